@@ -1,0 +1,196 @@
+//! The assistants the product can run, and the GitLab usernames ("handles") that summon them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// An AI coding assistant. A closed set: adding one means adding its runner, image and template.
+///
+/// The derived `Ord` follows the names alphabetically, which is the order the mention parser
+/// reports assistants in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Assistant {
+    /// Anthropic's Claude Code CLI.
+    Claude,
+    /// OpenAI's Codex CLI.
+    Codex,
+}
+
+impl Assistant {
+    /// Every assistant, in name order.
+    pub const ALL: [Assistant; 2] = [Assistant::Claude, Assistant::Codex];
+
+    /// The lowercase name used in variables (`AI_ASSISTANT=claude`), branch prefixes and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Assistant::Claude => "claude",
+            Assistant::Codex => "codex",
+        }
+    }
+
+    /// The name shown to people in notes.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Assistant::Claude => "Claude",
+            Assistant::Codex => "Codex",
+        }
+    }
+}
+
+impl fmt::Display for Assistant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The text was not the name of an assistant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown assistant {0:?}: expected \"claude\" or \"codex\"")]
+pub struct UnknownAssistant(pub String);
+
+impl FromStr for Assistant {
+    type Err = UnknownAssistant;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "claude" => Ok(Assistant::Claude),
+            "codex" => Ok(Assistant::Codex),
+            _ => Err(UnknownAssistant(s.to_owned())),
+        }
+    }
+}
+
+/// A GitLab username that summons one assistant when mentioned (`@claude`).
+///
+/// Kept in lowercase because GitLab usernames are case-insensitive for mentions: `@Claude` and
+/// `@claude` reach the same user.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Handle(String);
+
+/// A configured handle is not a valid GitLab username.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid handle {0:?}: a GitLab username is letters, digits, '_', '-' and '.', and cannot start with '-' or '.' nor end with '.' or '-'"
+)]
+pub struct InvalidHandle(pub String);
+
+impl Handle {
+    /// Validates a username (with or without a leading `@`).
+    pub fn new(name: &str) -> Result<Self, InvalidHandle> {
+        let bare = name.trim().strip_prefix('@').unwrap_or(name.trim());
+        let valid_chars = !bare.is_empty()
+            && bare
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        let valid_ends = !bare.starts_with(['-', '.']) && !bare.ends_with(['-', '.']);
+        if valid_chars && valid_ends {
+            Ok(Self(bare.to_ascii_lowercase()))
+        } else {
+            Err(InvalidHandle(name.to_owned()))
+        }
+    }
+
+    /// The username in lowercase, without `@`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True when `username` (as written in a note, any case) is this handle.
+    pub fn matches(&self, username: &str) -> bool {
+        self.0.eq_ignore_ascii_case(username)
+    }
+}
+
+impl fmt::Display for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which handle summons which assistant. Defaults to `@claude` and `@codex`; teams whose bot
+/// users are named differently configure their own (`AI_CLAUDE_HANDLE`, `AI_CODEX_HANDLE`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handles {
+    claude: Handle,
+    codex: Handle,
+}
+
+/// Two assistants were given the same handle, so a mention could not say which one is meant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("both assistants have the handle @{0}: give each assistant its own handle")]
+pub struct SharedHandle(pub String);
+
+impl Handles {
+    /// Handles for both assistants; they must differ.
+    pub fn new(claude: Handle, codex: Handle) -> Result<Self, SharedHandle> {
+        if claude == codex {
+            return Err(SharedHandle(claude.0));
+        }
+        Ok(Self { claude, codex })
+    }
+
+    /// The handle that summons `assistant`.
+    pub fn handle(&self, assistant: Assistant) -> &Handle {
+        match assistant {
+            Assistant::Claude => &self.claude,
+            Assistant::Codex => &self.codex,
+        }
+    }
+
+    /// The assistant summoned by `username` (as written after `@`, any case), if any.
+    pub fn assistant_for(&self, username: &str) -> Option<Assistant> {
+        Assistant::ALL
+            .into_iter()
+            .find(|a| self.handle(*a).matches(username))
+    }
+}
+
+impl Default for Handles {
+    fn default() -> Self {
+        Self {
+            claude: Handle("claude".to_owned()),
+            codex: Handle("codex".to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for a in Assistant::ALL {
+            assert_eq!(a.name().parse::<Assistant>(), Ok(a));
+            assert_eq!(
+                serde_json::to_string(&a).unwrap(),
+                format!("\"{}\"", a.name())
+            );
+        }
+        assert!("gemini".parse::<Assistant>().is_err());
+        assert_eq!("Claude".parse::<Assistant>(), Ok(Assistant::Claude));
+    }
+
+    #[test]
+    fn handles_follow_gitlab_username_rules() {
+        assert_eq!(Handle::new("@Claude").unwrap().as_str(), "claude");
+        assert_eq!(Handle::new("ai.bot_1-x").unwrap().as_str(), "ai.bot_1-x");
+        for bad in [
+            "", "@", "claude.", "claude-", ".claude", "-claude", "cl aude", "cläude",
+        ] {
+            assert!(Handle::new(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn handles_resolve_case_insensitively() {
+        let h = Handles::default();
+        assert_eq!(h.assistant_for("CLAUDE"), Some(Assistant::Claude));
+        assert_eq!(h.assistant_for("codex"), Some(Assistant::Codex));
+        assert_eq!(h.assistant_for("claudette"), None);
+        let same = Handles::new(Handle::new("bot").unwrap(), Handle::new("BOT").unwrap());
+        assert!(same.is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! The entrypoint baked into every image.
+//!
+//! One module per concept of the product, so that "where are mentions parsed?" is answered by the
+//! file tree alone: [`mention`] finds `@claude`/`@codex` in a note, [`trigger`] turns whatever
+//! started the job into one normalised [`trigger::Trigger`], [`gitlab`] is the REST v4 client,
+//! [`assistant`] names the assistants, and [`secret`] keeps tokens out of logs.
+
+pub mod assistant;
+pub mod gitlab;
+pub mod mention;
+pub mod secret;
+pub mod trigger;

@@ -1,0 +1,2 @@
+//! Finding `@claude` / `@codex` mentions in a note, with GitLab's username rules and Markdown
+//! awareness. (Being written; see issue 2.)

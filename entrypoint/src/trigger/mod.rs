@@ -1,0 +1,1 @@
+//! The normalised trigger: what started this job, from whichever entry point. (Being written.)
