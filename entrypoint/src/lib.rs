@@ -7,6 +7,10 @@
 
 pub mod assistant;
 pub mod gitlab;
+pub mod marker;
 pub mod mention;
 pub mod secret;
 pub mod trigger;
+
+#[cfg(test)]
+mod test_support;

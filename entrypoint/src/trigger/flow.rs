@@ -1,0 +1,263 @@
+//! GitLab Duo external-agent flows: GitLab runs our image as the flow's image and passes the
+//! comment in `AI_FLOW_INPUT`, the issue or merge request serialised as JSON in `AI_FLOW_CONTEXT`,
+//! and the event type (`mention`, `assign`, `assign_reviewer`…) in `AI_FLOW_EVENT`.
+//! <https://docs.gitlab.com/user/duo_agent_platform/agents/external/>
+//!
+//! GitLab documents the context only as "the parent object serialised", so this reader is
+//! deliberately tolerant: it accepts the object at the top level or under an `issue`,
+//! `merge_request`, `noteable` or `parent_object` key, and `AI_NOTEABLE_TYPE`/`AI_NOTEABLE_IID`
+//! set in the flow's commands override what it infers.
+
+use std::str::FromStr;
+
+use serde_json::Value;
+
+use super::{Source, Trigger, ci_vars};
+use crate::assistant::{Assistant, Handles};
+use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectId, ProjectRef};
+use crate::mention::find_mentions;
+
+/// The variable names GitLab uses for flows.
+pub mod names {
+    /// The user's comment.
+    pub const INPUT: &str = "AI_FLOW_INPUT";
+    /// The issue or merge request, as JSON.
+    pub const CONTEXT: &str = "AI_FLOW_CONTEXT";
+    /// The event type.
+    pub const EVENT: &str = "AI_FLOW_EVENT";
+}
+
+/// Why the flow variables cannot become a trigger.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// The context is not JSON.
+    #[error(
+        "AI_FLOW_CONTEXT is not valid JSON ({0}): GitLab sets it for Duo flows; do not override it"
+    )]
+    Context(serde_json::Error),
+    /// Nothing says which issue or merge request this is about.
+    #[error(
+        "AI_FLOW_CONTEXT names no issue or merge request: set AI_NOTEABLE_TYPE and AI_NOTEABLE_IID in the flow's commands"
+    )]
+    NoNoteable,
+    /// Nothing says which assistant to run.
+    #[error(
+        "the flow does not say which assistant to run: set AI_ASSISTANT=claude or AI_ASSISTANT=codex in the flow's commands"
+    )]
+    NoAssistant,
+    /// A variable is malformed.
+    #[error(transparent)]
+    Var(#[from] ci_vars::VarError),
+}
+
+/// True when the environment carries a Duo flow.
+pub fn present(vars: &dyn Fn(&str) -> Option<String>) -> bool {
+    [names::INPUT, names::CONTEXT, names::EVENT]
+        .iter()
+        .any(|n| vars(n).is_some_and(|v| !v.trim().is_empty()))
+}
+
+/// Reads the flow variables into a [`Trigger`] without a note (flows carry no note id).
+pub fn parse(
+    vars: &dyn Fn(&str) -> Option<String>,
+    handles: &Handles,
+) -> Result<Trigger, FlowError> {
+    let input = vars(names::INPUT).unwrap_or_default();
+    let context: Value = match vars(names::CONTEXT).filter(|c| !c.trim().is_empty()) {
+        Some(text) => serde_json::from_str(&text).map_err(FlowError::Context)?,
+        None => Value::Null,
+    };
+    let object = noteable_object(&context);
+    let noteable = explicit_noteable(vars)?
+        .or_else(|| object.and_then(infer_noteable))
+        .ok_or(FlowError::NoNoteable)?;
+    let project = match ci_vars::project(vars) {
+        Ok(p) => p,
+        Err(e) => object
+            .and_then(|o| o.get("project_id"))
+            .and_then(Value::as_u64)
+            .map(|id| ProjectRef::Id(ProjectId(id)))
+            .ok_or(e)?,
+    };
+    let mentions = find_mentions(&input, handles);
+    let assistants: Vec<Assistant> =
+        match vars(ci_vars::names::ASSISTANT).filter(|a| !a.trim().is_empty()) {
+            Some(text) => vec![Assistant::from_str(&text).map_err(|_| FlowError::NoAssistant)?],
+            None if !mentions.is_empty() => mentions.iter().map(|m| m.assistant).collect(),
+            None => return Err(FlowError::NoAssistant),
+        };
+    let instruction = match mentions.first() {
+        Some(m) => m.instruction.clone(),
+        None => strip_leading_mention(&input),
+    };
+    Ok(Trigger {
+        source: Source::DuoFlow,
+        project,
+        noteable,
+        note: None,
+        assistants,
+        instruction,
+        placeholder: None,
+        confidential: object
+            .and_then(|o| o.get("confidential"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    })
+}
+
+/// The flow was summoned through a service account whose username is not one of our handles
+/// (`@ai-claude-acme`); that leading mention is addressing, not instruction.
+fn strip_leading_mention(input: &str) -> String {
+    let trimmed = input.trim_start();
+    match trimmed.strip_prefix('@') {
+        Some(rest) => rest
+            .trim_start_matches(|c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            .trim()
+            .to_owned(),
+        None => input.trim().to_owned(),
+    }
+}
+
+fn explicit_noteable(vars: &dyn Fn(&str) -> Option<String>) -> Result<Option<Noteable>, FlowError> {
+    let kind = vars(ci_vars::names::NOTEABLE_TYPE).filter(|v| !v.trim().is_empty());
+    let iid = vars(ci_vars::names::NOTEABLE_IID).filter(|v| !v.trim().is_empty());
+    let (Some(kind), Some(iid_text)) = (kind, iid) else {
+        return Ok(None);
+    };
+    let iid = iid_text
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ci_vars::VarError {
+            name: ci_vars::names::NOTEABLE_IID,
+            problem: format!("has an invalid value {iid_text:?}"),
+            fix: "set it to the issue or merge request number (IID)",
+        })?;
+    match kind.trim() {
+        "issue" => Ok(Some(Noteable::Issue(IssueIid(iid)))),
+        "merge_request" => Ok(Some(Noteable::MergeRequest(MergeRequestIid(iid)))),
+        other => Err(ci_vars::VarError {
+            name: ci_vars::names::NOTEABLE_TYPE,
+            problem: format!("has an invalid value {other:?}"),
+            fix: "expected \"issue\" or \"merge_request\"",
+        }
+        .into()),
+    }
+}
+
+fn noteable_object(context: &Value) -> Option<&Value> {
+    let object = context.as_object()?;
+    for key in ["merge_request", "issue", "noteable", "parent_object"] {
+        if let Some(inner) = object.get(key).filter(|v| v.is_object()) {
+            return Some(inner);
+        }
+    }
+    object.contains_key("iid").then_some(context)
+}
+
+fn infer_noteable(object: &Value) -> Option<Noteable> {
+    let iid = object
+        .get("iid")
+        .and_then(Value::as_u64)
+        .filter(|n| *n > 0)?;
+    let is_mr = [
+        "source_branch",
+        "target_branch",
+        "diff_refs",
+        "merge_status",
+    ]
+    .iter()
+    .any(|k| object.get(k).is_some())
+        || object.get("type").and_then(Value::as_str) == Some("MergeRequest");
+    Some(if is_mr {
+        Noteable::MergeRequest(MergeRequestIid(iid))
+    } else {
+        Noteable::Issue(IssueIid(iid))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::vars as env;
+
+    #[test]
+    fn a_merge_request_context_with_a_service_account_mention() {
+        let vars = env(&[
+            ("CI_PROJECT_ID", "5"),
+            ("AI_ASSISTANT", "claude"),
+            ("AI_FLOW_EVENT", "mention"),
+            ("AI_FLOW_INPUT", "@ai-claude-acme please tidy the README"),
+            (
+                "AI_FLOW_CONTEXT",
+                r#"{"iid":12,"project_id":5,"source_branch":"feat","target_branch":"main","title":"Feat"}"#,
+            ),
+        ]);
+        let t = parse(&vars, &Handles::default()).unwrap();
+        assert_eq!(t.source, Source::DuoFlow);
+        assert_eq!(t.noteable, Noteable::MergeRequest(MergeRequestIid(12)));
+        assert_eq!(t.assistants, vec![Assistant::Claude]);
+        assert_eq!(t.instruction, "please tidy the README");
+        assert!(t.note.is_none());
+    }
+
+    #[test]
+    fn a_nested_issue_context_and_a_handle_mention_need_no_assistant_variable() {
+        let vars = env(&[
+            ("AI_FLOW_INPUT", "@codex why does this fail?"),
+            (
+                "AI_FLOW_CONTEXT",
+                r#"{"issue":{"iid":4,"project_id":9,"confidential":true}}"#,
+            ),
+        ]);
+        let t = parse(&vars, &Handles::default()).unwrap();
+        assert_eq!(t.project, ProjectRef::Id(ProjectId(9)));
+        assert_eq!(t.noteable, Noteable::Issue(IssueIid(4)));
+        assert_eq!(t.assistants, vec![Assistant::Codex]);
+        assert_eq!(t.instruction, "why does this fail?");
+        assert!(t.confidential);
+    }
+
+    #[test]
+    fn explicit_variables_override_the_context() {
+        let vars = env(&[
+            ("CI_PROJECT_ID", "5"),
+            ("AI_ASSISTANT", "codex"),
+            ("AI_NOTEABLE_TYPE", "merge_request"),
+            ("AI_NOTEABLE_IID", "8"),
+            ("AI_FLOW_EVENT", "assign_reviewer"),
+            ("AI_FLOW_CONTEXT", r#"{"iid":1}"#),
+        ]);
+        let t = parse(&vars, &Handles::default()).unwrap();
+        assert_eq!(t.noteable, Noteable::MergeRequest(MergeRequestIid(8)));
+        assert_eq!(t.instruction, "");
+    }
+
+    #[test]
+    fn missing_pieces_give_one_line_with_the_fix() {
+        let no_noteable = env(&[
+            ("AI_ASSISTANT", "claude"),
+            ("AI_FLOW_INPUT", "hi"),
+            ("CI_PROJECT_ID", "1"),
+        ]);
+        let e = parse(&no_noteable, &Handles::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("AI_NOTEABLE_TYPE and AI_NOTEABLE_IID"), "{e}");
+        let no_assistant = env(&[
+            ("AI_FLOW_INPUT", "hi"),
+            ("AI_FLOW_CONTEXT", r#"{"iid":3}"#),
+            ("CI_PROJECT_ID", "1"),
+        ]);
+        let e = parse(&no_assistant, &Handles::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("AI_ASSISTANT=claude"), "{e}");
+        let bad_json = env(&[("AI_FLOW_CONTEXT", "{not json"), ("CI_PROJECT_ID", "1")]);
+        let e = parse(&bad_json, &Handles::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("AI_FLOW_CONTEXT is not valid JSON"), "{e}");
+    }
+}

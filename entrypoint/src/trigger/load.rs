@@ -1,0 +1,271 @@
+//! Picks the entry point from the job's environment.
+//!
+//! Precedence: a webhook body (`AI_WEBHOOK_PAYLOAD` from our relay, then GitLab's own
+//! `TRIGGER_PAYLOAD`), then our `AI_*` variables, then a Duo flow. GitLab passes file-type CI/CD
+//! variables as the path of a file holding the value, so payload variables are read from that
+//! file; a value that is itself JSON (a test, a manual run) is taken as is.
+//! <https://docs.gitlab.com/ci/variables/#use-file-type-cicd-variables>
+
+use std::path::Path;
+
+use super::Trigger;
+use super::ci_vars::{self, CiRequest, VarError};
+use super::flow::{self, FlowError};
+use super::webhook::{self, WebhookError};
+use crate::assistant::Handles;
+use crate::gitlab::ids::ProjectRef;
+
+/// The webhook payload variable our relay sets.
+pub const WEBHOOK_PAYLOAD: &str = "AI_WEBHOOK_PAYLOAD";
+/// The variable GitLab fills with the webhook body when a webhook calls the trigger URL.
+pub const TRIGGER_PAYLOAD: &str = "TRIGGER_PAYLOAD";
+
+/// The entry point found, parsed as far as it can be without the API.
+#[derive(Debug)]
+pub enum Entry {
+    /// A webhook body, with the variable it came from.
+    Webhook {
+        /// `AI_WEBHOOK_PAYLOAD` or `TRIGGER_PAYLOAD`.
+        variable: &'static str,
+        /// The parsed trigger, or why a comment was refused (a commit or snippet comment).
+        trigger: Result<Trigger, WebhookError>,
+    },
+    /// Our `AI_*` variables, to be resolved through the API.
+    Ci(CiRequest),
+    /// A Duo flow.
+    Flow(Trigger),
+}
+
+/// No trigger could be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Nothing in the environment describes a trigger.
+    #[error(
+        "no trigger found: this job needs AI_WEBHOOK_PAYLOAD, TRIGGER_PAYLOAD, the AI_NOTE_ID/AI_NOTEABLE_* variables or a Duo flow's AI_FLOW_* variables; start it through the relay, the scheduled scan, a webhook trigger or a Duo flow"
+    )]
+    NoTrigger,
+    /// A payload variable points at a file that cannot be read.
+    #[error(
+        "{variable} names the file {path:?}, which cannot be read ({source}): pass the webhook body as a file-type variable"
+    )]
+    Unreadable {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The payload is not a Note Hook at all.
+    #[error("{variable}: {source}")]
+    Payload {
+        /// The variable.
+        variable: &'static str,
+        /// What is wrong.
+        source: WebhookError,
+    },
+    /// The payload is about another project than the one the job runs in.
+    #[error(
+        "{variable} is a comment in project {payload} but this job runs in project {job}: point the webhook at the project it belongs to"
+    )]
+    ProjectMismatch {
+        /// The variable.
+        variable: &'static str,
+        /// The payload's project.
+        payload: ProjectRef,
+        /// `CI_PROJECT_ID`.
+        job: ProjectRef,
+    },
+    /// A CI variable is wrong.
+    #[error(transparent)]
+    Var(#[from] VarError),
+    /// The Duo flow variables are wrong.
+    #[error(transparent)]
+    Flow(#[from] FlowError),
+}
+
+/// Finds and parses the trigger in `vars`.
+pub fn detect(
+    vars: &dyn Fn(&str) -> Option<String>,
+    handles: &Handles,
+) -> Result<Entry, LoadError> {
+    for variable in [WEBHOOK_PAYLOAD, TRIGGER_PAYLOAD] {
+        let Some(value) = vars(variable).filter(|v| !v.trim().is_empty()) else {
+            continue;
+        };
+        let body = payload_text(variable, &value)?;
+        let trigger = match webhook::parse(&body, handles) {
+            Ok(trigger) => {
+                check_project(variable, &trigger.project, vars)?;
+                Ok(trigger)
+            }
+            Err(refused @ WebhookError::UnsupportedNoteable(_)) => Err(refused),
+            Err(source) => return Err(LoadError::Payload { variable, source }),
+        };
+        return Ok(Entry::Webhook { variable, trigger });
+    }
+    if ci_vars::present(vars) {
+        return Ok(Entry::Ci(ci_vars::parse(vars)?));
+    }
+    if flow::present(vars) {
+        return Ok(Entry::Flow(flow::parse(vars, handles)?));
+    }
+    Err(LoadError::NoTrigger)
+}
+
+/// The text of a payload variable: inline JSON, or the content of the file it names.
+fn payload_text(variable: &'static str, value: &str) -> Result<String, LoadError> {
+    if value.trim_start().starts_with('{') {
+        return Ok(value.to_owned());
+    }
+    std::fs::read_to_string(Path::new(value.trim())).map_err(|source| LoadError::Unreadable {
+        variable,
+        path: value.trim().to_owned(),
+        source,
+    })
+}
+
+/// A webhook for project A must not drive a job in project B (a misrouted relay or a copied
+/// webhook URL): the job's token and checkout belong to B.
+fn check_project(
+    variable: &'static str,
+    payload: &ProjectRef,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), LoadError> {
+    let Some(job) = vars("CI_PROJECT_ID").and_then(|v| v.trim().parse::<u64>().ok()) else {
+        return Ok(());
+    };
+    let job = ProjectRef::Id(crate::gitlab::ids::ProjectId(job));
+    if &job == payload {
+        Ok(())
+    } else {
+        Err(LoadError::ProjectMismatch {
+            variable,
+            payload: payload.clone(),
+            job,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gitlab::ids::ProjectId;
+    use crate::test_support::vars as env;
+
+    fn issue_hook() -> String {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/note_hooks/issue_note.json"
+        );
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    #[test]
+    fn a_file_type_trigger_payload_is_read_from_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("TRIGGER_PAYLOAD");
+        std::fs::write(&file, issue_hook()).unwrap();
+        let vars = env(&[
+            (TRIGGER_PAYLOAD, file.display().to_string()),
+            ("CI_PROJECT_ID", "42".to_string()),
+        ]);
+        let Entry::Webhook { variable, trigger } = detect(&vars, &Handles::default()).unwrap()
+        else {
+            panic!("expected a webhook entry");
+        };
+        assert_eq!(variable, TRIGGER_PAYLOAD);
+        assert_eq!(trigger.unwrap().project, ProjectRef::Id(ProjectId(42)));
+    }
+
+    #[test]
+    fn the_relay_payload_wins_over_everything_else_and_may_be_inline() {
+        let vars = env(&[
+            (WEBHOOK_PAYLOAD, issue_hook()),
+            (TRIGGER_PAYLOAD, "/nonexistent".to_string()),
+            ("AI_NOTE_ID", "1".to_string()),
+        ]);
+        let entry = detect(&vars, &Handles::default()).unwrap();
+        assert!(matches!(
+            entry,
+            Entry::Webhook {
+                variable: WEBHOOK_PAYLOAD,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn ci_variables_come_before_a_duo_flow() {
+        let vars = env(&[
+            ("CI_PROJECT_ID", "42".to_string()),
+            ("AI_ASSISTANT", "claude".to_string()),
+            ("AI_NOTEABLE_TYPE", "issue".to_string()),
+            ("AI_NOTEABLE_IID", "12".to_string()),
+            ("AI_NOTE_ID", "5001".to_string()),
+            ("AI_FLOW_INPUT", "@claude hi".to_string()),
+        ]);
+        assert!(matches!(
+            detect(&vars, &Handles::default()).unwrap(),
+            Entry::Ci(_)
+        ));
+    }
+
+    #[test]
+    fn commit_comments_are_a_refusal_not_an_error() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/note_hooks/commit_note.json"
+        );
+        let vars = env(&[(WEBHOOK_PAYLOAD, std::fs::read_to_string(path).unwrap())]);
+        let Entry::Webhook { trigger, .. } = detect(&vars, &Handles::default()).unwrap() else {
+            panic!("expected a webhook entry");
+        };
+        assert!(matches!(trigger, Err(WebhookError::UnsupportedNoteable(_))));
+    }
+
+    #[test]
+    fn problems_are_one_clear_line() {
+        let none = detect(&env::<&str>(&[]), &Handles::default())
+            .unwrap_err()
+            .to_string();
+        assert!(none.starts_with("no trigger found"), "{none}");
+        let missing = detect(
+            &env(&[(TRIGGER_PAYLOAD, "/no/such/file".to_string())]),
+            &Handles::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            missing.starts_with("TRIGGER_PAYLOAD names the file \"/no/such/file\""),
+            "{missing}"
+        );
+        let garbage = detect(
+            &env(&[(WEBHOOK_PAYLOAD, "{\"object_kind\":".to_string())]),
+            &Handles::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            garbage
+                .starts_with("AI_WEBHOOK_PAYLOAD: the webhook payload is not a GitLab Note Hook"),
+            "{garbage}"
+        );
+        let other = detect(
+            &env(&[
+                (WEBHOOK_PAYLOAD, issue_hook()),
+                ("CI_PROJECT_ID", "43".to_string()),
+            ]),
+            &Handles::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            other.contains("comment in project 42 but this job runs in project 43"),
+            "{other}"
+        );
+        for line in [none, missing, garbage, other] {
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+}
