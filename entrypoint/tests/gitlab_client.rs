@@ -630,3 +630,24 @@ async fn client_debug_never_shows_the_token() {
     assert!(!debug.contains(TOKEN), "{debug}");
     assert!(debug.contains("127.0.0.1:9"));
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed_with_the_token() {
+    let server = serve(|_| {
+        reply(
+            301,
+            json!({}),
+            &[("location", "https://elsewhere.example/api/v4/user")],
+        )
+    })
+    .await;
+    let error = client(&server.api).current_user().await.unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::MOVED_PERMANENTLY));
+    assert!(
+        error
+            .to_string()
+            .contains("redirected to https://elsewhere.example/api/v4/user"),
+        "{error}"
+    );
+    assert_eq!(server.seen().len(), 1);
+}

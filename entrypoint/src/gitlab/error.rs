@@ -102,7 +102,7 @@ fn flatten_joined(value: &serde_json::Value, separator: &str) -> Option<String> 
 #[derive(Debug, thiserror::Error)]
 pub enum GitLabError {
     /// GitLab answered with a non-success status.
-    #[error("GitLab {method} {path} failed with {status}{}{}", message_suffix(.message), attempts_suffix(*.attempts))]
+    #[error("GitLab {method} {path} failed with {status}{}{}{}", message_suffix(.message), attempts_suffix(*.attempts), token_hint(*.status, .message))]
     Api {
         /// The HTTP method.
         method: Method,
@@ -184,6 +184,24 @@ fn message_suffix(message: &ApiMessage) -> String {
         String::new()
     } else {
         format!(": {message}")
+    }
+}
+
+/// What to do about an authentication or permission failure, which in a CI job almost always
+/// means the `GITLAB_TOKEN` variable.
+/// <https://docs.gitlab.com/api/rest/troubleshooting/#status-codes>
+fn token_hint(status: StatusCode, message: &ApiMessage) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => {
+            "; GITLAB_TOKEN was not accepted: check that the token is not expired or revoked"
+        }
+        StatusCode::FORBIDDEN if message.as_str().contains("insufficient_scope") => {
+            "; GITLAB_TOKEN lacks the `api` scope: create a token with scope `api`"
+        }
+        StatusCode::FORBIDDEN => {
+            "; the token's role may be too low: posting notes and opening merge requests needs Developer"
+        }
+        _ => "",
     }
 }
 
@@ -292,5 +310,31 @@ mod tests {
             "GitLab POST /projects/1/issues/2/notes failed with 400 Bad Request: body is too long"
         );
         assert_eq!(e.status(), Some(StatusCode::BAD_REQUEST));
+    }
+
+    #[test]
+    fn auth_failures_point_at_gitlab_token() {
+        let e = GitLabError::Api {
+            method: Method::GET,
+            path: "/user".into(),
+            status: StatusCode::UNAUTHORIZED,
+            message: ApiMessage::from_body(br#"{"message":"401 Unauthorized"}"#),
+            attempts: 1,
+        };
+        assert!(
+            e.to_string().contains("GITLAB_TOKEN was not accepted"),
+            "{e}"
+        );
+        let e = GitLabError::Api {
+            method: Method::POST,
+            path: "/projects/1/issues/1/notes".into(),
+            status: StatusCode::FORBIDDEN,
+            message: ApiMessage::from_body(br#"{"error":"insufficient_scope"}"#),
+            attempts: 1,
+        };
+        assert!(
+            e.to_string().ends_with("create a token with scope `api`"),
+            "{e}"
+        );
     }
 }

@@ -23,7 +23,7 @@ pub mod pipelines;
 pub mod retry;
 pub mod users;
 
-pub use client::GitLab;
+pub use client::{ClientBuildError, GitLab, Pages};
 pub use config::{ApiBaseUrl, ClientConfig, ConfigError, GitLabToken};
 pub use error::GitLabError;
 pub use retry::RetryPolicy;

@@ -8,7 +8,9 @@
 //! retried on every transient failure. A POST is retried only when GitLab cannot have acted on
 //! it:
 //! - the connection was never established (the request was never sent);
-//! - 429, because GitLab's rate limiter refuses the request before any endpoint runs;
+//! - 429, because GitLab's rate limits refuse the request before it acts: Rack::Attack before
+//!   any endpoint runs, the application limits (such as `notes_create_limit`) at the start of
+//!   the endpoint, before anything is created;
 //! - 503 with `Retry-After`, the answer of a load balancer or maintenance page that did not pass
 //!   the request on.
 //!
@@ -115,13 +117,20 @@ pub(crate) fn transport_is_retryable(error: &reqwest::Error, method: &Method) ->
     is_idempotent(method)
 }
 
-/// rustls reports certificate and protocol failures as `io::ErrorKind::InvalidData`.
+/// rustls reports certificate and protocol failures as `io::ErrorKind::InvalidData`, which
+/// hyper wraps in another `io::Error`. `io::Error::source` skips the wrapped error itself, so
+/// wrapped io errors are unpacked with `get_ref`.
 fn is_tls_rejection(error: &reqwest::Error) -> bool {
+    fn io_invalid_data(e: &(dyn std::error::Error + 'static)) -> bool {
+        match e.downcast_ref::<std::io::Error>() {
+            Some(io) if io.kind() == std::io::ErrorKind::InvalidData => true,
+            Some(io) => io.get_ref().is_some_and(|inner| io_invalid_data(inner)),
+            None => false,
+        }
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
     while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::InvalidData
-        {
+        if io_invalid_data(e) {
             return true;
         }
         source = e.source();
