@@ -406,7 +406,12 @@ async fn refused_connections_are_retried_then_reported() {
         matches!(error, GitLabError::Transport { attempts: 5, .. }),
         "{error:?}"
     );
-    assert!(!error.to_string().contains(TOKEN));
+    let text = error.to_string();
+    assert!(!text.contains(TOKEN));
+    assert!(
+        text.contains("after 5 attempts") && !text.contains('\n'),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -650,4 +655,56 @@ async fn redirects_are_not_followed_with_the_token() {
         "{error}"
     );
     assert_eq!(server.seen().len(), 1);
+}
+
+/// Collects everything the `tracing` fmt layer writes.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn request_logs_name_method_path_status_and_attempt_but_never_token_or_body() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let server = serve(|seen| match seen.nth {
+        0 => reply(429, json!("Retry later"), &[("retry-after", "0")]),
+        _ => reply(201, note(1), &[]),
+    })
+    .await;
+    client(&server.api)
+        .create_note(
+            &project(),
+            Noteable::Issue(IssueIid(3)),
+            &NewNote::new("confidential reply text"),
+        )
+        .await
+        .unwrap();
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("path=/projects/7/issues/3/notes"), "{text}");
+    assert!(
+        text.contains("status=429") && text.contains("status=201"),
+        "{text}"
+    );
+    assert!(
+        text.contains("attempt=2") && text.contains("elapsed_ms="),
+        "{text}"
+    );
+    assert!(!text.contains(TOKEN), "{text}");
+    assert!(!text.contains("confidential reply text"), "{text}");
 }

@@ -142,5 +142,10 @@ async fn unknown_ca_fails_at_once_without_retries() {
         "{error:?}"
     );
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
-    assert!(!error.to_string().contains(TOKEN));
+    let text = error.to_string();
+    assert!(
+        text.contains("UnknownIssuer") && text.contains("CI_SERVER_TLS_CA_FILE"),
+        "{text}"
+    );
+    assert!(!text.contains(TOKEN));
 }

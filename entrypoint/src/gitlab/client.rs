@@ -290,6 +290,7 @@ impl GitLab {
                             None => api_error(call, answer, attempt),
                         });
                     }
+                    retry_log(call, wait);
                     tokio::time::sleep(wait).await;
                 }
                 Err(error) => {
@@ -302,10 +303,11 @@ impl GitLab {
                         return Err(GitLabError::Transport {
                             method: call.method.clone(),
                             path: call.path.clone(),
-                            source: error,
+                            cause: error,
                             attempts: attempt,
                         });
                     }
+                    retry_log(call, wait);
                     tokio::time::sleep(wait).await;
                 }
             }
@@ -340,6 +342,11 @@ impl GitLab {
             body,
         })
     }
+}
+
+fn retry_log(call: &Call, wait: std::time::Duration) {
+    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    tracing::debug!(method = %call.method, path = %call.path, wait_ms, "GitLab request will be retried");
 }
 
 fn json_body<B: Serialize + ?Sized>(

@@ -115,15 +115,17 @@ pub enum GitLabError {
         /// How many attempts were made (more than one when retries ran out).
         attempts: u32,
     },
-    /// No usable HTTP response: connection refused, TLS failure, timeout, broken body.
-    #[error("GitLab {method} {path} could not be completed: {source}{}", attempts_suffix(*.attempts))]
+    /// No usable HTTP response: connection refused, TLS failure, timeout, broken body. The
+    /// whole cause chain is in the message (and not repeated as `source`), so one line says
+    /// what went wrong.
+    #[error("GitLab {method} {path} could not be completed: {}{}{}", cause_chain(.cause), attempts_suffix(*.attempts), tls_hint(.cause))]
     Transport {
         /// The HTTP method.
         method: Method,
         /// The endpoint path.
         path: String,
         /// The underlying error, with the URL removed.
-        source: reqwest::Error,
+        cause: reqwest::Error,
         /// How many attempts were made.
         attempts: u32,
     },
@@ -202,6 +204,29 @@ fn token_hint(status: StatusCode, message: &ApiMessage) -> &'static str {
             "; the token's role may be too low: posting notes and opening merge requests needs Developer"
         }
         _ => "",
+    }
+}
+
+/// `error sending request: client error (Connect): invalid peer certificate: UnknownIssuer`,
+/// without repeating a message that a wrapper already printed.
+fn cause_chain(error: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = vec![error.to_string()];
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
+}
+
+fn tls_hint(error: &reqwest::Error) -> &'static str {
+    if super::retry::is_tls_rejection(error) {
+        "; if GitLab uses a private CA, set CI_SERVER_TLS_CA_FILE (or SSL_CERT_FILE) to its PEM bundle"
+    } else {
+        ""
     }
 }
 

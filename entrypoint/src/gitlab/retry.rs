@@ -34,8 +34,8 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The largest backoff cap, whatever the attempt.
     pub max_delay: Duration,
-    /// Wall-clock limit for the whole call, all attempts and waits included. Each attempt's
-    /// timeout is shortened so that the call never runs past it.
+    /// Wall-clock limit for one request with all its attempts and waits (each page of a list
+    /// is one request). Each attempt's timeout is shortened so the request never runs past it.
     pub total_budget: Duration,
 }
 
@@ -120,7 +120,7 @@ pub(crate) fn transport_is_retryable(error: &reqwest::Error, method: &Method) ->
 /// rustls reports certificate and protocol failures as `io::ErrorKind::InvalidData`, which
 /// hyper wraps in another `io::Error`. `io::Error::source` skips the wrapped error itself, so
 /// wrapped io errors are unpacked with `get_ref`.
-fn is_tls_rejection(error: &reqwest::Error) -> bool {
+pub(crate) fn is_tls_rejection(error: &reqwest::Error) -> bool {
     fn io_invalid_data(e: &(dyn std::error::Error + 'static)) -> bool {
         match e.downcast_ref::<std::io::Error>() {
             Some(io) if io.kind() == std::io::ErrorKind::InvalidData => true,
