@@ -112,6 +112,11 @@ impl GitLab {
     }
 
     /// `GET path?query` decoded as `T`.
+    ///
+    /// For every request helper, `path` is relative to the API root and starts with `/`
+    /// (`/projects/42/issues/7`), with `:id` segments already encoded
+    /// ([`super::ids::ProjectRef::segment`]); it appears as given in logs and errors, so it must
+    /// never carry a secret. Query values are encoded here.
     pub async fn get<T: DeserializeOwned>(
         &self,
         path: &str,

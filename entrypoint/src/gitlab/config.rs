@@ -7,6 +7,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use url::Url;
 
 use super::retry::RetryPolicy;
@@ -114,8 +116,10 @@ pub struct CaBundle {
 }
 
 impl CaBundle {
-    /// Reads and parses the PEM bundle at `path`; an unreadable file or one without a single
-    /// certificate is an error naming `variable`.
+    /// Reads the PEM bundle at `path`. Certificates that cannot serve as trust anchors are
+    /// skipped, as the system store skips them, because one odd entry in a large bundle must not
+    /// break every connection; an unreadable file, or one without a single usable certificate,
+    /// is an error naming `variable`.
     pub fn load(variable: &str, path: &Path) -> Result<Self, ConfigError> {
         let fail = |reason: String| ConfigError::CaFile {
             variable: variable.to_owned(),
@@ -123,10 +127,28 @@ impl CaBundle {
             reason,
         };
         let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-        let certificates =
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| fail(e.to_string()))?;
+        let mut certificates = Vec::new();
+        let mut skipped = 0usize;
+        for der in CertificateDer::pem_slice_iter(&pem) {
+            let der = der.map_err(|e| fail(format!("not a valid PEM file: {e}")))?;
+            let mut probe = rustls::RootCertStore::empty();
+            let usable = probe.add(der.clone()).is_ok();
+            match reqwest::Certificate::from_der(&der) {
+                Ok(certificate) if usable => certificates.push(certificate),
+                _ => skipped += 1,
+            }
+        }
         if certificates.is_empty() {
-            return Err(fail("no PEM certificate found in the file".to_owned()));
+            return Err(fail(format!(
+                "no usable PEM certificate found in the file ({skipped} unusable)"
+            )));
+        }
+        if skipped > 0 {
+            tracing::debug!(
+                variable,
+                skipped,
+                "skipped CA certificates that cannot be trust anchors"
+            );
         }
         Ok(Self {
             variable: variable.to_owned(),
@@ -369,11 +391,31 @@ mod tests {
         let e = CaBundle::load("SSL_CERT_FILE", &garbage).unwrap_err();
         assert!(e.to_string().starts_with("SSL_CERT_FILE="), "{e}");
 
+        let mixed = dir.path().join("mixed.pem");
+        let mut text =
+            String::from("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        text.push_str(&ca_certificate_pem());
+        std::fs::write(&mixed, text).unwrap();
+        let bundle = CaBundle::load("SSL_CERT_FILE", &mixed).unwrap();
+        assert_eq!(
+            bundle.certificates.len(),
+            1,
+            "the unusable entry is skipped"
+        );
+
         let system = Path::new("/etc/ssl/certs/ca-certificates.crt");
         if system.exists() {
             let bundle = CaBundle::load("SSL_CERT_FILE", system).unwrap();
             assert!(!bundle.certificates.is_empty());
         }
+    }
+
+    /// A freshly made self-signed CA certificate, as PEM.
+    fn ca_certificate_pem() -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.self_signed(&key).unwrap().pem()
     }
 
     #[test]

@@ -18,6 +18,13 @@ pub struct Discussion {
     pub id: DiscussionId,
     /// True for a standalone comment that is not a thread.
     pub individual_note: bool,
+    /// True for threads that can be resolved (merge request threads). Older GitLab versions
+    /// leave it out.
+    #[serde(default)]
+    pub resolvable: bool,
+    /// Only sent for resolvable threads.
+    #[serde(default)]
+    pub resolved: Option<bool>,
     /// The notes, oldest first.
     pub notes: Vec<Note>,
 }
