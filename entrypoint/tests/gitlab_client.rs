@@ -232,6 +232,48 @@ async fn listing_follows_link_headers_to_the_last_page() {
 }
 
 #[tokio::test]
+async fn keyset_listing_follows_link_alone() {
+    let server = serve(|seen| {
+        let query = seen.query.clone().unwrap_or_default();
+        let page = match query.split('&').find_map(|kv| kv.strip_prefix("cursor=")) {
+            None => 1,
+            Some("eyJpZCI6MjN9") => 2,
+            Some("eyJpZCI6MzN9") => 3,
+            Some(other) => panic!("unexpected cursor {other}"),
+        };
+        let link = match page {
+            1 => Some("eyJpZCI6MjN9"),
+            2 => Some("eyJpZCI6MzN9"),
+            _ => None,
+        }
+        .map(|cursor| {
+            format!(
+                "<http://gitlab.invalid/api/v4{}?cursor={cursor}&pagination=keyset&per_page=100>; rel=\"next\"",
+                seen.path
+            )
+        });
+        let headers: Vec<(&str, &str)> = link.iter().map(|l| ("link", l.as_str())).collect();
+        reply(200, page_of_notes(page), &headers)
+    })
+    .await;
+    let notes = client(&server.api)
+        .notes(
+            &project(),
+            Noteable::Issue(IssueIid(3)),
+            NoteListOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(notes.len(), 9);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(
+        seen[2].query.as_deref(),
+        Some("cursor=eyJpZCI6MzN9&pagination=keyset&per_page=100")
+    );
+}
+
+#[tokio::test]
 async fn listing_follows_x_next_page_alone() {
     let server = serve(|seen| {
         let page = page_param(seen);
