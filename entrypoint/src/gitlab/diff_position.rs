@@ -23,6 +23,9 @@ pub enum LineType {
     New,
     /// The old (removed) side.
     Old,
+    /// A kind GitLab may add that this client does not know; read only, never worth sending.
+    #[serde(other)]
+    Other,
 }
 
 /// One end of a multi-line range.
