@@ -1,3 +1,29 @@
 //! GitLab: identifiers and the REST v4 client used by every other module.
+//!
+//! [`GitLab`] is built from a [`ClientConfig`] (usually [`ClientConfig::from_env`] inside a CI
+//! job). Request plumbing, retries and pagination live in their own modules; each resource group
+//! (notes, discussions, merge requests, …) adds its endpoint methods to [`GitLab`] in a module of
+//! its own, next to the serde types that mirror GitLab's JSON.
 
+pub mod award_emoji;
+pub mod client;
+pub mod config;
+pub mod diff_position;
+pub mod discussions;
+pub mod error;
 pub mod ids;
+pub mod issues;
+pub mod list_options;
+pub mod members;
+pub mod merge_request_diffs;
+pub mod merge_requests;
+pub mod notes;
+pub mod pagination;
+pub mod pipelines;
+pub mod retry;
+pub mod users;
+
+pub use client::{ClientBuildError, GitLab, Pages};
+pub use config::{ApiBaseUrl, ClientConfig, ConfigError, GitLabToken};
+pub use error::GitLabError;
+pub use retry::RetryPolicy;

@@ -1,0 +1,106 @@
+//! Emoji reactions on notes: the bot's 👀 while it works, ✅ when done.
+//! <https://docs.gitlab.com/api/emoji_reactions/#add-reactions-to-comments>
+
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::client::GitLab;
+use super::error::GitLabError;
+use super::ids::{AwardId, NoteId, Noteable, ProjectRef};
+use super::notes::noteable_path;
+use super::users::UserBasic;
+
+/// An emoji reaction.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct AwardEmoji {
+    /// Needed to remove it again.
+    pub id: AwardId,
+    /// Emoji name without colons (`eyes`, `thumbsup`).
+    pub name: String,
+    /// Who reacted.
+    pub user: UserBasic,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Id of the note (or issue/MR) it is on.
+    pub awardable_id: u64,
+    /// `Note`, `Issue`, `MergeRequest`, …
+    pub awardable_type: String,
+}
+
+/// Result of [`GitLab::award_note`]: reacting twice is not a failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AwardOutcome {
+    /// The reaction was added.
+    Awarded(AwardEmoji),
+    /// The token's user had already reacted with this emoji.
+    AlreadyAwarded,
+}
+
+#[derive(Serialize)]
+struct NewAward<'a> {
+    name: &'a str,
+}
+
+/// GitLab answers a duplicate reaction with 404 and the validation message
+/// (`404 Award Emoji Name has already been taken Not Found`), see `lib/api/award_emoji.rb`.
+fn is_already_awarded(error: &GitLabError) -> bool {
+    matches!(
+        error.status(),
+        Some(StatusCode::NOT_FOUND) | Some(StatusCode::BAD_REQUEST)
+    ) && error
+        .api_message()
+        .is_some_and(|m| m.as_str().contains("has already been taken"))
+}
+
+fn awards_path(project: &ProjectRef, noteable: Noteable, note: NoteId) -> String {
+    format!(
+        "{}/notes/{note}/award_emoji",
+        noteable_path(project, noteable)
+    )
+}
+
+impl GitLab {
+    /// `GET …/notes/:note_id/award_emoji`, every page.
+    pub async fn note_awards(
+        &self,
+        project: &ProjectRef,
+        noteable: Noteable,
+        note: NoteId,
+    ) -> Result<Vec<AwardEmoji>, GitLabError> {
+        self.get_all(&awards_path(project, noteable, note), &[])
+            .await
+    }
+
+    /// `POST …/notes/:note_id/award_emoji` with `name` (no colons).
+    pub async fn award_note(
+        &self,
+        project: &ProjectRef,
+        noteable: Noteable,
+        note: NoteId,
+        name: &str,
+    ) -> Result<AwardOutcome, GitLabError> {
+        match self
+            .post(&awards_path(project, noteable, note), &NewAward { name })
+            .await
+        {
+            Ok(award) => Ok(AwardOutcome::Awarded(award)),
+            Err(e) if is_already_awarded(&e) => Ok(AwardOutcome::AlreadyAwarded),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `DELETE …/notes/:note_id/award_emoji/:award_id` (only the reaction's author may).
+    pub async fn delete_note_award(
+        &self,
+        project: &ProjectRef,
+        noteable: Noteable,
+        note: NoteId,
+        award: AwardId,
+    ) -> Result<(), GitLabError> {
+        self.delete(&format!("{}/{award}", awards_path(project, noteable, note)))
+            .await
+    }
+}

@@ -1,0 +1,452 @@
+//! The [`GitLab`] client and its request plumbing: authentication, retries, pagination, error
+//! mapping and request logging. Endpoint methods live in one module per resource group.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::config::{ApiBaseUrl, ClientConfig};
+use super::error::{ApiMessage, GitLabError};
+use super::pagination::{PER_PAGE, next_page_url};
+use super::retry::{self, RetryPolicy};
+
+/// The header GitLab reads access tokens from.
+/// <https://docs.gitlab.com/api/rest/authentication/#personalprojectgroup-access-tokens>
+const PRIVATE_TOKEN: &str = "private-token";
+
+/// Why a [`GitLab`] client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBuildError {
+    /// The token cannot be sent in an HTTP header (a control character, usually a pasted
+    /// newline inside the value).
+    #[error(
+        "GITLAB_TOKEN contains characters that cannot be sent in an HTTP header; copy the token again without line breaks"
+    )]
+    TokenNotAHeader,
+    /// reqwest refused the TLS or HTTP settings.
+    #[error("cannot set up the HTTPS client for GitLab: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
+/// An authenticated GitLab REST v4 client.
+///
+/// Cheap to clone (the connection pool is shared). Requests are retried per
+/// [`RetryPolicy`]; lists are followed to their last page. `Debug` never shows the token.
+#[derive(Clone)]
+pub struct GitLab {
+    http: reqwest::Client,
+    base_url: ApiBaseUrl,
+    token: HeaderValue,
+    request_timeout: std::time::Duration,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for GitLab {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GitLab")
+            .field("base_url", &self.base_url)
+            .field("token", &"***")
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// One request as the retry loop repeats it.
+struct Call {
+    method: Method,
+    /// Endpoint path as in GitLab's docs, for logs and errors.
+    path: String,
+    url: Url,
+    body: Option<Bytes>,
+    authenticated: bool,
+}
+
+/// A success response.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl GitLab {
+    /// Builds the client: system trust store plus `config.extra_roots`, no redirects (a redirect
+    /// could carry the token to another host; GitLab's API does not redirect), the configured
+    /// connect timeout.
+    pub fn new(config: ClientConfig) -> Result<Self, ClientBuildError> {
+        let mut token = HeaderValue::from_str(config.token.secret().expose())
+            .map_err(|_| ClientBuildError::TokenNotAHeader)?;
+        token.set_sensitive(true);
+        let extra: Vec<reqwest::Certificate> = config
+            .extra_roots
+            .iter()
+            .flat_map(|bundle| bundle.certificates.iter().cloned())
+            .collect();
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .user_agent(config.user_agent)
+            .redirect(reqwest::redirect::Policy::none());
+        if !extra.is_empty() {
+            builder = builder.tls_certs_merge(extra);
+        }
+        let http = builder.build().map_err(ClientBuildError::Http)?;
+        Ok(Self {
+            http,
+            base_url: config.base_url,
+            token,
+            request_timeout: config.request_timeout,
+            retry: config.retry,
+        })
+    }
+
+    /// The REST v4 root this client talks to.
+    pub fn base_url(&self) -> &ApiBaseUrl {
+        &self.base_url
+    }
+
+    /// `GET path?query` decoded as `T`.
+    ///
+    /// For every request helper, `path` is relative to the API root and starts with `/`
+    /// (`/projects/42/issues/7`), with `:id` segments already encoded
+    /// ([`super::ids::ProjectRef::segment`]); it appears as given in logs and errors, so it must
+    /// never carry a secret. Query values are encoded here.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, GitLabError> {
+        let call = self.call(Method::GET, path, query, None)?;
+        let answer = self.execute(&call).await?;
+        decode(&call, &answer)
+    }
+
+    /// Like [`GitLab::get`], but a 404 is `None`: GitLab's answer for "no such thing" and for
+    /// "exists but hidden from you" alike.
+    pub async fn get_optional<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Option<T>, GitLabError> {
+        match self.get(path, query).await {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every item of a paginated list, `per_page=100`, following `Link`/`X-Next-Page` to the end.
+    pub async fn get_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<T>, GitLabError> {
+        let mut pages = self.pages::<T>(path, query)?;
+        let mut all = Vec::new();
+        while let Some(page) = pages.next_page().await? {
+            all.extend(page);
+        }
+        Ok(all)
+    }
+
+    /// A paginated list read one page at a time, for callers that can stop early.
+    pub fn pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Pages<'_, T>, GitLabError> {
+        let mut query: Vec<(&str, String)> = query
+            .iter()
+            .filter(|(k, _)| *k != "per_page")
+            .cloned()
+            .collect();
+        query.push(("per_page", PER_PAGE.to_string()));
+        let call = self.call(Method::GET, path, &query, None)?;
+        Ok(Pages {
+            client: self,
+            path: call.path,
+            next: Some(call.url),
+            pages_read: 0,
+            _items: PhantomData,
+        })
+    }
+
+    /// `POST path` with a JSON body, decoded as `T`.
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, GitLabError> {
+        let call = self.call(
+            Method::POST,
+            path,
+            &[],
+            Some(json_body(&Method::POST, path, body)?),
+        )?;
+        let answer = self.execute(&call).await?;
+        decode(&call, &answer)
+    }
+
+    /// `POST path` without the `PRIVATE-TOKEN` header, for endpoints that authenticate with a
+    /// token in the body (pipeline triggers): our token is not sent where it is not needed.
+    pub async fn post_unauthenticated<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, GitLabError> {
+        let mut call = self.call(
+            Method::POST,
+            path,
+            &[],
+            Some(json_body(&Method::POST, path, body)?),
+        )?;
+        call.authenticated = false;
+        let answer = self.execute(&call).await?;
+        decode(&call, &answer)
+    }
+
+    /// `PUT path?query` with an optional JSON body, decoded as `T`.
+    pub async fn put<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&B>,
+    ) -> Result<T, GitLabError> {
+        let body = body.map(|b| json_body(&Method::PUT, path, b)).transpose()?;
+        let call = self.call(Method::PUT, path, query, body)?;
+        let answer = self.execute(&call).await?;
+        decode(&call, &answer)
+    }
+
+    /// `DELETE path`; the body (GitLab sends 204 or the deleted object) is ignored.
+    pub async fn delete(&self, path: &str) -> Result<(), GitLabError> {
+        let call = self.call(Method::DELETE, path, &[], None)?;
+        self.execute(&call).await.map(|_| ())
+    }
+
+    fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Bytes>,
+    ) -> Result<Call, GitLabError> {
+        let mut url = self.base_url.endpoint(path).map_err(|e| GitLabError::Url {
+            method: method.clone(),
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        Ok(Call {
+            method,
+            path: path.to_owned(),
+            url,
+            body,
+            authenticated: true,
+        })
+    }
+
+    /// Sends `call`, retrying per the policy, within the policy's total time budget.
+    async fn execute(&self, call: &Call) -> Result<Answer, GitLabError> {
+        let started = Instant::now();
+        let deadline = started + self.retry.total_budget;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let timeout = self.request_timeout.min(remaining);
+            let sent = Instant::now();
+            let outcome = self.send_once(call, timeout).await;
+            let elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let may_retry = attempt < self.retry.max_attempts.max(1);
+            match outcome {
+                Ok(answer) if answer.status.is_success() => {
+                    tracing::debug!(method = %call.method, path = %call.path, status = answer.status.as_u16(), elapsed_ms, attempt, "GitLab request");
+                    return Ok(answer);
+                }
+                Ok(answer) => {
+                    tracing::debug!(method = %call.method, path = %call.path, status = answer.status.as_u16(), elapsed_ms, attempt, "GitLab request failed");
+                    if !(may_retry
+                        && retry::status_is_retryable(answer.status, &call.method, &answer.headers))
+                    {
+                        return Err(api_error(call, answer, attempt));
+                    }
+                    let hint =
+                        retry::server_delay(answer.status, &answer.headers, SystemTime::now());
+                    let wait = hint.unwrap_or_else(|| self.retry.backoff(attempt - 1));
+                    if Instant::now() + wait >= deadline {
+                        return Err(match hint {
+                            Some(retry_after) => GitLabError::RetryBudgetExhausted {
+                                method: call.method.clone(),
+                                path: call.path.clone(),
+                                status: answer.status,
+                                retry_after,
+                                attempts: attempt,
+                            },
+                            None => api_error(call, answer, attempt),
+                        });
+                    }
+                    retry_log(call, wait);
+                    tokio::time::sleep(wait).await;
+                }
+                Err(error) => {
+                    let error = error.without_url();
+                    tracing::debug!(method = %call.method, path = %call.path, error = %error, elapsed_ms, attempt, "GitLab request failed without a response");
+                    let wait = self.retry.backoff(attempt - 1);
+                    if !(may_retry && retry::transport_is_retryable(&error, &call.method))
+                        || Instant::now() + wait >= deadline
+                    {
+                        return Err(GitLabError::Transport {
+                            method: call.method.clone(),
+                            path: call.path.clone(),
+                            cause: error,
+                            attempts: attempt,
+                        });
+                    }
+                    retry_log(call, wait);
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        call: &Call,
+        timeout: std::time::Duration,
+    ) -> Result<Answer, reqwest::Error> {
+        let mut request = self
+            .http
+            .request(call.method.clone(), call.url.clone())
+            .timeout(timeout)
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        if call.authenticated {
+            request = request.header(PRIVATE_TOKEN, self.token.clone());
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body.clone());
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn retry_log(call: &Call, wait: std::time::Duration) {
+    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+    tracing::debug!(method = %call.method, path = %call.path, wait_ms, "GitLab request will be retried");
+}
+
+fn json_body<B: Serialize + ?Sized>(
+    method: &Method,
+    path: &str,
+    body: &B,
+) -> Result<Bytes, GitLabError> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|e| GitLabError::Url {
+            method: method.clone(),
+            path: path.to_owned(),
+            reason: format!("cannot encode the request body: {e}"),
+        })
+}
+
+fn decode<T: DeserializeOwned>(call: &Call, answer: &Answer) -> Result<T, GitLabError> {
+    serde_json::from_slice(&answer.body).map_err(|source| GitLabError::Decode {
+        method: call.method.clone(),
+        path: call.path.clone(),
+        status: answer.status,
+        source,
+    })
+}
+
+fn api_error(call: &Call, answer: Answer, attempts: u32) -> GitLabError {
+    let mut message = ApiMessage::from_body(&answer.body);
+    if answer.status.is_redirection() {
+        let location = answer
+            .headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("an unnamed location");
+        message = ApiMessage::from_body(
+            format!(
+                "redirected to {location}; set CI_API_V4_URL to the API root GitLab really serves"
+            )
+            .as_bytes(),
+        );
+    }
+    GitLabError::Api {
+        method: call.method.clone(),
+        path: call.path.clone(),
+        status: answer.status,
+        message,
+        attempts,
+    }
+}
+
+/// A paginated list being read; see [`GitLab::pages`].
+pub struct Pages<'a, T> {
+    client: &'a GitLab,
+    path: String,
+    next: Option<Url>,
+    pages_read: u32,
+    _items: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Pages<'_, T> {
+    /// The next page's items, or `None` after the last page.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>, GitLabError> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        let call = Call {
+            method: Method::GET,
+            path: self.path.clone(),
+            url,
+            body: None,
+            authenticated: true,
+        };
+        let answer = self.client.execute(&call).await?;
+        let items: Vec<T> = decode(&call, &answer)?;
+        self.pages_read += 1;
+        let next =
+            next_page_url(&call.url, &answer.headers).map_err(|reason| GitLabError::Url {
+                method: Method::GET,
+                path: self.path.clone(),
+                reason,
+            })?;
+        self.next = match next {
+            Some(next) if next == call.url => {
+                return Err(GitLabError::Url {
+                    method: Method::GET,
+                    path: self.path.clone(),
+                    reason: format!(
+                        "the next-page pointer after page {} points at the same page",
+                        self.pages_read
+                    ),
+                });
+            }
+            // An empty page that still points onwards would loop forever on a broken server.
+            Some(_) if items.is_empty() => None,
+            other => other,
+        };
+        Ok(Some(items))
+    }
+}

@@ -1,0 +1,138 @@
+//! Discussions (threads) on issues and merge requests: list, read, start, reply, resolve.
+//! <https://docs.gitlab.com/api/discussions/>
+
+use serde::{Deserialize, Serialize};
+
+use super::client::GitLab;
+use super::diff_position::DiffPosition;
+use super::error::GitLabError;
+use super::ids::{DiscussionId, MergeRequestIid, Noteable, ProjectRef};
+use super::merge_requests::mr_path;
+use super::notes::{Note, noteable_path};
+
+/// A thread: its notes in order. Standalone comments (and system notes) come as one-note
+/// discussions with `individual_note: true`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Discussion {
+    /// 40-hex thread id, shared by its notes.
+    pub id: DiscussionId,
+    /// True for a standalone comment that is not a thread.
+    pub individual_note: bool,
+    /// True for threads that can be resolved (merge request threads). Older GitLab versions
+    /// leave it out.
+    #[serde(default)]
+    pub resolvable: bool,
+    /// Only sent for resolvable threads.
+    #[serde(default)]
+    pub resolved: Option<bool>,
+    /// The notes, oldest first.
+    pub notes: Vec<Note>,
+}
+
+#[derive(Serialize)]
+struct NewThread<'a> {
+    body: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    position: Option<&'a DiffPosition>,
+}
+
+fn discussions_path(project: &ProjectRef, noteable: Noteable) -> String {
+    format!("{}/discussions", noteable_path(project, noteable))
+}
+
+impl GitLab {
+    /// `GET …/discussions`, every page.
+    pub async fn discussions(
+        &self,
+        project: &ProjectRef,
+        noteable: Noteable,
+    ) -> Result<Vec<Discussion>, GitLabError> {
+        self.get_all(&discussions_path(project, noteable), &[])
+            .await
+    }
+
+    /// `GET …/discussions/:discussion_id`.
+    pub async fn discussion(
+        &self,
+        project: &ProjectRef,
+        noteable: Noteable,
+        id: &DiscussionId,
+    ) -> Result<Discussion, GitLabError> {
+        self.get(
+            &format!("{}/{id}", discussions_path(project, noteable)),
+            &[],
+        )
+        .await
+    }
+
+    /// `POST …/discussions`: starts a thread that others can reply to.
+    pub async fn create_discussion(
+        &self,
+        project: &ProjectRef,
+        noteable: Noteable,
+        body: &str,
+    ) -> Result<Discussion, GitLabError> {
+        let thread = NewThread {
+            body,
+            position: None,
+        };
+        self.post(&discussions_path(project, noteable), &thread)
+            .await
+    }
+
+    /// `POST /projects/:id/merge_requests/:iid/discussions` with a `position`: a thread on a
+    /// diff line. GitLab answers 400 when the SHAs or lines do not match the diff.
+    pub async fn create_diff_discussion(
+        &self,
+        project: &ProjectRef,
+        merge_request: MergeRequestIid,
+        body: &str,
+        position: &DiffPosition,
+    ) -> Result<Discussion, GitLabError> {
+        let thread = NewThread {
+            body,
+            position: Some(position),
+        };
+        self.post(
+            &format!("{}/discussions", mr_path(project, merge_request)),
+            &thread,
+        )
+        .await
+    }
+
+    /// `POST …/discussions/:discussion_id/notes`: a reply in the thread.
+    pub async fn reply_to_discussion(
+        &self,
+        project: &ProjectRef,
+        noteable: Noteable,
+        id: &DiscussionId,
+        body: &str,
+    ) -> Result<Note, GitLabError> {
+        let reply = NewThread {
+            body,
+            position: None,
+        };
+        self.post(
+            &format!("{}/{id}/notes", discussions_path(project, noteable)),
+            &reply,
+        )
+        .await
+    }
+
+    /// `PUT /projects/:id/merge_requests/:iid/discussions/:discussion_id?resolved=…`: resolves
+    /// or reopens a whole merge request thread (only merge request threads are resolvable).
+    pub async fn resolve_discussion(
+        &self,
+        project: &ProjectRef,
+        merge_request: MergeRequestIid,
+        id: &DiscussionId,
+        resolved: bool,
+    ) -> Result<Discussion, GitLabError> {
+        self.put(
+            &format!("{}/discussions/{id}", mr_path(project, merge_request)),
+            &[("resolved", resolved.to_string())],
+            None::<&()>,
+        )
+        .await
+    }
+}

@@ -1,0 +1,49 @@
+//! Who the token acts as, and the user objects embedded in other resources.
+
+use serde::Deserialize;
+
+use super::client::GitLab;
+use super::error::GitLabError;
+use super::ids::UserId;
+
+/// The short user object GitLab embeds as `author`, `user`, `resolved_by`.
+/// <https://docs.gitlab.com/api/notes/>
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct UserBasic {
+    /// Global user id.
+    pub id: UserId,
+    /// `@` handle without the `@`.
+    pub username: String,
+    /// Display name.
+    pub name: String,
+    /// `active`, `blocked`, …
+    pub state: String,
+}
+
+/// The token's own user (`GET /user`). For a project or group access token this is the bot
+/// user GitLab created for it (`"bot": true`); the product uses its id and username to ignore
+/// its own notes.
+/// <https://docs.gitlab.com/api/users/#retrieve-the-current-user>
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct CurrentUser {
+    /// Global user id.
+    pub id: UserId,
+    /// `@` handle without the `@`.
+    pub username: String,
+    /// Display name (the token's name for access-token bots).
+    pub name: String,
+    /// `active`, `blocked`, …
+    pub state: String,
+    /// True for access-token and service-account bots. Older GitLab versions omit the field.
+    #[serde(default)]
+    pub bot: bool,
+    /// Profile page.
+    pub web_url: String,
+}
+
+impl GitLab {
+    /// `GET /user`: the user the token authenticates as.
+    pub async fn current_user(&self) -> Result<CurrentUser, GitLabError> {
+        self.get("/user", &[]).await
+    }
+}
