@@ -1,0 +1,4 @@
+//! A GitLab REST v4 double serving real git repositories over smart HTTP.
+
+pub mod faults;
+pub mod server;
