@@ -1,4 +1,5 @@
 //! A GitLab REST v4 double serving real git repositories over smart HTTP.
 
 pub mod faults;
+pub mod repo;
 pub mod server;
