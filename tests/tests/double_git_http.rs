@@ -437,3 +437,32 @@ async fn gzip_request_bodies_are_inflated() {
         "a packfile follows"
     );
 }
+
+/// Bodies larger than git's `http.postBuffer` (1 MiB) are sent with chunked transfer encoding
+/// after a probe request; the double must stream them through without a Content-Length.
+#[tokio::test(flavor = "multi_thread")]
+async fn large_push_streams_through() {
+    let fixture = Fixture::start().await;
+    let work = fixture.clone().await;
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..3 * 1024 * 1024)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 56) as u8
+        })
+        .collect();
+    std::fs::write(work.join("blob.bin"), &noise).expect("write large file");
+    fixture.git_ok(&work, &["add", "blob.bin"]).await;
+    fixture
+        .git_ok(&work, &["commit", "--quiet", "-m", "Large file"])
+        .await;
+    fixture
+        .git_ok(&work, &["push", "--quiet", "origin", "HEAD:refs/heads/big"])
+        .await;
+    assert_eq!(
+        fixture.repo.file_at("big", "blob.bin").expect("read"),
+        Some(noise)
+    );
+}

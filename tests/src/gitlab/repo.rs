@@ -61,6 +61,23 @@ pub struct FileDiff {
     pub too_large: bool,
 }
 
+/// One commit as git records it, with GitLab's field names. Dates are ISO 8601 with the offset
+/// the commit was made in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitInfo {
+    pub id: String,
+    pub parent_ids: Vec<String>,
+    /// The first line of the message.
+    pub title: String,
+    pub message: String,
+    pub author_name: String,
+    pub author_email: String,
+    pub authored_date: String,
+    pub committer_name: String,
+    pub committer_email: String,
+    pub committed_date: String,
+}
+
 /// Why a git process failed; wrapped in `anyhow` context at the public methods.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -195,6 +212,7 @@ impl Repo {
         Ok(repo)
     }
 
+    /// Where the bare repository lives (what `serve_git` serves).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -492,6 +510,7 @@ impl Repo {
             .unwrap_or_default())
     }
 
+    /// The author recorded in commit `sha` (pushed commits carry the client's identity).
     pub fn commit_author(&self, sha: &str) -> anyhow::Result<Signature> {
         let format = "--format=%an%x00%ae";
         let shown = self
@@ -504,6 +523,42 @@ impl Repo {
         Ok(Signature {
             name: name.to_owned(),
             email: email.to_owned(),
+        })
+    }
+
+    /// Everything GitLab's commit entity needs about commit `sha`
+    /// (<https://docs.gitlab.com/api/commits/#get-a-single-commit>).
+    pub fn commit_info(&self, sha: &str) -> anyhow::Result<CommitInfo> {
+        let format = "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI";
+        let shown = self
+            .git_text(&["show", "-s", format, sha, "--"])
+            .with_context(|| format!("reading commit {sha} in {}", self.describe()))?;
+        let fields: Vec<&str> = shown.trim_end_matches('\n').split('\0').collect();
+        let [
+            id,
+            parents,
+            author_name,
+            author_email,
+            authored_date,
+            committer_name,
+            committer_email,
+            committed_date,
+        ] = fields[..]
+        else {
+            bail!("unexpected `git show` output for {sha}: {shown:?}");
+        };
+        let message = self.commit_message(sha)?;
+        Ok(CommitInfo {
+            id: id.to_owned(),
+            parent_ids: parents.split_whitespace().map(str::to_owned).collect(),
+            title: message.lines().next().unwrap_or_default().to_owned(),
+            message,
+            author_name: author_name.to_owned(),
+            author_email: author_email.to_owned(),
+            authored_date: authored_date.to_owned(),
+            committer_name: committer_name.to_owned(),
+            committer_email: committer_email.to_owned(),
+            committed_date: committed_date.to_owned(),
         })
     }
 
@@ -745,6 +800,37 @@ mod tests {
             .expect("commit");
         assert_eq!(repo.commit_message(&sha).expect("message"), message);
         assert_eq!(repo.commit_author(&sha).expect("author"), author());
+    }
+
+    #[test]
+    fn commit_info_has_parents_title_and_dates() {
+        let (_dir, repo) = repo();
+        let first = repo
+            .commit("main", &[write("x", "1")], "one", &author())
+            .expect("first");
+        let second = repo
+            .commit("main", &[write("x", "2")], "Two\n\nbody\n", &author())
+            .expect("second");
+        let info = repo.commit_info(&second).expect("info");
+        assert_eq!(info.id, second);
+        assert_eq!(info.parent_ids, [first.clone()]);
+        assert_eq!(info.title, "Two");
+        assert_eq!(info.message, "Two\n\nbody\n");
+        assert_eq!(
+            (info.author_name.as_str(), info.committer_email.as_str()),
+            ("Ada Lovelace", "ada@example.com")
+        );
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(&info.committed_date).is_ok(),
+            "{}",
+            info.committed_date
+        );
+        assert!(
+            repo.commit_info(&first)
+                .expect("root")
+                .parent_ids
+                .is_empty()
+        );
     }
 
     #[test]
