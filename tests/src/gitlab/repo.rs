@@ -813,7 +813,7 @@ mod tests {
             .expect("second");
         let info = repo.commit_info(&second).expect("info");
         assert_eq!(info.id, second);
-        assert_eq!(info.parent_ids, [first.clone()]);
+        assert_eq!(info.parent_ids, std::slice::from_ref(&first));
         assert_eq!(info.title, "Two");
         assert_eq!(info.message, "Two\n\nbody\n");
         assert_eq!(
