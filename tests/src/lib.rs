@@ -1,1 +1,3 @@
 //! Test doubles.
+
+pub mod gitlab;
