@@ -87,11 +87,11 @@ fn diff_note_carries_its_file_and_line() {
     let NoteKind::DiffNote { position } = &t.note.as_ref().unwrap().kind else {
         panic!("expected a DiffNote");
     };
-    assert_eq!(position.new_path.as_deref(), Some("src/parser.rs"));
+    assert_eq!(position.new_path, "src/parser.rs");
     assert_eq!((position.old_line, position.new_line), (None, Some(27)));
     assert_eq!(
-        position.head_sha.as_deref(),
-        Some("3333333333333333333333333333333333333333")
+        position.head_sha,
+        "3333333333333333333333333333333333333333"
     );
 }
 

@@ -54,6 +54,8 @@ pub enum SkipReason {
     NoMention,
     /// The note mentions assistants, but not the one this job runs.
     OtherAssistant,
+    /// A comment on a commit or snippet: the product answers on issues and merge requests.
+    UnsupportedNoteable,
 }
 
 impl Decision {

@@ -13,13 +13,16 @@
 
 pub mod ci_vars;
 pub mod decision;
+pub mod explain;
 pub mod flow;
 pub mod load;
+pub mod resolve;
 pub mod webhook;
 
 use serde::Serialize;
 
 use crate::assistant::Assistant;
+use crate::gitlab::diff_position::DiffPosition;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef, UserId};
 
 /// How the job was started.
@@ -101,27 +104,4 @@ pub enum NoteKind {
         /// Where in the diff the note sits.
         position: DiffPosition,
     },
-}
-
-/// A DiffNote's place in the merge request diff, as GitLab's `position` object gives it.
-/// `old_line` is set for removed and unchanged lines, `new_line` for added and unchanged lines.
-/// <https://docs.gitlab.com/api/discussions/#create-a-new-thread-in-the-merge-request-diff>
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct DiffPosition {
-    /// Merge-base of source and target when the note was made.
-    pub base_sha: Option<String>,
-    /// Target branch head when the note was made.
-    pub start_sha: Option<String>,
-    /// Source branch head when the note was made.
-    pub head_sha: Option<String>,
-    /// The file before the change.
-    pub old_path: Option<String>,
-    /// The file after the change.
-    pub new_path: Option<String>,
-    /// `text`, `image` or `file`.
-    pub position_type: Option<String>,
-    /// Line number in the old file, if the line exists there.
-    pub old_line: Option<u64>,
-    /// Line number in the new file, if the line exists there.
-    pub new_line: Option<u64>,
 }

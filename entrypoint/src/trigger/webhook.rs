@@ -7,8 +7,9 @@
 
 use serde::Deserialize;
 
-use super::{Author, DiffPosition, NoteKind, Source, Trigger, TriggerNote};
+use super::{Author, NoteKind, Source, Trigger, TriggerNote};
 use crate::assistant::Handles;
+use crate::gitlab::diff_position::DiffPosition;
 use crate::gitlab::ids::{
     DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
 };

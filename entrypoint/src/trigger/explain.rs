@@ -1,0 +1,131 @@
+//! `entrypoint explain`: what started this job and what the job would do about it, as JSON.
+//!
+//! The same code path as a real run up to the decision, so a team debugging "why did @claude not
+//! answer?" sees the exact reason: a system note, the bot's own note, an edit, no mention, a
+//! comment on a commit…
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::decision::{BotIdentity, Decision, SkipReason, decide};
+use super::load::{self, Entry};
+use super::resolve::resolve;
+use super::webhook::{self, WebhookError};
+use super::{Source, Trigger};
+use crate::assistant::{Assistant, Handles};
+use crate::gitlab::{ClientConfig, GitLab};
+
+/// What `explain` prints.
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    /// How the job was (or would be) started.
+    pub source: Source,
+    /// The normalised trigger; `null` when the comment was refused before it became one.
+    pub trigger: Option<Trigger>,
+    /// Run or skip, and why.
+    pub decision: Decision,
+    /// Checks that could not be made (no token, offline), so a "run" is read with care.
+    pub unchecked: Vec<String>,
+}
+
+/// Inputs of `explain`.
+#[derive(Debug, Default)]
+pub struct Options<'a> {
+    /// A Note Hook body in a file, instead of the job's variables.
+    pub webhook: Option<&'a Path>,
+    /// Decide as the job of this assistant would.
+    pub assistant: Option<Assistant>,
+    /// Make no API call (the bot's identity and CI-variable notes are then not checked).
+    pub offline: bool,
+}
+
+/// Builds the explanation from a webhook file or from the job's variables.
+pub async fn explain(
+    options: &Options<'_>,
+    vars: &dyn Fn(&str) -> Option<String>,
+    handles: &Handles,
+) -> anyhow::Result<Explanation> {
+    let entry = match options.webhook {
+        Some(path) => {
+            let body = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the webhook payload {}", path.display()))?;
+            match webhook::parse(&body, handles) {
+                Ok(trigger) => Entry::Webhook {
+                    variable: "--webhook",
+                    trigger: Ok(trigger),
+                },
+                Err(refused @ WebhookError::UnsupportedNoteable(_)) => Entry::Webhook {
+                    variable: "--webhook",
+                    trigger: Err(refused),
+                },
+                Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
+            }
+        }
+        None => load::detect(vars, handles)?,
+    };
+    let mut unchecked = Vec::new();
+    let client = if options.offline {
+        unchecked.push("the bot's own notes: --offline".to_owned());
+        None
+    } else if vars("GITLAB_TOKEN").is_some_and(|t| !t.trim().is_empty()) {
+        Some(GitLab::new(ClientConfig::from_env(vars)?)?)
+    } else {
+        unchecked.push("the bot's own notes: GITLAB_TOKEN is not set".to_owned());
+        None
+    };
+    let (source, trigger) = match entry {
+        Entry::Webhook {
+            trigger: Err(refused),
+            ..
+        } => {
+            return Ok(Explanation {
+                source: Source::Webhook,
+                trigger: None,
+                decision: Decision::Skip {
+                    reason: SkipReason::UnsupportedNoteable,
+                    message: refused.to_string(),
+                },
+                unchecked,
+            });
+        }
+        Entry::Webhook { trigger: Ok(t), .. } => (Source::Webhook, t),
+        Entry::Flow(t) => (Source::DuoFlow, t),
+        Entry::Ci(request) => {
+            let gitlab = client.as_ref().context(
+                "explaining AI_NOTE_ID needs the note itself: set GITLAB_TOKEN (and CI_API_V4_URL outside CI) or pass --webhook FILE",
+            )?;
+            let only = options.assistant.or(Some(request.assistant));
+            let trigger = resolve(&request, gitlab, handles).await?;
+            let bot = bot_identity(gitlab).await?;
+            return Ok(Explanation {
+                source: Source::CiVariables,
+                decision: decide(&trigger, Some(&bot), only),
+                trigger: Some(trigger),
+                unchecked,
+            });
+        }
+    };
+    let bot = match &client {
+        Some(gitlab) => Some(bot_identity(gitlab).await?),
+        None => None,
+    };
+    Ok(Explanation {
+        source,
+        decision: decide(&trigger, bot.as_ref(), options.assistant),
+        trigger: Some(trigger),
+        unchecked,
+    })
+}
+
+async fn bot_identity(gitlab: &GitLab) -> anyhow::Result<BotIdentity> {
+    let user = gitlab
+        .current_user()
+        .await
+        .context("identifying the bot user behind GITLAB_TOKEN (GET /user)")?;
+    Ok(BotIdentity {
+        id: user.id,
+        username: user.username,
+    })
+}
