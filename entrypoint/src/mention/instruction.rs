@@ -1,0 +1,88 @@
+//! The instruction an assistant receives: the note without the mentions that summoned it.
+
+use std::ops::Range;
+
+use super::triggering;
+use crate::assistant::Handles;
+
+/// `text` with every triggering mention removed and whitespace normalised ([`normalise`]).
+///
+/// Removing a mention can create another one (`@claude@claude`: the second `@` follows a letter
+/// until the first mention is gone), so removal repeats until none is left. Each round removes at
+/// least one `@` and normalising adds none, so the loop ends.
+pub(super) fn without_mentions(text: &str, handles: &Handles) -> String {
+    let mut current = text.to_owned();
+    loop {
+        let ranges: Vec<Range<usize>> = triggering(&current, handles)
+            .into_iter()
+            .map(|found| found.range)
+            .collect();
+        if ranges.is_empty() {
+            return normalise(&current);
+        }
+        current = normalise(&remove(&current, &ranges));
+    }
+}
+
+/// Removes the sorted, disjoint `ranges` from `text`. A mention that starts a line (after its
+/// indentation) or follows a blank takes along a directly following `,` or `:` and the blanks
+/// after it, so `please @claude fix` reads `please fix` and `@claude: fix` reads `fix`.
+/// Indentation is kept: it decides whether a line is code.
+fn remove(text: &str, ranges: &[Range<usize>]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut cursor = 0;
+    for range in ranges {
+        if range.start < cursor {
+            continue;
+        }
+        out.push_str(&text[cursor..range.start]);
+        let current_line = &out[out.rfind('\n').map_or(0, |newline| newline + 1)..];
+        let starts_line = current_line.trim_start_matches([' ', '\t']).is_empty();
+        let follows_blank = starts_line || out.ends_with([' ', '\t']);
+        let mut rest = &text[range.end..];
+        if follows_blank {
+            rest = rest.strip_prefix([',', ':']).unwrap_or(rest);
+            rest = rest.trim_start_matches([' ', '\t']);
+        }
+        cursor = text.len() - rest.len();
+    }
+    out.push_str(&text[cursor..]);
+    out
+}
+
+/// Trailing whitespace removed from every line, leading and trailing blank lines dropped, and
+/// runs of blank lines cut to one. Leading indentation is kept, so an indented code block stays
+/// code (and a mention in it stays hidden). Idempotent.
+pub(super) fn normalise(text: &str) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    for line in text.split('\n').map(str::trim_end) {
+        let previous_blank = lines.last().is_none_or(|last| last.is_empty());
+        if !(line.is_empty() && previous_blank) {
+            lines.push(line);
+        }
+    }
+    while lines.last().is_some_and(|last| last.is_empty()) {
+        lines.pop();
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_trims_lines_and_blank_runs_but_keeps_indentation() {
+        assert_eq!(normalise("\n\n  a  \r\n\n\n\n    b\t\n\n"), "  a\n\n    b");
+        assert_eq!(normalise(" \n \n"), "");
+    }
+
+    #[test]
+    fn remove_collapses_the_blank_left_behind() {
+        assert_eq!(remove("please @claude fix", &[7..14]), "please fix");
+        assert_eq!(remove("@claude: fix", &[0..7]), "fix");
+        assert_eq!(remove("  @claude fix", &[2..9]), "  fix");
+        assert_eq!(remove("(@claude)", &[1..8]), "()");
+        assert_eq!(remove("@claude @codex go", &[0..7, 8..14]), "go");
+    }
+}

@@ -1,0 +1,94 @@
+//! Finding `@claude` / `@codex` mentions in a note, the way GitLab finds the users a note
+//! mentions, and making the bot's own text unable to summon anyone.
+//!
+//! A note summons an assistant when GitLab would notify that assistant's user: `@` plus the
+//! whole username ([`username`]), case-insensitively, in rendered text outside code, links,
+//! quotes and raw HTML ([`markdown`]). Matching GitLab means users get what they see: the
+//! username turns into a mention link in the note exactly when the job starts.
+//! Sources: <https://docs.gitlab.com/user/discussions/#mentions>,
+//! <https://docs.gitlab.com/user/markdown/>.
+
+mod instruction;
+mod markdown;
+mod neutralize;
+mod username;
+
+pub mod command;
+
+#[cfg(test)]
+mod examples;
+#[cfg(test)]
+mod properties;
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+use crate::assistant::{Assistant, Handles};
+use markdown::TextMap;
+
+/// One assistant summoned by a note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mention {
+    /// Who was summoned.
+    pub assistant: Assistant,
+    /// The note with the summoning mentions removed: what the assistant is asked to do.
+    pub instruction: String,
+}
+
+/// Finds the assistants mentioned in `text`: one entry per assistant (deduplicated), sorted by
+/// assistant name; every entry carries the same instruction (the text with the triggering mentions
+/// removed, whitespace normalised). Empty vec when none.
+pub fn find_mentions(text: &str, handles: &Handles) -> Vec<Mention> {
+    let mut assistants: Vec<Assistant> = triggering(text, handles)
+        .into_iter()
+        .map(|found| found.assistant)
+        .collect();
+    if assistants.is_empty() {
+        return Vec::new();
+    }
+    assistants.sort();
+    assistants.dedup();
+    let instruction = instruction::without_mentions(text, handles);
+    assistants
+        .into_iter()
+        .map(|assistant| Mention {
+            assistant,
+            instruction: instruction.clone(),
+        })
+        .collect()
+}
+
+/// Rewrites `text` so that no assistant handle in it can trigger (wraps each would-trigger
+/// `@claude` in inline code: `` `@claude` ``), leaving everything else byte-identical. Used to
+/// publish the bot's own answers so Claude's reply can never summon Codex (a documented loop of the
+/// GitHub integrations). Idempotent; `find_mentions(neutralize(t))` is always empty.
+pub fn neutralize(text: &str, handles: &Handles) -> String {
+    neutralize::neutralize(text, handles)
+}
+
+/// A mention of an assistant's handle that GitLab would turn into a notification.
+struct Found {
+    range: Range<usize>,
+    assistant: Assistant,
+}
+
+/// Every triggering mention in `text`, in source order, with disjoint ranges.
+fn triggering(text: &str, handles: &Handles) -> Vec<Found> {
+    if !text.contains('@') {
+        return Vec::new();
+    }
+    let map = TextMap::new(text);
+    text.match_indices('@')
+        .filter(|(at, _)| map.is_live(*at))
+        .filter_map(|(at, _)| username::reference_at(text, &map, at))
+        .filter_map(|reference| {
+            handles
+                .assistant_for(&reference.username)
+                .map(|assistant| Found {
+                    range: reference.range,
+                    assistant,
+                })
+        })
+        .collect()
+}
