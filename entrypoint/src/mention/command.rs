@@ -41,15 +41,15 @@ pub struct MentionsArgs {
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
     /// One handle is not a GitLab username.
-    #[error("--{flag}-handle (or {variable}): {source}")]
+    #[error("--{flag}-handle (or {variable}): {problem}")]
     Invalid {
         flag: &'static str,
         variable: &'static str,
-        source: crate::assistant::InvalidHandle,
+        problem: crate::assistant::InvalidHandle,
     },
     /// Both assistants were given the same username.
     #[error("--claude-handle and --codex-handle (or AI_CLAUDE_HANDLE and AI_CODEX_HANDLE): {0}")]
-    Shared(#[from] crate::assistant::SharedHandle),
+    Shared(crate::assistant::SharedHandle),
 }
 
 /// Runs the command: reads the note, prints the JSON line on standard output.
@@ -74,18 +74,18 @@ pub fn run(args: &MentionsArgs) -> anyhow::Result<()> {
 /// The validated handles, or a [`HandleError`] naming the flag and variable to fix.
 pub fn handles(args: &MentionsArgs) -> Result<Handles, HandleError> {
     let handle = |assistant: Assistant, value: &str| {
-        Handle::new(value).map_err(|source| HandleError::Invalid {
+        Handle::new(value).map_err(|problem| HandleError::Invalid {
             flag: assistant.name(),
             variable: match assistant {
                 Assistant::Claude => "AI_CLAUDE_HANDLE",
                 Assistant::Codex => "AI_CODEX_HANDLE",
             },
-            source,
+            problem,
         })
     };
     let claude = handle(Assistant::Claude, &args.claude_handle)?;
     let codex = handle(Assistant::Codex, &args.codex_handle)?;
-    Ok(Handles::new(claude, codex)?)
+    Handles::new(claude, codex).map_err(HandleError::Shared)
 }
 
 /// The JSON line printed for `text`.
