@@ -2,21 +2,19 @@
 
 use std::ops::Range;
 
-use super::triggering;
+use super::removable;
 use crate::assistant::Handles;
 
 /// `text` with every triggering mention removed and whitespace normalised ([`normalise`]).
 ///
 /// Removing a mention can create another one (`@claude@claude`: the second `@` follows a letter
-/// until the first mention is gone), so removal repeats until none is left. Each round removes at
-/// least one `@` and normalising adds none, so the loop ends.
+/// until the first mention is gone). [`removable`] takes such chains along; removal still repeats
+/// until no mention is left, for anything the removal reveals in other ways. Each round removes
+/// at least one `@` and normalising adds none, so the loop ends.
 pub(super) fn without_mentions(text: &str, handles: &Handles) -> String {
     let mut current = text.to_owned();
     loop {
-        let ranges: Vec<Range<usize>> = triggering(&current, handles)
-            .into_iter()
-            .map(|found| found.range)
-            .collect();
+        let ranges = removable(&current, handles);
         if ranges.is_empty() {
             return normalise(&current);
         }
@@ -72,6 +70,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn long_chain_of_mentions_goes_in_one_pass() {
+        let chain = "@claude@codex".repeat(20_000) + " fix";
+        assert_eq!(removable(&chain, &Handles::default()).len(), 40_000);
+        assert_eq!(without_mentions(&chain, &Handles::default()), "fix");
+    }
+
+    #[test]
     fn normalise_trims_lines_and_blank_runs_but_keeps_indentation() {
         assert_eq!(normalise("\n\n  a  \r\n\n\n\n    b\t\n\n"), "  a\n\n    b");
         assert_eq!(normalise(" \n \n"), "");
@@ -79,10 +84,16 @@ mod tests {
 
     #[test]
     fn remove_collapses_the_blank_left_behind() {
-        assert_eq!(remove("please @claude fix", &[7..14]), "please fix");
-        assert_eq!(remove("@claude: fix", &[0..7]), "fix");
-        assert_eq!(remove("  @claude fix", &[2..9]), "  fix");
-        assert_eq!(remove("(@claude)", &[1..8]), "()");
+        assert_eq!(
+            remove("please @claude fix", std::slice::from_ref(&(7..14))),
+            "please fix"
+        );
+        assert_eq!(remove("@claude: fix", std::slice::from_ref(&(0..7))), "fix");
+        assert_eq!(
+            remove("  @claude fix", std::slice::from_ref(&(2..9))),
+            "  fix"
+        );
+        assert_eq!(remove("(@claude)", std::slice::from_ref(&(1..8))), "()");
         assert_eq!(remove("@claude @codex go", &[0..7, 8..14]), "go");
     }
 }

@@ -78,10 +78,13 @@ fn triggering(text: &str, handles: &Handles) -> Vec<Found> {
     if !text.contains('@') {
         return Vec::new();
     }
-    let map = TextMap::new(text);
+    triggering_in(text, &TextMap::new(text), handles)
+}
+
+fn triggering_in(text: &str, map: &TextMap, handles: &Handles) -> Vec<Found> {
     text.match_indices('@')
         .filter(|(at, _)| map.is_live(*at))
-        .filter_map(|(at, _)| username::reference_at(text, &map, at))
+        .filter_map(|(at, _)| username::reference_at(text, map, at))
         .filter_map(|reference| {
             handles
                 .assistant_for(&reference.username)
@@ -91,4 +94,26 @@ fn triggering(text: &str, handles: &Handles) -> Vec<Found> {
                 })
         })
         .collect()
+}
+
+/// The triggering mentions of `text` plus those that removing them reveals directly behind
+/// them (`@claude@claude`), so a chain goes in one pass instead of one pass per link.
+/// Sorted and disjoint.
+fn removable(text: &str, handles: &Handles) -> Vec<Range<usize>> {
+    if !text.contains('@') {
+        return Vec::new();
+    }
+    let map = TextMap::new(text);
+    let mut ranges = Vec::new();
+    for found in triggering_in(text, &map, handles) {
+        let mut end = found.range.end;
+        ranges.push(found.range);
+        while let Some(next) = username::chained_reference_at(text, &map, end)
+            .filter(|next| handles.assistant_for(&next.username).is_some())
+        {
+            end = next.range.end;
+            ranges.push(next.range);
+        }
+    }
+    ranges
 }

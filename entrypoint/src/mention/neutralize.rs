@@ -90,19 +90,28 @@ mod tests {
 
     #[test]
     fn wrapper_is_longer_than_any_backtick_run() {
-        assert_eq!(wrap("a @claude", &[2..9]), "a `@claude`");
-        assert_eq!(wrap("``x`` @claude", &[6..13]), "``x`` ```@claude```");
+        assert_eq!(
+            wrap("a @claude", std::slice::from_ref(&(2..9))),
+            "a `@claude`"
+        );
+        assert_eq!(
+            wrap("``x`` @claude", std::slice::from_ref(&(6..13))),
+            "``x`` ```@claude```"
+        );
     }
 
     #[test]
     fn word_joiner_separates_at_sign_from_username() {
-        let joined = join_after_at_sign("a \\@claude b", &[2..10]);
+        let joined = join_after_at_sign("a \\@claude b", std::slice::from_ref(&(2..10)));
         assert_eq!(joined, "a \\@\u{2060}claude b");
         assert!(triggering(&joined, &Handles::default()).is_empty());
     }
 
     #[test]
     fn touching_backtick_gets_a_code_element() {
-        assert_eq!(wrap("`@claude", &[1..8]), "`<code>@claude</code>");
+        assert_eq!(
+            wrap("`@claude", std::slice::from_ref(&(1..8))),
+            "`<code>@claude</code>"
+        );
     }
 }

@@ -33,16 +33,29 @@ pub(super) fn reference_at(source: &str, map: &TextMap, at: usize) -> Option<Ref
     let start = if backslashes % 2 == 1 { at - 1 } else { at };
     // An even, non-zero run renders as literal backslashes, which may precede a mention.
     if backslashes < 2 {
-        if let Some(previous) = previous_rendered_char(source, map, start) {
-            if blocks_mention(previous) {
-                return None;
-            }
+        if previous_rendered_char(source, map, start).is_some_and(blocks_mention) {
+            return None;
         }
         if inside_url(source, map, start) {
             return None;
         }
     }
 
+    username_after(bytes, map, start, at)
+}
+
+/// The reference that the `@` at byte `at` would start once the mention ending there is
+/// removed (`@claude@claude`): what preceded that mention did not block it, so it does not block
+/// this one either.
+pub(super) fn chained_reference_at(source: &str, map: &TextMap, at: usize) -> Option<Reference> {
+    let bytes = source.as_bytes();
+    if bytes.get(at) != Some(&b'@') || !map.is_live(at) {
+        return None;
+    }
+    username_after(bytes, map, at, at)
+}
+
+fn username_after(bytes: &[u8], map: &TextMap, start: usize, at: usize) -> Option<Reference> {
     let (username, end) = scan_segment(bytes, map, at + 1)?;
     if starts_group_path(bytes, map, end) {
         return None;
