@@ -126,6 +126,16 @@ fn raw_html_and_comments_never_trigger() {
 }
 
 #[test]
+fn inline_diffs_never_trigger() {
+    assert_silent(&[
+        "was {- @claude -} now",
+        "[+@claude+]",
+        "a [- x @claude y -] b",
+    ]);
+    assert_summons(&["[- @claude", "{+ done +} @claude"], CLAUDE);
+}
+
+#[test]
 fn links_never_trigger() {
     assert_silent(&[
         "[@claude](https://example.com)",

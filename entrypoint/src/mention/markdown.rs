@@ -73,8 +73,10 @@ impl TextMap {
             }
         }
 
-        for quoted in fenced_quotes(source, &verbatim) {
-            if let Some(bytes) = flags.get_mut(quoted) {
+        let mut hidden_ranges = fenced_quotes(source, &verbatim);
+        hidden_ranges.extend(inline_diffs(source.as_bytes(), &flags));
+        for range in hidden_ranges {
+            if let Some(bytes) = flags.get_mut(range) {
                 bytes.iter_mut().for_each(|flag| *flag &= !LIVE);
             }
         }
@@ -196,6 +198,64 @@ fn fenced_quotes(source: &str, verbatim: &[Range<usize>]) -> Vec<Range<usize>> {
     quotes
 }
 
+/// GitLab's inline diffs, `[- removed -]` / `{- removed -}` and `[+ added +]` / `{+ added +}`
+/// (<https://docs.gitlab.com/user/markdown/#inline-diff>), become `span.idiff` elements, whose
+/// text GitLab's reference filters skip. Like GitLab's `Banzai::Filter::InlineDiffFilter`, a
+/// diff is the shortest match inside one text node (here: one run of contiguous text bytes).
+fn inline_diffs(bytes: &[u8], flags: &[u8]) -> Vec<Range<usize>> {
+    const KINDS: [(&[u8; 2], &[u8; 2]); 4] = [
+        (b"[-", b"-]"),
+        (b"{-", b"-}"),
+        (b"[+", b"+]"),
+        (b"{+", b"+}"),
+    ];
+    let mut diffs = Vec::new();
+    let mut run_start = 0;
+    while run_start < bytes.len() {
+        if flags[run_start] & TEXT == 0 {
+            run_start += 1;
+            continue;
+        }
+        let run_end = (run_start..bytes.len())
+            .find(|index| flags[*index] & TEXT == 0)
+            .unwrap_or(bytes.len());
+        let run = &bytes[run_start..run_end];
+        // Where each closer occurs in the run, so every opener finds its closer by binary search.
+        let closers: Vec<Vec<usize>> = KINDS
+            .iter()
+            .map(|(_, close)| {
+                run.windows(2)
+                    .enumerate()
+                    .filter(|(_, pair)| pair == close)
+                    .map(|(index, _)| index)
+                    .collect()
+            })
+            .collect();
+        let mut index = 0;
+        while index + 1 < run.len() {
+            let closing = KINDS
+                .iter()
+                .zip(&closers)
+                .find_map(|((open, _), positions)| {
+                    if &run[index..index + 2] != *open {
+                        return None;
+                    }
+                    let first = positions.partition_point(|at| *at < index + 2);
+                    positions.get(first).copied()
+                });
+            match closing {
+                Some(close_at) => {
+                    diffs.push(run_start + index..run_start + close_at + 2);
+                    index = close_at + 2;
+                }
+                None => index += 1,
+            }
+        }
+        run_start = run_end;
+    }
+    diffs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +284,8 @@ mod tests {
             "<div>\n@x\n</div>",
             "a <b>@x</b> c",
             ">>>\nquoted @x\n>>>",
+            "was {- @x -} now",
+            "a [+@x+] b",
         ] {
             assert!(!live_at(source, "@x"), "{source:?}");
         }
@@ -242,6 +304,13 @@ mod tests {
         assert!(live_at("a<br>@x", "@x"));
         assert!(live_at("<b>a</b> @x", "@x"));
         assert!(live_at("a <!-- note --> @x", "@x"));
+    }
+
+    #[test]
+    fn inline_diff_needs_its_closer_in_the_same_text() {
+        assert!(live_at("[- @x", "@x"));
+        assert!(live_at("[- `c` @x -]", "@x"));
+        assert!(live_at("{+ a +} @x", "@x"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! A note summons an assistant when GitLab would notify that assistant's user: `@` plus the
 //! whole username ([`username`]), case-insensitively, in rendered text outside code, links,
-//! quotes and raw HTML ([`markdown`]). Matching GitLab means users get what they see: the
+//! quotes, inline diffs and raw HTML ([`markdown`]). Matching GitLab means users get what they see: the
 //! username turns into a mention link in the note exactly when the job starts.
 //! Sources: <https://docs.gitlab.com/user/discussions/#mentions>,
 //! <https://docs.gitlab.com/user/markdown/>.
