@@ -299,3 +299,16 @@ fn neutralize_leaves_harmless_text_byte_identical() {
         assert_eq!(neutralize(text, &handles), text);
     }
 }
+
+#[test]
+fn adversarial_notes_are_handled_in_linear_passes() {
+    let handles = Handles::default();
+    let long_run = "(@claude".repeat(30_000);
+    assert_eq!(instruction(&long_run), "(".repeat(30_000));
+    let long_line = "a @claude ".repeat(30_000);
+    assert_eq!(instruction(&long_line), "a ".repeat(30_000).trim_end());
+    let url_run = format!("https://x/{}", "(@claude".repeat(30_000));
+    assert!(find_mentions(&url_run, &handles).is_empty());
+    let chain = "@claude".repeat(30_000);
+    assert!(find_mentions(&neutralize(&chain, &handles), &handles).is_empty());
+}

@@ -28,15 +28,21 @@ pub(super) fn without_mentions(text: &str, handles: &Handles) -> String {
 /// Indentation is kept: it decides whether a line is code.
 fn remove(text: &str, ranges: &[Range<usize>]) -> String {
     let mut out = String::with_capacity(text.len());
+    // Whether `out` so far ends in a line holding nothing but blanks, kept up to date as text is
+    // copied so that each mention costs only the bytes copied before it.
+    let mut line_blank = true;
     let mut cursor = 0;
     for range in ranges {
         if range.start < cursor {
             continue;
         }
-        out.push_str(&text[cursor..range.start]);
-        let current_line = &out[out.rfind('\n').map_or(0, |newline| newline + 1)..];
-        let starts_line = current_line.trim_start_matches([' ', '\t']).is_empty();
-        let follows_blank = starts_line || out.ends_with([' ', '\t']);
+        let kept = &text[cursor..range.start];
+        line_blank = match kept.rfind('\n') {
+            Some(newline) => is_blank(&kept[newline + 1..]),
+            None => line_blank && is_blank(kept),
+        };
+        out.push_str(kept);
+        let follows_blank = line_blank || out.ends_with([' ', '\t']);
         let mut rest = &text[range.end..];
         if follows_blank {
             rest = rest.strip_prefix([',', ':']).unwrap_or(rest);
@@ -46,6 +52,10 @@ fn remove(text: &str, ranges: &[Range<usize>]) -> String {
     }
     out.push_str(&text[cursor..]);
     out
+}
+
+fn is_blank(text: &str) -> bool {
+    text.bytes().all(|byte| byte == b' ' || byte == b'\t')
 }
 
 /// Trailing whitespace removed from every line, leading and trailing blank lines dropped, and

@@ -14,6 +14,8 @@ use pulldown_cmark::{Event, Options, Parser, TagEnd};
 const TEXT: u8 = 1;
 /// The byte is rendered text in a place where a mention notifies its user.
 const LIVE: u8 = 2;
+/// The run of non-blank text that ends just before this byte is a URL.
+const AFTER_URL: u8 = 4;
 
 /// One flag set per byte of the note.
 pub(super) struct TextMap {
@@ -80,6 +82,7 @@ impl TextMap {
                 bytes.iter_mut().for_each(|flag| *flag &= !LIVE);
             }
         }
+        mark_after_urls(source.as_bytes(), &mut flags);
         Self { flags }
     }
 
@@ -91,6 +94,33 @@ impl TextMap {
     /// True when byte `index` is rendered text where a mention would notify its user.
     pub(super) fn is_live(&self, index: usize) -> bool {
         self.flags.get(index).is_some_and(|flag| flag & LIVE != 0)
+    }
+
+    /// True when the run of non-blank text that ends just before byte `index` is a URL
+    /// (`https://host/`, `www.host/`), which GitLab turns into a link before it looks for mentions
+    /// (<https://docs.gitlab.com/user/markdown/#url-auto-linking>).
+    pub(super) fn follows_url(&self, index: usize) -> bool {
+        self.flags
+            .get(index)
+            .is_some_and(|flag| flag & AFTER_URL != 0)
+    }
+}
+
+/// Sets [`AFTER_URL`] in one pass, so asking about any `@` costs nothing however long its run.
+fn mark_after_urls(bytes: &[u8], flags: &mut [u8]) {
+    let mut run_start = 0;
+    let mut is_url = false;
+    for index in 0..bytes.len() {
+        if is_url {
+            flags[index] |= AFTER_URL;
+        }
+        if flags[index] & TEXT == 0 || bytes[index].is_ascii_whitespace() {
+            run_start = index + 1;
+            is_url = false;
+        } else if !is_url {
+            let run = &bytes[run_start..=index];
+            is_url = run.ends_with(b"://") || (run.len() == 4 && run.eq_ignore_ascii_case(b"www."));
+        }
     }
 }
 

@@ -36,7 +36,7 @@ pub(super) fn reference_at(source: &str, map: &TextMap, at: usize) -> Option<Ref
         if previous_rendered_char(source, map, start).is_some_and(blocks_mention) {
             return None;
         }
-        if inside_url(source, map, start) {
+        if map.follows_url(start) {
             return None;
         }
     }
@@ -83,22 +83,6 @@ fn previous_rendered_char(source: &str, map: &TextMap, index: usize) -> Option<c
 /// starts a paid job must not fire on text that only looks like a mention.
 fn blocks_mention(previous: char) -> bool {
     previous.is_alphanumeric() || matches!(previous, '_' | '.' | '-' | '+' | '%' | '=' | '/' | '@')
-}
-
-/// True when the run of non-blank text that ends at `index` is a URL (`https://host/@claude`,
-/// `www.host/@claude`), which GitLab turns into a link before it looks for mentions.
-fn inside_url(source: &str, map: &TextMap, index: usize) -> bool {
-    let bytes = source.as_bytes();
-    let mut from = index;
-    while from > 0 && map.is_text(from - 1) && !bytes[from - 1].is_ascii_whitespace() {
-        from -= 1;
-    }
-    // `from` is at a char boundary: it follows ASCII whitespace or starts a text event.
-    let run = &source[from..index];
-    run.contains("://")
-        || run
-            .get(..4)
-            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("www."))
 }
 
 /// Reads one path segment starting at byte `from`: username characters of rendered text, with
