@@ -2,11 +2,22 @@
 //! mentions, and making the bot's own text unable to summon anyone.
 //!
 //! A note summons an assistant when GitLab would notify that assistant's user: `@` plus the
-//! whole username ([`username`]), case-insensitively, in rendered text outside code, links,
-//! quotes, inline diffs and raw HTML ([`markdown`]). Matching GitLab means users get what they see: the
-//! username turns into a mention link in the note exactly when the job starts.
+//! whole username (module `username`), case-insensitively, in rendered text outside code,
+//! links, quotes, inline diffs and raw HTML (module `markdown`). Matching GitLab means users get
+//! what they see: the username turns into a mention link in the note exactly when the job starts.
 //! Sources: <https://docs.gitlab.com/user/discussions/#mentions>,
 //! <https://docs.gitlab.com/user/markdown/>.
+//!
+//! Decisions, in short (each is explained where it is implemented):
+//! - Never trigger: inline code, fenced and indented code blocks, `>` quotes (with their lazy
+//!   continuation lines, as CommonMark reads them) and `>>>` quotes, links (text, destination,
+//!   autolinks, bare URLs), images, HTML blocks and comments, text inside raw inline HTML
+//!   elements, inline diffs (`{+ … +}`).
+//! - Trigger: paragraphs, headings, list and task items, emphasis, strikethrough, table cells,
+//!   footnotes, and `\@claude` (GitLab renders the escape as a plain `@`, which still mentions).
+//! - Stricter than GitLab: no mention right after a letter, digit or `_ . - + % = / @`
+//!   (`first.last@claude`, `x/@claude`), nor anywhere in a URL.
+//! - Not modelled: HTML entities (`&#64;claude` never triggers) and `$…$` math.
 
 mod instruction;
 mod markdown;
