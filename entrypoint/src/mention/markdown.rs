@@ -27,8 +27,8 @@ impl TextMap {
     /// renders: tables, strikethrough, task lists, footnotes, and `>>>` multi-line quotes).
     pub(super) fn new(source: &str) -> Self {
         let mut flags = vec![0u8; source.len()];
-        // Containers whose text never mentions anyone: code blocks, quotes, links and images
-        // (a mention inside a link is rendered as the link, GitLab's `a` ancestor rule), HTML blocks.
+        // Containers whose text never mentions anyone: code blocks, quotes, HTML blocks, links and
+        // images (a mention inside a link is rendered as the link: GitLab's `a` ancestor rule).
         let mut hidden = 0usize;
         // Raw inline HTML elements open in the current block (see `inline_html_depth_change`).
         let mut inline_html = 0usize;
