@@ -124,6 +124,26 @@ proptest! {
     }
 
     #[test]
+    fn instruction_only_drops_text(text in any_note()) {
+        let handles = Handles::default();
+        for mention in find_mentions(&text, &handles) {
+            prop_assert!(
+                is_subsequence(&mention.instruction, &text),
+                "instruction {:?} adds to the note", mention.instruction
+            );
+            let handle = format!("@{}", handles.handle(mention.assistant));
+            prop_assert!(text.to_ascii_lowercase().contains(&handle));
+        }
+    }
+
+    #[test]
+    fn neutralize_changes_exactly_the_notes_that_summon(text in any_note()) {
+        let handles = Handles::default();
+        let summons = !find_mentions(&text, &handles).is_empty();
+        prop_assert_eq!(neutralize(&text, &handles) != text, summons);
+    }
+
+    #[test]
     fn instruction_is_shared_and_sorted(text in markdown_ish()) {
         let mentions = find_mentions(&text, &Handles::default());
         prop_assert!(mentions.windows(2).all(|pair| pair[0].assistant < pair[1].assistant));
