@@ -126,6 +126,17 @@ fn raw_html_and_comments_never_trigger() {
 }
 
 #[test]
+fn markdown_between_html_blocks_triggers() {
+    // A common GitLab idiom: Markdown separated by blank lines from `<details>` tags.
+    let note = "<details>\n<summary>Logs</summary>\n\n@claude please look\n\n</details>";
+    assert_summons(&[note, "<kbd>Ctrl</kbd> @claude"], CLAUDE);
+    assert_eq!(
+        instruction(note),
+        "<details>\n<summary>Logs</summary>\n\nplease look\n\n</details>"
+    );
+}
+
+#[test]
 fn inline_diffs_never_trigger() {
     assert_silent(&[
         "was {- @claude -} now",
