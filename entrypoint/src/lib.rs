@@ -6,6 +6,7 @@
 //! [`assistant`] names the assistants, and [`secret`] keeps tokens out of logs.
 
 pub mod assistant;
+pub mod config;
 pub mod gitlab;
 pub mod marker;
 pub mod mention;

@@ -1,9 +1,13 @@
 //! `entrypoint`: clap parsing and dispatch only; each command lives in its own module.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use entrypoint::assistant::Assistant;
+use entrypoint::config::{HandleArgs, HandleError};
 use entrypoint::mention;
+use entrypoint::trigger::explain;
 
 /// The @claude / @codex GitLab integration.
 #[derive(Debug, Parser)]
@@ -17,23 +21,59 @@ struct Cli {
 enum Command {
     /// Print which assistants a note summons and what it asks them, as one JSON line.
     Mentions(mention::command::MentionsArgs),
+    /// Print what started this job (a Note Hook body, the AI_* variables or a Duo flow) and
+    /// whether, and for which assistants, a job would act on it, as JSON.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExplainArgs {
+    /// A Note Hook body in a file, instead of the job's variables.
+    #[arg(long, value_name = "FILE")]
+    webhook: Option<PathBuf>,
+    /// Decide as the job of this assistant would (`claude` or `codex`).
+    #[arg(long, value_name = "ASSISTANT")]
+    assistant: Option<Assistant>,
+    /// Make no GitLab API call: the bot's identity is then not checked, and AI_NOTE_ID cannot be
+    /// explained.
+    #[arg(long)]
+    offline: bool,
+    #[command(flatten)]
+    handles: HandleArgs,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Mentions(args) => mention::command::run(&args),
+        Command::Explain(args) => run_explain(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             // Bad flags or variables are usage errors, like clap's own (status 2).
-            if error.is::<mention::command::HandleError>() {
+            if error.is::<HandleError>() {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
             }
         }
     }
+}
+
+fn run_explain(args: &ExplainArgs) -> anyhow::Result<()> {
+    let handles = args.handles.handles()?;
+    let options = explain::Options {
+        webhook: args.webhook.as_deref(),
+        assistant: args.assistant,
+        offline: args.offline,
+    };
+    let vars = |name: &str| std::env::var(name).ok();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let explanation = runtime.block_on(explain::explain(&options, &vars, &handles))?;
+    println!("{}", serde_json::to_string_pretty(&explanation)?);
+    Ok(())
 }

@@ -11,7 +11,8 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::{Mention, find_mentions};
-use crate::assistant::{Assistant, Handle, Handles};
+use crate::assistant::Handles;
+use crate::config::HandleArgs;
 
 /// Arguments of `entrypoint mentions`.
 #[derive(Debug, Clone, clap::Args)]
@@ -19,42 +20,14 @@ pub struct MentionsArgs {
     /// File holding the note's Markdown; standard input when absent.
     #[arg(long, value_name = "FILE")]
     pub text_file: Option<PathBuf>,
-    /// GitLab username that summons Claude.
-    #[arg(
-        long,
-        env = "AI_CLAUDE_HANDLE",
-        default_value = "claude",
-        value_name = "USERNAME"
-    )]
-    pub claude_handle: String,
-    /// GitLab username that summons Codex.
-    #[arg(
-        long,
-        env = "AI_CODEX_HANDLE",
-        default_value = "codex",
-        value_name = "USERNAME"
-    )]
-    pub codex_handle: String,
-}
-
-/// The handles given to `entrypoint mentions` cannot be used: a usage error (exit status 2).
-#[derive(Debug, thiserror::Error)]
-pub enum HandleError {
-    /// One handle is not a GitLab username.
-    #[error("--{flag}-handle (or {variable}): {problem}")]
-    Invalid {
-        flag: &'static str,
-        variable: &'static str,
-        problem: crate::assistant::InvalidHandle,
-    },
-    /// Both assistants were given the same username.
-    #[error("--claude-handle and --codex-handle (or AI_CLAUDE_HANDLE and AI_CODEX_HANDLE): {0}")]
-    Shared(crate::assistant::SharedHandle),
+    /// The handles that summon the assistants.
+    #[command(flatten)]
+    pub handles: HandleArgs,
 }
 
 /// Runs the command: reads the note, prints the JSON line on standard output.
 pub fn run(args: &MentionsArgs) -> anyhow::Result<()> {
-    let handles = handles(args)?;
+    let handles = args.handles.handles()?;
     let text = match &args.text_file {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the note text from {}", path.display()))?,
@@ -69,23 +42,6 @@ pub fn run(args: &MentionsArgs) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", report(&text, &handles)).context("cannot write to standard output")?;
     Ok(())
-}
-
-/// The validated handles, or a [`HandleError`] naming the flag and variable to fix.
-pub fn handles(args: &MentionsArgs) -> Result<Handles, HandleError> {
-    let handle = |assistant: Assistant, value: &str| {
-        Handle::new(value).map_err(|problem| HandleError::Invalid {
-            flag: assistant.name(),
-            variable: match assistant {
-                Assistant::Claude => "AI_CLAUDE_HANDLE",
-                Assistant::Codex => "AI_CODEX_HANDLE",
-            },
-            problem,
-        })
-    };
-    let claude = handle(Assistant::Claude, &args.claude_handle)?;
-    let codex = handle(Assistant::Codex, &args.codex_handle)?;
-    Handles::new(claude, codex).map_err(HandleError::Shared)
 }
 
 /// The JSON line printed for `text`.
