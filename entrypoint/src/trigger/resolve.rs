@@ -61,7 +61,9 @@ pub async fn resolve(
     };
     let mentions = find_mentions(&note.body, handles);
     let kind = match (note.note_type, note.position) {
-        (Some(NoteType::DiffNote), Some(position)) => NoteKind::DiffNote { position },
+        (Some(NoteType::DiffNote), Some(position)) => NoteKind::DiffNote {
+            position: Box::new(position),
+        },
         (Some(_), _) => NoteKind::DiscussionNote,
         (None, _) => NoteKind::Comment,
     };

@@ -145,7 +145,9 @@ pub fn parse(body: &str, handles: &Handles) -> Result<Trigger, WebhookError> {
         .transpose()
         .map_err(|e| WebhookError::Invalid(e.to_string()))?;
     let kind = match (attrs.note_type.as_deref(), attrs.position) {
-        (Some("DiffNote"), Some(position)) => NoteKind::DiffNote { position },
+        (Some("DiffNote"), Some(position)) => NoteKind::DiffNote {
+            position: Box::new(position),
+        },
         (Some("DiffNote"), None) => {
             return Err(WebhookError::Invalid(
                 "DiffNote without a `position`".to_owned(),
