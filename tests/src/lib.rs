@@ -1,1 +1,2 @@
 //! Test doubles.
+pub mod model;
