@@ -33,9 +33,6 @@ pub(crate) fn answer(
     let message_id = format!("msg_double_{index:02}");
     match &turn.reply {
         Reply::Fault(Fault::Status(error)) => Ok(error_response(error)),
-        Reply::Fault(Fault::ModelNotFound) => Ok(error_response(
-            &ApiError::new(404, format!("model: {model}")).should_retry(false),
-        )),
         Reply::Fault(Fault::DropStream) => Ok(stream(
             vec![message_start(&message_id, &model, turn.usage)],
             Ending::Reset,
@@ -236,6 +233,11 @@ pub(crate) fn script_error(problem: &str) -> Response {
 
 pub(crate) fn websocket_refused() -> Response {
     error_response(&ApiError::new(404, "WebSocket is not served by this API").should_retry(false))
+}
+
+/// Anthropic's answer for a model it does not serve.
+pub(crate) fn model_not_found(model: &str) -> Response {
+    error_response(&ApiError::new(404, format!("model: {model}")).should_retry(false))
 }
 
 /// Everything besides model calls that Claude Code sends.

@@ -34,13 +34,6 @@ pub(crate) fn answer(
     let response_id = format!("resp_double_{index:02}");
     match &turn.reply {
         Reply::Fault(Fault::Status(error)) => Ok(error_response(error, None)),
-        Reply::Fault(Fault::ModelNotFound) => Ok(error_response(
-            &ApiError::new(
-                404,
-                format!("The model `{model}` does not exist or you do not have access to it."),
-            ),
-            Some("model_not_found"),
-        )),
         Reply::Fault(Fault::DropStream) => {
             let mut sequence = Sequence::default();
             Ok(stream(
@@ -344,6 +337,17 @@ pub(crate) fn error_response(error: &ApiError, code: Option<&str>) -> Response {
         .headers_mut()
         .insert("x-request-id", HeaderValue::from_static("req_double_error"));
     response
+}
+
+/// OpenAI's answer for a model the key cannot use: 404 with code `model_not_found`.
+pub(crate) fn model_not_found(model: &str) -> Response {
+    error_response(
+        &ApiError::new(
+            404,
+            format!("The model `{model}` does not exist or you do not have access to it."),
+        ),
+        Some("model_not_found"),
+    )
 }
 
 /// A request that does not fit the script: a 400, which Codex does not retry.

@@ -15,6 +15,7 @@ use crate::model::recorded::RecordedRequest;
 #[derive(Debug, Clone, Default)]
 pub struct Script {
     pub(crate) turns: Vec<Turn>,
+    pub(crate) unknown_models: Vec<String>,
 }
 
 impl Script {
@@ -25,6 +26,14 @@ impl Script {
     /// Appends the answer to the next model request.
     pub fn then(mut self, turn: Turn) -> Self {
         self.turns.push(turn);
+        self
+    }
+
+    /// Answers every request for `model` with the API's "model not found" error (Anthropic
+    /// `404 not_found_error`, OpenAI `404 model_not_found`) without using a turn, as the real
+    /// APIs do for a retired or unknown model however often it is asked.
+    pub fn unknown_model(mut self, model: impl Into<String>) -> Self {
+        self.unknown_models.push(model.into());
         self
     }
 
@@ -44,6 +53,7 @@ pub struct Turn {
     pub(crate) expect: Option<Expectation>,
     pub(crate) delay: Option<Duration>,
     pub(crate) usage: Usage,
+    pub(crate) times: usize,
 }
 
 /// A successful assistant message or a failure.
@@ -89,7 +99,15 @@ impl Turn {
             expect: None,
             delay: None,
             usage: Usage::default(),
+            times: 1,
         }
+    }
+
+    /// Answers this many consecutive requests the same way (a fault that persists through a
+    /// CLI's retries). Zero counts as one.
+    pub fn times(mut self, times: usize) -> Self {
+        self.times = times.max(1);
+        self
     }
 
     /// Adds text before the tool calls of a message turn (no effect on a fault).
@@ -232,8 +250,6 @@ impl ToolCall {
 pub enum Fault {
     /// An HTTP error with the API's error body.
     Status(ApiError),
-    /// The API's answer for a model name it does not serve (404; OpenAI's `model_not_found`).
-    ModelNotFound,
     /// Sends the first stream event, then resets the connection mid-stream.
     DropStream,
 }

@@ -49,6 +49,7 @@ pub struct ModelDouble {
 struct Shared {
     api: Api,
     turns: Mutex<VecDeque<(usize, Turn)>>,
+    unknown_models: Vec<String>,
     requests: Mutex<Vec<RecordedRequest>>,
     problems: Mutex<Vec<String>>,
 }
@@ -66,6 +67,7 @@ impl ModelDouble {
         let shared = Arc::new(Shared {
             api,
             turns: Mutex::new(script.turns.into_iter().enumerate().collect()),
+            unknown_models: script.unknown_models,
             requests: Mutex::new(Vec::new()),
             problems: Mutex::new(Vec::new()),
         });
@@ -175,6 +177,14 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             Api::OpenAi => openai::other(&recorded),
         };
     }
+    if let Some(model) = recorded.model()
+        && shared.unknown_models.iter().any(|m| m == model)
+    {
+        return match shared.api {
+            Api::Anthropic => anthropic::model_not_found(model),
+            Api::OpenAi => openai::model_not_found(model),
+        };
+    }
     match shared.next_turn(&recorded) {
         Err(problem) => {
             tracing::warn!(%problem, "model double script mismatch");
@@ -222,6 +232,13 @@ impl Shared {
             ));
         }
         let index = *index;
+        if turn.times > 1 {
+            let answer = turn.clone();
+            if let Some((_, front)) = turns.front_mut() {
+                front.times -= 1;
+            }
+            return Ok((index, answer));
+        }
         turns
             .pop_front()
             .map(|(_, turn)| (index, turn))
