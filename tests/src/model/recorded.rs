@@ -36,6 +36,17 @@ impl RecordedRequest {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The credential the client presented: Anthropic's `x-api-key`, else the token of an
+    /// `Authorization: Bearer` header (OpenAI, and Anthropic OAuth tokens).
+    pub fn credential(&self) -> Option<&str> {
+        if self.api == Api::Anthropic
+            && let Some(key) = self.header("x-api-key")
+        {
+            return Some(key);
+        }
+        self.header("authorization")?.strip_prefix("Bearer ")
+    }
+
     /// Whether `needle` appears anywhere in the request: path, query, headers or body. The body
     /// is also searched after JSON decoding, so escaped text (`\n`, `\"`) is found as written.
     pub fn contains(&self, needle: &str) -> bool {

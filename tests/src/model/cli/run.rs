@@ -21,6 +21,17 @@ pub struct Finished {
     pub elapsed: Duration,
 }
 
+impl Finished {
+    /// The stdout lines that parse as JSON: the events of `claude --output-format stream-json`
+    /// and `codex exec --json`.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("could not start the CLI: {0}")]
