@@ -124,11 +124,7 @@ async fn claude_writes_a_file_then_reports_the_final_text_and_usage() {
     let outputs = calls[1].tool_outputs();
     assert_eq!(outputs.len(), 1, "{outputs:?}");
     assert_eq!(outputs[0].call_id, "toolu_write_1");
-    assert!(
-        outputs[0].text.contains("hello.txt"),
-        "{}",
-        outputs[0].text
-    );
+    assert!(outputs[0].text.contains("hello.txt"), "{}", outputs[0].text);
 
     let result = result_event(&finished);
     assert_eq!(result["is_error"], false);
@@ -149,8 +145,7 @@ async fn claude_shell_output_reaching_the_model_is_seen_in_the_recorded_requests
             "printenv GITLAB_AI_TEST_CANARY",
         )))
         .then(
-            Turn::text("I printed it.")
-                .expecting(Expectation::ToolOutputFor("toolu_env_1".into())),
+            Turn::text("I printed it.").expecting(Expectation::ToolOutputFor("toolu_env_1".into())),
         );
     let double = anthropic::start(script).await.unwrap();
 
@@ -193,7 +188,11 @@ async fn claude_stops_after_one_request_on_a_500_marked_not_retryable() {
     let finished = run_claude(&double, home.path(), work.path(), &[], &[]).await;
 
     assert!(!finished.status.success());
-    assert!(finished.elapsed < Duration::from_secs(30), "{:?}", finished.elapsed);
+    assert!(
+        finished.elapsed < Duration::from_secs(30),
+        "{:?}",
+        finished.elapsed
+    );
     assert_eq!(double.model_calls().len(), 1);
     let result = result_event(&finished);
     assert_eq!(result["is_error"], true);
@@ -216,7 +215,14 @@ async fn claude_names_the_model_problem_when_the_model_does_not_exist() {
         .await
         .unwrap();
 
-    let finished = run_claude(&double, home.path(), work.path(), &["--model", retired], &[]).await;
+    let finished = run_claude(
+        &double,
+        home.path(),
+        work.path(),
+        &["--model", retired],
+        &[],
+    )
+    .await;
 
     assert!(!finished.status.success());
     let calls = double.model_calls();

@@ -40,7 +40,11 @@ async fn run_codex(
     command
         .current_dir(work)
         .env("OPENAI_API_KEY", API_KEY)
-        .args(["exec", "--json", "--dangerously-bypass-approvals-and-sandbox"]);
+        .args([
+            "exec",
+            "--json",
+            "--dangerously-bypass-approvals-and-sandbox",
+        ]);
     for setting in CODEX_QUIET_CONFIG {
         command.arg("-c").arg(setting);
     }
@@ -188,9 +192,8 @@ async fn codex_edits_a_file_and_runs_a_command_whose_output_reaches_the_model() 
 async fn codex_fails_after_one_request_on_a_500_when_provider_retries_are_off() {
     let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let script = Script::new().then(
-        Turn::fault(Fault::Status(ApiError::new(500, "Internal server error"))).times(40),
-    );
+    let script = Script::new()
+        .then(Turn::fault(Fault::Status(ApiError::new(500, "Internal server error"))).times(40));
     let double = openai::start(script).await.unwrap();
 
     let finished = run_codex(
@@ -203,9 +206,18 @@ async fn codex_fails_after_one_request_on_a_500_when_provider_retries_are_off() 
     .await;
 
     assert!(!finished.status.success());
-    assert!(finished.elapsed < Duration::from_secs(20), "{:?}", finished.elapsed);
+    assert!(
+        finished.elapsed < Duration::from_secs(20),
+        "{:?}",
+        finished.elapsed
+    );
     assert_eq!(double.model_calls().len(), 1);
-    assert_eq!(events_of(&finished, "turn.failed").len(), 1, "{}", finished.stdout);
+    assert_eq!(
+        events_of(&finished, "turn.failed").len(),
+        1,
+        "{}",
+        finished.stdout
+    );
 }
 
 #[tokio::test]
@@ -249,7 +261,11 @@ async fn codex_names_the_missing_model_when_o4_mini_is_gone() {
     let finished = run_codex(&double, home.path(), work.path(), "o4-mini", "").await;
 
     assert!(!finished.status.success());
-    assert!(finished.elapsed < Duration::from_secs(20), "{:?}", finished.elapsed);
+    assert!(
+        finished.elapsed < Duration::from_secs(20),
+        "{:?}",
+        finished.elapsed
+    );
     let calls = double.model_calls();
     assert_eq!(calls.len(), 1, "Codex does not retry a 404");
     assert_eq!(calls[0].model(), Some("o4-mini"));

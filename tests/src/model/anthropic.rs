@@ -184,7 +184,10 @@ fn stream_events(
             "usage": {"output_tokens": usage.output_tokens},
         }),
     ));
-    events.push(SseEvent::new("message_stop", json!({"type": "message_stop"})));
+    events.push(SseEvent::new(
+        "message_stop",
+        json!({"type": "message_stop"}),
+    ));
     events
 }
 
@@ -221,7 +224,11 @@ pub(crate) fn error_response(error: &ApiError) -> Response {
     headers.insert("request-id", HeaderValue::from_static(request_id));
     headers.insert(
         "x-should-retry",
-        HeaderValue::from_static(if error.retry_header() { "true" } else { "false" }),
+        HeaderValue::from_static(if error.retry_header() {
+            "true"
+        } else {
+            "false"
+        }),
     );
     response
 }

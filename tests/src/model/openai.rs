@@ -352,7 +352,10 @@ pub(crate) fn model_not_found(model: &str) -> Response {
 
 /// A request that does not fit the script: a 400, which Codex does not retry.
 pub(crate) fn script_error(problem: &str) -> Response {
-    error_response(&ApiError::new(400, format!("model double: {problem}")), None)
+    error_response(
+        &ApiError::new(400, format!("model double: {problem}")),
+        None,
+    )
 }
 
 /// Codex tries the Responses websocket first for providers that support it; 426 makes it use

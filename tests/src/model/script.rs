@@ -170,15 +170,22 @@ pub struct ToolCall {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToolAction {
     /// Creates (or replaces) a file.
-    WriteFile { path: PathBuf, content: String },
+    WriteFile {
+        path: PathBuf,
+        content: String,
+    },
     /// Replaces `old` by `new`; for Codex both must be whole lines.
     EditFile {
         path: PathBuf,
         old: String,
         new: String,
     },
-    ReadFile { path: PathBuf },
-    Shell { command: String },
+    ReadFile {
+        path: PathBuf,
+    },
+    Shell {
+        command: String,
+    },
     /// A tool by its Claude name with its JSON input, for tools without a neutral form.
     ClaudeTool {
         name: String,
@@ -190,7 +197,10 @@ pub enum ToolAction {
         arguments: serde_json::Value,
     },
     /// A Responses API `custom_tool_call` with free-form input.
-    CodexCustom { name: String, input: String },
+    CodexCustom {
+        name: String,
+        input: String,
+    },
 }
 
 impl ToolCall {
@@ -279,8 +289,10 @@ impl ApiError {
     }
 
     pub(crate) fn retry_header(&self) -> bool {
+        let client_error = (400..500).contains(&self.status);
+        let retryable_client_error = [408, 409, 429].contains(&self.status);
         self.should_retry
-            .unwrap_or(!((400..500).contains(&self.status) && ![408, 409, 429].contains(&self.status)))
+            .unwrap_or(!client_error || retryable_client_error)
     }
 }
 

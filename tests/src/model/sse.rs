@@ -4,8 +4,13 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
 use bytes::Bytes;
+use futures::StreamExt;
 use serde_json::Value;
+
+const RESET_AFTER: Duration = Duration::from_millis(100);
 
 /// One named event with its JSON payload.
 pub(crate) struct SseEvent {
@@ -36,15 +41,22 @@ pub(crate) enum Ending {
 
 /// A `200 text/event-stream` response carrying `events`.
 pub(crate) fn stream(events: Vec<SseEvent>, ending: Ending) -> Response {
-    let mut chunks: Vec<Result<Bytes, std::io::Error>> =
+    let chunks: Vec<Result<Bytes, std::io::Error>> =
         events.iter().map(|e| Ok(e.encode())).collect();
-    if ending == Ending::Reset {
-        chunks.push(Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "scripted fault: connection dropped mid-stream",
-        )));
-    }
-    let mut response = Body::from_stream(futures::stream::iter(chunks)).into_response();
+    let body = match ending {
+        Ending::Complete => Body::from_stream(futures::stream::iter(chunks)),
+        Ending::Reset => Body::from_stream(futures::stream::iter(chunks).chain(
+            futures::stream::once(async {
+                // Lets the status line and the events reach the client before the reset.
+                tokio::time::sleep(RESET_AFTER).await;
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "scripted fault: connection dropped mid-stream",
+                ))
+            }),
+        )),
+    };
+    let mut response = body.into_response();
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(

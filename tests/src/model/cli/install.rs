@@ -42,7 +42,9 @@ pub enum InstallError {
         status: std::process::ExitStatus,
         stderr: String,
     },
-    #[error("{package}@{version} has no platform package {platform} (optional dependencies: {available})")]
+    #[error(
+        "{package}@{version} has no platform package {platform} (optional dependencies: {available})"
+    )]
     NoPlatformPackage {
         package: String,
         version: String,
@@ -108,7 +110,8 @@ pub fn install_pinned_into(cli: Cli, pin: &Pin, root: &Path) -> Result<Installed
     fs::create_dir_all(root).map_err(io("creating the CLI cache", root))?;
     let lock_path = root.join(format!("{}-{}.lock", cli.name(), pin.version));
     let lock = File::create(&lock_path).map_err(io("creating the install lock", &lock_path))?;
-    lock.lock().map_err(io("taking the install lock", &lock_path))?;
+    lock.lock()
+        .map_err(io("taking the install lock", &lock_path))?;
     if let Some(found) = installed(cli, pin, &dir)? {
         return Ok(found);
     }
@@ -182,8 +185,8 @@ fn platform_spec(pin: &Pin, platform: &str) -> Result<String, InstallError> {
         "optionalDependencies",
         "--json",
     ])?;
-    let deps: std::collections::BTreeMap<String, String> = serde_json::from_str(&output)
-        .map_err(|e| InstallError::NoPlatformPackage {
+    let deps: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&output).map_err(|e| InstallError::NoPlatformPackage {
             package: pin.package.clone(),
             version: pin.version.clone(),
             platform: platform.to_owned(),
@@ -286,5 +289,74 @@ fn npm(args: &[&str]) -> Result<String, InstallError> {
             status: output.status,
             stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn codex_binary_and_tool_dir_come_from_codex_package_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir
+            .path()
+            .join("node_modules/@openai/codex-linux-x64/vendor/some-target");
+        touch(
+            &target.join("codex-package.json"),
+            r#"{"layoutVersion":1,"entrypoint":"bin/codex-main","pathDir":"tools","resourcesDir":"r"}"#,
+        );
+        touch(&target.join("bin/codex-main"), "");
+        fs::create_dir_all(target.join("tools")).unwrap();
+
+        let found = locate(Cli::Codex, dir.path(), "@openai/codex-linux-x64").unwrap();
+
+        assert_eq!(found.binary, target.join("bin/codex-main"));
+        assert_eq!(found.path_dirs, vec![target.join("tools")]);
+    }
+
+    #[test]
+    fn a_platform_package_without_its_binary_is_a_layout_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let package = "@anthropic-ai/claude-code-linux-x64";
+        touch(
+            &dir.path()
+                .join("node_modules")
+                .join(package)
+                .join("package.json"),
+            "{}",
+        );
+
+        let error = locate(Cli::Claude, dir.path(), package).unwrap_err();
+
+        assert!(matches!(error, InstallError::Layout { .. }), "{error}");
+    }
+
+    #[test]
+    fn an_install_without_its_marker_is_not_taken_as_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let pin = Pin {
+            package: "@anthropic-ai/claude-code".into(),
+            version: "1.2.3".into(),
+        };
+        let platform = platform_package(Cli::Claude);
+        touch(
+            &dir.path()
+                .join("node_modules")
+                .join(&platform)
+                .join("claude"),
+            "",
+        );
+        assert_eq!(installed(Cli::Claude, &pin, dir.path()).unwrap(), None);
+
+        touch(&dir.path().join(MARKER), &platform);
+        let found = installed(Cli::Claude, &pin, dir.path()).unwrap().unwrap();
+        assert_eq!(found.version, "1.2.3");
+        assert!(found.binary.ends_with("claude"));
     }
 }

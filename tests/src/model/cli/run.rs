@@ -38,7 +38,9 @@ pub enum RunError {
     Spawn(std::io::Error),
     #[error("waiting for the CLI failed: {0}")]
     Wait(std::io::Error),
-    #[error("the CLI ran longer than {limit:?} and was killed\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}")]
+    #[error(
+        "the CLI ran longer than {limit:?} and was killed\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+    )]
     TimedOut {
         limit: Duration,
         stdout: String,
