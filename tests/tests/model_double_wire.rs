@@ -2,6 +2,8 @@
 //! as the Anthropic and OpenAI streaming docs describe them, error bodies, and the script's
 //! bookkeeping.
 
+use std::time::{Duration, Instant};
+
 use doubles::model::{
     ApiError, Expectation, Fault, Script, ToolAction, ToolCall, Turn, Usage, anthropic, openai,
 };
@@ -402,4 +404,56 @@ async fn a_tool_meant_for_the_other_cli_is_a_script_problem() {
     assert_eq!(response.status(), 400);
     assert_eq!(response.headers()["x-should-retry"], "false");
     assert!(double.problems()[0].contains("Codex-only tool"));
+}
+
+#[tokio::test]
+async fn an_unknown_model_uses_no_turn_so_a_fallback_model_gets_the_script() {
+    let double = openai::start(
+        Script::new()
+            .unknown_model("o4-mini")
+            .then(Turn::text("hi")),
+    )
+    .await
+    .unwrap();
+    let url = format!("{}/v1/responses", double.base_url());
+
+    let retired = client()
+        .post(&url)
+        .json(&json!({"model": "o4-mini", "input": []}))
+        .send()
+        .await
+        .unwrap();
+    let fallback: Value = client()
+        .post(&url)
+        .json(&json!({"model": "gpt-5.5", "input": []}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(retired.status(), 404);
+    assert_eq!(fallback["output"][0]["content"][0]["text"], "hi");
+    assert_eq!(fallback["model"], "gpt-5.5");
+    assert!(double.problems().is_empty());
+}
+
+#[tokio::test]
+async fn a_delayed_turn_answers_no_sooner_than_its_delay() {
+    let double =
+        anthropic::start(Script::new().then(Turn::text("late").after(Duration::from_millis(400))))
+            .await
+            .unwrap();
+
+    let started = Instant::now();
+    let response = client()
+        .post(format!("{}/v1/messages", double.base_url()))
+        .json(&json!({"model": "claude-x", "messages": []}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(400));
 }

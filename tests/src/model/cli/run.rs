@@ -100,3 +100,45 @@ async fn drain(task: JoinHandle<Vec<u8>>) -> String {
     };
     String::from_utf8_lossy(&bytes).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_process_past_its_limit_is_killed_with_its_output_so_far() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo started; exec sleep 30"]);
+
+        let started = Instant::now();
+        let error = run_bounded(&mut command, Duration::from_millis(300))
+            .await
+            .unwrap_err();
+
+        assert!(started.elapsed() < Duration::from_secs(10));
+        match error {
+            RunError::TimedOut { stdout, .. } => assert_eq!(stdout, "started\n"),
+            other => panic!("expected a timeout, got {other}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_finished_process_reports_status_output_and_json_lines() {
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            r#"echo '{"type":"a"}'; echo plain; echo oops >&2; exit 3"#,
+        ]);
+
+        let finished = run_bounded(&mut command, Duration::from_secs(10))
+            .await
+            .unwrap();
+
+        assert_eq!(finished.status.code(), Some(3));
+        assert_eq!(finished.stderr, "oops\n");
+        assert_eq!(
+            finished.json_lines(),
+            vec![serde_json::json!({"type": "a"})]
+        );
+    }
+}
