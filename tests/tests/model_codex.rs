@@ -276,3 +276,50 @@ async fn codex_names_the_missing_model_when_o4_mini_is_gone() {
         "The model `o4-mini` does not exist or you do not have access to it."
     );
 }
+
+#[tokio::test]
+async fn codex_with_the_built_in_provider_falls_back_to_http_when_the_websocket_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let double = openai::start(Script::new().then(Turn::text("Over HTTP.")))
+        .await
+        .unwrap();
+    let codex = codex().await;
+    let mut command = isolated_command(&codex, home.path()).unwrap();
+    command
+        .current_dir(work.path())
+        .env("OPENAI_API_KEY", API_KEY)
+        .args([
+            "exec",
+            "--json",
+            "--dangerously-bypass-approvals-and-sandbox",
+        ]);
+    for setting in CODEX_QUIET_CONFIG {
+        command.arg("-c").arg(setting);
+    }
+    command
+        .arg("-c")
+        .arg(format!(r#"openai_base_url="{}/v1""#, double.base_url()))
+        .args(["-m", KNOWN_MODEL, "Do the task."]);
+
+    let finished = run_bounded(&mut command, RUN_LIMIT).await.unwrap();
+    eprintln!(
+        "codex exited {:?} after {:?}",
+        finished.status, finished.elapsed
+    );
+
+    assert!(
+        finished.status.success(),
+        "{}\n{}",
+        finished.stdout,
+        finished.stderr
+    );
+    let requests = double.requests();
+    assert_eq!(requests[0].header("upgrade"), Some("websocket"));
+    assert_eq!(requests[0].path, "/v1/responses");
+    assert!(requests[1].is_model_call());
+    assert_eq!(
+        completed_items(&finished, "agent_message")[0]["text"],
+        "Over HTTP."
+    );
+}

@@ -162,7 +162,7 @@ async fn anthropic_errors_carry_the_documented_body_and_retry_hint() {
 }
 
 #[tokio::test]
-async fn anthropic_counts_tokens_and_answers_unknown_routes_with_not_found() {
+async fn anthropic_answers_token_counts_and_hello_and_unknown_routes_with_not_found() {
     let double = anthropic::start(Script::new().unknown_model("claude-gone"))
         .await
         .unwrap();
@@ -180,8 +180,15 @@ async fn anthropic_counts_tokens_and_answers_unknown_routes_with_not_found() {
         .unwrap();
     assert!(count["input_tokens"].as_u64().unwrap() > 0);
 
+    let hello = client()
+        .head(format!("{}/api/hello", double.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hello.status(), 200);
+
     let missing = client()
-        .get(format!("{}/api/hello", double.base_url()))
+        .get(format!("{}/v1/models/claude-x/unknown", double.base_url()))
         .send()
         .await
         .unwrap();
@@ -198,7 +205,7 @@ async fn anthropic_counts_tokens_and_answers_unknown_routes_with_not_found() {
     assert_eq!(gone.status(), 404);
     let error: Value = gone.json().await.unwrap();
     assert_eq!(error["error"]["message"], "model: claude-gone");
-    assert_eq!(double.requests().len(), 3, "every request is recorded");
+    assert_eq!(double.requests().len(), 4, "every request is recorded");
 }
 
 #[tokio::test]

@@ -247,9 +247,12 @@ pub(crate) fn model_not_found(model: &str) -> Response {
     error_response(&ApiError::new(404, format!("model: {model}")).should_retry(false))
 }
 
-/// Everything besides model calls that Claude Code sends.
+/// Everything besides model calls. With `CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1` Claude Code
+/// 2.1.331 sends nothing else; without it, it also sends `HEAD /api/hello` (a reachability check)
+/// to the base URL and tries public hosts.
 pub(crate) fn other(request: &RecordedRequest) -> Response {
     match (request.method.as_str(), request.path.as_str()) {
+        ("HEAD" | "GET", "/api/hello") => StatusCode::OK.into_response(),
         ("POST", "/v1/messages/count_tokens") => {
             // Anthropic's rough rule of thumb: about four characters per token.
             let tokens = request.body.len() / 4;
