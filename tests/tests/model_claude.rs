@@ -237,3 +237,38 @@ async fn claude_names_the_model_problem_when_the_model_does_not_exist() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn claude_reads_then_edits_a_file() {
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let notes = work.path().join("notes.txt");
+    std::fs::write(&notes, "one\ntwo\n").unwrap();
+    let script = Script::new()
+        .then(Turn::tool_call(ToolCall::read_file("toolu_read_1", &notes)))
+        .then(
+            Turn::tool_call(ToolCall::edit_file("toolu_edit_1", &notes, "two", "three"))
+                .expecting(Expectation::ToolOutputFor("toolu_read_1".into())),
+        )
+        .then(
+            Turn::text("notes.txt now ends with three.")
+                .expecting(Expectation::ToolOutputFor("toolu_edit_1".into())),
+        );
+    let double = anthropic::start(script).await.unwrap();
+
+    let finished = run_claude(&double, home.path(), work.path(), &[], &[]).await;
+
+    assert!(finished.status.success(), "stdout:\n{}", finished.stdout);
+    assert_eq!(double.problems(), Vec::<String>::new());
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "one\nthree\n");
+    let read = double.model_calls()[1]
+        .tool_outputs()
+        .into_iter()
+        .find(|o| o.call_id == "toolu_read_1")
+        .unwrap();
+    assert!(read.text.contains("two"), "{}", read.text);
+    assert_eq!(
+        result_event(&finished)["result"],
+        "notes.txt now ends with three."
+    );
+}

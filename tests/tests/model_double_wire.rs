@@ -464,3 +464,14 @@ async fn a_delayed_turn_answers_no_sooner_than_its_delay() {
     assert_eq!(response.status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(400));
 }
+
+#[tokio::test]
+async fn a_stopped_double_no_longer_accepts_connections() {
+    let double = anthropic::start(Script::new()).await.unwrap();
+    let url = format!("{}/api/hello", double.base_url());
+    assert_eq!(client().head(&url).send().await.unwrap().status(), 200);
+
+    double.stop().await;
+
+    assert!(client().head(&url).send().await.is_err());
+}
