@@ -10,6 +10,7 @@ pub mod config;
 pub mod gitlab;
 pub mod marker;
 pub mod mention;
+pub mod proxy;
 pub mod secret;
 pub mod trigger;
 

@@ -1,0 +1,156 @@
+//! One request through the proxy: check it is ours, swap the credential, send it to the one
+//! upstream and stream the answer back as it arrives.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use bytes::Bytes;
+use http::Method;
+
+use crate::proxy::headers::{remove_hop_by_hop, upstream_request_headers};
+use crate::proxy::refusal::Refusal;
+use crate::proxy::upstream::Upstream;
+use crate::secret::Secret;
+
+/// Request bodies are buffered up to this size; a model call with a long conversation is a
+/// few megabytes.
+pub(crate) const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// What every request handler shares.
+pub(crate) struct Shared {
+    pub upstream: Upstream,
+    pub key: Secret,
+    /// `/<random token>`: only a client told the proxy URL can use it.
+    pub prefix: String,
+    pub listen: SocketAddr,
+    pub http: reqwest::Client,
+}
+
+pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let api = shared.upstream.api();
+    if request.method() == Method::CONNECT {
+        tracing::warn!(target = %request.uri(), "key proxy refused a CONNECT request");
+        return Refusal::Forbidden
+            .respond(api, "CONNECT is not supported; this is not an open proxy");
+    }
+    if let Some(authority) = request.uri().authority()
+        && authority.as_str() != shared.listen.to_string()
+    {
+        tracing::warn!(%authority, "key proxy refused a request for another host");
+        return Refusal::Forbidden.respond(
+            api,
+            &format!("requests for {authority} are refused; only the {api} API is reachable"),
+        );
+    }
+    let Some(rest) = below_prefix(request.uri().path(), &shared.prefix) else {
+        tracing::warn!(path = %request.uri().path(), "key proxy refused a request without the run's prefix");
+        return Refusal::Forbidden.respond(api, "unknown path");
+    };
+    let target = shared.upstream.target(rest, request.uri().query());
+
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(error) => {
+            return Refusal::TooLarge.respond(
+                api,
+                &format!("could not read the request body (limit {BODY_LIMIT} bytes): {error}"),
+            );
+        }
+    };
+    let headers = match upstream_request_headers(parts.headers, api, &shared.key) {
+        Ok(headers) => headers,
+        Err(_) => {
+            return Refusal::BadGateway.respond(
+                api,
+                &format!(
+                    "the key in {} contains characters that cannot be sent in an HTTP header",
+                    api.key_variable()
+                ),
+            );
+        }
+    };
+    tracing::debug!(method = %parts.method, %target, "key proxy forwarding");
+    let sent = shared
+        .http
+        .request(parts.method, target.clone())
+        .headers(headers)
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(answer) => stream_back(answer),
+        Err(error) => {
+            let reason = error_chain(&error);
+            tracing::warn!(%target, %reason, "key proxy could not reach the upstream");
+            Refusal::BadGateway.respond(
+                api,
+                &format!(
+                    "could not reach the {api} API at {} ({reason}); check {} and the job's network",
+                    shared.upstream.base(),
+                    api.base_url_variable()
+                ),
+            )
+        }
+    }
+}
+
+/// The path below `/<token>`, or `None` for a path outside it.
+fn below_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+/// The upstream's status and headers unchanged (minus hop-by-hop ones), and its body chunk by
+/// chunk, so Server-Sent Events reach the CLI as the model produces them.
+fn stream_back(answer: reqwest::Response) -> Response {
+    let status = answer.status();
+    let mut headers = answer.headers().clone();
+    remove_hop_by_hop(&mut headers);
+    let chunks = futures::stream::unfold(Some(answer), |answer| async move {
+        let mut answer = answer?;
+        match answer.chunk().await {
+            Ok(Some(chunk)) => Some((Ok::<Bytes, reqwest::Error>(chunk), Some(answer))),
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(reason = %error_chain(&error), "key proxy: the upstream broke off a response");
+                Some((Err(error), None))
+            }
+        }
+    });
+    let mut response = Response::new(Body::from_stream(chunks));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// reqwest's error with its causes, which name the actual problem (refused, DNS, TLS).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_below_the_prefix_are_ours() {
+        assert_eq!(
+            below_prefix("/abc/v1/messages", "/abc"),
+            Some("/v1/messages")
+        );
+        assert_eq!(below_prefix("/abc", "/abc"), Some(""));
+        assert_eq!(below_prefix("/abcd/v1", "/abc"), None);
+        assert_eq!(below_prefix("/v1/messages", "/abc"), None);
+    }
+}
