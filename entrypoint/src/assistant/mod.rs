@@ -1,4 +1,16 @@
-//! The assistants the product can run, and the GitLab usernames ("handles") that summon them.
+//! The assistants the product can run, the GitLab usernames ("handles") that summon them, and
+//! how one is run: [`run::run`] starts the CLI in an allowlisted environment ([`env`]) behind the
+//! key proxy ([`crate::proxy`]) and reads its output as [`events::AssistantEvent`]s.
+
+mod claude;
+mod claude_stream;
+mod codex;
+mod codex_stream;
+pub mod env;
+pub mod events;
+mod invocation;
+pub mod run;
+pub mod settings;
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,0 +1,135 @@
+//! How Claude Code is started: headless (`-p`) with the prompt on stdin, one JSON event per
+//! line, and allowed to edit and run commands in the workspace.
+//!
+//! Permissions: `--permission-mode bypassPermissions`. In `-p` mode any tool that would need an
+//! approval is refused, so `acceptEdits` would allow file edits but no build, test or git
+//! command. The job's container is the sandbox (and its egress fence, a separate concern), so
+//! the assistant may do anything inside it; Claude Code refuses this mode as root unless
+//! `IS_SANDBOX=1` says it runs in such a sandbox, which is what CI images do.
+//!
+//! Rules come from the repository's `CLAUDE.md`, which Claude Code reads itself; the fresh
+//! `HOME` means no user-level `~/.claude/CLAUDE.md` or settings add anything.
+
+use std::path::Path;
+
+use crate::assistant::env::ChildEnv;
+use crate::assistant::invocation::{DUMMY_KEY, Invocation};
+
+/// Switches off Claude Code's traffic to Anthropic's public hosts (update checks, telemetry,
+/// error reports), which would bypass the proxy and fail behind an egress fence.
+const QUIET: &[(&str, &str)] = &[
+    ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+    ("DISABLE_AUTOUPDATER", "1"),
+    ("DISABLE_TELEMETRY", "1"),
+    ("DISABLE_ERROR_REPORTING", "1"),
+    ("IS_SANDBOX", "1"),
+];
+
+/// Where Claude sends model calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint<'a> {
+    /// The key proxy's base URL; the CLI holds only [`DUMMY_KEY`].
+    Proxy(&'a str),
+    /// Bedrock or Vertex, with the credentials [`ChildEnv::base`] copied for it.
+    Cloud,
+}
+
+/// The Claude-specific choices of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ClaudeOptions<'a> {
+    pub model: Option<&'a str>,
+    pub max_turns: Option<u32>,
+    /// `CLAUDE_CODE_MAX_RETRIES`; Claude Code otherwise retries failed calls for minutes.
+    pub max_retries: Option<u32>,
+}
+
+pub(crate) fn invocation(
+    program: &Path,
+    prompt: &str,
+    mut env: ChildEnv,
+    endpoint: Endpoint<'_>,
+    options: ClaudeOptions<'_>,
+) -> Invocation {
+    let mut args: Vec<String> = [
+        "-p",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--permission-mode",
+        "bypassPermissions",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    if let Some(model) = options.model {
+        args.extend(["--model".to_owned(), model.to_owned()]);
+    }
+    if let Some(turns) = options.max_turns {
+        args.extend(["--max-turns".to_owned(), turns.to_string()]);
+    }
+    for (name, value) in QUIET {
+        env.set(name, *value);
+    }
+    if let Endpoint::Proxy(base_url) = endpoint {
+        env.set("ANTHROPIC_BASE_URL", base_url);
+        env.set("ANTHROPIC_API_KEY", DUMMY_KEY);
+    }
+    if let Some(retries) = options.max_retries {
+        env.set("CLAUDE_CODE_MAX_RETRIES", retries.to_string());
+    }
+    Invocation {
+        program: program.to_owned(),
+        args,
+        env,
+        stdin: prompt.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headless_stream_json_with_model_turns_and_the_proxy() {
+        let call = invocation(
+            Path::new("/usr/local/bin/claude"),
+            "Fix the bug.",
+            ChildEnv::default(),
+            Endpoint::Proxy("http://127.0.0.1:4000/tok"),
+            ClaudeOptions {
+                model: Some("claude-sonnet-4-6"),
+                max_turns: Some(30),
+                max_retries: Some(2),
+            },
+        );
+        assert_eq!(
+            call.args.join(" "),
+            "-p --output-format stream-json --verbose --permission-mode bypassPermissions --model claude-sonnet-4-6 --max-turns 30"
+        );
+        assert_eq!(call.stdin, "Fix the bug.");
+        assert_eq!(
+            call.env.get("ANTHROPIC_BASE_URL"),
+            Some("http://127.0.0.1:4000/tok")
+        );
+        assert_eq!(call.env.get("ANTHROPIC_API_KEY"), Some(DUMMY_KEY));
+        assert_eq!(call.env.get("IS_SANDBOX"), Some("1"));
+        assert_eq!(
+            call.env.get("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"),
+            Some("1")
+        );
+        assert_eq!(call.env.get("CLAUDE_CODE_MAX_RETRIES"), Some("2"));
+    }
+
+    #[test]
+    fn cloud_providers_get_no_proxy_and_no_key() {
+        let call = invocation(
+            Path::new("claude"),
+            "x",
+            ChildEnv::default(),
+            Endpoint::Cloud,
+            ClaudeOptions::default(),
+        );
+        assert_eq!(call.env.get("ANTHROPIC_BASE_URL"), None);
+        assert_eq!(call.env.get("ANTHROPIC_API_KEY"), None);
+        assert!(!call.args.contains(&"--model".to_owned()));
+    }
+}

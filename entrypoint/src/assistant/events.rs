@@ -1,0 +1,153 @@
+//! One neutral event stream for both CLIs, so the orchestrator logs tool calls and reads the
+//! final answer the same way whichever assistant ran.
+//!
+//! Each CLI's own format is read by its parser ([`super::claude_stream`],
+//! [`super::codex_stream`]); both ignore event kinds they do not know and lines that are not
+//! JSON, because both CLIs add event kinds between releases and may print stray text.
+
+use std::path::{Path, PathBuf};
+
+use crate::assistant::Assistant;
+use crate::assistant::{claude_stream, codex_stream};
+
+/// Longest tool-call summary, in characters: one line of a job log.
+const SUMMARY_CHARS: usize = 120;
+
+/// Something the assistant did that the job log or the placeholder note should show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AssistantEvent {
+    /// The assistant used a tool. `summary` is one short line (a path, a command's first
+    /// line), never the tool's full input or output.
+    ToolCall { name: String, summary: String },
+    /// Text the model wrote to the user between tool calls, or as its answer.
+    Message { text: String },
+    /// The run ended normally with this answer.
+    Finished {
+        final_text: String,
+        usage: Option<Usage>,
+        cost_usd: Option<f64>,
+    },
+    /// The CLI reported that the run failed, with its reason.
+    Failed { message: String },
+}
+
+/// Tokens used by the whole run. `input` counts every prompt token, cached or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    pub input: u64,
+    pub output: u64,
+}
+
+/// Reads one CLI's stdout, line by line, into [`AssistantEvent`]s.
+#[derive(Debug)]
+pub struct EventParser {
+    workspace: Option<PathBuf>,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    Claude,
+    Codex(codex_stream::CodexState),
+}
+
+impl EventParser {
+    /// A parser for `assistant`'s output. Paths inside `workspace` are shown relative to it.
+    pub fn new(assistant: Assistant, workspace: Option<&Path>) -> Self {
+        Self {
+            workspace: workspace.map(Path::to_path_buf),
+            state: match assistant {
+                Assistant::Claude => State::Claude,
+                Assistant::Codex => State::Codex(codex_stream::CodexState::default()),
+            },
+        }
+    }
+
+    /// The events in one line of output; none for blank lines, text that is not JSON and
+    /// event kinds that carry nothing to report.
+    pub fn parse_line(&mut self, line: &str) -> Vec<AssistantEvent> {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(line.trim()) else {
+            if !line.trim().is_empty() {
+                tracing::debug!(line, "assistant output line is not JSON");
+            }
+            return Vec::new();
+        };
+        let summarize = Summarizer {
+            workspace: self.workspace.as_deref(),
+        };
+        match &mut self.state {
+            State::Claude => claude_stream::events(&value, &summarize),
+            State::Codex(state) => state.events(&value, &summarize),
+        }
+    }
+}
+
+/// Turns a tool's input into one log line.
+pub(crate) struct Summarizer<'a> {
+    workspace: Option<&'a Path>,
+}
+
+impl Summarizer<'_> {
+    /// `text`'s first line, paths in the workspace made relative, cut to one log line.
+    pub(crate) fn line(&self, text: &str) -> String {
+        let mut first = text.trim().lines().next().unwrap_or("").trim().to_owned();
+        let more_lines = text.trim().lines().nth(1).is_some();
+        if let Some(root) = self
+            .workspace
+            .and_then(Path::to_str)
+            .filter(|r| !r.is_empty())
+        {
+            let root = root.trim_end_matches('/');
+            first = first.replace(&format!("{root}/"), "");
+            if first == root {
+                first = ".".to_owned();
+            }
+        }
+        let mut cut: String = first.chars().take(SUMMARY_CHARS).collect();
+        if more_lines || cut.chars().count() < first.chars().count() {
+            cut.push('…');
+        }
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_are_one_short_line_relative_to_the_workspace() {
+        let s = Summarizer {
+            workspace: Some(Path::new("/builds/group/project")),
+        };
+        assert_eq!(s.line("/builds/group/project/src/main.rs"), "src/main.rs");
+        assert_eq!(s.line("/builds/group/project"), ".");
+        assert_eq!(s.line("cargo test\necho done"), "cargo test…");
+        let long = "x".repeat(300);
+        let cut = s.line(&long);
+        assert_eq!(cut.chars().count(), SUMMARY_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(
+            s.line("é".repeat(200).as_str()).chars().count(),
+            SUMMARY_CHARS + 1
+        );
+    }
+
+    #[test]
+    fn garbage_and_blank_lines_yield_nothing() {
+        for assistant in Assistant::ALL {
+            let mut parser = EventParser::new(assistant, None);
+            for line in [
+                "",
+                "   ",
+                "not json",
+                "{\"type\":",
+                "[1,2]",
+                "42",
+                "{\"type\":\"brand.new\"}",
+            ] {
+                assert_eq!(parser.parse_line(line), Vec::new(), "{assistant}: {line:?}");
+            }
+        }
+    }
+}

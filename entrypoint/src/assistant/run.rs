@@ -1,0 +1,522 @@
+//! Runs one assistant CLI on the workspace: key proxy up, allowlisted environment, events
+//! streamed to the caller, a hard timeout, and Codex's retry with a fallback model.
+//!
+//! ```no_run
+//! # async fn story(prompt: String) -> anyhow::Result<()> {
+//! use entrypoint::assistant::Assistant;
+//! use entrypoint::assistant::events::AssistantEvent;
+//! use entrypoint::assistant::run::{Outcome, RunSpec, run};
+//!
+//! let spec = RunSpec::from_env(
+//!     Assistant::Claude,
+//!     "claude".into(),
+//!     "/builds/group/project".into(),
+//!     prompt,
+//!     |name| std::env::var(name).ok(),
+//! )?;
+//! let report = run(&spec, |event| {
+//!     if let AssistantEvent::ToolCall { name, summary } = event {
+//!         tracing::info!("{name} {summary}");
+//!     }
+//! })
+//! .await?;
+//! if let Outcome::Succeeded { final_text, .. } = &report.outcome {
+//!     println!("{final_text}");
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::assistant::env::{ChildEnv, Cloud};
+use crate::assistant::events::{AssistantEvent, EventParser, Usage};
+use crate::assistant::invocation::Invocation;
+use crate::assistant::{Assistant, claude, codex};
+use crate::proxy::{KeyProxy, ProxyError, Upstream};
+use crate::secret::Secret;
+
+/// Codex prints this when the API answers `404 model_not_found`; it reports no error code,
+/// so the text is what identifies a missing model.
+const MODEL_MISSING: &str = "does not exist or you do not have access";
+
+/// After the CLI exits, output still in the pipe is read for at most this long (a background
+/// process it started may hold the pipe open).
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
+
+/// Lines of stderr kept for the failure message.
+const STDERR_TAIL_BYTES: usize = 4 * 1024;
+
+/// One model API reached through the key proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    pub upstream: Upstream,
+    /// The real key; only the proxy holds it.
+    pub key: Secret,
+}
+
+/// Where the assistant's model calls go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provider {
+    /// The vendor's API (or a gateway) through the key proxy; the CLI never sees the key.
+    Api(ApiConfig),
+    /// Claude on Amazon Bedrock: Claude Code signs requests itself, so `AWS_*` reaches it.
+    Bedrock,
+    /// Claude on Google Vertex AI: Claude Code authenticates itself with the Google variables.
+    Vertex,
+}
+
+impl Provider {
+    fn cloud(&self) -> Option<Cloud> {
+        match self {
+            Self::Api(_) => None,
+            Self::Bedrock => Some(Cloud::Bedrock),
+            Self::Vertex => Some(Cloud::Vertex),
+        }
+    }
+}
+
+/// Everything one run needs. Build it with [`RunSpec::from_env`] or by hand.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub assistant: Assistant,
+    /// The CLI's executable.
+    pub program: PathBuf,
+    /// Directories put first on the CLI's `PATH` (Codex ships `rg` beside its binary).
+    pub extra_path: Vec<PathBuf>,
+    /// The checked-out repository; the CLI runs there and may change it.
+    pub workspace: PathBuf,
+    /// The full prompt, passed on stdin.
+    pub prompt: String,
+    /// `--model` / `-m`; `None` leaves the CLI's own default.
+    pub model: Option<String>,
+    /// Codex only: the model to retry with, once, when `model` does not exist.
+    pub fallback_model: Option<String>,
+    /// Claude only: `--max-turns`.
+    pub max_turns: Option<u32>,
+    /// How often the CLI retries a failed model call; `None` keeps its default.
+    pub max_retries: Option<u32>,
+    /// The whole run, fallback included, is killed after this long.
+    pub timeout: Duration,
+    pub provider: Provider,
+    /// Extra variable names to copy into the CLI's environment (`AI_ENV_PASSTHROUGH`);
+    /// credentials and CI variables among them are refused (see [`super::env`]).
+    pub passthrough: Vec<String>,
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Succeeded {
+        final_text: String,
+        usage: Option<Usage>,
+        cost_usd: Option<f64>,
+    },
+    /// The CLI failed; `message` is its own reason, else the end of its stderr.
+    Failed { message: String },
+    /// The CLI and everything it started were killed after `after`.
+    TimedOut { after: Duration },
+}
+
+/// What the orchestrator reports about a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    pub outcome: Outcome,
+    /// The model the last attempt asked for (`None`: the CLI's default).
+    pub model: Option<String>,
+    /// `(missing, used)` when Codex was retried with the fallback model.
+    pub fallback_used: Option<(String, String)>,
+    pub elapsed: Duration,
+    /// Pass-through names that were not copied, for a warning in the job log.
+    pub refused_passthrough: Vec<String>,
+}
+
+/// The run could not be carried out at all (as opposed to the assistant failing).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
+    #[error("Codex can only use an OpenAI-compatible API, not Bedrock or Vertex")]
+    CodexNeedsApi,
+    #[error("could not create the assistant's home directory: {0}")]
+    Home(std::io::Error),
+    #[error("could not read {file} in the workspace: {source}")]
+    Rules {
+        file: &'static str,
+        source: std::io::Error,
+    },
+    #[error("could not start {program}: {source}")]
+    Spawn {
+        program: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("waiting for the assistant failed: {0}")]
+    Wait(std::io::Error),
+}
+
+/// Runs the assistant described by `spec`, calling `on_event` for each event as it happens.
+pub async fn run(
+    spec: &RunSpec,
+    mut on_event: impl FnMut(&AssistantEvent) + Send,
+) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let deadline = started + spec.timeout;
+    let mut model = spec.model.clone();
+    let mut attempt = attempt(spec, model.as_deref(), deadline, &mut on_event).await?;
+    let mut fallback_used = None;
+    if spec.assistant == Assistant::Codex
+        && let Outcome::Failed { message } = &attempt.outcome
+        && message.contains(MODEL_MISSING)
+        && let Some(fallback) = &spec.fallback_model
+        && model.as_deref() != Some(fallback.as_str())
+    {
+        let missing = model.clone().unwrap_or_default();
+        tracing::warn!(%missing, %fallback, "the model does not exist; retrying once with the fallback model");
+        model = Some(fallback.clone());
+        fallback_used = Some((missing, fallback.clone()));
+        attempt = self::attempt(spec, model.as_deref(), deadline, &mut on_event).await?;
+    }
+    Ok(RunReport {
+        outcome: match attempt.outcome {
+            Outcome::TimedOut { .. } => Outcome::TimedOut {
+                after: spec.timeout,
+            },
+            other => other,
+        },
+        model,
+        fallback_used,
+        elapsed: started.elapsed(),
+        refused_passthrough: attempt.refused,
+    })
+}
+
+struct Attempt {
+    outcome: Outcome,
+    refused: Vec<String>,
+}
+
+async fn attempt(
+    spec: &RunSpec,
+    model: Option<&str>,
+    deadline: Instant,
+    on_event: &mut (dyn FnMut(&AssistantEvent) + Send),
+) -> Result<Attempt, RunError> {
+    let home = tempfile::Builder::new()
+        .prefix("gitlab-ai-home-")
+        .tempdir()
+        .map_err(RunError::Home)?;
+    let proxy = match &spec.provider {
+        Provider::Api(api) => Some(KeyProxy::start(api.upstream.clone(), api.key.clone()).await?),
+        Provider::Bedrock | Provider::Vertex => None,
+    };
+    let env = ChildEnv::base(
+        job_environment(),
+        home.path(),
+        &spec.extra_path,
+        spec.provider.cloud(),
+        &spec.passthrough,
+    );
+    let refused = env.refused().to_vec();
+    let invocation = match spec.assistant {
+        Assistant::Claude => claude::invocation(
+            &spec.program,
+            &spec.prompt,
+            env,
+            match &proxy {
+                Some(proxy) => claude::Endpoint::Proxy(proxy.base_url()),
+                None => claude::Endpoint::Cloud,
+            },
+            claude::ClaudeOptions {
+                model,
+                max_turns: spec.max_turns,
+                max_retries: spec.max_retries,
+            },
+        ),
+        Assistant::Codex => {
+            let proxy = proxy.as_ref().ok_or(RunError::CodexNeedsApi)?;
+            let rules = codex::read_rules(&spec.workspace).map_err(|source| RunError::Rules {
+                file: codex::RULES_FILE,
+                source,
+            })?;
+            let codex_home = home.path().join(".codex");
+            std::fs::create_dir_all(&codex_home).map_err(RunError::Home)?;
+            codex::invocation(
+                &spec.program,
+                &spec.prompt,
+                &codex_home,
+                env,
+                codex::CodexOptions {
+                    model,
+                    proxy_url: proxy.base_url(),
+                    max_retries: spec.max_retries,
+                    rules: rules.as_deref(),
+                },
+            )
+        }
+    };
+    let outcome = supervise(spec, invocation, deadline, on_event).await?;
+    drop(proxy);
+    drop(home);
+    Ok(Attempt { outcome, refused })
+}
+
+/// The job's variables that are valid UTF-8 (others cannot be allowlisted names anyway).
+fn job_environment() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(n, v)| Some((n.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Starts the CLI in its own process group and follows it until it exits or `deadline`.
+async fn supervise(
+    spec: &RunSpec,
+    invocation: Invocation,
+    deadline: Instant,
+    on_event: &mut (dyn FnMut(&AssistantEvent) + Send),
+) -> Result<Outcome, RunError> {
+    let mut child = Command::new(&invocation.program)
+        .args(&invocation.args)
+        .env_clear()
+        .envs(invocation.env.vars())
+        .current_dir(&spec.workspace)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| RunError::Spawn {
+            program: invocation.program.clone(),
+            source,
+        })?;
+    let group = child
+        .id()
+        .and_then(|id| rustix::process::Pid::from_raw(id.try_into().ok()?));
+    tracing::debug!(program = %invocation.program.display(), pid = ?group, "assistant started");
+
+    if let Some(mut stdin) = child.stdin.take() {
+        let prompt = invocation.stdin;
+        tokio::spawn(async move {
+            if let Err(error) = stdin.write_all(prompt.as_bytes()).await {
+                tracing::debug!(%error, "the assistant did not read the whole prompt");
+            }
+        });
+    }
+    let stderr = tokio::spawn(tail(child.stderr.take()));
+    let (lines_tx, mut lines) = mpsc::channel::<String>(256);
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(read_lines(stdout, lines_tx));
+    }
+
+    let mut parser = EventParser::new(spec.assistant, Some(&spec.workspace));
+    let mut last = Last::default();
+    let mut handle = |line: &str, last: &mut Last| {
+        for event in parser.parse_line(line) {
+            on_event(&event);
+            last.record(event);
+        }
+    };
+
+    let waited = tokio::time::timeout_at(deadline, async {
+        let mut open = true;
+        loop {
+            tokio::select! {
+                line = lines.recv(), if open => match line {
+                    Some(line) => handle(&line, &mut last),
+                    None => open = false,
+                },
+                status = child.wait() => break status,
+            }
+        }
+    })
+    .await;
+
+    let status = match waited {
+        Ok(status) => status.map_err(RunError::Wait)?,
+        Err(_) => {
+            kill_group(group, &mut child).await;
+            tracing::warn!(timeout = ?spec.timeout, "the assistant ran past its timeout and was killed");
+            return Ok(Outcome::TimedOut {
+                after: spec.timeout,
+            });
+        }
+    };
+    let drain_until = Instant::now() + DRAIN_AFTER_EXIT;
+    while let Ok(Some(line)) = tokio::time::timeout_at(drain_until, lines.recv()).await {
+        handle(&line, &mut last);
+    }
+    // Whatever the CLI left running (a server a tool started) ends with it.
+    kill_group(group, &mut child).await;
+    let stderr_tail = stderr.await.unwrap_or_default();
+    Ok(last.outcome(spec.assistant, status, &stderr_tail))
+}
+
+async fn kill_group(group: Option<rustix::process::Pid>, child: &mut Child) {
+    if let Some(group) = group
+        && let Err(error) =
+            rustix::process::kill_process_group(group, rustix::process::Signal::KILL)
+        && error != rustix::io::Errno::SRCH
+    {
+        tracing::warn!(%error, "could not kill the assistant's process group");
+    }
+    // Kills the CLI itself if the group kill was not possible, and reaps it.
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+}
+
+async fn read_lines(stdout: impl tokio::io::AsyncRead + Unpin, lines: mpsc::Sender<String>) {
+    let mut reader = BufReader::new(stdout);
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match reader.read_until(b'\n', &mut buffer).await {
+            Ok(0) => break,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buffer).into_owned();
+                if lines.send(line).await.is_err() {
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%error, "reading the assistant's output failed");
+                break;
+            }
+        }
+    }
+}
+
+/// The last [`STDERR_TAIL_BYTES`] of stderr.
+async fn tail(stderr: Option<impl tokio::io::AsyncRead + Unpin>) -> String {
+    let Some(mut stderr) = stderr else {
+        return String::new();
+    };
+    let mut kept: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 8192];
+    while let Ok(read) = stderr.read(&mut chunk).await {
+        if read == 0 {
+            break;
+        }
+        kept.extend_from_slice(&chunk[..read]);
+        if kept.len() > 2 * STDERR_TAIL_BYTES {
+            kept.drain(..kept.len() - STDERR_TAIL_BYTES);
+        }
+    }
+    if kept.len() > STDERR_TAIL_BYTES {
+        kept.drain(..kept.len() - STDERR_TAIL_BYTES);
+    }
+    String::from_utf8_lossy(&kept).trim().to_owned()
+}
+
+/// The end of the run as the events told it.
+#[derive(Default)]
+struct Last {
+    finished: Option<(String, Option<Usage>, Option<f64>)>,
+    failure: Option<String>,
+}
+
+impl Last {
+    fn record(&mut self, event: AssistantEvent) {
+        match event {
+            AssistantEvent::Finished {
+                final_text,
+                usage,
+                cost_usd,
+            } => self.finished = Some((final_text, usage, cost_usd)),
+            AssistantEvent::Failed { message } => self.failure = Some(message),
+            AssistantEvent::ToolCall { .. } | AssistantEvent::Message { .. } => {}
+        }
+    }
+
+    fn outcome(self, assistant: Assistant, status: ExitStatus, stderr_tail: &str) -> Outcome {
+        match (status.success(), self.finished, self.failure) {
+            (true, Some((final_text, usage, cost_usd)), None) => Outcome::Succeeded {
+                final_text,
+                usage,
+                cost_usd,
+            },
+            (_, _, Some(message)) => Outcome::Failed { message },
+            (success, _, None) => {
+                let what = if success {
+                    format!(
+                        "{} exited without reporting a result",
+                        assistant.display_name()
+                    )
+                } else {
+                    format!("{} exited with {status}", assistant.display_name())
+                };
+                let message = if stderr_tail.is_empty() {
+                    what
+                } else {
+                    format!("{what}: {stderr_tail}")
+                };
+                Outcome::Failed { message }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+
+    use super::*;
+
+    fn exit(code: i32) -> ExitStatus {
+        ExitStatus::from_raw(code << 8)
+    }
+
+    #[test]
+    fn the_outcome_prefers_the_clis_own_reason_over_stderr() {
+        let finished = Last {
+            finished: Some(("done".into(), None, None)),
+            failure: None,
+        };
+        assert_eq!(
+            finished.outcome(Assistant::Claude, exit(0), ""),
+            Outcome::Succeeded {
+                final_text: "done".into(),
+                usage: None,
+                cost_usd: None
+            }
+        );
+        let failed = Last {
+            finished: None,
+            failure: Some("API Error: 500".into()),
+        };
+        assert_eq!(
+            failed.outcome(Assistant::Codex, exit(1), "noise"),
+            Outcome::Failed {
+                message: "API Error: 500".into()
+            }
+        );
+        let silent = Last::default();
+        assert_eq!(
+            silent.outcome(Assistant::Codex, exit(2), "error: unexpected argument"),
+            Outcome::Failed {
+                message: "Codex exited with exit status: 2: error: unexpected argument".into()
+            }
+        );
+        assert_eq!(
+            Last::default().outcome(Assistant::Claude, exit(0), ""),
+            Outcome::Failed {
+                message: "Claude exited without reporting a result".into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn stderr_keeps_only_its_end() {
+        let text = format!("{}END", "x".repeat(3 * STDERR_TAIL_BYTES));
+        let kept = tail(Some(text.as_bytes())).await;
+        assert_eq!(kept.len(), STDERR_TAIL_BYTES);
+        assert!(kept.ends_with("END"));
+    }
+}

@@ -1,0 +1,270 @@
+//! A [`RunSpec`] from the job's CI/CD variables, with the defaults the product documents.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `CLAUDE_MODEL` | Claude's `--model` | Claude Code's default |
+//! | `CODEX_MODEL` | Codex's `-m` | `o4-mini` |
+//! | `CODEX_FALLBACK_MODEL` | retried once when `CODEX_MODEL` does not exist; empty turns it off | [`CODEX_DEFAULT_MODEL`] |
+//! | `AI_MAX_TURNS` | Claude's `--max-turns` (Codex has no such limit) | none |
+//! | `AI_TIMEOUT` | the whole run: seconds, or a number with `s`, `m` or `h` | `20m` |
+//! | `AI_ENV_PASSTHROUGH` | more variable names for the assistant's environment | none |
+//! | `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL` | Claude's API (through the key proxy) | `https://api.anthropic.com` |
+//! | `CLAUDE_CODE_USE_BEDROCK` / `CLAUDE_CODE_USE_VERTEX` | Claude on a cloud provider instead | off |
+//! | `OPENAI_API_KEY` (or `CODEX_API_KEY`), `OPENAI_BASE_URL` | Codex's API (through the key proxy) | `https://api.openai.com/v1` |
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::assistant::Assistant;
+use crate::assistant::env::parse_passthrough;
+use crate::assistant::run::{ApiConfig, Provider, RunSpec};
+use crate::proxy::{ModelApi, Upstream, UpstreamError};
+use crate::secret::Secret;
+
+/// The model Codex 0.169.0 picks when given none: the first entry (priority 1) of its built-in
+/// model catalog, confirmed by running it without `-m` against a local double.
+pub const CODEX_DEFAULT_MODEL: &str = "gpt-6.1-sol";
+
+/// The product's historical default for Codex. OpenAI announced its shutdown, hence the
+/// automatic fallback to [`CODEX_DEFAULT_MODEL`].
+pub const CODEX_MODEL: &str = "o4-mini";
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+
+/// A variable has a value the run cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "{variable} is not set: add it as a masked CI/CD variable so {assistant} can reach its API"
+    )]
+    MissingKey {
+        variable: &'static str,
+        assistant: &'static str,
+    },
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error(
+        "AI_TIMEOUT={0:?} is not a duration: use seconds (1200) or a number with s, m or h (20m)"
+    )]
+    Timeout(String),
+    #[error("AI_MAX_TURNS={0:?} is not a positive whole number")]
+    MaxTurns(String),
+}
+
+impl RunSpec {
+    /// The run for `assistant` as the job's variables (read through `var`) configure it.
+    pub fn from_env(
+        assistant: Assistant,
+        program: PathBuf,
+        workspace: PathBuf,
+        prompt: String,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let set = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let timeout = match set("AI_TIMEOUT") {
+            Some(text) => parse_timeout(&text).ok_or(SettingsError::Timeout(text))?,
+            None => DEFAULT_TIMEOUT,
+        };
+        let max_turns = match set("AI_MAX_TURNS") {
+            Some(text) => Some(
+                text.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(SettingsError::MaxTurns(text))?,
+            ),
+            None => None,
+        };
+        let (model, fallback_model, provider) = match assistant {
+            Assistant::Claude => {
+                let truthy =
+                    |name: &str| set(name).is_some_and(|v| !matches!(v.as_str(), "0" | "false"));
+                let provider = if truthy("CLAUDE_CODE_USE_BEDROCK") {
+                    Provider::Bedrock
+                } else if truthy("CLAUDE_CODE_USE_VERTEX") {
+                    Provider::Vertex
+                } else {
+                    Provider::Api(api(
+                        ModelApi::Anthropic,
+                        &set,
+                        &["ANTHROPIC_API_KEY"],
+                        assistant,
+                    )?)
+                };
+                (set("CLAUDE_MODEL"), None, provider)
+            }
+            Assistant::Codex => {
+                let fallback = match var("CODEX_FALLBACK_MODEL") {
+                    Some(value) if value.trim().is_empty() => None,
+                    Some(value) => Some(value.trim().to_owned()),
+                    None => Some(CODEX_DEFAULT_MODEL.to_owned()),
+                };
+                let provider = Provider::Api(api(
+                    ModelApi::OpenAi,
+                    &set,
+                    &["OPENAI_API_KEY", "CODEX_API_KEY"],
+                    assistant,
+                )?);
+                (
+                    Some(set("CODEX_MODEL").unwrap_or_else(|| CODEX_MODEL.to_owned())),
+                    fallback,
+                    provider,
+                )
+            }
+        };
+        Ok(Self {
+            assistant,
+            program,
+            extra_path: Vec::new(),
+            workspace,
+            prompt,
+            model,
+            fallback_model,
+            max_turns,
+            max_retries: None,
+            timeout,
+            provider,
+            passthrough: set("AI_ENV_PASSTHROUGH")
+                .map(|list| parse_passthrough(&list))
+                .unwrap_or_default(),
+        })
+    }
+}
+
+fn api(
+    kind: ModelApi,
+    set: &impl Fn(&str) -> Option<String>,
+    key_variables: &[&'static str],
+    assistant: Assistant,
+) -> Result<ApiConfig, SettingsError> {
+    let upstream = match set(kind.base_url_variable()) {
+        Some(base) => Upstream::parse(kind, &base)?,
+        None => Upstream::public(kind),
+    };
+    let key = key_variables
+        .iter()
+        .find_map(|name| set(name))
+        .ok_or(SettingsError::MissingKey {
+            variable: key_variables[0],
+            assistant: assistant.display_name(),
+        })?;
+    Ok(ApiConfig {
+        upstream,
+        key: Secret::new(key),
+    })
+}
+
+/// `1200`, `90s`, `20m`, `2h`; zero is refused.
+pub fn parse_timeout(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let number: u64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "s" => number,
+        "m" => number.checked_mul(60)?,
+        "h" => number.checked_mul(3600)?,
+        _ => return None,
+    };
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn spec(assistant: Assistant, vars: &[(&str, &str)]) -> Result<RunSpec, SettingsError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        RunSpec::from_env(assistant, "cli".into(), "/work".into(), "p".into(), |n| {
+            vars.get(n).cloned()
+        })
+    }
+
+    #[test]
+    fn timeouts_read_as_seconds_or_with_a_unit() {
+        assert_eq!(parse_timeout("1200"), Some(Duration::from_secs(1200)));
+        assert_eq!(parse_timeout("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_timeout("20m"), Some(Duration::from_secs(1200)));
+        assert_eq!(parse_timeout("2h"), Some(Duration::from_secs(7200)));
+        for bad in ["", "0", "m", "20 minutes", "-5", "1.5h"] {
+            assert_eq!(parse_timeout(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn codex_defaults_to_o4_mini_with_the_fallback_and_the_public_api() {
+        let spec = spec(Assistant::Codex, &[("OPENAI_API_KEY", "sk-1")]).unwrap();
+        assert_eq!(spec.model.as_deref(), Some("o4-mini"));
+        assert_eq!(spec.fallback_model.as_deref(), Some(CODEX_DEFAULT_MODEL));
+        assert_eq!(spec.timeout, DEFAULT_TIMEOUT);
+        let Provider::Api(api) = &spec.provider else {
+            panic!("{:?}", spec.provider)
+        };
+        assert_eq!(api.upstream.base().as_str(), "https://api.openai.com/v1");
+        assert_eq!(api.key.expose(), "sk-1");
+    }
+
+    #[test]
+    fn variables_override_the_defaults() {
+        let spec = spec(
+            Assistant::Codex,
+            &[
+                ("CODEX_API_KEY", "sk-2"),
+                ("OPENAI_BASE_URL", "http://gw.internal/v1"),
+                ("CODEX_MODEL", "gpt-5.5"),
+                ("CODEX_FALLBACK_MODEL", ""),
+                ("AI_TIMEOUT", "5m"),
+                ("AI_ENV_PASSTHROUGH", "RUST_LOG,GITLAB_TOKEN"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(spec.model.as_deref(), Some("gpt-5.5"));
+        assert_eq!(spec.fallback_model, None);
+        assert_eq!(spec.timeout, Duration::from_secs(300));
+        assert_eq!(spec.passthrough, ["RUST_LOG", "GITLAB_TOKEN"]);
+        let Provider::Api(api) = &spec.provider else {
+            panic!()
+        };
+        assert_eq!(api.upstream.base().as_str(), "http://gw.internal/v1");
+    }
+
+    #[test]
+    fn claude_needs_a_key_unless_a_cloud_provider_is_chosen() {
+        let error = spec(Assistant::Claude, &[]).unwrap_err();
+        assert!(error.to_string().contains("ANTHROPIC_API_KEY"), "{error}");
+        let bedrock = spec(
+            Assistant::Claude,
+            &[("CLAUDE_CODE_USE_BEDROCK", "1"), ("AI_MAX_TURNS", "30")],
+        )
+        .unwrap();
+        assert_eq!(bedrock.provider, Provider::Bedrock);
+        assert_eq!(bedrock.max_turns, Some(30));
+        assert_eq!(bedrock.model, None);
+        let vertex = spec(Assistant::Claude, &[("CLAUDE_CODE_USE_VERTEX", "true")]).unwrap();
+        assert_eq!(vertex.provider, Provider::Vertex);
+        assert!(
+            spec(
+                Assistant::Claude,
+                &[("ANTHROPIC_API_KEY", "k"), ("AI_MAX_TURNS", "0")]
+            )
+            .is_err()
+        );
+        assert!(
+            spec(
+                Assistant::Claude,
+                &[("ANTHROPIC_API_KEY", "k"), ("AI_TIMEOUT", "soon")]
+            )
+            .is_err()
+        );
+    }
+}
