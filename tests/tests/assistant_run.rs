@@ -1,0 +1,425 @@
+//! `entrypoint::assistant::run` with the real pinned CLIs, through the key proxy, against the
+//! model doubles: what a user sees in the job (files changed, the answer, usage, failures and
+//! timeouts reported) and what the model API sees (only the real key, only in its header).
+//!
+//! The first run installs the CLIs from npm into the user cache (about 15 s each).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use doubles::model::cli::{Cli, InstalledCli, install};
+use doubles::model::{
+    ApiError, Expectation, Fault, ModelDouble, Script, ToolCall, Turn, Usage as DoubleUsage,
+    anthropic, openai,
+};
+use entrypoint::assistant::Assistant;
+use entrypoint::assistant::events::{AssistantEvent, Usage};
+use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunReport, RunSpec, run};
+use entrypoint::proxy::{ModelApi, Upstream};
+use entrypoint::secret::Secret;
+
+const CLAUDE_KEY: &str = "sk-ant-real-key-5f1e2d3c";
+const OPENAI_KEY: &str = "sk-real-key-9a8b7c6d";
+/// A model name Codex knows, so it advertises `apply_patch`.
+const CODEX_KNOWN_MODEL: &str = "gpt-5.5";
+/// Far above a healthy run (a few seconds) and below the CLIs' minutes of retries.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+async fn installed(cli: Cli) -> InstalledCli {
+    tokio::task::spawn_blocking(move || install(cli))
+        .await
+        .expect("install task panicked")
+        .expect("installing the CLI")
+}
+
+/// A spec for `assistant` on `workspace`, its API at `double`.
+async fn spec(assistant: Assistant, double: &ModelDouble, workspace: &Path) -> RunSpec {
+    let (cli, api, base, key) = match assistant {
+        Assistant::Claude => (
+            Cli::Claude,
+            ModelApi::Anthropic,
+            double.base_url(),
+            CLAUDE_KEY,
+        ),
+        Assistant::Codex => (
+            Cli::Codex,
+            ModelApi::OpenAi,
+            format!("{}/v1", double.base_url()),
+            OPENAI_KEY,
+        ),
+    };
+    let cli = installed(cli).await;
+    RunSpec {
+        assistant,
+        program: cli.binary,
+        extra_path: cli.path_dirs,
+        workspace: workspace.to_owned(),
+        prompt: "Do the task.".to_owned(),
+        model: match assistant {
+            Assistant::Claude => Some("claude-sonnet-4-6".to_owned()),
+            Assistant::Codex => Some(CODEX_KNOWN_MODEL.to_owned()),
+        },
+        fallback_model: None,
+        max_turns: None,
+        max_retries: Some(0),
+        timeout: RUN_LIMIT,
+        provider: Provider::Api(ApiConfig {
+            upstream: Upstream::parse(api, &base).unwrap(),
+            key: Secret::new(key),
+        }),
+        passthrough: Vec::new(),
+    }
+}
+
+async fn run_collecting(spec: &RunSpec) -> (RunReport, Vec<AssistantEvent>) {
+    let mut events = Vec::new();
+    let report = run(spec, |event| events.push(event.clone()))
+        .await
+        .expect("the run could not start");
+    eprintln!(
+        "{} run: {:?} after {:?}",
+        spec.assistant, report.outcome, report.elapsed
+    );
+    (report, events)
+}
+
+fn tool_calls(events: &[AssistantEvent]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            AssistantEvent::ToolCall { name, summary } => Some((name.clone(), summary.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every request reached the double with the real key in the API's header, and nowhere else.
+fn only_the_real_key_in_its_header(double: &ModelDouble, key: &str) {
+    let requests = double.requests();
+    assert!(!requests.is_empty());
+    for request in requests {
+        assert_eq!(
+            request.credential(),
+            Some(key),
+            "{} {}",
+            request.method,
+            request.path
+        );
+        assert!(!request.body.contains(key), "the key is in a request body");
+        let elsewhere = request
+            .headers
+            .iter()
+            .filter(|(name, _)| name != "x-api-key" && name != "authorization")
+            .any(|(_, value)| value.contains(key));
+        assert!(!elsewhere, "the key is in another header");
+        assert!(
+            !request.contains("gitlab-ai-dummy-key"),
+            "the dummy key reached the API"
+        );
+    }
+}
+
+#[tokio::test]
+async fn claude_writes_a_file_and_reports_its_answer_and_usage() {
+    let work = tempfile::tempdir().unwrap();
+    let target = work.path().join("hello.txt");
+    let script = Script::new()
+        .then(
+            Turn::tool_call(ToolCall::write_file("toolu_w1", &target, "hello\n"))
+                .with_text("Writing the file.")
+                .with_usage(DoubleUsage {
+                    input_tokens: 1000,
+                    output_tokens: 30,
+                }),
+        )
+        .then(
+            Turn::text("Wrote hello.txt.")
+                .expecting(Expectation::ToolOutputFor("toolu_w1".into()))
+                .with_usage(DoubleUsage {
+                    input_tokens: 1500,
+                    output_tokens: 40,
+                }),
+        );
+    let double = anthropic::start(script).await.unwrap();
+    let spec = spec(Assistant::Claude, &double, work.path()).await;
+
+    let (report, events) = run_collecting(&spec).await;
+
+    assert_eq!(double.problems(), Vec::<String>::new());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "hello\n");
+    let Outcome::Succeeded {
+        final_text,
+        usage,
+        cost_usd,
+    } = &report.outcome
+    else {
+        panic!("{:?}", report.outcome)
+    };
+    assert_eq!(final_text, "Wrote hello.txt.");
+    assert_eq!(
+        *usage,
+        Some(Usage {
+            input: 2500,
+            output: 70
+        })
+    );
+    assert!(cost_usd.is_some());
+    assert_eq!(
+        tool_calls(&events),
+        [("Write".to_owned(), "hello.txt".to_owned())]
+    );
+    assert!(events.contains(&AssistantEvent::Message {
+        text: "Writing the file.".into()
+    }));
+    assert_eq!(report.fallback_used, None);
+    only_the_real_key_in_its_header(&double, CLAUDE_KEY);
+    let calls = double.model_calls();
+    assert_eq!(calls.len(), 2);
+    assert!(calls.iter().all(|c| c.model() == Some("claude-sonnet-4-6")));
+}
+
+#[tokio::test]
+async fn claude_follows_claude_md_from_the_workspace() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("CLAUDE.md"), "Rule: CLAUDE-RULE-4471.\n").unwrap();
+    let double = anthropic::start(Script::new().then(Turn::text("ok")))
+        .await
+        .unwrap();
+    let mut spec = spec(Assistant::Claude, &double, work.path()).await;
+    spec.max_turns = Some(3);
+
+    let (report, _) = run_collecting(&spec).await;
+
+    assert!(
+        matches!(report.outcome, Outcome::Succeeded { .. }),
+        "{:?}",
+        report.outcome
+    );
+    assert!(double.model_calls()[0].contains("CLAUDE-RULE-4471"));
+}
+
+#[tokio::test]
+async fn codex_applies_a_patch_and_reports_its_answer_and_usage() {
+    let work = tempfile::tempdir().unwrap();
+    let script = Script::new()
+        .then(
+            Turn::tool_call(ToolCall::write_file("call_p1", "hello.txt", "hello\n")).with_usage(
+                DoubleUsage {
+                    input_tokens: 1000,
+                    output_tokens: 30,
+                },
+            ),
+        )
+        .then(
+            Turn::text("Added hello.txt.")
+                .expecting(Expectation::ToolOutputFor("call_p1".into()))
+                .with_usage(DoubleUsage {
+                    input_tokens: 1500,
+                    output_tokens: 40,
+                }),
+        );
+    let double = openai::start(script).await.unwrap();
+    let spec = spec(Assistant::Codex, &double, work.path()).await;
+
+    let (report, events) = run_collecting(&spec).await;
+
+    assert_eq!(double.problems(), Vec::<String>::new());
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("hello.txt")).unwrap(),
+        "hello\n"
+    );
+    assert_eq!(
+        report.outcome,
+        Outcome::Succeeded {
+            final_text: "Added hello.txt.".into(),
+            usage: Some(Usage {
+                input: 2500,
+                output: 70
+            }),
+            cost_usd: None,
+        }
+    );
+    assert_eq!(
+        tool_calls(&events),
+        [("apply_patch".to_owned(), "add hello.txt".to_owned())]
+    );
+    only_the_real_key_in_its_header(&double, OPENAI_KEY);
+}
+
+#[tokio::test]
+async fn codex_follows_codex_md_and_ignores_agents_md() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir(work.path().join(".git")).unwrap();
+    std::fs::write(work.path().join("AGENTS.md"), "Rule: AGENTS-RULE-8812.\n").unwrap();
+    std::fs::write(work.path().join("CODEX.md"), "Rule: CODEX-RULE-3390.\n").unwrap();
+    let double = openai::start(Script::new().then(Turn::text("ok")))
+        .await
+        .unwrap();
+    let spec = spec(Assistant::Codex, &double, work.path()).await;
+
+    let (report, _) = run_collecting(&spec).await;
+
+    assert!(
+        matches!(report.outcome, Outcome::Succeeded { .. }),
+        "{:?}",
+        report.outcome
+    );
+    let call = &double.model_calls()[0];
+    assert!(
+        call.contains("CODEX-RULE-3390"),
+        "CODEX.md reaches the model"
+    );
+    assert!(
+        !call.contains("AGENTS-RULE-8812"),
+        "AGENTS.md must not reach the model"
+    );
+}
+
+#[tokio::test]
+async fn a_500_fails_the_run_quickly_with_the_apis_message() {
+    for assistant in Assistant::ALL {
+        let work = tempfile::tempdir().unwrap();
+        let script = Script::new().then(
+            Turn::fault(Fault::Status(ApiError::new(500, "Internal server error"))).times(40),
+        );
+        let double = match assistant {
+            Assistant::Claude => anthropic::start(script).await.unwrap(),
+            Assistant::Codex => openai::start(script).await.unwrap(),
+        };
+        let spec = spec(assistant, &double, work.path()).await;
+
+        let started = Instant::now();
+        let (report, _) = run_collecting(&spec).await;
+
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{assistant}: {:?}",
+            started.elapsed()
+        );
+        let Outcome::Failed { message } = &report.outcome else {
+            panic!("{assistant}: {:?}", report.outcome)
+        };
+        // Claude quotes the API's message; Codex replaces a 5xx message by its own.
+        let expected = match assistant {
+            Assistant::Claude => "API Error: 500 Internal server error",
+            Assistant::Codex => "experiencing high demand",
+        };
+        assert!(message.contains(expected), "{assistant}: {message}");
+        assert_eq!(
+            double.model_calls().len(),
+            1,
+            "{assistant}: no retries were asked for"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_hung_model_times_out_and_leaves_no_process_behind() {
+    for assistant in Assistant::ALL {
+        let work = tempfile::tempdir().unwrap();
+        let script = Script::new().then(Turn::text("too late").after(Duration::from_secs(120)));
+        let double = match assistant {
+            Assistant::Claude => anthropic::start(script).await.unwrap(),
+            Assistant::Codex => openai::start(script).await.unwrap(),
+        };
+        let mut spec = spec(assistant, &double, work.path()).await;
+        spec.timeout = Duration::from_secs(3);
+
+        let started = Instant::now();
+        let (report, _) = run_collecting(&spec).await;
+
+        assert_eq!(
+            report.outcome,
+            Outcome::TimedOut {
+                after: Duration::from_secs(3)
+            }
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{assistant}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            double.model_calls().len(),
+            1,
+            "{assistant}: the model call was made"
+        );
+        assert_eq!(processes_in(work.path()), Vec::<u32>::new(), "{assistant}");
+    }
+}
+
+/// Processes whose working directory is `dir`.
+fn processes_in(dir: &Path) -> Vec<u32> {
+    let dir = dir.canonicalize().unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cwd = std::fs::read_link(entry.path().join("cwd")).ok()?;
+            (cwd == dir).then_some(pid)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn codex_retries_once_with_the_fallback_model_when_o4_mini_is_gone() {
+    let work = tempfile::tempdir().unwrap();
+    let script = Script::new()
+        .unknown_model("o4-mini")
+        .then(Turn::text("Done with the fallback model."));
+    let double = openai::start(script).await.unwrap();
+    let mut spec = spec(Assistant::Codex, &double, work.path()).await;
+    spec.model = Some("o4-mini".to_owned());
+    spec.fallback_model = Some(CODEX_KNOWN_MODEL.to_owned());
+
+    let (report, events) = run_collecting(&spec).await;
+
+    assert_eq!(double.problems(), Vec::<String>::new());
+    assert!(
+        matches!(&report.outcome, Outcome::Succeeded { final_text, .. } if final_text == "Done with the fallback model."),
+        "{:?}",
+        report.outcome
+    );
+    assert_eq!(
+        report.fallback_used,
+        Some(("o4-mini".to_owned(), CODEX_KNOWN_MODEL.to_owned()))
+    );
+    assert_eq!(report.model.as_deref(), Some(CODEX_KNOWN_MODEL));
+    let models: Vec<_> = double
+        .model_calls()
+        .iter()
+        .map(|c| c.model().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(models, ["o4-mini", CODEX_KNOWN_MODEL]);
+    assert!(
+        events.iter().any(
+            |e| matches!(e, AssistantEvent::Failed { message } if message.contains("o4-mini"))
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_missing_claude_model_is_not_retried_with_another() {
+    let work = tempfile::tempdir().unwrap();
+    let double = anthropic::start(Script::new().unknown_model("claude-retired-1"))
+        .await
+        .unwrap();
+    let mut spec = spec(Assistant::Claude, &double, work.path()).await;
+    spec.model = Some("claude-retired-1".to_owned());
+    spec.fallback_model = Some("claude-sonnet-4-6".to_owned());
+
+    let (report, _) = run_collecting(&spec).await;
+
+    let Outcome::Failed { message } = &report.outcome else {
+        panic!("{:?}", report.outcome)
+    };
+    assert!(message.contains("claude-retired-1"), "{message}");
+    assert_eq!(report.fallback_used, None);
+    assert!(
+        double
+            .model_calls()
+            .iter()
+            .all(|c| c.model() == Some("claude-retired-1"))
+    );
+}

@@ -1,0 +1,133 @@
+//! The model asks the assistant to print its environment; the job's secrets must not be in
+//! what comes back, and the real API key must reach the API only in its auth header.
+//!
+//! One test in its own binary: it puts secrets into this process's environment (as GitLab CI
+//! does for the job) before any other thread exists.
+
+use std::time::Duration;
+
+use doubles::model::cli::{Cli, install};
+use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
+use entrypoint::assistant::Assistant;
+use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunSpec, run};
+use entrypoint::proxy::{ModelApi, Upstream};
+use entrypoint::secret::Secret;
+
+const CLAUDE_KEY: &str = "sk-ant-canary-key-71c2e0";
+const OPENAI_KEY: &str = "sk-canary-key-4be913";
+const GITLAB_TOKEN: &str = "glpat-canary-token-90f1aa";
+const CI_JOB_TOKEN: &str = "job-canary-token-3d5c77";
+const DB_PASSWORD: &str = "db-canary-password-e61b02";
+const SECRETS: &[&str] = &[
+    CLAUDE_KEY,
+    OPENAI_KEY,
+    GITLAB_TOKEN,
+    CI_JOB_TOKEN,
+    DB_PASSWORD,
+];
+
+#[test]
+fn printing_the_environment_reveals_no_secret_to_the_model() {
+    // SAFETY: this is the binary's only test and no other thread has started yet.
+    unsafe {
+        std::env::set_var("ANTHROPIC_API_KEY", CLAUDE_KEY);
+        std::env::set_var("OPENAI_API_KEY", OPENAI_KEY);
+        std::env::set_var("CODEX_API_KEY", OPENAI_KEY);
+        std::env::set_var("GITLAB_TOKEN", GITLAB_TOKEN);
+        std::env::set_var("CI_JOB_TOKEN", CI_JOB_TOKEN);
+        std::env::set_var("DB_PASSWORD", DB_PASSWORD);
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        for assistant in Assistant::ALL {
+            print_env_through(assistant).await;
+        }
+    });
+}
+
+async fn print_env_through(assistant: Assistant) {
+    let work = tempfile::tempdir().unwrap();
+    let script = Script::new()
+        .then(Turn::tool_call(ToolCall::shell("call_env_1", "env")))
+        .then(Turn::text("Printed.").expecting(Expectation::ToolOutputFor("call_env_1".into())));
+    let (double, cli, api, base, key) = match assistant {
+        Assistant::Claude => {
+            let double = anthropic::start(script).await.unwrap();
+            let base = double.base_url();
+            (double, Cli::Claude, ModelApi::Anthropic, base, CLAUDE_KEY)
+        }
+        Assistant::Codex => {
+            let double = openai::start(script).await.unwrap();
+            let base = format!("{}/v1", double.base_url());
+            (double, Cli::Codex, ModelApi::OpenAi, base, OPENAI_KEY)
+        }
+    };
+    let cli = tokio::task::spawn_blocking(move || install(cli))
+        .await
+        .unwrap()
+        .unwrap();
+    let spec = RunSpec {
+        assistant,
+        program: cli.binary,
+        extra_path: cli.path_dirs,
+        workspace: work.path().to_owned(),
+        prompt: "Print the environment.".to_owned(),
+        model: Some(match assistant {
+            Assistant::Claude => "claude-sonnet-4-6".to_owned(),
+            Assistant::Codex => "gpt-5.5".to_owned(),
+        }),
+        fallback_model: None,
+        max_turns: None,
+        max_retries: Some(0),
+        timeout: Duration::from_secs(120),
+        provider: Provider::Api(ApiConfig {
+            upstream: Upstream::parse(api, &base).unwrap(),
+            key: Secret::new(key),
+        }),
+        passthrough: vec!["DB_PASSWORD".to_owned(), "GITLAB_TOKEN".to_owned()],
+    };
+
+    let report = run(&spec, |_| {}).await.unwrap();
+
+    assert!(
+        matches!(report.outcome, Outcome::Succeeded { .. }),
+        "{assistant}: {:?}",
+        report.outcome
+    );
+    assert_eq!(double.problems(), Vec::<String>::new(), "{assistant}");
+    let output = tool_output(&double, "call_env_1");
+    assert!(
+        output.contains("HOME=") && output.contains("PATH="),
+        "{assistant}: the command printed the environment: {output}"
+    );
+    for secret in SECRETS {
+        assert!(
+            !output.contains(secret),
+            "{assistant}: {secret} is in the env output"
+        );
+    }
+    assert_eq!(report.refused_passthrough, ["DB_PASSWORD", "GITLAB_TOKEN"]);
+    for request in double.requests() {
+        assert_eq!(request.credential(), Some(key), "{assistant}");
+        let mut without_auth = request.clone();
+        without_auth
+            .headers
+            .retain(|(name, _)| name != "x-api-key" && name != "authorization");
+        for secret in SECRETS {
+            assert!(
+                !without_auth.contains(secret),
+                "{assistant}: {secret} reached the API outside the auth header"
+            );
+        }
+    }
+}
+
+fn tool_output(double: &ModelDouble, call_id: &str) -> String {
+    double
+        .model_calls()
+        .iter()
+        .flat_map(|c| c.tool_outputs())
+        .find(|o| o.call_id == call_id)
+        .map(|o| o.text)
+        .unwrap_or_else(|| panic!("no output for {call_id}"))
+}
