@@ -423,3 +423,106 @@ async fn a_missing_claude_model_is_not_retried_with_another() {
             .all(|c| c.model() == Some("claude-retired-1"))
     );
 }
+
+#[tokio::test]
+async fn claude_stops_at_the_turn_limit_and_says_so() {
+    let work = tempfile::tempdir().unwrap();
+    let script = Script::new()
+        .then(Turn::tool_call(ToolCall::shell("toolu_ls", "ls")))
+        .then(Turn::tool_call(ToolCall::shell("toolu_ls2", "ls")))
+        .then(Turn::text("never reached"));
+    let double = anthropic::start(script).await.unwrap();
+    let mut spec = spec(Assistant::Claude, &double, work.path()).await;
+    spec.max_turns = Some(1);
+
+    let (report, _) = run_collecting(&spec).await;
+
+    let Outcome::Failed { message } = &report.outcome else {
+        panic!("{:?}", report.outcome)
+    };
+    assert!(message.contains("maximum number of turns"), "{message}");
+    assert!(double.model_calls().len() < 3);
+}
+
+#[tokio::test]
+async fn tool_calls_reach_the_caller_while_the_assistant_is_still_working() {
+    for assistant in Assistant::ALL {
+        let work = tempfile::tempdir().unwrap();
+        let path = match assistant {
+            Assistant::Claude => work.path().join("a.txt"),
+            Assistant::Codex => "a.txt".into(),
+        };
+        let script = Script::new()
+            .then(Turn::tool_call(ToolCall::write_file("call_w", path, "a\n")))
+            .then(Turn::text("Done.").after(Duration::from_secs(2)));
+        let double = match assistant {
+            Assistant::Claude => anthropic::start(script).await.unwrap(),
+            Assistant::Codex => openai::start(script).await.unwrap(),
+        };
+        let spec = spec(assistant, &double, work.path()).await;
+
+        let mut first_tool_call = None;
+        let report = run(&spec, |event| {
+            if matches!(event, AssistantEvent::ToolCall { .. }) && first_tool_call.is_none() {
+                first_tool_call = Some(Instant::now());
+            }
+        })
+        .await
+        .unwrap();
+        let ended = Instant::now();
+
+        assert!(
+            matches!(report.outcome, Outcome::Succeeded { .. }),
+            "{assistant}: {:?}",
+            report.outcome
+        );
+        let seen = first_tool_call.unwrap_or_else(|| panic!("{assistant}: no tool call event"));
+        assert!(
+            ended - seen >= Duration::from_millis(1500),
+            "{assistant}: the tool call was reported only {:?} before the end",
+            ended - seen
+        );
+    }
+}
+
+#[tokio::test]
+async fn prompts_larger_than_one_command_line_argument_arrive_whole() {
+    // Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN); the prompt goes on stdin.
+    let prompt = format!("{}\nEND-OF-PROMPT-5521", "context line\n".repeat(20_000));
+    assert!(prompt.len() > 200 * 1024);
+    for assistant in Assistant::ALL {
+        let work = tempfile::tempdir().unwrap();
+        let script = Script::new().then(Turn::text("ok"));
+        let double = match assistant {
+            Assistant::Claude => anthropic::start(script).await.unwrap(),
+            Assistant::Codex => openai::start(script).await.unwrap(),
+        };
+        let mut spec = spec(assistant, &double, work.path()).await;
+        spec.prompt = prompt.clone();
+
+        let (report, _) = run_collecting(&spec).await;
+
+        assert!(
+            matches!(report.outcome, Outcome::Succeeded { .. }),
+            "{assistant}: {:?}",
+            report.outcome
+        );
+        assert!(
+            double.model_calls()[0].contains("END-OF-PROMPT-5521"),
+            "{assistant}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn codex_cannot_run_on_a_cloud_provider() {
+    let work = tempfile::tempdir().unwrap();
+    let double = openai::start(Script::new()).await.unwrap();
+    let mut spec = spec(Assistant::Codex, &double, work.path()).await;
+    spec.provider = Provider::Bedrock;
+
+    let error = run(&spec, |_| {}).await.unwrap_err();
+
+    assert!(error.to_string().contains("Bedrock"), "{error}");
+    assert!(double.requests().is_empty());
+}
