@@ -526,3 +526,29 @@ async fn codex_cannot_run_on_a_cloud_provider() {
     assert!(error.to_string().contains("Bedrock"), "{error}");
     assert!(double.requests().is_empty());
 }
+
+#[tokio::test]
+async fn codex_models_without_the_patch_tool_can_patch_through_the_shell() {
+    // For model names it does not know (o4-mini among them), Codex offers no `apply_patch`
+    // tool; the model then runs `apply_patch` through the shell tool.
+    let work = tempfile::tempdir().unwrap();
+    let patch = "apply_patch <<'PATCH'\n*** Begin Patch\n*** Add File: shell.txt\n+from the shell\n*** End Patch\nPATCH\n";
+    let script = Script::new()
+        .then(Turn::tool_call(ToolCall::shell("call_sh", patch)))
+        .then(Turn::text("Patched.").expecting(Expectation::ToolOutputFor("call_sh".into())));
+    let double = openai::start(script).await.unwrap();
+    let mut spec = spec(Assistant::Codex, &double, work.path()).await;
+    spec.model = Some("o4-mini".to_owned());
+
+    let (report, _) = run_collecting(&spec).await;
+
+    assert!(
+        matches!(report.outcome, Outcome::Succeeded { .. }),
+        "{:?}",
+        report.outcome
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("shell.txt")).unwrap(),
+        "from the shell\n"
+    );
+}

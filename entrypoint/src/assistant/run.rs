@@ -209,10 +209,7 @@ async fn attempt(
     deadline: Instant,
     on_event: &mut (dyn FnMut(&AssistantEvent) + Send),
 ) -> Result<Attempt, RunError> {
-    let home = tempfile::Builder::new()
-        .prefix("gitlab-ai-home-")
-        .tempdir()
-        .map_err(RunError::Home)?;
+    let home = fresh_home().map_err(RunError::Home)?;
     let proxy = match &spec.provider {
         Provider::Api(api) => Some(KeyProxy::start(api.upstream.clone(), api.key.clone()).await?),
         Provider::Bedrock | Provider::Vertex => None,
@@ -266,6 +263,30 @@ async fn attempt(
     drop(proxy);
     drop(home);
     Ok(Attempt { outcome, refused })
+}
+
+/// An empty `HOME` for the CLI, deleted after the run, so no user-level settings, rules or
+/// credentials from the image reach it.
+///
+/// It lives under the job's `~/.cache/gitlab-ai/homes` rather than the temporary directory:
+/// Codex 0.169 refuses to link its helper commands (`apply_patch`, `codex-linux-sandbox`) into
+/// `$CODEX_HOME/tmp/arg0-linux` when `CODEX_HOME` is under the temporary directory, and warns
+/// on stderr. (It still applies `apply_patch` heredocs run through its shell tool itself.)
+fn fresh_home() -> std::io::Result<tempfile::TempDir> {
+    let under_home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".cache/gitlab-ai/homes"));
+    if let Some(parent) = under_home {
+        match std::fs::create_dir_all(&parent)
+            .and_then(|()| tempfile::Builder::new().prefix("run-").tempdir_in(&parent))
+        {
+            Ok(home) => return Ok(home),
+            Err(error) => {
+                tracing::debug!(%error, parent = %parent.display(), "using the temporary directory for the assistant's home")
+            }
+        }
+    }
+    tempfile::Builder::new().prefix("gitlab-ai-home-").tempdir()
 }
 
 /// The job's variables that are valid UTF-8 (others cannot be allowlisted names anyway).
