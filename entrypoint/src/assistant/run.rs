@@ -163,6 +163,12 @@ pub enum RunError {
 }
 
 /// Runs the assistant described by `spec`, calling `on_event` for each event as it happens.
+///
+/// `Err` means the run could not be carried out (no proxy, no executable); an assistant that
+/// failed or timed out is an `Ok` report. When Codex is retried with the fallback model, the
+/// events of the failed first attempt (its `Failed` event naming the missing model) are passed
+/// on too. The returned future is `Send`, so the caller can spawn it next to its own timer
+/// (placeholder refreshes).
 pub async fn run(
     spec: &RunSpec,
     mut on_event: impl FnMut(&AssistantEvent) + Send,
@@ -531,6 +537,28 @@ mod tests {
                 message: "Claude exited without reporting a result".into()
             }
         );
+    }
+
+    #[test]
+    fn the_run_can_be_spawned() {
+        fn assert_send<T: Send>(_: &T) {}
+        let spec = RunSpec {
+            assistant: Assistant::Claude,
+            program: "claude".into(),
+            extra_path: Vec::new(),
+            workspace: ".".into(),
+            prompt: String::new(),
+            model: None,
+            fallback_model: None,
+            max_turns: None,
+            max_retries: None,
+            timeout: Duration::from_secs(1),
+            provider: Provider::Vertex,
+            passthrough: Vec::new(),
+        };
+        let mut seen = Vec::new();
+        let future = run(&spec, |event| seen.push(event.clone()));
+        assert_send(&future);
     }
 
     #[tokio::test]
