@@ -52,7 +52,7 @@ const MODEL_MISSING: &str = "does not exist or you do not have access";
 /// process it started may hold the pipe open).
 const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(2);
 
-/// Lines of stderr kept for the failure message.
+/// How much of the end of stderr is kept for the failure message, in bytes.
 const STDERR_TAIL_BYTES: usize = 4 * 1024;
 
 /// One model API reached through the key proxy.

@@ -64,6 +64,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     let headers = match upstream_request_headers(parts.headers, api, &shared.key) {
         Ok(headers) => headers,
         Err(_) => {
+            // KeyProxy::start refuses such keys; kept as an answer rather than a panic.
             return Refusal::BadGateway.respond(
                 api,
                 &format!(

@@ -43,6 +43,10 @@ pub enum ProxyError {
     Bind(std::io::Error),
     #[error("could not build the key proxy's HTTP client: {0}")]
     Client(reqwest::Error),
+    #[error(
+        "{variable} contains characters that cannot be sent in an HTTP header; copy the key again without line breaks or spaces"
+    )]
+    Key { variable: &'static str },
 }
 
 /// A running key proxy; it stops when dropped.
@@ -55,6 +59,11 @@ pub struct KeyProxy {
 impl KeyProxy {
     /// Listens on `127.0.0.1:0` and forwards to `upstream` with `key`.
     pub async fn start(upstream: Upstream, key: Secret) -> Result<Self, ProxyError> {
+        if http::HeaderValue::from_str(key.expose()).is_err() {
+            return Err(ProxyError::Key {
+                variable: upstream.api().key_variable(),
+            });
+        }
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .map_err(ProxyError::Bind)?;

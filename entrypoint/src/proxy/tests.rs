@@ -237,3 +237,13 @@ async fn an_unreachable_upstream_is_a_502_in_the_apis_error_shape() {
         assert!(message.contains(api.base_url_variable()), "{message}");
     }
 }
+
+#[tokio::test]
+async fn a_key_that_cannot_be_a_header_is_refused_at_start() {
+    let upstream = Upstream::public(ModelApi::OpenAi);
+    let error = KeyProxy::start(upstream, Secret::new("sk-one\nsk-two"))
+        .await
+        .err()
+        .expect("a key with a line break must be refused");
+    assert!(error.to_string().contains("OPENAI_API_KEY"), "{error}");
+}
