@@ -176,10 +176,10 @@ pub async fn run(
     let started = Instant::now();
     let deadline = started + spec.timeout;
     let mut model = spec.model.clone();
-    let mut attempt = attempt(spec, model.as_deref(), deadline, &mut on_event).await?;
+    let mut last = attempt(spec, model.as_deref(), deadline, &mut on_event).await?;
     let mut fallback_used = None;
     if spec.assistant == Assistant::Codex
-        && let Outcome::Failed { message } = &attempt.outcome
+        && let Outcome::Failed { message } = &last.outcome
         && message.contains(MODEL_MISSING)
         && let Some(fallback) = &spec.fallback_model
         && model.as_deref() != Some(fallback.as_str())
@@ -188,19 +188,14 @@ pub async fn run(
         tracing::warn!(%missing, %fallback, "the model does not exist; retrying once with the fallback model");
         model = Some(fallback.clone());
         fallback_used = Some((missing, fallback.clone()));
-        attempt = self::attempt(spec, model.as_deref(), deadline, &mut on_event).await?;
+        last = attempt(spec, model.as_deref(), deadline, &mut on_event).await?;
     }
     Ok(RunReport {
-        outcome: match attempt.outcome {
-            Outcome::TimedOut { .. } => Outcome::TimedOut {
-                after: spec.timeout,
-            },
-            other => other,
-        },
+        outcome: last.outcome,
         model,
         fallback_used,
         elapsed: started.elapsed(),
-        refused_passthrough: attempt.refused,
+        refused_passthrough: last.refused,
     })
 }
 
