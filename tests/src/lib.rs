@@ -1,3 +1,7 @@
 //! Test doubles.
+//!
+//! `gitlab` is a GitLab REST v4 double serving real git repositories over smart HTTP, written
+//! from GitLab's documentation independently of the product's client so that a misreading in
+//! the client is not mirrored here.
 
 pub mod gitlab;
