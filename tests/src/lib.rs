@@ -4,4 +4,6 @@
 //! from GitLab's documentation independently of the product's client so that a misreading in
 //! the client is not mirrored here.
 
+#![recursion_limit = "256"]
+
 pub mod gitlab;
