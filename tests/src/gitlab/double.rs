@@ -404,12 +404,20 @@ impl GitLabDoubleBuilder {
         let addr = self
             .listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-        let listener = TcpListener::bind(addr)
-            .await
+        let listener = std::net::TcpListener::bind(addr)
             .with_context(|| format!("binding the GitLab double to {addr}"))?;
+        listener
+            .set_nonblocking(true)
+            .context("making the GitLab double's listener non-blocking")?;
         let addr = listener
             .local_addr()
             .context("reading the GitLab double's address")?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("gitlab-double")
+            .enable_all()
+            .build()
+            .context("starting the GitLab double's runtime")?;
         let faults = Faults::default();
         let shared = Arc::new(Shared::new(
             Config {
@@ -418,31 +426,39 @@ impl GitLabDoubleBuilder {
             },
             faults.clone(),
             data_dir,
-            tokio::runtime::Handle::current(),
+            runtime.handle().clone(),
         ));
         shared.set_base_url(format!("http://{addr}{}", self.relative_url_root));
         let router = app::router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(server::serve(listener, router, faults, async move {
-            let _ = stopped.await;
-        }));
+        let server = runtime.spawn(async move {
+            let listener = TcpListener::from_std(listener)?;
+            server::serve(listener, router, faults, async move {
+                let _ = stopped.await;
+            })
+            .await
+        });
         Ok(GitLabDouble {
             app: shared,
             addr,
             stop: Some(stop),
             server: Some(server),
+            runtime: Some(runtime),
             _temp: temp,
         })
     }
 }
 
-/// A running GitLab double. Dropping it stops the server; [`GitLabDouble::shutdown`] also waits
+/// A running GitLab double, served from its own runtime threads. Dropping it stops the server; [`GitLabDouble::shutdown`] also waits
 /// for requests in flight.
 pub struct GitLabDouble {
     app: AppState,
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
+    /// The double's own runtime, so a test that blocks its thread (say on
+    /// `std::process::Command::output` running the product) cannot stall the double.
+    runtime: Option<tokio::runtime::Runtime>,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -450,6 +466,9 @@ impl Drop for GitLabDouble {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
         }
     }
 }
@@ -505,6 +524,9 @@ impl GitLabDouble {
                 .await
                 .context("the GitLab double's server task panicked")?
                 .context("the GitLab double's server failed")?;
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
         }
         Ok(())
     }
