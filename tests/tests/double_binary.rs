@@ -112,7 +112,11 @@ async fn binary_starts_from_a_seed_and_serves_the_current_user() {
 
     let r = http
         .post(format!("{api}/projects/group%2Fproj/trigger/pipeline"))
-        .form(&[("token", "glptt-seeded"), ("ref", "main"), ("variables[AI_NOTE_ID]", "7")])
+        .form(&[
+            ("token", "glptt-seeded"),
+            ("ref", "main"),
+            ("variables[AI_NOTE_ID]", "7"),
+        ])
         .send()
         .await
         .unwrap();
@@ -134,7 +138,10 @@ async fn binary_starts_from_a_seed_and_serves_the_current_user() {
         .json()
         .await
         .unwrap();
-    assert_eq!(state["pipelines"][0]["variables"][0], json!({"key": "AI_NOTE_ID", "value": "7", "variable_type": "env_var"}));
+    assert_eq!(
+        state["pipelines"][0]["variables"][0],
+        json!({"key": "AI_NOTE_ID", "value": "7", "variable_type": "env_var"})
+    );
     let r = http
         .post(format!("{base}/-/double/faults"))
         .bearer_auth("double-admin")

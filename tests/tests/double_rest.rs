@@ -77,7 +77,10 @@ async fn world_with(builder: doubles::gitlab::GitLabDoubleBuilder) -> World {
     )
     .unwrap();
     let issue = gl
-        .create_issue(project.id, IssueSpec::new(alice.id, "Bug").description("It breaks"))
+        .create_issue(
+            project.id,
+            IssueSpec::new(alice.id, "Bug").description("It breaks"),
+        )
         .unwrap();
     let mr = gl
         .create_merge_request(
@@ -149,7 +152,10 @@ impl World {
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
-    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("<absent>")
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("<absent>")
 }
 
 #[tokio::test]
@@ -185,20 +191,38 @@ async fn list_of_45_notes_is_paginated_with_gitlab_headers_and_links() {
         w.project.id,
         w.issue.iid
     );
-    assert!(link.contains(&format!("<{base}&page=1&per_page=20>; rel=\"prev\"")), "{link}");
-    assert!(link.contains(&format!("<{base}&page=3&per_page=20>; rel=\"next\"")), "{link}");
-    assert!(link.contains(&format!("<{base}&page=1&per_page=20>; rel=\"first\"")), "{link}");
-    assert!(link.contains(&format!("<{base}&page=3&per_page=20>; rel=\"last\"")), "{link}");
+    assert!(
+        link.contains(&format!("<{base}&page=1&per_page=20>; rel=\"prev\"")),
+        "{link}"
+    );
+    assert!(
+        link.contains(&format!("<{base}&page=3&per_page=20>; rel=\"next\"")),
+        "{link}"
+    );
+    assert!(
+        link.contains(&format!("<{base}&page=1&per_page=20>; rel=\"first\"")),
+        "{link}"
+    );
+    assert!(
+        link.contains(&format!("<{base}&page=3&per_page=20>; rel=\"last\"")),
+        "{link}"
+    );
 
     let (_, headers, body) = w
-        .get(&w.alice.token, &w.p(&format!("/issues/{}/notes?page=3", w.issue.iid)))
+        .get(
+            &w.alice.token,
+            &w.p(&format!("/issues/{}/notes?page=3", w.issue.iid)),
+        )
         .await;
     assert_eq!(body.as_array().unwrap().len(), 5);
     assert_eq!(header(&headers, "x-next-page"), "");
     assert!(!header(&headers, "link").contains("rel=\"next\""));
 
     let (_, headers, body) = w
-        .get(&w.alice.token, &w.p(&format!("/issues/{}/notes?per_page=500", w.issue.iid)))
+        .get(
+            &w.alice.token,
+            &w.p(&format!("/issues/{}/notes?per_page=500", w.issue.iid)),
+        )
         .await;
     assert_eq!(body.as_array().unwrap().len(), 45);
     assert_eq!(header(&headers, "x-per-page"), "100");
@@ -219,7 +243,11 @@ async fn errors_have_gitlab_bodies_for_401_403_404() {
     assert_eq!(body, json!({"message": "404 Project Not Found"}));
 
     let (status, _, body) = w.get(&w.outsider.token, &w.p("")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "private project hidden from non-members");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "private project hidden from non-members"
+    );
     assert_eq!(body, json!({"message": "404 Project Not Found"}));
 
     let (status, body) = w
@@ -237,7 +265,10 @@ async fn errors_have_gitlab_bodies_for_401_403_404() {
     assert_eq!(body, json!({"message": "404 Not found"}));
 
     let (status, _, body) = w
-        .get(&w.alice.token, &w.p(&format!("/members/all/{}", w.outsider.id)))
+        .get(
+            &w.alice.token,
+            &w.p(&format!("/members/all/{}", w.outsider.id)),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body, json!({"message": "404 Not found"}));
@@ -269,7 +300,11 @@ async fn current_user_of_a_project_access_token_is_a_bot() {
     assert_eq!(body["bot"], false);
     let r = w
         .http
-        .get(format!("{}?private_token={}", w.url("/user"), w.alice.token))
+        .get(format!(
+            "{}?private_token={}",
+            w.url("/user"),
+            w.alice.token
+        ))
         .send()
         .await
         .unwrap();
@@ -312,7 +347,10 @@ async fn created_note_is_listed_in_notes_and_discussions_and_emits_one_note_hook
     let note_id = note["id"].as_u64().unwrap();
 
     let (_, _, notes) = w
-        .get(&w.alice.token, &w.p(&format!("/issues/{}/notes", w.issue.iid)))
+        .get(
+            &w.alice.token,
+            &w.p(&format!("/issues/{}/notes", w.issue.iid)),
+        )
         .await;
     assert!(notes.as_array().unwrap().iter().any(|n| n["id"] == note_id));
     let (_, _, single) = w
@@ -324,7 +362,10 @@ async fn created_note_is_listed_in_notes_and_discussions_and_emits_one_note_hook
     assert_eq!(single["id"], note_id);
 
     let (_, _, discussions) = w
-        .get(&w.alice.token, &w.p(&format!("/issues/{}/discussions", w.issue.iid)))
+        .get(
+            &w.alice.token,
+            &w.p(&format!("/issues/{}/discussions", w.issue.iid)),
+        )
         .await;
     let discussion = discussions
         .as_array()
@@ -354,7 +395,10 @@ async fn created_note_is_listed_in_notes_and_discussions_and_emits_one_note_hook
         w.issue.iid
     )));
     let created = attrs["created_at"].as_str().unwrap();
-    assert!(created.ends_with(" UTC") && created.len() == 23, "{created}");
+    assert!(
+        created.ends_with(" UTC") && created.len() == 23,
+        "{created}"
+    );
     assert_eq!(payload["issue"]["iid"], w.issue.iid);
 
     let (status, _) = w
@@ -401,7 +445,11 @@ async fn note_body_limits_and_missing_body_are_refused_like_gitlab() {
         .post(&w.bot.token, &url, json!({"body": "é".repeat(1_000_000)}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "the limit counts characters");
-    assert_eq!(w.gl.notes(w.project.id, Noteable::MergeRequest(w.mr.iid)).len(), 1);
+    assert_eq!(
+        w.gl.notes(w.project.id, Noteable::MergeRequest(w.mr.iid))
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -428,11 +476,17 @@ async fn duplicate_open_merge_request_is_a_409_and_missing_branch_a_400() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, json!({"message": {"source_branch": ["does not exist"]}}));
+    assert_eq!(
+        body,
+        json!({"message": {"source_branch": ["does not exist"]}})
+    );
 
     let (status, body) = w.post(&w.bot.token, &url, json!({"title": "x"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, json!({"error": "source_branch, target_branch is missing"}));
+    assert_eq!(
+        body,
+        json!({"error": "source_branch, target_branch is missing"})
+    );
 
     w.gl.repo(w.project.id)
         .unwrap()
@@ -463,7 +517,10 @@ async fn duplicate_open_merge_request_is_a_409_and_missing_branch_a_400() {
     assert_eq!(updated["description"], "done");
     assert_eq!(updated["labels"], json!(["ai", "bot", "x"]));
     let (_, _, list) = w
-        .get(&w.bot.token, &w.p("/merge_requests?source_branch=claude/fix&state=opened"))
+        .get(
+            &w.bot.token,
+            &w.p("/merge_requests?source_branch=claude/fix&state=opened"),
+        )
         .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["iid"], iid);
@@ -488,7 +545,10 @@ async fn merge_request_diff_refs_and_diffs_come_from_the_repository() {
     assert_eq!(mr["source_project_id"], w.project.id);
     assert_eq!(mr["references"]["full"], format!("group/proj!{}", w.mr.iid));
     let (_, headers, diffs) = w
-        .get(&w.bot.token, &w.p(&format!("/merge_requests/{}/diffs", w.mr.iid)))
+        .get(
+            &w.bot.token,
+            &w.p(&format!("/merge_requests/{}/diffs", w.mr.iid)),
+        )
         .await;
     assert_eq!(header(&headers, "x-total"), "1");
     assert_eq!(diffs[0]["new_path"], "src/lib.rs");
@@ -537,7 +597,11 @@ async fn diff_thread_with_valid_position_is_accepted_and_invalid_one_refused() {
             json!({"body": "context", "position": position(json!(1), json!(1), &refs["head_sha"])}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "unchanged lines take both numbers");
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "unchanged lines take both numbers"
+    );
 
     let refused = json!({"message": "400 Bad request - Note {:line_code=>[\"can't be blank\", \"must be a valid line code\"]}"});
     let (status, body) = w
@@ -572,7 +636,10 @@ async fn diff_thread_with_valid_position_is_accepted_and_invalid_one_refused() {
     let (status, reply) = w
         .post(
             &w.alice.token,
-            &w.p(&format!("/merge_requests/{}/discussions/{discussion_id}/notes", w.mr.iid)),
+            &w.p(&format!(
+                "/merge_requests/{}/discussions/{discussion_id}/notes",
+                w.mr.iid
+            )),
             json!({"body": "agreed"}),
         )
         .await;
@@ -584,7 +651,10 @@ async fn diff_thread_with_valid_position_is_accepted_and_invalid_one_refused() {
             &w.bot.token,
             &format!(
                 "{}?resolved=true",
-                w.p(&format!("/merge_requests/{}/discussions/{discussion_id}", w.mr.iid))
+                w.p(&format!(
+                    "/merge_requests/{}/discussions/{discussion_id}",
+                    w.mr.iid
+                ))
             ),
             json!({}),
         )
@@ -639,7 +709,10 @@ async fn job_token_reads_merge_request_notes_but_cannot_post_them() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"message": "401 Unauthorized"}));
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"message": "401 Unauthorized"})
+    );
     let r = w
         .http
         .get(w.p(&format!("/issues/{}/notes", w.issue.iid)))
@@ -647,7 +720,11 @@ async fn job_token_reads_merge_request_notes_but_cannot_post_them() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "issue notes are not on the allow-list");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "issue notes are not on the allow-list"
+    );
     let r = w
         .http
         .get(w.url("/user"))
@@ -656,21 +733,27 @@ async fn job_token_reads_merge_request_notes_but_cannot_post_them() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(w.gl.notes(w.project.id, Noteable::MergeRequest(w.mr.iid)).len(), 1);
+    assert_eq!(
+        w.gl.notes(w.project.id, Noteable::MergeRequest(w.mr.iid))
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn awarding_the_same_emoji_twice_is_refused() {
     let w = world().await;
-    let note = w
-        .gl
-        .add_note(
+    let note =
+        w.gl.add_note(
             w.project.id,
             Noteable::Issue(w.issue.iid),
             NoteSpec::new(w.alice.id, "@claude hi"),
         )
         .unwrap();
-    let url = w.p(&format!("/issues/{}/notes/{}/award_emoji", w.issue.iid, note.id));
+    let url = w.p(&format!(
+        "/issues/{}/notes/{}/award_emoji",
+        w.issue.iid, note.id
+    ));
     let (status, award) = w.post(&w.bot.token, &url, json!({"name": "eyes"})).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(award["name"], "eyes");
@@ -693,9 +776,18 @@ async fn awarding_the_same_emoji_twice_is_refused() {
             json!({}),
         )
         .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "only the reacting user may remove it");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "only the reacting user may remove it"
+    );
     let (status, _) = w
-        .send(reqwest::Method::DELETE, &w.bot.token, &format!("{url}/{award_id}"), json!({}))
+        .send(
+            reqwest::Method::DELETE,
+            &w.bot.token,
+            &format!("{url}/{award_id}"),
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(w.gl.award_names(note.id).is_empty());
@@ -705,7 +797,11 @@ async fn awarding_the_same_emoji_twice_is_refused() {
 async fn triggered_pipelines_are_recorded_with_their_variables() {
     let w = world().await;
     let (status, trigger) = w
-        .post(&w.alice.token, &w.p("/triggers"), json!({"description": "bot"}))
+        .post(
+            &w.alice.token,
+            &w.p("/triggers"),
+            json!({"description": "bot"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let token = trigger["token"].as_str().unwrap().to_string();
@@ -786,7 +882,11 @@ async fn triggered_pipelines_are_recorded_with_their_variables() {
 #[derive(Clone, Default)]
 struct Received(Arc<Mutex<Vec<(HeaderMap, Value)>>>);
 
-async fn receive(State(received): State<Received>, headers: HeaderMap, body: String) -> &'static str {
+async fn receive(
+    State(received): State<Received>,
+    headers: HeaderMap,
+    body: String,
+) -> &'static str {
     let body = serde_json::from_str(&body).unwrap_or(Value::Null);
     received.0.lock().unwrap().push((headers, body));
     "ok"
@@ -822,11 +922,10 @@ async fn note_hook_is_delivered_to_a_local_receiver_with_gitlab_headers() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let deliveries = w
-        .gl
-        .wait_for_deliveries(1, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let deliveries =
+        w.gl.wait_for_deliveries(1, Duration::from_secs(10))
+            .await
+            .unwrap();
     assert_eq!(deliveries[0].status, Some(200));
     let got = received.0.lock().unwrap().clone();
     assert_eq!(got.len(), 1);
@@ -872,11 +971,21 @@ async fn internal_note_fires_a_confidential_note_hook_only_for_hooks_that_ask() 
         .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(note["internal"], true);
-    assert_eq!(w.gl.note_events()[0].payload["event_type"], "confidential_note");
+    assert_eq!(
+        w.gl.note_events()[0].payload["event_type"],
+        "confidential_note"
+    );
     let (_, _, notes) = w
-        .get(&w.guest.token, &w.p(&format!("/issues/{}/notes", w.issue.iid)))
+        .get(
+            &w.guest.token,
+            &w.p(&format!("/issues/{}/notes", w.issue.iid)),
+        )
         .await;
-    assert_eq!(notes.as_array().unwrap().len(), 0, "guests do not see internal notes");
+    assert_eq!(
+        notes.as_array().unwrap().len(),
+        0,
+        "guests do not see internal notes"
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(w.gl.hook_deliveries().is_empty());
 }
@@ -899,11 +1008,10 @@ async fn note_hook_aimed_at_the_ref_trigger_endpoint_starts_one_pipeline_with_th
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let deliveries = w
-        .gl
-        .wait_for_deliveries(1, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let deliveries =
+        w.gl.wait_for_deliveries(1, Duration::from_secs(10))
+            .await
+            .unwrap();
     assert_eq!(deliveries[0].status, Some(201));
     let pipelines = w.gl.pipelines(w.project.id);
     assert_eq!(pipelines.len(), 1);
@@ -946,7 +1054,10 @@ async fn project_is_addressed_by_its_url_encoded_path() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(issue["id"], w.issue.id);
-    assert_eq!(issue["references"]["full"], format!("group/proj#{}", w.issue.iid));
+    assert_eq!(
+        issue["references"]["full"],
+        format!("group/proj#{}", w.issue.iid)
+    );
 }
 
 #[tokio::test]
@@ -957,11 +1068,19 @@ async fn relative_url_root_prefixes_api_web_urls_and_git() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["username"], "alice");
     let (_, headers, _) = w
-        .get(&w.alice.token, &w.p(&format!("/issues/{}/notes", w.issue.iid)))
+        .get(
+            &w.alice.token,
+            &w.p(&format!("/issues/{}/notes", w.issue.iid)),
+        )
         .await;
     assert!(header(&headers, "link").contains("/gitlab/api/v4/projects/"));
     let (_, _, project) = w.get(&w.alice.token, &w.p("")).await;
-    assert!(project["web_url"].as_str().unwrap().ends_with("/gitlab/group/proj"));
+    assert!(
+        project["web_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/gitlab/group/proj")
+    );
     let r = w
         .http
         .get(format!("http://{}/api/v4/user", w.gl.addr()))
@@ -969,20 +1088,27 @@ async fn relative_url_root_prefixes_api_web_urls_and_git() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND, "nothing is served outside the root");
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "nothing is served outside the root"
+    );
 
     let dir = tempfile::tempdir().unwrap();
-    let url = w
-        .gl
-        .git_url(w.project.id)
-        .unwrap()
-        .replace("http://", &format!("http://oauth2:{}@", w.bot.token));
+    let url =
+        w.gl.git_url(w.project.id)
+            .unwrap()
+            .replace("http://", &format!("http://oauth2:{}@", w.bot.token));
     let out = std::process::Command::new("git")
         .args(["clone", "--quiet", &url])
         .arg(dir.path().join("proj"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("proj/src/lib.rs").exists());
 }
 
@@ -1009,13 +1135,21 @@ async fn git_push_respects_roles_and_protected_branches() {
         .arg(&clone)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(clone.join("new.txt"), "x\n").unwrap();
     assert!(git(&["add", "."]).status.success());
     assert!(git(&["commit", "-qm", "bot change"]).status.success());
 
     let out = git(&["push", &authed(&w.bot.token), "HEAD:refs/heads/claude/work"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         w.gl.repo(w.project.id)
             .unwrap()
@@ -1024,7 +1158,10 @@ async fn git_push_respects_roles_and_protected_branches() {
             .is_some()
     );
     let out = git(&["push", &authed(&w.bot.token), "HEAD:refs/heads/main"]);
-    assert!(!out.status.success(), "developers cannot push to the protected default branch");
+    assert!(
+        !out.status.success(),
+        "developers cannot push to the protected default branch"
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("You are not allowed to push code to protected branches on this project.")
@@ -1033,4 +1170,84 @@ async fn git_push_respects_roles_and_protected_branches() {
     assert!(!out.status.success(), "guests cannot push");
     let out = git(&["push", &authed("glpat-wrong"), "HEAD:refs/heads/x"]);
     assert!(!out.status.success());
+}
+
+#[tokio::test]
+async fn public_project_is_readable_without_a_token_but_notes_need_one() {
+    let w = world().await;
+    let public =
+        w.gl.add_project(ProjectSpec::new("group/open").visibility(Visibility::Public))
+            .unwrap();
+    let issue =
+        w.gl.create_issue(public.id, IssueSpec::new(w.alice.id, "Open bug"))
+            .unwrap();
+    let r = w
+        .http
+        .get(w.url(&format!("/projects/{}", public.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = w
+        .http
+        .get(w.url(&format!("/projects/{}/issues/{}", public.id, issue.iid)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = w
+        .http
+        .get(w.url(&format!(
+            "/projects/{}/issues/{}/notes",
+            public.id, issue.iid
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "the notes API calls authenticate!"
+    );
+    let (status, _) = w
+        .post(
+            &w.outsider.token,
+            &w.url(&format!(
+                "/projects/{}/issues/{}/notes",
+                public.id, issue.iid
+            )),
+            json!({"body": "drive-by comment"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "anyone signed in may comment on a public issue"
+    );
+    let r = w.http.get(w.url("/no/such/route")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"error": "404 Not Found"})
+    );
+}
+
+#[tokio::test]
+async fn every_request_is_recorded_with_its_status_and_headers() {
+    let w = world().await;
+    w.gl.clear_requests();
+    let _ = w.get(&w.bot.token, &w.url("/user")).await;
+    let _ = w.get("glpat-wrong", &w.url("/user")).await;
+    let requests = w.gl.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].method, "GET");
+    assert_eq!(requests[0].path, "/api/v4/user");
+    assert_eq!(requests[0].status, 200);
+    assert_eq!(requests[1].status, 401);
+    assert!(
+        requests[0]
+            .headers
+            .iter()
+            .any(|(k, v)| k == "private-token" && v == &w.bot.token)
+    );
 }

@@ -19,7 +19,10 @@ use super::routes::merge_requests::repo_facts;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/state", get(state))
-        .route("/faults", axum::routing::post(add_fault).delete(clear_faults))
+        .route(
+            "/faults",
+            axum::routing::post(add_fault).delete(clear_faults),
+        )
         .route("/requests", get(requests))
         .route("/events", get(events))
 }
@@ -55,7 +58,12 @@ async fn state(State(app): State<AppState>, headers: HeaderMap) -> Result<Respon
                 );
                 map.insert(
                     "members".into(),
-                    json!(p.members.iter().map(|(u, l)| json!({"user_id": u, "access_level": l.value()})).collect::<Vec<_>>()),
+                    json!(
+                        p.members
+                            .iter()
+                            .map(|(u, l)| json!({"user_id": u, "access_level": l.value()}))
+                            .collect::<Vec<_>>()
+                    ),
                 );
                 map.insert("protected_branches".into(), json!(p.protected_branches));
             }

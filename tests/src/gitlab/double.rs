@@ -683,7 +683,12 @@ impl GitLabDouble {
         })
     }
 
-    pub fn add_member(&self, project_id: u64, user_id: u64, access_level: u8) -> anyhow::Result<()> {
+    pub fn add_member(
+        &self,
+        project_id: u64,
+        user_id: u64,
+        access_level: u8,
+    ) -> anyhow::Result<()> {
         let level = AccessLevel::try_from(access_level)?;
         let mut model = self.app.lock();
         model

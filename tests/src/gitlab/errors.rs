@@ -60,7 +60,9 @@ impl ApiError {
                 json!({"message": format!("400 Bad request - {reason}")})
             }
             ApiError::MissingParam(param) => json!({"error": format!("{param} is missing")}),
-            ApiError::InvalidParam(param, problem) => json!({"error": format!("{param} {problem}")}),
+            ApiError::InvalidParam(param, problem) => {
+                json!({"error": format!("{param} {problem}")})
+            }
             ApiError::Message(_, value) => json!({ "message": value }),
         }
     }

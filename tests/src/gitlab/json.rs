@@ -287,12 +287,13 @@ pub fn merge_request(
         .map(|id| user_or_ghost(model, *id, base_url))
         .collect();
     let draft = is_draft(&mr.title);
-    let unresolved = model.notes_of(super::model::NoteableRef {
-        project_id: project.id,
-        kind: NoteableKind::MergeRequest,
-        iid: mr.iid,
-    })
-    .any(|n| n.resolvable && n.resolved_by.is_none());
+    let unresolved = model
+        .notes_of(super::model::NoteableRef {
+            project_id: project.id,
+            kind: NoteableKind::MergeRequest,
+            iid: mr.iid,
+        })
+        .any(|n| n.resolvable && n.resolved_by.is_none());
     let detailed = if draft {
         "draft_status"
     } else if unresolved {

@@ -111,8 +111,14 @@ pub fn paginate(items: Vec<Value>, request: PageRequest, url: &RequestUrl) -> Re
     };
     set("x-page", page.to_string());
     set("x-per-page", per_page.to_string());
-    set("x-next-page", next.map(|n| n.to_string()).unwrap_or_default());
-    set("x-prev-page", prev.map(|n| n.to_string()).unwrap_or_default());
+    set(
+        "x-next-page",
+        next.map(|n| n.to_string()).unwrap_or_default(),
+    );
+    set(
+        "x-prev-page",
+        prev.map(|n| n.to_string()).unwrap_or_default(),
+    );
     set("x-total", total.to_string());
     set("x-total-pages", total_pages.to_string());
     set("link", links.join(", "));

@@ -30,7 +30,9 @@ impl Params {
                     Ok(_) | Err(_) => {
                         return Err(ApiError::Message(
                             axum::http::StatusCode::BAD_REQUEST,
-                            Value::from("400 Bad request - The provided content-type 'application/json' is not supported or the body is not valid JSON."),
+                            Value::from(
+                                "400 Bad request - The provided content-type 'application/json' is not supported or the body is not valid JSON.",
+                            ),
                         ));
                     }
                 }

@@ -127,7 +127,11 @@ pub fn validate(position: &Params, refs: &DiffRefs, diffs: &[FileDiff]) -> ApiRe
         for name in ["width", "height", "x", "y"] {
             map.insert(
                 name.into(),
-                position.u64(name).ok().flatten().map_or(Value::Null, Value::from),
+                position
+                    .u64(name)
+                    .ok()
+                    .flatten()
+                    .map_or(Value::Null, Value::from),
             );
         }
     }

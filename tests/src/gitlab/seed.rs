@@ -39,9 +39,7 @@ use anyhow::{Context, anyhow};
 use serde::Deserialize;
 
 use super::access::Visibility;
-use super::double::{
-    GitLabDouble, HookSpec, IssueSpec, MrSpec, ProjectSpec, SeededUser, UserSpec,
-};
+use super::double::{GitLabDouble, HookSpec, IssueSpec, MrSpec, ProjectSpec, SeededUser, UserSpec};
 use super::repo::{FileChange, Signature};
 
 #[derive(Debug, Default, Deserialize)]
@@ -230,9 +228,12 @@ impl Seed {
         for t in &self.triggers {
             let owner = user_id(&t.owner)?;
             match &t.token {
-                Some(token) => {
-                    double.add_trigger_with_token(project_id(&t.project)?, owner, &t.description, token)?
-                }
+                Some(token) => double.add_trigger_with_token(
+                    project_id(&t.project)?,
+                    owner,
+                    &t.description,
+                    token,
+                )?,
                 None => double.add_trigger(project_id(&t.project)?, owner, &t.description)?,
             };
         }
@@ -242,15 +243,21 @@ impl Seed {
             double.add_hook(project_id(&h.project)?, spec)?;
         }
         for i in &self.issues {
-            let mut spec = IssueSpec::new(user_id(&i.author)?, &i.title).description(&i.description);
+            let mut spec =
+                IssueSpec::new(user_id(&i.author)?, &i.title).description(&i.description);
             spec.confidential = i.confidential;
             double.create_issue(project_id(&i.project)?, spec)?;
         }
         for m in &self.merge_requests {
             double.create_merge_request(
                 project_id(&m.project)?,
-                MrSpec::new(user_id(&m.author)?, &m.source_branch, &m.target_branch, &m.title)
-                    .description(&m.description),
+                MrSpec::new(
+                    user_id(&m.author)?,
+                    &m.source_branch,
+                    &m.target_branch,
+                    &m.title,
+                )
+                .description(&m.description),
             )?;
         }
         Ok(seeded)

@@ -280,7 +280,8 @@ pub fn record_note_event(
 ) -> Option<Outgoing> {
     let note = model.notes.iter().find(|n| n.id == note_id)?.clone();
     let payload = note_payload(model, &note, action, base_url);
-    let confidential = payload.get("event_type").and_then(Value::as_str) == Some("confidential_note");
+    let confidential =
+        payload.get("event_type").and_then(Value::as_str) == Some("confidential_note");
     let event_uuid = new_uuid();
     let body = payload.to_string();
     model.note_events.push(NoteEvent {
@@ -328,8 +329,14 @@ pub fn dispatch(app: &Arc<Shared>, outgoing: Option<Outgoing>) {
         let mut headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
             ("User-Agent".to_string(), format!("GitLab/{GITLAB_VERSION}")),
-            ("X-Gitlab-Event".to_string(), outgoing.event_header.to_string()),
-            ("X-Gitlab-Event-UUID".to_string(), outgoing.event_uuid.clone()),
+            (
+                "X-Gitlab-Event".to_string(),
+                outgoing.event_header.to_string(),
+            ),
+            (
+                "X-Gitlab-Event-UUID".to_string(),
+                outgoing.event_uuid.clone(),
+            ),
             ("X-Gitlab-Webhook-UUID".to_string(), new_uuid()),
             ("X-Gitlab-Instance".to_string(), instance.clone()),
             ("Idempotency-Key".to_string(), new_uuid()),

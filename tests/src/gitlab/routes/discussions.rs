@@ -7,7 +7,6 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, put};
 
-
 use super::merge_requests::diff_refs;
 use super::noteable::{
     NewNote, Resolved, convert_to_discussion, insert_note, resolve, validate_body,
@@ -373,4 +372,3 @@ async fn delete(
     delete_note(&mut model, &access, resolved, note_id)?;
     Ok(no_content())
 }
-

@@ -17,7 +17,11 @@ use crate::gitlab::git_http::{self, GitAccess, basic_credentials, serve_git};
 use crate::gitlab::model::TokenKind;
 
 fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, axum::Json(json!({"error": "404 Not Found"}))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"error": "404 Not Found"})),
+    )
+        .into_response()
 }
 
 pub async fn serve(State(app): State<AppState>, request: Request) -> Response {
@@ -91,17 +95,19 @@ pub async fn serve(State(app): State<AppState>, request: Request) -> Response {
             }
             serve_git(&repo_path, &path_info, request, access).await
         }
-        None => serve_git(
-            std::path::Path::new("/nonexistent"),
-            &path_info,
-            request,
-            GitAccess {
-                username: String::new(),
-                can_read: false,
-                can_push: false,
-                protected_branches: Vec::new(),
-            },
-        )
-        .await,
+        None => {
+            serve_git(
+                std::path::Path::new("/nonexistent"),
+                &path_info,
+                request,
+                GitAccess {
+                    username: String::new(),
+                    can_read: false,
+                    can_push: false,
+                    protected_branches: Vec::new(),
+                },
+            )
+            .await
+        }
     }
 }

@@ -101,7 +101,21 @@ async fn list(
             .into_iter()
             .collect(),
     });
-    let by_updated = order_by_updated(p, &["created_at", "updated_at", "priority", "due_date", "relative_position", "label_priority", "milestone_due", "popularity", "weight", "title"])?;
+    let by_updated = order_by_updated(
+        p,
+        &[
+            "created_at",
+            "updated_at",
+            "priority",
+            "due_date",
+            "relative_position",
+            "label_priority",
+            "milestone_due",
+            "popularity",
+            "weight",
+            "title",
+        ],
+    )?;
     let descending = sort_param(p)?;
     let caller = access.caller.user_id();
     let reporter = access.at_least(AccessLevel::Reporter);
@@ -123,7 +137,16 @@ async fn list(
         .filter(|i| labels.iter().all(|l| i.labels.contains(l)))
         .filter(|i| iids.as_ref().is_none_or(|set| set.contains(&i.iid)))
         .collect();
-    issues.sort_by_key(|i| (if by_updated { i.updated_at } else { i.created_at }, i.id));
+    issues.sort_by_key(|i| {
+        (
+            if by_updated {
+                i.updated_at
+            } else {
+                i.created_at
+            },
+            i.id,
+        )
+    });
     if descending {
         issues.reverse();
     }
@@ -145,5 +168,10 @@ async fn one(
     let issue = model
         .issue(access.project.id, iid)
         .ok_or(ApiError::RecordNotFound)?;
-    Ok(ok(json::issue(&model, &access.project, issue, app.base_url())))
+    Ok(ok(json::issue(
+        &model,
+        &access.project,
+        issue,
+        app.base_url(),
+    )))
 }

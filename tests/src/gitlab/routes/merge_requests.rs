@@ -101,7 +101,16 @@ async fn list(
     let labels = p.labels("labels").unwrap_or_default();
     let by_updated = order_by_updated(
         p,
-        &["created_at", "updated_at", "title", "merged_at", "label_priority", "milestone_due", "popularity", "priority"],
+        &[
+            "created_at",
+            "updated_at",
+            "title",
+            "merged_at",
+            "label_priority",
+            "milestone_due",
+            "popularity",
+            "priority",
+        ],
     )?;
     let descending = sort_param(p)?;
     let mut mrs: Vec<_> = model
@@ -116,7 +125,16 @@ async fn list(
         .filter(|m| target_branch.as_ref().is_none_or(|b| &m.target_branch == b))
         .filter(|m| labels.iter().all(|l| m.labels.contains(l)))
         .collect();
-    mrs.sort_by_key(|m| (if by_updated { m.updated_at } else { m.created_at }, m.id));
+    mrs.sort_by_key(|m| {
+        (
+            if by_updated {
+                m.updated_at
+            } else {
+                m.created_at
+            },
+            m.id,
+        )
+    });
     if descending {
         mrs.reverse();
     }
@@ -173,7 +191,10 @@ fn validate_branches(project: &Project, source: &str, target: &str) -> ApiResult
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::Message(StatusCode::BAD_REQUEST, Value::Object(errors)))
+        Err(ApiError::Message(
+            StatusCode::BAD_REQUEST,
+            Value::Object(errors),
+        ))
     }
 }
 
@@ -182,7 +203,10 @@ fn id_list(value: Option<&Value>) -> Option<Vec<u64>> {
     Some(match value {
         Value::Array(items) => items
             .iter()
-            .filter_map(|i| i.as_u64().or_else(|| i.as_str().and_then(|s| s.parse().ok())))
+            .filter_map(|i| {
+                i.as_u64()
+                    .or_else(|| i.as_str().and_then(|s| s.parse().ok()))
+            })
             .collect(),
         Value::String(s) => s.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
         Value::Number(n) => n.as_u64().into_iter().collect(),
@@ -330,11 +354,7 @@ async fn update(
     }
     next.updated_at = now;
     let value = render(&model, &access.project, &next, app.base_url());
-    if let Some(slot) = model
-        .merge_requests
-        .iter_mut()
-        .find(|m| m.id == current.id)
-    {
+    if let Some(slot) = model.merge_requests.iter_mut().find(|m| m.id == current.id) {
         *slot = next;
     }
     Ok(ok(value))
@@ -372,5 +392,9 @@ async fn diffs(
             .collect(),
         None => Vec::new(),
     };
-    Ok(paginate(items, PageRequest::from_params(&ctx.params), &ctx.url))
+    Ok(paginate(
+        items,
+        PageRequest::from_params(&ctx.params),
+        &ctx.url,
+    ))
 }

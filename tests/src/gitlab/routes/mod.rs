@@ -37,7 +37,11 @@ pub fn router() -> Router<AppState> {
 
 /// Grape's answer for a path no endpoint matches.
 async fn unknown_route() -> Response {
-    (StatusCode::NOT_FOUND, axum::Json(json!({"error": "404 Not Found"}))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"error": "404 Not Found"})),
+    )
+        .into_response()
 }
 
 pub fn ok(value: Value) -> Response {

@@ -8,9 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::Value;
 
-use super::noteable::{
-    NewNote, Resolved, can_see_internal, insert_note, resolve, validate_body,
-};
+use super::noteable::{NewNote, Resolved, can_see_internal, insert_note, resolve, validate_body};
 use super::{created, no_content, ok};
 use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
@@ -93,7 +91,16 @@ async fn list(
         .notes_of(resolved.noteable)
         .filter(|n| visible(&access, n))
         .collect();
-    notes.sort_by_key(|n| (if by_updated { n.updated_at } else { n.created_at }, n.id));
+    notes.sort_by_key(|n| {
+        (
+            if by_updated {
+                n.updated_at
+            } else {
+                n.created_at
+            },
+            n.id,
+        )
+    });
     if descending {
         notes.reverse();
     }

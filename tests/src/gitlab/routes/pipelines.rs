@@ -24,15 +24,17 @@ use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
 use crate::gitlab::model::{
-    Model, Pipeline, PipelineSource, PipelineVariable, Project, TokenKind,
-    Trigger,
+    Model, Pipeline, PipelineSource, PipelineVariable, Project, TokenKind, Trigger,
 };
 use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::time;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/projects/{id}/triggers", get(list_triggers).post(create_trigger))
+        .route(
+            "/projects/{id}/triggers",
+            get(list_triggers).post(create_trigger),
+        )
         .route("/projects/{id}/trigger/pipeline", post(trigger_pipeline))
         .route("/projects/{id}/ref/{*rest}", post(trigger_pipeline_for_ref))
         .route("/projects/{id}/pipeline", post(create_pipeline))
@@ -179,7 +181,10 @@ fn trigger(app: &AppState, id: &str, path_ref: Option<String>, ctx: &Ctx) -> Api
         .find(|t| t.token == token && t.project_id == project.id)
     {
         (trigger.owner_id, Some(trigger.id), PipelineSource::Trigger)
-    } else if let Some(job) = model.token(&token).filter(|t| matches!(t.kind, TokenKind::Job { .. })) {
+    } else if let Some(job) = model
+        .token(&token)
+        .filter(|t| matches!(t.kind, TokenKind::Job { .. }))
+    {
         (job.user_id, None, PipelineSource::Pipeline)
     } else {
         return Err(ApiError::NotFound(None));
@@ -203,7 +208,9 @@ fn trigger(app: &AppState, id: &str, path_ref: Option<String>, ctx: &Ctx) -> Api
         value: payload.to_string(),
         variable_type: "file".into(),
     });
-    let value = record(&mut model, app, &project, sha, git_ref, source, variables, user_id, trigger_id);
+    let value = record(
+        &mut model, app, &project, sha, git_ref, source, variables, user_id, trigger_id,
+    );
     Ok(created(value))
 }
 
@@ -260,10 +267,7 @@ async fn create_pipeline(
                 let key = item.get("key").and_then(Value::as_str);
                 let value = item.get("value").and_then(Value::as_str);
                 let (Some(key), Some(value)) = (key, value) else {
-                    return Err(ApiError::InvalidParam(
-                        "variables".into(),
-                        "is invalid",
-                    ));
+                    return Err(ApiError::InvalidParam("variables".into(), "is invalid"));
                 };
                 let variable_type = item
                     .get("variable_type")
@@ -286,8 +290,7 @@ async fn create_pipeline(
             return Err(ApiError::InvalidParam("variables".into(), "is invalid"));
         }
     }
-    let sha =
-        resolve_ref(&model, &access.project, &git_ref).ok_or_else(reference_not_found)?;
+    let sha = resolve_ref(&model, &access.project, &git_ref).ok_or_else(reference_not_found)?;
     let value = record(
         &mut model,
         &app,
@@ -344,5 +347,10 @@ async fn one_pipeline(
         .iter()
         .find(|p| p.project_id == access.project.id && p.id == pipeline_id)
         .ok_or(ApiError::NotFound(None))?;
-    Ok(ok(json::pipeline(&model, &access.project, pipeline, app.base_url())))
+    Ok(ok(json::pipeline(
+        &model,
+        &access.project,
+        pipeline,
+        app.base_url(),
+    )))
 }
