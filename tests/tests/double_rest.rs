@@ -855,6 +855,20 @@ async fn triggered_pipelines_are_recorded_with_their_variables() {
         json!({"message": {"base": ["Reference not found"]}})
     );
 
+    let r = w
+        .http
+        .post(w.p("/trigger/pipeline"))
+        .header("X-Gitlab-Event", "Pipeline Hook")
+        .form(&[("token", token.as_str()), ("ref", "main")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "pipeline hooks may not trigger pipelines"
+    );
+
     let (status, api) = w
         .post(
             &w.bot.token,

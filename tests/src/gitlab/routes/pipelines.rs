@@ -90,6 +90,8 @@ async fn create_trigger(
     Ok(created(value))
 }
 
+/// Tokens created by someone else are shortened to four characters
+/// (<https://docs.gitlab.com/api/pipeline_triggers/#list-project-trigger-tokens>).
 async fn list_triggers(
     State(app): State<AppState>,
     Path(id): Path<String>,
@@ -97,12 +99,19 @@ async fn list_triggers(
 ) -> ApiResult<Response> {
     let model = app.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let caller = access.caller.require_user()?;
     access.require(AccessLevel::Maintainer)?;
     let items = model
         .triggers
         .iter()
         .filter(|t| t.project_id == access.project.id)
-        .map(|t| json::trigger(&model, t, app.base_url()))
+        .map(|t| {
+            let mut value = json::trigger(&model, t, app.base_url());
+            if t.owner_id != caller {
+                value["token"] = Value::from(t.token.chars().take(4).collect::<String>());
+            }
+            value
+        })
         .collect();
     Ok(paginate(
         items,
@@ -131,7 +140,16 @@ async fn trigger_pipeline_for_ref(
     trigger(&app, &id, Some(git_ref.to_string()), &ctx)
 }
 
+/// GitLab refuses triggers that come from its own Pipeline Hooks (`forbidden! if
+/// gitlab_pipeline_hook_request?` in `lib/api/ci/triggers.rb`) so a pipeline webhook cannot loop.
 fn trigger(app: &AppState, id: &str, path_ref: Option<String>, ctx: &Ctx) -> ApiResult<Response> {
+    if ctx
+        .headers
+        .get("x-gitlab-event")
+        .is_some_and(|v| v.as_bytes() == b"Pipeline Hook")
+    {
+        return Err(ApiError::Forbidden(None));
+    }
     let p = &ctx.params;
     let git_ref = path_ref.clone().or_else(|| p.str("ref"));
     let token = p.str("token");
