@@ -31,9 +31,9 @@ use super::access::{AccessLevel, Visibility};
 use super::app::{self, AppState, Config, Shared};
 use super::faults::Faults;
 use super::model::{
-    Group, HookDelivery, Issue, IssueState, MergeRequest, MergeRequestState, Note, NoteAction,
-    NoteEvent, NoteType, NoteableKind, NoteableRef, Pipeline, Project, RecordedRequest, Token,
-    TokenKind, Trigger, User,
+    Group, Hook, HookDelivery, Issue, IssueState, MergeRequest, MergeRequestState, Note,
+    NoteAction, NoteEvent, NoteType, NoteableKind, NoteableRef, Pipeline, PipelineSchedule,
+    Project, ProjectAccessToken, RecordedRequest, Token, TokenKind, Trigger, User, Variable,
 };
 use super::repo::{FileChange, Repo, Signature};
 use super::routes::noteable::{NewNote, convert_to_discussion, insert_note, validate_body};
@@ -147,6 +147,11 @@ pub struct ProjectSpec {
     /// Protected branch names or `*` patterns; `None` protects the default branch as GitLab
     /// does.
     pub protected_branches: Option<Vec<String>>,
+    /// `ci_pipeline_variables_minimum_override_role`; GitLab's self-managed default is
+    /// `developer`, new GitLab.com projects start at `no_one_allowed`.
+    pub pipeline_variables_minimum_role: String,
+    /// False models GitLab.com Free: project access tokens are unavailable.
+    pub access_tokens_available: bool,
 }
 
 impl ProjectSpec {
@@ -157,7 +162,24 @@ impl ProjectSpec {
             visibility: Visibility::Private,
             description: String::new(),
             protected_branches: None,
+            pipeline_variables_minimum_role: "developer".into(),
+            access_tokens_available: true,
         }
+    }
+
+    /// `ci_pipeline_variables_minimum_override_role` (`developer`, `maintainer`, `owner`,
+    /// `no_one_allowed`).
+    pub fn pipeline_variables_minimum_role(mut self, role: &str) -> Self {
+        self.pipeline_variables_minimum_role = role.to_string();
+        self
+    }
+
+    /// A project on GitLab.com Free: no project access tokens, and new projects refuse
+    /// pipeline variables until a Maintainer allows them.
+    pub fn gitlab_com_free(mut self) -> Self {
+        self.access_tokens_available = false;
+        self.pipeline_variables_minimum_role = "no_one_allowed".into();
+        self
     }
 
     pub fn default_branch(mut self, branch: &str) -> Self {
@@ -676,6 +698,8 @@ impl GitLabDouble {
             members: Default::default(),
             repo: Arc::new(repo),
             created_at: time::now(),
+            pipeline_variables_minimum_role: spec.pipeline_variables_minimum_role,
+            access_tokens_available: spec.access_tokens_available,
         });
         Ok(SeededProject {
             id,
@@ -976,6 +1000,75 @@ impl GitLabDouble {
             .filter(|p| p.project_id == project_id)
             .cloned()
             .collect()
+    }
+
+    /// The project's CI/CD variables, values included (as stored, hidden or not).
+    pub fn variables(&self, project_id: u64) -> Vec<Variable> {
+        let model = self.app.lock();
+        model
+            .variables
+            .iter()
+            .filter(|v| v.project_id == project_id)
+            .cloned()
+            .collect()
+    }
+
+    pub fn access_tokens(&self, project_id: u64) -> Vec<ProjectAccessToken> {
+        let model = self.app.lock();
+        model
+            .access_tokens
+            .iter()
+            .filter(|t| t.project_id == project_id)
+            .cloned()
+            .collect()
+    }
+
+    pub fn pipeline_schedules(&self, project_id: u64) -> Vec<PipelineSchedule> {
+        let model = self.app.lock();
+        model
+            .pipeline_schedules
+            .iter()
+            .filter(|s| s.project_id == project_id)
+            .cloned()
+            .collect()
+    }
+
+    pub fn hooks(&self, project_id: u64) -> Vec<Hook> {
+        let model = self.app.lock();
+        model
+            .hooks
+            .iter()
+            .filter(|h| h.project_id == project_id)
+            .cloned()
+            .collect()
+    }
+
+    /// The secret token a hook sends as `X-Gitlab-Token` (the API never returns it).
+    pub fn hook_token(&self, hook_id: u64) -> Option<String> {
+        let model = self.app.lock();
+        model
+            .hooks
+            .iter()
+            .find(|h| h.id == hook_id)
+            .and_then(|h| h.token.clone())
+    }
+
+    pub fn triggers(&self, project_id: u64) -> Vec<Trigger> {
+        let model = self.app.lock();
+        model
+            .triggers
+            .iter()
+            .filter(|t| t.project_id == project_id)
+            .cloned()
+            .collect()
+    }
+
+    /// `ci_pipeline_variables_minimum_override_role` of a project.
+    pub fn pipeline_variables_minimum_role(&self, project_id: u64) -> Option<String> {
+        self.app
+            .lock()
+            .project(project_id)
+            .map(|p| p.pipeline_variables_minimum_role.clone())
     }
 
     pub fn award_names(&self, note_id: u64) -> Vec<String> {

@@ -158,6 +158,7 @@ pub fn project(model: &Model, project: &Project, base_url: &str) -> Value {
         "merge_requests_enabled": true,
         "jobs_enabled": true,
         "ci_config_path": Value::Null,
+        "ci_pipeline_variables_minimum_override_role": project.pipeline_variables_minimum_role,
         "_links": {
             "self": format!("{base_url}/api/v4/projects/{}", project.id),
             "issues": format!("{base_url}/api/v4/projects/{}/issues", project.id),

@@ -69,6 +69,12 @@ pub struct Project {
     pub protected_branches: Vec<String>,
     pub repo: Arc<Repo>,
     pub created_at: Timestamp,
+    /// `ci_pipeline_variables_minimum_override_role`: `developer`, `maintainer`, `owner` or
+    /// `no_one_allowed` (<https://docs.gitlab.com/api/projects/#edit-a-project>, GitLab 17.1+).
+    pub pipeline_variables_minimum_role: String,
+    /// False on GitLab.com Free, where project access tokens need Premium
+    /// (<https://docs.gitlab.com/user/project/settings/project_access_tokens/>).
+    pub access_tokens_available: bool,
 }
 
 impl Project {
@@ -259,6 +265,53 @@ pub struct Trigger {
     pub created_at: Timestamp,
 }
 
+/// A project CI/CD variable (<https://docs.gitlab.com/api/project_level_variables/>).
+#[derive(Clone, Debug, Serialize)]
+pub struct Variable {
+    pub project_id: u64,
+    pub key: String,
+    pub value: String,
+    pub variable_type: String,
+    pub protected: bool,
+    pub masked: bool,
+    pub hidden: bool,
+    pub raw: bool,
+    pub environment_scope: String,
+    pub description: Option<String>,
+}
+
+/// A project access token (<https://docs.gitlab.com/api/project_access_tokens/>); the token
+/// value itself lives in [`Model::tokens`] for its bot user.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProjectAccessToken {
+    pub id: u64,
+    pub project_id: u64,
+    pub user_id: u64,
+    pub name: String,
+    pub description: Option<String>,
+    pub scopes: Vec<String>,
+    pub access_level: AccessLevel,
+    /// `YYYY-MM-DD`.
+    pub expires_at: String,
+    pub revoked: bool,
+    pub created_at: Timestamp,
+}
+
+/// A pipeline schedule (<https://docs.gitlab.com/api/pipeline_schedules/>).
+#[derive(Clone, Debug, Serialize)]
+pub struct PipelineSchedule {
+    pub id: u64,
+    pub project_id: u64,
+    pub description: String,
+    pub git_ref: String,
+    pub cron: String,
+    pub cron_timezone: String,
+    pub active: bool,
+    pub owner_id: u64,
+    pub variables: Vec<PipelineVariable>,
+    pub created_at: Timestamp,
+}
+
 /// A pipeline variable as recorded; `variable_type` is `env_var` or `file`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PipelineVariable {
@@ -378,6 +431,9 @@ pub struct Model {
     pub hooks: Vec<Hook>,
     pub triggers: Vec<Trigger>,
     pub pipelines: Vec<Pipeline>,
+    pub variables: Vec<Variable>,
+    pub access_tokens: Vec<ProjectAccessToken>,
+    pub pipeline_schedules: Vec<PipelineSchedule>,
     pub note_events: Vec<NoteEvent>,
     pub deliveries: Vec<HookDelivery>,
     pub requests: Vec<RecordedRequest>,
@@ -414,6 +470,12 @@ impl Model {
     }
     pub fn next_pipeline_id(&mut self) -> u64 {
         self.counters.next("pipeline", 20000)
+    }
+    pub fn next_access_token_id(&mut self) -> u64 {
+        self.counters.next("access_token", 600)
+    }
+    pub fn next_pipeline_schedule_id(&mut self) -> u64 {
+        self.counters.next("pipeline_schedule", 700)
     }
     /// Per-project counters (`iid`s) keyed by kind and project.
     pub fn next_iid(&mut self, kind: NoteableKind, project_id: u64) -> u64 {

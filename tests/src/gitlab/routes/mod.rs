@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use super::app::AppState;
 
+pub mod access_tokens;
 pub mod award_emoji;
+pub mod commits;
 pub mod discussions;
 pub mod git;
 pub mod hooks;
@@ -16,9 +18,13 @@ pub mod members;
 pub mod merge_requests;
 pub mod noteable;
 pub mod notes;
+pub mod pipeline_schedules;
 pub mod pipelines;
+pub mod project_settings;
 pub mod projects;
+pub mod repository_files;
 pub mod users;
+pub mod variables;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,6 +38,12 @@ pub fn router() -> Router<AppState> {
         .merge(award_emoji::routes())
         .merge(pipelines::routes())
         .merge(hooks::routes())
+        .merge(variables::routes())
+        .merge(access_tokens::routes())
+        .merge(pipeline_schedules::routes())
+        .merge(project_settings::routes())
+        .merge(repository_files::routes())
+        .merge(commits::routes())
         .fallback(unknown_route)
 }
 

@@ -213,6 +213,17 @@ fn trigger(app: &AppState, id: &str, path_ref: Option<String>, ctx: &Ctx) -> Api
     {
         return Err(ApiError::Forbidden(None));
     }
+    // `TRIGGER_PAYLOAD` counts as a pipeline variable, so "minimum role to use pipeline
+    // variables" applies to every trigger (`Ci::PipelineTriggerService`, `Chain::Build`).
+    if !super::project_settings::may_set_pipeline_variables(
+        &project.pipeline_variables_minimum_role,
+        model.access_level(&project, user_id),
+    ) {
+        return Err(ApiError::Message(
+            StatusCode::BAD_REQUEST,
+            json!({"base": ["Insufficient permissions to set pipeline variables"]}),
+        ));
+    }
     let sha = resolve_ref(&model, &project, &git_ref).ok_or_else(reference_not_found)?;
     let mut payload = p.clone().into_value();
     if let Value::Object(map) = &mut payload {

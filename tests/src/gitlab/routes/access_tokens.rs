@@ -1,0 +1,190 @@
+//! Project access tokens (<https://docs.gitlab.com/api/project_access_tokens/>,
+//! `lib/api/resource_access_tokens.rb`, `ResourceAccessTokens::CreateService`).
+//!
+//! Creating one makes a bot user `project_<id>_bot_<hex>` named after the token, adds it to the
+//! project with the token's role (default Maintainer) and returns the token value once. Reading
+//! needs Maintainer (`401` otherwise, as `unauthorized!`); creating without the permission, or on
+//! GitLab.com Free where the feature is unavailable, answers
+//! `400 Bad request - User does not have permission to create project access token`.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use chrono::{Days, NaiveDate, Utc};
+use rand::Rng;
+use serde_json::{Value, json};
+
+use super::created;
+use crate::gitlab::access::AccessLevel;
+use crate::gitlab::app::{AppState, Ctx};
+use crate::gitlab::auth::JobTokens;
+use crate::gitlab::errors::{ApiError, ApiResult};
+use crate::gitlab::model::{ProjectAccessToken, Token, TokenKind, User};
+use crate::gitlab::pagination::{PageRequest, paginate};
+use crate::gitlab::time;
+
+/// `Gitlab::Auth.resource_bot_scopes` as of GitLab 18.
+const SCOPES: &[&str] = &[
+    "api",
+    "read_api",
+    "read_repository",
+    "write_repository",
+    "read_registry",
+    "write_registry",
+    "create_runner",
+    "manage_runner",
+    "ai_features",
+    "k8s_proxy",
+    "self_rotate",
+];
+
+/// Longest lifetime GitLab allows without an instance override (365 days).
+const MAX_LIFETIME_DAYS: u64 = 365;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/projects/{id}/access_tokens", get(list).post(create))
+}
+
+fn token_json(t: &ProjectAccessToken) -> Value {
+    let expired = NaiveDate::parse_from_str(&t.expires_at, "%Y-%m-%d")
+        .map(|d| d < Utc::now().date_naive())
+        .unwrap_or(false);
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "description": t.description,
+        "revoked": t.revoked,
+        "created_at": time::api(t.created_at),
+        "scopes": t.scopes,
+        "user_id": t.user_id,
+        "last_used_at": Value::Null,
+        "active": !t.revoked && !expired,
+        "expires_at": t.expires_at,
+        "access_level": t.access_level.value(),
+    })
+}
+
+fn no_permission() -> ApiError {
+    ApiError::BadRequest("User does not have permission to create project access token".into())
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    if !access.project.access_tokens_available || !access.at_least(AccessLevel::Maintainer) {
+        return Err(ApiError::Unauthorized);
+    }
+    let items = model
+        .access_tokens
+        .iter()
+        .filter(|t| t.project_id == access.project.id)
+        .map(token_json)
+        .collect();
+    Ok(paginate(
+        items,
+        PageRequest::from_params(&ctx.params),
+        &ctx.url,
+    ))
+}
+
+async fn create(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let mut model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let p = &ctx.params;
+    let name = p.required_str("name")?;
+    let scopes: Vec<String> = match p.get("scopes") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(one)) => vec![one.clone()],
+        _ => return Err(ApiError::missing("scopes")),
+    };
+    if scopes.is_empty() || scopes.iter().any(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(ApiError::InvalidParam(
+            "scopes".into(),
+            "does not have a valid value",
+        ));
+    }
+    let access_level = match p.u64("access_level")? {
+        None => AccessLevel::Maintainer,
+        Some(raw) => u8::try_from(raw)
+            .ok()
+            .and_then(|v| AccessLevel::try_from(v).ok())
+            .ok_or(ApiError::InvalidParam(
+                "access_level".into(),
+                "does not have a valid value",
+            ))?,
+    };
+    let today = Utc::now().date_naive();
+    let latest = today
+        .checked_add_days(Days::new(MAX_LIFETIME_DAYS))
+        .unwrap_or(today);
+    let expires_at = match p.str("expires_at") {
+        None => latest,
+        Some(raw) => NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
+            .map_err(|_| ApiError::InvalidParam("expires_at".into(), "is invalid"))?,
+    };
+    if !access.project.access_tokens_available || !access.at_least(AccessLevel::Maintainer) {
+        return Err(no_permission());
+    }
+    if access.level.is_none_or(|l| l < access_level) {
+        return Err(ApiError::BadRequest(
+            "Access level of the token contains permissions not held by the creating user".into(),
+        ));
+    }
+    if expires_at > latest {
+        return Err(ApiError::BadRequest(format!(
+            "Expires at must be before {}",
+            latest.format("%Y-%m-%d")
+        )));
+    }
+    let project_id = access.project.id;
+    let user_id = model.next_user_id();
+    let suffix: [u8; 16] = rand::rng().random();
+    let username = format!("project_{project_id}_bot_{}", hex::encode(suffix));
+    model.users.push(User {
+        id: user_id,
+        email: format!("{username}@noreply.localhost"),
+        username,
+        name: name.clone(),
+        bot: true,
+        admin: false,
+        created_at: time::now(),
+    });
+    if let Some(project) = model.projects.iter_mut().find(|p| p.id == project_id) {
+        project.members.insert(user_id, access_level);
+    }
+    let secret: [u8; 16] = rand::rng().random();
+    let value = format!("glpat-{}", hex::encode(secret));
+    model.tokens.push(Token {
+        value: value.clone(),
+        user_id,
+        kind: TokenKind::Access,
+    });
+    let token = ProjectAccessToken {
+        id: model.next_access_token_id(),
+        project_id,
+        user_id,
+        name,
+        description: p.str("description"),
+        scopes,
+        access_level,
+        expires_at: expires_at.format("%Y-%m-%d").to_string(),
+        revoked: false,
+        created_at: time::now(),
+    };
+    let mut body = token_json(&token);
+    body["token"] = Value::from(value);
+    model.access_tokens.push(token);
+    Ok(created(body))
+}

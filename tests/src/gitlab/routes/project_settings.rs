@@ -1,0 +1,69 @@
+//! `PUT /projects/:id` (<https://docs.gitlab.com/api/projects/#edit-a-project>), for the one
+//! setting the integration changes: `ci_pipeline_variables_minimum_override_role`
+//! (`developer`, `maintainer`, `owner`, `no_one_allowed`; GitLab 17.1+). Editing a project
+//! needs Maintainer; moving the role away from `owner` or `no_one_allowed`, or to `owner`,
+//! needs Owner (<https://docs.gitlab.com/ci/variables/#restrict-pipeline-variables>).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::put;
+
+use super::ok;
+use crate::gitlab::access::AccessLevel;
+use crate::gitlab::app::{AppState, Ctx};
+use crate::gitlab::auth::JobTokens;
+use crate::gitlab::errors::{ApiError, ApiResult};
+use crate::gitlab::json;
+
+const SETTING: &str = "ci_pipeline_variables_minimum_override_role";
+const ROLES: &[&str] = &["developer", "maintainer", "owner", "no_one_allowed"];
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/projects/{id}", put(update))
+}
+
+/// Whether someone with `level` may set pipeline variables under `role`.
+pub fn may_set_pipeline_variables(role: &str, level: Option<AccessLevel>) -> bool {
+    let needed = match role {
+        "developer" => AccessLevel::Developer,
+        "maintainer" => AccessLevel::Maintainer,
+        "owner" => AccessLevel::Owner,
+        _ => return false,
+    };
+    level.is_some_and(|l| l >= needed)
+}
+
+async fn update(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let mut model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    access.require(AccessLevel::Maintainer)?;
+    if let Some(role) = ctx.params.str(SETTING) {
+        if !ROLES.contains(&role.as_str()) {
+            return Err(ApiError::InvalidParam(
+                SETTING.into(),
+                "does not have a valid value",
+            ));
+        }
+        let current = access.project.pipeline_variables_minimum_role.as_str();
+        let owner_only = matches!(current, "owner" | "no_one_allowed") || role == "owner";
+        if owner_only && !access.at_least(AccessLevel::Owner) && current != role {
+            return Err(ApiError::Forbidden(None));
+        }
+        if let Some(project) = model
+            .projects
+            .iter_mut()
+            .find(|p| p.id == access.project.id)
+        {
+            project.pipeline_variables_minimum_role = role;
+        }
+    }
+    let project = model
+        .project(access.project.id)
+        .ok_or(ApiError::NotFound(Some("Project")))?;
+    Ok(ok(json::project(&model, project, app.base_url())))
+}
