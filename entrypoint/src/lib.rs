@@ -12,6 +12,7 @@ pub mod marker;
 pub mod mention;
 pub mod proxy;
 pub mod secret;
+pub mod setup;
 pub mod trigger;
 
 #[cfg(test)]

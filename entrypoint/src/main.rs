@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use entrypoint::assistant::Assistant;
 use entrypoint::config::{HandleArgs, HandleError};
 use entrypoint::mention;
+use entrypoint::setup;
 use entrypoint::trigger::explain;
 
 /// The @claude / @codex GitLab integration.
@@ -24,6 +25,9 @@ enum Command {
     /// Print what started this job (a Note Hook body, the AI_* variables or a Duo flow) and
     /// whether, and for which assistants, a job would act on it, as JSON.
     Explain(ExplainArgs),
+    /// Set a project up (bot token, CI/CD variables, trigger, webhook or schedule, and a merge
+    /// request with the include: block); prints the plan and applies it after confirmation.
+    Setup(setup::command::SetupArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Mentions(args) => mention::command::run(&args),
         Command::Explain(args) => run_explain(&args),
+        Command::Setup(args) => setup::command::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,12 +5,14 @@
 //! (notes, discussions, merge requests, …) adds its endpoint methods to [`GitLab`] in a module of
 //! its own, next to the serde types that mirror GitLab's JSON.
 
+pub mod access_tokens;
 pub mod award_emoji;
 pub mod client;
 pub mod config;
 pub mod diff_position;
 pub mod discussions;
 pub mod error;
+pub mod hooks;
 pub mod ids;
 pub mod issues;
 pub mod list_options;
@@ -19,9 +21,14 @@ pub mod merge_request_diffs;
 pub mod merge_requests;
 pub mod notes;
 pub mod pagination;
+pub mod pipeline_schedules;
 pub mod pipelines;
+pub mod projects;
+pub mod repository;
 pub mod retry;
+pub mod triggers;
 pub mod users;
+pub mod variables;
 
 pub use client::{ClientBuildError, GitLab, Pages};
 pub use config::{ApiBaseUrl, ClientConfig, ConfigError, GitLabToken};

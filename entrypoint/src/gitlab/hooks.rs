@@ -1,0 +1,107 @@
+//! Project webhooks: the Comments hook that turns a note into a pipeline (directly through
+//! the trigger URL, or through a relay).
+//! <https://docs.gitlab.com/api/project_webhooks/>
+
+use serde::{Deserialize, Serialize};
+
+use super::client::GitLab;
+use super::error::GitLabError;
+use super::ids::ProjectRef;
+use crate::secret::Secret;
+
+/// A project hook as listed. The URL can carry a trigger token in its query, so it is kept
+/// as a [`Secret`]; GitLab never returns the hook's secret token.
+#[derive(Clone, Debug)]
+pub struct ProjectHook {
+    /// Id.
+    pub id: u64,
+    /// Where GitLab posts events.
+    pub url: Secret,
+    /// Comments.
+    pub note_events: bool,
+    /// Internal notes and comments on confidential issues.
+    pub confidential_note_events: bool,
+}
+
+impl ProjectHook {
+    /// The URL without its query string, safe to print and to compare.
+    pub fn url_without_query(&self) -> &str {
+        let url = self.url.expose();
+        url.split_once('?').map_or(url, |(base, _)| base)
+    }
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    id: u64,
+    url: String,
+    #[serde(default)]
+    note_events: bool,
+    #[serde(default)]
+    confidential_note_events: bool,
+}
+
+/// Body of `POST /projects/:id/hooks` for a Comments hook.
+#[derive(Clone, Debug)]
+pub struct NewNoteHook {
+    /// Target URL (may carry a trigger token).
+    pub url: Secret,
+    /// Sent back as `X-Gitlab-Token`.
+    pub secret_token: Secret,
+    /// Shown in the settings page (GitLab 17.1+).
+    pub name: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    url: &'a str,
+    token: &'a str,
+    name: &'a str,
+    push_events: bool,
+    note_events: bool,
+    confidential_note_events: bool,
+    enable_ssl_verification: bool,
+}
+
+impl GitLab {
+    /// `GET /projects/:id/hooks` (every page). Maintainer and above.
+    pub async fn project_hooks(
+        &self,
+        project: &ProjectRef,
+    ) -> Result<Vec<ProjectHook>, GitLabError> {
+        let raw: Vec<Raw> = self
+            .get_all(&format!("/projects/{}/hooks", project.segment()), &[])
+            .await?;
+        Ok(raw
+            .into_iter()
+            .map(|r| ProjectHook {
+                id: r.id,
+                url: Secret::new(r.url),
+                note_events: r.note_events,
+                confidential_note_events: r.confidential_note_events,
+            })
+            .collect())
+    }
+
+    /// `POST /projects/:id/hooks` with only comment events (push events are on by default in
+    /// GitLab, so they are switched off explicitly).
+    pub async fn create_note_hook(
+        &self,
+        project: &ProjectRef,
+        hook: &NewNoteHook,
+    ) -> Result<u64, GitLabError> {
+        let body = Body {
+            url: hook.url.expose(),
+            token: hook.secret_token.expose(),
+            name: &hook.name,
+            push_events: false,
+            note_events: true,
+            confidential_note_events: true,
+            enable_ssl_verification: true,
+        };
+        let raw: Raw = self
+            .post(&format!("/projects/{}/hooks", project.segment()), &body)
+            .await?;
+        Ok(raw.id)
+    }
+}

@@ -1,0 +1,317 @@
+//! Carries out a [`Plan`]: each step is one or two API calls, in the order listed, and each
+//! secret goes out in exactly one request (the one that stores it).
+
+use anyhow::Context;
+use rand::Rng;
+
+use super::masking::MaskableSecret;
+use super::plan::{
+    self, HOOK_NAME, Plan, SCAN_CRON, SCAN_VARIABLE, SCHEDULE_DESCRIPTION, Step,
+    TRIGGER_DESCRIPTION,
+};
+use super::ui::Ui;
+use super::{BOT_TOKEN_VARIABLE, Mode, Options};
+use crate::gitlab::access_tokens::NewAccessToken;
+use crate::gitlab::hooks::NewNoteHook;
+use crate::gitlab::ids::ProjectRef;
+use crate::gitlab::members::AccessLevel;
+use crate::gitlab::merge_requests::NewMergeRequest;
+use crate::gitlab::pipeline_schedules::NewPipelineSchedule;
+use crate::gitlab::projects::PipelineVariablesRole;
+use crate::gitlab::repository::{CommitAction, FileAction, NewCommit};
+use crate::gitlab::variables::NewVariable;
+use crate::gitlab::{GitLab, GitLabError};
+use crate::secret::Secret;
+
+/// A random webhook secret: 32 bytes as hex.
+fn webhook_secret() -> Secret {
+    let bytes: [u8; 32] = rand::rng().random();
+    Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn hidden_variable(key: &str, value: &Secret, description: &str) -> NewVariable {
+    NewVariable {
+        key: key.to_owned(),
+        value: value.clone(),
+        masked: true,
+        hidden: true,
+        protected: false,
+        raw: true,
+        description: Some(description.to_owned()),
+    }
+}
+
+/// "does not have permission" on create: the tier or instance forbids project access tokens.
+fn tokens_refused(error: &GitLabError) -> bool {
+    error
+        .api_message()
+        .is_some_and(|m| m.as_str().contains("does not have permission"))
+}
+
+/// Applies every step of `plan`.
+pub async fn apply(
+    gitlab: &GitLab,
+    options: &Options,
+    plan: &Plan,
+    ui: &mut dyn Ui,
+) -> anyhow::Result<()> {
+    let project = ProjectRef::Id(plan.project.id);
+    let model_key_name = super::model_key_variable(options.assistant);
+    // Every secret is gathered and checked before the first write.
+    let model_key = match (
+        &plan.model_key,
+        plan.steps
+            .iter()
+            .any(|s| matches!(s, Step::StoreModelKey { .. })),
+    ) {
+        (_, false) => None,
+        (Some(key), true) => Some(key.clone()),
+        (None, true) => {
+            let raw = ui.read_secret(&format!(
+                "{} model key for {model_key_name}",
+                options.assistant.display_name()
+            ))?;
+            Some(MaskableSecret::new(model_key_name, raw)?)
+        }
+    };
+    let given_bot_token = options
+        .bot_token
+        .clone()
+        .map(|t| MaskableSecret::new(BOT_TOKEN_VARIABLE, t))
+        .transpose()?;
+    let mut trigger_token = plan.trigger.as_ref().map(|t| t.token.clone());
+
+    for step in &plan.steps {
+        match step {
+            Step::AllowPipelineVariables { .. } => {
+                gitlab
+                    .set_pipeline_variables_role(&project, PipelineVariablesRole::Developer)
+                    .await
+                    .context("setting the minimum role to use pipeline variables to developer")?;
+            }
+            Step::CreateBotToken { name, expires_at } => {
+                let created = gitlab
+                    .create_project_access_token(
+                        &project,
+                        &NewAccessToken {
+                            name: name.clone(),
+                            scopes: vec!["api".into()],
+                            access_level: AccessLevel::DEVELOPER,
+                            expires_at: *expires_at,
+                            description: Some(format!(
+                                "The {} bot of the @-mention integration (created by entrypoint setup)",
+                                options.assistant.display_name()
+                            )),
+                        },
+                    )
+                    .await;
+                let created = match created {
+                    Ok(created) => created,
+                    Err(e) if tokens_refused(&e) => {
+                        return Err(plan::Refusal::AccessTokensUnavailable {
+                            project: plan.project.path_with_namespace.clone(),
+                            status: e
+                                .status()
+                                .map(|s| s.to_string())
+                                .unwrap_or_else(|| "an error".into()),
+                        }
+                        .into());
+                    }
+                    Err(e) => {
+                        return Err(anyhow::Error::new(e)
+                            .context("creating the bot's project access token"));
+                    }
+                };
+                let token = MaskableSecret::new(BOT_TOKEN_VARIABLE, created.token)?;
+                gitlab
+                    .create_project_variable(
+                        &project,
+                        &hidden_variable(
+                            BOT_TOKEN_VARIABLE,
+                            token.secret(),
+                            "GitLab token of the @-mention bot",
+                        ),
+                    )
+                    .await
+                    .with_context(|| format!("storing the bot token as {BOT_TOKEN_VARIABLE}"))?;
+                ui.say(&format!(
+                    "Created project access token \"{name}\" (bot user id {}) and stored it in {BOT_TOKEN_VARIABLE}.",
+                    created.info.user_id
+                ));
+            }
+            Step::StoreGivenBotToken => {
+                let Some(token) = &given_bot_token else {
+                    anyhow::bail!("the plan stores a given bot token, but none was given");
+                };
+                gitlab
+                    .create_project_variable(
+                        &project,
+                        &hidden_variable(
+                            BOT_TOKEN_VARIABLE,
+                            token.secret(),
+                            "GitLab token of the @-mention bot",
+                        ),
+                    )
+                    .await
+                    .with_context(|| format!("storing the bot token as {BOT_TOKEN_VARIABLE}"))?;
+                ui.say(&format!(
+                    "Stored the given bot token in {BOT_TOKEN_VARIABLE}."
+                ));
+            }
+            Step::StoreModelKey { variable } => {
+                let Some(key) = &model_key else {
+                    anyhow::bail!("the plan stores a model key, but none was read");
+                };
+                gitlab
+                    .create_project_variable(
+                        &project,
+                        &hidden_variable(variable, key.secret(), "Model API key of the assistant"),
+                    )
+                    .await
+                    .with_context(|| format!("storing the model key as {variable}"))?;
+                ui.say(&format!("Stored the model key in {variable}."));
+            }
+            Step::CreateTrigger => {
+                let created = gitlab
+                    .create_trigger_token(&project, TRIGGER_DESCRIPTION)
+                    .await
+                    .context("creating the pipeline trigger token")?;
+                trigger_token = Some(created.token);
+                ui.say(&format!(
+                    "Created pipeline trigger token \"{TRIGGER_DESCRIPTION}\"."
+                ));
+            }
+            Step::CreateWebhook { target } => {
+                let url = match &options.mode {
+                    Mode::Webhook => {
+                        let Some(token) = &trigger_token else {
+                            anyhow::bail!("no trigger token to point the webhook at");
+                        };
+                        plan::trigger_url(gitlab, &plan.project, &plan.default_branch, token)
+                    }
+                    Mode::Relay { url, .. } => Secret::new(url.as_str()),
+                    Mode::Scan => anyhow::bail!("scan mode has no webhook"),
+                };
+                let secret_token = match &options.mode {
+                    Mode::Relay { secret, .. } => secret.clone(),
+                    _ => webhook_secret(),
+                };
+                let id = gitlab
+                    .create_note_hook(
+                        &project,
+                        &NewNoteHook {
+                            url,
+                            secret_token,
+                            name: HOOK_NAME.into(),
+                        },
+                    )
+                    .await
+                    .context("creating the comments webhook")?;
+                ui.say(&format!("Created webhook {id} to {target}."));
+            }
+            Step::CreateSchedule => {
+                let schedule = gitlab
+                    .create_pipeline_schedule(
+                        &project,
+                        &NewPipelineSchedule {
+                            description: SCHEDULE_DESCRIPTION.into(),
+                            git_ref: plan.default_branch.clone(),
+                            cron: SCAN_CRON.into(),
+                            cron_timezone: "UTC".into(),
+                            active: true,
+                        },
+                    )
+                    .await
+                    .context("creating the scan schedule")?;
+                gitlab
+                    .add_pipeline_schedule_variable(
+                        &project,
+                        schedule.id,
+                        SCAN_VARIABLE.0,
+                        SCAN_VARIABLE.1,
+                    )
+                    .await
+                    .context("adding AI_SCAN to the scan schedule")?;
+                ui.say(&format!(
+                    "Created pipeline schedule {} ({SCAN_CRON}).",
+                    schedule.id
+                ));
+            }
+            Step::ProposeInclude {
+                branch,
+                content,
+                exists,
+            } => {
+                let url = propose_include(gitlab, options, plan, branch, content, *exists).await?;
+                ui.say(&format!("Opened merge request {url}; merge it to finish."));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn propose_include(
+    gitlab: &GitLab,
+    options: &Options,
+    plan: &Plan,
+    branch: &str,
+    content: &str,
+    exists: bool,
+) -> anyhow::Result<String> {
+    let project = ProjectRef::Id(plan.project.id);
+    match gitlab
+        .create_branch(&project, branch, &plan.default_branch)
+        .await
+    {
+        Ok(_) => {}
+        // A branch left by an earlier run that stopped before its merge request: reuse it.
+        Err(e)
+            if e.api_message()
+                .is_some_and(|m| m.as_str().contains("already exists")) => {}
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("creating branch {branch}"))),
+    }
+    let assistant = options.assistant;
+    gitlab
+        .create_commit(
+            &project,
+            &NewCommit {
+                branch: branch.to_owned(),
+                commit_message: format!(
+                    "Include the @{} CI template",
+                    options.handles.handle(assistant).as_str()
+                ),
+                actions: vec![CommitAction {
+                    action: if exists {
+                        FileAction::Update
+                    } else {
+                        FileAction::Create
+                    },
+                    file_path: ".gitlab-ci.yml".into(),
+                    content: content.to_owned(),
+                }],
+            },
+        )
+        .await
+        .context("committing .gitlab-ci.yml")?;
+    let mut mr = NewMergeRequest::new(
+        branch,
+        &plan.default_branch,
+        format!(
+            "Let @{} answer comments",
+            options.handles.handle(assistant).as_str()
+        ),
+    );
+    mr.description = Some(format!(
+        "Adds the `include:` of `{}` from `{}` at `{}` (made by `entrypoint setup`).\n\nThe CI/CD variables, trigger and webhook are already in place; after merging, mention @{} in an issue or merge request comment.",
+        options.template.file(assistant),
+        options.template.project,
+        options.template.git_ref,
+        options.handles.handle(assistant).as_str()
+    ));
+    mr.remove_source_branch = Some(true);
+    let created = gitlab
+        .create_merge_request(&project, &mr)
+        .await
+        .context("opening the merge request")?;
+    Ok(format!("!{}", created.iid))
+}

@@ -1,0 +1,169 @@
+//! The `entrypoint setup` command line: flags, environment, and the terminal.
+
+use anyhow::{Context, bail};
+
+use super::ci_include::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
+use super::{Mode, Options, Outcome, Terminal};
+use crate::assistant::Assistant;
+use crate::config::HandleArgs;
+use crate::gitlab::ids::ProjectRef;
+use crate::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
+use crate::secret::Secret;
+
+/// How comments reach pipelines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// A Comments webhook calls the project's pipeline trigger URL.
+    Webhook,
+    /// A Comments webhook calls a relay (--relay-url).
+    Relay,
+    /// A pipeline schedule scans for mentions every 10 minutes.
+    Scan,
+}
+
+/// Flags of `entrypoint setup`.
+#[derive(Debug, clap::Args)]
+pub struct SetupArgs {
+    /// The project: numeric id or full path (`group/project`).
+    #[arg(long)]
+    pub project: ProjectRef,
+    /// Which assistant to set up: claude or codex.
+    #[arg(long)]
+    pub assistant: Assistant,
+    /// How comments reach pipelines.
+    #[arg(long, value_enum)]
+    pub mode: ModeArg,
+    /// The relay's URL (mode relay).
+    #[arg(long, value_name = "URL")]
+    pub relay_url: Option<url::Url>,
+    /// Environment variable holding the secret the relay expects in X-Gitlab-Token (mode relay).
+    #[arg(long, value_name = "NAME")]
+    pub relay_secret_from_env: Option<String>,
+    /// Apply the plan without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the include: block instead of opening a merge request.
+    #[arg(long)]
+    pub no_mr: bool,
+    /// Environment variable holding a token for the bot to reuse (for example a bot user's
+    /// personal access token where project access tokens are unavailable).
+    #[arg(long, value_name = "NAME")]
+    pub gitlab_token_from_env: Option<String>,
+    /// Environment variable holding the model key; without it the key is read from stdin.
+    #[arg(long, value_name = "NAME")]
+    pub model_key_from_env: Option<String>,
+    /// GitLab's URL (default: CI_API_V4_URL, else CI_SERVER_URL).
+    #[arg(long, value_name = "URL")]
+    pub gitlab_url: Option<String>,
+    /// The project that hosts the CI templates.
+    #[arg(long, default_value = DEFAULT_TEMPLATE_PROJECT)]
+    pub template_project: String,
+    /// The ref of the template project to include.
+    #[arg(long, default_value = concat!("v", env!("CARGO_PKG_VERSION")))]
+    pub template_ref: String,
+    #[command(flatten)]
+    pub handles: HandleArgs,
+}
+
+fn secret_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+    flag: &str,
+    name: &str,
+) -> anyhow::Result<Secret> {
+    let value = env(name)
+        .map(Secret::new)
+        .filter(|s| !s.is_empty())
+        .with_context(|| format!("{flag} {name}: the environment variable {name} is not set"))?;
+    Ok(value)
+}
+
+/// The API root: `--gitlab-url` (with or without `/api/v4`), else `CI_API_V4_URL`, else
+/// `CI_SERVER_URL` + `/api/v4`.
+fn api_url(args: &SetupArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<ApiBaseUrl> {
+    let raw = match &args.gitlab_url {
+        Some(url) => {
+            let url = url.trim().trim_end_matches('/');
+            if url.ends_with("/api/v4") {
+                url.to_owned()
+            } else {
+                format!("{url}/api/v4")
+            }
+        }
+        None => match env("CI_API_V4_URL").filter(|v| !v.trim().is_empty()) {
+            Some(api) => api,
+            None => match env("CI_SERVER_URL").filter(|v| !v.trim().is_empty()) {
+                Some(server) => format!("{}/api/v4", server.trim().trim_end_matches('/')),
+                None => bail!(
+                    "GitLab's URL is unknown: pass --gitlab-url https://gitlab.example.com, or set CI_SERVER_URL"
+                ),
+            },
+        },
+    };
+    ApiBaseUrl::parse(&raw).map_err(|reason| anyhow::anyhow!("GitLab URL {raw}: {reason}"))
+}
+
+/// Builds the options from flags and environment.
+pub fn options(args: &SetupArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Options> {
+    let mode = match args.mode {
+        ModeArg::Webhook => Mode::Webhook,
+        ModeArg::Scan => Mode::Scan,
+        ModeArg::Relay => {
+            let url = args
+                .relay_url
+                .clone()
+                .context("--mode relay needs --relay-url URL")?;
+            let name = args
+                .relay_secret_from_env
+                .as_deref()
+                .context("--mode relay needs --relay-secret-from-env NAME: the secret your relay checks in X-Gitlab-Token")?;
+            Mode::Relay {
+                url,
+                secret: secret_from_env(env, "--relay-secret-from-env", name)?,
+            }
+        }
+    };
+    let bot_token = args
+        .gitlab_token_from_env
+        .as_deref()
+        .map(|name| secret_from_env(env, "--gitlab-token-from-env", name))
+        .transpose()?;
+    let model_key = args
+        .model_key_from_env
+        .as_deref()
+        .map(|name| secret_from_env(env, "--model-key-from-env", name))
+        .transpose()?;
+    Ok(Options {
+        project: args.project.clone(),
+        assistant: args.assistant,
+        mode,
+        bot_token,
+        model_key,
+        yes: args.yes,
+        merge_request: !args.no_mr,
+        template: TemplateSource {
+            project: args.template_project.clone(),
+            git_ref: args.template_ref.clone(),
+        },
+        handles: args.handles.handles()?,
+    })
+}
+
+/// `entrypoint setup` over the process environment and terminal.
+pub fn run(args: &SetupArgs) -> anyhow::Result<()> {
+    let env = |name: &str| std::env::var(name).ok();
+    let options = options(args, &env)?;
+    let token = env("GITLAB_TOKEN")
+        .map(Secret::new)
+        .filter(|s| !s.is_empty())
+        .context("GITLAB_TOKEN is not set: export a Maintainer's personal access token (scope api) as GITLAB_TOKEN")?;
+    let config = ClientConfig::new(api_url(args, &env)?, GitLabToken::new(token));
+    let gitlab = GitLab::new(config).context("building the GitLab client")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(super::run(&gitlab, &options, &mut Terminal))?;
+    if outcome == Outcome::Declined {
+        bail!("setup was not applied");
+    }
+    Ok(())
+}

@@ -1,0 +1,448 @@
+//! What the project has and what setup would add: read-only calls, then a list of steps.
+
+use chrono::{Days, NaiveDate, Utc};
+use reqwest::StatusCode;
+
+use super::ci_include::{self, IncludeChange};
+use super::masking::MaskableSecret;
+use super::{BOT_TOKEN_VARIABLE, Mode, Options, model_key_variable};
+use crate::gitlab::GitLab;
+use crate::gitlab::GitLabError;
+use crate::gitlab::ids::ProjectRef;
+use crate::gitlab::members::AccessLevel;
+use crate::gitlab::projects::{PipelineVariablesRole, Project};
+use crate::gitlab::triggers::TriggerToken;
+use crate::gitlab::users::CurrentUser;
+use crate::secret::Secret;
+
+/// Describes setup's pipeline trigger token, so a later run finds it again.
+pub const TRIGGER_DESCRIPTION: &str = "@-mention webhook (entrypoint setup)";
+/// Names setup's webhook.
+pub const HOOK_NAME: &str = "@-mention comments (entrypoint setup)";
+/// Describes setup's scan schedule.
+pub const SCHEDULE_DESCRIPTION: &str = "@-mention scan (entrypoint setup)";
+/// Every ten minutes.
+pub const SCAN_CRON: &str = "*/10 * * * *";
+/// The variable that tells a scheduled pipeline to scan.
+pub const SCAN_VARIABLE: (&str, &str) = ("AI_SCAN", "1");
+/// Days a new bot token lives: within GitLab's 365-day maximum.
+pub const TOKEN_LIFETIME_DAYS: u64 = 364;
+
+/// One change to make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Lower "minimum role to use pipeline variables" to Developer, since every webhook
+    /// trigger carries `TRIGGER_PAYLOAD` as a pipeline variable.
+    AllowPipelineVariables {
+        /// The current setting.
+        from: PipelineVariablesRole,
+    },
+    /// Create the bot's project access token and store it as `GITLAB_TOKEN`.
+    CreateBotToken {
+        /// Token name (the bot's display name).
+        name: String,
+        /// Expiry.
+        expires_at: NaiveDate,
+    },
+    /// Store the given bot token as `GITLAB_TOKEN`.
+    StoreGivenBotToken,
+    /// Store the model key.
+    StoreModelKey {
+        /// Variable name.
+        variable: &'static str,
+    },
+    /// Create the pipeline trigger token.
+    CreateTrigger,
+    /// Create the Comments webhook.
+    CreateWebhook {
+        /// Where it points, without any token.
+        target: String,
+    },
+    /// Create the scan schedule.
+    CreateSchedule,
+    /// Propose the `include:` block in a merge request.
+    ProposeInclude {
+        /// Source branch.
+        branch: String,
+        /// New `.gitlab-ci.yml`.
+        content: String,
+        /// Whether `.gitlab-ci.yml` exists on the default branch.
+        exists: bool,
+    },
+}
+
+/// The project as found, and the steps that are missing.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The project.
+    pub project: Project,
+    /// Its default branch.
+    pub default_branch: String,
+    /// Who runs setup.
+    pub caller: CurrentUser,
+    /// Their role.
+    pub level: AccessLevel,
+    /// Setup's trigger token, when it exists and is readable.
+    pub trigger: Option<TriggerToken>,
+    /// The steps, in the order they are applied.
+    pub steps: Vec<Step>,
+    /// The model key from the environment, already checked.
+    pub model_key: Option<MaskableSecret>,
+    /// Set when the `include:` block must be added by hand: the sentence to print before it.
+    pub include_by_hand: Option<String>,
+}
+
+/// Reasons setup refuses before changing anything.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The caller is below Maintainer.
+    #[error(
+        "{username} is {level} in {project}; setup creates tokens, variables and webhooks, which needs the Maintainer or Owner role. Run it with a Maintainer's personal access token in GITLAB_TOKEN"
+    )]
+    NotMaintainer {
+        /// Caller.
+        username: String,
+        /// Their role.
+        level: String,
+        /// Project.
+        project: String,
+    },
+    /// Project access tokens are unavailable and no token was given.
+    #[error(
+        "project access tokens are not available for {project} (GitLab answered {status} — on GitLab.com they need the Premium or Ultimate tier; on self-managed an administrator may have disabled them). Create a bot user, give it the Developer role in the project, make a personal access token with the api scope for it, and pass it with --gitlab-token-from-env NAME"
+    )]
+    AccessTokensUnavailable {
+        /// Project.
+        project: String,
+        /// GitLab's status.
+        status: String,
+    },
+    /// Pipeline variables are blocked and only an Owner may change that.
+    #[error(
+        "{project} lets {role} use pipeline variables, so webhook-triggered pipelines would fail with \"Insufficient permissions to set pipeline variables\"; only an Owner can change this setting from {role}. Ask an Owner to run setup, or to set Settings > CI/CD > Variables > Minimum role to use pipeline variables to Developer"
+    )]
+    PipelineVariablesNeedOwner {
+        /// Project.
+        project: String,
+        /// The setting.
+        role: &'static str,
+    },
+    /// The project has no default branch (an empty repository).
+    #[error("{project} has no default branch yet: push a first commit, then run setup again")]
+    EmptyRepository {
+        /// Project.
+        project: String,
+    },
+}
+
+/// The trigger URL (GitLab's "use a webhook" form), with the token.
+/// <https://docs.gitlab.com/ci/triggers/#use-a-webhook>
+pub fn trigger_url(gitlab: &GitLab, project: &Project, branch: &str, token: &Secret) -> Secret {
+    Secret::new(format!(
+        "{}?token={}",
+        trigger_url_base(gitlab, project, branch),
+        token.expose()
+    ))
+}
+
+/// The trigger URL without the token, safe to print.
+pub fn trigger_url_base(gitlab: &GitLab, project: &Project, branch: &str) -> String {
+    format!(
+        "{}/projects/{}/ref/{}/trigger/pipeline",
+        gitlab.base_url().as_str(),
+        project.id,
+        percent_encoding::utf8_percent_encode(branch, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
+/// The merge request's source branch.
+pub fn include_branch(options: &Options) -> String {
+    format!("entrypoint-setup/{}", options.assistant.name())
+}
+
+fn is_unavailable(error: &GitLabError) -> Option<StatusCode> {
+    error.status().filter(|s| {
+        matches!(
+            *s,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+        )
+    })
+}
+
+/// Reads the project and decides the steps. Makes no change.
+pub async fn plan(gitlab: &GitLab, options: &Options) -> anyhow::Result<Plan> {
+    use anyhow::Context;
+    let caller = gitlab
+        .current_user()
+        .await
+        .context("finding out who GITLAB_TOKEN belongs to (GET /user)")?;
+    let project = gitlab
+        .project(&options.project)
+        .await
+        .with_context(|| format!("reading project {}", options.project))?;
+    let pref = ProjectRef::Id(project.id);
+    let level = gitlab
+        .project_member(&pref, caller.id)
+        .await
+        .context("reading your role in the project")?
+        .map(|m| m.access_level)
+        .unwrap_or(AccessLevel::NO_ACCESS);
+    let name = project.path_with_namespace.clone();
+    if level < AccessLevel::MAINTAINER {
+        return Err(Refusal::NotMaintainer {
+            username: caller.username.clone(),
+            level: level.to_string(),
+            project: name,
+        }
+        .into());
+    }
+    let default_branch =
+        project
+            .default_branch
+            .clone()
+            .ok_or_else(|| Refusal::EmptyRepository {
+                project: name.clone(),
+            })?;
+    let model_key_name = model_key_variable(options.assistant);
+    let model_key = options
+        .model_key
+        .clone()
+        .map(|k| MaskableSecret::new(model_key_name, k))
+        .transpose()?;
+    let mut steps = Vec::new();
+
+    if let Some(role) = project.ci_pipeline_variables_minimum_override_role
+        && !role.allows(level)
+    {
+        if matches!(
+            role,
+            PipelineVariablesRole::Owner | PipelineVariablesRole::NoOneAllowed
+        ) && level < AccessLevel::OWNER
+        {
+            return Err(Refusal::PipelineVariablesNeedOwner {
+                project: name,
+                role: role.as_str(),
+            }
+            .into());
+        }
+        steps.push(Step::AllowPipelineVariables { from: role });
+    }
+
+    let variables = gitlab
+        .project_variables(&pref)
+        .await
+        .context("listing the project's CI/CD variables")?;
+    let has_variable = |key: &str| variables.iter().any(|v| v.key == key);
+    if !has_variable(BOT_TOKEN_VARIABLE) {
+        if options.bot_token.is_some() {
+            steps.push(Step::StoreGivenBotToken);
+        } else {
+            if let Err(e) = gitlab.project_access_tokens(&pref).await {
+                return match is_unavailable(&e) {
+                    Some(status) => Err(Refusal::AccessTokensUnavailable {
+                        project: name,
+                        status: status.to_string(),
+                    }
+                    .into()),
+                    None => Err(anyhow::Error::new(e).context("listing project access tokens")),
+                };
+            }
+            let today = Utc::now().date_naive();
+            steps.push(Step::CreateBotToken {
+                name: options.assistant.display_name().to_owned(),
+                expires_at: today
+                    .checked_add_days(Days::new(TOKEN_LIFETIME_DAYS))
+                    .unwrap_or(today),
+            });
+        }
+    }
+    if !has_variable(model_key_name) {
+        steps.push(Step::StoreModelKey {
+            variable: model_key_name,
+        });
+    }
+
+    let mut trigger = None;
+    match &options.mode {
+        Mode::Webhook => {
+            trigger = gitlab
+                .trigger_tokens(&pref)
+                .await
+                .context("listing pipeline trigger tokens")?
+                .into_iter()
+                .find(|t| {
+                    t.description == TRIGGER_DESCRIPTION
+                        && t.owner.as_ref().is_some_and(|o| o.id == caller.id)
+                        && t.token.expose().len() > 4
+                });
+            let base = trigger_url_base(gitlab, &project, &default_branch);
+            let hooked = match &trigger {
+                None => false,
+                Some(t) => {
+                    let full = trigger_url(gitlab, &project, &default_branch, &t.token);
+                    gitlab
+                        .project_hooks(&pref)
+                        .await
+                        .context("listing webhooks")?
+                        .iter()
+                        .any(|h| h.url == full && h.note_events && h.confidential_note_events)
+                }
+            };
+            if trigger.is_none() {
+                steps.push(Step::CreateTrigger);
+            }
+            if !hooked {
+                steps.push(Step::CreateWebhook { target: base });
+            }
+        }
+        Mode::Relay { url, .. } => {
+            let hooked = gitlab
+                .project_hooks(&pref)
+                .await
+                .context("listing webhooks")?
+                .iter()
+                .any(|h| h.url.expose() == url.as_str() && h.note_events);
+            if !hooked {
+                steps.push(Step::CreateWebhook {
+                    target: url.to_string(),
+                });
+            }
+        }
+        Mode::Scan => {
+            let scheduled = gitlab
+                .pipeline_schedules(&pref)
+                .await
+                .context("listing pipeline schedules")?
+                .iter()
+                .any(|s| s.description == SCHEDULE_DESCRIPTION);
+            if !scheduled {
+                steps.push(Step::CreateSchedule);
+            }
+        }
+    }
+
+    let mut include_by_hand = None;
+    let ci_file = gitlab
+        .file_text(&pref, ".gitlab-ci.yml", &default_branch)
+        .await
+        .context("reading .gitlab-ci.yml")?
+        .transpose()?;
+    match ci_include::change(ci_file.as_deref(), &options.template, options.assistant) {
+        IncludeChange::Present => {}
+        IncludeChange::Manual => {
+            include_by_hand = Some(
+                ".gitlab-ci.yml has its own include: list; add this entry to it by hand:".into(),
+            );
+        }
+        IncludeChange::Write { .. } if !options.merge_request => {
+            include_by_hand =
+                Some("Add this to .gitlab-ci.yml through a merge request (--no-mr):".into());
+        }
+        IncludeChange::Write { content, exists } => {
+            let branch = include_branch(options);
+            let open = gitlab
+                .find_open_merge_request(&pref, &branch)
+                .await
+                .context("looking for setup's merge request")?;
+            if open.is_none() {
+                steps.push(Step::ProposeInclude {
+                    branch,
+                    content,
+                    exists,
+                });
+            }
+        }
+    }
+
+    Ok(Plan {
+        project,
+        default_branch,
+        caller,
+        level,
+        trigger,
+        steps,
+        model_key,
+        include_by_hand,
+    })
+}
+
+impl Plan {
+    /// The plan in words, one line each; never a secret.
+    pub fn describe(&self, options: &Options) -> Vec<String> {
+        let mut lines = vec![format!(
+            "Project {} (id {}), default branch {}; you are {}, {}.",
+            self.project.path_with_namespace,
+            self.project.id,
+            self.default_branch,
+            self.caller.username,
+            self.level
+        )];
+        if !self.steps.is_empty() {
+            lines.push(format!(
+                "Plan for {} in {} mode:",
+                options.assistant,
+                options.mode.name()
+            ));
+            for (n, step) in self.steps.iter().enumerate() {
+                lines.push(format!("  {}. {}", n + 1, step.describe(options)));
+            }
+        }
+        if let Some(sentence) = &self.include_by_hand {
+            lines.push(sentence.clone());
+            lines.extend(
+                options
+                    .template
+                    .block(options.assistant)
+                    .lines()
+                    .map(|l| format!("    {l}")),
+            );
+        }
+        lines
+    }
+}
+
+impl Step {
+    /// One line; never a secret.
+    pub fn describe(&self, options: &Options) -> String {
+        match self {
+            Step::AllowPipelineVariables { from } => format!(
+                "set \"minimum role to use pipeline variables\" from {} to developer (webhook triggers pass TRIGGER_PAYLOAD as a pipeline variable)",
+                from.as_str()
+            ),
+            Step::CreateBotToken { name, expires_at } => format!(
+                "create project access token \"{name}\" (role Developer, scope api, expires {expires_at}) and store it as masked, hidden CI/CD variable {BOT_TOKEN_VARIABLE}"
+            ),
+            Step::StoreGivenBotToken => format!(
+                "store the given bot token as masked, hidden CI/CD variable {BOT_TOKEN_VARIABLE}"
+            ),
+            Step::StoreModelKey { variable } => {
+                let source = if options.model_key.is_some() {
+                    "from the environment"
+                } else {
+                    "asked for without echo"
+                };
+                format!(
+                    "store the {} model key ({source}) as masked, hidden CI/CD variable {variable}",
+                    options.assistant.display_name()
+                )
+            }
+            Step::CreateTrigger => {
+                format!("create pipeline trigger token \"{TRIGGER_DESCRIPTION}\"")
+            }
+            Step::CreateWebhook { target } => format!(
+                "create webhook \"{HOOK_NAME}\" for comments and internal comments to {target} (with a random secret token)"
+            ),
+            Step::CreateSchedule => format!(
+                "create pipeline schedule \"{SCHEDULE_DESCRIPTION}\" ({SCAN_CRON}, UTC) with variable {}={}",
+                SCAN_VARIABLE.0, SCAN_VARIABLE.1
+            ),
+            Step::ProposeInclude { branch, exists, .. } => format!(
+                "open a merge request from branch {branch} that {} .gitlab-ci.yml to include {} from {} at {}",
+                if *exists { "updates" } else { "creates" },
+                options.template.file(options.assistant),
+                options.template.project,
+                options.template.git_ref
+            ),
+        }
+    }
+}
