@@ -1,0 +1,189 @@
+//! The mode-webhook proof: after `entrypoint setup`, a comment on the double reaches the
+//! double's own trigger URL through the webhook setup created, the recorded pipeline carries
+//! `TRIGGER_PAYLOAD`, and the job's trigger detection acts on it — but not on the bot's own
+//! comment.
+
+use std::time::Duration;
+
+use doubles::gitlab::double::{GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, UserSpec};
+use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
+use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
+use entrypoint::secret::Secret;
+use entrypoint::setup::{self, Mode, Options, Outcome, TemplateSource, Ui};
+use entrypoint::trigger::decision::{BotIdentity, Decision, SkipReason, decide};
+use entrypoint::trigger::load::{Entry, detect};
+
+struct Quiet;
+
+impl Ui for Quiet {
+    fn say(&mut self, _line: &str) {}
+    fn confirm(&mut self, _question: &str) -> anyhow::Result<bool> {
+        Ok(true)
+    }
+    fn read_secret(&mut self, _prompt: &str) -> anyhow::Result<Secret> {
+        anyhow::bail!("the key comes from the options")
+    }
+}
+
+fn client(api_url: &str, token: &str) -> GitLab {
+    GitLab::new(ClientConfig::new(
+        ApiBaseUrl::parse(api_url).expect("API URL"),
+        GitLabToken::new(Secret::new(token)),
+    ))
+    .expect("client")
+}
+
+/// What the triggered job would decide for the pipeline's `TRIGGER_PAYLOAD`.
+fn job_decision(payload: &str, project: u64, bot: &BotIdentity) -> Decision {
+    let project_id = project.to_string();
+    let vars = |name: &str| match name {
+        "TRIGGER_PAYLOAD" => Some(payload.to_owned()),
+        "CI_PROJECT_ID" => Some(project_id.clone()),
+        _ => None,
+    };
+    let entry = detect(&vars, &Handles::default()).expect("the payload is a trigger");
+    let Entry::Webhook { variable, trigger } = entry else {
+        panic!("expected a webhook trigger, got {entry:?}");
+    };
+    assert_eq!(variable, "TRIGGER_PAYLOAD");
+    let trigger = trigger.expect("an issue comment is supported");
+    decide(&trigger, Some(bot), Some(Assistant::Claude))
+}
+
+#[tokio::test]
+async fn a_comment_after_webhook_setup_starts_a_pipeline_the_job_acts_on() {
+    let gl = GitLabDouble::start().await.expect("double");
+    let project = gl
+        .add_project(ProjectSpec::new("acme/widgets"))
+        .expect("project")
+        .id;
+    let alice = gl.add_user(UserSpec::human("alice")).unwrap();
+    gl.add_member(project, alice.id, 40).unwrap();
+    let dana = gl.add_user(UserSpec::human("dana")).unwrap();
+    gl.add_member(project, dana.id, 30).unwrap();
+
+    let options = Options {
+        project: ProjectRef::Id(ProjectId(project)),
+        assistant: Assistant::Claude,
+        mode: Mode::Webhook,
+        bot_token: None,
+        model_key: Some(Secret::new("sk-ant-api03-round-trip-key")),
+        yes: true,
+        merge_request: true,
+        template: TemplateSource {
+            project: "tools/assistants".into(),
+            git_ref: "v1.0.0".into(),
+        },
+        handles: Handles::default(),
+    };
+    let admin = client(&gl.api_url(), &alice.token);
+    assert_eq!(
+        setup::run(&admin, &options, &mut Quiet).await.unwrap(),
+        Outcome::Applied
+    );
+    let bot_token = gl
+        .variables(project)
+        .into_iter()
+        .find(|v| v.key == "GITLAB_TOKEN")
+        .expect("GITLAB_TOKEN stored")
+        .value;
+    let me = client(&gl.api_url(), &bot_token)
+        .current_user()
+        .await
+        .expect("bot token works");
+    let bot = BotIdentity {
+        id: me.id,
+        username: me.username.clone(),
+    };
+
+    let issue = gl
+        .create_issue(project, IssueSpec::new(dana.id, "Broken build"))
+        .unwrap();
+    gl.add_note(
+        project,
+        Noteable::Issue(issue.iid),
+        NoteSpec::new(dana.id, "@claude please fix this").emit_hooks(),
+    )
+    .unwrap();
+    let deliveries = gl
+        .wait_for_deliveries(1, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(deliveries[0].status, Some(201), "{:?}", deliveries[0]);
+    let pipelines = gl.pipelines(project);
+    assert_eq!(pipelines.len(), 1);
+    assert_eq!(pipelines[0].git_ref, "main");
+    assert_eq!(pipelines[0].user_id, alice.id, "runs as the trigger owner");
+    let payload = pipelines[0]
+        .variable("TRIGGER_PAYLOAD")
+        .expect("TRIGGER_PAYLOAD recorded");
+    assert_eq!(
+        job_decision(payload, project, &bot),
+        Decision::Run {
+            assistants: vec![Assistant::Claude]
+        }
+    );
+
+    // The bot's own comment comes back the same way and is skipped.
+    gl.add_note(
+        project,
+        Noteable::Issue(issue.iid),
+        NoteSpec::new(me.id.0, "@claude please fix this too").emit_hooks(),
+    )
+    .unwrap();
+    gl.wait_for_deliveries(2, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let pipelines = gl.pipelines(project);
+    assert_eq!(pipelines.len(), 2);
+    let second = pipelines
+        .iter()
+        .max_by_key(|p| p.id)
+        .and_then(|p| p.variable("TRIGGER_PAYLOAD"))
+        .unwrap();
+    assert!(matches!(
+        job_decision(second, project, &bot),
+        Decision::Skip {
+            reason: SkipReason::OwnNote,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn without_setup_lowering_the_role_a_free_project_refuses_the_webhook_trigger() {
+    // The double enforces "minimum role to use pipeline variables" on triggers, which is why
+    // setup changes it: here a hook to the trigger URL is added by hand instead.
+    let gl = GitLabDouble::start().await.expect("double");
+    let project = gl
+        .add_project(ProjectSpec::new("acme/free").gitlab_com_free())
+        .unwrap()
+        .id;
+    let owner = gl.add_user(UserSpec::human("olga")).unwrap();
+    gl.add_member(project, owner.id, 50).unwrap();
+    let token = gl.add_trigger(project, owner.id, "by hand").unwrap();
+    gl.add_hook(
+        project,
+        doubles::gitlab::double::HookSpec::notes(&format!(
+            "{}/projects/{project}/ref/main/trigger/pipeline?token={token}",
+            gl.api_url()
+        )),
+    )
+    .unwrap();
+    let issue = gl
+        .create_issue(project, IssueSpec::new(owner.id, "x"))
+        .unwrap();
+    gl.add_note(
+        project,
+        Noteable::Issue(issue.iid),
+        NoteSpec::new(owner.id, "@claude hi").emit_hooks(),
+    )
+    .unwrap();
+    let deliveries = gl
+        .wait_for_deliveries(1, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(deliveries[0].status, Some(400));
+    assert!(gl.pipelines(project).is_empty());
+}
