@@ -27,7 +27,7 @@ enum Command {
     Explain(ExplainArgs),
     /// Set a project up (bot token, CI/CD variables, trigger, webhook or schedule, and a merge
     /// request with the include: block); prints the plan and applies it after confirmation.
-    Setup(setup::command::SetupArgs),
+    Setup(Box<setup::command::SetupArgs>),
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,0 +1,445 @@
+//! The double's endpoints that setup relies on, checked against GitLab's documented fields,
+//! error bodies and roles with plain HTTP (not through the product's client).
+
+use doubles::gitlab::double::{GitLabDouble, ProjectSpec, SeededUser, UserSpec};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct World {
+    gl: GitLabDouble,
+    project: u64,
+    owner: SeededUser,
+    maintainer: SeededUser,
+    developer: SeededUser,
+    http: reqwest::Client,
+}
+
+async fn world(spec: ProjectSpec) -> World {
+    let gl = GitLabDouble::start().await.unwrap();
+    let project = gl.add_project(spec).unwrap().id;
+    let owner = gl.add_user(UserSpec::human("olga")).unwrap();
+    gl.add_member(project, owner.id, 50).unwrap();
+    let maintainer = gl.add_user(UserSpec::human("alice")).unwrap();
+    gl.add_member(project, maintainer.id, 40).unwrap();
+    let developer = gl.add_user(UserSpec::human("dana")).unwrap();
+    gl.add_member(project, developer.id, 30).unwrap();
+    World {
+        gl,
+        project,
+        owner,
+        maintainer,
+        developer,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl World {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.gl.api_url()))
+            .header("PRIVATE-TOKEN", token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn variables_are_maintainer_only_validate_masking_and_never_show_hidden_values() {
+    let w = world(ProjectSpec::new("acme/widgets")).await;
+    let path = format!("/projects/{}/variables", w.project);
+    let post = reqwest::Method::POST;
+    let (status, body) = w
+        .call(
+            post.clone(),
+            &path,
+            &w.developer.token,
+            Some(json!({"key": "K", "value": "v"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::FORBIDDEN, json!({"message": "403 Forbidden"}))
+    );
+    let (status, body) = w
+        .call(
+            post.clone(),
+            &path,
+            &w.maintainer.token,
+            Some(json!({"key": "SHORT", "value": "abc", "masked": true})),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"message": {"value": ["is invalid"]}})
+        )
+    );
+    let (status, body) = w
+        .call(
+            post.clone(),
+            &path,
+            &w.maintainer.token,
+            Some(json!({"key": "TOKEN", "value": "glpat-0123456789", "masked_and_hidden": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        body,
+        json!({"variable_type": "env_var", "key": "TOKEN", "value": null, "hidden": true,
+               "protected": false, "masked": true, "raw": false, "environment_scope": "*",
+               "description": null})
+    );
+    let (status, body) = w
+        .call(
+            post,
+            &path,
+            &w.maintainer.token,
+            Some(json!({"key": "TOKEN", "value": "other-value"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"message": {"key": ["(TOKEN) has already been taken"]}})
+        )
+    );
+    let (_, listed) = w
+        .call(reqwest::Method::GET, &path, &w.maintainer.token, None)
+        .await;
+    assert_eq!(listed[0]["value"], Value::Null);
+    let (status, body) = w
+        .call(
+            reqwest::Method::PUT,
+            &format!("{path}/TOKEN"),
+            &w.maintainer.token,
+            Some(json!({"masked": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(w.gl.variables(w.project)[0].value, "glpat-0123456789");
+}
+
+#[tokio::test]
+async fn project_access_tokens_make_a_bot_member_and_show_the_token_once() {
+    let w = world(ProjectSpec::new("acme/widgets")).await;
+    let path = format!("/projects/{}/access_tokens", w.project);
+    let body = json!({"name": "Claude", "scopes": ["api"], "access_level": 30, "expires_at": "2099-01-01"});
+    let (status, answer) = w
+        .call(
+            reqwest::Method::POST,
+            &path,
+            &w.maintainer.token,
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("400 Bad request - Expires at must be before")
+    );
+    let too_high = json!({"name": "Claude", "scopes": ["api"], "access_level": 50});
+    let (status, answer) = w
+        .call(
+            reqwest::Method::POST,
+            &path,
+            &w.maintainer.token,
+            Some(too_high),
+        )
+        .await;
+    assert_eq!(
+        (status, answer),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"message": "400 Bad request - Access level of the token contains permissions not held by the creating user"})
+        )
+    );
+    let good = json!({"name": "Claude", "scopes": ["api"], "access_level": 30});
+    let (status, answer) = w
+        .call(
+            reqwest::Method::POST,
+            &path,
+            &w.developer.token,
+            Some(good.clone()),
+        )
+        .await;
+    assert_eq!(
+        (status, answer),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"message": "400 Bad request - User does not have permission to create project access token"})
+        )
+    );
+    let (status, created) = w
+        .call(
+            reqwest::Method::POST,
+            &path,
+            &w.maintainer.token,
+            Some(good),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        (created["name"].clone(), created["access_level"].clone()),
+        (json!("Claude"), json!(30))
+    );
+    let token = created["token"].as_str().unwrap().to_string();
+    let (_, me) = w.call(reqwest::Method::GET, "/user", &token, None).await;
+    assert_eq!(me["bot"], true);
+    assert_eq!(me["name"], "Claude");
+    assert!(
+        me["username"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("project_{}_bot_", w.project))
+    );
+    let (_, member) = w
+        .call(
+            reqwest::Method::GET,
+            &format!("/projects/{}/members/all/{}", w.project, me["id"]),
+            &w.maintainer.token,
+            None,
+        )
+        .await;
+    assert_eq!(member["access_level"], 30);
+    let (_, listed) = w
+        .call(reqwest::Method::GET, &path, &w.maintainer.token, None)
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert!(listed[0].get("token").is_none());
+    let (status, _) = w
+        .call(reqwest::Method::GET, &path, &w.developer.token, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn gitlab_com_free_has_no_project_access_tokens_and_only_owners_lift_no_one_allowed() {
+    let w = world(ProjectSpec::new("acme/free").gitlab_com_free()).await;
+    let path = format!("/projects/{}/access_tokens", w.project);
+    let (status, _) = w
+        .call(reqwest::Method::GET, &path, &w.owner.token, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, answer) = w
+        .call(
+            reqwest::Method::POST,
+            &path,
+            &w.owner.token,
+            Some(json!({"name": "Claude", "scopes": ["api"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not have permission")
+    );
+
+    let project = format!("/projects/{}", w.project);
+    let (_, read) = w
+        .call(reqwest::Method::GET, &project, &w.maintainer.token, None)
+        .await;
+    assert_eq!(
+        read["ci_pipeline_variables_minimum_override_role"],
+        "no_one_allowed"
+    );
+    let lift = json!({"ci_pipeline_variables_minimum_override_role": "developer"});
+    for (token, expected) in [
+        (&w.developer.token, StatusCode::FORBIDDEN),
+        (&w.maintainer.token, StatusCode::FORBIDDEN),
+        (&w.owner.token, StatusCode::OK),
+    ] {
+        let (status, _) = w
+            .call(reqwest::Method::PUT, &project, token, Some(lift.clone()))
+            .await;
+        assert_eq!(status, expected);
+    }
+    let (status, answer) = w
+        .call(
+            reqwest::Method::PUT,
+            &project,
+            &w.owner.token,
+            Some(json!({"ci_pipeline_variables_minimum_override_role": "everyone"})),
+        )
+        .await;
+    assert_eq!(
+        (status, answer),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error": "ci_pipeline_variables_minimum_override_role does not have a valid value"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn schedules_files_branches_and_commits_follow_the_docs() {
+    let w = world(ProjectSpec::new("acme/widgets")).await;
+    let p = w.project;
+    let (status, schedule) = w
+        .call(
+            reqwest::Method::POST,
+            &format!("/projects/{p}/pipeline_schedules"),
+            &w.developer.token,
+            Some(json!({"description": "scan", "ref": "main", "cron": "*/10 * * * *"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        (
+            schedule["cron_timezone"].clone(),
+            schedule["active"].clone(),
+            schedule["owner"]["username"].clone()
+        ),
+        (json!("UTC"), json!(true), json!("dana"))
+    );
+    let (status, variable) = w
+        .call(
+            reqwest::Method::POST,
+            &format!(
+                "/projects/{p}/pipeline_schedules/{}/variables",
+                schedule["id"]
+            ),
+            &w.developer.token,
+            Some(json!({"key": "AI_SCAN", "value": "1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(variable["variable_type"], "env_var");
+    let (status, _) = w
+        .call(
+            reqwest::Method::POST,
+            &format!("/projects/{p}/pipeline_schedules"),
+            &w.developer.token,
+            Some(json!({"description": "bad", "ref": "main", "cron": "every minute"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let file = format!("/projects/{p}/repository/files/README.md?ref=main");
+    let (status, readme) = w
+        .call(reqwest::Method::GET, &file, &w.developer.token, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (readme["encoding"].clone(), readme["content"].clone()),
+        (json!("base64"), json!("IyB3aWRnZXRzCg=="))
+    );
+    let (status, missing) = w
+        .call(
+            reqwest::Method::GET,
+            &format!("/projects/{p}/repository/files/.gitlab-ci.yml?ref=main"),
+            &w.developer.token,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, missing),
+        (
+            StatusCode::NOT_FOUND,
+            json!({"message": "404 File Not Found"})
+        )
+    );
+
+    let branches = format!("/projects/{p}/repository/branches");
+    let (status, branch) = w
+        .call(
+            reqwest::Method::POST,
+            &branches,
+            &w.developer.token,
+            Some(json!({"branch": "feature", "ref": "main"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        (branch["name"].clone(), branch["protected"].clone()),
+        (json!("feature"), json!(false))
+    );
+    let (status, again) = w
+        .call(
+            reqwest::Method::POST,
+            &branches,
+            &w.developer.token,
+            Some(json!({"branch": "feature", "ref": "main"})),
+        )
+        .await;
+    assert_eq!(
+        (status, again),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"message": "Branch already exists"})
+        )
+    );
+
+    let commits = format!("/projects/{p}/repository/commits");
+    let action = |action: &str| {
+        json!({"branch": "feature", "commit_message": "Add CI",
+               "actions": [{"action": action, "file_path": ".gitlab-ci.yml", "content": "x: 1\n"}]})
+    };
+    let (status, refused) = w
+        .call(
+            reqwest::Method::POST,
+            &commits,
+            &w.developer.token,
+            Some(action("update")),
+        )
+        .await;
+    assert_eq!(
+        (status, refused),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"message": "A file with this name doesn't exist"})
+        )
+    );
+    let (status, commit) = w
+        .call(
+            reqwest::Method::POST,
+            &commits,
+            &w.developer.token,
+            Some(action("create")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        (commit["title"].clone(), commit["author_name"].clone()),
+        (json!("Add CI"), json!("dana"))
+    );
+    let repo = w.gl.repo(p).unwrap();
+    assert_eq!(
+        repo.file_at("feature", ".gitlab-ci.yml").unwrap().unwrap(),
+        b"x: 1\n"
+    );
+    let to_main = json!({"branch": "main", "commit_message": "direct",
+                         "actions": [{"action": "create", "file_path": "y", "content": "y"}]});
+    let (status, body) = w
+        .call(
+            reqwest::Method::POST,
+            &commits,
+            &w.developer.token,
+            Some(to_main),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::FORBIDDEN,
+            json!({"message": "403 Forbidden - You are not allowed to push into this branch"})
+        )
+    );
+}
