@@ -353,7 +353,7 @@ async fn scan_mode_creates_a_schedule_with_ai_scan_and_no_webhook() {
     let s = &schedules[0];
     assert_eq!(
         (s.cron.as_str(), s.git_ref.as_str(), s.active),
-        ("*/10 * * * *", "main", true)
+        ("*/10 * * * *", "refs/heads/main", true)
     );
     assert_eq!(s.owner_id, w.maintainer.id);
     assert_eq!(

@@ -167,3 +167,81 @@ pub fn run(args: &SetupArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        setup: SetupArgs,
+    }
+
+    fn args(extra: &[&str]) -> SetupArgs {
+        let mut argv = vec!["setup", "--project", "group/proj", "--assistant", "codex"];
+        argv.extend_from_slice(extra);
+        Cli::try_parse_from(argv).expect("flags parse").setup
+    }
+
+    #[test]
+    fn the_url_comes_from_the_flag_or_the_ci_variables() {
+        let none = |_: &str| None;
+        let a = args(&[
+            "--mode",
+            "webhook",
+            "--gitlab-url",
+            "https://gl.example.com/sub/",
+        ]);
+        assert_eq!(
+            api_url(&a, &none).unwrap().as_str(),
+            "https://gl.example.com/sub/api/v4"
+        );
+        let a = args(&["--mode", "webhook"]);
+        let server = |n: &str| (n == "CI_SERVER_URL").then(|| "https://gl.example.com".to_owned());
+        assert_eq!(
+            api_url(&a, &server).unwrap().as_str(),
+            "https://gl.example.com/api/v4"
+        );
+        assert!(api_url(&a, &none).is_err());
+    }
+
+    #[test]
+    fn secrets_come_from_named_variables_and_relay_needs_url_and_secret() {
+        let env = |n: &str| match n {
+            "KEY" => Some("sk-proj-0123456789".to_owned()),
+            "RELAY" => Some("relay-secret-123".to_owned()),
+            _ => None,
+        };
+        let o = options(
+            &args(&["--mode", "scan", "--model-key-from-env", "KEY", "--no-mr"]),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(o.model_key.unwrap().expose(), "sk-proj-0123456789");
+        assert!(!o.merge_request && o.mode == Mode::Scan);
+        let missing = options(
+            &args(&["--mode", "scan", "--model-key-from-env", "NOPE"]),
+            &env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(missing.contains("NOPE is not set"), "{missing}");
+        assert!(options(&args(&["--mode", "relay"]), &env).is_err());
+        let relay = options(
+            &args(&[
+                "--mode",
+                "relay",
+                "--relay-url",
+                "https://relay.example.com/hook",
+                "--relay-secret-from-env",
+                "RELAY",
+            ]),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(relay.mode.name(), "relay");
+    }
+}

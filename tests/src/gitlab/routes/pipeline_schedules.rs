@@ -118,6 +118,20 @@ async fn create(
             json!({"cron": [" is invalid syntax"]}),
         ));
     }
+    // Short refs are stored expanded (`main` → `refs/heads/main`), as the docs' examples show.
+    let git_ref = if !git_ref.starts_with("refs/")
+        && access
+            .project
+            .repo
+            .branch_sha(&git_ref)
+            .ok()
+            .flatten()
+            .is_some()
+    {
+        format!("refs/heads/{git_ref}")
+    } else {
+        git_ref
+    };
     let schedule = PipelineSchedule {
         id: model.next_pipeline_schedule_id(),
         project_id: access.project.id,
