@@ -515,3 +515,39 @@ async fn a_maintainer_cannot_lift_no_one_allowed_and_is_told_to_ask_an_owner() {
     );
     assert_eq!(writes(&w.gl.requests()), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn a_lost_token_variable_makes_a_new_token_and_says_the_old_one_cannot_be_read() {
+    let w = world(ProjectSpec::new("acme/widgets"), 40).await;
+    let opts = options(w.project, Mode::Webhook);
+    setup_once(&w, &opts).await.0.expect("first run");
+    let deleted = reqwest::Client::new()
+        .delete(format!(
+            "{}/projects/{}/variables/GITLAB_TOKEN",
+            w.gl.api_url(),
+            w.project
+        ))
+        .header("PRIVATE-TOKEN", &w.maintainer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), reqwest::StatusCode::NO_CONTENT);
+    w.gl.clear_requests();
+    let (outcome, script) = setup_once(&w, &opts).await;
+    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    let out = script.text();
+    assert!(
+        out.contains("1 active token(s) named \"Claude\" exist but GitLab cannot show them again"),
+        "{out}"
+    );
+    assert_eq!(w.gl.access_tokens(w.project).len(), 2);
+    let mut written = writes(&w.gl.requests());
+    written.sort();
+    assert_eq!(
+        written,
+        vec![
+            format!("POST /api/v4/projects/{}/access_tokens", w.project),
+            format!("POST /api/v4/projects/{}/variables", w.project),
+        ]
+    );
+}

@@ -89,7 +89,9 @@ pub async fn apply(
                     .await
                     .context("setting the minimum role to use pipeline variables to developer")?;
             }
-            Step::CreateBotToken { name, expires_at } => {
+            Step::CreateBotToken {
+                name, expires_at, ..
+            } => {
                 let created = gitlab
                     .create_project_access_token(
                         &project,

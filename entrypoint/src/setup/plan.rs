@@ -43,6 +43,9 @@ pub enum Step {
         name: String,
         /// Expiry.
         expires_at: NaiveDate,
+        /// Active tokens of that name already exist, but GitLab never shows a token again, so
+        /// without `GITLAB_TOKEN` they cannot be reused.
+        unreadable_namesakes: usize,
     },
     /// Store the given bot token as `GITLAB_TOKEN`.
     StoreGivenBotToken,
@@ -237,19 +240,27 @@ pub async fn plan(gitlab: &GitLab, options: &Options) -> anyhow::Result<Plan> {
         if options.bot_token.is_some() {
             steps.push(Step::StoreGivenBotToken);
         } else {
-            if let Err(e) = gitlab.project_access_tokens(&pref).await {
-                return match is_unavailable(&e) {
-                    Some(status) => Err(Refusal::AccessTokensUnavailable {
-                        project: name,
-                        status: status.to_string(),
-                    }
-                    .into()),
-                    None => Err(anyhow::Error::new(e).context("listing project access tokens")),
-                };
-            }
+            let token_name = options.assistant.display_name();
+            let existing = match gitlab.project_access_tokens(&pref).await {
+                Ok(tokens) => tokens,
+                Err(e) => {
+                    return match is_unavailable(&e) {
+                        Some(status) => Err(Refusal::AccessTokensUnavailable {
+                            project: name,
+                            status: status.to_string(),
+                        }
+                        .into()),
+                        None => Err(anyhow::Error::new(e).context("listing project access tokens")),
+                    };
+                }
+            };
             let today = Utc::now().date_naive();
             steps.push(Step::CreateBotToken {
-                name: options.assistant.display_name().to_owned(),
+                unreadable_namesakes: existing
+                    .iter()
+                    .filter(|t| t.active && t.name == token_name)
+                    .count(),
+                name: token_name.to_owned(),
                 expires_at: today
                     .checked_add_days(Days::new(TOKEN_LIFETIME_DAYS))
                     .unwrap_or(today),
@@ -409,9 +420,22 @@ impl Step {
                 "set \"minimum role to use pipeline variables\" from {} to developer (webhook triggers pass TRIGGER_PAYLOAD as a pipeline variable)",
                 from.as_str()
             ),
-            Step::CreateBotToken { name, expires_at } => format!(
-                "create project access token \"{name}\" (role Developer, scope api, expires {expires_at}) and store it as masked, hidden CI/CD variable {BOT_TOKEN_VARIABLE}"
-            ),
+            Step::CreateBotToken {
+                name,
+                expires_at,
+                unreadable_namesakes,
+            } => {
+                let note = if *unreadable_namesakes > 0 {
+                    format!(
+                        "; {unreadable_namesakes} active token(s) named \"{name}\" exist but GitLab cannot show them again, so revoke them once this works"
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "create project access token \"{name}\" (role Developer, scope api, expires {expires_at}) and store it as masked, hidden CI/CD variable {BOT_TOKEN_VARIABLE}{note}"
+                )
+            }
             Step::StoreGivenBotToken => format!(
                 "store the given bot token as masked, hidden CI/CD variable {BOT_TOKEN_VARIABLE}"
             ),
