@@ -11,6 +11,8 @@ pub mod gitlab;
 pub mod marker;
 pub mod mention;
 pub mod proxy;
+pub mod publish;
+pub mod redact;
 pub mod secret;
 pub mod trigger;
 

@@ -1,0 +1,68 @@
+//! Everything the job posts to GitLab, in the order a run posts it: the [`placeholder`] note
+//! before anything slow, [`progress`] refreshes of it while the assistant works, the
+//! [`result`] that replaces it, a [`review`]'s diff threads, the [`merge_request`] for an issue,
+//! and [`finalize`], which the template's `after_script` runs so that no placeholder is left
+//! saying "working" when the job is cancelled or times out.
+//!
+//! Every body goes through [`crate::redact::Redactor`] before it leaves the process.
+
+pub mod merge_request;
+pub mod placeholder;
+pub mod progress;
+pub mod result;
+mod text;
+
+use serde::{Deserialize, Serialize};
+
+pub use placeholder::Placeholder;
+
+/// The CI job a note links to, so people can read the log of the run that answered them.
+/// <https://docs.gitlab.com/ci/variables/predefined_variables/>
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobLink {
+    /// `CI_JOB_URL`.
+    pub url: String,
+    /// `CI_JOB_ID`, shown as the link text.
+    pub id: Option<u64>,
+}
+
+impl JobLink {
+    /// Reads `CI_JOB_URL` and `CI_JOB_ID`; `None` outside CI (no URL).
+    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Option<Self> {
+        let url = vars("CI_JOB_URL")?.trim().to_owned();
+        if url.is_empty() {
+            return None;
+        }
+        let id = vars("CI_JOB_ID").and_then(|id| id.trim().parse().ok());
+        Some(Self { url, id })
+    }
+
+    /// `[job #123](url)` (or `[job](url)` without an id).
+    pub fn markdown(&self) -> String {
+        match self.id {
+            Some(id) => format!("[job #{id}]({})", self.url),
+            None => format!("[job]({})", self.url),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::vars;
+
+    #[test]
+    fn job_link_comes_from_the_predefined_variables() {
+        let job = JobLink::from_env(&vars(&[
+            ("CI_JOB_URL", "https://gitlab.example.com/g/p/-/jobs/42"),
+            ("CI_JOB_ID", "42"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            job.markdown(),
+            "[job #42](https://gitlab.example.com/g/p/-/jobs/42)"
+        );
+        assert_eq!(JobLink::from_env(&vars(&[("CI_JOB_ID", "42")])), None);
+        assert_eq!(JobLink::from_env(&vars(&[("CI_JOB_URL", " ")])), None);
+    }
+}
