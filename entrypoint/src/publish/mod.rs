@@ -10,6 +10,7 @@ pub mod merge_request;
 pub mod placeholder;
 pub mod progress;
 pub mod result;
+pub mod review;
 mod text;
 
 use serde::{Deserialize, Serialize};
