@@ -6,11 +6,13 @@
 //!
 //! Every body goes through [`crate::redact::Redactor`] before it leaves the process.
 
+pub mod finalize;
 pub mod merge_request;
 pub mod placeholder;
 pub mod progress;
 pub mod result;
 pub mod review;
+pub mod state;
 mod text;
 
 use serde::{Deserialize, Serialize};
