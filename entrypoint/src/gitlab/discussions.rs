@@ -11,22 +11,25 @@ use super::merge_requests::mr_path;
 use super::notes::{Note, noteable_path};
 
 /// A thread: its notes in order. Standalone comments (and system notes) come as one-note
-/// discussions with `individual_note: true`.
+/// discussions with `individual_note: true`. GitLab's discussion entity has exactly these three
+/// fields (`lib/api/entities/discussion.rb`); whether a thread is resolved is read from its notes.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Discussion {
     /// 40-hex thread id, shared by its notes.
     pub id: DiscussionId,
     /// True for a standalone comment that is not a thread.
     pub individual_note: bool,
-    /// True for threads that can be resolved (merge request threads). Older GitLab versions
-    /// leave it out.
-    #[serde(default)]
-    pub resolvable: bool,
-    /// Only sent for resolvable threads.
-    #[serde(default)]
-    pub resolved: Option<bool>,
     /// The notes, oldest first.
     pub notes: Vec<Note>,
+}
+
+impl Discussion {
+    /// A thread is resolved when it has resolvable notes and every one of them is resolved, as
+    /// GitLab's UI counts it.
+    pub fn is_resolved(&self) -> bool {
+        let mut resolvable = self.notes.iter().filter(|n| n.resolvable).peekable();
+        resolvable.peek().is_some() && resolvable.all(|n| n.resolved == Some(true))
+    }
 }
 
 #[derive(Serialize)]

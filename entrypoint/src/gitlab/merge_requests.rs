@@ -155,6 +155,22 @@ pub struct NewMergeRequest {
     pub allow_collaboration: Option<bool>,
 }
 
+impl NewMergeRequest {
+    /// The three fields GitLab requires; every option left to GitLab's default.
+    pub fn new(
+        source_branch: impl Into<String>,
+        target_branch: impl Into<String>,
+        title: impl Into<String>,
+    ) -> Self {
+        Self {
+            source_branch: source_branch.into(),
+            target_branch: target_branch.into(),
+            title: title.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// `state_event` of an update.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,0 +1,511 @@
+//! The product's GitLab client against the GitLab double: both were written from GitLab's REST v4
+//! documentation independently, so agreement here is evidence, not an echo.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use doubles::gitlab::double::{
+    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
+};
+use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
+use doubles::gitlab::repo::{FileChange, Signature};
+use entrypoint::gitlab::award_emoji::AwardOutcome;
+use entrypoint::gitlab::diff_position::{DiffPosition, PositionType};
+use entrypoint::gitlab::ids::{
+    IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
+};
+use entrypoint::gitlab::merge_requests::{NewMergeRequest, Upsert};
+use entrypoint::gitlab::notes::{NewNote, NoteListOptions};
+use entrypoint::gitlab::pipelines::{NewPipeline, PipelineTrigger, PipelineVariable, VariableType};
+use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabError, GitLabToken, RetryPolicy};
+use entrypoint::secret::Secret;
+
+/// A client with millisecond backoff, so retry tests take no time.
+fn client(api_url: &str, token: &str) -> GitLab {
+    let mut config = ClientConfig::new(
+        ApiBaseUrl::parse(api_url).expect("the double's API URL parses"),
+        GitLabToken::new(Secret::new(token)),
+    );
+    config.retry = RetryPolicy {
+        max_attempts: 12,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        total_budget: Duration::from_secs(20),
+    };
+    GitLab::new(config).expect("client builds")
+}
+
+struct World {
+    gl: GitLabDouble,
+    project: u64,
+    bot: doubles::gitlab::double::SeededUser,
+    dev: doubles::gitlab::double::SeededUser,
+}
+
+async fn world() -> World {
+    let gl = GitLabDouble::start().await.expect("double starts");
+    let project = gl
+        .add_project(ProjectSpec::new("acme/widgets").default_branch("main"))
+        .expect("project")
+        .id;
+    let bot = gl
+        .add_user(UserSpec::project_bot(project, "Claude"))
+        .expect("bot user");
+    gl.add_member(project, bot.id, 30)
+        .expect("bot is a Developer");
+    let dev = gl.add_user(UserSpec::human("dana")).expect("developer");
+    gl.add_member(project, dev.id, 30)
+        .expect("dana is a Developer");
+    World {
+        gl,
+        project,
+        bot,
+        dev,
+    }
+}
+
+fn pid(w: &World) -> ProjectRef {
+    ProjectRef::Id(ProjectId(w.project))
+}
+
+#[tokio::test]
+async fn client_lists_thirty_pages_while_a_fifth_of_requests_fail() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Busy issue"))
+            .unwrap();
+    for n in 0..2950 {
+        w.gl.add_note(
+            w.project,
+            DoubleNoteable::Issue(issue.iid),
+            NoteSpec::new(w.dev.id, &format!("note {n}")),
+        )
+        .unwrap();
+    }
+    let faults = w.gl.faults();
+    let notes_path = "/api/v4/projects/*/issues/*/notes";
+    for (action, ratio, seed) in [
+        (FaultAction::Status { code: 503 }, 0.10, 11),
+        (FaultAction::Drop, 0.06, 12),
+        (FaultAction::Status { code: 500 }, 0.05, 13),
+    ] {
+        faults.add(FaultRule {
+            method: Some("GET".into()),
+            path: notes_path.into(),
+            action,
+            schedule: Schedule::Fraction { ratio, seed },
+        });
+    }
+    let gitlab = client(&w.gl.api_url(), &w.bot.token);
+    let notes = gitlab
+        .notes(
+            &pid(&w),
+            Noteable::Issue(IssueIid(issue.iid)),
+            NoteListOptions::default(),
+        )
+        .await
+        .expect("the listing completes despite the faults");
+    assert_eq!(notes.len(), 2950);
+    let mut ids: Vec<u64> = notes.iter().map(|n| n.id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 2950, "no page was read twice or skipped");
+    let served =
+        w.gl.requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with("/notes") && r.status == 200)
+            .count();
+    assert_eq!(served, 30, "exactly 30 pages of 100 were served");
+    let injected = faults.injected();
+    let share = injected as f64 / (injected as f64 + served as f64);
+    eprintln!(
+        "30 pages of 100 read; {injected} of {} requests failed ({:.0}%)",
+        injected as usize + served,
+        share * 100.0
+    );
+    assert!(injected >= 3, "faults were really injected ({injected})");
+    assert!(
+        (0.05..=0.45).contains(&share),
+        "about a fifth of requests failed: {share:.2}"
+    );
+}
+
+#[tokio::test]
+async fn rate_limited_request_waits_for_retry_after_then_succeeds() {
+    let w = world().await;
+    w.gl.faults().add(FaultRule {
+        method: Some("GET".into()),
+        path: "/api/v4/user".into(),
+        action: FaultAction::RateLimited {
+            retry_after_secs: 1,
+        },
+        schedule: Schedule::Times { n: 1 },
+    });
+    let start = Instant::now();
+    let me = client(&w.gl.api_url(), &w.bot.token)
+        .current_user()
+        .await
+        .unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(me.id, UserId(w.bot.id));
+    assert!(me.bot, "project access token users are bots");
+}
+
+#[tokio::test]
+async fn errors_carry_gitlabs_status_and_message() {
+    let w = world().await;
+    let bad = client(&w.gl.api_url(), "glpat-not-a-real-token")
+        .current_user()
+        .await;
+    let err = bad.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert!(err.to_string().contains("401 Unauthorized"), "{err}");
+    assert!(!err.to_string().contains("glpat-not-a-real-token"));
+
+    let gitlab = client(&w.gl.api_url(), &w.bot.token);
+    let missing = gitlab
+        .issue(&ProjectRef::Path("acme/nope".into()), IssueIid(1))
+        .await;
+    let err = missing.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert!(err.to_string().contains("404 Project Not Found"), "{err}");
+
+    let guest = w.gl.add_user(UserSpec::human("gus")).unwrap();
+    w.gl.add_member(w.project, guest.id, 10).unwrap();
+    let forbidden = client(&w.gl.api_url(), &guest.token)
+        .create_merge_request(
+            &pid(&w),
+            &NewMergeRequest::new("feature", "main", "Guest tries"),
+        )
+        .await;
+    assert_eq!(
+        forbidden.unwrap_err().status().map(|s| s.as_u16()),
+        Some(403)
+    );
+}
+
+#[tokio::test]
+async fn notes_round_trip_and_emit_note_hooks_our_parser_understands() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Crash"))
+            .unwrap();
+    let dev = client(&w.gl.api_url(), &w.dev.token);
+    let noteable = Noteable::Issue(IssueIid(issue.iid));
+    let note = dev
+        .create_note(&pid(&w), noteable, &NewNote::new("@claude please fix this"))
+        .await
+        .unwrap();
+    assert_eq!(note.author.username, "dana");
+    let stored = w.gl.notes(w.project, DoubleNoteable::Issue(issue.iid));
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].body, "@claude please fix this");
+
+    let events = w.gl.note_events();
+    assert_eq!(events.len(), 1, "one Note Hook per created note");
+    let payload = serde_json::to_string(&events[0].payload).unwrap();
+    let trigger = entrypoint::trigger::webhook::parse(&payload, &Default::default())
+        .expect("the double's Note Hook parses");
+    assert_eq!(trigger.noteable, noteable);
+    assert_eq!(trigger.note.as_ref().unwrap().id, note.id);
+    assert_eq!(trigger.instruction, "please fix this");
+
+    let updated = dev
+        .update_note(
+            &pid(&w),
+            noteable,
+            note.id,
+            "@claude please fix this, thanks",
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.body, "@claude please fix this, thanks");
+    let edit = w.gl.note_events().pop().unwrap();
+    let edit = serde_json::to_string(&edit.payload).unwrap();
+    let edited = entrypoint::trigger::webhook::parse(&edit, &Default::default()).unwrap();
+    assert!(
+        edited.note.unwrap().edited,
+        "an edit is reported as action update"
+    );
+
+    let internal = dev
+        .create_note(
+            &pid(&w),
+            noteable,
+            &NewNote {
+                body: "internal only".into(),
+                internal: true,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(internal.internal);
+}
+
+#[tokio::test]
+async fn a_duplicate_merge_request_is_a_typed_conflict_and_create_or_update_updates_it() {
+    let w = world().await;
+    let repo = w.gl.repo(w.project).unwrap();
+    repo.commit(
+        "claude/issue-1-fix",
+        &[FileChange::Write {
+            path: "fix.txt".into(),
+            content: b"fixed\n".to_vec(),
+        }],
+        "Fix it",
+        &Signature {
+            name: "Claude".into(),
+            email: "claude@example.com".into(),
+        },
+    )
+    .unwrap();
+    let bot = client(&w.gl.api_url(), &w.bot.token);
+    let new = NewMergeRequest::new("claude/issue-1-fix", "main", "Fix the crash");
+    let first = bot.create_merge_request(&pid(&w), &new).await.unwrap();
+    let again = bot.create_merge_request(&pid(&w), &new).await.unwrap_err();
+    match again {
+        GitLabError::MergeRequestAlreadyExists { existing, .. } => {
+            assert_eq!(existing, Some(first.iid))
+        }
+        other => panic!("expected a typed conflict, got {other}"),
+    }
+    let mut retitled = new.clone();
+    retitled.title = "Fix the crash (v2)".into();
+    let (mr, upsert) = bot
+        .create_or_update_merge_request(&pid(&w), &retitled)
+        .await
+        .unwrap();
+    assert_eq!((mr.iid, upsert), (first.iid, Upsert::Updated));
+    assert_eq!(
+        w.gl.merge_requests(w.project)[0].title,
+        "Fix the crash (v2)"
+    );
+    let found = bot
+        .find_open_merge_request(&pid(&w), "claude/issue-1-fix")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|m| m.iid), Some(first.iid));
+}
+
+#[tokio::test]
+async fn review_comments_land_on_the_right_diff_line_and_threads_resolve() {
+    let w = world().await;
+    let repo = w.gl.repo(w.project).unwrap();
+    let author = Signature {
+        name: "Dana".into(),
+        email: "dana@example.com".into(),
+    };
+    repo.commit(
+        "feature/parser",
+        &[FileChange::Write {
+            path: "src/parser.rs".into(),
+            content: b"fn parse() {\n    let x = input.unwrap();\n}\n".to_vec(),
+        }],
+        "Add parser",
+        &author,
+    )
+    .unwrap();
+    let mr =
+        w.gl.create_merge_request(
+            w.project,
+            MrSpec::new(w.dev.id, "feature/parser", "main", "Parser"),
+        )
+        .unwrap();
+    let bot = client(&w.gl.api_url(), &w.bot.token);
+    let iid = MergeRequestIid(mr.iid);
+    let fetched = bot.merge_request(&pid(&w), iid).await.unwrap();
+    let refs = fetched.diff_refs.expect("diff_refs");
+    let diffs = bot.merge_request_diffs(&pid(&w), iid).await.unwrap();
+    assert_eq!(diffs.len(), 1);
+    assert_eq!(diffs[0].new_path, "src/parser.rs");
+    assert!(diffs[0].new_file);
+    let position = DiffPosition {
+        position_type: PositionType::Text,
+        base_sha: refs.base_sha.clone(),
+        start_sha: refs.start_sha.clone(),
+        head_sha: refs.head_sha.clone(),
+        old_path: "src/parser.rs".into(),
+        new_path: "src/parser.rs".into(),
+        old_line: None,
+        new_line: Some(2),
+        line_range: None,
+    };
+    let body = "This can panic.\n\n```suggestion:-0+0\n    let x = input?;\n```";
+    let thread = bot
+        .create_diff_discussion(&pid(&w), iid, body, &position)
+        .await
+        .unwrap();
+    assert!(!thread.individual_note);
+    let reply = bot
+        .reply_to_discussion(
+            &pid(&w),
+            Noteable::MergeRequest(iid),
+            &thread.id,
+            "Summary follows.",
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.body, "Summary follows.");
+    let resolved = bot
+        .resolve_discussion(&pid(&w), iid, &thread.id, true)
+        .await
+        .unwrap();
+    assert!(resolved.is_resolved(), "{resolved:?}");
+
+    let mut outside = position.clone();
+    outside.new_line = Some(40);
+    let refused = bot
+        .create_diff_discussion(&pid(&w), iid, "nowhere", &outside)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status().map(|s| s.as_u16()), Some(400), "{refused}");
+}
+
+#[tokio::test]
+async fn access_levels_come_from_the_project_or_its_group() {
+    let w = world().await;
+    let gitlab = client(&w.gl.api_url(), &w.bot.token);
+    let dev = gitlab
+        .project_member(&pid(&w), UserId(w.dev.id))
+        .await
+        .unwrap();
+    assert_eq!(dev.map(|m| m.access_level.0), Some(30));
+    let lead = w.gl.add_user(UserSpec::human("lee")).unwrap();
+    w.gl.add_group_member("acme", lead.id, 40).unwrap();
+    let inherited = gitlab
+        .project_member(&pid(&w), UserId(lead.id))
+        .await
+        .unwrap();
+    assert_eq!(inherited.map(|m| m.access_level.0), Some(40));
+    let stranger = w.gl.add_user(UserSpec::human("stranger")).unwrap();
+    assert!(
+        gitlab
+            .project_member(&pid(&w), UserId(stranger.id))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn awarding_the_same_emoji_twice_is_not_an_error() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Crash"))
+            .unwrap();
+    let note =
+        w.gl.add_note(
+            w.project,
+            DoubleNoteable::Issue(issue.iid),
+            NoteSpec::new(w.dev.id, "@claude fix"),
+        )
+        .unwrap();
+    let bot = client(&w.gl.api_url(), &w.bot.token);
+    let noteable = Noteable::Issue(IssueIid(issue.iid));
+    let first = bot
+        .award_note(&pid(&w), noteable, NoteId(note.id), "eyes")
+        .await
+        .unwrap();
+    assert!(matches!(first, AwardOutcome::Awarded(_)));
+    let second = bot
+        .award_note(&pid(&w), noteable, NoteId(note.id), "eyes")
+        .await
+        .unwrap();
+    assert!(matches!(second, AwardOutcome::AlreadyAwarded));
+    assert_eq!(w.gl.award_names(note.id), vec!["eyes".to_string()]);
+}
+
+#[tokio::test]
+async fn pipelines_are_started_with_our_variables() {
+    let w = world().await;
+    let trigger_token = w.gl.add_trigger(w.project, w.bot.id, "relay").unwrap();
+    let bot = client(&w.gl.api_url(), &w.bot.token);
+    let variables = BTreeMap::from([
+        ("AI_ASSISTANT".to_string(), "claude".to_string()),
+        ("AI_NOTE_ID".to_string(), "77".to_string()),
+    ]);
+    let triggered = bot
+        .trigger_pipeline(
+            &pid(&w),
+            &PipelineTrigger {
+                token: Secret::new(trigger_token.clone()),
+                git_ref: "main".into(),
+                variables,
+            },
+        )
+        .await
+        .unwrap();
+    let created = bot
+        .create_pipeline(
+            &pid(&w),
+            &NewPipeline {
+                git_ref: "main".into(),
+                variables: vec![PipelineVariable {
+                    key: "AI_NOTE_ID".into(),
+                    value: "78".into(),
+                    variable_type: VariableType::EnvVar,
+                }],
+            },
+        )
+        .await
+        .unwrap();
+    let recorded = w.gl.pipelines(w.project);
+    assert_eq!(recorded.len(), 2);
+    let by_id = |id: u64| recorded.iter().find(|p| p.id == id).unwrap();
+    let var = |p: &doubles::gitlab::model::Pipeline, key: &str| {
+        p.variables
+            .iter()
+            .find(|v| v.key == key)
+            .map(|v| v.value.clone())
+    };
+    assert_eq!(
+        var(by_id(triggered.id.0), "AI_NOTE_ID").as_deref(),
+        Some("77")
+    );
+    assert_eq!(
+        var(by_id(created.id.0), "AI_NOTE_ID").as_deref(),
+        Some("78")
+    );
+    let trigger_request =
+        w.gl.requests()
+            .into_iter()
+            .find(|r| r.path.ends_with("/trigger/pipeline"))
+            .unwrap();
+    assert!(
+        !trigger_request
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("private-token") || v.contains(&w.bot.token)),
+        "the trigger call carries the trigger token only"
+    );
+}
+
+#[tokio::test]
+async fn a_self_managed_instance_under_a_sub_path_works() {
+    let gl = GitLabDouble::builder()
+        .relative_url_root("/gitlab")
+        .start()
+        .await
+        .unwrap();
+    let project = gl.add_project(ProjectSpec::new("team/sub/app")).unwrap();
+    let user = gl.add_user(UserSpec::human("sam")).unwrap();
+    gl.add_member(project.id, user.id, 30).unwrap();
+    let issue = gl
+        .create_issue(project.id, IssueSpec::new(user.id, "Sub-path"))
+        .unwrap();
+    assert!(gl.api_url().ends_with("/gitlab/api/v4"), "{}", gl.api_url());
+    let gitlab = client(&gl.api_url(), &user.token);
+    assert_eq!(gitlab.current_user().await.unwrap().username, "sam");
+    let by_path = gitlab
+        .issue(
+            &ProjectRef::Path("team/sub/app".into()),
+            IssueIid(issue.iid),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_path.title, "Sub-path");
+}

@@ -1,0 +1,180 @@
+//! `explain` with the CI variables our relay and scan set: the note is read back from GitLab
+//! (the double), and the decision uses the bot identity behind the token.
+
+use std::collections::HashMap;
+
+use doubles::gitlab::double::{GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, UserSpec};
+use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::marker::{NoteRole, marker};
+use entrypoint::trigger::decision::{Decision, SkipReason};
+use entrypoint::trigger::explain::{Options, explain};
+use entrypoint::trigger::{NoteKind, Source};
+
+struct Setup {
+    gl: GitLabDouble,
+    vars: HashMap<String, String>,
+    project: u64,
+    issue: u64,
+    dev: u64,
+    bot: u64,
+}
+
+async fn setup() -> Setup {
+    let gl = GitLabDouble::start().await.unwrap();
+    let project = gl.add_project(ProjectSpec::new("acme/widgets")).unwrap().id;
+    let bot = gl
+        .add_user(UserSpec::project_bot(project, "Codex"))
+        .unwrap();
+    gl.add_member(project, bot.id, 30).unwrap();
+    let dev = gl.add_user(UserSpec::human("dana")).unwrap();
+    gl.add_member(project, dev.id, 30).unwrap();
+    let issue = gl
+        .create_issue(project, IssueSpec::new(dev.id, "Flaky test").confidential())
+        .unwrap()
+        .iid;
+    let vars = HashMap::from([
+        ("GITLAB_TOKEN".to_string(), bot.token.clone()),
+        ("CI_API_V4_URL".to_string(), gl.api_url()),
+        ("CI_PROJECT_ID".to_string(), project.to_string()),
+        ("AI_ASSISTANT".to_string(), "codex".to_string()),
+        ("AI_NOTEABLE_TYPE".to_string(), "issue".to_string()),
+        ("AI_NOTEABLE_IID".to_string(), issue.to_string()),
+    ]);
+    Setup {
+        gl,
+        vars,
+        project,
+        issue,
+        dev: dev.id,
+        bot: bot.id,
+    }
+}
+
+async fn explain_note(s: &Setup, note_id: u64) -> entrypoint::trigger::explain::Explanation {
+    let mut vars = s.vars.clone();
+    vars.insert("AI_NOTE_ID".into(), note_id.to_string());
+    let lookup = move |k: &str| vars.get(k).cloned();
+    explain(&Options::default(), &lookup, &Handles::default())
+        .await
+        .expect("explain succeeds")
+}
+
+#[tokio::test]
+async fn a_thread_reply_named_by_ci_variables_is_read_back_and_runs() {
+    let s = setup().await;
+    let first =
+        s.gl.add_note(
+            s.project,
+            Noteable::Issue(s.issue),
+            NoteSpec::new(s.dev, "Any idea?").thread(),
+        )
+        .unwrap();
+    let reply =
+        s.gl.add_note(
+            s.project,
+            Noteable::Issue(s.issue),
+            NoteSpec::new(s.dev, "@codex why does this fail?").reply_to(&first.discussion_id),
+        )
+        .unwrap();
+    let e = explain_note(&s, reply.id).await;
+    assert_eq!(e.source, Source::CiVariables);
+    assert_eq!(
+        e.decision,
+        Decision::Run {
+            assistants: vec![Assistant::Codex]
+        }
+    );
+    let trigger = e.trigger.unwrap();
+    assert!(
+        trigger.confidential,
+        "the issue's confidentiality is read back"
+    );
+    let note = trigger.note.unwrap();
+    assert_eq!(note.kind, NoteKind::DiscussionNote);
+    assert_eq!(
+        note.discussion.map(|d| d.to_string()),
+        Some(first.discussion_id),
+        "the thread is found through the Discussions API"
+    );
+    assert_eq!(trigger.instruction, "why does this fail?");
+    assert!(e.unchecked.is_empty());
+}
+
+#[tokio::test]
+async fn the_bots_own_notes_and_other_assistants_notes_are_skipped() {
+    let s = setup().await;
+    let own =
+        s.gl.add_note(
+            s.project,
+            Noteable::Issue(s.issue),
+            NoteSpec::new(s.bot, "I was asked by @codex to look"),
+        )
+        .unwrap();
+    let e = explain_note(&s, own.id).await;
+    assert!(
+        matches!(
+            &e.decision,
+            Decision::Skip {
+                reason: SkipReason::OwnNote,
+                ..
+            }
+        ),
+        "{:?}",
+        e.decision
+    );
+
+    let claude_only =
+        s.gl.add_note(
+            s.project,
+            Noteable::Issue(s.issue),
+            NoteSpec::new(s.dev, "@claude have a look"),
+        )
+        .unwrap();
+    let e = explain_note(&s, claude_only.id).await;
+    assert!(matches!(
+        &e.decision,
+        Decision::Skip {
+            reason: SkipReason::OtherAssistant,
+            ..
+        }
+    ));
+
+    let copied_placeholder =
+        s.gl.add_note(
+            s.project,
+            Noteable::Issue(s.issue),
+            NoteSpec::new(
+                s.dev,
+                &format!(
+                    "@codex working…\n{}",
+                    marker(Assistant::Codex, NoteRole::Placeholder)
+                ),
+            ),
+        )
+        .unwrap();
+    let e = explain_note(&s, copied_placeholder.id).await;
+    assert!(matches!(
+        &e.decision,
+        Decision::Skip {
+            reason: SkipReason::OurNote,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_deleted_or_foreign_note_is_one_clear_line() {
+    let s = setup().await;
+    let mut vars = s.vars.clone();
+    vars.insert("AI_NOTE_ID".into(), "987654".into());
+    let lookup = move |k: &str| vars.get(k).cloned();
+    let err = explain(&Options::default(), &lookup, &Handles::default())
+        .await
+        .unwrap_err();
+    let line = format!("{err:#}");
+    assert!(
+        line.contains("AI_NOTE_ID 987654 is not a note on #"),
+        "{line}"
+    );
+    assert!(!line.contains(&s.vars["GITLAB_TOKEN"]));
+}
