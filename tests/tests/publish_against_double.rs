@@ -24,7 +24,9 @@ use entrypoint::publish::finalize::{self, JobEnd, Lookup};
 use entrypoint::publish::merge_request::{MergeRequestDraft, branch_name, open_merge_request};
 use entrypoint::publish::placeholder::post_placeholder;
 use entrypoint::publish::progress::{Progress, ProgressSettings};
-use entrypoint::publish::result::{Conclusion, Failure, ResultReport, publish_result};
+use entrypoint::publish::result::{
+    Conclusion, Failure, Refusal, ResultReport, post_refusal, publish_result,
+};
 use entrypoint::publish::review::{Review, ReviewComment, Side, publish_review};
 use entrypoint::publish::state::StateFile;
 use entrypoint::publish::{JobLink, Placeholder};
@@ -758,4 +760,47 @@ async fn a_failed_run_explains_what_to_do() {
     let body = note_body(&w, di, placeholder.note);
     assert!(body.starts_with("❌ **Claude** could not finish"), "{body}");
     assert!(body.contains("(401)") && body.contains("`ANTHROPIC_API_KEY`"));
+}
+
+#[tokio::test]
+async fn a_guest_is_told_politely_which_role_is_needed_in_the_same_thread() {
+    let w = world().await;
+    let mr_iid = review_world_mr(&w);
+    let dm = DoubleNoteable::MergeRequest(mr_iid);
+    let guest = w.gl.add_user(UserSpec::human("gus")).unwrap();
+    w.gl.add_member(w.project, guest.id, 10).unwrap();
+    let asked =
+        w.gl.add_note(
+            w.project,
+            dm,
+            NoteSpec::new(guest.id, "@claude review this").thread(),
+        )
+        .unwrap();
+    let t = trigger(
+        &w,
+        Noteable::MergeRequest(MergeRequestIid(mr_iid)),
+        asked.id,
+        &asked.discussion_id,
+        NoteKind::DiscussionNote,
+    );
+    let refusal = Refusal {
+        assistant: Assistant::Claude,
+        author: Some("gus".into()),
+        required_role: "Developer".into(),
+    };
+    let note = post_refusal(&w.gitlab, &t, &refusal, &w.redactor)
+        .await
+        .unwrap();
+    let posted =
+        w.gl.notes(w.project, dm)
+            .into_iter()
+            .find(|n| n.id == note.id.0)
+            .unwrap();
+    assert_eq!(posted.discussion_id, asked.discussion_id);
+    assert!(posted.body.contains("Sorry @gus") && posted.body.contains("**Developer**"));
+    assert!(
+        posted
+            .body
+            .ends_with(&marker(Assistant::Claude, NoteRole::Refusal))
+    );
 }

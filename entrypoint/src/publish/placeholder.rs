@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::JobLink;
 use crate::assistant::Assistant;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef};
-use crate::gitlab::notes::NewNote;
+use crate::gitlab::notes::{NewNote, Note};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::marker::{NoteRole, marker};
 use crate::trigger::{NoteKind, Trigger};
@@ -80,33 +80,47 @@ pub async fn post_placeholder(
 
     if let Some(existing) = trigger.placeholder {
         match gitlab.update_note(project, noteable, existing, &body).await {
-            Ok(note) => return Ok(placeholder(note.id, None)),
+            // A relay placeholder sits where our own would; should it vanish later, the
+            // result goes to the request's thread.
+            Ok(note) => return Ok(placeholder(note.id, reply_thread(trigger).cloned())),
             Err(error) if error.is_not_found() => {
                 tracing::warn!(note = %existing, "the relay's placeholder is gone; posting a new one");
             }
             Err(error) => return Err(error),
         }
     }
+    let (note, discussion) = post_where_asked(gitlab, trigger, &body).await?;
+    Ok(placeholder(note.id, discussion))
+}
 
+/// Posts `body` where the request was made: a reply in its thread when it was a thread or
+/// diff-line note (falling back to a comment when the thread cannot be replied to), else a
+/// comment, internal per [`must_be_internal`]. Returns the note and the thread it joined.
+pub async fn post_where_asked(
+    gitlab: &GitLab,
+    trigger: &Trigger,
+    body: &str,
+) -> Result<(Note, Option<DiscussionId>), GitLabError> {
+    let project = &trigger.project;
+    let noteable = trigger.noteable;
     if let Some(discussion) = reply_thread(trigger) {
         match gitlab
-            .reply_to_discussion(project, noteable, discussion, &body)
+            .reply_to_discussion(project, noteable, discussion, body)
             .await
         {
-            Ok(note) => return Ok(placeholder(note.id, Some(discussion.clone()))),
+            Ok(note) => return Ok((note, Some(discussion.clone()))),
             Err(error) if error.is_not_found() => {
                 tracing::warn!(%discussion, "the thread cannot be replied to; posting a new comment");
             }
             Err(error) => return Err(error),
         }
     }
-
     let note = NewNote {
-        body,
+        body: body.to_owned(),
         internal: must_be_internal(trigger),
     };
     let created = gitlab.create_note(project, noteable, &note).await?;
-    Ok(placeholder(created.id, None))
+    Ok((created, None))
 }
 
 /// The thread to answer in: the mention's own, when it was a thread or diff-line note. A plain

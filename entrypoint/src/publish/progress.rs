@@ -205,6 +205,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_recorder_can_be_shared_with_the_runners_callback() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Progress>();
+    }
+
+    #[test]
     fn the_list_keeps_the_latest_steps_in_code() {
         let mut steps = Steps::default();
         for i in 0..7 {

@@ -389,6 +389,19 @@ impl Refusal {
     }
 }
 
+/// Posts a refusal where the request was made (see
+/// [`super::placeholder::post_where_asked`]).
+pub async fn post_refusal(
+    gitlab: &GitLab,
+    trigger: &crate::trigger::Trigger,
+    refusal: &Refusal,
+    redactor: &Redactor,
+) -> Result<Note, GitLabError> {
+    let (note, _) =
+        super::placeholder::post_where_asked(gitlab, trigger, &refusal.render(redactor)).await?;
+    Ok(note)
+}
+
 /// `2m 5s`, `1h 3m`, `45s`.
 pub fn human_duration(duration: Duration) -> String {
     let secs = duration.as_secs();
