@@ -38,7 +38,16 @@ const NAMED_SECRETS: [&str; 7] = [
 ];
 
 /// Name fragments that mark a variable as a credential.
-const SECRET_FRAGMENTS: [&str; 6] = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "AUTH"];
+const SECRET_FRAGMENTS: [&str; 8] = [
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "KEY",
+    "AUTH",
+    "JWT",
+    "CREDENTIAL",
+];
 
 /// `AUTH…` words that name people, not credentials (`CI_COMMIT_AUTHOR` holds a name and email
 /// that an answer may legitimately quote).
@@ -64,6 +73,8 @@ static KEY_PATTERNS: LazyLock<Regex> = LazyLock::new(|| {
         r"\bgithub_pat_[A-Za-z0-9_]{22,}",
         // Slack tokens.
         r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",
+        // JSON Web Tokens (CI ID tokens, OAuth access tokens): header.payload.signature.
+        r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
     ];
     // The patterns are fixed and tested; failing here would be a programming error.
     Regex::new(&patterns.join("|")).expect("the key patterns are valid regular expressions")
@@ -103,8 +114,8 @@ impl std::fmt::Debug for Redactor {
 }
 
 /// True for variable names that hold credentials: the well-known ones, and any name with a
-/// `_`-separated part containing TOKEN, SECRET, PASSWORD, PASSWD or KEY, or starting with AUTH
-/// (but not AUTHOR).
+/// `_`-separated part containing TOKEN, SECRET, PASSWORD, PASSWD, KEY, AUTH, JWT or CREDENTIAL,
+/// except the AUTHOR words.
 pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     if NAMED_SECRETS.contains(&upper.as_str()) {
@@ -300,6 +311,8 @@ mod tests {
             "db_password",
             "AWS_SECRET_ACCESS_KEY",
             "SSH_PRIVATE_KEY",
+            "CI_JOB_JWT_V2",
+            "GOOGLE_APPLICATION_CREDENTIALS_JSON",
         ] {
             assert!(is_secret_name(name), "{name} should be secret");
         }
@@ -367,6 +380,7 @@ mod tests {
             "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
             "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
             "xoxb-123456789012-abcdefghijkl",
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqb2IifQ.c2lnbmF0dXJlLXZhbHVl",
         ];
         for key in samples {
             let out = r.redact(&format!("key: {key}, done"));

@@ -804,3 +804,70 @@ async fn a_guest_is_told_politely_which_role_is_needed_in_the_same_thread() {
             .ends_with(&marker(Assistant::Claude, NoteRole::Refusal))
     );
 }
+
+#[tokio::test]
+async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
+            .unwrap();
+    let di = DoubleNoteable::Issue(issue.iid);
+    let asked =
+        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude go"))
+            .unwrap();
+    let t = trigger(
+        &w,
+        Noteable::Issue(IssueIid(issue.iid)),
+        asked.id,
+        &asked.discussion_id,
+        NoteKind::Comment,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let mut state = StateFile::create(path.clone());
+    let broken = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
+        .await
+        .unwrap();
+    state.record_placeholder(&broken, false).unwrap();
+    let fine = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
+        .await
+        .unwrap();
+    state.record_placeholder(&fine, false).unwrap();
+
+    let fault = w.gl.faults().add(FaultRule {
+        method: Some("GET".into()),
+        path: format!("/api/v4/projects/*/issues/*/notes/{}", broken.note),
+        action: FaultAction::Status { code: 500 },
+        schedule: Schedule::Always,
+    });
+    let report = finalize::finalize(
+        &w.gitlab,
+        JobEnd::Failed,
+        Some(&job()),
+        Some(&mut state),
+        None,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.replaced, [fine.note]);
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].0, broken.note);
+    assert!(note_body(&w, di, fine.note).contains("the job failed"));
+
+    // A second after_script attempt (or a retry) picks up the one that failed.
+    w.gl.faults().remove(fault);
+    let mut reloaded = StateFile::load(&path).unwrap().unwrap();
+    let retry = finalize::finalize(
+        &w.gitlab,
+        JobEnd::Failed,
+        Some(&job()),
+        Some(&mut reloaded),
+        None,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(retry.replaced, [broken.note]);
+    assert!(note_body(&w, di, broken.note).contains("the job failed"));
+}

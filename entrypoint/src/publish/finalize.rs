@@ -115,15 +115,20 @@ pub struct Lookup {
 pub struct FinalizeReport {
     /// Placeholders replaced with an ending.
     pub replaced: Vec<NoteId>,
-    /// Placeholders found already final (left untouched).
+    /// Placeholders found already final or deleted (left untouched).
     pub untouched: Vec<NoteId>,
+    /// Placeholders that could not be checked or replaced, with GitLab's error; the others
+    /// were still handled.
+    pub failed: Vec<(NoteId, String)>,
 }
 
 /// Finalize failed.
 #[derive(Debug, thiserror::Error)]
 pub enum FinalizeError {
+    /// The thread could not be searched for placeholders.
     #[error(transparent)]
     GitLab(#[from] GitLabError),
+    /// A finalized placeholder could not be recorded.
     #[error(transparent)]
     State(#[from] StateError),
 }
@@ -148,10 +153,11 @@ pub async fn finalize(
                 .cloned()
                 .collect();
             for p in open {
-                let replaced =
-                    end_placeholder(gitlab, &p.placeholder, p.internal, end, job, redactor).await?;
-                record(&mut report, p.placeholder.note, replaced);
-                state.mark_finalized(p.placeholder.note)?;
+                let outcome =
+                    end_placeholder(gitlab, &p.placeholder, p.internal, end, job, redactor).await;
+                if record(&mut report, p.placeholder.note, outcome) {
+                    state.mark_finalized(p.placeholder.note)?;
+                }
             }
         }
         None => {
@@ -159,21 +165,27 @@ pub async fn finalize(
                 return Ok(report);
             };
             for placeholder in find_placeholders(gitlab, lookup, job).await? {
-                let replaced =
-                    end_placeholder(gitlab, &placeholder, false, end, job, redactor).await?;
-                record(&mut report, placeholder.note, replaced);
+                let outcome =
+                    end_placeholder(gitlab, &placeholder, false, end, job, redactor).await;
+                record(&mut report, placeholder.note, outcome);
             }
         }
     }
     Ok(report)
 }
 
-fn record(report: &mut FinalizeReport, note: NoteId, replaced: bool) {
-    if replaced {
-        report.replaced.push(note);
-    } else {
-        report.untouched.push(note);
+/// Files one outcome; true when the placeholder is settled (replaced, or final already).
+fn record(report: &mut FinalizeReport, note: NoteId, outcome: Result<bool, GitLabError>) -> bool {
+    match outcome {
+        Ok(true) => report.replaced.push(note),
+        Ok(false) => report.untouched.push(note),
+        Err(error) => {
+            tracing::warn!(%note, %error, "could not finalize a placeholder");
+            report.failed.push((note, error.to_string()));
+            return false;
+        }
     }
+    true
 }
 
 /// Replaces one placeholder if it still is one. `false` when it was already final or deleted.
@@ -278,6 +290,12 @@ pub async fn run_command(
         redactor,
     )
     .await?;
+    if let Some((note, error)) = report.failed.first() {
+        anyhow::bail!(
+            "{} placeholder(s) could not be finalized; note {note}: {error}",
+            report.failed.len()
+        );
+    }
     Ok(report)
 }
 

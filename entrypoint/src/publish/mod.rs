@@ -2,7 +2,7 @@
 //! before anything slow, [`progress`] refreshes of it while the assistant works, the
 //! [`result`] that replaces it, a [`review`]'s diff threads, the [`merge_request`] for an issue,
 //! and [`finalize`], which the template's `after_script` runs so that no placeholder is left
-//! saying "working" when the job is cancelled or times out.
+//! saying "working" when the job is cancelled or times out, using the run's [`state`] file.
 //!
 //! Every body goes through [`crate::redact::Redactor`] before it leaves the process.
 

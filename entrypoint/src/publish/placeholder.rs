@@ -134,8 +134,9 @@ fn reply_thread(trigger: &Trigger) -> Option<&DiscussionId> {
     }
 }
 
-/// A new comment is internal when the mention was, or when the issue is confidential.
-pub(crate) fn must_be_internal(trigger: &Trigger) -> bool {
+/// A new comment is internal when the mention was, or when the issue is confidential; pass it
+/// to [`super::result::publish_result`] so a re-posted result keeps that visibility.
+pub fn must_be_internal(trigger: &Trigger) -> bool {
     trigger.confidential || trigger.note.as_ref().is_some_and(|note| note.internal)
 }
 

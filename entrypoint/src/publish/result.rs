@@ -72,7 +72,15 @@ impl Failure {
             Outcome::Failed { message } => message,
         };
         let lower = message.to_ascii_lowercase();
-        let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
+        let has = |needles: &[&str]| {
+            needles.iter().any(|n| {
+                if n.bytes().all(|b| b.is_ascii_digit()) {
+                    contains_number(&lower, n)
+                } else {
+                    lower.contains(n)
+                }
+            })
+        };
         let key_variable = match assistant {
             Assistant::Claude => "ANTHROPIC_API_KEY",
             Assistant::Codex => "OPENAI_API_KEY",
@@ -402,6 +410,16 @@ pub async fn post_refusal(
     Ok(note)
 }
 
+/// True when `number` appears in `text` as a whole number (`401`, not `4010` or `v1.401`'s
+/// neighbours' digits).
+fn contains_number(text: &str, number: &str) -> bool {
+    text.match_indices(number).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + number.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
 /// `2m 5s`, `1h 3m`, `45s`.
 pub fn human_duration(duration: Duration) -> String {
     let secs = duration.as_secs();
@@ -518,6 +536,12 @@ mod tests {
         assert_eq!(
             classify(&failed("API Error: 529 overloaded"), Assistant::Claude),
             Some(Failure::ModelApiDown)
+        );
+        assert_eq!(
+            classify(&failed("wrote 5000 lines on port 4010"), Assistant::Claude),
+            Some(Failure::Assistant {
+                message: "wrote 5000 lines on port 4010".into()
+            })
         );
         assert_eq!(
             classify(&failed("something odd"), Assistant::Claude),

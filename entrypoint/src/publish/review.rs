@@ -294,9 +294,13 @@ fn place(
                 .find(|(file, _)| file.new_path == path || file.old_path == path)
         })
         .ok_or("the file is not changed by this merge request")?;
-    let (old_line, new_line) = lines
-        .locate(comment.side, comment.line)
-        .ok_or_else(|| format!("line {} is not in the diff", comment.line))?;
+    let (old_line, new_line) = lines.locate(comment.side, comment.line).ok_or_else(|| {
+        if file.diff.trim().is_empty() && (file.too_large || file.collapsed) {
+            "GitLab does not show this file's diff (too large)".to_owned()
+        } else {
+            format!("line {} is not in the diff", comment.line)
+        }
+    })?;
 
     let mut body = comment.body.trim().to_owned();
     if let Some(replacement) = &comment.suggestion {
