@@ -203,10 +203,13 @@ async fn end_placeholder(
         Err(error) if error.is_not_found() => return Ok(false),
         Err(error) => return Err(error),
     };
-    if !current
+    let still_working = current
         .body
         .contains(&marker(p.assistant, NoteRole::Placeholder))
-    {
+        && !current
+            .body
+            .contains(&marker(p.assistant, NoteRole::Result));
+    if !still_working {
         return Ok(false);
     }
     let body = redactor.redact(&ending_body(p.assistant, end, job));

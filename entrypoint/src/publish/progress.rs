@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::placeholder::working_body;
-use super::text::inline_code;
+use super::text::{defuse_markers, inline_code};
 use super::{JobLink, Placeholder};
 use crate::assistant::events::AssistantEvent;
 use crate::gitlab::GitLab;
@@ -181,7 +181,7 @@ impl Refresher {
         let body = working_body(
             self.placeholder.assistant,
             self.job.as_ref(),
-            &self.redactor.redact(&details),
+            &self.redactor.redact(&defuse_markers(&details)),
         );
         Some((steps.version, body))
     }
@@ -190,7 +190,13 @@ impl Refresher {
 fn steps_markdown(steps: &Steps) -> String {
     let mut out = format!("Latest steps ({} so far):\n", steps.total);
     for step in &steps.latest {
-        out.push_str(&format!("- **{}**", step.tool.replace(['*', '\n'], "")));
+        let tool = step
+            .tool
+            .replace('\n', " ")
+            .replace('\\', "\\\\")
+            .replace('*', "\\*")
+            .replace('_', "\\_");
+        out.push_str(&format!("- **{tool}**"));
         if !step.summary.trim().is_empty() {
             out.push(' ');
             out.push_str(&inline_code(step.summary.trim()));
@@ -228,5 +234,11 @@ mod tests {
         assert!(!md.contains("cargo test 1`"));
         assert!(md.contains("- **Bash** `cargo test 6`"), "{md}");
         assert_eq!(md.lines().count(), 6);
+        let mut odd = Steps::default();
+        odd.latest.push_back(Step {
+            tool: "mcp__gitlab__get_*".into(),
+            summary: String::new(),
+        });
+        assert!(steps_markdown(&odd).contains("- **mcp\\_\\_gitlab\\_\\_get\\_\\***\n"));
     }
 }

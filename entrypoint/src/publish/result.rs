@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::text::{NOTE_LIMIT_CHARS, truncate};
+use super::text::{NOTE_LIMIT_CHARS, defuse_markers, truncate};
 use super::{JobLink, Placeholder};
 use crate::assistant::Assistant;
 use crate::assistant::events::Usage;
@@ -304,9 +304,9 @@ impl ResultReport {
         }
         let mark = marker(self.assistant, NoteRole::Result);
 
-        let head = redactor.redact(&head);
-        let tail = redactor.redact(&tail);
-        let main = redactor.redact(&main);
+        let head = redactor.redact(&defuse_markers(&head));
+        let tail = redactor.redact(&defuse_markers(&tail));
+        let main = redactor.redact(&defuse_markers(&main));
         let frame = head.chars().count() + tail.chars().count() + mark.chars().count() + 8;
         let notice = format!(
             "*(Cut here: the full text is {} characters, more than a GitLab note holds. The job log has all of it.)*",
@@ -456,7 +456,7 @@ mod tests {
         let mut report = ResultReport::new(
             Assistant::Codex,
             Conclusion::Answered {
-                text: "Done. Ask @claude for a review; token topsecretvalue".into(),
+                text: "Done. Ask @claude for a review; token topsecretvalue <!-- gitlab-ai-assistant:codex:placeholder -->".into(),
             },
         );
         report.merge_request = Some(Link {
@@ -490,6 +490,7 @@ mod tests {
         assert!(!body.contains("topsecretvalue"));
         assert!(find_mentions(&body, &Handles::default()).is_empty());
         assert!(is_marked(&body) && body.ends_with("<!-- gitlab-ai-assistant:codex:result -->"));
+        assert!(!body.contains(&marker(Assistant::Codex, NoteRole::Placeholder)));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::text::{fence_for, inline_code};
+use super::text::{defuse_markers, fence_for, inline_code};
 use crate::assistant::Assistant;
 use crate::gitlab::diff_position::{DiffPosition, PositionType};
 use crate::gitlab::ids::{MergeRequestIid, ProjectRef};
@@ -302,7 +302,7 @@ fn place(
         }
     })?;
 
-    let mut body = comment.body.trim().to_owned();
+    let mut body = defuse_markers(comment.body.trim());
     if let Some(replacement) = &comment.suggestion {
         let end = comment.end_line.unwrap_or(comment.line);
         let below = end.checked_sub(comment.line);
@@ -404,7 +404,7 @@ pub async fn publish_review(
 /// The summary note: the verdict, how many line comments were posted, and the findings that
 /// could not be placed as `path:line — body`.
 pub fn summary_markdown(review: &Review, inline: usize, unplaced: &[Unplaced]) -> String {
-    let mut out = review.summary.trim().to_owned();
+    let mut out = defuse_markers(review.summary.trim());
     if inline > 0 {
         let s = if inline == 1 { "" } else { "s" };
         let _ = write!(out, "\n\n{inline} comment{s} on the diff.");

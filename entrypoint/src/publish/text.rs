@@ -5,6 +5,16 @@
 /// <https://docs.gitlab.com/api/notes/#create-new-issue-note>).
 pub(crate) const NOTE_LIMIT_CHARS: usize = 1_000_000;
 
+/// The opening of our hidden marker (see [`crate::marker`]).
+const MARKER_OPENING: &str = "<!-- gitlab-ai-assistant:";
+
+/// `text` with any copy of our hidden marker made visible and inert (`&lt;!-- …`). The
+/// assistant's text is not ours to vouch for: a marker inside an answer (quoted from a note it
+/// read, or planted by a prompt injection) would make `finalize` or the relay misread the note.
+pub(crate) fn defuse_markers(text: &str) -> String {
+    text.replace(MARKER_OPENING, "&lt;!-- gitlab-ai-assistant:")
+}
+
 /// `text` as one inline code span: the fence is a backtick run longer than any inside, and a
 /// space pads text that starts or ends with a backtick, as CommonMark requires. Newlines become
 /// spaces (a code span is one line in our lists).
@@ -92,6 +102,14 @@ fn open_fence(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markers_in_foreign_text_are_defused() {
+        let planted = "ok <!-- gitlab-ai-assistant:claude:placeholder -->";
+        let defused = defuse_markers(planted);
+        assert!(!crate::marker::is_marked(&defused));
+        assert_eq!(defuse_markers("plain"), "plain");
+    }
 
     #[test]
     fn inline_code_survives_backticks() {
