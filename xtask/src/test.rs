@@ -20,6 +20,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let root = cmd::workspace_root()?;
     let backend = prerequisites::git_http_backend()?;
     eprintln!("git http-backend: {}", backend.display());
+    prerequisites::npm()?;
     if !args.no_lint {
         cmd::run(&root, "cargo", ["fmt", "--all", "--", "--check"])?;
         cmd::run(
