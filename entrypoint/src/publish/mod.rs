@@ -5,6 +5,52 @@
 //! saying "working" when the job is cancelled or times out, using the run's [`state`] file.
 //!
 //! Every body goes through [`crate::redact::Redactor`] before it leaves the process.
+//!
+//! The orchestrator's sequence, in short:
+//!
+//! ```no_run
+//! # async fn story(
+//! #     gitlab: entrypoint::gitlab::GitLab,
+//! #     trigger: entrypoint::trigger::Trigger,
+//! #     spec: entrypoint::assistant::run::RunSpec,
+//! # ) -> anyhow::Result<()> {
+//! use std::sync::Arc;
+//! use entrypoint::assistant::{Assistant, Handles};
+//! use entrypoint::assistant::run::run;
+//! use entrypoint::publish::placeholder::{must_be_internal, post_placeholder};
+//! use entrypoint::publish::progress::{Progress, ProgressSettings};
+//! use entrypoint::publish::result::{ResultReport, publish_result};
+//! use entrypoint::publish::state::StateFile;
+//! use entrypoint::publish::JobLink;
+//! use entrypoint::redact::Redactor;
+//!
+//! let vars = |name: &str| std::env::var(name).ok();
+//! let redactor = Arc::new(Redactor::from_process_env(Handles::default()));
+//! let job = JobLink::from_env(&vars);
+//! let internal = must_be_internal(&trigger);
+//! let placeholder = post_placeholder(&gitlab, &trigger, Assistant::Claude, job.as_ref()).await?;
+//! let mut state = StateFile::path_from_env(&vars).map(StateFile::create);
+//! if let Some(state) = state.as_mut() {
+//!     state.record_placeholder(&placeholder, internal)?;
+//! }
+//! let progress = Progress::start(
+//!     gitlab.clone(),
+//!     placeholder.clone(),
+//!     job.clone(),
+//!     Arc::clone(&redactor),
+//!     ProgressSettings::default(),
+//! );
+//! let report = run(&spec, |event| progress.record(event)).await?;
+//! progress.stop().await;
+//! let mut result = ResultReport::from_run(Assistant::Claude, &report);
+//! result.job = job;
+//! publish_result(&gitlab, &placeholder, &result, &redactor, internal).await?;
+//! if let Some(state) = state.as_mut() {
+//!     state.mark_finalized(placeholder.note)?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod finalize;
 pub mod merge_request;

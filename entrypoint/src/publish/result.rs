@@ -12,7 +12,7 @@ use super::text::{NOTE_LIMIT_CHARS, defuse_markers, truncate};
 use super::{JobLink, Placeholder};
 use crate::assistant::Assistant;
 use crate::assistant::events::Usage;
-use crate::assistant::run::Outcome;
+use crate::assistant::run::{Outcome, RunReport};
 use crate::gitlab::notes::{NewNote, Note};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::marker::{NoteRole, marker};
@@ -25,6 +25,21 @@ pub enum Conclusion {
     Answered { text: String },
     /// The run failed.
     Failed(Failure),
+}
+
+impl Conclusion {
+    /// The answer of a successful run, or the [`Failure`] of any other.
+    pub fn from_outcome(outcome: &Outcome, assistant: Assistant, model: Option<&str>) -> Self {
+        match outcome {
+            Outcome::Succeeded { final_text, .. } => Self::Answered {
+                text: final_text.clone(),
+            },
+            Outcome::TimedOut { after } => Self::Failed(Failure::TimedOut { after: *after }),
+            Outcome::Failed { message } => {
+                Self::Failed(Failure::from_message(message, assistant, model))
+            }
+        }
+    }
 }
 
 /// Why a run failed, one variant per failure we know how to explain.
@@ -66,11 +81,15 @@ impl Failure {
         assistant: Assistant,
         model: Option<&str>,
     ) -> Option<Self> {
-        let message = match outcome {
-            Outcome::Succeeded { .. } => return None,
-            Outcome::TimedOut { after } => return Some(Self::TimedOut { after: *after }),
-            Outcome::Failed { message } => message,
-        };
+        match outcome {
+            Outcome::Succeeded { .. } => None,
+            Outcome::TimedOut { after } => Some(Self::TimedOut { after: *after }),
+            Outcome::Failed { message } => Some(Self::from_message(message, assistant, model)),
+        }
+    }
+
+    /// Reads the failure message a CLI reported.
+    pub fn from_message(message: &str, assistant: Assistant, model: Option<&str>) -> Self {
         let lower = message.to_ascii_lowercase();
         let has = |needles: &[&str]| {
             needles.iter().any(|n| {
@@ -86,57 +105,55 @@ impl Failure {
             Assistant::Codex => "OPENAI_API_KEY",
         }
         .to_owned();
-        Some(
-            if has(&[
-                "401",
-                "authentication_error",
-                "invalid x-api-key",
-                "invalid api key",
-                "incorrect api key",
-                "unauthorized",
-            ]) {
-                Self::ModelUnauthorized { key_variable }
-            } else if has(&[
-                "model_not_found",
-                "does not exist or you do not have access",
-                "not_found_error",
-            ]) {
-                Self::ModelNotFound {
-                    model: model.unwrap_or("the default model").to_owned(),
-                    model_variable: match assistant {
-                        Assistant::Claude => "CLAUDE_MODEL",
-                        Assistant::Codex => "CODEX_MODEL",
-                    }
-                    .to_owned(),
+        if has(&[
+            "401",
+            "authentication_error",
+            "invalid x-api-key",
+            "invalid api key",
+            "incorrect api key",
+            "unauthorized",
+        ]) {
+            Self::ModelUnauthorized { key_variable }
+        } else if has(&[
+            "model_not_found",
+            "does not exist or you do not have access",
+            "not_found_error",
+        ]) {
+            Self::ModelNotFound {
+                model: model.unwrap_or("the default model").to_owned(),
+                model_variable: match assistant {
+                    Assistant::Claude => "CLAUDE_MODEL",
+                    Assistant::Codex => "CODEX_MODEL",
                 }
-            } else if has(&["403", "permission_error", "forbidden"]) {
-                Self::ModelForbidden { key_variable }
-            } else if has(&[
-                "429",
-                "rate_limit",
-                "rate limit",
-                "insufficient_quota",
-                "quota",
-            ]) {
-                Self::ModelRateLimited
-            } else if has(&["max_turns", "max turns", "maximum number of turns"]) {
-                Self::TurnLimit
-            } else if has(&[
-                "overloaded",
-                "500",
-                "502",
-                "503",
-                "529",
-                "internal server error",
-                "api_error",
-            ]) {
-                Self::ModelApiDown
-            } else {
-                Self::Assistant {
-                    message: message.clone(),
-                }
-            },
-        )
+                .to_owned(),
+            }
+        } else if has(&["403", "permission_error", "forbidden"]) {
+            Self::ModelForbidden { key_variable }
+        } else if has(&[
+            "429",
+            "rate_limit",
+            "rate limit",
+            "insufficient_quota",
+            "quota",
+        ]) {
+            Self::ModelRateLimited
+        } else if has(&["max_turns", "max turns", "maximum number of turns"]) {
+            Self::TurnLimit
+        } else if has(&[
+            "overloaded",
+            "500",
+            "502",
+            "503",
+            "529",
+            "internal server error",
+            "api_error",
+        ]) {
+            Self::ModelApiDown
+        } else {
+            Self::Assistant {
+                message: message.to_owned(),
+            }
+        }
     }
 
     /// One line saying what happened.
@@ -238,6 +255,35 @@ impl ResultReport {
             notices: Vec::new(),
             appendix: None,
         }
+    }
+
+    /// A report of one assistant run: its answer or failure, duration, tokens and cost, and
+    /// the model-fallback notice when Codex had to switch models. Links, the job and other
+    /// notices are the caller's to add.
+    pub fn from_run(assistant: Assistant, run: &RunReport) -> Self {
+        let mut report = Self::new(
+            assistant,
+            Conclusion::from_outcome(&run.outcome, assistant, run.model.as_deref()),
+        );
+        report.duration = Some(run.elapsed);
+        if let Outcome::Succeeded {
+            usage, cost_usd, ..
+        } = &run.outcome
+        {
+            report.usage = *usage;
+            report.cost_usd = *cost_usd;
+        }
+        if let Some((missing, used)) = &run.fallback_used {
+            report.notices.push(Notice::ModelFallback {
+                missing: if missing.is_empty() {
+                    "The configured model".to_owned()
+                } else {
+                    missing.clone()
+                },
+                used: used.clone(),
+            });
+        }
+        report
     }
 
     /// The note body: redacted, within GitLab's length limit (the answer is cut, visibly, so
@@ -602,6 +648,51 @@ mod tests {
         assert!(body.contains("**Developer** role"));
         assert!(body.ends_with("<!-- gitlab-ai-assistant:claude:refusal -->"));
         assert!(find_mentions(&body, &Handles::default()).is_empty());
+    }
+
+    #[test]
+    fn a_run_report_becomes_a_result() {
+        let run = RunReport {
+            outcome: Outcome::Succeeded {
+                final_text: "Done.".into(),
+                usage: Some(Usage {
+                    input: 10,
+                    output: 2,
+                }),
+                cost_usd: Some(0.01),
+            },
+            model: Some("gpt-5.5".into()),
+            fallback_used: Some(("o4-mini".into(), "gpt-5.5".into())),
+            elapsed: Duration::from_secs(3),
+            refused_passthrough: Vec::new(),
+        };
+        let report = ResultReport::from_run(Assistant::Codex, &run);
+        assert_eq!(
+            report.conclusion,
+            Conclusion::Answered {
+                text: "Done.".into()
+            }
+        );
+        assert_eq!(report.usage.map(|u| u.output), Some(2));
+        assert_eq!(report.duration, Some(Duration::from_secs(3)));
+        assert_eq!(
+            report.notices,
+            [Notice::ModelFallback {
+                missing: "o4-mini".into(),
+                used: "gpt-5.5".into()
+            }]
+        );
+        let timed_out = RunReport {
+            outcome: Outcome::TimedOut {
+                after: Duration::from_secs(60),
+            },
+            fallback_used: None,
+            ..run
+        };
+        assert!(matches!(
+            ResultReport::from_run(Assistant::Codex, &timed_out).conclusion,
+            Conclusion::Failed(Failure::TimedOut { .. })
+        ));
     }
 
     #[test]
