@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::text::{defuse_markers, fence_for, inline_code};
+use super::text::{NOTE_LIMIT_CHARS, defuse_markers, fence_for, inline_code, truncate};
 use crate::assistant::Assistant;
 use crate::gitlab::diff_position::{DiffPosition, PositionType};
 use crate::gitlab::ids::{MergeRequestIid, ProjectRef};
@@ -32,6 +32,9 @@ pub const REVIEW_FILE_NAME: &str = "ai-review.json";
 /// GitLab applies at most this many lines below the commented one
 /// (<https://docs.gitlab.com/user/project/merge_requests/reviews/suggestions/#multi-line-suggestions>).
 pub const MAX_SUGGESTION_LINES_BELOW: u32 = 100;
+
+/// Longest replacement text repeated in the summary for a comment that could not be placed.
+const LISTED_SUGGESTION_CHARS: usize = 5_000;
 
 /// Which side of the diff a comment is on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -326,6 +329,10 @@ fn place(
             );
         }
     }
+    // Cutting the comment could cut a suggestion, which would then apply half a change.
+    if body.chars().count() > NOTE_LIMIT_CHARS - 1000 {
+        return Err("the comment is too long for a GitLab note".into());
+    }
     body.push_str("\n\n");
     body.push_str(&marker(assistant, NoteRole::Result));
 
@@ -424,6 +431,11 @@ pub fn summary_markdown(review: &Review, inline: usize, unplaced: &[Unplaced]) -
                 inline_code(&format!("{}:{}", c.path, c.line))
             );
             if let Some(replacement) = &c.suggestion {
+                let replacement = &truncate(
+                    replacement,
+                    LISTED_SUGGESTION_CHARS,
+                    "(cut: the full replacement is in the job log)",
+                );
                 let fence = fence_for(replacement);
                 let indented: String =
                     format!("{fence}\n{}\n{fence}", replacement.trim_end_matches('\n'))
@@ -499,6 +511,47 @@ mod tests {
     }
 
     #[test]
+    fn headers_and_end_of_file_markers_are_not_lines() {
+        let diff = "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+b\n\\ No newline at end of file\n";
+        let lines = DiffLines::parse(diff);
+        assert_eq!(lines.locate(Side::New, 2), Some((None, Some(2))));
+        assert_eq!(lines.locate(Side::Old, 2), Some((Some(2), None)));
+        assert_eq!(lines.locate(Side::New, 3), None);
+    }
+
+    #[test]
+    fn renamed_files_are_found_by_the_path_of_the_commented_side() {
+        let renamed = FileDiff {
+            old_path: "src/old.rs".into(),
+            new_path: "src/new.rs".into(),
+            renamed_file: true,
+            ..file()
+        };
+        let review = Review {
+            summary: String::new(),
+            comments: vec![
+                ReviewComment {
+                    path: "src/new.rs".into(),
+                    ..comment(2, Side::New)
+                },
+                ReviewComment {
+                    path: "./src/old.rs".into(),
+                    ..comment(2, Side::Old)
+                },
+            ],
+        };
+        let (placed, unplaced) =
+            place_comments(Assistant::Claude, &review, &[renamed], Some(&refs()));
+        assert!(unplaced.is_empty(), "{unplaced:?}");
+        for p in &placed {
+            assert_eq!(
+                (p.position.old_path.as_str(), p.position.new_path.as_str()),
+                ("src/old.rs", "src/new.rs")
+            );
+        }
+    }
+
+    #[test]
     fn comments_land_on_their_lines_or_are_explained() {
         let review = Review {
             summary: "Fine".into(),
@@ -569,6 +622,24 @@ mod tests {
         assert!(!placed[2].body.contains("suggestion:"));
         assert!(placed[2].body.contains("Suggested replacement:"));
         assert!(!placed[3].body.contains("suggestion:"));
+    }
+
+    #[test]
+    fn an_oversized_comment_is_not_cut_but_listed() {
+        let review = Review {
+            summary: String::new(),
+            comments: vec![ReviewComment {
+                suggestion: Some("x\n".repeat(NOTE_LIMIT_CHARS / 2)),
+                ..comment(2, Side::New)
+            }],
+        };
+        let (placed, unplaced) =
+            place_comments(Assistant::Claude, &review, &[file()], Some(&refs()));
+        assert!(placed.is_empty());
+        assert_eq!(
+            unplaced[0].reason,
+            "the comment is too long for a GitLab note"
+        );
     }
 
     #[test]
