@@ -481,6 +481,25 @@ mod tests {
         }
 
         #[test]
+        fn secrets_with_punctuation_never_survive(
+            secret in "[A-Za-z0-9!#$%&()*+,./:;=?^_{|}~-]{8,40}",
+            before in "[ -~\n]{0,80}",
+            after in "[ -~\n]{0,80}",
+            url_encoded in any::<bool>(),
+        ) {
+            // The replacement text itself is the one string that cannot be told apart.
+            prop_assume!(secret != "REDACTED");
+            let r = redactor(&[&secret]);
+            let embedded = if url_encoded {
+                utf8_percent_encode(&secret, URL_COMPONENT).to_string()
+            } else {
+                secret.clone()
+            };
+            let out = r.redact(&format!("{before}{embedded}{after}"));
+            prop_assert!(!out.contains(&secret), "{}", out);
+        }
+
+        #[test]
         fn text_without_secrets_or_mentions_is_unchanged(
             secret in "[a-z0-9]{8,40}",
             text in "[A-Za-z0-9 .,:;!?()\\[\\]\n/#*_-]{0,200}",
