@@ -325,7 +325,9 @@ async fn progress_shows_the_latest_steps_redacted_and_survives_gitlab_failures()
     assert!(find_mentions(&body, &Handles::default()).is_empty());
     assert!(body.contains(&marker(Assistant::Claude, NoteRole::Placeholder)));
 
-    let puts_before = put_count(&w);
+    // The double logs a request after answering it, so a refresh seen in the note may not be
+    // counted yet: wait until the count has held still for a few intervals.
+    let puts_before = settled_put_count(&w).await;
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(put_count(&w), puts_before, "no refresh without new steps");
 
@@ -356,6 +358,18 @@ async fn wait_until(condition: impl Fn() -> bool) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the condition did not come true within ten seconds");
+}
+
+async fn settled_put_count(w: &World) -> usize {
+    let mut last = put_count(w);
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = put_count(w);
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
 }
 
 fn put_count(w: &World) -> usize {
