@@ -8,6 +8,7 @@
 pub mod assistant;
 pub mod config;
 pub mod gitlab;
+pub mod guard;
 pub mod marker;
 pub mod mention;
 pub mod proxy;
