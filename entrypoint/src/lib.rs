@@ -14,6 +14,7 @@ pub mod mention;
 pub mod proxy;
 pub mod secret;
 pub mod trigger;
+pub mod workspace;
 
 #[cfg(test)]
 mod test_support;
