@@ -1,5 +1,11 @@
-//! Test doubles: a GitLab REST v4 double ([`gitlab`]) and scripted doubles of the Anthropic and
-//! OpenAI model APIs that the real `claude` and `codex` CLIs run against ([`model`]).
+//! Test doubles.
+//!
+//! `gitlab` is a GitLab REST v4 double serving real git repositories over smart HTTP, written
+//! from GitLab's documentation independently of the product's client so that a misreading in
+//! the client is not mirrored here. `model` holds scripted doubles of the Anthropic and OpenAI
+//! model APIs that the real `claude` and `codex` CLIs run against.
+
+#![recursion_limit = "256"]
 
 pub mod gitlab;
 pub mod model;

@@ -1,0 +1,171 @@
+//! Shared state and the router: REST v4 under `{relative_url_root}/api/v4`, the double's control
+//! endpoints under `{relative_url_root}/-/double`, and git smart HTTP for every other path
+//! ending in `.git/…`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, OriginalUri, Request};
+use axum::http::{HeaderMap, Method};
+use axum::middleware;
+
+use super::auth::{self, Caller, JobTokens, ProjectAccess};
+use super::errors::{ApiError, ApiResult};
+use super::faults::Faults;
+use super::model::Model;
+use super::pagination::RequestUrl;
+use super::params::Params;
+use super::{admin, recorder, routes};
+
+/// The GitLab version the double claims to be (`User-Agent: GitLab/<version>` on webhooks).
+pub const GITLAB_VERSION: &str = "18.6.0";
+
+/// Largest request body the double reads; GitLab's own limit for API bodies is far above the
+/// 1,000,000-character note limit, so note-size checks happen in the note validation instead.
+pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// `""` or a path such as `/gitlab` (self-managed instances under a sub-path).
+    pub relative_url_root: String,
+    /// Bearer token for `/-/double/...`; those endpoints are closed when `None`.
+    pub admin_token: Option<String>,
+}
+
+pub struct Shared {
+    model: Mutex<Model>,
+    pub config: Config,
+    base_url: OnceLock<String>,
+    pub faults: Faults,
+    pub http: reqwest::Client,
+    pub data_dir: PathBuf,
+    /// Woken whenever a webhook delivery finishes, so tests can wait for them.
+    pub deliveries_changed: tokio::sync::Notify,
+    /// The runtime the server runs on; webhook deliveries are spawned here even when a note is
+    /// added from synchronous test code.
+    pub runtime: tokio::runtime::Handle,
+}
+
+pub type AppState = Arc<Shared>;
+
+impl Shared {
+    pub fn new(
+        config: Config,
+        faults: Faults,
+        data_dir: PathBuf,
+        runtime: tokio::runtime::Handle,
+    ) -> Shared {
+        Shared {
+            model: Mutex::new(Model::default()),
+            config,
+            base_url: OnceLock::new(),
+            faults,
+            http: reqwest::Client::new(),
+            data_dir,
+            deliveries_changed: tokio::sync::Notify::new(),
+            runtime,
+        }
+    }
+
+    /// The model; a panic while holding the lock cannot leave it half-updated in a way that
+    /// matters more than the panic itself, so poisoning is ignored.
+    pub fn lock(&self) -> MutexGuard<'_, Model> {
+        self.model.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Set once the listener is bound: `http://127.0.0.1:PORT{relative_url_root}`.
+    pub fn set_base_url(&self, url: String) {
+        let _ = self.base_url.set(url);
+    }
+
+    /// GitLab's external URL (what `web_url` and webhook URLs are built from).
+    pub fn base_url(&self) -> &str {
+        self.base_url.get().map(String::as_str).unwrap_or("")
+    }
+
+    pub fn project_web_url(&self, path_with_namespace: &str) -> String {
+        format!("{}/{}", self.base_url(), path_with_namespace)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let inner = Router::new()
+        .nest("/api/v4", routes::router())
+        .nest("/-/double", admin::router())
+        .fallback(routes::git::serve);
+    let root = state.config.relative_url_root.trim_end_matches('/');
+    let app = if root.is_empty() {
+        inner
+    } else {
+        Router::new().nest(root, inner)
+    };
+    app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        recorder::record,
+    ))
+    .with_state(state)
+}
+
+/// Everything a REST handler needs from the request besides path parameters.
+pub struct Ctx {
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub params: Params,
+    pub body: Bytes,
+    pub url: RequestUrl,
+}
+
+impl Ctx {
+    pub fn caller(&self, model: &Model, job_tokens: JobTokens) -> ApiResult<Caller> {
+        auth::authenticate(model, &self.headers, &self.params, job_tokens)
+    }
+
+    pub fn project(
+        &self,
+        model: &Model,
+        raw_id: &str,
+        job_tokens: JobTokens,
+    ) -> ApiResult<ProjectAccess> {
+        let caller = self.caller(model, job_tokens)?;
+        auth::project_access(model, raw_id, caller)
+    }
+
+    /// Same as [`Ctx::project`] on endpoints that call `authenticate!` first.
+    pub fn project_signed_in(
+        &self,
+        model: &Model,
+        raw_id: &str,
+        job_tokens: JobTokens,
+    ) -> ApiResult<ProjectAccess> {
+        let caller = self.caller(model, job_tokens)?;
+        caller.require_user()?;
+        auth::project_access(model, raw_id, caller)
+    }
+}
+
+impl FromRequest<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map(|o| o.0.clone())
+            .unwrap_or_else(|| parts.uri.clone());
+        let body = axum::body::to_bytes(body, BODY_LIMIT)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("unreadable body: {e}")))?;
+        let params = Params::parse(parts.uri.query(), &parts.headers, &body)?;
+        let url = RequestUrl::new(&parts.headers, uri, state.base_url());
+        Ok(Ctx {
+            method: parts.method,
+            headers: parts.headers,
+            params,
+            body,
+            url,
+        })
+    }
+}

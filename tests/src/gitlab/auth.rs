@@ -1,0 +1,176 @@
+//! Who is calling: tokens from `PRIVATE-TOKEN`, `Authorization: Bearer`, the `private_token` /
+//! `access_token` query parameters, and CI job tokens from `JOB-TOKEN` / `job_token`
+//! (<https://docs.gitlab.com/api/rest/authentication/>).
+//!
+//! A job token is only honoured on routes GitLab marks `job_token_allowed`
+//! (<https://docs.gitlab.com/ci/jobs/ci_job_token/>); elsewhere GitLab does not look at it, so
+//! the request counts as anonymous and endpoints that call `authenticate!` answer 401.
+
+use axum::http::HeaderMap;
+
+use super::access::{AccessLevel, Visibility};
+use super::errors::{ApiError, ApiResult};
+use super::model::{Model, Project, TokenKind};
+use super::params::Params;
+
+/// Whether the route accepts CI job tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobTokens {
+    Allowed,
+    Ignored,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    Anonymous,
+    /// A user through an access token, or through a job token (`job_project` set) scoped to
+    /// the job's own project.
+    User {
+        user_id: u64,
+        job_project: Option<u64>,
+    },
+}
+
+impl Caller {
+    pub fn user_id(self) -> Option<u64> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::User { user_id, .. } => Some(user_id),
+        }
+    }
+
+    /// `authenticate!`: 401 unless a user is known.
+    pub fn require_user(self) -> ApiResult<u64> {
+        self.user_id().ok_or(ApiError::Unauthorized)
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+pub fn authenticate(
+    model: &Model,
+    headers: &HeaderMap,
+    params: &Params,
+    job_tokens: JobTokens,
+) -> ApiResult<Caller> {
+    let bearer = header(headers, "authorization").and_then(|v| {
+        v.strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .map(str::trim)
+    });
+    let access = header(headers, "private-token")
+        .map(str::to_string)
+        .or_else(|| bearer.map(str::to_string))
+        .or_else(|| params.str("private_token"))
+        .or_else(|| params.str("access_token"));
+    if let Some(value) = access {
+        return match model.token(&value) {
+            Some(token) if token.kind == TokenKind::Access => Ok(Caller::User {
+                user_id: token.user_id,
+                job_project: None,
+            }),
+            _ => Err(ApiError::Unauthorized),
+        };
+    }
+    let job = header(headers, "job-token")
+        .map(str::to_string)
+        .or_else(|| params.str("job_token"));
+    match (job, job_tokens) {
+        (Some(value), JobTokens::Allowed) => match model.token(&value) {
+            Some(token) => match token.kind {
+                TokenKind::Job { project_id } => Ok(Caller::User {
+                    user_id: token.user_id,
+                    job_project: Some(project_id),
+                }),
+                TokenKind::Access => Err(ApiError::Unauthorized),
+            },
+            None => Err(ApiError::Unauthorized),
+        },
+        _ => Ok(Caller::Anonymous),
+    }
+}
+
+/// A project the caller may see, with the caller's effective role in it.
+#[derive(Clone, Debug)]
+pub struct ProjectAccess {
+    pub project: Project,
+    pub level: Option<AccessLevel>,
+    pub caller: Caller,
+}
+
+impl ProjectAccess {
+    pub fn at_least(&self, level: AccessLevel) -> bool {
+        self.level.is_some_and(|l| l >= level)
+    }
+
+    /// 403 `{"message":"403 Forbidden"}` unless the caller has `level`.
+    pub fn require(&self, level: AccessLevel) -> ApiResult<()> {
+        if self.at_least(level) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(None))
+        }
+    }
+
+    /// Reading issues, merge requests and code: anyone on public projects, any signed-in user
+    /// on internal ones, members on private ones
+    /// (<https://docs.gitlab.com/user/permissions/#project-members-permissions>).
+    pub fn can_read(&self) -> bool {
+        match self.project.visibility {
+            Visibility::Public => true,
+            Visibility::Internal => self.caller.user_id().is_some(),
+            Visibility::Private => self.level.is_some(),
+        }
+    }
+
+    /// Merge requests and code in private projects need Reporter; Guests only see them on
+    /// public and internal projects.
+    pub fn can_read_code(&self) -> bool {
+        match self.project.visibility {
+            Visibility::Private => self.at_least(AccessLevel::Reporter),
+            _ => self.can_read(),
+        }
+    }
+}
+
+/// Resolves `:id`; 404 `{"message":"404 Project Not Found"}` when unknown or invisible, as
+/// GitLab hides private projects from non-members.
+pub fn project_access(model: &Model, raw_id: &str, caller: Caller) -> ApiResult<ProjectAccess> {
+    let project = model
+        .project_by_ref(raw_id)
+        .ok_or(ApiError::NotFound(Some("Project")))?;
+    if let Caller::User {
+        job_project: Some(job_project),
+        ..
+    } = caller
+        && job_project != project.id
+    {
+        return Err(ApiError::NotFound(Some("Project")));
+    }
+    let admin = caller
+        .user_id()
+        .and_then(|id| model.user(id))
+        .is_some_and(|u| u.admin);
+    let level = match caller.user_id() {
+        Some(_) if admin => Some(AccessLevel::Owner),
+        Some(id) => model.access_level(project, id),
+        None => None,
+    };
+    let access = ProjectAccess {
+        project: project.clone(),
+        level,
+        caller,
+    };
+    let visible = match project.visibility {
+        Visibility::Public => true,
+        Visibility::Internal => caller.user_id().is_some(),
+        Visibility::Private => level.is_some(),
+    };
+    if visible {
+        Ok(access)
+    } else {
+        Err(ApiError::NotFound(Some("Project")))
+    }
+}

@@ -1,0 +1,1045 @@
+//! The in-process handle tests use: start the double on a loopback port, seed users, groups,
+//! projects (each a real bare repository), issues, merge requests, notes, tokens, triggers and
+//! hooks, then inspect what the code under test did (requests, notes, merge requests,
+//! pipelines, Note Hook events, webhook deliveries).
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use doubles::gitlab::GitLabDouble;
+//! use doubles::gitlab::double::{ProjectSpec, UserSpec};
+//! let gl = GitLabDouble::start().await?;
+//! let alice = gl.add_user(UserSpec::human("alice"))?;
+//! let project = gl.add_project(ProjectSpec::new("group/proj"))?;
+//! gl.add_member(project.id, alice.id, 30)?;
+//! gl.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use rand::Rng;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::access::{AccessLevel, Visibility};
+use super::app::{self, AppState, Config, Shared};
+use super::faults::Faults;
+use super::model::{
+    Group, HookDelivery, Issue, IssueState, MergeRequest, MergeRequestState, Note, NoteAction,
+    NoteEvent, NoteType, NoteableKind, NoteableRef, Pipeline, Project, RecordedRequest, Token,
+    TokenKind, Trigger, User,
+};
+use super::repo::{FileChange, Repo, Signature};
+use super::routes::noteable::{NewNote, convert_to_discussion, insert_note, validate_body};
+use super::routes::pipelines::new_trigger_token;
+use super::{server, time, webhooks};
+
+/// Which issue or merge request (by IID) a note belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Noteable {
+    Issue(u64),
+    MergeRequest(u64),
+}
+
+impl Noteable {
+    fn to_ref(self, project_id: u64) -> NoteableRef {
+        match self {
+            Noteable::Issue(iid) => NoteableRef {
+                project_id,
+                kind: NoteableKind::Issue,
+                iid,
+            },
+            Noteable::MergeRequest(iid) => NoteableRef {
+                project_id,
+                kind: NoteableKind::MergeRequest,
+                iid,
+            },
+        }
+    }
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill(&mut buf[..]);
+    hex::encode(buf)
+}
+
+/// A user to seed.
+#[derive(Clone, Debug)]
+pub struct UserSpec {
+    pub username: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub bot: bool,
+    pub admin: bool,
+    /// The access token; generated (`glpat-…`) when `None`.
+    pub token: Option<String>,
+}
+
+impl UserSpec {
+    pub fn human(username: &str) -> UserSpec {
+        UserSpec {
+            username: username.to_string(),
+            name: username.to_string(),
+            email: None,
+            bot: false,
+            admin: false,
+            token: None,
+        }
+    }
+
+    /// The bot user behind a project access token: username `project_<id>_bot_<hex>`,
+    /// display name = token name, `"bot": true`
+    /// (<https://docs.gitlab.com/user/project/settings/project_access_tokens/#bot-users-for-projects>).
+    pub fn project_bot(project_id: u64, token_name: &str) -> UserSpec {
+        UserSpec {
+            username: format!("project_{project_id}_bot_{}", random_hex(16)),
+            name: token_name.to_string(),
+            email: None,
+            bot: true,
+            admin: false,
+            token: None,
+        }
+    }
+
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    pub fn email(mut self, email: &str) -> Self {
+        self.email = Some(email.to_string());
+        self
+    }
+
+    pub fn token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_string());
+        self
+    }
+
+    pub fn admin(mut self) -> Self {
+        self.admin = true;
+        self
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeededUser {
+    pub id: u64,
+    pub username: String,
+    pub token: String,
+}
+
+/// A project to seed; its repository gets an initial commit with `README.md` on the default
+/// branch.
+#[derive(Clone, Debug)]
+pub struct ProjectSpec {
+    pub path_with_namespace: String,
+    pub default_branch: String,
+    pub visibility: Visibility,
+    pub description: String,
+    /// Protected branch names or `*` patterns; `None` protects the default branch as GitLab
+    /// does.
+    pub protected_branches: Option<Vec<String>>,
+}
+
+impl ProjectSpec {
+    pub fn new(path_with_namespace: &str) -> ProjectSpec {
+        ProjectSpec {
+            path_with_namespace: path_with_namespace.trim_matches('/').to_string(),
+            default_branch: "main".into(),
+            visibility: Visibility::Private,
+            description: String::new(),
+            protected_branches: None,
+        }
+    }
+
+    pub fn default_branch(mut self, branch: &str) -> Self {
+        self.default_branch = branch.to_string();
+        self
+    }
+
+    pub fn visibility(mut self, visibility: Visibility) -> Self {
+        self.visibility = visibility;
+        self
+    }
+
+    pub fn description(mut self, description: &str) -> Self {
+        self.description = description.to_string();
+        self
+    }
+
+    pub fn protected_branches(mut self, patterns: &[&str]) -> Self {
+        self.protected_branches = Some(patterns.iter().map(|s| s.to_string()).collect());
+        self
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeededProject {
+    pub id: u64,
+    pub path_with_namespace: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct IssueSpec {
+    pub author: u64,
+    pub title: String,
+    pub description: String,
+    pub labels: Vec<String>,
+    pub assignees: Vec<u64>,
+    pub confidential: bool,
+}
+
+impl IssueSpec {
+    pub fn new(author: u64, title: &str) -> IssueSpec {
+        IssueSpec {
+            author,
+            title: title.to_string(),
+            description: String::new(),
+            labels: Vec::new(),
+            assignees: Vec::new(),
+            confidential: false,
+        }
+    }
+
+    pub fn description(mut self, description: &str) -> Self {
+        self.description = description.to_string();
+        self
+    }
+
+    pub fn labels(mut self, labels: &[&str]) -> Self {
+        self.labels = labels.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    pub fn confidential(mut self) -> Self {
+        self.confidential = true;
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MrSpec {
+    pub author: u64,
+    pub source_branch: String,
+    pub target_branch: String,
+    pub title: String,
+    pub description: String,
+    pub labels: Vec<String>,
+}
+
+impl MrSpec {
+    pub fn new(author: u64, source_branch: &str, target_branch: &str, title: &str) -> MrSpec {
+        MrSpec {
+            author,
+            source_branch: source_branch.to_string(),
+            target_branch: target_branch.to_string(),
+            title: title.to_string(),
+            description: String::new(),
+            labels: Vec::new(),
+        }
+    }
+
+    pub fn description(mut self, description: &str) -> Self {
+        self.description = description.to_string();
+        self
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeededNoteable {
+    pub id: u64,
+    pub iid: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct NoteSpec {
+    pub author: u64,
+    pub body: String,
+    pub system: bool,
+    pub internal: bool,
+    /// Reply into this discussion; `None` starts a new one.
+    pub discussion: Option<String>,
+    /// Start a thread (`DiscussionNote`) rather than a standalone comment.
+    pub thread: bool,
+    /// Diff position (makes a `DiffNote`); stored as given.
+    pub position: Option<Value>,
+    /// Record a Note Hook event and deliver it, as if the note had been posted through the API.
+    pub emit_hooks: bool,
+}
+
+impl NoteSpec {
+    pub fn new(author: u64, body: &str) -> NoteSpec {
+        NoteSpec {
+            author,
+            body: body.to_string(),
+            system: false,
+            internal: false,
+            discussion: None,
+            thread: false,
+            position: None,
+            emit_hooks: false,
+        }
+    }
+
+    pub fn system(mut self) -> Self {
+        self.system = true;
+        self
+    }
+
+    pub fn internal(mut self) -> Self {
+        self.internal = true;
+        self
+    }
+
+    pub fn reply_to(mut self, discussion_id: &str) -> Self {
+        self.discussion = Some(discussion_id.to_string());
+        self
+    }
+
+    pub fn thread(mut self) -> Self {
+        self.thread = true;
+        self
+    }
+
+    pub fn position(mut self, position: Value) -> Self {
+        self.position = Some(position);
+        self
+    }
+
+    pub fn emit_hooks(mut self) -> Self {
+        self.emit_hooks = true;
+        self
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeededNote {
+    pub id: u64,
+    pub discussion_id: String,
+}
+
+/// A project hook to seed (same fields as `POST /projects/:id/hooks`).
+#[derive(Clone, Debug)]
+pub struct HookSpec {
+    pub url: String,
+    pub token: Option<String>,
+    pub note_events: bool,
+    pub confidential_note_events: bool,
+}
+
+impl HookSpec {
+    pub fn notes(url: &str) -> HookSpec {
+        HookSpec {
+            url: url.to_string(),
+            token: None,
+            note_events: true,
+            confidential_note_events: true,
+        }
+    }
+
+    pub fn token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_string());
+        self
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct GitLabDoubleBuilder {
+    relative_url_root: String,
+    admin_token: Option<String>,
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+}
+
+impl GitLabDoubleBuilder {
+    /// Serve everything under a sub-path, like a self-managed instance at
+    /// `https://example.com/gitlab`.
+    pub fn relative_url_root(mut self, root: &str) -> Self {
+        let trimmed = root.trim_end_matches('/');
+        self.relative_url_root = if trimmed.is_empty() || trimmed.starts_with('/') {
+            trimmed.to_string()
+        } else {
+            format!("/{trimmed}")
+        };
+        self
+    }
+
+    pub fn admin_token(mut self, token: &str) -> Self {
+        self.admin_token = Some(token.to_string());
+        self
+    }
+
+    /// Where repositories are stored; a temporary directory (removed on drop) when unset.
+    pub fn data_dir(mut self, dir: &Path) -> Self {
+        self.data_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Address to listen on; `127.0.0.1:0` (any free port) when unset.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = Some(addr);
+        self
+    }
+
+    pub async fn start(self) -> anyhow::Result<GitLabDouble> {
+        let (data_dir, temp) = match self.data_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating data directory {}", dir.display()))?;
+                (dir, None)
+            }
+            None => {
+                let temp = tempfile::tempdir().context("creating a temporary data directory")?;
+                (temp.path().to_path_buf(), Some(temp))
+            }
+        };
+        let addr = self
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = std::net::TcpListener::bind(addr)
+            .with_context(|| format!("binding the GitLab double to {addr}"))?;
+        listener
+            .set_nonblocking(true)
+            .context("making the GitLab double's listener non-blocking")?;
+        let addr = listener
+            .local_addr()
+            .context("reading the GitLab double's address")?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("gitlab-double")
+            .enable_all()
+            .build()
+            .context("starting the GitLab double's runtime")?;
+        let faults = Faults::default();
+        let shared = Arc::new(Shared::new(
+            Config {
+                relative_url_root: self.relative_url_root.clone(),
+                admin_token: self.admin_token,
+            },
+            faults.clone(),
+            data_dir,
+            runtime.handle().clone(),
+        ));
+        shared.set_base_url(format!("http://{addr}{}", self.relative_url_root));
+        let router = app::router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = runtime.spawn(async move {
+            let listener = TcpListener::from_std(listener)?;
+            server::serve(listener, router, faults, async move {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        Ok(GitLabDouble {
+            app: shared,
+            addr,
+            stop: Some(stop),
+            server: Some(server),
+            runtime: Some(runtime),
+            _temp: temp,
+        })
+    }
+}
+
+/// A running GitLab double, served from its own runtime threads. Dropping it stops the server; [`GitLabDouble::shutdown`] also waits
+/// for requests in flight.
+pub struct GitLabDouble {
+    app: AppState,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    /// The double's own runtime, so a test that blocks its thread (say on
+    /// `std::process::Command::output` running the product) cannot stall the double.
+    runtime: Option<tokio::runtime::Runtime>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Drop for GitLabDouble {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+const INITIAL_AUTHOR: (&str, &str) = ("Administrator", "admin@example.com");
+
+impl GitLabDouble {
+    pub async fn start() -> anyhow::Result<GitLabDouble> {
+        GitLabDouble::builder().start().await
+    }
+
+    pub fn builder() -> GitLabDoubleBuilder {
+        GitLabDoubleBuilder::default()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT{relative_url_root}` (what `CI_SERVER_URL` would be).
+    pub fn base_url(&self) -> String {
+        self.app.base_url().to_string()
+    }
+
+    /// `{base_url}/api/v4` (what `CI_API_V4_URL` would be).
+    pub fn api_url(&self) -> String {
+        format!("{}/api/v4", self.app.base_url())
+    }
+
+    /// `{base_url}/<path>.git`, the clone URL.
+    pub fn git_url(&self, project_id: u64) -> anyhow::Result<String> {
+        let model = self.app.lock();
+        let project = model
+            .project(project_id)
+            .ok_or_else(|| anyhow!("no project {project_id}"))?;
+        Ok(format!(
+            "{}/{}.git",
+            self.app.base_url(),
+            project.path_with_namespace()
+        ))
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.app.faults.clone()
+    }
+
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .context("the GitLab double's server task panicked")?
+                .context("the GitLab double's server failed")?;
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+        Ok(())
+    }
+
+    pub fn add_user(&self, spec: UserSpec) -> anyhow::Result<SeededUser> {
+        let mut model = self.app.lock();
+        if model.user_by_username(&spec.username).is_some() {
+            bail!("user {} already exists", spec.username);
+        }
+        let id = model.next_user_id();
+        let token = spec
+            .token
+            .clone()
+            .unwrap_or_else(|| format!("glpat-{}", random_hex(10)));
+        if model.token(&token).is_some() {
+            bail!("token for {} is already in use", spec.username);
+        }
+        model.users.push(User {
+            id,
+            username: spec.username.clone(),
+            name: spec.name,
+            email: spec
+                .email
+                .unwrap_or_else(|| format!("{}@example.com", spec.username)),
+            bot: spec.bot,
+            admin: spec.admin,
+            created_at: time::now(),
+        });
+        model.tokens.push(Token {
+            value: token.clone(),
+            user_id: id,
+            kind: TokenKind::Access,
+        });
+        Ok(SeededUser {
+            id,
+            username: spec.username,
+            token,
+        })
+    }
+
+    /// Another access token for an existing user.
+    pub fn add_token(&self, user_id: u64, token: &str) -> anyhow::Result<()> {
+        let mut model = self.app.lock();
+        model
+            .user(user_id)
+            .ok_or_else(|| anyhow!("no user {user_id}"))?;
+        model.tokens.push(Token {
+            value: token.to_string(),
+            user_id,
+            kind: TokenKind::Access,
+        });
+        Ok(())
+    }
+
+    /// A CI job token (`glcbt-…`) for a job of `project_id` started by `user_id`.
+    pub fn add_job_token(&self, project_id: u64, user_id: u64) -> anyhow::Result<String> {
+        let mut model = self.app.lock();
+        model
+            .project(project_id)
+            .ok_or_else(|| anyhow!("no project {project_id}"))?;
+        model
+            .user(user_id)
+            .ok_or_else(|| anyhow!("no user {user_id}"))?;
+        let token = format!("glcbt-{}", random_hex(16));
+        model.tokens.push(Token {
+            value: token.clone(),
+            user_id,
+            kind: TokenKind::Job { project_id },
+        });
+        Ok(token)
+    }
+
+    /// Removes a token, as when a job finishes or a token is revoked.
+    pub fn revoke_token(&self, token: &str) {
+        self.app.lock().tokens.retain(|t| t.value != token);
+    }
+
+    /// Creates the group and any missing ancestors.
+    pub fn add_group(&self, full_path: &str) -> anyhow::Result<u64> {
+        let mut model = self.app.lock();
+        Ok(ensure_group(&mut model, full_path))
+    }
+
+    pub fn add_group_member(
+        &self,
+        group_path: &str,
+        user_id: u64,
+        access_level: u8,
+    ) -> anyhow::Result<()> {
+        let level = AccessLevel::try_from(access_level)?;
+        let mut model = self.app.lock();
+        model
+            .user(user_id)
+            .ok_or_else(|| anyhow!("no user {user_id}"))?;
+        ensure_group(&mut model, group_path);
+        let group = model
+            .groups
+            .iter_mut()
+            .find(|g| g.full_path == group_path)
+            .ok_or_else(|| anyhow!("group {group_path} vanished"))?;
+        group.members.insert(user_id, level);
+        Ok(())
+    }
+
+    pub fn add_project(&self, spec: ProjectSpec) -> anyhow::Result<SeededProject> {
+        let (namespace, path) = spec
+            .path_with_namespace
+            .rsplit_once('/')
+            .ok_or_else(|| anyhow!("project path {} has no namespace", spec.path_with_namespace))?;
+        let repo_dir = self
+            .app
+            .data_dir
+            .join("repositories")
+            .join(format!("{}.git", spec.path_with_namespace));
+        let repo = Repo::init_bare(&repo_dir, &spec.default_branch)?;
+        repo.commit(
+            &spec.default_branch,
+            &[FileChange::Write {
+                path: "README.md".into(),
+                content: format!("# {path}\n").into_bytes(),
+            }],
+            "Initial commit",
+            &Signature {
+                name: INITIAL_AUTHOR.0.into(),
+                email: INITIAL_AUTHOR.1.into(),
+            },
+        )?;
+        let mut model = self.app.lock();
+        if model.project_by_ref(&spec.path_with_namespace).is_some() {
+            bail!("project {} already exists", spec.path_with_namespace);
+        }
+        if model.user_by_username(namespace).is_none() {
+            ensure_group(&mut model, namespace);
+        }
+        let id = model.next_project_id();
+        model.projects.push(Project {
+            id,
+            path: path.to_string(),
+            name: path.to_string(),
+            description: spec.description,
+            namespace: namespace.to_string(),
+            visibility: spec.visibility,
+            protected_branches: spec
+                .protected_branches
+                .unwrap_or_else(|| vec![spec.default_branch.clone()]),
+            default_branch: spec.default_branch,
+            members: Default::default(),
+            repo: Arc::new(repo),
+            created_at: time::now(),
+        });
+        Ok(SeededProject {
+            id,
+            path_with_namespace: spec.path_with_namespace,
+        })
+    }
+
+    pub fn add_member(
+        &self,
+        project_id: u64,
+        user_id: u64,
+        access_level: u8,
+    ) -> anyhow::Result<()> {
+        let level = AccessLevel::try_from(access_level)?;
+        let mut model = self.app.lock();
+        model
+            .user(user_id)
+            .ok_or_else(|| anyhow!("no user {user_id}"))?;
+        let project = model
+            .projects
+            .iter_mut()
+            .find(|p| p.id == project_id)
+            .ok_or_else(|| anyhow!("no project {project_id}"))?;
+        project.members.insert(user_id, level);
+        Ok(())
+    }
+
+    pub fn set_protected_branches(&self, project_id: u64, patterns: &[&str]) -> anyhow::Result<()> {
+        let mut model = self.app.lock();
+        let project = model
+            .projects
+            .iter_mut()
+            .find(|p| p.id == project_id)
+            .ok_or_else(|| anyhow!("no project {project_id}"))?;
+        project.protected_branches = patterns.iter().map(|s| s.to_string()).collect();
+        Ok(())
+    }
+
+    /// The project's bare repository, to commit to or inspect.
+    pub fn repo(&self, project_id: u64) -> anyhow::Result<Arc<Repo>> {
+        self.app
+            .lock()
+            .project(project_id)
+            .map(|p| p.repo.clone())
+            .ok_or_else(|| anyhow!("no project {project_id}"))
+    }
+
+    pub fn create_issue(&self, project_id: u64, spec: IssueSpec) -> anyhow::Result<SeededNoteable> {
+        let mut model = self.app.lock();
+        model
+            .project(project_id)
+            .ok_or_else(|| anyhow!("no project {project_id}"))?;
+        model
+            .user(spec.author)
+            .ok_or_else(|| anyhow!("no user {}", spec.author))?;
+        let now = time::now();
+        let id = model.next_issue_id();
+        let iid = model.next_iid(NoteableKind::Issue, project_id);
+        model.issues.push(Issue {
+            id,
+            iid,
+            project_id,
+            title: spec.title,
+            description: spec.description,
+            state: IssueState::Opened,
+            labels: spec.labels,
+            author_id: spec.author,
+            assignee_ids: spec.assignees,
+            confidential: spec.confidential,
+            discussion_locked: false,
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+        });
+        Ok(SeededNoteable { id, iid })
+    }
+
+    /// Opens a merge request; both branches must exist in the repository.
+    pub fn create_merge_request(
+        &self,
+        project_id: u64,
+        spec: MrSpec,
+    ) -> anyhow::Result<SeededNoteable> {
+        let repo = self.repo(project_id)?;
+        for branch in [&spec.source_branch, &spec.target_branch] {
+            if repo.branch_sha(branch)?.is_none() {
+                bail!("branch {branch} does not exist in project {project_id}");
+            }
+        }
+        let mut model = self.app.lock();
+        model
+            .user(spec.author)
+            .ok_or_else(|| anyhow!("no user {}", spec.author))?;
+        let now = time::now();
+        let id = model.next_merge_request_id();
+        let iid = model.next_iid(NoteableKind::MergeRequest, project_id);
+        model.merge_requests.push(MergeRequest {
+            id,
+            iid,
+            project_id,
+            title: spec.title,
+            description: spec.description,
+            state: MergeRequestState::Opened,
+            source_branch: spec.source_branch,
+            target_branch: spec.target_branch,
+            labels: spec.labels,
+            author_id: spec.author,
+            assignee_ids: Vec::new(),
+            reviewer_ids: Vec::new(),
+            remove_source_branch: false,
+            squash: false,
+            allow_collaboration: false,
+            discussion_locked: false,
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+        });
+        Ok(SeededNoteable { id, iid })
+    }
+
+    /// Adds a note directly (system notes included, which the API cannot create).
+    pub fn add_note(
+        &self,
+        project_id: u64,
+        noteable: Noteable,
+        spec: NoteSpec,
+    ) -> anyhow::Result<SeededNote> {
+        validate_body(&spec.body).map_err(|e| anyhow!("invalid note body: {:?}", e.body()))?;
+        let outgoing;
+        let seeded;
+        {
+            let mut model = self.app.lock();
+            let noteable = noteable.to_ref(project_id);
+            let noteable_id = model
+                .noteable_id(noteable)
+                .ok_or_else(|| anyhow!("no {noteable:?}"))?;
+            model
+                .user(spec.author)
+                .ok_or_else(|| anyhow!("no user {}", spec.author))?;
+            let note_type = if spec.position.is_some() {
+                NoteType::DiffNote
+            } else if spec.thread || spec.discussion.is_some() {
+                NoteType::DiscussionNote
+            } else {
+                NoteType::Plain
+            };
+            if let Some(discussion) = &spec.discussion {
+                if !model
+                    .notes_of(noteable)
+                    .any(|n| &n.discussion_id == discussion)
+                {
+                    bail!("no discussion {discussion} on {noteable:?}");
+                }
+                convert_to_discussion(&mut model, noteable, discussion);
+            }
+            let id = insert_note(
+                &mut model,
+                NewNote {
+                    noteable,
+                    noteable_id,
+                    author_id: spec.author,
+                    body: spec.body,
+                    system: spec.system,
+                    internal: spec.internal,
+                    note_type,
+                    discussion_id: spec.discussion,
+                    position: spec.position,
+                    created_at: None,
+                },
+            );
+            outgoing = if spec.emit_hooks {
+                webhooks::record_note_event(&mut model, id, NoteAction::Create, self.app.base_url())
+            } else {
+                None
+            };
+            let discussion_id = model
+                .notes
+                .iter()
+                .find(|n| n.id == id)
+                .map(|n| n.discussion_id.clone())
+                .unwrap_or_default();
+            seeded = SeededNote { id, discussion_id };
+        }
+        webhooks::dispatch(&self.app, outgoing);
+        Ok(seeded)
+    }
+
+    /// A pipeline trigger token owned by `owner`; returns the token.
+    pub fn add_trigger(
+        &self,
+        project_id: u64,
+        owner: u64,
+        description: &str,
+    ) -> anyhow::Result<String> {
+        self.add_trigger_with_token(project_id, owner, description, &new_trigger_token())
+    }
+
+    pub fn add_trigger_with_token(
+        &self,
+        project_id: u64,
+        owner: u64,
+        description: &str,
+        token: &str,
+    ) -> anyhow::Result<String> {
+        let mut model = self.app.lock();
+        model
+            .project(project_id)
+            .ok_or_else(|| anyhow!("no project {project_id}"))?;
+        let id = model.next_trigger_id();
+        model.triggers.push(Trigger {
+            id,
+            project_id,
+            token: token.to_string(),
+            description: description.to_string(),
+            owner_id: owner,
+            created_at: time::now(),
+        });
+        Ok(token.to_string())
+    }
+
+    pub fn add_hook(&self, project_id: u64, spec: HookSpec) -> anyhow::Result<u64> {
+        let mut model = self.app.lock();
+        model
+            .project(project_id)
+            .ok_or_else(|| anyhow!("no project {project_id}"))?;
+        let id = model.next_hook_id();
+        model.hooks.push(super::model::Hook {
+            id,
+            project_id,
+            url: spec.url,
+            token: spec.token,
+            name: None,
+            description: None,
+            push_events: false,
+            issues_events: false,
+            merge_requests_events: false,
+            note_events: spec.note_events,
+            confidential_note_events: spec.confidential_note_events,
+            pipeline_events: false,
+            enable_ssl_verification: true,
+            created_at: time::now(),
+        });
+        Ok(id)
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.app.lock().requests.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.app.lock().requests.clear();
+    }
+
+    pub fn users(&self) -> Vec<User> {
+        self.app.lock().users.clone()
+    }
+
+    pub fn groups(&self) -> Vec<Group> {
+        self.app.lock().groups.clone()
+    }
+
+    /// Notes of an issue or merge request, oldest first.
+    pub fn notes(&self, project_id: u64, noteable: Noteable) -> Vec<Note> {
+        let model = self.app.lock();
+        let mut notes: Vec<Note> = model
+            .notes_of(noteable.to_ref(project_id))
+            .cloned()
+            .collect();
+        notes.sort_by_key(|n| (n.created_at, n.id));
+        notes
+    }
+
+    pub fn issues(&self, project_id: u64) -> Vec<Issue> {
+        let model = self.app.lock();
+        model
+            .issues
+            .iter()
+            .filter(|i| i.project_id == project_id)
+            .cloned()
+            .collect()
+    }
+
+    pub fn merge_requests(&self, project_id: u64) -> Vec<MergeRequest> {
+        let model = self.app.lock();
+        model
+            .merge_requests
+            .iter()
+            .filter(|m| m.project_id == project_id)
+            .cloned()
+            .collect()
+    }
+
+    pub fn pipelines(&self, project_id: u64) -> Vec<Pipeline> {
+        let model = self.app.lock();
+        model
+            .pipelines
+            .iter()
+            .filter(|p| p.project_id == project_id)
+            .cloned()
+            .collect()
+    }
+
+    pub fn award_names(&self, note_id: u64) -> Vec<String> {
+        let model = self.app.lock();
+        model
+            .awards
+            .iter()
+            .filter(|a| a.note_id == note_id)
+            .map(|a| a.name.clone())
+            .collect()
+    }
+
+    pub fn note_events(&self) -> Vec<NoteEvent> {
+        self.app.lock().note_events.clone()
+    }
+
+    pub fn hook_deliveries(&self) -> Vec<HookDelivery> {
+        self.app.lock().deliveries.clone()
+    }
+
+    /// Waits until at least `count` webhook deliveries have finished (successfully or not).
+    pub async fn wait_for_deliveries(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Vec<HookDelivery>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.app.deliveries_changed.notified();
+            {
+                let deliveries = self.hook_deliveries();
+                if deliveries.len() >= count {
+                    return Ok(deliveries);
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let have = self.hook_deliveries().len();
+                bail!("expected {count} webhook deliveries within {timeout:?}, got {have}");
+            }
+        }
+    }
+}
+
+fn ensure_group(model: &mut super::model::Model, full_path: &str) -> u64 {
+    let mut path = String::new();
+    let mut id = 0;
+    for segment in full_path.split('/').filter(|s| !s.is_empty()) {
+        if !path.is_empty() {
+            path.push('/');
+        }
+        path.push_str(segment);
+        id = match model.group(&path) {
+            Some(group) => group.id,
+            None => {
+                let id = model.next_group_id();
+                model.groups.push(Group {
+                    id,
+                    full_path: path.clone(),
+                    name: segment.to_string(),
+                    members: Default::default(),
+                });
+                id
+            }
+        };
+    }
+    id
+}

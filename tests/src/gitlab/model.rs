@@ -1,0 +1,551 @@
+//! The double's state: everything GitLab would keep in its database, plus what the double
+//! records for tests (requests, note events, webhook deliveries).
+//!
+//! Global ids of different kinds start from different bases (issues at 5001, merge requests at
+//! 7001, notes at 9001 …) so a client that confuses an `id` with an `iid`, or a note id with an
+//! issue id, gets a 404 instead of silently hitting the right object by luck.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::access::{AccessLevel, Visibility};
+use super::repo::Repo;
+use super::time::Timestamp;
+
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: u64,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub bot: bool,
+    pub admin: bool,
+    pub created_at: Timestamp,
+}
+
+/// What a token authenticates as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Personal, project or group access token: full API access as its user.
+    Access,
+    /// A CI job token (`glcbt-…`): acts as the user who started the job, on its own project,
+    /// and only on the endpoints listed in <https://docs.gitlab.com/ci/jobs/ci_job_token/>.
+    Job { project_id: u64 },
+}
+
+#[derive(Clone, Debug)]
+pub struct Token {
+    pub value: String,
+    pub user_id: u64,
+    pub kind: TokenKind,
+}
+
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub id: u64,
+    /// Full path, e.g. `group/sub`.
+    pub full_path: String,
+    pub name: String,
+    pub members: BTreeMap<u64, AccessLevel>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Project {
+    pub id: u64,
+    /// Last path segment (`proj`).
+    pub path: String,
+    pub name: String,
+    pub description: String,
+    /// Full path of the namespace (`group/sub`).
+    pub namespace: String,
+    pub visibility: Visibility,
+    pub default_branch: String,
+    pub members: BTreeMap<u64, AccessLevel>,
+    /// Branch names or `*` globs only Maintainers may push to; GitLab protects the default
+    /// branch by default (<https://docs.gitlab.com/user/project/repository/branches/protected/>).
+    pub protected_branches: Vec<String>,
+    pub repo: Arc<Repo>,
+    pub created_at: Timestamp,
+}
+
+impl Project {
+    pub fn path_with_namespace(&self) -> String {
+        format!("{}/{}", self.namespace, self.path)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueState {
+    Opened,
+    Closed,
+}
+
+#[derive(Clone, Debug)]
+pub struct Issue {
+    pub id: u64,
+    pub iid: u64,
+    pub project_id: u64,
+    pub title: String,
+    pub description: String,
+    pub state: IssueState,
+    pub labels: Vec<String>,
+    pub author_id: u64,
+    pub assignee_ids: Vec<u64>,
+    pub confidential: bool,
+    pub discussion_locked: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeRequestState {
+    Opened,
+    Closed,
+    Locked,
+    Merged,
+}
+
+impl MergeRequestState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergeRequestState::Opened => "opened",
+            MergeRequestState::Closed => "closed",
+            MergeRequestState::Locked => "locked",
+            MergeRequestState::Merged => "merged",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MergeRequest {
+    pub id: u64,
+    pub iid: u64,
+    pub project_id: u64,
+    pub title: String,
+    pub description: String,
+    pub state: MergeRequestState,
+    pub source_branch: String,
+    pub target_branch: String,
+    pub labels: Vec<String>,
+    pub author_id: u64,
+    pub assignee_ids: Vec<u64>,
+    pub reviewer_ids: Vec<u64>,
+    pub remove_source_branch: bool,
+    pub squash: bool,
+    pub allow_collaboration: bool,
+    pub discussion_locked: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+}
+
+/// Which kind of object a note hangs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum NoteableKind {
+    Issue,
+    MergeRequest,
+}
+
+impl NoteableKind {
+    /// `noteable_type` as GitLab spells it.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            NoteableKind::Issue => "Issue",
+            NoteableKind::MergeRequest => "MergeRequest",
+        }
+    }
+
+    /// URL segment (`issues`, `merge_requests`).
+    pub fn segment(self) -> &'static str {
+        match self {
+            NoteableKind::Issue => "issues",
+            NoteableKind::MergeRequest => "merge_requests",
+        }
+    }
+}
+
+/// An issue or merge request, by project and IID (how the REST API addresses it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct NoteableRef {
+    pub project_id: u64,
+    pub kind: NoteableKind,
+    pub iid: u64,
+}
+
+/// The `type` of a note (`null`, `DiscussionNote`, `DiffNote`) per
+/// <https://docs.gitlab.com/api/notes/>.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum NoteType {
+    Plain,
+    DiscussionNote,
+    DiffNote,
+}
+
+impl NoteType {
+    pub fn json(self) -> Value {
+        match self {
+            NoteType::Plain => Value::Null,
+            NoteType::DiscussionNote => Value::from("DiscussionNote"),
+            NoteType::DiffNote => Value::from("DiffNote"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Note {
+    pub id: u64,
+    pub noteable: NoteableRef,
+    /// Global id of the issue or merge request (`noteable_id`).
+    pub noteable_id: u64,
+    /// 40-hex discussion id.
+    pub discussion_id: String,
+    /// A standalone comment: its discussion has `individual_note: true`.
+    pub individual: bool,
+    pub note_type: NoteType,
+    pub body: String,
+    pub author_id: u64,
+    pub system: bool,
+    pub internal: bool,
+    pub position: Option<Value>,
+    pub resolvable: bool,
+    pub resolved_by: Option<u64>,
+    pub resolved_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Award {
+    pub id: u64,
+    pub name: String,
+    pub user_id: u64,
+    pub note_id: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Hook {
+    pub id: u64,
+    pub project_id: u64,
+    pub url: String,
+    #[serde(skip_serializing)]
+    pub token: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub push_events: bool,
+    pub issues_events: bool,
+    pub merge_requests_events: bool,
+    pub note_events: bool,
+    pub confidential_note_events: bool,
+    pub pipeline_events: bool,
+    pub enable_ssl_verification: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Trigger {
+    pub id: u64,
+    pub project_id: u64,
+    pub token: String,
+    pub description: String,
+    pub owner_id: u64,
+    pub created_at: Timestamp,
+}
+
+/// A pipeline variable as recorded; `variable_type` is `env_var` or `file`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PipelineVariable {
+    pub key: String,
+    pub value: String,
+    pub variable_type: String,
+}
+
+/// `CI_PIPELINE_SOURCE` of a recorded pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PipelineSource {
+    Trigger,
+    Api,
+    Pipeline,
+}
+
+impl PipelineSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PipelineSource::Trigger => "trigger",
+            PipelineSource::Api => "api",
+            PipelineSource::Pipeline => "pipeline",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Pipeline {
+    pub id: u64,
+    pub iid: u64,
+    pub project_id: u64,
+    pub sha: String,
+    pub git_ref: String,
+    pub status: String,
+    pub source: PipelineSource,
+    pub variables: Vec<PipelineVariable>,
+    pub user_id: u64,
+    pub trigger_id: Option<u64>,
+    pub created_at: Timestamp,
+}
+
+impl Pipeline {
+    pub fn variable(&self, key: &str) -> Option<&str> {
+        self.variables
+            .iter()
+            .find(|v| v.key == key)
+            .map(|v| v.value.as_str())
+    }
+}
+
+/// `create` or `update`, as in `object_attributes.action`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteAction {
+    Create,
+    Update,
+}
+
+/// A Note Hook event as GitLab would build it, whether or not any hook receives it.
+#[derive(Clone, Debug, Serialize)]
+pub struct NoteEvent {
+    pub uuid: String,
+    pub project_id: u64,
+    pub note_id: u64,
+    pub action: NoteAction,
+    pub payload: Value,
+}
+
+/// One POST of an event to a registered hook URL.
+#[derive(Clone, Debug, Serialize)]
+pub struct HookDelivery {
+    pub hook_id: u64,
+    pub url: String,
+    pub event_uuid: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// Response status, or `None` when the request failed (`error` says why).
+    pub status: Option<u16>,
+    pub error: Option<String>,
+}
+
+/// A request as the double saw it, for assertions on call counts and on where secrets go.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct Counters {
+    values: BTreeMap<&'static str, u64>,
+}
+
+impl Counters {
+    fn next(&mut self, kind: &'static str, base: u64) -> u64 {
+        let slot = self.values.entry(kind).or_insert(base);
+        *slot += 1;
+        *slot
+    }
+}
+
+#[derive(Default)]
+pub struct Model {
+    pub users: Vec<User>,
+    pub tokens: Vec<Token>,
+    pub groups: Vec<Group>,
+    pub projects: Vec<Project>,
+    pub issues: Vec<Issue>,
+    pub merge_requests: Vec<MergeRequest>,
+    pub notes: Vec<Note>,
+    pub awards: Vec<Award>,
+    pub hooks: Vec<Hook>,
+    pub triggers: Vec<Trigger>,
+    pub pipelines: Vec<Pipeline>,
+    pub note_events: Vec<NoteEvent>,
+    pub deliveries: Vec<HookDelivery>,
+    pub requests: Vec<RecordedRequest>,
+    counters: Counters,
+}
+
+impl Model {
+    pub fn next_user_id(&mut self) -> u64 {
+        self.counters.next("user", 0)
+    }
+    pub fn next_group_id(&mut self) -> u64 {
+        self.counters.next("group", 100)
+    }
+    pub fn next_project_id(&mut self) -> u64 {
+        self.counters.next("project", 1000)
+    }
+    pub fn next_issue_id(&mut self) -> u64 {
+        self.counters.next("issue", 5000)
+    }
+    pub fn next_merge_request_id(&mut self) -> u64 {
+        self.counters.next("merge_request", 7000)
+    }
+    pub fn next_note_id(&mut self) -> u64 {
+        self.counters.next("note", 9000)
+    }
+    pub fn next_award_id(&mut self) -> u64 {
+        self.counters.next("award", 300)
+    }
+    pub fn next_hook_id(&mut self) -> u64 {
+        self.counters.next("hook", 400)
+    }
+    pub fn next_trigger_id(&mut self) -> u64 {
+        self.counters.next("trigger", 500)
+    }
+    pub fn next_pipeline_id(&mut self) -> u64 {
+        self.counters.next("pipeline", 20000)
+    }
+    /// Per-project counters (`iid`s) keyed by kind and project.
+    pub fn next_iid(&mut self, kind: NoteableKind, project_id: u64) -> u64 {
+        match kind {
+            NoteableKind::Issue => self
+                .issues
+                .iter()
+                .filter(|i| i.project_id == project_id)
+                .map(|i| i.iid)
+                .max()
+                .unwrap_or(0)
+                .saturating_add(1),
+            NoteableKind::MergeRequest => self
+                .merge_requests
+                .iter()
+                .filter(|m| m.project_id == project_id)
+                .map(|m| m.iid)
+                .max()
+                .unwrap_or(0)
+                .saturating_add(1),
+        }
+    }
+    pub fn next_pipeline_iid(&self, project_id: u64) -> u64 {
+        self.pipelines
+            .iter()
+            .filter(|p| p.project_id == project_id)
+            .map(|p| p.iid)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1)
+    }
+
+    pub fn user(&self, id: u64) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    pub fn user_by_username(&self, username: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.username == username)
+    }
+
+    pub fn token(&self, value: &str) -> Option<&Token> {
+        self.tokens.iter().find(|t| t.value == value)
+    }
+
+    pub fn group(&self, full_path: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.full_path == full_path)
+    }
+
+    pub fn project(&self, id: u64) -> Option<&Project> {
+        self.projects.iter().find(|p| p.id == id)
+    }
+
+    /// A project by numeric id or full path, as `:id` in the REST API
+    /// (<https://docs.gitlab.com/api/rest/#namespaced-paths>); `raw` is already percent-decoded.
+    pub fn project_by_ref(&self, raw: &str) -> Option<&Project> {
+        if let Ok(id) = raw.parse::<u64>() {
+            return self.project(id);
+        }
+        self.projects
+            .iter()
+            .find(|p| p.path_with_namespace().eq_ignore_ascii_case(raw))
+    }
+
+    /// Effective role: the project membership or the highest role in the project's namespace
+    /// or any ancestor group (GitLab's inherited membership,
+    /// <https://docs.gitlab.com/user/project/members/#membership-types>).
+    pub fn access_level(&self, project: &Project, user_id: u64) -> Option<AccessLevel> {
+        let direct = project.members.get(&user_id).copied();
+        let mut inherited = None;
+        let mut path = project.namespace.as_str();
+        loop {
+            if let Some(level) = self.group(path).and_then(|g| g.members.get(&user_id)) {
+                inherited = inherited.max(Some(*level));
+            }
+            match path.rsplit_once('/') {
+                Some((parent, _)) => path = parent,
+                None => break,
+            }
+        }
+        direct.max(inherited)
+    }
+
+    pub fn issue(&self, project_id: u64, iid: u64) -> Option<&Issue> {
+        self.issues
+            .iter()
+            .find(|i| i.project_id == project_id && i.iid == iid)
+    }
+
+    pub fn merge_request(&self, project_id: u64, iid: u64) -> Option<&MergeRequest> {
+        self.merge_requests
+            .iter()
+            .find(|m| m.project_id == project_id && m.iid == iid)
+    }
+
+    /// Global id of an issue or merge request.
+    pub fn noteable_id(&self, noteable: NoteableRef) -> Option<u64> {
+        match noteable.kind {
+            NoteableKind::Issue => self.issue(noteable.project_id, noteable.iid).map(|i| i.id),
+            NoteableKind::MergeRequest => self
+                .merge_request(noteable.project_id, noteable.iid)
+                .map(|m| m.id),
+        }
+    }
+
+    pub fn notes_of(&self, noteable: NoteableRef) -> impl Iterator<Item = &Note> {
+        self.notes.iter().filter(move |n| n.noteable == noteable)
+    }
+
+    pub fn note(&self, noteable: NoteableRef, note_id: u64) -> Option<&Note> {
+        self.notes_of(noteable).find(|n| n.id == note_id)
+    }
+
+    pub fn touch_noteable(&mut self, noteable: NoteableRef, at: Timestamp) {
+        match noteable.kind {
+            NoteableKind::Issue => {
+                if let Some(i) = self
+                    .issues
+                    .iter_mut()
+                    .find(|i| i.project_id == noteable.project_id && i.iid == noteable.iid)
+                {
+                    i.updated_at = at;
+                }
+            }
+            NoteableKind::MergeRequest => {
+                if let Some(m) = self
+                    .merge_requests
+                    .iter_mut()
+                    .find(|m| m.project_id == noteable.project_id && m.iid == noteable.iid)
+                {
+                    m.updated_at = at;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! Discussions (threads) on issues and merge requests
+//! (<https://docs.gitlab.com/api/discussions/>): list, get, create (with a diff `position` on
+//! merge requests), reply, resolve (merge requests), edit and delete thread notes.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, put};
+
+use super::merge_requests::diff_refs;
+use super::noteable::{
+    NewNote, Resolved, convert_to_discussion, insert_note, resolve, validate_body,
+};
+use super::notes::{delete_note, require_can_comment, update_body, visible};
+use super::{created, no_content, ok};
+use crate::gitlab::access::AccessLevel;
+use crate::gitlab::app::{AppState, Ctx};
+use crate::gitlab::auth::{JobTokens, ProjectAccess};
+use crate::gitlab::errors::{ApiError, ApiResult};
+use crate::gitlab::model::{Model, Note, NoteAction, NoteType, NoteableKind};
+use crate::gitlab::pagination::{PageRequest, paginate};
+use crate::gitlab::{json, position, time, webhooks};
+
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for kind in [NoteableKind::Issue, NoteableKind::MergeRequest] {
+        let base = format!(
+            "/projects/{{id}}/{}/{{noteable_iid}}/discussions",
+            kind.segment()
+        );
+        let single = get(move |s, p, c| one(kind, s, p, c));
+        let single = match kind {
+            NoteableKind::MergeRequest => single.put(resolve_thread),
+            NoteableKind::Issue => single,
+        };
+        router = router
+            .route(
+                &base,
+                get(move |s, p, c| list(kind, s, p, c)).post(move |s, p, c| create(kind, s, p, c)),
+            )
+            .route(&format!("{base}/{{discussion_id}}"), single)
+            .route(
+                &format!("{base}/{{discussion_id}}/notes"),
+                axum::routing::post(move |s, p, c| reply(kind, s, p, c)),
+            )
+            .route(
+                &format!("{base}/{{discussion_id}}/notes/{{note_id}}"),
+                put(move |s, p, c| update_note(kind, s, p, c))
+                    .delete(move |s, p, c| delete(kind, s, p, c)),
+            );
+    }
+    router
+}
+
+/// Visible notes of one discussion, oldest first.
+fn thread<'m>(
+    model: &'m Model,
+    access: &ProjectAccess,
+    resolved: Resolved,
+    discussion_id: &str,
+) -> Vec<&'m Note> {
+    let mut notes: Vec<&Note> = model
+        .notes_of(resolved.noteable)
+        .filter(|n| n.discussion_id == discussion_id && visible(access, n))
+        .collect();
+    notes.sort_by_key(|n| (n.created_at, n.id));
+    notes
+}
+
+fn discussion_not_found() -> ApiError {
+    ApiError::NotFound(Some("Discussion"))
+}
+
+async fn list(
+    kind: NoteableKind,
+    State(app): State<AppState>,
+    Path((id, iid)): Path<(String, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let resolved = resolve(&model, &access, kind, iid)?;
+    let mut notes: Vec<&Note> = model
+        .notes_of(resolved.noteable)
+        .filter(|n| visible(&access, n))
+        .collect();
+    notes.sort_by_key(|n| (n.created_at, n.id));
+    let mut order: Vec<&str> = Vec::new();
+    for note in &notes {
+        if !order.contains(&note.discussion_id.as_str()) {
+            order.push(&note.discussion_id);
+        }
+    }
+    let items = order
+        .into_iter()
+        .map(|did| {
+            let thread: Vec<&Note> = notes
+                .iter()
+                .copied()
+                .filter(|n| n.discussion_id == did)
+                .collect();
+            json::discussion(&model, &thread, app.base_url())
+        })
+        .collect();
+    Ok(paginate(
+        items,
+        PageRequest::from_params(&ctx.params),
+        &ctx.url,
+    ))
+}
+
+async fn one(
+    kind: NoteableKind,
+    State(app): State<AppState>,
+    Path((id, iid, discussion_id)): Path<(String, u64, String)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let resolved = resolve(&model, &access, kind, iid)?;
+    let notes = thread(&model, &access, resolved, &discussion_id);
+    if notes.is_empty() {
+        return Err(discussion_not_found());
+    }
+    Ok(ok(json::discussion(&model, &notes, app.base_url())))
+}
+
+async fn create(
+    kind: NoteableKind,
+    State(app): State<AppState>,
+    Path((id, iid)): Path<(String, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let (value, outgoing) = {
+        let mut model = app.lock();
+        let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+        let author_id = access.caller.require_user()?;
+        let body = ctx.params.required_str("body")?;
+        let resolved = resolve(&model, &access, kind, iid)?;
+        require_can_comment(&access, kind)?;
+        let position = match (kind, ctx.params.nested("position")) {
+            (NoteableKind::MergeRequest, Some(position)) => {
+                let mr = model
+                    .merge_request(access.project.id, iid)
+                    .ok_or(ApiError::RecordNotFound)?;
+                let refs = diff_refs(&access.project, &mr.source_branch, &mr.target_branch)
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(
+                            "Note {:line_code=>[\"can't be blank\", \"must be a valid line code\"]}"
+                                .into(),
+                        )
+                    })?;
+                let diffs = access
+                    .project
+                    .repo
+                    .diffs(&refs.base_sha, &refs.head_sha)
+                    .unwrap_or_default();
+                Some(position::validate(&position, &refs, &diffs)?)
+            }
+            _ => None,
+        };
+        validate_body(&body)?;
+        let internal = ctx.params.bool("internal")?.unwrap_or(false)
+            || ctx.params.bool("confidential")?.unwrap_or(false);
+        let note_type = if position.is_some() {
+            NoteType::DiffNote
+        } else {
+            NoteType::DiscussionNote
+        };
+        let note_id = insert_note(
+            &mut model,
+            NewNote {
+                noteable: resolved.noteable,
+                noteable_id: resolved.noteable_id,
+                author_id,
+                body,
+                system: false,
+                internal,
+                note_type,
+                discussion_id: None,
+                position,
+                created_at: None,
+            },
+        );
+        let outgoing =
+            webhooks::record_note_event(&mut model, note_id, NoteAction::Create, app.base_url());
+        let discussion_id = model
+            .note(resolved.noteable, note_id)
+            .map(|n| n.discussion_id.clone())
+            .ok_or(ApiError::RecordNotFound)?;
+        let notes = thread(&model, &access, resolved, &discussion_id);
+        (json::discussion(&model, &notes, app.base_url()), outgoing)
+    };
+    webhooks::dispatch(&app, outgoing);
+    Ok(created(value))
+}
+
+async fn reply(
+    kind: NoteableKind,
+    State(app): State<AppState>,
+    Path((id, iid, discussion_id)): Path<(String, u64, String)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let (value, outgoing) = {
+        let mut model = app.lock();
+        let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+        let author_id = access.caller.require_user()?;
+        let body = ctx.params.required_str("body")?;
+        let resolved = resolve(&model, &access, kind, iid)?;
+        let first = thread(&model, &access, resolved, &discussion_id)
+            .first()
+            .map(|n| (*n).clone())
+            .ok_or_else(discussion_not_found)?;
+        require_can_comment(&access, kind)?;
+        validate_body(&body)?;
+        convert_to_discussion(&mut model, resolved.noteable, &discussion_id);
+        let note_type = if first.note_type == NoteType::DiffNote {
+            NoteType::DiffNote
+        } else {
+            NoteType::DiscussionNote
+        };
+        let note_id = insert_note(
+            &mut model,
+            NewNote {
+                noteable: resolved.noteable,
+                noteable_id: resolved.noteable_id,
+                author_id,
+                body,
+                system: false,
+                internal: first.internal,
+                note_type,
+                discussion_id: Some(discussion_id.clone()),
+                position: first.position.clone(),
+                created_at: None,
+            },
+        );
+        let outgoing =
+            webhooks::record_note_event(&mut model, note_id, NoteAction::Create, app.base_url());
+        let note = model
+            .note(resolved.noteable, note_id)
+            .ok_or(ApiError::RecordNotFound)?;
+        (json::note(&model, note, app.base_url()), outgoing)
+    };
+    webhooks::dispatch(&app, outgoing);
+    Ok(created(value))
+}
+
+/// Resolving needs Developer or authorship of the merge request
+/// (<https://docs.gitlab.com/api/discussions/#resolve-a-merge-request-thread>).
+fn require_can_resolve(access: &ProjectAccess, resolved: Resolved) -> ApiResult<()> {
+    let caller = access.caller.require_user()?;
+    if access.at_least(AccessLevel::Developer) || resolved.author_id == caller {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(None))
+    }
+}
+
+fn set_resolved(
+    model: &mut Model,
+    resolved: Resolved,
+    filter: impl Fn(&Note) -> bool,
+    by: Option<u64>,
+) {
+    let now = time::now();
+    for note in model
+        .notes
+        .iter_mut()
+        .filter(|n| n.noteable == resolved.noteable && n.resolvable && filter(n))
+    {
+        note.resolved_by = by;
+        note.resolved_at = by.map(|_| now);
+    }
+}
+
+async fn resolve_thread(
+    State(app): State<AppState>,
+    Path((id, iid, discussion_id)): Path<(String, u64, String)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let mut model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let resolved = resolve(&model, &access, NoteableKind::MergeRequest, iid)?;
+    let wanted = ctx
+        .params
+        .bool("resolved")?
+        .ok_or_else(|| ApiError::missing("resolved"))?;
+    if thread(&model, &access, resolved, &discussion_id).is_empty() {
+        return Err(discussion_not_found());
+    }
+    require_can_resolve(&access, resolved)?;
+    let caller = access.caller.require_user()?;
+    set_resolved(
+        &mut model,
+        resolved,
+        |n| n.discussion_id == discussion_id,
+        wanted.then_some(caller),
+    );
+    let notes = thread(&model, &access, resolved, &discussion_id);
+    Ok(ok(json::discussion(&model, &notes, app.base_url())))
+}
+
+async fn update_note(
+    kind: NoteableKind,
+    State(app): State<AppState>,
+    Path((id, iid, discussion_id, note_id)): Path<(String, u64, String, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let (value, outgoing) = {
+        let mut model = app.lock();
+        let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+        let resolved = resolve(&model, &access, kind, iid)?;
+        if !thread(&model, &access, resolved, &discussion_id)
+            .iter()
+            .any(|n| n.id == note_id)
+        {
+            return Err(ApiError::RecordNotFound);
+        }
+        let body = ctx.params.str("body");
+        let wanted = ctx.params.bool("resolved")?;
+        match (body, wanted) {
+            (Some(body), None) => {
+                update_body(&mut model, &access, resolved, note_id, body, app.base_url())?
+            }
+            (None, Some(wanted)) => {
+                require_can_resolve(&access, resolved)?;
+                let caller = access.caller.require_user()?;
+                set_resolved(
+                    &mut model,
+                    resolved,
+                    |n| n.id == note_id,
+                    wanted.then_some(caller),
+                );
+                let note = model
+                    .note(resolved.noteable, note_id)
+                    .ok_or(ApiError::RecordNotFound)?;
+                (json::note(&model, note, app.base_url()), None)
+            }
+            (Some(_), Some(_)) => {
+                return Err(ApiError::InvalidParam(
+                    "body, resolved".into(),
+                    "are mutually exclusive",
+                ));
+            }
+            (None, None) => {
+                return Err(ApiError::InvalidParam(
+                    "body, resolved".into(),
+                    "are missing, exactly one parameter must be provided",
+                ));
+            }
+        }
+    };
+    webhooks::dispatch(&app, outgoing);
+    Ok(ok(value))
+}
+
+async fn delete(
+    kind: NoteableKind,
+    State(app): State<AppState>,
+    Path((id, iid, discussion_id, note_id)): Path<(String, u64, String, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let mut model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let resolved = resolve(&model, &access, kind, iid)?;
+    if !thread(&model, &access, resolved, &discussion_id)
+        .iter()
+        .any(|n| n.id == note_id)
+    {
+        return Err(ApiError::RecordNotFound);
+    }
+    delete_note(&mut model, &access, resolved, note_id)?;
+    Ok(no_content())
+}

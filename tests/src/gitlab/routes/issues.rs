@@ -1,0 +1,177 @@
+//! Project issues (<https://docs.gitlab.com/api/issues/>): list with `state`, `updated_after`,
+//! `updated_before`, `created_after`, `labels`, `iids[]`, `order_by`, `sort`, and get one.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+
+use super::noteable::resolve;
+use super::ok;
+use crate::gitlab::access::AccessLevel;
+use crate::gitlab::app::{AppState, Ctx};
+use crate::gitlab::auth::JobTokens;
+use crate::gitlab::errors::{ApiError, ApiResult};
+use crate::gitlab::json;
+use crate::gitlab::model::{IssueState, NoteableKind};
+use crate::gitlab::pagination::{PageRequest, paginate};
+use crate::gitlab::params::Params;
+use crate::gitlab::time::Timestamp;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{id}/issues", get(list))
+        .route("/projects/{id}/issues/{issue_iid}", get(one))
+}
+
+/// Parses an ISO 8601 filter such as `updated_after`; Grape answers `… is invalid` otherwise.
+pub fn time_param(params: &Params, name: &str) -> ApiResult<Option<Timestamp>> {
+    match params.str(name) {
+        None => Ok(None),
+        Some(raw) => chrono::DateTime::parse_from_rfc3339(&raw)
+            .map(|t| Some(t.with_timezone(&chrono::Utc)))
+            .or_else(|_| {
+                chrono::NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
+                    .map(|d| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()))
+            })
+            .map_err(|_| ApiError::InvalidParam(name.to_string(), "is invalid")),
+    }
+}
+
+/// `sort` (`asc`|`desc`, default `desc`).
+pub fn sort_param(params: &Params) -> ApiResult<bool> {
+    match params.str("sort").as_deref() {
+        None | Some("desc") => Ok(true),
+        Some("asc") => Ok(false),
+        Some(_) => Err(ApiError::InvalidParam(
+            "sort".into(),
+            "does not have a valid value",
+        )),
+    }
+}
+
+/// `order_by` restricted to `created_at` / `updated_at` (default `created_at`); returns whether
+/// to order by `updated_at`.
+pub fn order_by_updated(params: &Params, allowed: &[&str]) -> ApiResult<bool> {
+    match params.str("order_by") {
+        None => Ok(false),
+        Some(value) if allowed.contains(&value.as_str()) => Ok(value == "updated_at"),
+        Some(_) => Err(ApiError::InvalidParam(
+            "order_by".into(),
+            "does not have a valid value",
+        )),
+    }
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project(&model, &id, JobTokens::Ignored)?;
+    if !access.can_read() {
+        return Err(ApiError::Forbidden(None));
+    }
+    let p = &ctx.params;
+    let state = match p.str("state").as_deref() {
+        None | Some("all") => None,
+        Some("opened") => Some(IssueState::Opened),
+        Some("closed") => Some(IssueState::Closed),
+        Some(_) => {
+            return Err(ApiError::InvalidParam(
+                "state".into(),
+                "does not have a valid value",
+            ));
+        }
+    };
+    let updated_after = time_param(p, "updated_after")?;
+    let updated_before = time_param(p, "updated_before")?;
+    let created_after = time_param(p, "created_after")?;
+    let created_before = time_param(p, "created_before")?;
+    let labels = p.labels("labels").unwrap_or_default();
+    let iids: Option<Vec<u64>> = p.get("iids").map(|v| match v {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i.as_str().and_then(|s| s.parse().ok()).or(i.as_u64()))
+            .collect(),
+        other => other
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .into_iter()
+            .collect(),
+    });
+    let by_updated = order_by_updated(
+        p,
+        &[
+            "created_at",
+            "updated_at",
+            "priority",
+            "due_date",
+            "relative_position",
+            "label_priority",
+            "milestone_due",
+            "popularity",
+            "weight",
+            "title",
+        ],
+    )?;
+    let descending = sort_param(p)?;
+    let caller = access.caller.user_id();
+    let reporter = access.at_least(AccessLevel::Reporter);
+    let mut issues: Vec<_> = model
+        .issues
+        .iter()
+        .filter(|i| i.project_id == access.project.id)
+        .filter(|i| {
+            !i.confidential
+                || reporter
+                || caller == Some(i.author_id)
+                || caller.is_some_and(|c| i.assignee_ids.contains(&c))
+        })
+        .filter(|i| state.is_none_or(|s| i.state == s))
+        .filter(|i| updated_after.is_none_or(|t| i.updated_at >= t))
+        .filter(|i| updated_before.is_none_or(|t| i.updated_at <= t))
+        .filter(|i| created_after.is_none_or(|t| i.created_at >= t))
+        .filter(|i| created_before.is_none_or(|t| i.created_at <= t))
+        .filter(|i| labels.iter().all(|l| i.labels.contains(l)))
+        .filter(|i| iids.as_ref().is_none_or(|set| set.contains(&i.iid)))
+        .collect();
+    issues.sort_by_key(|i| {
+        (
+            if by_updated {
+                i.updated_at
+            } else {
+                i.created_at
+            },
+            i.id,
+        )
+    });
+    if descending {
+        issues.reverse();
+    }
+    let items = issues
+        .into_iter()
+        .map(|i| json::issue(&model, &access.project, i, app.base_url()))
+        .collect();
+    Ok(paginate(items, PageRequest::from_params(p), &ctx.url))
+}
+
+async fn one(
+    State(app): State<AppState>,
+    Path((id, iid)): Path<(String, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project(&model, &id, JobTokens::Ignored)?;
+    resolve(&model, &access, NoteableKind::Issue, iid)?;
+    let issue = model
+        .issue(access.project.id, iid)
+        .ok_or(ApiError::RecordNotFound)?;
+    Ok(ok(json::issue(
+        &model,
+        &access.project,
+        issue,
+        app.base_url(),
+    )))
+}

@@ -1,0 +1,400 @@
+//! Merge requests (<https://docs.gitlab.com/api/merge_requests/>): list, get (job tokens
+//! allowed), create, update, and `/diffs`. `sha`, `diff_refs` and `changes_count` come from the
+//! project's real repository: `head_sha` is the source branch head, `start_sha` the target
+//! branch head and `base_sha` their merge base.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::{created, ok};
+use crate::gitlab::access::AccessLevel;
+use crate::gitlab::app::{AppState, Ctx};
+use crate::gitlab::auth::JobTokens;
+use crate::gitlab::errors::{ApiError, ApiResult};
+use crate::gitlab::json::{self, DiffRefs, MergeRequestRepoFacts};
+use crate::gitlab::model::{MergeRequest, MergeRequestState, NoteableKind, Project};
+use crate::gitlab::pagination::{PageRequest, paginate};
+use crate::gitlab::routes::issues::{order_by_updated, sort_param, time_param};
+use crate::gitlab::routes::noteable::resolve;
+use crate::gitlab::time;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{id}/merge_requests", get(list).post(create))
+        .route(
+            "/projects/{id}/merge_requests/{merge_request_iid}",
+            get(one).put(update),
+        )
+        .route(
+            "/projects/{id}/merge_requests/{merge_request_iid}/diffs",
+            get(diffs),
+        )
+}
+
+/// `diff_refs` of a source/target pair, or `None` when a branch is gone.
+pub fn diff_refs(project: &Project, source: &str, target: &str) -> Option<DiffRefs> {
+    let head = project.repo.branch_sha(source).ok()??;
+    let start = project.repo.branch_sha(target).ok()??;
+    let base = project.repo.merge_base(&start, &head).ok()?;
+    Some(DiffRefs {
+        base_sha: base,
+        head_sha: head,
+        start_sha: start,
+    })
+}
+
+pub fn repo_facts(project: &Project, mr: &MergeRequest) -> MergeRequestRepoFacts {
+    let refs = diff_refs(project, &mr.source_branch, &mr.target_branch);
+    let changes_count = refs
+        .as_ref()
+        .and_then(|r| project.repo.diffs(&r.base_sha, &r.head_sha).ok())
+        .map(|d| d.len());
+    MergeRequestRepoFacts {
+        sha: refs.as_ref().map(|r| r.head_sha.clone()),
+        diff_refs: refs,
+        changes_count,
+    }
+}
+
+fn render(
+    model: &crate::gitlab::model::Model,
+    project: &Project,
+    mr: &MergeRequest,
+    base_url: &str,
+) -> Value {
+    json::merge_request(model, project, mr, &repo_facts(project, mr), base_url)
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project(&model, &id, JobTokens::Allowed)?;
+    if !access.can_read_code() {
+        return Err(ApiError::Forbidden(None));
+    }
+    let p = &ctx.params;
+    let state = match p.str("state").as_deref() {
+        None | Some("all") => None,
+        Some("opened") => Some(MergeRequestState::Opened),
+        Some("closed") => Some(MergeRequestState::Closed),
+        Some("locked") => Some(MergeRequestState::Locked),
+        Some("merged") => Some(MergeRequestState::Merged),
+        Some(_) => {
+            return Err(ApiError::InvalidParam(
+                "state".into(),
+                "does not have a valid value",
+            ));
+        }
+    };
+    let updated_after = time_param(p, "updated_after")?;
+    let updated_before = time_param(p, "updated_before")?;
+    let created_after = time_param(p, "created_after")?;
+    let source_branch = p.str("source_branch");
+    let target_branch = p.str("target_branch");
+    let labels = p.labels("labels").unwrap_or_default();
+    let by_updated = order_by_updated(
+        p,
+        &[
+            "created_at",
+            "updated_at",
+            "title",
+            "merged_at",
+            "label_priority",
+            "milestone_due",
+            "popularity",
+            "priority",
+        ],
+    )?;
+    let descending = sort_param(p)?;
+    let mut mrs: Vec<_> = model
+        .merge_requests
+        .iter()
+        .filter(|m| m.project_id == access.project.id)
+        .filter(|m| state.is_none_or(|s| m.state == s))
+        .filter(|m| updated_after.is_none_or(|t| m.updated_at >= t))
+        .filter(|m| updated_before.is_none_or(|t| m.updated_at <= t))
+        .filter(|m| created_after.is_none_or(|t| m.created_at >= t))
+        .filter(|m| source_branch.as_ref().is_none_or(|b| &m.source_branch == b))
+        .filter(|m| target_branch.as_ref().is_none_or(|b| &m.target_branch == b))
+        .filter(|m| labels.iter().all(|l| m.labels.contains(l)))
+        .collect();
+    mrs.sort_by_key(|m| {
+        (
+            if by_updated {
+                m.updated_at
+            } else {
+                m.created_at
+            },
+            m.id,
+        )
+    });
+    if descending {
+        mrs.reverse();
+    }
+    let items = mrs
+        .into_iter()
+        .map(|m| render(&model, &access.project, m, app.base_url()))
+        .collect();
+    Ok(paginate(items, PageRequest::from_params(p), &ctx.url))
+}
+
+async fn one(
+    State(app): State<AppState>,
+    Path((id, iid)): Path<(String, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project(&model, &id, JobTokens::Allowed)?;
+    resolve(&model, &access, NoteableKind::MergeRequest, iid)?;
+    let mr = model
+        .merge_request(access.project.id, iid)
+        .ok_or(ApiError::RecordNotFound)?;
+    Ok(ok(render(&model, &access.project, mr, app.base_url())))
+}
+
+/// Grape lists every missing required parameter in one message.
+fn missing(names: &[&str]) -> ApiError {
+    ApiError::MissingParam(names.join(", "))
+}
+
+fn conflict_message(existing_iid: u64) -> ApiError {
+    ApiError::Message(
+        StatusCode::CONFLICT,
+        json!([format!(
+            "Another open merge request already exists for this source branch: !{existing_iid}"
+        )]),
+    )
+}
+
+/// Branch validation as `MergeRequest#validate_branches` reports it: 422 for identical
+/// branches, 400 `{"message":{"source_branch":["does not exist"]}}` for missing ones.
+fn validate_branches(project: &Project, source: &str, target: &str) -> ApiResult<()> {
+    if source == target {
+        return Err(ApiError::Message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!(["You can't use same project/branch for source and target"]),
+        ));
+    }
+    let mut errors = serde_json::Map::new();
+    for (field, branch) in [("source_branch", source), ("target_branch", target)] {
+        if project.repo.branch_sha(branch).ok().flatten().is_none() {
+            errors.insert(field.into(), json!(["does not exist"]));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Message(
+            StatusCode::BAD_REQUEST,
+            Value::Object(errors),
+        ))
+    }
+}
+
+fn id_list(value: Option<&Value>) -> Option<Vec<u64>> {
+    let value = value?;
+    Some(match value {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| {
+                i.as_u64()
+                    .or_else(|| i.as_str().and_then(|s| s.parse().ok()))
+            })
+            .collect(),
+        Value::String(s) => s.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
+        Value::Number(n) => n.as_u64().into_iter().collect(),
+        _ => Vec::new(),
+    })
+}
+
+async fn create(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let mut model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let author_id = access.caller.require_user()?;
+    let p = &ctx.params;
+    let names = ["title", "source_branch", "target_branch"];
+    let absent: Vec<&str> = names.into_iter().filter(|n| !p.contains(n)).collect();
+    if !absent.is_empty() {
+        return Err(missing(&absent));
+    }
+    access.require(AccessLevel::Developer)?;
+    let title = p.required_str("title")?;
+    let source = p.required_str("source_branch")?;
+    let target = p.required_str("target_branch")?;
+    validate_branches(&access.project, &source, &target)?;
+    if let Some(existing) = model.merge_requests.iter().find(|m| {
+        m.project_id == access.project.id
+            && m.source_branch == source
+            && m.state == MergeRequestState::Opened
+    }) {
+        return Err(conflict_message(existing.iid));
+    }
+    let now = time::now();
+    let mr = MergeRequest {
+        id: model.next_merge_request_id(),
+        iid: model.next_iid(NoteableKind::MergeRequest, access.project.id),
+        project_id: access.project.id,
+        title,
+        description: p.str("description").unwrap_or_default(),
+        state: MergeRequestState::Opened,
+        source_branch: source,
+        target_branch: target,
+        labels: p.labels("labels").unwrap_or_default(),
+        author_id,
+        assignee_ids: id_list(p.get("assignee_ids"))
+            .or_else(|| id_list(p.get("assignee_id")))
+            .unwrap_or_default(),
+        reviewer_ids: id_list(p.get("reviewer_ids")).unwrap_or_default(),
+        remove_source_branch: p.bool("remove_source_branch")?.unwrap_or(false),
+        squash: p.bool("squash")?.unwrap_or(false),
+        allow_collaboration: p.bool("allow_collaboration")?.unwrap_or(false),
+        discussion_locked: false,
+        created_at: now,
+        updated_at: now,
+        closed_at: None,
+    };
+    let value = render(&model, &access.project, &mr, app.base_url());
+    model.merge_requests.push(mr);
+    Ok(created(value))
+}
+
+async fn update(
+    State(app): State<AppState>,
+    Path((id, iid)): Path<(String, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let mut model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let caller = access.caller.require_user()?;
+    let resolved = resolve(&model, &access, NoteableKind::MergeRequest, iid)?;
+    if !access.at_least(AccessLevel::Developer) && resolved.author_id != caller {
+        return Err(ApiError::Forbidden(None));
+    }
+    let p = &ctx.params;
+    let current = model
+        .merge_request(access.project.id, iid)
+        .cloned()
+        .ok_or(ApiError::RecordNotFound)?;
+    let mut next = current.clone();
+    if let Some(title) = p.str("title") {
+        next.title = title;
+    }
+    if let Some(description) = p.str("description") {
+        next.description = description;
+    }
+    if let Some(target) = p.str("target_branch") {
+        validate_branches(&access.project, &next.source_branch, &target)?;
+        next.target_branch = target;
+    }
+    if let Some(labels) = p.labels("labels") {
+        next.labels = labels;
+    }
+    for label in p.labels("add_labels").unwrap_or_default() {
+        if !next.labels.contains(&label) {
+            next.labels.push(label);
+        }
+    }
+    let remove = p.labels("remove_labels").unwrap_or_default();
+    next.labels.retain(|l| !remove.contains(l));
+    if let Some(ids) = id_list(p.get("assignee_ids")) {
+        next.assignee_ids = ids;
+    }
+    if let Some(ids) = id_list(p.get("reviewer_ids")) {
+        next.reviewer_ids = ids;
+    }
+    if let Some(v) = p.bool("remove_source_branch")? {
+        next.remove_source_branch = v;
+    }
+    if let Some(v) = p.bool("squash")? {
+        next.squash = v;
+    }
+    if let Some(v) = p.bool("allow_collaboration")? {
+        next.allow_collaboration = v;
+    }
+    if let Some(v) = p.bool("discussion_locked")? {
+        next.discussion_locked = v;
+    }
+    let now = time::now();
+    match p.str("state_event").as_deref() {
+        None => {}
+        Some("close") if next.state == MergeRequestState::Opened => {
+            next.state = MergeRequestState::Closed;
+            next.closed_at = Some(now);
+        }
+        Some("reopen") if next.state == MergeRequestState::Closed => {
+            if let Some(existing) = model.merge_requests.iter().find(|m| {
+                m.project_id == next.project_id
+                    && m.iid != next.iid
+                    && m.source_branch == next.source_branch
+                    && m.state == MergeRequestState::Opened
+            }) {
+                return Err(conflict_message(existing.iid));
+            }
+            next.state = MergeRequestState::Opened;
+            next.closed_at = None;
+        }
+        Some("close" | "reopen") => {}
+        Some(_) => {
+            return Err(ApiError::InvalidParam(
+                "state_event".into(),
+                "does not have a valid value",
+            ));
+        }
+    }
+    next.updated_at = now;
+    let value = render(&model, &access.project, &next, app.base_url());
+    if let Some(slot) = model.merge_requests.iter_mut().find(|m| m.id == current.id) {
+        *slot = next;
+    }
+    Ok(ok(value))
+}
+
+/// `GET /projects/:id/merge_requests/:iid/diffs`, paginated
+/// (<https://docs.gitlab.com/api/merge_requests/#list-merge-request-diffs>).
+async fn diffs(
+    State(app): State<AppState>,
+    Path((id, iid)): Path<(String, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let (project, mr) = {
+        let model = app.lock();
+        let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+        resolve(&model, &access, NoteableKind::MergeRequest, iid)?;
+        let mr = model
+            .merge_request(access.project.id, iid)
+            .cloned()
+            .ok_or(ApiError::RecordNotFound)?;
+        (access.project, mr)
+    };
+    let items = match diff_refs(&project, &mr.source_branch, &mr.target_branch) {
+        Some(refs) => project
+            .repo
+            .diffs(&refs.base_sha, &refs.head_sha)
+            .map_err(|e| {
+                ApiError::Message(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Value::from(format!("500 Internal Server Error - {e:#}")),
+                )
+            })?
+            .into_iter()
+            .filter_map(|d| serde_json::to_value(d).ok())
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(paginate(
+        items,
+        PageRequest::from_params(&ctx.params),
+        &ctx.url,
+    ))
+}

@@ -1,0 +1,57 @@
+//! REST v4 routes, one module per resource of <https://docs.gitlab.com/api/api_resources/>.
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::app::AppState;
+
+pub mod award_emoji;
+pub mod discussions;
+pub mod git;
+pub mod hooks;
+pub mod issues;
+pub mod members;
+pub mod merge_requests;
+pub mod noteable;
+pub mod notes;
+pub mod pipelines;
+pub mod projects;
+pub mod users;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(users::routes())
+        .merge(projects::routes())
+        .merge(members::routes())
+        .merge(issues::routes())
+        .merge(merge_requests::routes())
+        .merge(notes::routes())
+        .merge(discussions::routes())
+        .merge(award_emoji::routes())
+        .merge(pipelines::routes())
+        .merge(hooks::routes())
+        .fallback(unknown_route)
+}
+
+/// Grape's answer for a path no endpoint matches.
+async fn unknown_route() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"error": "404 Not Found"})),
+    )
+        .into_response()
+}
+
+pub fn ok(value: Value) -> Response {
+    (StatusCode::OK, axum::Json(value)).into_response()
+}
+
+pub fn created(value: Value) -> Response {
+    (StatusCode::CREATED, axum::Json(value)).into_response()
+}
+
+pub fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}

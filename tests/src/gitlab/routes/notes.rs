@@ -1,0 +1,255 @@
+//! Notes on issues and merge requests (<https://docs.gitlab.com/api/notes/>). All of them call
+//! `authenticate!`; job tokens are accepted only on `GET` of merge request notes
+//! (<https://docs.gitlab.com/ci/jobs/ci_job_token/#job-token-access>).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::Value;
+
+use super::noteable::{NewNote, Resolved, can_see_internal, insert_note, resolve, validate_body};
+use super::{created, no_content, ok};
+use crate::gitlab::access::AccessLevel;
+use crate::gitlab::app::{AppState, Ctx};
+use crate::gitlab::auth::{JobTokens, ProjectAccess};
+use crate::gitlab::errors::{ApiError, ApiResult};
+use crate::gitlab::json;
+use crate::gitlab::model::{Model, Note, NoteAction, NoteType, NoteableKind};
+use crate::gitlab::pagination::{PageRequest, paginate};
+use crate::gitlab::routes::issues::{order_by_updated, sort_param};
+use crate::gitlab::{time, webhooks};
+
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for kind in [NoteableKind::Issue, NoteableKind::MergeRequest] {
+        let base = format!("/projects/{{id}}/{}/{{noteable_iid}}/notes", kind.segment());
+        router = router
+            .route(
+                &base,
+                get(move |s, p, c| list(kind, s, p, c)).post(move |s, p, c| create(kind, s, p, c)),
+            )
+            .route(
+                &format!("{base}/{{note_id}}"),
+                get(move |s, p, c| one(kind, s, p, c))
+                    .put(move |s, p, c| update(kind, s, p, c))
+                    .delete(move |s, p, c| delete(kind, s, p, c)),
+            );
+    }
+    router
+}
+
+pub fn job_tokens_for_read(kind: NoteableKind) -> JobTokens {
+    match kind {
+        NoteableKind::MergeRequest => JobTokens::Allowed,
+        NoteableKind::Issue => JobTokens::Ignored,
+    }
+}
+
+/// May the caller comment here? Issues: whoever can read them; merge requests: whoever can read
+/// code (<https://docs.gitlab.com/user/permissions/>).
+pub fn require_can_comment(access: &ProjectAccess, kind: NoteableKind) -> ApiResult<()> {
+    let allowed = match kind {
+        NoteableKind::Issue => access.can_read(),
+        NoteableKind::MergeRequest => access.can_read_code(),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(None))
+    }
+}
+
+pub fn visible(access: &ProjectAccess, note: &Note) -> bool {
+    !note.internal || can_see_internal(access)
+}
+
+fn visible_note<'m>(
+    model: &'m Model,
+    access: &ProjectAccess,
+    resolved: Resolved,
+    note_id: u64,
+) -> ApiResult<&'m Note> {
+    model
+        .note(resolved.noteable, note_id)
+        .filter(|n| visible(access, n))
+        .ok_or(ApiError::RecordNotFound)
+}
+
+async fn list(
+    kind: NoteableKind,
+    State(app): State<AppState>,
+    Path((id, iid)): Path<(String, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, job_tokens_for_read(kind))?;
+    let resolved = resolve(&model, &access, kind, iid)?;
+    let by_updated = order_by_updated(&ctx.params, &["created_at", "updated_at"])?;
+    let descending = sort_param(&ctx.params)?;
+    let mut notes: Vec<&Note> = model
+        .notes_of(resolved.noteable)
+        .filter(|n| visible(&access, n))
+        .collect();
+    notes.sort_by_key(|n| {
+        (
+            if by_updated {
+                n.updated_at
+            } else {
+                n.created_at
+            },
+            n.id,
+        )
+    });
+    if descending {
+        notes.reverse();
+    }
+    let items = notes
+        .into_iter()
+        .map(|n| json::note(&model, n, app.base_url()))
+        .collect();
+    Ok(paginate(
+        items,
+        PageRequest::from_params(&ctx.params),
+        &ctx.url,
+    ))
+}
+
+async fn one(
+    kind: NoteableKind,
+    State(app): State<AppState>,
+    Path((id, iid, note_id)): Path<(String, u64, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, job_tokens_for_read(kind))?;
+    let resolved = resolve(&model, &access, kind, iid)?;
+    let note = visible_note(&model, &access, resolved, note_id)?;
+    Ok(ok(json::note(&model, note, app.base_url())))
+}
+
+async fn create(
+    kind: NoteableKind,
+    State(app): State<AppState>,
+    Path((id, iid)): Path<(String, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let (value, outgoing) = {
+        let mut model = app.lock();
+        let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+        let author_id = access.caller.require_user()?;
+        let body = ctx.params.required_str("body")?;
+        let resolved = resolve(&model, &access, kind, iid)?;
+        require_can_comment(&access, kind)?;
+        validate_body(&body)?;
+        let internal = ctx.params.bool("internal")?.unwrap_or(false)
+            || ctx.params.bool("confidential")?.unwrap_or(false);
+        let note_id = insert_note(
+            &mut model,
+            NewNote {
+                noteable: resolved.noteable,
+                noteable_id: resolved.noteable_id,
+                author_id,
+                body,
+                system: false,
+                internal,
+                note_type: NoteType::Plain,
+                discussion_id: None,
+                position: None,
+                created_at: None,
+            },
+        );
+        let outgoing =
+            webhooks::record_note_event(&mut model, note_id, NoteAction::Create, app.base_url());
+        let note = model
+            .note(resolved.noteable, note_id)
+            .ok_or(ApiError::RecordNotFound)?;
+        (json::note(&model, note, app.base_url()), outgoing)
+    };
+    webhooks::dispatch(&app, outgoing);
+    Ok(created(value))
+}
+
+/// Changes a note's body as its author; records an `update` Note Hook.
+pub fn update_body(
+    model: &mut Model,
+    access: &ProjectAccess,
+    resolved: Resolved,
+    note_id: u64,
+    body: String,
+    base_url: &str,
+) -> ApiResult<(Value, Option<webhooks::Outgoing>)> {
+    let caller = access.caller.require_user()?;
+    let note = visible_note(model, access, resolved, note_id)?;
+    if note.author_id != caller || note.system {
+        return Err(ApiError::Forbidden(None));
+    }
+    validate_body(&body)?;
+    let now = time::now();
+    if let Some(note) = model.notes.iter_mut().find(|n| n.id == note_id) {
+        note.body = body;
+        note.updated_at = now;
+    }
+    model.touch_noteable(resolved.noteable, now);
+    let outgoing = webhooks::record_note_event(model, note_id, NoteAction::Update, base_url);
+    let note = model
+        .note(resolved.noteable, note_id)
+        .ok_or(ApiError::RecordNotFound)?;
+    Ok((json::note(model, note, base_url), outgoing))
+}
+
+async fn update(
+    kind: NoteableKind,
+    State(app): State<AppState>,
+    Path((id, iid, note_id)): Path<(String, u64, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let (value, outgoing) = {
+        let mut model = app.lock();
+        let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+        let resolved = resolve(&model, &access, kind, iid)?;
+        let body = match ctx.params.str("body") {
+            Some(body) if body.is_empty() => {
+                return Err(ApiError::InvalidParam("body".into(), "is empty"));
+            }
+            Some(body) => body,
+            None => {
+                let note = visible_note(&model, &access, resolved, note_id)?;
+                return Ok(ok(json::note(&model, note, app.base_url())));
+            }
+        };
+        update_body(&mut model, &access, resolved, note_id, body, app.base_url())?
+    };
+    webhooks::dispatch(&app, outgoing);
+    Ok(ok(value))
+}
+
+/// Deletes a note as its author or a Maintainer; its emoji reactions go with it.
+pub fn delete_note(
+    model: &mut Model,
+    access: &ProjectAccess,
+    resolved: Resolved,
+    note_id: u64,
+) -> ApiResult<()> {
+    let caller = access.caller.require_user()?;
+    let note = visible_note(model, access, resolved, note_id)?;
+    if note.author_id != caller && !access.at_least(AccessLevel::Maintainer) {
+        return Err(ApiError::Forbidden(None));
+    }
+    model.notes.retain(|n| n.id != note_id);
+    model.awards.retain(|a| a.note_id != note_id);
+    Ok(())
+}
+
+async fn delete(
+    kind: NoteableKind,
+    State(app): State<AppState>,
+    Path((id, iid, note_id)): Path<(String, u64, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let mut model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let resolved = resolve(&model, &access, kind, iid)?;
+    delete_note(&mut model, &access, resolved, note_id)?;
+    Ok(no_content())
+}

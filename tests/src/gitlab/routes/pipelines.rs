@@ -1,0 +1,374 @@
+//! Starting pipelines: trigger tokens (<https://docs.gitlab.com/api/pipeline_triggers/>),
+//! `POST /projects/:id/trigger/pipeline` and its webhook form
+//! `POST /projects/:id/ref/:ref/trigger/pipeline?token=…`
+//! (<https://docs.gitlab.com/ci/triggers/#use-a-webhook>), and `POST /projects/:id/pipeline`
+//! (<https://docs.gitlab.com/api/pipelines/#create-a-new-pipeline>). Pipelines are recorded
+//! with their variables and source; nothing runs.
+//!
+//! As `Ci::PipelineTriggerService` does, every triggered pipeline gets the file variable
+//! `TRIGGER_PAYLOAD` holding the request parameters (minus the token) as JSON, which is how a
+//! webhook's body reaches the job.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use rand::Rng;
+use serde_json::{Value, json};
+
+use super::{created, ok};
+use crate::gitlab::access::AccessLevel;
+use crate::gitlab::app::{AppState, Ctx};
+use crate::gitlab::auth::JobTokens;
+use crate::gitlab::errors::{ApiError, ApiResult};
+use crate::gitlab::json;
+use crate::gitlab::model::{
+    Model, Pipeline, PipelineSource, PipelineVariable, Project, TokenKind, Trigger,
+};
+use crate::gitlab::pagination::{PageRequest, paginate};
+use crate::gitlab::time;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/projects/{id}/triggers",
+            get(list_triggers).post(create_trigger),
+        )
+        .route("/projects/{id}/trigger/pipeline", post(trigger_pipeline))
+        .route("/projects/{id}/ref/{*rest}", post(trigger_pipeline_for_ref))
+        .route("/projects/{id}/pipeline", post(create_pipeline))
+        .route("/projects/{id}/pipelines", get(list_pipelines))
+        .route("/projects/{id}/pipelines/{pipeline_id}", get(one_pipeline))
+}
+
+/// A fresh trigger token: `glptt-` and 40 hex digits.
+pub fn new_trigger_token() -> String {
+    let bytes: [u8; 20] = rand::rng().random();
+    format!("glptt-{}", hex::encode(bytes))
+}
+
+/// The commit a ref names: a branch (optionally `refs/heads/…`) or a merge request's
+/// `refs/merge-requests/:iid/head`.
+pub fn resolve_ref(model: &Model, project: &Project, git_ref: &str) -> Option<String> {
+    if let Some(rest) = git_ref.strip_prefix("refs/merge-requests/") {
+        let iid = rest.strip_suffix("/head")?.parse::<u64>().ok()?;
+        let mr = model.merge_request(project.id, iid)?;
+        return project.repo.branch_sha(&mr.source_branch).ok().flatten();
+    }
+    let branch = git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref);
+    project.repo.branch_sha(branch).ok().flatten()
+}
+
+fn reference_not_found() -> ApiError {
+    ApiError::Message(
+        StatusCode::BAD_REQUEST,
+        json!({"base": ["Reference not found"]}),
+    )
+}
+
+async fn create_trigger(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let mut model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let owner_id = access.caller.require_user()?;
+    let description = ctx.params.required_str("description")?;
+    access.require(AccessLevel::Maintainer)?;
+    let trigger = Trigger {
+        id: model.next_trigger_id(),
+        project_id: access.project.id,
+        token: new_trigger_token(),
+        description,
+        owner_id,
+        created_at: time::now(),
+    };
+    let value = json::trigger(&model, &trigger, app.base_url());
+    model.triggers.push(trigger);
+    Ok(created(value))
+}
+
+/// Tokens created by someone else are shortened to four characters
+/// (<https://docs.gitlab.com/api/pipeline_triggers/#list-project-trigger-tokens>).
+async fn list_triggers(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let caller = access.caller.require_user()?;
+    access.require(AccessLevel::Maintainer)?;
+    let items = model
+        .triggers
+        .iter()
+        .filter(|t| t.project_id == access.project.id)
+        .map(|t| {
+            let mut value = json::trigger(&model, t, app.base_url());
+            if t.owner_id != caller {
+                value["token"] = Value::from(t.token.chars().take(4).collect::<String>());
+            }
+            value
+        })
+        .collect();
+    Ok(paginate(
+        items,
+        PageRequest::from_params(&ctx.params),
+        &ctx.url,
+    ))
+}
+
+async fn trigger_pipeline(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    trigger(&app, &id, None, &ctx)
+}
+
+async fn trigger_pipeline_for_ref(
+    State(app): State<AppState>,
+    Path((id, rest)): Path<(String, String)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let git_ref = rest
+        .strip_suffix("/trigger/pipeline")
+        .filter(|r| !r.is_empty())
+        .ok_or(ApiError::NotFound(None))?;
+    trigger(&app, &id, Some(git_ref.to_string()), &ctx)
+}
+
+/// GitLab refuses triggers that come from its own Pipeline Hooks (`forbidden! if
+/// gitlab_pipeline_hook_request?` in `lib/api/ci/triggers.rb`) so a pipeline webhook cannot loop.
+fn trigger(app: &AppState, id: &str, path_ref: Option<String>, ctx: &Ctx) -> ApiResult<Response> {
+    if ctx
+        .headers
+        .get("x-gitlab-event")
+        .is_some_and(|v| v.as_bytes() == b"Pipeline Hook")
+    {
+        return Err(ApiError::Forbidden(None));
+    }
+    let p = &ctx.params;
+    let git_ref = path_ref.clone().or_else(|| p.str("ref"));
+    let token = p.str("token");
+    let missing: Vec<&str> = [("ref", git_ref.is_none()), ("token", token.is_none())]
+        .into_iter()
+        .filter_map(|(name, absent)| absent.then_some(name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::MissingParam(missing.join(", ")));
+    }
+    let (Some(git_ref), Some(token)) = (git_ref, token) else {
+        return Err(ApiError::missing("ref"));
+    };
+    let mut variables = Vec::new();
+    match p.get("variables") {
+        None => {}
+        Some(Value::Object(map)) => {
+            for (key, value) in map {
+                let Value::String(value) = value else {
+                    return Err(ApiError::Message(
+                        StatusCode::BAD_REQUEST,
+                        Value::from("variables needs to be a map of key-valued strings"),
+                    ));
+                };
+                variables.push(PipelineVariable {
+                    key: key.clone(),
+                    value: value.clone(),
+                    variable_type: "env_var".into(),
+                });
+            }
+        }
+        Some(_) => {
+            return Err(ApiError::Message(
+                StatusCode::BAD_REQUEST,
+                Value::from("variables needs to be a map of key-valued strings"),
+            ));
+        }
+    }
+    let mut model = app.lock();
+    let project = model
+        .project_by_ref(id)
+        .cloned()
+        .ok_or(ApiError::NotFound(None))?;
+    let (user_id, trigger_id, source) = if let Some(trigger) = model
+        .triggers
+        .iter()
+        .find(|t| t.token == token && t.project_id == project.id)
+    {
+        (trigger.owner_id, Some(trigger.id), PipelineSource::Trigger)
+    } else if let Some(job) = model
+        .token(&token)
+        .filter(|t| matches!(t.kind, TokenKind::Job { .. }))
+    {
+        (job.user_id, None, PipelineSource::Pipeline)
+    } else {
+        return Err(ApiError::NotFound(None));
+    };
+    if model
+        .access_level(&project, user_id)
+        .is_none_or(|l| l < AccessLevel::Developer)
+    {
+        return Err(ApiError::Forbidden(None));
+    }
+    let sha = resolve_ref(&model, &project, &git_ref).ok_or_else(reference_not_found)?;
+    let mut payload = p.clone().into_value();
+    if let Value::Object(map) = &mut payload {
+        map.remove("token");
+        map.remove("job_token");
+        map.insert("id".into(), Value::from(id.to_string()));
+        map.insert("ref".into(), Value::from(git_ref.clone()));
+    }
+    variables.push(PipelineVariable {
+        key: "TRIGGER_PAYLOAD".into(),
+        value: payload.to_string(),
+        variable_type: "file".into(),
+    });
+    let value = record(
+        &mut model, app, &project, sha, git_ref, source, variables, user_id, trigger_id,
+    );
+    Ok(created(value))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    model: &mut Model,
+    app: &AppState,
+    project: &Project,
+    sha: String,
+    git_ref: String,
+    source: PipelineSource,
+    variables: Vec<PipelineVariable>,
+    user_id: u64,
+    trigger_id: Option<u64>,
+) -> Value {
+    let pipeline = Pipeline {
+        id: model.next_pipeline_id(),
+        iid: model.next_pipeline_iid(project.id),
+        project_id: project.id,
+        sha,
+        git_ref: git_ref
+            .strip_prefix("refs/heads/")
+            .unwrap_or(&git_ref)
+            .to_string(),
+        status: "created".into(),
+        source,
+        variables,
+        user_id,
+        trigger_id,
+        created_at: time::now(),
+    };
+    let value = json::pipeline(model, project, &pipeline, app.base_url());
+    model.pipelines.push(pipeline);
+    value
+}
+
+/// `POST /projects/:id/pipeline` with `ref` and `variables` as
+/// `[{"key":…,"value":…,"variable_type":"env_var"|"file"}]`; needs Developer.
+async fn create_pipeline(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let mut model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let user_id = access.caller.require_user()?;
+    let git_ref = ctx.params.required_str("ref")?;
+    access.require(AccessLevel::Developer)?;
+    let mut variables = Vec::new();
+    match ctx.params.get("variables") {
+        None => {}
+        Some(Value::Array(items)) => {
+            for item in items {
+                let key = item.get("key").and_then(Value::as_str);
+                let value = item.get("value").and_then(Value::as_str);
+                let (Some(key), Some(value)) = (key, value) else {
+                    return Err(ApiError::InvalidParam("variables".into(), "is invalid"));
+                };
+                let variable_type = item
+                    .get("variable_type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("env_var");
+                if variable_type != "env_var" && variable_type != "file" {
+                    return Err(ApiError::InvalidParam(
+                        "variables[variable_type]".into(),
+                        "does not have a valid value",
+                    ));
+                }
+                variables.push(PipelineVariable {
+                    key: key.into(),
+                    value: value.into(),
+                    variable_type: variable_type.into(),
+                });
+            }
+        }
+        Some(_) => {
+            return Err(ApiError::InvalidParam("variables".into(), "is invalid"));
+        }
+    }
+    let sha = resolve_ref(&model, &access.project, &git_ref).ok_or_else(reference_not_found)?;
+    let value = record(
+        &mut model,
+        &app,
+        &access.project,
+        sha,
+        git_ref,
+        PipelineSource::Api,
+        variables,
+        user_id,
+        None,
+    );
+    Ok(created(value))
+}
+
+async fn list_pipelines(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project(&model, &id, JobTokens::Ignored)?;
+    if !access.can_read_code() {
+        return Err(ApiError::Forbidden(None));
+    }
+    let mut pipelines: Vec<&Pipeline> = model
+        .pipelines
+        .iter()
+        .filter(|p| p.project_id == access.project.id)
+        .collect();
+    pipelines.sort_by_key(|p| std::cmp::Reverse(p.id));
+    let items = pipelines
+        .into_iter()
+        .map(|p| json::pipeline(&model, &access.project, p, app.base_url()))
+        .collect();
+    Ok(paginate(
+        items,
+        PageRequest::from_params(&ctx.params),
+        &ctx.url,
+    ))
+}
+
+async fn one_pipeline(
+    State(app): State<AppState>,
+    Path((id, pipeline_id)): Path<(String, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project(&model, &id, JobTokens::Ignored)?;
+    if !access.can_read_code() {
+        return Err(ApiError::Forbidden(None));
+    }
+    let pipeline = model
+        .pipelines
+        .iter()
+        .find(|p| p.project_id == access.project.id && p.id == pipeline_id)
+        .ok_or(ApiError::NotFound(None))?;
+    Ok(ok(json::pipeline(
+        &model,
+        &access.project,
+        pipeline,
+        app.base_url(),
+    )))
+}

@@ -1,0 +1,27 @@
+//! `GET /projects/:id` (<https://docs.gitlab.com/api/projects/#retrieve-a-project>); public
+//! projects answer without a token.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+
+use super::ok;
+use crate::gitlab::app::{AppState, Ctx};
+use crate::gitlab::auth::JobTokens;
+use crate::gitlab::errors::ApiResult;
+use crate::gitlab::json;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/projects/{id}", get(project))
+}
+
+async fn project(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let model = app.lock();
+    let access = ctx.project(&model, &id, JobTokens::Ignored)?;
+    Ok(ok(json::project(&model, &access.project, app.base_url())))
+}

@@ -1,0 +1,372 @@
+//! Note Hook events and their delivery.
+//!
+//! Payload shape: <https://docs.gitlab.com/user/project/integrations/webhook_events/#comment-events>
+//! (`object_kind: "note"`, `event_type` `note` or `confidential_note`, hook-format timestamps,
+//! `object_attributes.action` `create`/`update`, plus `issue` or `merge_request`).
+//! Headers: <https://docs.gitlab.com/user/project/integrations/webhooks/#delivery-headers>.
+//! Every event is recorded; delivery to registered hooks runs in the background so the API call
+//! that caused it is not held up, as GitLab queues hook executions in Sidekiq.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sha1::{Digest, Sha1};
+
+use super::app::{GITLAB_VERSION, Shared};
+use super::json::is_draft;
+use super::model::{
+    HookDelivery, Model, Note, NoteAction, NoteEvent, NoteType, NoteableKind, Project,
+};
+use super::time;
+
+/// GitLab's webhook timeout on GitLab.com.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn hook_user(model: &Model, user_id: u64) -> Value {
+    match model.user(user_id) {
+        Some(u) => json!({
+            "id": u.id,
+            "name": u.name,
+            "username": u.username,
+            "avatar_url": format!("https://www.gravatar.com/avatar/{}?s=80&d=identicon", hex::encode(Sha1::digest(u.email.as_bytes()))),
+            "email": "[REDACTED]",
+        }),
+        None => Value::Null,
+    }
+}
+
+fn hook_project(model: &Model, project: &Project, base_url: &str) -> Value {
+    let web_url = format!("{base_url}/{}", project.path_with_namespace());
+    let host = base_url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("localhost");
+    let ssh = format!("git@{host}:{}.git", project.path_with_namespace());
+    let namespace_name = model
+        .group(&project.namespace)
+        .map(|g| g.name.clone())
+        .unwrap_or_else(|| project.namespace.clone());
+    json!({
+        "id": project.id,
+        "name": project.name,
+        "description": project.description,
+        "web_url": web_url,
+        "avatar_url": Value::Null,
+        "git_ssh_url": ssh,
+        "git_http_url": format!("{web_url}.git"),
+        "namespace": namespace_name,
+        "visibility_level": project.visibility.level(),
+        "path_with_namespace": project.path_with_namespace(),
+        "default_branch": project.default_branch,
+        "ci_config_path": "",
+        "homepage": web_url,
+        "url": format!("{web_url}.git"),
+        "ssh_url": ssh,
+        "http_url": format!("{web_url}.git"),
+    })
+}
+
+fn label_objects(project_id: u64, labels: &[String], at: &str) -> Value {
+    labels
+        .iter()
+        .map(|title| {
+            let digest = Sha1::digest(title.as_bytes());
+            let id = u64::from(digest[0]) << 8 | u64::from(digest[1]);
+            json!({
+                "id": id,
+                "title": title,
+                "color": "#6699cc",
+                "project_id": project_id,
+                "created_at": at,
+                "updated_at": at,
+                "template": false,
+                "description": Value::Null,
+                "type": "ProjectLabel",
+                "group_id": Value::Null,
+            })
+        })
+        .collect()
+}
+
+/// Builds the Note Hook payload for `note`.
+pub fn note_payload(model: &Model, note: &Note, action: NoteAction, base_url: &str) -> Value {
+    let Some(project) = model.project(note.noteable.project_id) else {
+        return Value::Null;
+    };
+    let project_url = format!("{base_url}/{}", project.path_with_namespace());
+    let segment = note.noteable.kind.segment();
+    let confidential_issue = note.noteable.kind == NoteableKind::Issue
+        && model
+            .issue(project.id, note.noteable.iid)
+            .is_some_and(|i| i.confidential);
+    let event_type = if note.internal || confidential_issue {
+        "confidential_note"
+    } else {
+        "note"
+    };
+    let url = format!(
+        "{project_url}/-/{segment}/{}#note_{}",
+        note.noteable.iid, note.id
+    );
+    let line_code = note.position.as_ref().and_then(|p| {
+        let path = p.get("new_path").or_else(|| p.get("old_path"))?.as_str()?;
+        let old = p.get("old_line").and_then(Value::as_u64).unwrap_or(0);
+        let new = p.get("new_line").and_then(Value::as_u64).unwrap_or(0);
+        Some(format!(
+            "{}_{old}_{new}",
+            hex::encode(Sha1::digest(path.as_bytes()))
+        ))
+    });
+    let object_attributes = json!({
+        "attachment": Value::Null,
+        "author_id": note.author_id,
+        "change_position": Value::Null,
+        "commit_id": "",
+        "created_at": time::hook(note.created_at),
+        "discussion_id": note.discussion_id,
+        "id": note.id,
+        "internal": note.internal,
+        "line_code": line_code,
+        "note": note.body,
+        "noteable_id": note.noteable_id,
+        "noteable_type": note.noteable.kind.type_name(),
+        "original_position": note.position,
+        "position": note.position,
+        "project_id": project.id,
+        "resolved_at": note.resolved_at.map(time::hook),
+        "resolved_by_id": note.resolved_by,
+        "resolved_by_push": Value::Null,
+        "st_diff": Value::Null,
+        "system": note.system,
+        "type": match note.note_type {
+            NoteType::Plain => Value::Null,
+            NoteType::DiscussionNote => "DiscussionNote".into(),
+            NoteType::DiffNote => "DiffNote".into(),
+        },
+        "updated_at": time::hook(note.updated_at),
+        "updated_by_id": Value::Null,
+        "description": note.body,
+        "url": url,
+        "action": action,
+    });
+    let mut payload = json!({
+        "object_kind": "note",
+        "event_type": event_type,
+        "user": hook_user(model, note.author_id),
+        "project_id": project.id,
+        "project": hook_project(model, project, base_url),
+        "repository": {
+            "name": project.name,
+            "url": format!("{project_url}.git"),
+            "description": project.description,
+            "homepage": project_url,
+        },
+        "object_attributes": object_attributes,
+    });
+    let target = match note.noteable.kind {
+        NoteableKind::Issue => model.issue(project.id, note.noteable.iid).map(|issue| {
+            let at = time::hook(issue.created_at);
+            (
+                "issue",
+                json!({
+                    "id": issue.id,
+                    "iid": issue.iid,
+                    "title": issue.title,
+                    "description": issue.description,
+                    "state": issue.state.as_str(),
+                    "confidential": issue.confidential,
+                    "author_id": issue.author_id,
+                    "assignee_ids": issue.assignee_ids,
+                    "assignee_id": issue.assignee_ids.first(),
+                    "project_id": project.id,
+                    "created_at": at,
+                    "updated_at": time::hook(issue.updated_at),
+                    "closed_at": issue.closed_at.map(time::hook),
+                    "milestone_id": Value::Null,
+                    "discussion_locked": issue.discussion_locked,
+                    "labels": label_objects(project.id, &issue.labels, &at),
+                    "url": format!("{project_url}/-/issues/{}", issue.iid),
+                    "type": "Issue",
+                    "position": 0,
+                    "branch_name": Value::Null,
+                }),
+            )
+        }),
+        NoteableKind::MergeRequest => model
+            .merge_request(project.id, note.noteable.iid)
+            .map(|mr| {
+                let at = time::hook(mr.created_at);
+                let head = project.repo.branch_sha(&mr.source_branch).ok().flatten();
+                let last_commit = head.as_ref().map(|sha| {
+                    let message = project.repo.commit_message(sha).unwrap_or_default();
+                    let author = project.repo.commit_author(sha).ok();
+                    json!({
+                        "id": sha,
+                        "message": message,
+                        "title": message.lines().next().unwrap_or(""),
+                        "timestamp": time::api(mr.updated_at),
+                        "url": format!("{project_url}/-/commit/{sha}"),
+                        "author": author.map(|a| json!({"name": a.name, "email": a.email})),
+                    })
+                });
+                let draft = is_draft(&mr.title);
+                let unresolved = model
+                    .notes_of(note.noteable)
+                    .any(|n| n.resolvable && n.resolved_by.is_none());
+                let hook_proj = hook_project(model, project, base_url);
+                (
+                    "merge_request",
+                    json!({
+                        "id": mr.id,
+                        "iid": mr.iid,
+                        "title": mr.title,
+                        "description": mr.description,
+                        "state": mr.state.as_str(),
+                        "source_branch": mr.source_branch,
+                        "target_branch": mr.target_branch,
+                        "source_project_id": project.id,
+                        "target_project_id": project.id,
+                        "author_id": mr.author_id,
+                        "assignee_ids": mr.assignee_ids,
+                        "assignee_id": mr.assignee_ids.first(),
+                        "reviewer_ids": mr.reviewer_ids,
+                        "created_at": at,
+                        "updated_at": time::hook(mr.updated_at),
+                        "milestone_id": Value::Null,
+                        "merge_status": if draft || unresolved { "cannot_be_merged" } else { "can_be_merged" },
+                        "detailed_merge_status": if draft { "draft_status" } else if unresolved { "discussions_not_resolved" } else { "mergeable" },
+                        "draft": draft,
+                        "work_in_progress": draft,
+                        "last_commit": last_commit,
+                        "source": hook_proj,
+                        "target": hook_proj,
+                        "labels": label_objects(project.id, &mr.labels, &at),
+                        "url": format!("{project_url}/-/merge_requests/{}", mr.iid),
+                        "head_pipeline_id": Value::Null,
+                        "blocking_discussions_resolved": !unresolved,
+                        "position": 0,
+                    }),
+                )
+            }),
+    };
+    if let (Value::Object(map), Some((key, value))) = (&mut payload, target) {
+        map.insert(key.to_string(), value);
+    }
+    payload
+}
+
+/// A recorded event waiting to be POSTed to the project's hooks.
+pub struct Outgoing {
+    event_uuid: String,
+    body: String,
+    event_header: &'static str,
+    targets: Vec<(u64, String, Option<String>)>,
+}
+
+fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Records the Note Hook event for `note_id` and returns the deliveries it triggers: hooks
+/// with `note_events` for ordinary notes, `confidential_note_events` for internal notes and
+/// notes on confidential issues (`X-Gitlab-Event: Confidential Note Hook`).
+pub fn record_note_event(
+    model: &mut Model,
+    note_id: u64,
+    action: NoteAction,
+    base_url: &str,
+) -> Option<Outgoing> {
+    let note = model.notes.iter().find(|n| n.id == note_id)?.clone();
+    let payload = note_payload(model, &note, action, base_url);
+    let confidential =
+        payload.get("event_type").and_then(Value::as_str) == Some("confidential_note");
+    let event_uuid = new_uuid();
+    let body = payload.to_string();
+    model.note_events.push(NoteEvent {
+        uuid: event_uuid.clone(),
+        project_id: note.noteable.project_id,
+        note_id,
+        action,
+        payload,
+    });
+    let targets = model
+        .hooks
+        .iter()
+        .filter(|h| h.project_id == note.noteable.project_id)
+        .filter(|h| {
+            if confidential {
+                h.confidential_note_events
+            } else {
+                h.note_events
+            }
+        })
+        .map(|h| (h.id, h.url.clone(), h.token.clone()))
+        .collect();
+    Some(Outgoing {
+        event_uuid,
+        body,
+        event_header: if confidential {
+            "Confidential Note Hook"
+        } else {
+            "Note Hook"
+        },
+        targets,
+    })
+}
+
+/// Sends each delivery on the double's runtime without waiting for it.
+pub fn dispatch(app: &Arc<Shared>, outgoing: Option<Outgoing>) {
+    let Some(outgoing) = outgoing else { return };
+    let instance = app
+        .base_url()
+        .split('/')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("/");
+    for (hook_id, url, token) in outgoing.targets {
+        let mut headers = vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("User-Agent".to_string(), format!("GitLab/{GITLAB_VERSION}")),
+            (
+                "X-Gitlab-Event".to_string(),
+                outgoing.event_header.to_string(),
+            ),
+            (
+                "X-Gitlab-Event-UUID".to_string(),
+                outgoing.event_uuid.clone(),
+            ),
+            ("X-Gitlab-Webhook-UUID".to_string(), new_uuid()),
+            ("X-Gitlab-Instance".to_string(), instance.clone()),
+            ("Idempotency-Key".to_string(), new_uuid()),
+        ];
+        if let Some(token) = token {
+            headers.push(("X-Gitlab-Token".to_string(), token));
+        }
+        let app = app.clone();
+        let body = outgoing.body.clone();
+        let event_uuid = outgoing.event_uuid.clone();
+        app.runtime.clone().spawn(async move {
+            let mut request = app.http.post(&url).timeout(DELIVERY_TIMEOUT);
+            for (name, value) in &headers {
+                request = request.header(name, value);
+            }
+            let result = request.body(body.clone()).send().await;
+            let (status, error) = match result {
+                Ok(response) => (Some(response.status().as_u16()), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            app.lock().deliveries.push(HookDelivery {
+                hook_id,
+                url,
+                event_uuid,
+                headers,
+                body,
+                status,
+                error,
+            });
+            app.deliveries_changed.notify_waiters();
+        });
+    }
+}

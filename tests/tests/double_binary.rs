@@ -1,0 +1,176 @@
+//! The `gitlab-double` binary starts from a seed file, prints its URL on one JSON line, serves
+//! the seeded users and projects, and exposes its admin endpoints behind the admin token.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const SEED: &str = r#"
+admin_token = "double-admin"
+
+[[users]]
+username = "alice"
+name = "Alice"
+token = "glpat-alice-seeded"
+
+[[users]]
+username = "project_1001_bot_abc"
+name = "Claude"
+token = "glpat-bot-seeded"
+bot = true
+
+[[groups]]
+path = "group"
+members = [{ username = "alice", access_level = 40 }]
+
+[[projects]]
+path = "group/proj"
+members = [{ username = "project_1001_bot_abc", access_level = 30 }]
+files = [{ branch = "feature", path = "a.txt", content = "hello\n" }]
+
+[[triggers]]
+project = "group/proj"
+owner = "alice"
+token = "glptt-seeded"
+
+[[issues]]
+project = "group/proj"
+author = "alice"
+title = "Bug"
+
+[[merge_requests]]
+project = "group/proj"
+author = "alice"
+source_branch = "feature"
+target_branch = "main"
+title = "Feature"
+"#;
+
+#[tokio::test]
+async fn binary_starts_from_a_seed_and_serves_the_current_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.toml");
+    std::fs::write(&seed, SEED).unwrap();
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_gitlab-double"))
+            .args(["--listen", "127.0.0.1:0", "--relative-url-root", "/gitlab"])
+            .arg("--seed")
+            .arg(&seed)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let ready: Value = serde_json::from_str(&line).unwrap();
+    let api = ready["api_url"].as_str().unwrap().to_string();
+    assert!(api.ends_with("/gitlab/api/v4"), "{api}");
+
+    let http = reqwest::Client::new();
+    let me: Value = http
+        .get(format!("{api}/user"))
+        .header("PRIVATE-TOKEN", "glpat-bot-seeded")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "project_1001_bot_abc");
+    assert_eq!(me["bot"], true);
+
+    let mr: Value = http
+        .get(format!("{api}/projects/group%2Fproj/merge_requests/1"))
+        .header("PRIVATE-TOKEN", "glpat-bot-seeded")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mr["source_branch"], "feature");
+    assert_eq!(mr["changes_count"], "1");
+
+    let r = http
+        .post(format!("{api}/projects/group%2Fproj/trigger/pipeline"))
+        .form(&[
+            ("token", "glptt-seeded"),
+            ("ref", "main"),
+            ("variables[AI_NOTE_ID]", "7"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    let base = ready["url"].as_str().unwrap();
+    let r = http
+        .get(format!("{base}/-/double/state"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let state: Value = http
+        .get(format!("{base}/-/double/state"))
+        .bearer_auth("double-admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        state["pipelines"][0]["variables"][0],
+        json!({"key": "AI_NOTE_ID", "value": "7", "variable_type": "env_var"})
+    );
+    let r = http
+        .post(format!("{base}/-/double/faults"))
+        .bearer_auth("double-admin")
+        .json(&json!({"path": "/gitlab/api/v4/user", "action": {"kind": "status", "code": 503}, "schedule": {"kind": "always"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = http
+        .get(format!("{api}/user"))
+        .header("PRIVATE-TOKEN", "glpat-bot-seeded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let requests: Value = http
+        .get(format!("{base}/-/double/requests"))
+        .bearer_auth("double-admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        requests
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["path"] == "/gitlab/api/v4/projects/group%2Fproj/trigger/pipeline")
+    );
+}
