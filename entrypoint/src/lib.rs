@@ -7,6 +7,7 @@
 
 pub mod assistant;
 pub mod config;
+pub mod context;
 pub mod gitlab;
 pub mod guard;
 pub mod marker;
