@@ -745,3 +745,71 @@ async fn shallow_checkout_deepens_only_when_the_merge_base_is_missing() {
         "false"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_the_assistant_does_to_git_config_and_hooks_is_undone_before_pushing() {
+    let server = Server::start().await;
+    let work = server.ci_checkout(None);
+    let mut workspace = server.open(&work, 50).await;
+    workspace
+        .checkout(CheckoutTarget::Issue {
+            default_branch: "main".to_owned(),
+        })
+        .await
+        .unwrap();
+    let before = std::fs::read_to_string(work.join(".git/config")).unwrap();
+
+    // The assistant redirects pushes to a host it controls and plants hooks.
+    let trap = server.dir.path().join("hook-ran");
+    let config = format!(
+        "{before}[url \"http://127.0.0.1:9/\"]\n\tinsteadOf = {}/\n[core]\n\thooksPath = .git/hooks\n",
+        server.base
+    );
+    std::fs::write(work.join(".git/config"), config).unwrap();
+    for hook in ["pre-commit", "commit-msg", "pre-push", "post-commit"] {
+        let path = work.join(".git/hooks").join(hook);
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\necho {hook} >> '{}'\n", trap.display()),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    std::fs::write(work.join("x.txt"), "x\n").unwrap();
+    let branch = BranchPrefix::new("claude/")
+        .unwrap()
+        .branch("trap")
+        .unwrap();
+    workspace.start_branch(&branch).await.unwrap();
+    let sha = workspace
+        .commit(&identity(), "Add x")
+        .await
+        .unwrap()
+        .unwrap();
+    let outcome = workspace
+        .push(&PushDestination::NewBranch(branch))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        PushOutcome::Pushed {
+            branch: "claude/trap".to_owned(),
+            sha: sha.clone()
+        }
+    );
+    assert_eq!(
+        server.upstream.branch_sha("claude/trap").unwrap(),
+        Some(sha)
+    );
+    assert!(
+        !trap.exists(),
+        "a hook ran: {:?}",
+        std::fs::read_to_string(&trap)
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.join(".git/config")).unwrap(),
+        before
+    );
+}
