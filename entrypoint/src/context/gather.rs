@@ -23,8 +23,9 @@ pub struct ContextNote {
     pub id: NoteId,
     /// The author's username.
     pub author: String,
-    /// When it was written.
-    pub created_at: DateTime<Utc>,
+    /// When it was written; `None` for a request known only from the trigger (the note is no
+    /// longer listed).
+    pub created_at: Option<DateTime<Utc>>,
     /// The sanitised Markdown.
     pub body: String,
 }
@@ -34,7 +35,7 @@ impl ContextNote {
         Self {
             id: note.id,
             author: note.author.username.clone(),
-            created_at: note.created_at,
+            created_at: Some(note.created_at),
             body: sanitize(&note.body),
         }
     }
@@ -95,7 +96,15 @@ fn is_placeholder(note: &Note) -> bool {
 }
 
 /// Reads the context of `trigger`.
+///
+/// Internal notes (visible to Reporter and above only) are left out unless the answer will be
+/// internal too (the request is an internal note, or the issue is confidential): a public
+/// answer must not be able to quote them.
+/// <https://docs.gitlab.com/user/discussions/#add-an-internal-note>
 pub async fn gather(gitlab: &GitLab, trigger: &Trigger) -> Result<Context, GitLabError> {
+    let answer_is_internal =
+        trigger.confidential || trigger.note.as_ref().is_some_and(|n| n.internal);
+    let hidden = |note: &Note| note.internal && !answer_is_internal;
     let mut api_calls = 0u32;
     let project = &trigger.project;
     let (title, description, labels, web_url, mr_head) = match trigger.noteable {
@@ -165,7 +174,7 @@ pub async fn gather(gitlab: &GitLab, trigger: &Trigger) -> Result<Context, GitLa
     let mut thread = Vec::new();
     if let Some(index) = thread_of_trigger {
         for note in &discussions[index].notes {
-            if note.system || is_placeholder(note) {
+            if note.system || is_placeholder(note) || hidden(note) {
                 continue;
             }
             if trigger_note.is_some_and(|t| t.id == note.id) {
@@ -181,7 +190,7 @@ pub async fn gather(gitlab: &GitLab, trigger: &Trigger) -> Result<Context, GitLa
         request = Some(ContextNote {
             id: note.id,
             author: note.author.username.clone().unwrap_or_default(),
-            created_at: Utc::now(),
+            created_at: None,
             body: sanitize(&note.body),
         });
     }
@@ -191,7 +200,7 @@ pub async fn gather(gitlab: &GitLab, trigger: &Trigger) -> Result<Context, GitLa
         .enumerate()
         .filter(|(i, _)| Some(*i) != thread_of_trigger)
         .flat_map(|(_, d)| d.notes.iter())
-        .filter(|n| !is_noise(n))
+        .filter(|n| !is_noise(n) && !hidden(n))
         .map(ContextNote::from_note)
         .collect();
     other_notes.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));

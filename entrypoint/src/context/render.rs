@@ -66,12 +66,15 @@ fn neutralise(text: &str) -> String {
 }
 
 fn note_source(kind: &str, note: &ContextNote) -> String {
-    format!(
-        "{kind} note {} by @{} at {}",
-        note.id,
-        note.author,
-        note.created_at.format("%Y-%m-%d %H:%M UTC")
-    )
+    match note.created_at {
+        Some(at) => format!(
+            "{kind} note {} by @{} at {}",
+            note.id,
+            note.author,
+            at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => format!("{kind} note {} by @{}", note.id, note.author),
+    }
 }
 
 fn file_label(file: &FileDiff) -> String {

@@ -131,7 +131,7 @@ impl Workspace {
                     MergeRequestSource::Fork {
                         url,
                         allow_collaboration,
-                    } => (
+                    } if url.same_origin(&origin) => (
                         url.clone(),
                         tracking_ref("fork", &source_branch),
                         if allow_collaboration {
@@ -143,6 +143,12 @@ impl Workspace {
                             PushAccess::ReadOnly
                         },
                     ),
+                    MergeRequestSource::Fork { url, .. } => {
+                        return Err(WorkspaceError::ForeignRemote {
+                            url: url.to_string(),
+                            origin: origin.to_string(),
+                        });
+                    }
                 };
                 self.fetch(&origin, &[(&target_branch, &target_tracking)])
                     .await?;

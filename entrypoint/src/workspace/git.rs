@@ -171,10 +171,13 @@ impl Git {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         if authenticated && let Some(auth) = &self.auth {
+            // No redirects: a redirect to another host would carry the header there too.
             command
-                .env("GIT_CONFIG_COUNT", "1")
+                .env("GIT_CONFIG_COUNT", "2")
                 .env("GIT_CONFIG_KEY_0", "http.extraHeader")
-                .env("GIT_CONFIG_VALUE_0", auth.header.expose());
+                .env("GIT_CONFIG_VALUE_0", auth.header.expose())
+                .env("GIT_CONFIG_KEY_1", "http.followRedirects")
+                .env("GIT_CONFIG_VALUE_1", "false");
         }
         let shown = args.join(" ");
         let output = command.output().await.map_err(|source| GitError::Spawn {

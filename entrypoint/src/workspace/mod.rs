@@ -46,6 +46,16 @@ pub enum WorkspaceError {
     /// A remote URL in `.git/config` cannot be cleaned.
     #[error(transparent)]
     RemoteUrl(#[from] RemoteUrlError),
+    /// A fork URL on another host than the project: the bot token is never sent there.
+    #[error(
+        "the merge request's source repository {url} is not on the same GitLab as {origin}; refusing to send the bot token there"
+    )]
+    ForeignRemote {
+        /// The fork's URL.
+        url: String,
+        /// The project's URL.
+        origin: String,
+    },
     /// [`Workspace::checkout`] has not run yet.
     #[error("the checkout has not been prepared; call Workspace::checkout first")]
     NotCheckedOut,

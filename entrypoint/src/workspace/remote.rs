@@ -70,6 +70,12 @@ impl RemoteUrl {
         }
     }
 
+    /// True when both URLs are on the same scheme, host and port: our credentials may only
+    /// go to the GitLab instance they belong to.
+    pub fn same_origin(&self, other: &RemoteUrl) -> bool {
+        self.0.origin() == other.0.origin()
+    }
+
     /// The URL as text.
     pub fn as_str(&self) -> &str {
         self.0.as_str()
@@ -114,6 +120,9 @@ mod tests {
             RemoteUrl::from_env(&env).unwrap().as_str(),
             "https://example.com/gitlab/group/sub/proj.git"
         );
+        let a = RemoteUrl::parse("A", "https://host/g/p.git").unwrap();
+        assert!(a.same_origin(&RemoteUrl::parse("B", "https://host:443/fork/p.git").unwrap()));
+        assert!(!a.same_origin(&RemoteUrl::parse("B", "https://other/g/p.git").unwrap()));
         let env = vars(&[(
             "CI_REPOSITORY_URL",
             "https://gitlab-ci-token:tok@host/g/p.git",
