@@ -222,6 +222,15 @@ fn assert_no_secret_in_config(work: &Path) {
 async fn issue_work_is_committed_and_pushed_to_a_new_branch() {
     let server = Server::start().await;
     let work = server.ci_checkout(Some(1));
+    let header = format!("http.{}/.extraheader", server.base);
+    host_git(
+        &work,
+        &[
+            "config".into(),
+            header,
+            format!("Authorization: Bearer {JOB_TOKEN}"),
+        ],
+    );
     let mut workspace = server.open(&work, 50).await;
     assert_no_secret_in_config(&work);
 

@@ -126,6 +126,7 @@ impl Workspace {
         let git_dir = git.text(&["rev-parse", "--absolute-git-dir"]).await?;
         let config_path = Path::new(&git_dir).join("config");
         strip_remote_credentials(&git).await?;
+        drop_extra_headers(&git).await?;
         let config = std::fs::read(&config_path).map_err(|source| WorkspaceError::Config {
             path: config_path.display().to_string(),
             source,
@@ -173,6 +174,30 @@ impl Workspace {
             source,
         })
     }
+}
+
+/// Removes `http.extraHeader` and `http.<url>.extraHeader` entries from `.git/config`: a runner
+/// or an earlier step may have put a token there.
+async fn drop_extra_headers(git: &Git) -> Result<(), WorkspaceError> {
+    let listed = match git
+        .text(&[
+            "config",
+            "--local",
+            "--name-only",
+            "--get-regexp",
+            r"^http\..*extraheader$",
+        ])
+        .await
+    {
+        Ok(listed) => listed,
+        Err(GitError::Failed { status, .. }) if status.code() == Some(1) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    for key in listed.lines().collect::<std::collections::BTreeSet<_>>() {
+        git.run(&["config", "--local", "--unset-all", key]).await?;
+        tracing::info!(key, "removed an HTTP header setting from .git/config");
+    }
+    Ok(())
 }
 
 /// Rewrites `remote.<name>.url` values that carry a username or password.
