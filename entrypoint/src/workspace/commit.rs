@@ -13,9 +13,11 @@ pub struct Person {
 }
 
 impl Person {
-    /// GitLab's private commit email for a user, `<id>-<username>@users.noreply.<host>`, for
-    /// requesters whose public email is unknown: it links the trailer to their profile without
-    /// exposing an address.
+    /// GitLab's private commit email for a user, `<id>-<username>@<commit email hostname>`,
+    /// whose hostname defaults to `users.noreply.<GitLab host>` (`lib/gitlab/private_commit_email.rb`
+    /// and `ApplicationSetting.default_commit_email_hostname` in GitLab's source), for requesters
+    /// whose public email is unknown: GitLab maps it back to their profile without exposing an
+    /// address. `host` is the GitLab host (`CI_SERVER_HOST`).
     /// <https://docs.gitlab.com/user/profile/#use-an-automatically-generated-private-commit-email>
     pub fn gitlab_noreply(name: &str, user_id: u64, username: &str, host: &str) -> Self {
         Self {

@@ -87,7 +87,36 @@ pub struct WorkspaceSettings {
 /// history (`git log`, blame of recent lines) without fetching the whole project.
 pub const MIN_SHALLOW_DEPTH: u32 = 50;
 
+/// A setting of the workspace cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkspaceSettingsError {
+    /// `AI_BRANCH_PREFIX` is not a branch namespace.
+    #[error("AI_BRANCH_PREFIX: {0}")]
+    Prefix(#[from] BranchNameError),
+}
+
 impl WorkspaceSettings {
+    /// Reads a CI job's environment for `assistant`: `AI_BRANCH_PREFIX` (default
+    /// `<assistant>/`, such as `claude/`), `AI_COMMIT_AUTHOR_NAME` and `AI_COMMIT_AUTHOR_EMAIL`
+    /// (default the assistant's display name and `noreply@<CI_SERVER_HOST>`), and `GIT_DEPTH`.
+    pub fn from_env(
+        env: &dyn Fn(&str) -> Option<String>,
+        assistant: crate::assistant::Assistant,
+    ) -> Result<Self, WorkspaceSettingsError> {
+        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let prefix = get("AI_BRANCH_PREFIX").unwrap_or_else(|| format!("{}/", assistant.name()));
+        let host = get("CI_SERVER_HOST").unwrap_or_else(|| "localhost".to_owned());
+        let display = match assistant {
+            crate::assistant::Assistant::Claude => "Claude",
+            crate::assistant::Assistant::Codex => "Codex",
+        };
+        Ok(Self::new(
+            BranchPrefix::new(prefix.trim())?,
+            Person::assistant_from_env(env, display, host.trim()),
+            get("GIT_DEPTH").as_deref(),
+        ))
+    }
+
     /// `prefix` for branches, `author` for commits, depth from `GIT_DEPTH`.
     pub fn new(branch_prefix: BranchPrefix, author: Person, git_depth: Option<&str>) -> Self {
         let depth = git_depth
@@ -235,4 +264,30 @@ async fn strip_remote_credentials(git: &Git) -> Result<(), WorkspaceError> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assistant::Assistant;
+    use crate::test_support::vars;
+
+    #[test]
+    fn settings_from_the_job_environment() {
+        let env = vars(&[
+            ("CI_SERVER_HOST", "gitlab.example.com"),
+            ("GIT_DEPTH", "20"),
+        ]);
+        let settings = WorkspaceSettings::from_env(&env, Assistant::Codex).unwrap();
+        assert_eq!(settings.branch_prefix.as_str(), "codex/");
+        assert_eq!(settings.author.name, "Codex");
+        assert_eq!(settings.author.email, "noreply@gitlab.example.com");
+        assert_eq!(settings.shallow_depth, MIN_SHALLOW_DEPTH);
+        let env = vars(&[("AI_BRANCH_PREFIX", "bots/claude/"), ("GIT_DEPTH", "500")]);
+        let settings = WorkspaceSettings::from_env(&env, Assistant::Claude).unwrap();
+        assert_eq!(settings.branch_prefix.as_str(), "bots/claude/");
+        assert_eq!(settings.shallow_depth, 500);
+        let env = vars(&[("AI_BRANCH_PREFIX", "main")]);
+        assert!(WorkspaceSettings::from_env(&env, Assistant::Claude).is_err());
+    }
 }
