@@ -7,7 +7,9 @@
 
 pub mod assistant;
 pub mod config;
+pub mod context;
 pub mod gitlab;
+pub mod guard;
 pub mod marker;
 pub mod mention;
 pub mod proxy;
@@ -15,6 +17,7 @@ pub mod publish;
 pub mod redact;
 pub mod secret;
 pub mod trigger;
+pub mod workspace;
 
 #[cfg(test)]
 mod test_support;
