@@ -53,5 +53,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         test_args.extend(args.filter);
     }
+    // nextest does not run doctests (the documented call sequences must keep compiling); run
+    // them first so the runner's summary of the whole suite is the last thing printed.
+    if args.filter.is_empty() && test_args[0] == "nextest" {
+        cmd::run(&root, "cargo", ["test", "--workspace", "--doc"])?;
+    }
     cmd::run(&root, "cargo", &test_args)
 }
