@@ -7,13 +7,18 @@
 
 pub mod assistant;
 pub mod config;
+pub mod context;
 pub mod gitlab;
+pub mod guard;
 pub mod marker;
 pub mod mention;
 pub mod proxy;
+pub mod publish;
+pub mod redact;
 pub mod secret;
 pub mod setup;
 pub mod trigger;
+pub mod workspace;
 
 #[cfg(test)]
 mod test_support;

@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use entrypoint::assistant::Assistant;
 use entrypoint::config::{HandleArgs, HandleError};
 use entrypoint::mention;
+use entrypoint::publish::finalize;
+use entrypoint::redact::Redactor;
 use entrypoint::setup;
 use entrypoint::trigger::explain;
 
@@ -25,9 +27,18 @@ enum Command {
     /// Print what started this job (a Note Hook body, the AI_* variables or a Duo flow) and
     /// whether, and for which assistants, a job would act on it, as JSON.
     Explain(ExplainArgs),
+    /// For the job's after_script: replace a placeholder the run left saying "working" with
+    /// how the job ended (cancelled, timed out, failed) and a link to the job.
+    Finalize(FinalizeArgs),
     /// Set a project up (bot token, CI/CD variables, trigger, webhook or schedule, and a merge
     /// request with the include: block); prints the plan and applies it after confirmation.
     Setup(Box<setup::command::SetupArgs>),
+}
+
+#[derive(Debug, clap::Args)]
+struct FinalizeArgs {
+    #[command(flatten)]
+    handles: HandleArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -51,6 +62,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Mentions(args) => mention::command::run(&args),
         Command::Explain(args) => run_explain(&args),
+        Command::Finalize(args) => run_finalize(&args),
         Command::Setup(args) => setup::command::run(&args),
     };
     match outcome {
@@ -80,5 +92,20 @@ fn run_explain(args: &ExplainArgs) -> anyhow::Result<()> {
         .build()?;
     let explanation = runtime.block_on(explain::explain(&options, &vars, &handles))?;
     println!("{}", serde_json::to_string_pretty(&explanation)?);
+    Ok(())
+}
+
+fn run_finalize(args: &FinalizeArgs) -> anyhow::Result<()> {
+    let redactor = Redactor::from_process_env(args.handles.handles()?);
+    let vars = |name: &str| std::env::var(name).ok();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(finalize::run_command(&vars, &redactor))?;
+    println!(
+        "finalize: {} placeholder(s) replaced, {} already final",
+        report.replaced.len(),
+        report.untouched.len()
+    );
     Ok(())
 }

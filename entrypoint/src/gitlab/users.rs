@@ -41,9 +41,32 @@ pub struct CurrentUser {
     pub web_url: String,
 }
 
+/// Any user as `GET /users/:id` returns them; `bot` tells access-token bots and service
+/// accounts from people (the `User` entity exposes `bot?` as `bot`, `lib/api/entities/user.rb`).
+/// <https://docs.gitlab.com/api/users/#retrieve-a-single-user>
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct User {
+    /// Global user id.
+    pub id: UserId,
+    /// `@` handle without the `@`.
+    pub username: String,
+    /// Display name.
+    pub name: String,
+    /// `active`, `blocked`, …
+    pub state: String,
+    /// True for access-token and service-account bots. Older GitLab versions omit the field.
+    #[serde(default)]
+    pub bot: bool,
+}
+
 impl GitLab {
     /// `GET /user`: the user the token authenticates as.
     pub async fn current_user(&self) -> Result<CurrentUser, GitLabError> {
         self.get("/user", &[]).await
+    }
+
+    /// `GET /users/:id`; `None` when GitLab answers 404 (no such user, or hidden from us).
+    pub async fn user(&self, id: UserId) -> Result<Option<User>, GitLabError> {
+        self.get_optional(&format!("/users/{id}"), &[]).await
     }
 }

@@ -1,0 +1,211 @@
+//! The checks between the trigger decision ([`crate::trigger::decision`]) and any work, the ones
+//! that need the API: who the bot is, whether a bot wrote the note, whether the note still says
+//! what the trigger carried, and whether its author may make the assistant act.
+//!
+//! The outcome says what to tell the author: a [`Refusal`] is posted politely by the caller
+//! (people who asked deserve to know why nothing happens), an [`IgnoreReason`] is silent (bots
+//! and vanished notes must not get answers, which could loop).
+
+pub mod edit;
+pub mod settings;
+
+use serde::Serialize;
+
+use crate::gitlab::ids::UserId;
+use crate::gitlab::members::AccessLevel;
+use crate::gitlab::{GitLab, GitLabError};
+use crate::trigger::Trigger;
+use crate::trigger::decision::BotIdentity;
+
+pub use settings::{GuardSettings, GuardSettingsError};
+
+/// What the guard decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum GuardOutcome {
+    /// Go ahead.
+    Proceed {
+        /// The user behind our token (`GET /user`).
+        bot: BotIdentity,
+        /// The note author's effective role; `None` when the trigger has no note (a Duo flow,
+        /// where GitLab itself decided that the user may run the agent).
+        author_level: Option<AccessLevel>,
+    },
+    /// Do not act, and tell the author why.
+    Refuse(Refusal),
+    /// Do not act and post nothing.
+    Ignore(IgnoreReason),
+}
+
+/// A refusal to explain to the note's author.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Refusal {
+    /// The author is not a member of the project (public projects let anyone comment).
+    NotAMember {
+        /// Who asked.
+        username: String,
+        /// The least role needed.
+        required: AccessLevel,
+    },
+    /// The author's role is below `AI_MIN_ACCESS_LEVEL`.
+    InsufficientAccess {
+        /// Who asked.
+        username: String,
+        /// Their role.
+        level: AccessLevel,
+        /// The least role needed.
+        required: AccessLevel,
+    },
+    /// The note was edited after it triggered the job.
+    EditedAfterTrigger {
+        /// Who wrote it.
+        username: String,
+    },
+}
+
+impl Refusal {
+    /// A polite Markdown sentence for the note's thread. It mentions the author so they are
+    /// notified, and never mentions an assistant (which could trigger another run).
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::NotAMember { username, required } => format!(
+                "Sorry @{username}, only project members with at least the {required} role can ask me to work here. A maintainer can add you to the project."
+            ),
+            Refusal::InsufficientAccess {
+                username,
+                level,
+                required,
+            } => format!(
+                "Sorry @{username}, your role in this project is {level}, and asking me to work here needs at least {required}. A maintainer can change your role or ask on your behalf."
+            ),
+            Refusal::EditedAfterTrigger { username } => format!(
+                "@{username}, your comment was edited after it was sent, so I did not act on it. Please post the request again as a new comment."
+            ),
+        }
+    }
+}
+
+/// Why nothing is done and nothing is posted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum IgnoreReason {
+    /// A bot user wrote the note and it is not listed in `AI_ALLOWED_BOTS`.
+    BotAuthor {
+        /// The bot's username.
+        username: String,
+    },
+    /// The note was deleted (or hidden from our token) since the event.
+    NoteGone,
+    /// GitLab does not know the note's author any more (deleted user).
+    UnknownAuthor {
+        /// The id the trigger carried.
+        id: UserId,
+    },
+}
+
+impl IgnoreReason {
+    /// One sentence for the job log.
+    pub fn message(&self) -> String {
+        match self {
+            IgnoreReason::BotAuthor { username } => format!(
+                "the note was written by the bot user @{username}; list it in AI_ALLOWED_BOTS to act on its notes"
+            ),
+            IgnoreReason::NoteGone => {
+                "the triggering note no longer exists or is hidden from the bot's token".to_owned()
+            }
+            IgnoreReason::UnknownAuthor { id } => {
+                format!("GitLab does not know the note's author (user {id}) any more")
+            }
+        }
+    }
+}
+
+/// Runs the checks for `trigger` (which [`crate::trigger::decision::decide`] said to run):
+/// `GET /user`, then for a note `GET /users/:author`, `GET …/notes/:note_id` and
+/// `GET /projects/:id/members/all/:author`: four requests at most.
+///
+/// The membership endpoint includes inherited and invited-group membership, and answers 404
+/// for non-members. <https://docs.gitlab.com/api/members/#get-a-member-of-a-group-or-project-including-inherited-and-invited-members>
+pub async fn check(
+    gitlab: &GitLab,
+    trigger: &Trigger,
+    settings: &GuardSettings,
+) -> Result<GuardOutcome, GitLabError> {
+    let me = gitlab.current_user().await?;
+    let bot = BotIdentity {
+        id: me.id,
+        username: me.username,
+    };
+    let Some(note) = &trigger.note else {
+        return Ok(GuardOutcome::Proceed {
+            bot,
+            author_level: None,
+        });
+    };
+    let Some(author) = gitlab.user(note.author.id).await? else {
+        return Ok(GuardOutcome::Ignore(IgnoreReason::UnknownAuthor {
+            id: note.author.id,
+        }));
+    };
+    let own_note = author.id == bot.id;
+    if own_note || (author.bot && !settings.bot_allowed(&author.username)) {
+        return Ok(GuardOutcome::Ignore(IgnoreReason::BotAuthor {
+            username: author.username,
+        }));
+    }
+    let current = match gitlab
+        .note(&trigger.project, trigger.noteable, note.id)
+        .await
+    {
+        Ok(current) => current,
+        Err(e) if e.is_not_found() => return Ok(GuardOutcome::Ignore(IgnoreReason::NoteGone)),
+        Err(e) => return Err(e),
+    };
+    let now = edit::CurrentNote {
+        body: &current.body,
+        created_at: current.created_at,
+        updated_at: current.updated_at,
+    };
+    if edit::edited_since_trigger(&note.body, now) {
+        return Ok(GuardOutcome::Refuse(Refusal::EditedAfterTrigger {
+            username: author.username,
+        }));
+    }
+    let required = settings.min_access;
+    let Some(member) = gitlab.project_member(&trigger.project, author.id).await? else {
+        return Ok(GuardOutcome::Refuse(Refusal::NotAMember {
+            username: author.username,
+            required,
+        }));
+    };
+    if member.access_level < required {
+        return Ok(GuardOutcome::Refuse(Refusal::InsufficientAccess {
+            username: author.username,
+            level: member.access_level,
+            required,
+        }));
+    }
+    Ok(GuardOutcome::Proceed {
+        bot,
+        author_level: Some(member.access_level),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_the_author_and_the_role_but_no_assistant() {
+        let refusal = Refusal::InsufficientAccess {
+            username: "guest1".to_owned(),
+            level: AccessLevel::REPORTER,
+            required: AccessLevel::DEVELOPER,
+        };
+        let text = refusal.message();
+        assert!(text.contains("@guest1") && text.contains("Reporter (20)"));
+        assert!(text.contains("Developer (30)"));
+        assert!(!text.contains("@claude") && !text.contains("@codex"));
+    }
+}

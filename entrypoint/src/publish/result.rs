@@ -1,0 +1,704 @@
+//! The note that replaces the placeholder when the run ends: the answer (or what went wrong and
+//! what to do about it), the links people need, and what the run cost.
+//!
+//! Replacing the placeholder (`PUT …/notes/:id`) rather than posting a second note keeps one
+//! note per request, and an edit does not notify anyone again, so nobody is pinged twice.
+//! <https://docs.gitlab.com/api/notes/#modify-existing-issue-note>
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::text::{NOTE_LIMIT_CHARS, defuse_markers, truncate};
+use super::{JobLink, Placeholder};
+use crate::assistant::Assistant;
+use crate::assistant::events::Usage;
+use crate::assistant::run::{Outcome, RunReport};
+use crate::gitlab::notes::{NewNote, Note};
+use crate::gitlab::{GitLab, GitLabError};
+use crate::marker::{NoteRole, marker};
+use crate::redact::Redactor;
+
+/// How the run ended, as far as the person who asked is concerned.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Conclusion {
+    /// The assistant's answer, or its summary of the work it did.
+    Answered { text: String },
+    /// The run failed.
+    Failed(Failure),
+}
+
+impl Conclusion {
+    /// The answer of a successful run, or the [`Failure`] of any other.
+    pub fn from_outcome(outcome: &Outcome, assistant: Assistant, model: Option<&str>) -> Self {
+        match outcome {
+            Outcome::Succeeded { final_text, .. } => Self::Answered {
+                text: final_text.clone(),
+            },
+            Outcome::TimedOut { after } => Self::Failed(Failure::TimedOut { after: *after }),
+            Outcome::Failed { message } => {
+                Self::Failed(Failure::from_message(message, assistant, model))
+            }
+        }
+    }
+}
+
+/// Why a run failed, one variant per failure we know how to explain.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Failure {
+    /// The run hit `AI_TIMEOUT`.
+    TimedOut { after: Duration },
+    /// The model API refused the key (401).
+    ModelUnauthorized { key_variable: String },
+    /// The model API forbade the request (403): the key lacks access to the model or project.
+    ModelForbidden { key_variable: String },
+    /// The model API rate-limited the run or the quota is used up (429).
+    ModelRateLimited,
+    /// The model asked for does not exist or the key cannot use it.
+    ModelNotFound {
+        model: String,
+        model_variable: String,
+    },
+    /// The model API failed on its side (5xx, overloaded).
+    ModelApiDown,
+    /// Claude stopped at `AI_MAX_TURNS`.
+    TurnLimit,
+    /// A GitLab call the job needed failed.
+    GitLab { message: String },
+    /// The changes could not be pushed.
+    PushRejected { message: String },
+    /// Anything else the assistant reported, in its own words.
+    Assistant { message: String },
+}
+
+impl Failure {
+    /// Reads a failed or timed-out run: the CLIs report API errors only as text, so the text is
+    /// matched against the status codes and error types both APIs document
+    /// (<https://docs.anthropic.com/en/api/errors>,
+    /// <https://platform.openai.com/docs/guides/error-codes>).
+    /// `None` for a run that succeeded.
+    pub fn from_outcome(
+        outcome: &Outcome,
+        assistant: Assistant,
+        model: Option<&str>,
+    ) -> Option<Self> {
+        match outcome {
+            Outcome::Succeeded { .. } => None,
+            Outcome::TimedOut { after } => Some(Self::TimedOut { after: *after }),
+            Outcome::Failed { message } => Some(Self::from_message(message, assistant, model)),
+        }
+    }
+
+    /// Reads the failure message a CLI reported.
+    pub fn from_message(message: &str, assistant: Assistant, model: Option<&str>) -> Self {
+        let lower = message.to_ascii_lowercase();
+        let has = |needles: &[&str]| {
+            needles.iter().any(|n| {
+                if n.bytes().all(|b| b.is_ascii_digit()) {
+                    contains_number(&lower, n)
+                } else {
+                    lower.contains(n)
+                }
+            })
+        };
+        let key_variable = match assistant {
+            Assistant::Claude => "ANTHROPIC_API_KEY",
+            Assistant::Codex => "OPENAI_API_KEY",
+        }
+        .to_owned();
+        if has(&[
+            "401",
+            "authentication_error",
+            "invalid x-api-key",
+            "invalid api key",
+            "incorrect api key",
+            "unauthorized",
+        ]) {
+            Self::ModelUnauthorized { key_variable }
+        } else if has(&[
+            "model_not_found",
+            "does not exist or you do not have access",
+            "not_found_error",
+        ]) {
+            Self::ModelNotFound {
+                model: model.unwrap_or("the default model").to_owned(),
+                model_variable: match assistant {
+                    Assistant::Claude => "CLAUDE_MODEL",
+                    Assistant::Codex => "CODEX_MODEL",
+                }
+                .to_owned(),
+            }
+        } else if has(&["403", "permission_error", "forbidden"]) {
+            Self::ModelForbidden { key_variable }
+        } else if has(&[
+            "429",
+            "rate_limit",
+            "rate limit",
+            "insufficient_quota",
+            "quota",
+        ]) {
+            Self::ModelRateLimited
+        } else if has(&["max_turns", "max turns", "maximum number of turns"]) {
+            Self::TurnLimit
+        } else if has(&[
+            "overloaded",
+            "500",
+            "502",
+            "503",
+            "529",
+            "internal server error",
+            "api_error",
+        ]) {
+            Self::ModelApiDown
+        } else {
+            Self::Assistant {
+                message: message.to_owned(),
+            }
+        }
+    }
+
+    /// One line saying what happened.
+    pub fn headline(&self) -> String {
+        match self {
+            Self::TimedOut { after } => {
+                format!("the run timed out after {}", human_duration(*after))
+            }
+            Self::ModelUnauthorized { .. } => "the model API rejected the API key (401)".into(),
+            Self::ModelForbidden { .. } => "the model API refused access (403)".into(),
+            Self::ModelRateLimited => "the model API rate limit or quota was reached (429)".into(),
+            Self::ModelNotFound { model, .. } => format!("the model {model} is not available"),
+            Self::ModelApiDown => "the model API failed on its side".into(),
+            Self::TurnLimit => "the assistant reached its turn limit".into(),
+            Self::GitLab { message } => format!("a GitLab request failed: {message}"),
+            Self::PushRejected { message } => format!("the changes could not be pushed: {message}"),
+            Self::Assistant { message } => message.trim().to_owned(),
+        }
+    }
+
+    /// One line saying what to do about it.
+    pub fn advice(&self) -> String {
+        match self {
+            Self::TimedOut { .. } => "Raise the `AI_TIMEOUT` CI/CD variable (for example `40m`), or ask for a smaller change.".into(),
+            Self::ModelUnauthorized { key_variable } => format!("Check the `{key_variable}` CI/CD variable: the key may be wrong, expired or revoked."),
+            Self::ModelForbidden { key_variable } => format!("Check that the key in `{key_variable}` may use this model, and the organization's or project's settings."),
+            Self::ModelRateLimited => "Wait a few minutes and ask again, or raise the API plan's limits.".into(),
+            Self::ModelNotFound { model_variable, .. } => format!("Set the `{model_variable}` CI/CD variable to a model your key can use."),
+            Self::ModelApiDown => "Ask again later; check the provider's status page.".into(),
+            Self::TurnLimit => "Raise the `AI_MAX_TURNS` CI/CD variable, or ask for a smaller change.".into(),
+            Self::GitLab { .. } => "Check the `GITLAB_TOKEN` CI/CD variable: it needs the `api` scope and at least the Developer role.".into(),
+            Self::PushRejected { .. } => "Check that the bot user may push to the branch (protected branches, fork permissions).".into(),
+            Self::Assistant { .. } => "See the job log for details.".into(),
+        }
+    }
+}
+
+/// Something worth telling the reader besides the answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// Codex was retried with another model because the configured one does not exist.
+    ModelFallback { missing: String, used: String },
+    /// The assistant ran with unrestricted network access.
+    NotNetworkSandboxed,
+    /// Free text from the orchestrator (already plain Markdown).
+    Other(String),
+}
+
+impl Notice {
+    fn markdown(&self) -> String {
+        match self {
+            Self::ModelFallback { missing, used } => {
+                format!("{missing} is not available; used {used} instead.")
+            }
+            Self::NotNetworkSandboxed => "This run was not network-sandboxed.".into(),
+            Self::Other(text) => text.clone(),
+        }
+    }
+}
+
+/// A link with a label (`[!12](…)`, `[claude/issue-3-fix](…)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+/// Everything the final note says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultReport {
+    pub assistant: Assistant,
+    pub conclusion: Conclusion,
+    /// The merge request opened or updated.
+    pub merge_request: Option<Link>,
+    /// The branch the changes were pushed to.
+    pub branch: Option<Link>,
+    pub job: Option<JobLink>,
+    /// How long the run took.
+    pub duration: Option<Duration>,
+    pub usage: Option<Usage>,
+    pub cost_usd: Option<f64>,
+    pub notices: Vec<Notice>,
+    /// Markdown appended after the answer (a patch in a `<details>` block); already safe.
+    pub appendix: Option<String>,
+}
+
+impl ResultReport {
+    /// A report with only the essentials; fill in the rest field by field.
+    pub fn new(assistant: Assistant, conclusion: Conclusion) -> Self {
+        Self {
+            assistant,
+            conclusion,
+            merge_request: None,
+            branch: None,
+            job: None,
+            duration: None,
+            usage: None,
+            cost_usd: None,
+            notices: Vec::new(),
+            appendix: None,
+        }
+    }
+
+    /// A report of one assistant run: its answer or failure, duration, tokens and cost, and
+    /// the model-fallback notice when Codex had to switch models. Links, the job and other
+    /// notices are the caller's to add.
+    pub fn from_run(assistant: Assistant, run: &RunReport) -> Self {
+        let mut report = Self::new(
+            assistant,
+            Conclusion::from_outcome(&run.outcome, assistant, run.model.as_deref()),
+        );
+        report.duration = Some(run.elapsed);
+        if let Outcome::Succeeded {
+            usage, cost_usd, ..
+        } = &run.outcome
+        {
+            report.usage = *usage;
+            report.cost_usd = *cost_usd;
+        }
+        if let Some((missing, used)) = &run.fallback_used {
+            report.notices.push(Notice::ModelFallback {
+                missing: if missing.is_empty() {
+                    "The configured model".to_owned()
+                } else {
+                    missing.clone()
+                },
+                used: used.clone(),
+            });
+        }
+        report
+    }
+
+    /// The note body: redacted, within GitLab's length limit (the answer is cut, visibly, so
+    /// the links and the marker always survive), ending with the result marker.
+    pub fn render(&self, redactor: &Redactor) -> String {
+        let name = self.assistant.display_name();
+        let headline = match &self.conclusion {
+            Conclusion::Answered { .. } => format!("✅ **{name}** finished"),
+            Conclusion::Failed(_) => format!("❌ **{name}** could not finish"),
+        };
+        let mut head = headline;
+        if let Some(duration) = self.duration {
+            let _ = write!(head, " in {}", human_duration(duration));
+        }
+        let links: Vec<String> = [
+            self.merge_request
+                .as_ref()
+                .map(|l| format!("[{}]({})", l.label, l.url)),
+            self.branch
+                .as_ref()
+                .map(|l| format!("branch [{}]({})", l.label, l.url)),
+            self.job.as_ref().map(JobLink::markdown),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !links.is_empty() {
+            let _ = write!(head, " · {}", links.join(" · "));
+        }
+
+        let main = match &self.conclusion {
+            Conclusion::Answered { text } => text.trim().to_owned(),
+            Conclusion::Failed(failure) => {
+                let job = self
+                    .job
+                    .as_ref()
+                    .map(|job| format!(" The {} has the details.", job.markdown()))
+                    .unwrap_or_default();
+                format!(
+                    "**Error:** {}\n\n**What to do:** {}{job}",
+                    failure.headline(),
+                    failure.advice()
+                )
+            }
+        };
+
+        let mut tail = String::new();
+        if let Some(appendix) = &self.appendix {
+            let _ = write!(tail, "\n\n{}", appendix.trim_end());
+        }
+        let mut facts = Vec::new();
+        if let Some(usage) = self.usage {
+            facts.push(format!("{} tokens in, {} out", usage.input, usage.output));
+        }
+        if let Some(cost) = self.cost_usd {
+            facts.push(format!("about ${cost:.2}"));
+        }
+        let notices: Vec<String> = self.notices.iter().map(Notice::markdown).collect();
+        if !facts.is_empty() || !notices.is_empty() {
+            tail.push_str("\n\n---\n");
+            for line in facts.iter().chain(&notices) {
+                let _ = write!(tail, "\n<sub>{line}</sub>");
+            }
+        }
+        let mark = marker(self.assistant, NoteRole::Result);
+
+        let head = redactor.redact(&defuse_markers(&head));
+        let tail = redactor.redact(&defuse_markers(&tail));
+        let main = redactor.redact(&defuse_markers(&main));
+        let frame = head.chars().count() + tail.chars().count() + mark.chars().count() + 8;
+        let notice = format!(
+            "*(Cut here: the full text is {} characters, more than a GitLab note holds. The job log has all of it.)*",
+            main.chars().count()
+        );
+        let main = truncate(&main, NOTE_LIMIT_CHARS.saturating_sub(frame), &notice);
+        format!("{head}\n\n{main}{tail}\n\n{mark}")
+    }
+}
+
+/// Replaces the placeholder with the report. When the placeholder is gone (someone deleted it:
+/// 404), the report is posted as a new note in the same place instead, so the answer is never
+/// lost.
+pub async fn publish_result(
+    gitlab: &GitLab,
+    placeholder: &Placeholder,
+    report: &ResultReport,
+    redactor: &Redactor,
+    internal: bool,
+) -> Result<Note, GitLabError> {
+    replace_placeholder(gitlab, placeholder, &report.render(redactor), internal).await
+}
+
+/// `PUT`s `body` over the placeholder, or posts it anew (a reply in the same thread, else a
+/// comment, `internal` as given) when the placeholder was deleted.
+pub async fn replace_placeholder(
+    gitlab: &GitLab,
+    placeholder: &Placeholder,
+    body: &str,
+    internal: bool,
+) -> Result<Note, GitLabError> {
+    let p = placeholder;
+    match gitlab
+        .update_note(&p.project, p.noteable, p.note, body)
+        .await
+    {
+        Err(error) if error.is_not_found() => {
+            tracing::warn!(note = %p.note, "the placeholder was deleted; posting the result as a new note");
+            if let Some(discussion) = &p.discussion {
+                match gitlab
+                    .reply_to_discussion(&p.project, p.noteable, discussion, body)
+                    .await
+                {
+                    Err(error) if error.is_not_found() => {}
+                    other => return other,
+                }
+            }
+            let note = NewNote {
+                body: body.to_owned(),
+                internal,
+            };
+            gitlab.create_note(&p.project, p.noteable, &note).await
+        }
+        other => other,
+    }
+}
+
+/// The polite answer to someone whose role is too low to run an assistant: which role is
+/// needed, and who can help.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub assistant: Assistant,
+    /// The username of the person who asked, without `@` (mentioning them is intended: they
+    /// should learn why nothing happens).
+    pub author: Option<String>,
+    /// The role needed, as GitLab names it (`Developer`).
+    pub required_role: String,
+}
+
+impl Refusal {
+    /// The note body, redacted, ending with the refusal marker.
+    pub fn render(&self, redactor: &Redactor) -> String {
+        let greeting = self
+            .author
+            .as_deref()
+            .map(|user| format!("Sorry @{user}, "))
+            .unwrap_or_else(|| "Sorry, ".to_owned());
+        let body = format!(
+            "{greeting}**{}** only works for project members with at least the **{}** role. A maintainer of this project can give you that role, or ask on your behalf.",
+            self.assistant.display_name(),
+            self.required_role
+        );
+        format!(
+            "{}\n\n{}",
+            redactor.redact(&body),
+            marker(self.assistant, NoteRole::Refusal)
+        )
+    }
+}
+
+/// Posts a refusal where the request was made (see
+/// [`super::placeholder::post_where_asked`]).
+pub async fn post_refusal(
+    gitlab: &GitLab,
+    trigger: &crate::trigger::Trigger,
+    refusal: &Refusal,
+    redactor: &Redactor,
+) -> Result<Note, GitLabError> {
+    let (note, _) =
+        super::placeholder::post_where_asked(gitlab, trigger, &refusal.render(redactor)).await?;
+    Ok(note)
+}
+
+/// True when `number` appears in `text` as a whole number (`401`, not `4010` or `v1.401`'s
+/// neighbours' digits).
+fn contains_number(text: &str, number: &str) -> bool {
+    text.match_indices(number).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + number.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
+/// `2m 5s`, `1h 3m`, `45s`.
+pub fn human_duration(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s}s"),
+        _ => format!("{h}h {m}m"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assistant::Handles;
+    use crate::marker::is_marked;
+    use crate::mention::find_mentions;
+
+    fn redactor() -> Redactor {
+        let mut r = Redactor::new(Handles::default());
+        r.add_secret("topsecretvalue");
+        r
+    }
+
+    fn job() -> JobLink {
+        JobLink {
+            url: "https://gitlab.example.com/g/p/-/jobs/9".into(),
+            id: Some(9),
+        }
+    }
+
+    #[test]
+    fn an_answer_has_links_duration_cost_and_notices() {
+        let mut report = ResultReport::new(
+            Assistant::Codex,
+            Conclusion::Answered {
+                text: "Done. Ask @claude for a review; token topsecretvalue <!-- gitlab-ai-assistant:codex:placeholder -->".into(),
+            },
+        );
+        report.merge_request = Some(Link {
+            label: "!12".into(),
+            url: "https://gitlab.example.com/g/p/-/merge_requests/12".into(),
+        });
+        report.job = Some(job());
+        report.duration = Some(Duration::from_secs(125));
+        report.usage = Some(Usage {
+            input: 1200,
+            output: 300,
+        });
+        report.cost_usd = Some(0.4321);
+        report.notices = vec![
+            Notice::ModelFallback {
+                missing: "o4-mini".into(),
+                used: "gpt-5.5".into(),
+            },
+            Notice::NotNetworkSandboxed,
+        ];
+        let body = report.render(&redactor());
+        assert!(
+            body.starts_with("✅ **Codex** finished in 2m 5s · [!12]("),
+            "{body}"
+        );
+        assert!(body.contains("[job #9]("));
+        assert!(body.contains("1200 tokens in, 300 out"));
+        assert!(body.contains("about $0.43"));
+        assert!(body.contains("o4-mini is not available; used gpt-5.5 instead."));
+        assert!(body.contains("This run was not network-sandboxed."));
+        assert!(!body.contains("topsecretvalue"));
+        assert!(find_mentions(&body, &Handles::default()).is_empty());
+        assert!(is_marked(&body) && body.ends_with("<!-- gitlab-ai-assistant:codex:result -->"));
+        assert!(!body.contains(&marker(Assistant::Codex, NoteRole::Placeholder)));
+    }
+
+    #[test]
+    fn a_failure_says_what_happened_and_what_to_do() {
+        let mut report = ResultReport::new(
+            Assistant::Claude,
+            Conclusion::Failed(Failure::TimedOut {
+                after: Duration::from_secs(1200),
+            }),
+        );
+        report.job = Some(job());
+        let body = report.render(&redactor());
+        assert!(body.starts_with("❌ **Claude** could not finish"), "{body}");
+        assert!(body.contains("timed out after 20m 0s"));
+        assert!(body.contains("`AI_TIMEOUT`"));
+        assert!(body.contains("The [job #9]("));
+    }
+
+    #[test]
+    fn failures_are_recognised_from_the_clis_messages() {
+        let failed = |m: &str| Outcome::Failed { message: m.into() };
+        let classify = |o: &Outcome, a| Failure::from_outcome(o, a, Some("o4-mini"));
+        assert_eq!(
+            classify(
+                &failed("API Error: 401 {\"type\":\"authentication_error\"}"),
+                Assistant::Claude
+            ),
+            Some(Failure::ModelUnauthorized {
+                key_variable: "ANTHROPIC_API_KEY".into()
+            })
+        );
+        assert!(matches!(
+            classify(&failed("The model `o4-mini` does not exist or you do not have access to it."), Assistant::Codex),
+            Some(Failure::ModelNotFound { ref model, ref model_variable }) if model == "o4-mini" && model_variable == "CODEX_MODEL"
+        ));
+        assert_eq!(
+            classify(&failed("429 rate_limit_error"), Assistant::Claude),
+            Some(Failure::ModelRateLimited)
+        );
+        assert_eq!(
+            classify(&failed("error_max_turns"), Assistant::Claude),
+            Some(Failure::TurnLimit)
+        );
+        assert_eq!(
+            classify(&failed("API Error: 529 overloaded"), Assistant::Claude),
+            Some(Failure::ModelApiDown)
+        );
+        assert_eq!(
+            classify(&failed("wrote 5000 lines on port 4010"), Assistant::Claude),
+            Some(Failure::Assistant {
+                message: "wrote 5000 lines on port 4010".into()
+            })
+        );
+        assert_eq!(
+            classify(&failed("something odd"), Assistant::Claude),
+            Some(Failure::Assistant {
+                message: "something odd".into()
+            })
+        );
+        assert_eq!(
+            classify(
+                &Outcome::TimedOut {
+                    after: Duration::from_secs(5)
+                },
+                Assistant::Codex
+            ),
+            Some(Failure::TimedOut {
+                after: Duration::from_secs(5)
+            })
+        );
+        let ok = Outcome::Succeeded {
+            final_text: String::new(),
+            usage: None,
+            cost_usd: None,
+        };
+        assert_eq!(classify(&ok, Assistant::Codex), None);
+    }
+
+    #[test]
+    fn overlong_answers_are_cut_visibly_and_keep_the_marker() {
+        let report = ResultReport::new(
+            Assistant::Claude,
+            Conclusion::Answered {
+                text: format!("```\n{}", "x".repeat(NOTE_LIMIT_CHARS + 10)),
+            },
+        );
+        let body = report.render(&Redactor::new(Handles::default()));
+        assert!(
+            body.chars().count() <= NOTE_LIMIT_CHARS,
+            "{}",
+            body.chars().count()
+        );
+        assert!(body.contains("*(Cut here: the full text is"));
+        assert!(body.ends_with("<!-- gitlab-ai-assistant:claude:result -->"));
+    }
+
+    #[test]
+    fn refusals_name_the_role_and_carry_their_marker() {
+        let refusal = Refusal {
+            assistant: Assistant::Claude,
+            author: Some("bob".into()),
+            required_role: "Developer".into(),
+        };
+        let body = refusal.render(&Redactor::new(Handles::default()));
+        assert!(
+            body.starts_with("Sorry @bob, **Claude** only works"),
+            "{body}"
+        );
+        assert!(body.contains("**Developer** role"));
+        assert!(body.ends_with("<!-- gitlab-ai-assistant:claude:refusal -->"));
+        assert!(find_mentions(&body, &Handles::default()).is_empty());
+    }
+
+    #[test]
+    fn a_run_report_becomes_a_result() {
+        let run = RunReport {
+            outcome: Outcome::Succeeded {
+                final_text: "Done.".into(),
+                usage: Some(Usage {
+                    input: 10,
+                    output: 2,
+                }),
+                cost_usd: Some(0.01),
+            },
+            model: Some("gpt-5.5".into()),
+            fallback_used: Some(("o4-mini".into(), "gpt-5.5".into())),
+            elapsed: Duration::from_secs(3),
+            refused_passthrough: Vec::new(),
+        };
+        let report = ResultReport::from_run(Assistant::Codex, &run);
+        assert_eq!(
+            report.conclusion,
+            Conclusion::Answered {
+                text: "Done.".into()
+            }
+        );
+        assert_eq!(report.usage.map(|u| u.output), Some(2));
+        assert_eq!(report.duration, Some(Duration::from_secs(3)));
+        assert_eq!(
+            report.notices,
+            [Notice::ModelFallback {
+                missing: "o4-mini".into(),
+                used: "gpt-5.5".into()
+            }]
+        );
+        let timed_out = RunReport {
+            outcome: Outcome::TimedOut {
+                after: Duration::from_secs(60),
+            },
+            fallback_used: None,
+            ..run
+        };
+        assert!(matches!(
+            ResultReport::from_run(Assistant::Codex, &timed_out).conclusion,
+            Conclusion::Failed(Failure::TimedOut { .. })
+        ));
+    }
+
+    #[test]
+    fn durations_read_like_a_person_wrote_them() {
+        assert_eq!(human_duration(Duration::from_secs(45)), "45s");
+        assert_eq!(human_duration(Duration::from_secs(125)), "2m 5s");
+        assert_eq!(human_duration(Duration::from_secs(3780)), "1h 3m");
+    }
+}

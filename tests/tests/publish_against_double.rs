@@ -1,0 +1,887 @@
+//! What a run posts, against the GitLab double: placeholders where people look, refreshes that
+//! never leak, results that replace the placeholder, review threads on the right lines, the
+//! issue's merge request, and `finalize` for jobs that never got to post a result.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use doubles::gitlab::double::{
+    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
+    UserSpec,
+};
+use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
+use doubles::gitlab::repo::{FileChange, Signature};
+use entrypoint::assistant::events::AssistantEvent;
+use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::gitlab::ids::{
+    DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
+};
+use entrypoint::gitlab::merge_requests::Upsert;
+use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPolicy};
+use entrypoint::marker::{NoteRole, marker};
+use entrypoint::mention::find_mentions;
+use entrypoint::publish::finalize::{self, JobEnd, Lookup};
+use entrypoint::publish::merge_request::{MergeRequestDraft, branch_name, open_merge_request};
+use entrypoint::publish::placeholder::post_placeholder;
+use entrypoint::publish::progress::{Progress, ProgressSettings};
+use entrypoint::publish::result::{
+    Conclusion, Failure, Refusal, ResultReport, post_refusal, publish_result,
+};
+use entrypoint::publish::review::{Review, ReviewComment, Side, publish_review};
+use entrypoint::publish::state::StateFile;
+use entrypoint::publish::{JobLink, Placeholder};
+use entrypoint::redact::Redactor;
+use entrypoint::secret::Secret;
+use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
+
+const SECRET: &str = "sk-ant-api03-very-secret-key-0123456789";
+
+fn client(api_url: &str, token: &str) -> GitLab {
+    let mut config = ClientConfig::new(
+        ApiBaseUrl::parse(api_url).expect("the double's API URL parses"),
+        GitLabToken::new(Secret::new(token)),
+    );
+    config.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        total_budget: Duration::from_secs(5),
+    };
+    GitLab::new(config).expect("client builds")
+}
+
+struct World {
+    gl: GitLabDouble,
+    project: u64,
+    bot: SeededUser,
+    dev: SeededUser,
+    gitlab: GitLab,
+    redactor: Redactor,
+}
+
+async fn world() -> World {
+    let gl = GitLabDouble::start().await.expect("double starts");
+    let project = gl
+        .add_project(ProjectSpec::new("acme/widgets"))
+        .expect("project")
+        .id;
+    let bot = gl
+        .add_user(UserSpec::project_bot(project, "Claude"))
+        .expect("bot");
+    gl.add_member(project, bot.id, 30).expect("bot member");
+    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
+    gl.add_member(project, dev.id, 30).expect("dev member");
+    let gitlab = client(&gl.api_url(), &bot.token);
+    let redactor = Redactor::from_vars([("ANTHROPIC_API_KEY", SECRET)], Handles::default());
+    World {
+        gl,
+        project,
+        bot,
+        dev,
+        gitlab,
+        redactor,
+    }
+}
+
+fn job() -> JobLink {
+    JobLink {
+        url: "https://gitlab.example.com/acme/widgets/-/jobs/77".into(),
+        id: Some(77),
+    }
+}
+
+fn trigger(w: &World, noteable: Noteable, note: u64, discussion: &str, kind: NoteKind) -> Trigger {
+    Trigger {
+        source: Source::CiVariables,
+        project: ProjectRef::Id(ProjectId(w.project)),
+        noteable,
+        note: Some(TriggerNote {
+            id: NoteId(note),
+            discussion: Some(DiscussionId::new(discussion).expect("discussion id")),
+            author: Author {
+                id: UserId(w.dev.id),
+                username: Some("dana".into()),
+            },
+            body: "@claude please help".into(),
+            kind,
+            internal: false,
+            system: false,
+            edited: false,
+        }),
+        assistants: vec![Assistant::Claude],
+        instruction: "please help".into(),
+        placeholder: None,
+        confidential: false,
+    }
+}
+
+fn note_body(w: &World, noteable: DoubleNoteable, id: NoteId) -> String {
+    w.gl.notes(w.project, noteable)
+        .into_iter()
+        .find(|n| n.id == id.0)
+        .map(|n| n.body)
+        .unwrap_or_else(|| panic!("note {id} exists"))
+}
+
+fn answered(text: &str) -> ResultReport {
+    let mut report = ResultReport::new(
+        Assistant::Claude,
+        Conclusion::Answered { text: text.into() },
+    );
+    report.job = Some(job());
+    report.duration = Some(Duration::from_secs(65));
+    report
+}
+
+#[tokio::test]
+async fn thread_mention_gets_a_placeholder_reply_that_the_answer_replaces() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Flaky test"))
+            .unwrap();
+    let di = DoubleNoteable::Issue(issue.iid);
+    let started =
+        w.gl.add_note(
+            w.project,
+            di,
+            NoteSpec::new(w.dev.id, "Why is this flaky?").thread(),
+        )
+        .unwrap();
+    let asked =
+        w.gl.add_note(
+            w.project,
+            di,
+            NoteSpec::new(w.dev.id, "@claude any idea?").reply_to(&started.discussion_id),
+        )
+        .unwrap();
+    let t = trigger(
+        &w,
+        Noteable::Issue(IssueIid(issue.iid)),
+        asked.id,
+        &asked.discussion_id,
+        NoteKind::DiscussionNote,
+    );
+
+    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
+        .await
+        .unwrap();
+    let notes = w.gl.notes(w.project, di);
+    let posted = notes.iter().find(|n| n.id == placeholder.note.0).unwrap();
+    assert_eq!(
+        posted.discussion_id, started.discussion_id,
+        "a reply in the same thread"
+    );
+    assert_eq!(posted.author_id, w.bot.id);
+    assert!(
+        posted.body.contains("**Claude** is working"),
+        "{}",
+        posted.body
+    );
+    assert!(
+        posted
+            .body
+            .contains("[job #77](https://gitlab.example.com/acme/widgets/-/jobs/77)")
+    );
+    assert!(
+        posted
+            .body
+            .contains(&marker(Assistant::Claude, NoteRole::Placeholder))
+    );
+
+    let report = answered(&format!(
+        "The clock is mocked wrongly. Ask @codex to double-check. Key: {SECRET}"
+    ));
+    publish_result(&w.gitlab, &placeholder, &report, &w.redactor, false)
+        .await
+        .unwrap();
+    let notes_after = w.gl.notes(w.project, di);
+    assert_eq!(notes_after.len(), notes.len(), "replaced, not posted anew");
+    let body = note_body(&w, di, placeholder.note);
+    assert!(
+        body.starts_with("✅ **Claude** finished in 1m 5s"),
+        "{body}"
+    );
+    assert!(body.contains("The clock is mocked wrongly."));
+    assert!(!body.contains(SECRET), "{body}");
+    assert!(
+        find_mentions(&body, &Handles::default()).is_empty(),
+        "{body}"
+    );
+    assert!(body.ends_with(&marker(Assistant::Claude, NoteRole::Result)));
+}
+
+#[tokio::test]
+async fn confidential_issue_gets_internal_notes_and_a_relay_placeholder_is_reused() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Leak").confidential())
+            .unwrap();
+    let di = DoubleNoteable::Issue(issue.iid);
+    let asked =
+        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude look"))
+            .unwrap();
+    let mut t = trigger(
+        &w,
+        Noteable::Issue(IssueIid(issue.iid)),
+        asked.id,
+        &asked.discussion_id,
+        NoteKind::Comment,
+    );
+    t.confidential = true;
+    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
+        .await
+        .unwrap();
+    let posted =
+        w.gl.notes(w.project, di)
+            .into_iter()
+            .find(|n| n.id == placeholder.note.0)
+            .unwrap();
+    assert!(posted.internal, "confidential issue → internal note");
+    assert!(posted.individual, "a plain comment, not a reply");
+
+    let relay =
+        w.gl.add_note(
+            w.project,
+            di,
+            NoteSpec::new(w.bot.id, "Claude will look at this.").internal(),
+        )
+        .unwrap();
+    t.placeholder = Some(NoteId(relay.id));
+    let reused = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
+        .await
+        .unwrap();
+    assert_eq!(reused.note, NoteId(relay.id));
+    assert!(note_body(&w, di, reused.note).contains("[job #77]"));
+}
+
+#[tokio::test]
+async fn a_deleted_placeholder_still_gets_its_answer() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
+            .unwrap();
+    let di = DoubleNoteable::Issue(issue.iid);
+    let gone = Placeholder {
+        assistant: Assistant::Claude,
+        project: ProjectRef::Id(ProjectId(w.project)),
+        noteable: Noteable::Issue(IssueIid(issue.iid)),
+        note: NoteId(999_999),
+        discussion: None,
+    };
+    let note = publish_result(&w.gitlab, &gone, &answered("42"), &w.redactor, false)
+        .await
+        .unwrap();
+    assert!(note_body(&w, di, note.id).contains("42"));
+}
+
+#[tokio::test]
+async fn progress_shows_the_latest_steps_redacted_and_survives_gitlab_failures() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
+            .unwrap();
+    let di = DoubleNoteable::Issue(issue.iid);
+    let asked =
+        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude go"))
+            .unwrap();
+    let t = trigger(
+        &w,
+        Noteable::Issue(IssueIid(issue.iid)),
+        asked.id,
+        &asked.discussion_id,
+        NoteKind::Comment,
+    );
+    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
+        .await
+        .unwrap();
+    let settings = ProgressSettings {
+        interval: Duration::from_millis(100),
+        steps: 3,
+    };
+    let progress = Progress::start(
+        w.gitlab.clone(),
+        placeholder.clone(),
+        Some(job()),
+        Arc::new(w.redactor.clone()),
+        settings,
+    );
+    for i in 0..5 {
+        progress.record(&AssistantEvent::ToolCall {
+            name: "Bash".into(),
+            summary: format!("step {i} with {SECRET} for @codex"),
+        });
+    }
+    progress.record(&AssistantEvent::Message {
+        text: "the prompt must never show".into(),
+    });
+    wait_until(|| note_body(&w, di, placeholder.note).contains("step 4")).await;
+    let body = note_body(&w, di, placeholder.note);
+    assert!(body.contains("Latest steps (5 so far)"), "{body}");
+    assert!(body.contains("step 4") && body.contains("step 2") && !body.contains("step 1"));
+    assert!(
+        !body.contains(SECRET) && !body.contains("the prompt"),
+        "{body}"
+    );
+    assert!(find_mentions(&body, &Handles::default()).is_empty());
+    assert!(body.contains(&marker(Assistant::Claude, NoteRole::Placeholder)));
+
+    // The double logs a request after answering it, so a refresh seen in the note may not be
+    // counted yet: wait until the count has held still for a few intervals.
+    let puts_before = settled_put_count(&w).await;
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(put_count(&w), puts_before, "no refresh without new steps");
+
+    let faults = w.gl.faults();
+    faults.add(FaultRule {
+        method: Some("PUT".into()),
+        path: "/api/v4/projects/*/issues/*/notes/*".into(),
+        action: FaultAction::Status { code: 500 },
+        schedule: Schedule::Always,
+    });
+    progress.record(&AssistantEvent::ToolCall {
+        name: "Edit".into(),
+        summary: "src/lib.rs".into(),
+    });
+    wait_until(|| faults.injected() >= 3).await;
+    tokio::time::timeout(Duration::from_secs(5), progress.stop())
+        .await
+        .expect("stopping never hangs on a failing GitLab");
+    assert!(!note_body(&w, di, placeholder.note).contains("src/lib.rs"));
+}
+
+/// Polls `condition` for up to ten seconds (the machine is shared, so timings stretch).
+async fn wait_until(condition: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the condition did not come true within ten seconds");
+}
+
+async fn settled_put_count(w: &World) -> usize {
+    let mut last = put_count(w);
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = put_count(w);
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
+fn put_count(w: &World) -> usize {
+    w.gl.requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.contains("/notes/"))
+        .count()
+}
+
+fn author() -> Signature {
+    Signature {
+        name: "Dana".into(),
+        email: "dana@example.com".into(),
+    }
+}
+
+/// An MR changing line 2 of a 5-line file: lines 1 and 3-5 are context.
+fn review_world_mr(w: &World) -> u64 {
+    let repo = w.gl.repo(w.project).unwrap();
+    repo.commit(
+        "main",
+        &[FileChange::Write {
+            path: "src/calc.rs".into(),
+            content: b"fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n\nfn main() {}\n".to_vec(),
+        }],
+        "Calc",
+        &author(),
+    )
+    .unwrap();
+    repo.commit(
+        "fix/add",
+        &[FileChange::Write {
+            path: "src/calc.rs".into(),
+            content:
+                b"fn add(a: i32, b: i32) -> i32 {\n    a + b\n    // done\n}\n\nfn main() {}\n"
+                    .to_vec(),
+        }],
+        "Fix add",
+        &author(),
+    )
+    .unwrap();
+    w.gl.create_merge_request(
+        w.project,
+        MrSpec::new(w.dev.id, "fix/add", "main", "Fix add"),
+    )
+    .unwrap()
+    .iid
+}
+
+fn review_comment(line: u32, side: Side, body: &str) -> ReviewComment {
+    ReviewComment {
+        path: "src/calc.rs".into(),
+        line,
+        side,
+        body: body.into(),
+        suggestion: None,
+        end_line: None,
+    }
+}
+
+#[tokio::test]
+async fn review_comments_land_on_their_lines_and_the_rest_falls_back_to_the_summary() {
+    let w = world().await;
+    let iid = review_world_mr(&w);
+    let review = Review {
+        summary: "Mostly fine.".into(),
+        comments: vec![
+            ReviewComment {
+                suggestion: Some("    a.wrapping_add(b)\n    // checked".into()),
+                end_line: Some(3),
+                ..review_comment(2, Side::New, "Overflow?")
+            },
+            review_comment(1, Side::New, "Context line"),
+            review_comment(2, Side::Old, "The old bug"),
+            review_comment(40, Side::New, "Outside the diff"),
+        ],
+    };
+    let published = publish_review(
+        &w.gitlab,
+        &ProjectRef::Id(ProjectId(w.project)),
+        MergeRequestIid(iid),
+        Assistant::Claude,
+        &review,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(published.inline, 3, "{:?}", published.unplaced);
+    assert_eq!(published.unplaced.len(), 1);
+    assert!(
+        published
+            .summary
+            .contains("- `src/calc.rs:40` — Outside the diff"),
+        "{}",
+        published.summary
+    );
+    assert!(
+        published
+            .summary
+            .starts_with("Mostly fine.\n\n3 comments on the diff.")
+    );
+
+    let threads: Vec<_> =
+        w.gl.notes(w.project, DoubleNoteable::MergeRequest(iid))
+            .into_iter()
+            .filter(|n| n.position.is_some())
+            .collect();
+    assert_eq!(threads.len(), 3);
+    let at = |needle: &str| {
+        let n = threads.iter().find(|n| n.body.contains(needle)).unwrap();
+        let p = n.position.as_ref().unwrap();
+        (
+            p["old_line"].as_u64(),
+            p["new_line"].as_u64(),
+            n.body.clone(),
+        )
+    };
+    let (old, new, body) = at("Overflow?");
+    assert_eq!((old, new), (None, Some(2)));
+    assert!(
+        body.contains("```suggestion:-0+1\n    a.wrapping_add(b)\n    // checked\n```"),
+        "{body}"
+    );
+    let (old, new, _) = at("Context line");
+    assert_eq!(
+        (old, new),
+        (Some(1), Some(1)),
+        "context lines carry both numbers"
+    );
+    let (old, new, _) = at("The old bug");
+    assert_eq!((old, new), (Some(2), None));
+}
+
+#[tokio::test]
+async fn a_comment_gitlab_refuses_is_listed_in_the_summary() {
+    let w = world().await;
+    let iid = review_world_mr(&w);
+    w.gl.faults().add(FaultRule {
+        method: Some("POST".into()),
+        path: "/api/v4/projects/*/merge_requests/*/discussions".into(),
+        action: FaultAction::Status { code: 400 },
+        schedule: Schedule::Always,
+    });
+    let review = Review {
+        summary: "See below.".into(),
+        comments: vec![review_comment(2, Side::New, "Refused one")],
+    };
+    let published = publish_review(
+        &w.gitlab,
+        &ProjectRef::Id(ProjectId(w.project)),
+        MergeRequestIid(iid),
+        Assistant::Codex,
+        &review,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(published.inline, 0);
+    assert!(
+        published
+            .summary
+            .contains("- `src/calc.rs:2` — Refused one")
+    );
+    assert!(
+        published.unplaced[0]
+            .reason
+            .starts_with("GitLab refused it")
+    );
+}
+
+#[tokio::test]
+async fn issue_run_opens_a_merge_request_that_closes_the_issue_and_reruns_update_it() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Add a CHANGELOG"))
+            .unwrap();
+    let branch = branch_name(Assistant::Claude, IssueIid(issue.iid), "Add a CHANGELOG");
+    assert_eq!(
+        branch,
+        format!("claude/issue-{}-add-a-changelog", issue.iid)
+    );
+    w.gl.repo(w.project)
+        .unwrap()
+        .commit(
+            &branch,
+            &[FileChange::Write {
+                path: "CHANGELOG.md".into(),
+                content: b"# Changelog\n".to_vec(),
+            }],
+            "Add CHANGELOG",
+            &author(),
+        )
+        .unwrap();
+    let mut draft = MergeRequestDraft {
+        assistant: Assistant::Claude,
+        issue: IssueIid(issue.iid),
+        issue_title: "Add a CHANGELOG".into(),
+        source_branch: branch.clone(),
+        target_branch: "main".into(),
+        summary: "Added CHANGELOG.md.".into(),
+        requester: Some("dana".into()),
+    };
+    let project = ProjectRef::Id(ProjectId(w.project));
+    let (mr, upsert) = open_merge_request(&w.gitlab, &project, &draft, &w.redactor)
+        .await
+        .unwrap();
+    assert_eq!(upsert, Upsert::Created);
+    assert_eq!(mr.title, "Resolve \"Add a CHANGELOG\"");
+    let description = mr.description.unwrap_or_default();
+    assert!(
+        description.contains(&format!("Closes #{}", issue.iid)),
+        "{description}"
+    );
+    assert!(description.contains("Requested by @dana."));
+
+    draft.summary = "Added CHANGELOG.md with the 1.0 entry.".into();
+    let (again, upsert) = open_merge_request(&w.gitlab, &project, &draft, &w.redactor)
+        .await
+        .unwrap();
+    assert_eq!(upsert, Upsert::Updated);
+    assert_eq!(again.iid, mr.iid);
+    assert_eq!(w.gl.merge_requests(w.project).len(), 1);
+    assert!(
+        w.gl.merge_requests(w.project)[0]
+            .description
+            .starts_with("Added CHANGELOG.md with the 1.0 entry.")
+    );
+}
+
+#[tokio::test]
+async fn cancelled_job_never_leaves_placeholder() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
+            .unwrap();
+    let di = DoubleNoteable::Issue(issue.iid);
+    let asked =
+        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude go"))
+            .unwrap();
+    let t = trigger(
+        &w,
+        Noteable::Issue(IssueIid(issue.iid)),
+        asked.id,
+        &asked.discussion_id,
+        NoteKind::Comment,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let mut state = StateFile::create(path.clone());
+    let working = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
+        .await
+        .unwrap();
+    state.record_placeholder(&working, false).unwrap();
+    let done = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
+        .await
+        .unwrap();
+    state.record_placeholder(&done, false).unwrap();
+    publish_result(&w.gitlab, &done, &answered("All good"), &w.redactor, false)
+        .await
+        .unwrap();
+    state.mark_finalized(done.note).unwrap();
+
+    // after_script, in a new process: the state comes from disk.
+    let mut loaded = StateFile::load(&path).unwrap().unwrap();
+    let report = finalize::finalize(
+        &w.gitlab,
+        JobEnd::Cancelled,
+        Some(&job()),
+        Some(&mut loaded),
+        None,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.replaced, [working.note]);
+    let body = note_body(&w, di, working.note);
+    assert!(body.contains("**Claude** was cancelled"), "{body}");
+    assert!(body.contains("[job #77]"));
+    assert!(!body.contains(&marker(Assistant::Claude, NoteRole::Placeholder)));
+    assert!(
+        note_body(&w, di, done.note).contains("All good"),
+        "a finished note is never touched"
+    );
+
+    let puts = put_count(&w);
+    let mut reloaded = StateFile::load(&path).unwrap().unwrap();
+    let again = finalize::finalize(
+        &w.gitlab,
+        JobEnd::Cancelled,
+        Some(&job()),
+        Some(&mut reloaded),
+        None,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert!(again.replaced.is_empty() && again.untouched.is_empty());
+    assert_eq!(put_count(&w), puts, "finalize is idempotent");
+}
+
+#[tokio::test]
+async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
+            .unwrap();
+    let di = DoubleNoteable::Issue(issue.iid);
+    let asked =
+        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude go"))
+            .unwrap();
+    let t = trigger(
+        &w,
+        Noteable::Issue(IssueIid(issue.iid)),
+        asked.id,
+        &asked.discussion_id,
+        NoteKind::Comment,
+    );
+    let other_job = JobLink {
+        url: "https://gitlab.example.com/acme/widgets/-/jobs/5".into(),
+        id: Some(5),
+    };
+    let older = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&other_job))
+        .await
+        .unwrap();
+    let ours = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
+        .await
+        .unwrap();
+
+    let vars = |name: &str| -> Option<String> {
+        match name {
+            "CI_JOB_STATUS" => Some("timedout".into()),
+            "CI_JOB_URL" => Some(job().url),
+            "CI_JOB_ID" => Some("77".into()),
+            "CI_API_V4_URL" => Some(w.gl.api_url()),
+            "GITLAB_TOKEN" => Some(w.bot.token.clone()),
+            "CI_PROJECT_ID" => Some(w.project.to_string()),
+            "AI_ASSISTANT" => Some("claude".into()),
+            "AI_NOTEABLE_TYPE" => Some("issue".into()),
+            "AI_NOTEABLE_IID" => Some(issue.iid.to_string()),
+            "AI_NOTE_ID" => Some(asked.id.to_string()),
+            "AI_STATE_FILE" => Some("/nonexistent/dir/state.json".into()),
+            _ => None,
+        }
+    };
+    let report = finalize::run_command(&vars, &w.redactor).await.unwrap();
+    assert_eq!(report.replaced, [ours.note]);
+    assert!(note_body(&w, di, ours.note).contains("ran out of time"));
+    assert!(
+        note_body(&w, di, older.note).contains("is working"),
+        "another job's placeholder is not ours to end"
+    );
+
+    let lookup = Lookup {
+        project: ProjectRef::Id(ProjectId(w.project)),
+        noteable: Noteable::Issue(IssueIid(issue.iid)),
+        assistant: Assistant::Claude,
+        placeholder: None,
+    };
+    let again = finalize::finalize(
+        &w.gitlab,
+        JobEnd::TimedOut,
+        Some(&job()),
+        None,
+        Some(&lookup),
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert!(again.replaced.is_empty(), "the ended note is final");
+}
+
+#[tokio::test]
+async fn a_failed_run_explains_what_to_do() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
+            .unwrap();
+    let di = DoubleNoteable::Issue(issue.iid);
+    let asked =
+        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude go"))
+            .unwrap();
+    let t = trigger(
+        &w,
+        Noteable::Issue(IssueIid(issue.iid)),
+        asked.id,
+        &asked.discussion_id,
+        NoteKind::Comment,
+    );
+    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
+        .await
+        .unwrap();
+    let mut report = ResultReport::new(
+        Assistant::Claude,
+        Conclusion::Failed(Failure::ModelUnauthorized {
+            key_variable: "ANTHROPIC_API_KEY".into(),
+        }),
+    );
+    report.job = Some(job());
+    publish_result(&w.gitlab, &placeholder, &report, &w.redactor, false)
+        .await
+        .unwrap();
+    let body = note_body(&w, di, placeholder.note);
+    assert!(body.starts_with("❌ **Claude** could not finish"), "{body}");
+    assert!(body.contains("(401)") && body.contains("`ANTHROPIC_API_KEY`"));
+}
+
+#[tokio::test]
+async fn a_guest_is_told_politely_which_role_is_needed_in_the_same_thread() {
+    let w = world().await;
+    let mr_iid = review_world_mr(&w);
+    let dm = DoubleNoteable::MergeRequest(mr_iid);
+    let guest = w.gl.add_user(UserSpec::human("gus")).unwrap();
+    w.gl.add_member(w.project, guest.id, 10).unwrap();
+    let asked =
+        w.gl.add_note(
+            w.project,
+            dm,
+            NoteSpec::new(guest.id, "@claude review this").thread(),
+        )
+        .unwrap();
+    let t = trigger(
+        &w,
+        Noteable::MergeRequest(MergeRequestIid(mr_iid)),
+        asked.id,
+        &asked.discussion_id,
+        NoteKind::DiscussionNote,
+    );
+    let refusal = Refusal {
+        assistant: Assistant::Claude,
+        author: Some("gus".into()),
+        required_role: "Developer".into(),
+    };
+    let note = post_refusal(&w.gitlab, &t, &refusal, &w.redactor)
+        .await
+        .unwrap();
+    let posted =
+        w.gl.notes(w.project, dm)
+            .into_iter()
+            .find(|n| n.id == note.id.0)
+            .unwrap();
+    assert_eq!(posted.discussion_id, asked.discussion_id);
+    assert!(posted.body.contains("Sorry @gus") && posted.body.contains("**Developer**"));
+    assert!(
+        posted
+            .body
+            .ends_with(&marker(Assistant::Claude, NoteRole::Refusal))
+    );
+}
+
+#[tokio::test]
+async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
+    let w = world().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
+            .unwrap();
+    let di = DoubleNoteable::Issue(issue.iid);
+    let asked =
+        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude go"))
+            .unwrap();
+    let t = trigger(
+        &w,
+        Noteable::Issue(IssueIid(issue.iid)),
+        asked.id,
+        &asked.discussion_id,
+        NoteKind::Comment,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let mut state = StateFile::create(path.clone());
+    let broken = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
+        .await
+        .unwrap();
+    state.record_placeholder(&broken, false).unwrap();
+    let fine = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
+        .await
+        .unwrap();
+    state.record_placeholder(&fine, false).unwrap();
+
+    let fault = w.gl.faults().add(FaultRule {
+        method: Some("GET".into()),
+        path: format!("/api/v4/projects/*/issues/*/notes/{}", broken.note),
+        action: FaultAction::Status { code: 500 },
+        schedule: Schedule::Always,
+    });
+    let report = finalize::finalize(
+        &w.gitlab,
+        JobEnd::Failed,
+        Some(&job()),
+        Some(&mut state),
+        None,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.replaced, [fine.note]);
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].0, broken.note);
+    assert!(note_body(&w, di, fine.note).contains("the job failed"));
+
+    // A second after_script attempt (or a retry) picks up the one that failed.
+    w.gl.faults().remove(fault);
+    let mut reloaded = StateFile::load(&path).unwrap().unwrap();
+    let retry = finalize::finalize(
+        &w.gitlab,
+        JobEnd::Failed,
+        Some(&job()),
+        Some(&mut reloaded),
+        None,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(retry.replaced, [broken.note]);
+    assert!(note_body(&w, di, broken.note).contains("the job failed"));
+}
