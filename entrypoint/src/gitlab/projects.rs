@@ -24,6 +24,9 @@ pub enum PipelineVariablesRole {
     Owner,
     /// Nobody.
     NoOneAllowed,
+    /// A value this client does not know; left alone.
+    #[serde(other)]
+    Unknown,
 }
 
 impl PipelineVariablesRole {
@@ -34,6 +37,7 @@ impl PipelineVariablesRole {
             Self::Maintainer => level >= AccessLevel::MAINTAINER,
             Self::Owner => level >= AccessLevel::OWNER,
             Self::NoOneAllowed => false,
+            Self::Unknown => true,
         }
     }
 
@@ -44,6 +48,7 @@ impl PipelineVariablesRole {
             Self::Maintainer => "maintainer",
             Self::Owner => "owner",
             Self::NoOneAllowed => "no_one_allowed",
+            Self::Unknown => "an unknown value",
         }
     }
 }
@@ -90,5 +95,25 @@ impl GitLab {
             }),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_roles_parse_and_unknown_ones_are_tolerated() {
+        let p: Project = serde_json::from_str(
+            r#"{"id": 3, "path_with_namespace": "a/b", "default_branch": "main",
+                "web_url": "https://x/a/b", "ci_pipeline_variables_minimum_override_role": "no_one_allowed"}"#,
+        )
+        .unwrap();
+        let role = p.ci_pipeline_variables_minimum_override_role.unwrap();
+        assert!(!role.allows(AccessLevel::OWNER));
+        let later: PipelineVariablesRole = serde_json::from_str(r#""planner""#).unwrap();
+        assert_eq!(later, PipelineVariablesRole::Unknown);
+        assert!(PipelineVariablesRole::Maintainer.allows(AccessLevel::MAINTAINER));
+        assert!(!PipelineVariablesRole::Maintainer.allows(AccessLevel::DEVELOPER));
     }
 }
