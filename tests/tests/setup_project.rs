@@ -551,3 +551,74 @@ async fn a_lost_token_variable_makes_a_new_token_and_says_the_old_one_cannot_be_
         ]
     );
 }
+
+#[tokio::test]
+async fn a_deleted_webhook_is_recreated_with_the_existing_trigger_token() {
+    let w = world(ProjectSpec::new("acme/widgets"), 40).await;
+    let opts = options(w.project, Mode::Webhook);
+    setup_once(&w, &opts).await.0.expect("first run");
+    let hook = w.gl.hooks(w.project).remove(0);
+    let deleted = reqwest::Client::new()
+        .delete(format!(
+            "{}/projects/{}/hooks/{}",
+            w.gl.api_url(),
+            w.project,
+            hook.id
+        ))
+        .header("PRIVATE-TOKEN", &w.maintainer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), reqwest::StatusCode::NO_CONTENT);
+    w.gl.clear_requests();
+    let (outcome, _) = setup_once(&w, &opts).await;
+    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    assert_eq!(
+        writes(&w.gl.requests()),
+        vec![format!("POST /api/v4/projects/{}/hooks", w.project)]
+    );
+    assert_eq!(w.gl.hooks(w.project)[0].url, hook.url);
+}
+
+#[tokio::test]
+async fn codex_after_claude_adds_only_its_key_and_its_include() {
+    let w = world(ProjectSpec::new("acme/widgets"), 40).await;
+    setup_once(&w, &options(w.project, Mode::Webhook))
+        .await
+        .0
+        .expect("claude");
+    w.gl.clear_requests();
+    let mut codex = options(w.project, Mode::Webhook);
+    codex.assistant = Assistant::Codex;
+    codex.model_key = Some(Secret::new("sk-proj-codex-0123456789"));
+    let (outcome, script) = setup_once(&w, &codex).await;
+    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    assert!(
+        script
+            .text()
+            .ends_with("@codex hello — can you see this issue?")
+    );
+    let p = w.project;
+    assert_eq!(
+        writes(&w.gl.requests()),
+        vec![
+            format!("POST /api/v4/projects/{p}/variables"),
+            format!("POST /api/v4/projects/{p}/repository/branches"),
+            format!("POST /api/v4/projects/{p}/repository/commits"),
+            format!("POST /api/v4/projects/{p}/merge_requests"),
+        ]
+    );
+    assert!(
+        w.gl.variables(p)
+            .iter()
+            .any(|v| v.key == "OPENAI_API_KEY" && v.hidden)
+    );
+    assert_eq!(
+        (
+            w.gl.access_tokens(p).len(),
+            w.gl.triggers(p).len(),
+            w.gl.hooks(p).len()
+        ),
+        (1, 1, 1)
+    );
+}
