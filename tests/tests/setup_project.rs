@@ -221,11 +221,11 @@ async fn webhook_setup_of_an_empty_project_creates_exactly_the_documented_object
     assert_eq!(mrs.len(), 1);
     assert_eq!(
         (mrs[0].source_branch.as_str(), mrs[0].target_branch.as_str()),
-        ("entrypoint-setup/claude", "main")
+        ("entrypoint-setup", "main")
     );
     let repo = w.gl.repo(w.project).unwrap();
     let ci = String::from_utf8(
-        repo.file_at("entrypoint-setup/claude", ".gitlab-ci.yml")
+        repo.file_at("entrypoint-setup", ".gitlab-ci.yml")
             .unwrap()
             .expect("the branch has .gitlab-ci.yml"),
     )
@@ -438,7 +438,7 @@ async fn an_existing_ci_file_is_updated_in_the_merge_request_not_on_main() {
     assert_eq!(outcome.unwrap(), Outcome::Applied);
     assert!(script.text().contains("updates .gitlab-ci.yml"));
     let on_branch = String::from_utf8(
-        repo.file_at("entrypoint-setup/claude", ".gitlab-ci.yml")
+        repo.file_at("entrypoint-setup", ".gitlab-ci.yml")
             .unwrap()
             .unwrap(),
     )
@@ -581,7 +581,7 @@ async fn a_deleted_webhook_is_recreated_with_the_existing_trigger_token() {
 }
 
 #[tokio::test]
-async fn codex_after_claude_adds_only_its_key_and_its_include() {
+async fn codex_after_claude_adds_its_key_and_its_include_to_the_same_merge_request() {
     let w = world(ProjectSpec::new("acme/widgets"), 40).await;
     setup_once(&w, &options(w.project, Mode::Webhook))
         .await
@@ -603,11 +603,34 @@ async fn codex_after_claude_adds_only_its_key_and_its_include() {
         writes(&w.gl.requests()),
         vec![
             format!("POST /api/v4/projects/{p}/variables"),
-            format!("POST /api/v4/projects/{p}/repository/branches"),
             format!("POST /api/v4/projects/{p}/repository/commits"),
-            format!("POST /api/v4/projects/{p}/merge_requests"),
         ]
     );
+    assert!(
+        script
+            .text()
+            .contains("Added the include to merge request !1")
+    );
+    assert_eq!(w.gl.merge_requests(p).len(), 1);
+    let ci = String::from_utf8(
+        w.gl.repo(p)
+            .unwrap()
+            .file_at("entrypoint-setup", ".gitlab-ci.yml")
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        ci,
+        "include:\n  - project: 'tools/assistants'\n    ref: 'v1.0.0'\n    file: '/templates/codex.yml'\n  - project: 'tools/assistants'\n    ref: 'v1.0.0'\n    file: '/templates/claude.yml'\n"
+    );
+    w.gl.clear_requests();
+    codex.model_key = None;
+    assert_eq!(
+        setup_once(&w, &codex).await.0.unwrap(),
+        Outcome::NothingToDo
+    );
+    assert_eq!(writes(&w.gl.requests()), Vec::<String>::new());
     assert!(
         w.gl.variables(p)
             .iter()

@@ -13,7 +13,7 @@ use super::ui::Ui;
 use super::{BOT_TOKEN_VARIABLE, Mode, Options};
 use crate::gitlab::access_tokens::NewAccessToken;
 use crate::gitlab::hooks::NewNoteHook;
-use crate::gitlab::ids::ProjectRef;
+use crate::gitlab::ids::{MergeRequestIid, ProjectRef};
 use crate::gitlab::members::AccessLevel;
 use crate::gitlab::merge_requests::NewMergeRequest;
 use crate::gitlab::pipeline_schedules::NewPipelineSchedule;
@@ -243,9 +243,26 @@ pub async fn apply(
                 branch,
                 content,
                 exists,
+                merge_request,
             } => {
-                let url = propose_include(gitlab, options, plan, branch, content, *exists).await?;
-                ui.say(&format!("Opened merge request {url}; merge it to finish."));
+                let iid = propose_include(
+                    gitlab,
+                    options,
+                    plan,
+                    branch,
+                    content,
+                    *exists,
+                    *merge_request,
+                )
+                .await?;
+                ui.say(&format!(
+                    "{} merge request !{iid}; merge it to finish.",
+                    if merge_request.is_some() {
+                        "Added the include to"
+                    } else {
+                        "Opened"
+                    }
+                ));
             }
         }
     }
@@ -259,12 +276,26 @@ async fn propose_include(
     branch: &str,
     content: &str,
     exists: bool,
-) -> anyhow::Result<String> {
+    open: Option<MergeRequestIid>,
+) -> anyhow::Result<MergeRequestIid> {
     let project = ProjectRef::Id(plan.project.id);
-    match gitlab
-        .create_branch(&project, branch, &plan.default_branch)
-        .await
-    {
+    if open.is_none() {
+        create_or_reuse_branch(gitlab, &project, branch, &plan.default_branch).await?;
+    }
+    commit_ci_file(gitlab, options, &project, branch, content, exists).await?;
+    if let Some(iid) = open {
+        return Ok(iid);
+    }
+    open_merge_request(gitlab, options, plan, &project, branch).await
+}
+
+async fn create_or_reuse_branch(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    branch: &str,
+    from: &str,
+) -> anyhow::Result<()> {
+    match gitlab.create_branch(project, branch, from).await {
         Ok(_) => {}
         // A branch left by an earlier run that stopped before its merge request: reuse it.
         Err(e)
@@ -272,10 +303,21 @@ async fn propose_include(
                 .is_some_and(|m| m.as_str().contains("already exists")) => {}
         Err(e) => return Err(anyhow::Error::new(e).context(format!("creating branch {branch}"))),
     }
+    Ok(())
+}
+
+async fn commit_ci_file(
+    gitlab: &GitLab,
+    options: &Options,
+    project: &ProjectRef,
+    branch: &str,
+    content: &str,
+    exists: bool,
+) -> anyhow::Result<()> {
     let assistant = options.assistant;
     gitlab
         .create_commit(
-            &project,
+            project,
             &NewCommit {
                 branch: branch.to_owned(),
                 commit_message: format!(
@@ -295,6 +337,17 @@ async fn propose_include(
         )
         .await
         .context("committing .gitlab-ci.yml")?;
+    Ok(())
+}
+
+async fn open_merge_request(
+    gitlab: &GitLab,
+    options: &Options,
+    plan: &Plan,
+    project: &ProjectRef,
+    branch: &str,
+) -> anyhow::Result<MergeRequestIid> {
+    let assistant = options.assistant;
     let mut mr = NewMergeRequest::new(
         branch,
         &plan.default_branch,
@@ -312,8 +365,8 @@ async fn propose_include(
     ));
     mr.remove_source_branch = Some(true);
     let created = gitlab
-        .create_merge_request(&project, &mr)
+        .create_merge_request(project, &mr)
         .await
         .context("opening the merge request")?;
-    Ok(format!("!{}", created.iid))
+    Ok(created.iid)
 }

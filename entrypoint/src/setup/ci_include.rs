@@ -45,8 +45,8 @@ pub enum IncludeChange {
         /// Whether the file exists (commit action `update`) or not (`create`).
         exists: bool,
     },
-    /// The file has its own top-level `include:`; a second one would be a duplicate key, so
-    /// the entry must be added to that list by hand.
+    /// The file has a top-level `include:` that is not a block list (a string or a flow
+    /// list); a second key would be a duplicate, so the entry must be added by hand.
     Manual,
 }
 
@@ -67,14 +67,34 @@ pub fn change(
     if text.contains(&source.project) && text.contains(&template) {
         return IncludeChange::Present;
     }
-    if text
-        .lines()
-        .any(|line| line.starts_with("include:") || line.starts_with("\"include\":"))
-    {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let Some(at) = lines
+        .iter()
+        .position(|line| line.starts_with("include:") || line.starts_with("\"include\":"))
+    else {
+        return IncludeChange::Write {
+            content: format!("{block}\n{text}"),
+            exists: true,
+        };
+    };
+    // `include:` followed by a block list (`  - …`): our entry goes first in that list.
+    let block_list = lines[at].trim_end() == "include:"
+        && lines
+            .get(at + 1)
+            .is_some_and(|next| next.trim_start().starts_with("- "));
+    if !block_list {
         return IncludeChange::Manual;
     }
+    let entry: String = block.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let mut content = String::with_capacity(text.len() + entry.len());
+    for (n, line) in lines.iter().enumerate() {
+        content.push_str(line);
+        if n == at {
+            content.push_str(&entry);
+        }
+    }
     IncludeChange::Write {
-        content: format!("{block}\n{text}"),
+        content,
         exists: true,
     }
 }
@@ -117,8 +137,35 @@ mod tests {
             IncludeChange::Present
         );
         assert_eq!(
-            change(Some("include:\n  - local: a.yml\n"), &s, Assistant::Claude),
+            change(Some("include: 'a.yml'\n"), &s, Assistant::Claude),
             IncludeChange::Manual
+        );
+    }
+
+    #[test]
+    fn an_existing_include_list_gets_the_entry_and_both_assistants_fit() {
+        let s = source();
+        let IncludeChange::Write { content, .. } = change(
+            Some("include:\n  - local: a.yml\nstages: [x]\n"),
+            &s,
+            Assistant::Claude,
+        ) else {
+            panic!("expected a write");
+        };
+        assert_eq!(
+            content,
+            "include:\n  - project: 'tools/ai'\n    ref: 'v1.2.0'\n    file: '/templates/claude.yml'\n  - local: a.yml\nstages: [x]\n"
+        );
+        let IncludeChange::Write { content: both, .. } =
+            change(Some(&content), &s, Assistant::Codex)
+        else {
+            panic!("expected a write");
+        };
+        assert!(both.contains("/templates/claude.yml") && both.contains("/templates/codex.yml"));
+        assert_eq!(both.matches("include:").count(), 1);
+        assert_eq!(
+            change(Some(&both), &s, Assistant::Codex),
+            IncludeChange::Present
         );
     }
 }

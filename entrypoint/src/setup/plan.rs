@@ -8,7 +8,7 @@ use super::masking::MaskableSecret;
 use super::{BOT_TOKEN_VARIABLE, Mode, Options, model_key_variable};
 use crate::gitlab::GitLab;
 use crate::gitlab::GitLabError;
-use crate::gitlab::ids::ProjectRef;
+use crate::gitlab::ids::{MergeRequestIid, ProjectRef};
 use crate::gitlab::members::AccessLevel;
 use crate::gitlab::projects::{PipelineVariablesRole, Project};
 use crate::gitlab::triggers::TriggerToken;
@@ -69,8 +69,10 @@ pub enum Step {
         branch: String,
         /// New `.gitlab-ci.yml`.
         content: String,
-        /// Whether `.gitlab-ci.yml` exists on the default branch.
+        /// Whether `.gitlab-ci.yml` exists on the branch the content is based on.
         exists: bool,
+        /// Setup's merge request that is already open: commit to its branch instead.
+        merge_request: Option<MergeRequestIid>,
     },
 }
 
@@ -158,9 +160,9 @@ pub fn trigger_url_base(gitlab: &GitLab, project: &Project, branch: &str) -> Str
     )
 }
 
-/// The merge request's source branch.
-pub fn include_branch(options: &Options) -> String {
-    format!("entrypoint-setup/{}", options.assistant.name())
+/// The merge request's source branch, shared by both assistants.
+pub fn include_branch() -> String {
+    "entrypoint-setup".to_owned()
 }
 
 fn is_unavailable(error: &GitLabError) -> Option<StatusCode> {
@@ -333,16 +335,44 @@ pub async fn plan(gitlab: &GitLab, options: &Options) -> anyhow::Result<Plan> {
     }
 
     let mut include_by_hand = None;
+    let branch = include_branch();
+    // An open setup merge request (say for the other assistant) gets this include too, so
+    // the project ends up with one change to review rather than two that conflict.
+    let open = if options.merge_request {
+        gitlab
+            .find_open_merge_request(&pref, &branch)
+            .await
+            .context("looking for setup's merge request")?
+    } else {
+        None
+    };
+    let read_from = if open.is_some() {
+        branch.as_str()
+    } else {
+        default_branch.as_str()
+    };
     let ci_file = gitlab
-        .file_text(&pref, ".gitlab-ci.yml", &default_branch)
+        .file_text(&pref, ".gitlab-ci.yml", read_from)
         .await
         .context("reading .gitlab-ci.yml")?
         .transpose()?;
+    let in_default_branch = open.is_none()
+        || gitlab
+            .file_text(&pref, ".gitlab-ci.yml", &default_branch)
+            .await
+            .context("reading .gitlab-ci.yml")?
+            .transpose()?
+            .is_some_and(|text| {
+                ci_include::change(Some(&text), &options.template, options.assistant)
+                    == IncludeChange::Present
+            });
     match ci_include::change(ci_file.as_deref(), &options.template, options.assistant) {
         IncludeChange::Present => {}
+        _ if open.is_some() && in_default_branch => {}
         IncludeChange::Manual => {
             include_by_hand = Some(
-                ".gitlab-ci.yml has its own include: list; add this entry to it by hand:".into(),
+                ".gitlab-ci.yml has an include: that is not a list; add this entry to it by hand:"
+                    .into(),
             );
         }
         IncludeChange::Write { .. } if !options.merge_request => {
@@ -350,18 +380,12 @@ pub async fn plan(gitlab: &GitLab, options: &Options) -> anyhow::Result<Plan> {
                 Some("Add this to .gitlab-ci.yml through a merge request (--no-mr):".into());
         }
         IncludeChange::Write { content, exists } => {
-            let branch = include_branch(options);
-            let open = gitlab
-                .find_open_merge_request(&pref, &branch)
-                .await
-                .context("looking for setup's merge request")?;
-            if open.is_none() {
-                steps.push(Step::ProposeInclude {
-                    branch,
-                    content,
-                    exists,
-                });
-            }
+            steps.push(Step::ProposeInclude {
+                branch,
+                content,
+                exists,
+                merge_request: open.map(|mr| mr.iid),
+            });
         }
     }
 
@@ -460,8 +484,17 @@ impl Step {
                 "create pipeline schedule \"{SCHEDULE_DESCRIPTION}\" ({SCAN_CRON}, UTC) with variable {}={}",
                 SCAN_VARIABLE.0, SCAN_VARIABLE.1
             ),
-            Step::ProposeInclude { branch, exists, .. } => format!(
-                "open a merge request from branch {branch} that {} .gitlab-ci.yml to include {} from {} at {}",
+            Step::ProposeInclude {
+                branch,
+                exists,
+                merge_request,
+                ..
+            } => format!(
+                "{} from branch {branch} that {} .gitlab-ci.yml to include {} from {} at {}",
+                match merge_request {
+                    Some(iid) => format!("add a commit to merge request !{iid}"),
+                    None => "open a merge request".to_owned(),
+                },
                 if *exists { "updates" } else { "creates" },
                 options.template.file(options.assistant),
                 options.template.project,
