@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use entrypoint::assistant::Assistant;
 use entrypoint::config::{HandleArgs, HandleError};
 use entrypoint::mention;
+use entrypoint::sandbox;
 use entrypoint::trigger::explain;
 
 /// The @claude / @codex GitLab integration.
@@ -24,6 +25,9 @@ enum Command {
     /// Print what started this job (a Note Hook body, the AI_* variables or a Duo flow) and
     /// whether, and for which assistants, a job would act on it, as JSON.
     Explain(ExplainArgs),
+    /// Apply, verify, show or remove the network sandbox that fences the assistant (for
+    /// debugging in a job; a run does all of it itself).
+    Sandbox(sandbox::command::SandboxArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Mentions(args) => mention::command::run(&args),
         Command::Explain(args) => run_explain(&args),
+        Command::Sandbox(args) => sandbox::command::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
