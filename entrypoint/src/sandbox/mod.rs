@@ -259,6 +259,12 @@ fn upstream_addresses(upstream: &Upstream) -> Vec<SocketAddr> {
     }
 }
 
+/// For the final note of a run that was not fenced ([`Policy::Off`]), so nobody mistakes it for
+/// a sandboxed one.
+pub fn unsandboxed_note() -> &'static str {
+    "This run was not network-sandboxed: the assistant could reach any address this job can (AI_SANDBOX=off, or the default for Claude)."
+}
+
 /// The proxy's port from its base URL (`http://127.0.0.1:PORT/<token>`).
 pub fn proxy_port(base_url: &str) -> Option<u16> {
     url::Url::parse(base_url).ok()?.port()
