@@ -291,6 +291,9 @@ async fn attempt(
             )
         }
     };
+    if let Some(enclosure) = &enclosure {
+        enclosure.give_home(home.path())?;
+    }
     let outcome = supervise(spec, enclosure.as_ref(), invocation, deadline, on_event).await;
     if let Some(enclosure) = enclosure {
         enclosure.finish()?;

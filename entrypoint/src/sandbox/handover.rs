@@ -61,6 +61,12 @@ impl Drop for Lent {
     }
 }
 
+/// Gives `root` and everything below it to `uid` for good (the assistant's own home, deleted
+/// after the run).
+pub fn give(root: &Path, uid: SandboxUid) -> Result<(), HandoverError> {
+    chown_tree(root, (uid.get(), uid.get()))
+}
+
 /// Changes the owner of `root` and below without following symbolic links, skipping a
 /// top-level `.git`.
 fn chown_tree(root: &Path, (uid, gid): (u32, u32)) -> Result<(), HandoverError> {

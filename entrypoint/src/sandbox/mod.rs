@@ -163,19 +163,23 @@ impl Enclosure {
         privileges::confine_tokio(command, self.uid);
     }
 
-    /// A fresh, empty home directory owned by the sandbox uid, outside the entrypoint's own
-    /// (root's) home, which other users cannot enter. It is not under the temporary directory
-    /// either, because Codex will not link its helper commands into a `CODEX_HOME` there.
+    /// A fresh, empty home directory, outside the entrypoint's own (root's) home, which other
+    /// users cannot enter. It is not under the temporary directory either, because Codex will
+    /// not link its helper commands into a `CODEX_HOME` there. Hand it over with
+    /// [`Enclosure::give_home`] once it is prepared.
     pub fn fresh_home(&self) -> Result<tempfile::TempDir, SandboxError> {
         let parent = Path::new("/var/tmp/gitlab-ai-homes");
         std::fs::create_dir_all(parent).map_err(SandboxError::Home)?;
-        let home = tempfile::Builder::new()
+        tempfile::Builder::new()
             .prefix("run-")
             .tempdir_in(parent)
-            .map_err(SandboxError::Home)?;
-        std::os::unix::fs::chown(home.path(), Some(self.uid.get()), Some(self.uid.get()))
-            .map_err(SandboxError::Home)?;
-        Ok(home)
+            .map_err(SandboxError::Home)
+    }
+
+    /// Makes the prepared home (and what the runner put in it, such as `.codex`) the sandbox
+    /// uid's.
+    pub fn give_home(&self, home: &Path) -> Result<(), SandboxError> {
+        Ok(handover::give(home, self.uid)?)
     }
 
     /// Removes the rules and gives the checkout back.

@@ -1,0 +1,187 @@
+//! The real `codex exec` inside the network sandbox: run as the sandbox uid, with only the key
+//! proxy reachable, it still completes a task against the OpenAI double, and the workspace comes
+//! back with its owner.
+//!
+//! The test runs itself again in a network namespace of its own (`unshare --net`), so the rules
+//! it loads are never the host's. The CLI is installed from npm outside the namespace first; its
+//! files under `/root/.cache` are hard-linked to a directory the sandbox uid can enter. The
+//! probe the sandbox runs is the `entrypoint` binary beside this test's.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use doubles::model::cli::{Cli, install};
+use doubles::model::{Expectation, Script, ToolCall, Turn, openai};
+use entrypoint::assistant::Assistant;
+use entrypoint::assistant::events::AssistantEvent;
+use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunSpec, run_sandboxed};
+use entrypoint::proxy::{ModelApi, Upstream};
+use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
+use entrypoint::secret::Secret;
+
+const INSIDE: &str = "DOUBLES_SANDBOX_TEST_NETNS";
+const CODEX_BINARY: &str = "DOUBLES_SANDBOX_CODEX_BINARY";
+const CODEX_PATH: &str = "DOUBLES_SANDBOX_CODEX_PATH";
+const OPENAI_KEY: &str = "sk-real-key-sandboxed-3e4f";
+
+/// `target/<profile>/entrypoint`, built by the workspace test run (or built here if missing).
+fn entrypoint_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let binary = profile_dir.join("entrypoint");
+    if !binary.is_file() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "entrypoint", "--bin", "entrypoint"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "could not build the entrypoint binary");
+    }
+    binary
+}
+
+/// Hard-links (or copies) the tree at `from` to `to`, every directory enterable by anyone.
+fn link_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            link_tree(&entry.path(), &target);
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else if std::fs::hard_link(entry.path(), &target).is_err() {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandboxed_codex_completes_a_task_through_the_proxy() {
+    let ours = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let Some(parent) = std::env::var_os(INSIDE) else {
+        let cli = tokio::task::spawn_blocking(|| install(Cli::Codex))
+            .await
+            .unwrap()
+            .expect("installing codex");
+        let package = cli.binary.parent().and_then(Path::parent).unwrap();
+        let readable = tempfile::tempdir().unwrap();
+        link_tree(package, readable.path());
+        let relink = |p: &Path| readable.path().join(p.strip_prefix(package).unwrap());
+        let path_dirs: Vec<String> = cli
+            .path_dirs
+            .iter()
+            .map(|d| relink(d).display().to_string())
+            .collect();
+        let out = Command::new("unshare")
+            .args(["--net", "--"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "sandboxed_codex_completes_a_task_through_the_proxy",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(INSIDE, &ours)
+            .env(CODEX_BINARY, relink(&cli.binary))
+            .env(CODEX_PATH, path_dirs.join(":"))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "the test failed in its namespace");
+        assert!(
+            stdout.contains("1 passed"),
+            "the test did not run in its namespace"
+        );
+        return;
+    };
+    assert_ne!(
+        ours.as_os_str(),
+        parent,
+        "refusing to change the host's firewall"
+    );
+    let lo = Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status()
+        .unwrap();
+    assert!(lo.success());
+
+    let work = tempfile::tempdir().unwrap();
+    let script = Script::new()
+        .then(Turn::tool_call(ToolCall::write_file(
+            "call_s1",
+            "fenced.txt",
+            "inside\n",
+        )))
+        .then(
+            Turn::text("Added fenced.txt.").expecting(Expectation::ToolOutputFor("call_s1".into())),
+        );
+    let double = openai::start(script).await.unwrap();
+    let spec = RunSpec {
+        assistant: Assistant::Codex,
+        program: std::env::var_os(CODEX_BINARY).unwrap().into(),
+        extra_path: std::env::var(CODEX_PATH)
+            .unwrap()
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .collect(),
+        workspace: work.path().to_owned(),
+        prompt: "Do the task.".to_owned(),
+        model: Some("gpt-5.5".to_owned()),
+        fallback_model: None,
+        max_turns: None,
+        max_retries: Some(0),
+        timeout: Duration::from_secs(120),
+        provider: Provider::Api(ApiConfig {
+            upstream: Upstream::parse(ModelApi::OpenAi, &format!("{}/v1", double.base_url()))
+                .unwrap(),
+            key: Secret::new(OPENAI_KEY),
+        }),
+        passthrough: Vec::new(),
+    };
+    let plan = Plan {
+        settings: Settings {
+            uid: SandboxUid::new(64123).unwrap(),
+            extra_hosts: Vec::new(),
+        },
+        probe: ProbeProgram(entrypoint_binary()),
+        capabilities: Capabilities::current().unwrap(),
+    };
+
+    let mut events = Vec::new();
+    let report = run_sandboxed(&spec, Some(&plan), |e| events.push(e.clone()))
+        .await
+        .expect("the sandboxed run could not start");
+    eprintln!("{:?} after {:?}", report.outcome, report.elapsed);
+
+    assert!(report.sandboxed);
+    assert_eq!(double.problems(), Vec::<String>::new());
+    assert!(
+        matches!(&report.outcome, Outcome::Succeeded { final_text, .. } if final_text == "Added fenced.txt."),
+        "{:?}",
+        report.outcome
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AssistantEvent::ToolCall { name, .. } if name == "apply_patch"))
+    );
+    let written = work.path().join("fenced.txt");
+    assert_eq!(std::fs::read_to_string(&written).unwrap(), "inside\n");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&written).unwrap().uid(),
+        0,
+        "not given back"
+    );
+    for request in double.requests() {
+        assert_eq!(request.credential(), Some(OPENAI_KEY));
+    }
+    let saved = Command::new("iptables-save").output().unwrap();
+    assert!(!String::from_utf8_lossy(&saved.stdout).contains("AI_SANDBOX"));
+}
