@@ -53,6 +53,7 @@ fn inside_fresh_netns(test: &str) -> bool {
             let out = Command::new("ip").args(args).output().unwrap();
             assert!(out.status.success(), "ip {args:?}: {out:?}");
         }
+        ipv6_ready();
         return true;
     }
     let out = Command::new("unshare")
@@ -70,6 +71,24 @@ fn inside_fresh_netns(test: &str) -> bool {
         "the test did not run in its namespace"
     );
     false
+}
+
+/// Waits until IPv6 on the new loopback carries connections: the first ones after `ip link set
+/// lo up` can fail for a moment.
+fn ipv6_ready() {
+    for addr in ["[::1]:0", "[fd00::77]:0"] {
+        let listener = TcpListener::bind(addr).unwrap();
+        let local = listener.local_addr().unwrap();
+        let ready = (0..100).any(|_| {
+            let connected =
+                std::net::TcpStream::connect_timeout(&local, Duration::from_millis(200)).is_ok();
+            if !connected {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            connected
+        });
+        assert!(ready, "IPv6 on {local} never carried a connection");
+    }
 }
 
 /// What the fake model API received: path and headers of each request.
@@ -497,6 +516,36 @@ fn without_net_admin_the_sandbox_refuses_in_one_line() {
     assert!(!saved_rules().contains("AI_SANDBOX"));
 }
 
+#[test]
+fn without_ip6tables_nothing_is_fenced_rather_than_ipv4_alone() {
+    if !inside_fresh_netns("without_ip6tables_nothing_is_fenced_rather_than_ipv4_alone") {
+        return;
+    }
+    let pristine = saved_rules();
+    // A PATH with the IPv4 tools only (they dispatch on their name, so links are enough).
+    let tools = tempfile::tempdir().unwrap();
+    for tool in ["iptables-save", "iptables-restore"] {
+        let real = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let real = String::from_utf8_lossy(&real.stdout).trim().to_owned();
+        std::os::unix::fs::symlink(&real, tools.path().join(tool)).unwrap();
+    }
+    let out = Command::new(ENTRYPOINT)
+        .args(["sandbox", "apply", "--proxy-port", "4321"])
+        .env("PATH", tools.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("ip6tables-save is not installed"),
+        "{stderr}"
+    );
+    assert_eq!(saved_rules(), pristine, "IPv4 rules were left behind");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opting_out_runs_unfenced_and_says_so() {
     if !inside_fresh_netns("opting_out_runs_unfenced_and_says_so") {
@@ -509,6 +558,7 @@ async fn opting_out_runs_unfenced_and_says_so() {
     })
     .unwrap();
     assert_eq!(policy, Policy::Off);
+    assert!(Plan::for_policy(policy).unwrap().is_none());
     let tools = tempfile::tempdir().unwrap();
     let suid = setuid_id(tools.path());
     let probes = forbidden_targets(&[]);

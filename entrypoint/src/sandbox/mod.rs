@@ -90,6 +90,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The plan for `policy` in this process, `None` when the sandbox is off: what to pass to
+    /// [`crate::assistant::run::run_sandboxed`].
+    pub fn for_policy(policy: Policy) -> Result<Option<Self>, SandboxError> {
+        match policy {
+            Policy::On(settings) => Self::for_this_process(settings).map(Some),
+            Policy::Off => Ok(None),
+        }
+    }
+
     /// For this process: its own binary as the probe, its own capabilities.
     pub fn for_this_process(settings: Settings) -> Result<Self, SandboxError> {
         Ok(Self {
