@@ -5,7 +5,7 @@
 //! The test runs itself again in a network namespace of its own (`unshare --net`), so the rules
 //! it loads are never the host's. The CLI is installed from npm outside the namespace first; its
 //! files under `/root/.cache` are hard-linked to a directory the sandbox uid can enter. The
-//! probe the sandbox runs is the `entrypoint` binary beside this test's.
+//! probe the sandbox runs is the `entrypoint` binary beside this test's, built outside the namespace.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,21 +23,30 @@ use entrypoint::secret::Secret;
 const INSIDE: &str = "DOUBLES_SANDBOX_TEST_NETNS";
 const CODEX_BINARY: &str = "DOUBLES_SANDBOX_CODEX_BINARY";
 const CODEX_PATH: &str = "DOUBLES_SANDBOX_CODEX_PATH";
+const PROBE: &str = "DOUBLES_SANDBOX_PROBE";
 const OPENAI_KEY: &str = "sk-real-key-sandboxed-3e4f";
 
-/// `target/<profile>/entrypoint`, built by the workspace test run (or built here if missing).
+/// `target/<profile>/entrypoint`, brought up to date first (a no-op after a workspace build).
 fn entrypoint_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let binary = profile_dir.join("entrypoint");
-    if !binary.is_file() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "entrypoint", "--bin", "entrypoint"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "could not build the entrypoint binary");
+    let mut build = Command::new(env!("CARGO"));
+    build.args([
+        "build",
+        "--quiet",
+        "-p",
+        "entrypoint",
+        "--bin",
+        "entrypoint",
+    ]);
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
     }
-    binary
+    assert!(
+        build.status().unwrap().success(),
+        "could not build the entrypoint binary"
+    );
+    profile_dir.join("entrypoint")
 }
 
 /// Hard-links (or copies) the tree at `from` to `to`, every directory enterable by anyone.
@@ -88,6 +97,7 @@ async fn sandboxed_codex_completes_a_task_through_the_proxy() {
             .env(INSIDE, &ours)
             .env(CODEX_BINARY, relink(&cli.binary))
             .env(CODEX_PATH, path_dirs.join(":"))
+            .env(PROBE, entrypoint_binary())
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -149,7 +159,7 @@ async fn sandboxed_codex_completes_a_task_through_the_proxy() {
             uid: SandboxUid::new(64123).unwrap(),
             extra_hosts: Vec::new(),
         },
-        probe: ProbeProgram(entrypoint_binary()),
+        probe: ProbeProgram(std::env::var_os(PROBE).unwrap().into()),
         capabilities: Capabilities::current().unwrap(),
     };
 
