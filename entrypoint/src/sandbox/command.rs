@@ -4,7 +4,7 @@
 use anyhow::Context;
 
 use super::rules::{Family, Fence};
-use super::{Enclosure, Plan, Policy, ProbeProgram, SandboxUid, Settings, Site, probe, tables};
+use super::{Enclosure, Plan, ProbeProgram, SandboxUid, Settings, Site, probe, tables};
 use crate::assistant::Assistant;
 use crate::proxy::{KeyProxy, ModelApi, Upstream};
 use crate::secret::Secret;
@@ -135,14 +135,7 @@ fn status(fence: &Fence) -> anyhow::Result<()> {
 }
 
 fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
-    let Policy::On(settings) = Policy::from_env(Assistant::Codex, |name| {
-        (name != "AI_SANDBOX")
-            .then(|| std::env::var(name).ok())
-            .flatten()
-    })?
-    else {
-        unreachable!("the sandbox is on for Codex when AI_SANDBOX is not read")
-    };
+    let settings = Settings::from_env(|name| std::env::var(name).ok())?;
     let api = match args.assistant {
         Assistant::Claude => ModelApi::Anthropic,
         Assistant::Codex => ModelApi::OpenAi,

@@ -9,10 +9,13 @@
 //! no DNS and no address but loopback:proxy, nothing is resolved for it, and it has no
 //! capabilities and `no_new_privs`, so it cannot touch the rules.
 //!
-//! The orchestrator's order is [`Policy::from_env`] → [`Enclosure::establish`] (capability check,
-//! rules applied for the proxy's port, verified by probes running as the sandbox uid) → the CLI
-//! started under [`Enclosure::confine`] → [`Enclosure::finish`] (rules removed, checkout given
-//! back). [`crate::assistant::run::run_sandboxed`] does all of this.
+//! The orchestrator calls [`Policy::from_env`] and [`Plan::for_policy`], then
+//! [`crate::assistant::run::run_sandboxed`], which for each attempt starts the key proxy, then
+//! [`Enclosure::establish`] (capability check, rules applied for the proxy's port, verified by
+//! probes running as the sandbox uid, checkout lent to it), starts the CLI under
+//! [`Enclosure::confine`], and ends with [`Enclosure::finish`] (rules removed, checkout given
+//! back). With the sandbox off the report says `sandboxed: false` and the final note should
+//! carry [`unsandboxed_note`].
 
 pub mod capability;
 pub mod command;

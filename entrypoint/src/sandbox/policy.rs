@@ -71,8 +71,7 @@ impl Policy {
         assistant: Assistant,
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, PolicyError> {
-        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let on = match set("AI_SANDBOX") {
+        let on = match var("AI_SANDBOX").filter(|v| !v.trim().is_empty()) {
             None => assistant == Assistant::Codex,
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
                 "on" | "true" | "1" | "yes" => true,
@@ -80,9 +79,18 @@ impl Policy {
                 _ => return Err(PolicyError::Switch(value)),
             },
         };
-        if !on {
-            return Ok(Self::Off);
+        if on {
+            Settings::from_env(var).map(Self::On)
+        } else {
+            Ok(Self::Off)
         }
+    }
+}
+
+impl Settings {
+    /// `AI_SANDBOX_UID` (default [`DEFAULT_UID`]) and `AI_SANDBOX_ALLOW`.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, PolicyError> {
+        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let uid = match set("AI_SANDBOX_UID") {
             None => SandboxUid(DEFAULT_UID),
             Some(value) => value
@@ -95,7 +103,7 @@ impl Policy {
             .map(|list| parse_hosts(&list))
             .transpose()?
             .unwrap_or_default();
-        Ok(Self::On(Settings { uid, extra_hosts }))
+        Ok(Self { uid, extra_hosts })
     }
 }
 
