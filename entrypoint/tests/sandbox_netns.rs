@@ -24,7 +24,12 @@ use entrypoint::secret::Secret;
 
 const INSIDE: &str = "ENTRYPOINT_SANDBOX_TEST_NETNS";
 const ENTRYPOINT: &str = env!("CARGO_BIN_EXE_entrypoint");
+/// The sandbox uid of the tests that leave rules applied for a moment, and the ones of the tests
+/// that run processes as it: separate, because finishing a run kills every process of its uid
+/// and other tests run at the same time.
 const UID: u32 = 64123;
+const CLI_UID: u32 = 64201;
+const BREACH_UID: u32 = 64202;
 const REAL_KEY: &str = "sk-ant-real-key-netns-7c1d";
 /// The fake model API.
 const UPSTREAM: &str = "10.77.0.1:8080";
@@ -192,6 +197,24 @@ fn entrypoint(args: &[&str]) -> Output {
     Command::new(ENTRYPOINT).args(args).output().unwrap()
 }
 
+/// The status of the live processes (not zombies, which are dead) running as `uid`.
+fn processes_of(uid: u32) -> Vec<String> {
+    let wanted = format!("Uid:\t{uid}\t");
+    let dead = |status: &str| {
+        status.lines().any(|l| {
+            l.starts_with("State:") && (l.contains("Z (zombie)") || l.contains("X (dead)"))
+        })
+    };
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let dir = entry.ok()?.path();
+            let status = std::fs::read_to_string(dir.join("status")).ok()?;
+            (status.contains(&wanted) && !dead(&status)).then_some(status)
+        })
+        .collect()
+}
+
 /// A copy of `id` that is setuid root, in a directory everyone can enter.
 fn setuid_id(dir: &Path) -> PathBuf {
     let path = dir.join("id-setuid");
@@ -217,6 +240,7 @@ fn fake_cli(dir: &Path, suid_id: &Path, probes: &[String]) -> PathBuf {
          /usr/bin/curl -s -o /dev/null --max-time 3 http://{UPSTREAM}/v1/messages; echo \"direct-curl-exit=$?\"\n\
          {ENTRYPOINT} sandbox probe {probes}\n\
          }} > report.txt 2>&1\n\
+         /usr/bin/setsid /bin/sleep 300 </dev/null >/dev/null 2>&1 &\n\
          exit 3\n",
         suid = suid_id.display(),
         probes = probes.join(" "),
@@ -246,10 +270,10 @@ fn spec(program: PathBuf, workspace: &Path) -> RunSpec {
     }
 }
 
-fn plan() -> Plan {
+fn plan(uid: u32) -> Plan {
     Plan {
         settings: Settings {
-            uid: SandboxUid::new(UID).unwrap(),
+            uid: SandboxUid::new(uid).unwrap(),
             extra_hosts: Vec::new(),
         },
         probe: ProbeProgram(ENTRYPOINT.into()),
@@ -288,7 +312,7 @@ async fn fenced_cli_reaches_the_model_only_through_the_proxy() {
     assert_eq!(as_root.len(), probes.len(), "{as_root:?}");
     assert!(as_root.values().all(|reached| *reached), "{as_root:?}");
 
-    let report = run_sandboxed(&spec(cli, work.path()), Some(&plan()), |_| {})
+    let report = run_sandboxed(&spec(cli, work.path()), Some(&plan(CLI_UID)), |_| {})
         .await
         .expect("the sandboxed run could not start");
 
@@ -300,9 +324,9 @@ async fn fenced_cli_reaches_the_model_only_through_the_proxy() {
     );
     let (text, seen_by_cli) = report_lines(work.path());
     eprintln!("{text}");
-    assert!(text.contains(&format!("uid={UID}\n")), "{text}");
+    assert!(text.contains(&format!("uid={CLI_UID}\n")), "{text}");
     assert!(
-        text.contains(&format!("setuid-euid={UID}\n")),
+        text.contains(&format!("setuid-euid={CLI_UID}\n")),
         "a setuid binary elevated the sandboxed process: {text}"
     );
     let env = text
@@ -333,7 +357,9 @@ async fn fenced_cli_reaches_the_model_only_through_the_proxy() {
         Some(REAL_KEY)
     );
 
-    // Afterwards: no rules left, the checkout (and what the CLI wrote) back with its owner.
+    // Afterwards: nothing of the sandbox uid still runs (the `sleep` left the CLI's process
+    // group), no rules are left, the checkout (and what the CLI wrote) is back with its owner.
+    assert_eq!(processes_of(CLI_UID), Vec::<String>::new());
     assert!(!saved_rules().contains("AI_SANDBOX"), "{}", saved_rules());
     let owner = |p: &str| std::fs::metadata(work.path().join(p)).unwrap().uid();
     assert_eq!(owner("report.txt"), 0);
@@ -465,7 +491,7 @@ async fn a_fence_that_does_not_hold_stops_the_run_and_leaves_no_rules() {
         upstream: proxy.upstream().clone(),
         workspace: work.path().to_owned(),
     };
-    let error = tokio::task::spawn_blocking(move || Enclosure::establish(&plan(), &site))
+    let error = tokio::task::spawn_blocking(move || Enclosure::establish(&plan(BREACH_UID), &site))
         .await
         .unwrap()
         .unwrap_err();

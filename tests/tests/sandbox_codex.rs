@@ -156,7 +156,8 @@ async fn sandboxed_codex_completes_a_task_through_the_proxy() {
     };
     let plan = Plan {
         settings: Settings {
-            uid: SandboxUid::new(64123).unwrap(),
+            // Its own uid: finishing kills every process of the uid, and other tests run meanwhile.
+            uid: SandboxUid::new(64301).unwrap(),
             extra_hosts: Vec::new(),
         },
         probe: ProbeProgram(std::env::var_os(PROBE).unwrap().into()),

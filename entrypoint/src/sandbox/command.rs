@@ -28,6 +28,10 @@ enum Action {
     Status(FenceArgs),
     /// Remove the chain and its jump from OUTPUT, in IPv4 and IPv6.
     Remove,
+    /// Kill every process of the uid this runs as (`kill(-1)`); `finish` runs it as the sandbox
+    /// uid so nothing the assistant started outlives the fence.
+    #[command(hide = true)]
+    Reap,
     /// Try each TARGET from this process and print what happened, one JSON line each (this is
     /// what `verify` runs as the sandbox uid).
     #[command(hide = true)]
@@ -79,6 +83,14 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Action::Verify(verify_args) => verify(verify_args),
+        Action::Reap => {
+            if rustix::process::getuid().is_root() {
+                anyhow::bail!(
+                    "refusing to kill every process: `sandbox reap` is for the sandbox uid"
+                );
+            }
+            Ok(super::privileges::kill_all_of_this_uid()?)
+        }
         Action::Probe { targets } => {
             for target in targets {
                 println!("{}", serde_json::to_string(&probe::attempt(*target))?);

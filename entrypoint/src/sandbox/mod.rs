@@ -58,6 +58,10 @@ pub enum SandboxError {
     Breach(Verification),
     #[error(transparent)]
     Handover(#[from] HandoverError),
+    #[error(
+        "could not stop the sandboxed assistant's remaining processes, so the sandbox rules stay in place: {0}"
+    )]
+    Reap(std::io::Error),
     #[error("could not prepare the sandboxed assistant's home directory: {0}")]
     Home(std::io::Error),
 }
@@ -117,6 +121,7 @@ impl Plan {
 #[derive(Debug)]
 pub struct Enclosure {
     uid: SandboxUid,
+    probe: ProbeProgram,
     lent: Option<Lent>,
     verification: Verification,
     removed: bool,
@@ -146,6 +151,7 @@ impl Enclosure {
         // From here on, dropping `enclosure` removes the rules again.
         let mut enclosure = Self {
             uid: settings.uid,
+            probe: probe.clone(),
             lent: None,
             verification: Verification::default(),
             removed: false,
@@ -194,24 +200,56 @@ impl Enclosure {
         Ok(handover::give(home, self.uid)?)
     }
 
-    /// Removes the rules and gives the checkout back.
+    /// Stops every process of the sandbox uid, removes the rules and gives the checkout back.
+    /// If the processes cannot be stopped the rules stay: a process that escaped the CLI's
+    /// process group must not go on without the fence.
     pub fn finish(mut self) -> Result<(), SandboxError> {
         self.removed = true;
-        let tables = tables::remove();
+        let reaped = self.reap();
+        let tables = match &reaped {
+            Ok(()) => tables::remove(),
+            Err(_) => Ok(()),
+        };
         if let Some(lent) = self.lent.take() {
             lent.give_back()?;
         }
+        reaped?;
         tables?;
         Ok(())
+    }
+
+    /// Runs `PROBE sandbox reap` as the sandbox uid, which kills every process of that uid.
+    fn reap(&self) -> Result<(), SandboxError> {
+        let mut command = std::process::Command::new(&self.probe.0);
+        command
+            .args(["sandbox", "reap"])
+            .env_clear()
+            .current_dir("/")
+            .stdin(std::process::Stdio::null());
+        privileges::confine(&mut command, self.uid);
+        let status = command.status().map_err(SandboxError::Reap)?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(SandboxError::Reap(std::io::Error::other(format!(
+                "sandbox reap exited with {status}"
+            ))))
+        }
     }
 }
 
 impl Drop for Enclosure {
     fn drop(&mut self) {
-        if !self.removed
-            && let Err(error) = tables::remove()
-        {
-            tracing::error!(%error, "could not remove the sandbox rules");
+        if self.removed {
+            return;
+        }
+        match self.reap() {
+            Ok(()) => {
+                if let Err(error) = tables::remove() {
+                    tracing::error!(%error, "could not remove the sandbox rules");
+                }
+            }
+            Err(error) => tracing::error!(%error, "the sandbox rules stay in place"),
         }
     }
 }

@@ -58,3 +58,18 @@ fn drop_privileges(uid: SandboxUid) -> rustix::io::Result<()> {
     thread::set_no_new_privs(true)?;
     Ok(())
 }
+
+/// Sends `SIGKILL` to every process this process may signal except itself (`kill(-1, …)`, see
+/// `kill(2)`). Run as the sandbox uid, that is every process the assistant left behind, even
+/// ones that left its process group, which would otherwise keep running unfenced once the rules
+/// are removed.
+pub fn kill_all_of_this_uid() -> rustix::io::Result<()> {
+    match rustix::process::kill_process_group(
+        rustix::process::Pid::from_raw(1)
+            .unwrap_or_else(|| unreachable!("1 is a valid process id")),
+        rustix::process::Signal::KILL,
+    ) {
+        Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
