@@ -240,7 +240,8 @@ fn fake_cli(dir: &Path, suid_id: &Path, probes: &[String]) -> PathBuf {
          /usr/bin/curl -s -o /dev/null --max-time 3 http://{UPSTREAM}/v1/messages; echo \"direct-curl-exit=$?\"\n\
          {ENTRYPOINT} sandbox probe {probes}\n\
          }} > report.txt 2>&1\n\
-         /usr/bin/setsid /bin/sleep 300 </dev/null >/dev/null 2>&1 &\n\
+         /usr/bin/setsid /bin/sh -c 'echo $$ > escaped.pid; exec /bin/sleep 300' </dev/null >/dev/null 2>&1 &\n\
+         while [ ! -s escaped.pid ]; do /bin/sleep 0.05; done\n\
          exit 3\n",
         suid = suid_id.display(),
         probes = probes.join(" "),
@@ -359,6 +360,8 @@ async fn fenced_cli_reaches_the_model_only_through_the_proxy() {
 
     // Afterwards: nothing of the sandbox uid still runs (the `sleep` left the CLI's process
     // group), no rules are left, the checkout (and what the CLI wrote) is back with its owner.
+    let escaped = std::fs::read_to_string(work.path().join("escaped.pid")).unwrap();
+    assert!(!escaped.trim().is_empty());
     assert_eq!(processes_of(CLI_UID), Vec::<String>::new());
     assert!(!saved_rules().contains("AI_SANDBOX"), "{}", saved_rules());
     let owner = |p: &str| std::fs::metadata(work.path().join(p)).unwrap().uid();
