@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use entrypoint::assistant::Assistant;
-use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunSpec, run, run_sandboxed};
+use entrypoint::assistant::run::{
+    ApiConfig, Outcome, Provider, RunError, RunSpec, run, run_sandboxed,
+};
 use entrypoint::proxy::{KeyProxy, ModelApi, Upstream};
 use entrypoint::sandbox::{
     Capabilities, Enclosure, Plan, Policy, ProbeProgram, SandboxError, SandboxUid, Settings, Site,
@@ -30,6 +32,7 @@ const ENTRYPOINT: &str = env!("CARGO_BIN_EXE_entrypoint");
 const UID: u32 = 64123;
 const CLI_UID: u32 = 64201;
 const BREACH_UID: u32 = 64202;
+const VERIFY_UID: u32 = 64203;
 const REAL_KEY: &str = "sk-ant-real-key-netns-7c1d";
 /// The fake model API.
 const UPSTREAM: &str = "10.77.0.1:8080";
@@ -508,6 +511,64 @@ async fn a_fence_that_does_not_hold_stops_the_run_and_leaves_no_rules() {
     assert_eq!(verification.disagreements().count(), 1, "{verification}");
     assert!(!saved_rules().contains("AI_SANDBOX"));
     assert_eq!(std::fs::metadata(work.path()).unwrap().uid(), 0);
+}
+
+#[test]
+fn the_verify_command_shows_every_check_and_cleans_up() {
+    if !inside_fresh_netns("the_verify_command_shows_every_check_and_cleans_up") {
+        return;
+    }
+    let _upstream = TcpListener::bind(UPSTREAM).unwrap();
+    let out = Command::new(ENTRYPOINT)
+        .args(["sandbox", "verify"])
+        .env("OPENAI_BASE_URL", format!("http://{UPSTREAM}/v1"))
+        .env("AI_SANDBOX_UID", VERIFY_UID.to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let checked = report["checked"].as_array().unwrap();
+    let find = |target: &str| {
+        checked
+            .iter()
+            .find(|c| c["target"] == target)
+            .unwrap_or_else(|| panic!("{target} not checked: {stdout}"))
+    };
+    let direct = find(&format!("tcp:{UPSTREAM}"));
+    assert_eq!(direct["expect"], "refused");
+    assert_eq!(direct["reached"], false);
+    assert!(find("root")["reached"] == false);
+    let proxy = checked.iter().find(|c| c["expect"] == "reached").unwrap();
+    assert!(
+        proxy["target"]
+            .as_str()
+            .unwrap()
+            .starts_with("http:127.0.0.1:")
+    );
+    assert_eq!(proxy["reached"], true);
+    assert!(
+        checked
+            .iter()
+            .any(|c| c["target"].as_str().unwrap().starts_with("tcp:[::1]:"))
+    );
+    assert!(!saved_rules().contains("AI_SANDBOX"));
+}
+
+#[tokio::test]
+async fn fencing_claude_on_bedrock_is_refused_before_anything_runs() {
+    let work = tempfile::tempdir().unwrap();
+    let mut bedrock = spec(PathBuf::from("/nonexistent/claude"), work.path());
+    bedrock.provider = Provider::Bedrock;
+    let error = run_sandboxed(&bedrock, Some(&plan(UID)), |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(error, RunError::SandboxNeedsProxy), "{error}");
+    assert!(error.to_string().contains("AI_SANDBOX=off"));
 }
 
 #[test]
