@@ -2,7 +2,11 @@
 //! `/proc/self/status` (`CapEff`, a hex bit mask; see `proc_pid_status(5)`).
 //!
 //! GitLab's Docker executor starts job containers without it; only the runner's configuration
-//! can add it (`cap_add`), never `.gitlab-ci.yml`.
+//! can add it (`cap_add` in `[runners.docker]`,
+//! <https://docs.gitlab.com/runner/configuration/advanced-configuration/#the-runnersdocker-section>,
+//! or in `[runners.kubernetes]`,
+//! <https://docs.gitlab.com/runner/executors/kubernetes/#specify-container-capabilities>), never
+//! `.gitlab-ci.yml`.
 
 /// `CAP_NET_ADMIN`'s bit number (`linux/capability.h`).
 const CAP_NET_ADMIN: u32 = 12;

@@ -36,7 +36,10 @@ fn drop_privileges(uid: SandboxUid) -> rustix::io::Result<()> {
         match thread::remove_capability_from_bounding_set(CapabilitySet::from_bits_retain(
             1 << number,
         )) {
-            Ok(()) | Err(rustix::io::Errno::INVAL) => {}
+            // `EPERM` without `CAP_SETPCAP` (a container runtime may drop it): the bounding set
+            // is only a ceiling for later `execve`s, which `no_new_privs` already keeps from
+            // granting anything, and every other set is emptied below.
+            Ok(()) | Err(rustix::io::Errno::INVAL | rustix::io::Errno::PERM) => {}
             Err(error) => return Err(error),
         }
     }
