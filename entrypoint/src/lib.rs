@@ -3,7 +3,7 @@
 //! One module per concept of the product, so that "where are mentions parsed?" is answered by the
 //! file tree alone: [`mention`] finds `@claude`/`@codex` in a note, [`trigger`] turns whatever
 //! started the job into one normalised [`trigger::Trigger`], [`gitlab`] is the REST v4 client,
-//! [`assistant`] names the assistants, and [`secret`] keeps tokens out of logs.
+//! [`assistant`] names the assistants, [`sandbox`] fences the assistant's network, and [`secret`] keeps tokens out of logs.
 
 pub mod assistant;
 pub mod config;
@@ -15,6 +15,7 @@ pub mod mention;
 pub mod proxy;
 pub mod publish;
 pub mod redact;
+pub mod sandbox;
 pub mod secret;
 pub mod setup;
 pub mod trigger;

@@ -10,6 +10,7 @@ use entrypoint::mention;
 use entrypoint::publish::finalize;
 use entrypoint::redact::Redactor;
 use entrypoint::setup;
+use entrypoint::sandbox;
 use entrypoint::trigger::explain;
 
 /// The @claude / @codex GitLab integration.
@@ -33,6 +34,9 @@ enum Command {
     /// Set a project up (bot token, CI/CD variables, trigger, webhook or schedule, and a merge
     /// request with the include: block); prints the plan and applies it after confirmation.
     Setup(Box<setup::command::SetupArgs>),
+    /// Apply, verify, show or remove the network sandbox that fences the assistant (for
+    /// debugging in a job; a run does all of it itself).
+    Sandbox(sandbox::command::SandboxArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => run_explain(&args),
         Command::Finalize(args) => run_finalize(&args),
         Command::Setup(args) => setup::command::run(&args),
+        Command::Sandbox(args) => sandbox::command::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

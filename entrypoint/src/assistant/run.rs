@@ -42,6 +42,7 @@ use crate::assistant::events::{AssistantEvent, EventParser, Usage};
 use crate::assistant::invocation::Invocation;
 use crate::assistant::{Assistant, claude, codex};
 use crate::proxy::{KeyProxy, ProxyError, Upstream};
+use crate::sandbox::{Enclosure, Plan, SandboxError, Site};
 use crate::secret::Secret;
 
 /// Codex prints this when the API answers `404 model_not_found`; it reports no error code,
@@ -137,6 +138,9 @@ pub struct RunReport {
     pub elapsed: Duration,
     /// Pass-through names that were not copied, for a warning in the job log.
     pub refused_passthrough: Vec<String>,
+    /// Whether the CLI ran inside the network sandbox ([`run_sandboxed`]); the final note says
+    /// so when it did not.
+    pub sandboxed: bool,
 }
 
 /// The run could not be carried out at all (as opposed to the assistant failing).
@@ -160,6 +164,12 @@ pub enum RunError {
     },
     #[error("waiting for the assistant failed: {0}")]
     Wait(std::io::Error),
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error(
+        "the network sandbox needs the key proxy, so it cannot fence Claude on Bedrock or Vertex; set AI_SANDBOX=off"
+    )]
+    SandboxNeedsProxy,
 }
 
 /// Runs the assistant described by `spec`, calling `on_event` for each event as it happens.
@@ -171,12 +181,23 @@ pub enum RunError {
 /// (placeholder refreshes).
 pub async fn run(
     spec: &RunSpec,
+    on_event: impl FnMut(&AssistantEvent) + Send,
+) -> Result<RunReport, RunError> {
+    run_sandboxed(spec, None, on_event).await
+}
+
+/// [`run`], with the CLI fenced by the network sandbox when `sandbox` is given: for each attempt
+/// the rules are applied for the proxy's port and verified before the CLI starts as the sandbox
+/// uid, and removed after it exits (see [`crate::sandbox`]).
+pub async fn run_sandboxed(
+    spec: &RunSpec,
+    sandbox: Option<&Plan>,
     mut on_event: impl FnMut(&AssistantEvent) + Send,
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let deadline = started + spec.timeout;
     let mut model = spec.model.clone();
-    let mut last = attempt(spec, model.as_deref(), deadline, &mut on_event).await?;
+    let mut last = attempt(spec, sandbox, model.as_deref(), deadline, &mut on_event).await?;
     let mut fallback_used = None;
     if spec.assistant == Assistant::Codex
         && let Outcome::Failed { message } = &last.outcome
@@ -188,7 +209,7 @@ pub async fn run(
         tracing::warn!(%missing, %fallback, "the model does not exist; retrying once with the fallback model");
         model = Some(fallback.clone());
         fallback_used = Some((missing, fallback.clone()));
-        last = attempt(spec, model.as_deref(), deadline, &mut on_event).await?;
+        last = attempt(spec, sandbox, model.as_deref(), deadline, &mut on_event).await?;
     }
     Ok(RunReport {
         outcome: last.outcome,
@@ -196,6 +217,7 @@ pub async fn run(
         fallback_used,
         elapsed: started.elapsed(),
         refused_passthrough: last.refused,
+        sandboxed: sandbox.is_some(),
     })
 }
 
@@ -206,14 +228,23 @@ struct Attempt {
 
 async fn attempt(
     spec: &RunSpec,
+    sandbox: Option<&Plan>,
     model: Option<&str>,
     deadline: Instant,
     on_event: &mut (dyn FnMut(&AssistantEvent) + Send),
 ) -> Result<Attempt, RunError> {
-    let home = fresh_home().map_err(RunError::Home)?;
     let proxy = match &spec.provider {
         Provider::Api(api) => Some(KeyProxy::start(api.upstream.clone(), api.key.clone()).await?),
         Provider::Bedrock | Provider::Vertex => None,
+    };
+    let enclosure = match (sandbox, &proxy) {
+        (None, _) => None,
+        (Some(plan), Some(proxy)) => Some(enclose(plan, proxy, spec).await?),
+        (Some(_), None) => return Err(RunError::SandboxNeedsProxy),
+    };
+    let home = match &enclosure {
+        Some(enclosure) => enclosure.fresh_home()?,
+        None => fresh_home().map_err(RunError::Home)?,
     };
     let env = ChildEnv::base(
         job_environment(),
@@ -260,10 +291,33 @@ async fn attempt(
             )
         }
     };
-    let outcome = supervise(spec, invocation, deadline, on_event).await?;
+    if let Some(enclosure) = &enclosure {
+        enclosure.give_home(home.path())?;
+    }
+    let outcome = supervise(spec, enclosure.as_ref(), invocation, deadline, on_event).await;
+    if let Some(enclosure) = enclosure {
+        enclosure.finish()?;
+    }
+    let outcome = outcome?;
     drop(proxy);
     drop(home);
     Ok(Attempt { outcome, refused })
+}
+
+/// Establishes the sandbox around `proxy` on a blocking thread, so the proxy keeps answering
+/// the probes on this runtime meanwhile.
+async fn enclose(plan: &Plan, proxy: &KeyProxy, spec: &RunSpec) -> Result<Enclosure, RunError> {
+    let site = Site {
+        proxy_port: crate::sandbox::proxy_port(proxy.base_url())
+            .unwrap_or_else(|| unreachable!("the key proxy's URL always has a port")),
+        upstream: proxy.upstream().clone(),
+        workspace: spec.workspace.clone(),
+    };
+    let plan = plan.clone();
+    tokio::task::spawn_blocking(move || Enclosure::establish(&plan, &site))
+        .await
+        .map_err(|join| RunError::Wait(std::io::Error::other(join)))?
+        .map_err(RunError::from)
 }
 
 /// An empty `HOME` for the CLI, deleted after the run, so no user-level settings, rules or
@@ -300,11 +354,16 @@ fn job_environment() -> BTreeMap<String, String> {
 /// Starts the CLI in its own process group and follows it until it exits or `deadline`.
 async fn supervise(
     spec: &RunSpec,
+    enclosure: Option<&Enclosure>,
     invocation: Invocation,
     deadline: Instant,
     on_event: &mut (dyn FnMut(&AssistantEvent) + Send),
 ) -> Result<Outcome, RunError> {
-    let mut child = Command::new(&invocation.program)
+    let mut command = Command::new(&invocation.program);
+    if let Some(enclosure) = enclosure {
+        enclosure.confine(&mut command);
+    }
+    let mut child = command
         .args(&invocation.args)
         .env_clear()
         .envs(invocation.env.vars())

@@ -283,6 +283,11 @@ impl ResultReport {
                 used: used.clone(),
             });
         }
+        // Codex is fenced by default; a run without the fence (AI_SANDBOX=off) says so. Claude
+        // runs unfenced unless AI_SANDBOX=on, which is its documented default, not news.
+        if !run.sandboxed && assistant == Assistant::Codex {
+            report.notices.push(Notice::NotNetworkSandboxed);
+        }
         report
     }
 
@@ -665,8 +670,18 @@ mod tests {
             fallback_used: Some(("o4-mini".into(), "gpt-5.5".into())),
             elapsed: Duration::from_secs(3),
             refused_passthrough: Vec::new(),
+            sandboxed: true,
         };
         let report = ResultReport::from_run(Assistant::Codex, &run);
+        assert!(!report.notices.contains(&Notice::NotNetworkSandboxed));
+        let unfenced = ResultReport::from_run(
+            Assistant::Codex,
+            &RunReport {
+                sandboxed: false,
+                ..run.clone()
+            },
+        );
+        assert!(unfenced.notices.contains(&Notice::NotNetworkSandboxed));
         assert_eq!(
             report.conclusion,
             Conclusion::Answered {

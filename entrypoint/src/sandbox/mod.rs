@@ -1,0 +1,369 @@
+//! The network sandbox: the assistant CLI and everything it starts run as a dedicated
+//! unprivileged uid for which the kernel allows exactly one thing, TCP to the key proxy on
+//! `127.0.0.1`. The proxy, running as the entrypoint's own user, is the only way out, and it
+//! forwards to the one configured model API.
+//!
+//! The firewall scripts of the Codex and Claude Code dev containers leave IPv6 open, let DNS go
+//! to any server, leave the host's /24 reachable, resolve the allowed hosts once and run the
+//! assistant as a user that could undo the rules. Here: IPv6 is fenced too, the sandbox uid gets
+//! no DNS and no address but loopback:proxy, nothing is resolved for it, and it has no
+//! capabilities and `no_new_privs`, so it cannot touch the rules.
+//!
+//! The orchestrator calls [`Policy::from_env`] and [`Plan::for_policy`], then
+//! [`crate::assistant::run::run_sandboxed`], which for each attempt starts the key proxy, then
+//! [`Enclosure::establish`] (capability check, rules applied for the proxy's port, verified by
+//! probes running as the sandbox uid, checkout lent to it), starts the CLI under
+//! [`Enclosure::confine`], and ends with [`Enclosure::finish`] (rules removed, checkout given
+//! back). With the sandbox off the report says `sandboxed: false` and the final note should
+//! carry [`unsandboxed_note`].
+
+pub mod capability;
+pub mod command;
+mod handover;
+mod policy;
+pub mod privileges;
+pub mod probe;
+pub mod rules;
+pub mod tables;
+mod verify;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+pub use capability::Capabilities;
+pub use handover::HandoverError;
+pub use policy::{DEFAULT_UID, Policy, PolicyError, SandboxUid, Settings};
+pub use tables::TablesError;
+pub use verify::{Disagreement, Verification};
+
+use crate::proxy::Upstream;
+use handover::Lent;
+use rules::Fence;
+
+/// The sandbox could not be set up; the assistant must not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(
+        "the network sandbox needs CAP_NET_ADMIN, which this job does not have: add {snippet}, or set AI_SANDBOX=off to run without the sandbox",
+        snippet = capability::RUNNER_SNIPPET
+    )]
+    NoNetAdmin,
+    #[error("could not read this process's capabilities: {0}")]
+    Capabilities(#[from] capability::CapabilityError),
+    #[error(transparent)]
+    Tables(#[from] TablesError),
+    #[error("could not set up the sandbox's verification: {0}")]
+    Verify(std::io::Error),
+    #[error("the network sandbox does not hold, so the assistant was not started: {0}")]
+    Breach(Verification),
+    #[error(transparent)]
+    Handover(#[from] HandoverError),
+    #[error(
+        "could not stop the sandboxed assistant's remaining processes, so the sandbox rules stay in place: {0}"
+    )]
+    Reap(std::io::Error),
+    #[error("could not prepare the sandboxed assistant's home directory: {0}")]
+    Home(std::io::Error),
+}
+
+/// The program that runs probes as the sandbox uid: `PROGRAM sandbox probe TARGET…`. It must be
+/// executable by that uid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeProgram(pub PathBuf);
+
+impl ProbeProgram {
+    /// This very binary, which is the `entrypoint` in the image.
+    pub fn current() -> std::io::Result<Self> {
+        std::env::current_exe().map(Self)
+    }
+}
+
+/// What the fence is built around: the proxy's port, its upstream and the checkout to lend.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub proxy_port: u16,
+    pub upstream: Upstream,
+    pub workspace: PathBuf,
+}
+
+/// Everything [`Enclosure::establish`] needs besides the [`Site`]: the settings, the probe
+/// program and this process's capabilities (data, so the refusal without `CAP_NET_ADMIN` can
+/// be tested without dropping it).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub settings: Settings,
+    pub probe: ProbeProgram,
+    pub capabilities: Capabilities,
+}
+
+impl Plan {
+    /// The plan for `policy` in this process, `None` when the sandbox is off: what to pass to
+    /// [`crate::assistant::run::run_sandboxed`].
+    pub fn for_policy(policy: Policy) -> Result<Option<Self>, SandboxError> {
+        match policy {
+            Policy::On(settings) => Self::for_this_process(settings).map(Some),
+            Policy::Off => Ok(None),
+        }
+    }
+
+    /// For this process: its own binary as the probe, its own capabilities.
+    pub fn for_this_process(settings: Settings) -> Result<Self, SandboxError> {
+        Ok(Self {
+            settings,
+            probe: ProbeProgram::current().map_err(SandboxError::Verify)?,
+            capabilities: Capabilities::current()?,
+        })
+    }
+}
+
+/// An established sandbox: rules loaded and verified, checkout lent to the sandbox uid. It
+/// removes the rules and gives the checkout back on [`Enclosure::finish`] or when dropped.
+#[derive(Debug)]
+pub struct Enclosure {
+    uid: SandboxUid,
+    probe: ProbeProgram,
+    lent: Option<Lent>,
+    verification: Verification,
+    removed: bool,
+}
+
+impl Enclosure {
+    /// Refuses without `CAP_NET_ADMIN` in `capabilities`, loads the rules for `site`, verifies
+    /// them with probes running as the sandbox uid, and lends the checkout to it.
+    pub fn establish(plan: &Plan, site: &Site) -> Result<Self, SandboxError> {
+        let Plan {
+            settings,
+            probe,
+            capabilities,
+        } = plan;
+        if !capabilities.net_admin() {
+            return Err(SandboxError::NoNetAdmin);
+        }
+        tracing::info!(
+            allowed = %settings.allowed_hosts(&site.upstream).join(", "),
+            "only the key proxy may reach the model API; the sandboxed assistant reaches the proxy alone"
+        );
+        let fence = Fence {
+            uid: settings.uid,
+            proxy_port: site.proxy_port,
+        };
+        tables::apply(&fence)?;
+        // From here on, dropping `enclosure` removes the rules again.
+        let mut enclosure = Self {
+            uid: settings.uid,
+            probe: probe.clone(),
+            lent: None,
+            verification: Verification::default(),
+            removed: false,
+        };
+        let held = subjects(site)?;
+        enclosure.verification = verify::run(probe, settings.uid, &held.subjects)?;
+        drop(held);
+        if !enclosure.verification.holds() {
+            return Err(SandboxError::Breach(enclosure.verification.clone()));
+        }
+        tracing::info!(uid = %settings.uid, proxy_port = site.proxy_port, checks = enclosure.verification.checked.len(), "network sandbox verified: the assistant can reach the key proxy and nothing else");
+        enclosure.lent = Some(Lent::lend(&site.workspace, settings.uid)?);
+        Ok(enclosure)
+    }
+
+    pub fn uid(&self) -> SandboxUid {
+        self.uid
+    }
+
+    /// What the probes saw.
+    pub fn verification(&self) -> &Verification {
+        &self.verification
+    }
+
+    /// Makes `command` start as the sandbox uid with no capabilities and `no_new_privs`.
+    pub fn confine(&self, command: &mut tokio::process::Command) {
+        privileges::confine_tokio(command, self.uid);
+    }
+
+    /// A fresh, empty home directory, outside the entrypoint's own (root's) home, which other
+    /// users cannot enter. It is not under the temporary directory either, because Codex will
+    /// not link its helper commands into a `CODEX_HOME` there. Hand it over with
+    /// [`Enclosure::give_home`] once it is prepared.
+    pub fn fresh_home(&self) -> Result<tempfile::TempDir, SandboxError> {
+        let parent = Path::new("/var/tmp/gitlab-ai-homes");
+        std::fs::create_dir_all(parent).map_err(SandboxError::Home)?;
+        tempfile::Builder::new()
+            .prefix("run-")
+            .tempdir_in(parent)
+            .map_err(SandboxError::Home)
+    }
+
+    /// Makes the prepared home (and what the runner put in it, such as `.codex`) the sandbox
+    /// uid's.
+    pub fn give_home(&self, home: &Path) -> Result<(), SandboxError> {
+        Ok(handover::give(home, self.uid)?)
+    }
+
+    /// Stops every process of the sandbox uid, removes the rules and gives the checkout back.
+    /// If the processes cannot be stopped the rules stay: a process that escaped the CLI's
+    /// process group must not go on without the fence.
+    pub fn finish(mut self) -> Result<(), SandboxError> {
+        self.removed = true;
+        let reaped = self.reap();
+        let tables = match &reaped {
+            Ok(()) => tables::remove(),
+            Err(_) => Ok(()),
+        };
+        if let Some(lent) = self.lent.take() {
+            lent.give_back()?;
+        }
+        reaped?;
+        tables?;
+        Ok(())
+    }
+
+    /// Runs `PROBE sandbox reap` as the sandbox uid, which kills every process of that uid.
+    fn reap(&self) -> Result<(), SandboxError> {
+        let mut command = std::process::Command::new(&self.probe.0);
+        command
+            .args(["sandbox", "reap"])
+            .env_clear()
+            .current_dir("/")
+            .stdin(std::process::Stdio::null());
+        privileges::confine(&mut command, self.uid);
+        let status = command.status().map_err(SandboxError::Reap)?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(SandboxError::Reap(std::io::Error::other(format!(
+                "sandbox reap exited with {status}"
+            ))))
+        }
+    }
+}
+
+impl Drop for Enclosure {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        match self.reap() {
+            Ok(()) => {
+                if let Err(error) = tables::remove() {
+                    tracing::error!(%error, "could not remove the sandbox rules");
+                }
+            }
+            Err(error) => tracing::error!(%error, "the sandbox rules stay in place"),
+        }
+    }
+}
+
+/// The probe subjects plus the decoy listeners that must stay open while the probes run.
+struct Held {
+    subjects: probe::Subjects,
+    _listeners: Vec<TcpListener>,
+}
+
+fn subjects(site: &Site) -> Result<Held, SandboxError> {
+    let upstream = upstream_addresses(&site.upstream);
+    let resolvers = std::fs::read_to_string("/etc/resolv.conf")
+        .map(|text| probe::resolvers(&text))
+        .unwrap_or_default();
+    let mut listeners =
+        vec![TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(SandboxError::Verify)?];
+    if tables::ipv6_enabled() {
+        match TcpListener::bind((Ipv6Addr::LOCALHOST, 0)) {
+            Ok(listener) => listeners.push(listener),
+            Err(error) => tracing::warn!(%error, "no IPv6 loopback to probe"),
+        }
+    }
+    let decoys = listeners
+        .iter()
+        .map(TcpListener::local_addr)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(SandboxError::Verify)?;
+    let arbitrary = probe::ARBITRARY
+        .into_iter()
+        .filter(|a| a.is_ipv4() || tables::ipv6_enabled())
+        .collect();
+    Ok(Held {
+        subjects: probe::Subjects {
+            proxy_port: site.proxy_port,
+            upstream,
+            resolvers,
+            decoys,
+            arbitrary,
+        },
+        _listeners: listeners,
+    })
+}
+
+/// The upstream's addresses as the entrypoint resolves them, to show the sandbox uid cannot
+/// reach them directly; a name that does not resolve here is reported and skipped.
+fn upstream_addresses(upstream: &Upstream) -> Vec<SocketAddr> {
+    let url = upstream.base();
+    let port = url.port_or_known_default().unwrap_or(443);
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+        Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
+        Some(url::Host::Domain(name)) => match (name, port).to_socket_addrs() {
+            Ok(addrs) => addrs.collect(),
+            Err(error) => {
+                tracing::warn!(%name, %error, "could not resolve the model API to probe it directly");
+                Vec::new()
+            }
+        },
+        None => Vec::new(),
+    }
+}
+
+/// For the final note of a run that was not fenced ([`Policy::Off`]), so nobody mistakes it for
+/// a sandboxed one.
+pub fn unsandboxed_note() -> &'static str {
+    "This run was not network-sandboxed: the assistant could reach any address this job can (AI_SANDBOX=off, or the default for Claude)."
+}
+
+/// The proxy's port from its base URL (`http://127.0.0.1:PORT/<token>`).
+pub fn proxy_port(base_url: &str) -> Option<u16> {
+    url::Url::parse(base_url).ok()?.port()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::ModelApi;
+
+    #[test]
+    fn without_net_admin_nothing_is_touched_and_the_runner_fix_is_named() {
+        let upstream = Upstream::public(ModelApi::OpenAi);
+        let settings = Settings {
+            uid: SandboxUid::new(DEFAULT_UID).unwrap(),
+            extra_hosts: Vec::new(),
+        };
+        let site = Site {
+            proxy_port: 1,
+            upstream,
+            workspace: PathBuf::from("/nonexistent"),
+        };
+        let plan = Plan {
+            settings,
+            probe: ProbeProgram(PathBuf::from("/nonexistent")),
+            capabilities: Capabilities::NONE,
+        };
+        let error = Enclosure::establish(&plan, &site).unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, SandboxError::NoNetAdmin));
+        assert!(!message.contains('\n'));
+        for needle in [
+            "CAP_NET_ADMIN",
+            "cap_add = [\"NET_ADMIN\"]",
+            "[runners.docker]",
+            "kubernetes",
+            "AI_SANDBOX=off",
+        ] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+    }
+
+    #[test]
+    fn the_proxy_port_comes_from_its_url() {
+        assert_eq!(proxy_port("http://127.0.0.1:41234/abcdef"), Some(41234));
+        assert_eq!(proxy_port("not a url"), None);
+    }
+}

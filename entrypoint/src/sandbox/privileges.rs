@@ -1,0 +1,78 @@
+//! Turning a child into the sandbox uid before it executes anything: no supplementary groups,
+//! the sandbox uid as its gid too, every uid and gid set to it (so no way back), an empty
+//! capability bounding set, and `PR_SET_NO_NEW_PRIVS` so neither a setuid binary (`sudo`) nor
+//! file capabilities can raise it again (`prctl(2)`, `capabilities(7)`).
+
+use std::os::unix::process::CommandExt;
+
+use rustix::process::{Gid, Uid};
+use rustix::thread::{self, CapabilitySet, CapabilitySets};
+
+use super::SandboxUid;
+
+/// The highest capability number any kernel we support knows; dropping unknown ones just fails
+/// with `EINVAL`, which is ignored.
+const LAST_CAPABILITY: u32 = 63;
+
+/// Makes `command` run as `uid` without privileges.
+pub fn confine(command: &mut std::process::Command, uid: SandboxUid) {
+    // SAFETY: the closure runs between fork and exec and only makes raw system calls (no
+    // allocation, no locks), which is what `pre_exec` requires.
+    unsafe {
+        command.pre_exec(move || drop_privileges(uid).map_err(std::io::Error::from));
+    }
+}
+
+/// The same for a tokio command.
+pub fn confine_tokio(command: &mut tokio::process::Command, uid: SandboxUid) {
+    // SAFETY: as in `confine`.
+    unsafe {
+        command.pre_exec(move || drop_privileges(uid).map_err(std::io::Error::from));
+    }
+}
+
+fn drop_privileges(uid: SandboxUid) -> rustix::io::Result<()> {
+    for number in 0..=LAST_CAPABILITY {
+        match thread::remove_capability_from_bounding_set(CapabilitySet::from_bits_retain(
+            1 << number,
+        )) {
+            // `EPERM` without `CAP_SETPCAP` (a container runtime may drop it): the bounding set
+            // is only a ceiling for later `execve`s, which `no_new_privs` already keeps from
+            // granting anything, and every other set is emptied below.
+            Ok(()) | Err(rustix::io::Errno::INVAL | rustix::io::Errno::PERM) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    let gid = Gid::from_raw(uid.get());
+    thread::set_thread_groups(&[])?;
+    thread::set_thread_res_gid(gid, gid, gid)?;
+    // With every uid non-zero the kernel clears the permitted and effective sets; the explicit
+    // `capset` below also empties the inheritable one.
+    let user = Uid::from_raw(uid.get());
+    thread::set_thread_res_uid(user, user, user)?;
+    thread::set_capabilities(
+        None,
+        CapabilitySets {
+            effective: CapabilitySet::empty(),
+            permitted: CapabilitySet::empty(),
+            inheritable: CapabilitySet::empty(),
+        },
+    )?;
+    thread::set_no_new_privs(true)?;
+    Ok(())
+}
+
+/// Sends `SIGKILL` to every process this process may signal except itself (`kill(-1, …)`, see
+/// `kill(2)`). Run as the sandbox uid, that is every process the assistant left behind, even
+/// ones that left its process group, which would otherwise keep running unfenced once the rules
+/// are removed.
+pub fn kill_all_of_this_uid() -> rustix::io::Result<()> {
+    match rustix::process::kill_process_group(
+        rustix::process::Pid::from_raw(1)
+            .unwrap_or_else(|| unreachable!("1 is a valid process id")),
+        rustix::process::Signal::KILL,
+    ) {
+        Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+        Err(error) => Err(error),
+    }
+}

@@ -1,0 +1,282 @@
+//! The real CLIs inside the network sandbox: `codex exec` (fenced by default) and Claude Code
+//! (fenced with `AI_SANDBOX=on`), run as the sandbox uid with only the key proxy reachable,
+//! still complete a task against the model doubles, and the workspace comes back with its owner.
+//!
+//! The test runs itself again in a network namespace of its own (`unshare --net`), so the rules
+//! it loads are never the host's. The CLI is installed from npm outside the namespace first; its
+//! files under `/root/.cache` are hard-linked to a directory the sandbox uid can enter. The
+//! probe the sandbox runs is the `entrypoint` binary beside this test's, built outside the namespace.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use doubles::model::cli::{Cli, install};
+use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
+use entrypoint::assistant::Assistant;
+use entrypoint::assistant::events::AssistantEvent;
+use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunSpec, run_sandboxed};
+use entrypoint::proxy::{ModelApi, Upstream};
+use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
+use entrypoint::secret::Secret;
+
+const INSIDE: &str = "DOUBLES_SANDBOX_TEST_NETNS";
+const CLI_BINARY: &str = "DOUBLES_SANDBOX_CLI_BINARY";
+const CLI_PATH: &str = "DOUBLES_SANDBOX_CLI_PATH";
+const PROBE: &str = "DOUBLES_SANDBOX_PROBE";
+const OPENAI_KEY: &str = "sk-real-key-sandboxed-3e4f";
+const ANTHROPIC_KEY: &str = "sk-ant-real-key-sandboxed-8a2b";
+
+/// `target/<profile>/entrypoint`, brought up to date first (a no-op after a workspace build).
+fn entrypoint_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let mut build = Command::new(env!("CARGO"));
+    build.args([
+        "build",
+        "--quiet",
+        "-p",
+        "entrypoint",
+        "--bin",
+        "entrypoint",
+    ]);
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    assert!(
+        build.status().unwrap().success(),
+        "could not build the entrypoint binary"
+    );
+    profile_dir.join("entrypoint")
+}
+
+/// Hard-links (or copies) the tree at `from` to `to`, every directory enterable by anyone.
+fn link_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            link_tree(&entry.path(), &target);
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else if std::fs::hard_link(entry.path(), &target).is_err() {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The deepest directory holding the binary and its `PATH` directories.
+fn package_root(binary: &Path, path_dirs: &[PathBuf]) -> PathBuf {
+    let mut root = binary.parent().unwrap().to_owned();
+    while !path_dirs.iter().all(|d| d.starts_with(&root)) {
+        root = root.parent().unwrap().to_owned();
+    }
+    root
+}
+
+/// Outside: installs `cli`, links it where the sandbox uid can run it, runs `test` again in a
+/// fresh network namespace and asserts that it passed there; returns `false`. Inside: brings
+/// loopback up and returns `true`.
+async fn inside_fresh_netns(cli: Cli, test: &str) -> bool {
+    let ours = std::fs::read_link("/proc/self/ns/net").unwrap();
+    if let Some(parent) = std::env::var_os(INSIDE) {
+        assert_ne!(
+            ours.as_os_str(),
+            parent,
+            "refusing to change the host's firewall"
+        );
+        let lo = Command::new("ip")
+            .args(["link", "set", "lo", "up"])
+            .status()
+            .unwrap();
+        assert!(lo.success());
+        return true;
+    }
+    let installed = tokio::task::spawn_blocking(move || install(cli))
+        .await
+        .unwrap()
+        .expect("installing the CLI");
+    let package = package_root(&installed.binary, &installed.path_dirs);
+    let readable = tempfile::tempdir().unwrap();
+    link_tree(&package, readable.path());
+    let relink = |p: &Path| readable.path().join(p.strip_prefix(&package).unwrap());
+    let path_dirs: Vec<String> = installed
+        .path_dirs
+        .iter()
+        .map(|d| relink(d).display().to_string())
+        .collect();
+    let out = Command::new("unshare")
+        .args(["--net", "--"])
+        .arg(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(INSIDE, &ours)
+        .env(CLI_BINARY, relink(&installed.binary))
+        .env(CLI_PATH, path_dirs.join(":"))
+        .env(PROBE, entrypoint_binary())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the test failed in its namespace");
+    assert!(
+        stdout.contains(&format!("test {test} ... ok")) && stdout.contains("1 passed"),
+        "the test did not run in its namespace"
+    );
+    false
+}
+
+/// Runs `assistant` fenced as `uid` against `double` and checks that it wrote `file` with
+/// `content` and answered `answer`.
+async fn fenced_run_writes(
+    assistant: Assistant,
+    uid: u32,
+    double: &ModelDouble,
+    work: &Path,
+    (file, content, answer): (&str, &str, &str),
+) {
+    let (api, base, key, model) = match assistant {
+        Assistant::Codex => (
+            ModelApi::OpenAi,
+            format!("{}/v1", double.base_url()),
+            OPENAI_KEY,
+            "gpt-5.5",
+        ),
+        Assistant::Claude => (
+            ModelApi::Anthropic,
+            double.base_url(),
+            ANTHROPIC_KEY,
+            "claude-sonnet-4-6",
+        ),
+    };
+    let spec = RunSpec {
+        assistant,
+        program: std::env::var_os(CLI_BINARY).unwrap().into(),
+        extra_path: std::env::var(CLI_PATH)
+            .unwrap()
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .collect(),
+        workspace: work.to_owned(),
+        prompt: "Do the task.".to_owned(),
+        model: Some(model.to_owned()),
+        fallback_model: None,
+        max_turns: None,
+        max_retries: Some(0),
+        timeout: Duration::from_secs(120),
+        provider: Provider::Api(ApiConfig {
+            upstream: Upstream::parse(api, &base).unwrap(),
+            key: Secret::new(key),
+        }),
+        passthrough: Vec::new(),
+    };
+    let plan = Plan {
+        settings: Settings {
+            // Each test its own uid: finishing kills every process of the uid, and other tests
+            // run meanwhile.
+            uid: SandboxUid::new(uid).unwrap(),
+            extra_hosts: Vec::new(),
+        },
+        probe: ProbeProgram(std::env::var_os(PROBE).unwrap().into()),
+        capabilities: Capabilities::current().unwrap(),
+    };
+
+    let mut events = Vec::new();
+    let report = run_sandboxed(&spec, Some(&plan), |e| events.push(e.clone()))
+        .await
+        .expect("the sandboxed run could not start");
+    eprintln!("{:?} after {:?}", report.outcome, report.elapsed);
+
+    assert!(report.sandboxed);
+    assert_eq!(double.problems(), Vec::<String>::new());
+    assert!(
+        matches!(&report.outcome, Outcome::Succeeded { final_text, .. } if final_text == answer),
+        "{:?}",
+        report.outcome
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, AssistantEvent::ToolCall { .. })),
+        "{events:?}"
+    );
+    let written = work.join(file);
+    assert_eq!(std::fs::read_to_string(&written).unwrap(), content);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&written).unwrap().uid(),
+        0,
+        "not given back"
+    );
+    for request in double.requests() {
+        assert_eq!(request.credential(), Some(key));
+    }
+    let saved = Command::new("iptables-save").output().unwrap();
+    assert!(!String::from_utf8_lossy(&saved.stdout).contains("AI_SANDBOX"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandboxed_codex_completes_a_task_through_the_proxy() {
+    if !inside_fresh_netns(
+        Cli::Codex,
+        "sandboxed_codex_completes_a_task_through_the_proxy",
+    )
+    .await
+    {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let script = Script::new()
+        .then(Turn::tool_call(ToolCall::write_file(
+            "call_s1",
+            "fenced.txt",
+            "inside\n",
+        )))
+        .then(
+            Turn::text("Added fenced.txt.").expecting(Expectation::ToolOutputFor("call_s1".into())),
+        );
+    let double = openai::start(script).await.unwrap();
+    fenced_run_writes(
+        Assistant::Codex,
+        64301,
+        &double,
+        work.path(),
+        ("fenced.txt", "inside\n", "Added fenced.txt."),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandboxed_claude_completes_a_task_through_the_proxy() {
+    if !inside_fresh_netns(
+        Cli::Claude,
+        "sandboxed_claude_completes_a_task_through_the_proxy",
+    )
+    .await
+    {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let target = work.path().join("fenced.txt");
+    let script = Script::new()
+        .then(Turn::tool_call(ToolCall::write_file(
+            "toolu_s1", &target, "inside\n",
+        )))
+        .then(
+            Turn::text("Wrote fenced.txt.")
+                .expecting(Expectation::ToolOutputFor("toolu_s1".into())),
+        );
+    let double = anthropic::start(script).await.unwrap();
+    fenced_run_writes(
+        Assistant::Claude,
+        64302,
+        &double,
+        work.path(),
+        ("fenced.txt", "inside\n", "Wrote fenced.txt."),
+    )
+    .await;
+}
