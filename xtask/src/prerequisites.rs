@@ -1,0 +1,54 @@
+//! What the tests need from the machine, and how a fresh Debian machine gets it.
+//!
+//! The test command must work on a fresh clone on a fresh machine, so each prerequisite is
+//! checked, and when missing it is installed with apt-get if we are root on a Debian-family
+//! system; otherwise the error says exactly what to install.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::cmd;
+
+/// The real `git http-backend`, which the GitLab double uses to serve repositories over smart
+/// HTTP. It ships with Debian's `git` package.
+pub fn git_http_backend() -> anyhow::Result<PathBuf> {
+    if let Some(path) = find_http_backend() {
+        return Ok(path);
+    }
+    apt_install(&["git"])?;
+    find_http_backend().context("git was installed but git-http-backend is still missing")
+}
+
+fn find_http_backend() -> Option<PathBuf> {
+    let out = Command::new("git").arg("--exec-path").output().ok()?;
+    let dir = String::from_utf8(out.stdout).ok()?;
+    let path = PathBuf::from(dir.trim()).join("git-http-backend");
+    path.is_file().then_some(path)
+}
+
+/// Installs Debian packages, or explains how to when this process cannot.
+fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+    let list = packages.join(" ");
+    if !is_root() || !cmd::available("apt-get") {
+        bail!(
+            "missing prerequisite: install the Debian/Ubuntu package(s) `{list}` (apt-get install -y {list}) and run again"
+        );
+    }
+    eprintln!("installing {list} (missing on this machine)");
+    let root = std::path::Path::new("/");
+    cmd::run(root, "apt-get", ["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend_from_slice(packages);
+    cmd::run(root, "apt-get", args)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .is_some_and(|uid| uid.trim() == "0")
+}
