@@ -5,12 +5,18 @@
 mod artifacts;
 mod cache;
 mod cmd;
+mod context;
+mod image_args;
 mod integrity;
 mod lock_artifacts;
 mod lockfile;
 mod manifest;
 mod npm_registry;
+mod payload;
+mod plan;
 mod prerequisites;
+mod revision;
+mod variants;
 
 use clap::{Parser, Subcommand};
 
@@ -26,12 +32,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Print the image variant table: Dockerfile, build args, tags and size budget.
+    Plan(plan::Args),
     /// Record the registry's integrity of every artifact pinned in images/images.toml.
     LockArtifacts(lock_artifacts::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Plan(args) => plan::run(args),
         Command::LockArtifacts(args) => lock_artifacts::run(args),
     }
 }
