@@ -3,9 +3,11 @@
 //! `main` only parses flags and dispatches; each command is its own module.
 
 mod artifacts;
+mod bootstrap_base;
 mod cache;
 mod cmd;
 mod context;
+mod engine;
 mod image_args;
 mod integrity;
 mod lock_artifacts;
@@ -16,6 +18,7 @@ mod payload;
 mod plan;
 mod prerequisites;
 mod revision;
+mod test;
 mod variants;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +35,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run every check and test: formatting, clippy, unit, integration and end-to-end tests.
+    /// Installs what a fresh Debian machine lacks when run as root.
+    Test(test::Args),
+    /// Make the local Debian base image (debootstrap + import) that stands in for ubuntu:24.04.
+    BootstrapBase(bootstrap_base::Args),
     /// Print the image variant table: Dockerfile, build args, tags and size budget.
     Plan(plan::Args),
     /// Record the registry's integrity of every artifact pinned in images/images.toml.
@@ -40,6 +48,8 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Test(args) => test::run(args),
+        Command::BootstrapBase(args) => bootstrap_base::run(args),
         Command::Plan(args) => plan::run(args),
         Command::LockArtifacts(args) => lock_artifacts::run(args),
     }

@@ -29,7 +29,7 @@ fn find_http_backend() -> Option<PathBuf> {
 }
 
 /// Installs Debian packages, or explains how to when this process cannot.
-fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+pub fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     let list = packages.join(" ");
     if !is_root() || !cmd::available("apt-get") {
         bail!(
@@ -44,7 +44,7 @@ fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     cmd::run(root, "apt-get", args)
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

@@ -1,0 +1,56 @@
+//! `cargo xtask test`: the one command that runs every check and test, locally and in CI.
+
+use clap::Parser;
+
+use crate::{cmd, prerequisites};
+
+/// Flags of `cargo xtask test`.
+#[derive(Debug, Parser)]
+pub struct Args {
+    /// Skip `cargo fmt --check` and clippy (for a quick local loop).
+    #[arg(long)]
+    no_lint: bool,
+    /// Extra arguments for the test runner, e.g. a test name filter.
+    #[arg(last = true)]
+    filter: Vec<String>,
+}
+
+/// Installs missing prerequisites, then runs formatting and lint checks and the whole test suite.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let root = cmd::workspace_root()?;
+    let backend = prerequisites::git_http_backend()?;
+    eprintln!("git http-backend: {}", backend.display());
+    if !args.no_lint {
+        cmd::run(&root, "cargo", ["fmt", "--all", "--", "--check"])?;
+        cmd::run(
+            &root,
+            "cargo",
+            [
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        )?;
+    }
+    // nextest runs each test in its own process, which keeps the doubles' servers and child
+    // processes of one test from leaking into another; plain `cargo test` is the fallback.
+    let mut test_args: Vec<String> = if cmd::available("cargo-nextest") {
+        ["nextest", "run", "--workspace", "--no-fail-fast"]
+            .map(String::from)
+            .to_vec()
+    } else {
+        ["test", "--workspace", "--no-fail-fast"]
+            .map(String::from)
+            .to_vec()
+    };
+    if !args.filter.is_empty() {
+        if test_args[0] == "test" {
+            test_args.push("--".into());
+        }
+        test_args.extend(args.filter);
+    }
+    cmd::run(&root, "cargo", &test_args)
+}
