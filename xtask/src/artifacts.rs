@@ -45,6 +45,7 @@ impl ArtifactStore {
     }
 
     /// A store in `dir` using `registry` (tests).
+    #[cfg(test)]
     pub fn with(dir: PathBuf, lock: Lock, registry: NpmRegistry) -> Self {
         ArtifactStore {
             dir,

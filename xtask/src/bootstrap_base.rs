@@ -22,6 +22,9 @@ pub const DEBIAN_BASE_IMAGE: &str = "local/debian-bookworm";
 
 const SUITE: &str = "bookworm";
 
+/// Debian's own mirror network, reachable over plain HTTP from the build machines.
+pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
+
 /// Flags of `cargo xtask bootstrap-base`.
 #[derive(Debug, Parser)]
 pub struct Args {
@@ -29,7 +32,7 @@ pub struct Args {
     #[arg(long)]
     force: bool,
     /// The Debian mirror debootstrap downloads from.
-    #[arg(long, default_value = "http://deb.debian.org/debian")]
+    #[arg(long, default_value = DEFAULT_MIRROR)]
     mirror: String,
 }
 

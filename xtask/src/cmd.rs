@@ -116,3 +116,14 @@ where
     );
     Ok(child)
 }
+
+/// True when `program args…` can be started and exits successfully (for tools without
+/// `--version`).
+pub fn available_at(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok()
+}

@@ -177,6 +177,7 @@ impl BuildContext {
     }
 
     /// The paths of the context, sorted.
+    #[cfg(test)]
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.entries.keys().map(String::as_str)
     }

@@ -45,6 +45,7 @@ impl Integrity {
     }
 
     /// The integrity of `bytes`.
+    #[cfg(test)]
     pub fn of(bytes: &[u8]) -> Self {
         let mut hasher = IntegrityWriter::new(io::sink());
         hasher.hasher.update(bytes);
@@ -57,15 +58,15 @@ impl Integrity {
     }
 
     /// Fails unless `actual` is this integrity.
-    pub fn check(&self, what: &str, actual: Integrity) -> Result<(), IntegrityMismatch> {
+    pub fn check(&self, what: &str, actual: Integrity) -> Result<(), Box<IntegrityMismatch>> {
         if *self == actual {
             Ok(())
         } else {
-            Err(IntegrityMismatch {
+            Err(Box::new(IntegrityMismatch {
                 what: what.to_owned(),
                 expected: self.clone(),
                 actual,
-            })
+            }))
         }
     }
 }

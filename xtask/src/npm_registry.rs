@@ -125,7 +125,7 @@ impl NpmRegistry {
         inner.flush()?;
         if let Err(mismatch) = expected.check(what, actual) {
             let _ = std::fs::remove_file(dest);
-            return Err(mismatch.into());
+            return Err((*mismatch).into());
         }
         Ok(())
     }
