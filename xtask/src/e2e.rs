@@ -25,6 +25,9 @@ use crate::test_images;
 
 /// The host's CA bundle: passed as the extra CA input so the path that lets builds work behind
 /// an intercepting proxy is exercised.
+/// The release version the suite builds and publishes as.
+const E2E_RELEASE: &str = "0.0.0-e2e";
+
 const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// Runs the suite; prints one line per stage and a closing `N passed, 0 failed` line.
@@ -42,7 +45,8 @@ pub fn run() -> anyhow::Result<()> {
                 assistant: None,
                 base: Some(Base::Ubuntu),
                 base_images: vec![(Base::Ubuntu, DEBIAN_BASE_IMAGE.to_owned())],
-                tag: None,
+                // A release, so every kind of tag is published and read back.
+                tag: Some(E2E_RELEASE.to_owned()),
             },
             pull: false,
             no_cache: false,
@@ -87,6 +91,7 @@ pub fn run() -> anyhow::Result<()> {
             registry_image: Some(format!("{}/gitlab-ai", registry.host)),
             registry_user: Some(registry.user.clone()),
             registry_password: Some(password.to_owned()),
+            latest: false,
         };
         let refused = publish::publish(&docker, &args.images, &target("not-the-password")).await;
         match refused {
@@ -97,6 +102,16 @@ pub fn run() -> anyhow::Result<()> {
 
         let published = publish::publish(&docker, &args.images, &target(&registry.password)).await?;
         ensure!(published.len() == 2, "expected two published images, got {}", published.len());
+        for image in &published {
+            for wanted in ["latest", "ubuntu", "0.0.0-e2e-ubuntu"] {
+                ensure!(
+                    image.tags.iter().any(|t| t == wanted),
+                    "{} was not published as {wanted}: {:?}",
+                    image.repository,
+                    image.tags
+                );
+            }
+        }
         for image in &published {
             let reference = format!("{}:{}", image.repository, image.tags[0]);
             let local = engine::inspect_image(&docker, &reference)

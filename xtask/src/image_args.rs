@@ -23,8 +23,8 @@ pub struct ImageArgs {
     /// (made by `cargo xtask bootstrap-base`). Repeatable.
     #[arg(long = "base-image", value_name = "BASE=IMAGE", value_parser = parse_base_image)]
     pub base_images: Vec<(Base, String)>,
-    /// The release version in `<version>-<base>` tags and the version label
-    /// (default: `CI_COMMIT_TAG`, else the workspace version).
+    /// The release version: published as `<version>-<base>` (and moves `<base>`/`latest`);
+    /// default `CI_COMMIT_TAG`. Without it only `sha-<short>` tags are published.
     #[arg(long)]
     pub tag: Option<String>,
 }
@@ -35,16 +35,19 @@ impl ImageArgs {
         Variant::select(self.assistant, self.base)
     }
 
-    /// The version used in tags and labels.
-    pub fn version(&self) -> String {
+    /// The release version: `--tag`, else a tag pipeline's `CI_COMMIT_TAG` (without a leading
+    /// `v`); `None` outside releases.
+    pub fn release(&self) -> Option<String> {
         self.tag
             .clone()
-            .or_else(|| {
-                std::env::var("CI_COMMIT_TAG")
-                    .ok()
-                    .filter(|t| !t.is_empty())
-            })
-            .map(|t| t.trim_start_matches('v').to_owned())
+            .or_else(|| std::env::var("CI_COMMIT_TAG").ok())
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| t.trim().trim_start_matches('v').to_owned())
+    }
+
+    /// The version in the image's version label: the release, else the workspace version.
+    pub fn version(&self) -> String {
+        self.release()
             .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned())
     }
 

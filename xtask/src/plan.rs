@@ -7,7 +7,7 @@ use crate::cmd;
 use crate::image_args::ImageArgs;
 use crate::manifest::Manifest;
 use crate::revision;
-use crate::variants::{VariantPlan, published_tags};
+use crate::variants::{TagPolicy, VariantPlan, published_tags};
 
 /// Flags of `cargo xtask plan`.
 #[derive(Debug, Parser)]
@@ -38,9 +38,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             variant.local_image()
         );
         println!(
-            "  tags         <registry image>/{}:{}",
+            "  tags         <registry image>/{}:{} (version and moving tags only for releases or --latest)",
             variant.assistant,
-            published_tags(variant, &settings.version, &short, manifest.default_base).join(", ")
+            published_tags(
+                variant,
+                TagPolicy {
+                    release: Some(&settings.version),
+                    moving: true,
+                    short_sha: &short,
+                },
+                manifest.default_base
+            )
+            .join(", ")
         );
         println!(
             "  size budget  compressed ≤ {} binary gzipped + {} MB",

@@ -18,7 +18,7 @@ use crate::engine::{self, mb};
 use crate::image_args::ImageArgs;
 use crate::manifest::Manifest;
 use crate::registry::{self, Credentials, Repository};
-use crate::variants::{Variant, published_tags};
+use crate::variants::{TagPolicy, Variant, published_tags};
 use crate::{cmd, revision};
 
 /// Where to publish, and as whom.
@@ -33,6 +33,9 @@ pub struct Target {
     /// Registry password or token.
     #[arg(long, env = "CI_REGISTRY_PASSWORD", hide_env_values = true)]
     pub registry_password: Option<String>,
+    /// Also move `<base>` and `latest` without a release (e.g. on the default branch).
+    #[arg(long)]
+    pub latest: bool,
 }
 
 /// Flags of `cargo xtask publish`.
@@ -91,8 +94,13 @@ pub async fn publish(
         }),
         _ => None,
     };
-    let version = images.version();
+    let release = images.release();
     let short = revision::short_sha(&root)?;
+    let policy = TagPolicy {
+        release: release.as_deref(),
+        moving: target.latest,
+        short_sha: &short,
+    };
     let mut published = Vec::new();
     for variant in images.variants() {
         let local = variant.local_image();
@@ -101,7 +109,7 @@ pub async fn publish(
             continue;
         }
         let repository = format!("{registry_image}/{}", variant.assistant);
-        let tags = published_tags(variant, &version, &short, manifest.default_base);
+        let tags = published_tags(variant, policy, manifest.default_base);
         let digest = push_tags(docker, &local, &repository, &tags, credentials.as_ref())
             .await
             .with_context(|| format!("publishing {variant}"))?;

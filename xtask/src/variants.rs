@@ -177,27 +177,42 @@ impl VariantPlan {
     }
 }
 
+/// Which tags a publish run may set. Immutable `sha-…` tags are always pushed; the version tags
+/// only for a release (`--tag` or a tag pipeline's `CI_COMMIT_TAG`), so a branch pipeline never
+/// overwrites a released version; the moving `<base>`/`latest` tags only for a release or on
+/// request (`--latest`, e.g. on the default branch).
+#[derive(Clone, Copy, Debug)]
+pub struct TagPolicy<'a> {
+    /// The release version, if this is a release.
+    pub release: Option<&'a str>,
+    /// Whether `<base>` and `latest` move to this image.
+    pub moving: bool,
+    /// The short commit sha.
+    pub short_sha: &'a str,
+}
+
 /// The tags an image is published under in `<registry image>/<assistant>`:
-/// `<version>-<base>`, `<base>`, `sha-<short>-<base>`, and for the default family also
-/// `<version>`, `latest` and `sha-<short>`.
-pub fn published_tags(
-    variant: Variant,
-    version: &str,
-    short_sha: &str,
-    default_base: Base,
-) -> Vec<String> {
+/// `sha-<short>-<base>`, `<version>-<base>`, `<base>`, and for the default family also
+/// `sha-<short>`, `<version>` and `latest` (as the policy allows).
+pub fn published_tags(variant: Variant, policy: TagPolicy<'_>, default_base: Base) -> Vec<String> {
     let base = variant.base;
-    let mut tags = vec![
-        format!("{version}-{base}"),
-        base.to_string(),
-        format!("sha-{short_sha}-{base}"),
-    ];
-    if base == default_base {
-        tags.extend([
-            version.to_owned(),
-            "latest".to_owned(),
-            format!("sha-{short_sha}"),
-        ]);
+    let short = policy.short_sha;
+    let default = base == default_base;
+    let mut tags = vec![format!("sha-{short}-{base}")];
+    if default {
+        tags.push(format!("sha-{short}"));
+    }
+    if let Some(version) = policy.release {
+        tags.push(format!("{version}-{base}"));
+        if default {
+            tags.push(version.to_owned());
+        }
+    }
+    if policy.moving || policy.release.is_some() {
+        tags.push(base.to_string());
+        if default {
+            tags.push("latest".to_owned());
+        }
     }
     tags
 }
@@ -216,20 +231,50 @@ mod tests {
             assistant: Assistant::Claude,
             base: Base::Ubuntu,
         };
+        let release = TagPolicy {
+            release: Some("1.4.0"),
+            moving: false,
+            short_sha: "0123abcd",
+        };
         assert_eq!(
-            published_tags(claude_alpine, "1.4.0", "0123abcd", Base::Ubuntu),
-            ["1.4.0-alpine", "alpine", "sha-0123abcd-alpine"]
+            published_tags(claude_alpine, release, Base::Ubuntu),
+            ["sha-0123abcd-alpine", "1.4.0-alpine", "alpine"]
         );
         assert_eq!(
-            published_tags(claude_ubuntu, "1.4.0", "0123abcd", Base::Ubuntu),
+            published_tags(claude_ubuntu, release, Base::Ubuntu),
             [
-                "1.4.0-ubuntu",
-                "ubuntu",
                 "sha-0123abcd-ubuntu",
+                "sha-0123abcd",
+                "1.4.0-ubuntu",
                 "1.4.0",
-                "latest",
-                "sha-0123abcd"
+                "ubuntu",
+                "latest"
             ]
+        );
+    }
+
+    #[test]
+    fn branch_pipelines_push_only_immutable_tags_unless_asked() {
+        let ubuntu = Variant {
+            assistant: Assistant::Codex,
+            base: Base::Ubuntu,
+        };
+        let branch = TagPolicy {
+            release: None,
+            moving: false,
+            short_sha: "abc12345",
+        };
+        assert_eq!(
+            published_tags(ubuntu, branch, Base::Ubuntu),
+            ["sha-abc12345-ubuntu", "sha-abc12345"]
+        );
+        let default_branch = TagPolicy {
+            moving: true,
+            ..branch
+        };
+        assert_eq!(
+            published_tags(ubuntu, default_branch, Base::Ubuntu),
+            ["sha-abc12345-ubuntu", "sha-abc12345", "ubuntu", "latest"]
         );
     }
 
@@ -237,7 +282,12 @@ mod tests {
     fn only_one_family_gets_latest() {
         let mut latest = 0;
         for v in Variant::select(Some(Assistant::Codex), None) {
-            latest += published_tags(v, "1.0.0", "abc", Base::Ubuntu)
+            let policy = TagPolicy {
+                release: Some("1.0.0"),
+                moving: true,
+                short_sha: "abc",
+            };
+            latest += published_tags(v, policy, Base::Ubuntu)
                 .iter()
                 .filter(|t| *t == "latest")
                 .count();
