@@ -16,9 +16,10 @@ use futures::StreamExt;
 use tokio_util::io::ReaderStream;
 
 use crate::artifacts::ArtifactStore;
+use crate::bootstrap_base::DEBIAN_BASE_IMAGE;
 use crate::context::ContextHash;
 use crate::engine::{self, mb};
-use crate::manifest::Manifest;
+use crate::manifest::{Family, Manifest};
 use crate::payload::{self, PayloadInputs};
 use crate::variants::{BuildSettings, Variant, VariantPlan};
 
@@ -183,9 +184,17 @@ impl ImageBuilder<'_> {
             return Ok(Ok(image.id.unwrap_or_default()));
         }
         if !self.options.pull {
+            let family = self.manifest.base(plan.variant.base)?.family;
+            let remedy = match family {
+                Family::Debian => format!(
+                    "or build on the local Debian stand-in: `cargo xtask bootstrap-base`, then --base-image {}={DEBIAN_BASE_IMAGE}",
+                    plan.variant.base
+                ),
+                Family::Alpine => "the alpine family also needs an Alpine package mirror, so it is built where both are reachable (the release pipeline)".to_owned(),
+            };
             return Ok(Err(format!(
-                "its base image {} is not present locally. Pass --pull where a registry serving it is reachable (the release pipeline does), or build on a local stand-in: `cargo xtask bootstrap-base` then --base-image {}=local/debian-bookworm (Debian-family bases only; the alpine variants need an Alpine mirror)",
-                plan.base_image, plan.variant.base
+                "its base image {} is not present locally. Pass --pull where a registry serving it is reachable; {remedy}",
+                plan.base_image
             )));
         }
         eprintln!("[{}] pulling {}", plan.variant, plan.base_image);
