@@ -22,6 +22,22 @@ pub const DEBIAN_BASE_IMAGE: &str = "local/debian-bookworm";
 
 const SUITE: &str = "bookworm";
 
+/// The version of how the rootfs is made: bump it when `make_rootfs_tarball` changes, so cached
+/// tarballs and imported images from the old recipe are replaced.
+const RECIPE: &str = "r2";
+const RECIPE_LABEL: &str = "gitlab-ai.base-recipe";
+
+/// Left out of the stand-in, as Ubuntu's minimized images leave them out: package lists and
+/// caches, documentation, man pages, translations.
+const PRUNED: [&str; 6] = [
+    "var/lib/apt/lists",
+    "var/cache/apt",
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/info",
+    "usr/share/locale",
+];
+
 /// Debian's own mirror network, reachable over plain HTTP from the build machines.
 pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 
@@ -46,7 +62,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Imports the base unless present; makes the rootfs tarball unless cached.
 pub async fn ensure(docker: &Docker, force: bool, mirror: &str) -> anyhow::Result<()> {
-    if !force && let Some(image) = engine::inspect_image(docker, DEBIAN_BASE_IMAGE).await? {
+    let existing = engine::inspect_image(docker, DEBIAN_BASE_IMAGE).await?;
+    let current = existing.as_ref().is_some_and(|image| {
+        image
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.as_ref())
+            .and_then(|l| l.get(RECIPE_LABEL))
+            .is_some_and(|v| v == RECIPE)
+    });
+    if !force
+        && current
+        && let Some(image) = existing
+    {
         eprintln!(
             "{DEBIAN_BASE_IMAGE} is present ({}, {}); nothing to do",
             image.id.unwrap_or_default(),
@@ -55,7 +83,7 @@ pub async fn ensure(docker: &Docker, force: bool, mirror: &str) -> anyhow::Resul
         return Ok(());
     }
     let dir = cache::cache_dir("base")?;
-    let tarball = dir.join(format!("debian-{SUITE}-minbase.tar"));
+    let tarball = dir.join(format!("debian-{SUITE}-minbase-{RECIPE}.tar"));
     if force || !tarball.is_file() {
         make_rootfs_tarball(&dir, &tarball, mirror)?;
     } else {
@@ -88,6 +116,7 @@ fn make_rootfs_tarball(
             mirror.as_ref(),
         ],
     )?;
+    prune(&rootfs)?;
     let partial = work.path().join("rootfs.tar");
     cmd::run(
         dir,
@@ -107,6 +136,26 @@ fn make_rootfs_tarball(
     Ok(())
 }
 
+/// Empties the [`PRUNED`] directories (keeping the directories themselves, which apt expects).
+fn prune(rootfs: &std::path::Path) -> anyhow::Result<()> {
+    for dir in PRUNED {
+        let dir = rootfs.join(dir);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry?.path();
+            let removed = if path.is_dir() && !path.is_symlink() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.with_context(|| format!("cannot prune {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 async fn import(docker: &Docker, tarball: &std::path::Path) -> anyhow::Result<()> {
     let started = Instant::now();
     let (repo, tag) = DEBIAN_BASE_IMAGE
@@ -116,7 +165,10 @@ async fn import(docker: &Docker, tarball: &std::path::Path) -> anyhow::Result<()
         .from_src("-")
         .repo(repo)
         .tag(tag)
-        .changes(vec!["CMD [\"/bin/bash\"]".to_owned()])
+        .changes(vec![
+            "CMD [\"/bin/bash\"]".to_owned(),
+            format!("LABEL {RECIPE_LABEL}={RECIPE}"),
+        ])
         .build();
     let file = tokio::fs::File::open(tarball)
         .await
