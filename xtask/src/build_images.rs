@@ -13,7 +13,7 @@ use crate::image_args::ImageArgs;
 use crate::image_build::{BuildOptions, BuildOutcome, ImageBuilder, LocalImage};
 use crate::lockfile::Lock;
 use crate::manifest::Manifest;
-use crate::{cmd, publish, test_images};
+use crate::{cmd, entrypoint_binary, publish, test_images};
 
 /// Flags of `cargo xtask build-images`.
 #[derive(Debug, Clone, Parser)]
@@ -80,11 +80,6 @@ pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> 
     let lock = Lock::load(&root)?;
     lock.check_matches(&manifest)?;
     let settings = args.images.settings(&root)?;
-    cmd::run(
-        &root,
-        "cargo",
-        ["build", "--quiet", "-p", "entrypoint", "--release"],
-    )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
@@ -93,11 +88,17 @@ pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> 
             .with_context(|| format!("cannot read the extra CA certificates {}", path.display()))?,
         None => Vec::new(),
     };
+    let families = args
+        .images
+        .variants()
+        .iter()
+        .map(|v| manifest.base(v.base).map(|b| b.family))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let options = BuildOptions {
         pull: args.pull,
         no_cache: args.no_cache,
         extra_ca,
-        entrypoint: target.join("release").join("entrypoint"),
+        entrypoints: entrypoint_binary::build(&root, &families)?,
         scratch: target.join("images"),
     };
     let store = ArtifactStore::open(lock)?;

@@ -19,6 +19,7 @@ use crate::artifacts::ArtifactStore;
 use crate::bootstrap_base::DEBIAN_BASE_IMAGE;
 use crate::context::ContextHash;
 use crate::engine::{self, mb};
+use crate::entrypoint_binary::EntrypointBinaries;
 use crate::manifest::{Family, Manifest};
 use crate::payload::{self, PayloadInputs};
 use crate::variants::{BuildSettings, Variant, VariantPlan};
@@ -37,8 +38,8 @@ pub struct BuildOptions {
     pub no_cache: bool,
     /// PEM bundle trusted during the build and in the image.
     pub extra_ca: Vec<u8>,
-    /// The release entrypoint binary.
-    pub entrypoint: PathBuf,
+    /// The release entrypoint binary per image family.
+    pub entrypoints: EntrypointBinaries,
     /// Where context tarballs are written while building.
     pub scratch: PathBuf,
 }
@@ -96,6 +97,12 @@ impl ImageBuilder<'_> {
             Ok(id) => id,
             Err(reason) => return Ok(BuildOutcome::Unavailable(variant, reason)),
         };
+        let family = self.manifest.base(variant.base)?.family;
+        let entrypoint = match self.options.entrypoints.get(&family) {
+            Some(Ok(path)) => path.clone(),
+            Some(Err(reason)) => return Ok(BuildOutcome::Unavailable(variant, reason.clone())),
+            None => bail!("no entrypoint was built for the {family:?} family"),
+        };
         let mut artifacts = Vec::new();
         for (role, package) in self.manifest.artifacts(variant.assistant, variant.base)? {
             artifacts.push((role, self.store.fetch(&package).await?));
@@ -107,7 +114,7 @@ impl ImageBuilder<'_> {
             plan: &plan,
             dockerfile,
             extra_ca: self.options.extra_ca.clone(),
-            entrypoint: &self.options.entrypoint,
+            entrypoint: &entrypoint,
             artifacts: &artifacts,
         })?;
         payload.context.add_input("base-image-id", &base_id);

@@ -12,6 +12,7 @@ mod container;
 mod context;
 mod e2e;
 mod engine;
+mod entrypoint_binary;
 mod image_args;
 mod image_build;
 mod image_size;

@@ -54,7 +54,7 @@ impl FromStr for Base {
 }
 
 /// Which Dockerfile (`images/<family>.Dockerfile`) builds a base: the package manager decides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     /// apt-based: Debian and Ubuntu.
