@@ -10,7 +10,8 @@ use anyhow::{Context, bail};
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateImageOptionsBuilder, TagImageOptionsBuilder,
+    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder,
+    RemoveImageOptions, TagImageOptionsBuilder,
 };
 use futures::StreamExt;
 use tokio_util::io::ReaderStream;
@@ -22,7 +23,7 @@ use crate::engine::{self, mb};
 use crate::entrypoint_binary::EntrypointBinaries;
 use crate::manifest::{Family, Manifest};
 use crate::payload::{self, PayloadInputs};
-use crate::variants::{BuildSettings, Variant, VariantPlan};
+use crate::variants::{BuildSettings, VARIANT_LABEL, Variant, VariantPlan};
 
 /// The label carrying the context hash an image was built from.
 pub const CONTEXT_HASH_LABEL: &str = "gitlab-ai.context-hash";
@@ -180,6 +181,7 @@ impl ImageBuilder<'_> {
             Err(_) => bail!("[{variant}] the build did not finish within {BUILD_TIMEOUT:?}"),
         };
         self.tag_moving(variant, &reference).await?;
+        self.remove_older_builds(variant, &id).await?;
         let elapsed = started.elapsed();
         eprintln!("[{variant}] built {reference} ({id}) in {elapsed:.1?}");
         Ok(BuildOutcome::Built(image(id)))
@@ -227,6 +229,36 @@ impl ImageBuilder<'_> {
                 )),
             },
         )
+    }
+
+    /// Untags the variant's earlier `ctx-…` builds so a machine that builds every commit does
+    /// not keep every image; layers still used by the new image stay.
+    async fn remove_older_builds(&self, variant: Variant, keep_id: &str) -> anyhow::Result<()> {
+        let filters = HashMap::from([("label", vec![format!("{VARIANT_LABEL}={variant}")])]);
+        let images = self
+            .docker
+            .list_images(Some(
+                ListImagesOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .context("cannot list earlier builds")?;
+        let prefix = format!("{}:ctx-", variant.local_repo());
+        for image in images.into_iter().filter(|i| i.id != keep_id) {
+            for tag in image.repo_tags.iter().filter(|t| t.starts_with(&prefix)) {
+                match self
+                    .docker
+                    .remove_image(tag, None::<RemoveImageOptions>, None)
+                    .await
+                {
+                    Ok(_) => eprintln!("[{variant}] removed the earlier build {tag}"),
+                    // Still used by a container or another tag: leave it.
+                    Err(err) => eprintln!("[{variant}] kept {tag}: {err}"),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Points `gitlab-ai/<assistant>:<base>` at the image.

@@ -10,6 +10,9 @@ use entrypoint::assistant::Assistant;
 
 use crate::manifest::{Base, Manifest};
 
+/// The label naming an image's variant (`claude-ubuntu`), used to find its older builds.
+pub const VARIANT_LABEL: &str = "gitlab-ai.variant";
+
 /// One image: an assistant on a base.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Variant {
