@@ -40,6 +40,8 @@ struct Row {
     binary: u64,
     binary_gz: u64,
     budget: u64,
+    /// The images the cold and warm builds made, removed once the moving tags are restored.
+    bench_ids: Vec<String>,
     base_compressed: u64,
     cold: Duration,
     warm: Duration,
@@ -66,6 +68,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         // Point the moving tags back at the regular images, then time the no-op of everything.
         build_images::build(&docker, &base).await?;
+        for id in rows.iter().flat_map(|r| &r.bench_ids) {
+            let _ = docker
+                .remove_image(
+                    id,
+                    None::<bollard::query_parameters::RemoveImageOptions>,
+                    None,
+                )
+                .await;
+        }
         let started = Instant::now();
         let noop_all = build_images::build(&docker, &base).await?;
         let noop_all_time = started.elapsed();
@@ -124,23 +135,17 @@ async fn bench_one(
     .await??;
     let scratch = crate::cmd::workspace_root()?.join("target").join("images");
     let base_size = image_size::measure(docker, &image.plan.base_image, &scratch).await?;
-    for report in [&cold_report, &warm_report] {
-        for built in &report.built {
-            let _ = docker
-                .remove_image(
-                    &built.reference,
-                    None::<bollard::query_parameters::RemoveImageOptions>,
-                    None,
-                )
-                .await;
-        }
-    }
+    let bench_ids = [&cold_report, &warm_report]
+        .iter()
+        .flat_map(|r| r.built.iter().map(|b| b.id.clone()))
+        .collect();
     Ok(Row {
         variant,
         compressed: tested.size.compressed,
         uncompressed: tested.size.uncompressed,
         binary: tested.binary_size,
         binary_gz,
+        bench_ids,
         budget: binary_gz + image.plan.budget_over_binary_mb * 1_000_000,
         base_compressed: base_size.compressed,
         cold,

@@ -157,6 +157,7 @@ impl VariantPlan {
                 "gitlab-ai.assistant".to_owned(),
                 variant.assistant.to_string(),
             ),
+            (VARIANT_LABEL.to_owned(), variant.to_string()),
             (
                 "gitlab-ai.assistant.package".to_owned(),
                 assistant.package.clone(),
@@ -331,6 +332,7 @@ mod tests {
             alpine.base_image
         );
         assert!(alpine.build_args["PACKAGES"].contains("libstdc++"));
+        assert_eq!(alpine.labels[VARIANT_LABEL], "claude-alpine");
         assert!(parse_base_image("ubuntu").is_err());
         assert!(parse_base_image("debian=x").is_err());
     }
