@@ -246,7 +246,18 @@ impl ImageBuilder<'_> {
             .context("cannot list earlier builds")?;
         let prefix = format!("{}:ctx-", variant.local_repo());
         for image in images.into_iter().filter(|i| i.id != keep_id) {
-            for tag in image.repo_tags.iter().filter(|t| t.starts_with(&prefix)) {
+            // An earlier build whose last tag moved away: remove it by id.
+            let untagged = image.repo_tags.iter().all(|t| t == "<none>:<none>");
+            let targets: Vec<&String> = if untagged {
+                vec![&image.id]
+            } else {
+                image
+                    .repo_tags
+                    .iter()
+                    .filter(|t| t.starts_with(&prefix))
+                    .collect()
+            };
+            for tag in targets {
                 match self
                     .docker
                     .remove_image(tag, None::<RemoveImageOptions>, None)
