@@ -73,7 +73,10 @@ pub async fn connect_or_start() -> anyhow::Result<Docker> {
     if !local || !prerequisites::is_root() || !cmd::available("apt-get") {
         return Err(first);
     }
-    eprintln!("no Docker engine answers ({first:#}); starting one on this machine");
+    eprintln!(
+        "no Docker engine answers at {}; starting dockerd on this machine",
+        where_docker_is()
+    );
     if !cmd::available("dockerd") {
         prerequisites::apt_install(&["docker.io"])?;
     }
