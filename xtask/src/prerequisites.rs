@@ -28,6 +28,20 @@ fn find_http_backend() -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
+/// npm, which installs the pinned real `claude` and `codex` CLIs that the end-to-end tests drive
+/// (Debian's `npm` package brings Node.js with it).
+pub fn npm() -> anyhow::Result<()> {
+    if cmd::available("npm") {
+        return Ok(());
+    }
+    apt_install(&["nodejs", "npm"])?;
+    if cmd::available("npm") {
+        Ok(())
+    } else {
+        bail!("npm was installed but does not start")
+    }
+}
+
 /// Installs Debian packages, or explains how to when this process cannot.
 pub fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     let list = packages.join(" ");

@@ -20,6 +20,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let root = cmd::workspace_root()?;
     let backend = prerequisites::git_http_backend()?;
     eprintln!("git http-backend: {}", backend.display());
+    prerequisites::npm()?;
     if !args.no_lint {
         cmd::run(&root, "cargo", ["fmt", "--all", "--", "--check"])?;
         cmd::run(
@@ -46,11 +47,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(String::from)
             .to_vec()
     };
-    if !args.filter.is_empty() {
+    let whole_suite = args.filter.is_empty();
+    if !whole_suite {
         if test_args[0] == "test" {
             test_args.push("--".into());
         }
         test_args.extend(args.filter);
+    }
+    // nextest does not run doctests (the documented call sequences must keep compiling); run
+    // them first so the runner's summary of the whole suite is the last thing printed.
+    if whole_suite && test_args[0] == "nextest" {
+        cmd::run(&root, "cargo", ["test", "--workspace", "--doc"])?;
     }
     cmd::run(&root, "cargo", &test_args)
 }
