@@ -272,4 +272,86 @@ mod tests {
         assert!(Repository::parse("gitlab-ai/claude").is_err());
         assert!(Repository::parse("registry.gitlab.com/g/p:tag").is_err());
     }
+
+    /// A registry double using the token flow GitLab's registry uses: 401 with a Bearer
+    /// challenge, a token service that checks the basic credentials, then the manifest.
+    async fn token_registry(manifest: &'static [u8], header_digest: String) -> String {
+        use axum::http::{HeaderMap, StatusCode, header};
+        use axum::response::IntoResponse;
+        use axum::routing::get;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let realm = format!("{base}/jwt/auth");
+        let app = axum::Router::new()
+            .route(
+                "/jwt/auth",
+                get(|headers: HeaderMap| async move {
+                    // base64("user:secret")
+                    let ok = headers
+                        .get(header::AUTHORIZATION)
+                        .is_some_and(|v| v == "Basic dXNlcjpzZWNyZXQ=");
+                    if ok {
+                        axum::Json(serde_json::json!({"token": "tok"})).into_response()
+                    } else {
+                        StatusCode::UNAUTHORIZED.into_response()
+                    }
+                }),
+            )
+            .route(
+                "/v2/g/p/claude/manifests/latest",
+                get(move |headers: HeaderMap| async move {
+                    if headers
+                        .get(header::AUTHORIZATION)
+                        .is_some_and(|v| v == "Bearer tok")
+                    {
+                        ([("docker-content-digest", header_digest)], manifest).into_response()
+                    } else {
+                        let challenge = format!(
+                            r#"Bearer realm="{realm}",service="container_registry",scope="repository:g/p/claude:pull""#
+                        );
+                        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)])
+                            .into_response()
+                    }
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        base.trim_start_matches("http://").to_owned()
+    }
+
+    const MANIFEST: &[u8] =
+        br#"{"schemaVersion":2,"layers":[{"size":1000,"digest":"sha256:a"},{"size":234,"digest":"sha256:b"}]}"#;
+
+    fn creds(password: &str) -> Credentials {
+        Credentials {
+            username: "user".into(),
+            password: Secret::new(password),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_manifest_is_read_back_through_the_token_flow() {
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(MANIFEST)));
+        let host = token_registry(MANIFEST, digest.clone()).await;
+        let repo = Repository::parse(&format!("{host}/g/p/claude")).unwrap();
+        let remote = fetch_manifest(&repo, "latest", Some(&creds("secret")))
+            .await
+            .unwrap();
+        assert_eq!(remote.digest, digest);
+        assert_eq!(remote.compressed_size, 1234);
+
+        let refused = fetch_manifest(&repo, "latest", Some(&creds("wrong"))).await;
+        assert!(refused.is_err());
+        let anonymous = fetch_manifest(&repo, "latest", None).await.unwrap_err();
+        assert!(format!("{anonymous:#}").contains("CI_REGISTRY_USER"));
+    }
+
+    #[tokio::test]
+    async fn a_digest_header_that_does_not_match_the_body_is_refused() {
+        let host = token_registry(MANIFEST, "sha256:0000".to_owned()).await;
+        let repo = Repository::parse(&format!("{host}/g/p/claude")).unwrap();
+        let err = fetch_manifest(&repo, "latest", Some(&creds("secret")))
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("does not match"), "{err:#}");
+    }
 }
