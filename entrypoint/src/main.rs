@@ -9,8 +9,8 @@ use entrypoint::config::{HandleArgs, HandleError};
 use entrypoint::mention;
 use entrypoint::publish::finalize;
 use entrypoint::redact::Redactor;
-use entrypoint::setup;
 use entrypoint::sandbox;
+use entrypoint::setup;
 use entrypoint::trigger::explain;
 
 /// The @claude / @codex GitLab integration.

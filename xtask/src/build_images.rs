@@ -1,32 +1,153 @@
-//! `cargo xtask build-images`: builds, tests and publishes the four images.
+//! `cargo xtask build-images`: builds the selected images through the Docker Engine API, skips
+//! the ones whose context is unchanged, tests what it built, and optionally publishes.
 
-use anyhow::bail;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use bollard::Docker;
 use clap::Parser;
 
-/// Flags of `cargo xtask build-images` (the full set arrives with the images).
-#[derive(Debug, Parser)]
+use crate::artifacts::ArtifactStore;
+use crate::engine;
+use crate::image_args::ImageArgs;
+use crate::image_build::{BuildOptions, BuildOutcome, ImageBuilder, LocalImage};
+use crate::lockfile::Lock;
+use crate::manifest::Manifest;
+use crate::{cmd, entrypoint_binary, publish, test_images};
+
+/// Flags of `cargo xtask build-images`.
+#[derive(Debug, Clone, Parser)]
 pub struct Args {
-    /// Only this assistant (claude or codex).
+    #[command(flatten)]
+    pub images: ImageArgs,
+    /// Pull base images that are not present locally (needs a reachable registry).
     #[arg(long)]
-    assistant: Option<String>,
-    /// Only this base (alpine or ubuntu).
+    pub pull: bool,
+    /// Rebuild every layer, even for unchanged contexts (scheduled rebuilds pick up base fixes).
     #[arg(long)]
-    base: Option<String>,
-    /// Push to the registry after building.
+    pub no_cache: bool,
+    /// PEM bundle of extra CA certificates trusted during the build and in the images
+    /// (intercepting proxies, private mirrors, self-managed GitLab with a private CA).
+    #[arg(long, env = "EXTRA_CA_CERTS", value_name = "PEM")]
+    pub extra_ca_certs: Option<PathBuf>,
+    /// Do not run `test-images` on the images built.
     #[arg(long)]
-    push: bool,
+    pub no_test: bool,
+    /// After building and testing, publish the selected images (see `cargo xtask publish`).
+    #[arg(long)]
+    pub push: bool,
+    #[command(flatten)]
+    pub target: publish::Target,
 }
 
-/// Refuses clearly until the image definitions exist, naming what is missing.
+/// Builds, then tests what was built.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let which = match (&args.assistant, &args.base) {
-        (Some(a), Some(b)) => format!("the {a}/{b} image"),
-        (Some(a), None) => format!("the {a} images"),
-        (None, Some(b)) => format!("the {b} images"),
-        (None, None) => "the claude/codex x alpine/ubuntu images".to_owned(),
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let docker = engine::connect().await?;
+        let images = build(&docker, &args).await?;
+        if !args.no_test && !images.built.is_empty() {
+            test_images::test_all(&docker, &images.built).await?;
+        }
+        if args.push {
+            publish::publish(&docker, &args.images, &args.target).await?;
+        }
+        Ok(())
+    })
+}
+
+/// The images the build left, split by what happened.
+#[derive(Debug, Default)]
+pub struct BuildReport {
+    /// Built now.
+    pub built: Vec<LocalImage>,
+    /// Already present with the same context hash.
+    pub unchanged: Vec<LocalImage>,
+    /// Variants this machine cannot build, with the reason.
+    pub unavailable: Vec<String>,
+}
+
+impl BuildReport {
+    /// Every image that exists after the build.
+    pub fn all(&self) -> Vec<LocalImage> {
+        self.built.iter().chain(&self.unchanged).cloned().collect()
+    }
+}
+
+/// Builds the entrypoint and the selected variants; prints a summary.
+pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> {
+    let root = cmd::workspace_root()?;
+    let manifest = Manifest::load(&root)?;
+    let lock = Lock::load(&root)?;
+    lock.check_matches(&manifest)?;
+    let settings = args.images.settings(&root)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let extra_ca = match &args.extra_ca_certs {
+        Some(path) => std::fs::read(path)
+            .with_context(|| format!("cannot read the extra CA certificates {}", path.display()))?,
+        None => Vec::new(),
     };
-    let push = if args.push { " and push" } else { "" };
-    bail!(
-        "cannot build{push} {which} yet: the image manifest (images/images.toml), the Dockerfiles and the bollard build arrive with the \"Images and cargo xtask\" work; until then `cargo xtask test` is the command that works"
-    )
+    let families = args
+        .images
+        .variants()
+        .iter()
+        .map(|v| manifest.base(v.base).map(|b| b.family))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let options = BuildOptions {
+        pull: args.pull,
+        no_cache: args.no_cache,
+        extra_ca,
+        entrypoints: entrypoint_binary::build(&root, &families)?,
+        scratch: target.join("images"),
+    };
+    let store = ArtifactStore::open(lock)?;
+    let builder = ImageBuilder {
+        docker,
+        root: &root,
+        manifest: &manifest,
+        settings: &settings,
+        store: &store,
+        options: &options,
+    };
+    let mut report = BuildReport::default();
+    for variant in args.images.variants() {
+        match builder
+            .build(variant)
+            .await
+            .with_context(|| format!("building {variant}"))?
+        {
+            BuildOutcome::Built(image) => report.built.push(image),
+            BuildOutcome::Unchanged(image) => report.unchanged.push(image),
+            BuildOutcome::Unavailable(variant, reason) => {
+                eprintln!("[{variant}] cannot be built on this machine: {reason}");
+                report.unavailable.push(variant.to_string());
+            }
+        }
+    }
+    eprintln!(
+        "built: {}; unchanged: {}; not buildable here: {}",
+        names(&report.built),
+        names(&report.unchanged),
+        if report.unavailable.is_empty() {
+            "none".to_owned()
+        } else {
+            report.unavailable.join(", ")
+        }
+    );
+    if report.built.is_empty() && report.unchanged.is_empty() {
+        bail!("none of the selected images can be built on this machine (see above)");
+    }
+    Ok(report)
+}
+
+fn names(images: &[LocalImage]) -> String {
+    if images.is_empty() {
+        return "none".to_owned();
+    }
+    images
+        .iter()
+        .map(|i| i.variant.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -51,3 +51,79 @@ pub fn workspace_root() -> anyhow::Result<std::path::PathBuf> {
         .map(Path::to_path_buf)
         .context("xtask's manifest directory has no parent: run it from the workspace")
 }
+
+/// Runs `program args…` in `dir` and returns its trimmed standard output; fails with its
+/// standard error when it exits non-zero.
+pub fn read<I, S>(dir: &Path, program: &str, args: I) -> anyhow::Result<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<_> = args
+        .into_iter()
+        .map(|a| a.as_ref().to_os_string())
+        .collect();
+    let output = Command::new(program)
+        .args(&args)
+        .current_dir(dir)
+        .output()
+        .with_context(|| format!("cannot start `{program}`: is it installed and on PATH?"))?;
+    if !output.status.success() {
+        bail!(
+            "`{program} {}` failed ({}): {}",
+            args.iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Starts `program args…` in the background, detached from this process group, with its output
+/// appended to `log`; it keeps running after xtask exits (used for `dockerd` and the test
+/// registry, which are services, not steps).
+pub fn spawn_background<I, S>(
+    program: &str,
+    args: I,
+    log: &Path,
+) -> anyhow::Result<std::process::Child>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    use std::os::unix::process::CommandExt;
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("cannot open the log file {}", log.display()))?;
+    let err = out.try_clone()?;
+    let child = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("cannot start `{program}`: is it installed and on PATH?"))?;
+    eprintln!(
+        "started {program} (pid {}), log: {}",
+        child.id(),
+        log.display()
+    );
+    Ok(child)
+}
+
+/// True when `program args…` can be started and exits successfully (for tools without
+/// `--version`).
+pub fn available_at(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok()
+}

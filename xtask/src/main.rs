@@ -2,10 +2,35 @@
 //!
 //! `main` only parses flags and dispatches; each command is its own module.
 
+mod artifacts;
+mod bench_images;
+mod bootstrap_base;
 mod build_images;
+mod cache;
 mod cmd;
+mod container;
+mod context;
+mod e2e;
+mod engine;
+mod entrypoint_binary;
+mod image_args;
+mod image_build;
+mod image_size;
+mod integrity;
+mod local_registry;
+mod lock_artifacts;
+mod lockfile;
+mod manifest;
+mod npm_registry;
+mod payload;
+mod plan;
 mod prerequisites;
+mod publish;
+mod registry;
+mod revision;
 mod test;
+mod test_images;
+mod variants;
 
 use clap::{Parser, Subcommand};
 
@@ -21,16 +46,35 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Build, test and publish the claude/codex x alpine/ubuntu images.
-    BuildImages(build_images::Args),
     /// Run every check and test: formatting, clippy, unit, integration and end-to-end tests.
     /// Installs what a fresh Debian machine lacks when run as root.
     Test(test::Args),
+    /// Make the local Debian base image (debootstrap + import) that stands in for ubuntu:24.04.
+    BootstrapBase(bootstrap_base::Args),
+    /// Build the claude/codex x alpine/ubuntu images (skipping unchanged ones), then test them.
+    BuildImages(build_images::Args),
+    /// Test the local images in containers and print their sizes; `--e2e` runs the whole
+    /// daemon-backed suite (build, test, no-op rebuild, publish to a local registry).
+    TestImages(test_images::Args),
+    /// Benchmark the images: sizes against the budget, cold/warm/no-op build times.
+    BenchImages(bench_images::Args),
+    /// Tag and push the local images to CI_REGISTRY_IMAGE and check the pushed digests.
+    Publish(publish::Args),
+    /// Print the image variant table: Dockerfile, build args, tags and size budget.
+    Plan(plan::Args),
+    /// Record the registry's integrity of every artifact pinned in images/images.toml.
+    LockArtifacts(lock_artifacts::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::BuildImages(args) => build_images::run(args),
         Command::Test(args) => test::run(args),
+        Command::BootstrapBase(args) => bootstrap_base::run(args),
+        Command::BuildImages(args) => build_images::run(args),
+        Command::TestImages(args) => test_images::run(args),
+        Command::BenchImages(args) => bench_images::run(args),
+        Command::Publish(args) => publish::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::LockArtifacts(args) => lock_artifacts::run(args),
     }
 }

@@ -42,8 +42,39 @@ pub fn npm() -> anyhow::Result<()> {
     }
 }
 
+/// The tools the network-sandbox tests drive: iptables/ip6tables (nft backend) and their
+/// -restore/-save, `ip`, `unshare`/`setpriv`, and curl for the probes' counterparts.
+pub fn sandbox_tools() -> anyhow::Result<()> {
+    let wanted = [
+        ("iptables-restore", "iptables"),
+        ("ip6tables-restore", "iptables"),
+        ("ip", "iproute2"),
+        ("unshare", "util-linux"),
+        ("setpriv", "util-linux"),
+        ("curl", "curl"),
+    ];
+    let mut missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(program, _)| !on_path(program))
+        .map(|(_, package)| *package)
+        .collect();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    apt_install(&missing)
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+        || ["/usr/sbin", "/sbin"]
+            .iter()
+            .any(|dir| std::path::Path::new(dir).join(program).is_file())
+}
+
 /// Installs Debian packages, or explains how to when this process cannot.
-fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+pub fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     let list = packages.join(" ");
     if !is_root() || !cmd::available("apt-get") {
         bail!(
@@ -58,7 +89,7 @@ fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     cmd::run(root, "apt-get", args)
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

@@ -10,17 +10,23 @@ pub struct Args {
     /// Skip `cargo fmt --check` and clippy (for a quick local loop).
     #[arg(long)]
     no_lint: bool,
+    /// Skip the image suite (build, test and publish the ubuntu-family images on a real Docker
+    /// engine and registry), which needs root or a running engine.
+    #[arg(long)]
+    no_images: bool,
     /// Extra arguments for the test runner, e.g. a test name filter.
     #[arg(last = true)]
     filter: Vec<String>,
 }
 
-/// Installs missing prerequisites, then runs formatting and lint checks and the whole test suite.
+/// Installs missing prerequisites, then runs formatting and lint checks, the image suite (real
+/// Docker engine and registry) and the whole workspace test suite.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let root = cmd::workspace_root()?;
     let backend = prerequisites::git_http_backend()?;
     eprintln!("git http-backend: {}", backend.display());
     prerequisites::npm()?;
+    prerequisites::sandbox_tools()?;
     if !args.no_lint {
         cmd::run(&root, "cargo", ["fmt", "--all", "--", "--check"])?;
         cmd::run(
@@ -35,6 +41,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "warnings",
             ],
         )?;
+    }
+    // The image suite prints its own `N passed, N failed` line; it runs before the workspace
+    // suite so that the runner's summary of every test is the last thing printed.
+    if !args.no_images && args.filter.is_empty() {
+        crate::e2e::run()?;
     }
     // nextest runs each test in its own process, which keeps the doubles' servers and child
     // processes of one test from leaking into another; plain `cargo test` is the fallback.

@@ -1,0 +1,154 @@
+//! The daemon-backed end-to-end suite behind `cargo xtask test-images --e2e`: everything the
+//! image tooling promises, against a real engine, on the local Debian stand-in for Ubuntu.
+//!
+//! 1. an engine (started on a root Debian machine when none answers);
+//! 2. the Debian base (bootstrapped once, cached);
+//! 3. build the ubuntu-family claude and codex images;
+//! 4. test them in containers;
+//! 5. rebuild with no change: nothing may be rebuilt;
+//! 6. push to a local registry with a wrong password: the command fails;
+//! 7. publish to it and read every manifest back.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail, ensure};
+
+use crate::bootstrap_base::{self, DEBIAN_BASE_IMAGE};
+use crate::build_images;
+use crate::engine;
+use crate::image_args::ImageArgs;
+use crate::local_registry::LocalRegistry;
+use crate::manifest::Base;
+use crate::publish::{self, Target};
+use crate::test_images;
+
+/// The host's CA bundle: passed as the extra CA input so the path that lets builds work behind
+/// an intercepting proxy is exercised.
+/// The release version the suite builds and publishes as.
+const E2E_RELEASE: &str = "0.0.0-e2e";
+
+const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Runs the suite; prints one line per stage and a closing `N passed, 0 failed` line.
+pub fn run() -> anyhow::Result<()> {
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let started = Instant::now();
+        let mut passed = 0;
+        let docker = engine::connect_or_start().await?;
+        bootstrap_base::ensure(&docker, false, bootstrap_base::DEFAULT_MIRROR).await?;
+        stage(&mut passed, "the Debian base image is available");
+
+        let extra_ca = PathBuf::from(HOST_CA_BUNDLE);
+        let args = build_images::Args {
+            images: ImageArgs {
+                assistant: None,
+                base: Some(Base::Ubuntu),
+                base_images: vec![(Base::Ubuntu, DEBIAN_BASE_IMAGE.to_owned())],
+                // A release, so every kind of tag is published and read back.
+                tag: Some(E2E_RELEASE.to_owned()),
+            },
+            pull: false,
+            no_cache: false,
+            extra_ca_certs: extra_ca.is_file().then_some(extra_ca),
+            no_test: false,
+            push: false,
+            target: Target::default(),
+        };
+        let first = build_images::build(&docker, &args).await?;
+        let images = first.all();
+        ensure!(
+            images.len() == 2,
+            "expected the claude-ubuntu and codex-ubuntu images, got {:?}",
+            images.iter().map(|i| i.variant.to_string()).collect::<Vec<_>>()
+        );
+        stage(&mut passed, "claude-ubuntu and codex-ubuntu are built");
+
+        test_images::test_all(&docker, &images).await?;
+        stage(&mut passed, "both images pass test-images");
+
+        let noop = Instant::now();
+        let second = build_images::build(&docker, &args).await?;
+        ensure!(
+            second.built.is_empty() && second.unchanged.len() == 2,
+            "a rebuild with no change rebuilt {:?}",
+            second.built.iter().map(|i| i.variant.to_string()).collect::<Vec<_>>()
+        );
+        for (a, b) in images.iter().zip(&second.unchanged) {
+            ensure!(
+                a.id == b.id && a.hash == b.hash,
+                "{} changed on a no-op rebuild",
+                a.variant
+            );
+        }
+        stage(
+            &mut passed,
+            &format!("a rebuild with no change rebuilds nothing ({:.1?})", noop.elapsed()),
+        );
+
+        let registry = LocalRegistry::start()?;
+        let target = |password: &str| Target {
+            registry_image: Some(format!("{}/gitlab-ai", registry.host)),
+            registry_user: Some(registry.user.clone()),
+            registry_password: Some(password.to_owned()),
+            latest: false,
+        };
+        let refused = publish::publish(&docker, &args.images, &target("not-the-password")).await;
+        match refused {
+            Ok(_) => bail!("a push with a wrong password succeeded"),
+            Err(err) => eprintln!("refused as expected: {err:#}"),
+        }
+        stage(&mut passed, "a push the registry refuses fails the command");
+
+        let published = publish::publish(&docker, &args.images, &target(&registry.password)).await?;
+        ensure!(published.len() == 2, "expected two published images, got {}", published.len());
+        for image in &published {
+            for wanted in ["latest", "ubuntu", "0.0.0-e2e-ubuntu"] {
+                ensure!(
+                    image.tags.iter().any(|t| t == wanted),
+                    "{} was not published as {wanted}: {:?}",
+                    image.repository,
+                    image.tags
+                );
+            }
+        }
+        for image in &published {
+            let reference = format!("{}:{}", image.repository, image.tags[0]);
+            let local = engine::inspect_image(&docker, &reference)
+                .await?
+                .with_context(|| format!("{reference} is not tagged locally"))?;
+            let expected = format!("{}@{}", image.repository, image.digest);
+            ensure!(
+                local.repo_digests.unwrap_or_default().contains(&expected),
+                "the engine does not record {expected} for {reference}"
+            );
+            eprintln!(
+                "[{}] {} compressed according to the registry",
+                image.variant,
+                crate::engine::mb(image.compressed_size)
+            );
+            for tag in &image.tags {
+                let _ = docker
+                    .remove_image(
+                        &format!("{}:{tag}", image.repository),
+                        None::<bollard::query_parameters::RemoveImageOptions>,
+                        None,
+                    )
+                    .await;
+            }
+        }
+        stage(
+            &mut passed,
+            "published to a local registry with htpasswd auth; the manifests read back carry the pushed digests",
+        );
+
+        eprintln!("e2e finished in {:.0?}", started.elapsed());
+        println!("e2e: {passed} passed, 0 failed");
+        Ok(())
+    })
+}
+
+fn stage(passed: &mut u32, what: &str) {
+    *passed += 1;
+    eprintln!("e2e ok {passed}: {what}");
+}

@@ -1,0 +1,54 @@
+//! `cargo xtask lock-artifacts`: records the registry's integrity of every artifact pinned in
+//! `images/images.toml` into `images/images.lock`. Run after changing a version.
+
+use clap::Parser;
+
+use crate::cmd;
+use crate::lockfile::{Lock, LockedArtifact, lock_path};
+use crate::manifest::Manifest;
+use crate::npm_registry::NpmRegistry;
+
+/// Flags of `cargo xtask lock-artifacts`.
+#[derive(Debug, Parser)]
+pub struct Args {
+    /// Only report whether the lock file is up to date (exit 1 if not).
+    #[arg(long)]
+    check: bool,
+}
+
+/// Queries the registry for each pinned artifact and writes (or checks) the lock file.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let root = cmd::workspace_root()?;
+    let manifest = Manifest::load(&root)?;
+    let registry = NpmRegistry::from_env()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let mut lock = Lock::default();
+    for package in manifest.all_artifacts()? {
+        let meta = runtime.block_on(registry.version_metadata(&package))?;
+        let integrity = meta.dist.integrity.ok_or_else(|| {
+            anyhow::anyhow!("the registry gives no integrity for {package}: cannot lock it")
+        })?;
+        crate::integrity::Integrity::parse(&integrity)?;
+        eprintln!("{package}: {integrity}");
+        lock.artifacts.push(LockedArtifact {
+            package: package.name,
+            version: package.version,
+            integrity,
+        });
+    }
+    let text = lock.render()?;
+    let path = lock_path(&root);
+    if args.check {
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        anyhow::ensure!(
+            current == text,
+            "{} is out of date: run `cargo xtask lock-artifacts`",
+            path.display()
+        );
+        eprintln!("{} is up to date", path.display());
+    } else {
+        std::fs::write(&path, text)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}

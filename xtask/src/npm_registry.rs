@@ -1,0 +1,132 @@
+//! A client for an npm-compatible registry: version metadata and verified tarball downloads.
+//!
+//! Only the two documented endpoints are used: `GET /<name>/<version>` (a version's packument,
+//! with `dist.tarball` and `dist.integrity`) and the tarball URL it names
+//! (https://github.com/npm/registry/blob/main/docs/REGISTRY-API.md).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use serde::Deserialize;
+
+use crate::integrity::{Integrity, IntegrityWriter};
+use crate::manifest::NpmPackage;
+
+/// The public registry, used unless `NPM_CONFIG_REGISTRY` names another (as npm itself does).
+pub const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org";
+
+/// An npm-compatible registry.
+pub struct NpmRegistry {
+    base: String,
+    client: reqwest::Client,
+}
+
+/// The part of a version's metadata we use.
+#[derive(Debug, Deserialize)]
+pub struct VersionMetadata {
+    /// Where and what to download.
+    pub dist: Dist,
+}
+
+/// `dist` of a version's metadata.
+#[derive(Debug, Deserialize)]
+pub struct Dist {
+    /// The tarball's URL.
+    pub tarball: String,
+    /// The tarball's Subresource Integrity (absent on very old packages, which we refuse).
+    pub integrity: Option<String>,
+}
+
+impl NpmRegistry {
+    /// The registry named by `NPM_CONFIG_REGISTRY` (or npm's lowercase spelling), else npmjs.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let base = ["NPM_CONFIG_REGISTRY", "npm_config_registry"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+            .unwrap_or_else(|| DEFAULT_REGISTRY.to_owned());
+        Self::new(&base)
+    }
+
+    /// A client for the registry at `base` (trailing slash optional).
+    pub fn new(base: &str) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("gitlab-ai-xtask/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(30))
+            .build()
+            .context("cannot create the HTTP client for the npm registry")?;
+        Ok(NpmRegistry {
+            base: base.trim_end_matches('/').to_owned(),
+            client,
+        })
+    }
+
+    /// The registry's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `GET /<name>/<version>`; a scoped name's `/` is escaped as npm clients do.
+    pub async fn version_metadata(&self, package: &NpmPackage) -> anyhow::Result<VersionMetadata> {
+        let url = format!(
+            "{}/{}/{}",
+            self.base,
+            package.name.replace('/', "%2f"),
+            package.version
+        );
+        let response = self
+            .client
+            .get(&url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the npm registry at {url}"))?;
+        let status = response.status();
+        if !status.is_success() {
+            bail!("the npm registry answered {status} for {url}: is {package} published there?");
+        }
+        response
+            .json()
+            .await
+            .with_context(|| format!("unexpected metadata for {package} from {url}"))
+    }
+
+    /// Downloads `url` into `dest`, failing (and removing `dest`) unless its bytes have the
+    /// `expected` integrity.
+    pub async fn download(
+        &self,
+        url: &str,
+        what: &str,
+        expected: &Integrity,
+        dest: &Path,
+    ) -> anyhow::Result<()> {
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .with_context(|| format!("cannot download {what} from {url}"))?;
+        let status = response.status();
+        if !status.is_success() {
+            bail!("downloading {what} from {url} failed: {status}");
+        }
+        let file = std::fs::File::create(dest)
+            .with_context(|| format!("cannot create {}", dest.display()))?;
+        let mut writer = IntegrityWriter::new(std::io::BufWriter::new(file));
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.with_context(|| format!("downloading {what} from {url}"))?;
+            writer
+                .write_all(&chunk)
+                .with_context(|| format!("cannot write {}", dest.display()))?;
+        }
+        let (mut inner, actual) = writer.finish();
+        inner.flush()?;
+        if let Err(mismatch) = expected.check(what, actual) {
+            let _ = std::fs::remove_file(dest);
+            return Err((*mismatch).into());
+        }
+        Ok(())
+    }
+}
