@@ -20,6 +20,7 @@ pub mod merge_requests;
 pub mod notes;
 pub mod pagination;
 pub mod pipelines;
+pub mod projects;
 pub mod retry;
 pub mod users;
 
