@@ -271,10 +271,7 @@ impl JobRun<'_> {
         .instrument(tracing::info_span!("workspace"))
         .await?;
 
-        let review_dir = tempfile::Builder::new()
-            .prefix("ai-review-")
-            .tempdir()
-            .context("creating a temporary directory for the review file")?;
+        let review_dir = ReviewDir::create(workspace.dir(), assistant)?;
         let review_file = review_file_in(review_dir.path());
         let is_merge_request = matches!(trigger.noteable, Noteable::MergeRequest(_));
         let prompt = prompt::build(prompt::PromptParts {
@@ -370,6 +367,43 @@ impl JobRun<'_> {
         .await?;
         report.conclusion = Conclusion::Answered { text: answer };
         Ok(report)
+    }
+}
+
+/// Where the assistant hands a review over: `<CI_PROJECT_DIR>.tmp/ai-review-<assistant>/`,
+/// beside the checkout (never committed, never part of the project) in the directory GitLab
+/// Runner already keeps for the job's temporary files; removed when the run is over.
+struct ReviewDir(std::path::PathBuf);
+
+impl ReviewDir {
+    fn create(
+        checkout: &std::path::Path,
+        assistant: crate::assistant::Assistant,
+    ) -> anyhow::Result<Self> {
+        let mut base = checkout.as_os_str().to_owned();
+        base.push(".tmp");
+        let dir = std::path::PathBuf::from(base).join(format!("ai-review-{}", assistant.name()));
+        // A review left by an earlier run in the same directory must not be published again.
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(error).with_context(|| format!("clearing {}", dir.display()));
+            }
+        }
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating {} for the review file", dir.display()))?;
+        Ok(Self(dir))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ReviewDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
