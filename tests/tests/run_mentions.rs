@@ -971,3 +971,102 @@ async fn a_note_without_a_mention_exits_at_once_and_posts_nothing() {
     assert_eq!(api_writes, Vec::<String>::new());
     assert!(job.elapsed < Duration::from_secs(1), "{:?}", job.elapsed);
 }
+
+/// The Note Hook body GitLab sent for `note` (the double records it like GitLab would post it).
+fn hook_payload(w: &World, noteable: DoubleNoteable, author: u64, body: &str) -> (u64, String) {
+    let note =
+        w.gl.add_note(
+            w.project,
+            noteable,
+            NoteSpec::new(author, body).emit_hooks(),
+        )
+        .unwrap()
+        .id;
+    let event =
+        w.gl.note_events()
+            .into_iter()
+            .find(|e| e.note_id == note)
+            .expect("the double recorded the Note Hook event");
+    (note, event.payload.to_string())
+}
+
+#[tokio::test]
+async fn a_webhook_without_a_mention_costs_no_api_call() {
+    let w = world().await;
+    let iid = w.issue("Chatter");
+    let issue = DoubleNoteable::Issue(iid);
+    let (note, payload) = hook_payload(&w, issue, w.dev.id, "thanks, looks good");
+    let model = anthropic::start(Script::new()).await.unwrap();
+    w.gl.clear_requests();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("AI_WEBHOOK_PAYLOAD", payload)],
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    assert!(job.log().contains("nothing to do"), "{}", job.log());
+    let api_calls =
+        w.gl.requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/"))
+            .count();
+    assert_eq!(api_calls, 0);
+    assert!(job.elapsed < Duration::from_secs(1), "{:?}", job.elapsed);
+}
+
+#[tokio::test]
+async fn a_webhook_mention_is_answered_like_a_relayed_one() {
+    let w = world().await;
+    let iid = w.issue("Question");
+    let issue = DoubleNoteable::Issue(iid);
+    let (note, payload) = hook_payload(&w, issue, w.dev.id, "@claude what is this?");
+    let model = anthropic::start(Script::new().then(Turn::text("A greeting file.")))
+        .await
+        .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("AI_WEBHOOK_PAYLOAD", payload)],
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let result = result_note(&w.bot_notes(issue), Assistant::Claude);
+    assert!(result.body.contains("A greeting file."), "{}", result.body);
+}
+
+#[tokio::test]
+async fn a_missing_gitlab_token_names_the_variable() {
+    let w = world().await;
+    let iid = w.issue("No token");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude hi");
+    let model = anthropic::start(Script::new()).await.unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("GITLAB_TOKEN", String::new())],
+        })
+        .await;
+
+    assert!(!job.succeeded());
+    let log = job.log();
+    let error_lines: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error_lines.len(), 1, "{log}");
+    assert!(error_lines[0].contains("GITLAB_TOKEN"), "{log}");
+    assert!(w.bot_notes(issue).is_empty());
+}
