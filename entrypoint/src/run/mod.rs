@@ -64,7 +64,7 @@ pub async fn run(
             tracing::info!(%reason, elapsed_ms = started.elapsed().as_millis() as u64, "nothing to do for {assistant}");
             return Ok(JobEnd::Skipped { reason });
         }
-        Loaded::Run(trigger, gitlab) => (trigger, gitlab),
+        Loaded::Run(loaded) => (loaded.0, loaded.1),
     };
 
     let guard_settings = GuardSettings::from_env(vars)?;
@@ -149,7 +149,7 @@ pub async fn run(
 
 enum Loaded {
     Skip(String),
-    Run(Trigger, GitLab),
+    Run(Box<(Trigger, GitLab)>),
 }
 
 /// The trigger and the client, or why this job has nothing to do. A webhook body is decided on
@@ -180,10 +180,10 @@ async fn load(
             if let Decision::Skip { message, .. } = decide(&trigger, None, only) {
                 return Ok(Loaded::Skip(message));
             }
-            return Ok(Loaded::Run(trigger, gitlab));
+            return Ok(Loaded::Run(Box::new((trigger, gitlab))));
         }
     };
-    Ok(Loaded::Run(trigger, client(vars)?))
+    Ok(Loaded::Run(Box::new((trigger, client(vars)?))))
 }
 
 fn client(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<GitLab> {
