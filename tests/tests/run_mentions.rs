@@ -24,6 +24,7 @@ use entrypoint::assistant::{Assistant, Handles};
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::mention::find_mentions;
 use entrypoint::publish::review::review_file_in;
+use entrypoint::publish::state::StateFile;
 
 const CLAUDE_KEY: &str = "sk-ant-run-key-0f9e8d7c6b5a";
 const OPENAI_KEY: &str = "sk-run-key-1a2b3c4d5e6f";
@@ -321,6 +322,18 @@ fn result_note(notes: &[Note], assistant: Assistant) -> Note {
         .collect();
     assert_eq!(found.len(), 1, "one result of {assistant}: {notes:#?}");
     found[0].clone()
+}
+
+/// The state file the after_script reads says the placeholder got its final text.
+fn assert_finalized(checkout: &Path, note: u64) {
+    let path = checkout.join(".git/ai-assistant-state.json");
+    let state = StateFile::load(&path)
+        .expect("the state file is readable")
+        .expect("the run wrote a state file");
+    let entries = &state.state().placeholders;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].placeholder.note.0, note);
+    assert!(entries[0].finalized, "{entries:?}");
 }
 
 fn claude_fixes_greeting(checkout_hint: &Path) -> Script {
@@ -654,6 +667,7 @@ async fn a_question_gets_an_answer_and_no_branch() {
         "{}",
         result.body
     );
+    assert_finalized(&job.checkout, result.id);
     let branches = w.gl.repo(w.project).unwrap().branches().unwrap();
     assert_eq!(branches.len(), 1, "{branches:?}");
     assert!(w.gl.merge_requests(w.project).is_empty());
@@ -691,6 +705,7 @@ async fn model_api_failure_shows_the_error_in_place_of_the_placeholder() {
     assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
     let result = result_note(&bot_notes, Assistant::Claude);
     assert!(result.body.contains("could not finish"), "{}", result.body);
+    assert_finalized(&job.checkout, result.id);
     assert!(
         result.body.contains("model API failed on its side"),
         "{}",
@@ -1069,4 +1084,37 @@ async fn a_missing_gitlab_token_names_the_variable() {
     assert_eq!(error_lines.len(), 1, "{log}");
     assert!(error_lines[0].contains("GITLAB_TOKEN"), "{log}");
     assert!(w.bot_notes(issue).is_empty());
+}
+
+#[tokio::test]
+async fn a_confidential_issue_gets_an_internal_answer() {
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(
+            w.project,
+            IssueSpec::new(w.dev.id, "Security hole").confidential(),
+        )
+        .unwrap()
+        .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude how bad is it?");
+    let model = anthropic::start(Script::new().then(Turn::text("Quite bad.")))
+        .await
+        .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    assert!(bot_notes[0].internal, "{bot_notes:#?}");
+    assert!(bot_notes[0].body.contains("Quite bad."));
 }
