@@ -1118,3 +1118,31 @@ async fn a_confidential_issue_gets_an_internal_answer() {
     assert!(bot_notes[0].internal, "{bot_notes:#?}");
     assert!(bot_notes[0].body.contains("Quite bad."));
 }
+
+#[tokio::test]
+async fn the_relays_placeholder_is_reused_for_the_answer() {
+    let w = world().await;
+    let iid = w.issue("Relayed");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude summarise");
+    let relay_placeholder = w.note(issue, w.bot.id, "Claude is starting…");
+    let model = anthropic::start(Script::new().then(Turn::text("A summary.")))
+        .await
+        .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("AI_PLACEHOLDER_NOTE_ID", relay_placeholder.to_string())],
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    assert_eq!(bot_notes[0].id, relay_placeholder);
+    assert!(bot_notes[0].body.contains("A summary."));
+}

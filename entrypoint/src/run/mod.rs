@@ -372,7 +372,9 @@ impl JobRun<'_> {
 
 /// Where the assistant hands a review over: `<CI_PROJECT_DIR>.tmp/ai-review-<assistant>/`,
 /// beside the checkout (never committed, never part of the project) in the directory GitLab
-/// Runner already keeps for the job's temporary files; removed when the run is over.
+/// Runner already keeps for the job's temporary files (`Build.TmpProjectDir()` in
+/// gitlab-runner's `common/build.go`: the build directory plus `.tmp`, where file-type
+/// variables are written); removed when the run is over.
 struct ReviewDir(std::path::PathBuf);
 
 impl ReviewDir {
