@@ -97,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
         .context("starting entrypoint run")?;
     let spawned_at = wait_for_file(&marker, Duration::from_secs(30)).await?;
     let api_calls_before_spawn = bench.api_calls();
+    let calls_seen = bench.api_call_list();
     let status = child.wait().await?;
     let overhead = Duration::from_nanos(spawned_at.saturating_sub(epoch_nanos(started)?));
     let items = NOTES + FILES;
@@ -110,6 +111,10 @@ async fn main() -> anyhow::Result<()> {
         "  API calls before the spawn: {api_calls_before_spawn} (target <= {call_budget}); whole job: {} (job exit: {status})",
         bench.api_calls()
     );
+
+    for call in calls_seen {
+        println!("    {call}");
+    }
 
     // 2. The skip path: a comment without a mention, as a webhook body.
     let chatter = bench.gl.add_note(
@@ -201,6 +206,23 @@ impl Bench {
             .iter()
             .filter(|r| r.path.starts_with("/api/"))
             .count()
+    }
+
+    /// `METHOD path` of each API request so far, in order.
+    fn api_call_list(&self) -> Vec<String> {
+        self.gl
+            .requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/api/"))
+            .map(|r| {
+                let query = r
+                    .query
+                    .as_deref()
+                    .map(|q| format!("?{q}"))
+                    .unwrap_or_default();
+                format!("{} {}{query}", r.method, r.path)
+            })
+            .collect()
     }
 
     fn payload(&self, note: u64) -> anyhow::Result<String> {
