@@ -1146,3 +1146,30 @@ async fn the_relays_placeholder_is_reused_for_the_answer() {
     assert_eq!(bot_notes[0].id, relay_placeholder);
     assert!(bot_notes[0].body.contains("A summary."));
 }
+
+#[tokio::test]
+async fn a_missing_api_key_is_named_before_anything_is_posted() {
+    let w = world().await;
+    let iid = w.issue("No key");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude hi");
+    let model = anthropic::start(Script::new()).await.unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("ANTHROPIC_API_KEY", String::new())],
+        })
+        .await;
+
+    assert!(!job.succeeded());
+    let log = job.log();
+    let error_lines: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error_lines.len(), 1, "{log}");
+    assert!(error_lines[0].contains("ANTHROPIC_API_KEY"), "{log}");
+    assert!(w.bot_notes(issue).is_empty());
+    assert!(model.requests().is_empty());
+}

@@ -2,7 +2,8 @@
 //!
 //! The phases, each a `tracing` span whose close line carries its duration: **load** the
 //! trigger and **decide** (a note that is not for this job exits here, before any API call when
-//! the trigger came as a webhook body); **guard** (silently ignore bots, politely refuse people
+//! the trigger came as a webhook body); read every setting ([`JobSettings`], so a wrong variable
+//! stops the job before anything is posted); **guard** (silently ignore bots, politely refuse people
 //! without the role); post the **placeholder**; prepare the **workspace** and the **context**;
 //! run the **assistant** with progress refreshes; **publish** the review, the commits and the
 //! result, which replaces the placeholder. Any failure after the placeholder exists replaces it
@@ -23,14 +24,14 @@ use anyhow::Context as _;
 use tracing::Instrument as _;
 
 pub use outcome::JobEnd;
-pub use settings::{RunOptions, Sandbox};
+pub use settings::{JobSettings, RunOptions, Sandbox};
 
 use crate::assistant::events::AssistantEvent;
 use crate::assistant::run::RunSpec;
-use crate::context::{ContextBudget, gather, render};
+use crate::context::{gather, render};
 use crate::gitlab::ids::Noteable;
 use crate::gitlab::{ClientConfig, GitLab};
-use crate::guard::{self, GuardOutcome, GuardSettings};
+use crate::guard::{self, GuardOutcome};
 use crate::marker::{NoteRole, marker};
 use crate::publish::placeholder::{must_be_internal, post_placeholder, post_where_asked};
 use crate::publish::progress::{Progress, ProgressSettings};
@@ -67,8 +68,8 @@ pub async fn run(
         Loaded::Run(loaded) => (loaded.0, loaded.1),
     };
 
-    let guard_settings = GuardSettings::from_env(vars)?;
-    let bot = match guard::check(&gitlab, &trigger, &guard_settings)
+    let settings = JobSettings::from_env(vars, assistant)?;
+    let bot = match guard::check(&gitlab, &trigger, &settings.guard)
         .instrument(tracing::info_span!("guard"))
         .await
         .context("checking who asked (GitLab API)")?
@@ -105,6 +106,7 @@ pub async fn run(
 
     let job_run = JobRun {
         options,
+        settings: &settings,
         vars,
         gitlab: &gitlab,
         trigger: &trigger,
@@ -224,6 +226,7 @@ async fn refuse(
 /// The part of the job after the placeholder: any error here ends up in the placeholder.
 struct JobRun<'a> {
     options: &'a RunOptions,
+    settings: &'a JobSettings,
     vars: &'a dyn Fn(&str) -> Option<String>,
     gitlab: &'a GitLab,
     trigger: &'a Trigger,
@@ -239,12 +242,12 @@ impl JobRun<'_> {
         let vars = self.vars;
         let trigger = self.trigger;
 
-        let budget = ContextBudget::from_env(vars)?;
+        let budget = &self.settings.budget;
         let (context, rendered) = async {
             let context = gather(self.gitlab, trigger)
                 .await
                 .context("reading the issue or merge request and its comments")?;
-            let rendered = render(&context, &budget);
+            let rendered = render(&context, budget);
             tracing::info!(
                 api_calls = context.api_calls,
                 bytes = rendered.text.len(),
@@ -260,12 +263,12 @@ impl JobRun<'_> {
         .await?;
 
         let (workspace, target) = workspace::prepare(
+            self.settings,
             vars,
             self.gitlab,
             &trigger.project,
             trigger.noteable,
             &context.title,
-            assistant,
             self.bot,
         )
         .instrument(tracing::info_span!("workspace"))
@@ -280,13 +283,10 @@ impl JobRun<'_> {
             review_file: is_merge_request.then_some(review_file.as_path()),
         });
 
-        let spec = RunSpec::from_env(
-            assistant,
-            settings::cli_program(assistant, vars),
-            workspace.dir().to_owned(),
+        let spec = RunSpec {
             prompt,
-            vars,
-        )?;
+            ..self.settings.spec.clone()
+        };
         let progress = Progress::start(
             self.gitlab.clone(),
             self.placeholder.clone(),

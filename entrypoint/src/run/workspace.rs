@@ -3,14 +3,12 @@
 
 use anyhow::Context as _;
 
-use crate::assistant::Assistant;
+use super::settings::JobSettings;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectRef};
-use crate::secret::Secret;
 use crate::trigger::decision::BotIdentity;
 use crate::workspace::{
     AssistantBranch, CheckoutTarget, GitAuth, MergeRequestSource, RemoteUrl, Workspace,
-    WorkspaceSettings,
 };
 
 /// What the checkout was prepared for, and so where its changes go.
@@ -30,30 +28,22 @@ pub enum Target {
     },
 }
 
-/// Opens `CI_PROJECT_DIR` and checks out what `noteable` needs. `title` is the issue's title,
-/// for the branch name.
+/// Opens the checkout and checks out what `noteable` needs. `title` is the issue's title, for
+/// the branch name.
 pub async fn prepare(
+    settings: &JobSettings,
     vars: &dyn Fn(&str) -> Option<String>,
     gitlab: &GitLab,
     project: &ProjectRef,
     noteable: Noteable,
     title: &str,
-    assistant: Assistant,
     bot: &BotIdentity,
 ) -> anyhow::Result<(Workspace, Target)> {
-    let set = |name: &str| vars(name).filter(|v| !v.trim().is_empty());
-    let dir = set("CI_PROJECT_DIR").context(
-        "CI_PROJECT_DIR is not set: `entrypoint run` works in the job's checkout; run it inside a GitLab CI job",
-    )?;
-    let token = set("GITLAB_TOKEN")
-        .context("GITLAB_TOKEN is not set: add the bot's token as a masked CI/CD variable")?;
-    let origin = RemoteUrl::from_env(vars)?;
-    let settings = WorkspaceSettings::from_env(vars, assistant)?;
     let mut workspace = Workspace::open(
-        dir.trim(),
-        origin,
-        GitAuth::token(&Secret::new(token.trim())),
-        settings,
+        settings.project_dir.clone(),
+        settings.origin.clone(),
+        GitAuth::token(&settings.token),
+        settings.workspace.clone(),
     )
     .await
     .context("opening the job's checkout (CI_PROJECT_DIR)")?;
