@@ -1173,3 +1173,53 @@ async fn a_missing_api_key_is_named_before_anything_is_posted() {
     assert!(w.bot_notes(issue).is_empty());
     assert!(model.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_protected_mr_branch_gets_the_patch_in_the_answer() {
+    let w = world().await;
+    let iid = feature_merge_request(&w);
+    w.gl.set_protected_branches(w.project, &["main", "feature"])
+        .unwrap();
+    // Protected branches take pushes from Maintainers only (GitLab's default); the bot is a
+    // Developer here.
+    w.gl.add_member(w.project, w.bot.id, 30).unwrap();
+    let mr = DoubleNoteable::MergeRequest(iid);
+    let note = w.note(mr, w.dev.id, "@codex rename two to second");
+    let model = openai::start(
+        Script::new()
+            .then(Turn::tool_call(ToolCall::edit_file(
+                "call_p1",
+                "src/lib.txt",
+                "two\n",
+                "second\n",
+            )))
+            .then(
+                Turn::text("Renamed two to second.")
+                    .expecting(Expectation::ToolOutputFor("call_p1".into())),
+            ),
+    )
+    .await
+    .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Codex,
+            noteable: mr,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let repo = w.gl.repo(w.project).unwrap();
+    assert_eq!(
+        repo.file_at("feature", "src/lib.txt").unwrap().as_deref(),
+        Some("one\ntwo\nthree\nfour\n".as_bytes()),
+        "the protected branch is untouched"
+    );
+    let result = result_note(&w.notes(mr), Assistant::Codex);
+    assert!(result.body.contains("<details>"), "{}", result.body);
+    assert!(result.body.contains("protected"), "{}", result.body);
+    assert!(result.body.contains("+second"), "{}", result.body);
+}
