@@ -15,6 +15,7 @@ pub mod mention;
 pub mod proxy;
 pub mod publish;
 pub mod redact;
+pub mod run;
 pub mod sandbox;
 pub mod secret;
 pub mod setup;

@@ -9,6 +9,7 @@ use entrypoint::config::{HandleArgs, HandleError};
 use entrypoint::mention;
 use entrypoint::publish::finalize;
 use entrypoint::redact::Redactor;
+use entrypoint::run::RunOptions;
 use entrypoint::sandbox;
 use entrypoint::setup;
 use entrypoint::trigger::explain;
@@ -37,6 +38,18 @@ enum Command {
     /// Apply, verify, show or remove the network sandbox that fences the assistant (for
     /// debugging in a job; a run does all of it itself).
     Sandbox(sandbox::command::SandboxArgs),
+    /// Answer the mention that started this job: check who asked, post a placeholder, run the
+    /// assistant on the checkout and publish its answer, review, commits or merge request.
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// The assistant this job runs (`claude` or `codex`).
+    #[arg(long, env = "AI_ASSISTANT", value_name = "ASSISTANT")]
+    assistant: Assistant,
+    #[command(flatten)]
+    handles: HandleArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,6 +82,7 @@ fn main() -> ExitCode {
         Command::Finalize(args) => run_finalize(&args),
         Command::Setup(args) => setup::command::run(&args),
         Command::Sandbox(args) => sandbox::command::run(&args),
+        Command::Run(args) => run_job(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -113,4 +127,40 @@ fn run_finalize(args: &FinalizeArgs) -> anyhow::Result<()> {
         report.untouched.len()
     );
     Ok(())
+}
+
+fn run_job(args: &RunArgs) -> anyhow::Result<()> {
+    init_logging();
+    let handles = args.handles.handles()?;
+    let redactor = std::sync::Arc::new(Redactor::from_process_env(handles.clone()));
+    let options = RunOptions {
+        assistant: args.assistant,
+        handles,
+    };
+    let vars = |name: &str| std::env::var(name).ok();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let end = runtime.block_on(entrypoint::run::run(&options, &vars, redactor))?;
+    match end {
+        entrypoint::run::JobEnd::Failed { headline, .. } => {
+            anyhow::bail!("{headline} (the error is posted in place of the placeholder)")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The job log: info lines to stderr, `RUST_LOG` for more; each phase's span closes with its
+/// duration.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_span_events(FmtSpan::CLOSE)
+        .try_init();
 }

@@ -53,7 +53,7 @@ impl PipelineVariablesRole {
     }
 }
 
-/// The fields of `GET /projects/:id` setup needs.
+/// The fields of `GET /projects/:id` that setup and the run read.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Project {
     /// Numeric id.
@@ -62,6 +62,8 @@ pub struct Project {
     pub path_with_namespace: String,
     /// `null` for an empty repository.
     pub default_branch: Option<String>,
+    /// The HTTPS clone URL; a merge request from a fork is fetched from here.
+    pub http_url_to_repo: String,
     /// Browser URL.
     pub web_url: String,
     /// Absent for callers below Maintainer and on GitLab before 17.1.
@@ -106,7 +108,7 @@ mod tests {
     fn documented_roles_parse_and_unknown_ones_are_tolerated() {
         let p: Project = serde_json::from_str(
             r#"{"id": 3, "path_with_namespace": "a/b", "default_branch": "main",
-                "web_url": "https://x/a/b", "ci_pipeline_variables_minimum_override_role": "no_one_allowed"}"#,
+                "http_url_to_repo": "https://x/a/b.git", "web_url": "https://x/a/b", "ci_pipeline_variables_minimum_override_role": "no_one_allowed"}"#,
         )
         .unwrap();
         let role = p.ci_pipeline_variables_minimum_override_role.unwrap();

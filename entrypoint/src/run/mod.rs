@@ -1,0 +1,437 @@
+//! `entrypoint run`: the whole job for one mention.
+//!
+//! The phases, each a `tracing` span whose close line carries its duration: **load** the
+//! trigger and **decide** (a note that is not for this job exits here, before any API call when
+//! the trigger came as a webhook body); read every setting ([`JobSettings`], so a wrong variable
+//! stops the job before anything is posted); **guard** (silently ignore bots, politely refuse people
+//! without the role); post the **placeholder**; prepare the **workspace** and the **context**;
+//! run the **assistant** with progress refreshes; **publish** the review, the commits and the
+//! result, which replaces the placeholder. Any failure after the placeholder exists replaces it
+//! with the error, so nobody is left looking at "working…".
+//!
+//! The prompt and the context never reach the log; each tool call is one info line.
+
+pub mod changes;
+pub mod outcome;
+pub mod prompt;
+pub mod settings;
+pub mod workspace;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use tracing::Instrument as _;
+
+pub use outcome::JobEnd;
+pub use settings::{JobSettings, RunOptions};
+
+use crate::assistant::events::AssistantEvent;
+use crate::assistant::run::RunSpec;
+use crate::context::{gather, render};
+use crate::gitlab::ids::Noteable;
+use crate::gitlab::{ClientConfig, GitLab};
+use crate::guard::{self, GuardOutcome};
+use crate::marker::{NoteRole, marker};
+use crate::publish::placeholder::{must_be_internal, post_placeholder, post_where_asked};
+use crate::publish::progress::{Progress, ProgressSettings};
+use crate::publish::result::{self, Conclusion, ResultReport, post_refusal, publish_result};
+use crate::publish::review::{publish_review, read_review, review_file_in};
+use crate::publish::state::StateFile;
+use crate::publish::{JobLink, Placeholder};
+use crate::redact::Redactor;
+use crate::trigger::Trigger;
+use crate::trigger::decision::{BotIdentity, Decision, decide};
+use crate::trigger::load::{Entry, detect};
+use crate::trigger::resolve::resolve;
+
+/// Runs the job for the trigger in `vars` (the job's environment).
+///
+/// `Ok` whenever the job did what it should, including posting a failure in place of the
+/// placeholder ([`JobEnd::Failed`]); `Err` when it could not even get that far (a missing
+/// variable, GitLab unreachable before the placeholder), with one line saying what to fix.
+pub async fn run(
+    options: &RunOptions,
+    vars: &dyn Fn(&str) -> Option<String>,
+    redactor: Arc<Redactor>,
+) -> anyhow::Result<JobEnd> {
+    let started = Instant::now();
+    let assistant = options.assistant;
+    let (trigger, gitlab) = match load(options, vars)
+        .instrument(tracing::info_span!("load"))
+        .await?
+    {
+        Loaded::Skip(reason) => {
+            tracing::info!(%reason, elapsed_ms = started.elapsed().as_millis() as u64, "nothing to do for {assistant}");
+            return Ok(JobEnd::Skipped { reason });
+        }
+        Loaded::Run(loaded) => (loaded.0, loaded.1),
+    };
+
+    let settings = JobSettings::from_env(vars, assistant)?;
+    let bot = match guard::check(&gitlab, &trigger, &settings.guard)
+        .instrument(tracing::info_span!("guard"))
+        .await
+        .context("checking who asked (GitLab API)")?
+    {
+        GuardOutcome::Proceed { bot, .. } => bot,
+        GuardOutcome::Ignore(reason) => {
+            let reason = reason.message();
+            tracing::info!(%reason, "ignoring the request");
+            return Ok(JobEnd::Ignored { reason });
+        }
+        GuardOutcome::Refuse(refusal) => {
+            let note = refuse(&gitlab, &trigger, assistant, &refusal, &redactor)
+                .instrument(tracing::info_span!("refusal"))
+                .await
+                .context("posting the refusal")?;
+            tracing::info!(note = %note, reason = %refusal.message(), "refused the request");
+            return Ok(JobEnd::Refused { note });
+        }
+    };
+
+    let job = JobLink::from_env(vars);
+    let internal = must_be_internal(&trigger);
+    let placeholder = post_placeholder(&gitlab, &trigger, assistant, job.as_ref())
+        .instrument(tracing::info_span!("placeholder"))
+        .await
+        .context("posting the placeholder note")?;
+    tracing::info!(note = %placeholder.note, elapsed_ms = started.elapsed().as_millis() as u64, "placeholder posted");
+    let mut state = StateFile::path_from_env(vars).map(StateFile::create);
+    if let Some(state) = state.as_mut()
+        && let Err(error) = state.record_placeholder(&placeholder, internal)
+    {
+        tracing::warn!(%error, "the state file for the after_script could not be written");
+    }
+
+    let job_run = JobRun {
+        options,
+        settings: &settings,
+        vars,
+        gitlab: &gitlab,
+        trigger: &trigger,
+        bot: &bot,
+        placeholder: &placeholder,
+        job: job.clone(),
+        redactor: Arc::clone(&redactor),
+    };
+    let mut report = match job_run.work().await {
+        Ok(report) => report,
+        Err(error) => {
+            tracing::error!(error = %redactor.redact(&format!("{error:#}")), "the run failed");
+            let mut report = ResultReport::new(
+                assistant,
+                Conclusion::Failed(outcome::failure_of(&error, assistant)),
+            );
+            report.job = job;
+            report
+        }
+    };
+    report.duration = Some(started.elapsed());
+    let published = publish_result(&gitlab, &placeholder, &report, &redactor, internal)
+        .instrument(tracing::info_span!("result"))
+        .await
+        .context("replacing the placeholder with the result")?;
+    if let Some(state) = state.as_mut()
+        && let Err(error) = state.mark_finalized(placeholder.note)
+    {
+        tracing::warn!(%error, "the state file could not be marked finalized");
+    }
+    Ok(match &report.conclusion {
+        Conclusion::Answered { .. } => {
+            tracing::info!(note = %published.id, elapsed_ms = started.elapsed().as_millis() as u64, "answered");
+            JobEnd::Answered { note: published.id }
+        }
+        Conclusion::Failed(failure) => JobEnd::Failed {
+            note: published.id,
+            headline: failure.headline(),
+        },
+    })
+}
+
+enum Loaded {
+    Skip(String),
+    Run(Box<(Trigger, GitLab)>),
+}
+
+/// The trigger and the client, or why this job has nothing to do. A webhook body is decided on
+/// before the client exists, so a note that is not for us costs no API call.
+async fn load(
+    options: &RunOptions,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Loaded> {
+    let only = Some(options.assistant);
+    let trigger = match detect(vars, &options.handles)? {
+        Entry::Webhook {
+            trigger: Err(refused),
+            ..
+        } => return Ok(Loaded::Skip(refused.to_string())),
+        Entry::Webhook {
+            trigger: Ok(trigger),
+            ..
+        }
+        | Entry::Flow(trigger) => {
+            if let Decision::Skip { message, .. } = decide(&trigger, None, only) {
+                return Ok(Loaded::Skip(message));
+            }
+            trigger
+        }
+        Entry::Ci(request) => {
+            let gitlab = client(vars)?;
+            let trigger = resolve(&request, &gitlab, &options.handles).await?;
+            if let Decision::Skip { message, .. } = decide(&trigger, None, only) {
+                return Ok(Loaded::Skip(message));
+            }
+            return Ok(Loaded::Run(Box::new((trigger, gitlab))));
+        }
+    };
+    Ok(Loaded::Run(Box::new((trigger, client(vars)?))))
+}
+
+fn client(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<GitLab> {
+    Ok(GitLab::new(ClientConfig::from_env(vars)?)?)
+}
+
+/// Posts the guard's refusal where the request was made: the role refusal as
+/// [`result::Refusal`] renders it, an edited request in the guard's own words.
+async fn refuse(
+    gitlab: &GitLab,
+    trigger: &Trigger,
+    assistant: crate::assistant::Assistant,
+    refusal: &guard::Refusal,
+    redactor: &Redactor,
+) -> anyhow::Result<crate::gitlab::ids::NoteId> {
+    let role = |username: &str, required: &crate::gitlab::members::AccessLevel| result::Refusal {
+        assistant,
+        author: Some(username.to_owned()),
+        required_role: required.to_string(),
+    };
+    let note = match refusal {
+        guard::Refusal::NotAMember { username, required }
+        | guard::Refusal::InsufficientAccess {
+            username, required, ..
+        } => post_refusal(gitlab, trigger, &role(username, required), redactor).await?,
+        guard::Refusal::EditedAfterTrigger { .. } => {
+            let body = format!(
+                "{}\n\n{}",
+                redactor.redact(&refusal.message()),
+                marker(assistant, NoteRole::Refusal)
+            );
+            post_where_asked(gitlab, trigger, &body).await?.0
+        }
+    };
+    Ok(note.id)
+}
+
+/// The part of the job after the placeholder: any error here ends up in the placeholder.
+struct JobRun<'a> {
+    options: &'a RunOptions,
+    settings: &'a JobSettings,
+    vars: &'a dyn Fn(&str) -> Option<String>,
+    gitlab: &'a GitLab,
+    trigger: &'a Trigger,
+    bot: &'a BotIdentity,
+    placeholder: &'a Placeholder,
+    job: Option<JobLink>,
+    redactor: Arc<Redactor>,
+}
+
+impl JobRun<'_> {
+    async fn work(&self) -> anyhow::Result<ResultReport> {
+        let assistant = self.options.assistant;
+        let vars = self.vars;
+        let trigger = self.trigger;
+
+        let budget = &self.settings.budget;
+        let (context, rendered) = async {
+            let context = gather(self.gitlab, trigger)
+                .await
+                .context("reading the issue or merge request and its comments")?;
+            let rendered = render(&context, budget);
+            tracing::info!(
+                api_calls = context.api_calls,
+                bytes = rendered.text.len(),
+                notes_shown = rendered.notes_shown,
+                notes_omitted = rendered.notes_omitted,
+                files_with_diff = rendered.files_with_diff,
+                files_listed_only = rendered.files_listed_only,
+                "context gathered"
+            );
+            anyhow::Ok((context, rendered))
+        }
+        .instrument(tracing::info_span!("context"))
+        .await?;
+
+        let (workspace, target) = workspace::prepare(
+            self.settings,
+            vars,
+            self.gitlab,
+            &trigger.project,
+            trigger.noteable,
+            &context.title,
+            self.bot,
+        )
+        .instrument(tracing::info_span!("workspace"))
+        .await?;
+
+        let review_dir = ReviewDir::create(workspace.dir(), assistant)?;
+        let review_file = review_file_in(review_dir.path());
+        let is_merge_request = matches!(trigger.noteable, Noteable::MergeRequest(_));
+        let prompt = prompt::build(prompt::PromptParts {
+            instruction: &trigger.instruction,
+            context: &rendered.text,
+            review_file: is_merge_request.then_some(review_file.as_path()),
+        });
+
+        let spec = RunSpec {
+            prompt,
+            ..self.settings.spec.clone()
+        };
+        let progress = Progress::start(
+            self.gitlab.clone(),
+            self.placeholder.clone(),
+            self.job.clone(),
+            Arc::clone(&self.redactor),
+            ProgressSettings::default(),
+        );
+        let redactor = Arc::clone(&self.redactor);
+        let run =
+            crate::assistant::run::run_sandboxed(&spec, self.settings.sandbox.as_ref(), |event| {
+                log_event(event, &redactor);
+                progress.record(event);
+            })
+            .instrument(tracing::info_span!("assistant", %assistant))
+            .await;
+        progress.stop().await;
+        let run = run.with_context(|| format!("running {}", spec.program.display()))?;
+        for name in &run.refused_passthrough {
+            tracing::warn!(%name, "AI_ENV_PASSTHROUGH names a credential or CI variable; it was not passed on");
+        }
+
+        let mut report = ResultReport::from_run(assistant, &run);
+        report.job = self.job.clone();
+        let Conclusion::Answered { text } = &report.conclusion else {
+            return Ok(report);
+        };
+        let mut answer = text.clone();
+
+        async {
+            if let Noteable::MergeRequest(iid) = trigger.noteable
+                && review_file.exists()
+            {
+                let review = read_review(&review_file)?;
+                let published = publish_review(
+                    self.gitlab,
+                    &trigger.project,
+                    iid,
+                    assistant,
+                    &review,
+                    &self.redactor,
+                )
+                .await
+                .context("posting the review")?;
+                tracing::info!(
+                    inline = published.inline,
+                    unplaced = published.unplaced.len(),
+                    "review posted"
+                );
+                answer = published.summary;
+            }
+            let host = server_host(vars);
+            let project_web_url = context.web_url.split("/-/").next();
+            let published = changes::publish(
+                &workspace,
+                &target,
+                self.gitlab,
+                changes::Request {
+                    assistant,
+                    project: &trigger.project,
+                    project_web_url,
+                    title: &context.title,
+                    instruction: &trigger.instruction,
+                    summary: &answer,
+                    requester: trigger.note.as_ref().map(|n| &n.author),
+                    host: host.as_deref(),
+                },
+                &self.redactor,
+            )
+            .await?;
+            report.merge_request = published.merge_request;
+            report.branch = published.branch;
+            report.appendix = published.appendix;
+            anyhow::Ok(())
+        }
+        .instrument(tracing::info_span!("publish"))
+        .await?;
+        report.conclusion = Conclusion::Answered { text: answer };
+        Ok(report)
+    }
+}
+
+/// Where the assistant hands a review over: `<CI_PROJECT_DIR>.tmp/ai-review-<assistant>/`,
+/// beside the checkout (never committed, never part of the project) in the directory GitLab
+/// Runner already keeps for the job's temporary files (`Build.TmpProjectDir()` in
+/// gitlab-runner's `common/build.go`: the build directory plus `.tmp`, where file-type
+/// variables are written); removed when the run is over.
+struct ReviewDir(std::path::PathBuf);
+
+impl ReviewDir {
+    fn create(
+        checkout: &std::path::Path,
+        assistant: crate::assistant::Assistant,
+    ) -> anyhow::Result<Self> {
+        let mut base = checkout.as_os_str().to_owned();
+        base.push(".tmp");
+        let dir = std::path::PathBuf::from(base).join(format!("ai-review-{}", assistant.name()));
+        // A review left by an earlier run in the same directory must not be published again.
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(error).with_context(|| format!("clearing {}", dir.display()));
+            }
+        }
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating {} for the review file", dir.display()))?;
+        Ok(Self(dir))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ReviewDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `CI_SERVER_HOST`, else the host of `CI_SERVER_URL`.
+fn server_host(vars: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    vars("CI_SERVER_HOST")
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            let url = url::Url::parse(vars("CI_SERVER_URL")?.trim()).ok()?;
+            url.host_str().map(str::to_owned)
+        })
+}
+
+/// One info line per tool call; the model's text stays out of the log.
+fn log_event(event: &AssistantEvent, redactor: &Redactor) {
+    match event {
+        AssistantEvent::ToolCall { name, summary } => {
+            tracing::info!(tool = %name, "{}", redactor.redact(summary))
+        }
+        AssistantEvent::Failed { message } => {
+            tracing::warn!(message = %redactor.redact(message), "the assistant reported a failure")
+        }
+        AssistantEvent::Finished {
+            usage, cost_usd, ..
+        } => {
+            tracing::info!(?usage, ?cost_usd, "the assistant finished")
+        }
+        AssistantEvent::Message { .. } => {}
+    }
+}

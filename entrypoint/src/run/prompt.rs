@@ -1,0 +1,77 @@
+//! The prompt the assistant reads on stdin: the request, the context gathered from GitLab, and
+//! for a merge request how to hand a review over. The project's own rules (`CLAUDE.md`,
+//! `AGENTS.md`/`CODEX.md`) are read by the CLIs themselves from the checkout, so they are not
+//! repeated here.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::publish::review::handover_instructions;
+
+/// What the prompt is made of.
+#[derive(Clone, Copy, Debug)]
+pub struct PromptParts<'a> {
+    /// The request with the mentions removed; may be empty.
+    pub instruction: &'a str,
+    /// The rendered context section ([`crate::context::render`]).
+    pub context: &'a str,
+    /// For a merge request: where a review goes (outside the repository).
+    pub review_file: Option<&'a Path>,
+}
+
+/// Builds the prompt.
+pub fn build(parts: PromptParts<'_>) -> String {
+    let mut prompt = String::from(
+        "You are working in a CI job on a checkout of this GitLab project, because someone asked for you in a comment.\n\n## The request\n\n",
+    );
+    let instruction = parts.instruction.trim();
+    if instruction.is_empty() {
+        prompt.push_str(
+            "The comment gives no instruction beyond the mention: work out from the context below what is being asked, and do it.\n",
+        );
+    } else {
+        let _ = writeln!(prompt, "{instruction}");
+    }
+    let _ = write!(prompt, "\n## Context\n\n{}\n", parts.context.trim_end());
+    if let Some(file) = parts.review_file {
+        let _ = write!(
+            prompt,
+            "\n## Reviews\n\nIf you are asked to review this merge request, do not change files. {}\n",
+            handover_instructions(file)
+        );
+    }
+    prompt.push_str(
+        "\n## Finishing\n\nChange files in the working tree when the request needs changes; the job commits them, pushes them and links them for the person who asked, so you need not commit or push. Do not print environment variables or credentials. End with a short answer or summary of what you did, addressed to the person who asked; it is posted as your reply.\n",
+    );
+    prompt
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_instruction_asks_to_work_from_the_context() {
+        let prompt = build(PromptParts {
+            instruction: "  ",
+            context: "# Issue #3: Crash on start",
+            review_file: None,
+        });
+        assert!(prompt.contains("work out from the context"));
+        assert!(prompt.contains("# Issue #3: Crash on start"));
+        assert!(!prompt.contains("## Reviews"));
+    }
+
+    #[test]
+    fn a_merge_request_prompt_names_the_review_file() {
+        let file = Path::new("/tmp/ai-review-x/review.json");
+        let prompt = build(PromptParts {
+            instruction: "review this MR",
+            context: "ctx",
+            review_file: Some(file),
+        });
+        assert!(prompt.contains("review this MR"));
+        assert!(prompt.contains("/tmp/ai-review-x/review.json"));
+        assert!(!prompt.contains("work out from the context"));
+    }
+}

@@ -1,0 +1,157 @@
+//! What `entrypoint run` needs to know besides the trigger: which assistant this job runs, how
+//! it is sandboxed, and where its CLI lives.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::assistant::run::RunSpec;
+use crate::assistant::{Assistant, Handles};
+use crate::context::ContextBudget;
+use crate::guard::GuardSettings;
+use crate::sandbox::{Plan, Policy};
+use crate::secret::Secret;
+use crate::workspace::{RemoteUrl, WorkspaceSettings};
+
+/// The job's fixed choices.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The assistant this job runs (each template job runs one; a note mentioning both gets one
+    /// job, one placeholder and one branch prefix per assistant).
+    pub assistant: Assistant,
+    /// The usernames that summon each assistant.
+    pub handles: Handles,
+}
+
+/// Every setting the job reads from its variables, read before anything is posted: a wrong
+/// or missing variable stops the job with one line naming it, not halfway through the run.
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    pub guard: GuardSettings,
+    pub budget: ContextBudget,
+    pub workspace: WorkspaceSettings,
+    /// `CI_PROJECT_DIR`: the runner's checkout, where the assistant works.
+    pub project_dir: PathBuf,
+    /// The project's repository, without credentials.
+    pub origin: RemoteUrl,
+    /// `GITLAB_TOKEN`, for git over HTTPS.
+    pub token: Secret,
+    /// The assistant run, its prompt still empty.
+    pub spec: RunSpec,
+    /// The network sandbox (`AI_SANDBOX`; on by default for Codex): `None` runs unfenced, and
+    /// the result of a Codex run says so. A fence that cannot be set up (no `CAP_NET_ADMIN`)
+    /// fails the run after the placeholder exists, so the thread shows why and the fix.
+    pub sandbox: Option<Plan>,
+}
+
+impl JobSettings {
+    /// Reads and checks the settings for a run of `assistant`.
+    pub fn from_env(
+        vars: &dyn Fn(&str) -> Option<String>,
+        assistant: Assistant,
+    ) -> anyhow::Result<Self> {
+        let set = |name: &str| {
+            vars(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let project_dir = PathBuf::from(set("CI_PROJECT_DIR").context(
+            "CI_PROJECT_DIR is not set: `entrypoint run` works in the job's checkout; run it inside a GitLab CI job",
+        )?);
+        let token = set("GITLAB_TOKEN")
+            .context("GITLAB_TOKEN is not set: add the bot's token as a masked CI/CD variable")?;
+        let spec = RunSpec::from_env(
+            assistant,
+            cli_program(assistant, vars),
+            project_dir.clone(),
+            String::new(),
+            vars,
+        )?;
+        Ok(Self {
+            guard: GuardSettings::from_env(vars)?,
+            budget: ContextBudget::from_env(vars)?,
+            workspace: WorkspaceSettings::from_env(vars, assistant)?,
+            origin: RemoteUrl::from_env(vars)?,
+            token: Secret::new(token),
+            project_dir,
+            spec,
+            sandbox: Plan::for_policy(Policy::from_env(assistant, vars)?)?,
+        })
+    }
+}
+
+/// The CLI executable: `AI_CLAUDE_BIN` / `AI_CODEX_BIN`, else `claude` / `codex` looked up on
+/// `PATH` when spawned.
+pub fn cli_program(assistant: Assistant, vars: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    let variable = match assistant {
+        Assistant::Claude => "AI_CLAUDE_BIN",
+        Assistant::Codex => "AI_CODEX_BIN",
+    };
+    vars(variable)
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .map_or_else(|| PathBuf::from(assistant.name()), PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::vars;
+
+    #[test]
+    fn the_cli_comes_from_its_variable_or_the_path() {
+        let env = vars(&[("AI_CODEX_BIN", " /opt/codex/bin/codex ")]);
+        assert_eq!(
+            cli_program(Assistant::Codex, &env),
+            PathBuf::from("/opt/codex/bin/codex")
+        );
+        assert_eq!(
+            cli_program(Assistant::Claude, &env),
+            PathBuf::from("claude")
+        );
+    }
+
+    #[test]
+    fn a_missing_api_key_is_named_before_anything_runs() {
+        let env = vars(&[
+            ("CI_PROJECT_DIR", "/builds/acme/widgets"),
+            ("CI_SERVER_URL", "https://gitlab.example.com"),
+            ("CI_PROJECT_PATH", "acme/widgets"),
+            ("GITLAB_TOKEN", "glpat-x"),
+        ]);
+        let error = JobSettings::from_env(&env, Assistant::Claude).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("ANTHROPIC_API_KEY"),
+            "{error:#}"
+        );
+        let env = vars(&[
+            ("CI_PROJECT_DIR", "/builds/acme/widgets"),
+            ("CI_SERVER_URL", "https://gitlab.example.com"),
+            ("CI_PROJECT_PATH", "acme/widgets"),
+            ("GITLAB_TOKEN", "glpat-x"),
+            ("ANTHROPIC_API_KEY", "sk-ant-x"),
+            ("AI_TIMEOUT", "soon"),
+        ]);
+        let error = JobSettings::from_env(&env, Assistant::Claude).unwrap_err();
+        assert!(format!("{error:#}").contains("AI_TIMEOUT"), "{error:#}");
+    }
+
+    #[test]
+    fn settings_come_from_the_job() {
+        let env = vars(&[
+            ("CI_PROJECT_DIR", "/builds/acme/widgets"),
+            ("CI_SERVER_URL", "https://gitlab.example.com"),
+            ("CI_PROJECT_PATH", "acme/widgets"),
+            ("GITLAB_TOKEN", "glpat-x"),
+            ("OPENAI_API_KEY", "sk-x"),
+        ]);
+        let settings = JobSettings::from_env(&env, Assistant::Codex).unwrap();
+        assert_eq!(settings.project_dir, PathBuf::from("/builds/acme/widgets"));
+        assert_eq!(
+            settings.spec.workspace,
+            PathBuf::from("/builds/acme/widgets")
+        );
+        assert_eq!(settings.spec.program, PathBuf::from("codex"));
+        assert_eq!(settings.workspace.branch_prefix.as_str(), "codex/");
+    }
+}

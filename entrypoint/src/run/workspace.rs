@@ -1,0 +1,123 @@
+//! Preparing the checkout for the trigger: the default branch and a new branch under the
+//! assistant's prefix for an issue, the merge request's source branch at its `sha` otherwise.
+
+use anyhow::Context as _;
+
+use super::settings::JobSettings;
+use crate::gitlab::GitLab;
+use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectRef};
+use crate::trigger::decision::BotIdentity;
+use crate::workspace::{
+    AssistantBranch, CheckoutTarget, GitAuth, MergeRequestSource, RemoteUrl, Workspace,
+};
+
+/// What the checkout was prepared for, and so where its changes go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A new branch for an issue, and a merge request into `default_branch`.
+    Issue {
+        iid: IssueIid,
+        branch: AssistantBranch,
+        default_branch: String,
+    },
+    /// The merge request's source branch.
+    MergeRequest {
+        iid: MergeRequestIid,
+        /// The bot opened the merge request, so its branch is the assistant's own.
+        created_by_assistant: bool,
+    },
+}
+
+/// Opens the checkout and checks out what `noteable` needs. `title` is the issue's title, for
+/// the branch name.
+pub async fn prepare(
+    settings: &JobSettings,
+    vars: &dyn Fn(&str) -> Option<String>,
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    noteable: Noteable,
+    title: &str,
+    bot: &BotIdentity,
+) -> anyhow::Result<(Workspace, Target)> {
+    let mut workspace = Workspace::open(
+        settings.project_dir.clone(),
+        settings.origin.clone(),
+        GitAuth::token(&settings.token),
+        settings.workspace.clone(),
+    )
+    .await
+    .context("opening the job's checkout (CI_PROJECT_DIR)")?;
+    let target = match noteable {
+        Noteable::Issue(iid) => {
+            let default_branch = default_branch(vars, gitlab, project).await?;
+            workspace
+                .checkout(CheckoutTarget::Issue {
+                    default_branch: default_branch.clone(),
+                })
+                .await?;
+            let branch = workspace.settings().branch_prefix.issue_branch(iid, title);
+            workspace.start_branch(&branch).await?;
+            Target::Issue {
+                iid,
+                branch,
+                default_branch,
+            }
+        }
+        Noteable::MergeRequest(iid) => {
+            let mr = gitlab
+                .merge_request(project, iid)
+                .await
+                .context("reading the merge request")?;
+            let sha = mr
+                .sha
+                .clone()
+                .or_else(|| mr.diff_refs.as_ref().map(|d| d.head_sha.clone()))
+                .context("GitLab reported no commit (sha) for the merge request")?;
+            let source = if mr.source_project_id == mr.target_project_id {
+                MergeRequestSource::SameProject
+            } else {
+                let fork = gitlab
+                    .project(&ProjectRef::Id(mr.source_project_id))
+                    .await
+                    .context("reading the merge request's source project (a fork)")?;
+                MergeRequestSource::Fork {
+                    url: RemoteUrl::parse("http_url_to_repo", &fork.http_url_to_repo)?,
+                    allow_collaboration: mr.allow_collaboration.unwrap_or(false),
+                }
+            };
+            let default_branch = default_branch(vars, gitlab, project).await?;
+            workspace
+                .checkout(CheckoutTarget::MergeRequest {
+                    source_branch: mr.source_branch.clone(),
+                    sha,
+                    target_branch: mr.target_branch.clone(),
+                    default_branch,
+                    source,
+                })
+                .await?;
+            Target::MergeRequest {
+                iid,
+                created_by_assistant: mr.author.id == bot.id,
+            }
+        }
+    };
+    Ok((workspace, target))
+}
+
+/// `CI_DEFAULT_BRANCH` (set in every CI job), else the project's `default_branch`.
+/// <https://docs.gitlab.com/ci/variables/predefined_variables/>
+async fn default_branch(
+    vars: &dyn Fn(&str) -> Option<String>,
+    gitlab: &GitLab,
+    project: &ProjectRef,
+) -> anyhow::Result<String> {
+    if let Some(branch) = vars("CI_DEFAULT_BRANCH").filter(|b| !b.trim().is_empty()) {
+        return Ok(branch.trim().to_owned());
+    }
+    gitlab
+        .project(project)
+        .await
+        .context("reading the project's default branch")?
+        .default_branch
+        .context("the project has no default branch: its repository is empty")
+}

@@ -1,0 +1,1229 @@
+//! `entrypoint run` end to end, as a CI job runs it: the product binary with the variables
+//! GitLab sets, a fresh clone of the GitLab double's repository as `CI_PROJECT_DIR`, the real
+//! pinned CLIs, and the model doubles. Each test is named after what the person who asked sees.
+//!
+//! The first run builds the `entrypoint` binary and installs the CLIs from npm into the user
+//! cache.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use doubles::gitlab::double::{
+    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
+    UserSpec,
+};
+use doubles::gitlab::model::Note;
+use doubles::gitlab::repo::{FileChange, Signature, git_command};
+use doubles::model::cli::{Cli, InstalledCli, install};
+use doubles::model::{
+    ApiError, Expectation, Fault, ModelDouble, Script, ToolCall, Turn, anthropic, openai,
+};
+use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::marker::{NoteRole, marker};
+use entrypoint::mention::find_mentions;
+use entrypoint::publish::review::review_file_in;
+use entrypoint::publish::state::StateFile;
+
+const CLAUDE_KEY: &str = "sk-ant-run-key-0f9e8d7c6b5a";
+const OPENAI_KEY: &str = "sk-run-key-1a2b3c4d5e6f";
+/// A model name Codex knows, so it advertises `apply_patch`.
+const CODEX_KNOWN_MODEL: &str = "gpt-5.5";
+/// Far above a healthy job (seconds) and below the CLIs' minutes of retries.
+const JOB_LIMIT: Duration = Duration::from_secs(180);
+
+/// The `entrypoint` binary of this build profile, built once per test process (cargo builds
+/// a dependency's library for the tests, not its binaries).
+fn entrypoint_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test's own path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("tests run from target/<profile>/deps");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut build = std::process::Command::new(cargo);
+        build
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "entrypoint",
+                "--bin",
+                "entrypoint",
+            ])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        if profile_dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("running cargo build");
+        assert!(status.success(), "building the entrypoint binary failed");
+        profile_dir.join("entrypoint")
+    })
+}
+
+fn installed(cli: Cli) -> InstalledCli {
+    install(cli).expect("installing the CLI")
+}
+
+fn human() -> Signature {
+    Signature {
+        name: "Dana Dev".into(),
+        email: "dana@example.com".into(),
+    }
+}
+
+fn write(path: &str, content: &str) -> FileChange {
+    FileChange::Write {
+        path: path.into(),
+        content: content.as_bytes().to_vec(),
+    }
+}
+
+struct World {
+    gl: GitLabDouble,
+    project: u64,
+    bot: SeededUser,
+    dev: SeededUser,
+    guest: SeededUser,
+    job_token: String,
+    dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let gl = GitLabDouble::start().await.expect("double starts");
+    let project = gl
+        .add_project(ProjectSpec::new("acme/widgets"))
+        .expect("project")
+        .id;
+    let bot = gl
+        .add_user(UserSpec::project_bot(project, "AI"))
+        .expect("bot");
+    gl.add_member(project, bot.id, 40).expect("bot member");
+    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
+    gl.add_member(project, dev.id, 30).expect("dev member");
+    let guest = gl.add_user(UserSpec::human("gus")).expect("guest");
+    gl.add_member(project, guest.id, 10).expect("guest member");
+    gl.repo(project)
+        .unwrap()
+        .commit(
+            "main",
+            &[write("greet.txt", "Hello wrold\n")],
+            "Add greeting\n",
+            &human(),
+        )
+        .unwrap();
+    let job_token = gl.add_job_token(project, dev.id).expect("job token");
+    World {
+        gl,
+        project,
+        bot,
+        dev,
+        guest,
+        job_token,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+/// What one job is told.
+struct Job<'a> {
+    assistant: Assistant,
+    noteable: DoubleNoteable,
+    note: u64,
+    model: &'a ModelDouble,
+    extra: Vec<(&'a str, String)>,
+}
+
+struct Finished {
+    output: Output,
+    elapsed: Duration,
+    checkout: PathBuf,
+}
+
+impl Finished {
+    fn log(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    fn succeeded(&self) -> bool {
+        self.output.status.success()
+    }
+}
+
+impl World {
+    fn issue(&self, title: &str) -> u64 {
+        self.gl
+            .create_issue(self.project, IssueSpec::new(self.dev.id, title))
+            .unwrap()
+            .iid
+    }
+
+    fn note(&self, noteable: DoubleNoteable, author: u64, body: &str) -> u64 {
+        self.gl
+            .add_note(self.project, noteable, NoteSpec::new(author, body))
+            .unwrap()
+            .id
+    }
+
+    fn notes(&self, noteable: DoubleNoteable) -> Vec<Note> {
+        self.gl.notes(self.project, noteable)
+    }
+
+    fn bot_notes(&self, noteable: DoubleNoteable) -> Vec<Note> {
+        self.notes(noteable)
+            .into_iter()
+            .filter(|n| n.author_id == self.bot.id)
+            .collect()
+    }
+
+    /// A checkout as the runner makes it: cloned with the job token in the URL, shallow,
+    /// detached at the default branch.
+    fn checkout(&self, name: &str) -> PathBuf {
+        let url = self.gl.git_url(self.project).unwrap().replacen(
+            "http://",
+            &format!("http://gitlab-ci-token:{}@", self.job_token),
+            1,
+        );
+        let dir = self.dir.path().join(name);
+        let out = git_command()
+            .args(["clone", "--quiet", "--depth", "20", &url])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = git_command()
+            .current_dir(&dir)
+            .args(["checkout", "--quiet", "--detach"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        dir
+    }
+
+    async fn run(&self, job: Job<'_>) -> Finished {
+        let checkout = self.checkout(&format!("{}-{}", job.assistant.name(), job.note));
+        let (noteable_type, iid) = match job.noteable {
+            DoubleNoteable::Issue(iid) => ("issue", iid),
+            DoubleNoteable::MergeRequest(iid) => ("merge_request", iid),
+        };
+        let base = self.gl.base_url();
+        let cli = installed(match job.assistant {
+            Assistant::Claude => Cli::Claude,
+            Assistant::Codex => Cli::Codex,
+        });
+        let path = std::env::join_paths(
+            cli.path_dirs
+                .iter()
+                .cloned()
+                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+        )
+        .unwrap();
+        let mut command = tokio::process::Command::new(entrypoint_bin());
+        command
+            .arg("run")
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", std::env::var_os("HOME").unwrap())
+            .env("CI", "true")
+            .env("CI_PROJECT_ID", self.project.to_string())
+            .env("CI_PROJECT_PATH", "acme/widgets")
+            .env("CI_PROJECT_DIR", &checkout)
+            .env("CI_API_V4_URL", self.gl.api_url())
+            .env("CI_SERVER_URL", &base)
+            .env("CI_SERVER_HOST", "127.0.0.1")
+            .env("CI_DEFAULT_BRANCH", "main")
+            .env(
+                "CI_REPOSITORY_URL",
+                self.gl.git_url(self.project).unwrap().replacen(
+                    "http://",
+                    &format!("http://gitlab-ci-token:{}@", self.job_token),
+                    1,
+                ),
+            )
+            .env("CI_JOB_TOKEN", &self.job_token)
+            .env("CI_JOB_ID", "4242")
+            .env("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/4242"))
+            .env("GITLAB_TOKEN", &self.bot.token)
+            .env("AI_ASSISTANT", job.assistant.name())
+            .env("AI_NOTEABLE_TYPE", noteable_type)
+            .env("AI_NOTEABLE_IID", iid.to_string())
+            .env("AI_NOTE_ID", job.note.to_string())
+            .env("AI_TIMEOUT", "150s")
+            // These jobs run in the machine's own network namespace, whose firewall is not the
+            // tests' to change; the fenced runs are proven in their own namespaces by
+            // sandbox_real_clis.rs and sandbox_netns.rs.
+            .env("AI_SANDBOX", "off")
+            .env(
+                match job.assistant {
+                    Assistant::Claude => "AI_CLAUDE_BIN",
+                    Assistant::Codex => "AI_CODEX_BIN",
+                },
+                &cli.binary,
+            );
+        match job.assistant {
+            Assistant::Claude => {
+                command
+                    .env("ANTHROPIC_API_KEY", CLAUDE_KEY)
+                    .env("ANTHROPIC_BASE_URL", job.model.base_url())
+                    .env("CLAUDE_MODEL", "claude-sonnet-4-6");
+            }
+            Assistant::Codex => {
+                command
+                    .env("OPENAI_API_KEY", OPENAI_KEY)
+                    .env("OPENAI_BASE_URL", format!("{}/v1", job.model.base_url()))
+                    .env("CODEX_MODEL", CODEX_KNOWN_MODEL);
+            }
+        }
+        for (name, value) in job.extra {
+            if value.is_empty() {
+                command.env_remove(name);
+            } else {
+                command.env(name, value);
+            }
+        }
+        let started = Instant::now();
+        let output = tokio::time::timeout(JOB_LIMIT, command.output())
+            .await
+            .expect("the job finished in time")
+            .expect("the job ran");
+        let finished = Finished {
+            output,
+            elapsed: started.elapsed(),
+            checkout,
+        };
+        eprintln!(
+            "--- {} job ({:?}, {:?}) ---\n{}",
+            job.assistant,
+            finished.output.status,
+            finished.elapsed,
+            finished.log()
+        );
+        finished
+    }
+
+    /// Every note anywhere in the project, for leak scans.
+    fn all_note_bodies(&self, noteables: &[DoubleNoteable]) -> Vec<String> {
+        noteables
+            .iter()
+            .flat_map(|n| self.notes(*n))
+            .map(|n| n.body)
+            .collect()
+    }
+}
+
+fn result_note(notes: &[Note], assistant: Assistant) -> Note {
+    let mark = marker(assistant, NoteRole::Result);
+    // Review comments on diff lines carry the marker too; the result is the note in the thread.
+    let found: Vec<&Note> = notes
+        .iter()
+        .filter(|n| n.body.contains(&mark) && n.position.is_none())
+        .collect();
+    assert_eq!(found.len(), 1, "one result of {assistant}: {notes:#?}");
+    found[0].clone()
+}
+
+/// The state file the after_script reads says the placeholder got its final text.
+fn assert_finalized(checkout: &Path, note: u64) {
+    let path = checkout.join(".git/ai-assistant-state.json");
+    let state = StateFile::load(&path)
+        .expect("the state file is readable")
+        .expect("the run wrote a state file");
+    let entries = &state.state().placeholders;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].placeholder.note.0, note);
+    assert!(entries[0].finalized, "{entries:?}");
+}
+
+fn claude_fixes_greeting(checkout_hint: &Path) -> Script {
+    let file = checkout_hint.join("greet.txt");
+    Script::new()
+        .then(Turn::tool_call(ToolCall::read_file("toolu_r1", &file)))
+        .then(
+            Turn::tool_call(ToolCall::edit_file(
+                "toolu_e1",
+                &file,
+                "Hello wrold",
+                "Hello world",
+            ))
+            .expecting(Expectation::ToolOutputFor("toolu_r1".into())),
+        )
+        .then(
+            Turn::text("Fixed the typo in greet.txt.")
+                .expecting(Expectation::ToolOutputFor("toolu_e1".into())),
+        )
+}
+
+fn codex_fixes_greeting() -> Script {
+    Script::new()
+        .then(Turn::tool_call(ToolCall::edit_file(
+            "call_e1",
+            "greet.txt",
+            "Hello wrold",
+            "Hello world",
+        )))
+        .then(
+            Turn::text("Fixed the typo in greet.txt.")
+                .expecting(Expectation::ToolOutputFor("call_e1".into())),
+        )
+}
+
+async fn issue_mention_opens_linked_mr(assistant: Assistant) {
+    let w = world().await;
+    let iid = w.issue("Greeting has a typo");
+    let issue = DoubleNoteable::Issue(iid);
+    let handle = assistant.name();
+    let note = w.note(issue, w.dev.id, &format!("@{handle} please fix this"));
+    let checkout_name = format!("{handle}-{note}");
+    let model = match assistant {
+        Assistant::Claude => {
+            anthropic::start(claude_fixes_greeting(&w.dir.path().join(&checkout_name)))
+                .await
+                .unwrap()
+        }
+        Assistant::Codex => openai::start(codex_fixes_greeting()).await.unwrap(),
+    };
+
+    let job = w
+        .run(Job {
+            assistant,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    assert_eq!(model.problems(), Vec::<String>::new());
+    let mrs = w.gl.merge_requests(w.project);
+    assert_eq!(mrs.len(), 1, "{mrs:#?}");
+    let mr = &mrs[0];
+    assert!(
+        mr.source_branch
+            .starts_with(&format!("{handle}/issue-{iid}-greeting-has-a-typo")),
+        "{}",
+        mr.source_branch
+    );
+    assert_eq!(mr.target_branch, "main");
+    assert!(
+        mr.description.contains(&format!("Closes #{iid}")),
+        "{}",
+        mr.description
+    );
+    let repo = w.gl.repo(w.project).unwrap();
+    assert_eq!(
+        repo.file_at(&mr.source_branch, "greet.txt")
+            .unwrap()
+            .as_deref(),
+        Some("Hello world\n".as_bytes())
+    );
+    let head = repo.branch_sha(&mr.source_branch).unwrap().unwrap();
+    let message = repo.commit_message(&head).unwrap();
+    assert!(
+        message.contains(&format!("Co-authored-by: dana <{}-dana@", w.dev.id)),
+        "{message}"
+    );
+    assert_eq!(
+        repo.commit_author(&head).unwrap().name,
+        assistant.display_name()
+    );
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(
+        bot_notes.len(),
+        1,
+        "the placeholder became the result: {bot_notes:#?}"
+    );
+    let result = result_note(&bot_notes, assistant);
+    assert!(
+        result.body.contains(&format!("!{}", mr.iid)),
+        "{}",
+        result.body
+    );
+    assert!(
+        result.body.contains("/-/merge_requests/"),
+        "{}",
+        result.body
+    );
+    assert!(result.body.contains("Fixed the typo"), "{}", result.body);
+    assert!(result.body.contains("/-/jobs/4242"), "{}", result.body);
+    assert!(
+        !job.checkout
+            .with_extension("tmp")
+            .join(format!("ai-review-{handle}"))
+            .exists(),
+        "the review directory is removed"
+    );
+}
+
+#[tokio::test]
+async fn issue_mention_opens_linked_mr_with_claude() {
+    issue_mention_opens_linked_mr(Assistant::Claude).await;
+}
+
+#[tokio::test]
+async fn issue_mention_opens_linked_mr_with_codex() {
+    issue_mention_opens_linked_mr(Assistant::Codex).await;
+}
+
+/// A merge request from `feature` (which adds `src/lib.txt`) by dana.
+fn feature_merge_request(w: &World) -> u64 {
+    let repo = w.gl.repo(w.project).unwrap();
+    repo.create_branch("feature", "main").unwrap();
+    repo.commit(
+        "feature",
+        &[write("src/lib.txt", "one\ntwo\nthree\nfour\n")],
+        "Add lib\n",
+        &human(),
+    )
+    .unwrap();
+    w.gl.create_merge_request(
+        w.project,
+        MrSpec::new(w.dev.id, "feature", "main", "Add lib"),
+    )
+    .unwrap()
+    .iid
+}
+
+#[tokio::test]
+async fn mr_thread_reply_pushes_a_commit_to_the_mr_branch() {
+    let w = world().await;
+    let iid = feature_merge_request(&w);
+    let mr = DoubleNoteable::MergeRequest(iid);
+    let thread =
+        w.gl.add_note(
+            w.project,
+            mr,
+            NoteSpec::new(w.dev.id, "The word two is vague.").thread(),
+        )
+        .unwrap();
+    let note =
+        w.gl.add_note(
+            w.project,
+            mr,
+            NoteSpec::new(w.dev.id, "@codex rename two to second").reply_to(&thread.discussion_id),
+        )
+        .unwrap()
+        .id;
+    let model = openai::start(
+        Script::new()
+            .then(Turn::tool_call(ToolCall::edit_file(
+                "call_r1",
+                "src/lib.txt",
+                "two\n",
+                "second\n",
+            )))
+            .then(
+                Turn::text("Renamed two to second.")
+                    .expecting(Expectation::ToolOutputFor("call_r1".into())),
+            ),
+    )
+    .await
+    .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Codex,
+            noteable: mr,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let repo = w.gl.repo(w.project).unwrap();
+    assert_eq!(
+        repo.file_at("feature", "src/lib.txt").unwrap().as_deref(),
+        Some("one\nsecond\nthree\nfour\n".as_bytes())
+    );
+    let branches: Vec<String> = repo
+        .branches()
+        .unwrap()
+        .into_iter()
+        .map(|(b, _)| b)
+        .collect();
+    assert_eq!(branches.len(), 2, "no new branch: {branches:?}");
+    let notes = w.notes(mr);
+    let result = result_note(&notes, Assistant::Codex);
+    assert_eq!(
+        result.discussion_id, thread.discussion_id,
+        "answered in the thread"
+    );
+    assert!(
+        result.body.contains("Renamed two to second."),
+        "{}",
+        result.body
+    );
+    assert!(
+        result.body.contains("not network-sandboxed"),
+        "{}",
+        result.body
+    );
+}
+
+#[tokio::test]
+async fn review_request_puts_a_suggestion_on_the_changed_line() {
+    let w = world().await;
+    let iid = feature_merge_request(&w);
+    let mr = DoubleNoteable::MergeRequest(iid);
+    let note = w.note(mr, w.dev.id, "@claude review this MR");
+    let review_file = review_file_in(
+        &w.dir
+            .path()
+            .join(format!("claude-{note}.tmp/ai-review-claude")),
+    );
+    let review = serde_json::json!({
+        "summary": "Looks fine apart from one name.",
+        "comments": [{
+            "path": "src/lib.txt",
+            "line": 2,
+            "side": "new",
+            "body": "Call it second.",
+            "suggestion": "second"
+        }]
+    });
+    let model = anthropic::start(
+        Script::new()
+            .then(Turn::tool_call(ToolCall::write_file(
+                "toolu_w1",
+                &review_file,
+                review.to_string(),
+            )))
+            .then(
+                Turn::text("Review written.")
+                    .expecting(Expectation::ToolOutputFor("toolu_w1".into())),
+            ),
+    )
+    .await
+    .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: mr,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    assert_eq!(model.problems(), Vec::<String>::new());
+    let prompt_named_the_file = model
+        .requests()
+        .iter()
+        .any(|r| r.contains(&review_file.display().to_string()));
+    assert!(prompt_named_the_file, "the prompt names the review file");
+    let notes = w.notes(mr);
+    let inline: Vec<&Note> = notes.iter().filter(|n| n.position.is_some()).collect();
+    assert_eq!(inline.len(), 1, "{notes:#?}");
+    assert_eq!(inline[0].position.as_ref().unwrap()["new_line"], 2);
+    assert!(
+        inline[0].body.contains("```suggestion"),
+        "{}",
+        inline[0].body
+    );
+    assert!(inline[0].body.contains("second"));
+    let result = result_note(&notes, Assistant::Claude);
+    assert!(
+        result.body.contains("Looks fine apart from one name."),
+        "{}",
+        result.body
+    );
+    assert!(
+        result.body.contains("1 comment on the diff"),
+        "{}",
+        result.body
+    );
+    assert!(!review_file.exists(), "the review directory is cleaned up");
+}
+
+#[tokio::test]
+async fn a_question_gets_an_answer_and_no_branch() {
+    let w = world().await;
+    let iid = w.issue("What is greet.txt?");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude what does greet.txt do?");
+    let model = anthropic::start(Script::new().then(Turn::text("It greets the world.")))
+        .await
+        .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let result = result_note(&w.notes(issue), Assistant::Claude);
+    assert!(
+        result.body.contains("It greets the world."),
+        "{}",
+        result.body
+    );
+    assert_finalized(&job.checkout, result.id);
+    let branches = w.gl.repo(w.project).unwrap().branches().unwrap();
+    assert_eq!(branches.len(), 1, "{branches:?}");
+    assert!(w.gl.merge_requests(w.project).is_empty());
+}
+
+#[tokio::test]
+async fn model_api_failure_shows_the_error_in_place_of_the_placeholder() {
+    let w = world().await;
+    let iid = w.issue("Broken");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude fix it");
+    let model = anthropic::start(
+        Script::new().then(
+            Turn::fault(Fault::Status(
+                ApiError::new(500, "Internal server error").should_retry(false),
+            ))
+            .times(20),
+        ),
+    )
+    .await
+    .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(!job.succeeded(), "{}", job.log());
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    let result = result_note(&bot_notes, Assistant::Claude);
+    assert!(result.body.contains("could not finish"), "{}", result.body);
+    assert_finalized(&job.checkout, result.id);
+    assert!(
+        result.body.contains("model API failed on its side"),
+        "{}",
+        result.body
+    );
+}
+
+#[tokio::test]
+async fn hung_model_api_times_out_with_the_error_in_the_note() {
+    let w = world().await;
+    let iid = w.issue("Slow");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude fix it");
+    let model = anthropic::start(
+        Script::new().then(Turn::text("too late").after(Duration::from_secs(120))),
+    )
+    .await
+    .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("AI_TIMEOUT", "3s".into())],
+        })
+        .await;
+
+    assert!(!job.succeeded(), "{}", job.log());
+    assert!(job.elapsed < Duration::from_secs(30), "{:?}", job.elapsed);
+    let result = result_note(&w.bot_notes(issue), Assistant::Claude);
+    assert!(
+        result.body.contains("timed out after 3s"),
+        "{}",
+        result.body
+    );
+    assert!(result.body.contains("AI_TIMEOUT"), "{}", result.body);
+}
+
+#[tokio::test]
+async fn guest_gets_a_polite_refusal_and_the_model_is_never_called() {
+    let w = world().await;
+    let iid = w.issue("Please");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.guest.id, "@claude please fix this");
+    let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
+        .await
+        .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    assert!(model.requests().is_empty());
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    assert!(
+        bot_notes[0].body.contains("Sorry @gus"),
+        "{}",
+        bot_notes[0].body
+    );
+    assert!(
+        bot_notes[0].body.contains("Developer"),
+        "{}",
+        bot_notes[0].body
+    );
+    assert!(
+        bot_notes[0]
+            .body
+            .contains(&marker(Assistant::Claude, NoteRole::Refusal))
+    );
+}
+
+#[tokio::test]
+async fn one_note_for_both_assistants_gets_two_independent_answers() {
+    let w = world().await;
+    let iid = w.issue("Which approach?");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude @codex compare the two approaches");
+    let claude_model = anthropic::start(Script::new().then(Turn::text("Claude prefers A.")))
+        .await
+        .unwrap();
+    let codex_model = openai::start(Script::new().then(Turn::text("Codex prefers B.")))
+        .await
+        .unwrap();
+
+    let (claude, codex) = tokio::join!(
+        w.run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &claude_model,
+            extra: Vec::new(),
+        }),
+        w.run(Job {
+            assistant: Assistant::Codex,
+            noteable: issue,
+            note,
+            model: &codex_model,
+            extra: Vec::new(),
+        }),
+    );
+
+    assert!(claude.succeeded(), "{}", claude.log());
+    assert!(codex.succeeded(), "{}", codex.log());
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 2, "{bot_notes:#?}");
+    assert!(
+        result_note(&bot_notes, Assistant::Claude)
+            .body
+            .contains("Claude prefers A.")
+    );
+    assert!(
+        result_note(&bot_notes, Assistant::Codex)
+            .body
+            .contains("Codex prefers B.")
+    );
+}
+
+#[tokio::test]
+async fn printing_the_environment_leaks_neither_token_nor_key() {
+    let w = world().await;
+    let iid = w.issue("Debug the env");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude show me your environment");
+    let model = anthropic::start(
+        Script::new()
+            .then(Turn::tool_call(ToolCall::shell("toolu_env", "env")))
+            .then(
+                Turn::text("Here is what I saw.")
+                    .expecting(Expectation::ToolOutputFor("toolu_env".into())),
+            ),
+    )
+    .await
+    .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    assert_eq!(model.problems(), Vec::<String>::new());
+    let env_output = model
+        .requests()
+        .iter()
+        .flat_map(|r| r.tool_outputs())
+        .find(|o| o.call_id == "toolu_env")
+        .map(|o| o.text.clone())
+        .expect("the env output reached the model");
+    assert!(
+        env_output.contains("PATH="),
+        "the command ran: {env_output}"
+    );
+    for secret in [w.bot.token.as_str(), CLAUDE_KEY, w.job_token.as_str()] {
+        assert!(
+            !env_output.contains(secret),
+            "a secret is in the child's env"
+        );
+        for body in w.all_note_bodies(&[issue]) {
+            assert!(!body.contains(secret), "a secret is in a note: {body}");
+        }
+        assert!(!job.log().contains(secret), "a secret is in the job log");
+    }
+}
+
+#[tokio::test]
+async fn an_answer_mentioning_the_other_assistant_does_not_summon_it() {
+    let w = world().await;
+    let iid = w.issue("Hand over");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude who else could help?");
+    let model = anthropic::start(
+        Script::new().then(Turn::text("Ask @codex to take a look, or @claude again.")),
+    )
+    .await
+    .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let result = result_note(&w.bot_notes(issue), Assistant::Claude);
+    assert!(result.body.contains("codex"), "{}", result.body);
+    assert!(
+        find_mentions(&result.body, &Handles::default()).is_empty(),
+        "{}",
+        result.body
+    );
+}
+
+#[tokio::test]
+async fn missing_codex_model_falls_back_and_says_so() {
+    let w = world().await;
+    let iid = w.issue("Fallback");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@codex say hello");
+    let model = openai::start(
+        Script::new()
+            .unknown_model("o4-mini")
+            .then(Turn::text("Hello from the fallback model.")),
+    )
+    .await
+    .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Codex,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("CODEX_MODEL", String::new())],
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let result = result_note(&w.bot_notes(issue), Assistant::Codex);
+    assert!(
+        result.body.contains("Hello from the fallback model."),
+        "{}",
+        result.body
+    );
+    assert!(
+        result.body.contains("o4-mini is not available; used"),
+        "{}",
+        result.body
+    );
+}
+
+#[tokio::test]
+async fn a_note_without_a_mention_exits_at_once_and_posts_nothing() {
+    let w = world().await;
+    let iid = w.issue("Chatter");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "just a comment");
+    let model = anthropic::start(Script::new()).await.unwrap();
+    w.gl.clear_requests();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    assert!(w.bot_notes(issue).is_empty());
+    assert!(model.requests().is_empty());
+    let api_writes: Vec<String> =
+        w.gl.requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/") && r.method != "GET")
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+    assert_eq!(api_writes, Vec::<String>::new());
+    assert!(job.elapsed < Duration::from_secs(1), "{:?}", job.elapsed);
+}
+
+/// The Note Hook body GitLab sent for `note` (the double records it like GitLab would post it).
+fn hook_payload(w: &World, noteable: DoubleNoteable, author: u64, body: &str) -> (u64, String) {
+    let note =
+        w.gl.add_note(
+            w.project,
+            noteable,
+            NoteSpec::new(author, body).emit_hooks(),
+        )
+        .unwrap()
+        .id;
+    let event =
+        w.gl.note_events()
+            .into_iter()
+            .find(|e| e.note_id == note)
+            .expect("the double recorded the Note Hook event");
+    (note, event.payload.to_string())
+}
+
+#[tokio::test]
+async fn a_webhook_without_a_mention_costs_no_api_call() {
+    let w = world().await;
+    let iid = w.issue("Chatter");
+    let issue = DoubleNoteable::Issue(iid);
+    let (note, payload) = hook_payload(&w, issue, w.dev.id, "thanks, looks good");
+    let model = anthropic::start(Script::new()).await.unwrap();
+    w.gl.clear_requests();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("AI_WEBHOOK_PAYLOAD", payload)],
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    assert!(job.log().contains("nothing to do"), "{}", job.log());
+    let api_calls =
+        w.gl.requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/"))
+            .count();
+    assert_eq!(api_calls, 0);
+    assert!(job.elapsed < Duration::from_secs(1), "{:?}", job.elapsed);
+}
+
+#[tokio::test]
+async fn a_webhook_mention_is_answered_like_a_relayed_one() {
+    let w = world().await;
+    let iid = w.issue("Question");
+    let issue = DoubleNoteable::Issue(iid);
+    let (note, payload) = hook_payload(&w, issue, w.dev.id, "@claude what is this?");
+    let model = anthropic::start(Script::new().then(Turn::text("A greeting file.")))
+        .await
+        .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("AI_WEBHOOK_PAYLOAD", payload)],
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let result = result_note(&w.bot_notes(issue), Assistant::Claude);
+    assert!(result.body.contains("A greeting file."), "{}", result.body);
+}
+
+#[tokio::test]
+async fn a_missing_gitlab_token_names_the_variable() {
+    let w = world().await;
+    let iid = w.issue("No token");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude hi");
+    let model = anthropic::start(Script::new()).await.unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("GITLAB_TOKEN", String::new())],
+        })
+        .await;
+
+    assert!(!job.succeeded());
+    let log = job.log();
+    let error_lines: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error_lines.len(), 1, "{log}");
+    assert!(error_lines[0].contains("GITLAB_TOKEN"), "{log}");
+    assert!(w.bot_notes(issue).is_empty());
+}
+
+#[tokio::test]
+async fn a_confidential_issue_gets_an_internal_answer() {
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(
+            w.project,
+            IssueSpec::new(w.dev.id, "Security hole").confidential(),
+        )
+        .unwrap()
+        .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude how bad is it?");
+    let model = anthropic::start(Script::new().then(Turn::text("Quite bad.")))
+        .await
+        .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    assert!(bot_notes[0].internal, "{bot_notes:#?}");
+    assert!(bot_notes[0].body.contains("Quite bad."));
+}
+
+#[tokio::test]
+async fn the_relays_placeholder_is_reused_for_the_answer() {
+    let w = world().await;
+    let iid = w.issue("Relayed");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude summarise");
+    let relay_placeholder = w.note(issue, w.bot.id, "Claude is starting…");
+    let model = anthropic::start(Script::new().then(Turn::text("A summary.")))
+        .await
+        .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("AI_PLACEHOLDER_NOTE_ID", relay_placeholder.to_string())],
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    assert_eq!(bot_notes[0].id, relay_placeholder);
+    assert!(bot_notes[0].body.contains("A summary."));
+}
+
+#[tokio::test]
+async fn a_missing_api_key_is_named_before_anything_is_posted() {
+    let w = world().await;
+    let iid = w.issue("No key");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude hi");
+    let model = anthropic::start(Script::new()).await.unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("ANTHROPIC_API_KEY", String::new())],
+        })
+        .await;
+
+    assert!(!job.succeeded());
+    let log = job.log();
+    let error_lines: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error_lines.len(), 1, "{log}");
+    assert!(error_lines[0].contains("ANTHROPIC_API_KEY"), "{log}");
+    assert!(w.bot_notes(issue).is_empty());
+    assert!(model.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_protected_mr_branch_gets_the_patch_in_the_answer() {
+    let w = world().await;
+    let iid = feature_merge_request(&w);
+    w.gl.set_protected_branches(w.project, &["main", "feature"])
+        .unwrap();
+    // Protected branches take pushes from Maintainers only (GitLab's default); the bot is a
+    // Developer here.
+    w.gl.add_member(w.project, w.bot.id, 30).unwrap();
+    let mr = DoubleNoteable::MergeRequest(iid);
+    let note = w.note(mr, w.dev.id, "@codex rename two to second");
+    let model = openai::start(
+        Script::new()
+            .then(Turn::tool_call(ToolCall::edit_file(
+                "call_p1",
+                "src/lib.txt",
+                "two\n",
+                "second\n",
+            )))
+            .then(
+                Turn::text("Renamed two to second.")
+                    .expecting(Expectation::ToolOutputFor("call_p1".into())),
+            ),
+    )
+    .await
+    .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Codex,
+            noteable: mr,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let repo = w.gl.repo(w.project).unwrap();
+    assert_eq!(
+        repo.file_at("feature", "src/lib.txt").unwrap().as_deref(),
+        Some("one\ntwo\nthree\nfour\n".as_bytes()),
+        "the protected branch is untouched"
+    );
+    let result = result_note(&w.notes(mr), Assistant::Codex);
+    assert!(result.body.contains("<details>"), "{}", result.body);
+    assert!(result.body.contains("protected"), "{}", result.body);
+    assert!(result.body.contains("+second"), "{}", result.body);
+}
