@@ -8,7 +8,7 @@
 //! | `AI_MAX_TURNS` | Claude's `--max-turns` (Codex has no such limit) | none |
 //! | `AI_TIMEOUT` | the whole run: seconds, or a number with `s`, `m` or `h` | `20m` |
 //! | `AI_ENV_PASSTHROUGH` | more variable names for the assistant's environment | none |
-//! | `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL` | Claude's API (through the key proxy) | `https://api.anthropic.com` |
+//! | `CLAUDE_API_KEY` (or `ANTHROPIC_API_KEY`), `ANTHROPIC_BASE_URL` | Claude's API (through the key proxy) | `https://api.anthropic.com` |
 //! | `CLAUDE_CODE_USE_BEDROCK` / `CLAUDE_CODE_USE_VERTEX` | Claude on a cloud provider instead | off |
 //! | `OPENAI_API_KEY` (or `CODEX_API_KEY`), `OPENAI_BASE_URL` | Codex's API (through the key proxy) | `https://api.openai.com/v1` |
 
@@ -35,10 +35,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error(
-        "{variable} is not set: add it as a masked CI/CD variable so {assistant} can reach its API"
+        "{} is not set: add it as a masked CI/CD variable so {assistant} can reach its API",
+        key_names(variables)
     )]
     MissingKey {
-        variable: &'static str,
+        variables: &'static [&'static str],
         assistant: &'static str,
     },
     #[error(transparent)]
@@ -90,7 +91,9 @@ impl RunSpec {
                     Provider::Api(api(
                         ModelApi::Anthropic,
                         &set,
-                        &["ANTHROPIC_API_KEY"],
+                        // CLAUDE_API_KEY is the name the templates and `entrypoint setup` use;
+                        // ANTHROPIC_API_KEY is what Anthropic's own tools read.
+                        &["CLAUDE_API_KEY", "ANTHROPIC_API_KEY"],
                         assistant,
                     )?)
                 };
@@ -137,7 +140,7 @@ impl RunSpec {
 fn api(
     kind: ModelApi,
     set: &impl Fn(&str) -> Option<String>,
-    key_variables: &[&'static str],
+    key_variables: &'static [&'static str],
     assistant: Assistant,
 ) -> Result<ApiConfig, SettingsError> {
     let upstream = match set(kind.base_url_variable()) {
@@ -148,13 +151,22 @@ fn api(
         .iter()
         .find_map(|name| set(name))
         .ok_or(SettingsError::MissingKey {
-            variable: key_variables[0],
+            variables: key_variables,
             assistant: assistant.display_name(),
         })?;
     Ok(ApiConfig {
         upstream,
         key: Secret::new(key),
     })
+}
+
+/// `CLAUDE_API_KEY (or ANTHROPIC_API_KEY)`: the first name is the one to set.
+fn key_names(variables: &[&str]) -> String {
+    match variables {
+        [] => String::new(),
+        [only] => (*only).to_owned(),
+        [first, rest @ ..] => format!("{first} (or {})", rest.join(" or ")),
+    }
 }
 
 /// `1200`, `90s`, `20m`, `2h`; zero is refused.
@@ -241,7 +253,17 @@ mod tests {
     #[test]
     fn claude_needs_a_key_unless_a_cloud_provider_is_chosen() {
         let error = spec(Assistant::Claude, &[]).unwrap_err();
-        assert!(error.to_string().contains("ANTHROPIC_API_KEY"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("CLAUDE_API_KEY (or ANTHROPIC_API_KEY) is not set"),
+            "{error}"
+        );
+        let seed_name = spec(Assistant::Claude, &[("CLAUDE_API_KEY", "sk-ant-seed")]).unwrap();
+        let Provider::Api(api) = seed_name.provider else {
+            panic!("expected the API provider")
+        };
+        assert_eq!(api.key.expose(), "sk-ant-seed");
         let bedrock = spec(
             Assistant::Claude,
             &[("CLAUDE_CODE_USE_BEDROCK", "1"), ("AI_MAX_TURNS", "30")],
