@@ -162,6 +162,7 @@ async fn load(
 ) -> anyhow::Result<Loaded> {
     let only = Some(options.assistant);
     let trigger = match detect(vars, &options.handles)? {
+        Entry::NotAComment { reason } => return Ok(Loaded::Skip(reason)),
         Entry::Webhook {
             trigger: Err(refused),
             ..

@@ -56,6 +56,8 @@ pub enum SkipReason {
     OtherAssistant,
     /// A comment on a commit or snippet: the product answers on issues and merge requests.
     UnsupportedNoteable,
+    /// The pipeline was started by a trigger token for something other than a comment.
+    NotAComment,
 }
 
 impl Decision {

@@ -76,6 +76,17 @@ pub async fn explain(
         None
     };
     let (source, trigger) = match entry {
+        Entry::NotAComment { reason } => {
+            return Ok(Explanation {
+                source: Source::Webhook,
+                trigger: None,
+                decision: Decision::Skip {
+                    reason: SkipReason::NotAComment,
+                    message: reason,
+                },
+                unchecked,
+            });
+        }
         Entry::Webhook {
             trigger: Err(refused),
             ..

@@ -34,6 +34,14 @@ pub enum Entry {
     Ci(CiRequest),
     /// A Duo flow.
     Flow(Trigger),
+    /// A pipeline started by a trigger token for something other than a comment: GitLab fills
+    /// `TRIGGER_PAYLOAD` for every trigger-token pipeline (the request's own parameters when no
+    /// webhook called it), so a relay's or a team's own trigger calls carry one too. Nothing to
+    /// answer.
+    NotAComment {
+        /// What the payload is, in one sentence.
+        reason: String,
+    },
 }
 
 /// No trigger could be loaded.
@@ -89,11 +97,20 @@ pub fn detect(
     vars: &dyn Fn(&str) -> Option<String>,
     handles: &Handles,
 ) -> Result<Entry, LoadError> {
+    let mut unrelated = None;
     for variable in [WEBHOOK_PAYLOAD, TRIGGER_PAYLOAD] {
         let Some(value) = vars(variable).filter(|v| !v.trim().is_empty()) else {
             continue;
         };
         let body = payload_text(variable, &value)?;
+        // Our relay only ever sends Note Hooks; GitLab's TRIGGER_PAYLOAD is a Note Hook only
+        // when a Comments webhook called the trigger URL.
+        if variable == TRIGGER_PAYLOAD
+            && let Some(kind) = not_a_note(&body)
+        {
+            unrelated = Some(kind);
+            continue;
+        }
         let trigger = match webhook::parse(&body, handles) {
             Ok(trigger) => {
                 check_project(variable, &trigger.project, vars)?;
@@ -110,7 +127,27 @@ pub fn detect(
     if flow::present(vars) {
         return Ok(Entry::Flow(flow::parse(vars, handles)?));
     }
-    Err(LoadError::NoTrigger)
+    match unrelated {
+        Some(reason) => Ok(Entry::NotAComment { reason }),
+        None => Err(LoadError::NoTrigger),
+    }
+}
+
+/// `Some(description)` when a JSON body is not a Note Hook: a trigger call's own parameters
+/// (`{"ref":…,"variables":…}`, no `object_kind`) or another event's webhook. Text that is not
+/// JSON at all is left to the Note Hook parser, which reports it as malformed.
+fn not_a_note(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    match value.get("object_kind").and_then(serde_json::Value::as_str) {
+        Some("note") => None,
+        Some(kind) => Some(format!(
+            "TRIGGER_PAYLOAD is a {kind:?} webhook event, not a comment"
+        )),
+        None => Some(
+            "TRIGGER_PAYLOAD holds a trigger call's parameters, not a comment: this pipeline was not started by a Comments webhook"
+                .to_owned(),
+        ),
+    }
 }
 
 /// The text of a payload variable: inline JSON, or the content of the file it names.
@@ -222,6 +259,45 @@ mod tests {
             panic!("expected a webhook entry");
         };
         assert!(matches!(trigger, Err(WebhookError::UnsupportedNoteable(_))));
+    }
+
+    #[test]
+    fn a_trigger_calls_own_payload_defers_to_the_ci_variables() {
+        let relay_call = r#"{"ref":"main","id":"7","variables":{"AI_ASSISTANT":"claude"}}"#;
+        let vars = env(&[
+            (TRIGGER_PAYLOAD, relay_call.to_string()),
+            ("CI_PROJECT_ID", "42".to_string()),
+            ("AI_ASSISTANT", "claude".to_string()),
+            ("AI_NOTEABLE_TYPE", "issue".to_string()),
+            ("AI_NOTEABLE_IID", "12".to_string()),
+            ("AI_NOTE_ID", "5001".to_string()),
+        ]);
+        assert!(matches!(
+            detect(&vars, &Handles::default()).unwrap(),
+            Entry::Ci(_)
+        ));
+    }
+
+    #[test]
+    fn a_trigger_pipeline_that_is_not_about_a_comment_has_nothing_to_answer() {
+        for (payload, expected) in [
+            (r#"{"ref":"main","id":"7"}"#, "trigger call's parameters"),
+            (
+                r#"{"object_kind":"push","ref":"refs/heads/main"}"#,
+                "\"push\" webhook event",
+            ),
+        ] {
+            let vars = env(&[(TRIGGER_PAYLOAD, payload.to_string())]);
+            let Entry::NotAComment { reason } = detect(&vars, &Handles::default()).unwrap() else {
+                panic!("{payload} should be recognised as unrelated");
+            };
+            assert!(reason.contains(expected), "{reason}");
+        }
+        let strict = env(&[(WEBHOOK_PAYLOAD, r#"{"ref":"main"}"#.to_string())]);
+        assert!(
+            detect(&strict, &Handles::default()).is_err(),
+            "the relay's payload stays strict"
+        );
     }
 
     #[test]
