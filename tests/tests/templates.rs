@@ -279,6 +279,14 @@ fn the_job_is_pinned_serialised_uninterruptible_and_finalized() {
             job["resource_group"].as_str(),
             Some(format!("ai-{assistant}-$AI_NOTEABLE_TYPE-$AI_NOTEABLE_IID").as_str())
         );
+        // <https://docs.gitlab.com/ci/yaml/#resource_group>: the characters it may contain.
+        let group = job["resource_group"].as_str().unwrap_or_default();
+        assert!(
+            group
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_/${}. ".contains(c)),
+            "{group}"
+        );
         let stage = job["stage"].as_str().expect("a stage");
         assert!(
             ![".pre", ".post"].contains(&stage),
