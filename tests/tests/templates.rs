@@ -1,0 +1,558 @@
+//! The CI templates (`templates/claude.yml`, `templates/codex.yml`) as GitLab would read them:
+//! the `spec:inputs` header interpolated with its defaults (what `include: project/file` does),
+//! the job's `rules:if` evaluated for the pipelines a consumer has, and the job's `script:` and
+//! `after_script:` run with bash against the GitLab double with the `entrypoint` binary on PATH.
+//!
+//! Syntax references: <https://docs.gitlab.com/ci/yaml/> and
+//! <https://docs.gitlab.com/ci/jobs/job_rules/#cicd-variable-expressions>.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use doubles::gitlab::double::{
+    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
+    UserSpec,
+};
+use yaml_rust2::{Yaml, YamlLoader};
+
+const TEMPLATES: [(&str, &str); 2] = [("claude.yml", "claude"), ("codex.yml", "codex")];
+
+fn template_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates")
+}
+
+/// One template: its `spec:inputs` header and its jobs, interpolated with the inputs' defaults.
+struct Template {
+    inputs: Yaml,
+    jobs: Yaml,
+}
+
+/// Replaces every `$[[ inputs.NAME ]]` with the input's default, as `include:` without
+/// `inputs:` does (<https://docs.gitlab.com/ci/inputs/>).
+fn interpolate(text: &str, inputs: &Yaml) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("$[[") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("]]").expect("an unclosed $[[") + start;
+        let name = rest[start + 3..end]
+            .trim()
+            .strip_prefix("inputs.")
+            .expect("only inputs.* are interpolated");
+        let default = &inputs[name]["default"];
+        let value = match default {
+            Yaml::String(s) => s.clone(),
+            Yaml::Integer(i) => i.to_string(),
+            Yaml::Boolean(b) => b.to_string(),
+            other => panic!("input {name} has no scalar default: {other:?}"),
+        };
+        out.push_str(&value);
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn load(file: &str) -> Template {
+    let text = std::fs::read_to_string(template_dir().join(file)).expect("template readable");
+    let docs = YamlLoader::load_from_str(&text).expect("the header parses");
+    assert_eq!(docs.len(), 2, "{file}: a spec header and the jobs");
+    let inputs = docs[0]["spec"]["inputs"].clone();
+    assert!(inputs.as_hash().is_some(), "{file}: spec:inputs is a map");
+    let body = text
+        .split_once("\n---\n")
+        .expect("the header ends with ---")
+        .1;
+    let body = interpolate(body, &inputs);
+    assert!(!body.contains("$[["), "{file}: every input interpolated");
+    let jobs = YamlLoader::load_from_str(&body)
+        .expect("the jobs parse")
+        .remove(0);
+    Template { inputs, jobs }
+}
+
+impl Template {
+    /// The template's only job and its name.
+    fn job(&self) -> (&str, &Yaml) {
+        let map = self.jobs.as_hash().expect("a map of jobs");
+        assert_eq!(map.len(), 1, "one job, no global keywords: {map:?}");
+        let (name, job) = map.iter().next().expect("one job");
+        (name.as_str().expect("a job name"), job)
+    }
+}
+
+fn strings(list: &Yaml) -> Vec<&str> {
+    list.as_vec()
+        .expect("a list")
+        .iter()
+        .map(|y| y.as_str().expect("a string"))
+        .collect()
+}
+
+// ---- rules:if -----------------------------------------------------------------------------
+
+type Vars = BTreeMap<&'static str, String>;
+
+/// One comparison of the subset of GitLab's expression syntax the templates use: `$VAR`
+/// (set and non-empty), `$VAR == "x"`, `$VAR != "x"`; an unset variable equals nothing.
+fn atom(text: &str, vars: &Vars) -> bool {
+    let text = text.trim();
+    let value = |name: &str| {
+        let name = name.trim().strip_prefix('$').expect("a variable");
+        vars.get(name).cloned()
+    };
+    let literal = |lit: &str| {
+        lit.trim()
+            .strip_prefix('"')
+            .and_then(|l| l.strip_suffix('"'))
+            .expect("a quoted literal")
+            .to_owned()
+    };
+    if let Some((name, lit)) = text.split_once("!=") {
+        value(name) != Some(literal(lit))
+    } else if let Some((name, lit)) = text.split_once("==") {
+        value(name) == Some(literal(lit))
+    } else {
+        value(text).is_some_and(|v| !v.is_empty())
+    }
+}
+
+/// `&&` binds tighter than `||`, as in GitLab's parser; the templates use no parentheses.
+fn expression(text: &str, vars: &Vars) -> bool {
+    assert!(
+        !text.contains('('),
+        "the evaluator has no parentheses: {text}"
+    );
+    assert!(!text.contains("=~"), "the evaluator has no regex: {text}");
+    text.split("||")
+        .any(|all| all.split("&&").all(|a| atom(a, vars)))
+}
+
+/// Whether the job is added to a pipeline with these variables: the first rule whose `if`
+/// matches decides; `when: never` excludes; no match excludes
+/// (<https://docs.gitlab.com/ci/yaml/#rules>).
+fn job_added(job: &Yaml, vars: &Vars) -> bool {
+    for rule in job["rules"].as_vec().expect("rules is a list") {
+        let keys: Vec<&str> = rule
+            .as_hash()
+            .expect("a rule is a map")
+            .keys()
+            .map(|k| k.as_str().expect("key"))
+            .collect();
+        assert!(
+            keys.iter().all(|k| ["if", "when"].contains(k)),
+            "the evaluator knows only if/when: {keys:?}"
+        );
+        let condition = rule["if"].as_str().expect("every rule has an if");
+        if expression(condition, vars) {
+            return rule["when"].as_str() != Some("never");
+        }
+    }
+    false
+}
+
+fn pipeline(pairs: &[(&'static str, &str)]) -> Vars {
+    pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+}
+
+fn relay(assistant: &str) -> Vars {
+    pipeline(&[
+        ("CI_PIPELINE_SOURCE", "trigger"),
+        ("AI_ASSISTANT", assistant),
+        ("AI_NOTE_ID", "77"),
+        ("AI_NOTEABLE_TYPE", "issue"),
+        ("AI_NOTEABLE_IID", "3"),
+    ])
+}
+
+#[test]
+fn both_templates_parse_and_their_job_names_differ() {
+    let names: Vec<String> = TEMPLATES
+        .iter()
+        .map(|(file, _)| load(file).job().0.to_owned())
+        .collect();
+    assert_eq!(names, ["ai-claude", "ai-codex"]);
+}
+
+#[test]
+fn ordinary_pipelines_start_no_job() {
+    for (file, _) in TEMPLATES {
+        let t = load(file);
+        let (_, job) = t.job();
+        // Not "trigger": GitLab sets TRIGGER_PAYLOAD on every trigger-token pipeline
+        // (templates/README.md); a downstream `pipeline` created by `trigger:` has none.
+        for source in [
+            "push",
+            "merge_request_event",
+            "web",
+            "api",
+            "schedule",
+            "pipeline",
+        ] {
+            let vars = pipeline(&[("CI_PIPELINE_SOURCE", source)]);
+            assert!(!job_added(job, &vars), "{file} in a {source} pipeline");
+        }
+        let push_with_assistant =
+            pipeline(&[("CI_PIPELINE_SOURCE", "push"), ("AI_ASSISTANT", "claude")]);
+        assert!(!job_added(job, &push_with_assistant), "{file}");
+    }
+}
+
+#[test]
+fn a_relayed_trigger_starts_only_its_assistants_job() {
+    for (file, assistant) in TEMPLATES {
+        let t = load(file);
+        let (_, job) = t.job();
+        assert!(job_added(job, &relay(assistant)), "{file}");
+        let other = if assistant == "claude" {
+            "codex"
+        } else {
+            "claude"
+        };
+        assert!(!job_added(job, &relay(other)), "{file} for {other}");
+        let mut api = relay(assistant);
+        api.insert("CI_PIPELINE_SOURCE", "api".into());
+        assert!(job_added(job, &api), "{file} from the API");
+    }
+}
+
+#[test]
+fn webhook_scheduled_scan_and_flow_pipelines_start_the_job() {
+    for (file, _) in TEMPLATES {
+        let t = load(file);
+        let (_, job) = t.job();
+        let webhook = pipeline(&[
+            ("CI_PIPELINE_SOURCE", "trigger"),
+            ("TRIGGER_PAYLOAD", "/builds/tmp/TRIGGER_PAYLOAD"),
+        ]);
+        assert!(job_added(job, &webhook), "{file}: webhook");
+        let scan = pipeline(&[("CI_PIPELINE_SOURCE", "schedule"), ("AI_SCAN", "true")]);
+        assert!(job_added(job, &scan), "{file}: scan");
+        let flow = pipeline(&[
+            ("CI_PIPELINE_SOURCE", "api"),
+            ("AI_FLOW_INPUT", "@claude @codex hi"),
+        ]);
+        assert!(job_added(job, &flow), "{file}: flow");
+        let scan_on_push = pipeline(&[("CI_PIPELINE_SOURCE", "push"), ("AI_SCAN", "true")]);
+        assert!(!job_added(job, &scan_on_push), "{file}: AI_SCAN on a push");
+    }
+}
+
+#[test]
+fn the_job_is_pinned_serialised_uninterruptible_and_finalized() {
+    for (file, assistant) in TEMPLATES {
+        let t = load(file);
+        let (_, job) = t.job();
+        let image = job["image"]["name"].as_str().expect("image:name");
+        let (repo, tag) = image.rsplit_once(':').expect("a tag");
+        assert!(repo.ends_with(&format!("/{assistant}")), "{image}");
+        assert!(
+            !repo.contains("CI_REGISTRY_IMAGE"),
+            "the consumer's registry: {image}"
+        );
+        let (version, family) = tag.split_once('-').expect("<version>-<base>");
+        assert!(
+            version.split('.').count() == 3 && version.split('.').all(|p| p.parse::<u32>().is_ok()),
+            "a released version: {image}"
+        );
+        assert!(["ubuntu", "alpine"].contains(&family), "{image}");
+        assert_eq!(
+            strings(&t.inputs["image_family"]["options"]),
+            ["ubuntu", "alpine"]
+        );
+        assert_eq!(strings(&job["image"]["entrypoint"]), [""]);
+
+        assert_eq!(
+            strings(&job["script"]),
+            [format!("entrypoint run --assistant {assistant}")]
+        );
+        assert_eq!(strings(&job["after_script"]), ["entrypoint finalize"]);
+        assert_eq!(job["interruptible"].as_bool(), Some(false), "{file}");
+        assert!(
+            job["timeout"].as_str().is_some_and(|t| !t.is_empty()),
+            "{file}"
+        );
+        assert_eq!(
+            job["resource_group"].as_str(),
+            Some(format!("ai-{assistant}-$AI_NOTEABLE_TYPE-$AI_NOTEABLE_IID").as_str())
+        );
+        // <https://docs.gitlab.com/ci/yaml/#resource_group>: the characters it may contain.
+        let group = job["resource_group"].as_str().unwrap_or_default();
+        assert!(
+            group
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_/${}. ".contains(c)),
+            "{group}"
+        );
+        let stage = job["stage"].as_str().expect("a stage");
+        assert!(
+            ![".pre", ".post"].contains(&stage),
+            "a .pre-only pipeline is not created"
+        );
+    }
+}
+
+#[test]
+fn variables_are_namespaced_and_fit_for_pushing() {
+    for (file, assistant) in TEMPLATES {
+        let t = load(file);
+        let (_, job) = t.job();
+        let vars = job["variables"].as_hash().expect("variables");
+        let model_var = format!("{}_MODEL", assistant.to_uppercase());
+        for name in vars.keys().map(|k| k.as_str().expect("name")) {
+            assert!(
+                name.starts_with("AI_") || name.starts_with("GIT_") || name == model_var,
+                "{file}: {name} may clash with the consumer's variables"
+            );
+        }
+        assert_eq!(job["variables"]["GIT_STRATEGY"].as_str(), Some("fetch"));
+        let depth = job["variables"]["GIT_DEPTH"].as_str().expect("GIT_DEPTH");
+        assert!(depth.parse::<u32>().is_ok_and(|d| d >= 20), "{depth}");
+        // AI_ASSISTANT at job level would match the relay rule in every pipeline.
+        assert!(
+            !vars.contains_key(&Yaml::String("AI_ASSISTANT".into())),
+            "{file}"
+        );
+    }
+    let codex = load("codex.yml");
+    assert_eq!(
+        codex.job().1["variables"]["CODEX_MODEL"].as_str(),
+        Some("o4-mini")
+    );
+}
+
+// ---- the job's shell lines against the GitLab double ---------------------------------------
+
+/// The `entrypoint` binary of this build profile (cargo builds a dependency's library for the
+/// tests, not its binaries).
+fn entrypoint_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test's own path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("tests run from target/<profile>/deps");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut build = std::process::Command::new(cargo);
+        build
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "entrypoint",
+                "--bin",
+                "entrypoint",
+            ])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+        if profile_dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("running cargo build");
+        assert!(status.success(), "building the entrypoint binary failed");
+        profile_dir.join("entrypoint")
+    })
+}
+
+struct World {
+    gl: GitLabDouble,
+    project: u64,
+    bot: SeededUser,
+    dev: SeededUser,
+    job_token: String,
+    dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let gl = GitLabDouble::start().await.expect("double starts");
+    let project = gl
+        .add_project(ProjectSpec::new("acme/widgets"))
+        .expect("project")
+        .id;
+    let bot = gl
+        .add_user(UserSpec::project_bot(project, "AI"))
+        .expect("bot");
+    gl.add_member(project, bot.id, 40).expect("bot member");
+    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
+    gl.add_member(project, dev.id, 30).expect("dev member");
+    let job_token = gl.add_job_token(project, dev.id).expect("job token");
+    World {
+        gl,
+        project,
+        bot,
+        dev,
+        job_token,
+        dir: tempfile::tempdir().expect("tempdir"),
+    }
+}
+
+impl World {
+    /// Runs `lines` as the runner runs a job's script: bash, the template's job variables, the
+    /// trigger's variables and the predefined ones.
+    fn run_lines(
+        &self,
+        job: &Yaml,
+        lines: &[&str],
+        trigger: &[(&str, String)],
+    ) -> (Output, Duration) {
+        let bin_dir = entrypoint_bin().parent().expect("a directory");
+        let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ))
+        .expect("PATH");
+        let base = self.gl.base_url();
+        let mut command = std::process::Command::new("bash");
+        command
+            .arg("-euc")
+            .arg(lines.join("\n"))
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", self.dir.path())
+            .env("CI", "true")
+            .env("CI_PIPELINE_SOURCE", "trigger")
+            .env("CI_PROJECT_ID", self.project.to_string())
+            .env("CI_PROJECT_PATH", "acme/widgets")
+            .env("CI_PROJECT_DIR", self.dir.path())
+            .env("CI_API_V4_URL", self.gl.api_url())
+            .env("CI_SERVER_URL", &base)
+            .env("CI_SERVER_HOST", "127.0.0.1")
+            .env("CI_DEFAULT_BRANCH", "main")
+            .env("CI_JOB_TOKEN", &self.job_token)
+            .env("CI_JOB_ID", "4242")
+            .env("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/4242"))
+            .env("GITLAB_TOKEN", &self.bot.token)
+            .env("CLAUDE_API_KEY", "sk-ant-template-key-0a1b2c");
+        for (name, value) in job["variables"].as_hash().expect("variables") {
+            let value = match value {
+                Yaml::String(s) => s.clone(),
+                other => panic!("a job variable is a string: {other:?}"),
+            };
+            command.env(name.as_str().expect("name"), value);
+        }
+        for (name, value) in trigger {
+            command.env(name, value);
+        }
+        let started = Instant::now();
+        let output = command.output().expect("bash runs");
+        let elapsed = started.elapsed();
+        eprintln!(
+            "--- {lines:?} ({:?}, {elapsed:?}) ---\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output, elapsed)
+    }
+
+    fn api_writes(&self) -> Vec<String> {
+        self.gl
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/") && r.method != "GET")
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+}
+
+fn claude_job() -> Yaml {
+    load("claude.yml").job().1.clone()
+}
+
+#[tokio::test]
+async fn a_relayed_note_without_a_mention_ends_the_script_at_once() {
+    let job = claude_job();
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Chatter"))
+            .expect("issue")
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    let note =
+        w.gl.add_note(w.project, issue, NoteSpec::new(w.dev.id, "just a comment"))
+            .expect("note")
+            .id;
+    w.gl.clear_requests();
+
+    let trigger = [
+        ("AI_ASSISTANT", "claude".to_owned()),
+        ("AI_NOTEABLE_TYPE", "issue".to_owned()),
+        ("AI_NOTEABLE_IID", iid.to_string()),
+        ("AI_NOTE_ID", note.to_string()),
+    ];
+    let (out, elapsed) = w.run_lines(&job, &strings(&job["script"]), &trigger);
+
+    assert!(out.status.success());
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert_eq!(w.api_writes(), Vec::<String>::new());
+    assert!(
+        w.gl.notes(w.project, issue)
+            .iter()
+            .all(|n| n.author_id != w.bot.id)
+    );
+
+    let (out, _) = w.run_lines(
+        &job,
+        &strings(&job["after_script"]),
+        &[
+            trigger.as_slice(),
+            &[("CI_JOB_STATUS", "success".to_owned())],
+        ]
+        .concat(),
+    );
+    assert!(out.status.success());
+    assert_eq!(w.api_writes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_webhook_comment_without_a_mention_costs_no_api_call() {
+    let job = claude_job();
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Chatter"))
+            .expect("issue")
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    let note =
+        w.gl.add_note(
+            w.project,
+            issue,
+            NoteSpec::new(w.dev.id, "thanks, looks good").emit_hooks(),
+        )
+        .expect("note")
+        .id;
+    let event =
+        w.gl.note_events()
+            .into_iter()
+            .find(|e| e.note_id == note)
+            .expect("the double recorded the Note Hook");
+    // A file-type variable: the runner writes the value to a file and sets the path.
+    let payload = w.dir.path().join("TRIGGER_PAYLOAD");
+    std::fs::write(&payload, event.payload.to_string()).expect("payload written");
+    w.gl.clear_requests();
+
+    let trigger = [("TRIGGER_PAYLOAD", payload.display().to_string())];
+    let (out, elapsed) = w.run_lines(&job, &strings(&job["script"]), &trigger);
+    assert!(out.status.success());
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert_eq!(
+        w.gl.requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/"))
+            .count(),
+        0
+    );
+
+    let (out, _) = w.run_lines(
+        &job,
+        &strings(&job["after_script"]),
+        &[
+            trigger.as_slice(),
+            &[("CI_JOB_STATUS", "canceled".to_owned())],
+        ]
+        .concat(),
+    );
+    assert!(out.status.success());
+    assert_eq!(w.api_writes(), Vec::<String>::new());
+}
