@@ -75,7 +75,7 @@ struct ExplainArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(arguments());
     let outcome = match cli.command {
         Command::Mentions(args) => mention::command::run(&args),
         Command::Explain(args) => run_explain(&args),
@@ -96,6 +96,17 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The command line, without a repeated program name: the images' ENTRYPOINT is this binary, so
+/// `docker run IMAGE entrypoint setup …` (the form the docs and GitLab's `script:` habits
+/// suggest) arrives as `entrypoint entrypoint setup …`.
+fn arguments() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|first| first == "entrypoint") {
+        args.remove(1);
+    }
+    args
 }
 
 fn run_explain(args: &ExplainArgs) -> anyhow::Result<()> {
