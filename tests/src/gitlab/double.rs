@@ -973,74 +973,36 @@ impl GitLabDouble {
     }
 
     pub fn issues(&self, project_id: u64) -> Vec<Issue> {
-        let model = self.app.lock();
-        model
-            .issues
-            .iter()
-            .filter(|i| i.project_id == project_id)
-            .cloned()
-            .collect()
+        of_project(&self.app.lock().issues, project_id, |i| i.project_id)
     }
 
     pub fn merge_requests(&self, project_id: u64) -> Vec<MergeRequest> {
-        let model = self.app.lock();
-        model
-            .merge_requests
-            .iter()
-            .filter(|m| m.project_id == project_id)
-            .cloned()
-            .collect()
+        of_project(&self.app.lock().merge_requests, project_id, |m| {
+            m.project_id
+        })
     }
 
     pub fn pipelines(&self, project_id: u64) -> Vec<Pipeline> {
-        let model = self.app.lock();
-        model
-            .pipelines
-            .iter()
-            .filter(|p| p.project_id == project_id)
-            .cloned()
-            .collect()
+        of_project(&self.app.lock().pipelines, project_id, |p| p.project_id)
     }
 
     /// The project's CI/CD variables, values included (as stored, hidden or not).
     pub fn variables(&self, project_id: u64) -> Vec<Variable> {
-        let model = self.app.lock();
-        model
-            .variables
-            .iter()
-            .filter(|v| v.project_id == project_id)
-            .cloned()
-            .collect()
+        of_project(&self.app.lock().variables, project_id, |v| v.project_id)
     }
 
     pub fn access_tokens(&self, project_id: u64) -> Vec<ProjectAccessToken> {
-        let model = self.app.lock();
-        model
-            .access_tokens
-            .iter()
-            .filter(|t| t.project_id == project_id)
-            .cloned()
-            .collect()
+        of_project(&self.app.lock().access_tokens, project_id, |t| t.project_id)
     }
 
     pub fn pipeline_schedules(&self, project_id: u64) -> Vec<PipelineSchedule> {
-        let model = self.app.lock();
-        model
-            .pipeline_schedules
-            .iter()
-            .filter(|s| s.project_id == project_id)
-            .cloned()
-            .collect()
+        of_project(&self.app.lock().pipeline_schedules, project_id, |s| {
+            s.project_id
+        })
     }
 
     pub fn hooks(&self, project_id: u64) -> Vec<Hook> {
-        let model = self.app.lock();
-        model
-            .hooks
-            .iter()
-            .filter(|h| h.project_id == project_id)
-            .cloned()
-            .collect()
+        of_project(&self.app.lock().hooks, project_id, |h| h.project_id)
     }
 
     /// The secret token a hook sends as `X-Gitlab-Token` (the API never returns it).
@@ -1054,13 +1016,7 @@ impl GitLabDouble {
     }
 
     pub fn triggers(&self, project_id: u64) -> Vec<Trigger> {
-        let model = self.app.lock();
-        model
-            .triggers
-            .iter()
-            .filter(|t| t.project_id == project_id)
-            .cloned()
-            .collect()
+        of_project(&self.app.lock().triggers, project_id, |t| t.project_id)
     }
 
     /// `ci_pipeline_variables_minimum_override_role` of a project.
@@ -1135,4 +1091,13 @@ fn ensure_group(model: &mut super::model::Model, full_path: &str) -> u64 {
         };
     }
     id
+}
+
+/// Clones one project's items out of a model collection, for the state accessors tests assert on.
+fn of_project<T: Clone>(items: &[T], project_id: u64, project_of: impl Fn(&T) -> u64) -> Vec<T> {
+    items
+        .iter()
+        .filter(|item| project_of(item) == project_id)
+        .cloned()
+        .collect()
 }
