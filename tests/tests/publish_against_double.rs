@@ -21,7 +21,7 @@ use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPol
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::mention::find_mentions;
 use entrypoint::publish::finalize::{self, JobEnd, Lookup};
-use entrypoint::publish::merge_request::{MergeRequestDraft, branch_name, open_merge_request};
+use entrypoint::publish::merge_request::{MergeRequestDraft, open_merge_request};
 use entrypoint::publish::placeholder::post_placeholder;
 use entrypoint::publish::progress::{Progress, ProgressSettings};
 use entrypoint::publish::result::{
@@ -33,6 +33,7 @@ use entrypoint::publish::{JobLink, Placeholder};
 use entrypoint::redact::Redactor;
 use entrypoint::secret::Secret;
 use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
+use entrypoint::workspace::BranchPrefix;
 
 const SECRET: &str = "sk-ant-api03-very-secret-key-0123456789";
 
@@ -546,7 +547,10 @@ async fn issue_run_opens_a_merge_request_that_closes_the_issue_and_reruns_update
     let issue =
         w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Add a CHANGELOG"))
             .unwrap();
-    let branch = branch_name(Assistant::Claude, IssueIid(issue.iid), "Add a CHANGELOG");
+    let branch = BranchPrefix::new("claude/")
+        .unwrap()
+        .issue_branch(IssueIid(issue.iid), "Add a CHANGELOG")
+        .to_string();
     assert_eq!(
         branch,
         format!("claude/issue-{}-add-a-changelog", issue.iid)

@@ -10,48 +10,11 @@ use crate::gitlab::merge_requests::{MergeRequest, NewMergeRequest, Upsert};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::redact::Redactor;
 
-/// Longest slug taken from an issue title.
-pub const SLUG_CHARS: usize = 40;
-
 /// GitLab refuses longer merge request titles (`validates :title, length: { maximum: 255 }`).
 pub const TITLE_CHARS: usize = 255;
 
 /// Largest patch shown inline; a bigger one would crowd out the answer and slow the page down.
 pub const PATCH_CHARS: usize = 200_000;
-
-/// `fix-login-on-safari` from `Fix login on Safari!`: ASCII letters and digits in lowercase,
-/// everything else collapsed into single hyphens, at most [`SLUG_CHARS`], cut at a word
-/// boundary when one is near. `changes` when nothing usable is left.
-pub fn slug(title: &str) -> String {
-    let mut slug = String::new();
-    for c in title.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    if slug.len() > SLUG_CHARS {
-        let cut = &slug[..SLUG_CHARS];
-        slug = match cut.rfind('-') {
-            Some(at) if at >= SLUG_CHARS / 2 => cut[..at].to_owned(),
-            _ => cut.to_owned(),
-        };
-    }
-    let slug = slug.trim_matches('-');
-    if slug.is_empty() {
-        "changes".to_owned()
-    } else {
-        slug.to_owned()
-    }
-}
-
-/// The branch for an issue's changes: `claude/issue-<iid>-<slug>` (or `codex/…`). The same
-/// issue gives the same branch on every run, so a follow-up request updates the same merge
-/// request instead of opening another.
-pub fn branch_name(assistant: Assistant, issue: IssueIid, title: &str) -> String {
-    format!("{}/issue-{issue}-{}", assistant.name(), slug(title))
-}
 
 /// What the merge request for an issue says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +22,7 @@ pub struct MergeRequestDraft {
     pub assistant: Assistant,
     pub issue: IssueIid,
     pub issue_title: String,
-    /// The branch the changes were pushed to (see [`branch_name`]).
+    /// The branch the changes were pushed to (see [`crate::workspace::BranchPrefix::issue_branch`]).
     pub source_branch: String,
     /// Usually the project's default branch.
     pub target_branch: String,
@@ -152,30 +115,6 @@ mod tests {
     use super::*;
     use crate::assistant::Handles;
     use crate::mention::find_mentions;
-
-    #[test]
-    fn slugs_are_short_ascii_words() {
-        assert_eq!(slug("Fix login on Safari!"), "fix-login-on-safari");
-        assert_eq!(slug("  Ünïcode & émojis 🎉 v2 "), "n-code-mojis-v2");
-        assert_eq!(slug("🎉🎉"), "changes");
-        let long = slug("Make the dashboard load faster when there are many projects in a group");
-        assert!(long.len() <= SLUG_CHARS, "{long}");
-        assert_eq!(long, "make-the-dashboard-load-faster-when");
-        let one_word = slug(&"a".repeat(60));
-        assert_eq!(one_word.len(), SLUG_CHARS);
-    }
-
-    #[test]
-    fn branches_name_the_assistant_and_the_issue() {
-        assert_eq!(
-            branch_name(Assistant::Claude, IssueIid(12), "Fix the build"),
-            "claude/issue-12-fix-the-build"
-        );
-        assert_eq!(
-            branch_name(Assistant::Codex, IssueIid(3), "?"),
-            "codex/issue-3-changes"
-        );
-    }
 
     fn draft() -> MergeRequestDraft {
         MergeRequestDraft {
