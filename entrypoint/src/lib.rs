@@ -6,6 +6,7 @@
 //! [`assistant`] names the assistants, [`sandbox`] fences the assistant's network, and [`secret`] keeps tokens out of logs.
 
 pub mod assistant;
+pub mod claim;
 pub mod config;
 pub mod context;
 pub mod gitlab;
