@@ -2,18 +2,15 @@
 //! `OPENAI_*` variable the entrypoint's product code spells, and each `spec:inputs` input of
 //! the templates. A variable added to the code without a line in the docs fails here.
 
+mod repo_files;
 mod rust_source;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use entrypoint::setup::ci_include::DEFAULT_TEMPLATE_PROJECT;
 use regex::Regex;
-use yaml_rust2::YamlLoader;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use repo_files::{TEMPLATES, repo, template_inputs};
 
 fn configuration_md() -> String {
     std::fs::read_to_string(repo().join("docs/configuration.md")).expect("docs/configuration.md")
@@ -42,13 +39,12 @@ fn code_variables() -> BTreeSet<String> {
         .collect()
 }
 
-fn template_inputs() -> BTreeSet<String> {
+fn all_template_inputs() -> BTreeSet<String> {
     let mut inputs = BTreeSet::new();
-    for file in ["claude.yml", "codex.yml"] {
-        let text = std::fs::read_to_string(repo().join("templates").join(file)).expect("template");
-        let docs = YamlLoader::load_from_str(&text).expect("template parses");
-        let spec = docs[0]["spec"]["inputs"].as_hash().expect("spec:inputs");
-        inputs.extend(spec.keys().filter_map(|k| k.as_str()).map(str::to_owned));
+    for (file, _) in TEMPLATES {
+        let spec = template_inputs(file);
+        let names = spec.as_hash().expect("spec:inputs").keys();
+        inputs.extend(names.filter_map(|k| k.as_str()).map(str::to_owned));
     }
     inputs
 }
@@ -78,7 +74,7 @@ fn every_variable_the_entrypoint_reads_is_documented() {
 
 #[test]
 fn every_template_input_is_documented() {
-    let inputs = template_inputs();
+    let inputs = all_template_inputs();
     assert!(inputs.contains("image_family") && inputs.contains("stage"));
     let text = configuration_md();
     let missing: Vec<&String> = inputs
@@ -94,11 +90,9 @@ fn every_template_input_is_documented() {
 #[test]
 fn the_canonical_project_path_is_the_one_the_templates_and_docs_use() {
     let registry = format!("$CI_REGISTRY/{DEFAULT_TEMPLATE_PROJECT}");
-    for file in ["claude.yml", "codex.yml"] {
-        let text = std::fs::read_to_string(repo().join("templates").join(file)).expect("template");
-        let docs = YamlLoader::load_from_str(&text).expect("template parses");
+    for (file, _) in TEMPLATES {
         assert_eq!(
-            docs[0]["spec"]["inputs"]["image_registry"]["default"].as_str(),
+            template_inputs(file)["image_registry"]["default"].as_str(),
             Some(registry.as_str()),
             "{file}: image_registry defaults to the canonical project's registry"
         );
