@@ -6,11 +6,10 @@ mod repo_files;
 mod rust_source;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use entrypoint::setup::ci_include::DEFAULT_TEMPLATE_PROJECT;
 use regex::Regex;
-use repo_files::{TEMPLATES, repo, template_inputs};
+use repo_files::{TEMPLATES, markdown_pages, repo, template_inputs};
 
 fn configuration_md() -> String {
     std::fs::read_to_string(repo().join("docs/configuration.md")).expect("docs/configuration.md")
@@ -111,17 +110,4 @@ fn the_canonical_project_path_is_the_one_the_templates_and_docs_use() {
             );
         }
     }
-}
-
-/// README.md, templates/README.md and every page under docs/.
-fn markdown_pages() -> Vec<PathBuf> {
-    let mut pages = vec![repo().join("README.md"), repo().join("templates/README.md")];
-    let mut docs: Vec<PathBuf> = std::fs::read_dir(repo().join("docs"))
-        .expect("docs/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    docs.sort();
-    pages.extend(docs);
-    pages
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
-use repo_files::repo;
+use repo_files::{markdown_pages, repo};
 
 /// Pages other branches add (the relay, the scan, Duo flows, doctor); linked from here before
 /// they exist.
@@ -19,24 +19,6 @@ const WRITTEN_ELSEWHERE: &[&str] = &[
     "docs/duo-flow.md",
     "docs/doctor.md",
 ];
-
-fn pages() -> Vec<PathBuf> {
-    let root = repo();
-    let mut pages = vec![root.join("README.md"), root.join("templates/README.md")];
-    let mut pending = vec![root.join("docs"), root.join("examples")];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).expect("directory readable") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "md") {
-                pages.push(path);
-            }
-        }
-    }
-    pages.sort();
-    pages
-}
 
 /// GitLab's heading id for a heading's text.
 fn slug(heading: &str) -> String {
@@ -97,7 +79,7 @@ fn relative_links_lead_to_files_and_headings_that_exist() {
     let root = normalise(&repo());
     let mut broken = Vec::new();
     let mut checked = 0;
-    for page in pages() {
+    for page in markdown_pages() {
         let (links, own_anchors) = read(&page);
         let dir = page.parent().expect("page has a directory");
         for link in links {
@@ -132,13 +114,19 @@ fn relative_links_lead_to_files_and_headings_that_exist() {
             }
         }
     }
-    assert!(checked > 50, "only {checked} links found: the reader is broken");
+    assert!(
+        checked > 50,
+        "only {checked} links found: the reader is broken"
+    );
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
 #[test]
 fn heading_ids_follow_gitlab() {
-    assert_eq!(slug("Runner: `NET_ADMIN` for Codex"), "runner-net_admin-for-codex");
+    assert_eq!(
+        slug("Runner: `NET_ADMIN` for Codex"),
+        "runner-net_admin-for-codex"
+    );
     assert_eq!(slug("GitLab.com Free"), "gitlabcom-free");
     assert_eq!(
         slug("Can `rules:if` read the webhook payload?"),
