@@ -6,6 +6,7 @@ mod artifacts;
 mod bench_images;
 mod bootstrap_base;
 mod build_images;
+mod bump_versions;
 mod cache;
 mod cmd;
 mod container;
@@ -71,6 +72,9 @@ enum Command {
     Plan(plan::Args),
     /// Record the registry's integrity of every artifact pinned in images/images.toml.
     LockArtifacts(lock_artifacts::Args),
+    /// Find newer Claude Code, Codex and Node releases on the npm registry; `--apply` writes
+    /// images.toml, images.lock and tests/cli-versions.toml.
+    BumpVersions(bump_versions::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -83,5 +87,6 @@ fn main() -> anyhow::Result<()> {
         Command::Publish(args) => publish::run(args),
         Command::Plan(args) => plan::run(args),
         Command::LockArtifacts(args) => lock_artifacts::run(args),
+        Command::BumpVersions(args) => bump_versions::run(args),
     }
 }

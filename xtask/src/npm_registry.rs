@@ -4,6 +4,7 @@
 //! with `dist.tarball` and `dist.integrity`) and the tarball URL it names
 //! (https://github.com/npm/registry/blob/main/docs/REGISTRY-API.md).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -28,6 +29,17 @@ pub struct NpmRegistry {
 pub struct VersionMetadata {
     /// Where and what to download.
     pub dist: Dist,
+}
+
+/// The parts of a package's document (`GET /<name>`) that show its releases.
+#[derive(Debug, Deserialize)]
+pub struct Packument {
+    /// `latest` and other tags, each naming a version.
+    #[serde(rename = "dist-tags", default)]
+    pub dist_tags: BTreeMap<String, String>,
+    /// Every published version (the values are not needed).
+    #[serde(default)]
+    pub versions: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 /// `dist` of a version's metadata.
@@ -65,6 +77,31 @@ impl NpmRegistry {
     /// The registry's base URL.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// `GET /<name>` in npm's abbreviated form (`Accept: application/vnd.npm.install-v1+json`,
+    /// https://github.com/npm/registry/blob/main/docs/responses/package-metadata.md), which
+    /// still carries `dist-tags` and every version but not each version's readme.
+    pub async fn packument(&self, name: &str) -> anyhow::Result<Packument> {
+        let url = format!("{}/{}", self.base, name.replace('/', "%2f"));
+        let response = self
+            .client
+            .get(&url)
+            .header(
+                "accept",
+                "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8",
+            )
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the npm registry at {url}"))?;
+        let status = response.status();
+        if !status.is_success() {
+            bail!("the npm registry answered {status} for {url}: is {name} published there?");
+        }
+        response
+            .json()
+            .await
+            .with_context(|| format!("unexpected package document for {name} from {url}"))
     }
 
     /// `GET /<name>/<version>`; a scoped name's `/` is escaped as npm clients do.
