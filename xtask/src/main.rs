@@ -13,6 +13,7 @@ mod container;
 mod context;
 mod e2e;
 mod engine;
+mod engine_endpoint;
 mod entrypoint_binary;
 mod image_args;
 mod image_build;
