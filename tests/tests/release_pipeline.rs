@@ -102,12 +102,13 @@ fn get<'a>(job: &'a Hash, key: &str) -> &'a Yaml {
     job.get(&Yaml::from_str(key)).unwrap_or(&Yaml::BadValue)
 }
 
+/// A list of strings (a job's `script`, `needs`, `tags`, the `stages`); anything else is a
+/// mistake in the pipeline.
 fn strings(list: &Yaml) -> Vec<&str> {
-    list.as_vec()
-        .expect("a list")
-        .iter()
-        .map(|y| y.as_str().expect("a string"))
-        .collect()
+    let items = list.as_vec().map(Vec::as_slice).unwrap_or_default();
+    let texts: Vec<&str> = items.iter().filter_map(Yaml::as_str).collect();
+    assert_eq!(texts.len(), items.len(), "a list of strings: {list:?}");
+    texts
 }
 
 fn rules(list: &Yaml) -> Vec<Rule<'_>> {

@@ -83,50 +83,45 @@ impl NpmRegistry {
     /// https://github.com/npm/registry/blob/main/docs/responses/package-metadata.md), which
     /// still carries `dist-tags` and every version but not each version's readme.
     pub async fn packument(&self, name: &str) -> anyhow::Result<Packument> {
-        let url = format!("{}/{}", self.base, name.replace('/', "%2f"));
-        let response = self
-            .client
-            .get(&url)
-            .header(
-                "accept",
-                "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8",
-            )
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the npm registry at {url}"))?;
-        let status = response.status();
-        if !status.is_success() {
-            bail!("the npm registry answered {status} for {url}: is {name} published there?");
-        }
-        response
-            .json()
-            .await
-            .with_context(|| format!("unexpected package document for {name} from {url}"))
+        let accept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8";
+        self.get_json(name, &[name], accept).await
     }
 
-    /// `GET /<name>/<version>`; a scoped name's `/` is escaped as npm clients do.
+    /// `GET /<name>/<version>`.
     pub async fn version_metadata(&self, package: &NpmPackage) -> anyhow::Result<VersionMetadata> {
-        let url = format!(
-            "{}/{}/{}",
-            self.base,
-            package.name.replace('/', "%2f"),
-            package.version
-        );
+        let spec = package.to_string();
+        self.get_json(
+            &spec,
+            &[&package.name, &package.version],
+            "application/json",
+        )
+        .await
+    }
+
+    /// `GET /<segments…>` as JSON; a scoped name's `/` is escaped as npm clients do.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        segments: &[&str],
+        accept: &str,
+    ) -> anyhow::Result<T> {
+        let path: Vec<String> = segments.iter().map(|s| s.replace('/', "%2f")).collect();
+        let url = format!("{}/{}", self.base, path.join("/"));
         let response = self
             .client
             .get(&url)
-            .header("accept", "application/json")
+            .header("accept", accept)
             .send()
             .await
             .with_context(|| format!("cannot reach the npm registry at {url}"))?;
         let status = response.status();
         if !status.is_success() {
-            bail!("the npm registry answered {status} for {url}: is {package} published there?");
+            bail!("the npm registry answered {status} for {url}: is {what} published there?");
         }
         response
             .json()
             .await
-            .with_context(|| format!("unexpected metadata for {package} from {url}"))
+            .with_context(|| format!("unexpected metadata for {what} from {url}"))
     }
 
     /// Downloads `url` into `dest`, failing (and removing `dest`) unless its bytes have the

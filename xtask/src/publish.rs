@@ -22,7 +22,7 @@ use crate::engine::{self, mb};
 use crate::image_args::ImageArgs;
 use crate::image_build::CONTEXT_HASH_LABEL;
 use crate::image_index::{self, AssembledIndex};
-use crate::manifest::Manifest;
+use crate::manifest::{Base, Manifest};
 use crate::oci::Arch;
 use crate::registry::{self, Credentials, RegistryClient, Repository};
 use crate::registry_auth::{self, CredentialInputs};
@@ -149,13 +149,36 @@ impl Destination {
     }
 }
 
-/// The tag policy of this run: release, moving tags, commit.
-fn tag_policy(
-    images: &ImageArgs,
-    target: &Target,
-) -> anyhow::Result<(Option<String>, bool, String)> {
-    let root = cmd::workspace_root()?;
-    Ok((images.release(), target.latest, revision::short_sha(&root)?))
+/// What one publish run needs for every variant: where, as whom, and which tags.
+struct Run {
+    destination: Destination,
+    default_base: Base,
+    release: Option<String>,
+    moving: bool,
+    short_sha: String,
+}
+
+impl Run {
+    fn prepare(images: &ImageArgs, target: &Target) -> anyhow::Result<Self> {
+        let root = cmd::workspace_root()?;
+        Ok(Run {
+            destination: Destination::resolve(target)?,
+            default_base: Manifest::load(&root)?.default_base,
+            release: images.release(),
+            moving: target.latest,
+            short_sha: revision::short_sha(&root)?,
+        })
+    }
+
+    /// The tags `variant` is published under (see [`published_tags`]).
+    fn tags(&self, variant: Variant) -> Vec<String> {
+        let policy = TagPolicy {
+            release: self.release.as_deref(),
+            moving: self.moving,
+            short_sha: &self.short_sha,
+        };
+        published_tags(variant, policy, self.default_base)
+    }
 }
 
 /// Publishes every selected variant that exists locally (`gitlab-ai/<assistant>:<base>`) under
@@ -177,15 +200,8 @@ pub async fn publish_for(
     target: &Target,
     arch: Option<Arch>,
 ) -> anyhow::Result<Vec<Published>> {
-    let root = cmd::workspace_root()?;
-    let manifest = Manifest::load(&root)?;
-    let destination = Destination::resolve(target)?;
-    let (release, moving, short) = tag_policy(images, target)?;
-    let policy = TagPolicy {
-        release: release.as_deref(),
-        moving,
-        short_sha: &short,
-    };
+    let run = Run::prepare(images, target)?;
+    let destination = &run.destination;
     let mut published = Vec::new();
     for variant in images.variants() {
         let local = variant.local_image();
@@ -213,7 +229,7 @@ pub async fn publish_for(
                 format!("{local} has no {CONTEXT_HASH_LABEL} label: build it with `cargo xtask build-images`")
             })?;
         let repository = destination.repository(variant);
-        let mut tags = published_tags(variant, policy, manifest.default_base);
+        let mut tags = run.tags(variant);
         if let Some(arch) = arch {
             tags = tags
                 .iter()
@@ -285,20 +301,13 @@ pub async fn publish_indexes(
     target: &Target,
     archs: &[Arch],
 ) -> anyhow::Result<Vec<AssembledIndex>> {
-    let root = cmd::workspace_root()?;
-    let manifest = Manifest::load(&root)?;
-    let destination = Destination::resolve(target)?;
-    let (release, moving, short) = tag_policy(images, target)?;
-    let policy = TagPolicy {
-        release: release.as_deref(),
-        moving,
-        short_sha: &short,
-    };
+    let run = Run::prepare(images, target)?;
+    let destination = &run.destination;
     let mut indexes = Vec::new();
     for variant in images.variants() {
         let repository = destination.repository(variant);
         let client = destination.client(&repository)?;
-        for tag in published_tags(variant, policy, manifest.default_base) {
+        for tag in run.tags(variant) {
             let started = std::time::Instant::now();
             let index = image_index::assemble(&client, &tag, archs)
                 .await
