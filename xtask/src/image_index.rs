@@ -160,6 +160,78 @@ mod tests {
         assert_eq!(resolved.config.variant.as_deref(), Some("v8"));
     }
 
+    /// The whole path with a real engine: the local Debian base (a genuine amd64 image) pushed by
+    /// the engine as `<tag>-amd64`, a small arm64 image through the registry API, the index
+    /// written and read back, then pulled by the engine, which must resolve it to the very
+    /// amd64 image it pushed.
+    #[tokio::test]
+    async fn an_engine_pulls_the_index_of_a_real_amd64_image_and_an_arm64_image() {
+        let docker = crate::engine::connect_or_start().await.unwrap();
+        crate::bootstrap_base::ensure(&docker, false, crate::bootstrap_base::DEFAULT_MIRROR)
+            .await
+            .unwrap();
+        let base = crate::engine::inspect_image(&docker, crate::bootstrap_base::DEBIAN_BASE_IMAGE)
+            .await
+            .unwrap()
+            .unwrap();
+        let registry = LocalRegistry::start().unwrap();
+        let client = client(&registry, "gitlab-ai/base");
+        let repository = format!("{}/gitlab-ai/base", registry.host);
+        let creds = Credentials {
+            username: registry.user.clone(),
+            password: Secret::new(registry.password.clone()),
+        };
+        let amd64 = crate::publish::push_tags(
+            &docker,
+            crate::bootstrap_base::DEBIAN_BASE_IMAGE,
+            &repository,
+            &["t-amd64".to_owned()],
+            Some(&creds),
+        )
+        .await
+        .unwrap();
+        push_small_image(&client, "t-arm64", Arch::Arm64, "ctx").await;
+        let index = assemble(&client, "t", &Arch::ALL).await.unwrap();
+        assert_eq!(index.manifests[0].digest, amd64);
+
+        // The engine needs the credentials to pull; it resolves the index to its platform.
+        let pulled = format!("{repository}:t");
+        let options = bollard::query_parameters::CreateImageOptionsBuilder::default()
+            .from_image(&pulled)
+            .build();
+        let credentials = bollard::auth::DockerCredentials {
+            username: Some(registry.user.clone()),
+            password: Some(registry.password.clone()),
+            serveraddress: Some(registry.host.clone()),
+            ..Default::default()
+        };
+        let mut stream = docker.create_image(Some(options), None, Some(credentials));
+        while let Some(item) = futures::StreamExt::next(&mut stream).await {
+            item.unwrap();
+        }
+        let image = crate::engine::inspect_image(&docker, &pulled)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(image.id, base.id);
+        assert!(
+            image
+                .repo_digests
+                .unwrap_or_default()
+                .contains(&format!("{repository}@{}", index.digest)),
+            "the engine records the index digest it pulled"
+        );
+        for tag in ["t", "t-amd64"] {
+            let _ = docker
+                .remove_image(
+                    &format!("{repository}:{tag}"),
+                    None::<bollard::query_parameters::RemoveImageOptions>,
+                    None,
+                )
+                .await;
+        }
+    }
+
     #[tokio::test]
     async fn a_platform_tag_holding_another_architecture_is_refused() {
         let registry = LocalRegistry::start().unwrap();

@@ -339,7 +339,7 @@ pub async fn publish_indexes(
 
 /// Tags `local` as `repository:tag` and pushes each tag; returns the digest the pushes reported
 /// (all tags of one image share it). Error items in the push stream fail the push.
-async fn push_tags(
+pub(crate) async fn push_tags(
     docker: &Docker,
     local: &str,
     repository: &str,
