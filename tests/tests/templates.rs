@@ -6,12 +6,12 @@
 //! Syntax references: <https://docs.gitlab.com/ci/yaml/> and
 //! <https://docs.gitlab.com/ci/jobs/job_rules/#cicd-variable-expressions>.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use doubles::ci_rules::{Rule, Vars, decide, vars};
 use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
     UserSpec,
@@ -94,68 +94,35 @@ fn strings(list: &Yaml) -> Vec<&str> {
 
 // ---- rules:if -----------------------------------------------------------------------------
 
-type Vars = BTreeMap<&'static str, String>;
-
-/// One comparison of the subset of GitLab's expression syntax the templates use: `$VAR`
-/// (set and non-empty), `$VAR == "x"`, `$VAR != "x"`; an unset variable equals nothing.
-fn atom(text: &str, vars: &Vars) -> bool {
-    let text = text.trim();
-    let value = |name: &str| {
-        let name = name.trim().strip_prefix('$').expect("a variable");
-        vars.get(name).cloned()
-    };
-    let literal = |lit: &str| {
-        lit.trim()
-            .strip_prefix('"')
-            .and_then(|l| l.strip_suffix('"'))
-            .expect("a quoted literal")
-            .to_owned()
-    };
-    if let Some((name, lit)) = text.split_once("!=") {
-        value(name) != Some(literal(lit))
-    } else if let Some((name, lit)) = text.split_once("==") {
-        value(name) == Some(literal(lit))
-    } else {
-        value(text).is_some_and(|v| !v.is_empty())
-    }
-}
-
-/// `&&` binds tighter than `||`, as in GitLab's parser; the templates use no parentheses.
-fn expression(text: &str, vars: &Vars) -> bool {
-    assert!(
-        !text.contains('('),
-        "the evaluator has no parentheses: {text}"
-    );
-    assert!(!text.contains("=~"), "the evaluator has no regex: {text}");
-    text.split("||")
-        .any(|all| all.split("&&").all(|a| atom(a, vars)))
-}
-
-/// Whether the job is added to a pipeline with these variables: the first rule whose `if`
-/// matches decides; `when: never` excludes; no match excludes
-/// (<https://docs.gitlab.com/ci/yaml/#rules>).
+/// Whether the job is added to a pipeline with these variables
+/// (<https://docs.gitlab.com/ci/yaml/#rules>); the templates' rules all have an `if`.
 fn job_added(job: &Yaml, vars: &Vars) -> bool {
-    for rule in job["rules"].as_vec().expect("rules is a list") {
-        let keys: Vec<&str> = rule
-            .as_hash()
-            .expect("a rule is a map")
-            .keys()
-            .map(|k| k.as_str().expect("key"))
-            .collect();
-        assert!(
-            keys.iter().all(|k| ["if", "when"].contains(k)),
-            "the evaluator knows only if/when: {keys:?}"
-        );
-        let condition = rule["if"].as_str().expect("every rule has an if");
-        if expression(condition, vars) {
-            return rule["when"].as_str() != Some("never");
-        }
-    }
-    false
+    let rules: Vec<Rule<'_>> = job["rules"]
+        .as_vec()
+        .expect("rules is a list")
+        .iter()
+        .map(|rule| {
+            let keys: Vec<&str> = rule
+                .as_hash()
+                .expect("a rule is a map")
+                .keys()
+                .map(|k| k.as_str().expect("key"))
+                .collect();
+            assert!(
+                keys.iter().all(|k| ["if", "when"].contains(k)),
+                "the evaluator knows only if/when: {keys:?}"
+            );
+            Rule {
+                condition: Some(rule["if"].as_str().expect("every rule has an if")),
+                when: rule["when"].as_str(),
+            }
+        })
+        .collect();
+    decide(&rules, vars).is_some()
 }
 
 fn pipeline(pairs: &[(&'static str, &str)]) -> Vars {
-    pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+    vars(pairs)
 }
 
 fn relay(assistant: &str) -> Vars {
@@ -214,7 +181,7 @@ fn a_relayed_trigger_starts_only_its_assistants_job() {
         };
         assert!(!job_added(job, &relay(other)), "{file} for {other}");
         let mut api = relay(assistant);
-        api.insert("CI_PIPELINE_SOURCE", "api".into());
+        api.insert("CI_PIPELINE_SOURCE".into(), "api".into());
         assert!(job_added(job, &api), "{file} from the API");
     }
 }
