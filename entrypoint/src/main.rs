@@ -41,6 +41,18 @@ enum Command {
     /// Answer the mention that started this job: check who asked, post a placeholder, run the
     /// assistant on the checkout and publish its answer, review, commits or merge request.
     Run(RunArgs),
+    /// For a scheduled pipeline: find the mentions of the assistant since the last scan and
+    /// answer each once, in this job or in a pipeline of its own (docs/scan.md).
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ScanArgs {
+    /// The assistant whose mentions this scan answers (`claude` or `codex`).
+    #[arg(long, env = "AI_ASSISTANT", value_name = "ASSISTANT")]
+    assistant: Assistant,
+    #[command(flatten)]
+    handles: HandleArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +95,7 @@ fn main() -> ExitCode {
         Command::Setup(args) => setup::command::run(&args),
         Command::Sandbox(args) => sandbox::command::run(&args),
         Command::Run(args) => run_job(&args),
+        Command::Scan(args) => run_scan(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -159,6 +172,29 @@ fn run_job(args: &RunArgs) -> anyhow::Result<()> {
             anyhow::bail!("{headline} (the error is posted in place of the placeholder)")
         }
         _ => Ok(()),
+    }
+}
+
+fn run_scan(args: &ScanArgs) -> anyhow::Result<()> {
+    init_logging();
+    let handles = args.handles.handles()?;
+    let redactor = std::sync::Arc::new(Redactor::from_process_env(handles.clone()));
+    let options = entrypoint::scan::ScanOptions {
+        assistant: args.assistant,
+        handles,
+    };
+    let vars = |name: &str| std::env::var(name).ok();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(entrypoint::scan::scan(&options, &vars, redactor))?;
+    println!("{}", report.summary());
+    match report.failures() {
+        0 => Ok(()),
+        failed => anyhow::bail!(
+            "{failed} mention(s) could not be handed over; their claims were given back and the next scan tries again"
+        ),
     }
 }
 
