@@ -207,7 +207,18 @@ impl World {
     }
 
     async fn run(&self, job: Job<'_>) -> Finished {
-        let checkout = self.checkout(&format!("{}-{}", job.assistant.name(), job.note));
+        self.run_command("run", job).await
+    }
+
+    /// `entrypoint <subcommand>` with the job's variables (`run`, or `scan` for a scheduled
+    /// pipeline's job).
+    async fn run_command(&self, subcommand: &str, job: Job<'_>) -> Finished {
+        let checkout = self.checkout(&format!(
+            "{}-{}-{}",
+            subcommand,
+            job.assistant.name(),
+            job.note
+        ));
         let (noteable_type, iid) = match job.noteable {
             DoubleNoteable::Issue(iid) => ("issue", iid),
             DoubleNoteable::MergeRequest(iid) => ("merge_request", iid),
@@ -226,7 +237,7 @@ impl World {
         .unwrap();
         let mut command = tokio::process::Command::new(entrypoint_bin());
         command
-            .arg("run")
+            .arg(subcommand)
             .env_clear()
             .env("PATH", path)
             .env("HOME", std::env::var_os("HOME").unwrap())
@@ -642,6 +653,105 @@ async fn review_request_puts_a_suggestion_on_the_changed_line() {
         result.body
     );
     assert!(!review_file.exists(), "the review directory is cleaned up");
+}
+
+#[tokio::test]
+async fn a_webhook_delivered_twice_gets_one_placeholder_and_one_answer() {
+    let w = world().await;
+    let iid = w.issue("Question");
+    let issue = DoubleNoteable::Issue(iid);
+    let (note, payload) = hook_payload(&w, issue, w.dev.id, "@claude what is this?");
+    let model = anthropic::start(Script::new().then(Turn::text("A greeting file.")))
+        .await
+        .unwrap();
+    let delivery = || Job {
+        assistant: Assistant::Claude,
+        noteable: issue,
+        note,
+        model: &model,
+        extra: vec![("AI_WEBHOOK_PAYLOAD", payload.clone())],
+    };
+
+    let first = w.run(delivery()).await;
+    let asked = model.requests().len();
+    let again = w.run(delivery()).await;
+
+    assert!(first.succeeded(), "{}", first.log());
+    assert!(again.succeeded(), "{}", again.log());
+    assert!(
+        again.log().contains("already answered or being answered"),
+        "{}",
+        again.log()
+    );
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(
+        bot_notes.len(),
+        1,
+        "one placeholder, become the answer: {bot_notes:#?}"
+    );
+    assert!(bot_notes[0].body.contains("A greeting file."));
+    assert_eq!(
+        model.requests().len(),
+        asked,
+        "the second delivery never reached the model"
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_scan_answers_each_new_mention_once_in_its_own_job() {
+    let w = world().await;
+    let first = DoubleNoteable::Issue(w.issue("First question"));
+    let second = DoubleNoteable::Issue(w.issue("Second question"));
+    w.note(first, w.dev.id, "@claude what does greet.txt say?");
+    w.note(second, w.dev.id, "@claude is the greeting spelled right?");
+    w.note(second, w.dev.id, "@codex not for Claude");
+    let model = anthropic::start(
+        Script::new()
+            .then(Turn::text("It says hello."))
+            .then(Turn::text("No: wrold.")),
+    )
+    .await
+    .unwrap();
+    // The scan's job names no mention: it finds them.
+    let scan = || Job {
+        assistant: Assistant::Claude,
+        noteable: first,
+        note: 0,
+        model: &model,
+        extra: vec![
+            ("AI_NOTE_ID", String::new()),
+            ("AI_NOTEABLE_TYPE", String::new()),
+            ("AI_NOTEABLE_IID", String::new()),
+            ("AI_SCAN", "true".to_owned()),
+        ],
+    };
+
+    let job = w.run_command("scan", scan()).await;
+    assert!(job.succeeded(), "{}", job.log());
+    let stdout = String::from_utf8_lossy(&job.output.stdout).into_owned();
+    assert!(stdout.contains("scan: 2 new mention(s)"), "{stdout}");
+    let answers: Vec<String> = [first, second]
+        .iter()
+        .map(|n| result_note(&w.notes(*n), Assistant::Claude).body)
+        .collect();
+    assert!(answers[0].contains("It says hello."), "{answers:?}");
+    assert!(answers[1].contains("No: wrold."), "{answers:?}");
+
+    let asked = model.requests().len();
+    let again = w.run_command("scan", scan()).await;
+    assert!(again.succeeded(), "{}", again.log());
+    let stdout = String::from_utf8_lossy(&again.output.stdout).into_owned();
+    assert!(
+        stdout.contains("scan: 0 new mention(s)") && stdout.contains("2 already claimed"),
+        "{stdout}"
+    );
+    assert_eq!(
+        model.requests().len(),
+        asked,
+        "the second scan asked the model nothing"
+    );
+    assert_eq!(w.bot_notes(first).len(), 1);
+    assert_eq!(w.bot_notes(second).len(), 1);
 }
 
 #[tokio::test]

@@ -169,8 +169,11 @@ impl GitLab {
         noteable: Noteable,
         note: NoteId,
     ) -> Result<(), GitLabError> {
-        self.delete(&format!("{}/notes/{note}", noteable_path(project, noteable)))
-            .await
+        self.delete(&format!(
+            "{}/notes/{note}",
+            noteable_path(project, noteable)
+        ))
+        .await
     }
 }
 

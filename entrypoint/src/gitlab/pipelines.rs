@@ -166,7 +166,10 @@ impl GitLab {
             }
         }
         let page: Vec<PipelineSummary> = self
-            .get(&format!("/projects/{}/pipelines", project.segment()), &query)
+            .get(
+                &format!("/projects/{}/pipelines", project.segment()),
+                &query,
+            )
             .await?;
         Ok(page.into_iter().next())
     }

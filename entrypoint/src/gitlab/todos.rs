@@ -106,16 +106,46 @@ impl Todo {
     }
 }
 
+fn todo_query(state: &str, project: Option<ProjectId>) -> Vec<(&'static str, String)> {
+    let mut query = vec![("state", state.to_owned())];
+    if let Some(project) = project {
+        query.push(("project_id", project.to_string()));
+    }
+    query
+}
+
 impl GitLab {
     /// `GET /todos?state=pending` (and `project_id` when given), every page: the token user's
     /// pending to-dos. Filtering by action here would take one request per action
     /// (`mentioned`, `directly_addressed`), so callers filter with [`Todo::is_mention`].
-    pub async fn pending_todos(&self, project: Option<ProjectId>) -> Result<Vec<Todo>, GitLabError> {
-        let mut query = vec![("state", "pending".to_owned())];
-        if let Some(project) = project {
-            query.push(("project_id", project.to_string()));
+    pub async fn pending_todos(
+        &self,
+        project: Option<ProjectId>,
+    ) -> Result<Vec<Todo>, GitLabError> {
+        self.get_all("/todos", &todo_query("pending", project))
+            .await
+    }
+
+    /// `GET /todos?state=done` (and `project_id`), newest first, reading pages until one
+    /// reaches before `since`. GitLab marks a user's pending to-dos on an issue or merge
+    /// request done when that user comments there
+    /// (<https://docs.gitlab.com/user/todos/#actions-that-mark-a-to-do-item-as-done>), so a
+    /// mention made while the bot was answering another on the same issue is only found here.
+    pub async fn done_todos_since(
+        &self,
+        project: Option<ProjectId>,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Todo>, GitLabError> {
+        let mut pages = self.pages::<Todo>("/todos", &todo_query("done", project))?;
+        let mut todos = Vec::new();
+        while let Some(page) = pages.next_page().await? {
+            let reached_before = page.iter().any(|todo| todo.created_at < since);
+            todos.extend(page.into_iter().filter(|todo| todo.created_at >= since));
+            if reached_before {
+                break;
+            }
         }
-        self.get_all("/todos", &query).await
+        Ok(todos)
     }
 
     /// `POST /todos/:id/mark_as_done`.

@@ -52,7 +52,10 @@ impl Filter<'_> {
     pub fn is_request(&self, note: &Note) -> bool {
         !note.system
             && note.author.id != self.bot.id
-            && !note.author.username.eq_ignore_ascii_case(&self.bot.username)
+            && !note
+                .author
+                .username
+                .eq_ignore_ascii_case(&self.bot.username)
             && !marker::is_marked(&note.body)
             && self.since.is_none_or(|since| note.created_at >= since)
             && find_mentions(&note.body, self.handles)
@@ -147,8 +150,10 @@ async fn recent_notes(
         ("order_by", OrderBy::CreatedAt.as_str().to_owned()),
         ("sort", Sort::Desc.as_str().to_owned()),
     ];
-    let mut pages =
-        gitlab.pages::<Note>(&format!("{}/notes", noteable_path(project, noteable)), &query)?;
+    let mut pages = gitlab.pages::<Note>(
+        &format!("{}/notes", noteable_path(project, noteable)),
+        &query,
+    )?;
     let mut notes = Vec::new();
     while let Some(page) = pages.next_page().await? {
         let reached_before = since.is_some_and(|since| page.iter().any(|n| n.created_at < since));
@@ -167,8 +172,10 @@ fn thread_of(threads: &[Discussion], note: NoteId) -> Option<DiscussionId> {
         .map(|d| d.id.clone())
 }
 
-/// The mentions the bot's pending to-dos point at in `project`: one `GET /todos`, then per
-/// to-do the note (and, for a thread note, its thread). To-dos that are not a request for the
+/// The mentions the bot's to-dos point at in `project`: its pending to-dos, and the ones
+/// marked done since `since` (GitLab closes them when the bot comments on the same issue or
+/// merge request, which can happen while another mention there waits). Per to-do it reads the
+/// note (and, for a thread note, its thread). Pending to-dos that are not a request for the
 /// assistant (a mention in a description, a note that is gone or not a request) come back in
 /// the second list, to be marked done. Other projects' to-dos are left to their own scans.
 /// <https://docs.gitlab.com/api/todos/>
@@ -176,28 +183,39 @@ pub async fn from_todos(
     gitlab: &GitLab,
     project: ProjectId,
     filter: Filter<'_>,
+    since: DateTime<Utc>,
 ) -> Result<(Vec<Mention>, Vec<u64>), GitLabError> {
     let project_ref = ProjectRef::Id(project);
-    let mut found = Vec::new();
+    let mut found: Vec<Mention> = Vec::new();
     let mut not_requests = Vec::new();
-    for todo in gitlab.pending_todos(Some(project)).await? {
+    let pending = gitlab.pending_todos(Some(project)).await?;
+    let done = gitlab.done_todos_since(Some(project), since).await?;
+    let todos = pending
+        .into_iter()
+        .map(|todo| (todo, true))
+        .chain(done.into_iter().map(|todo| (todo, false)));
+    for (todo, pending) in todos {
         if !todo.is_mention() {
             continue;
         }
+        let not_a_request = pending.then_some(todo.id);
         let (Some(noteable), Some(note_id)) = (todo.noteable(), todo.note()) else {
-            not_requests.push(todo.id);
+            not_requests.extend(not_a_request);
             continue;
         };
+        if found.iter().any(|m| m.note.id == note_id) {
+            continue;
+        }
         let note = match gitlab.note(&project_ref, noteable, note_id).await {
             Ok(note) => note,
             Err(error) if error.is_not_found() => {
-                not_requests.push(todo.id);
+                not_requests.extend(not_a_request);
                 continue;
             }
             Err(error) => return Err(error),
         };
         if !filter.is_request(&note) {
-            not_requests.push(todo.id);
+            not_requests.extend(not_a_request);
             continue;
         }
         let discussion = if note.note_type.is_some() {
@@ -210,7 +228,7 @@ pub async fn from_todos(
             confidential: todo.confidential(),
             discussion,
             note,
-            todo: Some(todo.id),
+            todo: pending.then_some(todo.id),
         });
     }
     found.sort_by_key(|m| (m.note.created_at, m.note.id));

@@ -201,15 +201,14 @@ impl PipelineHandoff<'_> {
                 }
             };
         }
-        let placeholder = match post_placeholder(self.gitlab, &trigger, self.assistant, self.job)
-            .await
-        {
-            Ok(placeholder) => placeholder,
-            Err(error) => {
-                give_back().await;
-                return failed("posting the placeholder", &error);
-            }
-        };
+        let placeholder =
+            match post_placeholder(self.gitlab, &trigger, self.assistant, self.job).await {
+                Ok(placeholder) => placeholder,
+                Err(error) => {
+                    give_back().await;
+                    return failed("posting the placeholder", &error);
+                }
+            };
         let variables = mention_variables(self.assistant, mention, Some(placeholder.note))
             .into_iter()
             .map(|(key, value)| PipelineVariable {

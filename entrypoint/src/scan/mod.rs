@@ -50,8 +50,11 @@ pub struct ScanOptions {
 /// Where the scan found its mentions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
-    /// The bot's pending to-dos.
-    Todos,
+    /// The bot's to-dos: pending ones, and those closed since this time.
+    Todos {
+        /// The window's start.
+        since: DateTime<Utc>,
+    },
     /// The issue and merge request lists since this time.
     Lists {
         /// The window's start.
@@ -81,7 +84,10 @@ impl ScanReport {
     /// The one line the job log ends with.
     pub fn summary(&self) -> String {
         let source = match self.source {
-            Source::Todos => "the bot's to-do list".to_owned(),
+            Source::Todos { since } => format!(
+                "the bot's to-do list (pending, or closed since {})",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
             Source::Lists { since } => format!(
                 "issues and merge requests updated since {}",
                 since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -122,30 +128,35 @@ pub async fn scan(
         since: None,
     };
     let todos = match &project {
-        ProjectRef::Id(id) if options.handles.handle(assistant).matches(&bot.username) => {
-            Some(*id)
-        }
+        ProjectRef::Id(id) if options.handles.handle(assistant).matches(&bot.username) => Some(*id),
         _ => None,
     };
+    let window = window::find(
+        &gitlab,
+        &project,
+        vars("CI_COMMIT_REF_NAME").as_deref().map(str::trim),
+        Utc::now(),
+        settings.lookback,
+    )
+    .await
+    .context("reading the last successful scheduled pipeline")?;
+    tracing::info!(since = %window.since, last_success = ?window.last_success, "looking for mentions");
     let (source, mentions, not_requests) = match todos {
         Some(project_id) => {
-            let (mentions, not_requests) = discover::from_todos(&gitlab, project_id, filter)
-                .await
-                .context("reading the bot's to-do list")?;
-            (Source::Todos, mentions, not_requests)
+            let (mentions, not_requests) =
+                discover::from_todos(&gitlab, project_id, filter, window.since)
+                    .await
+                    .context("reading the bot's to-do list")?;
+            (
+                Source::Todos {
+                    since: window.since,
+                },
+                mentions,
+                not_requests,
+            )
         }
         None => {
-            let window = window::find(
-                &gitlab,
-                &project,
-                vars("CI_COMMIT_REF_NAME").as_deref().map(str::trim),
-                Utc::now(),
-                settings.lookback,
-            )
-            .await
-            .context("reading the last successful scheduled pipeline")?;
             filter.since = Some(window.since);
-            tracing::info!(since = %window.since, last_success = ?window.last_success, "looking for mentions");
             let mentions = discover::from_lists(&gitlab, &project, filter)
                 .await
                 .context("listing the issues and merge requests updated since the last scan")?;
@@ -212,7 +223,12 @@ pub async fn scan(
     Ok(report)
 }
 
-async fn finish(gitlab: &GitLab, mention: &Mention, outcome: Option<Outcome>, report: &mut ScanReport) {
+async fn finish(
+    gitlab: &GitLab,
+    mention: &Mention,
+    outcome: Option<Outcome>,
+    report: &mut ScanReport,
+) {
     let retry = outcome.as_ref().is_some_and(Outcome::retry_later);
     match outcome {
         None => report.already_claimed += 1,
@@ -221,7 +237,9 @@ async fn finish(gitlab: &GitLab, mention: &Mention, outcome: Option<Outcome>, re
                 Outcome::Failed { error } => {
                     tracing::error!(note = %mention.note.id, %error, "the mention could not be handed over; the next scan tries again")
                 }
-                other => tracing::info!(note = %mention.note.id, outcome = ?other, "mention handled"),
+                other => {
+                    tracing::info!(note = %mention.note.id, outcome = ?other, "mention handled")
+                }
             }
             report.handled.push((mention.note.id, outcome));
         }

@@ -53,7 +53,9 @@ pub enum ScanSettingsError {
     )]
     Mode(String),
     /// `AI_SCAN_LOOKBACK` is not a duration.
-    #[error("AI_SCAN_LOOKBACK={0:?} is not a duration: use seconds or a number with s, m or h, such as 2h")]
+    #[error(
+        "AI_SCAN_LOOKBACK={0:?} is not a duration: use seconds or a number with s, m or h, such as 2h"
+    )]
     Lookback(String),
     /// `pipeline` mode without a ref.
     #[error(
