@@ -60,7 +60,12 @@ fn entrypoint_bin() -> &'static Path {
         }
         let status = build.status().expect("running cargo build");
         assert!(status.success(), "building the entrypoint binary failed");
-        profile_dir.join("entrypoint")
+        // A target directory shared with other checkouts of the workspace has one
+        // `entrypoint` for all of them: copy it as the build left it, so that a build from
+        // another checkout while these tests run cannot swap it under them.
+        let private = std::env::temp_dir().join(format!("entrypoint-{}", std::process::id()));
+        std::fs::copy(profile_dir.join("entrypoint"), &private).expect("copying the binary");
+        private
     })
 }
 
@@ -213,12 +218,20 @@ impl World {
     /// `entrypoint <subcommand>` with the job's variables (`run`, or `scan` for a scheduled
     /// pipeline's job).
     async fn run_command(&self, subcommand: &str, job: Job<'_>) -> Finished {
-        let checkout = self.checkout(&format!(
-            "{}-{}-{}",
-            subcommand,
-            job.assistant.name(),
-            job.note
-        ));
+        // `<assistant>-<note>` (the model scripts expect that path), or `scan-<assistant>`; a
+        // second job for the same note gets a fresh checkout of its own, as a CI job does.
+        let base = match subcommand {
+            "run" => format!("{}-{}", job.assistant.name(), job.note),
+            other => format!("{other}-{}", job.assistant.name()),
+        };
+        let name = (0..)
+            .map(|n| match n {
+                0 => base.clone(),
+                n => format!("{base}-{n}"),
+            })
+            .find(|name| !self.dir.path().join(name).exists())
+            .expect("a free directory name");
+        let checkout = self.checkout(&name);
         let (noteable_type, iid) = match job.noteable {
             DoubleNoteable::Issue(iid) => ("issue", iid),
             DoubleNoteable::MergeRequest(iid) => ("merge_request", iid),

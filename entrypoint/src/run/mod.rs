@@ -4,7 +4,9 @@
 //! trigger and **decide** (a note that is not for this job exits here, before any API call when
 //! the trigger came as a webhook body); read every setting ([`JobSettings`], so a wrong variable
 //! stops the job before anything is posted); **guard** (silently ignore bots, politely refuse people
-//! without the role); post the **placeholder**; prepare the **workspace** and the **context**;
+//! without the role); **claim** the note (the bot's reaction, [`crate::claim`]) unless a relay or
+//! scan already did and passed its placeholder, so a re-sent webhook or a racing scan stops here;
+//! post the **placeholder**; prepare the **workspace** and the **context**;
 //! run the **assistant** with progress refreshes; **publish** the review, the commits and the
 //! result, which replaces the placeholder. Any failure after the placeholder exists replaces it
 //! with the error, so nobody is left looking at "working…".
@@ -83,13 +85,20 @@ pub async fn run(
             return Ok(JobEnd::Ignored { reason });
         }
         GuardOutcome::Refuse(refusal) => {
-            if let Ownership::Taken = own(&gitlab, &trigger, assistant).await? {
+            let ownership = own(&gitlab, &trigger, assistant).await?;
+            if let Ownership::Taken = ownership {
                 return Ok(already_taken(assistant));
             }
-            let note = refuse(&gitlab, &trigger, assistant, &refusal, &redactor)
+            let note = match refuse(&gitlab, &trigger, assistant, &refusal, &redactor)
                 .instrument(tracing::info_span!("refusal"))
                 .await
-                .context("posting the refusal")?;
+            {
+                Ok(note) => note,
+                Err(error) => {
+                    ownership.release(&gitlab, &trigger).await;
+                    return Err(error).context("posting the refusal");
+                }
+            };
             tracing::info!(note = %note, reason = %refusal.message(), "refused the request");
             return Ok(JobEnd::Refused { note });
         }

@@ -234,3 +234,66 @@ pub async fn from_todos(
     found.sort_by_key(|m| (m.note.created_at, m.note.id));
     Ok((found, not_requests))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::gitlab::ids::UserId;
+    use crate::marker::{NoteRole, marker};
+
+    fn note(author: u64, body: &str, system: bool, minute: u32) -> Note {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "type": null, "body": body,
+            "author": {"id": author, "username": if author == 9 { "ai-bot" } else { "dana" },
+                       "name": "x", "state": "active"},
+            "created_at": Utc.with_ymd_and_hms(2026, 11, 25, 10, minute, 0).unwrap(),
+            "updated_at": Utc.with_ymd_and_hms(2026, 11, 25, 10, minute, 0).unwrap(),
+            "system": system, "noteable_id": 5, "noteable_type": "Issue", "resolvable": false
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_new_human_requests_for_the_scans_assistant_count() {
+        let handles = Handles::default();
+        let bot = BotIdentity {
+            id: UserId(9),
+            username: "ai-bot".into(),
+        };
+        let filter = Filter {
+            assistant: Assistant::Claude,
+            handles: &handles,
+            bot: &bot,
+            since: Some(Utc.with_ymd_and_hms(2026, 11, 25, 10, 10, 0).unwrap()),
+        };
+        assert!(filter.is_request(&note(1, "@claude fix it", false, 20)));
+        assert!(
+            !filter.is_request(&note(1, "@claude fix it", false, 5)),
+            "before the window"
+        );
+        assert!(
+            !filter.is_request(&note(1, "@claude fix it", true, 20)),
+            "a system note"
+        );
+        assert!(
+            !filter.is_request(&note(9, "@claude fix it", false, 20)),
+            "the bot's"
+        );
+        assert!(
+            !filter.is_request(&note(1, "@codex fix it", false, 20)),
+            "another assistant"
+        );
+        let ours = format!("@claude\n\n{}", marker(Assistant::Claude, NoteRole::Result));
+        assert!(
+            !filter.is_request(&note(1, &ours, false, 20)),
+            "our own note"
+        );
+        let any_time = Filter {
+            since: None,
+            ..filter
+        };
+        assert!(any_time.is_request(&note(1, "@claude fix it", false, 5)));
+    }
+}

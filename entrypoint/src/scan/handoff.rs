@@ -240,3 +240,43 @@ impl PipelineHandoff<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::gitlab::ids::{DiscussionId, MergeRequestIid};
+
+    #[test]
+    fn a_mention_is_named_by_the_variables_the_run_reads() {
+        let note: crate::gitlab::notes::Note = serde_json::from_value(serde_json::json!({
+            "id": 901, "type": "DiffNote", "body": "@claude rename",
+            "author": {"id": 1, "username": "dana", "name": "D", "state": "active"},
+            "created_at": Utc::now(), "updated_at": Utc::now(), "system": false,
+            "noteable_id": 5, "noteable_type": "MergeRequest", "resolvable": true
+        }))
+        .unwrap();
+        let mention = Mention {
+            noteable: Noteable::MergeRequest(MergeRequestIid(3)),
+            confidential: false,
+            discussion: Some(
+                DiscussionId::new("6a9c1750b37d513a43987b574953fceb50b03ce7").unwrap(),
+            ),
+            note,
+            todo: None,
+        };
+        let vars = mention_variables(Assistant::Codex, &mention, Some(NoteId(902)));
+        let lookup = |name: &str| {
+            vars.get(name)
+                .cloned()
+                .or_else(|| (name == "CI_PROJECT_ID").then(|| "7".to_owned()))
+        };
+        let request = crate::trigger::ci_vars::parse(&lookup).unwrap();
+        assert_eq!(request.assistant, Assistant::Codex);
+        assert_eq!(request.noteable, mention.noteable);
+        assert_eq!(request.note, NoteId(901));
+        assert_eq!(request.discussion, mention.discussion);
+        assert_eq!(request.placeholder, Some(NoteId(902)));
+    }
+}
