@@ -153,19 +153,32 @@ fn run_finalize(args: &FinalizeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_job(args: &RunArgs) -> anyhow::Result<()> {
+/// What `run` and `scan` share: logging, the handles, the redactor that knows the job's
+/// secrets, and a runtime with room for the assistant's output and the progress refreshes.
+fn job_setup(
+    handles: &HandleArgs,
+) -> anyhow::Result<(
+    entrypoint::assistant::Handles,
+    std::sync::Arc<Redactor>,
+    tokio::runtime::Runtime,
+)> {
     init_logging();
-    let handles = args.handles.handles()?;
+    let handles = handles.handles()?;
     let redactor = std::sync::Arc::new(Redactor::from_process_env(handles.clone()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    Ok((handles, redactor, runtime))
+}
+
+fn run_job(args: &RunArgs) -> anyhow::Result<()> {
+    let (handles, redactor, runtime) = job_setup(&args.handles)?;
     let options = RunOptions {
         assistant: args.assistant,
         handles,
     };
     let vars = |name: &str| std::env::var(name).ok();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     let end = runtime.block_on(entrypoint::run::run(&options, &vars, redactor))?;
     match end {
         entrypoint::run::JobEnd::Failed { headline, .. } => {
@@ -176,18 +189,12 @@ fn run_job(args: &RunArgs) -> anyhow::Result<()> {
 }
 
 fn run_scan(args: &ScanArgs) -> anyhow::Result<()> {
-    init_logging();
-    let handles = args.handles.handles()?;
-    let redactor = std::sync::Arc::new(Redactor::from_process_env(handles.clone()));
+    let (handles, redactor, runtime) = job_setup(&args.handles)?;
     let options = entrypoint::scan::ScanOptions {
         assistant: args.assistant,
         handles,
     };
     let vars = |name: &str| std::env::var(name).ok();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     let report = runtime.block_on(entrypoint::scan::scan(&options, &vars, redactor))?;
     println!("{}", report.summary());
     match report.failures() {

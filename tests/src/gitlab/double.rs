@@ -979,13 +979,7 @@ impl GitLabDouble {
 
     /// The to-dos on `user_id`'s list, pending and done.
     pub fn todos(&self, user_id: u64) -> Vec<Todo> {
-        let model = self.app.lock();
-        model
-            .todos
-            .iter()
-            .filter(|t| t.user_id == user_id)
-            .cloned()
-            .collect()
+        of_project(&self.app.lock().todos, user_id, |t| t.user_id)
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {
@@ -1136,7 +1130,8 @@ fn ensure_group(model: &mut super::model::Model, full_path: &str) -> u64 {
     id
 }
 
-/// Clones one project's items out of a model collection, for the state accessors tests assert on.
+/// Clones one project's (or one user's) items out of a model collection, for the state
+/// accessors tests assert on.
 fn of_project<T: Clone>(items: &[T], project_id: u64, project_of: impl Fn(&T) -> u64) -> Vec<T> {
     items
         .iter()

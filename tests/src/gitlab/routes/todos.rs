@@ -109,33 +109,46 @@ pub fn on_new_note(model: &mut Model, note_id: u64) {
     }
 }
 
+fn issuable(
+    id: u64,
+    iid: u64,
+    project_id: u64,
+    title: &str,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+) -> Value {
+    json!({"id": id, "iid": iid, "project_id": project_id, "title": title,
+           "created_at": time::api(created_at), "updated_at": time::api(updated_at)})
+}
+
 fn todo_json(model: &Model, todo: &Todo, base_url: &str) -> Value {
     let project = model.project(todo.noteable.project_id);
     // The target entity is the full issue or merge request; the fields below are the ones
     // both share (`lib/api/entities/issuable_entity.rb`), enough for a to-do list.
+    let (project_id, iid) = (todo.noteable.project_id, todo.noteable.iid);
     let (target_type, segment, target) = match todo.noteable.kind {
         NoteableKind::Issue => (
             "Issue",
             "issues",
-            model
-                .issue(todo.noteable.project_id, todo.noteable.iid)
-                .map(|i| {
-                    json!({"id": i.id, "iid": i.iid, "project_id": i.project_id, "title": i.title,
-                           "state": i.state, "confidential": i.confidential,
-                           "created_at": time::api(i.created_at), "updated_at": time::api(i.updated_at)})
-                }),
+            model.issue(project_id, iid).map(|i| {
+                let mut target =
+                    issuable(i.id, iid, project_id, &i.title, i.created_at, i.updated_at);
+                target["state"] = json!(i.state);
+                target["confidential"] = json!(i.confidential);
+                target
+            }),
         ),
         NoteableKind::MergeRequest => (
             "MergeRequest",
             "merge_requests",
-            model
-                .merge_request(todo.noteable.project_id, todo.noteable.iid)
-                .map(|m| {
-                    json!({"id": m.id, "iid": m.iid, "project_id": m.project_id, "title": m.title,
-                           "state": m.state, "source_branch": m.source_branch,
-                           "target_branch": m.target_branch,
-                           "created_at": time::api(m.created_at), "updated_at": time::api(m.updated_at)})
-                }),
+            model.merge_request(project_id, iid).map(|m| {
+                let mut target =
+                    issuable(m.id, iid, project_id, &m.title, m.created_at, m.updated_at);
+                target["state"] = json!(m.state);
+                target["source_branch"] = json!(m.source_branch);
+                target["target_branch"] = json!(m.target_branch);
+                target
+            }),
         ),
     };
     let path = project.map(|p| p.path_with_namespace()).unwrap_or_default();
