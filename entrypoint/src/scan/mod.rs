@@ -13,7 +13,7 @@
 //! When the bot user's username is the assistant's handle, GitLab files a to-do for the bot on
 //! every mention, and one `GET /todos` replaces the lists ([`discover::from_todos`]).
 //!
-//! Every scan prints how many API calls it made; a quiet project costs three or four.
+//! Every scan prints how many API calls it made; a quiet project costs four (docs/scan.md).
 
 pub mod discover;
 pub mod handoff;
