@@ -52,7 +52,10 @@ async fn registry() -> SocketAddr {
         get(|| async {
             (
                 StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Bearer realm=\"http://127.0.0.1/jwt/auth\"")],
+                [(
+                    header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"http://127.0.0.1/jwt/auth\"",
+                )],
                 "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}",
             )
         }),
@@ -125,7 +128,10 @@ impl World {
         let report = doctor::run(Some(&gitlab), &inputs).await;
         let text = report.lines().join("\n");
         for secret in self.secrets() {
-            assert!(!text.contains(&secret), "a secret reached the report:\n{text}");
+            assert!(
+                !text.contains(&secret),
+                "a secret reached the report:\n{text}"
+            );
         }
         report
     }
@@ -156,7 +162,10 @@ impl World {
     async fn replace_model_key(&self, masked: bool, protected: bool) {
         let gitlab = self.maintainer_client();
         gitlab
-            .delete(&format!("/projects/{}/variables/CLAUDE_API_KEY", self.project))
+            .delete(&format!(
+                "/projects/{}/variables/CLAUDE_API_KEY",
+                self.project
+            ))
             .await
             .expect("the key is deleted");
         gitlab
@@ -186,7 +195,8 @@ async fn set_up(mode: Mode, merged: bool) -> World {
         .expect("project")
         .id;
     let maintainer = gl.add_user(UserSpec::human("alice")).expect("alice");
-    gl.add_member(project, maintainer.id, 40).expect("alice maintains");
+    gl.add_member(project, maintainer.id, 40)
+        .expect("alice maintains");
     let options = Options {
         project: ProjectRef::Id(ProjectId(project)),
         assistant: Assistant::Claude,
@@ -198,9 +208,13 @@ async fn set_up(mode: Mode, merged: bool) -> World {
         template: template(),
         handles: Handles::default(),
     };
-    setup::run(&client(&gl.api_url(), &maintainer.token), &options, &mut Unattended)
-        .await
-        .expect("setup succeeds");
+    setup::run(
+        &client(&gl.api_url(), &maintainer.token),
+        &options,
+        &mut Unattended,
+    )
+    .await
+    .expect("setup succeeds");
     if merged {
         let repo = gl.repo(project).expect("repository");
         let ci = repo
@@ -294,7 +308,10 @@ async fn a_project_setup_prepared_passes_every_check_locally_and_in_a_job() {
         "ci-include claude",
         "registry",
     ] {
-        assert!(checks.iter().any(|c| c == expected), "no {expected}:\n{text}");
+        assert!(
+            checks.iter().any(|c| c == expected),
+            "no {expected}:\n{text}"
+        );
     }
     assert!(text.contains("webhook mode"), "{text}");
     assert!(text.contains("Developer (30)"), "{text}");
@@ -304,14 +321,18 @@ async fn a_project_setup_prepared_passes_every_check_locally_and_in_a_job() {
     assert!(problems(&job).is_empty(), "{text}");
     // The bot's own token: its expiry is known, and it may not list variables or hooks.
     assert!(text.contains("ok   token-expiry"), "{text}");
-    assert!(text.contains("variable CLAUDE_API_KEY: set in this job"), "{text}");
+    assert!(
+        text.contains("variable CLAUDE_API_KEY: set in this job"),
+        "{text}"
+    );
     assert!(!text.contains("trigger"), "{text}");
 }
 
 #[tokio::test]
 async fn a_revoked_or_expired_bot_token_is_the_only_finding_and_says_how_to_replace_it() {
     let w = webhook_project().await;
-    w.gl.update_token(&w.bot_token, |t| t.revoked = true).unwrap();
+    w.gl.update_token(&w.bot_token, |t| t.revoked = true)
+        .unwrap();
     let job = w.job().await;
     let finding = only_failure(&job, Check::Token);
     assert!(finding.found.contains("Token was revoked"), "{finding:?}");
@@ -399,7 +420,9 @@ async fn a_missing_model_key_is_named_with_how_to_add_it() {
         .await;
     let finding = only_failure(&job, Check::Variable("CLAUDE_API_KEY"));
     assert!(
-        finding.found.contains("CLAUDE_API_KEY or ANTHROPIC_API_KEY is not set in this job"),
+        finding
+            .found
+            .contains("CLAUDE_API_KEY or ANTHROPIC_API_KEY is not set in this job"),
         "{finding:?}"
     );
 }
@@ -419,7 +442,10 @@ async fn a_protected_key_fails_because_unprotected_refs_get_no_value() {
     w.replace_model_key(true, true).await;
     let finding = only_failure(&w.local().await, Check::Variable("CLAUDE_API_KEY"));
     assert!(finding.found.contains("is protected"), "{finding:?}");
-    assert!(fix(&finding).contains("clear Protect variable"), "{finding:?}");
+    assert!(
+        fix(&finding).contains("clear Protect variable"),
+        "{finding:?}"
+    );
 }
 
 #[tokio::test]
@@ -436,7 +462,10 @@ async fn without_webhook_trigger_or_schedule_nothing_starts_a_pipeline() {
     let before = w.local().await;
     assert!(problems(&before).is_empty(), "{:?}", before.lines());
     assert!(
-        before.lines().join("\n").contains("relay mode: comments go to https://relay.example.com/hook"),
+        before
+            .lines()
+            .join("\n")
+            .contains("relay mode: comments go to https://relay.example.com/hook"),
         "{:?}",
         before.lines()
     );
@@ -446,8 +475,16 @@ async fn without_webhook_trigger_or_schedule_nothing_starts_a_pipeline() {
         .await
         .unwrap();
     let finding = only_failure(&w.local().await, Check::Trigger);
-    assert!(finding.found.contains("nothing turns comments into pipelines"), "{finding:?}");
-    assert!(fix(&finding).contains("entrypoint setup --mode webhook"), "{finding:?}");
+    assert!(
+        finding
+            .found
+            .contains("nothing turns comments into pipelines"),
+        "{finding:?}"
+    );
+    assert!(
+        fix(&finding).contains("entrypoint setup --mode webhook"),
+        "{finding:?}"
+    );
 }
 
 #[tokio::test]
@@ -466,7 +503,10 @@ async fn pipeline_variables_closed_to_the_trigger_owner_break_webhook_mode() {
 async fn an_unmerged_include_points_at_setups_merge_request() {
     let w = set_up(Mode::Webhook, false).await;
     let finding = only_failure(&w.local().await, Check::CiInclude(Assistant::Claude));
-    assert!(finding.found.contains("main has no .gitlab-ci.yml"), "{finding:?}");
+    assert!(
+        finding.found.contains("main has no .gitlab-ci.yml"),
+        "{finding:?}"
+    );
     assert_eq!(fix(&finding), "merge !1 (opened by entrypoint setup)");
 }
 
@@ -479,7 +519,9 @@ async fn an_unreachable_registry_is_named_with_its_address() {
     w.registry = url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
     let finding = only_failure(&w.local().await, Check::Registry);
     assert!(
-        finding.found.starts_with(&format!("http://127.0.0.1:{port} is unreachable")),
+        finding
+            .found
+            .starts_with(&format!("http://127.0.0.1:{port} is unreachable")),
         "{finding:?}"
     );
     assert!(fix(&finding).contains("reach"), "{finding:?}");
@@ -495,7 +537,11 @@ async fn codex_in_a_job_without_net_admin_fails_with_the_runner_setting() {
         ("GITLAB_TOKEN", w.bot_token.as_str()),
         ("OPENAI_API_KEY", "sk-proj-0123456789"),
     ];
-    let lookup = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned());
+    let lookup = |name: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    };
     let inputs = Inputs {
         project: w.project_ref(),
         place: Place::Job,
@@ -513,7 +559,12 @@ async fn codex_in_a_job_without_net_admin_fails_with_the_runner_setting() {
         .map(|f| f.check.to_string())
         .collect();
     // Codex is not included in this Claude project, and the job lacks NET_ADMIN.
-    assert_eq!(failing, vec!["ci-include codex", "net-admin"], "{:?}", report.lines());
+    assert_eq!(
+        failing,
+        vec!["ci-include codex", "net-admin"],
+        "{:?}",
+        report.lines()
+    );
     let net = report
         .findings
         .iter()
@@ -577,11 +628,15 @@ async fn the_binary_exits_zero_when_all_is_well_and_non_zero_with_json_when_not(
     let stdout = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{ok:?}");
     assert!(stdout.contains("ok   bot-role:"), "{stdout}");
-    assert!(stdout.trim_end().ends_with("0 warning(s), 0 failed"), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("0 warning(s), 0 failed"),
+        "{stdout}"
+    );
     assert_quiet_about(&ok, &w.secrets());
 
     // In a job with a revoked token: one failing finding, exit status 1.
-    w.gl.update_token(&w.bot_token, |t| t.revoked = true).unwrap();
+    w.gl.update_token(&w.bot_token, |t| t.revoked = true)
+        .unwrap();
     let api = w.gl.api_url();
     let failed = tokio::task::block_in_place(|| {
         doctor_binary(

@@ -33,7 +33,10 @@ pub async fn check(
     assistants: &[Assistant],
     report: &mut Report,
 ) {
-    let branch = project.default_branch.as_deref().unwrap_or("the default branch");
+    let branch = project
+        .default_branch
+        .as_deref()
+        .unwrap_or("the default branch");
     let text = match &seen.ci_file {
         Ok(text) => text.as_deref(),
         Err(e) => {
@@ -56,7 +59,10 @@ pub async fn check(
         if !missing.contains(&assistant) {
             report.push(Finding::ok(
                 Check::CiInclude(assistant),
-                format!(".gitlab-ci.yml on {branch} includes the {} template", assistant.display_name()),
+                format!(
+                    ".gitlab-ci.yml on {branch} includes the {} template",
+                    assistant.display_name()
+                ),
             ));
         }
     }
@@ -98,7 +104,8 @@ mod tests {
 
     #[test]
     fn project_includes_and_components_count() {
-        let project = "include:\n  - project: 'tools/ai'\n    ref: 'v1'\n    file: '/templates/claude.yml'\n";
+        let project =
+            "include:\n  - project: 'tools/ai'\n    ref: 'v1'\n    file: '/templates/claude.yml'\n";
         assert!(includes(project, Assistant::Claude));
         assert!(!includes(project, Assistant::Codex));
         let component = "include:\n  - component: $CI_SERVER_FQDN/tools/ai/codex@1.0.0\n";

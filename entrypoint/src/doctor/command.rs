@@ -134,5 +134,7 @@ fn client(
             )
         }
     };
-    Ok(Some(GitLab::new(config).context("building the GitLab client")?))
+    Ok(Some(
+        GitLab::new(config).context("building the GitLab client")?,
+    ))
 }

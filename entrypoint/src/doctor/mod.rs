@@ -158,9 +158,10 @@ fn assistants(
                     .is_ok_and(|vars| vars.iter().any(|v| keys.contains(&v.key.as_str())))
             });
             let included = seen.is_some_and(|s| {
-                s.ci_file
-                    .as_ref()
-                    .is_ok_and(|f| f.as_deref().is_some_and(|t| ci_include::includes(t, assistant)))
+                s.ci_file.as_ref().is_ok_and(|f| {
+                    f.as_deref()
+                        .is_some_and(|t| ci_include::includes(t, assistant))
+                })
             });
             in_env || listed || included
         })
@@ -192,7 +193,10 @@ pub fn unreadable(check: Check, what: &str, error: &GitLabError, place: Place) -
         (true, Place::Job) => None,
         (true, Place::Local) => Some(Finding::warn(
             check,
-            format!("cannot read {what} with this token (GitLab answered {})", status_text(error)),
+            format!(
+                "cannot read {what} with this token (GitLab answered {})",
+                status_text(error)
+            ),
             "run doctor with a Maintainer's token to check this",
         )),
         (false, _) => Some(Finding::warn(

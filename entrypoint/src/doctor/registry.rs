@@ -68,7 +68,11 @@ pub async fn probe(base: &Url) -> Finding {
     let endpoint = match Url::parse(&format!("{shown}/v2/")) {
         Ok(url) => url,
         Err(e) => {
-            return Finding::fail(Check::Registry, format!("{shown} is not a usable URL: {e}"), fix);
+            return Finding::fail(
+                Check::Registry,
+                format!("{shown} is not a usable URL: {e}"),
+                fix,
+            );
         }
     };
     let client = match reqwest::Client::builder()
@@ -89,13 +93,18 @@ pub async fn probe(base: &Url) -> Finding {
             ),
             status => Finding::fail(
                 Check::Registry,
-                format!("{shown} answered GET /v2/ with {status}, not as a container registry does (200 or 401)"),
+                format!(
+                    "{shown} answered GET /v2/ with {status}, not as a container registry does (200 or 401)"
+                ),
                 fix,
             ),
         },
         Err(e) => Finding::fail(
             Check::Registry,
-            format!("{shown} is unreachable: {}", crate::gitlab::error::cause_chain(&e.without_url())),
+            format!(
+                "{shown} is unreachable: {}",
+                crate::gitlab::error::cause_chain(&e.without_url())
+            ),
             fix,
         ),
     }

@@ -205,7 +205,10 @@ mod tests {
             f.line(),
             "fail variable GITLAB_TOKEN: is not masked — fix: tick Mask variable"
         );
-        assert_eq!(Finding::ok(Check::Token, "accepted").line(), "ok   token: accepted");
+        assert_eq!(
+            Finding::ok(Check::Token, "accepted").line(),
+            "ok   token: accepted"
+        );
     }
 
     #[test]
@@ -215,7 +218,11 @@ mod tests {
         report.push(Finding::warn(Check::TokenExpiry, "soon", "rotate"));
         assert!(!report.failed());
         assert_eq!(report.to_json()["ok"], true);
-        report.push(Finding::fail(Check::CiInclude(Assistant::Codex), "no include", "add it"));
+        report.push(Finding::fail(
+            Check::CiInclude(Assistant::Codex),
+            "no include",
+            "add it",
+        ));
         assert!(report.failed());
         let json = report.to_json();
         assert_eq!(json["ok"], false);

@@ -12,8 +12,8 @@
 use chrono::{NaiveDate, Utc};
 use reqwest::StatusCode;
 
-use super::report::{Check, Finding, Report};
 use super::Place;
+use super::report::{Check, Finding, Report};
 use crate::gitlab::GitLab;
 use crate::gitlab::personal_access_tokens::TokenSelf;
 use crate::gitlab::users::CurrentUser;
@@ -29,13 +29,12 @@ pub async fn check(gitlab: &GitLab, place: Place, report: &mut Report) -> Option
     let user = match gitlab.current_user().await {
         Ok(user) => user,
         Err(e) if e.status() == Some(StatusCode::UNAUTHORIZED) => {
-            let reason = e
-                .api_message()
-                .map(|m| m.to_string())
-                .unwrap_or_default();
+            let reason = e.api_message().map(|m| m.to_string()).unwrap_or_default();
             report.push(Finding::fail(
                 Check::Token,
-                format!("GitLab refused the token (401 {reason}): it is revoked, expired or mistyped"),
+                format!(
+                    "GitLab refused the token (401 {reason}): it is revoked, expired or mistyped"
+                ),
                 NEW_BOT_TOKEN,
             ));
             return None;
@@ -57,7 +56,13 @@ pub async fn check(gitlab: &GitLab, place: Place, report: &mut Report) -> Option
         format!(
             "accepted; it belongs to @{}{}",
             user.username,
-            if user.bot { " (a bot)" } else if is_bot_token { "" } else { " (a person; the bot's token is checked below)" }
+            if user.bot {
+                " (a bot)"
+            } else if is_bot_token {
+                ""
+            } else {
+                " (a person; the bot's token is checked below)"
+            }
         ),
     ));
     match gitlab.token_self().await {
@@ -83,7 +88,9 @@ fn scope(token: &TokenSelf, is_bot_token: bool) -> Finding {
     } else if is_bot_token {
         Finding::fail(
             Check::TokenScope,
-            format!("scopes {scopes}: without api the bot cannot post notes, push branches or open merge requests"),
+            format!(
+                "scopes {scopes}: without api the bot cannot post notes, push branches or open merge requests"
+            ),
             NEW_BOT_TOKEN,
         )
     } else {

@@ -77,10 +77,7 @@ pub async fn check(gitlab: &GitLab, project: &Project, place: Place, report: &mu
     if let Some(hook) = comment_hooks.first() {
         report.push(Finding::ok(
             Check::Trigger,
-            format!(
-                "relay mode: comments go to {}",
-                hook.url_without_query()
-            ),
+            format!("relay mode: comments go to {}", hook.url_without_query()),
         ));
         return;
     }

@@ -22,7 +22,8 @@ pub fn routes() -> Router<AppState> {
 
 async fn self_inform(State(app): State<AppState>, ctx: Ctx) -> ApiResult<Response> {
     let model = app.lock();
-    let value = auth::access_token_value(&ctx.headers, &ctx.params).ok_or(ApiError::Unauthorized)?;
+    let value =
+        auth::access_token_value(&ctx.headers, &ctx.params).ok_or(ApiError::Unauthorized)?;
     let token = auth::access_token(&model, &value)?;
     let d = &token.details;
     Ok(ok(json!({
