@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, anyhow, bail};
 
-/// The `entrypoint` binary of this build profile.
+/// The `entrypoint` binary of this build profile, built on first use (a no-op after a
+/// workspace build).
 pub fn entrypoint() -> anyhow::Result<&'static Path> {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BIN.get_or_init(|| build_entrypoint().map_err(|e| format!("{e:#}")))
@@ -17,10 +18,9 @@ pub fn entrypoint() -> anyhow::Result<&'static Path> {
 
 fn build_entrypoint() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("finding the test's own path")?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("tests run from target/<profile>/deps")?;
+    let profile_dir = exe.parent().and_then(Path::parent).context(
+        "tests and examples run from target/<profile>/deps or target/<profile>/examples",
+    )?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut build = std::process::Command::new(cargo);
     build
