@@ -32,11 +32,16 @@ fn client(api_url: &str, token: &str) -> GitLab {
     .expect("client builds")
 }
 
-/// Setup's conversation, answered "yes" without a person.
-struct Unattended;
+/// Setup's conversation, answered "yes" without a person; what setup says is kept.
+#[derive(Default)]
+struct Unattended {
+    lines: Vec<String>,
+}
 
 impl Ui for Unattended {
-    fn say(&mut self, _line: &str) {}
+    fn say(&mut self, line: &str) {
+        self.lines.push(line.to_owned());
+    }
     fn confirm(&mut self, _question: &str) -> anyhow::Result<bool> {
         Ok(true)
     }
@@ -75,6 +80,8 @@ fn template() -> TemplateSource {
 
 struct World {
     gl: GitLabDouble,
+    /// What setup printed.
+    setup_output: Vec<String>,
     project: u64,
     maintainer: SeededUser,
     bot_token: String,
@@ -208,13 +215,10 @@ async fn set_up(mode: Mode, merged: bool) -> World {
         template: template(),
         handles: Handles::default(),
     };
-    setup::run(
-        &client(&gl.api_url(), &maintainer.token),
-        &options,
-        &mut Unattended,
-    )
-    .await
-    .expect("setup succeeds");
+    let mut ui = Unattended::default();
+    setup::run(&client(&gl.api_url(), &maintainer.token), &options, &mut ui)
+        .await
+        .expect("setup succeeds");
     if merged {
         let repo = gl.repo(project).expect("repository");
         let ci = repo
@@ -244,6 +248,7 @@ async fn set_up(mode: Mode, merged: bool) -> World {
     let registry = url::Url::parse(&format!("http://{}", registry().await)).expect("URL");
     World {
         gl,
+        setup_output: ui.lines,
         project,
         maintainer,
         bot_token: variable.value,
@@ -326,6 +331,41 @@ async fn a_project_setup_prepared_passes_every_check_locally_and_in_a_job() {
         "{text}"
     );
     assert!(!text.contains("trigger"), "{text}");
+}
+
+#[tokio::test]
+async fn setup_ends_with_doctors_findings_then_the_first_comment_to_post() {
+    let w = set_up(Mode::Webhook, false).await;
+    let out = &w.setup_output;
+    let text = out.join("\n");
+    let doctor = out
+        .iter()
+        .position(|l| l == "Doctor:")
+        .unwrap_or_else(|| panic!("no doctor section:\n{text}"));
+    assert!(
+        out[..doctor].iter().any(|l| l == "Done."),
+        "doctor runs after the plan is applied:\n{text}"
+    );
+    // The include waits in setup's merge request; the rest is in place.
+    assert!(
+        text.contains("  fail ci-include claude: main has no .gitlab-ci.yml, so no job answers mentions — fix: merge !1 (opened by entrypoint setup)"),
+        "{text}"
+    );
+    assert!(text.contains("  ok   bot-role:"), "{text}");
+    assert!(text.contains("  ok   variable CLAUDE_API_KEY:"), "{text}");
+    let n = out.len();
+    assert!(out[n - 2].starts_with("doctor: "), "{text}");
+    assert!(out[n - 2].ends_with(" 1 failed"), "{text}");
+    assert!(
+        out[n - 1].ends_with("@claude hello — can you see this issue?"),
+        "{text}"
+    );
+    for secret in w.secrets() {
+        assert!(
+            !text.contains(&secret),
+            "a secret reached setup's output:\n{text}"
+        );
+    }
 }
 
 #[tokio::test]
