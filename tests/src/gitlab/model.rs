@@ -73,7 +73,8 @@ impl TokenDetails {
     }
 
     /// Access tokens stop working at 00:00 UTC on their expiry date
-    /// (<https://docs.gitlab.com/user/profile/personal_access_tokens/#access-token-expiration>).
+    /// (<https://docs.gitlab.com/user/profile/personal_access_tokens/>: "expire on the date you
+    /// define, at midnight, 00:00 AM UTC").
     pub fn expired(&self) -> bool {
         self.expires_at
             .is_some_and(|d| d <= chrono::Utc::now().date_naive())
