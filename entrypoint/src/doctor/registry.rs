@@ -109,3 +109,66 @@ pub async fn probe(base: &Url) -> Finding {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::setup::TemplateSource;
+
+    fn inputs<'a>(place: Place, env: &'a dyn Fn(&str) -> Option<String>) -> Inputs<'a> {
+        Inputs {
+            project: crate::gitlab::ids::ProjectRef::Id(crate::gitlab::ids::ProjectId(1)),
+            place,
+            assistants: Vec::new(),
+            template: TemplateSource {
+                project: "tools/ai".into(),
+                git_ref: "v1".into(),
+            },
+            registry: None,
+            capabilities: None,
+            env,
+        }
+    }
+
+    fn project(prefix: Option<&str>) -> Project {
+        let mut value = serde_json::json!({
+            "id": 1, "path_with_namespace": "g/p", "default_branch": "main",
+            "http_url_to_repo": "https://gl.example.com/g/p.git", "web_url": "https://gl.example.com/g/p"
+        });
+        if let Some(prefix) = prefix {
+            value["container_registry_image_prefix"] = prefix.into();
+        }
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn the_registry_comes_from_the_flag_the_job_or_the_project() {
+        let ci =
+            |name: &str| (name == "CI_REGISTRY").then(|| "registry.example.com:5050".to_owned());
+        let with_prefix = project(Some("registry.gl.example.com/g/p"));
+        assert_eq!(
+            target(&inputs(Place::Job, &ci), Some(&with_prefix))
+                .unwrap()
+                .as_str(),
+            "https://registry.example.com:5050/"
+        );
+        // Locally CI_REGISTRY means nothing; the project's prefix names the host.
+        assert_eq!(
+            target(&inputs(Place::Local, &ci), Some(&with_prefix))
+                .unwrap()
+                .as_str(),
+            "https://registry.gl.example.com/"
+        );
+        assert_eq!(
+            target(&inputs(Place::Local, &ci), Some(&project(None))),
+            None
+        );
+        let none = |_: &str| None;
+        let mut explicit = inputs(Place::Job, &none);
+        explicit.registry = Some(Url::parse("http://127.0.0.1:5000").unwrap());
+        assert_eq!(
+            target(&explicit, None).unwrap().as_str(),
+            "http://127.0.0.1:5000/"
+        );
+    }
+}
