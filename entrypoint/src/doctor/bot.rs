@@ -15,7 +15,7 @@ use chrono::Utc;
 
 use super::report::{Check, Finding, Report};
 use super::token::{self, NEW_BOT_TOKEN};
-use super::{Place, unreadable};
+use super::{Place, readable};
 use crate::assistant::Assistant;
 use crate::gitlab::GitLab;
 use crate::gitlab::access_tokens::ProjectAccessToken;
@@ -50,23 +50,15 @@ async fn bot_from_access_tokens(
     place: Place,
     report: &mut Report,
 ) -> Option<(UserId, String)> {
-    let tokens = match gitlab
-        .project_access_tokens(&ProjectRef::Id(project.id))
-        .await
-    {
-        Ok(tokens) => tokens,
-        Err(e) => {
-            if let Some(finding) = unreadable(
-                Check::BotToken,
-                "the project's access tokens (unavailable on GitLab.com Free)",
-                &e,
-                place,
-            ) {
-                report.push(finding);
-            }
-            return None;
-        }
-    };
+    let tokens = readable(
+        gitlab
+            .project_access_tokens(&ProjectRef::Id(project.id))
+            .await,
+        Check::BotToken,
+        "the project's access tokens (unavailable on GitLab.com Free)",
+        place,
+        report,
+    )?;
     let names: Vec<&str> = Assistant::ALL.iter().map(|a| a.display_name()).collect();
     let ours: Vec<&ProjectAccessToken> = tokens
         .iter()

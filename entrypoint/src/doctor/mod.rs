@@ -207,6 +207,25 @@ pub fn unreadable(check: Check, what: &str, error: &GitLabError, place: Place) -
     }
 }
 
+/// The value of a read, or `None` after pushing [`unreadable`]'s finding (if any) for its error.
+pub fn readable<T>(
+    result: Result<T, GitLabError>,
+    check: Check,
+    what: &str,
+    place: Place,
+    report: &mut Report,
+) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(e) => {
+            if let Some(finding) = unreadable(check, what, &e, place) {
+                report.push(finding);
+            }
+            None
+        }
+    }
+}
+
 fn status_text(error: &GitLabError) -> String {
     error
         .status()

@@ -15,7 +15,7 @@
 //! <https://gitlab.com/gitlab-org/gitlab/-/issues/557381>).
 
 use super::report::{Check, Finding, Report};
-use super::{Place, unreadable};
+use super::{Place, readable};
 use crate::gitlab::GitLab;
 use crate::gitlab::hooks::ProjectHook;
 use crate::gitlab::ids::ProjectRef;
@@ -29,23 +29,23 @@ const SET_UP_TRIGGER: &str = "run entrypoint setup --mode webhook (no service to
 /// Checks the trigger mode and, for webhooks to the trigger URL, the pipeline variables setting.
 pub async fn check(gitlab: &GitLab, project: &Project, place: Place, report: &mut Report) {
     let pref = ProjectRef::Id(project.id);
-    let hooks = match gitlab.project_hooks(&pref).await {
-        Ok(hooks) => hooks,
-        Err(e) => {
-            if let Some(f) = unreadable(Check::Trigger, "the project's webhooks", &e, place) {
-                report.push(f);
-            }
-            return;
-        }
+    let Some(hooks) = readable(
+        gitlab.project_hooks(&pref).await,
+        Check::Trigger,
+        "the project's webhooks",
+        place,
+        report,
+    ) else {
+        return;
     };
-    let triggers = match gitlab.trigger_tokens(&pref).await {
-        Ok(triggers) => triggers,
-        Err(e) => {
-            if let Some(f) = unreadable(Check::Trigger, "the pipeline trigger tokens", &e, place) {
-                report.push(f);
-            }
-            return;
-        }
+    let Some(triggers) = readable(
+        gitlab.trigger_tokens(&pref).await,
+        Check::Trigger,
+        "the pipeline trigger tokens",
+        place,
+        report,
+    ) else {
+        return;
     };
     let comment_hooks: Vec<&ProjectHook> = hooks.iter().filter(|h| h.note_events).collect();
     if let Some(hook) = comment_hooks.iter().find(|h| is_trigger_url(h)) {
@@ -91,14 +91,14 @@ pub async fn check(gitlab: &GitLab, project: &Project, place: Place, report: &mu
         ));
         return;
     }
-    let schedules = match gitlab.pipeline_schedules(&pref).await {
-        Ok(schedules) => schedules,
-        Err(e) => {
-            if let Some(f) = unreadable(Check::Trigger, "the pipeline schedules", &e, place) {
-                report.push(f);
-            }
-            return;
-        }
+    let Some(schedules) = readable(
+        gitlab.pipeline_schedules(&pref).await,
+        Check::Trigger,
+        "the pipeline schedules",
+        place,
+        report,
+    ) else {
+        return;
     };
     match schedules.iter().find(|s| s.active) {
         Some(schedule) => report.push(Finding::ok(
