@@ -29,6 +29,7 @@ pub use report::{Check, Finding, Report, Status};
 use crate::assistant::Assistant;
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::projects::Project;
+use crate::gitlab::users::CurrentUser;
 use crate::gitlab::{GitLab, GitLabError};
 use crate::sandbox::capability::Capabilities;
 use crate::setup::TemplateSource;
@@ -91,25 +92,43 @@ pub async fn run(gitlab: Option<&GitLab>, inputs: &Inputs<'_>) -> Report {
         _ => None,
     };
     let api = match (gitlab, caller, project) {
-        (Some(gitlab), Some(caller), Some(project)) => {
-            let seen = ProjectView::read(gitlab, &project).await;
-            Some((gitlab, caller, project, seen))
-        }
+        (Some(gitlab), Some(caller), Some(project)) => Some(Reachable {
+            view: ProjectView::read(gitlab, &project).await,
+            gitlab,
+            caller,
+            project,
+        }),
         _ => None,
     };
-    let seen = api.as_ref().map(|(_, _, _, seen)| seen);
-    let assistants = assistants(inputs, seen, &mut report);
-    if let Some((gitlab, caller, project, _)) = &api {
-        bot::check(gitlab, project, caller, inputs.place, &mut report).await;
+    let view = api.as_ref().map(|a| &a.view);
+    let assistants = assistants(inputs, view, &mut report);
+    if let Some(a) = &api {
+        bot::check(a.gitlab, &a.project, &a.caller, inputs.place, &mut report).await;
     }
-    variables::check(inputs, &assistants, seen, &mut report);
-    if let Some((gitlab, _, project, seen)) = &api {
-        trigger_mode::check(gitlab, project, inputs.place, &mut report).await;
-        ci_include::check(gitlab, project, seen, inputs, &assistants, &mut report).await;
+    variables::check(inputs, &assistants, view, &mut report);
+    if let Some(a) = &api {
+        trigger_mode::check(a.gitlab, &a.project, inputs.place, &mut report).await;
+        ci_include::check(
+            a.gitlab,
+            &a.project,
+            &a.view,
+            inputs,
+            &assistants,
+            &mut report,
+        )
+        .await;
     }
     net_admin::check(inputs, &assistants, &mut report);
-    registry::check(inputs, api.as_ref().map(|(_, _, p, _)| p), &mut report).await;
+    registry::check(inputs, api.as_ref().map(|a| &a.project), &mut report).await;
     report
+}
+
+/// A project GitLab let doctor read, with who is asking.
+struct Reachable<'g> {
+    gitlab: &'g GitLab,
+    caller: CurrentUser,
+    project: Project,
+    view: ProjectView,
 }
 
 /// What several checks read once: the CI file on the default branch and the CI/CD variables.
