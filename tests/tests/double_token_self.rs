@@ -6,15 +6,16 @@ use doubles::gitlab::double::{ProjectSpec, UserSpec};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn get(gl: &GitLabDouble, path: &str, token: &str) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .get(format!("{}{path}", gl.api_url()))
-        .header("PRIVATE-TOKEN", token)
-        .send()
-        .await
-        .unwrap();
+/// Sends `request` with `token` as `PRIVATE-TOKEN`; the status and the JSON body.
+async fn call(request: reqwest::RequestBuilder, token: &str) -> (StatusCode, Value) {
+    let response = request.header("PRIVATE-TOKEN", token).send().await.unwrap();
     let status = response.status();
     (status, response.json().await.unwrap())
+}
+
+async fn get(gl: &GitLabDouble, path: &str, token: &str) -> (StatusCode, Value) {
+    let url = format!("{}{path}", gl.api_url());
+    call(reqwest::Client::new().get(url), token).await
 }
 
 #[tokio::test]
@@ -67,16 +68,11 @@ async fn a_project_access_token_answers_for_itself_like_its_listing() {
         .unwrap()
         .format("%Y-%m-%d")
         .to_string();
-    let created: Value = reqwest::Client::new()
-        .post(format!("{}/projects/{}/access_tokens", gl.api_url(), project.id))
-        .header("PRIVATE-TOKEN", &alice.token)
-        .json(&json!({"name": "Claude", "scopes": ["api"], "access_level": 30, "expires_at": expires}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let url = format!("{}/projects/{}/access_tokens", gl.api_url(), project.id);
+    let new =
+        json!({"name": "Claude", "scopes": ["api"], "access_level": 30, "expires_at": expires});
+    let (status, created) = call(reqwest::Client::new().post(url).json(&new), &alice.token).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
     let token = created["token"].as_str().unwrap();
     let (status, body) = get(&gl, "/personal_access_tokens/self", token).await;
     assert_eq!(status, StatusCode::OK);
