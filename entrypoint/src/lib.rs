@@ -9,6 +9,7 @@ pub mod assistant;
 pub mod claim;
 pub mod config;
 pub mod context;
+pub mod doctor;
 pub mod gitlab;
 pub mod guard;
 pub mod marker;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use entrypoint::assistant::Assistant;
 use entrypoint::config::{HandleArgs, HandleError};
+use entrypoint::doctor;
 use entrypoint::mention;
 use entrypoint::publish::finalize;
 use entrypoint::redact::Redactor;
@@ -38,6 +39,10 @@ enum Command {
     /// Apply, verify, show or remove the network sandbox that fences the assistant (for
     /// debugging in a job; a run does all of it itself).
     Sandbox(sandbox::command::SandboxArgs),
+    /// Check that the project is set up for @-mentions (token, bot role, variables, trigger,
+    /// CI include, NET_ADMIN for Codex, registry): one line per finding with its fix; exits
+    /// non-zero when a check fails.
+    Doctor(doctor::command::DoctorArgs),
     /// Answer the mention that started this job: check who asked, post a placeholder, run the
     /// assistant on the checkout and publish its answer, review, commits or merge request.
     Run(RunArgs),
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
         Command::Sandbox(args) => sandbox::command::run(&args),
         Command::Run(args) => run_job(&args),
         Command::Scan(args) => run_scan(&args),
+        Command::Doctor(args) => doctor::command::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use doubles::gitlab::double::{
@@ -32,42 +31,6 @@ const OPENAI_KEY: &str = "sk-run-key-1a2b3c4d5e6f";
 const CODEX_KNOWN_MODEL: &str = "gpt-5.5";
 /// Far above a healthy job (seconds) and below the CLIs' minutes of retries.
 const JOB_LIMIT: Duration = Duration::from_secs(180);
-
-/// The `entrypoint` binary of this build profile, built once per test process (cargo builds
-/// a dependency's library for the tests, not its binaries).
-fn entrypoint_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("the test's own path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("tests run from target/<profile>/deps");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let mut build = std::process::Command::new(cargo);
-        build
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "entrypoint",
-                "--bin",
-                "entrypoint",
-            ])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("running cargo build");
-        assert!(status.success(), "building the entrypoint binary failed");
-        // A target directory shared with other checkouts of the workspace has one
-        // `entrypoint` for all of them: copy it as the build left it, so that a build from
-        // another checkout while these tests run cannot swap it under them.
-        let private = std::env::temp_dir().join(format!("entrypoint-{}", std::process::id()));
-        std::fs::copy(profile_dir.join("entrypoint"), &private).expect("copying the binary");
-        private
-    })
-}
 
 fn installed(cli: Cli) -> InstalledCli {
     install(cli).expect("installing the CLI")
@@ -248,7 +211,9 @@ impl World {
                 .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
         )
         .unwrap();
-        let mut command = tokio::process::Command::new(entrypoint_bin());
+        let mut command = tokio::process::Command::new(
+            doubles::binaries::entrypoint().expect("the entrypoint binary"),
+        );
         command
             .arg(subcommand)
             .env_clear()

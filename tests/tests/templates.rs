@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use doubles::ci_rules::{Rule, Vars, decide, vars};
@@ -370,37 +369,6 @@ fn variables_are_namespaced_and_fit_for_pushing() {
 
 // ---- the job's shell lines against the GitLab double ---------------------------------------
 
-/// The `entrypoint` binary of this build profile (cargo builds a dependency's library for the
-/// tests, not its binaries).
-fn entrypoint_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("the test's own path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("tests run from target/<profile>/deps");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let mut build = std::process::Command::new(cargo);
-        build
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "entrypoint",
-                "--bin",
-                "entrypoint",
-            ])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("running cargo build");
-        assert!(status.success(), "building the entrypoint binary failed");
-        profile_dir.join("entrypoint")
-    })
-}
-
 struct World {
     gl: GitLabDouble,
     project: u64,
@@ -442,7 +410,10 @@ impl World {
         lines: &[&str],
         trigger: &[(&str, String)],
     ) -> (Output, Duration) {
-        let bin_dir = entrypoint_bin().parent().expect("a directory");
+        let bin_dir = doubles::binaries::entrypoint()
+            .expect("the entrypoint binary")
+            .parent()
+            .expect("a directory");
         let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
             std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
         ))

@@ -91,9 +91,7 @@ impl RunSpec {
                     Provider::Api(api(
                         ModelApi::Anthropic,
                         &set,
-                        // CLAUDE_API_KEY is the name the templates and `entrypoint setup` use;
-                        // ANTHROPIC_API_KEY is what Anthropic's own tools read.
-                        &["CLAUDE_API_KEY", "ANTHROPIC_API_KEY"],
+                        model_key_variables(Assistant::Claude),
                         assistant,
                     )?)
                 };
@@ -108,7 +106,7 @@ impl RunSpec {
                 let provider = Provider::Api(api(
                     ModelApi::OpenAi,
                     &set,
-                    &["OPENAI_API_KEY", "CODEX_API_KEY"],
+                    model_key_variables(Assistant::Codex),
                     assistant,
                 )?);
                 (
@@ -161,6 +159,16 @@ fn api(
 }
 
 /// `CLAUDE_API_KEY (or ANTHROPIC_API_KEY)`: the first name is the one to set.
+/// The variables an assistant's model key may come from, the preferred first: `CLAUDE_API_KEY`
+/// is the name the templates and `entrypoint setup` use, `ANTHROPIC_API_KEY` what Anthropic's
+/// own tools read; `OPENAI_API_KEY` is Codex's own name, `CODEX_API_KEY` its alias.
+pub fn model_key_variables(assistant: Assistant) -> &'static [&'static str] {
+    match assistant {
+        Assistant::Claude => &["CLAUDE_API_KEY", "ANTHROPIC_API_KEY"],
+        Assistant::Codex => &["OPENAI_API_KEY", "CODEX_API_KEY"],
+    }
+}
+
 fn key_names(variables: &[&str]) -> String {
     match variables {
         [] => String::new(),

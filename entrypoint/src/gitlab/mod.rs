@@ -21,6 +21,7 @@ pub mod merge_request_diffs;
 pub mod merge_requests;
 pub mod notes;
 pub mod pagination;
+pub mod personal_access_tokens;
 pub mod pipeline_schedules;
 pub mod pipelines;
 pub mod projects;

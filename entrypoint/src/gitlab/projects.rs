@@ -69,6 +69,10 @@ pub struct Project {
     /// Absent for callers below Maintainer and on GitLab before 17.1.
     #[serde(default)]
     pub ci_pipeline_variables_minimum_override_role: Option<PipelineVariablesRole>,
+    /// Where the project's images live (`registry.example.com/group/project`); absent when the
+    /// instance has no container registry.
+    #[serde(default)]
+    pub container_registry_image_prefix: Option<String>,
 }
 
 #[derive(Serialize)]

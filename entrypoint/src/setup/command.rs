@@ -79,8 +79,11 @@ fn secret_from_env(
 
 /// The API root: `--gitlab-url` (with or without `/api/v4`), else `CI_API_V4_URL`, else
 /// `CI_SERVER_URL` + `/api/v4`.
-fn api_url(args: &SetupArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<ApiBaseUrl> {
-    let raw = match &args.gitlab_url {
+pub fn api_url(
+    gitlab_url: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<ApiBaseUrl> {
+    let raw = match gitlab_url {
         Some(url) => {
             let url = url.trim().trim_end_matches('/');
             if url.ends_with("/api/v4") {
@@ -156,7 +159,10 @@ pub fn run(args: &SetupArgs) -> anyhow::Result<()> {
         .map(Secret::new)
         .filter(|s| !s.is_empty())
         .context("GITLAB_TOKEN is not set: export a Maintainer's personal access token (scope api) as GITLAB_TOKEN")?;
-    let config = ClientConfig::new(api_url(args, &env)?, GitLabToken::new(token));
+    let config = ClientConfig::new(
+        api_url(args.gitlab_url.as_deref(), &env)?,
+        GitLabToken::new(token),
+    );
     let gitlab = GitLab::new(config).context("building the GitLab client")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -196,16 +202,16 @@ mod tests {
             "https://gl.example.com/sub/",
         ]);
         assert_eq!(
-            api_url(&a, &none).unwrap().as_str(),
+            api_url(a.gitlab_url.as_deref(), &none).unwrap().as_str(),
             "https://gl.example.com/sub/api/v4"
         );
         let a = args(&["--mode", "webhook"]);
         let server = |n: &str| (n == "CI_SERVER_URL").then(|| "https://gl.example.com".to_owned());
         assert_eq!(
-            api_url(&a, &server).unwrap().as_str(),
+            api_url(a.gitlab_url.as_deref(), &server).unwrap().as_str(),
             "https://gl.example.com/api/v4"
         );
-        assert!(api_url(&a, &none).is_err());
+        assert!(api_url(a.gitlab_url.as_deref(), &none).is_err());
     }
 
     #[test]

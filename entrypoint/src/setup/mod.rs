@@ -116,6 +116,7 @@ pub async fn run(gitlab: &GitLab, options: &Options, ui: &mut dyn Ui) -> anyhow:
             options.assistant,
             options.mode.name()
         ));
+        doctor(gitlab, options, &plan, ui).await;
         ui.say(&first_comment);
         return Ok(Outcome::NothingToDo);
     }
@@ -125,6 +126,28 @@ pub async fn run(gitlab: &GitLab, options: &Options, ui: &mut dyn Ui) -> anyhow:
     }
     apply::apply(gitlab, options, &plan, ui).await?;
     ui.say("Done.");
+    doctor(gitlab, options, &plan, ui).await;
     ui.say(&first_comment);
     Ok(Outcome::Applied)
+}
+
+/// Runs `entrypoint doctor` on the result, with setup's token, and prints its findings: what
+/// is left to do (merging the include, say) is then said in the same words doctor uses.
+async fn doctor(gitlab: &GitLab, options: &Options, plan: &Plan, ui: &mut dyn Ui) {
+    let no_env = |_: &str| None;
+    let inputs = crate::doctor::Inputs {
+        project: ProjectRef::Id(plan.project.id),
+        place: crate::doctor::Place::Local,
+        assistants: vec![options.assistant],
+        template: options.template.clone(),
+        registry: None,
+        capabilities: None,
+        env: &no_env,
+    };
+    let report = crate::doctor::run(Some(gitlab), &inputs).await;
+    ui.say("Doctor:");
+    for line in report.lines() {
+        ui.say(&format!("  {line}"));
+    }
+    ui.say(&crate::doctor::command::summary(&report));
 }

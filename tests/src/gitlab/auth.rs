@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 
 use super::access::{AccessLevel, Visibility};
 use super::errors::{ApiError, ApiResult};
-use super::model::{Model, Project, TokenKind};
+use super::model::{Model, Project, Token, TokenKind};
 use super::params::Params;
 
 /// Whether the route accepts CI job tokens.
@@ -49,30 +49,55 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The access token a request carries, wherever GitLab would look for it.
+pub fn access_token_value(headers: &HeaderMap, params: &Params) -> Option<String> {
+    let bearer = header(headers, "authorization").and_then(|v| {
+        v.strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+            .map(str::trim)
+    });
+    header(headers, "private-token")
+        .map(str::to_string)
+        .or_else(|| bearer.map(str::to_string))
+        .or_else(|| params.str("private_token"))
+        .or_else(|| params.str("access_token"))
+}
+
+/// The access token itself, refused as GitLab's API guard refuses it: revoked and expired
+/// tokens get `401 invalid_token` with their reason (`lib/api/api_guard.rb`), unknown ones
+/// `401 Unauthorized`.
+pub fn access_token<'m>(model: &'m Model, value: &str) -> ApiResult<&'m Token> {
+    match model.token(value) {
+        Some(token) if token.kind == TokenKind::Access => {
+            if token.details.revoked {
+                Err(ApiError::InvalidToken(TOKEN_REVOKED))
+            } else if token.details.expired() {
+                Err(ApiError::InvalidToken(TOKEN_EXPIRED))
+            } else {
+                Ok(token)
+            }
+        }
+        _ => Err(ApiError::Unauthorized),
+    }
+}
+
+/// `error_description` for a revoked token.
+pub const TOKEN_REVOKED: &str = "Token was revoked. You have to re-authorize from the user.";
+/// `error_description` for an expired token.
+pub const TOKEN_EXPIRED: &str =
+    "Token is expired. You can either do re-authorization or token refresh.";
+
 pub fn authenticate(
     model: &Model,
     headers: &HeaderMap,
     params: &Params,
     job_tokens: JobTokens,
 ) -> ApiResult<Caller> {
-    let bearer = header(headers, "authorization").and_then(|v| {
-        v.strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-            .map(str::trim)
-    });
-    let access = header(headers, "private-token")
-        .map(str::to_string)
-        .or_else(|| bearer.map(str::to_string))
-        .or_else(|| params.str("private_token"))
-        .or_else(|| params.str("access_token"));
-    if let Some(value) = access {
-        return match model.token(&value) {
-            Some(token) if token.kind == TokenKind::Access => Ok(Caller::User {
-                user_id: token.user_id,
-                job_project: None,
-            }),
-            _ => Err(ApiError::Unauthorized),
-        };
+    if let Some(value) = access_token_value(headers, params) {
+        return access_token(model, &value).map(|token| Caller::User {
+            user_id: token.user_id,
+            job_project: None,
+        });
     }
     let job = header(headers, "job-token")
         .map(str::to_string)

@@ -33,7 +33,8 @@ use super::faults::Faults;
 use super::model::{
     Group, Hook, HookDelivery, Issue, IssueState, MergeRequest, MergeRequestState, Note,
     NoteAction, NoteEvent, NoteType, NoteableKind, NoteableRef, Pipeline, PipelineSchedule,
-    Project, ProjectAccessToken, RecordedRequest, Todo, Token, TokenKind, Trigger, User, Variable,
+    Project, ProjectAccessToken, RecordedRequest, Todo, Token, TokenDetails, TokenKind, Trigger,
+    User, Variable,
 };
 use super::repo::{FileChange, Repo, Signature};
 use super::routes::noteable::{NewNote, convert_to_discussion, insert_note, validate_body};
@@ -577,10 +578,12 @@ impl GitLabDouble {
             admin: spec.admin,
             created_at: time::now(),
         });
+        let details = TokenDetails::api(model.next_access_token_id(), &token_name(&spec.username));
         model.tokens.push(Token {
             value: token.clone(),
             user_id: id,
             kind: TokenKind::Access,
+            details,
         });
         Ok(SeededUser {
             id,
@@ -592,14 +595,35 @@ impl GitLabDouble {
     /// Another access token for an existing user.
     pub fn add_token(&self, user_id: u64, token: &str) -> anyhow::Result<()> {
         let mut model = self.app.lock();
-        model
+        let username = model
             .user(user_id)
+            .map(|u| u.username.clone())
             .ok_or_else(|| anyhow!("no user {user_id}"))?;
+        let details = TokenDetails::api(model.next_access_token_id(), &token_name(&username));
         model.tokens.push(Token {
             value: token.to_string(),
             user_id,
             kind: TokenKind::Access,
+            details,
         });
+        Ok(())
+    }
+
+    /// Changes what `GET /personal_access_tokens/self` reports for `token` (its scopes, expiry,
+    /// revocation); a revoked or expired token is then refused with GitLab's `invalid_token`
+    /// answer.
+    pub fn update_token(
+        &self,
+        token: &str,
+        change: impl FnOnce(&mut TokenDetails),
+    ) -> anyhow::Result<()> {
+        let mut model = self.app.lock();
+        let found = model
+            .tokens
+            .iter_mut()
+            .find(|t| t.value == token)
+            .ok_or_else(|| anyhow!("no such token"))?;
+        change(&mut found.details);
         Ok(())
     }
 
@@ -617,6 +641,7 @@ impl GitLabDouble {
             value: token.clone(),
             user_id,
             kind: TokenKind::Job { project_id },
+            details: TokenDetails::api(0, "CI/CD job token"),
         });
         Ok(token)
     }
@@ -1103,6 +1128,11 @@ impl GitLabDouble {
             }
         }
     }
+}
+
+/// The name a seeded personal access token carries.
+fn token_name(username: &str) -> String {
+    format!("{username}'s token")
 }
 
 fn ensure_group(model: &mut super::model::Model, full_path: &str) -> u64 {

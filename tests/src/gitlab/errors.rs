@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 pub enum ApiError {
     /// 401 `{"message":"401 Unauthorized"}`: missing or bad token where one is required.
     Unauthorized,
+    /// 401 `{"error":"invalid_token","error_description":…}`: a revoked or expired access token,
+    /// as GitLab's API guard answers it (`lib/api/api_guard.rb`).
+    InvalidToken(&'static str),
     /// 403 `{"message":"403 Forbidden"}` or `403 Forbidden - <reason>`.
     Forbidden(Option<String>),
     /// 404 `{"message":"404 <Resource> Not Found"}` (`not_found!(resource)`), or
@@ -36,7 +39,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::RecordNotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) | ApiError::MissingParam(_) | ApiError::InvalidParam(..) => {
@@ -49,6 +52,9 @@ impl ApiError {
     pub fn body(&self) -> Value {
         match self {
             ApiError::Unauthorized => json!({"message": "401 Unauthorized"}),
+            ApiError::InvalidToken(description) => {
+                json!({"error": "invalid_token", "error_description": description})
+            }
             ApiError::Forbidden(None) => json!({"message": "403 Forbidden"}),
             ApiError::Forbidden(Some(reason)) => {
                 json!({"message": format!("403 Forbidden - {reason}")})

@@ -41,6 +41,44 @@ pub struct Token {
     pub value: String,
     pub user_id: u64,
     pub kind: TokenKind,
+    /// What `GET /personal_access_tokens/self` reports about an access token
+    /// (<https://docs.gitlab.com/api/personal_access_tokens/>); unused for job tokens.
+    pub details: TokenDetails,
+}
+
+/// An access token's record: personal, project and group access tokens are all personal access
+/// tokens of their (bot) user, so the same fields describe each of them.
+#[derive(Clone, Debug)]
+pub struct TokenDetails {
+    pub id: u64,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// `YYYY-MM-DD`; `None` on instances that allow tokens without expiry.
+    pub expires_at: Option<chrono::NaiveDate>,
+    pub revoked: bool,
+    pub created_at: Timestamp,
+}
+
+impl TokenDetails {
+    /// A seeded token: scope `api`, no expiry.
+    pub fn api(id: u64, name: &str) -> TokenDetails {
+        TokenDetails {
+            id,
+            name: name.to_string(),
+            scopes: vec!["api".to_string()],
+            expires_at: None,
+            revoked: false,
+            created_at: super::time::now(),
+        }
+    }
+
+    /// Access tokens stop working at 00:00 UTC on their expiry date
+    /// (<https://docs.gitlab.com/user/profile/personal_access_tokens/>: "expire on the date you
+    /// define, at midnight, 00:00 AM UTC").
+    pub fn expired(&self) -> bool {
+        self.expires_at
+            .is_some_and(|d| d <= chrono::Utc::now().date_naive())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -494,6 +532,8 @@ impl Model {
     pub fn next_pipeline_id(&mut self) -> u64 {
         self.counters.next("pipeline", 20000)
     }
+    /// Personal and project access tokens share ids, as in GitLab, where both are rows of
+    /// `personal_access_tokens`.
     pub fn next_access_token_id(&mut self) -> u64 {
         self.counters.next("access_token", 600)
     }

@@ -20,7 +20,7 @@ use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
-use crate::gitlab::model::{ProjectAccessToken, Token, TokenKind, User};
+use crate::gitlab::model::{Model, ProjectAccessToken, Token, TokenDetails, TokenKind, User};
 use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::time;
 
@@ -46,21 +46,29 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/projects/{id}/access_tokens", get(list).post(create))
 }
 
-fn token_json(t: &ProjectAccessToken) -> Value {
-    let expired = NaiveDate::parse_from_str(&t.expires_at, "%Y-%m-%d")
-        .map(|d| d < Utc::now().date_naive())
-        .unwrap_or(false);
+/// The entity; revocation and expiry come from the token's own record, which
+/// `GET /personal_access_tokens/self` reads too, so both always agree.
+fn token_json(model: &Model, t: &ProjectAccessToken) -> Value {
+    let record = model
+        .tokens
+        .iter()
+        .find(|token| token.user_id == t.user_id && token.details.id == t.id)
+        .map(|token| &token.details);
+    let revoked = t.revoked || record.is_some_and(|d| d.revoked);
+    let expired = record.is_some_and(|d| d.expired());
     json!({
         "id": t.id,
         "name": t.name,
         "description": t.description,
-        "revoked": t.revoked,
+        "revoked": revoked,
         "created_at": time::api(t.created_at),
-        "scopes": t.scopes,
+        "scopes": record.map_or(t.scopes.clone(), |d| d.scopes.clone()),
         "user_id": t.user_id,
         "last_used_at": Value::Null,
-        "active": !t.revoked && !expired,
-        "expires_at": t.expires_at,
+        "active": !revoked && !expired,
+        "expires_at": record
+            .and_then(|d| d.expires_at)
+            .map_or(t.expires_at.clone(), |d| d.format("%Y-%m-%d").to_string()),
         "access_level": t.access_level.value(),
     })
 }
@@ -83,7 +91,7 @@ async fn list(
         .access_tokens
         .iter()
         .filter(|t| t.project_id == access.project.id)
-        .map(token_json)
+        .map(|t| token_json(&model, t))
         .collect();
     Ok(paginate(
         items,
@@ -166,13 +174,22 @@ async fn create(
     }
     let secret: [u8; 16] = rand::rng().random();
     let value = format!("glpat-{}", hex::encode(secret));
+    let id = model.next_access_token_id();
     model.tokens.push(Token {
         value: value.clone(),
         user_id,
         kind: TokenKind::Access,
+        details: TokenDetails {
+            id,
+            name: name.clone(),
+            scopes: scopes.clone(),
+            expires_at: Some(expires_at),
+            revoked: false,
+            created_at: time::now(),
+        },
     });
     let token = ProjectAccessToken {
-        id: model.next_access_token_id(),
+        id,
         project_id,
         user_id,
         name,
@@ -183,7 +200,7 @@ async fn create(
         revoked: false,
         created_at: time::now(),
     };
-    let mut body = token_json(&token);
+    let mut body = token_json(&model, &token);
     body["token"] = Value::from(value);
     model.access_tokens.push(token);
     Ok(created(body))

@@ -18,6 +18,7 @@ pub mod members;
 pub mod merge_requests;
 pub mod noteable;
 pub mod notes;
+pub mod personal_access_tokens;
 pub mod pipeline_schedules;
 pub mod pipelines;
 pub mod project_settings;
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .merge(repository_files::routes())
         .merge(commits::routes())
         .merge(todos::routes())
+        .merge(personal_access_tokens::routes())
         .fallback(unknown_route)
 }
 
