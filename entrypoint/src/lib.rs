@@ -14,6 +14,7 @@ pub mod gitlab;
 pub mod guard;
 pub mod marker;
 pub mod mention;
+pub mod passthrough;
 pub mod proxy;
 pub mod publish;
 pub mod redact;

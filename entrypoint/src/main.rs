@@ -8,6 +8,7 @@ use entrypoint::assistant::Assistant;
 use entrypoint::config::{HandleArgs, HandleError};
 use entrypoint::doctor;
 use entrypoint::mention;
+use entrypoint::passthrough;
 use entrypoint::publish::finalize;
 use entrypoint::redact::Redactor;
 use entrypoint::run::RunOptions;
@@ -92,7 +93,13 @@ struct ExplainArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(arguments());
+    let args = arguments();
+    if let Some(program) = foreign_program(&args) {
+        let error = passthrough::exec(&program, &args[2..]);
+        eprintln!("error: could not run {}: {error}", program.display());
+        return ExitCode::from(127);
+    }
+    let cli = Cli::parse_from(args);
     let outcome = match cli.command {
         Command::Mentions(args) => mention::command::run(&args),
         Command::Explain(args) => run_explain(&args),
@@ -126,6 +133,20 @@ fn arguments() -> Vec<std::ffi::OsString> {
         args.remove(1);
     }
     args
+}
+
+/// The program to run instead of a subcommand (`sh -c …` from GitLab Runner), if the first
+/// argument names one; see [`passthrough`].
+fn foreign_program(args: &[std::ffi::OsString]) -> Option<PathBuf> {
+    use clap::CommandFactory;
+    let first = args.get(1)?;
+    let ours: Vec<String> = Cli::command()
+        .get_subcommands()
+        .flat_map(|sub| std::iter::once(sub.get_name()).chain(sub.get_all_aliases()))
+        .chain(["help"])
+        .map(str::to_owned)
+        .collect();
+    passthrough::foreign_program(first, &ours, std::env::var_os("PATH").as_deref())
 }
 
 fn run_explain(args: &ExplainArgs) -> anyhow::Result<()> {
