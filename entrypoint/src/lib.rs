@@ -16,6 +16,7 @@ pub mod mention;
 pub mod proxy;
 pub mod publish;
 pub mod redact;
+pub mod relay;
 pub mod run;
 pub mod sandbox;
 pub mod secret;

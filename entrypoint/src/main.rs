@@ -38,6 +38,9 @@ enum Command {
     /// Apply, verify, show or remove the network sandbox that fences the assistant (for
     /// debugging in a job; a run does all of it itself).
     Sandbox(sandbox::command::SandboxArgs),
+    /// Run the webhook relay: receive GitLab's comment webhooks, post a placeholder and start a
+    /// pipeline for each mention (settings from --config and AI_RELAY_* variables).
+    Serve(ServeArgs),
     /// Answer the mention that started this job: check who asked, post a placeholder, run the
     /// assistant on the checkout and publish its answer, review, commits or merge request.
     Run(RunArgs),
@@ -50,6 +53,13 @@ struct RunArgs {
     assistant: Assistant,
     #[command(flatten)]
     handles: HandleArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// The relay's TOML config; every global setting can also come from AI_RELAY_* variables.
+    #[arg(long, env = "AI_RELAY_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +93,7 @@ fn main() -> ExitCode {
         Command::Setup(args) => setup::command::run(&args),
         Command::Sandbox(args) => sandbox::command::run(&args),
         Command::Run(args) => run_job(&args),
+        Command::Serve(args) => run_serve(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,6 +171,21 @@ fn run_job(args: &RunArgs) -> anyhow::Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+fn run_serve(args: &ServeArgs) -> anyhow::Result<()> {
+    init_logging();
+    let vars = |name: &str| std::env::var(name).ok();
+    let config = entrypoint::relay::RelayConfig::load(args.config.as_deref(), &vars)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        entrypoint::relay::Relay::start(config)
+            .await?
+            .run_until(entrypoint::relay::shutdown::signal())
+            .await
+    })
 }
 
 /// The job log: info lines to stderr, `RUST_LOG` for more; each phase's span closes with its

@@ -195,7 +195,7 @@ fn client(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<GitLab> {
 
 /// Posts the guard's refusal where the request was made: the role refusal as
 /// [`result::Refusal`] renders it, an edited request in the guard's own words.
-async fn refuse(
+pub(crate) async fn refuse(
     gitlab: &GitLab,
     trigger: &Trigger,
     assistant: crate::assistant::Assistant,
