@@ -102,9 +102,11 @@ async fn a_full_queue_answers_503_and_the_resent_deliveries_are_answered_later()
     .await;
     // GitLab (or a person with "Resend request") sends the refused ones again.
     let url = webhook_url(relay.addr());
-    for delivery in &refused {
+    for (n, delivery) in refused.iter().enumerate() {
         let response = resend(delivery, &url, &[]).await;
         assert_eq!(response.status(), 202);
+        let answered = (accepted + n + 1) as u64;
+        wait_for(&relay, "the resent mention", |s| s.pipelines == answered).await;
     }
     wait_for(&relay, "every mention", |s| s.pipelines == 6).await;
     assert_eq!(w.gl.pipelines(w.project).len(), 6);

@@ -143,7 +143,6 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
     let variables = pipeline::variables(trigger, assistant, placeholder.id);
     match pipeline::start(&mention.project, trigger, variables).await {
         Ok(started) => {
-            bump(&ctx.stats.pipelines);
             tracing::info!(pipeline = started.id.0, "pipeline started");
             let details = format!("Pipeline: [#{}]({})", started.id, started.web_url);
             let body = working_body(assistant, None, &details);
@@ -154,6 +153,7 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
                 // The job rewrites the placeholder with its own link anyway.
                 tracing::warn!(%error, "the placeholder could not be linked to the pipeline");
             }
+            bump(&ctx.stats.pipelines);
             Outcome::Started(started.id)
         }
         Err(error) => {

@@ -30,7 +30,7 @@ pub struct Stats {
     pub not_allowed: AtomicU64,
     /// Placeholders posted.
     pub placeholders: AtomicU64,
-    /// Pipelines started.
+    /// Pipelines started (counted once the placeholder links them).
     pub pipelines: AtomicU64,
     /// Mentions that failed (the placeholder says so and the claim was released).
     pub failed: AtomicU64,
