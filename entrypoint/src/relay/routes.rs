@@ -1,11 +1,12 @@
 //! The HTTP side: `POST /webhook` for GitLab's deliveries and `GET /healthz` for probes.
 //!
-//! Status codes are chosen for how GitLab treats them: any 2xx is a success; 4xx and 5xx count
-//! as failures, and a hook that keeps failing is disabled (temporarily for 5xx, until a
-//! maintainer re-enables it for 4xx). So deliveries the relay merely does not act on get 2xx,
-//! a wrong token gets 401 (that hook is misconfigured), and a full queue gets 503 so GitLab
-//! backs off and the delivery can be resent.
-//! <https://docs.gitlab.com/user/project/integrations/webhooks/#auto-disabled-webhooks>
+//! Status codes are chosen for how GitLab treats them: any 2xx is a success; any other answer
+//! or a timeout is a failure, and after 4 consecutive failures GitLab disables the hook for a
+//! while (after 40, until a maintainer re-enables it). So deliveries the relay merely does not act
+//! on get 2xx, a wrong token gets 401 (that hook is misconfigured), and a full queue gets 503 with
+//! `Retry-After`, so the delivery can be resent once the relay has caught up.
+//! <https://docs.gitlab.com/user/project/integrations/webhooks/#auto-disabled-webhooks>,
+//! <https://gitlab.com/gitlab-org/gitlab/-/merge_requests/166329>
 
 use std::sync::Arc;
 use std::time::Instant;
