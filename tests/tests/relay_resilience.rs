@@ -55,8 +55,7 @@ async fn gitlab_503s_and_rate_limits_are_retried_and_each_mention_is_still_answe
     );
     faults.clear();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(w.gl.pipelines(w.project).len(), 8);
-    assert_eq!(w.placeholders().len(), 8);
+    w.assert_answered(8);
     relay.shutdown().await.unwrap();
 }
 
@@ -78,10 +77,7 @@ async fn a_full_queue_answers_503_and_the_resent_deliveries_are_answered_later()
     for n in 0..6 {
         w.mention(&format!("@claude burst {n}"));
     }
-    let deliveries =
-        w.gl.wait_for_deliveries(6, Duration::from_secs(10))
-            .await
-            .unwrap();
+    let deliveries = w.deliveries(6).await;
     let refused: Vec<_> = deliveries
         .iter()
         .filter(|d| d.status == Some(503))
@@ -109,8 +105,7 @@ async fn a_full_queue_answers_503_and_the_resent_deliveries_are_answered_later()
         wait_for(&relay, "the resent mention", |s| s.pipelines == answered).await;
     }
     wait_for(&relay, "every mention", |s| s.pipelines == 6).await;
-    assert_eq!(w.gl.pipelines(w.project).len(), 6);
-    assert_eq!(w.placeholders().len(), 6);
+    w.assert_answered(6);
     relay.shutdown().await.unwrap();
 }
 
@@ -131,10 +126,7 @@ async fn shutdown_stops_accepting_and_drains_the_queue() {
     for n in 0..6 {
         w.mention(&format!("@claude drain {n}"));
     }
-    let deliveries =
-        w.gl.wait_for_deliveries(6, Duration::from_secs(10))
-            .await
-            .unwrap();
+    let deliveries = w.deliveries(6).await;
     assert!(deliveries.iter().all(|d| d.status == Some(202)));
     assert!(
         relay.stats().pipelines < 6,
@@ -190,15 +182,11 @@ async fn a_pipeline_that_cannot_start_leaves_a_failure_note_and_frees_the_claim_
     );
 
     // The same delivery sent again now succeeds.
-    let deliveries =
-        w.gl.wait_for_deliveries(1, Duration::from_secs(10))
-            .await
-            .unwrap();
+    let deliveries = w.deliveries(1).await;
     let again = resend(&deliveries[0], &webhook_url(relay.addr()), &[]).await;
     assert_eq!(again.status(), 202);
     wait_for(&relay, "the retried pipeline", |s| s.pipelines == 1).await;
-    assert_eq!(w.gl.pipelines(w.project).len(), 1);
-    assert_eq!(w.placeholders().len(), 1);
+    w.assert_answered(1);
     assert_eq!(w.gl.award_names(mention.id), vec!["eyes".to_owned()]);
     relay.shutdown().await.unwrap();
 }
@@ -241,10 +229,7 @@ async fn secrets_and_note_bodies_never_reach_the_logs_responses_or_notes() {
     wait_for(&relay, "the failed attempt", |s| s.failed == 1).await;
     w.mention("@claude second-private-request");
     wait_for(&relay, "the pipeline", |s| s.pipelines == 1).await;
-    let deliveries =
-        w.gl.wait_for_deliveries(2, Duration::from_secs(10))
-            .await
-            .unwrap();
+    let deliveries = w.deliveries(2).await;
     let unauthorized = resend(
         &deliveries[0],
         &webhook_url(relay.addr()),

@@ -25,10 +25,7 @@ async fn a_wrong_or_missing_token_is_refused_with_401_and_nothing_happens() {
     )
     .unwrap();
     w.mention("@claude please look");
-    let deliveries =
-        w.gl.wait_for_deliveries(1, Duration::from_secs(10))
-            .await
-            .unwrap();
+    let deliveries = w.deliveries(1).await;
     assert_eq!(deliveries[0].status, Some(401));
 
     let without = resend(
@@ -56,10 +53,7 @@ async fn events_other_than_comments_and_notes_without_a_mention_are_acknowledged
     let w = world().await;
     let relay = w.relay(w.config()).await;
     w.mention("no assistant mentioned here");
-    let deliveries =
-        w.gl.wait_for_deliveries(1, Duration::from_secs(10))
-            .await
-            .unwrap();
+    let deliveries = w.deliveries(1).await;
     assert_eq!(deliveries[0].status, Some(200));
 
     let push = resend(
@@ -190,10 +184,7 @@ async fn a_delivery_resent_with_the_same_or_a_new_uuid_starts_nothing_more() {
     let w = world().await;
     let relay = w.relay(w.config()).await;
     w.mention("@claude fix the flaky test");
-    let deliveries =
-        w.gl.wait_for_deliveries(1, Duration::from_secs(10))
-            .await
-            .unwrap();
+    let deliveries = w.deliveries(1).await;
     assert_eq!(deliveries[0].status, Some(202));
     wait_for(&relay, "the first pipeline", |s| s.pipelines == 1).await;
 
@@ -234,9 +225,7 @@ async fn two_relays_receiving_the_same_delivery_answer_it_once() {
     for n in 0..5 {
         w.mention(&format!("@claude task {n}"));
     }
-    w.gl.wait_for_deliveries(10, Duration::from_secs(10))
-        .await
-        .unwrap();
+    w.deliveries(10).await;
     let done = |r: &entrypoint::relay::Relay| {
         let s = r.stats();
         s.pipelines + s.claimed_elsewhere

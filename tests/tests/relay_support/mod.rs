@@ -7,13 +7,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use doubles::gitlab::double::{
-    GitLabDouble, HookSpec, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec,
-    SeededNote, SeededUser, UserSpec,
+    GitLabDouble, HookSpec, NoteSpec, Noteable as DoubleNoteable, SeededNote, SeededUser,
 };
 use doubles::gitlab::model::{HookDelivery, Note};
+use doubles::gitlab::seed::Seed;
 use entrypoint::assistant::Handles;
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
-use entrypoint::gitlab::{ApiBaseUrl, RetryPolicy};
+use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPolicy};
 use entrypoint::guard::GuardSettings;
 use entrypoint::relay::config::{PipelineStart, ProjectRoute};
 use entrypoint::relay::{Relay, RelayConfig, Snapshot};
@@ -30,27 +30,54 @@ pub struct World {
     pub trigger_token: String,
 }
 
+/// The world as a seed: a developer, the bot user (a Developer too) owning the trigger token,
+/// and an issue to comment on.
+const SEED: &str = r#"
+[[users]]
+username = "dana"
+token = "glpat-relay-dana-0001"
+[[users]]
+username = "claude-bot"
+bot = true
+token = "glpat-relay-bot-0002"
+[[projects]]
+path = "acme/widgets"
+members = [{ username = "dana", access_level = 30 }, { username = "claude-bot", access_level = 30 }]
+[[triggers]]
+project = "acme/widgets"
+owner = "claude-bot"
+token = "glptt-relay-trigger-0003"
+[[issues]]
+project = "acme/widgets"
+author = "dana"
+title = "Broken build"
+"#;
+
 pub async fn world() -> World {
     let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets").default_branch("main"))
-        .expect("project")
-        .id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project, "Claude"))
-        .expect("bot user");
-    gl.add_member(project, bot.id, 30)
-        .expect("bot is a Developer");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("developer");
-    gl.add_member(project, dev.id, 30)
-        .expect("dana is a Developer");
-    let issue = gl
-        .create_issue(project, IssueSpec::new(dev.id, "Broken build"))
-        .expect("issue")
-        .iid;
-    let trigger_token = gl
-        .add_trigger(project, bot.id, "relay")
-        .expect("trigger token");
+    let seed = Seed::parse(SEED).expect("seed parses");
+    let users = seed.apply(&gl).expect("seed applies");
+    let user = |name: &str| {
+        users
+            .iter()
+            .find(|u| u.username == name)
+            .cloned()
+            .expect("seeded user")
+    };
+    let (dev, bot) = (user("dana"), user("claude-bot"));
+    let client = GitLab::new(ClientConfig::new(
+        ApiBaseUrl::parse(&gl.api_url()).expect("API URL"),
+        GitLabToken::new(Secret::new(dev.token.clone())),
+    ))
+    .expect("client");
+    let project = client
+        .project(&ProjectRef::Path("acme/widgets".to_owned()))
+        .await
+        .expect("the seeded project")
+        .id
+        .0;
+    let issue = gl.issues(project)[0].iid;
+    let trigger_token = seed.triggers[0].token.clone().expect("seeded token");
     World {
         gl,
         project,
@@ -115,6 +142,20 @@ impl World {
                 NoteSpec::new(self.dev.id, body).emit_hooks(),
             )
             .expect("note")
+    }
+
+    /// The first `count` webhook deliveries, once they have finished.
+    pub async fn deliveries(&self, count: usize) -> Vec<HookDelivery> {
+        self.gl
+            .wait_for_deliveries(count, Duration::from_secs(10))
+            .await
+            .expect("deliveries")
+    }
+
+    /// Exactly `count` pipelines and `count` placeholders exist.
+    pub fn assert_answered(&self, count: usize) {
+        assert_eq!(self.gl.pipelines(self.project).len(), count, "pipelines");
+        assert_eq!(self.placeholders().len(), count, "placeholders");
     }
 
     pub fn notes(&self) -> Vec<Note> {
