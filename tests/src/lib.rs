@@ -9,3 +9,4 @@
 
 pub mod gitlab;
 pub mod model;
+pub mod product;

@@ -5,9 +5,9 @@
 //! The first run builds the `entrypoint` binary and installs the CLIs from npm into the user
 //! cache.
 
+use doubles::product::entrypoint_bin;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use doubles::gitlab::double::{
@@ -32,37 +32,6 @@ const OPENAI_KEY: &str = "sk-run-key-1a2b3c4d5e6f";
 const CODEX_KNOWN_MODEL: &str = "gpt-5.5";
 /// Far above a healthy job (seconds) and below the CLIs' minutes of retries.
 const JOB_LIMIT: Duration = Duration::from_secs(180);
-
-/// The `entrypoint` binary of this build profile, built once per test process (cargo builds
-/// a dependency's library for the tests, not its binaries).
-fn entrypoint_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("the test's own path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("tests run from target/<profile>/deps");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let mut build = std::process::Command::new(cargo);
-        build
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "entrypoint",
-                "--bin",
-                "entrypoint",
-            ])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("running cargo build");
-        assert!(status.success(), "building the entrypoint binary failed");
-        profile_dir.join("entrypoint")
-    })
-}
 
 fn installed(cli: Cli) -> InstalledCli {
     install(cli).expect("installing the CLI")

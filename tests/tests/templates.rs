@@ -6,10 +6,10 @@
 //! Syntax references: <https://docs.gitlab.com/ci/yaml/> and
 //! <https://docs.gitlab.com/ci/jobs/job_rules/#cicd-variable-expressions>.
 
+use doubles::product::entrypoint_bin;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use doubles::gitlab::double::{
@@ -325,37 +325,6 @@ fn variables_are_namespaced_and_fit_for_pushing() {
 }
 
 // ---- the job's shell lines against the GitLab double ---------------------------------------
-
-/// The `entrypoint` binary of this build profile (cargo builds a dependency's library for the
-/// tests, not its binaries).
-fn entrypoint_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("the test's own path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("tests run from target/<profile>/deps");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let mut build = std::process::Command::new(cargo);
-        build
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "entrypoint",
-                "--bin",
-                "entrypoint",
-            ])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("running cargo build");
-        assert!(status.success(), "building the entrypoint binary failed");
-        profile_dir.join("entrypoint")
-    })
-}
 
 struct World {
     gl: GitLabDouble,
