@@ -294,7 +294,12 @@ impl RelayConfig {
                     .parse()
                     .unwrap_or_else(|never: std::convert::Infallible| match never {}),
             };
-            let route = route(&format!("projects[{index}]"), entry.route, env)?;
+            let file = RouteFile {
+                git_ref: entry.git_ref,
+                trigger_token: entry.trigger_token,
+                bot_token: entry.bot_token,
+            };
+            let route = route(&format!("projects[{index}]"), file, env)?;
             projects.push((key, route));
         }
 
@@ -488,11 +493,17 @@ enum ProjectKey {
     Path(String),
 }
 
+/// A `[[projects]]` entry: the project and the same keys as `[defaults]` (spelled out rather
+/// than flattened, because serde cannot refuse unknown keys through `flatten` and a misspelt
+/// `trigger_token` must not silently switch the project to the bot token).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ProjectFile {
     project: ProjectKey,
-    #[serde(flatten)]
-    route: RouteFile,
+    #[serde(rename = "ref")]
+    git_ref: Option<String>,
+    trigger_token: Option<SecretSource>,
+    bot_token: Option<SecretSource>,
 }
 
 #[cfg(test)]
@@ -597,6 +608,8 @@ mod tests {
         assert!(err.to_string().contains("relay.toml"), "{err}");
         let err = load("unknown_key = 1", &[]).unwrap_err();
         assert!(err.to_string().contains("unknown_key"), "{err}");
+        let err = load("[[projects]]\nproject = 1\ntriger_token = \"x\"", &[]).unwrap_err();
+        assert!(err.to_string().contains("triger_token"), "{err}");
         let err = load(
             FILE,
             &[
