@@ -280,3 +280,60 @@ async fn a_burst_of_fifty_concurrent_mentions_gets_one_placeholder_and_one_pipel
     );
     relay.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_project_named_by_path_without_a_trigger_token_gets_its_pipeline_from_the_bot_token() {
+    let w = world().await;
+    let mut config = w.config();
+    config.projects = vec![(
+        ProjectRef::Path("ACME/Widgets".to_owned()),
+        entrypoint::relay::config::ProjectRoute {
+            start: entrypoint::relay::config::PipelineStart::BotToken,
+            git_ref: "main".to_owned(),
+            bot_token: None,
+        },
+    )];
+    let relay = w.relay(config).await;
+    let mention = w.mention("@codex write the release notes");
+    wait_for(&relay, "the pipeline", |s| s.pipelines == 1).await;
+    let pipelines = w.gl.pipelines(w.project);
+    assert_eq!(pipelines.len(), 1);
+    let pipeline = &pipelines[0];
+    assert_eq!(pipeline.source, doubles::gitlab::model::PipelineSource::Api);
+    assert_eq!(pipeline.user_id, w.bot.id, "runs as the bot");
+    assert_eq!(pipeline.variable("AI_ASSISTANT"), Some("codex"));
+    assert_eq!(
+        pipeline.variable("AI_NOTE_ID"),
+        Some(mention.id.to_string().as_str())
+    );
+    assert_eq!(pipeline.variable("TRIGGER_PAYLOAD"), None);
+    assert_eq!(w.gl.award_names(mention.id), vec!["robot".to_owned()]);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn deliveries_larger_than_the_limit_are_refused_with_413_and_unserved_projects_are_ignored() {
+    let w = world().await;
+    let mut config = w.config();
+    config.max_body_bytes = 512;
+    let relay = w.relay(config).await;
+    w.mention("@claude this payload is far larger than 512 bytes");
+    let deliveries = w.deliveries(1).await;
+    assert_eq!(deliveries[0].status, Some(413));
+
+    let mut other = w.config();
+    other.projects.clear();
+    other.default_route = None;
+    let unserved = entrypoint::relay::Relay::start(other).await.unwrap();
+    let response = resend(&deliveries[0], &webhook_url(unserved.addr()), &[]).await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ignored");
+    assert!(
+        body["reason"].as_str().unwrap().contains("acme/widgets"),
+        "{body}"
+    );
+    w.assert_answered(0);
+    relay.shutdown().await.unwrap();
+    unserved.shutdown().await.unwrap();
+}
