@@ -34,7 +34,7 @@ struct Bench {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let bin = build_entrypoint()?;
+    let bin = doubles::product::build_entrypoint()?;
     let gl = GitLabDouble::start().await?;
     let project = gl.add_project(ProjectSpec::new("group/big"))?.id;
     let alice = gl.add_user(UserSpec::human("alice"))?;
@@ -286,33 +286,4 @@ async fn wait_for_file(path: &Path, limit: Duration) -> anyhow::Result<u64> {
 
 fn epoch_nanos(time: SystemTime) -> anyhow::Result<u64> {
     Ok(u64::try_from(time.duration_since(UNIX_EPOCH)?.as_nanos())?)
-}
-
-/// The `entrypoint` binary of this profile (cargo builds a dependency's library for examples,
-/// not its binaries).
-fn build_entrypoint() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("examples run from target/<profile>/examples")?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut build = std::process::Command::new(cargo);
-    build
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "entrypoint",
-            "--bin",
-            "entrypoint",
-        ])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    if profile_dir.ends_with("release") {
-        build.arg("--release");
-    }
-    if !build.status()?.success() {
-        bail!("building the entrypoint binary failed");
-    }
-    Ok(profile_dir.join("entrypoint"))
 }

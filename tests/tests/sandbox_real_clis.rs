@@ -27,29 +27,6 @@ const PROBE: &str = "DOUBLES_SANDBOX_PROBE";
 const OPENAI_KEY: &str = "sk-real-key-sandboxed-3e4f";
 const ANTHROPIC_KEY: &str = "sk-ant-real-key-sandboxed-8a2b";
 
-/// `target/<profile>/entrypoint`, brought up to date first (a no-op after a workspace build).
-fn entrypoint_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let mut build = Command::new(env!("CARGO"));
-    build.args([
-        "build",
-        "--quiet",
-        "-p",
-        "entrypoint",
-        "--bin",
-        "entrypoint",
-    ]);
-    if profile_dir.ends_with("release") {
-        build.arg("--release");
-    }
-    assert!(
-        build.status().unwrap().success(),
-        "could not build the entrypoint binary"
-    );
-    profile_dir.join("entrypoint")
-}
-
 /// Hard-links (or copies) the tree at `from` to `to`, every directory enterable by anyone.
 fn link_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -116,7 +93,7 @@ async fn inside_fresh_netns(cli: Cli, test: &str) -> bool {
         .env(INSIDE, &ours)
         .env(CLI_BINARY, relink(&installed.binary))
         .env(CLI_PATH, path_dirs.join(":"))
-        .env(PROBE, entrypoint_binary())
+        .env(PROBE, doubles::product::entrypoint_bin())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
