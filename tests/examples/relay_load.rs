@@ -2,7 +2,8 @@
 //! each delivered as a real webhook over loopback to an in-process relay, which answers every
 //! mention as in production (access checks, claim, placeholder, pipeline, link).
 //!
-//! `cargo run --release -p doubles --example relay_load [-- RATE SECONDS]` (default 500/s, 30 s)
+//! `cargo run --release -p doubles --example relay_load [-- RATE SECONDS WORKERS]` (default
+//! 500/s, 30 s, 16 workers: the relay's default)
 //!
 //! Prints the rate achieved, mentions lost (no pipeline) and duplicated (more than one pipeline
 //! or placeholder), and p50/p99/max of webhook received → placeholder posted (target: 0 lost,
@@ -34,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let rate: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(500);
     let seconds: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(30);
+    let workers: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(16);
 
     let gl = GitLabDouble::start().await?;
     let project = gl.add_project(ProjectSpec::new("load/app"))?.id;
@@ -67,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
         )],
         default_route: None,
         queue_capacity: 4096,
-        workers: 64,
+        workers,
         max_body_bytes: 1024 * 1024,
         retry: RetryPolicy::default(),
         dedup_ttl: Duration::from_secs(3600),
@@ -78,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
         HookSpec::notes(&format!("http://{}/webhook", relay.addr())).token(SECRET),
     )?;
 
-    println!("relay_load: {rate} note events/s for {seconds} s over loopback");
+    println!("relay_load: {rate} note events/s for {seconds} s over loopback, {workers} workers");
     let started = Instant::now();
     let total = rate * seconds;
     let mut sent = 0u64;
