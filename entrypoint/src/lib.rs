@@ -18,6 +18,7 @@ pub mod passthrough;
 pub mod proxy;
 pub mod publish;
 pub mod redact;
+pub mod relay;
 pub mod run;
 pub mod sandbox;
 pub mod scan;

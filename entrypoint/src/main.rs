@@ -44,6 +44,9 @@ enum Command {
     /// CI include, NET_ADMIN for Codex, registry): one line per finding with its fix; exits
     /// non-zero when a check fails.
     Doctor(doctor::command::DoctorArgs),
+    /// Run the webhook relay: receive GitLab's comment webhooks, post a placeholder and start a
+    /// pipeline for each mention (settings from --config and AI_RELAY_* variables).
+    Serve(ServeArgs),
     /// Answer the mention that started this job: check who asked, post a placeholder, run the
     /// assistant on the checkout and publish its answer, review, commits or merge request.
     Run(RunArgs),
@@ -68,6 +71,13 @@ struct RunArgs {
     assistant: Assistant,
     #[command(flatten)]
     handles: HandleArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// The relay's TOML config; every global setting can also come from AI_RELAY_* variables.
+    #[arg(long, env = "AI_RELAY_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +119,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_job(&args),
         Command::Scan(args) => run_scan(&args),
         Command::Doctor(args) => doctor::command::run(&args),
+        Command::Serve(args) => run_serve(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -230,6 +241,21 @@ fn run_scan(args: &ScanArgs) -> anyhow::Result<()> {
             "{failed} mention(s) could not be handed over; their claims were given back and the next scan tries again"
         ),
     }
+}
+
+fn run_serve(args: &ServeArgs) -> anyhow::Result<()> {
+    init_logging();
+    let vars = |name: &str| std::env::var(name).ok();
+    let config = entrypoint::relay::RelayConfig::load(args.config.as_deref(), &vars)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        entrypoint::relay::Relay::start(config)
+            .await?
+            .run_until(entrypoint::relay::shutdown::signal())
+            .await
+    })
 }
 
 /// The job log: info lines to stderr, `RUST_LOG` for more; each phase's span closes with its

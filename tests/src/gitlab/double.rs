@@ -901,9 +901,7 @@ impl GitLabDouble {
                 None
             };
             let discussion_id = model
-                .notes
-                .iter()
-                .find(|n| n.id == id)
+                .note_by_id(id)
                 .map(|n| n.discussion_id.clone())
                 .unwrap_or_default();
             seeded = SeededNote { id, discussion_id };

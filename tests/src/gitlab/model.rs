@@ -651,7 +651,20 @@ impl Model {
     }
 
     pub fn note(&self, noteable: NoteableRef, note_id: u64) -> Option<&Note> {
-        self.notes_of(noteable).find(|n| n.id == note_id)
+        self.note_by_id(note_id).filter(|n| n.noteable == noteable)
+    }
+
+    /// Notes are appended with increasing ids and only ever removed, so `notes` stays sorted by
+    /// id and a lookup is a binary search, not a scan (the relay load test holds tens of
+    /// thousands of notes).
+    pub fn note_by_id(&self, note_id: u64) -> Option<&Note> {
+        let index = self.notes.binary_search_by_key(&note_id, |n| n.id).ok()?;
+        self.notes.get(index)
+    }
+
+    pub fn note_by_id_mut(&mut self, note_id: u64) -> Option<&mut Note> {
+        let index = self.notes.binary_search_by_key(&note_id, |n| n.id).ok()?;
+        self.notes.get_mut(index)
     }
 
     pub fn touch_noteable(&mut self, noteable: NoteableRef, at: Timestamp) {

@@ -278,7 +278,7 @@ pub fn record_note_event(
     action: NoteAction,
     base_url: &str,
 ) -> Option<Outgoing> {
-    let note = model.notes.iter().find(|n| n.id == note_id)?.clone();
+    let note = model.note_by_id(note_id)?.clone();
     let payload = note_payload(model, &note, action, base_url);
     let confidential =
         payload.get("event_type").and_then(Value::as_str) == Some("confidential_note");

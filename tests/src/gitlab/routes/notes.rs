@@ -186,7 +186,7 @@ pub fn update_body(
     }
     validate_body(&body)?;
     let now = time::now();
-    if let Some(note) = model.notes.iter_mut().find(|n| n.id == note_id) {
+    if let Some(note) = model.note_by_id_mut(note_id) {
         note.body = body;
         note.updated_at = now;
     }

@@ -53,13 +53,38 @@ pub fn new_trigger_token() -> String {
 /// The commit a ref names: a branch (optionally `refs/heads/…`) or a merge request's
 /// `refs/merge-requests/:iid/head`.
 pub fn resolve_ref(model: &Model, project: &Project, git_ref: &str) -> Option<String> {
+    let branch = ref_branch(model, project, git_ref)?;
+    project.repo.branch_sha(&branch).ok().flatten()
+}
+
+/// The branch a ref names, read from the model alone: [`resolve_ref`] without running git.
+fn ref_branch(model: &Model, project: &Project, git_ref: &str) -> Option<String> {
     if let Some(rest) = git_ref.strip_prefix("refs/merge-requests/") {
         let iid = rest.strip_suffix("/head")?.parse::<u64>().ok()?;
-        let mr = model.merge_request(project.id, iid)?;
-        return project.repo.branch_sha(&mr.source_branch).ok().flatten();
+        return Some(model.merge_request(project.id, iid)?.source_branch.clone());
     }
-    let branch = git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref);
-    project.repo.branch_sha(branch).ok().flatten()
+    Some(
+        git_ref
+            .strip_prefix("refs/heads/")
+            .unwrap_or(git_ref)
+            .to_owned(),
+    )
+}
+
+/// [`resolve_ref`] with git run outside the model lock, so one pipeline being created does not
+/// hold up every other request to the double for the length of a git subprocess.
+fn resolve_ref_unlocked<'a>(
+    app: &'a AppState,
+    model: std::sync::MutexGuard<'a, Model>,
+    project: &Project,
+    git_ref: &str,
+) -> ApiResult<(String, std::sync::MutexGuard<'a, Model>)> {
+    let branch = ref_branch(&model, project, git_ref);
+    drop(model);
+    let sha = branch
+        .and_then(|branch| project.repo.branch_sha(&branch).ok().flatten())
+        .ok_or_else(reference_not_found)?;
+    Ok((sha, app.lock()))
 }
 
 fn reference_not_found() -> ApiError {
@@ -190,7 +215,7 @@ fn trigger(app: &AppState, id: &str, path_ref: Option<String>, ctx: &Ctx) -> Api
             ));
         }
     }
-    let mut model = app.lock();
+    let model = app.lock();
     let project = model
         .project_by_ref(id)
         .cloned()
@@ -226,7 +251,7 @@ fn trigger(app: &AppState, id: &str, path_ref: Option<String>, ctx: &Ctx) -> Api
             json!({"base": ["Insufficient permissions to set pipeline variables"]}),
         ));
     }
-    let sha = resolve_ref(&model, &project, &git_ref).ok_or_else(reference_not_found)?;
+    let (sha, mut model) = resolve_ref_unlocked(app, model, &project, &git_ref)?;
     let mut payload = p.clone().into_value();
     if let Value::Object(map) = &mut payload {
         map.remove("token");
@@ -285,7 +310,7 @@ async fn create_pipeline(
     Path(id): Path<String>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let mut model = app.lock();
+    let model = app.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let user_id = access.caller.require_user()?;
     let git_ref = ctx.params.required_str("ref")?;
@@ -321,11 +346,12 @@ async fn create_pipeline(
             return Err(ApiError::InvalidParam("variables".into(), "is invalid"));
         }
     }
-    let sha = resolve_ref(&model, &access.project, &git_ref).ok_or_else(reference_not_found)?;
+    let project = access.project;
+    let (sha, mut model) = resolve_ref_unlocked(&app, model, &project, &git_ref)?;
     let value = record(
         &mut model,
         &app,
-        &access.project,
+        &project,
         sha,
         git_ref,
         PipelineSource::Api,

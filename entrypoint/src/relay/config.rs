@@ -1,0 +1,628 @@
+//! The relay's settings: a TOML file (`entrypoint serve --config relay.toml`) with every global
+//! setting overridable from the environment (`AI_RELAY_*`), so a container can run from
+//! variables alone.
+//!
+//! Secrets (webhook secrets, bot and trigger tokens) are given as a [`SecretSource`]: the value
+//! itself, `{ env = "NAME" }` or `{ file = "/run/secrets/x" }`. They are held as [`Secret`], so
+//! a printed config shows `***`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::assistant::Handles;
+use crate::config::HandleArgs;
+use crate::gitlab::config::ApiBaseUrl;
+use crate::gitlab::ids::{ProjectId, ProjectRef};
+use crate::gitlab::retry::RetryPolicy;
+use crate::guard::settings::{ALLOWED_BOTS_VAR, GuardSettings, MIN_ACCESS_LEVEL_VAR};
+use crate::secret::Secret;
+
+/// The environment variables that override the file, in one place for the docs and the errors.
+pub mod vars {
+    /// `host:port` to listen on.
+    pub const LISTEN: &str = "AI_RELAY_LISTEN";
+    /// The GitLab instance (`https://gitlab.example.com`) or its API root (`…/api/v4`).
+    pub const GITLAB_URL: &str = "AI_RELAY_GITLAB_URL";
+    /// The webhooks' secret token (`X-Gitlab-Token`).
+    pub const WEBHOOK_SECRET: &str = "AI_RELAY_WEBHOOK_SECRET";
+    /// A file holding the webhooks' secret token.
+    pub const WEBHOOK_SECRET_FILE: &str = "AI_RELAY_WEBHOOK_SECRET_FILE";
+    /// The bot user's access token.
+    pub const BOT_TOKEN: &str = "AI_RELAY_BOT_TOKEN";
+    /// A file holding the bot user's access token.
+    pub const BOT_TOKEN_FILE: &str = "AI_RELAY_BOT_TOKEN_FILE";
+    /// Deliveries waiting for a worker before the relay answers 503.
+    pub const QUEUE_CAPACITY: &str = "AI_RELAY_QUEUE_CAPACITY";
+    /// Mentions handled at the same time.
+    pub const WORKERS: &str = "AI_RELAY_WORKERS";
+    /// The largest webhook body accepted, in bytes.
+    pub const MAX_BODY_BYTES: &str = "AI_RELAY_MAX_BODY_BYTES";
+    /// The branch pipelines run on for projects without their own entry.
+    pub const DEFAULT_REF: &str = "AI_RELAY_DEFAULT_REF";
+    /// The trigger token for projects without their own entry.
+    pub const DEFAULT_TRIGGER_TOKEN: &str = "AI_RELAY_DEFAULT_TRIGGER_TOKEN";
+    /// A file holding the trigger token for projects without their own entry.
+    pub const DEFAULT_TRIGGER_TOKEN_FILE: &str = "AI_RELAY_DEFAULT_TRIGGER_TOKEN_FILE";
+}
+
+/// Where a secret comes from.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum SecretSource {
+    /// The value itself (fine for tests; prefer `env` or `file` in real files).
+    Value(String),
+    /// An environment variable holding it.
+    Env {
+        /// The variable's name.
+        env: String,
+    },
+    /// A file holding it (a Docker or Kubernetes secret mount).
+    File {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// A setting cannot be used; each message names the setting and the fix. Never shows a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayConfigError {
+    /// The config file cannot be read.
+    #[error("cannot read the relay config {path:?}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has unknown or mistyped keys.
+    #[error("the relay config {path:?} is invalid: {message}")]
+    Toml {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (line, column, key).
+        message: String,
+    },
+    /// A setting is missing.
+    #[error("{setting} is not set: {fix}")]
+    Missing {
+        /// The file key and the variable.
+        setting: &'static str,
+        /// What to do.
+        fix: &'static str,
+    },
+    /// A setting has a value that cannot be used.
+    #[error("{setting} = {value:?} cannot be used: {reason}")]
+    Invalid {
+        /// The file key or variable.
+        setting: String,
+        /// The value (never a secret).
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// A secret names a variable or file that does not hold one.
+    #[error("{setting}: {reason}")]
+    Secret {
+        /// The file key or variable.
+        setting: String,
+        /// What is wrong (names the variable or file, never the value).
+        reason: String,
+    },
+}
+
+/// How the relay starts a project's pipeline.
+#[derive(Clone, Debug)]
+pub enum PipelineStart {
+    /// `POST /projects/:id/trigger/pipeline` with this pipeline trigger token; the pipeline runs
+    /// as the token's owner. <https://docs.gitlab.com/api/pipeline_triggers/#trigger-a-pipeline-with-a-token>
+    TriggerToken(Secret),
+    /// `POST /projects/:id/pipeline` with the bot token; the pipeline runs as the bot.
+    /// <https://docs.gitlab.com/api/pipelines/#create-a-new-pipeline>
+    BotToken,
+}
+
+/// What the relay does for one project (or, as the default, for any project of a group webhook).
+#[derive(Clone, Debug)]
+pub struct ProjectRoute {
+    /// How the pipeline is started.
+    pub start: PipelineStart,
+    /// The branch the pipeline runs on (the job checks out the merge request's branch itself).
+    pub git_ref: String,
+    /// A bot token for this project only (a project access token), else the global one.
+    pub bot_token: Option<Secret>,
+}
+
+/// Everything `entrypoint serve` needs.
+#[derive(Clone, Debug)]
+pub struct RelayConfig {
+    /// Where to listen (`0.0.0.0:8080` by default; port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// GitLab's REST v4 root.
+    pub gitlab: ApiBaseUrl,
+    /// Accepted `X-Gitlab-Token` values (several while a secret is being rotated).
+    pub webhook_secrets: Vec<Secret>,
+    /// The bot user's token: claims, placeholders, and pipelines started with
+    /// [`PipelineStart::BotToken`].
+    pub bot_token: Secret,
+    /// Which usernames summon which assistant.
+    pub handles: Handles,
+    /// Who may make the assistants act (checked before claiming; the job checks again).
+    pub guard: GuardSettings,
+    /// Projects by id or path.
+    pub projects: Vec<(ProjectRef, ProjectRoute)>,
+    /// For projects not listed (a group webhook); `None` ignores them.
+    pub default_route: Option<ProjectRoute>,
+    /// Mentions waiting for a worker before deliveries are refused with 503.
+    pub queue_capacity: usize,
+    /// Mentions handled at the same time.
+    pub workers: usize,
+    /// The largest webhook body accepted (larger: 413).
+    pub max_body_bytes: usize,
+    /// How patiently GitLab calls are retried.
+    pub retry: RetryPolicy,
+    /// How long a delivery id or note is remembered for the in-memory duplicate check.
+    pub dedup_ttl: Duration,
+}
+
+impl RelayConfig {
+    /// Reads `file` (when given) and applies the environment over it.
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, RelayConfigError> {
+        let parsed = match file {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| RelayConfigError::Read {
+                        path: path.to_owned(),
+                        source,
+                    })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| RelayConfigError::Toml {
+                    path: path.to_owned(),
+                    message: e.message().to_owned(),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        Self::from_parts(parsed, env)
+    }
+
+    fn from_parts(
+        file: FileConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, RelayConfigError> {
+        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let listen_text = get(vars::LISTEN)
+            .or(file.listen)
+            .unwrap_or_else(|| "0.0.0.0:8080".to_owned());
+        let listen = listen_text
+            .trim()
+            .parse()
+            .map_err(|e: std::net::AddrParseError| RelayConfigError::Invalid {
+                setting: format!("listen ({})", vars::LISTEN),
+                value: listen_text.clone(),
+                reason: format!("{e}; expected host:port such as 0.0.0.0:8080"),
+            })?;
+
+        let url = get(vars::GITLAB_URL)
+            .or(file.gitlab_url)
+            .ok_or(RelayConfigError::Missing {
+                setting: "gitlab_url (AI_RELAY_GITLAB_URL)",
+                fix: "set it to your GitLab instance, e.g. https://gitlab.example.com",
+            })?;
+        let gitlab = api_root(&url).map_err(|reason| RelayConfigError::Invalid {
+            setting: format!("gitlab_url ({})", vars::GITLAB_URL),
+            value: url.clone(),
+            reason,
+        })?;
+
+        let mut webhook_secrets = Vec::new();
+        if let Some(value) = get(vars::WEBHOOK_SECRET) {
+            webhook_secrets.push(Secret::new(value));
+        }
+        if let Some(path) = get(vars::WEBHOOK_SECRET_FILE) {
+            webhook_secrets.push(read_secret_file(
+                vars::WEBHOOK_SECRET_FILE,
+                Path::new(&path),
+            )?);
+        }
+        for (index, source) in file.webhook_secrets.iter().enumerate() {
+            webhook_secrets.push(resolve(&format!("webhook_secrets[{index}]"), source, env)?);
+        }
+        if webhook_secrets.is_empty() {
+            return Err(RelayConfigError::Missing {
+                setting: "webhook_secrets (AI_RELAY_WEBHOOK_SECRET or AI_RELAY_WEBHOOK_SECRET_FILE)",
+                fix: "choose a long random secret, set it here and as the webhook's \"Secret token\" in GitLab; without it anyone could start pipelines",
+            });
+        }
+
+        let bot_token = match (
+            get(vars::BOT_TOKEN),
+            get(vars::BOT_TOKEN_FILE),
+            &file.bot_token,
+        ) {
+            (Some(value), _, _) => Secret::new(value),
+            (None, Some(path), _) => read_secret_file(vars::BOT_TOKEN_FILE, Path::new(&path))?,
+            (None, None, Some(source)) => resolve("bot_token", source, env)?,
+            (None, None, None) => {
+                return Err(RelayConfigError::Missing {
+                    setting: "bot_token (AI_RELAY_BOT_TOKEN or AI_RELAY_BOT_TOKEN_FILE)",
+                    fix: "give the access token (scope `api`, role Developer) of the bot user that answers mentions",
+                });
+            }
+        };
+
+        let handles = HandleArgs {
+            claude_handle: get("AI_CLAUDE_HANDLE")
+                .or(file.claude_handle)
+                .unwrap_or_else(|| "claude".to_owned()),
+            codex_handle: get("AI_CODEX_HANDLE")
+                .or(file.codex_handle)
+                .unwrap_or_else(|| "codex".to_owned()),
+        }
+        .handles()
+        .map_err(|e| RelayConfigError::Invalid {
+            setting: "claude_handle / codex_handle".to_owned(),
+            value: String::new(),
+            reason: e.to_string(),
+        })?;
+
+        let min_access = file.min_access_level.clone();
+        let allowed_bots = file.allowed_bots.join(",");
+        let guard = GuardSettings::from_env(&|name| {
+            get(name).or_else(|| match name {
+                MIN_ACCESS_LEVEL_VAR => min_access.clone(),
+                ALLOWED_BOTS_VAR => Some(allowed_bots.clone()),
+                _ => None,
+            })
+        })
+        .map_err(|e| RelayConfigError::Invalid {
+            setting: "min_access_level (AI_MIN_ACCESS_LEVEL)".to_owned(),
+            value: String::new(),
+            reason: e.to_string(),
+        })?;
+
+        let mut projects = Vec::new();
+        for (index, entry) in file.projects.into_iter().enumerate() {
+            let key = match entry.project {
+                ProjectKey::Id(id) => ProjectRef::Id(ProjectId(id)),
+                ProjectKey::Path(path) => path
+                    .trim()
+                    .parse()
+                    .unwrap_or_else(|never: std::convert::Infallible| match never {}),
+            };
+            let file = RouteFile {
+                git_ref: entry.git_ref,
+                trigger_token: entry.trigger_token,
+                bot_token: entry.bot_token,
+            };
+            let route = route(&format!("projects[{index}]"), file, env)?;
+            projects.push((key, route));
+        }
+
+        let mut defaults = file.defaults;
+        if let Some(git_ref) = get(vars::DEFAULT_REF) {
+            defaults.get_or_insert_with(RouteFile::default).git_ref = Some(git_ref);
+        }
+        if let Some(token) = get(vars::DEFAULT_TRIGGER_TOKEN) {
+            defaults
+                .get_or_insert_with(RouteFile::default)
+                .trigger_token = Some(SecretSource::Value(token));
+        }
+        if let Some(path) = get(vars::DEFAULT_TRIGGER_TOKEN_FILE) {
+            defaults
+                .get_or_insert_with(RouteFile::default)
+                .trigger_token = Some(SecretSource::File { file: path.into() });
+        }
+        let default_route = defaults.map(|d| route("defaults", d, env)).transpose()?;
+        if projects.is_empty() && default_route.is_none() {
+            return Err(RelayConfigError::Missing {
+                setting: "[[projects]] or [defaults] (AI_RELAY_DEFAULT_REF)",
+                fix: "list the projects the relay serves, or give [defaults] for a group webhook",
+            });
+        }
+
+        let number =
+            |name: &'static str, key: &str, file_value: Option<usize>, default: usize| match get(
+                name,
+            ) {
+                Some(text) => text
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| RelayConfigError::Invalid {
+                        setting: format!("{key} ({name})"),
+                        value: text.clone(),
+                        reason: "expected a positive whole number".to_owned(),
+                    }),
+                None => match file_value {
+                    Some(0) => Err(RelayConfigError::Invalid {
+                        setting: key.to_owned(),
+                        value: "0".to_owned(),
+                        reason: "expected a positive whole number".to_owned(),
+                    }),
+                    Some(n) => Ok(n),
+                    None => Ok(default),
+                },
+            };
+        Ok(Self {
+            listen,
+            gitlab,
+            webhook_secrets,
+            bot_token,
+            handles,
+            guard,
+            projects,
+            default_route,
+            queue_capacity: number(
+                vars::QUEUE_CAPACITY,
+                "queue_capacity",
+                file.queue_capacity,
+                1024,
+            )?,
+            workers: number(vars::WORKERS, "workers", file.workers, 16)?,
+            max_body_bytes: number(
+                vars::MAX_BODY_BYTES,
+                "max_body_bytes",
+                file.max_body_bytes,
+                DEFAULT_MAX_BODY_BYTES,
+            )?,
+            retry: RetryPolicy::default(),
+            dedup_ttl: Duration::from_secs(3600),
+        })
+    }
+}
+
+/// GitLab limits a note and an issue or merge request description to 1,000,000 characters each,
+/// and a Note Hook carries both: a few MiB at most. <https://docs.gitlab.com/user/gitlab_com/#webhooks>
+const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// `https://gitlab.example.com` or `https://gitlab.example.com/api/v4`, either way the API root.
+fn api_root(url: &str) -> Result<ApiBaseUrl, String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    if trimmed.ends_with("/api/v4") {
+        ApiBaseUrl::parse(trimmed)
+    } else {
+        ApiBaseUrl::parse(&format!("{trimmed}/api/v4"))
+    }
+}
+
+fn route(
+    setting: &str,
+    file: RouteFile,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ProjectRoute, RelayConfigError> {
+    let start = match &file.trigger_token {
+        Some(source) => {
+            PipelineStart::TriggerToken(resolve(&format!("{setting}.trigger_token"), source, env)?)
+        }
+        None => PipelineStart::BotToken,
+    };
+    let bot_token = file
+        .bot_token
+        .as_ref()
+        .map(|source| resolve(&format!("{setting}.bot_token"), source, env))
+        .transpose()?;
+    Ok(ProjectRoute {
+        start,
+        git_ref: file
+            .git_ref
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| "main".to_owned()),
+        bot_token,
+    })
+}
+
+fn resolve(
+    setting: &str,
+    source: &SecretSource,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secret, RelayConfigError> {
+    let secret = match source {
+        SecretSource::Value(value) => Secret::new(value.clone()),
+        SecretSource::Env { env: name } => Secret::new(env(name).unwrap_or_default()),
+        SecretSource::File { file } => read_secret_file(setting, file)?,
+    };
+    if secret.is_empty() {
+        let reason = match source {
+            SecretSource::Value(_) => "the value is empty".to_owned(),
+            SecretSource::Env { env } => format!("the variable {env} is not set or empty"),
+            SecretSource::File { file } => format!("the file {file:?} is empty"),
+        };
+        return Err(RelayConfigError::Secret {
+            setting: setting.to_owned(),
+            reason,
+        });
+    }
+    Ok(secret)
+}
+
+fn read_secret_file(setting: &str, path: &Path) -> Result<Secret, RelayConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| RelayConfigError::Secret {
+        setting: setting.to_owned(),
+        reason: format!("cannot read {path:?}: {e}"),
+    })?;
+    let secret = Secret::new(text);
+    if secret.is_empty() {
+        return Err(RelayConfigError::Secret {
+            setting: setting.to_owned(),
+            reason: format!("the file {path:?} is empty"),
+        });
+    }
+    Ok(secret)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    gitlab_url: Option<String>,
+    #[serde(default)]
+    webhook_secrets: Vec<SecretSource>,
+    bot_token: Option<SecretSource>,
+    claude_handle: Option<String>,
+    codex_handle: Option<String>,
+    min_access_level: Option<String>,
+    #[serde(default)]
+    allowed_bots: Vec<String>,
+    queue_capacity: Option<usize>,
+    workers: Option<usize>,
+    max_body_bytes: Option<usize>,
+    defaults: Option<RouteFile>,
+    #[serde(default)]
+    projects: Vec<ProjectFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteFile {
+    #[serde(rename = "ref")]
+    git_ref: Option<String>,
+    trigger_token: Option<SecretSource>,
+    bot_token: Option<SecretSource>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ProjectKey {
+    Id(u64),
+    Path(String),
+}
+
+/// A `[[projects]]` entry: the project and the same keys as `[defaults]` (spelled out rather
+/// than flattened, because serde cannot refuse unknown keys through `flatten` and a misspelt
+/// `trigger_token` must not silently switch the project to the bot token).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectFile {
+    project: ProjectKey,
+    #[serde(rename = "ref")]
+    git_ref: Option<String>,
+    trigger_token: Option<SecretSource>,
+    bot_token: Option<SecretSource>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::vars as env;
+
+    const FILE: &str = r#"
+        listen = "127.0.0.1:9000"
+        gitlab_url = "https://gitlab.example.com/"
+        webhook_secrets = ["hook-secret-value", { env = "OTHER_SECRET" }]
+        bot_token = { env = "BOT" }
+        workers = 4
+
+        [defaults]
+        ref = "develop"
+
+        [[projects]]
+        project = 42
+        ref = "main"
+        trigger_token = { env = "APP_TRIGGER" }
+
+        [[projects]]
+        project = "Group/Sub/App"
+    "#;
+
+    fn load(text: &str, pairs: &[(&str, &str)]) -> Result<RelayConfig, RelayConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(&path, text).unwrap();
+        RelayConfig::load(Some(&path), &env(pairs))
+    }
+
+    #[test]
+    fn the_file_describes_projects_defaults_and_secret_sources() {
+        let config = load(
+            FILE,
+            &[
+                ("OTHER_SECRET", "rotated-secret"),
+                ("BOT", "glpat-bot"),
+                ("APP_TRIGGER", "glptt-app"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(config.gitlab.as_str(), "https://gitlab.example.com/api/v4");
+        assert_eq!(config.webhook_secrets.len(), 2);
+        assert_eq!(config.bot_token.expose(), "glpat-bot");
+        assert_eq!((config.workers, config.queue_capacity), (4, 1024));
+        let [(id, app), (path, by_path)] = &config.projects[..] else {
+            panic!("two projects expected: {:?}", config.projects)
+        };
+        assert_eq!(id, &ProjectRef::Id(ProjectId(42)));
+        assert!(matches!(&app.start, PipelineStart::TriggerToken(t) if t.expose() == "glptt-app"));
+        assert_eq!(path, &ProjectRef::Path("Group/Sub/App".into()));
+        assert!(matches!(by_path.start, PipelineStart::BotToken));
+        assert_eq!(by_path.git_ref, "main");
+        assert_eq!(config.default_route.as_ref().unwrap().git_ref, "develop");
+        assert!(!format!("{config:?}").contains("glptt-app"));
+        assert!(!format!("{config:?}").contains("hook-secret-value"));
+    }
+
+    #[test]
+    fn the_environment_alone_is_enough_and_wins_over_the_file() {
+        let config = RelayConfig::load(
+            None,
+            &env(&[
+                (vars::GITLAB_URL, "http://127.0.0.1:3000/api/v4"),
+                (vars::WEBHOOK_SECRET, "s3cret"),
+                (vars::BOT_TOKEN, "glpat-x"),
+                (vars::DEFAULT_TRIGGER_TOKEN, "glptt-x"),
+                (vars::WORKERS, "2"),
+                ("AI_MIN_ACCESS_LEVEL", "maintainer"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.gitlab.as_str(), "http://127.0.0.1:3000/api/v4");
+        assert_eq!(config.workers, 2);
+        assert!(config.default_route.is_some());
+        assert_eq!(config.guard.min_access.to_string(), "Maintainer (40)");
+        let over = load(
+            FILE,
+            &[
+                ("BOT", "b"),
+                ("APP_TRIGGER", "t"),
+                ("OTHER_SECRET", "o"),
+                (vars::LISTEN, "127.0.0.1:0"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(over.listen.port(), 0);
+    }
+
+    #[test]
+    fn missing_and_bad_settings_name_the_setting_and_never_the_secret() {
+        let err =
+            RelayConfig::load(None, &env(&[(vars::GITLAB_URL, "https://g.example")])).unwrap_err();
+        assert!(err.to_string().contains("AI_RELAY_WEBHOOK_SECRET"), "{err}");
+        let err = load(FILE, &[("BOT", "b"), ("OTHER_SECRET", "o")]).unwrap_err();
+        assert!(err.to_string().contains("APP_TRIGGER"), "{err}");
+        let err = load("gitlab_url = 3", &[]).unwrap_err();
+        assert!(err.to_string().contains("relay.toml"), "{err}");
+        let err = load("unknown_key = 1", &[]).unwrap_err();
+        assert!(err.to_string().contains("unknown_key"), "{err}");
+        let err = load("[[projects]]\nproject = 1\ntriger_token = \"x\"", &[]).unwrap_err();
+        assert!(err.to_string().contains("triger_token"), "{err}");
+        let err = load(
+            FILE,
+            &[
+                ("BOT", "glpat-top"),
+                ("APP_TRIGGER", "t"),
+                ("OTHER_SECRET", "o"),
+                (vars::WORKERS, "0"),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("AI_RELAY_WORKERS") && !err.to_string().contains("glpat-top"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! `entrypoint serve`: the webhook relay that turns a GitLab comment into a pipeline.
+//!
+//! GitLab does not start a pipeline when someone comments, so a project or group webhook with
+//! "Comments" events points at the relay. For each delivery the relay checks the secret token
+//! ([`verify`]), reads the note and decides without any API call whether it asks an assistant
+//! ([`intake`]), queues it and answers 202 at once ([`queue`], [`routes`]). A worker then checks
+//! who asked, claims the note with the bot's reaction (the lock that holds across replicas and
+//! restarts, [`crate::claim`]), posts the placeholder, starts the pipeline with the `AI_*`
+//! variables and links it from the placeholder ([`answer`], [`pipeline`]).
+//!
+//! The relay keeps no state of its own beyond a short in-memory duplicate check ([`dedup`]), so
+//! any number of replicas can run behind a load balancer.
+
+pub mod answer;
+pub mod config;
+pub mod dedup;
+pub mod intake;
+pub mod pipeline;
+pub mod projects;
+pub mod queue;
+pub mod routes;
+pub mod server;
+pub mod shutdown;
+pub mod stats;
+pub mod verify;
+
+pub use config::{RelayConfig, RelayConfigError};
+pub use server::Relay;
+pub use stats::Snapshot;

@@ -1,0 +1,177 @@
+//! The HTTP side: `POST /webhook` for GitLab's deliveries and `GET /healthz` for probes.
+//!
+//! Status codes are chosen for how GitLab treats them: any 2xx is a success; any other answer
+//! or a timeout is a failure, and after 4 consecutive failures GitLab disables the hook for a
+//! while (after 40, until a maintainer re-enables it). So deliveries the relay merely does not act
+//! on get 2xx, a wrong token gets 401 (that hook is misconfigured), and a full queue gets 503 with
+//! `Retry-After`, so the delivery can be resent once the relay has caught up.
+//! <https://docs.gitlab.com/user/project/integrations/webhooks/#auto-disabled-webhooks>,
+//! <https://gitlab.com/gitlab-org/gitlab/-/merge_requests/166329>
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use super::answer::Context;
+use super::dedup::Seen;
+use super::intake::{Delivery, Intake, intake};
+use super::projects::Projects;
+use super::queue::Queue;
+use super::stats::bump;
+use super::verify::{TOKEN_HEADER, TokenVerifier};
+use crate::assistant::Handles;
+
+/// How long GitLab should wait before resending a delivery refused with 503.
+const RETRY_AFTER_SECS: &str = "60";
+
+/// What the handlers share.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Checks `X-Gitlab-Token`.
+    pub verifier: TokenVerifier,
+    /// Which usernames summon which assistant.
+    pub handles: Handles,
+    /// The configured projects.
+    pub projects: Arc<Projects>,
+    /// The in-memory duplicate check.
+    pub seen: Arc<Seen>,
+    /// Where mentions go.
+    pub queue: Queue,
+    /// Counters, shared with the workers.
+    pub ctx: Arc<Context>,
+    /// The largest body read.
+    pub max_body_bytes: usize,
+}
+
+/// The relay's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhook", post(webhook))
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+fn reply(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+fn text_header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let received = Instant::now();
+    let stats = &state.ctx.stats;
+    if !state
+        .verifier
+        .verify(headers.get(TOKEN_HEADER).map(HeaderValue::as_bytes))
+    {
+        bump(&stats.unauthorized);
+        tracing::warn!("refused a delivery with a wrong or missing X-Gitlab-Token");
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"message": "401 Unauthorized: X-Gitlab-Token does not match the relay's webhook secret"}),
+        );
+    }
+    bump(&stats.deliveries);
+    let delivery = Delivery {
+        event: text_header(&headers, "x-gitlab-event"),
+        event_uuid: text_header(&headers, "x-gitlab-event-uuid"),
+        idempotency_key: text_header(&headers, "idempotency-key"),
+        received,
+    };
+    let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            tracing::warn!(
+                event = delivery.event_uuid.as_deref().unwrap_or(""),
+                limit = state.max_body_bytes,
+                "refused a delivery larger than max_body_bytes"
+            );
+            return reply(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"message": "413 the delivery is larger than the relay's max_body_bytes"}),
+            );
+        }
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"message": "400 the body is not UTF-8 JSON"}),
+        );
+    };
+    match intake(
+        &delivery,
+        text,
+        &state.handles,
+        &state.projects,
+        &state.seen,
+    ) {
+        Intake::Ignored(reason) => {
+            bump(&stats.ignored);
+            tracing::debug!(%reason, "delivery ignored");
+            reply(
+                StatusCode::OK,
+                json!({"status": "ignored", "reason": reason}),
+            )
+        }
+        Intake::Duplicate => {
+            bump(&stats.duplicates);
+            tracing::info!(
+                event = delivery.event_uuid.as_deref().unwrap_or(""),
+                "duplicate delivery"
+            );
+            reply(StatusCode::OK, json!({"status": "duplicate"}))
+        }
+        Intake::Malformed(reason) => {
+            tracing::warn!(%reason, "refused a malformed delivery");
+            reply(
+                StatusCode::BAD_REQUEST,
+                json!({"message": format!("400 {reason}")}),
+            )
+        }
+        Intake::Mentions(mentions) => {
+            let count = mentions.len();
+            let keys: Vec<_> = mentions.iter().flat_map(|m| m.keys.clone()).collect();
+            match state.queue.push_all(mentions, &state.ctx) {
+                Ok(()) => reply(
+                    StatusCode::ACCEPTED,
+                    json!({"status": "queued", "mentions": count}),
+                ),
+                Err(full) => {
+                    state.seen.forget(&keys);
+                    bump(&stats.queue_full);
+                    tracing::warn!("the queue is full; GitLab is asked to retry later");
+                    let mut response = reply(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        json!({"message": format!("503 {full}; retry later")}),
+                    );
+                    response.headers_mut().insert(
+                        header::RETRY_AFTER,
+                        HeaderValue::from_static(RETRY_AFTER_SECS),
+                    );
+                    response
+                }
+            }
+        }
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    reply(
+        StatusCode::OK,
+        json!({"status": "ok", "stats": state.ctx.stats.snapshot()}),
+    )
+}

@@ -1,0 +1,271 @@
+//! The relay when GitLab or the load misbehave: GitLab answering 503 and 429, the queue full,
+//! a shutdown with work queued, a pipeline that cannot be started, and secrets under all of it.
+
+mod relay_support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
+use relay_support::{WEBHOOK_SECRET, resend, wait_for, webhook_url, world};
+
+fn rule(method: &str, path: &str, action: FaultAction, schedule: Schedule) -> FaultRule {
+    FaultRule {
+        method: Some(method.to_owned()),
+        path: path.to_owned(),
+        action,
+        schedule,
+    }
+}
+
+#[tokio::test]
+async fn gitlab_503s_and_rate_limits_are_retried_and_each_mention_is_still_answered_once() {
+    let w = world().await;
+    let faults = w.gl.faults();
+    // Reads and edits are safe to repeat: every second one fails with 503. A POST that GitLab
+    // may have acted on is not repeated blindly, but a rate-limited one is refused before
+    // GitLab acts: every third POST gets 429.
+    for method in ["GET", "PUT", "DELETE"] {
+        faults.add(rule(
+            method,
+            "/api/v4/**",
+            FaultAction::Status { code: 503 },
+            Schedule::EveryNth { n: 2 },
+        ));
+    }
+    faults.add(rule(
+        "POST",
+        "/api/v4/**",
+        FaultAction::RateLimited {
+            retry_after_secs: 0,
+        },
+        Schedule::EveryNth { n: 3 },
+    ));
+    let relay = w.relay(w.config()).await;
+    for n in 0..8 {
+        w.mention(&format!("@claude job {n}"));
+    }
+    let stats = wait_for(&relay, "eight pipelines", |s| s.pipelines == 8).await;
+    assert_eq!((stats.placeholders, stats.failed), (8, 0), "{stats:?}");
+    assert!(
+        faults.injected() >= 16,
+        "faults fired: {}",
+        faults.injected()
+    );
+    faults.clear();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    w.assert_answered(8);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_503_and_the_resent_deliveries_are_answered_later() {
+    let w = world().await;
+    let faults = w.gl.faults();
+    // Each claim takes a while, so one worker falls behind.
+    let slow = faults.add(rule(
+        "POST",
+        "/api/v4/projects/*/issues/*/notes/*/award_emoji",
+        FaultAction::Latency { ms: 700 },
+        Schedule::Always,
+    ));
+    let mut config = w.config();
+    config.workers = 1;
+    config.queue_capacity = 1;
+    let relay = w.relay(config).await;
+    for n in 0..6 {
+        w.mention(&format!("@claude burst {n}"));
+    }
+    let deliveries = w.deliveries(6).await;
+    let refused: Vec<_> = deliveries
+        .iter()
+        .filter(|d| d.status == Some(503))
+        .collect();
+    let accepted = deliveries.iter().filter(|d| d.status == Some(202)).count();
+    assert!(
+        !refused.is_empty(),
+        "{:?}",
+        deliveries.iter().map(|d| d.status).collect::<Vec<_>>()
+    );
+    assert_eq!(accepted + refused.len(), 6);
+    assert!(relay.stats().queue_full >= 1);
+
+    faults.remove(slow);
+    wait_for(&relay, "the accepted mentions", |s| {
+        s.pipelines == accepted as u64
+    })
+    .await;
+    // GitLab (or a person with "Resend request") sends the refused ones again.
+    let url = webhook_url(relay.addr());
+    for (n, delivery) in refused.iter().enumerate() {
+        let response = resend(delivery, &url, &[]).await;
+        assert_eq!(response.status(), 202);
+        let answered = (accepted + n + 1) as u64;
+        wait_for(&relay, "the resent mention", |s| s.pipelines == answered).await;
+    }
+    wait_for(&relay, "every mention", |s| s.pipelines == 6).await;
+    w.assert_answered(6);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_and_drains_the_queue() {
+    let w = world().await;
+    let faults = w.gl.faults();
+    faults.add(rule(
+        "POST",
+        "/api/v4/projects/*/trigger/pipeline",
+        FaultAction::Latency { ms: 300 },
+        Schedule::Always,
+    ));
+    let mut config = w.config();
+    config.workers = 2;
+    let relay = w.relay(config).await;
+    let addr = relay.addr();
+    for n in 0..6 {
+        w.mention(&format!("@claude drain {n}"));
+    }
+    let deliveries = w.deliveries(6).await;
+    assert!(deliveries.iter().all(|d| d.status == Some(202)));
+    assert!(
+        relay.stats().pipelines < 6,
+        "the test needs work still queued"
+    );
+
+    relay.shutdown().await.unwrap();
+    assert_eq!(
+        w.gl.pipelines(w.project).len(),
+        6,
+        "every queued mention was handled"
+    );
+    assert!(
+        w.placeholders()
+            .iter()
+            .all(|n| n.body.contains("/-/pipelines/")),
+        "no placeholder left without its pipeline"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+}
+
+#[tokio::test]
+async fn a_pipeline_that_cannot_start_leaves_a_failure_note_and_frees_the_claim_for_a_retry() {
+    let w = world().await;
+    let faults = w.gl.faults();
+    faults.add(rule(
+        "POST",
+        "/api/v4/projects/*/trigger/pipeline",
+        FaultAction::Status { code: 500 },
+        Schedule::Times { n: 1 },
+    ));
+    let relay = w.relay(w.config()).await;
+    let mention = w.mention("@claude add a changelog entry");
+    let stats = wait_for(&relay, "the failure", |s| s.failed == 1).await;
+    assert_eq!((stats.placeholders, stats.pipelines), (1, 0));
+
+    let notes = w.notes();
+    let failure = notes
+        .iter()
+        .find(|n| n.author_id == w.bot.id)
+        .expect("the placeholder is still there, replaced");
+    assert!(failure.body.contains("could not start"), "{}", failure.body);
+    assert!(!failure.body.contains("is working"), "{}", failure.body);
+    assert!(failure.body.contains(":result -->"), "{}", failure.body);
+    assert!(!failure.body.contains(&w.trigger_token));
+    assert!(w.placeholders().is_empty(), "never left saying \"working\"");
+    assert!(
+        w.gl.award_names(mention.id).is_empty(),
+        "the claim was released"
+    );
+
+    // The same delivery sent again now succeeds.
+    let deliveries = w.deliveries(1).await;
+    let again = resend(&deliveries[0], &webhook_url(relay.addr()), &[]).await;
+    assert_eq!(again.status(), 202);
+    wait_for(&relay, "the retried pipeline", |s| s.pipelines == 1).await;
+    w.assert_answered(1);
+    assert_eq!(w.gl.award_names(mention.id), vec!["eyes".to_owned()]);
+    relay.shutdown().await.unwrap();
+}
+
+/// Collects everything the relay logs, at every level.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn secrets_and_note_bodies_never_reach_the_logs_responses_or_notes() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let w = world().await;
+    w.gl.faults().add(rule(
+        "POST",
+        "/api/v4/projects/*/trigger/pipeline",
+        FaultAction::Status { code: 500 },
+        Schedule::Times { n: 1 },
+    ));
+    let relay = w.relay(w.config()).await;
+    let body = "@claude the-private-request-text please";
+    w.mention(body);
+    wait_for(&relay, "the failed attempt", |s| s.failed == 1).await;
+    w.mention("@claude second-private-request");
+    wait_for(&relay, "the pipeline", |s| s.pipelines == 1).await;
+    let deliveries = w.deliveries(2).await;
+    let unauthorized = resend(
+        &deliveries[0],
+        &webhook_url(relay.addr()),
+        &[("X-Gitlab-Token", "guess")],
+    )
+    .await;
+    assert_eq!(unauthorized.status(), 401);
+    let health = reqwest::get(format!("http://{}/healthz", relay.addr()))
+        .await
+        .unwrap();
+    let health = health.text().await.unwrap();
+    relay.shutdown().await.unwrap();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("placeholder posted"),
+        "the capture works: {logs}"
+    );
+    let secrets = [
+        WEBHOOK_SECRET,
+        w.bot.token.as_str(),
+        w.trigger_token.as_str(),
+        "guess",
+    ];
+    let private = ["the-private-request-text", "second-private-request"];
+    for needle in secrets.iter().chain(private.iter()) {
+        assert!(!logs.contains(needle), "{needle:?} in the logs:\n{logs}");
+        assert!(!health.contains(needle), "{needle:?} in /healthz");
+    }
+    for note in w.notes().iter().filter(|n| n.author_id == w.bot.id) {
+        for needle in secrets {
+            assert!(
+                !note.body.contains(needle),
+                "{needle:?} in a note: {}",
+                note.body
+            );
+        }
+    }
+}

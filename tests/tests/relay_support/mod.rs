@@ -1,0 +1,214 @@
+//! What the relay tests share: a double with a project, a developer and the bot; a relay
+//! configured for it; and waiting for the relay to finish.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use doubles::gitlab::double::{
+    GitLabDouble, HookSpec, NoteSpec, Noteable as DoubleNoteable, SeededNote, SeededUser,
+};
+use doubles::gitlab::model::{HookDelivery, Note};
+use doubles::gitlab::seed::Seed;
+use entrypoint::assistant::Handles;
+use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
+use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPolicy};
+use entrypoint::guard::GuardSettings;
+use entrypoint::relay::config::{PipelineStart, ProjectRoute};
+use entrypoint::relay::{Relay, RelayConfig, Snapshot};
+use entrypoint::secret::Secret;
+
+pub const WEBHOOK_SECRET: &str = "relay-webhook-secret-4f7a9c";
+
+pub struct World {
+    pub gl: GitLabDouble,
+    pub project: u64,
+    pub bot: SeededUser,
+    pub dev: SeededUser,
+    pub issue: u64,
+    pub trigger_token: String,
+}
+
+/// The world as a seed: a developer, the bot user (a Developer too) owning the trigger token,
+/// and an issue to comment on.
+const SEED: &str = r#"
+[[users]]
+username = "dana"
+token = "glpat-relay-dana-0001"
+[[users]]
+username = "claude-bot"
+bot = true
+token = "glpat-relay-bot-0002"
+[[projects]]
+path = "acme/widgets"
+members = [{ username = "dana", access_level = 30 }, { username = "claude-bot", access_level = 30 }]
+[[triggers]]
+project = "acme/widgets"
+owner = "claude-bot"
+token = "glptt-relay-trigger-0003"
+[[issues]]
+project = "acme/widgets"
+author = "dana"
+title = "Broken build"
+"#;
+
+pub async fn world() -> World {
+    let gl = GitLabDouble::start().await.expect("double starts");
+    let seed = Seed::parse(SEED).expect("seed parses");
+    let users = seed.apply(&gl).expect("seed applies");
+    let user = |name: &str| {
+        users
+            .iter()
+            .find(|u| u.username == name)
+            .cloned()
+            .expect("seeded user")
+    };
+    let (dev, bot) = (user("dana"), user("claude-bot"));
+    let client = GitLab::new(ClientConfig::new(
+        ApiBaseUrl::parse(&gl.api_url()).expect("API URL"),
+        GitLabToken::new(Secret::new(dev.token.clone())),
+    ))
+    .expect("client");
+    let project = client
+        .project(&ProjectRef::Path("acme/widgets".to_owned()))
+        .await
+        .expect("the seeded project")
+        .id
+        .0;
+    let issue = gl.issues(project)[0].iid;
+    let trigger_token = seed.triggers[0].token.clone().expect("seeded token");
+    World {
+        gl,
+        project,
+        bot,
+        dev,
+        issue,
+        trigger_token,
+    }
+}
+
+impl World {
+    /// A relay for the world's project, starting pipelines with the trigger token, with
+    /// millisecond retries.
+    pub fn config(&self) -> RelayConfig {
+        RelayConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            gitlab: ApiBaseUrl::parse(&self.gl.api_url()).expect("API URL"),
+            webhook_secrets: vec![Secret::new(WEBHOOK_SECRET)],
+            bot_token: Secret::new(self.bot.token.clone()),
+            handles: Handles::default(),
+            guard: GuardSettings::default(),
+            projects: vec![(
+                ProjectRef::Id(ProjectId(self.project)),
+                ProjectRoute {
+                    start: PipelineStart::TriggerToken(Secret::new(self.trigger_token.clone())),
+                    git_ref: "main".to_owned(),
+                    bot_token: None,
+                },
+            )],
+            default_route: None,
+            queue_capacity: 256,
+            workers: 16,
+            max_body_bytes: 1024 * 1024,
+            retry: RetryPolicy {
+                max_attempts: 10,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+                total_budget: Duration::from_secs(20),
+            },
+            dedup_ttl: Duration::from_secs(600),
+        }
+    }
+
+    /// Starts `config` and points a project hook with the right secret at it.
+    pub async fn relay(&self, config: RelayConfig) -> Relay {
+        let relay = Relay::start(config).await.expect("relay starts");
+        self.gl
+            .add_hook(
+                self.project,
+                HookSpec::notes(&webhook_url(relay.addr())).token(WEBHOOK_SECRET),
+            )
+            .expect("hook");
+        relay
+    }
+
+    /// A comment on the world's issue, delivered to the hooks.
+    pub fn mention(&self, body: &str) -> SeededNote {
+        self.gl
+            .add_note(
+                self.project,
+                DoubleNoteable::Issue(self.issue),
+                NoteSpec::new(self.dev.id, body).emit_hooks(),
+            )
+            .expect("note")
+    }
+
+    /// The first `count` webhook deliveries, once they have finished.
+    pub async fn deliveries(&self, count: usize) -> Vec<HookDelivery> {
+        self.gl
+            .wait_for_deliveries(count, Duration::from_secs(10))
+            .await
+            .expect("deliveries")
+    }
+
+    /// Exactly `count` pipelines and `count` placeholders exist.
+    pub fn assert_answered(&self, count: usize) {
+        assert_eq!(self.gl.pipelines(self.project).len(), count, "pipelines");
+        assert_eq!(self.placeholders().len(), count, "placeholders");
+    }
+
+    pub fn notes(&self) -> Vec<Note> {
+        self.gl
+            .notes(self.project, DoubleNoteable::Issue(self.issue))
+    }
+
+    /// Notes carrying the relay's "working" placeholder marker (or the job's, once rewritten).
+    pub fn placeholders(&self) -> Vec<Note> {
+        self.notes()
+            .into_iter()
+            .filter(|n| n.body.contains(":placeholder -->"))
+            .collect()
+    }
+}
+
+pub fn webhook_url(addr: SocketAddr) -> String {
+    format!("http://{addr}/webhook")
+}
+
+/// Polls `relay`'s counters until `done` holds.
+pub async fn wait_for(relay: &Relay, what: &str, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = relay.stats();
+        if done(&stats) {
+            return stats;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Re-sends a recorded delivery to `url`, with its headers, optionally replacing some.
+pub async fn resend(
+    delivery: &HookDelivery,
+    url: &str,
+    replace: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new().post(url);
+    for (name, value) in &delivery.headers {
+        let replaced = replace
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v);
+        request = request.header(name, replaced.unwrap_or(value));
+    }
+    request
+        .body(delivery.body.clone())
+        .send()
+        .await
+        .expect("the relay answers")
+}
