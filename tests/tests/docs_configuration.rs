@@ -111,3 +111,43 @@ fn the_canonical_project_path_is_the_one_the_templates_and_docs_use() {
         }
     }
 }
+
+/// One version everywhere: the images are tagged with the workspace version (`cargo xtask
+/// publish`), `entrypoint setup` includes the templates at `v<version>`, so the templates'
+/// default image tag and every include, component and image reference in the docs and
+/// examples must name that same release, or a team that copies them pulls an image or a
+/// template that does not exist.
+#[test]
+fn every_release_reference_names_the_workspace_version() {
+    let version = env!("CARGO_PKG_VERSION");
+    for (file, _) in TEMPLATES {
+        assert_eq!(
+            template_inputs(file)["image_tag"]["default"].as_str(),
+            Some(version),
+            "{file}: image_tag defaults to the workspace version"
+        );
+    }
+    let references = [
+        (r"ref: '([^']+)'", format!("v{version}")),
+        (r"gitlab-ai/gitlab-ai/(?:claude|codex)@([0-9][^\s]*)", version.to_owned()),
+        (r"/(?:claude|codex):([0-9][^\s:]*)-(?:ubuntu|alpine)", version.to_owned()),
+    ];
+    let mut files = markdown_pages();
+    for example in std::fs::read_dir(repo().join("examples")).expect("examples/") {
+        let ci = example.expect("entry").path().join(".gitlab-ci.yml");
+        if ci.is_file() {
+            files.push(ci);
+        }
+    }
+    let mut checked = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("readable");
+        for (pattern, expected) in &references {
+            for found in Regex::new(pattern).expect("valid regex").captures_iter(&text) {
+                checked += 1;
+                assert_eq!(&found[1], expected, "{}: {}", file.display(), &found[0]);
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} release references found");
+}
