@@ -13,6 +13,7 @@
 //! sandbox, which drops the CLI to the sandbox uid and fences it to the key proxy.
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
@@ -21,7 +22,8 @@ use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, SeededUser, UserSpec,
 };
 use doubles::gitlab::repo::{FileChange, Signature};
-use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
+use doubles::model::stories::{GREETING_FIXED, claude_fixes_greeting, codex_fixes_greeting};
+use doubles::model::{ModelDouble, anthropic, openai};
 use entrypoint::assistant::Assistant;
 use entrypoint::marker::{NoteRole, marker};
 
@@ -38,6 +40,10 @@ const CHECKOUT: &str = "/builds/acme/widgets";
 const CODEX_MODEL: &str = "gpt-5.5";
 /// Far above a healthy job (seconds) and below the CLIs' minutes of retries.
 const JOB_LIMIT: Duration = Duration::from_secs(240);
+/// What `entrypoint run` logs once the fence is loaded and verified.
+const SANDBOX_VERIFIED: &str = "network sandbox verified";
+/// What the answer says when the assistant ran unfenced.
+const UNFENCED_NOTICE: &str = "not network-sandboxed";
 
 /// What the doubles hold for one story.
 struct World {
@@ -48,35 +54,6 @@ struct World {
     job_token: String,
     issue_iid: u64,
     note: u64,
-}
-
-/// The model's side: read and fix the typo (Claude must read a file before editing it), then
-/// say so.
-fn fixes_greeting(assistant: Assistant) -> Script {
-    let file = format!("{CHECKOUT}/greet.txt");
-    let fixed = "Fixed the typo in greet.txt.";
-    match assistant {
-        Assistant::Claude => Script::new()
-            .then(Turn::tool_call(ToolCall::read_file("toolu_r1", &file)))
-            .then(
-                Turn::tool_call(ToolCall::edit_file(
-                    "toolu_e1",
-                    &file,
-                    "Hello wrold",
-                    "Hello world",
-                ))
-                .expecting(Expectation::ToolOutputFor("toolu_r1".into())),
-            )
-            .then(Turn::text(fixed).expecting(Expectation::ToolOutputFor("toolu_e1".into()))),
-        Assistant::Codex => Script::new()
-            .then(Turn::tool_call(ToolCall::edit_file(
-                "call_e1",
-                "greet.txt",
-                "Hello wrold",
-                "Hello world",
-            )))
-            .then(Turn::text(fixed).expecting(Expectation::ToolOutputFor("call_e1".into()))),
-    }
 }
 
 /// A project with a typo, a bot with Maintainer access, and a Developer's issue mentioning the
@@ -112,8 +89,8 @@ async fn world(assistant: Assistant) -> anyhow::Result<World> {
         )?
         .id;
     let model = match assistant {
-        Assistant::Claude => anthropic::start(fixes_greeting(assistant)).await?,
-        Assistant::Codex => openai::start(fixes_greeting(assistant)).await?,
+        Assistant::Claude => anthropic::start(claude_fixes_greeting(Path::new(CHECKOUT))).await?,
+        Assistant::Codex => openai::start(codex_fixes_greeting()).await?,
     };
     Ok(World {
         gitlab,
@@ -178,7 +155,13 @@ impl World {
     }
 
     /// What the person who asked must see; the error names the first thing that is not so.
-    fn check_outcome(&self, assistant: Assistant) -> anyhow::Result<String> {
+    /// `sandboxed`: whether the run had to be fenced (its log and answer must say so).
+    fn check_outcome(
+        &self,
+        assistant: Assistant,
+        sandboxed: bool,
+        log: &str,
+    ) -> anyhow::Result<String> {
         let problems = self.model.problems();
         ensure!(
             problems.is_empty(),
@@ -228,24 +211,50 @@ impl World {
         ensure!(
             answer.body.contains(&result_marker)
                 && answer.body.contains(&link)
-                && answer.body.contains("Fixed the typo"),
+                && answer.body.contains(GREETING_FIXED),
             "the answer is not the result linking {link}: {}",
             answer.body
         );
+        let says_unfenced = answer.body.contains(UNFENCED_NOTICE);
+        ensure!(
+            log.contains(SANDBOX_VERIFIED) == sandboxed && says_unfenced != sandboxed,
+            "the run was expected {}network-sandboxed; its log {} the verification and its answer {} it was not",
+            if sandboxed { "" } else { "not " },
+            if log.contains(SANDBOX_VERIFIED) {
+                "reports"
+            } else {
+                "lacks"
+            },
+            if says_unfenced {
+                "says"
+            } else {
+                "does not say"
+            }
+        );
         Ok(format!(
-            "issue #{} → branch {} → merge request !{} linked from the answer",
-            self.issue_iid, mr.source_branch, mr.iid
+            "issue #{} → branch {} → merge request !{} linked from the answer ({})",
+            self.issue_iid,
+            mr.source_branch,
+            mr.iid,
+            if sandboxed {
+                "network-sandboxed"
+            } else {
+                "not sandboxed"
+            }
         ))
     }
 }
 
 /// Runs the story in `image`; returns one line saying what happened.
 pub async fn issue_to_merge_request(docker: &Docker, image: &LocalImage) -> anyhow::Result<String> {
+    let started = std::time::Instant::now();
     let holder = RunSpec::new(Entrypoint::Cleared, &["sleep", "infinity"]);
     let (holder_id, pid) = container::start_detached(docker, &image.reference, &holder).await?;
     let story = run_story(docker, image, &holder_id, pid).await;
     container::remove(docker, &holder_id).await;
-    story.with_context(|| format!("[{}] the issue → merge request story", image.variant))
+    story
+        .map(|told| format!("{told} in {:.1?}", started.elapsed()))
+        .with_context(|| format!("[{}] the issue → merge request story", image.variant))
 }
 
 async fn run_story(
@@ -290,8 +299,9 @@ async fn run_story(
         ..base(Entrypoint::Image, &["run"])
     };
     let ran = container::run(docker, &image.reference, &job).await?;
+    let sandboxed = assistant == Assistant::Codex;
     let outcome = if ran.exit_code == 0 {
-        world.check_outcome(assistant)
+        world.check_outcome(assistant, sandboxed, &ran.stderr)
     } else {
         Err(anyhow::anyhow!(
             "`entrypoint run` exited with {}",

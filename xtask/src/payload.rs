@@ -111,8 +111,9 @@ fn add_claude(ctx: &mut BuildContext, artifact: &Artifact, binary: &str) -> anyh
 }
 
 /// The code-mode host in Codex's `bin/`: it runs model-written JavaScript for the `code_mode`
-/// feature, which is "under development" and off by default (`codex features list`, 0.169.0),
-/// and `entrypoint run` never turns it on. At 70 MB (27 MB gzipped) it is left out.
+/// feature, which is "under development" and off by default in the pinned release (`codex
+/// features list`), and `entrypoint run` never turns it on. At 70 MB (27 MB gzipped) it is left
+/// out; the image's end-to-end story proves Codex works without it.
 const CODEX_CODE_MODE_HOST: &str = "codex-code-mode-host";
 
 /// Adds Codex under `/opt/codex` as its package lays it out (binary, bundled `rg` and `bwrap`),
@@ -170,8 +171,8 @@ fn add_codex(ctx: &mut BuildContext, artifact: &Artifact, binary: &str) -> anyho
 const NODE_STRIP: [&str; 1] = ["--strip-all"];
 
 /// npm's Node build carries its symbol table and DWARF debug information (18 MB raw, 4 MB
-/// gzipped in 22.23.3), which only a debugger reads. The stripped copy is made once, beside the
-/// unpacked artifact whose cache directory is named after its integrity.
+/// gzipped in the pinned release), which only a debugger reads. The stripped copy is made once,
+/// beside the unpacked artifact whose cache directory is named after its integrity.
 fn stripped_node(artifact: &Artifact) -> anyhow::Result<PathBuf> {
     let original = artifact.root.join("bin/node");
     let stripped = artifact.root.with_file_name("node.stripped");
