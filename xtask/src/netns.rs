@@ -91,3 +91,60 @@ impl Drop for NetnsRuntime {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// A process in a fresh network namespace with its loopback up (as Docker gives a
+    /// `--network none` container), killed when dropped.
+    struct Holder(std::process::Child);
+
+    impl Drop for Holder {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_double_started_in_the_namespace_is_reachable_there_and_not_from_the_host() {
+        let mut child = std::process::Command::new("unshare")
+            .args([
+                "--net",
+                "sh",
+                "-c",
+                "ip link set lo up && echo ready && exec sleep 60",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("unshare (util-linux) runs; the tests run as root");
+        let stdout = child.stdout.take().unwrap();
+        let holder = Holder(child);
+        // Entering before `unshare` has made the namespace would enter the host's.
+        let mut ready = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut ready).unwrap();
+        assert_eq!(ready.trim(), "ready");
+        let netns = NetnsRuntime::enter(i64::from(holder.0.id())).unwrap();
+        let listening = netns
+            .run(async {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                tokio::spawn(async move { while listener.accept().await.is_ok() {} });
+                addr
+            })
+            .await
+            .unwrap();
+        let inside = netns
+            .run(async move { TcpStream::connect(listening).await.is_ok() })
+            .await
+            .unwrap();
+        assert!(inside, "the listener answers inside its namespace");
+        assert!(
+            TcpStream::connect(listening).await.is_err(),
+            "{listening} must not be reachable from the host's loopback"
+        );
+    }
+}
