@@ -1,5 +1,5 @@
 //! `cargo xtask bench-images`: per image, the compressed and uncompressed size beside the
-//! assistant binary (raw and gzipped) and the size budget, the build time cold (no layer cache;
+//! assistant binary (raw and gzipped), Node gzipped where carried, and the size budget, the build time cold (no layer cache;
 //! artifacts and base cached) and warm (layer cache hit, only labels change), and the no-op
 //! rebuild time; then the no-op rebuild of every selected image. The base image's compressed size
 //! is shown beside it, because the local Debian stand-in is much larger than `ubuntu:24.04`. Targets: compressed ≤ binary
@@ -39,6 +39,7 @@ struct Row {
     uncompressed: u64,
     binary: u64,
     binary_gz: u64,
+    node_gz: u64,
     budget: u64,
     /// The images the cold and warm builds made, removed once the moving tags are restored.
     bench_ids: Vec<String>,
@@ -139,6 +140,7 @@ async fn bench_one(
         uncompressed: tested.size.uncompressed,
         binary: tested.binary_size,
         binary_gz: tested.binary_gzipped,
+        node_gz: tested.node_gzipped,
         bench_ids,
         budget: tested.budget,
         base_compressed: base_size.compressed,
@@ -150,12 +152,13 @@ async fn bench_one(
 
 fn print_table(rows: &[Row], noop_all: Duration, report: &BuildReport) {
     println!(
-        "{:<14} {:>11} {:>13} {:>10} {:>10} {:>11} {:>7} {:>10} {:>10} {:>8} {:>8} {:>8}",
+        "{:<14} {:>11} {:>13} {:>10} {:>10} {:>10} {:>11} {:>7} {:>10} {:>10} {:>8} {:>8} {:>8}",
         "image",
         "compressed",
         "uncompressed",
         "binary",
         "binary.gz",
+        "node.gz",
         "budget",
         "within",
         "base.gz",
@@ -166,12 +169,13 @@ fn print_table(rows: &[Row], noop_all: Duration, report: &BuildReport) {
     );
     for r in rows {
         println!(
-            "{:<14} {:>11} {:>13} {:>10} {:>10} {:>11} {:>7} {:>10} {:>10} {:>7.1}s {:>7.1}s {:>7.2}s",
+            "{:<14} {:>11} {:>13} {:>10} {:>10} {:>10} {:>11} {:>7} {:>10} {:>10} {:>7.1}s {:>7.1}s {:>7.2}s",
             r.variant.to_string(),
             mb(r.compressed),
             mb(r.uncompressed),
             mb(r.binary),
             mb(r.binary_gz),
+            mb(r.node_gz),
             mb(r.budget),
             if r.compressed <= r.budget {
                 "yes"
