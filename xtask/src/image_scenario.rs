@@ -155,7 +155,8 @@ impl World {
     }
 
     /// What the person who asked must see; the error names the first thing that is not so.
-    /// `sandboxed`: whether the run had to be fenced (its log and answer must say so).
+    /// `sandboxed`: whether the run had to be fenced (its log must report the fence's
+    /// verification, and its answer must not call it unfenced).
     fn check_outcome(
         &self,
         assistant: Assistant,
@@ -215,21 +216,17 @@ impl World {
             "the answer is not the result linking {link}: {}",
             answer.body
         );
-        let says_unfenced = answer.body.contains(UNFENCED_NOTICE);
+        let verified = log.contains(SANDBOX_VERIFIED);
         ensure!(
-            log.contains(SANDBOX_VERIFIED) == sandboxed && says_unfenced != sandboxed,
-            "the run was expected {}network-sandboxed; its log {} the verification and its answer {} it was not",
+            verified == sandboxed,
+            "the run was expected {}network-sandboxed, but its log {} the fence's verification",
             if sandboxed { "" } else { "not " },
-            if log.contains(SANDBOX_VERIFIED) {
-                "reports"
-            } else {
-                "lacks"
-            },
-            if says_unfenced {
-                "says"
-            } else {
-                "does not say"
-            }
+            if verified { "reports" } else { "lacks" }
+        );
+        ensure!(
+            !(sandboxed && answer.body.contains(UNFENCED_NOTICE)),
+            "the fenced run's answer says it was not network-sandboxed: {}",
+            answer.body
         );
         Ok(format!(
             "issue #{} → branch {} → merge request !{} linked from the answer ({})",
