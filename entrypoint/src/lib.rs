@@ -18,6 +18,7 @@ pub mod publish;
 pub mod redact;
 pub mod run;
 pub mod sandbox;
+pub mod scan;
 pub mod secret;
 pub mod setup;
 pub mod trigger;

@@ -41,6 +41,18 @@ enum Command {
     /// Answer the mention that started this job: check who asked, post a placeholder, run the
     /// assistant on the checkout and publish its answer, review, commits or merge request.
     Run(RunArgs),
+    /// For a scheduled pipeline: find the mentions of the assistant since the last scan and
+    /// answer each once, in this job or in a pipeline of its own (docs/scan.md).
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ScanArgs {
+    /// The assistant whose mentions this scan answers (`claude` or `codex`).
+    #[arg(long, env = "AI_ASSISTANT", value_name = "ASSISTANT")]
+    assistant: Assistant,
+    #[command(flatten)]
+    handles: HandleArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +95,7 @@ fn main() -> ExitCode {
         Command::Setup(args) => setup::command::run(&args),
         Command::Sandbox(args) => sandbox::command::run(&args),
         Command::Run(args) => run_job(&args),
+        Command::Scan(args) => run_scan(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -140,25 +153,55 @@ fn run_finalize(args: &FinalizeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_job(args: &RunArgs) -> anyhow::Result<()> {
+/// What `run` and `scan` share: logging, the handles, the redactor that knows the job's
+/// secrets, and a runtime with room for the assistant's output and the progress refreshes.
+fn job_setup(
+    handles: &HandleArgs,
+) -> anyhow::Result<(
+    entrypoint::assistant::Handles,
+    std::sync::Arc<Redactor>,
+    tokio::runtime::Runtime,
+)> {
     init_logging();
-    let handles = args.handles.handles()?;
+    let handles = handles.handles()?;
     let redactor = std::sync::Arc::new(Redactor::from_process_env(handles.clone()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    Ok((handles, redactor, runtime))
+}
+
+fn run_job(args: &RunArgs) -> anyhow::Result<()> {
+    let (handles, redactor, runtime) = job_setup(&args.handles)?;
     let options = RunOptions {
         assistant: args.assistant,
         handles,
     };
     let vars = |name: &str| std::env::var(name).ok();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     let end = runtime.block_on(entrypoint::run::run(&options, &vars, redactor))?;
     match end {
         entrypoint::run::JobEnd::Failed { headline, .. } => {
             anyhow::bail!("{headline} (the error is posted in place of the placeholder)")
         }
         _ => Ok(()),
+    }
+}
+
+fn run_scan(args: &ScanArgs) -> anyhow::Result<()> {
+    let (handles, redactor, runtime) = job_setup(&args.handles)?;
+    let options = entrypoint::scan::ScanOptions {
+        assistant: args.assistant,
+        handles,
+    };
+    let vars = |name: &str| std::env::var(name).ok();
+    let report = runtime.block_on(entrypoint::scan::scan(&options, &vars, redactor))?;
+    println!("{}", report.summary());
+    match report.failures() {
+        0 => Ok(()),
+        failed => anyhow::bail!(
+            "{failed} mention(s) could not be handed over; their claims were given back and the next scan tries again"
+        ),
     }
 }
 

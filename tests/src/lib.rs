@@ -7,5 +7,6 @@
 
 #![recursion_limit = "256"]
 
+pub mod ci_rules;
 pub mod gitlab;
 pub mod model;

@@ -61,7 +61,12 @@ fn entrypoint_bin() -> &'static Path {
         }
         let status = build.status().expect("running cargo build");
         assert!(status.success(), "building the entrypoint binary failed");
-        profile_dir.join("entrypoint")
+        // A target directory shared with other checkouts of the workspace has one
+        // `entrypoint` for all of them: copy it as the build left it, so that a build from
+        // another checkout while these tests run cannot swap it under them.
+        let private = std::env::temp_dir().join(format!("entrypoint-{}", std::process::id()));
+        std::fs::copy(profile_dir.join("entrypoint"), &private).expect("copying the binary");
+        private
     })
 }
 
@@ -208,7 +213,26 @@ impl World {
     }
 
     async fn run(&self, job: Job<'_>) -> Finished {
-        let checkout = self.checkout(&format!("{}-{}", job.assistant.name(), job.note));
+        self.run_command("run", job).await
+    }
+
+    /// `entrypoint <subcommand>` with the job's variables (`run`, or `scan` for a scheduled
+    /// pipeline's job).
+    async fn run_command(&self, subcommand: &str, job: Job<'_>) -> Finished {
+        // `<assistant>-<note>` (the model scripts expect that path), or `scan-<assistant>`; a
+        // second job for the same note gets a fresh checkout of its own, as a CI job does.
+        let base = match subcommand {
+            "run" => format!("{}-{}", job.assistant.name(), job.note),
+            other => format!("{other}-{}", job.assistant.name()),
+        };
+        let name = (0..)
+            .map(|n| match n {
+                0 => base.clone(),
+                n => format!("{base}-{n}"),
+            })
+            .find(|name| !self.dir.path().join(name).exists())
+            .expect("a free directory name");
+        let checkout = self.checkout(&name);
         let (noteable_type, iid) = match job.noteable {
             DoubleNoteable::Issue(iid) => ("issue", iid),
             DoubleNoteable::MergeRequest(iid) => ("merge_request", iid),
@@ -227,7 +251,7 @@ impl World {
         .unwrap();
         let mut command = tokio::process::Command::new(entrypoint_bin());
         command
-            .arg("run")
+            .arg(subcommand)
             .env_clear()
             .env("PATH", path)
             .env("HOME", std::env::var_os("HOME").unwrap())
@@ -610,6 +634,63 @@ async fn review_request_puts_a_suggestion_on_the_changed_line() {
         result.body
     );
     assert!(!review_file.exists(), "the review directory is cleaned up");
+}
+
+#[tokio::test]
+async fn a_scheduled_scan_answers_each_new_mention_once_in_its_own_job() {
+    let w = world().await;
+    let first = DoubleNoteable::Issue(w.issue("First question"));
+    let second = DoubleNoteable::Issue(w.issue("Second question"));
+    w.note(first, w.dev.id, "@claude what does greet.txt say?");
+    w.note(second, w.dev.id, "@claude is the greeting spelled right?");
+    w.note(second, w.dev.id, "@codex not for Claude");
+    let model = anthropic::start(
+        Script::new()
+            .then(Turn::text("It says hello."))
+            .then(Turn::text("No: wrold.")),
+    )
+    .await
+    .unwrap();
+    // The scan's job names no mention: it finds them.
+    let scan = || Job {
+        assistant: Assistant::Claude,
+        noteable: first,
+        note: 0,
+        model: &model,
+        extra: vec![
+            ("AI_NOTE_ID", String::new()),
+            ("AI_NOTEABLE_TYPE", String::new()),
+            ("AI_NOTEABLE_IID", String::new()),
+            ("AI_SCAN", "true".to_owned()),
+        ],
+    };
+
+    let job = w.run_command("scan", scan()).await;
+    assert!(job.succeeded(), "{}", job.log());
+    let stdout = String::from_utf8_lossy(&job.output.stdout).into_owned();
+    assert!(stdout.contains("scan: 2 new mention(s)"), "{stdout}");
+    let answers: Vec<String> = [first, second]
+        .iter()
+        .map(|n| result_note(&w.notes(*n), Assistant::Claude).body)
+        .collect();
+    assert!(answers[0].contains("It says hello."), "{answers:?}");
+    assert!(answers[1].contains("No: wrold."), "{answers:?}");
+
+    let asked = model.requests().len();
+    let again = w.run_command("scan", scan()).await;
+    assert!(again.succeeded(), "{}", again.log());
+    let stdout = String::from_utf8_lossy(&again.output.stdout).into_owned();
+    assert!(
+        stdout.contains("scan: 0 new mention(s)") && stdout.contains("2 already claimed"),
+        "{stdout}"
+    );
+    assert_eq!(
+        model.requests().len(),
+        asked,
+        "the second scan asked the model nothing"
+    );
+    assert_eq!(w.bot_notes(first).len(), 1);
+    assert_eq!(w.bot_notes(second).len(), 1);
 }
 
 #[tokio::test]
@@ -1008,7 +1089,7 @@ async fn a_webhook_without_a_mention_costs_no_api_call() {
 }
 
 #[tokio::test]
-async fn a_webhook_mention_is_answered_like_a_relayed_one() {
+async fn a_webhook_mention_is_answered_like_a_relayed_one_and_once_if_delivered_twice() {
     let w = world().await;
     let iid = w.issue("Question");
     let issue = DoubleNoteable::Issue(iid);
@@ -1016,20 +1097,39 @@ async fn a_webhook_mention_is_answered_like_a_relayed_one() {
     let model = anthropic::start(Script::new().then(Turn::text("A greeting file.")))
         .await
         .unwrap();
+    // GitLab re-sends a delivery it thinks timed out: the same payload starts a second job.
+    let delivery = || Job {
+        assistant: Assistant::Claude,
+        noteable: issue,
+        note,
+        model: &model,
+        extra: vec![("AI_WEBHOOK_PAYLOAD", payload.clone())],
+    };
 
-    let job = w
-        .run(Job {
-            assistant: Assistant::Claude,
-            noteable: issue,
-            note,
-            model: &model,
-            extra: vec![("AI_WEBHOOK_PAYLOAD", payload)],
-        })
-        .await;
-
+    let job = w.run(delivery()).await;
     assert!(job.succeeded(), "{}", job.log());
     let result = result_note(&w.bot_notes(issue), Assistant::Claude);
     assert!(result.body.contains("A greeting file."), "{}", result.body);
+
+    let asked = model.requests().len();
+    let again = w.run(delivery()).await;
+    assert!(again.succeeded(), "{}", again.log());
+    assert!(
+        again.log().contains("already answered or being answered"),
+        "{}",
+        again.log()
+    );
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(
+        bot_notes.len(),
+        1,
+        "one placeholder, become the answer: {bot_notes:#?}"
+    );
+    assert_eq!(
+        model.requests().len(),
+        asked,
+        "the second delivery never reached the model"
+    );
 }
 
 #[tokio::test]

@@ -6,12 +6,12 @@
 //! Syntax references: <https://docs.gitlab.com/ci/yaml/> and
 //! <https://docs.gitlab.com/ci/jobs/job_rules/#cicd-variable-expressions>.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use doubles::ci_rules::{Rule, Vars, decide, vars};
 use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
     UserSpec,
@@ -75,12 +75,26 @@ fn load(file: &str) -> Template {
 }
 
 impl Template {
-    /// The template's only job and its name.
-    fn job(&self) -> (&str, &Yaml) {
+    /// The two jobs, the answering one first, then the scheduled scan; no global keywords.
+    fn jobs(&self) -> [(&str, &Yaml); 2] {
         let map = self.jobs.as_hash().expect("a map of jobs");
-        assert_eq!(map.len(), 1, "one job, no global keywords: {map:?}");
-        let (name, job) = map.iter().next().expect("one job");
-        (name.as_str().expect("a job name"), job)
+        assert_eq!(map.len(), 2, "two jobs, no global keywords: {map:?}");
+        let mut jobs = map
+            .iter()
+            .map(|(name, job)| (name.as_str().expect("a job name"), job));
+        let first = jobs.next().expect("the answering job");
+        let second = jobs.next().expect("the scan job");
+        [first, second]
+    }
+
+    /// The job that answers a trigger, and its name.
+    fn job(&self) -> (&str, &Yaml) {
+        self.jobs()[0]
+    }
+
+    /// The scheduled scan's job, and its name.
+    fn scan_job(&self) -> (&str, &Yaml) {
+        self.jobs()[1]
     }
 }
 
@@ -94,68 +108,35 @@ fn strings(list: &Yaml) -> Vec<&str> {
 
 // ---- rules:if -----------------------------------------------------------------------------
 
-type Vars = BTreeMap<&'static str, String>;
-
-/// One comparison of the subset of GitLab's expression syntax the templates use: `$VAR`
-/// (set and non-empty), `$VAR == "x"`, `$VAR != "x"`; an unset variable equals nothing.
-fn atom(text: &str, vars: &Vars) -> bool {
-    let text = text.trim();
-    let value = |name: &str| {
-        let name = name.trim().strip_prefix('$').expect("a variable");
-        vars.get(name).cloned()
-    };
-    let literal = |lit: &str| {
-        lit.trim()
-            .strip_prefix('"')
-            .and_then(|l| l.strip_suffix('"'))
-            .expect("a quoted literal")
-            .to_owned()
-    };
-    if let Some((name, lit)) = text.split_once("!=") {
-        value(name) != Some(literal(lit))
-    } else if let Some((name, lit)) = text.split_once("==") {
-        value(name) == Some(literal(lit))
-    } else {
-        value(text).is_some_and(|v| !v.is_empty())
-    }
-}
-
-/// `&&` binds tighter than `||`, as in GitLab's parser; the templates use no parentheses.
-fn expression(text: &str, vars: &Vars) -> bool {
-    assert!(
-        !text.contains('('),
-        "the evaluator has no parentheses: {text}"
-    );
-    assert!(!text.contains("=~"), "the evaluator has no regex: {text}");
-    text.split("||")
-        .any(|all| all.split("&&").all(|a| atom(a, vars)))
-}
-
-/// Whether the job is added to a pipeline with these variables: the first rule whose `if`
-/// matches decides; `when: never` excludes; no match excludes
-/// (<https://docs.gitlab.com/ci/yaml/#rules>).
+/// Whether the job is added to a pipeline with these variables
+/// (<https://docs.gitlab.com/ci/yaml/#rules>); the templates' rules all have an `if`.
 fn job_added(job: &Yaml, vars: &Vars) -> bool {
-    for rule in job["rules"].as_vec().expect("rules is a list") {
-        let keys: Vec<&str> = rule
-            .as_hash()
-            .expect("a rule is a map")
-            .keys()
-            .map(|k| k.as_str().expect("key"))
-            .collect();
-        assert!(
-            keys.iter().all(|k| ["if", "when"].contains(k)),
-            "the evaluator knows only if/when: {keys:?}"
-        );
-        let condition = rule["if"].as_str().expect("every rule has an if");
-        if expression(condition, vars) {
-            return rule["when"].as_str() != Some("never");
-        }
-    }
-    false
+    let rules: Vec<Rule<'_>> = job["rules"]
+        .as_vec()
+        .expect("rules is a list")
+        .iter()
+        .map(|rule| {
+            let keys: Vec<&str> = rule
+                .as_hash()
+                .expect("a rule is a map")
+                .keys()
+                .map(|k| k.as_str().expect("key"))
+                .collect();
+            assert!(
+                keys.iter().all(|k| ["if", "when"].contains(k)),
+                "the evaluator knows only if/when: {keys:?}"
+            );
+            Rule {
+                condition: Some(rule["if"].as_str().expect("every rule has an if")),
+                when: rule["when"].as_str(),
+            }
+        })
+        .collect();
+    decide(&rules, vars).is_some()
 }
 
 fn pipeline(pairs: &[(&'static str, &str)]) -> Vars {
-    pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+    vars(pairs)
 }
 
 fn relay(assistant: &str) -> Vars {
@@ -172,9 +153,68 @@ fn relay(assistant: &str) -> Vars {
 fn both_templates_parse_and_their_job_names_differ() {
     let names: Vec<String> = TEMPLATES
         .iter()
-        .map(|(file, _)| load(file).job().0.to_owned())
+        .flat_map(|(file, _)| load(file).jobs().map(|(name, _)| name.to_owned()))
         .collect();
-    assert_eq!(names, ["ai-claude", "ai-codex"]);
+    assert_eq!(
+        names,
+        ["ai-claude", "ai-claude-scan", "ai-codex", "ai-codex-scan"]
+    );
+}
+
+#[test]
+fn the_scan_job_runs_only_in_a_schedule_that_asks_for_it() {
+    for (file, assistant) in TEMPLATES {
+        let t = load(file);
+        let (_, scan) = t.scan_job();
+        let schedule = pipeline(&[("CI_PIPELINE_SOURCE", "schedule"), ("AI_SCAN", "true")]);
+        assert!(job_added(scan, &schedule), "{file}");
+        for source in [
+            "push",
+            "merge_request_event",
+            "web",
+            "api",
+            "trigger",
+            "schedule",
+        ] {
+            let vars = pipeline(&[("CI_PIPELINE_SOURCE", source)]);
+            assert!(!job_added(scan, &vars), "{file} in a {source} pipeline");
+        }
+        let on_push = pipeline(&[("CI_PIPELINE_SOURCE", "push"), ("AI_SCAN", "true")]);
+        assert!(!job_added(scan, &on_push), "{file}: AI_SCAN on a push");
+        assert!(
+            !job_added(scan, &relay(assistant)),
+            "{file}: a relayed mention"
+        );
+
+        // Same image and answering settings as the answering job; its own script, one scan at
+        // a time, and the after_script that finalizes a cancelled run's placeholder.
+        let (_, answer) = t.job();
+        assert_eq!(scan["image"], answer["image"], "{file}");
+        assert_eq!(scan["stage"], answer["stage"], "{file}");
+        assert_eq!(
+            strings(&scan["script"]),
+            [format!("entrypoint scan --assistant {assistant}")]
+        );
+        assert_eq!(strings(&scan["after_script"]), ["entrypoint finalize"]);
+        assert_eq!(
+            scan["resource_group"].as_str(),
+            Some(format!("ai-{assistant}-scan").as_str())
+        );
+        assert_eq!(scan["interruptible"].as_bool(), Some(false), "{file}");
+        for (name, value) in answer["variables"].as_hash().expect("variables") {
+            assert_eq!(
+                &scan["variables"][name.as_str().expect("a name")],
+                value,
+                "{file}"
+            );
+        }
+        assert_eq!(scan["variables"]["AI_SCAN_MODE"].as_str(), Some("job"));
+        assert_eq!(
+            strings(&t.inputs["scan_mode"]["options"]),
+            ["job", "pipeline"]
+        );
+        assert!(scan["timeout"].as_str().is_some_and(|t| !t.is_empty()));
+    }
 }
 
 #[test]
@@ -214,13 +254,13 @@ fn a_relayed_trigger_starts_only_its_assistants_job() {
         };
         assert!(!job_added(job, &relay(other)), "{file} for {other}");
         let mut api = relay(assistant);
-        api.insert("CI_PIPELINE_SOURCE", "api".into());
+        api.insert("CI_PIPELINE_SOURCE".into(), "api".into());
         assert!(job_added(job, &api), "{file} from the API");
     }
 }
 
 #[test]
-fn webhook_scheduled_scan_and_flow_pipelines_start_the_job() {
+fn webhook_scheduled_scan_and_flow_pipelines_start_a_job() {
     for (file, _) in TEMPLATES {
         let t = load(file);
         let (_, job) = t.job();
@@ -230,7 +270,11 @@ fn webhook_scheduled_scan_and_flow_pipelines_start_the_job() {
         ]);
         assert!(job_added(job, &webhook), "{file}: webhook");
         let scan = pipeline(&[("CI_PIPELINE_SOURCE", "schedule"), ("AI_SCAN", "true")]);
-        assert!(job_added(job, &scan), "{file}: scan");
+        assert!(
+            !job_added(job, &scan),
+            "{file}: the scan job answers a schedule"
+        );
+        assert!(job_added(t.scan_job().1, &scan), "{file}: scan");
         let flow = pipeline(&[
             ("CI_PIPELINE_SOURCE", "api"),
             ("AI_FLOW_INPUT", "@claude @codex hi"),
@@ -550,6 +594,38 @@ async fn a_webhook_comment_without_a_mention_costs_no_api_call() {
         &[
             trigger.as_slice(),
             &[("CI_JOB_STATUS", "canceled".to_owned())],
+        ]
+        .concat(),
+    );
+    assert!(out.status.success());
+    assert_eq!(w.api_writes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_scheduled_scan_of_a_quiet_project_reads_a_little_and_writes_nothing() {
+    let template = load("claude.yml");
+    let job = template.scan_job().1.clone();
+    let w = world().await;
+    w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Chatter"))
+        .expect("issue");
+    w.gl.clear_requests();
+    let schedule = [
+        ("CI_PIPELINE_SOURCE", "schedule".to_owned()),
+        ("CI_COMMIT_REF_NAME", "main".to_owned()),
+        ("AI_SCAN", "true".to_owned()),
+    ];
+
+    let (out, _) = w.run_lines(&job, &strings(&job["script"]), &schedule);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("scan: 0 new mention(s)"), "{stdout}");
+    assert_eq!(w.api_writes(), Vec::<String>::new());
+    let (out, _) = w.run_lines(
+        &job,
+        &strings(&job["after_script"]),
+        &[
+            schedule.as_slice(),
+            &[("CI_JOB_STATUS", "success".to_owned())],
         ]
         .concat(),
     );

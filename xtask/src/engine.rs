@@ -1,7 +1,7 @@
 //! The Docker Engine connection shared by the image commands, and the streams it returns.
 //!
-//! `connect_with_defaults` honours `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`,
-//! so GitLab's Docker-in-Docker service (`tcp://docker:2376` with TLS,
+//! The endpoint comes from `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` (see
+//! `engine_endpoint`), so GitLab's Docker-in-Docker service (`tcp://docker:2376` with TLS,
 //! https://docs.gitlab.com/ci/docker/using_docker_build/) works as well as a local socket.
 //! Build, push and import failures arrive as items inside a 200 OK stream, so every stream is
 //! drained and its error items fail the command.
@@ -13,6 +13,7 @@ use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::models::ImageInspect;
 
+use crate::engine_endpoint::{DEFAULT_HOST, Endpoint};
 use crate::{cache, cmd, prerequisites};
 
 /// The oldest Engine API we have tested against (Docker 20.10).
@@ -25,7 +26,7 @@ fn where_docker_is() -> String {
     std::env::var("DOCKER_HOST")
         .ok()
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned())
+        .unwrap_or_else(|| DEFAULT_HOST.to_owned())
 }
 
 fn not_reachable(err: impl std::fmt::Display) -> anyhow::Error {
@@ -43,9 +44,10 @@ fn parse_api(version: &str) -> Option<(u32, u32)> {
 /// Connects to the engine named by the environment, negotiates the API version and checks it
 /// is recent enough.
 pub async fn connect() -> anyhow::Result<Docker> {
-    let docker = Docker::connect_with_defaults()
-        .map_err(not_reachable)?
-        .with_timeout(REQUEST_TIMEOUT);
+    let endpoint = Endpoint::from_env()?;
+    let docker = endpoint
+        .connect(REQUEST_TIMEOUT.as_secs())
+        .map_err(not_reachable)?;
     let docker = docker.negotiate_version().await.map_err(not_reachable)?;
     let version = docker.version().await.map_err(not_reachable)?;
     let api = version.api_version.clone().unwrap_or_default();

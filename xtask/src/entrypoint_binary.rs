@@ -6,15 +6,18 @@ use std::path::{Path, PathBuf};
 
 use crate::cmd;
 use crate::manifest::Family;
+use crate::oci::{Arch, host_arch};
 
 /// The entrypoint binary per family, or why it cannot be had on this machine.
 pub type EntrypointBinaries = BTreeMap<Family, Result<PathBuf, String>>;
 
-/// The Rust target an image family's entrypoint is built for; `None` is the host's own.
-pub fn rust_target(family: Family) -> Option<&'static str> {
-    match family {
-        Family::Debian => None,
-        Family::Alpine => Some("x86_64-unknown-linux-musl"),
+/// The Rust target an image family's entrypoint is built for on `arch`; `None` is the host's
+/// own (glibc) build.
+pub fn rust_target(family: Family, arch: Arch) -> Option<&'static str> {
+    match (family, arch) {
+        (Family::Debian, _) => None,
+        (Family::Alpine, Arch::Amd64) => Some("x86_64-unknown-linux-musl"),
+        (Family::Alpine, Arch::Arm64) => Some("aarch64-unknown-linux-musl"),
     }
 }
 
@@ -28,7 +31,7 @@ pub fn build(root: &Path, families: &[Family]) -> anyhow::Result<EntrypointBinar
         if out.contains_key(&family) {
             continue;
         }
-        let built = match rust_target(family) {
+        let built = match rust_target(family, host_arch()?) {
             None => {
                 cmd::run(
                     root,
@@ -81,9 +84,13 @@ mod tests {
     #[test]
     fn alpine_gets_a_static_musl_entrypoint_and_debian_the_host_build() {
         assert_eq!(
-            rust_target(Family::Alpine),
+            rust_target(Family::Alpine, Arch::Amd64),
             Some("x86_64-unknown-linux-musl")
         );
-        assert_eq!(rust_target(Family::Debian), None);
+        assert_eq!(
+            rust_target(Family::Alpine, Arch::Arm64),
+            Some("aarch64-unknown-linux-musl")
+        );
+        assert_eq!(rust_target(Family::Debian, Arch::Arm64), None);
     }
 }

@@ -22,6 +22,7 @@ use crate::context::ContextHash;
 use crate::engine::{self, mb};
 use crate::entrypoint_binary::EntrypointBinaries;
 use crate::manifest::{Family, Manifest};
+use crate::oci::host_arch;
 use crate::payload::{self, PayloadInputs};
 use crate::variants::{BuildSettings, VARIANT_LABEL, Variant, VariantPlan};
 
@@ -103,7 +104,11 @@ impl ImageBuilder<'_> {
             None => bail!("no entrypoint was built for the {family:?} family"),
         };
         let mut artifacts = Vec::new();
-        for (role, package) in self.manifest.artifacts(variant.assistant, variant.base)? {
+        let arch = host_arch()?;
+        for (role, package) in self
+            .manifest
+            .artifacts(variant.assistant, variant.base, arch)?
+        {
             artifacts.push((role, self.store.fetch(&package).await?));
         }
         let dockerfile_path = self.root.join("images").join(plan.dockerfile);
@@ -206,7 +211,7 @@ impl ImageBuilder<'_> {
         eprintln!("[{}] pulling {}", plan.variant, plan.base_image);
         let options = CreateImageOptionsBuilder::default()
             .from_image(&plan.base_image)
-            .platform("linux/amd64")
+            .platform(&host_arch()?.platform())
             .build();
         let mut stream = self.docker.create_image(Some(options), None, None);
         while let Some(item) = stream.next().await {

@@ -16,15 +16,11 @@ pub struct Args {
     check: bool,
 }
 
-/// Queries the registry for each pinned artifact and writes (or checks) the lock file.
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let root = cmd::workspace_root()?;
-    let manifest = Manifest::load(&root)?;
-    let registry = NpmRegistry::from_env()?;
-    let runtime = tokio::runtime::Runtime::new()?;
+/// The lock of every artifact `manifest` pins, from the registry's metadata.
+pub async fn lock_for(manifest: &Manifest, registry: &NpmRegistry) -> anyhow::Result<Lock> {
     let mut lock = Lock::default();
     for package in manifest.all_artifacts()? {
-        let meta = runtime.block_on(registry.version_metadata(&package))?;
+        let meta = registry.version_metadata(&package).await?;
         let integrity = meta.dist.integrity.ok_or_else(|| {
             anyhow::anyhow!("the registry gives no integrity for {package}: cannot lock it")
         })?;
@@ -36,6 +32,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             integrity,
         });
     }
+    Ok(lock)
+}
+
+/// Queries the registry for each pinned artifact and writes (or checks) the lock file.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let root = cmd::workspace_root()?;
+    let manifest = Manifest::load(&root)?;
+    let registry = NpmRegistry::from_env()?;
+    let lock = tokio::runtime::Runtime::new()?.block_on(lock_for(&manifest, &registry))?;
     let text = lock.render()?;
     let path = lock_path(&root);
     if args.check {

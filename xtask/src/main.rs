@@ -6,15 +6,18 @@ mod artifacts;
 mod bench_images;
 mod bootstrap_base;
 mod build_images;
+mod bump_versions;
 mod cache;
 mod cmd;
 mod container;
 mod context;
 mod e2e;
 mod engine;
+mod engine_endpoint;
 mod entrypoint_binary;
 mod image_args;
 mod image_build;
+mod image_index;
 mod image_scenario;
 mod image_size;
 mod integrity;
@@ -24,11 +27,17 @@ mod lockfile;
 mod manifest;
 mod netns;
 mod npm_registry;
+mod oci;
 mod payload;
 mod plan;
 mod prerequisites;
 mod publish;
 mod registry;
+mod registry_auth;
+#[cfg(test)]
+mod registry_fixture;
+mod registry_skip;
+mod remote_image;
 mod revision;
 mod test;
 mod test_images;
@@ -66,6 +75,9 @@ enum Command {
     Plan(plan::Args),
     /// Record the registry's integrity of every artifact pinned in images/images.toml.
     LockArtifacts(lock_artifacts::Args),
+    /// Find newer Claude Code, Codex and Node releases on the npm registry; `--apply` writes
+    /// images.toml, images.lock and tests/cli-versions.toml.
+    BumpVersions(bump_versions::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -78,5 +90,6 @@ fn main() -> anyhow::Result<()> {
         Command::Publish(args) => publish::run(args),
         Command::Plan(args) => plan::run(args),
         Command::LockArtifacts(args) => lock_artifacts::run(args),
+        Command::BumpVersions(args) => bump_versions::run(args),
     }
 }

@@ -11,6 +11,8 @@ use anyhow::{Context, bail};
 use entrypoint::assistant::Assistant;
 use serde::Deserialize;
 
+use crate::oci::Arch;
+
 /// The operating-system base an image is built on. A closed set: each base has a Dockerfile
 /// family and a pinned upstream image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -90,7 +92,7 @@ impl NpmPackage {
             .filter(|&i| i > 0)
             .with_context(|| format!("npm package spec {spec:?} has no @version"))?;
         let (name, version) = (&spec[..at], &spec[at + 1..]);
-        if name.is_empty() || version.is_empty() || version.contains('{') {
+        if name.is_empty() || version.is_empty() || spec.contains('{') {
             bail!("npm package spec {spec:?} is not `name@version`");
         }
         Ok(NpmPackage {
@@ -220,17 +222,21 @@ impl Manifest {
                     .bases
                     .get(&base)
                     .with_context(|| format!("[assistants.{assistant}.bases.{base}] is missing"))?;
-                if !on.artifact.contains("{version}") {
+                if !on.artifact.contains("{version}") || !on.artifact.contains("{arch}") {
                     bail!(
-                        "[assistants.{assistant}.bases.{base}] artifact {:?} must take its version from `version` through {{version}}",
+                        "[assistants.{assistant}.bases.{base}] artifact {:?} must take its version from `version` through {{version}} and its architecture through {{arch}}",
                         on.artifact
                     );
                 }
-                self.artifacts(assistant, base)?;
+                for arch in Arch::ALL {
+                    self.artifacts(assistant, base, arch)?;
+                }
             }
         }
-        if !self.node.artifact.contains("{version}") {
-            bail!("[node] artifact must take its version from `version` through {{version}}");
+        if !self.node.artifact.contains("{version}") || !self.node.artifact.contains("{arch}") {
+            bail!(
+                "[node] artifact must take its version from `version` through {{version}} and its architecture through {{arch}}"
+            );
         }
         Ok(())
     }
@@ -261,33 +267,47 @@ impl Manifest {
             .with_context(|| format!("[assistants.{assistant}.bases.{base}] is missing"))
     }
 
-    /// The npm packages one variant downloads, with their role.
+    /// The npm packages one variant downloads when built on `arch`, with their role.
     pub fn artifacts(
         &self,
         assistant: Assistant,
         base: Base,
+        arch: Arch,
     ) -> anyhow::Result<Vec<(ArtifactRole, NpmPackage)>> {
         let spec = self.assistant(assistant)?;
         let on = self.assistant_on(assistant, base)?;
+        let expand = |template: &str, version: &str| {
+            NpmPackage::parse(
+                &template
+                    .replace("{version}", version)
+                    .replace("{arch}", arch.npm_name()),
+            )
+        };
         let mut out = vec![(
             ArtifactRole::Assistant,
-            NpmPackage::parse(&on.artifact.replace("{version}", &spec.version))?,
+            expand(&on.artifact, &spec.version)?,
         )];
         if spec.needs_node && self.base(base)?.family == Family::Debian {
             out.push((
                 ArtifactRole::Node,
-                NpmPackage::parse(&self.node.artifact.replace("{version}", &self.node.version))?,
+                expand(&self.node.artifact, &self.node.version)?,
             ));
         }
         Ok(out)
     }
 
-    /// Every npm package any variant downloads, each once, sorted.
+    /// Every npm package any variant downloads on any architecture, each once, sorted.
     pub fn all_artifacts(&self) -> anyhow::Result<Vec<NpmPackage>> {
         let mut all = Vec::new();
         for assistant in Assistant::ALL {
             for base in Base::ALL {
-                all.extend(self.artifacts(assistant, base)?.into_iter().map(|(_, p)| p));
+                for arch in Arch::ALL {
+                    all.extend(
+                        self.artifacts(assistant, base, arch)?
+                            .into_iter()
+                            .map(|(_, p)| p),
+                    );
+                }
             }
         }
         all.sort();
@@ -320,14 +340,26 @@ mod tests {
         let manifest = Manifest::load(&root).unwrap();
         for assistant in Assistant::ALL {
             for base in Base::ALL {
-                let artifacts = manifest.artifacts(assistant, base).unwrap();
-                assert_eq!(artifacts[0].0, ArtifactRole::Assistant);
+                for arch in Arch::ALL {
+                    let artifacts = manifest.artifacts(assistant, base, arch).unwrap();
+                    assert_eq!(artifacts[0].0, ArtifactRole::Assistant);
+                    assert!(
+                        artifacts[0].1.name.contains(arch.npm_name())
+                            || artifacts[0].1.version.contains(arch.npm_name()),
+                        "{assistant}-{base} on {arch}: {}",
+                        artifacts[0].1
+                    );
+                }
             }
         }
         // Node comes from npm only where its glibc build runs.
-        let codex_ubuntu = manifest.artifacts(Assistant::Codex, Base::Ubuntu).unwrap();
+        let codex_ubuntu = manifest
+            .artifacts(Assistant::Codex, Base::Ubuntu, Arch::Arm64)
+            .unwrap();
         assert!(codex_ubuntu.iter().any(|(r, _)| *r == ArtifactRole::Node));
-        let codex_alpine = manifest.artifacts(Assistant::Codex, Base::Alpine).unwrap();
+        let codex_alpine = manifest
+            .artifacts(Assistant::Codex, Base::Alpine, Arch::Amd64)
+            .unwrap();
         assert!(codex_alpine.iter().all(|(r, _)| *r != ArtifactRole::Node));
     }
 
@@ -336,8 +368,8 @@ mod tests {
         let root = crate::cmd::workspace_root().unwrap();
         let text = std::fs::read_to_string(manifest_path(&root)).unwrap();
         let text = text.replacen(
-            "@anthropic-ai/claude-code-linux-x64@{version}",
-            "@anthropic-ai/claude-code-linux-x64@2.0.0",
+            "@anthropic-ai/claude-code-linux-{arch}@{version}",
+            "@anthropic-ai/claude-code-linux-{arch}@2.0.0",
             1,
         );
         let err = Manifest::parse(&text).unwrap_err();

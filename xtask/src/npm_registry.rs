@@ -4,6 +4,7 @@
 //! with `dist.tarball` and `dist.integrity`) and the tarball URL it names
 //! (https://github.com/npm/registry/blob/main/docs/REGISTRY-API.md).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -28,6 +29,17 @@ pub struct NpmRegistry {
 pub struct VersionMetadata {
     /// Where and what to download.
     pub dist: Dist,
+}
+
+/// The parts of a package's document (`GET /<name>`) that show its releases.
+#[derive(Debug, Deserialize)]
+pub struct Packument {
+    /// `latest` and other tags, each naming a version.
+    #[serde(rename = "dist-tags", default)]
+    pub dist_tags: BTreeMap<String, String>,
+    /// Every published version (the values are not needed).
+    #[serde(default)]
+    pub versions: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 /// `dist` of a version's metadata.
@@ -67,29 +79,49 @@ impl NpmRegistry {
         &self.base
     }
 
-    /// `GET /<name>/<version>`; a scoped name's `/` is escaped as npm clients do.
+    /// `GET /<name>` in npm's abbreviated form (`Accept: application/vnd.npm.install-v1+json`,
+    /// https://github.com/npm/registry/blob/main/docs/responses/package-metadata.md), which
+    /// still carries `dist-tags` and every version but not each version's readme.
+    pub async fn packument(&self, name: &str) -> anyhow::Result<Packument> {
+        let accept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8";
+        self.get_json(name, &[name], accept).await
+    }
+
+    /// `GET /<name>/<version>`.
     pub async fn version_metadata(&self, package: &NpmPackage) -> anyhow::Result<VersionMetadata> {
-        let url = format!(
-            "{}/{}/{}",
-            self.base,
-            package.name.replace('/', "%2f"),
-            package.version
-        );
+        let spec = package.to_string();
+        self.get_json(
+            &spec,
+            &[&package.name, &package.version],
+            "application/json",
+        )
+        .await
+    }
+
+    /// `GET /<segments…>` as JSON; a scoped name's `/` is escaped as npm clients do.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        segments: &[&str],
+        accept: &str,
+    ) -> anyhow::Result<T> {
+        let path: Vec<String> = segments.iter().map(|s| s.replace('/', "%2f")).collect();
+        let url = format!("{}/{}", self.base, path.join("/"));
         let response = self
             .client
             .get(&url)
-            .header("accept", "application/json")
+            .header("accept", accept)
             .send()
             .await
             .with_context(|| format!("cannot reach the npm registry at {url}"))?;
         let status = response.status();
         if !status.is_success() {
-            bail!("the npm registry answered {status} for {url}: is {package} published there?");
+            bail!("the npm registry answered {status} for {url}: is {what} published there?");
         }
         response
             .json()
             .await
-            .with_context(|| format!("unexpected metadata for {package} from {url}"))
+            .with_context(|| format!("unexpected metadata for {what} from {url}"))
     }
 
     /// Downloads `url` into `dest`, failing (and removing `dest`) unless its bytes have the

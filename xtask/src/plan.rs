@@ -6,6 +6,7 @@ use clap::Parser;
 use crate::cmd;
 use crate::image_args::ImageArgs;
 use crate::manifest::Manifest;
+use crate::oci::host_arch;
 use crate::revision;
 use crate::variants::{TagPolicy, VariantPlan, published_tags};
 
@@ -30,7 +31,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for (key, value) in &plan.build_args {
             println!("  build arg    {key}={value}");
         }
-        for (_, package) in manifest.artifacts(variant.assistant, variant.base)? {
+        for (_, package) in manifest.artifacts(variant.assistant, variant.base, host_arch()?)? {
             println!("  artifact     {package}");
         }
         println!(

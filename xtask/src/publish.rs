@@ -3,21 +3,30 @@
 //!
 //! Target and credentials default to GitLab CI's predefined variables `CI_REGISTRY_IMAGE`,
 //! `CI_REGISTRY_USER`, `CI_REGISTRY_PASSWORD` and `CI_REGISTRY`
-//! (https://docs.gitlab.com/ci/variables/predefined_variables/); images go to
+//! (https://docs.gitlab.com/ci/variables/predefined_variables/), then `DOCKER_AUTH_CONFIG` and
+//! `~/.docker/config.json` (see `registry_auth`); images go to
 //! `$CI_REGISTRY_IMAGE/<assistant>:<tag>`.
+//!
+//! Multi-platform releases run `publish --arch amd64` and `publish --arch arm64` on native
+//! runners (tags `<tag>-<arch>`), then `publish --index` once to write each `<tag>` as an OCI
+//! index of both.
 
 use anyhow::{Context, bail};
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{PushImageOptionsBuilder, TagImageOptionsBuilder};
 use clap::Parser;
-use entrypoint::secret::Secret;
 use futures::StreamExt;
 
 use crate::engine::{self, mb};
 use crate::image_args::ImageArgs;
-use crate::manifest::Manifest;
-use crate::registry::{self, Credentials, Repository};
+use crate::image_build::CONTEXT_HASH_LABEL;
+use crate::image_index::{self, AssembledIndex};
+use crate::manifest::{Base, Manifest};
+use crate::oci::Arch;
+use crate::registry::{self, Credentials, RegistryClient, Repository};
+use crate::registry_auth::{self, CredentialInputs};
+use crate::registry_skip::{self, PushPlan};
 use crate::variants::{TagPolicy, Variant, published_tags};
 use crate::{cmd, revision};
 
@@ -45,6 +54,17 @@ pub struct Args {
     images: ImageArgs,
     #[command(flatten)]
     target: Target,
+    /// Publish this platform's image: every tag gets a `-<arch>` suffix (`1.2.0-ubuntu-arm64`)
+    /// for `--index` to combine. Without it the tags are plain (single-platform releases).
+    #[arg(long, value_name = "amd64|arm64", conflicts_with = "index")]
+    arch: Option<Arch>,
+    /// Instead of pushing, assemble every tag as a multi-platform OCI index of its
+    /// `<tag>-<arch>` images already in the registry (no Docker engine needed).
+    #[arg(long)]
+    index: bool,
+    /// The platforms `--index` combines (default: amd64,arm64).
+    #[arg(long, value_delimiter = ',', requires = "index")]
+    archs: Vec<Arch>,
 }
 
 /// One pushed image.
@@ -62,66 +82,194 @@ pub struct Published {
     pub compressed_size: u64,
 }
 
-/// Publishes the selected local images.
+/// Publishes the selected local images, or assembles the indexes.
 pub fn run(args: Args) -> anyhow::Result<()> {
     tokio::runtime::Runtime::new()?.block_on(async {
+        if args.index {
+            let archs = if args.archs.is_empty() {
+                Arch::ALL.to_vec()
+            } else {
+                args.archs
+            };
+            publish_indexes(&args.images, &args.target, &archs).await?;
+            return Ok(());
+        }
         let docker = engine::connect().await?;
-        publish(&docker, &args.images, &args.target).await?;
+        publish_for(&docker, &args.images, &args.target, args.arch).await?;
         Ok(())
     })
 }
 
-/// Publishes every selected variant that exists locally (`gitlab-ai/<assistant>:<base>`).
+/// Where to publish and as whom, resolved from the flags and the environment.
+struct Destination {
+    registry_image: String,
+    credentials: Option<Credentials>,
+}
+
+impl Destination {
+    fn resolve(target: &Target) -> anyhow::Result<Self> {
+        let registry_image = target
+            .registry_image
+            .clone()
+            .filter(|s| !s.is_empty())
+            .context(
+                "no registry to publish to: set CI_REGISTRY_IMAGE or pass --registry-image HOST/PATH",
+            )?;
+        let registry_image = registry_image.trim_end_matches('/').to_owned();
+        let host = Repository::parse(&format!("{registry_image}/probe"))?.host;
+        let inputs = CredentialInputs::from_env(
+            target.registry_user.clone(),
+            target.registry_password.clone(),
+        );
+        let credentials = match registry_auth::resolve(&inputs, &host)? {
+            Some((credentials, source)) => {
+                eprintln!(
+                    "registry {host}: authenticating as {} (from {source})",
+                    credentials.username
+                );
+                Some(credentials)
+            }
+            None => {
+                eprintln!("registry {host}: no credentials found; trying anonymously");
+                None
+            }
+        };
+        Ok(Destination {
+            registry_image,
+            credentials,
+        })
+    }
+
+    fn repository(&self, variant: Variant) -> String {
+        format!("{}/{}", self.registry_image, variant.assistant)
+    }
+
+    fn client(&self, repository: &str) -> anyhow::Result<RegistryClient> {
+        RegistryClient::new(Repository::parse(repository)?, self.credentials.clone())
+    }
+}
+
+/// What one publish run needs for every variant: where, as whom, and which tags.
+struct Run {
+    destination: Destination,
+    default_base: Base,
+    release: Option<String>,
+    moving: bool,
+    short_sha: String,
+}
+
+impl Run {
+    fn prepare(images: &ImageArgs, target: &Target) -> anyhow::Result<Self> {
+        let root = cmd::workspace_root()?;
+        Ok(Run {
+            destination: Destination::resolve(target)?,
+            default_base: Manifest::load(&root)?.default_base,
+            release: images.release(),
+            moving: target.latest,
+            short_sha: revision::short_sha(&root)?,
+        })
+    }
+
+    /// The tags `variant` is published under (see [`published_tags`]).
+    fn tags(&self, variant: Variant) -> Vec<String> {
+        let policy = TagPolicy {
+            release: self.release.as_deref(),
+            moving: self.moving,
+            short_sha: &self.short_sha,
+        };
+        published_tags(variant, policy, self.default_base)
+    }
+}
+
+/// Publishes every selected variant that exists locally (`gitlab-ai/<assistant>:<base>`) under
+/// plain (single-platform) tags.
 pub async fn publish(
     docker: &Docker,
     images: &ImageArgs,
     target: &Target,
 ) -> anyhow::Result<Vec<Published>> {
-    let root = cmd::workspace_root()?;
-    let manifest = Manifest::load(&root)?;
-    let registry_image = target
-        .registry_image
-        .clone()
-        .filter(|s| !s.is_empty())
-        .context(
-            "no registry to publish to: set CI_REGISTRY_IMAGE or pass --registry-image HOST/PATH",
-        )?;
-    let registry_image = registry_image.trim_end_matches('/').to_owned();
-    let credentials = match (&target.registry_user, &target.registry_password) {
-        (Some(user), Some(password)) if !user.is_empty() => Some(Credentials {
-            username: user.clone(),
-            password: Secret::new(password.clone()),
-        }),
-        _ => None,
-    };
-    let release = images.release();
-    let short = revision::short_sha(&root)?;
-    let policy = TagPolicy {
-        release: release.as_deref(),
-        moving: target.latest,
-        short_sha: &short,
-    };
+    publish_for(docker, images, target, None).await
+}
+
+/// Publishes every selected variant that exists locally; with `arch`, under `<tag>-<arch>`.
+/// Images whose context the registry already holds are not pushed again (see
+/// [`registry_skip`]).
+pub async fn publish_for(
+    docker: &Docker,
+    images: &ImageArgs,
+    target: &Target,
+    arch: Option<Arch>,
+) -> anyhow::Result<Vec<Published>> {
+    let run = Run::prepare(images, target)?;
+    let destination = &run.destination;
     let mut published = Vec::new();
     for variant in images.variants() {
         let local = variant.local_image();
-        if engine::inspect_image(docker, &local).await?.is_none() {
+        let Some(inspect) = engine::inspect_image(docker, &local).await? else {
             eprintln!("[{variant}] {local} does not exist locally; not published (build it first)");
             continue;
+        };
+        let image_arch = match (arch, inspect.architecture.as_deref()) {
+            (Some(wanted), Some(actual)) if actual != wanted.name() => {
+                bail!("[{variant}] {local} is a {actual} image; it cannot be published as {wanted}")
+            }
+            (Some(wanted), _) => wanted,
+            (None, actual) => actual
+                .and_then(|a| a.parse().ok())
+                .or_else(Arch::host)
+                .context("the image's architecture is neither amd64 nor arm64")?,
+        };
+        let context = inspect
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.as_ref())
+            .and_then(|l| l.get(CONTEXT_HASH_LABEL))
+            .cloned()
+            .with_context(|| {
+                format!("{local} has no {CONTEXT_HASH_LABEL} label: build it with `cargo xtask build-images`")
+            })?;
+        let repository = destination.repository(variant);
+        let mut tags = run.tags(variant);
+        if let Some(arch) = arch {
+            tags = tags
+                .iter()
+                .map(|t| image_index::platform_tag(t, arch))
+                .collect();
         }
-        let repository = format!("{registry_image}/{}", variant.assistant);
-        let tags = published_tags(variant, policy, manifest.default_base);
-        let digest = push_tags(docker, &local, &repository, &tags, credentials.as_ref())
+        let client = destination.client(&repository)?;
+        let plan = registry_skip::plan(&client, &tags, &context, image_arch)
             .await
-            .with_context(|| format!("publishing {variant}"))?;
-        let repo = Repository::parse(&repository)?;
+            .with_context(|| format!("reading {repository} from the registry"))?;
+        eprintln!("[{variant}] {plan}");
+        let digest = match &plan {
+            PushPlan::AlreadyPublished { existing } => existing.manifest.digest.clone(),
+            PushPlan::Retag {
+                existing, missing, ..
+            } => {
+                registry_skip::retag(&client, existing, missing)
+                    .await
+                    .with_context(|| format!("tagging {repository} in the registry"))?;
+                existing.manifest.digest.clone()
+            }
+            PushPlan::Push => push_tags(
+                docker,
+                &local,
+                &repository,
+                &tags,
+                destination.credentials.as_ref(),
+            )
+            .await
+            .with_context(|| format!("publishing {variant}"))?,
+        };
+        let repo = client.repository();
         let mut compressed_size = 0;
         for tag in &tags {
-            let remote = registry::fetch_manifest(&repo, tag, credentials.as_ref())
+            let remote = registry::fetch_manifest(repo, tag, destination.credentials.as_ref())
                 .await
                 .with_context(|| format!("reading {repository}:{tag} back from the registry"))?;
             if remote.digest != digest {
                 bail!(
-                    "{repository}:{tag} is served with digest {}, but the push reported {digest}",
+                    "{repository}:{tag} is served with digest {}, but the publish reported {digest}",
                     remote.digest
                 );
             }
@@ -146,9 +294,52 @@ pub async fn publish(
     Ok(published)
 }
 
+/// Assembles each selected variant's tags as OCI indexes of the `<tag>-<arch>` images already
+/// in the registry, and verifies them by reading them back.
+pub async fn publish_indexes(
+    images: &ImageArgs,
+    target: &Target,
+    archs: &[Arch],
+) -> anyhow::Result<Vec<AssembledIndex>> {
+    let run = Run::prepare(images, target)?;
+    let destination = &run.destination;
+    let mut indexes = Vec::new();
+    for variant in images.variants() {
+        let repository = destination.repository(variant);
+        let client = destination.client(&repository)?;
+        for tag in run.tags(variant) {
+            let started = std::time::Instant::now();
+            let index = image_index::assemble(&client, &tag, archs)
+                .await
+                .with_context(|| format!("assembling {repository}:{tag}"))?;
+            let platforms: Vec<String> = index
+                .manifests
+                .iter()
+                .map(|d| {
+                    let platform = d
+                        .platform
+                        .as_ref()
+                        .map(|p| p.to_string())
+                        .unwrap_or_default();
+                    format!("{platform} {}", d.digest)
+                })
+                .collect();
+            eprintln!(
+                "[{variant}] {repository}:{} = index {} ({}), written and verified in {:.1?}",
+                index.tag,
+                index.digest,
+                platforms.join(", "),
+                started.elapsed()
+            );
+            indexes.push(index);
+        }
+    }
+    Ok(indexes)
+}
+
 /// Tags `local` as `repository:tag` and pushes each tag; returns the digest the pushes reported
 /// (all tags of one image share it). Error items in the push stream fail the push.
-async fn push_tags(
+pub(crate) async fn push_tags(
     docker: &Docker,
     local: &str,
     repository: &str,

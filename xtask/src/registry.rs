@@ -16,8 +16,10 @@ use entrypoint::secret::Secret;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::oci::ImageManifest;
+
 /// Media types we accept for a single-platform image manifest.
-const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json";
+pub const MANIFEST_TYPES: &str = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json";
 
 /// `user:password` for a registry.
 #[derive(Clone, Debug)]
@@ -130,56 +132,123 @@ pub struct RemoteManifest {
 }
 
 #[derive(Deserialize)]
-struct ManifestBody {
-    #[serde(default)]
-    layers: Vec<Descriptor>,
-}
-
-#[derive(Deserialize)]
-struct Descriptor {
-    size: u64,
-}
-
-#[derive(Deserialize)]
 struct TokenResponse {
     token: Option<String>,
     access_token: Option<String>,
 }
 
-/// Fetches `repo:tag`'s manifest, authenticating as the registry asks.
-pub async fn fetch_manifest(
-    repo: &Repository,
-    tag: &str,
-    credentials: Option<&Credentials>,
-) -> anyhow::Result<RemoteManifest> {
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("gitlab-ai-xtask/", env!("CARGO_PKG_VERSION")))
-        .build()?;
-    let url = format!("{}/v2/{}/manifests/{tag}", repo.base_url(), repo.path);
-    let get = |auth: Option<String>| {
-        let mut request = client.get(&url).header("accept", MANIFEST_TYPES);
-        if let Some(auth) = auth {
-            request = request.header("authorization", auth);
+/// A manifest as the registry served it.
+#[derive(Clone, Debug)]
+pub struct FetchedManifest {
+    /// `sha256:…` of `bytes`, checked against the `Docker-Content-Digest` header.
+    pub digest: String,
+    /// The `Content-Type` the registry sent.
+    pub media_type: String,
+    /// The manifest exactly as stored (digests are over these bytes).
+    pub bytes: Vec<u8>,
+}
+
+/// `sha256:<hex>` of `bytes`, the content address the distribution API uses.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// A client for one repository's part of the Distribution API
+/// (https://github.com/opencontainers/distribution-spec/blob/main/spec.md): manifests by tag or
+/// digest, blobs, monolithic uploads. Authenticates on the first `401` and keeps the resulting
+/// `Authorization` for later requests (re-authenticating when a token's scope is not enough,
+/// e.g. a pull token for a push).
+pub struct RegistryClient {
+    http: reqwest::Client,
+    repo: Repository,
+    credentials: Option<Credentials>,
+    authorization: std::sync::Mutex<Option<String>>,
+}
+
+impl RegistryClient {
+    /// A client for `repo`, authenticating as `credentials` when the registry asks.
+    pub fn new(repo: Repository, credentials: Option<Credentials>) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("gitlab-ai-xtask/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(30))
+            .build()
+            .context("cannot create the HTTP client for the registry")?;
+        Ok(RegistryClient {
+            http,
+            repo,
+            credentials,
+            authorization: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// The repository this client talks to.
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
+    fn url(&self, tail: &str) -> String {
+        format!("{}/v2/{}/{tail}", self.repo.base_url(), self.repo.path)
+    }
+
+    fn cached_authorization(&self) -> Option<String> {
+        self.authorization
+            .lock()
+            .map(|guard| guard.clone())
+            .unwrap_or_default()
+    }
+
+    /// Sends a request, answering one authentication challenge.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> anyhow::Result<reqwest::Response> {
+        let attempt = |authorization: Option<String>| {
+            let mut request = self.http.request(method.clone(), url);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            if let Some(authorization) = authorization {
+                request = request.header("authorization", authorization);
+            }
+            if let Some(body) = body {
+                request = request.body(body.to_vec());
+            }
+            request.send()
+        };
+        let response = attempt(self.cached_authorization())
+            .await
+            .with_context(|| format!("cannot reach {url}"))?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(response);
         }
-        request.send()
-    };
-    let mut response = get(None)
-        .await
-        .with_context(|| format!("cannot reach {url}"))?;
-    if response.status() == reqwest::StatusCode::UNAUTHORIZED {
-        let header = response
+        let challenge = response
             .headers()
             .get("www-authenticate")
             .and_then(|h| h.to_str().ok())
             .context("the registry answered 401 without a WWW-Authenticate challenge")?
             .to_owned();
-        let creds = credentials.context(
-            "the registry requires authentication: set CI_REGISTRY_USER and CI_REGISTRY_PASSWORD",
+        let authorization = self.answer(&challenge).await?;
+        if let Ok(mut guard) = self.authorization.lock() {
+            *guard = Some(authorization.clone());
+        }
+        attempt(Some(authorization))
+            .await
+            .with_context(|| format!("cannot reach {url}"))
+    }
+
+    /// The `Authorization` value answering a challenge.
+    async fn answer(&self, challenge: &str) -> anyhow::Result<String> {
+        let creds = self.credentials.as_ref().context(
+            "the registry requires authentication: set CI_REGISTRY_USER and CI_REGISTRY_PASSWORD (or --registry-user/--registry-password, DOCKER_AUTH_CONFIG, ~/.docker/config.json)",
         )?;
-        let auth = match Challenge::parse(&header)? {
+        Ok(match Challenge::parse(challenge)? {
             Challenge::Basic => basic(creds),
             Challenge::Bearer { realm, params } => {
-                let token: TokenResponse = client
+                let token: TokenResponse = self
+                    .http
                     .get(&realm)
                     .query(&params)
                     .header("authorization", basic(creds))
@@ -196,33 +265,168 @@ pub async fn fetch_manifest(
                     .context("the token service answered without a token")?;
                 format!("Bearer {token}")
             }
-        };
-        response = get(Some(auth))
-            .await
-            .with_context(|| format!("cannot reach {url}"))?;
+        })
     }
-    let status = response.status();
-    if !status.is_success() {
-        bail!("GET {url} answered {status}");
+
+    /// The manifest of a tag or digest, with any of `accept`'s media types; `None` when the
+    /// registry has no such manifest.
+    pub async fn manifest(
+        &self,
+        reference: &str,
+        accept: &str,
+    ) -> anyhow::Result<Option<FetchedManifest>> {
+        let url = self.url(&format!("manifests/{reference}"));
+        let response = self
+            .send(reqwest::Method::GET, &url, &[("accept", accept)], None)
+            .await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = fail_unless_success(response, "GET", &url).await?;
+        let header_digest = header(&response, "docker-content-digest");
+        let media_type = header(&response, "content-type").unwrap_or_default();
+        let bytes = response.bytes().await?.to_vec();
+        let digest = sha256_digest(&bytes);
+        if let Some(header) = header_digest
+            && header != digest
+        {
+            bail!(
+                "the registry's Docker-Content-Digest {header} does not match the manifest it sent ({digest})"
+            );
+        }
+        Ok(Some(FetchedManifest {
+            digest,
+            media_type,
+            bytes,
+        }))
     }
-    let header_digest = response
+
+    /// A blob's bytes, verified against its digest.
+    pub async fn blob(&self, digest: &str) -> anyhow::Result<Vec<u8>> {
+        let url = self.url(&format!("blobs/{digest}"));
+        let response = self.send(reqwest::Method::GET, &url, &[], None).await?;
+        let bytes = fail_unless_success(response, "GET", &url)
+            .await?
+            .bytes()
+            .await?
+            .to_vec();
+        let actual = sha256_digest(&bytes);
+        if actual != digest {
+            bail!("the registry served {actual} for the blob {digest}");
+        }
+        Ok(bytes)
+    }
+
+    /// Uploads `bytes` as a blob in one request (POST a session, PUT with `?digest=`), unless
+    /// the repository already has it; returns its digest. Images are pushed by the engine; the
+    /// tests push small per-platform images this way.
+    #[cfg(test)]
+    pub async fn push_blob(&self, bytes: &[u8]) -> anyhow::Result<String> {
+        let digest = sha256_digest(bytes);
+        let head_url = self.url(&format!("blobs/{digest}"));
+        let head = self
+            .send(reqwest::Method::HEAD, &head_url, &[], None)
+            .await?;
+        if head.status().is_success() {
+            return Ok(digest);
+        }
+        let start_url = self.url("blobs/uploads/");
+        let started = self
+            .send(
+                reqwest::Method::POST,
+                &start_url,
+                &[("content-length", "0")],
+                None,
+            )
+            .await?;
+        let started = fail_unless_success(started, "POST", &start_url).await?;
+        let location = header(&started, "location")
+            .context("the registry opened an upload without a Location")?;
+        let base = reqwest::Url::parse(&self.repo.base_url())?;
+        let mut upload = base
+            .join(&location)
+            .with_context(|| format!("the registry's upload Location {location:?} is not a URL"))?;
+        upload.query_pairs_mut().append_pair("digest", &digest);
+        let upload = upload.to_string();
+        let put = self
+            .send(
+                reqwest::Method::PUT,
+                &upload,
+                &[("content-type", "application/octet-stream")],
+                Some(bytes),
+            )
+            .await?;
+        fail_unless_success(put, "PUT", &upload).await?;
+        Ok(digest)
+    }
+
+    /// Stores a manifest under a tag or digest; returns its digest, checked against the one the
+    /// registry reports.
+    pub async fn put_manifest(
+        &self,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> anyhow::Result<String> {
+        let url = self.url(&format!("manifests/{reference}"));
+        let response = self
+            .send(
+                reqwest::Method::PUT,
+                &url,
+                &[("content-type", media_type)],
+                Some(bytes),
+            )
+            .await?;
+        let response = fail_unless_success(response, "PUT", &url).await?;
+        let digest = sha256_digest(bytes);
+        if let Some(reported) = header(&response, "docker-content-digest")
+            && reported != digest
+        {
+            bail!("the registry stored {url} as {reported}, but its bytes are {digest}");
+        }
+        Ok(digest)
+    }
+}
+
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
         .headers()
-        .get("docker-content-digest")
+        .get(name)
         .and_then(|h| h.to_str().ok())
-        .map(str::to_owned);
-    let body = response.bytes().await?;
-    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&body)));
-    if let Some(header) = header_digest
-        && header != digest
-    {
-        bail!(
-            "the registry's Docker-Content-Digest {header} does not match the manifest it sent ({digest})"
-        );
+        .map(str::to_owned)
+}
+
+/// The response, or an error carrying the status and the registry's error body (the
+/// distribution API explains refusals as `{"errors":[{"code":…,"message":…}]}`).
+async fn fail_unless_success(
+    response: reqwest::Response,
+    method: &str,
+    url: &str,
+) -> anyhow::Result<reqwest::Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
     }
-    let manifest: ManifestBody =
-        serde_json::from_slice(&body).context("the registry sent an unexpected manifest")?;
+    let body = response.text().await.unwrap_or_default();
+    let body: String = body.chars().take(500).collect();
+    bail!("{method} {url} answered {status}: {}", body.trim())
+}
+
+/// Fetches `repo:tag`'s single-platform manifest, authenticating as the registry asks.
+pub async fn fetch_manifest(
+    repo: &Repository,
+    tag: &str,
+    credentials: Option<&Credentials>,
+) -> anyhow::Result<RemoteManifest> {
+    let client = RegistryClient::new(repo.clone(), credentials.cloned())?;
+    let fetched = client
+        .manifest(tag, MANIFEST_TYPES)
+        .await?
+        .with_context(|| format!("{}/{}:{tag} does not exist", repo.host, repo.path))?;
+    let manifest: ImageManifest = serde_json::from_slice(&fetched.bytes)
+        .context("the registry sent an unexpected manifest")?;
     Ok(RemoteManifest {
-        digest,
+        digest: fetched.digest,
         compressed_size: manifest.layers.iter().map(|l| l.size).sum(),
     })
 }
@@ -318,8 +522,7 @@ mod tests {
         base.trim_start_matches("http://").to_owned()
     }
 
-    const MANIFEST: &[u8] =
-        br#"{"schemaVersion":2,"layers":[{"size":1000,"digest":"sha256:a"},{"size":234,"digest":"sha256:b"}]}"#;
+    const MANIFEST: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":10,"digest":"sha256:c"},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":1000,"digest":"sha256:a"},{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":234,"digest":"sha256:b"}]}"#;
 
     fn creds(password: &str) -> Credentials {
         Credentials {

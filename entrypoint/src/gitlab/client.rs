@@ -3,6 +3,8 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
@@ -46,6 +48,9 @@ pub struct GitLab {
     token: HeaderValue,
     request_timeout: std::time::Duration,
     retry: RetryPolicy,
+    /// Requests sent by this client and its clones (retries included), for commands that report
+    /// what they cost, such as the scheduled scan.
+    sent: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for GitLab {
@@ -103,7 +108,14 @@ impl GitLab {
             token,
             request_timeout: config.request_timeout,
             retry: config.retry,
+            sent: Arc::default(),
         })
+    }
+
+    /// How many HTTP requests this client and its clones have sent so far, retries included:
+    /// what GitLab counts against rate limits.
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     /// The REST v4 root this client talks to.
@@ -324,6 +336,7 @@ impl GitLab {
         call: &Call,
         timeout: std::time::Duration,
     ) -> Result<Answer, reqwest::Error> {
+        self.sent.fetch_add(1, Ordering::Relaxed);
         let mut request = self
             .http
             .request(call.method.clone(), call.url.clone())

@@ -26,6 +26,7 @@ pub mod pipelines;
 pub mod projects;
 pub mod repository;
 pub mod retry;
+pub mod todos;
 pub mod triggers;
 pub mod users;
 pub mod variables;

@@ -161,6 +161,20 @@ impl GitLab {
         )
         .await
     }
+
+    /// `DELETE …/notes/:note_id` (the note's author or a Maintainer may).
+    pub async fn delete_note(
+        &self,
+        project: &ProjectRef,
+        noteable: Noteable,
+        note: NoteId,
+    ) -> Result<(), GitLabError> {
+        self.delete(&format!(
+            "{}/notes/{note}",
+            noteable_path(project, noteable)
+        ))
+        .await
+    }
 }
 
 #[cfg(test)]

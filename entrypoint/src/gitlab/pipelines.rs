@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
@@ -116,7 +117,63 @@ struct TriggerBody<'a> {
     variables: &'a BTreeMap<String, String>,
 }
 
+/// A pipeline as `GET /projects/:id/pipelines` lists it (the fields the scan needs).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PipelineSummary {
+    /// Global id.
+    pub id: PipelineId,
+    /// Current status.
+    pub status: PipelineStatus,
+    /// Branch or tag built.
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    /// When GitLab created it: for a scheduled pipeline, when the schedule fired.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Filters for [`GitLab::latest_pipeline`], as the list endpoint names them.
+/// <https://docs.gitlab.com/api/pipelines/#list-project-pipelines>
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PipelineFilter {
+    /// `source` (`schedule`, `push`, `api`, `trigger`, …).
+    pub source: Option<String>,
+    /// `status` (`success`, `failed`, …).
+    pub status: Option<String>,
+    /// `ref`.
+    pub git_ref: Option<String>,
+}
+
 impl GitLab {
+    /// The newest pipeline matching `filter` (`order_by=id`, `sort=desc`, `per_page=1`): one
+    /// request, whatever the project's history.
+    pub async fn latest_pipeline(
+        &self,
+        project: &ProjectRef,
+        filter: &PipelineFilter,
+    ) -> Result<Option<PipelineSummary>, GitLabError> {
+        let mut query = vec![
+            ("order_by", "id".to_owned()),
+            ("sort", "desc".to_owned()),
+            ("per_page", "1".to_owned()),
+        ];
+        for (name, value) in [
+            ("source", &filter.source),
+            ("status", &filter.status),
+            ("ref", &filter.git_ref),
+        ] {
+            if let Some(value) = value {
+                query.push((name, value.clone()));
+            }
+        }
+        let page: Vec<PipelineSummary> = self
+            .get(
+                &format!("/projects/{}/pipelines", project.segment()),
+                &query,
+            )
+            .await?;
+        Ok(page.into_iter().next())
+    }
+
     /// `POST /projects/:id/trigger/pipeline`. Sent without our `PRIVATE-TOKEN`: the trigger
     /// token authenticates, and the pipeline runs as its owner.
     pub async fn trigger_pipeline(

@@ -100,8 +100,10 @@ impl Failure {
                 }
             })
         };
+        // The names the templates and `entrypoint setup` use (`ANTHROPIC_API_KEY` and
+        // `CODEX_API_KEY` are accepted too, but the advice names the one to check first).
         let key_variable = match assistant {
-            Assistant::Claude => "ANTHROPIC_API_KEY",
+            Assistant::Claude => "CLAUDE_API_KEY",
             Assistant::Codex => "OPENAI_API_KEY",
         }
         .to_owned();
@@ -570,7 +572,7 @@ mod tests {
                 Assistant::Claude
             ),
             Some(Failure::ModelUnauthorized {
-                key_variable: "ANTHROPIC_API_KEY".into()
+                key_variable: "CLAUDE_API_KEY".into()
             })
         );
         assert!(matches!(

@@ -4,7 +4,9 @@
 //! trigger and **decide** (a note that is not for this job exits here, before any API call when
 //! the trigger came as a webhook body); read every setting ([`JobSettings`], so a wrong variable
 //! stops the job before anything is posted); **guard** (silently ignore bots, politely refuse people
-//! without the role); post the **placeholder**; prepare the **workspace** and the **context**;
+//! without the role); **claim** the note (the bot's reaction, [`crate::claim`]) unless a relay or
+//! scan already did and passed its placeholder, so a re-sent webhook or a racing scan stops here;
+//! post the **placeholder**; prepare the **workspace** and the **context**;
 //! run the **assistant** with progress refreshes; **publish** the review, the commits and the
 //! result, which replaces the placeholder. Any failure after the placeholder exists replaces it
 //! with the error, so nobody is left looking at "working…".
@@ -26,10 +28,12 @@ use tracing::Instrument as _;
 pub use outcome::JobEnd;
 pub use settings::{JobSettings, RunOptions};
 
+use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
 use crate::assistant::run::RunSpec;
+use crate::claim::{self, Claim};
 use crate::context::{gather, render};
-use crate::gitlab::ids::Noteable;
+use crate::gitlab::ids::{AwardId, Noteable};
 use crate::gitlab::{ClientConfig, GitLab};
 use crate::guard::{self, GuardOutcome};
 use crate::marker::{NoteRole, marker};
@@ -81,21 +85,41 @@ pub async fn run(
             return Ok(JobEnd::Ignored { reason });
         }
         GuardOutcome::Refuse(refusal) => {
-            let note = refuse(&gitlab, &trigger, assistant, &refusal, &redactor)
+            let ownership = own(&gitlab, &trigger, assistant).await?;
+            if let Ownership::Taken = ownership {
+                return Ok(already_taken(assistant));
+            }
+            let note = match refuse(&gitlab, &trigger, assistant, &refusal, &redactor)
                 .instrument(tracing::info_span!("refusal"))
                 .await
-                .context("posting the refusal")?;
+            {
+                Ok(note) => note,
+                Err(error) => {
+                    ownership.release(&gitlab, &trigger).await;
+                    return Err(error).context("posting the refusal");
+                }
+            };
             tracing::info!(note = %note, reason = %refusal.message(), "refused the request");
             return Ok(JobEnd::Refused { note });
         }
     };
 
+    let ownership = own(&gitlab, &trigger, assistant).await?;
+    if let Ownership::Taken = ownership {
+        return Ok(already_taken(assistant));
+    }
     let job = JobLink::from_env(vars);
     let internal = must_be_internal(&trigger);
-    let placeholder = post_placeholder(&gitlab, &trigger, assistant, job.as_ref())
+    let placeholder = match post_placeholder(&gitlab, &trigger, assistant, job.as_ref())
         .instrument(tracing::info_span!("placeholder"))
         .await
-        .context("posting the placeholder note")?;
+    {
+        Ok(placeholder) => placeholder,
+        Err(error) => {
+            ownership.release(&gitlab, &trigger).await;
+            return Err(error).context("posting the placeholder note");
+        }
+    };
     tracing::info!(note = %placeholder.note, elapsed_ms = started.elapsed().as_millis() as u64, "placeholder posted");
     let mut state = StateFile::path_from_env(vars).map(StateFile::create);
     if let Some(state) = state.as_mut()
@@ -149,6 +173,71 @@ pub async fn run(
     })
 }
 
+/// Whether this job owns the mention (see [`crate::claim`]).
+enum Ownership {
+    /// A relay or scan claimed the note and passed its placeholder (`AI_PLACEHOLDER_NOTE_ID`);
+    /// claiming again would find its own reaction and stop. A Duo flow has no note to claim:
+    /// GitLab started the flow once.
+    HandedOver,
+    /// This job added the bot's reaction.
+    Won(AwardId),
+    /// Someone else did: another delivery of the same webhook, a relay, a scan.
+    Taken,
+}
+
+impl Ownership {
+    /// Gives a claim this job won back, when it could not post anything, so that a retried
+    /// delivery or the next scan can answer the mention. Best effort: the job is failing
+    /// already, and the error that made it fail is the one to report.
+    async fn release(&self, gitlab: &GitLab, trigger: &Trigger) {
+        let (Ownership::Won(award), Some(target)) = (self, claim_target(trigger)) else {
+            return;
+        };
+        if let Err(error) = claim::release(gitlab, target, *award).await {
+            tracing::warn!(%error, "the claim on the note could not be released; remove the bot's reaction to have the mention answered again");
+        }
+    }
+}
+
+fn claim_target(trigger: &Trigger) -> Option<claim::Target<'_>> {
+    Some(claim::Target {
+        project: &trigger.project,
+        noteable: trigger.noteable,
+        note: trigger.note.as_ref()?.id,
+    })
+}
+
+/// Claims the triggering note unless the trigger says it was claimed already. Without this, a
+/// webhook delivery GitLab re-sends (it retries after its timeout) or a webhook job racing the
+/// scheduled scan would answer one mention twice.
+async fn own(
+    gitlab: &GitLab,
+    trigger: &Trigger,
+    assistant: Assistant,
+) -> anyhow::Result<Ownership> {
+    let (Some(target), None) = (claim_target(trigger), trigger.placeholder) else {
+        return Ok(Ownership::HandedOver);
+    };
+    let claimed = claim::claim(gitlab, target, assistant)
+        .instrument(tracing::info_span!("claim"))
+        .await
+        .context("claiming the mention (adding the bot's reaction to the note)")?;
+    Ok(match claimed {
+        Claim::Won(award) => Ownership::Won(award),
+        Claim::Taken => Ownership::Taken,
+    })
+}
+
+/// The end of a job that found the bot's reaction already on the note.
+fn already_taken(assistant: Assistant) -> JobEnd {
+    let reason = format!(
+        "the mention is already answered or being answered by {assistant} (the bot's :{}: reaction is on the note)",
+        claim::emoji(assistant)
+    );
+    tracing::info!(%reason, "nothing to do");
+    JobEnd::Skipped { reason }
+}
+
 enum Loaded {
     Skip(String),
     Run(Box<(Trigger, GitLab)>),
@@ -195,7 +284,7 @@ fn client(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<GitLab> {
 
 /// Posts the guard's refusal where the request was made: the role refusal as
 /// [`result::Refusal`] renders it, an edited request in the guard's own words.
-async fn refuse(
+pub(crate) async fn refuse(
     gitlab: &GitLab,
     trigger: &Trigger,
     assistant: crate::assistant::Assistant,

@@ -13,8 +13,11 @@ pub struct TemplateSource {
     pub git_ref: String,
 }
 
-/// The default template project; override with `--template-project`.
-pub const DEFAULT_TEMPLATE_PROJECT: &str = "gitlab-assistants/entrypoint";
+/// The canonical path of this tool's GitLab project, which hosts the templates and whose
+/// container registry holds the images; override with `--template-project` when you host a
+/// copy. The templates' `image_registry` default (`$CI_REGISTRY/<this path>`) and the docs
+/// spell the same path, which `tests/tests/docs_configuration.rs` keeps in step.
+pub const DEFAULT_TEMPLATE_PROJECT: &str = "gitlab-ai/gitlab-ai";
 
 impl TemplateSource {
     /// The template file for `assistant`, as `include:file` wants it.

@@ -5,7 +5,7 @@
 use super::ci_vars::CiRequest;
 use super::{Author, NoteKind, Source, Trigger, TriggerNote};
 use crate::assistant::Handles;
-use crate::gitlab::ids::{DiscussionId, Noteable};
+use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef};
 use crate::gitlab::notes::{Note, NoteType};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::mention::find_mentions;
@@ -59,6 +59,37 @@ pub async fn resolve(
         Noteable::Issue(iid) => gitlab.issue(&request.project, iid).await?.confidential,
         Noteable::MergeRequest(_) => false,
     };
+    Ok(from_note(
+        Location {
+            project: request.project.clone(),
+            noteable: request.noteable,
+            discussion,
+            confidential,
+            placeholder: request.placeholder,
+        },
+        note,
+        handles,
+    ))
+}
+
+/// Where a note read from GitLab sits, and what the caller knows about it besides the note.
+#[derive(Clone, Debug)]
+pub struct Location {
+    /// The note's project.
+    pub project: ProjectRef,
+    /// Its issue or merge request.
+    pub noteable: Noteable,
+    /// Its thread, when known.
+    pub discussion: Option<DiscussionId>,
+    /// The issue is confidential.
+    pub confidential: bool,
+    /// A placeholder a relay or scan already posted for it.
+    pub placeholder: Option<NoteId>,
+}
+
+/// The [`Trigger`] for a note as GitLab returns it: read back by [`resolve`], or listed by the
+/// scheduled scan. The note is new (not an edit event): both read the note as it is now.
+pub fn from_note(at: Location, note: Note, handles: &Handles) -> Trigger {
     let mentions = find_mentions(&note.body, handles);
     let kind = match (note.note_type, note.position) {
         (Some(NoteType::DiffNote), Some(position)) => NoteKind::DiffNote {
@@ -67,10 +98,10 @@ pub async fn resolve(
         (Some(_), _) => NoteKind::DiscussionNote,
         (None, _) => NoteKind::Comment,
     };
-    Ok(Trigger {
+    Trigger {
         source: Source::CiVariables,
-        project: request.project.clone(),
-        noteable: request.noteable,
+        project: at.project,
+        noteable: at.noteable,
         assistants: mentions.iter().map(|m| m.assistant).collect(),
         instruction: mentions
             .first()
@@ -78,7 +109,7 @@ pub async fn resolve(
             .unwrap_or_default(),
         note: Some(TriggerNote {
             id: note.id,
-            discussion,
+            discussion: at.discussion,
             author: Author {
                 id: note.author.id,
                 username: Some(note.author.username),
@@ -89,9 +120,9 @@ pub async fn resolve(
             system: note.system,
             edited: false,
         }),
-        placeholder: request.placeholder,
-        confidential,
-    })
+        placeholder: at.placeholder,
+        confidential: at.confidential,
+    }
 }
 
 /// The Notes API does not say which thread a note is in; the Discussions API does. Only needed

@@ -33,7 +33,7 @@ use super::faults::Faults;
 use super::model::{
     Group, Hook, HookDelivery, Issue, IssueState, MergeRequest, MergeRequestState, Note,
     NoteAction, NoteEvent, NoteType, NoteableKind, NoteableRef, Pipeline, PipelineSchedule,
-    Project, ProjectAccessToken, RecordedRequest, Token, TokenKind, Trigger, User, Variable,
+    Project, ProjectAccessToken, RecordedRequest, Todo, Token, TokenKind, Trigger, User, Variable,
 };
 use super::repo::{FileChange, Repo, Signature};
 use super::routes::noteable::{NewNote, convert_to_discussion, insert_note, validate_body};
@@ -945,6 +945,43 @@ impl GitLabDouble {
         Ok(id)
     }
 
+    /// A pipeline a schedule ran on `git_ref`, created at `created_at` and now in `status`
+    /// (`success`, `failed`, …); the double runs no schedules, so tests seed their history.
+    pub fn add_schedule_pipeline(
+        &self,
+        project_id: u64,
+        git_ref: &str,
+        status: &str,
+        created_at: time::Timestamp,
+    ) -> anyhow::Result<u64> {
+        let sha = self
+            .repo(project_id)?
+            .branch_sha(git_ref)?
+            .ok_or_else(|| anyhow!("branch {git_ref} does not exist in project {project_id}"))?;
+        let mut model = self.app.lock();
+        let id = model.next_pipeline_id();
+        let iid = model.next_pipeline_iid(project_id);
+        model.pipelines.push(Pipeline {
+            id,
+            iid,
+            project_id,
+            sha,
+            git_ref: git_ref.to_string(),
+            status: status.to_string(),
+            source: super::model::PipelineSource::Schedule,
+            variables: Vec::new(),
+            user_id: 0,
+            trigger_id: None,
+            created_at,
+        });
+        Ok(id)
+    }
+
+    /// The to-dos on `user_id`'s list, pending and done.
+    pub fn todos(&self, user_id: u64) -> Vec<Todo> {
+        of_project(&self.app.lock().todos, user_id, |t| t.user_id)
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.app.lock().requests.clone()
     }
@@ -1093,7 +1130,8 @@ fn ensure_group(model: &mut super::model::Model, full_path: &str) -> u64 {
     id
 }
 
-/// Clones one project's items out of a model collection, for the state accessors tests assert on.
+/// Clones one project's (or one user's) items out of a model collection, for the state
+/// accessors tests assert on.
 fn of_project<T: Clone>(items: &[T], project_id: u64, project_of: impl Fn(&T) -> u64) -> Vec<T> {
     items
         .iter()

@@ -236,6 +236,25 @@ pub struct Award {
     pub updated_at: Timestamp,
 }
 
+/// A to-do item of one user (<https://docs.gitlab.com/user/todos/>).
+#[derive(Clone, Debug, Serialize)]
+pub struct Todo {
+    pub id: u64,
+    /// Whose to-do list it is on.
+    pub user_id: u64,
+    /// Who caused it.
+    pub author_id: u64,
+    /// `mentioned` or `directly_addressed`.
+    pub action: String,
+    pub noteable: NoteableRef,
+    /// The note that caused it.
+    pub note_id: Option<u64>,
+    /// `pending` or `done`.
+    pub state: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Hook {
     pub id: u64,
@@ -327,6 +346,8 @@ pub enum PipelineSource {
     Trigger,
     Api,
     Pipeline,
+    /// Started by a pipeline schedule (seeded by tests; the double runs no schedules).
+    Schedule,
 }
 
 impl PipelineSource {
@@ -335,6 +356,7 @@ impl PipelineSource {
             PipelineSource::Trigger => "trigger",
             PipelineSource::Api => "api",
             PipelineSource::Pipeline => "pipeline",
+            PipelineSource::Schedule => "schedule",
         }
     }
 }
@@ -434,6 +456,7 @@ pub struct Model {
     pub variables: Vec<Variable>,
     pub access_tokens: Vec<ProjectAccessToken>,
     pub pipeline_schedules: Vec<PipelineSchedule>,
+    pub todos: Vec<Todo>,
     pub note_events: Vec<NoteEvent>,
     pub deliveries: Vec<HookDelivery>,
     pub requests: Vec<RecordedRequest>,
@@ -473,6 +496,9 @@ impl Model {
     }
     pub fn next_access_token_id(&mut self) -> u64 {
         self.counters.next("access_token", 600)
+    }
+    pub fn next_todo_id(&mut self) -> u64 {
+        self.counters.next("todo", 3000)
     }
     pub fn next_pipeline_schedule_id(&mut self) -> u64 {
         self.counters.next("pipeline_schedule", 700)

@@ -23,6 +23,7 @@ pub mod pipelines;
 pub mod project_settings;
 pub mod projects;
 pub mod repository_files;
+pub mod todos;
 pub mod users;
 pub mod variables;
 
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(project_settings::routes())
         .merge(repository_files::routes())
         .merge(commits::routes())
+        .merge(todos::routes())
         .fallback(unknown_route)
 }
 

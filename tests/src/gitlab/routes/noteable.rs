@@ -140,6 +140,7 @@ pub fn insert_note(model: &mut Model, new: NewNote) -> u64 {
         updated_at: at,
     });
     model.touch_noteable(new.noteable, at);
+    super::todos::on_new_note(model, id);
     id
 }
 

@@ -2,7 +2,9 @@
 //! `POST /projects/:id/trigger/pipeline` and its webhook form
 //! `POST /projects/:id/ref/:ref/trigger/pipeline?token=…`
 //! (<https://docs.gitlab.com/ci/triggers/#use-a-webhook>), and `POST /projects/:id/pipeline`
-//! (<https://docs.gitlab.com/api/pipelines/#create-a-new-pipeline>). Pipelines are recorded
+//! (<https://docs.gitlab.com/api/pipelines/#create-a-new-pipeline>), and the list with `source`,
+//! `status`, `ref`, `order_by` and `sort`
+//! (<https://docs.gitlab.com/api/pipelines/#list-project-pipelines>). Pipelines are recorded
 //! with their variables and source; nothing runs.
 //!
 //! As `Ci::PipelineTriggerService` does, every triggered pipeline gets the file variable
@@ -344,12 +346,33 @@ async fn list_pipelines(
     if !access.can_read_code() {
         return Err(ApiError::Forbidden(None));
     }
+    let params = &ctx.params;
+    let source = params.str("source");
+    let status = params.str("status");
+    let git_ref = params.str("ref");
     let mut pipelines: Vec<&Pipeline> = model
         .pipelines
         .iter()
         .filter(|p| p.project_id == access.project.id)
+        .filter(|p| source.as_deref().is_none_or(|s| p.source.as_str() == s))
+        .filter(|p| status.as_deref().is_none_or(|s| p.status == s))
+        .filter(|p| git_ref.as_deref().is_none_or(|r| p.git_ref == r))
         .collect();
+    // `order_by` defaults to `id`; the double keeps no other order (`updated_at` equals
+    // `created_at` here, which follows the id).
+    match params.str("order_by").as_deref() {
+        None | Some("id") | Some("updated_at") => {}
+        Some(_) => {
+            return Err(ApiError::InvalidParam(
+                "order_by".into(),
+                "does not have a valid value",
+            ));
+        }
+    }
     pipelines.sort_by_key(|p| std::cmp::Reverse(p.id));
+    if !super::issues::sort_param(params)? {
+        pipelines.reverse();
+    }
     let items = pipelines
         .into_iter()
         .map(|p| json::pipeline(&model, &access.project, p, app.base_url()))

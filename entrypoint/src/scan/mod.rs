@@ -1,0 +1,258 @@
+//! `entrypoint scan`: answers mentions without any service in front of GitLab, from a
+//! scheduled pipeline.
+//!
+//! GitLab starts no pipeline when someone comments. A pipeline schedule (the project's
+//! `AI_SCAN` schedule, `docs/scan.md`) runs this command every few minutes; it finds the notes
+//! that mention its assistant since the last scan ([`window`], [`discover`]), skips the ones
+//! already claimed (the bot's reaction, [`crate::claim`]), and hands each new one over
+//! ([`handoff`]): to the run flow in this job ([`Mode::InJob`], the default) or to a pipeline of
+//! its own ([`Mode::Pipeline`]). The claim is what makes it exact: a scan that dies half-way
+//! leaves claimed notes (answered or being answered) and unclaimed ones (picked up next time),
+//! never a note answered twice, and a claim whose hand-over failed is given back.
+//!
+//! When the bot user's username is the assistant's handle, GitLab files a to-do for the bot on
+//! every mention, and one `GET /todos` replaces the lists ([`discover::from_todos`]).
+//!
+//! Every scan prints how many API calls it made; a quiet project costs four (docs/scan.md).
+
+pub mod discover;
+pub mod handoff;
+pub mod settings;
+pub mod window;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+pub use settings::{Mode, ScanSettings};
+
+use crate::assistant::{Assistant, Handles};
+use crate::claim::{self, Target};
+use crate::gitlab::ids::{NoteId, ProjectRef};
+use crate::gitlab::{ClientConfig, GitLab};
+use crate::publish::JobLink;
+use crate::redact::Redactor;
+use crate::trigger::ci_vars;
+use crate::trigger::decision::BotIdentity;
+use discover::{Filter, Mention};
+use handoff::{Outcome, PipelineHandoff};
+
+/// The scan's fixed choices.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// The assistant whose mentions this scan answers (each template's scan job runs one).
+    pub assistant: Assistant,
+    /// The usernames that summon each assistant.
+    pub handles: Handles,
+}
+
+/// Where the scan found its mentions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The bot's to-dos: pending ones, and those closed since this time.
+    Todos {
+        /// The window's start.
+        since: DateTime<Utc>,
+    },
+    /// The issue and merge request lists since this time.
+    Lists {
+        /// The window's start.
+        since: DateTime<Utc>,
+    },
+}
+
+/// What one scan did.
+#[derive(Clone, Debug)]
+pub struct ScanReport {
+    /// Where the mentions came from.
+    pub source: Source,
+    /// Each new mention and what became of it, oldest first.
+    pub handled: Vec<(NoteId, Outcome)>,
+    /// Mentions found that the bot had already claimed.
+    pub already_claimed: usize,
+    /// Requests to GitLab made by the scan itself (in-job runs count their own).
+    pub api_calls: u64,
+}
+
+impl ScanReport {
+    /// Mentions that could not be handed over (the scan job fails so that someone looks).
+    pub fn failures(&self) -> usize {
+        self.handled.iter().filter(|(_, o)| o.retry_later()).count()
+    }
+
+    /// The one line the job log ends with.
+    pub fn summary(&self) -> String {
+        let source = match self.source {
+            Source::Todos { since } => format!(
+                "the bot's to-do list (pending, or closed since {})",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            Source::Lists { since } => format!(
+                "issues and merge requests updated since {}",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        };
+        format!(
+            "scan: {} new mention(s) in {source}, {} already claimed, {} failed; {} API call(s)",
+            self.handled.len(),
+            self.already_claimed,
+            self.failures(),
+            self.api_calls
+        )
+    }
+}
+
+/// Runs one scan with the job's variables `vars`.
+pub async fn scan(
+    options: &ScanOptions,
+    vars: &dyn Fn(&str) -> Option<String>,
+    redactor: Arc<Redactor>,
+) -> anyhow::Result<ScanReport> {
+    let settings = ScanSettings::from_env(vars)?;
+    let project = ci_vars::project(vars)?;
+    let gitlab = GitLab::new(ClientConfig::from_env(vars)?)?;
+    let assistant = options.assistant;
+    let me = gitlab
+        .current_user()
+        .await
+        .context("reading the bot user behind GITLAB_TOKEN")?;
+    let bot = BotIdentity {
+        id: me.id,
+        username: me.username,
+    };
+    let mut filter = Filter {
+        assistant,
+        handles: &options.handles,
+        bot: &bot,
+        since: None,
+    };
+    let todos = match &project {
+        ProjectRef::Id(id) if options.handles.handle(assistant).matches(&bot.username) => Some(*id),
+        _ => None,
+    };
+    let window = window::find(
+        &gitlab,
+        &project,
+        vars("CI_COMMIT_REF_NAME").as_deref().map(str::trim),
+        Utc::now(),
+        settings.lookback,
+    )
+    .await
+    .context("reading the last successful scheduled pipeline")?;
+    tracing::info!(since = %window.since, last_success = ?window.last_success, "looking for mentions");
+    let (source, mentions, not_requests) = match todos {
+        Some(project_id) => {
+            let (mentions, not_requests) =
+                discover::from_todos(&gitlab, project_id, filter, window.since)
+                    .await
+                    .context("reading the bot's to-do list")?;
+            (
+                Source::Todos {
+                    since: window.since,
+                },
+                mentions,
+                not_requests,
+            )
+        }
+        None => {
+            filter.since = Some(window.since);
+            let mentions = discover::from_lists(&gitlab, &project, filter)
+                .await
+                .context("listing the issues and merge requests updated since the last scan")?;
+            (
+                Source::Lists {
+                    since: window.since,
+                },
+                mentions,
+                Vec::new(),
+            )
+        }
+    };
+    for todo in not_requests {
+        mark_done(&gitlab, todo).await;
+    }
+
+    let job = JobLink::from_env(vars);
+    let pipeline = settings.git_ref.as_deref().map(|git_ref| PipelineHandoff {
+        gitlab: &gitlab,
+        project: &project,
+        assistant,
+        handles: &options.handles,
+        guard: &settings.guard,
+        git_ref,
+        job: job.as_ref(),
+        redactor: &redactor,
+    });
+    let mut report = ScanReport {
+        source,
+        handled: Vec::new(),
+        already_claimed: 0,
+        api_calls: 0,
+    };
+    for mention in mentions {
+        let target = Target {
+            project: &project,
+            noteable: mention.noteable,
+            note: mention.note.id,
+        };
+        let claimed = claim::is_claimed(&gitlab, target, assistant, bot.id)
+            .await
+            .context("reading the reactions on a note")?;
+        let outcome = if claimed {
+            None
+        } else {
+            tracing::info!(note = %mention.note.id, noteable = %mention.noteable.reference(), "new mention");
+            Some(match (settings.mode, &pipeline) {
+                (Mode::Pipeline, Some(handoff)) => handoff.hand_over(&mention).await,
+                _ => {
+                    handoff::in_job(
+                        &mention,
+                        assistant,
+                        &options.handles,
+                        vars,
+                        Arc::clone(&redactor),
+                    )
+                    .await
+                }
+            })
+        };
+        finish(&gitlab, &mention, outcome, &mut report).await;
+    }
+    report.api_calls = gitlab.requests_sent();
+    Ok(report)
+}
+
+async fn finish(
+    gitlab: &GitLab,
+    mention: &Mention,
+    outcome: Option<Outcome>,
+    report: &mut ScanReport,
+) {
+    let retry = outcome.as_ref().is_some_and(Outcome::retry_later);
+    match outcome {
+        None => report.already_claimed += 1,
+        Some(outcome) => {
+            match &outcome {
+                Outcome::Failed { error } => {
+                    tracing::error!(note = %mention.note.id, %error, "the mention could not be handed over; the next scan tries again")
+                }
+                other => {
+                    tracing::info!(note = %mention.note.id, outcome = ?other, "mention handled")
+                }
+            }
+            report.handled.push((mention.note.id, outcome));
+        }
+    }
+    if let (Some(todo), false) = (mention.todo, retry) {
+        mark_done(gitlab, todo).await;
+    }
+}
+
+/// Marks a to-do done; a failure only costs a repeated look next time (the claim still says
+/// the note is handled), so it is logged, not fatal.
+async fn mark_done(gitlab: &GitLab, todo: u64) {
+    if let Err(error) = gitlab.mark_todo_done(todo).await {
+        tracing::warn!(todo, %error, "the to-do could not be marked done");
+    }
+}

@@ -1,0 +1,164 @@
+//! The entrypoint's own source, read the way the compiler tokenises it, for the tests that keep
+//! the documentation true: which variable names the product code spells, and which messages it
+//! can print.
+//!
+//! Tokens rather than text: string literals keep their real value (escapes, `\` line
+//! continuations and raw strings resolved), attributes such as `#[arg(env = "…")]` and
+//! `#[error("…")]` are included, and doc comments and `#[cfg(test)]` items are left out, so a
+//! name that only a test or a comment spells is not required in the docs.
+
+use std::path::{Path, PathBuf};
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+
+/// What one source file's product code contains.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// The value of every string literal.
+    pub literals: Vec<String>,
+    /// The first literal of every `#[error("…")]`, `.context("…")`, `bail!("…")` and
+    /// `anyhow!("…")`: the messages a person reads.
+    pub messages: Vec<String>,
+}
+
+/// The entrypoint crate's `src/` directory.
+pub fn entrypoint_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../entrypoint/src")
+}
+
+/// Every `.rs` file under `dir`, sorted, except modules that exist only for tests.
+pub fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("source directory readable") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && !matches!(
+                    path.file_name().and_then(|n| n.to_str()),
+                    Some("tests.rs" | "test_support.rs")
+                )
+            {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Scans one file's product code.
+pub fn scan(path: &Path) -> Scan {
+    let text = std::fs::read_to_string(path).expect("source readable");
+    let tokens: TokenStream = text
+        .parse()
+        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()));
+    let mut scan = Scan::default();
+    walk(tokens, &mut scan);
+    scan
+}
+
+fn string_value(token: &TokenTree) -> Option<String> {
+    match token {
+        TokenTree::Literal(literal) => syn::parse_str::<syn::LitStr>(&literal.to_string())
+            .ok()
+            .map(|l| l.value()),
+        _ => None,
+    }
+}
+
+fn first_ident(stream: &TokenStream) -> Option<String> {
+    match stream.clone().into_iter().next() {
+        Some(TokenTree::Ident(ident)) => Some(ident.to_string()),
+        _ => None,
+    }
+}
+
+/// `cfg(test)` exactly: the attribute of unit-test modules and helpers.
+fn is_cfg_test(attribute: &TokenStream) -> bool {
+    let tokens: Vec<TokenTree> = attribute.clone().into_iter().collect();
+    match tokens.as_slice() {
+        [TokenTree::Ident(cfg), TokenTree::Group(args)] if cfg == "cfg" => {
+            args.stream().to_string() == "test"
+        }
+        _ => false,
+    }
+}
+
+/// The first string literal of a parenthesised group, as in `context("…")`.
+fn first_string(token: Option<&TokenTree>) -> Option<String> {
+    match token {
+        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Parenthesis => group
+            .stream()
+            .into_iter()
+            .next()
+            .as_ref()
+            .and_then(string_value),
+        _ => None,
+    }
+}
+
+fn walk(stream: TokenStream, scan: &mut Scan) {
+    let tokens: Vec<TokenTree> = stream.into_iter().collect();
+    let mut at = 0;
+    while at < tokens.len() {
+        let token = &tokens[at];
+        if let (TokenTree::Punct(hash), Some(TokenTree::Group(attribute))) =
+            (token, tokens.get(at + 1))
+            && hash.as_char() == '#'
+            && attribute.delimiter() == Delimiter::Bracket
+        {
+            let inner = attribute.stream();
+            if is_cfg_test(&inner) {
+                // Skip the attribute and the item it guards: up to its body or its `;`.
+                at += 2;
+                while let Some(next) = tokens.get(at) {
+                    at += 1;
+                    match next {
+                        TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
+                        TokenTree::Punct(p) if p.as_char() == ';' => break,
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            match first_ident(&inner).as_deref() {
+                Some("doc") => {}
+                Some("error") => {
+                    let mut parts = inner.clone().into_iter();
+                    parts.next();
+                    if let Some(message) = first_string(parts.next().as_ref()) {
+                        scan.messages.push(message);
+                    }
+                    walk(inner, scan);
+                }
+                _ => walk(inner, scan),
+            }
+            at += 2;
+            continue;
+        }
+        match token {
+            TokenTree::Ident(ident) if ident == "context" => {
+                if let Some(message) = first_string(tokens.get(at + 1)) {
+                    scan.messages.push(message);
+                }
+            }
+            TokenTree::Ident(ident) if ident == "bail" || ident == "anyhow" => {
+                if matches!(tokens.get(at + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
+                    && let Some(message) = first_string(tokens.get(at + 2))
+                {
+                    scan.messages.push(message);
+                }
+            }
+            TokenTree::Group(group) => walk(group.stream(), scan),
+            other => {
+                if let Some(value) = string_value(other) {
+                    scan.literals.push(value);
+                }
+            }
+        }
+        at += 1;
+    }
+}
