@@ -1,7 +1,10 @@
 # The apk family (Alpine) of the gitlab-ai images; see debian.Dockerfile for how the context is
 # made. Alpine's own packages supply what the musl build needs: Claude Code's Alpine guidance
 # is `libgcc libstdc++ ripgrep` with USE_BUILTIN_RIPGREP=0, and Node comes from `nodejs`
-# because npm's Node builds are glibc-linked.
+# because npm's Node builds are glibc-linked. Alpine splits git's Perl commands and server side
+# into subpackages (git-perl, git-daemon, …), so `git` is already the client that
+# debian.Dockerfile trims to. Same user (`assistant`, uid and gid 10001, home /home/assistant,
+# bash), paths, labels and ENTRYPOINT as the apt family.
 ARG BASE_IMAGE
 FROM ${BASE_IMAGE}
 
@@ -17,7 +20,8 @@ RUN set -eux; \
     update-ca-certificates; \
     rm -rf /var/cache/apk/*; \
     git config --system --add safe.directory '*'; \
-    adduser -D -u 10001 -s /bin/bash -h /home/assistant assistant
+    addgroup -g 10001 assistant; \
+    adduser -D -u 10001 -G assistant -s /bin/bash -h /home/assistant assistant
 
 COPY rootfs/ /
 

@@ -16,6 +16,7 @@ use doubles::gitlab::double::{
 use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::{FileChange, Signature, git_command};
 use doubles::model::cli::{Cli, InstalledCli, install};
+use doubles::model::stories::{claude_fixes_greeting, codex_fixes_greeting};
 use doubles::model::{
     ApiError, Expectation, Fault, ModelDouble, Script, ToolCall, Turn, anthropic, openai,
 };
@@ -327,39 +328,6 @@ fn assert_finalized(checkout: &Path, note: u64) {
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0].placeholder.note.0, note);
     assert!(entries[0].finalized, "{entries:?}");
-}
-
-fn claude_fixes_greeting(checkout_hint: &Path) -> Script {
-    let file = checkout_hint.join("greet.txt");
-    Script::new()
-        .then(Turn::tool_call(ToolCall::read_file("toolu_r1", &file)))
-        .then(
-            Turn::tool_call(ToolCall::edit_file(
-                "toolu_e1",
-                &file,
-                "Hello wrold",
-                "Hello world",
-            ))
-            .expecting(Expectation::ToolOutputFor("toolu_r1".into())),
-        )
-        .then(
-            Turn::text("Fixed the typo in greet.txt.")
-                .expecting(Expectation::ToolOutputFor("toolu_e1".into())),
-        )
-}
-
-fn codex_fixes_greeting() -> Script {
-    Script::new()
-        .then(Turn::tool_call(ToolCall::edit_file(
-            "call_e1",
-            "greet.txt",
-            "Hello wrold",
-            "Hello world",
-        )))
-        .then(
-            Turn::text("Fixed the typo in greet.txt.")
-                .expecting(Expectation::ToolOutputFor("call_e1".into())),
-        )
 }
 
 async fn issue_mention_opens_linked_mr(assistant: Assistant) {

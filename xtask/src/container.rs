@@ -1,7 +1,9 @@
-//! Running a command in a throw-away container of an image, with no network: the image tests
-//! must not reach anything outside the machine.
+//! Running a command in a throw-away container of an image. By default the container has no
+//! network (the image tests must not reach anything outside the machine); the end-to-end
+//! scenario joins a network namespace of its own making.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use anyhow::Context;
 use bollard::Docker;
@@ -29,6 +31,7 @@ pub struct RunOutput {
 }
 
 /// How the container's command is started.
+#[derive(Clone, Copy, Debug)]
 pub enum Entrypoint {
     /// The image's own ENTRYPOINT, given `cmd` as arguments.
     Image,
@@ -36,25 +39,117 @@ pub enum Entrypoint {
     Cleared,
 }
 
-/// Runs `cmd` in a new container of `image` (network "none", the image's user) and removes the
-/// container afterwards.
-pub async fn run(
+/// Which network namespace the container gets.
+#[derive(Clone, Debug)]
+pub enum Network {
+    /// Its own, with loopback only.
+    None,
+    /// The namespace of another (running) container, by id.
+    Container(String),
+}
+
+/// A command to run in a new container, with what it may use.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// How `cmd` is started.
+    pub entrypoint: Entrypoint,
+    /// The command (or the ENTRYPOINT's arguments).
+    pub cmd: Vec<String>,
+    /// `--user`; the image's own user when `None`.
+    pub user: Option<String>,
+    /// `--cap-add`.
+    pub cap_add: Vec<String>,
+    /// `--network`.
+    pub network: Network,
+    /// `--env NAME=value`.
+    pub env: Vec<String>,
+    /// `--volume HOST:CONTAINER`.
+    pub binds: Vec<String>,
+    /// Killed after this long.
+    pub timeout: Duration,
+}
+
+impl RunSpec {
+    /// `cmd` as the image's user, without network, capabilities, variables or volumes.
+    pub fn new(entrypoint: Entrypoint, cmd: &[&str]) -> Self {
+        RunSpec {
+            entrypoint,
+            cmd: cmd.iter().map(|s| (*s).to_owned()).collect(),
+            user: None,
+            cap_add: Vec::new(),
+            network: Network::None,
+            env: Vec::new(),
+            binds: Vec::new(),
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Runs `spec` in a new container of `image` and removes the container afterwards.
+pub async fn run(docker: &Docker, image: &str, spec: &RunSpec) -> anyhow::Result<RunOutput> {
+    let id = create(docker, image, spec).await?;
+    let result = tokio::time::timeout(spec.timeout, run_created(docker, &id)).await;
+    remove(docker, &id).await;
+    let cmd = &spec.cmd;
+    match result {
+        Ok(output) => output.with_context(|| format!("running {cmd:?} in {image}")),
+        Err(_) => anyhow::bail!(
+            "{cmd:?} in {image} did not finish within {:?}; the container was removed",
+            spec.timeout
+        ),
+    }
+}
+
+/// Starts `spec` in a new container of `image` without waiting for it; returns the container's
+/// id and its main process's pid on the host. The caller removes it ([`remove`]).
+pub async fn start_detached(
     docker: &Docker,
     image: &str,
-    entrypoint: Entrypoint,
-    cmd: &[&str],
-) -> anyhow::Result<RunOutput> {
+    spec: &RunSpec,
+) -> anyhow::Result<(String, i64)> {
+    let id = create(docker, image, spec).await?;
+    let started = async {
+        docker.start_container(&id, None).await?;
+        let state = docker
+            .inspect_container(&id, None)
+            .await?
+            .state
+            .context("the engine reports no state for the container")?;
+        match state.pid {
+            Some(pid) if pid > 0 && state.running == Some(true) => Ok(pid),
+            _ => anyhow::bail!("the container is not running (state {state:?})"),
+        }
+    }
+    .await;
+    match started {
+        Ok(pid) => Ok((id, pid)),
+        Err(error) => {
+            remove(docker, &id).await;
+            Err(error.context(format!("starting {:?} in {image}", spec.cmd)))
+        }
+    }
+}
+
+async fn create(docker: &Docker, image: &str, spec: &RunSpec) -> anyhow::Result<String> {
+    let network_mode = match &spec.network {
+        Network::None => "none".to_owned(),
+        Network::Container(id) => format!("container:{id}"),
+    };
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),
-        entrypoint: match entrypoint {
+        entrypoint: match spec.entrypoint {
             Entrypoint::Image => None,
             Entrypoint::Cleared => Some(vec![String::new()]),
         },
-        cmd: Some(cmd.iter().map(|s| (*s).to_owned()).collect()),
+        cmd: Some(spec.cmd.clone()),
+        user: spec.user.clone(),
+        env: Some(spec.env.clone()),
         labels: Some(HashMap::from([(TEST_LABEL.to_owned(), "1".to_owned())])),
-        network_disabled: Some(true),
+        network_disabled: Some(matches!(spec.network, Network::None)),
         host_config: Some(HostConfig {
-            network_mode: Some("none".to_owned()),
+            network_mode: Some(network_mode),
+            cap_add: Some(spec.cap_add.clone()),
+            binds: Some(spec.binds.clone()),
             ..Default::default()
         }),
         ..Default::default()
@@ -63,10 +158,14 @@ pub async fn run(
         .create_container(Some(CreateContainerOptionsBuilder::default().build()), body)
         .await
         .with_context(|| format!("cannot create a container of {image}"))?;
-    let result = run_created(docker, &created.id).await;
+    Ok(created.id)
+}
+
+/// Removes a container, running or not, with its anonymous volumes.
+pub async fn remove(docker: &Docker, id: &str) {
     let _ = docker
         .remove_container(
-            &created.id,
+            id,
             Some(
                 RemoveContainerOptionsBuilder::default()
                     .force(true)
@@ -75,7 +174,6 @@ pub async fn run(
             ),
         )
         .await;
-    result.with_context(|| format!("running {cmd:?} in {image}"))
 }
 
 async fn run_created(docker: &Docker, id: &str) -> anyhow::Result<RunOutput> {

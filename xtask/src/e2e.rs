@@ -5,9 +5,10 @@
 //! 2. the Debian base (bootstrapped once, cached);
 //! 3. build the ubuntu-family claude and codex images;
 //! 4. test them in containers;
-//! 5. rebuild with no change: nothing may be rebuilt;
-//! 6. push to a local registry with a wrong password: the command fails;
-//! 7. publish to it and read every manifest back.
+//! 5. inside each image, an issue mention becomes a merge request (`image_scenario.rs`);
+//! 6. rebuild with no change: nothing may be rebuilt;
+//! 7. push to a local registry with a wrong password: the command fails;
+//! 8. publish to it and read every manifest back.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -18,6 +19,7 @@ use crate::bootstrap_base::{self, DEBIAN_BASE_IMAGE};
 use crate::build_images;
 use crate::engine;
 use crate::image_args::ImageArgs;
+use crate::image_scenario;
 use crate::local_registry::LocalRegistry;
 use crate::manifest::Base;
 use crate::publish::{self, Target};
@@ -66,6 +68,11 @@ pub fn run() -> anyhow::Result<()> {
 
         test_images::test_all(&docker, &images).await?;
         stage(&mut passed, "both images pass test-images");
+
+        for image in &images {
+            let story = image_scenario::issue_to_merge_request(&docker, image).await?;
+            stage(&mut passed, &format!("[{}] inside the image: {story}", image.variant));
+        }
 
         let noop = Instant::now();
         let second = build_images::build(&docker, &args).await?;

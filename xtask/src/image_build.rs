@@ -59,8 +59,6 @@ pub struct LocalImage {
     pub id: String,
     /// The context hash it was built from.
     pub hash: ContextHash,
-    /// The assistant binary it carries, on the host (for size reports).
-    pub assistant_binary: PathBuf,
 }
 
 /// What happened to one variant.
@@ -132,7 +130,6 @@ impl ImageBuilder<'_> {
             reference: reference.clone(),
             id,
             hash,
-            assistant_binary: payload.assistant_binary.clone(),
         };
 
         if !self.options.no_cache

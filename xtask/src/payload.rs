@@ -13,6 +13,7 @@ use crate::artifacts::Artifact;
 use crate::context::BuildContext;
 use crate::manifest::ArtifactRole;
 use crate::variants::VariantPlan;
+use crate::{cmd, prerequisites};
 
 /// The name of the extra CA bundle inside the context (may be empty).
 pub const EXTRA_CA_FILE: &str = "extra-ca-certificates.crt";
@@ -31,12 +32,10 @@ pub struct PayloadInputs<'a> {
     pub artifacts: &'a [(ArtifactRole, Artifact)],
 }
 
-/// A variant's context, and the assistant binary it carries (for size reports).
+/// A variant's context.
 pub struct Payload {
     /// The assembled context, inputs recorded.
     pub context: BuildContext,
-    /// The assistant's native binary on disk.
-    pub assistant_binary: PathBuf,
 }
 
 /// Codex's `codex-package.json`: where the native binary and its helpers are in the package.
@@ -107,18 +106,20 @@ fn add_artifact_file(
 }
 
 /// Adds Claude Code's single native binary (`claude` at the package root).
-fn add_claude(
-    ctx: &mut BuildContext,
-    artifact: &Artifact,
-    binary: &str,
-) -> anyhow::Result<PathBuf> {
-    add_artifact_file(ctx, artifact, "claude", binary)
+fn add_claude(ctx: &mut BuildContext, artifact: &Artifact, binary: &str) -> anyhow::Result<()> {
+    add_artifact_file(ctx, artifact, "claude", binary).map(drop)
 }
 
-/// Adds Codex under `/opt/codex` as its package lays it out (binary, helpers, bundled `rg` and
-/// `bwrap`), without the voice runtime (glibc GStreamer libraries a headless CI job never uses),
-/// and links the CLI onto PATH.
-fn add_codex(ctx: &mut BuildContext, artifact: &Artifact, binary: &str) -> anyhow::Result<PathBuf> {
+/// The code-mode host in Codex's `bin/`: it runs model-written JavaScript for the `code_mode`
+/// feature, which is "under development" and off by default in the pinned release (`codex
+/// features list`), and `entrypoint run` never turns it on. At 70 MB (27 MB gzipped) it is left
+/// out; the image's end-to-end story proves Codex works without it.
+const CODEX_CODE_MODE_HOST: &str = "codex-code-mode-host";
+
+/// Adds Codex under `/opt/codex` as its package lays it out (binary, bundled `rg` and `bwrap`),
+/// without the voice runtime (glibc GStreamer libraries a headless CI job never uses) and the
+/// code-mode host ([`CODEX_CODE_MODE_HOST`]), and links the CLI onto PATH.
+fn add_codex(ctx: &mut BuildContext, artifact: &Artifact, binary: &str) -> anyhow::Result<()> {
     let vendor = artifact.root.join("vendor");
     let mut targets = Vec::new();
     for entry in std::fs::read_dir(&vendor)
@@ -140,37 +141,72 @@ fn add_codex(ctx: &mut BuildContext, artifact: &Artifact, binary: &str) -> anyho
         serde_json::from_slice(&std::fs::read(dir.join("codex-package.json"))?)
             .with_context(|| format!("unexpected codex-package.json in {}", artifact.package))?;
     let voice = format!("{}/voice/", layout.resources_dir);
-    let mut cli = None;
+    let mut cli_found = false;
     for rel in files_under(&dir)? {
-        if rel.starts_with(&voice) {
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        if rel.starts_with(&voice) || name == CODEX_CODE_MODE_HOST {
             continue;
         }
-        let file = add_artifact_file(
+        add_artifact_file(
             ctx,
             artifact,
             &format!("vendor/{target}/{rel}"),
             &format!("/opt/codex/{rel}"),
         )?;
-        if rel == layout.entrypoint {
-            cli = Some(file);
-        }
+        cli_found |= rel == layout.entrypoint;
     }
-    let cli = cli.with_context(|| {
-        format!(
+    if !cli_found {
+        bail!(
             "codex-package.json names {} but the package lacks it",
             layout.entrypoint
-        )
-    })?;
+        );
+    }
     ctx.add_symlink(
         &rootfs(binary),
         &format!("/opt/codex/{}", layout.entrypoint),
-    )?;
-    Ok(cli)
+    )
 }
 
-/// Adds npm's Node build under `/opt/node` and links `node` onto PATH.
+/// How Node's binary is stripped; part of the file's identity in the context hash.
+const NODE_STRIP: [&str; 1] = ["--strip-all"];
+
+/// npm's Node build carries its symbol table and DWARF debug information (18 MB raw, 4 MB
+/// gzipped in the pinned release), which only a debugger reads. The stripped copy is made once,
+/// beside the unpacked artifact whose cache directory is named after its integrity.
+fn stripped_node(artifact: &Artifact) -> anyhow::Result<PathBuf> {
+    let original = artifact.root.join("bin/node");
+    let stripped = artifact.root.with_file_name("node.stripped");
+    if stripped.is_file() {
+        return Ok(stripped);
+    }
+    if !cmd::available("strip") {
+        prerequisites::apt_install(&["binutils"])?;
+    }
+    let partial = stripped.with_extension("partial");
+    let dir = artifact.root.parent().unwrap_or(&artifact.root);
+    cmd::run(
+        dir,
+        "strip",
+        NODE_STRIP.iter().map(std::ffi::OsStr::new).chain([
+            "-o".as_ref(),
+            partial.as_os_str(),
+            original.as_os_str(),
+        ]),
+    )?;
+    std::fs::rename(&partial, &stripped)
+        .with_context(|| format!("cannot move the stripped Node to {}", stripped.display()))?;
+    Ok(stripped)
+}
+
+/// Adds npm's Node build (its binary stripped) under `/opt/node` and links `node` onto PATH.
 fn add_node(ctx: &mut BuildContext, artifact: &Artifact) -> anyhow::Result<()> {
-    add_artifact_file(ctx, artifact, "bin/node", "/opt/node/bin/node")?;
+    ctx.add_artifact_file(
+        &rootfs("/opt/node/bin/node"),
+        &stripped_node(artifact)?,
+        &artifact.integrity,
+        &format!("bin/node (strip {})", NODE_STRIP.join(" ")),
+        true,
+    )?;
     add_artifact_file(ctx, artifact, "LICENSE", "/opt/node/LICENSE")?;
     ctx.add_symlink(&rootfs("/usr/local/bin/node"), "/opt/node/bin/node")
 }
@@ -186,30 +222,29 @@ pub fn assemble(inputs: PayloadInputs<'_>) -> anyhow::Result<Payload> {
         inputs.entrypoint,
         true,
     )?;
-    let mut assistant_binary = None;
+    let mut has_assistant = false;
     for (role, artifact) in inputs.artifacts {
         match role {
             ArtifactRole::Assistant => {
-                assistant_binary = Some(match plan.variant.assistant {
+                match plan.variant.assistant {
                     Assistant::Claude => add_claude(&mut ctx, artifact, &plan.binary)?,
                     Assistant::Codex => add_codex(&mut ctx, artifact, &plan.binary)?,
-                });
+                }
+                has_assistant = true;
             }
             ArtifactRole::Node => add_node(&mut ctx, artifact)?,
         }
     }
-    let assistant_binary = assistant_binary
-        .with_context(|| format!("no assistant artifact given for {}", plan.variant))?;
+    if !has_assistant {
+        bail!("no assistant artifact given for {}", plan.variant);
+    }
     for (key, value) in &plan.build_args {
         ctx.add_input(&format!("build-arg:{key}"), value);
     }
     for (key, value) in &plan.labels {
         ctx.add_input(&format!("label:{key}"), value);
     }
-    Ok(Payload {
-        context: ctx,
-        assistant_binary,
-    })
+    Ok(Payload { context: ctx })
 }
 
 #[cfg(test)]
@@ -226,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn codex_is_laid_out_from_its_package_json_without_the_voice_runtime() {
+    fn codex_is_laid_out_from_its_package_json_without_voice_or_code_mode_host() {
         let dir = tempfile::tempdir().unwrap();
         let pkg = dir.path().join("package");
         let vendor = pkg.join("vendor/x86_64-unknown-linux-musl");
@@ -236,6 +271,7 @@ mod tests {
             0o644,
         );
         write(&vendor.join("bin/codex"), b"codex", 0o755);
+        write(&vendor.join("bin/codex-code-mode-host"), b"host", 0o755);
         write(&vendor.join("res/bwrap"), b"bwrap", 0o755);
         write(&vendor.join("res/voice/lib/libgst.so"), b"gst", 0o755);
         write(&vendor.join("path/rg"), b"rg", 0o755);
@@ -275,6 +311,9 @@ mod tests {
         assert!(paths.contains(&"rootfs/usr/local/bin/codex"));
         assert!(paths.contains(&"rootfs/usr/local/bin/entrypoint"));
         assert!(!paths.iter().any(|p| p.contains("voice")), "{paths:?}");
-        assert_eq!(payload.assistant_binary, vendor.join("bin/codex"));
+        assert!(
+            !paths.iter().any(|p| p.contains("code-mode-host")),
+            "{paths:?}"
+        );
     }
 }

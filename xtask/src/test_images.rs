@@ -1,8 +1,11 @@
 //! `cargo xtask test-images`: checks each image in containers (no network): the CLI reports its
 //! pinned version, our entrypoint runs both as the image's ENTRYPOINT and with `entrypoint: [""]`
 //! (how GitLab CI jobs run `script:`), git works, the user is not root, the tools and CA bundle
-//! are there, package caches are gone, Node ≥ 22 where carried; then prints the image's sizes
-//! beside the assistant binary's.
+//! are there, package caches are gone, Node ≥ 22 where carried, and in the images with iptables
+//! the network sandbox refuses to start without `NET_ADMIN` and holds with it (as root); then
+//! prints a size table and fails when an image is over its budget (compressed size ≤ the
+//! assistant's runtime gzipped + `budget_over_binary_mb` of images.toml, where the runtime is
+//! the CLI binary, and Node in the images that carry it for the CLI's launcher).
 //!
 //! `--e2e` runs the whole daemon-backed suite instead (see `e2e.rs`).
 
@@ -10,13 +13,13 @@ use anyhow::{Context, bail};
 use bollard::Docker;
 use clap::Parser;
 
-use crate::container::{self, Entrypoint};
+use crate::container::{self, Entrypoint, RunOutput, RunSpec};
 use crate::engine::{self, mb};
 use crate::image_args::ImageArgs;
 use crate::image_build::LocalImage;
 use crate::image_size::{self, ImageSize};
 use crate::manifest::Manifest;
-use crate::variants::VariantPlan;
+use crate::variants::{Variant, VariantPlan};
 use crate::{cmd, e2e};
 
 /// The non-root user the images run as (see the Dockerfiles).
@@ -37,10 +40,26 @@ pub struct Args {
 /// What one image's tests measured.
 #[derive(Clone, Debug)]
 pub struct TestReport {
+    /// Which image.
+    pub variant: Variant,
     /// Its sizes.
     pub size: ImageSize,
     /// The assistant binary's size inside the image.
     pub binary_size: u64,
+    /// The same binary gzipped at the default level, as its layer is.
+    pub binary_gzipped: u64,
+    /// Node's binary gzipped, in the images that carry it (0 in the others).
+    pub node_gzipped: u64,
+    /// The most the compressed image may weigh: `binary_gzipped` + `node_gzipped` + the
+    /// manifest's allowance.
+    pub budget: u64,
+}
+
+impl TestReport {
+    /// Whether the compressed image is within its budget.
+    pub fn within_budget(&self) -> bool {
+        self.size.compressed <= self.budget
+    }
 }
 
 /// Tests the selected local images (`gitlab-ai/<assistant>:<base>`), or runs the e2e suite.
@@ -53,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let root = cmd::workspace_root()?;
         let manifest = Manifest::load(&root)?;
         let settings = args.images.settings(&root)?;
-        let mut targets = Vec::new();
+        let mut reports = Vec::new();
         for variant in args.images.variants() {
             let reference = variant.local_image();
             if engine::inspect_image(&docker, &reference).await?.is_none() {
@@ -62,25 +81,73 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 );
                 continue;
             }
-            targets.push((reference, VariantPlan::new(&manifest, &settings, variant)?));
+            let plan = VariantPlan::new(&manifest, &settings, variant)?;
+            reports.push(test_image(&docker, &reference, &plan).await?);
         }
-        if targets.is_empty() {
+        if reports.is_empty() {
             bail!("none of the selected images exists locally: run `cargo xtask build-images`");
         }
-        for (reference, plan) in &targets {
-            test_image(&docker, reference, plan).await?;
-        }
-        Ok(())
+        judge_sizes(&reports)
     })
 }
 
-/// Tests freshly built images.
+/// Tests freshly built images, prints their size table and fails when one is over budget.
 pub async fn test_all(docker: &Docker, images: &[LocalImage]) -> anyhow::Result<Vec<TestReport>> {
     let mut reports = Vec::new();
     for image in images {
         reports.push(test_image(docker, &image.reference, &image.plan).await?);
     }
+    judge_sizes(&reports)?;
     Ok(reports)
+}
+
+/// Prints the size table; fails naming every image over its budget.
+fn judge_sizes(reports: &[TestReport]) -> anyhow::Result<()> {
+    println!("{}", size_table(reports));
+    let over: Vec<String> = reports
+        .iter()
+        .filter(|r| !r.within_budget())
+        .map(|r| {
+            format!(
+                "{} is {} compressed, {} over its budget of {}",
+                r.variant,
+                mb(r.size.compressed),
+                mb(r.size.compressed - r.budget),
+                mb(r.budget)
+            )
+        })
+        .collect();
+    if over.is_empty() {
+        Ok(())
+    } else {
+        bail!(
+            "over the size budget (images.toml budget_over_binary_mb): {}",
+            over.join("; ")
+        )
+    }
+}
+
+/// The size table: per image, compressed and uncompressed size, the assistant binary raw and
+/// gzipped, the budget and whether the image is within it.
+pub fn size_table(reports: &[TestReport]) -> String {
+    let mut table = format!(
+        "{:<14} {:>11} {:>13} {:>10} {:>10} {:>10} {:>10} {:>6}",
+        "image", "compressed", "uncompressed", "binary", "binary.gz", "node.gz", "budget", "within"
+    );
+    for r in reports {
+        table.push_str(&format!(
+            "\n{:<14} {:>11} {:>13} {:>10} {:>10} {:>10} {:>10} {:>6}",
+            r.variant.to_string(),
+            mb(r.size.compressed),
+            mb(r.size.uncompressed),
+            mb(r.binary_size),
+            mb(r.binary_gzipped),
+            mb(r.node_gzipped),
+            mb(r.budget),
+            if r.within_budget() { "yes" } else { "NO" }
+        ));
+    }
+    table
 }
 
 /// One property of an image, checked by running a command in a container.
@@ -100,12 +167,18 @@ enum ImageCheck {
     Tools,
     /// No package manager caches or lists were left behind.
     NoPackageCaches,
-    /// The CLI binary's size (reported next to the image size).
+    /// The CLI binary's size, raw and gzipped (the budget is measured from it).
     AssistantBinarySize,
     /// iptables and ip6tables run (images that install them).
     Iptables,
     /// Node 22 or newer (images that carry Node).
     Node,
+    /// Node's binary size, raw and gzipped (it counts towards the budget).
+    NodeSize,
+    /// Without `NET_ADMIN` the sandbox refuses to start and says what to add (Codex images).
+    SandboxRefusedWithoutNetAdmin,
+    /// With `NET_ADMIN`, as root, the sandbox's self-test holds (Codex images).
+    SandboxHoldsWithNetAdmin,
 }
 
 const GIT_PROBE: &str = "cd \"$(mktemp -d)\" && git init -q && git -c user.name=probe -c user.email=probe@example.invalid commit -q --allow-empty -m probe && git rev-list --count HEAD";
@@ -139,39 +212,65 @@ impl ImageCheck {
             .map(String::as_str)
             .unwrap_or("");
         if packages.split(' ').any(|p| p == "iptables") {
-            checks.push(ImageCheck::Iptables);
+            checks.extend([
+                ImageCheck::Iptables,
+                ImageCheck::SandboxRefusedWithoutNetAdmin,
+                ImageCheck::SandboxHoldsWithNetAdmin,
+            ]);
         }
         if plan.needs_node {
-            checks.push(ImageCheck::Node);
+            checks.extend([ImageCheck::Node, ImageCheck::NodeSize]);
         }
         checks
     }
 
-    /// How the container is started and what it runs.
-    fn command(self, binary: &str) -> (Entrypoint, Vec<String>) {
-        let shell = |script: &str| {
-            (
-                Entrypoint::Cleared,
-                vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()],
-            )
-        };
+    /// How the container is started, as whom, with what, and what it runs.
+    fn spec(self, binary: &str) -> RunSpec {
+        let shell = |script: &str| RunSpec::new(Entrypoint::Cleared, &["sh", "-c", script]);
         match self {
-            ImageCheck::AssistantVersion => (
-                Entrypoint::Cleared,
-                vec![binary.to_owned(), "--version".to_owned()],
-            ),
-            ImageCheck::EntrypointAsEntrypoint => (Entrypoint::Image, vec!["--version".to_owned()]),
+            ImageCheck::AssistantVersion => {
+                RunSpec::new(Entrypoint::Cleared, &[binary, "--version"])
+            }
+            ImageCheck::EntrypointAsEntrypoint => RunSpec::new(Entrypoint::Image, &["--version"]),
             ImageCheck::EntrypointFromShell => shell("entrypoint --version"),
             ImageCheck::NonRootUser => shell("id -u; id -un"),
             ImageCheck::Git => shell(GIT_PROBE),
             ImageCheck::Tools => shell(TOOLS_PROBE),
             ImageCheck::NoPackageCaches => shell(CACHE_PROBE),
-            ImageCheck::AssistantBinarySize => shell(&format!("stat -L -c %s {binary}")),
+            ImageCheck::AssistantBinarySize => shell(&size_probe(binary)),
+            ImageCheck::NodeSize => shell(&size_probe("\"$(command -v node)\"")),
             ImageCheck::Iptables => shell("iptables --version && ip6tables --version"),
-            ImageCheck::Node => (
-                Entrypoint::Cleared,
-                vec!["node".to_owned(), "--version".to_owned()],
-            ),
+            ImageCheck::Node => RunSpec::new(Entrypoint::Cleared, &["node", "--version"]),
+            ImageCheck::SandboxRefusedWithoutNetAdmin => {
+                RunSpec::new(Entrypoint::Image, &["sandbox", "verify"])
+            }
+            ImageCheck::SandboxHoldsWithNetAdmin => RunSpec {
+                user: Some("root".to_owned()),
+                cap_add: vec!["NET_ADMIN".to_owned()],
+                ..RunSpec::new(Entrypoint::Image, &["sandbox", "verify"])
+            },
+        }
+    }
+
+    /// Judges a run: `Ok(what to print)` or `Err(why it fails)`.
+    fn judge(self, out: &RunOutput, expected: &Expected<'_>) -> Result<String, String> {
+        let stdout = out.stdout.trim();
+        match self {
+            ImageCheck::SandboxRefusedWithoutNetAdmin => {
+                let stderr = out.stderr.trim();
+                if out.exit_code == 0 {
+                    Err("the sandbox started without NET_ADMIN".to_owned())
+                } else if !stderr.contains("CAP_NET_ADMIN") || !stderr.contains("AI_SANDBOX=off") {
+                    Err("the refusal does not say what to add or how to opt out".to_owned())
+                } else {
+                    Ok(format!(
+                        "without NET_ADMIN the sandbox refuses: {}",
+                        stderr.lines().last().unwrap_or(stderr)
+                    ))
+                }
+            }
+            _ if out.exit_code != 0 => Err("non-zero exit".to_owned()),
+            _ => self.verify(stdout, expected),
         }
     }
 
@@ -216,9 +315,19 @@ impl ImageCheck {
             }
             ImageCheck::Git if stdout == "1" => Ok("git init + commit work".to_owned()),
             ImageCheck::Git => Err("expected one commit".to_owned()),
-            ImageCheck::AssistantBinarySize => match stdout.parse::<u64>() {
-                Ok(bytes) => Ok(format!("{binary_name} binary {}", mb(bytes))),
-                Err(_) => Err("expected a size in bytes".to_owned()),
+            ImageCheck::AssistantBinarySize => match binary_sizes(stdout) {
+                Some((raw, gzipped)) => Ok(format!(
+                    "{binary_name} binary {} ({} gzipped)",
+                    mb(raw),
+                    mb(gzipped)
+                )),
+                None => Err("expected two sizes in bytes (raw, gzipped)".to_owned()),
+            },
+            ImageCheck::NodeSize => match binary_sizes(stdout) {
+                Some((raw, gzipped)) => {
+                    Ok(format!("node binary {} ({} gzipped)", mb(raw), mb(gzipped)))
+                }
+                None => Err("expected two sizes in bytes (raw, gzipped)".to_owned()),
             },
             ImageCheck::Node => {
                 let major = stdout
@@ -235,7 +344,38 @@ impl ImageCheck {
             ImageCheck::Tools => Ok("bash, ssh, rg and the CA bundle are there".to_owned()),
             ImageCheck::NoPackageCaches => Ok("no package lists or caches left".to_owned()),
             ImageCheck::Iptables => Ok("iptables and ip6tables run".to_owned()),
+            ImageCheck::SandboxHoldsWithNetAdmin => {
+                let checked = serde_json::from_str::<serde_json::Value>(stdout)
+                    .ok()
+                    .and_then(|v| v["checked"].as_array().map(Vec::len))
+                    .unwrap_or(0);
+                if checked == 0 {
+                    Err("expected the verification's checks as JSON".to_owned())
+                } else {
+                    Ok(format!(
+                        "with NET_ADMIN (as root) the sandbox holds: {checked} checks as the sandbox uid"
+                    ))
+                }
+            }
+            ImageCheck::SandboxRefusedWithoutNetAdmin => {
+                Err("the sandbox started without NET_ADMIN".to_owned())
+            }
         }
+    }
+}
+
+/// A shell script printing the raw and the gzipped size (default level, as layers are gzipped)
+/// of the file `path` points to, one per line.
+fn size_probe(path: &str) -> String {
+    format!("f=$(readlink -f {path}) && stat -c %s \"$f\" && gzip -6 -c \"$f\" | wc -c")
+}
+
+/// The raw and gzipped sizes printed by [`size_probe`], one per line.
+fn binary_sizes(stdout: &str) -> Option<(u64, u64)> {
+    let mut lines = stdout.lines().map(|l| l.trim().parse::<u64>());
+    match (lines.next(), lines.next(), lines.next()) {
+        (Some(Ok(raw)), Some(Ok(gzipped)), None) => Some((raw, gzipped)),
+        _ => None,
     }
 }
 
@@ -252,27 +392,26 @@ pub async fn test_image(
         entrypoint_version: env!("CARGO_PKG_VERSION"),
     };
     let binary_name = plan.binary.rsplit('/').next().unwrap_or(&plan.binary);
-    let mut binary_size = 0;
+    let (mut binary_size, mut binary_gzipped, mut node_gzipped) = (0, 0, 0);
     for check in ImageCheck::for_plan(plan) {
-        let (entrypoint, cmd) = check.command(&plan.binary);
-        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
-        let out = container::run(docker, reference, entrypoint, &args).await?;
-        let stdout = out.stdout.trim();
-        let verdict = if out.exit_code == 0 {
-            check.verify(stdout, &expected)
-        } else {
-            Err("non-zero exit".to_owned())
-        };
-        match verdict {
+        let spec = check.spec(&plan.binary);
+        let out = container::run(docker, reference, &spec).await?;
+        match check.judge(&out, &expected) {
             Ok(shown) => eprintln!("[{variant}] ok  {shown}"),
             Err(why) => bail!(
-                "[{variant}] check {check:?} failed: {why}\n  command: {cmd:?}\n  exit: {}\n  stdout: {stdout}\n  stderr: {}",
+                "[{variant}] check {check:?} failed: {why}\n  command: {:?}\n  exit: {}\n  stdout: {}\n  stderr: {}",
+                spec.cmd,
                 out.exit_code,
+                out.stdout.trim(),
                 out.stderr.trim()
             ),
         }
-        if check == ImageCheck::AssistantBinarySize {
-            binary_size = stdout.parse().unwrap_or(0);
+        match (check, binary_sizes(out.stdout.trim())) {
+            (ImageCheck::AssistantBinarySize, Some((raw, gzipped))) => {
+                (binary_size, binary_gzipped) = (raw, gzipped);
+            }
+            (ImageCheck::NodeSize, Some((_, gzipped))) => node_gzipped = gzipped,
+            _ => {}
         }
     }
 
@@ -281,12 +420,20 @@ pub async fn test_image(
         .await
         .with_context(|| format!("measuring {reference}"))?;
     eprintln!(
-        "[{variant}] size: {} uncompressed, {} compressed (gzipped layers); {binary_name} binary {}",
+        "[{variant}] size: {} uncompressed, {} compressed (gzipped layers); {binary_name} binary {} ({} gzipped)",
         mb(size.uncompressed),
         mb(size.compressed),
-        mb(binary_size)
+        mb(binary_size),
+        mb(binary_gzipped)
     );
-    Ok(TestReport { size, binary_size })
+    Ok(TestReport {
+        variant,
+        size,
+        binary_size,
+        binary_gzipped,
+        node_gzipped,
+        budget: binary_gzipped + node_gzipped + plan.budget_over_binary_mb * 1_000_000,
+    })
 }
 
 #[cfg(test)]
@@ -325,10 +472,91 @@ mod tests {
 
     #[test]
     fn gitlab_style_shell_runs_are_checked_with_a_cleared_entrypoint() {
-        let (entrypoint, cmd) = ImageCheck::EntrypointFromShell.command("/usr/local/bin/claude");
-        assert!(matches!(entrypoint, Entrypoint::Cleared));
-        assert_eq!(cmd[..2], ["sh", "-c"]);
-        let (entrypoint, _) = ImageCheck::EntrypointAsEntrypoint.command("/usr/local/bin/claude");
-        assert!(matches!(entrypoint, Entrypoint::Image));
+        let spec = ImageCheck::EntrypointFromShell.spec("/usr/local/bin/claude");
+        assert!(matches!(spec.entrypoint, Entrypoint::Cleared));
+        assert_eq!(spec.cmd[..2], ["sh", "-c"]);
+        let spec = ImageCheck::EntrypointAsEntrypoint.spec("/usr/local/bin/claude");
+        assert!(matches!(spec.entrypoint, Entrypoint::Image));
+    }
+
+    fn output(exit_code: i64, stdout: &str, stderr: &str) -> RunOutput {
+        RunOutput {
+            exit_code,
+            stdout: stdout.to_owned(),
+            stderr: stderr.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_sandbox_must_refuse_without_net_admin_and_say_what_to_do() {
+        let check = ImageCheck::SandboxRefusedWithoutNetAdmin;
+        let spec = check.spec("/usr/local/bin/codex");
+        assert!(spec.cap_add.is_empty() && spec.user.is_none());
+        let refusal = "Error: the network sandbox needs CAP_NET_ADMIN, which this job does not have: add cap_add, or set AI_SANDBOX=off to run without the sandbox";
+        assert!(check.judge(&output(1, "", refusal), &EXPECTED).is_ok());
+        assert!(check.judge(&output(0, "{}", ""), &EXPECTED).is_err());
+        assert!(
+            check
+                .judge(&output(1, "", "Error: permission denied"), &EXPECTED)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_sandbox_self_test_runs_as_root_with_net_admin_and_must_report_checks() {
+        let check = ImageCheck::SandboxHoldsWithNetAdmin;
+        let spec = check.spec("/usr/local/bin/codex");
+        assert_eq!(spec.user.as_deref(), Some("root"));
+        assert_eq!(spec.cap_add, ["NET_ADMIN"]);
+        let held = r#"{"checked":[{"target":"127.0.0.1:1","reached":true}]}"#;
+        assert!(check.judge(&output(0, held, ""), &EXPECTED).is_ok());
+        assert!(
+            check
+                .judge(&output(0, r#"{"checked":[]}"#, ""), &EXPECTED)
+                .is_err()
+        );
+        assert!(check.judge(&output(1, held, "breach"), &EXPECTED).is_err());
+    }
+
+    #[test]
+    fn the_binary_probe_gives_raw_and_gzipped_sizes() {
+        assert_eq!(binary_sizes("300\n120"), Some((300, 120)));
+        assert_eq!(binary_sizes("300"), None);
+        assert_eq!(binary_sizes("300\n120\n1"), None);
+        assert_eq!(binary_sizes("stat: cannot stat"), None);
+    }
+
+    fn report(compressed: u64, budget: u64) -> TestReport {
+        TestReport {
+            variant: Variant {
+                assistant: entrypoint::assistant::Assistant::Codex,
+                base: crate::manifest::Base::Ubuntu,
+            },
+            size: ImageSize {
+                uncompressed: compressed * 3,
+                compressed,
+            },
+            binary_size: 1,
+            binary_gzipped: 1,
+            node_gzipped: 0,
+            budget,
+        }
+    }
+
+    #[test]
+    fn an_image_over_its_budget_fails_after_the_table_is_printed() {
+        assert!(judge_sizes(&[report(100, 100)]).is_ok());
+        let error = judge_sizes(&[report(100, 100), report(2_500_001, 2_000_000)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("codex-ubuntu is 2.5 MB compressed, 0.5 MB over its budget of 2.0 MB"),
+            "{error}"
+        );
+        let table = size_table(&[report(2_500_001, 2_000_000)]);
+        assert!(
+            table.lines().nth(1).is_some_and(|row| row.ends_with("NO")),
+            "{table}"
+        );
     }
 }

@@ -44,7 +44,7 @@ use rules::Fence;
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     #[error(
-        "the network sandbox needs CAP_NET_ADMIN, which this job does not have: add {snippet}, or set AI_SANDBOX=off to run without the sandbox",
+        "the network sandbox needs CAP_NET_ADMIN, which this job does not have: add {snippet}; the job must also run as root, the only user that holds it inside the container (the gitlab-ai images start as `assistant`: set `image: docker: user: root` in the job, https://docs.gitlab.com/ci/yaml/#imagedocker); or set AI_SANDBOX=off to run without the sandbox",
         snippet = capability::RUNNER_SNIPPET
     )]
     NoNetAdmin,
@@ -356,6 +356,7 @@ mod tests {
             "[runners.docker]",
             "kubernetes",
             "AI_SANDBOX=off",
+            "user: root",
         ] {
             assert!(message.contains(needle), "{needle}: {message}");
         }

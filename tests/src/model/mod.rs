@@ -41,6 +41,7 @@ mod recorded;
 mod script;
 mod server;
 mod sse;
+pub mod stories;
 
 pub use recorded::{RecordedRequest, ToolOutput};
 pub use script::{ApiError, Expectation, Fault, Reply, Script, ToolAction, ToolCall, Turn, Usage};

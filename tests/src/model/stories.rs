@@ -1,0 +1,40 @@
+//! Scripts that more than one end-to-end suite tells: the same model turns drive `entrypoint
+//! run` on the host (`tests/tests/run_mentions.rs`) and inside the built images
+//! (`xtask/src/image_scenario.rs`).
+
+use std::path::Path;
+
+use super::{Expectation, Script, ToolCall, Turn};
+
+/// What the model says once the typo is fixed.
+pub const GREETING_FIXED: &str = "Fixed the typo in greet.txt.";
+
+/// Claude reads `greet.txt` (its `Edit` tool requires a read first), fixes "Hello wrold", then
+/// says so. `checkout` is the absolute checkout path as the CLI sees it.
+pub fn claude_fixes_greeting(checkout: &Path) -> Script {
+    let file = checkout.join("greet.txt");
+    Script::new()
+        .then(Turn::tool_call(ToolCall::read_file("toolu_r1", &file)))
+        .then(
+            Turn::tool_call(ToolCall::edit_file(
+                "toolu_e1",
+                &file,
+                "Hello wrold",
+                "Hello world",
+            ))
+            .expecting(Expectation::ToolOutputFor("toolu_r1".into())),
+        )
+        .then(Turn::text(GREETING_FIXED).expecting(Expectation::ToolOutputFor("toolu_e1".into())))
+}
+
+/// Codex patches `greet.txt` (relative to its working directory), then says so.
+pub fn codex_fixes_greeting() -> Script {
+    Script::new()
+        .then(Turn::tool_call(ToolCall::edit_file(
+            "call_e1",
+            "greet.txt",
+            "Hello wrold",
+            "Hello world",
+        )))
+        .then(Turn::text(GREETING_FIXED).expecting(Expectation::ToolOutputFor("call_e1".into())))
+}
