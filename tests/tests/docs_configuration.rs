@@ -129,8 +129,14 @@ fn every_release_reference_names_the_workspace_version() {
     }
     let references = [
         (r"ref: '([^']+)'", format!("v{version}")),
-        (r"gitlab-ai/gitlab-ai/(?:claude|codex)@([0-9][^\s]*)", version.to_owned()),
-        (r"/(?:claude|codex):([0-9][^\s:]*)-(?:ubuntu|alpine)", version.to_owned()),
+        (
+            r"gitlab-ai/gitlab-ai/(?:claude|codex)@([0-9][^\s]*)",
+            version.to_owned(),
+        ),
+        (
+            r"/(?:claude|codex):([0-9][^\s:]*)-(?:ubuntu|alpine)",
+            version.to_owned(),
+        ),
     ];
     let mut files = markdown_pages();
     for example in std::fs::read_dir(repo().join("examples")).expect("examples/") {
@@ -143,7 +149,10 @@ fn every_release_reference_names_the_workspace_version() {
     for file in files {
         let text = std::fs::read_to_string(&file).expect("readable");
         for (pattern, expected) in &references {
-            for found in Regex::new(pattern).expect("valid regex").captures_iter(&text) {
+            for found in Regex::new(pattern)
+                .expect("valid regex")
+                .captures_iter(&text)
+            {
                 checked += 1;
                 assert_eq!(&found[1], expected, "{}: {}", file.display(), &found[0]);
             }

@@ -307,6 +307,13 @@ fn the_job_is_pinned_serialised_uninterruptible_and_finalized() {
             ["ubuntu", "alpine"]
         );
         assert_eq!(strings(&job["image"]["entrypoint"]), [""]);
+        // Codex's sandbox needs root to write its iptables rules (the images start as the
+        // unprivileged `assistant`); Claude's job keeps the image's user.
+        let user = job["image"]["docker"]["user"].as_str();
+        match assistant {
+            "codex" => assert_eq!(user, Some("root"), "{file}"),
+            _ => assert_eq!(user, None, "{file}"),
+        }
 
         assert_eq!(
             strings(&job["script"]),
