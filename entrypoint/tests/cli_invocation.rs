@@ -4,9 +4,11 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn mentions(args: &[&str]) -> String {
+/// Runs the binary with `args`, `env` and `stdin` written to its standard input.
+fn run(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_entrypoint"))
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("AI_CLAUDE_HANDLE")
         .env_remove("AI_CODEX_HANDLE")
         .stdin(Stdio::piped())
@@ -14,13 +16,12 @@ fn mentions(args: &[&str]) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"@codex why?\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn mentions(args: &[&str]) -> String {
+    let output = run(args, &[], b"@codex why?\n");
     assert!(
         output.status.success(),
         "{}",
@@ -43,21 +44,11 @@ fn a_repeated_program_name_from_docker_run_is_ignored() {
 /// then writes the job script to the shell's standard input.
 #[test]
 fn a_shell_given_as_the_command_runs_the_script_on_its_stdin() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_entrypoint"))
-        .args(["sh", "-s", "--", "job"])
-        .env("STAGE", "test")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"echo \"$1 in $STAGE\"\nexit 3\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = run(
+        &["sh", "-s", "--", "job"],
+        &[("STAGE", "test")],
+        b"echo \"$1 in $STAGE\"\nexit 3\n",
+    );
     assert_eq!(String::from_utf8_lossy(&output.stdout), "job in test\n");
     assert_eq!(output.status.code(), Some(3), "the shell's own exit status");
 

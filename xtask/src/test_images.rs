@@ -159,6 +159,9 @@ enum ImageCheck {
     EntrypointAsEntrypoint,
     /// Our entrypoint runs from a shell with `entrypoint: [""]`, as GitLab runs `script:`.
     EntrypointFromShell,
+    /// A shell given as the command runs through the image's own ENTRYPOINT, as GitLab Runner
+    /// starts a job that does not clear it (and as Duo flows, which cannot).
+    ShellThroughEntrypoint,
     /// The image's user is the non-root assistant user.
     NonRootUser,
     /// git can init and commit.
@@ -200,6 +203,7 @@ impl ImageCheck {
             ImageCheck::AssistantVersion,
             ImageCheck::EntrypointAsEntrypoint,
             ImageCheck::EntrypointFromShell,
+            ImageCheck::ShellThroughEntrypoint,
             ImageCheck::NonRootUser,
             ImageCheck::Git,
             ImageCheck::Tools,
@@ -233,6 +237,9 @@ impl ImageCheck {
             }
             ImageCheck::EntrypointAsEntrypoint => RunSpec::new(Entrypoint::Image, &["--version"]),
             ImageCheck::EntrypointFromShell => shell("entrypoint --version"),
+            ImageCheck::ShellThroughEntrypoint => {
+                RunSpec::new(Entrypoint::Image, &["sh", "-c", "entrypoint --version"])
+            }
             ImageCheck::NonRootUser => shell("id -u; id -un"),
             ImageCheck::Git => shell(GIT_PROBE),
             ImageCheck::Tools => shell(TOOLS_PROBE),
@@ -288,17 +295,21 @@ impl ImageCheck {
             ImageCheck::AssistantVersion => {
                 Err(format!("expected version {}", expected.assistant_version))
             }
-            ImageCheck::EntrypointAsEntrypoint | ImageCheck::EntrypointFromShell
+            ImageCheck::EntrypointAsEntrypoint
+            | ImageCheck::EntrypointFromShell
+            | ImageCheck::ShellThroughEntrypoint
                 if stdout.contains(expected.entrypoint_version) =>
             {
-                let how = if self == ImageCheck::EntrypointAsEntrypoint {
-                    "as the image's ENTRYPOINT"
-                } else {
-                    "from sh with entrypoint [\"\"]"
+                let how = match self {
+                    ImageCheck::EntrypointAsEntrypoint => "as the image's ENTRYPOINT",
+                    ImageCheck::EntrypointFromShell => "from sh with entrypoint [\"\"]",
+                    _ => "from sh run by the image's ENTRYPOINT",
                 };
                 Ok(format!("entrypoint {how} → {stdout}"))
             }
-            ImageCheck::EntrypointAsEntrypoint | ImageCheck::EntrypointFromShell => Err(format!(
+            ImageCheck::EntrypointAsEntrypoint
+            | ImageCheck::EntrypointFromShell
+            | ImageCheck::ShellThroughEntrypoint => Err(format!(
                 "expected entrypoint {}",
                 expected.entrypoint_version
             )),
