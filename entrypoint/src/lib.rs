@@ -3,7 +3,7 @@
 //! One module per concept of the product, so that "where are mentions parsed?" is answered by the
 //! file tree alone: [`mention`] finds `@claude`/`@codex` in a note, [`trigger`] turns whatever
 //! started the job into one normalised [`trigger::Trigger`], [`gitlab`] is the REST v4 client,
-//! [`assistant`] names the assistants, [`sandbox`] fences the assistant's network, and [`secret`] keeps tokens out of logs.
+//! [`assistant`] names the assistants, [`quick_action`] keeps GitLab from running commands found in what we post, [`sandbox`] fences the assistant's network, and [`secret`] keeps tokens out of logs.
 
 pub mod assistant;
 pub mod claim;
@@ -17,6 +17,7 @@ pub mod mention;
 pub mod passthrough;
 pub mod proxy;
 pub mod publish;
+pub mod quick_action;
 pub mod redact;
 pub mod relay;
 pub mod run;

@@ -19,6 +19,7 @@ use entrypoint::gitlab::merge_requests::{NewMergeRequest, Upsert};
 use entrypoint::gitlab::notes::{NewNote, NoteListOptions};
 use entrypoint::gitlab::pipelines::PipelineTrigger;
 use entrypoint::gitlab::{GitLab, GitLabError, RetryPolicy};
+use entrypoint::quick_action::Inert;
 use entrypoint::secret::Secret;
 use serde_json::{Value, json};
 
@@ -363,7 +364,7 @@ async fn validation_error_surfaces_gitlab_field_messages_without_the_token() {
             &project(),
             Noteable::MergeRequest(MergeRequestIid(4)),
             NoteId(9),
-            "x",
+            &Inert::new("x"),
         )
         .await
         .unwrap_err();
@@ -509,8 +510,8 @@ async fn existing_merge_request_is_typed_and_updated_by_create_or_update() {
     let new = NewMergeRequest {
         source_branch: "claude/issue-3".into(),
         target_branch: "main".into(),
-        title: "Fix #3".into(),
-        description: Some("Closes #3".into()),
+        title: Inert::new("Fix #3"),
+        description: Some(Inert::new("Closes #3")),
         ..NewMergeRequest::default()
     };
     let error = gitlab
@@ -645,7 +646,12 @@ async fn diff_threads_carry_their_position_and_resolve_with_a_query() {
         line_range: None,
     };
     let thread = gitlab
-        .create_diff_discussion(&project(), MergeRequestIid(4), "nit", &position)
+        .create_diff_discussion(
+            &project(),
+            MergeRequestIid(4),
+            &Inert::new("nit"),
+            &position,
+        )
         .await
         .unwrap();
     assert_eq!(thread.notes[0].position.as_ref(), Some(&position));

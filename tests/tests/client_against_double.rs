@@ -18,6 +18,7 @@ use entrypoint::gitlab::merge_requests::{NewMergeRequest, Upsert};
 use entrypoint::gitlab::notes::{NewNote, NoteListOptions};
 use entrypoint::gitlab::pipelines::{NewPipeline, PipelineTrigger, PipelineVariable, VariableType};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabError, GitLabToken, RetryPolicy};
+use entrypoint::quick_action::Inert;
 use entrypoint::secret::Secret;
 
 /// A client with millisecond backoff, so retry tests take no time.
@@ -220,7 +221,7 @@ async fn notes_round_trip_and_emit_note_hooks_our_parser_understands() {
             &pid(&w),
             noteable,
             note.id,
-            "@claude please fix this, thanks",
+            &Inert::new("@claude please fix this, thanks"),
         )
         .await
         .unwrap();
@@ -238,7 +239,7 @@ async fn notes_round_trip_and_emit_note_hooks_our_parser_understands() {
             &pid(&w),
             noteable,
             &NewNote {
-                body: "internal only".into(),
+                body: Inert::new("internal only"),
                 internal: true,
             },
         )
@@ -275,7 +276,7 @@ async fn a_duplicate_merge_request_is_a_typed_conflict_and_create_or_update_upda
         other => panic!("expected a typed conflict, got {other}"),
     }
     let mut retitled = new.clone();
-    retitled.title = "Fix the crash (v2)".into();
+    retitled.title = Inert::new("Fix the crash (v2)");
     let (mr, upsert) = bot
         .create_or_update_merge_request(&pid(&w), &retitled)
         .await
@@ -337,7 +338,7 @@ async fn review_comments_land_on_the_right_diff_line_and_threads_resolve() {
     };
     let body = "This can panic.\n\n```suggestion:-0+0\n    let x = input?;\n```";
     let thread = bot
-        .create_diff_discussion(&pid(&w), iid, body, &position)
+        .create_diff_discussion(&pid(&w), iid, &Inert::new(body), &position)
         .await
         .unwrap();
     assert!(!thread.individual_note);
@@ -346,7 +347,7 @@ async fn review_comments_land_on_the_right_diff_line_and_threads_resolve() {
             &pid(&w),
             Noteable::MergeRequest(iid),
             &thread.id,
-            "Summary follows.",
+            &Inert::new("Summary follows."),
         )
         .await
         .unwrap();
@@ -360,7 +361,7 @@ async fn review_comments_land_on_the_right_diff_line_and_threads_resolve() {
     let mut outside = position.clone();
     outside.new_line = Some(40);
     let refused = bot
-        .create_diff_discussion(&pid(&w), iid, "nowhere", &outside)
+        .create_diff_discussion(&pid(&w), iid, &Inert::new("nowhere"), &outside)
         .await
         .unwrap_err();
     assert_eq!(refused.status().map(|s| s.as_u16()), Some(400), "{refused}");

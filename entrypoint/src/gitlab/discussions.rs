@@ -9,6 +9,7 @@ use super::error::GitLabError;
 use super::ids::{DiscussionId, MergeRequestIid, Noteable, ProjectRef};
 use super::merge_requests::mr_path;
 use super::notes::{Note, noteable_path};
+use crate::quick_action::Inert;
 
 /// A thread: its notes in order. Standalone comments (and system notes) come as one-note
 /// discussions with `individual_note: true`. GitLab's discussion entity has exactly these three
@@ -34,7 +35,7 @@ impl Discussion {
 
 #[derive(Serialize)]
 struct NewThread<'a> {
-    body: &'a str,
+    body: &'a Inert,
     #[serde(skip_serializing_if = "Option::is_none")]
     position: Option<&'a DiffPosition>,
 }
@@ -73,7 +74,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         noteable: Noteable,
-        body: &str,
+        body: &Inert,
     ) -> Result<Discussion, GitLabError> {
         let thread = NewThread {
             body,
@@ -89,7 +90,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         merge_request: MergeRequestIid,
-        body: &str,
+        body: &Inert,
         position: &DiffPosition,
     ) -> Result<Discussion, GitLabError> {
         let thread = NewThread {
@@ -109,7 +110,7 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         id: &DiscussionId,
-        body: &str,
+        body: &Inert,
     ) -> Result<Note, GitLabError> {
         let reply = NewThread {
             body,

@@ -10,6 +10,7 @@ use super::error::GitLabError;
 use super::ids::{MergeRequestIid, ProjectId, ProjectRef};
 use super::list_options::{OrderBy, Sort, iso8601, push_order};
 use super::users::UserBasic;
+use crate::quick_action::Inert;
 
 /// `state` of a merge request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -134,10 +135,10 @@ pub struct NewMergeRequest {
     /// Branch to merge into.
     pub target_branch: String,
     /// Title; prefix with `Draft: ` for a draft.
-    pub title: String,
-    /// Markdown body.
+    pub title: Inert,
+    /// Markdown body; GitLab runs the quick actions in it, hence [`Inert`].
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Inert>,
     /// For a merge request from a fork: the upstream project.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_project_id: Option<ProjectId>,
@@ -160,12 +161,12 @@ impl NewMergeRequest {
     pub fn new(
         source_branch: impl Into<String>,
         target_branch: impl Into<String>,
-        title: impl Into<String>,
+        title: &str,
     ) -> Self {
         Self {
             source_branch: source_branch.into(),
             target_branch: target_branch.into(),
-            title: title.into(),
+            title: Inert::new(title),
             ..Self::default()
         }
     }
@@ -186,10 +187,10 @@ pub enum StateEvent {
 pub struct MergeRequestUpdate {
     /// New title.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// New body.
+    pub title: Option<Inert>,
+    /// New body; GitLab runs the quick actions in it, hence [`Inert`].
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Inert>,
     /// New target branch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_branch: Option<String>,
@@ -387,7 +388,7 @@ mod tests {
     #[test]
     fn unset_fields_stay_out_of_request_bodies() {
         let body = serde_json::to_value(MergeRequestUpdate {
-            description: Some("d".into()),
+            description: Some(Inert::new("d")),
             state_event: Some(StateEvent::Close),
             ..MergeRequestUpdate::default()
         })

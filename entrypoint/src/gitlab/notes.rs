@@ -10,6 +10,7 @@ use super::error::GitLabError;
 use super::ids::{NoteId, Noteable, ProjectRef};
 use super::list_options::{OrderBy, Sort, push_order};
 use super::users::UserBasic;
+use crate::quick_action::Inert;
 
 /// `type` of a note: a plain comment has none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -73,18 +74,18 @@ pub struct NoteListOptions {
 /// Body of a new note.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NewNote {
-    /// Markdown, at most 1,000,000 characters.
-    pub body: String,
+    /// Markdown, at most 1,000,000 characters, inert to quick actions.
+    pub body: Inert,
     /// Post as an internal note (Reporter+ only can see it).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub internal: bool,
 }
 
 impl NewNote {
-    /// A public note.
-    pub fn new(body: impl Into<String>) -> Self {
+    /// A public note with `body` made inert to quick actions.
+    pub fn new(body: &str) -> Self {
         Self {
-            body: body.into(),
+            body: Inert::new(body),
             internal: false,
         }
     }
@@ -92,7 +93,7 @@ impl NewNote {
 
 #[derive(Serialize)]
 struct BodyOnly<'a> {
-    body: &'a str,
+    body: &'a Inert,
 }
 
 pub(crate) fn noteable_path(project: &ProjectRef, noteable: Noteable) -> String {
@@ -146,13 +147,15 @@ impl GitLab {
             .await
     }
 
-    /// `PUT …/notes/:note_id` with a new body. Editing does not notify mentioned users again.
+    /// `PUT …/notes/:note_id` with a new body. Editing does not notify mentioned users again,
+    /// but GitLab runs the quick actions of the new text (`Notes::UpdateService`), hence
+    /// [`Inert`].
     pub async fn update_note(
         &self,
         project: &ProjectRef,
         noteable: Noteable,
         note: NoteId,
-        body: &str,
+        body: &Inert,
     ) -> Result<Note, GitLabError> {
         self.put(
             &format!("{}/notes/{note}", noteable_path(project, noteable)),

@@ -8,6 +8,7 @@ use crate::assistant::Assistant;
 use crate::gitlab::ids::{IssueIid, ProjectRef};
 use crate::gitlab::merge_requests::{MergeRequest, NewMergeRequest, Upsert};
 use crate::gitlab::{GitLab, GitLabError};
+use crate::quick_action::Inert;
 use crate::redact::Redactor;
 
 /// GitLab refuses longer merge request titles (`validates :title, length: { maximum: 255 }`).
@@ -71,8 +72,8 @@ impl MergeRequestDraft {
         NewMergeRequest {
             source_branch: self.source_branch.clone(),
             target_branch: self.target_branch.clone(),
-            title: redactor.redact(&self.title()),
-            description: Some(self.description(redactor)),
+            title: Inert::new(&redactor.redact(&self.title())),
+            description: Some(Inert::new(&self.description(redactor))),
             remove_source_branch: Some(true),
             ..NewMergeRequest::default()
         }

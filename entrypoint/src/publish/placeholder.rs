@@ -15,6 +15,7 @@ use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef};
 use crate::gitlab::notes::{NewNote, Note};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::marker::{NoteRole, marker};
+use crate::quick_action::Inert;
 use crate::trigger::{NoteKind, Trigger};
 
 /// The placeholder note of one run: where it is, so it can be refreshed and replaced.
@@ -67,7 +68,7 @@ pub async fn post_placeholder(
     assistant: Assistant,
     job: Option<&JobLink>,
 ) -> Result<Placeholder, GitLabError> {
-    let body = placeholder_body(assistant, job);
+    let body = Inert::new(&placeholder_body(assistant, job));
     let project = &trigger.project;
     let noteable = trigger.noteable;
     let placeholder = |note: NoteId, discussion: Option<DiscussionId>| Placeholder {
@@ -99,7 +100,7 @@ pub async fn post_placeholder(
 pub async fn post_where_asked(
     gitlab: &GitLab,
     trigger: &Trigger,
-    body: &str,
+    body: &Inert,
 ) -> Result<(Note, Option<DiscussionId>), GitLabError> {
     let project = &trigger.project;
     let noteable = trigger.noteable;
@@ -116,7 +117,7 @@ pub async fn post_where_asked(
         }
     }
     let note = NewNote {
-        body: body.to_owned(),
+        body: body.clone(),
         internal: must_be_internal(trigger),
     };
     let created = gitlab.create_note(project, noteable, &note).await?;

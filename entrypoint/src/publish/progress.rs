@@ -20,6 +20,7 @@ use super::text::{defuse_markers, inline_code};
 use super::{JobLink, Placeholder};
 use crate::assistant::events::AssistantEvent;
 use crate::gitlab::GitLab;
+use crate::quick_action::Inert;
 use crate::redact::Redactor;
 
 /// How often and how much.
@@ -157,7 +158,7 @@ impl Refresher {
             let p = &self.placeholder;
             match self
                 .gitlab
-                .update_note(&p.project, p.noteable, p.note, &body)
+                .update_note(&p.project, p.noteable, p.note, &Inert::new(&body))
                 .await
             {
                 Ok(_) => shown = version,

@@ -16,6 +16,7 @@ use crate::assistant::run::{Outcome, RunReport};
 use crate::gitlab::notes::{NewNote, Note};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::marker::{NoteRole, marker};
+use crate::quick_action::Inert;
 use crate::redact::Redactor;
 
 /// How the run ended, as far as the person who asked is concerned.
@@ -392,6 +393,7 @@ pub async fn replace_placeholder(
     internal: bool,
 ) -> Result<Note, GitLabError> {
     let p = placeholder;
+    let body = &Inert::new(body);
     match gitlab
         .update_note(&p.project, p.noteable, p.note, body)
         .await
@@ -408,7 +410,7 @@ pub async fn replace_placeholder(
                 }
             }
             let note = NewNote {
-                body: body.to_owned(),
+                body: body.clone(),
                 internal,
             };
             gitlab.create_note(&p.project, p.noteable, &note).await
@@ -458,8 +460,12 @@ pub async fn post_refusal(
     refusal: &Refusal,
     redactor: &Redactor,
 ) -> Result<Note, GitLabError> {
-    let (note, _) =
-        super::placeholder::post_where_asked(gitlab, trigger, &refusal.render(redactor)).await?;
+    let (note, _) = super::placeholder::post_where_asked(
+        gitlab,
+        trigger,
+        &Inert::new(&refusal.render(redactor)),
+    )
+    .await?;
     Ok(note)
 }
 

@@ -24,6 +24,7 @@ use crate::gitlab::merge_request_diffs::FileDiff;
 use crate::gitlab::merge_requests::DiffRefs;
 use crate::gitlab::{GitLab, GitLabError};
 use crate::marker::{NoteRole, marker};
+use crate::quick_action::Inert;
 use crate::redact::Redactor;
 
 /// The file name the assistant is told to write.
@@ -382,7 +383,7 @@ pub async fn publish_review(
     let (placed, mut unplaced) = place_comments(assistant, review, &diffs, mr.diff_refs.as_ref());
     let mut inline = 0;
     for p in placed {
-        let body = redactor.redact(&p.body);
+        let body = Inert::new(&redactor.redact(&p.body));
         match gitlab
             .create_diff_discussion(project, merge_request, &body, &p.position)
             .await

@@ -20,6 +20,7 @@ use crate::gitlab::ids::{AwardId, NoteId, PipelineId};
 use crate::guard::{self, GuardOutcome, GuardSettings};
 use crate::marker::{NoteRole, marker};
 use crate::publish::placeholder::{placeholder_body, post_where_asked, working_body};
+use crate::quick_action::Inert;
 use crate::redact::Redactor;
 
 /// What the workers share.
@@ -123,15 +124,20 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
         };
     }
 
-    let placeholder =
-        match post_where_asked(gitlab, trigger, &placeholder_body(assistant, None)).await {
-            Ok((placeholder, _thread)) => placeholder,
-            Err(error) => {
-                tracing::warn!(%error, "the placeholder could not be posted");
-                give_back(gitlab, target, award).await;
-                return Outcome::Failed;
-            }
-        };
+    let placeholder = match post_where_asked(
+        gitlab,
+        trigger,
+        &Inert::new(&placeholder_body(assistant, None)),
+    )
+    .await
+    {
+        Ok((placeholder, _thread)) => placeholder,
+        Err(error) => {
+            tracing::warn!(%error, "the placeholder could not be posted");
+            give_back(gitlab, target, award).await;
+            return Outcome::Failed;
+        }
+    };
     bump(&ctx.stats.placeholders);
     ctx.stats.record_latency(mention.received.elapsed());
     tracing::info!(
@@ -147,7 +153,12 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
             let details = format!("Pipeline: [#{}]({})", started.id, started.web_url);
             let body = working_body(assistant, None, &details);
             if let Err(error) = gitlab
-                .update_note(&trigger.project, trigger.noteable, placeholder.id, &body)
+                .update_note(
+                    &trigger.project,
+                    trigger.noteable,
+                    placeholder.id,
+                    &Inert::new(&body),
+                )
                 .await
             {
                 // The job rewrites the placeholder with its own link anyway.
@@ -181,7 +192,7 @@ fn failure_body(ctx: &Context, assistant: crate::assistant::Assistant, error: &s
 async fn replace_placeholder(gitlab: &GitLab, mention: &Mention, note: NoteId, body: &str) {
     let trigger = &*mention.trigger;
     if let Err(error) = gitlab
-        .update_note(&trigger.project, trigger.noteable, note, body)
+        .update_note(&trigger.project, trigger.noteable, note, &Inert::new(body))
         .await
     {
         tracing::error!(%error, placeholder = note.0, "the placeholder could not be replaced by the failure note");

@@ -43,6 +43,7 @@ use crate::publish::result::{self, Conclusion, ResultReport, post_refusal, publi
 use crate::publish::review::{publish_review, read_review, review_file_in};
 use crate::publish::state::StateFile;
 use crate::publish::{JobLink, Placeholder};
+use crate::quick_action::Inert;
 use crate::redact::Redactor;
 use crate::trigger::Trigger;
 use crate::trigger::decision::{BotIdentity, Decision, decide};
@@ -307,7 +308,9 @@ pub(crate) async fn refuse(
                 redactor.redact(&refusal.message()),
                 marker(assistant, NoteRole::Refusal)
             );
-            post_where_asked(gitlab, trigger, &body).await?.0
+            post_where_asked(gitlab, trigger, &Inert::new(&body))
+                .await?
+                .0
         }
     };
     Ok(note.id)

@@ -21,6 +21,7 @@ use crate::gitlab::projects::PipelineVariablesRole;
 use crate::gitlab::repository::{CommitAction, FileAction, NewCommit};
 use crate::gitlab::variables::NewVariable;
 use crate::gitlab::{GitLab, GitLabError};
+use crate::quick_action::Inert;
 use crate::secret::Secret;
 
 /// A random webhook secret: 32 bytes as hex.
@@ -351,18 +352,18 @@ async fn open_merge_request(
     let mut mr = NewMergeRequest::new(
         branch,
         &plan.default_branch,
-        format!(
+        &format!(
             "Let @{} answer comments",
             options.handles.handle(assistant).as_str()
         ),
     );
-    mr.description = Some(format!(
+    mr.description = Some(Inert::new(&format!(
         "Adds the `include:` of `{}` from `{}` at `{}` (made by `entrypoint setup`).\n\nThe CI/CD variables, trigger and webhook are already in place; after merging, mention @{} in an issue or merge request comment.",
         options.template.file(assistant),
         options.template.project,
         options.template.git_ref,
         options.handles.handle(assistant).as_str()
-    ));
+    )));
     mr.remove_source_branch = Some(true);
     let created = gitlab
         .create_merge_request(project, &mr)
