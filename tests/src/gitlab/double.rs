@@ -1036,6 +1036,27 @@ impl GitLabDouble {
         of_project(&self.app.lock().issues, project_id, |i| i.project_id)
     }
 
+    /// Every quick action GitLab would have found in a note or description the double
+    /// received, in order, recognised (run) or not (see [`super::quick_actions`]).
+    pub fn executed_quick_actions(&self) -> Vec<super::quick_actions::QuickAction> {
+        self.app.lock().quick_actions.clone()
+    }
+
+    /// Users who approved the merge request (by `/approve`).
+    pub fn approvals(&self, project_id: u64, merge_request_iid: u64) -> Vec<u64> {
+        self.app
+            .lock()
+            .approvals
+            .iter()
+            .filter(|(mr, _)| {
+                mr.project_id == project_id
+                    && mr.iid == merge_request_iid
+                    && mr.kind == super::model::NoteableKind::MergeRequest
+            })
+            .map(|(_, user)| *user)
+            .collect()
+    }
+
     pub fn merge_requests(&self, project_id: u64) -> Vec<MergeRequest> {
         of_project(&self.app.lock().merge_requests, project_id, |m| {
             m.project_id

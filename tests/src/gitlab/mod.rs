@@ -15,6 +15,7 @@ pub mod model;
 pub mod pagination;
 pub mod params;
 pub mod position;
+pub mod quick_actions;
 pub mod recorder;
 pub mod repo;
 pub mod routes;

@@ -498,6 +498,11 @@ pub struct Model {
     pub note_events: Vec<NoteEvent>,
     pub deliveries: Vec<HookDelivery>,
     pub requests: Vec<RecordedRequest>,
+    /// Every quick action found in a note or description, in order (see
+    /// [`super::quick_actions`]).
+    pub quick_actions: Vec<super::quick_actions::QuickAction>,
+    /// Merge request approvals given by `/approve`: (merge request, user).
+    pub approvals: Vec<(NoteableRef, u64)>,
     counters: Counters,
 }
 

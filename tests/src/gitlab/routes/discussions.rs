@@ -11,8 +11,8 @@ use super::merge_requests::diff_refs;
 use super::noteable::{
     NewNote, Resolved, convert_to_discussion, insert_note, resolve, validate_body,
 };
-use super::notes::{delete_note, require_can_comment, update_body, visible};
-use super::{created, no_content, ok};
+use super::notes::{delete_note, require_can_comment, run_quick_actions, update_body, visible};
+use super::{accepted, created, no_content, ok};
 use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::{JobTokens, ProjectAccess};
@@ -162,6 +162,10 @@ async fn create(
         validate_body(&body)?;
         let internal = ctx.params.bool("internal")?.unwrap_or(false)
             || ctx.params.bool("confidential")?.unwrap_or(false);
+        let body = match run_quick_actions(&mut model, resolved, author_id, &body) {
+            Ok(kept) => kept,
+            Err(commands_only) => return Ok(accepted(commands_only)),
+        };
         let note_type = if position.is_some() {
             NoteType::DiffNote
         } else {
@@ -213,6 +217,10 @@ async fn reply(
             .ok_or_else(discussion_not_found)?;
         require_can_comment(&access, kind)?;
         validate_body(&body)?;
+        let body = match run_quick_actions(&mut model, resolved, author_id, &body) {
+            Ok(kept) => kept,
+            Err(commands_only) => return Ok(accepted(commands_only)),
+        };
         convert_to_discussion(&mut model, resolved.noteable, &discussion_id);
         let note_type = if first.note_type == NoteType::DiffNote {
             NoteType::DiffNote
@@ -334,7 +342,7 @@ async fn update_note(
                 let note = model
                     .note(resolved.noteable, note_id)
                     .ok_or(ApiError::RecordNotFound)?;
-                (json::note(&model, note, app.base_url()), None)
+                (ok(json::note(&model, note, app.base_url())), None)
             }
             (Some(_), Some(_)) => {
                 return Err(ApiError::InvalidParam(
@@ -351,7 +359,7 @@ async fn update_note(
         }
     };
     webhooks::dispatch(&app, outgoing);
-    Ok(ok(value))
+    Ok(value)
 }
 
 async fn delete(

@@ -16,8 +16,9 @@ use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json::{self, DiffRefs, MergeRequestRepoFacts};
-use crate::gitlab::model::{MergeRequest, MergeRequestState, NoteableKind, Project};
+use crate::gitlab::model::{MergeRequest, MergeRequestState, NoteableKind, NoteableRef, Project};
 use crate::gitlab::pagination::{PageRequest, paginate};
+use crate::gitlab::quick_actions::{self, QuickActionSource};
 use crate::gitlab::routes::issues::{order_by_updated, sort_param, time_param};
 use crate::gitlab::routes::noteable::resolve;
 use crate::gitlab::time;
@@ -241,12 +242,15 @@ async fn create(
         return Err(conflict_message(existing.iid));
     }
     let now = time::now();
+    // Quick actions in the description run once the merge request exists, as its author
+    // (`IssuableBaseService#handle_quick_actions`); the stored description is what is left.
+    let extracted = quick_actions::extract(&p.str("description").unwrap_or_default());
     let mr = MergeRequest {
         id: model.next_merge_request_id(),
         iid: model.next_iid(NoteableKind::MergeRequest, access.project.id),
         project_id: access.project.id,
         title,
-        description: p.str("description").unwrap_or_default(),
+        description: extracted.content.clone(),
         state: MergeRequestState::Opened,
         source_branch: source,
         target_branch: target,
@@ -264,9 +268,29 @@ async fn create(
         updated_at: now,
         closed_at: None,
     };
-    let value = render(&model, &access.project, &mr, app.base_url());
+    let noteable = NoteableRef {
+        project_id: mr.project_id,
+        kind: NoteableKind::MergeRequest,
+        iid: mr.iid,
+    };
     model.merge_requests.push(mr);
-    Ok(created(value))
+    quick_actions::execute(
+        &mut model,
+        noteable,
+        author_id,
+        &extracted,
+        QuickActionSource::Description,
+    );
+    let mr = model
+        .merge_request(noteable.project_id, noteable.iid)
+        .cloned()
+        .ok_or(ApiError::RecordNotFound)?;
+    Ok(created(render(
+        &model,
+        &access.project,
+        &mr,
+        app.base_url(),
+    )))
 }
 
 async fn update(
@@ -290,8 +314,9 @@ async fn update(
     if let Some(title) = p.str("title") {
         next.title = title;
     }
-    if let Some(description) = p.str("description") {
-        next.description = description;
+    let extracted = p.str("description").map(|d| quick_actions::extract(&d));
+    if let Some(extracted) = &extracted {
+        next.description = extracted.content.clone();
     }
     if let Some(target) = p.str("target_branch") {
         validate_branches(&access.project, &next.source_branch, &target)?;
@@ -353,11 +378,23 @@ async fn update(
         }
     }
     next.updated_at = now;
-    let value = render(&model, &access.project, &next, app.base_url());
     if let Some(slot) = model.merge_requests.iter_mut().find(|m| m.id == current.id) {
         *slot = next;
     }
-    Ok(ok(value))
+    if let Some(extracted) = &extracted {
+        quick_actions::execute(
+            &mut model,
+            resolved.noteable,
+            caller,
+            extracted,
+            QuickActionSource::Description,
+        );
+    }
+    let mr = model
+        .merge_request(access.project.id, iid)
+        .cloned()
+        .ok_or(ApiError::RecordNotFound)?;
+    Ok(ok(render(&model, &access.project, &mr, app.base_url())))
 }
 
 /// `GET /projects/:id/merge_requests/:iid/diffs`, paginated

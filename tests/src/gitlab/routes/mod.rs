@@ -64,6 +64,11 @@ pub fn ok(value: Value) -> Response {
     (StatusCode::OK, axum::Json(value)).into_response()
 }
 
+/// 202 Accepted: GitLab's answer to a note that held only quick actions.
+pub fn accepted(value: Value) -> Response {
+    (StatusCode::ACCEPTED, axum::Json(value)).into_response()
+}
+
 pub fn created(value: Value) -> Response {
     (StatusCode::CREATED, axum::Json(value)).into_response()
 }

@@ -9,7 +9,7 @@ use axum::routing::get;
 use serde_json::Value;
 
 use super::noteable::{NewNote, Resolved, can_see_internal, insert_note, resolve, validate_body};
-use super::{created, no_content, ok};
+use super::{accepted, created, no_content, ok};
 use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::{JobTokens, ProjectAccess};
@@ -17,6 +17,7 @@ use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
 use crate::gitlab::model::{Model, Note, NoteAction, NoteType, NoteableKind};
 use crate::gitlab::pagination::{PageRequest, paginate};
+use crate::gitlab::quick_actions::{self, QuickActionSource};
 use crate::gitlab::routes::issues::{order_by_updated, sort_param};
 use crate::gitlab::{time, webhooks};
 
@@ -144,6 +145,10 @@ async fn create(
         validate_body(&body)?;
         let internal = ctx.params.bool("internal")?.unwrap_or(false)
             || ctx.params.bool("confidential")?.unwrap_or(false);
+        let body = match run_quick_actions(&mut model, resolved, author_id, &body) {
+            Ok(kept) => kept,
+            Err(commands_only) => return Ok(accepted(commands_only)),
+        };
         let note_id = insert_note(
             &mut model,
             NewNote {
@@ -170,7 +175,32 @@ async fn create(
     Ok(created(value))
 }
 
-/// Changes a note's body as its author; records an `update` Note Hook.
+/// Runs the quick actions of a new note's `body` as `author_id` (`Notes::CreateService`): the
+/// text to store, or the body of GitLab's 202 answer when nothing but commands was written and
+/// no note is kept.
+pub fn run_quick_actions(
+    model: &mut Model,
+    resolved: Resolved,
+    author_id: u64,
+    body: &str,
+) -> Result<String, Value> {
+    let extracted = quick_actions::extract(body);
+    let messages = quick_actions::execute(
+        model,
+        resolved.noteable,
+        author_id,
+        &extracted,
+        QuickActionSource::NoteCreate,
+    );
+    if extracted.only_commands() {
+        return Err(quick_actions::commands_only_body(&messages));
+    }
+    Ok(extracted.content)
+}
+
+/// Changes a note's body as its author, running the quick actions of the new text as GitLab's
+/// `Notes::UpdateService` does (a note left with nothing but commands is deleted and the
+/// answer is 202); records an `update` Note Hook.
 pub fn update_body(
     model: &mut Model,
     access: &ProjectAccess,
@@ -178,13 +208,27 @@ pub fn update_body(
     note_id: u64,
     body: String,
     base_url: &str,
-) -> ApiResult<(Value, Option<webhooks::Outgoing>)> {
+) -> ApiResult<(Response, Option<webhooks::Outgoing>)> {
     let caller = access.caller.require_user()?;
     let note = visible_note(model, access, resolved, note_id)?;
     if note.author_id != caller || note.system {
         return Err(ApiError::Forbidden(None));
     }
     validate_body(&body)?;
+    let extracted = quick_actions::extract(&body);
+    let messages = quick_actions::execute(
+        model,
+        resolved.noteable,
+        caller,
+        &extracted,
+        QuickActionSource::NoteUpdate,
+    );
+    if extracted.only_commands() {
+        model.notes.retain(|n| n.id != note_id);
+        model.awards.retain(|a| a.note_id != note_id);
+        return Ok((accepted(quick_actions::commands_only_body(&messages)), None));
+    }
+    let body = extracted.content;
     let now = time::now();
     if let Some(note) = model.note_by_id_mut(note_id) {
         note.body = body;
@@ -195,7 +239,7 @@ pub fn update_body(
     let note = model
         .note(resolved.noteable, note_id)
         .ok_or(ApiError::RecordNotFound)?;
-    Ok((json::note(model, note, base_url), outgoing))
+    Ok((ok(json::note(model, note, base_url)), outgoing))
 }
 
 async fn update(
@@ -221,7 +265,7 @@ async fn update(
         update_body(&mut model, &access, resolved, note_id, body, app.base_url())?
     };
     webhooks::dispatch(&app, outgoing);
-    Ok(ok(value))
+    Ok(value)
 }
 
 /// Deletes a note as its author or a Maintainer; its emoji reactions go with it.
