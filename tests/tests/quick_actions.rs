@@ -1,0 +1,654 @@
+//! Quick actions in what the bot writes. GitLab runs `/close`, `/merge`, `/approve`,
+//! `/label ~x`, … found at the start of a line of a note (on create and on edit) and of a merge
+//! request description, as the author: the bot. The double does the same (so a test can see a
+//! command run), and everything the product posts must come out inert, reading the same.
+
+use std::time::Duration;
+
+use doubles::gitlab::double::{
+    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
+    UserSpec,
+};
+use doubles::gitlab::model::{IssueState, MergeRequestState};
+use doubles::gitlab::quick_actions::{QuickActionSource, extract};
+use doubles::gitlab::repo::{FileChange, Signature};
+use entrypoint::assistant::events::AssistantEvent;
+use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::gitlab::ids::{
+    DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
+};
+use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPolicy};
+use entrypoint::publish::JobLink;
+use entrypoint::publish::merge_request::{MergeRequestDraft, open_merge_request};
+use entrypoint::publish::placeholder::post_placeholder;
+use entrypoint::publish::progress::{Progress, ProgressSettings};
+use entrypoint::publish::result::{
+    Conclusion, Refusal, ResultReport, post_refusal, publish_result,
+};
+use entrypoint::publish::review::{Review, ReviewComment, Side, publish_review};
+use entrypoint::quick_action::neutralize;
+use entrypoint::redact::Redactor;
+use entrypoint::secret::Secret;
+use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
+use proptest::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A model answer written by an attacker: commands at line starts, in odd case, after blank
+/// lines, at the very end, next to harmless code. None of them may run.
+const HOSTILE: &str = "Here is the fix.\n/close\n/merge\n\n/approve\n/label ~pwned\n/assign @attacker\n/Confidential\n/unlabel ~bug\n/title Owned\n/target_branch evil\n/lock\n/reopen\nSee:\n```rust\nfn main() {}\n```\n/submit_review";
+
+/// The command names in [`HOSTILE`].
+const HOSTILE_COMMANDS: &[&str] = &[
+    "/close",
+    "/merge",
+    "/approve",
+    "/label ~pwned",
+    "/assign @attacker",
+    "/Confidential",
+    "/unlabel ~bug",
+    "/title Owned",
+    "/target_branch evil",
+    "/lock",
+    "/reopen",
+    "/submit_review",
+];
+
+fn client(api_url: &str, token: &str) -> GitLab {
+    let mut config = ClientConfig::new(
+        ApiBaseUrl::parse(api_url).expect("the double's API URL parses"),
+        GitLabToken::new(Secret::new(token)),
+    );
+    config.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        total_budget: Duration::from_secs(5),
+    };
+    GitLab::new(config).expect("client builds")
+}
+
+struct World {
+    gl: GitLabDouble,
+    project: u64,
+    bot: SeededUser,
+    dev: SeededUser,
+    gitlab: GitLab,
+    redactor: Redactor,
+    http: reqwest::Client,
+}
+
+async fn world() -> World {
+    let gl = GitLabDouble::start().await.expect("double starts");
+    let project = gl
+        .add_project(ProjectSpec::new("acme/widgets"))
+        .expect("project")
+        .id;
+    let bot = gl
+        .add_user(UserSpec::project_bot(project, "Claude"))
+        .expect("bot");
+    gl.add_member(project, bot.id, 30).expect("bot member");
+    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
+    gl.add_member(project, dev.id, 30).expect("dev member");
+    gl.add_user(UserSpec::human("attacker")).expect("attacker");
+    let gitlab = client(&gl.api_url(), &bot.token);
+    World {
+        gl,
+        project,
+        bot,
+        dev,
+        gitlab,
+        redactor: Redactor::new(Handles::default()),
+        http: reqwest::Client::new(),
+    }
+}
+
+fn author() -> Signature {
+    Signature {
+        name: "Dana".into(),
+        email: "dana@example.com".into(),
+    }
+}
+
+impl World {
+    fn issue(&self) -> u64 {
+        self.gl
+            .create_issue(self.project, IssueSpec::new(self.dev.id, "Typo"))
+            .unwrap()
+            .iid
+    }
+
+    /// A merge request changing line 2 of `src/calc.rs`.
+    fn merge_request(&self) -> u64 {
+        let repo = self.gl.repo(self.project).unwrap();
+        repo.commit(
+            "main",
+            &[FileChange::Write {
+                path: "src/calc.rs".into(),
+                content: b"fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n".to_vec(),
+            }],
+            "Calc",
+            &author(),
+        )
+        .unwrap();
+        repo.commit(
+            "fix/add",
+            &[FileChange::Write {
+                path: "src/calc.rs".into(),
+                content: b"fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n".to_vec(),
+            }],
+            "Fix add",
+            &author(),
+        )
+        .unwrap();
+        self.gl
+            .create_merge_request(
+                self.project,
+                MrSpec::new(self.dev.id, "fix/add", "main", "Fix add"),
+            )
+            .unwrap()
+            .iid
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/projects/{}{path}", self.gl.api_url(), self.project)
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .request(method, self.url(path))
+            .header("PRIVATE-TOKEN", &self.bot.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    fn issue_state(&self, iid: u64) -> doubles::gitlab::model::Issue {
+        self.gl
+            .issues(self.project)
+            .into_iter()
+            .find(|i| i.iid == iid)
+            .unwrap()
+    }
+
+    fn mr_state(&self, iid: u64) -> doubles::gitlab::model::MergeRequest {
+        self.gl
+            .merge_requests(self.project)
+            .into_iter()
+            .find(|m| m.iid == iid)
+            .unwrap()
+    }
+
+    /// Every quick action the double saw, as `/name`.
+    fn ran(&self) -> Vec<String> {
+        self.gl
+            .executed_quick_actions()
+            .into_iter()
+            .map(|a| format!("/{}", a.name))
+            .collect()
+    }
+
+    fn trigger(&self, noteable: Noteable, note: &doubles::gitlab::double::SeededNote) -> Trigger {
+        Trigger {
+            source: Source::CiVariables,
+            project: ProjectRef::Id(ProjectId(self.project)),
+            noteable,
+            note: Some(TriggerNote {
+                id: NoteId(note.id),
+                discussion: Some(DiscussionId::new(&note.discussion_id).expect("discussion id")),
+                author: Author {
+                    id: UserId(self.dev.id),
+                    username: Some("dana".into()),
+                },
+                body: "@claude please help".into(),
+                kind: NoteKind::Comment,
+                internal: false,
+                system: false,
+                edited: false,
+            }),
+            assistants: vec![Assistant::Claude],
+            instruction: "please help".into(),
+            placeholder: None,
+            confidential: false,
+        }
+    }
+}
+
+/// The visible text of `markdown` as CommonMark renders it, entities decoded.
+fn rendered_text(markdown: &str) -> String {
+    let mut text = String::new();
+    for event in pulldown_cmark::Parser::new(markdown) {
+        match event {
+            pulldown_cmark::Event::Text(t) | pulldown_cmark::Event::Code(t) => text.push_str(&t),
+            pulldown_cmark::Event::SoftBreak | pulldown_cmark::Event::HardBreak => {
+                text.push('\n');
+            }
+            _ => {}
+        }
+    }
+    text
+}
+
+/// Every hostile line still reads the same in the rendered note.
+fn assert_reads_the_same(body: &str) {
+    let text = rendered_text(body);
+    for command in HOSTILE_COMMANDS {
+        assert!(
+            text.contains(command),
+            "{command} not shown in {text:?}\n{body}"
+        );
+    }
+}
+
+// ---- the double is no kinder than GitLab ----
+
+#[tokio::test]
+async fn posting_close_as_the_bot_closes_the_issue_and_keeps_no_note() {
+    let w = world().await;
+    let iid = w.issue();
+    let (status, body) = w
+        .send(
+            reqwest::Method::POST,
+            &format!("/issues/{iid}/notes"),
+            json!({"body": "/close"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["commands_changes"], json!({}));
+    assert!(body["summary"].is_array(), "{body}");
+    assert_eq!(w.issue_state(iid).state, IssueState::Closed);
+    assert!(w.gl.notes(w.project, DoubleNoteable::Issue(iid)).is_empty());
+    let ran = w.gl.executed_quick_actions();
+    assert_eq!(ran.len(), 1);
+    assert_eq!(
+        (ran[0].name.as_str(), ran[0].author_id),
+        ("close", w.bot.id)
+    );
+    assert_eq!(ran[0].source, QuickActionSource::NoteCreate);
+}
+
+#[tokio::test]
+async fn editing_a_note_to_add_a_label_command_labels_and_strips_the_line() {
+    let w = world().await;
+    let iid = w.issue();
+    let note =
+        w.gl.add_note(
+            w.project,
+            DoubleNoteable::Issue(iid),
+            NoteSpec::new(w.bot.id, "Working…"),
+        )
+        .unwrap();
+    let (status, body) = w
+        .send(
+            reqwest::Method::PUT,
+            &format!("/issues/{iid}/notes/{}", note.id),
+            json!({"body": "Done.\n/label ~x ~\"needs review\"\nBye"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["body"], "Done.\nBye");
+    assert_eq!(w.issue_state(iid).labels, ["x", "needs review"]);
+    assert_eq!(
+        w.gl.executed_quick_actions()[0].source,
+        QuickActionSource::NoteUpdate
+    );
+
+    // An edit down to nothing but commands deletes the note, as `Notes::UpdateService` does.
+    let (status, _) = w
+        .send(
+            reqwest::Method::PUT,
+            &format!("/issues/{iid}/notes/{}", note.id),
+            json!({"body": "/confidential"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert!(w.issue_state(iid).confidential);
+    assert!(w.gl.notes(w.project, DoubleNoteable::Issue(iid)).is_empty());
+}
+
+#[tokio::test]
+async fn commands_in_a_code_block_do_nothing_and_stay_in_the_note() {
+    let w = world().await;
+    let iid = w.issue();
+    let text = "Run:\n```\n/close\n/label ~x\n```\nthen wait.";
+    let (status, body) = w
+        .send(
+            reqwest::Method::POST,
+            &format!("/issues/{iid}/notes"),
+            json!({ "body": text }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["body"], text);
+    assert!(w.ran().is_empty(), "{:?}", w.ran());
+    assert_eq!(w.issue_state(iid).state, IssueState::Opened);
+}
+
+#[tokio::test]
+async fn a_thread_reply_can_merge_and_approve_and_a_description_can_retarget() {
+    let w = world().await;
+    let iid = w.merge_request();
+    let (status, thread) = w
+        .send(
+            reqwest::Method::POST,
+            &format!("/merge_requests/{iid}/discussions"),
+            json!({"body": "Looks good"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{thread}");
+    let discussion = thread["id"].as_str().unwrap().to_owned();
+    let (status, _) = w
+        .send(
+            reqwest::Method::POST,
+            &format!("/merge_requests/{iid}/discussions/{discussion}/notes"),
+            json!({"body": "/approve\n/merge"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(w.gl.approvals(w.project, iid), [w.bot.id]);
+    assert_eq!(w.mr_state(iid).state, MergeRequestState::Merged);
+
+    let (status, mr) = w
+        .send(
+            reqwest::Method::PUT,
+            &format!("/merge_requests/{iid}"),
+            json!({"description": "Text\n/target_branch evil"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{mr}");
+    assert_eq!(mr["description"], "Text");
+    assert_eq!(mr["target_branch"], "evil");
+}
+
+// ---- the product: nothing it posts runs a command ----
+
+#[tokio::test]
+async fn hostile_answer_on_an_issue_runs_nothing_through_placeholder_progress_and_result() {
+    let w = world().await;
+    let iid = w.issue();
+    let di = DoubleNoteable::Issue(iid);
+    let asked =
+        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude fix"))
+            .unwrap();
+    let t = w.trigger(Noteable::Issue(IssueIid(iid)), &asked);
+    let job = JobLink {
+        url: "https://gitlab.example.com/acme/widgets/-/jobs/7".into(),
+        id: Some(7),
+    };
+    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job))
+        .await
+        .unwrap();
+
+    let progress = Progress::start(
+        w.gitlab.clone(),
+        placeholder.clone(),
+        Some(job.clone()),
+        std::sync::Arc::new(w.redactor.clone()),
+        ProgressSettings {
+            interval: Duration::from_millis(50),
+            steps: 5,
+        },
+    );
+    progress.record(&AssistantEvent::ToolCall {
+        name: "Bash".into(),
+        summary: HOSTILE.into(),
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    progress.stop().await;
+
+    let mut report = ResultReport::new(
+        Assistant::Claude,
+        Conclusion::Answered {
+            text: HOSTILE.into(),
+        },
+    );
+    report.job = Some(job);
+    publish_result(&w.gitlab, &placeholder, &report, &w.redactor, false)
+        .await
+        .unwrap();
+
+    assert!(w.ran().is_empty(), "{:?}", w.ran());
+    let issue = w.issue_state(iid);
+    assert_eq!(issue.state, IssueState::Opened);
+    assert!(issue.labels.is_empty() && issue.assignee_ids.is_empty() && !issue.confidential);
+    assert_eq!(issue.title, "Typo");
+    let result =
+        w.gl.notes(w.project, di)
+            .into_iter()
+            .find(|n| n.id == placeholder.note.0)
+            .expect("the result replaced the placeholder");
+    assert_reads_the_same(&result.body);
+    assert!(
+        result.body.contains("```rust\nfn main() {}\n```"),
+        "{}",
+        result.body
+    );
+}
+
+#[tokio::test]
+async fn hostile_review_threads_and_summary_on_a_merge_request_run_nothing() {
+    let w = world().await;
+    let iid = w.merge_request();
+    let review = Review {
+        summary: HOSTILE.into(),
+        comments: vec![
+            ReviewComment {
+                path: "src/calc.rs".into(),
+                line: 2,
+                side: Side::New,
+                body: HOSTILE.into(),
+                suggestion: Some("/merge\n    a + b".into()),
+                end_line: None,
+            },
+            ReviewComment {
+                path: "src/calc.rs".into(),
+                line: 90,
+                side: Side::New,
+                body: "/approve".into(),
+                suggestion: None,
+                end_line: None,
+            },
+        ],
+    };
+    let published = publish_review(
+        &w.gitlab,
+        &ProjectRef::Id(ProjectId(w.project)),
+        MergeRequestIid(iid),
+        Assistant::Claude,
+        &review,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(published.inline, 1, "{:?}", published.unplaced);
+    let asked =
+        w.gl.add_note(
+            w.project,
+            DoubleNoteable::MergeRequest(iid),
+            NoteSpec::new(w.dev.id, "@claude review"),
+        )
+        .unwrap();
+    let t = w.trigger(Noteable::MergeRequest(MergeRequestIid(iid)), &asked);
+    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, None)
+        .await
+        .unwrap();
+    let mut report = ResultReport::new(
+        Assistant::Claude,
+        Conclusion::Answered {
+            text: published.summary.clone(),
+        },
+    );
+    report.appendix = Some(HOSTILE.into());
+    publish_result(&w.gitlab, &placeholder, &report, &w.redactor, false)
+        .await
+        .unwrap();
+
+    assert!(w.ran().is_empty(), "{:?}", w.ran());
+    let mr = w.mr_state(iid);
+    assert_eq!(mr.state, MergeRequestState::Opened);
+    assert_eq!(mr.target_branch, "main");
+    assert_eq!(mr.title, "Fix add");
+    assert!(w.gl.approvals(w.project, iid).is_empty());
+    let notes = w.gl.notes(w.project, DoubleNoteable::MergeRequest(iid));
+    let diff_note = notes
+        .iter()
+        .find(|n| n.position.is_some())
+        .expect("the line comment");
+    assert_reads_the_same(&diff_note.body);
+}
+
+#[tokio::test]
+async fn a_merge_request_from_a_hostile_summary_and_title_runs_nothing() {
+    let w = world().await;
+    let issue = w.issue();
+    let branch = "claude/issue-1-typo";
+    w.gl.repo(w.project)
+        .unwrap()
+        .commit(
+            branch,
+            &[FileChange::Write {
+                path: "fix.txt".into(),
+                content: b"fixed\n".to_vec(),
+            }],
+            "Fix",
+            &author(),
+        )
+        .unwrap();
+    let draft = MergeRequestDraft {
+        assistant: Assistant::Claude,
+        issue: IssueIid(issue),
+        issue_title: "/close".into(),
+        source_branch: branch.into(),
+        target_branch: "main".into(),
+        summary: HOSTILE.into(),
+        requester: Some("dana".into()),
+    };
+    let project = ProjectRef::Id(ProjectId(w.project));
+    let (mr, _) = open_merge_request(&w.gitlab, &project, &draft, &w.redactor)
+        .await
+        .unwrap();
+    // Posting again updates the open one: the update path must be inert too.
+    open_merge_request(&w.gitlab, &project, &draft, &w.redactor)
+        .await
+        .unwrap();
+
+    assert!(w.ran().is_empty(), "{:?}", w.ran());
+    let stored = w.mr_state(mr.iid.0);
+    assert_eq!(stored.state, MergeRequestState::Opened);
+    assert_eq!(stored.target_branch, "main");
+    assert!(stored.labels.is_empty() && stored.assignee_ids.is_empty());
+    assert_reads_the_same(&stored.description);
+    assert_eq!(w.issue_state(issue).state, IssueState::Opened);
+}
+
+#[tokio::test]
+async fn a_refusal_naming_a_hostile_author_runs_nothing() {
+    let w = world().await;
+    let iid = w.issue();
+    let asked =
+        w.gl.add_note(
+            w.project,
+            DoubleNoteable::Issue(iid),
+            NoteSpec::new(w.dev.id, "@claude go"),
+        )
+        .unwrap();
+    let t = w.trigger(Noteable::Issue(IssueIid(iid)), &asked);
+    let refusal = Refusal {
+        assistant: Assistant::Claude,
+        author: Some("gus\n/close\n/label ~pwned".into()),
+        required_role: "Developer\n/confidential".into(),
+    };
+    post_refusal(&w.gitlab, &t, &refusal, &w.redactor)
+        .await
+        .unwrap();
+    assert!(w.ran().is_empty(), "{:?}", w.ran());
+    let issue = w.issue_state(iid);
+    assert_eq!(issue.state, IssueState::Opened);
+    assert!(!issue.confidential);
+}
+
+// ---- properties: the double's extractor against the product's neutraliser ----
+
+/// Pieces that exercise every alternative of GitLab's extractor and of CommonMark fences.
+const PIECES: &[&str] = &[
+    "/close",
+    "/merge",
+    "/label ~x",
+    "/CLOSE",
+    "/cloſe",
+    "/x",
+    "//",
+    "/*",
+    "/ ",
+    "/",
+    "\n",
+    "\n",
+    "\n",
+    "\r",
+    "\r\n",
+    " ",
+    "\t",
+    "```",
+    "```rust",
+    "````",
+    "~~~",
+    "`",
+    "<div>",
+    "</div>",
+    "<",
+    ">",
+    ">>>",
+    "text",
+    "&#47;",
+    "\\",
+    "@",
+];
+
+fn any_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|p| p.concat())
+}
+
+/// Command names GitLab could know start with a word character; `//` and `/*` lines cannot be
+/// commands (see the neutraliser).
+fn could_be_a_gitlab_command(name: &str) -> bool {
+    !name.starts_with('/') && !name.starts_with('*')
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn neutralised_text_holds_no_command_for_gitlab(text in any_text()) {
+        let safe = neutralize(&text);
+        let found: Vec<String> = extract(&safe)
+            .commands
+            .into_iter()
+            .map(|c| c.name)
+            .filter(|n| could_be_a_gitlab_command(n))
+            .collect();
+        prop_assert!(found.is_empty(), "{:?} in {:?}", found, safe);
+    }
+
+    #[test]
+    fn neutralising_is_idempotent(text in any_text()) {
+        let once = neutralize(&text);
+        prop_assert_eq!(neutralize(&once), once);
+    }
+
+    #[test]
+    fn closed_code_fences_keep_their_bytes(
+        before in "[a-z ./\n]{0,30}",
+        code in prop::collection::vec("(/[a-z]{1,8}( ~x)?|[a-z /]{0,12})", 1..6),
+        after in "[a-z ./\n]{0,30}",
+    ) {
+        let block = format!("```suggestion:-0+0\n{}\n```", code.join("\n"));
+        let text = format!("{before}\n{block}\n{after}");
+        let safe = neutralize(&text);
+        prop_assert!(safe.contains(&block), "{:?}", safe);
+        prop_assert!(extract(&safe).commands.iter().all(|c| !could_be_a_gitlab_command(&c.name)));
+    }
+}
