@@ -935,6 +935,98 @@ async fn an_answer_mentioning_the_other_assistant_does_not_summon_it() {
     );
 }
 
+/// A model answer that tries to run GitLab quick actions as the bot: at line starts, in odd
+/// case, indented, after blank lines and in a code block.
+const HOSTILE_ANSWER: &str = "Done.\n/close\n/label ~pwned\n\n/assign @gus\n  /confidential\n/Merge\n/approve\n```\n/approve\n```";
+
+/// GitLab's own view: no quick action ran on what the bot posted, and every hostile line still
+/// reads as it did.
+fn assert_no_quick_action_ran(w: &World, body: &str) {
+    let ran = w.gl.executed_quick_actions();
+    assert!(ran.is_empty(), "{ran:?}");
+    for line in [
+        "/close",
+        "/label ~pwned",
+        "/assign @gus",
+        "/Merge",
+        "/approve",
+    ] {
+        let escaped = line.replacen('/', "&#47;", 1);
+        assert!(
+            body.contains(&escaped) || body.contains(line),
+            "{line} is missing from {body}"
+        );
+    }
+    assert!(body.contains("```\n/approve\n```"), "{body}");
+}
+
+#[tokio::test]
+async fn a_hostile_answer_runs_no_quick_action_on_the_issue() {
+    let w = world().await;
+    let iid = w.issue("Close me?");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude what now?");
+    let model = anthropic::start(Script::new().then(Turn::text(HOSTILE_ANSWER)))
+        .await
+        .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let result = result_note(&w.bot_notes(issue), Assistant::Claude);
+    assert_no_quick_action_ran(&w, &result.body);
+    let stored =
+        w.gl.issues(w.project)
+            .into_iter()
+            .find(|i| i.iid == iid)
+            .unwrap();
+    assert_eq!(stored.state, doubles::gitlab::model::IssueState::Opened);
+    assert!(stored.labels.is_empty() && stored.assignee_ids.is_empty() && !stored.confidential);
+}
+
+#[tokio::test]
+async fn a_hostile_answer_runs_no_quick_action_on_the_merge_request() {
+    let w = world().await;
+    let iid = feature_merge_request(&w);
+    let mr = DoubleNoteable::MergeRequest(iid);
+    let note = w.note(mr, w.dev.id, "@claude is this ready?");
+    let model = anthropic::start(Script::new().then(Turn::text(HOSTILE_ANSWER)))
+        .await
+        .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: mr,
+            note,
+            model: &model,
+            extra: Vec::new(),
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let result = result_note(&w.bot_notes(mr), Assistant::Claude);
+    assert_no_quick_action_ran(&w, &result.body);
+    let stored =
+        w.gl.merge_requests(w.project)
+            .into_iter()
+            .find(|m| m.iid == iid)
+            .unwrap();
+    assert_eq!(
+        stored.state,
+        doubles::gitlab::model::MergeRequestState::Opened
+    );
+    assert!(w.gl.approvals(w.project, iid).is_empty());
+}
+
 #[tokio::test]
 async fn missing_codex_model_falls_back_and_says_so() {
     let w = world().await;
