@@ -612,6 +612,53 @@ fn any_text() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|p| p.concat())
 }
 
+/// Prose pieces: lists, quotes, headings, emphasis and command lines, no code or HTML.
+const PROSE: &[&str] = &[
+    "/close",
+    "/label ~x",
+    "/x y",
+    "/",
+    "text",
+    "\n",
+    "\n",
+    " ",
+    "- ",
+    "* ",
+    "# ",
+    "> ",
+    "1. ",
+    "===",
+    "_",
+    "~x",
+    "@dana",
+    "|",
+];
+
+fn any_prose() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(PROSE), 0..40).prop_map(|p| p.concat())
+}
+
+/// The CommonMark events of `markdown` with adjacent text merged (an entity splits a text run).
+fn rendering(markdown: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut text = String::new();
+    for event in pulldown_cmark::Parser::new(markdown) {
+        if let pulldown_cmark::Event::Text(t) = event {
+            text.push_str(&t);
+            continue;
+        }
+        if !text.is_empty() {
+            out.push(format!("Text({text:?})"));
+            text.clear();
+        }
+        out.push(format!("{event:?}"));
+    }
+    if !text.is_empty() {
+        out.push(format!("Text({text:?})"));
+    }
+    out
+}
+
 /// Command names GitLab could know start with a word character; `//` and `/*` lines cannot be
 /// commands (see the neutraliser).
 fn could_be_a_gitlab_command(name: &str) -> bool {
@@ -631,6 +678,11 @@ proptest! {
             .filter(|n| could_be_a_gitlab_command(n))
             .collect();
         prop_assert!(found.is_empty(), "{:?} in {:?}", found, safe);
+    }
+
+    #[test]
+    fn neutralised_prose_renders_exactly_as_before(text in any_prose()) {
+        prop_assert_eq!(rendering(&neutralize(&text)), rendering(&text));
     }
 
     #[test]

@@ -175,7 +175,9 @@ async fn create(
     Ok(created(value))
 }
 
-/// Runs the quick actions of a new note's `body` as `author_id` (`Notes::CreateService`): the
+/// Runs the quick actions of a new note's `body` as `author_id` (`Notes::CreateService`; the
+/// notes and discussions APIs both answer through `process_note_creation_result` in
+/// `lib/api/helpers/notes_helpers.rb`, so a thread start or reply gets the same 202): the
 /// text to store, or the body of GitLab's 202 answer when nothing but commands was written and
 /// no note is kept.
 pub fn run_quick_actions(
