@@ -668,3 +668,42 @@ async fn a_note_edited_after_the_scan_checked_it_is_refused_by_the_job() {
         bot_notes[0].body
     );
 }
+
+#[tokio::test]
+async fn a_mention_whose_claimer_died_is_answered_once_by_the_next_scan_after_the_lease() {
+    let w = world(UserSpec::project_bot(1000, "AI")).await;
+    let issue = w.issue("One");
+    let DoubleNoteable::Issue(iid) = issue else {
+        unreachable!("an issue")
+    };
+    let note = w.note(issue, NoteSpec::new(w.dev.id, "@claude help"));
+    // A webhook job claimed the note and was cancelled before it handed the claim over.
+    w.claim_before(Noteable::Issue(IssueIid(iid)), note).await;
+    let lease = [("AI_CLAIM_LEASE_SECONDS", "2")];
+
+    let held = w.scan_with(Handles::default(), &lease).await.unwrap();
+    assert!(held.handled.is_empty(), "{held:#?}");
+    assert_eq!(held.already_claimed, 1);
+    assert!(w.gl.pipelines(w.project).is_empty());
+
+    tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
+    let taken_over = w.scan_with(Handles::default(), &lease).await.unwrap();
+    assert!(
+        matches!(taken_over.handled[..], [(_, Outcome::Started { .. })]),
+        "{taken_over:#?}"
+    );
+    assert_eq!(w.pipelines_by_note()[&note].len(), 1);
+    assert_eq!(
+        w.gl.award_names(note),
+        vec!["eyes".to_owned(), "hourglass_flowing_sand".to_owned()]
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
+    let after = w.scan_with(Handles::default(), &lease).await.unwrap();
+    assert!(after.handled.is_empty(), "{after:#?}");
+    assert_eq!(
+        w.pipelines_by_note()[&note].len(),
+        1,
+        "answered exactly once"
+    );
+}
