@@ -52,7 +52,9 @@
 //! the assistant), see [`hand_over`]. A mention with the hand-over reaction is answered or being
 //! answered (the job's own `after_script` covers a job cancelled later); a claim older than the
 //! lease without it belongs to a claimer that died, and the next caller deletes it and claims
-//! anew (a taker-over races like any other caller, so exactly one wins).
+//! anew (a taker-over races like any other caller, so exactly one wins). A relay's or scan's
+//! placeholder names the claim it was posted under ([`crate::marker::claim_line`]), so the
+//! taker also removes the placeholder a dead claimer left saying "working".
 //!
 //! Why the hand-over is safe against a claimer that was only slow: it adds the hand-over
 //! reaction, then lists, and goes on only if its claim is still there; a taker deletes the
@@ -74,6 +76,7 @@ use crate::gitlab::award_emoji::{AwardEmoji, AwardOutcome};
 use crate::gitlab::client::GitLab;
 use crate::gitlab::error::GitLabError;
 use crate::gitlab::ids::{AwardId, NoteId, Noteable, ProjectRef, UserId};
+use crate::gitlab::notes::NoteListOptions;
 
 /// How long a claim without hand-over holds a mention: `AI_CLAIM_LEASE_SECONDS`.
 pub const LEASE_VAR: &str = "AI_CLAIM_LEASE_SECONDS";
@@ -322,7 +325,7 @@ pub async fn claim(
                     claims.iter().copied().filter(|a| a.id != mine).collect();
                 if others.iter().all(|a| expired(a, settings.lease, now)) {
                     // Only dead claimers besides us: clear them; the next round is a fresh race.
-                    take_over(gitlab, target, &others).await?;
+                    take_over(gitlab, target, bot, &others).await?;
                     pause = false;
                 } else {
                     tracing::debug!(round, "another caller claimed at the same time; withdrew");
@@ -336,7 +339,7 @@ pub async fn claim(
             None => {
                 let now = Utc::now();
                 if claims.iter().all(|a| expired(a, settings.lease, now)) {
-                    take_over(gitlab, target, &claims).await?;
+                    take_over(gitlab, target, bot, &claims).await?;
                     pause = false;
                 } else {
                     return Ok(Claim::Taken);
@@ -348,15 +351,47 @@ pub async fn claim(
 }
 
 /// Deletes the claims of claimers whose lease ran out, by id (never a live one: a newer claim
-/// has another id). A 404 means another taker was first.
+/// has another id), and the placeholders they left "working" ([`crate::marker::claim_line`]).
+/// A 404 means another taker was first.
 async fn take_over(
     gitlab: &GitLab,
     target: Target<'_>,
+    bot: UserId,
     stale: &[&AwardEmoji],
 ) -> Result<(), GitLabError> {
     for award in stale {
         tracing::info!(award = award.id.0, claimed_at = %award.created_at, "the claim's lease expired without a hand-over; taking the mention over");
         withdraw(gitlab, target, award.id).await?;
+    }
+    // Best effort: a placeholder left behind is untidy, not wrong, and must not stop the answer.
+    let notes = match gitlab
+        .notes(target.project, target.noteable, NoteListOptions::default())
+        .await
+    {
+        Ok(notes) => notes,
+        Err(error) => {
+            tracing::warn!(%error, "the notes could not be listed to remove the dead claimer's placeholder");
+            return Ok(());
+        }
+    };
+    let stale_ids: Vec<AwardId> = stale.iter().map(|a| a.id).collect();
+    for note in notes.iter().filter(|n| {
+        n.author.id == bot
+            && crate::marker::claim_of(&n.body).is_some_and(|c| stale_ids.contains(&c))
+    }) {
+        match gitlab
+            .delete_note(target.project, target.noteable, note.id)
+            .await
+        {
+            Ok(()) => tracing::info!(
+                note = note.id.0,
+                "removed the placeholder a dead claimer left"
+            ),
+            Err(error) if is_gone(&error) => {}
+            Err(error) => {
+                tracing::warn!(%error, note = note.id.0, "the dead claimer's placeholder could not be removed")
+            }
+        }
     }
     Ok(())
 }

@@ -301,6 +301,31 @@ async fn a_mention_whose_claimer_died_is_answered_once_by_a_resend_after_the_lea
         .await
         .unwrap();
     assert_eq!(dead.status(), 201);
+    let dead: serde_json::Value = dead.json().await.unwrap();
+    // ... and had posted its placeholder, tied to its claim, which now says "working" forever.
+    let orphan = reqwest::Client::new()
+        .post(format!(
+            "{}/projects/{}/issues/{}/notes",
+            w.gl.api_url(),
+            w.project,
+            w.issue
+        ))
+        .header("PRIVATE-TOKEN", &w.bot.token)
+        .json(&serde_json::json!({"body": format!(
+            "{}\n{}",
+            entrypoint::publish::placeholder::placeholder_body(
+                entrypoint::assistant::Assistant::Claude,
+                None
+            ),
+            entrypoint::marker::claim_line(entrypoint::gitlab::ids::AwardId(
+                dead["id"].as_u64().unwrap()
+            ))
+        )}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(orphan.status(), 201);
+    assert_eq!(w.placeholders().len(), 1);
     let stats = wait_for(&relay, "the claim held elsewhere", |s| {
         s.claimed_elsewhere == 1
     })
@@ -319,6 +344,7 @@ async fn a_mention_whose_claimer_died_is_answered_once_by_a_resend_after_the_lea
     let late = resend(&deliveries[0], &webhook_url(relay.addr()), &[]).await;
     assert_eq!(late.status(), 202);
     wait_for(&relay, "the pipeline", |s| s.pipelines == 1).await;
+    // One pipeline and one placeholder: the dead claimer's was removed.
     w.assert_answered(1);
     assert_eq!(
         w.gl.award_names(mention.id),

@@ -21,7 +21,7 @@ use crate::claim::{self, Claim, ClaimSettings, HandOver, Target};
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::{AwardId, NoteId, PipelineId};
 use crate::guard::{self, GuardOutcome, GuardSettings};
-use crate::marker::{NoteRole, marker};
+use crate::marker::{NoteRole, claim_line, marker};
 use crate::publish::placeholder::{placeholder_body, post_where_asked, working_body};
 use crate::redact::Redactor;
 
@@ -137,15 +137,20 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
         };
     }
 
-    let placeholder =
-        match post_where_asked(gitlab, trigger, &placeholder_body(assistant, None)).await {
-            Ok((placeholder, _thread)) => placeholder,
-            Err(error) => {
-                tracing::warn!(%error, "the placeholder could not be posted");
-                give_back(gitlab, target, award, None).await;
-                return Outcome::Failed;
-            }
-        };
+    // Tied to the claim, so whoever takes over an expired claim can remove it.
+    let body = format!(
+        "{}\n{}",
+        placeholder_body(assistant, None),
+        claim_line(award)
+    );
+    let placeholder = match post_where_asked(gitlab, trigger, &body).await {
+        Ok((placeholder, _thread)) => placeholder,
+        Err(error) => {
+            tracing::warn!(%error, "the placeholder could not be posted");
+            give_back(gitlab, target, award, None).await;
+            return Outcome::Failed;
+        }
+    };
     bump(&ctx.stats.placeholders);
     ctx.stats.record_latency(mention.received.elapsed());
     tracing::info!(

@@ -10,7 +10,7 @@ use crate::gitlab::ids::{NoteId, Noteable, PipelineId, ProjectRef};
 use crate::gitlab::pipelines::{NewPipeline, PipelineVariable, VariableType};
 use crate::guard::{self, GuardOutcome, GuardSettings};
 use crate::publish::JobLink;
-use crate::publish::placeholder::post_placeholder;
+use crate::publish::placeholder::{placeholder_body, post_where_asked};
 use crate::redact::Redactor;
 use crate::run::{JobEnd, RunOptions};
 use crate::trigger::ci_vars::names;
@@ -128,6 +128,11 @@ pub async fn in_job(
     }
 }
 
+/// The placeholder the scan posted for a pipeline.
+struct Placeholder {
+    note: NoteId,
+}
+
 /// What [`in_pipeline`] needs besides the mention.
 pub struct PipelineHandoff<'a> {
     /// The scan's client.
@@ -225,14 +230,19 @@ impl PipelineHandoff<'_> {
                 }
             };
         }
-        let placeholder =
-            match post_placeholder(self.gitlab, &trigger, self.assistant, self.job).await {
-                Ok(placeholder) => placeholder,
-                Err(error) => {
-                    give_back(None).await;
-                    return failed("posting the placeholder", &error);
-                }
-            };
+        // Tied to the claim, so whoever takes over an expired claim can remove it.
+        let body = format!(
+            "{}\n{}",
+            placeholder_body(self.assistant, self.job),
+            crate::marker::claim_line(award)
+        );
+        let placeholder = match post_where_asked(self.gitlab, &trigger, &body).await {
+            Ok((note, _thread)) => Placeholder { note: note.id },
+            Err(error) => {
+                give_back(None).await;
+                return failed("posting the placeholder", &error);
+            }
+        };
         let delete_placeholder = || async {
             if let Err(delete) = self
                 .gitlab
