@@ -426,3 +426,46 @@ async fn a_note_edited_after_the_relay_checked_it_is_refused_by_the_job() {
     );
     relay.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn eight_replicas_receiving_every_delivery_answer_each_mention_once() {
+    let w = world().await;
+    let mut relays = Vec::new();
+    for _ in 0..8 {
+        relays.push(w.relay(w.config()).await);
+    }
+    for n in 0..5 {
+        w.mention(&format!("@claude task {n}"));
+    }
+    w.deliveries(40).await;
+    let settled = |relays: &[Relay]| {
+        relays
+            .iter()
+            .map(|r| {
+                let s = r.stats();
+                s.pipelines + s.claimed_elsewhere + s.failed
+            })
+            .sum::<u64>()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while settled(&relays) < 40 {
+        assert!(tokio::time::Instant::now() < deadline, "not settled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stats: Vec<_> = relays.iter().map(Relay::stats).collect();
+    let pipelines: u64 = stats.iter().map(|s| s.pipelines).sum();
+    let placeholders: u64 = stats.iter().map(|s| s.placeholders).sum();
+    assert_eq!((pipelines, placeholders), (5, 5), "{stats:?}");
+    w.assert_answered(5);
+    for note in w.notes().iter().filter(|n| n.author_id == w.dev.id) {
+        let claims =
+            w.gl.awards(note.id)
+                .into_iter()
+                .filter(|a| a.name == "eyes")
+                .count();
+        assert_eq!(claims, 1, "note {}: losers withdrew", note.id);
+    }
+    for relay in relays {
+        relay.shutdown().await.unwrap();
+    }
+}
