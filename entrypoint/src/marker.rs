@@ -6,6 +6,7 @@
 //! integrations suffered from). It lives in an HTML comment, which GitLab does not render.
 
 use crate::assistant::Assistant;
+use crate::gitlab::ids::AwardId;
 
 /// The opening of the marker comment; its presence alone identifies our notes.
 const PREFIX: &str = "<!-- gitlab-ai-assistant:";
@@ -41,6 +42,24 @@ pub fn is_marked(body: &str) -> bool {
     body.contains(PREFIX)
 }
 
+/// The opening of the line that ties a relay's or scan's placeholder to the claim it was posted
+/// under ([`crate::claim`]); a different prefix, so [`is_marked`] and role lookups ignore it.
+const CLAIM_PREFIX: &str = "<!-- gitlab-ai-assistant-claim:";
+
+/// The hidden line a placeholder posted before the hand-over carries: the id of the claim (the
+/// bot's reaction) it was posted under. A caller that takes over an expired claim finds and
+/// removes the placeholder its dead claimer left "working".
+pub fn claim_line(award: AwardId) -> String {
+    format!("{CLAIM_PREFIX}{award} -->")
+}
+
+/// The claim a placeholder was posted under, if it carries [`claim_line`].
+pub fn claim_of(body: &str) -> Option<AwardId> {
+    let rest = &body[body.find(CLAIM_PREFIX)? + CLAIM_PREFIX.len()..];
+    let id = rest.split(" -->").next()?;
+    id.parse().ok().map(AwardId)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +73,17 @@ mod tests {
         assert!(is_marked(&body));
         assert!(body.ends_with("<!-- gitlab-ai-assistant:claude:placeholder -->"));
         assert!(!is_marked("@claude please fix this"));
+    }
+
+    #[test]
+    fn a_placeholder_names_the_claim_it_was_posted_under() {
+        let body = format!(
+            "working\n\n{}\n{}",
+            marker(Assistant::Codex, NoteRole::Placeholder),
+            claim_line(AwardId(4711))
+        );
+        assert_eq!(claim_of(&body), Some(AwardId(4711)));
+        assert_eq!(claim_of("working"), None);
+        assert_eq!(claim_of("<!-- gitlab-ai-assistant-claim:x -->"), None);
     }
 }

@@ -73,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
         max_body_bytes: 1024 * 1024,
         retry: RetryPolicy::default(),
         dedup_ttl: Duration::from_secs(3600),
+        claim: entrypoint::claim::ClaimSettings::default(),
     })
     .await?;
     gl.add_hook(

@@ -1,11 +1,17 @@
-//! The claim (the bot's reaction on a note) as the lock that keeps two deliveries, replicas or
-//! scans from answering one mention twice, against the double's award emoji endpoints.
+//! The claim (the bot's reactions on a note) as the lock that keeps two deliveries, replicas or
+//! scans from answering one mention twice, against a double whose award endpoint races the way
+//! GitLab's does (uniqueness checked, then inserted, not atomically).
+
+use std::time::{Duration, Instant};
 
 use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
+    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
+    UserSpec,
 };
+use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use entrypoint::assistant::Assistant;
-use entrypoint::claim::{self, Claim, Target};
+use entrypoint::claim::{self, Claim, ClaimSettings, HandOver, State, Target};
+use entrypoint::gitlab::award_emoji::AwardOutcome;
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef, UserId};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
 use entrypoint::secret::Secret;
@@ -18,91 +24,349 @@ fn client(api_url: &str, token: &str) -> GitLab {
     GitLab::new(config).expect("client builds")
 }
 
-#[tokio::test]
-async fn of_sixteen_concurrent_claimers_exactly_one_wins_and_each_assistant_claims_separately() {
+struct World {
+    gl: GitLabDouble,
+    project: ProjectRef,
+    project_id: u64,
+    issue: u64,
+    bot: SeededUser,
+    dev: SeededUser,
+}
+
+async fn world() -> World {
     let gl = GitLabDouble::start().await.unwrap();
-    let project = gl.add_project(ProjectSpec::new("acme/widgets")).unwrap().id;
+    let project_id = gl.add_project(ProjectSpec::new("acme/widgets")).unwrap().id;
     let bot = gl
-        .add_user(UserSpec::project_bot(project, "Claude"))
+        .add_user(UserSpec::project_bot(project_id, "Claude"))
         .unwrap();
-    gl.add_member(project, bot.id, 30).unwrap();
+    gl.add_member(project_id, bot.id, 30).unwrap();
     let dev = gl.add_user(UserSpec::human("dana")).unwrap();
-    gl.add_member(project, dev.id, 30).unwrap();
+    gl.add_member(project_id, dev.id, 30).unwrap();
     let issue = gl
-        .create_issue(project, IssueSpec::new(dev.id, "Broken"))
-        .unwrap();
-    let note = gl
-        .add_note(
-            project,
-            DoubleNoteable::Issue(issue.iid),
-            NoteSpec::new(dev.id, "@claude @codex please fix this"),
+        .create_issue(project_id, IssueSpec::new(dev.id, "Broken"))
+        .unwrap()
+        .iid;
+    World {
+        gl,
+        project: ProjectRef::Id(ProjectId(project_id)),
+        project_id,
+        issue,
+        bot,
+        dev,
+    }
+}
+
+impl World {
+    fn mention(&self, body: &str) -> NoteId {
+        NoteId(
+            self.gl
+                .add_note(
+                    self.project_id,
+                    DoubleNoteable::Issue(self.issue),
+                    NoteSpec::new(self.dev.id, body),
+                )
+                .unwrap()
+                .id,
         )
-        .unwrap();
+    }
 
-    let gitlab = client(&gl.api_url(), &bot.token);
-    let project_ref = ProjectRef::Id(ProjectId(project));
-    let target = Target {
-        project: &project_ref,
-        noteable: Noteable::Issue(IssueIid(issue.iid)),
-        note: NoteId(note.id),
-    };
-    let bot_id = UserId(bot.id);
-    assert!(
-        !claim::is_claimed(&gitlab, target, Assistant::Claude, bot_id)
-            .await
-            .unwrap()
-    );
+    fn target(&self, note: NoteId) -> Target<'_> {
+        Target {
+            project: &self.project,
+            noteable: Noteable::Issue(IssueIid(self.issue)),
+            note,
+        }
+    }
 
-    let attempts = (0..16).map(|_| claim::claim(&gitlab, target, Assistant::Claude));
-    let outcomes = futures::future::join_all(attempts).await;
-    let won: Vec<_> = outcomes
+    fn bot(&self) -> GitLab {
+        client(&self.gl.api_url(), &self.bot.token)
+    }
+
+    /// The bot's reactions named `name` on the note.
+    fn bot_awards(&self, note: NoteId, name: &str) -> usize {
+        self.gl
+            .awards(note.0)
+            .iter()
+            .filter(|a| a.user_id == self.bot.id && a.name == name)
+            .count()
+    }
+}
+
+/// Short lease and pauses so the tests wait seconds, not minutes.
+fn settings(lease: Duration) -> ClaimSettings {
+    ClaimSettings {
+        lease,
+        max_pause: Duration::from_millis(200),
+    }
+}
+
+/// Eight callers at once, each with its own client (as eight replicas would be).
+async fn eight_claims(w: &World, note: NoteId, settings: &ClaimSettings) -> Vec<Claim> {
+    let clients: Vec<GitLab> = (0..8).map(|_| w.bot()).collect();
+    let attempts = clients
         .iter()
-        .filter(|o| matches!(o, Ok(Claim::Won(_))))
-        .collect();
-    let taken = outcomes
+        .map(|gitlab| claim::claim(gitlab, w.target(note), Assistant::Claude, settings));
+    futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|outcome| outcome.expect("a claim reaches a decision"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_double_lets_racing_identical_awards_through_as_gitlab_does_and_refuses_unknown_emoji()
+{
+    let w = world().await;
+    let note = w.mention("@claude please fix this");
+    let clients: Vec<GitLab> = (0..8).map(|_| w.bot()).collect();
+    let awards = clients.iter().map(|gitlab| {
+        gitlab.award_note(&w.project, Noteable::Issue(IssueIid(w.issue)), note, "eyes")
+    });
+    let outcomes = futures::future::join_all(awards).await;
+    let awarded = outcomes
         .iter()
-        .filter(|o| matches!(o, Ok(Claim::Taken)))
+        .filter(|o| matches!(o, Ok(AwardOutcome::Awarded(_))))
         .count();
-    assert_eq!((won.len(), taken), (1, 15), "{outcomes:?}");
     assert!(
-        claim::is_claimed(&gitlab, target, Assistant::Claude, bot_id)
-            .await
-            .unwrap()
+        awarded > 1,
+        "the double must not be kinder than GitLab: {outcomes:?}"
     );
-    // Codex's claim is independent of Claude's, and a human's reaction is no claim.
-    assert!(
-        !claim::is_claimed(&gitlab, target, Assistant::Codex, bot_id)
-            .await
-            .unwrap()
-    );
-    let human = client(&gl.api_url(), &dev.token);
-    assert!(matches!(
-        claim::claim(&human, target, Assistant::Codex).await,
-        Ok(Claim::Won(_))
-    ));
-    assert!(
-        !claim::is_claimed(&gitlab, target, Assistant::Codex, bot_id)
-            .await
-            .unwrap()
-    );
-    assert!(matches!(
-        claim::claim(&gitlab, target, Assistant::Codex).await,
-        Ok(Claim::Won(_))
-    ));
+    assert_eq!(w.bot_awards(note, "eyes"), awarded);
 
-    // Released, the note can be claimed again (a relay that could not start the pipeline).
-    let Some(Ok(Claim::Won(award))) = won.first().map(|o| o.as_ref().map(|c| *c)) else {
-        unreachable!("one claim won above")
+    // Sequential duplicates are still refused, and unknown names as GitLab refuses them.
+    let url = format!(
+        "{}/projects/{}/issues/{}/notes/{}/award_emoji",
+        w.gl.api_url(),
+        w.project_id,
+        w.issue,
+        note.0
+    );
+    let http = reqwest::Client::new();
+    let post = |name: &'static str| {
+        http.post(&url)
+            .header("PRIVATE-TOKEN", &w.bot.token)
+            .json(&serde_json::json!({ "name": name }))
+            .send()
     };
-    claim::release(&gitlab, target, award).await.unwrap();
+    let again = post("eyes").await.unwrap();
+    assert_eq!(again.status(), 404);
+    assert_eq!(
+        again.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"message": "404 Award Emoji Name has already been taken Not Found"})
+    );
+    let unknown = post("not_an_emoji_at_all").await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        unknown.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"message": "404 Award Emoji Name is not a valid emoji name Not Found"})
+    );
+    // `+1` is GitLab's alias of `thumbsup`.
+    assert_eq!(post("+1").await.unwrap().status(), 201);
+    assert_eq!(w.bot_awards(note, "thumbsup"), 1);
+    w.gl.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn eight_concurrent_claims_on_racing_awards_give_exactly_one_winner_fifty_times_over() {
+    let w = world().await;
+    let settings = settings(Duration::from_secs(600));
+    let started = Instant::now();
+    for round in 0..50 {
+        let note = w.mention(&format!("@claude @codex round {round}"));
+        let outcomes = eight_claims(&w, note, &settings).await;
+        let won: Vec<_> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Claim::Won(award) => Some(*award),
+                Claim::Taken => None,
+            })
+            .collect();
+        assert_eq!(won.len(), 1, "round {round}: {outcomes:?}");
+        // The winner's claim is the only one left: every loser withdrew.
+        let claims: Vec<_> =
+            w.gl.awards(note.0)
+                .into_iter()
+                .filter(|a| a.name == "eyes")
+                .collect();
+        assert_eq!(claims.len(), 1, "round {round}: {claims:?}");
+        assert_eq!(claims[0].id, won[0].0);
+        // Codex's claim on the same note is independent of Claude's.
+        assert!(matches!(
+            claim::claim(&w.bot(), w.target(note), Assistant::Codex, &settings).await,
+            Ok(Claim::Won(_))
+        ));
+    }
+    eprintln!("50 rounds of 8 concurrent claims: {:?}", started.elapsed());
+    w.gl.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_claimer_that_died_before_handing_over_is_taken_over_exactly_once_after_its_lease() {
+    let w = world().await;
+    let lease = Duration::from_secs(3);
+    let settings = settings(lease);
+    let note = w.mention("@claude please fix this");
+    let bot_id = UserId(w.bot.id);
+    // A replica claims, then dies (its claim is never handed over).
+    let dead = match claim::claim(&w.bot(), w.target(note), Assistant::Claude, &settings)
+        .await
+        .unwrap()
+    {
+        Claim::Won(award) => award,
+        Claim::Taken => unreachable!("the note was free"),
+    };
+    let observer = w.bot();
+    let state = || {
+        claim::state(
+            &observer,
+            w.target(note),
+            Assistant::Claude,
+            bot_id,
+            &settings,
+        )
+    };
+    assert_eq!(state().await.unwrap(), State::Held);
+    // Within the lease, nobody else answers.
     assert!(
-        !claim::is_claimed(&gitlab, target, Assistant::Claude, bot_id)
+        eight_claims(&w, note, &settings)
+            .await
+            .iter()
+            .all(|c| *c == Claim::Taken)
+    );
+
+    tokio::time::sleep(lease + Duration::from_millis(200)).await;
+    assert_eq!(state().await.unwrap(), State::Expired);
+    let outcomes = eight_claims(&w, note, &settings).await;
+    let winners: Vec<_> = outcomes
+        .iter()
+        .filter_map(|c| match c {
+            Claim::Won(award) => Some(*award),
+            Claim::Taken => None,
+        })
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    assert_ne!(winners[0], dead);
+    assert_eq!(w.bot_awards(note, "eyes"), 1, "the dead claim is gone");
+
+    // The dead claimer wakes up: its hand-over fails, so it never answers.
+    assert_eq!(
+        claim::hand_over(&w.bot(), w.target(note), Assistant::Claude, dead)
+            .await
+            .unwrap(),
+        HandOver::Lost
+    );
+    let HandOver::Done(_) =
+        claim::hand_over(&w.bot(), w.target(note), Assistant::Claude, winners[0])
             .await
             .unwrap()
+    else {
+        panic!("the new claimer hands over")
+    };
+    assert_eq!(state().await.unwrap(), State::HandedOver);
+
+    // Handed over, the mention is never taken again, however old the claim gets.
+    tokio::time::sleep(lease + Duration::from_millis(200)).await;
+    assert_eq!(state().await.unwrap(), State::HandedOver);
+    assert!(
+        eight_claims(&w, note, &settings)
+            .await
+            .iter()
+            .all(|c| *c == Claim::Taken)
+    );
+    assert_eq!(w.bot_awards(note, "eyes"), 1);
+    assert_eq!(w.bot_awards(note, "hourglass_flowing_sand"), 1);
+    w.gl.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_never_adopted_and_is_taken_over_after_its_lease() {
+    let w = world().await;
+    let lease = Duration::from_secs(3);
+    let settings = settings(lease);
+    let note = w.mention("@claude please fix this");
+    // Our POST landed but its answer was lost: GitLab holds a claim by the bot, and the caller
+    // saw a 500. Nothing tells that claim from a racing replica's (same user, same emoji).
+    let landed = w
+        .bot()
+        .award_note(&w.project, Noteable::Issue(IssueIid(w.issue)), note, "eyes")
+        .await
+        .unwrap();
+    assert!(matches!(landed, AwardOutcome::Awarded(_)));
+    let faults = w.gl.faults();
+    faults.add(FaultRule {
+        method: Some("POST".into()),
+        path: "/api/v4/projects/*/issues/*/notes/*/award_emoji".into(),
+        action: FaultAction::Status { code: 500 },
+        schedule: Schedule::Times { n: 1 },
+    });
+    let lost = claim::claim(&w.bot(), w.target(note), Assistant::Claude, &settings)
+        .await
+        .unwrap();
+    assert_eq!(lost, Claim::Taken, "a claim it cannot prove is its own");
+    assert_eq!(faults.injected(), 1);
+
+    tokio::time::sleep(lease + Duration::from_millis(200)).await;
+    let outcomes = eight_claims(&w, note, &settings).await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|c| matches!(c, Claim::Won(_)))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(w.bot_awards(note, "eyes"), 1);
+    w.gl.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_released_claim_can_be_taken_again_and_a_persons_reaction_is_no_claim() {
+    let w = world().await;
+    let settings = settings(Duration::from_secs(600));
+    let note = w.mention("@claude @codex please fix this");
+    let bot_id = UserId(w.bot.id);
+    let human = client(&w.gl.api_url(), &w.dev.token);
+    human
+        .award_note(&w.project, Noteable::Issue(IssueIid(w.issue)), note, "eyes")
+        .await
+        .unwrap();
+    assert_eq!(
+        claim::state(
+            &w.bot(),
+            w.target(note),
+            Assistant::Claude,
+            bot_id,
+            &settings
+        )
+        .await
+        .unwrap(),
+        State::Free
+    );
+    let Claim::Won(award) = claim::claim(&w.bot(), w.target(note), Assistant::Claude, &settings)
+        .await
+        .unwrap()
+    else {
+        panic!("a person's reaction does not hold the note")
+    };
+    // The relay could not start the pipeline: it gives the claim back.
+    claim::release(&w.bot(), w.target(note), award, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        claim::state(
+            &w.bot(),
+            w.target(note),
+            Assistant::Claude,
+            bot_id,
+            &settings
+        )
+        .await
+        .unwrap(),
+        State::Free
     );
     assert!(matches!(
-        claim::claim(&gitlab, target, Assistant::Claude).await,
+        claim::claim(&w.bot(), w.target(note), Assistant::Claude, &settings).await,
         Ok(Claim::Won(_))
     ));
-    gl.shutdown().await.unwrap();
+    w.gl.shutdown().await.unwrap();
 }

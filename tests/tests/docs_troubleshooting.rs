@@ -14,6 +14,7 @@ use entrypoint::publish::result::Failure;
 const MODULES: &[&str] = &[
     "assistant/mod.rs",
     "assistant/settings.rs",
+    "claim.rs",
     "config.rs",
     "context/budget.rs",
     "gitlab/config.rs",

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
+use entrypoint::relay::Relay;
 use relay_support::{WEBHOOK_SECRET, resend, wait_for, webhook_url, world};
 
 fn rule(method: &str, path: &str, action: FaultAction, schedule: Schedule) -> FaultRule {
@@ -187,7 +188,10 @@ async fn a_pipeline_that_cannot_start_leaves_a_failure_note_and_frees_the_claim_
     assert_eq!(again.status(), 202);
     wait_for(&relay, "the retried pipeline", |s| s.pipelines == 1).await;
     w.assert_answered(1);
-    assert_eq!(w.gl.award_names(mention.id), vec!["eyes".to_owned()]);
+    assert_eq!(
+        w.gl.award_names(mention.id),
+        vec!["eyes".to_owned(), "hourglass_flowing_sand".to_owned()]
+    );
     relay.shutdown().await.unwrap();
 }
 
@@ -267,5 +271,201 @@ async fn secrets_and_note_bodies_never_reach_the_logs_responses_or_notes() {
                 note.body
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn a_mention_whose_claimer_died_is_answered_once_by_a_resend_after_the_lease() {
+    let w = world().await;
+    // The relay's first request is slow, so the "other replica" below claims first.
+    w.gl.faults().add(rule(
+        "GET",
+        "/api/v4/user",
+        FaultAction::Latency { ms: 300 },
+        Schedule::Times { n: 1 },
+    ));
+    let relay = w.relay(w.config()).await;
+    let mention = w.mention("@claude add a changelog entry");
+    // Another replica claimed the note and was killed before handing it over.
+    let dead = reqwest::Client::new()
+        .post(format!(
+            "{}/projects/{}/issues/{}/notes/{}/award_emoji",
+            w.gl.api_url(),
+            w.project,
+            w.issue,
+            mention.id
+        ))
+        .header("PRIVATE-TOKEN", &w.bot.token)
+        .json(&serde_json::json!({"name": "eyes"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dead.status(), 201);
+    let dead: serde_json::Value = dead.json().await.unwrap();
+    // ... and had posted its placeholder, tied to its claim, which now says "working" forever.
+    let orphan = reqwest::Client::new()
+        .post(format!(
+            "{}/projects/{}/issues/{}/notes",
+            w.gl.api_url(),
+            w.project,
+            w.issue
+        ))
+        .header("PRIVATE-TOKEN", &w.bot.token)
+        .json(&serde_json::json!({"body": format!(
+            "{}\n{}",
+            entrypoint::publish::placeholder::placeholder_body(
+                entrypoint::assistant::Assistant::Claude,
+                None
+            ),
+            entrypoint::marker::claim_line(entrypoint::gitlab::ids::AwardId(
+                dead["id"].as_u64().unwrap()
+            ))
+        )}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(orphan.status(), 201);
+    assert_eq!(w.placeholders().len(), 1);
+    let stats = wait_for(&relay, "the claim held elsewhere", |s| {
+        s.claimed_elsewhere == 1
+    })
+    .await;
+    assert_eq!(stats.pipelines, 0);
+    let deliveries = w.deliveries(1).await;
+
+    // GitLab's "Resend request" within the lease: the dead claim still holds.
+    let early = resend(&deliveries[0], &webhook_url(relay.addr()), &[]).await;
+    assert_eq!(early.status(), 202);
+    wait_for(&relay, "the second look", |s| s.claimed_elsewhere == 2).await;
+    assert_eq!(w.gl.pipelines(w.project).len(), 0);
+
+    // After the lease the same resend is answered (not swallowed by the in-memory check).
+    tokio::time::sleep(relay_support::TEST_LEASE + Duration::from_millis(300)).await;
+    let late = resend(&deliveries[0], &webhook_url(relay.addr()), &[]).await;
+    assert_eq!(late.status(), 202);
+    wait_for(&relay, "the pipeline", |s| s.pipelines == 1).await;
+    // One pipeline and one placeholder: the dead claimer's was removed.
+    w.assert_answered(1);
+    assert_eq!(
+        w.gl.award_names(mention.id),
+        vec!["eyes".to_owned(), "hourglass_flowing_sand".to_owned()],
+        "the dead claim replaced by the new one, handed over"
+    );
+    // What a live claimer needs between its claim and the hand-over (claim check, placeholder,
+    // hand-over): the lease must be longer, by far.
+    let awards = w.gl.awards(mention.id);
+    let needed = awards[1].created_at - awards[0].created_at;
+    eprintln!("claim to hand-over: {} ms", needed.num_milliseconds());
+    assert!(
+        needed.to_std().unwrap() < relay_support::TEST_LEASE,
+        "{needed:?}"
+    );
+
+    // A resend of the answered mention, even long after the lease, does nothing: this relay
+    // remembers answering it, and a replica that does not (a restart, another pod) finds the
+    // claim handed over.
+    tokio::time::sleep(relay_support::TEST_LEASE + Duration::from_millis(300)).await;
+    let again = resend(&deliveries[0], &webhook_url(relay.addr()), &[]).await;
+    assert_eq!(
+        again.status(),
+        200,
+        "a duplicate for the relay that answered it"
+    );
+    let replica = Relay::start(w.config()).await.unwrap();
+    let elsewhere = resend(&deliveries[0], &webhook_url(replica.addr()), &[]).await;
+    assert_eq!(elsewhere.status(), 202);
+    let stats = wait_for(&replica, "the replica's look", |s| s.claimed_elsewhere == 1).await;
+    assert_eq!((stats.placeholders, stats.pipelines), (0, 0));
+    w.assert_answered(1);
+    replica.shutdown().await.unwrap();
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_note_edited_after_the_relay_checked_it_is_refused_by_the_job() {
+    let w = world().await;
+    let relay = w.relay(w.config()).await;
+    let mention = w.mention("@claude fix the typo in the README");
+    wait_for(&relay, "the pipeline", |s| s.pipelines == 1).await;
+    let pipeline = w.gl.pipelines(w.project).remove(0);
+    assert_eq!(
+        pipeline.variable("AI_NOTE_SHA256"),
+        Some(entrypoint::guard::edit::body_digest("@claude fix the typo in the README").as_str())
+    );
+    // The author edits the request before the job starts.
+    let edited = reqwest::Client::new()
+        .put(format!(
+            "{}/projects/{}/issues/{}/notes/{}",
+            w.gl.api_url(),
+            w.project,
+            w.issue,
+            mention.id
+        ))
+        .header("PRIVATE-TOKEN", &w.dev.token)
+        .json(&serde_json::json!({"body": "@claude delete the deploy keys"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(edited.status().is_success());
+
+    let end = relay_support::run_job(&w, &pipeline).await;
+    assert!(
+        matches!(end, entrypoint::run::JobEnd::Refused { .. }),
+        "{end:?}"
+    );
+    assert!(w.placeholders().is_empty(), "the placeholder was replaced");
+    let refusal = w
+        .notes()
+        .into_iter()
+        .find(|n| n.author_id == w.bot.id)
+        .expect("the refusal");
+    assert!(
+        refusal.body.contains("edited after it was sent"),
+        "{}",
+        refusal.body
+    );
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn eight_replicas_receiving_every_delivery_answer_each_mention_once() {
+    let w = world().await;
+    let mut relays = Vec::new();
+    for _ in 0..8 {
+        relays.push(w.relay(w.config()).await);
+    }
+    for n in 0..5 {
+        w.mention(&format!("@claude task {n}"));
+    }
+    w.deliveries(40).await;
+    let settled = |relays: &[Relay]| {
+        relays
+            .iter()
+            .map(|r| {
+                let s = r.stats();
+                s.pipelines + s.claimed_elsewhere + s.failed
+            })
+            .sum::<u64>()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while settled(&relays) < 40 {
+        assert!(tokio::time::Instant::now() < deadline, "not settled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stats: Vec<_> = relays.iter().map(Relay::stats).collect();
+    let pipelines: u64 = stats.iter().map(|s| s.pipelines).sum();
+    let placeholders: u64 = stats.iter().map(|s| s.placeholders).sum();
+    assert_eq!((pipelines, placeholders), (5, 5), "{stats:?}");
+    w.assert_answered(5);
+    for note in w.notes().iter().filter(|n| n.author_id == w.dev.id) {
+        let claims =
+            w.gl.awards(note.id)
+                .into_iter()
+                .filter(|a| a.name == "eyes")
+                .count();
+        assert_eq!(claims, 1, "note {}: losers withdrew", note.id);
+    }
+    for relay in relays {
+        relay.shutdown().await.unwrap();
     }
 }

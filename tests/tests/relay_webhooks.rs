@@ -105,7 +105,11 @@ async fn a_thread_mention_gets_a_threaded_placeholder_and_a_pipeline_with_the_ru
     assert_eq!(placeholder.discussion_id, mention.discussion_id, "threaded");
     assert_eq!(placeholder.author_id, w.bot.id);
     assert!(!placeholder.body.contains("@claude"));
-    assert_eq!(w.gl.award_names(mention.id), vec!["eyes".to_owned()]);
+    assert_eq!(
+        w.gl.award_names(mention.id),
+        vec!["eyes".to_owned(), "hourglass_flowing_sand".to_owned()],
+        "claimed, then handed over"
+    );
 
     let pipelines = w.gl.pipelines(w.project);
     assert_eq!(pipelines.len(), 1);
@@ -128,6 +132,7 @@ async fn a_thread_mention_gets_a_threaded_placeholder_and_a_pipeline_with_the_ru
         ci_vars::names::NOTE_ID,
         ci_vars::names::DISCUSSION_ID,
         ci_vars::names::PLACEHOLDER_NOTE_ID,
+        ci_vars::names::NOTE_SHA256,
         // Added by GitLab to every trigger-token pipeline.
         "TRIGGER_PAYLOAD",
     ]
@@ -307,7 +312,10 @@ async fn a_project_named_by_path_without_a_trigger_token_gets_its_pipeline_from_
         Some(mention.id.to_string().as_str())
     );
     assert_eq!(pipeline.variable("TRIGGER_PAYLOAD"), None);
-    assert_eq!(w.gl.award_names(mention.id), vec!["robot".to_owned()]);
+    assert_eq!(
+        w.gl.award_names(mention.id),
+        vec!["robot".to_owned(), "gear".to_owned()]
+    );
     relay.shutdown().await.unwrap();
 }
 

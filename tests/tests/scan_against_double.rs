@@ -161,9 +161,14 @@ impl World {
             noteable,
             note: NoteId(note),
         };
-        let won = claim::claim(&self.client(), target, Assistant::Claude)
-            .await
-            .unwrap();
+        let won = claim::claim(
+            &self.client(),
+            target,
+            Assistant::Claude,
+            &claim::ClaimSettings::default(),
+        )
+        .await
+        .unwrap();
         assert!(matches!(won, claim::Claim::Won(_)));
     }
 }
@@ -321,7 +326,10 @@ async fn a_scan_answers_exactly_the_new_requests_and_a_second_scan_nothing() {
             .expect("the placeholder exists")
             .body;
         assert!(is_marked(&body) && body.contains("is working"), "{body}");
-        assert_eq!(w.gl.award_names(*note), vec!["eyes".to_owned()]);
+        assert_eq!(
+            w.gl.award_names(*note),
+            vec!["eyes".to_owned(), "hourglass_flowing_sand".to_owned()]
+        );
     }
     for (note, discussion) in &s.threaded {
         assert_eq!(
@@ -339,7 +347,10 @@ async fn a_scan_answers_exactly_the_new_requests_and_a_second_scan_nothing() {
     assert_eq!(refusals.len(), 2, "{report:#?}");
     for note in &s.refused {
         assert!(refusals.contains(note));
-        assert_eq!(w.gl.award_names(*note), vec!["eyes".to_owned()]);
+        assert_eq!(
+            w.gl.award_names(*note),
+            vec!["eyes".to_owned(), "hourglass_flowing_sand".to_owned()]
+        );
     }
     assert_eq!(report.already_claimed, s.claimed_before.len());
     assert_eq!(report.failures(), 0);
@@ -350,8 +361,8 @@ async fn a_scan_answers_exactly_the_new_requests_and_a_second_scan_nothing() {
         "the report counts every call"
     );
     // 11 to find the mentions, one per claim check, then per hand-over the guard's four, the
-    // claim, the placeholder and the pipeline.
-    assert!(report.api_calls <= 70, "{}", report.summary());
+    // claim (award, list), the placeholder, the hand-over (award, list) and the pipeline.
+    assert!(report.api_calls <= 80, "{}", report.summary());
     let notes_before: usize = s
         .noteables
         .iter()
@@ -585,4 +596,114 @@ async fn a_bot_whose_username_is_not_the_handle_reads_the_lists() {
     .unwrap();
     let report = w.scan_with(handles, &[]).await.unwrap();
     assert!(matches!(report.source, Source::Lists { .. }));
+}
+
+#[tokio::test]
+async fn a_note_edited_after_the_scan_checked_it_is_refused_by_the_job() {
+    let w = world(UserSpec::project_bot(1000, "AI")).await;
+    let issue = w.issue("One");
+    let DoubleNoteable::Issue(iid) = issue else {
+        unreachable!("an issue")
+    };
+    let note = w.note(issue, NoteSpec::new(w.dev.id, "@claude fix the typo"));
+    let report = w.scan().await;
+    assert!(
+        matches!(report.handled[..], [(_, Outcome::Started { .. })]),
+        "{report:#?}"
+    );
+    let pipeline = w.gl.pipelines(w.project).remove(0);
+    assert_eq!(
+        pipeline.variable("AI_NOTE_SHA256"),
+        Some(entrypoint::guard::edit::body_digest("@claude fix the typo").as_str())
+    );
+    let edited = reqwest::Client::new()
+        .put(format!(
+            "{}/projects/{}/issues/{iid}/notes/{note}",
+            w.gl.api_url(),
+            w.project
+        ))
+        .header("PRIVATE-TOKEN", &w.dev.token)
+        .json(&json!({"body": "@claude delete the deploy keys"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(edited.status().is_success());
+
+    // The pipeline's job, in-process: the scan's variables and the job's own.
+    let dir = tempfile::tempdir().unwrap();
+    let mut vars = w.vars(&[
+        ("CI_PROJECT_PATH", "acme/widgets"),
+        ("CI_PROJECT_DIR", &dir.path().display().to_string()),
+        ("ANTHROPIC_API_KEY", "sk-ant-test-0000"),
+    ]);
+    for variable in &pipeline.variables {
+        vars.insert(variable.key.clone(), variable.value.clone());
+    }
+    let lookup = |name: &str| vars.get(name).cloned();
+    let options = entrypoint::run::RunOptions {
+        assistant: Assistant::Claude,
+        handles: Handles::default(),
+    };
+    let end = entrypoint::run::run(
+        &options,
+        &lookup,
+        Arc::new(Redactor::new(Handles::default())),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(end, entrypoint::run::JobEnd::Refused { .. }),
+        "{end:?}"
+    );
+    let bot_notes: Vec<_> =
+        w.gl.notes(w.project, issue)
+            .into_iter()
+            .filter(|n| n.author_id == w.bot.id)
+            .collect();
+    assert_eq!(bot_notes.len(), 1, "the placeholder became the refusal");
+    assert!(
+        bot_notes[0].body.contains("edited after it was sent")
+            && !bot_notes[0].body.contains("is working"),
+        "{}",
+        bot_notes[0].body
+    );
+}
+
+#[tokio::test]
+async fn a_mention_whose_claimer_died_is_answered_once_by_the_next_scan_after_the_lease() {
+    let w = world(UserSpec::project_bot(1000, "AI")).await;
+    let issue = w.issue("One");
+    let DoubleNoteable::Issue(iid) = issue else {
+        unreachable!("an issue")
+    };
+    let note = w.note(issue, NoteSpec::new(w.dev.id, "@claude help"));
+    // A webhook job claimed the note and was cancelled before it handed the claim over.
+    w.claim_before(Noteable::Issue(IssueIid(iid)), note).await;
+    let lease = [("AI_CLAIM_LEASE_SECONDS", "2")];
+
+    let held = w.scan_with(Handles::default(), &lease).await.unwrap();
+    assert!(held.handled.is_empty(), "{held:#?}");
+    assert_eq!(held.already_claimed, 1);
+    assert!(w.gl.pipelines(w.project).is_empty());
+
+    tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
+    let taken_over = w.scan_with(Handles::default(), &lease).await.unwrap();
+    assert!(
+        matches!(taken_over.handled[..], [(_, Outcome::Started { .. })]),
+        "{taken_over:#?}"
+    );
+    assert_eq!(w.pipelines_by_note()[&note].len(), 1);
+    assert_eq!(
+        w.gl.award_names(note),
+        vec!["eyes".to_owned(), "hourglass_flowing_sand".to_owned()]
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
+    let after = w.scan_with(Handles::default(), &lease).await.unwrap();
+    assert!(after.handled.is_empty(), "{after:#?}");
+    assert_eq!(
+        w.pipelines_by_note()[&note].len(),
+        1,
+        "answered exactly once"
+    );
 }

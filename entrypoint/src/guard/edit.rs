@@ -3,6 +3,7 @@
 //! it, or an author could edit it after the relay's checks).
 
 use chrono::{DateTime, TimeDelta, Utc};
+use sha2::{Digest, Sha256};
 
 /// The note as GitLab has it now.
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +29,22 @@ pub fn edited_since_trigger(trigger_body: &str, current: CurrentNote<'_>) -> boo
     touched && current.body.trim_end() != trigger_body.trim_end()
 }
 
+/// The digest a relay or scan passes in `AI_NOTE_SHA256` for the body it checked, and the job
+/// compares with the body it reads back: SHA-256 in lowercase hex of the body without trailing
+/// whitespace (as [`edited_since_trigger`] ignores it). In relay and scan mode the job reads the
+/// note from GitLab, so without it a note edited between the relay's checks and the job would
+/// be acted on as edited. A digest rather than the body: variables are shown in the pipeline's
+/// UI, and a digest can only make the job refuse, never put words in anyone's mouth.
+pub fn body_digest(body: &str) -> String {
+    let digest = Sha256::digest(body.trim_end().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// True when `body` is not the body whose digest the relay or scan passed.
+pub fn differs_from_checked(body: &str, checked_digest: &str) -> bool {
+    !body_digest(body).eq_ignore_ascii_case(checked_digest.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +67,24 @@ mod tests {
             "@claude fix the typo",
             note("@claude delete everything", 60)
         ));
+    }
+
+    #[test]
+    fn the_digest_names_the_body_that_was_checked() {
+        let checked = body_digest("@claude fix the typo\n");
+        assert_eq!(checked.len(), 64);
+        assert_eq!(checked, body_digest("@claude fix the typo"));
+        assert!(!differs_from_checked("@claude fix the typo", &checked));
+        assert!(!differs_from_checked(
+            "@claude fix the typo",
+            &checked.to_uppercase()
+        ));
+        assert!(differs_from_checked("@claude delete everything", &checked));
+        // sha256("hello"), so the format matches what other tools print.
+        assert_eq!(
+            body_digest("hello"),
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //! placeholder, start the pipeline, and link it from the placeholder.
 //!
 //! The order makes every failure visible and retryable: nothing is posted before the claim, so
-//! two deliveries or replicas never both answer; once the placeholder is up it never stays
-//! "working" without a pipeline behind it (it is replaced by a failure note); and a failed
-//! mention gives its claim back, so GitLab's "Resend request" or a new delivery can try again.
+//! two deliveries or replicas never both answer; the claim is handed over ([`claim::hand_over`])
+//! right before the pipeline starts or the refusal is posted, so a relay that dies before that
+//! leaves only a lease that the next delivery, replica or scan takes over; once the placeholder
+//! is up it never stays "working" without a pipeline behind it (it is replaced by a failure
+//! note); and a failed mention gives its claim back, so GitLab's "Resend request" or a new
+//! delivery can try again.
 
 use std::sync::Arc;
 
@@ -14,11 +17,11 @@ use super::dedup::Seen;
 use super::intake::Mention;
 use super::pipeline;
 use super::stats::{Stats, bump};
-use crate::claim::{self, Claim, Target};
+use crate::claim::{self, Claim, ClaimSettings, HandOver, Target};
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::{AwardId, NoteId, PipelineId};
 use crate::guard::{self, GuardOutcome, GuardSettings};
-use crate::marker::{NoteRole, marker};
+use crate::marker::{NoteRole, claim_line, marker};
 use crate::publish::placeholder::{placeholder_body, post_where_asked, working_body};
 use crate::quick_action::Inert;
 use crate::redact::Redactor;
@@ -34,6 +37,8 @@ pub struct Context {
     pub guard: GuardSettings,
     /// Removes tokens from error text before it is posted.
     pub redactor: Redactor,
+    /// The claim's lease.
+    pub claim: ClaimSettings,
 }
 
 /// How a mention ended.
@@ -61,9 +66,15 @@ pub async fn answer(ctx: &Context, mention: &Mention) -> Outcome {
     );
     let outcome = work(ctx, mention).instrument(span.clone()).await;
     span.in_scope(|| tracing::info!(?outcome, "mention handled"));
-    if outcome == Outcome::Failed {
-        bump(&ctx.stats.failed);
-        ctx.seen.forget(&mention.keys);
+    match outcome {
+        Outcome::Failed => {
+            bump(&ctx.stats.failed);
+            ctx.seen.forget(&mention.keys);
+        }
+        // Held by a claimer that may die before handing over: a resend must look again (the
+        // claim answers it cheaply), not be swallowed by the in-memory check for its TTL.
+        Outcome::ClaimedElsewhere => ctx.seen.forget(&mention.keys),
+        Outcome::Started(_) | Outcome::NotAllowed => {}
     }
     outcome
 }
@@ -95,7 +106,7 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
         }
     };
 
-    let award = match claim::claim(gitlab, target, assistant).await {
+    let award = match claim::claim(gitlab, target, assistant, &ctx.claim).await {
         Ok(Claim::Won(award)) => award,
         Ok(Claim::Taken) => {
             tracing::info!("already claimed by another delivery, replica or scan");
@@ -110,7 +121,10 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
 
     if let Some(refusal) = refusal {
         bump(&ctx.stats.not_allowed);
-        // The claim stays: a re-sent delivery must not post the refusal again.
+        // The claim stays, handed over: a re-sent delivery must not post the refusal again.
+        let Some(handover) = handed_over(gitlab, target, assistant, award).await else {
+            return Outcome::Failed;
+        };
         return match crate::run::refuse(gitlab, trigger, assistant, &refusal, &ctx.redactor).await {
             Ok(_) => {
                 tracing::info!(reason = %refusal.message(), "refused the request");
@@ -118,23 +132,23 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
             }
             Err(error) => {
                 tracing::warn!(error = %format!("{error:#}"), "the refusal could not be posted");
-                give_back(gitlab, target, award).await;
+                give_back(gitlab, target, award, Some(handover)).await;
                 Outcome::Failed
             }
         };
     }
 
-    let placeholder = match post_where_asked(
-        gitlab,
-        trigger,
-        &Inert::new(&placeholder_body(assistant, None)),
-    )
-    .await
-    {
+    // Tied to the claim, so whoever takes over an expired claim can remove it.
+    let body = format!(
+        "{}\n{}",
+        placeholder_body(assistant, None),
+        claim_line(award)
+    );
+    let placeholder = match post_where_asked(gitlab, trigger, &Inert::new(&body)).await {
         Ok((placeholder, _thread)) => placeholder,
         Err(error) => {
             tracing::warn!(%error, "the placeholder could not be posted");
-            give_back(gitlab, target, award).await;
+            give_back(gitlab, target, award, None).await;
             return Outcome::Failed;
         }
     };
@@ -146,6 +160,15 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
         "placeholder posted"
     );
 
+    let Some(handover) = handed_over(gitlab, target, assistant, award).await else {
+        if let Err(error) = gitlab
+            .delete_note(&trigger.project, trigger.noteable, placeholder.id)
+            .await
+        {
+            tracing::warn!(%error, placeholder = placeholder.id.0, "the placeholder of a mention this relay no longer owns could not be deleted");
+        }
+        return Outcome::Failed;
+    };
     let variables = pipeline::variables(trigger, assistant, placeholder.id);
     match pipeline::start(&mention.project, trigger, variables).await {
         Ok(started) => {
@@ -171,7 +194,7 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
             tracing::warn!(%error, "the pipeline could not be started");
             let body = failure_body(ctx, assistant, &error.to_string());
             replace_placeholder(gitlab, mention, placeholder.id, &body).await;
-            give_back(gitlab, target, award).await;
+            give_back(gitlab, target, award, Some(handover)).await;
             Outcome::Failed
         }
     }
@@ -199,8 +222,32 @@ async fn replace_placeholder(gitlab: &GitLab, mention: &Mention, note: NoteId, b
     }
 }
 
-async fn give_back(gitlab: &GitLab, target: Target<'_>, award: AwardId) {
-    if let Err(error) = claim::release(gitlab, target, award).await {
+/// Hands the claim over before an irreversible step; `None` (logged) when GitLab could not be
+/// asked or the lease was lost to another caller, and the mention must be left alone.
+async fn handed_over(
+    gitlab: &GitLab,
+    target: Target<'_>,
+    assistant: crate::assistant::Assistant,
+    award: AwardId,
+) -> Option<AwardId> {
+    match claim::hand_over(gitlab, target, assistant, award).await {
+        Ok(HandOver::Done(handover)) => Some(handover),
+        Ok(HandOver::Lost) => {
+            tracing::warn!(
+                "the claim's lease ran out and another delivery, replica or scan took the mention over; stopping"
+            );
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the claim could not be handed over");
+            give_back(gitlab, target, award, None).await;
+            None
+        }
+    }
+}
+
+async fn give_back(gitlab: &GitLab, target: Target<'_>, award: AwardId, handover: Option<AwardId>) {
+    if let Err(error) = claim::release(gitlab, target, award, handover).await {
         tracing::error!(%error, "the claim could not be released; remove the bot's reaction to retry");
     }
 }

@@ -165,6 +165,8 @@ pub struct RelayConfig {
     pub retry: RetryPolicy,
     /// How long a delivery id or note is remembered for the in-memory duplicate check.
     pub dedup_ttl: Duration,
+    /// The claim's lease (`AI_CLAIM_LEASE_SECONDS`, [`crate::claim`]).
+    pub claim: crate::claim::ClaimSettings,
 }
 
 impl RelayConfig {
@@ -373,6 +375,13 @@ impl RelayConfig {
             )?,
             retry: RetryPolicy::default(),
             dedup_ttl: Duration::from_secs(3600),
+            claim: crate::claim::ClaimSettings::from_env(env).map_err(|error| {
+                RelayConfigError::Invalid {
+                    setting: crate::claim::LEASE_VAR.to_owned(),
+                    value: error.0.clone(),
+                    reason: error.to_string(),
+                }
+            })?,
         })
     }
 }

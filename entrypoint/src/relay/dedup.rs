@@ -3,6 +3,12 @@
 //! reaching a project and a group webhook (same `X-Gitlab-Event-UUID`), or the same note arriving
 //! again under a new id. It only saves API calls inside one process: the lock that holds across
 //! replicas and restarts is the claim ([`crate::claim`]), which every mention still takes.
+//!
+//! It remembers only what this process answered (pipeline started, or refused) or is answering
+//! now. A mention that failed, or that another replica, job or scan held
+//! ([`super::answer::Outcome::ClaimedElsewhere`]), is forgotten at once: that claimer may die
+//! before handing over, and GitLab's "Resend request" after its lease expired must reach the
+//! claim, which then takes the mention over, instead of being swallowed here for the TTL.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};

@@ -1,6 +1,7 @@
 //! Starting the pipeline that answers one mention, with the `AI_*` variables `entrypoint run`
 //! reads ([`crate::trigger::ci_vars`]): they name the note, never carry its text, so the job
 //! reads the request back from GitLab and a forged variable cannot put words in anyone's mouth.
+//! The digest of the body the relay checked goes along, so the job refuses a note edited since.
 
 use std::collections::BTreeMap;
 
@@ -37,6 +38,11 @@ pub fn variables(
     ]);
     if let Some(note) = &trigger.note {
         vars.insert(names::NOTE_ID.to_owned(), note.id.to_string());
+        // The body the relay's guard found unchanged; the job refuses the note if it differs.
+        vars.insert(
+            names::NOTE_SHA256.to_owned(),
+            crate::guard::edit::body_digest(&note.body),
+        );
         if let Some(discussion) = &note.discussion {
             vars.insert(names::DISCUSSION_ID.to_owned(), discussion.to_string());
         }

@@ -53,6 +53,7 @@ impl Relay {
             seen: Arc::clone(&seen),
             guard: config.guard.clone(),
             redactor: redactor(&config),
+            claim: config.claim,
         });
         let (queue, drained) =
             queue::start(config.queue_capacity, config.workers, Arc::clone(&ctx));

@@ -4,9 +4,11 @@
 //! trigger and **decide** (a note that is not for this job exits here, before any API call when
 //! the trigger came as a webhook body); read every setting ([`JobSettings`], so a wrong variable
 //! stops the job before anything is posted); **guard** (silently ignore bots, politely refuse people
-//! without the role); **claim** the note (the bot's reaction, [`crate::claim`]) unless a relay or
-//! scan already did and passed its placeholder, so a re-sent webhook or a racing scan stops here;
-//! post the **placeholder**; prepare the **workspace** and the **context**;
+//! without the role, or a note edited since the relay or scan checked it); **claim** the note
+//! (the bot's reaction, [`crate::claim`]) unless a relay or scan already did and passed its
+//! placeholder, so a re-sent webhook or a racing scan stops here; post the **placeholder** and
+//! hand the claim over (the lease ends: this job answers); prepare the **workspace** and the
+//! **context**;
 //! run the **assistant** with progress refreshes; **publish** the review, the commits and the
 //! result, which replaces the placeholder. Any failure after the placeholder exists replaces it
 //! with the error, so nobody is left looking at "working…".
@@ -31,7 +33,7 @@ pub use settings::{JobSettings, RunOptions};
 use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
 use crate::assistant::run::RunSpec;
-use crate::claim::{self, Claim};
+use crate::claim::{self, Claim, ClaimSettings, HandOver};
 use crate::context::{gather, render};
 use crate::gitlab::ids::{AwardId, Noteable};
 use crate::gitlab::{ClientConfig, GitLab};
@@ -62,7 +64,7 @@ pub async fn run(
 ) -> anyhow::Result<JobEnd> {
     let started = Instant::now();
     let assistant = options.assistant;
-    let (trigger, gitlab) = match load(options, vars)
+    let (trigger, gitlab, edited) = match load(options, vars)
         .instrument(tracing::info_span!("load"))
         .await?
     {
@@ -70,15 +72,25 @@ pub async fn run(
             tracing::info!(%reason, elapsed_ms = started.elapsed().as_millis() as u64, "nothing to do for {assistant}");
             return Ok(JobEnd::Skipped { reason });
         }
-        Loaded::Run(loaded) => (loaded.0, loaded.1),
+        Loaded::Run(loaded) => *loaded,
     };
 
     let settings = JobSettings::from_env(vars, assistant)?;
-    let bot = match guard::check(&gitlab, &trigger, &settings.guard)
+    let claim_settings = ClaimSettings::from_env(vars)?;
+    let guarded = guard::check(&gitlab, &trigger, &settings.guard)
         .instrument(tracing::info_span!("guard"))
         .await
-        .context("checking who asked (GitLab API)")?
-    {
+        .context("checking who asked (GitLab API)")?;
+    let guarded = match (guarded, edited) {
+        // The relay or scan checked another body than the one the job just read back.
+        (GuardOutcome::Proceed { .. }, true) => {
+            GuardOutcome::Refuse(guard::Refusal::EditedAfterTrigger {
+                username: author_name(&trigger),
+            })
+        }
+        (outcome, _) => outcome,
+    };
+    let bot = match guarded {
         GuardOutcome::Proceed { bot, .. } => bot,
         GuardOutcome::Ignore(reason) => {
             let reason = reason.message();
@@ -86,17 +98,18 @@ pub async fn run(
             return Ok(JobEnd::Ignored { reason });
         }
         GuardOutcome::Refuse(refusal) => {
-            let ownership = own(&gitlab, &trigger, assistant).await?;
-            if let Ownership::Taken = ownership {
-                return Ok(already_taken(assistant));
-            }
-            let note = match refuse(&gitlab, &trigger, assistant, &refusal, &redactor)
+            let ownership = own(&gitlab, &trigger, assistant, &claim_settings).await?;
+            let handover = match ownership.hand_over(&gitlab, &trigger, assistant).await? {
+                Some(handover) => handover,
+                None => return Ok(already_taken(assistant)),
+            };
+            let note = match refuse_in_place(&gitlab, &trigger, assistant, &refusal, &redactor)
                 .instrument(tracing::info_span!("refusal"))
                 .await
             {
                 Ok(note) => note,
                 Err(error) => {
-                    ownership.release(&gitlab, &trigger).await;
+                    ownership.release(&gitlab, &trigger, handover).await;
                     return Err(error).context("posting the refusal");
                 }
             };
@@ -105,7 +118,7 @@ pub async fn run(
         }
     };
 
-    let ownership = own(&gitlab, &trigger, assistant).await?;
+    let ownership = own(&gitlab, &trigger, assistant, &claim_settings).await?;
     if let Ownership::Taken = ownership {
         return Ok(already_taken(assistant));
     }
@@ -117,10 +130,33 @@ pub async fn run(
     {
         Ok(placeholder) => placeholder,
         Err(error) => {
-            ownership.release(&gitlab, &trigger).await;
+            ownership.release(&gitlab, &trigger, None).await;
             return Err(error).context("posting the placeholder note");
         }
     };
+    match ownership.hand_over(&gitlab, &trigger, assistant).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            // Our lease ran out before the hand-over and another delivery or scan answers.
+            if let Err(error) = gitlab
+                .delete_note(&trigger.project, trigger.noteable, placeholder.note)
+                .await
+            {
+                tracing::warn!(%error, "the placeholder of a mention taken over by another job could not be deleted");
+            }
+            return Ok(already_taken(assistant));
+        }
+        Err(error) => {
+            if let Err(delete) = gitlab
+                .delete_note(&trigger.project, trigger.noteable, placeholder.note)
+                .await
+            {
+                tracing::warn!(error = %delete, "the placeholder could not be deleted");
+            }
+            // The claim was given back by the failed hand-over.
+            return Err(error);
+        }
+    }
     tracing::info!(note = %placeholder.note, elapsed_ms = started.elapsed().as_millis() as u64, "placeholder posted");
     let mut state = StateFile::path_from_env(vars).map(StateFile::create);
     if let Some(state) = state.as_mut()
@@ -187,14 +223,44 @@ enum Ownership {
 }
 
 impl Ownership {
+    /// Hands a claim this job won over ([`claim::hand_over`]) before the job does anything that
+    /// cannot be undone. `Some` when the job goes on (with the hand-over reaction it added, if
+    /// any), `None` when the claim was taken (now or after our lease ran out) and the job stops.
+    async fn hand_over(
+        &self,
+        gitlab: &GitLab,
+        trigger: &Trigger,
+        assistant: Assistant,
+    ) -> anyhow::Result<Option<Option<AwardId>>> {
+        let (Ownership::Won(award), Some(target)) = (self, claim_target(trigger)) else {
+            return Ok(match self {
+                Ownership::Taken => None,
+                _ => Some(None),
+            });
+        };
+        match claim::hand_over(gitlab, target, assistant, *award)
+            .instrument(tracing::info_span!("hand_over"))
+            .await
+        {
+            Ok(HandOver::Done(handover)) => Ok(Some(Some(handover))),
+            Ok(HandOver::Lost) => Ok(None),
+            Err(error) => {
+                self.release(gitlab, trigger, None).await;
+                Err(error).context(
+                    "handing the claim over (adding the bot's second reaction to the note)",
+                )
+            }
+        }
+    }
+
     /// Gives a claim this job won back, when it could not post anything, so that a retried
     /// delivery or the next scan can answer the mention. Best effort: the job is failing
     /// already, and the error that made it fail is the one to report.
-    async fn release(&self, gitlab: &GitLab, trigger: &Trigger) {
+    async fn release(&self, gitlab: &GitLab, trigger: &Trigger, handover: Option<AwardId>) {
         let (Ownership::Won(award), Some(target)) = (self, claim_target(trigger)) else {
             return;
         };
-        if let Err(error) = claim::release(gitlab, target, *award).await {
+        if let Err(error) = claim::release(gitlab, target, *award, handover).await {
             tracing::warn!(%error, "the claim on the note could not be released; remove the bot's reaction to have the mention answered again");
         }
     }
@@ -215,11 +281,12 @@ async fn own(
     gitlab: &GitLab,
     trigger: &Trigger,
     assistant: Assistant,
+    settings: &ClaimSettings,
 ) -> anyhow::Result<Ownership> {
     let (Some(target), None) = (claim_target(trigger), trigger.placeholder) else {
         return Ok(Ownership::HandedOver);
     };
-    let claimed = claim::claim(gitlab, target, assistant)
+    let claimed = claim::claim(gitlab, target, assistant, settings)
         .instrument(tracing::info_span!("claim"))
         .await
         .context("claiming the mention (adding the bot's reaction to the note)")?;
@@ -227,6 +294,15 @@ async fn own(
         Claim::Won(award) => Ownership::Won(award),
         Claim::Taken => Ownership::Taken,
     })
+}
+
+/// The note author's username as the trigger knows it, for a refusal.
+fn author_name(trigger: &Trigger) -> String {
+    trigger
+        .note
+        .as_ref()
+        .and_then(|note| note.author.username.clone())
+        .unwrap_or_else(|| "author".to_owned())
 }
 
 /// The end of a job that found the bot's reaction already on the note.
@@ -241,7 +317,9 @@ fn already_taken(assistant: Assistant) -> JobEnd {
 
 enum Loaded {
     Skip(String),
-    Run(Box<(Trigger, GitLab)>),
+    /// The trigger, the client, and whether the note's body differs from the one the relay or
+    /// scan checked (`AI_NOTE_SHA256`).
+    Run(Box<(Trigger, GitLab, bool)>),
 }
 
 /// The trigger and the client, or why this job has nothing to do. A webhook body is decided on
@@ -270,13 +348,20 @@ async fn load(
         Entry::Ci(request) => {
             let gitlab = client(vars)?;
             let trigger = resolve(&request, &gitlab, &options.handles).await?;
-            if let Decision::Skip { message, .. } = decide(&trigger, None, only) {
+            let edited = match (&request.checked_body, &trigger.note) {
+                (Some(digest), Some(note)) => {
+                    crate::guard::edit::differs_from_checked(&note.body, digest)
+                }
+                _ => false,
+            };
+            // An edited note is refused whatever it now says, even when it no longer mentions us.
+            if !edited && let Decision::Skip { message, .. } = decide(&trigger, None, only) {
                 return Ok(Loaded::Skip(message));
             }
-            return Ok(Loaded::Run(Box::new((trigger, gitlab))));
+            return Ok(Loaded::Run(Box::new((trigger, gitlab, edited))));
         }
     };
-    Ok(Loaded::Run(Box::new((trigger, client(vars)?))))
+    Ok(Loaded::Run(Box::new((trigger, client(vars)?, false))))
 }
 
 fn client(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<GitLab> {
@@ -314,6 +399,40 @@ pub(crate) async fn refuse(
         }
     };
     Ok(note.id)
+}
+
+/// Posts the refusal; when a relay or scan handed its placeholder over, the refusal replaces it
+/// (the person must not be left looking at "working…"), else it goes where the request was made.
+async fn refuse_in_place(
+    gitlab: &GitLab,
+    trigger: &Trigger,
+    assistant: Assistant,
+    refusal: &guard::Refusal,
+    redactor: &Redactor,
+) -> anyhow::Result<crate::gitlab::ids::NoteId> {
+    if let Some(placeholder) = trigger.placeholder {
+        let body = format!(
+            "{}\n\n{}",
+            redactor.redact(&refusal.message()),
+            marker(assistant, NoteRole::Refusal)
+        );
+        match gitlab
+            .update_note(
+                &trigger.project,
+                trigger.noteable,
+                placeholder,
+                &Inert::new(&body),
+            )
+            .await
+        {
+            Ok(note) => return Ok(note.id),
+            Err(error) if error.is_not_found() => {
+                tracing::warn!(note = %placeholder, "the placeholder is gone; posting the refusal as a new note");
+            }
+            Err(error) => return Err(error).context("replacing the placeholder with the refusal"),
+        }
+    }
+    refuse(gitlab, trigger, assistant, refusal, redactor).await
 }
 
 /// The part of the job after the placeholder: any error here ends up in the placeholder.

@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::assistant::{Assistant, Handles};
-use crate::claim::{self, Claim, Target};
+use crate::claim::{self, Claim, ClaimSettings, HandOver, Target};
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::{NoteId, Noteable, PipelineId, ProjectRef};
 use crate::gitlab::pipelines::{NewPipeline, PipelineVariable, VariableType};
 use crate::guard::{self, GuardOutcome, GuardSettings};
 use crate::publish::JobLink;
-use crate::publish::placeholder::post_placeholder;
+use crate::publish::placeholder::{placeholder_body, post_where_asked};
 use crate::redact::Redactor;
 use crate::run::{JobEnd, RunOptions};
 use crate::trigger::ci_vars::names;
@@ -42,7 +42,8 @@ pub enum Outcome {
         /// Why.
         reason: String,
     },
-    /// Someone else (a webhook job, a relay, a concurrent scan) claimed it first.
+    /// Someone else (a webhook job, a relay, a concurrent scan) claimed it first, or took it
+    /// over from us after our lease ran out.
     Taken,
     /// It could not be handed over; any claim was given back, so the next scan tries again.
     Failed {
@@ -73,6 +74,12 @@ fn mention_variables(
         (names::NOTEABLE_TYPE, kind.to_owned()),
         (names::NOTEABLE_IID, iid.to_string()),
         (names::NOTE_ID, mention.note.id.to_string()),
+        // The body the scan listed (and, in pipeline mode, its guard checked): the run refuses
+        // the note if it was edited since.
+        (
+            names::NOTE_SHA256,
+            crate::guard::edit::body_digest(&mention.note.body),
+        ),
     ]);
     if let Some(discussion) = &mention.discussion {
         vars.insert(names::DISCUSSION_ID, discussion.to_string());
@@ -99,6 +106,7 @@ pub async fn in_job(
         TRIGGER_PAYLOAD,
         names::DISCUSSION_ID,
         names::PLACEHOLDER_NOTE_ID,
+        names::NOTE_SHA256,
         crate::trigger::flow::names::INPUT,
         crate::trigger::flow::names::CONTEXT,
         crate::trigger::flow::names::EVENT,
@@ -120,6 +128,11 @@ pub async fn in_job(
     }
 }
 
+/// The placeholder the scan posted for a pipeline.
+struct Placeholder {
+    note: NoteId,
+}
+
 /// What [`in_pipeline`] needs besides the mention.
 pub struct PipelineHandoff<'a> {
     /// The scan's client.
@@ -138,6 +151,8 @@ pub struct PipelineHandoff<'a> {
     pub job: Option<&'a JobLink>,
     /// For the refusal.
     pub redactor: &'a Redactor,
+    /// The claim's lease.
+    pub claim: &'a ClaimSettings,
 }
 
 impl PipelineHandoff<'_> {
@@ -174,17 +189,31 @@ impl PipelineHandoff<'_> {
             Ok(GuardOutcome::Refuse(refusal)) => Some(refusal),
             Err(error) => return failed("checking who asked", &error),
         };
-        let award = match claim::claim(self.gitlab, target, self.assistant).await {
+        let award = match claim::claim(self.gitlab, target, self.assistant, self.claim).await {
             Ok(Claim::Won(award)) => award,
             Ok(Claim::Taken) => return Outcome::Taken,
             Err(error) => return failed("claiming the note", &error),
         };
-        let give_back = || async {
-            if let Err(error) = claim::release(self.gitlab, target, award).await {
-                tracing::warn!(note = %mention.note.id, %error, "the claim could not be given back; remove the bot's reaction to have the mention answered");
+        let give_back = |handover: Option<crate::gitlab::ids::AwardId>| async move {
+            if let Err(error) = claim::release(self.gitlab, target, award, handover).await {
+                tracing::warn!(note = %mention.note.id, %error, "the claim could not be given back; remove the bot's reactions to have the mention answered");
+            }
+        };
+        let hand_over = || async {
+            match claim::hand_over(self.gitlab, target, self.assistant, award).await {
+                Ok(HandOver::Done(handover)) => Ok(handover),
+                Ok(HandOver::Lost) => Err(Outcome::Taken),
+                Err(error) => {
+                    give_back(None).await;
+                    Err(failed("handing the claim over", &error))
+                }
             }
         };
         if let Some(refusal) = refusal {
+            let handover = match hand_over().await {
+                Ok(handover) => handover,
+                Err(outcome) => return outcome,
+            };
             return match crate::run::refuse(
                 self.gitlab,
                 &trigger,
@@ -196,19 +225,46 @@ impl PipelineHandoff<'_> {
             {
                 Ok(note) => Outcome::Refused { note },
                 Err(error) => {
-                    give_back().await;
+                    give_back(Some(handover)).await;
                     failed("posting the refusal", &format!("{error:#}"))
                 }
             };
         }
-        let placeholder =
-            match post_placeholder(self.gitlab, &trigger, self.assistant, self.job).await {
-                Ok(placeholder) => placeholder,
-                Err(error) => {
-                    give_back().await;
-                    return failed("posting the placeholder", &error);
-                }
-            };
+        // Tied to the claim, so whoever takes over an expired claim can remove it.
+        let body = format!(
+            "{}\n{}",
+            placeholder_body(self.assistant, self.job),
+            crate::marker::claim_line(award)
+        );
+        let placeholder = match post_where_asked(
+            self.gitlab,
+            &trigger,
+            &crate::quick_action::Inert::new(&body),
+        )
+        .await
+        {
+            Ok((note, _thread)) => Placeholder { note: note.id },
+            Err(error) => {
+                give_back(None).await;
+                return failed("posting the placeholder", &error);
+            }
+        };
+        let delete_placeholder = || async {
+            if let Err(delete) = self
+                .gitlab
+                .delete_note(self.project, mention.noteable, placeholder.note)
+                .await
+            {
+                tracing::warn!(note = %placeholder.note, error = %delete, "the placeholder of a pipeline that did not start could not be deleted");
+            }
+        };
+        let handover = match hand_over().await {
+            Ok(handover) => handover,
+            Err(outcome) => {
+                delete_placeholder().await;
+                return outcome;
+            }
+        };
         let variables = mention_variables(self.assistant, mention, Some(placeholder.note))
             .into_iter()
             .map(|(key, value)| PipelineVariable {
@@ -227,14 +283,8 @@ impl PipelineHandoff<'_> {
                 placeholder: placeholder.note,
             },
             Err(error) => {
-                if let Err(delete) = self
-                    .gitlab
-                    .delete_note(self.project, mention.noteable, placeholder.note)
-                    .await
-                {
-                    tracing::warn!(note = %placeholder.note, error = %delete, "the placeholder of a pipeline that did not start could not be deleted");
-                }
-                give_back().await;
+                delete_placeholder().await;
+                give_back(Some(handover)).await;
                 failed("starting the pipeline", &error)
             }
         }
@@ -278,5 +328,9 @@ mod tests {
         assert_eq!(request.note, NoteId(901));
         assert_eq!(request.discussion, mention.discussion);
         assert_eq!(request.placeholder, Some(NoteId(902)));
+        assert_eq!(
+            request.checked_body,
+            Some(crate::guard::edit::body_digest("@claude rename"))
+        );
     }
 }

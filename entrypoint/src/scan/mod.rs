@@ -4,11 +4,14 @@
 //! GitLab starts no pipeline when someone comments. A pipeline schedule (the project's
 //! `AI_SCAN` schedule, `docs/scan.md`) runs this command every few minutes; it finds the notes
 //! that mention its assistant since the last scan ([`window`], [`discover`]), skips the ones
-//! already claimed (the bot's reaction, [`crate::claim`]), and hands each new one over
+//! already handed over or held by a live claim (the bot's reactions, [`crate::claim`]), and
+//! hands each new one (or one whose claimer died: its lease expired) over
 //! ([`handoff`]): to the run flow in this job ([`Mode::InJob`], the default) or to a pipeline of
 //! its own ([`Mode::Pipeline`]). The claim is what makes it exact: a scan that dies half-way
-//! leaves claimed notes (answered or being answered) and unclaimed ones (picked up next time),
-//! never a note answered twice, and a claim whose hand-over failed is given back.
+//! leaves handed-over notes (answered or being answered), unclaimed ones (picked up next time)
+//! and at most one claim that was never handed over (taken over once its lease expires), never
+//! a note answered twice; a claim whose hand-over failed is given back. A mention held by a
+//! live claim keeps its to-do pending, so the next scan looks again.
 //!
 //! When the bot user's username is the assistant's handle, GitLab files a to-do for the bot on
 //! every mention, and one `GET /todos` replaces the lists ([`discover::from_todos`]).
@@ -28,7 +31,7 @@ use chrono::{DateTime, Utc};
 pub use settings::{Mode, ScanSettings};
 
 use crate::assistant::{Assistant, Handles};
-use crate::claim::{self, Target};
+use crate::claim::{self, ClaimSettings, State, Target};
 use crate::gitlab::ids::{NoteId, ProjectRef};
 use crate::gitlab::{ClientConfig, GitLab};
 use crate::publish::JobLink;
@@ -110,6 +113,7 @@ pub async fn scan(
     redactor: Arc<Redactor>,
 ) -> anyhow::Result<ScanReport> {
     let settings = ScanSettings::from_env(vars)?;
+    let claim_settings = ClaimSettings::from_env(vars)?;
     let project = ci_vars::project(vars)?;
     let gitlab = GitLab::new(ClientConfig::from_env(vars)?)?;
     let assistant = options.assistant;
@@ -183,6 +187,7 @@ pub async fn scan(
         git_ref,
         job: job.as_ref(),
         redactor: &redactor,
+        claim: &claim_settings,
     });
     let mut report = ScanReport {
         source,
@@ -196,10 +201,10 @@ pub async fn scan(
             noteable: mention.noteable,
             note: mention.note.id,
         };
-        let claimed = claim::is_claimed(&gitlab, target, assistant, bot.id)
+        let state = claim::state(&gitlab, target, assistant, bot.id, &claim_settings)
             .await
             .context("reading the reactions on a note")?;
-        let outcome = if claimed {
+        let outcome = if matches!(state, State::HandedOver | State::Held) {
             None
         } else {
             tracing::info!(note = %mention.note.id, noteable = %mention.noteable.reference(), "new mention");
@@ -217,7 +222,8 @@ pub async fn scan(
                 }
             })
         };
-        finish(&gitlab, &mention, outcome, &mut report).await;
+        let held = state == State::Held;
+        finish(&gitlab, &mention, outcome, held, &mut report).await;
     }
     report.api_calls = gitlab.requests_sent();
     Ok(report)
@@ -227,9 +233,11 @@ async fn finish(
     gitlab: &GitLab,
     mention: &Mention,
     outcome: Option<Outcome>,
+    held: bool,
     report: &mut ScanReport,
 ) {
-    let retry = outcome.as_ref().is_some_and(Outcome::retry_later);
+    // A live claim may belong to a claimer that dies before handing over: look again next time.
+    let retry = held || outcome.as_ref().is_some_and(Outcome::retry_later);
     match outcome {
         None => report.already_claimed += 1,
         Some(outcome) => {

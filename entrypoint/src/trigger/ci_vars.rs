@@ -23,6 +23,9 @@ pub mod names {
     pub const DISCUSSION_ID: &str = "AI_DISCUSSION_ID";
     /// A placeholder the relay already posted (optional).
     pub const PLACEHOLDER_NOTE_ID: &str = "AI_PLACEHOLDER_NOTE_ID";
+    /// SHA-256 (hex) of the note's body as the relay or scan checked it (optional); the job
+    /// refuses a note whose body no longer matches ([`crate::guard::edit::body_digest`]).
+    pub const NOTE_SHA256: &str = "AI_NOTE_SHA256";
 }
 
 /// A mention named by CI variables, not yet read back from GitLab.
@@ -40,6 +43,8 @@ pub struct CiRequest {
     pub discussion: Option<DiscussionId>,
     /// A placeholder to reuse.
     pub placeholder: Option<NoteId>,
+    /// The digest of the body the relay or scan checked, when it passed one.
+    pub checked_body: Option<String>,
 }
 
 /// A variable is missing or malformed. `Display` is the one line the job log shows.
@@ -132,6 +137,19 @@ pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<CiRequest, VarErro
         names::PLACEHOLDER_NOTE_ID,
         "expected a note id, or leave it unset",
     )?;
+    let checked_body = match non_empty(vars, names::NOTE_SHA256) {
+        None => None,
+        Some(text) if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some(text.to_ascii_lowercase())
+        }
+        Some(text) => {
+            return Err(VarError::invalid(
+                names::NOTE_SHA256,
+                &text,
+                "expected the 64-character SHA-256 of the note body in hex, or leave it unset",
+            ));
+        }
+    };
     Ok(CiRequest {
         project: project(vars)?,
         assistant,
@@ -139,6 +157,7 @@ pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<CiRequest, VarErro
         note,
         discussion,
         placeholder,
+        checked_body,
     })
 }
 
@@ -212,6 +231,10 @@ mod tests {
             "6a9c1750b37d513a43987b574953fceb50b03ce7",
         ),
         ("AI_PLACEHOLDER_NOTE_ID", "902"),
+        (
+            "AI_NOTE_SHA256",
+            "2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824",
+        ),
     ];
 
     #[test]
@@ -223,15 +246,24 @@ mod tests {
         assert_eq!(r.note, NoteId(901));
         assert_eq!(r.placeholder, Some(NoteId(902)));
         assert!(r.discussion.is_some());
+        assert_eq!(
+            r.checked_body.as_deref(),
+            Some("2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
+        );
     }
 
     #[test]
     fn optional_variables_may_be_empty() {
         let mut pairs = FULL.to_vec();
-        pairs.retain(|(k, _)| !k.starts_with("AI_DISCUSSION") && !k.starts_with("AI_PLACEHOLDER"));
+        pairs.retain(|(k, _)| {
+            !k.starts_with("AI_DISCUSSION")
+                && !k.starts_with("AI_PLACEHOLDER")
+                && !k.starts_with("AI_NOTE_SHA")
+        });
         pairs.push(("AI_PLACEHOLDER_NOTE_ID", ""));
         let r = parse(&env(&pairs)).unwrap();
         assert_eq!((r.discussion, r.placeholder), (None, None));
+        assert_eq!(r.checked_body, None);
     }
 
     #[test]
@@ -272,6 +304,11 @@ mod tests {
                 "AI_PLACEHOLDER_NOTE_ID",
                 Some("-1"),
                 "AI_PLACEHOLDER_NOTE_ID has an invalid value",
+            ),
+            (
+                "AI_NOTE_SHA256",
+                Some("abc"),
+                "AI_NOTE_SHA256 has an invalid value \"abc\": expected the 64-character",
             ),
             (
                 "CI_PROJECT_ID",

@@ -46,6 +46,9 @@ pub struct Shared {
     /// The runtime the server runs on; webhook deliveries are spawned here even when a note is
     /// added from synchronous test code.
     pub runtime: tokio::runtime::Handle,
+    /// Microseconds between an award's uniqueness check and its insert; see
+    /// [`super::routes::award_emoji`].
+    pub award_race_window_us: std::sync::atomic::AtomicU64,
 }
 
 pub type AppState = Arc<Shared>;
@@ -66,6 +69,9 @@ impl Shared {
             data_dir,
             deliveries_changed: tokio::sync::Notify::new(),
             runtime,
+            award_race_window_us: std::sync::atomic::AtomicU64::new(
+                super::routes::award_emoji::DEFAULT_RACE_WINDOW.as_micros() as u64,
+            ),
         }
     }
 

@@ -1108,6 +1108,29 @@ impl GitLabDouble {
             .map(|p| p.pipeline_variables_minimum_role.clone())
     }
 
+    /// How long an award waits between GitLab's uniqueness check and its insert; two identical
+    /// awards arriving within it both succeed, as they can on GitLab (see
+    /// `routes::award_emoji`). Zero makes the double kinder than GitLab.
+    pub fn set_award_race_window(&self, window: Duration) {
+        self.app.award_race_window_us.store(
+            u64::try_from(window.as_micros()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// Every award on a note, oldest (lowest id) first.
+    pub fn awards(&self, note_id: u64) -> Vec<super::model::Award> {
+        let model = self.app.lock();
+        let mut awards: Vec<_> = model
+            .awards
+            .iter()
+            .filter(|a| a.note_id == note_id)
+            .cloned()
+            .collect();
+        awards.sort_by_key(|a| a.id);
+        awards
+    }
+
     pub fn award_names(&self, note_id: u64) -> Vec<String> {
         let model = self.app.lock();
         model

@@ -118,6 +118,7 @@ impl World {
                 total_budget: Duration::from_secs(20),
             },
             dedup_ttl: Duration::from_secs(600),
+            claim: claim_settings(),
         }
     }
 
@@ -172,6 +173,17 @@ impl World {
     }
 }
 
+/// Relay tests run with a three-second claim lease (`AI_CLAIM_LEASE_SECONDS`), so a claimer that
+/// died is taken over within the test, and short pauses between colliding claims.
+pub const TEST_LEASE: Duration = Duration::from_secs(3);
+
+pub fn claim_settings() -> entrypoint::claim::ClaimSettings {
+    entrypoint::claim::ClaimSettings {
+        lease: TEST_LEASE,
+        max_pause: Duration::from_millis(200),
+    }
+}
+
 pub fn webhook_url(addr: SocketAddr) -> String {
     format!("http://{addr}/webhook")
 }
@@ -211,4 +223,44 @@ pub async fn resend(
         .send()
         .await
         .expect("the relay answers")
+}
+
+/// Runs `entrypoint run` in-process for `pipeline` as its job would: the pipeline's `AI_*`
+/// variables and the job's own CI variables. Enough for the flows that end before the assistant
+/// runs (refusals, skips).
+pub async fn run_job(
+    w: &World,
+    pipeline: &doubles::gitlab::model::Pipeline,
+) -> entrypoint::run::JobEnd {
+    let dir = tempfile::tempdir().expect("a checkout directory");
+    let mut vars: std::collections::HashMap<String, String> = pipeline
+        .variables
+        .iter()
+        .map(|v| (v.key.clone(), v.value.clone()))
+        .collect();
+    for (key, value) in [
+        ("CI_PROJECT_ID", w.project.to_string()),
+        ("CI_PROJECT_PATH", "acme/widgets".to_owned()),
+        ("CI_API_V4_URL", w.gl.api_url()),
+        ("CI_SERVER_URL", w.gl.base_url()),
+        ("CI_PROJECT_DIR", dir.path().display().to_string()),
+        ("GITLAB_TOKEN", w.bot.token.clone()),
+        ("ANTHROPIC_API_KEY", "sk-ant-test-0000".to_owned()),
+        ("OPENAI_API_KEY", "sk-test-0000".to_owned()),
+    ] {
+        vars.insert(key.to_owned(), value);
+    }
+    let lookup = |name: &str| vars.get(name).cloned();
+    let assistant = match vars.get("AI_ASSISTANT").map(String::as_str) {
+        Some("codex") => entrypoint::assistant::Assistant::Codex,
+        _ => entrypoint::assistant::Assistant::Claude,
+    };
+    let options = entrypoint::run::RunOptions {
+        assistant,
+        handles: Handles::default(),
+    };
+    let redactor = std::sync::Arc::new(entrypoint::redact::Redactor::new(Handles::default()));
+    entrypoint::run::run(&options, &lookup, redactor)
+        .await
+        .expect("the job runs to an end")
 }

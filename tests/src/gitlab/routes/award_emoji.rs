@@ -1,6 +1,25 @@
-//! Emoji reactions on notes (<https://docs.gitlab.com/api/emoji_reactions/>). Reacting twice
-//! with the same emoji fails as `lib/api/award_emoji.rb` reports the model's uniqueness error:
-//! 404 `{"message":"404 Award Emoji Name has already been taken Not Found"}`.
+//! Emoji reactions on notes (<https://docs.gitlab.com/api/emoji_reactions/>), as GitLab's
+//! `POST` creates them (`lib/api/award_emoji.rb` → `AwardEmojis::AddService`, which calls
+//! `awardable.award_emoji.create` and reports the model's validation errors as
+//! `not_found!("Award Emoji #{message}")`):
+//!
+//! - The name is normalised (`Gitlab::Emoji.normalize_emoji_name`: `+1` → `thumbsup`) and must
+//!   be an emoji GitLab knows (`validates :name, 'gitlab/emoji_name': true`,
+//!   `app/validators/gitlab/emoji_name_validator.rb`: `TanukiEmoji.find_by_alpha_code` or a
+//!   group's custom emoji). Otherwise 404
+//!   `{"message":"404 Award Emoji Name is not a valid emoji name Not Found"}`.
+//! - Reacting twice with the same emoji fails with 404
+//!   `{"message":"404 Award Emoji Name has already been taken Not Found"}`
+//!   (`spec/requests/api/award_emoji_spec.rb`, "when the emoji already has been awarded").
+//! - That uniqueness is a Rails validation only (`validates :name, uniqueness: { scope: [:user,
+//!   :awardable_type, :awardable_id] }` in `app/models/award_emoji.rb`; the table has no unique
+//!   index; gitlab-org/gitlab#18914 "Rails validations are not atomic"): the `SELECT` that checks
+//!   and the `INSERT` are separate statements, so two identical requests that both check before
+//!   either inserts both succeed. The double reproduces it: the check runs, the lock is
+//!   released for [`DEFAULT_RACE_WINDOW`] (or what the test set with
+//!   `GitLabDouble::set_award_race_window`), and the insert follows without checking again.
+//! - Lists are ordered by id (`has_many :award_emoji, -> { includes(:user).order(:id) }` in
+//!   `app/models/concerns/awardable.rb`); ids grow with each insert.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -19,6 +38,49 @@ use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::time;
 
 type NotePath = Path<(String, u64, u64)>;
+
+/// How long an award waits, by default, between the uniqueness check and the insert: about the
+/// time a Rails request spends between its validation `SELECT` and its `INSERT`.
+pub const DEFAULT_RACE_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The emoji names the double accepts: a subset of TanukiEmoji's alpha codes (every name our
+/// code and tests award, and common ones people use). GitLab knows far more; a name missing
+/// here is refused, which makes the double stricter than GitLab, never kinder.
+const KNOWN_EMOJI: &[&str] = &[
+    "eyes",
+    "robot",
+    "thumbsup",
+    "thumbsdown",
+    "white_check_mark",
+    "heavy_check_mark",
+    "x",
+    "warning",
+    "rocket",
+    "tada",
+    "heart",
+    "smile",
+    "laughing",
+    "confused",
+    "blowfish",
+    "8ball",
+    "hourglass",
+    "hourglass_flowing_sand",
+    "gear",
+    "arrow_forward",
+    "fast_forward",
+    "construction",
+    "no_entry",
+    "stop_sign",
+];
+
+/// `Gitlab::Emoji.normalize_emoji_name`: the `+1`/`-1` aliases of the thumbs.
+fn normalize(name: &str) -> &str {
+    match name {
+        "+1" => "thumbsup",
+        "-1" => "thumbsdown",
+        other => other,
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     let mut router = Router::new();
@@ -102,20 +164,36 @@ async fn create(
     Path((id, iid, note_id)): NotePath,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let mut model = app.lock();
-    let name = ctx.params.required_str("name")?;
-    let (access, note_id) = note_scope(&model, &ctx, kind, &id, iid, note_id)?;
-    let user_id = access.caller.require_user()?;
-    let name = name.trim_matches(':').to_string();
-    if model
-        .awards
-        .iter()
-        .any(|a| a.note_id == note_id && a.user_id == user_id && a.name == name)
-    {
-        return Err(ApiError::NotFound(Some(
-            "Award Emoji Name has already been taken",
-        )));
+    let (user_id, note_id, name) = {
+        let model = app.lock();
+        let name = ctx.params.required_str("name")?;
+        let (access, note_id) = note_scope(&model, &ctx, kind, &id, iid, note_id)?;
+        let user_id = access.caller.require_user()?;
+        let name = normalize(name.trim_matches(':')).to_string();
+        if !KNOWN_EMOJI.contains(&name.as_str()) {
+            return Err(ApiError::NotFound(Some(
+                "Award Emoji Name is not a valid emoji name",
+            )));
+        }
+        if model
+            .awards
+            .iter()
+            .any(|a| a.note_id == note_id && a.user_id == user_id && a.name == name)
+        {
+            return Err(ApiError::NotFound(Some(
+                "Award Emoji Name has already been taken",
+            )));
+        }
+        (user_id, note_id, name)
+    };
+    // The validation above and the insert below are not atomic on GitLab either.
+    let window = app
+        .award_race_window_us
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if window > 0 {
+        tokio::time::sleep(std::time::Duration::from_micros(window)).await;
     }
+    let mut model = app.lock();
     let now = time::now();
     let award = Award {
         id: model.next_award_id(),
