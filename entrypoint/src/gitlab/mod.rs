@@ -15,6 +15,7 @@ pub mod error;
 pub mod hooks;
 pub mod ids;
 pub mod issues;
+pub mod lenient;
 pub mod list_options;
 pub mod members;
 pub mod merge_request_diffs;
