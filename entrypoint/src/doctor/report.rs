@@ -61,6 +61,11 @@ pub enum Check {
     NetAdmin,
     /// The image registry answers.
     Registry,
+    /// The instance's GitLab release is supported.
+    GitLabVersion,
+    /// A feature of newer GitLab releases the instance lacks (by its name in
+    /// [`crate::gitlab::version::FEATURES`]).
+    GitLabFeature(&'static str),
 }
 
 impl fmt::Display for Check {
@@ -79,6 +84,8 @@ impl fmt::Display for Check {
             Check::CiInclude(assistant) => write!(f, "ci-include {}", assistant.name()),
             Check::NetAdmin => f.write_str("net-admin"),
             Check::Registry => f.write_str("registry"),
+            Check::GitLabVersion => f.write_str("gitlab-version"),
+            Check::GitLabFeature(name) => write!(f, "gitlab-feature {name}"),
         }
     }
 }

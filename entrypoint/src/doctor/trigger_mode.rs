@@ -20,7 +20,7 @@ use crate::gitlab::GitLab;
 use crate::gitlab::hooks::ProjectHook;
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::members::AccessLevel;
-use crate::gitlab::projects::Project;
+use crate::gitlab::projects::{PipelineVariablesRule, Project};
 use crate::gitlab::triggers::TriggerToken;
 
 /// The fix when nothing starts pipelines for comments.
@@ -175,7 +175,10 @@ fn hook_trigger<'t>(hook: &ProjectHook, triggers: &'t [TriggerToken]) -> TokenMa
 }
 
 async fn pipeline_variables(gitlab: &GitLab, project: &Project, trigger: &TriggerToken) -> Finding {
-    let Some(role) = project.ci_pipeline_variables_minimum_override_role else {
+    // Read both settings: from 17.1 to 17.9 the role is ignored while
+    // `restrict_user_defined_variables` is false, and before 17.1 there is no role at all.
+    let rule = project.pipeline_variables_rule();
+    if rule == PipelineVariablesRule::Hidden {
         return Finding::ok(
             Check::PipelineVariables,
             "the minimum role to use pipeline variables is not shown to this token; webhook pipelines need it at or below the trigger owner's role",
@@ -193,20 +196,20 @@ async fn pipeline_variables(gitlab: &GitLab, project: &Project, trigger: &Trigge
         }
         None => ("its owner".to_owned(), AccessLevel::NO_ACCESS),
     };
-    if role.allows(level) {
+    if rule.allows(level) == Some(true) {
         Finding::ok(
             Check::PipelineVariables,
             format!(
-                "minimum role to use pipeline variables is {}; the trigger's owner {owner} is {level}",
-                role.as_str()
+                "pipeline variables: {}; the trigger's owner {owner} is {level}",
+                rule.describe()
             ),
         )
     } else {
         Finding::fail(
             Check::PipelineVariables,
             format!(
-                "minimum role to use pipeline variables is {}, above the trigger owner {owner} ({level}): webhook pipelines fail with \"Insufficient permissions to set pipeline variables\" because TRIGGER_PAYLOAD is one",
-                role.as_str()
+                "pipeline variables: {}, above the trigger owner {owner} ({level}): webhook pipelines fail with \"Insufficient permissions to set pipeline variables\" because TRIGGER_PAYLOAD is one",
+                rule.describe()
             ),
             "set Settings > CI/CD > Variables > Minimum role to use pipeline variables to Developer (an Owner must change it from owner or no_one_allowed), or run entrypoint setup",
         )

@@ -32,6 +32,7 @@ pub mod todos;
 pub mod triggers;
 pub mod users;
 pub mod variables;
+pub mod version;
 
 pub use client::{ClientBuildError, GitLab, Pages};
 pub use config::{ApiBaseUrl, ClientConfig, ConfigError, GitLabToken};
