@@ -274,6 +274,12 @@ def merge_requests():
     check("GET merge_requests/:iid/diffs: fields",
           bool(diffs) and {"old_path", "new_path", "diff", "new_file", "renamed_file",
                            "deleted_file"} <= set(diffs[0]), diffs[:1])
+    check("GET merge_requests/:iid/diffs: hunks only", diffs[0]["diff"].startswith("@@"),
+          diffs[0]["diff"][:40])
+    uni = maintainer.http_get(f"/projects/{PID}/merge_requests/{MR}/diffs",
+                              query_data={"unidiff": "true"})
+    check("GET merge_requests/:iid/diffs?unidiff=true: header lines",
+          uni[0]["diff"].startswith("--- /dev/null\n+++ b/feature.txt\n@@"), uni[0]["diff"][:60])
 
 
 @section

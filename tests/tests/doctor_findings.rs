@@ -650,6 +650,39 @@ async fn with_restrict_off_the_minimum_role_is_ignored_on_17_1_to_17_9() {
 }
 
 #[tokio::test]
+async fn in_relay_mode_pipeline_variables_are_judged_for_the_bot() {
+    let w = set_up(
+        Mode::Relay {
+            url: url::Url::parse("https://relay.example.com/hook").unwrap(),
+            secret: Secret::new(RELAY_SECRET),
+        },
+        true,
+    )
+    .await;
+    let fine = w.local().await;
+    let text = fine.lines().join("\n");
+    assert!(problems(&fine).is_empty(), "{text}");
+    assert!(text.contains("the bot (Developer) may pass them"), "{text}");
+    w.maintainer_client()
+        .set_pipeline_variables_role(&w.project_ref(), PipelineVariablesRole::Maintainer)
+        .await
+        .unwrap();
+    let report = w.local().await;
+    let text = report.lines().join("\n");
+    let found = problems(&report);
+    assert_eq!(found.len(), 1, "{text}");
+    assert_eq!(
+        (found[0].check.clone(), found[0].status),
+        (Check::PipelineVariables, Status::Warn),
+        "{text}"
+    );
+    assert!(
+        found[0].found.contains("above the bot's role (Developer)"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn an_unmerged_include_points_at_setups_merge_request() {
     let w = set_up(Mode::Webhook, false).await;
     let finding = only_failure(&w.local().await, Check::CiInclude(Assistant::Claude));

@@ -158,6 +158,7 @@ async fn python_gitlab_finds_the_double_as_gitlab_documents_it() {
         checks >= 100,
         "the suite ran only {checks} checks: {stdout}"
     );
+    eprintln!("{summary}");
 }
 
 #[tokio::test]

@@ -166,6 +166,11 @@ impl Report {
         self.findings.push(finding);
     }
 
+    /// Adds findings.
+    pub fn extend(&mut self, findings: impl IntoIterator<Item = Finding>) {
+        self.findings.extend(findings);
+    }
+
     /// True when a check failed: the command then exits non-zero.
     pub fn failed(&self) -> bool {
         self.findings.iter().any(|f| f.status == Status::Fail)

@@ -85,6 +85,10 @@ pub async fn check(gitlab: &GitLab, project: &Project, place: Place, report: &mu
             Check::Trigger,
             format!("relay mode: comments go to {}", shown(hook)),
         ));
+        report.extend(for_the_bot(
+            project,
+            "a relay that starts pipelines with the bot's token",
+        ));
         return;
     }
     if let Some(trigger) = triggers.first() {
@@ -107,13 +111,19 @@ pub async fn check(gitlab: &GitLab, project: &Project, place: Place, report: &mu
         return;
     };
     match schedules.iter().find(|s| s.active) {
-        Some(schedule) => report.push(Finding::ok(
-            Check::Trigger,
-            format!(
-                "scan mode: pipeline schedule \"{}\" ({}) on {}",
-                schedule.description, schedule.cron, schedule.git_ref
-            ),
-        )),
+        Some(schedule) => {
+            report.push(Finding::ok(
+                Check::Trigger,
+                format!(
+                    "scan mode: pipeline schedule \"{}\" ({}) on {}",
+                    schedule.description, schedule.cron, schedule.git_ref
+                ),
+            ));
+            report.extend(for_the_bot(
+                project,
+                "the scan's pipeline hand-off (AI_SCAN_MODE=pipeline)",
+            ));
+        }
         None => report.push(Finding::fail(
             Check::Trigger,
             "nothing turns comments into pipelines: no webhook with comment events, no pipeline trigger token, no active pipeline schedule",
@@ -172,6 +182,30 @@ fn hook_trigger<'t>(hook: &ProjectHook, triggers: &'t [TriggerToken]) -> TokenMa
             listed.len() <= 4 && !listed.is_empty() && token.starts_with(listed)
         })
         .map_or(TokenMatch::None, TokenMatch::Prefix)
+}
+
+/// Pipeline variables judged for the bot, a Developer, where the bot's own token creates the
+/// pipelines (`POST /projects/:id/pipeline` with `TRIGGER_PAYLOAD`): GitLab applies the same
+/// rule to API pipelines as to triggers. A warning, since `who` may not be in use.
+fn for_the_bot(project: &Project, who: &str) -> Option<Finding> {
+    let rule = project.pipeline_variables_rule();
+    match rule.allows(AccessLevel::DEVELOPER)? {
+        true => Some(Finding::ok(
+            Check::PipelineVariables,
+            format!(
+                "pipeline variables: {}; the bot (Developer) may pass them",
+                rule.describe()
+            ),
+        )),
+        false => Some(Finding::warn(
+            Check::PipelineVariables,
+            format!(
+                "pipeline variables: {}, above the bot's role (Developer): {who} fails with \"Insufficient permissions to set pipeline variables\"",
+                rule.describe()
+            ),
+            "set Settings > CI/CD > Variables > Minimum role to use pipeline variables to Developer (an Owner must change it from owner or no_one_allowed), or run entrypoint setup --mode relay",
+        )),
+    }
 }
 
 async fn pipeline_variables(gitlab: &GitLab, project: &Project, trigger: &TriggerToken) -> Finding {

@@ -21,6 +21,7 @@ use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::routes::issues::{order_by_updated, sort_param, time_param};
 use crate::gitlab::routes::noteable::resolve;
 use crate::gitlab::time;
+use crate::gitlab::version::UNIDIFF;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -441,6 +442,11 @@ async fn diffs(
             .ok_or(ApiError::RecordNotFound)?;
         (access.project, mr)
     };
+    // `unidiff=true` (16.5+) puts the `---`/`+++` header lines in front of each diff
+    // (<https://docs.gitlab.com/api/merge_requests/#list-merge-request-diffs>,
+    // `Gitlab::Git::Diff#unidiff`); older releases ignore the parameter.
+    let unidiff =
+        ctx.params.bool("unidiff")?.unwrap_or(false) && app.lock().gitlab_version.has(UNIDIFF);
     let items = match diff_refs(&project, &mr.source_branch, &mr.target_branch) {
         Some(refs) => project
             .repo
@@ -452,6 +458,22 @@ async fn diffs(
                 )
             })?
             .into_iter()
+            .map(|mut d| {
+                if unidiff && !d.diff.is_empty() {
+                    let old = if d.new_file {
+                        "/dev/null".to_owned()
+                    } else {
+                        format!("a/{}", d.old_path)
+                    };
+                    let new = if d.deleted_file {
+                        "/dev/null".to_owned()
+                    } else {
+                        format!("b/{}", d.new_path)
+                    };
+                    d.diff = format!("--- {old}\n+++ {new}\n{}", d.diff);
+                }
+                d
+            })
             .filter_map(|d| serde_json::to_value(d).ok())
             .collect(),
         None => Vec::new(),
