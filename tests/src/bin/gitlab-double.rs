@@ -1,5 +1,6 @@
 //! `gitlab-double --listen 127.0.0.1:8080 --seed seed.toml --data-dir DIR [--relative-url-root
-//! /gitlab] [--admin-token T]`: runs the GitLab double until interrupted. When it is ready it
+//! /gitlab] [--admin-token T] [--gitlab-version 17.4.0]`: runs the GitLab double, answering as
+//! that GitLab release, until interrupted. When it is ready it
 //! prints one JSON line `{"url": …, "api_url": …, "users": [{"id", "username", "token"}]}` on
 //! stdout, so a parent process can wait for it.
 
