@@ -300,6 +300,15 @@ def pipelines_and_variables():
                  post_data={"ref": "no-such-branch"})
     listed = mine.pipelines.list(get_all=True)
     check("GET pipelines newest first", [p.id for p in listed] == sorted((p.id for p in listed), reverse=True))
+    check("GET pipelines: PipelineBasic fields",
+          {"id", "iid", "project_id", "sha", "ref", "status", "source", "created_at",
+           "updated_at", "web_url"} <= set(listed[0].attributes), sorted(listed[0].attributes))
+    for field in ("user", "detailed_status", "finished_at", "duration"):
+        check(f"GET pipelines leaves out {field}", field not in listed[0].attributes,
+              listed[0].attributes.get(field))
+    one = mine.pipelines.get(listed[0].id)
+    check("GET pipelines/:id: user and detailed_status",
+          "user" in one.attributes and "detailed_status" in one.attributes, sorted(one.attributes))
     created = mine.variables.create({"key": "HIDDEN_ONE", "value": "s3cr3t-value-123",
                                      "masked": True, "masked_and_hidden": True})
     check("POST variables masked_and_hidden: hidden", created.attributes.get("hidden") is True,
