@@ -511,3 +511,153 @@ async fn a_self_managed_instance_under_a_sub_path_works() {
         .unwrap();
     assert_eq!(by_path.title, "Sub-path");
 }
+
+/// A multi-line diff note as another tool, or an older GitLab, stored it: `line_range` ends
+/// without `line_code` and with their lines as strings, and a `position_type` this client does
+/// not know. GitLab returns such positions as stored (`lib/api/entities/position.rb`); one of
+/// them must not make the merge request's threads unreadable.
+fn foreign_position() -> serde_json::Value {
+    serde_json::json!({
+        "base_sha": "1111111111111111111111111111111111111111",
+        "start_sha": "2222222222222222222222222222222222222222",
+        "head_sha": "3333333333333333333333333333333333333333",
+        "old_path": "src/lib.rs", "new_path": "src/lib.rs",
+        "position_type": "text", "old_line": null, "new_line": "12",
+        "line_range": {
+            "start": {"type": "new", "old_line": null, "new_line": "10"},
+            "end": {"line_code": null, "type": "new", "old_line": "", "new_line": 12}
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_foreign_diff_note_with_an_old_style_line_range_does_not_break_the_threads() {
+    let w = world().await;
+    let repo = w.gl.repo(w.project).unwrap();
+    repo.create_branch("feature", "main").unwrap();
+    let mr =
+        w.gl.create_merge_request(
+            w.project,
+            MrSpec::new(w.dev.id, "feature", "main", "Feature"),
+        )
+        .unwrap();
+    let noteable = DoubleNoteable::MergeRequest(mr.iid);
+    let odd =
+        w.gl.add_note(
+            w.project,
+            noteable,
+            NoteSpec::new(w.dev.id, "left by another tool").position(foreign_position()),
+        )
+        .unwrap();
+    let mut unknown = foreign_position();
+    unknown["position_type"] = "pdf".into();
+    unknown["new_line"] = serde_json::json!({"page": 3});
+    let stranger =
+        w.gl.add_note(
+            w.project,
+            noteable,
+            NoteSpec::new(w.dev.id, "a shape nobody knows").position(unknown),
+        )
+        .unwrap();
+    let mention =
+        w.gl.add_note(
+            w.project,
+            noteable,
+            NoteSpec::new(w.dev.id, "@claude review"),
+        )
+        .unwrap();
+    let bot = client(&w.gl.api_url(), &w.bot.token);
+    let target = Noteable::MergeRequest(MergeRequestIid(mr.iid));
+
+    let threads = bot.discussions(&pid(&w), target).await.unwrap();
+    let notes: Vec<_> = threads.iter().flat_map(|d| &d.notes).collect();
+    assert_eq!(
+        notes.iter().map(|n| n.id).collect::<Vec<_>>(),
+        vec![NoteId(odd.id), NoteId(stranger.id), NoteId(mention.id)]
+    );
+    let range = notes[0]
+        .position
+        .as_ref()
+        .unwrap()
+        .line_range
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (range.start.new_line, range.end.new_line),
+        (Some(10), Some(12))
+    );
+    assert_eq!(range.start.line_code, None);
+    assert_eq!(
+        notes[1].position, None,
+        "an unreadable position costs only itself"
+    );
+
+    let listed = bot
+        .notes(&pid(&w), target, NoteListOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 3);
+}
+
+#[tokio::test]
+async fn a_forks_merge_request_from_a_branch_of_the_same_name_is_not_ours() {
+    let w = world().await;
+    let fork =
+        w.gl.add_project(ProjectSpec::new("dana/widgets").default_branch("main"))
+            .unwrap()
+            .id;
+    w.gl.add_member(fork, w.dev.id, 50).unwrap();
+    w.gl.repo(fork)
+        .unwrap()
+        .create_branch("claude/issue-1-fix", "main")
+        .unwrap();
+    let theirs =
+        w.gl.create_merge_request(
+            w.project,
+            MrSpec::new(w.dev.id, "claude/issue-1-fix", "main", "From a fork").from_fork(fork),
+        )
+        .unwrap();
+    let bot = client(&w.gl.api_url(), &w.bot.token);
+    let found = bot
+        .find_open_merge_request(&pid(&w), "claude/issue-1-fix")
+        .await
+        .unwrap();
+    assert_eq!(
+        found.map(|m| m.iid),
+        None,
+        "fork MR !{} was taken for ours",
+        theirs.iid
+    );
+
+    w.gl.repo(w.project)
+        .unwrap()
+        .create_branch("claude/issue-1-fix", "main")
+        .unwrap();
+    w.gl.repo(w.project)
+        .unwrap()
+        .commit(
+            "claude/issue-1-fix",
+            &[FileChange::Write {
+                path: "fix.txt".into(),
+                content: b"fixed\n".to_vec(),
+            }],
+            "Fix",
+            &Signature {
+                name: "Claude".into(),
+                email: "claude@example.com".into(),
+            },
+        )
+        .unwrap();
+    let new = NewMergeRequest::new("claude/issue-1-fix", "main", "Fix the crash");
+    let (ours, upsert) = bot
+        .create_or_update_merge_request(&pid(&w), &new)
+        .await
+        .unwrap();
+    assert_eq!(upsert, Upsert::Created, "the fork's MR does not block ours");
+    assert_ne!(ours.iid.0, theirs.iid);
+    let found = bot
+        .find_open_merge_request(&pid(&w), "claude/issue-1-fix")
+        .await
+        .unwrap();
+    assert_eq!(found.map(|m| m.iid), Some(ours.iid));
+}

@@ -10,6 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::routing::get;
 use doubles::gitlab::double::{GitLabDouble, ProjectSpec, SeededUser, UserSpec};
 use doubles::gitlab::repo::{FileChange, Signature};
+use doubles::gitlab::version::GitLabVersion;
 use entrypoint::assistant::{Assistant, Handles};
 use entrypoint::doctor::{self, Check, Finding, Inputs, Place, Report, Status};
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
@@ -196,11 +197,23 @@ impl World {
 /// A project `entrypoint setup` prepared for Claude in `mode`; with `merged`, its merge request
 /// adding the `include:` is merged too.
 async fn set_up(mode: Mode, merged: bool) -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets"))
-        .expect("project")
-        .id;
+    set_up_on(
+        GitLabVersion::default(),
+        ProjectSpec::new("acme/widgets"),
+        mode,
+        merged,
+    )
+    .await
+}
+
+/// [`set_up`] on a double answering as GitLab `version`, for a project seeded as `spec`.
+async fn set_up_on(version: GitLabVersion, spec: ProjectSpec, mode: Mode, merged: bool) -> World {
+    let gl = GitLabDouble::builder()
+        .gitlab_version(version)
+        .start()
+        .await
+        .expect("double starts");
+    let project = gl.add_project(spec).expect("project").id;
     let maintainer = gl.add_user(UserSpec::human("alice")).expect("alice");
     gl.add_member(project, maintainer.id, 40)
         .expect("alice maintains");
@@ -537,6 +550,136 @@ async fn pipeline_variables_closed_to_the_trigger_owner_break_webhook_mode() {
     let finding = only_failure(&w.local().await, Check::PipelineVariables);
     assert!(finding.found.contains("no_one_allowed"), "{finding:?}");
     assert!(finding.found.contains("TRIGGER_PAYLOAD"), "{finding:?}");
+}
+
+#[tokio::test]
+async fn a_16_x_instance_gets_one_line_per_missing_feature_and_nothing_else() {
+    let w = set_up_on(
+        GitLabVersion::new(16, 5, 0),
+        ProjectSpec::new("acme/widgets"),
+        Mode::Webhook,
+        true,
+    )
+    .await;
+    let report = w.local().await;
+    let text = report.lines().join("\n");
+    assert!(!report.failed(), "{text}");
+    assert!(
+        text.contains("ok   gitlab-version: GitLab 16.5.0"),
+        "{text}"
+    );
+    let missing: Vec<&Finding> = problems(&report);
+    let names: Vec<String> = missing.iter().map(|f| f.check.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "gitlab-feature comment-edit-events",
+            "gitlab-feature pipeline-variables-role",
+            "gitlab-feature hook-name",
+            "gitlab-feature masked-and-hidden",
+            "gitlab-feature idempotency-key",
+            "gitlab-feature multiple-todos",
+        ],
+        "{text}"
+    );
+    for finding in &missing {
+        assert_eq!(finding.status, Status::Warn, "{text}");
+        assert!(
+            finding.found.starts_with("GitLab 16.5.0 is older than "),
+            "{text}"
+        );
+        assert!(!fix(finding).is_empty(), "{text}");
+        assert_eq!(finding.line().lines().count(), 1, "{text}");
+    }
+    // Setup said what GitLab really stored: masked, not hidden.
+    let said = w.setup_output.join("\n");
+    assert!(
+        said.contains("masked (not hidden: this GitLab is older than 17.4)"),
+        "{said}"
+    );
+    assert!(said.contains("(masked but NOT hidden"), "{said}");
+    assert!(!said.contains("masked and hidden)"), "{said}");
+    assert!(
+        w.gl.variables(w.project)
+            .iter()
+            .all(|v| v.masked && !v.hidden)
+    );
+}
+
+#[tokio::test]
+async fn below_the_oldest_supported_release_doctor_fails() {
+    let w = set_up_on(
+        GitLabVersion::new(15, 6, 0),
+        ProjectSpec::new("acme/widgets"),
+        Mode::Webhook,
+        true,
+    )
+    .await;
+    let report = w.local().await;
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.check == Check::GitLabVersion)
+        .expect("a gitlab-version finding");
+    assert_eq!(finding.status, Status::Fail, "{finding:?}");
+    assert!(fix(finding).contains("15.7.0"), "{finding:?}");
+}
+
+#[tokio::test]
+async fn with_restrict_off_the_minimum_role_is_ignored_on_17_1_to_17_9() {
+    let w = set_up_on(
+        GitLabVersion::new(17, 5, 0),
+        ProjectSpec::new("acme/widgets").restrict_user_defined_variables(false),
+        Mode::Webhook,
+        true,
+    )
+    .await;
+    w.maintainer_client()
+        .set_pipeline_variables_role(&w.project_ref(), PipelineVariablesRole::NoOneAllowed)
+        .await
+        .unwrap();
+    let report = w.local().await;
+    let text = report.lines().join("\n");
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.check == Check::PipelineVariables)
+        .expect("a pipeline-variables finding");
+    assert_eq!(finding.status, Status::Ok, "{text}");
+    assert!(finding.found.contains("unrestricted"), "{text}");
+}
+
+#[tokio::test]
+async fn in_relay_mode_pipeline_variables_are_judged_for_the_bot() {
+    let w = set_up(
+        Mode::Relay {
+            url: url::Url::parse("https://relay.example.com/hook").unwrap(),
+            secret: Secret::new(RELAY_SECRET),
+        },
+        true,
+    )
+    .await;
+    let fine = w.local().await;
+    let text = fine.lines().join("\n");
+    assert!(problems(&fine).is_empty(), "{text}");
+    assert!(text.contains("the bot (Developer) may pass them"), "{text}");
+    w.maintainer_client()
+        .set_pipeline_variables_role(&w.project_ref(), PipelineVariablesRole::Maintainer)
+        .await
+        .unwrap();
+    let report = w.local().await;
+    let text = report.lines().join("\n");
+    let found = problems(&report);
+    assert_eq!(found.len(), 1, "{text}");
+    assert_eq!(
+        (found[0].check.clone(), found[0].status),
+        (Check::PipelineVariables, Status::Warn),
+        "{text}"
+    );
+    assert!(
+        found[0].found.contains("above the bot's role (Developer)"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

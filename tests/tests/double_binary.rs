@@ -174,3 +174,51 @@ async fn binary_starts_from_a_seed_and_serves_the_current_user() {
             .any(|r| r["path"] == "/gitlab/api/v4/projects/group%2Fproj/trigger/pipeline")
     );
 }
+
+#[tokio::test]
+async fn the_binary_answers_as_the_gitlab_version_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.toml");
+    std::fs::write(&seed, SEED).unwrap();
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_gitlab-double"))
+            .args(["--listen", "127.0.0.1:0", "--gitlab-version", "16.10.3"])
+            .arg("--seed")
+            .arg(&seed)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let ready: Value = serde_json::from_str(&line).unwrap();
+    let api = ready["api_url"].as_str().unwrap().to_string();
+    let version: Value = reqwest::Client::new()
+        .get(format!("{api}/version"))
+        .header("PRIVATE-TOKEN", "glpat-alice-seeded")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(version["version"], "16.10.3-ee");
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_gitlab-double"))
+        .args(["--gitlab-version", "sixteen"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is not a GitLab version"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

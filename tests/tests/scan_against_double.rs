@@ -3,6 +3,7 @@
 //! answered, that each is answered once however often or however badly the scan runs, and what
 //! a scan costs in API calls.
 
+use doubles::gitlab::version::GitLabVersion;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -32,7 +33,16 @@ struct World {
 }
 
 async fn world(bot: UserSpec) -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
+    world_on(GitLabVersion::default(), bot).await
+}
+
+/// [`world`] on a double answering as GitLab `version`.
+async fn world_on(version: GitLabVersion, bot: UserSpec) -> World {
+    let gl = GitLabDouble::builder()
+        .gitlab_version(version)
+        .start()
+        .await
+        .expect("double starts");
     let project = gl
         .add_project(ProjectSpec::new("acme/widgets"))
         .expect("project")
@@ -583,7 +593,9 @@ async fn a_bot_named_like_its_handle_finds_mentions_through_its_to_dos() {
     );
     let quiet = w.scan().await;
     assert!(quiet.handled.is_empty());
-    assert!(quiet.api_calls <= 4 + 2 * 3, "{}", quiet.summary());
+    // Five for a quiet scan: `/user`, `/version` (to-dos are trusted from 17.8 only), the
+    // pipeline and the two to-do lists; and at most two guard calls for each of 3 claimed.
+    assert!(quiet.api_calls <= 5 + 2 * 3, "{}", quiet.summary());
 }
 
 #[tokio::test]
@@ -706,4 +718,25 @@ async fn a_mention_whose_claimer_died_is_answered_once_by_the_next_scan_after_th
         1,
         "answered exactly once"
     );
+}
+
+/// Before 17.8 GitLab files no new to-do for a user who has one pending on the same issue, so
+/// to-dos cannot be trusted to carry every mention: the scan reads the lists instead, and a
+/// second mention on an issue that already gave the bot a to-do is still answered.
+#[tokio::test]
+async fn before_17_8_the_scan_reads_the_lists_because_to_dos_miss_mentions() {
+    let w = world_on(GitLabVersion::new(17, 7, 0), UserSpec::human("claude")).await;
+    let issue = w.issue("One");
+    let a = w.note(issue, NoteSpec::new(w.dev.id, "@claude first"));
+    let b = w.note(issue, NoteSpec::new(w.dev.id, "@claude second"));
+    assert_eq!(
+        w.gl.todos(w.bot.id).len(),
+        1,
+        "GitLab 17.7 filed one to-do for two mentions"
+    );
+    let report = w.scan().await;
+    assert!(matches!(report.source, Source::Lists { .. }), "{report:#?}");
+    let mut started: Vec<u64> = w.pipelines_by_note().keys().copied().collect();
+    started.sort_unstable();
+    assert_eq!(started, vec![a, b]);
 }

@@ -645,3 +645,54 @@ async fn codex_after_claude_adds_its_key_and_its_include_to_the_same_merge_reque
         (1, 1, 1)
     );
 }
+
+#[tokio::test]
+async fn relay_mode_judges_pipeline_variables_by_the_bot_not_by_the_maintainer() {
+    // The relay may start pipelines with the bot's token: a Developer. A project set to
+    // `maintainer` lets the Maintainer running setup pass, and would refuse every hand-off.
+    let w = world(
+        ProjectSpec::new("acme/widgets").pipeline_variables_minimum_role("maintainer"),
+        40,
+    )
+    .await;
+    let relay = Mode::Relay {
+        url: url::Url::parse("https://relay.example.com/hook").unwrap(),
+        secret: Secret::new("relay-secret-0123456789"),
+    };
+    let (outcome, script) = setup_once(&w, &options(w.project, relay)).await;
+    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    assert!(
+        script
+            .text()
+            .contains("set \"minimum role to use pipeline variables\" to developer, now minimum role maintainer"),
+        "{}",
+        script.text()
+    );
+    assert_eq!(
+        w.gl.pipeline_variables_minimum_role(w.project).as_deref(),
+        Some("developer")
+    );
+}
+
+#[tokio::test]
+async fn a_shorter_instance_token_lifetime_is_used_and_said() {
+    let w = world(ProjectSpec::new("acme/widgets"), 40).await;
+    w.gl.set_max_token_lifetime_days(90);
+    let (outcome, script) = setup_once(&w, &options(w.project, Mode::Webhook)).await;
+    assert_eq!(outcome.expect("setup succeeds"), Outcome::Applied);
+    let tokens = w.gl.access_tokens(w.project);
+    assert_eq!(tokens.len(), 1);
+    let expected = chrono::Utc::now()
+        .date_naive()
+        .checked_add_days(chrono::Days::new(89))
+        .unwrap()
+        .to_string();
+    assert_eq!(tokens[0].expires_at, expected);
+    assert!(
+        script
+            .text()
+            .contains(&format!("the bot's token will expire on {expected}")),
+        "{}",
+        script.text()
+    );
+}

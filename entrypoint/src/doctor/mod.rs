@@ -14,6 +14,7 @@
 pub mod bot;
 pub mod ci_include;
 pub mod command;
+pub mod gitlab_version;
 pub mod net_admin;
 pub mod registry;
 pub mod report;
@@ -77,6 +78,9 @@ pub async fn run(gitlab: Option<&GitLab>, inputs: &Inputs<'_>) -> Report {
         Some(gitlab) => token::check(gitlab, inputs.place, &mut report).await,
         None => None,
     };
+    if let (Some(gitlab), Some(_)) = (gitlab, &caller) {
+        gitlab_version::check(gitlab, &mut report).await;
+    }
     let project = match (gitlab, &caller) {
         (Some(gitlab), Some(_)) => match gitlab.project(&inputs.project).await {
             Ok(project) => Some(project),

@@ -61,6 +61,11 @@ pub enum Check {
     NetAdmin,
     /// The image registry answers.
     Registry,
+    /// The instance's GitLab release is supported.
+    GitLabVersion,
+    /// A feature of newer GitLab releases the instance lacks (by its name in
+    /// [`crate::gitlab::version::FEATURES`]).
+    GitLabFeature(&'static str),
 }
 
 impl fmt::Display for Check {
@@ -79,6 +84,8 @@ impl fmt::Display for Check {
             Check::CiInclude(assistant) => write!(f, "ci-include {}", assistant.name()),
             Check::NetAdmin => f.write_str("net-admin"),
             Check::Registry => f.write_str("registry"),
+            Check::GitLabVersion => f.write_str("gitlab-version"),
+            Check::GitLabFeature(name) => write!(f, "gitlab-feature {name}"),
         }
     }
 }
@@ -157,6 +164,11 @@ impl Report {
     /// Adds a finding.
     pub fn push(&mut self, finding: Finding) {
         self.findings.push(finding);
+    }
+
+    /// Adds findings.
+    pub fn extend(&mut self, findings: impl IntoIterator<Item = Finding>) {
+        self.findings.extend(findings);
     }
 
     /// True when a check failed: the command then exits non-zero.

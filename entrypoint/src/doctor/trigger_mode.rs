@@ -20,7 +20,7 @@ use crate::gitlab::GitLab;
 use crate::gitlab::hooks::ProjectHook;
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::members::AccessLevel;
-use crate::gitlab::projects::Project;
+use crate::gitlab::projects::{PipelineVariablesRule, Project};
 use crate::gitlab::triggers::TriggerToken;
 
 /// The fix when nothing starts pipelines for comments.
@@ -85,6 +85,10 @@ pub async fn check(gitlab: &GitLab, project: &Project, place: Place, report: &mu
             Check::Trigger,
             format!("relay mode: comments go to {}", shown(hook)),
         ));
+        report.extend(for_the_bot(
+            project,
+            "a relay that starts pipelines with the bot's token",
+        ));
         return;
     }
     if let Some(trigger) = triggers.first() {
@@ -107,13 +111,19 @@ pub async fn check(gitlab: &GitLab, project: &Project, place: Place, report: &mu
         return;
     };
     match schedules.iter().find(|s| s.active) {
-        Some(schedule) => report.push(Finding::ok(
-            Check::Trigger,
-            format!(
-                "scan mode: pipeline schedule \"{}\" ({}) on {}",
-                schedule.description, schedule.cron, schedule.git_ref
-            ),
-        )),
+        Some(schedule) => {
+            report.push(Finding::ok(
+                Check::Trigger,
+                format!(
+                    "scan mode: pipeline schedule \"{}\" ({}) on {}",
+                    schedule.description, schedule.cron, schedule.git_ref
+                ),
+            ));
+            report.extend(for_the_bot(
+                project,
+                "the scan's pipeline hand-off (AI_SCAN_MODE=pipeline)",
+            ));
+        }
         None => report.push(Finding::fail(
             Check::Trigger,
             "nothing turns comments into pipelines: no webhook with comment events, no pipeline trigger token, no active pipeline schedule",
@@ -174,8 +184,35 @@ fn hook_trigger<'t>(hook: &ProjectHook, triggers: &'t [TriggerToken]) -> TokenMa
         .map_or(TokenMatch::None, TokenMatch::Prefix)
 }
 
+/// Pipeline variables judged for the bot, a Developer, where the bot's own token creates the
+/// pipelines (`POST /projects/:id/pipeline` with `TRIGGER_PAYLOAD`): GitLab applies the same
+/// rule to API pipelines as to triggers. A warning, since `who` may not be in use.
+fn for_the_bot(project: &Project, who: &str) -> Option<Finding> {
+    let rule = project.pipeline_variables_rule();
+    match rule.allows(AccessLevel::DEVELOPER)? {
+        true => Some(Finding::ok(
+            Check::PipelineVariables,
+            format!(
+                "pipeline variables: {}; the bot (Developer) may pass them",
+                rule.describe()
+            ),
+        )),
+        false => Some(Finding::warn(
+            Check::PipelineVariables,
+            format!(
+                "pipeline variables: {}, above the bot's role (Developer): {who} fails with \"Insufficient permissions to set pipeline variables\"",
+                rule.describe()
+            ),
+            "set Settings > CI/CD > Variables > Minimum role to use pipeline variables to Developer (an Owner must change it from owner or no_one_allowed), or run entrypoint setup --mode relay",
+        )),
+    }
+}
+
 async fn pipeline_variables(gitlab: &GitLab, project: &Project, trigger: &TriggerToken) -> Finding {
-    let Some(role) = project.ci_pipeline_variables_minimum_override_role else {
+    // Read both settings: from 17.1 to 17.9 the role is ignored while
+    // `restrict_user_defined_variables` is false, and before 17.1 there is no role at all.
+    let rule = project.pipeline_variables_rule();
+    if rule == PipelineVariablesRule::Hidden {
         return Finding::ok(
             Check::PipelineVariables,
             "the minimum role to use pipeline variables is not shown to this token; webhook pipelines need it at or below the trigger owner's role",
@@ -193,20 +230,20 @@ async fn pipeline_variables(gitlab: &GitLab, project: &Project, trigger: &Trigge
         }
         None => ("its owner".to_owned(), AccessLevel::NO_ACCESS),
     };
-    if role.allows(level) {
+    if rule.allows(level) == Some(true) {
         Finding::ok(
             Check::PipelineVariables,
             format!(
-                "minimum role to use pipeline variables is {}; the trigger's owner {owner} is {level}",
-                role.as_str()
+                "pipeline variables: {}; the trigger's owner {owner} is {level}",
+                rule.describe()
             ),
         )
     } else {
         Finding::fail(
             Check::PipelineVariables,
             format!(
-                "minimum role to use pipeline variables is {}, above the trigger owner {owner} ({level}): webhook pipelines fail with \"Insufficient permissions to set pipeline variables\" because TRIGGER_PAYLOAD is one",
-                role.as_str()
+                "pipeline variables: {}, above the trigger owner {owner} ({level}): webhook pipelines fail with \"Insufficient permissions to set pipeline variables\" because TRIGGER_PAYLOAD is one",
+                rule.describe()
             ),
             "set Settings > CI/CD > Variables > Minimum role to use pipeline variables to Developer (an Owner must change it from owner or no_one_allowed), or run entrypoint setup",
         )

@@ -16,6 +16,7 @@ use url::Url;
 
 use super::config::{ApiBaseUrl, ClientConfig};
 use super::error::{ApiMessage, GitLabError};
+use super::lenient;
 use super::pagination::{PER_PAGE, next_page_url};
 use super::retry::{self, RetryPolicy};
 
@@ -437,7 +438,10 @@ impl<T: DeserializeOwned> Pages<'_, T> {
             authenticated: true,
         };
         let answer = self.client.execute(&call).await?;
-        let items: Vec<T> = decode(&call, &answer)?;
+        // The page must be a JSON array; each record in it is decoded on its own so that one
+        // this version cannot read costs that record only (see [`super::lenient`]).
+        let raw: Vec<serde_json::Value> = decode(&call, &answer)?;
+        let items: Vec<T> = lenient::decode_items(raw, &self.path);
         self.pages_read += 1;
         let next =
             next_page_url(&call.url, &answer.headers).map_err(|reason| GitLabError::Url {

@@ -246,8 +246,10 @@ impl GitLab {
         .await
     }
 
-    /// The open merge request from `source_branch`, if there is one (GitLab allows one per
-    /// source branch and target project).
+    /// The open merge request from `source_branch` of the project itself, if there is one
+    /// (GitLab allows one per source project, source branch and target project). A fork's merge
+    /// request from a branch of the same name is someone else's and never matches: the list
+    /// filters by branch name only, so `source_project_id` must equal the target project.
     pub async fn find_open_merge_request(
         &self,
         project: &ProjectRef,
@@ -261,7 +263,7 @@ impl GitLab {
         let found = self.list_merge_requests(project, &options).await?;
         Ok(found
             .into_iter()
-            .find(|mr| mr.source_branch == source_branch))
+            .find(|mr| mr.source_branch == source_branch && mr.source_project_id == mr.project_id))
     }
 
     /// `POST /projects/:id/merge_requests`. When one is already open for the branch, GitLab

@@ -15,6 +15,7 @@ pub mod error;
 pub mod hooks;
 pub mod ids;
 pub mod issues;
+pub mod lenient;
 pub mod list_options;
 pub mod members;
 pub mod merge_request_diffs;
@@ -31,6 +32,7 @@ pub mod todos;
 pub mod triggers;
 pub mod users;
 pub mod variables;
+pub mod version;
 
 pub use client::{ClientBuildError, GitLab, Pages};
 pub use config::{ApiBaseUrl, ClientConfig, ConfigError, GitLabToken};

@@ -8,6 +8,7 @@ use super::client::GitLab;
 use super::diff_position::DiffPosition;
 use super::error::GitLabError;
 use super::ids::{NoteId, Noteable, ProjectRef};
+use super::lenient;
 use super::list_options::{OrderBy, Sort, push_order};
 use super::users::UserBasic;
 use crate::quick_action::Inert;
@@ -57,8 +58,9 @@ pub struct Note {
     /// Visible to Reporter and above only. Versions before 15.x send `confidential` instead.
     #[serde(default)]
     pub internal: bool,
-    /// Only sent for diff notes.
-    #[serde(default)]
+    /// Only sent for diff notes. A position this client cannot read (another tool's, an older
+    /// GitLab's) is dropped rather than losing the note with it.
+    #[serde(default, deserialize_with = "lenient::optional")]
     pub position: Option<DiffPosition>,
 }
 
@@ -209,6 +211,18 @@ mod tests {
         let note: Note = serde_json::from_str(json).unwrap();
         assert_eq!(note.note_type, Some(NoteType::Other));
         assert_eq!(note.resolved, Some(false));
+    }
+
+    #[test]
+    fn a_position_this_client_cannot_read_costs_only_the_position() {
+        let json = r#"{"id": 2, "type": "DiffNote", "body": "see here", "author": {"id": 1,
+          "username": "u", "name": "U", "state": "active"}, "created_at": "2024-01-01T00:00:00Z",
+          "updated_at": "2024-01-01T00:00:00Z", "system": false, "noteable_id": 1,
+          "noteable_type": "MergeRequest", "resolvable": true, "resolved": false,
+          "position": {"position_type": "text", "base_sha": null, "new_line": {"x": 1}}}"#;
+        let note: Note = serde_json::from_str(json).unwrap();
+        assert_eq!(note.body, "see here");
+        assert_eq!(note.position, None);
     }
 
     #[test]

@@ -69,10 +69,74 @@ pub struct Project {
     /// Absent for callers below Maintainer and on GitLab before 17.1.
     #[serde(default)]
     pub ci_pipeline_variables_minimum_override_role: Option<PipelineVariablesRole>,
+    /// Absent for callers below Maintainer. While false, the minimum role is ignored (17.1 to
+    /// 17.9; before 17.1 it is the only setting: true means Maintainers only).
+    #[serde(default)]
+    pub restrict_user_defined_variables: Option<bool>,
     /// Where the project's images live (`registry.example.com/group/project`); absent when the
     /// instance has no container registry.
     #[serde(default)]
     pub container_registry_image_prefix: Option<String>,
+}
+
+/// How a project's settings decide who may pass pipeline variables, as far as the caller can
+/// see them (<https://docs.gitlab.com/ci/variables/#restrict-pipeline-variables>).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PipelineVariablesRule {
+    /// Neither field is shown to this token (it is below Maintainer).
+    Hidden,
+    /// `restrict_user_defined_variables: false`: every Developer may.
+    Unrestricted,
+    /// Restricted, and the minimum role decides.
+    Role(PipelineVariablesRole),
+    /// Restricted on a release without the role (before 17.1): Maintainers only.
+    MaintainersOnly,
+}
+
+impl PipelineVariablesRule {
+    /// Whether someone with `level` may create a pipeline with variables; `None` when hidden.
+    pub fn allows(self, level: AccessLevel) -> Option<bool> {
+        match self {
+            Self::Hidden => None,
+            Self::Unrestricted => Some(level >= AccessLevel::DEVELOPER),
+            Self::Role(role) => Some(role.allows(level)),
+            Self::MaintainersOnly => Some(level >= AccessLevel::MAINTAINER),
+        }
+    }
+
+    /// In words, for findings and refusals.
+    pub fn describe(self) -> String {
+        match self {
+            Self::Hidden => "not shown to this token".to_owned(),
+            Self::Unrestricted => {
+                "unrestricted (restrict_user_defined_variables is off, so the minimum role is ignored)"
+                    .to_owned()
+            }
+            Self::Role(role) => format!("minimum role {}", role.as_str()),
+            Self::MaintainersOnly => {
+                "Maintainers only (restrict_user_defined_variables on a GitLab without the minimum role)"
+                    .to_owned()
+            }
+        }
+    }
+}
+
+impl Project {
+    /// The rule GitLab applies to pipeline variables in this project. From 17.1 to 17.9 the
+    /// role only counts while `restrict_user_defined_variables` is true (MR !149343); an
+    /// absent `restrict_user_defined_variables` next to a visible role is read as restricted,
+    /// the safe side.
+    pub fn pipeline_variables_rule(&self) -> PipelineVariablesRule {
+        match (
+            self.restrict_user_defined_variables,
+            self.ci_pipeline_variables_minimum_override_role,
+        ) {
+            (Some(false), _) => PipelineVariablesRule::Unrestricted,
+            (_, Some(role)) => PipelineVariablesRule::Role(role),
+            (Some(true), None) => PipelineVariablesRule::MaintainersOnly,
+            (None, None) => PipelineVariablesRule::Hidden,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -80,11 +144,32 @@ struct RoleUpdate {
     ci_pipeline_variables_minimum_override_role: PipelineVariablesRole,
 }
 
+#[derive(Serialize)]
+struct RestrictUpdate {
+    restrict_user_defined_variables: bool,
+}
+
 impl GitLab {
     /// `GET /projects/:id`.
     pub async fn project(&self, project: &ProjectRef) -> Result<Project, GitLabError> {
         self.get(&format!("/projects/{}", project.segment()), &[])
             .await
+    }
+
+    /// `PUT /projects/:id` with `restrict_user_defined_variables`.
+    pub async fn set_restrict_user_defined_variables(
+        &self,
+        project: &ProjectRef,
+        restrict: bool,
+    ) -> Result<Project, GitLabError> {
+        self.put(
+            &format!("/projects/{}", project.segment()),
+            &[],
+            Some(&RestrictUpdate {
+                restrict_user_defined_variables: restrict,
+            }),
+        )
+        .await
     }
 
     /// `PUT /projects/:id` with `ci_pipeline_variables_minimum_override_role`.

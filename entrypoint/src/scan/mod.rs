@@ -135,6 +135,10 @@ pub async fn scan(
         ProjectRef::Id(id) if options.handles.handle(assistant).matches(&bot.username) => Some(*id),
         _ => None,
     };
+    let todos = match todos {
+        Some(id) if todos_file_every_mention(&gitlab).await => Some(id),
+        _ => None,
+    };
     let window = window::find(
         &gitlab,
         &project,
@@ -259,6 +263,28 @@ async fn finish(
 
 /// Marks a to-do done; a failure only costs a repeated look next time (the claim still says
 /// the note is handled), so it is logged, not fatal.
+/// Whether GitLab files a to-do for every mention. Before 17.8 it files none for a user who
+/// already has any pending to-do on the issue or merge request (`TodoService#excluded_user_ids`,
+/// gitlab-org/gitlab#506387), so one `assigned` to-do, which the scan leaves alone, would hide
+/// every later mention there: below 17.8, or when the version cannot be read, the scan reads
+/// the lists instead.
+async fn todos_file_every_mention(gitlab: &GitLab) -> bool {
+    let Some(needed) = crate::gitlab::version::feature("multiple-todos") else {
+        return false;
+    };
+    match gitlab.gitlab_version().await {
+        Ok(version) if needed.available_in(version) => true,
+        Ok(version) => {
+            tracing::info!(%version, "GitLab before {} files one to-do per issue or merge request; reading the lists instead", needed.since);
+            false
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the GitLab version; reading the lists instead of the to-dos");
+            false
+        }
+    }
+}
+
 async fn mark_done(gitlab: &GitLab, todo: u64) {
     if let Err(error) = gitlab.mark_todo_done(todo).await {
         tracing::warn!(todo, %error, "the to-do could not be marked done");

@@ -17,7 +17,7 @@ use crate::gitlab::ids::{MergeRequestIid, ProjectRef};
 use crate::gitlab::members::AccessLevel;
 use crate::gitlab::merge_requests::NewMergeRequest;
 use crate::gitlab::pipeline_schedules::NewPipelineSchedule;
-use crate::gitlab::projects::PipelineVariablesRole;
+use crate::gitlab::projects::{PipelineVariablesRole, PipelineVariablesRule};
 use crate::gitlab::repository::{CommitAction, FileAction, NewCommit};
 use crate::gitlab::variables::NewVariable;
 use crate::gitlab::{GitLab, GitLabError};
@@ -40,6 +40,36 @@ fn hidden_variable(key: &str, value: &Secret, description: &str) -> NewVariable 
         raw: true,
         description: Some(description.to_owned()),
     }
+}
+
+/// Stores a variable setup means to hide, and says how GitLab really stored it: before 17.4
+/// GitLab drops `masked_and_hidden` without a word and answers 201 with a masked variable that
+/// Maintainers can reveal, so the answer's `hidden` decides what setup claims.
+async fn store_hidden(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    key: &str,
+    value: &Secret,
+    description: &str,
+) -> Result<&'static str, GitLabError> {
+    let stored = gitlab
+        .create_project_variable(project, &hidden_variable(key, value, description))
+        .await?;
+    Ok(match (stored.masked, stored.hidden) {
+        (true, true) => " (masked and hidden)",
+        (true, false) => {
+            " (masked but NOT hidden: this GitLab cannot hide variables before 17.4, so Maintainers can reveal it)"
+        }
+        (false, _) => " (NOT masked: GitLab did not mask it; delete it and add it again masked)",
+    })
+}
+
+/// The date in GitLab's "Expires at must be before YYYY-MM-DD", the answer to a token whose
+/// lifetime exceeds the instance's maximum (`expires_at_before_instance_max_expiry_date`).
+fn stated_expiry_limit(message: &str) -> Option<chrono::NaiveDate> {
+    let (_, rest) = message.split_once("must be before ")?;
+    let date = rest.get(..10)?;
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()
 }
 
 /// "does not have permission" on create: the tier or instance forbids project access tokens.
@@ -84,6 +114,14 @@ pub async fn apply(
 
     for step in &plan.steps {
         match step {
+            Step::AllowPipelineVariables {
+                from: PipelineVariablesRule::MaintainersOnly,
+            } => {
+                gitlab
+                    .set_restrict_user_defined_variables(&project, false)
+                    .await
+                    .context("turning off restrict pipeline variables")?;
+            }
             Step::AllowPipelineVariables { .. } => {
                 gitlab
                     .set_pipeline_variables_role(&project, PipelineVariablesRole::Developer)
@@ -93,21 +131,38 @@ pub async fn apply(
             Step::CreateBotToken {
                 name, expires_at, ..
             } => {
-                let created = gitlab
-                    .create_project_access_token(
-                        &project,
-                        &NewAccessToken {
-                            name: name.clone(),
-                            scopes: vec!["api".into()],
-                            access_level: AccessLevel::DEVELOPER,
-                            expires_at: *expires_at,
-                            description: Some(format!(
-                                "The {} bot of the @-mention integration (created by entrypoint setup)",
-                                options.assistant.display_name()
-                            )),
-                        },
-                    )
+                let mut new_token = NewAccessToken {
+                    name: name.clone(),
+                    scopes: vec!["api".into()],
+                    access_level: AccessLevel::DEVELOPER,
+                    expires_at: *expires_at,
+                    description: Some(format!(
+                        "The {} bot of the @-mention integration (created by entrypoint setup)",
+                        options.assistant.display_name()
+                    )),
+                };
+                let mut created = gitlab
+                    .create_project_access_token(&project, &new_token)
                     .await;
+                // An administrator may have set a shorter maximum lifetime than the 364 days
+                // asked for; GitLab then names its limit, and the token is made to end just
+                // before it.
+                if let Err(e) = &created
+                    && let Some(limit) = e
+                        .api_message()
+                        .and_then(|m| stated_expiry_limit(m.as_str()))
+                    && let Some(latest) = limit.pred_opt()
+                    && latest < new_token.expires_at
+                {
+                    ui.say(&format!(
+                        "This GitLab limits access tokens to a shorter lifetime than {} days: the bot's token will expire on {latest}; rotate it before then (doctor warns 30 days ahead).",
+                        plan::TOKEN_LIFETIME_DAYS
+                    ));
+                    new_token.expires_at = latest;
+                    created = gitlab
+                        .create_project_access_token(&project, &new_token)
+                        .await;
+                }
                 let created = match created {
                     Ok(created) => created,
                     Err(e) if tokens_refused(&e) => {
@@ -126,19 +181,17 @@ pub async fn apply(
                     }
                 };
                 let token = MaskableSecret::new(BOT_TOKEN_VARIABLE, created.token)?;
-                gitlab
-                    .create_project_variable(
-                        &project,
-                        &hidden_variable(
-                            BOT_TOKEN_VARIABLE,
-                            token.secret(),
-                            "GitLab token of the @-mention bot",
-                        ),
-                    )
-                    .await
-                    .with_context(|| format!("storing the bot token as {BOT_TOKEN_VARIABLE}"))?;
+                let how = store_hidden(
+                    gitlab,
+                    &project,
+                    BOT_TOKEN_VARIABLE,
+                    token.secret(),
+                    "GitLab token of the @-mention bot",
+                )
+                .await
+                .with_context(|| format!("storing the bot token as {BOT_TOKEN_VARIABLE}"))?;
                 ui.say(&format!(
-                    "Created project access token \"{name}\" (bot user id {}) and stored it in {BOT_TOKEN_VARIABLE}.",
+                    "Created project access token \"{name}\" (bot user id {}) and stored it in {BOT_TOKEN_VARIABLE}{how}.",
                     created.info.user_id
                 ));
             }
@@ -146,33 +199,33 @@ pub async fn apply(
                 let Some(token) = &given_bot_token else {
                     anyhow::bail!("the plan stores a given bot token, but none was given");
                 };
-                gitlab
-                    .create_project_variable(
-                        &project,
-                        &hidden_variable(
-                            BOT_TOKEN_VARIABLE,
-                            token.secret(),
-                            "GitLab token of the @-mention bot",
-                        ),
-                    )
-                    .await
-                    .with_context(|| format!("storing the bot token as {BOT_TOKEN_VARIABLE}"))?;
+                let how = store_hidden(
+                    gitlab,
+                    &project,
+                    BOT_TOKEN_VARIABLE,
+                    token.secret(),
+                    "GitLab token of the @-mention bot",
+                )
+                .await
+                .with_context(|| format!("storing the bot token as {BOT_TOKEN_VARIABLE}"))?;
                 ui.say(&format!(
-                    "Stored the given bot token in {BOT_TOKEN_VARIABLE}."
+                    "Stored the given bot token in {BOT_TOKEN_VARIABLE}{how}."
                 ));
             }
             Step::StoreModelKey { variable } => {
                 let Some(key) = &model_key else {
                     anyhow::bail!("the plan stores a model key, but none was read");
                 };
-                gitlab
-                    .create_project_variable(
-                        &project,
-                        &hidden_variable(variable, key.secret(), "Model API key of the assistant"),
-                    )
-                    .await
-                    .with_context(|| format!("storing the model key as {variable}"))?;
-                ui.say(&format!("Stored the model key in {variable}."));
+                let how = store_hidden(
+                    gitlab,
+                    &project,
+                    variable,
+                    key.secret(),
+                    "Model API key of the assistant",
+                )
+                .await
+                .with_context(|| format!("storing the model key as {variable}"))?;
+                ui.say(&format!("Stored the model key in {variable}{how}."));
             }
             Step::CreateTrigger => {
                 let created = gitlab
@@ -370,4 +423,19 @@ async fn open_merge_request(
         .await
         .context("opening the merge request")?;
     Ok(created.iid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_instance_lifetime_limit_is_read_from_gitlabs_message() {
+        assert_eq!(
+            stated_expiry_limit("400 Bad request - Expires at must be before 2027-03-01"),
+            chrono::NaiveDate::from_ymd_opt(2027, 3, 1)
+        );
+        assert_eq!(stated_expiry_limit("Expires at must be before soon"), None);
+        assert_eq!(stated_expiry_limit("403 Forbidden"), None);
+    }
 }

@@ -10,9 +10,10 @@ use crate::gitlab::GitLab;
 use crate::gitlab::GitLabError;
 use crate::gitlab::ids::{MergeRequestIid, ProjectRef};
 use crate::gitlab::members::AccessLevel;
-use crate::gitlab::projects::{PipelineVariablesRole, Project};
+use crate::gitlab::projects::{PipelineVariablesRole, PipelineVariablesRule, Project};
 use crate::gitlab::triggers::TriggerToken;
 use crate::gitlab::users::CurrentUser;
+use crate::gitlab::version::{self, GitLabVersion};
 use crate::secret::Secret;
 
 /// Describes setup's pipeline trigger token, so a later run finds it again.
@@ -35,7 +36,7 @@ pub enum Step {
     /// trigger carries `TRIGGER_PAYLOAD` as a pipeline variable.
     AllowPipelineVariables {
         /// The current setting.
-        from: PipelineVariablesRole,
+        from: PipelineVariablesRule,
     },
     /// Create the bot's project access token and store it as `GITLAB_TOKEN`.
     CreateBotToken {
@@ -95,6 +96,18 @@ pub struct Plan {
     pub model_key: Option<MaskableSecret>,
     /// Set when the `include:` block must be added by hand: the sentence to print before it.
     pub include_by_hand: Option<String>,
+    /// The instance's release (`GET /version`), when it could be read.
+    pub gitlab_version: Option<GitLabVersion>,
+}
+
+impl Plan {
+    /// Whether variables setup stores will really be hidden: GitLab before 17.4 ignores
+    /// `masked_and_hidden` and stores them masked only. Unknown versions are assumed able to;
+    /// [`super::apply`] checks what GitLab answered in any case.
+    pub fn hides_variables(&self) -> bool {
+        self.gitlab_version
+            .is_none_or(|v| version::feature("masked-and-hidden").is_none_or(|f| f.available_in(v)))
+    }
 }
 
 /// Reasons setup refuses before changing anything.
@@ -192,6 +205,8 @@ pub async fn plan(gitlab: &GitLab, options: &Options) -> anyhow::Result<Plan> {
         .context("reading your role in the project")?
         .map(|m| m.access_level)
         .unwrap_or(AccessLevel::NO_ACCESS);
+    // Read for the plan's wording only; an instance that hides its version is assumed current.
+    let gitlab_version = gitlab.gitlab_version().await.ok();
     let name = project.path_with_namespace.clone();
     if level < AccessLevel::MAINTAINER {
         return Err(Refusal::NotMaintainer {
@@ -216,13 +231,20 @@ pub async fn plan(gitlab: &GitLab, options: &Options) -> anyhow::Result<Plan> {
         .transpose()?;
     let mut steps = Vec::new();
 
-    if let Some(role) = project.ci_pipeline_variables_minimum_override_role
-        && !role.allows(level)
-    {
-        if matches!(
-            role,
-            PipelineVariablesRole::Owner | PipelineVariablesRole::NoOneAllowed
-        ) && level < AccessLevel::OWNER
+    // Judged on whoever creates the pipelines that carry variables, not on the person running
+    // setup: in webhook mode the trigger token's owner (setup creates it as the caller), in
+    // relay mode the bot, a Developer, whose token the relay may start pipelines with. GitLab
+    // applies the rule to every pipeline created with variables, API and trigger alike.
+    let creator = match options.mode {
+        Mode::Relay { .. } => AccessLevel::DEVELOPER,
+        Mode::Webhook | Mode::Scan => level,
+    };
+    let rule = project.pipeline_variables_rule();
+    if rule.allows(creator) == Some(false) {
+        if let PipelineVariablesRule::Role(
+            role @ (PipelineVariablesRole::Owner | PipelineVariablesRole::NoOneAllowed),
+        ) = rule
+            && level < AccessLevel::OWNER
         {
             return Err(Refusal::PipelineVariablesNeedOwner {
                 project: name,
@@ -230,7 +252,7 @@ pub async fn plan(gitlab: &GitLab, options: &Options) -> anyhow::Result<Plan> {
             }
             .into());
         }
-        steps.push(Step::AllowPipelineVariables { from: role });
+        steps.push(Step::AllowPipelineVariables { from: rule });
     }
 
     let variables = gitlab
@@ -398,6 +420,7 @@ pub async fn plan(gitlab: &GitLab, options: &Options) -> anyhow::Result<Plan> {
         steps,
         model_key,
         include_by_hand,
+        gitlab_version,
     })
 }
 
@@ -419,7 +442,11 @@ impl Plan {
                 options.mode.name()
             ));
             for (n, step) in self.steps.iter().enumerate() {
-                lines.push(format!("  {}. {}", n + 1, step.describe(options)));
+                lines.push(format!(
+                    "  {}. {}",
+                    n + 1,
+                    step.describe(options, self.hides_variables())
+                ));
             }
         }
         if let Some(sentence) = &self.include_by_hand {
@@ -438,11 +465,20 @@ impl Plan {
 
 impl Step {
     /// One line; never a secret.
-    pub fn describe(&self, options: &Options) -> String {
+    /// `hides` says whether the instance can hide variables (GitLab 17.4+).
+    pub fn describe(&self, options: &Options, hides: bool) -> String {
+        let kind = if hides {
+            "masked, hidden"
+        } else {
+            "masked (not hidden: this GitLab is older than 17.4)"
+        };
         match self {
+            Step::AllowPipelineVariables {
+                from: PipelineVariablesRule::MaintainersOnly,
+            } => "turn off \"restrict pipeline variables\" (this GitLab has no minimum role; webhook triggers and the relay pass TRIGGER_PAYLOAD as a pipeline variable)".to_owned(),
             Step::AllowPipelineVariables { from } => format!(
-                "set \"minimum role to use pipeline variables\" from {} to developer (webhook triggers pass TRIGGER_PAYLOAD as a pipeline variable)",
-                from.as_str()
+                "set \"minimum role to use pipeline variables\" to developer, now {} (webhook triggers and the relay pass TRIGGER_PAYLOAD as a pipeline variable)",
+                from.describe()
             ),
             Step::CreateBotToken {
                 name,
@@ -457,11 +493,11 @@ impl Step {
                     String::new()
                 };
                 format!(
-                    "create project access token \"{name}\" (role Developer, scope api, expires {expires_at}) and store it as masked, hidden CI/CD variable {BOT_TOKEN_VARIABLE}{note}"
+                    "create project access token \"{name}\" (role Developer, scope api, expires {expires_at}) and store it as {kind} CI/CD variable {BOT_TOKEN_VARIABLE}{note}"
                 )
             }
             Step::StoreGivenBotToken => format!(
-                "store the given bot token as masked, hidden CI/CD variable {BOT_TOKEN_VARIABLE}"
+                "store the given bot token as {kind} CI/CD variable {BOT_TOKEN_VARIABLE}"
             ),
             Step::StoreModelKey { variable } => {
                 let source = if options.model_key.is_some() {
@@ -470,7 +506,7 @@ impl Step {
                     "asked for without echo"
                 };
                 format!(
-                    "store the {} model key ({source}) as masked, hidden CI/CD variable {variable}",
+                    "store the {} model key ({source}) as {kind} CI/CD variable {variable}",
                     options.assistant.display_name()
                 )
             }

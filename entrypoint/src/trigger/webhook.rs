@@ -85,7 +85,8 @@ struct NoteAttributes {
     action: Option<String>,
     #[serde(default)]
     author_id: Option<u64>,
-    #[serde(default)]
+    /// Lenient: an odd position must not make the whole Note Hook "malformed".
+    #[serde(default, deserialize_with = "crate::gitlab::lenient::optional")]
     position: Option<DiffPosition>,
 }
 

@@ -1,5 +1,6 @@
 //! `gitlab-double --listen 127.0.0.1:8080 --seed seed.toml --data-dir DIR [--relative-url-root
-//! /gitlab] [--admin-token T]`: runs the GitLab double until interrupted. When it is ready it
+//! /gitlab] [--admin-token T] [--gitlab-version 17.4.0]`: runs the GitLab double, answering as
+//! that GitLab release, until interrupted. When it is ready it
 //! prints one JSON line `{"url": …, "api_url": …, "users": [{"id", "username", "token"}]}` on
 //! stdout, so a parent process can wait for it.
 
@@ -30,6 +31,10 @@ struct Args {
     /// Token for `/-/double/...`; overrides the seed's `admin_token`.
     #[arg(long, env = "GITLAB_DOUBLE_ADMIN_TOKEN")]
     admin_token: Option<String>,
+    /// The GitLab release to answer as (`GET /version`, and every behaviour that changed
+    /// between releases: to-dos, comment edit events, hidden variables, …).
+    #[arg(long, default_value_t = doubles::gitlab::version::LATEST)]
+    gitlab_version: doubles::gitlab::version::GitLabVersion,
 }
 
 #[tokio::main]
@@ -48,7 +53,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut builder = GitLabDouble::builder()
         .listen(args.listen)
-        .relative_url_root(&args.relative_url_root);
+        .relative_url_root(&args.relative_url_root)
+        .gitlab_version(args.gitlab_version);
     if let Some(dir) = &args.data_dir {
         builder = builder.data_dir(dir);
     }

@@ -19,9 +19,6 @@ use super::pagination::RequestUrl;
 use super::params::Params;
 use super::{admin, recorder, routes};
 
-/// The GitLab version the double claims to be (`User-Agent: GitLab/<version>` on webhooks).
-pub const GITLAB_VERSION: &str = "18.6.0";
-
 /// Largest request body the double reads; GitLab's own limit for API bodies is far above the
 /// 1,000,000-character note limit, so note-size checks happen in the note validation instead.
 pub const BODY_LIMIT: usize = 64 * 1024 * 1024;

@@ -39,6 +39,7 @@ use super::model::{
 use super::repo::{FileChange, Repo, Signature};
 use super::routes::noteable::{NewNote, convert_to_discussion, insert_note, validate_body};
 use super::routes::pipelines::new_trigger_token;
+use super::version::GitLabVersion;
 use super::{server, time, webhooks};
 
 /// Which issue or merge request (by IID) a note belongs to.
@@ -151,6 +152,8 @@ pub struct ProjectSpec {
     /// `ci_pipeline_variables_minimum_override_role`; GitLab's self-managed default is
     /// `developer`, new GitLab.com projects start at `no_one_allowed`.
     pub pipeline_variables_minimum_role: String,
+    /// `restrict_user_defined_variables`; true, as 17.10 migrated every project (MR !187035).
+    pub restrict_user_defined_variables: bool,
     /// False models GitLab.com Free: project access tokens are unavailable.
     pub access_tokens_available: bool,
 }
@@ -164,8 +167,17 @@ impl ProjectSpec {
             description: String::new(),
             protected_branches: None,
             pipeline_variables_minimum_role: "developer".into(),
+            restrict_user_defined_variables: true,
             access_tokens_available: true,
         }
+    }
+
+    /// `restrict_user_defined_variables`: false lets every Developer pass pipeline variables
+    /// whatever the minimum role says (GitLab 17.1 to 17.9 and later), or, before 17.1, is the
+    /// only setting there is.
+    pub fn restrict_user_defined_variables(mut self, restrict: bool) -> Self {
+        self.restrict_user_defined_variables = restrict;
+        self
     }
 
     /// `ci_pipeline_variables_minimum_override_role` (`developer`, `maintainer`, `owner`,
@@ -256,6 +268,8 @@ pub struct MrSpec {
     pub title: String,
     pub description: String,
     pub labels: Vec<String>,
+    /// A fork's project id when the source branch lives there.
+    pub source_project: Option<u64>,
 }
 
 impl MrSpec {
@@ -267,11 +281,18 @@ impl MrSpec {
             title: title.to_string(),
             description: String::new(),
             labels: Vec::new(),
+            source_project: None,
         }
     }
 
     pub fn description(mut self, description: &str) -> Self {
         self.description = description.to_string();
+        self
+    }
+
+    /// A merge request from a fork: `source_branch` lives in project `fork`.
+    pub fn from_fork(mut self, fork: u64) -> Self {
+        self.source_project = Some(fork);
         self
     }
 }
@@ -380,6 +401,7 @@ pub struct GitLabDoubleBuilder {
     admin_token: Option<String>,
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
+    gitlab_version: GitLabVersion,
 }
 
 impl GitLabDoubleBuilder {
@@ -409,6 +431,13 @@ impl GitLabDoubleBuilder {
     /// Address to listen on; `127.0.0.1:0` (any free port) when unset.
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = Some(addr);
+        self
+    }
+
+    /// Answer as this GitLab release (default [`super::version::LATEST`]): `GET /version`, and
+    /// every behaviour that differs on either side of a floor in [`super::version`].
+    pub fn gitlab_version(mut self, version: GitLabVersion) -> Self {
+        self.gitlab_version = version;
         self
     }
 
@@ -452,6 +481,7 @@ impl GitLabDoubleBuilder {
             runtime.handle().clone(),
         ));
         shared.set_base_url(format!("http://{addr}{}", self.relative_url_root));
+        shared.lock().gitlab_version = self.gitlab_version;
         let router = app::router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = runtime.spawn(async move {
@@ -647,6 +677,13 @@ impl GitLabDouble {
     }
 
     /// Removes a token, as when a job finishes or a token is revoked.
+    /// An administrator's shorter maximum lifetime for access tokens (Admin > Settings >
+    /// General > Account and limit); creating a token that expires later answers 400
+    /// `Expires at must be before <date>`.
+    pub fn set_max_token_lifetime_days(&self, days: u64) {
+        self.app.lock().max_token_lifetime_days = Some(days);
+    }
+
     pub fn revoke_token(&self, token: &str) {
         self.app.lock().tokens.retain(|t| t.value != token);
     }
@@ -724,6 +761,7 @@ impl GitLabDouble {
             repo: Arc::new(repo),
             created_at: time::now(),
             pipeline_variables_minimum_role: spec.pipeline_variables_minimum_role,
+            restrict_user_defined_variables: spec.restrict_user_defined_variables,
             access_tokens_available: spec.access_tokens_available,
         });
         Ok(SeededProject {
@@ -808,10 +846,13 @@ impl GitLabDouble {
         project_id: u64,
         spec: MrSpec,
     ) -> anyhow::Result<SeededNoteable> {
-        let repo = self.repo(project_id)?;
-        for branch in [&spec.source_branch, &spec.target_branch] {
-            if repo.branch_sha(branch)?.is_none() {
-                bail!("branch {branch} does not exist in project {project_id}");
+        let source_project_id = spec.source_project.unwrap_or(project_id);
+        for (project, branch) in [
+            (source_project_id, &spec.source_branch),
+            (project_id, &spec.target_branch),
+        ] {
+            if self.repo(project)?.branch_sha(branch)?.is_none() {
+                bail!("branch {branch} does not exist in project {project}");
             }
         }
         let mut model = self.app.lock();
@@ -825,6 +866,7 @@ impl GitLabDouble {
             id,
             iid,
             project_id,
+            source_project_id,
             title: spec.title,
             description: spec.description,
             state: MergeRequestState::Opened,

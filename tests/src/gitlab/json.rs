@@ -11,6 +11,7 @@ use super::model::{
     Trigger, User,
 };
 use super::time;
+use super::version::PIPELINE_VARIABLES_ROLE;
 
 /// `diff_refs` of a merge request, computed from the repository.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -123,7 +124,23 @@ fn namespace_json(model: &Model, project: &Project, base_url: &str) -> Value {
     })
 }
 
-/// `GET /projects/:id` (<https://docs.gitlab.com/api/projects/#retrieve-a-project>).
+/// `GET /projects/:id` as the caller sees it: `lib/api/entities/project.rb` exposes the CI
+/// settings (`restrict_user_defined_variables`, `ci_pipeline_variables_minimum_override_role`)
+/// only `if: admin_project` (Maintainers and above), and the role only exists from 17.1.
+pub fn project_for(model: &Model, project: &Project, base_url: &str, admin: bool) -> Value {
+    let mut value = self::project(model, project, base_url);
+    if let Value::Object(map) = &mut value {
+        if !admin {
+            map.remove("restrict_user_defined_variables");
+            map.remove("ci_pipeline_variables_minimum_override_role");
+        } else if !model.gitlab_version.has(PIPELINE_VARIABLES_ROLE) {
+            map.remove("ci_pipeline_variables_minimum_override_role");
+        }
+    }
+    value
+}
+
+/// `GET /projects/:id` with every field (<https://docs.gitlab.com/api/projects/#retrieve-a-project>).
 pub fn project(model: &Model, project: &Project, base_url: &str) -> Value {
     let web_url = format!("{base_url}/{}", project.path_with_namespace());
     let host = base_url
@@ -159,6 +176,7 @@ pub fn project(model: &Model, project: &Project, base_url: &str) -> Value {
         "jobs_enabled": true,
         "ci_config_path": Value::Null,
         "ci_pipeline_variables_minimum_override_role": project.pipeline_variables_minimum_role,
+        "restrict_user_defined_variables": project.restrict_user_defined_variables,
         "_links": {
             "self": format!("{base_url}/api/v4/projects/{}", project.id),
             "issues": format!("{base_url}/api/v4/projects/{}/issues", project.id),
@@ -325,7 +343,7 @@ pub fn merge_request(
         "assignees": assignees,
         "assignee": assignees.first().cloned().unwrap_or(Value::Null),
         "reviewers": reviewers,
-        "source_project_id": mr.project_id,
+        "source_project_id": mr.source_project_id,
         "target_project_id": mr.project_id,
         "labels": mr.labels,
         "draft": draft,

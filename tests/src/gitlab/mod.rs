@@ -22,6 +22,7 @@ pub mod routes;
 pub mod seed;
 pub mod server;
 pub mod time;
+pub mod version;
 pub mod webhooks;
 
 pub use double::{GitLabDouble, GitLabDoubleBuilder};

@@ -110,6 +110,9 @@ pub struct Project {
     /// `ci_pipeline_variables_minimum_override_role`: `developer`, `maintainer`, `owner` or
     /// `no_one_allowed` (<https://docs.gitlab.com/api/projects/#edit-a-project>, GitLab 17.1+).
     pub pipeline_variables_minimum_role: String,
+    /// `restrict_user_defined_variables`: before 17.1 alone decides (Maintainers only when
+    /// true); from 17.1 the role applies only while it is true (MR !149343).
+    pub restrict_user_defined_variables: bool,
     /// False on GitLab.com Free, where project access tokens need Premium
     /// (<https://docs.gitlab.com/user/project/settings/project_access_tokens/>).
     pub access_tokens_available: bool,
@@ -170,7 +173,10 @@ impl MergeRequestState {
 pub struct MergeRequest {
     pub id: u64,
     pub iid: u64,
+    /// The target project.
     pub project_id: u64,
+    /// Where the source branch lives: the target project, or a fork of it.
+    pub source_project_id: u64,
     pub title: String,
     pub description: String,
     pub state: MergeRequestState,
@@ -503,6 +509,10 @@ pub struct Model {
     pub quick_actions: Vec<super::quick_actions::QuickAction>,
     /// Merge request approvals given by `/approve`: (merge request, user).
     pub approvals: Vec<(NoteableRef, u64)>,
+    /// The release the double answers as; see [`super::version`].
+    pub gitlab_version: super::version::GitLabVersion,
+    /// The administrator's maximum access token lifetime in days; `None` is GitLab's 365.
+    pub max_token_lifetime_days: Option<u64>,
     counters: Counters,
 }
 

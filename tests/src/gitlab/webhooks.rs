@@ -13,12 +13,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
-use super::app::{GITLAB_VERSION, Shared};
+use super::app::Shared;
 use super::json::is_draft;
 use super::model::{
     HookDelivery, Model, Note, NoteAction, NoteEvent, NoteType, NoteableKind, Project,
 };
 use super::time;
+use super::version::IDEMPOTENCY_KEY;
 
 /// GitLab's webhook timeout on GitLab.com.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -325,10 +326,11 @@ pub fn dispatch(app: &Arc<Shared>, outgoing: Option<Outgoing>) {
         .take(3)
         .collect::<Vec<_>>()
         .join("/");
+    let version = app.lock().gitlab_version;
     for (hook_id, url, token) in outgoing.targets {
         let mut headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
-            ("User-Agent".to_string(), format!("GitLab/{GITLAB_VERSION}")),
+            ("User-Agent".to_string(), format!("GitLab/{version}")),
             (
                 "X-Gitlab-Event".to_string(),
                 outgoing.event_header.to_string(),
@@ -339,8 +341,10 @@ pub fn dispatch(app: &Arc<Shared>, outgoing: Option<Outgoing>) {
             ),
             ("X-Gitlab-Webhook-UUID".to_string(), new_uuid()),
             ("X-Gitlab-Instance".to_string(), instance.clone()),
-            ("Idempotency-Key".to_string(), new_uuid()),
         ];
+        if version.has(IDEMPOTENCY_KEY) {
+            headers.push(("Idempotency-Key".to_string(), new_uuid()));
+        }
         if let Some(token) = token {
             headers.push(("X-Gitlab-Token".to_string(), token));
         }

@@ -134,9 +134,8 @@ async fn create(
             ))?,
     };
     let today = Utc::now().date_naive();
-    let latest = today
-        .checked_add_days(Days::new(MAX_LIFETIME_DAYS))
-        .unwrap_or(today);
+    let lifetime = model.max_token_lifetime_days.unwrap_or(MAX_LIFETIME_DAYS);
+    let latest = today.checked_add_days(Days::new(lifetime)).unwrap_or(today);
     let expires_at = match p.str("expires_at") {
         None => latest,
         Some(raw) => NaiveDate::parse_from_str(&raw, "%Y-%m-%d")

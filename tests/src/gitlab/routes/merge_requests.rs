@@ -22,6 +22,7 @@ use crate::gitlab::quick_actions::{self, QuickActionSource};
 use crate::gitlab::routes::issues::{order_by_updated, sort_param, time_param};
 use crate::gitlab::routes::noteable::resolve;
 use crate::gitlab::time;
+use crate::gitlab::version::UNIDIFF;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -141,9 +142,38 @@ async fn list(
     }
     let items = mrs
         .into_iter()
-        .map(|m| render(&model, &access.project, m, app.base_url()))
+        .map(|m| basic(render(&model, &access.project, m, app.base_url())))
         .collect();
     Ok(paginate(items, PageRequest::from_params(p), &ctx.url))
+}
+
+/// What only the single merge request answers (`Entities::MergeRequest` over
+/// `Entities::MergeRequestBasic`, `lib/api/entities/merge_request.rb`): lists leave them out, so
+/// code that reads one of them from a list fails here as it would against GitLab.
+const SINGLE_ONLY: &[&str] = &[
+    "subscribed",
+    "changes_count",
+    "latest_build_started_at",
+    "latest_build_finished_at",
+    "first_deployed_to_production_at",
+    "pipeline",
+    "head_pipeline",
+    "diff_refs",
+    "merge_error",
+    "rebase_in_progress",
+    "diverged_commits_count",
+    "first_contribution",
+    "user",
+];
+
+/// The list entity of a merge request.
+fn basic(mut full: Value) -> Value {
+    if let Value::Object(map) = &mut full {
+        for key in SINGLE_ONLY {
+            map.remove(*key);
+        }
+    }
+    full
 }
 
 async fn one(
@@ -159,6 +189,30 @@ async fn one(
         .ok_or(ApiError::RecordNotFound)?;
     Ok(ok(render(&model, &access.project, mr, app.base_url())))
 }
+
+/// `PUT …/merge_requests/:iid` needs at least one of these (`at_least_one_of` in
+/// `lib/api/merge_requests.rb`, `update_params_at_least_one_of`); without any, Grape answers 400
+/// `{"error":"<all of them> are missing, at least one parameter must be provided"}`.
+const UPDATE_AT_LEAST_ONE_OF: &[&str] = &[
+    "assignee_id",
+    "assignee_ids",
+    "reviewer_ids",
+    "description",
+    "labels",
+    "add_labels",
+    "remove_labels",
+    "milestone_id",
+    "milestone",
+    "remove_source_branch",
+    "allow_collaboration",
+    "allow_maintainer_to_push",
+    "squash",
+    "target_branch",
+    "title",
+    "state_event",
+    "discussion_locked",
+    "merge_after",
+];
 
 /// Grape lists every missing required parameter in one message.
 fn missing(names: &[&str]) -> ApiError {
@@ -234,8 +288,11 @@ async fn create(
     let source = p.required_str("source_branch")?;
     let target = p.required_str("target_branch")?;
     validate_branches(&access.project, &source, &target)?;
+    // GitLab's uniqueness is per target project, source project and source branch
+    // (`MergeRequest#validate_branches`): a fork's branch of the same name is another branch.
     if let Some(existing) = model.merge_requests.iter().find(|m| {
         m.project_id == access.project.id
+            && m.source_project_id == access.project.id
             && m.source_branch == source
             && m.state == MergeRequestState::Opened
     }) {
@@ -249,6 +306,7 @@ async fn create(
         id: model.next_merge_request_id(),
         iid: model.next_iid(NoteableKind::MergeRequest, access.project.id),
         project_id: access.project.id,
+        source_project_id: access.project.id,
         title,
         description: extracted.content.clone(),
         state: MergeRequestState::Opened,
@@ -306,6 +364,12 @@ async fn update(
         return Err(ApiError::Forbidden(None));
     }
     let p = &ctx.params;
+    if !UPDATE_AT_LEAST_ONE_OF.iter().any(|name| p.contains(name)) {
+        return Err(ApiError::InvalidParam(
+            UPDATE_AT_LEAST_ONE_OF.join(", "),
+            "are missing, at least one parameter must be provided",
+        ));
+    }
     let current = model
         .merge_request(access.project.id, iid)
         .cloned()
@@ -360,6 +424,7 @@ async fn update(
         Some("reopen") if next.state == MergeRequestState::Closed => {
             if let Some(existing) = model.merge_requests.iter().find(|m| {
                 m.project_id == next.project_id
+                    && m.source_project_id == next.source_project_id
                     && m.iid != next.iid
                     && m.source_branch == next.source_branch
                     && m.state == MergeRequestState::Opened
@@ -414,6 +479,11 @@ async fn diffs(
             .ok_or(ApiError::RecordNotFound)?;
         (access.project, mr)
     };
+    // `unidiff=true` (16.5+) puts the `---`/`+++` header lines in front of each diff
+    // (<https://docs.gitlab.com/api/merge_requests/#list-merge-request-diffs>,
+    // `Gitlab::Git::Diff#unidiff`); older releases ignore the parameter.
+    let unidiff =
+        ctx.params.bool("unidiff")?.unwrap_or(false) && app.lock().gitlab_version.has(UNIDIFF);
     let items = match diff_refs(&project, &mr.source_branch, &mr.target_branch) {
         Some(refs) => project
             .repo
@@ -425,6 +495,22 @@ async fn diffs(
                 )
             })?
             .into_iter()
+            .map(|mut d| {
+                if unidiff && !d.diff.is_empty() {
+                    let old = if d.new_file {
+                        "/dev/null".to_owned()
+                    } else {
+                        format!("a/{}", d.old_path)
+                    };
+                    let new = if d.deleted_file {
+                        "/dev/null".to_owned()
+                    } else {
+                        format!("b/{}", d.new_path)
+                    };
+                    d.diff = format!("--- {old}\n+++ {new}\n{}", d.diff);
+                }
+                d
+            })
             .filter_map(|d| serde_json::to_value(d).ok())
             .collect(),
         None => Vec::new(),

@@ -16,6 +16,7 @@ pub mod hooks;
 pub mod issues;
 pub mod members;
 pub mod merge_requests;
+pub mod metadata;
 pub mod noteable;
 pub mod notes;
 pub mod personal_access_tokens;
@@ -48,10 +49,14 @@ pub fn router() -> Router<AppState> {
         .merge(commits::routes())
         .merge(todos::routes())
         .merge(personal_access_tokens::routes())
+        .merge(metadata::routes())
         .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_route)
 }
 
-/// Grape's answer for a path no endpoint matches.
+/// GitLab's answer for a path no endpoint matches, and for a known path with a method none of
+/// its endpoints takes: `lib/api/api.rb` ends with a catch-all `route :any, '*path'` that
+/// answers `error!('404 Not Found', 404)`, so Grape never gets to answer 405.
 async fn unknown_route() -> Response {
     (
         StatusCode::NOT_FOUND,

@@ -2,6 +2,7 @@
 //! `authenticate!`; job tokens are accepted only on `GET` of merge request notes
 //! (<https://docs.gitlab.com/ci/jobs/ci_job_token/#job-token-access>).
 
+use crate::gitlab::version::COMMENT_EDIT_EVENTS;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -237,7 +238,12 @@ pub fn update_body(
         note.updated_at = now;
     }
     model.touch_noteable(resolved.noteable, now);
-    let outgoing = webhooks::record_note_event(model, note_id, NoteAction::Update, base_url);
+    // Before 16.11 an edit fires no Note Hook at all (MR !147856).
+    let outgoing = if model.gitlab_version.has(COMMENT_EDIT_EVENTS) {
+        webhooks::record_note_event(model, note_id, NoteAction::Update, base_url)
+    } else {
+        None
+    };
     let note = model
         .note(resolved.noteable, note_id)
         .ok_or(ApiError::RecordNotFound)?;

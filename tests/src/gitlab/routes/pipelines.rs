@@ -243,8 +243,9 @@ fn trigger(app: &AppState, id: &str, path_ref: Option<String>, ctx: &Ctx) -> Api
     // `TRIGGER_PAYLOAD` counts as a pipeline variable, so "minimum role to use pipeline
     // variables" applies to every trigger (`Ci::PipelineTriggerService`, `Chain::Build`).
     if !super::project_settings::may_set_pipeline_variables(
-        &project.pipeline_variables_minimum_role,
+        &project,
         model.access_level(&project, user_id),
+        model.gitlab_version,
     ) {
         return Err(ApiError::Message(
             StatusCode::BAD_REQUEST,
@@ -347,6 +348,20 @@ async fn create_pipeline(
         }
     }
     let project = access.project;
+    // The same rule as for triggers: any user-defined variable needs the minimum role
+    // (`Gitlab::Ci::Pipeline::Chain::Validate::Abilities`), rendered as a validation error.
+    if !variables.is_empty()
+        && !super::project_settings::may_set_pipeline_variables(
+            &project,
+            model.access_level(&project, user_id),
+            model.gitlab_version,
+        )
+    {
+        return Err(ApiError::Message(
+            StatusCode::BAD_REQUEST,
+            json!({"base": ["Insufficient permissions to set pipeline variables"]}),
+        ));
+    }
     let (sha, mut model) = resolve_ref_unlocked(&app, model, &project, &git_ref)?;
     let value = record(
         &mut model,
@@ -401,13 +416,38 @@ async fn list_pipelines(
     }
     let items = pipelines
         .into_iter()
-        .map(|p| json::pipeline(&model, &access.project, p, app.base_url()))
+        .map(|p| basic(json::pipeline(&model, &access.project, p, app.base_url())))
         .collect();
     Ok(paginate(
         items,
         PageRequest::from_params(&ctx.params),
         &ctx.url,
     ))
+}
+
+/// The list entity, `Entities::Ci::PipelineBasic` (`lib/api/entities/ci/pipeline_basic.rb`):
+/// what only `GET …/pipelines/:id` answers (`Entities::Ci::Pipeline`) is left out, so code that
+/// reads it from a list fails here as against GitLab.
+fn basic(mut full: Value) -> Value {
+    const SINGLE_ONLY: &[&str] = &[
+        "before_sha",
+        "tag",
+        "yaml_errors",
+        "user",
+        "started_at",
+        "finished_at",
+        "committed_at",
+        "duration",
+        "queued_duration",
+        "coverage",
+        "detailed_status",
+    ];
+    if let Value::Object(map) = &mut full {
+        for key in SINGLE_ONLY {
+            map.remove(*key);
+        }
+    }
+    full
 }
 
 async fn one_pipeline(

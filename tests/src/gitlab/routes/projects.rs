@@ -7,6 +7,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 use super::ok;
+use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::ApiResult;
@@ -23,5 +24,11 @@ async fn project(
 ) -> ApiResult<Response> {
     let model = app.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
-    Ok(ok(json::project(&model, &access.project, app.base_url())))
+    let admin = access.at_least(AccessLevel::Maintainer);
+    Ok(ok(json::project_for(
+        &model,
+        &access.project,
+        app.base_url(),
+        admin,
+    )))
 }

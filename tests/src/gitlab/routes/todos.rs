@@ -24,6 +24,7 @@ use crate::gitlab::json;
 use crate::gitlab::model::{Model, NoteableKind, Todo};
 use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::time::{self, Timestamp};
+use crate::gitlab::version::MULTIPLE_TODOS;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -82,11 +83,21 @@ pub fn on_new_note(model: &mut Model, note_id: u64) {
     let Some(project) = model.project(note.noteable.project_id).cloned() else {
         return;
     };
+    let one_per_target = !model.gitlab_version.has(MULTIPLE_TODOS);
     for (username, opens_line) in mentioned_usernames(&note.body) {
         let Some(user) = model.user_by_username(&username).cloned() else {
             continue;
         };
         if user.id == note.author_id || model.access_level(&project, user.id).is_none() {
+            continue;
+        }
+        // Before 17.8, `TodoService#excluded_user_ids` leaves out every user who already has a
+        // pending to-do on the target, whatever its action (gitlab-org/gitlab#506387).
+        if one_per_target
+            && model.todos.iter().any(|t| {
+                t.user_id == user.id && t.noteable == note.noteable && t.state == "pending"
+            })
+        {
             continue;
         }
         let todo = Todo {

@@ -20,6 +20,7 @@ use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::model::Variable;
 use crate::gitlab::pagination::{PageRequest, paginate};
+use crate::gitlab::version::{GitLabVersion, MASKED_AND_HIDDEN};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,9 +31,10 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// The variable entity; a hidden variable's value is `null`.
-pub fn variable_json(v: &Variable) -> Value {
-    json!({
+/// The variable entity; a hidden variable's value is `null`. Releases before 17.4 have no
+/// `hidden` field.
+pub fn variable_json(v: &Variable, version: GitLabVersion) -> Value {
+    let mut value = json!({
         "variable_type": v.variable_type,
         "key": v.key,
         "value": if v.hidden { Value::Null } else { Value::from(v.value.clone()) },
@@ -42,7 +44,13 @@ pub fn variable_json(v: &Variable) -> Value {
         "raw": v.raw,
         "environment_scope": v.environment_scope,
         "description": v.description,
-    })
+    });
+    if !version.has(MASKED_AND_HIDDEN)
+        && let Value::Object(map) = &mut value
+    {
+        map.remove("hidden");
+    }
+    value
 }
 
 /// `Ci::Maskable::REGEX`: `\A[a-zA-Z0-9_+=/@:.~-]{8,}\z`.
@@ -86,7 +94,7 @@ async fn list(
         .variables
         .iter()
         .filter(|v| v.project_id == access.project.id)
-        .map(variable_json)
+        .map(|v| variable_json(v, model.gitlab_version))
         .collect();
     Ok(paginate(
         items,
@@ -108,7 +116,7 @@ async fn one(
         .iter()
         .find(|v| v.project_id == access.project.id && v.key == key)
         .ok_or(ApiError::NotFound(Some("Variable")))?;
-    Ok(ok(variable_json(variable)))
+    Ok(ok(variable_json(variable, model.gitlab_version)))
 }
 
 async fn create(
@@ -123,7 +131,10 @@ async fn create(
     let key = p.required_str("key")?;
     let value = p.required_str("value")?;
     let variable_type = variable_type(&ctx, "env_var")?;
-    let hidden = p.bool("masked_and_hidden")?.unwrap_or(false);
+    // Before 17.4 Grape drops the unknown `masked_and_hidden` silently: the variable is
+    // created masked (if `masked` says so) but not hidden, with 201.
+    let hidden = model.gitlab_version.has(MASKED_AND_HIDDEN)
+        && p.bool("masked_and_hidden")?.unwrap_or(false);
     let masked = hidden || p.bool("masked")?.unwrap_or(false);
     let environment_scope = p.str("environment_scope").unwrap_or_else(|| "*".into());
     if !valid_key(&key) {
@@ -155,7 +166,7 @@ async fn create(
         environment_scope,
         description: p.str("description"),
     };
-    let value = variable_json(&variable);
+    let value = variable_json(&variable, model.gitlab_version);
     model.variables.push(variable);
     Ok(created(value))
 }
@@ -208,7 +219,7 @@ async fn update(
     if variable.masked && !maskable(&variable.value) {
         return Err(validation(json!({"value": ["is invalid"]})));
     }
-    let value = variable_json(&variable);
+    let value = variable_json(&variable, model.gitlab_version);
     model.variables[position] = variable;
     Ok(ok(value))
 }
