@@ -1,5 +1,7 @@
 //! Preparing the checkout for the trigger: the default branch and a new branch under the
-//! assistant's prefix for an issue, the merge request's source branch at its `sha` otherwise.
+//! assistant's prefix for an issue, the merge request's source branch at its `sha` otherwise,
+//! with the assistant's own configuration files taken from the merge request's target branch
+//! ([`crate::workspace::trusted`]).
 
 use anyhow::Context as _;
 
@@ -8,7 +10,8 @@ use crate::gitlab::GitLab;
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectRef};
 use crate::trigger::decision::BotIdentity;
 use crate::workspace::{
-    AssistantBranch, CheckoutTarget, GitAuth, MergeRequestSource, RemoteUrl, Workspace,
+    AssistantBranch, CheckoutTarget, ConfigurationSwap, GitAuth, MergeRequestSource, RemoteUrl,
+    Workspace,
 };
 
 /// What the checkout was prepared for, and so where its changes go.
@@ -25,6 +28,9 @@ pub enum Target {
         iid: MergeRequestIid,
         /// The bot opened the merge request, so its branch is the assistant's own.
         created_by_assistant: bool,
+        /// The configuration files swapped for the target branch's versions, put back before
+        /// anything is committed.
+        configuration: ConfigurationSwap,
     },
 }
 
@@ -95,9 +101,14 @@ pub async fn prepare(
                     source,
                 })
                 .await?;
+            let configuration = workspace
+                .use_target_configuration(settings.spec.assistant)
+                .await
+                .context("taking the assistant's configuration files from the merge request's target branch")?;
             Target::MergeRequest {
                 iid,
                 created_by_assistant: mr.author.id == bot.id,
+                configuration,
             }
         }
     };

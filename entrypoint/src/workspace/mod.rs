@@ -23,6 +23,7 @@ pub mod git;
 pub mod gitdir;
 pub mod push;
 pub mod remote;
+pub mod trusted;
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,7 @@ pub use git::{Git, GitAuth, GitError};
 pub use gitdir::{GitDirError, GitDirSnapshot};
 pub use push::{PushDestination, PushOutcome, PushRefusal};
 pub use remote::{RemoteUrl, RemoteUrlError};
+pub use trusted::{ConfigurationSwap, TRUSTED_PATHS, TrustedPath};
 
 /// Something went wrong preparing or publishing the checkout.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,16 @@ pub enum WorkspaceError {
     /// `.git` is not what the checkout left, or its files cannot be restored.
     #[error(transparent)]
     GitDir(#[from] GitDirError),
+    /// A file of the working tree could not be swapped for the target branch's version.
+    #[error(
+        "cannot replace {path} with the target branch's version of the assistant's configuration: {source}"
+    )]
+    Tree {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A remote URL in `.git/config` cannot be cleaned.
     #[error(transparent)]
     RemoteUrl(#[from] RemoteUrlError),
