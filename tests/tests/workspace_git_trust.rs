@@ -678,3 +678,163 @@ async fn a_config_turned_into_a_link_is_replaced_without_writing_through_it() {
     );
     world.assert_nothing_escaped();
 }
+
+/// A merge request's configuration files are swapped for the target's while the model works,
+/// invisibly to `git status` and `git add --all`, and put back before the commit: the model's
+/// edits to them are named and not committed, its other work is.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_requests_configuration_is_swapped_and_never_committed() {
+    use entrypoint::assistant::Assistant;
+    use entrypoint::workspace::MergeRequestSource;
+
+    let world = World::start().await;
+    let human = Signature {
+        name: "Human Dev".to_owned(),
+        email: "dev@example.com".to_owned(),
+    };
+    let file = |path: &str, content: &str| FileChange::Write {
+        path: path.to_owned(),
+        content: content.as_bytes().to_vec(),
+    };
+    world
+        .upstream
+        .commit(
+            "main",
+            &[
+                file("CLAUDE.md", "target rules @docs/style.md\n"),
+                file("docs/style.md", "target style\n"),
+            ],
+            "Rules\n",
+            &human,
+        )
+        .unwrap();
+    world.upstream.create_branch("feature", "main").unwrap();
+    let mr_files = [
+        ("CLAUDE.md", "mr rules\n"),
+        ("docs/style.md", "mr style\n"),
+        (".claude/settings.json", "{\"hooks\":{}}\n"),
+        (".mcp.json", "{}\n"),
+        ("src/CLAUDE.md", "nested mr rules\n"),
+        ("src/lib.txt", "code\n"),
+    ];
+    let sha = world
+        .upstream
+        .commit(
+            "feature",
+            &mr_files.iter().map(|(p, c)| file(p, c)).collect::<Vec<_>>(),
+            "Feature\n",
+            &human,
+        )
+        .unwrap();
+    let settings = WorkspaceSettings::new(
+        BranchPrefix::new("claude/").unwrap(),
+        Person {
+            name: "Claude".to_owned(),
+            email: "noreply@gitlab.test".to_owned(),
+        },
+        None,
+    );
+    let mut workspace = Workspace::open(
+        &world.work,
+        RemoteUrl::parse("test", &format!("{}/group/proj.git", world.base)).unwrap(),
+        GitAuth::token(&Secret::new(BOT_TOKEN)),
+        settings,
+    )
+    .await
+    .unwrap();
+    workspace
+        .checkout(CheckoutTarget::MergeRequest {
+            source_branch: "feature".to_owned(),
+            sha: sha.clone(),
+            target_branch: "main".to_owned(),
+            default_branch: "main".to_owned(),
+            source: MergeRequestSource::SameProject,
+        })
+        .await
+        .unwrap();
+    let swap = workspace
+        .use_target_configuration(Assistant::Claude)
+        .await
+        .unwrap();
+
+    let read = |path: &str| std::fs::read_to_string(world.work.join(path)).ok();
+    assert_eq!(
+        read("CLAUDE.md").as_deref(),
+        Some("target rules @docs/style.md\n")
+    );
+    assert_eq!(
+        read("docs/style.md").as_deref(),
+        Some("target style\n"),
+        "a file the target's CLAUDE.md imports comes from the target too"
+    );
+    assert_eq!(read(".claude/settings.json"), None);
+    assert_eq!(read(".mcp.json"), None);
+    assert_eq!(read("src/CLAUDE.md"), None);
+    assert_eq!(
+        read("src/lib.txt").as_deref(),
+        Some("code\n"),
+        "code is untouched"
+    );
+    assert!(
+        workspace.changes().await.unwrap().is_empty(),
+        "git status does not see the swap"
+    );
+
+    // The model edits a swapped file, adds a command, does its real work, and stages it all.
+    // (As root: lending the checkout to the sandbox uid is the sandbox's business.)
+    let model_writes = |path: &str, content: &str| {
+        let full = world.work.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    };
+    model_writes("CLAUDE.md", "target rules, edited by the model\n");
+    model_writes(".claude/commands/new.md", "a command\n");
+    model_writes("src/lib.txt", "better code\n");
+    let staged = std::process::Command::new("git")
+        .args(["-c", "safe.directory=*", "add", "--all"])
+        .current_dir(&world.work)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(staged.status.success(), "{staged:?}");
+
+    let kept_out = workspace
+        .restore_reviewed_configuration(Assistant::Claude, &swap)
+        .await
+        .unwrap();
+    assert_eq!(kept_out, [".claude/commands/new.md", "CLAUDE.md"]);
+    for (path, content) in mr_files.iter().filter(|(p, _)| *p != "src/lib.txt") {
+        assert_eq!(
+            read(path).as_deref(),
+            Some(*content),
+            "{path} is the merge request's again"
+        );
+    }
+    workspace
+        .commit(&identity(), "Improve the code")
+        .await
+        .unwrap()
+        .unwrap();
+    let outcome = workspace
+        .push(&PushDestination::SourceBranch {
+            created_by_assistant: false,
+        })
+        .await
+        .unwrap();
+    let PushOutcome::Pushed { sha: pushed, .. } = outcome else {
+        panic!("{outcome:?}");
+    };
+    let changed: Vec<String> = world
+        .upstream
+        .diffs(&sha, &pushed)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.new_path)
+        .collect();
+    assert_eq!(
+        changed,
+        ["src/lib.txt"],
+        "only the model's real work is committed"
+    );
+    world.assert_nothing_escaped();
+}

@@ -260,6 +260,27 @@ mod tests {
     }
 
     #[test]
+    fn configuration_changes_left_out_are_named_before_any_patch() {
+        let redactor = Redactor::new(crate::assistant::Handles::default());
+        let published = with_kept_out(
+            Published {
+                appendix: Some("<details>patch</details>".into()),
+                ..Published::default()
+            },
+            &["CLAUDE.md".into(), ".claude/commands/x.md".into()],
+            &redactor,
+        );
+        let appendix = published.appendix.unwrap();
+        assert!(
+            appendix.starts_with("Not committed: changes to `CLAUDE.md`, `.claude/commands/x.md`."),
+            "{appendix}"
+        );
+        assert!(appendix.ends_with("<details>patch</details>"), "{appendix}");
+        let untouched = with_kept_out(Published::default(), &[], &redactor);
+        assert_eq!(untouched, Published::default());
+    }
+
+    #[test]
     fn the_requester_is_credited_with_their_private_email() {
         let author = Author {
             id: UserId(7),

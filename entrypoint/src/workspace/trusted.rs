@@ -329,6 +329,8 @@ impl Workspace {
             .await?;
         let target = self.trusted_entries(&target_commit, assistant).await?;
         let head = self.trusted_entries("HEAD", assistant).await?;
+        // Everything tracked: a file the target's memory imports may be ordinary code here.
+        let tracked = self.tree("HEAD").await?;
         let mut swap = ConfigurationSwap {
             target_commit,
             ..ConfigurationSwap::default()
@@ -351,14 +353,14 @@ impl Workspace {
         swap.skipped = swap
             .written
             .keys()
-            .filter(|p| head.contains_key(*p))
+            .filter(|p| tracked.contains_key(*p))
             .cloned()
             .collect();
         self.update_index("--skip-worktree", &swap.skipped).await?;
         let new: Vec<&String> = swap
             .written
             .iter()
-            .filter(|(p, c)| c.is_some() && !head.contains_key(*p))
+            .filter(|(p, c)| c.is_some() && !tracked.contains_key(*p))
             .map(|(p, _)| p)
             .collect();
         if !new.is_empty() {
@@ -400,16 +402,24 @@ impl Workspace {
             write_file(&exclude, before, 0o644)?;
         }
         let head = self.trusted_entries("HEAD", assistant).await?;
+        let tracked = self.tree("HEAD").await?;
         let untracked = self
             .trusted_git()?
-            .run(&["ls-files", "-z", "--others", "--exclude-standard"])
+            .run(&[
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ])
             .await?;
+        // New files the model made there, staged or not.
         let created: Vec<String> = untracked
             .stdout
             .split(|b| *b == 0)
             .filter(|p| !p.is_empty())
             .map(|p| String::from_utf8_lossy(p).into_owned())
-            .filter(|p| is_trusted(assistant, p))
+            .filter(|p| is_trusted(assistant, p) && !tracked.contains_key(p))
             .collect();
         let mut changed = Vec::new();
         let paths: BTreeSet<&String> = swap
@@ -432,10 +442,23 @@ impl Workspace {
             if !self.remove_in_tree(path)? {
                 continue;
             }
-            if let Some(entry) = head.get(path) {
+            if let Some(entry) = tracked.get(path) {
                 let bytes = self.blob(&entry.sha).await?;
                 self.write_in_tree(path, &entry.mode, &bytes)?;
             }
+        }
+        // Whatever the model staged under these paths goes back to `HEAD`'s entry too.
+        let literal: Vec<String> = swap
+            .written
+            .keys()
+            .chain(head.keys())
+            .chain(created.iter())
+            .map(|p| format!(":(literal){p}"))
+            .collect();
+        if !literal.is_empty() {
+            let mut args = vec!["reset", "--quiet", "HEAD", "--"];
+            args.extend(literal.iter().map(String::as_str));
+            self.trusted_git()?.run(&args).await?;
         }
         if !changed.is_empty() {
             tracing::warn!(
