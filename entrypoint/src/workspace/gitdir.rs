@@ -27,7 +27,9 @@
 //! - `info/attributes`: attributes that name filter and diff drivers
 //!   (<https://git-scm.com/docs/gitattributes>). Drivers only run when the configuration
 //!   defines them, which the restored configuration decides; restoring the file as well keeps
-//!   it out of the picture.
+//!   it out of the picture;
+//! - `info/exclude`: decides which new files `git add --all` leaves out of our commit (and is
+//!   written back through the same link-safe path when [`super::trusted`] edits it).
 //!
 //! Hooks (`.git/hooks/*`, <https://git-scm.com/docs/githooks>) and the rest are handled on
 //! the command line by [`super::git::Git`] (`core.hooksPath=/dev/null`,
@@ -46,6 +48,7 @@ pub const TRUSTED_GIT_FILES: &[&str] = &[
     "objects/info/alternates",
     "objects/info/http-alternates",
     "info/attributes",
+    "info/exclude",
 ];
 
 /// `.git` or one of its files is not what the checkout left.
@@ -277,7 +280,7 @@ impl GitDirSnapshot {
 /// Writes `bytes` to a new file beside `path` and renames it over `path`: a rename replaces a
 /// link instead of writing through it. Group and others never get write permission back,
 /// whatever the checkout's umask gave the original.
-fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), GitDirError> {
+pub(crate) fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), GitDirError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::Builder::new()
         .prefix(".gitlab-ai-restore-")

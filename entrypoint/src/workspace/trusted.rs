@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
 
-use super::{Workspace, WorkspaceError};
+use super::{GitDirError, Workspace, WorkspaceError};
 use crate::assistant::Assistant;
 
 /// How a [`TrustedPath`] matches.
@@ -365,7 +365,10 @@ impl Workspace {
             .collect();
         if !new.is_empty() {
             let exclude = self.git_dir.git_dir().join("info/exclude");
-            let before = std::fs::read(&exclude).ok();
+            let before = match std::fs::symlink_metadata(&exclude) {
+                Ok(meta) if meta.file_type().is_file() => std::fs::read(&exclude).ok(),
+                _ => None,
+            };
             let mut text = before.clone().unwrap_or_default();
             if !text.is_empty() && !text.ends_with(b"\n") {
                 text.push(b'\n');
@@ -373,7 +376,7 @@ impl Workspace {
             for path in new {
                 text.extend_from_slice(format!("/{}\n", glob_escape(path)).as_bytes());
             }
-            write_file(&exclude, &text, 0o644)?;
+            self.write_exclude(&text)?;
             swap.exclude = Some(before.unwrap_or_default());
         }
         tracing::info!(
@@ -398,8 +401,7 @@ impl Workspace {
         self.update_index("--no-skip-worktree", &swap.skipped)
             .await?;
         if let Some(before) = &swap.exclude {
-            let exclude = self.git_dir.git_dir().join("info/exclude");
-            write_file(&exclude, before, 0o644)?;
+            self.write_exclude(before)?;
         }
         let head = self.trusted_entries("HEAD", assistant).await?;
         let tracked = self.tree("HEAD").await?;
@@ -467,6 +469,26 @@ impl Workspace {
             );
         }
         Ok(changed)
+    }
+
+    /// Replaces `.git/info/exclude` without following a link the model may have left there
+    /// (this runs as root).
+    fn write_exclude(&self, bytes: &[u8]) -> Result<(), WorkspaceError> {
+        let info = self.git_dir.git_dir().join("info");
+        match std::fs::symlink_metadata(&info) {
+            Ok(meta) if meta.file_type().is_dir() => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&info).map_err(|source| tree_error(&info, source))?;
+            }
+            _ => {
+                return Err(GitDirError::Linked {
+                    path: info.display().to_string(),
+                }
+                .into());
+            }
+        }
+        super::gitdir::replace_file(&info.join("exclude"), bytes, 0o644)?;
+        Ok(())
     }
 
     async fn update_index(&self, flag: &str, paths: &[String]) -> Result<(), WorkspaceError> {
