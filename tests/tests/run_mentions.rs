@@ -1380,8 +1380,11 @@ fn assert_target_configuration_only(
         .filter(|t| !t.contains(PROMPT_OPENING))
         .collect();
     assert!(
-        texts.iter().any(|t| t.contains(PROMPT_OPENING)),
-        "the prompt is recognised"
+        texts.iter().any(|t| t.contains(PROMPT_OPENING)
+            && t.contains("## Your configuration files")
+            && (t.contains("`CLAUDE.md`") || t.contains("`CODEX.md`"))
+            && t.contains("git show HEAD:<path>")),
+        "the prompt says which files are the target's and where the merge request's are"
     );
     for text in &configuration {
         assert!(

@@ -34,6 +34,25 @@ pub enum Target {
     },
 }
 
+impl Target {
+    /// For a merge request whose configuration files were swapped: a prompt paragraph saying
+    /// so, because the working tree then shows the target's versions of files the merge
+    /// request may change, and a review must read the merge request's own. Empty otherwise.
+    pub fn configuration_note(&self) -> String {
+        let Target::MergeRequest { configuration, .. } = self else {
+            return String::new();
+        };
+        let paths: Vec<String> = configuration.paths().map(|p| format!("`{p}`")).collect();
+        if paths.is_empty() {
+            return String::new();
+        }
+        format!(
+            "\n## Your configuration files\n\nFor this run, {} in the working tree are the target branch's versions (your rules and settings come from there). The merge request's own versions are the code under review: read them with `git show HEAD:<path>`. Changes you make to these files are not committed.\n",
+            paths.join(", ")
+        )
+    }
+}
+
 /// Opens the checkout and checks out what `noteable` needs. `title` is the title, for
 /// the branch name.
 pub async fn prepare(
