@@ -30,6 +30,7 @@ const MODULES: &[&str] = &[
     "trigger/ci_vars.rs",
     "trigger/flow.rs",
     "trigger/load.rs",
+    "workspace/gitdir.rs",
     "workspace/mod.rs",
     "workspace/remote.rs",
 ];

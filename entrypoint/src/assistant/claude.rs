@@ -8,7 +8,14 @@
 //! `IS_SANDBOX=1` says it runs in such a sandbox, which is what CI images do.
 //!
 //! Rules come from the repository's `CLAUDE.md`, which Claude Code reads itself; the fresh
-//! `HOME` means no user-level `~/.claude/CLAUDE.md` or settings add anything.
+//! `HOME` means no user-level `~/.claude/CLAUDE.md` or settings add anything. On a merge
+//! request the project's `CLAUDE.md`, `.claude/` and `.mcp.json` are the target branch's
+//! ([`crate::workspace::trusted`]). `--strict-mcp-config` with no `--mcp-config` starts no MCP
+//! server at all, from `.mcp.json` or anywhere else
+//! (<https://code.claude.com/docs/en/cli-reference>): the job's tools are the CLI's own, and
+//! an MCP server is a program plus network access that the egress fence would not know about.
+//! `--setting-sources` stays at its default (user, project, local): the user level is the
+//! fresh `HOME`, the other two are the trusted files.
 
 use std::path::Path;
 
@@ -57,6 +64,7 @@ pub(crate) fn invocation(
         "--verbose",
         "--permission-mode",
         "bypassPermissions",
+        "--strict-mcp-config",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -103,7 +111,7 @@ mod tests {
         );
         assert_eq!(
             call.args.join(" "),
-            "-p --output-format stream-json --verbose --permission-mode bypassPermissions --model claude-sonnet-4-6 --max-turns 30"
+            "-p --output-format stream-json --verbose --permission-mode bypassPermissions --strict-mcp-config --model claude-sonnet-4-6 --max-turns 30"
         );
         assert_eq!(call.stdin, "Fix the bug.");
         assert_eq!(

@@ -1,6 +1,9 @@
 //! Publishing what the assistant changed: a commit under the assistant's name crediting the
 //! person who asked, pushed to a new branch with a merge request that closes the issue, or to
-//! the merge request's source branch; a patch in the result when nothing can be pushed.
+//! the merge request's source branch; a patch in the result when nothing can be pushed. On a
+//! merge request the assistant's configuration files go back to the merge request's versions
+//! first, and what the model changed in them is named in the result instead of committed
+//! ([`crate::workspace::trusted`]).
 
 use anyhow::Context as _;
 
@@ -48,6 +51,43 @@ pub struct Request<'a> {
 
 /// Commits and pushes the assistant's work, if there is any.
 pub async fn publish(
+    workspace: &Workspace,
+    target: &Target,
+    gitlab: &GitLab,
+    request: Request<'_>,
+    redactor: &Redactor,
+) -> anyhow::Result<Published> {
+    let mut kept_out = Vec::new();
+    if let Target::MergeRequest { configuration, .. } = target {
+        kept_out = workspace
+            .restore_reviewed_configuration(request.assistant, configuration)
+            .await
+            .context(
+                "putting the merge request's versions of the assistant's configuration files back",
+            )?;
+    }
+    let published = publish_work(workspace, target, gitlab, request, redactor).await?;
+    Ok(with_kept_out(published, &kept_out, redactor))
+}
+
+/// Names the configuration files whose changes were not committed, in the result's appendix.
+fn with_kept_out(mut published: Published, kept_out: &[String], redactor: &Redactor) -> Published {
+    if kept_out.is_empty() {
+        return published;
+    }
+    let list: Vec<String> = kept_out.iter().map(|p| format!("`{p}`")).collect();
+    let text = redactor.redact(&format!(
+        "Not committed: changes to {}. On a merge request the assistant runs with the target branch's versions of its configuration files, so its edits to them would undo this merge request's own changes; apply them by hand if they are wanted.",
+        list.join(", ")
+    ));
+    published.appendix = Some(match published.appendix.take() {
+        Some(patch) => format!("{text}\n\n{patch}"),
+        None => text,
+    });
+    published
+}
+
+async fn publish_work(
     workspace: &Workspace,
     target: &Target,
     gitlab: &GitLab,
@@ -207,6 +247,7 @@ mod tests {
         let mr = Target::MergeRequest {
             iid: MergeRequestIid(4),
             created_by_assistant: false,
+            configuration: Default::default(),
         };
         let req = request(&project, &author);
         assert!(commit_message(&issue, req).starts_with("Resolve #3: Crash on start\n\n"));
@@ -216,6 +257,27 @@ mod tests {
             ..req
         };
         assert!(commit_message(&mr, silent).starts_with("Changes requested on !4\n"));
+    }
+
+    #[test]
+    fn configuration_changes_left_out_are_named_before_any_patch() {
+        let redactor = Redactor::new(crate::assistant::Handles::default());
+        let published = with_kept_out(
+            Published {
+                appendix: Some("<details>patch</details>".into()),
+                ..Published::default()
+            },
+            &["CLAUDE.md".into(), ".claude/commands/x.md".into()],
+            &redactor,
+        );
+        let appendix = published.appendix.unwrap();
+        assert!(
+            appendix.starts_with("Not committed: changes to `CLAUDE.md`, `.claude/commands/x.md`."),
+            "{appendix}"
+        );
+        assert!(appendix.ends_with("<details>patch</details>"), "{appendix}");
+        let untouched = with_kept_out(Published::default(), &[], &redactor);
+        assert_eq!(untouched, Published::default());
     }
 
     #[test]

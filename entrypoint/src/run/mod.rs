@@ -493,7 +493,7 @@ impl JobRun<'_> {
             instruction: &trigger.instruction,
             context: &rendered.text,
             review_file: is_merge_request.then_some(review_file.as_path()),
-        });
+        }) + &target.configuration_note();
 
         let spec = RunSpec {
             prompt,

@@ -1,5 +1,7 @@
 //! Preparing the checkout for the trigger: the default branch and a new branch under the
-//! assistant's prefix for an issue, the merge request's source branch at its `sha` otherwise.
+//! assistant's prefix for an issue, the merge request's source branch at its `sha` otherwise,
+//! with the assistant's own configuration files taken from the merge request's target branch
+//! ([`crate::workspace::trusted`]).
 
 use anyhow::Context as _;
 
@@ -8,7 +10,8 @@ use crate::gitlab::GitLab;
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectRef};
 use crate::trigger::decision::BotIdentity;
 use crate::workspace::{
-    AssistantBranch, CheckoutTarget, GitAuth, MergeRequestSource, RemoteUrl, Workspace,
+    AssistantBranch, CheckoutTarget, ConfigurationSwap, GitAuth, MergeRequestSource, RemoteUrl,
+    Workspace,
 };
 
 /// What the checkout was prepared for, and so where its changes go.
@@ -25,7 +28,29 @@ pub enum Target {
         iid: MergeRequestIid,
         /// The bot opened the merge request, so its branch is the assistant's own.
         created_by_assistant: bool,
+        /// The configuration files swapped for the target branch's versions, put back before
+        /// anything is committed.
+        configuration: ConfigurationSwap,
     },
+}
+
+impl Target {
+    /// For a merge request whose configuration files were swapped: a prompt paragraph saying
+    /// so, because the working tree then shows the target's versions of files the merge
+    /// request may change, and a review must read the merge request's own. Empty otherwise.
+    pub fn configuration_note(&self) -> String {
+        let Target::MergeRequest { configuration, .. } = self else {
+            return String::new();
+        };
+        let paths: Vec<String> = configuration.paths().map(|p| format!("`{p}`")).collect();
+        if paths.is_empty() {
+            return String::new();
+        }
+        format!(
+            "\n## Your configuration files\n\nFor this run, {} in the working tree are the target branch's versions (your rules and settings come from there). The merge request's own versions are the code under review: read them with `git show HEAD:<path>`. Changes you make to these files are not committed.\n",
+            paths.join(", ")
+        )
+    }
 }
 
 /// Opens the checkout and checks out what `noteable` needs. `title` is the issue's title, for
@@ -95,9 +120,14 @@ pub async fn prepare(
                     source,
                 })
                 .await?;
+            let configuration = workspace
+                .use_target_configuration(settings.spec.assistant)
+                .await
+                .context("taking the assistant's configuration files from the merge request's target branch")?;
             Target::MergeRequest {
                 iid,
                 created_by_assistant: mr.author.id == bot.id,
+                configuration,
             }
         }
     };

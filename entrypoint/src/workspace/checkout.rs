@@ -92,13 +92,12 @@ impl Workspace {
     /// Fetches and checks out `target`. The working tree must be clean (the runner's fresh
     /// checkout is).
     pub async fn checkout(&mut self, target: CheckoutTarget) -> Result<&Checkout, WorkspaceError> {
-        self.restore_config()?;
         let checkout = match target {
             CheckoutTarget::Issue { default_branch } => {
                 let origin = self.origin.clone();
                 let tracking = tracking_ref("origin", &default_branch);
                 self.fetch(&origin, &[(&default_branch, &tracking)]).await?;
-                self.git
+                self.trusted_git()?
                     .run(&["checkout", "--quiet", "--detach", &tracking])
                     .await?;
                 Checkout {
@@ -155,11 +154,11 @@ impl Workspace {
                 self.fetch(&source_url, &[(&source_branch, &source_tracking)])
                     .await?;
                 let mut unshallowed = false;
-                if !self.has_commit(&sha).await {
+                if !self.has_commit(&sha).await? {
                     self.unshallow(&source_url, &[(&source_branch, &source_tracking)])
                         .await?;
                     unshallowed = true;
-                    if !self.has_commit(&sha).await {
+                    if !self.has_commit(&sha).await? {
                         return Err(WorkspaceError::MissingCommit {
                             sha,
                             branch: source_branch,
@@ -168,7 +167,7 @@ impl Workspace {
                 }
                 if !unshallowed
                     && !self
-                        .git
+                        .trusted_git()?
                         .succeeds(&["merge-base", &target_tracking, &sha])
                         .await
                 {
@@ -178,7 +177,7 @@ impl Workspace {
                         .await?;
                     unshallowed = true;
                 }
-                self.git
+                self.trusted_git()?
                     .run(&["checkout", "--quiet", "-B", &source_branch, &sha])
                     .await?;
                 Checkout {
@@ -198,32 +197,36 @@ impl Workspace {
     /// pushed to).
     pub async fn start_branch(&mut self, branch: &AssistantBranch) -> Result<(), WorkspaceError> {
         let name = branch.as_str();
-        let checkout = self
-            .checkout
-            .as_mut()
-            .ok_or(WorkspaceError::NotCheckedOut)?;
-        self.git.run(&["checkout", "--quiet", "-B", name]).await?;
-        checkout.branch = Some(name.to_owned());
+        if self.checkout.is_none() {
+            return Err(WorkspaceError::NotCheckedOut);
+        }
+        self.trusted_git()?
+            .run(&["checkout", "--quiet", "-B", name])
+            .await?;
+        if let Some(checkout) = self.checkout.as_mut() {
+            checkout.branch = Some(name.to_owned());
+        }
         Ok(())
     }
 
     /// `HEAD`'s commit.
     pub async fn head(&self) -> Result<String, WorkspaceError> {
         Ok(self
-            .git
+            .trusted_git()?
             .text(&["rev-parse", "--verify", "HEAD^{commit}"])
             .await?)
     }
 
-    async fn has_commit(&self, sha: &str) -> bool {
-        self.git
+    async fn has_commit(&self, sha: &str) -> Result<bool, WorkspaceError> {
+        Ok(self
+            .trusted_git()?
             .succeeds(&["cat-file", "-e", &format!("{sha}^{{commit}}")])
-            .await
+            .await)
     }
 
     async fn is_shallow(&self) -> Result<bool, WorkspaceError> {
         Ok(self
-            .git
+            .trusted_git()?
             .text(&["rev-parse", "--is-shallow-repository"])
             .await?
             == "true")
@@ -241,7 +244,7 @@ impl Workspace {
             .map(|(branch, tracking)| format!("+refs/heads/{branch}:{tracking}"))
             .collect();
         args.extend(specs.iter().map(String::as_str));
-        self.git.remote(&args).await?;
+        self.trusted_git()?.remote(&args).await?;
         Ok(())
     }
 
@@ -269,7 +272,7 @@ impl Workspace {
             url.as_str(),
         ];
         args.extend(specs.iter().map(String::as_str));
-        self.git.remote(&args).await?;
+        self.trusted_git()?.remote(&args).await?;
         Ok(())
     }
 }

@@ -107,8 +107,14 @@ impl Workspace {
     /// (`.gitignore`) left out.
     pub async fn changes(&self) -> Result<Vec<Change>, WorkspaceError> {
         let output = self
-            .git
-            .run(&["status", "--porcelain=v1", "-z", "--untracked-files=all"])
+            .trusted_git()?
+            .run(&[
+                "status",
+                "--porcelain=v1",
+                "-z",
+                "--untracked-files=all",
+                "--ignore-submodules=all",
+            ])
             .await?;
         Ok(parse_status(&output.stdout))
     }
@@ -130,11 +136,10 @@ impl Workspace {
         identity: &CommitIdentity,
         message: &str,
     ) -> Result<Option<String>, WorkspaceError> {
-        self.restore_config()?;
         if self.changes().await?.is_empty() {
             return Ok(None);
         }
-        self.git.run(&["add", "--all"]).await?;
+        self.trusted_git()?.run(&["add", "--all"]).await?;
         let text = message_with_trailer(message, identity.co_author.as_ref());
         let author = &identity.author;
         let env = [
@@ -143,7 +148,7 @@ impl Workspace {
             ("GIT_COMMITTER_NAME", author.name.as_str()),
             ("GIT_COMMITTER_EMAIL", author.email.as_str()),
         ];
-        self.git
+        self.trusted_git()?
             .run_with_env(
                 &[
                     "commit",

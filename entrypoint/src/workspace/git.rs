@@ -87,9 +87,61 @@ pub struct Output {
     pub stderr: String,
 }
 
-/// git in one working directory, with the host's global and system configuration ignored and
-/// hooks disabled (the assistant can write `.git/hooks/*`; our commits and pushes must not run
-/// what it wrote).
+/// Command-line configuration given to every command, the second line of defence after
+/// [`super::gitdir::GitDirSnapshot`] restored the repository's own files: command-line
+/// settings win over every configuration file (<https://git-scm.com/docs/git-config#FILES>),
+/// and git passes them on to the git processes it starts itself (submodules) through
+/// `GIT_CONFIG_PARAMETERS`. Each neutralises a key whose value git executes or that decides
+/// where a request goes:
+/// - `core.hooksPath=/dev/null`: no hook runs, whatever `.git/hooks/` holds
+///   (<https://git-scm.com/docs/githooks>);
+/// - `core.fsmonitor=false`: `status`, `add` and `commit` would start the named program;
+/// - `credential.helper=` (empty: resets the list) and `core.askPass=`: no helper sees a
+///   credential prompt (`GIT_ASKPASS=true` answers it first anyway);
+/// - `core.pager=cat` besides `--no-pager` (and `pager.<command>` is never consulted then);
+/// - `core.editor=true`, `sequence.editor=true`: nothing opens an editor;
+/// - `commit.gpgSign`, `tag.gpgSign`, `push.gpgSign` off, so `gpg.program` never runs;
+/// - `core.sshCommand=false`, `core.gitProxy=`, and `protocol.allow=never` with only `http`
+///   and `https` allowed (<https://git-scm.com/docs/git-config#Documentation/git-config.txt-protocolallow>):
+///   no `ext::` command, no ssh, no `file://` alternate, whatever a URL is rewritten to;
+/// - `submodule.recurse=false`, `diff.ignoreSubmodules=all`, `status.submoduleSummary=false`,
+///   `push.recurseSubmodules=no`, `fetch.recurseSubmodules=no`: no git process starts inside
+///   a `.git/modules/*` repository with a configuration of its own;
+/// - `core.attributesFile=/dev/null` (with `GIT_ATTR_NOSYSTEM=1`): no attributes file outside
+///   the repository names a driver.
+///
+/// Not overridable here, and so left to the restored configuration: per-URL keys
+/// (`url.<base>.insteadOf`, `http.<url>.proxy`), `include.path`, and driver keys whose names
+/// the attacker picks (`filter.<driver>.*`, `diff.<driver>.*`, `merge.<driver>.*`).
+/// `alias.*` never replaces a built-in command, so it needs nothing.
+const SAFE_CONFIG: &[&str] = &[
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "credential.helper=",
+    "core.askPass=",
+    "core.pager=cat",
+    "core.editor=true",
+    "sequence.editor=true",
+    "commit.gpgSign=false",
+    "tag.gpgSign=false",
+    "push.gpgSign=false",
+    "core.sshCommand=false",
+    "core.gitProxy=",
+    "protocol.allow=never",
+    "protocol.http.allow=always",
+    "protocol.https.allow=always",
+    "submodule.recurse=false",
+    "diff.ignoreSubmodules=all",
+    "status.submoduleSummary=false",
+    "push.recurseSubmodules=no",
+    "fetch.recurseSubmodules=no",
+    "core.attributesFile=/dev/null",
+];
+
+/// git in one working directory, with the host's global and system configuration ignored,
+/// hooks disabled and every executing setting overridden ([`SAFE_CONFIG`]): the assistant can
+/// write `.git/hooks/*` and, in a checkout made with `umask 0000`, `.git/config`; our
+/// commits and pushes must not run what it wrote.
 #[derive(Clone, Debug)]
 pub struct Git {
     dir: PathBuf,
@@ -156,14 +208,24 @@ impl Git {
                 command.env_remove(name);
             }
         }
+        if let Some(parent) = self.dir.parent() {
+            // git never looks above the checkout for a repository: if `.git` disappeared,
+            // a repository planted in a parent directory must not be used instead.
+            command.env("GIT_CEILING_DIRECTORIES", parent);
+        }
         command
             .current_dir(&self.dir)
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_ASKPASS", "true")
+            .env("GIT_EDITOR", "true")
+            .env("GIT_SEQUENCE_EDITOR", "true")
+            .env("GIT_ATTR_NOSYSTEM", "1")
+            .env("GIT_PAGER", "cat")
             .env("LC_ALL", "C")
-            .args(["-c", "core.hooksPath=/dev/null", "-c", "credential.helper="])
+            .arg("--no-pager")
+            .args(SAFE_CONFIG.iter().flat_map(|setting| ["-c", setting]))
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())

@@ -9,16 +9,21 @@
 //! [`PushOutcome::Impossible`] with a patch ([`Workspace::patch`]) the caller can post instead.
 //!
 //! The assistant runs in the same directory and may rewrite `.git/config` (a `url.insteadOf`
-//! that sends our next push, with its `Authorization` header, to another host) or add hooks, so
-//! the remembered configuration is written back before every command that authenticates, and
-//! hooks never run (see [`git::Git`]).
+//! that sends our next push, with its `Authorization` header, to another host; a
+//! `core.fsmonitor` that runs as root) or add hooks, so every git command the workspace runs
+//! first goes through [`Workspace::trusted_git`]: the repository files git reads as
+//! configuration are written back as the checkout left them and `.git` must still be the same
+//! directory ([`gitdir`]); each command also overrides every executing setting on its command
+//! line ([`git::Git`]).
 
 pub mod branch;
 pub mod checkout;
 pub mod commit;
 pub mod git;
+pub mod gitdir;
 pub mod push;
 pub mod remote;
+pub mod trusted;
 
 use std::path::{Path, PathBuf};
 
@@ -26,8 +31,10 @@ pub use branch::{AssistantBranch, BranchNameError, BranchPrefix};
 pub use checkout::{Checkout, CheckoutTarget, MergeRequestSource, PushAccess};
 pub use commit::{Change, CommitIdentity, Person};
 pub use git::{Git, GitAuth, GitError};
+pub use gitdir::{GitDirError, GitDirSnapshot};
 pub use push::{PushDestination, PushOutcome, PushRefusal};
 pub use remote::{RemoteUrl, RemoteUrlError};
+pub use trusted::{ConfigurationSwap, TRUSTED_PATHS, TrustedPath};
 
 /// Something went wrong preparing or publishing the checkout.
 #[derive(Debug, thiserror::Error)]
@@ -35,9 +42,14 @@ pub enum WorkspaceError {
     /// A git command failed.
     #[error(transparent)]
     Git(#[from] GitError),
-    /// `.git/config` could not be read or restored.
-    #[error("cannot read or restore {path}: {source}")]
-    Config {
+    /// `.git` is not what the checkout left, or its files cannot be restored.
+    #[error(transparent)]
+    GitDir(#[from] GitDirError),
+    /// A file of the working tree could not be swapped for the target branch's version.
+    #[error(
+        "cannot replace {path} with the target branch's version of the assistant's configuration: {source}"
+    )]
+    Tree {
         /// The file.
         path: String,
         /// Why.
@@ -136,15 +148,16 @@ pub struct Workspace {
     git: Git,
     origin: RemoteUrl,
     settings: WorkspaceSettings,
-    config_path: PathBuf,
-    config: Vec<u8>,
+    git_dir: GitDirSnapshot,
     checkout: Option<Checkout>,
 }
 
 impl Workspace {
     /// Opens the checkout at `dir` whose project lives at `origin`: rewrites every remote URL
     /// that carries credentials (the runner's job token) to `origin`'s form without them, and
-    /// remembers the resulting `.git/config`.
+    /// remembers the resulting `.git/config` and the other files git reads as configuration
+    /// ([`GitDirSnapshot`]). Nothing but the runner has run in the checkout yet: this is the
+    /// state trusted for the rest of the job.
     pub async fn open(
         dir: impl Into<PathBuf>,
         origin: RemoteUrl,
@@ -152,27 +165,23 @@ impl Workspace {
         settings: WorkspaceSettings,
     ) -> Result<Self, WorkspaceError> {
         let git = Git::new(dir, Some(auth));
-        let git_dir = git.text(&["rev-parse", "--absolute-git-dir"]).await?;
-        let config_path = Path::new(&git_dir).join("config");
+        let mut git_dir = GitDirSnapshot::capture(git.dir())?;
         strip_remote_credentials(&git).await?;
         drop_extra_headers(&git).await?;
-        let config = std::fs::read(&config_path).map_err(|source| WorkspaceError::Config {
-            path: config_path.display().to_string(),
-            source,
-        })?;
+        git_dir.remember_config()?;
         Ok(Self {
             git,
             origin,
             settings,
-            config_path,
-            config,
+            git_dir,
             checkout: None,
         })
     }
 
-    /// The git runner for this checkout (local commands carry no credentials).
-    pub fn git(&self) -> &Git {
-        &self.git
+    /// The git runner for this checkout, after [`Workspace::trusted_git`]'s checks: local
+    /// commands carry no credentials.
+    pub fn git(&self) -> Result<&Git, WorkspaceError> {
+        self.trusted_git()
     }
 
     /// The checkout's directory.
@@ -190,18 +199,13 @@ impl Workspace {
         self.checkout.as_ref()
     }
 
-    /// Writes back the configuration remembered at [`Workspace::open`], undoing whatever the
-    /// assistant changed in `.git/config`.
-    fn restore_config(&self) -> Result<(), WorkspaceError> {
-        let current = std::fs::read(&self.config_path).ok();
-        if current.as_deref() == Some(self.config.as_slice()) {
-            return Ok(());
-        }
-        tracing::info!(path = %self.config_path.display(), "restoring .git/config changed during the run");
-        std::fs::write(&self.config_path, &self.config).map_err(|source| WorkspaceError::Config {
-            path: self.config_path.display().to_string(),
-            source,
-        })
+    /// The git runner, once the repository's configuration files are back to what
+    /// [`Workspace::open`] remembered and `.git` is checked to be the same directory. Every
+    /// git command of the workspace goes through here, so none can read a configuration the
+    /// assistant wrote: the check is a few small file reads, cheap next to starting git.
+    pub(crate) fn trusted_git(&self) -> Result<&Git, WorkspaceError> {
+        self.git_dir.enforce()?;
+        Ok(&self.git)
     }
 }
 

@@ -98,8 +98,15 @@ impl Workspace {
             .ok_or(WorkspaceError::NotCheckedOut)?;
         let range = format!("{}..HEAD", checkout.base);
         let output = self
-            .git
-            .run(&["format-patch", "--stdout", "--no-signature", &range])
+            .trusted_git()?
+            .run(&[
+                "format-patch",
+                "--stdout",
+                "--no-signature",
+                "--no-ext-diff",
+                "--no-textconv",
+                &range,
+            ])
             .await?;
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
@@ -158,7 +165,6 @@ impl Workspace {
                 )
                 .await;
         }
-        self.restore_config()?;
         let refspec = format!("HEAD:refs/heads/{branch}");
         let lease_arg =
             lease.map(|expected| format!("--force-with-lease=refs/heads/{branch}:{expected}"));
@@ -167,7 +173,7 @@ impl Workspace {
             args.push(lease);
         }
         args.extend([remote.as_str(), refspec.as_str()]);
-        match self.git.remote(&args).await {
+        match self.trusted_git()?.remote(&args).await {
             Ok(_) => Ok(PushOutcome::Pushed { branch, sha: head }),
             Err(error) => {
                 let detail = match &error {
