@@ -141,6 +141,15 @@ pub async fn run(
     };
     let mut report = match job_run.work().await {
         Ok(report) => report,
+        // A cancelled job posts nothing more: its after_script's `entrypoint finalize` replaces
+        // the placeholder with "cancelled" (and GitLab kills the job at the end of the grace
+        // period anyway).
+        Err(error) if was_cancelled(&error) => {
+            tracing::warn!(
+                "cancelled; the placeholder is left for `entrypoint finalize` in after_script"
+            );
+            return Err(error);
+        }
         Err(error) => {
             tracing::error!(error = %redactor.redact(&format!("{error:#}")), "the run failed");
             let mut report = ResultReport::new(
@@ -197,6 +206,17 @@ impl Ownership {
             tracing::warn!(%error, "the claim on the note could not be released; remove the bot's reaction to have the mention answered again");
         }
     }
+}
+
+/// Whether the run ended because the job was cancelled
+/// ([`crate::assistant::run::RunError::Cancelled`]).
+fn was_cancelled(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<crate::assistant::run::RunError>(),
+            Some(crate::assistant::run::RunError::Cancelled)
+        )
+    })
 }
 
 fn claim_target(trigger: &Trigger) -> Option<claim::Target<'_>> {
@@ -385,13 +405,12 @@ impl JobRun<'_> {
             ProgressSettings::default(),
         );
         let redactor = Arc::clone(&self.redactor);
-        let run =
-            crate::assistant::run::run_sandboxed(&spec, self.settings.sandbox.as_ref(), |event| {
-                log_event(event, &redactor);
-                progress.record(event);
-            })
-            .instrument(tracing::info_span!("assistant", %assistant))
-            .await;
+        let run = crate::assistant::run::run(&spec, &self.settings.sandbox, |event| {
+            log_event(event, &redactor);
+            progress.record(event);
+        })
+        .instrument(tracing::info_span!("assistant", %assistant))
+        .await;
         progress.stop().await;
         let run = run.with_context(|| format!("running {}", spec.program.display()))?;
         for name in &run.refused_passthrough {
