@@ -136,6 +136,10 @@ pub fn job_shell(secrets: &[(&str, &str)], marker: &str) -> std::process::Child 
     std::process::Command::new("/bin/sh")
         .args(["-c", &format!("sleep 600; : {marker}")])
         .envs(secrets.iter().copied())
+        // Not the caller's pipes: a test whose output is read to the end must not wait for it.
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("starting the job shell stand-in")
 }

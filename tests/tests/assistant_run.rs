@@ -49,7 +49,11 @@ async fn run(
 fn open_plan(uid: u32) -> Plan {
     Plan {
         settings: Settings::open(SandboxUid::new(uid).unwrap()),
-        probe: ProbeProgram(doubles::binaries::entrypoint().expect("the entrypoint binary")),
+        probe: ProbeProgram(
+            doubles::binaries::entrypoint()
+                .expect("the entrypoint binary")
+                .to_owned(),
+        ),
         capabilities: Capabilities::current().unwrap(),
     }
 }

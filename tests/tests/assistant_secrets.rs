@@ -68,7 +68,7 @@ async fn print_env_through(assistant: Assistant) {
         .then(
             Turn::tool_call(ToolCall::shell(
                 "call_proc_1",
-                &doubles::sandbox::proc_dump(doubles::sandbox::PROC_DUMP_FILE),
+                doubles::sandbox::proc_dump(doubles::sandbox::PROC_DUMP_FILE),
             ))
             .expecting(Expectation::ToolOutputFor("call_env_1".into())),
         )
@@ -114,7 +114,11 @@ async fn print_env_through(assistant: Assistant) {
     let lease = doubles::sandbox::UidLease::take();
     let plan = Plan {
         settings: Settings::open(SandboxUid::new(lease.uid).unwrap()),
-        probe: ProbeProgram(doubles::binaries::entrypoint().expect("the entrypoint binary")),
+        probe: ProbeProgram(
+            doubles::binaries::entrypoint()
+                .expect("the entrypoint binary")
+                .to_owned(),
+        ),
         capabilities: Capabilities::current().unwrap(),
     };
     let report = run(&spec, &plan, |_| {}).await.unwrap();
