@@ -384,7 +384,8 @@ impl JobRun<'_> {
         .instrument(tracing::info_span!("workspace"))
         .await?;
 
-        let review_dir = ReviewDir::create(workspace.dir(), assistant)?;
+        let sandbox_uid = self.settings.sandbox.settings.uid;
+        let review_dir = ReviewDir::create(workspace.dir(), assistant, sandbox_uid)?;
         let review_file = review_file_in(review_dir.path());
         let is_merge_request = matches!(trigger.noteable, Noteable::MergeRequest(_));
         let prompt = prompt::build(prompt::PromptParts {
@@ -428,6 +429,7 @@ impl JobRun<'_> {
             if let Noteable::MergeRequest(iid) = trigger.noteable
                 && review_file.exists()
             {
+                written_by(&review_file, sandbox_uid)?;
                 let review = read_review(&review_file)?;
                 let published = publish_review(
                     self.gitlab,
@@ -485,9 +487,13 @@ impl JobRun<'_> {
 struct ReviewDir(std::path::PathBuf);
 
 impl ReviewDir {
+    /// The directory, empty, and the sandbox uid's (the CLI runs as it and writes the review
+    /// there); its parent, the runner's `<checkout>.tmp` holding file-type CI/CD variables, is
+    /// not lent.
     fn create(
         checkout: &std::path::Path,
         assistant: crate::assistant::Assistant,
+        uid: crate::sandbox::SandboxUid,
     ) -> anyhow::Result<Self> {
         let mut base = checkout.as_os_str().to_owned();
         base.push(".tmp");
@@ -502,6 +508,8 @@ impl ReviewDir {
         }
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("creating {} for the review file", dir.display()))?;
+        std::os::unix::fs::chown(&dir, Some(uid.get()), Some(uid.get()))
+            .with_context(|| format!("lending {} to the assistant's uid", dir.display()))?;
         Ok(Self(dir))
     }
 
@@ -514,6 +522,24 @@ impl Drop for ReviewDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Refuses a review file that is not a regular file owned by the sandbox uid: the model could
+/// leave a symbolic link (or, where the kernel allows it, a hard link) to a file only the
+/// entrypoint may read, such as a file-type CI/CD variable in `<checkout>.tmp`, for the
+/// entrypoint to read and post. Checked after every process of the uid is gone, so it cannot
+/// be swapped afterwards.
+fn written_by(path: &std::path::Path, uid: crate::sandbox::SandboxUid) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path)
+        .with_context(|| format!("reading the review file {}", path.display()))?;
+    if !meta.file_type().is_file() || meta.uid() != uid.get() || meta.nlink() != 1 {
+        anyhow::bail!(
+            "the review file {} is not a plain file the assistant wrote (a link to another file?), so it was not read",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// `CI_SERVER_HOST`, else the host of `CI_SERVER_URL`.
