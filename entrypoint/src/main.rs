@@ -109,6 +109,16 @@ fn main() -> ExitCode {
         eprintln!("error: could not run {}: {error}", program.display());
         return ExitCode::from(127);
     }
+    // Before anything reads a token: see `make_undumpable` for what this does and does not
+    // protect. Every command but the pass-through (which `exec`s and so resets the flag) may
+    // hold one: run, scan, serve, setup and doctor read GITLAB_TOKEN or the model keys,
+    // finalize and explain the job's tokens.
+    if let Err(error) = sandbox::privileges::make_undumpable() {
+        eprintln!(
+            "error: could not make this process non-dumpable (prctl PR_SET_DUMPABLE): {error}"
+        );
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse_from(args);
     let outcome = match cli.command {
         Command::Mentions(args) => mention::command::run(&args),

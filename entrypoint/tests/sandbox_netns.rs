@@ -14,13 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use entrypoint::assistant::Assistant;
-use entrypoint::assistant::run::{
-    ApiConfig, Outcome, Provider, RunError, RunSpec, run, run_sandboxed,
-};
+use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunError, RunSpec, run};
 use entrypoint::proxy::{KeyProxy, ModelApi, Upstream};
 use entrypoint::sandbox::{
-    Capabilities, Enclosure, Plan, Policy, ProbeProgram, SandboxError, SandboxUid, Settings, Site,
-    unsandboxed_note,
+    Capabilities, Enclosure, Plan, ProbeProgram, ProxySite, SandboxError, SandboxUid, Settings,
+    Site, unsandboxed_note,
 };
 use entrypoint::secret::Secret;
 
@@ -33,6 +31,7 @@ const UID: u32 = 64123;
 const CLI_UID: u32 = 64201;
 const BREACH_UID: u32 = 64202;
 const VERIFY_UID: u32 = 64203;
+const OPEN_UID: u32 = 64204;
 const REAL_KEY: &str = "sk-ant-real-key-netns-7c1d";
 /// The fake model API.
 const UPSTREAM: &str = "10.77.0.1:8080";
@@ -276,10 +275,7 @@ fn spec(program: PathBuf, workspace: &Path) -> RunSpec {
 
 fn plan(uid: u32) -> Plan {
     Plan {
-        settings: Settings {
-            uid: SandboxUid::new(uid).unwrap(),
-            extra_hosts: Vec::new(),
-        },
+        settings: Settings::fenced(SandboxUid::new(uid).unwrap()),
         probe: ProbeProgram(ENTRYPOINT.into()),
         capabilities: Capabilities::current().unwrap(),
     }
@@ -316,7 +312,7 @@ async fn fenced_cli_reaches_the_model_only_through_the_proxy() {
     assert_eq!(as_root.len(), probes.len(), "{as_root:?}");
     assert!(as_root.values().all(|reached| *reached), "{as_root:?}");
 
-    let report = run_sandboxed(&spec(cli, work.path()), Some(&plan(CLI_UID)), |_| {})
+    let report = run(&spec(cli, work.path()), &plan(CLI_UID), |_| {})
         .await
         .expect("the sandboxed run could not start");
 
@@ -493,9 +489,11 @@ async fn a_fence_that_does_not_hold_stops_the_run_and_leaves_no_rules() {
     let work = tempfile::tempdir().unwrap();
     // The rules are written for a port where no proxy listens, so the proxy check fails.
     let site = Site {
-        proxy_port: entrypoint::sandbox::proxy_port(proxy.base_url()).unwrap() ^ 1,
-        upstream: proxy.upstream().clone(),
         workspace: work.path().to_owned(),
+        proxy: Some(ProxySite {
+            port: entrypoint::sandbox::proxy_port(proxy.base_url()).unwrap() ^ 1,
+            upstream: proxy.upstream().clone(),
+        }),
     };
     let error = tokio::task::spawn_blocking(move || Enclosure::establish(&plan(BREACH_UID), &site))
         .await
@@ -564,10 +562,11 @@ async fn fencing_claude_on_bedrock_is_refused_before_anything_runs() {
     let work = tempfile::tempdir().unwrap();
     let mut bedrock = spec(PathBuf::from("/nonexistent/claude"), work.path());
     bedrock.provider = Provider::Bedrock;
-    let error = run_sandboxed(&bedrock, Some(&plan(UID)), |_| {})
-        .await
-        .unwrap_err();
-    assert!(matches!(error, RunError::SandboxNeedsProxy), "{error}");
+    let error = run(&bedrock, &plan(UID), |_| {}).await.unwrap_err();
+    assert!(
+        matches!(error, RunError::Sandbox(SandboxError::NeedsProxy)),
+        "{error}"
+    );
     assert!(error.to_string().contains("AI_SANDBOX=off"));
 }
 
@@ -637,29 +636,39 @@ fn without_ip6tables_nothing_is_fenced_rather_than_ipv4_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn opting_out_runs_unfenced_and_says_so() {
-    if !inside_fresh_netns("opting_out_runs_unfenced_and_says_so") {
+async fn opting_out_runs_unfenced_but_still_as_the_sandbox_uid_and_says_so() {
+    if !inside_fresh_netns("opting_out_runs_unfenced_but_still_as_the_sandbox_uid_and_says_so") {
         return;
     }
     let _seen = fake_model_api().await;
     let _forbidden = forbidden_servers();
-    let policy = Policy::from_env(Assistant::Codex, |name| {
-        (name == "AI_SANDBOX").then(|| "off".to_owned())
+    let settings = Settings::from_env(Assistant::Codex, |name| match name {
+        "AI_SANDBOX" => Some("off".to_owned()),
+        "AI_SANDBOX_UID" => Some(OPEN_UID.to_string()),
+        _ => None,
     })
     .unwrap();
-    assert_eq!(policy, Policy::Off);
-    assert!(Plan::for_policy(policy).unwrap().is_none());
+    assert_eq!(settings, Settings::open(SandboxUid::new(OPEN_UID).unwrap()));
+    let plan = Plan {
+        settings,
+        probe: ProbeProgram(ENTRYPOINT.into()),
+        capabilities: Capabilities::current().unwrap(),
+    };
     let tools = tempfile::tempdir().unwrap();
     let suid = setuid_id(tools.path());
     let probes = forbidden_targets(&[]);
     let cli = fake_cli(tools.path(), &suid, &probes);
     let work = tempfile::tempdir().unwrap();
 
-    let report = run(&spec(cli, work.path()), |_| {}).await.unwrap();
+    let report = run(&spec(cli, work.path()), &plan, |_| {}).await.unwrap();
 
     assert!(!report.sandboxed);
     let (text, seen) = report_lines(work.path());
-    assert!(text.contains("uid=0\n"), "{text}");
+    assert!(text.contains(&format!("uid={OPEN_UID}\n")), "{text}");
+    assert!(
+        text.contains(&format!("setuid-euid={OPEN_UID}\n")),
+        "a setuid binary elevated the unfenced process: {text}"
+    );
     assert!(seen.values().all(|reached| *reached), "{text}");
     let note = unsandboxed_note();
     assert!(

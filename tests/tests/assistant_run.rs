@@ -2,7 +2,8 @@
 //! model doubles: what a user sees in the job (files changed, the answer, usage, failures and
 //! timeouts reported) and what the model API sees (only the real key, only in its header).
 //!
-//! The first run installs the CLIs from npm into the user cache (about 15 s each).
+//! The first run installs the CLIs from npm into the user cache (about 15 s each). Each run is
+//! as the entrypoint makes it: the CLI as a sandbox uid of its own, network open.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -14,8 +15,9 @@ use doubles::model::{
 };
 use entrypoint::assistant::Assistant;
 use entrypoint::assistant::events::{AssistantEvent, Usage};
-use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunReport, RunSpec, run};
+use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunError, RunReport, RunSpec};
 use entrypoint::proxy::{ModelApi, Upstream};
+use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
 use entrypoint::secret::Secret;
 
 const CLAUDE_KEY: &str = "sk-ant-real-key-5f1e2d3c";
@@ -26,10 +28,34 @@ const CODEX_KNOWN_MODEL: &str = "gpt-5.5";
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
 async fn installed(cli: Cli) -> InstalledCli {
-    tokio::task::spawn_blocking(move || install(cli))
-        .await
-        .expect("install task panicked")
-        .expect("installing the CLI")
+    tokio::task::spawn_blocking(move || {
+        doubles::sandbox::reachable_cli(&install(cli).expect("installing the CLI"))
+    })
+    .await
+    .expect("install task panicked")
+}
+
+/// The run as the entrypoint does it, as a sandbox uid this test process holds alone.
+async fn run(
+    spec: &RunSpec,
+    on_event: impl FnMut(&AssistantEvent) + Send,
+) -> Result<RunReport, RunError> {
+    let lease = doubles::sandbox::UidLease::take();
+    entrypoint::assistant::run::run(spec, &open_plan(lease.uid), on_event).await
+}
+
+/// The network open (fencing is tested in network namespaces of its own), the product's own
+/// binary as the sandbox's reaper.
+fn open_plan(uid: u32) -> Plan {
+    Plan {
+        settings: Settings::open(SandboxUid::new(uid).unwrap()),
+        probe: ProbeProgram(
+            doubles::binaries::entrypoint()
+                .expect("the entrypoint binary")
+                .to_owned(),
+        ),
+        capabilities: Capabilities::current().unwrap(),
+    }
 }
 
 /// A spec for `assistant` on `workspace`, its API at `double`.
@@ -121,7 +147,7 @@ fn only_the_real_key_in_its_header(double: &ModelDouble, key: &str) {
 
 #[tokio::test]
 async fn claude_writes_a_file_and_reports_its_answer_and_usage() {
-    let work = tempfile::tempdir().unwrap();
+    let work = doubles::sandbox::reachable_tempdir();
     let target = work.path().join("hello.txt");
     let script = Script::new()
         .then(
@@ -180,7 +206,7 @@ async fn claude_writes_a_file_and_reports_its_answer_and_usage() {
 
 #[tokio::test]
 async fn claude_follows_claude_md_from_the_workspace() {
-    let work = tempfile::tempdir().unwrap();
+    let work = doubles::sandbox::reachable_tempdir();
     std::fs::write(work.path().join("CLAUDE.md"), "Rule: CLAUDE-RULE-4471.\n").unwrap();
     let double = anthropic::start(Script::new().then(Turn::text("ok")))
         .await
@@ -200,7 +226,7 @@ async fn claude_follows_claude_md_from_the_workspace() {
 
 #[tokio::test]
 async fn codex_applies_a_patch_and_reports_its_answer_and_usage() {
-    let work = tempfile::tempdir().unwrap();
+    let work = doubles::sandbox::reachable_tempdir();
     let script = Script::new()
         .then(
             Turn::tool_call(ToolCall::write_file("call_p1", "hello.txt", "hello\n")).with_usage(
@@ -248,7 +274,7 @@ async fn codex_applies_a_patch_and_reports_its_answer_and_usage() {
 
 #[tokio::test]
 async fn codex_follows_codex_md_and_ignores_agents_md() {
-    let work = tempfile::tempdir().unwrap();
+    let work = doubles::sandbox::reachable_tempdir();
     std::fs::create_dir(work.path().join(".git")).unwrap();
     std::fs::write(work.path().join("AGENTS.md"), "Rule: AGENTS-RULE-8812.\n").unwrap();
     std::fs::write(work.path().join("CODEX.md"), "Rule: CODEX-RULE-3390.\n").unwrap();
@@ -278,7 +304,7 @@ async fn codex_follows_codex_md_and_ignores_agents_md() {
 #[tokio::test]
 async fn a_500_fails_the_run_quickly_with_the_apis_message() {
     for assistant in Assistant::ALL {
-        let work = tempfile::tempdir().unwrap();
+        let work = doubles::sandbox::reachable_tempdir();
         let script = Script::new().then(
             Turn::fault(Fault::Status(ApiError::new(500, "Internal server error"))).times(40),
         );
@@ -316,7 +342,7 @@ async fn a_500_fails_the_run_quickly_with_the_apis_message() {
 #[tokio::test]
 async fn a_hung_model_times_out_and_leaves_no_process_behind() {
     for assistant in Assistant::ALL {
-        let work = tempfile::tempdir().unwrap();
+        let work = doubles::sandbox::reachable_tempdir();
         let script = Script::new().then(Turn::text("too late").after(Duration::from_secs(120)));
         let double = match assistant {
             Assistant::Claude => anthropic::start(script).await.unwrap(),
@@ -364,7 +390,7 @@ fn processes_in(dir: &Path) -> Vec<u32> {
 
 #[tokio::test]
 async fn codex_retries_once_with_the_fallback_model_when_o4_mini_is_gone() {
-    let work = tempfile::tempdir().unwrap();
+    let work = doubles::sandbox::reachable_tempdir();
     let script = Script::new()
         .unknown_model("o4-mini")
         .then(Turn::text("Done with the fallback model."));
@@ -401,7 +427,7 @@ async fn codex_retries_once_with_the_fallback_model_when_o4_mini_is_gone() {
 
 #[tokio::test]
 async fn a_missing_claude_model_is_not_retried_with_another() {
-    let work = tempfile::tempdir().unwrap();
+    let work = doubles::sandbox::reachable_tempdir();
     let double = anthropic::start(Script::new().unknown_model("claude-retired-1"))
         .await
         .unwrap();
@@ -426,7 +452,7 @@ async fn a_missing_claude_model_is_not_retried_with_another() {
 
 #[tokio::test]
 async fn claude_stops_at_the_turn_limit_and_says_so() {
-    let work = tempfile::tempdir().unwrap();
+    let work = doubles::sandbox::reachable_tempdir();
     let script = Script::new()
         .then(Turn::tool_call(ToolCall::shell("toolu_ls", "ls")))
         .then(Turn::tool_call(ToolCall::shell("toolu_ls2", "ls")))
@@ -447,7 +473,7 @@ async fn claude_stops_at_the_turn_limit_and_says_so() {
 #[tokio::test]
 async fn tool_calls_reach_the_caller_while_the_assistant_is_still_working() {
     for assistant in Assistant::ALL {
-        let work = tempfile::tempdir().unwrap();
+        let work = doubles::sandbox::reachable_tempdir();
         let path = match assistant {
             Assistant::Claude => work.path().join("a.txt"),
             Assistant::Codex => "a.txt".into(),
@@ -491,7 +517,7 @@ async fn prompts_larger_than_one_command_line_argument_arrive_whole() {
     let prompt = format!("{}\nEND-OF-PROMPT-5521", "context line\n".repeat(20_000));
     assert!(prompt.len() > 200 * 1024);
     for assistant in Assistant::ALL {
-        let work = tempfile::tempdir().unwrap();
+        let work = doubles::sandbox::reachable_tempdir();
         let script = Script::new().then(Turn::text("ok"));
         let double = match assistant {
             Assistant::Claude => anthropic::start(script).await.unwrap(),
@@ -516,7 +542,7 @@ async fn prompts_larger_than_one_command_line_argument_arrive_whole() {
 
 #[tokio::test]
 async fn codex_cannot_run_on_a_cloud_provider() {
-    let work = tempfile::tempdir().unwrap();
+    let work = doubles::sandbox::reachable_tempdir();
     let double = openai::start(Script::new()).await.unwrap();
     let mut spec = spec(Assistant::Codex, &double, work.path()).await;
     spec.provider = Provider::Bedrock;
@@ -531,7 +557,7 @@ async fn codex_cannot_run_on_a_cloud_provider() {
 async fn codex_models_without_the_patch_tool_can_patch_through_the_shell() {
     // For model names it does not know (o4-mini among them), Codex offers no `apply_patch`
     // tool; the model then runs `apply_patch` through the shell tool.
-    let work = tempfile::tempdir().unwrap();
+    let work = doubles::sandbox::reachable_tempdir();
     let patch = "apply_patch <<'PATCH'\n*** Begin Patch\n*** Add File: shell.txt\n+from the shell\n*** End Patch\nPATCH\n";
     let script = Script::new()
         .then(Turn::tool_call(ToolCall::shell("call_sh", patch)))

@@ -1,8 +1,13 @@
-//! The model asks the assistant to print its environment; the job's secrets must not be in
-//! what comes back, and the real API key must reach the API only in its auth header.
+//! The model asks the assistant to print its environment and then to dump every
+//! `/proc/<pid>/environ` and `/proc/<pid>/cmdline` it can read; the job's secrets must not be
+//! in what comes back nor in the dump, and the real API key must reach the API only in its auth
+//! header.
 //!
 //! One test in its own binary: it puts secrets into this process's environment (as GitLab CI
-//! does for the job) before any other thread exists.
+//! does for the job) before any other thread exists, and starts a stand-in for the runner's job
+//! shell whose initial environment holds them, as the real one's does. The CLI runs as the
+//! entrypoint always runs it, as the sandbox uid, here with the network open (`AI_SANDBOX=off`);
+//! `sandbox_real_clis.rs` does the same dump fenced.
 
 use std::time::Duration;
 
@@ -11,6 +16,7 @@ use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic
 use entrypoint::assistant::Assistant;
 use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunSpec, run};
 use entrypoint::proxy::{ModelApi, Upstream};
+use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
 use entrypoint::secret::Secret;
 
 const CLAUDE_KEY: &str = "sk-ant-canary-key-71c2e0";
@@ -18,13 +24,18 @@ const OPENAI_KEY: &str = "sk-canary-key-4be913";
 const GITLAB_TOKEN: &str = "glpat-canary-token-90f1aa";
 const CI_JOB_TOKEN: &str = "job-canary-token-3d5c77";
 const DB_PASSWORD: &str = "db-canary-password-e61b02";
+const REGISTRY_PASSWORD: &str = "registry-canary-password-0c4d19";
 const SECRETS: &[&str] = &[
     CLAUDE_KEY,
     OPENAI_KEY,
     GITLAB_TOKEN,
     CI_JOB_TOKEN,
     DB_PASSWORD,
+    REGISTRY_PASSWORD,
 ];
+/// In the job shell stand-in's command line, which every uid may read: proof that the dump
+/// looked at processes other than its own.
+const JOB_SHELL_MARKER: &str = "job-shell-stand-in-5be0";
 
 #[test]
 fn printing_the_environment_reveals_no_secret_to_the_model() {
@@ -36,20 +47,32 @@ fn printing_the_environment_reveals_no_secret_to_the_model() {
         std::env::set_var("GITLAB_TOKEN", GITLAB_TOKEN);
         std::env::set_var("CI_JOB_TOKEN", CI_JOB_TOKEN);
         std::env::set_var("DB_PASSWORD", DB_PASSWORD);
+        std::env::set_var("CI_REGISTRY_PASSWORD", REGISTRY_PASSWORD);
     }
+    // The job shell: the runner starts it with every CI/CD variable in its environment.
+    let mut job_shell = doubles::sandbox::job_shell(&[], JOB_SHELL_MARKER);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         for assistant in Assistant::ALL {
             print_env_through(assistant).await;
         }
     });
+    job_shell.kill().unwrap();
+    job_shell.wait().unwrap();
 }
 
 async fn print_env_through(assistant: Assistant) {
-    let work = tempfile::tempdir().unwrap();
+    let work = doubles::sandbox::reachable_tempdir();
     let script = Script::new()
         .then(Turn::tool_call(ToolCall::shell("call_env_1", "env")))
-        .then(Turn::text("Printed.").expecting(Expectation::ToolOutputFor("call_env_1".into())));
+        .then(
+            Turn::tool_call(ToolCall::shell(
+                "call_proc_1",
+                doubles::sandbox::proc_dump(doubles::sandbox::PROC_DUMP_FILE),
+            ))
+            .expecting(Expectation::ToolOutputFor("call_env_1".into())),
+        )
+        .then(Turn::text("Printed.").expecting(Expectation::ToolOutputFor("call_proc_1".into())));
     let (double, cli, api, base, key) = match assistant {
         Assistant::Claude => {
             let double = anthropic::start(script).await.unwrap();
@@ -62,10 +85,11 @@ async fn print_env_through(assistant: Assistant) {
             (double, Cli::Codex, ModelApi::OpenAi, base, OPENAI_KEY)
         }
     };
-    let cli = tokio::task::spawn_blocking(move || install(cli))
-        .await
-        .unwrap()
-        .unwrap();
+    let cli = tokio::task::spawn_blocking(move || {
+        doubles::sandbox::reachable_cli(&install(cli).unwrap())
+    })
+    .await
+    .unwrap();
     let spec = RunSpec {
         assistant,
         program: cli.binary,
@@ -87,7 +111,17 @@ async fn print_env_through(assistant: Assistant) {
         passthrough: vec!["DB_PASSWORD".to_owned(), "GITLAB_TOKEN".to_owned()],
     };
 
-    let report = run(&spec, |_| {}).await.unwrap();
+    let lease = doubles::sandbox::UidLease::take();
+    let plan = Plan {
+        settings: Settings::open(SandboxUid::new(lease.uid).unwrap()),
+        probe: ProbeProgram(
+            doubles::binaries::entrypoint()
+                .expect("the entrypoint binary")
+                .to_owned(),
+        ),
+        capabilities: Capabilities::current().unwrap(),
+    };
+    let report = run(&spec, &plan, |_| {}).await.unwrap();
 
     assert!(
         matches!(report.outcome, Outcome::Succeeded { .. }),
@@ -107,6 +141,17 @@ async fn print_env_through(assistant: Assistant) {
         );
     }
     assert_eq!(report.refused_passthrough, ["DB_PASSWORD", "GITLAB_TOKEN"]);
+    assert!(!report.sandboxed, "{assistant}: the network was open");
+
+    let summary = tool_output(&double, "call_proc_1");
+    assert!(summary.contains("dumped"), "{assistant}: {summary}");
+    doubles::sandbox::check_proc_dump(work.path(), lease.uid, JOB_SHELL_MARKER, SECRETS);
+    for secret in SECRETS {
+        assert!(
+            !summary.contains(secret),
+            "{assistant}: {secret} is readable from /proc by the assistant"
+        );
+    }
     for request in double.requests() {
         assert_eq!(request.credential(), Some(key), "{assistant}");
         let mut without_auth = request.clone();

@@ -33,8 +33,9 @@ const CODEX_KNOWN_MODEL: &str = "gpt-5.5";
 /// Far above a healthy job (seconds) and below the CLIs' minutes of retries.
 const JOB_LIMIT: Duration = Duration::from_secs(180);
 
+/// The CLI where the sandbox uid, which the job runs it as, can execute it.
 fn installed(cli: Cli) -> InstalledCli {
-    install(cli).expect("installing the CLI")
+    doubles::sandbox::reachable_cli(&install(cli).expect("installing the CLI"))
 }
 
 fn human() -> Signature {
@@ -92,7 +93,8 @@ async fn world() -> World {
         dev,
         guest,
         job_token,
-        dir: tempfile::tempdir().unwrap(),
+        // The checkouts below it must be enterable by the sandbox uid, as /builds is.
+        dir: doubles::sandbox::reachable_tempdir(),
     }
 }
 
@@ -212,6 +214,8 @@ impl World {
                 .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
         )
         .unwrap();
+        // Finishing a run kills every process of its sandbox uid: one this test holds alone.
+        let lease = doubles::sandbox::UidLease::take();
         let mut command = tokio::process::Command::new(
             doubles::binaries::entrypoint().expect("the entrypoint binary"),
         );
@@ -249,6 +253,7 @@ impl World {
             // tests' to change; the fenced runs are proven in their own namespaces by
             // sandbox_real_clis.rs and sandbox_netns.rs.
             .env("AI_SANDBOX", "off")
+            .env("AI_SANDBOX_UID", lease.uid.to_string())
             .env(
                 match job.assistant {
                     Assistant::Claude => "AI_CLAUDE_BIN",

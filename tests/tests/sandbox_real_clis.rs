@@ -1,6 +1,8 @@
 //! The real CLIs inside the network sandbox: `codex exec` (fenced by default) and Claude Code
 //! (fenced with `AI_SANDBOX=on`), run as the sandbox uid with only the key proxy reachable,
 //! still complete a task against the model doubles, and the workspace comes back with its owner.
+//! Fenced, their shell dumps every `/proc/<pid>/environ` and `cmdline` it can read and finds
+//! none of the job's secrets (the open-network half is `assistant_secrets.rs`).
 //!
 //! The test runs itself again in a network namespace of its own (`unshare --net`), so the rules
 //! it loads are never the host's. The CLI is installed from npm outside the namespace first; its
@@ -15,7 +17,8 @@ use doubles::model::cli::{Cli, install};
 use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
 use entrypoint::assistant::Assistant;
 use entrypoint::assistant::events::AssistantEvent;
-use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunSpec, run_sandboxed};
+use entrypoint::assistant::run::RunReport;
+use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunSpec, run};
 use entrypoint::proxy::{ModelApi, Upstream};
 use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
 use entrypoint::secret::Secret;
@@ -26,34 +29,6 @@ const CLI_PATH: &str = "DOUBLES_SANDBOX_CLI_PATH";
 const PROBE: &str = "DOUBLES_SANDBOX_PROBE";
 const OPENAI_KEY: &str = "sk-real-key-sandboxed-3e4f";
 const ANTHROPIC_KEY: &str = "sk-ant-real-key-sandboxed-8a2b";
-
-/// Hard-links (or copies) the tree at `from` to `to`, every directory enterable by anyone.
-fn link_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            link_tree(&entry.path(), &target);
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
-        } else if std::fs::hard_link(entry.path(), &target).is_err() {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// The deepest directory holding the binary and its `PATH` directories.
-fn package_root(binary: &Path, path_dirs: &[PathBuf]) -> PathBuf {
-    let mut root = binary.parent().unwrap().to_owned();
-    while !path_dirs.iter().all(|d| d.starts_with(&root)) {
-        root = root.parent().unwrap().to_owned();
-    }
-    root
-}
 
 /// Outside: installs `cli`, links it where the sandbox uid can run it, runs `test` again in a
 /// fresh network namespace and asserts that it passed there; returns `false`. Inside: brings
@@ -77,21 +52,21 @@ async fn inside_fresh_netns(cli: Cli, test: &str) -> bool {
         .await
         .unwrap()
         .expect("installing the CLI");
-    let package = package_root(&installed.binary, &installed.path_dirs);
-    let readable = tempfile::tempdir().unwrap();
-    link_tree(&package, readable.path());
-    let relink = |p: &Path| readable.path().join(p.strip_prefix(&package).unwrap());
-    let path_dirs: Vec<String> = installed
+    let reachable = doubles::sandbox::reachable_cli(&installed);
+    let path_dirs: Vec<String> = reachable
         .path_dirs
         .iter()
-        .map(|d| relink(d).display().to_string())
+        .map(|d| d.display().to_string())
         .collect();
     let out = Command::new("unshare")
         .args(["--net", "--"])
         .arg(std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(INSIDE, &ours)
-        .env(CLI_BINARY, relink(&installed.binary))
+        .env(CLI_BINARY, &reachable.binary)
+        // As the job's processes do, the test process inside the namespace (the entrypoint's
+        // stand-in) holds the secrets in its initial environment.
+        .envs(JOB_SECRETS.iter().copied())
         .env(CLI_PATH, path_dirs.join(":"))
         .env(
             PROBE,
@@ -109,15 +84,14 @@ async fn inside_fresh_netns(cli: Cli, test: &str) -> bool {
     false
 }
 
-/// Runs `assistant` fenced as `uid` against `double` and checks that it wrote `file` with
-/// `content` and answered `answer`.
-async fn fenced_run_writes(
+/// Runs `assistant` fenced as `uid` against `double` on `work`, returning the report, the
+/// events and the real key.
+async fn fenced_run(
     assistant: Assistant,
     uid: u32,
     double: &ModelDouble,
     work: &Path,
-    (file, content, answer): (&str, &str, &str),
-) {
+) -> (RunReport, Vec<AssistantEvent>, &'static str) {
     let (api, base, key, model) = match assistant {
         Assistant::Codex => (
             ModelApi::OpenAi,
@@ -155,22 +129,31 @@ async fn fenced_run_writes(
         passthrough: Vec::new(),
     };
     let plan = Plan {
-        settings: Settings {
-            // Each test its own uid: finishing kills every process of the uid, and other tests
-            // run meanwhile.
-            uid: SandboxUid::new(uid).unwrap(),
-            extra_hosts: Vec::new(),
-        },
+        // Each test its own uid: finishing kills every process of the uid, and other tests
+        // run meanwhile.
+        settings: Settings::fenced(SandboxUid::new(uid).unwrap()),
         probe: ProbeProgram(std::env::var_os(PROBE).unwrap().into()),
         capabilities: Capabilities::current().unwrap(),
     };
 
     let mut events = Vec::new();
-    let report = run_sandboxed(&spec, Some(&plan), |e| events.push(e.clone()))
+    let report = run(&spec, &plan, |e| events.push(e.clone()))
         .await
         .expect("the sandboxed run could not start");
     eprintln!("{:?} after {:?}", report.outcome, report.elapsed);
+    (report, events, key)
+}
 
+/// Runs `assistant` fenced as `uid` against `double` and checks that it wrote `file` with
+/// `content` and answered `answer`.
+async fn fenced_run_writes(
+    assistant: Assistant,
+    uid: u32,
+    double: &ModelDouble,
+    work: &Path,
+    (file, content, answer): (&str, &str, &str),
+) {
+    let (report, events, key) = fenced_run(assistant, uid, double, work).await;
     assert!(report.sandboxed);
     assert_eq!(double.problems(), Vec::<String>::new());
     assert!(
@@ -259,4 +242,62 @@ async fn sandboxed_claude_completes_a_task_through_the_proxy() {
         ("fenced.txt", "inside\n", "Wrote fenced.txt."),
     )
     .await;
+}
+
+/// The job's secrets: in the environment of the test process inside the namespace (standing in
+/// for the entrypoint) and of the job shell stand-in.
+const JOB_SECRETS: &[(&str, &str)] = &[
+    ("GITLAB_TOKEN", "glpat-fenced-canary-61d0"),
+    ("CI_JOB_TOKEN", "job-fenced-canary-2b7e"),
+    ("CI_REGISTRY_PASSWORD", "registry-fenced-canary-93aa"),
+    ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
+    ("OPENAI_API_KEY", OPENAI_KEY),
+];
+const JOB_SHELL_MARKER: &str = "fenced-job-shell-stand-in-48c1";
+
+/// Fenced as `uid`, `assistant`'s shell dumps /proc; the dump holds no secret.
+async fn fenced_proc_dump_finds_no_secret(assistant: Assistant, uid: u32) {
+    let mut job_shell = doubles::sandbox::job_shell(JOB_SECRETS, JOB_SHELL_MARKER);
+    let work = tempfile::tempdir().unwrap();
+    let script = Script::new()
+        .then(Turn::tool_call(ToolCall::shell(
+            "call_proc_f",
+            doubles::sandbox::proc_dump(doubles::sandbox::PROC_DUMP_FILE),
+        )))
+        .then(Turn::text("Dumped.").expecting(Expectation::ToolOutputFor("call_proc_f".into())));
+    let double = match assistant {
+        Assistant::Claude => anthropic::start(script).await.unwrap(),
+        Assistant::Codex => openai::start(script).await.unwrap(),
+    };
+    let (report, _, _) = fenced_run(assistant, uid, &double, work.path()).await;
+    job_shell.kill().unwrap();
+    job_shell.wait().unwrap();
+
+    assert!(report.sandboxed);
+    assert_eq!(double.problems(), Vec::<String>::new());
+    let secrets: Vec<&str> = JOB_SECRETS.iter().map(|(_, value)| *value).collect();
+    doubles::sandbox::check_proc_dump(work.path(), uid, JOB_SHELL_MARKER, &secrets);
+    // What the CLI sent back to the model (the real key is in every request's auth header,
+    // put there by the proxy, so whole requests are not the place to look).
+    for output in double.model_calls().iter().flat_map(|c| c.tool_outputs()) {
+        for secret in &secrets {
+            assert!(!output.text.contains(secret), "a secret reached the model");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fenced_codex_cannot_read_a_secret_from_proc() {
+    if !inside_fresh_netns(Cli::Codex, "fenced_codex_cannot_read_a_secret_from_proc").await {
+        return;
+    }
+    fenced_proc_dump_finds_no_secret(Assistant::Codex, 64303).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fenced_claude_cannot_read_a_secret_from_proc() {
+    if !inside_fresh_netns(Cli::Claude, "fenced_claude_cannot_read_a_secret_from_proc").await {
+        return;
+    }
+    fenced_proc_dump_finds_no_secret(Assistant::Claude, 64304).await;
 }

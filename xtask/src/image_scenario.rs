@@ -9,8 +9,12 @@
 //! who asked sees: the placeholder replaced by the answer, a branch pushed with the fix, and a
 //! merge request that closes the issue, linked from the answer.
 //!
-//! Claude runs as the image's user. Codex runs as root with `NET_ADMIN` and its default network
-//! sandbox, which drops the CLI to the sandbox uid and fences it to the key proxy.
+//! Both jobs run as root, as the templates run them (`image: docker: user: root`), and the
+//! entrypoint starts the CLI as the sandbox uid, fenced to the key proxy (`AI_SANDBOX=on`, with
+//! `NET_ADMIN`) or not. Before fixing the typo the model has the CLI's shell dump every
+//! `/proc/<pid>/environ` and `cmdline` it can read into the builds directory: neither the
+//! job's shell (whose command line carries a marker) nor the entrypoint may give away
+//! `GITLAB_TOKEN`, `CI_JOB_TOKEN`, the model key or a planted `CI_REGISTRY_PASSWORD`.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -22,7 +26,9 @@ use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, SeededUser, UserSpec,
 };
 use doubles::gitlab::repo::{FileChange, Signature};
-use doubles::model::stories::{GREETING_FIXED, claude_fixes_greeting, codex_fixes_greeting};
+use doubles::model::stories::{
+    GREETING_FIXED, claude_runs_then_fixes_greeting, codex_runs_then_fixes_greeting,
+};
 use doubles::model::{ModelDouble, anthropic, openai};
 use entrypoint::assistant::Assistant;
 use entrypoint::marker::{NoteRole, marker};
@@ -44,6 +50,17 @@ const JOB_LIMIT: Duration = Duration::from_secs(240);
 const SANDBOX_VERIFIED: &str = "network sandbox verified";
 /// What the answer says when the assistant ran unfenced.
 const UNFENCED_NOTICE: &str = "not network-sandboxed";
+/// Where the assistant's shell writes its /proc dump: the bind-mounted builds directory, so the
+/// host reads it after the job (a file in the checkout would be committed).
+const PROC_DUMP: &str = "/builds/proc-dump.txt";
+/// In the job shell's command line, which every uid may read: proof that the dump saw it.
+const JOB_SHELL_MARKER: &str = "image-job-shell-5d1c";
+/// A secret the job has but the assistant is never given.
+const REGISTRY_PASSWORD: &str = "registry-image-canary-7e20";
+/// The sandbox uid's default.
+const SANDBOX_UID: u32 = 64123;
+const CLAUDE_KEY: &str = "sk-ant-image-story-0f9e8d7c";
+const OPENAI_KEY: &str = "sk-image-story-1a2b3c4d";
 
 /// What the doubles hold for one story.
 struct World {
@@ -88,9 +105,12 @@ async fn world(assistant: Assistant) -> anyhow::Result<World> {
             NoteSpec::new(dev.id, &format!("@{} please fix this", assistant.name())),
         )?
         .id;
+    let dump = doubles::sandbox::proc_dump(PROC_DUMP);
     let model = match assistant {
-        Assistant::Claude => anthropic::start(claude_fixes_greeting(Path::new(CHECKOUT))).await?,
-        Assistant::Codex => openai::start(codex_fixes_greeting()).await?,
+        Assistant::Claude => {
+            anthropic::start(claude_runs_then_fixes_greeting(Path::new(CHECKOUT), &dump)).await?
+        }
+        Assistant::Codex => openai::start(codex_runs_then_fixes_greeting(&dump)).await?,
     };
     Ok(World {
         gitlab,
@@ -113,8 +133,9 @@ impl World {
         ))
     }
 
-    /// The variables of a trigger pipeline's job (the relay's `AI_*` ones and GitLab's `CI_*`).
-    fn job_env(&self, assistant: Assistant) -> anyhow::Result<Vec<String>> {
+    /// The variables of a trigger pipeline's job (the relay's `AI_*` ones and GitLab's `CI_*`),
+    /// its network fenced or not.
+    fn job_env(&self, assistant: Assistant, fenced: bool) -> anyhow::Result<Vec<String>> {
         let base = self.gitlab.base_url();
         let mut env = vec![
             "CI=true".to_owned(),
@@ -137,21 +158,34 @@ impl World {
             format!("AI_NOTEABLE_IID={}", self.issue_iid),
             format!("AI_NOTE_ID={}", self.note),
             "AI_TIMEOUT=180s".to_owned(),
+            format!("AI_SANDBOX={}", if fenced { "on" } else { "off" }),
+            format!("CI_REGISTRY_PASSWORD={REGISTRY_PASSWORD}"),
         ];
         let model = self.model.base_url();
         env.extend(match assistant {
             Assistant::Claude => [
-                "ANTHROPIC_API_KEY=sk-ant-image-story-0f9e8d7c".to_owned(),
+                format!("ANTHROPIC_API_KEY={CLAUDE_KEY}"),
                 format!("ANTHROPIC_BASE_URL={model}"),
                 "CLAUDE_MODEL=claude-sonnet-4-6".to_owned(),
             ],
             Assistant::Codex => [
-                "OPENAI_API_KEY=sk-image-story-1a2b3c4d".to_owned(),
+                format!("OPENAI_API_KEY={OPENAI_KEY}"),
                 format!("OPENAI_BASE_URL={model}/v1"),
                 format!("CODEX_MODEL={CODEX_MODEL}"),
             ],
         });
         Ok(env)
+    }
+
+    /// The secrets the job holds, none of which the assistant may read.
+    fn secrets(&self) -> Vec<String> {
+        vec![
+            self.bot.token.clone(),
+            self.job_token.clone(),
+            CLAUDE_KEY.to_owned(),
+            OPENAI_KEY.to_owned(),
+            REGISTRY_PASSWORD.to_owned(),
+        ]
     }
 
     /// What the person who asked must see; the error names the first thing that is not so.
@@ -243,11 +277,16 @@ impl World {
 }
 
 /// Runs the story in `image`; returns one line saying what happened.
-pub async fn issue_to_merge_request(docker: &Docker, image: &LocalImage) -> anyhow::Result<String> {
+/// The story in `image`, the assistant's network fenced (`AI_SANDBOX=on`) or not.
+pub async fn issue_to_merge_request(
+    docker: &Docker,
+    image: &LocalImage,
+    fenced: bool,
+) -> anyhow::Result<String> {
     let started = std::time::Instant::now();
     let holder = RunSpec::new(Entrypoint::Cleared, &["sleep", "infinity"]);
     let (holder_id, pid) = container::start_detached(docker, &image.reference, &holder).await?;
-    let story = run_story(docker, image, &holder_id, pid).await;
+    let story = run_story(docker, image, &holder_id, pid, fenced).await;
     container::remove(docker, &holder_id).await;
     story
         .map(|told| format!("{told} in {:.1?}", started.elapsed()))
@@ -259,6 +298,7 @@ async fn run_story(
     image: &LocalImage,
     holder_id: &str,
     pid: i64,
+    fenced: bool,
 ) -> anyhow::Result<String> {
     let assistant = image.variant.assistant;
     let netns = NetnsRuntime::enter(pid)?;
@@ -266,9 +306,11 @@ async fn run_story(
     let builds = tempfile::tempdir().context("cannot create the builds directory")?;
     // The image's user must be able to clone into it.
     std::fs::set_permissions(builds.path(), std::fs::Permissions::from_mode(0o777))?;
-    let (user, cap_add) = match assistant {
-        Assistant::Claude => (None, Vec::new()),
-        Assistant::Codex => (Some("root".to_owned()), vec!["NET_ADMIN".to_owned()]),
+    let user = Some("root".to_owned());
+    let cap_add = if fenced {
+        vec!["NET_ADMIN".to_owned()]
+    } else {
+        Vec::new()
     };
     let base = |entrypoint: Entrypoint, cmd: &[&str]| RunSpec {
         user: user.clone(),
@@ -289,16 +331,28 @@ async fn run_story(
         "the checkout failed: {}",
         cloned.stderr.trim()
     );
+    // As the runner does, a shell runs the job's script, holding every variable in its
+    // environment; the marker makes its command line recognisable in the dump.
+    let script = format!("entrypoint run; status=$?; : {JOB_SHELL_MARKER}; exit $status");
     let job = RunSpec {
-        env: world.job_env(assistant)?,
+        env: world.job_env(assistant, fenced)?,
         cap_add,
         timeout: JOB_LIMIT,
-        ..base(Entrypoint::Image, &["run"])
+        ..base(Entrypoint::Cleared, &["sh", "-c", &script])
     };
     let ran = container::run(docker, &image.reference, &job).await?;
-    let sandboxed = assistant == Assistant::Codex;
+    let dump = std::fs::read_to_string(builds.path().join("proc-dump.txt"));
     let outcome = if ran.exit_code == 0 {
-        world.check_outcome(assistant, sandboxed, &ran.stderr)
+        world
+            .check_outcome(assistant, fenced, &ran.stderr)
+            .and_then(|told| {
+                let dump = dump.context("the assistant's shell wrote no /proc dump")?;
+                let secrets = world.secrets();
+                let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+                doubles::sandbox::judge_proc_dump(&dump, SANDBOX_UID, JOB_SHELL_MARKER, &secrets)
+                    .map_err(anyhow::Error::msg)?;
+                Ok(format!("{told}; its shell read no secret from /proc"))
+            })
     } else {
         Err(anyhow::anyhow!(
             "`entrypoint run` exited with {}",

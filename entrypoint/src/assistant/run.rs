@@ -1,20 +1,24 @@
-//! Runs one assistant CLI on the workspace: key proxy up, allowlisted environment, events
-//! streamed to the caller, a hard timeout, and Codex's retry with a fallback model.
+//! Runs one assistant CLI on the workspace: key proxy up, the CLI as the sandbox uid in an
+//! allowlisted environment (see [`crate::sandbox`]), events streamed to the caller, a hard
+//! timeout, cancellation on `SIGTERM`, and Codex's retry with a fallback model.
 //!
 //! ```no_run
 //! # async fn story(prompt: String) -> anyhow::Result<()> {
 //! use entrypoint::assistant::Assistant;
 //! use entrypoint::assistant::events::AssistantEvent;
 //! use entrypoint::assistant::run::{Outcome, RunSpec, run};
+//! use entrypoint::sandbox::{Plan, Settings};
 //!
+//! let vars = |name: &str| std::env::var(name).ok();
 //! let spec = RunSpec::from_env(
 //!     Assistant::Claude,
 //!     "claude".into(),
 //!     "/builds/group/project".into(),
 //!     prompt,
-//!     |name| std::env::var(name).ok(),
+//!     vars,
 //! )?;
-//! let report = run(&spec, |event| {
+//! let plan = Plan::for_this_process(Settings::from_env(Assistant::Claude, vars)?)?;
+//! let report = run(&spec, &plan, |event| {
 //!     if let AssistantEvent::ToolCall { name, summary } = event {
 //!         tracing::info!("{name} {summary}");
 //!     }
@@ -42,7 +46,7 @@ use crate::assistant::events::{AssistantEvent, EventParser, Usage};
 use crate::assistant::invocation::Invocation;
 use crate::assistant::{Assistant, claude, codex};
 use crate::proxy::{KeyProxy, ProxyError, Upstream};
-use crate::sandbox::{Enclosure, Plan, SandboxError, Site};
+use crate::sandbox::{Enclosure, Plan, ProxySite, SandboxError, Site};
 use crate::secret::Secret;
 
 /// Codex prints this when the API answers `404 model_not_found`; it reports no error code,
@@ -138,8 +142,8 @@ pub struct RunReport {
     pub elapsed: Duration,
     /// Pass-through names that were not copied, for a warning in the job log.
     pub refused_passthrough: Vec<String>,
-    /// Whether the CLI ran inside the network sandbox ([`run_sandboxed`]); the final note says
-    /// so when it did not.
+    /// Whether the CLI's network was fenced ([`crate::sandbox::Network::Fenced`]); the final
+    /// note says so when it was not. (It ran as the sandbox uid either way.)
     pub sandboxed: bool,
 }
 
@@ -157,7 +161,9 @@ pub enum RunError {
         file: &'static str,
         source: std::io::Error,
     },
-    #[error("could not start {program}: {source}")]
+    #[error(
+        "could not start {program} as the sandbox uid: {source} (the CLI, its files and their directories must be readable and executable by every user)"
+    )]
     Spawn {
         program: PathBuf,
         source: std::io::Error,
@@ -166,32 +172,32 @@ pub enum RunError {
     Wait(std::io::Error),
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    /// The job was cancelled (`SIGTERM`): the CLI and every process of the sandbox uid were
+    /// killed, and the placeholder is left for `entrypoint finalize` in `after_script`, which
+    /// says "cancelled" (GitLab runs `after_script` for cancelled jobs and sets
+    /// `CI_JOB_STATUS=canceled`, <https://docs.gitlab.com/ci/yaml/#after_script>).
     #[error(
-        "the network sandbox needs the key proxy, so it cannot fence Claude on Bedrock or Vertex; set AI_SANDBOX=off"
+        "the job was cancelled (SIGTERM) while the assistant was running; the assistant and every process it started were stopped"
     )]
-    SandboxNeedsProxy,
+    Cancelled,
+    #[error("could not listen for SIGTERM, which a cancelled job receives: {0}")]
+    Signal(std::io::Error),
 }
 
-/// Runs the assistant described by `spec`, calling `on_event` for each event as it happens.
+/// Runs the assistant described by `spec` as `sandbox`'s uid, calling `on_event` for each event
+/// as it happens. For each attempt the checkout is lent to the uid and, when the network is
+/// fenced, the rules are applied for the proxy's port and verified before the CLI starts; after
+/// it exits every process of the uid is killed, the rules removed and the checkout given back
+/// (see [`crate::sandbox`]). There is no way to run the CLI as the job's own uid.
 ///
-/// `Err` means the run could not be carried out (no proxy, no executable); an assistant that
-/// failed or timed out is an `Ok` report. When Codex is retried with the fallback model, the
-/// events of the failed first attempt (its `Failed` event naming the missing model) are passed
-/// on too. The returned future is `Send`, so the caller can spawn it next to its own timer
-/// (placeholder refreshes).
+/// `Err` means the run could not be carried out (no proxy, no executable, no uid to switch to)
+/// or was cancelled; an assistant that failed or timed out is an `Ok` report. When Codex is
+/// retried with the fallback model, the events of the failed first attempt (its `Failed` event
+/// naming the missing model) are passed on too. The returned future is `Send`, so the caller
+/// can spawn it next to its own timer (placeholder refreshes).
 pub async fn run(
     spec: &RunSpec,
-    on_event: impl FnMut(&AssistantEvent) + Send,
-) -> Result<RunReport, RunError> {
-    run_sandboxed(spec, None, on_event).await
-}
-
-/// [`run`], with the CLI fenced by the network sandbox when `sandbox` is given: for each attempt
-/// the rules are applied for the proxy's port and verified before the CLI starts as the sandbox
-/// uid, and removed after it exits (see [`crate::sandbox`]).
-pub async fn run_sandboxed(
-    spec: &RunSpec,
-    sandbox: Option<&Plan>,
+    sandbox: &Plan,
     mut on_event: impl FnMut(&AssistantEvent) + Send,
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
@@ -217,7 +223,7 @@ pub async fn run_sandboxed(
         fallback_used,
         elapsed: started.elapsed(),
         refused_passthrough: last.refused,
-        sandboxed: sandbox.is_some(),
+        sandboxed: sandbox.settings.is_fenced(),
     })
 }
 
@@ -228,7 +234,7 @@ struct Attempt {
 
 async fn attempt(
     spec: &RunSpec,
-    sandbox: Option<&Plan>,
+    sandbox: &Plan,
     model: Option<&str>,
     deadline: Instant,
     on_event: &mut (dyn FnMut(&AssistantEvent) + Send),
@@ -237,15 +243,8 @@ async fn attempt(
         Provider::Api(api) => Some(KeyProxy::start(api.upstream.clone(), api.key.clone()).await?),
         Provider::Bedrock | Provider::Vertex => None,
     };
-    let enclosure = match (sandbox, &proxy) {
-        (None, _) => None,
-        (Some(plan), Some(proxy)) => Some(enclose(plan, proxy, spec).await?),
-        (Some(_), None) => return Err(RunError::SandboxNeedsProxy),
-    };
-    let home = match &enclosure {
-        Some(enclosure) => enclosure.fresh_home()?,
-        None => fresh_home().map_err(RunError::Home)?,
-    };
+    let enclosure = enclose(sandbox, proxy.as_ref(), spec).await?;
+    let home = enclosure.fresh_home()?;
     let env = ChildEnv::base(
         job_environment(),
         home.path(),
@@ -291,57 +290,38 @@ async fn attempt(
             )
         }
     };
-    if let Some(enclosure) = &enclosure {
-        enclosure.give_home(home.path())?;
+    enclosure.give_home(home.path())?;
+    let outcome = supervise(spec, &enclosure, invocation, deadline, on_event).await;
+    if matches!(outcome, Err(RunError::Cancelled)) {
+        tracing::warn!("the job was cancelled: stopping the assistant and everything it started");
     }
-    let outcome = supervise(spec, enclosure.as_ref(), invocation, deadline, on_event).await;
-    if let Some(enclosure) = enclosure {
-        enclosure.finish()?;
-    }
+    enclosure.finish()?;
     let outcome = outcome?;
     drop(proxy);
     drop(home);
     Ok(Attempt { outcome, refused })
 }
 
-/// Establishes the sandbox around `proxy` on a blocking thread, so the proxy keeps answering
-/// the probes on this runtime meanwhile.
-async fn enclose(plan: &Plan, proxy: &KeyProxy, spec: &RunSpec) -> Result<Enclosure, RunError> {
+/// Establishes the enclosure (around `proxy` when there is one) on a blocking thread, so the
+/// proxy keeps answering the probes on this runtime meanwhile.
+async fn enclose(
+    plan: &Plan,
+    proxy: Option<&KeyProxy>,
+    spec: &RunSpec,
+) -> Result<Enclosure, RunError> {
     let site = Site {
-        proxy_port: crate::sandbox::proxy_port(proxy.base_url())
-            .unwrap_or_else(|| unreachable!("the key proxy's URL always has a port")),
-        upstream: proxy.upstream().clone(),
         workspace: spec.workspace.clone(),
+        proxy: proxy.map(|proxy| ProxySite {
+            port: crate::sandbox::proxy_port(proxy.base_url())
+                .unwrap_or_else(|| unreachable!("the key proxy's URL always has a port")),
+            upstream: proxy.upstream().clone(),
+        }),
     };
     let plan = plan.clone();
     tokio::task::spawn_blocking(move || Enclosure::establish(&plan, &site))
         .await
         .map_err(|join| RunError::Wait(std::io::Error::other(join)))?
         .map_err(RunError::from)
-}
-
-/// An empty `HOME` for the CLI, deleted after the run, so no user-level settings, rules or
-/// credentials from the image reach it.
-///
-/// It lives under the job's `~/.cache/gitlab-ai/homes` rather than the temporary directory:
-/// Codex 0.169 refuses to link its helper commands (`apply_patch`, `codex-linux-sandbox`) into
-/// `$CODEX_HOME/tmp/arg0-linux` when `CODEX_HOME` is under the temporary directory, and warns
-/// on stderr. (It still applies `apply_patch` heredocs run through its shell tool itself.)
-fn fresh_home() -> std::io::Result<tempfile::TempDir> {
-    let under_home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(|h| PathBuf::from(h).join(".cache/gitlab-ai/homes"));
-    if let Some(parent) = under_home {
-        match std::fs::create_dir_all(&parent)
-            .and_then(|()| tempfile::Builder::new().prefix("run-").tempdir_in(&parent))
-        {
-            Ok(home) => return Ok(home),
-            Err(error) => {
-                tracing::debug!(%error, parent = %parent.display(), "using the temporary directory for the assistant's home")
-            }
-        }
-    }
-    tempfile::Builder::new().prefix("gitlab-ai-home-").tempdir()
 }
 
 /// The job's variables that are valid UTF-8 (others cannot be allowlisted names anyway).
@@ -351,18 +331,25 @@ fn job_environment() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Starts the CLI in its own process group and follows it until it exits or `deadline`.
+/// Starts the CLI as the sandbox uid in its own process group and follows it until it exits,
+/// `deadline`, or `SIGTERM`.
+///
+/// `SIGTERM` is what a cancelled job's process gets before `SIGKILL` at the end of the grace
+/// period. From the moment it is listened for, here, it no longer ends the entrypoint by itself
+/// (the handler stays for the process's life): it ends the run, and the caller then kills every
+/// process of the sandbox uid ([`Enclosure::finish`]), which a process-group kill alone misses
+/// (a tool in its own session keeps running).
 async fn supervise(
     spec: &RunSpec,
-    enclosure: Option<&Enclosure>,
+    enclosure: &Enclosure,
     invocation: Invocation,
     deadline: Instant,
     on_event: &mut (dyn FnMut(&AssistantEvent) + Send),
 ) -> Result<Outcome, RunError> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(RunError::Signal)?;
     let mut command = Command::new(&invocation.program);
-    if let Some(enclosure) = enclosure {
-        enclosure.confine(&mut command);
-    }
+    enclosure.confine(&mut command);
     let mut child = command
         .args(&invocation.args)
         .env_clear()
@@ -414,14 +401,19 @@ async fn supervise(
                     Some(line) => handle(&line, &mut last),
                     None => open = false,
                 },
-                status = child.wait() => break status,
+                status = child.wait() => break Some(status),
+                _ = terminate.recv() => break None,
             }
         }
     })
     .await;
 
     let status = match waited {
-        Ok(status) => status.map_err(RunError::Wait)?,
+        Ok(Some(status)) => status.map_err(RunError::Wait)?,
+        Ok(None) => {
+            kill_group(group, &mut child).await;
+            return Err(RunError::Cancelled);
+        }
         Err(_) => {
             kill_group(group, &mut child).await;
             tracing::warn!(timeout = ?spec.timeout, "the assistant ran past its timeout and was killed");
@@ -611,7 +603,14 @@ mod tests {
             passthrough: Vec::new(),
         };
         let mut seen = Vec::new();
-        let future = run(&spec, |event| seen.push(event.clone()));
+        let plan = Plan {
+            settings: crate::sandbox::Settings::open(
+                crate::sandbox::SandboxUid::new(crate::sandbox::DEFAULT_UID).unwrap(),
+            ),
+            probe: crate::sandbox::ProbeProgram("/nonexistent".into()),
+            capabilities: crate::sandbox::Capabilities::NONE,
+        };
+        let future = run(&spec, &plan, |event| seen.push(event.clone()));
         assert_send(&future);
     }
 

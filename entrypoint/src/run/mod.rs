@@ -178,6 +178,15 @@ pub async fn run(
     };
     let mut report = match job_run.work().await {
         Ok(report) => report,
+        // A cancelled job posts nothing more: its after_script's `entrypoint finalize` replaces
+        // the placeholder with "cancelled" (and GitLab kills the job at the end of the grace
+        // period anyway).
+        Err(error) if was_cancelled(&error) => {
+            tracing::warn!(
+                "cancelled; the placeholder is left for `entrypoint finalize` in after_script"
+            );
+            return Err(error);
+        }
         Err(error) => {
             tracing::error!(error = %redactor.redact(&format!("{error:#}")), "the run failed");
             let mut report = ResultReport::new(
@@ -264,6 +273,17 @@ impl Ownership {
             tracing::warn!(%error, "the claim on the note could not be released; remove the bot's reaction to have the mention answered again");
         }
     }
+}
+
+/// Whether the run ended because the job was cancelled
+/// ([`crate::assistant::run::RunError::Cancelled`]).
+fn was_cancelled(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<crate::assistant::run::RunError>(),
+            Some(crate::assistant::run::RunError::Cancelled)
+        )
+    })
 }
 
 fn claim_target(trigger: &Trigger) -> Option<claim::Target<'_>> {
@@ -486,7 +506,8 @@ impl JobRun<'_> {
         .instrument(tracing::info_span!("workspace"))
         .await?;
 
-        let review_dir = ReviewDir::create(workspace.dir(), assistant)?;
+        let sandbox_uid = self.settings.sandbox.settings.uid;
+        let review_dir = ReviewDir::create(workspace.dir(), assistant, sandbox_uid)?;
         let review_file = review_file_in(review_dir.path());
         let is_merge_request = matches!(trigger.noteable, Noteable::MergeRequest(_));
         let prompt = prompt::build(prompt::PromptParts {
@@ -507,13 +528,12 @@ impl JobRun<'_> {
             ProgressSettings::default(),
         );
         let redactor = Arc::clone(&self.redactor);
-        let run =
-            crate::assistant::run::run_sandboxed(&spec, self.settings.sandbox.as_ref(), |event| {
-                log_event(event, &redactor);
-                progress.record(event);
-            })
-            .instrument(tracing::info_span!("assistant", %assistant))
-            .await;
+        let run = crate::assistant::run::run(&spec, &self.settings.sandbox, |event| {
+            log_event(event, &redactor);
+            progress.record(event);
+        })
+        .instrument(tracing::info_span!("assistant", %assistant))
+        .await;
         progress.stop().await;
         let run = run.with_context(|| format!("running {}", spec.program.display()))?;
         for name in &run.refused_passthrough {
@@ -531,6 +551,7 @@ impl JobRun<'_> {
             if let Noteable::MergeRequest(iid) = trigger.noteable
                 && review_file.exists()
             {
+                written_by(&review_file, sandbox_uid)?;
                 let review = read_review(&review_file)?;
                 let published = publish_review(
                     self.gitlab,
@@ -588,9 +609,13 @@ impl JobRun<'_> {
 struct ReviewDir(std::path::PathBuf);
 
 impl ReviewDir {
+    /// The directory, empty, and the sandbox uid's (the CLI runs as it and writes the review
+    /// there); its parent, the runner's `<checkout>.tmp` holding file-type CI/CD variables, is
+    /// not lent.
     fn create(
         checkout: &std::path::Path,
         assistant: crate::assistant::Assistant,
+        uid: crate::sandbox::SandboxUid,
     ) -> anyhow::Result<Self> {
         let mut base = checkout.as_os_str().to_owned();
         base.push(".tmp");
@@ -605,6 +630,8 @@ impl ReviewDir {
         }
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("creating {} for the review file", dir.display()))?;
+        std::os::unix::fs::chown(&dir, Some(uid.get()), Some(uid.get()))
+            .with_context(|| format!("lending {} to the assistant's uid", dir.display()))?;
         Ok(Self(dir))
     }
 
@@ -617,6 +644,24 @@ impl Drop for ReviewDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Refuses a review file that is not a regular file owned by the sandbox uid: the model could
+/// leave a symbolic link (or, where the kernel allows it, a hard link) to a file only the
+/// entrypoint may read, such as a file-type CI/CD variable in `<checkout>.tmp`, for the
+/// entrypoint to read and post. Checked after every process of the uid is gone, so it cannot
+/// be swapped afterwards.
+fn written_by(path: &std::path::Path, uid: crate::sandbox::SandboxUid) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path)
+        .with_context(|| format!("reading the review file {}", path.display()))?;
+    if !meta.file_type().is_file() || meta.uid() != uid.get() || meta.nlink() != 1 {
+        anyhow::bail!(
+            "the review file {} is not a plain file the assistant wrote (a link to another file?), so it was not read",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// `CI_SERVER_HOST`, else the host of `CI_SERVER_URL`.

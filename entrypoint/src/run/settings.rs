@@ -9,7 +9,7 @@ use crate::assistant::run::RunSpec;
 use crate::assistant::{Assistant, Handles};
 use crate::context::ContextBudget;
 use crate::guard::GuardSettings;
-use crate::sandbox::{Plan, Policy};
+use crate::sandbox::{Plan, Settings};
 use crate::secret::Secret;
 use crate::workspace::{RemoteUrl, WorkspaceSettings};
 
@@ -38,10 +38,11 @@ pub struct JobSettings {
     pub token: Secret,
     /// The assistant run, its prompt still empty.
     pub spec: RunSpec,
-    /// The network sandbox (`AI_SANDBOX`; on by default for Codex): `None` runs unfenced, and
-    /// the result of a Codex run says so. A fence that cannot be set up (no `CAP_NET_ADMIN`)
+    /// How the assistant is isolated: always as the sandbox uid (`AI_SANDBOX_UID`), its network
+    /// fenced when `AI_SANDBOX` is on (the default for Codex; the result of an unfenced Codex
+    /// run says so). A job that cannot switch uid (not root) or fence (no `CAP_NET_ADMIN`)
     /// fails the run after the placeholder exists, so the thread shows why and the fix.
-    pub sandbox: Option<Plan>,
+    pub sandbox: Plan,
 }
 
 impl JobSettings {
@@ -75,7 +76,7 @@ impl JobSettings {
             token: Secret::new(token),
             project_dir,
             spec,
-            sandbox: Plan::for_policy(Policy::from_env(assistant, vars)?)?,
+            sandbox: Plan::for_this_process(Settings::from_env(assistant, vars)?)?,
         })
     }
 }

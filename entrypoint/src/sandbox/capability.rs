@@ -1,5 +1,10 @@
-//! Whether this process may change the firewall: `CAP_NET_ADMIN` in its effective set, read from
+//! Whether this process may change the firewall (`CAP_NET_ADMIN`) and hand the assistant to
+//! another uid (`CAP_SETUID`, `CAP_SETGID`, `CAP_CHOWN`), read from its effective set in
 //! `/proc/self/status` (`CapEff`, a hex bit mask; see `proc_pid_status(5)`).
+//!
+//! Docker and containerd give a container running as root `CHOWN`, `SETUID` and `SETGID` by
+//! default (the runtime's default capability list), and a non-root user none at all, so in
+//! practice "may drop to the sandbox uid" means "the job runs as root".
 //!
 //! GitLab's Docker executor starts job containers without it; only the runner's configuration
 //! can add it (`cap_add` in `[runners.docker]`,
@@ -10,6 +15,10 @@
 
 /// `CAP_NET_ADMIN`'s bit number (`linux/capability.h`).
 const CAP_NET_ADMIN: u32 = 12;
+
+/// `CAP_CHOWN`, `CAP_SETGID` and `CAP_SETUID` (`linux/capability.h`): lending the checkout and
+/// changing uid and gid in the CLI's child.
+const DROP_TO_UID: [u32; 3] = [0, 6, 7];
 
 /// The runner snippet that grants the capability, for the refusal message.
 pub const RUNNER_SNIPPET: &str = "[runners.docker] cap_add = [\"NET_ADMIN\"] in the runner's config.toml (Kubernetes executor: [runners.kubernetes] cap_add = [\"NET_ADMIN\"]); it cannot be set from .gitlab-ci.yml";
@@ -52,6 +61,11 @@ impl Capabilities {
     pub fn net_admin(self) -> bool {
         self.0 & (1 << CAP_NET_ADMIN) != 0
     }
+
+    /// Whether this process can lend the checkout to the sandbox uid and start the CLI as it.
+    pub fn can_drop_to_sandbox_uid(self) -> bool {
+        DROP_TO_UID.iter().all(|bit| self.0 & (1 << bit) != 0)
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +83,10 @@ mod tests {
                 .unwrap()
                 .net_admin()
         );
+        assert!(caps.can_drop_to_sandbox_uid());
+        // The same set with CAP_SETUID (bit 7) removed, and a non-root user's empty set.
+        assert!(!Capabilities::from_mask(0xa804257b).can_drop_to_sandbox_uid());
+        assert!(!Capabilities::NONE.can_drop_to_sandbox_uid());
         assert_eq!(Capabilities::parse_status("Name:\tx\n"), None);
         assert_eq!(Capabilities::parse_status("CapEff:\tzz\n"), None);
     }

@@ -147,7 +147,11 @@ fn status(fence: &Fence) -> anyhow::Result<()> {
 }
 
 fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
-    let settings = Settings::from_env(|name| std::env::var(name).ok())?;
+    // This command checks the fence, so it is fenced whatever AI_SANDBOX says.
+    let settings = Settings::from_env(args.assistant, |name| match name {
+        "AI_SANDBOX" => Some("on".to_owned()),
+        _ => std::env::var(name).ok(),
+    })?;
     let api = match args.assistant {
         Assistant::Claude => ModelApi::Anthropic,
         Assistant::Codex => ModelApi::OpenAi,
@@ -177,9 +181,11 @@ fn verify_with(settings: Settings, upstream: Upstream) -> anyhow::Result<()> {
         capabilities: super::Capabilities::current()?,
     };
     let site = Site {
-        proxy_port,
-        upstream,
         workspace: scratch.path().to_owned(),
+        proxy: Some(super::ProxySite {
+            port: proxy_port,
+            upstream,
+        }),
     };
     let enclosure = Enclosure::establish(&plan, &site);
     let result = match enclosure {

@@ -1,17 +1,23 @@
-//! Whether a run is fenced, as which uid, and which upstream hosts the key proxy may forward
-//! to: read from the job's variables (`AI_SANDBOX`, `AI_SANDBOX_UID`, `AI_SANDBOX_ALLOW`).
+//! Who runs the assistant CLI and whether its network is fenced, read from the job's variables
+//! (`AI_SANDBOX`, `AI_SANDBOX_UID`, `AI_SANDBOX_ALLOW`).
+//!
+//! The two are orthogonal and modelled apart: the CLI always runs as the dedicated sandbox uid
+//! ([`Settings::uid`]), whatever `AI_SANDBOX` says, because the entrypoint, the runner's job
+//! shell and every other process of the job's own uid carry `GITLAB_TOKEN`, `CI_JOB_TOKEN` and
+//! the model key in their initial environment (`/proc/<pid>/environ`, readable by the same uid
+//! and not erased by unsetting a variable). `AI_SANDBOX` only decides the [`Network`].
 
 use std::fmt;
 
 use crate::assistant::Assistant;
 use crate::proxy::Upstream;
 
-/// The uid Codex runs as unless `AI_SANDBOX_UID` says otherwise; high enough to be no one's in
-/// a Debian or Alpine image, and it needs no passwd entry.
+/// The uid the assistant runs as unless `AI_SANDBOX_UID` says otherwise; high enough to be no
+/// one's in a Debian or Alpine image, and it needs no passwd entry.
 pub const DEFAULT_UID: u32 = 64123;
 
-/// A uid the assistant runs as: never root, whose traffic the kernel would not filter apart
-/// from the entrypoint's own.
+/// A uid the assistant runs as: never root, and never the job's own user, whose processes hold
+/// the job's secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SandboxUid(u32);
 
@@ -47,31 +53,32 @@ pub enum PolicyError {
     Allow(String),
 }
 
-/// Whether the assistant's network is fenced.
+/// What the assistant's uid may reach on the network.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Policy {
-    /// Fence it: run it as `uid`, which may reach the key proxy and nothing else.
-    On(Settings),
-    /// Run it unfenced. Chosen explicitly (`AI_SANDBOX=off`), or Claude's default; the run
-    /// report then says `sandboxed: false`.
-    Off,
+pub enum Network {
+    /// Only the key proxy on loopback; the proxy forwards to the API's host and `extra_hosts`.
+    Fenced { extra_hosts: Vec<String> },
+    /// Whatever the job can reach (`AI_SANDBOX=off`, or Claude's default). The CLI still runs
+    /// as the sandbox uid; the run report then says `sandboxed: false`.
+    Open,
 }
 
-/// How a fenced run is set up.
+/// How the assistant is isolated: always its own uid, and a network that is fenced or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub uid: SandboxUid,
-    /// Hosts the key proxy may forward to, beyond the API's own base URL.
-    pub extra_hosts: Vec<String>,
+    pub network: Network,
 }
 
-impl Policy {
-    /// On for Codex and off for Claude unless `AI_SANDBOX` says otherwise.
+impl Settings {
+    /// The network is fenced for Codex and open for Claude unless `AI_SANDBOX` says otherwise;
+    /// the uid is `AI_SANDBOX_UID` (default [`DEFAULT_UID`]) either way.
     pub fn from_env(
         assistant: Assistant,
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, PolicyError> {
-        let on = match var("AI_SANDBOX").filter(|v| !v.trim().is_empty()) {
+        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let fenced = match set("AI_SANDBOX") {
             None => assistant == Assistant::Codex,
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
                 "on" | "true" | "1" | "yes" => true,
@@ -79,18 +86,6 @@ impl Policy {
                 _ => return Err(PolicyError::Switch(value)),
             },
         };
-        if on {
-            Settings::from_env(var).map(Self::On)
-        } else {
-            Ok(Self::Off)
-        }
-    }
-}
-
-impl Settings {
-    /// `AI_SANDBOX_UID` (default [`DEFAULT_UID`]) and `AI_SANDBOX_ALLOW`.
-    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, PolicyError> {
-        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let uid = match set("AI_SANDBOX_UID") {
             None => SandboxUid(DEFAULT_UID),
             Some(value) => value
@@ -99,11 +94,38 @@ impl Settings {
                 .map_err(|_| PolicyError::Uid(value.clone()))
                 .and_then(SandboxUid::new)?,
         };
-        let extra_hosts = set("AI_SANDBOX_ALLOW")
-            .map(|list| parse_hosts(&list))
-            .transpose()?
-            .unwrap_or_default();
-        Ok(Self { uid, extra_hosts })
+        let network = if fenced {
+            let extra_hosts = set("AI_SANDBOX_ALLOW")
+                .map(|list| parse_hosts(&list))
+                .transpose()?
+                .unwrap_or_default();
+            Network::Fenced { extra_hosts }
+        } else {
+            Network::Open
+        };
+        Ok(Self { uid, network })
+    }
+
+    /// An open network for `uid`.
+    pub fn open(uid: SandboxUid) -> Self {
+        Self {
+            uid,
+            network: Network::Open,
+        }
+    }
+
+    /// A fenced network for `uid` with no extra hosts.
+    pub fn fenced(uid: SandboxUid) -> Self {
+        Self {
+            uid,
+            network: Network::Fenced {
+                extra_hosts: Vec::new(),
+            },
+        }
+    }
+
+    pub fn is_fenced(&self) -> bool {
+        matches!(self.network, Network::Fenced { .. })
     }
 }
 
@@ -118,10 +140,11 @@ fn parse_hosts(list: &str) -> Result<Vec<String>, PolicyError> {
         .collect()
 }
 
-impl Settings {
+impl Network {
     /// The hosts the key proxy may forward to: the API's base URL host (its default,
     /// `api.openai.com` / `api.anthropic.com`, or `OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL`) and
-    /// `AI_SANDBOX_ALLOW`. The sandbox uid reaches none of them itself: the proxy does.
+    /// `AI_SANDBOX_ALLOW` when fenced. The sandbox uid reaches none of them itself: the proxy
+    /// does.
     pub fn allowed_hosts(&self, upstream: &Upstream) -> Vec<String> {
         let mut hosts: Vec<String> = upstream
             .base()
@@ -129,9 +152,11 @@ impl Settings {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        for host in &self.extra_hosts {
-            if !hosts.contains(host) {
-                hosts.push(host.clone());
+        if let Self::Fenced { extra_hosts } = self {
+            for host in extra_hosts {
+                if !hosts.contains(host) {
+                    hosts.push(host.clone());
+                }
             }
         }
         hosts
@@ -157,57 +182,64 @@ mod tests {
     }
 
     #[test]
-    fn codex_is_fenced_by_default_and_claude_is_not() {
+    fn codex_is_fenced_by_default_and_claude_is_not_but_both_run_as_the_sandbox_uid() {
+        let default_uid = SandboxUid(DEFAULT_UID);
         assert_eq!(
-            Policy::from_env(Assistant::Codex, vars(&[])).unwrap(),
-            Policy::On(Settings {
-                uid: SandboxUid(DEFAULT_UID),
-                extra_hosts: Vec::new()
-            })
+            Settings::from_env(Assistant::Codex, vars(&[])).unwrap(),
+            Settings::fenced(default_uid)
         );
         assert_eq!(
-            Policy::from_env(Assistant::Claude, vars(&[])).unwrap(),
-            Policy::Off
+            Settings::from_env(Assistant::Claude, vars(&[])).unwrap(),
+            Settings::open(default_uid)
         );
         assert_eq!(
-            Policy::from_env(Assistant::Codex, vars(&[("AI_SANDBOX", "off")])).unwrap(),
-            Policy::Off
+            Settings::from_env(Assistant::Codex, vars(&[("AI_SANDBOX", "off")])).unwrap(),
+            Settings::open(default_uid)
         );
-        let claude_on = Policy::from_env(
+        let claude_off = Settings::from_env(
+            Assistant::Claude,
+            vars(&[("AI_SANDBOX", "off"), ("AI_SANDBOX_UID", "70000")]),
+        )
+        .unwrap();
+        assert_eq!(claude_off.uid.get(), 70000);
+        assert!(!claude_off.is_fenced());
+        let claude_on = Settings::from_env(
             Assistant::Claude,
             vars(&[("AI_SANDBOX", "ON"), ("AI_SANDBOX_UID", "70000")]),
         )
         .unwrap();
-        assert!(matches!(claude_on, Policy::On(Settings { uid, .. }) if uid.get() == 70000));
+        assert_eq!(claude_on.uid.get(), 70000);
+        assert!(claude_on.is_fenced());
     }
 
     #[test]
     fn unusable_values_name_their_variable() {
-        for (name, value) in [
-            ("AI_SANDBOX", "maybe"),
-            ("AI_SANDBOX_UID", "0"),
-            ("AI_SANDBOX_UID", "nobody"),
-            ("AI_SANDBOX_ALLOW", "gw.example,bad/host"),
+        for (assistant, name, value) in [
+            (Assistant::Codex, "AI_SANDBOX", "maybe"),
+            (Assistant::Codex, "AI_SANDBOX_UID", "0"),
+            (Assistant::Claude, "AI_SANDBOX_UID", "0"),
+            (Assistant::Codex, "AI_SANDBOX_UID", "nobody"),
+            (Assistant::Codex, "AI_SANDBOX_ALLOW", "gw.example,bad/host"),
         ] {
-            let error = Policy::from_env(Assistant::Codex, vars(&[(name, value)])).unwrap_err();
+            let error = Settings::from_env(assistant, vars(&[(name, value)])).unwrap_err();
             assert!(error.to_string().contains(name), "{error}");
         }
     }
 
     #[test]
     fn the_allowlist_is_the_apis_host_plus_the_extra_hosts() {
-        let Policy::On(settings) = Policy::from_env(
+        let settings = Settings::from_env(
             Assistant::Codex,
             vars(&[("AI_SANDBOX_ALLOW", "gw.example, api.openai.com 10.0.0.7")]),
         )
-        .unwrap() else {
-            panic!("on by default for codex")
-        };
+        .unwrap();
         assert_eq!(
-            settings.allowed_hosts(&Upstream::public(ModelApi::OpenAi)),
+            settings
+                .network
+                .allowed_hosts(&Upstream::public(ModelApi::OpenAi)),
             ["api.openai.com", "gw.example", "10.0.0.7"]
         );
         let custom = Upstream::parse(ModelApi::OpenAi, "http://10.9.0.1:8080/v1").unwrap();
-        assert_eq!(settings.allowed_hosts(&custom)[0], "10.9.0.1");
+        assert_eq!(settings.network.allowed_hosts(&custom)[0], "10.9.0.1");
     }
 }

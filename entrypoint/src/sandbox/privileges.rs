@@ -76,3 +76,24 @@ pub fn kill_all_of_this_uid() -> rustix::io::Result<()> {
         Err(error) => Err(error),
     }
 }
+
+/// Makes this process non-dumpable (`prctl(PR_SET_DUMPABLE, 0)`), for every command that holds
+/// a secret (`GITLAB_TOKEN`, `CI_JOB_TOKEN`, the model key) in its environment or memory.
+///
+/// What it protects: the kernel then treats the process like a set-user-ID one. Its
+/// `/proc/<pid>/environ`, `mem`, `maps`, `fd/` and `cwd` become owned by root and readable only
+/// with `CAP_SYS_PTRACE`, and `ptrace` attach is refused, even to a process of the same uid
+/// (`prctl(2)` `PR_SET_DUMPABLE`, `proc(5)`, `ptrace(2)` "ptrace access mode checking"); nor
+/// does a crash write a core file holding the secrets. So a process that runs as the job's uid
+/// (a tool the job's `script:` started, or the assistant if a runner ran it as the same user)
+/// cannot lift the secrets from the entrypoint.
+///
+/// What it does not protect: the flag is reset by `execve`, so children (git, the CLI) are
+/// dumpable again, and it does nothing for other processes of the uid that hold the same
+/// values, above all the runner's job shell, whose initial environment carries every CI/CD
+/// variable. Root and `CAP_SYS_PTRACE` holders still read everything. `/proc/<pid>/cmdline`
+/// stays world-readable. Those are why the assistant also runs as a uid of its own
+/// ([`confine`]); this flag is the second wall.
+pub fn make_undumpable() -> rustix::io::Result<()> {
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+}

@@ -38,3 +38,40 @@ pub fn codex_fixes_greeting() -> Script {
         )))
         .then(Turn::text(GREETING_FIXED).expecting(Expectation::ToolOutputFor("call_e1".into())))
 }
+
+/// [`claude_fixes_greeting`] after running `command` through its shell tool (`Bash`).
+pub fn claude_runs_then_fixes_greeting(checkout: &Path, command: &str) -> Script {
+    let file = checkout.join("greet.txt");
+    Script::new()
+        .then(Turn::tool_call(ToolCall::shell("toolu_s0", command)))
+        .then(
+            Turn::tool_call(ToolCall::read_file("toolu_r1", &file))
+                .expecting(Expectation::ToolOutputFor("toolu_s0".into())),
+        )
+        .then(
+            Turn::tool_call(ToolCall::edit_file(
+                "toolu_e1",
+                &file,
+                "Hello wrold",
+                "Hello world",
+            ))
+            .expecting(Expectation::ToolOutputFor("toolu_r1".into())),
+        )
+        .then(Turn::text(GREETING_FIXED).expecting(Expectation::ToolOutputFor("toolu_e1".into())))
+}
+
+/// [`codex_fixes_greeting`] after running `command` through its shell tool (`exec_command`).
+pub fn codex_runs_then_fixes_greeting(command: &str) -> Script {
+    Script::new()
+        .then(Turn::tool_call(ToolCall::shell("call_s0", command)))
+        .then(
+            Turn::tool_call(ToolCall::edit_file(
+                "call_e1",
+                "greet.txt",
+                "Hello wrold",
+                "Hello world",
+            ))
+            .expecting(Expectation::ToolOutputFor("call_s0".into())),
+        )
+        .then(Turn::text(GREETING_FIXED).expecting(Expectation::ToolOutputFor("call_e1".into())))
+}
