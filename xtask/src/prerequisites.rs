@@ -65,6 +65,45 @@ pub fn sandbox_tools() -> anyhow::Result<()> {
     apt_install(&missing)
 }
 
+/// The python-gitlab release the GitLab fidelity suite (`tests/fidelity/gitlab_fidelity.py`) is
+/// written against: the client most GitLab users script with, driving the double as it would
+/// drive GitLab.
+const PYTHON_GITLAB: &str = "python-gitlab==8.6.0";
+
+/// python-gitlab for the `python3` on PATH (the one the fidelity test runs), installed with that
+/// interpreter's pip; Debian's `python3-pip` is installed first when the interpreter has none.
+pub fn python_gitlab() -> anyhow::Result<()> {
+    if python_succeeds(&["-c", "import gitlab"]) {
+        return Ok(());
+    }
+    if !python_succeeds(&["-m", "pip", "--version"]) {
+        apt_install(&["python3-pip"])?;
+    }
+    eprintln!("installing {PYTHON_GITLAB} (missing on this machine)");
+    let root = std::path::Path::new("/");
+    let pip = ["-m", "pip", "install", "--quiet", PYTHON_GITLAB];
+    // Debian 12 marks its own Python as externally managed (PEP 668); pyenv's and older pips
+    // do not know the flag, so try with it first and without it second.
+    let with_flag = [&pip[..], &["--break-system-packages"]].concat();
+    if cmd::run(root, "python3", with_flag).is_err() {
+        cmd::run(root, "python3", pip)?;
+    }
+    if python_succeeds(&["-c", "import gitlab"]) {
+        Ok(())
+    } else {
+        bail!("{PYTHON_GITLAB} was installed but `python3 -c 'import gitlab'` still fails")
+    }
+}
+
+fn python_succeeds(args: &[&str]) -> bool {
+    Command::new("python3")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))

@@ -27,6 +27,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("git http-backend: {}", backend.display());
     prerequisites::npm()?;
     prerequisites::sandbox_tools()?;
+    prerequisites::python_gitlab()?;
     if !args.no_lint {
         cmd::run(&root, "cargo", ["fmt", "--all", "--", "--check"])?;
         cmd::run(
