@@ -56,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let docker = engine::connect().await?;
         let base = build_images::Args {
             images: args.images.clone(),
-            pull: false,
+            no_pull: true,
             no_cache: false,
             extra_ca_certs: args.extra_ca_certs.clone(),
             no_test: true,

@@ -7,6 +7,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::public_url::line_without_userinfo;
+
 /// Runs `program args…` in `dir`, streaming its output, and fails when it exits non-zero.
 pub fn run<I, S>(dir: &Path, program: &str, args: I) -> anyhow::Result<()>
 where
@@ -21,14 +23,14 @@ where
         .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
         .collect::<Vec<_>>()
         .join(" ");
-    eprintln!("$ {line}");
+    eprintln!("$ {}", line_without_userinfo(&line));
     let status = Command::new(program)
         .args(&args)
         .current_dir(dir)
         .status()
         .with_context(|| format!("cannot start `{program}`: is it installed and on PATH?"))?;
     if !status.success() {
-        bail!("`{line}` failed ({status})");
+        bail!("`{}` failed ({status})", line_without_userinfo(&line));
     }
     Ok(())
 }

@@ -31,6 +31,8 @@ mod oci;
 mod payload;
 mod plan;
 mod prerequisites;
+mod progress;
+mod public_url;
 mod publish;
 mod registry;
 mod registry_auth;
@@ -48,6 +50,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo xtask",
+    bin_name = "cargo xtask",
     about = "Build, test and publish the @claude/@codex GitLab integration"
 )]
 struct Cli {
@@ -91,5 +94,26 @@ fn main() -> anyhow::Result<()> {
         Command::Plan(args) => plan::run(args),
         Command::LockArtifacts(args) => lock_artifacts::run(args),
         Command::BumpVersions(args) => bump_versions::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn help_names_the_command_people_type() {
+        let mut cli = Cli::command();
+        cli.build();
+        let usage = cli.render_usage().to_string();
+        assert!(usage.contains("Usage: cargo xtask <COMMAND>"), "{usage}");
+        let help = cli
+            .find_subcommand_mut("build-images")
+            .unwrap()
+            .render_usage()
+            .to_string();
+        assert!(help.contains("cargo xtask build-images"), "{help}");
     }
 }

@@ -204,7 +204,7 @@ pub async fn publish_for(
     let destination = &run.destination;
     let mut published = Vec::new();
     for variant in images.variants() {
-        let local = variant.local_image();
+        let local = variant.local_image(&images.local_namespace);
         let Some(inspect) = engine::inspect_image(docker, &local).await? else {
             eprintln!("[{variant}] {local} does not exist locally; not published (build it first)");
             continue;
