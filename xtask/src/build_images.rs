@@ -32,6 +32,10 @@ pub struct Args {
     /// stand-in, see `cargo xtask bootstrap-base`).
     #[arg(long)]
     pub no_pull: bool,
+    /// Require the manifest's pinned base images: pull them when missing and fail when that is
+    /// impossible, never building on a stand-in (release pipelines).
+    #[arg(long, conflicts_with = "no_pull")]
+    pub pull: bool,
     /// Rebuild every layer, even for unchanged contexts (scheduled rebuilds pick up base fixes).
     #[arg(long)]
     pub no_cache: bool,
@@ -189,6 +193,9 @@ async fn resolve_bases(
                     eprintln!("[{base}] pulled {pinned}");
                     continue;
                 }
+                Err(err) if args.pull => bail!(
+                    "[{base}] --pull requires the pinned base {pinned}, and pulling it failed: {err}. Check the registry connection (or drop --pull to build the Debian family on the local stand-in)"
+                ),
                 Err(err) => format!("no registry serves it here ({err})"),
             }
         };

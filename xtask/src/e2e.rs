@@ -27,8 +27,12 @@ use crate::image_scenario;
 use crate::local_registry::LocalRegistry;
 use crate::manifest::Base;
 use crate::publish::{self, Target};
+use crate::registry::{Credentials, RegistryClient, Repository};
+use crate::signing::SigningKey;
+use crate::supply_chain;
 use crate::test_images;
 use crate::variants::TEST_NAMESPACE;
+use entrypoint::secret::Secret;
 
 /// The host's CA bundle: passed as the extra CA input so the path that lets builds work behind
 /// an intercepting proxy is exercised.
@@ -98,6 +102,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
                 local_namespace: TEST_NAMESPACE.to_owned(),
             },
             no_pull: true,
+            pull: false,
             no_cache: false,
             extra_ca_certs: extra_ca.is_file().then_some(extra_ca),
             no_test: false,
@@ -154,11 +159,16 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         );
 
         let registry = LocalRegistry::start()?;
+        let keys = tempfile::tempdir()?;
+        let signing_key = SigningKey::generate()?;
+        let key_file = keys.path().join("cosign.key");
+        std::fs::write(&key_file, signing_key.to_pem()?)?;
         let target = |password: &str| Target {
             registry_image: Some(format!("{}/gitlab-ai", registry.host)),
             registry_user: Some(registry.user.clone()),
             registry_password: Some(password.to_owned()),
             latest: false,
+            signing_key: Some(key_file.clone()),
         };
         let refused = publish::publish(docker, &args.images, &target("not-the-password")).await;
         match refused {
@@ -172,6 +182,33 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
             published.len() == 2,
             "expected two published images, got {}",
             published.len()
+        );
+        let credentials = Credentials {
+            username: registry.user.clone(),
+            password: Secret::new(registry.password.clone()),
+        };
+        for image in &published {
+            let client = RegistryClient::new(
+                Repository::parse(&image.repository)?,
+                Some(credentials.clone()),
+            )?;
+            let verified =
+                supply_chain::verify(&client, E2E_RELEASE, &signing_key.public_key()).await?;
+            ensure!(
+                verified.len() == 1 && verified[0].digest == image.digest,
+                "{}: verified {verified:?}, published {}",
+                image.repository,
+                image.digest
+            );
+            // The tag `0.0.0-e2e` is the ubuntu family's unsuffixed version tag.
+            eprintln!(
+                "[{}] signed; SBOM of {} packages; provenance of {}",
+                image.variant, verified[0].sbom_packages, verified[0].revision
+            );
+        }
+        stage(
+            passed,
+            "the published images are signed, with SBOM and provenance, and verify with the public key",
         );
         for image in &published {
             for wanted in ["latest", "ubuntu", "0.0.0-e2e-ubuntu"] {

@@ -94,7 +94,7 @@ mod tests {
             "unknown",
             "--release",
             "/tmp/dir/with@sign",
-            "https://registry.npmjs.org/@anthropic-ai/claude-code/-/claude-code-2.1.331.tgz",
+            "https://registry.npmjs.org/@anthropic-ai/claude-code/-/claude-code-9.8.7.tgz",
         ] {
             assert_eq!(without_userinfo(text), text);
         }
