@@ -13,6 +13,7 @@ use crate::integrity::Integrity;
 use crate::lockfile::Lock;
 use crate::manifest::NpmPackage;
 use crate::npm_registry::NpmRegistry;
+use crate::public_url::without_userinfo;
 
 const COMPLETE_MARKER: &str = ".verified";
 
@@ -89,10 +90,13 @@ impl ArtifactStore {
         if published != *integrity {
             bail!(
                 "the registry {} publishes {package} with integrity {published}, but images/images.lock records {integrity}: the registry serves different bytes for this version; investigate before running `cargo xtask lock-artifacts`",
-                self.registry.base()
+                without_userinfo(self.registry.base())
             );
         }
-        eprintln!("downloading {package} from {}", meta.dist.tarball);
+        eprintln!(
+            "downloading {package} from {}",
+            without_userinfo(&meta.dist.tarball)
+        );
         let partial = tempfile::Builder::new()
             .prefix(".partial-")
             .tempdir_in(&self.dir)

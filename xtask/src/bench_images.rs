@@ -56,6 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let docker = engine::connect().await?;
         let base = build_images::Args {
             images: args.images.clone(),
+            no_pull: true,
             pull: false,
             no_cache: false,
             extra_ca_certs: args.extra_ca_certs.clone(),

@@ -15,6 +15,7 @@ use futures::StreamExt;
 use tokio_util::io::ReaderStream;
 
 use crate::engine::{self, mb};
+use crate::progress::Step;
 use crate::{cache, cmd, prerequisites};
 
 /// The image `--base-image ubuntu=…` points at in tests.
@@ -106,6 +107,8 @@ fn make_rootfs_tarball(
         .tempdir_in(dir)
         .context("cannot create a directory for debootstrap")?;
     let rootfs = work.path().join("rootfs");
+    // debootstrap installs the core packages for minutes without a line.
+    let step = Step::plain("bootstrapping the Debian stand-in (debootstrap, tar)");
     cmd::run(
         dir,
         "debootstrap",
@@ -130,6 +133,7 @@ fn make_rootfs_tarball(
             ".".as_ref(),
         ],
     )?;
+    drop(step);
     std::fs::rename(&partial, tarball)
         .with_context(|| format!("cannot move the rootfs tarball to {}", tarball.display()))?;
     eprintln!("made {} in {:.0?}", tarball.display(), started.elapsed());
@@ -174,6 +178,7 @@ async fn import(docker: &Docker, tarball: &std::path::Path) -> anyhow::Result<()
         .await
         .with_context(|| format!("cannot open {}", tarball.display()))?;
     let body = bollard::body_try_stream(ReaderStream::new(file));
+    let _step = Step::spinner(&format!("importing {DEBIAN_BASE_IMAGE}"));
     let mut stream = docker.create_image(Some(options), Some(body), None);
     while let Some(item) = stream.next().await {
         item.with_context(|| format!("importing {} as {DEBIAN_BASE_IMAGE}", tarball.display()))?;

@@ -1,6 +1,12 @@
 //! `cargo xtask build-images`: builds the selected images through the Docker Engine API, skips
 //! the ones whose context is unchanged, tests what it built, and optionally publishes.
+//!
+//! It is the README's first command, so it works on a fresh machine as written: it starts the
+//! engine when none answers (as root on Debian, installing it), pulls the pinned bases, and when
+//! no registry serves them builds the Debian family on the local Debian stand-in (saying so in
+//! one line); variants that cannot be built here are reported as skipped with the reason.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -8,11 +14,13 @@ use bollard::Docker;
 use clap::Parser;
 
 use crate::artifacts::ArtifactStore;
+use crate::bootstrap_base::{self, DEBIAN_BASE_IMAGE};
 use crate::engine;
 use crate::image_args::ImageArgs;
 use crate::image_build::{BuildOptions, BuildOutcome, ImageBuilder, LocalImage};
 use crate::lockfile::Lock;
-use crate::manifest::Manifest;
+use crate::manifest::{Base, Family, Manifest};
+use crate::variants::BuildSettings;
 use crate::{cmd, entrypoint_binary, publish, test_images};
 
 /// Flags of `cargo xtask build-images`.
@@ -20,8 +28,13 @@ use crate::{cmd, entrypoint_binary, publish, test_images};
 pub struct Args {
     #[command(flatten)]
     pub images: ImageArgs,
-    /// Pull base images that are not present locally (needs a reachable registry).
+    /// Do not pull missing base images (the Debian family then builds on the local Debian
+    /// stand-in, see `cargo xtask bootstrap-base`).
     #[arg(long)]
+    pub no_pull: bool,
+    /// Require the manifest's pinned base images: pull them when missing and fail when that is
+    /// impossible, never building on a stand-in (release pipelines).
+    #[arg(long, conflicts_with = "no_pull")]
     pub pull: bool,
     /// Rebuild every layer, even for unchanged contexts (scheduled rebuilds pick up base fixes).
     #[arg(long)]
@@ -43,7 +56,7 @@ pub struct Args {
 /// Builds, then tests what was built.
 pub fn run(args: Args) -> anyhow::Result<()> {
     tokio::runtime::Runtime::new()?.block_on(async {
-        let docker = engine::connect().await?;
+        let docker = engine::connect_or_start().await?;
         let images = build(&docker, &args).await?;
         if !args.no_test && !images.built.is_empty() {
             test_images::test_all(&docker, &images.built).await?;
@@ -79,7 +92,7 @@ pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> 
     let manifest = Manifest::load(&root)?;
     let lock = Lock::load(&root)?;
     lock.check_matches(&manifest)?;
-    let settings = args.images.settings(&root)?;
+    let mut settings = args.images.settings(&root)?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
@@ -94,8 +107,9 @@ pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> 
         .iter()
         .map(|v| manifest.base(v.base).map(|b| b.family))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let skipped = resolve_bases(docker, &manifest, &mut settings, args).await?;
     let options = BuildOptions {
-        pull: args.pull,
+        network: engine::build_network(docker).await?,
         no_cache: args.no_cache,
         extra_ca,
         entrypoints: entrypoint_binary::build(&root, &families)?,
@@ -112,6 +126,11 @@ pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> 
     };
     let mut report = BuildReport::default();
     for variant in args.images.variants() {
+        if let Some(reason) = skipped.get(&variant.base) {
+            eprintln!("[{variant}] skipped: {reason}");
+            report.unavailable.push(variant.to_string());
+            continue;
+        }
         match builder
             .build(variant)
             .await
@@ -120,13 +139,13 @@ pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> 
             BuildOutcome::Built(image) => report.built.push(image),
             BuildOutcome::Unchanged(image) => report.unchanged.push(image),
             BuildOutcome::Unavailable(variant, reason) => {
-                eprintln!("[{variant}] cannot be built on this machine: {reason}");
+                eprintln!("[{variant}] skipped: {reason}");
                 report.unavailable.push(variant.to_string());
             }
         }
     }
     eprintln!(
-        "built: {}; unchanged: {}; not buildable here: {}",
+        "built: {}; unchanged: {}; skipped: {}",
         names(&report.built),
         names(&report.unchanged),
         if report.unavailable.is_empty() {
@@ -139,6 +158,68 @@ pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> 
         bail!("none of the selected images can be built on this machine (see above)");
     }
     Ok(report)
+}
+
+/// Makes sure every selected base is there before building: an explicit `--base-image` is
+/// used as given; else the manifest's pinned digest, pulled when missing (unless `--no-pull`).
+/// When it cannot be had, a Debian-family base is replaced by the local Debian stand-in
+/// (bootstrapped once and cached) with one line saying so; any other base's variants are
+/// skipped, with the reason returned per base.
+async fn resolve_bases(
+    docker: &Docker,
+    manifest: &Manifest,
+    settings: &mut BuildSettings,
+    args: &Args,
+) -> anyhow::Result<BTreeMap<Base, String>> {
+    let mut skipped = BTreeMap::new();
+    let bases: BTreeSet<Base> = args.images.variants().iter().map(|v| v.base).collect();
+    for base in bases {
+        if settings.base_images.contains_key(&base) {
+            continue;
+        }
+        let spec = manifest.base(base)?;
+        let pinned = match &spec.digest {
+            Some(digest) => format!("{}@{digest}", spec.image),
+            None => spec.image.clone(),
+        };
+        if engine::inspect_image(docker, &pinned).await?.is_some() {
+            continue;
+        }
+        let why = if args.no_pull {
+            "it is not present and --no-pull was given".to_owned()
+        } else {
+            match engine::pull(docker, &pinned).await? {
+                Ok(()) => {
+                    eprintln!("[{base}] pulled {pinned}");
+                    continue;
+                }
+                Err(err) if args.pull => bail!(
+                    "[{base}] --pull requires the pinned base {pinned}, and pulling it failed: {err}. Check the registry connection (or drop --pull to build the Debian family on the local stand-in)"
+                ),
+                Err(err) => format!("no registry serves it here ({err})"),
+            }
+        };
+        match spec.family {
+            Family::Debian => {
+                eprintln!(
+                    "[{base}] the pinned base {pinned} cannot be had: {why}; building on the local Debian stand-in {DEBIAN_BASE_IMAGE} instead (debootstrap, cached; published images are built on the real base)"
+                );
+                bootstrap_base::ensure(docker, false, bootstrap_base::DEFAULT_MIRROR).await?;
+                settings
+                    .base_images
+                    .insert(base, DEBIAN_BASE_IMAGE.to_owned());
+            }
+            Family::Alpine => {
+                skipped.insert(
+                    base,
+                    format!(
+                        "its pinned base {pinned} cannot be had: {why}; there is no local stand-in, because the alpine family also installs from Alpine's package mirror. It is built in the release pipeline, or here with a registry and Alpine mirror reachable"
+                    ),
+                );
+            }
+        }
+    }
+    Ok(skipped)
 }
 
 fn names(images: &[LocalImage]) -> String {

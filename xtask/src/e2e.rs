@@ -9,6 +9,10 @@
 //! 6. rebuild with no change: nothing may be rebuilt;
 //! 7. push to a local registry with a wrong password: the command fails;
 //! 8. publish to it and read every manifest back.
+//!
+//! The suite builds under its own local names ([`TEST_NAMESPACE`]) and removes them when it ends,
+//! pass or fail: the `gitlab-ai/*` images a person built with `build-images` are never retagged
+//! or untagged by a test run.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -23,7 +27,12 @@ use crate::image_scenario;
 use crate::local_registry::LocalRegistry;
 use crate::manifest::Base;
 use crate::publish::{self, Target};
+use crate::registry::{Credentials, RegistryClient, Repository};
+use crate::signing::SigningKey;
+use crate::supply_chain;
 use crate::test_images;
+use crate::variants::TEST_NAMESPACE;
+use entrypoint::secret::Secret;
 
 /// The host's CA bundle: passed as the extra CA input so the path that lets builds work behind
 /// an intercepting proxy is exercised.
@@ -38,8 +47,49 @@ pub fn run() -> anyhow::Result<()> {
         let started = Instant::now();
         let mut passed = 0;
         let docker = engine::connect_or_start().await?;
-        bootstrap_base::ensure(&docker, false, bootstrap_base::DEFAULT_MIRROR).await?;
-        stage(&mut passed, "the Debian base image is available");
+        let result = suite(&docker, &mut passed).await;
+        let cleaned = remove_test_images(&docker).await;
+        result?;
+        cleaned?;
+        eprintln!("e2e finished in {:.0?}", started.elapsed());
+        println!("e2e: {passed} passed, 0 failed");
+        Ok(())
+    })
+}
+
+/// Removes every image tagged in [`TEST_NAMESPACE`] (layers shared with other images stay).
+async fn remove_test_images(docker: &bollard::Docker) -> anyhow::Result<()> {
+    use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptions};
+    let filters =
+        std::collections::HashMap::from([("reference", vec![format!("{TEST_NAMESPACE}/*")])]);
+    let images = docker
+        .list_images(Some(
+            ListImagesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .context("cannot list the test images")?;
+    let mut removed = 0;
+    for tag in images.iter().flat_map(|i| &i.repo_tags) {
+        if !tag.starts_with(&format!("{TEST_NAMESPACE}/")) {
+            continue;
+        }
+        docker
+            .remove_image(tag, None::<RemoveImageOptions>, None)
+            .await
+            .with_context(|| format!("cannot remove the test image {tag}"))?;
+        removed += 1;
+    }
+    eprintln!("removed the suite's {removed} image tags ({TEST_NAMESPACE}/*)");
+    Ok(())
+}
+
+/// The stages, in order; stops at the first failure.
+async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()> {
+    {
+        bootstrap_base::ensure(docker, false, bootstrap_base::DEFAULT_MIRROR).await?;
+        stage(passed, "the Debian base image is available");
 
         let extra_ca = PathBuf::from(HOST_CA_BUNDLE);
         let args = build_images::Args {
@@ -49,7 +99,9 @@ pub fn run() -> anyhow::Result<()> {
                 base_images: vec![(Base::Ubuntu, DEBIAN_BASE_IMAGE.to_owned())],
                 // A release, so every kind of tag is published and read back.
                 tag: Some(E2E_RELEASE.to_owned()),
+                local_namespace: TEST_NAMESPACE.to_owned(),
             },
+            no_pull: true,
             pull: false,
             no_cache: false,
             extra_ca_certs: extra_ca.is_file().then_some(extra_ca),
@@ -57,17 +109,20 @@ pub fn run() -> anyhow::Result<()> {
             push: false,
             target: Target::default(),
         };
-        let first = build_images::build(&docker, &args).await?;
+        let first = build_images::build(docker, &args).await?;
         let images = first.all();
         ensure!(
             images.len() == 2,
             "expected the claude-ubuntu and codex-ubuntu images, got {:?}",
-            images.iter().map(|i| i.variant.to_string()).collect::<Vec<_>>()
+            images
+                .iter()
+                .map(|i| i.variant.to_string())
+                .collect::<Vec<_>>()
         );
-        stage(&mut passed, "claude-ubuntu and codex-ubuntu are built");
+        stage(passed, "claude-ubuntu and codex-ubuntu are built");
 
-        test_images::test_all(&docker, &images).await?;
-        stage(&mut passed, "both images pass test-images");
+        test_images::test_all(docker, &images).await?;
+        stage(passed, "both images pass test-images");
 
         for image in &images {
             // The Claude images have no iptables, so Claude's network cannot be fenced there;
@@ -77,17 +132,21 @@ pub fn run() -> anyhow::Result<()> {
                 entrypoint::assistant::Assistant::Claude => &[false],
             };
             for &fenced in fences {
-                let story = image_scenario::issue_to_merge_request(&docker, image, fenced).await?;
-                stage(&mut passed, &format!("[{}] inside the image: {story}", image.variant));
+                let story = image_scenario::issue_to_merge_request(docker, image, fenced).await?;
+                stage(passed, &format!("[{}] inside the image: {story}", image.variant));
             }
         }
 
         let noop = Instant::now();
-        let second = build_images::build(&docker, &args).await?;
+        let second = build_images::build(docker, &args).await?;
         ensure!(
             second.built.is_empty() && second.unchanged.len() == 2,
             "a rebuild with no change rebuilt {:?}",
-            second.built.iter().map(|i| i.variant.to_string()).collect::<Vec<_>>()
+            second
+                .built
+                .iter()
+                .map(|i| i.variant.to_string())
+                .collect::<Vec<_>>()
         );
         for (a, b) in images.iter().zip(&second.unchanged) {
             ensure!(
@@ -97,26 +156,65 @@ pub fn run() -> anyhow::Result<()> {
             );
         }
         stage(
-            &mut passed,
-            &format!("a rebuild with no change rebuilds nothing ({:.1?})", noop.elapsed()),
+            passed,
+            &format!(
+                "a rebuild with no change rebuilds nothing ({:.1?})",
+                noop.elapsed()
+            ),
         );
 
         let registry = LocalRegistry::start()?;
+        let keys = tempfile::tempdir()?;
+        let signing_key = SigningKey::generate()?;
+        let key_file = keys.path().join("cosign.key");
+        std::fs::write(&key_file, signing_key.to_pem()?)?;
         let target = |password: &str| Target {
             registry_image: Some(format!("{}/gitlab-ai", registry.host)),
             registry_user: Some(registry.user.clone()),
             registry_password: Some(password.to_owned()),
             latest: false,
+            signing_key: Some(key_file.clone()),
         };
-        let refused = publish::publish(&docker, &args.images, &target("not-the-password")).await;
+        let refused = publish::publish(docker, &args.images, &target("not-the-password")).await;
         match refused {
             Ok(_) => bail!("a push with a wrong password succeeded"),
             Err(err) => eprintln!("refused as expected: {err:#}"),
         }
-        stage(&mut passed, "a push the registry refuses fails the command");
+        stage(passed, "a push the registry refuses fails the command");
 
-        let published = publish::publish(&docker, &args.images, &target(&registry.password)).await?;
-        ensure!(published.len() == 2, "expected two published images, got {}", published.len());
+        let published = publish::publish(docker, &args.images, &target(&registry.password)).await?;
+        ensure!(
+            published.len() == 2,
+            "expected two published images, got {}",
+            published.len()
+        );
+        let credentials = Credentials {
+            username: registry.user.clone(),
+            password: Secret::new(registry.password.clone()),
+        };
+        for image in &published {
+            let client = RegistryClient::new(
+                Repository::parse(&image.repository)?,
+                Some(credentials.clone()),
+            )?;
+            let verified =
+                supply_chain::verify(&client, E2E_RELEASE, &signing_key.public_key()).await?;
+            ensure!(
+                verified.len() == 1 && verified[0].digest == image.digest,
+                "{}: verified {verified:?}, published {}",
+                image.repository,
+                image.digest
+            );
+            // The tag `0.0.0-e2e` is the ubuntu family's unsuffixed version tag.
+            eprintln!(
+                "[{}] signed; SBOM of {} packages; provenance of {}",
+                image.variant, verified[0].sbom_packages, verified[0].revision
+            );
+        }
+        stage(
+            passed,
+            "the published images are signed, with SBOM and provenance, and verify with the public key",
+        );
         for image in &published {
             for wanted in ["latest", "ubuntu", "0.0.0-e2e-ubuntu"] {
                 ensure!(
@@ -129,7 +227,7 @@ pub fn run() -> anyhow::Result<()> {
         }
         for image in &published {
             let reference = format!("{}:{}", image.repository, image.tags[0]);
-            let local = engine::inspect_image(&docker, &reference)
+            let local = engine::inspect_image(docker, &reference)
                 .await?
                 .with_context(|| format!("{reference} is not tagged locally"))?;
             let expected = format!("{}@{}", image.repository, image.digest);
@@ -153,14 +251,12 @@ pub fn run() -> anyhow::Result<()> {
             }
         }
         stage(
-            &mut passed,
+            passed,
             "published to a local registry with htpasswd auth; the manifests read back carry the pushed digests",
         );
 
-        eprintln!("e2e finished in {:.0?}", started.elapsed());
-        println!("e2e: {passed} passed, 0 failed");
         Ok(())
-    })
+    }
 }
 
 fn stage(passed: &mut u32, what: &str) {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::cmd;
 use crate::manifest::Family;
 use crate::oci::{Arch, host_arch};
+use crate::progress::Step;
 
 /// The entrypoint binary per family, or why it cannot be had on this machine.
 pub type EntrypointBinaries = BTreeMap<Family, Result<PathBuf, String>>;
@@ -27,32 +28,23 @@ pub fn build(root: &Path, families: &[Family]) -> anyhow::Result<EntrypointBinar
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
     let mut out = BTreeMap::new();
+    // cargo draws its own progress bar on a terminal; in a log it prints a line per crate
+    // started, and the long ones (the entrypoint itself, with LTO) would be minutes of silence.
+    let _step = Step::plain("compiling the release entrypoint");
     for &family in families {
         if out.contains_key(&family) {
             continue;
         }
         let built = match rust_target(family, host_arch()?) {
             None => {
-                cmd::run(
-                    root,
-                    "cargo",
-                    ["build", "--quiet", "-p", "entrypoint", "--release"],
-                )?;
+                cmd::run(root, "cargo", ["build", "-p", "entrypoint", "--release"])?;
                 Ok(target_dir.join("release").join("entrypoint"))
             }
             Some(target) if target_installed(root, target) => {
                 cmd::run(
                     root,
                     "cargo",
-                    [
-                        "build",
-                        "--quiet",
-                        "-p",
-                        "entrypoint",
-                        "--release",
-                        "--target",
-                        target,
-                    ],
+                    ["build", "-p", "entrypoint", "--release", "--target", target],
                 )?;
                 Ok(target_dir.join(target).join("release").join("entrypoint"))
             }

@@ -8,7 +8,7 @@ use entrypoint::assistant::Assistant;
 
 use crate::manifest::Base;
 use crate::revision;
-use crate::variants::{BuildSettings, Variant, parse_base_image};
+use crate::variants::{BuildSettings, LOCAL_NAMESPACE, Variant, parse_base_image};
 
 /// Which images, and how they are named.
 #[derive(Debug, Clone, clap::Args)]
@@ -27,6 +27,10 @@ pub struct ImageArgs {
     /// default `CI_COMMIT_TAG`. Without it only `sha-<short>` tags are published.
     #[arg(long)]
     pub tag: Option<String>,
+    /// The local namespace of the images: `gitlab-ai` for people, another for the test suite so
+    /// that it never touches the user's tags.
+    #[arg(skip = LOCAL_NAMESPACE.to_owned())]
+    pub local_namespace: String,
 }
 
 impl ImageArgs {
@@ -58,6 +62,7 @@ impl ImageArgs {
             revision: revision::commit_sha(root)?,
             source: revision::source_url(root),
             base_images: self.base_images.iter().cloned().collect::<BTreeMap<_, _>>(),
+            local_namespace: self.local_namespace.clone(),
         })
     }
 }

@@ -10,8 +10,7 @@ use anyhow::{Context, bail};
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder,
-    RemoveImageOptions, TagImageOptionsBuilder,
+    BuildImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptions, TagImageOptionsBuilder,
 };
 use futures::StreamExt;
 use tokio_util::io::ReaderStream;
@@ -24,6 +23,7 @@ use crate::entrypoint_binary::EntrypointBinaries;
 use crate::manifest::{Family, Manifest};
 use crate::oci::host_arch;
 use crate::payload::{self, PayloadInputs};
+use crate::progress::Step;
 use crate::variants::{BuildSettings, VARIANT_LABEL, Variant, VariantPlan};
 
 /// The label carrying the context hash an image was built from.
@@ -34,8 +34,6 @@ const BUILD_TIMEOUT: Duration = Duration::from_secs(45 * 60);
 
 /// How the builds run.
 pub struct BuildOptions {
-    /// Pull a missing base image instead of reporting the variant as unavailable.
-    pub pull: bool,
     /// Rebuild every layer even when the context is unchanged.
     pub no_cache: bool,
     /// PEM bundle trusted during the build and in the image.
@@ -44,6 +42,9 @@ pub struct BuildOptions {
     pub entrypoints: EntrypointBinaries,
     /// Where context tarballs are written while building.
     pub scratch: PathBuf,
+    /// The network of the build's `RUN` steps when not the engine's default bridge (`host` on an
+    /// engine started without one, see [`engine::build_network`]).
+    pub network: Option<String>,
 }
 
 /// An image that exists locally for a variant.
@@ -123,7 +124,11 @@ impl ImageBuilder<'_> {
         })?;
         payload.context.add_input("base-image-id", &base_id);
         let hash = payload.context.hash();
-        let reference = format!("{}:ctx-{}", variant.local_repo(), hash.short());
+        let reference = format!(
+            "{}:ctx-{}",
+            variant.local_repo(&self.settings.local_namespace),
+            hash.short()
+        );
         let image = |id: String| LocalImage {
             variant,
             plan: plan.clone(),
@@ -164,15 +169,18 @@ impl ImageBuilder<'_> {
         let mut labels: HashMap<String, String> = plan.labels.clone().into_iter().collect();
         labels.insert(CONTEXT_HASH_LABEL.to_owned(), hash.to_string());
         let build_args: HashMap<String, String> = plan.build_args.clone().into_iter().collect();
-        let options = BuildImageOptionsBuilder::default()
+        let mut options = BuildImageOptionsBuilder::default()
             .dockerfile(plan.dockerfile)
             .t(&reference)
             .buildargs(&build_args)
             .labels(&labels)
             .rm(true)
             .forcerm(true)
-            .nocache(self.options.no_cache)
-            .build();
+            .nocache(self.options.no_cache);
+        if let Some(network) = &self.options.network {
+            options = options.networkmode(network);
+        }
+        let options = options.build();
         let body =
             bollard::body_try_stream(ReaderStream::new(tokio::fs::File::open(&tar_path).await?));
         let stream = self.docker.build_image(options, None, Some(body));
@@ -189,48 +197,24 @@ impl ImageBuilder<'_> {
         Ok(BuildOutcome::Built(image(id)))
     }
 
-    /// The base image's id, pulling it when allowed; `Err(reason)` when unavailable.
+    /// The base image's id; `Err(reason)` when it is not present (`build-images` pulls or
+    /// bootstraps the bases before building).
     async fn base_image_id(&self, plan: &VariantPlan) -> anyhow::Result<Result<String, String>> {
         if let Some(image) = engine::inspect_image(self.docker, &plan.base_image).await? {
             return Ok(Ok(image.id.unwrap_or_default()));
         }
-        if !self.options.pull {
-            let family = self.manifest.base(plan.variant.base)?.family;
-            let remedy = match family {
-                Family::Debian => format!(
-                    "or build on the local Debian stand-in: `cargo xtask bootstrap-base`, then --base-image {}={DEBIAN_BASE_IMAGE}",
-                    plan.variant.base
-                ),
-                Family::Alpine => "the alpine family also needs an Alpine package mirror, so it is built where both are reachable (the release pipeline)".to_owned(),
-            };
-            return Ok(Err(format!(
-                "its base image {} is not present locally. Pass --pull where a registry serving it is reachable; {remedy}",
-                plan.base_image
-            )));
-        }
-        eprintln!("[{}] pulling {}", plan.variant, plan.base_image);
-        let options = CreateImageOptionsBuilder::default()
-            .from_image(&plan.base_image)
-            .platform(&host_arch()?.platform())
-            .build();
-        let mut stream = self.docker.create_image(Some(options), None, None);
-        while let Some(item) = stream.next().await {
-            if let Err(err) = item {
-                return Ok(Err(format!(
-                    "pulling its base image {} failed: {err}",
-                    plan.base_image
-                )));
-            }
-        }
-        Ok(
-            match engine::inspect_image(self.docker, &plan.base_image).await? {
-                Some(image) => Ok(image.id.unwrap_or_default()),
-                None => Err(format!(
-                    "{} is still missing after the pull",
-                    plan.base_image
-                )),
-            },
-        )
+        let family = self.manifest.base(plan.variant.base)?.family;
+        let remedy = match family {
+            Family::Debian => format!(
+                "build or pull it first, or build on the local Debian stand-in: `cargo xtask bootstrap-base`, then --base-image {}={DEBIAN_BASE_IMAGE}",
+                plan.variant.base
+            ),
+            Family::Alpine => "the alpine family also needs an Alpine package mirror, so it is built where both are reachable (the release pipeline)".to_owned(),
+        };
+        Ok(Err(format!(
+            "its base image {} is not present locally; {remedy}",
+            plan.base_image
+        )))
     }
 
     /// Untags the variant's earlier `ctx-…` builds so a machine that builds every commit does
@@ -246,7 +230,10 @@ impl ImageBuilder<'_> {
             ))
             .await
             .context("cannot list earlier builds")?;
-        let prefix = format!("{}:ctx-", variant.local_repo());
+        let prefix = format!(
+            "{}:ctx-",
+            variant.local_repo(&self.settings.local_namespace)
+        );
         for image in images.into_iter().filter(|i| i.id != keep_id) {
             // An earlier build whose last tag moved away: remove it by id.
             let untagged = image.repo_tags.iter().all(|t| t == "<none>:<none>");
@@ -277,13 +264,18 @@ impl ImageBuilder<'_> {
     /// Points `gitlab-ai/<assistant>:<base>` at the image.
     async fn tag_moving(&self, variant: Variant, reference: &str) -> anyhow::Result<()> {
         let options = TagImageOptionsBuilder::default()
-            .repo(&variant.local_repo())
+            .repo(&variant.local_repo(&self.settings.local_namespace))
             .tag(variant.base.name())
             .build();
         self.docker
             .tag_image(reference, Some(options))
             .await
-            .with_context(|| format!("cannot tag {reference} as {}", variant.local_image()))
+            .with_context(|| {
+                format!(
+                    "cannot tag {reference} as {}",
+                    variant.local_image(&self.settings.local_namespace)
+                )
+            })
     }
 }
 
@@ -296,6 +288,8 @@ async fn drain_build(
     const KEPT_LINES: usize = 60;
     let mut recent: VecDeque<String> = VecDeque::with_capacity(KEPT_LINES);
     let mut id = None;
+    // Package installs and the layer commit of a step stream nothing for minutes.
+    let step = Step::spinner(&format!("[{variant}] sending the build context"));
     let mut stream = std::pin::pin!(stream);
     while let Some(item) = stream.next().await {
         let info = match item {
@@ -315,7 +309,9 @@ async fn drain_build(
             let line = line.trim_end();
             if line.starts_with("Step ") {
                 let shown: String = line.chars().take(160).collect();
-                eprintln!("[{variant}] {shown}");
+                step.println(&format!("[{variant}] {shown}"));
+                let short: String = line.chars().take(70).collect();
+                step.set_what(&format!("[{variant}] {short}"));
             } else if !line.is_empty() {
                 if recent.len() == KEPT_LINES {
                     recent.pop_front();

@@ -52,6 +52,11 @@ impl Integrity {
         hasher.finish().1
     }
 
+    /// The whole sha512 in hex (SPDX checksums are hex).
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
     /// A short, filesystem-safe name for cache entries.
     pub fn short_hex(&self) -> String {
         hex::encode(&self.0[..8])

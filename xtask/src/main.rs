@@ -31,6 +31,8 @@ mod oci;
 mod payload;
 mod plan;
 mod prerequisites;
+mod progress;
+mod public_url;
 mod publish;
 mod registry;
 mod registry_auth;
@@ -39,15 +41,20 @@ mod registry_fixture;
 mod registry_skip;
 mod remote_image;
 mod revision;
+mod sbom;
+mod signing;
+mod supply_chain;
 mod test;
 mod test_images;
 mod variants;
+mod verify_image;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo xtask",
+    bin_name = "cargo xtask",
     about = "Build, test and publish the @claude/@codex GitLab integration"
 )]
 struct Cli {
@@ -69,8 +76,11 @@ enum Command {
     TestImages(test_images::Args),
     /// Benchmark the images: sizes against the budget, cold/warm/no-op build times.
     BenchImages(bench_images::Args),
-    /// Tag and push the local images to CI_REGISTRY_IMAGE and check the pushed digests.
+    /// Tag and push the local images to CI_REGISTRY_IMAGE and check the pushed digests; with a
+    /// signing key, sign them and attach their SBOM and provenance.
     Publish(publish::Args),
+    /// Check a published image's signature, SBOM and provenance against a public key.
+    VerifyImage(verify_image::Args),
     /// Print the image variant table: Dockerfile, build args, tags and size budget.
     Plan(plan::Args),
     /// Record the registry's integrity of every artifact pinned in images/images.toml.
@@ -88,8 +98,30 @@ fn main() -> anyhow::Result<()> {
         Command::TestImages(args) => test_images::run(args),
         Command::BenchImages(args) => bench_images::run(args),
         Command::Publish(args) => publish::run(args),
+        Command::VerifyImage(args) => verify_image::run(args),
         Command::Plan(args) => plan::run(args),
         Command::LockArtifacts(args) => lock_artifacts::run(args),
         Command::BumpVersions(args) => bump_versions::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn help_names_the_command_people_type() {
+        let mut cli = Cli::command();
+        cli.build();
+        let usage = cli.render_usage().to_string();
+        assert!(usage.contains("Usage: cargo xtask <COMMAND>"), "{usage}");
+        let help = cli
+            .find_subcommand_mut("build-images")
+            .unwrap()
+            .render_usage()
+            .to_string();
+        assert!(help.contains("cargo xtask build-images"), "{help}");
     }
 }

@@ -14,6 +14,8 @@ use serde::Deserialize;
 
 use crate::integrity::{Integrity, IntegrityWriter};
 use crate::manifest::NpmPackage;
+use crate::progress::Step;
+use crate::public_url::without_userinfo;
 
 /// The public registry, used unless `NPM_CONFIG_REGISTRY` names another (as npm itself does).
 pub const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org";
@@ -107,21 +109,25 @@ impl NpmRegistry {
     ) -> anyhow::Result<T> {
         let path: Vec<String> = segments.iter().map(|s| s.replace('/', "%2f")).collect();
         let url = format!("{}/{}", self.base, path.join("/"));
+        let shown = without_userinfo(&url);
         let response = self
             .client
             .get(&url)
             .header("accept", accept)
             .send()
             .await
-            .with_context(|| format!("cannot reach the npm registry at {url}"))?;
+            // reqwest's errors repeat the URL, userinfo included.
+            .map_err(reqwest::Error::without_url)
+            .with_context(|| format!("cannot reach the npm registry at {shown}"))?;
         let status = response.status();
         if !status.is_success() {
-            bail!("the npm registry answered {status} for {url}: is {what} published there?");
+            bail!("the npm registry answered {status} for {shown}: is {what} published there?");
         }
         response
             .json()
             .await
-            .with_context(|| format!("unexpected metadata for {what} from {url}"))
+            .map_err(reqwest::Error::without_url)
+            .with_context(|| format!("unexpected metadata for {what} from {shown}"))
     }
 
     /// Downloads `url` into `dest`, failing (and removing `dest`) unless its bytes have the
@@ -133,22 +139,29 @@ impl NpmRegistry {
         expected: &Integrity,
         dest: &Path,
     ) -> anyhow::Result<()> {
+        let shown = without_userinfo(url);
         let response = self
             .client
             .get(url)
             .send()
             .await
-            .with_context(|| format!("cannot download {what} from {url}"))?;
+            // reqwest's errors repeat the URL, userinfo included.
+            .map_err(reqwest::Error::without_url)
+            .with_context(|| format!("cannot download {what} from {shown}"))?;
         let status = response.status();
         if !status.is_success() {
-            bail!("downloading {what} from {url} failed: {status}");
+            bail!("downloading {what} from {shown} failed: {status}");
         }
         let file = std::fs::File::create(dest)
             .with_context(|| format!("cannot create {}", dest.display()))?;
         let mut writer = IntegrityWriter::new(std::io::BufWriter::new(file));
+        let step = Step::bytes(&format!("downloading {what}"), response.content_length());
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.with_context(|| format!("downloading {what} from {url}"))?;
+            let chunk = chunk
+                .map_err(reqwest::Error::without_url)
+                .with_context(|| format!("downloading {what} from {shown}"))?;
+            step.advance(chunk.len() as u64);
             writer
                 .write_all(&chunk)
                 .with_context(|| format!("cannot write {}", dest.display()))?;

@@ -285,6 +285,7 @@ mod tests {
             revision: "abc".into(),
             source: "s".into(),
             base_images: Default::default(),
+            local_namespace: crate::variants::LOCAL_NAMESPACE.into(),
         };
         let variant = Variant {
             assistant: Assistant::Codex,

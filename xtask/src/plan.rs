@@ -36,7 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         println!(
             "  local image  {} (+ ctx-<context hash>)",
-            variant.local_image()
+            variant.local_image(&args.images.local_namespace)
         );
         println!(
             "  tags         <registry image>/{}:{} (version and moving tags only for releases or --latest)",

@@ -18,15 +18,21 @@ use bollard::query_parameters::{PushImageOptionsBuilder, TagImageOptionsBuilder}
 use clap::Parser;
 use futures::StreamExt;
 
+use crate::container::{self, Entrypoint, RunSpec};
 use crate::engine::{self, mb};
 use crate::image_args::ImageArgs;
 use crate::image_build::CONTEXT_HASH_LABEL;
 use crate::image_index::{self, AssembledIndex};
+use crate::lockfile::Lock;
 use crate::manifest::{Base, Manifest};
 use crate::oci::Arch;
+use crate::oci::host_arch;
 use crate::registry::{self, Credentials, RegistryClient, Repository};
 use crate::registry_auth::{self, CredentialInputs};
 use crate::registry_skip::{self, PushPlan};
+use crate::sbom::{self, Component, Subject};
+use crate::signing::SigningKey;
+use crate::supply_chain::{self, Attachments};
 use crate::variants::{TagPolicy, Variant, published_tags};
 use crate::{cmd, revision};
 
@@ -45,6 +51,11 @@ pub struct Target {
     /// Also move `<base>` and `latest` without a release (e.g. on the default branch).
     #[arg(long)]
     pub latest: bool,
+    /// The ECDSA P-256 key (PKCS#8 PEM) the published images and indexes are signed with, in
+    /// cosign's format; each image also gets its SBOM and provenance attached. Required for
+    /// releases. `cargo xtask verify-image --generate-key DIR` makes one.
+    #[arg(long, env = "IMAGE_SIGNING_KEY_FILE", value_name = "PEM")]
+    pub signing_key: Option<std::path::PathBuf>,
 }
 
 /// Flags of `cargo xtask publish`.
@@ -149,9 +160,10 @@ impl Destination {
     }
 }
 
-/// What one publish run needs for every variant: where, as whom, and which tags.
+/// What one publish run needs for every variant: where, as whom, which tags, and the key.
 struct Run {
     destination: Destination,
+    signing_key: Option<SigningKey>,
     default_base: Base,
     release: Option<String>,
     moving: bool,
@@ -161,8 +173,29 @@ struct Run {
 impl Run {
     fn prepare(images: &ImageArgs, target: &Target) -> anyhow::Result<Self> {
         let root = cmd::workspace_root()?;
+        let signing_key = match &target.signing_key {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!(
+                        "cannot read the signing key {} (IMAGE_SIGNING_KEY_FILE)",
+                        path.display()
+                    )
+                })?;
+                Some(SigningKey::from_pem(&text, &path.display().to_string())?)
+            }
+            None if images.release().is_some() => bail!(
+                "a release must be signed: pass --signing-key PEM or set IMAGE_SIGNING_KEY_FILE (a protected CI/CD file variable in the release pipeline; `cargo xtask verify-image --generate-key DIR` makes a key pair)"
+            ),
+            None => {
+                eprintln!(
+                    "no signing key (--signing-key / IMAGE_SIGNING_KEY_FILE): these images are published unsigned and without SBOM"
+                );
+                None
+            }
+        };
         Ok(Run {
             destination: Destination::resolve(target)?,
+            signing_key,
             default_base: Manifest::load(&root)?.default_base,
             release: images.release(),
             moving: target.latest,
@@ -204,7 +237,7 @@ pub async fn publish_for(
     let destination = &run.destination;
     let mut published = Vec::new();
     for variant in images.variants() {
-        let local = variant.local_image();
+        let local = variant.local_image(&images.local_namespace);
         let Some(inspect) = engine::inspect_image(docker, &local).await? else {
             eprintln!("[{variant}] {local} does not exist locally; not published (build it first)");
             continue;
@@ -280,6 +313,12 @@ pub async fn publish_for(
             tags.join(", "),
             mb(compressed_size)
         );
+        if let Some(key) = &run.signing_key {
+            let attachments = attachments(docker, variant, &local, &repository, &digest)
+                .await
+                .with_context(|| format!("[{variant}] making the SBOM and provenance"))?;
+            supply_chain::sign_and_attest(&client, &digest, key, &attachments).await?;
+        }
         published.push(Published {
             variant,
             repository,
@@ -324,6 +363,9 @@ pub async fn publish_indexes(
                     format!("{platform} {}", d.digest)
                 })
                 .collect();
+            if let Some(key) = &run.signing_key {
+                supply_chain::sign(&client, &index.digest, key).await?;
+            }
             eprintln!(
                 "[{variant}] {repository}:{} = index {} ({}), written and verified in {:.1?}",
                 index.tag,
@@ -390,4 +432,76 @@ pub(crate) async fn push_tags(
         }
     }
     digest.context("no tags to push")
+}
+
+/// Prints the image's OS id, then one `name<TAB>version` line per dpkg package, or `apk info -v`.
+const PACKAGES_PROBE: &str = ". /etc/os-release && echo \"$ID\" && if command -v dpkg-query >/dev/null; then dpkg-query -W -f '${Package}\\t${Version}\\n'; else apk info -v; fi";
+
+/// The SBOM and provenance of a published image: the pinned artifacts with their integrity, the
+/// distribution packages as the image's own package database lists them, the entrypoint's
+/// crates; the source revision, the pipeline and the job that built it (GitLab's predefined
+/// variables, https://docs.gitlab.com/ci/variables/predefined_variables/).
+async fn attachments(
+    docker: &Docker,
+    variant: Variant,
+    local: &str,
+    repository: &str,
+    digest: &str,
+) -> anyhow::Result<Attachments> {
+    let root = cmd::workspace_root()?;
+    let manifest = Manifest::load(&root)?;
+    let lock = Lock::load(&root)?;
+    let mut components = Vec::new();
+    for (_, package) in manifest.artifacts(variant.assistant, variant.base, host_arch()?)? {
+        components.push(Component::Npm {
+            integrity: lock.integrity_of(&package)?,
+            name: package.name,
+            version: package.version,
+        });
+    }
+    let out = container::run(
+        docker,
+        local,
+        &RunSpec::new(Entrypoint::Cleared, &["sh", "-c", PACKAGES_PROBE]),
+    )
+    .await?;
+    if out.exit_code != 0 {
+        bail!(
+            "listing the packages of {local} failed: {}",
+            out.stderr.trim()
+        );
+    }
+    let (distro, listing) = out
+        .stdout
+        .split_once('\n')
+        .unwrap_or((out.stdout.as_str(), ""));
+    let packages = sbom::distro_packages(distro.trim(), listing);
+    if packages.is_empty() {
+        bail!("{local} lists no distribution packages");
+    }
+    components.extend(packages);
+    components.extend(sbom::crate_closure(&root.join("Cargo.lock"), "entrypoint")?);
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let source = revision::source_url(&root);
+    let subject = Subject {
+        repository: repository.to_owned(),
+        digest: digest.to_owned(),
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let builder = env("CI_JOB_URL").unwrap_or_else(|| {
+        format!(
+            "cargo xtask publish (gitlab-ai-xtask {}, outside CI)",
+            env!("CARGO_PKG_VERSION")
+        )
+    });
+    Ok(Attachments {
+        sbom: sbom::spdx(&subject, &source, &now, &components)?,
+        provenance: sbom::provenance(
+            &source,
+            &revision::commit_sha(&root)?,
+            env("CI_PIPELINE_URL").as_deref(),
+            &builder,
+            &now,
+        ),
+    })
 }

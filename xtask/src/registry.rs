@@ -319,8 +319,8 @@ impl RegistryClient {
 
     /// Uploads `bytes` as a blob in one request (POST a session, PUT with `?digest=`), unless
     /// the repository already has it; returns its digest. Images are pushed by the engine; the
-    /// tests push small per-platform images this way.
-    #[cfg(test)]
+    /// tests push small per-platform images this way, and signatures and attestations are
+    /// pushed this way.
     pub async fn push_blob(&self, bytes: &[u8]) -> anyhow::Result<String> {
         let digest = sha256_digest(bytes);
         let head_url = self.url(&format!("blobs/{digest}"));

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::cmd;
+use crate::public_url::without_userinfo;
 
 /// The full commit sha: `CI_COMMIT_SHA`, else `git rev-parse HEAD`.
 pub fn commit_sha(root: &Path) -> anyhow::Result<String> {
@@ -23,14 +24,51 @@ pub fn short_sha(root: &Path) -> anyhow::Result<String> {
     Ok(commit_sha(root)?.chars().take(8).collect())
 }
 
-/// The project's URL: `CI_PROJECT_URL`, else the `origin` remote, else `unknown`.
+/// The project's URL without credentials: `CI_PROJECT_URL`, else the `origin` remote, else
+/// `unknown`. It becomes the `org.opencontainers.image.source` label of published images, and a
+/// clone's `origin` may carry a token (`https://oauth2:glpat-…@host/…`), so the userinfo is
+/// always removed.
 pub fn source_url(root: &Path) -> String {
-    env("CI_PROJECT_URL")
+    source_url_from(env("CI_PROJECT_URL"), root)
+}
+
+fn source_url_from(ci_project_url: Option<String>, root: &Path) -> String {
+    ci_project_url
         .or_else(|| cmd::read(root, "git", ["remote", "get-url", "origin"]).ok())
         .filter(|s| !s.is_empty())
+        .map(|url| without_userinfo(&url))
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clone_url_with_a_token_never_reaches_the_source_label() {
+        let repo = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| cmd::read(repo.path(), "git", args).unwrap();
+        git(&["init", "-q"]);
+        git(&[
+            "remote",
+            "add",
+            "origin",
+            "https://oauth2:glpat-SECRETTOKEN@gitlab.example.com/group/project.git",
+        ]);
+        assert_eq!(
+            source_url_from(None, repo.path()),
+            "https://gitlab.example.com/group/project.git"
+        );
+        assert_eq!(
+            source_url_from(
+                Some("https://u:SECRET@gitlab.example.com/g/p".to_owned()),
+                repo.path()
+            ),
+            "https://gitlab.example.com/g/p"
+        );
+    }
 }

@@ -19,6 +19,7 @@ use crate::image_args::ImageArgs;
 use crate::image_build::LocalImage;
 use crate::image_size::{self, ImageSize};
 use crate::manifest::Manifest;
+use crate::progress::Step;
 use crate::variants::{Variant, VariantPlan};
 use crate::{cmd, e2e};
 
@@ -74,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let settings = args.images.settings(&root)?;
         let mut reports = Vec::new();
         for variant in args.images.variants() {
-            let reference = variant.local_image();
+            let reference = variant.local_image(&args.images.local_namespace);
             if engine::inspect_image(&docker, &reference).await?.is_none() {
                 eprintln!(
                     "[{variant}] {reference} does not exist: run `cargo xtask build-images` first"
@@ -404,11 +405,13 @@ pub async fn test_image(
     };
     let binary_name = plan.binary.rsplit('/').next().unwrap_or(&plan.binary);
     let (mut binary_size, mut binary_gzipped, mut node_gzipped) = (0, 0, 0);
+    let step = Step::spinner(&format!("[{variant}] testing {reference}"));
     for check in ImageCheck::for_plan(plan) {
         let spec = check.spec(&plan.binary);
+        step.set_what(&format!("[{variant}] test {check:?}"));
         let out = container::run(docker, reference, &spec).await?;
         match check.judge(&out, &expected) {
-            Ok(shown) => eprintln!("[{variant}] ok  {shown}"),
+            Ok(shown) => step.println(&format!("[{variant}] ok  {shown}")),
             Err(why) => bail!(
                 "[{variant}] check {check:?} failed: {why}\n  command: {:?}\n  exit: {}\n  stdout: {}\n  stderr: {}",
                 spec.cmd,
@@ -426,10 +429,14 @@ pub async fn test_image(
         }
     }
 
+    step.set_what(&format!(
+        "[{variant}] measuring the compressed size of {reference}"
+    ));
     let scratch = cmd::workspace_root()?.join("target").join("images");
     let size = image_size::measure(docker, reference, &scratch)
         .await
         .with_context(|| format!("measuring {reference}"))?;
+    drop(step);
     eprintln!(
         "[{variant}] size: {} uncompressed, {} compressed (gzipped layers); {binary_name} binary {} ({} gzipped)",
         mb(size.uncompressed),

@@ -10,6 +10,13 @@ use entrypoint::assistant::Assistant;
 
 use crate::manifest::{Base, Manifest};
 
+/// Where `build-images` puts the images people build and use (`gitlab-ai/claude:ubuntu`).
+pub const LOCAL_NAMESPACE: &str = "gitlab-ai";
+
+/// Where the test suite builds: its images never move or untag the user's own, and are removed
+/// when the suite ends.
+pub const TEST_NAMESPACE: &str = "gitlab-ai-test";
+
 /// The label naming an image's variant (`claude-ubuntu`), used to find its older builds.
 pub const VARIANT_LABEL: &str = "gitlab-ai.variant";
 
@@ -45,14 +52,15 @@ impl Variant {
         out
     }
 
-    /// The local repository the xtask builds into (`gitlab-ai/claude`); tags are per base.
-    pub fn local_repo(&self) -> String {
-        format!("gitlab-ai/{}", self.assistant)
+    /// The local repository the xtask builds into (`gitlab-ai/claude` in the user's
+    /// [`LOCAL_NAMESPACE`]); tags are per base.
+    pub fn local_repo(&self, namespace: &str) -> String {
+        format!("{namespace}/{}", self.assistant)
     }
 
     /// The moving local tag of the last build (`gitlab-ai/claude:ubuntu`).
-    pub fn local_image(&self) -> String {
-        format!("{}:{}", self.local_repo(), self.base)
+    pub fn local_image(&self, namespace: &str) -> String {
+        format!("{}:{}", self.local_repo(namespace), self.base)
     }
 }
 
@@ -68,6 +76,8 @@ pub struct BuildSettings {
     pub source: String,
     /// Replacement base images (`--base-image ubuntu=local/debian-bookworm`).
     pub base_images: BTreeMap<Base, String>,
+    /// The local namespace images are built into ([`LOCAL_NAMESPACE`] or [`TEST_NAMESPACE`]).
+    pub local_namespace: String,
 }
 
 /// A parsed `--base-image BASE=IMAGE` flag.
@@ -318,6 +328,7 @@ mod tests {
             revision: "abc".into(),
             source: "https://example.invalid/p".into(),
             base_images: BTreeMap::from([(base, image)]),
+            local_namespace: LOCAL_NAMESPACE.into(),
         };
         let v = |b| Variant {
             assistant: Assistant::Claude,

@@ -1,0 +1,433 @@
+//! Signing a published image and attaching its SBOM and provenance, and verifying all three.
+//!
+//! Stored where cosign stores them, so `cosign verify --key cosign.pub IMAGE` and
+//! `cosign verify-attestation --key cosign.pub --type spdxjson IMAGE` work on our images:
+//! the signature manifest under the tag `sha256-<hex>.sig` and the attestations under
+//! `sha256-<hex>.att` in the image's repository
+//! (https://github.com/sigstore/cosign/blob/main/specs/SIGNATURE_SPEC.md). That tag scheme is
+//! also the OCI 1.1 fallback for registries without the referrers API, which Debian's
+//! distribution 2.8 (the local test registry) lacks.
+//!
+//! A verification resolves the tag to its manifest digest first and checks everything against
+//! that digest, so a manifest swapped under a tag (or a signature copied from another image)
+//! fails.
+
+use anyhow::{Context, bail, ensure};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+
+use crate::oci::{DOCKER_LIST, ImageIndex, OCI_INDEX, OCI_MANIFEST};
+use crate::registry::RegistryClient;
+use crate::sbom::{self, SLSA_PREDICATE, SPDX_PREDICATE, Subject};
+use crate::signing::{Envelope, PublicKey, SIMPLE_SIGNING_TYPE, SigningKey, SimpleSigning};
+
+/// cosign's media type of a simple signing payload layer.
+const SIMPLE_SIGNING_MEDIA: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// The media type of a DSSE envelope layer.
+const DSSE_MEDIA: &str = "application/vnd.dsse.envelope.v1+json";
+/// The layer annotation carrying a signature.
+const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// Every manifest type a tag may resolve to.
+const ANY_MANIFEST: &str = "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// What is attached to one manifest.
+pub struct Attachments {
+    /// The SPDX document.
+    pub sbom: serde_json::Value,
+    /// The SLSA provenance predicate.
+    pub provenance: serde_json::Value,
+}
+
+/// `sha256-<hex>.<suffix>`: where cosign looks for a digest's signature (`sig`) and
+/// attestations (`att`).
+fn tag_for(digest: &str, suffix: &str) -> anyhow::Result<String> {
+    let hex = digest
+        .strip_prefix("sha256:")
+        .with_context(|| format!("{digest} is not a sha256 digest"))?;
+    Ok(format!("sha256-{hex}.{suffix}"))
+}
+
+fn repository_name(client: &RegistryClient) -> String {
+    let repo = client.repository();
+    format!("{}/{}", repo.host, repo.path)
+}
+
+/// Pushes an OCI artifact manifest whose layers are `layers` (media type, bytes, annotations)
+/// under `tag`, with cosign's empty-image config.
+async fn push_artifact(
+    client: &RegistryClient,
+    tag: &str,
+    layers: Vec<(&str, Vec<u8>, serde_json::Value)>,
+) -> anyhow::Result<String> {
+    let mut descriptors = Vec::new();
+    let mut diff_ids = Vec::new();
+    for (media_type, bytes, annotations) in layers {
+        let digest = client.push_blob(&bytes).await?;
+        diff_ids.push(digest.clone());
+        descriptors.push(serde_json::json!({
+            "mediaType": media_type,
+            "size": bytes.len(),
+            "digest": digest,
+            "annotations": annotations,
+        }));
+    }
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "",
+        "os": "",
+        "config": {},
+        "created": "0001-01-01T00:00:00Z",
+        "history": [{"created": "0001-01-01T00:00:00Z"}],
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }))?;
+    let config_digest = client.push_blob(&config).await?;
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "size": config.len(),
+            "digest": config_digest,
+        },
+        "layers": descriptors,
+    }))?;
+    client.put_manifest(tag, OCI_MANIFEST, &manifest).await
+}
+
+/// Signs `digest` (an image or an index) in the client's repository.
+pub async fn sign(client: &RegistryClient, digest: &str, key: &SigningKey) -> anyhow::Result<()> {
+    let repository = repository_name(client);
+    let payload = serde_json::to_vec(&SimpleSigning::new(&repository, digest))?;
+    let signature = STANDARD.encode(key.sign(&payload)?);
+    push_artifact(
+        client,
+        &tag_for(digest, "sig")?,
+        vec![(
+            SIMPLE_SIGNING_MEDIA,
+            payload,
+            serde_json::json!({ SIGNATURE_ANNOTATION: signature }),
+        )],
+    )
+    .await
+    .with_context(|| format!("cannot store the signature of {repository}@{digest}"))?;
+    Ok(())
+}
+
+/// Signs `digest` in the client's repository and attaches its SBOM and provenance.
+pub async fn sign_and_attest(
+    client: &RegistryClient,
+    digest: &str,
+    key: &SigningKey,
+    attachments: &Attachments,
+) -> anyhow::Result<()> {
+    let repository = repository_name(client);
+    sign(client, digest, key).await?;
+
+    let subject = Subject {
+        repository: repository.clone(),
+        digest: digest.to_owned(),
+    };
+    let mut layers = Vec::new();
+    for (predicate_type, predicate) in [
+        (SPDX_PREDICATE, &attachments.sbom),
+        (SLSA_PREDICATE, &attachments.provenance),
+    ] {
+        let statement = serde_json::to_vec(&sbom::statement(
+            &subject,
+            predicate_type,
+            predicate.clone(),
+        ))?;
+        let envelope = serde_json::to_vec(&Envelope::sign(&statement, key)?)?;
+        layers.push((
+            DSSE_MEDIA,
+            envelope,
+            serde_json::json!({ SIGNATURE_ANNOTATION: "", "predicateType": predicate_type }),
+        ));
+    }
+    push_artifact(client, &tag_for(digest, "att")?, layers)
+        .await
+        .with_context(|| format!("cannot store the attestations of {repository}@{digest}"))?;
+    eprintln!(
+        "signed {repository}@{digest} (key {}) and attached its SBOM and provenance",
+        key.public_key().fingerprint()
+    );
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct ArtifactManifest {
+    layers: Vec<ArtifactLayer>,
+}
+
+#[derive(Deserialize)]
+struct ArtifactLayer {
+    #[serde(rename = "mediaType")]
+    media_type: String,
+    digest: String,
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
+}
+
+/// What a verification established for one manifest.
+#[derive(Debug)]
+pub struct Verified {
+    /// `sha256:…` of the manifest.
+    pub digest: String,
+    /// How many packages its SBOM lists.
+    pub sbom_packages: usize,
+    /// The source revision its provenance names.
+    pub revision: String,
+}
+
+/// Verifies the image `reference` (a tag or digest in the client's repository) and, for an
+/// index, every platform manifest in it: signature, SBOM and provenance, all with `key` and all
+/// naming the digest the reference resolves to now.
+pub async fn verify(
+    client: &RegistryClient,
+    reference: &str,
+    key: &PublicKey,
+) -> anyhow::Result<Vec<Verified>> {
+    let repository = repository_name(client);
+    let fetched = client
+        .manifest(reference, ANY_MANIFEST)
+        .await?
+        .with_context(|| format!("{repository}:{reference} does not exist"))?;
+    if !(fetched.media_type.starts_with(OCI_INDEX) || fetched.media_type.starts_with(DOCKER_LIST)) {
+        return Ok(vec![verify_digest(client, &fetched.digest, key).await?]);
+    }
+    // An index is signed itself; the SBOM and provenance belong to each platform's image.
+    verify_signature(client, &fetched.digest, key).await?;
+    let index: ImageIndex =
+        serde_json::from_slice(&fetched.bytes).context("the index cannot be read")?;
+    let mut out = Vec::new();
+    for child in index.manifests {
+        out.push(verify_digest(client, &child.digest, key).await?);
+    }
+    Ok(out)
+}
+
+async fn verify_digest(
+    client: &RegistryClient,
+    digest: &str,
+    key: &PublicKey,
+) -> anyhow::Result<Verified> {
+    verify_signature(client, digest, key).await?;
+    verify_attestations(client, digest, key).await
+}
+
+/// Fails unless a signature made with `key` for exactly `digest` in this repository is stored.
+async fn verify_signature(
+    client: &RegistryClient,
+    digest: &str,
+    key: &PublicKey,
+) -> anyhow::Result<()> {
+    let repository = repository_name(client);
+    let image = format!("{repository}@{digest}");
+    let sig_tag = tag_for(digest, "sig")?;
+    let signatures = client
+        .manifest(&sig_tag, OCI_MANIFEST)
+        .await?
+        .with_context(|| {
+            format!("{image} is not signed: the registry has no {sig_tag} (was the image replaced after signing?)")
+        })?;
+    let signatures: ArtifactManifest = serde_json::from_slice(&signatures.bytes)
+        .with_context(|| format!("{sig_tag} is not a signature manifest"))?;
+    let mut signed = false;
+    for layer in signatures
+        .layers
+        .iter()
+        .filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA)
+    {
+        let Some(signature) = layer.annotations.get(SIGNATURE_ANNOTATION) else {
+            continue;
+        };
+        let payload = client.blob(&layer.digest).await?;
+        let Ok(signature) = STANDARD.decode(signature) else {
+            continue;
+        };
+        if key.verify(&payload, &signature).is_err() {
+            continue;
+        }
+        let claim: SimpleSigning = serde_json::from_slice(&payload)
+            .context("a verified signature payload is not cosign's simple signing format")?;
+        ensure!(
+            claim.critical.kind == SIMPLE_SIGNING_TYPE,
+            "{image}: the signed payload is of type {:?}",
+            claim.critical.kind
+        );
+        ensure!(
+            claim.critical.image.docker_manifest_digest == digest,
+            "{image}: the signature is for {}, not this manifest",
+            claim.critical.image.docker_manifest_digest
+        );
+        ensure!(
+            claim.critical.identity.docker_reference == repository,
+            "{image}: the signature was made for {}, not this repository",
+            claim.critical.identity.docker_reference
+        );
+        signed = true;
+    }
+    if !signed {
+        bail!(
+            "{image}: no signature in {sig_tag} verifies with the public key {}",
+            key.fingerprint()
+        );
+    }
+    Ok(())
+}
+
+/// The SBOM and provenance signed with `key` for exactly `digest`.
+async fn verify_attestations(
+    client: &RegistryClient,
+    digest: &str,
+    key: &PublicKey,
+) -> anyhow::Result<Verified> {
+    let repository = repository_name(client);
+    let image = format!("{repository}@{digest}");
+
+    let att_tag = tag_for(digest, "att")?;
+    let attestations = client
+        .manifest(&att_tag, OCI_MANIFEST)
+        .await?
+        .with_context(|| {
+            format!("{image} has no SBOM or provenance: the registry has no {att_tag}")
+        })?;
+    let attestations: ArtifactManifest = serde_json::from_slice(&attestations.bytes)
+        .with_context(|| format!("{att_tag} is not an attestation manifest"))?;
+    let (mut sbom_packages, mut revision) = (None, None);
+    for layer in attestations
+        .layers
+        .iter()
+        .filter(|l| l.media_type == DSSE_MEDIA)
+    {
+        let envelope: Envelope = serde_json::from_slice(&client.blob(&layer.digest).await?)
+            .with_context(|| format!("{att_tag}: a layer is not a DSSE envelope"))?;
+        let Ok(payload) = envelope.verified_payload(key) else {
+            continue;
+        };
+        let statement: serde_json::Value = serde_json::from_slice(&payload)?;
+        let names_us = statement["subject"].as_array().is_some_and(|subjects| {
+            subjects
+                .iter()
+                .any(|s| s["digest"]["sha256"].as_str() == digest.strip_prefix("sha256:"))
+        });
+        if !names_us {
+            bail!("{image}: an attestation in {att_tag} is about another image");
+        }
+        match statement["predicateType"].as_str() {
+            Some(SPDX_PREDICATE) => {
+                sbom_packages = Some(sbom::spdx_packages(&statement["predicate"])?.len());
+            }
+            Some(SLSA_PREDICATE) => {
+                revision = statement["predicate"]["buildDefinition"]["externalParameters"]
+                    ["source"]["digest"]["gitCommit"]
+                    .as_str()
+                    .map(str::to_owned);
+            }
+            _ => {}
+        }
+    }
+    let sbom_packages = sbom_packages
+        .with_context(|| format!("{image}: no SBOM signed with this key in {att_tag}"))?;
+    let revision = revision
+        .with_context(|| format!("{image}: no provenance signed with this key in {att_tag}"))?;
+    Ok(Verified {
+        digest: digest.to_owned(),
+        sbom_packages,
+        revision,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local_registry::LocalRegistry;
+    use crate::oci::Arch;
+    use crate::registry::{Credentials, Repository};
+    use crate::registry_fixture::push_small_image;
+    use entrypoint::secret::Secret;
+
+    fn attachments(revision: &str) -> Attachments {
+        let subject = Subject {
+            repository: "placeholder".into(),
+            digest: "sha256:00".into(),
+        };
+        Attachments {
+            sbom: sbom::spdx(
+                &subject,
+                "https://gitlab.example.com/g/p",
+                "2026-12-07T00:00:00Z",
+                &sbom::distro_packages("debian", "git\t1:2.39.5\n"),
+            )
+            .unwrap(),
+            provenance: sbom::provenance(
+                "https://gitlab.example.com/g/p",
+                revision,
+                None,
+                "local",
+                "2026-12-07T00:00:00Z",
+            ),
+        }
+    }
+
+    /// Against Debian's real registry: a signed image verifies; a manifest swapped under the
+    /// tag, another key, and a signature moved to another image all fail.
+    #[tokio::test]
+    async fn signed_images_verify_and_tampered_ones_fail_on_a_real_registry() {
+        let registry = LocalRegistry::start().unwrap();
+        let repo = Repository::parse(&format!("{}/gitlab-ai/claude", registry.host)).unwrap();
+        let client = RegistryClient::new(
+            repo,
+            Some(Credentials {
+                username: registry.user.clone(),
+                password: Secret::new(registry.password.clone()),
+            }),
+        )
+        .unwrap();
+        let key = SigningKey::generate().unwrap();
+        let digest = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-a").await;
+        sign_and_attest(&client, &digest, &key, &attachments("abc123"))
+            .await
+            .unwrap();
+
+        let verified = verify(&client, "1.0.0", &key.public_key()).await.unwrap();
+        assert_eq!(verified.len(), 1);
+        assert_eq!(verified[0].digest, digest);
+        assert_eq!(verified[0].revision, "abc123");
+        assert_eq!(verified[0].sbom_packages, 2);
+
+        let stranger = SigningKey::generate().unwrap().public_key();
+        let err = verify(&client, "1.0.0", &stranger).await.unwrap_err();
+        assert!(err.to_string().contains("no signature"), "{err:#}");
+
+        // Tampering: another manifest pushed under the signed tag.
+        let swapped = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-evil").await;
+        assert_ne!(swapped, digest);
+        let err = verify(&client, "1.0.0", &key.public_key())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("is not signed"), "{err:#}");
+
+        // Tampering: the good signature copied to the swapped manifest's signature tag.
+        let good = client
+            .manifest(&tag_for(&digest, "sig").unwrap(), OCI_MANIFEST)
+            .await
+            .unwrap()
+            .unwrap();
+        client
+            .put_manifest(
+                &tag_for(&swapped, "sig").unwrap(),
+                OCI_MANIFEST,
+                &good.bytes,
+            )
+            .await
+            .unwrap();
+        let err = verify(&client, "1.0.0", &key.public_key())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not this manifest"), "{err:#}");
+
+        // The original, by digest, still verifies.
+        verify(&client, &digest, &key.public_key()).await.unwrap();
+    }
+}

@@ -1,0 +1,164 @@
+//! `cargo xtask verify-image IMAGE --key cosign.pub`: checks that a published image (or index,
+//! and then every platform image in it) is signed with the key and carries a signed SBOM and
+//! provenance naming exactly the manifest the reference resolves to now. Users can check the
+//! same with the standard tool: `cosign verify --key cosign.pub IMAGE` and
+//! `cosign verify-attestation --key cosign.pub --type spdxjson IMAGE` (see images/README.md).
+//!
+//! `--generate-key DIR` writes a new key pair (`cosign.key`, PKCS#8; `cosign.pub`, SPKI) for
+//! local signing and tests.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use entrypoint::secret::Secret;
+
+use crate::registry::{Credentials, RegistryClient, Repository};
+use crate::signing::{PublicKey, SigningKey};
+use crate::supply_chain;
+
+/// Flags of `cargo xtask verify-image`.
+#[derive(Debug, Parser)]
+pub struct Args {
+    /// The image: `HOST/PATH:TAG` or `HOST/PATH@sha256:…`.
+    #[arg(required_unless_present = "generate_key")]
+    image: Option<String>,
+    /// The public key (SPKI PEM, as `cosign.pub`).
+    #[arg(long, env = "IMAGE_SIGNING_PUBLIC_KEY_FILE", value_name = "PEM")]
+    key: Option<PathBuf>,
+    /// Registry user, for private registries.
+    #[arg(long, env = "CI_REGISTRY_USER")]
+    registry_user: Option<String>,
+    /// Registry password or token.
+    #[arg(long, env = "CI_REGISTRY_PASSWORD", hide_env_values = true)]
+    registry_password: Option<String>,
+    /// Instead of verifying, write a new key pair (cosign.key, cosign.pub) into DIR.
+    #[arg(long, value_name = "DIR", conflicts_with = "image")]
+    generate_key: Option<PathBuf>,
+}
+
+/// Verifies, or generates a key pair.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(dir) = &args.generate_key {
+        return generate(dir);
+    }
+    let image = args.image.context("name the image to verify")?;
+    let key_path = args.key.context(
+        "no public key: pass --key cosign.pub or set IMAGE_SIGNING_PUBLIC_KEY_FILE (the project publishes its key beside the images, see images/README.md)",
+    )?;
+    let text = std::fs::read_to_string(&key_path)
+        .with_context(|| format!("cannot read the public key {}", key_path.display()))?;
+    let key = PublicKey::from_pem(&text, &key_path.display().to_string())?;
+    let (repository, reference) = split_reference(&image)?;
+    let credentials = match (args.registry_user, args.registry_password) {
+        (Some(username), Some(password)) => Some(Credentials {
+            username,
+            password: Secret::new(password),
+        }),
+        _ => None,
+    };
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let client = RegistryClient::new(Repository::parse(&repository)?, credentials)?;
+        let verified = supply_chain::verify(&client, &reference, &key).await?;
+        for image in &verified {
+            println!(
+                "ok {repository}@{}: signed with key {}, SBOM of {} packages, provenance of revision {}",
+                image.digest,
+                key.fingerprint(),
+                image.sbom_packages,
+                image.revision
+            );
+        }
+        Ok(())
+    })
+}
+
+/// `host/path:tag` → (`host/path`, `tag`); `host/path@sha256:…` → (`host/path`, digest).
+fn split_reference(image: &str) -> anyhow::Result<(String, String)> {
+    if let Some((repository, digest)) = image.split_once('@') {
+        return Ok((repository.to_owned(), digest.to_owned()));
+    }
+    let slash = image.rfind('/').unwrap_or(0);
+    match image[slash..].rfind(':') {
+        Some(colon) => Ok((
+            image[..slash + colon].to_owned(),
+            image[slash + colon + 1..].to_owned(),
+        )),
+        None => {
+            bail!("{image:?} names no tag or digest: write HOST/PATH:TAG or HOST/PATH@sha256:…")
+        }
+    }
+}
+
+fn generate(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let key = SigningKey::generate()?;
+    let private = dir.join("cosign.key");
+    if private.exists() {
+        bail!(
+            "{} exists; not overwriting a signing key",
+            private.display()
+        );
+    }
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&private)
+            .with_context(|| format!("cannot create {}", private.display()))?;
+        file.write_all(key.to_pem()?.as_bytes())?;
+    }
+    std::fs::write(dir.join("cosign.pub"), key.public_key().to_pem())?;
+    eprintln!(
+        "wrote {} (keep it secret) and {} (key {})",
+        private.display(),
+        dir.join("cosign.pub").display(),
+        key.public_key().fingerprint()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_split_into_repository_and_tag_or_digest() {
+        assert_eq!(
+            split_reference("127.0.0.1:5000/gitlab-ai/claude:1.0.0").unwrap(),
+            ("127.0.0.1:5000/gitlab-ai/claude".into(), "1.0.0".into())
+        );
+        assert_eq!(
+            split_reference("registry.example.com/g/p/codex@sha256:ab").unwrap(),
+            ("registry.example.com/g/p/codex".into(), "sha256:ab".into())
+        );
+        assert!(split_reference("127.0.0.1:5000/gitlab-ai/claude").is_err());
+    }
+
+    #[test]
+    fn a_generated_key_pair_is_private_and_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        generate(dir.path()).unwrap();
+        let mode = std::fs::metadata(dir.path().join("cosign.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0);
+        let key = SigningKey::from_pem(
+            &std::fs::read_to_string(dir.path().join("cosign.key")).unwrap(),
+            "k",
+        )
+        .unwrap();
+        let public = PublicKey::from_pem(
+            &std::fs::read_to_string(dir.path().join("cosign.pub")).unwrap(),
+            "p",
+        )
+        .unwrap();
+        assert_eq!(key.public_key(), public);
+        assert!(generate(dir.path()).is_err());
+    }
+}
