@@ -133,7 +133,10 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
             };
             for &fenced in fences {
                 let story = image_scenario::issue_to_merge_request(docker, image, fenced).await?;
-                stage(passed, &format!("[{}] inside the image: {story}", image.variant));
+                stage(
+                    passed,
+                    &format!("[{}] inside the image: {story}", image.variant),
+                );
             }
         }
 
