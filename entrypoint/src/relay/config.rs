@@ -689,6 +689,37 @@ mod tests {
     }
 
     #[test]
+    fn overflow_spool_and_connection_settings_come_from_the_environment() {
+        let base = [
+            (vars::GITLAB_URL, "http://127.0.0.1:3000"),
+            (vars::WEBHOOK_SECRET, "s3cret"),
+            (vars::BOT_TOKEN, "glpat-x"),
+            (vars::DEFAULT_REF, "main"),
+        ];
+        let defaults = RelayConfig::load(None, &env(&base)).unwrap();
+        assert_eq!(defaults.max_body_bytes, 32 * 1024 * 1024);
+        assert_eq!(defaults.limits, ConnectionLimits::default());
+        assert_eq!(defaults.spool_dir, None);
+        let mut set = base.to_vec();
+        set.extend([
+            (vars::MAX_CONNECTIONS, "300"),
+            (vars::OVERFLOW_BYTES, "1000"),
+            (vars::SPOOL_DIR, "/var/lib/relay"),
+        ]);
+        let config = RelayConfig::load(None, &env(&set)).unwrap();
+        assert_eq!(config.limits.max_connections, Some(300));
+        assert_eq!(config.overflow_bytes, 1000);
+        assert_eq!(config.spool_dir, Some(PathBuf::from("/var/lib/relay")));
+        let mut zero = base.to_vec();
+        zero.push((vars::MAX_CONNECTIONS, "0"));
+        let err = RelayConfig::load(None, &env(&zero)).unwrap_err();
+        assert!(
+            err.to_string().contains("AI_RELAY_MAX_CONNECTIONS"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn missing_and_bad_settings_name_the_setting_and_never_the_secret() {
         let err =
             RelayConfig::load(None, &env(&[(vars::GITLAB_URL, "https://g.example")])).unwrap_err();

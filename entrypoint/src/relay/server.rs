@@ -405,3 +405,24 @@ fn redactor(config: &RelayConfig) -> Redactor {
     }
     redactor
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_limit_stays_below_the_open_file_limit() {
+        let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+            .current
+            .unwrap_or(u64::MAX);
+        let room = usize::try_from(soft.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX);
+        let derived = connection_limit(None).unwrap();
+        assert!(derived <= room && derived <= 1024, "{derived} of {room}");
+        assert_eq!(connection_limit(Some(16)).unwrap(), 16);
+        if room < usize::MAX {
+            let err = connection_limit(Some(room + 1)).unwrap_err().to_string();
+            assert!(err.contains("AI_RELAY_MAX_CONNECTIONS"), "{err}");
+            assert!(err.contains("ulimit -n"), "{err}");
+        }
+    }
+}
