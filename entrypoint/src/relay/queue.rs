@@ -5,10 +5,10 @@
 //! non-2xx answer or a timeout is logged as a failure by `WebHookService#execute`,
 //! `app/services/web_hook_service.rb`, and counts toward disabling the hook; only a person's
 //! "Resend request" repeats it: <https://docs.gitlab.com/user/project/integrations/webhooks/#troubleshooting>).
-//! So beyond `queue_capacity` mentions the relay keeps deliveries as **overflow**, up to
-//! `overflow_bytes` of delivery bodies: in memory, or written to the spool directory so that a
-//! crash or restart does not lose them ([`super::spool`]). Only past that bound is a delivery
-//! refused (503, with a log line naming the note, see [`super::routes`]).
+//! So beyond `queue_capacity` mentions the relay keeps deliveries as **overflow**, in memory, up
+//! to `overflow_bytes` of delivery bodies. (With a spool directory every accepted delivery is
+//! also on disk until answered, queue and overflow alike: [`super::spool`].) Only past that bound
+//! is a delivery refused (503, with a log line naming the note, see [`super::routes`]).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
