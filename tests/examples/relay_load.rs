@@ -6,8 +6,9 @@
 //! 500/s, 30 s, 16 workers: the relay's default)
 //!
 //! Prints the rate achieved, mentions lost (no pipeline) and duplicated (more than one pipeline
-//! or placeholder), and p50/p99/max of webhook received → placeholder posted (target: 0 lost,
-//! 0 duplicated, p99 < 100 ms).
+//! or placeholder), p50/p99/max of webhook received → placeholder posted (target: 0 lost,
+//! 0 duplicated, p99 < 100 ms), and the machine's load average (`/proc/loadavg`) at the start
+//! and the end, so a figure quoted in the docs carries how busy the machine was.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,7 +23,7 @@ use entrypoint::assistant::Handles;
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, RetryPolicy};
 use entrypoint::guard::GuardSettings;
-use entrypoint::relay::config::{PipelineStart, ProjectRoute};
+use entrypoint::relay::config::{ConnectionLimits, PipelineStart, ProjectRoute};
 use entrypoint::relay::{Relay, RelayConfig};
 use entrypoint::secret::Secret;
 
@@ -74,6 +75,9 @@ async fn main() -> anyhow::Result<()> {
         retry: RetryPolicy::default(),
         dedup_ttl: Duration::from_secs(3600),
         claim: entrypoint::claim::ClaimSettings::default(),
+        limits: ConnectionLimits::default(),
+        overflow_bytes: 64 * 1024 * 1024,
+        spool_dir: None,
     })
     .await?;
     gl.add_hook(
@@ -82,6 +86,11 @@ async fn main() -> anyhow::Result<()> {
     )?;
 
     println!("relay_load: {rate} note events/s for {seconds} s over loopback, {workers} workers");
+    println!(
+        "machine: {} cores, load average {} (1, 5, 15 min) at the start",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
+    );
     let started = Instant::now();
     let total = rate * seconds;
     let mut sent = 0u64;
@@ -162,8 +171,25 @@ async fn main() -> anyhow::Result<()> {
         "webhook received -> placeholder posted: p50 {} ms, p99 {} ms, max {} ms ({} samples)",
         latency.p50_ms, latency.p99_ms, latency.max_ms, latency.count
     );
+    println!(
+        "throughput: {:.0} mentions answered/s; load average {} at the end",
+        answered as f64 / drained.as_secs_f64(),
+        load_average()
+    );
     if lost > 0 || duplicated > 0 {
         bail!("{lost} lost and {duplicated} duplicated mentions");
     }
     Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages, as the kernel reports them.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|e| format!("unknown ({e})"))
 }

@@ -178,3 +178,54 @@ async fn a_deleted_or_foreign_note_is_one_clear_line() {
     );
     assert!(!line.contains(&s.vars["GITLAB_TOKEN"]));
 }
+
+/// `entrypoint run` for the note `note_id` with `vars`, as the job's binary calls it.
+async fn run_job(vars: HashMap<String, String>) -> anyhow::Result<entrypoint::run::JobEnd> {
+    let lookup = move |k: &str| vars.get(k).cloned();
+    let handles = Handles::default();
+    let options = entrypoint::run::RunOptions {
+        assistant: Assistant::Codex,
+        handles: handles.clone(),
+    };
+    let redactor = std::sync::Arc::new(entrypoint::redact::Redactor::new(handles));
+    entrypoint::run::run(&options, &lookup, redactor).await
+}
+
+#[tokio::test]
+async fn a_note_deleted_before_the_job_ends_the_run_quietly_and_posts_nothing() {
+    let s = setup().await;
+    let mut vars = s.vars.clone();
+    vars.insert("AI_NOTE_ID".into(), "987654".into());
+    let end = run_job(vars).await.expect("a deleted note is not an error");
+    let entrypoint::run::JobEnd::Skipped { reason } = end else {
+        panic!("expected a skip, got {end:?}");
+    };
+    assert!(reason.contains("no longer exists"), "{reason}");
+    assert!(
+        s.gl.notes(s.project, Noteable::Issue(s.issue)).is_empty(),
+        "nothing posted"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_project_fails_the_run_and_is_not_called_a_deleted_note() {
+    let s = setup().await;
+    let note =
+        s.gl.add_note(
+            s.project,
+            Noteable::Issue(s.issue),
+            NoteSpec::new(s.dev, "@codex fix it"),
+        )
+        .unwrap()
+        .id;
+    let mut vars = s.vars.clone();
+    vars.insert("AI_NOTE_ID".into(), note.to_string());
+    vars.insert("CI_PROJECT_ID".into(), "999999".into());
+    let err = run_job(vars)
+        .await
+        .expect_err("a missing project fails the job");
+    let line = format!("{err:#}");
+    assert!(line.contains("project 999999 was not found"), "{line}");
+    assert!(!line.contains("deleted"), "{line}");
+    assert!(!line.contains(&s.vars["GITLAB_TOKEN"]), "{line}");
+}

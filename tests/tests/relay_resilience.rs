@@ -1,5 +1,7 @@
 //! The relay when GitLab or the load misbehave: GitLab answering 503 and 429, the queue full,
-//! a shutdown with work queued, a pipeline that cannot be started, and secrets under all of it.
+//! a burst far beyond the queue, slow and silent connections past the connection limit, the
+//! largest delivery GitLab can send, a shutdown with work queued, a pipeline that cannot be
+//! started, and secrets under all of it.
 
 mod relay_support;
 
@@ -7,9 +9,13 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use doubles::gitlab::double::{IssueSpec, NoteSpec, Noteable as DoubleNoteable};
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use entrypoint::relay::Relay;
+use entrypoint::relay::config::{ConnectionLimits, DEFAULT_MAX_BODY_BYTES};
 use relay_support::{WEBHOOK_SECRET, resend, wait_for, webhook_url, world};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 fn rule(method: &str, path: &str, action: FaultAction, schedule: Schedule) -> FaultRule {
     FaultRule {
@@ -61,7 +67,7 @@ async fn gitlab_503s_and_rate_limits_are_retried_and_each_mention_is_still_answe
 }
 
 #[tokio::test]
-async fn a_full_queue_answers_503_and_the_resent_deliveries_are_answered_later() {
+async fn past_the_overflow_budget_a_delivery_gets_503_and_a_resent_one_is_answered_later() {
     let w = world().await;
     let faults = w.gl.faults();
     // Each claim takes a while, so one worker falls behind.
@@ -74,6 +80,7 @@ async fn a_full_queue_answers_503_and_the_resent_deliveries_are_answered_later()
     let mut config = w.config();
     config.workers = 1;
     config.queue_capacity = 1;
+    config.overflow_bytes = 0;
     let relay = w.relay(config).await;
     for n in 0..6 {
         w.mention(&format!("@claude burst {n}"));
@@ -107,6 +114,181 @@ async fn a_full_queue_answers_503_and_the_resent_deliveries_are_answered_later()
     }
     wait_for(&relay, "every mention", |s| s.pipelines == 6).await;
     w.assert_answered(6);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_burst_of_228_mentions_against_a_small_queue_is_answered_exactly_once() {
+    let w = world().await;
+    // Claims take a while, so the four places of the queue fill at once and the rest of the
+    // burst goes to the overflow. GitLab never resends a refused delivery: nothing may be 503.
+    w.gl.faults().add(rule(
+        "POST",
+        "/api/v4/projects/*/issues/*/notes/*/award_emoji",
+        FaultAction::Latency { ms: 20 },
+        Schedule::Always,
+    ));
+    let mut config = w.config();
+    config.workers = 4;
+    config.queue_capacity = 4;
+    let relay = w.relay(config).await;
+    for n in 0..228 {
+        w.mention(&format!("@claude burst {n}"));
+    }
+    let deliveries = w.deliveries(228).await;
+    let statuses: Vec<_> = deliveries.iter().map(|d| d.status).collect();
+    assert!(statuses.iter().all(|s| *s == Some(202)), "{statuses:?}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while relay.stats().pipelines < 228 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stats = relay.stats();
+    assert_eq!(
+        (stats.pipelines, stats.queue_full, stats.failed),
+        (228, 0, 0),
+        "{stats:?}"
+    );
+    assert!(
+        stats.overflowed > 0,
+        "the burst never reached the overflow: {stats:?}"
+    );
+    relay.shutdown().await.unwrap();
+    w.assert_answered(228);
+    let mut answered: Vec<_> =
+        w.gl.pipelines(w.project)
+            .iter()
+            .map(|p| p.variable("AI_NOTE_ID").map(str::to_owned))
+            .collect();
+    answered.sort();
+    answered.dedup();
+    assert_eq!(answered.len(), 228, "one pipeline per note");
+}
+
+/// How long until the relay closes `stream`, which sends `first` at once and then `drip` one
+/// byte per second.
+async fn held_open(mut stream: TcpStream, first: Vec<u8>, drip: Vec<u8>) -> Duration {
+    let opened = tokio::time::Instant::now();
+    let (mut read, mut write) = stream.split();
+    let dripping = async {
+        if write.write_all(&first).await.is_err() {
+            return;
+        }
+        for byte in drip {
+            if write.write_all(&[byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        std::future::pending::<()>().await;
+    };
+    let closed = async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::select! {
+        () = dripping => {}
+        () = closed => {}
+    }
+    opened.elapsed()
+}
+
+#[tokio::test]
+async fn slow_and_silent_connections_past_the_limit_never_keep_a_delivery_out() {
+    let w = world().await;
+    let mut config = w.config();
+    config.limits = ConnectionLimits {
+        header_timeout: Duration::from_secs(2),
+        body_timeout: Duration::from_secs(2),
+        max_connections: Some(8),
+    };
+    let relay = w.relay(config).await;
+    let addr = relay.addr();
+    let headers =
+        b"POST /webhook HTTP/1.1\r\nHost: relay\r\nX-Gitlab-Event: Note Hook\r\n".to_vec();
+    let with_token = format!(
+        "POST /webhook HTTP/1.1\r\nHost: relay\r\nX-Gitlab-Event: Note Hook\r\nX-Gitlab-Token: {WEBHOOK_SECRET}\r\nContent-Length: 100\r\n\r\n"
+    )
+    .into_bytes();
+    // Twice the limit of slowloris headers, as many that send nothing, and two that hold the
+    // secret and drip their body: they arrive before the real delivery and keep coming.
+    let mut attackers = tokio::task::JoinSet::new();
+    for round in 0..3 {
+        for n in 0..16 {
+            let (first, drip) = match n % 8 {
+                0..=3 => (Vec::new(), headers.clone()),
+                4..=6 => (Vec::new(), Vec::new()),
+                _ => (with_token.clone(), b"{\"object_kind\":".to_vec()),
+            };
+            let stream = TcpStream::connect(addr).await.unwrap();
+            attackers.spawn(async move { (n % 8, held_open(stream, first, drip).await) });
+        }
+        if round == 0 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            w.mention("@claude the real request");
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    let deliveries = w.deliveries(1).await;
+    assert_eq!(deliveries[0].status, Some(202), "{:?}", deliveries[0]);
+    wait_for(&relay, "the real mention", |s| s.pipelines == 1).await;
+    let mut held = Vec::new();
+    while let Some(joined) = attackers.join_next().await {
+        held.push(joined.unwrap());
+    }
+    for (kind, time) in &held {
+        // 2 s for the headers (slowloris, silent) or for the body (the token holders), plus
+        // slack for a loaded machine; those closed to make room end sooner.
+        assert!(
+            *time < Duration::from_secs(4),
+            "kind {kind} held {time:?}: {held:?}"
+        );
+    }
+    assert!(
+        held.iter()
+            .any(|(_, time)| *time >= Duration::from_millis(1_500)),
+        "some connections should have lasted until their deadline: {held:?}"
+    );
+    w.assert_answered(1);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_largest_note_hook_gitlab_can_send_is_accepted() {
+    let w = world().await;
+    let mut config = w.config();
+    config.max_body_bytes = DEFAULT_MAX_BODY_BYTES;
+    let relay = w.relay(config).await;
+    // Control characters cost 6 bytes each in JSON (`\u0001`), the most a character can: a
+    // 1,000,000-character note (sent twice, as `note` and `description`) on an issue whose
+    // description has 1,048,576 of them.
+    let issue =
+        w.gl.create_issue(
+            w.project,
+            IssueSpec {
+                description: "\u{1}".repeat(1_048_576),
+                ..IssueSpec::new(w.dev.id, "Large")
+            },
+        )
+        .unwrap()
+        .iid;
+    let prefix = "@claude summarise ";
+    let note = format!("{prefix}{}", "\u{1}".repeat(1_000_000 - prefix.len()));
+    w.gl.add_note(
+        w.project,
+        DoubleNoteable::Issue(issue),
+        NoteSpec::new(w.dev.id, &note).emit_hooks(),
+    )
+    .unwrap();
+    let deliveries = w.deliveries(1).await;
+    let size = deliveries[0].body.len();
+    assert!(size > 18_000_000, "not a maximal delivery: {size} bytes");
+    assert_eq!(deliveries[0].status, Some(202), "{size} bytes");
+    wait_for(&relay, "the pipeline", |s| s.pipelines == 1).await;
     relay.shutdown().await.unwrap();
 }
 

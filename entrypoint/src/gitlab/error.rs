@@ -256,6 +256,17 @@ impl GitLabError {
         self.status() == Some(StatusCode::NOT_FOUND)
     }
 
+    /// True for 404 `{"message":"404 Project Not Found"}`: the project itself is missing or
+    /// hidden from the token (`find_project!` → `not_found!('Project')` in GitLab's
+    /// `lib/api/helpers.rb`), as opposed to a missing note, issue or merge request inside it
+    /// (`404 Not found` from ActiveRecord, or `404 <Thing> Not Found`).
+    pub fn is_project_not_found(&self) -> bool {
+        self.is_not_found()
+            && self
+                .api_message()
+                .is_some_and(|m| m.to_string().contains("404 Project Not Found"))
+    }
+
     /// GitLab's explanation, when it gave one.
     pub fn api_message(&self) -> Option<&ApiMessage> {
         match self {

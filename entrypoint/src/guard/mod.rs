@@ -159,7 +159,10 @@ pub async fn check(
         .await
     {
         Ok(current) => current,
-        Err(e) if e.is_not_found() => return Ok(GuardOutcome::Ignore(IgnoreReason::NoteGone)),
+        // A missing project is a misconfiguration to report, not a deleted note to skip.
+        Err(e) if e.is_not_found() && !e.is_project_not_found() => {
+            return Ok(GuardOutcome::Ignore(IgnoreReason::NoteGone));
+        }
         Err(e) => return Err(e),
     };
     let now = edit::CurrentNote {

@@ -16,6 +16,18 @@ const TEXT: u8 = 1;
 const LIVE: u8 = 2;
 /// The run of non-blank text that ends just before this byte is a URL.
 const AFTER_URL: u8 = 4;
+/// The byte is inside a code or HTML block, where a `>>>` line is content, not a quote fence.
+const VERBATIM: u8 = 8;
+
+/// A note is parsed in pieces of about this many bytes, cut at blank lines between top-level
+/// blocks. pulldown-cmark keeps a tree node (about 60 bytes) for every block, text run and
+/// delimiter of what it parses, up to one per byte of input; parsing a whole 1 MB note at once
+/// cost 80 MB. In pieces, the tree never holds more than one piece.
+const PIECE: usize = 16 * 1024;
+
+/// A piece that finds no clean cut by this size takes the rest of the note (see
+/// [`TextMap::new`]).
+const LARGEST_PIECE: usize = 64 * 1024;
 
 /// One flag set per byte of the note.
 pub(super) struct TextMap {
@@ -25,57 +37,21 @@ pub(super) struct TextMap {
 impl TextMap {
     /// Parses `source` as GitLab Flavored Markdown (CommonMark plus the GFM extensions GitLab
     /// renders: tables, strikethrough, task lists, footnotes, and `>>>` multi-line quotes).
+    ///
+    /// Long notes are parsed piece by piece ([`PIECE`]), each cut at a blank line after which a
+    /// new top-level block starts at column 0, and only where the piece's own parse shows no
+    /// code or HTML block running into the cut: such a cut parses exactly as the whole note
+    /// would, except for link reference and footnote definitions that a piece cannot see (see
+    /// [`pieces`]). Inside one long paragraph, list, quote or table the cut falls between two
+    /// of its lines ([`continues_alike`]). What finds no cut within [`LARGEST_PIECE`] bytes (one
+    /// line of 64 KiB, a code block that never closes) is parsed whole, at the parser's cost.
     pub(super) fn new(source: &str) -> Self {
         let mut flags = vec![0u8; source.len()];
-        // Containers whose text never mentions anyone: code blocks, quotes, HTML blocks, links and
-        // images (a mention inside a link is rendered as the link: GitLab's `a` ancestor rule).
-        let mut hidden = 0usize;
-        // Raw inline HTML elements open in the current block (see `inline_html_depth_change`).
-        let mut inline_html = 0usize;
-        // Code and HTML blocks, where a `>>>` line is content, not a quote fence.
-        let mut verbatim = Vec::new();
-
-        for (event, range) in Parser::new_ext(source, options()).into_offset_iter() {
-            match event {
-                Event::Start(tag) => {
-                    let end = tag.to_end();
-                    if !is_inline(&end) {
-                        inline_html = 0;
-                    }
-                    if matches!(end, TagEnd::CodeBlock | TagEnd::HtmlBlock) {
-                        verbatim.push(range.clone());
-                    }
-                    if hides_text(&end) {
-                        hidden += 1;
-                    }
-                }
-                Event::End(end) => {
-                    if !is_inline(&end) {
-                        inline_html = 0;
-                    }
-                    if hides_text(&end) {
-                        hidden = hidden.saturating_sub(1);
-                    }
-                }
-                Event::Text(_) => {
-                    let flag = if hidden == 0 && inline_html == 0 {
-                        TEXT | LIVE
-                    } else {
-                        TEXT
-                    };
-                    if let Some(bytes) = flags.get_mut(range) {
-                        bytes.fill(flag);
-                    }
-                }
-                Event::InlineHtml(html) => {
-                    inline_html =
-                        inline_html.saturating_add_signed(inline_html_depth_change(&html));
-                }
-                _ => {}
-            }
+        for piece in pieces(source) {
+            let Piece::Parsed(range) = piece;
+            mark_piece(source, range, &mut flags);
         }
-
-        let mut hidden_ranges = fenced_quotes(source, &verbatim);
+        let mut hidden_ranges = fenced_quotes(source, &flags);
         hidden_ranges.extend(inline_diffs(source.as_bytes(), &flags));
         for range in hidden_ranges {
             if let Some(bytes) = flags.get_mut(range) {
@@ -103,6 +79,250 @@ impl TextMap {
         self.flags
             .get(index)
             .is_some_and(|flag| flag & AFTER_URL != 0)
+    }
+}
+
+/// A stretch of the note, parsed on its own.
+#[derive(Debug, PartialEq, Eq)]
+enum Piece {
+    Parsed(Range<usize>),
+}
+
+/// Cuts `source` into pieces that parse on their own as they do in the whole note.
+///
+/// Link reference definitions (`[x]: https://…`) and footnote definitions apply to the whole
+/// note; a piece that does not hold the definition reads `[@claude][x]` as text instead of a
+/// link. So a long note with anything that could be such a definition is parsed whole.
+fn pieces(source: &str) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    if source.len() <= PIECE {
+        pieces.push(Piece::Parsed(0..source.len()));
+        return pieces;
+    }
+    // Every definition has `]:` (`[label]: …`, `[^note]: …`), wherever it is nested.
+    let has_definitions = source.contains("]:");
+    if has_definitions {
+        pieces.push(Piece::Parsed(0..source.len()));
+        return pieces;
+    }
+    let mut start = 0;
+    while start < source.len() {
+        if source.len() - start <= PIECE {
+            pieces.push(Piece::Parsed(start..source.len()));
+            break;
+        }
+        // Between blocks if possible; inside one long paragraph, list, quote or table, between
+        // its lines.
+        // A shorter piece rather than none, when nothing fits the usual size.
+        let cut = [PIECE, 1].into_iter().find_map(|least| {
+            find_cut(source, start, least, next_cut, ends_cleanly)
+                .or_else(|| find_cut(source, start, least, next_line_cut, continues_alike))
+        });
+        match cut {
+            Some(cut) => {
+                pieces.push(Piece::Parsed(start..cut));
+                start = cut;
+            }
+            None => {
+                // No line to cut at: the rest is one line, or one block that never closes (an
+                // unclosed fence). Read it whole: correct, at the parser's own cost.
+                pieces.push(Piece::Parsed(start..source.len()));
+                break;
+            }
+        }
+    }
+    pieces
+}
+
+/// The first cut `least` bytes or more after `start` that `next` offers and `clean` accepts,
+/// within [`LARGEST_PIECE`]. A block left open at one cut is usually closed a few lines on:
+/// the next cuts are tried, then the search leaps, so a piece is parsed a bounded number of
+/// times.
+fn find_cut(
+    source: &str,
+    start: usize,
+    least: usize,
+    next: fn(&[u8], usize, usize) -> Option<usize>,
+    clean: fn(&str, Range<usize>) -> bool,
+) -> Option<usize> {
+    let mut wanted = start + least;
+    let mut attempts = 0;
+    while wanted - start <= LARGEST_PIECE {
+        let candidate = next(source.as_bytes(), wanted, start + LARGEST_PIECE)?;
+        if candidate - start > LARGEST_PIECE {
+            return None;
+        }
+        if clean(source, start..candidate) {
+            return Some(candidate);
+        }
+        attempts += 1;
+        wanted = if attempts < 8 {
+            candidate + 1
+        } else {
+            start + (candidate - start) * 2
+        };
+    }
+    None
+}
+
+/// The first line at or after `from` (and not after `limit`) that starts at column 0 right after
+/// a non-blank line.
+fn next_line_cut(bytes: &[u8], from: usize, limit: usize) -> Option<usize> {
+    let mut line_start = bytes[..from.min(bytes.len())]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |nl| nl + 1);
+    let mut previous_blank = true;
+    while line_start < bytes.len() && line_start <= limit {
+        let line_end = bytes[line_start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |nl| line_start + nl);
+        let line = &bytes[line_start..line_end];
+        let blank = line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'));
+        if !previous_blank && !blank && line_start >= from && !matches!(line[0], b' ' | b'\t') {
+            return Some(line_start);
+        }
+        previous_blank = blank;
+        line_start = line_end + 1;
+    }
+    None
+}
+
+/// True when the line at the end of `source[range]` continues the piece's last block in a way
+/// that reads the same on its own: after a paragraph, any line at column 0 (a new paragraph
+/// instead of the same one: its text stays text); after a list, a new item; after a quote, a
+/// quoted line; after a table, a row; after a heading or a rule, anything. Code and HTML
+/// blocks never: their end is not known from the piece.
+///
+/// Deliberate difference from one parse: a code span, link or inline HTML element that spans
+/// this very line break inside a paragraph longer than [`PIECE`] is read as text from the cut
+/// on. Only notes of such paragraphs are affected, and only by reading a mention their author
+/// wrote as live.
+fn continues_alike(source: &str, range: Range<usize>) -> bool {
+    let next = source.as_bytes().get(range.end..).unwrap_or_default();
+    let piece = &source[range];
+    let mut depth = 0usize;
+    let mut last = None;
+    for (event, _) in Parser::new_ext(piece, options()).into_offset_iter() {
+        match event {
+            Event::Start(tag) => {
+                if depth == 0 {
+                    last = Some(tag.to_end());
+                }
+                depth += 1;
+            }
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Rule if depth == 0 => last = None,
+            _ => {}
+        }
+    }
+    let starts = |prefix: &[u8]| next.starts_with(prefix);
+    let list_item = || {
+        matches!(next.first(), Some(b'-' | b'*' | b'+')) && matches!(next.get(1), Some(b' ')) || {
+            let digits = next.iter().take_while(|b| b.is_ascii_digit()).count();
+            digits > 0
+                && matches!(next.get(digits), Some(b'.' | b')'))
+                && matches!(next.get(digits + 1), Some(b' '))
+        }
+    };
+    match last {
+        None | Some(TagEnd::Paragraph | TagEnd::Heading(_)) => true,
+        Some(TagEnd::List(_)) => list_item(),
+        Some(TagEnd::BlockQuote(_)) => starts(b">"),
+        Some(TagEnd::Table) => starts(b"|"),
+        Some(_) => false,
+    }
+}
+
+/// The first place at or after `from` (and not after `limit`) where a line that starts a
+/// top-level block at column 0 follows a blank line: the offset of that line's first byte.
+fn next_cut(bytes: &[u8], from: usize, limit: usize) -> Option<usize> {
+    let mut line_start = bytes[..from.min(bytes.len())]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |nl| nl + 1);
+    let mut previous_blank = false;
+    while line_start < bytes.len() && line_start <= limit {
+        let line_end = bytes[line_start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |nl| line_start + nl);
+        let line = &bytes[line_start..line_end];
+        let blank = line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'));
+        if previous_blank && !blank && line_start >= from && !matches!(line[0], b' ' | b'\t') {
+            return Some(line_start);
+        }
+        previous_blank = blank;
+        line_start = line_end + 1;
+    }
+    None
+}
+
+/// True when no code or HTML block of `source[range]`, parsed alone, runs to its end: the
+/// blank line before the cut then closes every open block in the whole note too.
+fn ends_cleanly(source: &str, range: Range<usize>) -> bool {
+    let piece = &source[range];
+    let content_end = piece.trim_end_matches(['\n', ' ', '\t', '\r']).len();
+    Parser::new_ext(piece, options())
+        .into_offset_iter()
+        .all(|(event, span)| match event {
+            Event::End(TagEnd::CodeBlock | TagEnd::HtmlBlock) => span.end <= content_end + 1,
+            _ => true,
+        })
+}
+
+/// Marks the text of `source[range]`, parsed on its own, in `flags`.
+fn mark_piece(source: &str, range: Range<usize>, flags: &mut [u8]) {
+    let offset = range.start;
+    let piece = &source[range];
+    // Containers whose text never mentions anyone: code blocks, quotes, HTML blocks, links and
+    // images (a mention inside a link is rendered as the link: GitLab's `a` ancestor rule).
+    let mut hidden = 0usize;
+    // Raw inline HTML elements open in the current block (see `inline_html_depth_change`).
+    let mut inline_html = 0usize;
+    for (event, span) in Parser::new_ext(piece, options()).into_offset_iter() {
+        let span = span.start + offset..span.end + offset;
+        match event {
+            Event::Start(tag) => {
+                let end = tag.to_end();
+                if !is_inline(&end) {
+                    inline_html = 0;
+                }
+                if matches!(end, TagEnd::CodeBlock | TagEnd::HtmlBlock)
+                    && let Some(bytes) = flags.get_mut(span)
+                {
+                    bytes.iter_mut().for_each(|flag| *flag |= VERBATIM);
+                }
+                if hides_text(&end) {
+                    hidden += 1;
+                }
+            }
+            Event::End(end) => {
+                if !is_inline(&end) {
+                    inline_html = 0;
+                }
+                if hides_text(&end) {
+                    hidden = hidden.saturating_sub(1);
+                }
+            }
+            Event::Text(_) => {
+                let flag = if hidden == 0 && inline_html == 0 {
+                    TEXT | LIVE
+                } else {
+                    TEXT
+                };
+                if let Some(bytes) = flags.get_mut(span) {
+                    bytes
+                        .iter_mut()
+                        .for_each(|byte| *byte = (*byte & VERBATIM) | flag);
+                }
+            }
+            Event::InlineHtml(html) => {
+                inline_html = inline_html.saturating_add_signed(inline_html_depth_change(&html));
+            }
+            _ => {}
+        }
     }
 }
 
@@ -209,14 +429,14 @@ fn inline_html_depth_change(html: &str) -> isize {
 /// skipping fence lines inside code and HTML blocks. Deliberately more lenient than GitLab, which
 /// also wants blank lines around the fences: treating a little too much as quoted can only hide a
 /// mention, never invent one.
-fn fenced_quotes(source: &str, verbatim: &[Range<usize>]) -> Vec<Range<usize>> {
+fn fenced_quotes(source: &str, flags: &[u8]) -> Vec<Range<usize>> {
     let mut quotes = Vec::new();
     let mut open: Option<usize> = None;
     let mut start = 0;
     for line in source.split_inclusive('\n') {
         let end = start + line.len();
         let is_fence = line.trim_start_matches(' ').trim_end() == ">>>"
-            && !verbatim.iter().any(|block| block.contains(&start));
+            && flags.get(start).is_none_or(|flag| flag & VERBATIM == 0);
         if is_fence {
             match open.take() {
                 None => open = Some(start),
@@ -250,29 +470,28 @@ fn inline_diffs(bytes: &[u8], flags: &[u8]) -> Vec<Range<usize>> {
             .find(|index| flags[*index] & TEXT == 0)
             .unwrap_or(bytes.len());
         let run = &bytes[run_start..run_end];
-        // Where each closer occurs in the run, so every opener finds its closer by binary search.
-        let closers: Vec<Vec<usize>> = KINDS
-            .iter()
-            .map(|(_, close)| {
-                run.windows(2)
-                    .enumerate()
-                    .filter(|(_, pair)| pair == close)
-                    .map(|(index, _)| index)
-                    .collect()
-            })
-            .collect();
+        // The next closer of each kind at or after the last position asked for: positions only
+        // grow, so each kind's closers are searched for once in all (no table of positions).
+        let mut next_closer: [Option<Option<usize>>; 4] = [None; 4];
         let mut index = 0;
         while index + 1 < run.len() {
-            let closing = KINDS
-                .iter()
-                .zip(&closers)
-                .find_map(|((open, _), positions)| {
-                    if &run[index..index + 2] != *open {
-                        return None;
-                    }
-                    let first = positions.partition_point(|at| *at < index + 2);
-                    positions.get(first).copied()
-                });
+            let closing = KINDS.iter().enumerate().find_map(|(kind, (open, close))| {
+                if &run[index..index + 2] != *open {
+                    return None;
+                }
+                let from = index + 2;
+                let cached = next_closer[kind];
+                let found = match cached {
+                    Some(Some(at)) if at >= from => Some(at),
+                    Some(None) => None,
+                    _ => run
+                        .get(from..)
+                        .and_then(|rest| rest.windows(2).position(|pair| pair == *close))
+                        .map(|at| from + at),
+                };
+                next_closer[kind] = Some(found);
+                found
+            });
             match closing {
                 Some(close_at) => {
                     diffs.push(run_start + index..run_start + close_at + 2);
@@ -290,10 +509,71 @@ fn inline_diffs(bytes: &[u8], flags: &[u8]) -> Vec<Range<usize>> {
 mod tests {
     use super::*;
 
+    /// The map as one parse of the whole note would make it.
+    fn whole(source: &str) -> Vec<u8> {
+        let mut flags = vec![0u8; source.len()];
+        mark_piece(source, 0..source.len(), &mut flags);
+        let mut hidden_ranges = fenced_quotes(source, &flags);
+        hidden_ranges.extend(inline_diffs(source.as_bytes(), &flags));
+        for range in hidden_ranges {
+            flags[range].iter_mut().for_each(|flag| *flag &= !LIVE);
+        }
+        mark_after_urls(source.as_bytes(), &mut flags);
+        flags
+    }
+
+    #[test]
+    fn a_long_note_parsed_in_pieces_reads_as_the_whole_note() {
+        let blocks = [
+            "A paragraph @x with *emphasis* and `code @x`\nover two lines.\n\n",
+            "```\ncode @x\n\n@x still code\n```\n\n",
+            "- item @x\n- item\n\n  continued @x\n\n",
+            "> quoted @x\n\n",
+            "<div>\n@x\n</div>\n\n",
+            "<!--\n\n@x hidden across a blank line\n\n-->\n\n",
+            ">>>\nfenced quote @x\n\n>>>\n\n",
+            "    indented @x\n\n",
+            "| a | b |\n|---|---|\n| @x | [+@x+] |\n\n",
+            "# heading @x\n\n",
+        ];
+        let mut source = String::new();
+        let mut n = 0;
+        while source.len() < 5 * LARGEST_PIECE {
+            source.push_str(blocks[n % blocks.len()]);
+            n += 1;
+        }
+        source.push_str("```\nnever closed @x\n\n@x\n");
+        let map = TextMap::new(&source);
+        assert!(
+            pieces(&source).len() > 5,
+            "the note was not cut: {:?}",
+            pieces(&source).len()
+        );
+        let expected = whole(&source);
+        for (at, _) in source.match_indices("@x") {
+            assert_eq!(
+                map.is_live(at),
+                expected[at] & LIVE != 0,
+                "at {at}: {:?}",
+                &source[at.saturating_sub(40)..at + 2]
+            );
+        }
+    }
+
     fn live_at(source: &str, needle: &str) -> bool {
         let map = TextMap::new(source);
         let at = source.find(needle).unwrap();
         map.is_live(at)
+    }
+
+    #[test]
+    fn a_long_paragraph_is_cut_between_its_lines() {
+        let source = format!("{}\n@x", "a *b* `c` line\n".repeat(LARGEST_PIECE / 4));
+        assert!(pieces(&source).len() > 4, "{:?}", pieces(&source).len());
+        assert!(live_at(&source, "@x"));
+        let one_line = format!("{}@x", "a *b* ".repeat(LARGEST_PIECE));
+        assert_eq!(pieces(&one_line).len(), 1);
+        assert!(live_at(&one_line, "@x"));
     }
 
     #[test]

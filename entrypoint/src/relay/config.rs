@@ -46,6 +46,12 @@ pub mod vars {
     pub const DEFAULT_TRIGGER_TOKEN: &str = "AI_RELAY_DEFAULT_TRIGGER_TOKEN";
     /// A file holding the trigger token for projects without their own entry.
     pub const DEFAULT_TRIGGER_TOKEN_FILE: &str = "AI_RELAY_DEFAULT_TRIGGER_TOKEN_FILE";
+    /// Connections open at the same time.
+    pub const MAX_CONNECTIONS: &str = "AI_RELAY_MAX_CONNECTIONS";
+    /// Bytes of deliveries kept beyond the queue (in memory, or in the spool directory).
+    pub const OVERFLOW_BYTES: &str = "AI_RELAY_OVERFLOW_BYTES";
+    /// A directory where deliveries beyond the queue are kept, so a restart does not lose them.
+    pub const SPOOL_DIR: &str = "AI_RELAY_SPOOL_DIR";
 }
 
 /// Where a secret comes from.
@@ -167,6 +173,44 @@ pub struct RelayConfig {
     pub dedup_ttl: Duration,
     /// The claim's lease (`AI_CLAIM_LEASE_SECONDS`, [`crate::claim`]).
     pub claim: crate::claim::ClaimSettings,
+    /// How long a connection may take over its headers and body, and how many may be open.
+    pub limits: ConnectionLimits,
+    /// Bytes of deliveries kept beyond `queue_capacity` before deliveries are refused with 503.
+    pub overflow_bytes: usize,
+    /// Where deliveries beyond the queue are written, so a crash or restart does not lose them;
+    /// `None` keeps them in memory.
+    pub spool_dir: Option<PathBuf>,
+}
+
+/// What keeps a client from holding the relay open.
+///
+/// GitLab gives a webhook 10 seconds to answer (`webhook_timeout` on self-managed instances,
+/// fixed on GitLab.com: <https://docs.gitlab.com/user/gitlab_com/#other-limits>); a slower
+/// answer is logged as a failed delivery and never retried (`WebHookService#execute` rescues the
+/// timeout and only logs it, `app/services/web_hook_service.rb`). So a delivery that has not
+/// arrived in full well inside those 10 seconds is not worth waiting for, and the time is better
+/// given to the next connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// From the moment a connection can send a request (just opened, or idle after a response)
+    /// until its request headers are complete. Also the idle (keep-alive) timeout.
+    pub header_timeout: Duration,
+    /// From complete headers until the whole body is read.
+    pub body_timeout: Duration,
+    /// Connections open at once; `None` derives it from the process's open-file limit.
+    pub max_connections: Option<usize>,
+}
+
+impl Default for ConnectionLimits {
+    /// 3 s for the headers plus 5 s for the body: a delivery is read in full or cut within 8 s,
+    /// inside GitLab's 10 s.
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(3),
+            body_timeout: Duration::from_secs(5),
+            max_connections: None,
+        }
+    }
 }
 
 impl RelayConfig {
@@ -382,13 +426,57 @@ impl RelayConfig {
                     reason: error.to_string(),
                 }
             })?,
+            limits: ConnectionLimits {
+                max_connections: match get(vars::MAX_CONNECTIONS) {
+                    Some(_) => Some(number(vars::MAX_CONNECTIONS, "max_connections", None, 0)?),
+                    None => file
+                        .max_connections
+                        .map(|n| positive("max_connections", n))
+                        .transpose()?,
+                },
+                ..ConnectionLimits::default()
+            },
+            overflow_bytes: number(
+                vars::OVERFLOW_BYTES,
+                "overflow_bytes",
+                file.overflow_bytes,
+                DEFAULT_OVERFLOW_BYTES,
+            )?,
+            spool_dir: get(vars::SPOOL_DIR).map(PathBuf::from).or(file.spool_dir),
         })
     }
 }
 
-/// GitLab limits a note and an issue or merge request description to 1,000,000 characters each,
-/// and a Note Hook carries both: a few MiB at most. <https://docs.gitlab.com/user/gitlab_com/#webhooks>
-const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// The largest Note Hook GitLab can send, with room to spare; a legitimate delivery must never
+/// get 413, because GitLab does not send it again.
+///
+/// The user-written text in a Note Hook: the note twice (`object_attributes.note`, and
+/// `object_attributes.description`, which `Gitlab::HookData::NoteBuilder` adds as the note with
+/// absolute image URLs) at most 1,000,000 characters each (`Note` validates `note` to 1,000,000
+/// characters; <https://docs.gitlab.com/administration/instance_limits/#size-of-comments-and-descriptions-of-issues-merge-requests-and-epics>),
+/// plus the issue's or merge request's description, at most 1,048,576 characters
+/// (`Issuable::DESCRIPTION_LENGTH_MAX = 1.megabyte`): 3,048,576 characters. The worst character
+/// costs 6 bytes of JSON: a control character or one of `<`, `>`, `&` that Rails' encoder
+/// escapes as `\u003c` (a 4-byte UTF-8 character is written as its 4 bytes, which is less).
+/// 3,048,576 × 6 = 18,291,456 bytes, plus titles, labels, URLs, the last commit and the
+/// expansion of relative upload links into absolute URLs: 32 MiB covers it. The body is read only
+/// after the `X-Gitlab-Token` check, so nobody without the secret can make the relay buffer it.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// Deliveries kept beyond the queue by default (in memory, or on disk with a spool directory):
+/// 256 MiB holds thousands of ordinary deliveries and at least 8 maximal ones.
+const DEFAULT_OVERFLOW_BYTES: usize = 256 * 1024 * 1024;
+
+fn positive(setting: &str, n: usize) -> Result<usize, RelayConfigError> {
+    if n == 0 {
+        return Err(RelayConfigError::Invalid {
+            setting: setting.to_owned(),
+            value: "0".to_owned(),
+            reason: "expected a positive whole number".to_owned(),
+        });
+    }
+    Ok(n)
+}
 
 /// `https://gitlab.example.com` or `https://gitlab.example.com/api/v4`, either way the API root.
 fn api_root(url: &str) -> Result<ApiBaseUrl, String> {
@@ -481,6 +569,9 @@ struct FileConfig {
     queue_capacity: Option<usize>,
     workers: Option<usize>,
     max_body_bytes: Option<usize>,
+    max_connections: Option<usize>,
+    overflow_bytes: Option<usize>,
+    spool_dir: Option<PathBuf>,
     defaults: Option<RouteFile>,
     #[serde(default)]
     projects: Vec<ProjectFile>,
@@ -604,6 +695,37 @@ mod tests {
         )
         .unwrap();
         assert_eq!(over.listen.port(), 0);
+    }
+
+    #[test]
+    fn overflow_spool_and_connection_settings_come_from_the_environment() {
+        let base = [
+            (vars::GITLAB_URL, "http://127.0.0.1:3000"),
+            (vars::WEBHOOK_SECRET, "s3cret"),
+            (vars::BOT_TOKEN, "glpat-x"),
+            (vars::DEFAULT_REF, "main"),
+        ];
+        let defaults = RelayConfig::load(None, &env(&base)).unwrap();
+        assert_eq!(defaults.max_body_bytes, 32 * 1024 * 1024);
+        assert_eq!(defaults.limits, ConnectionLimits::default());
+        assert_eq!(defaults.spool_dir, None);
+        let mut set = base.to_vec();
+        set.extend([
+            (vars::MAX_CONNECTIONS, "300"),
+            (vars::OVERFLOW_BYTES, "1000"),
+            (vars::SPOOL_DIR, "/var/lib/relay"),
+        ]);
+        let config = RelayConfig::load(None, &env(&set)).unwrap();
+        assert_eq!(config.limits.max_connections, Some(300));
+        assert_eq!(config.overflow_bytes, 1000);
+        assert_eq!(config.spool_dir, Some(PathBuf::from("/var/lib/relay")));
+        let mut zero = base.to_vec();
+        zero.push((vars::MAX_CONNECTIONS, "0"));
+        let err = RelayConfig::load(None, &env(&zero)).unwrap_err();
+        assert!(
+            err.to_string().contains("AI_RELAY_MAX_CONNECTIONS"),
+            "{err}"
+        );
     }
 
     #[test]

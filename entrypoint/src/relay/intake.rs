@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::dedup::{Key, Seen};
 use super::projects::{Project, Projects};
+use super::spool::Entry;
 use crate::assistant::{Assistant, Handles};
 use crate::gitlab::ids::ProjectRef;
 use crate::trigger::Trigger;
@@ -48,6 +49,9 @@ pub struct Mention {
     pub received: Instant,
     /// The in-memory duplicate keys of this mention, forgotten again if it fails.
     pub keys: Vec<Key>,
+    /// The delivery's file in the spool directory, when it went to the overflow there; removed
+    /// once every mention of the delivery is handled.
+    pub spooled: Option<Arc<Entry>>,
 }
 
 /// What to do with a delivery.
@@ -136,6 +140,7 @@ pub fn intake(
             event_uuid: delivery.event_uuid.clone(),
             received: delivery.received,
             keys: keys(assistant),
+            spooled: None,
         })
         .filter(|mention| seen.first_time(&mention.keys))
         .collect();

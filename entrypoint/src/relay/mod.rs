@@ -21,6 +21,7 @@ pub mod queue;
 pub mod routes;
 pub mod server;
 pub mod shutdown;
+pub mod spool;
 pub mod stats;
 pub mod verify;
 

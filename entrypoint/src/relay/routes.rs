@@ -1,15 +1,17 @@
 //! The HTTP side: `POST /webhook` for GitLab's deliveries and `GET /healthz` for probes.
 //!
 //! Status codes are chosen for how GitLab treats them: any 2xx is a success; any other answer
-//! or a timeout is a failure, and after 4 consecutive failures GitLab disables the hook for a
-//! while (after 40, until a maintainer re-enables it). So deliveries the relay merely does not act
-//! on get 2xx, a wrong token gets 401 (that hook is misconfigured), and a full queue gets 503 with
-//! `Retry-After`, so the delivery can be resent once the relay has caught up.
+//! or a timeout is a failure, never retried, and after 4 consecutive failures GitLab disables
+//! the hook for a while (after 40, until a maintainer re-enables it). So deliveries the relay
+//! merely does not act on get 2xx, a wrong token gets 401 (that hook is misconfigured), and a
+//! full queue still gets 202: the delivery goes to the overflow ([`super::queue`]). Only past the
+//! overflow's budget does a delivery get 503, with an error log line naming the note so that a
+//! person (or the scheduled scan) can pick it up.
 //! <https://docs.gitlab.com/user/project/integrations/webhooks/#auto-disabled-webhooks>,
 //! <https://gitlab.com/gitlab-org/gitlab/-/merge_requests/166329>
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -23,7 +25,8 @@ use super::answer::Context;
 use super::dedup::Seen;
 use super::intake::{Delivery, Intake, intake};
 use super::projects::Projects;
-use super::queue::Queue;
+use super::queue::{Admitted, Queue};
+use super::spool::{Record, Spool};
 use super::stats::bump;
 use super::verify::{TOKEN_HEADER, TokenVerifier};
 use crate::assistant::Handles;
@@ -48,6 +51,10 @@ pub struct AppState {
     pub ctx: Arc<Context>,
     /// The largest body read.
     pub max_body_bytes: usize,
+    /// How long the body may take once the headers are in.
+    pub body_timeout: Duration,
+    /// Where overflowing deliveries are written, when configured.
+    pub spool: Option<Arc<Spool>>,
 }
 
 /// The relay's routes.
@@ -92,9 +99,14 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) 
         idempotency_key: text_header(&headers, "idempotency-key"),
         received,
     };
-    let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
+    let read = tokio::time::timeout(
+        state.body_timeout,
+        axum::body::to_bytes(body, state.max_body_bytes),
+    )
+    .await;
+    let bytes = match read {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
             tracing::warn!(
                 event = delivery.event_uuid.as_deref().unwrap_or(""),
                 limit = state.max_body_bytes,
@@ -103,6 +115,17 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) 
             return reply(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 json!({"message": "413 the delivery is larger than the relay's max_body_bytes"}),
+            );
+        }
+        Err(_) => {
+            tracing::warn!(
+                event = delivery.event_uuid.as_deref().unwrap_or(""),
+                timeout_ms = u64::try_from(state.body_timeout.as_millis()).unwrap_or(u64::MAX),
+                "cut a delivery whose body did not arrive in time"
+            );
+            return reply(
+                StatusCode::REQUEST_TIMEOUT,
+                json!({"message": "408 the body did not arrive in time"}),
             );
         }
     };
@@ -142,31 +165,100 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) 
                 json!({"message": format!("400 {reason}")}),
             )
         }
-        Intake::Mentions(mentions) => {
-            let count = mentions.len();
-            let keys: Vec<_> = mentions.iter().flat_map(|m| m.keys.clone()).collect();
-            match state.queue.push_all(mentions, &state.ctx) {
-                Ok(()) => reply(
-                    StatusCode::ACCEPTED,
-                    json!({"status": "queued", "mentions": count}),
-                ),
-                Err(full) => {
-                    state.seen.forget(&keys);
-                    bump(&stats.queue_full);
-                    tracing::warn!("the queue is full; GitLab is asked to retry later");
-                    let mut response = reply(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        json!({"message": format!("503 {full}; retry later")}),
-                    );
-                    response.headers_mut().insert(
-                        header::RETRY_AFTER,
-                        HeaderValue::from_static(RETRY_AFTER_SECS),
-                    );
-                    response
+        Intake::Mentions(mentions) => queue(&state, &delivery, text, mentions).await,
+    }
+}
+
+/// Queues a delivery's mentions (written to the spool directory first, when there is one), into
+/// the overflow when the queue is full; 503 only past the overflow's budget.
+async fn queue(
+    state: &AppState,
+    delivery: &Delivery,
+    text: &str,
+    mut mentions: Vec<super::intake::Mention>,
+) -> Response {
+    let stats = &state.ctx.stats;
+    let count = mentions.len();
+    let size = text.len();
+    // With a spool directory every accepted delivery is on disk before the 202, not only the
+    // overflow: a crash then loses nothing GitLab was told was taken.
+    if let Some(spool) = &state.spool {
+        let record = Record {
+            event: delivery.event.clone(),
+            event_uuid: delivery.event_uuid.clone(),
+            idempotency_key: delivery.idempotency_key.clone(),
+            body: text.to_owned(),
+        };
+        let spool = Arc::clone(spool);
+        match tokio::task::spawn_blocking(move || spool.write(&record)).await {
+            Ok(Ok(entry)) => {
+                let entry = Arc::new(entry);
+                for mention in &mut mentions {
+                    mention.spooled = Some(Arc::clone(&entry));
                 }
+            }
+            Ok(Err(error)) => {
+                tracing::error!(%error, "the delivery could not be spooled; keeping it in memory only");
+            }
+            Err(error) => {
+                tracing::error!(%error, "writing to the spool directory panicked; keeping the delivery in memory only");
             }
         }
     }
+    let keys: Vec<_> = mentions.iter().flat_map(|m| m.keys.clone()).collect();
+    let named: Vec<String> = mentions.iter().map(name_mention).collect();
+    match state.queue.push_all(mentions, size, &state.ctx) {
+        Ok(admitted) => {
+            let status = match admitted {
+                Admitted::Queued => "queued",
+                Admitted::Overflow => {
+                    tracing::info!(
+                        waiting = state.queue.waiting(),
+                        "the queue is full; the delivery waits in the overflow"
+                    );
+                    "overflow"
+                }
+            };
+            reply(
+                StatusCode::ACCEPTED,
+                json!({"status": status, "mentions": count}),
+            )
+        }
+        Err(full) => {
+            state.seen.forget(&keys);
+            bump(&stats.queue_full);
+            for mention in &named {
+                tracing::error!(
+                    mention = %mention,
+                    "not answered: {full}; GitLab will not resend it, so resend it from the webhook's \"Recent events\", comment again, or let the scheduled scan pick it up"
+                );
+            }
+            let mut response = reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"message": format!("503 {full}; retry later")}),
+            );
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+            response
+        }
+    }
+}
+
+/// `project 7, #12, note 345, claude`: enough for a person to find the note.
+fn name_mention(mention: &super::intake::Mention) -> String {
+    let note = mention
+        .trigger
+        .note
+        .as_ref()
+        .map_or_else(String::new, |n| format!(", note {}", n.id.0));
+    format!(
+        "project {}, {}{note}, {}",
+        mention.trigger.project,
+        mention.trigger.noteable.reference(),
+        mention.assistant.name()
+    )
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -20,8 +20,10 @@ pub struct Stats {
     pub ignored: AtomicU64,
     /// Deliveries recognised as already seen by this process.
     pub duplicates: AtomicU64,
-    /// Deliveries refused with 503 because the queue was full.
+    /// Deliveries refused with 503 because the queue and its overflow were full.
     pub queue_full: AtomicU64,
+    /// Deliveries kept in the overflow (memory or spool directory) because the queue was full.
+    pub overflowed: AtomicU64,
     /// Mentions queued (one per assistant a note asks for).
     pub queued: AtomicU64,
     /// Mentions another delivery, replica or scan had already claimed.
@@ -45,6 +47,7 @@ impl Default for Stats {
             ignored: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             queue_full: AtomicU64::new(0),
+            overflowed: AtomicU64::new(0),
             queued: AtomicU64::new(0),
             claimed_elsewhere: AtomicU64::new(0),
             not_allowed: AtomicU64::new(0),
@@ -74,6 +77,8 @@ pub struct Snapshot {
     pub duplicates: u64,
     /// See [`Stats::queue_full`].
     pub queue_full: u64,
+    /// See [`Stats::overflowed`].
+    pub overflowed: u64,
     /// See [`Stats::queued`].
     pub queued: u64,
     /// See [`Stats::claimed_elsewhere`].
@@ -119,6 +124,7 @@ impl Stats {
             ignored: load(&self.ignored),
             duplicates: load(&self.duplicates),
             queue_full: load(&self.queue_full),
+            overflowed: load(&self.overflowed),
             queued: load(&self.queued),
             claimed_elsewhere: load(&self.claimed_elsewhere),
             not_allowed: load(&self.not_allowed),

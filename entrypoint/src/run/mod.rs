@@ -50,7 +50,7 @@ use crate::redact::Redactor;
 use crate::trigger::Trigger;
 use crate::trigger::decision::{BotIdentity, Decision, decide};
 use crate::trigger::load::{Entry, detect};
-use crate::trigger::resolve::resolve;
+use crate::trigger::resolve::{ResolveError, resolve};
 
 /// Runs the job for the trigger in `vars` (the job's environment).
 ///
@@ -367,7 +367,15 @@ async fn load(
         }
         Entry::Ci(request) => {
             let gitlab = client(vars)?;
-            let trigger = resolve(&request, &gitlab, &options.handles).await?;
+            // A note deleted between the event and the job is nothing to do (exit 0, as for the
+            // guard's own check); any other failure, a missing project included, fails the job.
+            let trigger = match resolve(&request, &gitlab, &options.handles).await {
+                Ok(trigger) => trigger,
+                Err(ResolveError::NoteNotFound { .. }) => {
+                    return Ok(Loaded::Skip(guard::IgnoreReason::NoteGone.message()));
+                }
+                Err(error) => return Err(error.into()),
+            };
             let edited = match (&request.checked_body, &trigger.note) {
                 (Some(digest), Some(note)) => {
                     crate::guard::edit::differs_from_checked(&note.body, digest)

@@ -25,6 +25,17 @@ pub enum ResolveError {
         /// The project.
         project: crate::gitlab::ids::ProjectRef,
     },
+    /// GitLab answered 404 for the project itself: a wrong `CI_PROJECT_ID`/`AI_*` project or a
+    /// token that cannot see the project. Not a deleted note: the job must fail and say so.
+    #[error(
+        "project {project} was not found reading AI_NOTE_ID {note}: it does not exist or the token in GITLAB_TOKEN is not a member of it; check the token's project and role"
+    )]
+    ProjectNotFound {
+        /// The note id.
+        note: crate::gitlab::ids::NoteId,
+        /// The project.
+        project: crate::gitlab::ids::ProjectRef,
+    },
     /// Any other API failure.
     #[error("reading the triggering note: {0}")]
     Api(#[from] GitLabError),
@@ -41,6 +52,12 @@ pub async fn resolve(
         .await
     {
         Ok(note) => note,
+        Err(e) if e.is_project_not_found() => {
+            return Err(ResolveError::ProjectNotFound {
+                note: request.note,
+                project: request.project.clone(),
+            });
+        }
         Err(e) if e.is_not_found() => {
             return Err(ResolveError::NoteNotFound {
                 note: request.note,

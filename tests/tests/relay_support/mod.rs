@@ -15,7 +15,7 @@ use entrypoint::assistant::Handles;
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPolicy};
 use entrypoint::guard::GuardSettings;
-use entrypoint::relay::config::{PipelineStart, ProjectRoute};
+use entrypoint::relay::config::{ConnectionLimits, PipelineStart, ProjectRoute};
 use entrypoint::relay::{Relay, RelayConfig, Snapshot};
 use entrypoint::secret::Secret;
 
@@ -119,6 +119,9 @@ impl World {
             },
             dedup_ttl: Duration::from_secs(600),
             claim: claim_settings(),
+            limits: ConnectionLimits::default(),
+            overflow_bytes: 64 * 1024 * 1024,
+            spool_dir: None,
         }
     }
 
