@@ -125,12 +125,9 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         stage(passed, "both images pass test-images");
 
         for image in &images {
-            // The Claude images have no iptables, so Claude's network cannot be fenced there;
-            // both run as the sandbox uid either way.
-            let fences: &[bool] = match image.variant.assistant {
-                entrypoint::assistant::Assistant::Codex => &[true, false],
-                entrypoint::assistant::Assistant::Claude => &[false],
-            };
+            // Both assistants run as the sandbox uid either way; the story runs once fenced and
+            // once open, and dumps /proc as the CLI's shell each time.
+            let fences: &[bool] = &[true, false];
             for &fenced in fences {
                 let story = image_scenario::issue_to_merge_request(docker, image, fenced).await?;
                 stage(

@@ -181,7 +181,7 @@ enum ImageCheck {
     NodeSize,
     /// Without `NET_ADMIN` the sandbox refuses to start and says what to add (Codex images).
     SandboxRefusedWithoutNetAdmin,
-    /// With `NET_ADMIN`, as root, the sandbox's self-test holds (Codex images).
+    /// With `NET_ADMIN`, as root, the sandbox's self-test holds (images with iptables: both assistants).
     SandboxHoldsWithNetAdmin,
 }
 
