@@ -181,7 +181,8 @@ enum ImageCheck {
     NodeSize,
     /// Without `NET_ADMIN` the sandbox refuses to start and says what to add (Codex images).
     SandboxRefusedWithoutNetAdmin,
-    /// With `NET_ADMIN`, as root, the sandbox's self-test holds (images with iptables: both assistants).
+    /// With `NET_ADMIN`, as root, the sandbox's self-test holds (images with iptables: both
+    /// assistants).
     SandboxHoldsWithNetAdmin,
 }
 
