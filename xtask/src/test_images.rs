@@ -179,7 +179,8 @@ enum ImageCheck {
     Node,
     /// Node's binary size, raw and gzipped (it counts towards the budget).
     NodeSize,
-    /// Without `NET_ADMIN` the sandbox refuses to start and says what to add (Codex images).
+    /// Without `NET_ADMIN` the sandbox refuses to start and says what to add (images with
+    /// iptables: both assistants).
     SandboxRefusedWithoutNetAdmin,
     /// With `NET_ADMIN`, as root, the sandbox's self-test holds (images with iptables: both
     /// assistants).
