@@ -165,6 +165,10 @@ enum ImageCheck {
     ShellThroughEntrypoint,
     /// The image's user is the non-root assistant user.
     NonRootUser,
+    /// Started as that user (a job without `image: docker: user: root`), the entrypoint refuses
+    /// to run an assistant, because it could not switch to the sandbox uid, and says how to run
+    /// the job as root.
+    RefusedWithoutRoot,
     /// git can init and commit.
     Git,
     /// bash, ssh, rg and the CA bundle are there.
@@ -179,8 +183,8 @@ enum ImageCheck {
     Node,
     /// Node's binary size, raw and gzipped (it counts towards the budget).
     NodeSize,
-    /// Without `NET_ADMIN` the sandbox refuses to start and says what to add (images with
-    /// iptables: both assistants).
+    /// As root (as the templates run the job) but without `NET_ADMIN`, the sandbox refuses to
+    /// start and says what to add (images with iptables: both assistants).
     SandboxRefusedWithoutNetAdmin,
     /// With `NET_ADMIN`, as root, the sandbox's self-test holds (images with iptables: both
     /// assistants).
@@ -208,6 +212,7 @@ impl ImageCheck {
             ImageCheck::EntrypointFromShell,
             ImageCheck::ShellThroughEntrypoint,
             ImageCheck::NonRootUser,
+            ImageCheck::RefusedWithoutRoot,
             ImageCheck::Git,
             ImageCheck::Tools,
             ImageCheck::NoPackageCaches,
@@ -251,9 +256,13 @@ impl ImageCheck {
             ImageCheck::NodeSize => shell(&size_probe("\"$(command -v node)\"")),
             ImageCheck::Iptables => shell("iptables --version && ip6tables --version"),
             ImageCheck::Node => RunSpec::new(Entrypoint::Cleared, &["node", "--version"]),
-            ImageCheck::SandboxRefusedWithoutNetAdmin => {
+            ImageCheck::RefusedWithoutRoot => {
                 RunSpec::new(Entrypoint::Image, &["sandbox", "verify"])
             }
+            ImageCheck::SandboxRefusedWithoutNetAdmin => RunSpec {
+                user: Some("root".to_owned()),
+                ..RunSpec::new(Entrypoint::Image, &["sandbox", "verify"])
+            },
             ImageCheck::SandboxHoldsWithNetAdmin => RunSpec {
                 user: Some("root".to_owned()),
                 cap_add: vec!["NET_ADMIN".to_owned()],
@@ -277,6 +286,20 @@ impl ImageCheck {
                         "without NET_ADMIN the sandbox refuses: {}",
                         stderr.lines().last().unwrap_or(stderr)
                     ))
+                }
+            }
+            ImageCheck::RefusedWithoutRoot => {
+                let stderr = out.stderr.trim();
+                if out.exit_code == 0 {
+                    Err(
+                        "the entrypoint ran without being able to switch to the sandbox uid"
+                            .to_owned(),
+                    )
+                } else if !stderr.contains("image: docker: user: root") {
+                    Err("the refusal does not say how to run the job as root".to_owned())
+                } else {
+                    Ok("as the image's user the entrypoint refuses and says to run the job as root"
+                        .to_owned())
                 }
             }
             _ if out.exit_code != 0 => Err("non-zero exit".to_owned()),
@@ -373,6 +396,9 @@ impl ImageCheck {
             }
             ImageCheck::SandboxRefusedWithoutNetAdmin => {
                 Err("the sandbox started without NET_ADMIN".to_owned())
+            }
+            ImageCheck::RefusedWithoutRoot => {
+                Err("the entrypoint ran without being able to switch to the sandbox uid".to_owned())
             }
         }
     }
@@ -511,13 +537,29 @@ mod tests {
     fn the_sandbox_must_refuse_without_net_admin_and_say_what_to_do() {
         let check = ImageCheck::SandboxRefusedWithoutNetAdmin;
         let spec = check.spec("/usr/local/bin/codex");
-        assert!(spec.cap_add.is_empty() && spec.user.is_none());
+        assert!(spec.cap_add.is_empty());
+        assert_eq!(spec.user.as_deref(), Some("root"));
         let refusal = "Error: the network sandbox needs CAP_NET_ADMIN, which this job does not have: add cap_add, or set AI_SANDBOX=off to run without the sandbox";
         assert!(check.judge(&output(1, "", refusal), &EXPECTED).is_ok());
         assert!(check.judge(&output(0, "{}", ""), &EXPECTED).is_err());
         assert!(
             check
                 .judge(&output(1, "", "Error: permission denied"), &EXPECTED)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn as_the_images_user_the_entrypoint_must_refuse_and_say_to_run_as_root() {
+        let check = ImageCheck::RefusedWithoutRoot;
+        let spec = check.spec("/usr/local/bin/claude");
+        assert!(spec.cap_add.is_empty() && spec.user.is_none());
+        let refusal = "error: the assistant must run as its own unprivileged uid … Run the job as root: set `image: docker: user: root` in the job";
+        assert!(check.judge(&output(1, "", refusal), &EXPECTED).is_ok());
+        assert!(check.judge(&output(0, "{}", ""), &EXPECTED).is_err());
+        assert!(
+            check
+                .judge(&output(1, "", "error: CAP_NET_ADMIN missing"), &EXPECTED)
                 .is_err()
         );
     }
