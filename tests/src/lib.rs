@@ -12,3 +12,4 @@ pub mod binaries;
 pub mod ci_rules;
 pub mod gitlab;
 pub mod model;
+pub mod registry;

@@ -61,6 +61,12 @@ pub enum Check {
     NetAdmin,
     /// The image registry answers.
     Registry,
+    /// The image could be checked (`image`).
+    Image,
+    /// The image has a signature (`image-signature`).
+    ImageSignature,
+    /// The image is the newest patch release of its line (`image-version`).
+    ImageVersion,
 }
 
 impl fmt::Display for Check {
@@ -79,6 +85,9 @@ impl fmt::Display for Check {
             Check::CiInclude(assistant) => write!(f, "ci-include {}", assistant.name()),
             Check::NetAdmin => f.write_str("net-admin"),
             Check::Registry => f.write_str("registry"),
+            Check::Image => f.write_str("image"),
+            Check::ImageSignature => f.write_str("image-signature"),
+            Check::ImageVersion => f.write_str("image-version"),
         }
     }
 }
