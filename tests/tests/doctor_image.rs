@@ -425,3 +425,42 @@ async fn gitlabs_token_flow_and_paged_tag_lists_are_followed() {
     );
     assert!(!report.lines().join("\n").contains("not-the-password"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reads_ci_job_image_and_image_overrides_it() {
+    let images = images().await;
+    let host = images.registry.host.clone();
+    let old = format!("{host}/{REPO}:0.1.0-ubuntu");
+    let new = format!("{host}/{REPO}:0.1.1-ubuntu");
+    let registry = images.registry.url();
+    let env = job_env(&old, &images);
+    let run = |args: &[&str]| {
+        let bin = doubles::binaries::entrypoint().expect("the entrypoint binary");
+        std::process::Command::new(bin)
+            .arg("doctor")
+            .args(["--registry", &registry])
+            .args(args)
+            .env_clear()
+            .envs(env.iter().copied())
+            .env("CI_PROJECT_ID", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("doctor runs")
+    };
+    let from_job = tokio::task::block_in_place(|| run(&[]));
+    let stdout = String::from_utf8_lossy(&from_job.stdout);
+    assert!(stdout.contains("warn image-signature:"), "{stdout}");
+    assert!(stdout.contains("warn image-version:"), "{stdout}");
+    let flagged = tokio::task::block_in_place(|| run(&["--image", &new]));
+    let stdout = String::from_utf8_lossy(&flagged.stdout);
+    assert!(stdout.contains("ok   image-signature:"), "{stdout}");
+    assert!(stdout.contains("ok   image-version:"), "{stdout}");
+    for output in [&from_job, &flagged] {
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!all.contains(&images.registry.password), "{all}");
+    }
+}

@@ -15,11 +15,12 @@
 //! Registries ask for credentials with `401` and a `WWW-Authenticate` challenge: GitLab's
 //! registry answers `Bearer realm=…,service=…,scope=…`, and the token comes from the realm with
 //! Basic credentials (<https://distribution.github.io/distribution/spec/auth/token/>,
-//! <https://docs.gitlab.com/administration/packages/container_registry/>); a registry with
-//! htpasswd answers `Basic` and takes the credentials directly. In a job the credentials are
-//! `CI_REGISTRY_USER`/`CI_REGISTRY_PASSWORD`, sent only to `CI_REGISTRY` itself; locally none
-//! are sent (public projects allow anonymous pulls). The existence of a `.sig` tag is not a
-//! verification: the findings say how to verify with the public key.
+//! <https://docs.gitlab.com/user/packages/container_registry/authenticate_with_container_registry/>);
+//! a registry with htpasswd answers `Basic` and takes the credentials directly. In a job the
+//! credentials are `CI_REGISTRY_USER`/`CI_REGISTRY_PASSWORD`, sent only to `CI_REGISTRY` itself
+//! (and to its token realm only over HTTPS); locally none are sent (public projects allow
+//! anonymous pulls). The existence of a `.sig` tag is not a verification: the findings say how
+//! to verify with the public key.
 //!
 //! Nothing here fails the report: an unknown image or an unreachable registry is a warning.
 
