@@ -12,4 +12,5 @@ pub mod binaries;
 pub mod ci_rules;
 pub mod gitlab;
 pub mod model;
+pub mod registry;
 pub mod sandbox;

@@ -29,6 +29,10 @@ pub struct DoctorArgs {
     /// The image registry to probe (default: CI_REGISTRY in a job, else the project's).
     #[arg(long, value_name = "URL")]
     pub registry: Option<Url>,
+    /// The image to check for a signature and newer patch releases (default in a job:
+    /// CI_JOB_IMAGE).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
     /// The project that hosts the CI templates (named in the fix for a missing include).
     #[arg(long, default_value = DEFAULT_TEMPLATE_PROJECT)]
     pub template_project: String,
@@ -65,6 +69,7 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<()> {
             git_ref: args.template_ref.clone(),
         },
         registry: args.registry.clone(),
+        image: args.image.clone(),
         capabilities: match place {
             Place::Job => Capabilities::current().ok(),
             Place::Local => None,

@@ -15,6 +15,7 @@ pub mod bot;
 pub mod ci_include;
 pub mod command;
 pub mod gitlab_version;
+pub mod image;
 pub mod net_admin;
 pub mod registry;
 pub mod report;
@@ -56,6 +57,8 @@ pub struct Inputs<'a> {
     pub template: TemplateSource,
     /// The registry to probe, when given explicitly.
     pub registry: Option<Url>,
+    /// The image to check (`--image`); in a job `CI_JOB_IMAGE` when `None`.
+    pub image: Option<String>,
     /// The job's effective capabilities (`None` locally, or when they could not be read).
     pub capabilities: Option<Capabilities>,
     /// The environment (a job's variables).
@@ -124,6 +127,7 @@ pub async fn run(gitlab: Option<&GitLab>, inputs: &Inputs<'_>) -> Report {
     }
     net_admin::check(inputs, &assistants, &mut report);
     registry::check(inputs, api.as_ref().map(|a| &a.project), &mut report).await;
+    image::check(inputs, &mut report).await;
     report
 }
 

@@ -125,6 +125,7 @@ mod tests {
                 git_ref: "v1".into(),
             },
             registry: None,
+            image: None,
             capabilities: None,
             env,
         }

@@ -66,6 +66,12 @@ pub enum Check {
     /// A feature of newer GitLab releases the instance lacks (by its name in
     /// [`crate::gitlab::version::FEATURES`]).
     GitLabFeature(&'static str),
+    /// The image could be checked (`image`).
+    Image,
+    /// The image has a signature (`image-signature`).
+    ImageSignature,
+    /// The image is the newest patch release of its line (`image-version`).
+    ImageVersion,
 }
 
 impl fmt::Display for Check {
@@ -86,6 +92,9 @@ impl fmt::Display for Check {
             Check::Registry => f.write_str("registry"),
             Check::GitLabVersion => f.write_str("gitlab-version"),
             Check::GitLabFeature(name) => write!(f, "gitlab-feature {name}"),
+            Check::Image => f.write_str("image"),
+            Check::ImageSignature => f.write_str("image-signature"),
+            Check::ImageVersion => f.write_str("image-version"),
         }
     }
 }

@@ -141,6 +141,7 @@ async fn doctor(gitlab: &GitLab, options: &Options, plan: &Plan, ui: &mut dyn Ui
         assistants: vec![options.assistant],
         template: options.template.clone(),
         registry: None,
+        image: None,
         capabilities: None,
         env: &no_env,
     };
