@@ -13,6 +13,7 @@
 //! #     gitlab: entrypoint::gitlab::GitLab,
 //! #     trigger: entrypoint::trigger::Trigger,
 //! #     spec: entrypoint::assistant::run::RunSpec,
+//! #     plan: entrypoint::sandbox::Plan,
 //! # ) -> anyhow::Result<()> {
 //! use std::sync::Arc;
 //! use entrypoint::assistant::{Assistant, Handles};
@@ -40,7 +41,7 @@
 //!     Arc::clone(&redactor),
 //!     ProgressSettings::default(),
 //! );
-//! let report = run(&spec, |event| progress.record(event)).await?;
+//! let report = run(&spec, &plan, |event| progress.record(event)).await?;
 //! progress.stop().await;
 //! let mut result = ResultReport::from_run(Assistant::Claude, &report);
 //! result.job = job;
