@@ -75,6 +75,12 @@ async fn spec(assistant: Assistant, double: &ModelDouble, workspace: &Path) -> R
         ),
     };
     let cli = installed(cli).await;
+    // The sandbox's reaper is the product's binary, built on first use: built here, before any
+    // test starts its clock.
+    tokio::task::spawn_blocking(|| doubles::binaries::entrypoint().map(|_| ()))
+        .await
+        .expect("build task panicked")
+        .expect("the entrypoint binary");
     RunSpec {
         assistant,
         program: cli.binary,
