@@ -168,11 +168,19 @@ fn find_cut(
 /// The first line at or after `from` (and not after `limit`) that starts at column 0 right after
 /// a non-blank line.
 fn next_line_cut(bytes: &[u8], from: usize, limit: usize) -> Option<usize> {
+    column0_line_after(bytes, from, limit, false)
+}
+
+/// The first non-blank line at or after `from` (and not after `limit`) that starts at column 0
+/// and whose previous line is blank (`after_blank`) or not blank (`!after_blank`): the offset of
+/// its first byte. The line before the first one looked at counts as the opposite of what is
+/// asked, so the first line never qualifies by its predecessor alone.
+fn column0_line_after(bytes: &[u8], from: usize, limit: usize, after_blank: bool) -> Option<usize> {
     let mut line_start = bytes[..from.min(bytes.len())]
         .iter()
         .rposition(|b| *b == b'\n')
         .map_or(0, |nl| nl + 1);
-    let mut previous_blank = true;
+    let mut previous_blank = !after_blank;
     while line_start < bytes.len() && line_start <= limit {
         let line_end = bytes[line_start..]
             .iter()
@@ -180,7 +188,11 @@ fn next_line_cut(bytes: &[u8], from: usize, limit: usize) -> Option<usize> {
             .map_or(bytes.len(), |nl| line_start + nl);
         let line = &bytes[line_start..line_end];
         let blank = line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'));
-        if !previous_blank && !blank && line_start >= from && !matches!(line[0], b' ' | b'\t') {
+        if previous_blank == after_blank
+            && !blank
+            && line_start >= from
+            && !matches!(line[0], b' ' | b'\t')
+        {
             return Some(line_start);
         }
         previous_blank = blank;
@@ -238,25 +250,7 @@ fn continues_alike(source: &str, range: Range<usize>) -> bool {
 /// The first place at or after `from` (and not after `limit`) where a line that starts a
 /// top-level block at column 0 follows a blank line: the offset of that line's first byte.
 fn next_cut(bytes: &[u8], from: usize, limit: usize) -> Option<usize> {
-    let mut line_start = bytes[..from.min(bytes.len())]
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |nl| nl + 1);
-    let mut previous_blank = false;
-    while line_start < bytes.len() && line_start <= limit {
-        let line_end = bytes[line_start..]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(bytes.len(), |nl| line_start + nl);
-        let line = &bytes[line_start..line_end];
-        let blank = line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'));
-        if previous_blank && !blank && line_start >= from && !matches!(line[0], b' ' | b'\t') {
-            return Some(line_start);
-        }
-        previous_blank = blank;
-        line_start = line_end + 1;
-    }
-    None
+    column0_line_after(bytes, from, limit, true)
 }
 
 /// True when no code or HTML block of `source[range]`, parsed alone, runs to its end: the
