@@ -42,6 +42,24 @@ fn hidden_variable(key: &str, value: &Secret, description: &str) -> NewVariable 
     }
 }
 
+/// Stores the bot's token as [`BOT_TOKEN_VARIABLE`], whether setup created it or was given it;
+/// says how GitLab stored it.
+async fn store_bot_token(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    token: &Secret,
+) -> anyhow::Result<&'static str> {
+    store_hidden(
+        gitlab,
+        project,
+        BOT_TOKEN_VARIABLE,
+        token,
+        "GitLab token of the @-mention bot",
+    )
+    .await
+    .with_context(|| format!("storing the bot token as {BOT_TOKEN_VARIABLE}"))
+}
+
 /// Stores a variable setup means to hide, and says how GitLab really stored it: before 17.4
 /// GitLab drops `masked_and_hidden` without a word and answers 201 with a masked variable that
 /// Maintainers can reveal, so the answer's `hidden` decides what setup claims.
@@ -181,15 +199,7 @@ pub async fn apply(
                     }
                 };
                 let token = MaskableSecret::new(BOT_TOKEN_VARIABLE, created.token)?;
-                let how = store_hidden(
-                    gitlab,
-                    &project,
-                    BOT_TOKEN_VARIABLE,
-                    token.secret(),
-                    "GitLab token of the @-mention bot",
-                )
-                .await
-                .with_context(|| format!("storing the bot token as {BOT_TOKEN_VARIABLE}"))?;
+                let how = store_bot_token(gitlab, &project, token.secret()).await?;
                 ui.say(&format!(
                     "Created project access token \"{name}\" (bot user id {}) and stored it in {BOT_TOKEN_VARIABLE}{how}.",
                     created.info.user_id
@@ -199,15 +209,7 @@ pub async fn apply(
                 let Some(token) = &given_bot_token else {
                     anyhow::bail!("the plan stores a given bot token, but none was given");
                 };
-                let how = store_hidden(
-                    gitlab,
-                    &project,
-                    BOT_TOKEN_VARIABLE,
-                    token.secret(),
-                    "GitLab token of the @-mention bot",
-                )
-                .await
-                .with_context(|| format!("storing the bot token as {BOT_TOKEN_VARIABLE}"))?;
+                let how = store_bot_token(gitlab, &project, token.secret()).await?;
                 ui.say(&format!(
                     "Stored the given bot token in {BOT_TOKEN_VARIABLE}{how}."
                 ));
