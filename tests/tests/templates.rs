@@ -510,7 +510,7 @@ async fn a_relayed_note_without_a_mention_ends_the_script_at_once() {
     let (out, elapsed) = w.run_lines(&job, &strings(&job["script"]), &trigger);
 
     assert!(out.status.success());
-    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     assert_eq!(w.api_writes(), Vec::<String>::new());
     assert!(
         w.gl.notes(w.project, issue)
@@ -561,7 +561,7 @@ async fn a_webhook_comment_without_a_mention_costs_no_api_call() {
     let trigger = [("TRIGGER_PAYLOAD", payload.display().to_string())];
     let (out, elapsed) = w.run_lines(&job, &strings(&job["script"]), &trigger);
     assert!(out.status.success());
-    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     assert_eq!(
         w.gl.requests()
             .into_iter()

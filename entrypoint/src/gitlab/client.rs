@@ -269,14 +269,21 @@ impl GitLab {
     }
 
     /// Sends `call`, retrying per the policy, within the policy's total time budget.
+    ///
+    /// The last attempt's timeout is cut to what is left of the budget. When that cut, and not
+    /// GitLab, ends the last attempt, the error reported is GitLab's previous answer (say the
+    /// 503 it kept sending): "the budget ran out while GitLab was unavailable" is the truth, a
+    /// bare timeout would hide it.
     async fn execute(&self, call: &Call) -> Result<Answer, GitLabError> {
         let started = Instant::now();
         let deadline = started + self.retry.total_budget;
         let mut attempt: u32 = 0;
+        let mut last_refusal: Option<Answer> = None;
         loop {
             attempt += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
             let timeout = self.request_timeout.min(remaining);
+            let cut_by_budget = timeout < self.request_timeout;
             let sent = Instant::now();
             let outcome = self.send_once(call, timeout).await;
             let elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -309,7 +316,14 @@ impl GitLab {
                         });
                     }
                     retry_log(call, wait);
+                    last_refusal = Some(answer);
                     tokio::time::sleep(wait).await;
+                }
+                Err(error) if cut_by_budget && error.is_timeout() && last_refusal.is_some() => {
+                    tracing::debug!(method = %call.method, path = %call.path, elapsed_ms, attempt, "GitLab request outlived the retry budget");
+                    if let Some(answer) = last_refusal.take() {
+                        return Err(api_error(call, answer, attempt));
+                    }
                 }
                 Err(error) => {
                     let error = error.without_url();
