@@ -171,12 +171,25 @@ impl Redactor {
 
     /// Adds one secret value (a key read from a file, a token passed by flag). Values shorter
     /// than [`MIN_SECRET_CHARS`] after trimming are ignored.
+    ///
+    /// Each line of a value of several lines (a PEM key, a JSON key file) is a secret of its
+    /// own too: text cut to its end, such as the tail of a job's log, can hold the last lines
+    /// of such a value without its first.
     pub fn add_secret(&mut self, value: &str) {
         let value = value.trim();
         if value.chars().count() < MIN_SECRET_CHARS {
             return;
         }
-        for spelling in spellings(value) {
+        let mut parts = vec![value];
+        if value.contains('\n') {
+            parts.extend(
+                value
+                    .lines()
+                    .map(str::trim)
+                    .filter(|line| line.chars().count() >= MIN_SECRET_CHARS),
+            );
+        }
+        for spelling in parts.into_iter().flat_map(spellings) {
             if !self.spellings.contains(&spelling) {
                 self.spellings.push(spelling);
             }
@@ -318,6 +331,16 @@ mod tests {
             r.add_secret(s);
         }
         r
+    }
+
+    #[test]
+    fn each_line_of_a_multi_line_secret_is_redacted_alone() {
+        let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUA\nQyNTUxOQAAACDx3fX0aGVsbG8td29y\n-----END OPENSSH PRIVATE KEY-----";
+        let r = redactor(&[key]);
+        assert_eq!(
+            r.remove_secrets("log tail: QyNTUxOQAAACDx3fX0aGVsbG8td29y\nEND"),
+            format!("log tail: {REDACTED}\nEND")
+        );
     }
 
     #[test]

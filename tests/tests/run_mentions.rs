@@ -1644,3 +1644,97 @@ async fn a_hook_on_the_default_branch_runs() {
         "the default branch's SessionStart hook ran"
     );
 }
+
+#[tokio::test]
+async fn fix_the_failing_pipeline_shows_the_failed_jobs_log_without_its_secrets() {
+    const DEPLOY_PASSWORD: &str = "hunter2-deploy-password-77";
+    const STRAY_TOKEN: &str = "glpat-Zx9Yw8Vu7Ts6Rq5Po4Nm";
+    let w = world().await;
+    let iid = feature_merge_request(&w);
+    let mr = DoubleNoteable::MergeRequest(iid);
+    let pipeline =
+        w.gl.add_branch_pipeline(w.project, "feature", "failed")
+            .unwrap();
+    w.gl.add_job(
+        pipeline,
+        doubles::gitlab::double::JobSpec::new("build", "build"),
+    )
+    .unwrap();
+    let noise: String = (0..2_000)
+        .map(|n| format!("compiling unit {n}\n"))
+        .collect();
+    let trace = format!(
+        "{noise}\x1b[0Ksection_start:1700000000:step_script\r\x1b[0K$ ./deploy --password {DEPLOY_PASSWORD}\n\
+         using {} and {STRAY_TOKEN}\n\
+         \x1b[31;1mtest lib::counts_to_four ... FAILED: expected four, got five\x1b[0;m\n\
+         ERROR: Job failed: exit code 1\n",
+        w.bot.token
+    );
+    let failed =
+        w.gl.add_job(
+            pipeline,
+            doubles::gitlab::double::JobSpec::new("unit tests", "test")
+                .failed("script_failure")
+                .trace(trace),
+        )
+        .unwrap();
+    let note = w.note(mr, w.dev.id, "@claude fix the failing pipeline");
+    let model = anthropic::start(
+        Script::new().then(
+            Turn::text("The test expects four.")
+                .expecting(Expectation::Contains("counts_to_four ... FAILED".into())),
+        ),
+    )
+    .await
+    .unwrap();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: mr,
+            note,
+            model: &model,
+            extra: vec![("DEPLOY_PASSWORD", DEPLOY_PASSWORD.to_owned())],
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    assert_eq!(model.problems(), Vec::<String>::new());
+    let requests = model.requests();
+    let prompt = requests
+        .iter()
+        .find(|r| r.contains("counts_to_four"))
+        .expect("the failed job's log reached the model");
+    for expected in [
+        "unit tests",
+        "script_failure",
+        &format!("/-/jobs/{failed}"),
+        "ERROR: Job failed: exit code 1",
+        "[REDACTED]",
+        "AI_CONTEXT_MAX_LOG_LINES",
+    ] {
+        assert!(prompt.contains(expected), "{expected} is in the prompt");
+    }
+    assert!(
+        !prompt.contains("compiling unit 10\\n"),
+        "only the end of the log is shown"
+    );
+    assert!(
+        !prompt.contains("section_start"),
+        "section markers are removed"
+    );
+    for secret in [DEPLOY_PASSWORD, STRAY_TOKEN, w.bot.token.as_str()] {
+        for request in &requests {
+            assert!(
+                !request.contains(secret),
+                "a secret from the log reached the model"
+            );
+        }
+    }
+    let result = result_note(&w.notes(mr), Assistant::Claude);
+    assert!(
+        result.body.contains("The test expects four."),
+        "{}",
+        result.body
+    );
+}

@@ -16,6 +16,13 @@ pub struct ContextBudget {
     pub max_diff_bytes: usize,
     /// Other comments shown at most (`AI_CONTEXT_MAX_NOTES`), newest first.
     pub max_notes: usize,
+    /// Failed jobs whose log is read at most (`AI_CONTEXT_MAX_FAILED_JOBS`); the others are
+    /// listed with name, stage and failure reason.
+    pub max_failed_jobs: usize,
+    /// The end of one job's log shown at most, in bytes (`AI_CONTEXT_MAX_LOG_BYTES`).
+    pub max_log_bytes: usize,
+    /// ... and in lines (`AI_CONTEXT_MAX_LOG_LINES`).
+    pub max_log_lines: usize,
 }
 
 impl Default for ContextBudget {
@@ -29,6 +36,11 @@ impl Default for ContextBudget {
             max_file_diff_bytes: 12_000,
             max_diff_bytes: 64_000,
             max_notes: 50,
+            // A failure's cause is nearly always in the last screenful of its log; five jobs
+            // of 8 kB stay within a quarter of the total.
+            max_failed_jobs: 5,
+            max_log_bytes: 8_000,
+            max_log_lines: 100,
         }
     }
 }
@@ -47,7 +59,7 @@ impl ContextBudget {
     /// The defaults, overridden by any `AI_CONTEXT_*` variable set.
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, BudgetError> {
         let mut budget = Self::default();
-        let fields: [(&'static str, &mut usize); 6] = [
+        let fields: [(&'static str, &mut usize); 9] = [
             ("AI_CONTEXT_MAX_BYTES", &mut budget.max_bytes),
             (
                 "AI_CONTEXT_MAX_DESCRIPTION_BYTES",
@@ -60,6 +72,9 @@ impl ContextBudget {
             ),
             ("AI_CONTEXT_MAX_DIFF_BYTES", &mut budget.max_diff_bytes),
             ("AI_CONTEXT_MAX_NOTES", &mut budget.max_notes),
+            ("AI_CONTEXT_MAX_FAILED_JOBS", &mut budget.max_failed_jobs),
+            ("AI_CONTEXT_MAX_LOG_BYTES", &mut budget.max_log_bytes),
+            ("AI_CONTEXT_MAX_LOG_LINES", &mut budget.max_log_lines),
         ];
         for (variable, field) in fields {
             if let Some(value) = env(variable).filter(|v| !v.trim().is_empty()) {

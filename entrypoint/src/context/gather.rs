@@ -4,11 +4,13 @@
 
 use chrono::{DateTime, Utc};
 
+use super::ci::CiContext;
 use super::sanitize::sanitize;
 use crate::assistant::Assistant;
 use crate::gitlab::diff_position::DiffPosition;
 use crate::gitlab::discussions::Discussion;
 use crate::gitlab::ids::{NoteId, Noteable};
+use crate::gitlab::jobs::PipelineRef;
 use crate::gitlab::merge_request_diffs::FileDiff;
 use crate::gitlab::merge_requests::DiffRefs;
 use crate::gitlab::notes::Note;
@@ -52,6 +54,8 @@ pub struct MergeRequestContext {
     pub diff_refs: Option<DiffRefs>,
     /// Every changed file, as GitLab lists them.
     pub files: Vec<FileDiff>,
+    /// The pipeline of the source branch's head commit, if one ran and the token may read it.
+    pub head_pipeline: Option<PipelineRef>,
 }
 
 /// Everything gathered for one request, before it is cut to the budget.
@@ -79,6 +83,9 @@ pub struct Context {
     pub other_notes: Vec<ContextNote>,
     /// API requests made (pages included).
     pub api_calls: u32,
+    /// CI results, read separately ([`super::ci::gather_ci`]) because they need the job's
+    /// redactor; `None` until then.
+    pub ci: Option<CiContext>,
 }
 
 /// True for notes that never belong in the context: GitLab's system notes and our own marked
@@ -127,6 +134,7 @@ pub async fn gather(gitlab: &GitLab, trigger: &Trigger) -> Result<Context, GitLa
                 target_branch: mr.target_branch,
                 diff_refs: mr.diff_refs,
                 files: Vec::new(),
+                head_pipeline: mr.head_pipeline,
             };
             (
                 mr.title,
@@ -222,5 +230,6 @@ pub async fn gather(gitlab: &GitLab, trigger: &Trigger) -> Result<Context, GitLa
         position,
         other_notes,
         api_calls,
+        ci: None,
     })
 }

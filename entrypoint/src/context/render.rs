@@ -147,6 +147,10 @@ pub fn render(context: &Context, budget: &ContextBudget) -> Rendered {
         }
     }
 
+    if let Some(ci) = &context.ci {
+        out.push_str(&super::ci::render_ci(ci, budget, &untrusted));
+    }
+
     let diff_base = context
         .merge_request
         .as_ref()

@@ -13,14 +13,19 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// The text without zero-width characters and bidi controls (for text that is not Markdown,
+/// such as a job's log, where `<!--` means nothing).
+pub fn strip_invisible(text: &str) -> String {
+    text.chars()
+        .filter(|c| !ZERO_WIDTH.contains(c) && !is_bidi_control(*c))
+        .collect()
+}
+
 /// The text without HTML comments, zero-width characters and bidi controls. An unterminated
 /// comment hides everything after it in GitLab's rendering, so it is removed to the end.
 pub fn sanitize(text: &str) -> String {
     // Invisible characters go first, so that they cannot split a comment opener.
-    let visible: String = text
-        .chars()
-        .filter(|c| !ZERO_WIDTH.contains(c) && !is_bidi_control(*c))
-        .collect();
+    let visible = strip_invisible(text);
     let mut out = String::with_capacity(visible.len());
     let mut rest = visible.as_str();
     while let Some(start) = rest.find("<!--") {

@@ -237,6 +237,61 @@ impl GitLab {
         decode(&call, &answer)
     }
 
+    /// `GET path` for an endpoint that answers plain text (a job's log), keeping only the last
+    /// `keep` bytes while the body streams in, so a log of any size costs `keep` bytes of
+    /// memory. Reading stops after `max_read` bytes ([`TextTail::complete`] is then false and
+    /// the bytes kept are not the end of the text). Sent once, without retries: callers use it
+    /// for optional context, where a failure is reported, not waited out.
+    pub async fn get_text_tail(
+        &self,
+        path: &str,
+        keep: usize,
+        max_read: u64,
+    ) -> Result<TextTail, GitLabError> {
+        let call = self.call(Method::GET, path, &[], None)?;
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let transport = |cause: reqwest::Error| GitLabError::Transport {
+            method: call.method.clone(),
+            path: call.path.clone(),
+            cause: cause.without_url(),
+            attempts: 1,
+        };
+        let mut response = self
+            .http
+            .get(call.url.clone())
+            .timeout(self.request_timeout)
+            .header(ACCEPT, HeaderValue::from_static("text/plain"))
+            .header(PRIVATE_TOKEN, self.token.clone())
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let body = response.bytes().await.map_err(transport)?;
+            return Err(api_error(
+                &call,
+                Answer {
+                    status,
+                    headers,
+                    body,
+                },
+                1,
+            ));
+        }
+        let mut tail = TextTail::default();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            tail.push(&chunk, keep);
+            if tail.total_bytes >= max_read {
+                tail.trim_to(keep);
+                return Ok(tail);
+            }
+        }
+        tail.complete = true;
+        tail.trim_to(keep);
+        Ok(tail)
+    }
+
     /// `DELETE path`; the body (GitLab sends 204 or the deleted object) is ignored.
     pub async fn delete(&self, path: &str) -> Result<(), GitLabError> {
         let call = self.call(Method::DELETE, path, &[], None)?;
@@ -426,6 +481,52 @@ fn api_error(call: &Call, answer: Answer, attempts: u32) -> GitLabError {
         status: answer.status,
         message,
         attempts,
+    }
+}
+
+/// The end of a text response; see [`GitLab::get_text_tail`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextTail {
+    /// The last bytes read (at most the `keep` asked for); may start inside a line or a
+    /// UTF-8 character when the text was longer.
+    pub bytes: Vec<u8>,
+    /// Bytes read in all.
+    pub total_bytes: u64,
+    /// Line breaks read in all.
+    pub total_lines: u64,
+    /// True when the whole body was read, so `bytes` is its end.
+    pub complete: bool,
+}
+
+impl TextTail {
+    /// Appends `chunk`, dropping what falls out of the last `keep` bytes. The buffer is
+    /// compacted only when it doubles, so the cost stays linear in the bytes read.
+    fn push(&mut self, chunk: &[u8], keep: usize) {
+        self.total_bytes += chunk.len() as u64;
+        self.total_lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+        if chunk.len() >= keep {
+            self.bytes.clear();
+            self.bytes.extend_from_slice(&chunk[chunk.len() - keep..]);
+            return;
+        }
+        self.bytes.extend_from_slice(chunk);
+        if self.bytes.len() > keep.saturating_mul(2).max(64 * 1024) {
+            let excess = self.bytes.len() - keep;
+            self.bytes.drain(..excess);
+        }
+    }
+
+    /// Drops all but the last `keep` bytes.
+    pub fn trim_to(&mut self, keep: usize) {
+        if self.bytes.len() > keep {
+            let excess = self.bytes.len() - keep;
+            self.bytes.drain(..excess);
+        }
+    }
+
+    /// True when `bytes` begins where the text begins.
+    pub fn is_whole(&self) -> bool {
+        self.complete && self.bytes.len() as u64 == self.total_bytes
     }
 }
 

@@ -61,6 +61,10 @@ numeric_id!(
     PipelineId
 );
 numeric_id!(
+    /// A CI job's global id (`/-/jobs/:id`).
+    JobId
+);
+numeric_id!(
     /// An award emoji's id, needed to remove it again.
     AwardId
 );

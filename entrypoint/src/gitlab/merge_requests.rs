@@ -68,6 +68,12 @@ pub struct MergeRequest {
     /// Only in single-MR responses, and `null` while GitLab is still computing the diff.
     #[serde(default)]
     pub diff_refs: Option<DiffRefs>,
+    /// The pipeline of the source branch's head commit: only in single-MR responses, `null`
+    /// when there is none and left out for callers who may not read pipelines
+    /// (`expose :head_pipeline … if: can?(:read_pipeline)` in
+    /// `lib/api/entities/merge_request.rb`).
+    #[serde(default)]
+    pub head_pipeline: Option<crate::gitlab::jobs::PipelineRef>,
     /// Whether members of the target project may push to a fork's source branch. GitLab sends
     /// it only for merge requests from forks.
     #[serde(default)]

@@ -15,6 +15,7 @@ pub mod error;
 pub mod hooks;
 pub mod ids;
 pub mod issues;
+pub mod jobs;
 pub mod lenient;
 pub mod list_options;
 pub mod members;
@@ -34,7 +35,7 @@ pub mod users;
 pub mod variables;
 pub mod version;
 
-pub use client::{ClientBuildError, GitLab, Pages};
+pub use client::{ClientBuildError, GitLab, Pages, TextTail};
 pub use config::{ApiBaseUrl, ClientConfig, ConfigError, GitLabToken};
 pub use error::GitLabError;
 pub use retry::RetryPolicy;

@@ -34,7 +34,7 @@ use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
 use crate::assistant::run::RunSpec;
 use crate::claim::{self, Claim, ClaimSettings, HandOver};
-use crate::context::{gather, render};
+use crate::context::{gather, gather_ci, render};
 use crate::gitlab::ids::{AwardId, Noteable};
 use crate::gitlab::{ClientConfig, GitLab};
 use crate::guard::{self, GuardOutcome};
@@ -484,9 +484,24 @@ impl JobRun<'_> {
 
         let budget = &self.settings.budget;
         let (context, rendered) = async {
-            let context = gather(self.gitlab, trigger)
+            let mut context = gather(self.gitlab, trigger)
                 .await
                 .context("reading the issue or merge request and its comments")?;
+            let ci = gather_ci(
+                self.gitlab,
+                &trigger.project,
+                &context,
+                budget,
+                &self.redactor,
+            )
+            .await;
+            tracing::info!(
+                api_calls = ci.api_calls,
+                items = ci.items.len(),
+                logs_shown = ci.logs_shown(),
+                "CI results read"
+            );
+            context.ci = Some(ci);
             let rendered = render(&context, budget);
             tracing::info!(
                 api_calls = context.api_calls,

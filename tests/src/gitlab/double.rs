@@ -395,6 +395,54 @@ impl HookSpec {
     }
 }
 
+/// A job to seed with [`GitLabDouble::add_job`].
+#[derive(Clone, Debug)]
+pub struct JobSpec {
+    name: String,
+    stage: String,
+    status: String,
+    failure_reason: Option<String>,
+    allow_failure: bool,
+    trace: Vec<u8>,
+}
+
+impl JobSpec {
+    /// A job that succeeded, with an empty log.
+    pub fn new(name: &str, stage: &str) -> JobSpec {
+        JobSpec {
+            name: name.to_owned(),
+            stage: stage.to_owned(),
+            status: "success".to_owned(),
+            failure_reason: None,
+            allow_failure: false,
+            trace: Vec::new(),
+        }
+    }
+
+    /// Failed for `reason` (`script_failure`, `job_execution_timeout`, …).
+    pub fn failed(mut self, reason: &str) -> Self {
+        self.status = "failed".to_owned();
+        self.failure_reason = Some(reason.to_owned());
+        self
+    }
+
+    pub fn status(mut self, status: &str) -> Self {
+        self.status = status.to_owned();
+        self
+    }
+
+    pub fn allow_failure(mut self) -> Self {
+        self.allow_failure = true;
+        self
+    }
+
+    /// The log as the runner sent it.
+    pub fn trace(mut self, trace: impl Into<Vec<u8>>) -> Self {
+        self.trace = trace.into();
+        self
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct GitLabDoubleBuilder {
     relative_url_root: String,
@@ -1038,6 +1086,63 @@ impl GitLabDouble {
             user_id: 0,
             trigger_id: None,
             created_at,
+        });
+        Ok(id)
+    }
+
+    /// A pipeline a push to `branch` ran, built at the branch's current head and now in
+    /// `status`; the double runs nothing, so tests seed the CI history they need. It becomes
+    /// the head pipeline of a merge request from `branch` while the branch stays there.
+    pub fn add_branch_pipeline(
+        &self,
+        project_id: u64,
+        branch: &str,
+        status: &str,
+    ) -> anyhow::Result<u64> {
+        let sha = self
+            .repo(project_id)?
+            .branch_sha(branch)?
+            .ok_or_else(|| anyhow!("branch {branch} does not exist in project {project_id}"))?;
+        let mut model = self.app.lock();
+        let id = model.next_pipeline_id();
+        let iid = model.next_pipeline_iid(project_id);
+        model.pipelines.push(Pipeline {
+            id,
+            iid,
+            project_id,
+            sha,
+            git_ref: branch.to_string(),
+            status: status.to_string(),
+            source: super::model::PipelineSource::Push,
+            variables: Vec::new(),
+            user_id: 0,
+            trigger_id: None,
+            created_at: time::now(),
+        });
+        Ok(id)
+    }
+
+    /// A job of `pipeline_id` as `spec` describes it; returns its id.
+    pub fn add_job(&self, pipeline_id: u64, spec: JobSpec) -> anyhow::Result<u64> {
+        let mut model = self.app.lock();
+        let project_id = model
+            .pipelines
+            .iter()
+            .find(|p| p.id == pipeline_id)
+            .map(|p| p.project_id)
+            .ok_or_else(|| anyhow!("pipeline {pipeline_id} does not exist"))?;
+        let id = model.next_job_id();
+        model.jobs.push(super::model::Job {
+            id,
+            project_id,
+            pipeline_id,
+            name: spec.name,
+            stage: spec.stage,
+            status: spec.status,
+            failure_reason: spec.failure_reason,
+            allow_failure: spec.allow_failure,
+            trace: spec.trace,
+            created_at: time::now(),
         });
         Ok(id)
     }

@@ -376,12 +376,80 @@ pub fn merge_request(
         "latest_build_finished_at": Value::Null,
         "first_deployed_to_production_at": Value::Null,
         "pipeline": Value::Null,
-        "head_pipeline": Value::Null,
+        "head_pipeline": head_pipeline(model, mr, facts.sha.as_deref(), base_url),
         "diff_refs": facts.diff_refs,
         "merge_error": Value::Null,
         "first_contribution": false,
         "user": {"can_merge": false},
     })
+}
+
+/// The merge request's head pipeline as GitLab picks it (`MergeRequest#find_actual_head_pipeline`
+/// in `app/models/merge_request.rb`): the newest pipeline of the source project, for the source
+/// branch or the merge request's own ref, that built the source branch's head commit; `null`
+/// when none did (a pipeline of an older commit is not the head pipeline).
+fn head_pipeline(model: &Model, mr: &MergeRequest, sha: Option<&str>, base_url: &str) -> Value {
+    let Some(sha) = sha else {
+        return Value::Null;
+    };
+    let Some(source) = model.project(mr.source_project_id) else {
+        return Value::Null;
+    };
+    let mr_ref = format!("refs/merge-requests/{}/head", mr.iid);
+    model
+        .pipelines
+        .iter()
+        .filter(|p| p.project_id == source.id && p.sha == sha)
+        .filter(|p| p.git_ref == mr.source_branch || p.git_ref == mr_ref)
+        .max_by_key(|p| p.id)
+        .map_or(Value::Null, |p| pipeline(model, source, p, base_url))
+}
+
+/// A CI job (<https://docs.gitlab.com/api/jobs/#get-a-single-job>, `Entities::Ci::Job`).
+/// `failure_reason` is exposed for failed jobs only (`expose :failure_reason, if: … failed?`
+/// in `lib/api/entities/ci/job_basic.rb`).
+pub fn job(model: &Model, project: &Project, job: &super::model::Job, base_url: &str) -> Value {
+    let pipeline = model.pipelines.iter().find(|p| p.id == job.pipeline_id);
+    let mut value = json!({
+        "id": job.id,
+        "status": job.status,
+        "stage": job.stage,
+        "name": job.name,
+        "ref": pipeline.map(|p| p.git_ref.clone()),
+        "tag": false,
+        "coverage": Value::Null,
+        "allow_failure": job.allow_failure,
+        "created_at": time::api(job.created_at),
+        "started_at": time::api(job.created_at),
+        "finished_at": time::api(job.created_at),
+        "erased_at": Value::Null,
+        "duration": 1.0,
+        "queued_duration": 0.1,
+        "user": pipeline.map_or(Value::Null, |p| user_or_ghost(model, p.user_id, base_url)),
+        "commit": {"id": pipeline.map(|p| p.sha.clone())},
+        "pipeline": pipeline.map_or(Value::Null, |p| json!({
+            "id": p.id,
+            "iid": p.iid,
+            "project_id": p.project_id,
+            "ref": p.git_ref,
+            "sha": p.sha,
+            "status": p.status,
+            "source": p.source.as_str(),
+        })),
+        "failure_reason": job.failure_reason.clone().unwrap_or_else(|| "unknown_failure".to_owned()),
+        "web_url": format!("{base_url}/{}/-/jobs/{}", project.path_with_namespace(), job.id),
+        "project": {"ci_job_token_scope_enabled": false},
+        "artifacts": [],
+        "runner": Value::Null,
+        "archived": false,
+        "tag_list": [],
+    });
+    if job.status != "failed"
+        && let Value::Object(map) = &mut value
+    {
+        map.remove("failure_reason");
+    }
+    value
 }
 
 /// GitLab treats titles starting with `Draft:`, `[Draft]` or `(Draft)` as drafts

@@ -390,6 +390,8 @@ pub enum PipelineSource {
     Trigger,
     Api,
     Pipeline,
+    /// Started by a push to a branch (seeded by tests as a branch's CI history).
+    Push,
     /// Started by a pipeline schedule (seeded by tests; the double runs no schedules).
     Schedule,
 }
@@ -400,6 +402,7 @@ impl PipelineSource {
             PipelineSource::Trigger => "trigger",
             PipelineSource::Api => "api",
             PipelineSource::Pipeline => "pipeline",
+            PipelineSource::Push => "push",
             PipelineSource::Schedule => "schedule",
         }
     }
@@ -427,6 +430,23 @@ impl Pipeline {
             .find(|v| v.key == key)
             .map(|v| v.value.as_str())
     }
+}
+
+/// A CI job of a pipeline, seeded by tests (the double runs nothing): its status, why it
+/// failed, and its log as the runner sent it (bytes, escape sequences and all).
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub id: u64,
+    pub project_id: u64,
+    pub pipeline_id: u64,
+    pub name: String,
+    pub stage: String,
+    pub status: String,
+    /// `script_failure`, `job_execution_timeout`, …; GitLab shows it for failed jobs only.
+    pub failure_reason: Option<String>,
+    pub allow_failure: bool,
+    pub trace: Vec<u8>,
+    pub created_at: Timestamp,
 }
 
 /// `create` or `update`, as in `object_attributes.action`.
@@ -497,6 +517,7 @@ pub struct Model {
     pub hooks: Vec<Hook>,
     pub triggers: Vec<Trigger>,
     pub pipelines: Vec<Pipeline>,
+    pub jobs: Vec<Job>,
     pub variables: Vec<Variable>,
     pub access_tokens: Vec<ProjectAccessToken>,
     pub pipeline_schedules: Vec<PipelineSchedule>,
@@ -546,6 +567,9 @@ impl Model {
     }
     pub fn next_pipeline_id(&mut self) -> u64 {
         self.counters.next("pipeline", 20000)
+    }
+    pub fn next_job_id(&mut self) -> u64 {
+        self.counters.next("job", 90000)
     }
     /// Personal and project access tokens share ids, as in GitLab, where both are rows of
     /// `personal_access_tokens`.

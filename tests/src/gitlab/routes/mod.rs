@@ -14,6 +14,7 @@ pub mod discussions;
 pub mod git;
 pub mod hooks;
 pub mod issues;
+pub mod jobs;
 pub mod members;
 pub mod merge_requests;
 pub mod metadata;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(discussions::routes())
         .merge(award_emoji::routes())
         .merge(pipelines::routes())
+        .merge(jobs::routes())
         .merge(hooks::routes())
         .merge(variables::routes())
         .merge(access_tokens::routes())
