@@ -66,6 +66,7 @@ async fn sigterm_kills_the_assistant_and_every_process_it_started() {
     let work = tempfile::tempdir().unwrap();
     let owner = std::fs::metadata(work.path()).unwrap().uid();
     let spec = RunSpec {
+        options: Default::default(),
         assistant: Assistant::Claude,
         program: stand_in(tools.path()),
         extra_path: Vec::new(),

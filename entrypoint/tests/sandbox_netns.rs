@@ -255,6 +255,7 @@ fn fake_cli(dir: &Path, suid_id: &Path, probes: &[String]) -> PathBuf {
 
 fn spec(program: PathBuf, workspace: &Path) -> RunSpec {
     RunSpec {
+        options: Default::default(),
         assistant: Assistant::Claude,
         program,
         extra_path: Vec::new(),

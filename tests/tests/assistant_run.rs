@@ -82,6 +82,7 @@ async fn spec(assistant: Assistant, double: &ModelDouble, workspace: &Path) -> R
         .expect("build task panicked")
         .expect("the entrypoint binary");
     RunSpec {
+        options: Default::default(),
         assistant,
         program: cli.binary,
         extra_path: cli.path_dirs,
@@ -583,4 +584,114 @@ async fn codex_models_without_the_patch_tool_can_patch_through_the_shell() {
         std::fs::read_to_string(work.path().join("shell.txt")).unwrap(),
         "from the shell\n"
     );
+}
+
+#[tokio::test]
+async fn a_disallowed_tool_is_refused_by_claude() {
+    let work = doubles::sandbox::reachable_tempdir();
+    let target = work.path().join("hello.txt");
+    let script = Script::new()
+        .then(Turn::tool_call(ToolCall::write_file(
+            "toolu_w1", &target, "hello\n",
+        )))
+        .then(
+            Turn::text("Could not write.").expecting(Expectation::ToolOutputFor("toolu_w1".into())),
+        );
+    let double = anthropic::start(script).await.unwrap();
+    let mut spec = spec(Assistant::Claude, &double, work.path()).await;
+    spec.options =
+        entrypoint::assistant::options::CliOptions::from_env(Assistant::Claude, &|name| {
+            (name == "AI_DISALLOWED_TOOLS").then(|| "Write,WebFetch".to_owned())
+        })
+        .unwrap();
+
+    let (report, _) = run_collecting(&spec).await;
+
+    assert_eq!(double.problems(), Vec::<String>::new());
+    assert!(
+        matches!(report.outcome, Outcome::Succeeded { .. }),
+        "{:?}",
+        report.outcome
+    );
+    assert!(!target.exists(), "the CLI refused the disallowed Write");
+    let refusal = double
+        .requests()
+        .iter()
+        .flat_map(|r| r.tool_outputs())
+        .find(|o| o.call_id == "toolu_w1")
+        .map(|o| o.text.clone())
+        .expect("the CLI answered the call");
+    assert!(
+        refusal.contains("No such tool available: Write"),
+        "{refusal}"
+    );
+}
+
+#[tokio::test]
+async fn codex_follows_agents_md_only_when_opted_in() {
+    for (choice, codex_md, agents_md) in [("agents", false, true), ("both", true, true)] {
+        let work = doubles::sandbox::reachable_tempdir();
+        std::fs::create_dir(work.path().join(".git")).unwrap();
+        std::fs::write(work.path().join("AGENTS.md"), "Rule: AGENTS-RULE-8812.\n").unwrap();
+        std::fs::write(work.path().join("CODEX.md"), "Rule: CODEX-RULE-3390.\n").unwrap();
+        let double = openai::start(Script::new().then(Turn::text("ok")))
+            .await
+            .unwrap();
+        let mut spec = spec(Assistant::Codex, &double, work.path()).await;
+        spec.options =
+            entrypoint::assistant::options::CliOptions::from_env(Assistant::Codex, &|name| {
+                (name == "AI_CODEX_RULES").then(|| choice.to_owned())
+            })
+            .unwrap();
+
+        let (report, _) = run_collecting(&spec).await;
+
+        assert!(
+            matches!(report.outcome, Outcome::Succeeded { .. }),
+            "{choice}: {:?}",
+            report.outcome
+        );
+        let call = &double.model_calls()[0];
+        assert_eq!(
+            call.contains("CODEX-RULE-3390"),
+            codex_md,
+            "{choice}: CODEX.md"
+        );
+        assert_eq!(
+            call.contains("AGENTS-RULE-8812"),
+            agents_md,
+            "{choice}: AGENTS.md"
+        );
+    }
+}
+
+#[tokio::test]
+async fn reasoning_effort_reaches_both_apis() {
+    for assistant in [Assistant::Claude, Assistant::Codex] {
+        let work = doubles::sandbox::reachable_tempdir();
+        std::fs::create_dir(work.path().join(".git")).unwrap();
+        let double = match assistant {
+            Assistant::Claude => anthropic::start(Script::new().then(Turn::text("ok"))).await,
+            Assistant::Codex => openai::start(Script::new().then(Turn::text("ok"))).await,
+        }
+        .unwrap();
+        let mut spec = spec(assistant, &double, work.path()).await;
+        spec.options = entrypoint::assistant::options::CliOptions::from_env(assistant, &|name| {
+            (name == "AI_REASONING_EFFORT").then(|| "low".to_owned())
+        })
+        .unwrap();
+
+        let (report, _) = run_collecting(&spec).await;
+
+        assert!(
+            matches!(report.outcome, Outcome::Succeeded { .. }),
+            "{assistant}: {:?}",
+            report.outcome
+        );
+        let call = &double.model_calls()[0];
+        assert!(
+            call.contains("\"effort\":\"low\""),
+            "{assistant}: the effort is in the request"
+        );
+    }
 }

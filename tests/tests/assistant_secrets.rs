@@ -91,6 +91,7 @@ async fn print_env_through(assistant: Assistant) {
     .await
     .unwrap();
     let spec = RunSpec {
+        options: Default::default(),
         assistant,
         program: cli.binary,
         extra_path: cli.path_dirs,

@@ -13,6 +13,7 @@ use entrypoint::publish::result::Failure;
 /// variables and flags, the trigger, the sandbox, setup's refusals.
 const MODULES: &[&str] = &[
     "assistant/mod.rs",
+    "assistant/options.rs",
     "assistant/settings.rs",
     "claim.rs",
     "config.rs",

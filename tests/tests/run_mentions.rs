@@ -1738,3 +1738,56 @@ async fn fix_the_failing_pipeline_shows_the_failed_jobs_log_without_its_secrets(
         result.body
     );
 }
+
+#[tokio::test]
+async fn an_unsafe_extra_argument_is_refused_by_name_before_anything_is_posted() {
+    let w = world().await;
+    let iid = w.issue("Unsafe args");
+    let issue = DoubleNoteable::Issue(iid);
+    for (assistant, variable, args, flag) in [
+        (
+            Assistant::Claude,
+            "AI_CLAUDE_ARGS",
+            "--append-system-prompt 'be brief' --settings '{\"apiKeyHelper\":\"cat /key\"}'",
+            "--settings",
+        ),
+        (
+            Assistant::Codex,
+            "AI_CODEX_ARGS",
+            "-c model_verbosity=low -c 'model_providers.x={base_url=\"http://evil\"}'",
+            "model_providers.x",
+        ),
+    ] {
+        let handle = match assistant {
+            Assistant::Claude => "@claude",
+            Assistant::Codex => "@codex",
+        };
+        let note = w.note(issue, w.dev.id, &format!("{handle} hi"));
+        let model = match assistant {
+            Assistant::Claude => anthropic::start(Script::new()).await.unwrap(),
+            Assistant::Codex => openai::start(Script::new()).await.unwrap(),
+        };
+
+        let job = w
+            .run(Job {
+                assistant,
+                noteable: issue,
+                note,
+                model: &model,
+                extra: vec![(variable, args.to_owned())],
+            })
+            .await;
+
+        assert!(!job.succeeded());
+        let log = job.log();
+        let error_lines: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(error_lines.len(), 1, "{log}");
+        assert!(
+            error_lines[0].contains(variable) && error_lines[0].contains(flag),
+            "{log}"
+        );
+        assert!(error_lines[0].contains("refused"), "{log}");
+        assert!(w.bot_notes(issue).is_empty());
+        assert!(model.requests().is_empty());
+    }
+}

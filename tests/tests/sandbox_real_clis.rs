@@ -107,6 +107,7 @@ async fn fenced_run(
         ),
     };
     let spec = RunSpec {
+        options: Default::default(),
         assistant,
         program: std::env::var_os(CLI_BINARY).unwrap().into(),
         extra_path: std::env::var(CLI_PATH)

@@ -21,6 +21,7 @@ use std::path::Path;
 
 use crate::assistant::env::ChildEnv;
 use crate::assistant::invocation::{DUMMY_KEY, Invocation};
+use crate::assistant::options::CliOptions;
 
 /// Switches off Claude Code's traffic to Anthropic's public hosts (update checks, telemetry,
 /// error reports), which would bypass the proxy and fail behind an egress fence.
@@ -42,12 +43,35 @@ pub(crate) enum Endpoint<'a> {
 }
 
 /// The Claude-specific choices of a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ClaudeOptions<'a> {
     pub model: Option<&'a str>,
     pub max_turns: Option<u32>,
     /// `CLAUDE_CODE_MAX_RETRIES`; Claude Code otherwise retries failed calls for minutes.
     pub max_retries: Option<u32>,
+    /// Tools, effort, fallback model and the extra arguments, appended last.
+    pub options: &'a CliOptions,
+}
+
+/// No extra options, for [`ClaudeOptions::default`].
+static NO_OPTIONS: CliOptions = CliOptions {
+    extra_args: Vec::new(),
+    allowed_tools: Vec::new(),
+    disallowed_tools: Vec::new(),
+    effort: None,
+    fallback_model: None,
+    codex_rules: crate::assistant::options::CodexRules::Codex,
+};
+
+impl Default for ClaudeOptions<'_> {
+    fn default() -> Self {
+        Self {
+            model: None,
+            max_turns: None,
+            max_retries: None,
+            options: &NO_OPTIONS,
+        }
+    }
 }
 
 pub(crate) fn invocation(
@@ -74,6 +98,25 @@ pub(crate) fn invocation(
     if let Some(turns) = options.max_turns {
         args.extend(["--max-turns".to_owned(), turns.to_string()]);
     }
+    let extra = options.options;
+    if let Some(fallback) = &extra.fallback_model {
+        args.extend(["--fallback-model".to_owned(), fallback.clone()]);
+    }
+    if let Some(effort) = extra.effort {
+        args.extend(["--effort".to_owned(), effort.as_str().to_owned()]);
+    }
+    // One argument per flag, the list comma-separated: a variadic flag would swallow the
+    // arguments after it.
+    if !extra.allowed_tools.is_empty() {
+        args.push(format!("--allowedTools={}", extra.allowed_tools.join(",")));
+    }
+    if !extra.disallowed_tools.is_empty() {
+        args.push(format!(
+            "--disallowedTools={}",
+            extra.disallowed_tools.join(",")
+        ));
+    }
+    args.extend(extra.extra_args.iter().cloned());
     for (name, value) in QUIET {
         env.set(name, *value);
     }
@@ -107,6 +150,7 @@ mod tests {
                 model: Some("claude-sonnet-4-6"),
                 max_turns: Some(30),
                 max_retries: Some(2),
+                ..ClaudeOptions::default()
             },
         );
         assert_eq!(
@@ -125,6 +169,41 @@ mod tests {
             Some("1")
         );
         assert_eq!(call.env.get("CLAUDE_CODE_MAX_RETRIES"), Some("2"));
+    }
+
+    #[test]
+    fn tools_effort_fallback_and_extra_arguments_come_after_the_jobs_own() {
+        let options = CliOptions {
+            extra_args: vec!["--append-system-prompt".into(), "Be brief".into()],
+            allowed_tools: vec!["Edit".into()],
+            disallowed_tools: vec!["WebFetch".into(), "Bash(curl:*)".into()],
+            effort: Some(crate::assistant::options::Effort::Low),
+            fallback_model: Some("claude-haiku-4-5".into()),
+            ..CliOptions::default()
+        };
+        let call = invocation(
+            Path::new("claude"),
+            "x",
+            ChildEnv::default(),
+            Endpoint::Cloud,
+            ClaudeOptions {
+                options: &options,
+                ..ClaudeOptions::default()
+            },
+        );
+        assert_eq!(
+            call.args[7..],
+            [
+                "--fallback-model",
+                "claude-haiku-4-5",
+                "--effort",
+                "low",
+                "--allowedTools=Edit",
+                "--disallowedTools=WebFetch,Bash(curl:*)",
+                "--append-system-prompt",
+                "Be brief"
+            ]
+        );
     }
 
     #[test]

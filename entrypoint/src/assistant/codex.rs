@@ -12,14 +12,16 @@
 //!   `--dangerously-bypass-approvals-and-sandbox`; the job container is the sandbox.
 //! - Project docs: Codex reads `AGENTS.override.md`, then `AGENTS.md`, then the names in
 //!   `project_doc_fallback_filenames`, one per directory (codex-rs `core/src/project_doc.rs`),
-//!   so a fallback name can never win over an `AGENTS.md`. We turn project docs off
-//!   (`project_doc_max_bytes=0`) and pass the workspace's `CODEX.md` as
-//!   `developer_instructions` instead.
+//!   so a fallback name can never win over an `AGENTS.md`. By default
+//!   (`AI_CODEX_RULES=codex`) we turn project docs off (`project_doc_max_bytes=0`) and pass the
+//!   workspace's `CODEX.md` as `developer_instructions` instead; `agents` leaves Codex's own
+//!   `AGENTS.md` reading on (and passes no `CODEX.md`), `both` does both.
 
 use std::path::Path;
 
 use crate::assistant::env::ChildEnv;
 use crate::assistant::invocation::{DUMMY_KEY, Invocation};
+use crate::assistant::options::CliOptions;
 
 /// `-c` overrides that stop Codex's start-up traffic to public hosts.
 const QUIET: &[&str] = &[
@@ -55,6 +57,9 @@ pub(crate) struct CodexOptions<'a> {
     pub max_retries: Option<u32>,
     /// The text of `CODEX.md`, if the workspace has one.
     pub rules: Option<&'a str>,
+    /// Reasoning effort and the extra arguments (tool lists and the fallback model are
+    /// Claude's; [`CliOptions::ignored_by_codex`] names them for the log).
+    pub options: &'a CliOptions,
 }
 
 pub(crate) fn invocation(
@@ -86,9 +91,17 @@ pub(crate) fn invocation(
     provider.push('}');
     config.push(format!("model_provider={}", toml_string(PROVIDER_ID)));
     config.push(format!("model_providers.{PROVIDER_ID}={provider}"));
-    config.push("project_doc_max_bytes=0".to_owned());
+    if !options.options.codex_rules.reads_agents_md() {
+        config.push("project_doc_max_bytes=0".to_owned());
+    }
     if let Some(rules) = options.rules.filter(|r| !r.trim().is_empty()) {
         config.push(format!("developer_instructions={}", toml_string(rules)));
+    }
+    if let Some(effort) = options.options.effort {
+        config.push(format!(
+            "model_reasoning_effort={}",
+            toml_string(effort.as_str())
+        ));
     }
     for setting in config {
         args.extend(["-c".to_owned(), setting]);
@@ -96,6 +109,7 @@ pub(crate) fn invocation(
     if let Some(model) = options.model {
         args.extend(["-m".to_owned(), model.to_owned()]);
     }
+    args.extend(options.options.extra_args.iter().cloned());
     // `-` reads the prompt from stdin, which is then closed (otherwise Codex waits for more).
     args.push("-".to_owned());
     env.set("CODEX_HOME", codex_home.to_string_lossy());
@@ -162,6 +176,7 @@ mod tests {
                 proxy_url: "http://127.0.0.1:4000/tok",
                 max_retries: Some(1),
                 rules: Some("Use \"tabs\".\nNever push."),
+                options: &CliOptions::default(),
             },
         );
         assert_eq!(

@@ -115,6 +115,9 @@ pub struct RunSpec {
     /// Extra variable names to copy into the CLI's environment (`AI_ENV_PASSTHROUGH`);
     /// credentials and CI variables among them are refused (see [`super::env`]).
     pub passthrough: Vec<String>,
+    /// Extra arguments, tools, effort and Claude's fallback model ([`super::options`]),
+    /// checked already.
+    pub options: super::options::CliOptions,
 }
 
 /// How the run ended.
@@ -266,14 +269,25 @@ async fn attempt(
                 model,
                 max_turns: spec.max_turns,
                 max_retries: spec.max_retries,
+                options: &spec.options,
             },
         ),
         Assistant::Codex => {
             let proxy = proxy.as_ref().ok_or(RunError::CodexNeedsApi)?;
-            let rules = codex::read_rules(&spec.workspace).map_err(|source| RunError::Rules {
-                file: codex::RULES_FILE,
-                source,
-            })?;
+            let rules = if spec.options.codex_rules.reads_codex_md() {
+                codex::read_rules(&spec.workspace).map_err(|source| RunError::Rules {
+                    file: codex::RULES_FILE,
+                    source,
+                })?
+            } else {
+                None
+            };
+            for variable in spec.options.ignored_by_codex() {
+                tracing::warn!(
+                    %variable,
+                    "Codex has no tool allow or deny list; {variable} applies to Claude only"
+                );
+            }
             let codex_home = home.path().join(".codex");
             std::fs::create_dir_all(&codex_home).map_err(RunError::Home)?;
             codex::invocation(
@@ -286,6 +300,7 @@ async fn attempt(
                     proxy_url: proxy.base_url(),
                     max_retries: spec.max_retries,
                     rules: rules.as_deref(),
+                    options: &spec.options,
                 },
             )
         }
@@ -589,6 +604,7 @@ mod tests {
     fn the_run_can_be_spawned() {
         fn assert_send<T: Send>(_: &T) {}
         let spec = RunSpec {
+            options: Default::default(),
             assistant: Assistant::Claude,
             program: "claude".into(),
             extra_path: Vec::new(),

@@ -8,6 +8,7 @@
 //! | `AI_MAX_TURNS` | Claude's `--max-turns` (Codex has no such limit) | none |
 //! | `AI_TIMEOUT` | the whole run: seconds, or a number with `s`, `m` or `h` | `20m` |
 //! | `AI_ENV_PASSTHROUGH` | more variable names for the assistant's environment | none |
+//! | `AI_CLAUDE_ARGS`, `AI_CODEX_ARGS`, `AI_ALLOWED_TOOLS`, `AI_DISALLOWED_TOOLS`, `AI_REASONING_EFFORT`, `CLAUDE_FALLBACK_MODEL` | see [`super::options`] | none |
 //! | `CLAUDE_API_KEY` (or `ANTHROPIC_API_KEY`), `ANTHROPIC_BASE_URL` | Claude's API (through the key proxy) | `https://api.anthropic.com` |
 //! | `CLAUDE_CODE_USE_BEDROCK` / `CLAUDE_CODE_USE_VERTEX` | Claude on a cloud provider instead | off |
 //! | `OPENAI_API_KEY` (or `CODEX_API_KEY`), `OPENAI_BASE_URL` | Codex's API (through the key proxy) | `https://api.openai.com/v1` |
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use crate::assistant::Assistant;
 use crate::assistant::env::parse_passthrough;
+use crate::assistant::options::{CliOptions, OptionsError};
 use crate::assistant::run::{ApiConfig, Provider, RunSpec};
 use crate::proxy::{ModelApi, Upstream, UpstreamError};
 use crate::secret::Secret;
@@ -50,6 +52,8 @@ pub enum SettingsError {
     Timeout(String),
     #[error("AI_MAX_TURNS={0:?} is not a positive whole number")]
     MaxTurns(String),
+    #[error(transparent)]
+    Options(#[from] OptionsError),
 }
 
 impl RunSpec {
@@ -131,6 +135,7 @@ impl RunSpec {
             passthrough: set("AI_ENV_PASSTHROUGH")
                 .map(|list| parse_passthrough(&list))
                 .unwrap_or_default(),
+            options: CliOptions::from_env(assistant, &|name| var(name))?,
         })
     }
 }

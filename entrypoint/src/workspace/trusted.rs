@@ -105,7 +105,7 @@ pub const TRUSTED_PATHS: &[TrustedPath] = &[
         name: "AGENTS.md",
         matches: Match::FileAnywhere,
         assistants: CODEX,
-        reason: "Codex project instructions (turned off with project_doc_max_bytes=0; restored as well in case that changes)",
+        reason: "Codex project instructions, read when AI_CODEX_RULES is agents or both (off by default with project_doc_max_bytes=0)",
         doc: "https://developers.openai.com/codex/guides/agents-md",
     },
     TrustedPath {

@@ -1,0 +1,631 @@
+//! Settings teams pass to the CLIs beyond the model: extra arguments (`AI_CLAUDE_ARGS`,
+//! `AI_CODEX_ARGS`), tools allowed and denied (`AI_ALLOWED_TOOLS`, `AI_DISALLOWED_TOOLS`),
+//! reasoning effort (`AI_REASONING_EFFORT`) and Claude's fallback model
+//! (`CLAUDE_FALLBACK_MODEL`).
+//!
+//! Extra arguments are parsed as a shell would split them (quotes, backslashes; no expansion)
+//! and checked against the flags that could undo what the job guarantees: the key proxy (a
+//! base URL, a provider, a settings file with an `apiKeyHelper` or `env`), the sandbox and the
+//! permission mode (`--dangerously-*`, `--permission-mode`, `-s`, `--add-dir`, `--cd`), the
+//! trusted configuration (`--settings`, `--mcp-config`, `--plugin-dir`, `--trust`, Codex
+//! profiles and features), and the job's own wiring (`-p`, `--output-format`, `--json`,
+//! sessions and remote modes). A refused flag stops the job with a message naming it; nothing
+//! is dropped silently. The lists come from `claude --help` (2.1.331) and `codex exec --help`
+//! (0.169.0). Codex's `-c key=value` is checked by key against an allow-list: its config has
+//! many keys that reach the provider, the sandbox or the shell (`model_providers`,
+//! `sandbox_*`, `shell_environment_policy`, `notify`, `mcp_servers`, `profiles`, …), and new
+//! ones arrive with every release, so only keys known to be harmless pass.
+
+use crate::assistant::Assistant;
+
+/// Claude flags refused in `AI_CLAUDE_ARGS`, each with the reason given to the user.
+const CLAUDE_REFUSED: &[(&str, &str)] = &[
+    (
+        "--dangerously-skip-permissions",
+        "the permission mode is the job's",
+    ),
+    (
+        "--allow-dangerously-skip-permissions",
+        "the permission mode is the job's",
+    ),
+    ("--permission-mode", "the permission mode is the job's"),
+    ("--permission-prompts", "the permission mode is the job's"),
+    (
+        "--settings",
+        "settings can set an API key helper, a base URL or environment variables that bypass the key proxy",
+    ),
+    (
+        "--setting-sources",
+        "only the trusted settings (target branch, fresh HOME) are read",
+    ),
+    (
+        "--mcp-config",
+        "MCP servers come from the trusted configuration only",
+    ),
+    ("--strict-mcp-config", "the job sets it"),
+    ("--add-dir", "the assistant may work in the checkout only"),
+    ("--plugin-dir", "plugins are code the job did not vet"),
+    (
+        "--plugin-url",
+        "plugins are code the job did not vet, fetched past the egress fence",
+    ),
+    ("--agents", "agent definitions can start MCP servers"),
+    ("--agent", "agent definitions can start MCP servers"),
+    (
+        "--worktree",
+        "the assistant works in the checkout the job publishes",
+    ),
+    (
+        "-w",
+        "the assistant works in the checkout the job publishes",
+    ),
+    ("--tmux", "the run is headless"),
+    ("--print", "the job sets it"),
+    ("-p", "the job sets it"),
+    (
+        "--output-format",
+        "the job reads the CLI's stream-json events",
+    ),
+    (
+        "--input-format",
+        "the job passes the prompt as text on stdin",
+    ),
+    (
+        "--replay-user-messages",
+        "the job reads the CLI's stream-json events",
+    ),
+    ("--verbose", "the job sets it"),
+    ("--continue", "every job starts a new session"),
+    ("-c", "every job starts a new session"),
+    ("--resume", "every job starts a new session"),
+    ("-r", "every job starts a new session"),
+    ("--from-pr", "every job starts a new session"),
+    ("--session-id", "every job starts a new session"),
+    ("--fork-session", "every job starts a new session"),
+    ("--cloud", "the run stays in the job"),
+    ("--environment", "the run stays in the job"),
+    ("--remote-control", "the run stays in the job"),
+    (
+        "--remote-control-session-name-prefix",
+        "the run stays in the job",
+    ),
+    ("--teleport", "the run stays in the job"),
+    ("--desktop", "the run stays in the job"),
+    ("--ide", "the run stays in the job"),
+    ("--chrome", "the run stays in the job"),
+    ("--bg", "the run stays in the job"),
+    ("--background", "the run stays in the job"),
+    ("--debug-file", "the assistant writes in the checkout only"),
+    ("--model", "set CLAUDE_MODEL instead"),
+    ("--fallback-model", "set CLAUDE_FALLBACK_MODEL instead"),
+    ("--max-turns", "set AI_MAX_TURNS instead"),
+    ("--max-budget-usd", "set AI_MAX_BUDGET_USD instead"),
+    ("--allowedTools", "set AI_ALLOWED_TOOLS instead"),
+    ("--allowed-tools", "set AI_ALLOWED_TOOLS instead"),
+    ("--disallowedTools", "set AI_DISALLOWED_TOOLS instead"),
+    ("--disallowed-tools", "set AI_DISALLOWED_TOOLS instead"),
+    ("--effort", "set AI_REASONING_EFFORT instead"),
+];
+
+/// Codex flags refused in `AI_CODEX_ARGS`.
+const CODEX_REFUSED: &[(&str, &str)] = &[
+    (
+        "--dangerously-bypass-approvals-and-sandbox",
+        "the sandbox and approvals are the job's",
+    ),
+    ("--yolo", "the sandbox and approvals are the job's"),
+    (
+        "--approve-for-me",
+        "the sandbox and approvals are the job's",
+    ),
+    (
+        "--dangerously-bypass-hook-trust",
+        "hooks are code the job did not vet",
+    ),
+    ("--sandbox", "the sandbox is the job's (AI_SANDBOX)"),
+    ("-s", "the sandbox is the job's (AI_SANDBOX)"),
+    ("--full-auto", "the sandbox and approvals are the job's"),
+    ("--oss", "the model provider is the job's key proxy"),
+    (
+        "--local-provider",
+        "the model provider is the job's key proxy",
+    ),
+    (
+        "--profile",
+        "profiles can change the provider, the sandbox and approvals",
+    ),
+    (
+        "-p",
+        "profiles can change the provider, the sandbox and approvals",
+    ),
+    (
+        "--enable",
+        "features can open network access the job did not vet",
+    ),
+    ("--disable", "features are the job's"),
+    (
+        "--cd",
+        "the assistant works in the checkout the job publishes",
+    ),
+    (
+        "-C",
+        "the assistant works in the checkout the job publishes",
+    ),
+    (
+        "--worktree",
+        "the assistant works in the checkout the job publishes",
+    ),
+    ("--add-dir", "the assistant may work in the checkout only"),
+    (
+        "--trust",
+        "trusting the project would load its own .codex configuration from the branch",
+    ),
+    ("--thread-source", "every job starts a new session"),
+    ("--cyber-access-program", "not for CI jobs"),
+    ("--json", "the job sets it"),
+    (
+        "--output-last-message",
+        "the assistant writes in the checkout only",
+    ),
+    ("-o", "the assistant writes in the checkout only"),
+    ("--model", "set CODEX_MODEL instead"),
+    ("-m", "set CODEX_MODEL instead"),
+];
+
+/// Codex `-c` keys accepted in `AI_CODEX_ARGS`: how the model reasons and shows it, and how
+/// much it reads; none reaches the provider, the sandbox, the shell or the network.
+const CODEX_CONFIG_KEYS: &[&str] = &[
+    "model_reasoning_summary",
+    "model_verbosity",
+    "model_supports_reasoning_summaries",
+    "model_context_window",
+    "model_auto_compact_token_limit",
+    "hide_agent_reasoning",
+    "show_raw_agent_reasoning",
+    "tool_output_token_limit",
+];
+
+/// A setting of this module cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    /// The value does not split like a shell word list.
+    #[error("{variable} cannot be split into arguments: {reason}; quote it as a shell would")]
+    Unparsable {
+        variable: &'static str,
+        reason: &'static str,
+    },
+    /// A flag that could undo a guarantee of the job.
+    #[error("{variable} contains {flag}, which is refused: {reason}. Remove it from {variable}")]
+    Refused {
+        variable: &'static str,
+        flag: String,
+        reason: &'static str,
+    },
+    /// A Codex `-c` key outside the allow-list.
+    #[error(
+        "AI_CODEX_ARGS sets the Codex config key {key} with -c, which is refused: only {} may be set there (the provider, sandbox, approvals, shell, MCP and features are the job's). Remove it from AI_CODEX_ARGS",
+        CODEX_CONFIG_KEYS.join(", ")
+    )]
+    ConfigKey { key: String },
+    /// Combined short flags (`-cp`) hide which flags they are.
+    #[error("{variable} contains {flag}: write short flags one at a time (-x -y, not -xy)")]
+    Combined {
+        variable: &'static str,
+        flag: String,
+    },
+    /// An effort the CLIs do not know.
+    #[error("AI_REASONING_EFFORT={0:?} is not one of low, medium, high")]
+    Effort(String),
+    /// Not a rules choice.
+    #[error("AI_CODEX_RULES={0:?} is not one of codex, agents, both")]
+    CodexRules(String),
+}
+
+/// How hard the model thinks: Claude's `--effort`, Codex's `model_reasoning_effort`. The
+/// three levels both CLIs accept (Claude also knows `xhigh` and `max`, Codex `minimal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effort {
+    Low,
+    Medium,
+    High,
+}
+
+impl Effort {
+    fn parse(text: &str) -> Result<Self, OptionsError> {
+        match text.to_ascii_lowercase().as_str() {
+            "low" => Ok(Self::Low),
+            "medium" => Ok(Self::Medium),
+            "high" => Ok(Self::High),
+            _ => Err(OptionsError::Effort(text.to_owned())),
+        }
+    }
+
+    /// The word both CLIs take.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+}
+
+/// Which rule files Codex follows (`AI_CODEX_RULES`). `CODEX.md` is the product's rules file;
+/// teams that keep Codex rules in `AGENTS.md` (as Codex itself and codex-action read them) opt
+/// in. Either way the files are the target branch's on a merge request
+/// ([`crate::workspace::trusted`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CodexRules {
+    /// `CODEX.md` only, passed as developer instructions; Codex's own project docs are off.
+    #[default]
+    Codex,
+    /// Codex's own project docs: `AGENTS.override.md` or `AGENTS.md` in each directory from
+    /// the repository root down to the working directory (codex-rs `core/src/project_doc.rs`).
+    Agents,
+    /// Both.
+    Both,
+}
+
+impl CodexRules {
+    fn parse(text: &str) -> Result<Self, OptionsError> {
+        match text.to_ascii_lowercase().as_str() {
+            "codex" => Ok(Self::Codex),
+            "agents" => Ok(Self::Agents),
+            "both" => Ok(Self::Both),
+            _ => Err(OptionsError::CodexRules(text.to_owned())),
+        }
+    }
+
+    /// Whether `CODEX.md` is passed.
+    pub fn reads_codex_md(self) -> bool {
+        matches!(self, Self::Codex | Self::Both)
+    }
+
+    /// Whether Codex reads `AGENTS.md` itself.
+    pub fn reads_agents_md(self) -> bool {
+        matches!(self, Self::Agents | Self::Both)
+    }
+}
+
+/// The checked settings of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CliOptions {
+    /// `AI_CLAUDE_ARGS` or `AI_CODEX_ARGS`, split and checked; appended after the job's own.
+    pub extra_args: Vec<String>,
+    /// `AI_ALLOWED_TOOLS`: Claude's `--allowedTools` (tools used without asking; in the job's
+    /// permission mode every tool already is, so this matters only with rules in settings).
+    pub allowed_tools: Vec<String>,
+    /// `AI_DISALLOWED_TOOLS`: Claude's `--disallowedTools`, enforced even in the job's
+    /// permission mode (`Bash(curl:*)`, `WebFetch`, …).
+    pub disallowed_tools: Vec<String>,
+    /// `AI_REASONING_EFFORT`.
+    pub effort: Option<Effort>,
+    /// `CLAUDE_FALLBACK_MODEL`: Claude's `--fallback-model`.
+    pub fallback_model: Option<String>,
+    /// `AI_CODEX_RULES`.
+    pub codex_rules: CodexRules,
+}
+
+impl CliOptions {
+    /// Reads and checks the settings for `assistant` from `var`.
+    pub fn from_env(
+        assistant: Assistant,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, OptionsError> {
+        let set = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let (variable, refused) = match assistant {
+            Assistant::Claude => ("AI_CLAUDE_ARGS", CLAUDE_REFUSED),
+            Assistant::Codex => ("AI_CODEX_ARGS", CODEX_REFUSED),
+        };
+        let extra_args = match set(variable) {
+            Some(text) => {
+                let args = split(variable, &text)?;
+                check(variable, &args, refused, assistant)?;
+                args
+            }
+            None => Vec::new(),
+        };
+        let tools = |name: &str| -> Vec<String> {
+            set(name)
+                .map(|text| {
+                    text.split(',')
+                        .map(|t| t.trim().to_owned())
+                        .filter(|t| !t.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok(Self {
+            extra_args,
+            allowed_tools: tools("AI_ALLOWED_TOOLS"),
+            disallowed_tools: tools("AI_DISALLOWED_TOOLS"),
+            effort: set("AI_REASONING_EFFORT")
+                .map(|e| Effort::parse(&e))
+                .transpose()?,
+            fallback_model: match assistant {
+                Assistant::Claude => set("CLAUDE_FALLBACK_MODEL"),
+                Assistant::Codex => None,
+            },
+            codex_rules: set("AI_CODEX_RULES")
+                .map(|r| CodexRules::parse(&r))
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+}
+
+impl CliOptions {
+    /// The variables set that Codex has no flag for (it has no per-tool allow or deny list in
+    /// `codex exec`), so the job can say in its log that they do not apply.
+    pub fn ignored_by_codex(&self) -> Vec<&'static str> {
+        let mut ignored = Vec::new();
+        if !self.allowed_tools.is_empty() {
+            ignored.push("AI_ALLOWED_TOOLS");
+        }
+        if !self.disallowed_tools.is_empty() {
+            ignored.push("AI_DISALLOWED_TOOLS");
+        }
+        ignored
+    }
+}
+
+/// Splits `text` as POSIX `sh` splits words: blanks separate, single quotes keep everything,
+/// double quotes keep all but `\"` and `\\`, a backslash outside quotes keeps the next
+/// character. No expansion of any kind happens.
+pub fn split(variable: &'static str, text: &str) -> Result<Vec<String>, OptionsError> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => word.push(c),
+                        None => {
+                            return Err(OptionsError::Unparsable {
+                                variable,
+                                reason: "a single quote is not closed",
+                            });
+                        }
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\')) => word.push(c),
+                            Some(c) => {
+                                word.push('\\');
+                                word.push(c);
+                            }
+                            None => {
+                                return Err(OptionsError::Unparsable {
+                                    variable,
+                                    reason: "a double quote is not closed",
+                                });
+                            }
+                        },
+                        Some(c) => word.push(c),
+                        None => {
+                            return Err(OptionsError::Unparsable {
+                                variable,
+                                reason: "a double quote is not closed",
+                            });
+                        }
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some(c) => word.push(c),
+                    None => {
+                        return Err(OptionsError::Unparsable {
+                            variable,
+                            reason: "it ends with a backslash",
+                        });
+                    }
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// Refuses the flags of `refused` (also as `--flag=value`), combined short flags, and for
+/// Codex every `-c`/`--config` key outside [`CODEX_CONFIG_KEYS`].
+fn check(
+    variable: &'static str,
+    args: &[String],
+    refused: &[(&str, &'static str)],
+    assistant: Assistant,
+) -> Result<(), OptionsError> {
+    let mut iter = args.iter().peekable();
+    while let Some(arg) = iter.next() {
+        if !arg.starts_with('-') || arg == "-" || arg == "--" {
+            continue;
+        }
+        let name = arg.split('=').next().unwrap_or(arg);
+        if let Some((_, reason)) = refused.iter().find(|(flag, _)| *flag == name) {
+            return Err(OptionsError::Refused {
+                variable,
+                flag: name.to_owned(),
+                reason,
+            });
+        }
+        let is_short = !name.starts_with("--");
+        if is_short && name.chars().count() > 2 && assistant == Assistant::Claude {
+            return Err(OptionsError::Combined {
+                variable,
+                flag: arg.clone(),
+            });
+        }
+        if assistant == Assistant::Codex {
+            // clap reads `-cKEY=V`, `-c KEY=V`, `--config=KEY=V` and `--config KEY=V`.
+            let setting = if name == "-c" || name == "--config" {
+                match arg.split_once('=') {
+                    Some((_, rest)) if arg.starts_with("--config=") => Some(rest.to_owned()),
+                    _ => iter.next().cloned(),
+                }
+            } else if let Some(rest) = arg.strip_prefix("-c") {
+                Some(rest.to_owned())
+            } else if is_short && name.chars().count() > 2 {
+                return Err(OptionsError::Combined {
+                    variable,
+                    flag: arg.clone(),
+                });
+            } else {
+                None
+            };
+            if let Some(setting) = setting {
+                let key = setting.split('=').next().unwrap_or_default().trim();
+                if !CODEX_CONFIG_KEYS.contains(&key) {
+                    return Err(OptionsError::ConfigKey {
+                        key: key.to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::vars;
+
+    #[test]
+    fn arguments_split_like_a_shell() {
+        assert_eq!(
+            split(
+                "X",
+                r#"--append-system-prompt "Be brief, \"please\"" --name 'a b' c\ d"#
+            )
+            .unwrap(),
+            [
+                "--append-system-prompt",
+                "Be brief, \"please\"",
+                "--name",
+                "a b",
+                "c d"
+            ]
+        );
+        assert!(matches!(
+            split("X", "--name 'open"),
+            Err(OptionsError::Unparsable { .. })
+        ));
+    }
+
+    #[test]
+    fn claude_flags_that_undo_the_guarantees_are_refused_by_name() {
+        for (args, flag) in [
+            (
+                "--dangerously-skip-permissions",
+                "--dangerously-skip-permissions",
+            ),
+            ("--permission-mode=default", "--permission-mode"),
+            ("--settings '{\"apiKeyHelper\":\"cat /key\"}'", "--settings"),
+            ("--name x --mcp-config m.json", "--mcp-config"),
+            ("--add-dir /", "--add-dir"),
+        ] {
+            let error = CliOptions::from_env(Assistant::Claude, &vars(&[("AI_CLAUDE_ARGS", args)]))
+                .unwrap_err();
+            assert!(
+                matches!(&error, OptionsError::Refused { flag: f, .. } if f == flag),
+                "{args}: {error}"
+            );
+            assert!(
+                error.to_string().contains("AI_CLAUDE_ARGS contains"),
+                "{error}"
+            );
+        }
+        let error = CliOptions::from_env(Assistant::Claude, &vars(&[("AI_CLAUDE_ARGS", "-cp")]))
+            .unwrap_err();
+        assert!(matches!(error, OptionsError::Combined { .. }), "{error}");
+    }
+
+    #[test]
+    fn codex_config_keys_pass_only_when_harmless() {
+        let ok = CliOptions::from_env(
+            Assistant::Codex,
+            &vars(&[(
+                "AI_CODEX_ARGS",
+                "-c model_verbosity=low --config=hide_agent_reasoning=true --skip-git-repo-check",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(ok.extra_args.len(), 4);
+        for args in [
+            "-c model_provider=openai",
+            "-c 'model_providers.x={base_url=\"http://evil\"}'",
+            "--config=sandbox_mode=danger-full-access",
+            "-capproval_policy=never",
+            "-c shell_environment_policy.inherit=all",
+            "-c notify=[\"sh\"]",
+        ] {
+            let error = CliOptions::from_env(Assistant::Codex, &vars(&[("AI_CODEX_ARGS", args)]))
+                .unwrap_err();
+            assert!(
+                matches!(error, OptionsError::ConfigKey { .. }),
+                "{args}: {error}"
+            );
+        }
+        let error = CliOptions::from_env(
+            Assistant::Codex,
+            &vars(&[(
+                "AI_CODEX_ARGS",
+                "--dangerously-bypass-approvals-and-sandbox",
+            )]),
+        )
+        .unwrap_err();
+        assert!(matches!(error, OptionsError::Refused { .. }), "{error}");
+    }
+
+    #[test]
+    fn tools_effort_and_fallback() {
+        let options = CliOptions::from_env(
+            Assistant::Claude,
+            &vars(&[
+                ("AI_DISALLOWED_TOOLS", "WebFetch, Bash(curl:*)"),
+                ("AI_REASONING_EFFORT", "High"),
+                ("CLAUDE_FALLBACK_MODEL", "claude-haiku-4-5"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(options.disallowed_tools, ["WebFetch", "Bash(curl:*)"]);
+        assert_eq!(options.effort, Some(Effort::High));
+        assert_eq!(options.fallback_model.as_deref(), Some("claude-haiku-4-5"));
+        assert!(
+            CliOptions::from_env(
+                Assistant::Codex,
+                &vars(&[("AI_REASONING_EFFORT", "extreme")])
+            )
+            .is_err()
+        );
+    }
+}
