@@ -22,6 +22,7 @@ const MODULES: &[&str] = &[
     "guard/settings.rs",
     "proxy/upstream.rs",
     "publish/finalize.rs",
+    "run/house.rs",
     "run/settings.rs",
     "sandbox/mod.rs",
     "sandbox/policy.rs",

@@ -16,6 +16,7 @@
 //! The prompt and the context never reach the log; each tool call is one info line.
 
 pub mod changes;
+pub mod house;
 pub mod outcome;
 pub mod prompt;
 pub mod settings;
@@ -529,6 +530,17 @@ impl JobRun<'_> {
         .instrument(tracing::info_span!("workspace"))
         .await?;
 
+        let house = async {
+            let value = vars(house::VARIABLE);
+            if value.as_deref().and_then(house::classify).is_none() {
+                return anyhow::Ok(None);
+            }
+            let branch = workspace::default_branch(vars, self.gitlab, &trigger.project).await?;
+            Ok(house::read(self.gitlab, &trigger.project, &branch, value.as_deref()).await?)
+        }
+        .instrument(tracing::info_span!("house_instructions"))
+        .await?;
+
         let sandbox_uid = self.settings.sandbox.settings.uid;
         let review_dir = ReviewDir::create(workspace.dir(), assistant, sandbox_uid)?;
         let review_file = review_file_in(review_dir.path());
@@ -537,6 +549,7 @@ impl JobRun<'_> {
             instruction: &trigger.instruction,
             context: &rendered.text,
             review_file: is_merge_request.then_some(review_file.as_path()),
+            house: house.as_deref(),
         }) + &target.configuration_note();
 
         let spec = RunSpec {

@@ -17,6 +17,8 @@ pub struct PromptParts<'a> {
     pub context: &'a str,
     /// For a merge request: where a review goes (outside the repository).
     pub review_file: Option<&'a Path>,
+    /// The project's house instructions (`AI_EXTRA_INSTRUCTIONS`, see [`super::house`]).
+    pub house: Option<&'a str>,
 }
 
 /// Builds the prompt.
@@ -33,6 +35,12 @@ pub fn build(parts: PromptParts<'_>) -> String {
         let _ = writeln!(prompt, "{instruction}");
     }
     let _ = write!(prompt, "\n## Context\n\n{}\n", parts.context.trim_end());
+    if let Some(house) = parts.house.map(str::trim).filter(|h| !h.is_empty()) {
+        let _ = write!(
+            prompt,
+            "\n## House instructions\n\nThe project's maintainers ask every run to follow these:\n\n{house}\n"
+        );
+    }
     if let Some(file) = parts.review_file {
         let _ = write!(
             prompt,
@@ -56,6 +64,7 @@ mod tests {
             instruction: "  ",
             context: "# Issue #3: Crash on start",
             review_file: None,
+            house: None,
         });
         assert!(prompt.contains("work out from the context"));
         assert!(prompt.contains("# Issue #3: Crash on start"));
@@ -69,9 +78,12 @@ mod tests {
             instruction: "review this MR",
             context: "ctx",
             review_file: Some(file),
+            house: Some("Answer in French."),
         });
         assert!(prompt.contains("review this MR"));
         assert!(prompt.contains("/tmp/ai-review-x/review.json"));
         assert!(!prompt.contains("work out from the context"));
+        assert!(prompt.contains("## House instructions"));
+        assert!(prompt.contains("Answer in French."));
     }
 }

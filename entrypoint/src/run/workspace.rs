@@ -136,7 +136,7 @@ pub async fn prepare(
 
 /// `CI_DEFAULT_BRANCH` (set in every CI job), else the project's `default_branch`.
 /// <https://docs.gitlab.com/ci/variables/predefined_variables/>
-async fn default_branch(
+pub(crate) async fn default_branch(
     vars: &dyn Fn(&str) -> Option<String>,
     gitlab: &GitLab,
     project: &ProjectRef,

@@ -1,0 +1,118 @@
+//! House instructions (`AI_EXTRA_INSTRUCTIONS`): what a team tells every run, appended to the
+//! prompt after the request and the context.
+//!
+//! The value is the instructions themselves, or the path of a file on the **default branch**
+//! (read through the API, never from the checkout: on a merge request the checkout is the
+//! source branch, which its author controls). A value is a path when it is one word that
+//! looks like one (a `/`, or a `.md` / `.txt` ending); a path the default branch does not have
+//! stops the run with a message naming it, rather than sending the path as an instruction.
+//! Either way the text comes from the project's maintainers (CI/CD variables, the default
+//! branch), so it is not wrapped as untrusted data.
+
+use crate::gitlab::GitLab;
+use crate::gitlab::ids::ProjectRef;
+
+/// The variable.
+pub const VARIABLE: &str = "AI_EXTRA_INSTRUCTIONS";
+
+/// At most this much is used, as for `CODEX.md`: instructions, not a manual.
+pub const LIMIT: usize = 32 * 1024;
+
+/// Where the instructions come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The variable holds them.
+    Text(String),
+    /// A file on the default branch.
+    File(String),
+}
+
+/// Reading the instructions failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HouseError {
+    /// The named file is not on the default branch.
+    #[error(
+        "AI_EXTRA_INSTRUCTIONS names the file {path}, which the default branch {branch} does not have: add it there, or put the instructions themselves in AI_EXTRA_INSTRUCTIONS"
+    )]
+    Missing { path: String, branch: String },
+    /// The file is not text.
+    #[error("AI_EXTRA_INSTRUCTIONS names the file {path}, which cannot be read as text: {reason}")]
+    Unreadable { path: String, reason: String },
+    /// GitLab failed.
+    #[error(transparent)]
+    GitLab(#[from] crate::gitlab::GitLabError),
+}
+
+/// What `value` names (see the module comment); `None` when it is empty.
+pub fn classify(value: &str) -> Option<Source> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    let one_word = !value.chars().any(char::is_whitespace);
+    let looks_like_path = value.contains('/') || value.ends_with(".md") || value.ends_with(".txt");
+    Some(if one_word && looks_like_path && !value.contains("://") {
+        Source::File(value.trim_start_matches("./").to_owned())
+    } else {
+        Source::Text(value.to_owned())
+    })
+}
+
+/// The instructions for this run, cut to [`LIMIT`] bytes; `None` when the variable is unset.
+pub async fn read(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    default_branch: &str,
+    value: Option<&str>,
+) -> Result<Option<String>, HouseError> {
+    let text = match value.and_then(classify) {
+        None => return Ok(None),
+        Some(Source::Text(text)) => text,
+        Some(Source::File(path)) => match gitlab.file_text(project, &path, default_branch).await? {
+            None => {
+                return Err(HouseError::Missing {
+                    path,
+                    branch: default_branch.to_owned(),
+                });
+            }
+            Some(Err(error)) => {
+                return Err(HouseError::Unreadable {
+                    path,
+                    reason: error.reason,
+                });
+            }
+            Some(Ok(text)) => text,
+        },
+    };
+    Ok(Some(crate::context::budget::truncate(&text, LIMIT)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_a_path_only_when_it_looks_like_one() {
+        assert_eq!(
+            classify(" docs/AI.md "),
+            Some(Source::File("docs/AI.md".into()))
+        );
+        assert_eq!(
+            classify("./HOUSE.txt"),
+            Some(Source::File("HOUSE.txt".into()))
+        );
+        assert_eq!(
+            classify("Answer in French."),
+            Some(Source::Text("Answer in French.".into()))
+        );
+        assert_eq!(
+            classify("Follow docs/STYLE.md"),
+            Some(Source::Text("Follow docs/STYLE.md".into()))
+        );
+        assert_eq!(
+            classify("https://example.com/rules.md"),
+            Some(Source::Text("https://example.com/rules.md".into()))
+        );
+        assert_eq!(classify("  "), None);
+    }
+}
