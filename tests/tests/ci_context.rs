@@ -420,3 +420,41 @@ async fn an_issue_sees_the_jobs_it_links_in_this_project_only() {
     );
     w.gl.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_double_serves_uploads_to_maintainers_only() {
+    let w = world().await;
+    let path =
+        w.gl.add_upload(w.project, "shot.png", b"\x89PNG\r\n\x1a\nrest");
+    let maintainer = w.gl.add_user(UserSpec::human("max")).unwrap();
+    w.gl.add_member(w.project, maintainer.id, 40).unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/projects/{}{path}", w.gl.api_url(), w.project);
+    let as_maintainer = http
+        .get(&url)
+        .header("PRIVATE-TOKEN", &maintainer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_maintainer.status(), 200);
+    assert_eq!(as_maintainer.headers()["content-type"], "image/png");
+    assert_eq!(
+        as_maintainer.bytes().await.unwrap().as_ref(),
+        b"\x89PNG\r\n\x1a\nrest"
+    );
+    let as_developer = http
+        .get(&url)
+        .header("PRIVATE-TOKEN", &w.bot_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_developer.status(), 403, "the Developer bot");
+    let missing = http
+        .get(url.replace("shot.png", "other.png"))
+        .header("PRIVATE-TOKEN", &maintainer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    w.gl.shutdown().await.unwrap();
+}

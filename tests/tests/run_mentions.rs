@@ -1866,3 +1866,100 @@ async fn house_instructions_come_from_the_variable_or_the_default_branch_only() 
         "the answer names the missing file and the variable: {bodies:#?}"
     );
 }
+
+/// A 1×1 PNG.
+const PNG: &str = "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da636460f85f0f0002870180eb47ba920000000049454e44ae426082";
+/// How that PNG starts in base64, as both model APIs carry images.
+const PNG_BASE64_START: &str = "iVBORw0KGgo";
+
+#[tokio::test]
+async fn a_screenshot_in_the_issue_is_handed_to_each_cli() {
+    let w = world().await;
+    let png = hex::decode(PNG).unwrap();
+    let shot = w.gl.add_upload(w.project, "screen shot.png", &png);
+    let shot = shot.replace(' ', "%20");
+    let disguised =
+        w.gl.add_upload(w.project, "fake.png", b"#!/bin/sh\necho not an image\n");
+    let log = w.gl.add_upload(w.project, "build.log", b"log");
+    let iid = w
+        .gl
+        .create_issue(
+            w.project,
+            IssueSpec::new(w.dev.id, "Button misaligned").description(&format!(
+                "See ![screen]({shot}), ![fake]({disguised}), [log]({log}) and ![elsewhere](https://evil.example/uploads/0123456789abcdef0123456789abcdef/x.png)"
+            )),
+        )
+        .unwrap()
+        .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    for assistant in [Assistant::Claude, Assistant::Codex] {
+        let handle = match assistant {
+            Assistant::Claude => "@claude",
+            Assistant::Codex => "@codex",
+        };
+        let note = w.note(
+            issue,
+            w.dev.id,
+            &format!("{handle} what is wrong in the screenshot?"),
+        );
+        let image = w
+            .dir
+            .path()
+            .join(format!("{}-{note}.tmp", assistant.name()))
+            .join(format!("ai-images-{}", assistant.name()))
+            .join("image-1.png");
+        let model = match assistant {
+            Assistant::Claude => anthropic::start(
+                Script::new()
+                    .then(
+                        Turn::tool_call(ToolCall::read_file("toolu_img", &image))
+                            .expecting(Expectation::Contains(image.display().to_string())),
+                    )
+                    .then(
+                        Turn::text("The button is off.")
+                            .expecting(Expectation::Contains(PNG_BASE64_START.into())),
+                    ),
+            )
+            .await
+            .unwrap(),
+            Assistant::Codex => openai::start(
+                Script::new().then(
+                    Turn::text("The button is off.")
+                        .expecting(Expectation::Contains(PNG_BASE64_START.into())),
+                ),
+            )
+            .await
+            .unwrap(),
+        };
+
+        let job = w
+            .run(Job {
+                assistant,
+                noteable: issue,
+                note,
+                model: &model,
+                extra: Vec::new(),
+            })
+            .await;
+
+        assert!(job.succeeded(), "{}", job.log());
+        assert_eq!(model.problems(), Vec::<String>::new(), "{assistant}");
+        let first = &model.model_calls()[0];
+        assert!(
+            first.contains("not downloaded (not an image)"),
+            "{assistant}: the log is listed"
+        );
+        assert!(
+            first.contains("its content is not a PNG, JPEG, GIF or WebP image"),
+            "{assistant}: the disguised file is refused"
+        );
+        assert!(
+            !first.contains("`x.png`:"),
+            "{assistant}: off-host links are not even listed"
+        );
+        assert!(
+            !image.exists(),
+            "{assistant}: the images are removed after the run"
+        );
+    }
+}

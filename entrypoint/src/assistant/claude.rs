@@ -61,6 +61,7 @@ static NO_OPTIONS: CliOptions = CliOptions {
     effort: None,
     fallback_model: None,
     codex_rules: crate::assistant::options::CodexRules::Codex,
+    images: Vec::new(),
 };
 
 impl Default for ClaudeOptions<'_> {

@@ -76,6 +76,11 @@ pub(crate) fn invocation(
     ]
     .map(str::to_owned)
     .to_vec();
+    // One `--image=` per file: the flag takes several values, and a bare `-i a b` would take
+    // the arguments after it as images too.
+    for image in &options.options.images {
+        args.push(format!("--image={}", image.display()));
+    }
     let mut config: Vec<String> = QUIET.iter().map(|s| (*s).to_owned()).collect();
     let mut provider = format!(
         "{{name={},base_url={},env_key={},wire_api=\"responses\"",

@@ -304,6 +304,9 @@ pub struct CliOptions {
     pub fallback_model: Option<String>,
     /// `AI_CODEX_RULES`.
     pub codex_rules: CodexRules,
+    /// Images downloaded for this run ([`crate::context::images`]): Codex gets them with
+    /// `--image`; Claude reads the files the prompt names. Set by the job, not by a variable.
+    pub images: Vec<std::path::PathBuf>,
 }
 
 impl CliOptions {
@@ -354,6 +357,7 @@ impl CliOptions {
                 .map(|r| CodexRules::parse(&r))
                 .transpose()?
                 .unwrap_or_default(),
+            images: Vec::new(),
         })
     }
 }

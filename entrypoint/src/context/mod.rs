@@ -12,6 +12,7 @@ pub mod budget;
 pub mod ci;
 pub mod diff_excerpt;
 pub mod gather;
+pub mod images;
 pub mod render;
 pub mod sanitize;
 

@@ -248,6 +248,29 @@ impl GitLab {
         keep: usize,
         max_read: u64,
     ) -> Result<TextTail, GitLabError> {
+        self.stream_tail(path, "text/plain", keep, max_read).await
+    }
+
+    /// `GET path` for an endpoint that answers a file (an upload): the whole body when it has
+    /// at most `max` bytes, `None` when it is larger (reading stops there). Sent once.
+    pub async fn get_bytes_capped(
+        &self,
+        path: &str,
+        max: usize,
+    ) -> Result<Option<Vec<u8>>, GitLabError> {
+        let tail = self
+            .stream_tail(path, "*/*", max.saturating_add(1), max as u64 + 1)
+            .await?;
+        Ok((tail.complete && tail.bytes.len() <= max).then_some(tail.bytes))
+    }
+
+    async fn stream_tail(
+        &self,
+        path: &str,
+        accept: &'static str,
+        keep: usize,
+        max_read: u64,
+    ) -> Result<TextTail, GitLabError> {
         let call = self.call(Method::GET, path, &[], None)?;
         self.sent.fetch_add(1, Ordering::Relaxed);
         let transport = |cause: reqwest::Error| GitLabError::Transport {
@@ -260,7 +283,7 @@ impl GitLab {
             .http
             .get(call.url.clone())
             .timeout(self.request_timeout)
-            .header(ACCEPT, HeaderValue::from_static("text/plain"))
+            .header(ACCEPT, HeaderValue::from_static(accept))
             .header(PRIVATE_TOKEN, self.token.clone())
             .send()
             .await

@@ -544,18 +544,43 @@ impl JobRun<'_> {
         let sandbox_uid = self.settings.sandbox.settings.uid;
         let review_dir = ReviewDir::create(workspace.dir(), assistant, sandbox_uid)?;
         let review_file = review_file_in(review_dir.path());
+        let images_dir = scratch_dir(workspace.dir(), "ai-images", assistant);
+        let _images_cleanup = RemoveOnDrop(images_dir.clone());
+        let project_id = match &trigger.project {
+            crate::gitlab::ids::ProjectRef::Id(id) => Some(id.0),
+            _ => vars("CI_PROJECT_ID").and_then(|v| v.trim().parse().ok()),
+        };
+        let images = crate::context::images::fetch(
+            self.gitlab,
+            &trigger.project,
+            project_id,
+            &context,
+            &images_dir,
+        )
+        .instrument(tracing::info_span!("images"))
+        .await
+        .with_context(|| format!("saving the request's images in {}", images_dir.display()))?;
+        if !images.attachments.is_empty() {
+            tracing::info!(
+                attachments = images.attachments.len(),
+                images = images.paths().len(),
+                "attachments read"
+            );
+        }
         let is_merge_request = matches!(trigger.noteable, Noteable::MergeRequest(_));
         let prompt = prompt::build(prompt::PromptParts {
             instruction: &trigger.instruction,
             context: &rendered.text,
             review_file: is_merge_request.then_some(review_file.as_path()),
             house: house.as_deref(),
-        }) + &target.configuration_note();
+        }) + &target.configuration_note()
+            + &images.prompt_section();
 
-        let spec = RunSpec {
+        let mut spec = RunSpec {
             prompt,
             ..self.settings.spec.clone()
         };
+        spec.options.images = images.paths().into_iter().map(Into::into).collect();
         let progress = Progress::start(
             self.gitlab.clone(),
             self.placeholder.clone(),
@@ -677,6 +702,27 @@ impl ReviewDir {
 }
 
 impl Drop for ReviewDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `<checkout>.tmp/<name>-<assistant>`: beside the checkout, in the runner's directory for the
+/// job's temporary files (see [`ReviewDir`]), never part of the project.
+fn scratch_dir(
+    checkout: &std::path::Path,
+    name: &str,
+    assistant: crate::assistant::Assistant,
+) -> std::path::PathBuf {
+    let mut base = checkout.as_os_str().to_owned();
+    base.push(".tmp");
+    std::path::PathBuf::from(base).join(format!("{name}-{}", assistant.name()))
+}
+
+/// Removes a directory when the run is over, however it ends.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }

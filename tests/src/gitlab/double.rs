@@ -1122,6 +1122,20 @@ impl GitLabDouble {
         Ok(id)
     }
 
+    /// A file uploaded to the project's Markdown, as `POST /projects/:id/uploads` stores it;
+    /// returns the path a description links (`/uploads/<32 hex>/<filename>`).
+    pub fn add_upload(&self, project_id: u64, filename: &str, content: &[u8]) -> String {
+        let secret: [u8; 16] = rand::rng().random();
+        let secret = hex::encode(secret);
+        self.app.lock().uploads.push(super::model::Upload {
+            project_id,
+            secret: secret.clone(),
+            filename: filename.to_owned(),
+            content: content.to_vec(),
+        });
+        format!("/uploads/{secret}/{filename}")
+    }
+
     /// A job of `pipeline_id` as `spec` describes it; returns its id.
     pub fn add_job(&self, pipeline_id: u64, spec: JobSpec) -> anyhow::Result<u64> {
         let mut model = self.app.lock();

@@ -449,6 +449,15 @@ pub struct Job {
     pub created_at: Timestamp,
 }
 
+/// A file attached to a project's Markdown (`/uploads/<secret>/<filename>`), seeded by tests.
+#[derive(Clone, Debug)]
+pub struct Upload {
+    pub project_id: u64,
+    pub secret: String,
+    pub filename: String,
+    pub content: Vec<u8>,
+}
+
 /// `create` or `update`, as in `object_attributes.action`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -518,6 +527,7 @@ pub struct Model {
     pub triggers: Vec<Trigger>,
     pub pipelines: Vec<Pipeline>,
     pub jobs: Vec<Job>,
+    pub uploads: Vec<Upload>,
     pub variables: Vec<Variable>,
     pub access_tokens: Vec<ProjectAccessToken>,
     pub pipeline_schedules: Vec<PipelineSchedule>,

@@ -27,6 +27,7 @@ pub mod project_settings;
 pub mod projects;
 pub mod repository_files;
 pub mod todos;
+pub mod uploads;
 pub mod users;
 pub mod variables;
 
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(award_emoji::routes())
         .merge(pipelines::routes())
         .merge(jobs::routes())
+        .merge(uploads::routes())
         .merge(hooks::routes())
         .merge(variables::routes())
         .merge(access_tokens::routes())
