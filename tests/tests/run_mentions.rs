@@ -1963,3 +1963,68 @@ async fn a_screenshot_in_the_issue_is_handed_to_each_cli() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_duo_flow_uses_its_injected_token_and_the_model_never_sees_it() {
+    let w = world().await;
+    let iid = w.issue("Flow env");
+    let issue = DoubleNoteable::Issue(iid);
+    let model = anthropic::start(
+        Script::new()
+            .then(Turn::tool_call(ToolCall::shell("toolu_env", "env")))
+            .then(
+                Turn::text("Here is what I saw.")
+                    .expecting(Expectation::ToolOutputFor("toolu_env".into())),
+            ),
+    )
+    .await
+    .unwrap();
+    let context = serde_json::json!({"issue": {
+        "iid": iid, "project_id": w.project, "title": "Flow env", "state": "opened",
+        "confidential": false, "notes": []
+    }})
+    .to_string();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note: 0,
+            model: &model,
+            extra: vec![
+                // No stored token, no trigger note, no project path: only what a flow gets.
+                ("GITLAB_TOKEN", String::new()),
+                ("AI_NOTE_ID", String::new()),
+                ("AI_NOTEABLE_TYPE", String::new()),
+                ("AI_NOTEABLE_IID", String::new()),
+                ("CI_PROJECT_PATH", String::new()),
+                ("AI_FLOW_GITLAB_TOKEN", w.bot.token.clone()),
+                ("AI_FLOW_PROJECT_PATH", "acme/widgets".to_owned()),
+                ("AI_FLOW_EVENT", "mention".to_owned()),
+                (
+                    "AI_FLOW_INPUT",
+                    "@claude show me your environment".to_owned(),
+                ),
+                ("AI_FLOW_CONTEXT", context),
+            ],
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    assert_eq!(model.problems(), Vec::<String>::new());
+    let answer = w
+        .bot_notes(issue)
+        .into_iter()
+        .find(|n| n.body.contains("Here is what I saw."));
+    assert!(answer.is_some(), "the flow's token posted the answer");
+    for request in model.requests() {
+        assert!(
+            !request.contains(&w.bot.token),
+            "the flow's token reached the model"
+        );
+    }
+    assert!(
+        !job.log().contains(&w.bot.token),
+        "the token is in the job log"
+    );
+}

@@ -65,6 +65,8 @@ pub async fn run(
 ) -> anyhow::Result<JobEnd> {
     let started = Instant::now();
     let assistant = options.assistant;
+    let injected = crate::trigger::flow::with_injected(vars);
+    let vars: &dyn Fn(&str) -> Option<String> = &injected;
     let (trigger, gitlab, edited) = match load(options, vars)
         .instrument(tracing::info_span!("load"))
         .await?

@@ -27,6 +27,45 @@ pub mod names {
     pub const EVENT: &str = "AI_FLOW_EVENT";
 }
 
+/// The credentials and location GitLab injects into flows: the flow's own GitLab token (a
+/// composite identity of the service account and the user), the instance's host name and the
+/// project's path.
+/// <https://docs.gitlab.com/user/duo_agent_platform/flows/execution_variables/> (custom CI/CD
+/// variables such as a stored `GITLAB_TOKEN` are not available in flow jobs).
+pub mod injected {
+    /// The flow's GitLab token.
+    pub const TOKEN: &str = "AI_FLOW_GITLAB_TOKEN";
+    /// The GitLab host name (no scheme).
+    pub const HOSTNAME: &str = "AI_FLOW_GITLAB_HOSTNAME";
+    /// The project's full path.
+    pub const PROJECT_PATH: &str = "AI_FLOW_PROJECT_PATH";
+}
+
+/// `vars` with the flow's injected values standing in for the job variables they replace,
+/// where those are not set: `AI_FLOW_GITLAB_TOKEN` for `GITLAB_TOKEN` (so a flow needs no
+/// stored personal access token; a `GITLAB_TOKEN` the flow lists still wins),
+/// `https://<AI_FLOW_GITLAB_HOSTNAME>` for `CI_SERVER_URL` and the host for `CI_SERVER_HOST`,
+/// `AI_FLOW_PROJECT_PATH` for `CI_PROJECT_PATH`. The token is kept from the model like
+/// `GITLAB_TOKEN`: the assistant's environment is an allowlist
+/// ([`crate::assistant::env`]) and the redactor treats every `…TOKEN` variable as a secret.
+pub fn with_injected<'a>(
+    vars: &'a dyn Fn(&str) -> Option<String>,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name: &str| {
+        let set = |n: &str| vars(n).filter(|v| !v.trim().is_empty());
+        if let Some(value) = set(name) {
+            return Some(value);
+        }
+        match name {
+            "GITLAB_TOKEN" => set(injected::TOKEN),
+            "CI_SERVER_URL" => set(injected::HOSTNAME).map(|h| format!("https://{}", h.trim())),
+            "CI_SERVER_HOST" => set(injected::HOSTNAME).map(|h| h.trim().to_owned()),
+            "CI_PROJECT_PATH" => set(injected::PROJECT_PATH),
+            _ => vars(name),
+        }
+    }
+}
+
 /// Why the flow variables cannot become a trigger.
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
@@ -180,6 +219,34 @@ fn infer_noteable(object: &Value) -> Option<Noteable> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn injected_values_stand_in_for_unset_job_variables_only() {
+        let env = crate::test_support::vars(&[
+            ("AI_FLOW_GITLAB_TOKEN", "glcbt-flow-token"),
+            ("AI_FLOW_GITLAB_HOSTNAME", "gitlab.example.com"),
+            ("AI_FLOW_PROJECT_PATH", "acme/widgets"),
+            ("CI_SERVER_HOST", "runner-view.example.com"),
+        ]);
+        let vars = with_injected(&env);
+        assert_eq!(vars("GITLAB_TOKEN").as_deref(), Some("glcbt-flow-token"));
+        assert_eq!(
+            vars("CI_SERVER_URL").as_deref(),
+            Some("https://gitlab.example.com")
+        );
+        assert_eq!(
+            vars("CI_SERVER_HOST").as_deref(),
+            Some("runner-view.example.com")
+        );
+        assert_eq!(vars("CI_PROJECT_PATH").as_deref(), Some("acme/widgets"));
+        let env = crate::test_support::vars(&[
+            ("AI_FLOW_GITLAB_TOKEN", "glcbt-flow-token"),
+            ("GITLAB_TOKEN", "glpat-listed"),
+        ]);
+        let vars = with_injected(&env);
+        assert_eq!(vars("GITLAB_TOKEN").as_deref(), Some("glpat-listed"));
+        assert_eq!(vars("CI_PROJECT_PATH"), None);
+    }
     use crate::test_support::vars as env;
 
     #[test]
