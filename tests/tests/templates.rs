@@ -154,7 +154,14 @@ fn webhook_template_events_run_a_job_only_for_a_new_human_comment_and_never_leav
         ] {
             assert_eq!(when(&vars), ["manual"], "{file}: {vars:?}");
         }
-        // A project set up before AI_BOT_USERNAME existed: the bot's notes cost a job, which
+        // A project access token's bot, as setup creates it, is known by its username alone;
+        // with AI_ALLOWED_BOTS set the job decides which bots it answers.
+        let mut token_bot = hook_event("create", "project_7_bot_0a1b2c3d", "Issue", "12");
+        token_bot.remove("AI_BOT_USERNAME");
+        assert_eq!(when(&token_bot), ["manual"], "{file}");
+        token_bot.insert("AI_ALLOWED_BOTS".into(), "project_7_bot_0a1b2c3d".into());
+        assert_eq!(when(&token_bot), ["on_success"], "{file}");
+        // A personal bot account nobody named in AI_BOT_USERNAME: its notes cost a job, which
         // skips them, but never a failed trigger call.
         let mut unknown_bot = hook_event("create", "bot", "Issue", "12");
         unknown_bot.remove("AI_BOT_USERNAME");
