@@ -575,6 +575,7 @@ async fn a_16_x_instance_gets_one_line_per_missing_feature_and_nothing_else() {
     assert_eq!(
         names,
         [
+            "gitlab-feature custom-webhook-template",
             "gitlab-feature comment-edit-events",
             "gitlab-feature pipeline-variables-role",
             "gitlab-feature hook-name",

@@ -1195,6 +1195,71 @@ async fn a_webhook_mention_is_answered_like_a_relayed_one_and_once_if_delivered_
     );
 }
 
+/// Webhook mode with the custom template: the pipeline carries only the `AI_HOOK_*` variables
+/// (and `TRIGGER_PAYLOAD` holding the call's parameters); the job reads the note back by id and
+/// answers it, editing its placeholder once, with the answer (no progress edits: each would be a
+/// Comments event, that is a pipeline).
+#[tokio::test]
+async fn a_template_webhook_mention_is_read_back_and_answered_with_one_placeholder_edit() {
+    let w = world().await;
+    let iid = w.issue("Question");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude what is this?");
+    let model = anthropic::start(Script::new().then(Turn::text("A greeting file.")))
+        .await
+        .unwrap();
+    let variables = [
+        ("AI_HOOK_ACTION", "create".to_owned()),
+        ("AI_HOOK_AUTHOR", "dana".to_owned()),
+        ("AI_HOOK_NOTEABLE_TYPE", "Issue".to_owned()),
+        ("AI_HOOK_NOTE_ID", note.to_string()),
+        ("AI_HOOK_ISSUE_IID", iid.to_string()),
+        ("AI_HOOK_MR_IID", String::new()),
+    ];
+    let payload = serde_json::json!({
+        "ref": "main",
+        "id": w.project.to_string(),
+        "variables": variables.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+    })
+    .to_string();
+    // AI_ASSISTANT stays: the harness passes `--assistant` through it (the template's script
+    // says `entrypoint run --assistant claude`); the relay's note variables go.
+    let mut extra: Vec<(&str, String)> = vec![
+        ("AI_NOTEABLE_TYPE", String::new()),
+        ("AI_NOTEABLE_IID", String::new()),
+        ("AI_NOTE_ID", String::new()),
+        ("TRIGGER_PAYLOAD", payload),
+    ];
+    extra.extend(variables.iter().filter(|(_, v)| !v.is_empty()).cloned());
+    let events_before = w.gl.note_events().len();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra,
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    let result = result_note(&bot_notes, Assistant::Claude);
+    assert!(result.body.contains("A greeting file."), "{}", result.body);
+    let actions: Vec<String> = w.gl.note_events()[events_before..]
+        .iter()
+        .filter(|e| e.note_id == result.id)
+        .map(|e| format!("{:?}", e.action))
+        .collect();
+    assert_eq!(
+        actions,
+        ["Create", "Update"],
+        "placeholder, then the answer"
+    );
+}
+
 #[tokio::test]
 async fn a_missing_gitlab_token_names_the_variable() {
     let w = world().await;

@@ -6,74 +6,27 @@
 //! Syntax references: <https://docs.gitlab.com/ci/yaml/> and
 //! <https://docs.gitlab.com/ci/jobs/job_rules/#cicd-variable-expressions>.
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use doubles::ci_config::{Template, load};
 use doubles::ci_rules::{Rule, Vars, decide, vars};
 use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
     UserSpec,
 };
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
 const TEMPLATES: [(&str, &str); 2] = [("claude.yml", "claude"), ("codex.yml", "codex")];
 
-fn template_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates")
+/// The template's jobs in file order.
+trait Jobs {
+    fn jobs(&self) -> [(&str, &Yaml); 2];
+    fn job(&self) -> (&str, &Yaml);
+    fn scan_job(&self) -> (&str, &Yaml);
 }
 
-/// One template: its `spec:inputs` header and its jobs, interpolated with the inputs' defaults.
-struct Template {
-    inputs: Yaml,
-    jobs: Yaml,
-}
-
-/// Replaces every `$[[ inputs.NAME ]]` with the input's default, as `include:` without
-/// `inputs:` does (<https://docs.gitlab.com/ci/inputs/>).
-fn interpolate(text: &str, inputs: &Yaml) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("$[[") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..].find("]]").expect("an unclosed $[[") + start;
-        let name = rest[start + 3..end]
-            .trim()
-            .strip_prefix("inputs.")
-            .expect("only inputs.* are interpolated");
-        let default = &inputs[name]["default"];
-        let value = match default {
-            Yaml::String(s) => s.clone(),
-            Yaml::Integer(i) => i.to_string(),
-            Yaml::Boolean(b) => b.to_string(),
-            other => panic!("input {name} has no scalar default: {other:?}"),
-        };
-        out.push_str(&value);
-        rest = &rest[end + 2..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn load(file: &str) -> Template {
-    let text = std::fs::read_to_string(template_dir().join(file)).expect("template readable");
-    let docs = YamlLoader::load_from_str(&text).expect("the header parses");
-    assert_eq!(docs.len(), 2, "{file}: a spec header and the jobs");
-    let inputs = docs[0]["spec"]["inputs"].clone();
-    assert!(inputs.as_hash().is_some(), "{file}: spec:inputs is a map");
-    let body = text
-        .split_once("\n---\n")
-        .expect("the header ends with ---")
-        .1;
-    let body = interpolate(body, &inputs);
-    assert!(!body.contains("$[["), "{file}: every input interpolated");
-    let jobs = YamlLoader::load_from_str(&body)
-        .expect("the jobs parse")
-        .remove(0);
-    Template { inputs, jobs }
-}
-
-impl Template {
+impl Jobs for Template {
     /// The two jobs, the answering one first, then the scheduled scan; no global keywords.
     fn jobs(&self) -> [(&str, &Yaml); 2] {
         let map = self.jobs.as_hash().expect("a map of jobs");
@@ -122,8 +75,9 @@ fn job_added(job: &Yaml, vars: &Vars) -> bool {
                 .map(|k| k.as_str().expect("key"))
                 .collect();
             assert!(
-                keys.iter().all(|k| ["if", "when"].contains(k)),
-                "the evaluator knows only if/when: {keys:?}"
+                keys.iter()
+                    .all(|k| ["if", "when", "allow_failure"].contains(k)),
+                "the evaluator knows only if/when/allow_failure: {keys:?}"
             );
             Rule {
                 condition: Some(rule["if"].as_str().expect("every rule has an if")),
@@ -146,6 +100,80 @@ fn relay(assistant: &str) -> Vars {
         ("AI_NOTEABLE_TYPE", "issue"),
         ("AI_NOTEABLE_IID", "3"),
     ])
+}
+
+/// A pipeline started by the Comments webhook with our custom template (the variables of
+/// `entrypoint::trigger::hook_vars::TEMPLATE`, rendered without serialization: a missing IID is
+/// empty), in a project whose bot user is `bot`.
+fn hook_event(action: &str, author: &str, noteable_type: &str, iid: &str) -> Vars {
+    let (issue, mr) = match noteable_type {
+        "Issue" => (iid, ""),
+        "MergeRequest" => ("", iid),
+        _ => ("", ""),
+    };
+    pipeline(&[
+        ("CI_PIPELINE_SOURCE", "trigger"),
+        ("TRIGGER_PAYLOAD", "{\"variables\":{}}"),
+        ("AI_BOT_USERNAME", "bot"),
+        ("AI_HOOK_ACTION", action),
+        ("AI_HOOK_AUTHOR", author),
+        ("AI_HOOK_NOTEABLE_TYPE", noteable_type),
+        ("AI_HOOK_NOTE_ID", "901"),
+        ("AI_HOOK_ISSUE_IID", issue),
+        ("AI_HOOK_MR_IID", mr),
+    ])
+}
+
+#[test]
+fn webhook_template_events_run_a_job_only_for_a_new_human_comment_and_never_leave_none() {
+    use doubles::ci_config::Config;
+    for (file, assistant) in TEMPLATES {
+        let config = Config::from_templates(&[file]);
+        let when = |vars: &Vars| -> Vec<String> {
+            config.plan(vars).into_iter().map(|j| j.when).collect()
+        };
+        let job = format!("ai-{assistant}");
+        let plan = config.plan(&hook_event("create", "alice", "Issue", "12"));
+        assert_eq!(plan.len(), 1, "{file}: {plan:?}");
+        assert_eq!(
+            (plan[0].name.as_str(), plan[0].when.as_str()),
+            (job.as_str(), "on_success")
+        );
+        assert_eq!(
+            when(&hook_event("create", "alice", "MergeRequest", "4")),
+            ["on_success"]
+        );
+        // The bot's placeholder and answer, every edit (the bot's or anyone's), and comments on
+        // commits or snippets: a manual job, so the trigger call succeeds and no runner starts.
+        for vars in [
+            hook_event("create", "bot", "Issue", "12"),
+            hook_event("update", "bot", "Issue", "12"),
+            hook_event("update", "alice", "MergeRequest", "4"),
+            hook_event("create", "alice", "Commit", ""),
+            hook_event("create", "alice", "Snippet", ""),
+        ] {
+            assert_eq!(when(&vars), ["manual"], "{file}: {vars:?}");
+        }
+        // A project access token's bot, as setup creates it, is known by its username alone;
+        // with AI_ALLOWED_BOTS set the job decides which bots it answers.
+        let mut token_bot = hook_event("create", "project_7_bot_0a1b2c3d", "Issue", "12");
+        token_bot.remove("AI_BOT_USERNAME");
+        assert_eq!(when(&token_bot), ["manual"], "{file}");
+        token_bot.insert("AI_ALLOWED_BOTS".into(), "project_7_bot_0a1b2c3d".into());
+        assert_eq!(when(&token_bot), ["on_success"], "{file}");
+        // A personal bot account nobody named in AI_BOT_USERNAME: its notes cost a job, which
+        // skips them, but never a failed trigger call.
+        let mut unknown_bot = hook_event("create", "bot", "Issue", "12");
+        unknown_bot.remove("AI_BOT_USERNAME");
+        assert_eq!(when(&unknown_bot), ["on_success"], "{file}");
+        // The template-less webhook of older GitLab keeps today's behaviour.
+        let legacy = pipeline(&[("CI_PIPELINE_SOURCE", "trigger"), ("TRIGGER_PAYLOAD", "{}")]);
+        assert_eq!(when(&legacy), ["on_success"], "{file}");
+        assert_eq!(
+            config.plan(&legacy)[0].resource_group.as_deref(),
+            Some(format!("ai-{assistant}--").as_str())
+        );
+    }
 }
 
 #[test]
@@ -329,9 +357,18 @@ fn the_job_is_pinned_serialised_uninterruptible_and_finalized() {
             job["timeout"].as_str().is_some_and(|t| !t.is_empty()),
             "{file}"
         );
+        // The lock names the noteable in every mode that knows it before the job starts.
+        let group = |vars: &Vars| {
+            doubles::ci_config::expand(job["resource_group"].as_str().expect("a group"), vars)
+        };
+        assert_eq!(group(&relay(assistant)), format!("ai-{assistant}-issue-3"));
         assert_eq!(
-            job["resource_group"].as_str(),
-            Some(format!("ai-{assistant}-$AI_NOTEABLE_TYPE-$AI_NOTEABLE_IID").as_str())
+            group(&hook_event("create", "alice", "Issue", "12")),
+            format!("ai-{assistant}-Issue-12")
+        );
+        assert_eq!(
+            group(&hook_event("create", "alice", "MergeRequest", "4")),
+            format!("ai-{assistant}-MergeRequest-4")
         );
         // <https://docs.gitlab.com/ci/yaml/#resource_group>: the characters it may contain.
         let group = job["resource_group"].as_str().unwrap_or_default();

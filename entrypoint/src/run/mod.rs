@@ -40,7 +40,7 @@ use crate::gitlab::{ClientConfig, GitLab};
 use crate::guard::{self, GuardOutcome};
 use crate::marker::{NoteRole, marker};
 use crate::publish::placeholder::{must_be_internal, post_placeholder, post_where_asked};
-use crate::publish::progress::{Progress, ProgressSettings};
+use crate::publish::progress::Progress;
 use crate::publish::result::{self, Conclusion, ResultReport, post_refusal, publish_result};
 use crate::publish::review::{publish_review, read_review, review_file_in};
 use crate::publish::state::StateFile;
@@ -48,7 +48,9 @@ use crate::publish::{JobLink, Placeholder};
 use crate::quick_action::Inert;
 use crate::redact::Redactor;
 use crate::trigger::Trigger;
+use crate::trigger::ci_vars::CiRequest;
 use crate::trigger::decision::{BotIdentity, Decision, decide};
+use crate::trigger::hook_vars::HookEvent;
 use crate::trigger::load::{Entry, detect};
 use crate::trigger::resolve::{ResolveError, resolve};
 
@@ -365,31 +367,56 @@ async fn load(
             }
             trigger
         }
-        Entry::Ci(request) => {
-            let gitlab = client(vars)?;
-            // A note deleted between the event and the job is nothing to do (exit 0, as for the
-            // guard's own check); any other failure, a missing project included, fails the job.
-            let trigger = match resolve(&request, &gitlab, &options.handles).await {
-                Ok(trigger) => trigger,
-                Err(ResolveError::NoteNotFound { .. }) => {
-                    return Ok(Loaded::Skip(guard::IgnoreReason::NoteGone.message()));
-                }
-                Err(error) => return Err(error.into()),
+        Entry::Ci(request) => return load_ci(&request, options, vars).await,
+        // Decided before the client exists: an edit or a commit comment costs no API call.
+        Entry::Hook(HookEvent::Ignored(reason)) => return Ok(Loaded::Skip(reason)),
+        Entry::Hook(HookEvent::Comment {
+            project,
+            noteable,
+            note,
+        }) => {
+            let request = CiRequest {
+                project,
+                assistant: options.assistant,
+                noteable,
+                note,
+                discussion: None,
+                placeholder: None,
+                checked_body: None,
             };
-            let edited = match (&request.checked_body, &trigger.note) {
-                (Some(digest), Some(note)) => {
-                    crate::guard::edit::differs_from_checked(&note.body, digest)
-                }
-                _ => false,
-            };
-            // An edited note is refused whatever it now says, even when it no longer mentions us.
-            if !edited && let Decision::Skip { message, .. } = decide(&trigger, None, only) {
-                return Ok(Loaded::Skip(message));
-            }
-            return Ok(Loaded::Run(Box::new((trigger, gitlab, edited))));
+            return load_ci(&request, options, vars).await;
         }
     };
     Ok(Loaded::Run(Box::new((trigger, client(vars)?, false))))
+}
+
+/// A note named by variables (the relay's, the scan's or our webhook template's): read back
+/// through the API, then decided for this job's assistant.
+async fn load_ci(
+    request: &CiRequest,
+    options: &RunOptions,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Loaded> {
+    let only = Some(options.assistant);
+    let gitlab = client(vars)?;
+    // A note deleted between the event and the job is nothing to do (exit 0, as for the
+    // guard's own check); any other failure, a missing project included, fails the job.
+    let trigger = match resolve(request, &gitlab, &options.handles).await {
+        Ok(trigger) => trigger,
+        Err(ResolveError::NoteNotFound { .. }) => {
+            return Ok(Loaded::Skip(guard::IgnoreReason::NoteGone.message()));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let edited = match (&request.checked_body, &trigger.note) {
+        (Some(digest), Some(note)) => crate::guard::edit::differs_from_checked(&note.body, digest),
+        _ => false,
+    };
+    // An edited note is refused whatever it now says, even when it no longer mentions us.
+    if !edited && let Decision::Skip { message, .. } = decide(&trigger, None, only) {
+        return Ok(Loaded::Skip(message));
+    }
+    Ok(Loaded::Run(Box::new((trigger, gitlab, edited))))
 }
 
 fn client(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<GitLab> {
@@ -528,21 +555,27 @@ impl JobRun<'_> {
             prompt,
             ..self.settings.spec.clone()
         };
-        let progress = Progress::start(
-            self.gitlab.clone(),
-            self.placeholder.clone(),
-            self.job.clone(),
-            Arc::clone(&self.redactor),
-            ProgressSettings::default(),
-        );
+        let progress = self.settings.progress.map(|settings| {
+            Progress::start(
+                self.gitlab.clone(),
+                self.placeholder.clone(),
+                self.job.clone(),
+                Arc::clone(&self.redactor),
+                settings,
+            )
+        });
         let redactor = Arc::clone(&self.redactor);
         let run = crate::assistant::run::run(&spec, &self.settings.sandbox, |event| {
             log_event(event, &redactor);
-            progress.record(event);
+            if let Some(progress) = &progress {
+                progress.record(event);
+            }
         })
         .instrument(tracing::info_span!("assistant", %assistant))
         .await;
-        progress.stop().await;
+        if let Some(progress) = progress {
+            progress.stop().await;
+        }
         let run = run.with_context(|| format!("running {}", spec.program.display()))?;
         for name in &run.refused_passthrough {
             tracing::warn!(%name, "AI_ENV_PASSTHROUGH names a credential or CI variable; it was not passed on");

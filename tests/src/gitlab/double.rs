@@ -377,6 +377,7 @@ pub struct HookSpec {
     pub token: Option<String>,
     pub note_events: bool,
     pub confidential_note_events: bool,
+    pub custom_webhook_template: Option<String>,
 }
 
 impl HookSpec {
@@ -386,7 +387,15 @@ impl HookSpec {
             token: None,
             note_events: true,
             confidential_note_events: true,
+            custom_webhook_template: None,
         }
+    }
+
+    /// Sends this body instead of the event's payload (see
+    /// [`super::webhooks::render_custom_template`]).
+    pub fn custom_template(mut self, template: &str) -> Self {
+        self.custom_webhook_template = Some(template.to_string());
+        self
     }
 
     pub fn token(mut self, token: &str) -> Self {
@@ -402,6 +411,7 @@ pub struct GitLabDoubleBuilder {
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
     gitlab_version: GitLabVersion,
+    self_managed_hook_flags: bool,
 }
 
 impl GitLabDoubleBuilder {
@@ -438,6 +448,14 @@ impl GitLabDoubleBuilder {
     /// every behaviour that differs on either side of a floor in [`super::version`].
     pub fn gitlab_version(mut self, version: GitLabVersion) -> Self {
         self.gitlab_version = version;
+        self
+    }
+
+    /// The webhook feature flags of a self-managed instance left at their defaults:
+    /// `auto_disabling_web_hooks` off. Unset, the double is GitLab.com, which disables failing
+    /// hooks (<https://docs.gitlab.com/user/project/integrations/webhooks/#auto-disabled-webhooks>).
+    pub fn self_managed_hook_flags(mut self) -> Self {
+        self.self_managed_hook_flags = true;
         self
     }
 
@@ -481,7 +499,11 @@ impl GitLabDoubleBuilder {
             runtime.handle().clone(),
         ));
         shared.set_base_url(format!("http://{addr}{}", self.relative_url_root));
-        shared.lock().gitlab_version = self.gitlab_version;
+        {
+            let mut model = shared.lock();
+            model.gitlab_version = self.gitlab_version;
+            model.auto_disabling_web_hooks = !self.self_managed_hook_flags;
+        }
         let router = app::router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = runtime.spawn(async move {
@@ -1006,6 +1028,9 @@ impl GitLabDouble {
             pipeline_events: false,
             enable_ssl_verification: true,
             created_at: time::now(),
+            custom_webhook_template: spec.custom_webhook_template,
+            recent_failures: 0,
+            disabled_until: None,
         });
         Ok(id)
     }
@@ -1038,6 +1063,7 @@ impl GitLabDouble {
             user_id: 0,
             trigger_id: None,
             created_at,
+            jobs: Vec::new(),
         });
         Ok(id)
     }
@@ -1122,6 +1148,17 @@ impl GitLabDouble {
         of_project(&self.app.lock().pipeline_schedules, project_id, |s| {
             s.project_id
         })
+    }
+
+    /// Gives the project a `.gitlab-ci.yml`: from now on a pipeline records the jobs its rules
+    /// let in, and a trigger whose pipeline would have none is refused as GitLab refuses it.
+    pub fn set_ci_config(&self, project_id: u64, config: crate::ci_config::Config) {
+        self.app.lock().ci_configs.insert(project_id, config);
+    }
+
+    /// Turns GitLab's `custom_webhook_template_serialization` flag on (beta, off by default).
+    pub fn set_custom_webhook_template_serialization(&self, on: bool) {
+        self.app.lock().custom_webhook_template_serialization = on;
     }
 
     pub fn hooks(&self, project_id: u64) -> Vec<Hook> {

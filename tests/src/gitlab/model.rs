@@ -316,6 +316,13 @@ pub struct Hook {
     pub pipeline_events: bool,
     pub enable_ssl_verification: bool,
     pub created_at: Timestamp,
+    /// `custom_webhook_template` (GitLab 16.10+, MR !142738): the body sent instead of the
+    /// event's payload, rendered by [`super::webhooks::render_custom_template`].
+    pub custom_webhook_template: Option<String>,
+    /// Consecutive failed deliveries (`recent_failures`, `WebHooks::AutoDisabling`).
+    pub recent_failures: u32,
+    /// End of a temporary disabling (`disabled_until`).
+    pub disabled_until: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -418,6 +425,9 @@ pub struct Pipeline {
     pub user_id: u64,
     pub trigger_id: Option<u64>,
     pub created_at: Timestamp,
+    /// The jobs the project's CI configuration put in it, when the test gave the double one
+    /// ([`super::double::GitLabDouble::set_ci_config`]); empty otherwise.
+    pub jobs: Vec<crate::ci_config::PlannedJob>,
 }
 
 impl Pipeline {
@@ -513,6 +523,15 @@ pub struct Model {
     pub gitlab_version: super::version::GitLabVersion,
     /// The administrator's maximum access token lifetime in days; `None` is GitLab's 365.
     pub max_token_lifetime_days: Option<u64>,
+    /// Each project's `.gitlab-ci.yml` jobs, for the projects a test gave one: a trigger whose
+    /// pipeline would have no job is then refused as GitLab refuses it.
+    pub ci_configs: BTreeMap<u64, crate::ci_config::Config>,
+    /// The `auto_disabling_web_hooks` feature flag: on at GitLab.com, off by default on
+    /// self-managed instances (`config/feature_flags/ops/auto_disabling_web_hooks.yml`).
+    pub auto_disabling_web_hooks: bool,
+    /// The `custom_webhook_template_serialization` feature flag (beta, 18.4, off by default,
+    /// MR !197992): JSON-escapes interpolated values.
+    pub custom_webhook_template_serialization: bool,
     counters: Counters,
 }
 
