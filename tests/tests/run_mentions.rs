@@ -593,16 +593,38 @@ async fn review_request_puts_a_suggestion_on_the_changed_line() {
         inline[0].body
     );
     assert!(inline[0].body.contains("second"));
+    // The answer points to the merge request's one review summary note, which holds the
+    // verdict and the counts.
     let result = result_note(&notes, Assistant::Claude);
     assert!(
-        result.body.contains("Looks fine apart from one name."),
+        result
+            .body
+            .contains("0 🔴 must fix · 1 🟡 should fix · 0 ⚪ nit"),
+        "{}",
+        result.body
+    );
+    let summary_mark = marker(Assistant::Claude, NoteRole::ReviewSummary);
+    let summaries: Vec<&Note> = notes
+        .iter()
+        .filter(|n| n.body.contains(&summary_mark))
+        .collect();
+    assert_eq!(summaries.len(), 1, "{notes:#?}");
+    assert!(
+        result.body.contains(&format!("#note_{})", summaries[0].id)),
         "{}",
         result.body
     );
     assert!(
-        result.body.contains("1 comment on the diff"),
+        summaries[0]
+            .body
+            .starts_with("Looks fine apart from one name."),
         "{}",
-        result.body
+        summaries[0].body
+    );
+    assert!(
+        summaries[0].body.contains("1 comment on the diff"),
+        "{}",
+        summaries[0].body
     );
     assert!(!review_file.exists(), "the review directory is cleaned up");
 }

@@ -573,10 +573,11 @@ impl JobRun<'_> {
                 .context("posting the review")?;
                 tracing::info!(
                     inline = published.inline,
+                    repeated = published.repeated,
                     unplaced = published.unplaced.len(),
                     "review posted"
                 );
-                answer = published.summary;
+                answer = published.answer();
             }
             let host = server_host(vars);
             let project_web_url = context.web_url.split("/-/").next();
