@@ -71,6 +71,21 @@ pub fn claim_of(body: &str) -> Option<AwardId> {
 /// already. Its own prefix, like [`claim_line`]'s.
 const FINDING_PREFIX: &str = "<!-- gitlab-ai-assistant-finding:";
 
+/// The opening of the line a finding's thread carries beside its fingerprint: the key of the
+/// commented line's text (`crate::publish::review::line_key`), so a later review sees whether
+/// a push changed that line.
+const LINE_PREFIX: &str = "<!-- gitlab-ai-assistant-line:";
+
+/// The hidden line naming the key of a finding's line.
+pub fn line_key_line(key: &str) -> String {
+    format!("{LINE_PREFIX}{key} -->")
+}
+
+/// The line key a finding's thread carries, if any.
+pub fn line_key_of(body: &str) -> Option<&str> {
+    hidden_value(body, LINE_PREFIX)
+}
+
 /// The opening of the line the review summary carries: the head commit the review covered, so
 /// the next review starts from there.
 const REVIEWED_PREFIX: &str = "<!-- gitlab-ai-assistant-reviewed:";

@@ -619,6 +619,109 @@ async fn a_repeated_review_posts_no_duplicate_thread_and_updates_the_one_summary
     assert_eq!(w.gl.notification_events(w.project, iid, w.bot.id), 2);
 }
 
+/// A push that changes the commented line resolves the bot's thread with a reply naming the
+/// commit, in the next review's one notification; a thread a person answered stays open.
+#[tokio::test]
+async fn a_push_that_fixes_a_finding_resolves_its_thread_unless_a_person_replied() {
+    let w = world().await;
+    let iid = review_world_mr(&w);
+    let project = ProjectRef::Id(ProjectId(w.project));
+    let first = Review {
+        summary: "Two things.".into(),
+        comments: vec![
+            review_comment(2, Side::New, "Check for overflow."),
+            review_comment(3, Side::New, "Say what is done."),
+        ],
+    };
+    publish_review(
+        &w.gitlab,
+        &project,
+        MergeRequestIid(iid),
+        Assistant::Claude,
+        &first,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    let threads = w
+        .gitlab
+        .discussions(&project, Noteable::MergeRequest(MergeRequestIid(iid)))
+        .await
+        .unwrap();
+    let on = |needle: &str| {
+        threads
+            .iter()
+            .find(|t| t.notes[0].body.contains(needle))
+            .unwrap()
+            .id
+            .clone()
+    };
+    let (overflow, done) = (on("Check for overflow."), on("Say what is done."));
+    w.gl.add_note(
+        w.project,
+        DoubleNoteable::MergeRequest(iid),
+        NoteSpec::new(w.dev.id, "I disagree, see the spec.").reply_to(done.as_str()),
+    )
+    .unwrap();
+    // The author rewrites both lines.
+    let fix = w
+        .gl
+        .repo(w.project)
+        .unwrap()
+        .commit(
+            "fix/add",
+            &[FileChange::Write {
+                path: "src/calc.rs".into(),
+                content: b"fn add(a: i32, b: i32) -> i32 {\n    a.checked_add(b).unwrap_or(i32::MAX)\n    // saturating\n}\n\nfn main() {}\n".to_vec(),
+            }],
+            "Saturate",
+            &author(),
+        )
+        .unwrap();
+    let second = Review {
+        summary: "Better.".into(),
+        comments: Vec::new(),
+    };
+    let published = publish_review(
+        &w.gitlab,
+        &project,
+        MergeRequestIid(iid),
+        Assistant::Claude,
+        &second,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(published.resolved, 1);
+    assert!(
+        published.summary.contains("No new findings."),
+        "{}",
+        published.summary
+    );
+    assert!(
+        published.summary.contains("1 earlier finding addressed"),
+        "{}",
+        published.summary
+    );
+    let mr = Noteable::MergeRequest(MergeRequestIid(iid));
+    let fixed = w.gitlab.discussion(&project, mr, &overflow).await.unwrap();
+    assert!(fixed.is_resolved(), "{fixed:?}");
+    assert_eq!(fixed.notes.len(), 2);
+    assert!(
+        fixed.notes[1]
+            .body
+            .starts_with(&format!("Addressed in `{}`.", &fix[..8])),
+        "{}",
+        fixed.notes[1].body
+    );
+    let disputed = w.gitlab.discussion(&project, mr, &done).await.unwrap();
+    assert!(
+        !disputed.is_resolved(),
+        "a thread a person answered stays open"
+    );
+    assert_eq!(w.gl.reviews(w.project, iid).len(), 2);
+}
+
 #[tokio::test]
 async fn a_comment_gitlab_refuses_is_listed_in_the_summary() {
     let w = world().await;

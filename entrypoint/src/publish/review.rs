@@ -21,13 +21,14 @@ use crate::assistant::Assistant;
 use crate::gitlab::diff_position::{DiffPosition, PositionType};
 use crate::gitlab::discussions::Discussion;
 use crate::gitlab::draft_notes::NewDraftNote;
-use crate::gitlab::ids::{MergeRequestIid, NoteId, Noteable, ProjectRef, UserId};
+use crate::gitlab::ids::{DiscussionId, MergeRequestIid, NoteId, Noteable, ProjectRef, UserId};
 use crate::gitlab::merge_request_diffs::FileDiff;
 use crate::gitlab::merge_requests::DiffRefs;
 use crate::gitlab::notes::{NewNote, Note};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::marker::{
-    NoteRole, finding_line, finding_of, is_marked, marker, reviewed_line, reviewed_of,
+    NoteRole, finding_line, finding_of, is_marked, line_key_line, line_key_of, marker,
+    reviewed_line, reviewed_of,
 };
 use crate::quick_action::Inert;
 use crate::redact::Redactor;
@@ -332,6 +333,21 @@ pub fn fingerprint(path: &str, line_text: &str, body: &str) -> String {
         .collect()
 }
 
+/// Identifies the text of one line of a file, wherever it moves: 16 hex digits of SHA-256 of
+/// the path and the trimmed text. A finding's thread carries it so that a later review can tell
+/// whether a push changed the line.
+pub fn line_key(path: &str, line_text: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(path.as_bytes());
+    hasher.update([0]);
+    hasher.update(line_text.trim().as_bytes());
+    hasher.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Decides where each comment goes, without calling GitLab.
 pub fn place_comments(
     assistant: Assistant,
@@ -425,6 +441,10 @@ fn place(
     body.push_str("\n\n");
     body.push_str(&finding_line(&fingerprint));
     body.push('\n');
+    if comment.side == Side::New {
+        body.push_str(&line_key_line(&line_key(&file.new_path, line_text)));
+        body.push('\n');
+    }
     body.push_str(&marker(assistant, NoteRole::Finding));
 
     Ok(Placed {
@@ -483,6 +503,9 @@ pub struct ReviewPublished {
     /// Findings left out because one of the bot's threads already holds them (same file, same
     /// line text, same words).
     pub repeated: usize,
+    /// The bot's open threads answered "addressed in `<sha>`" and resolved: a push changed
+    /// their line and this review no longer reports them.
+    pub resolved: usize,
     /// Comments listed in the summary instead.
     pub unplaced: Vec<Unplaced>,
     /// The new findings (inline and listed) by severity.
@@ -599,6 +622,12 @@ pub async fn publish_review(
     let past = PastReviews::read(gitlab, project, merge_request, assistant, bot).await?;
     let (placed, mut unplaced) = place_comments(assistant, review, &diffs, mr.diff_refs.as_ref());
     let known = past.fingerprints();
+    let reported: HashSet<String> = placed.iter().map(|p| p.fingerprint.clone()).collect();
+    let head_sha = mr.diff_refs.as_ref().map(|r| r.head_sha.clone());
+    let addressed = match &head_sha {
+        Some(_) => addressed_threads(&past, bot, &reported, &diffs),
+        None => Vec::new(),
+    };
     let (repeated, fresh): (Vec<Placed>, Vec<Placed>) = placed
         .into_iter()
         .partition(|p| known.contains(p.fingerprint.as_str()));
@@ -627,8 +656,31 @@ pub async fn publish_review(
             }
         }
     }
+    let mut resolved = 0;
+    if let Some(sha) = &head_sha {
+        let short = sha.get(..8).unwrap_or(sha);
+        for thread in addressed {
+            let reply = NewDraftNote::reply(
+                Inert::new(&format!(
+                    "Addressed in `{short}`.\n\n{}",
+                    marker(assistant, NoteRole::Finding)
+                )),
+                thread.clone(),
+                true,
+            );
+            match gitlab
+                .create_draft_note(project, merge_request, &reply)
+                .await
+            {
+                Ok(_) => resolved += 1,
+                Err(error) => {
+                    tracing::warn!(%error, thread = %thread, "could not draft the reply that resolves an addressed thread");
+                }
+            }
+        }
+    }
     let mut inline = 0;
-    if !drafted.is_empty() {
+    if !drafted.is_empty() || resolved > 0 {
         gitlab
             .bulk_publish_draft_notes(project, merge_request)
             .await?;
@@ -646,8 +698,15 @@ pub async fn publish_review(
             }
         }
     }
-    let head_sha = mr.diff_refs.as_ref().map(|r| r.head_sha.clone());
-    let summary = redactor.redact(&summary_markdown(review, inline, &unplaced, &counts));
+    let mut summary = summary_markdown(review, inline, &unplaced, &counts);
+    if resolved > 0 {
+        let s = if resolved == 1 { "" } else { "s" };
+        let _ = write!(
+            summary,
+            "\n\n{resolved} earlier finding{s} addressed by the latest commits: resolved."
+        );
+    }
+    let summary = redactor.redact(&summary);
     let summary_note = upsert_summary(
         gitlab,
         project,
@@ -661,6 +720,7 @@ pub async fn publish_review(
     Ok(ReviewPublished {
         inline,
         repeated: repeated.len(),
+        resolved,
         unplaced,
         counts,
         head_sha,
@@ -668,6 +728,44 @@ pub async fn publish_review(
         summary_url: format!("{}#note_{summary_note}", mr.web_url),
         summary_note,
     })
+}
+
+/// The bot's open finding threads that a push addressed: nobody but the bot wrote in them (a
+/// thread a person replied to stays for that person), this review does not report the finding
+/// again, and the commented line's text no longer appears on the new side of the file's diff.
+pub fn addressed_threads(
+    past: &PastReviews,
+    bot: UserId,
+    reported: &HashSet<String>,
+    diffs: &[FileDiff],
+) -> Vec<DiscussionId> {
+    let current: Vec<(&str, HashSet<String>)> = diffs
+        .iter()
+        .map(|file| {
+            let lines = DiffLines::parse(&file.diff);
+            let keys = lines
+                .new_text
+                .values()
+                .map(|text| line_key(&file.new_path, text))
+                .collect();
+            (file.new_path.as_str(), keys)
+        })
+        .collect();
+    past.threads
+        .iter()
+        .filter(|thread| !thread.is_resolved())
+        .filter(|thread| thread.notes.iter().all(|n| n.author.id == bot))
+        .filter_map(|thread| {
+            let first = thread.notes.first()?;
+            let fingerprint = finding_of(&first.body)?;
+            let key = line_key_of(&first.body)?;
+            let path = &first.position.as_ref()?.new_path;
+            let still_there = current
+                .iter()
+                .any(|(p, keys)| p == path && keys.contains(key));
+            (!reported.contains(fingerprint) && !still_there).then(|| thread.id.clone())
+        })
+        .collect()
 }
 
 fn refused(comment: ReviewComment, error: &GitLabError) -> Unplaced {
