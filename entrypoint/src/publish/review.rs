@@ -804,7 +804,7 @@ async fn discard_leftover_drafts(
 }
 
 /// Writes the summary into the merge request's one review summary note, or posts it.
-async fn upsert_summary(
+pub async fn upsert_summary(
     gitlab: &GitLab,
     project: &ProjectRef,
     merge_request: MergeRequestIid,

@@ -1047,6 +1047,24 @@ impl GitLabDouble {
         of_project(&self.app.lock().todos, user_id, |t| t.user_id)
     }
 
+    /// Retitles a merge request, as its author would (a `Draft:` prefix makes it a draft).
+    pub fn set_merge_request_title(
+        &self,
+        project_id: u64,
+        merge_request_iid: u64,
+        title: &str,
+    ) -> anyhow::Result<()> {
+        let mut model = self.app.lock();
+        let mr = model
+            .merge_requests
+            .iter_mut()
+            .find(|m| m.project_id == project_id && m.iid == merge_request_iid)
+            .ok_or_else(|| anyhow!("no merge request !{merge_request_iid}"))?;
+        mr.title = title.to_owned();
+        mr.updated_at = time::now();
+        Ok(())
+    }
+
     /// Pending draft notes of a merge request, every author's (the API shows each user only
     /// their own).
     pub fn draft_notes(&self, project_id: u64, merge_request_iid: u64) -> Vec<DraftNote> {
