@@ -1936,3 +1936,75 @@ async fn a_draft_is_reviewed_only_once_ready_and_an_oversized_diff_gets_one_note
         notes[0].body
     );
 }
+
+#[tokio::test]
+async fn a_push_that_fixes_a_finding_gets_its_thread_resolved_by_the_next_automatic_review() {
+    let w = world().await;
+    let iid = long_merge_request(&w, "Add big", 30);
+    let mr = DoubleNoteable::MergeRequest(iid);
+    let first_model = reviewing_model(
+        &w,
+        0,
+        serde_json::json!({
+            "summary": "One bug.",
+            "comments": [{"path": "src/big.txt", "line": 10, "body": "Line 10 is wrong.", "severity": "must_fix"}]
+        }),
+    )
+    .await;
+    let first = auto_review(&w, iid, &first_model, Vec::new()).await;
+    assert!(first.succeeded(), "{}", first.log());
+    let repo = w.gl.repo(w.project).unwrap();
+    let body: String = (1..=30)
+        .map(|n| match n {
+            10 => "line ten\n".to_owned(),
+            n => format!("line {n}\n"),
+        })
+        .collect();
+    let fix = repo
+        .commit(
+            "feature",
+            &[write("src/big.txt", &body)],
+            "Fix line 10\n",
+            &human(),
+        )
+        .unwrap();
+    let second_model = reviewing_model(
+        &w,
+        1,
+        serde_json::json!({"summary": "Fixed.", "comments": []}),
+    )
+    .await;
+    let second = auto_review(&w, iid, &second_model, Vec::new()).await;
+    assert!(second.succeeded(), "{}", second.log());
+
+    let notes = w.notes(mr);
+    let thread: Vec<&Note> = notes.iter().filter(|n| n.position.is_some()).collect();
+    assert_eq!(
+        thread.len(),
+        2,
+        "the finding and the bot's reply: {notes:#?}"
+    );
+    assert!(
+        thread[1]
+            .body
+            .starts_with(&format!("Addressed in `{}`.", &fix[..8])),
+        "{}",
+        thread[1].body
+    );
+    assert!(
+        thread.iter().all(|n| n.resolved_by == Some(w.bot.id)),
+        "{thread:#?}"
+    );
+    let summary_mark = marker(Assistant::Claude, NoteRole::ReviewSummary);
+    let summary = notes
+        .iter()
+        .find(|n| n.body.contains(&summary_mark))
+        .unwrap();
+    assert!(
+        summary
+            .body
+            .starts_with("Fixed.\n\nNo new findings.\n\n1 earlier finding addressed"),
+        "{}",
+        summary.body
+    );
+}
