@@ -31,11 +31,8 @@ struct Template {
 
 /// Replaces every `$[[ inputs.NAME ]]` with the input's default, as `include:` without
 /// `inputs:` does (<https://docs.gitlab.com/ci/inputs/>).
-fn interpolate(text: &str, inputs: &Yaml) -> String {
-    interpolate_with(text, inputs, &[])
-}
-
-/// [`interpolate`], with `given` inputs set as `include: … inputs:` sets them.
+/// Inputs in `given` take that value instead, as `include: … inputs:` sets them (checked
+/// against the input's `options`).
 fn interpolate_with(text: &str, inputs: &Yaml, given: &[(&str, &str)]) -> String {
     let mut out = String::new();
     let mut rest = text;
