@@ -1761,6 +1761,15 @@ fn prompt_and_request_bytes(model: &ModelDouble) -> (usize, usize) {
 #[tokio::test]
 async fn an_opened_merge_request_gets_one_batched_review_and_a_push_only_its_new_commit() {
     let w = world().await;
+    w.gl.repo(w.project)
+        .unwrap()
+        .commit(
+            "main",
+            &[write("REVIEW.md", "Flag every TODO as should_fix.\n")],
+            "Review rules\n",
+            &human(),
+        )
+        .unwrap();
     let iid = long_merge_request(&w, "Add big", 3000);
     let mr = DoubleNoteable::MergeRequest(iid);
     let first_model = reviewing_model(
@@ -1778,6 +1787,10 @@ async fn an_opened_merge_request_gets_one_batched_review_and_a_push_only_its_new
     let first = auto_review(&w, iid, &first_model, Vec::new()).await;
     assert!(first.succeeded(), "{}", first.log());
     assert_eq!(first_model.problems(), Vec::<String>::new());
+    assert!(
+        first_model.model_calls()[0].contains("Flag every TODO as should_fix."),
+        "REVIEW.md of the target branch is in the prompt"
+    );
     let notes = w.notes(mr);
     let threads: Vec<&Note> = notes.iter().filter(|n| n.position.is_some()).collect();
     assert_eq!(threads.len(), 2, "{notes:#?}");

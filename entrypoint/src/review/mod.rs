@@ -293,11 +293,7 @@ pub fn prompt(parts: &ReviewPrompt<'_>) -> String {
         truncate(parts.description.trim(), 20_000, "(description cut)")
     );
     if let Some(rules) = parts.rules {
-        let _ = write!(
-            prompt,
-            "\n## Review rules (REVIEW.md of the target branch)\n\n{}\n",
-            truncate(rules.trim(), REVIEW_RULES_CHARS, "(REVIEW.md cut)")
-        );
+        prompt.push_str(&rules_section(rules));
     }
     let diff = truncate(
         parts.diff,
@@ -312,6 +308,37 @@ pub fn prompt(parts: &ReviewPrompt<'_>) -> String {
         handover_instructions(parts.review_file)
     );
     prompt
+}
+
+/// `REVIEW.md` at the root of `target_branch`: guidance for reviews only, read from the branch
+/// the merge request goes into (never from the branch under review, whose author controls it).
+/// A file that cannot be read is left out with a warning: a review without it is still worth
+/// having.
+pub async fn review_rules(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    target_branch: &str,
+) -> Option<String> {
+    match gitlab.file_text(project, "REVIEW.md", target_branch).await {
+        Ok(Some(Ok(text))) => Some(text),
+        Ok(None) => None,
+        Ok(Some(Err(error))) => {
+            tracing::warn!(%error, "REVIEW.md of the target branch could not be read; reviewing without it");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "REVIEW.md of the target branch could not be read; reviewing without it");
+            None
+        }
+    }
+}
+
+/// The prompt section holding `REVIEW.md`, cut to a size that leaves room for the diff.
+pub fn rules_section(rules: &str) -> String {
+    format!(
+        "\n## Review rules (REVIEW.md of the target branch)\n\n{}\n",
+        truncate(rules.trim(), REVIEW_RULES_CHARS, "(REVIEW.md cut)")
+    )
 }
 
 /// Runs the review job for the merge request of this pipeline.
@@ -428,21 +455,7 @@ pub async fn review(
             .context("posting why the merge request was not reviewed")?;
         return Ok(ReviewEnd::TooLarge { lines });
     }
-    let rules = match gitlab
-        .file_text(project, "REVIEW.md", &mr.target_branch)
-        .await
-    {
-        Ok(Some(Ok(text))) => Some(text),
-        Ok(Some(Err(error))) => {
-            tracing::warn!(%error, "REVIEW.md of the target branch could not be read; reviewing without it");
-            None
-        }
-        Ok(None) => None,
-        Err(error) => {
-            tracing::warn!(%error, "REVIEW.md of the target branch could not be read; reviewing without it");
-            None
-        }
-    };
+    let rules = review_rules(&gitlab, project, &mr.target_branch).await;
 
     let sandbox_uid = settings.sandbox.settings.uid;
     let review_dir = ReviewDir::create(workspace.dir(), assistant, sandbox_uid)?;

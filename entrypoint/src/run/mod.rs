@@ -518,10 +518,17 @@ impl JobRun<'_> {
         let review_dir = ReviewDir::create(workspace.dir(), assistant, sandbox_uid)?;
         let review_file = review_file_in(review_dir.path());
         let is_merge_request = matches!(trigger.noteable, Noteable::MergeRequest(_));
+        let review_rules = match &context.merge_request {
+            Some(mr) => {
+                crate::review::review_rules(self.gitlab, &trigger.project, &mr.target_branch).await
+            }
+            None => None,
+        };
         let prompt = prompt::build(prompt::PromptParts {
             instruction: &trigger.instruction,
             context: &rendered.text,
             review_file: is_merge_request.then_some(review_file.as_path()),
+            review_rules: review_rules.as_deref(),
         }) + &target.configuration_note();
 
         let spec = RunSpec {
