@@ -111,8 +111,10 @@ pub fn reviewed_of(body: &str) -> Option<&str> {
         .filter(|sha| sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// The value of the last hidden line with `prefix`: ours are appended after any text, so a copy
+/// that slipped into the text above cannot shadow them.
 fn hidden_value<'b>(body: &'b str, prefix: &str) -> Option<&'b str> {
-    let rest = &body[body.find(prefix)? + prefix.len()..];
+    let rest = &body[body.rfind(prefix)? + prefix.len()..];
     let value = rest.split(" -->").next()?;
     (!value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(value)
 }
