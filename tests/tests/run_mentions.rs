@@ -1685,9 +1685,20 @@ fn long_merge_request(w: &World, title: &str, lines: usize) -> u64 {
         .iid
 }
 
-/// `entrypoint review` for merge request `iid` in a merge request pipeline.
+/// `entrypoint review` for merge request `iid` in a merge request pipeline, with Claude.
 async fn auto_review(
     w: &World,
+    iid: u64,
+    model: &ModelDouble,
+    extra: Vec<(&str, String)>,
+) -> Finished {
+    auto_review_as(w, Assistant::Claude, iid, model, extra).await
+}
+
+/// `entrypoint review --assistant <assistant>` for merge request `iid`.
+async fn auto_review_as(
+    w: &World,
+    assistant: Assistant,
     iid: u64,
     model: &ModelDouble,
     extra: Vec<(&str, String)>,
@@ -1702,7 +1713,7 @@ async fn auto_review(
     w.run_command(
         "review",
         Job {
-            assistant: Assistant::Claude,
+            assistant,
             noteable: DoubleNoteable::MergeRequest(iid),
             note: 0,
             model,
@@ -2020,4 +2031,51 @@ async fn a_push_that_fixes_a_finding_gets_its_thread_resolved_by_the_next_automa
         "{}",
         summary.body
     );
+}
+
+#[tokio::test]
+async fn codex_reviews_a_merge_request_in_the_review_job_too() {
+    let w = world().await;
+    let iid = long_merge_request(&w, "Add big", 30);
+    let file = review_file_in(&w.dir.path().join("review-codex.tmp/ai-review-codex"));
+    let review = serde_json::json!({
+        "summary": "One nit.",
+        "comments": [{"path": "src/big.txt", "line": 3, "body": "Say three.", "severity": "nit"}]
+    });
+    let model = openai::start(
+        Script::new()
+            .then(Turn::tool_call(ToolCall::write_file(
+                "c1",
+                &file,
+                review.to_string(),
+            )))
+            .then(Turn::text("Reviewed.").expecting(Expectation::ToolOutputFor("c1".into()))),
+    )
+    .await
+    .unwrap();
+    let job = auto_review_as(&w, Assistant::Codex, iid, &model, Vec::new()).await;
+    assert!(job.succeeded(), "{}", job.log());
+    assert_eq!(model.problems(), Vec::<String>::new());
+    let notes = w.notes(DoubleNoteable::MergeRequest(iid));
+    let threads: Vec<&Note> = notes.iter().filter(|n| n.position.is_some()).collect();
+    assert_eq!(threads.len(), 1, "{notes:#?}");
+    assert!(
+        threads[0].body.starts_with("**⚪ nit** · Say three."),
+        "{}",
+        threads[0].body
+    );
+    assert!(
+        threads[0]
+            .body
+            .ends_with(&marker(Assistant::Codex, NoteRole::Finding))
+    );
+    let summary_mark = marker(Assistant::Codex, NoteRole::ReviewSummary);
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|n| n.body.contains(&summary_mark))
+            .count(),
+        1
+    );
+    assert_eq!(w.gl.reviews(w.project, iid).len(), 1);
 }

@@ -721,6 +721,11 @@ fn auto_review_adds_the_review_job_to_merge_request_pipelines_only() {
                 "{file}: {name} with {mode}"
             );
             assert_eq!(job["variables"]["AI_AUTO_REVIEW"].as_str(), Some(mode));
+            // The group a relayed or scanned mention job on the same merge request uses.
+            assert_eq!(
+                job["resource_group"].as_str(),
+                Some(format!("ai-{assistant}-merge_request-$CI_MERGE_REQUEST_IID").as_str())
+            );
             assert_eq!(
                 job["variables"]["AI_REVIEW_MAX_DIFF_LINES"].as_str(),
                 Some("800")

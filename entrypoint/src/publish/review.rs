@@ -27,8 +27,8 @@ use crate::gitlab::merge_requests::DiffRefs;
 use crate::gitlab::notes::{NewNote, Note};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::marker::{
-    NoteRole, finding_line, finding_of, is_marked, line_key_line, line_key_of, marker,
-    reviewed_line, reviewed_of,
+    NoteRole, finding_line, finding_of, line_key_line, line_key_of, marker, reviewed_line,
+    reviewed_of,
 };
 use crate::quick_action::Inert;
 use crate::redact::Redactor;
@@ -640,7 +640,7 @@ pub async fn publish_review(
         counts.add(c.severity);
     }
 
-    discard_leftover_drafts(gitlab, project, merge_request).await;
+    discard_leftover_drafts(gitlab, project, merge_request, assistant).await;
     let mut drafted = Vec::new();
     for p in fresh {
         let draft =
@@ -778,14 +778,18 @@ fn refused(comment: ReviewComment, error: &GitLabError) -> Unplaced {
     }
 }
 
-/// Deletes the bot's pending drafts that carry our marker: a review that died between drafting
-/// and publishing left them, and `bulk_publish` would publish them with this review. Best
-/// effort: a draft that stays is published, which is what it was drafted for.
+/// Deletes the bot's pending drafts that carry this assistant's finding marker: a review that
+/// died between drafting and publishing left them, and `bulk_publish` would publish them with
+/// this review. The other assistant's drafts are left alone (both may share one bot user, and
+/// its review may be drafting right now). Best effort: a draft that stays is published, which is
+/// what it was drafted for.
 async fn discard_leftover_drafts(
     gitlab: &GitLab,
     project: &ProjectRef,
     merge_request: MergeRequestIid,
+    assistant: Assistant,
 ) {
+    let ours = marker(assistant, NoteRole::Finding);
     let drafts = match gitlab.draft_notes(project, merge_request).await {
         Ok(drafts) => drafts,
         Err(error) => {
@@ -793,7 +797,7 @@ async fn discard_leftover_drafts(
             return;
         }
     };
-    for draft in drafts.iter().filter(|d| is_marked(&d.note)) {
+    for draft in drafts.iter().filter(|d| d.note.contains(&ours)) {
         if let Err(error) = gitlab
             .delete_draft_note(project, merge_request, draft.id)
             .await
