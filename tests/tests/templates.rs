@@ -713,7 +713,11 @@ fn auto_review_adds_the_review_job_to_merge_request_pipelines_only() {
         for mode in ["opened", "ready", "every_push"] {
             let t = load_with(
                 file,
-                &[("auto_review", mode), ("review_max_diff_lines", "800")],
+                &[
+                    ("auto_review", mode),
+                    ("review_max_diff_lines", "800"),
+                    ("review_skip_labels", "no-ai-review"),
+                ],
             );
             let (name, job) = t.review_job();
             assert!(
@@ -729,6 +733,14 @@ fn auto_review_adds_the_review_job_to_merge_request_pipelines_only() {
             assert_eq!(
                 job["variables"]["AI_REVIEW_MAX_DIFF_LINES"].as_str(),
                 Some("800")
+            );
+            assert_eq!(
+                job["variables"]["AI_REVIEW_SKIP_LABELS"].as_str(),
+                Some("no-ai-review")
+            );
+            assert_eq!(
+                job["variables"]["AI_REVIEW_SKIP_AUTHORS"].as_str(),
+                Some("")
             );
             assert_eq!(
                 strings(&job["script"]),

@@ -87,6 +87,22 @@ pub struct ReviewSettings {
     /// `AI_REVIEW_MAX_DIFF_LINES`: above this many changed lines in the diff to review, the job
     /// posts why it did not review instead (default [`DEFAULT_MAX_DIFF_LINES`]).
     pub max_diff_lines: usize,
+    /// `AI_REVIEW_SKIP_LABELS`: merge requests with any of these labels are not reviewed
+    /// automatically (comma-separated, compared without case).
+    pub skip_labels: Vec<String>,
+    /// `AI_REVIEW_SKIP_AUTHORS`: merge requests opened by any of these usernames (dependency
+    /// bots, say) are not reviewed automatically (comma-separated, `@` optional).
+    pub skip_authors: Vec<String>,
+}
+
+/// A comma-separated list, trimmed, without empty items.
+fn list(value: Option<String>, strip: char) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(|item| item.trim().trim_start_matches(strip).to_owned())
+        .filter(|item| !item.is_empty())
+        .collect()
 }
 
 /// Changed lines above which a review is declined by default: past this size a review costs
@@ -152,7 +168,33 @@ impl ReviewSettings {
             merge_request,
             mode,
             max_diff_lines,
+            skip_labels: list(set("AI_REVIEW_SKIP_LABELS"), '~'),
+            skip_authors: list(set("AI_REVIEW_SKIP_AUTHORS"), '@'),
         })
+    }
+
+    /// Why an automatic review leaves this merge request alone (a label or its author), if it
+    /// does. Someone running the command by hand (`AI_AUTO_REVIEW` unset) is not filtered.
+    pub fn filtered_out(&self, labels: &[String], author: &str) -> Option<String> {
+        self.mode?;
+        if let Some(label) = labels
+            .iter()
+            .find(|l| self.skip_labels.iter().any(|s| s.eq_ignore_ascii_case(l)))
+        {
+            return Some(format!(
+                "the merge request has the label {label:?}, listed in AI_REVIEW_SKIP_LABELS"
+            ));
+        }
+        if self
+            .skip_authors
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(author))
+        {
+            return Some(format!(
+                "the merge request was opened by @{author}, listed in AI_REVIEW_SKIP_AUTHORS"
+            ));
+        }
+        None
     }
 }
 
@@ -370,6 +412,10 @@ pub async fn review(
         .map(|r| r.head_sha.clone())
         .or_else(|| mr.sha.clone())
         .context("GitLab reported no head commit for the merge request (no diff yet)")?;
+    if let Some(reason) = review_settings.filtered_out(&mr.labels, &mr.author.username) {
+        tracing::info!(%reason, "nothing to review");
+        return Ok(ReviewEnd::Skipped { reason });
+    }
     let past = PastReviews::read(&gitlab, project, iid, assistant, me.id)
         .await
         .context("reading the bot's earlier review threads and summary")?;
@@ -600,6 +646,39 @@ mod tests {
                 ("AI_REVIEW_MAX_DIFF_LINES", "0"),
             ]))
             .is_err()
+        );
+    }
+
+    #[test]
+    fn labels_and_authors_filter_automatic_reviews_only() {
+        let vars = |mode: Option<&'static str>| {
+            move |name: &str| match name {
+                "CI_PROJECT_ID" => Some("7".to_owned()),
+                "CI_MERGE_REQUEST_IID" => Some("3".to_owned()),
+                "AI_AUTO_REVIEW" => mode.map(str::to_owned),
+                "AI_REVIEW_SKIP_LABELS" => Some(" ~no-ai-review, ,wip ".to_owned()),
+                "AI_REVIEW_SKIP_AUTHORS" => Some("@renovate-bot".to_owned()),
+                _ => None,
+            }
+        };
+        let settings = ReviewSettings::from_env(&vars(Some("every_push"))).unwrap();
+        assert_eq!(settings.skip_labels, ["no-ai-review", "wip"]);
+        let labels = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert!(
+            settings
+                .filtered_out(&labels(&["backend", "No-AI-Review"]), "dana")
+                .is_some_and(|r| r.contains("AI_REVIEW_SKIP_LABELS"))
+        );
+        assert!(
+            settings
+                .filtered_out(&labels(&[]), "Renovate-Bot")
+                .is_some_and(|r| r.contains("AI_REVIEW_SKIP_AUTHORS"))
+        );
+        assert_eq!(settings.filtered_out(&labels(&["backend"]), "dana"), None);
+        let by_hand = ReviewSettings::from_env(&vars(None)).unwrap();
+        assert_eq!(
+            by_hand.filtered_out(&labels(&["wip"]), "renovate-bot"),
+            None
         );
     }
 
