@@ -346,7 +346,7 @@ pub fn prompt(parts: &ReviewPrompt<'_>) -> String {
     let _ = write!(prompt, "\n## Diff\n\n{fence}diff\n{diff}\n{fence}\n");
     let _ = write!(
         prompt,
-        "\n## Handing the review over\n\nGive each finding a severity: must_fix for bugs, security holes and data loss, should_fix for real problems worth fixing here, nit for style and small improvements. Report nothing when you find nothing worth a comment. {}\n",
+        "\n## Handing the review over\n\nGive each finding a severity: must_fix for bugs, security holes and data loss, should_fix for real problems worth fixing here, nit for style and small improvements. With nothing worth a comment, write the file with an empty comments list. {}\n",
         handover_instructions(parts.review_file)
     );
     prompt
@@ -527,11 +527,16 @@ pub async fn review(
     .instrument(tracing::info_span!("assistant", %assistant))
     .await
     .with_context(|| format!("running {}", spec.program.display()))?;
-    if let crate::assistant::run::Outcome::Failed { message } = &run.outcome {
-        anyhow::bail!(
+    match &run.outcome {
+        crate::assistant::run::Outcome::Succeeded { .. } => {}
+        crate::assistant::run::Outcome::Failed { message } => anyhow::bail!(
             "{assistant} failed, so nothing was posted: {}",
             redactor.redact(message)
-        );
+        ),
+        crate::assistant::run::Outcome::TimedOut { after } => anyhow::bail!(
+            "{assistant} ran out of time after {}s, so nothing was posted: raise AI_TIMEOUT (template input ai_timeout) or lower AI_REVIEW_MAX_DIFF_LINES",
+            after.as_secs()
+        ),
     }
     written_by(&review_file, sandbox_uid)?;
     let review = read_review(&review_file)?;
