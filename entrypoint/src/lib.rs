@@ -20,6 +20,7 @@ pub mod publish;
 pub mod quick_action;
 pub mod redact;
 pub mod relay;
+pub mod review;
 pub mod run;
 pub mod sandbox;
 pub mod scan;

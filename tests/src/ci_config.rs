@@ -30,6 +30,12 @@ pub struct Template {
 /// Replaces every `$[[ inputs.NAME ]]` with the input's default, as `include:` without
 /// `inputs:` does (<https://docs.gitlab.com/ci/inputs/>).
 pub fn interpolate(text: &str, inputs: &Yaml) -> String {
+    interpolate_with(text, inputs, &[])
+}
+
+/// [`interpolate`], except that inputs in `given` take that value instead, as `include: …
+/// inputs:` sets them (checked against the input's `options`, as GitLab checks them).
+pub fn interpolate_with(text: &str, inputs: &Yaml, given: &[(&str, &str)]) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(start) = rest.find("$[[") {
@@ -39,12 +45,22 @@ pub fn interpolate(text: &str, inputs: &Yaml) -> String {
             .trim()
             .strip_prefix("inputs.")
             .expect("only inputs.* are interpolated");
-        let default = &inputs[name]["default"];
-        let value = match default {
-            Yaml::String(s) => s.clone(),
-            Yaml::Integer(i) => i.to_string(),
-            Yaml::Boolean(b) => b.to_string(),
-            other => panic!("input {name} has no scalar default: {other:?}"),
+        let value = match given.iter().find(|(n, _)| *n == name) {
+            Some((_, value)) => {
+                if let Some(options) = inputs[name]["options"].as_vec() {
+                    assert!(
+                        options.iter().any(|o| o.as_str() == Some(value)),
+                        "{name}: {value} is not one of its options"
+                    );
+                }
+                (*value).to_owned()
+            }
+            None => match &inputs[name]["default"] {
+                Yaml::String(s) => s.clone(),
+                Yaml::Integer(i) => i.to_string(),
+                Yaml::Boolean(b) => b.to_string(),
+                other => panic!("input {name} has no scalar default: {other:?}"),
+            },
         };
         out.push_str(&value);
         rest = &rest[end + 2..];
@@ -55,6 +71,11 @@ pub fn interpolate(text: &str, inputs: &Yaml) -> String {
 
 /// Parses a template's text (header, `---`, jobs).
 pub fn parse(name: &str, text: &str) -> Template {
+    parse_with(name, text, &[])
+}
+
+/// [`parse`] with these `inputs:` given, as `include: … inputs:` reads the template.
+pub fn parse_with(name: &str, text: &str, given: &[(&str, &str)]) -> Template {
     let docs = YamlLoader::load_from_str(text).expect("the header parses");
     assert_eq!(docs.len(), 2, "{name}: a spec header and the jobs");
     let inputs = docs[0]["spec"]["inputs"].clone();
@@ -63,7 +84,7 @@ pub fn parse(name: &str, text: &str) -> Template {
         .split_once("\n---\n")
         .expect("the header ends with ---")
         .1;
-    let body = interpolate(body, &inputs);
+    let body = interpolate_with(body, &inputs, given);
     assert!(!body.contains("$[["), "{name}: every input interpolated");
     let jobs = YamlLoader::load_from_str(&body)
         .expect("the jobs parse")
@@ -73,8 +94,13 @@ pub fn parse(name: &str, text: &str) -> Template {
 
 /// Reads `templates/<file>`.
 pub fn load(file: &str) -> Template {
+    load_with(file, &[])
+}
+
+/// Reads `templates/<file>` as `include:` with these `inputs:` does.
+pub fn load_with(file: &str, given: &[(&str, &str)]) -> Template {
     let text = std::fs::read_to_string(template_dir().join(file)).expect("template readable");
-    parse(file, &text)
+    parse_with(file, &text, given)
 }
 
 /// One job of a pipeline configuration, as far as deciding and scheduling it needs.

@@ -21,6 +21,7 @@ const MODULES: &[&str] = &[
     "guard/settings.rs",
     "proxy/upstream.rs",
     "publish/finalize.rs",
+    "review/mod.rs",
     "run/settings.rs",
     "sandbox/mod.rs",
     "sandbox/policy.rs",

@@ -9,7 +9,7 @@
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use doubles::ci_config::{Template, load};
+use doubles::ci_config::{Template, load, load_with};
 use doubles::ci_rules::{Rule, Vars, decide, vars};
 use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
@@ -21,22 +21,37 @@ const TEMPLATES: [(&str, &str); 2] = [("claude.yml", "claude"), ("codex.yml", "c
 
 /// The template's jobs in file order.
 trait Jobs {
+    fn all_jobs(&self) -> [(&str, &Yaml); 3];
     fn jobs(&self) -> [(&str, &Yaml); 2];
+    fn review_job(&self) -> (&str, &Yaml);
     fn job(&self) -> (&str, &Yaml);
     fn scan_job(&self) -> (&str, &Yaml);
 }
 
 impl Jobs for Template {
-    /// The two jobs, the answering one first, then the scheduled scan; no global keywords.
-    fn jobs(&self) -> [(&str, &Yaml); 2] {
+    /// The answering job, the scheduled scan and the automatic review, in that order; no
+    /// global keywords.
+    fn all_jobs(&self) -> [(&str, &Yaml); 3] {
         let map = self.jobs.as_hash().expect("a map of jobs");
-        assert_eq!(map.len(), 2, "two jobs, no global keywords: {map:?}");
+        assert_eq!(map.len(), 3, "three jobs, no global keywords: {map:?}");
         let mut jobs = map
             .iter()
             .map(|(name, job)| (name.as_str().expect("a job name"), job));
         let first = jobs.next().expect("the answering job");
         let second = jobs.next().expect("the scan job");
+        let third = jobs.next().expect("the review job");
+        [first, second, third]
+    }
+
+    /// The two jobs that answer mentions, the answering one first, then the scheduled scan.
+    fn jobs(&self) -> [(&str, &Yaml); 2] {
+        let [first, second, _] = self.all_jobs();
         [first, second]
+    }
+
+    /// The automatic review's job, and its name.
+    fn review_job(&self) -> (&str, &Yaml) {
+        self.all_jobs()[2]
     }
 
     /// The job that answers a trigger, and its name.
@@ -86,6 +101,23 @@ fn job_added(job: &Yaml, vars: &Vars) -> bool {
         })
         .collect();
     decide(&rules, vars).is_some()
+}
+
+/// [`job_added`] with the job's own `variables:` visible to its rules, as GitLab evaluates
+/// them (<https://docs.gitlab.com/ci/variables/where_variables_can_be_used/>); the pipeline's
+/// variables win over the job's, as in GitLab's precedence.
+fn job_added_with_its_variables(job: &Yaml, pipeline_vars: &Vars) -> bool {
+    let mut all = Vars::new();
+    if let Some(map) = job["variables"].as_hash() {
+        for (key, value) in map {
+            all.insert(
+                key.as_str().expect("a variable name").to_owned(),
+                value.as_str().expect("a string value").to_owned(),
+            );
+        }
+    }
+    all.extend(pipeline_vars.clone());
+    job_added(job, &all)
 }
 
 fn pipeline(pairs: &[(&'static str, &str)]) -> Vars {
@@ -186,6 +218,11 @@ fn both_templates_parse_and_their_job_names_differ() {
         names,
         ["ai-claude", "ai-claude-scan", "ai-codex", "ai-codex-scan"]
     );
+    let reviews: Vec<String> = TEMPLATES
+        .iter()
+        .map(|(file, _)| load(file).review_job().0.to_owned())
+        .collect();
+    assert_eq!(reviews, ["ai-claude-review", "ai-codex-review"]);
 }
 
 #[test]
@@ -650,4 +687,99 @@ async fn a_scheduled_scan_of_a_quiet_project_reads_a_little_and_writes_nothing()
     );
     assert!(out.status.success());
     assert_eq!(w.api_writes(), Vec::<String>::new());
+}
+
+/// A merge request pipeline in project 7 for merge request !4 of project 7.
+fn merge_request_pipeline() -> Vars {
+    pipeline(&[
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+        ("CI_PROJECT_ID", "7"),
+        ("CI_MERGE_REQUEST_PROJECT_ID", "7"),
+        ("CI_MERGE_REQUEST_IID", "4"),
+    ])
+}
+
+#[test]
+fn auto_review_off_adds_no_job_to_any_pipeline() {
+    for (file, _) in TEMPLATES {
+        let t = load(file);
+        assert_eq!(
+            t.inputs["auto_review"]["default"].as_str(),
+            Some("off"),
+            "{file}: off by default"
+        );
+        let (name, job) = t.review_job();
+        for source in [
+            "merge_request_event",
+            "push",
+            "web",
+            "api",
+            "trigger",
+            "schedule",
+        ] {
+            let mut vars = merge_request_pipeline();
+            vars.insert("CI_PIPELINE_SOURCE".into(), source.into());
+            assert!(
+                !job_added_with_its_variables(job, &vars),
+                "{file}: {name} in a {source} pipeline with auto_review off"
+            );
+        }
+    }
+}
+
+#[test]
+fn auto_review_adds_the_review_job_to_merge_request_pipelines_only() {
+    for (file, assistant) in TEMPLATES {
+        for mode in ["opened", "ready", "every_push"] {
+            let t = load_with(
+                file,
+                &[
+                    ("auto_review", mode),
+                    ("review_max_diff_lines", "800"),
+                    ("review_skip_labels", "no-ai-review"),
+                ],
+            );
+            let (name, job) = t.review_job();
+            assert!(
+                job_added_with_its_variables(job, &merge_request_pipeline()),
+                "{file}: {name} with {mode}"
+            );
+            assert_eq!(job["variables"]["AI_AUTO_REVIEW"].as_str(), Some(mode));
+            // The group a relayed or scanned mention job on the same merge request uses.
+            assert_eq!(
+                job["resource_group"].as_str(),
+                Some(format!("ai-{assistant}-merge_request-$CI_MERGE_REQUEST_IID").as_str())
+            );
+            assert_eq!(
+                job["variables"]["AI_REVIEW_MAX_DIFF_LINES"].as_str(),
+                Some("800")
+            );
+            assert_eq!(
+                job["variables"]["AI_REVIEW_SKIP_LABELS"].as_str(),
+                Some("no-ai-review")
+            );
+            assert_eq!(
+                job["variables"]["AI_REVIEW_SKIP_AUTHORS"].as_str(),
+                Some("")
+            );
+            assert_eq!(
+                strings(&job["script"]),
+                [format!("entrypoint review --assistant {assistant}").as_str()]
+            );
+            for source in ["push", "web", "api", "trigger", "schedule"] {
+                let mut vars = merge_request_pipeline();
+                vars.insert("CI_PIPELINE_SOURCE".into(), source.into());
+                assert!(
+                    !job_added_with_its_variables(job, &vars),
+                    "{file}: {source}"
+                );
+            }
+            // A fork's merge request pipeline runs in the fork, without our variables.
+            let mut fork = merge_request_pipeline();
+            fork.insert("CI_PROJECT_ID".into(), "99".into());
+            assert!(!job_added_with_its_variables(job, &fork), "{file}: fork");
+            // The mention jobs still stay out of merge request pipelines.
+            assert!(!job_added(t.job().1, &merge_request_pipeline()), "{file}");
+        }
+    }
 }

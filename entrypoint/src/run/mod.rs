@@ -545,10 +545,17 @@ impl JobRun<'_> {
         let review_dir = ReviewDir::create(workspace.dir(), assistant, sandbox_uid)?;
         let review_file = review_file_in(review_dir.path());
         let is_merge_request = matches!(trigger.noteable, Noteable::MergeRequest(_));
+        let review_rules = match &context.merge_request {
+            Some(mr) => {
+                crate::review::review_rules(self.gitlab, &trigger.project, &mr.target_branch).await
+            }
+            None => None,
+        };
         let prompt = prompt::build(prompt::PromptParts {
             instruction: &trigger.instruction,
             context: &rendered.text,
             review_file: is_merge_request.then_some(review_file.as_path()),
+            review_rules: review_rules.as_deref(),
         }) + &target.configuration_note();
 
         let spec = RunSpec {
@@ -606,10 +613,11 @@ impl JobRun<'_> {
                 .context("posting the review")?;
                 tracing::info!(
                     inline = published.inline,
+                    repeated = published.repeated,
                     unplaced = published.unplaced.len(),
                     "review posted"
                 );
-                answer = published.summary;
+                answer = published.answer();
             }
             let host = server_host(vars);
             let project_web_url = context.web_url.split("/-/").next();
@@ -647,13 +655,13 @@ impl JobRun<'_> {
 /// Runner already keeps for the job's temporary files (`Build.TmpProjectDir()` in
 /// gitlab-runner's `common/build.go`: the build directory plus `.tmp`, where file-type
 /// variables are written); removed when the run is over.
-struct ReviewDir(std::path::PathBuf);
+pub(crate) struct ReviewDir(std::path::PathBuf);
 
 impl ReviewDir {
     /// The directory, empty, and the sandbox uid's (the CLI runs as it and writes the review
     /// there); its parent, the runner's `<checkout>.tmp` holding file-type CI/CD variables, is
     /// not lent.
-    fn create(
+    pub(crate) fn create(
         checkout: &std::path::Path,
         assistant: crate::assistant::Assistant,
         uid: crate::sandbox::SandboxUid,
@@ -676,7 +684,7 @@ impl ReviewDir {
         Ok(Self(dir))
     }
 
-    fn path(&self) -> &std::path::Path {
+    pub(crate) fn path(&self) -> &std::path::Path {
         &self.0
     }
 }
@@ -692,7 +700,10 @@ impl Drop for ReviewDir {
 /// entrypoint may read, such as a file-type CI/CD variable in `<checkout>.tmp`, for the
 /// entrypoint to read and post. Checked after every process of the uid is gone, so it cannot
 /// be swapped afterwards.
-fn written_by(path: &std::path::Path, uid: crate::sandbox::SandboxUid) -> anyhow::Result<()> {
+pub(crate) fn written_by(
+    path: &std::path::Path,
+    uid: crate::sandbox::SandboxUid,
+) -> anyhow::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::symlink_metadata(path)
         .with_context(|| format!("reading the review file {}", path.display()))?;
@@ -717,7 +728,7 @@ fn server_host(vars: &dyn Fn(&str) -> Option<String>) -> Option<String> {
 }
 
 /// One info line per tool call; the model's text stays out of the log.
-fn log_event(event: &AssistantEvent, redactor: &Redactor) {
+pub(crate) fn log_event(event: &AssistantEvent, redactor: &Redactor) {
     match event {
         AssistantEvent::ToolCall { name, summary } => {
             tracing::info!(tool = %name, "{}", redactor.redact(summary))

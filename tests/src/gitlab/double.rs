@@ -31,10 +31,10 @@ use super::access::{AccessLevel, Visibility};
 use super::app::{self, AppState, Config, Shared};
 use super::faults::Faults;
 use super::model::{
-    Group, Hook, HookDelivery, Issue, IssueState, MergeRequest, MergeRequestState, Note,
+    DraftNote, Group, Hook, HookDelivery, Issue, IssueState, MergeRequest, MergeRequestState, Note,
     NoteAction, NoteEvent, NoteType, NoteableKind, NoteableRef, Pipeline, PipelineSchedule,
-    Project, ProjectAccessToken, RecordedRequest, Todo, Token, TokenDetails, TokenKind, Trigger,
-    User, Variable,
+    Project, ProjectAccessToken, RecordedRequest, Review, Todo, Token, TokenDetails, TokenKind,
+    Trigger, User, Variable,
 };
 use super::repo::{FileChange, Repo, Signature};
 use super::routes::noteable::{NewNote, convert_to_discussion, insert_note, validate_body};
@@ -1071,6 +1071,78 @@ impl GitLabDouble {
     /// The to-dos on `user_id`'s list, pending and done.
     pub fn todos(&self, user_id: u64) -> Vec<Todo> {
         of_project(&self.app.lock().todos, user_id, |t| t.user_id)
+    }
+
+    /// Retitles a merge request, as its author would (a `Draft:` prefix makes it a draft).
+    pub fn set_merge_request_title(
+        &self,
+        project_id: u64,
+        merge_request_iid: u64,
+        title: &str,
+    ) -> anyhow::Result<()> {
+        let mut model = self.app.lock();
+        let mr = model
+            .merge_requests
+            .iter_mut()
+            .find(|m| m.project_id == project_id && m.iid == merge_request_iid)
+            .ok_or_else(|| anyhow!("no merge request !{merge_request_iid}"))?;
+        mr.title = title.to_owned();
+        mr.updated_at = time::now();
+        Ok(())
+    }
+
+    /// Pending draft notes of a merge request, every author's (the API shows each user only
+    /// their own).
+    pub fn draft_notes(&self, project_id: u64, merge_request_iid: u64) -> Vec<DraftNote> {
+        let noteable = Noteable::MergeRequest(merge_request_iid).to_ref(project_id);
+        let model = self.app.lock();
+        model
+            .draft_notes
+            .iter()
+            .filter(|d| d.merge_request == noteable)
+            .cloned()
+            .collect()
+    }
+
+    /// The reviews `bulk_publish` made on a merge request, oldest first.
+    pub fn reviews(&self, project_id: u64, merge_request_iid: u64) -> Vec<Review> {
+        let noteable = Noteable::MergeRequest(merge_request_iid).to_ref(project_id);
+        let model = self.app.lock();
+        model
+            .reviews
+            .iter()
+            .filter(|r| r.merge_request == noteable)
+            .cloned()
+            .collect()
+    }
+
+    /// How many notification events GitLab would send for the notes `author_id` wrote on a
+    /// merge request: one per note outside a review (`NotificationService#new_note`) and one
+    /// per review (`new_review`), since `NewNoteWorker` skips notes that belong to a review.
+    pub fn notification_events(
+        &self,
+        project_id: u64,
+        merge_request_iid: u64,
+        author_id: u64,
+    ) -> usize {
+        let noteable = Noteable::MergeRequest(merge_request_iid).to_ref(project_id);
+        let model = self.app.lock();
+        let in_review: Vec<u64> = model
+            .reviews
+            .iter()
+            .filter(|r| r.merge_request == noteable && r.author_id == author_id)
+            .flat_map(|r| r.note_ids.iter().copied())
+            .collect();
+        let reviews = model
+            .reviews
+            .iter()
+            .filter(|r| r.merge_request == noteable && r.author_id == author_id)
+            .count();
+        let notes = model
+            .notes_of(noteable)
+            .filter(|n| n.author_id == author_id && !n.system && !in_review.contains(&n.id))
+            .count();
+        notes + reviews
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {

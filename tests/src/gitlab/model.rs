@@ -299,6 +299,39 @@ pub struct Todo {
     pub updated_at: Timestamp,
 }
 
+/// A pending review comment on a merge request
+/// (<https://docs.gitlab.com/api/draft_notes/>, `app/models/draft_note.rb`). Only its author
+/// sees it; nothing is notified and no Note Hook fires until it is published.
+#[derive(Clone, Debug, Serialize)]
+pub struct DraftNote {
+    pub id: u64,
+    pub merge_request: NoteableRef,
+    pub merge_request_id: u64,
+    pub author_id: u64,
+    pub note: String,
+    /// As sent: GitLab checks only its shape when the draft is made; the line is looked up
+    /// when the draft is published.
+    pub position: Option<Value>,
+    /// The thread this draft replies to (`in_reply_to_discussion_id`).
+    pub discussion_id: Option<String>,
+    /// Resolve the thread it replies to when published.
+    pub resolve_discussion: bool,
+    pub commit_id: Option<String>,
+}
+
+/// What one `bulk_publish` made: a review (`Review.create!` in
+/// `app/services/draft_notes/publish_service.rb`) holding the notes it created. GitLab sends
+/// one `new_review` notification for it and none for its notes (`NewNoteWorker` skips notes
+/// that belong to a review).
+#[derive(Clone, Debug, Serialize)]
+pub struct Review {
+    pub id: u64,
+    pub merge_request: NoteableRef,
+    pub author_id: u64,
+    pub note_ids: Vec<u64>,
+    pub created_at: Timestamp,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Hook {
     pub id: u64,
@@ -511,6 +544,8 @@ pub struct Model {
     pub access_tokens: Vec<ProjectAccessToken>,
     pub pipeline_schedules: Vec<PipelineSchedule>,
     pub todos: Vec<Todo>,
+    pub draft_notes: Vec<DraftNote>,
+    pub reviews: Vec<Review>,
     pub note_events: Vec<NoteEvent>,
     pub deliveries: Vec<HookDelivery>,
     pub requests: Vec<RecordedRequest>,
@@ -570,6 +605,12 @@ impl Model {
     /// `personal_access_tokens`.
     pub fn next_access_token_id(&mut self) -> u64 {
         self.counters.next("access_token", 600)
+    }
+    pub fn next_draft_note_id(&mut self) -> u64 {
+        self.counters.next("draft_note", 800)
+    }
+    pub fn next_review_id(&mut self) -> u64 {
+        self.counters.next("review", 900)
     }
     pub fn next_todo_id(&mut self) -> u64 {
         self.counters.next("todo", 3000)
