@@ -1644,3 +1644,162 @@ async fn a_hook_on_the_default_branch_runs() {
         "the default branch's SessionStart hook ran"
     );
 }
+
+/// The person asked for a fix on an issue; the run hit `AI_MAX_BUDGET_USD` after its first
+/// (expensive) edit. The answer says it stopped, at which limit, what it spent and which file it
+/// had changed; the change is on a branch with a merge request as for a finished run; the job
+/// leaves its usage record and transcript as artifacts, and the answer carries the usage line.
+async fn a_run_stopped_by_its_budget_publishes_what_it_did(assistant: Assistant) {
+    let w = world().await;
+    let iid = w.issue("Greeting has a typo");
+    let issue = DoubleNoteable::Issue(iid);
+    let handle = assistant.name();
+    let note = w.note(issue, w.dev.id, &format!("@{handle} please fix this"));
+    let expensive = doubles::model::Usage {
+        input_tokens: 2_000_000,
+        output_tokens: 1_000,
+    };
+    let script = match assistant {
+        Assistant::Claude => {
+            let file = w
+                .dir
+                .path()
+                .join(format!("{handle}-{note}"))
+                .join("greet.txt");
+            Script::new()
+                .then(Turn::tool_call(ToolCall::read_file("toolu_r1", &file)))
+                .then(Turn::tool_call(ToolCall::edit_file(
+                    "toolu_e1",
+                    &file,
+                    "Hello wrold",
+                    "Hello world",
+                )))
+                // Claude Code checks its budget when an answer arrives, before running the
+                // answer's tool calls: this read never runs.
+                .then(
+                    Turn::tool_call(ToolCall::read_file("toolu_r2", &file))
+                        .with_text("Fixed the greeting; checking the rest next.")
+                        .with_usage(expensive),
+                )
+                .then(Turn::text("All done (never reached)."))
+        }
+        Assistant::Codex => Script::new()
+            .then(
+                Turn::tool_call(ToolCall::edit_file(
+                    "call_e1",
+                    "greet.txt",
+                    "Hello wrold",
+                    "Hello world",
+                ))
+                .with_text("Fixed the greeting; checking the rest next.")
+                .with_usage(expensive),
+            )
+            .then(Turn::text("All done (never reached).")),
+    };
+    let model = match assistant {
+        Assistant::Claude => anthropic::start(script).await.unwrap(),
+        Assistant::Codex => openai::start(script).await.unwrap(),
+    };
+
+    let job = w
+        .run(Job {
+            assistant,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("AI_MAX_BUDGET_USD", "0.50".to_owned())],
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    let body = result_note(&bot_notes, assistant).body;
+    assert!(body.contains("stopped at its limit"), "{body}");
+    assert!(
+        body.contains("reached its budget of $0.50 (`AI_MAX_BUDGET_USD`) after spending about $"),
+        "{body}"
+    );
+    assert!(body.contains("It had changed `greet.txt`"), "{body}");
+    assert!(
+        body.contains("Fixed the greeting; checking the rest next."),
+        "{body}"
+    );
+    assert!(!body.contains("never reached"), "{body}");
+    // What it did is published as for a finished run.
+    let mrs = w.gl.merge_requests(w.project);
+    assert_eq!(mrs.len(), 1, "{mrs:#?}");
+    assert!(body.contains(&format!("!{}", mrs[0].iid)), "{body}");
+    let repo = w.gl.repo(w.project).unwrap();
+    assert_eq!(
+        repo.file_at(&mrs[0].source_branch, "greet.txt")
+            .unwrap()
+            .as_deref(),
+        Some("Hello world\n".as_bytes())
+    );
+    assert_eq!(
+        repo.file_at(&mrs[0].source_branch, entrypoint::audit::USAGE_FILE)
+            .unwrap(),
+        None,
+        "the artifacts are never committed"
+    );
+    // The usage line later runs sum.
+    let line = entrypoint::budget::UsageLine::find(&body).expect("a usage line");
+    assert_eq!(line.by.as_deref(), Some("dana"));
+    assert_eq!(line.outcome, entrypoint::budget::RunOutcome::Stopped);
+    assert!(line.usd.is_some_and(|usd| usd >= 0.5), "{line:?}");
+    // The audit trail.
+    let record: entrypoint::budget::UsageRecord = serde_json::from_slice(
+        &std::fs::read(job.checkout.join(entrypoint::audit::USAGE_FILE)).expect("ai-usage.json"),
+    )
+    .expect("a usage record");
+    assert_eq!(record.requester.as_deref(), Some("dana"));
+    assert!(
+        [w.project.to_string(), "acme/widgets".to_owned()].contains(&record.project),
+        "{record:?}"
+    );
+    assert_eq!(record.noteable_type.as_deref(), Some("issue"));
+    assert_eq!(record.noteable_iid, Some(iid));
+    assert_eq!(record.note_id, Some(note));
+    assert_eq!(record.outcome, entrypoint::budget::RunOutcome::Stopped);
+    assert_eq!(record.cost_usd, line.usd);
+    assert!(
+        record.input_tokens.is_some_and(|t| t >= 2_000_000),
+        "{record:?}"
+    );
+    assert_eq!(record.job_id, Some(4242));
+    let transcript = std::fs::read_to_string(job.checkout.join(entrypoint::audit::TRANSCRIPT_FILE))
+        .expect("ai-transcript.jsonl");
+    let steps: Vec<serde_json::Value> = transcript
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert!(
+        steps.iter().any(|s| s["step"] == "tool_call"),
+        "{transcript}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["step"] == "stopped" || s["step"] == "failed"),
+        "{transcript}"
+    );
+    for secret in [
+        w.bot.token.as_str(),
+        CLAUDE_KEY,
+        OPENAI_KEY,
+        w.job_token.as_str(),
+    ] {
+        assert!(!transcript.contains(secret));
+    }
+}
+
+#[tokio::test]
+async fn a_run_stopped_by_its_budget_publishes_what_it_did_with_claude() {
+    a_run_stopped_by_its_budget_publishes_what_it_did(Assistant::Claude).await;
+}
+
+#[tokio::test]
+async fn a_run_stopped_by_its_budget_publishes_what_it_did_with_codex() {
+    a_run_stopped_by_its_budget_publishes_what_it_did(Assistant::Codex).await;
+}

@@ -33,6 +33,8 @@ pub use settings::{JobSettings, RunOptions};
 use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
 use crate::assistant::run::RunSpec;
+use crate::audit::{self, Transcript};
+use crate::budget::{RunOutcome, UsageLine, UsageRecord};
 use crate::claim::{self, Claim, ClaimSettings, HandOver};
 use crate::context::{gather, render};
 use crate::gitlab::ids::{AwardId, Noteable};
@@ -165,7 +167,9 @@ pub async fn run(
         tracing::warn!(%error, "the state file for the after_script could not be written");
     }
 
+    let transcript = Arc::new(Transcript::new());
     let job_run = JobRun {
+        transcript: Arc::clone(&transcript),
         options,
         settings: &settings,
         vars,
@@ -185,6 +189,13 @@ pub async fn run(
             tracing::warn!(
                 "cancelled; the placeholder is left for `entrypoint finalize` in after_script"
             );
+            let mut report = ResultReport::new(
+                assistant,
+                Conclusion::Failed(outcome::failure_of(&error, assistant)),
+            );
+            report.duration = Some(started.elapsed());
+            let record = usage_record(&trigger, &report, vars);
+            leave_audit_trail(&settings.project_dir, &transcript, &record);
             return Err(error);
         }
         Err(error) => {
@@ -198,6 +209,8 @@ pub async fn run(
         }
     };
     report.duration = Some(started.elapsed());
+    let record = usage_record(&trigger, &report, vars);
+    report.usage_line = Some(UsageLine::of(&record));
     let published = publish_result(&gitlab, &placeholder, &report, &redactor, internal)
         .instrument(tracing::info_span!("result"))
         .await
@@ -207,6 +220,7 @@ pub async fn run(
     {
         tracing::warn!(%error, "the state file could not be marked finalized");
     }
+    leave_audit_trail(&settings.project_dir, &transcript, &record);
     Ok(match &report.conclusion {
         Conclusion::Answered { .. } => {
             tracing::info!(note = %published.id, elapsed_ms = started.elapsed().as_millis() as u64, "answered");
@@ -217,6 +231,64 @@ pub async fn run(
             headline: failure.headline(),
         },
     })
+}
+
+/// The usage record of a run that ended with `report`.
+fn usage_record(
+    trigger: &Trigger,
+    report: &ResultReport,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> UsageRecord {
+    let (noteable_type, iid) = match trigger.noteable {
+        Noteable::Issue(iid) => ("issue", iid.0),
+        Noteable::MergeRequest(iid) => ("merge_request", iid.0),
+    };
+    let mut record = UsageRecord {
+        assistant: report.assistant,
+        requester: trigger
+            .note
+            .as_ref()
+            .and_then(|note| note.author.username.clone()),
+        project: trigger.project.to_string(),
+        noteable_type: Some(noteable_type.to_owned()),
+        noteable_iid: Some(iid),
+        note_id: trigger.note.as_ref().map(|note| note.id.0),
+        model: report.model.clone(),
+        input_tokens: None,
+        output_tokens: None,
+        cost_usd: report.cost_usd,
+        outcome: match (&report.conclusion, &report.stopped) {
+            (Conclusion::Answered { .. }, None) => RunOutcome::Answered,
+            (Conclusion::Answered { .. }, Some(_)) => RunOutcome::Stopped,
+            (Conclusion::Failed(_), _) => RunOutcome::Failed,
+        },
+        duration_seconds: report.duration.map_or(0.0, |d| d.as_secs_f64()),
+        job_id: vars("CI_JOB_ID").and_then(|id| id.trim().parse().ok()),
+        finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    record.set_usage(report.usage);
+    record
+}
+
+/// Writes the transcript and the usage record as job artifacts; a failure is logged, never the
+/// job's end (the answer is posted by then).
+fn leave_audit_trail(dir: &std::path::Path, transcript: &Transcript, record: &UsageRecord) {
+    let usage = match serde_json::to_vec_pretty(record) {
+        Ok(json) => json,
+        Err(error) => {
+            tracing::warn!(%error, "the usage record could not be serialized");
+            return;
+        }
+    };
+    for (name, contents) in [
+        (audit::TRANSCRIPT_FILE, transcript.to_jsonl().into_bytes()),
+        (audit::USAGE_FILE, usage),
+    ] {
+        match audit::write_artifact(dir, name, &contents) {
+            Ok(path) => tracing::info!(path = %path.display(), "audit artifact written"),
+            Err(error) => tracing::warn!(%error, "the audit trail is incomplete"),
+        }
+    }
 }
 
 /// Whether this job owns the mention (see [`crate::claim`]).
@@ -465,6 +537,7 @@ async fn refuse_in_place(
 
 /// The part of the job after the placeholder: any error here ends up in the placeholder.
 struct JobRun<'a> {
+    transcript: Arc<Transcript>,
     options: &'a RunOptions,
     settings: &'a JobSettings,
     vars: &'a dyn Fn(&str) -> Option<String>,
@@ -536,8 +609,10 @@ impl JobRun<'_> {
             ProgressSettings::default(),
         );
         let redactor = Arc::clone(&self.redactor);
+        let transcript = Arc::clone(&self.transcript);
         let run = crate::assistant::run::run(&spec, &self.settings.sandbox, |event| {
             log_event(event, &redactor);
+            transcript.record(event, &redactor);
             progress.record(event);
         })
         .instrument(tracing::info_span!("assistant", %assistant))
@@ -550,6 +625,15 @@ impl JobRun<'_> {
 
         let mut report = ResultReport::from_run(assistant, &run);
         report.job = self.job.clone();
+        if let Some(stop) = report.stopped.as_mut() {
+            tracing::warn!(limit = stop.limit.variable(), max = %stop.max, "the run stopped at its limit; publishing what it did");
+            match workspace.changes().await {
+                Ok(changes) => stop.files = changes.into_iter().map(|c| c.path).collect(),
+                Err(error) => {
+                    tracing::warn!(%error, "could not list the files the stopped run changed")
+                }
+            }
+        }
         let Conclusion::Answered { text } = &report.conclusion else {
             return Ok(report);
         };
@@ -696,6 +780,18 @@ fn log_event(event: &AssistantEvent, redactor: &Redactor) {
             usage, cost_usd, ..
         } => {
             tracing::info!(?usage, ?cost_usd, "the assistant finished")
+        }
+        AssistantEvent::Stopped {
+            limit,
+            usage,
+            cost_usd,
+        } => {
+            tracing::warn!(
+                limit = limit.variable(),
+                ?usage,
+                ?cost_usd,
+                "the assistant reached its limit"
+            )
         }
         AssistantEvent::Message { .. } => {}
     }
