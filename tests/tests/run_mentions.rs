@@ -1803,3 +1803,141 @@ async fn a_run_stopped_by_its_budget_publishes_what_it_did_with_claude() {
 async fn a_run_stopped_by_its_budget_publishes_what_it_did_with_codex() {
     a_run_stopped_by_its_budget_publishes_what_it_did(Assistant::Codex).await;
 }
+
+/// `AI_RATE_LIMIT=3/hour`: Dana's first three requests are answered; her fourth within the hour
+/// gets one polite note naming the limit and the time she may ask again (an hour after her
+/// first answer), and the model is not called for it. The count comes from the bot's own
+/// answers, so it needs nothing but GitLab.
+#[tokio::test]
+async fn the_fourth_request_within_an_hour_is_refused_with_the_retry_time() {
+    let w = world().await;
+    let iid = w.issue("Questions about the greeting");
+    let issue = DoubleNoteable::Issue(iid);
+    let model = openai::start(
+        Script::new()
+            .then(Turn::text("Answer one."))
+            .then(Turn::text("Answer two."))
+            .then(Turn::text("Answer three."))
+            .then(Turn::text("Answer four (must not be asked for).")),
+    )
+    .await
+    .unwrap();
+    let mut jobs = Vec::new();
+    for n in 1..=4 {
+        let note = w.note(issue, w.dev.id, &format!("@codex question {n}?"));
+        let job = w
+            .run(Job {
+                assistant: Assistant::Codex,
+                noteable: issue,
+                note,
+                model: &model,
+                extra: vec![("AI_RATE_LIMIT", "3/hour".to_owned())],
+            })
+            .await;
+        assert!(job.succeeded(), "{}", job.log());
+        jobs.push(job);
+    }
+
+    assert_eq!(
+        model.model_calls().len(),
+        3,
+        "the 4th request never reached the model"
+    );
+    let bot_notes = w.bot_notes(issue);
+    let answers: Vec<&Note> = bot_notes
+        .iter()
+        .filter(|n| entrypoint::budget::UsageLine::find(&n.body).is_some())
+        .collect();
+    assert_eq!(answers.len(), 3, "{bot_notes:#?}");
+    let refusals: Vec<&Note> = bot_notes
+        .iter()
+        .filter(|n| {
+            n.body
+                .contains(&marker(Assistant::Codex, NoteRole::Refusal))
+        })
+        .collect();
+    assert_eq!(refusals.len(), 1, "one polite note: {bot_notes:#?}");
+    let first = answers.iter().map(|n| n.created_at).min().unwrap();
+    let retry = (first + chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M");
+    let body = &refusals[0].body;
+    assert!(
+        body.starts_with("Sorry @dana, you have asked 3 times in the last hour"),
+        "{body}"
+    );
+    assert!(body.contains("`AI_RATE_LIMIT=3/hour`"), "{body}");
+    assert!(
+        body.contains(&format!("Please ask again after {retry} UTC.")),
+        "{body}"
+    );
+    assert!(
+        !jobs[3]
+            .checkout
+            .join(entrypoint::audit::USAGE_FILE)
+            .exists()
+    );
+}
+
+/// `AI_MONTHLY_BUDGET_USD=1`: the first answer of the month costs about $4 (Codex's usage at the
+/// key proxy's price); the next request is refused before the model runs, with the first of
+/// next month as the time to ask again.
+#[tokio::test]
+async fn a_spent_monthly_budget_refuses_the_next_request_before_the_model_runs() {
+    let w = world().await;
+    let iid = w.issue("Budget");
+    let issue = DoubleNoteable::Issue(iid);
+    let model = openai::start(
+        Script::new()
+            .then(
+                Turn::text("An expensive answer.").with_usage(doubles::model::Usage {
+                    input_tokens: 2_000_000,
+                    output_tokens: 1_000,
+                }),
+            )
+            .then(Turn::text("Never asked for.")),
+    )
+    .await
+    .unwrap();
+    for n in 1..=2 {
+        let note = w.note(issue, w.dev.id, &format!("@codex request {n}"));
+        let job = w
+            .run(Job {
+                assistant: Assistant::Codex,
+                noteable: issue,
+                note,
+                model: &model,
+                extra: vec![("AI_MONTHLY_BUDGET_USD", "1".to_owned())],
+            })
+            .await;
+        assert!(job.succeeded(), "{}", job.log());
+    }
+
+    assert_eq!(model.model_calls().len(), 1);
+    let bot_notes = w.bot_notes(issue);
+    let refusal = bot_notes
+        .iter()
+        .find(|n| {
+            n.body
+                .contains(&marker(Assistant::Codex, NoteRole::Refusal))
+        })
+        .expect("a refusal");
+    let now = chrono::Utc::now();
+    let next_month = entrypoint::budget::MonthlyBudget::month_of(now).1;
+    assert!(
+        refusal.body.contains("spent about $4.01 this month"),
+        "{}",
+        refusal.body
+    );
+    assert!(
+        refusal.body.contains("`AI_MONTHLY_BUDGET_USD=1.00`"),
+        "{}",
+        refusal.body
+    );
+    assert!(
+        refusal.body.contains(&format!(
+            "Please ask again after {} UTC.",
+            next_month.format("%Y-%m-%d %H:%M")
+        )),
+        "{}",
+        refusal.body
+    );
+}

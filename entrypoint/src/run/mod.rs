@@ -34,7 +34,7 @@ use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
 use crate::assistant::run::RunSpec;
 use crate::audit::{self, Transcript};
-use crate::budget::{RunOutcome, UsageLine, UsageRecord};
+use crate::budget::{MonthlyBudget, RunOutcome, UsageLine, UsageRecord, ledger};
 use crate::claim::{self, Claim, ClaimSettings, HandOver};
 use crate::context::{gather, render};
 use crate::gitlab::ids::{AwardId, Noteable};
@@ -89,6 +89,15 @@ pub async fn run(
             GuardOutcome::Refuse(guard::Refusal::EditedAfterTrigger {
                 username: author_name(&trigger),
             })
+        }
+        (GuardOutcome::Proceed { bot, author_level }, false) => {
+            match over_limit(&gitlab, &trigger, &settings, &bot)
+                .instrument(tracing::info_span!("limits"))
+                .await?
+            {
+                Some(refusal) => GuardOutcome::Refuse(refusal),
+                None => GuardOutcome::Proceed { bot, author_level },
+            }
         }
         (outcome, _) => outcome,
     };
@@ -231,6 +240,55 @@ pub async fn run(
             headline: failure.headline(),
         },
     })
+}
+
+/// The refusal of a request over `AI_RATE_LIMIT` or `AI_MONTHLY_BUDGET_USD`, checked against the
+/// bot's own answers before anything is posted or the model runs; `None` when no limit is set
+/// or the request is within them.
+async fn over_limit(
+    gitlab: &GitLab,
+    trigger: &Trigger,
+    settings: &JobSettings,
+    bot: &BotIdentity,
+) -> anyhow::Result<Option<guard::Refusal>> {
+    let limits = &settings.limits;
+    if limits.rate.is_none() && limits.monthly.is_none() {
+        return Ok(None);
+    }
+    let now = chrono::Utc::now();
+    let mut since = now;
+    if let Some(rate) = &limits.rate {
+        since = since.min(rate.since(now));
+    }
+    if limits.monthly.is_some() {
+        since = since.min(MonthlyBudget::month_of(now).0);
+    }
+    let answers = ledger::answers_since(gitlab, &trigger.project, bot.id, since)
+        .await
+        .context("reading the bot's recent answers for AI_RATE_LIMIT / AI_MONTHLY_BUDGET_USD")?;
+    let requester = trigger
+        .note
+        .as_ref()
+        .and_then(|note| note.author.username.clone());
+    let limited = limits
+        .monthly
+        .and_then(|monthly| monthly.check(&answers, now))
+        .or_else(|| {
+            limits
+                .rate
+                .as_ref()
+                .and_then(|rate| rate.check(&answers, requester.as_deref(), trigger.noteable, now))
+        });
+    tracing::info!(
+        answers = answers.len(),
+        limited = limited.is_some(),
+        "checked the request limits"
+    );
+    Ok(limited.map(|limited| guard::Refusal::Limited {
+        username: requester.unwrap_or_else(|| "author".to_owned()),
+        why: limited.reason,
+        retry_at: limited.retry_at,
+    }))
 }
 
 /// The usage record of a run that ended with `report`.
@@ -487,7 +545,7 @@ pub(crate) async fn refuse(
         | guard::Refusal::InsufficientAccess {
             username, required, ..
         } => post_refusal(gitlab, trigger, &role(username, required), redactor).await?,
-        guard::Refusal::EditedAfterTrigger { .. } => {
+        guard::Refusal::EditedAfterTrigger { .. } | guard::Refusal::Limited { .. } => {
             let body = format!(
                 "{}\n\n{}",
                 redactor.redact(&refusal.message()),

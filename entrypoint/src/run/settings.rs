@@ -7,6 +7,7 @@ use anyhow::Context as _;
 
 use crate::assistant::run::RunSpec;
 use crate::assistant::{Assistant, Handles};
+use crate::budget::{LimitError, MonthlyBudget, RateLimit};
 use crate::context::ContextBudget;
 use crate::guard::GuardSettings;
 use crate::sandbox::{Plan, Settings};
@@ -43,6 +44,33 @@ pub struct JobSettings {
     /// run says so). A job that cannot switch uid (not root) or fence (no `CAP_NET_ADMIN`)
     /// fails the run after the placeholder exists, so the thread shows why and the fix.
     pub sandbox: Plan,
+    /// `AI_RATE_LIMIT` and `AI_MONTHLY_BUDGET_USD`.
+    pub limits: RequestLimits,
+}
+
+/// The limits over many runs, checked before the placeholder ([`crate::budget::rate`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RequestLimits {
+    pub rate: Option<RateLimit>,
+    pub monthly: Option<MonthlyBudget>,
+}
+
+impl RequestLimits {
+    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Result<Self, LimitError> {
+        let set = |name: &str| {
+            vars(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        Ok(Self {
+            rate: set("AI_RATE_LIMIT")
+                .map(|text| RateLimit::parse(&text))
+                .transpose()?,
+            monthly: set("AI_MONTHLY_BUDGET_USD")
+                .map(|text| MonthlyBudget::parse(&text))
+                .transpose()?,
+        })
+    }
 }
 
 impl JobSettings {
@@ -77,6 +105,7 @@ impl JobSettings {
             project_dir,
             spec,
             sandbox: Plan::for_this_process(Settings::from_env(assistant, vars)?)?,
+            limits: RequestLimits::from_env(vars)?,
         })
     }
 }
