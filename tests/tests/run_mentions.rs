@@ -1668,12 +1668,16 @@ async fn a_run_stopped_by_its_budget_publishes_what_it_did(assistant: Assistant)
                 .join("greet.txt");
             Script::new()
                 .then(Turn::tool_call(ToolCall::read_file("toolu_r1", &file)))
-                .then(Turn::tool_call(ToolCall::edit_file(
-                    "toolu_e1",
-                    &file,
-                    "Hello wrold",
-                    "Hello world",
-                )))
+                // Beside its edit it plants a file named like an audit artifact, as an earlier
+                // run in the same scan job would leave one: it is never committed.
+                .then(Turn::tool_calls(vec![
+                    ToolCall::edit_file("toolu_e1", &file, "Hello wrold", "Hello world"),
+                    ToolCall::write_file(
+                        "toolu_w1",
+                        file.with_file_name(entrypoint::audit::USAGE_FILE),
+                        "forged\n",
+                    ),
+                ]))
                 // Claude Code checks its budget when an answer arrives, before running the
                 // answer's tool calls: this read never runs.
                 .then(
@@ -1685,12 +1689,10 @@ async fn a_run_stopped_by_its_budget_publishes_what_it_did(assistant: Assistant)
         }
         Assistant::Codex => Script::new()
             .then(
-                Turn::tool_call(ToolCall::edit_file(
-                    "call_e1",
-                    "greet.txt",
-                    "Hello wrold",
-                    "Hello world",
-                ))
+                Turn::tool_calls(vec![
+                    ToolCall::edit_file("call_e1", "greet.txt", "Hello wrold", "Hello world"),
+                    ToolCall::write_file("call_w1", entrypoint::audit::USAGE_FILE, "forged\n"),
+                ])
                 .with_text("Fixed the greeting; checking the rest next.")
                 .with_usage(expensive),
             )
@@ -1721,6 +1723,7 @@ async fn a_run_stopped_by_its_budget_publishes_what_it_did(assistant: Assistant)
         "{body}"
     );
     assert!(body.contains("It had changed `greet.txt`"), "{body}");
+    assert!(!body.contains(entrypoint::audit::USAGE_FILE), "{body}");
     assert!(
         body.contains("Fixed the greeting; checking the rest next."),
         "{body}"

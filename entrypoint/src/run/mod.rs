@@ -328,6 +328,31 @@ fn usage_record(
     record
 }
 
+/// Removes untracked files named like the audit artifacts before the changes are committed:
+/// an earlier run in the same job (the scan's `job` mode answers several mentions in one
+/// checkout) left them, and another issue's transcript must never be pushed to this one's
+/// branch; or the model planted them. Tracked files of those names are the project's and stay.
+async fn forget_audit_files(workspace: &crate::workspace::Workspace) {
+    let changes = match workspace.changes().await {
+        Ok(changes) => changes,
+        Err(error) => {
+            tracing::warn!(%error, "could not list the checkout's changes to leave the audit files out");
+            return;
+        }
+    };
+    for change in changes {
+        if change.status == "??"
+            && [audit::TRANSCRIPT_FILE, audit::USAGE_FILE].contains(&change.path.as_str())
+        {
+            let path = workspace.dir().join(&change.path);
+            // `remove_file` removes a link itself, never what it points to.
+            if let Err(error) = std::fs::remove_file(&path) {
+                tracing::warn!(%error, path = %path.display(), "could not remove a stale audit file");
+            }
+        }
+    }
+}
+
 /// Writes the transcript and the usage record as job artifacts; a failure is logged, never the
 /// job's end (the answer is posted by then).
 fn leave_audit_trail(dir: &std::path::Path, transcript: &Transcript, record: &UsageRecord) {
@@ -681,6 +706,7 @@ impl JobRun<'_> {
             tracing::warn!(%name, "AI_ENV_PASSTHROUGH names a credential or CI variable; it was not passed on");
         }
 
+        forget_audit_files(&workspace).await;
         let mut report = ResultReport::from_run(assistant, &run);
         report.job = self.job.clone();
         if let Some(stop) = report.stopped.as_mut() {
