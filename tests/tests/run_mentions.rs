@@ -2144,3 +2144,303 @@ async fn codex_reviews_a_merge_request_in_the_review_job_too() {
     );
     assert_eq!(w.gl.reviews(w.project, iid).len(), 1);
 }
+
+/// The person asked for a fix on an issue; the run hit `AI_MAX_BUDGET_USD` after its first
+/// (expensive) edit. The answer says it stopped, at which limit, what it spent and which file it
+/// had changed; the change is on a branch with a merge request as for a finished run; the job
+/// leaves its usage record and transcript as artifacts, and the answer carries the usage line.
+async fn a_run_stopped_by_its_budget_publishes_what_it_did(assistant: Assistant) {
+    let w = world().await;
+    let iid = w.issue("Greeting has a typo");
+    let issue = DoubleNoteable::Issue(iid);
+    let handle = assistant.name();
+    let note = w.note(issue, w.dev.id, &format!("@{handle} please fix this"));
+    let expensive = doubles::model::Usage {
+        input_tokens: 2_000_000,
+        output_tokens: 1_000,
+    };
+    let script = match assistant {
+        Assistant::Claude => {
+            let file = w
+                .dir
+                .path()
+                .join(format!("{handle}-{note}"))
+                .join("greet.txt");
+            Script::new()
+                .then(Turn::tool_call(ToolCall::read_file("toolu_r1", &file)))
+                // Beside its edit it plants a file named like an audit artifact, as an earlier
+                // run in the same scan job would leave one: it is never committed.
+                .then(Turn::tool_calls(vec![
+                    ToolCall::edit_file("toolu_e1", &file, "Hello wrold", "Hello world"),
+                    ToolCall::write_file(
+                        "toolu_w1",
+                        file.with_file_name(entrypoint::audit::USAGE_FILE),
+                        "forged\n",
+                    ),
+                ]))
+                // Claude Code checks its budget when an answer arrives, before running the
+                // answer's tool calls: this read never runs.
+                .then(
+                    Turn::tool_call(ToolCall::read_file("toolu_r2", &file))
+                        .with_text("Fixed the greeting; checking the rest next.")
+                        .with_usage(expensive),
+                )
+                .then(Turn::text("All done (never reached)."))
+        }
+        Assistant::Codex => Script::new()
+            .then(
+                Turn::tool_calls(vec![
+                    ToolCall::edit_file("call_e1", "greet.txt", "Hello wrold", "Hello world"),
+                    ToolCall::write_file("call_w1", entrypoint::audit::USAGE_FILE, "forged\n"),
+                ])
+                .with_text("Fixed the greeting; checking the rest next.")
+                .with_usage(expensive),
+            )
+            .then(Turn::text("All done (never reached).")),
+    };
+    let model = match assistant {
+        Assistant::Claude => anthropic::start(script).await.unwrap(),
+        Assistant::Codex => openai::start(script).await.unwrap(),
+    };
+
+    let job = w
+        .run(Job {
+            assistant,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("AI_MAX_BUDGET_USD", "0.50".to_owned())],
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    let body = result_note(&bot_notes, assistant).body;
+    assert!(body.contains("stopped at its limit"), "{body}");
+    assert!(
+        body.contains("reached its budget of $0.50 (`AI_MAX_BUDGET_USD`) after spending about $"),
+        "{body}"
+    );
+    assert!(body.contains("It had changed `greet.txt`"), "{body}");
+    assert!(!body.contains(entrypoint::audit::USAGE_FILE), "{body}");
+    assert!(
+        body.contains("Fixed the greeting; checking the rest next."),
+        "{body}"
+    );
+    assert!(!body.contains("never reached"), "{body}");
+    // What it did is published as for a finished run.
+    let mrs = w.gl.merge_requests(w.project);
+    assert_eq!(mrs.len(), 1, "{mrs:#?}");
+    assert!(body.contains(&format!("!{}", mrs[0].iid)), "{body}");
+    let repo = w.gl.repo(w.project).unwrap();
+    assert_eq!(
+        repo.file_at(&mrs[0].source_branch, "greet.txt")
+            .unwrap()
+            .as_deref(),
+        Some("Hello world\n".as_bytes())
+    );
+    assert_eq!(
+        repo.file_at(&mrs[0].source_branch, entrypoint::audit::USAGE_FILE)
+            .unwrap(),
+        None,
+        "the artifacts are never committed"
+    );
+    // The usage line later runs sum.
+    let line = entrypoint::budget::UsageLine::find(&body).expect("a usage line");
+    assert_eq!(line.by.as_deref(), Some("dana"));
+    assert_eq!(line.outcome, entrypoint::budget::RunOutcome::Stopped);
+    assert!(line.usd.is_some_and(|usd| usd >= 0.5), "{line:?}");
+    // The audit trail.
+    let record: entrypoint::budget::UsageRecord = serde_json::from_slice(
+        &std::fs::read(job.checkout.join(entrypoint::audit::USAGE_FILE)).expect("ai-usage.json"),
+    )
+    .expect("a usage record");
+    assert_eq!(record.requester.as_deref(), Some("dana"));
+    assert!(
+        [w.project.to_string(), "acme/widgets".to_owned()].contains(&record.project),
+        "{record:?}"
+    );
+    assert_eq!(record.noteable_type.as_deref(), Some("issue"));
+    assert_eq!(record.noteable_iid, Some(iid));
+    assert_eq!(record.note_id, Some(note));
+    assert_eq!(record.outcome, entrypoint::budget::RunOutcome::Stopped);
+    assert_eq!(record.cost_usd, line.usd);
+    assert!(
+        record.input_tokens.is_some_and(|t| t >= 2_000_000),
+        "{record:?}"
+    );
+    assert_eq!(record.job_id, Some(4242));
+    let transcript = std::fs::read_to_string(job.checkout.join(entrypoint::audit::TRANSCRIPT_FILE))
+        .expect("ai-transcript.jsonl");
+    let steps: Vec<serde_json::Value> = transcript
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert!(
+        steps.iter().any(|s| s["step"] == "tool_call"),
+        "{transcript}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["step"] == "stopped" && s["limit"] == "AI_MAX_BUDGET_USD"),
+        "{transcript}"
+    );
+    for secret in [
+        w.bot.token.as_str(),
+        CLAUDE_KEY,
+        OPENAI_KEY,
+        w.job_token.as_str(),
+    ] {
+        assert!(!transcript.contains(secret));
+    }
+}
+
+#[tokio::test]
+async fn a_run_stopped_by_its_budget_publishes_what_it_did_with_claude() {
+    a_run_stopped_by_its_budget_publishes_what_it_did(Assistant::Claude).await;
+}
+
+#[tokio::test]
+async fn a_run_stopped_by_its_budget_publishes_what_it_did_with_codex() {
+    a_run_stopped_by_its_budget_publishes_what_it_did(Assistant::Codex).await;
+}
+
+/// `AI_RATE_LIMIT=3/hour`: Dana's first three requests are answered; her fourth within the hour
+/// gets one polite note naming the limit and the time she may ask again (an hour after her
+/// first answer), and the model is not called for it. The count comes from the bot's own
+/// answers, so it needs nothing but GitLab.
+#[tokio::test]
+async fn the_fourth_request_within_an_hour_is_refused_with_the_retry_time() {
+    let w = world().await;
+    let iid = w.issue("Questions about the greeting");
+    let issue = DoubleNoteable::Issue(iid);
+    let model = openai::start(
+        Script::new()
+            .then(Turn::text("Answer one."))
+            .then(Turn::text("Answer two."))
+            .then(Turn::text("Answer three."))
+            .then(Turn::text("Answer four (must not be asked for).")),
+    )
+    .await
+    .unwrap();
+    let mut jobs = Vec::new();
+    for n in 1..=4 {
+        let note = w.note(issue, w.dev.id, &format!("@codex question {n}?"));
+        let job = w
+            .run(Job {
+                assistant: Assistant::Codex,
+                noteable: issue,
+                note,
+                model: &model,
+                extra: vec![("AI_RATE_LIMIT", "3/hour".to_owned())],
+            })
+            .await;
+        assert!(job.succeeded(), "{}", job.log());
+        jobs.push(job);
+    }
+
+    assert_eq!(
+        model.model_calls().len(),
+        3,
+        "the 4th request never reached the model"
+    );
+    let bot_notes = w.bot_notes(issue);
+    let answers: Vec<&Note> = bot_notes
+        .iter()
+        .filter(|n| entrypoint::budget::UsageLine::find(&n.body).is_some())
+        .collect();
+    assert_eq!(answers.len(), 3, "{bot_notes:#?}");
+    let refusals: Vec<&Note> = bot_notes
+        .iter()
+        .filter(|n| {
+            n.body
+                .contains(&marker(Assistant::Codex, NoteRole::Refusal))
+        })
+        .collect();
+    assert_eq!(refusals.len(), 1, "one polite note: {bot_notes:#?}");
+    let first = answers.iter().map(|n| n.created_at).min().unwrap();
+    let retry = (first + chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M");
+    let body = &refusals[0].body;
+    assert!(
+        body.starts_with("Sorry @dana, you have asked 3 times in the last hour"),
+        "{body}"
+    );
+    assert!(body.contains("`AI_RATE_LIMIT=3/hour`"), "{body}");
+    assert!(
+        body.contains(&format!("Please ask again after {retry} UTC.")),
+        "{body}"
+    );
+    assert!(
+        !jobs[3]
+            .checkout
+            .join(entrypoint::audit::USAGE_FILE)
+            .exists()
+    );
+}
+
+/// `AI_MONTHLY_BUDGET_USD=1`: the first answer of the month costs about $4 (Codex's usage at the
+/// key proxy's price); the next request is refused before the model runs, with the first of
+/// next month as the time to ask again.
+#[tokio::test]
+async fn a_spent_monthly_budget_refuses_the_next_request_before_the_model_runs() {
+    let w = world().await;
+    let iid = w.issue("Budget");
+    let issue = DoubleNoteable::Issue(iid);
+    let model = openai::start(
+        Script::new()
+            .then(
+                Turn::text("An expensive answer.").with_usage(doubles::model::Usage {
+                    input_tokens: 2_000_000,
+                    output_tokens: 1_000,
+                }),
+            )
+            .then(Turn::text("Never asked for.")),
+    )
+    .await
+    .unwrap();
+    for n in 1..=2 {
+        let note = w.note(issue, w.dev.id, &format!("@codex request {n}"));
+        let job = w
+            .run(Job {
+                assistant: Assistant::Codex,
+                noteable: issue,
+                note,
+                model: &model,
+                extra: vec![("AI_MONTHLY_BUDGET_USD", "1".to_owned())],
+            })
+            .await;
+        assert!(job.succeeded(), "{}", job.log());
+    }
+
+    assert_eq!(model.model_calls().len(), 1);
+    let bot_notes = w.bot_notes(issue);
+    let refusal = bot_notes
+        .iter()
+        .find(|n| {
+            n.body
+                .contains(&marker(Assistant::Codex, NoteRole::Refusal))
+        })
+        .expect("a refusal");
+    let now = chrono::Utc::now();
+    let next_month = entrypoint::budget::MonthlyBudget::month_of(now).1;
+    assert!(
+        refusal.body.contains("spent about $4.01 this month"),
+        "{}",
+        refusal.body
+    );
+    assert!(
+        refusal.body.contains("`AI_MONTHLY_BUDGET_USD=1.00`"),
+        "{}",
+        refusal.body
+    );
+    assert!(
+        refusal.body.contains(&format!(
+            "Please ask again after {} UTC.",
+            next_month.format("%Y-%m-%d %H:%M")
+        )),
+        "{}",
+        refusal.body
+    );
+}

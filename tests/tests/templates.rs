@@ -349,6 +349,31 @@ fn webhook_scheduled_scan_and_flow_pipelines_start_a_job() {
     }
 }
 
+/// Every job that runs an assistant keeps its audit trail, failed runs included
+/// (<https://docs.gitlab.com/ci/yaml/#artifactswhen>); the names are the files `entrypoint`
+/// writes.
+#[test]
+fn every_assistant_job_keeps_its_audit_trail_even_when_it_fails() {
+    for (file, _) in TEMPLATES {
+        let t = load(file);
+        for (name, job) in t.jobs() {
+            assert_eq!(
+                job["artifacts"]["when"].as_str(),
+                Some("always"),
+                "{file}: {name}"
+            );
+            assert_eq!(
+                strings(&job["artifacts"]["paths"]),
+                [
+                    entrypoint::audit::TRANSCRIPT_FILE,
+                    entrypoint::audit::USAGE_FILE
+                ],
+                "{file}: {name}"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_job_is_pinned_serialised_uninterruptible_and_finalized() {
     for (file, assistant) in TEMPLATES {

@@ -537,6 +537,18 @@ pub async fn review(
             "{assistant} ran out of time after {}s, so nothing was posted: raise AI_TIMEOUT (template input ai_timeout) or lower AI_REVIEW_MAX_DIFF_LINES",
             after.as_secs()
         ),
+        // Findings written before the limit stopped the run are still a review: post them.
+        crate::assistant::run::Outcome::LimitReached { limit, .. } if review_file.exists() => {
+            tracing::warn!(
+                limit = limit.variable(),
+                "the review stopped at its limit; posting the findings it wrote"
+            );
+        }
+        crate::assistant::run::Outcome::LimitReached { limit, .. } => anyhow::bail!(
+            "{assistant} stopped at its limit ({}) before writing the review, so nothing was posted: raise {} or lower AI_REVIEW_MAX_DIFF_LINES",
+            limit.variable(),
+            limit.variable()
+        ),
     }
     written_by(&review_file, sandbox_uid)?;
     let review = read_review(&review_file)?;

@@ -33,6 +33,8 @@ pub use settings::{JobSettings, RunOptions};
 use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
 use crate::assistant::run::RunSpec;
+use crate::audit::{self, Transcript};
+use crate::budget::{MonthlyBudget, RunOutcome, UsageLine, UsageRecord, ledger};
 use crate::claim::{self, Claim, ClaimSettings, HandOver};
 use crate::context::{gather, render};
 use crate::gitlab::ids::{AwardId, Noteable};
@@ -89,6 +91,15 @@ pub async fn run(
             GuardOutcome::Refuse(guard::Refusal::EditedAfterTrigger {
                 username: author_name(&trigger),
             })
+        }
+        (GuardOutcome::Proceed { bot, author_level }, false) => {
+            match over_limit(&gitlab, &trigger, &settings, &bot)
+                .instrument(tracing::info_span!("limits"))
+                .await?
+            {
+                Some(refusal) => GuardOutcome::Refuse(refusal),
+                None => GuardOutcome::Proceed { bot, author_level },
+            }
         }
         (outcome, _) => outcome,
     };
@@ -167,7 +178,9 @@ pub async fn run(
         tracing::warn!(%error, "the state file for the after_script could not be written");
     }
 
+    let transcript = Arc::new(Transcript::new());
     let job_run = JobRun {
+        transcript: Arc::clone(&transcript),
         options,
         settings: &settings,
         vars,
@@ -187,6 +200,13 @@ pub async fn run(
             tracing::warn!(
                 "cancelled; the placeholder is left for `entrypoint finalize` in after_script"
             );
+            let mut report = ResultReport::new(
+                assistant,
+                Conclusion::Failed(outcome::failure_of(&error, assistant)),
+            );
+            report.duration = Some(started.elapsed());
+            let record = usage_record(&trigger, &report, vars);
+            leave_audit_trail(&settings.project_dir, &transcript, &record);
             return Err(error);
         }
         Err(error) => {
@@ -200,6 +220,8 @@ pub async fn run(
         }
     };
     report.duration = Some(started.elapsed());
+    let record = usage_record(&trigger, &report, vars);
+    report.usage_line = Some(UsageLine::of(&record));
     let published = publish_result(&gitlab, &placeholder, &report, &redactor, internal)
         .instrument(tracing::info_span!("result"))
         .await
@@ -209,6 +231,7 @@ pub async fn run(
     {
         tracing::warn!(%error, "the state file could not be marked finalized");
     }
+    leave_audit_trail(&settings.project_dir, &transcript, &record);
     Ok(match &report.conclusion {
         Conclusion::Answered { .. } => {
             tracing::info!(note = %published.id, elapsed_ms = started.elapsed().as_millis() as u64, "answered");
@@ -219,6 +242,138 @@ pub async fn run(
             headline: failure.headline(),
         },
     })
+}
+
+/// The refusal of a request over `AI_RATE_LIMIT` or `AI_MONTHLY_BUDGET_USD`, checked against the
+/// bot's own answers before anything is posted or the model runs; `None` when no limit is set
+/// or the request is within them.
+async fn over_limit(
+    gitlab: &GitLab,
+    trigger: &Trigger,
+    settings: &JobSettings,
+    bot: &BotIdentity,
+) -> anyhow::Result<Option<guard::Refusal>> {
+    let limits = &settings.limits;
+    if limits.rate.is_none() && limits.monthly.is_none() {
+        return Ok(None);
+    }
+    let now = chrono::Utc::now();
+    let mut since = now;
+    if let Some(rate) = &limits.rate {
+        since = since.min(rate.since(now));
+    }
+    if limits.monthly.is_some() {
+        since = since.min(MonthlyBudget::month_of(now).0);
+    }
+    let answers = ledger::answers_since(gitlab, &trigger.project, bot.id, since)
+        .await
+        .context("reading the bot's recent answers for AI_RATE_LIMIT / AI_MONTHLY_BUDGET_USD")?;
+    let requester = trigger
+        .note
+        .as_ref()
+        .and_then(|note| note.author.username.clone());
+    let limited = limits
+        .monthly
+        .and_then(|monthly| monthly.check(&answers, now))
+        .or_else(|| {
+            limits
+                .rate
+                .as_ref()
+                .and_then(|rate| rate.check(&answers, requester.as_deref(), trigger.noteable, now))
+        });
+    tracing::info!(
+        answers = answers.len(),
+        limited = limited.is_some(),
+        "checked the request limits"
+    );
+    Ok(limited.map(|limited| guard::Refusal::Limited {
+        username: requester.unwrap_or_else(|| "author".to_owned()),
+        why: limited.reason,
+        retry_at: limited.retry_at,
+    }))
+}
+
+/// The usage record of a run that ended with `report`.
+fn usage_record(
+    trigger: &Trigger,
+    report: &ResultReport,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> UsageRecord {
+    let (noteable_type, iid) = match trigger.noteable {
+        Noteable::Issue(iid) => ("issue", iid.0),
+        Noteable::MergeRequest(iid) => ("merge_request", iid.0),
+    };
+    let mut record = UsageRecord {
+        assistant: report.assistant,
+        requester: trigger
+            .note
+            .as_ref()
+            .and_then(|note| note.author.username.clone()),
+        project: trigger.project.to_string(),
+        noteable_type: Some(noteable_type.to_owned()),
+        noteable_iid: Some(iid),
+        note_id: trigger.note.as_ref().map(|note| note.id.0),
+        model: report.model.clone(),
+        input_tokens: None,
+        output_tokens: None,
+        cost_usd: report.cost_usd,
+        outcome: match (&report.conclusion, &report.stopped) {
+            (Conclusion::Answered { .. }, None) => RunOutcome::Answered,
+            (Conclusion::Answered { .. }, Some(_)) => RunOutcome::Stopped,
+            (Conclusion::Failed(_), _) => RunOutcome::Failed,
+        },
+        duration_seconds: report.duration.map_or(0.0, |d| d.as_secs_f64()),
+        job_id: vars("CI_JOB_ID").and_then(|id| id.trim().parse().ok()),
+        finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    record.set_usage(report.usage);
+    record
+}
+
+/// Removes untracked files named like the audit artifacts before the changes are committed:
+/// an earlier run in the same job (the scan's `job` mode answers several mentions in one
+/// checkout) left them, and another issue's transcript must never be pushed to this one's
+/// branch; or the model planted them. Tracked files of those names are the project's and stay.
+async fn forget_audit_files(workspace: &crate::workspace::Workspace) {
+    let changes = match workspace.changes().await {
+        Ok(changes) => changes,
+        Err(error) => {
+            tracing::warn!(%error, "could not list the checkout's changes to leave the audit files out");
+            return;
+        }
+    };
+    for change in changes {
+        if change.status == "??"
+            && [audit::TRANSCRIPT_FILE, audit::USAGE_FILE].contains(&change.path.as_str())
+        {
+            let path = workspace.dir().join(&change.path);
+            // `remove_file` removes a link itself, never what it points to.
+            if let Err(error) = std::fs::remove_file(&path) {
+                tracing::warn!(%error, path = %path.display(), "could not remove a stale audit file");
+            }
+        }
+    }
+}
+
+/// Writes the transcript and the usage record as job artifacts; a failure is logged, never the
+/// job's end (the answer is posted by then).
+fn leave_audit_trail(dir: &std::path::Path, transcript: &Transcript, record: &UsageRecord) {
+    let usage = match serde_json::to_vec_pretty(record) {
+        Ok(json) => json,
+        Err(error) => {
+            tracing::warn!(%error, "the usage record could not be serialized");
+            return;
+        }
+    };
+    for (name, contents) in [
+        (audit::TRANSCRIPT_FILE, transcript.to_jsonl().into_bytes()),
+        (audit::USAGE_FILE, usage),
+    ] {
+        match audit::write_artifact(dir, name, &contents) {
+            Ok(path) => tracing::info!(path = %path.display(), "audit artifact written"),
+            Err(error) => tracing::warn!(%error, "the audit trail is incomplete"),
+        }
+    }
 }
 
 /// Whether this job owns the mention (see [`crate::claim`]).
@@ -442,7 +597,7 @@ pub(crate) async fn refuse(
         | guard::Refusal::InsufficientAccess {
             username, required, ..
         } => post_refusal(gitlab, trigger, &role(username, required), redactor).await?,
-        guard::Refusal::EditedAfterTrigger { .. } => {
+        guard::Refusal::EditedAfterTrigger { .. } | guard::Refusal::Limited { .. } => {
             let body = format!(
                 "{}\n\n{}",
                 redactor.redact(&refusal.message()),
@@ -492,6 +647,7 @@ async fn refuse_in_place(
 
 /// The part of the job after the placeholder: any error here ends up in the placeholder.
 struct JobRun<'a> {
+    transcript: Arc<Transcript>,
     options: &'a RunOptions,
     settings: &'a JobSettings,
     vars: &'a dyn Fn(&str) -> Option<String>,
@@ -572,8 +728,10 @@ impl JobRun<'_> {
             )
         });
         let redactor = Arc::clone(&self.redactor);
+        let transcript = Arc::clone(&self.transcript);
         let run = crate::assistant::run::run(&spec, &self.settings.sandbox, |event| {
             log_event(event, &redactor);
+            transcript.record(event, &redactor);
             if let Some(progress) = &progress {
                 progress.record(event);
             }
@@ -588,8 +746,37 @@ impl JobRun<'_> {
             tracing::warn!(%name, "AI_ENV_PASSTHROUGH names a credential or CI variable; it was not passed on");
         }
 
+        forget_audit_files(&workspace).await;
+        // Codex never reports a stop: the key proxy refused its next model call, which Codex
+        // reports as a failure. The transcript ends with the stop all the same.
+        if assistant == Assistant::Codex
+            && let crate::assistant::run::Outcome::LimitReached {
+                limit,
+                usage,
+                cost_usd,
+                ..
+            } = &run.outcome
+        {
+            self.transcript.record(
+                &AssistantEvent::Stopped {
+                    limit: *limit,
+                    usage: *usage,
+                    cost_usd: *cost_usd,
+                },
+                &self.redactor,
+            );
+        }
         let mut report = ResultReport::from_run(assistant, &run);
         report.job = self.job.clone();
+        if let Some(stop) = report.stopped.as_mut() {
+            tracing::warn!(limit = stop.limit.variable(), max = %stop.max, "the run stopped at its limit; publishing what it did");
+            match workspace.changes().await {
+                Ok(changes) => stop.files = changes.into_iter().map(|c| c.path).collect(),
+                Err(error) => {
+                    tracing::warn!(%error, "could not list the files the stopped run changed")
+                }
+            }
+        }
         let Conclusion::Answered { text } = &report.conclusion else {
             return Ok(report);
         };
@@ -740,6 +927,18 @@ pub(crate) fn log_event(event: &AssistantEvent, redactor: &Redactor) {
             usage, cost_usd, ..
         } => {
             tracing::info!(?usage, ?cost_usd, "the assistant finished")
+        }
+        AssistantEvent::Stopped {
+            limit,
+            usage,
+            cost_usd,
+        } => {
+            tracing::warn!(
+                limit = limit.variable(),
+                ?usage,
+                ?cost_usd,
+                "the assistant reached its limit"
+            )
         }
         AssistantEvent::Message { .. } => {}
     }

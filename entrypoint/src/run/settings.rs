@@ -7,6 +7,7 @@ use anyhow::Context as _;
 
 use crate::assistant::run::RunSpec;
 use crate::assistant::{Assistant, Handles};
+use crate::budget::{LimitError, MonthlyBudget, RateLimit};
 use crate::context::ContextBudget;
 use crate::guard::GuardSettings;
 use crate::publish::progress::ProgressSettings;
@@ -50,6 +51,8 @@ pub struct JobSettings {
     /// a trigger call and a pipeline (GitLab 16.11+), so the placeholder links to the job log,
     /// which lists every tool call, and is edited once, with the answer.
     pub progress: Option<ProgressSettings>,
+    /// `AI_RATE_LIMIT` and `AI_MONTHLY_BUDGET_USD`.
+    pub limits: RequestLimits,
 }
 
 /// True when this job was started by a Comments webhook calling the trigger URL: our template's
@@ -61,6 +64,31 @@ pub fn started_by_comment_webhook(vars: &dyn Fn(&str) -> Option<String>) -> bool
         return false;
     }
     hook_vars::present(vars) || set(crate::trigger::load::TRIGGER_PAYLOAD)
+}
+
+/// The limits over many runs, checked before the placeholder ([`crate::budget::rate`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RequestLimits {
+    pub rate: Option<RateLimit>,
+    pub monthly: Option<MonthlyBudget>,
+}
+
+impl RequestLimits {
+    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Result<Self, LimitError> {
+        let set = |name: &str| {
+            vars(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        Ok(Self {
+            rate: set("AI_RATE_LIMIT")
+                .map(|text| RateLimit::parse(&text))
+                .transpose()?,
+            monthly: set("AI_MONTHLY_BUDGET_USD")
+                .map(|text| MonthlyBudget::parse(&text))
+                .transpose()?,
+        })
+    }
 }
 
 impl JobSettings {
@@ -96,6 +124,7 @@ impl JobSettings {
             spec,
             sandbox: Plan::for_this_process(Settings::from_env(assistant, vars)?)?,
             progress: (!started_by_comment_webhook(vars)).then(ProgressSettings::default),
+            limits: RequestLimits::from_env(vars)?,
         })
     }
 }
