@@ -6,6 +6,8 @@
 //! [`assistant`] names the assistants, [`quick_action`] keeps GitLab from running commands found in what we post, [`sandbox`] fences the assistant's network, and [`secret`] keeps tokens out of logs.
 
 pub mod assistant;
+pub mod audit;
+pub mod budget;
 pub mod claim;
 pub mod config;
 pub mod context;
@@ -20,6 +22,7 @@ pub mod publish;
 pub mod quick_action;
 pub mod redact;
 pub mod relay;
+pub mod review;
 pub mod run;
 pub mod sandbox;
 pub mod scan;

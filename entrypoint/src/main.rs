@@ -50,6 +50,10 @@ enum Command {
     /// Answer the mention that started this job: check who asked, post a placeholder, run the
     /// assistant on the checkout and publish its answer, review, commits or merge request.
     Run(RunArgs),
+    /// For a merge request pipeline: review the merge request (only the commits since the last
+    /// review), as one GitLab review with a summary note; AI_AUTO_REVIEW says when
+    /// (docs/review.md).
+    Review(ReviewArgs),
     /// For a scheduled pipeline: find the mentions of the assistant since the last scan and
     /// answer each once, in this job or in a pipeline of its own (docs/scan.md).
     Scan(ScanArgs),
@@ -58,6 +62,15 @@ enum Command {
 #[derive(Debug, clap::Args)]
 struct ScanArgs {
     /// The assistant whose mentions this scan answers (`claude` or `codex`).
+    #[arg(long, env = "AI_ASSISTANT", value_name = "ASSISTANT")]
+    assistant: Assistant,
+    #[command(flatten)]
+    handles: HandleArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct ReviewArgs {
+    /// The assistant that reviews (`claude` or `codex`).
     #[arg(long, env = "AI_ASSISTANT", value_name = "ASSISTANT")]
     assistant: Assistant,
     #[command(flatten)]
@@ -128,6 +141,7 @@ fn main() -> ExitCode {
         Command::Sandbox(args) => sandbox::command::run(&args),
         Command::Run(args) => run_job(&args),
         Command::Scan(args) => run_scan(&args),
+        Command::Review(args) => run_review(&args),
         Command::Doctor(args) => doctor::command::run(&args),
         Command::Serve(args) => run_serve(&args),
     };
@@ -251,6 +265,14 @@ fn run_scan(args: &ScanArgs) -> anyhow::Result<()> {
             "{failed} mention(s) could not be handed over; their claims were given back and the next scan tries again"
         ),
     }
+}
+
+fn run_review(args: &ReviewArgs) -> anyhow::Result<()> {
+    let (_, redactor, runtime) = job_setup(&args.handles)?;
+    let vars = |name: &str| std::env::var(name).ok();
+    let end = runtime.block_on(entrypoint::review::review(args.assistant, &vars, redactor))?;
+    eprintln!("review: {end:?}");
+    Ok(())
 }
 
 fn run_serve(args: &ServeArgs) -> anyhow::Result<()> {

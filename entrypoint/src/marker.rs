@@ -20,6 +20,10 @@ pub enum NoteRole {
     Result,
     /// A polite refusal (the author lacks access).
     Refusal,
+    /// The one review summary of a merge request, updated in place by every review.
+    ReviewSummary,
+    /// A review finding: a thread on a diff line.
+    Finding,
 }
 
 impl NoteRole {
@@ -28,6 +32,8 @@ impl NoteRole {
             NoteRole::Placeholder => "placeholder",
             NoteRole::Result => "result",
             NoteRole::Refusal => "refusal",
+            NoteRole::ReviewSummary => "review",
+            NoteRole::Finding => "finding",
         }
     }
 }
@@ -60,6 +66,59 @@ pub fn claim_of(body: &str) -> Option<AwardId> {
     id.parse().ok().map(AwardId)
 }
 
+/// The opening of the line a finding's thread carries: the finding's fingerprint
+/// (`crate::publish::review::fingerprint`), so a later review recognises a finding it posted
+/// already. Its own prefix, like [`claim_line`]'s.
+const FINDING_PREFIX: &str = "<!-- gitlab-ai-assistant-finding:";
+
+/// The opening of the line a finding's thread carries beside its fingerprint: the key of the
+/// commented line's text (`crate::publish::review::line_key`), so a later review sees whether
+/// a push changed that line.
+const LINE_PREFIX: &str = "<!-- gitlab-ai-assistant-line:";
+
+/// The hidden line naming the key of a finding's line.
+pub fn line_key_line(key: &str) -> String {
+    format!("{LINE_PREFIX}{key} -->")
+}
+
+/// The line key a finding's thread carries, if any.
+pub fn line_key_of(body: &str) -> Option<&str> {
+    hidden_value(body, LINE_PREFIX)
+}
+
+/// The opening of the line the review summary carries: the head commit the review covered, so
+/// the next review starts from there.
+const REVIEWED_PREFIX: &str = "<!-- gitlab-ai-assistant-reviewed:";
+
+/// The hidden line naming a finding's fingerprint.
+pub fn finding_line(fingerprint: &str) -> String {
+    format!("{FINDING_PREFIX}{fingerprint} -->")
+}
+
+/// The fingerprint in a finding's thread, if it carries [`finding_line`].
+pub fn finding_of(body: &str) -> Option<&str> {
+    hidden_value(body, FINDING_PREFIX)
+}
+
+/// The hidden line naming the head commit a review covered.
+pub fn reviewed_line(sha: &str) -> String {
+    format!("{REVIEWED_PREFIX}{sha} -->")
+}
+
+/// The head commit a review summary says it covered: 40 hex digits, or nothing.
+pub fn reviewed_of(body: &str) -> Option<&str> {
+    hidden_value(body, REVIEWED_PREFIX)
+        .filter(|sha| sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The value of the last hidden line with `prefix`: ours are appended after any text, so a copy
+/// that slipped into the text above cannot shadow them.
+fn hidden_value<'b>(body: &'b str, prefix: &str) -> Option<&'b str> {
+    let rest = &body[body.rfind(prefix)? + prefix.len()..];
+    let value = rest.split(" -->").next()?;
+    (!value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +144,25 @@ mod tests {
         assert_eq!(claim_of(&body), Some(AwardId(4711)));
         assert_eq!(claim_of("working"), None);
         assert_eq!(claim_of("<!-- gitlab-ai-assistant-claim:x -->"), None);
+    }
+
+    #[test]
+    fn findings_and_reviewed_commits_are_read_back() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let body = format!(
+            "summary\n{}\n{}",
+            reviewed_line(sha),
+            marker(Assistant::Claude, NoteRole::ReviewSummary)
+        );
+        assert_eq!(reviewed_of(&body), Some(sha));
+        assert_eq!(reviewed_of(&reviewed_line("abc")), None);
+        assert_eq!(reviewed_of(&reviewed_line("--> <b>")), None);
+        let finding = format!("**x**\n\n{}", finding_line("00ff00ff00ff00ff"));
+        assert_eq!(finding_of(&finding), Some("00ff00ff00ff00ff"));
+        assert_eq!(finding_of("plain"), None);
+        assert!(
+            !is_marked(&finding),
+            "a finding line alone is not our marker"
+        );
     }
 }

@@ -75,6 +75,8 @@ async fn sigterm_kills_the_assistant_and_every_process_it_started() {
         model: None,
         fallback_model: None,
         max_turns: None,
+        max_budget_usd: None,
+        price: None,
         max_retries: Some(0),
         timeout: Duration::from_secs(120),
         provider: Provider::Api(ApiConfig {

@@ -264,6 +264,8 @@ fn spec(program: PathBuf, workspace: &Path) -> RunSpec {
         model: None,
         fallback_model: None,
         max_turns: None,
+        max_budget_usd: None,
+        price: None,
         max_retries: Some(0),
         timeout: Duration::from_secs(60),
         provider: Provider::Api(ApiConfig {

@@ -1,9 +1,10 @@
 //! The subset of GitLab's CI/CD variable expressions that this project's pipelines use, for tests
 //! that decide which jobs a pipeline would contain
 //! (<https://docs.gitlab.com/ci/jobs/job_rules/#cicd-variable-expressions>): `$VAR` (set and
-//! non-empty), `$VAR == "x"`, `$VAR != "x"`, `$VAR == $OTHER`, joined by `&&` (binding tighter)
-//! and `||`. An unset variable equals nothing. Anything else is refused loudly rather than
-//! guessed.
+//! non-empty), `$VAR == "x"`, `$VAR != "x"`, `$VAR == $OTHER`, `$VAR == null` (unset),
+//! `$VAR =~ /regex/` (RE2 syntax, which the `regex` crate shares for what the templates use;
+//! false when the variable is unset), joined by `&&` (binding tighter) and `||`. An unset
+//! variable equals nothing. Anything else is refused loudly rather than guessed.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +33,20 @@ fn operand(text: &str, vars: &Vars) -> Option<String> {
 
 fn atom(text: &str, vars: &Vars) -> bool {
     let text = text.trim();
+    if let Some((left, right)) = text.split_once("=~") {
+        let pattern = right
+            .trim()
+            .strip_prefix('/')
+            .and_then(|p| p.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("a /regex/ without flags, not {right:?}"));
+        let regex = regex::Regex::new(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        return operand(left, vars).is_some_and(|value| regex.is_match(&value));
+    }
+    if let Some((left, right)) = text.split_once("==")
+        && right.trim() == "null"
+    {
+        return operand(left, vars).is_none();
+    }
     if let Some((left, right)) = text.split_once("!=") {
         operand(left, vars) != operand(right, vars)
     } else if let Some((left, right)) = text.split_once("==") {
@@ -51,7 +66,7 @@ pub fn expression(text: &str, vars: &Vars) -> bool {
         !text.contains('('),
         "the evaluator has no parentheses: {text}"
     );
-    assert!(!text.contains("=~"), "the evaluator has no regex: {text}");
+    assert!(!text.contains("!~"), "the evaluator has no !~: {text}");
     text.split("||")
         .any(|all| all.split("&&").all(|a| atom(a, vars)))
 }
@@ -96,6 +111,11 @@ mod tests {
             &v
         ));
         assert!(!expression("$CI_COMMIT_TAG", &v));
+        assert!(expression("$CI_COMMIT_TAG == null", &v));
+        assert!(!expression("$CI_COMMIT_BRANCH == null", &v));
+        assert!(expression("$CI_COMMIT_BRANCH =~ /^ma[a-z]+$/", &v));
+        assert!(!expression("$CI_COMMIT_BRANCH =~ /^x/", &v));
+        assert!(!expression("$CI_COMMIT_TAG =~ /.*/", &v));
         let rules = [
             Rule {
                 condition: Some("$CI_PIPELINE_SOURCE == \"schedule\""),

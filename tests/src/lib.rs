@@ -9,6 +9,7 @@
 #![recursion_limit = "256"]
 
 pub mod binaries;
+pub mod ci_config;
 pub mod ci_rules;
 pub mod gitlab;
 pub mod model;

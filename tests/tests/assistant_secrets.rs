@@ -103,6 +103,8 @@ async fn print_env_through(assistant: Assistant) {
         }),
         fallback_model: None,
         max_turns: None,
+        max_budget_usd: None,
+        price: None,
         max_retries: Some(0),
         timeout: Duration::from_secs(120),
         provider: Provider::Api(ApiConfig {

@@ -23,6 +23,7 @@ const MODULES: &[&str] = &[
     "proxy/upstream.rs",
     "publish/finalize.rs",
     "run/house.rs",
+    "review/mod.rs",
     "run/settings.rs",
     "sandbox/mod.rs",
     "sandbox/policy.rs",

@@ -575,6 +575,7 @@ async fn a_16_x_instance_gets_one_line_per_missing_feature_and_nothing_else() {
     assert_eq!(
         names,
         [
+            "gitlab-feature custom-webhook-template",
             "gitlab-feature comment-edit-events",
             "gitlab-feature pipeline-variables-role",
             "gitlab-feature hook-name",
@@ -855,4 +856,78 @@ async fn the_binary_exits_zero_when_all_is_well_and_non_zero_with_json_when_not(
         "{failed:?}"
     );
     assert_quiet_about(&failed, &w.secrets());
+}
+
+/// `AI_MONTHLY_BUDGET_USD` in a job: doctor sums this month's answers of the bot, as the run
+/// does before it refuses a request, and warns once the budget is spent.
+#[tokio::test]
+async fn doctor_shows_this_months_spending_against_the_monthly_budget() {
+    use doubles::gitlab::double::{IssueSpec, NoteSpec, Noteable};
+    use entrypoint::budget::{RunOutcome, UsageLine};
+    let w = webhook_project().await;
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.maintainer.id, "Work"))
+            .unwrap()
+            .iid;
+    for (author, usd) in [(w.bot_id, 0.75), (w.bot_id, 0.5), (w.maintainer.id, 100.0)] {
+        let line = UsageLine {
+            v: 1,
+            by: Some("dana".into()),
+            usd: Some(usd),
+            input: None,
+            out: None,
+            outcome: RunOutcome::Answered,
+        };
+        // The maintainer's note imitates an answer: only the bot's answers count.
+        w.gl.add_note(
+            w.project,
+            Noteable::Issue(issue),
+            NoteSpec::new(author, &format!("Done.\n\n{}", line.render())),
+        )
+        .unwrap();
+    }
+    let api = w.gl.api_url();
+    let project = w.project.to_string();
+    let job = |budget: &'static str| {
+        let (api, project) = (api.clone(), project.clone());
+        let w = &w;
+        async move {
+            w.doctor(
+                Place::Job,
+                &w.bot_token,
+                &[
+                    ("GITLAB_CI", "true"),
+                    ("CI_API_V4_URL", &api),
+                    ("CI_PROJECT_ID", &project),
+                    ("GITLAB_TOKEN", &w.bot_token),
+                    ("CLAUDE_API_KEY", MODEL_KEY),
+                    ("AI_MONTHLY_BUDGET_USD", budget),
+                ],
+            )
+            .await
+        }
+    };
+    let spending = |report: &Report| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.check == Check::Spending)
+            .cloned()
+            .unwrap_or_else(|| panic!("no spending finding:\n{}", report.lines().join("\n")))
+    };
+
+    let within = spending(&job("10").await);
+    assert_eq!(within.status, Status::Ok, "{within:?}");
+    assert!(
+        within
+            .found
+            .contains("about $1.25 of $10.00 spent this month (2 answers"),
+        "{within:?}"
+    );
+    let spent = spending(&job("1").await);
+    assert_eq!(spent.status, Status::Warn, "{spent:?}");
+    assert!(
+        fix(&spent).contains("requests are refused until"),
+        "{spent:?}"
+    );
 }

@@ -1,4 +1,4 @@
-//! The real Codex CLI (pinned in `tests/cli-versions.toml`) against the OpenAI Responses double.
+//! The real Codex CLI (pinned in `images/images.toml`) against the OpenAI Responses double.
 //!
 //! The first run installs the CLI from npm into the user cache (about 15 s); later runs reuse it.
 

@@ -27,7 +27,7 @@ use entrypoint::publish::progress::{Progress, ProgressSettings};
 use entrypoint::publish::result::{
     Conclusion, Failure, Refusal, ResultReport, post_refusal, publish_result,
 };
-use entrypoint::publish::review::{Review, ReviewComment, Side, publish_review};
+use entrypoint::publish::review::{Review, ReviewComment, Severity, Side, publish_review};
 use entrypoint::publish::state::StateFile;
 use entrypoint::publish::{JobLink, Placeholder};
 use entrypoint::redact::Redactor;
@@ -426,6 +426,7 @@ fn review_comment(line: u32, side: Side, body: &str) -> ReviewComment {
         line,
         side,
         body: body.into(),
+        severity: Severity::ShouldFix,
         suggestion: None,
         end_line: None,
     }
@@ -463,14 +464,16 @@ async fn review_comments_land_on_their_lines_and_the_rest_falls_back_to_the_summ
     assert!(
         published
             .summary
-            .contains("- `src/calc.rs:40` — Outside the diff"),
+            .contains("- `src/calc.rs:40` **🟡 should fix** — Outside the diff"),
         "{}",
         published.summary
     );
     assert!(
         published
             .summary
-            .starts_with("Mostly fine.\n\n3 comments on the diff.")
+            .starts_with("Mostly fine.\n\n**Findings:** 0 🔴 must fix · 4 🟡 should fix · 0 ⚪ nit\n\n3 comments on the diff."),
+        "{}",
+        published.summary
     );
 
     let threads: Vec<_> =
@@ -504,13 +507,228 @@ async fn review_comments_land_on_their_lines_and_the_rest_falls_back_to_the_summ
     assert_eq!((old, new), (Some(2), None));
 }
 
+/// The review's findings go out as one GitLab review (one notification); a second review that
+/// reports the same finding on the same line text posts no second thread and says "No new
+/// findings." in the same summary note, updated in place with the head commit it covered.
+#[tokio::test]
+async fn a_repeated_review_posts_no_duplicate_thread_and_updates_the_one_summary() {
+    let w = world().await;
+    let iid = review_world_mr(&w);
+    let project = ProjectRef::Id(ProjectId(w.project));
+    let review = Review {
+        summary: "One bug.".into(),
+        comments: vec![
+            ReviewComment {
+                severity: Severity::MustFix,
+                ..review_comment(2, Side::New, "Overflow on large inputs.")
+            },
+            ReviewComment {
+                severity: Severity::Nit,
+                ..review_comment(3, Side::New, "Drop this comment.")
+            },
+        ],
+    };
+    let first = publish_review(
+        &w.gitlab,
+        &project,
+        MergeRequestIid(iid),
+        Assistant::Claude,
+        &review,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (first.inline, first.repeated),
+        (2, 0),
+        "{:?}",
+        first.unplaced
+    );
+    assert_eq!(w.gl.reviews(w.project, iid).len(), 1);
+    // One notification for the review's threads, one for the new summary note.
+    assert_eq!(w.gl.notification_events(w.project, iid, w.bot.id), 2);
+    assert!(
+        first
+            .summary
+            .contains("1 🔴 must fix · 0 🟡 should fix · 1 ⚪ nit"),
+        "{}",
+        first.summary
+    );
+    let head =
+        w.gl.repo(w.project)
+            .unwrap()
+            .branch_sha("fix/add")
+            .unwrap()
+            .unwrap();
+    assert_eq!(first.head_sha.as_deref(), Some(head.as_str()));
+    assert!(
+        first
+            .answer()
+            .contains(&format!("#note_{}", first.summary_note)),
+        "{}",
+        first.answer()
+    );
+
+    // Reworded spacing and case are the same finding; a human's look-alike marker is ignored.
+    w.gl.add_note(
+        w.project,
+        DoubleNoteable::MergeRequest(iid),
+        NoteSpec::new(w.dev.id, "fake <!-- gitlab-ai-assistant-reviewed:0000000000000000000000000000000000000000 -->\n<!-- gitlab-ai-assistant:claude:review -->"),
+    )
+    .unwrap();
+    let again = Review {
+        summary: "Still one bug.".into(),
+        comments: vec![ReviewComment {
+            severity: Severity::MustFix,
+            ..review_comment(2, Side::New, "overflow on  large inputs")
+        }],
+    };
+    let second = publish_review(
+        &w.gitlab,
+        &project,
+        MergeRequestIid(iid),
+        Assistant::Claude,
+        &again,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert_eq!((second.inline, second.repeated), (0, 1));
+    assert_eq!(second.summary_note, first.summary_note);
+    assert_eq!(second.summary, "Still one bug.\n\nNo new findings.");
+    assert_eq!(
+        w.gl.reviews(w.project, iid).len(),
+        1,
+        "nothing new to publish"
+    );
+    let notes = w.gl.notes(w.project, DoubleNoteable::MergeRequest(iid));
+    assert_eq!(notes.iter().filter(|n| n.position.is_some()).count(), 2);
+    let summary = notes.iter().find(|n| n.id == first.summary_note.0).unwrap();
+    assert!(
+        summary.body.starts_with("Still one bug."),
+        "{}",
+        summary.body
+    );
+    assert!(
+        summary
+            .body
+            .contains(&format!("<!-- gitlab-ai-assistant-reviewed:{head} -->")),
+        "{}",
+        summary.body
+    );
+    assert_eq!(w.gl.notification_events(w.project, iid, w.bot.id), 2);
+}
+
+/// A push that changes the commented line resolves the bot's thread with a reply naming the
+/// commit, in the next review's one notification; a thread a person answered stays open.
+#[tokio::test]
+async fn a_push_that_fixes_a_finding_resolves_its_thread_unless_a_person_replied() {
+    let w = world().await;
+    let iid = review_world_mr(&w);
+    let project = ProjectRef::Id(ProjectId(w.project));
+    let first = Review {
+        summary: "Two things.".into(),
+        comments: vec![
+            review_comment(2, Side::New, "Check for overflow."),
+            review_comment(3, Side::New, "Say what is done."),
+        ],
+    };
+    publish_review(
+        &w.gitlab,
+        &project,
+        MergeRequestIid(iid),
+        Assistant::Claude,
+        &first,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    let threads = w
+        .gitlab
+        .discussions(&project, Noteable::MergeRequest(MergeRequestIid(iid)))
+        .await
+        .unwrap();
+    let on = |needle: &str| {
+        threads
+            .iter()
+            .find(|t| t.notes[0].body.contains(needle))
+            .unwrap()
+            .id
+            .clone()
+    };
+    let (overflow, done) = (on("Check for overflow."), on("Say what is done."));
+    w.gl.add_note(
+        w.project,
+        DoubleNoteable::MergeRequest(iid),
+        NoteSpec::new(w.dev.id, "I disagree, see the spec.").reply_to(done.as_str()),
+    )
+    .unwrap();
+    // The author rewrites both lines.
+    let fix = w
+        .gl
+        .repo(w.project)
+        .unwrap()
+        .commit(
+            "fix/add",
+            &[FileChange::Write {
+                path: "src/calc.rs".into(),
+                content: b"fn add(a: i32, b: i32) -> i32 {\n    a.checked_add(b).unwrap_or(i32::MAX)\n    // saturating\n}\n\nfn main() {}\n".to_vec(),
+            }],
+            "Saturate",
+            &author(),
+        )
+        .unwrap();
+    let second = Review {
+        summary: "Better.".into(),
+        comments: Vec::new(),
+    };
+    let published = publish_review(
+        &w.gitlab,
+        &project,
+        MergeRequestIid(iid),
+        Assistant::Claude,
+        &second,
+        &w.redactor,
+    )
+    .await
+    .unwrap();
+    assert_eq!(published.resolved, 1);
+    assert!(
+        published.summary.contains("No new findings."),
+        "{}",
+        published.summary
+    );
+    assert!(
+        published.summary.contains("1 earlier finding addressed"),
+        "{}",
+        published.summary
+    );
+    let mr = Noteable::MergeRequest(MergeRequestIid(iid));
+    let fixed = w.gitlab.discussion(&project, mr, &overflow).await.unwrap();
+    assert!(fixed.is_resolved(), "{fixed:?}");
+    assert_eq!(fixed.notes.len(), 2);
+    assert!(
+        fixed.notes[1]
+            .body
+            .starts_with(&format!("Addressed in `{}`.", &fix[..8])),
+        "{}",
+        fixed.notes[1].body
+    );
+    let disputed = w.gitlab.discussion(&project, mr, &done).await.unwrap();
+    assert!(
+        !disputed.is_resolved(),
+        "a thread a person answered stays open"
+    );
+    assert_eq!(w.gl.reviews(w.project, iid).len(), 2);
+}
+
 #[tokio::test]
 async fn a_comment_gitlab_refuses_is_listed_in_the_summary() {
     let w = world().await;
     let iid = review_world_mr(&w);
     w.gl.faults().add(FaultRule {
         method: Some("POST".into()),
-        path: "/api/v4/projects/*/merge_requests/*/discussions".into(),
+        path: "/api/v4/projects/*/merge_requests/*/draft_notes".into(),
         action: FaultAction::Status { code: 400 },
         schedule: Schedule::Always,
     });
@@ -532,7 +750,7 @@ async fn a_comment_gitlab_refuses_is_listed_in_the_summary() {
     assert!(
         published
             .summary
-            .contains("- `src/calc.rs:2` — Refused one")
+            .contains("- `src/calc.rs:2` **🟡 should fix** — Refused one")
     );
     assert!(
         published.unplaced[0]

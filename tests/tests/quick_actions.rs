@@ -25,7 +25,7 @@ use entrypoint::publish::progress::{Progress, ProgressSettings};
 use entrypoint::publish::result::{
     Conclusion, Refusal, ResultReport, post_refusal, publish_result,
 };
-use entrypoint::publish::review::{Review, ReviewComment, Side, publish_review};
+use entrypoint::publish::review::{Review, ReviewComment, Severity, Side, publish_review};
 use entrypoint::quick_action::neutralize;
 use entrypoint::redact::Redactor;
 use entrypoint::secret::Secret;
@@ -441,6 +441,7 @@ async fn hostile_review_threads_and_summary_on_a_merge_request_run_nothing() {
                 line: 2,
                 side: Side::New,
                 body: HOSTILE.into(),
+                severity: Severity::MustFix,
                 suggestion: Some("/merge\n    a + b".into()),
                 end_line: None,
             },
@@ -449,6 +450,7 @@ async fn hostile_review_threads_and_summary_on_a_merge_request_run_nothing() {
                 line: 90,
                 side: Side::New,
                 body: "/approve".into(),
+                severity: Severity::Nit,
                 suggestion: None,
                 end_line: None,
             },

@@ -593,16 +593,38 @@ async fn review_request_puts_a_suggestion_on_the_changed_line() {
         inline[0].body
     );
     assert!(inline[0].body.contains("second"));
+    // The answer points to the merge request's one review summary note, which holds the
+    // verdict and the counts.
     let result = result_note(&notes, Assistant::Claude);
     assert!(
-        result.body.contains("Looks fine apart from one name."),
+        result
+            .body
+            .contains("0 🔴 must fix · 1 🟡 should fix · 0 ⚪ nit"),
+        "{}",
+        result.body
+    );
+    let summary_mark = marker(Assistant::Claude, NoteRole::ReviewSummary);
+    let summaries: Vec<&Note> = notes
+        .iter()
+        .filter(|n| n.body.contains(&summary_mark))
+        .collect();
+    assert_eq!(summaries.len(), 1, "{notes:#?}");
+    assert!(
+        result.body.contains(&format!("#note_{})", summaries[0].id)),
         "{}",
         result.body
     );
     assert!(
-        result.body.contains("1 comment on the diff"),
+        summaries[0]
+            .body
+            .starts_with("Looks fine apart from one name."),
         "{}",
-        result.body
+        summaries[0].body
+    );
+    assert!(
+        summaries[0].body.contains("1 comment on the diff"),
+        "{}",
+        summaries[0].body
     );
     assert!(!review_file.exists(), "the review directory is cleaned up");
 }
@@ -1195,6 +1217,71 @@ async fn a_webhook_mention_is_answered_like_a_relayed_one_and_once_if_delivered_
     );
 }
 
+/// Webhook mode with the custom template: the pipeline carries only the `AI_HOOK_*` variables
+/// (and `TRIGGER_PAYLOAD` holding the call's parameters); the job reads the note back by id and
+/// answers it, editing its placeholder once, with the answer (no progress edits: each would be a
+/// Comments event, that is a pipeline).
+#[tokio::test]
+async fn a_template_webhook_mention_is_read_back_and_answered_with_one_placeholder_edit() {
+    let w = world().await;
+    let iid = w.issue("Question");
+    let issue = DoubleNoteable::Issue(iid);
+    let note = w.note(issue, w.dev.id, "@claude what is this?");
+    let model = anthropic::start(Script::new().then(Turn::text("A greeting file.")))
+        .await
+        .unwrap();
+    let variables = [
+        ("AI_HOOK_ACTION", "create".to_owned()),
+        ("AI_HOOK_AUTHOR", "dana".to_owned()),
+        ("AI_HOOK_NOTEABLE_TYPE", "Issue".to_owned()),
+        ("AI_HOOK_NOTE_ID", note.to_string()),
+        ("AI_HOOK_ISSUE_IID", iid.to_string()),
+        ("AI_HOOK_MR_IID", String::new()),
+    ];
+    let payload = serde_json::json!({
+        "ref": "main",
+        "id": w.project.to_string(),
+        "variables": variables.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+    })
+    .to_string();
+    // AI_ASSISTANT stays: the harness passes `--assistant` through it (the template's script
+    // says `entrypoint run --assistant claude`); the relay's note variables go.
+    let mut extra: Vec<(&str, String)> = vec![
+        ("AI_NOTEABLE_TYPE", String::new()),
+        ("AI_NOTEABLE_IID", String::new()),
+        ("AI_NOTE_ID", String::new()),
+        ("TRIGGER_PAYLOAD", payload),
+    ];
+    extra.extend(variables.iter().filter(|(_, v)| !v.is_empty()).cloned());
+    let events_before = w.gl.note_events().len();
+
+    let job = w
+        .run(Job {
+            assistant: Assistant::Claude,
+            noteable: issue,
+            note,
+            model: &model,
+            extra,
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    let result = result_note(&bot_notes, Assistant::Claude);
+    assert!(result.body.contains("A greeting file."), "{}", result.body);
+    let actions: Vec<String> = w.gl.note_events()[events_before..]
+        .iter()
+        .filter(|e| e.note_id == result.id)
+        .map(|e| format!("{:?}", e.action))
+        .collect();
+    assert_eq!(
+        actions,
+        ["Create", "Update"],
+        "placeholder, then the answer"
+    );
+}
+
 #[tokio::test]
 async fn a_missing_gitlab_token_names_the_variable() {
     let w = world().await;
@@ -1642,6 +1729,719 @@ async fn a_hook_on_the_default_branch_runs() {
     assert!(
         markers.join("session-start").exists(),
         "the default branch's SessionStart hook ran"
+    );
+}
+
+/// A merge request adding a file of `lines` lines, for the automatic review stories; returns
+/// its IID.
+fn long_merge_request(w: &World, title: &str, lines: usize) -> u64 {
+    let repo = w.gl.repo(w.project).unwrap();
+    repo.create_branch("feature", "main").unwrap();
+    let body: String = (1..=lines).map(|n| format!("line {n}\n")).collect();
+    repo.commit(
+        "feature",
+        &[write("src/big.txt", &body)],
+        "Add big\n",
+        &human(),
+    )
+    .unwrap();
+    w.gl.create_merge_request(w.project, MrSpec::new(w.dev.id, "feature", "main", title))
+        .unwrap()
+        .iid
+}
+
+/// `entrypoint review` for merge request `iid` in a merge request pipeline, with Claude.
+async fn auto_review(
+    w: &World,
+    iid: u64,
+    model: &ModelDouble,
+    extra: Vec<(&str, String)>,
+) -> Finished {
+    auto_review_as(w, Assistant::Claude, iid, model, extra).await
+}
+
+/// `entrypoint review --assistant <assistant>` for merge request `iid`.
+async fn auto_review_as(
+    w: &World,
+    assistant: Assistant,
+    iid: u64,
+    model: &ModelDouble,
+    extra: Vec<(&str, String)>,
+) -> Finished {
+    let mut vars = vec![
+        ("CI_PIPELINE_SOURCE", "merge_request_event".to_owned()),
+        ("CI_MERGE_REQUEST_IID", iid.to_string()),
+        ("AI_AUTO_REVIEW", "every_push".to_owned()),
+        ("AI_NOTE_ID", String::new()),
+    ];
+    vars.extend(extra);
+    w.run_command(
+        "review",
+        Job {
+            assistant,
+            noteable: DoubleNoteable::MergeRequest(iid),
+            note: 0,
+            model,
+            extra: vars,
+        },
+    )
+    .await
+}
+
+/// A model that writes `review` to the review file of the `n`th review job's checkout.
+async fn reviewing_model(w: &World, n: usize, review: serde_json::Value) -> ModelDouble {
+    let dir = match n {
+        0 => "review-claude".to_owned(),
+        n => format!("review-claude-{n}"),
+    };
+    let file = review_file_in(&w.dir.path().join(format!("{dir}.tmp/ai-review-claude")));
+    anthropic::start(
+        Script::new()
+            .then(Turn::tool_call(ToolCall::write_file(
+                "toolu_r1",
+                &file,
+                review.to_string(),
+            )))
+            .then(Turn::text("Reviewed.").expecting(Expectation::ToolOutputFor("toolu_r1".into()))),
+    )
+    .await
+    .unwrap()
+}
+
+/// The size in bytes of the text the job gave the model (the user message holding our prompt),
+/// and of every model request together.
+fn prompt_and_request_bytes(model: &ModelDouble) -> (usize, usize) {
+    fn texts(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| texts(v, out)),
+            _ => {}
+        }
+    }
+    let calls = model.model_calls();
+    let total = calls.iter().map(|c| c.body.len()).sum();
+    let mut strings = Vec::new();
+    if let Some(json) = calls.first().and_then(|c| c.json.as_ref()) {
+        texts(&json["messages"], &mut strings);
+    }
+    let prompt = strings
+        .iter()
+        .filter(|s| s.contains("## What to review"))
+        .map(String::len)
+        .max()
+        .unwrap_or(0);
+    (prompt, total)
+}
+
+#[tokio::test]
+async fn an_opened_merge_request_gets_one_batched_review_and_a_push_only_its_new_commit() {
+    let w = world().await;
+    w.gl.repo(w.project)
+        .unwrap()
+        .commit(
+            "main",
+            &[write("REVIEW.md", "Flag every TODO as should_fix.\n")],
+            "Review rules\n",
+            &human(),
+        )
+        .unwrap();
+    let iid = long_merge_request(&w, "Add big", 3000);
+    let mr = DoubleNoteable::MergeRequest(iid);
+    let first_model = reviewing_model(
+        &w,
+        0,
+        serde_json::json!({
+            "summary": "Two findings.",
+            "comments": [
+                {"path": "src/big.txt", "line": 10, "body": "Line 10 is wrong.", "severity": "must_fix", "suggestion": "line ten"},
+                {"path": "src/big.txt", "line": 20, "body": "Odd wording.", "severity": "nit"}
+            ]
+        }),
+    )
+    .await;
+    let first = auto_review(&w, iid, &first_model, Vec::new()).await;
+    assert!(first.succeeded(), "{}", first.log());
+    assert_eq!(first_model.problems(), Vec::<String>::new());
+    assert!(
+        first_model.model_calls()[0].contains("Flag every TODO as should_fix."),
+        "REVIEW.md of the target branch is in the prompt"
+    );
+    let notes = w.notes(mr);
+    let threads: Vec<&Note> = notes.iter().filter(|n| n.position.is_some()).collect();
+    assert_eq!(threads.len(), 2, "{notes:#?}");
+    assert!(
+        threads[0]
+            .body
+            .starts_with("**🔴 must fix** · Line 10 is wrong."),
+        "{}",
+        threads[0].body
+    );
+    assert!(
+        threads[0]
+            .body
+            .contains("```suggestion:-0+0\nline ten\n```")
+    );
+    assert_eq!(w.gl.reviews(w.project, iid).len(), 1, "one GitLab review");
+    // One notification for the two threads, one for the new summary note.
+    assert_eq!(w.gl.notification_events(w.project, iid, w.bot.id), 2);
+    let summary_mark = marker(Assistant::Claude, NoteRole::ReviewSummary);
+    let summary = |w: &World| -> Vec<Note> {
+        w.notes(mr)
+            .into_iter()
+            .filter(|n| n.body.contains(&summary_mark))
+            .collect()
+    };
+    let summaries = summary(&w);
+    assert_eq!(summaries.len(), 1);
+    assert!(
+        summaries[0]
+            .body
+            .contains("1 🔴 must fix · 0 🟡 should fix · 1 ⚪ nit"),
+        "{}",
+        summaries[0].body
+    );
+    let repo = w.gl.repo(w.project).unwrap();
+    let reviewed = repo.branch_sha("feature").unwrap().unwrap();
+    assert!(summaries[0].body.contains(&reviewed));
+
+    // The author pushes one more commit: only it is reviewed, the repeated finding is not
+    // posted again, the new one is.
+    let mut body: String = (1..=3000).map(|n| format!("line {n}\n")).collect();
+    body.push_str("line 3001 TODO\n");
+    let pushed = repo
+        .commit(
+            "feature",
+            &[write("src/big.txt", &body)],
+            "Add 401\n",
+            &human(),
+        )
+        .unwrap();
+    let second_model = reviewing_model(
+        &w,
+        1,
+        serde_json::json!({
+            "summary": "One more.",
+            "comments": [
+                {"path": "src/big.txt", "line": 10, "body": "Line 10 is wrong.", "severity": "must_fix"},
+                {"path": "src/big.txt", "line": 3001, "body": "A TODO left in.", "severity": "should_fix"}
+            ]
+        }),
+    )
+    .await;
+    let second = auto_review(&w, iid, &second_model, Vec::new()).await;
+    assert!(second.succeeded(), "{}", second.log());
+    let (first_prompt, first_total) = prompt_and_request_bytes(&first_model);
+    let (second_prompt, second_total) = prompt_and_request_bytes(&second_model);
+    eprintln!(
+        "FIGURES review 1: {} model requests, {} request bytes, prompt {} bytes; review 2 (one new commit): {} model requests, {} request bytes, prompt {} bytes",
+        first_model.model_calls().len(),
+        first_total,
+        first_prompt,
+        second_model.model_calls().len(),
+        second_total,
+        second_prompt
+    );
+    let second_calls = second_model.model_calls();
+    let asked = second_calls[0].body.clone();
+    assert!(
+        asked.contains(&format!("{reviewed}..{pushed}")),
+        "the prompt names the range"
+    );
+    assert!(asked.contains("line 3001 TODO"));
+    assert!(
+        !asked.contains("+line 200\\n"),
+        "the first commit's lines are not shown again"
+    );
+    assert!(
+        second_prompt * 4 < first_prompt,
+        "{second_prompt} vs {first_prompt}"
+    );
+    let threads: Vec<Note> = w
+        .notes(mr)
+        .into_iter()
+        .filter(|n| n.position.is_some())
+        .collect();
+    assert_eq!(threads.len(), 3, "no duplicate thread: {threads:#?}");
+    assert!(threads[2].body.contains("A TODO left in."));
+    assert_eq!(w.gl.reviews(w.project, iid).len(), 2);
+    let summaries = summary(&w);
+    assert_eq!(summaries.len(), 1, "one summary, updated in place");
+    assert!(summaries[0].body.contains(&pushed), "{}", summaries[0].body);
+    assert!(
+        summaries[0].body.starts_with("One more."),
+        "{}",
+        summaries[0].body
+    );
+
+    // Nothing new since: the job stops before the model.
+    let idle_model = anthropic::start(Script::new()).await.unwrap();
+    let third = auto_review(&w, iid, &idle_model, Vec::new()).await;
+    assert!(third.succeeded(), "{}", third.log());
+    assert!(idle_model.model_calls().is_empty());
+    assert!(
+        third.log().contains("was reviewed already"),
+        "{}",
+        third.log()
+    );
+}
+
+#[tokio::test]
+async fn a_draft_is_reviewed_only_once_ready_and_an_oversized_diff_gets_one_note() {
+    let w = world().await;
+    let iid = long_merge_request(&w, "Draft: Add big", 400);
+    let mr = DoubleNoteable::MergeRequest(iid);
+    let idle = anthropic::start(Script::new()).await.unwrap();
+    let draft = auto_review(&w, iid, &idle, vec![("AI_AUTO_REVIEW", "ready".into())]).await;
+    assert!(draft.succeeded(), "{}", draft.log());
+    assert!(draft.log().contains("is a draft"), "{}", draft.log());
+    assert!(w.bot_notes(mr).is_empty(), "nothing posted on a draft");
+    assert!(idle.model_calls().is_empty());
+
+    w.gl.set_merge_request_title(w.project, iid, "Add big")
+        .unwrap();
+    let limited = auto_review(
+        &w,
+        iid,
+        &idle,
+        vec![
+            ("AI_AUTO_REVIEW", "ready".into()),
+            ("AI_REVIEW_MAX_DIFF_LINES", "100".into()),
+        ],
+    )
+    .await;
+    assert!(limited.succeeded(), "{}", limited.log());
+    assert!(
+        idle.model_calls().is_empty(),
+        "an oversized diff costs no model call"
+    );
+    let notes = w.bot_notes(mr);
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert!(
+        notes[0]
+            .body
+            .starts_with("Not reviewed automatically: the merge request's diff has 400 changed lines, more than AI_REVIEW_MAX_DIFF_LINES (100)."),
+        "{}",
+        notes[0].body
+    );
+}
+
+#[tokio::test]
+async fn a_push_that_fixes_a_finding_gets_its_thread_resolved_by_the_next_automatic_review() {
+    let w = world().await;
+    let iid = long_merge_request(&w, "Add big", 30);
+    let mr = DoubleNoteable::MergeRequest(iid);
+    let first_model = reviewing_model(
+        &w,
+        0,
+        serde_json::json!({
+            "summary": "One bug.",
+            "comments": [{"path": "src/big.txt", "line": 10, "body": "Line 10 is wrong.", "severity": "must_fix"}]
+        }),
+    )
+    .await;
+    let first = auto_review(&w, iid, &first_model, Vec::new()).await;
+    assert!(first.succeeded(), "{}", first.log());
+    let repo = w.gl.repo(w.project).unwrap();
+    let body: String = (1..=30)
+        .map(|n| match n {
+            10 => "line ten\n".to_owned(),
+            n => format!("line {n}\n"),
+        })
+        .collect();
+    let fix = repo
+        .commit(
+            "feature",
+            &[write("src/big.txt", &body)],
+            "Fix line 10\n",
+            &human(),
+        )
+        .unwrap();
+    let second_model = reviewing_model(
+        &w,
+        1,
+        serde_json::json!({"summary": "Fixed.", "comments": []}),
+    )
+    .await;
+    let second = auto_review(&w, iid, &second_model, Vec::new()).await;
+    assert!(second.succeeded(), "{}", second.log());
+
+    let notes = w.notes(mr);
+    let thread: Vec<&Note> = notes.iter().filter(|n| n.position.is_some()).collect();
+    assert_eq!(
+        thread.len(),
+        2,
+        "the finding and the bot's reply: {notes:#?}"
+    );
+    assert!(
+        thread[1]
+            .body
+            .starts_with(&format!("Addressed in `{}`.", &fix[..8])),
+        "{}",
+        thread[1].body
+    );
+    assert!(
+        thread.iter().all(|n| n.resolved_by == Some(w.bot.id)),
+        "{thread:#?}"
+    );
+    let summary_mark = marker(Assistant::Claude, NoteRole::ReviewSummary);
+    let summary = notes
+        .iter()
+        .find(|n| n.body.contains(&summary_mark))
+        .unwrap();
+    assert!(
+        summary
+            .body
+            .starts_with("Fixed.\n\nNo new findings.\n\n1 earlier finding addressed"),
+        "{}",
+        summary.body
+    );
+}
+
+#[tokio::test]
+async fn codex_reviews_a_merge_request_in_the_review_job_too() {
+    let w = world().await;
+    let iid = long_merge_request(&w, "Add big", 30);
+    let file = review_file_in(&w.dir.path().join("review-codex.tmp/ai-review-codex"));
+    let review = serde_json::json!({
+        "summary": "One nit.",
+        "comments": [{"path": "src/big.txt", "line": 3, "body": "Say three.", "severity": "nit"}]
+    });
+    let model = openai::start(
+        Script::new()
+            .then(Turn::tool_call(ToolCall::write_file(
+                "c1",
+                &file,
+                review.to_string(),
+            )))
+            .then(Turn::text("Reviewed.").expecting(Expectation::ToolOutputFor("c1".into()))),
+    )
+    .await
+    .unwrap();
+    let job = auto_review_as(&w, Assistant::Codex, iid, &model, Vec::new()).await;
+    assert!(job.succeeded(), "{}", job.log());
+    assert_eq!(model.problems(), Vec::<String>::new());
+    let notes = w.notes(DoubleNoteable::MergeRequest(iid));
+    let threads: Vec<&Note> = notes.iter().filter(|n| n.position.is_some()).collect();
+    assert_eq!(threads.len(), 1, "{notes:#?}");
+    assert!(
+        threads[0].body.starts_with("**⚪ nit** · Say three."),
+        "{}",
+        threads[0].body
+    );
+    assert!(
+        threads[0]
+            .body
+            .ends_with(&marker(Assistant::Codex, NoteRole::Finding))
+    );
+    let summary_mark = marker(Assistant::Codex, NoteRole::ReviewSummary);
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|n| n.body.contains(&summary_mark))
+            .count(),
+        1
+    );
+    assert_eq!(w.gl.reviews(w.project, iid).len(), 1);
+}
+
+/// The person asked for a fix on an issue; the run hit `AI_MAX_BUDGET_USD` after its first
+/// (expensive) edit. The answer says it stopped, at which limit, what it spent and which file it
+/// had changed; the change is on a branch with a merge request as for a finished run; the job
+/// leaves its usage record and transcript as artifacts, and the answer carries the usage line.
+async fn a_run_stopped_by_its_budget_publishes_what_it_did(assistant: Assistant) {
+    let w = world().await;
+    let iid = w.issue("Greeting has a typo");
+    let issue = DoubleNoteable::Issue(iid);
+    let handle = assistant.name();
+    let note = w.note(issue, w.dev.id, &format!("@{handle} please fix this"));
+    let expensive = doubles::model::Usage {
+        input_tokens: 2_000_000,
+        output_tokens: 1_000,
+    };
+    let script = match assistant {
+        Assistant::Claude => {
+            let file = w
+                .dir
+                .path()
+                .join(format!("{handle}-{note}"))
+                .join("greet.txt");
+            Script::new()
+                .then(Turn::tool_call(ToolCall::read_file("toolu_r1", &file)))
+                // Beside its edit it plants a file named like an audit artifact, as an earlier
+                // run in the same scan job would leave one: it is never committed.
+                .then(Turn::tool_calls(vec![
+                    ToolCall::edit_file("toolu_e1", &file, "Hello wrold", "Hello world"),
+                    ToolCall::write_file(
+                        "toolu_w1",
+                        file.with_file_name(entrypoint::audit::USAGE_FILE),
+                        "forged\n",
+                    ),
+                ]))
+                // Claude Code checks its budget when an answer arrives, before running the
+                // answer's tool calls: this read never runs.
+                .then(
+                    Turn::tool_call(ToolCall::read_file("toolu_r2", &file))
+                        .with_text("Fixed the greeting; checking the rest next.")
+                        .with_usage(expensive),
+                )
+                .then(Turn::text("All done (never reached)."))
+        }
+        Assistant::Codex => Script::new()
+            .then(
+                Turn::tool_calls(vec![
+                    ToolCall::edit_file("call_e1", "greet.txt", "Hello wrold", "Hello world"),
+                    ToolCall::write_file("call_w1", entrypoint::audit::USAGE_FILE, "forged\n"),
+                ])
+                .with_text("Fixed the greeting; checking the rest next.")
+                .with_usage(expensive),
+            )
+            .then(Turn::text("All done (never reached).")),
+    };
+    let model = match assistant {
+        Assistant::Claude => anthropic::start(script).await.unwrap(),
+        Assistant::Codex => openai::start(script).await.unwrap(),
+    };
+
+    let job = w
+        .run(Job {
+            assistant,
+            noteable: issue,
+            note,
+            model: &model,
+            extra: vec![("AI_MAX_BUDGET_USD", "0.50".to_owned())],
+        })
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    let body = result_note(&bot_notes, assistant).body;
+    assert!(body.contains("stopped at its limit"), "{body}");
+    assert!(
+        body.contains("reached its budget of $0.50 (`AI_MAX_BUDGET_USD`) after spending about $"),
+        "{body}"
+    );
+    assert!(body.contains("It had changed `greet.txt`"), "{body}");
+    assert!(!body.contains(entrypoint::audit::USAGE_FILE), "{body}");
+    assert!(
+        body.contains("Fixed the greeting; checking the rest next."),
+        "{body}"
+    );
+    assert!(!body.contains("never reached"), "{body}");
+    // What it did is published as for a finished run.
+    let mrs = w.gl.merge_requests(w.project);
+    assert_eq!(mrs.len(), 1, "{mrs:#?}");
+    assert!(body.contains(&format!("!{}", mrs[0].iid)), "{body}");
+    let repo = w.gl.repo(w.project).unwrap();
+    assert_eq!(
+        repo.file_at(&mrs[0].source_branch, "greet.txt")
+            .unwrap()
+            .as_deref(),
+        Some("Hello world\n".as_bytes())
+    );
+    assert_eq!(
+        repo.file_at(&mrs[0].source_branch, entrypoint::audit::USAGE_FILE)
+            .unwrap(),
+        None,
+        "the artifacts are never committed"
+    );
+    // The usage line later runs sum.
+    let line = entrypoint::budget::UsageLine::find(&body).expect("a usage line");
+    assert_eq!(line.by.as_deref(), Some("dana"));
+    assert_eq!(line.outcome, entrypoint::budget::RunOutcome::Stopped);
+    assert!(line.usd.is_some_and(|usd| usd >= 0.5), "{line:?}");
+    // The audit trail.
+    let record: entrypoint::budget::UsageRecord = serde_json::from_slice(
+        &std::fs::read(job.checkout.join(entrypoint::audit::USAGE_FILE)).expect("ai-usage.json"),
+    )
+    .expect("a usage record");
+    assert_eq!(record.requester.as_deref(), Some("dana"));
+    assert!(
+        [w.project.to_string(), "acme/widgets".to_owned()].contains(&record.project),
+        "{record:?}"
+    );
+    assert_eq!(record.noteable_type.as_deref(), Some("issue"));
+    assert_eq!(record.noteable_iid, Some(iid));
+    assert_eq!(record.note_id, Some(note));
+    assert_eq!(record.outcome, entrypoint::budget::RunOutcome::Stopped);
+    assert_eq!(record.cost_usd, line.usd);
+    assert!(
+        record.input_tokens.is_some_and(|t| t >= 2_000_000),
+        "{record:?}"
+    );
+    assert_eq!(record.job_id, Some(4242));
+    let transcript = std::fs::read_to_string(job.checkout.join(entrypoint::audit::TRANSCRIPT_FILE))
+        .expect("ai-transcript.jsonl");
+    let steps: Vec<serde_json::Value> = transcript
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert!(
+        steps.iter().any(|s| s["step"] == "tool_call"),
+        "{transcript}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["step"] == "stopped" && s["limit"] == "AI_MAX_BUDGET_USD"),
+        "{transcript}"
+    );
+    for secret in [
+        w.bot.token.as_str(),
+        CLAUDE_KEY,
+        OPENAI_KEY,
+        w.job_token.as_str(),
+    ] {
+        assert!(!transcript.contains(secret));
+    }
+}
+
+#[tokio::test]
+async fn a_run_stopped_by_its_budget_publishes_what_it_did_with_claude() {
+    a_run_stopped_by_its_budget_publishes_what_it_did(Assistant::Claude).await;
+}
+
+#[tokio::test]
+async fn a_run_stopped_by_its_budget_publishes_what_it_did_with_codex() {
+    a_run_stopped_by_its_budget_publishes_what_it_did(Assistant::Codex).await;
+}
+
+/// `AI_RATE_LIMIT=3/hour`: Dana's first three requests are answered; her fourth within the hour
+/// gets one polite note naming the limit and the time she may ask again (an hour after her
+/// first answer), and the model is not called for it. The count comes from the bot's own
+/// answers, so it needs nothing but GitLab.
+#[tokio::test]
+async fn the_fourth_request_within_an_hour_is_refused_with_the_retry_time() {
+    let w = world().await;
+    let iid = w.issue("Questions about the greeting");
+    let issue = DoubleNoteable::Issue(iid);
+    let model = openai::start(
+        Script::new()
+            .then(Turn::text("Answer one."))
+            .then(Turn::text("Answer two."))
+            .then(Turn::text("Answer three."))
+            .then(Turn::text("Answer four (must not be asked for).")),
+    )
+    .await
+    .unwrap();
+    let mut jobs = Vec::new();
+    for n in 1..=4 {
+        let note = w.note(issue, w.dev.id, &format!("@codex question {n}?"));
+        let job = w
+            .run(Job {
+                assistant: Assistant::Codex,
+                noteable: issue,
+                note,
+                model: &model,
+                extra: vec![("AI_RATE_LIMIT", "3/hour".to_owned())],
+            })
+            .await;
+        assert!(job.succeeded(), "{}", job.log());
+        jobs.push(job);
+    }
+
+    assert_eq!(
+        model.model_calls().len(),
+        3,
+        "the 4th request never reached the model"
+    );
+    let bot_notes = w.bot_notes(issue);
+    let answers: Vec<&Note> = bot_notes
+        .iter()
+        .filter(|n| entrypoint::budget::UsageLine::find(&n.body).is_some())
+        .collect();
+    assert_eq!(answers.len(), 3, "{bot_notes:#?}");
+    let refusals: Vec<&Note> = bot_notes
+        .iter()
+        .filter(|n| {
+            n.body
+                .contains(&marker(Assistant::Codex, NoteRole::Refusal))
+        })
+        .collect();
+    assert_eq!(refusals.len(), 1, "one polite note: {bot_notes:#?}");
+    let first = answers.iter().map(|n| n.created_at).min().unwrap();
+    let retry = (first + chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M");
+    let body = &refusals[0].body;
+    assert!(
+        body.starts_with("Sorry @dana, you have asked 3 times in the last hour"),
+        "{body}"
+    );
+    assert!(body.contains("`AI_RATE_LIMIT=3/hour`"), "{body}");
+    assert!(
+        body.contains(&format!("Please ask again after {retry} UTC.")),
+        "{body}"
+    );
+    assert!(
+        !jobs[3]
+            .checkout
+            .join(entrypoint::audit::USAGE_FILE)
+            .exists()
+    );
+}
+
+/// `AI_MONTHLY_BUDGET_USD=1`: the first answer of the month costs about $4 (Codex's usage at the
+/// key proxy's price); the next request is refused before the model runs, with the first of
+/// next month as the time to ask again.
+#[tokio::test]
+async fn a_spent_monthly_budget_refuses_the_next_request_before_the_model_runs() {
+    let w = world().await;
+    let iid = w.issue("Budget");
+    let issue = DoubleNoteable::Issue(iid);
+    let model = openai::start(
+        Script::new()
+            .then(
+                Turn::text("An expensive answer.").with_usage(doubles::model::Usage {
+                    input_tokens: 2_000_000,
+                    output_tokens: 1_000,
+                }),
+            )
+            .then(Turn::text("Never asked for.")),
+    )
+    .await
+    .unwrap();
+    for n in 1..=2 {
+        let note = w.note(issue, w.dev.id, &format!("@codex request {n}"));
+        let job = w
+            .run(Job {
+                assistant: Assistant::Codex,
+                noteable: issue,
+                note,
+                model: &model,
+                extra: vec![("AI_MONTHLY_BUDGET_USD", "1".to_owned())],
+            })
+            .await;
+        assert!(job.succeeded(), "{}", job.log());
+    }
+
+    assert_eq!(model.model_calls().len(), 1);
+    let bot_notes = w.bot_notes(issue);
+    let refusal = bot_notes
+        .iter()
+        .find(|n| {
+            n.body
+                .contains(&marker(Assistant::Codex, NoteRole::Refusal))
+        })
+        .expect("a refusal");
+    let now = chrono::Utc::now();
+    let next_month = entrypoint::budget::MonthlyBudget::month_of(now).1;
+    assert!(
+        refusal.body.contains("spent about $4.01 this month"),
+        "{}",
+        refusal.body
+    );
+    assert!(
+        refusal.body.contains("`AI_MONTHLY_BUDGET_USD=1.00`"),
+        "{}",
+        refusal.body
+    );
+    assert!(
+        refusal.body.contains(&format!(
+            "Please ask again after {} UTC.",
+            next_month.format("%Y-%m-%d %H:%M")
+        )),
+        "{}",
+        refusal.body
     );
 }
 

@@ -121,6 +121,8 @@ async fn fenced_run(
         model: Some(model.to_owned()),
         fallback_model: None,
         max_turns: None,
+        max_budget_usd: None,
+        price: None,
         max_retries: Some(0),
         timeout: Duration::from_secs(120),
         provider: Provider::Api(ApiConfig {

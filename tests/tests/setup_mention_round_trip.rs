@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use doubles::gitlab::double::{GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, UserSpec};
+use doubles::gitlab::version::GitLabVersion;
 use entrypoint::assistant::{Assistant, Handles};
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
@@ -51,9 +52,16 @@ fn job_decision(payload: &str, project: u64, bot: &BotIdentity) -> Decision {
     decide(&trigger, Some(bot), Some(Assistant::Claude))
 }
 
+/// The fallback design: GitLab before 16.10 has no custom webhook templates, so the hook sends
+/// the Note Hook itself and the job reads it from `TRIGGER_PAYLOAD` (the template design is in
+/// `webhook_mode_template.rs`).
 #[tokio::test]
 async fn a_comment_after_webhook_setup_starts_a_pipeline_the_job_acts_on() {
-    let gl = GitLabDouble::start().await.expect("double");
+    let gl = GitLabDouble::builder()
+        .gitlab_version(GitLabVersion::new(16, 9, 0))
+        .start()
+        .await
+        .expect("double");
     let project = gl
         .add_project(ProjectSpec::new("acme/widgets"))
         .expect("project")

@@ -6,84 +6,52 @@
 //! Syntax references: <https://docs.gitlab.com/ci/yaml/> and
 //! <https://docs.gitlab.com/ci/jobs/job_rules/#cicd-variable-expressions>.
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use doubles::ci_config::{Template, load, load_with};
 use doubles::ci_rules::{Rule, Vars, decide, vars};
 use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
     UserSpec,
 };
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
 const TEMPLATES: [(&str, &str); 2] = [("claude.yml", "claude"), ("codex.yml", "codex")];
 
-fn template_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates")
+/// The template's jobs in file order.
+trait Jobs {
+    fn all_jobs(&self) -> [(&str, &Yaml); 3];
+    fn jobs(&self) -> [(&str, &Yaml); 2];
+    fn review_job(&self) -> (&str, &Yaml);
+    fn job(&self) -> (&str, &Yaml);
+    fn scan_job(&self) -> (&str, &Yaml);
 }
 
-/// One template: its `spec:inputs` header and its jobs, interpolated with the inputs' defaults.
-struct Template {
-    inputs: Yaml,
-    jobs: Yaml,
-}
-
-/// Replaces every `$[[ inputs.NAME ]]` with the input's default, as `include:` without
-/// `inputs:` does (<https://docs.gitlab.com/ci/inputs/>).
-fn interpolate(text: &str, inputs: &Yaml) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("$[[") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..].find("]]").expect("an unclosed $[[") + start;
-        let name = rest[start + 3..end]
-            .trim()
-            .strip_prefix("inputs.")
-            .expect("only inputs.* are interpolated");
-        let default = &inputs[name]["default"];
-        let value = match default {
-            Yaml::String(s) => s.clone(),
-            Yaml::Integer(i) => i.to_string(),
-            Yaml::Boolean(b) => b.to_string(),
-            other => panic!("input {name} has no scalar default: {other:?}"),
-        };
-        out.push_str(&value);
-        rest = &rest[end + 2..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn load(file: &str) -> Template {
-    let text = std::fs::read_to_string(template_dir().join(file)).expect("template readable");
-    let docs = YamlLoader::load_from_str(&text).expect("the header parses");
-    assert_eq!(docs.len(), 2, "{file}: a spec header and the jobs");
-    let inputs = docs[0]["spec"]["inputs"].clone();
-    assert!(inputs.as_hash().is_some(), "{file}: spec:inputs is a map");
-    let body = text
-        .split_once("\n---\n")
-        .expect("the header ends with ---")
-        .1;
-    let body = interpolate(body, &inputs);
-    assert!(!body.contains("$[["), "{file}: every input interpolated");
-    let jobs = YamlLoader::load_from_str(&body)
-        .expect("the jobs parse")
-        .remove(0);
-    Template { inputs, jobs }
-}
-
-impl Template {
-    /// The two jobs, the answering one first, then the scheduled scan; no global keywords.
-    fn jobs(&self) -> [(&str, &Yaml); 2] {
+impl Jobs for Template {
+    /// The answering job, the scheduled scan and the automatic review, in that order; no
+    /// global keywords.
+    fn all_jobs(&self) -> [(&str, &Yaml); 3] {
         let map = self.jobs.as_hash().expect("a map of jobs");
-        assert_eq!(map.len(), 2, "two jobs, no global keywords: {map:?}");
+        assert_eq!(map.len(), 3, "three jobs, no global keywords: {map:?}");
         let mut jobs = map
             .iter()
             .map(|(name, job)| (name.as_str().expect("a job name"), job));
         let first = jobs.next().expect("the answering job");
         let second = jobs.next().expect("the scan job");
+        let third = jobs.next().expect("the review job");
+        [first, second, third]
+    }
+
+    /// The two jobs that answer mentions, the answering one first, then the scheduled scan.
+    fn jobs(&self) -> [(&str, &Yaml); 2] {
+        let [first, second, _] = self.all_jobs();
         [first, second]
+    }
+
+    /// The automatic review's job, and its name.
+    fn review_job(&self) -> (&str, &Yaml) {
+        self.all_jobs()[2]
     }
 
     /// The job that answers a trigger, and its name.
@@ -122,8 +90,9 @@ fn job_added(job: &Yaml, vars: &Vars) -> bool {
                 .map(|k| k.as_str().expect("key"))
                 .collect();
             assert!(
-                keys.iter().all(|k| ["if", "when"].contains(k)),
-                "the evaluator knows only if/when: {keys:?}"
+                keys.iter()
+                    .all(|k| ["if", "when", "allow_failure"].contains(k)),
+                "the evaluator knows only if/when/allow_failure: {keys:?}"
             );
             Rule {
                 condition: Some(rule["if"].as_str().expect("every rule has an if")),
@@ -132,6 +101,23 @@ fn job_added(job: &Yaml, vars: &Vars) -> bool {
         })
         .collect();
     decide(&rules, vars).is_some()
+}
+
+/// [`job_added`] with the job's own `variables:` visible to its rules, as GitLab evaluates
+/// them (<https://docs.gitlab.com/ci/variables/where_variables_can_be_used/>); the pipeline's
+/// variables win over the job's, as in GitLab's precedence.
+fn job_added_with_its_variables(job: &Yaml, pipeline_vars: &Vars) -> bool {
+    let mut all = Vars::new();
+    if let Some(map) = job["variables"].as_hash() {
+        for (key, value) in map {
+            all.insert(
+                key.as_str().expect("a variable name").to_owned(),
+                value.as_str().expect("a string value").to_owned(),
+            );
+        }
+    }
+    all.extend(pipeline_vars.clone());
+    job_added(job, &all)
 }
 
 fn pipeline(pairs: &[(&'static str, &str)]) -> Vars {
@@ -148,6 +134,80 @@ fn relay(assistant: &str) -> Vars {
     ])
 }
 
+/// A pipeline started by the Comments webhook with our custom template (the variables of
+/// `entrypoint::trigger::hook_vars::TEMPLATE`, rendered without serialization: a missing IID is
+/// empty), in a project whose bot user is `bot`.
+fn hook_event(action: &str, author: &str, noteable_type: &str, iid: &str) -> Vars {
+    let (issue, mr) = match noteable_type {
+        "Issue" => (iid, ""),
+        "MergeRequest" => ("", iid),
+        _ => ("", ""),
+    };
+    pipeline(&[
+        ("CI_PIPELINE_SOURCE", "trigger"),
+        ("TRIGGER_PAYLOAD", "{\"variables\":{}}"),
+        ("AI_BOT_USERNAME", "bot"),
+        ("AI_HOOK_ACTION", action),
+        ("AI_HOOK_AUTHOR", author),
+        ("AI_HOOK_NOTEABLE_TYPE", noteable_type),
+        ("AI_HOOK_NOTE_ID", "901"),
+        ("AI_HOOK_ISSUE_IID", issue),
+        ("AI_HOOK_MR_IID", mr),
+    ])
+}
+
+#[test]
+fn webhook_template_events_run_a_job_only_for_a_new_human_comment_and_never_leave_none() {
+    use doubles::ci_config::Config;
+    for (file, assistant) in TEMPLATES {
+        let config = Config::from_templates(&[file]);
+        let when = |vars: &Vars| -> Vec<String> {
+            config.plan(vars).into_iter().map(|j| j.when).collect()
+        };
+        let job = format!("ai-{assistant}");
+        let plan = config.plan(&hook_event("create", "alice", "Issue", "12"));
+        assert_eq!(plan.len(), 1, "{file}: {plan:?}");
+        assert_eq!(
+            (plan[0].name.as_str(), plan[0].when.as_str()),
+            (job.as_str(), "on_success")
+        );
+        assert_eq!(
+            when(&hook_event("create", "alice", "MergeRequest", "4")),
+            ["on_success"]
+        );
+        // The bot's placeholder and answer, every edit (the bot's or anyone's), and comments on
+        // commits or snippets: a manual job, so the trigger call succeeds and no runner starts.
+        for vars in [
+            hook_event("create", "bot", "Issue", "12"),
+            hook_event("update", "bot", "Issue", "12"),
+            hook_event("update", "alice", "MergeRequest", "4"),
+            hook_event("create", "alice", "Commit", ""),
+            hook_event("create", "alice", "Snippet", ""),
+        ] {
+            assert_eq!(when(&vars), ["manual"], "{file}: {vars:?}");
+        }
+        // A project access token's bot, as setup creates it, is known by its username alone;
+        // with AI_ALLOWED_BOTS set the job decides which bots it answers.
+        let mut token_bot = hook_event("create", "project_7_bot_0a1b2c3d", "Issue", "12");
+        token_bot.remove("AI_BOT_USERNAME");
+        assert_eq!(when(&token_bot), ["manual"], "{file}");
+        token_bot.insert("AI_ALLOWED_BOTS".into(), "project_7_bot_0a1b2c3d".into());
+        assert_eq!(when(&token_bot), ["on_success"], "{file}");
+        // A personal bot account nobody named in AI_BOT_USERNAME: its notes cost a job, which
+        // skips them, but never a failed trigger call.
+        let mut unknown_bot = hook_event("create", "bot", "Issue", "12");
+        unknown_bot.remove("AI_BOT_USERNAME");
+        assert_eq!(when(&unknown_bot), ["on_success"], "{file}");
+        // The template-less webhook of older GitLab keeps today's behaviour.
+        let legacy = pipeline(&[("CI_PIPELINE_SOURCE", "trigger"), ("TRIGGER_PAYLOAD", "{}")]);
+        assert_eq!(when(&legacy), ["on_success"], "{file}");
+        assert_eq!(
+            config.plan(&legacy)[0].resource_group.as_deref(),
+            Some(format!("ai-{assistant}--").as_str())
+        );
+    }
+}
+
 #[test]
 fn both_templates_parse_and_their_job_names_differ() {
     let names: Vec<String> = TEMPLATES
@@ -158,6 +218,11 @@ fn both_templates_parse_and_their_job_names_differ() {
         names,
         ["ai-claude", "ai-claude-scan", "ai-codex", "ai-codex-scan"]
     );
+    let reviews: Vec<String> = TEMPLATES
+        .iter()
+        .map(|(file, _)| load(file).review_job().0.to_owned())
+        .collect();
+    assert_eq!(reviews, ["ai-claude-review", "ai-codex-review"]);
 }
 
 #[test]
@@ -284,6 +349,31 @@ fn webhook_scheduled_scan_and_flow_pipelines_start_a_job() {
     }
 }
 
+/// Every job that runs an assistant keeps its audit trail, failed runs included
+/// (<https://docs.gitlab.com/ci/yaml/#artifactswhen>); the names are the files `entrypoint`
+/// writes.
+#[test]
+fn every_assistant_job_keeps_its_audit_trail_even_when_it_fails() {
+    for (file, _) in TEMPLATES {
+        let t = load(file);
+        for (name, job) in t.jobs() {
+            assert_eq!(
+                job["artifacts"]["when"].as_str(),
+                Some("always"),
+                "{file}: {name}"
+            );
+            assert_eq!(
+                strings(&job["artifacts"]["paths"]),
+                [
+                    entrypoint::audit::TRANSCRIPT_FILE,
+                    entrypoint::audit::USAGE_FILE
+                ],
+                "{file}: {name}"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_job_is_pinned_serialised_uninterruptible_and_finalized() {
     for (file, assistant) in TEMPLATES {
@@ -329,9 +419,18 @@ fn the_job_is_pinned_serialised_uninterruptible_and_finalized() {
             job["timeout"].as_str().is_some_and(|t| !t.is_empty()),
             "{file}"
         );
+        // The lock names the noteable in every mode that knows it before the job starts.
+        let group = |vars: &Vars| {
+            doubles::ci_config::expand(job["resource_group"].as_str().expect("a group"), vars)
+        };
+        assert_eq!(group(&relay(assistant)), format!("ai-{assistant}-issue-3"));
         assert_eq!(
-            job["resource_group"].as_str(),
-            Some(format!("ai-{assistant}-$AI_NOTEABLE_TYPE-$AI_NOTEABLE_IID").as_str())
+            group(&hook_event("create", "alice", "Issue", "12")),
+            format!("ai-{assistant}-Issue-12")
+        );
+        assert_eq!(
+            group(&hook_event("create", "alice", "MergeRequest", "4")),
+            format!("ai-{assistant}-MergeRequest-4")
         );
         // <https://docs.gitlab.com/ci/yaml/#resource_group>: the characters it may contain.
         let group = job["resource_group"].as_str().unwrap_or_default();
@@ -613,4 +712,99 @@ async fn a_scheduled_scan_of_a_quiet_project_reads_a_little_and_writes_nothing()
     );
     assert!(out.status.success());
     assert_eq!(w.api_writes(), Vec::<String>::new());
+}
+
+/// A merge request pipeline in project 7 for merge request !4 of project 7.
+fn merge_request_pipeline() -> Vars {
+    pipeline(&[
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+        ("CI_PROJECT_ID", "7"),
+        ("CI_MERGE_REQUEST_PROJECT_ID", "7"),
+        ("CI_MERGE_REQUEST_IID", "4"),
+    ])
+}
+
+#[test]
+fn auto_review_off_adds_no_job_to_any_pipeline() {
+    for (file, _) in TEMPLATES {
+        let t = load(file);
+        assert_eq!(
+            t.inputs["auto_review"]["default"].as_str(),
+            Some("off"),
+            "{file}: off by default"
+        );
+        let (name, job) = t.review_job();
+        for source in [
+            "merge_request_event",
+            "push",
+            "web",
+            "api",
+            "trigger",
+            "schedule",
+        ] {
+            let mut vars = merge_request_pipeline();
+            vars.insert("CI_PIPELINE_SOURCE".into(), source.into());
+            assert!(
+                !job_added_with_its_variables(job, &vars),
+                "{file}: {name} in a {source} pipeline with auto_review off"
+            );
+        }
+    }
+}
+
+#[test]
+fn auto_review_adds_the_review_job_to_merge_request_pipelines_only() {
+    for (file, assistant) in TEMPLATES {
+        for mode in ["opened", "ready", "every_push"] {
+            let t = load_with(
+                file,
+                &[
+                    ("auto_review", mode),
+                    ("review_max_diff_lines", "800"),
+                    ("review_skip_labels", "no-ai-review"),
+                ],
+            );
+            let (name, job) = t.review_job();
+            assert!(
+                job_added_with_its_variables(job, &merge_request_pipeline()),
+                "{file}: {name} with {mode}"
+            );
+            assert_eq!(job["variables"]["AI_AUTO_REVIEW"].as_str(), Some(mode));
+            // The group a relayed or scanned mention job on the same merge request uses.
+            assert_eq!(
+                job["resource_group"].as_str(),
+                Some(format!("ai-{assistant}-merge_request-$CI_MERGE_REQUEST_IID").as_str())
+            );
+            assert_eq!(
+                job["variables"]["AI_REVIEW_MAX_DIFF_LINES"].as_str(),
+                Some("800")
+            );
+            assert_eq!(
+                job["variables"]["AI_REVIEW_SKIP_LABELS"].as_str(),
+                Some("no-ai-review")
+            );
+            assert_eq!(
+                job["variables"]["AI_REVIEW_SKIP_AUTHORS"].as_str(),
+                Some("")
+            );
+            assert_eq!(
+                strings(&job["script"]),
+                [format!("entrypoint review --assistant {assistant}").as_str()]
+            );
+            for source in ["push", "web", "api", "trigger", "schedule"] {
+                let mut vars = merge_request_pipeline();
+                vars.insert("CI_PIPELINE_SOURCE".into(), source.into());
+                assert!(
+                    !job_added_with_its_variables(job, &vars),
+                    "{file}: {source}"
+                );
+            }
+            // A fork's merge request pipeline runs in the fork, without our variables.
+            let mut fork = merge_request_pipeline();
+            fork.insert("CI_PROJECT_ID".into(), "99".into());
+            assert!(!job_added_with_its_variables(job, &fork), "{file}: fork");
+            // The mention jobs still stay out of merge request pipelines.
+            assert!(!job_added(t.job().1, &merge_request_pipeline()), "{file}");
+        }
+    }
 }

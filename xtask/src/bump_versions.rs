@@ -2,7 +2,8 @@
 //! Claude Code and Codex CLIs at their `latest` dist-tag, Node at the newest release of the
 //! pinned major line) on the npm registry (`NPM_CONFIG_REGISTRY` honoured), prints what would
 //! change, and with `--apply` rewrites `images/images.toml` (only the version values: comments
-//! and layout stay, through `toml_edit`), `images/images.lock` and `tests/cli-versions.toml`.
+//! and layout stay, through `toml_edit`) and `images/images.lock`; the tests install the CLIs
+//! pinned there, so nothing else holds a version.
 //!
 //! Nothing is written unless every artifact of the new versions is published with an integrity:
 //! a CLI release whose platform packages are not out yet leaves the tree untouched. The scheduled
@@ -10,7 +11,7 @@
 //! suite smoke-tests the new CLIs (`--version`) before anyone merges.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use clap::Parser;
@@ -27,7 +28,7 @@ use crate::oci::Arch;
 /// Flags of `cargo xtask bump-versions`.
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Write the new versions (images.toml, images.lock, tests/cli-versions.toml); without it
+    /// Write the new versions (images.toml, images.lock); without it
     /// only print what would change.
     #[arg(long)]
     apply: bool,
@@ -36,7 +37,7 @@ pub struct Args {
 /// One pinned thing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pinned {
-    /// An assistant CLI (`[assistants.<name>].version`, `[<name>].version` in cli-versions).
+    /// An assistant CLI (`[assistants.<name>].version`).
     Assistant(Assistant),
     /// Node (`[node].version`), kept on its major line.
     Node,
@@ -178,28 +179,6 @@ pub fn bump_manifest_text(text: &str, bumps: &[Bump]) -> anyhow::Result<String> 
     Ok(doc.to_string())
 }
 
-/// `tests/cli-versions.toml` with the bumped CLI versions.
-pub fn bump_cli_versions_text(text: &str, bumps: &[Bump]) -> anyhow::Result<String> {
-    let mut doc: toml_edit::DocumentMut = text
-        .parse()
-        .context("tests/cli-versions.toml is not TOML")?;
-    for bump in bumps.iter().filter(|b| b.changes()) {
-        if let Pinned::Assistant(assistant) = bump.pinned {
-            set_version(
-                &mut doc,
-                &[assistant.to_string().as_str(), "version"],
-                &bump.to,
-            )?;
-        }
-    }
-    Ok(doc.to_string())
-}
-
-/// Where the end-to-end tests' CLI pins live.
-fn cli_versions_path(root: &Path) -> PathBuf {
-    root.join("tests").join("cli-versions.toml")
-}
-
 /// Finds the bumps and, with `apply`, writes them; returns them.
 pub async fn bump(root: &Path, registry: &NpmRegistry, apply: bool) -> anyhow::Result<Vec<Bump>> {
     let manifest = Manifest::load(root)?;
@@ -222,9 +201,7 @@ pub async fn bump(root: &Path, registry: &NpmRegistry, apply: bool) -> anyhow::R
         return Ok(bumps);
     }
     if !apply {
-        eprintln!(
-            "run with --apply to write images/images.toml, images/images.lock and tests/cli-versions.toml"
-        );
+        eprintln!("run with --apply to write images/images.toml and images/images.lock");
         return Ok(bumps);
     }
     let manifest_file = manifest_path(root);
@@ -236,14 +213,9 @@ pub async fn bump(root: &Path, registry: &NpmRegistry, apply: bool) -> anyhow::R
     let lock = lock_for(&new_manifest, registry)
         .await
         .context("an artifact of the new versions is not published (yet): nothing was written")?;
-    let cli_file = cli_versions_path(root);
-    let cli_text = std::fs::read_to_string(&cli_file)
-        .with_context(|| format!("cannot read {}", cli_file.display()))?;
-    let new_cli_text = bump_cli_versions_text(&cli_text, &bumps)?;
     for (path, text) in [
         (manifest_file, new_manifest_text),
         (lock_path(root), lock.render()?),
-        (cli_file, new_cli_text),
     ] {
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
@@ -344,15 +316,11 @@ mod tests {
         (base, integrities)
     }
 
-    /// A copy of the three files the command edits, in a scratch workspace.
+    /// A copy of the two files the command edits, in a scratch workspace.
     fn scratch_workspace() -> (tempfile::TempDir, Manifest) {
         let real = cmd::workspace_root().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        for file in [
-            "images/images.toml",
-            "images/images.lock",
-            "tests/cli-versions.toml",
-        ] {
+        for file in ["images/images.toml", "images/images.lock"] {
             let to = dir.path().join(file);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
             std::fs::copy(real.join(file), to).unwrap();
@@ -456,11 +424,6 @@ mod tests {
             assert_eq!(artifact.integrity, integrities[&key], "{key}");
         }
 
-        let cli = std::fs::read_to_string(root.join("tests/cli-versions.toml")).unwrap();
-        let cli: toml::Table = toml::from_str(&cli).unwrap();
-        assert_eq!(cli["claude"]["version"].as_str(), Some(new_claude.as_str()));
-        assert_eq!(cli["codex"]["version"].as_str(), Some(new_codex.as_str()));
-
         let again = bump(root, &registry, true).await.unwrap();
         assert!(again.iter().all(|b| !b.changes()), "{again:?}");
     }
@@ -472,11 +435,7 @@ mod tests {
         let (packages, _) = released(&manifest, false);
         let (base, _) = npm_double(packages).await;
         let registry = NpmRegistry::new(&base).unwrap();
-        let files = [
-            "images/images.toml",
-            "images/images.lock",
-            "tests/cli-versions.toml",
-        ];
+        let files = ["images/images.toml", "images/images.lock"];
         let before: Vec<String> = files
             .iter()
             .map(|f| std::fs::read_to_string(root.join(f)).unwrap())

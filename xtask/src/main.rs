@@ -86,7 +86,7 @@ enum Command {
     /// Record the registry's integrity of every artifact pinned in images/images.toml.
     LockArtifacts(lock_artifacts::Args),
     /// Find newer Claude Code, Codex and Node releases on the npm registry; `--apply` writes
-    /// images.toml, images.lock and tests/cli-versions.toml.
+    /// images/images.toml and images/images.lock (the tests read their CLI pins from there too).
     BumpVersions(bump_versions::Args),
 }
 

@@ -43,10 +43,13 @@ pub(crate) enum Endpoint<'a> {
 }
 
 /// The Claude-specific choices of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct ClaudeOptions<'a> {
     pub model: Option<&'a str>,
     pub max_turns: Option<u32>,
+    /// `--max-budget-usd` (Claude Code 2.1.331: "Maximum dollar amount to spend on API
+    /// calls"); the run ends with a `result` of subtype `error_max_budget_usd`.
+    pub max_budget_usd: Option<f64>,
     /// `CLAUDE_CODE_MAX_RETRIES`; Claude Code otherwise retries failed calls for minutes.
     pub max_retries: Option<u32>,
     /// Tools, effort, fallback model and the extra arguments, appended last.
@@ -69,6 +72,7 @@ impl Default for ClaudeOptions<'_> {
         Self {
             model: None,
             max_turns: None,
+            max_budget_usd: None,
             max_retries: None,
             options: &NO_OPTIONS,
         }
@@ -98,6 +102,9 @@ pub(crate) fn invocation(
     }
     if let Some(turns) = options.max_turns {
         args.extend(["--max-turns".to_owned(), turns.to_string()]);
+    }
+    if let Some(budget) = options.max_budget_usd {
+        args.extend(["--max-budget-usd".to_owned(), budget.to_string()]);
     }
     let extra = options.options;
     if let Some(fallback) = &extra.fallback_model {
@@ -150,13 +157,14 @@ mod tests {
             ClaudeOptions {
                 model: Some("claude-sonnet-4-6"),
                 max_turns: Some(30),
+                max_budget_usd: Some(0.5),
                 max_retries: Some(2),
                 ..ClaudeOptions::default()
             },
         );
         assert_eq!(
             call.args.join(" "),
-            "-p --output-format stream-json --verbose --permission-mode bypassPermissions --strict-mcp-config --model claude-sonnet-4-6 --max-turns 30"
+            "-p --output-format stream-json --verbose --permission-mode bypassPermissions --strict-mcp-config --model claude-sonnet-4-6 --max-turns 30 --max-budget-usd 0.5"
         );
         assert_eq!(call.stdin, "Fix the bug.");
         assert_eq!(

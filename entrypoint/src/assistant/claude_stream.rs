@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::assistant::events::{AssistantEvent, Summarizer, Usage};
+use crate::assistant::events::{AssistantEvent, Limit, Summarizer, Usage};
 
 /// The input fields that best say what a tool call touches, in order of preference.
 const SUMMARY_FIELDS: &[&str] = &[
@@ -88,11 +88,24 @@ fn result(value: &Value) -> AssistantEvent {
         .get("subtype")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    // `--max-turns` and `--max-budget-usd` end the run with these subtypes (the `result`
+    // message's schema in Claude Code 2.1.331 lists `error_max_turns` and
+    // `error_max_budget_usd`); the run did work worth publishing, so they are no failures.
+    let limit = match subtype {
+        "error_max_turns" => Some(Limit::Turns),
+        "error_max_budget_usd" => Some(Limit::Budget),
+        _ => None,
+    };
+    if let Some(limit) = limit {
+        return AssistantEvent::Stopped {
+            limit,
+            usage: run_usage(value),
+            cost_usd: value.get("total_cost_usd").and_then(Value::as_f64),
+        };
+    }
     if is_error || subtype.starts_with("error") {
         let message = if !text.trim().is_empty() {
             text.to_owned()
-        } else if subtype == "error_max_turns" {
-            "Claude stopped after reaching the maximum number of turns (AI_MAX_TURNS)".to_owned()
         } else if subtype.is_empty() {
             "Claude reported an error without a message".to_owned()
         } else {
@@ -105,6 +118,28 @@ fn result(value: &Value) -> AssistantEvent {
         usage: value.get("usage").and_then(usage),
         cost_usd: value.get("total_cost_usd").and_then(Value::as_f64),
     }
+}
+
+/// The tokens of a run that stopped at a limit: the sum of `modelUsage` (per model, camel-case
+/// fields), else `usage`. In Claude Code 2.1.331's `error_max_budget_usd` result `usage` is not
+/// the run's total (all zero, or one call's), while `modelUsage` is.
+fn run_usage(value: &Value) -> Option<Usage> {
+    let summed = value
+        .get("modelUsage")
+        .and_then(Value::as_object)
+        .map(|models| {
+            let mut total = Usage::default();
+            for per_model in models.values() {
+                let count = |field: &str| per_model.get(field).and_then(Value::as_u64).unwrap_or(0);
+                total.input += count("inputTokens")
+                    + count("cacheReadInputTokens")
+                    + count("cacheCreationInputTokens");
+                total.output += count("outputTokens");
+            }
+            total
+        })
+        .filter(|u| u.input + u.output > 0);
+    summed.or_else(|| value.get("usage").and_then(usage))
 }
 
 /// Anthropic counts cached prompt tokens apart from `input_tokens`
@@ -124,7 +159,7 @@ mod tests {
     use std::path::Path;
 
     use crate::assistant::Assistant;
-    use crate::assistant::events::{AssistantEvent, EventParser, Usage};
+    use crate::assistant::events::{AssistantEvent, EventParser, Limit, Usage};
 
     fn parse(lines: &[&str]) -> Vec<AssistantEvent> {
         let mut parser = EventParser::new(Assistant::Claude, Some(Path::new("/work")));
@@ -179,7 +214,6 @@ mod tests {
     fn error_results_are_failures_with_a_reason() {
         let events = parse(&[
             r#"{"type":"result","subtype":"success","is_error":true,"api_error_status":500,"result":"API Error: 500 Internal server error"}"#,
-            r#"{"type":"result","subtype":"error_max_turns","is_error":true}"#,
             r#"{"type":"result","subtype":"error_during_execution"}"#,
         ]);
         assert_eq!(
@@ -189,12 +223,33 @@ mod tests {
                     message: "API Error: 500 Internal server error".into()
                 },
                 AssistantEvent::Failed {
-                    message:
-                        "Claude stopped after reaching the maximum number of turns (AI_MAX_TURNS)"
-                            .into()
-                },
-                AssistantEvent::Failed {
                     message: "Claude reported an error (error_during_execution)".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_limit_stops_the_run_with_its_usage_and_cost() {
+        let events = parse(&[
+            r#"{"type":"result","subtype":"error_max_turns","is_error":true,"num_turns":3}"#,
+            r#"{"type":"result","subtype":"error_max_budget_usd","is_error":true,"total_cost_usd":0.61,"usage":{"input_tokens":0,"output_tokens":0},"modelUsage":{"claude-sonnet-4-6":{"inputTokens":60,"cacheReadInputTokens":40,"cacheCreationInputTokens":0,"outputTokens":20,"costUSD":0.61}},"errors":["Reached maximum budget ($0.5)"]}"#,
+        ]);
+        assert_eq!(
+            events,
+            vec![
+                AssistantEvent::Stopped {
+                    limit: Limit::Turns,
+                    usage: None,
+                    cost_usd: None
+                },
+                AssistantEvent::Stopped {
+                    limit: Limit::Budget,
+                    usage: Some(Usage {
+                        input: 100,
+                        output: 20
+                    }),
+                    cost_usd: Some(0.61)
                 },
             ]
         );

@@ -29,6 +29,32 @@ pub enum AssistantEvent {
     },
     /// The CLI reported that the run failed, with its reason.
     Failed { message: String },
+    /// The run stopped at one of its limits (`AI_MAX_BUDGET_USD`, `AI_MAX_TURNS`): not a
+    /// failure of the assistant, so the job publishes what it did so far.
+    Stopped {
+        limit: Limit,
+        usage: Option<Usage>,
+        cost_usd: Option<f64>,
+    },
+}
+
+/// A per-run limit the run can reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `AI_MAX_BUDGET_USD`: the dollars the run may spend on the model API.
+    Budget,
+    /// `AI_MAX_TURNS`: the model calls (Claude: agentic turns) the run may make.
+    Turns,
+}
+
+impl Limit {
+    /// The variable that sets the limit, for the answer's advice.
+    pub fn variable(self) -> &'static str {
+        match self {
+            Self::Budget => "AI_MAX_BUDGET_USD",
+            Self::Turns => "AI_MAX_TURNS",
+        }
+    }
 }
 
 /// Tokens used by the whole run. `input` counts every prompt token, cached or not.

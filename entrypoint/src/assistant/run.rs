@@ -34,6 +34,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -42,9 +43,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::assistant::env::{ChildEnv, Cloud};
-use crate::assistant::events::{AssistantEvent, EventParser, Usage};
+use crate::assistant::events::{AssistantEvent, EventParser, Limit, Usage};
 use crate::assistant::invocation::Invocation;
 use crate::assistant::{Assistant, claude, codex};
+use crate::budget::{Meter, Price, RunLimits};
 use crate::proxy::{KeyProxy, ProxyError, Upstream};
 use crate::sandbox::{Enclosure, Plan, ProxySite, SandboxError, Site};
 use crate::secret::Secret;
@@ -105,8 +107,13 @@ pub struct RunSpec {
     pub model: Option<String>,
     /// Codex only: the model to retry with, once, when `model` does not exist.
     pub fallback_model: Option<String>,
-    /// Claude only: `--max-turns`.
+    /// `AI_MAX_TURNS`: Claude's `--max-turns`; for Codex, the model calls the key proxy lets
+    /// through ([`crate::budget::meter`]).
     pub max_turns: Option<u32>,
+    /// `AI_MAX_BUDGET_USD`: Claude's `--max-budget-usd`; for Codex, metered by the key proxy.
+    pub max_budget_usd: Option<f64>,
+    /// `AI_PRICE_PER_MTOK`: the rates Codex's usage is priced at instead of the table.
+    pub price: Option<Price>,
     /// How often the CLI retries a failed model call; `None` keeps its default.
     pub max_retries: Option<u32>,
     /// The whole run, fallback included, is killed after this long.
@@ -132,6 +139,14 @@ pub enum Outcome {
     Failed { message: String },
     /// The CLI and everything it started were killed after `after`.
     TimedOut { after: Duration },
+    /// The run stopped at `AI_MAX_BUDGET_USD` or `AI_MAX_TURNS`; `partial_text` is the last
+    /// thing the model said (empty when it said nothing yet).
+    LimitReached {
+        limit: Limit,
+        partial_text: String,
+        usage: Option<Usage>,
+        cost_usd: Option<f64>,
+    },
 }
 
 /// What the orchestrator reports about a run.
@@ -148,6 +163,8 @@ pub struct RunReport {
     /// Whether the CLI's network was fenced ([`crate::sandbox::Network::Fenced`]); the final
     /// note says so when it was not. (It ran as the sandbox uid either way.)
     pub sandboxed: bool,
+    /// The limits the run was held to, for the note of a run that reached one.
+    pub limits: RunLimits,
 }
 
 /// The run could not be carried out at all (as opposed to the assistant failing).
@@ -227,6 +244,10 @@ pub async fn run(
         elapsed: started.elapsed(),
         refused_passthrough: last.refused,
         sandboxed: sandbox.settings.is_fenced(),
+        limits: RunLimits {
+            max_usd: spec.max_budget_usd,
+            max_turns: spec.max_turns,
+        },
     })
 }
 
@@ -242,8 +263,20 @@ async fn attempt(
     deadline: Instant,
     on_event: &mut (dyn FnMut(&AssistantEvent) + Send),
 ) -> Result<Attempt, RunError> {
+    // Codex reports no cost and enforces no limit: its model calls are metered by the proxy.
+    let meter = (spec.assistant == Assistant::Codex).then(|| {
+        Arc::new(Meter::new(
+            RunLimits {
+                max_usd: spec.max_budget_usd,
+                max_turns: spec.max_turns,
+            },
+            spec.price,
+        ))
+    });
     let proxy = match &spec.provider {
-        Provider::Api(api) => Some(KeyProxy::start(api.upstream.clone(), api.key.clone()).await?),
+        Provider::Api(api) => Some(
+            KeyProxy::start_metered(api.upstream.clone(), api.key.clone(), meter.clone()).await?,
+        ),
         Provider::Bedrock | Provider::Vertex => None,
     };
     let enclosure = enclose(sandbox, proxy.as_ref(), spec).await?;
@@ -268,6 +301,7 @@ async fn attempt(
             claude::ClaudeOptions {
                 model,
                 max_turns: spec.max_turns,
+                max_budget_usd: spec.max_budget_usd,
                 max_retries: spec.max_retries,
                 options: &spec.options,
             },
@@ -306,7 +340,15 @@ async fn attempt(
         }
     };
     enclosure.give_home(home.path())?;
-    let outcome = supervise(spec, &enclosure, invocation, deadline, on_event).await;
+    let outcome = supervise(
+        spec,
+        &enclosure,
+        invocation,
+        deadline,
+        meter.as_deref(),
+        on_event,
+    )
+    .await;
     if matches!(outcome, Err(RunError::Cancelled)) {
         tracing::warn!("the job was cancelled: stopping the assistant and everything it started");
     }
@@ -359,6 +401,7 @@ async fn supervise(
     enclosure: &Enclosure,
     invocation: Invocation,
     deadline: Instant,
+    meter: Option<&Meter>,
     on_event: &mut (dyn FnMut(&AssistantEvent) + Send),
 ) -> Result<Outcome, RunError> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -444,6 +487,9 @@ async fn supervise(
     // Whatever the CLI left running (a server a tool started) ends with it.
     kill_group(group, &mut child).await;
     let stderr_tail = stderr.await.unwrap_or_default();
+    if let Some(meter) = meter {
+        last.metered(meter);
+    }
     Ok(last.outcome(spec.assistant, status, &stderr_tail))
 }
 
@@ -508,6 +554,10 @@ async fn tail(stderr: Option<impl tokio::io::AsyncRead + Unpin>) -> String {
 struct Last {
     finished: Option<(String, Option<Usage>, Option<f64>)>,
     failure: Option<String>,
+    /// The limit the run stopped at, with the usage and cost known then.
+    stopped: Option<(Limit, Option<Usage>, Option<f64>)>,
+    /// The model's last words, the partial answer of a stopped run.
+    message: Option<String>,
 }
 
 impl Last {
@@ -519,11 +569,38 @@ impl Last {
                 cost_usd,
             } => self.finished = Some((final_text, usage, cost_usd)),
             AssistantEvent::Failed { message } => self.failure = Some(message),
-            AssistantEvent::ToolCall { .. } | AssistantEvent::Message { .. } => {}
+            AssistantEvent::Stopped {
+                limit,
+                usage,
+                cost_usd,
+            } => self.stopped = Some((limit, usage, cost_usd)),
+            AssistantEvent::Message { text } => self.message = Some(text),
+            AssistantEvent::ToolCall { .. } => {}
+        }
+    }
+
+    /// What the key proxy's meter counted: the cost Codex does not report, and the limit that
+    /// refused a model call (Codex then reports the refusal as a failure; it is a stop).
+    fn metered(&mut self, meter: &Meter) {
+        let totals = meter.totals();
+        if let Some((_, usage, cost)) = self.finished.as_mut() {
+            cost.get_or_insert(totals.cost_usd);
+            usage.get_or_insert(totals.usage);
+        }
+        if let Some(limit) = totals.stopped {
+            self.stopped = Some((limit, Some(totals.usage), Some(totals.cost_usd)));
         }
     }
 
     fn outcome(self, assistant: Assistant, status: ExitStatus, stderr_tail: &str) -> Outcome {
+        if let Some((limit, usage, cost_usd)) = self.stopped {
+            return Outcome::LimitReached {
+                limit,
+                partial_text: self.message.unwrap_or_default(),
+                usage,
+                cost_usd,
+            };
+        }
         match (status.success(), self.finished, self.failure) {
             (true, Some((final_text, usage, cost_usd)), None) => Outcome::Succeeded {
                 final_text,
@@ -565,7 +642,7 @@ mod tests {
     fn the_outcome_prefers_the_clis_own_reason_over_stderr() {
         let finished = Last {
             finished: Some(("done".into(), None, None)),
-            failure: None,
+            ..Last::default()
         };
         assert_eq!(
             finished.outcome(Assistant::Claude, exit(0), ""),
@@ -576,8 +653,8 @@ mod tests {
             }
         );
         let failed = Last {
-            finished: None,
             failure: Some("API Error: 500".into()),
+            ..Last::default()
         };
         assert_eq!(
             failed.outcome(Assistant::Codex, exit(1), "noise"),
@@ -613,6 +690,8 @@ mod tests {
             model: None,
             fallback_model: None,
             max_turns: None,
+            max_budget_usd: None,
+            price: None,
             max_retries: None,
             timeout: Duration::from_secs(1),
             provider: Provider::Vertex,

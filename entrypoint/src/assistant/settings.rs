@@ -5,7 +5,9 @@
 //! | `CLAUDE_MODEL` | Claude's `--model` | Claude Code's default |
 //! | `CODEX_MODEL` | Codex's `-m` | `o4-mini` |
 //! | `CODEX_FALLBACK_MODEL` | retried once when `CODEX_MODEL` does not exist; empty turns it off | [`CODEX_DEFAULT_MODEL`] |
-//! | `AI_MAX_TURNS` | Claude's `--max-turns` (Codex has no such limit) | none |
+//! | `AI_MAX_TURNS` | Claude's `--max-turns`; for Codex, model calls (the key proxy counts them) | none |
+//! | `AI_MAX_BUDGET_USD` | Claude's `--max-budget-usd`; for Codex, metered by the key proxy | none |
+//! | `AI_PRICE_PER_MTOK` | Codex's price, `input/cached/output` USD per 1M tokens | [`crate::budget::price`]'s table |
 //! | `AI_TIMEOUT` | the whole run: seconds, or a number with `s`, `m` or `h` | `20m` |
 //! | `AI_ENV_PASSTHROUGH` | more variable names for the assistant's environment | none |
 //! | `AI_CLAUDE_ARGS`, `AI_CODEX_ARGS`, `AI_ALLOWED_TOOLS`, `AI_DISALLOWED_TOOLS`, `AI_REASONING_EFFORT`, `CLAUDE_FALLBACK_MODEL` | see [`super::options`] | none |
@@ -20,6 +22,7 @@ use crate::assistant::Assistant;
 use crate::assistant::env::parse_passthrough;
 use crate::assistant::options::{CliOptions, OptionsError};
 use crate::assistant::run::{ApiConfig, Provider, RunSpec};
+use crate::budget::{Price, PriceError};
 use crate::proxy::{ModelApi, Upstream, UpstreamError};
 use crate::secret::Secret;
 
@@ -54,6 +57,12 @@ pub enum SettingsError {
     MaxTurns(String),
     #[error(transparent)]
     Options(#[from] OptionsError),
+    #[error(
+        "AI_MAX_BUDGET_USD={0:?} is not an amount of dollars: use a positive number such as 0.50"
+    )]
+    MaxBudget(String),
+    #[error(transparent)]
+    Price(#[from] PriceError),
 }
 
 impl RunSpec {
@@ -83,6 +92,19 @@ impl RunSpec {
             ),
             None => None,
         };
+        let max_budget_usd = match set("AI_MAX_BUDGET_USD") {
+            Some(text) => Some(
+                text.trim_start_matches('$')
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|usd| usd.is_finite() && *usd > 0.0)
+                    .ok_or(SettingsError::MaxBudget(text))?,
+            ),
+            None => None,
+        };
+        let price = set("AI_PRICE_PER_MTOK")
+            .map(|text| Price::parse(&text))
+            .transpose()?;
         let (model, fallback_model, provider) = match assistant {
             Assistant::Claude => {
                 let truthy =
@@ -129,6 +151,8 @@ impl RunSpec {
             model,
             fallback_model,
             max_turns,
+            max_budget_usd,
+            price,
             max_retries: None,
             timeout,
             provider,
@@ -285,6 +309,32 @@ mod tests {
         assert_eq!(bedrock.provider, Provider::Bedrock);
         assert_eq!(bedrock.max_turns, Some(30));
         assert_eq!(bedrock.model, None);
+        let budget = spec(
+            Assistant::Codex,
+            &[
+                ("OPENAI_API_KEY", "k"),
+                ("AI_MAX_BUDGET_USD", "$0.50"),
+                ("AI_PRICE_PER_MTOK", "1/0.1/4"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(budget.max_budget_usd, Some(0.5));
+        assert_eq!(
+            budget.price,
+            Some(Price {
+                input: 1.0,
+                cached_input: 0.1,
+                output: 4.0
+            })
+        );
+        for bad in ["0", "-1", "lots", "inf"] {
+            let error = spec(
+                Assistant::Codex,
+                &[("OPENAI_API_KEY", "k"), ("AI_MAX_BUDGET_USD", bad)],
+            )
+            .unwrap_err();
+            assert!(error.to_string().contains("AI_MAX_BUDGET_USD"), "{error}");
+        }
         let vertex = spec(Assistant::Claude, &[("CLAUDE_CODE_USE_VERTEX", "true")]).unwrap();
         assert_eq!(vertex.provider, Provider::Vertex);
         assert!(

@@ -19,6 +19,7 @@ pub mod image;
 pub mod net_admin;
 pub mod registry;
 pub mod report;
+pub mod spending;
 pub mod token;
 pub mod trigger_mode;
 pub mod variables;
@@ -111,6 +112,10 @@ pub async fn run(gitlab: Option<&GitLab>, inputs: &Inputs<'_>) -> Report {
     let assistants = assistants(inputs, view, &mut report);
     if let Some(a) = &api {
         bot::check(a.gitlab, &a.project, &a.caller, inputs.place, &mut report).await;
+        if inputs.place == Place::Job || a.caller.bot {
+            let project = ProjectRef::Id(a.project.id);
+            spending::check(a.gitlab, &project, a.caller.id, inputs, &mut report).await;
+        }
     }
     variables::check(inputs, &assistants, view, &mut report);
     if let Some(a) = &api {

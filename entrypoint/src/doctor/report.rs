@@ -72,6 +72,8 @@ pub enum Check {
     ImageSignature,
     /// The image is the newest patch release of its line (`image-version`).
     ImageVersion,
+    /// This month's spending against `AI_MONTHLY_BUDGET_USD` (`spending`).
+    Spending,
 }
 
 impl fmt::Display for Check {
@@ -95,6 +97,7 @@ impl fmt::Display for Check {
             Check::Image => f.write_str("image"),
             Check::ImageSignature => f.write_str("image-signature"),
             Check::ImageVersion => f.write_str("image-version"),
+            Check::Spending => f.write_str("spending"),
         }
     }
 }

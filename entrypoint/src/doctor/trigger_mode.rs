@@ -22,6 +22,7 @@ use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::members::AccessLevel;
 use crate::gitlab::projects::{PipelineVariablesRule, Project};
 use crate::gitlab::triggers::TriggerToken;
+use crate::trigger::hook_vars;
 
 /// The fix when nothing starts pipelines for comments.
 const SET_UP_TRIGGER: &str = "run entrypoint setup --mode webhook (no service to host), --mode relay --relay-url URL, or --mode scan";
@@ -77,6 +78,11 @@ pub async fn check(gitlab: &GitLab, project: &Project, place: Place, report: &mu
                 }
             ),
         ));
+        // Before 16.10 the `gitlab-feature custom-webhook-template` line already says it.
+        let version = gitlab.gitlab_version().await.ok();
+        if crate::setup::plan::templates_available(version) {
+            report.push(template(hook));
+        }
         report.push(pipeline_variables(gitlab, project, trigger).await);
         return;
     }
@@ -129,6 +135,29 @@ pub async fn check(gitlab: &GitLab, project: &Project, place: Place, report: &mu
             "nothing turns comments into pipelines: no webhook with comment events, no pipeline trigger token, no active pipeline schedule",
             SET_UP_TRIGGER,
         )),
+    }
+}
+
+/// Whether the webhook-mode hook sends setup's custom template (GitLab 16.10+), which lets the
+/// templates' rules skip the bot's own notes and every edit without a runner and lock each
+/// issue or merge request on its own (docs/modes.md). A hook set up before the template
+/// existed still works, at the old cost: a warning that says what it costs and how to upgrade.
+fn template(hook: &ProjectHook) -> Finding {
+    match hook.custom_webhook_template.as_deref() {
+        Some(template) if template == hook_vars::TEMPLATE => Finding::ok(
+            Check::Trigger,
+            "the webhook sends setup's custom template: the bot's own notes and every edit start no runner, and mentions on different issues or merge requests run in parallel",
+        ),
+        Some(_) => Finding::warn(
+            Check::Trigger,
+            "the webhook's custom template is not the one entrypoint setup writes: unless it sends the same AI_HOOK_* variables, the jobs cannot find the note, or every job waits in one resource group",
+            "run entrypoint setup --mode webhook again, which restores the template",
+        ),
+        None => Finding::warn(
+            Check::Trigger,
+            "the webhook sends the whole comment event (the design before custom webhook templates): every comment and every edit of the bot's placeholder starts a job that pulls the assistant image, and all of the assistant's jobs wait in one resource group",
+            "on GitLab 16.10 or later run entrypoint setup --mode webhook again, which gives the webhook its custom template; on older GitLab consider the relay (docs/modes.md)",
+        ),
     }
 }
 
@@ -253,6 +282,7 @@ async fn pipeline_variables(gitlab: &GitLab, project: &Project, trigger: &Trigge
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doctor::report::Status;
     use crate::secret::Secret;
 
     fn hook(url: &str) -> ProjectHook {
@@ -261,7 +291,31 @@ mod tests {
             url: Secret::new(url),
             note_events: true,
             confidential_note_events: true,
+            custom_webhook_template: None,
         }
+    }
+
+    #[test]
+    fn a_webhook_without_setups_template_is_a_warning_that_says_what_it_costs() {
+        let old = template(&hook(
+            "https://gitlab.example.com/api/v4/projects/1/ref/main/trigger/pipeline?token=glptt-x",
+        ));
+        assert_eq!(old.status, Status::Warn);
+        assert!(old.found.contains("whole comment event"), "{}", old.found);
+        assert!(
+            old.fix
+                .as_deref()
+                .is_some_and(|f| f.contains("entrypoint setup --mode webhook"))
+        );
+        let mut current = hook(
+            "https://gitlab.example.com/api/v4/projects/1/ref/main/trigger/pipeline?token=glptt-x",
+        );
+        current.custom_webhook_template = Some(hook_vars::TEMPLATE.to_owned());
+        assert_eq!(template(&current).status, Status::Ok);
+        current.custom_webhook_template = Some("{\"variables\":{}}".to_owned());
+        assert!(
+            format!("{:?}", template(&current)).contains("not the one entrypoint setup writes")
+        );
     }
 
     fn trigger(token: &str) -> TriggerToken {

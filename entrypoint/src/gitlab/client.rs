@@ -315,6 +315,22 @@ impl GitLab {
         Ok(tail)
     }
 
+    /// `POST path` for endpoints that answer 204 No Content (draft notes' `bulk_publish`): the
+    /// answer's body, if any, is ignored.
+    pub async fn post_expecting_no_content<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<(), GitLabError> {
+        let call = self.call(
+            Method::POST,
+            path,
+            &[],
+            Some(json_body(&Method::POST, path, body)?),
+        )?;
+        self.execute(&call).await.map(|_| ())
+    }
+
     /// `DELETE path`; the body (GitLab sends 204 or the deleted object) is ignored.
     pub async fn delete(&self, path: &str) -> Result<(), GitLabError> {
         let call = self.call(Method::DELETE, path, &[], None)?;

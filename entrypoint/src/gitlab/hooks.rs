@@ -21,6 +21,8 @@ pub struct ProjectHook {
     pub note_events: bool,
     /// Internal notes and comments on confidential issues.
     pub confidential_note_events: bool,
+    /// The body sent instead of the event (GitLab 16.10+; absent before).
+    pub custom_webhook_template: Option<String>,
 }
 
 impl ProjectHook {
@@ -39,6 +41,8 @@ struct Raw {
     note_events: bool,
     #[serde(default)]
     confidential_note_events: bool,
+    #[serde(default)]
+    custom_webhook_template: Option<String>,
 }
 
 /// Body of `POST /projects/:id/hooks` for a Comments hook.
@@ -50,6 +54,9 @@ pub struct NewNoteHook {
     pub secret_token: Secret,
     /// Shown in the settings page (GitLab 17.1+).
     pub name: String,
+    /// `custom_webhook_template` (GitLab 16.10+; older releases ignore the parameter and send
+    /// the event).
+    pub custom_webhook_template: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -61,6 +68,19 @@ struct Body<'a> {
     note_events: bool,
     confidential_note_events: bool,
     enable_ssl_verification: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_webhook_template: Option<&'a str>,
+}
+
+/// Body of `PUT /projects/:id/hooks/:hook_id`: the URL (GitLab requires it) and the events and
+/// template setup manages; the secret token is left as it is.
+#[derive(Serialize)]
+struct Update<'a> {
+    url: &'a str,
+    push_events: bool,
+    note_events: bool,
+    confidential_note_events: bool,
+    custom_webhook_template: &'a str,
 }
 
 impl GitLab {
@@ -79,6 +99,7 @@ impl GitLab {
                 url: Secret::new(r.url),
                 note_events: r.note_events,
                 confidential_note_events: r.confidential_note_events,
+                custom_webhook_template: r.custom_webhook_template.filter(|t| !t.is_empty()),
             })
             .collect())
     }
@@ -98,10 +119,37 @@ impl GitLab {
             note_events: true,
             confidential_note_events: true,
             enable_ssl_verification: true,
+            custom_webhook_template: hook.custom_webhook_template.as_deref(),
         };
         let raw: Raw = self
             .post(&format!("/projects/{}/hooks", project.segment()), &body)
             .await?;
         Ok(raw.id)
+    }
+
+    /// `PUT /projects/:id/hooks/:hook_id`: comment events only, with `template` as the body
+    /// (an empty template sends the event again). Maintainer and above.
+    pub async fn update_note_hook(
+        &self,
+        project: &ProjectRef,
+        hook_id: u64,
+        url: &Secret,
+        template: &str,
+    ) -> Result<(), GitLabError> {
+        let body = Update {
+            url: url.expose(),
+            push_events: false,
+            note_events: true,
+            confidential_note_events: true,
+            custom_webhook_template: template,
+        };
+        let _: Raw = self
+            .put(
+                &format!("/projects/{}/hooks/{hook_id}", project.segment()),
+                &[],
+                Some(&body),
+            )
+            .await?;
+        Ok(())
     }
 }

@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 pub mod diff_position;
 pub mod discussions;
+pub mod draft_notes;
 pub mod error;
 pub mod hooks;
 pub mod ids;

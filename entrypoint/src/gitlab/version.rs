@@ -112,6 +112,13 @@ pub const FEATURES: &[Feature] = &[
         workaround: "none needed; describe them by hand if you like",
     },
     Feature {
+        name: "custom-webhook-template",
+        since: GitLabVersion::new(16, 10),
+        what: "a webhook can send a custom template instead of the event (MR !142738)",
+        effect: "in webhook mode every comment and every edit of the bot's notes starts a job that pulls the assistant image, and all jobs of an assistant wait in one resource group",
+        workaround: "upgrade GitLab, or use the relay, which starts pipelines only for mentions",
+    },
+    Feature {
         name: "comment-edit-events",
         since: GitLabVersion::new(16, 11),
         what: "editing a comment fires a Note Hook",

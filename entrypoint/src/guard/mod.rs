@@ -62,6 +62,16 @@ pub enum Refusal {
         /// Who wrote it.
         username: String,
     },
+    /// The request is over `AI_RATE_LIMIT` or `AI_MONTHLY_BUDGET_USD`
+    /// ([`crate::budget::rate`]).
+    Limited {
+        /// Who asked.
+        username: String,
+        /// Why, as a clause ("you have asked 3 times in the last hour, …").
+        why: String,
+        /// When the request may be made again.
+        retry_at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl Refusal {
@@ -78,6 +88,14 @@ impl Refusal {
                 required,
             } => format!(
                 "Sorry @{username}, your role in this project is {level}, and asking me to work here needs at least {required}. A maintainer can change your role or ask on your behalf."
+            ),
+            Refusal::Limited {
+                username,
+                why,
+                retry_at,
+            } => format!(
+                "Sorry @{username}, {why}. Please ask again after {} UTC.",
+                retry_at.format("%Y-%m-%d %H:%M")
             ),
             Refusal::EditedAfterTrigger { username } => format!(
                 "@{username}, your comment was edited after it was sent, so I did not act on it. Please post the request again as a new comment."

@@ -10,9 +10,11 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::Method;
 
+use crate::budget::Meter;
+use crate::budget::meter::StreamUsage;
 use crate::proxy::headers::{remove_hop_by_hop, upstream_request_headers};
 use crate::proxy::refusal::Refusal;
-use crate::proxy::upstream::Upstream;
+use crate::proxy::upstream::{ModelApi, Upstream};
 use crate::secret::Secret;
 
 /// Request bodies are buffered up to this size; a model call with a long conversation is a
@@ -27,6 +29,8 @@ pub(crate) struct Shared {
     pub prefix: String,
     pub listen: SocketAddr,
     pub http: reqwest::Client,
+    /// Counts, prices and limits model calls (Codex runs).
+    pub meter: Option<Arc<Meter>>,
 }
 
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
@@ -50,6 +54,30 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         return Refusal::Forbidden.respond(api, "unknown path");
     };
     let target = shared.upstream.target(rest, request.uri().query());
+    let meter = match &shared.meter {
+        Some(meter) if is_model_call(api, request.method(), rest) => {
+            if let Err(limit) = meter.admit() {
+                let totals = meter.totals();
+                tracing::warn!(
+                    limit = limit.variable(),
+                    calls = totals.calls,
+                    cost_usd = totals.cost_usd,
+                    "the run reached its limit; the key proxy refuses further model calls"
+                );
+                return Refusal::LimitReached.respond(
+                    api,
+                    &format!(
+                        "this run reached its limit {} after {} model calls (about ${:.2}); no further model calls are made",
+                        limit.variable(),
+                        totals.calls,
+                        totals.cost_usd
+                    ),
+                );
+            }
+            Some(meter.stream())
+        }
+        _ => None,
+    };
 
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
@@ -83,7 +111,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         .send()
         .await;
     match sent {
-        Ok(answer) => stream_back(answer),
+        Ok(answer) => stream_back(answer, meter),
         Err(error) => {
             let reason = error_chain(&error);
             tracing::warn!(%target, %reason, "key proxy could not reach the upstream");
@@ -105,17 +133,36 @@ fn below_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
+/// Whether a request is a model call the meter counts: the Responses API's `POST
+/// …/responses` (Codex's only model endpoint; `wire_api="responses"`).
+fn is_model_call(api: ModelApi, method: &Method, path: &str) -> bool {
+    api == ModelApi::OpenAi
+        && method == Method::POST
+        && path.trim_end_matches('/').ends_with("/responses")
+}
+
 /// The upstream's status and headers unchanged (minus hop-by-hop ones), and its body chunk by
-/// chunk, so Server-Sent Events reach the CLI as the model produces them.
-fn stream_back(answer: reqwest::Response) -> Response {
+/// chunk, so Server-Sent Events reach the CLI as the model produces them; a metered answer's
+/// chunks are read for its usage on the way.
+fn stream_back(answer: reqwest::Response, meter: Option<StreamUsage>) -> Response {
     let status = answer.status();
     let mut headers = answer.headers().clone();
     remove_hop_by_hop(&mut headers);
-    let chunks = futures::stream::unfold(Some(answer), |answer| async move {
-        let mut answer = answer?;
+    let chunks = futures::stream::unfold(Some((answer, meter)), |state| async move {
+        let (mut answer, mut meter) = state?;
         match answer.chunk().await {
-            Ok(Some(chunk)) => Some((Ok::<Bytes, reqwest::Error>(chunk), Some(answer))),
-            Ok(None) => None,
+            Ok(Some(chunk)) => {
+                if let Some(meter) = meter.as_mut() {
+                    meter.feed(&chunk);
+                }
+                Some((Ok::<Bytes, reqwest::Error>(chunk), Some((answer, meter))))
+            }
+            Ok(None) => {
+                if let Some(meter) = meter {
+                    meter.finish();
+                }
+                None
+            }
             Err(error) => {
                 tracing::warn!(reason = %error_chain(&error), "key proxy: the upstream broke off a response");
                 Some((Err(error), None))

@@ -30,6 +30,7 @@ use tokio::task::JoinHandle;
 
 pub use upstream::{ModelApi, Upstream, UpstreamError};
 
+use crate::budget::Meter;
 use crate::secret::Secret;
 
 /// Connecting to the upstream may take this long; answers themselves have no time limit, since
@@ -59,6 +60,16 @@ pub struct KeyProxy {
 impl KeyProxy {
     /// Listens on `127.0.0.1:0` and forwards to `upstream` with `key`.
     pub async fn start(upstream: Upstream, key: Secret) -> Result<Self, ProxyError> {
+        Self::start_metered(upstream, key, None).await
+    }
+
+    /// [`KeyProxy::start`], with every model call of an OpenAI upstream counted and priced by
+    /// `meter`, and refused once the run reached one of its limits ([`crate::budget::meter`]).
+    pub async fn start_metered(
+        upstream: Upstream,
+        key: Secret,
+        meter: Option<Arc<Meter>>,
+    ) -> Result<Self, ProxyError> {
         if http::HeaderValue::from_str(key.expose()).is_err() {
             return Err(ProxyError::Key {
                 variable: upstream.api().key_variable(),
@@ -85,6 +96,7 @@ impl KeyProxy {
             prefix: prefix.clone(),
             listen,
             http,
+            meter,
         });
         let app = Router::new().fallback(forward::handle).with_state(shared);
         let task = tokio::spawn(async move {

@@ -22,6 +22,9 @@ pub(crate) enum Refusal {
     TooLarge,
     /// The upstream could not be reached or broke off before answering.
     BadGateway,
+    /// The run reached `AI_MAX_BUDGET_USD` or `AI_MAX_TURNS` ([`crate::budget::meter`]). A
+    /// 400, on which Codex 0.169.0 gives up after one request instead of retrying.
+    LimitReached,
 }
 
 impl Refusal {
@@ -30,6 +33,7 @@ impl Refusal {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
+            Self::LimitReached => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -38,6 +42,7 @@ impl Refusal {
             Self::Forbidden => "permission_error",
             Self::TooLarge => "request_too_large",
             Self::BadGateway => "api_error",
+            Self::LimitReached => "invalid_request_error",
         }
     }
 
@@ -46,6 +51,7 @@ impl Refusal {
             Self::Forbidden => "proxy_forbidden",
             Self::TooLarge => "request_too_large",
             Self::BadGateway => "upstream_unreachable",
+            Self::LimitReached => "run_limit_reached",
         }
     }
 

@@ -60,7 +60,7 @@ pub mod progress;
 pub mod result;
 pub mod review;
 pub mod state;
-mod text;
+pub(crate) mod text;
 
 use serde::{Deserialize, Serialize};
 

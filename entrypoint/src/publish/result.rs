@@ -11,8 +11,9 @@ use std::time::Duration;
 use super::text::{NOTE_LIMIT_CHARS, defuse_markers, truncate};
 use super::{JobLink, Placeholder};
 use crate::assistant::Assistant;
-use crate::assistant::events::Usage;
+use crate::assistant::events::{Limit, Usage};
 use crate::assistant::run::{Outcome, RunReport};
+use crate::budget::UsageLine;
 use crate::gitlab::notes::{NewNote, Note};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::marker::{NoteRole, marker};
@@ -39,6 +40,11 @@ impl Conclusion {
             Outcome::Failed { message } => {
                 Self::Failed(Failure::from_message(message, assistant, model))
             }
+            // What it did until the limit is published like an answer; [`Stop`] says why it
+            // ended early.
+            Outcome::LimitReached { partial_text, .. } => Self::Answered {
+                text: partial_text.clone(),
+            },
         }
     }
 }
@@ -83,7 +89,7 @@ impl Failure {
         model: Option<&str>,
     ) -> Option<Self> {
         match outcome {
-            Outcome::Succeeded { .. } => None,
+            Outcome::Succeeded { .. } | Outcome::LimitReached { .. } => None,
             Outcome::TimedOut { after } => Some(Self::TimedOut { after: *after }),
             Outcome::Failed { message } => Some(Self::from_message(message, assistant, model)),
         }
@@ -217,6 +223,71 @@ impl Notice {
     }
 }
 
+/// Why a run that answered ended before it finished: a per-run limit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stop {
+    pub limit: Limit,
+    /// The limit's value as set (`$0.50`, `3 turns`).
+    pub max: String,
+    /// Files the assistant had changed when it stopped (committed to the branch or merge
+    /// request linked above, like any other run's changes).
+    pub files: Vec<String>,
+}
+
+impl Stop {
+    /// The stop of `run`, when it reached a limit; `files` are filled in by the caller, which
+    /// holds the workspace.
+    pub fn of_run(run: &RunReport) -> Option<Self> {
+        let Outcome::LimitReached { limit, .. } = &run.outcome else {
+            return None;
+        };
+        let max = match limit {
+            Limit::Budget => run.limits.max_usd.map(|usd| format!("${usd:.2}")),
+            Limit::Turns => run.limits.max_turns.map(|turns| format!("{turns} turns")),
+        }
+        .unwrap_or_else(|| "the limit".to_owned());
+        Some(Self {
+            limit: *limit,
+            max,
+            files: Vec::new(),
+        })
+    }
+
+    fn markdown(&self, cost_usd: Option<f64>) -> String {
+        let what = match self.limit {
+            Limit::Budget => "budget",
+            Limit::Turns => "turn limit",
+        };
+        let spent = cost_usd
+            .map(|usd| format!(" after spending about ${usd:.2}"))
+            .unwrap_or_default();
+        let files = if self.files.is_empty() {
+            "It had changed no files.".to_owned()
+        } else {
+            const LISTED: usize = 20;
+            let mut list: Vec<String> = self
+                .files
+                .iter()
+                .take(LISTED)
+                .map(|f| format!("`{}`", f.replace('`', "'")))
+                .collect();
+            if self.files.len() > LISTED {
+                list.push(format!("{} more", self.files.len() - LISTED));
+            }
+            format!(
+                "It had changed {}; those changes are published as usual (links above).",
+                list.join(", ")
+            )
+        };
+        format!(
+            "**Stopped:** the run reached its {what} of {} (`{}`){spent}, before it finished. {files} Raise `{}` or ask for a smaller step to go on.",
+            self.max,
+            self.limit.variable(),
+            self.limit.variable(),
+        )
+    }
+}
+
 /// A link with a label (`[!12](…)`, `[claude/issue-3-fix](…)`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
@@ -241,6 +312,12 @@ pub struct ResultReport {
     pub notices: Vec<Notice>,
     /// Markdown appended after the answer (a patch in a `<details>` block); already safe.
     pub appendix: Option<String>,
+    /// Set when the run stopped at `AI_MAX_BUDGET_USD` or `AI_MAX_TURNS`.
+    pub stopped: Option<Stop>,
+    /// The hidden usage line later runs sum ([`crate::budget::usage`]).
+    pub usage_line: Option<UsageLine>,
+    /// The model the run used (`None`: the CLI's default), for the usage record.
+    pub model: Option<String>,
 }
 
 impl ResultReport {
@@ -257,6 +334,9 @@ impl ResultReport {
             cost_usd: None,
             notices: Vec::new(),
             appendix: None,
+            stopped: None,
+            usage_line: None,
+            model: None,
         }
     }
 
@@ -271,11 +351,16 @@ impl ResultReport {
         report.duration = Some(run.elapsed);
         if let Outcome::Succeeded {
             usage, cost_usd, ..
+        }
+        | Outcome::LimitReached {
+            usage, cost_usd, ..
         } = &run.outcome
         {
             report.usage = *usage;
             report.cost_usd = *cost_usd;
         }
+        report.stopped = Stop::of_run(run);
+        report.model = run.model.clone();
         if let Some((missing, used)) = &run.fallback_used {
             report.notices.push(Notice::ModelFallback {
                 missing: if missing.is_empty() {
@@ -299,6 +384,9 @@ impl ResultReport {
     pub fn render(&self, redactor: &Redactor) -> String {
         let name = self.assistant.display_name();
         let headline = match &self.conclusion {
+            Conclusion::Answered { .. } if self.stopped.is_some() => {
+                format!("⏹️ **{name}** stopped at its limit")
+            }
             Conclusion::Answered { .. } => format!("✅ **{name}** finished"),
             Conclusion::Failed(_) => format!("❌ **{name}** could not finish"),
         };
@@ -323,7 +411,17 @@ impl ResultReport {
         }
 
         let main = match &self.conclusion {
-            Conclusion::Answered { text } => text.trim().to_owned(),
+            Conclusion::Answered { text } => match &self.stopped {
+                Some(stop) => {
+                    let partial = if text.trim().is_empty() {
+                        "*(It had not written an answer yet.)*".to_owned()
+                    } else {
+                        format!("Its last message:\n\n{}", text.trim())
+                    };
+                    format!("{}\n\n{partial}", stop.markdown(self.cost_usd))
+                }
+                None => text.trim().to_owned(),
+            },
             Conclusion::Failed(failure) => {
                 let job = self
                     .job
@@ -357,6 +455,11 @@ impl ResultReport {
             }
         }
         let mark = marker(self.assistant, NoteRole::Result);
+        // Appended after the model's text was defused: the only usage line that counts.
+        let mark = match &self.usage_line {
+            Some(line) => format!("{}\n{mark}", line.render()),
+            None => mark,
+        };
 
         let head = redactor.redact(&defuse_markers(&head));
         let tail = redactor.redact(&defuse_markers(&tail));
@@ -679,6 +782,7 @@ mod tests {
             elapsed: Duration::from_secs(3),
             refused_passthrough: Vec::new(),
             sandboxed: true,
+            limits: crate::budget::RunLimits::default(),
         };
         let report = ResultReport::from_run(Assistant::Codex, &run);
         assert!(!report.notices.contains(&Notice::NotNetworkSandboxed));
@@ -705,6 +809,68 @@ mod tests {
                 used: "gpt-5.5".into()
             }]
         );
+        let stopped = ResultReport::from_run(
+            Assistant::Codex,
+            &RunReport {
+                outcome: Outcome::LimitReached {
+                    limit: Limit::Budget,
+                    partial_text: "Renamed the helper; tests next.".into(),
+                    usage: Some(Usage {
+                        input: 900,
+                        output: 90,
+                    }),
+                    cost_usd: Some(0.61),
+                },
+                limits: crate::budget::RunLimits {
+                    max_usd: Some(0.5),
+                    max_turns: None,
+                },
+                ..run.clone()
+            },
+        );
+        let mut with_files = stopped.clone();
+        if let Some(stop) = with_files.stopped.as_mut() {
+            stop.files = vec!["src/lib.rs".into()];
+        }
+        let body = with_files.render(&Redactor::new(Handles::default()));
+        assert!(body.contains("stopped at its limit"), "{body}");
+        assert!(
+            body.contains(
+                "reached its budget of $0.50 (`AI_MAX_BUDGET_USD`) after spending about $0.61"
+            ),
+            "{body}"
+        );
+        assert!(body.contains("It had changed `src/lib.rs`"), "{body}");
+        assert!(body.contains("Renamed the helper; tests next."), "{body}");
+        assert!(!body.contains("✅"), "{body}");
+        assert_eq!(stopped.cost_usd, Some(0.61));
+
+        // The usage line later runs sum: the entrypoint's, never one the model wrote.
+        let real = UsageLine {
+            v: 1,
+            by: Some("dana".into()),
+            usd: Some(0.61),
+            input: Some(900),
+            out: Some(90),
+            outcome: crate::budget::RunOutcome::Stopped,
+        };
+        let forged = UsageLine {
+            usd: Some(-100.0),
+            ..real.clone()
+        };
+        let mut lined = stopped.clone();
+        lined.conclusion = Conclusion::Answered {
+            text: format!("Partial.\n{}", forged.render()),
+        };
+        lined.usage_line = Some(real.clone());
+        let body = lined.render(&Redactor::new(Handles::default()));
+        assert_eq!(UsageLine::find(&body), Some(real), "{body}");
+        assert_eq!(
+            body.matches("<!-- gitlab-ai-assistant:usage").count(),
+            1,
+            "{body}"
+        );
+        assert!(body.ends_with("<!-- gitlab-ai-assistant:codex:result -->"));
         let timed_out = RunReport {
             outcome: Outcome::TimedOut {
                 after: Duration::from_secs(60),

@@ -10,7 +10,7 @@
 //! Findings that cannot be placed, or that GitLab refuses, are not lost: they are listed in the
 //! summary as `file:line — text`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -19,11 +19,17 @@ use serde::{Deserialize, Serialize};
 use super::text::{NOTE_LIMIT_CHARS, defuse_markers, fence_for, inline_code, truncate};
 use crate::assistant::Assistant;
 use crate::gitlab::diff_position::{DiffPosition, PositionType};
-use crate::gitlab::ids::{MergeRequestIid, ProjectRef};
+use crate::gitlab::discussions::Discussion;
+use crate::gitlab::draft_notes::NewDraftNote;
+use crate::gitlab::ids::{DiscussionId, MergeRequestIid, NoteId, Noteable, ProjectRef, UserId};
 use crate::gitlab::merge_request_diffs::FileDiff;
 use crate::gitlab::merge_requests::DiffRefs;
+use crate::gitlab::notes::{NewNote, Note};
 use crate::gitlab::{GitLab, GitLabError};
-use crate::marker::{NoteRole, marker};
+use crate::marker::{
+    NoteRole, finding_line, finding_of, line_key_line, line_key_of, marker, reviewed_line,
+    reviewed_of,
+};
 use crate::quick_action::Inert;
 use crate::redact::Redactor;
 
@@ -48,6 +54,38 @@ pub enum Side {
     Old,
 }
 
+/// How much a finding matters. Three levels, as Anthropic's managed Code Review and most human
+/// review guides use them, named by what the author should do rather than by priority numbers
+/// (P0–P2 read differently from team to team); documented in `docs/review.md`.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A bug, a security hole, data loss: the merge request should not merge as it is.
+    MustFix,
+    /// A real problem worth fixing in this merge request (the default when the assistant
+    /// gives none).
+    #[default]
+    ShouldFix,
+    /// Style, naming, a small improvement: take it or leave it.
+    Nit,
+}
+
+impl Severity {
+    /// Every level, most serious first (the order of the summary's counts).
+    pub const ALL: [Severity; 3] = [Severity::MustFix, Severity::ShouldFix, Severity::Nit];
+
+    /// The label a thread starts with and the summary counts by.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::MustFix => "🔴 must fix",
+            Severity::ShouldFix => "🟡 should fix",
+            Severity::Nit => "⚪ nit",
+        }
+    }
+}
+
 /// What the assistant writes: a summary and line comments.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,6 +108,9 @@ pub struct ReviewComment {
     pub side: Side,
     /// The comment, in Markdown.
     pub body: String,
+    /// How much it matters.
+    #[serde(default)]
+    pub severity: Severity,
     /// Replacement text for lines `line..=end_line` of the new version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
@@ -93,12 +134,13 @@ pub fn json_schema() -> serde_json::Value {
                 "items": {
                     "type": "object",
                     "additionalProperties": false,
-                    "required": ["path", "line", "body"],
+                    "required": ["path", "line", "body", "severity"],
                     "properties": {
                         "path": {"type": "string", "description": "File path in the repository."},
                         "line": {"type": "integer", "minimum": 1, "description": "Line number on the chosen side of the diff; must be a line shown in the merge request diff."},
                         "side": {"enum": ["new", "old"], "default": "new", "description": "new: added or unchanged line of the new version; old: removed line of the old version."},
                         "body": {"type": "string", "description": "The comment in Markdown."},
+                        "severity": {"enum": ["must_fix", "should_fix", "nit"], "description": "must_fix: a bug, security hole or data loss that blocks merging; should_fix: a real problem worth fixing in this merge request; nit: style or a small improvement."},
                         "suggestion": {"type": "string", "description": "Replacement text for lines line..end_line of the new version (new side only)."},
                         "end_line": {"type": "integer", "minimum": 1, "description": "Last line replaced by the suggestion; defaults to line."}
                     }
@@ -167,6 +209,10 @@ pub struct DiffLines {
     by_new: BTreeMap<u32, Option<u32>>,
     /// Old-side line → its new-side number when the line is unchanged context.
     by_old: BTreeMap<u32, Option<u32>>,
+    /// New-side line → its text (without the diff's leading `+` or space).
+    new_text: BTreeMap<u32, String>,
+    /// Old-side line → its text (without the diff's leading `-` or space).
+    old_text: BTreeMap<u32, String>,
 }
 
 impl DiffLines {
@@ -186,17 +232,22 @@ impl DiffLines {
             match line.as_bytes().first() {
                 Some(b'+') => {
                     lines.by_new.insert(*new, None);
+                    lines.new_text.insert(*new, line[1..].to_owned());
                     *new += 1;
                 }
                 Some(b'-') => {
                     lines.by_old.insert(*old, None);
+                    lines.old_text.insert(*old, line[1..].to_owned());
                     *old += 1;
                 }
                 Some(b'\\') => {}
                 // A context line; an empty line is context whose leading space was trimmed.
                 Some(b' ') | None => {
+                    let text = line.get(1..).unwrap_or_default().to_owned();
                     lines.by_new.insert(*new, Some(*old));
                     lines.by_old.insert(*old, Some(*new));
+                    lines.new_text.insert(*new, text.clone());
+                    lines.old_text.insert(*old, text);
                     *old += 1;
                     *new += 1;
                 }
@@ -212,6 +263,15 @@ impl DiffLines {
             Side::New => self.by_new.get(&line).map(|old| (*old, Some(line))),
             Side::Old => self.by_old.get(&line).map(|new| (Some(line), *new)),
         }
+    }
+
+    /// The text of `line` on `side`, when the diff shows it.
+    pub fn text(&self, side: Side, line: u32) -> Option<&str> {
+        match side {
+            Side::New => self.new_text.get(&line),
+            Side::Old => self.old_text.get(&line),
+        }
+        .map(String::as_str)
     }
 
     /// True when every new-side line from `first` to `last` is in the diff, so a suggestion
@@ -241,6 +301,8 @@ pub struct Placed {
     pub position: DiffPosition,
     /// The thread body (before redaction).
     pub body: String,
+    /// What identifies the finding across reviews ([`fingerprint`]).
+    pub fingerprint: String,
 }
 
 /// A comment that could not go on its line, and why.
@@ -248,6 +310,42 @@ pub struct Placed {
 pub struct Unplaced {
     pub comment: ReviewComment,
     pub reason: String,
+}
+
+/// Identifies a finding across reviews: the file, the text of the commented line (not its
+/// number, which moves when lines are added above it; a changed line makes a new finding) and
+/// the comment's words, lowercased, without punctuation or spacing. 16 hex digits of SHA-256.
+pub fn fingerprint(path: &str, line_text: &str, body: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let words: Vec<String> = body
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let mut hasher = Sha256::new();
+    for part in [path, line_text.trim(), &words.join(" ")] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Identifies the text of one line of a file, wherever it moves: 16 hex digits of SHA-256 of
+/// the path and the trimmed text. A finding's thread carries it so that a later review can tell
+/// whether a push changed the line.
+pub fn line_key(path: &str, line_text: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(path.as_bytes());
+    hasher.update([0]);
+    hasher.update(line_text.trim().as_bytes());
+    hasher.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Decides where each comment goes, without calling GitLab.
@@ -305,8 +403,14 @@ fn place(
             format!("line {} is not in the diff", comment.line)
         }
     })?;
+    let line_text = lines.text(comment.side, comment.line).unwrap_or_default();
+    let fingerprint = fingerprint(path, line_text, &comment.body);
 
-    let mut body = defuse_markers(comment.body.trim());
+    let mut body = format!(
+        "**{}** · {}",
+        comment.severity.label(),
+        defuse_markers(comment.body.trim())
+    );
     if let Some(replacement) = &comment.suggestion {
         let end = comment.end_line.unwrap_or(comment.line);
         let below = end.checked_sub(comment.line);
@@ -335,7 +439,13 @@ fn place(
         return Err("the comment is too long for a GitLab note".into());
     }
     body.push_str("\n\n");
-    body.push_str(&marker(assistant, NoteRole::Result));
+    body.push_str(&finding_line(&fingerprint));
+    body.push('\n');
+    if comment.side == Side::New {
+        body.push_str(&line_key_line(&line_key(&file.new_path, line_text)));
+        body.push('\n');
+    }
+    body.push_str(&marker(assistant, NoteRole::Finding));
 
     Ok(Placed {
         comment: comment.clone(),
@@ -351,25 +461,153 @@ fn place(
             line_range: None,
         },
         body,
+        fingerprint,
     })
+}
+
+/// Findings counted by severity, most serious first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SeverityCounts([usize; 3]);
+
+impl SeverityCounts {
+    fn add(&mut self, severity: Severity) {
+        if let Some(slot) = Severity::ALL
+            .iter()
+            .position(|s| *s == severity)
+            .and_then(|i| self.0.get_mut(i))
+        {
+            *slot += 1;
+        }
+    }
+
+    /// How many findings of `severity`.
+    pub fn of(&self, severity: Severity) -> usize {
+        Severity::ALL
+            .iter()
+            .position(|s| *s == severity)
+            .and_then(|i| self.0.get(i).copied())
+            .unwrap_or(0)
+    }
+
+    /// All findings.
+    pub fn total(&self) -> usize {
+        self.0.iter().sum()
+    }
 }
 
 /// What [`publish_review`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReviewPublished {
-    /// Comments posted as diff threads.
+    /// New findings posted as diff threads.
     pub inline: usize,
+    /// Findings left out because one of the bot's threads already holds them (same file, same
+    /// line text, same words).
+    pub repeated: usize,
+    /// The bot's open threads answered "addressed in `<sha>`" and resolved: a push changed
+    /// their line and this review no longer reports them.
+    pub resolved: usize,
     /// Comments listed in the summary instead.
     pub unplaced: Vec<Unplaced>,
-    /// The summary note's Markdown (the review summary, the count of line comments and the
-    /// unplaced ones): the orchestrator posts it as the run's result, replacing the
-    /// placeholder.
+    /// The new findings (inline and listed) by severity.
+    pub counts: SeverityCounts,
+    /// The head commit the review covered, recorded in the summary note.
+    pub head_sha: Option<String>,
+    /// The summary's Markdown (verdict, counts, unplaced findings), as posted in the review
+    /// summary note.
     pub summary: String,
+    /// The merge request's one review summary note, created or updated in place.
+    pub summary_note: NoteId,
+    /// The summary note's address (`<merge request URL>#note_<id>`).
+    pub summary_url: String,
 }
 
-/// Posts the review on merge request `merge_request`: each placeable comment as a diff
-/// thread, the others (and any GitLab refuses) listed in the returned summary. Only failing to
-/// read the merge request or its diff is an error; a refused comment is not.
+impl ReviewPublished {
+    /// The short answer for a `@claude review` mention: the counts and where the summary is
+    /// (the summary note is the one place the full summary lives, whoever asked for the review).
+    pub fn answer(&self) -> String {
+        let commit = self
+            .head_sha
+            .as_deref()
+            .map(|sha| format!(" of {}", inline_code(sha.get(..8).unwrap_or(sha))))
+            .unwrap_or_default();
+        let findings = if self.counts.total() == 0 {
+            "no new findings".to_owned()
+        } else {
+            Severity::ALL
+                .iter()
+                .map(|s| format!("{} {}", self.counts.of(*s), s.label()))
+                .collect::<Vec<_>>()
+                .join(" · ")
+        };
+        format!(
+            "Review{commit} done: {findings}. The summary is in [the review note]({}).",
+            self.summary_url
+        )
+    }
+}
+
+/// The bot's review threads on a merge request and its summary note, read once per review.
+pub struct PastReviews {
+    /// The bot's threads that carry a finding fingerprint.
+    pub threads: Vec<Discussion>,
+    /// The bot's review summary note for this assistant, if one exists.
+    pub summary: Option<Note>,
+}
+
+impl PastReviews {
+    /// Reads what the bot (`bot`, the token's user) posted: only its own notes count, so a
+    /// person cannot plant a marker that hides a finding or moves the reviewed commit.
+    pub async fn read(
+        gitlab: &GitLab,
+        project: &ProjectRef,
+        merge_request: MergeRequestIid,
+        assistant: Assistant,
+        bot: UserId,
+    ) -> Result<Self, GitLabError> {
+        // Standalone notes come as one-note discussions: one listing finds both.
+        let all = gitlab
+            .discussions(project, Noteable::MergeRequest(merge_request))
+            .await?;
+        let summary_mark = marker(assistant, NoteRole::ReviewSummary);
+        let summary = all
+            .iter()
+            .flat_map(|d| d.notes.iter())
+            .filter(|n| n.author.id == bot && !n.system && n.body.contains(&summary_mark))
+            .min_by_key(|n| n.id)
+            .cloned();
+        let threads = all
+            .into_iter()
+            .filter(|d| {
+                d.notes
+                    .first()
+                    .is_some_and(|n| n.author.id == bot && finding_of(&n.body).is_some())
+            })
+            .collect();
+        Ok(Self { threads, summary })
+    }
+
+    /// The head commit the last review covered, from the summary note.
+    pub fn reviewed_sha(&self) -> Option<&str> {
+        self.summary.as_ref().and_then(|n| reviewed_of(&n.body))
+    }
+
+    /// Fingerprints of every finding already posted.
+    pub fn fingerprints(&self) -> HashSet<&str> {
+        self.threads
+            .iter()
+            .filter_map(|d| d.notes.first())
+            .filter_map(|n| finding_of(&n.body))
+            .collect()
+    }
+}
+
+/// Posts the review on merge request `merge_request` as one GitLab review: every new placeable
+/// finding becomes a draft note, and one `bulk_publish` turns them into threads with a single
+/// notification. Findings one of the bot's threads already holds are not posted again. The
+/// others, any GitLab refuses, and any it drops on publish (a draft on a line GitLab cannot
+/// find vanishes without an error) are listed in the summary. The summary then replaces the
+/// merge request's one review summary note (or starts it), recording the head commit reviewed.
+/// Only failing to read the merge request, its diff or its threads, or to publish, is an error.
 pub async fn publish_review(
     gitlab: &GitLab,
     project: &ProjectRef,
@@ -378,41 +616,260 @@ pub async fn publish_review(
     review: &Review,
     redactor: &Redactor,
 ) -> Result<ReviewPublished, GitLabError> {
+    let bot = gitlab.current_user().await?.id;
     let mr = gitlab.merge_request(project, merge_request).await?;
     let diffs = gitlab.merge_request_diffs(project, merge_request).await?;
+    let past = PastReviews::read(gitlab, project, merge_request, assistant, bot).await?;
     let (placed, mut unplaced) = place_comments(assistant, review, &diffs, mr.diff_refs.as_ref());
-    let mut inline = 0;
-    for p in placed {
-        let body = Inert::new(&redactor.redact(&p.body));
+    let known = past.fingerprints();
+    let reported: HashSet<String> = placed.iter().map(|p| p.fingerprint.clone()).collect();
+    let head_sha = mr.diff_refs.as_ref().map(|r| r.head_sha.clone());
+    let addressed = match &head_sha {
+        Some(_) => addressed_threads(&past, bot, &reported, &diffs),
+        None => Vec::new(),
+    };
+    let (repeated, fresh): (Vec<Placed>, Vec<Placed>) = placed
+        .into_iter()
+        .partition(|p| known.contains(p.fingerprint.as_str()));
+    let mut counts = SeverityCounts::default();
+    for c in fresh
+        .iter()
+        .map(|p| &p.comment)
+        .chain(unplaced.iter().map(|u| &u.comment))
+    {
+        counts.add(c.severity);
+    }
+
+    discard_leftover_drafts(gitlab, project, merge_request, assistant).await;
+    let mut drafted = Vec::new();
+    for p in fresh {
+        let draft =
+            NewDraftNote::on_line(Inert::new(&redactor.redact(&p.body)), p.position.clone());
         match gitlab
-            .create_diff_discussion(project, merge_request, &body, &p.position)
+            .create_draft_note(project, merge_request, &draft)
             .await
         {
-            Ok(_) => inline += 1,
+            Ok(_) => drafted.push(p),
             Err(error) => {
                 tracing::warn!(path = %p.comment.path, line = p.comment.line, %error, "GitLab refused a line comment; it goes into the summary");
+                unplaced.push(refused(p.comment, &error));
+            }
+        }
+    }
+    let mut resolved = 0;
+    if let Some(sha) = &head_sha {
+        let short = sha.get(..8).unwrap_or(sha);
+        for thread in addressed {
+            let reply = NewDraftNote::reply(
+                Inert::new(&format!(
+                    "Addressed in `{short}`.\n\n{}",
+                    marker(assistant, NoteRole::Finding)
+                )),
+                thread.clone(),
+                true,
+            );
+            match gitlab
+                .create_draft_note(project, merge_request, &reply)
+                .await
+            {
+                Ok(_) => resolved += 1,
+                Err(error) => {
+                    tracing::warn!(%error, thread = %thread, "could not draft the reply that resolves an addressed thread");
+                }
+            }
+        }
+    }
+    let mut inline = 0;
+    if !drafted.is_empty() || resolved > 0 {
+        gitlab
+            .bulk_publish_draft_notes(project, merge_request)
+            .await?;
+        let landed = PastReviews::read(gitlab, project, merge_request, assistant, bot).await?;
+        let landed = landed.fingerprints();
+        for p in drafted {
+            if landed.contains(p.fingerprint.as_str()) {
+                inline += 1;
+            } else {
+                tracing::warn!(path = %p.comment.path, line = p.comment.line, "GitLab dropped a line comment on publish; it goes into the summary");
                 unplaced.push(Unplaced {
                     comment: p.comment,
-                    reason: match error.api_message() {
-                        Some(message) => format!("GitLab refused it: {message}"),
-                        None => "GitLab could not be reached".into(),
-                    },
+                    reason: "GitLab did not keep it on its line".into(),
                 });
             }
         }
     }
-    let summary = summary_markdown(review, inline, &unplaced);
+    let mut summary = summary_markdown(review, inline, &unplaced, &counts);
+    if resolved > 0 {
+        let s = if resolved == 1 { "" } else { "s" };
+        let _ = write!(
+            summary,
+            "\n\n{resolved} earlier finding{s} addressed by the latest commits: resolved."
+        );
+    }
+    let summary = redactor.redact(&summary);
+    let summary_note = upsert_summary(
+        gitlab,
+        project,
+        merge_request,
+        assistant,
+        &past,
+        &summary,
+        head_sha.as_deref(),
+    )
+    .await?;
     Ok(ReviewPublished {
         inline,
+        repeated: repeated.len(),
+        resolved,
         unplaced,
-        summary: redactor.redact(&summary),
+        counts,
+        head_sha,
+        summary,
+        summary_url: format!("{}#note_{summary_note}", mr.web_url),
+        summary_note,
     })
 }
 
-/// The summary note: the verdict, how many line comments were posted, and the findings that
-/// could not be placed as `path:line — body`.
-pub fn summary_markdown(review: &Review, inline: usize, unplaced: &[Unplaced]) -> String {
+/// The bot's open finding threads that a push addressed: nobody but the bot wrote in them (a
+/// thread a person replied to stays for that person), this review does not report the finding
+/// again, and the commented line's text no longer appears on the new side of the file's diff.
+pub fn addressed_threads(
+    past: &PastReviews,
+    bot: UserId,
+    reported: &HashSet<String>,
+    diffs: &[FileDiff],
+) -> Vec<DiscussionId> {
+    let current: Vec<(&str, HashSet<String>)> = diffs
+        .iter()
+        .map(|file| {
+            let lines = DiffLines::parse(&file.diff);
+            let keys = lines
+                .new_text
+                .values()
+                .map(|text| line_key(&file.new_path, text))
+                .collect();
+            (file.new_path.as_str(), keys)
+        })
+        .collect();
+    past.threads
+        .iter()
+        .filter(|thread| !thread.is_resolved())
+        .filter(|thread| thread.notes.iter().all(|n| n.author.id == bot))
+        .filter_map(|thread| {
+            let first = thread.notes.first()?;
+            let fingerprint = finding_of(&first.body)?;
+            let key = line_key_of(&first.body)?;
+            let path = &first.position.as_ref()?.new_path;
+            let still_there = current
+                .iter()
+                .any(|(p, keys)| p == path && keys.contains(key));
+            (!reported.contains(fingerprint) && !still_there).then(|| thread.id.clone())
+        })
+        .collect()
+}
+
+fn refused(comment: ReviewComment, error: &GitLabError) -> Unplaced {
+    Unplaced {
+        comment,
+        reason: match error.api_message() {
+            Some(message) => format!("GitLab refused it: {message}"),
+            None => "GitLab could not be reached".into(),
+        },
+    }
+}
+
+/// Deletes the bot's pending drafts that carry this assistant's finding marker: a review that
+/// died between drafting and publishing left them, and `bulk_publish` would publish them with
+/// this review. The other assistant's drafts are left alone (both may share one bot user, and
+/// its review may be drafting right now). Best effort: a draft that stays is published, which is
+/// what it was drafted for.
+async fn discard_leftover_drafts(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    merge_request: MergeRequestIid,
+    assistant: Assistant,
+) {
+    let ours = marker(assistant, NoteRole::Finding);
+    let drafts = match gitlab.draft_notes(project, merge_request).await {
+        Ok(drafts) => drafts,
+        Err(error) => {
+            tracing::warn!(%error, "could not list the bot's pending draft notes");
+            return;
+        }
+    };
+    for draft in drafts.iter().filter(|d| d.note.contains(&ours)) {
+        if let Err(error) = gitlab
+            .delete_draft_note(project, merge_request, draft.id)
+            .await
+        {
+            tracing::warn!(%error, draft = draft.id, "could not delete a draft note left by an earlier review");
+        }
+    }
+}
+
+/// Writes the summary into the merge request's one review summary note, or posts it.
+pub async fn upsert_summary(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    merge_request: MergeRequestIid,
+    assistant: Assistant,
+    past: &PastReviews,
+    summary: &str,
+    head_sha: Option<&str>,
+) -> Result<NoteId, GitLabError> {
+    let mut body = summary.to_owned();
+    body.push_str("\n\n");
+    if let Some(sha) = head_sha {
+        body.push_str(&reviewed_line(sha));
+        body.push('\n');
+    }
+    body.push_str(&marker(assistant, NoteRole::ReviewSummary));
+    let body = Inert::new(&body);
+    let noteable = Noteable::MergeRequest(merge_request);
+    if let Some(note) = &past.summary {
+        match gitlab.update_note(project, noteable, note.id, &body).await {
+            Ok(updated) => return Ok(updated.id),
+            Err(error) if error.is_not_found() => {
+                tracing::warn!(note = %note.id, "the review summary note is gone; posting a new one");
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    let note = gitlab
+        .create_note(
+            project,
+            noteable,
+            &NewNote {
+                body,
+                internal: false,
+            },
+        )
+        .await?;
+    Ok(note.id)
+}
+
+/// The summary note: the verdict, the new findings by severity, how many are on the diff, and
+/// the findings that could not be placed as `path:line — body`. With no new finding at all it
+/// says so in one line after the verdict.
+pub fn summary_markdown(
+    review: &Review,
+    inline: usize,
+    unplaced: &[Unplaced],
+    counts: &SeverityCounts,
+) -> String {
     let mut out = defuse_markers(review.summary.trim());
+    if !out.is_empty() {
+        out.push_str("\n\n");
+    }
+    if counts.total() == 0 {
+        out.push_str("No new findings.");
+        return out;
+    }
+    let by_severity: Vec<String> = Severity::ALL
+        .iter()
+        .map(|s| format!("{} {}", counts.of(*s), s.label()))
+        .collect();
+    let _ = write!(out, "**Findings:** {}", by_severity.join(" · "));
     if inline > 0 {
         let s = if inline == 1 { "" } else { "s" };
         let _ = write!(out, "\n\n{inline} comment{s} on the diff.");
@@ -425,11 +882,12 @@ pub fn summary_markdown(review: &Review, inline: usize, unplaced: &[Unplaced]) -
                 Side::New => "",
                 Side::Old => " (old)",
             };
-            let body = c.body.trim().replace('\n', " ");
+            let body = defuse_markers(c.body.trim()).replace('\n', " ");
             let _ = write!(
                 out,
-                "\n- {}{side} — {body}",
-                inline_code(&format!("{}:{}", c.path, c.line))
+                "\n- {}{side} **{}** — {body}",
+                inline_code(&format!("{}:{}", c.path, c.line)),
+                c.severity.label()
             );
             if let Some(replacement) = &c.suggestion {
                 let replacement = &truncate(
@@ -491,6 +949,7 @@ mod tests {
             line,
             side,
             body: "Look here".into(),
+            severity: Severity::ShouldFix,
             suggestion: None,
             end_line: None,
         }
@@ -581,7 +1040,7 @@ mod tests {
         assert!(
             placed[0]
                 .body
-                .ends_with("<!-- gitlab-ai-assistant:claude:result -->")
+                .ends_with("<!-- gitlab-ai-assistant:claude:finding -->")
         );
         let reasons: Vec<_> = unplaced.iter().map(|u| u.reason.as_str()).collect();
         assert_eq!(
@@ -653,15 +1112,22 @@ mod tests {
             comment: comment(7, Side::New),
             reason: "line 7 is not in the diff".into(),
         }];
-        let md = summary_markdown(&review, 1, &unplaced);
+        let mut counts = SeverityCounts::default();
+        counts.add(Severity::MustFix);
+        counts.add(Severity::ShouldFix);
+        let md = summary_markdown(&review, 1, &unplaced, &counts);
         assert!(
-            md.starts_with("Two issues.\n\n1 comment on the diff."),
+            md.starts_with(
+                "Two issues.\n\n**Findings:** 1 🔴 must fix · 1 🟡 should fix · 0 ⚪ nit\n\n1 comment on the diff."
+            ),
             "{md}"
         );
         assert!(
-            md.contains("- `src/main.rs:7` — Look here <sub>(line 7 is not in the diff)</sub>"),
+            md.contains("- `src/main.rs:7` **🟡 should fix** — Look here <sub>(line 7 is not in the diff)</sub>"),
             "{md}"
         );
+        let quiet = summary_markdown(&review, 0, &[], &SeverityCounts::default());
+        assert_eq!(quiet, "Two issues.\n\nNo new findings.");
     }
 
     #[test]
@@ -705,5 +1171,47 @@ mod tests {
             item.as_object().unwrap().len(),
             value.as_object().unwrap().len()
         );
+    }
+
+    #[test]
+    fn a_finding_is_recognised_by_file_line_text_and_words_not_line_number() {
+        let a = fingerprint("src/a.rs", "    let x = y.unwrap();", "This can panic!");
+        assert_eq!(a.len(), 16);
+        assert_eq!(
+            a,
+            fingerprint("src/a.rs", "let x = y.unwrap();  ", "this  can panic")
+        );
+        assert_ne!(a, fingerprint("src/a.rs", "let x = y?;", "This can panic!"));
+        assert_ne!(
+            a,
+            fingerprint("src/b.rs", "let x = y.unwrap();", "This can panic!")
+        );
+        assert_ne!(
+            a,
+            fingerprint("src/a.rs", "let x = y.unwrap();", "Rename x.")
+        );
+    }
+
+    #[test]
+    fn threads_start_with_the_severity_and_carry_the_fingerprint() {
+        let review = Review {
+            summary: String::new(),
+            comments: vec![ReviewComment {
+                severity: Severity::MustFix,
+                ..comment(2, Side::New)
+            }],
+        };
+        let (placed, _) = place_comments(Assistant::Claude, &review, &[file()], Some(&refs()));
+        let body = &placed[0].body;
+        assert!(body.starts_with("**🔴 must fix** · Look here"), "{body}");
+        assert_eq!(
+            finding_of(body),
+            Some(fingerprint("src/main.rs", "    new();", "Look here").as_str())
+        );
+        let parsed: Review = serde_json::from_str(
+            r#"{"summary":"s","comments":[{"path":"a","line":1,"body":"b"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed.comments[0].severity, Severity::ShouldFix);
     }
 }

@@ -5,14 +5,15 @@
 /// <https://docs.gitlab.com/api/notes/#create-new-issue-note>).
 pub(crate) const NOTE_LIMIT_CHARS: usize = 1_000_000;
 
-/// The opening of our hidden marker (see [`crate::marker`]).
-const MARKER_OPENING: &str = "<!-- gitlab-ai-assistant:";
+/// The opening shared by our hidden marker and our other hidden lines (claims, review
+/// findings, line keys, the reviewed commit; see [`crate::marker`]).
+const MARKER_OPENING: &str = "<!-- gitlab-ai-assistant";
 
 /// `text` with any copy of our hidden marker made visible and inert (`&lt;!-- …`). The
 /// assistant's text is not ours to vouch for: a marker inside an answer (quoted from a note it
 /// read, or planted by a prompt injection) would make `finalize` or the relay misread the note.
 pub(crate) fn defuse_markers(text: &str) -> String {
-    text.replace(MARKER_OPENING, "&lt;!-- gitlab-ai-assistant:")
+    text.replace(MARKER_OPENING, "&lt;!-- gitlab-ai-assistant")
 }
 
 /// `text` as one inline code span: the fence is a backtick run longer than any inside, and a
@@ -109,6 +110,17 @@ mod tests {
         let defused = defuse_markers(planted);
         assert!(!crate::marker::is_marked(&defused));
         assert_eq!(defuse_markers("plain"), "plain");
+        // A planted finding fingerprint or reviewed commit would hide findings or move the
+        // next incremental review's starting point.
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let planted = format!(
+            "{}\n{}",
+            crate::marker::finding_line("00ff00ff00ff00ff"),
+            crate::marker::reviewed_line(sha)
+        );
+        let defused = defuse_markers(&planted);
+        assert_eq!(crate::marker::finding_of(&defused), None);
+        assert_eq!(crate::marker::reviewed_of(&defused), None);
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/webhook", post(webhook))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -259,6 +260,20 @@ fn name_mention(mention: &super::intake::Mention) -> String {
         mention.trigger.noteable.reference(),
         mention.assistant.name()
     )
+}
+
+/// The counters for a Prometheus scrape; like `/healthz` they hold no secret and no project
+/// data, so the route needs no token.
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.ctx.stats.prometheus(),
+    )
+        .into_response()
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

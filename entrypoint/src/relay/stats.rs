@@ -9,6 +9,10 @@ use serde::Serialize;
 /// Latencies above this many milliseconds share the last bucket.
 const BUCKETS_MS: usize = 10_000;
 
+/// The `le` bounds of the Prometheus latency histogram, in milliseconds (at most
+/// [`BUCKETS_MS`], above which the histogram has no detail).
+const LATENCY_BOUNDS_MS: [u64; 10] = [50, 100, 250, 500, 1000, 2000, 3000, 5000, 7500, 10_000];
+
 /// The relay's counters; every field counts since start.
 #[derive(Debug)]
 pub struct Stats {
@@ -37,6 +41,8 @@ pub struct Stats {
     /// Mentions that failed (the placeholder says so and the claim was released).
     pub failed: AtomicU64,
     latency: Vec<AtomicU64>,
+    /// The sum of every recorded latency in milliseconds, for the histogram's `_sum`.
+    latency_sum_ms: AtomicU64,
 }
 
 impl Default for Stats {
@@ -55,6 +61,7 @@ impl Default for Stats {
             pipelines: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             latency: (0..=BUCKETS_MS).map(|_| AtomicU64::new(0)).collect(),
+            latency_sum_ms: AtomicU64::new(0),
         }
     }
 }
@@ -113,6 +120,103 @@ impl Stats {
     pub fn record_latency(&self, latency: Duration) {
         let ms = usize::try_from(latency.as_millis()).unwrap_or(BUCKETS_MS);
         self.latency[ms.min(BUCKETS_MS)].fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_ms.fetch_add(
+            u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The counters in Prometheus' text exposition format (version 0.0.4,
+    /// <https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format>): one
+    /// `gitlab_ai_relay_<name>_total` counter each, and the placeholder latency as a histogram
+    /// in seconds with cumulative `le` buckets.
+    pub fn prometheus(&self) -> String {
+        let snapshot = self.snapshot();
+        let counters: [(&str, u64, &str); 12] = [
+            (
+                "deliveries",
+                snapshot.deliveries,
+                "Webhook deliveries that passed the token check.",
+            ),
+            (
+                "unauthorized",
+                snapshot.unauthorized,
+                "Deliveries refused for a wrong or missing X-Gitlab-Token.",
+            ),
+            (
+                "ignored",
+                snapshot.ignored,
+                "Deliveries answered without work.",
+            ),
+            (
+                "duplicates",
+                snapshot.duplicates,
+                "Deliveries recognised as already seen.",
+            ),
+            (
+                "queue_full",
+                snapshot.queue_full,
+                "Deliveries refused with 503 because the queue and its overflow were full.",
+            ),
+            (
+                "overflowed",
+                snapshot.overflowed,
+                "Deliveries kept in the overflow because the queue was full.",
+            ),
+            (
+                "queued",
+                snapshot.queued,
+                "Mentions queued, one per assistant asked.",
+            ),
+            (
+                "claimed_elsewhere",
+                snapshot.claimed_elsewhere,
+                "Mentions already claimed by another delivery, replica or scan.",
+            ),
+            (
+                "not_allowed",
+                snapshot.not_allowed,
+                "Mentions refused or ignored by the access checks.",
+            ),
+            (
+                "placeholders",
+                snapshot.placeholders,
+                "Placeholders posted.",
+            ),
+            ("pipelines", snapshot.pipelines, "Pipelines started."),
+            ("failed", snapshot.failed, "Mentions that failed."),
+        ];
+        let mut text = String::new();
+        for (name, value, help) in counters {
+            let name = format!("gitlab_ai_relay_{name}_total");
+            text.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+            ));
+        }
+        let name = "gitlab_ai_relay_placeholder_latency_seconds";
+        text.push_str(&format!(
+            "# HELP {name} Webhook received to placeholder posted.\n# TYPE {name} histogram\n"
+        ));
+        let counts: Vec<u64> = self
+            .latency
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        // Bucket `ms` holds latencies in [ms, ms+1) milliseconds: all of them are <= (ms+1) ms.
+        for le_ms in LATENCY_BOUNDS_MS {
+            let below: u64 = counts.iter().take(le_ms as usize).sum();
+            text.push_str(&format!(
+                "{name}_bucket{{le=\"{}\"}} {below}\n",
+                le_ms as f64 / 1000.0
+            ));
+        }
+        let count: u64 = counts.iter().sum();
+        text.push_str(&format!("{name}_bucket{{le=\"+Inf\"}} {count}\n"));
+        text.push_str(&format!(
+            "{name}_sum {}\n{name}_count {count}\n",
+            self.latency_sum_ms.load(Ordering::Relaxed) as f64 / 1000.0
+        ));
+        text
     }
 
     /// The counters now.
@@ -187,5 +291,35 @@ mod tests {
         assert_eq!(latency.p50_ms, 51);
         assert_eq!(latency.p99_ms, 100);
         assert_eq!(latency.max_ms, BUCKETS_MS as u64 + 1);
+
+        bump(&stats.deliveries);
+        bump(&stats.deliveries);
+        let text = stats.prometheus();
+        assert!(text.contains("# TYPE gitlab_ai_relay_deliveries_total counter\ngitlab_ai_relay_deliveries_total 2\n"), "{text}");
+        // 0.5 … 99.5 ms: 50 at most 50 ms, all 100 at most 100 ms; the hour only in +Inf.
+        assert!(
+            text.contains("gitlab_ai_relay_placeholder_latency_seconds_bucket{le=\"0.05\"} 50\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("gitlab_ai_relay_placeholder_latency_seconds_bucket{le=\"0.1\"} 100\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("gitlab_ai_relay_placeholder_latency_seconds_bucket{le=\"10\"} 100\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("gitlab_ai_relay_placeholder_latency_seconds_bucket{le=\"+Inf\"} 101\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("gitlab_ai_relay_placeholder_latency_seconds_count 101\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("gitlab_ai_relay_placeholder_latency_seconds_sum 3604.95\n"),
+            "{text}"
+        );
     }
 }

@@ -34,6 +34,8 @@ pub use settings::{JobSettings, RunOptions};
 use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
 use crate::assistant::run::RunSpec;
+use crate::audit::{self, Transcript};
+use crate::budget::{MonthlyBudget, RunOutcome, UsageLine, UsageRecord, ledger};
 use crate::claim::{self, Claim, ClaimSettings, HandOver};
 use crate::context::{gather, gather_ci, render};
 use crate::gitlab::ids::{AwardId, Noteable};
@@ -41,7 +43,7 @@ use crate::gitlab::{ClientConfig, GitLab};
 use crate::guard::{self, GuardOutcome};
 use crate::marker::{NoteRole, marker};
 use crate::publish::placeholder::{must_be_internal, post_placeholder, post_where_asked};
-use crate::publish::progress::{Progress, ProgressSettings};
+use crate::publish::progress::Progress;
 use crate::publish::result::{self, Conclusion, ResultReport, post_refusal, publish_result};
 use crate::publish::review::{publish_review, read_review, review_file_in};
 use crate::publish::state::StateFile;
@@ -49,7 +51,9 @@ use crate::publish::{JobLink, Placeholder};
 use crate::quick_action::Inert;
 use crate::redact::Redactor;
 use crate::trigger::Trigger;
+use crate::trigger::ci_vars::CiRequest;
 use crate::trigger::decision::{BotIdentity, Decision, decide};
+use crate::trigger::hook_vars::HookEvent;
 use crate::trigger::load::{Entry, detect};
 use crate::trigger::resolve::{ResolveError, resolve};
 
@@ -90,6 +94,15 @@ pub async fn run(
             GuardOutcome::Refuse(guard::Refusal::EditedAfterTrigger {
                 username: author_name(&trigger),
             })
+        }
+        (GuardOutcome::Proceed { bot, author_level }, false) => {
+            match over_limit(&gitlab, &trigger, &settings, &bot)
+                .instrument(tracing::info_span!("limits"))
+                .await?
+            {
+                Some(refusal) => GuardOutcome::Refuse(refusal),
+                None => GuardOutcome::Proceed { bot, author_level },
+            }
         }
         (outcome, _) => outcome,
     };
@@ -168,7 +181,9 @@ pub async fn run(
         tracing::warn!(%error, "the state file for the after_script could not be written");
     }
 
+    let transcript = Arc::new(Transcript::new());
     let job_run = JobRun {
+        transcript: Arc::clone(&transcript),
         options,
         settings: &settings,
         vars,
@@ -188,6 +203,13 @@ pub async fn run(
             tracing::warn!(
                 "cancelled; the placeholder is left for `entrypoint finalize` in after_script"
             );
+            let mut report = ResultReport::new(
+                assistant,
+                Conclusion::Failed(outcome::failure_of(&error, assistant)),
+            );
+            report.duration = Some(started.elapsed());
+            let record = usage_record(&trigger, &report, vars);
+            leave_audit_trail(&settings.project_dir, &transcript, &record);
             return Err(error);
         }
         Err(error) => {
@@ -201,6 +223,8 @@ pub async fn run(
         }
     };
     report.duration = Some(started.elapsed());
+    let record = usage_record(&trigger, &report, vars);
+    report.usage_line = Some(UsageLine::of(&record));
     let published = publish_result(&gitlab, &placeholder, &report, &redactor, internal)
         .instrument(tracing::info_span!("result"))
         .await
@@ -210,6 +234,7 @@ pub async fn run(
     {
         tracing::warn!(%error, "the state file could not be marked finalized");
     }
+    leave_audit_trail(&settings.project_dir, &transcript, &record);
     Ok(match &report.conclusion {
         Conclusion::Answered { .. } => {
             tracing::info!(note = %published.id, elapsed_ms = started.elapsed().as_millis() as u64, "answered");
@@ -220,6 +245,138 @@ pub async fn run(
             headline: failure.headline(),
         },
     })
+}
+
+/// The refusal of a request over `AI_RATE_LIMIT` or `AI_MONTHLY_BUDGET_USD`, checked against the
+/// bot's own answers before anything is posted or the model runs; `None` when no limit is set
+/// or the request is within them.
+async fn over_limit(
+    gitlab: &GitLab,
+    trigger: &Trigger,
+    settings: &JobSettings,
+    bot: &BotIdentity,
+) -> anyhow::Result<Option<guard::Refusal>> {
+    let limits = &settings.limits;
+    if limits.rate.is_none() && limits.monthly.is_none() {
+        return Ok(None);
+    }
+    let now = chrono::Utc::now();
+    let mut since = now;
+    if let Some(rate) = &limits.rate {
+        since = since.min(rate.since(now));
+    }
+    if limits.monthly.is_some() {
+        since = since.min(MonthlyBudget::month_of(now).0);
+    }
+    let answers = ledger::answers_since(gitlab, &trigger.project, bot.id, since)
+        .await
+        .context("reading the bot's recent answers for AI_RATE_LIMIT / AI_MONTHLY_BUDGET_USD")?;
+    let requester = trigger
+        .note
+        .as_ref()
+        .and_then(|note| note.author.username.clone());
+    let limited = limits
+        .monthly
+        .and_then(|monthly| monthly.check(&answers, now))
+        .or_else(|| {
+            limits
+                .rate
+                .as_ref()
+                .and_then(|rate| rate.check(&answers, requester.as_deref(), trigger.noteable, now))
+        });
+    tracing::info!(
+        answers = answers.len(),
+        limited = limited.is_some(),
+        "checked the request limits"
+    );
+    Ok(limited.map(|limited| guard::Refusal::Limited {
+        username: requester.unwrap_or_else(|| "author".to_owned()),
+        why: limited.reason,
+        retry_at: limited.retry_at,
+    }))
+}
+
+/// The usage record of a run that ended with `report`.
+fn usage_record(
+    trigger: &Trigger,
+    report: &ResultReport,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> UsageRecord {
+    let (noteable_type, iid) = match trigger.noteable {
+        Noteable::Issue(iid) => ("issue", iid.0),
+        Noteable::MergeRequest(iid) => ("merge_request", iid.0),
+    };
+    let mut record = UsageRecord {
+        assistant: report.assistant,
+        requester: trigger
+            .note
+            .as_ref()
+            .and_then(|note| note.author.username.clone()),
+        project: trigger.project.to_string(),
+        noteable_type: Some(noteable_type.to_owned()),
+        noteable_iid: Some(iid),
+        note_id: trigger.note.as_ref().map(|note| note.id.0),
+        model: report.model.clone(),
+        input_tokens: None,
+        output_tokens: None,
+        cost_usd: report.cost_usd,
+        outcome: match (&report.conclusion, &report.stopped) {
+            (Conclusion::Answered { .. }, None) => RunOutcome::Answered,
+            (Conclusion::Answered { .. }, Some(_)) => RunOutcome::Stopped,
+            (Conclusion::Failed(_), _) => RunOutcome::Failed,
+        },
+        duration_seconds: report.duration.map_or(0.0, |d| d.as_secs_f64()),
+        job_id: vars("CI_JOB_ID").and_then(|id| id.trim().parse().ok()),
+        finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    record.set_usage(report.usage);
+    record
+}
+
+/// Removes untracked files named like the audit artifacts before the changes are committed:
+/// an earlier run in the same job (the scan's `job` mode answers several mentions in one
+/// checkout) left them, and another issue's transcript must never be pushed to this one's
+/// branch; or the model planted them. Tracked files of those names are the project's and stay.
+async fn forget_audit_files(workspace: &crate::workspace::Workspace) {
+    let changes = match workspace.changes().await {
+        Ok(changes) => changes,
+        Err(error) => {
+            tracing::warn!(%error, "could not list the checkout's changes to leave the audit files out");
+            return;
+        }
+    };
+    for change in changes {
+        if change.status == "??"
+            && [audit::TRANSCRIPT_FILE, audit::USAGE_FILE].contains(&change.path.as_str())
+        {
+            let path = workspace.dir().join(&change.path);
+            // `remove_file` removes a link itself, never what it points to.
+            if let Err(error) = std::fs::remove_file(&path) {
+                tracing::warn!(%error, path = %path.display(), "could not remove a stale audit file");
+            }
+        }
+    }
+}
+
+/// Writes the transcript and the usage record as job artifacts; a failure is logged, never the
+/// job's end (the answer is posted by then).
+fn leave_audit_trail(dir: &std::path::Path, transcript: &Transcript, record: &UsageRecord) {
+    let usage = match serde_json::to_vec_pretty(record) {
+        Ok(json) => json,
+        Err(error) => {
+            tracing::warn!(%error, "the usage record could not be serialized");
+            return;
+        }
+    };
+    for (name, contents) in [
+        (audit::TRANSCRIPT_FILE, transcript.to_jsonl().into_bytes()),
+        (audit::USAGE_FILE, usage),
+    ] {
+        match audit::write_artifact(dir, name, &contents) {
+            Ok(path) => tracing::info!(path = %path.display(), "audit artifact written"),
+            Err(error) => tracing::warn!(%error, "the audit trail is incomplete"),
+        }
+    }
 }
 
 /// Whether this job owns the mention (see [`crate::claim`]).
@@ -368,31 +525,56 @@ async fn load(
             }
             trigger
         }
-        Entry::Ci(request) => {
-            let gitlab = client(vars)?;
-            // A note deleted between the event and the job is nothing to do (exit 0, as for the
-            // guard's own check); any other failure, a missing project included, fails the job.
-            let trigger = match resolve(&request, &gitlab, &options.handles).await {
-                Ok(trigger) => trigger,
-                Err(ResolveError::NoteNotFound { .. }) => {
-                    return Ok(Loaded::Skip(guard::IgnoreReason::NoteGone.message()));
-                }
-                Err(error) => return Err(error.into()),
+        Entry::Ci(request) => return load_ci(&request, options, vars).await,
+        // Decided before the client exists: an edit or a commit comment costs no API call.
+        Entry::Hook(HookEvent::Ignored(reason)) => return Ok(Loaded::Skip(reason)),
+        Entry::Hook(HookEvent::Comment {
+            project,
+            noteable,
+            note,
+        }) => {
+            let request = CiRequest {
+                project,
+                assistant: options.assistant,
+                noteable,
+                note,
+                discussion: None,
+                placeholder: None,
+                checked_body: None,
             };
-            let edited = match (&request.checked_body, &trigger.note) {
-                (Some(digest), Some(note)) => {
-                    crate::guard::edit::differs_from_checked(&note.body, digest)
-                }
-                _ => false,
-            };
-            // An edited note is refused whatever it now says, even when it no longer mentions us.
-            if !edited && let Decision::Skip { message, .. } = decide(&trigger, None, only) {
-                return Ok(Loaded::Skip(message));
-            }
-            return Ok(Loaded::Run(Box::new((trigger, gitlab, edited))));
+            return load_ci(&request, options, vars).await;
         }
     };
     Ok(Loaded::Run(Box::new((trigger, client(vars)?, false))))
+}
+
+/// A note named by variables (the relay's, the scan's or our webhook template's): read back
+/// through the API, then decided for this job's assistant.
+async fn load_ci(
+    request: &CiRequest,
+    options: &RunOptions,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Loaded> {
+    let only = Some(options.assistant);
+    let gitlab = client(vars)?;
+    // A note deleted between the event and the job is nothing to do (exit 0, as for the
+    // guard's own check); any other failure, a missing project included, fails the job.
+    let trigger = match resolve(request, &gitlab, &options.handles).await {
+        Ok(trigger) => trigger,
+        Err(ResolveError::NoteNotFound { .. }) => {
+            return Ok(Loaded::Skip(guard::IgnoreReason::NoteGone.message()));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let edited = match (&request.checked_body, &trigger.note) {
+        (Some(digest), Some(note)) => crate::guard::edit::differs_from_checked(&note.body, digest),
+        _ => false,
+    };
+    // An edited note is refused whatever it now says, even when it no longer mentions us.
+    if !edited && let Decision::Skip { message, .. } = decide(&trigger, None, only) {
+        return Ok(Loaded::Skip(message));
+    }
+    Ok(Loaded::Run(Box::new((trigger, gitlab, edited))))
 }
 
 fn client(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<GitLab> {
@@ -418,7 +600,7 @@ pub(crate) async fn refuse(
         | guard::Refusal::InsufficientAccess {
             username, required, ..
         } => post_refusal(gitlab, trigger, &role(username, required), redactor).await?,
-        guard::Refusal::EditedAfterTrigger { .. } => {
+        guard::Refusal::EditedAfterTrigger { .. } | guard::Refusal::Limited { .. } => {
             let body = format!(
                 "{}\n\n{}",
                 redactor.redact(&refusal.message()),
@@ -468,6 +650,7 @@ async fn refuse_in_place(
 
 /// The part of the job after the placeholder: any error here ends up in the placeholder.
 struct JobRun<'a> {
+    transcript: Arc<Transcript>,
     options: &'a RunOptions,
     settings: &'a JobSettings,
     vars: &'a dyn Fn(&str) -> Option<String>,
@@ -570,11 +753,18 @@ impl JobRun<'_> {
             );
         }
         let is_merge_request = matches!(trigger.noteable, Noteable::MergeRequest(_));
+        let review_rules = match &context.merge_request {
+            Some(mr) => {
+                crate::review::review_rules(self.gitlab, &trigger.project, &mr.target_branch).await
+            }
+            None => None,
+        };
         let prompt = prompt::build(prompt::PromptParts {
             instruction: &trigger.instruction,
             context: &rendered.text,
             review_file: is_merge_request.then_some(review_file.as_path()),
             house: house.as_deref(),
+            review_rules: review_rules.as_deref(),
         }) + &target.configuration_note()
             + &images.prompt_section();
 
@@ -583,28 +773,65 @@ impl JobRun<'_> {
             ..self.settings.spec.clone()
         };
         spec.options.images = images.paths().into_iter().map(Into::into).collect();
-        let progress = Progress::start(
-            self.gitlab.clone(),
-            self.placeholder.clone(),
-            self.job.clone(),
-            Arc::clone(&self.redactor),
-            ProgressSettings::default(),
-        );
+        let progress = self.settings.progress.map(|settings| {
+            Progress::start(
+                self.gitlab.clone(),
+                self.placeholder.clone(),
+                self.job.clone(),
+                Arc::clone(&self.redactor),
+                settings,
+            )
+        });
         let redactor = Arc::clone(&self.redactor);
+        let transcript = Arc::clone(&self.transcript);
         let run = crate::assistant::run::run(&spec, &self.settings.sandbox, |event| {
             log_event(event, &redactor);
-            progress.record(event);
+            transcript.record(event, &redactor);
+            if let Some(progress) = &progress {
+                progress.record(event);
+            }
         })
         .instrument(tracing::info_span!("assistant", %assistant))
         .await;
-        progress.stop().await;
+        if let Some(progress) = progress {
+            progress.stop().await;
+        }
         let run = run.with_context(|| format!("running {}", spec.program.display()))?;
         for name in &run.refused_passthrough {
             tracing::warn!(%name, "AI_ENV_PASSTHROUGH names a credential or CI variable; it was not passed on");
         }
 
+        forget_audit_files(&workspace).await;
+        // Codex never reports a stop: the key proxy refused its next model call, which Codex
+        // reports as a failure. The transcript ends with the stop all the same.
+        if assistant == Assistant::Codex
+            && let crate::assistant::run::Outcome::LimitReached {
+                limit,
+                usage,
+                cost_usd,
+                ..
+            } = &run.outcome
+        {
+            self.transcript.record(
+                &AssistantEvent::Stopped {
+                    limit: *limit,
+                    usage: *usage,
+                    cost_usd: *cost_usd,
+                },
+                &self.redactor,
+            );
+        }
         let mut report = ResultReport::from_run(assistant, &run);
         report.job = self.job.clone();
+        if let Some(stop) = report.stopped.as_mut() {
+            tracing::warn!(limit = stop.limit.variable(), max = %stop.max, "the run stopped at its limit; publishing what it did");
+            match workspace.changes().await {
+                Ok(changes) => stop.files = changes.into_iter().map(|c| c.path).collect(),
+                Err(error) => {
+                    tracing::warn!(%error, "could not list the files the stopped run changed")
+                }
+            }
+        }
         let Conclusion::Answered { text } = &report.conclusion else {
             return Ok(report);
         };
@@ -628,10 +855,11 @@ impl JobRun<'_> {
                 .context("posting the review")?;
                 tracing::info!(
                     inline = published.inline,
+                    repeated = published.repeated,
                     unplaced = published.unplaced.len(),
                     "review posted"
                 );
-                answer = published.summary;
+                answer = published.answer();
             }
             let host = server_host(vars);
             let project_web_url = context.web_url.split("/-/").next();
@@ -669,13 +897,13 @@ impl JobRun<'_> {
 /// Runner already keeps for the job's temporary files (`Build.TmpProjectDir()` in
 /// gitlab-runner's `common/build.go`: the build directory plus `.tmp`, where file-type
 /// variables are written); removed when the run is over.
-struct ReviewDir(std::path::PathBuf);
+pub(crate) struct ReviewDir(std::path::PathBuf);
 
 impl ReviewDir {
     /// The directory, empty, and the sandbox uid's (the CLI runs as it and writes the review
     /// there); its parent, the runner's `<checkout>.tmp` holding file-type CI/CD variables, is
     /// not lent.
-    fn create(
+    pub(crate) fn create(
         checkout: &std::path::Path,
         assistant: crate::assistant::Assistant,
         uid: crate::sandbox::SandboxUid,
@@ -698,7 +926,7 @@ impl ReviewDir {
         Ok(Self(dir))
     }
 
-    fn path(&self) -> &std::path::Path {
+    pub(crate) fn path(&self) -> &std::path::Path {
         &self.0
     }
 }
@@ -735,7 +963,10 @@ impl Drop for RemoveOnDrop {
 /// entrypoint may read, such as a file-type CI/CD variable in `<checkout>.tmp`, for the
 /// entrypoint to read and post. Checked after every process of the uid is gone, so it cannot
 /// be swapped afterwards.
-fn written_by(path: &std::path::Path, uid: crate::sandbox::SandboxUid) -> anyhow::Result<()> {
+pub(crate) fn written_by(
+    path: &std::path::Path,
+    uid: crate::sandbox::SandboxUid,
+) -> anyhow::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::symlink_metadata(path)
         .with_context(|| format!("reading the review file {}", path.display()))?;
@@ -760,7 +991,7 @@ fn server_host(vars: &dyn Fn(&str) -> Option<String>) -> Option<String> {
 }
 
 /// One info line per tool call; the model's text stays out of the log.
-fn log_event(event: &AssistantEvent, redactor: &Redactor) {
+pub(crate) fn log_event(event: &AssistantEvent, redactor: &Redactor) {
     match event {
         AssistantEvent::ToolCall { name, summary } => {
             tracing::info!(tool = %name, "{}", redactor.redact(summary))
@@ -772,6 +1003,18 @@ fn log_event(event: &AssistantEvent, redactor: &Redactor) {
             usage, cost_usd, ..
         } => {
             tracing::info!(?usage, ?cost_usd, "the assistant finished")
+        }
+        AssistantEvent::Stopped {
+            limit,
+            usage,
+            cost_usd,
+        } => {
+            tracing::warn!(
+                limit = limit.variable(),
+                ?usage,
+                ?cost_usd,
+                "the assistant reached its limit"
+            )
         }
         AssistantEvent::Message { .. } => {}
     }

@@ -19,6 +19,8 @@ pub struct PromptParts<'a> {
     pub review_file: Option<&'a Path>,
     /// The project's house instructions (`AI_EXTRA_INSTRUCTIONS`, see [`super::house`]).
     pub house: Option<&'a str>,
+    /// For a merge request: `REVIEW.md` of its target branch, guidance for reviews only.
+    pub review_rules: Option<&'a str>,
 }
 
 /// Builds the prompt.
@@ -44,9 +46,12 @@ pub fn build(parts: PromptParts<'_>) -> String {
     if let Some(file) = parts.review_file {
         let _ = write!(
             prompt,
-            "\n## Reviews\n\nIf you are asked to review this merge request, do not change files. {}\n",
+            "\n## Reviews\n\nIf you are asked to review this merge request, do not change files. Give each finding a severity: must_fix for bugs, security holes and data loss, should_fix for real problems worth fixing here, nit for style and small improvements. {}\n",
             handover_instructions(file)
         );
+        if let Some(rules) = parts.review_rules {
+            prompt.push_str(&crate::review::rules_section(rules));
+        }
     }
     prompt.push_str(
         "\n## Finishing\n\nChange files in the working tree when the request needs changes; the job commits them, pushes them and links them for the person who asked, so you need not commit or push. Do not print environment variables or credentials. End with a short answer or summary of what you did, addressed to the person who asked; it is posted as your reply.\n",
@@ -65,10 +70,12 @@ mod tests {
             context: "# Issue #3: Crash on start",
             review_file: None,
             house: None,
+            review_rules: Some("never shown without a review file"),
         });
         assert!(prompt.contains("work out from the context"));
         assert!(prompt.contains("# Issue #3: Crash on start"));
         assert!(!prompt.contains("## Reviews"));
+        assert!(!prompt.contains("never shown"));
     }
 
     #[test]
@@ -79,8 +86,13 @@ mod tests {
             context: "ctx",
             review_file: Some(file),
             house: Some("Answer in French."),
+            review_rules: Some("Flag every unwrap."),
         });
         assert!(prompt.contains("review this MR"));
+        assert!(
+            prompt
+                .contains("## Review rules (REVIEW.md of the target branch)\n\nFlag every unwrap.")
+        );
         assert!(prompt.contains("/tmp/ai-review-x/review.json"));
         assert!(!prompt.contains("work out from the context"));
         assert!(prompt.contains("## House instructions"));

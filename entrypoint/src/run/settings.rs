@@ -7,10 +7,13 @@ use anyhow::Context as _;
 
 use crate::assistant::run::RunSpec;
 use crate::assistant::{Assistant, Handles};
+use crate::budget::{LimitError, MonthlyBudget, RateLimit};
 use crate::context::ContextBudget;
 use crate::guard::GuardSettings;
+use crate::publish::progress::ProgressSettings;
 use crate::sandbox::{Plan, Settings};
 use crate::secret::Secret;
+use crate::trigger::{ci_vars, hook_vars};
 use crate::workspace::{RemoteUrl, WorkspaceSettings};
 
 /// The job's fixed choices.
@@ -43,6 +46,49 @@ pub struct JobSettings {
     /// run says so). A job that cannot switch uid (not root) or fence (no `CAP_NET_ADMIN`)
     /// fails the run after the placeholder exists, so the thread shows why and the fix.
     pub sandbox: Plan,
+    /// How the placeholder shows progress; `None` when a Comments webhook calls the trigger
+    /// URL directly (webhook mode): every edit of the placeholder is a Comments event, that is
+    /// a trigger call and a pipeline (GitLab 16.11+), so the placeholder links to the job log,
+    /// which lists every tool call, and is edited once, with the answer.
+    pub progress: Option<ProgressSettings>,
+    /// `AI_RATE_LIMIT` and `AI_MONTHLY_BUDGET_USD`.
+    pub limits: RequestLimits,
+}
+
+/// True when this job was started by a Comments webhook calling the trigger URL: our template's
+/// `AI_HOOK_*` variables, or GitLab's `TRIGGER_PAYLOAD` without the relay's or scan's
+/// variables.
+pub fn started_by_comment_webhook(vars: &dyn Fn(&str) -> Option<String>) -> bool {
+    let set = |name: &str| vars(name).is_some_and(|v| !v.trim().is_empty());
+    if ci_vars::present(vars) || set(crate::trigger::load::WEBHOOK_PAYLOAD) {
+        return false;
+    }
+    hook_vars::present(vars) || set(crate::trigger::load::TRIGGER_PAYLOAD)
+}
+
+/// The limits over many runs, checked before the placeholder ([`crate::budget::rate`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RequestLimits {
+    pub rate: Option<RateLimit>,
+    pub monthly: Option<MonthlyBudget>,
+}
+
+impl RequestLimits {
+    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Result<Self, LimitError> {
+        let set = |name: &str| {
+            vars(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        Ok(Self {
+            rate: set("AI_RATE_LIMIT")
+                .map(|text| RateLimit::parse(&text))
+                .transpose()?,
+            monthly: set("AI_MONTHLY_BUDGET_USD")
+                .map(|text| MonthlyBudget::parse(&text))
+                .transpose()?,
+        })
+    }
 }
 
 impl JobSettings {
@@ -77,6 +123,8 @@ impl JobSettings {
             project_dir,
             spec,
             sandbox: Plan::for_this_process(Settings::from_env(assistant, vars)?)?,
+            progress: (!started_by_comment_webhook(vars)).then(ProgressSettings::default),
+            limits: RequestLimits::from_env(vars)?,
         })
     }
 }
@@ -98,6 +146,23 @@ pub fn cli_program(assistant: Assistant, vars: &dyn Fn(&str) -> Option<String>) 
 mod tests {
     use super::*;
     use crate::test_support::vars;
+
+    #[test]
+    fn only_a_comment_webhook_calling_the_trigger_url_turns_progress_edits_off() {
+        let template = vars(&[("AI_HOOK_NOTE_ID", "5"), ("TRIGGER_PAYLOAD", "/tmp/p")]);
+        assert!(started_by_comment_webhook(&template));
+        let legacy = vars(&[("TRIGGER_PAYLOAD", "/tmp/p")]);
+        assert!(started_by_comment_webhook(&legacy));
+        let relay_by_trigger_token = vars(&[
+            ("TRIGGER_PAYLOAD", "/tmp/p"),
+            ("AI_ASSISTANT", "claude"),
+            ("AI_NOTE_ID", "5"),
+        ]);
+        assert!(!started_by_comment_webhook(&relay_by_trigger_token));
+        let relay_body = vars(&[("AI_WEBHOOK_PAYLOAD", "{}"), ("TRIGGER_PAYLOAD", "/tmp/p")]);
+        assert!(!started_by_comment_webhook(&relay_body));
+        assert!(!started_by_comment_webhook(&vars::<&str>(&[])));
+    }
 
     #[test]
     fn the_cli_comes_from_its_variable_or_the_path() {

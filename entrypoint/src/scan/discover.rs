@@ -140,7 +140,7 @@ pub async fn from_lists(
 
 /// The notes created since `since`, newest first, reading only the pages that reach into the
 /// window.
-async fn recent_notes(
+pub(crate) async fn recent_notes(
     gitlab: &GitLab,
     project: &ProjectRef,
     noteable: Noteable,

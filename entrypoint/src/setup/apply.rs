@@ -23,6 +23,7 @@ use crate::gitlab::variables::NewVariable;
 use crate::gitlab::{GitLab, GitLabError};
 use crate::quick_action::Inert;
 use crate::secret::Secret;
+use crate::trigger::hook_vars;
 
 /// A random webhook secret: 32 bytes as hex.
 fn webhook_secret() -> Secret {
@@ -254,6 +255,9 @@ pub async fn apply(
                     Mode::Relay { secret, .. } => secret.clone(),
                     _ => webhook_secret(),
                 };
+                let custom_webhook_template = (matches!(options.mode, Mode::Webhook)
+                    && plan::templates_available(plan.gitlab_version))
+                .then(|| hook_vars::TEMPLATE.to_owned());
                 let id = gitlab
                     .create_note_hook(
                         &project,
@@ -261,11 +265,25 @@ pub async fn apply(
                             url,
                             secret_token,
                             name: HOOK_NAME.into(),
+                            custom_webhook_template,
                         },
                     )
                     .await
                     .context("creating the comments webhook")?;
                 ui.say(&format!("Created webhook {id} to {target}."));
+            }
+            Step::UpgradeWebhook { hook_id, target } => {
+                let Some(token) = &trigger_token else {
+                    anyhow::bail!("no trigger token to point the webhook at");
+                };
+                let url = plan::trigger_url(gitlab, &plan.project, &plan.default_branch, token);
+                gitlab
+                    .update_note_hook(&project, *hook_id, &url, hook_vars::TEMPLATE)
+                    .await
+                    .context("giving the comments webhook its custom template")?;
+                ui.say(&format!(
+                    "Updated webhook {hook_id} to {target} with the custom template."
+                ));
             }
             Step::CreateSchedule => {
                 let schedule = gitlab

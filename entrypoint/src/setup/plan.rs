@@ -15,6 +15,7 @@ use crate::gitlab::triggers::TriggerToken;
 use crate::gitlab::users::CurrentUser;
 use crate::gitlab::version::{self, GitLabVersion};
 use crate::secret::Secret;
+use crate::trigger::hook_vars;
 
 /// Describes setup's pipeline trigger token, so a later run finds it again.
 pub const TRIGGER_DESCRIPTION: &str = "@-mention webhook (entrypoint setup)";
@@ -59,6 +60,15 @@ pub enum Step {
     CreateTrigger,
     /// Create the Comments webhook.
     CreateWebhook {
+        /// Where it points, without any token.
+        target: String,
+    },
+    /// Give setup's existing webhook-mode hook the custom template (a project set up before
+    /// the template existed, or a template someone edited): its trigger calls then carry the
+    /// `AI_HOOK_*` variables the templates' rules decide on.
+    UpgradeWebhook {
+        /// The hook.
+        hook_id: u64,
         /// Where it points, without any token.
         target: String,
     },
@@ -151,6 +161,15 @@ pub enum Refusal {
         /// Project.
         project: String,
     },
+}
+
+/// Whether the instance takes `custom_webhook_template` (GitLab 16.10+); unknown versions are
+/// assumed to, and an older one ignores the parameter (the hook then sends the event, which
+/// the templates' fallback rule handles).
+pub fn templates_available(version: Option<GitLabVersion>) -> bool {
+    version.is_none_or(|v| {
+        version::feature("custom-webhook-template").is_none_or(|f| f.available_in(v))
+    })
 }
 
 /// The trigger URL (GitLab's "use a webhook" form), with the token.
@@ -311,23 +330,36 @@ pub async fn plan(gitlab: &GitLab, options: &Options) -> anyhow::Result<Plan> {
                         && t.token.expose().len() > 4
                 });
             let base = trigger_url_base(gitlab, &project, &default_branch);
-            let hooked = match &trigger {
-                None => false,
+            let hook = match &trigger {
+                None => None,
                 Some(t) => {
                     let full = trigger_url(gitlab, &project, &default_branch, &t.token);
                     gitlab
                         .project_hooks(&pref)
                         .await
                         .context("listing webhooks")?
-                        .iter()
-                        .any(|h| h.url == full && h.note_events && h.confidential_note_events)
+                        .into_iter()
+                        .find(|h| h.url == full)
                 }
             };
             if trigger.is_none() {
                 steps.push(Step::CreateTrigger);
             }
-            if !hooked {
-                steps.push(Step::CreateWebhook { target: base });
+            let templates = templates_available(gitlab_version);
+            match hook {
+                None => steps.push(Step::CreateWebhook { target: base }),
+                Some(h)
+                    if !(h.note_events && h.confidential_note_events)
+                        || (templates
+                            && h.custom_webhook_template.as_deref()
+                                != Some(hook_vars::TEMPLATE)) =>
+                {
+                    steps.push(Step::UpgradeWebhook {
+                        hook_id: h.id,
+                        target: base,
+                    });
+                }
+                Some(_) => {}
             }
         }
         Mode::Relay { url, .. } => {
@@ -513,8 +545,14 @@ impl Step {
             Step::CreateTrigger => {
                 format!("create pipeline trigger token \"{TRIGGER_DESCRIPTION}\"")
             }
+            Step::CreateWebhook { target } if matches!(options.mode, Mode::Webhook) => format!(
+                "create webhook \"{HOOK_NAME}\" for comments and internal comments to {target} (with a random secret token, and a custom template that sends the note's author, action and issue or merge request as AI_HOOK_* pipeline variables on GitLab 16.10+)"
+            ),
             Step::CreateWebhook { target } => format!(
                 "create webhook \"{HOOK_NAME}\" for comments and internal comments to {target} (with a random secret token)"
+            ),
+            Step::UpgradeWebhook { hook_id, target } => format!(
+                "update webhook {hook_id} to {target}: comments and internal comments, with the custom template that sends AI_HOOK_* pipeline variables (the bot's notes and edits then start no runner, and mentions on different issues run in parallel)"
             ),
             Step::CreateSchedule => format!(
                 "create pipeline schedule \"{SCHEDULE_DESCRIPTION}\" ({SCAN_CRON}, UTC) with variable {}={}",

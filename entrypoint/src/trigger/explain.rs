@@ -9,7 +9,9 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
+use super::ci_vars::CiRequest;
 use super::decision::{BotIdentity, Decision, SkipReason, decide};
+use super::hook_vars::HookEvent;
 use super::load::{self, Entry};
 use super::resolve::resolve;
 use super::webhook::{self, WebhookError};
@@ -103,6 +105,44 @@ pub async fn explain(
         }
         Entry::Webhook { trigger: Ok(t), .. } => (Source::Webhook, t),
         Entry::Flow(t) => (Source::DuoFlow, t),
+        Entry::Hook(HookEvent::Ignored(reason)) => {
+            return Ok(Explanation {
+                source: Source::CiVariables,
+                trigger: None,
+                decision: Decision::Skip {
+                    reason: SkipReason::NotAComment,
+                    message: reason,
+                },
+                unchecked,
+            });
+        }
+        Entry::Hook(HookEvent::Comment {
+            project,
+            noteable,
+            note,
+        }) => {
+            let gitlab = client.as_ref().context(
+                "explaining AI_HOOK_NOTE_ID needs the note itself: set GITLAB_TOKEN (and CI_API_V4_URL outside CI)",
+            )?;
+            let request = CiRequest {
+                project,
+                // Only the note is read; the assistants are the ones it mentions.
+                assistant: options.assistant.unwrap_or(Assistant::Claude),
+                noteable,
+                note,
+                discussion: None,
+                placeholder: None,
+                checked_body: None,
+            };
+            let trigger = resolve(&request, gitlab, handles).await?;
+            let bot = bot_identity(gitlab).await?;
+            return Ok(Explanation {
+                source: Source::CiVariables,
+                decision: decide(&trigger, Some(&bot), options.assistant),
+                trigger: Some(trigger),
+                unchecked,
+            });
+        }
         Entry::Ci(request) => {
             let gitlab = client.as_ref().context(
                 "explaining AI_NOTE_ID needs the note itself: set GITLAB_TOKEN (and CI_API_V4_URL outside CI) or pass --webhook FILE",

@@ -1,7 +1,8 @@
 //! Picks the entry point from the job's environment.
 //!
 //! Precedence: a webhook body (`AI_WEBHOOK_PAYLOAD` from our relay, then GitLab's own
-//! `TRIGGER_PAYLOAD`), then our `AI_*` variables, then a Duo flow. GitLab passes file-type CI/CD
+//! `TRIGGER_PAYLOAD` when it is a Note Hook), then our `AI_*` variables, then the `AI_HOOK_*`
+//! variables of our webhook template, then a Duo flow. GitLab passes file-type CI/CD
 //! variables as the path of a file holding the value, so payload variables are read from that
 //! file; a value that is itself JSON (a test, a manual run) is taken as is.
 //! <https://docs.gitlab.com/ci/variables/#use-file-type-cicd-variables>
@@ -11,6 +12,7 @@ use std::path::Path;
 use super::Trigger;
 use super::ci_vars::{self, CiRequest, VarError};
 use super::flow::{self, FlowError};
+use super::hook_vars::{self, HookEvent};
 use super::webhook::{self, WebhookError};
 use crate::assistant::Handles;
 use crate::gitlab::ids::ProjectRef;
@@ -32,6 +34,9 @@ pub enum Entry {
     },
     /// Our `AI_*` variables, to be resolved through the API.
     Ci(CiRequest),
+    /// The `AI_HOOK_*` variables of our webhook template: the note is resolved through the API
+    /// like [`Entry::Ci`], for the assistant of the job that reads them.
+    Hook(HookEvent),
     /// A Duo flow.
     Flow(Trigger),
     /// A pipeline started by a trigger token for something other than a comment: GitLab fills
@@ -123,6 +128,9 @@ pub fn detect(
     }
     if ci_vars::present(vars) {
         return Ok(Entry::Ci(ci_vars::parse(vars)?));
+    }
+    if hook_vars::present(vars) {
+        return Ok(Entry::Hook(hook_vars::parse(vars)?));
     }
     if flow::present(vars) {
         return Ok(Entry::Flow(flow::parse(vars, handles)?));

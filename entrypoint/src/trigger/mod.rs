@@ -6,7 +6,9 @@
 //!    by GitLab itself as `TRIGGER_PAYLOAD` when a project webhook calls the pipeline trigger URL;
 //! 2. the `AI_*` variables our relay and our scheduled scan set ([`ci_vars`]), which name the note
 //!    but do not carry it, so the note is read back through the API ([`resolve`]);
-//! 3. the `AI_FLOW_*` variables of a GitLab Duo external-agent flow ([`flow`]).
+//! 3. the `AI_FLOW_*` variables of a GitLab Duo external-agent flow ([`flow`]);
+//! 4. the `AI_HOOK_*` variables of a Comments webhook with our custom template ([`hook_vars`]),
+//!    which, like the relay's, name the note without carrying it.
 //!
 //! All three become one [`Trigger`], and [`decision`] says whether, and for which assistants, the
 //! job acts on it. [`load`] picks the road from the environment and [`explain`] prints the result.
@@ -15,6 +17,7 @@ pub mod ci_vars;
 pub mod decision;
 pub mod explain;
 pub mod flow;
+pub mod hook_vars;
 pub mod load;
 pub mod resolve;
 pub mod webhook;

@@ -31,10 +31,10 @@ use super::access::{AccessLevel, Visibility};
 use super::app::{self, AppState, Config, Shared};
 use super::faults::Faults;
 use super::model::{
-    Group, Hook, HookDelivery, Issue, IssueState, MergeRequest, MergeRequestState, Note,
+    DraftNote, Group, Hook, HookDelivery, Issue, IssueState, MergeRequest, MergeRequestState, Note,
     NoteAction, NoteEvent, NoteType, NoteableKind, NoteableRef, Pipeline, PipelineSchedule,
-    Project, ProjectAccessToken, RecordedRequest, Todo, Token, TokenDetails, TokenKind, Trigger,
-    User, Variable,
+    Project, ProjectAccessToken, RecordedRequest, Review, Todo, Token, TokenDetails, TokenKind,
+    Trigger, User, Variable,
 };
 use super::repo::{FileChange, Repo, Signature};
 use super::routes::noteable::{NewNote, convert_to_discussion, insert_note, validate_body};
@@ -377,6 +377,7 @@ pub struct HookSpec {
     pub token: Option<String>,
     pub note_events: bool,
     pub confidential_note_events: bool,
+    pub custom_webhook_template: Option<String>,
 }
 
 impl HookSpec {
@@ -386,7 +387,15 @@ impl HookSpec {
             token: None,
             note_events: true,
             confidential_note_events: true,
+            custom_webhook_template: None,
         }
+    }
+
+    /// Sends this body instead of the event's payload (see
+    /// [`super::webhooks::render_custom_template`]).
+    pub fn custom_template(mut self, template: &str) -> Self {
+        self.custom_webhook_template = Some(template.to_string());
+        self
     }
 
     pub fn token(mut self, token: &str) -> Self {
@@ -450,6 +459,7 @@ pub struct GitLabDoubleBuilder {
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
     gitlab_version: GitLabVersion,
+    self_managed_hook_flags: bool,
 }
 
 impl GitLabDoubleBuilder {
@@ -486,6 +496,14 @@ impl GitLabDoubleBuilder {
     /// every behaviour that differs on either side of a floor in [`super::version`].
     pub fn gitlab_version(mut self, version: GitLabVersion) -> Self {
         self.gitlab_version = version;
+        self
+    }
+
+    /// The webhook feature flags of a self-managed instance left at their defaults:
+    /// `auto_disabling_web_hooks` off. Unset, the double is GitLab.com, which disables failing
+    /// hooks (<https://docs.gitlab.com/user/project/integrations/webhooks/#auto-disabled-webhooks>).
+    pub fn self_managed_hook_flags(mut self) -> Self {
+        self.self_managed_hook_flags = true;
         self
     }
 
@@ -529,7 +547,11 @@ impl GitLabDoubleBuilder {
             runtime.handle().clone(),
         ));
         shared.set_base_url(format!("http://{addr}{}", self.relative_url_root));
-        shared.lock().gitlab_version = self.gitlab_version;
+        {
+            let mut model = shared.lock();
+            model.gitlab_version = self.gitlab_version;
+            model.auto_disabling_web_hooks = !self.self_managed_hook_flags;
+        }
         let router = app::router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = runtime.spawn(async move {
@@ -1054,6 +1076,9 @@ impl GitLabDouble {
             pipeline_events: false,
             enable_ssl_verification: true,
             created_at: time::now(),
+            custom_webhook_template: spec.custom_webhook_template,
+            recent_failures: 0,
+            disabled_until: None,
         });
         Ok(id)
     }
@@ -1086,6 +1111,7 @@ impl GitLabDouble {
             user_id: 0,
             trigger_id: None,
             created_at,
+            jobs: Vec::new(),
         });
         Ok(id)
     }
@@ -1118,6 +1144,7 @@ impl GitLabDouble {
             user_id: 0,
             trigger_id: None,
             created_at: time::now(),
+            jobs: Vec::new(),
         });
         Ok(id)
     }
@@ -1164,6 +1191,78 @@ impl GitLabDouble {
     /// The to-dos on `user_id`'s list, pending and done.
     pub fn todos(&self, user_id: u64) -> Vec<Todo> {
         of_project(&self.app.lock().todos, user_id, |t| t.user_id)
+    }
+
+    /// Retitles a merge request, as its author would (a `Draft:` prefix makes it a draft).
+    pub fn set_merge_request_title(
+        &self,
+        project_id: u64,
+        merge_request_iid: u64,
+        title: &str,
+    ) -> anyhow::Result<()> {
+        let mut model = self.app.lock();
+        let mr = model
+            .merge_requests
+            .iter_mut()
+            .find(|m| m.project_id == project_id && m.iid == merge_request_iid)
+            .ok_or_else(|| anyhow!("no merge request !{merge_request_iid}"))?;
+        mr.title = title.to_owned();
+        mr.updated_at = time::now();
+        Ok(())
+    }
+
+    /// Pending draft notes of a merge request, every author's (the API shows each user only
+    /// their own).
+    pub fn draft_notes(&self, project_id: u64, merge_request_iid: u64) -> Vec<DraftNote> {
+        let noteable = Noteable::MergeRequest(merge_request_iid).to_ref(project_id);
+        let model = self.app.lock();
+        model
+            .draft_notes
+            .iter()
+            .filter(|d| d.merge_request == noteable)
+            .cloned()
+            .collect()
+    }
+
+    /// The reviews `bulk_publish` made on a merge request, oldest first.
+    pub fn reviews(&self, project_id: u64, merge_request_iid: u64) -> Vec<Review> {
+        let noteable = Noteable::MergeRequest(merge_request_iid).to_ref(project_id);
+        let model = self.app.lock();
+        model
+            .reviews
+            .iter()
+            .filter(|r| r.merge_request == noteable)
+            .cloned()
+            .collect()
+    }
+
+    /// How many notification events GitLab would send for the notes `author_id` wrote on a
+    /// merge request: one per note outside a review (`NotificationService#new_note`) and one
+    /// per review (`new_review`), since `NewNoteWorker` skips notes that belong to a review.
+    pub fn notification_events(
+        &self,
+        project_id: u64,
+        merge_request_iid: u64,
+        author_id: u64,
+    ) -> usize {
+        let noteable = Noteable::MergeRequest(merge_request_iid).to_ref(project_id);
+        let model = self.app.lock();
+        let in_review: Vec<u64> = model
+            .reviews
+            .iter()
+            .filter(|r| r.merge_request == noteable && r.author_id == author_id)
+            .flat_map(|r| r.note_ids.iter().copied())
+            .collect();
+        let reviews = model
+            .reviews
+            .iter()
+            .filter(|r| r.merge_request == noteable && r.author_id == author_id)
+            .count();
+        let notes = model
+            .notes_of(noteable)
+            .filter(|n| n.author_id == author_id && !n.system && !in_review.contains(&n.id))
+            .count();
+        notes + reviews
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {
@@ -1241,6 +1340,17 @@ impl GitLabDouble {
         of_project(&self.app.lock().pipeline_schedules, project_id, |s| {
             s.project_id
         })
+    }
+
+    /// Gives the project a `.gitlab-ci.yml`: from now on a pipeline records the jobs its rules
+    /// let in, and a trigger whose pipeline would have none is refused as GitLab refuses it.
+    pub fn set_ci_config(&self, project_id: u64, config: crate::ci_config::Config) {
+        self.app.lock().ci_configs.insert(project_id, config);
+    }
+
+    /// Turns GitLab's `custom_webhook_template_serialization` flag on (beta, off by default).
+    pub fn set_custom_webhook_template_serialization(&self, on: bool) {
+        self.app.lock().custom_webhook_template_serialization = on;
     }
 
     pub fn hooks(&self, project_id: u64) -> Vec<Hook> {

@@ -533,8 +533,10 @@ pub fn award(model: &Model, award: &Award, base_url: &str) -> Value {
 }
 
 /// A project hook (<https://docs.gitlab.com/api/project_webhooks/>); the secret token is never
-/// returned.
-pub fn hook(hook: &Hook) -> Value {
+/// returned. `alert_status` and `disabled_until` follow the auto-disabling state
+/// (`WebHooks::AutoDisabling#alert_status`).
+pub fn hook(hook: &Hook, auto_disabling: bool) -> Value {
+    let now = time::now();
     json!({
         "id": hook.id,
         "url": hook.url,
@@ -557,11 +559,11 @@ pub fn hook(hook: &Hook) -> Value {
         "emoji_events": false,
         "enable_ssl_verification": hook.enable_ssl_verification,
         "repository_update_events": false,
-        "alert_status": "executable",
-        "disabled_until": Value::Null,
+        "alert_status": super::webhooks::alert_status(hook, auto_disabling, now),
+        "disabled_until": hook.disabled_until.filter(|_| auto_disabling).map(time::api),
         "url_variables": [],
         "created_at": time::api(hook.created_at),
-        "custom_webhook_template": Value::Null,
+        "custom_webhook_template": hook.custom_webhook_template,
     })
 }
 

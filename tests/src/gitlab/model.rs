@@ -299,6 +299,39 @@ pub struct Todo {
     pub updated_at: Timestamp,
 }
 
+/// A pending review comment on a merge request
+/// (<https://docs.gitlab.com/api/draft_notes/>, `app/models/draft_note.rb`). Only its author
+/// sees it; nothing is notified and no Note Hook fires until it is published.
+#[derive(Clone, Debug, Serialize)]
+pub struct DraftNote {
+    pub id: u64,
+    pub merge_request: NoteableRef,
+    pub merge_request_id: u64,
+    pub author_id: u64,
+    pub note: String,
+    /// As sent: GitLab checks only its shape when the draft is made; the line is looked up
+    /// when the draft is published.
+    pub position: Option<Value>,
+    /// The thread this draft replies to (`in_reply_to_discussion_id`).
+    pub discussion_id: Option<String>,
+    /// Resolve the thread it replies to when published.
+    pub resolve_discussion: bool,
+    pub commit_id: Option<String>,
+}
+
+/// What one `bulk_publish` made: a review (`Review.create!` in
+/// `app/services/draft_notes/publish_service.rb`) holding the notes it created. GitLab sends
+/// one `new_review` notification for it and none for its notes (`NewNoteWorker` skips notes
+/// that belong to a review).
+#[derive(Clone, Debug, Serialize)]
+pub struct Review {
+    pub id: u64,
+    pub merge_request: NoteableRef,
+    pub author_id: u64,
+    pub note_ids: Vec<u64>,
+    pub created_at: Timestamp,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Hook {
     pub id: u64,
@@ -316,6 +349,13 @@ pub struct Hook {
     pub pipeline_events: bool,
     pub enable_ssl_verification: bool,
     pub created_at: Timestamp,
+    /// `custom_webhook_template` (GitLab 16.10+, MR !142738): the body sent instead of the
+    /// event's payload, rendered by [`super::webhooks::render_custom_template`].
+    pub custom_webhook_template: Option<String>,
+    /// Consecutive failed deliveries (`recent_failures`, `WebHooks::AutoDisabling`).
+    pub recent_failures: u32,
+    /// End of a temporary disabling (`disabled_until`).
+    pub disabled_until: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -421,6 +461,9 @@ pub struct Pipeline {
     pub user_id: u64,
     pub trigger_id: Option<u64>,
     pub created_at: Timestamp,
+    /// The jobs the project's CI configuration put in it, when the test gave the double one
+    /// ([`super::double::GitLabDouble::set_ci_config`]); empty otherwise.
+    pub jobs: Vec<crate::ci_config::PlannedJob>,
 }
 
 impl Pipeline {
@@ -532,6 +575,8 @@ pub struct Model {
     pub access_tokens: Vec<ProjectAccessToken>,
     pub pipeline_schedules: Vec<PipelineSchedule>,
     pub todos: Vec<Todo>,
+    pub draft_notes: Vec<DraftNote>,
+    pub reviews: Vec<Review>,
     pub note_events: Vec<NoteEvent>,
     pub deliveries: Vec<HookDelivery>,
     pub requests: Vec<RecordedRequest>,
@@ -544,6 +589,15 @@ pub struct Model {
     pub gitlab_version: super::version::GitLabVersion,
     /// The administrator's maximum access token lifetime in days; `None` is GitLab's 365.
     pub max_token_lifetime_days: Option<u64>,
+    /// Each project's `.gitlab-ci.yml` jobs, for the projects a test gave one: a trigger whose
+    /// pipeline would have no job is then refused as GitLab refuses it.
+    pub ci_configs: BTreeMap<u64, crate::ci_config::Config>,
+    /// The `auto_disabling_web_hooks` feature flag: on at GitLab.com, off by default on
+    /// self-managed instances (`config/feature_flags/ops/auto_disabling_web_hooks.yml`).
+    pub auto_disabling_web_hooks: bool,
+    /// The `custom_webhook_template_serialization` feature flag (beta, 18.4, off by default,
+    /// MR !197992): JSON-escapes interpolated values.
+    pub custom_webhook_template_serialization: bool,
     counters: Counters,
 }
 
@@ -585,6 +639,12 @@ impl Model {
     /// `personal_access_tokens`.
     pub fn next_access_token_id(&mut self) -> u64 {
         self.counters.next("access_token", 600)
+    }
+    pub fn next_draft_note_id(&mut self) -> u64 {
+        self.counters.next("draft_note", 800)
+    }
+    pub fn next_review_id(&mut self) -> u64 {
+        self.counters.next("review", 900)
     }
     pub fn next_todo_id(&mut self) -> u64 {
         self.counters.next("todo", 3000)

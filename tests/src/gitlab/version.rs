@@ -37,6 +37,9 @@ pub const LATEST: GitLabVersion = GitLabVersion::new(18, 6, 0);
 pub const METADATA: GitLabVersion = GitLabVersion::new(15, 2, 0);
 /// `unidiff=true` on merge request diffs (<https://docs.gitlab.com/api/merge_requests/#list-merge-request-diffs>): 16.5.
 pub const UNIDIFF: GitLabVersion = GitLabVersion::new(16, 5, 0);
+/// `custom_webhook_template` on project hooks (MR !142738,
+/// <https://docs.gitlab.com/user/project/integrations/webhooks/#custom-webhook-template>): 16.10.
+pub const CUSTOM_WEBHOOK_TEMPLATE: GitLabVersion = GitLabVersion::new(16, 10, 0);
 /// Comment edits fire Note Hooks with `action: update` (MR !147856): 16.11.
 pub const COMMENT_EDIT_EVENTS: GitLabVersion = GitLabVersion::new(16, 11, 0);
 /// `ci_pipeline_variables_minimum_override_role` exists (MR !149343): 17.1. From 17.1 to 17.9 it

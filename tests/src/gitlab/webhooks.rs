@@ -258,12 +258,83 @@ pub fn note_payload(model: &Model, note: &Note, action: NoteAction, base_url: &s
     payload
 }
 
+/// One hook an event goes to: its id, URL, secret token and custom template.
+struct Target {
+    hook_id: u64,
+    url: String,
+    token: Option<String>,
+    template: Option<String>,
+}
+
 /// A recorded event waiting to be POSTed to the project's hooks.
 pub struct Outgoing {
     event_uuid: String,
-    body: String,
+    payload: Value,
     event_header: &'static str,
-    targets: Vec<(u64, String, Option<String>)>,
+    targets: Vec<Target>,
+    serialize: bool,
+}
+
+/// `WebHookService::CUSTOM_TEMPLATE_INTERPOLATION_REGEX`.
+fn placeholder_regex() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"\{\{(.+?)\}\}").expect("a valid regex"))
+}
+
+/// Renders a hook's `custom_webhook_template` (GitLab 16.10+, MR !142738) as
+/// `WebHookService#render_custom_template` and `#request_payload` do
+/// (`app/services/web_hook_service.rb`): every `{{a.b.c}}` is replaced by `payload.dig("a",
+/// "b", "c")`, then the text must parse as JSON, which is what GitLab sends (re-encoded, with
+/// `Content-Type: application/json` as for any hook).
+///
+/// Without the `custom_webhook_template_serialization` flag (beta in 18.4, off by default) a
+/// value is inserted as Ruby's `to_s`: a string raw (a `"` or a line break in it breaks the
+/// JSON), a missing field as nothing, a hash as Ruby's `inspect` (not JSON). With the flag a
+/// value is inserted as its JSON, a string without its surrounding quotes and a missing field
+/// as `null`. Digging through a value that is not a hash is a `TypeError`, which GitLab reports
+/// as an array access. Every error is a failed delivery, counted as one.
+pub fn render_custom_template(
+    template: &str,
+    payload: &Value,
+    serialize: bool,
+) -> Result<Value, String> {
+    let mut type_error = false;
+    let rendered = placeholder_regex().replace_all(template, |caps: &regex::Captures<'_>| {
+        let mut value = Some(payload);
+        for key in caps[1].split('.') {
+            value = match value {
+                None => None,
+                Some(Value::Object(map)) => map.get(key),
+                Some(Value::Null) => None,
+                Some(_) => {
+                    type_error = true;
+                    None
+                }
+            };
+        }
+        let value = value.filter(|v| !v.is_null());
+        match (value, serialize) {
+            (None, true) => "null".to_owned(),
+            (None, false) => String::new(),
+            (Some(Value::String(s)), false) => s.clone(),
+            (Some(v @ (Value::Object(_) | Value::Array(_))), false) => {
+                v.to_string().replace("\":", "\"=>")
+            }
+            (Some(v), false) => v.to_string(),
+            (Some(Value::String(s)), true) => {
+                let json = Value::String(s.clone()).to_string();
+                json[1..json.len() - 1].to_owned()
+            }
+            (Some(v), true) => v.to_string(),
+        }
+    });
+    const PREFIX: &str = "Error while parsing rendered custom webhook template";
+    if type_error {
+        return Err(format!(
+            "{PREFIX}: You may be trying to access an array value, which is not supported."
+        ));
+    }
+    serde_json::from_str(&rendered).map_err(|e| format!("{PREFIX}: {e}"))
 }
 
 fn new_uuid() -> String {
@@ -284,14 +355,15 @@ pub fn record_note_event(
     let confidential =
         payload.get("event_type").and_then(Value::as_str) == Some("confidential_note");
     let event_uuid = new_uuid();
-    let body = payload.to_string();
     model.note_events.push(NoteEvent {
         uuid: event_uuid.clone(),
         project_id: note.noteable.project_id,
         note_id,
         action,
-        payload,
+        payload: payload.clone(),
     });
+    let now = time::now();
+    let auto_disabling = model.auto_disabling_web_hooks;
     let targets = model
         .hooks
         .iter()
@@ -303,11 +375,19 @@ pub fn record_note_event(
                 h.note_events
             }
         })
-        .map(|h| (h.id, h.url.clone(), h.token.clone()))
+        // `hooks.executable` in `Project#execute_hooks`: a disabled hook gets nothing.
+        .filter(|h| !auto_disabling || executable(h, now))
+        .map(|h| Target {
+            hook_id: h.id,
+            url: h.url.clone(),
+            token: h.token.clone(),
+            template: h.custom_webhook_template.clone(),
+        })
         .collect();
     Some(Outgoing {
         event_uuid,
-        body,
+        payload,
+        serialize: model.custom_webhook_template_serialization,
         event_header: if confidential {
             "Confidential Note Hook"
         } else {
@@ -327,7 +407,13 @@ pub fn dispatch(app: &Arc<Shared>, outgoing: Option<Outgoing>) {
         .collect::<Vec<_>>()
         .join("/");
     let version = app.lock().gitlab_version;
-    for (hook_id, url, token) in outgoing.targets {
+    for Target {
+        hook_id,
+        url,
+        token,
+        template,
+    } in outgoing.targets
+    {
         let mut headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
             ("User-Agent".to_string(), format!("GitLab/{version}")),
@@ -349,19 +435,37 @@ pub fn dispatch(app: &Arc<Shared>, outgoing: Option<Outgoing>) {
             headers.push(("X-Gitlab-Token".to_string(), token));
         }
         let app = app.clone();
-        let body = outgoing.body.clone();
+        let rendered = match &template {
+            None => Ok(outgoing.payload.to_string()),
+            Some(template) => {
+                render_custom_template(template, &outgoing.payload, outgoing.serialize)
+                    .map(|value| value.to_string())
+            }
+        };
         let event_uuid = outgoing.event_uuid.clone();
         app.runtime.clone().spawn(async move {
-            let mut request = app.http.post(&url).timeout(DELIVERY_TIMEOUT);
-            for (name, value) in &headers {
-                request = request.header(name, value);
-            }
-            let result = request.body(body.clone()).send().await;
-            let (status, error) = match result {
-                Ok(response) => (Some(response.status().as_u16()), None),
-                Err(e) => (None, Some(e.to_string())),
+            let (body, status, error) = match rendered {
+                // No request is made: `WebHookService#execute` logs an internal error.
+                Err(error) => (String::new(), None, Some(error)),
+                Ok(body) => {
+                    let mut request = app.http.post(&url).timeout(DELIVERY_TIMEOUT);
+                    for (name, value) in &headers {
+                        request = request.header(name, value);
+                    }
+                    match request.body(body.clone()).send().await {
+                        Ok(response) => (body, Some(response.status().as_u16()), None),
+                        Err(e) => (body, None, Some(e.to_string())),
+                    }
+                }
             };
-            app.lock().deliveries.push(HookDelivery {
+            let mut model = app.lock();
+            let succeeded = status.is_some_and(|s| (200..400).contains(&s));
+            if model.auto_disabling_web_hooks
+                && let Some(hook) = model.hooks.iter_mut().find(|h| h.id == hook_id)
+            {
+                record_outcome(hook, succeeded, time::now());
+            }
+            model.deliveries.push(HookDelivery {
                 hook_id,
                 url,
                 event_uuid,
@@ -370,7 +474,69 @@ pub fn dispatch(app: &Arc<Shared>, outgoing: Option<Outgoing>) {
                 status,
                 error,
             });
+            drop(model);
             app.deliveries_changed.notify_waiters();
         });
+    }
+}
+
+/// `TEMPORARILY_DISABLED_FAILURE_THRESHOLD` in `app/models/concerns/web_hooks/auto_disabling.rb`:
+/// the fourth consecutive failure disables a hook for a while.
+pub const TEMPORARILY_DISABLED_FAILURE_THRESHOLD: u32 = 3;
+/// `PERMANENTLY_DISABLED_FAILURE_THRESHOLD`: the fortieth disables it until someone re-enables
+/// it (MR !166329 made 4xx and 5xx count alike).
+pub const PERMANENTLY_DISABLED_FAILURE_THRESHOLD: u32 = 39;
+
+/// `WebHooks::AutoDisabling#executable?`.
+pub fn executable(hook: &super::model::Hook, now: time::Timestamp) -> bool {
+    let temporarily = hook.disabled_until.is_some_and(|until| until >= now)
+        && (TEMPORARILY_DISABLED_FAILURE_THRESHOLD + 1..=PERMANENTLY_DISABLED_FAILURE_THRESHOLD)
+            .contains(&hook.recent_failures);
+    let permanently = hook.recent_failures > PERMANENTLY_DISABLED_FAILURE_THRESHOLD;
+    !temporarily && !permanently
+}
+
+/// `WebHooks::LogExecutionService#update_hook_failure_state`: a 2xx or 3xx answer re-enables
+/// the hook (`enable!`), anything else, an internal error included, backs it off (`backoff!`):
+/// one minute after the fourth consecutive failure, doubling up to a day.
+pub fn record_outcome(hook: &mut super::model::Hook, succeeded: bool, now: time::Timestamp) {
+    if succeeded {
+        hook.recent_failures = 0;
+        hook.disabled_until = None;
+        return;
+    }
+    if !executable(hook, now) {
+        return;
+    }
+    let previous = hook.recent_failures;
+    hook.recent_failures = (previous + 1).clamp(1, PERMANENTLY_DISABLED_FAILURE_THRESHOLD + 1);
+    if hook.recent_failures > TEMPORARILY_DISABLED_FAILURE_THRESHOLD {
+        let exponent = previous.saturating_sub(TEMPORARILY_DISABLED_FAILURE_THRESHOLD);
+        let minutes = 2f64
+            .powi(i32::try_from(exponent).unwrap_or(i32::MAX))
+            .clamp(1.0, 24.0 * 60.0);
+        // Whole seconds, as `.seconds` does; the clamp keeps the cast in range.
+        let backoff = chrono::Duration::seconds((minutes * 60.0) as i64);
+        hook.disabled_until = Some(now + backoff);
+    }
+}
+
+/// `alert_status` of the hooks API: `executable`, `temporarily_disabled` or `disabled`.
+pub fn alert_status(
+    hook: &super::model::Hook,
+    auto_disabling: bool,
+    now: time::Timestamp,
+) -> &'static str {
+    if !auto_disabling {
+        "executable"
+    } else if hook.disabled_until.is_some_and(|until| until >= now)
+        && (TEMPORARILY_DISABLED_FAILURE_THRESHOLD + 1..=PERMANENTLY_DISABLED_FAILURE_THRESHOLD)
+            .contains(&hook.recent_failures)
+    {
+        "temporarily_disabled"
+    } else if hook.recent_failures > PERMANENTLY_DISABLED_FAILURE_THRESHOLD {
+        "disabled"
+    } else {
+        "executable"
     }
 }

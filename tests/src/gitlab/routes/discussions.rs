@@ -255,7 +255,7 @@ async fn reply(
 
 /// Resolving needs Developer or authorship of the merge request
 /// (<https://docs.gitlab.com/api/discussions/#resolve-a-merge-request-thread>).
-fn require_can_resolve(access: &ProjectAccess, resolved: Resolved) -> ApiResult<()> {
+pub fn require_can_resolve(access: &ProjectAccess, resolved: Resolved) -> ApiResult<()> {
     let caller = access.caller.require_user()?;
     if access.at_least(AccessLevel::Developer) || resolved.author_id == caller {
         Ok(())
@@ -264,7 +264,7 @@ fn require_can_resolve(access: &ProjectAccess, resolved: Resolved) -> ApiResult<
     }
 }
 
-fn set_resolved(
+pub fn set_resolved(
     model: &mut Model,
     resolved: Resolved,
     filter: impl Fn(&Note) -> bool,

@@ -1,9 +1,15 @@
 //! Project webhooks (<https://docs.gitlab.com/api/project_webhooks/>); Maintainer and above.
+//! `custom_webhook_template` (GitLab 16.10+) is stored on create and edit; before 16.10 GitLab
+//! does not know the parameter and ignores it (Grape drops undeclared parameters), so the hook
+//! keeps sending the default payload. `PUT` requires `url` like `POST`
+//! (`params :project_hook_properties` in `lib/api/project_hooks.rb`).
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
+
+use crate::gitlab::version::CUSTOM_WEBHOOK_TEMPLATE;
 
 use super::{created, no_content, ok};
 use crate::gitlab::access::AccessLevel;
@@ -18,7 +24,10 @@ use crate::gitlab::time;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/projects/{id}/hooks", get(list).post(create))
-        .route("/projects/{id}/hooks/{hook_id}", get(one).delete(delete))
+        .route(
+            "/projects/{id}/hooks/{hook_id}",
+            get(one).put(edit).delete(delete),
+        )
 }
 
 async fn create(
@@ -52,10 +61,78 @@ async fn create(
         pipeline_events: p.bool("pipeline_events")?.unwrap_or(false),
         enable_ssl_verification: p.bool("enable_ssl_verification")?.unwrap_or(true),
         created_at: time::now(),
+        custom_webhook_template: model
+            .gitlab_version
+            .has(CUSTOM_WEBHOOK_TEMPLATE)
+            .then(|| p.str("custom_webhook_template"))
+            .flatten()
+            .filter(|t| !t.is_empty()),
+        recent_failures: 0,
+        disabled_until: None,
     };
-    let value = json::hook(&hook);
+    let value = json::hook(&hook, model.auto_disabling_web_hooks);
     model.hooks.push(hook);
     Ok(created(value))
+}
+
+/// `PUT /projects/:id/hooks/:hook_id`: the parameters given replace the stored ones; an empty
+/// `custom_webhook_template` removes the template.
+async fn edit(
+    State(app): State<AppState>,
+    Path((id, hook_id)): Path<(String, u64)>,
+    ctx: Ctx,
+) -> ApiResult<Response> {
+    let mut model = app.lock();
+    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let p = &ctx.params;
+    let url = p.required_str("url")?;
+    access.require(AccessLevel::Maintainer)?;
+    if url::Url::parse(&url).is_err() {
+        return Err(ApiError::Message(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            serde_json::Value::from("Invalid url given"),
+        ));
+    }
+    let templates = model.gitlab_version.has(CUSTOM_WEBHOOK_TEMPLATE);
+    let auto_disabling = model.auto_disabling_web_hooks;
+    let hook = model
+        .hooks
+        .iter_mut()
+        .find(|h| h.project_id == access.project.id && h.id == hook_id)
+        .ok_or(ApiError::NotFound(Some("Hook")))?;
+    hook.url = url;
+    if let Some(token) = p.str("token") {
+        hook.token = Some(token).filter(|t| !t.is_empty());
+    }
+    if let Some(name) = p.str("name") {
+        hook.name = Some(name);
+    }
+    if let Some(description) = p.str("description") {
+        hook.description = Some(description);
+    }
+    let flags: [(&str, &mut bool); 6] = [
+        ("push_events", &mut hook.push_events),
+        ("issues_events", &mut hook.issues_events),
+        ("merge_requests_events", &mut hook.merge_requests_events),
+        ("note_events", &mut hook.note_events),
+        (
+            "confidential_note_events",
+            &mut hook.confidential_note_events,
+        ),
+        ("pipeline_events", &mut hook.pipeline_events),
+    ];
+    for (name, field) in flags {
+        if let Some(value) = p.bool(name)? {
+            *field = value;
+        }
+    }
+    if let Some(value) = p.bool("enable_ssl_verification")? {
+        hook.enable_ssl_verification = value;
+    }
+    if templates && let Some(template) = p.str("custom_webhook_template") {
+        hook.custom_webhook_template = Some(template).filter(|t| !t.is_empty());
+    }
+    Ok(ok(json::hook(hook, auto_disabling)))
 }
 
 async fn list(
@@ -70,7 +147,7 @@ async fn list(
         .hooks
         .iter()
         .filter(|h| h.project_id == access.project.id)
-        .map(json::hook)
+        .map(|h| json::hook(h, model.auto_disabling_web_hooks))
         .collect();
     Ok(paginate(
         items,
@@ -92,7 +169,7 @@ async fn one(
         .iter()
         .find(|h| h.project_id == access.project.id && h.id == hook_id)
         .ok_or(ApiError::NotFound(Some("Hook")))?;
-    Ok(ok(json::hook(hook)))
+    Ok(ok(json::hook(hook, model.auto_disabling_web_hooks)))
 }
 
 async fn delete(

@@ -11,6 +11,7 @@ pub mod access_tokens;
 pub mod award_emoji;
 pub mod commits;
 pub mod discussions;
+pub mod draft_notes;
 pub mod git;
 pub mod hooks;
 pub mod issues;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(merge_requests::routes())
         .merge(notes::routes())
         .merge(discussions::routes())
+        .merge(draft_notes::routes())
         .merge(award_emoji::routes())
         .merge(pipelines::routes())
         .merge(jobs::routes())

@@ -7,6 +7,15 @@
 //! (<https://docs.gitlab.com/api/pipelines/#list-project-pipelines>). Pipelines are recorded
 //! with their variables and source; nothing runs.
 //!
+//! When a test gave the project a CI configuration ([`crate::ci_config::Config`]), a pipeline
+//! holds the jobs whose rules let them in, evaluated on the pipeline's variables, the
+//! project's CI/CD variables and the predefined ones rules read; a pipeline with none is not
+//! created: `Gitlab::Ci::Pipeline::Chain::Populate` fails it with "Pipeline will not run for the
+//! selected trigger. The rules configuration prevented any jobs from being added to the
+//! pipeline." and `Ci::PipelineTriggerService` answers 400 with that message under `base`
+//! (`error(pipeline.errors.messages, 400)`). A webhook calling the trigger URL counts that 400
+//! as a failed delivery.
+//!
 //! As `Ci::PipelineTriggerService` does, every triggered pipeline gets the file variable
 //! `TRIGGER_PAYLOAD` holding the request parameters (minus the token) as JSON, which is how a
 //! webhook's body reaches the job.
@@ -265,11 +274,55 @@ fn trigger(app: &AppState, id: &str, path_ref: Option<String>, ctx: &Ctx) -> Api
         value: payload.to_string(),
         variable_type: "file".into(),
     });
+    let jobs = plan_jobs(&model, &project, source, &git_ref, &variables)?;
     let value = record(
-        &mut model, app, &project, sha, git_ref, source, variables, user_id, trigger_id,
+        &mut model, app, &project, sha, git_ref, source, variables, user_id, trigger_id, jobs,
     );
     Ok(created(value))
 }
+
+/// The jobs a new pipeline gets from the project's CI configuration, or GitLab's refusal when
+/// it would get none. No configuration given: no jobs recorded, nothing refused.
+fn plan_jobs(
+    model: &Model,
+    project: &Project,
+    source: PipelineSource,
+    git_ref: &str,
+    variables: &[PipelineVariable],
+) -> ApiResult<Vec<crate::ci_config::PlannedJob>> {
+    let Some(config) = model.ci_configs.get(&project.id) else {
+        return Ok(Vec::new());
+    };
+    let branch = git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref);
+    let mut vars = crate::ci_rules::Vars::new();
+    // Lowest precedence first: predefined, project variables, then the pipeline's own
+    // (<https://docs.gitlab.com/ci/variables/#cicd-variable-precedence>).
+    vars.insert("CI_PIPELINE_SOURCE".into(), source.as_str().into());
+    vars.insert("CI_COMMIT_BRANCH".into(), branch.into());
+    vars.insert("CI_COMMIT_REF_NAME".into(), branch.into());
+    vars.insert("CI_DEFAULT_BRANCH".into(), project.default_branch.clone());
+    for variable in model
+        .variables
+        .iter()
+        .filter(|v| v.project_id == project.id)
+    {
+        vars.insert(variable.key.clone(), variable.value.clone());
+    }
+    for variable in variables {
+        vars.insert(variable.key.clone(), variable.value.clone());
+    }
+    let jobs = config.plan(&vars);
+    if jobs.is_empty() {
+        return Err(ApiError::Message(
+            StatusCode::BAD_REQUEST,
+            json!({"base": [NO_JOBS]}),
+        ));
+    }
+    Ok(jobs)
+}
+
+/// `Gitlab::Ci::Pipeline::Chain::Populate`'s error when rules leave a pipeline without jobs.
+pub const NO_JOBS: &str = "Pipeline will not run for the selected trigger. The rules configuration prevented any jobs from being added to the pipeline.";
 
 #[allow(clippy::too_many_arguments)]
 fn record(
@@ -282,6 +335,7 @@ fn record(
     variables: Vec<PipelineVariable>,
     user_id: u64,
     trigger_id: Option<u64>,
+    jobs: Vec<crate::ci_config::PlannedJob>,
 ) -> Value {
     let pipeline = Pipeline {
         id: model.next_pipeline_id(),
@@ -298,6 +352,7 @@ fn record(
         user_id,
         trigger_id,
         created_at: time::now(),
+        jobs,
     };
     let value = json::pipeline(model, project, &pipeline, app.base_url());
     model.pipelines.push(pipeline);
@@ -363,6 +418,7 @@ async fn create_pipeline(
         ));
     }
     let (sha, mut model) = resolve_ref_unlocked(&app, model, &project, &git_ref)?;
+    let jobs = plan_jobs(&model, &project, PipelineSource::Api, &git_ref, &variables)?;
     let value = record(
         &mut model,
         &app,
@@ -373,6 +429,7 @@ async fn create_pipeline(
         variables,
         user_id,
         None,
+        jobs,
     );
     Ok(created(value))
 }

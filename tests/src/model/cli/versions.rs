@@ -1,9 +1,10 @@
-//! The pinned CLI versions, read from `tests/cli-versions.toml`, the one place they are set.
+//! The pinned CLI versions, read from `images/images.toml`: the one place a version is set, so
+//! the end-to-end tests drive exactly the CLIs the images ship.
 
 use serde::Deserialize;
 
-/// The table, compiled in so tests need no path to the source tree at run time.
-const PINS: &str = include_str!("../../../cli-versions.toml");
+/// The images' manifest, compiled in so tests need no path to the source tree at run time.
+const MANIFEST: &str = include_str!("../../../../images/images.toml");
 
 /// An assistant CLI distributed on npm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,22 +29,30 @@ pub struct Pin {
     pub version: String,
 }
 
+/// The part of `images/images.toml` the tests read; the image tooling (xtask) reads the rest.
 #[derive(Deserialize)]
-struct Pins {
+struct Manifest {
+    assistants: Assistants,
+}
+
+#[derive(Deserialize)]
+struct Assistants {
     claude: Pin,
     codex: Pin,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("tests/cli-versions.toml is not a valid table of [claude] and [codex] pins: {0}")]
+#[error(
+    "images/images.toml has no valid [assistants.claude] and [assistants.codex] package and version: {0}"
+)]
 pub struct VersionsError(#[from] toml::de::Error);
 
 /// The pinned package and version of `cli`.
 pub fn pinned(cli: Cli) -> Result<Pin, VersionsError> {
-    let pins: Pins = toml::from_str(PINS)?;
+    let manifest: Manifest = toml::from_str(MANIFEST)?;
     Ok(match cli {
-        Cli::Claude => pins.claude,
-        Cli::Codex => pins.codex,
+        Cli::Claude => manifest.assistants.claude,
+        Cli::Codex => manifest.assistants.codex,
     })
 }
 

@@ -1,0 +1,307 @@
+//! Draft notes (<https://docs.gitlab.com/api/draft_notes/>): the product's client against the
+//! GitLab double. A review drafted and published in bulk is one review with one notification;
+//! drafts are private to their author; a draft on a line outside the diff vanishes on publish
+//! without an error; quick actions in a draft run only when it is published.
+
+use std::time::Duration;
+
+use doubles::gitlab::double::{GitLabDouble, MrSpec, ProjectSpec, SeededUser, UserSpec};
+use doubles::gitlab::repo::{FileChange, Signature};
+use entrypoint::gitlab::diff_position::{DiffPosition, PositionType};
+use entrypoint::gitlab::draft_notes::NewDraftNote;
+use entrypoint::gitlab::ids::{MergeRequestIid, Noteable, ProjectId, ProjectRef};
+use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPolicy};
+use entrypoint::quick_action::Inert;
+use entrypoint::secret::Secret;
+use serde_json::json;
+
+fn client(api_url: &str, token: &str) -> GitLab {
+    let mut config = ClientConfig::new(
+        ApiBaseUrl::parse(api_url).expect("the double's API URL parses"),
+        GitLabToken::new(Secret::new(token)),
+    );
+    config.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        total_budget: Duration::from_secs(20),
+    };
+    GitLab::new(config).expect("client builds")
+}
+
+struct World {
+    gl: GitLabDouble,
+    project: u64,
+    bot: SeededUser,
+    dev: SeededUser,
+    iid: u64,
+}
+
+/// A merge request adding `src/parser.rs` (3 lines); the bot and dana are Developers.
+async fn world() -> World {
+    let gl = GitLabDouble::start().await.expect("double starts");
+    let project = gl
+        .add_project(ProjectSpec::new("acme/widgets").default_branch("main"))
+        .expect("project")
+        .id;
+    let bot = gl
+        .add_user(UserSpec::project_bot(project, "Claude"))
+        .expect("bot user");
+    gl.add_member(project, bot.id, 30).expect("bot role");
+    let dev = gl.add_user(UserSpec::human("dana")).expect("developer");
+    gl.add_member(project, dev.id, 30).expect("dana's role");
+    let repo = gl.repo(project).expect("repo");
+    repo.commit(
+        "feature/parser",
+        &[FileChange::Write {
+            path: "src/parser.rs".into(),
+            content: b"fn parse() {\n    let x = input.unwrap();\n}\n".to_vec(),
+        }],
+        "Add parser",
+        &Signature {
+            name: "Dana".into(),
+            email: "dana@example.com".into(),
+        },
+    )
+    .expect("commit");
+    let mr = gl
+        .create_merge_request(
+            project,
+            MrSpec::new(dev.id, "feature/parser", "main", "Parser"),
+        )
+        .expect("merge request");
+    World {
+        gl,
+        project,
+        bot,
+        dev,
+        iid: mr.iid,
+    }
+}
+
+fn pid(w: &World) -> ProjectRef {
+    ProjectRef::Id(ProjectId(w.project))
+}
+
+async fn position(bot: &GitLab, w: &World, new_line: u32) -> DiffPosition {
+    let mr = bot
+        .merge_request(&pid(w), MergeRequestIid(w.iid))
+        .await
+        .unwrap();
+    let refs = mr.diff_refs.expect("diff_refs");
+    DiffPosition {
+        position_type: PositionType::Text,
+        base_sha: refs.base_sha,
+        start_sha: refs.start_sha,
+        head_sha: refs.head_sha,
+        old_path: "src/parser.rs".into(),
+        new_path: "src/parser.rs".into(),
+        old_line: None,
+        new_line: Some(new_line),
+        line_range: None,
+    }
+}
+
+#[tokio::test]
+async fn a_drafted_review_is_published_as_one_review_with_one_notification() {
+    let w = world().await;
+    let bot = client(&w.gl.api_url(), &w.bot.token);
+    let dana = client(&w.gl.api_url(), &w.dev.token);
+    let iid = MergeRequestIid(w.iid);
+
+    let on_2 = bot
+        .create_draft_note(
+            &pid(&w),
+            iid,
+            &NewDraftNote::on_line(Inert::new("This can panic."), position(&bot, &w, 2).await),
+        )
+        .await
+        .unwrap();
+    assert_eq!(on_2.position.as_ref().and_then(|p| p.new_line), Some(2));
+    bot.create_draft_note(
+        &pid(&w),
+        iid,
+        &NewDraftNote::on_line(Inert::new("Brace style."), position(&bot, &w, 3).await),
+    )
+    .await
+    .unwrap();
+    // GitLab does not look the line up when the draft is made.
+    let nowhere = bot
+        .create_draft_note(
+            &pid(&w),
+            iid,
+            &NewDraftNote::on_line(Inert::new("Line 40?"), position(&bot, &w, 40).await),
+        )
+        .await
+        .unwrap();
+    let general = bot
+        .create_draft_note(
+            &pid(&w),
+            iid,
+            &NewDraftNote::general(Inert::new("Overall fine.")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(general.position, None);
+    assert_ne!(nowhere.id, general.id);
+
+    // Drafts are the author's alone, and nobody is notified yet.
+    assert_eq!(bot.draft_notes(&pid(&w), iid).await.unwrap().len(), 4);
+    assert!(dana.draft_notes(&pid(&w), iid).await.unwrap().is_empty());
+    let hidden = dana
+        .delete_draft_note(&pid(&w), iid, on_2.id)
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.status().map(|s| s.as_u16()), Some(404), "{hidden}");
+    let threads = bot
+        .discussions(&pid(&w), Noteable::MergeRequest(iid))
+        .await
+        .unwrap();
+    assert!(threads.is_empty(), "{threads:?}");
+    assert_eq!(w.gl.notification_events(w.project, w.iid, w.bot.id), 0);
+
+    bot.bulk_publish_draft_notes(&pid(&w), iid).await.unwrap();
+
+    let threads = bot
+        .discussions(&pid(&w), Noteable::MergeRequest(iid))
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = threads.iter().map(|t| t.notes[0].body.as_str()).collect();
+    assert_eq!(bodies, ["This can panic.", "Brace style.", "Overall fine."]);
+    assert!(threads.iter().all(|t| !t.individual_note));
+    assert_eq!(
+        threads[0].notes[0]
+            .position
+            .as_ref()
+            .and_then(|p| p.new_line),
+        Some(2)
+    );
+    assert!(bot.draft_notes(&pid(&w), iid).await.unwrap().is_empty());
+    assert!(w.gl.draft_notes(w.project, w.iid).is_empty());
+    let reviews = w.gl.reviews(w.project, w.iid);
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(reviews[0].note_ids.len(), 3);
+    assert_eq!(w.gl.notification_events(w.project, w.iid, w.bot.id), 1);
+
+    // A reply draft that resolves its thread, published as a second review.
+    bot.create_draft_note(
+        &pid(&w),
+        iid,
+        &NewDraftNote::reply(Inert::new("Addressed."), threads[0].id.clone(), true),
+    )
+    .await
+    .unwrap();
+    bot.bulk_publish_draft_notes(&pid(&w), iid).await.unwrap();
+    let thread = bot
+        .discussion(&pid(&w), Noteable::MergeRequest(iid), &threads[0].id)
+        .await
+        .unwrap();
+    assert_eq!(thread.notes.len(), 2);
+    assert!(thread.is_resolved(), "{thread:?}");
+    assert_eq!(w.gl.notification_events(w.project, w.iid, w.bot.id), 2);
+
+    // Nothing pending: 204 and no review.
+    bot.bulk_publish_draft_notes(&pid(&w), iid).await.unwrap();
+    assert_eq!(w.gl.reviews(w.project, w.iid).len(), 2);
+}
+
+#[tokio::test]
+async fn quick_actions_in_a_draft_run_when_it_is_published() {
+    let w = world().await;
+    let http = reqwest::Client::new();
+    let url = format!(
+        "{}/projects/{}/merge_requests/{}/draft_notes",
+        w.gl.api_url(),
+        w.project,
+        w.iid
+    );
+    let made = http
+        .post(&url)
+        .header("PRIVATE-TOKEN", &w.bot.token)
+        .json(&json!({"note": "Looks done.\n/label ~reviewed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status().as_u16(), 201);
+    let mr = |w: &World| {
+        w.gl.merge_requests(w.project)
+            .into_iter()
+            .find(|m| m.iid == w.iid)
+            .expect("merge request")
+    };
+    assert!(mr(&w).labels.is_empty());
+    let published = http
+        .post(format!("{url}/bulk_publish"))
+        .header("PRIVATE-TOKEN", &w.bot.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status().as_u16(), 204);
+    assert_eq!(mr(&w).labels, ["reviewed"]);
+    let notes = w.gl.notes(
+        w.project,
+        doubles::gitlab::double::Noteable::MergeRequest(w.iid),
+    );
+    let bot_notes: Vec<_> = notes
+        .iter()
+        .filter(|n| n.author_id == w.bot.id && !n.system)
+        .collect();
+    assert_eq!(bot_notes.len(), 1);
+    assert_eq!(bot_notes[0].body.trim(), "Looks done.");
+
+    // The product's client cannot send such a line: its draft bodies are inert.
+    let bot = client(&w.gl.api_url(), &w.bot.token);
+    bot.create_draft_note(
+        &pid(&w),
+        MergeRequestIid(w.iid),
+        &NewDraftNote::general(Inert::new("Done.\n/label ~approved-by-bot")),
+    )
+    .await
+    .unwrap();
+    bot.bulk_publish_draft_notes(&pid(&w), MergeRequestIid(w.iid))
+        .await
+        .unwrap();
+    assert_eq!(mr(&w).labels, ["reviewed"]);
+}
+
+#[tokio::test]
+async fn an_edit_without_a_position_moves_the_draft_off_its_line() {
+    let w = world().await;
+    let bot = client(&w.gl.api_url(), &w.bot.token);
+    let draft = bot
+        .create_draft_note(
+            &pid(&w),
+            MergeRequestIid(w.iid),
+            &NewDraftNote::on_line(Inert::new("x"), position(&bot, &w, 2).await),
+        )
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!(
+        "{}/projects/{}/merge_requests/{}/draft_notes/{}",
+        w.gl.api_url(),
+        w.project,
+        w.iid,
+        draft.id
+    );
+    let blank = http
+        .put(&url)
+        .header("PRIVATE-TOKEN", &w.bot.token)
+        .json(&json!({"note": " "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blank.status().as_u16(), 400);
+    let edited: serde_json::Value = http
+        .put(&url)
+        .header("PRIVATE-TOKEN", &w.bot.token)
+        .json(&json!({"note": "y"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(edited["note"], "y");
+    assert!(edited["position"]["base_sha"].is_null(), "{edited}");
+}
