@@ -129,7 +129,7 @@ fn relay(assistant: &str) -> Vars {
         ("CI_PIPELINE_SOURCE", "trigger"),
         ("AI_ASSISTANT", assistant),
         ("AI_NOTE_ID", "77"),
-        ("AI_NOTEABLE_TYPE", "issue"),
+        ("AI_NOTEABLE_TYPE", "Issue"),
         ("AI_NOTEABLE_IID", "3"),
     ])
 }
@@ -423,7 +423,7 @@ fn the_job_is_pinned_serialised_uninterruptible_and_finalized() {
         let group = |vars: &Vars| {
             doubles::ci_config::expand(job["resource_group"].as_str().expect("a group"), vars)
         };
-        assert_eq!(group(&relay(assistant)), format!("ai-{assistant}-issue-3"));
+        assert_eq!(group(&relay(assistant)), format!("ai-{assistant}-Issue-3"));
         assert_eq!(
             group(&hook_event("create", "alice", "Issue", "12")),
             format!("ai-{assistant}-Issue-12")
@@ -770,10 +770,29 @@ fn auto_review_adds_the_review_job_to_merge_request_pipelines_only() {
                 "{file}: {name} with {mode}"
             );
             assert_eq!(job["variables"]["AI_AUTO_REVIEW"].as_str(), Some(mode));
-            // The group a relayed or scanned mention job on the same merge request uses.
+            // The group a mention job on the same merge request uses, in every mode: relayed or
+            // scanned (AI_NOTEABLE_*, GitLab's spelling) and webhook with the template
+            // (AI_HOOK_*), so a review never drafts beside a `@claude review` mention.
+            let review_group = doubles::ci_config::expand(
+                job["resource_group"].as_str().expect("a group"),
+                &merge_request_pipeline(),
+            );
+            assert_eq!(review_group, format!("ai-{assistant}-MergeRequest-4"));
+            let mention_job = t.job().1;
+            let mention_group = |vars: &Vars| {
+                doubles::ci_config::expand(
+                    mention_job["resource_group"].as_str().expect("a group"),
+                    vars,
+                )
+            };
+            let mut relayed = relay(assistant);
+            relayed.insert("AI_NOTEABLE_TYPE".into(), "MergeRequest".into());
+            relayed.insert("AI_NOTEABLE_IID".into(), "4".into());
+            assert_eq!(mention_group(&relayed), review_group, "{file}: relay");
             assert_eq!(
-                job["resource_group"].as_str(),
-                Some(format!("ai-{assistant}-merge_request-$CI_MERGE_REQUEST_IID").as_str())
+                mention_group(&hook_event("create", "alice", "MergeRequest", "4")),
+                review_group,
+                "{file}: webhook"
             );
             assert_eq!(
                 job["variables"]["AI_REVIEW_MAX_DIFF_LINES"].as_str(),

@@ -160,11 +160,26 @@ impl Noteable {
         }
     }
 
-    /// The lowercase kind as in `AI_NOTEABLE_TYPE` (`issue`, `merge_request`).
-    pub fn kind(self) -> &'static str {
+    /// GitLab's own name of the kind, as in a note's `noteable_type` (`Issue`,
+    /// `MergeRequest`). The relay and the scan send it as `AI_NOTEABLE_TYPE` so that a mention
+    /// job's `resource_group` is spelled the same in every mode: the webhook template can only
+    /// paste this spelling, and the review job writes it literally
+    /// (<https://docs.gitlab.com/user/project/integrations/webhook_events/#comment-events>).
+    pub fn gitlab_type(self) -> &'static str {
         match self {
-            Noteable::Issue(_) => "issue",
-            Noteable::MergeRequest(_) => "merge_request",
+            Noteable::Issue(_) => "Issue",
+            Noteable::MergeRequest(_) => "MergeRequest",
+        }
+    }
+
+    /// The noteable a kind and an IID name: GitLab's spelling ([`Self::gitlab_type`]) or the
+    /// lowercase one (`issue`, `merge_request`) people and earlier relays write in
+    /// `AI_NOTEABLE_TYPE`; `None` for any other kind.
+    pub fn from_type(kind: &str, iid: u64) -> Option<Self> {
+        match kind.trim() {
+            "Issue" | "issue" => Some(Noteable::Issue(IssueIid(iid))),
+            "MergeRequest" | "merge_request" => Some(Noteable::MergeRequest(MergeRequestIid(iid))),
+            _ => None,
         }
     }
 }
@@ -257,12 +272,21 @@ mod tests {
         let i = Noteable::Issue(IssueIid(7));
         let m = Noteable::MergeRequest(MergeRequestIid(9));
         assert_eq!(
-            (i.collection(), i.reference(), i.kind()),
-            ("issues", "#7".into(), "issue")
+            (i.collection(), i.reference(), i.gitlab_type()),
+            ("issues", "#7".into(), "Issue")
         );
         assert_eq!(
-            (m.collection(), m.reference(), m.kind()),
-            ("merge_requests", "!9".into(), "merge_request")
+            (m.collection(), m.reference(), m.gitlab_type()),
+            ("merge_requests", "!9".into(), "MergeRequest")
         );
+        for (kind, noteable) in [
+            ("Issue", i),
+            ("issue", i),
+            ("MergeRequest", m),
+            ("merge_request", m),
+        ] {
+            assert_eq!(Noteable::from_type(kind, noteable.iid()), Some(noteable));
+        }
+        assert_eq!(Noteable::from_type("Epic", 7), None);
     }
 }

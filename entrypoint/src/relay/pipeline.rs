@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::projects::Project;
 use crate::assistant::Assistant;
 use crate::gitlab::GitLabError;
-use crate::gitlab::ids::{NoteId, Noteable};
+use crate::gitlab::ids::NoteId;
 use crate::gitlab::pipelines::{
     NewPipeline, Pipeline, PipelineTrigger, PipelineVariable, VariableType,
 };
@@ -23,14 +23,16 @@ pub fn variables(
     assistant: Assistant,
     placeholder: NoteId,
 ) -> BTreeMap<String, String> {
-    let (kind, iid) = match trigger.noteable {
-        Noteable::Issue(iid) => ("issue", iid.0),
-        Noteable::MergeRequest(iid) => ("merge_request", iid.0),
-    };
     let mut vars = BTreeMap::from([
         (names::ASSISTANT.to_owned(), assistant.name().to_owned()),
-        (names::NOTEABLE_TYPE.to_owned(), kind.to_owned()),
-        (names::NOTEABLE_IID.to_owned(), iid.to_string()),
+        (
+            names::NOTEABLE_TYPE.to_owned(),
+            trigger.noteable.gitlab_type().to_owned(),
+        ),
+        (
+            names::NOTEABLE_IID.to_owned(),
+            trigger.noteable.iid().to_string(),
+        ),
         (
             names::PLACEHOLDER_NOTE_ID.to_owned(),
             placeholder.to_string(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::assistant::{Assistant, Handles};
 use crate::claim::{self, Claim, ClaimSettings, HandOver, Target};
 use crate::gitlab::GitLab;
-use crate::gitlab::ids::{NoteId, Noteable, PipelineId, ProjectRef};
+use crate::gitlab::ids::{NoteId, PipelineId, ProjectRef};
 use crate::gitlab::pipelines::{NewPipeline, PipelineVariable, VariableType};
 use crate::guard::{self, GuardOutcome, GuardSettings};
 use crate::publish::JobLink;
@@ -65,14 +65,13 @@ fn mention_variables(
     mention: &Mention,
     placeholder: Option<NoteId>,
 ) -> BTreeMap<&'static str, String> {
-    let (kind, iid) = match mention.noteable {
-        Noteable::Issue(iid) => ("issue", iid.0),
-        Noteable::MergeRequest(iid) => ("merge_request", iid.0),
-    };
     let mut vars = BTreeMap::from([
         (names::ASSISTANT, assistant.name().to_owned()),
-        (names::NOTEABLE_TYPE, kind.to_owned()),
-        (names::NOTEABLE_IID, iid.to_string()),
+        (
+            names::NOTEABLE_TYPE,
+            mention.noteable.gitlab_type().to_owned(),
+        ),
+        (names::NOTEABLE_IID, mention.noteable.iid().to_string()),
         (names::NOTE_ID, mention.note.id.to_string()),
         // The body the scan listed (and, in pipeline mode, its guard checked): the run refuses
         // the note if it was edited since.
@@ -296,7 +295,7 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::gitlab::ids::{DiscussionId, MergeRequestIid};
+    use crate::gitlab::ids::{DiscussionId, MergeRequestIid, Noteable};
 
     #[test]
     fn a_mention_is_named_by_the_variables_the_run_reads() {

@@ -7,9 +7,13 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::assistant::Assistant;
-use crate::gitlab::ids::{DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectRef};
+use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef};
 
 /// The names, in one place, because the relay and the scan write them and this module reads them.
+/// What `AI_NOTEABLE_TYPE` may say ([`Noteable::from_type`]).
+pub(crate) const NOTEABLE_TYPE_FIX: &str =
+    "set it to \"Issue\" or \"MergeRequest\" (\"issue\" and \"merge_request\" are read too)";
+
 pub mod names {
     /// `claude` or `codex`.
     pub const ASSISTANT: &str = "AI_ASSISTANT";
@@ -68,7 +72,7 @@ impl VarError {
         }
     }
 
-    fn invalid(name: &'static str, value: &str, fix: &'static str) -> Self {
+    pub(crate) fn invalid(name: &'static str, value: &str, fix: &'static str) -> Self {
         Self {
             name,
             problem: format!("has an invalid value {value:?}"),
@@ -98,27 +102,14 @@ pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<CiRequest, VarErro
             "expected \"claude\" or \"codex\"",
         )
     })?;
-    let kind = required(
-        vars,
-        names::NOTEABLE_TYPE,
-        "set it to \"issue\" or \"merge_request\"",
-    )?;
+    let kind = required(vars, names::NOTEABLE_TYPE, NOTEABLE_TYPE_FIX)?;
     const IID_FIX: &str =
         "set it to the issue or merge request number (IID), e.g. 12 for #12 or !12";
     let iid_text = required(vars, names::NOTEABLE_IID, IID_FIX)?;
     let iid = positive(&iid_text)
         .ok_or_else(|| VarError::invalid(names::NOTEABLE_IID, &iid_text, IID_FIX))?;
-    let noteable = match kind.as_str() {
-        "issue" => Noteable::Issue(IssueIid(iid)),
-        "merge_request" => Noteable::MergeRequest(MergeRequestIid(iid)),
-        _ => {
-            return Err(VarError::invalid(
-                names::NOTEABLE_TYPE,
-                &kind,
-                "expected \"issue\" or \"merge_request\"",
-            ));
-        }
-    };
+    let noteable = Noteable::from_type(&kind, iid)
+        .ok_or_else(|| VarError::invalid(names::NOTEABLE_TYPE, &kind, NOTEABLE_TYPE_FIX))?;
     const NOTE_FIX: &str = "set it to the id of the note that mentions the assistant";
     let note = note_id(vars, names::NOTE_ID, NOTE_FIX)?
         .ok_or_else(|| VarError::missing(names::NOTE_ID, NOTE_FIX))?;
@@ -217,7 +208,7 @@ fn note_id(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gitlab::ids::ProjectId;
+    use crate::gitlab::ids::{MergeRequestIid, ProjectId};
     use crate::test_support::vars as env;
 
     const FULL: &[(&str, &str)] = &[

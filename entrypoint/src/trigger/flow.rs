@@ -173,16 +173,14 @@ fn explicit_noteable(vars: &dyn Fn(&str) -> Option<String>) -> Result<Option<Not
             problem: format!("has an invalid value {iid_text:?}"),
             fix: "set it to the issue or merge request number (IID)",
         })?;
-    match kind.trim() {
-        "issue" => Ok(Some(Noteable::Issue(IssueIid(iid)))),
-        "merge_request" => Ok(Some(Noteable::MergeRequest(MergeRequestIid(iid)))),
-        other => Err(ci_vars::VarError {
-            name: ci_vars::names::NOTEABLE_TYPE,
-            problem: format!("has an invalid value {other:?}"),
-            fix: "expected \"issue\" or \"merge_request\"",
-        }
-        .into()),
-    }
+    Noteable::from_type(&kind, iid).map(Some).ok_or_else(|| {
+        ci_vars::VarError::invalid(
+            ci_vars::names::NOTEABLE_TYPE,
+            kind.trim(),
+            ci_vars::NOTEABLE_TYPE_FIX,
+        )
+        .into()
+    })
 }
 
 fn noteable_object(context: &Value) -> Option<&Value> {
