@@ -74,16 +74,29 @@ fn load(file: &str) -> Template {
 }
 
 impl Template {
-    /// The two jobs, the answering one first, then the scheduled scan; no global keywords.
+    /// The jobs that run the assistant, the answering one first, then the scheduled scan; the
+    /// acknowledgement job comes last ([`Template::ack_job`]); no global keywords.
     fn jobs(&self) -> [(&str, &Yaml); 2] {
+        let [answer, scan, _] = self.all_jobs();
+        [answer, scan]
+    }
+
+    /// Every job, in the file's order.
+    fn all_jobs(&self) -> [(&str, &Yaml); 3] {
         let map = self.jobs.as_hash().expect("a map of jobs");
-        assert_eq!(map.len(), 2, "two jobs, no global keywords: {map:?}");
+        assert_eq!(map.len(), 3, "three jobs, no global keywords: {map:?}");
         let mut jobs = map
             .iter()
             .map(|(name, job)| (name.as_str().expect("a job name"), job));
         let first = jobs.next().expect("the answering job");
         let second = jobs.next().expect("the scan job");
-        [first, second]
+        let third = jobs.next().expect("the acknowledgement job");
+        [first, second, third]
+    }
+
+    /// The acknowledgement job of webhook pipelines, and its name.
+    fn ack_job(&self) -> (&str, &Yaml) {
+        self.all_jobs()[2]
     }
 
     /// The job that answers a trigger, and its name.
@@ -152,11 +165,18 @@ fn relay(assistant: &str) -> Vars {
 fn both_templates_parse_and_their_job_names_differ() {
     let names: Vec<String> = TEMPLATES
         .iter()
-        .flat_map(|(file, _)| load(file).jobs().map(|(name, _)| name.to_owned()))
+        .flat_map(|(file, _)| load(file).all_jobs().map(|(name, _)| name.to_owned()))
         .collect();
     assert_eq!(
         names,
-        ["ai-claude", "ai-claude-scan", "ai-codex", "ai-codex-scan"]
+        [
+            "ai-claude",
+            "ai-claude-scan",
+            "ai-claude-ack",
+            "ai-codex",
+            "ai-codex-scan",
+            "ai-codex-ack"
+        ]
     );
 }
 
@@ -289,7 +309,11 @@ fn the_job_is_pinned_serialised_uninterruptible_and_finalized() {
     for (file, assistant) in TEMPLATES {
         let t = load(file);
         let (_, job) = t.job();
-        let image = job["image"]["name"].as_str().expect("image:name");
+        // The assistant image, unless the ack job's dotenv report replaces AI_JOB_IMAGE.
+        assert_eq!(job["image"]["name"].as_str(), Some("$AI_JOB_IMAGE"));
+        let image = job["variables"]["AI_JOB_IMAGE"]
+            .as_str()
+            .expect("AI_JOB_IMAGE");
         let (repo, tag) = image.rsplit_once(':').expect("a tag");
         assert!(repo.ends_with(&format!("/{assistant}")), "{image}");
         assert!(
@@ -376,6 +400,82 @@ fn variables_are_namespaced_and_fit_for_pushing() {
         codex.job().1["variables"]["CODEX_MODEL"].as_str(),
         Some("o4-mini")
     );
+}
+
+#[test]
+fn the_ack_job_runs_in_the_slim_image_before_the_answer_in_webhook_pipelines_only() {
+    for (file, assistant) in TEMPLATES {
+        let t = load(file);
+        let (name, ack) = t.ack_job();
+        let (_, answer) = t.job();
+        assert_eq!(name, format!("ai-{assistant}-ack"));
+        let image = ack["image"]["name"].as_str().expect("image:name");
+        let answer_image = answer["variables"]["AI_JOB_IMAGE"].as_str().expect("image");
+        let (registry, tag) = image.rsplit_once(':').expect("a tag");
+        assert_eq!(
+            registry,
+            format!(
+                "{}/entrypoint",
+                answer_image.rsplit_once('/').expect("a path").0
+            )
+        );
+        assert_eq!(
+            answer_image.rsplit_once(':').expect("a tag").1,
+            format!("{tag}-ubuntu"),
+            "the same release as the assistant image"
+        );
+        assert_eq!(strings(&ack["image"]["entrypoint"]), [""]);
+        assert_eq!(
+            strings(&ack["script"]),
+            [format!("entrypoint ack --assistant {assistant}")]
+        );
+        assert_eq!(
+            ack["artifacts"]["reports"]["dotenv"].as_str(),
+            Some(entrypoint::ack::command::DOTENV_FILE)
+        );
+        assert_eq!(
+            ack["stage"], answer["stage"],
+            "a .pre-only pipeline is not created"
+        );
+        assert_eq!(ack["variables"]["GIT_STRATEGY"].as_str(), Some("none"));
+        assert_eq!(
+            ack["variables"]["AI_MIN_ACCESS_LEVEL"],
+            answer["variables"]["AI_MIN_ACCESS_LEVEL"]
+        );
+        // The answering job waits for it where it exists, and runs without it elsewhere.
+        let needs = answer["needs"].as_vec().expect("needs");
+        assert_eq!(needs.len(), 1, "{file}");
+        assert_eq!(needs[0]["job"].as_str(), Some(name));
+        assert_eq!(needs[0]["optional"].as_bool(), Some(true));
+
+        let webhook = pipeline(&[
+            ("CI_PIPELINE_SOURCE", "trigger"),
+            ("TRIGGER_PAYLOAD", "/builds/tmp/TRIGGER_PAYLOAD"),
+        ]);
+        assert!(job_added(ack, &webhook), "{file}: webhook");
+        assert!(
+            !job_added(ack, &relay(assistant)),
+            "{file}: the relay acknowledged"
+        );
+        for source in [
+            "push",
+            "merge_request_event",
+            "web",
+            "api",
+            "schedule",
+            "pipeline",
+        ] {
+            let vars = pipeline(&[("CI_PIPELINE_SOURCE", source)]);
+            assert!(!job_added(ack, &vars), "{file} in a {source} pipeline");
+        }
+        let scan = pipeline(&[("CI_PIPELINE_SOURCE", "schedule"), ("AI_SCAN", "true")]);
+        assert!(!job_added(ack, &scan), "{file}: scan");
+        let flow = pipeline(&[
+            ("CI_PIPELINE_SOURCE", "api"),
+            ("AI_FLOW_INPUT", "@claude @codex hi"),
+        ]);
+        assert!(!job_added(ack, &flow), "{file}: flow");
+    }
 }
 
 // ---- the job's shell lines against the GitLab double ---------------------------------------
