@@ -271,6 +271,7 @@ impl SlimCheck {
             SlimCheck::CaBundle => shell("test -s /etc/ssl/certs/ca-certificates.crt && echo ok"),
             SlimCheck::ResolvesNames => RunSpec {
                 env: vec!["GITLAB_TOKEN=probe".to_owned()],
+                network: container::Network::Loopback,
                 ..RunSpec::new(
                     Entrypoint::Image,
                     &[
