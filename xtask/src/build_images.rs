@@ -177,8 +177,13 @@ pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> 
             )
         }
     };
+    let slim = match &report.slim {
+        Some(slim) if slim.built => "built",
+        Some(_) => "unchanged",
+        None => "skipped",
+    };
     eprintln!(
-        "built: {}; unchanged: {}; skipped: {}",
+        "built: {}; unchanged: {}; skipped: {}; slim entrypoint image: {slim}",
         names(&report.built),
         names(&report.unchanged),
         if report.unavailable.is_empty() {
