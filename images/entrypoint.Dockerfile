@@ -18,6 +18,10 @@
 # Packages come from images.toml (the build arg PACKAGES); nothing here is pinned.
 ARG BASE_IMAGE
 FROM ${BASE_IMAGE} AS gather
+# Marks the gathering stage's image, which the classic builder keeps untagged after the build:
+# `build-images` removes it (300+ MB per build, never reused: an unchanged context is not
+# rebuilt at all).
+LABEL gitlab-ai.build-stage=entrypoint-gather
 
 ARG PACKAGES
 

@@ -8,12 +8,14 @@
 //! and context-hash skip), checked by `test-images` and published by `publish` as
 //! `<registry image>/entrypoint:<tag>`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use bollard::Docker;
-use bollard::query_parameters::TagImageOptionsBuilder;
+use bollard::query_parameters::{
+    ListImagesOptionsBuilder, RemoveImageOptions, TagImageOptionsBuilder,
+};
 
 use crate::container::{self, Entrypoint, RunOutput, RunSpec};
 use crate::context::BuildContext;
@@ -209,12 +211,46 @@ pub async fn build(
     .await?;
     tag_moving().await?;
     remove_older_builds(docker, name, REPOSITORY, &format!("{repo}:ctx-"), &id).await?;
+    remove_gather_stages(docker).await?;
     eprintln!("[{name}] built {reference} ({id})");
     Ok(SlimImage {
         reference,
         built: true,
         plan,
     })
+}
+
+/// The label the Dockerfile puts on its gathering stage.
+const GATHER_LABEL: &str = "gitlab-ai.build-stage=entrypoint-gather";
+
+/// Removes the untagged images of the gathering stage the classic builder leaves behind; one
+/// still in use (a build running now) is left, with a line saying so.
+async fn remove_gather_stages(docker: &Docker) -> anyhow::Result<()> {
+    let filters = HashMap::from([
+        ("label", vec![GATHER_LABEL.to_owned()]),
+        ("dangling", vec!["true".to_owned()]),
+    ]);
+    let images = docker
+        .list_images(Some(
+            ListImagesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .context("cannot list the gathering stage's images")?;
+    for image in images {
+        match docker
+            .remove_image(&image.id, None::<RemoveImageOptions>, None)
+            .await
+        {
+            Ok(_) => eprintln!("[{REPOSITORY}] removed the gathering stage {}", image.id),
+            Err(err) => eprintln!(
+                "[{REPOSITORY}] kept the gathering stage {}: {err}",
+                image.id
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// One property of the slim image, checked by running a command in a container.
