@@ -47,6 +47,10 @@ enum Command {
     /// Run the webhook relay: receive GitLab's comment webhooks, post a placeholder and start a
     /// pipeline for each mention (settings from --config and AI_RELAY_* variables).
     Serve(ServeArgs),
+    /// The acknowledgement job of a webhook pipeline (slim image): decide whether the comment
+    /// mentions the assistant, check who asked, claim the note and post the placeholder, then
+    /// write the dotenv report that tells the assistant job what is left (docs/modes.md).
+    Ack(AckArgs),
     /// Answer the mention that started this job: check who asked, post a placeholder, run the
     /// assistant on the checkout and publish its answer, review, commits or merge request.
     Run(RunArgs),
@@ -73,6 +77,18 @@ struct ReviewArgs {
     /// The assistant that reviews (`claude` or `codex`).
     #[arg(long, env = "AI_ASSISTANT", value_name = "ASSISTANT")]
     assistant: Assistant,
+    #[command(flatten)]
+    handles: HandleArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct AckArgs {
+    /// The assistant whose mention this job acknowledges (`claude` or `codex`).
+    #[arg(long, env = "AI_ASSISTANT", value_name = "ASSISTANT")]
+    assistant: Assistant,
+    /// Where the dotenv report goes (the template's `artifacts:reports:dotenv`).
+    #[arg(long, value_name = "FILE", default_value = entrypoint::ack::command::DOTENV_FILE)]
+    dotenv: PathBuf,
     #[command(flatten)]
     handles: HandleArgs,
 }
@@ -139,6 +155,7 @@ fn main() -> ExitCode {
         Command::Finalize(args) => run_finalize(&args),
         Command::Setup(args) => setup::command::run(&args),
         Command::Sandbox(args) => sandbox::command::run(&args),
+        Command::Ack(args) => run_ack(&args),
         Command::Run(args) => run_job(&args),
         Command::Scan(args) => run_scan(&args),
         Command::Review(args) => run_review(&args),
@@ -232,6 +249,23 @@ fn job_setup(
         .enable_all()
         .build()?;
     Ok((handles, redactor, runtime))
+}
+
+fn run_ack(args: &AckArgs) -> anyhow::Result<()> {
+    use entrypoint::ack::command::{self, Handed};
+    let (handles, redactor, runtime) = job_setup(&args.handles)?;
+    let vars = |name: &str| std::env::var(name).ok();
+    let handed = runtime.block_on(command::ack(args.assistant, &handles, &vars, &redactor))?;
+    command::write_dotenv(&args.dotenv, &handed, vars("CI_JOB_IMAGE").as_deref())?;
+    match &handed {
+        Handed::Posted(note) => tracing::info!(
+            placeholder = note.0,
+            "acknowledged; the assistant job takes the placeholder over"
+        ),
+        Handed::Done { reason } => tracing::info!(%reason, "nothing to do for {}", args.assistant),
+        Handed::Defer => tracing::info!("the assistant job does the whole flow itself"),
+    }
+    Ok(())
 }
 
 fn run_job(args: &RunArgs) -> anyhow::Result<()> {

@@ -21,37 +21,46 @@ const TEMPLATES: [(&str, &str); 2] = [("claude.yml", "claude"), ("codex.yml", "c
 
 /// The template's jobs in file order.
 trait Jobs {
-    fn all_jobs(&self) -> [(&str, &Yaml); 3];
+    fn all_jobs(&self) -> [(&str, &Yaml); 4];
     fn jobs(&self) -> [(&str, &Yaml); 2];
     fn review_job(&self) -> (&str, &Yaml);
+    fn ack_job(&self) -> (&str, &Yaml);
     fn job(&self) -> (&str, &Yaml);
     fn scan_job(&self) -> (&str, &Yaml);
 }
 
 impl Jobs for Template {
-    /// The answering job, the scheduled scan and the automatic review, in that order; no
-    /// global keywords.
-    fn all_jobs(&self) -> [(&str, &Yaml); 3] {
+    /// Every job, in the file's order: the answering job, the scheduled scan, the automatic
+    /// review and the acknowledgement of webhook pipelines; no global keywords.
+    fn all_jobs(&self) -> [(&str, &Yaml); 4] {
         let map = self.jobs.as_hash().expect("a map of jobs");
-        assert_eq!(map.len(), 3, "three jobs, no global keywords: {map:?}");
+        assert_eq!(map.len(), 4, "four jobs, no global keywords: {map:?}");
         let mut jobs = map
             .iter()
             .map(|(name, job)| (name.as_str().expect("a job name"), job));
-        let first = jobs.next().expect("the answering job");
-        let second = jobs.next().expect("the scan job");
-        let third = jobs.next().expect("the review job");
-        [first, second, third]
+        let mut next = |what: &str| jobs.next().unwrap_or_else(|| panic!("the {what} job"));
+        let answer = next("answering");
+        let scan = next("scan");
+        let review = next("review");
+        let ack = next("acknowledgement");
+        [answer, scan, review, ack]
     }
 
-    /// The two jobs that answer mentions, the answering one first, then the scheduled scan.
+    /// The two jobs that run the assistant for mentions, the answering one first, then the
+    /// scheduled scan.
     fn jobs(&self) -> [(&str, &Yaml); 2] {
-        let [first, second, _] = self.all_jobs();
-        [first, second]
+        let [answer, scan, _, _] = self.all_jobs();
+        [answer, scan]
     }
 
     /// The automatic review's job, and its name.
     fn review_job(&self) -> (&str, &Yaml) {
         self.all_jobs()[2]
+    }
+
+    /// The acknowledgement job of webhook pipelines, and its name.
+    fn ack_job(&self) -> (&str, &Yaml) {
+        self.all_jobs()[3]
     }
 
     /// The job that answers a trigger, and its name.
@@ -165,15 +174,32 @@ fn webhook_template_events_run_a_job_only_for_a_new_human_comment_and_never_leav
             config.plan(vars).into_iter().map(|j| j.when).collect()
         };
         let job = format!("ai-{assistant}");
+        let ack = format!("ai-{assistant}-ack");
+        // A new human comment: the slim acknowledgement job, outside any lock, and the
+        // answering job, which `needs:` it and queues per noteable.
         let plan = config.plan(&hook_event("create", "alice", "Issue", "12"));
-        assert_eq!(plan.len(), 1, "{file}: {plan:?}");
+        let planned: Vec<(&str, &str, Option<&str>)> = plan
+            .iter()
+            .map(|j| {
+                (
+                    j.name.as_str(),
+                    j.when.as_str(),
+                    j.resource_group.as_deref(),
+                )
+            })
+            .collect();
+        let group = format!("ai-{assistant}-Issue-12");
         assert_eq!(
-            (plan[0].name.as_str(), plan[0].when.as_str()),
-            (job.as_str(), "on_success")
+            planned,
+            [
+                (job.as_str(), "on_success", Some(group.as_str())),
+                (ack.as_str(), "on_success", None)
+            ],
+            "{file}"
         );
         assert_eq!(
             when(&hook_event("create", "alice", "MergeRequest", "4")),
-            ["on_success"]
+            ["on_success", "on_success"]
         );
         // The bot's placeholder and answer, every edit (the bot's or anyone's), and comments on
         // commits or snippets: a manual job, so the trigger call succeeds and no runner starts.
@@ -192,15 +218,16 @@ fn webhook_template_events_run_a_job_only_for_a_new_human_comment_and_never_leav
         token_bot.remove("AI_BOT_USERNAME");
         assert_eq!(when(&token_bot), ["manual"], "{file}");
         token_bot.insert("AI_ALLOWED_BOTS".into(), "project_7_bot_0a1b2c3d".into());
-        assert_eq!(when(&token_bot), ["on_success"], "{file}");
+        assert_eq!(when(&token_bot), ["on_success", "on_success"], "{file}");
         // A personal bot account nobody named in AI_BOT_USERNAME: its notes cost a job, which
         // skips them, but never a failed trigger call.
         let mut unknown_bot = hook_event("create", "bot", "Issue", "12");
         unknown_bot.remove("AI_BOT_USERNAME");
-        assert_eq!(when(&unknown_bot), ["on_success"], "{file}");
-        // The template-less webhook of older GitLab keeps today's behaviour.
+        assert_eq!(when(&unknown_bot), ["on_success", "on_success"], "{file}");
+        // The template-less webhook of older GitLab: every comment and edit, acknowledged in
+        // the slim image.
         let legacy = pipeline(&[("CI_PIPELINE_SOURCE", "trigger"), ("TRIGGER_PAYLOAD", "{}")]);
-        assert_eq!(when(&legacy), ["on_success"], "{file}");
+        assert_eq!(when(&legacy), ["on_success", "on_success"], "{file}");
         assert_eq!(
             config.plan(&legacy)[0].resource_group.as_deref(),
             Some(format!("ai-{assistant}--").as_str())
@@ -212,17 +239,21 @@ fn webhook_template_events_run_a_job_only_for_a_new_human_comment_and_never_leav
 fn both_templates_parse_and_their_job_names_differ() {
     let names: Vec<String> = TEMPLATES
         .iter()
-        .flat_map(|(file, _)| load(file).jobs().map(|(name, _)| name.to_owned()))
+        .flat_map(|(file, _)| load(file).all_jobs().map(|(name, _)| name.to_owned()))
         .collect();
     assert_eq!(
         names,
-        ["ai-claude", "ai-claude-scan", "ai-codex", "ai-codex-scan"]
+        [
+            "ai-claude",
+            "ai-claude-scan",
+            "ai-claude-review",
+            "ai-claude-ack",
+            "ai-codex",
+            "ai-codex-scan",
+            "ai-codex-review",
+            "ai-codex-ack"
+        ]
     );
-    let reviews: Vec<String> = TEMPLATES
-        .iter()
-        .map(|(file, _)| load(file).review_job().0.to_owned())
-        .collect();
-    assert_eq!(reviews, ["ai-claude-review", "ai-codex-review"]);
 }
 
 #[test]
@@ -379,7 +410,11 @@ fn the_job_is_pinned_serialised_uninterruptible_and_finalized() {
     for (file, assistant) in TEMPLATES {
         let t = load(file);
         let (_, job) = t.job();
-        let image = job["image"]["name"].as_str().expect("image:name");
+        // The assistant image, unless the ack job's dotenv report replaces AI_JOB_IMAGE.
+        assert_eq!(job["image"]["name"].as_str(), Some("$AI_JOB_IMAGE"));
+        let image = job["variables"]["AI_JOB_IMAGE"]
+            .as_str()
+            .expect("AI_JOB_IMAGE");
         let (repo, tag) = image.rsplit_once(':').expect("a tag");
         assert!(repo.ends_with(&format!("/{assistant}")), "{image}");
         assert!(
@@ -475,6 +510,82 @@ fn variables_are_namespaced_and_fit_for_pushing() {
         codex.job().1["variables"]["CODEX_MODEL"].as_str(),
         Some("o4-mini")
     );
+}
+
+#[test]
+fn the_ack_job_runs_in_the_slim_image_before_the_answer_in_webhook_pipelines_only() {
+    for (file, assistant) in TEMPLATES {
+        let t = load(file);
+        let (name, ack) = t.ack_job();
+        let (_, answer) = t.job();
+        assert_eq!(name, format!("ai-{assistant}-ack"));
+        let image = ack["image"]["name"].as_str().expect("image:name");
+        let answer_image = answer["variables"]["AI_JOB_IMAGE"].as_str().expect("image");
+        let (registry, tag) = image.rsplit_once(':').expect("a tag");
+        assert_eq!(
+            registry,
+            format!(
+                "{}/entrypoint",
+                answer_image.rsplit_once('/').expect("a path").0
+            )
+        );
+        assert_eq!(
+            answer_image.rsplit_once(':').expect("a tag").1,
+            format!("{tag}-ubuntu"),
+            "the same release as the assistant image"
+        );
+        assert_eq!(strings(&ack["image"]["entrypoint"]), [""]);
+        assert_eq!(
+            strings(&ack["script"]),
+            [format!("entrypoint ack --assistant {assistant}")]
+        );
+        assert_eq!(
+            ack["artifacts"]["reports"]["dotenv"].as_str(),
+            Some(entrypoint::ack::command::DOTENV_FILE)
+        );
+        assert_eq!(
+            ack["stage"], answer["stage"],
+            "a .pre-only pipeline is not created"
+        );
+        assert_eq!(ack["variables"]["GIT_STRATEGY"].as_str(), Some("none"));
+        assert_eq!(
+            ack["variables"]["AI_MIN_ACCESS_LEVEL"],
+            answer["variables"]["AI_MIN_ACCESS_LEVEL"]
+        );
+        // The answering job waits for it where it exists, and runs without it elsewhere.
+        let needs = answer["needs"].as_vec().expect("needs");
+        assert_eq!(needs.len(), 1, "{file}");
+        assert_eq!(needs[0]["job"].as_str(), Some(name));
+        assert_eq!(needs[0]["optional"].as_bool(), Some(true));
+
+        let webhook = pipeline(&[
+            ("CI_PIPELINE_SOURCE", "trigger"),
+            ("TRIGGER_PAYLOAD", "/builds/tmp/TRIGGER_PAYLOAD"),
+        ]);
+        assert!(job_added(ack, &webhook), "{file}: webhook");
+        assert!(
+            !job_added(ack, &relay(assistant)),
+            "{file}: the relay acknowledged"
+        );
+        for source in [
+            "push",
+            "merge_request_event",
+            "web",
+            "api",
+            "schedule",
+            "pipeline",
+        ] {
+            let vars = pipeline(&[("CI_PIPELINE_SOURCE", source)]);
+            assert!(!job_added(ack, &vars), "{file} in a {source} pipeline");
+        }
+        let scan = pipeline(&[("CI_PIPELINE_SOURCE", "schedule"), ("AI_SCAN", "true")]);
+        assert!(!job_added(ack, &scan), "{file}: scan");
+        let flow = pipeline(&[
+            ("CI_PIPELINE_SOURCE", "api"),
+            ("AI_FLOW_INPUT", "@claude @codex hi"),
+        ]);
+        assert!(!job_added(ack, &flow), "{file}: flow");
+    }
 }
 
 // ---- the job's shell lines against the GitLab double ---------------------------------------

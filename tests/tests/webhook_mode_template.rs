@@ -226,8 +226,15 @@ async fn only_new_human_comments_start_a_job_and_each_issue_has_its_own_lock() {
     assert_eq!(
         jobs,
         [
-            vec![("on_success".to_owned(), group(first.iid))],
-            vec![("on_success".to_owned(), group(second.iid))],
+            // The answering job and the slim acknowledgement job, which takes no lock.
+            vec![
+                ("on_success".to_owned(), group(first.iid)),
+                ("on_success".to_owned(), None)
+            ],
+            vec![
+                ("on_success".to_owned(), group(second.iid)),
+                ("on_success".to_owned(), None)
+            ],
             vec![("manual".to_owned(), group(first.iid))],
             vec![("manual".to_owned(), group(first.iid))],
         ]

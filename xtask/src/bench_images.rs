@@ -58,6 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             images: args.images.clone(),
             no_pull: true,
             pull: false,
+            slim_only: false,
             no_cache: false,
             extra_ca_certs: args.extra_ca_certs.clone(),
             no_test: true,

@@ -20,6 +20,7 @@ use crate::image_args::ImageArgs;
 use crate::image_build::{BuildOptions, BuildOutcome, ImageBuilder, LocalImage};
 use crate::lockfile::Lock;
 use crate::manifest::{Base, Family, Manifest};
+use crate::slim_image::{self, SlimImage, SlimPlan};
 use crate::variants::BuildSettings;
 use crate::{cmd, entrypoint_binary, publish, test_images};
 
@@ -43,6 +44,9 @@ pub struct Args {
     /// (intercepting proxies, private mirrors, self-managed GitLab with a private CA).
     #[arg(long, env = "EXTRA_CA_CERTS", value_name = "PEM")]
     pub extra_ca_certs: Option<PathBuf>,
+    /// Build only the slim `entrypoint` image, none of the assistant images.
+    #[arg(long)]
+    pub slim_only: bool,
     /// Do not run `test-images` on the images built.
     #[arg(long)]
     pub no_test: bool,
@@ -61,6 +65,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if !args.no_test && !images.built.is_empty() {
             test_images::test_all(&docker, &images.built).await?;
         }
+        if let Some(slim) = images.slim.as_ref().filter(|s| s.built && !args.no_test) {
+            slim_image::test(&docker, &slim.reference, &slim.plan).await?;
+        }
         if args.push {
             publish::publish(&docker, &args.images, &args.target).await?;
         }
@@ -77,6 +84,8 @@ pub struct BuildReport {
     pub unchanged: Vec<LocalImage>,
     /// Variants this machine cannot build, with the reason.
     pub unavailable: Vec<String>,
+    /// The slim `entrypoint` image, unless its base could not be had.
+    pub slim: Option<SlimImage>,
 }
 
 impl BuildReport {
@@ -101,12 +110,17 @@ pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> 
             .with_context(|| format!("cannot read the extra CA certificates {}", path.display()))?,
         None => Vec::new(),
     };
-    let families = args
-        .images
-        .variants()
+    let variants = if args.slim_only {
+        Vec::new()
+    } else {
+        args.images.variants()
+    };
+    let mut families = variants
         .iter()
         .map(|v| manifest.base(v.base).map(|b| b.family))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // The slim image carries the Debian family's build.
+    families.push(Family::Debian);
     let skipped = resolve_bases(docker, &manifest, &mut settings, args).await?;
     let options = BuildOptions {
         network: engine::build_network(docker).await?,
@@ -125,7 +139,7 @@ pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> 
         options: &options,
     };
     let mut report = BuildReport::default();
-    for variant in args.images.variants() {
+    for variant in variants {
         if let Some(reason) = skipped.get(&variant.base) {
             eprintln!("[{variant}] skipped: {reason}");
             report.unavailable.push(variant.to_string());
@@ -144,8 +158,32 @@ pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> 
             }
         }
     }
+    report.slim = match skipped.get(&manifest.default_base) {
+        Some(reason) => {
+            eprintln!("[{}] skipped: {reason}", slim_image::REPOSITORY);
+            None
+        }
+        None => {
+            let binary = match options.entrypoints.get(&Family::Debian) {
+                Some(Ok(path)) => path.clone(),
+                Some(Err(reason)) => bail!("the slim entrypoint image cannot be built: {reason}"),
+                None => bail!("no entrypoint was built for the Debian family"),
+            };
+            let plan = SlimPlan::new(&manifest, &settings)?;
+            Some(
+                slim_image::build(docker, &root, plan, &settings, &options, &binary)
+                    .await
+                    .context("building the slim entrypoint image")?,
+            )
+        }
+    };
+    let slim = match &report.slim {
+        Some(slim) if slim.built => "built",
+        Some(_) => "unchanged",
+        None => "skipped",
+    };
     eprintln!(
-        "built: {}; unchanged: {}; skipped: {}",
+        "built: {}; unchanged: {}; skipped: {}; slim entrypoint image: {slim}",
         names(&report.built),
         names(&report.unchanged),
         if report.unavailable.is_empty() {
@@ -154,7 +192,7 @@ pub async fn build(docker: &Docker, args: &Args) -> anyhow::Result<BuildReport> 
             report.unavailable.join(", ")
         }
     );
-    if report.built.is_empty() && report.unchanged.is_empty() {
+    if report.built.is_empty() && report.unchanged.is_empty() && report.slim.is_none() {
         bail!("none of the selected images can be built on this machine (see above)");
     }
     Ok(report)
@@ -172,7 +210,13 @@ async fn resolve_bases(
     args: &Args,
 ) -> anyhow::Result<BTreeMap<Base, String>> {
     let mut skipped = BTreeMap::new();
-    let bases: BTreeSet<Base> = args.images.variants().iter().map(|v| v.base).collect();
+    let mut bases: BTreeSet<Base> = if args.slim_only {
+        BTreeSet::new()
+    } else {
+        args.images.variants().iter().map(|v| v.base).collect()
+    };
+    // The slim entrypoint image gathers its files on the default base.
+    bases.insert(manifest.default_base);
     for base in bases {
         if settings.base_images.contains_key(&base) {
             continue;

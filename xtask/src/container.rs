@@ -42,8 +42,12 @@ pub enum Entrypoint {
 /// Which network namespace the container gets.
 #[derive(Clone, Debug)]
 pub enum Network {
-    /// Its own, with loopback only.
+    /// Its own, with loopback only, and networking disabled: the engine mounts no /etc/hosts
+    /// or /etc/resolv.conf (empty files hide the image's own).
     None,
+    /// Its own, with loopback only (`--network none`), and the engine's /etc/hosts naming
+    /// localhost, as a job's container has one: for checks of name resolution.
+    Loopback,
     /// The namespace of another (running) container, by id.
     Container(String),
 }
@@ -132,7 +136,7 @@ pub async fn start_detached(
 
 async fn create(docker: &Docker, image: &str, spec: &RunSpec) -> anyhow::Result<String> {
     let network_mode = match &spec.network {
-        Network::None => "none".to_owned(),
+        Network::None | Network::Loopback => "none".to_owned(),
         Network::Container(id) => format!("container:{id}"),
     };
     let body = ContainerCreateBody {

@@ -103,6 +103,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
             },
             no_pull: true,
             pull: false,
+            slim_only: false,
             no_cache: false,
             extra_ca_certs: extra_ca.is_file().then_some(extra_ca),
             no_test: false,

@@ -2,7 +2,7 @@
 //! the deterministic context, skip the build when an image with the same context hash exists,
 //! else stream the context to `POST /build` and report one line per Dockerfile step.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use tokio_util::io::ReaderStream;
 
 use crate::artifacts::ArtifactStore;
 use crate::bootstrap_base::DEBIAN_BASE_IMAGE;
-use crate::context::ContextHash;
+use crate::context::{BuildContext, ContextHash};
 use crate::engine::{self, mb};
 use crate::entrypoint_binary::EntrypointBinaries;
 use crate::manifest::{Family, Manifest};
@@ -150,46 +150,22 @@ impl ImageBuilder<'_> {
             )));
         }
 
-        std::fs::create_dir_all(&self.options.scratch)?;
-        let tar_path = self.options.scratch.join(format!("{variant}.tar"));
-        let file = std::fs::File::create(&tar_path)
-            .with_context(|| format!("cannot create {}", tar_path.display()))?;
-        let file = payload
-            .context
-            .write_tar(std::io::BufWriter::new(file))?
-            .into_inner()
-            .map_err(|e| e.into_error())?;
-        let size = file.metadata()?.len();
-        drop(file);
-        eprintln!(
-            "[{variant}] building {reference} from {} (context {})",
-            plan.base_image,
-            mb(size)
-        );
-        let mut labels: HashMap<String, String> = plan.labels.clone().into_iter().collect();
+        let mut labels = plan.labels.clone();
         labels.insert(CONTEXT_HASH_LABEL.to_owned(), hash.to_string());
-        let build_args: HashMap<String, String> = plan.build_args.clone().into_iter().collect();
-        let mut options = BuildImageOptionsBuilder::default()
-            .dockerfile(plan.dockerfile)
-            .t(&reference)
-            .buildargs(&build_args)
-            .labels(&labels)
-            .rm(true)
-            .forcerm(true)
-            .nocache(self.options.no_cache);
-        if let Some(network) = &self.options.network {
-            options = options.networkmode(network);
-        }
-        let options = options.build();
-        let body =
-            bollard::body_try_stream(ReaderStream::new(tokio::fs::File::open(&tar_path).await?));
-        let stream = self.docker.build_image(options, None, Some(body));
-        let result = tokio::time::timeout(BUILD_TIMEOUT, drain_build(variant, stream)).await;
-        let _ = std::fs::remove_file(&tar_path);
-        let id = match result {
-            Ok(result) => result?,
-            Err(_) => bail!("[{variant}] the build did not finish within {BUILD_TIMEOUT:?}"),
-        };
+        let id = build_context(
+            self.docker,
+            self.options,
+            ContextBuild {
+                name: &variant.to_string(),
+                context: &payload.context,
+                dockerfile: plan.dockerfile,
+                from: &plan.base_image,
+                reference: &reference,
+                build_args: &plan.build_args,
+                labels: &labels,
+            },
+        )
+        .await?;
         self.tag_moving(variant, &reference).await?;
         self.remove_older_builds(variant, &id).await?;
         let elapsed = started.elapsed();
@@ -217,48 +193,20 @@ impl ImageBuilder<'_> {
         )))
     }
 
-    /// Untags the variant's earlier `ctx-…` builds so a machine that builds every commit does
-    /// not keep every image; layers still used by the new image stay.
+    /// Untags the variant's earlier `ctx-…` builds (see [`remove_older_builds`]).
     async fn remove_older_builds(&self, variant: Variant, keep_id: &str) -> anyhow::Result<()> {
-        let filters = HashMap::from([("label", vec![format!("{VARIANT_LABEL}={variant}")])]);
-        let images = self
-            .docker
-            .list_images(Some(
-                ListImagesOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .context("cannot list earlier builds")?;
         let prefix = format!(
             "{}:ctx-",
             variant.local_repo(&self.settings.local_namespace)
         );
-        for image in images.into_iter().filter(|i| i.id != keep_id) {
-            // An earlier build whose last tag moved away: remove it by id.
-            let untagged = image.repo_tags.iter().all(|t| t == "<none>:<none>");
-            let targets: Vec<&String> = if untagged {
-                vec![&image.id]
-            } else {
-                image
-                    .repo_tags
-                    .iter()
-                    .filter(|t| t.starts_with(&prefix))
-                    .collect()
-            };
-            for tag in targets {
-                match self
-                    .docker
-                    .remove_image(tag, None::<RemoveImageOptions>, None)
-                    .await
-                {
-                    Ok(_) => eprintln!("[{variant}] removed the earlier build {tag}"),
-                    // Still used by a container or another tag: leave it.
-                    Err(err) => eprintln!("[{variant}] kept {tag}: {err}"),
-                }
-            }
-        }
-        Ok(())
+        remove_older_builds(
+            self.docker,
+            &variant.to_string(),
+            &variant.to_string(),
+            &prefix,
+            keep_id,
+        )
+        .await
     }
 
     /// Points `gitlab-ai/<assistant>:<base>` at the image.
@@ -279,10 +227,121 @@ impl ImageBuilder<'_> {
     }
 }
 
+/// One image build from an assembled context.
+pub struct ContextBuild<'a> {
+    /// What is built, in log lines and the scratch tarball's name (`claude-ubuntu`).
+    pub name: &'a str,
+    /// The context.
+    pub context: &'a BuildContext,
+    /// The Dockerfile's path inside the context.
+    pub dockerfile: &'a str,
+    /// The base image, for the log line.
+    pub from: &'a str,
+    /// The content-addressed tag to build (`gitlab-ai/claude:ctx-…`).
+    pub reference: &'a str,
+    /// `--build-arg`s.
+    pub build_args: &'a BTreeMap<String, String>,
+    /// Labels, the context hash among them.
+    pub labels: &'a BTreeMap<String, String>,
+}
+
+/// Writes the context to a tarball in the scratch directory, streams it to `POST /build` and
+/// returns the image id; the tarball is removed whatever happens.
+pub async fn build_context(
+    docker: &Docker,
+    options: &BuildOptions,
+    build: ContextBuild<'_>,
+) -> anyhow::Result<String> {
+    let name = build.name;
+    std::fs::create_dir_all(&options.scratch)?;
+    let tar_path = options.scratch.join(format!("{name}.tar"));
+    let file = std::fs::File::create(&tar_path)
+        .with_context(|| format!("cannot create {}", tar_path.display()))?;
+    let file = build
+        .context
+        .write_tar(std::io::BufWriter::new(file))?
+        .into_inner()
+        .map_err(|e| e.into_error())?;
+    let size = file.metadata()?.len();
+    drop(file);
+    eprintln!(
+        "[{name}] building {} from {} (context {})",
+        build.reference,
+        build.from,
+        mb(size)
+    );
+    let labels: HashMap<String, String> = build.labels.clone().into_iter().collect();
+    let build_args: HashMap<String, String> = build.build_args.clone().into_iter().collect();
+    let mut builder = BuildImageOptionsBuilder::default()
+        .dockerfile(build.dockerfile)
+        .t(build.reference)
+        .buildargs(&build_args)
+        .labels(&labels)
+        .rm(true)
+        .forcerm(true)
+        .nocache(options.no_cache);
+    if let Some(network) = &options.network {
+        builder = builder.networkmode(network);
+    }
+    let body = bollard::body_try_stream(ReaderStream::new(tokio::fs::File::open(&tar_path).await?));
+    let stream = docker.build_image(builder.build(), None, Some(body));
+    let result = tokio::time::timeout(BUILD_TIMEOUT, drain_build(name, stream)).await;
+    let _ = std::fs::remove_file(&tar_path);
+    match result {
+        Ok(result) => result,
+        Err(_) => bail!("[{name}] the build did not finish within {BUILD_TIMEOUT:?}"),
+    }
+}
+
+/// Untags the earlier `ctx-…` builds of the image labelled `VARIANT_LABEL=label` (tags starting
+/// with `prefix`) so a machine that builds every commit does not keep every image; layers still
+/// used by the new image (`keep_id`) stay.
+pub async fn remove_older_builds(
+    docker: &Docker,
+    name: &str,
+    label: &str,
+    prefix: &str,
+    keep_id: &str,
+) -> anyhow::Result<()> {
+    let filters = HashMap::from([("label", vec![format!("{VARIANT_LABEL}={label}")])]);
+    let images = docker
+        .list_images(Some(
+            ListImagesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .context("cannot list earlier builds")?;
+    for image in images.into_iter().filter(|i| i.id != keep_id) {
+        // An earlier build whose last tag moved away: remove it by id.
+        let untagged = image.repo_tags.iter().all(|t| t == "<none>:<none>");
+        let targets: Vec<&String> = if untagged {
+            vec![&image.id]
+        } else {
+            image
+                .repo_tags
+                .iter()
+                .filter(|t| t.starts_with(prefix))
+                .collect()
+        };
+        for tag in targets {
+            match docker
+                .remove_image(tag, None::<RemoveImageOptions>, None)
+                .await
+            {
+                Ok(_) => eprintln!("[{name}] removed the earlier build {tag}"),
+                // Still used by a container or another tag: leave it.
+                Err(err) => eprintln!("[{name}] kept {tag}: {err}"),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Prints one line per Dockerfile step, keeps the rest of the output for error reports, and
 /// returns the built image's id; an error item fails with the daemon's message in full.
 async fn drain_build(
-    variant: Variant,
+    variant: &str,
     stream: impl futures::Stream<Item = Result<bollard::models::BuildInfo, DockerError>>,
 ) -> anyhow::Result<String> {
     const KEPT_LINES: usize = 60;

@@ -43,6 +43,7 @@ mod remote_image;
 mod revision;
 mod sbom;
 mod signing;
+mod slim_image;
 mod supply_chain;
 mod test;
 mod test_images;
@@ -69,7 +70,8 @@ enum Command {
     Test(test::Args),
     /// Make the local Debian base image (debootstrap + import) that stands in for ubuntu:24.04.
     BootstrapBase(bootstrap_base::Args),
-    /// Build the claude/codex x alpine/ubuntu images (skipping unchanged ones), then test them.
+    /// Build the claude/codex x alpine/ubuntu images and the slim `entrypoint` image (skipping
+    /// unchanged ones), then test them.
     BuildImages(build_images::Args),
     /// Test the local images in containers and print their sizes; `--e2e` runs the whole
     /// daemon-backed suite (build, test, no-op rebuild, publish to a local registry).

@@ -124,6 +124,20 @@ pub struct Manifest {
     pub assistants: BTreeMap<Assistant, AssistantSpec>,
     /// Node for the images that need it.
     pub node: NodeSpec,
+    /// The slim `entrypoint` image.
+    pub entrypoint_image: EntrypointImageSpec,
+}
+
+/// The slim `entrypoint` image (`images/entrypoint.Dockerfile`): our binary, its loader and
+/// libraries, a CA bundle and busybox, gathered on the default base and copied into `scratch`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntrypointImageSpec {
+    /// Distribution packages its gathering stage installs (none of them reaches the image
+    /// whole: the Dockerfile copies single files out of them).
+    pub packages: Vec<String>,
+    /// How far (MB) its compressed size may exceed the `entrypoint` binary gzipped.
+    pub budget_over_binary_mb: u64,
 }
 
 /// A base's upstream image.
@@ -232,6 +246,11 @@ impl Manifest {
                     self.artifacts(assistant, base, arch)?;
                 }
             }
+        }
+        if self.base(self.default_base)?.family != Family::Debian {
+            bail!(
+                "default_base must be a Debian-family base: the slim entrypoint image is gathered on it from the host's glibc build"
+            );
         }
         if !self.node.artifact.contains("{version}") || !self.node.artifact.contains("{arch}") {
             bail!(

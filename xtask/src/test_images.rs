@@ -7,6 +7,8 @@
 //! assistant's runtime gzipped + `budget_over_binary_mb` of images.toml, where the runtime is
 //! the CLI binary, and Node in the images that carry it for the CLI's launcher).
 //!
+//! The slim `entrypoint` image has checks of its own (`slim_image.rs`).
+//!
 //! `--e2e` runs the whole daemon-backed suite instead (see `e2e.rs`).
 
 use anyhow::{Context, bail};
@@ -85,7 +87,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let plan = VariantPlan::new(&manifest, &settings, variant)?;
             reports.push(test_image(&docker, &reference, &plan).await?);
         }
-        if reports.is_empty() {
+        let slim = crate::slim_image::local_image(&args.images.local_namespace);
+        let slim_found = engine::inspect_image(&docker, &slim).await?.is_some();
+        if slim_found {
+            let plan = crate::slim_image::SlimPlan::new(&manifest, &settings)?;
+            crate::slim_image::test(&docker, &slim, &plan).await?;
+        } else {
+            eprintln!("[entrypoint] {slim} does not exist: run `cargo xtask build-images` first");
+        }
+        if reports.is_empty() && !slim_found {
             bail!("none of the selected images exists locally: run `cargo xtask build-images`");
         }
         judge_sizes(&reports)

@@ -1,13 +1,10 @@
-//! What a worker does with one queued mention: check who asked, claim the note, post the
-//! placeholder, start the pipeline, and link it from the placeholder.
+//! What a worker does with one queued mention: acknowledge it (check who asked, claim the note,
+//! post the placeholder, hand the claim over: [`crate::ack`], shared with the acknowledgement
+//! job), start the pipeline, and link it from the placeholder.
 //!
-//! The order makes every failure visible and retryable: nothing is posted before the claim, so
-//! two deliveries or replicas never both answer; the claim is handed over ([`claim::hand_over`])
-//! right before the pipeline starts or the refusal is posted, so a relay that dies before that
-//! leaves only a lease that the next delivery, replica or scan takes over; once the placeholder
-//! is up it never stays "working" without a pipeline behind it (it is replaced by a failure
-//! note); and a failed mention gives its claim back, so GitLab's "Resend request" or a new
-//! delivery can try again.
+//! Once the placeholder is up it never stays "working" without a pipeline behind it (it is
+//! replaced by a failure note), and a failed mention gives its claim back, so GitLab's "Resend
+//! request" or a new delivery can try again.
 
 use std::sync::Arc;
 
@@ -17,12 +14,13 @@ use super::dedup::Seen;
 use super::intake::Mention;
 use super::pipeline;
 use super::stats::{Stats, bump};
-use crate::claim::{self, Claim, ClaimSettings, HandOver, Target};
+use crate::ack::{AckSettings, Acknowledged, acknowledge, give_back};
+use crate::claim::{ClaimSettings, Target};
 use crate::gitlab::GitLab;
-use crate::gitlab::ids::{AwardId, NoteId, PipelineId};
-use crate::guard::{self, GuardOutcome, GuardSettings};
-use crate::marker::{NoteRole, claim_line, marker};
-use crate::publish::placeholder::{placeholder_body, post_where_asked, working_body};
+use crate::gitlab::ids::{NoteId, PipelineId};
+use crate::guard::GuardSettings;
+use crate::marker::{NoteRole, marker};
+use crate::publish::placeholder::working_body;
 use crate::quick_action::Inert;
 use crate::redact::Redactor;
 
@@ -91,85 +89,45 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
         noteable: trigger.noteable,
         note: note.id,
     };
-
-    let refusal = match guard::check(gitlab, trigger, &ctx.guard).await {
-        Ok(GuardOutcome::Proceed { .. }) => None,
-        Ok(GuardOutcome::Ignore(reason)) => {
-            tracing::info!(reason = %reason.message(), "not acting on the note");
-            bump(&ctx.stats.not_allowed);
-            return Outcome::NotAllowed;
-        }
-        Ok(GuardOutcome::Refuse(refusal)) => Some(refusal),
-        Err(error) => {
-            tracing::warn!(%error, "the access checks could not reach GitLab");
-            return Outcome::Failed;
-        }
+    let settings = AckSettings {
+        guard: ctx.guard.clone(),
+        claim: ctx.claim,
     };
-
-    let award = match claim::claim(gitlab, target, assistant, &ctx.claim).await {
-        Ok(Claim::Won(award)) => award,
-        Ok(Claim::Taken) => {
-            tracing::info!("already claimed by another delivery, replica or scan");
-            bump(&ctx.stats.claimed_elsewhere);
-            return Outcome::ClaimedElsewhere;
-        }
-        Err(error) => {
-            tracing::warn!(%error, "the note could not be claimed");
-            return Outcome::Failed;
-        }
-    };
-
-    if let Some(refusal) = refusal {
-        bump(&ctx.stats.not_allowed);
-        // The claim stays, handed over: a re-sent delivery must not post the refusal again.
-        let Some(handover) = handed_over(gitlab, target, assistant, award).await else {
-            return Outcome::Failed;
-        };
-        return match crate::run::refuse(gitlab, trigger, assistant, &refusal, &ctx.redactor).await {
-            Ok(_) => {
-                tracing::info!(reason = %refusal.message(), "refused the request");
-                Outcome::NotAllowed
+    let (placeholder, award, handover) =
+        match acknowledge(gitlab, trigger, assistant, &settings, &ctx.redactor).await {
+            Acknowledged::Placeholder {
+                note,
+                award,
+                handover,
+            } => (note, award, handover),
+            Acknowledged::Refused { .. } => {
+                bump(&ctx.stats.not_allowed);
+                return Outcome::NotAllowed;
             }
-            Err(error) => {
-                tracing::warn!(error = %format!("{error:#}"), "the refusal could not be posted");
-                give_back(gitlab, target, award, Some(handover)).await;
-                Outcome::Failed
+            Acknowledged::Ignored { reason } => {
+                tracing::info!(%reason, "not acting on the note");
+                bump(&ctx.stats.not_allowed);
+                return Outcome::NotAllowed;
+            }
+            Acknowledged::ClaimedElsewhere => {
+                tracing::info!("already claimed by another delivery, replica or scan");
+                bump(&ctx.stats.claimed_elsewhere);
+                return Outcome::ClaimedElsewhere;
+            }
+            Acknowledged::Failed { error } => {
+                tracing::warn!(%error, "the mention could not be acknowledged");
+                return Outcome::Failed;
             }
         };
-    }
-
-    // Tied to the claim, so whoever takes over an expired claim can remove it.
-    let body = format!(
-        "{}\n{}",
-        placeholder_body(assistant, None),
-        claim_line(award)
-    );
-    let placeholder = match post_where_asked(gitlab, trigger, &Inert::new(&body)).await {
-        Ok((placeholder, _thread)) => placeholder,
-        Err(error) => {
-            tracing::warn!(%error, "the placeholder could not be posted");
-            give_back(gitlab, target, award, None).await;
-            return Outcome::Failed;
-        }
-    };
     bump(&ctx.stats.placeholders);
     ctx.stats.record_latency(mention.received.elapsed());
     tracing::info!(
-        placeholder = placeholder.id.0,
+        placeholder = placeholder.0,
         elapsed_ms = u64::try_from(mention.received.elapsed().as_millis()).unwrap_or(u64::MAX),
-        "placeholder posted"
+        "placeholder posted and claim handed over"
     );
 
-    let Some(handover) = handed_over(gitlab, target, assistant, award).await else {
-        if let Err(error) = gitlab
-            .delete_note(&trigger.project, trigger.noteable, placeholder.id)
-            .await
-        {
-            tracing::warn!(%error, placeholder = placeholder.id.0, "the placeholder of a mention this relay no longer owns could not be deleted");
-        }
-        return Outcome::Failed;
-    };
-    let variables = pipeline::variables(trigger, assistant, placeholder.id);
+    let variables = pipeline::variables(trigger, assistant, placeholder);
     match pipeline::start(&mention.project, trigger, variables).await {
         Ok(started) => {
             tracing::info!(pipeline = started.id.0, "pipeline started");
@@ -179,7 +137,7 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
                 .update_note(
                     &trigger.project,
                     trigger.noteable,
-                    placeholder.id,
+                    placeholder,
                     &Inert::new(&body),
                 )
                 .await
@@ -193,7 +151,7 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
         Err(error) => {
             tracing::warn!(%error, "the pipeline could not be started");
             let body = failure_body(ctx, assistant, &error.to_string());
-            replace_placeholder(gitlab, mention, placeholder.id, &body).await;
+            replace_placeholder(gitlab, mention, placeholder, &body).await;
             give_back(gitlab, target, award, Some(handover)).await;
             Outcome::Failed
         }
@@ -219,35 +177,5 @@ async fn replace_placeholder(gitlab: &GitLab, mention: &Mention, note: NoteId, b
         .await
     {
         tracing::error!(%error, placeholder = note.0, "the placeholder could not be replaced by the failure note");
-    }
-}
-
-/// Hands the claim over before an irreversible step; `None` (logged) when GitLab could not be
-/// asked or the lease was lost to another caller, and the mention must be left alone.
-async fn handed_over(
-    gitlab: &GitLab,
-    target: Target<'_>,
-    assistant: crate::assistant::Assistant,
-    award: AwardId,
-) -> Option<AwardId> {
-    match claim::hand_over(gitlab, target, assistant, award).await {
-        Ok(HandOver::Done(handover)) => Some(handover),
-        Ok(HandOver::Lost) => {
-            tracing::warn!(
-                "the claim's lease ran out and another delivery, replica or scan took the mention over; stopping"
-            );
-            None
-        }
-        Err(error) => {
-            tracing::warn!(%error, "the claim could not be handed over");
-            give_back(gitlab, target, award, None).await;
-            None
-        }
-    }
-}
-
-async fn give_back(gitlab: &GitLab, target: Target<'_>, award: AwardId, handover: Option<AwardId>) {
-    if let Err(error) = claim::release(gitlab, target, award, handover).await {
-        tracing::error!(%error, "the claim could not be released; remove the bot's reaction to retry");
     }
 }

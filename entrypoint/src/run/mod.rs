@@ -5,7 +5,7 @@
 //! the trigger came as a webhook body); read every setting ([`JobSettings`], so a wrong variable
 //! stops the job before anything is posted); **guard** (silently ignore bots, politely refuse people
 //! without the role, or a note edited since the relay or scan checked it); **claim** the note
-//! (the bot's reaction, [`crate::claim`]) unless a relay or scan already did and passed its
+//! (the bot's reaction, [`crate::claim`]) unless a relay, scan or ack job already did and passed its
 //! placeholder, so a re-sent webhook or a racing scan stops here; post the **placeholder** and
 //! hand the claim over (the lease ends: this job answers); prepare the **workspace** and the
 //! **context**;
@@ -31,6 +31,7 @@ use tracing::Instrument as _;
 pub use outcome::JobEnd;
 pub use settings::{JobSettings, RunOptions};
 
+use crate::ack::command::Handed;
 use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
 use crate::assistant::run::RunSpec;
@@ -71,7 +72,13 @@ pub async fn run(
     let assistant = options.assistant;
     let injected = crate::trigger::flow::with_injected(vars);
     let vars: &dyn Fn(&str) -> Option<String> = &injected;
-    let (trigger, gitlab, edited) = match load(options, vars)
+    // What the acknowledgement job of a webhook pipeline left (`entrypoint ack`).
+    let handed = Handed::from_env(vars)?;
+    if let Handed::Done { reason } = handed {
+        tracing::info!(%reason, "nothing to do for {assistant}");
+        return Ok(JobEnd::Skipped { reason });
+    }
+    let (mut trigger, gitlab, edited) = match load(options, vars)
         .instrument(tracing::info_span!("load"))
         .await?
     {
@@ -81,6 +88,8 @@ pub async fn run(
         }
         Loaded::Run(loaded) => *loaded,
     };
+    // The ack job claimed the note and posted the placeholder: take it over as a relay's.
+    handed.apply(&mut trigger);
 
     let settings = JobSettings::from_env(vars, assistant)?;
     let claim_settings = ClaimSettings::from_env(vars)?;

@@ -1,0 +1,387 @@
+//! The acknowledgement job of a webhook pipeline (`entrypoint ack`, the templates' `ai-*-ack`
+//! job in the slim image) against the GitLab double, then the assistant job that `needs:` it,
+//! given the ack job's dotenv report as GitLab passes it: as variables of the job.
+//! Each test is named after what the person who commented sees.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use doubles::gitlab::double::{
+    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
+    UserSpec,
+};
+use doubles::gitlab::model::Note;
+use entrypoint::claim::{emoji, handover_emoji};
+use entrypoint::marker::{NoteRole, marker};
+
+const SLIM_IMAGE: &str = "registry.example.com/gitlab-ai/gitlab-ai/entrypoint:0.1.0";
+
+struct World {
+    gl: GitLabDouble,
+    project: u64,
+    bot: SeededUser,
+    dev: SeededUser,
+    guest: SeededUser,
+    dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let gl = GitLabDouble::start().await.expect("double starts");
+    let project = gl
+        .add_project(ProjectSpec::new("acme/widgets"))
+        .expect("project")
+        .id;
+    let bot = gl
+        .add_user(UserSpec::project_bot(project, "AI"))
+        .expect("bot");
+    gl.add_member(project, bot.id, 40).expect("bot member");
+    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
+    gl.add_member(project, dev.id, 30).expect("dev member");
+    let guest = gl.add_user(UserSpec::human("gus")).expect("guest");
+    gl.add_member(project, guest.id, 10).expect("guest member");
+    World {
+        gl,
+        project,
+        bot,
+        dev,
+        guest,
+        dir: tempfile::tempdir().expect("tempdir"),
+    }
+}
+
+/// The ack job's dotenv report, parsed as GitLab does (`KEY=value` lines).
+fn report(path: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .expect("the dotenv report was written")
+        .lines()
+        .map(|line| {
+            let (k, v) = line.split_once('=').expect("KEY=value");
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+impl World {
+    fn issue(&self) -> DoubleNoteable {
+        let iid = self
+            .gl
+            .create_issue(self.project, IssueSpec::new(self.dev.id, "Widgets"))
+            .expect("issue")
+            .iid;
+        DoubleNoteable::Issue(iid)
+    }
+
+    /// A comment, and the TRIGGER_PAYLOAD file GitLab's webhook call would give the pipeline.
+    fn comment(&self, issue: DoubleNoteable, author: u64, body: &str) -> (u64, PathBuf) {
+        let note = self
+            .gl
+            .add_note(
+                self.project,
+                issue,
+                NoteSpec::new(author, body).emit_hooks(),
+            )
+            .expect("note")
+            .id;
+        let event = self
+            .gl
+            .note_events()
+            .into_iter()
+            .find(|e| e.note_id == note)
+            .expect("the double recorded the Note Hook");
+        let payload = self.dir.path().join(format!("TRIGGER_PAYLOAD-{note}"));
+        std::fs::write(&payload, event.payload.to_string()).expect("payload written");
+        (note, payload)
+    }
+
+    /// Runs `entrypoint <args>` as a webhook pipeline's job, with `extra` variables.
+    fn job(&self, args: &[&str], payload: &Path, extra: &[(String, String)]) -> Output {
+        let base = self.gl.base_url();
+        let mut command = std::process::Command::new(
+            doubles::binaries::entrypoint().expect("the entrypoint binary"),
+        );
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("CI", "true")
+            .env("CI_PIPELINE_SOURCE", "trigger")
+            .env("CI_PROJECT_ID", self.project.to_string())
+            .env("CI_PROJECT_PATH", "acme/widgets")
+            .env("CI_PROJECT_DIR", self.dir.path())
+            .env("CI_API_V4_URL", self.gl.api_url())
+            .env("CI_SERVER_URL", &base)
+            .env("CI_JOB_ID", "4241")
+            .env("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/4241"))
+            .env("CI_JOB_IMAGE", SLIM_IMAGE)
+            .env("GITLAB_TOKEN", &self.bot.token)
+            .env("TRIGGER_PAYLOAD", payload);
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        let output = command.output().expect("the binary runs");
+        eprintln!(
+            "--- entrypoint {args:?} ({:?}) ---\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// The ack job: runs it and returns its dotenv report.
+    fn ack(&self, payload: &Path) -> Vec<(String, String)> {
+        let dotenv = self.dir.path().join("ai-ack.env");
+        let _ = std::fs::remove_file(&dotenv);
+        let out = self.job(
+            &[
+                "ack",
+                "--assistant",
+                "claude",
+                "--dotenv",
+                dotenv.to_str().expect("utf-8 path"),
+            ],
+            payload,
+            &[],
+        );
+        assert!(out.status.success(), "the ack job succeeds");
+        report(&dotenv)
+    }
+
+    fn bot_notes(&self, issue: DoubleNoteable) -> Vec<Note> {
+        self.gl
+            .notes(self.project, issue)
+            .into_iter()
+            .filter(|n| n.author_id == self.bot.id)
+            .collect()
+    }
+
+    fn api_requests(&self) -> usize {
+        self.gl
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/"))
+            .count()
+    }
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_comment_without_a_mention_runs_only_the_slim_image_and_costs_no_api_call() {
+    let w = world().await;
+    let issue = w.issue();
+    let (_, payload) = w.comment(issue, w.dev.id, "thanks, looks good");
+    w.gl.clear_requests();
+
+    let handed = w.ack(&payload);
+
+    assert_eq!(
+        handed,
+        pairs(&[("AI_ACK", "done"), ("AI_JOB_IMAGE", SLIM_IMAGE)])
+    );
+    // The assistant job, now on the slim image, with the report's variables: done at once.
+    let out = w.job(&["run", "--assistant", "claude"], &payload, &handed);
+    assert!(out.status.success());
+    assert_eq!(w.api_requests(), 0);
+    assert!(w.bot_notes(issue).is_empty());
+}
+
+#[tokio::test]
+async fn a_mention_is_acknowledged_by_the_slim_job_with_one_placeholder_and_a_handed_over_claim() {
+    let w = world().await;
+    let issue = w.issue();
+    let (note, payload) = w.comment(issue, w.dev.id, "@claude please fix the greeting");
+
+    let handed = w.ack(&payload);
+
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    let placeholder = &bot_notes[0];
+    assert!(
+        placeholder.body.contains(&marker(
+            entrypoint::assistant::Assistant::Claude,
+            NoteRole::Placeholder
+        )),
+        "{}",
+        placeholder.body
+    );
+    assert_eq!(
+        handed,
+        pairs(&[
+            ("AI_ACK", "posted"),
+            ("AI_PLACEHOLDER_NOTE_ID", &placeholder.id.to_string()),
+        ])
+    );
+    let claude = entrypoint::assistant::Assistant::Claude;
+    let mut reactions = w.gl.award_names(note);
+    reactions.sort();
+    let mut expected = vec![emoji(claude).to_owned(), handover_emoji(claude).to_owned()];
+    expected.sort();
+    assert_eq!(reactions, expected);
+
+    // GitLab re-sends the webhook (or a second pipeline runs for the same comment): the second
+    // ack job finds the hand-over and leaves everything as it is.
+    let again = w.ack(&payload);
+    assert_eq!(again[0], ("AI_ACK".to_owned(), "done".to_owned()));
+    assert_eq!(w.bot_notes(issue).len(), 1);
+}
+
+#[tokio::test]
+async fn the_assistant_job_takes_the_acks_placeholder_over_instead_of_claiming_again() {
+    let w = world().await;
+    let issue = w.issue();
+    let (note, payload) = w.comment(issue, w.dev.id, "@claude please fix the greeting");
+    let handed = w.ack(&payload);
+    let placeholder = w.bot_notes(issue)[0].id;
+    let awards_before = w.gl.awards(note).len();
+
+    // The assistant job, with a CLI that fails at once: whatever the job ends with must land
+    // in the ack job's placeholder, not in a second note, and no new claim may be taken.
+    let lease = doubles::sandbox::UidLease::take();
+    let mut extra = handed.clone();
+    extra.extend(pairs(&[
+        ("CLAUDE_API_KEY", "sk-ant-ack-test-0a1b2c"),
+        ("AI_SANDBOX", "off"),
+        ("AI_CLAUDE_BIN", "/bin/false"),
+        ("AI_TIMEOUT", "60s"),
+    ]));
+    extra.push(("AI_SANDBOX_UID".to_owned(), lease.uid.to_string()));
+    let repo = w.gl.git_url(w.project).expect("git url");
+    extra.push(("CI_REPOSITORY_URL".to_owned(), repo));
+    let _ = w.job(&["run", "--assistant", "claude"], &payload, &extra);
+
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    assert_eq!(bot_notes[0].id, placeholder);
+    assert!(
+        !bot_notes[0].body.contains(&marker(
+            entrypoint::assistant::Assistant::Claude,
+            NoteRole::Placeholder
+        )),
+        "the placeholder no longer says working: {}",
+        bot_notes[0].body
+    );
+    assert_eq!(w.gl.awards(note).len(), awards_before);
+}
+
+#[tokio::test]
+async fn a_guest_is_refused_by_the_slim_job_and_the_assistant_job_does_nothing() {
+    let w = world().await;
+    let issue = w.issue();
+    let (_, payload) = w.comment(issue, w.guest.id, "@claude delete everything");
+
+    let handed = w.ack(&payload);
+
+    assert_eq!(
+        handed,
+        pairs(&[("AI_ACK", "done"), ("AI_JOB_IMAGE", SLIM_IMAGE)])
+    );
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "one refusal: {bot_notes:#?}");
+    assert!(
+        bot_notes[0].body.contains(&marker(
+            entrypoint::assistant::Assistant::Claude,
+            NoteRole::Refusal
+        )),
+        "{}",
+        bot_notes[0].body
+    );
+    w.gl.clear_requests();
+    let out = w.job(&["run", "--assistant", "claude"], &payload, &handed);
+    assert!(out.status.success());
+    assert_eq!(w.api_requests(), 0);
+}
+
+/// Webhook mode with setup's custom template: the pipeline carries the `AI_HOOK_*` variables,
+/// and `TRIGGER_PAYLOAD` holds the trigger request's own parameters (GitLab fills it for every
+/// trigger-token pipeline). The slim job reads the note back by id, acknowledges it, and the
+/// assistant job takes its placeholder over, as with a Note Hook body.
+#[tokio::test]
+async fn a_template_webhook_mention_is_acknowledged_in_the_slim_job_and_taken_over() {
+    let w = world().await;
+    let issue = w.issue();
+    let DoubleNoteable::Issue(iid) = issue else {
+        unreachable!("an issue")
+    };
+    let note =
+        w.gl.add_note(
+            w.project,
+            issue,
+            NoteSpec::new(w.dev.id, "@claude please fix the greeting"),
+        )
+        .expect("note")
+        .id;
+    let hook: Vec<(String, String)> = pairs(&[
+        ("AI_HOOK_ACTION", "create"),
+        ("AI_HOOK_AUTHOR", "dana"),
+        ("AI_HOOK_NOTEABLE_TYPE", "Issue"),
+        ("AI_HOOK_NOTE_ID", &note.to_string()),
+        ("AI_HOOK_ISSUE_IID", &iid.to_string()),
+        ("AI_HOOK_MR_IID", ""),
+    ]);
+    let payload = w.dir.path().join("TRIGGER_PAYLOAD-template");
+    let params = serde_json::json!({
+        "variables": hook.iter().cloned().collect::<std::collections::BTreeMap<_, _>>()
+    });
+    std::fs::write(&payload, params.to_string()).expect("payload written");
+
+    let dotenv = w.dir.path().join("ai-ack.env");
+    let out = w.job(
+        &[
+            "ack",
+            "--assistant",
+            "claude",
+            "--dotenv",
+            dotenv.to_str().expect("utf-8 path"),
+        ],
+        &payload,
+        &hook,
+    );
+    assert!(out.status.success(), "the ack job succeeds");
+    let handed = report(&dotenv);
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
+    let placeholder = bot_notes[0].id;
+    assert_eq!(
+        handed,
+        pairs(&[
+            ("AI_ACK", "posted"),
+            ("AI_PLACEHOLDER_NOTE_ID", &placeholder.to_string()),
+        ])
+    );
+    let awards_before = w.gl.awards(note).len();
+
+    let lease = doubles::sandbox::UidLease::take();
+    let mut extra = hook.clone();
+    extra.extend(handed);
+    extra.extend(pairs(&[
+        ("CLAUDE_API_KEY", "sk-ant-ack-test-0a1b2c"),
+        ("AI_SANDBOX", "off"),
+        ("AI_CLAUDE_BIN", "/bin/false"),
+        ("AI_TIMEOUT", "60s"),
+    ]));
+    extra.push(("AI_SANDBOX_UID".to_owned(), lease.uid.to_string()));
+    extra.push((
+        "CI_REPOSITORY_URL".to_owned(),
+        w.gl.git_url(w.project).expect("git url"),
+    ));
+    let _ = w.job(&["run", "--assistant", "claude"], &payload, &extra);
+
+    let bot_notes = w.bot_notes(issue);
+    assert_eq!(bot_notes.len(), 1, "one note, the ack's: {bot_notes:#?}");
+    assert_eq!(bot_notes[0].id, placeholder);
+    assert!(
+        !bot_notes[0].body.contains(&marker(
+            entrypoint::assistant::Assistant::Claude,
+            NoteRole::Placeholder
+        )),
+        "the placeholder no longer says working: {}",
+        bot_notes[0].body
+    );
+    assert_eq!(w.gl.awards(note).len(), awards_before, "no second claim");
+}
