@@ -125,6 +125,19 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         test_images::test_all(docker, &images).await?;
         stage(passed, "both images pass test-images");
 
+        let slim = first
+            .slim
+            .as_ref()
+            .context("the slim entrypoint image was not built")?;
+        let slim_report = crate::slim_image::test(docker, &slim.reference, &slim.plan).await?;
+        stage(
+            passed,
+            &format!(
+                "the slim entrypoint image passes its checks: {}",
+                slim_report.line()
+            ),
+        );
+
         for image in &images {
             // Both assistants run as the sandbox uid either way; the story runs once fenced and
             // once open, and dumps /proc as the CLI's shell each time.
