@@ -286,8 +286,17 @@ impl World {
     }
 }
 
-fn image_mb(job: &PlannedJob) -> u64 {
-    if job.image.contains("/entrypoint:") {
+/// The acknowledgement job of a webhook pipeline.
+fn is_ack(job: &PlannedJob) -> bool {
+    job.name.ends_with("-ack")
+}
+
+/// MB a cold runner pulls for `job`: its `image:`, or the slim image when the job's image is
+/// `$AI_JOB_IMAGE` and the acknowledgement job pointed it there (`slim_by_ack`).
+fn image_mb(job: &PlannedJob, slim_by_ack: bool) -> u64 {
+    let slim =
+        job.image.contains("/entrypoint:") || (job.image.contains("$AI_JOB_IMAGE") && slim_by_ack);
+    if slim {
         SLIM_IMAGE_MB
     } else {
         ASSISTANT_IMAGE_MB
@@ -381,25 +390,37 @@ async fn replay(design: Design) -> anyhow::Result<Figures> {
         let pipelines = w.gl.pipelines(w.project);
         for pipeline in pipelines.iter().skip(before) {
             figures.pipelines += 1;
+            // The slim acknowledgement job (`ai-claude-ack`) answers nothing itself; when it
+            // finds nothing to do, its dotenv report points the answering job's `image:`
+            // (`$AI_JOB_IMAGE`) at the slim image too.
+            let has_ack = pipeline
+                .jobs
+                .iter()
+                .any(|j| is_ack(j) && j.when != "manual");
+            let answers = w.job_answers(pipeline).await?;
             for job in &pipeline.jobs {
                 if job.when == "manual" {
                     figures.manual_jobs += 1;
                     continue;
                 }
                 figures.jobs_run += 1;
-                figures.mb_pulled += image_mb(job);
-                let slim = image_mb(job) == SLIM_IMAGE_MB;
+                let answers = if is_ack(job) { None } else { answers };
+                let mb = image_mb(job, has_ack && answers.is_none());
+                figures.mb_pulled += mb;
+                let slim = mb == SLIM_IMAGE_MB;
                 if slim {
                     figures.jobs_slim_image += 1;
                 } else {
                     figures.jobs_assistant_image += 1;
                 }
-                let answers = w.job_answers(pipeline).await?;
                 if answers.is_none() && !slim {
                     figures.non_mention_jobs_assistant_image += 1;
                 }
                 let duration = if answers.is_some() { ANSWER } else { 0 };
-                let group = job.resource_group.clone().unwrap_or_default();
+                // A job outside any resource group waits for nobody.
+                let Some(group) = job.resource_group.clone() else {
+                    continue;
+                };
                 let (free, holder) = groups.get(&group).copied().unwrap_or((0, None));
                 let start = at.max(free);
                 let wait = start - at;
@@ -517,7 +538,7 @@ async fn main() -> anyhow::Result<()> {
     ];
     println!(
         "{:<62} {:>22} {:>22}",
-        "webhook mode, one day", "today (no template)", "custom template"
+        "webhook mode, one day", "no template", "custom template"
     );
     for (label, a, b) in rows {
         println!("{label:<62} {a:>22} {b:>22}");
