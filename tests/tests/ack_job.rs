@@ -148,6 +148,49 @@ impl World {
         report(&dotenv)
     }
 
+    /// The assistant job after a posted acknowledgement, with the ack's report (`handed`) and
+    /// `vars` as its variables and a CLI that fails at once: whatever it ends with must land in
+    /// the ack's placeholder.
+    fn run_failing_cli(&self, payload: &Path, vars: &[(String, String)]) {
+        let lease = doubles::sandbox::UidLease::take();
+        let mut extra = vars.to_vec();
+        extra.extend(pairs(&[
+            ("CLAUDE_API_KEY", "sk-ant-ack-test-0a1b2c"),
+            ("AI_SANDBOX", "off"),
+            ("AI_CLAUDE_BIN", "/bin/false"),
+            ("AI_TIMEOUT", "60s"),
+        ]));
+        extra.push(("AI_SANDBOX_UID".to_owned(), lease.uid.to_string()));
+        extra.push((
+            "CI_REPOSITORY_URL".to_owned(),
+            self.gl.git_url(self.project).expect("git url"),
+        ));
+        let _ = self.job(&["run", "--assistant", "claude"], payload, &extra);
+    }
+
+    /// The bot's only note on `issue` is `placeholder`, no longer saying "working", and the
+    /// note's reactions are as many as `awards_before` (no second claim).
+    fn assert_taken_over(
+        &self,
+        issue: DoubleNoteable,
+        placeholder: u64,
+        note: u64,
+        awards_before: usize,
+    ) {
+        let bot_notes = self.bot_notes(issue);
+        assert_eq!(bot_notes.len(), 1, "one note, the ack's: {bot_notes:#?}");
+        assert_eq!(bot_notes[0].id, placeholder);
+        assert!(
+            !bot_notes[0].body.contains(&marker(
+                entrypoint::assistant::Assistant::Claude,
+                NoteRole::Placeholder
+            )),
+            "the placeholder no longer says working: {}",
+            bot_notes[0].body
+        );
+        assert_eq!(self.gl.awards(note).len(), awards_before, "no second claim");
+    }
+
     fn bot_notes(&self, issue: DoubleNoteable) -> Vec<Note> {
         self.gl
             .notes(self.project, issue)
@@ -240,33 +283,9 @@ async fn the_assistant_job_takes_the_acks_placeholder_over_instead_of_claiming_a
     let placeholder = w.bot_notes(issue)[0].id;
     let awards_before = w.gl.awards(note).len();
 
-    // The assistant job, with a CLI that fails at once: whatever the job ends with must land
-    // in the ack job's placeholder, not in a second note, and no new claim may be taken.
-    let lease = doubles::sandbox::UidLease::take();
-    let mut extra = handed.clone();
-    extra.extend(pairs(&[
-        ("CLAUDE_API_KEY", "sk-ant-ack-test-0a1b2c"),
-        ("AI_SANDBOX", "off"),
-        ("AI_CLAUDE_BIN", "/bin/false"),
-        ("AI_TIMEOUT", "60s"),
-    ]));
-    extra.push(("AI_SANDBOX_UID".to_owned(), lease.uid.to_string()));
-    let repo = w.gl.git_url(w.project).expect("git url");
-    extra.push(("CI_REPOSITORY_URL".to_owned(), repo));
-    let _ = w.job(&["run", "--assistant", "claude"], &payload, &extra);
+    w.run_failing_cli(&payload, &handed);
 
-    let bot_notes = w.bot_notes(issue);
-    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
-    assert_eq!(bot_notes[0].id, placeholder);
-    assert!(
-        !bot_notes[0].body.contains(&marker(
-            entrypoint::assistant::Assistant::Claude,
-            NoteRole::Placeholder
-        )),
-        "the placeholder no longer says working: {}",
-        bot_notes[0].body
-    );
-    assert_eq!(w.gl.awards(note).len(), awards_before);
+    w.assert_taken_over(issue, placeholder, note, awards_before);
 }
 
 #[tokio::test]
@@ -356,32 +375,9 @@ async fn a_template_webhook_mention_is_acknowledged_in_the_slim_job_and_taken_ov
     );
     let awards_before = w.gl.awards(note).len();
 
-    let lease = doubles::sandbox::UidLease::take();
-    let mut extra = hook.clone();
-    extra.extend(handed);
-    extra.extend(pairs(&[
-        ("CLAUDE_API_KEY", "sk-ant-ack-test-0a1b2c"),
-        ("AI_SANDBOX", "off"),
-        ("AI_CLAUDE_BIN", "/bin/false"),
-        ("AI_TIMEOUT", "60s"),
-    ]));
-    extra.push(("AI_SANDBOX_UID".to_owned(), lease.uid.to_string()));
-    extra.push((
-        "CI_REPOSITORY_URL".to_owned(),
-        w.gl.git_url(w.project).expect("git url"),
-    ));
-    let _ = w.job(&["run", "--assistant", "claude"], &payload, &extra);
+    let mut vars = hook.clone();
+    vars.extend(handed);
+    w.run_failing_cli(&payload, &vars);
 
-    let bot_notes = w.bot_notes(issue);
-    assert_eq!(bot_notes.len(), 1, "one note, the ack's: {bot_notes:#?}");
-    assert_eq!(bot_notes[0].id, placeholder);
-    assert!(
-        !bot_notes[0].body.contains(&marker(
-            entrypoint::assistant::Assistant::Claude,
-            NoteRole::Placeholder
-        )),
-        "the placeholder no longer says working: {}",
-        bot_notes[0].body
-    );
-    assert_eq!(w.gl.awards(note).len(), awards_before, "no second claim");
+    w.assert_taken_over(issue, placeholder, note, awards_before);
 }
