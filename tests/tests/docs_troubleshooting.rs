@@ -24,6 +24,7 @@ const MODULES: &[&str] = &[
     "publish/finalize.rs",
     "run/house.rs",
     "review/mod.rs",
+    "review/paths.rs",
     "run/settings.rs",
     "sandbox/mod.rs",
     "sandbox/policy.rs",

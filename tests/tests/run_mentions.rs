@@ -2026,6 +2026,85 @@ async fn a_draft_is_reviewed_only_once_ready_and_an_oversized_diff_gets_one_note
     );
 }
 
+/// `AI_REVIEW_PATHS` and `AI_REVIEW_SKIP_PATHS`: a merge request whose changed files are all
+/// filtered out is not reviewed (no model call, nothing posted); otherwise the files left out
+/// reach neither the prompt nor the size limit.
+#[tokio::test]
+async fn path_filters_leave_files_out_of_the_automatic_review_and_its_size_limit() {
+    let w = world().await;
+    let iid = long_merge_request(&w, "Add big", 400);
+    w.gl.repo(w.project)
+        .unwrap()
+        .commit(
+            "feature",
+            &[write("docs/note.md", "one\ntwo\nthree\n")],
+            "Docs\n",
+            &human(),
+        )
+        .unwrap();
+    let mr = DoubleNoteable::MergeRequest(iid);
+    let idle = anthropic::start(Script::new()).await.unwrap();
+    for filters in [
+        vec![("AI_REVIEW_SKIP_PATHS", "src/**, docs/*.md".to_owned())],
+        vec![("AI_REVIEW_PATHS", "lib/**, {test,spec}/**".to_owned())],
+    ] {
+        let skipped = auto_review(&w, iid, &idle, filters).await;
+        assert!(skipped.succeeded(), "{}", skipped.log());
+        assert!(
+            skipped
+                .log()
+                .contains("no changed file of the merge request is one to review"),
+            "{}",
+            skipped.log()
+        );
+    }
+    assert!(idle.model_calls().is_empty(), "filtered out: no model call");
+    assert!(w.bot_notes(mr).is_empty(), "filtered out: nothing posted");
+
+    let model = reviewing_model(
+        &w,
+        2,
+        serde_json::json!({
+            "summary": "Docs only.",
+            "comments": [{"path": "docs/note.md", "line": 2, "body": "Say 2.", "severity": "nit"}]
+        }),
+    )
+    .await;
+    let reviewed = auto_review(
+        &w,
+        iid,
+        &model,
+        vec![
+            ("AI_REVIEW_SKIP_PATHS", "src/**".to_owned()),
+            ("AI_REVIEW_MAX_DIFF_LINES", "100".to_owned()),
+        ],
+    )
+    .await;
+    assert!(reviewed.succeeded(), "{}", reviewed.log());
+    assert_eq!(model.problems(), Vec::<String>::new());
+    let prompt = &model.model_calls()[0];
+    assert!(
+        prompt.contains("+two"),
+        "the kept file's diff is in the prompt"
+    );
+    assert!(
+        !prompt.contains("line 399"),
+        "the skipped file's diff is not in the prompt"
+    );
+    let notes = w.bot_notes(mr);
+    assert!(
+        notes
+            .iter()
+            .all(|n| !n.body.starts_with("Not reviewed automatically")),
+        "the 400 skipped lines do not count toward the limit: {notes:#?}"
+    );
+    assert_eq!(
+        notes.iter().filter(|n| n.position.is_some()).count(),
+        1,
+        "{notes:#?}"
+    );
+}
+
 #[tokio::test]
 async fn a_push_that_fixes_a_finding_gets_its_thread_resolved_by_the_next_automatic_review() {
     let w = world().await;

@@ -21,6 +21,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tracing::Instrument as _;
 
+pub mod paths;
+
 use crate::assistant::Assistant;
 use crate::assistant::run::RunSpec;
 use crate::gitlab::ids::{MergeRequestIid, Noteable, ProjectId, ProjectRef};
@@ -72,6 +74,8 @@ pub enum ReviewSettingsError {
         value: String,
         expected: &'static str,
     },
+    #[error(transparent)]
+    Paths(#[from] paths::PathGlobError),
 }
 
 /// What the review job reads besides the run settings.
@@ -93,6 +97,9 @@ pub struct ReviewSettings {
     /// `AI_REVIEW_SKIP_AUTHORS`: merge requests opened by any of these usernames (dependency
     /// bots, say) are not reviewed automatically (comma-separated, `@` optional).
     pub skip_authors: Vec<String>,
+    /// `AI_REVIEW_PATHS` and `AI_REVIEW_SKIP_PATHS`: the changed files an automatic review
+    /// looks at ([`paths`]).
+    pub paths: paths::PathFilter,
 }
 
 /// A comma-separated list, trimmed, without empty items.
@@ -170,6 +177,10 @@ impl ReviewSettings {
             max_diff_lines,
             skip_labels: list(set("AI_REVIEW_SKIP_LABELS"), '~'),
             skip_authors: list(set("AI_REVIEW_SKIP_AUTHORS"), '@'),
+            paths: paths::PathFilter::from_values(
+                set("AI_REVIEW_PATHS").as_deref(),
+                set("AI_REVIEW_SKIP_PATHS").as_deref(),
+            )?,
         })
     }
 
@@ -467,22 +478,65 @@ pub async fn review(
         }
         None => None,
     };
+    // The path filters apply to automatic reviews only: someone who asks reviews everything.
+    let filter = review_settings
+        .mode
+        .is_some()
+        .then_some(&review_settings.paths)
+        .filter(|f| !f.is_empty());
     let diff = match &since {
-        Some(old) => git
-            .text(&[
-                "diff",
-                "--no-color",
-                "--no-ext-diff",
-                &format!("{old}..HEAD"),
-            ])
-            .await
-            .context("computing the diff since the last review")?,
-        None => whole_diff(
-            &gitlab
+        Some(old) => {
+            let range = format!("{old}..HEAD");
+            let mut args: Vec<String> = ["diff", "--no-color", "--no-ext-diff"]
+                .map(str::to_owned)
+                .to_vec();
+            if let Some(filter) = filter {
+                // Each side of a rename is its own path here, and each kept path is passed as
+                // a literal pathspec: a file named `*` is that file, not a glob.
+                let names = git
+                    .text(&["diff", "--no-renames", "--name-only", "-z", &range])
+                    .await
+                    .context("listing the files changed since the last review")?;
+                let kept: Vec<&str> = names
+                    .split('\0')
+                    .filter(|p| !p.is_empty() && filter.keeps(p))
+                    .collect();
+                if kept.is_empty() {
+                    let reason = format!(
+                        "no file changed since the last review is one to review ({})",
+                        filter.describe()
+                    );
+                    tracing::info!(%reason, "nothing to review");
+                    return Ok(ReviewEnd::Skipped { reason });
+                }
+                args.extend(["--no-renames".to_owned(), range, "--".to_owned()]);
+                args.extend(kept.iter().map(|p| format!(":(literal){p}")));
+            } else {
+                args.push(range);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            git.text(&args)
+                .await
+                .context("computing the diff since the last review")?
+        }
+        None => {
+            let mut files = gitlab
                 .merge_request_diffs(project, iid)
                 .await
-                .context("reading the merge request's diff")?,
-        ),
+                .context("reading the merge request's diff")?;
+            if let Some(filter) = filter {
+                files.retain(|f| filter.keeps_change(&f.old_path, &f.new_path));
+                if files.is_empty() {
+                    let reason = format!(
+                        "no changed file of the merge request is one to review ({})",
+                        filter.describe()
+                    );
+                    tracing::info!(%reason, "nothing to review");
+                    return Ok(ReviewEnd::Skipped { reason });
+                }
+            }
+            whole_diff(&files)
+        }
     };
     let lines = changed_lines(&diff);
     tracing::info!(lines, incremental = since.is_some(), "diff to review");
