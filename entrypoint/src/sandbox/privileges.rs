@@ -66,15 +66,71 @@ fn drop_privileges(uid: SandboxUid) -> rustix::io::Result<()> {
 /// `kill(2)`). Run as the sandbox uid, that is every process the assistant left behind, even
 /// ones that left its process group, which would otherwise keep running unfenced once the rules
 /// are removed.
+///
+/// `SIGKILL` is delivered asynchronously, and a process forking while the signal sweeps the
+/// process list can leave a child the sweep did not see. So the sweep repeats until `/proc`
+/// shows no live (not zombie) process of this uid but this one, for at most
+/// [`REAP_PATIENCE`]: when this returns, nothing the assistant started still runs.
 pub fn kill_all_of_this_uid() -> rustix::io::Result<()> {
-    match rustix::process::kill_process_group(
-        rustix::process::Pid::from_raw(1)
-            .unwrap_or_else(|| unreachable!("1 is a valid process id")),
-        rustix::process::Signal::KILL,
-    ) {
-        Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
-        Err(error) => Err(error),
+    let me = std::process::id();
+    let uid = rustix::process::getuid().as_raw();
+    let deadline = std::time::Instant::now() + REAP_PATIENCE;
+    loop {
+        match rustix::process::kill_process_group(
+            rustix::process::Pid::from_raw(1)
+                .unwrap_or_else(|| unreachable!("1 is a valid process id")),
+            rustix::process::Signal::KILL,
+        ) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::SRCH) => return Ok(()),
+            Err(error) => return Err(error),
+        }
+        if !any_live_process_of(uid, me) || std::time::Instant::now() >= deadline {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+/// How long [`kill_all_of_this_uid`] waits for the processes it killed to be gone.
+const REAP_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether `/proc` lists a process of `uid`, other than `me`, that is neither a zombie nor
+/// dead (`proc(5)`: `State:` `Z` and `X`). Unreadable entries (a process that just exited)
+/// count as gone.
+fn any_live_process_of(uid: u32, me: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|entry| {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            return false;
+        };
+        if pid == me {
+            return false;
+        }
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
+            return false;
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::trim)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let owner = field("Uid:")
+            .split_whitespace()
+            .next()
+            .and_then(|u| u.parse::<u32>().ok());
+        let state = field("State:");
+        owner == Some(uid) && !state.starts_with('Z') && !state.starts_with('X')
+    })
 }
 
 /// Makes this process non-dumpable (`prctl(PR_SET_DUMPABLE, 0)`), for every command that holds
