@@ -1092,6 +1092,43 @@ impl GitLabDouble {
         status: &str,
         created_at: time::Timestamp,
     ) -> anyhow::Result<u64> {
+        self.seed_pipeline(
+            project_id,
+            git_ref,
+            status,
+            super::model::PipelineSource::Schedule,
+            created_at,
+        )
+    }
+
+    /// A pipeline a push to `branch` ran, built at the branch's current head and now in
+    /// `status`; the double runs nothing, so tests seed the CI history they need. It becomes
+    /// the head pipeline of a merge request from `branch` while the branch stays there.
+    pub fn add_branch_pipeline(
+        &self,
+        project_id: u64,
+        branch: &str,
+        status: &str,
+    ) -> anyhow::Result<u64> {
+        self.seed_pipeline(
+            project_id,
+            branch,
+            status,
+            super::model::PipelineSource::Push,
+            time::now(),
+        )
+    }
+
+    /// A finished pipeline of `source` at the head of branch `git_ref`, for the seeding helpers
+    /// above.
+    fn seed_pipeline(
+        &self,
+        project_id: u64,
+        git_ref: &str,
+        status: &str,
+        source: super::model::PipelineSource,
+        created_at: time::Timestamp,
+    ) -> anyhow::Result<u64> {
         let sha = self
             .repo(project_id)?
             .branch_sha(git_ref)?
@@ -1106,44 +1143,11 @@ impl GitLabDouble {
             sha,
             git_ref: git_ref.to_string(),
             status: status.to_string(),
-            source: super::model::PipelineSource::Schedule,
+            source,
             variables: Vec::new(),
             user_id: 0,
             trigger_id: None,
             created_at,
-            jobs: Vec::new(),
-        });
-        Ok(id)
-    }
-
-    /// A pipeline a push to `branch` ran, built at the branch's current head and now in
-    /// `status`; the double runs nothing, so tests seed the CI history they need. It becomes
-    /// the head pipeline of a merge request from `branch` while the branch stays there.
-    pub fn add_branch_pipeline(
-        &self,
-        project_id: u64,
-        branch: &str,
-        status: &str,
-    ) -> anyhow::Result<u64> {
-        let sha = self
-            .repo(project_id)?
-            .branch_sha(branch)?
-            .ok_or_else(|| anyhow!("branch {branch} does not exist in project {project_id}"))?;
-        let mut model = self.app.lock();
-        let id = model.next_pipeline_id();
-        let iid = model.next_pipeline_iid(project_id);
-        model.pipelines.push(Pipeline {
-            id,
-            iid,
-            project_id,
-            sha,
-            git_ref: branch.to_string(),
-            status: status.to_string(),
-            source: super::model::PipelineSource::Push,
-            variables: Vec::new(),
-            user_id: 0,
-            trigger_id: None,
-            created_at: time::now(),
             jobs: Vec::new(),
         });
         Ok(id)
