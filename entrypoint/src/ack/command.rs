@@ -162,15 +162,7 @@ pub async fn ack(
             noteable,
             note,
         }) => {
-            let request = CiRequest {
-                project,
-                assistant,
-                noteable,
-                note,
-                discussion: None,
-                placeholder: None,
-                checked_body: None,
-            };
+            let request = CiRequest::for_note(project, assistant, noteable, note);
             let gitlab = GitLab::new(ClientConfig::from_env(vars)?)?;
             match resolve(&request, &gitlab, handles).await {
                 Ok(trigger) => trigger,

@@ -542,15 +542,7 @@ async fn load(
             noteable,
             note,
         }) => {
-            let request = CiRequest {
-                project,
-                assistant: options.assistant,
-                noteable,
-                note,
-                discussion: None,
-                placeholder: None,
-                checked_body: None,
-            };
+            let request = CiRequest::for_note(project, options.assistant, noteable, note);
             return load_ci(&request, options, vars).await;
         }
     };

@@ -51,6 +51,27 @@ pub struct CiRequest {
     pub checked_body: Option<String>,
 }
 
+impl CiRequest {
+    /// A note named by id alone (our webhook template's variables): no thread, placeholder or
+    /// checked body known yet; reading it back fills in the rest.
+    pub fn for_note(
+        project: ProjectRef,
+        assistant: Assistant,
+        noteable: Noteable,
+        note: NoteId,
+    ) -> Self {
+        Self {
+            project,
+            assistant,
+            noteable,
+            note,
+            discussion: None,
+            placeholder: None,
+            checked_body: None,
+        }
+    }
+}
+
 /// A variable is missing or malformed. `Display` is the one line the job log shows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{name} {problem}: {fix}")]
