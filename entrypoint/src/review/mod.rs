@@ -254,6 +254,12 @@ pub fn decide(
     }
 }
 
+/// A review that decided to do nothing: the reason goes to the job log and nowhere else.
+fn nothing_to_review(reason: String) -> ReviewEnd {
+    tracing::info!(%reason, "nothing to review");
+    ReviewEnd::Skipped { reason }
+}
+
 /// How the job ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReviewEnd {
@@ -424,8 +430,7 @@ pub async fn review(
         .or_else(|| mr.sha.clone())
         .context("GitLab reported no head commit for the merge request (no diff yet)")?;
     if let Some(reason) = review_settings.filtered_out(&mr.labels, &mr.author.username) {
-        tracing::info!(%reason, "nothing to review");
-        return Ok(ReviewEnd::Skipped { reason });
+        return Ok(nothing_to_review(reason));
     }
     let past = PastReviews::read(&gitlab, project, iid, assistant, me.id)
         .await
@@ -439,8 +444,7 @@ pub async fn review(
     );
     let since = match plan {
         Plan::Skip(reason) => {
-            tracing::info!(%reason, "nothing to review");
-            return Ok(ReviewEnd::Skipped { reason });
+            return Ok(nothing_to_review(reason));
         }
         Plan::Review { since } => since,
     };
@@ -506,8 +510,7 @@ pub async fn review(
                         "no file changed since the last review is one to review ({})",
                         filter.describe()
                     );
-                    tracing::info!(%reason, "nothing to review");
-                    return Ok(ReviewEnd::Skipped { reason });
+                    return Ok(nothing_to_review(reason));
                 }
                 args.extend(["--no-renames".to_owned(), range, "--".to_owned()]);
                 args.extend(kept.iter().map(|p| format!(":(literal){p}")));
@@ -531,8 +534,7 @@ pub async fn review(
                         "no changed file of the merge request is one to review ({})",
                         filter.describe()
                     );
-                    tracing::info!(%reason, "nothing to review");
-                    return Ok(ReviewEnd::Skipped { reason });
+                    return Ok(nothing_to_review(reason));
                 }
             }
             whole_diff(&files)
