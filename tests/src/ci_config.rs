@@ -4,7 +4,7 @@
 //! and the job's `resource_group` expanded with the pipeline's variables
 //! (<https://docs.gitlab.com/ci/yaml/#resource_group>).
 //!
-//! The template tests (`tests/tests/templates.rs`), the GitLab double (which refuses a trigger
+//! The template tests (`tests/tests/it/templates.rs`), the GitLab double (which refuses a trigger
 //! whose pipeline would have no job, as GitLab does) and the `webhook_day` benchmark all read the
 //! templates through this module, so the three agree with each other and with the files.
 

@@ -2,7 +2,7 @@
 //! points at the key proxy, no start-up traffic, and rules from `CODEX.md` only.
 //!
 //! Facts this encodes (codex 0.169.0, measured against local doubles, see
-//! `tests/tests/assistant_run.rs`):
+//! `tests/tests/it/assistant_run.rs`):
 //! - `OPENAI_BASE_URL` is ignored; the endpoint must come from config, here a custom provider
 //!   (`model_providers.<id>`), which also avoids the built-in provider's websocket attempt.
 //! - Without `check_for_update_on_startup=false`, `features.plugins=false`,

@@ -16,7 +16,7 @@ pub struct TemplateSource {
 /// The canonical path of this tool's GitLab project, which hosts the templates and whose
 /// container registry holds the images; override with `--template-project` when you host a
 /// copy. The templates' `image_registry` default (`$CI_REGISTRY/<this path>`) and the docs
-/// spell the same path, which `tests/tests/docs_configuration.rs` keeps in step.
+/// spell the same path, which `tests/tests/it/docs_configuration.rs` keeps in step.
 pub const DEFAULT_TEMPLATE_PROJECT: &str = "gitlab-ai/gitlab-ai";
 
 impl TemplateSource {

@@ -1,5 +1,5 @@
 //! Scripts that more than one end-to-end suite tells: the same model turns drive `entrypoint
-//! run` on the host (`tests/tests/run_mentions.rs`) and inside the built images
+//! run` on the host (`tests/tests/it/run_mentions.rs`) and inside the built images
 //! (`xtask/src/image_scenario.rs`).
 
 use std::path::Path;

@@ -2,8 +2,8 @@
 //! `OPENAI_*` variable the entrypoint's product code spells, and each `spec:inputs` input of
 //! the templates. A variable added to the code without a line in the docs fails here.
 
-mod repo_files;
-mod rust_source;
+use crate::repo_files;
+use crate::rust_source;
 
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! `docker run IMAGE entrypoint serve` runs it: it answers a mention, stops on SIGTERM after
 //! draining, and its log (at debug level) never shows a secret or a note body.
 
-mod relay_support;
+use crate::relay_support;
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! `bail!` texts) and every failure headline and advice of the result note. A new message in
 //! those modules without an entry in the page fails here.
 
-mod rust_source;
+use crate::rust_source;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! `/healthz`, in the text exposition format
 //! (<https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format>).
 
-mod relay_support;
+use crate::relay_support;
 
 use std::collections::BTreeMap;
 

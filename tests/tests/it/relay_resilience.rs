@@ -3,7 +3,7 @@
 //! largest delivery GitLab can send, a shutdown with work queued, a pipeline that cannot be
 //! started, and secrets under all of it.
 
-mod relay_support;
+use crate::relay_support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

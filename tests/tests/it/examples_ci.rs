@@ -5,7 +5,7 @@
 //! <https://docs.gitlab.com/ci/yaml/#includeproject>, <https://docs.gitlab.com/ci/components/>,
 //! <https://docs.gitlab.com/ci/inputs/>
 
-mod repo_files;
+use crate::repo_files;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

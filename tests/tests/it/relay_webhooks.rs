@@ -2,7 +2,7 @@
 //! reach the relay, which claims each mention, posts one threaded placeholder and starts one
 //! pipeline whose variables are exactly what `entrypoint run` reads.
 
-mod relay_support;
+use crate::relay_support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! rule for heading ids: lower case, punctuation other than `-` and `_` dropped, spaces to `-`
 //! (<https://docs.gitlab.com/user/markdown/#heading-ids-and-links>).
 
-mod repo_files;
+use crate::repo_files;
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};

@@ -1,0 +1,16 @@
+//! The integration tests of the `entrypoint` crate, linked as ONE test binary (one module per
+//! story): one link instead of one per file, while nextest still runs every test in its own
+//! process (several of these tests kill process groups, switch uids or make network namespaces).
+//!
+//! Run one story with `cargo nextest run -p entrypoint --test it <module>::`.
+
+mod cancel_kills_everything;
+mod cli_invocation;
+mod finalize_cli;
+mod gitlab_client;
+mod gitlab_tls;
+mod mentions_cli;
+mod run_guard;
+mod sandbox_netns;
+mod trigger_from_webhook;
+mod uid_isolation;
