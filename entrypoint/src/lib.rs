@@ -6,6 +6,12 @@
 //! [`assistant`] names the assistants, [`ack`] posts the placeholder and claims the note before the answer starts, [`quick_action`] keeps GitLab from running commands found in what we post, [`sandbox`] fences the assistant's network, and [`secret`] keeps tokens out of logs.
 
 pub mod ack;
+// The GitLab client and the quick-action neutraliser live in `crates/gitlab`, the secret type in
+// `crates/core`; they are re-exported under their old paths so `crate::gitlab::…` keeps reading
+// as before.
+pub use ::gitlab;
+pub use ::gitlab::quick_action;
+pub use ai_core::secret;
 pub mod assistant;
 pub mod audit;
 pub mod budget;
@@ -13,21 +19,18 @@ pub mod claim;
 pub mod config;
 pub mod context;
 pub mod doctor;
-pub mod gitlab;
 pub mod guard;
 pub mod marker;
 pub mod mention;
 pub mod passthrough;
 pub mod proxy;
 pub mod publish;
-pub mod quick_action;
 pub mod redact;
 pub mod relay;
 pub mod review;
 pub mod run;
 pub mod sandbox;
 pub mod scan;
-pub mod secret;
 pub mod setup;
 pub mod trigger;
 pub mod workspace;

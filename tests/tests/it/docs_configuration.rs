@@ -31,7 +31,7 @@ fn words(text: &str) -> BTreeSet<String> {
 
 fn code_variables() -> BTreeSet<String> {
     let name = variable_name();
-    rust_source::rust_files(&rust_source::entrypoint_src())
+    rust_source::product_files()
         .iter()
         .flat_map(|file| rust_source::scan(file).literals)
         .filter(|literal| name.is_match(literal))

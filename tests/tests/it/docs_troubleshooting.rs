@@ -9,34 +9,35 @@ use std::time::Duration;
 
 use entrypoint::publish::result::Failure;
 
-/// Modules whose errors reach people as the job's or setup's last line: settings read from
-/// variables and flags, the trigger, the sandbox, setup's refusals.
+/// Product files (relative to the repository root) whose errors reach people as the job's or
+/// setup's last line: settings read from variables and flags, the trigger, the sandbox, setup's
+/// refusals.
 const MODULES: &[&str] = &[
-    "assistant/mod.rs",
-    "assistant/options.rs",
-    "assistant/settings.rs",
-    "claim.rs",
-    "config.rs",
-    "context/budget.rs",
-    "gitlab/config.rs",
-    "guard/settings.rs",
-    "proxy/upstream.rs",
-    "publish/finalize.rs",
-    "run/house.rs",
-    "review/mod.rs",
-    "review/paths.rs",
-    "run/settings.rs",
-    "sandbox/mod.rs",
-    "sandbox/policy.rs",
-    "sandbox/tables.rs",
-    "setup/command.rs",
-    "setup/plan.rs",
-    "trigger/ci_vars.rs",
-    "trigger/flow.rs",
-    "trigger/load.rs",
-    "workspace/gitdir.rs",
-    "workspace/mod.rs",
-    "workspace/remote.rs",
+    "entrypoint/src/assistant/mod.rs",
+    "entrypoint/src/assistant/options.rs",
+    "entrypoint/src/assistant/settings.rs",
+    "entrypoint/src/claim.rs",
+    "entrypoint/src/config.rs",
+    "entrypoint/src/context/budget.rs",
+    "crates/gitlab/src/config.rs",
+    "entrypoint/src/guard/settings.rs",
+    "entrypoint/src/proxy/upstream.rs",
+    "entrypoint/src/publish/finalize.rs",
+    "entrypoint/src/run/house.rs",
+    "entrypoint/src/review/mod.rs",
+    "entrypoint/src/review/paths.rs",
+    "entrypoint/src/run/settings.rs",
+    "entrypoint/src/sandbox/mod.rs",
+    "entrypoint/src/sandbox/policy.rs",
+    "entrypoint/src/sandbox/tables.rs",
+    "entrypoint/src/setup/command.rs",
+    "entrypoint/src/setup/plan.rs",
+    "entrypoint/src/trigger/ci_vars.rs",
+    "entrypoint/src/trigger/flow.rs",
+    "entrypoint/src/trigger/load.rs",
+    "entrypoint/src/workspace/gitdir.rs",
+    "entrypoint/src/workspace/mod.rs",
+    "entrypoint/src/workspace/remote.rs",
 ];
 
 /// Fragments shorter than this say too little to look for ("{variable}: {source}").
@@ -73,11 +74,11 @@ fn longest_fragment(message: &str) -> Option<String> {
 #[test]
 fn every_configuration_error_is_explained() {
     let page = troubleshooting_md();
-    let sources = rust_source::rust_files(&rust_source::entrypoint_src());
+    let sources = rust_source::product_files();
     let mut checked = 0;
     let mut missing = Vec::new();
     for module in MODULES {
-        let path = rust_source::entrypoint_src().join(module);
+        let path = rust_source::repository_root().join(module);
         assert!(
             sources.contains(&path),
             "{module} is no product module: update MODULES"

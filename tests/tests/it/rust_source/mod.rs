@@ -21,9 +21,32 @@ pub struct Scan {
     pub messages: Vec<String>,
 }
 
-/// The entrypoint crate's `src/` directory.
-pub fn entrypoint_src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../entrypoint/src")
+/// The repository's root: `MODULES`-style lists name product files relative to it.
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The `src/` directories of the product's crates: the entrypoint and the crates it is built
+/// from (`crates/*`), whose variables and messages reach users the same way.
+pub fn product_src_dirs() -> Vec<PathBuf> {
+    let root = repository_root();
+    let mut dirs = vec![root.join("entrypoint/src")];
+    let mut crates: Vec<PathBuf> = std::fs::read_dir(root.join("crates"))
+        .expect("crates/ readable")
+        .map(|entry| entry.expect("directory entry").path().join("src"))
+        .filter(|src| src.is_dir())
+        .collect();
+    crates.sort();
+    dirs.extend(crates);
+    dirs
+}
+
+/// Every product `.rs` file (see [`product_src_dirs`]), sorted per directory.
+pub fn product_files() -> Vec<PathBuf> {
+    product_src_dirs()
+        .iter()
+        .flat_map(|dir| rust_files(dir))
+        .collect()
 }
 
 /// Every `.rs` file under `dir`, sorted, except modules that exist only for tests.

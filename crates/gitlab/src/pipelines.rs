@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::client::GitLab;
 use super::error::GitLabError;
 use super::ids::{PipelineId, ProjectId, ProjectRef};
-use crate::secret::Secret;
+use ai_core::secret::Secret;
 
 /// `status` of a pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::client::GitLab;
 use super::error::GitLabError;
 use super::ids::ProjectRef;
-use crate::secret::Secret;
+use ai_core::secret::Secret;
 
 /// A project hook as listed. The URL can carry a trigger token in its query, so it is kept
 /// as a [`Secret`]; GitLab never returns the hook's secret token.

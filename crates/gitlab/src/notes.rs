@@ -98,7 +98,7 @@ struct BodyOnly<'a> {
     body: &'a Inert,
 }
 
-pub(crate) fn noteable_path(project: &ProjectRef, noteable: Noteable) -> String {
+pub fn noteable_path(project: &ProjectRef, noteable: Noteable) -> String {
     format!(
         "/projects/{}/{}/{}",
         project.segment(),

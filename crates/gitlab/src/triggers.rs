@@ -7,7 +7,7 @@ use super::client::GitLab;
 use super::error::GitLabError;
 use super::ids::ProjectRef;
 use super::users::UserBasic;
-use crate::secret::Secret;
+use ai_core::secret::Secret;
 
 /// A trigger token. GitLab shows the full token only to its owner; others see its first four
 /// characters, so only an owned token can be reused.

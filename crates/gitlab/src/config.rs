@@ -12,7 +12,7 @@ use rustls::pki_types::pem::PemObject;
 use url::Url;
 
 use super::retry::RetryPolicy;
-use crate::secret::Secret;
+use ai_core::secret::Secret;
 
 /// The fix every token problem points to, so the user reads the same instruction everywhere.
 const TOKEN_FIX: &str = "create a project access token with role Developer and scope `api` \

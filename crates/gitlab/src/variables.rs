@@ -7,7 +7,7 @@ use super::client::GitLab;
 use super::error::GitLabError;
 use super::ids::ProjectRef;
 use super::pipelines::VariableType;
-use crate::secret::Secret;
+use ai_core::secret::Secret;
 
 /// A project variable as listed. `value` is `None` for hidden variables, whose value GitLab
 /// never shows again after creation.

@@ -4,6 +4,9 @@
 //! job). Request plumbing, retries and pagination live in their own modules; each resource group
 //! (notes, discussions, merge requests, …) adds its endpoint methods to [`GitLab`] in a module of
 //! its own, next to the serde types that mirror GitLab's JSON.
+//!
+//! [`quick_action`] is here too: every write method takes its Markdown as an [`quick_action::Inert`],
+//! so the neutraliser and the only API that could post un-neutralised text live together.
 
 pub mod access_tokens;
 pub mod award_emoji;
@@ -28,6 +31,7 @@ pub mod personal_access_tokens;
 pub mod pipeline_schedules;
 pub mod pipelines;
 pub mod projects;
+pub mod quick_action;
 pub mod repository;
 pub mod retry;
 pub mod todos;

@@ -14,7 +14,7 @@ use super::client::GitLab;
 use super::error::GitLabError;
 use super::ids::{ProjectRef, UserId};
 use super::members::AccessLevel;
-use crate::secret::Secret;
+use ai_core::secret::Secret;
 
 /// A project access token as listed (never with its value).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

@@ -32,7 +32,7 @@ pub struct AwardEmoji {
 
 /// Result of [`GitLab::award_note`]: reacting twice is not a failure. GitLab checks the
 /// uniqueness in the application only, so two concurrent identical awards can both come back
-/// [`AwardOutcome::Awarded`]; [`crate::claim`] does not rely on it.
+/// [`AwardOutcome::Awarded`]; the entrypoint's claim (`entrypoint::claim`) does not rely on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AwardOutcome {
     /// The reaction was added.

@@ -209,7 +209,7 @@ fn token_hint(status: StatusCode, message: &ApiMessage) -> &'static str {
 
 /// `error sending request: client error (Connect): invalid peer certificate: UnknownIssuer`,
 /// without repeating a message that a wrapper already printed.
-pub(crate) fn cause_chain(error: &reqwest::Error) -> String {
+pub fn cause_chain(error: &reqwest::Error) -> String {
     let mut parts: Vec<String> = vec![error.to_string()];
     let mut source = std::error::Error::source(error);
     while let Some(e) = source {

@@ -73,7 +73,7 @@ pub struct MergeRequest {
     /// (`expose :head_pipeline … if: can?(:read_pipeline)` in
     /// `lib/api/entities/merge_request.rb`).
     #[serde(default)]
-    pub head_pipeline: Option<crate::gitlab::jobs::PipelineRef>,
+    pub head_pipeline: Option<crate::jobs::PipelineRef>,
     /// Whether members of the target project may push to a fork's source branch. GitLab sends
     /// it only for merge requests from forks.
     #[serde(default)]

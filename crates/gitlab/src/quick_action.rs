@@ -27,7 +27,7 @@ use serde::Serialize;
 const SLASH_ENTITY: &str = "&#47;";
 
 /// Text that GitLab will not read a quick action from; the only way to make one is
-/// [`Inert::new`], and every write method of [`crate::gitlab::GitLab`] that sends Markdown
+/// [`Inert::new`], and every write method of [`crate::GitLab`] that sends Markdown
 /// takes one, so no body can reach GitLab without passing [`neutralize`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]

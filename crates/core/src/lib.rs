@@ -1,0 +1,7 @@
+//! The bottom of the house: types every other crate of ours uses and that depend on nothing of
+//! ours. Kept small on purpose, so the GitLab client and the entrypoint can share them without
+//! either importing the other.
+
+pub mod secret;
+
+pub use secret::Secret;
