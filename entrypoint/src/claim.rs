@@ -95,19 +95,13 @@ pub const ROUNDS: u32 = 10;
 /// The reaction that claims a note for `assistant`. Each assistant has its own, so one bot user
 /// serving both can claim the same note once for each (`@claude @codex compare`).
 pub fn emoji(assistant: Assistant) -> &'static str {
-    match assistant {
-        Assistant::Claude => "eyes",
-        Assistant::Codex => "robot",
-    }
+    assistant.profile().claim_emoji
 }
 
 /// The reaction that says the claimer handed the mention over (pipeline started, refusal
 /// posted, or the job answering it is running): the claim is no longer a lease.
 pub fn handover_emoji(assistant: Assistant) -> &'static str {
-    match assistant {
-        Assistant::Claude => "hourglass_flowing_sand",
-        Assistant::Codex => "gear",
-    }
+    assistant.profile().handover_emoji
 }
 
 /// The claim's settings.

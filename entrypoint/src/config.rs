@@ -49,10 +49,7 @@ impl HandleArgs {
         let handle = |assistant: Assistant, value: &str| {
             Handle::new(value).map_err(|problem| HandleError::Invalid {
                 flag: assistant.name(),
-                variable: match assistant {
-                    Assistant::Claude => "AI_CLAUDE_HANDLE",
-                    Assistant::Codex => "AI_CODEX_HANDLE",
-                },
+                variable: assistant.profile().handle_variable,
                 problem,
             })
         };

@@ -105,8 +105,8 @@ impl Handles {
 impl Default for Handles {
     fn default() -> Self {
         Self {
-            claude: Handle("claude".to_owned()),
-            codex: Handle("codex".to_owned()),
+            claude: Handle(Assistant::Claude.name().to_owned()),
+            codex: Handle(Assistant::Codex.name().to_owned()),
         }
     }
 }

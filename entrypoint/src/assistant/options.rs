@@ -320,9 +320,10 @@ impl CliOptions {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let (variable, refused) = match assistant {
-            Assistant::Claude => ("AI_CLAUDE_ARGS", CLAUDE_REFUSED),
-            Assistant::Codex => ("AI_CODEX_ARGS", CODEX_REFUSED),
+        let variable = assistant.profile().args_variable;
+        let refused = match assistant {
+            Assistant::Claude => CLAUDE_REFUSED,
+            Assistant::Codex => CODEX_REFUSED,
         };
         let extra_args = match set(variable) {
             Some(text) => {

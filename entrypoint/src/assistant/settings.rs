@@ -192,10 +192,7 @@ fn api(
 /// is the name the templates and `entrypoint setup` use, `ANTHROPIC_API_KEY` what Anthropic's
 /// own tools read; `OPENAI_API_KEY` is Codex's own name, `CODEX_API_KEY` its alias.
 pub fn model_key_variables(assistant: Assistant) -> &'static [&'static str] {
-    match assistant {
-        Assistant::Claude => &["CLAUDE_API_KEY", "ANTHROPIC_API_KEY"],
-        Assistant::Codex => &["OPENAI_API_KEY", "CODEX_API_KEY"],
-    }
+    assistant.profile().key_variables
 }
 
 fn key_names(variables: &[&str]) -> String {

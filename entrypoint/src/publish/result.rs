@@ -109,11 +109,7 @@ impl Failure {
         };
         // The names the templates and `entrypoint setup` use (`ANTHROPIC_API_KEY` and
         // `CODEX_API_KEY` are accepted too, but the advice names the one to check first).
-        let key_variable = match assistant {
-            Assistant::Claude => "CLAUDE_API_KEY",
-            Assistant::Codex => "OPENAI_API_KEY",
-        }
-        .to_owned();
+        let key_variable = assistant.profile().key_variable().to_owned();
         if has(&[
             "401",
             "authentication_error",
@@ -130,11 +126,7 @@ impl Failure {
         ]) {
             Self::ModelNotFound {
                 model: model.unwrap_or("the default model").to_owned(),
-                model_variable: match assistant {
-                    Assistant::Claude => "CLAUDE_MODEL",
-                    Assistant::Codex => "CODEX_MODEL",
-                }
-                .to_owned(),
+                model_variable: assistant.profile().model_variable.to_owned(),
             }
         } else if has(&["403", "permission_error", "forbidden"]) {
             Self::ModelForbidden { key_variable }

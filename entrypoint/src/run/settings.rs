@@ -132,10 +132,7 @@ impl JobSettings {
 /// The CLI executable: `AI_CLAUDE_BIN` / `AI_CODEX_BIN`, else `claude` / `codex` looked up on
 /// `PATH` when spawned.
 pub fn cli_program(assistant: Assistant, vars: &dyn Fn(&str) -> Option<String>) -> PathBuf {
-    let variable = match assistant {
-        Assistant::Claude => "AI_CLAUDE_BIN",
-        Assistant::Codex => "AI_CODEX_BIN",
-    };
+    let variable = assistant.profile().bin_variable;
     vars(variable)
         .map(|value| value.trim().to_owned())
         .filter(|value| !value.is_empty())

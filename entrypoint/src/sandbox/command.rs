@@ -6,7 +6,7 @@ use anyhow::Context;
 use super::rules::{Family, Fence};
 use super::{Enclosure, Plan, ProbeProgram, SandboxUid, Settings, Site, probe, tables};
 use crate::assistant::Assistant;
-use crate::proxy::{KeyProxy, ModelApi, Upstream};
+use crate::proxy::{KeyProxy, Upstream};
 use crate::secret::Secret;
 
 #[derive(Debug, clap::Args)]
@@ -152,10 +152,7 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
         "AI_SANDBOX" => Some("on".to_owned()),
         _ => std::env::var(name).ok(),
     })?;
-    let api = match args.assistant {
-        Assistant::Claude => ModelApi::Anthropic,
-        Assistant::Codex => ModelApi::OpenAi,
-    };
+    let api = args.assistant.profile().model_api;
     let upstream = match std::env::var(api.base_url_variable()) {
         Ok(base) if !base.trim().is_empty() => Upstream::parse(api, &base)?,
         _ => Upstream::public(api),

@@ -79,7 +79,7 @@ impl Settings {
     ) -> Result<Self, PolicyError> {
         let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         let fenced = match set("AI_SANDBOX") {
-            None => assistant == Assistant::Codex,
+            None => assistant.profile().fenced_by_default,
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
                 "on" | "true" | "1" | "yes" => true,
                 "off" | "false" | "0" | "no" => false,

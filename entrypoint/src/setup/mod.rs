@@ -82,10 +82,7 @@ pub const BOT_TOKEN_VARIABLE: &str = "GITLAB_TOKEN";
 
 /// The CI/CD variable that holds the assistant's model key.
 pub fn model_key_variable(assistant: Assistant) -> &'static str {
-    match assistant {
-        Assistant::Claude => "CLAUDE_API_KEY",
-        Assistant::Codex => "OPENAI_API_KEY",
-    }
+    assistant.profile().key_variable()
 }
 
 /// What a run ended with.

@@ -118,10 +118,7 @@ impl WorkspaceSettings {
         let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         let prefix = get("AI_BRANCH_PREFIX").unwrap_or_else(|| format!("{}/", assistant.name()));
         let host = get("CI_SERVER_HOST").unwrap_or_else(|| "localhost".to_owned());
-        let display = match assistant {
-            crate::assistant::Assistant::Claude => "Claude",
-            crate::assistant::Assistant::Codex => "Codex",
-        };
+        let display = assistant.display_name();
         Ok(Self::new(
             BranchPrefix::new(prefix.trim())?,
             Person::assistant_from_env(env, display, host.trim()),
