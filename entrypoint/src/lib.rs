@@ -18,6 +18,7 @@ pub mod budget;
 pub mod claim;
 pub mod config;
 pub mod context;
+pub mod contract;
 pub mod doctor;
 pub mod guard;
 pub mod marker;
@@ -33,6 +34,7 @@ pub mod sandbox;
 pub mod scan;
 pub mod setup;
 pub mod trigger;
+pub mod ui;
 pub mod workspace;
 
 #[cfg(test)]

@@ -8,10 +8,10 @@
 use super::report::{Check, Finding, Report};
 use super::{Inputs, ProjectView};
 use crate::assistant::Assistant;
+use crate::contract::include_branch;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::projects::Project;
-use crate::setup::plan::include_branch;
 
 /// Whether the CI file's text includes the template of `assistant`, as a project file or as a
 /// component.

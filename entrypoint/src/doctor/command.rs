@@ -6,13 +6,13 @@ use url::Url;
 
 use super::{Inputs, Place, Report, Status};
 use crate::assistant::Assistant;
+use crate::contract::api_url;
+use crate::contract::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::{ClientConfig, GitLab, GitLabToken};
 use crate::sandbox::capability::Capabilities;
 use crate::secret::Secret;
-use crate::setup::ci_include::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
-use crate::setup::command::api_url;
-use crate::setup::{Terminal, Ui};
+use crate::ui::{Terminal, Ui};
 
 /// Flags of `entrypoint doctor`.
 #[derive(Debug, clap::Args)]

@@ -30,12 +30,12 @@ use url::Url;
 pub use report::{Check, Finding, Report, Status};
 
 use crate::assistant::Assistant;
+use crate::contract::TemplateSource;
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::projects::Project;
 use crate::gitlab::users::CurrentUser;
 use crate::gitlab::{GitLab, GitLabError};
 use crate::sandbox::capability::Capabilities;
-use crate::setup::TemplateSource;
 
 /// Where doctor runs, which decides what it can see and whose token it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

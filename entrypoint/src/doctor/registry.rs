@@ -113,7 +113,7 @@ pub async fn probe(base: &Url) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::setup::TemplateSource;
+    use crate::contract::TemplateSource;
 
     fn inputs<'a>(place: Place, env: &'a dyn Fn(&str) -> Option<String>) -> Inputs<'a> {
         Inputs {

@@ -80,7 +80,7 @@ pub async fn check(gitlab: &GitLab, project: &Project, place: Place, report: &mu
         ));
         // Before 16.10 the `gitlab-feature custom-webhook-template` line already says it.
         let version = gitlab.gitlab_version().await.ok();
-        if crate::setup::plan::templates_available(version) {
+        if crate::contract::templates_available(version) {
             report.push(template(hook));
         }
         report.push(pipeline_variables(gitlab, project, trigger).await);

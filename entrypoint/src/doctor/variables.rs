@@ -16,8 +16,8 @@ use super::report::{Check, Finding, Report};
 use super::{Inputs, Place, ProjectView, unreadable};
 use crate::assistant::Assistant;
 use crate::assistant::settings::model_key_variables;
+use crate::contract::BOT_TOKEN_VARIABLE;
 use crate::gitlab::variables::ProjectVariable;
-use crate::setup::BOT_TOKEN_VARIABLE;
 
 /// Checks `GITLAB_TOKEN` and the model key of every assistant.
 pub fn check(

@@ -9,7 +9,6 @@ use super::plan::{
     self, HOOK_NAME, Plan, SCAN_CRON, SCAN_VARIABLE, SCHEDULE_DESCRIPTION, Step,
     TRIGGER_DESCRIPTION,
 };
-use super::ui::Ui;
 use super::{BOT_TOKEN_VARIABLE, Mode, Options};
 use crate::gitlab::access_tokens::NewAccessToken;
 use crate::gitlab::hooks::NewNoteHook;
@@ -24,6 +23,7 @@ use crate::gitlab::{GitLab, GitLabError};
 use crate::quick_action::Inert;
 use crate::secret::Secret;
 use crate::trigger::hook_vars;
+use crate::ui::Ui;
 
 /// A random webhook secret: 32 bytes as hex.
 fn webhook_secret() -> Secret {

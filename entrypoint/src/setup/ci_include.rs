@@ -3,38 +3,7 @@
 //! to an existing file.
 
 use crate::assistant::Assistant;
-
-/// Where the templates come from: this tool's own GitLab project, pinned to a ref.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TemplateSource {
-    /// Full path of the project that hosts `templates/<assistant>.yml`.
-    pub project: String,
-    /// Tag, branch or sha to pin (a tag of this tool's version by default).
-    pub git_ref: String,
-}
-
-/// The canonical path of this tool's GitLab project, which hosts the templates and whose
-/// container registry holds the images; override with `--template-project` when you host a
-/// copy. The templates' `image_registry` default (`$CI_REGISTRY/<this path>`) and the docs
-/// spell the same path, which `tests/tests/it/docs_configuration.rs` keeps in step.
-pub const DEFAULT_TEMPLATE_PROJECT: &str = "gitlab-ai/gitlab-ai";
-
-impl TemplateSource {
-    /// The template file for `assistant`, as `include:file` wants it.
-    pub fn file(&self, assistant: Assistant) -> String {
-        format!("/templates/{}.yml", assistant.name())
-    }
-
-    /// The block, as printed with `--no-mr` and as added to the file.
-    pub fn block(&self, assistant: Assistant) -> String {
-        format!(
-            "include:\n  - project: '{}'\n    ref: '{}'\n    file: '{}'\n",
-            self.project,
-            self.git_ref,
-            self.file(assistant)
-        )
-    }
-}
+pub use crate::contract::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
 
 /// What to do with the current `.gitlab-ci.yml`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,8 +6,9 @@ use super::ci_include::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
 use super::{Mode, Options, Outcome, Terminal};
 use crate::assistant::Assistant;
 use crate::config::HandleArgs;
+pub use crate::contract::api_url;
 use crate::gitlab::ids::ProjectRef;
-use crate::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
+use crate::gitlab::{ClientConfig, GitLab, GitLabToken};
 use crate::secret::Secret;
 
 /// How comments reach pipelines.
@@ -75,34 +76,6 @@ fn secret_from_env(
         .filter(|s| !s.is_empty())
         .with_context(|| format!("{flag} {name}: the environment variable {name} is not set"))?;
     Ok(value)
-}
-
-/// The API root: `--gitlab-url` (with or without `/api/v4`), else `CI_API_V4_URL`, else
-/// `CI_SERVER_URL` + `/api/v4`.
-pub fn api_url(
-    gitlab_url: Option<&str>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<ApiBaseUrl> {
-    let raw = match gitlab_url {
-        Some(url) => {
-            let url = url.trim().trim_end_matches('/');
-            if url.ends_with("/api/v4") {
-                url.to_owned()
-            } else {
-                format!("{url}/api/v4")
-            }
-        }
-        None => match env("CI_API_V4_URL").filter(|v| !v.trim().is_empty()) {
-            Some(api) => api,
-            None => match env("CI_SERVER_URL").filter(|v| !v.trim().is_empty()) {
-                Some(server) => format!("{}/api/v4", server.trim().trim_end_matches('/')),
-                None => bail!(
-                    "GitLab's URL is unknown: pass --gitlab-url https://gitlab.example.com, or set CI_SERVER_URL"
-                ),
-            },
-        },
-    };
-    ApiBaseUrl::parse(&raw).map_err(|reason| anyhow::anyhow!("GitLab URL {raw}: {reason}"))
 }
 
 /// Builds the options from flags and environment.

@@ -15,16 +15,16 @@ pub mod ci_include;
 pub mod command;
 pub mod masking;
 pub mod plan;
-pub mod ui;
 
 use crate::assistant::{Assistant, Handles};
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::ProjectRef;
 use crate::secret::Secret;
 
+pub use crate::contract::{BOT_TOKEN_VARIABLE, model_key_variable};
+pub use crate::ui::{Terminal, Ui};
 pub use ci_include::TemplateSource;
 pub use plan::{Plan, Step};
-pub use ui::{Terminal, Ui};
 
 /// How comments reach the pipeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,14 +75,6 @@ pub struct Options {
     pub template: TemplateSource,
     /// The handles users write (for the first-comment line).
     pub handles: Handles,
-}
-
-/// The CI/CD variable that holds the bot's GitLab token.
-pub const BOT_TOKEN_VARIABLE: &str = "GITLAB_TOKEN";
-
-/// The CI/CD variable that holds the assistant's model key.
-pub fn model_key_variable(assistant: Assistant) -> &'static str {
-    assistant.profile().key_variable()
 }
 
 /// What a run ended with.

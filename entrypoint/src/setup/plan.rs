@@ -17,18 +17,10 @@ use crate::gitlab::version::{self, GitLabVersion};
 use crate::secret::Secret;
 use crate::trigger::hook_vars;
 
-/// Describes setup's pipeline trigger token, so a later run finds it again.
-pub const TRIGGER_DESCRIPTION: &str = "@-mention webhook (entrypoint setup)";
-/// Names setup's webhook.
-pub const HOOK_NAME: &str = "@-mention comments (entrypoint setup)";
-/// Describes setup's scan schedule.
-pub const SCHEDULE_DESCRIPTION: &str = "@-mention scan (entrypoint setup)";
-/// Every ten minutes.
-pub const SCAN_CRON: &str = "*/10 * * * *";
-/// The variable that tells a scheduled pipeline to scan.
-pub const SCAN_VARIABLE: (&str, &str) = ("AI_SCAN", "1");
-/// Days a new bot token lives: within GitLab's 365-day maximum.
-pub const TOKEN_LIFETIME_DAYS: u64 = 364;
+pub use crate::contract::{
+    HOOK_NAME, SCAN_CRON, SCAN_VARIABLE, SCHEDULE_DESCRIPTION, TOKEN_LIFETIME_DAYS,
+    TRIGGER_DESCRIPTION, include_branch, templates_available,
+};
 
 /// One change to make.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,15 +155,6 @@ pub enum Refusal {
     },
 }
 
-/// Whether the instance takes `custom_webhook_template` (GitLab 16.10+); unknown versions are
-/// assumed to, and an older one ignores the parameter (the hook then sends the event, which
-/// the templates' fallback rule handles).
-pub fn templates_available(version: Option<GitLabVersion>) -> bool {
-    version.is_none_or(|v| {
-        version::feature("custom-webhook-template").is_none_or(|f| f.available_in(v))
-    })
-}
-
 /// The trigger URL (GitLab's "use a webhook" form), with the token.
 /// <https://docs.gitlab.com/ci/triggers/#use-a-webhook>
 pub fn trigger_url(gitlab: &GitLab, project: &Project, branch: &str, token: &Secret) -> Secret {
@@ -190,11 +173,6 @@ pub fn trigger_url_base(gitlab: &GitLab, project: &Project, branch: &str) -> Str
         project.id,
         percent_encoding::utf8_percent_encode(branch, percent_encoding::NON_ALPHANUMERIC)
     )
-}
-
-/// The merge request's source branch, shared by both assistants.
-pub fn include_branch() -> String {
-    "entrypoint-setup".to_owned()
 }
 
 fn is_unavailable(error: &GitLabError) -> Option<StatusCode> {

@@ -18,6 +18,7 @@ const MODULES: &[&str] = &[
     "entrypoint/src/assistant/settings.rs",
     "entrypoint/src/claim.rs",
     "entrypoint/src/config.rs",
+    "entrypoint/src/contract.rs",
     "entrypoint/src/context/budget.rs",
     "crates/gitlab/src/config.rs",
     "entrypoint/src/guard/settings.rs",

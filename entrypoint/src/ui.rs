@@ -1,5 +1,5 @@
-//! How setup talks to the person running it: lines out, a yes/no confirmation, and a secret
-//! read without echo. A trait so tests can script the conversation.
+//! How setup and doctor talk to the person running them: lines out, a yes/no confirmation,
+//! and a secret read without echo. A trait so tests can script the conversation.
 
 use std::io::{BufRead, IsTerminal, Write};
 
