@@ -138,6 +138,41 @@ pub struct SeededUser {
     pub token: String,
 }
 
+/// What [`GitLabDouble::seed_team`] makes.
+#[derive(Clone, Debug)]
+pub struct TeamSpec {
+    /// The project (`acme/widgets` by default).
+    pub project: ProjectSpec,
+    /// The bot user's display name (a project bot, as a project access token makes one).
+    pub bot_name: &'static str,
+    /// The bot's access level (Developer, 30, by default; some stories need a Maintainer).
+    pub bot_role: u8,
+    /// Whether the Guest "gus" is a member too.
+    pub guest: bool,
+}
+
+impl Default for TeamSpec {
+    fn default() -> Self {
+        Self {
+            project: ProjectSpec::new("acme/widgets"),
+            bot_name: "Claude",
+            bot_role: 30,
+            guest: false,
+        }
+    }
+}
+
+/// A seeded project and its people.
+#[derive(Clone, Debug)]
+pub struct Team {
+    pub project: u64,
+    pub bot: SeededUser,
+    /// "dana", a Developer.
+    pub dev: SeededUser,
+    /// "gus", a Guest, when [`TeamSpec::guest`] asked for him.
+    pub guest: Option<SeededUser>,
+}
+
 /// A project to seed; its repository gets an initial commit with `README.md` on the default
 /// branch.
 #[derive(Clone, Debug)]
@@ -858,6 +893,42 @@ impl GitLabDouble {
             .ok_or_else(|| anyhow!("no project {project_id}"))?;
         project.members.insert(user_id, level);
         Ok(())
+    }
+
+    /// Adds a user and makes them a member of `project_id` at `access_level`: how most stories
+    /// meet their people.
+    pub fn add_member_user(
+        &self,
+        project_id: u64,
+        spec: UserSpec,
+        access_level: u8,
+    ) -> anyhow::Result<SeededUser> {
+        let user = self.add_user(spec)?;
+        self.add_member(project_id, user.id, access_level)?;
+        Ok(user)
+    }
+
+    /// The cast most stories start from (see [`TeamSpec`]): a project, its bot user, the
+    /// Developer "dana" and, when asked, the Guest "gus".
+    pub fn seed_team(&self, spec: TeamSpec) -> anyhow::Result<Team> {
+        let project = self.add_project(spec.project)?.id;
+        let bot = self.add_member_user(
+            project,
+            UserSpec::project_bot(project, spec.bot_name),
+            spec.bot_role,
+        )?;
+        let dev = self.add_member_user(project, UserSpec::human("dana"), 30)?;
+        let guest = if spec.guest {
+            Some(self.add_member_user(project, UserSpec::human("gus"), 10)?)
+        } else {
+            None
+        };
+        Ok(Team {
+            project,
+            bot,
+            dev,
+            guest,
+        })
     }
 
     pub fn set_protected_branches(&self, project_id: u64, patterns: &[&str]) -> anyhow::Result<()> {

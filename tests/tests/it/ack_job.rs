@@ -3,12 +3,12 @@
 //! given the ack job's dotenv report as GitLab passes it: as variables of the job.
 //! Each test is named after what the person who commented sees.
 
+use doubles::gitlab::double::{Team, TeamSpec};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
-    UserSpec,
+    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser,
 };
 use doubles::gitlab::model::Note;
 use entrypoint::claim::{emoji, handover_emoji};
@@ -27,18 +27,20 @@ struct World {
 
 async fn world() -> World {
     let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets"))
-        .expect("project")
-        .id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project, "AI"))
-        .expect("bot");
-    gl.add_member(project, bot.id, 40).expect("bot member");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
-    gl.add_member(project, dev.id, 30).expect("dev member");
-    let guest = gl.add_user(UserSpec::human("gus")).expect("guest");
-    gl.add_member(project, guest.id, 10).expect("guest member");
+    let Team {
+        project,
+        bot,
+        dev,
+        guest,
+    } = gl
+        .seed_team(TeamSpec {
+            bot_name: "AI",
+            bot_role: 40,
+            guest: true,
+            ..TeamSpec::default()
+        })
+        .expect("team");
+    let guest = guest.expect("guest");
     World {
         gl,
         project,

@@ -2,11 +2,11 @@
 //! scans from answering one mention twice, against a double whose award endpoint races the way
 //! GitLab's does (uniqueness checked, then inserted, not atomically).
 
+use doubles::gitlab::double::{Team, TeamSpec};
 use std::time::{Duration, Instant};
 
 use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
-    UserSpec,
+    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser,
 };
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use entrypoint::assistant::Assistant;
@@ -35,13 +35,12 @@ struct World {
 
 async fn world() -> World {
     let gl = GitLabDouble::start().await.unwrap();
-    let project_id = gl.add_project(ProjectSpec::new("acme/widgets")).unwrap().id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project_id, "Claude"))
-        .unwrap();
-    gl.add_member(project_id, bot.id, 30).unwrap();
-    let dev = gl.add_user(UserSpec::human("dana")).unwrap();
-    gl.add_member(project_id, dev.id, 30).unwrap();
+    let Team {
+        project: project_id,
+        bot,
+        dev,
+        ..
+    } = gl.seed_team(TeamSpec::default()).unwrap();
     let issue = gl
         .create_issue(project_id, IssueSpec::new(dev.id, "Broken"))
         .unwrap()

@@ -1,6 +1,7 @@
 //! The product's GitLab client against the GitLab double: both were written from GitLab's REST v4
 //! documentation independently, so agreement here is evidence, not an echo.
 
+use doubles::gitlab::double::{Team, TeamSpec};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -45,18 +46,9 @@ struct World {
 
 async fn world() -> World {
     let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets").default_branch("main"))
-        .expect("project")
-        .id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project, "Claude"))
-        .expect("bot user");
-    gl.add_member(project, bot.id, 30)
-        .expect("bot is a Developer");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("developer");
-    gl.add_member(project, dev.id, 30)
-        .expect("dana is a Developer");
+    let Team {
+        project, bot, dev, ..
+    } = gl.seed_team(TeamSpec::default()).expect("team");
     World {
         gl,
         project,

@@ -3,9 +3,10 @@
 //! drafts are private to their author; a draft on a line outside the diff vanishes on publish
 //! without an error; quick actions in a draft run only when it is published.
 
+use doubles::gitlab::double::{Team, TeamSpec};
 use std::time::Duration;
 
-use doubles::gitlab::double::{GitLabDouble, MrSpec, ProjectSpec, SeededUser, UserSpec};
+use doubles::gitlab::double::{GitLabDouble, MrSpec, SeededUser};
 use doubles::gitlab::repo::{FileChange, Signature};
 use entrypoint::gitlab::diff_position::{DiffPosition, PositionType};
 use entrypoint::gitlab::draft_notes::NewDraftNote;
@@ -40,16 +41,9 @@ struct World {
 /// A merge request adding `src/parser.rs` (3 lines); the bot and dana are Developers.
 async fn world() -> World {
     let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets").default_branch("main"))
-        .expect("project")
-        .id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project, "Claude"))
-        .expect("bot user");
-    gl.add_member(project, bot.id, 30).expect("bot role");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("developer");
-    gl.add_member(project, dev.id, 30).expect("dana's role");
+    let Team {
+        project, bot, dev, ..
+    } = gl.seed_team(TeamSpec::default()).expect("team");
     let repo = gl.repo(project).expect("repo");
     repo.commit(
         "feature/parser",

@@ -32,16 +32,14 @@ async fn world(version: GitLabVersion, spec: ProjectSpec) -> World {
         .await
         .expect("double starts");
     let project = gl.add_project(spec).expect("project").id;
-    let maintainer = gl.add_user(UserSpec::human("maya")).expect("maintainer");
-    gl.add_member(project, maintainer.id, 40)
+    let maintainer = gl
+        .add_member_user(project, UserSpec::human("maya"), 40)
         .expect("maya is a Maintainer");
-    let developer = gl.add_user(UserSpec::human("dev")).expect("developer");
-    gl.add_member(project, developer.id, 30)
+    let developer = gl
+        .add_member_user(project, UserSpec::human("dev"), 30)
         .expect("dev is a Developer");
     let bot = gl
-        .add_user(UserSpec::project_bot(project, "Claude"))
-        .expect("bot");
-    gl.add_member(project, bot.id, 30)
+        .add_member_user(project, UserSpec::project_bot(project, "Claude"), 30)
         .expect("the bot is a Developer");
     World {
         gl,

@@ -2,12 +2,12 @@
 //! never leak, results that replace the placeholder, review threads on the right lines, the
 //! issue's merge request, and `finalize` for jobs that never got to post a result.
 
+use doubles::gitlab::double::{Team, TeamSpec};
 use std::sync::Arc;
 use std::time::Duration;
 
 use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
-    UserSpec,
+    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser, UserSpec,
 };
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use doubles::gitlab::repo::{FileChange, Signature};
@@ -62,16 +62,9 @@ struct World {
 
 async fn world() -> World {
     let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets"))
-        .expect("project")
-        .id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project, "Claude"))
-        .expect("bot");
-    gl.add_member(project, bot.id, 30).expect("bot member");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
-    gl.add_member(project, dev.id, 30).expect("dev member");
+    let Team {
+        project, bot, dev, ..
+    } = gl.seed_team(TeamSpec::default()).expect("team");
     let gitlab = client(&gl.api_url(), &bot.token);
     let redactor = Redactor::from_vars([("ANTHROPIC_API_KEY", SECRET)], Handles::default());
     World {

@@ -3,11 +3,11 @@
 //! request description, as the author: the bot. The double does the same (so a test can see a
 //! command run), and everything the product posts must come out inert, reading the same.
 
+use doubles::gitlab::double::{Team, TeamSpec};
 use std::time::Duration;
 
 use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
-    UserSpec,
+    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser, UserSpec,
 };
 use doubles::gitlab::model::{IssueState, MergeRequestState};
 use doubles::gitlab::quick_actions::{QuickActionSource, extract};
@@ -80,16 +80,9 @@ struct World {
 
 async fn world() -> World {
     let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets"))
-        .expect("project")
-        .id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project, "Claude"))
-        .expect("bot");
-    gl.add_member(project, bot.id, 30).expect("bot member");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
-    gl.add_member(project, dev.id, 30).expect("dev member");
+    let Team {
+        project, bot, dev, ..
+    } = gl.seed_team(TeamSpec::default()).expect("team");
     gl.add_user(UserSpec::human("attacker")).expect("attacker");
     let gitlab = client(&gl.api_url(), &bot.token);
     World {

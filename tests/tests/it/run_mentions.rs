@@ -5,14 +5,14 @@
 //! The first run builds the `entrypoint` binary and installs the CLIs from npm into the user
 //! cache.
 
+use doubles::gitlab::double::{Team, TeamSpec};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
-    UserSpec,
+    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser,
 };
 use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::{FileChange, Signature, git_command};
@@ -65,18 +65,20 @@ struct World {
 
 async fn world() -> World {
     let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets"))
-        .expect("project")
-        .id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project, "AI"))
-        .expect("bot");
-    gl.add_member(project, bot.id, 40).expect("bot member");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
-    gl.add_member(project, dev.id, 30).expect("dev member");
-    let guest = gl.add_user(UserSpec::human("gus")).expect("guest");
-    gl.add_member(project, guest.id, 10).expect("guest member");
+    let Team {
+        project,
+        bot,
+        dev,
+        guest,
+    } = gl
+        .seed_team(TeamSpec {
+            bot_name: "AI",
+            bot_role: 40,
+            guest: true,
+            ..TeamSpec::default()
+        })
+        .expect("team");
+    let guest = guest.expect("guest");
     gl.repo(project)
         .unwrap()
         .commit(

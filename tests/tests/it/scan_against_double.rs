@@ -47,10 +47,10 @@ async fn world_on(version: GitLabVersion, bot: UserSpec) -> World {
         .add_project(ProjectSpec::new("acme/widgets"))
         .expect("project")
         .id;
-    let bot = gl.add_user(bot).expect("bot");
-    gl.add_member(project, bot.id, 40).expect("bot member");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
-    gl.add_member(project, dev.id, 30).expect("dev member");
+    let bot = gl.add_member_user(project, bot, 40).expect("bot");
+    let dev = gl
+        .add_member_user(project, UserSpec::human("dana"), 30)
+        .expect("dev");
     World {
         gl,
         project,

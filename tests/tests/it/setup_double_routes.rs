@@ -17,12 +17,15 @@ struct World {
 async fn world(spec: ProjectSpec) -> World {
     let gl = GitLabDouble::start().await.unwrap();
     let project = gl.add_project(spec).unwrap().id;
-    let owner = gl.add_user(UserSpec::human("olga")).unwrap();
-    gl.add_member(project, owner.id, 50).unwrap();
-    let maintainer = gl.add_user(UserSpec::human("alice")).unwrap();
-    gl.add_member(project, maintainer.id, 40).unwrap();
-    let developer = gl.add_user(UserSpec::human("dana")).unwrap();
-    gl.add_member(project, developer.id, 30).unwrap();
+    let owner = gl
+        .add_member_user(project, UserSpec::human("olga"), 50)
+        .unwrap();
+    let maintainer = gl
+        .add_member_user(project, UserSpec::human("alice"), 40)
+        .unwrap();
+    let developer = gl
+        .add_member_user(project, UserSpec::human("dana"), 30)
+        .unwrap();
     World {
         gl,
         project,

@@ -6,14 +6,14 @@
 //! Syntax references: <https://docs.gitlab.com/ci/yaml/> and
 //! <https://docs.gitlab.com/ci/jobs/job_rules/#cicd-variable-expressions>.
 
+use doubles::gitlab::double::{Team, TeamSpec};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use doubles::ci_config::{Template, load, load_with};
 use doubles::ci_rules::{Rule, Vars, decide, vars};
 use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
-    UserSpec,
+    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser,
 };
 use yaml_rust2::Yaml;
 
@@ -601,16 +601,15 @@ struct World {
 
 async fn world() -> World {
     let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets"))
-        .expect("project")
-        .id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project, "AI"))
-        .expect("bot");
-    gl.add_member(project, bot.id, 40).expect("bot member");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
-    gl.add_member(project, dev.id, 30).expect("dev member");
+    let Team {
+        project, bot, dev, ..
+    } = gl
+        .seed_team(TeamSpec {
+            bot_name: "AI",
+            bot_role: 40,
+            ..TeamSpec::default()
+        })
+        .expect("team");
     let job_token = gl.add_job_token(project, dev.id).expect("job token");
     World {
         gl,

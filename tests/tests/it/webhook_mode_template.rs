@@ -74,10 +74,12 @@ async fn world() -> World {
         .add_project(ProjectSpec::new("acme/widgets"))
         .expect("project")
         .id;
-    let alice = gl.add_user(UserSpec::human("alice")).unwrap();
-    gl.add_member(project, alice.id, 40).unwrap();
-    let dana = gl.add_user(UserSpec::human("dana")).unwrap();
-    gl.add_member(project, dana.id, 30).unwrap();
+    let alice = gl
+        .add_member_user(project, UserSpec::human("alice"), 40)
+        .unwrap();
+    let dana = gl
+        .add_member_user(project, UserSpec::human("dana"), 30)
+        .unwrap();
     gl.set_ci_config(project, Config::from_templates(&["claude.yml"]));
     World {
         gl,
