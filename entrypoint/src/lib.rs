@@ -8,6 +8,7 @@
 pub mod ack;
 pub mod assistant;
 pub mod audit;
+pub mod automation;
 pub mod budget;
 pub mod claim;
 pub mod config;
