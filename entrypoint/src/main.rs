@@ -100,7 +100,7 @@ struct RunArgs {
     assistant: Assistant,
     /// Automation mode: run the task in this file of the default branch (a repository path)
     /// instead of answering a mention; `AI_PROMPT` gives the task as text instead.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "AI_PROMPT_FILE", value_name = "FILE")]
     prompt_file: Option<String>,
     #[command(flatten)]
     handles: HandleArgs,
@@ -273,7 +273,10 @@ fn run_ack(args: &AckArgs) -> anyhow::Result<()> {
 }
 
 fn run_job(args: &RunArgs) -> anyhow::Result<()> {
-    let automation = args.prompt_file.is_some()
+    let automation = args
+        .prompt_file
+        .as_deref()
+        .is_some_and(|f| !f.trim().is_empty())
         || std::env::var(entrypoint::automation::task::PROMPT_VARIABLE)
             .is_ok_and(|prompt| !prompt.trim().is_empty());
     if automation {

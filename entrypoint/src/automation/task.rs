@@ -30,6 +30,15 @@ pub const TITLE_VARIABLE: &str = "AI_TASK_TITLE";
 /// The pipeline sources a task runs in.
 pub const SOURCES: &[&str] = &["schedule", "api", "web", "pipeline"];
 
+/// Variables that say the job was started for a comment.
+const MENTION_VARIABLES: &[&str] = &[
+    "AI_NOTE_ID",
+    "AI_HOOK_NOTE_ID",
+    "AI_WEBHOOK_PAYLOAD",
+    "TRIGGER_PAYLOAD",
+    "AI_FLOW_INPUT",
+];
+
 /// A setting of the task cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TaskError {
@@ -58,6 +67,11 @@ pub enum TaskError {
         "AI_POST_TO is {value:?}: set it to none, issue:<iid> or mr:<iid> (for example issue:12)"
     )]
     PostTo { value: String },
+    /// The job was started for a mention, yet a task is set.
+    #[error(
+        "AI_PROMPT or AI_PROMPT_FILE is set in a job started for a comment ({variable} is set): set them on the schedule or the pipeline that runs the task, never as project or group CI/CD variables, or every mention becomes that task"
+    )]
+    MentionJob { variable: &'static str },
     /// The pipeline was not started by a schedule, the API, the web form or a pipeline.
     #[error(
         "automation runs only in pipelines started by a schedule, the API, the web form or another pipeline, and CI_PIPELINE_SOURCE is {pipeline_source:?}: a push or merge request pipeline runs the branch's own configuration. Start the task from a schedule, or limit the job with rules: to those sources (the templates' ai-<assistant>-task job does)"
@@ -103,6 +117,11 @@ impl TaskSettings {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
+        // What the relay, the scan, the webhook template and a Duo flow set for a comment
+        // ([`crate::trigger::load`]).
+        if let Some(variable) = MENTION_VARIABLES.iter().find(|name| set(name).is_some()) {
+            return Err(TaskError::MentionJob { variable });
+        }
         let source = set("CI_PIPELINE_SOURCE").unwrap_or_default();
         if !SOURCES.contains(&source.as_str()) {
             return Err(TaskError::Source {
@@ -195,6 +214,21 @@ mod tests {
             let error = TaskSettings::from_env(&env, None).unwrap_err();
             assert!(matches!(error, TaskError::Source { .. }), "{source}");
             assert!(error.to_string().contains("CI_PIPELINE_SOURCE"));
+        }
+    }
+
+    #[test]
+    fn a_prompt_set_for_every_job_does_not_turn_mentions_into_tasks() {
+        for variable in MENTION_VARIABLES {
+            let env = vars(&[
+                ("CI_PIPELINE_SOURCE", "api"),
+                ("AI_PROMPT", "check deps"),
+                (*variable, "77"),
+            ]);
+            assert_eq!(
+                TaskSettings::from_env(&env, None),
+                Err(TaskError::MentionJob { variable })
+            );
         }
     }
 
