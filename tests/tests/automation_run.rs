@@ -57,6 +57,7 @@ struct World {
     project: u64,
     bot: SeededUser,
     dev: SeededUser,
+    reporter: SeededUser,
     job_token: String,
     dir: tempfile::TempDir,
 }
@@ -73,6 +74,9 @@ async fn world() -> World {
     gl.add_member(project, bot.id, 40).expect("bot member");
     let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
     gl.add_member(project, dev.id, 40).expect("dev member");
+    let reporter = gl.add_user(UserSpec::human("rita")).expect("reporter");
+    gl.add_member(project, reporter.id, 20)
+        .expect("reporter member");
     gl.repo(project)
         .unwrap()
         .commit(
@@ -88,6 +92,7 @@ async fn world() -> World {
         project,
         bot,
         dev,
+        reporter,
         job_token,
         dir: doubles::sandbox::reachable_tempdir(),
     }
@@ -718,4 +723,96 @@ async fn a_merge_request_pipeline_cannot_run_a_task() {
         job.log()
     );
     assert!(w.gl.merge_requests(w.project).is_empty());
+}
+
+#[tokio::test]
+async fn a_task_started_by_someone_below_the_minimum_role_never_runs() {
+    let w = world().await;
+    let model = anthropic::start(Script::new()).await.unwrap();
+    let reporter = w.reporter.id.to_string();
+
+    let job = w
+        .task(
+            Assistant::Claude,
+            &model,
+            &[],
+            &[
+                ("AI_PROMPT", "Push a release."),
+                ("GITLAB_USER_ID", &reporter),
+                ("GITLAB_USER_LOGIN", "rita"),
+            ],
+        )
+        .await;
+
+    assert!(!job.succeeded());
+    assert!(model.requests().is_empty(), "the model never runs");
+    let log = job.log();
+    assert!(
+        log.contains("rita started this task with the role Reporter (20), below AI_MIN_ACCESS_LEVEL (Developer (30))"),
+        "{log}"
+    );
+    assert_eq!(job.var("AI_CONCLUSION"), "failure");
+    assert!(w.gl.merge_requests(w.project).is_empty());
+}
+
+#[tokio::test]
+async fn a_spent_monthly_budget_stops_the_next_task_before_the_model_runs() {
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Nightly reports"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    let model = openai::start(
+        Script::new()
+            .then(
+                Turn::text("An expensive report.").with_usage(doubles::model::Usage {
+                    input_tokens: 2_000_000,
+                    output_tokens: 1_000,
+                }),
+            )
+            .then(Turn::text("Never asked for.")),
+    )
+    .await
+    .unwrap();
+    let post_to = format!("issue:{iid}");
+    let extra = [
+        ("AI_PROMPT", "Write the nightly report."),
+        ("AI_POST_TO", post_to.as_str()),
+        ("AI_MONTHLY_BUDGET_USD", "1"),
+    ];
+
+    let first = w.task(Assistant::Codex, &model, &[], &extra).await;
+    let second = w.task(Assistant::Codex, &model, &[], &extra).await;
+
+    // The first task's answer, posted on the issue, carries its usage line: it counts.
+    assert!(first.succeeded(), "{}", first.log());
+    assert!(!second.succeeded());
+    assert_eq!(
+        model.model_calls().len(),
+        1,
+        "the second task never reached the model"
+    );
+    let log = second.log();
+    assert!(
+        log.contains("the task did not run: this project's assistants have spent about $"),
+        "{log}"
+    );
+    assert!(log.contains("`AI_MONTHLY_BUDGET_USD=1.00`"), "{log}");
+    let next_month = entrypoint::budget::MonthlyBudget::month_of(chrono::Utc::now()).1;
+    assert!(
+        log.contains(&format!(
+            "it may run again after {} UTC",
+            next_month.format("%Y-%m-%d %H:%M")
+        )),
+        "{log}"
+    );
+    assert_eq!(second.var("AI_CONCLUSION"), "failure");
+    let notes = w.bot_notes(issue);
+    assert_eq!(notes.len(), 2, "the report, then the refusal: {notes:#?}");
+    assert!(
+        notes[1].body.contains("AI_MONTHLY_BUDGET_USD"),
+        "{}",
+        notes[1].body
+    );
 }

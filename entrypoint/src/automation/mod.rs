@@ -27,8 +27,9 @@ use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
 use crate::assistant::run::{Outcome, RunSpec};
 use crate::audit::{self, Transcript};
-use crate::budget::{RunOutcome, UsageLine, UsageRecord};
-use crate::gitlab::ids::{Noteable, ProjectId, ProjectRef};
+use crate::budget::{MonthlyBudget, RunOutcome, UsageLine, UsageRecord, ledger};
+use crate::gitlab::ids::{Noteable, ProjectId, ProjectRef, UserId};
+use crate::gitlab::members::AccessLevel;
 use crate::gitlab::merge_requests::NewMergeRequest;
 use crate::gitlab::notes::NewNote;
 use crate::gitlab::{ClientConfig, GitLab};
@@ -73,6 +74,36 @@ pub enum TaskFileError {
         path: String,
         size: usize,
     },
+}
+
+/// The task may not run: who started it, or the month's spending.
+#[derive(Debug, thiserror::Error)]
+pub enum RefusedTask {
+    /// `GITLAB_USER_ID` is missing.
+    #[error(
+        "GITLAB_USER_ID is not set, so who started the task cannot be checked against AI_MIN_ACCESS_LEVEL: run the task in a GitLab CI job"
+    )]
+    NoRequester,
+    /// The person who started the pipeline is not a member.
+    #[error(
+        "{login} started this task but is not a member of the project; a task needs AI_MIN_ACCESS_LEVEL ({required}), as a mention does: have a member with that role own the schedule or start the pipeline"
+    )]
+    NotAMember {
+        login: String,
+        required: AccessLevel,
+    },
+    /// Their role is too low.
+    #[error(
+        "{login} started this task with the role {level}, below AI_MIN_ACCESS_LEVEL ({required}) that a task needs, as a mention does: have someone with that role own the schedule or start the pipeline"
+    )]
+    InsufficientAccess {
+        login: String,
+        level: AccessLevel,
+        required: AccessLevel,
+    },
+    /// `AI_MONTHLY_BUDGET_USD` is spent.
+    #[error("the task did not run: {why}; it may run again after {retry_at} UTC")]
+    MonthlyBudget { why: String, retry_at: String },
 }
 
 /// How an automation job ended.
@@ -124,10 +155,8 @@ pub async fn run(
                 )
             });
             tracing::error!(error = %redactor.redact(&format!("{error:#}")), "the task failed");
-            let report = ResultReport::new(
-                assistant,
-                Conclusion::Failed(outcome::failure_of(&error, assistant)),
-            );
+            let report =
+                ResultReport::new(assistant, Conclusion::Failed(failure_of(&error, assistant)));
             if cancelled {
                 let mut result = task_result(&report, &Done::default(), started, vars);
                 result.error = Some(format!("{error:#}"));
@@ -198,6 +227,9 @@ struct TaskRun<'a> {
 impl TaskRun<'_> {
     async fn work(&self) -> anyhow::Result<(ResultReport, Done)> {
         let assistant = self.options.assistant;
+        self.may_run()
+            .instrument(tracing::info_span!("guard"))
+            .await?;
         let default_branch =
             workspace::default_branch(self.vars, self.gitlab, self.project).await?;
         let (prompt, schema, house) = async {
@@ -350,6 +382,64 @@ impl TaskRun<'_> {
         Ok((report, done))
     }
 
+    /// The checks a mention's author passes, for a task: the person who started the pipeline
+    /// (`GITLAB_USER_ID`; for a schedule its owner, <https://docs.gitlab.com/ci/variables/predefined_variables/>)
+    /// holds `AI_MIN_ACCESS_LEVEL` in the project (members API, inherited membership included,
+    /// <https://docs.gitlab.com/api/members/#get-a-member-of-a-group-or-project-including-inherited-and-invited-members>),
+    /// and `AI_MONTHLY_BUDGET_USD`, summed from the bot's answers' usage lines, is not spent.
+    /// `AI_RATE_LIMIT` counts requests per person and thread, which a task has not.
+    async fn may_run(&self) -> anyhow::Result<()> {
+        let id: u64 = (self.vars)("GITLAB_USER_ID")
+            .and_then(|id| id.trim().parse().ok())
+            .ok_or(RefusedTask::NoRequester)?;
+        let login = (self.vars)("GITLAB_USER_LOGIN")
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| format!("user {id}"));
+        let required = self.settings.guard.min_access;
+        let member = self
+            .gitlab
+            .project_member(self.project, UserId(id))
+            .await
+            .context("reading the role of the user who started the task (GITLAB_USER_ID)")?;
+        match member {
+            None => return Err(RefusedTask::NotAMember { login, required }.into()),
+            Some(member) if member.access_level < required => {
+                return Err(RefusedTask::InsufficientAccess {
+                    login,
+                    level: member.access_level,
+                    required,
+                }
+                .into());
+            }
+            Some(_) => {}
+        }
+        if let Some(monthly) = self.settings.limits.monthly {
+            let now = chrono::Utc::now();
+            let bot = self
+                .gitlab
+                .current_user()
+                .await
+                .context("reading the bot user (GET /user with GITLAB_TOKEN)")?;
+            let answers = ledger::answers_since(
+                self.gitlab,
+                self.project,
+                bot.id,
+                MonthlyBudget::month_of(now).0,
+            )
+            .await
+            .context("reading the bot's recent answers for AI_MONTHLY_BUDGET_USD")?;
+            if let Some(limited) = monthly.check(&answers, now) {
+                return Err(RefusedTask::MonthlyBudget {
+                    why: limited.reason,
+                    retry_at: limited.retry_at.format("%Y-%m-%d %H:%M").to_string(),
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
     /// A text the task names: the variable's own, or a file on the default branch.
     async fn text(
         &self,
@@ -486,6 +576,24 @@ impl TaskRun<'_> {
             }
         }
     }
+}
+
+/// The [`Failure`] of a task that stopped with `error`: the task's own refusals and unusable
+/// files in their own words (they name the setting to change), anything else as a mention's
+/// run reads it ([`outcome::failure_of`]).
+fn failure_of(error: &anyhow::Error, assistant: Assistant) -> Failure {
+    let ours = error.chain().any(|cause| {
+        cause.is::<RefusedTask>()
+            || cause.is::<TaskFileError>()
+            || cause.is::<schema::SchemaError>()
+            || cause.is::<house::HouseError>()
+    });
+    if ours {
+        return Failure::Assistant {
+            message: format!("{error:#}"),
+        };
+    }
+    outcome::failure_of(error, assistant)
 }
 
 /// The prompt of a task: what it is, the project's house instructions, how to finish, and
