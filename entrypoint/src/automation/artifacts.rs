@@ -171,12 +171,12 @@ impl TaskResult {
 }
 
 /// A value GitLab keeps as written and a later job can use unquoted: letters, digits and
-/// `._/+-` only (no `$` to expand, no quote, blank, `#` or line break).
+/// `._/+-_` only (no `$` to expand, no quote, blank, `#` or line break).
 fn dotenv_safe(value: &str) -> bool {
     value.len() <= 255
         && value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._/+-".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "._/+-_".contains(c))
 }
 
 fn redact_strings(value: &mut Value, redactor: &Redactor) {
@@ -245,6 +245,13 @@ mod tests {
         let mut failed =
             TaskResult::new(Assistant::Claude, TaskConclusion::Failure, Duration::ZERO);
         failed.branch = Some("x\nAI_CONCLUSION=success $GITLAB_TOKEN".into());
+        let mut underscored = result();
+        underscored.branch = Some("bots_ai/task-x-1".into());
+        assert!(
+            underscored
+                .dotenv()
+                .contains("AI_BRANCH=bots_ai/task-x-1\n")
+        );
         let vars = gitlab_parse(&failed.dotenv());
         assert_eq!(vars[0], ("AI_CONCLUSION".into(), "failure".into()));
         assert_eq!(vars[1], ("AI_BRANCH".into(), String::new()));
