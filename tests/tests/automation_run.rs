@@ -816,3 +816,75 @@ async fn a_spent_monthly_budget_stops_the_next_task_before_the_model_runs() {
         notes[1].body
     );
 }
+
+#[tokio::test]
+async fn a_task_stopped_by_its_budget_publishes_what_it_did_and_says_stopped() {
+    let w = world().await;
+    // One answer over the budget, with an edit and a planted result file: Codex's next model
+    // call is refused by the key proxy, so the run ends there.
+    let model = openai::start(
+        Script::new()
+            .then(
+                Turn::tool_calls(vec![
+                    ToolCall::edit_file("call_e1", "greet.txt", "Hello wrold", "Hello world"),
+                    ToolCall::write_file(
+                        "call_w1",
+                        RESULT_FILE,
+                        "{\"conclusion\":\"success\",\"forged\":true}\n",
+                    ),
+                ])
+                .with_text("Fixed the greeting; checking the rest next.")
+                .with_usage(doubles::model::Usage {
+                    input_tokens: 2_000_000,
+                    output_tokens: 1_000,
+                }),
+            )
+            .then(Turn::text("All done (never reached).")),
+    )
+    .await
+    .unwrap();
+
+    let job = w
+        .task(
+            Assistant::Codex,
+            &model,
+            &[],
+            &[
+                ("AI_PROMPT", "Fix the spelling mistakes."),
+                ("AI_TASK_TITLE", "Spelling"),
+                ("AI_MAX_BUDGET_USD", "0.50"),
+                ("AI_OUTPUT_SCHEMA", SCHEMA),
+            ],
+        )
+        .await;
+
+    assert!(job.succeeded(), "a stop is no failure: {}", job.log());
+    assert_eq!(model.model_calls().len(), 1);
+    assert_eq!(job.var("AI_CONCLUSION"), "stopped");
+    let branch = format!("codex/task-spelling-{JOB_ID}");
+    assert_eq!(job.var("AI_BRANCH"), branch);
+    let mrs = w.gl.merge_requests(w.project);
+    assert_eq!(mrs.len(), 1, "{mrs:#?}");
+    assert_eq!(job.var("AI_MR_IID"), mrs[0].iid.to_string());
+    let repo = w.gl.repo(w.project).unwrap();
+    assert_eq!(
+        repo.file_at(&branch, "greet.txt").unwrap().as_deref(),
+        Some("Hello world\n".as_bytes())
+    );
+    assert_eq!(repo.file_at(&branch, RESULT_FILE).unwrap(), None);
+    let result = job.result();
+    assert_eq!(result["conclusion"], "stopped");
+    assert_eq!(
+        result["forged"],
+        Value::Null,
+        "the job's own file: {result}"
+    );
+    assert_eq!(result["structured_output"], Value::Null);
+    assert!(
+        result["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("AI_MAX_BUDGET_USD")),
+        "{result}"
+    );
+    assert!(job.var("AI_COST_USD").parse::<f64>().unwrap() > 0.5);
+}
