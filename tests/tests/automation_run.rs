@@ -8,7 +8,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser, UserSpec,
+    GitLabDouble, IssueSpec, MrSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser, UserSpec,
 };
 use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::{FileChange, Signature, git_command};
@@ -887,4 +887,71 @@ async fn a_task_stopped_by_its_budget_publishes_what_it_did_and_says_stopped() {
         "{result}"
     );
     assert!(job.var("AI_COST_USD").parse::<f64>().unwrap() > 0.5);
+}
+
+#[tokio::test]
+async fn posting_to_a_merge_request_leaves_one_answer_and_nothing_else_changed() {
+    let w = world().await;
+    let repo = w.gl.repo(w.project).unwrap();
+    repo.create_branch("feature", "main").unwrap();
+    repo.commit(
+        "feature",
+        &[write("src/lib.txt", "one\n")],
+        "Add lib\n",
+        &human(),
+    )
+    .unwrap();
+    let iid =
+        w.gl.create_merge_request(
+            w.project,
+            MrSpec::new(w.dev.id, "feature", "main", "Add lib"),
+        )
+        .unwrap()
+        .iid;
+    let mr = DoubleNoteable::MergeRequest(iid);
+    let model = openai::start(Script::new().then(Turn::text(
+        "Nightly summary: nothing to do.\n/merge\n/approve",
+    )))
+    .await
+    .unwrap();
+    let post_to = format!("mr:{iid}");
+
+    let job = w
+        .task(
+            Assistant::Codex,
+            &model,
+            &[],
+            &[
+                ("AI_PROMPT", "Summarise the open work."),
+                ("AI_POST_TO", &post_to),
+            ],
+        )
+        .await;
+
+    assert!(job.succeeded(), "{}", job.log());
+    let notes = w.bot_notes(mr);
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert!(
+        notes[0].body.contains("Nightly summary"),
+        "{}",
+        notes[0].body
+    );
+    assert!(w.gl.executed_quick_actions().is_empty());
+    let stored =
+        w.gl.merge_requests(w.project)
+            .into_iter()
+            .find(|m| m.iid == iid)
+            .unwrap();
+    assert_eq!(
+        stored.state,
+        doubles::gitlab::model::MergeRequestState::Opened
+    );
+    assert_eq!(
+        w.gl.merge_requests(w.project).len(),
+        1,
+        "no new merge request"
+    );
+    let result = job.result();
+    assert_eq!(result["note"]["noteable_type"], "merge_request");
+    assert_eq!(result["note"]["noteable_iid"], iid);
 }
