@@ -14,6 +14,7 @@ pub use ::gitlab::quick_action;
 pub use ai_core::secret;
 pub mod assistant;
 pub mod audit;
+pub mod automation;
 pub mod budget;
 pub mod claim;
 pub mod config;

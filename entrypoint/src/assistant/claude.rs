@@ -65,6 +65,7 @@ static NO_OPTIONS: CliOptions = CliOptions {
     fallback_model: None,
     codex_rules: crate::assistant::options::CodexRules::Codex,
     images: Vec::new(),
+    output_schema: None,
 };
 
 impl Default for ClaudeOptions<'_> {
@@ -107,6 +108,13 @@ pub(crate) fn invocation(
         args.extend(["--max-budget-usd".to_owned(), budget.to_string()]);
     }
     let extra = options.options;
+    // Claude Code 2.1.331 (`claude --help`: "JSON Schema for structured output validation
+    // (only works with --print)") gives the model a `StructuredOutput` tool with this schema,
+    // checks the tool's input against it, and reports the value as `structured_output` in
+    // its `result` event.
+    if let Some(schema) = &extra.output_schema {
+        args.extend(["--json-schema".to_owned(), schema.clone()]);
+    }
     if let Some(fallback) = &extra.fallback_model {
         args.extend(["--fallback-model".to_owned(), fallback.clone()]);
     }
@@ -213,6 +221,34 @@ mod tests {
                 "Be brief"
             ]
         );
+    }
+
+    #[test]
+    fn an_output_schema_is_passed_as_json_schema() {
+        let options = CliOptions {
+            output_schema: Some(r#"{"type":"object"}"#.into()),
+            ..CliOptions::default()
+        };
+        let call = invocation(
+            Path::new("claude"),
+            "x",
+            ChildEnv::default(),
+            Endpoint::Cloud,
+            ClaudeOptions {
+                options: &options,
+                ..ClaudeOptions::default()
+            },
+        );
+        let at = call.args.iter().position(|a| a == "--json-schema").unwrap();
+        assert_eq!(call.args[at + 1], r#"{"type":"object"}"#);
+        let plain = invocation(
+            Path::new("claude"),
+            "x",
+            ChildEnv::default(),
+            Endpoint::Cloud,
+            ClaudeOptions::default(),
+        );
+        assert!(!plain.args.contains(&"--json-schema".to_owned()));
     }
 
     #[test]

@@ -26,7 +26,18 @@ const SUMMARY_FIELDS: &[&str] = &[
 pub(crate) fn events(value: &Value, summarize: &Summarizer<'_>) -> Vec<AssistantEvent> {
     match value.get("type").and_then(Value::as_str) {
         Some("assistant") => assistant_message(value, summarize),
-        Some("result") => vec![result(value)],
+        // With `--json-schema`, the `result` carries the model's `StructuredOutput` tool input
+        // as `structured_output` (Claude Code 2.1.331, checked against a model double); a run
+        // whose model never called the tool succeeds without it.
+        Some("result") => match value.get("structured_output").filter(|v| !v.is_null()) {
+            Some(structured) => vec![
+                AssistantEvent::Structured {
+                    value: structured.clone(),
+                },
+                result(value),
+            ],
+            None => vec![result(value)],
+        },
         _ => Vec::new(),
     }
 }
@@ -164,6 +175,28 @@ mod tests {
     fn parse(lines: &[&str]) -> Vec<AssistantEvent> {
         let mut parser = EventParser::new(Assistant::Claude, Some(Path::new("/work")));
         lines.iter().flat_map(|l| parser.parse_line(l)).collect()
+    }
+
+    #[test]
+    fn a_structured_output_comes_just_before_the_finish() {
+        // The shape Claude Code 2.1.331 printed with `--json-schema` against a model double.
+        let events = parse(&[
+            r#"{"type":"result","subtype":"success","is_error":false,"result":"{\"outdated\":3}","structured_output":{"outdated":3},"total_cost_usd":0.0001,"usage":{"input_tokens":10,"output_tokens":5}}"#,
+        ]);
+        assert_eq!(
+            events[0],
+            AssistantEvent::Structured {
+                value: serde_json::json!({"outdated": 3})
+            }
+        );
+        assert!(
+            matches!(&events[1], AssistantEvent::Finished { final_text, .. } if final_text == "{\"outdated\":3}")
+        );
+        let without = parse(&[
+            r#"{"type":"result","subtype":"success","is_error":false,"result":"done","structured_output":null}"#,
+        ]);
+        assert_eq!(without.len(), 1);
+        assert!(matches!(without[0], AssistantEvent::Finished { .. }));
     }
 
     #[test]

@@ -60,7 +60,14 @@ pub(crate) struct CodexOptions<'a> {
     /// Reasoning effort and the extra arguments (tool lists and the fallback model are
     /// Claude's; [`CliOptions::ignored_by_codex`] names them for the log).
     pub options: &'a CliOptions,
+    /// `--output-schema`: the file holding `AI_OUTPUT_SCHEMA` (codex 0.169.0 `codex exec
+    /// --help`: "Path to a JSON Schema file describing the model's final response shape"); the
+    /// final `agent_message` is then that JSON as text.
+    pub output_schema: Option<&'a Path>,
 }
+
+/// The name of the `--output-schema` file in Codex's fresh home.
+pub(crate) const OUTPUT_SCHEMA_FILE: &str = "output-schema.json";
 
 pub(crate) fn invocation(
     program: &Path,
@@ -113,6 +120,9 @@ pub(crate) fn invocation(
     }
     if let Some(model) = options.model {
         args.extend(["-m".to_owned(), model.to_owned()]);
+    }
+    if let Some(schema) = options.output_schema {
+        args.push(format!("--output-schema={}", schema.display()));
     }
     args.extend(options.options.extra_args.iter().cloned());
     // `-` reads the prompt from stdin, which is then closed (otherwise Codex waits for more).
@@ -182,6 +192,7 @@ mod tests {
                 max_retries: Some(1),
                 rules: Some("Use \"tabs\".\nNever push."),
                 options: &CliOptions::default(),
+                output_schema: None,
             },
         );
         assert_eq!(
@@ -211,6 +222,31 @@ mod tests {
         assert_eq!(call.stdin, "Fix it.");
         assert_eq!(call.env.get("CODEX_HOME"), Some("/tmp/run/home/.codex"));
         assert_eq!(call.env.get("OPENAI_API_KEY"), Some(DUMMY_KEY));
+    }
+
+    #[test]
+    fn an_output_schema_file_is_passed_before_the_stdin_marker() {
+        let call = invocation(
+            Path::new("/opt/codex"),
+            "x",
+            Path::new("/tmp/run/home/.codex"),
+            ChildEnv::default(),
+            CodexOptions {
+                model: None,
+                proxy_url: "http://127.0.0.1:4000/tok",
+                max_retries: None,
+                rules: None,
+                options: &CliOptions::default(),
+                output_schema: Some(Path::new("/tmp/run/home/.codex/output-schema.json")),
+            },
+        );
+        assert_eq!(
+            &call.args[call.args.len() - 2..],
+            [
+                "--output-schema=/tmp/run/home/.codex/output-schema.json",
+                "-"
+            ]
+        );
     }
 
     #[test]

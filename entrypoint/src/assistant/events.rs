@@ -29,6 +29,10 @@ pub enum AssistantEvent {
     },
     /// The CLI reported that the run failed, with its reason.
     Failed { message: String },
+    /// The structured result of a run given an output schema (`AI_OUTPUT_SCHEMA`): Claude's
+    /// `structured_output`, reported just before [`AssistantEvent::Finished`]. Codex has no
+    /// such field: its final answer is the JSON text itself.
+    Structured { value: serde_json::Value },
     /// The run stopped at one of its limits (`AI_MAX_BUDGET_USD`, `AI_MAX_TURNS`): not a
     /// failure of the assistant, so the job publishes what it did so far.
     Stopped {

@@ -105,6 +105,7 @@ const CLAUDE_REFUSED: &[(&str, &str)] = &[
     ("--disallowedTools", "set AI_DISALLOWED_TOOLS instead"),
     ("--disallowed-tools", "set AI_DISALLOWED_TOOLS instead"),
     ("--effort", "set AI_REASONING_EFFORT instead"),
+    ("--json-schema", "set AI_OUTPUT_SCHEMA instead"),
 ];
 
 /// Codex flags refused in `AI_CODEX_ARGS`.
@@ -170,6 +171,7 @@ const CODEX_REFUSED: &[(&str, &str)] = &[
     ("-o", "the assistant writes in the checkout only"),
     ("--model", "set CODEX_MODEL instead"),
     ("-m", "set CODEX_MODEL instead"),
+    ("--output-schema", "set AI_OUTPUT_SCHEMA instead"),
 ];
 
 /// Codex `-c` keys accepted in `AI_CODEX_ARGS`: how the model reasons and shows it, and how
@@ -307,6 +309,10 @@ pub struct CliOptions {
     /// Images downloaded for this run ([`crate::context::images`]): Codex gets them with
     /// `--image`; Claude reads the files the prompt names. Set by the job, not by a variable.
     pub images: Vec<std::path::PathBuf>,
+    /// The JSON Schema an automation run's final result must match (`AI_OUTPUT_SCHEMA`,
+    /// [`crate::automation::schema`]), as JSON text: Claude gets it as `--json-schema`, Codex
+    /// as an `--output-schema` file in its fresh home. Set by the job, not by a variable here.
+    pub output_schema: Option<String>,
 }
 
 impl CliOptions {
@@ -359,6 +365,7 @@ impl CliOptions {
                 .transpose()?
                 .unwrap_or_default(),
             images: Vec::new(),
+            output_schema: None,
         })
     }
 }
@@ -557,6 +564,7 @@ mod tests {
             ("--settings '{\"apiKeyHelper\":\"cat /key\"}'", "--settings"),
             ("--name x --mcp-config m.json", "--mcp-config"),
             ("--add-dir /", "--add-dir"),
+            ("--json-schema '{}'", "--json-schema"),
         ] {
             let error = CliOptions::from_env(Assistant::Claude, &vars(&[("AI_CLAUDE_ARGS", args)]))
                 .unwrap_err();

@@ -324,6 +324,15 @@ async fn attempt(
             }
             let codex_home = home.path().join(".codex");
             std::fs::create_dir_all(&codex_home).map_err(RunError::Home)?;
+            // In the fresh home the sandbox uid is given below: Codex reads it as that uid.
+            let output_schema = match &spec.options.output_schema {
+                Some(schema) => {
+                    let path = codex_home.join(codex::OUTPUT_SCHEMA_FILE);
+                    std::fs::write(&path, schema).map_err(RunError::Home)?;
+                    Some(path)
+                }
+                None => None,
+            };
             codex::invocation(
                 &spec.program,
                 &spec.prompt,
@@ -335,6 +344,7 @@ async fn attempt(
                     max_retries: spec.max_retries,
                     rules: rules.as_deref(),
                     options: &spec.options,
+                    output_schema: output_schema.as_deref(),
                 },
             )
         }
@@ -575,7 +585,7 @@ impl Last {
                 cost_usd,
             } => self.stopped = Some((limit, usage, cost_usd)),
             AssistantEvent::Message { text } => self.message = Some(text),
-            AssistantEvent::ToolCall { .. } => {}
+            AssistantEvent::ToolCall { .. } | AssistantEvent::Structured { .. } => {}
         }
     }
 

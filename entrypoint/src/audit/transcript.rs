@@ -66,6 +66,9 @@ impl Transcript {
             AssistantEvent::Failed { message } => {
                 json!({"at_ms": at_ms, "step": "failed", "message": redact(message)})
             }
+            AssistantEvent::Structured { value } => {
+                json!({"at_ms": at_ms, "step": "structured_output", "text": redact(&value.to_string())})
+            }
             AssistantEvent::Stopped {
                 limit,
                 usage,

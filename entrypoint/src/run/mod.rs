@@ -1017,6 +1017,9 @@ pub(crate) fn log_event(event: &AssistantEvent, redactor: &Redactor) {
                 "the assistant reached its limit"
             )
         }
+        AssistantEvent::Structured { .. } => {
+            tracing::info!("the assistant gave its structured result")
+        }
         AssistantEvent::Message { .. } => {}
     }
 }

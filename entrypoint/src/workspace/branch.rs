@@ -52,6 +52,19 @@ impl BranchPrefix {
         AssistantBranch(name)
     }
 
+    /// `<prefix>task-<slug of the title>-<run>` for an automation run
+    /// ([`crate::automation`]): readable, and new for every run (`run` is the job's id), because
+    /// a branch is only ever created, never overwritten.
+    pub fn task_branch(&self, title: &str, run: u64) -> AssistantBranch {
+        let slug = slug(title);
+        let name = if slug.is_empty() {
+            format!("{}task-{run}", self.0)
+        } else {
+            format!("{}task-{slug}-{run}", self.0)
+        };
+        AssistantBranch(name)
+    }
+
     /// A branch under the prefix with a caller-chosen rest (`fix-7-retry`).
     pub fn branch(&self, rest: &str) -> Result<AssistantBranch, BranchNameError> {
         let name = format!("{}{rest}", self.0);
@@ -137,6 +150,22 @@ mod tests {
         let long = prefix.issue_branch(IssueIid(1), &"word ".repeat(30));
         assert!(long.as_str().len() <= "claude/issue-1-".len() + MAX_SLUG);
         assert!(!long.as_str().ends_with('-'));
+    }
+
+    #[test]
+    fn task_branches_are_new_for_every_run() {
+        let prefix = BranchPrefix::new("codex/").unwrap();
+        let branch = prefix.task_branch("Nightly: check dependencies", 4242);
+        assert_eq!(
+            branch.as_str(),
+            "codex/task-nightly-check-dependencies-4242"
+        );
+        assert!(valid_branch(branch.as_str()));
+        assert_eq!(prefix.task_branch("…", 7).as_str(), "codex/task-7");
+        assert_ne!(
+            prefix.task_branch("same", 1).as_str(),
+            prefix.task_branch("same", 2).as_str()
+        );
     }
 
     #[test]

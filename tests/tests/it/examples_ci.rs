@@ -122,8 +122,8 @@ fn every_example_is_a_complete_repository() {
     let examples = examples();
     assert_eq!(
         examples.len(),
-        3,
-        "fix a bug, review an MR, iterate in a thread"
+        4,
+        "fix a bug, review an MR, iterate in a thread, a nightly task"
     );
     for example in examples {
         for file in ["README.md", "CLAUDE.md", "CODEX.md", ".gitlab-ci.yml"] {
@@ -187,5 +187,54 @@ fn a_wrong_include_is_caught() {
     assert_eq!(
         component_file("$CI_SERVER_FQDN/gitlab-ai/gitlab-ai/codex@1.0.0"),
         Some("codex.yml")
+    );
+}
+
+/// The nightly task's inputs name files the example has, on its default branch as the task
+/// reads them; its schema is one the entrypoint accepts; and its report job waits for the
+/// template's task job by name, reading the dotenv variables the task writes.
+#[test]
+fn the_nightly_task_example_names_its_task_and_schema_files() {
+    let example = repo().join("examples/nightly-task");
+    let ci = ci_file(&example);
+    let include = &ci["include"][0];
+    assert_eq!(included_template(include, "nightly-task"), "claude.yml");
+    let inputs = &include["inputs"];
+    let prompt = inputs["task_prompt_file"].as_str().expect("a task file");
+    let task = std::fs::read_to_string(example.join(prompt)).expect("the task file exists");
+    assert!(task.contains("requirements.txt"), "{task}");
+    let schema_path = inputs["task_output_schema"]
+        .as_str()
+        .expect("a schema file");
+    let schema = std::fs::read_to_string(example.join(schema_path)).expect("the schema exists");
+    entrypoint::automation::schema::OutputSchema::parse(&schema, "")
+        .unwrap_or_else(|e| panic!("{schema_path}: {e}"));
+    assert_eq!(inputs["task_post_to"].as_str(), Some("none"));
+    let report = &ci["deps-report"];
+    assert_eq!(report["needs"][0]["job"].as_str(), Some("ai-claude-task"));
+    let script = report["script"][0].as_str().expect("a script line");
+    for variable in ["AI_CONCLUSION", "AI_MR_IID", "AI_BRANCH", "AI_COST_USD"] {
+        assert!(script.contains(variable), "{variable}: {script}");
+        assert!(
+            entrypoint::automation::artifacts::TaskResult::new(
+                entrypoint::assistant::Assistant::Claude,
+                entrypoint::automation::artifacts::TaskConclusion::Success,
+                std::time::Duration::ZERO,
+            )
+            .dotenv()
+            .contains(&format!("{variable}=")),
+            "the task writes {variable}"
+        );
+    }
+    let template = doubles::ci_config::load_with(
+        "claude.yml",
+        &[
+            ("task_prompt_file", prompt),
+            ("task_output_schema", schema_path),
+        ],
+    );
+    assert!(
+        template.jobs["ai-claude-task"].as_hash().is_some(),
+        "the template defines the job the report needs"
     );
 }

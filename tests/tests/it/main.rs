@@ -12,6 +12,7 @@ mod rust_source;
 mod ack_job;
 mod assistant_run;
 mod assistant_secrets;
+mod automation_run;
 mod ci_context;
 mod claim_against_double;
 mod client_against_double;

@@ -21,20 +21,22 @@ const TEMPLATES: [(&str, &str); 2] = [("claude.yml", "claude"), ("codex.yml", "c
 
 /// The template's jobs in file order.
 trait Jobs {
-    fn all_jobs(&self) -> [(&str, &Yaml); 4];
+    fn all_jobs(&self) -> [(&str, &Yaml); 5];
     fn jobs(&self) -> [(&str, &Yaml); 2];
     fn review_job(&self) -> (&str, &Yaml);
     fn ack_job(&self) -> (&str, &Yaml);
     fn job(&self) -> (&str, &Yaml);
     fn scan_job(&self) -> (&str, &Yaml);
+    fn task_job(&self) -> (&str, &Yaml);
 }
 
 impl Jobs for Template {
     /// Every job, in the file's order: the answering job, the scheduled scan, the automatic
-    /// review and the acknowledgement of webhook pipelines; no global keywords.
-    fn all_jobs(&self) -> [(&str, &Yaml); 4] {
+    /// review, the acknowledgement of webhook pipelines and the automation task; no global
+    /// keywords.
+    fn all_jobs(&self) -> [(&str, &Yaml); 5] {
         let map = self.jobs.as_hash().expect("a map of jobs");
-        assert_eq!(map.len(), 4, "four jobs, no global keywords: {map:?}");
+        assert_eq!(map.len(), 5, "five jobs, no global keywords: {map:?}");
         let mut jobs = map
             .iter()
             .map(|(name, job)| (name.as_str().expect("a job name"), job));
@@ -43,13 +45,14 @@ impl Jobs for Template {
         let scan = next("scan");
         let review = next("review");
         let ack = next("acknowledgement");
-        [answer, scan, review, ack]
+        let task = next("automation task");
+        [answer, scan, review, ack, task]
     }
 
     /// The two jobs that run the assistant for mentions, the answering one first, then the
     /// scheduled scan.
     fn jobs(&self) -> [(&str, &Yaml); 2] {
-        let [answer, scan, _, _] = self.all_jobs();
+        let [answer, scan, _, _, _] = self.all_jobs();
         [answer, scan]
     }
 
@@ -71,6 +74,11 @@ impl Jobs for Template {
     /// The scheduled scan's job, and its name.
     fn scan_job(&self) -> (&str, &Yaml) {
         self.jobs()[1]
+    }
+
+    /// The automation task's job (`AI_PROMPT`), and its name.
+    fn task_job(&self) -> (&str, &Yaml) {
+        self.all_jobs()[4]
     }
 }
 
@@ -119,9 +127,11 @@ fn job_added_with_its_variables(job: &Yaml, pipeline_vars: &Vars) -> bool {
     let mut all = Vars::new();
     if let Some(map) = job["variables"].as_hash() {
         for (key, value) in map {
+            // `NAME: value`, or `NAME: {value: …, expand: false}`.
+            let value = value.as_str().or_else(|| value["value"].as_str());
             all.insert(
                 key.as_str().expect("a variable name").to_owned(),
-                value.as_str().expect("a string value").to_owned(),
+                value.expect("a string value").to_owned(),
             );
         }
     }
@@ -248,10 +258,12 @@ fn both_templates_parse_and_their_job_names_differ() {
             "ai-claude-scan",
             "ai-claude-review",
             "ai-claude-ack",
+            "ai-claude-task",
             "ai-codex",
             "ai-codex-scan",
             "ai-codex-review",
-            "ai-codex-ack"
+            "ai-codex-ack",
+            "ai-codex-task"
         ]
     );
 }
@@ -935,5 +947,103 @@ fn auto_review_adds_the_review_job_to_merge_request_pipelines_only() {
             // The mention jobs still stay out of merge request pipelines.
             assert!(!job_added(t.job().1, &merge_request_pipeline()), "{file}");
         }
+    }
+}
+
+// ---- the automation task (docs/automation.md) ---------------------------------------------
+
+#[test]
+fn the_task_job_runs_only_for_a_prompt_in_scheduled_api_web_and_pipeline_pipelines() {
+    for (file, assistant) in TEMPLATES {
+        let t = load(file);
+        let (name, task) = t.task_job();
+        assert_eq!(name, format!("ai-{assistant}-task"));
+        for source in ["schedule", "api", "web", "pipeline"] {
+            for prompt in ["AI_PROMPT", "AI_PROMPT_FILE"] {
+                let vars = pipeline(&[("CI_PIPELINE_SOURCE", source), (prompt, "x")]);
+                assert!(
+                    job_added_with_its_variables(task, &vars),
+                    "{file}: {source} with {prompt}"
+                );
+                // The answering job leaves a task to this one, even when addressed to it.
+                let mut addressed = vars.clone();
+                addressed.insert("AI_ASSISTANT".into(), assistant.into());
+                assert!(!job_added(t.job().1, &addressed), "{file}: {source}");
+                assert!(job_added_with_its_variables(task, &addressed), "{file}");
+            }
+            let quiet = pipeline(&[("CI_PIPELINE_SOURCE", source)]);
+            assert!(
+                !job_added_with_its_variables(task, &quiet),
+                "{file}: {source} without a prompt (the inputs default to none)"
+            );
+        }
+        for source in ["push", "merge_request_event", "trigger", "parent_pipeline"] {
+            let vars = pipeline(&[("CI_PIPELINE_SOURCE", source), ("AI_PROMPT", "x")]);
+            assert!(
+                !job_added_with_its_variables(task, &vars),
+                "{file}: {source}"
+            );
+        }
+        let other = if assistant == "claude" {
+            "codex"
+        } else {
+            "claude"
+        };
+        let for_other = pipeline(&[
+            ("CI_PIPELINE_SOURCE", "schedule"),
+            ("AI_PROMPT", "x"),
+            ("AI_ASSISTANT", other),
+        ]);
+        assert!(!job_added_with_its_variables(task, &for_other), "{file}");
+        let scan = pipeline(&[
+            ("CI_PIPELINE_SOURCE", "schedule"),
+            ("AI_SCAN", "true"),
+            ("AI_PROMPT", "x"),
+        ]);
+        assert!(!job_added_with_its_variables(task, &scan), "{file}: a scan");
+    }
+}
+
+#[test]
+fn the_task_job_leaves_its_result_for_later_jobs_and_never_expands_the_prompt() {
+    for (file, assistant) in TEMPLATES {
+        let t = load(file);
+        let (name, task) = t.task_job();
+        assert_eq!(
+            strings(&task["script"]),
+            [format!("entrypoint run --assistant {assistant}")],
+            "{file}"
+        );
+        assert_eq!(task["artifacts"]["when"].as_str(), Some("always"));
+        assert_eq!(
+            strings(&task["artifacts"]["paths"]),
+            [
+                entrypoint::automation::artifacts::RESULT_FILE,
+                entrypoint::audit::TRANSCRIPT_FILE,
+                entrypoint::audit::USAGE_FILE
+            ],
+            "{file}: {name}"
+        );
+        assert_eq!(
+            task["artifacts"]["reports"]["dotenv"].as_str(),
+            Some(entrypoint::automation::artifacts::DOTENV_FILE)
+        );
+        for variable in ["AI_PROMPT", "AI_OUTPUT_SCHEMA"] {
+            assert_eq!(
+                task["variables"][variable]["expand"].as_bool(),
+                Some(false),
+                "{file}: {variable} is text, never a variable reference"
+            );
+        }
+        assert_eq!(task["variables"]["AI_POST_TO"].as_str(), Some("none"));
+        assert_eq!(task["image"]["docker"]["user"].as_str(), Some("root"));
+        assert_eq!(task["interruptible"].as_bool(), Some(false));
+        assert!(
+            !task["variables"]
+                .as_hash()
+                .expect("variables")
+                .contains_key(&Yaml::String("AI_ASSISTANT".into())),
+            "{file}"
+        );
     }
 }
