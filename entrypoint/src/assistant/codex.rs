@@ -60,6 +60,8 @@ pub(crate) struct CodexOptions<'a> {
     /// Reasoning effort and the extra arguments (tool lists and the fallback model are
     /// Claude's; [`CliOptions::ignored_by_codex`] names them for the log).
     pub options: &'a CliOptions,
+    /// `mcp_servers.<name>={…}` overrides ([`crate::assistant::mcp::codex_config`]).
+    pub mcp_servers: &'a [String],
 }
 
 pub(crate) fn invocation(
@@ -102,6 +104,7 @@ pub(crate) fn invocation(
     if let Some(rules) = options.rules.filter(|r| !r.trim().is_empty()) {
         config.push(format!("developer_instructions={}", toml_string(rules)));
     }
+    config.extend(options.mcp_servers.iter().cloned());
     if let Some(effort) = options.options.effort {
         config.push(format!(
             "model_reasoning_effort={}",
@@ -182,6 +185,7 @@ mod tests {
                 max_retries: Some(1),
                 rules: Some("Use \"tabs\".\nNever push."),
                 options: &CliOptions::default(),
+                mcp_servers: &["mcp_servers.t={url=\"http://127.0.0.1:4000/m\"}".to_owned()],
             },
         );
         assert_eq!(
@@ -202,6 +206,7 @@ mod tests {
             &"model_providers.gitlab_ai_proxy={name=\"GitLab AI key proxy\",base_url=\"http://127.0.0.1:4000/tok\",env_key=\"OPENAI_API_KEY\",wire_api=\"responses\",request_max_retries=1,stream_max_retries=1}"
         ));
         assert!(config.contains(&"project_doc_max_bytes=0"));
+        assert!(config.contains(&"mcp_servers.t={url=\"http://127.0.0.1:4000/m\"}"));
         let rules = config
             .iter()
             .find_map(|c| c.strip_prefix("developer_instructions="))

@@ -190,6 +190,14 @@ pub struct Resolved {
 }
 
 impl McpConfig {
+    /// No servers.
+    pub const fn empty() -> Self {
+        Self {
+            source_name: String::new(),
+            servers: BTreeMap::new(),
+        }
+    }
+
     /// Parses and checks `text`, which came from `source_name`.
     pub fn parse(source_name: &str, text: &str) -> Result<Self, McpError> {
         let source = || source_name.to_owned();

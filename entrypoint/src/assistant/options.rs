@@ -219,6 +219,9 @@ pub enum OptionsError {
     /// Not a rules choice.
     #[error("AI_CODEX_RULES={0:?} is not one of codex, agents, both")]
     CodexRules(String),
+    /// The MCP configuration cannot be used.
+    #[error(transparent)]
+    Mcp(#[from] crate::assistant::mcp::McpError),
 }
 
 /// How hard the model thinks: Claude's `--effort`, Codex's `model_reasoning_effort`. The
@@ -307,6 +310,9 @@ pub struct CliOptions {
     /// Images downloaded for this run ([`crate::context::images`]): Codex gets them with
     /// `--image`; Claude reads the files the prompt names. Set by the job, not by a variable.
     pub images: Vec<std::path::PathBuf>,
+    /// MCP servers: `AI_MCP_CONFIG` here; the job replaces it with the default branch's
+    /// `AI_MCP_CONFIG_FILE` ([`crate::run::house::mcp_config`]).
+    pub mcp: crate::assistant::mcp::McpConfig,
 }
 
 impl CliOptions {
@@ -358,7 +364,21 @@ impl CliOptions {
                 .transpose()?
                 .unwrap_or_default(),
             images: Vec::new(),
+            mcp: mcp_from_env(&set)?,
         })
+    }
+}
+
+/// `AI_MCP_CONFIG`, parsed; refused together with `AI_MCP_CONFIG_FILE`, whose file the job
+/// reads from the default branch later.
+fn mcp_from_env(
+    set: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::assistant::mcp::McpConfig, OptionsError> {
+    use crate::assistant::mcp::{FILE_VARIABLE, McpConfig, McpError, VARIABLE};
+    match (set(VARIABLE), set(FILE_VARIABLE)) {
+        (Some(_), Some(_)) => Err(McpError::BothSources.into()),
+        (Some(text), None) => Ok(McpConfig::parse(VARIABLE, &text)?),
+        (None, _) => Ok(McpConfig::empty()),
     }
 }
 
