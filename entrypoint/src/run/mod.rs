@@ -726,6 +726,15 @@ impl JobRun<'_> {
         }
         .instrument(tracing::info_span!("house_instructions"))
         .await?;
+        let mcp_file = match vars(crate::assistant::mcp::FILE_VARIABLE)
+            .filter(|v| !v.trim().is_empty())
+        {
+            Some(path) => {
+                let branch = workspace::default_branch(vars, self.gitlab, &trigger.project).await?;
+                Some(house::mcp_config(self.gitlab, &trigger.project, &branch, &path).await?)
+            }
+            None => None,
+        };
 
         let sandbox_uid = self.settings.sandbox.settings.uid;
         let review_dir = ReviewDir::create(workspace.dir(), assistant, sandbox_uid)?;
@@ -774,6 +783,9 @@ impl JobRun<'_> {
             ..self.settings.spec.clone()
         };
         spec.options.images = images.paths().into_iter().map(Into::into).collect();
+        if let Some(mcp) = mcp_file {
+            spec.options.mcp = mcp;
+        }
         let progress = self.settings.progress.map(|settings| {
             Progress::start(
                 self.gitlab.clone(),
