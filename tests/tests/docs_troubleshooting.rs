@@ -12,6 +12,7 @@ use entrypoint::publish::result::Failure;
 /// Modules whose errors reach people as the job's or setup's last line: settings read from
 /// variables and flags, the trigger, the sandbox, setup's refusals.
 const MODULES: &[&str] = &[
+    "assistant/mcp.rs",
     "assistant/mod.rs",
     "assistant/options.rs",
     "assistant/settings.rs",

@@ -103,7 +103,7 @@ pub enum McpError {
         problem: &'static str,
     },
     #[error(
-        "the MCP server {server} in {source_name} uses ${{{variable}}}, which is not set in this job: add it as a masked CI/CD variable (protected variables reach protected branches only)"
+        "the MCP server {server} in {source_name} uses the CI/CD variable {variable} in a header, which is not set in this job: add it as a masked CI/CD variable (protected variables reach protected branches only)"
     )]
     UnsetVariable {
         source_name: String,
@@ -638,7 +638,7 @@ env = { DOCS_LANG = "en", "WEIRD.NAME" = "x" }
         )
         .unwrap();
         let message = config.resolve(&vars(&[])).unwrap_err().to_string();
-        assert!(message.contains("${TRACKER_TOKEN}"), "{message}");
+        assert!(message.contains("variable TRACKER_TOKEN"), "{message}");
         assert!(
             message.contains("AI_MCP_CONFIG_FILE=.gitlab/mcp.toml"),
             "{message}"
