@@ -18,15 +18,17 @@ use doubles::model::cli::{Cli, InstalledCli, install};
 use doubles::model::{Expectation, ModelDouble, Script, ToolAction, ToolCall, Turn};
 use doubles::model::{anthropic, openai};
 use entrypoint::assistant::Assistant;
-use entrypoint::assistant::mcp::McpConfig;
-use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunSpec, run};
+use entrypoint::assistant::mcp::{McpConfig, McpError};
+use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunError, RunSpec, run};
 use entrypoint::proxy::{ModelApi, Upstream};
-use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
+use entrypoint::sandbox::{Capabilities, Network, Plan, ProbeProgram, SandboxUid, Settings};
 use entrypoint::secret::Secret;
 
 /// Set in the child: the test runs its body there.
 const CHILD: &str = "DOUBLES_MCP_TEST_CHILD";
 const TRACKER_VARIABLE: &str = "TRACKER_TOKEN";
+/// Where the configuration came from, as messages name it.
+const VARIABLE_NAME: &str = "AI_MCP_CONFIG";
 const TRACKER_TOKEN: &str = "tracker-token-canary-6f2a91";
 const CLAUDE_KEY: &str = "sk-ant-mcp-key-1c9d";
 const OPENAI_KEY: &str = "sk-mcp-key-8e3b";
@@ -303,4 +305,41 @@ async fn the_tracker_double_is_no_kinder_than_the_specification() {
         .unwrap();
     assert_eq!(get.status(), 405);
     assert!(tracker.tool_calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_fenced_codex_run_refuses_an_mcp_host_not_in_ai_sandbox_allow() {
+    let tracker = McpDouble::start(TRACKER_TOKEN, ISSUE_TEXT).await.unwrap();
+    let double = openai::start(Script::new()).await.unwrap();
+    let work = doubles::sandbox::reachable_tempdir();
+    let config = McpConfig::parse(VARIABLE_NAME, &tracker_config(&tracker.url())).unwrap();
+    let spec = spec(Assistant::Codex, &double, work.path(), config).await;
+    let lease = doubles::sandbox::UidLease::take();
+    let plan = Plan {
+        // Codex's default: fenced; another host is listed, the tracker's is not.
+        settings: Settings {
+            uid: SandboxUid::new(lease.uid).unwrap(),
+            network: Network::Fenced {
+                extra_hosts: vec!["gateway.example.com".to_owned()],
+            },
+        },
+        probe: ProbeProgram(doubles::binaries::entrypoint().unwrap().to_owned()),
+        capabilities: Capabilities::current().unwrap(),
+    };
+
+    let error = run(&spec, &plan, |_| {})
+        .await
+        .expect_err("an unlisted MCP host must stop the run");
+
+    let message = error.to_string();
+    assert!(
+        matches!(error, RunError::Mcp(McpError::NotAllowed { .. })),
+        "{message}"
+    );
+    assert!(
+        message.contains("127.0.0.1") && message.contains("AI_SANDBOX_ALLOW"),
+        "{message}"
+    );
+    assert!(double.requests().is_empty(), "the CLI started");
+    assert!(tracker.requests().is_empty(), "the tracker was contacted");
 }
