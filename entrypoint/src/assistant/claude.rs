@@ -226,6 +226,29 @@ mod tests {
     }
 
     #[test]
+    fn mcp_servers_are_one_argument_after_strict_mcp_config() {
+        let call = invocation(
+            Path::new("claude"),
+            "x",
+            ChildEnv::default(),
+            Endpoint::Cloud,
+            ClaudeOptions {
+                mcp_config: Some(r#"{"mcpServers":{}}"#),
+                model: Some("m"),
+                ..ClaudeOptions::default()
+            },
+        );
+        assert_eq!(
+            call.args[6..9],
+            [
+                "--strict-mcp-config",
+                r#"--mcp-config={"mcpServers":{}}"#,
+                "--model"
+            ]
+        );
+    }
+
+    #[test]
     fn cloud_providers_get_no_proxy_and_no_key() {
         let call = invocation(
             Path::new("claude"),

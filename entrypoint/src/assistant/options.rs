@@ -40,7 +40,7 @@ const CLAUDE_REFUSED: &[(&str, &str)] = &[
     ),
     (
         "--mcp-config",
-        "MCP servers come from the trusted configuration only",
+        "MCP servers come from AI_MCP_CONFIG or AI_MCP_CONFIG_FILE (on the default branch), whose credentials the key proxy adds",
     ),
     ("--strict-mcp-config", "the job sets it"),
     ("--add-dir", "the assistant may work in the checkout only"),
@@ -651,5 +651,35 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn mcp_servers_come_from_one_variable() {
+        let text = "[mcp_servers.docs]\ncommand = \"docs-mcp\"\n";
+        let options =
+            CliOptions::from_env(Assistant::Codex, &vars(&[("AI_MCP_CONFIG", text)])).unwrap();
+        assert_eq!(options.mcp.servers().keys().collect::<Vec<_>>(), ["docs"]);
+        // The file is read later, from the default branch; here the options stay empty.
+        let from_file = CliOptions::from_env(
+            Assistant::Claude,
+            &vars(&[("AI_MCP_CONFIG_FILE", ".gitlab/ai-mcp.toml")]),
+        )
+        .unwrap();
+        assert!(from_file.mcp.is_empty());
+        let both = CliOptions::from_env(
+            Assistant::Claude,
+            &vars(&[
+                ("AI_MCP_CONFIG", text),
+                ("AI_MCP_CONFIG_FILE", ".gitlab/ai-mcp.toml"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(both.to_string().contains("keep one"), "{both}");
+        let bad = CliOptions::from_env(
+            Assistant::Claude,
+            &vars(&[("AI_MCP_CONFIG", "[mcp_servers.x]\ncommand = \"s ${TOKEN}\"")]),
+        )
+        .unwrap_err();
+        assert!(bad.to_string().contains("AI_MCP_CONFIG"), "{bad}");
     }
 }
