@@ -2,12 +2,14 @@
 //! server (the double in `doubles::mcp`, which wants a bearer token) configured as the
 //! entrypoint reads it; the scripted model calls its tool; the tracker sees the token; the
 //! model never does (not in any model request, not in any `/proc/<pid>/environ` or `cmdline`
-//! the sandbox uid can read).
+//! the sandbox uid can read). A stdio server (`mcp-stdio-double`, a binary of this crate) runs
+//! as the sandbox uid with its configured environment and none of the job's variables.
 //!
 //! The token is a CI/CD variable of the job, so it must be in the job's initial environment.
 //! Each CLI test runs itself again as a child process with the token in its environment (as
 //! GitLab starts the job), rather than setting it in a process that already has threads. The
-//! fenced half (an unlisted MCP host unreachable) is in `sandbox_real_clis.rs`.
+//! fenced half (the MCP server's port unreachable except through the proxy) is in
+//! `sandbox_real_clis.rs`.
 
 use std::path::Path;
 use std::process::Command;
@@ -342,4 +344,105 @@ async fn a_fenced_codex_run_refuses_an_mcp_host_not_in_ai_sandbox_allow() {
     );
     assert!(double.requests().is_empty(), "the CLI started");
     assert!(tracker.requests().is_empty(), "the tracker was contacted");
+}
+
+/// The stdio double: `whoami` reports its uid and the names of its variables.
+const STDIO_DOUBLE: &str = env!("CARGO_BIN_EXE_mcp-stdio-double");
+
+/// A stdio server with a plain setting runs as the sandbox uid, with that setting and without
+/// the job's secrets.
+async fn a_stdio_server_runs_as_the_sandbox_uid(assistant: Assistant) {
+    let work = doubles::sandbox::reachable_tempdir();
+    let call = match assistant {
+        Assistant::Claude => ToolAction::ClaudeTool {
+            name: "mcp__docs__whoami".into(),
+            input: serde_json::json!({}),
+        },
+        Assistant::Codex => ToolAction::CodexNamespacedFunction {
+            namespace: "mcp__docs".into(),
+            name: "whoami".into(),
+            arguments: serde_json::json!({}),
+        },
+    };
+    let lease = doubles::sandbox::UidLease::take();
+    let uid = lease.uid;
+    let script = Script::new()
+        .then(Turn::tool_call(ToolCall::new("call_who", call)))
+        .then(Turn::text("Done.").expecting(Expectation::ToolOutputFor("call_who".into())));
+    let double = match assistant {
+        Assistant::Claude => anthropic::start(script).await.unwrap(),
+        Assistant::Codex => openai::start(script).await.unwrap(),
+    };
+    let config = McpConfig::parse(
+        VARIABLE_NAME,
+        &format!(
+            "[mcp_servers.docs]\ncommand = \"{STDIO_DOUBLE}\"\nenv = {{ DOCS_LANG = \"en\" }}\n"
+        ),
+    )
+    .unwrap();
+    let spec = spec(assistant, &double, work.path(), config).await;
+    let plan = Plan {
+        settings: Settings::open(SandboxUid::new(uid).unwrap()),
+        probe: ProbeProgram(doubles::binaries::entrypoint().unwrap().to_owned()),
+        capabilities: Capabilities::current().unwrap(),
+    };
+
+    let report = run(&spec, &plan, |_| {})
+        .await
+        .expect("the run could not start");
+
+    assert_eq!(
+        double.problems(),
+        Vec::<String>::new(),
+        "{:?}",
+        report.outcome
+    );
+    let output: Vec<String> = double
+        .model_calls()
+        .iter()
+        .flat_map(|c| c.tool_outputs())
+        .filter(|o| o.call_id == "call_who")
+        .map(|o| o.text)
+        .collect();
+    let text = output.join("\n");
+    assert!(text.contains(&format!("STDIO-DOUBLE uid={uid} ")), "{text}");
+    let names: Vec<&str> = text
+        .split("env=")
+        .nth(1)
+        .unwrap_or_default()
+        .split([',', '\n', '"', '\\'])
+        .collect();
+    assert!(names.contains(&"DOCS_LANG"), "{text}");
+    // The job's variables (both are in this process's environment) stay out. Claude passes its
+    // own environment on, whose `ANTHROPIC_API_KEY` is the dummy key the proxy replaces.
+    for secret in [TRACKER_VARIABLE, CHILD] {
+        assert!(
+            !names.contains(&secret),
+            "{secret} reached the stdio server: {text}"
+        );
+    }
+}
+
+#[test]
+fn claude_starts_a_stdio_server_as_the_sandbox_uid_without_the_jobs_secrets() {
+    if !in_job_environment(
+        "claude_starts_a_stdio_server_as_the_sandbox_uid_without_the_jobs_secrets",
+    ) {
+        return;
+    }
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(a_stdio_server_runs_as_the_sandbox_uid(Assistant::Claude));
+}
+
+#[test]
+fn codex_starts_a_stdio_server_as_the_sandbox_uid_without_the_jobs_secrets() {
+    if !in_job_environment(
+        "codex_starts_a_stdio_server_as_the_sandbox_uid_without_the_jobs_secrets",
+    ) {
+        return;
+    }
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(a_stdio_server_runs_as_the_sandbox_uid(Assistant::Codex));
 }
