@@ -216,8 +216,9 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
 }
 
 /// A request for an MCP server: the same checks as a model call (the route's prefix, the
-/// listener's own authority), the client's credentials dropped and the configured headers
-/// added, the answer streamed back (streamable HTTP answers may be Server-Sent Events).
+/// listener's own authority), only the endpoint itself (the route's URL, any query), the
+/// client's credentials dropped and the configured headers added, the answer streamed back
+/// (streamable HTTP answers may be Server-Sent Events).
 async fn forward_to_service(
     shared: &Shared,
     service: &ServiceTarget,
@@ -225,6 +226,18 @@ async fn forward_to_service(
     request: Request,
 ) -> Response {
     let api = shared.api;
+    // The configured endpoint only: a streamable HTTP server has one URL, and the header's
+    // credential must not reach the rest of its host (`…/<token>/../../api/v4/…`).
+    if !rest.is_empty() {
+        tracing::warn!(server = %service.name, "key proxy refused a path below an MCP server's endpoint");
+        return Refusal::Forbidden.respond(
+            api,
+            &format!(
+                "only the MCP endpoint of {} is reachable through this route",
+                service.name
+            ),
+        );
+    }
     let target = join_url(&service.base, rest, request.uri().query());
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, BODY_LIMIT).await {

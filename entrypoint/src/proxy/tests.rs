@@ -288,6 +288,14 @@ async fn an_mcp_route_on_the_same_port_adds_its_own_header_and_never_the_model_k
         .await
         .unwrap();
     assert_eq!(model_answer.status(), 418);
+    for escape in ["/../api/v4/projects", "/%2e%2e/admin", "/sub"] {
+        let refused = reqwest::Client::new()
+            .get(format!("{mcp_url}{escape}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{escape}");
+    }
 
     let mcp_seen = mcp_seen.lock().unwrap();
     assert_eq!(mcp_seen.len(), 1);
