@@ -133,6 +133,20 @@ pub async fn mcp_config(
     )?)
 }
 
+/// The MCP configuration of `AI_MCP_CONFIG_FILE` when it is set (the mention run and the
+/// review job both call this; `AI_MCP_CONFIG` itself is read with the other settings).
+pub async fn mcp_config_from_file_variable(
+    vars: &dyn Fn(&str) -> Option<String>,
+    gitlab: &GitLab,
+    project: &ProjectRef,
+) -> anyhow::Result<Option<McpConfig>> {
+    let Some(path) = vars(mcp::FILE_VARIABLE).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let branch = super::workspace::default_branch(vars, gitlab, project).await?;
+    Ok(Some(mcp_config(gitlab, project, &branch, &path).await?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

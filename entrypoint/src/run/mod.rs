@@ -726,15 +726,9 @@ impl JobRun<'_> {
         }
         .instrument(tracing::info_span!("house_instructions"))
         .await?;
-        let mcp_file = match vars(crate::assistant::mcp::FILE_VARIABLE)
-            .filter(|v| !v.trim().is_empty())
-        {
-            Some(path) => {
-                let branch = workspace::default_branch(vars, self.gitlab, &trigger.project).await?;
-                Some(house::mcp_config(self.gitlab, &trigger.project, &branch, &path).await?)
-            }
-            None => None,
-        };
+        let mcp_file = house::mcp_config_from_file_variable(vars, self.gitlab, &trigger.project)
+            .instrument(tracing::info_span!("mcp_configuration"))
+            .await?;
 
         let sandbox_uid = self.settings.sandbox.settings.uid;
         let review_dir = ReviewDir::create(workspace.dir(), assistant, sandbox_uid)?;
