@@ -377,7 +377,13 @@ fn mcp_from_env(
     use crate::assistant::mcp::{FILE_VARIABLE, McpConfig, McpError, VARIABLE};
     match (set(VARIABLE), set(FILE_VARIABLE)) {
         (Some(_), Some(_)) => Err(McpError::BothSources.into()),
-        (Some(text), None) => Ok(McpConfig::parse(VARIABLE, &text)?),
+        (Some(text), None) => {
+            let config = McpConfig::parse(VARIABLE, &text)?;
+            // A variable a header names must be set: say so before anything is posted (the
+            // run resolves the values again, in the process that holds them).
+            config.resolve(set)?;
+            Ok(config)
+        }
         (None, _) => Ok(McpConfig::empty()),
     }
 }
@@ -681,5 +687,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(bad.to_string().contains("AI_MCP_CONFIG"), "{bad}");
+        let http = "[mcp_servers.t]\nurl = \"https://t.example/mcp\"\nheaders = { Authorization = \"Bearer ${T_TOKEN}\" }";
+        let unset =
+            CliOptions::from_env(Assistant::Claude, &vars(&[("AI_MCP_CONFIG", http)])).unwrap_err();
+        assert!(unset.to_string().contains("T_TOKEN"), "{unset}");
+        assert!(
+            CliOptions::from_env(
+                Assistant::Claude,
+                &vars(&[("AI_MCP_CONFIG", http), ("T_TOKEN", "tok-1")])
+            )
+            .is_ok()
+        );
     }
 }
