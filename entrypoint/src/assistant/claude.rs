@@ -54,6 +54,10 @@ pub(crate) struct ClaudeOptions<'a> {
     pub max_retries: Option<u32>,
     /// Tools, effort, fallback model and the extra arguments, appended last.
     pub options: &'a CliOptions,
+    /// The `--mcp-config` JSON ([`crate::assistant::mcp::claude_config`]): the run's MCP
+    /// servers, HTTP ones at their key proxy URLs. `--strict-mcp-config` is always set, so
+    /// without it Claude starts no MCP server at all.
+    pub mcp_config: Option<&'a str>,
 }
 
 /// No extra options, for [`ClaudeOptions::default`].
@@ -66,6 +70,7 @@ static NO_OPTIONS: CliOptions = CliOptions {
     codex_rules: crate::assistant::options::CodexRules::Codex,
     images: Vec::new(),
     output_schema: None,
+    mcp: crate::assistant::mcp::McpConfig::empty(),
 };
 
 impl Default for ClaudeOptions<'_> {
@@ -76,6 +81,7 @@ impl Default for ClaudeOptions<'_> {
             max_budget_usd: None,
             max_retries: None,
             options: &NO_OPTIONS,
+            mcp_config: None,
         }
     }
 }
@@ -98,6 +104,10 @@ pub(crate) fn invocation(
     ]
     .map(str::to_owned)
     .to_vec();
+    if let Some(config) = options.mcp_config {
+        // One argument: `--mcp-config` takes several values and would swallow the next ones.
+        args.push(format!("--mcp-config={config}"));
+    }
     if let Some(model) = options.model {
         args.extend(["--model".to_owned(), model.to_owned()]);
     }
@@ -249,6 +259,29 @@ mod tests {
             ClaudeOptions::default(),
         );
         assert!(!plain.args.contains(&"--json-schema".to_owned()));
+    }
+
+    #[test]
+    fn mcp_servers_are_one_argument_after_strict_mcp_config() {
+        let call = invocation(
+            Path::new("claude"),
+            "x",
+            ChildEnv::default(),
+            Endpoint::Cloud,
+            ClaudeOptions {
+                mcp_config: Some(r#"{"mcpServers":{}}"#),
+                model: Some("m"),
+                ..ClaudeOptions::default()
+            },
+        );
+        assert_eq!(
+            call.args[6..9],
+            [
+                "--strict-mcp-config",
+                r#"--mcp-config={"mcpServers":{}}"#,
+                "--model"
+            ]
+        );
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub(crate) struct CodexOptions<'a> {
     /// --help`: "Path to a JSON Schema file describing the model's final response shape"); the
     /// final `agent_message` is then that JSON as text.
     pub output_schema: Option<&'a Path>,
+    /// `mcp_servers.<name>={…}` overrides ([`crate::assistant::mcp::codex_config`]).
+    pub mcp_servers: &'a [String],
 }
 
 /// The name of the `--output-schema` file in Codex's fresh home.
@@ -109,6 +111,7 @@ pub(crate) fn invocation(
     if let Some(rules) = options.rules.filter(|r| !r.trim().is_empty()) {
         config.push(format!("developer_instructions={}", toml_string(rules)));
     }
+    config.extend(options.mcp_servers.iter().cloned());
     if let Some(effort) = options.options.effort {
         config.push(format!(
             "model_reasoning_effort={}",
@@ -193,6 +196,7 @@ mod tests {
                 rules: Some("Use \"tabs\".\nNever push."),
                 options: &CliOptions::default(),
                 output_schema: None,
+                mcp_servers: &["mcp_servers.t={url=\"http://127.0.0.1:4000/m\"}".to_owned()],
             },
         );
         assert_eq!(
@@ -213,6 +217,7 @@ mod tests {
             &"model_providers.gitlab_ai_proxy={name=\"GitLab AI key proxy\",base_url=\"http://127.0.0.1:4000/tok\",env_key=\"OPENAI_API_KEY\",wire_api=\"responses\",request_max_retries=1,stream_max_retries=1}"
         ));
         assert!(config.contains(&"project_doc_max_bytes=0"));
+        assert!(config.contains(&"mcp_servers.t={url=\"http://127.0.0.1:4000/m\"}"));
         let rules = config
             .iter()
             .find_map(|c| c.strip_prefix("developer_instructions="))
@@ -238,6 +243,7 @@ mod tests {
                 rules: None,
                 options: &CliOptions::default(),
                 output_schema: Some(Path::new("/tmp/run/home/.codex/output-schema.json")),
+                mcp_servers: &[],
             },
         );
         assert_eq!(

@@ -9,6 +9,7 @@ mod codex_stream;
 pub mod env;
 pub mod events;
 mod invocation;
+pub mod mcp;
 pub mod options;
 pub mod run;
 pub mod settings;

@@ -40,7 +40,7 @@ const CLAUDE_REFUSED: &[(&str, &str)] = &[
     ),
     (
         "--mcp-config",
-        "MCP servers come from the trusted configuration only",
+        "MCP servers come from AI_MCP_CONFIG or AI_MCP_CONFIG_FILE (on the default branch), whose credentials the key proxy adds",
     ),
     ("--strict-mcp-config", "the job sets it"),
     ("--add-dir", "the assistant may work in the checkout only"),
@@ -221,6 +221,9 @@ pub enum OptionsError {
     /// Not a rules choice.
     #[error("AI_CODEX_RULES={0:?} is not one of codex, agents, both")]
     CodexRules(String),
+    /// The MCP configuration cannot be used.
+    #[error(transparent)]
+    Mcp(#[from] crate::assistant::mcp::McpError),
 }
 
 /// How hard the model thinks: Claude's `--effort`, Codex's `model_reasoning_effort`. The
@@ -313,6 +316,9 @@ pub struct CliOptions {
     /// [`crate::automation::schema`]), as JSON text: Claude gets it as `--json-schema`, Codex
     /// as an `--output-schema` file in its fresh home. Set by the job, not by a variable here.
     pub output_schema: Option<String>,
+    /// MCP servers: `AI_MCP_CONFIG` here; the job replaces it with the default branch's
+    /// `AI_MCP_CONFIG_FILE` ([`crate::run::house::mcp_config`]).
+    pub mcp: crate::assistant::mcp::McpConfig,
 }
 
 impl CliOptions {
@@ -366,7 +372,27 @@ impl CliOptions {
                 .unwrap_or_default(),
             images: Vec::new(),
             output_schema: None,
+            mcp: mcp_from_env(&set)?,
         })
+    }
+}
+
+/// `AI_MCP_CONFIG`, parsed; refused together with `AI_MCP_CONFIG_FILE`, whose file the job
+/// reads from the default branch later.
+fn mcp_from_env(
+    set: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::assistant::mcp::McpConfig, OptionsError> {
+    use crate::assistant::mcp::{FILE_VARIABLE, McpConfig, McpError, VARIABLE};
+    match (set(VARIABLE), set(FILE_VARIABLE)) {
+        (Some(_), Some(_)) => Err(McpError::BothSources.into()),
+        (Some(text), None) => {
+            let config = McpConfig::parse(VARIABLE, &text)?;
+            // A variable a header names must be set: say so before anything is posted (the
+            // run resolves the values again, in the process that holds them).
+            config.resolve(set)?;
+            Ok(config)
+        }
+        (None, _) => Ok(McpConfig::empty()),
     }
 }
 
@@ -639,6 +665,47 @@ mod tests {
                 &vars(&[("AI_REASONING_EFFORT", "extreme")])
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn mcp_servers_come_from_one_variable() {
+        let text = "[mcp_servers.docs]\ncommand = \"docs-mcp\"\n";
+        let options =
+            CliOptions::from_env(Assistant::Codex, &vars(&[("AI_MCP_CONFIG", text)])).unwrap();
+        assert_eq!(options.mcp.servers().keys().collect::<Vec<_>>(), ["docs"]);
+        // The file is read later, from the default branch; here the options stay empty.
+        let from_file = CliOptions::from_env(
+            Assistant::Claude,
+            &vars(&[("AI_MCP_CONFIG_FILE", ".gitlab/ai-mcp.toml")]),
+        )
+        .unwrap();
+        assert!(from_file.mcp.is_empty());
+        let both = CliOptions::from_env(
+            Assistant::Claude,
+            &vars(&[
+                ("AI_MCP_CONFIG", text),
+                ("AI_MCP_CONFIG_FILE", ".gitlab/ai-mcp.toml"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(both.to_string().contains("keep one"), "{both}");
+        let bad = CliOptions::from_env(
+            Assistant::Claude,
+            &vars(&[("AI_MCP_CONFIG", "[mcp_servers.x]\ncommand = \"s ${TOKEN}\"")]),
+        )
+        .unwrap_err();
+        assert!(bad.to_string().contains("AI_MCP_CONFIG"), "{bad}");
+        let http = "[mcp_servers.t]\nurl = \"https://t.example/mcp\"\nheaders = { Authorization = \"Bearer ${T_TOKEN}\" }";
+        let unset =
+            CliOptions::from_env(Assistant::Claude, &vars(&[("AI_MCP_CONFIG", http)])).unwrap_err();
+        assert!(unset.to_string().contains("T_TOKEN"), "{unset}");
+        assert!(
+            CliOptions::from_env(
+                Assistant::Claude,
+                &vars(&[("AI_MCP_CONFIG", http), ("T_TOKEN", "tok-1")])
+            )
+            .is_ok()
         );
     }
 }

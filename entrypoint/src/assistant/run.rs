@@ -45,7 +45,8 @@ use tokio::time::Instant;
 use crate::assistant::env::{ChildEnv, Cloud};
 use crate::assistant::events::{AssistantEvent, EventParser, Limit, Usage};
 use crate::assistant::invocation::Invocation;
-use crate::assistant::{Assistant, claude, codex};
+use crate::assistant::mcp::{McpError, Resolved};
+use crate::assistant::{Assistant, claude, codex, mcp};
 use crate::budget::{Meter, Price, RunLimits};
 use crate::proxy::{KeyProxy, ProxyError, Upstream};
 use crate::sandbox::{Enclosure, Plan, ProxySite, SandboxError, Site};
@@ -191,6 +192,8 @@ pub enum RunError {
     #[error("waiting for the assistant failed: {0}")]
     Wait(std::io::Error),
     #[error(transparent)]
+    Mcp(#[from] McpError),
+    #[error(transparent)]
     Sandbox(#[from] SandboxError),
     /// The job was cancelled (`SIGTERM`): the CLI and every process of the sandbox uid were
     /// killed, and the placeholder is left for `entrypoint finalize` in `after_script`, which
@@ -273,11 +276,32 @@ async fn attempt(
             spec.price,
         ))
     });
+    let servers = mcp_servers(spec, sandbox)?;
     let proxy = match &spec.provider {
         Provider::Api(api) => Some(
-            KeyProxy::start_metered(api.upstream.clone(), api.key.clone(), meter.clone()).await?,
+            KeyProxy::start_with_services(
+                api.upstream.clone(),
+                api.key.clone(),
+                meter.clone(),
+                servers.routes.clone(),
+            )
+            .await?,
         ),
-        Provider::Bedrock | Provider::Vertex => None,
+        Provider::Bedrock | Provider::Vertex => {
+            if let Some(route) = servers.routes.first() {
+                return Err(McpError::NeedsProxy {
+                    server: route.name.clone(),
+                }
+                .into());
+            }
+            None
+        }
+    };
+    let url_of = |name: &str| {
+        proxy
+            .as_ref()
+            .and_then(|p| p.service_url(name))
+            .map(str::to_owned)
     };
     let enclosure = enclose(sandbox, proxy.as_ref(), spec).await?;
     let home = enclosure.fresh_home()?;
@@ -289,6 +313,9 @@ async fn attempt(
         &spec.passthrough,
     );
     let refused = env.refused().to_vec();
+    let has_mcp = !servers.routes.is_empty() || !servers.stdio.is_empty();
+    let claude_mcp = has_mcp.then(|| mcp::claude_config(&servers, &url_of).to_string());
+    let codex_mcp = mcp::codex_config(&servers, &url_of);
     let invocation = match spec.assistant {
         Assistant::Claude => claude::invocation(
             &spec.program,
@@ -304,6 +331,7 @@ async fn attempt(
                 max_budget_usd: spec.max_budget_usd,
                 max_retries: spec.max_retries,
                 options: &spec.options,
+                mcp_config: claude_mcp.as_deref(),
             },
         ),
         Assistant::Codex => {
@@ -345,6 +373,7 @@ async fn attempt(
                     rules: rules.as_deref(),
                     options: &spec.options,
                     output_schema: output_schema.as_deref(),
+                    mcp_servers: &codex_mcp,
                 },
             )
         }
@@ -367,6 +396,24 @@ async fn attempt(
     drop(proxy);
     drop(home);
     Ok(Attempt { outcome, refused })
+}
+
+/// The run's MCP servers, checked against the network policy and with their header secrets
+/// read from the job's variables; none when nothing is configured.
+fn mcp_servers(spec: &RunSpec, sandbox: &Plan) -> Result<Resolved, McpError> {
+    let config = &spec.options.mcp;
+    if config.is_empty() {
+        return Ok(Resolved::default());
+    }
+    config.check_network(&sandbox.settings.network)?;
+    let job = job_environment();
+    let resolved = config.resolve(&|name| job.get(name).cloned())?;
+    tracing::info!(
+        http = ?resolved.routes.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        stdio = ?resolved.stdio.keys().collect::<Vec<_>>(),
+        "MCP servers: HTTP ones through the key proxy, which adds their credentials; stdio ones started by the CLI as the sandbox uid"
+    );
+    Ok(resolved)
 }
 
 /// Establishes the enclosure (around `proxy` when there is one) on a blocking thread, so the

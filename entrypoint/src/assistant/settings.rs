@@ -10,6 +10,7 @@
 //! | `AI_PRICE_PER_MTOK` | Codex's price, `input/cached/output` USD per 1M tokens | [`crate::budget::price`]'s table |
 //! | `AI_TIMEOUT` | the whole run: seconds, or a number with `s`, `m` or `h` | `20m` |
 //! | `AI_ENV_PASSTHROUGH` | more variable names for the assistant's environment | none |
+//! | `AI_MCP_CONFIG` (`AI_MCP_CONFIG_FILE` is read by the job from the default branch) | MCP servers, see [`super::mcp`] | none |
 //! | `AI_CLAUDE_ARGS`, `AI_CODEX_ARGS`, `AI_ALLOWED_TOOLS`, `AI_DISALLOWED_TOOLS`, `AI_REASONING_EFFORT`, `CLAUDE_FALLBACK_MODEL` | see [`super::options`] | none |
 //! | `CLAUDE_API_KEY` (or `ANTHROPIC_API_KEY`), `ANTHROPIC_BASE_URL` | Claude's API (through the key proxy) | `https://api.anthropic.com` |
 //! | `CLAUDE_CODE_USE_BEDROCK` / `CLAUDE_CODE_USE_VERTEX` | Claude on a cloud provider instead | off |

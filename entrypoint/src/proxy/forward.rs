@@ -9,12 +9,14 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use bytes::Bytes;
 use http::Method;
+use http::header::HeaderName;
 
 use crate::budget::Meter;
 use crate::budget::meter::StreamUsage;
-use crate::proxy::headers::{remove_hop_by_hop, upstream_request_headers};
+use crate::proxy::ProxyError;
+use crate::proxy::headers::{remove_hop_by_hop, service_request_headers, upstream_request_headers};
 use crate::proxy::refusal::Refusal;
-use crate::proxy::upstream::{ModelApi, Upstream};
+use crate::proxy::upstream::{ModelApi, Upstream, join_url};
 use crate::secret::Secret;
 
 /// Request bodies are buffered up to this size; a model call with a long conversation is a
@@ -23,18 +25,90 @@ pub(crate) const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// What every request handler shares.
 pub(crate) struct Shared {
-    pub upstream: Upstream,
-    pub key: Secret,
-    /// `/<random token>`: only a client told the proxy URL can use it.
-    pub prefix: String,
+    /// The model route's API, whose error shape the proxy's own refusals take.
+    pub api: ModelApi,
+    /// The model route first, then one per service.
+    pub routes: Vec<Route>,
     pub listen: SocketAddr,
     pub http: reqwest::Client,
-    /// Counts, prices and limits model calls (Codex runs).
-    pub meter: Option<Arc<Meter>>,
+}
+
+/// One destination behind the proxy.
+pub(crate) struct Route {
+    /// `/<random token>`: only a client told the route's URL can use it.
+    pub prefix: String,
+    pub kind: RouteKind,
+}
+
+pub(crate) enum RouteKind {
+    /// The model API, with the real key and, for Codex, the meter that counts, prices and
+    /// limits its calls.
+    Model {
+        upstream: Upstream,
+        key: Secret,
+        meter: Option<Arc<Meter>>,
+    },
+    /// An HTTP MCP server with its headers ready to send.
+    Service(ServiceTarget),
+}
+
+/// An HTTP service (an MCP server) the proxy forwards to: its name for logs, its URL, and the
+/// headers that carry its credential. The header values are secrets (resolved from CI/CD
+/// variables by [`crate::assistant::mcp`]); the CLI is only ever told the route's URL.
+#[derive(Clone)]
+pub struct ServiceRoute {
+    pub name: String,
+    pub base: url::Url,
+    pub headers: Vec<(HeaderName, Secret)>,
+}
+
+impl std::fmt::Debug for ServiceRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceRoute")
+            .field("name", &self.name)
+            .field("base", &self.base.as_str())
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// A [`ServiceRoute`] with header values checked once, at start.
+pub(crate) struct ServiceTarget {
+    name: String,
+    base: url::Url,
+    headers: Vec<(HeaderName, http::HeaderValue)>,
+}
+
+impl ServiceRoute {
+    pub(crate) fn into_headers(self) -> Result<ServiceTarget, ProxyError> {
+        let mut headers = Vec::new();
+        for (name, value) in &self.headers {
+            let mut value = http::HeaderValue::from_str(value.expose()).map_err(|_| {
+                ProxyError::ServiceHeader {
+                    server: self.name.clone(),
+                    header: name.to_string(),
+                }
+            })?;
+            value.set_sensitive(true);
+            headers.push((name.clone(), value));
+        }
+        Ok(ServiceTarget {
+            name: self.name,
+            base: self.base,
+            headers,
+        })
+    }
 }
 
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let api = shared.upstream.api();
+    let api = shared.api;
     if request.method() == Method::CONNECT {
         tracing::warn!(target = %request.uri(), "key proxy refused a CONNECT request");
         return Refusal::Forbidden
@@ -49,12 +123,26 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             &format!("requests for {authority} are refused; only the {api} API is reachable"),
         );
     }
-    let Some(rest) = below_prefix(request.uri().path(), &shared.prefix) else {
+    let found = shared.routes.iter().find_map(|route| {
+        below_prefix(request.uri().path(), &route.prefix).map(|rest| (route, rest.to_owned()))
+    });
+    let Some((route, rest)) = found else {
         tracing::warn!(path = %request.uri().path(), "key proxy refused a request without the run's prefix");
         return Refusal::Forbidden.respond(api, "unknown path");
     };
-    let target = shared.upstream.target(rest, request.uri().query());
-    let meter = match &shared.meter {
+    let (upstream, key, meter) = match &route.kind {
+        RouteKind::Model {
+            upstream,
+            key,
+            meter,
+        } => (upstream, key, meter),
+        RouteKind::Service(service) => {
+            return forward_to_service(&shared, service, &rest, request).await;
+        }
+    };
+    let rest = rest.as_str();
+    let target = upstream.target(rest, request.uri().query());
+    let meter = match meter {
         Some(meter) if is_model_call(api, request.method(), rest) => {
             if let Err(limit) = meter.admit() {
                 let totals = meter.totals();
@@ -89,7 +177,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             );
         }
     };
-    let headers = match upstream_request_headers(parts.headers, api, &shared.key) {
+    let headers = match upstream_request_headers(parts.headers, api, key) {
         Ok(headers) => headers,
         Err(_) => {
             // KeyProxy::start refuses such keys; kept as an answer rather than a panic.
@@ -119,8 +207,67 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
                 api,
                 &format!(
                     "could not reach the {api} API at {} ({reason}); check {} and the job's network",
-                    shared.upstream.base(),
+                    upstream.base(),
                     api.base_url_variable()
+                ),
+            )
+        }
+    }
+}
+
+/// A request for an MCP server: the same checks as a model call (the route's prefix, the
+/// listener's own authority), only the endpoint itself (the route's URL, any query), the
+/// client's credentials dropped and the configured headers added, the answer streamed back
+/// (streamable HTTP answers may be Server-Sent Events).
+async fn forward_to_service(
+    shared: &Shared,
+    service: &ServiceTarget,
+    rest: &str,
+    request: Request,
+) -> Response {
+    let api = shared.api;
+    // The configured endpoint only: a streamable HTTP server has one URL, and the header's
+    // credential must not reach the rest of its host (`…/<token>/../../api/v4/…`).
+    if !rest.is_empty() {
+        tracing::warn!(server = %service.name, "key proxy refused a path below an MCP server's endpoint");
+        return Refusal::Forbidden.respond(
+            api,
+            &format!(
+                "only the MCP endpoint of {} is reachable through this route",
+                service.name
+            ),
+        );
+    }
+    let target = join_url(&service.base, rest, request.uri().query());
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(error) => {
+            return Refusal::TooLarge.respond(
+                api,
+                &format!("could not read the request body (limit {BODY_LIMIT} bytes): {error}"),
+            );
+        }
+    };
+    let headers = service_request_headers(parts.headers, &service.headers);
+    tracing::debug!(method = %parts.method, server = %service.name, "key proxy forwarding to an MCP server");
+    let sent = shared
+        .http
+        .request(parts.method, target)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(answer) => stream_back(answer, None),
+        Err(error) => {
+            let reason = error_chain(&error);
+            tracing::warn!(server = %service.name, %reason, "key proxy could not reach an MCP server");
+            Refusal::BadGateway.respond(
+                api,
+                &format!(
+                    "could not reach the MCP server {} at {} ({reason}); check its url in the MCP configuration (AI_MCP_CONFIG or AI_MCP_CONFIG_FILE) and the job's network",
+                    service.name, service.base
                 ),
             )
         }

@@ -73,6 +73,28 @@ pub(crate) fn upstream_request_headers(
     Ok(headers)
 }
 
+/// The headers of a request for an MCP server: as for a model call, hop-by-hop, `Host`,
+/// `Content-Length` and every client credential removed (and any header the configuration
+/// sets, so the client cannot add a second value), then the configured headers added.
+pub(crate) fn service_request_headers(
+    mut headers: HeaderMap,
+    configured: &[(HeaderName, http::HeaderValue)],
+) -> HeaderMap {
+    remove_hop_by_hop(&mut headers);
+    headers.remove(header::HOST);
+    headers.remove(header::CONTENT_LENGTH);
+    for name in CREDENTIALS {
+        headers.remove(*name);
+    }
+    for (name, _) in configured {
+        headers.remove(name);
+    }
+    for (name, value) in configured {
+        headers.append(name.clone(), value.clone());
+    }
+    headers
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +148,34 @@ mod tests {
         assert_eq!(openai.get("authorization").unwrap(), "Bearer sk-real");
         assert!(openai.get("x-api-key").is_none());
         assert!(openai.get("authorization").unwrap().is_sensitive());
+    }
+
+    #[test]
+    fn a_service_gets_its_configured_headers_and_none_of_the_clients_credentials() {
+        let client = map(&[
+            ("authorization", "Bearer planted"),
+            ("x-tracker-token", "planted"),
+            ("cookie", "a=b"),
+            ("mcp-session-id", "s1"),
+            ("accept", "application/json, text/event-stream"),
+        ]);
+        let configured = [
+            (
+                HeaderName::from_static("authorization"),
+                HeaderValue::from_static("Bearer real"),
+            ),
+            (
+                HeaderName::from_static("x-tracker-token"),
+                HeaderValue::from_static("real"),
+            ),
+        ];
+        let sent = service_request_headers(client, &configured);
+        assert_eq!(sent.get_all("authorization").iter().count(), 1);
+        assert_eq!(sent["authorization"], "Bearer real");
+        assert_eq!(sent.get_all("x-tracker-token").iter().count(), 1);
+        assert_eq!(sent["x-tracker-token"], "real");
+        assert!(sent.get("cookie").is_none());
+        assert_eq!(sent["mcp-session-id"], "s1");
+        assert_eq!(sent["accept"], "application/json, text/event-stream");
     }
 }

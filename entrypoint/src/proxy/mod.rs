@@ -10,6 +10,12 @@
 //!
 //! This is the same design as OpenAI's `codex-responses-api-proxy`, which `openai/codex-action`
 //! runs for the same reason: a model that can run shell commands can read its own environment.
+//!
+//! The same listener also serves the run's HTTP MCP servers ([`ServiceRoute`], from
+//! [`crate::assistant::mcp`]): each under a random prefix of its own, forwarded to its one URL
+//! with the headers its configuration names (a bearer token from a CI/CD variable), so those
+//! secrets stay out of the sandbox uid's reach exactly as the model key does. One port for all
+//! of them keeps the network fence at one allowed port.
 
 mod forward;
 mod headers;
@@ -28,6 +34,7 @@ use rand::distr::Alphanumeric;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use forward::ServiceRoute;
 pub use upstream::{ModelApi, Upstream, UpstreamError};
 
 use crate::budget::Meter;
@@ -48,12 +55,18 @@ pub enum ProxyError {
         "{variable} contains characters that cannot be sent in an HTTP header; copy the key again without line breaks or spaces"
     )]
     Key { variable: &'static str },
+    #[error(
+        "the MCP server {server} has a header {header} whose value cannot be sent in an HTTP header (a line break or a control character, perhaps from the CI/CD variable it names); fix the value"
+    )]
+    ServiceHeader { server: String, header: String },
 }
 
 /// A running key proxy; it stops when dropped.
 pub struct KeyProxy {
     base_url: String,
     upstream: Upstream,
+    /// Each service route's name and base URL (`http://127.0.0.1:PORT/<its token>`).
+    services: Vec<(String, String)>,
     task: JoinHandle<()>,
 }
 
@@ -70,6 +83,17 @@ impl KeyProxy {
         key: Secret,
         meter: Option<Arc<Meter>>,
     ) -> Result<Self, ProxyError> {
+        Self::start_with_services(upstream, key, meter, Vec::new()).await
+    }
+
+    /// [`KeyProxy::start_metered`], also serving `services` (the run's HTTP MCP servers) on the
+    /// same port, each under a prefix of its own ([`KeyProxy::service_url`]).
+    pub async fn start_with_services(
+        upstream: Upstream,
+        key: Secret,
+        meter: Option<Arc<Meter>>,
+        services: Vec<ServiceRoute>,
+    ) -> Result<Self, ProxyError> {
         if http::HeaderValue::from_str(key.expose()).is_err() {
             return Err(ProxyError::Key {
                 variable: upstream.api().key_variable(),
@@ -79,24 +103,37 @@ impl KeyProxy {
             .await
             .map_err(ProxyError::Bind)?;
         let listen: SocketAddr = listener.local_addr().map_err(ProxyError::Bind)?;
-        let token: String = rand::rng()
-            .sample_iter(Alphanumeric)
-            .take(32)
-            .map(char::from)
-            .collect();
-        let prefix = format!("/{token}");
+        let prefix = random_prefix();
+        let mut routes = vec![forward::Route {
+            prefix: prefix.clone(),
+            kind: forward::RouteKind::Model {
+                upstream: upstream.clone(),
+                key,
+                meter,
+            },
+        }];
+        let mut service_urls = Vec::new();
+        for service in services {
+            let service_prefix = random_prefix();
+            service_urls.push((
+                service.name.clone(),
+                format!("http://{listen}{service_prefix}"),
+            ));
+            routes.push(forward::Route {
+                prefix: service_prefix,
+                kind: forward::RouteKind::Service(service.into_headers()?),
+            });
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(ProxyError::Client)?;
         let shared = Arc::new(forward::Shared {
-            upstream: upstream.clone(),
-            key,
-            prefix: prefix.clone(),
+            api: upstream.api(),
+            routes,
             listen,
             http,
-            meter,
         });
         let app = Router::new().fallback(forward::handle).with_state(shared);
         let task = tokio::spawn(async move {
@@ -108,8 +145,18 @@ impl KeyProxy {
         Ok(Self {
             base_url: format!("http://{listen}{prefix}"),
             upstream,
+            services: service_urls,
             task,
         })
+    }
+
+    /// The URL to give the CLI for the service route named `name` (an MCP server's name):
+    /// requests below it go to that server's URL with its headers added.
+    pub fn service_url(&self, name: &str) -> Option<&str> {
+        self.services
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, url)| url.as_str())
     }
 
     /// `http://127.0.0.1:PORT/<token>`: the base URL to give the CLI in place of the API's.
@@ -128,6 +175,16 @@ impl KeyProxy {
     pub fn stop(self) {
         drop(self);
     }
+}
+
+/// `/<32 random letters and digits>`: only a process told the URL can use the route.
+fn random_prefix() -> String {
+    let token: String = rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect();
+    format!("/{token}")
 }
 
 impl Drop for KeyProxy {

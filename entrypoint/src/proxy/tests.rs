@@ -247,3 +247,84 @@ async fn a_key_that_cannot_be_a_header_is_refused_at_start() {
         .expect("a key with a line break must be refused");
     assert!(error.to_string().contains("OPENAI_API_KEY"), "{error}");
 }
+
+#[tokio::test]
+async fn an_mcp_route_on_the_same_port_adds_its_own_header_and_never_the_model_key() {
+    let (model_base, model_seen) = upstream(ok_with_headers).await;
+    let (mcp_base, mcp_seen) = upstream(ok_with_headers).await;
+    let proxy = KeyProxy::start_with_services(
+        Upstream::parse(ModelApi::OpenAi, &model_base).unwrap(),
+        Secret::new("sk-real"),
+        None,
+        vec![ServiceRoute {
+            name: "tracker".into(),
+            base: url::Url::parse(&format!("{mcp_base}/mcp")).unwrap(),
+            headers: vec![(
+                http::header::AUTHORIZATION,
+                Secret::new("Bearer tracker-secret"),
+            )],
+        }],
+    )
+    .await
+    .unwrap();
+    let mcp_url = proxy.service_url("tracker").unwrap().to_owned();
+    assert_eq!(proxy.service_url("other"), None);
+    let (model_addr, _) = host_port(proxy.base_url());
+    let (mcp_addr, mcp_prefix) = host_port(&mcp_url);
+    assert_eq!(model_addr, mcp_addr, "one port for every route");
+    assert_ne!(mcp_prefix, host_port(proxy.base_url()).1);
+
+    let answer = reqwest::Client::new()
+        .post(format!("{mcp_url}?x=1"))
+        .header("authorization", "Bearer planted")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 418);
+    let model_answer = reqwest::Client::new()
+        .post(format!("{}/responses", proxy.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(model_answer.status(), 418);
+    for escape in ["/../api/v4/projects", "/%2e%2e/admin", "/sub"] {
+        let refused = reqwest::Client::new()
+            .get(format!("{mcp_url}{escape}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{escape}");
+    }
+
+    let mcp_seen = mcp_seen.lock().unwrap();
+    assert_eq!(mcp_seen.len(), 1);
+    assert_eq!(mcp_seen[0].0, "/mcp?x=1");
+    assert_eq!(mcp_seen[0].1["authorization"], "Bearer tracker-secret");
+    let model_seen = model_seen.lock().unwrap();
+    assert_eq!(model_seen.len(), 1);
+    assert_eq!(model_seen[0].1["authorization"], "Bearer sk-real");
+}
+
+#[tokio::test]
+async fn an_mcp_header_that_cannot_be_sent_is_refused_at_start_naming_the_server() {
+    let error = KeyProxy::start_with_services(
+        Upstream::public(ModelApi::OpenAi),
+        Secret::new("sk-real"),
+        None,
+        vec![ServiceRoute {
+            name: "tracker".into(),
+            base: url::Url::parse("http://127.0.0.1:1/mcp").unwrap(),
+            headers: vec![(http::header::AUTHORIZATION, Secret::new("Bearer a\nb"))],
+        }],
+    )
+    .await
+    .err()
+    .expect("a header with a line break must be refused");
+    let message = error.to_string();
+    assert!(
+        message.contains("tracker") && message.contains("authorization"),
+        "{message}"
+    );
+    assert!(!message.contains("Bearer a"), "{message}");
+}

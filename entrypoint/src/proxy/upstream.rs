@@ -88,12 +88,18 @@ impl Upstream {
     /// The upstream URL for a request whose path below the proxy's prefix is `rest` (starting
     /// with `/`, or empty) and whose query is `query`: the base path followed by `rest`.
     pub fn target(&self, rest: &str, query: Option<&str>) -> Url {
-        let mut url = self.base.clone();
-        let base_path = self.base.path().trim_end_matches('/');
-        url.set_path(&format!("{base_path}{rest}"));
-        url.set_query(query);
-        url
+        join_url(&self.base, rest, query)
     }
+}
+
+/// `base` with `rest` (starting with `/`, or empty) appended to its path and `query` as its
+/// query: where a request below a proxy route's prefix goes.
+pub(crate) fn join_url(base: &Url, rest: &str, query: Option<&str>) -> Url {
+    let mut url = base.clone();
+    let base_path = base.path().trim_end_matches('/');
+    url.set_path(&format!("{base_path}{rest}"));
+    url.set_query(query);
+    url
 }
 
 #[cfg(test)]

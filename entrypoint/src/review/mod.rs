@@ -573,10 +573,15 @@ pub async fn review(
         rules: rules.as_deref(),
         review_file: &review_file,
     }) + &target.configuration_note();
-    let spec = RunSpec {
+    let mut spec = RunSpec {
         prompt: text,
         ..settings.spec.clone()
     };
+    if let Some(mcp) =
+        crate::run::house::mcp_config_from_file_variable(vars, &gitlab, project).await?
+    {
+        spec.options.mcp = mcp;
+    }
     let run = crate::assistant::run::run(&spec, &settings.sandbox, |event| {
         log_event(event, &redactor);
     })

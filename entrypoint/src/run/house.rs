@@ -8,7 +8,11 @@
 //! stops the run with a message naming it, rather than sending the path as an instruction.
 //! Either way the text comes from the project's maintainers (CI/CD variables, the default
 //! branch), so it is not wrapped as untrusted data.
+//!
+//! The MCP configuration file (`AI_MCP_CONFIG_FILE`, [`mcp_config`]) is read the same way,
+//! from the default branch only.
 
+use crate::assistant::mcp::{self, McpConfig};
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::ProjectRef;
 
@@ -38,6 +42,17 @@ pub enum HouseError {
     /// The file is not text.
     #[error("AI_EXTRA_INSTRUCTIONS names the file {path}, which cannot be read as text: {reason}")]
     Unreadable { path: String, reason: String },
+    /// The MCP configuration file is not on the default branch.
+    #[error(
+        "AI_MCP_CONFIG_FILE names the file {path}, which the default branch {branch} does not have: add it there (the MCP configuration is read from the default branch only, never from the branch under review), or put the configuration itself in AI_MCP_CONFIG"
+    )]
+    McpMissing { path: String, branch: String },
+    /// The MCP configuration file is not text.
+    #[error("AI_MCP_CONFIG_FILE names the file {path}, which cannot be read as text: {reason}")]
+    McpUnreadable { path: String, reason: String },
+    /// The MCP configuration cannot be used.
+    #[error(transparent)]
+    Mcp(#[from] crate::assistant::mcp::McpError),
     /// GitLab failed.
     #[error(transparent)]
     GitLab(#[from] crate::gitlab::GitLabError),
@@ -85,6 +100,51 @@ pub async fn read(
         },
     };
     Ok(Some(crate::context::budget::truncate(&text, LIMIT)))
+}
+
+/// The MCP configuration in the file `path` (`AI_MCP_CONFIG_FILE`) of the **default branch**,
+/// read through the API like the house instructions: on a merge request the checkout is the
+/// source branch, whose author must not choose the servers the job's credentials are sent to.
+pub async fn mcp_config(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    default_branch: &str,
+    path: &str,
+) -> Result<McpConfig, HouseError> {
+    let path = path.trim().trim_start_matches("./").to_owned();
+    let text = match gitlab.file_text(project, &path, default_branch).await? {
+        None => {
+            return Err(HouseError::McpMissing {
+                path,
+                branch: default_branch.to_owned(),
+            });
+        }
+        Some(Err(error)) => {
+            return Err(HouseError::McpUnreadable {
+                path,
+                reason: error.reason,
+            });
+        }
+        Some(Ok(text)) => text,
+    };
+    Ok(McpConfig::parse(
+        &format!("{}={path} on {default_branch}", mcp::FILE_VARIABLE),
+        &text,
+    )?)
+}
+
+/// The MCP configuration of `AI_MCP_CONFIG_FILE` when it is set (the mention run and the
+/// review job both call this; `AI_MCP_CONFIG` itself is read with the other settings).
+pub async fn mcp_config_from_file_variable(
+    vars: &dyn Fn(&str) -> Option<String>,
+    gitlab: &GitLab,
+    project: &ProjectRef,
+) -> anyhow::Result<Option<McpConfig>> {
+    let Some(path) = vars(mcp::FILE_VARIABLE).filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let branch = super::workspace::default_branch(vars, gitlab, project).await?;
+    Ok(Some(mcp_config(gitlab, project, &branch, &path).await?))
 }
 
 #[cfg(test)]

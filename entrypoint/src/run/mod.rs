@@ -726,6 +726,9 @@ impl JobRun<'_> {
         }
         .instrument(tracing::info_span!("house_instructions"))
         .await?;
+        let mcp_file = house::mcp_config_from_file_variable(vars, self.gitlab, &trigger.project)
+            .instrument(tracing::info_span!("mcp_configuration"))
+            .await?;
 
         let sandbox_uid = self.settings.sandbox.settings.uid;
         let review_dir = ReviewDir::create(workspace.dir(), assistant, sandbox_uid)?;
@@ -774,6 +777,9 @@ impl JobRun<'_> {
             ..self.settings.spec.clone()
         };
         spec.options.images = images.paths().into_iter().map(Into::into).collect();
+        if let Some(mcp) = mcp_file {
+            spec.options.mcp = mcp;
+        }
         let progress = self.settings.progress.map(|settings| {
             Progress::start(
                 self.gitlab.clone(),

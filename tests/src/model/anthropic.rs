@@ -95,7 +95,9 @@ fn tool_use(action: &ToolAction) -> Result<(String, Value), String> {
             json!({"command": command, "description": "Run a scripted command"}),
         ),
         ToolAction::ClaudeTool { name, input } => (name.clone(), input.clone()),
-        ToolAction::CodexFunction { name, .. } | ToolAction::CodexCustom { name, .. } => {
+        ToolAction::CodexFunction { name, .. }
+        | ToolAction::CodexNamespacedFunction { name, .. }
+        | ToolAction::CodexCustom { name, .. } => {
             return Err(format!(
                 "the script gives Claude the Codex-only tool {name:?}; use a neutral action or ToolAction::ClaudeTool"
             ));

@@ -94,6 +94,15 @@ fn output_items(turn: usize, text: &str, tool_calls: &[ToolCall]) -> Result<Vec<
             ToolAction::CodexFunction { name, arguments } => {
                 function_call(&item_id, &call.id, name, arguments)
             }
+            ToolAction::CodexNamespacedFunction {
+                namespace,
+                name,
+                arguments,
+            } => {
+                let mut item = function_call(&item_id, &call.id, name, arguments);
+                item["namespace"] = json!(namespace);
+                item
+            }
             ToolAction::CodexCustom { name, input } => {
                 custom_call(&item_id, &call.id, name, input)
             }

@@ -196,6 +196,13 @@ pub enum ToolAction {
         name: String,
         arguments: serde_json::Value,
     },
+    /// A Responses API `function_call` of a tool in a namespace (Codex groups an MCP server's
+    /// tools in the namespace `mcp__<server>`).
+    CodexNamespacedFunction {
+        namespace: String,
+        name: String,
+        arguments: serde_json::Value,
+    },
     /// A Responses API `custom_tool_call` with free-form input.
     CodexCustom {
         name: String,

@@ -13,6 +13,7 @@ use entrypoint::publish::result::Failure;
 /// setup's last line: settings read from variables and flags, the trigger, the sandbox, setup's
 /// refusals.
 const MODULES: &[&str] = &[
+    "entrypoint/src/assistant/mcp.rs",
     "entrypoint/src/assistant/mod.rs",
     "entrypoint/src/assistant/options.rs",
     "entrypoint/src/assistant/settings.rs",

@@ -34,6 +34,7 @@ mod explain_against_double;
 mod gitlab_fidelity;
 mod guard_roles_and_bots;
 mod key_proxy;
+mod mcp_servers;
 mod model_claude;
 mod model_codex;
 mod model_double_wire;

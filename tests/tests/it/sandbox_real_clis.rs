@@ -17,10 +17,11 @@ use doubles::model::cli::{Cli, install};
 use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
 use entrypoint::assistant::Assistant;
 use entrypoint::assistant::events::AssistantEvent;
+use entrypoint::assistant::mcp::McpConfig;
 use entrypoint::assistant::run::RunReport;
 use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunSpec, run};
 use entrypoint::proxy::{ModelApi, Upstream};
-use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
+use entrypoint::sandbox::{Capabilities, Network, Plan, ProbeProgram, SandboxUid, Settings};
 use entrypoint::secret::Secret;
 
 const INSIDE: &str = "DOUBLES_SANDBOX_TEST_NETNS";
@@ -92,6 +93,28 @@ async fn fenced_run(
     double: &ModelDouble,
     work: &Path,
 ) -> (RunReport, Vec<AssistantEvent>, &'static str) {
+    fenced_run_with(
+        assistant,
+        uid,
+        double,
+        work,
+        McpConfig::empty(),
+        Vec::new(),
+        None,
+    )
+    .await
+}
+
+/// [`fenced_run`] with MCP servers, the hosts of `AI_SANDBOX_ALLOW` and another model.
+async fn fenced_run_with(
+    assistant: Assistant,
+    uid: u32,
+    double: &ModelDouble,
+    work: &Path,
+    mcp: McpConfig,
+    extra_hosts: Vec<String>,
+    model_override: Option<&str>,
+) -> (RunReport, Vec<AssistantEvent>, &'static str) {
     let (api, base, key, model) = match assistant {
         Assistant::Codex => (
             ModelApi::OpenAi,
@@ -106,7 +129,7 @@ async fn fenced_run(
             "claude-sonnet-4-6",
         ),
     };
-    let spec = RunSpec {
+    let mut spec = RunSpec {
         options: Default::default(),
         assistant,
         program: std::env::var_os(CLI_BINARY).unwrap().into(),
@@ -131,10 +154,17 @@ async fn fenced_run(
         }),
         passthrough: Vec::new(),
     };
+    spec.options.mcp = mcp;
+    if let Some(model) = model_override {
+        spec.model = Some(model.to_owned());
+    }
     let plan = Plan {
         // Each test its own uid: finishing kills every process of the uid, and other tests
         // run meanwhile.
-        settings: Settings::fenced(SandboxUid::new(uid).unwrap()),
+        settings: Settings {
+            uid: SandboxUid::new(uid).unwrap(),
+            network: Network::Fenced { extra_hosts },
+        },
         probe: ProbeProgram(std::env::var_os(PROBE).unwrap().into()),
         capabilities: Capabilities::current().unwrap(),
     };
@@ -255,7 +285,10 @@ const JOB_SECRETS: &[(&str, &str)] = &[
     ("CI_REGISTRY_PASSWORD", "registry-fenced-canary-93aa"),
     ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
     ("OPENAI_API_KEY", OPENAI_KEY),
+    ("TRACKER_TOKEN", TRACKER_TOKEN),
 ];
+/// An MCP server's token, a CI/CD variable of the job like the others.
+const TRACKER_TOKEN: &str = "tracker-fenced-canary-0b5d";
 const JOB_SHELL_MARKER: &str = "fenced-job-shell-stand-in-48c1";
 
 /// Fenced as `uid`, `assistant`'s shell dumps /proc; the dump holds no secret.
@@ -303,4 +336,95 @@ async fn fenced_claude_cannot_read_a_secret_from_proc() {
         return;
     }
     fenced_proc_dump_finds_no_secret(Assistant::Claude, 64304).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fenced_codex_reaches_a_listed_mcp_server_only_through_the_proxy() {
+    if !inside_fresh_netns(
+        Cli::Codex,
+        "fenced_codex_reaches_a_listed_mcp_server_only_through_the_proxy",
+    )
+    .await
+    {
+        return;
+    }
+    let tracker = doubles::mcp::McpDouble::start(TRACKER_TOKEN, "FENCED-TRACKER-8842")
+        .await
+        .unwrap();
+    let port = tracker.addr().port();
+    let work = tempfile::tempdir().unwrap();
+    // The model first tries the tracker's port itself, then calls its tool.
+    let direct = format!(
+        "if (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; then echo DIRECT-REACHED; else echo DIRECT-REFUSED; fi"
+    );
+    let script = Script::new()
+        .then(Turn::tool_call(ToolCall::shell("call_direct", direct)))
+        .then(
+            Turn::tool_call(ToolCall::new(
+                "call_mcp",
+                doubles::model::ToolAction::CodexNamespacedFunction {
+                    namespace: "mcp__tracker".into(),
+                    name: doubles::mcp::TOOL.into(),
+                    arguments: serde_json::json!({"key": "WEB-7"}),
+                },
+            ))
+            .expecting(Expectation::ToolOutputFor("call_direct".into())),
+        )
+        .then(Turn::text("Read WEB-7.").expecting(Expectation::custom(
+            "the tracker's answer through the proxy",
+            |request| {
+                request
+                    .tool_outputs()
+                    .iter()
+                    .any(|o| o.call_id == "call_mcp" && o.text.contains("FENCED-TRACKER-8842"))
+            },
+        )));
+    let double = openai::start(script).await.unwrap();
+    let config = McpConfig::parse(
+        "AI_MCP_CONFIG",
+        &format!(
+            "[mcp_servers.tracker]\nurl = \"{}\"\nheaders = {{ Authorization = \"Bearer ${{TRACKER_TOKEN}}\" }}\n",
+            tracker.url()
+        ),
+    )
+    .unwrap();
+    // `o4-mini`: Codex lists MCP tools at once for models it does not know to search tools.
+    let (report, _, _) = fenced_run_with(
+        Assistant::Codex,
+        64305,
+        &double,
+        work.path(),
+        config,
+        vec!["127.0.0.1".to_owned()],
+        Some("o4-mini"),
+    )
+    .await;
+
+    assert!(report.sandboxed);
+    assert_eq!(double.problems(), Vec::<String>::new());
+    assert!(
+        matches!(report.outcome, Outcome::Succeeded { .. }),
+        "{:?}",
+        report.outcome
+    );
+    let direct_output: Vec<String> = double
+        .model_calls()
+        .iter()
+        .flat_map(|c| c.tool_outputs())
+        .filter(|o| o.call_id == "call_direct")
+        .map(|o| o.text)
+        .collect();
+    assert!(
+        direct_output.iter().any(|t| t.contains("DIRECT-REFUSED"))
+            && direct_output.iter().all(|t| !t.contains("DIRECT-REACHED")),
+        "the sandbox uid reached the MCP server's port itself: {direct_output:?}"
+    );
+    assert_eq!(tracker.tool_calls(), [serde_json::json!({"key": "WEB-7"})]);
+    assert!(tracker.requests().iter().all(|r| r.authorized));
+    for request in double.requests() {
+        assert!(
+            !request.contains(TRACKER_TOKEN),
+            "the token reached the model"
+        );
+    }
 }
