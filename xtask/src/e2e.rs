@@ -26,7 +26,7 @@ use crate::image_args::ImageArgs;
 use crate::image_scenario;
 use crate::local_registry::LocalRegistry;
 use crate::manifest::Base;
-use crate::publish::{self, Target};
+use crate::publish::{self, PublishedImage, Target};
 use crate::registry::{Credentials, RegistryClient, Repository};
 use crate::signing::SigningKey;
 use crate::supply_chain;
@@ -197,10 +197,10 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         stage(passed, "a push the registry refuses fails the command");
 
         let published = publish::publish(docker, &args.images, &target(&registry.password)).await?;
+        let names: Vec<String> = published.iter().map(|p| p.image.to_string()).collect();
         ensure!(
-            published.len() == 2,
-            "expected two published images, got {}",
-            published.len()
+            names == ["claude-ubuntu", "codex-ubuntu", "entrypoint"],
+            "expected claude-ubuntu, codex-ubuntu and the slim entrypoint image published, got {names:?}"
         );
         let credentials = Credentials {
             username: registry.user.clone(),
@@ -222,15 +222,19 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
             // The tag `0.0.0-e2e` is the ubuntu family's unsuffixed version tag.
             eprintln!(
                 "[{}] signed; SBOM of {} packages; provenance of {}",
-                image.variant, verified[0].sbom_packages, verified[0].revision
+                image.image, verified[0].sbom_packages, verified[0].revision
             );
         }
         stage(
             passed,
-            "the published images are signed, with SBOM and provenance, and verify with the public key",
+            "the published images (claude, codex and the slim entrypoint) are signed, with SBOM and provenance, and verify with the public key",
         );
         for image in &published {
-            for wanted in ["latest", "ubuntu", "0.0.0-e2e-ubuntu"] {
+            let wanted: &[&str] = match image.image {
+                PublishedImage::Assistant(_) => &["latest", "ubuntu", "0.0.0-e2e-ubuntu"],
+                PublishedImage::Entrypoint => &["latest", E2E_RELEASE],
+            };
+            for &wanted in wanted {
                 ensure!(
                     image.tags.iter().any(|t| t == wanted),
                     "{} was not published as {wanted}: {:?}",
@@ -251,7 +255,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
             );
             eprintln!(
                 "[{}] {} compressed according to the registry",
-                image.variant,
+                image.image,
                 crate::engine::mb(image.compressed_size)
             );
             for tag in &image.tags {

@@ -34,7 +34,7 @@ use crate::sbom::{self, Component, Subject};
 use crate::signing::SigningKey;
 use crate::supply_chain::{self, Attachments};
 use crate::variants::{TagPolicy, Variant, published_tags};
-use crate::{cmd, revision};
+use crate::{cmd, revision, slim_image};
 
 /// Where to publish, and as whom.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -78,12 +78,65 @@ pub struct Args {
     archs: Vec<Arch>,
 }
 
+/// One image `publish` handles: an assistant image, or the slim `entrypoint` image that the
+/// templates' acknowledgement job, the relay, `setup` and `doctor` run (issue 16). Both are
+/// pushed, checked, signed and attested the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublishedImage {
+    /// `<registry image>/<assistant>:<tag>`.
+    Assistant(Variant),
+    /// `<registry image>/entrypoint:<tag>`.
+    Entrypoint,
+}
+
+impl std::fmt::Display for PublishedImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PublishedImage::Assistant(variant) => variant.fmt(f),
+            PublishedImage::Entrypoint => f.write_str(slim_image::REPOSITORY),
+        }
+    }
+}
+
+impl PublishedImage {
+    /// The images a run with these flags publishes: the selected variants, and the slim image
+    /// unless `--assistant` names one assistant or `--base` a base the slim image is not built
+    /// from (it is gathered on the default base).
+    pub fn select(images: &ImageArgs, default_base: Base) -> Vec<PublishedImage> {
+        let mut out: Vec<PublishedImage> = images
+            .variants()
+            .into_iter()
+            .map(PublishedImage::Assistant)
+            .collect();
+        if images.assistant.is_none() && images.base.is_none_or(|b| b == default_base) {
+            out.push(PublishedImage::Entrypoint);
+        }
+        out
+    }
+
+    /// The local image `build-images` leaves.
+    fn local_image(self, namespace: &str) -> String {
+        match self {
+            PublishedImage::Assistant(variant) => variant.local_image(namespace),
+            PublishedImage::Entrypoint => slim_image::local_image(namespace),
+        }
+    }
+
+    /// The last path segment of its repository in the registry.
+    fn repository_name(self) -> String {
+        match self {
+            PublishedImage::Assistant(variant) => variant.assistant.to_string(),
+            PublishedImage::Entrypoint => slim_image::REPOSITORY.to_owned(),
+        }
+    }
+}
+
 /// One pushed image.
 #[derive(Debug, Clone)]
 pub struct Published {
     /// Which image.
-    pub variant: Variant,
-    /// `<registry image>/<assistant>`.
+    pub image: PublishedImage,
+    /// `<registry image>/<assistant>` or `<registry image>/entrypoint`.
     pub repository: String,
     /// Every tag pushed.
     pub tags: Vec<String>,
@@ -151,8 +204,8 @@ impl Destination {
         })
     }
 
-    fn repository(&self, variant: Variant) -> String {
-        format!("{}/{}", self.registry_image, variant.assistant)
+    fn repository(&self, image: PublishedImage) -> String {
+        format!("{}/{}", self.registry_image, image.repository_name())
     }
 
     fn client(&self, repository: &str) -> anyhow::Result<RegistryClient> {
@@ -203,19 +256,25 @@ impl Run {
         })
     }
 
-    /// The tags `variant` is published under (see [`published_tags`]).
-    fn tags(&self, variant: Variant) -> Vec<String> {
+    /// The tags `image` is published under (see [`published_tags`] and
+    /// [`slim_image::published_tags`]).
+    fn tags(&self, image: PublishedImage) -> Vec<String> {
         let policy = TagPolicy {
             release: self.release.as_deref(),
             moving: self.moving,
             short_sha: &self.short_sha,
         };
-        published_tags(variant, policy, self.default_base)
+        match image {
+            PublishedImage::Assistant(variant) => {
+                published_tags(variant, policy, self.default_base)
+            }
+            PublishedImage::Entrypoint => slim_image::published_tags(policy),
+        }
     }
 }
 
-/// Publishes every selected variant that exists locally (`gitlab-ai/<assistant>:<base>`) under
-/// plain (single-platform) tags.
+/// Publishes every selected image that exists locally (`gitlab-ai/<assistant>:<base>`,
+/// `gitlab-ai/entrypoint:slim`) under plain (single-platform) tags.
 pub async fn publish(
     docker: &Docker,
     images: &ImageArgs,
@@ -236,15 +295,15 @@ pub async fn publish_for(
     let run = Run::prepare(images, target)?;
     let destination = &run.destination;
     let mut published = Vec::new();
-    for variant in images.variants() {
-        let local = variant.local_image(&images.local_namespace);
+    for image in PublishedImage::select(images, run.default_base) {
+        let local = image.local_image(&images.local_namespace);
         let Some(inspect) = engine::inspect_image(docker, &local).await? else {
-            eprintln!("[{variant}] {local} does not exist locally; not published (build it first)");
+            eprintln!("[{image}] {local} does not exist locally; not published (build it first)");
             continue;
         };
         let image_arch = match (arch, inspect.architecture.as_deref()) {
             (Some(wanted), Some(actual)) if actual != wanted.name() => {
-                bail!("[{variant}] {local} is a {actual} image; it cannot be published as {wanted}")
+                bail!("[{image}] {local} is a {actual} image; it cannot be published as {wanted}")
             }
             (Some(wanted), _) => wanted,
             (None, actual) => actual
@@ -261,8 +320,8 @@ pub async fn publish_for(
             .with_context(|| {
                 format!("{local} has no {CONTEXT_HASH_LABEL} label: build it with `cargo xtask build-images`")
             })?;
-        let repository = destination.repository(variant);
-        let mut tags = run.tags(variant);
+        let repository = destination.repository(image);
+        let mut tags = run.tags(image);
         if let Some(arch) = arch {
             tags = tags
                 .iter()
@@ -273,7 +332,7 @@ pub async fn publish_for(
         let plan = registry_skip::plan(&client, &tags, &context, image_arch)
             .await
             .with_context(|| format!("reading {repository} from the registry"))?;
-        eprintln!("[{variant}] {plan}");
+        eprintln!("[{image}] {plan}");
         let digest = match &plan {
             PushPlan::AlreadyPublished { existing } => existing.manifest.digest.clone(),
             PushPlan::Retag {
@@ -292,7 +351,7 @@ pub async fn publish_for(
                 destination.credentials.as_ref(),
             )
             .await
-            .with_context(|| format!("publishing {variant}"))?,
+            .with_context(|| format!("publishing {image}"))?,
         };
         let repo = client.repository();
         let mut compressed_size = 0;
@@ -309,18 +368,18 @@ pub async fn publish_for(
             compressed_size = remote.compressed_size;
         }
         eprintln!(
-            "[{variant}] published {repository}@{digest} as {} ({} compressed, per the registry)",
+            "[{image}] published {repository}@{digest} as {} ({} compressed, per the registry)",
             tags.join(", "),
             mb(compressed_size)
         );
         if let Some(key) = &run.signing_key {
-            let attachments = attachments(docker, variant, &local, &repository, &digest)
+            let attachments = attachments(docker, image, &local, &repository, &digest)
                 .await
-                .with_context(|| format!("[{variant}] making the SBOM and provenance"))?;
+                .with_context(|| format!("[{image}] making the SBOM and provenance"))?;
             supply_chain::sign_and_attest(&client, &digest, key, &attachments).await?;
         }
         published.push(Published {
-            variant,
+            image,
             repository,
             tags,
             digest,
@@ -343,10 +402,10 @@ pub async fn publish_indexes(
     let run = Run::prepare(images, target)?;
     let destination = &run.destination;
     let mut indexes = Vec::new();
-    for variant in images.variants() {
-        let repository = destination.repository(variant);
+    for image in PublishedImage::select(images, run.default_base) {
+        let repository = destination.repository(image);
         let client = destination.client(&repository)?;
-        for tag in run.tags(variant) {
+        for tag in run.tags(image) {
             let started = std::time::Instant::now();
             let index = image_index::assemble(&client, &tag, archs)
                 .await
@@ -367,7 +426,7 @@ pub async fn publish_indexes(
                 supply_chain::sign(&client, &index.digest, key).await?;
             }
             eprintln!(
-                "[{variant}] {repository}:{} = index {} ({}), written and verified in {:.1?}",
+                "[{image}] {repository}:{} = index {} ({}), written and verified in {:.1?}",
                 index.tag,
                 index.digest,
                 platforms.join(", "),
@@ -443,26 +502,33 @@ const PACKAGES_PROBE: &str = ". /etc/os-release && echo \"$ID\" && if command -v
 /// variables, https://docs.gitlab.com/ci/variables/predefined_variables/).
 async fn attachments(
     docker: &Docker,
-    variant: Variant,
+    image: PublishedImage,
     local: &str,
     repository: &str,
     digest: &str,
 ) -> anyhow::Result<Attachments> {
     let root = cmd::workspace_root()?;
-    let manifest = Manifest::load(&root)?;
-    let lock = Lock::load(&root)?;
     let mut components = Vec::new();
-    for (_, package) in manifest.artifacts(variant.assistant, variant.base, host_arch()?)? {
-        components.push(Component::Npm {
-            integrity: lock.integrity_of(&package)?,
-            name: package.name,
-            version: package.version,
-        });
-    }
+    let probe = match image {
+        PublishedImage::Assistant(variant) => {
+            let manifest = Manifest::load(&root)?;
+            let lock = Lock::load(&root)?;
+            for (_, package) in manifest.artifacts(variant.assistant, variant.base, host_arch()?)? {
+                components.push(Component::Npm {
+                    integrity: lock.integrity_of(&package)?,
+                    name: package.name,
+                    version: package.version,
+                });
+            }
+            PACKAGES_PROBE.to_owned()
+        }
+        // `scratch` has no package database: the build wrote the owners of its files.
+        PublishedImage::Entrypoint => format!("cat {}", slim_image::PACKAGES_FILE),
+    };
     let out = container::run(
         docker,
         local,
-        &RunSpec::new(Entrypoint::Cleared, &["sh", "-c", PACKAGES_PROBE]),
+        &RunSpec::new(Entrypoint::Cleared, &["sh", "-c", &probe]),
     )
     .await?;
     if out.exit_code != 0 {
@@ -504,4 +570,49 @@ async fn attachments(
             &now,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entrypoint::assistant::Assistant;
+
+    fn args(assistant: Option<Assistant>, base: Option<Base>) -> ImageArgs {
+        ImageArgs {
+            assistant,
+            base,
+            base_images: Vec::new(),
+            tag: None,
+            local_namespace: crate::variants::LOCAL_NAMESPACE.to_owned(),
+        }
+    }
+
+    fn names(images: &[PublishedImage]) -> Vec<String> {
+        images.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn the_slim_image_is_published_with_the_assistant_images_unless_filtered_out() {
+        let all = PublishedImage::select(&args(None, None), Base::Ubuntu);
+        assert_eq!(
+            names(&all),
+            [
+                "claude-alpine",
+                "claude-ubuntu",
+                "codex-alpine",
+                "codex-ubuntu",
+                "entrypoint"
+            ]
+        );
+        let ubuntu = PublishedImage::select(&args(None, Some(Base::Ubuntu)), Base::Ubuntu);
+        assert_eq!(
+            names(&ubuntu),
+            ["claude-ubuntu", "codex-ubuntu", "entrypoint"]
+        );
+        // The slim image is gathered on the default base: an alpine-only run does not carry it.
+        let alpine = PublishedImage::select(&args(None, Some(Base::Alpine)), Base::Ubuntu);
+        assert_eq!(names(&alpine), ["claude-alpine", "codex-alpine"]);
+        let claude = PublishedImage::select(&args(Some(Assistant::Claude), None), Base::Ubuntu);
+        assert!(!claude.contains(&PublishedImage::Entrypoint));
+    }
 }
