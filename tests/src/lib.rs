@@ -15,3 +15,4 @@ pub mod gitlab;
 pub mod model;
 pub mod registry;
 pub mod sandbox;
+pub mod sigstore;

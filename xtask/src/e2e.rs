@@ -188,6 +188,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
             registry_password: Some(password.to_owned()),
             latest: false,
             signing_key: Some(key_file.clone()),
+            ..Target::default()
         };
         let refused = publish::publish(docker, &args.images, &target("not-the-password")).await;
         match refused {
@@ -211,8 +212,12 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
                 Repository::parse(&image.repository)?,
                 Some(credentials.clone()),
             )?;
-            let verified =
-                supply_chain::verify(&client, E2E_RELEASE, &signing_key.public_key()).await?;
+            let verified = supply_chain::verify(
+                &client,
+                E2E_RELEASE,
+                &supply_chain::Verifier::Key(signing_key.public_key()),
+            )
+            .await?;
             ensure!(
                 verified.len() == 1 && verified[0].digest == image.digest,
                 "{}: verified {verified:?}, published {}",

@@ -21,6 +21,7 @@ mod image_index;
 mod image_scenario;
 mod image_size;
 mod integrity;
+mod keyless;
 mod local_registry;
 mod lock_artifacts;
 mod lockfile;

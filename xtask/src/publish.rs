@@ -16,13 +16,16 @@ use bollard::Docker;
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{PushImageOptionsBuilder, TagImageOptionsBuilder};
 use clap::Parser;
+use entrypoint::secret::Secret;
 use futures::StreamExt;
+use std::sync::Arc;
 
 use crate::container::{self, Entrypoint, RunSpec};
 use crate::engine::{self, mb};
 use crate::image_args::ImageArgs;
 use crate::image_build::CONTEXT_HASH_LABEL;
 use crate::image_index::{self, AssembledIndex};
+use crate::keyless::{self, KeylessSigner};
 use crate::lockfile::Lock;
 use crate::manifest::{Base, Manifest};
 use crate::oci::Arch;
@@ -32,9 +35,13 @@ use crate::registry_auth::{self, CredentialInputs};
 use crate::registry_skip::{self, PushPlan};
 use crate::sbom::{self, Component, Subject};
 use crate::signing::SigningKey;
-use crate::supply_chain::{self, Attachments};
+use crate::supply_chain::{self, Attachments, Signer};
 use crate::variants::{TagPolicy, Variant, published_tags};
 use crate::{cmd, revision, slim_image};
+
+/// The variable holding the CI job's OIDC ID token for Fulcio: the name GitLab's signing
+/// examples give it and cosign reads (https://docs.gitlab.com/ci/yaml/signing_examples/).
+pub const ID_TOKEN_VARIABLE: &str = "SIGSTORE_ID_TOKEN";
 
 /// Where to publish, and as whom.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -56,6 +63,14 @@ pub struct Target {
     /// releases. `cargo xtask verify-image --generate-key DIR` makes one.
     #[arg(long, env = "IMAGE_SIGNING_KEY_FILE", value_name = "PEM")]
     pub signing_key: Option<std::path::PathBuf>,
+    /// Also (or only) sign keylessly: exchange the CI job's OIDC ID token `SIGSTORE_ID_TOKEN`
+    /// (`id_tokens:` with `aud: sigstore`) at Fulcio for a certificate of an ephemeral key, as
+    /// `cosign sign` does without a key. No transparency-log entry is made (see images/README.md).
+    #[arg(long)]
+    pub keyless: bool,
+    /// The Fulcio instance `--keyless` asks for certificates.
+    #[arg(long, default_value = keyless::PUBLIC_FULCIO, value_name = "URL")]
+    pub fulcio_url: String,
 }
 
 /// Flags of `cargo xtask publish`.
@@ -213,10 +228,12 @@ impl Destination {
     }
 }
 
-/// What one publish run needs for every variant: where, as whom, which tags, and the key.
+/// What one publish run needs for every variant: where, as whom, which tags, and who signs.
 struct Run {
     destination: Destination,
-    signing_key: Option<SigningKey>,
+    signing_key: Option<Arc<SigningKey>>,
+    /// Fulcio's URL and the ID token, for `--keyless`.
+    keyless: Option<(String, Secret)>,
     default_base: Base,
     release: Option<String>,
     moving: bool,
@@ -234,10 +251,14 @@ impl Run {
                         path.display()
                     )
                 })?;
-                Some(SigningKey::from_pem(&text, &path.display().to_string())?)
+                Some(Arc::new(SigningKey::from_pem(
+                    &text,
+                    &path.display().to_string(),
+                )?))
             }
+            None if target.keyless => None,
             None if images.release().is_some() => bail!(
-                "a release must be signed: pass --signing-key PEM or set IMAGE_SIGNING_KEY_FILE (a protected CI/CD file variable in the release pipeline; `cargo xtask verify-image --generate-key DIR` makes a key pair)"
+                "a release must be signed: pass --signing-key PEM or set IMAGE_SIGNING_KEY_FILE (a protected CI/CD file variable in the release pipeline; `cargo xtask verify-image --generate-key DIR` makes a key pair), or --keyless with SIGSTORE_ID_TOKEN"
             ),
             None => {
                 eprintln!(
@@ -246,14 +267,40 @@ impl Run {
                 None
             }
         };
+        let keyless = if target.keyless {
+            let token = std::env::var(ID_TOKEN_VARIABLE)
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .with_context(|| {
+                    format!("--keyless needs the CI job's OIDC ID token in {ID_TOKEN_VARIABLE}: add `id_tokens: {ID_TOKEN_VARIABLE}: aud: sigstore` to the job")
+                })?;
+            Some((target.fulcio_url.clone(), Secret::new(token)))
+        } else {
+            None
+        };
         Ok(Run {
             destination: Destination::resolve(target)?,
             signing_key,
+            keyless,
             default_base: Manifest::load(&root)?.default_base,
             release: images.release(),
             moving: target.latest,
             short_sha: revision::short_sha(&root)?,
         })
+    }
+
+    /// Who signs one image: the key, and a fresh Fulcio certificate (10 minutes of validity,
+    /// so one per image rather than one for a run that pushes for longer). Empty when the run
+    /// signs nothing.
+    async fn signers(&self) -> anyhow::Result<Vec<Signer>> {
+        let mut signers = Vec::new();
+        if let Some(key) = &self.signing_key {
+            signers.push(Signer::Key(key.clone()));
+        }
+        if let Some((fulcio, token)) = &self.keyless {
+            signers.push(Signer::Keyless(KeylessSigner::obtain(fulcio, token).await?));
+        }
+        Ok(signers)
     }
 
     /// The tags `image` is published under (see [`published_tags`] and
@@ -372,11 +419,12 @@ pub async fn publish_for(
             tags.join(", "),
             mb(compressed_size)
         );
-        if let Some(key) = &run.signing_key {
+        let signers = run.signers().await?;
+        if !signers.is_empty() {
             let attachments = attachments(docker, image, &local, &repository, &digest)
                 .await
                 .with_context(|| format!("[{image}] making the SBOM and provenance"))?;
-            supply_chain::sign_and_attest(&client, &digest, key, &attachments).await?;
+            supply_chain::sign_and_attest(&client, &digest, &signers, &attachments).await?;
         }
         published.push(Published {
             image,
@@ -422,8 +470,9 @@ pub async fn publish_indexes(
                     format!("{platform} {}", d.digest)
                 })
                 .collect();
-            if let Some(key) = &run.signing_key {
-                supply_chain::sign(&client, &index.digest, key).await?;
+            let signers = run.signers().await?;
+            if !signers.is_empty() {
+                supply_chain::sign(&client, &index.digest, &signers).await?;
             }
             eprintln!(
                 "[{image}] {repository}:{} = index {} ({}), written and verified in {:.1?}",
