@@ -71,6 +71,10 @@ pub struct Target {
     /// The Fulcio instance `--keyless` asks for certificates.
     #[arg(long, default_value = keyless::PUBLIC_FULCIO, value_name = "URL")]
     pub fulcio_url: String,
+    /// The ID token for `--keyless`; read from `SIGSTORE_ID_TOKEN` when not set here. Never a
+    /// flag: a token on a command line is visible to every process of the machine.
+    #[arg(skip)]
+    pub id_token: Option<Secret>,
 }
 
 /// Flags of `cargo xtask publish`.
@@ -268,13 +272,15 @@ impl Run {
             }
         };
         let keyless = if target.keyless {
-            let token = std::env::var(ID_TOKEN_VARIABLE)
-                .ok()
-                .filter(|t| !t.trim().is_empty())
+            let token = target
+                .id_token
+                .clone()
+                .or_else(|| std::env::var(ID_TOKEN_VARIABLE).ok().map(Secret::new))
+                .filter(|t| !t.expose().is_empty())
                 .with_context(|| {
                     format!("--keyless needs the CI job's OIDC ID token in {ID_TOKEN_VARIABLE}: add `id_tokens: {ID_TOKEN_VARIABLE}: aud: sigstore` to the job")
                 })?;
-            Some((target.fulcio_url.clone(), Secret::new(token)))
+            Some((target.fulcio_url.clone(), token))
         } else {
             None
         };
@@ -663,5 +669,120 @@ mod tests {
         assert_eq!(names(&alpine), ["claude-alpine", "codex-alpine"]);
         let claude = PublishedImage::select(&args(Some(Assistant::Claude), None), Base::Ubuntu);
         assert!(!claude.contains(&PublishedImage::Entrypoint));
+    }
+
+    /// `publish --index --keyless` for a release, against Debian's real registry and the Fulcio
+    /// double: every index of every tag of claude, codex and the slim entrypoint image is
+    /// written and signed with a certificate for the release job, and (with its platform images
+    /// signed the same way, as `publish --arch --keyless` does) verifies with that identity.
+    #[tokio::test]
+    async fn a_keyless_release_signs_the_index_of_every_image_including_the_slim_one() {
+        use crate::keyless::KeylessPolicy;
+        use crate::local_registry::LocalRegistry;
+        use crate::registry_fixture::push_small_image;
+        use crate::supply_chain::Verifier;
+        use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
+
+        let registry = LocalRegistry::start().unwrap();
+        let gitlab = OidcIssuer::new("https://gitlab.com").unwrap();
+        let fulcio = FulcioDouble::start(&[&gitlab]).unwrap();
+        let job = GitLabJob {
+            project_path: "gitlab-ai/gitlab-ai".into(),
+            git_ref: "v1.0.0".into(),
+            ref_type: "tag".into(),
+        };
+        let images = ImageArgs {
+            tag: Some("1.0.0".into()),
+            ..args(None, Some(Base::Ubuntu))
+        };
+        let target = Target {
+            registry_image: Some(format!("{}/gitlab-ai", registry.host)),
+            registry_user: Some(registry.user.clone()),
+            registry_password: Some(registry.password.clone()),
+            keyless: true,
+            fulcio_url: fulcio.url.clone(),
+            id_token: Some(Secret::new(gitlab.gitlab_token(&job).unwrap())),
+            ..Target::default()
+        };
+        let run = Run::prepare(&images, &target).unwrap();
+        let attachments = |repository: &str, digest: &str| {
+            let subject = Subject {
+                repository: repository.to_owned(),
+                digest: digest.to_owned(),
+            };
+            Attachments {
+                sbom: sbom::spdx(
+                    &subject,
+                    "https://gitlab.com/gitlab-ai/gitlab-ai",
+                    "2026-12-07T00:00:00Z",
+                    &sbom::distro_packages("debian", "libc6\t2.36-9\n"),
+                )
+                .unwrap(),
+                provenance: sbom::provenance(
+                    "https://gitlab.com/gitlab-ai/gitlab-ai",
+                    "abc123",
+                    None,
+                    "test",
+                    "2026-12-07T00:00:00Z",
+                ),
+            }
+        };
+        let selected = PublishedImage::select(&images, run.default_base);
+        for image in &selected {
+            let repository = run.destination.repository(*image);
+            let client = run.destination.client(&repository).unwrap();
+            for tag in run.tags(*image) {
+                for arch in Arch::ALL {
+                    let digest = push_small_image(
+                        &client,
+                        &image_index::platform_tag(&tag, arch),
+                        arch,
+                        "ctx-a",
+                    )
+                    .await;
+                    let signers = run.signers().await.unwrap();
+                    supply_chain::sign_and_attest(
+                        &client,
+                        &digest,
+                        &signers,
+                        &attachments(&repository, &digest),
+                    )
+                    .await
+                    .unwrap();
+                }
+            }
+        }
+        let indexes = publish_indexes(&images, &target, &Arch::ALL).await.unwrap();
+        assert_eq!(
+            indexes.len(),
+            6 + 6 + 3,
+            "claude, codex: 6 tags each; entrypoint: 3"
+        );
+
+        let policy = || {
+            Verifier::Keyless(
+                KeylessPolicy::new(
+                    &fulcio.root_pem,
+                    &job.identity("gitlab.com"),
+                    "https://gitlab.com",
+                )
+                .unwrap(),
+            )
+        };
+        for image in &selected {
+            let repository = run.destination.repository(*image);
+            let client = run.destination.client(&repository).unwrap();
+            let verified = supply_chain::verify(&client, "1.0.0", &policy())
+                .await
+                .unwrap();
+            assert_eq!(verified.len(), 2, "{image}: both platforms");
+        }
+        let entrypoint = run
+            .destination
+            .client(&format!("{}/gitlab-ai/entrypoint", registry.host))
+            .unwrap();
+        supply_chain::verify(&entrypoint, "latest", &policy())
+            .await
+            .unwrap();
     }
 }
