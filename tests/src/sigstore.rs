@@ -135,7 +135,9 @@ impl OidcIssuer {
             "sub": format!("project_path:{}:ref_type:{}:ref:{}", job.project_path, job.ref_type, job.git_ref),
             "iat": now,
             "nbf": now,
-            "exp": now + 300,
+            // GitLab sets `exp` to the job's timeout (https://gitlab.com/gitlab-org/gitlab/-/issues/222252,
+            // `lib/gitlab/ci/jwt.rb`): an hour, the default project timeout.
+            "exp": now + 3600,
             "namespace_id": "7",
             "namespace_path": job.project_path.split('/').next().unwrap_or_default(),
             "project_id": "42",

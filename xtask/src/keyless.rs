@@ -466,6 +466,14 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("ci_config_ref_uri"), "{err:#}");
+        // Expired.
+        let mut claims = gitlab.gitlab_claims(&job());
+        claims["exp"] = (chrono::Utc::now().timestamp() - 1).into();
+        let token = Secret::new(gitlab.sign(&claims).unwrap());
+        let err = KeylessSigner::obtain(&fulcio.url, &token)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("expired"), "{err:#}");
         // Not a JWT at all.
         let err = KeylessSigner::obtain(&fulcio.url, &Secret::new("glpat-not-a-jwt"))
             .await
