@@ -179,6 +179,50 @@ mod tests {
     }
 
     #[test]
+    fn the_flags_choose_a_key_or_a_keyless_policy_and_name_both_when_missing() {
+        let parse = |flags: &[&str]| {
+            Args::try_parse_from(
+                ["verify-image", "127.0.0.1:5000/g/claude:1.0.0"]
+                    .iter()
+                    .chain(flags),
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let roots = dir.path().join("roots.pem");
+        std::fs::write(&roots, crate::keyless::PUBLIC_FULCIO_ROOT).unwrap();
+        let args = parse(&[
+            "--certificate-identity",
+            "https://gitlab.com/g/p//.gitlab-ci.yml@refs/tags/v1.0.0",
+            "--certificate-oidc-issuer",
+            "https://gitlab.com",
+            "--fulcio-root",
+            roots.to_str().unwrap(),
+        ])
+        .unwrap();
+        let Verifier::Keyless(policy) = verifier(&args).unwrap() else {
+            panic!("keyless flags give a keyless policy");
+        };
+        assert_eq!(policy.issuer, "https://gitlab.com");
+        assert_eq!(policy.roots.len(), 1);
+        // One without the other is refused by the parser.
+        assert!(parse(&["--certificate-identity", "x"]).is_err());
+        assert!(parse(&["--certificate-oidc-issuer", "https://gitlab.com"]).is_err());
+
+        let key = dir.path().join("cosign.pub");
+        std::fs::write(&key, SigningKey::generate().unwrap().public_key().to_pem()).unwrap();
+        let args = parse(&["--key", key.to_str().unwrap()]).unwrap();
+        assert!(matches!(verifier(&args).unwrap(), Verifier::Key(_)));
+
+        if std::env::var_os("IMAGE_SIGNING_PUBLIC_KEY_FILE").is_none() {
+            let err = verifier(&parse(&[]).unwrap()).unwrap_err().to_string();
+            assert!(
+                err.contains("--key") && err.contains("--certificate-identity"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn a_generated_key_pair_is_private_and_never_overwritten() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
