@@ -14,7 +14,11 @@
 # - Debian's CA bundle with the extra certificates appended (reqwest reads the system store);
 # - busybox-static and a link per applet, because GitLab Runner's Docker executor feeds the job
 #   script to `sh` (https://docs.gitlab.com/runner/shells/#sh): no git, no assistant CLI;
-# - /etc/passwd and /etc/group naming root and the image's user, and a world-writable /tmp.
+# - /etc/passwd and /etc/group naming root and the image's user, and a world-writable /tmp;
+# - /usr/share/gitlab-ai/packages: the distribution's id, then `package<TAB>version` of every
+#   Debian package a gathered file comes from (the libraries' owners per `dpkg -S`, busybox-static,
+#   ca-certificates): `cargo xtask publish` reads it into the image's SBOM, since `scratch` keeps
+#   no package database.
 # Packages come from images.toml (the build arg PACKAGES); nothing here is pinned.
 ARG BASE_IMAGE
 FROM ${BASE_IMAGE} AS gather
@@ -48,6 +52,12 @@ RUN set -eux; \
     printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'entrypoint:x:10001:10001:entrypoint:/home/entrypoint:/bin/sh' > /slim/etc/passwd; \
     printf '%s\n' 'root:x:0:' 'entrypoint:x:10001:' > /slim/etc/group; \
     printf '%s\n' 'hosts: files dns' > /slim/etc/nsswitch.conf; \
+    owners="busybox-static ca-certificates"; \
+    for lib in $(ldd /slim/usr/local/bin/entrypoint | grep -o '/[^ ]*'); do \
+        dpkg -S "$lib" > /tmp/owner; owners="$owners $(cut -d: -f1 /tmp/owner)"; \
+    done; \
+    mkdir -p /slim/usr/share/gitlab-ai; \
+    { . /etc/os-release; echo "$ID"; dpkg-query -W -f '${Package}\t${Version}\n' $(printf '%s\n' $owners | sort -u); } > /slim/usr/share/gitlab-ai/packages; \
     chown 10001:10001 /slim/home/entrypoint; \
     chmod 1777 /slim/tmp
 

@@ -17,3 +17,4 @@ pub mod mcp;
 pub mod model;
 pub mod registry;
 pub mod sandbox;
+pub mod sigstore;

@@ -8,7 +8,8 @@
 //! 5. inside each image, an issue mention becomes a merge request (`image_scenario.rs`);
 //! 6. rebuild with no change: nothing may be rebuilt;
 //! 7. push to a local registry with a wrong password: the command fails;
-//! 8. publish to it and read every manifest back.
+//! 8. publish to it (claude, codex and the slim `entrypoint` image), signed with a key and
+//!    keylessly through the Fulcio double, read every manifest back and verify both signatures.
 //!
 //! The suite builds under its own local names ([`TEST_NAMESPACE`]) and removes them when it ends,
 //! pass or fail: the `gitlab-ai/*` images a person built with `build-images` are never retagged
@@ -24,14 +25,16 @@ use crate::build_images;
 use crate::engine;
 use crate::image_args::ImageArgs;
 use crate::image_scenario;
+use crate::keyless::KeylessPolicy;
 use crate::local_registry::LocalRegistry;
 use crate::manifest::Base;
-use crate::publish::{self, Target};
+use crate::publish::{self, PublishedImage, Target};
 use crate::registry::{Credentials, RegistryClient, Repository};
 use crate::signing::SigningKey;
 use crate::supply_chain;
 use crate::test_images;
 use crate::variants::TEST_NAMESPACE;
+use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
 use entrypoint::secret::Secret;
 
 /// The host's CA bundle: passed as the extra CA input so the path that lets builds work behind
@@ -182,12 +185,25 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         let signing_key = SigningKey::generate()?;
         let key_file = keys.path().join("cosign.key");
         std::fs::write(&key_file, signing_key.to_pem()?)?;
+        // The release job's identity, certified by the Fulcio double: the images are signed with
+        // the key and keylessly, as the release pipeline signs them.
+        let gitlab = OidcIssuer::new("https://gitlab.com")?;
+        let fulcio = FulcioDouble::start(&[&gitlab])?;
+        let job = GitLabJob {
+            project_path: "gitlab-ai/gitlab-ai".into(),
+            git_ref: format!("v{E2E_RELEASE}"),
+            ref_type: "tag".into(),
+        };
+        let id_token = Secret::new(gitlab.gitlab_token(&job)?);
         let target = |password: &str| Target {
             registry_image: Some(format!("{}/gitlab-ai", registry.host)),
             registry_user: Some(registry.user.clone()),
             registry_password: Some(password.to_owned()),
             latest: false,
             signing_key: Some(key_file.clone()),
+            keyless: true,
+            fulcio_url: fulcio.url.clone(),
+            id_token: Some(id_token.clone()),
         };
         let refused = publish::publish(docker, &args.images, &target("not-the-password")).await;
         match refused {
@@ -197,10 +213,10 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         stage(passed, "a push the registry refuses fails the command");
 
         let published = publish::publish(docker, &args.images, &target(&registry.password)).await?;
+        let names: Vec<String> = published.iter().map(|p| p.image.to_string()).collect();
         ensure!(
-            published.len() == 2,
-            "expected two published images, got {}",
-            published.len()
+            names == ["claude-ubuntu", "codex-ubuntu", "entrypoint"],
+            "expected claude-ubuntu, codex-ubuntu and the slim entrypoint image published, got {names:?}"
         );
         let credentials = Credentials {
             username: registry.user.clone(),
@@ -211,26 +227,49 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
                 Repository::parse(&image.repository)?,
                 Some(credentials.clone()),
             )?;
-            let verified =
-                supply_chain::verify(&client, E2E_RELEASE, &signing_key.public_key()).await?;
+            let verified = supply_chain::verify(
+                &client,
+                E2E_RELEASE,
+                &supply_chain::Verifier::Key(signing_key.public_key()),
+            )
+            .await?;
             ensure!(
                 verified.len() == 1 && verified[0].digest == image.digest,
                 "{}: verified {verified:?}, published {}",
                 image.repository,
                 image.digest
             );
+            let keyless = supply_chain::verify(
+                &client,
+                E2E_RELEASE,
+                &supply_chain::Verifier::Keyless(KeylessPolicy::new(
+                    &fulcio.root_pem,
+                    &job.identity("gitlab.com"),
+                    "https://gitlab.com",
+                )?),
+            )
+            .await?;
+            ensure!(
+                keyless.len() == 1 && keyless[0].digest == image.digest,
+                "{}: keyless verification gave {keyless:?}",
+                image.repository
+            );
             // The tag `0.0.0-e2e` is the ubuntu family's unsuffixed version tag.
             eprintln!(
                 "[{}] signed; SBOM of {} packages; provenance of {}",
-                image.variant, verified[0].sbom_packages, verified[0].revision
+                image.image, verified[0].sbom_packages, verified[0].revision
             );
         }
         stage(
             passed,
-            "the published images are signed, with SBOM and provenance, and verify with the public key",
+            "the published images (claude, codex and the slim entrypoint) are signed with the key and keylessly, with SBOM and provenance, and verify both ways",
         );
         for image in &published {
-            for wanted in ["latest", "ubuntu", "0.0.0-e2e-ubuntu"] {
+            let wanted: &[&str] = match image.image {
+                PublishedImage::Assistant(_) => &["latest", "ubuntu", "0.0.0-e2e-ubuntu"],
+                PublishedImage::Entrypoint => &["latest", E2E_RELEASE],
+            };
+            for &wanted in wanted {
                 ensure!(
                     image.tags.iter().any(|t| t == wanted),
                     "{} was not published as {wanted}: {:?}",
@@ -251,7 +290,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
             );
             eprintln!(
                 "[{}] {} compressed according to the registry",
-                image.variant,
+                image.image,
                 crate::engine::mb(image.compressed_size)
             );
             for tag in &image.tags {

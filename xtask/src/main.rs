@@ -21,6 +21,7 @@ mod image_index;
 mod image_scenario;
 mod image_size;
 mod integrity;
+mod keyless;
 mod local_registry;
 mod lock_artifacts;
 mod lockfile;
@@ -78,10 +79,12 @@ enum Command {
     TestImages(test_images::Args),
     /// Benchmark the images: sizes against the budget, cold/warm/no-op build times.
     BenchImages(bench_images::Args),
-    /// Tag and push the local images to CI_REGISTRY_IMAGE and check the pushed digests; with a
-    /// signing key, sign them and attach their SBOM and provenance.
+    /// Tag and push the local images (claude, codex, the slim entrypoint) to CI_REGISTRY_IMAGE
+    /// and check the pushed digests; with a signing key and/or --keyless, sign them and attach
+    /// their SBOM and provenance.
     Publish(publish::Args),
-    /// Check a published image's signature, SBOM and provenance against a public key.
+    /// Check a published image's signature, SBOM and provenance against a public key or a
+    /// keyless identity (Fulcio certificate).
     VerifyImage(verify_image::Args),
     /// Print the image variant table: Dockerfile, build args, tags and size budget.
     Plan(plan::Args),

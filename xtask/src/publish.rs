@@ -16,13 +16,16 @@ use bollard::Docker;
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{PushImageOptionsBuilder, TagImageOptionsBuilder};
 use clap::Parser;
+use entrypoint::secret::Secret;
 use futures::StreamExt;
+use std::sync::Arc;
 
 use crate::container::{self, Entrypoint, RunSpec};
 use crate::engine::{self, mb};
 use crate::image_args::ImageArgs;
 use crate::image_build::CONTEXT_HASH_LABEL;
 use crate::image_index::{self, AssembledIndex};
+use crate::keyless::{self, KeylessSigner};
 use crate::lockfile::Lock;
 use crate::manifest::{Base, Manifest};
 use crate::oci::Arch;
@@ -32,9 +35,13 @@ use crate::registry_auth::{self, CredentialInputs};
 use crate::registry_skip::{self, PushPlan};
 use crate::sbom::{self, Component, Subject};
 use crate::signing::SigningKey;
-use crate::supply_chain::{self, Attachments};
+use crate::supply_chain::{self, Attachments, Signer};
 use crate::variants::{TagPolicy, Variant, published_tags};
-use crate::{cmd, revision};
+use crate::{cmd, revision, slim_image};
+
+/// The variable holding the CI job's OIDC ID token for Fulcio: the name GitLab's signing
+/// examples give it and cosign reads (https://docs.gitlab.com/ci/yaml/signing_examples/).
+pub const ID_TOKEN_VARIABLE: &str = "SIGSTORE_ID_TOKEN";
 
 /// Where to publish, and as whom.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -56,6 +63,18 @@ pub struct Target {
     /// releases. `cargo xtask verify-image --generate-key DIR` makes one.
     #[arg(long, env = "IMAGE_SIGNING_KEY_FILE", value_name = "PEM")]
     pub signing_key: Option<std::path::PathBuf>,
+    /// Also (or only) sign keylessly: exchange the CI job's OIDC ID token `SIGSTORE_ID_TOKEN`
+    /// (`id_tokens:` with `aud: sigstore`) at Fulcio for a certificate of an ephemeral key, as
+    /// `cosign sign` does without a key. No transparency-log entry is made (see images/README.md).
+    #[arg(long)]
+    pub keyless: bool,
+    /// The Fulcio instance `--keyless` asks for certificates.
+    #[arg(long, default_value = keyless::PUBLIC_FULCIO, value_name = "URL")]
+    pub fulcio_url: String,
+    /// The ID token for `--keyless`; read from `SIGSTORE_ID_TOKEN` when not set here. Never a
+    /// flag: a token on a command line is visible to every process of the machine.
+    #[arg(skip)]
+    pub id_token: Option<Secret>,
 }
 
 /// Flags of `cargo xtask publish`.
@@ -78,12 +97,65 @@ pub struct Args {
     archs: Vec<Arch>,
 }
 
+/// One image `publish` handles: an assistant image, or the slim `entrypoint` image that the
+/// templates' acknowledgement job, the relay, `setup` and `doctor` run (issue 16). Both are
+/// pushed, checked, signed and attested the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublishedImage {
+    /// `<registry image>/<assistant>:<tag>`.
+    Assistant(Variant),
+    /// `<registry image>/entrypoint:<tag>`.
+    Entrypoint,
+}
+
+impl std::fmt::Display for PublishedImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PublishedImage::Assistant(variant) => variant.fmt(f),
+            PublishedImage::Entrypoint => f.write_str(slim_image::REPOSITORY),
+        }
+    }
+}
+
+impl PublishedImage {
+    /// The images a run with these flags publishes: the selected variants, and the slim image
+    /// unless `--assistant` names one assistant or `--base` a base the slim image is not built
+    /// from (it is gathered on the default base).
+    pub fn select(images: &ImageArgs, default_base: Base) -> Vec<PublishedImage> {
+        let mut out: Vec<PublishedImage> = images
+            .variants()
+            .into_iter()
+            .map(PublishedImage::Assistant)
+            .collect();
+        if images.assistant.is_none() && images.base.is_none_or(|b| b == default_base) {
+            out.push(PublishedImage::Entrypoint);
+        }
+        out
+    }
+
+    /// The local image `build-images` leaves.
+    fn local_image(self, namespace: &str) -> String {
+        match self {
+            PublishedImage::Assistant(variant) => variant.local_image(namespace),
+            PublishedImage::Entrypoint => slim_image::local_image(namespace),
+        }
+    }
+
+    /// The last path segment of its repository in the registry.
+    fn repository_name(self) -> String {
+        match self {
+            PublishedImage::Assistant(variant) => variant.assistant.to_string(),
+            PublishedImage::Entrypoint => slim_image::REPOSITORY.to_owned(),
+        }
+    }
+}
+
 /// One pushed image.
 #[derive(Debug, Clone)]
 pub struct Published {
     /// Which image.
-    pub variant: Variant,
-    /// `<registry image>/<assistant>`.
+    pub image: PublishedImage,
+    /// `<registry image>/<assistant>` or `<registry image>/entrypoint`.
     pub repository: String,
     /// Every tag pushed.
     pub tags: Vec<String>,
@@ -151,8 +223,8 @@ impl Destination {
         })
     }
 
-    fn repository(&self, variant: Variant) -> String {
-        format!("{}/{}", self.registry_image, variant.assistant)
+    fn repository(&self, image: PublishedImage) -> String {
+        format!("{}/{}", self.registry_image, image.repository_name())
     }
 
     fn client(&self, repository: &str) -> anyhow::Result<RegistryClient> {
@@ -160,10 +232,12 @@ impl Destination {
     }
 }
 
-/// What one publish run needs for every variant: where, as whom, which tags, and the key.
+/// What one publish run needs for every variant: where, as whom, which tags, and who signs.
 struct Run {
     destination: Destination,
-    signing_key: Option<SigningKey>,
+    signing_key: Option<Arc<SigningKey>>,
+    /// Fulcio's URL and the ID token, for `--keyless`.
+    keyless: Option<(String, Secret)>,
     default_base: Base,
     release: Option<String>,
     moving: bool,
@@ -181,10 +255,14 @@ impl Run {
                         path.display()
                     )
                 })?;
-                Some(SigningKey::from_pem(&text, &path.display().to_string())?)
+                Some(Arc::new(SigningKey::from_pem(
+                    &text,
+                    &path.display().to_string(),
+                )?))
             }
+            None if target.keyless => None,
             None if images.release().is_some() => bail!(
-                "a release must be signed: pass --signing-key PEM or set IMAGE_SIGNING_KEY_FILE (a protected CI/CD file variable in the release pipeline; `cargo xtask verify-image --generate-key DIR` makes a key pair)"
+                "a release must be signed: pass --signing-key PEM or set IMAGE_SIGNING_KEY_FILE (a protected CI/CD file variable in the release pipeline; `cargo xtask verify-image --generate-key DIR` makes a key pair), or --keyless with SIGSTORE_ID_TOKEN"
             ),
             None => {
                 eprintln!(
@@ -193,9 +271,23 @@ impl Run {
                 None
             }
         };
+        let keyless = if target.keyless {
+            let token = target
+                .id_token
+                .clone()
+                .or_else(|| std::env::var(ID_TOKEN_VARIABLE).ok().map(Secret::new))
+                .filter(|t| !t.expose().is_empty())
+                .with_context(|| {
+                    format!("--keyless needs the CI job's OIDC ID token in {ID_TOKEN_VARIABLE}: add `id_tokens: {ID_TOKEN_VARIABLE}: aud: sigstore` to the job")
+                })?;
+            Some((target.fulcio_url.clone(), token))
+        } else {
+            None
+        };
         Ok(Run {
             destination: Destination::resolve(target)?,
             signing_key,
+            keyless,
             default_base: Manifest::load(&root)?.default_base,
             release: images.release(),
             moving: target.latest,
@@ -203,19 +295,39 @@ impl Run {
         })
     }
 
-    /// The tags `variant` is published under (see [`published_tags`]).
-    fn tags(&self, variant: Variant) -> Vec<String> {
+    /// Who signs one image: the key, and a fresh Fulcio certificate (10 minutes of validity,
+    /// so one per image rather than one for a run that pushes for longer). Empty when the run
+    /// signs nothing.
+    async fn signers(&self) -> anyhow::Result<Vec<Signer>> {
+        let mut signers = Vec::new();
+        if let Some(key) = &self.signing_key {
+            signers.push(Signer::Key(key.clone()));
+        }
+        if let Some((fulcio, token)) = &self.keyless {
+            signers.push(Signer::Keyless(KeylessSigner::obtain(fulcio, token).await?));
+        }
+        Ok(signers)
+    }
+
+    /// The tags `image` is published under (see [`published_tags`] and
+    /// [`slim_image::published_tags`]).
+    fn tags(&self, image: PublishedImage) -> Vec<String> {
         let policy = TagPolicy {
             release: self.release.as_deref(),
             moving: self.moving,
             short_sha: &self.short_sha,
         };
-        published_tags(variant, policy, self.default_base)
+        match image {
+            PublishedImage::Assistant(variant) => {
+                published_tags(variant, policy, self.default_base)
+            }
+            PublishedImage::Entrypoint => slim_image::published_tags(policy),
+        }
     }
 }
 
-/// Publishes every selected variant that exists locally (`gitlab-ai/<assistant>:<base>`) under
-/// plain (single-platform) tags.
+/// Publishes every selected image that exists locally (`gitlab-ai/<assistant>:<base>`,
+/// `gitlab-ai/entrypoint:slim`) under plain (single-platform) tags.
 pub async fn publish(
     docker: &Docker,
     images: &ImageArgs,
@@ -236,15 +348,15 @@ pub async fn publish_for(
     let run = Run::prepare(images, target)?;
     let destination = &run.destination;
     let mut published = Vec::new();
-    for variant in images.variants() {
-        let local = variant.local_image(&images.local_namespace);
+    for image in PublishedImage::select(images, run.default_base) {
+        let local = image.local_image(&images.local_namespace);
         let Some(inspect) = engine::inspect_image(docker, &local).await? else {
-            eprintln!("[{variant}] {local} does not exist locally; not published (build it first)");
+            eprintln!("[{image}] {local} does not exist locally; not published (build it first)");
             continue;
         };
         let image_arch = match (arch, inspect.architecture.as_deref()) {
             (Some(wanted), Some(actual)) if actual != wanted.name() => {
-                bail!("[{variant}] {local} is a {actual} image; it cannot be published as {wanted}")
+                bail!("[{image}] {local} is a {actual} image; it cannot be published as {wanted}")
             }
             (Some(wanted), _) => wanted,
             (None, actual) => actual
@@ -261,8 +373,8 @@ pub async fn publish_for(
             .with_context(|| {
                 format!("{local} has no {CONTEXT_HASH_LABEL} label: build it with `cargo xtask build-images`")
             })?;
-        let repository = destination.repository(variant);
-        let mut tags = run.tags(variant);
+        let repository = destination.repository(image);
+        let mut tags = run.tags(image);
         if let Some(arch) = arch {
             tags = tags
                 .iter()
@@ -273,7 +385,7 @@ pub async fn publish_for(
         let plan = registry_skip::plan(&client, &tags, &context, image_arch)
             .await
             .with_context(|| format!("reading {repository} from the registry"))?;
-        eprintln!("[{variant}] {plan}");
+        eprintln!("[{image}] {plan}");
         let digest = match &plan {
             PushPlan::AlreadyPublished { existing } => existing.manifest.digest.clone(),
             PushPlan::Retag {
@@ -292,7 +404,7 @@ pub async fn publish_for(
                 destination.credentials.as_ref(),
             )
             .await
-            .with_context(|| format!("publishing {variant}"))?,
+            .with_context(|| format!("publishing {image}"))?,
         };
         let repo = client.repository();
         let mut compressed_size = 0;
@@ -309,18 +421,19 @@ pub async fn publish_for(
             compressed_size = remote.compressed_size;
         }
         eprintln!(
-            "[{variant}] published {repository}@{digest} as {} ({} compressed, per the registry)",
+            "[{image}] published {repository}@{digest} as {} ({} compressed, per the registry)",
             tags.join(", "),
             mb(compressed_size)
         );
-        if let Some(key) = &run.signing_key {
-            let attachments = attachments(docker, variant, &local, &repository, &digest)
+        let signers = run.signers().await?;
+        if !signers.is_empty() {
+            let attachments = attachments(docker, image, &local, &repository, &digest)
                 .await
-                .with_context(|| format!("[{variant}] making the SBOM and provenance"))?;
-            supply_chain::sign_and_attest(&client, &digest, key, &attachments).await?;
+                .with_context(|| format!("[{image}] making the SBOM and provenance"))?;
+            supply_chain::sign_and_attest(&client, &digest, &signers, &attachments).await?;
         }
         published.push(Published {
-            variant,
+            image,
             repository,
             tags,
             digest,
@@ -343,10 +456,10 @@ pub async fn publish_indexes(
     let run = Run::prepare(images, target)?;
     let destination = &run.destination;
     let mut indexes = Vec::new();
-    for variant in images.variants() {
-        let repository = destination.repository(variant);
+    for image in PublishedImage::select(images, run.default_base) {
+        let repository = destination.repository(image);
         let client = destination.client(&repository)?;
-        for tag in run.tags(variant) {
+        for tag in run.tags(image) {
             let started = std::time::Instant::now();
             let index = image_index::assemble(&client, &tag, archs)
                 .await
@@ -363,11 +476,12 @@ pub async fn publish_indexes(
                     format!("{platform} {}", d.digest)
                 })
                 .collect();
-            if let Some(key) = &run.signing_key {
-                supply_chain::sign(&client, &index.digest, key).await?;
+            let signers = run.signers().await?;
+            if !signers.is_empty() {
+                supply_chain::sign(&client, &index.digest, &signers).await?;
             }
             eprintln!(
-                "[{variant}] {repository}:{} = index {} ({}), written and verified in {:.1?}",
+                "[{image}] {repository}:{} = index {} ({}), written and verified in {:.1?}",
                 index.tag,
                 index.digest,
                 platforms.join(", "),
@@ -443,26 +557,33 @@ const PACKAGES_PROBE: &str = ". /etc/os-release && echo \"$ID\" && if command -v
 /// variables, https://docs.gitlab.com/ci/variables/predefined_variables/).
 async fn attachments(
     docker: &Docker,
-    variant: Variant,
+    image: PublishedImage,
     local: &str,
     repository: &str,
     digest: &str,
 ) -> anyhow::Result<Attachments> {
     let root = cmd::workspace_root()?;
-    let manifest = Manifest::load(&root)?;
-    let lock = Lock::load(&root)?;
     let mut components = Vec::new();
-    for (_, package) in manifest.artifacts(variant.assistant, variant.base, host_arch()?)? {
-        components.push(Component::Npm {
-            integrity: lock.integrity_of(&package)?,
-            name: package.name,
-            version: package.version,
-        });
-    }
+    let probe = match image {
+        PublishedImage::Assistant(variant) => {
+            let manifest = Manifest::load(&root)?;
+            let lock = Lock::load(&root)?;
+            for (_, package) in manifest.artifacts(variant.assistant, variant.base, host_arch()?)? {
+                components.push(Component::Npm {
+                    integrity: lock.integrity_of(&package)?,
+                    name: package.name,
+                    version: package.version,
+                });
+            }
+            PACKAGES_PROBE.to_owned()
+        }
+        // `scratch` has no package database: the build wrote the owners of its files.
+        PublishedImage::Entrypoint => format!("cat {}", slim_image::PACKAGES_FILE),
+    };
     let out = container::run(
         docker,
         local,
-        &RunSpec::new(Entrypoint::Cleared, &["sh", "-c", PACKAGES_PROBE]),
+        &RunSpec::new(Entrypoint::Cleared, &["sh", "-c", &probe]),
     )
     .await?;
     if out.exit_code != 0 {
@@ -504,4 +625,164 @@ async fn attachments(
             &now,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entrypoint::assistant::Assistant;
+
+    fn args(assistant: Option<Assistant>, base: Option<Base>) -> ImageArgs {
+        ImageArgs {
+            assistant,
+            base,
+            base_images: Vec::new(),
+            tag: None,
+            local_namespace: crate::variants::LOCAL_NAMESPACE.to_owned(),
+        }
+    }
+
+    fn names(images: &[PublishedImage]) -> Vec<String> {
+        images.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn the_slim_image_is_published_with_the_assistant_images_unless_filtered_out() {
+        let all = PublishedImage::select(&args(None, None), Base::Ubuntu);
+        assert_eq!(
+            names(&all),
+            [
+                "claude-alpine",
+                "claude-ubuntu",
+                "codex-alpine",
+                "codex-ubuntu",
+                "entrypoint"
+            ]
+        );
+        let ubuntu = PublishedImage::select(&args(None, Some(Base::Ubuntu)), Base::Ubuntu);
+        assert_eq!(
+            names(&ubuntu),
+            ["claude-ubuntu", "codex-ubuntu", "entrypoint"]
+        );
+        // The slim image is gathered on the default base: an alpine-only run does not carry it.
+        let alpine = PublishedImage::select(&args(None, Some(Base::Alpine)), Base::Ubuntu);
+        assert_eq!(names(&alpine), ["claude-alpine", "codex-alpine"]);
+        let claude = PublishedImage::select(&args(Some(Assistant::Claude), None), Base::Ubuntu);
+        assert!(!claude.contains(&PublishedImage::Entrypoint));
+    }
+
+    /// `publish --index --keyless` for a release, against Debian's real registry and the Fulcio
+    /// double: every index of every tag of claude, codex and the slim entrypoint image is
+    /// written and signed with a certificate for the release job, and (with its platform images
+    /// signed the same way, as `publish --arch --keyless` does) verifies with that identity.
+    #[tokio::test]
+    async fn a_keyless_release_signs_the_index_of_every_image_including_the_slim_one() {
+        use crate::keyless::KeylessPolicy;
+        use crate::local_registry::LocalRegistry;
+        use crate::registry_fixture::push_small_image;
+        use crate::supply_chain::Verifier;
+        use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
+
+        let registry = LocalRegistry::start().unwrap();
+        let gitlab = OidcIssuer::new("https://gitlab.com").unwrap();
+        let fulcio = FulcioDouble::start(&[&gitlab]).unwrap();
+        let job = GitLabJob {
+            project_path: "gitlab-ai/gitlab-ai".into(),
+            git_ref: "v1.0.0".into(),
+            ref_type: "tag".into(),
+        };
+        let images = ImageArgs {
+            tag: Some("1.0.0".into()),
+            ..args(None, Some(Base::Ubuntu))
+        };
+        let target = Target {
+            registry_image: Some(format!("{}/gitlab-ai", registry.host)),
+            registry_user: Some(registry.user.clone()),
+            registry_password: Some(registry.password.clone()),
+            keyless: true,
+            fulcio_url: fulcio.url.clone(),
+            id_token: Some(Secret::new(gitlab.gitlab_token(&job).unwrap())),
+            ..Target::default()
+        };
+        let run = Run::prepare(&images, &target).unwrap();
+        let attachments = |repository: &str, digest: &str| {
+            let subject = Subject {
+                repository: repository.to_owned(),
+                digest: digest.to_owned(),
+            };
+            Attachments {
+                sbom: sbom::spdx(
+                    &subject,
+                    "https://gitlab.com/gitlab-ai/gitlab-ai",
+                    "2026-12-07T00:00:00Z",
+                    &sbom::distro_packages("debian", "libc6\t2.36-9\n"),
+                )
+                .unwrap(),
+                provenance: sbom::provenance(
+                    "https://gitlab.com/gitlab-ai/gitlab-ai",
+                    "abc123",
+                    None,
+                    "test",
+                    "2026-12-07T00:00:00Z",
+                ),
+            }
+        };
+        let selected = PublishedImage::select(&images, run.default_base);
+        for image in &selected {
+            let repository = run.destination.repository(*image);
+            let client = run.destination.client(&repository).unwrap();
+            for tag in run.tags(*image) {
+                for arch in Arch::ALL {
+                    let digest = push_small_image(
+                        &client,
+                        &image_index::platform_tag(&tag, arch),
+                        arch,
+                        "ctx-a",
+                    )
+                    .await;
+                    let signers = run.signers().await.unwrap();
+                    supply_chain::sign_and_attest(
+                        &client,
+                        &digest,
+                        &signers,
+                        &attachments(&repository, &digest),
+                    )
+                    .await
+                    .unwrap();
+                }
+            }
+        }
+        let indexes = publish_indexes(&images, &target, &Arch::ALL).await.unwrap();
+        assert_eq!(
+            indexes.len(),
+            6 + 6 + 3,
+            "claude, codex: 6 tags each; entrypoint: 3"
+        );
+
+        let policy = || {
+            Verifier::Keyless(
+                KeylessPolicy::new(
+                    &fulcio.root_pem,
+                    &job.identity("gitlab.com"),
+                    "https://gitlab.com",
+                )
+                .unwrap(),
+            )
+        };
+        for image in &selected {
+            let repository = run.destination.repository(*image);
+            let client = run.destination.client(&repository).unwrap();
+            let verified = supply_chain::verify(&client, "1.0.0", &policy())
+                .await
+                .unwrap();
+            assert_eq!(verified.len(), 2, "{image}: both platforms");
+        }
+        let entrypoint = run
+            .destination
+            .client(&format!("{}/gitlab-ai/entrypoint", registry.host))
+            .unwrap();
+        supply_chain::verify(&entrypoint, "latest", &policy())
+            .await
+            .unwrap();
+    }
 }

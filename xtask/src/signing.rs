@@ -156,7 +156,11 @@ impl SigningKey {
 impl PublicKey {
     /// Reads an SPKI PEM public key (`cosign.pub`).
     pub fn from_pem(text: &str, what: &str) -> Result<Self, SigningError> {
-        let der = pem_decode(text, "PUBLIC KEY", what)?;
+        Self::from_spki_der(&pem_decode(text, "PUBLIC KEY", what)?, what)
+    }
+
+    /// Reads a DER SubjectPublicKeyInfo (as a certificate carries it).
+    pub fn from_spki_der(der: &[u8], what: &str) -> Result<Self, SigningError> {
         match der.strip_prefix(&P256_SPKI_PREFIX[..]) {
             Some(point) if point.len() == 65 && point[0] == 0x04 => Ok(PublicKey {
                 point: point.to_vec(),

@@ -27,7 +27,7 @@ use crate::image_size::{self, ImageSize};
 use crate::manifest::{Family, Manifest};
 use crate::payload::EXTRA_CA_FILE;
 use crate::progress::Step;
-use crate::variants::{BuildSettings, VARIANT_LABEL};
+use crate::variants::{BuildSettings, TagPolicy, VARIANT_LABEL};
 
 /// The image's repository name, locally (`gitlab-ai/entrypoint`) and in the registry
 /// (`<registry image>/entrypoint`).
@@ -54,6 +54,24 @@ pub fn local_repo(namespace: &str) -> String {
 pub fn local_image(namespace: &str) -> String {
     format!("{}:{LOCAL_TAG}", local_repo(namespace))
 }
+
+/// The tags the slim image is published under in `<registry image>/entrypoint`: `sha-<short>`,
+/// `<version>` for a release, `latest` for a release or on request. It has one family, so its
+/// tags carry no base suffix: the templates pull `<image_registry>/entrypoint:<image_tag>`.
+pub fn published_tags(policy: TagPolicy<'_>) -> Vec<String> {
+    let mut tags = vec![format!("sha-{}", policy.short_sha)];
+    if let Some(version) = policy.release {
+        tags.push(version.to_owned());
+    }
+    if policy.moving || policy.release.is_some() {
+        tags.push("latest".to_owned());
+    }
+    tags
+}
+
+/// Where the image lists the Debian packages its files come from (see the Dockerfile): the
+/// distribution's id on the first line, then `package<TAB>version` lines.
+pub const PACKAGES_FILE: &str = "/usr/share/gitlab-ai/packages";
 
 /// How the slim image is built: its base (the default base, or its stand-in), build args and
 /// labels.
@@ -486,6 +504,27 @@ mod tests {
             stdout: stdout.to_owned(),
             stderr: stderr.to_owned(),
         }
+    }
+
+    #[test]
+    fn the_slim_image_is_tagged_like_the_default_family_without_a_base_suffix() {
+        let release = TagPolicy {
+            release: Some("1.4.0"),
+            moving: false,
+            short_sha: "0123abcd",
+        };
+        assert_eq!(published_tags(release), ["sha-0123abcd", "1.4.0", "latest"]);
+        let branch = TagPolicy {
+            release: None,
+            moving: false,
+            short_sha: "0123abcd",
+        };
+        assert_eq!(published_tags(branch), ["sha-0123abcd"]);
+        let default_branch = TagPolicy {
+            moving: true,
+            ..branch
+        };
+        assert_eq!(published_tags(default_branch), ["sha-0123abcd", "latest"]);
     }
 
     #[test]

@@ -17,10 +17,98 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
+use crate::keyless::{CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, KeylessPolicy, KeylessSigner};
 use crate::oci::{DOCKER_LIST, ImageIndex, OCI_INDEX, OCI_MANIFEST};
 use crate::registry::RegistryClient;
 use crate::sbom::{self, SLSA_PREDICATE, SPDX_PREDICATE, Subject};
 use crate::signing::{Envelope, PublicKey, SIMPLE_SIGNING_TYPE, SigningKey, SimpleSigning};
+
+/// Who signs: the project's key, or an ephemeral key certified by Fulcio (see [`crate::keyless`]).
+/// A release may sign with both; each signer adds its own layer to the signature and
+/// attestation manifests, as cosign does for a second signature.
+#[derive(Debug)]
+pub enum Signer {
+    /// A long-lived key (`--signing-key`), shared by every image of a run.
+    Key(std::sync::Arc<SigningKey>),
+    /// A Fulcio certificate for the CI job's identity (`--keyless`).
+    Keyless(KeylessSigner),
+}
+
+impl Signer {
+    fn key(&self) -> &SigningKey {
+        match self {
+            Signer::Key(key) => key,
+            Signer::Keyless(signer) => signer.key(),
+        }
+    }
+
+    /// The layer annotations carrying `signature` (base64): with a certificate, the
+    /// certificate and its chain beside it.
+    fn annotations(&self, signature: &str) -> serde_json::Map<String, serde_json::Value> {
+        let mut out = serde_json::Map::new();
+        out.insert(SIGNATURE_ANNOTATION.into(), signature.into());
+        if let Signer::Keyless(signer) = self {
+            out.insert(
+                CERTIFICATE_ANNOTATION.into(),
+                signer.certificate.clone().into(),
+            );
+            out.insert(CHAIN_ANNOTATION.into(), signer.chain.clone().into());
+        }
+        out
+    }
+
+    /// For logs: the key's fingerprint or the certificate's identity.
+    pub fn describe(&self) -> String {
+        match self {
+            Signer::Key(key) => format!("key {}", key.public_key().fingerprint()),
+            Signer::Keyless(signer) => format!("keyless, certificate for {}", signer.identity),
+        }
+    }
+}
+
+/// What a signature must satisfy to count.
+#[derive(Debug)]
+pub enum Verifier {
+    /// Made with this key.
+    Key(PublicKey),
+    /// Made with a key certified by a trusted Fulcio for this identity and issuer.
+    Keyless(KeylessPolicy),
+}
+
+impl Verifier {
+    /// The key a layer's signature must verify with, or why the layer does not qualify.
+    fn key_for(
+        &self,
+        annotations: &std::collections::BTreeMap<String, String>,
+    ) -> Result<PublicKey, String> {
+        match self {
+            Verifier::Key(key) => Ok(key.clone()),
+            Verifier::Keyless(policy) => {
+                let certificate = annotations
+                    .get(CERTIFICATE_ANNOTATION)
+                    .ok_or("a layer carries no certificate (signed with a key)")?;
+                let chain = annotations
+                    .get(CHAIN_ANNOTATION)
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                policy
+                    .certified_key(certificate, chain, x509_parser::time::ASN1Time::now())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// For messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Verifier::Key(key) => format!("the public key {}", key.fingerprint()),
+            Verifier::Keyless(policy) => format!(
+                "a Fulcio certificate for {} issued by {}",
+                policy.identity, policy.issuer
+            ),
+        }
+    }
+}
 
 /// cosign's media type of a simple signing payload layer.
 const SIMPLE_SIGNING_MEDIA: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
@@ -58,7 +146,7 @@ fn repository_name(client: &RegistryClient) -> String {
 async fn push_artifact(
     client: &RegistryClient,
     tag: &str,
-    layers: Vec<(&str, Vec<u8>, serde_json::Value)>,
+    layers: Vec<(&str, Vec<u8>, serde_json::Map<String, serde_json::Value>)>,
 ) -> anyhow::Result<String> {
     let mut descriptors = Vec::new();
     let mut diff_ids = Vec::new();
@@ -94,34 +182,35 @@ async fn push_artifact(
     client.put_manifest(tag, OCI_MANIFEST, &manifest).await
 }
 
-/// Signs `digest` (an image or an index) in the client's repository.
-pub async fn sign(client: &RegistryClient, digest: &str, key: &SigningKey) -> anyhow::Result<()> {
+/// Signs `digest` (an image or an index) in the client's repository, one layer per signer.
+pub async fn sign(client: &RegistryClient, digest: &str, signers: &[Signer]) -> anyhow::Result<()> {
     let repository = repository_name(client);
     let payload = serde_json::to_vec(&SimpleSigning::new(&repository, digest))?;
-    let signature = STANDARD.encode(key.sign(&payload)?);
-    push_artifact(
-        client,
-        &tag_for(digest, "sig")?,
-        vec![(
+    let mut layers = Vec::new();
+    for signer in signers {
+        let signature = STANDARD.encode(signer.key().sign(&payload)?);
+        layers.push((
             SIMPLE_SIGNING_MEDIA,
-            payload,
-            serde_json::json!({ SIGNATURE_ANNOTATION: signature }),
-        )],
-    )
-    .await
-    .with_context(|| format!("cannot store the signature of {repository}@{digest}"))?;
+            payload.clone(),
+            signer.annotations(&signature),
+        ));
+    }
+    push_artifact(client, &tag_for(digest, "sig")?, layers)
+        .await
+        .with_context(|| format!("cannot store the signature of {repository}@{digest}"))?;
     Ok(())
 }
 
-/// Signs `digest` in the client's repository and attaches its SBOM and provenance.
+/// Signs `digest` in the client's repository and attaches its SBOM and provenance, signed by
+/// every signer.
 pub async fn sign_and_attest(
     client: &RegistryClient,
     digest: &str,
-    key: &SigningKey,
+    signers: &[Signer],
     attachments: &Attachments,
 ) -> anyhow::Result<()> {
     let repository = repository_name(client);
-    sign(client, digest, key).await?;
+    sign(client, digest, signers).await?;
 
     let subject = Subject {
         repository: repository.clone(),
@@ -137,19 +226,20 @@ pub async fn sign_and_attest(
             predicate_type,
             predicate.clone(),
         ))?;
-        let envelope = serde_json::to_vec(&Envelope::sign(&statement, key)?)?;
-        layers.push((
-            DSSE_MEDIA,
-            envelope,
-            serde_json::json!({ SIGNATURE_ANNOTATION: "", "predicateType": predicate_type }),
-        ));
+        for signer in signers {
+            let envelope = serde_json::to_vec(&Envelope::sign(&statement, signer.key())?)?;
+            let mut annotations = signer.annotations("");
+            annotations.insert("predicateType".into(), predicate_type.into());
+            layers.push((DSSE_MEDIA, envelope, annotations));
+        }
     }
     push_artifact(client, &tag_for(digest, "att")?, layers)
         .await
         .with_context(|| format!("cannot store the attestations of {repository}@{digest}"))?;
+    let by: Vec<String> = signers.iter().map(Signer::describe).collect();
     eprintln!(
-        "signed {repository}@{digest} (key {}) and attached its SBOM and provenance",
-        key.public_key().fingerprint()
+        "signed {repository}@{digest} ({}) and attached its SBOM and provenance",
+        by.join("; ")
     );
     Ok(())
 }
@@ -180,12 +270,12 @@ pub struct Verified {
 }
 
 /// Verifies the image `reference` (a tag or digest in the client's repository) and, for an
-/// index, every platform manifest in it: signature, SBOM and provenance, all with `key` and all
-/// naming the digest the reference resolves to now.
+/// index, every platform manifest in it: signature, SBOM and provenance, all satisfying `key`
+/// (a public key or a keyless policy) and all naming the digest the reference resolves to now.
 pub async fn verify(
     client: &RegistryClient,
     reference: &str,
-    key: &PublicKey,
+    key: &Verifier,
 ) -> anyhow::Result<Vec<Verified>> {
     let repository = repository_name(client);
     let fetched = client
@@ -209,17 +299,18 @@ pub async fn verify(
 async fn verify_digest(
     client: &RegistryClient,
     digest: &str,
-    key: &PublicKey,
+    key: &Verifier,
 ) -> anyhow::Result<Verified> {
     verify_signature(client, digest, key).await?;
     verify_attestations(client, digest, key).await
 }
 
-/// Fails unless a signature made with `key` for exactly `digest` in this repository is stored.
+/// Fails unless a signature satisfying `verifier` for exactly `digest` in this repository is
+/// stored.
 async fn verify_signature(
     client: &RegistryClient,
     digest: &str,
-    key: &PublicKey,
+    verifier: &Verifier,
 ) -> anyhow::Result<()> {
     let repository = repository_name(client);
     let image = format!("{repository}@{digest}");
@@ -233,6 +324,7 @@ async fn verify_signature(
     let signatures: ArtifactManifest = serde_json::from_slice(&signatures.bytes)
         .with_context(|| format!("{sig_tag} is not a signature manifest"))?;
     let mut signed = false;
+    let mut refused = Vec::new();
     for layer in signatures
         .layers
         .iter()
@@ -240,6 +332,13 @@ async fn verify_signature(
     {
         let Some(signature) = layer.annotations.get(SIGNATURE_ANNOTATION) else {
             continue;
+        };
+        let key = match verifier.key_for(&layer.annotations) {
+            Ok(key) => key,
+            Err(why) => {
+                refused.push(why);
+                continue;
+            }
         };
         let payload = client.blob(&layer.digest).await?;
         let Ok(signature) = STANDARD.decode(signature) else {
@@ -268,19 +367,24 @@ async fn verify_signature(
         signed = true;
     }
     if !signed {
+        let why = if refused.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", refused.join("; "))
+        };
         bail!(
-            "{image}: no signature in {sig_tag} verifies with the public key {}",
-            key.fingerprint()
+            "{image}: no signature in {sig_tag} verifies with {}{why}",
+            verifier.describe()
         );
     }
     Ok(())
 }
 
-/// The SBOM and provenance signed with `key` for exactly `digest`.
+/// The SBOM and provenance signed for exactly `digest` as `verifier` requires.
 async fn verify_attestations(
     client: &RegistryClient,
     digest: &str,
-    key: &PublicKey,
+    verifier: &Verifier,
 ) -> anyhow::Result<Verified> {
     let repository = repository_name(client);
     let image = format!("{repository}@{digest}");
@@ -300,9 +404,12 @@ async fn verify_attestations(
         .iter()
         .filter(|l| l.media_type == DSSE_MEDIA)
     {
+        let Ok(key) = verifier.key_for(&layer.annotations) else {
+            continue;
+        };
         let envelope: Envelope = serde_json::from_slice(&client.blob(&layer.digest).await?)
             .with_context(|| format!("{att_tag}: a layer is not a DSSE envelope"))?;
-        let Ok(payload) = envelope.verified_payload(key) else {
+        let Ok(payload) = envelope.verified_payload(&key) else {
             continue;
         };
         let statement: serde_json::Value = serde_json::from_slice(&payload)?;
@@ -327,10 +434,18 @@ async fn verify_attestations(
             _ => {}
         }
     }
-    let sbom_packages = sbom_packages
-        .with_context(|| format!("{image}: no SBOM signed with this key in {att_tag}"))?;
-    let revision = revision
-        .with_context(|| format!("{image}: no provenance signed with this key in {att_tag}"))?;
+    let sbom_packages = sbom_packages.with_context(|| {
+        format!(
+            "{image}: no SBOM in {att_tag} signed as {}",
+            verifier.describe()
+        )
+    })?;
+    let revision = revision.with_context(|| {
+        format!(
+            "{image}: no provenance in {att_tag} signed as {}",
+            verifier.describe()
+        )
+    })?;
     Ok(Verified {
         digest: digest.to_owned(),
         sbom_packages,
@@ -385,27 +500,31 @@ mod tests {
         )
         .unwrap();
         let key = SigningKey::generate().unwrap();
+        let public = Verifier::Key(key.public_key());
         let digest = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-a").await;
-        sign_and_attest(&client, &digest, &key, &attachments("abc123"))
-            .await
-            .unwrap();
+        sign_and_attest(
+            &client,
+            &digest,
+            &[Signer::Key(key.into())],
+            &attachments("abc123"),
+        )
+        .await
+        .unwrap();
 
-        let verified = verify(&client, "1.0.0", &key.public_key()).await.unwrap();
+        let verified = verify(&client, "1.0.0", &public).await.unwrap();
         assert_eq!(verified.len(), 1);
         assert_eq!(verified[0].digest, digest);
         assert_eq!(verified[0].revision, "abc123");
         assert_eq!(verified[0].sbom_packages, 2);
 
-        let stranger = SigningKey::generate().unwrap().public_key();
+        let stranger = Verifier::Key(SigningKey::generate().unwrap().public_key());
         let err = verify(&client, "1.0.0", &stranger).await.unwrap_err();
         assert!(err.to_string().contains("no signature"), "{err:#}");
 
         // Tampering: another manifest pushed under the signed tag.
         let swapped = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-evil").await;
         assert_ne!(swapped, digest);
-        let err = verify(&client, "1.0.0", &key.public_key())
-            .await
-            .unwrap_err();
+        let err = verify(&client, "1.0.0", &public).await.unwrap_err();
         assert!(err.to_string().contains("is not signed"), "{err:#}");
 
         // Tampering: the good signature copied to the swapped manifest's signature tag.
@@ -422,12 +541,170 @@ mod tests {
             )
             .await
             .unwrap();
-        let err = verify(&client, "1.0.0", &key.public_key())
-            .await
-            .unwrap_err();
+        let err = verify(&client, "1.0.0", &public).await.unwrap_err();
         assert!(err.to_string().contains("not this manifest"), "{err:#}");
 
         // The original, by digest, still verifies.
-        verify(&client, &digest, &key.public_key()).await.unwrap();
+        verify(&client, &digest, &public).await.unwrap();
+    }
+
+    fn registry_client(registry: &LocalRegistry, path: &str) -> RegistryClient {
+        let repo = Repository::parse(&format!("{}/{path}", registry.host)).unwrap();
+        RegistryClient::new(
+            repo,
+            Some(Credentials {
+                username: registry.user.clone(),
+                password: Secret::new(registry.password.clone()),
+            }),
+        )
+        .unwrap()
+    }
+
+    /// Keyless, against Debian's real registry and the Fulcio double: an image signed with a
+    /// certificate for the release job's identity verifies with that identity and issuer; a
+    /// manifest swapped under the tag, another identity, another issuer and another root fail;
+    /// a key-based verifier does not accept a keyless signature, nor the reverse.
+    #[tokio::test]
+    async fn keyless_signatures_verify_only_for_the_certified_identity_issuer_and_root() {
+        use crate::keyless::{KeylessPolicy, KeylessSigner, PUBLIC_FULCIO_ROOT};
+        use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
+
+        let registry = LocalRegistry::start().unwrap();
+        let client = registry_client(&registry, "gitlab-ai/entrypoint");
+        let gitlab = OidcIssuer::new("https://gitlab.com").unwrap();
+        let fulcio = FulcioDouble::start(&[&gitlab]).unwrap();
+        let job = GitLabJob {
+            project_path: "gitlab-ai/gitlab-ai".into(),
+            git_ref: "v1.0.0".into(),
+            ref_type: "tag".into(),
+        };
+        let token = Secret::new(gitlab.gitlab_token(&job).unwrap());
+        let signer = KeylessSigner::obtain(&fulcio.url, &token).await.unwrap();
+        let digest = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-a").await;
+        sign_and_attest(
+            &client,
+            &digest,
+            &[Signer::Keyless(signer)],
+            &attachments("abc123"),
+        )
+        .await
+        .unwrap();
+
+        // Nothing stored names the token.
+        for suffix in ["sig", "att"] {
+            let stored = client
+                .manifest(&tag_for(&digest, suffix).unwrap(), OCI_MANIFEST)
+                .await
+                .unwrap()
+                .unwrap();
+            let text = String::from_utf8_lossy(&stored.bytes).into_owned();
+            assert!(text.contains("dev.sigstore.cosign/certificate"), "{text}");
+            assert!(!text.contains(token.expose()));
+        }
+
+        let identity = job.identity("gitlab.com");
+        let policy = |root: &str, identity: &str, issuer: &str| {
+            Verifier::Keyless(KeylessPolicy::new(root, identity, issuer).unwrap())
+        };
+        let good = policy(&fulcio.root_pem, &identity, "https://gitlab.com");
+        let verified = verify(&client, "1.0.0", &good).await.unwrap();
+        assert_eq!(verified[0].digest, digest);
+        assert_eq!(verified[0].revision, "abc123");
+
+        let wrong_identity = policy(
+            &fulcio.root_pem,
+            &GitLabJob {
+                git_ref: "main".into(),
+                ref_type: "branch".into(),
+                ..job.clone()
+            }
+            .identity("gitlab.com"),
+            "https://gitlab.com",
+        );
+        let err = verify(&client, "1.0.0", &wrong_identity).await.unwrap_err();
+        assert!(
+            err.to_string().contains("--certificate-identity"),
+            "{err:#}"
+        );
+
+        let wrong_issuer = policy(&fulcio.root_pem, &identity, "https://gitlab.example.com");
+        let err = verify(&client, "1.0.0", &wrong_issuer).await.unwrap_err();
+        assert!(
+            err.to_string().contains("--certificate-oidc-issuer"),
+            "{err:#}"
+        );
+
+        // A certificate from a CA the verifier does not trust: the public Sigstore root, and
+        // another Fulcio double's.
+        let err = verify(
+            &client,
+            "1.0.0",
+            &policy(PUBLIC_FULCIO_ROOT, &identity, "https://gitlab.com"),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("trusted Fulcio root"), "{err:#}");
+        let other_ca = FulcioDouble::start(&[&gitlab]).unwrap();
+        let err = verify(
+            &client,
+            "1.0.0",
+            &policy(&other_ca.root_pem, &identity, "https://gitlab.com"),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("trusted Fulcio root"), "{err:#}");
+
+        // A key-based verifier finds no signature of its key.
+        let key = Verifier::Key(SigningKey::generate().unwrap().public_key());
+        assert!(verify(&client, "1.0.0", &key).await.is_err());
+
+        // Tampering: another manifest under the signed tag.
+        push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-evil").await;
+        let err = verify(&client, "1.0.0", &good).await.unwrap_err();
+        assert!(err.to_string().contains("is not signed"), "{err:#}");
+        verify(&client, &digest, &good).await.unwrap();
+    }
+
+    /// A key-based verifier ignores a keyless layer and the reverse: a release signed both ways
+    /// verifies either way.
+    #[tokio::test]
+    async fn an_image_signed_with_the_key_and_keylessly_verifies_both_ways() {
+        use crate::keyless::{KeylessPolicy, KeylessSigner};
+        use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
+
+        let registry = LocalRegistry::start().unwrap();
+        let client = registry_client(&registry, "gitlab-ai/claude");
+        let gitlab = OidcIssuer::new("https://gitlab.com").unwrap();
+        let fulcio = FulcioDouble::start(&[&gitlab]).unwrap();
+        let job = GitLabJob {
+            project_path: "gitlab-ai/gitlab-ai".into(),
+            git_ref: "v1.0.0".into(),
+            ref_type: "tag".into(),
+        };
+        let token = Secret::new(gitlab.gitlab_token(&job).unwrap());
+        let keyless = KeylessSigner::obtain(&fulcio.url, &token).await.unwrap();
+        let key = SigningKey::generate().unwrap();
+        let public = key.public_key();
+        let digest = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-a").await;
+        sign_and_attest(
+            &client,
+            &digest,
+            &[Signer::Key(key.into()), Signer::Keyless(keyless)],
+            &attachments("abc123"),
+        )
+        .await
+        .unwrap();
+        verify(&client, "1.0.0", &Verifier::Key(public))
+            .await
+            .unwrap();
+        let policy = KeylessPolicy::new(
+            &fulcio.root_pem,
+            &job.identity("gitlab.com"),
+            "https://gitlab.com",
+        )
+        .unwrap();
+        verify(&client, "1.0.0", &Verifier::Keyless(policy))
+            .await
+            .unwrap();
     }
 }

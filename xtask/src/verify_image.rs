@@ -4,6 +4,10 @@
 //! same with the standard tool: `cosign verify --key cosign.pub IMAGE` and
 //! `cosign verify-attestation --key cosign.pub --type spdxjson IMAGE` (see images/README.md).
 //!
+//! Keyless: `--certificate-identity ID --certificate-oidc-issuer URL` (cosign's flag names)
+//! accept a signature whose Fulcio certificate chains to the public Sigstore root (or the roots in
+//! `--fulcio-root PEM`) and names exactly that identity and issuer (see [`crate::keyless`]).
+//!
 //! `--generate-key DIR` writes a new key pair (`cosign.key`, PKCS#8; `cosign.pub`, SPKI) for
 //! local signing and tests.
 
@@ -13,9 +17,10 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use entrypoint::secret::Secret;
 
+use crate::keyless::{KeylessPolicy, PUBLIC_FULCIO_ROOT};
 use crate::registry::{Credentials, RegistryClient, Repository};
 use crate::signing::{PublicKey, SigningKey};
-use crate::supply_chain;
+use crate::supply_chain::{self, Verifier};
 
 /// Flags of `cargo xtask verify-image`.
 #[derive(Debug, Parser)]
@@ -24,8 +29,23 @@ pub struct Args {
     #[arg(required_unless_present = "generate_key")]
     image: Option<String>,
     /// The public key (SPKI PEM, as `cosign.pub`).
-    #[arg(long, env = "IMAGE_SIGNING_PUBLIC_KEY_FILE", value_name = "PEM")]
+    #[arg(
+        long,
+        env = "IMAGE_SIGNING_PUBLIC_KEY_FILE",
+        value_name = "PEM",
+        conflicts_with = "certificate_identity"
+    )]
     key: Option<PathBuf>,
+    /// Keyless: the identity the signing certificate must name (its SAN), e.g.
+    /// `https://gitlab.com/GROUP/PROJECT//.gitlab-ci.yml@refs/tags/v1.0.0`.
+    #[arg(long, value_name = "ID", requires = "certificate_oidc_issuer")]
+    certificate_identity: Option<String>,
+    /// Keyless: the OIDC issuer the certificate must name, e.g. `https://gitlab.com`.
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    certificate_oidc_issuer: Option<String>,
+    /// Keyless: trust the Fulcio roots in this PEM file instead of the public Sigstore root.
+    #[arg(long, value_name = "PEM", requires = "certificate_identity")]
+    fulcio_root: Option<PathBuf>,
     /// Registry user, for private registries.
     #[arg(long, env = "CI_REGISTRY_USER")]
     registry_user: Option<String>,
@@ -42,13 +62,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(dir) = &args.generate_key {
         return generate(dir);
     }
-    let image = args.image.context("name the image to verify")?;
-    let key_path = args.key.context(
-        "no public key: pass --key cosign.pub or set IMAGE_SIGNING_PUBLIC_KEY_FILE (the project publishes its key beside the images, see images/README.md)",
-    )?;
-    let text = std::fs::read_to_string(&key_path)
-        .with_context(|| format!("cannot read the public key {}", key_path.display()))?;
-    let key = PublicKey::from_pem(&text, &key_path.display().to_string())?;
+    let image = args.image.clone().context("name the image to verify")?;
+    let verifier = verifier(&args)?;
     let (repository, reference) = split_reference(&image)?;
     let credentials = match (args.registry_user, args.registry_password) {
         (Some(username), Some(password)) => Some(Credentials {
@@ -59,18 +74,43 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     tokio::runtime::Runtime::new()?.block_on(async {
         let client = RegistryClient::new(Repository::parse(&repository)?, credentials)?;
-        let verified = supply_chain::verify(&client, &reference, &key).await?;
+        let verified = supply_chain::verify(&client, &reference, &verifier).await?;
         for image in &verified {
             println!(
-                "ok {repository}@{}: signed with key {}, SBOM of {} packages, provenance of revision {}",
+                "ok {repository}@{}: signed with {}, SBOM of {} packages, provenance of revision {}",
                 image.digest,
-                key.fingerprint(),
+                verifier.describe(),
                 image.sbom_packages,
                 image.revision
             );
         }
         Ok(())
     })
+}
+
+/// The key, or the keyless policy, the flags ask for.
+fn verifier(args: &Args) -> anyhow::Result<Verifier> {
+    if let (Some(identity), Some(issuer)) =
+        (&args.certificate_identity, &args.certificate_oidc_issuer)
+    {
+        let roots = match &args.fulcio_root {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the Fulcio roots {}", path.display()))?,
+            None => PUBLIC_FULCIO_ROOT.to_owned(),
+        };
+        return Ok(Verifier::Keyless(KeylessPolicy::new(
+            &roots, identity, issuer,
+        )?));
+    }
+    let key_path = args.key.as_ref().context(
+        "no public key: pass --key cosign.pub or set IMAGE_SIGNING_PUBLIC_KEY_FILE (the project publishes its key beside the images, see images/README.md), or --certificate-identity and --certificate-oidc-issuer for a keyless signature",
+    )?;
+    let text = std::fs::read_to_string(key_path)
+        .with_context(|| format!("cannot read the public key {}", key_path.display()))?;
+    Ok(Verifier::Key(PublicKey::from_pem(
+        &text,
+        &key_path.display().to_string(),
+    )?))
 }
 
 /// `host/path:tag` → (`host/path`, `tag`); `host/path@sha256:…` → (`host/path`, digest).
@@ -136,6 +176,50 @@ mod tests {
             ("registry.example.com/g/p/codex".into(), "sha256:ab".into())
         );
         assert!(split_reference("127.0.0.1:5000/gitlab-ai/claude").is_err());
+    }
+
+    #[test]
+    fn the_flags_choose_a_key_or_a_keyless_policy_and_name_both_when_missing() {
+        let parse = |flags: &[&str]| {
+            Args::try_parse_from(
+                ["verify-image", "127.0.0.1:5000/g/claude:1.0.0"]
+                    .iter()
+                    .chain(flags),
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let roots = dir.path().join("roots.pem");
+        std::fs::write(&roots, crate::keyless::PUBLIC_FULCIO_ROOT).unwrap();
+        let args = parse(&[
+            "--certificate-identity",
+            "https://gitlab.com/g/p//.gitlab-ci.yml@refs/tags/v1.0.0",
+            "--certificate-oidc-issuer",
+            "https://gitlab.com",
+            "--fulcio-root",
+            roots.to_str().unwrap(),
+        ])
+        .unwrap();
+        let Verifier::Keyless(policy) = verifier(&args).unwrap() else {
+            panic!("keyless flags give a keyless policy");
+        };
+        assert_eq!(policy.issuer, "https://gitlab.com");
+        assert_eq!(policy.roots.len(), 1);
+        // One without the other is refused by the parser.
+        assert!(parse(&["--certificate-identity", "x"]).is_err());
+        assert!(parse(&["--certificate-oidc-issuer", "https://gitlab.com"]).is_err());
+
+        let key = dir.path().join("cosign.pub");
+        std::fs::write(&key, SigningKey::generate().unwrap().public_key().to_pem()).unwrap();
+        let args = parse(&["--key", key.to_str().unwrap()]).unwrap();
+        assert!(matches!(verifier(&args).unwrap(), Verifier::Key(_)));
+
+        if std::env::var_os("IMAGE_SIGNING_PUBLIC_KEY_FILE").is_none() {
+            let err = verifier(&parse(&[]).unwrap()).unwrap_err().to_string();
+            assert!(
+                err.contains("--key") && err.contains("--certificate-identity"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

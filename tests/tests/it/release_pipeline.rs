@@ -24,8 +24,9 @@ const GLOBAL_KEYWORDS: [&str; 7] = [
 ];
 
 /// Job keywords this pipeline may use (<https://docs.gitlab.com/ci/yaml/#job-keywords>).
-const JOB_KEYWORDS: [&str; 18] = [
+const JOB_KEYWORDS: [&str; 19] = [
     "stage",
+    "id_tokens",
     "image",
     "services",
     "variables",
@@ -372,6 +373,41 @@ fn image_jobs_reach_docker_in_docker_over_tls_on_native_runners() {
     assert_eq!(runner_tags.len(), 2, "one runner tag per architecture");
     let index = strings(get(p.job("images:index"), "script")).join("\n");
     assert!(index.contains("cargo xtask publish --index"), "{index}");
+}
+
+/// Every job that publishes images signs them keylessly: it requests the OIDC ID token Fulcio
+/// accepts (`aud: sigstore`, https://docs.gitlab.com/ci/yaml/signing_examples/) under the name
+/// `cargo xtask publish --keyless` reads, and passes the flag.
+#[test]
+fn publishing_jobs_request_a_sigstore_id_token_and_sign_keylessly() {
+    let p = load();
+    assert_eq!(
+        p.root["variables"]["SIGNING_FLAGS"].as_str(),
+        Some("--keyless")
+    );
+    for job in ["images:amd64", "images:arm64", "images:index"] {
+        let tokens = get(p.job(job), "id_tokens");
+        assert_eq!(
+            tokens["SIGSTORE_ID_TOKEN"]["aud"].as_str(),
+            Some("sigstore"),
+            "{job}"
+        );
+        let script = strings(get(p.job(job), "script")).join("\n");
+        let publish = script
+            .lines()
+            .find(|l| l.contains("cargo xtask publish"))
+            .expect("a publish line");
+        assert!(publish.contains("$SIGNING_FLAGS"), "{job}: {publish}");
+    }
+    // No other job gets a token it does not need.
+    for (name, job) in &p.jobs {
+        if !["images:amd64", "images:arm64", "images:index"].contains(&name.as_str()) {
+            assert!(
+                matches!(get(job, "id_tokens"), Yaml::BadValue),
+                "{name} requests an ID token"
+            );
+        }
+    }
 }
 
 #[test]
