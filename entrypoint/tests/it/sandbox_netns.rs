@@ -63,6 +63,8 @@ fn inside_fresh_netns(test: &str) -> bool {
         ipv6_ready();
         return true;
     }
+    // Inside the one test binary, libtest knows the test as `<story module>::<test>`.
+    let test = &format!("{}::{test}", module_path!().trim_start_matches("it::"));
     let out = Command::new("unshare")
         .args(["--net", "--"])
         .arg(std::env::current_exe().unwrap())

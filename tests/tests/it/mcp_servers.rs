@@ -43,6 +43,8 @@ fn in_job_environment(test: &str) -> bool {
     if std::env::var_os(CHILD).is_some() {
         return true;
     }
+    // Inside the one test binary, libtest knows the test as `<story module>::<test>`.
+    let test = &format!("{}::{test}", module_path!().trim_start_matches("it::"));
     let out = Command::new(std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")

@@ -59,6 +59,8 @@ async fn inside_fresh_netns(cli: Cli, test: &str) -> bool {
         .iter()
         .map(|d| d.display().to_string())
         .collect();
+    // Inside the one test binary, libtest knows the test as `<story module>::<test>`.
+    let test = &format!("{}::{test}", module_path!().trim_start_matches("it::"));
     let out = Command::new("unshare")
         .args(["--net", "--"])
         .arg(std::env::current_exe().unwrap())
