@@ -15,6 +15,7 @@
 
 pub mod ci_vars;
 pub mod decision;
+pub mod event;
 pub mod explain;
 pub mod flow;
 pub mod hook_vars;
