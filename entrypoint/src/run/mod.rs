@@ -459,7 +459,7 @@ fn claim_target(trigger: &Trigger) -> Option<claim::Target<'_>> {
     Some(claim::Target {
         project: &trigger.project,
         noteable: trigger.noteable,
-        note: trigger.note.as_ref()?.id,
+        subject: claim::Subject::Note(trigger.note.as_ref()?.id),
     })
 }
 

@@ -203,7 +203,7 @@ pub async fn scan(
         let target = Target {
             project: &project,
             noteable: mention.noteable,
-            note: mention.note.id,
+            subject: claim::Subject::Note(mention.note.id),
         };
         let state = claim::state(&gitlab, target, assistant, bot.id, &claim_settings)
             .await

@@ -1399,7 +1399,21 @@ impl GitLabDouble {
         let mut awards: Vec<_> = model
             .awards
             .iter()
-            .filter(|a| a.note_id == note_id)
+            .filter(|a| a.on == super::model::Awardable::Note(note_id))
+            .cloned()
+            .collect();
+        awards.sort_by_key(|a| a.id);
+        awards
+    }
+
+    /// Every award on an issue or merge request itself (not on its notes), lowest id first.
+    pub fn noteable_awards(&self, project_id: u64, noteable: Noteable) -> Vec<super::model::Award> {
+        let target = noteable.to_ref(project_id);
+        let model = self.app.lock();
+        let mut awards: Vec<_> = model
+            .awards
+            .iter()
+            .filter(|a| matches!(a.on, super::model::Awardable::Issuable { noteable, .. } if noteable == target))
             .cloned()
             .collect();
         awards.sort_by_key(|a| a.id);
@@ -1411,7 +1425,7 @@ impl GitLabDouble {
         model
             .awards
             .iter()
-            .filter(|a| a.note_id == note_id)
+            .filter(|a| a.on == super::model::Awardable::Note(note_id))
             .map(|a| a.name.clone())
             .collect()
     }
