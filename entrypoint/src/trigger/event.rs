@@ -383,6 +383,35 @@ impl HookChange {
     }
 }
 
+/// The trigger the run flow answers for an event: no note, the event's request as the
+/// instruction (a description mention's own words when it has some), and one assistant.
+pub fn into_trigger(
+    change: &HookChange,
+    event: TriggerEvent,
+    assistant: Assistant,
+    handles: &Handles,
+) -> super::Trigger {
+    let own_words = match (&event.kind, &change.opened_description) {
+        (EventKind::DescriptionMention, Some(text)) => find_mentions(text, handles)
+            .into_iter()
+            .find(|m| m.assistant == assistant)
+            .map(|m| m.instruction)
+            .filter(|i| !i.trim().is_empty()),
+        _ => None,
+    };
+    super::Trigger {
+        source: super::Source::Webhook,
+        project: change.project_ref(),
+        noteable: change.noteable,
+        note: None,
+        assistants: vec![assistant],
+        instruction: own_words.unwrap_or_else(|| event.kind.instruction(change.noteable)),
+        placeholder: None,
+        confidential: change.confidential,
+        event: Some(event),
+    }
+}
+
 /// `AI_LABEL_TRIGGER`: the label title, or `None` when unset or empty (no label trigger).
 pub fn label_from_env(vars: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     vars(LABEL_VAR)
