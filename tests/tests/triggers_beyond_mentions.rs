@@ -38,14 +38,17 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(|project| UserSpec::project_bot(project, "Claude")).await
+}
+
+/// [`world`] with another bot user (the scan reads the to-dos of a bot named like its handle).
+async fn world_with(bot: impl FnOnce(u64) -> UserSpec) -> World {
     let gl = GitLabDouble::start().await.expect("double starts");
     let project = gl
         .add_project(ProjectSpec::new("acme/widgets"))
         .expect("project")
         .id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project, "Claude"))
-        .expect("bot");
+    let bot = gl.add_user(bot(project)).expect("bot");
     gl.add_member(project, bot.id, 40).expect("bot member");
     let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
     gl.add_member(project, dev.id, 30).expect("dev member");
@@ -148,6 +151,21 @@ impl World {
 
     /// `entrypoint run --assistant claude` as the webhook pipeline's job runs it.
     async fn run(&self, payload: &str, model: &ModelDouble, extra: &[(&str, &str)]) -> Output {
+        self.job("run", Some(payload), model, extra).await
+    }
+
+    /// `entrypoint scan --assistant claude` as the scheduled scan job runs it (in-job mode).
+    async fn scan(&self, model: &ModelDouble) -> Output {
+        self.job("scan", None, model, &[("AI_SCAN", "true")]).await
+    }
+
+    async fn job(
+        &self,
+        subcommand: &str,
+        payload: Option<&str>,
+        model: &ModelDouble,
+        extra: &[(&str, &str)],
+    ) -> Output {
         let checkout = self.checkout();
         let cli = doubles::sandbox::reachable_cli(&install(Cli::Claude).expect("claude"));
         let path = std::env::join_paths(
@@ -160,12 +178,14 @@ impl World {
         let lease = doubles::sandbox::UidLease::take();
         let base = self.gl.base_url();
         let payload_file = checkout.with_extension("payload.json");
-        std::fs::write(&payload_file, payload).unwrap();
+        if let Some(payload) = payload {
+            std::fs::write(&payload_file, payload).unwrap();
+        }
         let mut command = tokio::process::Command::new(
             doubles::binaries::entrypoint().expect("the entrypoint binary"),
         );
         command
-            .args(["run", "--assistant", "claude"])
+            .args([subcommand, "--assistant", "claude"])
             .env_clear()
             .env("PATH", path)
             .env("HOME", std::env::var_os("HOME").unwrap())
@@ -187,10 +207,8 @@ impl World {
             .env("CI_JOB_TOKEN", &self.job_token)
             .env("CI_JOB_ID", "4343")
             .env("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/4343"))
-            .env("CI_PIPELINE_SOURCE", "trigger")
+            .env("CI_COMMIT_REF_NAME", "main")
             .env("GITLAB_TOKEN", &self.bot.token)
-            // GitLab passes TRIGGER_PAYLOAD as a file variable: the path of a file.
-            .env("TRIGGER_PAYLOAD", &payload_file)
             .env("AI_TIMEOUT", "150s")
             .env("AI_SANDBOX", "off")
             .env("AI_SANDBOX_UID", lease.uid.to_string())
@@ -198,6 +216,14 @@ impl World {
             .env("ANTHROPIC_API_KEY", CLAUDE_KEY)
             .env("ANTHROPIC_BASE_URL", model.base_url())
             .env("CLAUDE_MODEL", "claude-sonnet-4-6");
+        if payload.is_some() {
+            // GitLab passes TRIGGER_PAYLOAD as a file variable: the path of a file.
+            command
+                .env("CI_PIPELINE_SOURCE", "trigger")
+                .env("TRIGGER_PAYLOAD", &payload_file);
+        } else {
+            command.env("CI_PIPELINE_SOURCE", "schedule");
+        }
         for (name, value) in extra {
             command.env(name, value);
         }
@@ -378,6 +404,8 @@ async fn the_trigger_label_added_by_a_person_is_answered_and_the_bots_own_label_
         },
     )
     .unwrap();
+    // Deliveries run in the background: one at a time keeps the pipelines in event order.
+    w.gl.wait_for_deliveries(3, WAIT).await.unwrap();
     w.gl.change_issuable(
         w.project,
         issue,
@@ -467,4 +495,127 @@ async fn requesting_the_bots_review_on_a_merge_request_asks_for_a_review() {
     );
     let result = result_of(&w.bot_notes(mr));
     assert!(result.body.contains("looks right"), "{}", result.body);
+}
+
+#[tokio::test]
+async fn a_scheduled_scan_answers_an_assignment_a_review_request_and_a_description_mention_once() {
+    // GitLab files the bot's to-dos for all three; the scan reads them when the bot user is
+    // named like its handle.
+    let w = world_with(|_| UserSpec::human("claude")).await;
+    let assigned = DoubleNoteable::Issue(w.issue("Assigned"));
+    w.gl.change_issuable(
+        w.project,
+        assigned,
+        w.dev.id,
+        IssuableChange::assign(&[w.bot.id]),
+    )
+    .unwrap();
+    let described = DoubleNoteable::Issue(
+        w.gl.open_issue(
+            w.project,
+            IssueSpec::new(w.dev.id, "Described").description("@claude please check greet.txt"),
+        )
+        .unwrap()
+        .iid,
+    );
+    let repo = w.gl.repo(w.project).unwrap();
+    repo.create_branch("feature", "main").unwrap();
+    repo.commit(
+        "feature",
+        &[FileChange::Write {
+            path: "greet.txt".into(),
+            content: b"Hello world\n".to_vec(),
+        }],
+        "Fix greeting\n",
+        &Signature {
+            name: "Dana Dev".into(),
+            email: "dana@example.com".into(),
+        },
+    )
+    .unwrap();
+    let reviewed = DoubleNoteable::MergeRequest(
+        w.gl.open_merge_request(
+            w.project,
+            MrSpec::new(w.dev.id, "feature", "main", "Fix"),
+            &[w.bot.id],
+        )
+        .unwrap()
+        .iid,
+    );
+    let mut actions: Vec<String> = w.gl.todos(w.bot.id).into_iter().map(|t| t.action).collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        ["assigned", "directly_addressed", "review_requested"]
+    );
+
+    let model = anthropic::start(
+        Script::new()
+            .then(Turn::text("Answer one."))
+            .then(Turn::text("Answer two."))
+            .then(Turn::text("Answer three.")),
+    )
+    .await
+    .unwrap();
+    let scan = w.scan(&model).await;
+    assert!(scan.status.success(), "{}", log(&scan));
+    let stdout = String::from_utf8_lossy(&scan.stdout).into_owned();
+    assert!(
+        stdout.contains("0 new mention(s) and 3 assignment(s)"),
+        "{stdout}"
+    );
+    for noteable in [assigned, described, reviewed] {
+        result_of(&w.bot_notes(noteable));
+    }
+    let prompts: Vec<String> = model.model_calls().iter().map(|r| r.body.clone()).collect();
+    assert!(
+        prompts
+            .iter()
+            .any(|p| p.contains("please handle this issue"))
+    );
+    assert!(prompts.iter().any(|p| p.contains("please check greet.txt")));
+    assert!(
+        prompts
+            .iter()
+            .any(|p| p.contains("please review this merge request"))
+    );
+    assert!(w.gl.todos(w.bot.id).iter().all(|t| t.state == "done"));
+
+    // The next scan finds nothing new, and asks the model nothing.
+    let asked = model.model_calls().len();
+    let again = w.scan(&model).await;
+    assert!(again.status.success(), "{}", log(&again));
+    assert_eq!(model.model_calls().len(), asked);
+    for noteable in [assigned, described, reviewed] {
+        assert_eq!(w.bot_notes(noteable).len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_assignment_answered_by_the_webhook_job_is_not_answered_again_by_the_scan() {
+    let w = world_with(|_| UserSpec::human("claude")).await;
+    let issue = DoubleNoteable::Issue(w.issue("Both roads"));
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.dev.id,
+        IssuableChange::assign(&[w.bot.id]),
+    )
+    .unwrap();
+    let (payload, _) = w.pipeline(1).await;
+    let model = anthropic::start(Script::new().then(Turn::text("Answered by the webhook job.")))
+        .await
+        .unwrap();
+    let job = w.run(&payload, &model, &[]).await;
+    assert!(job.status.success(), "{}", log(&job));
+    // The webhook job's answer on the issue closed the to-do as GitLab does only for a note
+    // by the user; the assignment to-do may still be pending: the scan must find the claim.
+    let scan = w.scan(&model).await;
+    assert!(scan.status.success(), "{}", log(&scan));
+    assert_eq!(
+        model.model_calls().len(),
+        1,
+        "answered once across both modes"
+    );
+    assert_eq!(w.bot_notes(issue).len(), 1);
 }

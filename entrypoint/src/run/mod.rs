@@ -540,6 +540,30 @@ async fn load(
         }
         Entry::Ci(request) => return load_ci(&request, options, vars).await,
         Entry::Event { change, .. } => return load_event(&change, options, vars).await,
+        Entry::EventVars(request) => {
+            let gitlab = client(vars)?;
+            let me = gitlab
+                .current_user()
+                .await
+                .context("reading the bot user behind GITLAB_TOKEN")?;
+            let bot = crate::trigger::decision::BotIdentity {
+                id: me.id,
+                username: me.username,
+            };
+            let confirmed = crate::trigger::event_vars::confirm(
+                &gitlab,
+                &request,
+                options.assistant,
+                &options.handles,
+                &bot,
+            )
+            .await
+            .context("reading the issue or merge request back (GitLab API)")?;
+            return Ok(match confirmed {
+                Ok(trigger) => Loaded::Run(Box::new((trigger, gitlab, false))),
+                Err(reason) => Loaded::Skip(reason),
+            });
+        }
         // Decided before the client exists: an edit or a commit comment costs no API call.
         Entry::Hook(HookEvent::Ignored(reason)) => return Ok(Loaded::Skip(reason)),
         Entry::Hook(HookEvent::Comment {

@@ -100,7 +100,7 @@ pub struct HookUser {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HookChange {
     /// The event's project.
-    pub project: ProjectId,
+    pub project: ProjectRef,
     /// The issue or merge request.
     pub noteable: Noteable,
     /// A confidential issue: answers stay internal.
@@ -270,7 +270,7 @@ pub fn parse(body: &str) -> Result<Option<HookChange>, EventError> {
         )
     };
     Ok(Some(HookChange {
-        project: ProjectId(hook.project.id),
+        project: ProjectRef::Id(ProjectId(hook.project.id)),
         noteable,
         confidential: attrs.confidential,
         actor: Author {
@@ -379,7 +379,7 @@ impl HookChange {
 
     /// The project as a reference for API calls.
     pub fn project_ref(&self) -> ProjectRef {
-        ProjectRef::Id(self.project)
+        self.project.clone()
     }
 }
 

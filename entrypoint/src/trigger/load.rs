@@ -12,6 +12,7 @@ use std::path::Path;
 use super::Trigger;
 use super::ci_vars::{self, CiRequest, VarError};
 use super::event;
+use super::event_vars;
 use super::flow::{self, FlowError};
 use super::hook_vars::{self, HookEvent};
 use super::webhook::{self, WebhookError};
@@ -40,6 +41,9 @@ pub enum Entry {
     Hook(HookEvent),
     /// A Duo flow.
     Flow(Trigger),
+    /// The `AI_EVENT*` variables of the scan: read back through the API
+    /// ([`event_vars::confirm`]).
+    EventVars(event_vars::EventRequest),
     /// An Issue Hook or Merge Request Hook body: decided once the bot user is known
     /// ([`event::HookChange::verdict`]).
     Event {
@@ -150,6 +154,10 @@ pub fn detect(
             Err(source) => return Err(LoadError::Payload { variable, source }),
         };
         return Ok(Entry::Webhook { variable, trigger });
+    }
+    // Before `AI_NOTEABLE_*` alone: an event shares them but has no note.
+    if event_vars::present(vars) {
+        return Ok(Entry::EventVars(event_vars::parse(vars)?));
     }
     if ci_vars::present(vars) {
         return Ok(Entry::Ci(ci_vars::parse(vars)?));

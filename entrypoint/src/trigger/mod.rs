@@ -16,6 +16,7 @@
 pub mod ci_vars;
 pub mod decision;
 pub mod event;
+pub mod event_vars;
 pub mod explain;
 pub mod flow;
 pub mod hook_vars;

@@ -964,8 +964,18 @@ impl GitLabDouble {
     /// payload but not in `changes` (GitLab builds the open hook without old associations).
     pub fn open_issue(&self, project_id: u64, spec: IssueSpec) -> anyhow::Result<SeededNoteable> {
         let author = spec.author;
+        let assignees = spec.assignees.clone();
+        let description = spec.description.clone();
         let seeded = self.create_issue(project_id, spec)?;
         let target = Noteable::Issue(seeded.iid).to_ref(project_id);
+        super::routes::todos::on_issuable(
+            &mut self.app.lock(),
+            target,
+            author,
+            &assignees,
+            &[],
+            Some(&description),
+        );
         self.emit_issuable(target, author, webhooks::IssuableAction::Open);
         Ok(seeded)
     }
@@ -979,6 +989,7 @@ impl GitLabDouble {
         reviewers: &[u64],
     ) -> anyhow::Result<SeededNoteable> {
         let author = spec.author;
+        let description = spec.description.clone();
         let seeded = self.create_merge_request(project_id, spec)?;
         {
             let mut model = self.app.lock();
@@ -991,6 +1002,14 @@ impl GitLabDouble {
             }
         }
         let target = Noteable::MergeRequest(seeded.iid).to_ref(project_id);
+        super::routes::todos::on_issuable(
+            &mut self.app.lock(),
+            target,
+            author,
+            &[],
+            reviewers,
+            Some(&description),
+        );
         self.emit_issuable(target, author, webhooks::IssuableAction::Open);
         Ok(seeded)
     }
@@ -1074,6 +1093,27 @@ impl GitLabDouble {
         if let Some(before) = changed {
             let outgoing = {
                 let mut model = self.app.lock();
+                let (assignees, reviewers) = match target.kind {
+                    NoteableKind::Issue => model
+                        .issue(project_id, target.iid)
+                        .map(|i| (i.assignee_ids.clone(), Vec::new()))
+                        .unwrap_or_default(),
+                    NoteableKind::MergeRequest => model
+                        .merge_request(project_id, target.iid)
+                        .map(|m| (m.assignee_ids.clone(), m.reviewer_ids.clone()))
+                        .unwrap_or_default(),
+                };
+                let added = |now: &[u64], was: &[u64]| -> Vec<u64> {
+                    now.iter().filter(|id| !was.contains(id)).copied().collect()
+                };
+                super::routes::todos::on_issuable(
+                    &mut model,
+                    target,
+                    actor,
+                    &added(&assignees, &before.assignee_ids),
+                    &added(&reviewers, &before.reviewer_ids),
+                    None,
+                );
                 webhooks::record_issuable_event(
                     &mut model,
                     target,
