@@ -33,6 +33,7 @@ const MODULES: &[&str] = &[
     "setup/plan.rs",
     "trigger/ci_vars.rs",
     "trigger/flow.rs",
+    "trigger/event.rs",
     "trigger/load.rs",
     "workspace/gitdir.rs",
     "workspace/mod.rs",
