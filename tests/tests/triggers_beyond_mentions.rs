@@ -619,3 +619,28 @@ async fn an_assignment_answered_by_the_webhook_job_is_not_answered_again_by_the_
     );
     assert_eq!(w.bot_notes(issue).len(), 1);
 }
+
+#[tokio::test]
+async fn an_assignment_withdrawn_before_the_job_starts_is_not_answered() {
+    let w = world().await;
+    let issue = DoubleNoteable::Issue(w.issue("Changed my mind"));
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.dev.id,
+        IssuableChange::assign(&[w.bot.id]),
+    )
+    .unwrap();
+    let (payload, _) = w.pipeline(1).await;
+    w.gl.change_issuable(w.project, issue, w.dev.id, IssuableChange::assign(&[]))
+        .unwrap();
+    let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
+        .await
+        .unwrap();
+    let job = w.run(&payload, &model, &[]).await;
+    assert!(job.status.success(), "{}", log(&job));
+    assert!(log(&job).contains("no longer holds"), "{}", log(&job));
+    assert!(model.model_calls().is_empty());
+    assert!(w.bot_notes(issue).is_empty());
+    assert!(w.bot_reactions(issue).is_empty(), "nothing claimed");
+}

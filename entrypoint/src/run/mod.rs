@@ -607,7 +607,25 @@ async fn load_event(
         Verdict::Ignore(reason) => Ok(Loaded::Skip(reason)),
         Verdict::Answer(found) => {
             tracing::info!(noteable = %change.noteable.reference(), actor = ?found.actor.username, event = %found.kind.describe(), "a request without a comment");
+            let kind = found.kind.clone();
             let trigger = event::into_trigger(change, found, options.assistant, &options.handles);
+            let holds = crate::trigger::event_vars::still_holds(
+                &gitlab,
+                &trigger,
+                &kind,
+                &bot,
+                &options.handles,
+            )
+            .await
+            .context("reading the issue or merge request back (GitLab API)")?;
+            if !holds {
+                return Ok(Loaded::Skip(format!(
+                    "{} {} no longer holds on {} (changed again before this job started)",
+                    change.actor.username.as_deref().unwrap_or("someone"),
+                    kind.describe(),
+                    change.noteable.reference()
+                )));
+            }
             Ok(Loaded::Run(Box::new((trigger, gitlab, false))))
         }
     }

@@ -208,6 +208,40 @@ pub async fn confirm(
     })
 }
 
+/// Whether the request a hook reported still holds on GitLab now: the bot still an assignee
+/// or reviewer, the label still on, the description still mentioning the assistant. A webhook
+/// body is read back like a note is, so a stale delivery (the bot unassigned before the job
+/// started) or a body nobody's action produced starts nothing.
+pub async fn still_holds(
+    gitlab: &GitLab,
+    trigger: &super::Trigger,
+    kind: &event::EventKind,
+    bot: &BotIdentity,
+    handles: &Handles,
+) -> Result<bool, GitLabError> {
+    let (description, labels, assignees, reviewers) = match trigger.noteable {
+        Noteable::Issue(iid) => {
+            let issue = gitlab.issue(&trigger.project, iid).await?;
+            (issue.description, issue.labels, issue.assignees, Vec::new())
+        }
+        Noteable::MergeRequest(iid) => {
+            let mr = gitlab.merge_request(&trigger.project, iid).await?;
+            (mr.description, mr.labels, mr.assignees, mr.reviewers)
+        }
+    };
+    let has_bot = |users: &[crate::gitlab::users::UserBasic]| users.iter().any(|u| u.id == bot.id);
+    Ok(match kind {
+        event::EventKind::Assigned => has_bot(&assignees),
+        event::EventKind::ReviewRequested => has_bot(&reviewers),
+        event::EventKind::Labelled { label } => labels.iter().any(|l| l == label),
+        event::EventKind::DescriptionMention => description.is_some_and(|text| {
+            crate::mention::find_mentions(&text, handles)
+                .iter()
+                .any(|m| trigger.assistants.contains(&m.assistant))
+        }),
+    })
+}
+
 fn non_empty(vars: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     vars(name)
         .map(|v| v.trim().to_owned())
