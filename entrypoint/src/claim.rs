@@ -158,15 +158,96 @@ pub enum Claim {
     Taken,
 }
 
-/// A note that can be claimed.
+/// A request that can be claimed: a note, or an event on an issue or merge request.
 #[derive(Clone, Copy, Debug)]
 pub struct Target<'a> {
-    /// The note's project.
+    /// The project.
     pub project: &'a ProjectRef,
-    /// The issue or merge request it is on.
+    /// The issue or merge request.
     pub noteable: Noteable,
+    /// What carries the reactions.
+    pub subject: Subject,
+}
+
+/// What the reactions of a claim sit on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
     /// The note with the mention.
-    pub note: NoteId,
+    Note(NoteId),
+    /// The issue or merge request itself, for a trigger without a note (the bot assigned, its
+    /// review requested, the trigger label added, a description mention): GitLab keeps one
+    /// reaction per user and emoji there too, so it is the same lock. One issue sees many such
+    /// events over its life, so the bot's reactions made before this event's time belong to an
+    /// earlier one: for this event they are as good as expired, and the claimer removes them
+    /// and claims anew. A duplicate delivery of the same event carries the same time and finds
+    /// the live claim. (Hook times have whole seconds: two events on one issue within the same
+    /// second are one request.)
+    Event {
+        /// When the event happened.
+        at: DateTime<Utc>,
+    },
+}
+
+impl<'a> Target<'a> {
+    /// A note's claim.
+    pub fn note(project: &'a ProjectRef, noteable: Noteable, note: NoteId) -> Self {
+        Self {
+            project,
+            noteable,
+            subject: Subject::Note(note),
+        }
+    }
+
+    /// The claim of an event on the issue or merge request itself ([`Subject::Event`]).
+    pub fn event(project: &'a ProjectRef, noteable: Noteable, at: DateTime<Utc>) -> Self {
+        Self {
+            project,
+            noteable,
+            subject: Subject::Event { at },
+        }
+    }
+
+    /// Made before this target's event: a reaction of an earlier event on the same issue.
+    fn earlier(&self, award: &AwardEmoji) -> bool {
+        matches!(self.subject, Subject::Event { at } if award.created_at < at)
+    }
+
+    async fn awards(&self, gitlab: &GitLab) -> Result<Vec<AwardEmoji>, GitLabError> {
+        match self.subject {
+            Subject::Note(note) => gitlab.note_awards(self.project, self.noteable, note).await,
+            Subject::Event { .. } => gitlab.noteable_awards(self.project, self.noteable).await,
+        }
+    }
+
+    async fn award(&self, gitlab: &GitLab, name: &str) -> Result<AwardOutcome, GitLabError> {
+        match self.subject {
+            Subject::Note(note) => {
+                gitlab
+                    .award_note(self.project, self.noteable, note, name)
+                    .await
+            }
+            Subject::Event { .. } => {
+                gitlab
+                    .award_noteable(self.project, self.noteable, name)
+                    .await
+            }
+        }
+    }
+
+    async fn unaward(&self, gitlab: &GitLab, award: AwardId) -> Result<(), GitLabError> {
+        match self.subject {
+            Subject::Note(note) => {
+                gitlab
+                    .delete_note_award(self.project, self.noteable, note, award)
+                    .await
+            }
+            Subject::Event { .. } => {
+                gitlab
+                    .delete_noteable_award(self.project, self.noteable, award)
+                    .await
+            }
+        }
+    }
 }
 
 /// Where a mention stands, read from its reactions ([`state`]).
@@ -233,13 +314,33 @@ pub fn state_of(
     settings: &ClaimSettings,
     now: DateTime<Utc>,
 ) -> State {
-    if !named(awards, bot, handover_emoji(assistant)).is_empty() {
+    state_since(awards, assistant, bot, settings, now, None)
+}
+
+/// [`state_of`] for a target: an event's earlier reactions do not count
+/// ([`Subject::Event`]).
+fn state_since(
+    awards: &[AwardEmoji],
+    assistant: Assistant,
+    bot: UserId,
+    settings: &ClaimSettings,
+    now: DateTime<Utc>,
+    since: Option<DateTime<Utc>>,
+) -> State {
+    let current = |a: &&AwardEmoji| since.is_none_or(|at| a.created_at >= at);
+    if named(awards, bot, handover_emoji(assistant))
+        .iter()
+        .any(current)
+    {
         return State::HandedOver;
     }
     let claims = named(awards, bot, emoji(assistant));
     if claims.is_empty() {
         State::Free
-    } else if claims.iter().all(|a| expired(a, settings.lease, now)) {
+    } else if claims
+        .iter()
+        .all(|a| !current(a) || expired(a, settings.lease, now))
+    {
         State::Expired
     } else {
         State::Held
@@ -255,10 +356,19 @@ pub async fn state(
     bot: UserId,
     settings: &ClaimSettings,
 ) -> Result<State, GitLabError> {
-    let awards = gitlab
-        .note_awards(target.project, target.noteable, target.note)
-        .await?;
-    Ok(state_of(&awards, assistant, bot, settings, Utc::now()))
+    let awards = target.awards(gitlab).await?;
+    let since = match target.subject {
+        Subject::Event { at } => Some(at),
+        Subject::Note(_) => None,
+    };
+    Ok(state_since(
+        &awards,
+        assistant,
+        bot,
+        settings,
+        Utc::now(),
+        since,
+    ))
 }
 
 /// Claims the note for `assistant` as the token's user (see the module documentation for the
@@ -277,10 +387,7 @@ pub async fn claim(
             tokio::time::sleep(jitter(settings.max_pause, round)).await;
         }
         pause = true;
-        let mine = match gitlab
-            .award_note(target.project, target.noteable, target.note, name)
-            .await
-        {
+        let mine = match target.award(gitlab, name).await {
             Ok(AwardOutcome::Awarded(award)) => {
                 bot = Some(award.user.id);
                 Some(award.id)
@@ -300,9 +407,22 @@ pub async fn claim(
                 me
             }
         };
-        let awards = gitlab
-            .note_awards(target.project, target.noteable, target.note)
-            .await?;
+        let awards = target.awards(gitlab).await?;
+        // An earlier event's reactions are cleared like a dead claimer's: its hand-over too,
+        // or this event's own hand-over would find it and stop.
+        let earlier: Vec<&AwardEmoji> = named(&awards, bot, handover_emoji(assistant))
+            .into_iter()
+            .chain(named(&awards, bot, name))
+            .filter(|a| target.earlier(a) && Some(a.id) != mine)
+            .collect();
+        if !earlier.is_empty() {
+            if let Some(mine) = mine {
+                withdraw(gitlab, target, mine).await?;
+            }
+            take_over(gitlab, target, bot, &earlier).await?;
+            pause = false;
+            continue;
+        }
         let handed_over = !named(&awards, bot, handover_emoji(assistant)).is_empty();
         let claims = named(&awards, bot, name);
         match mine {
@@ -354,7 +474,11 @@ async fn take_over(
     stale: &[&AwardEmoji],
 ) -> Result<(), GitLabError> {
     for award in stale {
-        tracing::info!(award = award.id.0, claimed_at = %award.created_at, "the claim's lease expired without a hand-over; taking the mention over");
+        if target.earlier(award) {
+            tracing::info!(award = award.id.0, claimed_at = %award.created_at, "the bot's reaction belongs to an earlier event on this issue or merge request; claiming the new one");
+        } else {
+            tracing::info!(award = award.id.0, claimed_at = %award.created_at, "the claim's lease expired without a hand-over; taking the mention over");
+        }
         withdraw(gitlab, target, award.id).await?;
     }
     // Best effort: a placeholder left behind is untidy, not wrong, and must not stop the answer.
@@ -392,10 +516,7 @@ async fn take_over(
 
 /// Deletes one of the bot's reactions; already gone is fine.
 async fn withdraw(gitlab: &GitLab, target: Target<'_>, award: AwardId) -> Result<(), GitLabError> {
-    match gitlab
-        .delete_note_award(target.project, target.noteable, target.note, award)
-        .await
-    {
+    match target.unaward(gitlab, award).await {
         Ok(()) => Ok(()),
         Err(error) if is_gone(&error) => Ok(()),
         Err(error) => Err(error),
@@ -436,10 +557,7 @@ pub async fn hand_over(
     claim: AwardId,
 ) -> Result<HandOver, GitLabError> {
     let name = handover_emoji(assistant);
-    let added = match gitlab
-        .award_note(target.project, target.noteable, target.note, name)
-        .await
-    {
+    let added = match target.award(gitlab, name).await {
         Ok(AwardOutcome::Awarded(award)) => award.id,
         // A hand-over is already there: only a caller holding the claim adds one, so ours was
         // taken over and handed over by someone else.
@@ -451,10 +569,7 @@ pub async fn hand_over(
             return Err(error);
         }
     };
-    let awards = match gitlab
-        .note_awards(target.project, target.noteable, target.note)
-        .await
-    {
+    let awards = match target.awards(gitlab).await {
         Ok(awards) => awards,
         Err(error) => {
             let _ = withdraw(gitlab, target, added).await;
@@ -475,10 +590,7 @@ async fn remove_own(gitlab: &GitLab, target: Target<'_>, name: &str) {
     let Ok(me) = gitlab.current_user().await else {
         return;
     };
-    let Ok(awards) = gitlab
-        .note_awards(target.project, target.noteable, target.note)
-        .await
-    else {
+    let Ok(awards) = target.awards(gitlab).await else {
         return;
     };
     for award in named(&awards, me.id, name) {

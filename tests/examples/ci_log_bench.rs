@@ -102,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
         instruction: String::new(),
         placeholder: None,
         confidential: false,
+        event: None,
     };
     let context = gather(&gitlab, &trigger).await?;
     let budget = ContextBudget::default();

@@ -87,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
         instruction: "address the review".into(),
         placeholder: None,
         confidential: false,
+        event: None,
     };
 
     // One warm-up run (connection set-up, the double's first git diff), then measured runs.

@@ -1,5 +1,7 @@
-//! Emoji reactions on notes: the bot's 👀 while it works, ✅ when done.
-//! <https://docs.gitlab.com/api/emoji_reactions/#add-reactions-to-comments>
+//! Emoji reactions on notes (the bot's 👀 while it works, ✅ when done) and on issues and merge
+//! requests themselves (the claim of a trigger that has no note: an assignment, a label).
+//! <https://docs.gitlab.com/api/emoji_reactions/#add-reactions-to-comments>,
+//! <https://docs.gitlab.com/api/emoji_reactions/#add-a-new-emoji-reaction>
 
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
@@ -105,4 +107,51 @@ impl GitLab {
         self.delete(&format!("{}/{award}", awards_path(project, noteable, note)))
             .await
     }
+
+    /// `GET /projects/:id/{issues,merge_requests}/:iid/award_emoji`, every page: the reactions
+    /// on the issue or merge request itself.
+    pub async fn noteable_awards(
+        &self,
+        project: &ProjectRef,
+        noteable: Noteable,
+    ) -> Result<Vec<AwardEmoji>, GitLabError> {
+        self.get_all(&noteable_awards_path(project, noteable), &[])
+            .await
+    }
+
+    /// `POST /projects/:id/{issues,merge_requests}/:iid/award_emoji` with `name`; the same
+    /// "already taken" answer as on a note.
+    pub async fn award_noteable(
+        &self,
+        project: &ProjectRef,
+        noteable: Noteable,
+        name: &str,
+    ) -> Result<AwardOutcome, GitLabError> {
+        match self
+            .post(&noteable_awards_path(project, noteable), &NewAward { name })
+            .await
+        {
+            Ok(award) => Ok(AwardOutcome::Awarded(award)),
+            Err(e) if is_already_awarded(&e) => Ok(AwardOutcome::AlreadyAwarded),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `DELETE /projects/:id/{issues,merge_requests}/:iid/award_emoji/:award_id`.
+    pub async fn delete_noteable_award(
+        &self,
+        project: &ProjectRef,
+        noteable: Noteable,
+        award: AwardId,
+    ) -> Result<(), GitLabError> {
+        self.delete(&format!(
+            "{}/{award}",
+            noteable_awards_path(project, noteable)
+        ))
+        .await
+    }
+}
+
+fn noteable_awards_path(project: &ProjectRef, noteable: Noteable) -> String {
+    format!("{}/award_emoji", noteable_path(project, noteable))
 }

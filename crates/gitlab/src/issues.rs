@@ -39,6 +39,8 @@ pub struct Issue {
     pub labels: Vec<String>,
     /// Who opened it.
     pub author: UserBasic,
+    /// Who it is assigned to.
+    pub assignees: Vec<UserBasic>,
     /// Visible only to project members with at least Reporter (and the author, assignees).
     pub confidential: bool,
     /// Locked discussions accept notes from project members only; `null` when never set.

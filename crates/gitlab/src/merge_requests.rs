@@ -82,6 +82,10 @@ pub struct MergeRequest {
     pub labels: Vec<String>,
     /// Who opened it.
     pub author: UserBasic,
+    /// Who it is assigned to.
+    pub assignees: Vec<UserBasic>,
+    /// Whose review is requested.
+    pub reviewers: Vec<UserBasic>,
     /// Browser URL.
     pub web_url: String,
     /// Creation time.
@@ -384,6 +388,7 @@ mod tests {
           "diff_refs": {"base_sha": "ae73b3", "head_sha": "e82eb4", "start_sha": "ae73b3"},
           "labels": [], "web_url": "https://gitlab.com/marcel.amirault/test-project/-/merge_requests/133",
           "author": {"id": 4155490, "username": "marcel.amirault", "name": "Marcel Amirault", "state": "active"},
+          "assignees": [], "reviewers": [],
           "created_at": "2022-05-13T07:26:38.402Z", "updated_at": "2022-05-14T03:38:31.354Z"
         }"#;
         let mr: MergeRequest = serde_json::from_str(json).unwrap();

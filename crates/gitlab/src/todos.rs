@@ -24,7 +24,11 @@ pub enum TodoAction {
     Mentioned,
     /// The note starts with the mention.
     DirectlyAddressed,
-    /// Anything else (assigned, review requested, build failed, …): not a request to us.
+    /// The user was assigned to the issue or merge request.
+    Assigned,
+    /// The user's review was requested on the merge request.
+    ReviewRequested,
+    /// Anything else (build failed, approval required, …): not a request to us.
     #[serde(other)]
     Other,
 }

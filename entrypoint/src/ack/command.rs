@@ -179,7 +179,11 @@ pub async fn ack(
         }
         // A relay or scan acknowledged the mention already and passed its placeholder; a Duo
         // flow has its own session: the assistant job does what it always did.
-        Entry::Ci(_) | Entry::Flow(_) => return Ok(Handed::Defer),
+        // An issue or merge request event: the run job decides (it needs the bot user), claims
+        // the issue or merge request and posts the placeholder itself.
+        Entry::Ci(_) | Entry::Flow(_) | Entry::Event { .. } | Entry::EventVars(_) => {
+            return Ok(Handed::Defer);
+        }
     };
     if let Decision::Skip { message, .. } = decide(&trigger, None, Some(assistant)) {
         return Ok(Handed::Done { reason: message });

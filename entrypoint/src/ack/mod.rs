@@ -83,7 +83,7 @@ pub async fn acknowledge(
     let target = Target {
         project: &trigger.project,
         noteable: trigger.noteable,
-        note: note.id,
+        subject: crate::claim::Subject::Note(note.id),
     };
 
     let refusal = match guard::check(gitlab, trigger, &settings.guard).await {

@@ -156,10 +156,13 @@ pub async fn check(
         username: me.username,
     };
     let Some(note) = &trigger.note else {
-        return Ok(GuardOutcome::Proceed {
-            bot,
-            author_level: None,
-        });
+        return match &trigger.event {
+            Some(event) => check_actor(gitlab, trigger, event, bot, settings).await,
+            None => Ok(GuardOutcome::Proceed {
+                bot,
+                author_level: None,
+            }),
+        };
     };
     let Some(author) = gitlab.user(note.author.id).await? else {
         return Ok(GuardOutcome::Ignore(IgnoreReason::UnknownAuthor {
@@ -193,6 +196,43 @@ pub async fn check(
             username: author.username,
         }));
     }
+    membership(gitlab, trigger, author, bot, settings).await
+}
+
+/// The checks of a trigger without a note (the bot assigned, a label added, …): the user who
+/// did it stands where a comment's author does. GitLab names them as the hook's `user`
+/// ("the user who triggered the event",
+/// <https://docs.gitlab.com/user/project/integrations/webhook_events/#work-item-events>);
+/// a bot among them, the bot user itself included, is ignored as a bot's comment is, so the
+/// bot labelling or assigning what it works on never starts a run.
+async fn check_actor(
+    gitlab: &GitLab,
+    trigger: &Trigger,
+    event: &crate::trigger::event::TriggerEvent,
+    bot: BotIdentity,
+    settings: &GuardSettings,
+) -> Result<GuardOutcome, GitLabError> {
+    let Some(actor) = gitlab.user(event.actor.id).await? else {
+        return Ok(GuardOutcome::Ignore(IgnoreReason::UnknownAuthor {
+            id: event.actor.id,
+        }));
+    };
+    if actor.id == bot.id || (actor.bot && !settings.bot_allowed(&actor.username)) {
+        return Ok(GuardOutcome::Ignore(IgnoreReason::BotAuthor {
+            username: actor.username,
+        }));
+    }
+    membership(gitlab, trigger, actor, bot, settings).await
+}
+
+/// The requester's role in the project against `AI_MIN_ACCESS_LEVEL`.
+async fn membership(
+    gitlab: &GitLab,
+    trigger: &Trigger,
+    author: crate::gitlab::users::User,
+    bot: BotIdentity,
+    settings: &GuardSettings,
+) -> Result<GuardOutcome, GitLabError> {
     let required = settings.min_access;
     let Some(member) = gitlab.project_member(&trigger.project, author.id).await? else {
         return Ok(GuardOutcome::Refuse(Refusal::NotAMember {

@@ -174,6 +174,7 @@ mod tests {
             instruction: "help".into(),
             placeholder: None,
             confidential,
+            event: None,
         }
     }
 

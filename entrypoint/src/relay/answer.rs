@@ -87,7 +87,7 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
     let target = Target {
         project: &trigger.project,
         noteable: trigger.noteable,
-        note: note.id,
+        subject: crate::claim::Subject::Note(note.id),
     };
     let settings = AckSettings {
         guard: ctx.guard.clone(),

@@ -281,9 +281,8 @@ async fn over_limit(
         .await
         .context("reading the bot's recent answers for AI_RATE_LIMIT / AI_MONTHLY_BUDGET_USD")?;
     let requester = trigger
-        .note
-        .as_ref()
-        .and_then(|note| note.author.username.clone());
+        .requester()
+        .and_then(|author| author.username.clone());
     let limited = limits
         .monthly
         .and_then(|monthly| monthly.check(&answers, now))
@@ -318,9 +317,8 @@ fn usage_record(
     let mut record = UsageRecord {
         assistant: report.assistant,
         requester: trigger
-            .note
-            .as_ref()
-            .and_then(|note| note.author.username.clone()),
+            .requester()
+            .and_then(|author| author.username.clone()),
         project: trigger.project.to_string(),
         noteable_type: Some(noteable_type.to_owned()),
         noteable_iid: Some(iid),
@@ -456,10 +454,17 @@ fn was_cancelled(error: &anyhow::Error) -> bool {
 }
 
 fn claim_target(trigger: &Trigger) -> Option<claim::Target<'_>> {
+    if let (None, Some(event)) = (&trigger.note, &trigger.event) {
+        return Some(claim::Target::event(
+            &trigger.project,
+            trigger.noteable,
+            event.at,
+        ));
+    }
     Some(claim::Target {
         project: &trigger.project,
         noteable: trigger.noteable,
-        note: trigger.note.as_ref()?.id,
+        subject: claim::Subject::Note(trigger.note.as_ref()?.id),
     })
 }
 
@@ -488,9 +493,8 @@ async fn own(
 /// The note author's username as the trigger knows it, for a refusal.
 fn author_name(trigger: &Trigger) -> String {
     trigger
-        .note
-        .as_ref()
-        .and_then(|note| note.author.username.clone())
+        .requester()
+        .and_then(|author| author.username.clone())
         .unwrap_or_else(|| "author".to_owned())
 }
 
@@ -535,6 +539,31 @@ async fn load(
             trigger
         }
         Entry::Ci(request) => return load_ci(&request, options, vars).await,
+        Entry::Event { change, .. } => return load_event(&change, options, vars).await,
+        Entry::EventVars(request) => {
+            let gitlab = client(vars)?;
+            let me = gitlab
+                .current_user()
+                .await
+                .context("reading the bot user behind GITLAB_TOKEN")?;
+            let bot = crate::trigger::decision::BotIdentity {
+                id: me.id,
+                username: me.username,
+            };
+            let confirmed = crate::trigger::event_vars::confirm(
+                &gitlab,
+                &request,
+                options.assistant,
+                &options.handles,
+                &bot,
+            )
+            .await
+            .context("reading the issue or merge request back (GitLab API)")?;
+            return Ok(match confirmed {
+                Ok(trigger) => Loaded::Run(Box::new((trigger, gitlab, false))),
+                Err(reason) => Loaded::Skip(reason),
+            });
+        }
         // Decided before the client exists: an edit or a commit comment costs no API call.
         Entry::Hook(HookEvent::Ignored(reason)) => return Ok(Loaded::Skip(reason)),
         Entry::Hook(HookEvent::Comment {
@@ -547,6 +576,59 @@ async fn load(
         }
     };
     Ok(Loaded::Run(Box::new((trigger, client(vars)?, false))))
+}
+
+/// An Issue Hook or Merge Request Hook: whether it asks this job's assistant for something
+/// depends on who the bot user is (an assignment counts only for the bot), so it is decided
+/// after one `GET /user`.
+async fn load_event(
+    change: &crate::trigger::event::HookChange,
+    options: &RunOptions,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Loaded> {
+    use crate::trigger::event::{self, Rules, Verdict};
+    let gitlab = client(vars)?;
+    let me = gitlab
+        .current_user()
+        .await
+        .context("reading the bot user behind GITLAB_TOKEN")?;
+    let bot = crate::trigger::decision::BotIdentity {
+        id: me.id,
+        username: me.username,
+    };
+    let label = event::label_from_env(vars);
+    let rules = Rules {
+        assistant: options.assistant,
+        bot: &bot,
+        label: label.as_deref(),
+        handles: &options.handles,
+    };
+    match change.verdict(rules) {
+        Verdict::Ignore(reason) => Ok(Loaded::Skip(reason)),
+        Verdict::Answer(found) => {
+            tracing::info!(noteable = %change.noteable.reference(), actor = ?found.actor.username, event = %found.kind.describe(), "a request without a comment");
+            let kind = found.kind.clone();
+            let trigger = event::into_trigger(change, found, options.assistant, &options.handles);
+            let holds = crate::trigger::event_vars::still_holds(
+                &gitlab,
+                &trigger,
+                &kind,
+                &bot,
+                &options.handles,
+            )
+            .await
+            .context("reading the issue or merge request back (GitLab API)")?;
+            if !holds {
+                return Ok(Loaded::Skip(format!(
+                    "{} {} no longer holds on {} (changed again before this job started)",
+                    change.actor.username.as_deref().unwrap_or("someone"),
+                    kind.describe(),
+                    change.noteable.reference()
+                )));
+            }
+            Ok(Loaded::Run(Box::new((trigger, gitlab, false))))
+        }
+    }
 }
 
 /// A note named by variables (the relay's, the scan's or our webhook template's): read back
@@ -881,7 +963,7 @@ impl JobRun<'_> {
                     title: &context.title,
                     instruction: &trigger.instruction,
                     summary: &answer,
-                    requester: trigger.note.as_ref().map(|n| &n.author),
+                    requester: trigger.requester(),
                     host: host.as_deref(),
                 },
                 &self.redactor,

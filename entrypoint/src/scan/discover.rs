@@ -177,17 +177,20 @@ fn thread_of(threads: &[Discussion], note: NoteId) -> Option<DiscussionId> {
 /// merge request, which can happen while another mention there waits). Per to-do it reads the
 /// note (and, for a thread note, its thread). Pending to-dos that are not a request for the
 /// assistant (a mention in a description, a note that is gone or not a request) come back in
-/// the second list, to be marked done. Other projects' to-dos are left to their own scans.
+/// the second list, to be marked done. Pending `assigned` and `review_requested` to-dos and
+/// mentions in a description come back in the third ([`super::events`]). Other projects'
+/// to-dos are left to their own scans.
 /// <https://docs.gitlab.com/api/todos/>
 pub async fn from_todos(
     gitlab: &GitLab,
     project: ProjectId,
     filter: Filter<'_>,
     since: DateTime<Utc>,
-) -> Result<(Vec<Mention>, Vec<u64>), GitLabError> {
+) -> Result<(Vec<Mention>, Vec<u64>, Vec<super::events::EventTodo>), GitLabError> {
     let project_ref = ProjectRef::Id(project);
     let mut found: Vec<Mention> = Vec::new();
     let mut not_requests = Vec::new();
+    let mut events = Vec::new();
     let pending = gitlab.pending_todos(Some(project)).await?;
     let done = gitlab.done_todos_since(Some(project), since).await?;
     let todos = pending
@@ -195,6 +198,15 @@ pub async fn from_todos(
         .map(|todo| (todo, true))
         .chain(done.into_iter().map(|todo| (todo, false)));
     for (todo, pending) in todos {
+        // The bot assigned, its review requested, a description mention: requests without a
+        // note, answered through the or merge request's own claim (scan/events.rs).
+        if pending && let Some(request) = super::events::from_todo(&todo, &project_ref) {
+            events.push(super::events::EventTodo {
+                request,
+                todo: todo.id,
+            });
+            continue;
+        }
         if !todo.is_mention() {
             continue;
         }
@@ -232,7 +244,7 @@ pub async fn from_todos(
         });
     }
     found.sort_by_key(|m| (m.note.created_at, m.note.id));
-    Ok((found, not_requests))
+    Ok((found, not_requests, events))
 }
 
 #[cfg(test)]

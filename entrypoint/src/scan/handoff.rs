@@ -173,7 +173,7 @@ impl PipelineHandoff<'_> {
         let target = Target {
             project: self.project,
             noteable: mention.noteable,
-            note: mention.note.id,
+            subject: claim::Subject::Note(mention.note.id),
         };
         let failed = |what: &str, error: &dyn std::fmt::Display| Outcome::Failed {
             error: format!("{what}: {error}"),

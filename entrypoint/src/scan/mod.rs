@@ -19,6 +19,7 @@
 //! Every scan prints how many API calls it made; a quiet project costs four (docs/scan.md).
 
 pub mod discover;
+pub mod events;
 pub mod handoff;
 pub mod settings;
 pub mod window;
@@ -72,6 +73,9 @@ pub struct ScanReport {
     pub source: Source,
     /// Each new mention and what became of it, oldest first.
     pub handled: Vec<(NoteId, Outcome)>,
+    /// Requests without a note (the bot assigned, its review requested, a description
+    /// mention) and what became of each, oldest first.
+    pub events: Vec<(crate::gitlab::ids::Noteable, Outcome)>,
     /// Mentions found that the bot had already claimed.
     pub already_claimed: usize,
     /// Requests to GitLab made by the scan itself (in-job runs count their own).
@@ -81,7 +85,12 @@ pub struct ScanReport {
 impl ScanReport {
     /// Mentions that could not be handed over (the scan job fails so that someone looks).
     pub fn failures(&self) -> usize {
-        self.handled.iter().filter(|(_, o)| o.retry_later()).count()
+        self.handled
+            .iter()
+            .map(|(_, o)| o)
+            .chain(self.events.iter().map(|(_, o)| o))
+            .filter(|o| o.retry_later())
+            .count()
     }
 
     /// The one line the job log ends with.
@@ -97,8 +106,9 @@ impl ScanReport {
             ),
         };
         format!(
-            "scan: {} new mention(s) in {source}, {} already claimed, {} failed; {} API call(s)",
+            "scan: {} new mention(s) and {} assignment(s), review request(s) or description mention(s) in {source}, {} already claimed, {} failed; {} API call(s)",
             self.handled.len(),
+            self.events.len(),
             self.already_claimed,
             self.failures(),
             self.api_calls
@@ -149,9 +159,9 @@ pub async fn scan(
     .await
     .context("reading the last successful scheduled pipeline")?;
     tracing::info!(since = %window.since, last_success = ?window.last_success, "looking for mentions");
-    let (source, mentions, not_requests) = match todos {
+    let (source, mentions, not_requests, events) = match todos {
         Some(project_id) => {
-            let (mentions, not_requests) =
+            let (mentions, not_requests, events) =
                 discover::from_todos(&gitlab, project_id, filter, window.since)
                     .await
                     .context("reading the bot's to-do list")?;
@@ -161,6 +171,7 @@ pub async fn scan(
                 },
                 mentions,
                 not_requests,
+                events,
             )
         }
         None => {
@@ -173,6 +184,7 @@ pub async fn scan(
                     since: window.since,
                 },
                 mentions,
+                Vec::new(),
                 Vec::new(),
             )
         }
@@ -196,6 +208,7 @@ pub async fn scan(
     let mut report = ScanReport {
         source,
         handled: Vec::new(),
+        events: Vec::new(),
         already_claimed: 0,
         api_calls: 0,
     };
@@ -203,7 +216,7 @@ pub async fn scan(
         let target = Target {
             project: &project,
             noteable: mention.noteable,
-            note: mention.note.id,
+            subject: claim::Subject::Note(mention.note.id),
         };
         let state = claim::state(&gitlab, target, assistant, bot.id, &claim_settings)
             .await
@@ -229,8 +242,72 @@ pub async fn scan(
         let held = state == State::Held;
         finish(&gitlab, &mention, outcome, held, &mut report).await;
     }
+    for event in events {
+        answer_event(
+            &gitlab,
+            &event,
+            options,
+            bot.id,
+            &claim_settings,
+            vars,
+            &redactor,
+            &mut report,
+        )
+        .await?;
+    }
     report.api_calls = gitlab.requests_sent();
     Ok(report)
+}
+
+/// One request without a note, always answered in this job (the scan job runs in the
+/// assistant's image in both modes): skipped while the issue's or merge request's own claim for
+/// this event is live or handed over, its to-do marked done once dealt with.
+#[allow(clippy::too_many_arguments)]
+async fn answer_event(
+    gitlab: &GitLab,
+    event: &events::EventTodo,
+    options: &ScanOptions,
+    bot: crate::gitlab::ids::UserId,
+    claim_settings: &ClaimSettings,
+    vars: &dyn Fn(&str) -> Option<String>,
+    redactor: &Arc<Redactor>,
+    report: &mut ScanReport,
+) -> anyhow::Result<()> {
+    let request = &event.request;
+    let target = Target::event(&request.project, request.noteable, request.at);
+    let state = claim::state(gitlab, target, options.assistant, bot, claim_settings)
+        .await
+        .context("reading the bot's reactions on an issue or merge request")?;
+    let outcome = match state {
+        State::HandedOver | State::Held => None,
+        State::Free | State::Expired => {
+            tracing::info!(noteable = %request.noteable.reference(), event = request.requested.name(), "new request without a comment");
+            Some(
+                events::in_job(
+                    request,
+                    options.assistant,
+                    &options.handles,
+                    vars,
+                    Arc::clone(redactor),
+                )
+                .await,
+            )
+        }
+    };
+    let retry = state == State::Held || outcome.as_ref().is_some_and(Outcome::retry_later);
+    match outcome {
+        None => report.already_claimed += 1,
+        Some(outcome) => {
+            if let Outcome::Failed { error } = &outcome {
+                tracing::error!(noteable = %request.noteable.reference(), %error, "the request could not be answered; the next scan tries again");
+            }
+            report.events.push((request.noteable, outcome));
+        }
+    }
+    if !retry {
+        mark_done(gitlab, event.todo).await;
+    }
+    Ok(())
 }
 
 async fn finish(

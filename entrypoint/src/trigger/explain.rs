@@ -143,6 +143,69 @@ pub async fn explain(
                 unchecked,
             });
         }
+        Entry::EventVars(request) => {
+            let gitlab = client.as_ref().context(
+                "explaining AI_EVENT needs the issue or merge request itself: set GITLAB_TOKEN (and CI_API_V4_URL outside CI)",
+            )?;
+            let bot = bot_identity(gitlab).await?;
+            let assistant = options.assistant.unwrap_or(Assistant::Claude);
+            let confirmed =
+                super::event_vars::confirm(gitlab, &request, assistant, handles, &bot).await?;
+            return Ok(match confirmed {
+                Ok(trigger) => Explanation {
+                    source: Source::CiVariables,
+                    trigger: Some(trigger),
+                    decision: Decision::Run {
+                        assistants: vec![assistant],
+                    },
+                    unchecked,
+                },
+                Err(message) => Explanation {
+                    source: Source::CiVariables,
+                    trigger: None,
+                    decision: Decision::Skip {
+                        reason: SkipReason::NotAComment,
+                        message,
+                    },
+                    unchecked,
+                },
+            });
+        }
+        Entry::Event { change, .. } => {
+            let gitlab = client.as_ref().context(
+                "explaining an issue or merge request event needs the bot user (an assignment counts only for it): set GITLAB_TOKEN (and CI_API_V4_URL outside CI)",
+            )?;
+            let bot = bot_identity(gitlab).await?;
+            let assistant = options.assistant.unwrap_or(Assistant::Claude);
+            let label = super::event::label_from_env(vars);
+            let rules = super::event::Rules {
+                assistant,
+                bot: &bot,
+                label: label.as_deref(),
+                handles,
+            };
+            return Ok(match change.verdict(rules) {
+                super::event::Verdict::Answer(event) => Explanation {
+                    source: Source::Webhook,
+                    trigger: Some(super::event::into_trigger(
+                        &change, event, assistant, handles,
+                    )),
+                    decision: Decision::Run {
+                        assistants: vec![assistant],
+                    },
+                    unchecked,
+                },
+                super::event::Verdict::Ignore(message) => Explanation {
+                    source: Source::Webhook,
+                    trigger: None,
+                    decision: Decision::Skip {
+                        reason: SkipReason::NotAComment,
+                        message,
+                    },
+                    unchecked,
+                },
+            });
+        }
         Entry::Ci(request) => {
             let gitlab = client.as_ref().context(
                 "explaining AI_NOTE_ID needs the note itself: set GITLAB_TOKEN (and CI_API_V4_URL outside CI) or pass --webhook FILE",

@@ -141,6 +141,7 @@ pub fn parse(
             .and_then(|o| o.get("confidential"))
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        event: None,
     })
 }
 

@@ -11,6 +11,8 @@ use std::path::Path;
 
 use super::Trigger;
 use super::ci_vars::{self, CiRequest, VarError};
+use super::event;
+use super::event_vars;
 use super::flow::{self, FlowError};
 use super::hook_vars::{self, HookEvent};
 use super::webhook::{self, WebhookError};
@@ -39,6 +41,17 @@ pub enum Entry {
     Hook(HookEvent),
     /// A Duo flow.
     Flow(Trigger),
+    /// The `AI_EVENT*` variables of the scan: read back through the API
+    /// ([`event_vars::confirm`]).
+    EventVars(event_vars::EventRequest),
+    /// An Issue Hook or Merge Request Hook body: decided once the bot user is known
+    /// ([`event::HookChange::verdict`]).
+    Event {
+        /// `AI_WEBHOOK_PAYLOAD` or `TRIGGER_PAYLOAD`.
+        variable: &'static str,
+        /// What changed, and who changed it.
+        change: event::HookChange,
+    },
     /// A pipeline started by a trigger token for something other than a comment: GitLab fills
     /// `TRIGGER_PAYLOAD` for every trigger-token pipeline (the request's own parameters when no
     /// webhook called it), so a relay's or a team's own trigger calls carry one too. Nothing to
@@ -77,6 +90,14 @@ pub enum LoadError {
         /// What is wrong.
         source: WebhookError,
     },
+    /// An Issue Hook or Merge Request Hook body that cannot be read.
+    #[error("{variable}: {source}")]
+    Event {
+        /// The variable.
+        variable: &'static str,
+        /// What is wrong.
+        source: event::EventError,
+    },
     /// The payload is about another project than the one the job runs in.
     #[error(
         "{variable} is a comment in project {payload} but this job runs in project {job}: point the webhook at the project it belongs to"
@@ -108,6 +129,14 @@ pub fn detect(
             continue;
         };
         let body = payload_text(variable, &value)?;
+        // An Issues or Merge request events webhook (the bot assigned, a label added, …).
+        if object_kind(&body).is_some_and(|kind| event::is_issuable_event(&kind)) {
+            let change = event::parse(&body)
+                .map_err(|source| LoadError::Event { variable, source })?
+                .ok_or(LoadError::NoTrigger)?;
+            check_project(variable, &change.project_ref(), vars)?;
+            return Ok(Entry::Event { variable, change });
+        }
         // Our relay only ever sends Note Hooks; GitLab's TRIGGER_PAYLOAD is a Note Hook only
         // when a Comments webhook called the trigger URL.
         if variable == TRIGGER_PAYLOAD
@@ -125,6 +154,10 @@ pub fn detect(
             Err(source) => return Err(LoadError::Payload { variable, source }),
         };
         return Ok(Entry::Webhook { variable, trigger });
+    }
+    // Before `AI_NOTEABLE_*` alone: an event shares them but has no note.
+    if event_vars::present(vars) {
+        return Ok(Entry::EventVars(event_vars::parse(vars)?));
     }
     if ci_vars::present(vars) {
         return Ok(Entry::Ci(ci_vars::parse(vars)?));
@@ -156,6 +189,15 @@ fn not_a_note(body: &str) -> Option<String> {
                 .to_owned(),
         ),
     }
+}
+
+/// The `object_kind` of a JSON body, if it is JSON with one.
+fn object_kind(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    value
+        .get("object_kind")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
 }
 
 /// The text of a payload variable: inline JSON, or the content of the file it names.

@@ -15,6 +15,8 @@
 
 pub mod ci_vars;
 pub mod decision;
+pub mod event;
+pub mod event_vars;
 pub mod explain;
 pub mod flow;
 pub mod hook_vars;
@@ -59,6 +61,20 @@ pub struct Trigger {
     pub placeholder: Option<NoteId>,
     /// The issue is confidential: everything we post stays on it, as internal notes.
     pub confidential: bool,
+    /// A trigger without a note (the bot assigned, its review requested, the trigger label
+    /// added, a description mention): who did it and when; `None` for comments and Duo flows.
+    pub event: Option<event::TriggerEvent>,
+}
+
+impl Trigger {
+    /// Who asked: the note's author, or the user behind an event (who assigned, labelled,
+    /// requested the review); `None` for a Duo flow.
+    pub fn requester(&self) -> Option<&Author> {
+        self.note
+            .as_ref()
+            .map(|note| &note.author)
+            .or(self.event.as_ref().map(|event| &event.actor))
+    }
 }
 
 /// The note that carries the mention.

@@ -139,6 +139,7 @@ pub fn from_note(at: Location, note: Note, handles: &Handles) -> Trigger {
         }),
         placeholder: at.placeholder,
         confidential: at.confidential,
+        event: None,
     }
 }
 

@@ -194,5 +194,6 @@ pub fn parse(body: &str, handles: &Handles) -> Result<Trigger, WebhookError> {
         instruction,
         placeholder: None,
         confidential,
+        event: None,
     })
 }

@@ -120,6 +120,7 @@ fn trigger(author: u64, body: &str) -> Trigger {
         instruction: "fix it".to_owned(),
         placeholder: None,
         confidential: false,
+        event: None,
     }
 }
 

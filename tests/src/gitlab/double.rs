@@ -295,6 +295,40 @@ impl IssueSpec {
     }
 }
 
+/// What [`GitLabDouble::change_issuable`] changes: the whole assignee or reviewer list (as the
+/// API's `assignee_ids`/`reviewer_ids` set it), labels added and removed (`add_labels`,
+/// `remove_labels`).
+#[derive(Clone, Debug, Default)]
+pub struct IssuableChange {
+    pub assignees: Option<Vec<u64>>,
+    pub reviewers: Option<Vec<u64>>,
+    pub add_labels: Vec<String>,
+    pub remove_labels: Vec<String>,
+}
+
+impl IssuableChange {
+    pub fn assign(ids: &[u64]) -> Self {
+        Self {
+            assignees: Some(ids.to_vec()),
+            ..Self::default()
+        }
+    }
+
+    pub fn request_review(ids: &[u64]) -> Self {
+        Self {
+            reviewers: Some(ids.to_vec()),
+            ..Self::default()
+        }
+    }
+
+    pub fn add_label(title: &str) -> Self {
+        Self {
+            add_labels: vec![title.to_owned()],
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct MrSpec {
     pub author: u64,
@@ -412,6 +446,8 @@ pub struct HookSpec {
     pub token: Option<String>,
     pub note_events: bool,
     pub confidential_note_events: bool,
+    pub issues_events: bool,
+    pub merge_requests_events: bool,
     pub custom_webhook_template: Option<String>,
 }
 
@@ -422,7 +458,20 @@ impl HookSpec {
             token: None,
             note_events: true,
             confidential_note_events: true,
+            issues_events: false,
+            merge_requests_events: false,
             custom_webhook_template: None,
+        }
+    }
+
+    /// Issues events and Merge request events only (no comments).
+    pub fn issues_and_merge_requests(url: &str) -> HookSpec {
+        HookSpec {
+            note_events: false,
+            confidential_note_events: false,
+            issues_events: true,
+            merge_requests_events: true,
+            ..HookSpec::notes(url)
         }
     }
 
@@ -981,6 +1030,190 @@ impl GitLabDouble {
         Ok(SeededNoteable { id, iid })
     }
 
+    /// Opens an issue as `spec.author` does in the UI: created, then its Issue Hook (`open`)
+    /// delivered to the project's issue hooks. Assignees and labels given at creation are in the
+    /// payload but not in `changes` (GitLab builds the open hook without old associations).
+    pub fn open_issue(&self, project_id: u64, spec: IssueSpec) -> anyhow::Result<SeededNoteable> {
+        let author = spec.author;
+        let assignees = spec.assignees.clone();
+        let description = spec.description.clone();
+        let seeded = self.create_issue(project_id, spec)?;
+        let target = Noteable::Issue(seeded.iid).to_ref(project_id);
+        super::routes::todos::on_issuable(
+            &mut self.app.lock(),
+            target,
+            author,
+            &assignees,
+            &[],
+            Some(&description),
+        );
+        self.emit_issuable(target, author, webhooks::IssuableAction::Open);
+        Ok(seeded)
+    }
+
+    /// Opens a merge request with its Merge Request Hook (`open`); `reviewers` are requested at
+    /// creation.
+    pub fn open_merge_request(
+        &self,
+        project_id: u64,
+        spec: MrSpec,
+        reviewers: &[u64],
+    ) -> anyhow::Result<SeededNoteable> {
+        let author = spec.author;
+        let description = spec.description.clone();
+        let seeded = self.create_merge_request(project_id, spec)?;
+        {
+            let mut model = self.app.lock();
+            if let Some(mr) = model
+                .merge_requests
+                .iter_mut()
+                .find(|m| m.project_id == project_id && m.iid == seeded.iid)
+            {
+                mr.reviewer_ids = reviewers.to_vec();
+            }
+        }
+        let target = Noteable::MergeRequest(seeded.iid).to_ref(project_id);
+        super::routes::todos::on_issuable(
+            &mut self.app.lock(),
+            target,
+            author,
+            &[],
+            reviewers,
+            Some(&description),
+        );
+        self.emit_issuable(target, author, webhooks::IssuableAction::Open);
+        Ok(seeded)
+    }
+
+    /// `actor` changes an issue's or merge request's assignees, reviewers (merge requests only)
+    /// or labels, as the UI or `PUT /projects/:id/issues/:iid` does; the hook (`update`) carries
+    /// what changed in `changes`. A change that changes nothing sends no hook, as GitLab's
+    /// update service does not execute hooks without changes.
+    pub fn change_issuable(
+        &self,
+        project_id: u64,
+        noteable: Noteable,
+        actor: u64,
+        change: IssuableChange,
+    ) -> anyhow::Result<()> {
+        let target = noteable.to_ref(project_id);
+        let changed = {
+            let mut model = self.app.lock();
+            model
+                .user(actor)
+                .ok_or_else(|| anyhow!("no user {actor}"))?;
+            let now = time::now();
+            let apply = |assignees: &mut Vec<u64>, labels: &mut Vec<String>| {
+                if let Some(new) = &change.assignees {
+                    *assignees = new.clone();
+                }
+                for label in &change.add_labels {
+                    if !labels.contains(label) {
+                        labels.push(label.clone());
+                    }
+                }
+                labels.retain(|l| !change.remove_labels.contains(l));
+            };
+            match target.kind {
+                NoteableKind::Issue => {
+                    let issue = model
+                        .issues
+                        .iter_mut()
+                        .find(|i| i.project_id == project_id && i.iid == target.iid)
+                        .ok_or_else(|| anyhow!("no issue {}", target.iid))?;
+                    let before = webhooks::IssuableBefore {
+                        assignee_ids: issue.assignee_ids.clone(),
+                        reviewer_ids: Vec::new(),
+                        labels: issue.labels.clone(),
+                        updated_at: Some(issue.updated_at),
+                    };
+                    apply(&mut issue.assignee_ids, &mut issue.labels);
+                    let changed =
+                        before.assignee_ids != issue.assignee_ids || before.labels != issue.labels;
+                    if changed {
+                        issue.updated_at = now;
+                    }
+                    changed.then_some(before)
+                }
+                NoteableKind::MergeRequest => {
+                    let mr = model
+                        .merge_requests
+                        .iter_mut()
+                        .find(|m| m.project_id == project_id && m.iid == target.iid)
+                        .ok_or_else(|| anyhow!("no merge request {}", target.iid))?;
+                    let before = webhooks::IssuableBefore {
+                        assignee_ids: mr.assignee_ids.clone(),
+                        reviewer_ids: mr.reviewer_ids.clone(),
+                        labels: mr.labels.clone(),
+                        updated_at: Some(mr.updated_at),
+                    };
+                    apply(&mut mr.assignee_ids, &mut mr.labels);
+                    if let Some(reviewers) = &change.reviewers {
+                        mr.reviewer_ids = reviewers.clone();
+                    }
+                    let changed = before.assignee_ids != mr.assignee_ids
+                        || before.labels != mr.labels
+                        || before.reviewer_ids != mr.reviewer_ids;
+                    if changed {
+                        mr.updated_at = now;
+                    }
+                    changed.then_some(before)
+                }
+            }
+        };
+        if let Some(before) = changed {
+            let outgoing = {
+                let mut model = self.app.lock();
+                let (assignees, reviewers) = match target.kind {
+                    NoteableKind::Issue => model
+                        .issue(project_id, target.iid)
+                        .map(|i| (i.assignee_ids.clone(), Vec::new()))
+                        .unwrap_or_default(),
+                    NoteableKind::MergeRequest => model
+                        .merge_request(project_id, target.iid)
+                        .map(|m| (m.assignee_ids.clone(), m.reviewer_ids.clone()))
+                        .unwrap_or_default(),
+                };
+                let added = |now: &[u64], was: &[u64]| -> Vec<u64> {
+                    now.iter().filter(|id| !was.contains(id)).copied().collect()
+                };
+                super::routes::todos::on_issuable(
+                    &mut model,
+                    target,
+                    actor,
+                    &added(&assignees, &before.assignee_ids),
+                    &added(&reviewers, &before.reviewer_ids),
+                    None,
+                );
+                webhooks::record_issuable_event(
+                    &mut model,
+                    target,
+                    actor,
+                    webhooks::IssuableAction::Update,
+                    &before,
+                    self.app.base_url(),
+                )
+            };
+            webhooks::dispatch(&self.app, outgoing);
+        }
+        Ok(())
+    }
+
+    fn emit_issuable(&self, target: NoteableRef, actor: u64, action: webhooks::IssuableAction) {
+        let outgoing = {
+            let mut model = self.app.lock();
+            webhooks::record_issuable_event(
+                &mut model,
+                target,
+                actor,
+                action,
+                &webhooks::IssuableBefore::default(),
+                self.app.base_url(),
+            )
+        };
+        webhooks::dispatch(&self.app, outgoing);
+    }
+
     /// Opens a merge request; both branches must exist in the repository.
     pub fn create_merge_request(
         &self,
@@ -1140,8 +1373,8 @@ impl GitLabDouble {
             name: None,
             description: None,
             push_events: false,
-            issues_events: false,
-            merge_requests_events: false,
+            issues_events: spec.issues_events,
+            merge_requests_events: spec.merge_requests_events,
             note_events: spec.note_events,
             confidential_note_events: spec.confidential_note_events,
             pipeline_events: false,
@@ -1470,7 +1703,21 @@ impl GitLabDouble {
         let mut awards: Vec<_> = model
             .awards
             .iter()
-            .filter(|a| a.note_id == note_id)
+            .filter(|a| a.on == super::model::Awardable::Note(note_id))
+            .cloned()
+            .collect();
+        awards.sort_by_key(|a| a.id);
+        awards
+    }
+
+    /// Every award on an issue or merge request itself (not on its notes), lowest id first.
+    pub fn noteable_awards(&self, project_id: u64, noteable: Noteable) -> Vec<super::model::Award> {
+        let target = noteable.to_ref(project_id);
+        let model = self.app.lock();
+        let mut awards: Vec<_> = model
+            .awards
+            .iter()
+            .filter(|a| matches!(a.on, super::model::Awardable::Issuable { noteable, .. } if noteable == target))
             .cloned()
             .collect();
         awards.sort_by_key(|a| a.id);
@@ -1482,7 +1729,7 @@ impl GitLabDouble {
         model
             .awards
             .iter()
-            .filter(|a| a.note_id == note_id)
+            .filter(|a| a.on == super::model::Awardable::Note(note_id))
             .map(|a| a.name.clone())
             .collect()
     }

@@ -526,8 +526,8 @@ pub fn award(model: &Model, award: &Award, base_url: &str) -> Value {
         "user": user_or_ghost(model, award.user_id, base_url),
         "created_at": time::api(award.created_at),
         "updated_at": time::api(award.updated_at),
-        "awardable_id": award.note_id,
-        "awardable_type": "Note",
+        "awardable_id": award.on.api().1,
+        "awardable_type": award.on.api().0,
         "url": Value::Null,
     })
 }

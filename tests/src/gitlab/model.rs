@@ -275,9 +275,30 @@ pub struct Award {
     pub id: u64,
     pub name: String,
     pub user_id: u64,
-    pub note_id: u64,
+    /// What the reaction is on.
+    pub on: Awardable,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// What a reaction is on (`awardable_type`, `awardable_id`): a note, or an issue or merge
+/// request itself (<https://docs.gitlab.com/api/emoji_reactions/>).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Awardable {
+    /// A note, by global id.
+    Note(u64),
+    /// An issue or merge request, with its global id (`awardable_id`).
+    Issuable { noteable: NoteableRef, id: u64 },
+}
+
+impl Awardable {
+    /// `awardable_type` and `awardable_id` as the API shows them.
+    pub fn api(self) -> (&'static str, u64) {
+        match self {
+            Awardable::Note(id) => ("Note", id),
+            Awardable::Issuable { noteable, id } => (noteable.kind.type_name(), id),
+        }
+    }
 }
 
 /// A to-do item of one user (<https://docs.gitlab.com/user/todos/>).

@@ -258,6 +258,222 @@ pub fn note_payload(model: &Model, note: &Note, action: NoteAction, base_url: &s
     payload
 }
 
+/// `User#hook_attrs` as the association lists of an issuable hook show a user (`id`, `name`,
+/// `username`, `avatar_url`, `email`).
+fn hook_person(model: &Model, user_id: u64) -> Value {
+    hook_user(model, user_id)
+}
+
+/// The change of an issue's or merge request's people and labels that an update made, as
+/// `Issuable#hook_association_changes` reports it (`changes.assignees`, `changes.reviewers`,
+/// `changes.labels`, each `{"previous": [...], "current": [...]}` and present only when it
+/// changed), plus `updated_at` and `updated_by_id` from the attribute changes.
+#[derive(Clone, Debug, Default)]
+pub struct IssuableBefore {
+    pub assignee_ids: Vec<u64>,
+    pub reviewer_ids: Vec<u64>,
+    pub labels: Vec<String>,
+    pub updated_at: Option<time::Timestamp>,
+}
+
+/// The action of an Issue Hook or Merge Request Hook (`object_attributes.action`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssuableAction {
+    /// `open`: built without old associations, so `changes` has no association entries.
+    Open,
+    /// `update`, with what the issue or merge request looked like before.
+    Update,
+}
+
+/// Builds and records the Issue Hook or Merge Request Hook for an issue or merge request that
+/// `actor` just opened or changed, and returns its deliveries: hooks with `issues_events` for
+/// issues, `merge_requests_events` for merge requests. A confidential issue's hook goes only to
+/// hooks with `confidential_issues_events`, which the double's hooks do not have: it is sent
+/// nowhere, never to an ordinary hook.
+/// <https://docs.gitlab.com/user/project/integrations/webhook_events/#work-item-events>,
+/// <https://docs.gitlab.com/user/project/integrations/webhook_events/#merge-request-events>
+pub fn record_issuable_event(
+    model: &mut Model,
+    target: super::model::NoteableRef,
+    actor: u64,
+    action: IssuableAction,
+    before: &IssuableBefore,
+    base_url: &str,
+) -> Option<Outgoing> {
+    let project = model.project(target.project_id)?;
+    let project_url = format!("{base_url}/{}", project.path_with_namespace());
+    let hook_proj = hook_project(model, project, base_url);
+    let action_name = match action {
+        IssuableAction::Open => "open",
+        IssuableAction::Update => "update",
+    };
+    let people = |ids: &[u64]| -> Value { ids.iter().map(|id| hook_person(model, *id)).collect() };
+    let (kind, attributes, labels, assignees, reviewers, updated_at, confidential) =
+        match target.kind {
+            NoteableKind::Issue => {
+                let issue = model.issue(project.id, target.iid)?;
+                let at = time::hook(issue.created_at);
+                let labels = label_objects(project.id, &issue.labels, &at);
+                (
+                    "issue",
+                    json!({
+                        "id": issue.id,
+                        "iid": issue.iid,
+                        "title": issue.title,
+                        "description": issue.description,
+                        "assignee_ids": issue.assignee_ids,
+                        "assignee_id": issue.assignee_ids.first(),
+                        "author_id": issue.author_id,
+                        "project_id": project.id,
+                        "created_at": at,
+                        "updated_at": time::hook(issue.updated_at),
+                        "updated_by_id": actor,
+                        "confidential": issue.confidential,
+                        "discussion_locked": issue.discussion_locked,
+                        "state": issue.state.as_str(),
+                        "type": "Issue",
+                        "url": format!("{project_url}/-/issues/{}", issue.iid),
+                        "labels": labels,
+                        "action": action_name,
+                    }),
+                    labels,
+                    issue.assignee_ids.clone(),
+                    Vec::new(),
+                    issue.updated_at,
+                    issue.confidential,
+                )
+            }
+            NoteableKind::MergeRequest => {
+                let mr = model.merge_request(project.id, target.iid)?;
+                let at = time::hook(mr.created_at);
+                let labels = label_objects(project.id, &mr.labels, &at);
+                let draft = is_draft(&mr.title);
+                (
+                    "merge_request",
+                    json!({
+                        "id": mr.id,
+                        "iid": mr.iid,
+                        "title": mr.title,
+                        "description": mr.description,
+                        "source_branch": mr.source_branch,
+                        "target_branch": mr.target_branch,
+                        "source_project_id": project.id,
+                        "target_project_id": project.id,
+                        "author_id": mr.author_id,
+                        "assignee_ids": mr.assignee_ids,
+                        "assignee_id": mr.assignee_ids.first(),
+                        "reviewer_ids": mr.reviewer_ids,
+                        "created_at": at,
+                        "updated_at": time::hook(mr.updated_at),
+                        "state": mr.state.as_str(),
+                        "draft": draft,
+                        "work_in_progress": draft,
+                        "source": hook_proj,
+                        "target": hook_proj,
+                        "url": format!("{project_url}/-/merge_requests/{}", mr.iid),
+                        "labels": labels,
+                        "action": action_name,
+                    }),
+                    labels,
+                    mr.assignee_ids.clone(),
+                    mr.reviewer_ids.clone(),
+                    mr.updated_at,
+                    false,
+                )
+            }
+        };
+    let mut changes = serde_json::Map::new();
+    if action == IssuableAction::Update {
+        if let Some(previous) = before.updated_at.filter(|p| *p != updated_at) {
+            changes.insert(
+                "updated_at".into(),
+                json!({"previous": time::hook(previous), "current": time::hook(updated_at)}),
+            );
+        }
+        if before.assignee_ids != assignees {
+            changes.insert(
+                "assignees".into(),
+                json!({"previous": people(&before.assignee_ids), "current": people(&assignees)}),
+            );
+        }
+        if target.kind == NoteableKind::MergeRequest && before.reviewer_ids != reviewers {
+            changes.insert(
+                "reviewers".into(),
+                json!({"previous": people(&before.reviewer_ids), "current": people(&reviewers)}),
+            );
+        }
+        let labels_before = label_objects(project.id, &before.labels, &time::hook(updated_at));
+        let titles = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|l| l["title"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        if titles(&labels_before) != titles(&labels) {
+            changes.insert(
+                "labels".into(),
+                json!({"previous": labels_before, "current": labels}),
+            );
+        }
+    }
+    let mut payload = json!({
+        "object_kind": kind,
+        "event_type": kind,
+        "user": hook_user(model, actor),
+        "project": hook_proj,
+        "object_attributes": attributes,
+        "labels": labels,
+        "changes": Value::Object(changes),
+        "repository": {
+            "name": project.name,
+            "url": format!("{project_url}.git"),
+            "description": project.description,
+            "homepage": project_url,
+        },
+    });
+    if let Value::Object(map) = &mut payload {
+        // `IssuableBuilder#build`: issues list their assignees (when any); merge requests their
+        // assignees and reviewers.
+        if !assignees.is_empty() {
+            map.insert("assignees".into(), people(&assignees));
+        }
+        if target.kind == NoteableKind::MergeRequest {
+            map.insert("reviewers".into(), people(&reviewers));
+        }
+    }
+    let now = time::now();
+    let auto_disabling = model.auto_disabling_web_hooks;
+    let targets = model
+        .hooks
+        .iter()
+        .filter(|h| h.project_id == target.project_id)
+        .filter(|h| match target.kind {
+            NoteableKind::Issue => h.issues_events && !confidential,
+            NoteableKind::MergeRequest => h.merge_requests_events,
+        })
+        .filter(|h| !auto_disabling || executable(h, now))
+        .map(|h| Target {
+            hook_id: h.id,
+            url: h.url.clone(),
+            token: h.token.clone(),
+            template: h.custom_webhook_template.clone(),
+        })
+        .collect();
+    Some(Outgoing {
+        event_uuid: new_uuid(),
+        payload,
+        serialize: model.custom_webhook_template_serialization,
+        event_header: match target.kind {
+            NoteableKind::Issue => "Issue Hook",
+            NoteableKind::MergeRequest => "Merge Request Hook",
+        },
+        targets,
+    })
+}
+
 /// One hook an event goes to: its id, URL, secret token and custom template.
 struct Target {
     hook_id: u64,

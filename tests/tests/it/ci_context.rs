@@ -50,6 +50,7 @@ fn trigger(project: u64, noteable: Noteable, note: u64, author: u64, body: &str)
         instruction: String::new(),
         placeholder: None,
         confidential: false,
+        event: None,
     }
 }
 

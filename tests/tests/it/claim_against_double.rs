@@ -73,7 +73,7 @@ impl World {
         Target {
             project: &self.project,
             noteable: Noteable::Issue(IssueIid(self.issue)),
-            note,
+            subject: entrypoint::claim::Subject::Note(note),
         }
     }
 
@@ -368,4 +368,120 @@ async fn a_released_claim_can_be_taken_again_and_a_persons_reaction_is_no_claim(
         Ok(Claim::Won(_))
     ));
     w.gl.shutdown().await.unwrap();
+}
+
+/// The event claim: the bot's reactions on the issue itself, for a trigger without a note.
+impl World {
+    fn event(&self, at: chrono::DateTime<chrono::Utc>) -> Target<'_> {
+        Target::event(&self.project, Noteable::Issue(IssueIid(self.issue)), at)
+    }
+
+    fn bot_issue_awards(&self, name: &str) -> usize {
+        self.gl
+            .noteable_awards(self.project_id, DoubleNoteable::Issue(self.issue))
+            .iter()
+            .filter(|a| a.user_id == self.bot.id && a.name == name)
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn an_event_is_claimed_once_on_the_issue_itself_and_a_duplicate_delivery_finds_it_taken() {
+    let w = world().await;
+    let settings = settings(Duration::from_secs(60));
+    // The hook's time has whole seconds, and the claims come after the event.
+    let at = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
+    let clients: Vec<GitLab> = (0..8).map(|_| w.bot()).collect();
+    let attempts = clients
+        .iter()
+        .map(|gitlab| claim::claim(gitlab, w.event(at), Assistant::Claude, &settings));
+    let outcomes: Vec<Claim> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|o| o.expect("a claim reaches a decision"))
+        .collect();
+    let won: Vec<_> = outcomes
+        .iter()
+        .filter_map(|c| match c {
+            Claim::Won(award) => Some(*award),
+            Claim::Taken => None,
+        })
+        .collect();
+    assert_eq!(won.len(), 1, "{outcomes:?}");
+    assert_eq!(w.bot_issue_awards(claim::emoji(Assistant::Claude)), 1);
+    let bot = w.bot();
+    assert!(matches!(
+        claim::hand_over(&bot, w.event(at), Assistant::Claude, won[0])
+            .await
+            .unwrap(),
+        HandOver::Done(_)
+    ));
+    // The same event delivered again (a project and a group hook, a retried delivery).
+    assert_eq!(
+        claim::claim(&bot, w.event(at), Assistant::Claude, &settings)
+            .await
+            .unwrap(),
+        Claim::Taken
+    );
+    let me = UserId(w.bot.id);
+    assert_eq!(
+        claim::state(&bot, w.event(at), Assistant::Claude, me, &settings)
+            .await
+            .unwrap(),
+        State::HandedOver
+    );
+    // Nothing landed on a note.
+    assert!(w.gl.note_events().is_empty());
+}
+
+#[tokio::test]
+async fn a_later_event_on_the_same_issue_is_answerable_again_and_clears_the_earlier_reactions() {
+    let w = world().await;
+    let settings = settings(Duration::from_secs(60));
+    let bot = w.bot();
+    let first = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
+    let Claim::Won(award) = claim::claim(&bot, w.event(first), Assistant::Claude, &settings)
+        .await
+        .unwrap()
+    else {
+        panic!("the first event is free");
+    };
+    claim::hand_over(&bot, w.event(first), Assistant::Claude, award)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Unassigned and assigned again: a new event, after the first one's reactions.
+    let second = chrono::Utc::now();
+    let me = UserId(w.bot.id);
+    assert_eq!(
+        claim::state(&bot, w.event(second), Assistant::Claude, me, &settings)
+            .await
+            .unwrap(),
+        State::Expired,
+        "the earlier event's reactions do not hold the new one"
+    );
+    let Claim::Won(again) = claim::claim(&bot, w.event(second), Assistant::Claude, &settings)
+        .await
+        .unwrap()
+    else {
+        panic!("a new event is answered again");
+    };
+    assert!(matches!(
+        claim::hand_over(&bot, w.event(second), Assistant::Claude, again)
+            .await
+            .unwrap(),
+        HandOver::Done(_)
+    ));
+    assert_eq!(w.bot_issue_awards(claim::emoji(Assistant::Claude)), 1);
+    assert_eq!(
+        w.bot_issue_awards(claim::handover_emoji(Assistant::Claude)),
+        1
+    );
+    // The first event, delivered late, is not answered again: it finds the newer claim.
+    assert_eq!(
+        claim::claim(&bot, w.event(first), Assistant::Claude, &settings)
+            .await
+            .unwrap(),
+        Claim::Taken
+    );
 }

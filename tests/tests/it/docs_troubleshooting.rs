@@ -37,6 +37,7 @@ const MODULES: &[&str] = &[
     "entrypoint/src/setup/command.rs",
     "entrypoint/src/setup/plan.rs",
     "entrypoint/src/trigger/ci_vars.rs",
+    "entrypoint/src/trigger/event.rs",
     "entrypoint/src/trigger/flow.rs",
     "entrypoint/src/trigger/load.rs",
     "entrypoint/src/workspace/gitdir.rs",

@@ -83,6 +83,7 @@ impl Setup {
             instruction: "fix it".to_owned(),
             placeholder: None,
             confidential: false,
+            event: None,
         }
     }
 }

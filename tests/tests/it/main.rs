@@ -53,6 +53,7 @@ mod setup_double_routes;
 mod setup_mention_round_trip;
 mod setup_project;
 mod templates;
+mod triggers_beyond_mentions;
 mod webhook_delivery_fidelity;
 mod webhook_mode_template;
 mod workspace_git;

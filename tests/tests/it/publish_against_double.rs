@@ -106,6 +106,7 @@ fn trigger(w: &World, noteable: Noteable, note: u64, discussion: &str, kind: Not
         instruction: "please help".into(),
         placeholder: None,
         confidential: false,
+        event: None,
     }
 }
 

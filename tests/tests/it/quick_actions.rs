@@ -207,6 +207,7 @@ impl World {
             instruction: "please help".into(),
             placeholder: None,
             confidential: false,
+            event: None,
         }
     }
 }

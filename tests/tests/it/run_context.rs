@@ -57,6 +57,7 @@ fn trigger(
         instruction: String::new(),
         placeholder: None,
         confidential: false,
+        event: None,
     }
 }
 

@@ -169,7 +169,7 @@ impl World {
         let target = claim::Target {
             project: &project,
             noteable,
-            note: NoteId(note),
+            subject: claim::Subject::Note(NoteId(note)),
         };
         let won = claim::claim(
             &self.client(),

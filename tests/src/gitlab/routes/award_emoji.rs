@@ -18,6 +18,10 @@
 //!   either inserts both succeed. The double reproduces it: the check runs, the lock is
 //!   released for [`DEFAULT_RACE_WINDOW`] (or what the test set with
 //!   `GitLabDouble::set_award_race_window`), and the insert follows without checking again.
+//! - Issues and merge requests take reactions themselves too
+//!   (`/projects/:id/issues/:issue_iid/award_emoji`, `…/merge_requests/:merge_request_iid/…`),
+//!   with the same validation and the same errors: `Awardable` is one concern for notes,
+//!   issues and merge requests.
 //! - Lists are ordered by id (`has_many :award_emoji, -> { includes(:user).order(:id) }` in
 //!   `app/models/concerns/awardable.rb`); ids grow with each insert.
 
@@ -33,11 +37,9 @@ use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
-use crate::gitlab::model::{Award, NoteableKind};
+use crate::gitlab::model::{Award, Awardable, Model, NoteableKind};
 use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::time;
-
-type NotePath = Path<(String, u64, u64)>;
 
 /// How long an award waits, by default, between the uniqueness check and the insert: about the
 /// time a Rails request spends between its validation `SELECT` and its `INSERT`.
@@ -85,54 +87,107 @@ fn normalize(name: &str) -> &str {
 pub fn routes() -> Router<AppState> {
     let mut router = Router::new();
     for kind in [NoteableKind::Issue, NoteableKind::MergeRequest] {
-        let base = format!(
+        let on_note = format!(
             "/projects/{{id}}/{}/{{noteable_iid}}/notes/{{note_id}}/award_emoji",
+            kind.segment()
+        );
+        let on_issuable = format!(
+            "/projects/{{id}}/{}/{{noteable_iid}}/award_emoji",
             kind.segment()
         );
         router = router
             .route(
-                &base,
-                get(move |s, p: NotePath, c| list(kind, s, p, c))
-                    .post(move |s, p: NotePath, c| create(kind, s, p, c)),
+                &on_note,
+                get(
+                    move |s, Path((id, iid, note)): Path<(String, u64, u64)>, c| {
+                        list(kind, s, (id, iid, Some(note)), c)
+                    },
+                )
+                .post(
+                    move |s, Path((id, iid, note)): Path<(String, u64, u64)>, c| {
+                        create(kind, s, (id, iid, Some(note)), c)
+                    },
+                ),
             )
             .route(
-                &format!("{base}/{{award_id}}"),
-                get(move |s, p, c| one(kind, s, p, c)).delete(move |s, p, c| delete(kind, s, p, c)),
+                &format!("{on_note}/{{award_id}}"),
+                get(
+                    move |s, Path((id, iid, note, award)): Path<(String, u64, u64, u64)>, c| {
+                        one(kind, s, (id, iid, Some(note)), award, c)
+                    },
+                )
+                .delete(
+                    move |s, Path((id, iid, note, award)): Path<(String, u64, u64, u64)>, c| {
+                        delete(kind, s, (id, iid, Some(note)), award, c)
+                    },
+                ),
+            )
+            .route(
+                &on_issuable,
+                get(move |s, Path((id, iid)): Path<(String, u64)>, c| {
+                    list(kind, s, (id, iid, None), c)
+                })
+                .post(move |s, Path((id, iid)): Path<(String, u64)>, c| {
+                    create(kind, s, (id, iid, None), c)
+                }),
+            )
+            .route(
+                &format!("{on_issuable}/{{award_id}}"),
+                get(
+                    move |s, Path((id, iid, award)): Path<(String, u64, u64)>, c| {
+                        one(kind, s, (id, iid, None), award, c)
+                    },
+                )
+                .delete(
+                    move |s, Path((id, iid, award)): Path<(String, u64, u64)>, c| {
+                        delete(kind, s, (id, iid, None), award, c)
+                    },
+                ),
             );
     }
     router
 }
 
-/// The note, checked for visibility; 404 `{"message":"404 Not found"}` otherwise.
-fn note_scope(
-    model: &crate::gitlab::model::Model,
+/// The project, the issue or merge request, and the note when the path names one.
+type Where = (String, u64, Option<u64>);
+
+/// The awardable, checked for visibility; 404 `{"message":"404 Not found"}` otherwise.
+fn scope(
+    model: &Model,
     ctx: &Ctx,
     kind: NoteableKind,
-    id: &str,
-    iid: u64,
-    note_id: u64,
-) -> ApiResult<(crate::gitlab::auth::ProjectAccess, u64)> {
+    (id, iid, note_id): &Where,
+) -> ApiResult<(crate::gitlab::auth::ProjectAccess, Awardable)> {
     let access = ctx.project_signed_in(model, id, JobTokens::Ignored)?;
-    let resolved = resolve(model, &access, kind, iid)?;
-    let note = model
-        .note(resolved.noteable, note_id)
-        .filter(|n| visible(&access, n))
-        .ok_or(ApiError::RecordNotFound)?;
-    Ok((access, note.id))
+    let resolved = resolve(model, &access, kind, *iid)?;
+    let on = match note_id {
+        Some(note_id) => {
+            let note = model
+                .note(resolved.noteable, *note_id)
+                .filter(|n| visible(&access, n))
+                .ok_or(ApiError::RecordNotFound)?;
+            Awardable::Note(note.id)
+        }
+        None => Awardable::Issuable {
+            noteable: resolved.noteable,
+            id: resolved.noteable_id,
+        },
+    };
+    Ok((access, on))
 }
 
 async fn list(
     kind: NoteableKind,
     State(app): State<AppState>,
-    Path((id, iid, note_id)): NotePath,
+    at: Where,
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let model = app.lock();
-    let (_, note_id) = note_scope(&model, &ctx, kind, &id, iid, note_id)?;
+    let (_, on) = scope(&model, &ctx, kind, &at)?;
     let items = model
         .awards
         .iter()
-        .filter(|a| a.note_id == note_id)
+        .filter(|a| a.on == on)
         .map(|a| json::award(&model, a, app.base_url()))
         .collect();
     Ok(paginate(
@@ -145,15 +200,16 @@ async fn list(
 async fn one(
     kind: NoteableKind,
     State(app): State<AppState>,
-    Path((id, iid, note_id, award_id)): Path<(String, u64, u64, u64)>,
+    at: Where,
+    award_id: u64,
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let model = app.lock();
-    let (_, note_id) = note_scope(&model, &ctx, kind, &id, iid, note_id)?;
+    let (_, on) = scope(&model, &ctx, kind, &at)?;
     let award = model
         .awards
         .iter()
-        .find(|a| a.note_id == note_id && a.id == award_id)
+        .find(|a| a.on == on && a.id == award_id)
         .ok_or(ApiError::RecordNotFound)?;
     Ok(ok(json::award(&model, award, app.base_url())))
 }
@@ -161,13 +217,13 @@ async fn one(
 async fn create(
     kind: NoteableKind,
     State(app): State<AppState>,
-    Path((id, iid, note_id)): NotePath,
+    at: Where,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let (user_id, note_id, name) = {
+    let (user_id, on, name) = {
         let model = app.lock();
         let name = ctx.params.required_str("name")?;
-        let (access, note_id) = note_scope(&model, &ctx, kind, &id, iid, note_id)?;
+        let (access, on) = scope(&model, &ctx, kind, &at)?;
         let user_id = access.caller.require_user()?;
         let name = normalize(name.trim_matches(':')).to_string();
         if !KNOWN_EMOJI.contains(&name.as_str()) {
@@ -178,13 +234,13 @@ async fn create(
         if model
             .awards
             .iter()
-            .any(|a| a.note_id == note_id && a.user_id == user_id && a.name == name)
+            .any(|a| a.on == on && a.user_id == user_id && a.name == name)
         {
             return Err(ApiError::NotFound(Some(
                 "Award Emoji Name has already been taken",
             )));
         }
-        (user_id, note_id, name)
+        (user_id, on, name)
     };
     // The validation above and the insert below are not atomic on GitLab either.
     let window = app
@@ -199,7 +255,7 @@ async fn create(
         id: model.next_award_id(),
         name,
         user_id,
-        note_id,
+        on,
         created_at: now,
         updated_at: now,
     };
@@ -212,16 +268,17 @@ async fn create(
 async fn delete(
     kind: NoteableKind,
     State(app): State<AppState>,
-    Path((id, iid, note_id, award_id)): Path<(String, u64, u64, u64)>,
+    at: Where,
+    award_id: u64,
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let mut model = app.lock();
-    let (access, note_id) = note_scope(&model, &ctx, kind, &id, iid, note_id)?;
+    let (access, on) = scope(&model, &ctx, kind, &at)?;
     let user_id = access.caller.require_user()?;
     let award = model
         .awards
         .iter()
-        .find(|a| a.note_id == note_id && a.id == award_id)
+        .find(|a| a.on == on && a.id == award_id)
         .ok_or(ApiError::RecordNotFound)?;
     if award.user_id != user_id {
         return Err(ApiError::Unauthorized);

@@ -228,7 +228,9 @@ pub fn update_body(
     );
     if extracted.only_commands() {
         model.notes.retain(|n| n.id != note_id);
-        model.awards.retain(|a| a.note_id != note_id);
+        model
+            .awards
+            .retain(|a| a.on != crate::gitlab::model::Awardable::Note(note_id));
         return Ok((accepted(quick_actions::commands_only_body(&messages)), None));
     }
     let body = extracted.content;
@@ -289,7 +291,9 @@ pub fn delete_note(
         return Err(ApiError::Forbidden(None));
     }
     model.notes.retain(|n| n.id != note_id);
-    model.awards.retain(|a| a.note_id != note_id);
+    model
+        .awards
+        .retain(|a| a.on != crate::gitlab::model::Awardable::Note(note_id));
     Ok(())
 }
 

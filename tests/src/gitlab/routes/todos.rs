@@ -120,6 +120,68 @@ pub fn on_new_note(model: &mut Model, note_id: u64) {
     }
 }
 
+/// Files the to-dos an issue or merge request causes when it is opened or its people change
+/// (`TodoService#new_issuable`, `#reassigned_assignable`, `#reassigned_reviewable`,
+/// `app/services/todo_service.rb`): `assigned` for each user who became an assignee and
+/// `review_requested` for each new reviewer (the actor included: GitLab excludes nobody there),
+/// and on opening `directly_addressed`/`mentioned` for the users the description mentions, the
+/// author excluded (`filter_mentioned_users`). None of these carry a note.
+pub fn on_issuable(
+    model: &mut Model,
+    target: crate::gitlab::model::NoteableRef,
+    author: u64,
+    new_assignees: &[u64],
+    new_reviewers: &[u64],
+    description: Option<&str>,
+) {
+    let Some(project) = model.project(target.project_id).cloned() else {
+        return;
+    };
+    let at = time::now();
+    let one_per_target = !model.gitlab_version.has(MULTIPLE_TODOS);
+    let mut wanted: Vec<(u64, &'static str)> = Vec::new();
+    wanted.extend(new_assignees.iter().map(|id| (*id, "assigned")));
+    wanted.extend(new_reviewers.iter().map(|id| (*id, "review_requested")));
+    for (username, opens_line) in description.map(mentioned_usernames).unwrap_or_default() {
+        let Some(user) = model.user_by_username(&username) else {
+            continue;
+        };
+        if user.id == author || model.access_level(&project, user.id).is_none() {
+            continue;
+        }
+        wanted.push((
+            user.id,
+            if opens_line {
+                "directly_addressed"
+            } else {
+                "mentioned"
+            },
+        ));
+    }
+    for (user_id, action) in wanted {
+        if one_per_target
+            && model
+                .todos
+                .iter()
+                .any(|t| t.user_id == user_id && t.noteable == target && t.state == "pending")
+        {
+            continue;
+        }
+        let todo = Todo {
+            id: model.next_todo_id(),
+            user_id,
+            author_id: author,
+            action: action.into(),
+            noteable: target,
+            note_id: None,
+            state: "pending".into(),
+            created_at: at,
+            updated_at: at,
+        };
+        model.todos.push(todo);
+    }
+}
+
 fn issuable(
     id: u64,
     iid: u64,

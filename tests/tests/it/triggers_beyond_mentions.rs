@@ -1,0 +1,646 @@
+//! Requests without a comment, in webhook mode: the bot user assigned to an issue, its review
+//! requested on a merge request, the trigger label (`AI_LABEL_TRIGGER`) added, a mention in a
+//! new issue's description. The double sends the Issue and Merge Request Hooks GitLab sends to an
+//! Issues and Merge request events webhook pointed at the pipeline trigger URL; the templates'
+//! real rules decide the jobs; `entrypoint run` (the product binary, the real Claude CLI, the
+//! model double) reads the hook from `TRIGGER_PAYLOAD` as GitLab passes it and answers.
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use doubles::ci_config::Config;
+use doubles::gitlab::double::{
+    GitLabDouble, HookSpec, IssuableChange, IssueSpec, MrSpec, Noteable as DoubleNoteable,
+    ProjectSpec, SeededUser, UserSpec,
+};
+use doubles::gitlab::model::Note;
+use doubles::gitlab::repo::{FileChange, Signature, git_command};
+use doubles::model::cli::{Cli, install};
+use doubles::model::{ModelDouble, Script, Turn, anthropic};
+use entrypoint::assistant::Assistant;
+use entrypoint::claim;
+use entrypoint::marker::{NoteRole, marker};
+
+const CLAUDE_KEY: &str = "sk-ant-trigger-key-5a6b7c8d9e0f";
+const WAIT: Duration = Duration::from_secs(10);
+/// Far above a healthy job (seconds): catches a hang only.
+const JOB_LIMIT: Duration = Duration::from_secs(180);
+
+struct World {
+    gl: GitLabDouble,
+    project: u64,
+    bot: SeededUser,
+    dev: SeededUser,
+    guest: SeededUser,
+    job_token: String,
+    dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    world_with(|project| UserSpec::project_bot(project, "Claude")).await
+}
+
+/// [`world`] with another bot user (the scan reads the to-dos of a bot named like its handle).
+async fn world_with(bot: impl FnOnce(u64) -> UserSpec) -> World {
+    let gl = GitLabDouble::start().await.expect("double starts");
+    let project = gl
+        .add_project(ProjectSpec::new("acme/widgets"))
+        .expect("project")
+        .id;
+    let bot = gl.add_user(bot(project)).expect("bot");
+    gl.add_member(project, bot.id, 40).expect("bot member");
+    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
+    gl.add_member(project, dev.id, 30).expect("dev member");
+    let guest = gl.add_user(UserSpec::human("gus")).expect("guest");
+    gl.add_member(project, guest.id, 10).expect("guest member");
+    gl.repo(project)
+        .unwrap()
+        .commit(
+            "main",
+            &[FileChange::Write {
+                path: "greet.txt".into(),
+                content: b"Hello wrold\n".to_vec(),
+            }],
+            "Add greeting\n",
+            &Signature {
+                name: "Dana Dev".into(),
+                email: "dana@example.com".into(),
+            },
+        )
+        .unwrap();
+    gl.set_ci_config(project, Config::from_templates(&["claude.yml"]));
+    // An Issues and Merge request events webhook calling the trigger URL, as a team wires it
+    // (docs/modes.md): GitLab passes the whole event as TRIGGER_PAYLOAD.
+    let token = gl
+        .add_trigger(project, dev.id, "AI assistants")
+        .expect("trigger");
+    let url = format!(
+        "{}/projects/{project}/ref/main/trigger/pipeline?token={token}",
+        gl.api_url()
+    );
+    gl.add_hook(project, HookSpec::issues_and_merge_requests(&url))
+        .expect("hook");
+    let job_token = gl.add_job_token(project, dev.id).expect("job token");
+    World {
+        gl,
+        project,
+        bot,
+        dev,
+        guest,
+        job_token,
+        dir: doubles::sandbox::reachable_tempdir(),
+    }
+}
+
+impl World {
+    fn issue(&self, title: &str) -> u64 {
+        self.gl
+            .create_issue(self.project, IssueSpec::new(self.dev.id, title))
+            .unwrap()
+            .iid
+    }
+
+    fn bot_notes(&self, noteable: DoubleNoteable) -> Vec<Note> {
+        self.gl
+            .notes(self.project, noteable)
+            .into_iter()
+            .filter(|n| n.author_id == self.bot.id)
+            .collect()
+    }
+
+    /// The `TRIGGER_PAYLOAD` of the `n`th pipeline (1-based) and the jobs the template's rules
+    /// gave it (`when` of each).
+    async fn pipeline(&self, n: usize) -> (String, Vec<String>) {
+        self.gl.wait_for_deliveries(n, WAIT).await.unwrap();
+        let mut pipelines = self.gl.pipelines(self.project);
+        pipelines.sort_by_key(|p| p.id);
+        let pipeline = pipelines
+            .get(n - 1)
+            .expect("the delivery started a pipeline");
+        let payload = pipeline
+            .variables
+            .iter()
+            .find(|v| v.key == "TRIGGER_PAYLOAD")
+            .expect("TRIGGER_PAYLOAD")
+            .value
+            .clone();
+        let jobs = pipeline.jobs.iter().map(|j| j.when.clone()).collect();
+        (payload, jobs)
+    }
+
+    fn checkout(&self) -> PathBuf {
+        let url = self.gl.git_url(self.project).unwrap().replacen(
+            "http://",
+            &format!("http://gitlab-ci-token:{}@", self.job_token),
+            1,
+        );
+        let name = (0..)
+            .map(|n| format!("job-{n}"))
+            .find(|name| !self.dir.path().join(name).exists())
+            .expect("a free directory name");
+        let dir = self.dir.path().join(name);
+        let out = git_command()
+            .args(["clone", "--quiet", "--depth", "20", &url])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        dir
+    }
+
+    /// `entrypoint run --assistant claude` as the webhook pipeline's job runs it.
+    async fn run(&self, payload: &str, model: &ModelDouble, extra: &[(&str, &str)]) -> Output {
+        self.job("run", Some(payload), model, extra).await
+    }
+
+    /// `entrypoint scan --assistant claude` as the scheduled scan job runs it (in-job mode).
+    async fn scan(&self, model: &ModelDouble) -> Output {
+        self.job("scan", None, model, &[("AI_SCAN", "true")]).await
+    }
+
+    async fn job(
+        &self,
+        subcommand: &str,
+        payload: Option<&str>,
+        model: &ModelDouble,
+        extra: &[(&str, &str)],
+    ) -> Output {
+        let checkout = self.checkout();
+        let cli = doubles::sandbox::reachable_cli(&install(Cli::Claude).expect("claude"));
+        let path = std::env::join_paths(
+            cli.path_dirs
+                .iter()
+                .cloned()
+                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+        )
+        .unwrap();
+        let lease = doubles::sandbox::UidLease::take();
+        let base = self.gl.base_url();
+        let payload_file = checkout.with_extension("payload.json");
+        if let Some(payload) = payload {
+            std::fs::write(&payload_file, payload).unwrap();
+        }
+        let mut command = tokio::process::Command::new(
+            doubles::binaries::entrypoint().expect("the entrypoint binary"),
+        );
+        command
+            .args([subcommand, "--assistant", "claude"])
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", std::env::var_os("HOME").unwrap())
+            .env("CI", "true")
+            .env("CI_PROJECT_ID", self.project.to_string())
+            .env("CI_PROJECT_PATH", "acme/widgets")
+            .env("CI_PROJECT_DIR", &checkout)
+            .env("CI_API_V4_URL", self.gl.api_url())
+            .env("CI_SERVER_URL", &base)
+            .env("CI_DEFAULT_BRANCH", "main")
+            .env(
+                "CI_REPOSITORY_URL",
+                self.gl.git_url(self.project).unwrap().replacen(
+                    "http://",
+                    &format!("http://gitlab-ci-token:{}@", self.job_token),
+                    1,
+                ),
+            )
+            .env("CI_JOB_TOKEN", &self.job_token)
+            .env("CI_JOB_ID", "4343")
+            .env("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/4343"))
+            .env("CI_COMMIT_REF_NAME", "main")
+            .env("GITLAB_TOKEN", &self.bot.token)
+            .env("AI_TIMEOUT", "150s")
+            .env("AI_SANDBOX", "off")
+            .env("AI_SANDBOX_UID", lease.uid.to_string())
+            .env("AI_CLAUDE_BIN", &cli.binary)
+            .env("ANTHROPIC_API_KEY", CLAUDE_KEY)
+            .env("ANTHROPIC_BASE_URL", model.base_url())
+            .env("CLAUDE_MODEL", "claude-sonnet-4-6");
+        if payload.is_some() {
+            // GitLab passes TRIGGER_PAYLOAD as a file variable: the path of a file.
+            command
+                .env("CI_PIPELINE_SOURCE", "trigger")
+                .env("TRIGGER_PAYLOAD", &payload_file);
+        } else {
+            command.env("CI_PIPELINE_SOURCE", "schedule");
+        }
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        let output = tokio::time::timeout(JOB_LIMIT, command.output())
+            .await
+            .expect("the job finished in time")
+            .expect("the job ran");
+        eprintln!(
+            "--- job ({:?}) ---\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// The bot's reactions on the issue or merge request itself.
+    fn bot_reactions(&self, noteable: DoubleNoteable) -> Vec<String> {
+        self.gl
+            .noteable_awards(self.project, noteable)
+            .into_iter()
+            .filter(|a| a.user_id == self.bot.id)
+            .map(|a| a.name)
+            .collect()
+    }
+}
+
+fn log(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn result_of(notes: &[Note]) -> Note {
+    let mark = marker(Assistant::Claude, NoteRole::Result);
+    let found: Vec<&Note> = notes.iter().filter(|n| n.body.contains(&mark)).collect();
+    assert_eq!(found.len(), 1, "one result: {notes:#?}");
+    found[0].clone()
+}
+
+/// The text the model was sent in its first call.
+fn first_prompt(model: &ModelDouble) -> String {
+    model
+        .model_calls()
+        .first()
+        .map(|r| r.body.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn assigning_the_bot_to_an_issue_gets_one_answer_even_when_the_hook_comes_twice() {
+    let w = world().await;
+    let iid = w.issue("Typo in greet.txt");
+    let issue = DoubleNoteable::Issue(iid);
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.dev.id,
+        IssuableChange::assign(&[w.bot.id]),
+    )
+    .unwrap();
+    let (payload, jobs) = w.pipeline(1).await;
+    let hook: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(hook["object_kind"], "issue");
+    assert_eq!(hook["user"]["username"], "dana");
+    assert_eq!(
+        hook["changes"]["assignees"]["current"][0]["id"], w.bot.id,
+        "{hook:#}"
+    );
+    // The answering job and the acknowledgement job (which defers to it).
+    assert_eq!(jobs, ["on_success", "on_success"]);
+
+    let model = anthropic::start(Script::new().then(Turn::text("I looked at greet.txt.")))
+        .await
+        .unwrap();
+    let first = w.run(&payload, &model, &[]).await;
+    assert!(first.status.success(), "{}", log(&first));
+    assert!(
+        first_prompt(&model).contains("please handle this issue"),
+        "the assignment asks as \"@bot please handle this issue\" would"
+    );
+    let result = result_of(&w.bot_notes(issue));
+    assert!(
+        result.body.contains("I looked at greet.txt."),
+        "{}",
+        result.body
+    );
+    let mut reactions = w.bot_reactions(issue);
+    reactions.sort();
+    assert_eq!(
+        reactions,
+        [
+            claim::emoji(Assistant::Claude),
+            claim::handover_emoji(Assistant::Claude)
+        ],
+        "claimed on the issue itself"
+    );
+
+    // The same delivery again (a retried delivery, a group hook beside the project hook).
+    let again = w.run(&payload, &model, &[]).await;
+    assert!(again.status.success(), "{}", log(&again));
+    assert!(log(&again).contains("already answered"), "{}", log(&again));
+    assert_eq!(model.model_calls().len(), 1, "the model ran once");
+    assert_eq!(w.bot_notes(issue).len(), 1, "{:#?}", w.bot_notes(issue));
+}
+
+#[tokio::test]
+async fn a_guest_assigning_the_bot_is_refused_and_the_model_never_runs() {
+    let w = world().await;
+    let iid = w.issue("Please");
+    let issue = DoubleNoteable::Issue(iid);
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.guest.id,
+        IssuableChange::assign(&[w.bot.id]),
+    )
+    .unwrap();
+    let (payload, _) = w.pipeline(1).await;
+    let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
+        .await
+        .unwrap();
+    let job = w.run(&payload, &model, &[]).await;
+    assert!(job.status.success(), "{}", log(&job));
+    assert!(model.model_calls().is_empty());
+    let notes = w.bot_notes(issue);
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert!(notes[0].body.contains("Sorry @gus"), "{}", notes[0].body);
+    assert!(
+        notes[0]
+            .body
+            .contains(&marker(Assistant::Claude, NoteRole::Refusal))
+    );
+}
+
+#[tokio::test]
+async fn the_trigger_label_added_by_a_person_is_answered_and_the_bots_own_label_change_is_not() {
+    let w = world().await;
+    let iid = w.issue("Flaky test");
+    let issue = DoubleNoteable::Issue(iid);
+    let label = [("AI_LABEL_TRIGGER", "claude")];
+    let model = anthropic::start(Script::new().then(Turn::text("Labelled and looked.")))
+        .await
+        .unwrap();
+
+    // The bot labels the issue itself (as a run might): nothing to answer.
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.bot.id,
+        IssuableChange::add_label("claude"),
+    )
+    .unwrap();
+    let (own, _) = w.pipeline(1).await;
+    let job = w.run(&own, &model, &label).await;
+    assert!(job.status.success(), "{}", log(&job));
+    assert!(
+        log(&job).contains("made this change itself"),
+        "{}",
+        log(&job)
+    );
+    assert!(model.model_calls().is_empty());
+    assert!(w.bot_notes(issue).is_empty());
+
+    // Present is not added: another label changes, the trigger label stays.
+    w.gl.change_issuable(w.project, issue, w.dev.id, IssuableChange::add_label("bug"))
+        .unwrap();
+    let (unrelated, _) = w.pipeline(2).await;
+    let job = w.run(&unrelated, &model, &label).await;
+    assert!(job.status.success(), "{}", log(&job));
+    assert!(model.model_calls().is_empty());
+
+    // A person removes and adds it again: answered.
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.dev.id,
+        IssuableChange {
+            remove_labels: vec!["claude".into()],
+            ..IssuableChange::default()
+        },
+    )
+    .unwrap();
+    // Deliveries run in the background: one at a time keeps the pipelines in event order.
+    w.gl.wait_for_deliveries(3, WAIT).await.unwrap();
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.dev.id,
+        IssuableChange::add_label("claude"),
+    )
+    .unwrap();
+    let (added, _) = w.pipeline(4).await;
+    let job = w.run(&added, &model, &label).await;
+    assert!(job.status.success(), "{}", log(&job));
+    assert_eq!(model.model_calls().len(), 1);
+    let result = result_of(&w.bot_notes(issue));
+    assert!(
+        result.body.contains("Labelled and looked."),
+        "{}",
+        result.body
+    );
+}
+
+#[tokio::test]
+async fn a_mention_in_a_new_issues_description_is_answered_with_its_own_words() {
+    let w = world().await;
+    let model = anthropic::start(Script::new().then(Turn::text("Fixed the spelling plan.")))
+        .await
+        .unwrap();
+    let iid =
+        w.gl.open_issue(
+            w.project,
+            IssueSpec::new(w.dev.id, "Spelling")
+                .description("@claude please fix the spelling in greet.txt"),
+        )
+        .unwrap()
+        .iid;
+    let (payload, jobs) = w.pipeline(1).await;
+    assert_eq!(jobs, ["on_success", "on_success"]);
+    let job = w.run(&payload, &model, &[]).await;
+    assert!(job.status.success(), "{}", log(&job));
+    assert!(
+        first_prompt(&model).contains("please fix the spelling in greet.txt"),
+        "the description's request is the instruction"
+    );
+    result_of(&w.bot_notes(DoubleNoteable::Issue(iid)));
+}
+
+#[tokio::test]
+async fn requesting_the_bots_review_on_a_merge_request_asks_for_a_review() {
+    let w = world().await;
+    let repo = w.gl.repo(w.project).unwrap();
+    repo.create_branch("feature", "main").unwrap();
+    repo.commit(
+        "feature",
+        &[FileChange::Write {
+            path: "greet.txt".into(),
+            content: b"Hello world\n".to_vec(),
+        }],
+        "Fix greeting\n",
+        &Signature {
+            name: "Dana Dev".into(),
+            email: "dana@example.com".into(),
+        },
+    )
+    .unwrap();
+    let iid =
+        w.gl.create_merge_request(w.project, MrSpec::new(w.dev.id, "feature", "main", "Fix"))
+            .unwrap()
+            .iid;
+    let mr = DoubleNoteable::MergeRequest(iid);
+    w.gl.change_issuable(
+        w.project,
+        mr,
+        w.dev.id,
+        IssuableChange::request_review(&[w.bot.id]),
+    )
+    .unwrap();
+    let (payload, _) = w.pipeline(1).await;
+    let hook: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(hook["object_kind"], "merge_request");
+    assert_eq!(hook["changes"]["reviewers"]["current"][0]["id"], w.bot.id);
+    let model = anthropic::start(Script::new().then(Turn::text("The change looks right.")))
+        .await
+        .unwrap();
+    let job = w.run(&payload, &model, &[]).await;
+    assert!(job.status.success(), "{}", log(&job));
+    assert!(
+        first_prompt(&model).contains("please review this merge request"),
+        "a review request asks for a review"
+    );
+    let result = result_of(&w.bot_notes(mr));
+    assert!(result.body.contains("looks right"), "{}", result.body);
+}
+
+#[tokio::test]
+async fn a_scheduled_scan_answers_an_assignment_a_review_request_and_a_description_mention_once() {
+    // GitLab files the bot's to-dos for all three; the scan reads them when the bot user is
+    // named like its handle.
+    let w = world_with(|_| UserSpec::human("claude")).await;
+    let assigned = DoubleNoteable::Issue(w.issue("Assigned"));
+    w.gl.change_issuable(
+        w.project,
+        assigned,
+        w.dev.id,
+        IssuableChange::assign(&[w.bot.id]),
+    )
+    .unwrap();
+    let described = DoubleNoteable::Issue(
+        w.gl.open_issue(
+            w.project,
+            IssueSpec::new(w.dev.id, "Described").description("@claude please check greet.txt"),
+        )
+        .unwrap()
+        .iid,
+    );
+    let repo = w.gl.repo(w.project).unwrap();
+    repo.create_branch("feature", "main").unwrap();
+    repo.commit(
+        "feature",
+        &[FileChange::Write {
+            path: "greet.txt".into(),
+            content: b"Hello world\n".to_vec(),
+        }],
+        "Fix greeting\n",
+        &Signature {
+            name: "Dana Dev".into(),
+            email: "dana@example.com".into(),
+        },
+    )
+    .unwrap();
+    let reviewed = DoubleNoteable::MergeRequest(
+        w.gl.open_merge_request(
+            w.project,
+            MrSpec::new(w.dev.id, "feature", "main", "Fix"),
+            &[w.bot.id],
+        )
+        .unwrap()
+        .iid,
+    );
+    let mut actions: Vec<String> = w.gl.todos(w.bot.id).into_iter().map(|t| t.action).collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        ["assigned", "directly_addressed", "review_requested"]
+    );
+
+    let model = anthropic::start(
+        Script::new()
+            .then(Turn::text("Answer one."))
+            .then(Turn::text("Answer two."))
+            .then(Turn::text("Answer three.")),
+    )
+    .await
+    .unwrap();
+    let scan = w.scan(&model).await;
+    assert!(scan.status.success(), "{}", log(&scan));
+    let stdout = String::from_utf8_lossy(&scan.stdout).into_owned();
+    assert!(
+        stdout.contains("0 new mention(s) and 3 assignment(s)"),
+        "{stdout}"
+    );
+    for noteable in [assigned, described, reviewed] {
+        result_of(&w.bot_notes(noteable));
+    }
+    let prompts: Vec<String> = model.model_calls().iter().map(|r| r.body.clone()).collect();
+    assert!(
+        prompts
+            .iter()
+            .any(|p| p.contains("please handle this issue"))
+    );
+    assert!(prompts.iter().any(|p| p.contains("please check greet.txt")));
+    assert!(
+        prompts
+            .iter()
+            .any(|p| p.contains("please review this merge request"))
+    );
+    assert!(w.gl.todos(w.bot.id).iter().all(|t| t.state == "done"));
+
+    // The next scan finds nothing new, and asks the model nothing.
+    let asked = model.model_calls().len();
+    let again = w.scan(&model).await;
+    assert!(again.status.success(), "{}", log(&again));
+    assert_eq!(model.model_calls().len(), asked);
+    for noteable in [assigned, described, reviewed] {
+        assert_eq!(w.bot_notes(noteable).len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_assignment_answered_by_the_webhook_job_is_not_answered_again_by_the_scan() {
+    let w = world_with(|_| UserSpec::human("claude")).await;
+    let issue = DoubleNoteable::Issue(w.issue("Both roads"));
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.dev.id,
+        IssuableChange::assign(&[w.bot.id]),
+    )
+    .unwrap();
+    let (payload, _) = w.pipeline(1).await;
+    let model = anthropic::start(Script::new().then(Turn::text("Answered by the webhook job.")))
+        .await
+        .unwrap();
+    let job = w.run(&payload, &model, &[]).await;
+    assert!(job.status.success(), "{}", log(&job));
+    // The webhook job's answer on the issue closed the to-do as GitLab does only for a note
+    // by the user; the assignment to-do may still be pending: the scan must find the claim.
+    let scan = w.scan(&model).await;
+    assert!(scan.status.success(), "{}", log(&scan));
+    assert_eq!(
+        model.model_calls().len(),
+        1,
+        "answered once across both modes"
+    );
+    assert_eq!(w.bot_notes(issue).len(), 1);
+}
+
+#[tokio::test]
+async fn an_assignment_withdrawn_before_the_job_starts_is_not_answered() {
+    let w = world().await;
+    let issue = DoubleNoteable::Issue(w.issue("Changed my mind"));
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.dev.id,
+        IssuableChange::assign(&[w.bot.id]),
+    )
+    .unwrap();
+    let (payload, _) = w.pipeline(1).await;
+    w.gl.change_issuable(w.project, issue, w.dev.id, IssuableChange::assign(&[]))
+        .unwrap();
+    let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
+        .await
+        .unwrap();
+    let job = w.run(&payload, &model, &[]).await;
+    assert!(job.status.success(), "{}", log(&job));
+    assert!(log(&job).contains("no longer holds"), "{}", log(&job));
+    assert!(model.model_calls().is_empty());
+    assert!(w.bot_notes(issue).is_empty());
+    assert!(w.bot_reactions(issue).is_empty(), "nothing claimed");
+}
