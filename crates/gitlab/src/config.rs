@@ -229,7 +229,9 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
-            user_agent: concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")).to_owned(),
+            // The product's name, as before the client became a crate of its own: GitLab's logs
+            // and rate-limit reports show it.
+            user_agent: concat!("entrypoint/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
 

@@ -165,7 +165,7 @@ fn note(id: u64) -> Value {
 fn issue(iid: u64) -> Value {
     json!({
         "id": 1000 + iid, "iid": iid, "project_id": 7, "title": "t", "description": null,
-        "state": "opened", "labels": [], "author": user(1), "confidential": false,
+        "state": "opened", "labels": [], "author": user(1), "assignees": [], "confidential": false,
         "discussion_locked": null, "web_url": format!("http://gitlab/p/-/issues/{iid}"),
         "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z"
     })
@@ -176,7 +176,8 @@ fn merge_request(iid: u64, branch: &str) -> Value {
         "id": 2000 + iid, "iid": iid, "project_id": 7, "title": "t", "description": "d",
         "state": "opened", "draft": false, "source_branch": branch, "target_branch": "main",
         "source_project_id": 7, "target_project_id": 7, "sha": "abc",
-        "labels": [], "author": user(1), "web_url": format!("http://gitlab/p/-/merge_requests/{iid}"),
+        "labels": [], "author": user(1), "assignees": [], "reviewers": [],
+        "web_url": format!("http://gitlab/p/-/merge_requests/{iid}"),
         "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z"
     })
 }
