@@ -592,7 +592,7 @@ async fn a_note_edited_after_the_relay_checked_it_is_refused_by_the_job() {
 
     let end = relay_support::run_job(&w, &pipeline).await;
     assert!(
-        matches!(end, entrypoint::run::JobEnd::Refused { .. }),
+        matches!(end, entrypoint::answer::in_job::JobEnd::Refused { .. }),
         "{end:?}"
     );
     assert!(w.placeholders().is_empty(), "the placeholder was replaced");

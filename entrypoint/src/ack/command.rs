@@ -29,7 +29,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::{AckSettings, Acknowledged, acknowledge};
+use crate::answer::{AckSettings, Acknowledged, acknowledge};
 use crate::assistant::{Assistant, Handles};
 use crate::claim::ClaimSettings;
 use crate::gitlab::ClientConfig;

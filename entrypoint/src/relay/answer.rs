@@ -1,5 +1,5 @@
 //! What a worker does with one queued mention: acknowledge it (check who asked, claim the note,
-//! post the placeholder, hand the claim over: [`crate::ack`], shared with the acknowledgement
+//! post the placeholder, hand the claim over: [`crate::answer`], shared with the acknowledgement
 //! job), start the pipeline, and link it from the placeholder.
 //!
 //! Once the placeholder is up it never stays "working" without a pipeline behind it (it is
@@ -12,9 +12,8 @@ use tracing::Instrument;
 
 use super::dedup::Seen;
 use super::intake::Mention;
-use super::pipeline;
 use super::stats::{Stats, bump};
-use crate::ack::{AckSettings, Acknowledged, acknowledge, give_back};
+use crate::answer::{AckSettings, Acknowledged, acknowledge, give_back, pipeline};
 use crate::claim::{ClaimSettings, Target};
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::{NoteId, PipelineId};
@@ -127,7 +126,7 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
         "placeholder posted and claim handed over"
     );
 
-    let variables = pipeline::variables(trigger, assistant, placeholder);
+    let variables = crate::trigger::ci_vars::variables(trigger, assistant, placeholder);
     match pipeline::start(&mention.project, trigger, variables).await {
         Ok(started) => {
             tracing::info!(pipeline = started.id.0, "pipeline started");

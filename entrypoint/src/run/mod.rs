@@ -28,10 +28,11 @@ use std::time::Instant;
 use anyhow::Context as _;
 use tracing::Instrument as _;
 
-pub use outcome::JobEnd;
 pub use settings::{JobSettings, RunOptions};
 
 use crate::ack::command::Handed;
+use crate::answer::in_job::JobEnd;
+use crate::answer::refusal::refuse_in_place;
 use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
 use crate::assistant::run::RunSpec;
@@ -42,14 +43,12 @@ use crate::context::{gather, gather_ci, render};
 use crate::gitlab::ids::{AwardId, Noteable};
 use crate::gitlab::{ClientConfig, GitLab};
 use crate::guard::{self, GuardOutcome};
-use crate::marker::{NoteRole, marker};
-use crate::publish::placeholder::{must_be_internal, post_placeholder, post_where_asked};
+use crate::publish::placeholder::{must_be_internal, post_placeholder};
 use crate::publish::progress::Progress;
-use crate::publish::result::{self, Conclusion, ResultReport, post_refusal, publish_result};
+use crate::publish::result::{Conclusion, ResultReport, publish_result};
 use crate::publish::review::{publish_review, read_review, review_file_in};
 use crate::publish::state::StateFile;
 use crate::publish::{JobLink, Placeholder};
-use crate::quick_action::Inert;
 use crate::redact::Redactor;
 use crate::trigger::Trigger;
 use crate::trigger::ci_vars::CiRequest;
@@ -580,73 +579,6 @@ async fn load_ci(
 
 fn client(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<GitLab> {
     Ok(GitLab::new(ClientConfig::from_env(vars)?)?)
-}
-
-/// Posts the guard's refusal where the request was made: the role refusal as
-/// [`result::Refusal`] renders it, an edited request in the guard's own words.
-pub(crate) async fn refuse(
-    gitlab: &GitLab,
-    trigger: &Trigger,
-    assistant: crate::assistant::Assistant,
-    refusal: &guard::Refusal,
-    redactor: &Redactor,
-) -> anyhow::Result<crate::gitlab::ids::NoteId> {
-    let role = |username: &str, required: &crate::gitlab::members::AccessLevel| result::Refusal {
-        assistant,
-        author: Some(username.to_owned()),
-        required_role: required.to_string(),
-    };
-    let note = match refusal {
-        guard::Refusal::NotAMember { username, required }
-        | guard::Refusal::InsufficientAccess {
-            username, required, ..
-        } => post_refusal(gitlab, trigger, &role(username, required), redactor).await?,
-        guard::Refusal::EditedAfterTrigger { .. } | guard::Refusal::Limited { .. } => {
-            let body = format!(
-                "{}\n\n{}",
-                redactor.redact(&refusal.message()),
-                marker(assistant, NoteRole::Refusal)
-            );
-            post_where_asked(gitlab, trigger, &Inert::new(&body))
-                .await?
-                .0
-        }
-    };
-    Ok(note.id)
-}
-
-/// Posts the refusal; when a relay or scan handed its placeholder over, the refusal replaces it
-/// (the person must not be left looking at "working…"), else it goes where the request was made.
-async fn refuse_in_place(
-    gitlab: &GitLab,
-    trigger: &Trigger,
-    assistant: Assistant,
-    refusal: &guard::Refusal,
-    redactor: &Redactor,
-) -> anyhow::Result<crate::gitlab::ids::NoteId> {
-    if let Some(placeholder) = trigger.placeholder {
-        let body = format!(
-            "{}\n\n{}",
-            redactor.redact(&refusal.message()),
-            marker(assistant, NoteRole::Refusal)
-        );
-        match gitlab
-            .update_note(
-                &trigger.project,
-                trigger.noteable,
-                placeholder,
-                &Inert::new(&body),
-            )
-            .await
-        {
-            Ok(note) => return Ok(note.id),
-            Err(error) if error.is_not_found() => {
-                tracing::warn!(note = %placeholder, "the placeholder is gone; posting the refusal as a new note");
-            }
-            Err(error) => return Err(error).context("replacing the placeholder with the refusal"),
-        }
-    }
-    refuse(gitlab, trigger, assistant, refusal, redactor).await
 }
 
 /// The part of the job after the placeholder: any error here ends up in the placeholder.

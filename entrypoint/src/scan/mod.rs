@@ -215,7 +215,7 @@ pub async fn scan(
             Some(match (settings.mode, &pipeline) {
                 (Mode::Pipeline, Some(handoff)) => handoff.hand_over(&mention).await,
                 _ => {
-                    handoff::in_job(
+                    crate::answer::in_job::in_job(
                         &mention,
                         assistant,
                         &options.handles,

@@ -2,12 +2,14 @@
 //! pass to the pipeline they start. They name the note; its text is read back through the API,
 //! so a variable can never smuggle in a body the author did not write.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use serde::Serialize;
 
 use crate::assistant::Assistant;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef};
+use crate::trigger::Trigger;
 
 /// The names, in one place, because the relay and the scan write them and this module reads them.
 /// What `AI_NOTEABLE_TYPE` may say ([`Noteable::from_type`]).
@@ -70,6 +72,42 @@ impl CiRequest {
             checked_body: None,
         }
     }
+}
+
+/// The variables for the pipeline answering `trigger` for `assistant`, whose placeholder is
+/// `placeholder`.
+pub fn variables(
+    trigger: &Trigger,
+    assistant: Assistant,
+    placeholder: NoteId,
+) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::from([
+        (names::ASSISTANT.to_owned(), assistant.name().to_owned()),
+        (
+            names::NOTEABLE_TYPE.to_owned(),
+            trigger.noteable.gitlab_type().to_owned(),
+        ),
+        (
+            names::NOTEABLE_IID.to_owned(),
+            trigger.noteable.iid().to_string(),
+        ),
+        (
+            names::PLACEHOLDER_NOTE_ID.to_owned(),
+            placeholder.to_string(),
+        ),
+    ]);
+    if let Some(note) = &trigger.note {
+        vars.insert(names::NOTE_ID.to_owned(), note.id.to_string());
+        // The body the relay's guard found unchanged; the job refuses the note if it differs.
+        vars.insert(
+            names::NOTE_SHA256.to_owned(),
+            crate::guard::edit::body_digest(&note.body),
+        );
+        if let Some(discussion) = &note.discussion {
+            vars.insert(names::DISCUSSION_ID.to_owned(), discussion.to_string());
+        }
+    }
+    vars
 }
 
 /// A variable is missing or malformed. `Display` is the one line the job log shows.
