@@ -1,52 +1,131 @@
-//! Answering a mention: check who asked, claim the note, post the placeholder and hand the
-//! claim over. The relay does it before it starts a pipeline ([`crate::relay`]), and the
-//! acknowledgement job (`entrypoint ack`, [`crate::ack::command`]) does it in the slim image before the
-//! assistant job's 200+ MB image is pulled; both then hand the placeholder to the job that
-//! answers (`AI_PLACEHOLDER_NOTE_ID`), which takes it over instead of claiming again.
+//! Answering a mention, the one flow behind every entry point: `entrypoint run` (a webhook or
+//! CI-variable job), the relay (`entrypoint serve`), the scheduled scan (`entrypoint scan`) and
+//! the acknowledgement job (`entrypoint ack`).
 //!
-//! The order makes every failure visible and retryable: nothing is posted before the claim, so
-//! two deliveries, replicas or jobs never both answer; the claim is handed over
-//! ([`claim::hand_over`]) right after the placeholder is up or before the refusal is posted, so
-//! a claimer that dies before that leaves only a lease that the next delivery, replica or scan
-//! takes over; and a failure gives the claim back (and removes a placeholder it posted), so a
-//! retry can answer.
+//! The steps are explicit and each failure leaves the mention where a retry can take it:
+//!
+//! 1. **guard** ([`crate::guard`]): ignore bots and vanished notes, refuse people without the
+//!    role ([`acknowledge`]; the run adds its own checks, then calls [`acknowledge_verdict`]);
+//! 2. **claim** the note ([`crate::claim`], a lease held by the bot's reaction), unless a relay,
+//!    scan or acknowledgement job claimed it already and passed its placeholder
+//!    (`AI_PLACEHOLDER_NOTE_ID`): nothing is posted before the claim, so two deliveries,
+//!    replicas or jobs never both answer;
+//! 3. the **refusal** or the **placeholder**, tied to the claim by a hidden line
+//!    ([`crate::marker::claim_line`]) so that whoever takes an expired claim over removes it;
+//! 4. **hand over** the claim ([`claim::hand_over`]) right after the placeholder is up or before
+//!    the refusal is posted: a claimer that dies before that leaves only a lease that the next
+//!    delivery, replica or scan takes over;
+//! 5. the **answer** starts: a pipeline of its own ([`in_pipeline`], the relay and the scan's
+//!    pipeline mode) or this job ([`in_job`], `entrypoint run` and the scan's job mode);
+//! 6. a failure **releases** the claim ([`give_back`]) and removes or replaces what it posted, so
+//!    that a resend, a new comment or the next scan answers.
 
 pub mod in_job;
 pub mod pipeline;
 pub mod refusal;
 
+use std::error::Error as _;
+
 use crate::assistant::Assistant;
-use crate::claim::{self, Claim, ClaimSettings, HandOver, Target};
-use crate::gitlab::GitLab;
-use crate::gitlab::ids::{AwardId, NoteId};
+use crate::claim::{self, Claim, ClaimError, ClaimSettings, HandOver, Target};
+use crate::gitlab::ids::{AwardId, NoteId, PipelineId};
+use crate::gitlab::{GitLab, GitLabError};
 use crate::guard::{self, GuardOutcome, GuardSettings};
-use crate::marker::claim_line;
-use crate::publish::placeholder::{placeholder_body, post_where_asked};
+use crate::marker::{NoteRole, claim_line, marker};
+use crate::publish::placeholder::{placeholder_body, post_placeholder, post_where_asked};
+use crate::publish::{JobLink, Placeholder};
 use crate::quick_action::Inert;
 use crate::redact::Redactor;
 use crate::trigger::Trigger;
+use crate::trigger::ci_vars::CiRequest;
+use pipeline::Launch;
 
-/// Who may make the assistant act, and the claim's lease.
-#[derive(Clone, Debug)]
-pub struct AckSettings {
-    /// The guard's settings.
-    pub guard: GuardSettings,
+/// One mention to answer, and what every step needs.
+#[derive(Clone, Copy)]
+pub struct Ask<'a> {
+    /// The client with the bot token.
+    pub gitlab: &'a GitLab,
+    /// The mention; a trigger without a note (a Duo flow, which GitLab started once) or with a
+    /// placeholder passed on (the claim is the passer's) is not claimed again.
+    pub trigger: &'a Trigger,
+    /// The assistant asked.
+    pub assistant: Assistant,
     /// The claim's lease.
-    pub claim: ClaimSettings,
+    pub claim: &'a ClaimSettings,
+    /// The job the placeholder links to, when there is one (a run, a scan).
+    pub job: Option<&'a JobLink>,
+    /// Removes tokens from what is posted.
+    pub redactor: &'a Redactor,
 }
 
-/// How an acknowledgement ended.
+/// What the guard said about a mention it did not ignore.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Acknowledged {
-    /// The placeholder is up and the claim handed over: the caller must now get the answer
-    /// started, or replace the placeholder and [`give_back`] the claim.
-    Placeholder {
-        /// The placeholder note.
-        note: NoteId,
+pub enum Verdict {
+    /// Answer it.
+    Proceed,
+    /// Tell the author why not.
+    Refuse(guard::Refusal),
+}
+
+/// Who holds a mention whose placeholder is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// This caller claimed the note and handed the claim over: [`give_back`] both if the
+    /// answer cannot start.
+    Claimed {
         /// The claim.
         award: AwardId,
         /// The hand-over reaction.
         handover: AwardId,
+    },
+    /// The note was claimed by whoever passed the placeholder on, or there is no note to claim.
+    Passed,
+}
+
+/// A step of the flow failed; nothing stays posted and the claim is free again.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    /// `GET /user` or the membership look-up failed.
+    #[error("checking who asked (GitLab API)")]
+    Guard(#[source] GitLabError),
+    /// The claim could not be made.
+    #[error("claiming the mention (adding the bot's reaction to the note)")]
+    Claim(#[source] ClaimError),
+    /// The hand-over reaction could not be added.
+    #[error("handing the claim over (adding the bot's second reaction to the note)")]
+    HandOver(#[source] GitLabError),
+    /// The placeholder could not be posted.
+    #[error("posting the placeholder note")]
+    Placeholder(#[source] GitLabError),
+    /// The refusal could not be posted.
+    #[error("posting the refusal")]
+    Refusal(#[source] anyhow::Error),
+}
+
+impl AnswerError {
+    /// The error with its causes, one line, redacted: for a log line or a note.
+    pub fn describe(&self, redactor: &Redactor) -> String {
+        let mut text = self.to_string();
+        let mut cause = self.source();
+        while let Some(error) = cause {
+            text.push_str(": ");
+            text.push_str(&error.to_string());
+            cause = error.source();
+        }
+        redactor.redact(&text)
+    }
+}
+
+/// How an acknowledgement ended.
+#[derive(Debug)]
+pub enum Acknowledged {
+    /// The placeholder is up and the mention held: the caller must now get the answer started,
+    /// or replace the placeholder and [`give_back`] the claim.
+    Placeholder {
+        /// The placeholder.
+        placeholder: Placeholder,
+        /// Who holds the mention.
+        held: Held,
     },
     /// The author may not make the assistant act and the refusal was posted.
     Refused {
@@ -61,64 +140,61 @@ pub enum Acknowledged {
     /// Another delivery, replica, job or scan owns the note.
     ClaimedElsewhere,
     /// GitLab could not be reached or refused; nothing stays posted and the claim is free.
-    Failed {
-        /// What went wrong, redacted.
-        error: String,
-    },
+    Failed(AnswerError),
 }
 
-/// Acknowledges the mention in `trigger` (which must carry its note) for `assistant`; never
-/// leaves a placeholder behind without a handed-over claim.
-pub async fn acknowledge(
-    gitlab: &GitLab,
-    trigger: &Trigger,
-    assistant: Assistant,
-    settings: &AckSettings,
-    redactor: &Redactor,
-) -> Acknowledged {
-    let failed = |error: String| Acknowledged::Failed {
-        error: redactor.redact(&error),
-    };
-    let Some(note) = trigger.note.as_ref() else {
-        return failed("the trigger names no note to acknowledge".to_owned());
-    };
-    let target = Target {
-        project: &trigger.project,
-        noteable: trigger.noteable,
-        note: note.id,
-    };
-
-    let refusal = match guard::check(gitlab, trigger, &settings.guard).await {
-        Ok(GuardOutcome::Proceed { .. }) => None,
+/// Guards, then acknowledges the mention ([`acknowledge_verdict`]).
+pub async fn acknowledge(ask: Ask<'_>, guard: &GuardSettings) -> Acknowledged {
+    let verdict = match guard::check(ask.gitlab, ask.trigger, guard).await {
+        Ok(GuardOutcome::Proceed { .. }) => Verdict::Proceed,
         Ok(GuardOutcome::Ignore(reason)) => {
             return Acknowledged::Ignored {
                 reason: reason.message(),
             };
         }
-        Ok(GuardOutcome::Refuse(refusal)) => Some(refusal),
-        Err(error) => return failed(format!("the access checks could not reach GitLab: {error}")),
+        Ok(GuardOutcome::Refuse(refusal)) => Verdict::Refuse(refusal),
+        Err(error) => return Acknowledged::Failed(AnswerError::Guard(error)),
     };
+    acknowledge_verdict(ask, verdict).await
+}
 
-    let award = match claim::claim(gitlab, target, assistant, &settings.claim).await {
+/// Claims the mention (unless it was passed on), then posts the refusal or the placeholder and
+/// hands the claim over; never leaves a placeholder behind without a handed-over claim.
+pub async fn acknowledge_verdict(ask: Ask<'_>, verdict: Verdict) -> Acknowledged {
+    let trigger = ask.trigger;
+    let target = match (&trigger.note, trigger.placeholder) {
+        (Some(note), None) => Some(Target {
+            project: &trigger.project,
+            noteable: trigger.noteable,
+            note: note.id,
+        }),
+        _ => None,
+    };
+    let Some(target) = target else {
+        return passed_on(ask, verdict).await;
+    };
+    let award = match claim::claim(ask.gitlab, target, ask.assistant, ask.claim).await {
         Ok(Claim::Won(award)) => award,
         Ok(Claim::Taken) => return Acknowledged::ClaimedElsewhere,
-        Err(error) => return failed(format!("the note could not be claimed: {error}")),
+        Err(error) => return Acknowledged::Failed(AnswerError::Claim(error)),
     };
 
-    if let Some(refusal) = refusal {
+    if let Verdict::Refuse(refusal) = verdict {
         // The claim stays, handed over: a re-sent delivery must not post the refusal again.
-        let handover = match handed_over(gitlab, target, assistant, award).await {
+        let handover = match handed_over(ask, target, award).await {
             Ok(handover) => handover,
             Err(outcome) => return outcome,
         };
-        return match refusal::refuse(gitlab, trigger, assistant, &refusal, redactor).await {
+        return match refusal::refuse(ask.gitlab, trigger, ask.assistant, &refusal, ask.redactor)
+            .await
+        {
             Ok(note) => {
                 tracing::info!(reason = %refusal.message(), "refused the request");
                 Acknowledged::Refused { note }
             }
             Err(error) => {
-                give_back(gitlab, target, award, Some(handover)).await;
-                failed(format!("the refusal could not be posted: {error:#}"))
+                give_back(ask.gitlab, target, award, Some(handover)).await;
+                Acknowledged::Failed(AnswerError::Refusal(error))
             }
         };
     }
@@ -126,32 +202,69 @@ pub async fn acknowledge(
     // Tied to the claim, so whoever takes over an expired claim can remove it.
     let body = format!(
         "{}\n{}",
-        placeholder_body(assistant, None),
+        placeholder_body(ask.assistant, ask.job),
         claim_line(award)
     );
-    let placeholder = match post_where_asked(gitlab, trigger, &Inert::new(&body)).await {
-        Ok((placeholder, _thread)) => placeholder.id,
+    let placeholder = match post_where_asked(ask.gitlab, trigger, &Inert::new(&body)).await {
+        Ok((note, discussion)) => Placeholder {
+            assistant: ask.assistant,
+            project: trigger.project.clone(),
+            noteable: trigger.noteable,
+            note: note.id,
+            discussion,
+        },
         Err(error) => {
-            give_back(gitlab, target, award, None).await;
-            return failed(format!("the placeholder could not be posted: {error}"));
+            give_back(ask.gitlab, target, award, None).await;
+            return Acknowledged::Failed(AnswerError::Placeholder(error));
         }
     };
-    tracing::info!(placeholder = placeholder.0, "placeholder posted");
+    tracing::info!(placeholder = placeholder.note.0, "placeholder posted");
 
-    match handed_over(gitlab, target, assistant, award).await {
+    match handed_over(ask, target, award).await {
         Ok(handover) => Acknowledged::Placeholder {
-            note: placeholder,
-            award,
-            handover,
+            placeholder,
+            held: Held::Claimed { award, handover },
         },
         Err(outcome) => {
-            if let Err(error) = gitlab
-                .delete_note(&trigger.project, trigger.noteable, placeholder)
+            if let Err(error) = ask
+                .gitlab
+                .delete_note(&trigger.project, trigger.noteable, placeholder.note)
                 .await
             {
-                tracing::warn!(%error, placeholder = placeholder.0, "the placeholder of a mention no longer ours could not be deleted");
+                tracing::warn!(%error, placeholder = placeholder.note.0, "the placeholder of a mention no longer ours could not be deleted");
             }
             outcome
+        }
+    }
+}
+
+/// A mention claimed by whoever passed its placeholder on (or one without a note): the refusal
+/// replaces that placeholder, or the placeholder is taken over (rewritten to link this job).
+async fn passed_on(ask: Ask<'_>, verdict: Verdict) -> Acknowledged {
+    match verdict {
+        Verdict::Refuse(refusal) => match refusal::refuse_in_place(
+            ask.gitlab,
+            ask.trigger,
+            ask.assistant,
+            &refusal,
+            ask.redactor,
+        )
+        .await
+        {
+            Ok(note) => {
+                tracing::info!(note = %note, reason = %refusal.message(), "refused the request");
+                Acknowledged::Refused { note }
+            }
+            Err(error) => Acknowledged::Failed(AnswerError::Refusal(error)),
+        },
+        Verdict::Proceed => {
+            match post_placeholder(ask.gitlab, ask.trigger, ask.assistant, ask.job).await {
+                Ok(placeholder) => Acknowledged::Placeholder {
+                    placeholder,
+                    held: Held::Passed,
+                },
+                Err(error) => Acknowledged::Failed(AnswerError::Placeholder(error)),
+            }
         }
     }
 }
@@ -160,12 +273,11 @@ pub async fn acknowledge(
 /// asked (the claim is given back: [`Acknowledged::Failed`]) or the lease was lost to another
 /// caller ([`Acknowledged::ClaimedElsewhere`]), and the mention must be left alone.
 async fn handed_over(
-    gitlab: &GitLab,
+    ask: Ask<'_>,
     target: Target<'_>,
-    assistant: Assistant,
     award: AwardId,
 ) -> Result<AwardId, Acknowledged> {
-    match claim::hand_over(gitlab, target, assistant, award).await {
+    match claim::hand_over(ask.gitlab, target, ask.assistant, award).await {
         Ok(HandOver::Done(handover)) => Ok(handover),
         Ok(HandOver::Lost) => {
             tracing::warn!(
@@ -174,10 +286,8 @@ async fn handed_over(
             Err(Acknowledged::ClaimedElsewhere)
         }
         Err(error) => {
-            give_back(gitlab, target, award, None).await;
-            Err(Acknowledged::Failed {
-                error: format!("the claim could not be handed over: {error}"),
-            })
+            give_back(ask.gitlab, target, award, None).await;
+            Err(Acknowledged::Failed(AnswerError::HandOver(error)))
         }
     }
 }
@@ -192,4 +302,165 @@ pub async fn give_back(
     if let Err(error) = claim::release(gitlab, target, award, handover).await {
         tracing::error!(%error, "the claim could not be released; remove the bot's reaction to retry");
     }
+}
+
+/// Who tries again when a pipeline could not be started, which decides what the mention shows
+/// meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Nobody but the person (a relay: GitLab does not re-send a delivery it got a 202 for):
+    /// the placeholder becomes a note that says what happened and how to try again.
+    ByPerson,
+    /// The next scheduled scan, which finds the mention free again: the placeholder is removed
+    /// (the scan job fails, so the pipeline list shows it), and the next answer stands alone.
+    NextScan,
+}
+
+/// How answering a mention in a pipeline of its own ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answered {
+    /// The pipeline runs and the placeholder links it.
+    Started {
+        /// The pipeline.
+        pipeline: PipelineId,
+        /// The placeholder its job takes over.
+        placeholder: NoteId,
+    },
+    /// The author may not ask; they were told so.
+    Refused {
+        /// The refusal note.
+        note: NoteId,
+    },
+    /// The guard ignored it silently (a bot wrote it; the note is gone).
+    Ignored {
+        /// Why.
+        reason: String,
+    },
+    /// Another delivery, replica, job or scan owns the note.
+    ClaimedElsewhere,
+    /// It could not be handed over; the claim is free for a retry ([`Retry`]).
+    Failed {
+        /// What went wrong, redacted.
+        error: String,
+    },
+}
+
+/// Guards, acknowledges and starts the pipeline that answers the mention (the relay, the scan's
+/// pipeline mode); `placeholder_up` hears of the placeholder as soon as it is posted and
+/// handed over (the relay's latency figure). A pipeline that cannot be started gives the claim
+/// back, and the placeholder goes as `retry` says.
+pub async fn in_pipeline(
+    ask: Ask<'_>,
+    guard: &GuardSettings,
+    launch: Launch<'_>,
+    retry: Retry,
+    placeholder_up: impl FnOnce(NoteId),
+) -> Answered {
+    let (placeholder, held) = match acknowledge(ask, guard).await {
+        Acknowledged::Placeholder { placeholder, held } => {
+            placeholder_up(placeholder.note);
+            (placeholder, held)
+        }
+        Acknowledged::Refused { note } => return Answered::Refused { note },
+        Acknowledged::Ignored { reason } => return Answered::Ignored { reason },
+        Acknowledged::ClaimedElsewhere => return Answered::ClaimedElsewhere,
+        Acknowledged::Failed(error) => {
+            return Answered::Failed {
+                error: error.describe(ask.redactor),
+            };
+        }
+    };
+    let trigger = ask.trigger;
+    let Some(request) = CiRequest::checked(trigger, ask.assistant, Some(placeholder.note)) else {
+        // `acknowledge` posts nothing for a trigger without a note, which no relay or scan makes.
+        return Answered::Failed {
+            error: "the mention names no note".to_owned(),
+        };
+    };
+    match pipeline::start(launch, &trigger.project, &request).await {
+        Ok(started) if ask.job.is_some() => {
+            // The placeholder links the job that posted it (a scan's) until the pipeline's job
+            // takes it over: no request spent on linking the pipeline too.
+            tracing::info!(pipeline = started.id.0, "pipeline started");
+            Answered::Started {
+                pipeline: started.id,
+                placeholder: placeholder.note,
+            }
+        }
+        Ok(started) => {
+            tracing::info!(pipeline = started.id.0, "pipeline started");
+            let details = format!("Pipeline: [#{}]({})", started.id, started.web_url);
+            let body = crate::publish::placeholder::working_body(ask.assistant, ask.job, &details);
+            if let Err(error) = ask
+                .gitlab
+                .update_note(
+                    &trigger.project,
+                    trigger.noteable,
+                    placeholder.note,
+                    &Inert::new(&body),
+                )
+                .await
+            {
+                // The job rewrites the placeholder with its own link anyway.
+                tracing::warn!(%error, "the placeholder could not be linked to the pipeline");
+            }
+            Answered::Started {
+                pipeline: started.id,
+                placeholder: placeholder.note,
+            }
+        }
+        Err(error) => {
+            let error = ask.redactor.redact(&error.to_string());
+            tracing::warn!(%error, "the pipeline could not be started");
+            match retry {
+                Retry::ByPerson => {
+                    let body = failure_body(ask.assistant, &error);
+                    if let Err(error) = ask
+                        .gitlab
+                        .update_note(
+                            &trigger.project,
+                            trigger.noteable,
+                            placeholder.note,
+                            &Inert::new(&body),
+                        )
+                        .await
+                    {
+                        tracing::error!(%error, placeholder = placeholder.note.0, "the placeholder could not be replaced by the failure note");
+                    }
+                }
+                Retry::NextScan => {
+                    if let Err(error) = ask
+                        .gitlab
+                        .delete_note(&trigger.project, trigger.noteable, placeholder.note)
+                        .await
+                    {
+                        tracing::warn!(note = %placeholder.note, %error, "the placeholder of a pipeline that did not start could not be deleted");
+                    }
+                }
+            }
+            if let (Held::Claimed { award, handover }, Some(note)) = (held, &trigger.note) {
+                let target = Target {
+                    project: &trigger.project,
+                    noteable: trigger.noteable,
+                    note: note.id,
+                };
+                give_back(ask.gitlab, target, award, Some(handover)).await;
+            }
+            Answered::Failed {
+                error: format!("starting the pipeline: {error}"),
+            }
+        }
+    }
+}
+
+/// The note that replaces the placeholder when no pipeline could be started: what happened and
+/// how to try again, with our marker so it is never read as a request.
+fn failure_body(assistant: Assistant, error: &str) -> String {
+    format!(
+        "⚠️ **{}** could not start: the relay could not start the pipeline that would answer \
+         this ({}). Nothing ran. Comment again, or resend the webhook delivery, to retry.\n\n{}",
+        assistant.display_name(),
+        error,
+        marker(assistant, NoteRole::Result)
+    )
 }

@@ -1,6 +1,6 @@
-//! What a worker does with one queued mention: acknowledge it (check who asked, claim the note,
-//! post the placeholder, hand the claim over: [`crate::answer`], shared with the acknowledgement
-//! job), start the pipeline, and link it from the placeholder.
+//! What a worker does with one queued mention: answer it in a pipeline of its own
+//! ([`crate::answer::in_pipeline`]: check who asked, claim the note, post the placeholder, hand
+//! the claim over, start the pipeline and link it from the placeholder), and keep the counts.
 //!
 //! Once the placeholder is up it never stays "working" without a pipeline behind it (it is
 //! replaced by a failure note), and a failed mention gives its claim back, so GitLab's "Resend
@@ -13,14 +13,11 @@ use tracing::Instrument;
 use super::dedup::Seen;
 use super::intake::Mention;
 use super::stats::{Stats, bump};
-use crate::answer::{AckSettings, Acknowledged, acknowledge, give_back, pipeline};
-use crate::claim::{ClaimSettings, Target};
-use crate::gitlab::GitLab;
+use crate::answer::pipeline::Launch;
+use crate::answer::{Answered, Ask, Retry, in_pipeline};
+use crate::claim::ClaimSettings;
 use crate::gitlab::ids::{NoteId, PipelineId};
 use crate::guard::GuardSettings;
-use crate::marker::{NoteRole, marker};
-use crate::publish::placeholder::working_body;
-use crate::quick_action::Inert;
 use crate::redact::Redactor;
 
 /// What the workers share.
@@ -77,104 +74,51 @@ pub async fn answer(ctx: &Context, mention: &Mention) -> Outcome {
 }
 
 async fn work(ctx: &Context, mention: &Mention) -> Outcome {
-    let gitlab = &mention.project.gitlab;
-    let trigger = &*mention.trigger;
-    let assistant = mention.assistant;
-    let Some(note) = trigger.note.as_ref() else {
-        return Outcome::Failed;
+    let project = &*mention.project;
+    let ask = Ask {
+        gitlab: &project.gitlab,
+        trigger: &mention.trigger,
+        assistant: mention.assistant,
+        claim: &ctx.claim,
+        job: None,
+        redactor: &ctx.redactor,
     };
-    let target = Target {
-        project: &trigger.project,
-        noteable: trigger.noteable,
-        note: note.id,
+    let launch = Launch {
+        gitlab: &project.gitlab,
+        start: &project.start,
+        git_ref: &project.git_ref,
     };
-    let settings = AckSettings {
-        guard: ctx.guard.clone(),
-        claim: ctx.claim,
+    let placeholder_up = |placeholder: NoteId| {
+        bump(&ctx.stats.placeholders);
+        ctx.stats.record_latency(mention.received.elapsed());
+        tracing::info!(
+            placeholder = placeholder.0,
+            elapsed_ms = u64::try_from(mention.received.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "placeholder posted and claim handed over"
+        );
     };
-    let (placeholder, award, handover) =
-        match acknowledge(gitlab, trigger, assistant, &settings, &ctx.redactor).await {
-            Acknowledged::Placeholder {
-                note,
-                award,
-                handover,
-            } => (note, award, handover),
-            Acknowledged::Refused { .. } => {
-                bump(&ctx.stats.not_allowed);
-                return Outcome::NotAllowed;
-            }
-            Acknowledged::Ignored { reason } => {
-                tracing::info!(%reason, "not acting on the note");
-                bump(&ctx.stats.not_allowed);
-                return Outcome::NotAllowed;
-            }
-            Acknowledged::ClaimedElsewhere => {
-                tracing::info!("already claimed by another delivery, replica or scan");
-                bump(&ctx.stats.claimed_elsewhere);
-                return Outcome::ClaimedElsewhere;
-            }
-            Acknowledged::Failed { error } => {
-                tracing::warn!(%error, "the mention could not be acknowledged");
-                return Outcome::Failed;
-            }
-        };
-    bump(&ctx.stats.placeholders);
-    ctx.stats.record_latency(mention.received.elapsed());
-    tracing::info!(
-        placeholder = placeholder.0,
-        elapsed_ms = u64::try_from(mention.received.elapsed().as_millis()).unwrap_or(u64::MAX),
-        "placeholder posted and claim handed over"
-    );
-
-    let variables = crate::trigger::ci_vars::variables(trigger, assistant, placeholder);
-    match pipeline::start(&mention.project, trigger, variables).await {
-        Ok(started) => {
-            tracing::info!(pipeline = started.id.0, "pipeline started");
-            let details = format!("Pipeline: [#{}]({})", started.id, started.web_url);
-            let body = working_body(assistant, None, &details);
-            if let Err(error) = gitlab
-                .update_note(
-                    &trigger.project,
-                    trigger.noteable,
-                    placeholder,
-                    &Inert::new(&body),
-                )
-                .await
-            {
-                // The job rewrites the placeholder with its own link anyway.
-                tracing::warn!(%error, "the placeholder could not be linked to the pipeline");
-            }
+    match in_pipeline(ask, &ctx.guard, launch, Retry::ByPerson, placeholder_up).await {
+        Answered::Started { pipeline, .. } => {
             bump(&ctx.stats.pipelines);
-            Outcome::Started(started.id)
+            Outcome::Started(pipeline)
         }
-        Err(error) => {
-            tracing::warn!(%error, "the pipeline could not be started");
-            let body = failure_body(ctx, assistant, &error.to_string());
-            replace_placeholder(gitlab, mention, placeholder, &body).await;
-            give_back(gitlab, target, award, Some(handover)).await;
+        Answered::Refused { .. } => {
+            bump(&ctx.stats.not_allowed);
+            Outcome::NotAllowed
+        }
+        Answered::Ignored { reason } => {
+            tracing::info!(%reason, "not acting on the note");
+            bump(&ctx.stats.not_allowed);
+            Outcome::NotAllowed
+        }
+        Answered::ClaimedElsewhere => {
+            tracing::info!("already claimed by another delivery, replica or scan");
+            bump(&ctx.stats.claimed_elsewhere);
+            Outcome::ClaimedElsewhere
+        }
+        Answered::Failed { error } => {
+            tracing::warn!(%error, "the mention could not be answered");
             Outcome::Failed
         }
-    }
-}
-
-/// The note that replaces the placeholder when no pipeline could be started: what happened and
-/// how to try again, with our marker so it is never read as a request.
-fn failure_body(ctx: &Context, assistant: crate::assistant::Assistant, error: &str) -> String {
-    format!(
-        "⚠️ **{}** could not start: the relay could not start the pipeline that would answer \
-         this ({}). Nothing ran. Comment again, or resend the webhook delivery, to retry.\n\n{}",
-        assistant.display_name(),
-        ctx.redactor.redact(error),
-        marker(assistant, NoteRole::Result)
-    )
-}
-
-async fn replace_placeholder(gitlab: &GitLab, mention: &Mention, note: NoteId, body: &str) {
-    let trigger = &*mention.trigger;
-    if let Err(error) = gitlab
-        .update_note(&trigger.project, trigger.noteable, note, &Inert::new(body))
-        .await
-    {
-        tracing::error!(%error, placeholder = note.0, "the placeholder could not be replaced by the failure note");
     }
 }

@@ -215,9 +215,8 @@ pub async fn scan(
             Some(match (settings.mode, &pipeline) {
                 (Mode::Pipeline, Some(handoff)) => handoff.hand_over(&mention).await,
                 _ => {
-                    crate::answer::in_job::in_job(
-                        &mention,
-                        assistant,
+                    handoff::in_job(
+                        &handoff::request(&project, assistant, &mention),
                         &options.handles,
                         vars,
                         Arc::clone(&redactor),

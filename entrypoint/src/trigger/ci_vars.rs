@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use crate::assistant::Assistant;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef};
-use crate::trigger::Trigger;
 
 /// The names, in one place, because the relay and the scan write them and this module reads them.
 /// What `AI_NOTEABLE_TYPE` may say ([`Noteable::from_type`]).
@@ -54,6 +53,48 @@ pub struct CiRequest {
 }
 
 impl CiRequest {
+    /// The variables that name this request, as [`parse`] reads them back: what the relay and
+    /// the scan pass to the pipeline they start and the scan's in-job run lays over its own
+    /// job's variables. The project is the pipeline's own (`CI_PROJECT_ID`), never a variable.
+    pub fn variables(&self) -> BTreeMap<&'static str, String> {
+        let mut vars = BTreeMap::from([
+            (names::ASSISTANT, self.assistant.name().to_owned()),
+            (names::NOTEABLE_TYPE, self.noteable.gitlab_type().to_owned()),
+            (names::NOTEABLE_IID, self.noteable.iid().to_string()),
+            (names::NOTE_ID, self.note.to_string()),
+        ]);
+        if let Some(discussion) = &self.discussion {
+            vars.insert(names::DISCUSSION_ID, discussion.to_string());
+        }
+        if let Some(placeholder) = self.placeholder {
+            vars.insert(names::PLACEHOLDER_NOTE_ID, placeholder.to_string());
+        }
+        if let Some(digest) = &self.checked_body {
+            vars.insert(names::NOTE_SHA256, digest.clone());
+        }
+        vars
+    }
+
+    /// The request for the note in `trigger`, whose body the caller's guard checked (the job
+    /// refuses the note if its body differs by then, [`crate::guard::edit`]); `None` for a
+    /// trigger without a note.
+    pub fn checked(
+        trigger: &crate::trigger::Trigger,
+        assistant: Assistant,
+        placeholder: Option<NoteId>,
+    ) -> Option<Self> {
+        let note = trigger.note.as_ref()?;
+        Some(Self {
+            project: trigger.project.clone(),
+            assistant,
+            noteable: trigger.noteable,
+            note: note.id,
+            discussion: note.discussion.clone(),
+            placeholder,
+            checked_body: Some(crate::guard::edit::body_digest(&note.body)),
+        })
+    }
+
     /// A note named by id alone (our webhook template's variables): no thread, placeholder or
     /// checked body known yet; reading it back fills in the rest.
     pub fn for_note(
@@ -72,42 +113,6 @@ impl CiRequest {
             checked_body: None,
         }
     }
-}
-
-/// The variables for the pipeline answering `trigger` for `assistant`, whose placeholder is
-/// `placeholder`.
-pub fn variables(
-    trigger: &Trigger,
-    assistant: Assistant,
-    placeholder: NoteId,
-) -> BTreeMap<String, String> {
-    let mut vars = BTreeMap::from([
-        (names::ASSISTANT.to_owned(), assistant.name().to_owned()),
-        (
-            names::NOTEABLE_TYPE.to_owned(),
-            trigger.noteable.gitlab_type().to_owned(),
-        ),
-        (
-            names::NOTEABLE_IID.to_owned(),
-            trigger.noteable.iid().to_string(),
-        ),
-        (
-            names::PLACEHOLDER_NOTE_ID.to_owned(),
-            placeholder.to_string(),
-        ),
-    ]);
-    if let Some(note) = &trigger.note {
-        vars.insert(names::NOTE_ID.to_owned(), note.id.to_string());
-        // The body the relay's guard found unchanged; the job refuses the note if it differs.
-        vars.insert(
-            names::NOTE_SHA256.to_owned(),
-            crate::guard::edit::body_digest(&note.body),
-        );
-        if let Some(discussion) = &note.discussion {
-            vars.insert(names::DISCUSSION_ID.to_owned(), discussion.to_string());
-        }
-    }
-    vars
 }
 
 /// A variable is missing or malformed. `Display` is the one line the job log shows.
@@ -392,5 +397,27 @@ mod tests {
         );
         assert!(present(&env(&[("AI_NOTE_ID", "1")])));
         assert!(!present(&env(&[("AI_NOTE_ID", " ")])));
+    }
+
+    #[test]
+    fn what_the_relay_and_scan_write_reads_back_as_the_same_request() {
+        let full = parse(&env(FULL)).unwrap();
+        let minimal = CiRequest::for_note(
+            ProjectRef::Id(ProjectId(7)),
+            Assistant::Claude,
+            Noteable::Issue(crate::gitlab::ids::IssueIid(4)),
+            NoteId(55),
+        );
+        for request in [full, minimal] {
+            let vars = request.variables();
+            let lookup = |name: &str| {
+                vars.get(name)
+                    .cloned()
+                    .or_else(|| (name == "CI_PROJECT_ID").then(|| "7".to_owned()))
+            };
+            assert_eq!(parse(&lookup).unwrap(), request, "{vars:?}");
+            // Only our own variables: nothing that would override GitLab's.
+            assert!(vars.keys().all(|name| name.starts_with("AI_")), "{vars:?}");
+        }
     }
 }
