@@ -14,4 +14,5 @@ pub mod ci_rules;
 pub mod gitlab;
 pub mod model;
 pub mod registry;
+pub mod replicas;
 pub mod sandbox;

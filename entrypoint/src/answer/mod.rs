@@ -161,6 +161,11 @@ pub async fn acknowledge(ask: Ask<'_>, guard: &GuardSettings) -> Acknowledged {
 /// Claims the mention (unless it was passed on), then posts the refusal or the placeholder and
 /// hands the claim over; never leaves a placeholder behind without a handed-over claim.
 pub async fn acknowledge_verdict(ask: Ask<'_>, verdict: Verdict) -> Acknowledged {
+    acknowledge_with(ask, verdict, None).await
+}
+
+/// [`acknowledge_verdict`], with `extra` as one more hidden line of the placeholder.
+async fn acknowledge_with(ask: Ask<'_>, verdict: Verdict, extra: Option<&str>) -> Acknowledged {
     let trigger = ask.trigger;
     let target = match (&trigger.note, trigger.placeholder) {
         (Some(note), None) => Some(Target {
@@ -200,11 +205,15 @@ pub async fn acknowledge_verdict(ask: Ask<'_>, verdict: Verdict) -> Acknowledged
     }
 
     // Tied to the claim, so whoever takes over an expired claim can remove it.
-    let body = format!(
+    let mut body = format!(
         "{}\n{}",
         placeholder_body(ask.assistant, ask.job),
         claim_line(award)
     );
+    if let Some(extra) = extra {
+        body.push('\n');
+        body.push_str(extra);
+    }
     let placeholder = match post_where_asked(ask.gitlab, trigger, &Inert::new(&body)).await {
         Ok((note, discussion)) => Placeholder {
             assistant: ask.assistant,
@@ -356,7 +365,30 @@ pub async fn in_pipeline(
     retry: Retry,
     placeholder_up: impl FnOnce(NoteId),
 ) -> Answered {
-    let (placeholder, held) = match acknowledge(ask, guard).await {
+    let (verdict, bot) = match guard::check(ask.gitlab, ask.trigger, guard).await {
+        Ok(GuardOutcome::Proceed { bot, .. }) => (Verdict::Proceed, Some(bot.id)),
+        Ok(GuardOutcome::Ignore(reason)) => {
+            return Answered::Ignored {
+                reason: reason.message(),
+            };
+        }
+        Ok(GuardOutcome::Refuse(refusal)) => (Verdict::Refuse(refusal), None),
+        Err(error) => {
+            return Answered::Failed {
+                error: AnswerError::Guard(error).describe(ask.redactor),
+            };
+        }
+    };
+    // A placeholder that links no job (the relay's) is rewritten with the pipeline's link once
+    // the pipeline runs, which drops this line: until then a dead claimer can be told apart.
+    let pending = ask.job.is_none().then_some(PIPELINE_PENDING);
+    let mut acknowledged = acknowledge_with(ask, verdict.clone(), pending).await;
+    if let (Acknowledged::ClaimedElsewhere, Some(bot), Some(_)) = (&acknowledged, bot, pending)
+        && died_after_hand_over(ask, bot).await
+    {
+        acknowledged = acknowledge_with(ask, verdict, pending).await;
+    }
+    let (placeholder, held) = match acknowledged {
         Acknowledged::Placeholder { placeholder, held } => {
             placeholder_up(placeholder.note);
             (placeholder, held)
@@ -449,6 +481,82 @@ pub async fn in_pipeline(
             Answered::Failed {
                 error: format!("starting the pipeline: {error}"),
             }
+        }
+    }
+}
+
+/// The hidden line of a placeholder whose pipeline is not known to run yet ([`in_pipeline`]).
+const PIPELINE_PENDING: &str = "<!-- gitlab-ai-assistant-pipeline: pending -->";
+
+/// True when the mention's claimer handed it over more than a lease ago and still has not
+/// confirmed its pipeline (its placeholder still carries [`PIPELINE_PENDING`] and the claim it
+/// was posted under): it died between the hand-over and the pipeline (a relay replica killed
+/// while GitLab was slow to start pipelines). The stale hand-over reactions are then deleted,
+/// which leaves an expired claim that the next [`claim::claim`] takes over with its placeholder
+/// (see [`crate::claim`]), racing like any other caller. Costs two reads, only for a mention
+/// someone else holds.
+///
+/// Not covered: a claimer whose pipeline GitLab created but which died before it linked it,
+/// when that pipeline's job has not started (and taken the placeholder over) within the lease:
+/// the mention is then answered twice. The default lease of ten minutes makes that a runner
+/// backlog longer than ten minutes right after a replica's death.
+async fn died_after_hand_over(ask: Ask<'_>, bot: crate::gitlab::ids::UserId) -> bool {
+    let trigger = ask.trigger;
+    let Some(note) = &trigger.note else {
+        return false;
+    };
+    let target = Target {
+        project: &trigger.project,
+        noteable: trigger.noteable,
+        note: note.id,
+    };
+    let awards = match ask
+        .gitlab
+        .note_awards(&trigger.project, trigger.noteable, note.id)
+        .await
+    {
+        Ok(awards) => awards,
+        Err(error) => {
+            tracing::warn!(%error, "the note's reactions could not be read to check for a dead claimer");
+            return false;
+        }
+    };
+    let Some((claims, handovers)) =
+        claim::stale_handover(&awards, ask.assistant, bot, ask.claim, chrono::Utc::now())
+    else {
+        return false;
+    };
+    let notes = match ask
+        .gitlab
+        .notes(
+            &trigger.project,
+            trigger.noteable,
+            crate::gitlab::notes::NoteListOptions::default(),
+        )
+        .await
+    {
+        Ok(notes) => notes,
+        Err(error) => {
+            tracing::warn!(%error, "the notes could not be read to check for a dead claimer");
+            return false;
+        }
+    };
+    let stalled = notes.iter().any(|n| {
+        n.author.id == bot
+            && n.body.contains(PIPELINE_PENDING)
+            && crate::marker::claim_of(&n.body).is_some_and(|c| claims.contains(&c))
+    });
+    if !stalled {
+        return false;
+    }
+    tracing::warn!(
+        "the mention was handed over more than a lease ago and its pipeline never confirmed; its claimer died: taking it over"
+    );
+    match claim::withdraw_all(ask.gitlab, target, &handovers).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, "the dead claimer's hand-over could not be removed");
+            false
         }
     }
 }
