@@ -369,4 +369,34 @@ impl Fleet {
         }
         Ok(sum)
     }
+
+    /// Waits until every mention of `posted` has an end (answered, refused or a failure note);
+    /// false when some have none after `timeout`.
+    pub async fn wait_for_ends(&self, posted: &[Posted], timeout: Duration) -> bool {
+        let ended = |fleet: &Fleet| posted.iter().all(|m| fleet.fate(m) != Fate::Lost);
+        self.settle(timeout, ended).await.is_ok()
+    }
+
+    /// Resends, to the replicas still running, the deliveries of every mention of `posted` that
+    /// has no end, as a person would from the hook's "Recent events"; the number resent.
+    pub async fn resend_lost(&self, posted: &[Posted]) -> usize {
+        let running: Vec<String> = self
+            .replicas
+            .iter()
+            .filter(|r| r.is_running())
+            .map(|r| r.url())
+            .collect();
+        let mut resent = 0;
+        for mention in posted.iter().filter(|m| self.fate(m) == Fate::Lost) {
+            for delivery in self
+                .deliveries_of(mention)
+                .into_iter()
+                .filter(|d| running.contains(&d.url))
+            {
+                resent += 1;
+                self.resend(&delivery).await;
+            }
+        }
+        resent
+    }
 }

@@ -351,6 +351,9 @@ pub enum Answered {
     Failed {
         /// What went wrong, redacted.
         error: String,
+        /// Whether a note tells the person so ([`Retry::ByPerson`]); when not, nobody but the
+        /// caller knows the mention is unanswered, and the caller should try again.
+        noted: bool,
     },
 }
 
@@ -376,6 +379,7 @@ pub async fn in_pipeline(
         Err(error) => {
             return Answered::Failed {
                 error: AnswerError::Guard(error).describe(ask.redactor),
+                noted: false,
             };
         }
     };
@@ -399,6 +403,7 @@ pub async fn in_pipeline(
         Acknowledged::Failed(error) => {
             return Answered::Failed {
                 error: error.describe(ask.redactor),
+                noted: false,
             };
         }
     };
@@ -407,6 +412,7 @@ pub async fn in_pipeline(
         // `acknowledge` posts nothing for a trigger without a note, which no relay or scan makes.
         return Answered::Failed {
             error: "the mention names no note".to_owned(),
+            noted: false,
         };
     };
     match pipeline::start(launch, &trigger.project, &request).await {
@@ -436,6 +442,11 @@ pub async fn in_pipeline(
                 // The job rewrites the placeholder with its own link anyway.
                 tracing::warn!(%error, "the placeholder could not be linked to the pipeline");
             }
+            if retry == Retry::ByPerson
+                && let Some(bot) = bot
+            {
+                remove_failures(ask, bot).await;
+            }
             Answered::Started {
                 pipeline: started.id,
                 placeholder: placeholder.note,
@@ -446,7 +457,15 @@ pub async fn in_pipeline(
             tracing::warn!(%error, "the pipeline could not be started");
             match retry {
                 Retry::ByPerson => {
-                    let body = failure_body(ask.assistant, &error);
+                    let body = format!(
+                        "{}\n{}",
+                        failure_body(ask.assistant, &error),
+                        trigger
+                            .note
+                            .as_ref()
+                            .map(|note| failed_for_line(ask.assistant, note.id))
+                            .unwrap_or_default()
+                    );
                     if let Err(error) = ask
                         .gitlab
                         .update_note(
@@ -480,6 +499,63 @@ pub async fn in_pipeline(
             }
             Answered::Failed {
                 error: format!("starting the pipeline: {error}"),
+                noted: retry == Retry::ByPerson,
+            }
+        }
+    }
+}
+
+/// The hidden line of a failure note ([`Retry::ByPerson`]) that names the mention it is about,
+/// so whoever answers the mention later finds and removes it.
+fn failed_for_line(assistant: Assistant, note: NoteId) -> String {
+    format!(
+        "<!-- gitlab-ai-assistant-failed-for: {}:{note} -->",
+        assistant.name()
+    )
+}
+
+/// Removes the failure notes an earlier attempt left for this mention ([`failed_for_line`]),
+/// now that its pipeline runs: a person who resent the delivery, or another replica's copy of
+/// it, must not leave "could not start" beside the answer. One read of the notes per answered
+/// mention, after the pipeline started, so the placeholder is not delayed. Best effort: a
+/// failure note left over is untidy, not wrong.
+async fn remove_failures(ask: Ask<'_>, bot: crate::gitlab::ids::UserId) {
+    let trigger = ask.trigger;
+    let Some(mention) = &trigger.note else {
+        return;
+    };
+    let line = failed_for_line(ask.assistant, mention.id);
+    let notes = match ask
+        .gitlab
+        .notes(
+            &trigger.project,
+            trigger.noteable,
+            crate::gitlab::notes::NoteListOptions::default(),
+        )
+        .await
+    {
+        Ok(notes) => notes,
+        Err(error) => {
+            tracing::warn!(%error, "the notes could not be listed to remove an earlier failure note");
+            return;
+        }
+    };
+    for note in notes
+        .iter()
+        .filter(|n| n.author.id == bot && n.body.contains(&line))
+    {
+        match ask
+            .gitlab
+            .delete_note(&trigger.project, trigger.noteable, note.id)
+            .await
+        {
+            Ok(()) => tracing::info!(
+                note = note.id.0,
+                "removed the failure note of an earlier attempt"
+            ),
+            Err(error) if error.is_not_found() => {}
+            Err(error) => {
+                tracing::warn!(%error, note = note.id.0, "the failure note of an earlier attempt could not be removed")
             }
         }
     }

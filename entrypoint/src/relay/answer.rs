@@ -58,7 +58,22 @@ pub async fn answer(ctx: &Context, mention: &Mention) -> Outcome {
         assistant = mention.assistant.name(),
         event = mention.event_uuid.as_deref().unwrap_or(""),
     );
-    let outcome = work(ctx, mention).instrument(span.clone()).await;
+    let mut attempt = 0;
+    let outcome = loop {
+        let (outcome, silent) = work(ctx, mention).instrument(span.clone()).await;
+        let Some(pause) = RETRY_PAUSES.get(attempt).filter(|_| silent) else {
+            break outcome;
+        };
+        attempt += 1;
+        span.in_scope(|| {
+            tracing::warn!(
+                attempt,
+                pause_ms = pause.as_millis() as u64,
+                "nothing was posted and the claim is free; trying the mention again"
+            )
+        });
+        tokio::time::sleep(*pause).await;
+    };
     span.in_scope(|| tracing::info!(?outcome, "mention handled"));
     match outcome {
         Outcome::Failed => {
@@ -73,7 +88,19 @@ pub async fn answer(ctx: &Context, mention: &Mention) -> Outcome {
     outcome
 }
 
-async fn work(ctx: &Context, mention: &Mention) -> Outcome {
+/// The pauses before the relay tries a mention again that failed without leaving anything
+/// visible (GitLab failed the access checks, the claim, the placeholder or the hand-over, and the
+/// claim was given back): GitLab does not re-send a delivery it got a 202 for, so without these
+/// the mention would end in silence. The worker holds its slot meanwhile, which slows a relay
+/// facing a failing GitLab rather than piling more requests on it.
+const RETRY_PAUSES: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(500),
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(5),
+];
+
+/// One attempt, and whether it failed silently (nothing posted, nothing held).
+async fn work(ctx: &Context, mention: &Mention) -> (Outcome, bool) {
     let project = &*mention.project;
     let ask = Ask {
         gitlab: &project.gitlab,
@@ -97,7 +124,8 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
             "placeholder posted and claim handed over"
         );
     };
-    match in_pipeline(ask, &ctx.guard, launch, Retry::ByPerson, placeholder_up).await {
+    let outcome = match in_pipeline(ask, &ctx.guard, launch, Retry::ByPerson, placeholder_up).await
+    {
         Answered::Started { pipeline, .. } => {
             bump(&ctx.stats.pipelines);
             Outcome::Started(pipeline)
@@ -116,9 +144,10 @@ async fn work(ctx: &Context, mention: &Mention) -> Outcome {
             bump(&ctx.stats.claimed_elsewhere);
             Outcome::ClaimedElsewhere
         }
-        Answered::Failed { error } => {
+        Answered::Failed { error, noted } => {
             tracing::warn!(%error, "the mention could not be answered");
-            Outcome::Failed
+            return (Outcome::Failed, !noted);
         }
-    }
+    };
+    (outcome, false)
 }

@@ -151,7 +151,7 @@ impl PipelineHandoff<'_> {
             Answered::Refused { note } => Outcome::Refused { note },
             Answered::Ignored { reason } => Outcome::Ignored { reason },
             Answered::ClaimedElsewhere => Outcome::Taken,
-            Answered::Failed { error } => Outcome::Failed { error },
+            Answered::Failed { error, .. } => Outcome::Failed { error },
         }
     }
 }
