@@ -79,6 +79,7 @@ pub struct Fleet {
     pub bot: SeededUser,
     trigger_token: String,
     lease: Duration,
+    env: Vec<(String, String)>,
     replicas: Vec<Replica>,
     _dir: tempfile::TempDir,
 }
@@ -128,6 +129,16 @@ impl Fleet {
     /// Starts the double and `replicas` relays with a claim lease of `lease`, each with its own
     /// spool directory and `workers` workers, and one project hook per replica.
     pub async fn start(replicas: usize, lease: Duration, workers: usize) -> anyhow::Result<Fleet> {
+        Self::start_with(replicas, lease, workers, &[]).await
+    }
+
+    /// [`Fleet::start`], with more `AI_RELAY_*` settings for every replica (a small queue).
+    pub async fn start_with(
+        replicas: usize,
+        lease: Duration,
+        workers: usize,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Fleet> {
         let gl = GitLabDouble::start().await?;
         let seed = Seed::parse(SEED)?;
         let users = seed.apply(&gl)?;
@@ -160,6 +171,10 @@ impl Fleet {
             bot: user("claude-bot")?,
             trigger_token,
             lease,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             replicas: Vec::new(),
             _dir: dir,
         };
@@ -207,6 +222,7 @@ impl Fleet {
                 "AI_CLAIM_LEASE_SECONDS",
                 self.lease.as_secs().max(1).to_string(),
             )
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)

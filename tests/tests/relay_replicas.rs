@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use doubles::gitlab::double::Noteable;
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use doubles::replicas::{Fate, Fleet, Posted, Tally};
 
@@ -56,13 +57,38 @@ async fn settle_and_resend(fleet: &Fleet, posted: &[Posted]) {
         fleet.resend_lost(posted).await;
         fleet.wait_for_ends(posted, Duration::from_secs(30)).await;
     }
+    // A replica may still be working on its copy of a mention that already has an end (riding
+    // out GitLab's failures, or about to remove an earlier failure note): wait until nothing
+    // has changed for longer than its retries take.
+    let mut last = fleet.tally(posted);
+    let mut still = 0;
+    while still < 20 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = fleet.tally(posted);
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+    }
 }
 
 fn assert_once(fleet: &Fleet, posted: &[Posted], tally: &Tally, failures_allowed: bool) {
     let report: Vec<_> = posted
         .iter()
         .filter(|m| fleet.fate(m) != Fate::Once)
-        .map(|m| (m.note.id, fleet.fate(m)))
+        .map(|m| {
+            let notes: Vec<String> = fleet
+                .gl
+                .notes(fleet.project, Noteable::Issue(m.issue))
+                .into_iter()
+                .filter(|n| n.author_id == fleet.bot.id)
+                .map(|n| n.body.lines().last().unwrap_or_default().to_owned())
+                .collect();
+            (
+                m.note.id,
+                fleet.fate(m),
+                fleet.gl.award_names(m.note.id),
+                notes,
+            )
+        })
         .collect();
     assert_eq!(
         (tally.lost, tally.duplicated),
@@ -159,4 +185,30 @@ async fn a_fifth_of_gitlabs_answers_failing_leaves_every_mention_answered_refuse
     let tally = fleet.tally(&posted);
     assert!(faults.injected() > 0);
     assert_once(&fleet, &posted, &tally, true);
+}
+
+#[tokio::test]
+async fn a_burst_far_beyond_each_replicas_queue_is_answered_once() {
+    // Two mentions fit each replica's queue, one worker each: the rest waits in the overflow
+    // (and the spool), never refused, never answered twice.
+    let fleet = Fleet::start_with(2, LEASE, 1, &[("AI_RELAY_QUEUE_CAPACITY", "2")])
+        .await
+        .expect("fleet");
+    let posted: Vec<Posted> = (0..40)
+        .map(|n| {
+            fleet
+                .mention(n % 5 != 4, &format!("@claude burst {n}"))
+                .expect("mention")
+        })
+        .collect();
+    settle_and_resend(&fleet, &posted).await;
+    let refused: Vec<_> = posted
+        .iter()
+        .flat_map(|m| fleet.deliveries_of(m))
+        .map(|d| d.status)
+        .filter(|s| *s != Some(202))
+        .collect();
+    assert!(refused.is_empty(), "deliveries not accepted: {refused:?}");
+    let tally = fleet.tally(&posted);
+    assert_once(&fleet, &posted, &tally, false);
 }

@@ -387,8 +387,8 @@ pub async fn in_pipeline(
     // the pipeline runs, which drops this line: until then a dead claimer can be told apart.
     let pending = ask.job.is_none().then_some(PIPELINE_PENDING);
     let mut acknowledged = acknowledge_with(ask, verdict.clone(), pending).await;
-    if let (Acknowledged::ClaimedElsewhere, Some(bot), Some(_)) = (&acknowledged, bot, pending)
-        && died_after_hand_over(ask, bot).await
+    if let (Acknowledged::ClaimedElsewhere, Some(_)) = (&acknowledged, pending)
+        && died_after_hand_over(ask, bot, matches!(verdict, Verdict::Refuse(_))).await
     {
         acknowledged = acknowledge_with(ask, verdict, pending).await;
     }
@@ -566,8 +566,9 @@ const PIPELINE_PENDING: &str = "<!-- gitlab-ai-assistant-pipeline: pending -->";
 
 /// True when the mention's claimer handed it over more than a lease ago and still has not
 /// confirmed its pipeline (its placeholder still carries [`PIPELINE_PENDING`] and the claim it
-/// was posted under): it died between the hand-over and the pipeline (a relay replica killed
-/// while GitLab was slow to start pipelines). The stale hand-over reactions are then deleted,
+/// was posted under) or, for a request to refuse, posted no refusal since: it died between the
+/// hand-over and the pipeline or the refusal (a relay replica killed while GitLab was slow to
+/// start pipelines or to take notes). The stale hand-over reactions are then deleted,
 /// which leaves an expired claim that the next [`claim::claim`] takes over with its placeholder
 /// (see [`crate::claim`]), racing like any other caller. Costs two reads, only for a mention
 /// someone else holds.
@@ -576,8 +577,22 @@ const PIPELINE_PENDING: &str = "<!-- gitlab-ai-assistant-pipeline: pending -->";
 /// when that pipeline's job has not started (and taken the placeholder over) within the lease:
 /// the mention is then answered twice. The default lease of ten minutes makes that a runner
 /// backlog longer than ten minutes right after a replica's death.
-async fn died_after_hand_over(ask: Ask<'_>, bot: crate::gitlab::ids::UserId) -> bool {
+async fn died_after_hand_over(
+    ask: Ask<'_>,
+    bot: Option<crate::gitlab::ids::UserId>,
+    refusing: bool,
+) -> bool {
     let trigger = ask.trigger;
+    let bot = match bot {
+        Some(bot) => bot,
+        None => match ask.gitlab.current_user().await {
+            Ok(me) => me.id,
+            Err(error) => {
+                tracing::warn!(%error, "the bot user could not be read to check for a dead claimer");
+                return false;
+            }
+        },
+    };
     let Some(note) = &trigger.note else {
         return false;
     };
@@ -617,11 +632,30 @@ async fn died_after_hand_over(ask: Ask<'_>, bot: crate::gitlab::ids::UserId) -> 
             return false;
         }
     };
-    let stalled = notes.iter().any(|n| {
-        n.author.id == bot
-            && n.body.contains(PIPELINE_PENDING)
-            && crate::marker::claim_of(&n.body).is_some_and(|c| claims.contains(&c))
-    });
+    let stalled = if refusing {
+        // A refusal carries no claim line (its wording is the guard's); it is posted right
+        // after the hand-over, so one posted since then counts as this mention's, whichever
+        // mention of the issue it answers: on a busy issue a dead claimer's refusal may then
+        // stay unposted, never posted twice.
+        let since = awards
+            .iter()
+            .filter(|a| handovers.contains(&a.id))
+            .map(|a| a.created_at)
+            .min()
+            .map(|at| at - chrono::TimeDelta::seconds(5));
+        let refusal = marker(ask.assistant, NoteRole::Refusal);
+        !notes.iter().any(|n| {
+            n.author.id == bot
+                && n.body.contains(&refusal)
+                && since.is_none_or(|since| n.created_at >= since)
+        })
+    } else {
+        notes.iter().any(|n| {
+            n.author.id == bot
+                && n.body.contains(PIPELINE_PENDING)
+                && crate::marker::claim_of(&n.body).is_some_and(|c| claims.contains(&c))
+        })
+    };
     if !stalled {
         return false;
     }
