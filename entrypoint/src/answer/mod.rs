@@ -516,8 +516,8 @@ fn failed_for_line(assistant: Assistant, note: NoteId) -> String {
 
 /// Removes the failure notes an earlier attempt left for this mention ([`failed_for_line`]),
 /// now that its pipeline runs: a person who resent the delivery, or another replica's copy of
-/// it, must not leave "could not start" beside the answer. One read of the notes per answered
-/// mention, after the pipeline started, so the placeholder is not delayed. Best effort: a
+/// it, must not leave "could not start" beside the answer. One read of the newest notes per
+/// answered mention, after the pipeline started, so the placeholder is not delayed. Best effort: a
 /// failure note left over is untidy, not wrong.
 async fn remove_failures(ask: Ask<'_>, bot: crate::gitlab::ids::UserId) {
     let trigger = ask.trigger;
@@ -525,15 +525,19 @@ async fn remove_failures(ask: Ask<'_>, bot: crate::gitlab::ids::UserId) {
         return;
     };
     let line = failed_for_line(ask.assistant, mention.id);
-    let notes = match ask
-        .gitlab
-        .notes(
-            &trigger.project,
-            trigger.noteable,
-            crate::gitlab::notes::NoteListOptions::default(),
-        )
-        .await
-    {
+    // The newest hundred notes, one request: a failure note is posted shortly before the
+    // attempt that answers (another replica's copy, a resend); one buried under a hundred
+    // newer notes stays, untidy but not wrong.
+    let path = format!(
+        "{}/notes",
+        crate::gitlab::notes::noteable_path(&trigger.project, trigger.noteable)
+    );
+    let query = [
+        ("order_by", "created_at".to_owned()),
+        ("sort", "desc".to_owned()),
+        ("per_page", "100".to_owned()),
+    ];
+    let notes: Vec<crate::gitlab::notes::Note> = match ask.gitlab.get(&path, &query).await {
         Ok(notes) => notes,
         Err(error) => {
             tracing::warn!(%error, "the notes could not be listed to remove an earlier failure note");
