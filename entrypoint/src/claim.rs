@@ -598,6 +598,46 @@ async fn remove_own(gitlab: &GitLab, target: Target<'_>, name: &str) {
     }
 }
 
+/// The bot's claim and hand-over reactions on a mention whose hand-over is older than the
+/// lease while the claim is still there: a candidate for a claimer that died after the
+/// hand-over, before it confirmed the answer started. Only the caller knows how that
+/// confirmation looks (the relay rewrites its placeholder once the pipeline runs,
+/// [`crate::answer::in_pipeline`]), so this only names the reactions; `None` when the mention
+/// is free, held or handed over within the lease.
+pub fn stale_handover(
+    awards: &[AwardEmoji],
+    assistant: Assistant,
+    bot: UserId,
+    settings: &ClaimSettings,
+    now: DateTime<Utc>,
+) -> Option<(Vec<AwardId>, Vec<AwardId>)> {
+    let handovers = named(awards, bot, handover_emoji(assistant));
+    let claims = named(awards, bot, emoji(assistant));
+    if handovers.is_empty()
+        || claims.is_empty()
+        || !handovers.iter().all(|a| expired(a, settings.lease, now))
+    {
+        return None;
+    }
+    Some((
+        claims.iter().map(|a| a.id).collect(),
+        handovers.iter().map(|a| a.id).collect(),
+    ))
+}
+
+/// Deletes the bot's reactions `awards` from the note (already gone is fine), for a caller
+/// taking over a mention whose claimer died ([`stale_handover`]).
+pub async fn withdraw_all(
+    gitlab: &GitLab,
+    target: Target<'_>,
+    awards: &[AwardId],
+) -> Result<(), GitLabError> {
+    for award in awards {
+        withdraw(gitlab, target, *award).await?;
+    }
+    Ok(())
+}
+
 /// Gives a claim (and its hand-over, when there was one) back, for a caller that won but could
 /// not answer, so that a retry or the next scan can take the mention again.
 pub async fn release(
@@ -711,5 +751,34 @@ mod tests {
         }
         assert!(jitter(max, 1) <= Duration::from_millis(500));
         assert_eq!(jitter(Duration::ZERO, 3), Duration::ZERO);
+    }
+
+    #[test]
+    fn only_a_hand_over_older_than_the_lease_with_its_claim_still_there_is_stale() {
+        let now = Utc::now();
+        let settings = ClaimSettings {
+            lease: Duration::from_secs(60),
+            ..ClaimSettings::default()
+        };
+        let bot = UserId(7);
+        let stale =
+            |awards: &[AwardEmoji]| stale_handover(awards, Assistant::Claude, bot, &settings, now);
+        let claim = award(1, 7, "eyes", 120, now);
+        let old = award(2, 7, "hourglass_flowing_sand", 61, now);
+        assert_eq!(
+            stale(&[claim.clone(), old.clone()]),
+            Some((vec![AwardId(1)], vec![AwardId(2)]))
+        );
+        // Within the lease, or without a claim, or a person's reactions: not stale.
+        assert_eq!(
+            stale(&[claim.clone(), award(2, 7, "hourglass_flowing_sand", 5, now)]),
+            None
+        );
+        assert_eq!(stale(std::slice::from_ref(&old)), None);
+        assert_eq!(
+            stale(&[claim, award(2, 8, "hourglass_flowing_sand", 61, now)]),
+            None
+        );
+        assert_eq!(stale(&[]), None);
     }
 }

@@ -3,9 +3,10 @@
 //! One module per concept of the product, so that "where are mentions parsed?" is answered by the
 //! file tree alone: [`mention`] finds `@claude`/`@codex` in a note, [`trigger`] turns whatever
 //! started the job into one normalised [`trigger::Trigger`], [`gitlab`] is the REST v4 client,
-//! [`assistant`] names the assistants, [`ack`] posts the placeholder and claims the note before the answer starts, [`quick_action`] keeps GitLab from running commands found in what we post, [`sandbox`] fences the assistant's network, and [`secret`] keeps tokens out of logs.
+//! [`assistant`] names the assistants, [`answer`] checks who asked, claims the note and posts the placeholder before the answer starts (for the relay, the scan, the run and the acknowledgement job [`ack`] alike), [`quick_action`] keeps GitLab from running commands found in what we post, [`sandbox`] fences the assistant's network, and [`secret`] keeps tokens out of logs.
 
 pub mod ack;
+pub mod answer;
 // The GitLab client and the quick-action neutraliser live in `crates/gitlab`, the secret type in
 // `crates/core`; they are re-exported under their old paths so `crate::gitlab::…` keeps reading
 // as before.

@@ -290,7 +290,7 @@ fn run_job(args: &RunArgs) -> anyhow::Result<()> {
     let vars = |name: &str| std::env::var(name).ok();
     let end = runtime.block_on(entrypoint::run::run(&options, &vars, redactor))?;
     match end {
-        entrypoint::run::JobEnd::Failed { headline, .. } => {
+        entrypoint::answer::in_job::JobEnd::Failed { headline, .. } => {
             anyhow::bail!("{headline} (the error is posted in place of the placeholder)")
         }
         _ => Ok(()),

@@ -16,5 +16,6 @@ pub mod gitlab;
 pub mod mcp;
 pub mod model;
 pub mod registry;
+pub mod replicas;
 pub mod sandbox;
 pub mod sigstore;

@@ -29,7 +29,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::{AckSettings, Acknowledged, acknowledge};
+use crate::answer::{Acknowledged, Ask, acknowledge};
 use crate::assistant::{Assistant, Handles};
 use crate::claim::ClaimSettings;
 use crate::gitlab::ClientConfig;
@@ -188,27 +188,32 @@ pub async fn ack(
     if let Decision::Skip { message, .. } = decide(&trigger, None, Some(assistant)) {
         return Ok(Handed::Done { reason: message });
     }
-    let settings = AckSettings {
-        guard: GuardSettings::from_env(vars)?,
-        claim: ClaimSettings::from_env(vars)?,
-    };
+    let guard = GuardSettings::from_env(vars)?;
+    let claim = ClaimSettings::from_env(vars)?;
     let gitlab = GitLab::new(ClientConfig::from_env(vars)?)?;
-    Ok(
-        match acknowledge(&gitlab, &trigger, assistant, &settings, redactor).await {
-            Acknowledged::Placeholder { note, .. } => Handed::Posted(note),
-            Acknowledged::Refused { note } => Handed::Done {
-                reason: format!("the request was refused (note {note})"),
-            },
-            Acknowledged::Ignored { reason } => Handed::Done { reason },
-            Acknowledged::ClaimedElsewhere => Handed::Done {
-                reason: "another job, relay or scan owns this mention".to_owned(),
-            },
-            Acknowledged::Failed { error } => {
-                tracing::warn!(%error, "the acknowledgement failed; the assistant job will do it itself");
-                Handed::Defer
-            }
+    let ask = Ask {
+        gitlab: &gitlab,
+        trigger: &trigger,
+        assistant,
+        claim: &claim,
+        job: None,
+        redactor,
+    };
+    Ok(match acknowledge(ask, &guard).await {
+        Acknowledged::Placeholder { placeholder, .. } => Handed::Posted(placeholder.note),
+        Acknowledged::Refused { note } => Handed::Done {
+            reason: format!("the request was refused (note {note})"),
         },
-    )
+        Acknowledged::Ignored { reason } => Handed::Done { reason },
+        Acknowledged::ClaimedElsewhere => Handed::Done {
+            reason: "another job, relay or scan owns this mention".to_owned(),
+        },
+        Acknowledged::Failed(error) => {
+            let error = error.describe(redactor);
+            tracing::warn!(%error, "the acknowledgement failed; the assistant job will do it itself");
+            Handed::Defer
+        }
+    })
 }
 
 /// Writes the dotenv report `file`.

@@ -43,8 +43,10 @@ impl TextMap {
     /// code or HTML block running into the cut: such a cut parses exactly as the whole note
     /// would, except for link reference and footnote definitions that a piece cannot see (see
     /// [`pieces`]). Inside one long paragraph, list, quote or table the cut falls between two
-    /// of its lines ([`continues_alike`]). What finds no cut within [`LARGEST_PIECE`] bytes (one
-    /// line of 64 KiB, a code block that never closes) is parsed whole, at the parser's cost.
+    /// of its lines ([`continues_alike`]); inside one line longer than a piece, between two of
+    /// its words where no code span, link or inline HTML is left open ([`inline_clean`]). What
+    /// finds no cut within [`LARGEST_PIECE`] bytes (a code block that never closes, a long
+    /// quote line, a line with an opener at every word) is parsed whole, at the parser's cost.
     pub(super) fn new(source: &str) -> Self {
         let mut flags = vec![0u8; source.len()];
         for piece in pieces(source) {
@@ -105,6 +107,8 @@ fn pieces(source: &str) -> Vec<Piece> {
         pieces.push(Piece::Parsed(0..source.len()));
         return pieces;
     }
+    let closers = Closers::of(source);
+    let inside_line = |source: &str, range: Range<usize>| inline_clean(source, range, &closers);
     let mut start = 0;
     while start < source.len() {
         if source.len() - start <= PIECE {
@@ -114,9 +118,11 @@ fn pieces(source: &str) -> Vec<Piece> {
         // Between blocks if possible; inside one long paragraph, list, quote or table, between
         // its lines.
         // A shorter piece rather than none, when nothing fits the usual size.
+        // A line longer than a piece: between two of its words.
         let cut = [PIECE, 1].into_iter().find_map(|least| {
-            find_cut(source, start, least, next_cut, ends_cleanly)
-                .or_else(|| find_cut(source, start, least, next_line_cut, continues_alike))
+            find_cut(source, start, least, next_cut, &ends_cleanly)
+                .or_else(|| find_cut(source, start, least, next_line_cut, &continues_alike))
+                .or_else(|| find_cut(source, start, least, next_word_cut, &inside_line))
         });
         match cut {
             Some(cut) => {
@@ -124,8 +130,9 @@ fn pieces(source: &str) -> Vec<Piece> {
                 start = cut;
             }
             None => {
-                // No line to cut at: the rest is one line, or one block that never closes (an
-                // unclosed fence). Read it whole: correct, at the parser's own cost.
+                // No cut that reads alike: one block that never closes (an unclosed fence), a
+                // long quote or table line, or inline code, links or HTML left open at every
+                // word. Read it whole: correct, at the parser's own cost.
                 pieces.push(Piece::Parsed(start..source.len()));
                 break;
             }
@@ -143,7 +150,7 @@ fn find_cut(
     start: usize,
     least: usize,
     next: fn(&[u8], usize, usize) -> Option<usize>,
-    clean: fn(&str, Range<usize>) -> bool,
+    clean: &dyn Fn(&str, Range<usize>) -> bool,
 ) -> Option<usize> {
     let mut wanted = start + least;
     let mut attempts = 0;
@@ -245,6 +252,96 @@ fn continues_alike(source: &str, range: Range<usize>) -> bool {
         Some(TagEnd::Table) => starts(b"|"),
         Some(_) => false,
     }
+}
+
+/// Where the last byte that can close an inline construct is: a construct opened before a cut
+/// can only run past it when its closer comes later in the note.
+struct Closers {
+    backtick: Option<usize>,
+    bracket: Option<usize>,
+    angle: Option<usize>,
+}
+
+impl Closers {
+    fn of(source: &str) -> Self {
+        let bytes = source.as_bytes();
+        let last = |byte: u8| bytes.iter().rposition(|b| *b == byte);
+        Self {
+            backtick: last(b'`'),
+            bracket: last(b']'),
+            angle: last(b'>'),
+        }
+    }
+
+    fn after(at: Option<usize>, cut: usize) -> bool {
+        at.is_some_and(|at| at >= cut)
+    }
+}
+
+/// The first place at or after `from` (and not after `limit`) inside a line, after some
+/// non-blank text of it, where a word starting with an ASCII letter or `@` follows a space or
+/// an emphasis delimiter: a piece starting there is paragraph text (neither can open a block),
+/// and no `@name` is split.
+fn next_word_cut(bytes: &[u8], from: usize, limit: usize) -> Option<usize> {
+    let end = limit.min(bytes.len().saturating_sub(1));
+    let mut index = from.max(1);
+    while index <= end {
+        if (bytes[index].is_ascii_alphabetic() || bytes[index] == b'@')
+            && matches!(bytes[index - 1], b' ' | b'\t' | b'*' | b'_' | b'~')
+        {
+            let line_start = bytes[..index]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |nl| nl + 1);
+            if bytes[line_start..index]
+                .iter()
+                .any(|b| !matches!(b, b' ' | b'\t' | b'\r'))
+            {
+                return Some(index);
+            }
+        }
+        index += 1;
+    }
+    None
+}
+
+/// True when a cut inside a line at the end of `source[range]` reads alike: the line is a
+/// paragraph or heading (whose text is live either way, where a quote or a table row would
+/// not be) and none of its code spans, links or inline HTML elements is left open with a
+/// closer further on in the note. A literal `` ` ``, `[` or `<` in its text is such an opener
+/// (the parser gives unmatched delimiters back as text).
+fn inline_clean(source: &str, range: Range<usize>, closers: &Closers) -> bool {
+    let cut = range.end;
+    let piece = &source[range];
+    let mut depth = 0usize;
+    let mut last = None;
+    let mut open_html = 0isize;
+    let mut literal = (false, false, false);
+    for (event, _) in Parser::new_ext(piece, options()).into_offset_iter() {
+        match event {
+            Event::Start(tag) => {
+                if depth == 0 {
+                    last = Some(tag.to_end());
+                    open_html = 0;
+                    literal = (false, false, false);
+                }
+                depth += 1;
+            }
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Text(text) => {
+                literal.0 |= text.contains('`');
+                literal.1 |= text.contains('[');
+                literal.2 |= text.contains('<');
+            }
+            Event::InlineHtml(html) => open_html += inline_html_depth_change(&html),
+            _ => {}
+        }
+    }
+    matches!(last, Some(TagEnd::Paragraph | TagEnd::Heading(_)))
+        && open_html == 0
+        && !(literal.0 && Closers::after(closers.backtick, cut))
+        && !(literal.1 && Closers::after(closers.bracket, cut))
+        && !(literal.2 && Closers::after(closers.angle, cut))
 }
 
 /// The first place at or after `from` (and not after `limit`) where a line that starts a
@@ -565,9 +662,51 @@ mod tests {
         let source = format!("{}\n@x", "a *b* `c` line\n".repeat(LARGEST_PIECE / 4));
         assert!(pieces(&source).len() > 4, "{:?}", pieces(&source).len());
         assert!(live_at(&source, "@x"));
+        // One line, longer than any piece: cut between its words.
         let one_line = format!("{}@x", "a *b* ".repeat(LARGEST_PIECE));
-        assert_eq!(pieces(&one_line).len(), 1);
+        assert!(pieces(&one_line).len() > 4, "{:?}", pieces(&one_line).len());
         assert!(live_at(&one_line, "@x"));
+    }
+
+    /// Every `@x` of `source` is live exactly when one parse of the whole note says so.
+    fn reads_as_whole(source: &str) {
+        let map = TextMap::new(source);
+        let expected = whole(source);
+        for (at, _) in source.match_indices("@x") {
+            assert_eq!(
+                map.is_live(at),
+                expected[at] & LIVE != 0,
+                "at {at}: {:?}",
+                &source[at.saturating_sub(40)..at + 2]
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_single_line_is_cut_only_where_it_reads_alike() {
+        let unit = "word *em* _u_ `code @x` [link @x](https://e.example) <b>html @x</b> @x plain ";
+        let line = unit.repeat(3 * LARGEST_PIECE / unit.len());
+        assert!(pieces(&line).len() > 4, "{:?}", pieces(&line).len());
+        reads_as_whole(&line);
+        // A heading line is cut too; a quote line (whose text never mentions anyone) and a
+        // list item (which may hold one) are read whole.
+        let heading = format!("# {line}");
+        assert!(pieces(&heading).len() > 4);
+        reads_as_whole(&heading);
+        for prefix in ["> ", "- "] {
+            let source = format!("{prefix}{line}");
+            assert_eq!(pieces(&source).len(), 1, "{prefix}");
+            reads_as_whole(&source);
+        }
+        // A code span, link or HTML element left open at every word, closed at the very end:
+        // never cut inside it.
+        for (open, close) in [("`", "`"), ("[", "](https://e.example)"), ("<b>", "</b>")] {
+            let source = format!(
+                "start {open}{} @x{close} @x",
+                "plain words @x ".repeat(LARGEST_PIECE / 3)
+            );
+            reads_as_whole(&source);
+        }
     }
 
     #[test]

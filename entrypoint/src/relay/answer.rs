@@ -1,6 +1,6 @@
-//! What a worker does with one queued mention: acknowledge it (check who asked, claim the note,
-//! post the placeholder, hand the claim over: [`crate::ack`], shared with the acknowledgement
-//! job), start the pipeline, and link it from the placeholder.
+//! What a worker does with one queued mention: answer it in a pipeline of its own
+//! ([`crate::answer::in_pipeline`]: check who asked, claim the note, post the placeholder, hand
+//! the claim over, start the pipeline and link it from the placeholder), and keep the counts.
 //!
 //! Once the placeholder is up it never stays "working" without a pipeline behind it (it is
 //! replaced by a failure note), and a failed mention gives its claim back, so GitLab's "Resend
@@ -12,16 +12,12 @@ use tracing::Instrument;
 
 use super::dedup::Seen;
 use super::intake::Mention;
-use super::pipeline;
 use super::stats::{Stats, bump};
-use crate::ack::{AckSettings, Acknowledged, acknowledge, give_back};
-use crate::claim::{ClaimSettings, Target};
-use crate::gitlab::GitLab;
+use crate::answer::pipeline::Launch;
+use crate::answer::{Answered, Ask, Retry, in_pipeline};
+use crate::claim::ClaimSettings;
 use crate::gitlab::ids::{NoteId, PipelineId};
 use crate::guard::GuardSettings;
-use crate::marker::{NoteRole, marker};
-use crate::publish::placeholder::working_body;
-use crate::quick_action::Inert;
 use crate::redact::Redactor;
 
 /// What the workers share.
@@ -62,7 +58,22 @@ pub async fn answer(ctx: &Context, mention: &Mention) -> Outcome {
         assistant = mention.assistant.name(),
         event = mention.event_uuid.as_deref().unwrap_or(""),
     );
-    let outcome = work(ctx, mention).instrument(span.clone()).await;
+    let mut attempt = 0;
+    let outcome = loop {
+        let (outcome, silent) = work(ctx, mention).instrument(span.clone()).await;
+        let Some(pause) = RETRY_PAUSES.get(attempt).filter(|_| silent) else {
+            break outcome;
+        };
+        attempt += 1;
+        span.in_scope(|| {
+            tracing::warn!(
+                attempt,
+                pause_ms = pause.as_millis() as u64,
+                "nothing was posted and the claim is free; trying the mention again"
+            )
+        });
+        tokio::time::sleep(*pause).await;
+    };
     span.in_scope(|| tracing::info!(?outcome, "mention handled"));
     match outcome {
         Outcome::Failed => {
@@ -77,105 +88,66 @@ pub async fn answer(ctx: &Context, mention: &Mention) -> Outcome {
     outcome
 }
 
-async fn work(ctx: &Context, mention: &Mention) -> Outcome {
-    let gitlab = &mention.project.gitlab;
-    let trigger = &*mention.trigger;
-    let assistant = mention.assistant;
-    let Some(note) = trigger.note.as_ref() else {
-        return Outcome::Failed;
-    };
-    let target = Target {
-        project: &trigger.project,
-        noteable: trigger.noteable,
-        subject: crate::claim::Subject::Note(note.id),
-    };
-    let settings = AckSettings {
-        guard: ctx.guard.clone(),
-        claim: ctx.claim,
-    };
-    let (placeholder, award, handover) =
-        match acknowledge(gitlab, trigger, assistant, &settings, &ctx.redactor).await {
-            Acknowledged::Placeholder {
-                note,
-                award,
-                handover,
-            } => (note, award, handover),
-            Acknowledged::Refused { .. } => {
-                bump(&ctx.stats.not_allowed);
-                return Outcome::NotAllowed;
-            }
-            Acknowledged::Ignored { reason } => {
-                tracing::info!(%reason, "not acting on the note");
-                bump(&ctx.stats.not_allowed);
-                return Outcome::NotAllowed;
-            }
-            Acknowledged::ClaimedElsewhere => {
-                tracing::info!("already claimed by another delivery, replica or scan");
-                bump(&ctx.stats.claimed_elsewhere);
-                return Outcome::ClaimedElsewhere;
-            }
-            Acknowledged::Failed { error } => {
-                tracing::warn!(%error, "the mention could not be acknowledged");
-                return Outcome::Failed;
-            }
-        };
-    bump(&ctx.stats.placeholders);
-    ctx.stats.record_latency(mention.received.elapsed());
-    tracing::info!(
-        placeholder = placeholder.0,
-        elapsed_ms = u64::try_from(mention.received.elapsed().as_millis()).unwrap_or(u64::MAX),
-        "placeholder posted and claim handed over"
-    );
+/// The pauses before the relay tries a mention again that failed without leaving anything
+/// visible (GitLab failed the access checks, the claim, the placeholder or the hand-over, and the
+/// claim was given back): GitLab does not re-send a delivery it got a 202 for, so without these
+/// the mention would end in silence. The worker holds its slot meanwhile, which slows a relay
+/// facing a failing GitLab rather than piling more requests on it.
+const RETRY_PAUSES: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(500),
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(5),
+];
 
-    let variables = pipeline::variables(trigger, assistant, placeholder);
-    match pipeline::start(&mention.project, trigger, variables).await {
-        Ok(started) => {
-            tracing::info!(pipeline = started.id.0, "pipeline started");
-            let details = format!("Pipeline: [#{}]({})", started.id, started.web_url);
-            let body = working_body(assistant, None, &details);
-            if let Err(error) = gitlab
-                .update_note(
-                    &trigger.project,
-                    trigger.noteable,
-                    placeholder,
-                    &Inert::new(&body),
-                )
-                .await
-            {
-                // The job rewrites the placeholder with its own link anyway.
-                tracing::warn!(%error, "the placeholder could not be linked to the pipeline");
-            }
-            bump(&ctx.stats.pipelines);
-            Outcome::Started(started.id)
-        }
-        Err(error) => {
-            tracing::warn!(%error, "the pipeline could not be started");
-            let body = failure_body(ctx, assistant, &error.to_string());
-            replace_placeholder(gitlab, mention, placeholder, &body).await;
-            give_back(gitlab, target, award, Some(handover)).await;
-            Outcome::Failed
-        }
-    }
-}
-
-/// The note that replaces the placeholder when no pipeline could be started: what happened and
-/// how to try again, with our marker so it is never read as a request.
-fn failure_body(ctx: &Context, assistant: crate::assistant::Assistant, error: &str) -> String {
-    format!(
-        "⚠️ **{}** could not start: the relay could not start the pipeline that would answer \
-         this ({}). Nothing ran. Comment again, or resend the webhook delivery, to retry.\n\n{}",
-        assistant.display_name(),
-        ctx.redactor.redact(error),
-        marker(assistant, NoteRole::Result)
-    )
-}
-
-async fn replace_placeholder(gitlab: &GitLab, mention: &Mention, note: NoteId, body: &str) {
-    let trigger = &*mention.trigger;
-    if let Err(error) = gitlab
-        .update_note(&trigger.project, trigger.noteable, note, &Inert::new(body))
-        .await
+/// One attempt, and whether it failed silently (nothing posted, nothing held).
+async fn work(ctx: &Context, mention: &Mention) -> (Outcome, bool) {
+    let project = &*mention.project;
+    let ask = Ask {
+        gitlab: &project.gitlab,
+        trigger: &mention.trigger,
+        assistant: mention.assistant,
+        claim: &ctx.claim,
+        job: None,
+        redactor: &ctx.redactor,
+    };
+    let launch = Launch {
+        gitlab: &project.gitlab,
+        start: &project.start,
+        git_ref: &project.git_ref,
+    };
+    let placeholder_up = |placeholder: NoteId| {
+        bump(&ctx.stats.placeholders);
+        ctx.stats.record_latency(mention.received.elapsed());
+        tracing::info!(
+            placeholder = placeholder.0,
+            elapsed_ms = u64::try_from(mention.received.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "placeholder posted and claim handed over"
+        );
+    };
+    let outcome = match in_pipeline(ask, &ctx.guard, launch, Retry::ByPerson, placeholder_up).await
     {
-        tracing::error!(%error, placeholder = note.0, "the placeholder could not be replaced by the failure note");
-    }
+        Answered::Started { pipeline, .. } => {
+            bump(&ctx.stats.pipelines);
+            Outcome::Started(pipeline)
+        }
+        Answered::Refused { .. } => {
+            bump(&ctx.stats.not_allowed);
+            Outcome::NotAllowed
+        }
+        Answered::Ignored { reason } => {
+            tracing::info!(%reason, "not acting on the note");
+            bump(&ctx.stats.not_allowed);
+            Outcome::NotAllowed
+        }
+        Answered::ClaimedElsewhere => {
+            tracing::info!("already claimed by another delivery, replica or scan");
+            bump(&ctx.stats.claimed_elsewhere);
+            Outcome::ClaimedElsewhere
+        }
+        Answered::Failed { error, noted } => {
+            tracing::warn!(%error, "the mention could not be answered");
+            return (Outcome::Failed, !noted);
+        }
+    };
+    (outcome, false)
 }

@@ -119,16 +119,8 @@ pub enum RelayConfigError {
     },
 }
 
-/// How the relay starts a project's pipeline.
-#[derive(Clone, Debug)]
-pub enum PipelineStart {
-    /// `POST /projects/:id/trigger/pipeline` with this pipeline trigger token; the pipeline runs
-    /// as the token's owner. <https://docs.gitlab.com/api/pipeline_triggers/#trigger-a-pipeline-with-a-token>
-    TriggerToken(Secret),
-    /// `POST /projects/:id/pipeline` with the bot token; the pipeline runs as the bot.
-    /// <https://docs.gitlab.com/api/pipelines/#create-a-new-pipeline>
-    BotToken,
-}
+/// How the relay starts a project's pipeline (shared with the scan's pipeline mode).
+pub use crate::answer::pipeline::PipelineStart;
 
 /// What the relay does for one project (or, as the default, for any project of a group webhook).
 #[derive(Clone, Debug)]

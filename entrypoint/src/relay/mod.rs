@@ -15,7 +15,6 @@ pub mod answer;
 pub mod config;
 pub mod dedup;
 pub mod intake;
-pub mod pipeline;
 pub mod projects;
 pub mod queue;
 pub mod routes;

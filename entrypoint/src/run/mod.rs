@@ -28,28 +28,27 @@ use std::time::Instant;
 use anyhow::Context as _;
 use tracing::Instrument as _;
 
-pub use outcome::JobEnd;
 pub use settings::{JobSettings, RunOptions};
 
 use crate::ack::command::Handed;
+use crate::answer::in_job::JobEnd;
+use crate::answer::{Acknowledged, Ask, Verdict, acknowledge_verdict};
 use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
 use crate::assistant::run::RunSpec;
 use crate::audit::{self, Transcript};
 use crate::budget::{MonthlyBudget, RunOutcome, UsageLine, UsageRecord, ledger};
-use crate::claim::{self, Claim, ClaimSettings, HandOver};
+use crate::claim::{self, ClaimSettings};
 use crate::context::{gather, gather_ci, render};
-use crate::gitlab::ids::{AwardId, Noteable};
+use crate::gitlab::ids::Noteable;
 use crate::gitlab::{ClientConfig, GitLab};
 use crate::guard::{self, GuardOutcome};
-use crate::marker::{NoteRole, marker};
-use crate::publish::placeholder::{must_be_internal, post_placeholder, post_where_asked};
+use crate::publish::placeholder::must_be_internal;
 use crate::publish::progress::Progress;
-use crate::publish::result::{self, Conclusion, ResultReport, post_refusal, publish_result};
+use crate::publish::result::{Conclusion, ResultReport, publish_result};
 use crate::publish::review::{publish_review, read_review, review_file_in};
 use crate::publish::state::StateFile;
 use crate::publish::{JobLink, Placeholder};
-use crate::quick_action::Inert;
 use crate::redact::Redactor;
 use crate::trigger::Trigger;
 use crate::trigger::ci_vars::CiRequest;
@@ -115,73 +114,42 @@ pub async fn run(
         }
         (outcome, _) => outcome,
     };
-    let bot = match guarded {
-        GuardOutcome::Proceed { bot, .. } => bot,
+    let (verdict, bot) = match guarded {
+        GuardOutcome::Proceed { bot, .. } => (Verdict::Proceed, Some(bot)),
         GuardOutcome::Ignore(reason) => {
             let reason = reason.message();
             tracing::info!(%reason, "ignoring the request");
             return Ok(JobEnd::Ignored { reason });
         }
-        GuardOutcome::Refuse(refusal) => {
-            let ownership = own(&gitlab, &trigger, assistant, &claim_settings).await?;
-            let handover = match ownership.hand_over(&gitlab, &trigger, assistant).await? {
-                Some(handover) => handover,
-                None => return Ok(already_taken(assistant)),
-            };
-            let note = match refuse_in_place(&gitlab, &trigger, assistant, &refusal, &redactor)
-                .instrument(tracing::info_span!("refusal"))
-                .await
-            {
-                Ok(note) => note,
-                Err(error) => {
-                    ownership.release(&gitlab, &trigger, handover).await;
-                    return Err(error).context("posting the refusal");
-                }
-            };
-            tracing::info!(note = %note, reason = %refusal.message(), "refused the request");
-            return Ok(JobEnd::Refused { note });
-        }
+        GuardOutcome::Refuse(refusal) => (Verdict::Refuse(refusal), None),
     };
 
-    let ownership = own(&gitlab, &trigger, assistant, &claim_settings).await?;
-    if let Ownership::Taken = ownership {
-        return Ok(already_taken(assistant));
-    }
     let job = JobLink::from_env(vars);
     let internal = must_be_internal(&trigger);
-    let placeholder = match post_placeholder(&gitlab, &trigger, assistant, job.as_ref())
+    let ask = Ask {
+        gitlab: &gitlab,
+        trigger: &trigger,
+        assistant,
+        claim: &claim_settings,
+        job: job.as_ref(),
+        redactor: &redactor,
+    };
+    let placeholder = match acknowledge_verdict(ask, verdict)
         .instrument(tracing::info_span!("placeholder"))
         .await
     {
-        Ok(placeholder) => placeholder,
-        Err(error) => {
-            ownership.release(&gitlab, &trigger, None).await;
-            return Err(error).context("posting the placeholder note");
-        }
+        Acknowledged::Placeholder { placeholder, .. } => placeholder,
+        Acknowledged::Refused { note } => return Ok(JobEnd::Refused { note }),
+        Acknowledged::Ignored { reason } => return Ok(JobEnd::Ignored { reason }),
+        Acknowledged::ClaimedElsewhere => return Ok(already_taken(assistant)),
+        Acknowledged::Failed(error) => return Err(error.into()),
     };
-    match ownership.hand_over(&gitlab, &trigger, assistant).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            // Our lease ran out before the hand-over and another delivery or scan answers.
-            if let Err(error) = gitlab
-                .delete_note(&trigger.project, trigger.noteable, placeholder.note)
-                .await
-            {
-                tracing::warn!(%error, "the placeholder of a mention taken over by another job could not be deleted");
-            }
-            return Ok(already_taken(assistant));
-        }
-        Err(error) => {
-            if let Err(delete) = gitlab
-                .delete_note(&trigger.project, trigger.noteable, placeholder.note)
-                .await
-            {
-                tracing::warn!(error = %delete, "the placeholder could not be deleted");
-            }
-            // The claim was given back by the failed hand-over.
-            return Err(error);
-        }
-    }
+    // Only a request the guard let through gets a placeholder.
+    let Some(bot) = bot else {
+        anyhow::bail!(
+            "a refused request was acknowledged with a placeholder; this is a bug, please report it"
+        );
+    };
     tracing::info!(note = %placeholder.note, elapsed_ms = started.elapsed().as_millis() as u64, "placeholder posted");
     let mut state = StateFile::path_from_env(vars).map(StateFile::create);
     if let Some(state) = state.as_mut()
@@ -386,62 +354,6 @@ fn leave_audit_trail(dir: &std::path::Path, transcript: &Transcript, record: &Us
     }
 }
 
-/// Whether this job owns the mention (see [`crate::claim`]).
-enum Ownership {
-    /// A relay or scan claimed the note and passed its placeholder (`AI_PLACEHOLDER_NOTE_ID`);
-    /// claiming again would find its own reaction and stop. A Duo flow has no note to claim:
-    /// GitLab started the flow once.
-    HandedOver,
-    /// This job added the bot's reaction.
-    Won(AwardId),
-    /// Someone else did: another delivery of the same webhook, a relay, a scan.
-    Taken,
-}
-
-impl Ownership {
-    /// Hands a claim this job won over ([`claim::hand_over`]) before the job does anything that
-    /// cannot be undone. `Some` when the job goes on (with the hand-over reaction it added, if
-    /// any), `None` when the claim was taken (now or after our lease ran out) and the job stops.
-    async fn hand_over(
-        &self,
-        gitlab: &GitLab,
-        trigger: &Trigger,
-        assistant: Assistant,
-    ) -> anyhow::Result<Option<Option<AwardId>>> {
-        let (Ownership::Won(award), Some(target)) = (self, claim_target(trigger)) else {
-            return Ok(match self {
-                Ownership::Taken => None,
-                _ => Some(None),
-            });
-        };
-        match claim::hand_over(gitlab, target, assistant, *award)
-            .instrument(tracing::info_span!("hand_over"))
-            .await
-        {
-            Ok(HandOver::Done(handover)) => Ok(Some(Some(handover))),
-            Ok(HandOver::Lost) => Ok(None),
-            Err(error) => {
-                self.release(gitlab, trigger, None).await;
-                Err(error).context(
-                    "handing the claim over (adding the bot's second reaction to the note)",
-                )
-            }
-        }
-    }
-
-    /// Gives a claim this job won back, when it could not post anything, so that a retried
-    /// delivery or the next scan can answer the mention. Best effort: the job is failing
-    /// already, and the error that made it fail is the one to report.
-    async fn release(&self, gitlab: &GitLab, trigger: &Trigger, handover: Option<AwardId>) {
-        let (Ownership::Won(award), Some(target)) = (self, claim_target(trigger)) else {
-            return;
-        };
-        if let Err(error) = claim::release(gitlab, target, *award, handover).await {
-            tracing::warn!(%error, "the claim on the note could not be released; remove the bot's reaction to have the mention answered again");
-        }
-    }
-}
-
 /// Whether the run ended because the job was cancelled
 /// ([`crate::assistant::run::RunError::Cancelled`]).
 fn was_cancelled(error: &anyhow::Error) -> bool {
@@ -450,43 +362,6 @@ fn was_cancelled(error: &anyhow::Error) -> bool {
             cause.downcast_ref::<crate::assistant::run::RunError>(),
             Some(crate::assistant::run::RunError::Cancelled)
         )
-    })
-}
-
-fn claim_target(trigger: &Trigger) -> Option<claim::Target<'_>> {
-    if let (None, Some(event)) = (&trigger.note, &trigger.event) {
-        return Some(claim::Target::event(
-            &trigger.project,
-            trigger.noteable,
-            event.at,
-        ));
-    }
-    Some(claim::Target {
-        project: &trigger.project,
-        noteable: trigger.noteable,
-        subject: claim::Subject::Note(trigger.note.as_ref()?.id),
-    })
-}
-
-/// Claims the triggering note unless the trigger says it was claimed already. Without this, a
-/// webhook delivery GitLab re-sends (it retries after its timeout) or a webhook job racing the
-/// scheduled scan would answer one mention twice.
-async fn own(
-    gitlab: &GitLab,
-    trigger: &Trigger,
-    assistant: Assistant,
-    settings: &ClaimSettings,
-) -> anyhow::Result<Ownership> {
-    let (Some(target), None) = (claim_target(trigger), trigger.placeholder) else {
-        return Ok(Ownership::HandedOver);
-    };
-    let claimed = claim::claim(gitlab, target, assistant, settings)
-        .instrument(tracing::info_span!("claim"))
-        .await
-        .context("claiming the mention (adding the bot's reaction to the note)")?;
-    Ok(match claimed {
-        Claim::Won(award) => Ownership::Won(award),
-        Claim::Taken => Ownership::Taken,
     })
 }
 
@@ -662,73 +537,6 @@ async fn load_ci(
 
 fn client(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<GitLab> {
     Ok(GitLab::new(ClientConfig::from_env(vars)?)?)
-}
-
-/// Posts the guard's refusal where the request was made: the role refusal as
-/// [`result::Refusal`] renders it, an edited request in the guard's own words.
-pub(crate) async fn refuse(
-    gitlab: &GitLab,
-    trigger: &Trigger,
-    assistant: crate::assistant::Assistant,
-    refusal: &guard::Refusal,
-    redactor: &Redactor,
-) -> anyhow::Result<crate::gitlab::ids::NoteId> {
-    let role = |username: &str, required: &crate::gitlab::members::AccessLevel| result::Refusal {
-        assistant,
-        author: Some(username.to_owned()),
-        required_role: required.to_string(),
-    };
-    let note = match refusal {
-        guard::Refusal::NotAMember { username, required }
-        | guard::Refusal::InsufficientAccess {
-            username, required, ..
-        } => post_refusal(gitlab, trigger, &role(username, required), redactor).await?,
-        guard::Refusal::EditedAfterTrigger { .. } | guard::Refusal::Limited { .. } => {
-            let body = format!(
-                "{}\n\n{}",
-                redactor.redact(&refusal.message()),
-                marker(assistant, NoteRole::Refusal)
-            );
-            post_where_asked(gitlab, trigger, &Inert::new(&body))
-                .await?
-                .0
-        }
-    };
-    Ok(note.id)
-}
-
-/// Posts the refusal; when a relay or scan handed its placeholder over, the refusal replaces it
-/// (the person must not be left looking at "working…"), else it goes where the request was made.
-async fn refuse_in_place(
-    gitlab: &GitLab,
-    trigger: &Trigger,
-    assistant: Assistant,
-    refusal: &guard::Refusal,
-    redactor: &Redactor,
-) -> anyhow::Result<crate::gitlab::ids::NoteId> {
-    if let Some(placeholder) = trigger.placeholder {
-        let body = format!(
-            "{}\n\n{}",
-            redactor.redact(&refusal.message()),
-            marker(assistant, NoteRole::Refusal)
-        );
-        match gitlab
-            .update_note(
-                &trigger.project,
-                trigger.noteable,
-                placeholder,
-                &Inert::new(&body),
-            )
-            .await
-        {
-            Ok(note) => return Ok(note.id),
-            Err(error) if error.is_not_found() => {
-                tracing::warn!(note = %placeholder, "the placeholder is gone; posting the refusal as a new note");
-            }
-            Err(error) => return Err(error).context("replacing the placeholder with the refusal"),
-        }
-    }
-    refuse(gitlab, trigger, assistant, refusal, redactor).await
 }
 
 /// The part of the job after the placeholder: any error here ends up in the placeholder.

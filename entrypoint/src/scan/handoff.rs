@@ -1,20 +1,19 @@
-//! Handing one mention over: to the run flow in this job, or to a pipeline of its own.
+//! Handing one mention over: to the run flow in this job, or to a pipeline of its own, both
+//! through [`crate::answer`].
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::answer::in_job::JobEnd;
+use crate::answer::pipeline::{Launch, PipelineStart};
+use crate::answer::{Answered, Ask, Retry, in_pipeline};
 use crate::assistant::{Assistant, Handles};
-use crate::claim::{self, Claim, ClaimSettings, HandOver, Target};
+use crate::claim::ClaimSettings;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::{NoteId, PipelineId, ProjectRef};
-use crate::gitlab::pipelines::{NewPipeline, PipelineVariable, VariableType};
-use crate::guard::{self, GuardOutcome, GuardSettings};
+use crate::guard::GuardSettings;
 use crate::publish::JobLink;
-use crate::publish::placeholder::{placeholder_body, post_where_asked};
 use crate::redact::Redactor;
-use crate::run::{JobEnd, RunOptions};
-use crate::trigger::ci_vars::names;
-use crate::trigger::load::{TRIGGER_PAYLOAD, WEBHOOK_PAYLOAD};
+use crate::trigger::ci_vars::CiRequest;
 use crate::trigger::resolve::{Location, from_note};
 
 use super::discover::Mention;
@@ -59,67 +58,29 @@ impl Outcome {
     }
 }
 
-/// The `AI_*` variables that name the mention, as the relay passes them.
-fn mention_variables(
-    assistant: Assistant,
-    mention: &Mention,
-    placeholder: Option<NoteId>,
-) -> BTreeMap<&'static str, String> {
-    let mut vars = BTreeMap::from([
-        (names::ASSISTANT, assistant.name().to_owned()),
-        (
-            names::NOTEABLE_TYPE,
-            mention.noteable.gitlab_type().to_owned(),
-        ),
-        (names::NOTEABLE_IID, mention.noteable.iid().to_string()),
-        (names::NOTE_ID, mention.note.id.to_string()),
-        // The body the scan listed (and, in pipeline mode, its guard checked): the run refuses
-        // the note if it was edited since.
-        (
-            names::NOTE_SHA256,
-            crate::guard::edit::body_digest(&mention.note.body),
-        ),
-    ]);
-    if let Some(discussion) = &mention.discussion {
-        vars.insert(names::DISCUSSION_ID, discussion.to_string());
+/// The request that names `mention` for `assistant`, with the digest of the body the scan
+/// listed (and, in pipeline mode, its guard checked): the run refuses the note if it was edited
+/// since.
+pub fn request(project: &ProjectRef, assistant: Assistant, mention: &Mention) -> CiRequest {
+    CiRequest {
+        project: project.clone(),
+        assistant,
+        noteable: mention.noteable,
+        note: mention.note.id,
+        discussion: mention.discussion.clone(),
+        placeholder: None,
+        checked_body: Some(crate::guard::edit::body_digest(&mention.note.body)),
     }
-    if let Some(placeholder) = placeholder {
-        vars.insert(names::PLACEHOLDER_NOTE_ID, placeholder.to_string());
-    }
-    vars
 }
 
-/// Runs the run flow for the mention in this job: the job's own variables, with the mention's
-/// `AI_*` variables on top and every other trigger hidden. The run claims the note itself (no
-/// placeholder is passed), so a mention someone else took meanwhile is skipped there.
+/// Answers the mention in this job ([`crate::answer::in_job`]).
 pub async fn in_job(
-    mention: &Mention,
-    assistant: Assistant,
+    request: &CiRequest,
     handles: &Handles,
     vars: &dyn Fn(&str) -> Option<String>,
     redactor: Arc<Redactor>,
 ) -> Outcome {
-    let overlay = mention_variables(assistant, mention, None);
-    let hidden = [
-        WEBHOOK_PAYLOAD,
-        TRIGGER_PAYLOAD,
-        names::DISCUSSION_ID,
-        names::PLACEHOLDER_NOTE_ID,
-        names::NOTE_SHA256,
-        crate::trigger::flow::names::INPUT,
-        crate::trigger::flow::names::CONTEXT,
-        crate::trigger::flow::names::EVENT,
-    ];
-    let job_vars = |name: &str| match overlay.get(name) {
-        Some(value) => Some(value.clone()),
-        None if hidden.contains(&name) => None,
-        None => vars(name),
-    };
-    let options = RunOptions {
-        assistant,
-        handles: handles.clone(),
-    };
-    match crate::run::run(&options, &job_vars, redactor).await {
+    match crate::answer::in_job::in_job(request, handles, vars, redactor).await {
         Ok(end) => Outcome::Ran(end),
         Err(error) => Outcome::Failed {
             error: format!("{error:#}"),
@@ -127,12 +88,7 @@ pub async fn in_job(
     }
 }
 
-/// The placeholder the scan posted for a pipeline.
-struct Placeholder {
-    note: NoteId,
-}
-
-/// What [`in_pipeline`] needs besides the mention.
+/// What [`PipelineHandoff::hand_over`] needs besides the mention.
 pub struct PipelineHandoff<'a> {
     /// The scan's client.
     pub gitlab: &'a GitLab,
@@ -155,9 +111,9 @@ pub struct PipelineHandoff<'a> {
 }
 
 impl PipelineHandoff<'_> {
-    /// Guards, claims, posts the placeholder and starts the pipeline. A claim whose placeholder
-    /// or pipeline could not be made is given back (and the placeholder deleted), so that
-    /// nothing is left claimed but unanswered.
+    /// Answers the mention in a pipeline of its own ([`crate::answer::in_pipeline`]), started
+    /// with the bot token. A claim whose placeholder or pipeline could not be made is given
+    /// back and the placeholder deleted, so the next scan tries again.
     pub async fn hand_over(&self, mention: &Mention) -> Outcome {
         let trigger = from_note(
             Location {
@@ -170,122 +126,32 @@ impl PipelineHandoff<'_> {
             mention.note.clone(),
             self.handles,
         );
-        let target = Target {
-            project: self.project,
-            noteable: mention.noteable,
-            subject: claim::Subject::Note(mention.note.id),
+        let ask = Ask {
+            gitlab: self.gitlab,
+            trigger: &trigger,
+            assistant: self.assistant,
+            claim: self.claim,
+            job: self.job,
+            redactor: self.redactor,
         };
-        let failed = |what: &str, error: &dyn std::fmt::Display| Outcome::Failed {
-            error: format!("{what}: {error}"),
+        let start = PipelineStart::BotToken;
+        let launch = Launch {
+            gitlab: self.gitlab,
+            start: &start,
+            git_ref: self.git_ref,
         };
-        let refusal = match guard::check(self.gitlab, &trigger, self.guard).await {
-            Ok(GuardOutcome::Proceed { .. }) => None,
-            Ok(GuardOutcome::Ignore(reason)) => {
-                return Outcome::Ignored {
-                    reason: reason.message(),
-                };
-            }
-            Ok(GuardOutcome::Refuse(refusal)) => Some(refusal),
-            Err(error) => return failed("checking who asked", &error),
-        };
-        let award = match claim::claim(self.gitlab, target, self.assistant, self.claim).await {
-            Ok(Claim::Won(award)) => award,
-            Ok(Claim::Taken) => return Outcome::Taken,
-            Err(error) => return failed("claiming the note", &error),
-        };
-        let give_back = |handover: Option<crate::gitlab::ids::AwardId>| async move {
-            if let Err(error) = claim::release(self.gitlab, target, award, handover).await {
-                tracing::warn!(note = %mention.note.id, %error, "the claim could not be given back; remove the bot's reactions to have the mention answered");
-            }
-        };
-        let hand_over = || async {
-            match claim::hand_over(self.gitlab, target, self.assistant, award).await {
-                Ok(HandOver::Done(handover)) => Ok(handover),
-                Ok(HandOver::Lost) => Err(Outcome::Taken),
-                Err(error) => {
-                    give_back(None).await;
-                    Err(failed("handing the claim over", &error))
-                }
-            }
-        };
-        if let Some(refusal) = refusal {
-            let handover = match hand_over().await {
-                Ok(handover) => handover,
-                Err(outcome) => return outcome,
-            };
-            return match crate::run::refuse(
-                self.gitlab,
-                &trigger,
-                self.assistant,
-                &refusal,
-                self.redactor,
-            )
-            .await
-            {
-                Ok(note) => Outcome::Refused { note },
-                Err(error) => {
-                    give_back(Some(handover)).await;
-                    failed("posting the refusal", &format!("{error:#}"))
-                }
-            };
-        }
-        // Tied to the claim, so whoever takes over an expired claim can remove it.
-        let body = format!(
-            "{}\n{}",
-            placeholder_body(self.assistant, self.job),
-            crate::marker::claim_line(award)
-        );
-        let placeholder = match post_where_asked(
-            self.gitlab,
-            &trigger,
-            &crate::quick_action::Inert::new(&body),
-        )
-        .await
-        {
-            Ok((note, _thread)) => Placeholder { note: note.id },
-            Err(error) => {
-                give_back(None).await;
-                return failed("posting the placeholder", &error);
-            }
-        };
-        let delete_placeholder = || async {
-            if let Err(delete) = self
-                .gitlab
-                .delete_note(self.project, mention.noteable, placeholder.note)
-                .await
-            {
-                tracing::warn!(note = %placeholder.note, error = %delete, "the placeholder of a pipeline that did not start could not be deleted");
-            }
-        };
-        let handover = match hand_over().await {
-            Ok(handover) => handover,
-            Err(outcome) => {
-                delete_placeholder().await;
-                return outcome;
-            }
-        };
-        let variables = mention_variables(self.assistant, mention, Some(placeholder.note))
-            .into_iter()
-            .map(|(key, value)| PipelineVariable {
-                key: key.to_owned(),
-                value,
-                variable_type: VariableType::EnvVar,
-            })
-            .collect();
-        let pipeline = NewPipeline {
-            git_ref: self.git_ref.to_owned(),
-            variables,
-        };
-        match self.gitlab.create_pipeline(self.project, &pipeline).await {
-            Ok(pipeline) => Outcome::Started {
-                pipeline: pipeline.id,
-                placeholder: placeholder.note,
+        match in_pipeline(ask, self.guard, launch, Retry::NextScan, |_| {}).await {
+            Answered::Started {
+                pipeline,
+                placeholder,
+            } => Outcome::Started {
+                pipeline,
+                placeholder,
             },
-            Err(error) => {
-                delete_placeholder().await;
-                give_back(Some(handover)).await;
-                failed("starting the pipeline", &error)
-            }
+            Answered::Refused { note } => Outcome::Refused { note },
+            Answered::Ignored { reason } => Outcome::Ignored { reason },
+            Answered::ClaimedElsewhere => Outcome::Taken,
+            Answered::Failed { error, .. } => Outcome::Failed { error },
         }
     }
 }
@@ -315,7 +181,13 @@ mod tests {
             note,
             todo: None,
         };
-        let vars = mention_variables(Assistant::Codex, &mention, Some(NoteId(902)));
+        let mut request = request(
+            &ProjectRef::Id(crate::gitlab::ids::ProjectId(7)),
+            Assistant::Codex,
+            &mention,
+        );
+        request.placeholder = Some(NoteId(902));
+        let vars = request.variables();
         let lookup = |name: &str| {
             vars.get(name)
                 .cloned()

@@ -229,8 +229,7 @@ pub async fn scan(
                 (Mode::Pipeline, Some(handoff)) => handoff.hand_over(&mention).await,
                 _ => {
                     handoff::in_job(
-                        &mention,
-                        assistant,
+                        &handoff::request(&project, assistant, &mention),
                         &options.handles,
                         vars,
                         Arc::clone(&redactor),

@@ -2,6 +2,7 @@
 //! pass to the pipeline they start. They name the note; its text is read back through the API,
 //! so a variable can never smuggle in a body the author did not write.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use serde::Serialize;
@@ -52,6 +53,48 @@ pub struct CiRequest {
 }
 
 impl CiRequest {
+    /// The variables that name this request, as [`parse`] reads them back: what the relay and
+    /// the scan pass to the pipeline they start and the scan's in-job run lays over its own
+    /// job's variables. The project is the pipeline's own (`CI_PROJECT_ID`), never a variable.
+    pub fn variables(&self) -> BTreeMap<&'static str, String> {
+        let mut vars = BTreeMap::from([
+            (names::ASSISTANT, self.assistant.name().to_owned()),
+            (names::NOTEABLE_TYPE, self.noteable.gitlab_type().to_owned()),
+            (names::NOTEABLE_IID, self.noteable.iid().to_string()),
+            (names::NOTE_ID, self.note.to_string()),
+        ]);
+        if let Some(discussion) = &self.discussion {
+            vars.insert(names::DISCUSSION_ID, discussion.to_string());
+        }
+        if let Some(placeholder) = self.placeholder {
+            vars.insert(names::PLACEHOLDER_NOTE_ID, placeholder.to_string());
+        }
+        if let Some(digest) = &self.checked_body {
+            vars.insert(names::NOTE_SHA256, digest.clone());
+        }
+        vars
+    }
+
+    /// The request for the note in `trigger`, whose body the caller's guard checked (the job
+    /// refuses the note if its body differs by then, [`crate::guard::edit`]); `None` for a
+    /// trigger without a note.
+    pub fn checked(
+        trigger: &crate::trigger::Trigger,
+        assistant: Assistant,
+        placeholder: Option<NoteId>,
+    ) -> Option<Self> {
+        let note = trigger.note.as_ref()?;
+        Some(Self {
+            project: trigger.project.clone(),
+            assistant,
+            noteable: trigger.noteable,
+            note: note.id,
+            discussion: note.discussion.clone(),
+            placeholder,
+            checked_body: Some(crate::guard::edit::body_digest(&note.body)),
+        })
+    }
+
     /// A note named by id alone (our webhook template's variables): no thread, placeholder or
     /// checked body known yet; reading it back fills in the rest.
     pub fn for_note(
@@ -354,5 +397,27 @@ mod tests {
         );
         assert!(present(&env(&[("AI_NOTE_ID", "1")])));
         assert!(!present(&env(&[("AI_NOTE_ID", " ")])));
+    }
+
+    #[test]
+    fn what_the_relay_and_scan_write_reads_back_as_the_same_request() {
+        let full = parse(&env(FULL)).unwrap();
+        let minimal = CiRequest::for_note(
+            ProjectRef::Id(ProjectId(7)),
+            Assistant::Claude,
+            Noteable::Issue(crate::gitlab::ids::IssueIid(4)),
+            NoteId(55),
+        );
+        for request in [full, minimal] {
+            let vars = request.variables();
+            let lookup = |name: &str| {
+                vars.get(name)
+                    .cloned()
+                    .or_else(|| (name == "CI_PROJECT_ID").then(|| "7".to_owned()))
+            };
+            assert_eq!(parse(&lookup).unwrap(), request, "{vars:?}");
+            // Only our own variables: nothing that would override GitLab's.
+            assert!(vars.keys().all(|name| name.starts_with("AI_")), "{vars:?}");
+        }
     }
 }

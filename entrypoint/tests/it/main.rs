@@ -9,6 +9,7 @@ mod cli_invocation;
 mod finalize_cli;
 mod gitlab_client;
 mod gitlab_tls;
+mod mention_allocations;
 mod mentions_cli;
 mod run_guard;
 mod sandbox_netns;

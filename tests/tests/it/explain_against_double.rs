@@ -180,7 +180,9 @@ async fn a_deleted_or_foreign_note_is_one_clear_line() {
 }
 
 /// `entrypoint run` for the note `note_id` with `vars`, as the job's binary calls it.
-async fn run_job(vars: HashMap<String, String>) -> anyhow::Result<entrypoint::run::JobEnd> {
+async fn run_job(
+    vars: HashMap<String, String>,
+) -> anyhow::Result<entrypoint::answer::in_job::JobEnd> {
     let lookup = move |k: &str| vars.get(k).cloned();
     let handles = Handles::default();
     let options = entrypoint::run::RunOptions {
@@ -197,7 +199,7 @@ async fn a_note_deleted_before_the_job_ends_the_run_quietly_and_posts_nothing() 
     let mut vars = s.vars.clone();
     vars.insert("AI_NOTE_ID".into(), "987654".into());
     let end = run_job(vars).await.expect("a deleted note is not an error");
-    let entrypoint::run::JobEnd::Skipped { reason } = end else {
+    let entrypoint::answer::in_job::JobEnd::Skipped { reason } = end else {
         panic!("expected a skip, got {end:?}");
     };
     assert!(reason.contains("no longer exists"), "{reason}");

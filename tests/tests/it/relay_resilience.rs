@@ -592,7 +592,7 @@ async fn a_note_edited_after_the_relay_checked_it_is_refused_by_the_job() {
 
     let end = relay_support::run_job(&w, &pipeline).await;
     assert!(
-        matches!(end, entrypoint::run::JobEnd::Refused { .. }),
+        matches!(end, entrypoint::answer::in_job::JobEnd::Refused { .. }),
         "{end:?}"
     );
     assert!(w.placeholders().is_empty(), "the placeholder was replaced");
@@ -650,4 +650,43 @@ async fn eight_replicas_receiving_every_delivery_answer_each_mention_once() {
     for relay in relays {
         relay.shutdown().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_resend_that_answers_removes_the_earlier_failure_note() {
+    let w = world().await;
+    w.gl.faults().add(rule(
+        "POST",
+        "/api/v4/projects/*/trigger/pipeline",
+        FaultAction::Status { code: 500 },
+        Schedule::Times { n: 1 },
+    ));
+    let relay = w.relay(w.config()).await;
+    w.mention("@claude add a changelog entry");
+    wait_for(&relay, "the failure", |s| s.failed == 1).await;
+    let bot_notes = || -> Vec<String> {
+        w.notes()
+            .into_iter()
+            .filter(|n| n.author_id == w.bot.id)
+            .map(|n| n.body)
+            .collect()
+    };
+    assert!(
+        bot_notes().iter().any(|b| b.contains("could not start")),
+        "{:?}",
+        bot_notes()
+    );
+
+    let deliveries = w.deliveries(1).await;
+    resend(&deliveries[0], &webhook_url(relay.addr()), &[]).await;
+    wait_for(&relay, "the retried pipeline", |s| s.pipelines == 1).await;
+    // The failure note goes once the pipeline runs; the placeholder is the bot's only note.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while bot_notes().len() > 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let notes = bot_notes();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains(":placeholder -->"), "{notes:?}");
+    relay.shutdown().await.unwrap();
 }

@@ -664,7 +664,7 @@ async fn a_note_edited_after_the_scan_checked_it_is_refused_by_the_job() {
     .await
     .unwrap();
     assert!(
-        matches!(end, entrypoint::run::JobEnd::Refused { .. }),
+        matches!(end, entrypoint::answer::in_job::JobEnd::Refused { .. }),
         "{end:?}"
     );
     let bot_notes: Vec<_> =

@@ -234,7 +234,7 @@ pub async fn resend(
 pub async fn run_job(
     w: &World,
     pipeline: &doubles::gitlab::model::Pipeline,
-) -> entrypoint::run::JobEnd {
+) -> entrypoint::answer::in_job::JobEnd {
     let dir = tempfile::tempdir().expect("a checkout directory");
     let mut vars: std::collections::HashMap<String, String> = pipeline
         .variables

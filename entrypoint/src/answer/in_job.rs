@@ -1,0 +1,132 @@
+//! Answering a mention in this job rather than in a pipeline of its own: `entrypoint run` is
+//! that flow ([`crate::run::run`], which acknowledges through [`super::acknowledge_verdict`]),
+//! and the scan's `AI_SCAN_MODE=job` runs it once per mention it found ([`in_job`]). [`JobEnd`]
+//! is how the flow ended.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::assistant::Handles;
+use crate::gitlab::ids::NoteId;
+use crate::redact::Redactor;
+use crate::run::RunOptions;
+use crate::trigger::ci_vars::{CiRequest, names};
+use crate::trigger::load::{TRIGGER_PAYLOAD, WEBHOOK_PAYLOAD};
+
+/// How one job ended. Everything but [`JobEnd::Failed`] is a success for CI: a skipped,
+/// ignored or refused request is the job doing its work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobEnd {
+    /// The trigger is not for this job (no mention, another assistant, a system note…);
+    /// nothing was posted.
+    Skipped { reason: String },
+    /// The guard ignored the request silently (a bot, a vanished note).
+    Ignored { reason: String },
+    /// The author was told politely why nothing happens.
+    Refused { note: NoteId },
+    /// The placeholder now holds the answer.
+    Answered { note: NoteId },
+    /// The placeholder now holds the error.
+    Failed { note: NoteId, headline: String },
+}
+
+impl JobEnd {
+    /// False only for [`JobEnd::Failed`]; the job's exit status.
+    pub fn succeeded(&self) -> bool {
+        !matches!(self, JobEnd::Failed { .. })
+    }
+}
+
+/// The variables which every trigger but the request's own is read from, hidden from an
+/// in-job run so that only the mention it was given is answered.
+const HIDDEN: &[&str] = &[
+    WEBHOOK_PAYLOAD,
+    TRIGGER_PAYLOAD,
+    names::DISCUSSION_ID,
+    names::PLACEHOLDER_NOTE_ID,
+    names::NOTE_SHA256,
+    crate::trigger::flow::names::INPUT,
+    crate::trigger::flow::names::CONTEXT,
+    crate::trigger::flow::names::EVENT,
+];
+
+/// The job's own variables `vars` with the request's `AI_*` variables on top and every other
+/// trigger hidden.
+fn overlaid<'a>(
+    request: &CiRequest,
+    vars: &'a dyn Fn(&str) -> Option<String>,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    let overlay: BTreeMap<&'static str, String> = request.variables();
+    move |name: &str| match overlay.get(name) {
+        Some(value) => Some(value.clone()),
+        None if HIDDEN.contains(&name) => None,
+        None => vars(name),
+    }
+}
+
+/// Runs the run flow for `request` in this job, with the job's own variables `vars` beneath
+/// the request's. The run claims the note itself unless `request` passes a placeholder, so a
+/// mention someone else took meanwhile is skipped there.
+pub async fn in_job(
+    request: &CiRequest,
+    handles: &Handles,
+    vars: &dyn Fn(&str) -> Option<String>,
+    redactor: Arc<Redactor>,
+) -> anyhow::Result<JobEnd> {
+    let job_vars = overlaid(request, vars);
+    let options = RunOptions {
+        assistant: request.assistant,
+        handles: handles.clone(),
+    };
+    crate::run::run(&options, &job_vars, redactor).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assistant::Assistant;
+    use crate::gitlab::ids::{IssueIid, Noteable, ProjectId, ProjectRef};
+    use crate::test_support::vars as env;
+
+    #[test]
+    fn an_in_job_run_reads_its_own_request_and_no_other_trigger() {
+        let request = CiRequest::for_note(
+            ProjectRef::Id(ProjectId(7)),
+            Assistant::Claude,
+            Noteable::Issue(IssueIid(4)),
+            NoteId(55),
+        );
+        // The scheduled job's variables: a stale placeholder and a payload of another trigger.
+        let job = env(&[
+            ("CI_PROJECT_ID", "7"),
+            ("AI_NOTE_ID", "1"),
+            ("AI_PLACEHOLDER_NOTE_ID", "2"),
+            ("AI_WEBHOOK_PAYLOAD", "{}"),
+            ("TRIGGER_PAYLOAD", "{}"),
+            ("CI_JOB_ID", "99"),
+        ]);
+        let vars = overlaid(&request, &job);
+        assert_eq!(crate::trigger::ci_vars::parse(&vars).unwrap(), request);
+        assert_eq!(vars(WEBHOOK_PAYLOAD), None);
+        assert_eq!(vars(TRIGGER_PAYLOAD), None);
+        assert_eq!(vars("CI_JOB_ID").as_deref(), Some("99"));
+    }
+
+    #[test]
+    fn only_failures_fail_the_job() {
+        assert!(
+            JobEnd::Skipped {
+                reason: "no mention".into()
+            }
+            .succeeded()
+        );
+        assert!(JobEnd::Refused { note: NoteId(1) }.succeeded());
+        assert!(
+            !JobEnd::Failed {
+                note: NoteId(1),
+                headline: "x".into()
+            }
+            .succeeded()
+        );
+    }
+}
