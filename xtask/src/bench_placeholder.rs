@@ -256,17 +256,54 @@ async fn compressed_size(
 struct PrivateEngine {
     child: Child,
     dir: tempfile::TempDir,
+    /// The bridge made for it (see [`Self::start`]).
+    bridge: String,
     docker: Docker,
 }
 
 impl PrivateEngine {
     /// Starts it in a fresh directory: an empty image store. Its own containerd namespace keeps
     /// its containers and images apart from the machine engine's when both use the machine's
-    /// containerd; no bridge and no iptables leave the machine engine's network alone (the
+    /// containerd, and `--iptables=false` leaves the machine engine's rules alone (the
     /// benchmark's containers use the host's network to reach the double on loopback).
+    ///
+    /// It gets a bridge of its own, made here, not `--bridge=none`: dockerd 20.10 started with
+    /// `--bridge=none` deletes the host's `docker0` (`removeDefaultBridgeInterface` in moby's
+    /// `daemon/daemon_unix.go`), which breaks every container of the machine's engine.
     async fn start() -> anyhow::Result<Self> {
         // Short: the engine puts Unix sockets under it (108-byte limit).
         let dir = tempfile::Builder::new().prefix("gab-").tempdir_in("/tmp")?;
+        let bridge = format!("gab{}", std::process::id() % 100_000);
+        cmd::run(
+            Path::new("/"),
+            "ip",
+            ["link", "add", &bridge, "type", "bridge"],
+        )
+        .with_context(|| format!("cannot make the bridge {bridge} for the private engine"))?;
+        let made = async {
+            cmd::run(
+                Path::new("/"),
+                "ip",
+                ["addr", "add", "10.231.87.1/24", "dev", &bridge],
+            )?;
+            Self::spawn(&dir, &bridge).await
+        }
+        .await;
+        match made {
+            Ok((child, docker)) => Ok(PrivateEngine {
+                child,
+                dir,
+                bridge,
+                docker,
+            }),
+            Err(err) => {
+                let _ = cmd::run(Path::new("/"), "ip", ["link", "del", &bridge]);
+                Err(err)
+            }
+        }
+    }
+
+    async fn spawn(dir: &tempfile::TempDir, bridge: &str) -> anyhow::Result<(Child, Docker)> {
         let at = |name: &str| dir.path().join(name).display().to_string();
         let socket = at("docker.sock");
         let args = [
@@ -274,35 +311,32 @@ impl PrivateEngine {
             format!("--data-root={}", at("data")),
             format!("--exec-root={}", at("exec")),
             format!("--pidfile={}", at("dockerd.pid")),
-            "--bridge=none".to_owned(),
+            format!("--bridge={bridge}"),
             "--iptables=false".to_owned(),
+            "--ip-masq=false".to_owned(),
             "--containerd-namespace=gitlab-ai-bench".to_owned(),
             "--containerd-plugins-namespace=gitlab-ai-bench-plugins".to_owned(),
         ];
         let log = dir.path().join("dockerd.log");
-        let child = cmd::spawn_background("dockerd", &args, &log)?;
-        let mut engine = PrivateEngine {
-            child,
-            docker: Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)
-                .context("cannot make a client for the private engine")?,
-            dir,
-        };
+        let mut child = cmd::spawn_background("dockerd", &args, &log)?;
+        let client = Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)
+            .context("cannot make a client for the private engine")?;
         let started = Instant::now();
         loop {
             tokio::time::sleep(Duration::from_millis(250)).await;
-            if let Ok(docker) = engine.docker.clone().negotiate_version().await
+            if let Ok(docker) = client.clone().negotiate_version().await
                 && docker.ping().await.is_ok()
             {
-                engine.docker = docker;
-                return Ok(engine);
+                return Ok((child, docker));
             }
-            if let Some(status) = engine.child.try_wait()? {
+            if let Some(status) = child.try_wait()? {
                 let log = std::fs::read_to_string(&log).unwrap_or_default();
                 bail!("the private dockerd exited ({status}): {log}");
             }
             if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
                 let log = std::fs::read_to_string(&log).unwrap_or_default();
-                engine.stop();
                 bail!("the private dockerd did not answer within 60 s: {log}");
             }
         }
@@ -327,6 +361,9 @@ impl PrivateEngine {
         if matches!(self.child.try_wait(), Ok(None)) {
             let _ = self.child.kill();
             let _ = self.child.wait();
+        }
+        if let Err(err) = cmd::run(Path::new("/"), "ip", ["link", "del", &self.bridge]) {
+            eprintln!("could not remove the bridge {}: {err:#}", self.bridge);
         }
         let path = self.dir.path().to_path_buf();
         if std::fs::remove_dir_all(&path).is_err() {
