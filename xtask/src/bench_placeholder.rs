@@ -319,12 +319,13 @@ impl PrivateEngine {
         ];
         let log = dir.path().join("dockerd.log");
         let mut child = cmd::spawn_background("dockerd", &args, &log)?;
-        let client = Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)
-            .context("cannot make a client for the private engine")?;
         let started = Instant::now();
         loop {
             tokio::time::sleep(Duration::from_millis(250)).await;
-            if let Ok(docker) = client.clone().negotiate_version().await
+            // bollard refuses a socket path that does not exist yet.
+            if let Ok(client) =
+                Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)
+                && let Ok(docker) = client.negotiate_version().await
                 && docker.ping().await.is_ok()
             {
                 return Ok((child, docker));
@@ -366,6 +367,17 @@ impl PrivateEngine {
             eprintln!("could not remove the bridge {}: {err:#}", self.bridge);
         }
         let path = self.dir.path().to_path_buf();
+        // dockerd leaves its network namespace file mounted under the exec root.
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        let mut under: Vec<&str> = mounts
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .filter(|m| Path::new(m).starts_with(&path))
+            .collect();
+        under.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for mount in under {
+            let _ = cmd::run(Path::new("/"), "umount", [mount]);
+        }
         if std::fs::remove_dir_all(&path).is_err() {
             eprintln!(
                 "left the private engine's directory {} (something in it is still mounted)",
@@ -475,18 +487,27 @@ async fn acknowledge(
     credentials: &DockerCredentials,
 ) -> anyhow::Result<Sample> {
     if cache == Cache::Cold {
-        let _ = docker
-            .remove_image(
-                image,
-                Some(RemoveImageOptionsBuilder::default().force(true).build()),
-                None,
-            )
-            .await;
-        let left = docker
-            .list_images(Some(ListImagesOptions {
+        // Every image, so no layer is shared with the one about to be pulled.
+        let list = || {
+            docker.list_images(Some(ListImagesOptions {
                 all: true,
                 ..Default::default()
             }))
+        };
+        for present in list()
+            .await
+            .context("cannot list the private engine's images")?
+        {
+            docker
+                .remove_image(
+                    &present.id,
+                    Some(RemoveImageOptionsBuilder::default().force(true).build()),
+                    None,
+                )
+                .await
+                .with_context(|| format!("cannot remove {} from the private engine", present.id))?;
+        }
+        let left = list()
             .await
             .context("cannot list the private engine's images")?;
         ensure!(
