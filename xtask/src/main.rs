@@ -50,6 +50,7 @@ mod test;
 mod test_images;
 mod variants;
 mod verify_image;
+mod webhook_scenario;
 
 use clap::{Parser, Subcommand};
 
