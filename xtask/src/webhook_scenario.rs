@@ -3,8 +3,11 @@
 //! Comments hook with setup's custom template, calls its own trigger URL and records the
 //! pipeline the real `templates/claude.yml` rules give it (`ai-claude-ack` and `ai-claude`, in
 //! the issue's resource group); the acknowledgement job runs in the slim `entrypoint` image and
-//! posts the placeholder; the answering job runs in the Claude image with the real CLI against
-//! the model double, takes the placeholder over, pushes the fix and opens the merge request.
+//! posts the placeholder, linking the pipeline (where the answering job's log shows the
+//! progress); the answering job runs in the Claude image with the real CLI against the model
+//! double, takes the placeholder over without editing it (an edit would be one more Comments
+//! event, so one more pipeline), pushes the fix and opens the merge request, whose link
+//! replaces the placeholder. Every pipeline but the comments' holds only unplayed manual jobs.
 //! A second Developer's mention on another issue gets its own pipeline in another resource
 //! group, and its jobs run while the first answer is still running: the two answering jobs
 //! overlap in time, as GitLab runs jobs of different resource groups.
@@ -154,6 +157,7 @@ impl World {
             "GITLAB_CI=true".to_owned(),
             "CI_PIPELINE_SOURCE=trigger".to_owned(),
             format!("CI_PIPELINE_ID={}", mention.pipeline.id),
+            format!("CI_PIPELINE_URL={}", self.pipeline_url(mention)),
             format!("CI_PROJECT_ID={}", self.project),
             format!("CI_PROJECT_PATH={PROJECT_PATH}"),
             format!("CI_PROJECT_DIR={CHECKOUT}"),
@@ -175,6 +179,14 @@ impl World {
             }
         }
         Ok(env)
+    }
+
+    fn pipeline_url(&self, mention: &Mention) -> String {
+        format!(
+            "{}/{PROJECT_PATH}/-/pipelines/{}",
+            self.gitlab.base_url(),
+            mention.pipeline.id
+        )
     }
 
     fn bot_notes(&self, issue_iid: u64) -> Vec<doubles::gitlab::model::Note> {
@@ -327,6 +339,18 @@ async fn run_story(
     }
     let pipelines = world.gitlab.pipelines(world.project);
     let ids: Vec<u64> = world.mentions.iter().map(|m| m.pipeline.id).collect();
+    // Each answer is two Comments events, the placeholder and the answer: the answering job
+    // takes the acknowledgement job's placeholder over without editing it.
+    ensure!(
+        pipelines.len() == ids.len() * 3,
+        "{} pipelines for {} comments, expected the comments' and two per answer: {:#?}",
+        pipelines.len(),
+        ids.len(),
+        pipelines
+            .iter()
+            .map(|p| (&p.jobs, &p.variables))
+            .collect::<Vec<_>>()
+    );
     for pipeline in pipelines.iter().filter(|p| !ids.contains(&p.id)) {
         ensure!(
             pipeline.jobs.iter().all(|j| j.when == "manual"),
@@ -417,17 +441,24 @@ async fn mention_jobs(
         report.lines().any(|l| l == "AI_ACK=posted"),
         "issue #{issue}: the ack job's report does not say posted: {report:?}"
     );
-    // What the person sees before the big image is even pulled: the placeholder.
+    // What the person sees before the big image is even pulled: the placeholder, linking the
+    // pipeline whose answering job's log shows the progress.
     let notes = world.bot_notes(issue);
     let [posted] = notes.as_slice() else {
         bail!("issue #{issue}: expected the placeholder alone, found {notes:#?}");
     };
+    let pipeline_link = format!(
+        "[pipeline #{}]({})",
+        mention.pipeline.id,
+        world.pipeline_url(mention)
+    );
     ensure!(
         posted.id == placeholder
             && posted
                 .body
-                .contains(&marker(Assistant::Claude, NoteRole::Placeholder)),
-        "issue #{issue}: the ack job's note is not the placeholder: {}",
+                .contains(&marker(Assistant::Claude, NoteRole::Placeholder))
+            && posted.body.contains(&pipeline_link),
+        "issue #{issue}: the ack job's note is not the placeholder linking {pipeline_link}: {}",
         posted.body
     );
 
@@ -465,30 +496,8 @@ async fn mention_jobs(
         )
     };
     let start = t0.elapsed();
-    let running = container::run(docker, claude, &job);
-    tokio::pin!(running);
-    // While the job runs, the placeholder must link its log (the job rewrites it on taking
-    // it over): the progress a person can follow in webhook mode.
-    let job_url = format!("/-/jobs/{job_id})");
-    let mut linked = false;
-    let ran = loop {
-        tokio::select! {
-            ran = &mut running => break ran?,
-            _ = tokio::time::sleep(Duration::from_millis(50)) => {
-                linked |= world
-                    .bot_notes(issue)
-                    .iter()
-                    .any(|n| n.id == placeholder
-                        && n.body.contains(&marker(Assistant::Claude, NoteRole::Placeholder))
-                        && n.body.contains(&job_url));
-            }
-        }
-    };
+    let ran = container::run(docker, claude, &job).await?;
     let end = t0.elapsed();
-    ensure!(
-        linked,
-        "issue #{issue}: while the answering job ran, the placeholder never linked its log ({job_url})"
-    );
     ensure!(
         ran.exit_code == 0,
         "issue #{issue}: the answering job exited {}: {}",

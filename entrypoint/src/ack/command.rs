@@ -29,13 +29,14 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::{AckSettings, Acknowledged, acknowledge};
+use super::{AckSettings, Acknowledged, acknowledge_in_pipeline};
 use crate::assistant::{Assistant, Handles};
 use crate::claim::ClaimSettings;
 use crate::gitlab::ClientConfig;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::NoteId;
 use crate::guard::GuardSettings;
+use crate::publish::placeholder::PipelineLink;
 use crate::redact::Redactor;
 use crate::trigger::ci_vars::CiRequest;
 use crate::trigger::decision::{Decision, decide};
@@ -190,7 +191,16 @@ pub async fn ack(
     };
     let gitlab = GitLab::new(ClientConfig::from_env(vars)?)?;
     Ok(
-        match acknowledge(&gitlab, &trigger, assistant, &settings, redactor).await {
+        match acknowledge_in_pipeline(
+            &gitlab,
+            &trigger,
+            assistant,
+            &settings,
+            redactor,
+            PipelineLink::from_env(vars).as_ref(),
+        )
+        .await
+        {
             Acknowledged::Placeholder { note, .. } => Handed::Posted(note),
             Acknowledged::Refused { note } => Handed::Done {
                 reason: format!("the request was refused (note {note})"),

@@ -19,7 +19,9 @@ use crate::gitlab::GitLab;
 use crate::gitlab::ids::{AwardId, NoteId};
 use crate::guard::{self, GuardOutcome, GuardSettings};
 use crate::marker::claim_line;
-use crate::publish::placeholder::{placeholder_body, post_where_asked};
+use crate::publish::placeholder::{
+    PipelineLink, acknowledged_body, placeholder_body, post_where_asked,
+};
 use crate::quick_action::Inert;
 use crate::redact::Redactor;
 use crate::trigger::Trigger;
@@ -74,6 +76,20 @@ pub async fn acknowledge(
     settings: &AckSettings,
     redactor: &Redactor,
 ) -> Acknowledged {
+    acknowledge_in_pipeline(gitlab, trigger, assistant, settings, redactor, None).await
+}
+
+/// [`acknowledge`] from a job of the pipeline that will answer: the placeholder links
+/// `pipeline`, where the answering job's log shows the progress, so the answering job need not
+/// edit it (in webhook mode each edit would start a pipeline).
+pub async fn acknowledge_in_pipeline(
+    gitlab: &GitLab,
+    trigger: &Trigger,
+    assistant: Assistant,
+    settings: &AckSettings,
+    redactor: &Redactor,
+    pipeline: Option<&PipelineLink>,
+) -> Acknowledged {
     let failed = |error: String| Acknowledged::Failed {
         error: redactor.redact(&error),
     };
@@ -122,11 +138,11 @@ pub async fn acknowledge(
     }
 
     // Tied to the claim, so whoever takes over an expired claim can remove it.
-    let body = format!(
-        "{}\n{}",
-        placeholder_body(assistant, None),
-        claim_line(award)
-    );
+    let headline = match pipeline {
+        Some(pipeline) => acknowledged_body(assistant, pipeline),
+        None => placeholder_body(assistant, None),
+    };
+    let body = format!("{headline}\n{}", claim_line(award));
     let placeholder = match post_where_asked(gitlab, trigger, &Inert::new(&body)).await {
         Ok((placeholder, _thread)) => placeholder.id,
         Err(error) => {
