@@ -97,6 +97,19 @@ enum Event {
     Edit { answer: usize, last: bool },
 }
 
+impl Event {
+    /// What a pipeline started by this event is for, as the breakdown prints it.
+    fn cause(&self) -> &'static str {
+        match self {
+            Event::Comment { mention: true, .. } => "a developer's comment with a mention",
+            Event::Comment { mention: false, .. } => "a developer's comment without a mention",
+            Event::Placeholder { .. } => "the bot's placeholder (a new note)",
+            Event::Edit { last: false, .. } => "the bot's progress edits",
+            Event::Edit { last: true, .. } => "the bot's answer (an edit of the placeholder)",
+        }
+    }
+}
+
 /// A small deterministic generator (64-bit LCG), so every run replays the same day.
 struct Lcg(u64);
 
@@ -154,6 +167,8 @@ struct Figures {
     longest_cross_wait: u64,
     /// Longest wait of any job in a resource group.
     longest_wait: u64,
+    /// Pipelines by the event that started them ([`Event::cause`]).
+    pipelines_by_cause: BTreeMap<&'static str, usize>,
 }
 
 struct World {
@@ -390,6 +405,7 @@ async fn replay(design: Design) -> anyhow::Result<Figures> {
         let pipelines = w.gl.pipelines(w.project);
         for pipeline in pipelines.iter().skip(before) {
             figures.pipelines += 1;
+            *figures.pipelines_by_cause.entry(event.cause()).or_default() += 1;
             // The slim acknowledgement job (`ai-claude-ack`) answers nothing itself; when it
             // finds nothing to do, its dotenv report points the answering job's `image:`
             // (`$AI_JOB_IMAGE`) at the slim image too.
@@ -544,5 +560,22 @@ async fn main() -> anyhow::Result<()> {
         println!("{label:<62} {a:>22} {b:>22}");
     }
     println!("answers: {} / {}", today.answers, template.answers);
+    println!();
+    println!("pipelines by the comment event that started them");
+    let causes: std::collections::BTreeSet<&str> = today
+        .pipelines_by_cause
+        .keys()
+        .chain(template.pipelines_by_cause.keys())
+        .copied()
+        .collect();
+    for cause in causes {
+        let count = |f: &Figures| f.pipelines_by_cause.get(cause).copied().unwrap_or(0);
+        println!(
+            "{:<62} {:>22} {:>22}",
+            format!("  {cause}"),
+            count(&today),
+            count(&template)
+        );
+    }
     Ok(())
 }

@@ -50,6 +50,9 @@ pub enum Network {
     Loopback,
     /// The namespace of another (running) container, by id.
     Container(String),
+    /// The host's own (`--network host`): for an engine started without a bridge, whose
+    /// containers reach a double on the host's loopback (`cargo xtask bench-placeholder`).
+    Host,
 }
 
 /// A command to run in a new container, with what it may use.
@@ -138,6 +141,7 @@ async fn create(docker: &Docker, image: &str, spec: &RunSpec) -> anyhow::Result<
     let network_mode = match &spec.network {
         Network::None | Network::Loopback => "none".to_owned(),
         Network::Container(id) => format!("container:{id}"),
+        Network::Host => "host".to_owned(),
     };
     let body = ContainerCreateBody {
         image: Some(image.to_owned()),

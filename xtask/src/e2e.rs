@@ -5,7 +5,10 @@
 //! 2. the Debian base (bootstrapped once, cached);
 //! 3. build the ubuntu-family claude and codex images;
 //! 4. test them in containers;
-//! 5. inside each image, an issue mention becomes a merge request (`image_scenario.rs`);
+//! 5. inside each image, an issue mention becomes a merge request (`image_scenario.rs`); in
+//!    webhook mode, two mentions on two issues go through the Comments hook, the trigger, the
+//!    ack job in the slim image and the answer in the Claude image, in parallel
+//!    (`webhook_scenario.rs`);
 //! 6. rebuild with no change: nothing may be rebuilt;
 //! 7. push to a local registry with a wrong password: the command fails;
 //! 8. publish to it (claude, codex and the slim `entrypoint` image), signed with a key and
@@ -153,6 +156,15 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
                 );
             }
         }
+
+        let claude = images
+            .iter()
+            .find(|i| i.variant.assistant == entrypoint::assistant::Assistant::Claude)
+            .context("the claude-ubuntu image was not built")?;
+        let story =
+            crate::webhook_scenario::webhook_mentions(docker, &slim.reference, &claude.reference)
+                .await?;
+        stage(passed, &format!("webhook mode in the images: {story}"));
 
         let noop = Instant::now();
         let second = build_images::build(docker, &args).await?;

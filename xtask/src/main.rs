@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod bench_images;
+mod bench_placeholder;
 mod bootstrap_base;
 mod build_images;
 mod bump_versions;
@@ -50,6 +51,7 @@ mod test;
 mod test_images;
 mod variants;
 mod verify_image;
+mod webhook_scenario;
 
 use clap::{Parser, Subcommand};
 
@@ -79,6 +81,9 @@ enum Command {
     TestImages(test_images::Args),
     /// Benchmark the images: sizes against the budget, cold/warm/no-op build times.
     BenchImages(bench_images::Args),
+    /// Time from a webhook job's start to its placeholder note, with the acknowledgement job in
+    /// the slim image and in the Claude image, cold and warm image cache (docs/modes.md).
+    BenchPlaceholder(bench_placeholder::Args),
     /// Tag and push the local images (claude, codex, the slim entrypoint) to CI_REGISTRY_IMAGE
     /// and check the pushed digests; with a signing key and/or --keyless, sign them and attach
     /// their SBOM and provenance.
@@ -102,6 +107,7 @@ fn main() -> anyhow::Result<()> {
         Command::BuildImages(args) => build_images::run(args),
         Command::TestImages(args) => test_images::run(args),
         Command::BenchImages(args) => bench_images::run(args),
+        Command::BenchPlaceholder(args) => bench_placeholder::run(args),
         Command::Publish(args) => publish::run(args),
         Command::VerifyImage(args) => verify_image::run(args),
         Command::Plan(args) => plan::run(args),

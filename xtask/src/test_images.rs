@@ -38,6 +38,12 @@ pub struct Args {
     /// manifests back. Installs and starts what is missing when run as root on Debian.
     #[arg(long)]
     e2e: bool,
+    /// Only the end-to-end suite's webhook-mode story (comment → Comments hook → trigger →
+    /// ack job in the slim image → answer in the Claude image → merge request, twice in
+    /// parallel), on the images `build-images` left locally (`gitlab-ai/entrypoint:slim`,
+    /// `gitlab-ai/claude:ubuntu`).
+    #[arg(long, conflicts_with = "e2e")]
+    webhook_story: bool,
 }
 
 /// What one image's tests measured.
@@ -69,6 +75,26 @@ impl TestReport {
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.e2e {
         return e2e::run();
+    }
+    if args.webhook_story {
+        return tokio::runtime::Runtime::new()?.block_on(async {
+            let docker = engine::connect().await?;
+            let namespace = &args.images.local_namespace;
+            let slim = crate::slim_image::local_image(namespace);
+            let claude = Variant {
+                assistant: entrypoint::assistant::Assistant::Claude,
+                base: crate::manifest::Base::Ubuntu,
+            }
+            .local_image(namespace);
+            for image in [&slim, &claude] {
+                if engine::inspect_image(&docker, image).await?.is_none() {
+                    bail!("{image} does not exist: run `cargo xtask build-images --assistant claude --base ubuntu` first");
+                }
+            }
+            let told = crate::webhook_scenario::webhook_mentions(&docker, &slim, &claude).await?;
+            println!("webhook story: {told}");
+            Ok(())
+        });
     }
     tokio::runtime::Runtime::new()?.block_on(async {
         let docker = engine::connect().await?;

@@ -36,6 +36,7 @@ use crate::gitlab::ClientConfig;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::NoteId;
 use crate::guard::GuardSettings;
+use crate::publish::placeholder::PipelineLink;
 use crate::redact::Redactor;
 use crate::trigger::ci_vars::CiRequest;
 use crate::trigger::decision::{Decision, decide};
@@ -191,12 +192,14 @@ pub async fn ack(
     let guard = GuardSettings::from_env(vars)?;
     let claim = ClaimSettings::from_env(vars)?;
     let gitlab = GitLab::new(ClientConfig::from_env(vars)?)?;
+    let pipeline = PipelineLink::from_env(vars);
     let ask = Ask {
         gitlab: &gitlab,
         trigger: &trigger,
         assistant,
         claim: &claim,
         job: None,
+        pipeline: pipeline.as_ref(),
         redactor,
     };
     Ok(match acknowledge(ask, &guard).await {

@@ -32,7 +32,9 @@ use crate::gitlab::ids::{AwardId, NoteId, PipelineId};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::guard::{self, GuardOutcome, GuardSettings};
 use crate::marker::{NoteRole, claim_line, marker};
-use crate::publish::placeholder::{placeholder_body, post_placeholder, post_where_asked};
+use crate::publish::placeholder::{
+    PipelineLink, acknowledged_body, placeholder_body, post_placeholder, post_where_asked,
+};
 use crate::publish::{JobLink, Placeholder};
 use crate::quick_action::Inert;
 use crate::redact::Redactor;
@@ -54,6 +56,10 @@ pub struct Ask<'a> {
     pub claim: &'a ClaimSettings,
     /// The job the placeholder links to, when there is one (a run, a scan).
     pub job: Option<&'a JobLink>,
+    /// The pipeline the placeholder links to instead, set by the acknowledgement job of a
+    /// webhook pipeline: the answering job's log there shows the progress, so that job need not
+    /// edit the placeholder (each edit would be a Comments event, so a pipeline).
+    pub pipeline: Option<&'a PipelineLink>,
     /// Removes tokens from what is posted.
     pub redactor: &'a Redactor,
 }
@@ -216,11 +222,11 @@ async fn acknowledge_with(ask: Ask<'_>, verdict: Verdict, extra: Option<&str>) -
     }
 
     // Tied to the claim, so whoever takes over an expired claim can remove it.
-    let mut body = format!(
-        "{}\n{}",
-        placeholder_body(ask.assistant, ask.job),
-        claim_line(award)
-    );
+    let headline = match ask.pipeline {
+        Some(pipeline) => acknowledged_body(ask.assistant, pipeline),
+        None => placeholder_body(ask.assistant, ask.job),
+    };
+    let mut body = format!("{headline}\n{}", claim_line(award));
     if let Some(extra) = extra {
         body.push('\n');
         body.push_str(extra);

@@ -58,6 +58,59 @@ pub fn working_body(assistant: Assistant, job: Option<&JobLink>, details: &str) 
     )
 }
 
+/// Where the answer to a webhook-mode mention can be followed while it is worked on: the
+/// pipeline (`CI_PIPELINE_URL`, `CI_PIPELINE_ID`) that the acknowledgement job and the answering
+/// job share, whose answering job's log lists every step. The acknowledgement job links it from
+/// the placeholder because the answering job's own URL does not exist yet when the placeholder
+/// is posted. <https://docs.gitlab.com/ci/variables/predefined_variables/>
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PipelineLink {
+    /// `CI_PIPELINE_URL`.
+    pub url: String,
+    /// `CI_PIPELINE_ID`, shown as the link text.
+    pub id: Option<u64>,
+}
+
+/// The start of a [`PipelineLink`]'s Markdown, by which a placeholder that links one is known.
+const PIPELINE_LINK_TEXT: &str = "[pipeline";
+
+impl PipelineLink {
+    /// Reads `CI_PIPELINE_URL` and `CI_PIPELINE_ID`; `None` outside CI (no URL).
+    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Option<Self> {
+        let url = vars("CI_PIPELINE_URL")?.trim().to_owned();
+        if url.is_empty() {
+            return None;
+        }
+        let id = vars("CI_PIPELINE_ID").and_then(|id| id.trim().parse().ok());
+        Some(Self { url, id })
+    }
+
+    /// `[pipeline #123](url)` (or `[pipeline](url)` without an id).
+    pub fn markdown(&self) -> String {
+        match self.id {
+            Some(id) => format!("{PIPELINE_LINK_TEXT} #{id}]({})", self.url),
+            None => format!("{PIPELINE_LINK_TEXT}]({})", self.url),
+        }
+    }
+}
+
+/// The acknowledgement job's placeholder: [`placeholder_body`] linking the pipeline instead of
+/// a job.
+pub fn acknowledged_body(assistant: Assistant, pipeline: &PipelineLink) -> String {
+    format!(
+        "⏳ **{}** is working on this… · {}\n\n{}",
+        assistant.display_name(),
+        pipeline.markdown(),
+        marker(assistant, NoteRole::Placeholder)
+    )
+}
+
+/// Whether `body` is `assistant`'s placeholder already linking where its answer can be followed
+/// (an acknowledgement job's, [`acknowledged_body`]): the answering job then leaves it as it is.
+fn links_progress(body: &str, assistant: Assistant) -> bool {
+    body.contains(&marker(assistant, NoteRole::Placeholder)) && body.contains(PIPELINE_LINK_TEXT)
+}
+
 /// Posts the placeholder for `assistant`, or takes over the one the relay already posted
 /// (`trigger.placeholder`): that note is rewritten so it links to this job. A relay
 /// placeholder that no longer exists (deleted: 404) and a thread that cannot be replied to are
@@ -80,6 +133,18 @@ pub async fn post_placeholder(
     };
 
     if let Some(existing) = trigger.placeholder {
+        // An acknowledgement job's placeholder links the pipeline already. Rewriting it to link
+        // this job would change its text, and every edit that changes a note's text fires the
+        // Comments webhook (`Notes::UpdateService#execute_note_webhook`,
+        // app/services/notes/update_service.rb): in webhook mode one more pipeline per answer.
+        match gitlab.note(project, noteable, existing).await {
+            Ok(note) if links_progress(&note.body, assistant) => {
+                return Ok(placeholder(existing, reply_thread(trigger).cloned()));
+            }
+            Ok(_) => {}
+            Err(error) if error.is_not_found() => {}
+            Err(error) => return Err(error),
+        }
         match gitlab.update_note(project, noteable, existing, &body).await {
             // A relay placeholder sits where our own would; should it vanish later, the
             // result goes to the request's thread.

@@ -108,6 +108,7 @@ async fn work(ctx: &Context, mention: &Mention) -> (Outcome, bool) {
         assistant: mention.assistant,
         claim: &ctx.claim,
         job: None,
+        pipeline: None,
         redactor: &ctx.redactor,
     };
     let launch = Launch {

@@ -132,6 +132,7 @@ pub async fn run(
         assistant,
         claim: &claim_settings,
         job: job.as_ref(),
+        pipeline: None,
         redactor: &redactor,
     };
     let placeholder = match acknowledge_verdict(ask, verdict)

@@ -132,6 +132,7 @@ impl PipelineHandoff<'_> {
             assistant: self.assistant,
             claim: self.claim,
             job: self.job,
+            pipeline: None,
             redactor: self.redactor,
         };
         let start = PipelineStart::BotToken;

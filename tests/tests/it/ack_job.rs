@@ -383,3 +383,57 @@ async fn a_template_webhook_mention_is_acknowledged_in_the_slim_job_and_taken_ov
 
     w.assert_taken_over(issue, placeholder, note, awards_before);
 }
+
+/// In a pipeline (`CI_PIPELINE_URL`), the slim job's placeholder links that pipeline, where the
+/// answering job's log shows the progress; the answering job then takes it over without
+/// editing it, so the only edit is the one that replaces it with the result. In webhook mode
+/// every edit that changes a note's text is one more Comments event, so one more pipeline.
+#[tokio::test]
+async fn the_placeholder_links_the_pipeline_and_is_edited_only_by_the_result() {
+    let w = world().await;
+    let issue = w.issue();
+    let (note, payload) = w.comment(issue, w.dev.id, "@claude please fix the greeting");
+    let pipeline_url = format!("{}/acme/widgets/-/pipelines/77", w.gl.base_url());
+    let in_pipeline = pairs(&[("CI_PIPELINE_ID", "77"), ("CI_PIPELINE_URL", &pipeline_url)]);
+    let dotenv = w.dir.path().join("ai-ack.env");
+    let out = w.job(
+        &[
+            "ack",
+            "--assistant",
+            "claude",
+            "--dotenv",
+            dotenv.to_str().expect("utf-8 path"),
+        ],
+        &payload,
+        &in_pipeline,
+    );
+    assert!(out.status.success(), "the ack job succeeds");
+    let handed = report(&dotenv);
+    let placeholder = &w.bot_notes(issue)[0];
+    assert!(
+        placeholder
+            .body
+            .contains(&format!("[pipeline #77]({pipeline_url})")),
+        "the placeholder links the pipeline: {}",
+        placeholder.body
+    );
+    let awards_before = w.gl.awards(note).len();
+
+    w.gl.clear_requests();
+    let mut vars = in_pipeline.clone();
+    vars.extend(handed);
+    w.run_failing_cli(&payload, &vars);
+
+    let edits: Vec<_> = w
+        .gl
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.path.ends_with(&format!("/notes/{}", placeholder.id)))
+        .collect();
+    assert_eq!(
+        edits.len(),
+        1,
+        "only the result edits the placeholder: {edits:#?}"
+    );
+    w.assert_taken_over(issue, placeholder.id, note, awards_before);
+}
