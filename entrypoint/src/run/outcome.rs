@@ -21,6 +21,12 @@ pub enum JobEnd {
     Answered { note: NoteId },
     /// The placeholder now holds the error.
     Failed { note: NoteId, headline: String },
+    /// The model API's quota or rate limit was reached: the placeholder now says when a
+    /// scheduled scan retries ([`crate::quota`]).
+    Queued {
+        note: NoteId,
+        retry_at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl JobEnd {

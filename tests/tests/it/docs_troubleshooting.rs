@@ -142,6 +142,7 @@ fn every_failure() -> Vec<Failure> {
         Failure::Assistant {
             message: String::new(),
         },
+        Failure::QuotaExhausted { attempts: 4 },
     ];
     for failure in &all {
         match failure {
@@ -154,7 +155,8 @@ fn every_failure() -> Vec<Failure> {
             | Failure::TurnLimit
             | Failure::GitLab { .. }
             | Failure::PushRejected { .. }
-            | Failure::Assistant { .. } => {}
+            | Failure::Assistant { .. }
+            | Failure::QuotaExhausted { .. } => {}
         }
     }
     all
