@@ -316,6 +316,8 @@ pub struct ResultReport {
     pub usage_line: Option<UsageLine>,
     /// The model the run used (`None`: the CLI's default), for the usage record.
     pub model: Option<String>,
+    /// The model API's `Retry-After` on a rate-limited run, for queueing ([`crate::quota`]).
+    pub retry_after: Option<Duration>,
 }
 
 impl ResultReport {
@@ -335,6 +337,7 @@ impl ResultReport {
             stopped: None,
             usage_line: None,
             model: None,
+            retry_after: None,
         }
     }
 
@@ -359,6 +362,7 @@ impl ResultReport {
         }
         report.stopped = Stop::of_run(run);
         report.model = run.model.clone();
+        report.retry_after = run.retry_after;
         if let Some((missing, used)) = &run.fallback_used {
             report.notices.push(Notice::ModelFallback {
                 missing: if missing.is_empty() {
@@ -781,6 +785,7 @@ mod tests {
             refused_passthrough: Vec::new(),
             sandboxed: true,
             limits: crate::budget::RunLimits::default(),
+            retry_after: None,
         };
         let report = ResultReport::from_run(Assistant::Codex, &run);
         assert!(!report.notices.contains(&Notice::NotNetworkSandboxed));

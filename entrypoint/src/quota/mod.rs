@@ -271,7 +271,7 @@ pub async fn after_run(
     if !is_quota(failure) || report.branch.is_some() || report.merge_request.is_some() {
         return Ok(None);
     }
-    match settings.next(Utc::now(), None) {
+    match settings.next(Utc::now(), report.retry_after) {
         Next::Queue { retry_at } => {
             let queued = Queued {
                 assistant: report.assistant,

@@ -211,13 +211,29 @@ impl Retrier<'_> {
         };
         tracing::info!(note = %queued.note, mention = %queued.queued.mention, attempt = queued.queued.attempts + 1, "retrying a request queued by the model API's limit");
         let outcome = self.run(queued).await;
-        // Queued again (the note already says when) or not run at all: the next retry claims
-        // the note anew.
-        if matches!(
-            outcome,
-            Outcome::Ran(JobEnd::Queued { .. }) | Outcome::Failed { .. }
-        ) {
-            give_back(Some(handover)).await;
+        match &outcome {
+            // Queued again (the note already says when) or not run at all: the next retry
+            // claims the note anew.
+            Outcome::Ran(JobEnd::Queued { .. }) | Outcome::Failed { .. } => {
+                give_back(Some(handover)).await;
+            }
+            // The mention is gone or no longer asks (deleted, its author now a bot): the run
+            // stopped before taking the note over, which would otherwise say "queued" forever.
+            Outcome::Ran(JobEnd::Skipped { reason } | JobEnd::Ignored { reason }) => {
+                tracing::info!(note = %queued.note, %reason, "the queued request no longer stands; removing its note");
+                if let Err(error) = self
+                    .gitlab
+                    .delete_note(self.project, queued.noteable, queued.note)
+                    .await
+                {
+                    tracing::warn!(note = %queued.note, %error, "the note of a request that no longer stands could not be deleted");
+                }
+            }
+            Outcome::Ran(_)
+            | Outcome::Started { .. }
+            | Outcome::Refused { .. }
+            | Outcome::Ignored { .. }
+            | Outcome::Taken => {}
         }
         Some(outcome)
     }

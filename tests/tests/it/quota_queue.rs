@@ -357,3 +357,34 @@ async fn every_further_quota_error_doubles_the_wait_and_the_last_one_says_what_t
         failure.body
     );
 }
+
+#[tokio::test]
+async fn a_retry_after_longer_than_the_back_off_is_respected() {
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    w.gl.add_note(
+        w.project,
+        issue,
+        NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
+    )
+    .unwrap();
+    let model = openai::start(Script::new().then(Turn::fault(Fault::Status(
+        ApiError::new(429, "Rate limit reached for requests.").retry_after(900),
+    ))))
+    .await
+    .unwrap();
+
+    let before = Utc::now();
+    let scan = w.scan(&model, &[]).await;
+    assert!(scan.status.success(), "{}", stdout(&scan));
+    let (_, queued) = only_note(&w, issue);
+    let queued = queued.expect("queued");
+    assert!(
+        queued.retry_at >= before + chrono::TimeDelta::seconds(900),
+        "not before the API's Retry-After, though AI_QUOTA_BACKOFF_SECONDS is {BACKOFF_SECONDS}: {queued:?}"
+    );
+}
