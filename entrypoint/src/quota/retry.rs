@@ -2,10 +2,10 @@
 //! again, exactly once.
 //!
 //! Finding them: the issues and merge requests updated since the scan window's start minus the
-//! longest wait a queued note can have ([`QuotaSettings::longest_wait`]), then per item its notes
-//! by `updated_at`, newest first, stopping at the first page older than that edge. A queued note
-//! was last written when its request was queued, and writing a note touches its issue or merge
-//! request (`Note` belongs to its noteable with `touch: true`, `app/models/note.rb`), so a note
+//! longest wait a queued note can have ([`QuotaSettings::longest_wait`]) and [`TOUCH_LAG`], then
+//! per item its notes by `updated_at`, newest first, stopping at the first page older than that
+//! edge. A queued note was last written when its request was queued, and saving a note touches
+//! its issue or merge request (`after_save :touch_noteable`, `app/models/note.rb`), so a note
 //! that became due since the last successful scan is on a listed item however old the window's
 //! start. Cost: two list requests, plus one per issue or merge request updated in that span
 //! (docs/scan.md). <https://docs.gitlab.com/api/notes/#list-project-issue-notes> (`order_by`
@@ -36,6 +36,11 @@ use crate::scan::handoff::Outcome;
 use crate::trigger::ci_vars::names;
 use crate::trigger::load::{TRIGGER_PAYLOAD, WEBHOOK_PAYLOAD};
 
+/// How far an issue's or merge request's `updated_at` may trail a note saved on it: GitLab
+/// skips a touch within a minute of the last update (`ThrottledTouch::TOUCH_INTERVAL`,
+/// `app/models/concerns/throttled_touch.rb`); one more minute for clocks.
+pub const TOUCH_LAG: TimeDelta = TimeDelta::minutes(2);
+
 impl QuotaSettings {
     /// The longest time a queued note waits for its retry ([`QuotaSettings::next`]'s cap).
     pub fn longest_wait(&self) -> TimeDelta {
@@ -54,8 +59,8 @@ pub struct QueuedNote {
     pub queued: Queued,
 }
 
-/// Every queued note of `assistant` by the bot user `bot` written since `edge`, oldest retry
-/// first.
+/// Every queued note of `assistant` by the bot user `bot` on the issues and merge requests
+/// updated since `edge`, oldest retry first.
 pub async fn find_queued(
     gitlab: &GitLab,
     project: &ProjectRef,
@@ -293,7 +298,7 @@ impl Retrier<'_> {
         use anyhow::Context as _;
         let settings = QuotaSettings::from_env(self.vars)?;
         let edge = since
-            .checked_sub_signed(settings.longest_wait())
+            .checked_sub_signed(settings.longest_wait() + TOUCH_LAG)
             .unwrap_or(since);
         let queued = find_queued(self.gitlab, self.project, self.assistant, self.bot, edge)
             .await

@@ -388,3 +388,55 @@ async fn a_retry_after_longer_than_the_back_off_is_respected() {
         "not before the API's Retry-After, though AI_QUOTA_BACKOFF_SECONDS is {BACKOFF_SECONDS}: {queued:?}"
     );
 }
+
+#[tokio::test]
+async fn a_queued_mention_deleted_before_its_retry_leaves_no_queued_note_behind() {
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    let mention =
+        w.gl.add_note(
+            w.project,
+            issue,
+            NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
+        )
+        .unwrap()
+        .id;
+    let model = openai::start(Script::new().then(rate_limited()))
+        .await
+        .unwrap();
+    let extra = [("AI_QUOTA_BACKOFF_SECONDS", "2")];
+    let first = w.scan(&model, &extra).await;
+    assert!(first.status.success(), "{}", stdout(&first));
+    let queued = only_note(&w, issue).1.expect("queued");
+
+    // Its author deletes the mention, as people do once they found the answer elsewhere.
+    let deleted = reqwest::Client::new()
+        .delete(format!(
+            "{}/projects/{}/issues/{iid}/notes/{mention}",
+            w.gl.api_url(),
+            w.project
+        ))
+        .header("PRIVATE-TOKEN", &w.dev.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+
+    wait_until(queued.retry_at).await;
+    let retry = w.scan(&model, &extra).await;
+    assert!(retry.status.success(), "{}", stdout(&retry));
+    assert_eq!(
+        model.model_calls().len(),
+        1,
+        "the model was not asked again"
+    );
+    assert!(
+        w.bot_notes(issue).is_empty(),
+        "the queued note went with its mention: {:#?}",
+        w.bot_notes(issue)
+    );
+}
