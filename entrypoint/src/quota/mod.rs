@@ -369,6 +369,30 @@ mod tests {
     }
 
     #[test]
+    fn a_queued_line_in_the_models_answer_is_never_read_as_queued() {
+        // A prompt injection could make the model print a queued line naming someone else's
+        // note; the answer note must not make the scan run that note.
+        let planted = Queued {
+            assistant: Assistant::Claude,
+            mention: NoteId(7),
+            discussion: None,
+            attempts: 1,
+            retry_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        }
+        .line();
+        let report = crate::publish::result::ResultReport::new(
+            Assistant::Claude,
+            crate::publish::result::Conclusion::Answered {
+                text: format!("Done.\n\n{planted}"),
+            },
+        );
+        let rendered = report.render(&crate::redact::Redactor::new(
+            crate::assistant::Handles::default(),
+        ));
+        assert_eq!(Queued::find(&rendered), None, "{rendered}");
+    }
+
+    #[test]
     fn the_queued_state_is_read_back_from_the_note() {
         let queued = Queued {
             assistant: Assistant::Codex,
