@@ -440,3 +440,35 @@ async fn a_queued_mention_deleted_before_its_retry_leaves_no_queued_note_behind(
         w.bot_notes(issue)
     );
 }
+
+#[tokio::test]
+async fn with_queueing_off_a_quota_error_fails_at_once_as_before() {
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    w.gl.add_note(
+        w.project,
+        issue,
+        NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
+    )
+    .unwrap();
+    let model = openai::start(Script::new().then(rate_limited()))
+        .await
+        .unwrap();
+    let scan = w.scan(&model, &[("AI_QUOTA_RETRIES", "0")]).await;
+    assert!(scan.status.success(), "{}", stdout(&scan));
+    let (note, queued) = only_note(&w, issue);
+    assert!(queued.is_none(), "{}", note.body);
+    assert!(
+        note.body
+            .contains("the model API rate limit or quota was reached (429)")
+            && note
+                .body
+                .contains(&marker(Assistant::Codex, NoteRole::Result)),
+        "{}",
+        note.body
+    );
+}
