@@ -28,6 +28,7 @@ pub mod mention;
 pub mod passthrough;
 pub mod proxy;
 pub mod publish;
+pub mod quota;
 pub mod redact;
 pub mod relay;
 pub mod review;

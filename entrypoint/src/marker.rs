@@ -24,6 +24,8 @@ pub enum NoteRole {
     ReviewSummary,
     /// A review finding: a thread on a diff line.
     Finding,
+    /// A request waiting for its retry after a model-API quota error ([`crate::quota`]).
+    Queued,
 }
 
 impl NoteRole {
@@ -34,6 +36,7 @@ impl NoteRole {
             NoteRole::Refusal => "refusal",
             NoteRole::ReviewSummary => "review",
             NoteRole::Finding => "finding",
+            NoteRole::Queued => "queued",
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::assistant::Handles;
+use crate::assistant::{Assistant, Handles};
 use crate::gitlab::ids::NoteId;
 use crate::redact::Redactor;
 use crate::run::RunOptions;
@@ -28,6 +28,12 @@ pub enum JobEnd {
     Answered { note: NoteId },
     /// The placeholder now holds the error.
     Failed { note: NoteId, headline: String },
+    /// The model API's quota or rate limit was reached: the placeholder now says when a
+    /// scheduled scan retries ([`crate::quota`]).
+    Queued {
+        note: NoteId,
+        retry_at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl JobEnd {
@@ -37,29 +43,32 @@ impl JobEnd {
     }
 }
 
-/// The variables which every trigger but the request's own is read from, hidden from an
-/// in-job run so that only the mention it was given is answered.
-const HIDDEN: &[&str] = &[
+/// Every variable a trigger is read from. An in-job run sees only those its request sets, so
+/// that the scan job's own (a stale placeholder, a payload of another trigger) never decide
+/// which request it answers.
+const TRIGGER_VARIABLES: &[&str] = &[
     WEBHOOK_PAYLOAD,
     TRIGGER_PAYLOAD,
+    names::NOTE_ID,
     names::DISCUSSION_ID,
     names::PLACEHOLDER_NOTE_ID,
     names::NOTE_SHA256,
     crate::trigger::flow::names::INPUT,
     crate::trigger::flow::names::CONTEXT,
     crate::trigger::flow::names::EVENT,
+    crate::trigger::event_vars::names::EVENT,
+    crate::trigger::event_vars::names::ACTOR_ID,
+    crate::trigger::event_vars::names::AT,
 ];
 
-/// The job's own variables `vars` with the request's `AI_*` variables on top and every other
-/// trigger hidden.
+/// The job's own variables `vars` with `overlay` on top and every other trigger variable hidden.
 fn overlaid<'a>(
-    request: &CiRequest,
+    overlay: BTreeMap<&'static str, String>,
     vars: &'a dyn Fn(&str) -> Option<String>,
 ) -> impl Fn(&str) -> Option<String> + 'a {
-    let overlay: BTreeMap<&'static str, String> = request.variables();
     move |name: &str| match overlay.get(name) {
         Some(value) => Some(value.clone()),
-        None if HIDDEN.contains(&name) => None,
+        None if TRIGGER_VARIABLES.contains(&name) => None,
         None => vars(name),
     }
 }
@@ -73,9 +82,29 @@ pub async fn in_job(
     vars: &dyn Fn(&str) -> Option<String>,
     redactor: Arc<Redactor>,
 ) -> anyhow::Result<JobEnd> {
-    let job_vars = overlaid(request, vars);
+    run_with(
+        request.variables(),
+        request.assistant,
+        handles,
+        vars,
+        redactor,
+    )
+    .await
+}
+
+/// Runs the run flow for `assistant` in this job with the trigger variables `overlay` (a
+/// request's: a note's [`CiRequest::variables`], an issue or merge request event's, a queued
+/// mention's) on top of the job's own `vars`, and every other trigger variable hidden.
+pub async fn run_with(
+    overlay: BTreeMap<&'static str, String>,
+    assistant: Assistant,
+    handles: &Handles,
+    vars: &dyn Fn(&str) -> Option<String>,
+    redactor: Arc<Redactor>,
+) -> anyhow::Result<JobEnd> {
+    let job_vars = overlaid(overlay, vars);
     let options = RunOptions {
-        assistant: request.assistant,
+        assistant,
         handles: handles.clone(),
     };
     crate::run::run(&options, &job_vars, redactor).await
@@ -105,7 +134,7 @@ mod tests {
             ("TRIGGER_PAYLOAD", "{}"),
             ("CI_JOB_ID", "99"),
         ]);
-        let vars = overlaid(&request, &job);
+        let vars = overlaid(request.variables(), &job);
         assert_eq!(crate::trigger::ci_vars::parse(&vars).unwrap(), request);
         assert_eq!(vars(WEBHOOK_PAYLOAD), None);
         assert_eq!(vars(TRIGGER_PAYLOAD), None);

@@ -166,6 +166,9 @@ pub struct RunReport {
     pub sandboxed: bool,
     /// The limits the run was held to, for the note of a run that reached one.
     pub limits: RunLimits,
+    /// The wait the model API asked for (`Retry-After`) when it rate-limited the last attempt;
+    /// a queued request is retried no sooner ([`crate::quota`]).
+    pub retry_after: Option<Duration>,
 }
 
 /// The run could not be carried out at all (as opposed to the assistant failing).
@@ -251,12 +254,14 @@ pub async fn run(
             max_usd: spec.max_budget_usd,
             max_turns: spec.max_turns,
         },
+        retry_after: last.retry_after,
     })
 }
 
 struct Attempt {
     outcome: Outcome,
     refused: Vec<String>,
+    retry_after: Option<Duration>,
 }
 
 async fn attempt(
@@ -393,9 +398,14 @@ async fn attempt(
     }
     enclosure.finish()?;
     let outcome = outcome?;
+    let retry_after = proxy.as_ref().and_then(KeyProxy::retry_after);
     drop(proxy);
     drop(home);
-    Ok(Attempt { outcome, refused })
+    Ok(Attempt {
+        outcome,
+        refused,
+        retry_after,
+    })
 }
 
 /// The run's MCP servers, checked against the network policy and with their header secrets

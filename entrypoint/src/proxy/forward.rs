@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub routes: Vec<Route>,
     pub listen: SocketAddr,
     pub http: reqwest::Client,
+    /// Where the model API's `Retry-After` is kept ([`super::retry_after`]).
+    pub retry_after: Arc<super::retry_after::RetryAfter>,
 }
 
 /// One destination behind the proxy.
@@ -199,7 +201,22 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         .send()
         .await;
     match sent {
-        Ok(answer) => stream_back(answer, meter),
+        Ok(answer) => {
+            let wait =
+                shared
+                    .retry_after
+                    .record(answer.status(), answer.headers(), chrono::Utc::now());
+            let mut response = stream_back(answer, meter);
+            // A long wait is spent queued, not sleeping in the job (crate::quota).
+            if wait.is_some_and(|wait| wait > super::retry_after::LONGEST_IN_RUN) {
+                tracing::warn!(
+                    wait_s = wait.map_or(0, |w| w.as_secs()),
+                    "the model API asked to wait; the assistant is told to stop instead"
+                );
+                super::retry_after::fail_fast(response.headers_mut());
+            }
+            response
+        }
         Err(error) => {
             let reason = error_chain(&error);
             tracing::warn!(%target, %reason, "key proxy could not reach the upstream");

@@ -6,7 +6,9 @@
 //! configured upstream, whatever the request's `Host` or absolute-form URL names: it is not an
 //! open proxy (other hosts and `CONNECT` get `403`). A random path prefix per run means only a
 //! process told the URL can use it. Answers stream back unchanged, headers included, because
-//! both CLIs read Server-Sent Events and Claude Code's retry logic reads `x-should-retry`.
+//! both CLIs read Server-Sent Events and Claude Code's retry logic reads `x-should-retry`; the
+//! one exception is a rate limit that asks for a long wait, answered as final so the request is
+//! queued instead ([`retry_after`], [`crate::quota`]).
 //!
 //! This is the same design as OpenAI's `codex-responses-api-proxy`, which `openai/codex-action`
 //! runs for the same reason: a model that can run shell commands can read its own environment.
@@ -20,6 +22,7 @@
 mod forward;
 mod headers;
 mod refusal;
+mod retry_after;
 #[cfg(test)]
 mod tests;
 mod upstream;
@@ -67,6 +70,8 @@ pub struct KeyProxy {
     upstream: Upstream,
     /// Each service route's name and base URL (`http://127.0.0.1:PORT/<its token>`).
     services: Vec<(String, String)>,
+    /// The model API's last `Retry-After` on a limited answer.
+    retry_after: Arc<retry_after::RetryAfter>,
     task: JoinHandle<()>,
 }
 
@@ -129,11 +134,13 @@ impl KeyProxy {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(ProxyError::Client)?;
+        let retry_after = Arc::new(retry_after::RetryAfter::default());
         let shared = Arc::new(forward::Shared {
             api: upstream.api(),
             routes,
             listen,
             http,
+            retry_after: Arc::clone(&retry_after),
         });
         let app = Router::new().fallback(forward::handle).with_state(shared);
         let task = tokio::spawn(async move {
@@ -146,6 +153,7 @@ impl KeyProxy {
             base_url: format!("http://{listen}{prefix}"),
             upstream,
             services: service_urls,
+            retry_after,
             task,
         })
     }
@@ -164,6 +172,12 @@ impl KeyProxy {
     /// `https://api.anthropic.com/v1/messages`).
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The wait the model API asked for in the `Retry-After` of its last rate-limit or
+    /// overloaded answer through this proxy, if it gave one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after.get()
     }
 
     pub fn upstream(&self) -> &Upstream {

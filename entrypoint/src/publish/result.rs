@@ -75,6 +75,8 @@ pub enum Failure {
     PushRejected { message: String },
     /// Anything else the assistant reported, in its own words.
     Assistant { message: String },
+    /// Every attempt of a queued request met the model API's limit ([`crate::quota`]).
+    QuotaExhausted { attempts: u32 },
 }
 
 impl Failure {
@@ -172,6 +174,9 @@ impl Failure {
             Self::GitLab { message } => format!("a GitLab request failed: {message}"),
             Self::PushRejected { message } => format!("the changes could not be pushed: {message}"),
             Self::Assistant { message } => message.trim().to_owned(),
+            Self::QuotaExhausted { attempts } => format!(
+                "the model API rate limit or quota was still reached after {attempts} attempts"
+            ),
         }
     }
 
@@ -188,6 +193,7 @@ impl Failure {
             Self::GitLab { .. } => "Check the `GITLAB_TOKEN` CI/CD variable: it needs the `api` scope and at least the Developer role.".into(),
             Self::PushRejected { .. } => "Check that the bot user may push to the branch (protected branches, fork permissions).".into(),
             Self::Assistant { .. } => "See the job log for details.".into(),
+            Self::QuotaExhausted { .. } => "Check the API plan's limits and billing with the provider, then ask again; raise `AI_QUOTA_RETRIES` or `AI_QUOTA_BACKOFF_SECONDS` to wait longer.".into(),
         }
     }
 }
@@ -310,6 +316,8 @@ pub struct ResultReport {
     pub usage_line: Option<UsageLine>,
     /// The model the run used (`None`: the CLI's default), for the usage record.
     pub model: Option<String>,
+    /// The model API's `Retry-After` on a rate-limited run, for queueing ([`crate::quota`]).
+    pub retry_after: Option<Duration>,
 }
 
 impl ResultReport {
@@ -329,6 +337,7 @@ impl ResultReport {
             stopped: None,
             usage_line: None,
             model: None,
+            retry_after: None,
         }
     }
 
@@ -353,6 +362,7 @@ impl ResultReport {
         }
         report.stopped = Stop::of_run(run);
         report.model = run.model.clone();
+        report.retry_after = run.retry_after;
         if let Some((missing, used)) = &run.fallback_used {
             report.notices.push(Notice::ModelFallback {
                 missing: if missing.is_empty() {
@@ -775,6 +785,7 @@ mod tests {
             refused_passthrough: Vec::new(),
             sandboxed: true,
             limits: crate::budget::RunLimits::default(),
+            retry_after: None,
         };
         let report = ResultReport::from_run(Assistant::Codex, &run);
         assert!(!report.notices.contains(&Notice::NotNetworkSandboxed));

@@ -92,6 +92,7 @@ pub async fn run(
 
     let settings = JobSettings::from_env(vars, assistant)?;
     let claim_settings = ClaimSettings::from_env(vars)?;
+    let quota = crate::quota::QuotaSettings::from_env(vars)?;
     let guarded = guard::check(&gitlab, &trigger, &settings.guard)
         .instrument(tracing::info_span!("guard"))
         .await
@@ -201,6 +202,30 @@ pub async fn run(
         }
     };
     report.duration = Some(started.elapsed());
+    // A model-API quota error queues the request for the scheduled scan (crate::quota).
+    if let Some(end) = crate::quota::after_run(
+        &gitlab,
+        &trigger,
+        &placeholder,
+        &mut report,
+        &quota,
+        internal,
+    )
+    .await
+    .context("replacing the placeholder with the queued note")?
+    {
+        if let Some(state) = state.as_mut()
+            && let Err(error) = state.mark_finalized(placeholder.note)
+        {
+            tracing::warn!(%error, "the state file could not be marked finalized");
+        }
+        leave_audit_trail(
+            &settings.project_dir,
+            &transcript,
+            &usage_record(&trigger, &report, vars),
+        );
+        return Ok(end);
+    }
     let record = usage_record(&trigger, &report, vars);
     report.usage_line = Some(UsageLine::of(&record));
     let published = publish_result(&gitlab, &placeholder, &report, &redactor, internal)

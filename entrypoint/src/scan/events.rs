@@ -10,16 +10,15 @@
 //! to-do's time ([`crate::claim::Subject::Event`]), so a webhook job that answered the same
 //! assignment, or a scan that runs twice, finds the claim.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::assistant::{Assistant, Handles};
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::todos::{Todo, TodoAction};
 use crate::redact::Redactor;
-use crate::run::RunOptions;
 use crate::trigger::ci_vars::names;
 use crate::trigger::event_vars::{EventRequest, Requested};
-use crate::trigger::load::{TRIGGER_PAYLOAD, WEBHOOK_PAYLOAD};
 
 use super::handoff::Outcome;
 
@@ -55,8 +54,9 @@ pub fn from_todo(todo: &Todo, project: &ProjectRef) -> Option<EventRequest> {
     })
 }
 
-/// Runs the run flow for the request in this job: the job's own variables, with the request's
-/// `AI_EVENT*` and `AI_NOTEABLE_*` variables on top and every other trigger hidden.
+/// Runs the run flow for the request in this job ([`crate::answer::in_job::run_with`]): the
+/// job's own variables, with the request's `AI_EVENT*` and `AI_NOTEABLE_*` variables on top and
+/// every other trigger hidden.
 pub async fn in_job(
     request: &EventRequest,
     assistant: Assistant,
@@ -64,29 +64,9 @@ pub async fn in_job(
     vars: &dyn Fn(&str) -> Option<String>,
     redactor: Arc<Redactor>,
 ) -> Outcome {
-    let mut overlay = request.variables();
-    overlay.push((names::ASSISTANT, assistant.name().to_owned()));
-    let hidden = [
-        WEBHOOK_PAYLOAD,
-        TRIGGER_PAYLOAD,
-        names::NOTE_ID,
-        names::DISCUSSION_ID,
-        names::PLACEHOLDER_NOTE_ID,
-        names::NOTE_SHA256,
-        crate::trigger::flow::names::INPUT,
-        crate::trigger::flow::names::CONTEXT,
-        crate::trigger::flow::names::EVENT,
-    ];
-    let job_vars = |name: &str| match overlay.iter().find(|(k, _)| *k == name) {
-        Some((_, value)) => Some(value.clone()),
-        None if hidden.contains(&name) => None,
-        None => vars(name),
-    };
-    let options = RunOptions {
-        assistant,
-        handles: handles.clone(),
-    };
-    match crate::run::run(&options, &job_vars, redactor).await {
+    let mut overlay: BTreeMap<&'static str, String> = request.variables().into_iter().collect();
+    overlay.insert(names::ASSISTANT, assistant.name().to_owned());
+    match crate::answer::in_job::run_with(overlay, assistant, handles, vars, redactor).await {
         Ok(end) => Outcome::Ran(end),
         Err(error) => Outcome::Failed {
             error: format!("{error:#}"),

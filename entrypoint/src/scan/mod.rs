@@ -76,6 +76,9 @@ pub struct ScanReport {
     /// Requests without a note (the bot assigned, its review requested, a description
     /// mention) and what became of each, oldest first.
     pub events: Vec<(crate::gitlab::ids::Noteable, Outcome)>,
+    /// Requests queued by a model-API quota error and retried now ([`crate::quota`]), by
+    /// queued note.
+    pub retried: Vec<(NoteId, Outcome)>,
     /// Mentions found that the bot had already claimed.
     pub already_claimed: usize,
     /// Requests to GitLab made by the scan itself (in-job runs count their own).
@@ -89,6 +92,7 @@ impl ScanReport {
             .iter()
             .map(|(_, o)| o)
             .chain(self.events.iter().map(|(_, o)| o))
+            .chain(self.retried.iter().map(|(_, o)| o))
             .filter(|o| o.retry_later())
             .count()
     }
@@ -106,12 +110,13 @@ impl ScanReport {
             ),
         };
         format!(
-            "scan: {} new mention(s) and {} assignment(s), review request(s) or description mention(s) in {source}, {} already claimed, {} failed; {} API call(s)",
+            "scan: {} new mention(s) and {} assignment(s), review request(s) or description mention(s) in {source}, {} already claimed, {} failed; {} API call(s); {} queued request(s) retried",
             self.handled.len(),
             self.events.len(),
             self.already_claimed,
             self.failures(),
-            self.api_calls
+            self.api_calls,
+            self.retried.len()
         )
     }
 }
@@ -209,6 +214,7 @@ pub async fn scan(
         source,
         handled: Vec::new(),
         events: Vec::new(),
+        retried: Vec::new(),
         already_claimed: 0,
         api_calls: 0,
     };
@@ -254,6 +260,19 @@ pub async fn scan(
         )
         .await?;
     }
+    // Requests a model-API quota error queued, once their retry time has come (crate::quota).
+    report.retried = crate::quota::retry::Retrier {
+        gitlab: &gitlab,
+        project: &project,
+        assistant,
+        handles: &options.handles,
+        bot: bot.id,
+        claim: &claim_settings,
+        vars,
+        redactor: &redactor,
+    }
+    .retry_due(window.since)
+    .await?;
     report.api_calls = gitlab.requests_sent();
     Ok(report)
 }

@@ -232,6 +232,9 @@ pub(crate) fn error_response(error: &ApiError) -> Response {
             "false"
         }),
     );
+    if let Some(seconds) = error.retry_after {
+        headers.insert("retry-after", HeaderValue::from(seconds));
+    }
     response
 }
 

@@ -345,6 +345,11 @@ pub(crate) fn error_response(error: &ApiError, code: Option<&str>) -> Response {
     response
         .headers_mut()
         .insert("x-request-id", HeaderValue::from_static("req_double_error"));
+    if let Some(seconds) = error.retry_after {
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(seconds));
+    }
     response
 }
 

@@ -279,6 +279,9 @@ pub struct ApiError {
     /// The `x-should-retry` header for the Anthropic double; `None` follows what Anthropic's
     /// API does (`false` for 4xx other than 408/409/429, `true` otherwise). Codex ignores it.
     pub should_retry: Option<bool>,
+    /// A `Retry-After` header in seconds, as both APIs send on rate limits (Anthropic:
+    /// <https://docs.anthropic.com/en/api/rate-limits#response-headers>).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -287,7 +290,13 @@ impl ApiError {
             status,
             message: message.into(),
             should_retry: None,
+            retry_after: None,
         }
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn should_retry(mut self, retry: bool) -> Self {

@@ -27,6 +27,8 @@ const MODULES: &[&str] = &[
     "entrypoint/src/guard/settings.rs",
     "entrypoint/src/proxy/upstream.rs",
     "entrypoint/src/publish/finalize.rs",
+    "entrypoint/src/quota/mod.rs",
+    "entrypoint/src/quota/retry.rs",
     "entrypoint/src/review/mod.rs",
     "entrypoint/src/review/paths.rs",
     "entrypoint/src/run/house.rs",
@@ -142,6 +144,7 @@ fn every_failure() -> Vec<Failure> {
         Failure::Assistant {
             message: String::new(),
         },
+        Failure::QuotaExhausted { attempts: 4 },
     ];
     for failure in &all {
         match failure {
@@ -154,7 +157,8 @@ fn every_failure() -> Vec<Failure> {
             | Failure::TurnLimit
             | Failure::GitLab { .. }
             | Failure::PushRejected { .. }
-            | Failure::Assistant { .. } => {}
+            | Failure::Assistant { .. }
+            | Failure::QuotaExhausted { .. } => {}
         }
     }
     all
@@ -165,9 +169,13 @@ fn every_failure_in_the_result_note_is_explained() {
     let page = troubleshooting_md();
     let mut missing = Vec::new();
     for failure in every_failure() {
-        // The sample values above are placeholders already; the duration is made one here.
+        // The sample values above are placeholders already; the duration and the attempts are
+        // made ones here.
         let texts = [
-            failure.headline().replace("25m 0s", "{after}"),
+            failure
+                .headline()
+                .replace("25m 0s", "{after}")
+                .replace("after 4 attempts", "after {attempts} attempts"),
             failure.advice(),
         ];
         for text in texts.iter().filter_map(|t| longest_fragment(t)) {

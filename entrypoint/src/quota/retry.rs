@@ -1,0 +1,305 @@
+//! The scan's half of quota queueing: finding the bot's queued notes and running each due one
+//! again, exactly once.
+//!
+//! Finding them: the issues and merge requests updated since the scan window's start minus the
+//! longest wait a queued note can have ([`QuotaSettings::longest_wait`]) and [`TOUCH_LAG`], then
+//! per item its notes by `updated_at`, newest first, stopping at the first page older than that
+//! edge. A queued note was last written when its request was queued, and saving a note touches
+//! its issue or merge request (`after_save :touch_noteable`, `app/models/note.rb`), so a note
+//! that became due since the last successful scan is on a listed item however old the window's
+//! start. Cost: two list requests, plus one per issue or merge request updated in that span
+//! (docs/scan.md). <https://docs.gitlab.com/api/notes/#list-project-issue-notes> (`order_by`
+//! `updated_at`), <https://docs.gitlab.com/api/issues/#list-project-issues> (`updated_after`).
+//!
+//! Retrying: the bot's claim reaction on the queued note itself ([`crate::claim`]); the winner
+//! reads the note again (a retry that ran meanwhile rewrote it), hands the claim over, and runs
+//! the mention in this job with the queued note as its placeholder. A run that meets the limit
+//! again rewrites the note with the next retry time first and only then gives the reactions
+//! back, so a scan that sees the reactions gone also sees the new time.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::{ATTEMPT_VAR, Queued, QuotaSettings};
+use crate::answer::in_job::{JobEnd, run_with};
+use crate::assistant::{Assistant, Handles};
+use crate::claim::{self, Claim, ClaimSettings, HandOver, State, Target};
+use crate::gitlab::ids::{NoteId, Noteable, ProjectRef, UserId};
+use crate::gitlab::issues::IssueListOptions;
+use crate::gitlab::list_options::{OrderBy, Sort};
+use crate::gitlab::merge_requests::MergeRequestListOptions;
+use crate::gitlab::notes::{Note, noteable_path};
+use crate::gitlab::{GitLab, GitLabError};
+use crate::redact::Redactor;
+use crate::scan::handoff::Outcome;
+use crate::trigger::ci_vars::CiRequest;
+
+/// How far an issue's or merge request's `updated_at` may trail a note saved on it: GitLab
+/// skips a touch within a minute of the last update (`ThrottledTouch::TOUCH_INTERVAL`,
+/// `app/models/concerns/throttled_touch.rb`); one more minute for clocks.
+pub const TOUCH_LAG: TimeDelta = TimeDelta::minutes(2);
+
+impl QuotaSettings {
+    /// The longest time a queued note waits for its retry ([`QuotaSettings::next`]'s cap).
+    pub fn longest_wait(&self) -> TimeDelta {
+        TimeDelta::from_std(super::MAX_BACKOFF.max(self.backoff)).unwrap_or(TimeDelta::MAX)
+    }
+}
+
+/// A queued note of the bot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuedNote {
+    /// Where it is.
+    pub noteable: Noteable,
+    /// The queued note (the request's placeholder).
+    pub note: NoteId,
+    /// What it records.
+    pub queued: Queued,
+}
+
+/// Every queued note of `assistant` by the bot user `bot` on the issues and merge requests
+/// updated since `edge`, oldest retry first.
+pub async fn find_queued(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    assistant: Assistant,
+    bot: UserId,
+    edge: DateTime<Utc>,
+) -> Result<Vec<QueuedNote>, GitLabError> {
+    let mut noteables: Vec<Noteable> = gitlab
+        .list_issues(
+            project,
+            &IssueListOptions {
+                updated_after: Some(edge),
+                order_by: Some(OrderBy::UpdatedAt),
+                ..IssueListOptions::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|issue| Noteable::Issue(issue.iid))
+        .collect();
+    noteables.extend(
+        gitlab
+            .list_merge_requests(
+                project,
+                &MergeRequestListOptions {
+                    updated_after: Some(edge),
+                    order_by: Some(OrderBy::UpdatedAt),
+                    ..MergeRequestListOptions::default()
+                },
+            )
+            .await?
+            .into_iter()
+            .map(|mr| Noteable::MergeRequest(mr.iid)),
+    );
+    let mut found = Vec::new();
+    for noteable in noteables {
+        for note in updated_notes(gitlab, project, noteable, edge).await? {
+            if note.author.id != bot || note.system {
+                continue;
+            }
+            if let Some(queued) = Queued::find(&note.body).filter(|q| q.assistant == assistant) {
+                found.push(QueuedNote {
+                    noteable,
+                    note: note.id,
+                    queued,
+                });
+            }
+        }
+    }
+    found.sort_by_key(|q| (q.queued.retry_at, q.note));
+    Ok(found)
+}
+
+/// The notes written (posted or edited) since `edge`, newest first, reading only the pages that
+/// reach into that span.
+async fn updated_notes(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    noteable: Noteable,
+    edge: DateTime<Utc>,
+) -> Result<Vec<Note>, GitLabError> {
+    let query = [
+        ("order_by", OrderBy::UpdatedAt.as_str().to_owned()),
+        ("sort", Sort::Desc.as_str().to_owned()),
+    ];
+    let mut pages = gitlab.pages::<Note>(
+        &format!("{}/notes", noteable_path(project, noteable)),
+        &query,
+    )?;
+    let mut notes = Vec::new();
+    while let Some(page) = pages.next_page().await? {
+        let reached_before = page.iter().any(|n| n.updated_at < edge);
+        notes.extend(page.into_iter().filter(|n| n.updated_at >= edge));
+        if reached_before {
+            break;
+        }
+    }
+    Ok(notes)
+}
+
+/// What the scan needs to retry queued notes.
+pub struct Retrier<'a> {
+    /// The scan's client.
+    pub gitlab: &'a GitLab,
+    /// The project.
+    pub project: &'a ProjectRef,
+    /// The scan's assistant.
+    pub assistant: Assistant,
+    /// The handles.
+    pub handles: &'a Handles,
+    /// The bot user.
+    pub bot: UserId,
+    /// The claim's lease.
+    pub claim: &'a ClaimSettings,
+    /// The scan job's variables.
+    pub vars: &'a dyn Fn(&str) -> Option<String>,
+    /// For the runs.
+    pub redactor: &'a Arc<Redactor>,
+}
+
+impl Retrier<'_> {
+    /// Runs `queued` again if it is due and nobody else is retrying it: `None` when it is not
+    /// due or another scan holds it.
+    pub async fn retry(&self, queued: &QueuedNote, now: DateTime<Utc>) -> Option<Outcome> {
+        if !queued.queued.is_due(now) {
+            return None;
+        }
+        let target = Target::note(self.project, queued.noteable, queued.note);
+        let failed = |what: &str, error: &dyn std::fmt::Display| {
+            Some(Outcome::Failed {
+                error: format!("{what}: {error}"),
+            })
+        };
+        match claim::state(self.gitlab, target, self.assistant, self.bot, self.claim).await {
+            Ok(State::HandedOver | State::Held) => return None,
+            Ok(State::Free | State::Expired) => {}
+            Err(error) => return failed("reading the reactions on a queued note", &error),
+        }
+        let award = match claim::claim(self.gitlab, target, self.assistant, self.claim).await {
+            Ok(Claim::Won(award)) => award,
+            Ok(Claim::Taken) => return None,
+            Err(error) => return failed("claiming a queued note", &error),
+        };
+        let give_back = |handover| async move {
+            if let Err(error) = claim::release(self.gitlab, target, award, handover).await {
+                tracing::warn!(note = %queued.note, %error, "the claim on the queued note could not be given back; remove the bot's reactions on it to have it retried");
+            }
+        };
+        // Another scan may have retried it between our list and our claim: it rewrote the note
+        // before giving its reactions back.
+        match self
+            .gitlab
+            .note(self.project, queued.noteable, queued.note)
+            .await
+        {
+            Ok(note) if Queued::find(&note.body).as_ref() == Some(&queued.queued) => {}
+            Ok(_) => {
+                give_back(None).await;
+                return None;
+            }
+            Err(error) => {
+                give_back(None).await;
+                return failed("reading a queued note again", &error);
+            }
+        }
+        let handover = match claim::hand_over(self.gitlab, target, self.assistant, award).await {
+            Ok(HandOver::Done(handover)) => handover,
+            Ok(HandOver::Lost) => return None,
+            Err(error) => {
+                give_back(None).await;
+                return failed("handing the claim on a queued note over", &error);
+            }
+        };
+        tracing::info!(note = %queued.note, mention = %queued.queued.mention, attempt = queued.queued.attempts + 1, "retrying a request queued by the model API's limit");
+        let outcome = self.run(queued).await;
+        match &outcome {
+            // Queued again (the note already says when) or not run at all: the next retry
+            // claims the note anew.
+            Outcome::Ran(JobEnd::Queued { .. }) | Outcome::Failed { .. } => {
+                give_back(Some(handover)).await;
+            }
+            // The mention is gone or no longer asks (deleted, its author now a bot): the run
+            // stopped before taking the note over, which would otherwise say "queued" forever.
+            Outcome::Ran(JobEnd::Skipped { reason } | JobEnd::Ignored { reason }) => {
+                tracing::info!(note = %queued.note, %reason, "the queued request no longer stands; removing its note");
+                if let Err(error) = self
+                    .gitlab
+                    .delete_note(self.project, queued.noteable, queued.note)
+                    .await
+                {
+                    tracing::warn!(note = %queued.note, %error, "the note of a request that no longer stands could not be deleted");
+                }
+            }
+            Outcome::Ran(_)
+            | Outcome::Started { .. }
+            | Outcome::Refused { .. }
+            | Outcome::Ignored { .. }
+            | Outcome::Taken => {}
+        }
+        Some(outcome)
+    }
+
+    /// The run flow for the queued mention in this job, the queued note as its placeholder:
+    /// the in-job run of [`crate::answer::in_job`], with the attempt number on top.
+    async fn run(&self, queued: &QueuedNote) -> Outcome {
+        let q = &queued.queued;
+        let request = CiRequest {
+            project: self.project.clone(),
+            assistant: self.assistant,
+            noteable: queued.noteable,
+            note: q.mention,
+            discussion: q.discussion.clone(),
+            placeholder: Some(queued.note),
+            checked_body: None,
+        };
+        let mut overlay = request.variables();
+        overlay.insert(ATTEMPT_VAR, (q.attempts + 1).to_string());
+        match run_with(
+            overlay,
+            self.assistant,
+            self.handles,
+            self.vars,
+            Arc::clone(self.redactor),
+        )
+        .await
+        {
+            Ok(end) => Outcome::Ran(end),
+            Err(error) => Outcome::Failed {
+                error: format!("{error:#}"),
+            },
+        }
+    }
+}
+
+impl Retrier<'_> {
+    /// Finds the queued notes that may have become due since the scan window opened at `since`
+    /// and retries each due one; what became of each, by queued note.
+    pub async fn retry_due(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<(NoteId, Outcome)>> {
+        use anyhow::Context as _;
+        let settings = QuotaSettings::from_env(self.vars)?;
+        let edge = since
+            .checked_sub_signed(settings.longest_wait() + TOUCH_LAG)
+            .unwrap_or(since);
+        let queued = find_queued(self.gitlab, self.project, self.assistant, self.bot, edge)
+            .await
+            .context("looking for requests queued by a model-API quota error")?;
+        let mut retried = Vec::new();
+        for queued in &queued {
+            if let Some(outcome) = self.retry(queued, Utc::now()).await {
+                if let Outcome::Failed { error } = &outcome {
+                    tracing::error!(note = %queued.note, %error, "a queued request could not be retried; the next scan tries again");
+                }
+                retried.push((queued.note, outcome));
+            }
+        }
+        tracing::info!(
+            queued = queued.len(),
+            retried = retried.len(),
+            "looked for queued requests"
+        );
+        Ok(retried)
+    }
+}

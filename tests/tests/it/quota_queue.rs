@@ -1,0 +1,474 @@
+//! A model-API quota error queues the mention instead of failing it (issue 19): the scheduled
+//! scan runs the product binary with the real Codex CLI (which gives up after one 429) against
+//! the OpenAI double; the mention gets ONE note "queued, retrying at HH:MM (UTC)", a scan before
+//! that time does nothing, the first scan after it answers in the same note, and later scans do
+//! nothing. Every further quota error doubles the wait, and after `AI_QUOTA_RETRIES` retries the
+//! note says what to do.
+
+use std::process::Output;
+use std::time::Duration;
+
+use chrono::Utc;
+use doubles::gitlab::double::{
+    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser, Team, TeamSpec,
+};
+use doubles::gitlab::model::Note;
+use doubles::gitlab::repo::{FileChange, Signature, git_command};
+use doubles::model::cli::{Cli, install};
+use doubles::model::{ApiError, Fault, ModelDouble, Script, Turn, openai};
+use entrypoint::assistant::Assistant;
+use entrypoint::marker::{NoteRole, marker};
+use entrypoint::quota::Queued;
+
+const OPENAI_KEY: &str = "sk-quota-key-9a8b7c6d5e4f";
+/// A model name Codex knows.
+const CODEX_MODEL: &str = "gpt-5.5";
+/// Far above a healthy job (seconds): catches a hang only.
+const JOB_LIMIT: Duration = Duration::from_secs(180);
+/// The first wait after a quota error: long enough for the "too early" scan to run before it.
+const BACKOFF_SECONDS: u64 = 20;
+
+struct World {
+    gl: GitLabDouble,
+    project: u64,
+    bot: SeededUser,
+    dev: SeededUser,
+    job_token: String,
+    dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let gl = GitLabDouble::start().await.expect("double starts");
+    let Team {
+        project, bot, dev, ..
+    } = gl
+        .seed_team(TeamSpec {
+            bot_name: "AI",
+            bot_role: 40,
+            ..TeamSpec::default()
+        })
+        .expect("team");
+    gl.repo(project)
+        .unwrap()
+        .commit(
+            "main",
+            &[FileChange::Write {
+                path: "greet.txt".into(),
+                content: b"Hello wrold\n".to_vec(),
+            }],
+            "Add greeting\n",
+            &Signature {
+                name: "Dana Dev".into(),
+                email: "dana@example.com".into(),
+            },
+        )
+        .unwrap();
+    let job_token = gl.add_job_token(project, dev.id).expect("job token");
+    World {
+        gl,
+        project,
+        bot,
+        dev,
+        job_token,
+        dir: doubles::sandbox::reachable_tempdir(),
+    }
+}
+
+/// A 429 as OpenAI answers a used-up rate limit.
+fn rate_limited() -> Turn {
+    Turn::fault(Fault::Status(ApiError::new(
+        429,
+        "Rate limit reached for requests. Please try again in 20s.",
+    )))
+}
+
+impl World {
+    fn bot_notes(&self, noteable: DoubleNoteable) -> Vec<Note> {
+        self.gl
+            .notes(self.project, noteable)
+            .into_iter()
+            .filter(|n| n.author_id == self.bot.id)
+            .collect()
+    }
+
+    /// `entrypoint scan --assistant codex` as the scheduled scan job runs it (in-job mode).
+    async fn scan(&self, model: &ModelDouble, extra: &[(&str, &str)]) -> Output {
+        let name = (0..)
+            .map(|n| format!("scan-{n}"))
+            .find(|name| !self.dir.path().join(name).exists())
+            .expect("a free directory name");
+        let checkout = self.dir.path().join(name);
+        let url = self.gl.git_url(self.project).unwrap().replacen(
+            "http://",
+            &format!("http://gitlab-ci-token:{}@", self.job_token),
+            1,
+        );
+        let out = git_command()
+            .args(["clone", "--quiet", "--depth", "20", &url])
+            .arg(&checkout)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let cli = doubles::sandbox::reachable_cli(&install(Cli::Codex).expect("codex"));
+        let path = std::env::join_paths(
+            cli.path_dirs
+                .iter()
+                .cloned()
+                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+        )
+        .unwrap();
+        let lease = doubles::sandbox::UidLease::take();
+        let base = self.gl.base_url();
+        let mut command = tokio::process::Command::new(
+            doubles::binaries::entrypoint().expect("the entrypoint binary"),
+        );
+        command
+            .args(["scan", "--assistant", "codex"])
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", std::env::var_os("HOME").unwrap())
+            .env("CI", "true")
+            .env("CI_PIPELINE_SOURCE", "schedule")
+            .env("CI_PROJECT_ID", self.project.to_string())
+            .env("CI_PROJECT_PATH", "acme/widgets")
+            .env("CI_PROJECT_DIR", &checkout)
+            .env("CI_API_V4_URL", self.gl.api_url())
+            .env("CI_SERVER_URL", &base)
+            .env("CI_DEFAULT_BRANCH", "main")
+            .env("CI_COMMIT_REF_NAME", "main")
+            .env("CI_REPOSITORY_URL", &url)
+            .env("CI_JOB_TOKEN", &self.job_token)
+            .env("CI_JOB_ID", "4545")
+            .env("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/4545"))
+            .env("GITLAB_TOKEN", &self.bot.token)
+            .env("AI_SCAN", "true")
+            .env("AI_QUOTA_BACKOFF_SECONDS", BACKOFF_SECONDS.to_string())
+            .env("AI_TIMEOUT", "150s")
+            .env("AI_SANDBOX", "off")
+            .env("AI_SANDBOX_UID", lease.uid.to_string())
+            .env("AI_CODEX_BIN", &cli.binary)
+            .env("OPENAI_API_KEY", OPENAI_KEY)
+            .env("OPENAI_BASE_URL", format!("{}/v1", model.base_url()))
+            .env("CODEX_MODEL", CODEX_MODEL);
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        let output = tokio::time::timeout(JOB_LIMIT, command.output())
+            .await
+            .expect("the scan finished in time")
+            .expect("the scan ran");
+        eprintln!(
+            "--- scan ({:?}) ---\n{}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The one note of the bot on the issue, and the queued state it records (if any).
+fn only_note(w: &World, issue: DoubleNoteable) -> (Note, Option<Queued>) {
+    let notes = w.bot_notes(issue);
+    assert_eq!(notes.len(), 1, "one note of the bot: {notes:#?}");
+    let note = notes[0].clone();
+    let queued = Queued::find(&note.body);
+    (note, queued)
+}
+
+/// Sleeps until just after `at`.
+async fn wait_until(at: chrono::DateTime<Utc>) {
+    let left = (at - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(left + Duration::from_millis(1200)).await;
+}
+
+#[tokio::test]
+async fn a_quota_error_queues_the_mention_and_a_later_scan_answers_it_once() {
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    let mention =
+        w.gl.add_note(
+            w.project,
+            issue,
+            NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
+        )
+        .unwrap()
+        .id;
+    let model = openai::start(
+        Script::new()
+            .then(rate_limited())
+            .then(Turn::text("It says Hello wrold.")),
+    )
+    .await
+    .unwrap();
+
+    // The first scan meets the limit: one queued note, no failure.
+    let before = Utc::now();
+    let first = w.scan(&model, &[]).await;
+    assert!(first.status.success(), "{}", stdout(&first));
+    assert!(stdout(&first).contains("scan: 1 new mention(s)"));
+    assert_eq!(model.model_calls().len(), 1, "Codex gives up after one 429");
+    let (queued_note, queued) = only_note(&w, issue);
+    let queued = queued.expect("the note records the queued state");
+    assert_eq!(queued.mention.0, mention);
+    assert_eq!(queued.attempts, 1);
+    assert!(
+        queued.retry_at >= before + chrono::TimeDelta::seconds(BACKOFF_SECONDS as i64)
+            && queued.retry_at
+                <= Utc::now() + chrono::TimeDelta::seconds(BACKOFF_SECONDS as i64 + 1),
+        "retry after AI_QUOTA_BACKOFF_SECONDS: {queued:?}"
+    );
+    let shown = format!(
+        "queued, retrying at {} (UTC)",
+        queued.retry_at.format("%H:%M")
+    );
+    assert!(queued_note.body.contains(&shown), "{}", queued_note.body);
+    assert!(
+        queued_note
+            .body
+            .contains(&marker(Assistant::Codex, NoteRole::Queued)),
+        "{}",
+        queued_note.body
+    );
+    assert!(
+        !queued_note.body.contains("could not finish")
+            && !queued_note
+                .body
+                .contains(&marker(Assistant::Codex, NoteRole::Result)),
+        "no failure note: {}",
+        queued_note.body
+    );
+
+    // Before the retry time a scan leaves it alone.
+    assert!(
+        Utc::now() < queued.retry_at,
+        "the test ran too slowly to check"
+    );
+    let early = w.scan(&model, &[]).await;
+    assert!(early.status.success());
+    assert!(
+        stdout(&early).contains("0 queued request(s) retried"),
+        "{}",
+        stdout(&early)
+    );
+    assert_eq!(
+        model.model_calls().len(),
+        1,
+        "the model was not asked again"
+    );
+    assert_eq!(only_note(&w, issue).0.body, queued_note.body);
+
+    // After it, the next scan answers in the same note.
+    wait_until(queued.retry_at).await;
+    let retry = w.scan(&model, &[]).await;
+    assert!(retry.status.success(), "{}", stdout(&retry));
+    assert!(
+        stdout(&retry).contains("1 queued request(s) retried"),
+        "{}",
+        stdout(&retry)
+    );
+    assert_eq!(model.model_calls().len(), 2);
+    let (answer, still_queued) = only_note(&w, issue);
+    assert_eq!(
+        answer.id, queued_note.id,
+        "the queued note became the answer"
+    );
+    assert!(still_queued.is_none(), "{}", answer.body);
+    assert!(
+        answer.body.contains("It says Hello wrold."),
+        "{}",
+        answer.body
+    );
+    assert!(
+        answer
+            .body
+            .contains(&marker(Assistant::Codex, NoteRole::Result))
+    );
+
+    // And a later scan does nothing.
+    let again = w.scan(&model, &[]).await;
+    assert!(again.status.success());
+    assert!(stdout(&again).contains("0 queued request(s) retried"));
+    assert!(stdout(&again).contains("scan: 0 new mention(s)"));
+    assert_eq!(model.model_calls().len(), 2, "answered once");
+    assert_eq!(only_note(&w, issue).0.body, answer.body);
+}
+
+#[tokio::test]
+async fn every_further_quota_error_doubles_the_wait_and_the_last_one_says_what_to_do() {
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    w.gl.add_note(
+        w.project,
+        issue,
+        NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
+    )
+    .unwrap();
+    let model = openai::start(Script::new().then(rate_limited().times(3)))
+        .await
+        .unwrap();
+    let extra = [("AI_QUOTA_RETRIES", "2"), ("AI_QUOTA_BACKOFF_SECONDS", "2")];
+
+    let first = w.scan(&model, &extra).await;
+    assert!(first.status.success(), "{}", stdout(&first));
+    let (_, queued) = only_note(&w, issue);
+    let first_queue = queued.expect("queued");
+    assert_eq!(first_queue.attempts, 1);
+
+    wait_until(first_queue.retry_at).await;
+    let retried_at = Utc::now();
+    let second = w.scan(&model, &extra).await;
+    assert!(second.status.success(), "{}", stdout(&second));
+    let (note, queued) = only_note(&w, issue);
+    let second_queue = queued.expect("queued again");
+    assert_eq!(second_queue.attempts, 2);
+    assert!(note.body.contains("Attempt 2 of 3"), "{}", note.body);
+    assert!(
+        second_queue.retry_at >= retried_at + chrono::TimeDelta::seconds(4),
+        "the wait doubled: {second_queue:?}"
+    );
+
+    wait_until(second_queue.retry_at).await;
+    let last = w.scan(&model, &extra).await;
+    assert_eq!(model.model_calls().len(), 3);
+    assert!(
+        stdout(&last).contains("1 queued request(s) retried"),
+        "{}",
+        stdout(&last)
+    );
+    let (failure, queued) = only_note(&w, issue);
+    assert!(queued.is_none(), "{}", failure.body);
+    assert!(
+        failure.body.contains("still reached after 3 attempts")
+            && failure.body.contains("AI_QUOTA_RETRIES"),
+        "{}",
+        failure.body
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_the_back_off_is_respected() {
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    w.gl.add_note(
+        w.project,
+        issue,
+        NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
+    )
+    .unwrap();
+    let model = openai::start(Script::new().then(Turn::fault(Fault::Status(
+        ApiError::new(429, "Rate limit reached for requests.").retry_after(900),
+    ))))
+    .await
+    .unwrap();
+
+    let before = Utc::now();
+    let scan = w.scan(&model, &[]).await;
+    assert!(scan.status.success(), "{}", stdout(&scan));
+    let (_, queued) = only_note(&w, issue);
+    let queued = queued.expect("queued");
+    assert!(
+        queued.retry_at >= before + chrono::TimeDelta::seconds(900),
+        "not before the API's Retry-After, though AI_QUOTA_BACKOFF_SECONDS is {BACKOFF_SECONDS}: {queued:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_queued_mention_deleted_before_its_retry_leaves_no_queued_note_behind() {
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    let mention =
+        w.gl.add_note(
+            w.project,
+            issue,
+            NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
+        )
+        .unwrap()
+        .id;
+    let model = openai::start(Script::new().then(rate_limited()))
+        .await
+        .unwrap();
+    let extra = [("AI_QUOTA_BACKOFF_SECONDS", "2")];
+    let first = w.scan(&model, &extra).await;
+    assert!(first.status.success(), "{}", stdout(&first));
+    let queued = only_note(&w, issue).1.expect("queued");
+
+    // Its author deletes the mention, as people do once they found the answer elsewhere.
+    let deleted = reqwest::Client::new()
+        .delete(format!(
+            "{}/projects/{}/issues/{iid}/notes/{mention}",
+            w.gl.api_url(),
+            w.project
+        ))
+        .header("PRIVATE-TOKEN", &w.dev.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+
+    wait_until(queued.retry_at).await;
+    let retry = w.scan(&model, &extra).await;
+    assert!(retry.status.success(), "{}", stdout(&retry));
+    assert_eq!(
+        model.model_calls().len(),
+        1,
+        "the model was not asked again"
+    );
+    assert!(
+        w.bot_notes(issue).is_empty(),
+        "the queued note went with its mention: {:#?}",
+        w.bot_notes(issue)
+    );
+}
+
+#[tokio::test]
+async fn with_queueing_off_a_quota_error_fails_at_once_as_before() {
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    w.gl.add_note(
+        w.project,
+        issue,
+        NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
+    )
+    .unwrap();
+    let model = openai::start(Script::new().then(rate_limited()))
+        .await
+        .unwrap();
+    let scan = w.scan(&model, &[("AI_QUOTA_RETRIES", "0")]).await;
+    assert!(scan.status.success(), "{}", stdout(&scan));
+    let (note, queued) = only_note(&w, issue);
+    assert!(queued.is_none(), "{}", note.body);
+    assert!(
+        note.body
+            .contains("the model API rate limit or quota was reached (429)")
+            && note
+                .body
+                .contains(&marker(Assistant::Codex, NoteRole::Result)),
+        "{}",
+        note.body
+    );
+}
