@@ -462,7 +462,7 @@ pub async fn in_pipeline(
             if retry == Retry::ByPerson
                 && let Some(bot) = bot
             {
-                remove_failures(ask, bot).await;
+                remove_failures(ask, bot, None).await;
             }
             Answered::Started {
                 pipeline: started.id,
@@ -494,6 +494,12 @@ pub async fn in_pipeline(
                         .await
                     {
                         tracing::error!(%error, placeholder = placeholder.note.0, "the placeholder could not be replaced by the failure note");
+                    }
+                    // One failure note per mention: an earlier attempt's (another replica's copy
+                    // of the delivery, a resend that failed too) goes while this attempt still
+                    // holds the claim, so two failed attempts never leave two notes.
+                    if let Some(bot) = bot {
+                        remove_failures(ask, bot, Some(placeholder.note)).await;
                     }
                 }
                 Retry::NextScan => {
@@ -528,11 +534,12 @@ fn failed_for_line(assistant: Assistant, note: NoteId) -> String {
 }
 
 /// Removes the failure notes an earlier attempt left for this mention ([`failed_for_line`]),
-/// now that its pipeline runs: a person who resent the delivery, or another replica's copy of
-/// it, must not leave "could not start" beside the answer. One read of the newest notes per
+/// but `keep` (this attempt's own failure note): once its pipeline runs, a person who resent the
+/// delivery, or another replica's copy of it, must not leave "could not start" beside the
+/// answer; and a second failed attempt leaves one failure note, not two. One read of the newest notes per
 /// answered mention, after the pipeline started, so the placeholder is not delayed. Best effort: a
 /// failure note left over is untidy, not wrong.
-async fn remove_failures(ask: Ask<'_>, bot: crate::gitlab::ids::UserId) {
+async fn remove_failures(ask: Ask<'_>, bot: crate::gitlab::ids::UserId, keep: Option<NoteId>) {
     let trigger = ask.trigger;
     let Some(mention) = &trigger.note else {
         return;
@@ -559,7 +566,7 @@ async fn remove_failures(ask: Ask<'_>, bot: crate::gitlab::ids::UserId) {
     };
     for note in notes
         .iter()
-        .filter(|n| n.author.id == bot && n.body.contains(&line))
+        .filter(|n| n.author.id == bot && n.body.contains(&line) && Some(n.id) != keep)
     {
         match ask
             .gitlab
