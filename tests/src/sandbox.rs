@@ -132,16 +132,46 @@ pub fn proc_dump(file: &str) -> String {
 
 /// A stand-in for the runner's job shell: started with `secrets` in its initial environment as
 /// the real one is with every CI/CD variable, and `marker` in its (world-readable) command line.
-pub fn job_shell(secrets: &[(&str, &str)], marker: &str) -> std::process::Child {
-    std::process::Command::new("/bin/sh")
-        .args(["-c", &format!("sleep 600; : {marker}")])
-        .envs(secrets.iter().copied())
-        // Not the caller's pipes: a test whose output is read to the end must not wait for it.
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("starting the job shell stand-in")
+/// Killed when dropped, so a failing test leaves no process behind (one holding the test
+/// runner's inherited file descriptors, such as a `flock`, for the ten minutes it sleeps).
+pub fn job_shell(secrets: &[(&str, &str)], marker: &str) -> JobShell {
+    JobShell(
+        std::process::Command::new("/bin/sh")
+            .args(["-c", &format!("sleep 600; : {marker}")])
+            .envs(secrets.iter().copied())
+            // Not the caller's pipes: a test whose output is read to the end must not wait for it.
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting the job shell stand-in"),
+    )
+}
+
+/// The running [`job_shell`]; dereferences to its [`std::process::Child`].
+#[derive(Debug)]
+pub struct JobShell(std::process::Child);
+
+impl std::ops::Deref for JobShell {
+    type Target = std::process::Child;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for JobShell {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for JobShell {
+    fn drop(&mut self) {
+        // Already gone when the test killed it itself; either way it is reaped here.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Checks a dump [`proc_dump`] wrote: written as `uid`, it saw the job shell (its `marker`) and
