@@ -132,12 +132,15 @@ pub fn proc_dump(file: &str) -> String {
 
 /// A stand-in for the runner's job shell: started with `secrets` in its initial environment as
 /// the real one is with every CI/CD variable, and `marker` in its (world-readable) command line.
-/// Killed when dropped, so a failing test leaves no process behind (one holding the test
-/// runner's inherited file descriptors, such as a `flock`, for the ten minutes it sleeps).
+/// Its process group is killed when it is dropped, so no test leaves a process behind (the
+/// shell's `sleep` would otherwise outlive it, holding the test runner's inherited file
+/// descriptors, such as a `flock`, for ten minutes).
 pub fn job_shell(secrets: &[(&str, &str)], marker: &str) -> JobShell {
+    use std::os::unix::process::CommandExt as _;
     JobShell(
         std::process::Command::new("/bin/sh")
             .args(["-c", &format!("sleep 600; : {marker}")])
+            .process_group(0)
             .envs(secrets.iter().copied())
             // Not the caller's pipes: a test whose output is read to the end must not wait for it.
             .stdin(std::process::Stdio::null())
@@ -168,7 +171,11 @@ impl std::ops::DerefMut for JobShell {
 
 impl Drop for JobShell {
     fn drop(&mut self) {
-        // Already gone when the test killed it itself; either way it is reaped here.
+        // The whole group: the shell and its `sleep`. Already gone when the test killed it
+        // itself; either way the shell is reaped here.
+        if let Some(group) = rustix::process::Pid::from_raw(self.0.id() as i32) {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
