@@ -18,11 +18,8 @@ use chrono::{DateTime, Utc};
 
 use super::UsageLine;
 use crate::gitlab::ids::{Noteable, ProjectRef, UserId};
-use crate::gitlab::issues::IssueListOptions;
-use crate::gitlab::list_options::OrderBy;
-use crate::gitlab::merge_requests::MergeRequestListOptions;
 use crate::gitlab::{GitLab, GitLabError};
-use crate::scan::discover::recent_notes;
+use crate::scan::discover::{recent_notes, updated_noteables};
 
 /// One answer of the bot.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,33 +37,7 @@ pub async fn answers_since(
     bot: UserId,
     since: DateTime<Utc>,
 ) -> Result<Vec<Answer>, GitLabError> {
-    let mut noteables: Vec<Noteable> = gitlab
-        .list_issues(
-            project,
-            &IssueListOptions {
-                updated_after: Some(since),
-                order_by: Some(OrderBy::UpdatedAt),
-                ..IssueListOptions::default()
-            },
-        )
-        .await?
-        .into_iter()
-        .map(|issue| Noteable::Issue(issue.iid))
-        .collect();
-    noteables.extend(
-        gitlab
-            .list_merge_requests(
-                project,
-                &MergeRequestListOptions {
-                    updated_after: Some(since),
-                    order_by: Some(OrderBy::UpdatedAt),
-                    ..MergeRequestListOptions::default()
-                },
-            )
-            .await?
-            .into_iter()
-            .map(|mr| Noteable::MergeRequest(mr.iid)),
-    );
+    let noteables = updated_noteables(gitlab, project, since).await?;
     let mut answers = Vec::new();
     for noteable in noteables {
         for note in recent_notes(gitlab, project, noteable, Some(since)).await? {

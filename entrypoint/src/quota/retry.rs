@@ -26,12 +26,11 @@ use crate::answer::in_job::{JobEnd, run_with};
 use crate::assistant::{Assistant, Handles};
 use crate::claim::{self, Claim, ClaimSettings, HandOver, State, Target};
 use crate::gitlab::ids::{NoteId, Noteable, ProjectRef, UserId};
-use crate::gitlab::issues::IssueListOptions;
 use crate::gitlab::list_options::{OrderBy, Sort};
-use crate::gitlab::merge_requests::MergeRequestListOptions;
 use crate::gitlab::notes::{Note, noteable_path};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::redact::Redactor;
+use crate::scan::discover::updated_noteables;
 use crate::scan::handoff::Outcome;
 use crate::trigger::ci_vars::CiRequest;
 
@@ -67,33 +66,7 @@ pub async fn find_queued(
     bot: UserId,
     edge: DateTime<Utc>,
 ) -> Result<Vec<QueuedNote>, GitLabError> {
-    let mut noteables: Vec<Noteable> = gitlab
-        .list_issues(
-            project,
-            &IssueListOptions {
-                updated_after: Some(edge),
-                order_by: Some(OrderBy::UpdatedAt),
-                ..IssueListOptions::default()
-            },
-        )
-        .await?
-        .into_iter()
-        .map(|issue| Noteable::Issue(issue.iid))
-        .collect();
-    noteables.extend(
-        gitlab
-            .list_merge_requests(
-                project,
-                &MergeRequestListOptions {
-                    updated_after: Some(edge),
-                    order_by: Some(OrderBy::UpdatedAt),
-                    ..MergeRequestListOptions::default()
-                },
-            )
-            .await?
-            .into_iter()
-            .map(|mr| Noteable::MergeRequest(mr.iid)),
-    );
+    let noteables = updated_noteables(gitlab, project, edge).await?;
     let mut found = Vec::new();
     for noteable in noteables {
         for note in updated_notes(gitlab, project, noteable, edge).await? {

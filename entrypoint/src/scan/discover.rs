@@ -138,6 +138,43 @@ pub async fn from_lists(
     Ok(found)
 }
 
+/// The issues and merge requests updated since `since` (a note posted or edited touches its
+/// issue or merge request), issues first: where the bot's notes of that span can be.
+pub(crate) async fn updated_noteables(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    since: DateTime<Utc>,
+) -> Result<Vec<Noteable>, GitLabError> {
+    let mut noteables: Vec<Noteable> = gitlab
+        .list_issues(
+            project,
+            &IssueListOptions {
+                updated_after: Some(since),
+                order_by: Some(OrderBy::UpdatedAt),
+                ..IssueListOptions::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|issue| Noteable::Issue(issue.iid))
+        .collect();
+    noteables.extend(
+        gitlab
+            .list_merge_requests(
+                project,
+                &MergeRequestListOptions {
+                    updated_after: Some(since),
+                    order_by: Some(OrderBy::UpdatedAt),
+                    ..MergeRequestListOptions::default()
+                },
+            )
+            .await?
+            .into_iter()
+            .map(|mr| Noteable::MergeRequest(mr.iid)),
+    );
+    Ok(noteables)
+}
+
 /// The notes created since `since`, newest first, reading only the pages that reach into the
 /// window.
 pub(crate) async fn recent_notes(
