@@ -150,11 +150,7 @@ pub async fn check(
     trigger: &Trigger,
     settings: &GuardSettings,
 ) -> Result<GuardOutcome, GitLabError> {
-    let me = gitlab.current_user().await?;
-    let bot = BotIdentity {
-        id: me.id,
-        username: me.username,
-    };
+    let bot = BotIdentity::current(gitlab).await?;
     let Some(note) = &trigger.note else {
         return match &trigger.event {
             Some(event) => check_actor(gitlab, trigger, event, bot, settings).await,

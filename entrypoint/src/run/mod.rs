@@ -443,14 +443,9 @@ async fn load(
         Entry::Event { change, .. } => return load_event(&change, options, vars).await,
         Entry::EventVars(request) => {
             let gitlab = client(vars)?;
-            let me = gitlab
-                .current_user()
+            let bot = crate::trigger::decision::BotIdentity::current(&gitlab)
                 .await
                 .context("reading the bot user behind GITLAB_TOKEN")?;
-            let bot = crate::trigger::decision::BotIdentity {
-                id: me.id,
-                username: me.username,
-            };
             let confirmed = crate::trigger::event_vars::confirm(
                 &gitlab,
                 &request,
@@ -489,14 +484,9 @@ async fn load_event(
 ) -> anyhow::Result<Loaded> {
     use crate::trigger::event::{self, Rules, Verdict};
     let gitlab = client(vars)?;
-    let me = gitlab
-        .current_user()
+    let bot = crate::trigger::decision::BotIdentity::current(&gitlab)
         .await
         .context("reading the bot user behind GITLAB_TOKEN")?;
-    let bot = crate::trigger::decision::BotIdentity {
-        id: me.id,
-        username: me.username,
-    };
     let label = event::label_from_env(vars);
     let rules = Rules {
         assistant: options.assistant,

@@ -132,14 +132,9 @@ pub async fn scan(
     let project = ci_vars::project(vars)?;
     let gitlab = GitLab::new(ClientConfig::from_env(vars)?)?;
     let assistant = options.assistant;
-    let me = gitlab
-        .current_user()
+    let bot = BotIdentity::current(&gitlab)
         .await
         .context("reading the bot user behind GITLAB_TOKEN")?;
-    let bot = BotIdentity {
-        id: me.id,
-        username: me.username,
-    };
     let mut filter = Filter {
         assistant,
         handles: &options.handles,

@@ -20,6 +20,19 @@ pub struct BotIdentity {
     pub username: String,
 }
 
+impl BotIdentity {
+    /// The user behind `gitlab`'s token (`GET /user`).
+    pub async fn current(
+        gitlab: &crate::gitlab::GitLab,
+    ) -> Result<Self, crate::gitlab::GitLabError> {
+        let me = gitlab.current_user().await?;
+        Ok(Self {
+            id: me.id,
+            username: me.username,
+        })
+    }
+}
+
 /// What to do with a trigger.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]

@@ -234,12 +234,7 @@ pub async fn explain(
 }
 
 async fn bot_identity(gitlab: &GitLab) -> anyhow::Result<BotIdentity> {
-    let user = gitlab
-        .current_user()
+    BotIdentity::current(gitlab)
         .await
-        .context("identifying the bot user behind GITLAB_TOKEN (GET /user)")?;
-    Ok(BotIdentity {
-        id: user.id,
-        username: user.username,
-    })
+        .context("identifying the bot user behind GITLAB_TOKEN (GET /user)")
 }
