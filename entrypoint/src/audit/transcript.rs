@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
+use crate::assistant::run::Outcome;
 use crate::redact::Redactor;
 
 /// At most this many bytes are kept; later steps are counted, not kept.
@@ -40,6 +42,31 @@ impl Transcript {
         Self {
             started: Instant::now(),
             kept: Mutex::new(Kept::default()),
+        }
+    }
+
+    /// Records the stop of a Codex run the key proxy ended at its limit. Codex never reports a
+    /// stop: the proxy refused its next model call, which Codex reports as a failure; the
+    /// transcript ends with the stop all the same. (Claude reports its own stop as an event.)
+    pub fn record_codex_stop(&self, assistant: Assistant, outcome: &Outcome, redactor: &Redactor) {
+        if let (
+            Assistant::Codex,
+            Outcome::LimitReached {
+                limit,
+                usage,
+                cost_usd,
+                ..
+            },
+        ) = (assistant, outcome)
+        {
+            self.record(
+                &AssistantEvent::Stopped {
+                    limit: *limit,
+                    usage: *usage,
+                    cost_usd: *cost_usd,
+                },
+                redactor,
+            );
         }
     }
 

@@ -25,7 +25,7 @@ use tracing::Instrument as _;
 
 use crate::assistant::Assistant;
 use crate::assistant::events::AssistantEvent;
-use crate::assistant::run::{Outcome, RunSpec};
+use crate::assistant::run::RunSpec;
 use crate::audit::{self, Transcript};
 use crate::budget::{MonthlyBudget, RunOutcome, UsageLine, UsageRecord, ledger};
 use crate::gitlab::ids::{Noteable, ProjectId, ProjectRef, UserId};
@@ -314,23 +314,8 @@ impl TaskRun<'_> {
         .await
         .with_context(|| format!("running {}", spec.program.display()))?;
         forget_artifact_files(&workspace).await;
-        if assistant == Assistant::Codex
-            && let Outcome::LimitReached {
-                limit,
-                usage,
-                cost_usd,
-                ..
-            } = &run.outcome
-        {
-            self.transcript.record(
-                &AssistantEvent::Stopped {
-                    limit: *limit,
-                    usage: *usage,
-                    cost_usd: *cost_usd,
-                },
-                &self.redactor,
-            );
-        }
+        self.transcript
+            .record_codex_stop(assistant, &run.outcome, &self.redactor);
         let mut report = ResultReport::from_run(assistant, &run);
         let mut done = Done::default();
         let Conclusion::Answered { text } = &report.conclusion else {

@@ -715,25 +715,8 @@ impl JobRun<'_> {
         }
 
         forget_audit_files(&workspace).await;
-        // Codex never reports a stop: the key proxy refused its next model call, which Codex
-        // reports as a failure. The transcript ends with the stop all the same.
-        if assistant == Assistant::Codex
-            && let crate::assistant::run::Outcome::LimitReached {
-                limit,
-                usage,
-                cost_usd,
-                ..
-            } = &run.outcome
-        {
-            self.transcript.record(
-                &AssistantEvent::Stopped {
-                    limit: *limit,
-                    usage: *usage,
-                    cost_usd: *cost_usd,
-                },
-                &self.redactor,
-            );
-        }
+        self.transcript
+            .record_codex_stop(assistant, &run.outcome, &self.redactor);
         let mut report = ResultReport::from_run(assistant, &run);
         report.job = self.job.clone();
         if let Some(stop) = report.stopped.as_mut() {
