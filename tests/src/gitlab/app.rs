@@ -11,12 +11,17 @@ use axum::extract::{FromRequest, OriginalUri, Request};
 use axum::http::{HeaderMap, Method};
 use axum::middleware;
 
+use axum::response::Response;
+use serde_json::Value;
+
+use super::access::AccessLevel;
 use super::auth::{self, Caller, JobTokens, ProjectAccess};
 use super::errors::{ApiError, ApiResult};
 use super::faults::Faults;
-use super::model::Model;
-use super::pagination::RequestUrl;
+use super::model::{Model, NoteableKind};
+use super::pagination::{PageRequest, RequestUrl, paginate};
 use super::params::Params;
+use super::routes::noteable;
 use super::{admin, recorder, routes};
 
 /// Largest request body the double reads; GitLab's own limit for API bodies is far above the
@@ -145,6 +150,43 @@ impl Ctx {
         let caller = self.caller(model, job_tokens)?;
         caller.require_user()?;
         auth::project_access(model, raw_id, caller)
+    }
+
+    /// [`Ctx::project_signed_in`] (job tokens ignored) for endpoints whose Grape `before`
+    /// block calls `authorize!` for a role: 401 anonymous, 404 for a project the caller cannot
+    /// see, then 403 below `level` (`authorize_admin_project` and friends in
+    /// `lib/api/helpers.rb`).
+    pub fn project_at_least(
+        &self,
+        model: &Model,
+        raw_id: &str,
+        level: AccessLevel,
+    ) -> ApiResult<ProjectAccess> {
+        let access = self.project_signed_in(model, raw_id, JobTokens::Ignored)?;
+        access.require(level)?;
+        Ok(access)
+    }
+
+    /// The project and the issue or merge request a note, discussion or award route addresses:
+    /// [`Ctx::project_signed_in`], then [`noteable::resolve`] (404 for an unknown or hidden
+    /// issue, 403 for a merge request the role cannot read).
+    pub fn noteable(
+        &self,
+        model: &Model,
+        raw_id: &str,
+        job_tokens: JobTokens,
+        kind: NoteableKind,
+        iid: u64,
+    ) -> ApiResult<(ProjectAccess, noteable::Resolved)> {
+        let access = self.project_signed_in(model, raw_id, job_tokens)?;
+        let resolved = noteable::resolve(model, &access, kind, iid)?;
+        Ok((access, resolved))
+    }
+
+    /// One page of `items` as the request's `page`/`per_page` ask, with GitLab's pagination
+    /// headers.
+    pub fn page(&self, items: Vec<Value>) -> Response {
+        paginate(items, PageRequest::from_params(&self.params), &self.url)
     }
 }
 

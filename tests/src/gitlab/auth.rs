@@ -158,7 +158,69 @@ impl ProjectAccess {
             _ => self.can_read(),
         }
     }
+
+    /// The records of `items` that belong to this project: every project-level collection
+    /// (hooks, variables, triggers, …) is looked up through the project in the path, so a
+    /// record of another project is never reachable through it.
+    pub fn own<'a, T: InProject>(&self, items: &'a [T]) -> impl Iterator<Item = &'a T> {
+        let project_id = self.project.id;
+        items.iter().filter(move |t| t.project_id() == project_id)
+    }
+
+    /// The record of this project that `matches`, or `not_found`: the endpoint's own 404
+    /// (`not_found!('Hook')` gives `404 Hook Not Found`, a `find` raising RecordNotFound gives
+    /// `404 Not found`), the same answer as for a record that exists only in another project.
+    pub fn find_own<'a, T: InProject>(
+        &self,
+        items: &'a [T],
+        not_found: ApiError,
+        matches: impl Fn(&T) -> bool,
+    ) -> ApiResult<&'a T> {
+        self.own(items).find(|t| matches(t)).ok_or(not_found)
+    }
+
+    /// [`ProjectAccess::find_own`] for an edit.
+    pub fn find_own_mut<'a, T: InProject>(
+        &self,
+        items: &'a mut [T],
+        not_found: ApiError,
+        matches: impl Fn(&T) -> bool,
+    ) -> ApiResult<&'a mut T> {
+        let project_id = self.project.id;
+        items
+            .iter_mut()
+            .find(|t| t.project_id() == project_id && matches(t))
+            .ok_or(not_found)
+    }
 }
+
+/// A record stored per project, reached through `/projects/:id/…` only.
+pub trait InProject {
+    fn project_id(&self) -> u64;
+}
+
+macro_rules! in_project {
+    ($($record:ty),* $(,)?) => {
+        $(impl InProject for $record {
+            fn project_id(&self) -> u64 {
+                self.project_id
+            }
+        })*
+    };
+}
+
+in_project!(
+    super::model::Hook,
+    super::model::Trigger,
+    super::model::Variable,
+    super::model::ProjectAccessToken,
+    super::model::PipelineSchedule,
+    super::model::Pipeline,
+    super::model::Job,
+    super::model::Upload,
+    super::model::Issue,
+    super::model::MergeRequest,
+);
 
 /// Resolves `:id`; 404 `{"message":"404 Project Not Found"}` when unknown or invisible, as
 /// GitLab hides private projects from non-members.

@@ -21,7 +21,6 @@ use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::model::{Model, ProjectAccessToken, Token, TokenDetails, TokenKind, User};
-use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::time;
 
 /// `Gitlab::Auth.resource_bot_scopes` as of GitLab 18.
@@ -87,17 +86,11 @@ async fn list(
     if !access.project.access_tokens_available || !access.at_least(AccessLevel::Maintainer) {
         return Err(ApiError::Unauthorized);
     }
-    let items = model
-        .access_tokens
-        .iter()
-        .filter(|t| t.project_id == access.project.id)
+    let items = access
+        .own(&model.access_tokens)
         .map(|t| token_json(&model, t))
         .collect();
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }
 
 async fn create(

@@ -38,7 +38,6 @@ use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
 use crate::gitlab::model::{Award, Awardable, Model, NoteableKind};
-use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::time;
 
 /// How long an award waits, by default, between the uniqueness check and the insert: about the
@@ -190,11 +189,7 @@ async fn list(
         .filter(|a| a.on == on)
         .map(|a| json::award(&model, a, app.base_url()))
         .collect();
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }
 
 async fn one(

@@ -9,7 +9,7 @@ use axum::routing::{get, put};
 
 use super::merge_requests::diff_refs;
 use super::noteable::{
-    NewNote, Resolved, convert_to_discussion, insert_note, resolve, validate_body,
+    Comment, NewNote, Resolved, convert_to_discussion, insert_note, validate_body,
 };
 use super::notes::{delete_note, require_can_comment, run_quick_actions, update_body, visible};
 use super::{accepted, created, no_content, ok};
@@ -18,7 +18,6 @@ use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::{JobTokens, ProjectAccess};
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::model::{Model, Note, NoteAction, NoteType, NoteableKind};
-use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::{json, position, time, webhooks};
 
 pub fn routes() -> Router<AppState> {
@@ -78,8 +77,7 @@ async fn list(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    let resolved = resolve(&model, &access, kind, iid)?;
+    let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
     let mut notes: Vec<&Note> = model
         .notes_of(resolved.noteable)
         .filter(|n| visible(&access, n))
@@ -102,11 +100,7 @@ async fn list(
             json::discussion(&model, &thread, app.base_url())
         })
         .collect();
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }
 
 async fn one(
@@ -116,8 +110,7 @@ async fn one(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    let resolved = resolve(&model, &access, kind, iid)?;
+    let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
     let notes = thread(&model, &access, resolved, &discussion_id);
     if notes.is_empty() {
         return Err(discussion_not_found());
@@ -133,10 +126,12 @@ async fn create(
 ) -> ApiResult<Response> {
     let (value, outgoing) = {
         let mut model = app.lock();
-        let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-        let author_id = access.caller.require_user()?;
-        let body = ctx.params.required_str("body")?;
-        let resolved = resolve(&model, &access, kind, iid)?;
+        let Comment {
+            access,
+            author_id,
+            body,
+            resolved,
+        } = Comment::read(&model, &ctx, &id, kind, iid)?;
         require_can_comment(&access, kind)?;
         let position = match (kind, ctx.params.nested("position")) {
             (NoteableKind::MergeRequest, Some(position)) => {
@@ -207,10 +202,12 @@ async fn reply(
 ) -> ApiResult<Response> {
     let (value, outgoing) = {
         let mut model = app.lock();
-        let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-        let author_id = access.caller.require_user()?;
-        let body = ctx.params.required_str("body")?;
-        let resolved = resolve(&model, &access, kind, iid)?;
+        let Comment {
+            access,
+            author_id,
+            body,
+            resolved,
+        } = Comment::read(&model, &ctx, &id, kind, iid)?;
         let first = thread(&model, &access, resolved, &discussion_id)
             .first()
             .map(|n| (*n).clone())
@@ -287,8 +284,13 @@ async fn resolve_thread(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let mut model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    let resolved = resolve(&model, &access, NoteableKind::MergeRequest, iid)?;
+    let (access, resolved) = ctx.noteable(
+        &model,
+        &id,
+        JobTokens::Ignored,
+        NoteableKind::MergeRequest,
+        iid,
+    )?;
     let wanted = ctx
         .params
         .bool("resolved")?
@@ -316,8 +318,7 @@ async fn update_note(
 ) -> ApiResult<Response> {
     let (value, outgoing) = {
         let mut model = app.lock();
-        let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-        let resolved = resolve(&model, &access, kind, iid)?;
+        let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
         if !thread(&model, &access, resolved, &discussion_id)
             .iter()
             .any(|n| n.id == note_id)
@@ -369,8 +370,7 @@ async fn delete(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let mut model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    let resolved = resolve(&model, &access, kind, iid)?;
+    let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
     if !thread(&model, &access, resolved, &discussion_id)
         .iter()
         .any(|n| n.id == note_id)

@@ -18,7 +18,6 @@ use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
 use crate::gitlab::model::Hook;
-use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::time;
 
 pub fn routes() -> Router<AppState> {
@@ -95,11 +94,9 @@ async fn edit(
     }
     let templates = model.gitlab_version.has(CUSTOM_WEBHOOK_TEMPLATE);
     let auto_disabling = model.auto_disabling_web_hooks;
-    let hook = model
-        .hooks
-        .iter_mut()
-        .find(|h| h.project_id == access.project.id && h.id == hook_id)
-        .ok_or(ApiError::NotFound(Some("Hook")))?;
+    let hook = access.find_own_mut(&mut model.hooks, ApiError::NotFound(Some("Hook")), |h| {
+        h.id == hook_id
+    })?;
     hook.url = url;
     if let Some(token) = p.str("token") {
         hook.token = Some(token).filter(|t| !t.is_empty());
@@ -141,19 +138,12 @@ async fn list(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    access.require(AccessLevel::Maintainer)?;
-    let items = model
-        .hooks
-        .iter()
-        .filter(|h| h.project_id == access.project.id)
+    let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
+    let items = access
+        .own(&model.hooks)
         .map(|h| json::hook(h, model.auto_disabling_web_hooks))
         .collect();
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }
 
 async fn one(
@@ -162,13 +152,10 @@ async fn one(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    access.require(AccessLevel::Maintainer)?;
-    let hook = model
-        .hooks
-        .iter()
-        .find(|h| h.project_id == access.project.id && h.id == hook_id)
-        .ok_or(ApiError::NotFound(Some("Hook")))?;
+    let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
+    let hook = access.find_own(&model.hooks, ApiError::NotFound(Some("Hook")), |h| {
+        h.id == hook_id
+    })?;
     Ok(ok(json::hook(hook, model.auto_disabling_web_hooks)))
 }
 
@@ -178,8 +165,7 @@ async fn delete(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let mut model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    access.require(AccessLevel::Maintainer)?;
+    let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let before = model.hooks.len();
     model
         .hooks

@@ -119,10 +119,8 @@ async fn list(
     let descending = sort_param(p)?;
     let caller = access.caller.user_id();
     let reporter = access.at_least(AccessLevel::Reporter);
-    let mut issues: Vec<_> = model
-        .issues
-        .iter()
-        .filter(|i| i.project_id == access.project.id)
+    let mut issues: Vec<_> = access
+        .own(&model.issues)
         .filter(|i| {
             !i.confidential
                 || reporter

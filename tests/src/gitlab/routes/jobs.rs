@@ -27,7 +27,6 @@ use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::{JobTokens, ProjectAccess};
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
-use crate::gitlab::pagination::{PageRequest, paginate};
 
 /// The values `scope[]` takes (`Ci::HasStatus::AVAILABLE_STATUSES` as the endpoint's
 /// `values:` lists them).
@@ -99,11 +98,11 @@ async fn pipeline_jobs(
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     require_read_builds(&access)?;
     let scopes = scopes(&ctx)?;
-    let pipeline = model
-        .pipelines
-        .iter()
-        .find(|p| p.project_id == access.project.id && p.id == pipeline_id)
-        .ok_or(ApiError::NotFound(Some("Pipeline")))?;
+    let pipeline = access.find_own(
+        &model.pipelines,
+        ApiError::NotFound(Some("Pipeline")),
+        |p| p.id == pipeline_id,
+    )?;
     let items = model
         .jobs
         .iter()
@@ -111,11 +110,7 @@ async fn pipeline_jobs(
         .filter(|j| scopes.as_ref().is_none_or(|s| s.contains(&j.status)))
         .map(|j| json::job(&model, &access.project, j, app.base_url()))
         .collect();
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }
 
 async fn one_job(
@@ -126,11 +121,7 @@ async fn one_job(
     let model = app.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     require_read_builds(&access)?;
-    let job = model
-        .jobs
-        .iter()
-        .find(|j| j.project_id == access.project.id && j.id == job_id)
-        .ok_or(ApiError::RecordNotFound)?;
+    let job = access.find_own(&model.jobs, ApiError::RecordNotFound, |j| j.id == job_id)?;
     Ok(ok(json::job(&model, &access.project, job, app.base_url())))
 }
 
@@ -142,11 +133,7 @@ async fn trace(
     let model = app.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     require_read_builds(&access)?;
-    let job = model
-        .jobs
-        .iter()
-        .find(|j| j.project_id == access.project.id && j.id == job_id)
-        .ok_or(ApiError::RecordNotFound)?;
+    let job = access.find_own(&model.jobs, ApiError::RecordNotFound, |j| j.id == job_id)?;
     Ok((
         StatusCode::OK,
         [

@@ -16,7 +16,6 @@ use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
 use crate::gitlab::model::{Model, Project};
-use crate::gitlab::pagination::{PageRequest, paginate};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -75,11 +74,7 @@ async fn all_members(
         .into_iter()
         .map(|(user_id, level)| member_json(&model, user_id, level, app.base_url()))
         .collect();
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }
 
 async fn direct_members(
@@ -95,11 +90,7 @@ async fn direct_members(
         .iter()
         .map(|(user_id, level)| member_json(&model, *user_id, *level, app.base_url()))
         .collect();
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }
 
 /// 404 `{"message":"404 Not found"}` for a user without any membership.

@@ -115,10 +115,8 @@ async fn list(
         ],
     )?;
     let descending = sort_param(p)?;
-    let mut mrs: Vec<_> = model
-        .merge_requests
-        .iter()
-        .filter(|m| m.project_id == access.project.id)
+    let mut mrs: Vec<_> = access
+        .own(&model.merge_requests)
         .filter(|m| state.is_none_or(|s| m.state == s))
         .filter(|m| updated_after.is_none_or(|t| m.updated_at >= t))
         .filter(|m| updated_before.is_none_or(|t| m.updated_at <= t))
@@ -515,9 +513,5 @@ async fn diffs(
             .collect(),
         None => Vec::new(),
     };
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }

@@ -5,7 +5,8 @@
 use rand::Rng;
 
 use crate::gitlab::access::AccessLevel;
-use crate::gitlab::auth::ProjectAccess;
+use crate::gitlab::app::Ctx;
+use crate::gitlab::auth::{JobTokens, ProjectAccess};
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::model::{Model, Note, NoteType, NoteableKind, NoteableRef};
 use crate::gitlab::time::{self, Timestamp};
@@ -66,6 +67,39 @@ pub fn resolve(
                 author_id: mr.author_id,
             })
         }
+    }
+}
+
+/// A request to add a note: who writes what on which issue or merge request, read in GitLab's
+/// order (401 anonymous, 404 unknown project, 400 without `body`, then the noteable's 404/403,
+/// as `post ":id/#{noteables_str}/:noteable_id/notes"` and the discussion routes in
+/// `lib/api/notes.rb` and `lib/api/discussions.rb` do: `authenticate!` and `requires :body`
+/// before `find_noteable`).
+pub struct Comment {
+    pub access: ProjectAccess,
+    pub author_id: u64,
+    pub body: String,
+    pub resolved: Resolved,
+}
+
+impl Comment {
+    pub fn read(
+        model: &Model,
+        ctx: &Ctx,
+        raw_id: &str,
+        kind: NoteableKind,
+        iid: u64,
+    ) -> ApiResult<Comment> {
+        let access = ctx.project_signed_in(model, raw_id, JobTokens::Ignored)?;
+        let author_id = access.caller.require_user()?;
+        let body = ctx.params.required_str("body")?;
+        let resolved = resolve(model, &access, kind, iid)?;
+        Ok(Comment {
+            access,
+            author_id,
+            body,
+            resolved,
+        })
     }
 }
 

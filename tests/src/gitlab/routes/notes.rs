@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::Value;
 
-use super::noteable::{NewNote, Resolved, can_see_internal, insert_note, resolve, validate_body};
+use super::noteable::{Comment, NewNote, Resolved, can_see_internal, insert_note, validate_body};
 use super::{accepted, created, no_content, ok};
 use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
@@ -17,7 +17,6 @@ use crate::gitlab::auth::{JobTokens, ProjectAccess};
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
 use crate::gitlab::model::{Model, Note, NoteAction, NoteType, NoteableKind};
-use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::quick_actions::{self, QuickActionSource};
 use crate::gitlab::routes::issues::{order_by_updated, sort_param};
 use crate::gitlab::{time, webhooks};
@@ -85,8 +84,7 @@ async fn list(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, job_tokens_for_read(kind))?;
-    let resolved = resolve(&model, &access, kind, iid)?;
+    let (access, resolved) = ctx.noteable(&model, &id, job_tokens_for_read(kind), kind, iid)?;
     let by_updated = order_by_updated(&ctx.params, &["created_at", "updated_at"])?;
     let descending = sort_param(&ctx.params)?;
     let mut notes: Vec<&Note> = model
@@ -110,11 +108,7 @@ async fn list(
         .into_iter()
         .map(|n| json::note(&model, n, app.base_url()))
         .collect();
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }
 
 async fn one(
@@ -124,8 +118,7 @@ async fn one(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, job_tokens_for_read(kind))?;
-    let resolved = resolve(&model, &access, kind, iid)?;
+    let (access, resolved) = ctx.noteable(&model, &id, job_tokens_for_read(kind), kind, iid)?;
     let note = visible_note(&model, &access, resolved, note_id)?;
     Ok(ok(json::note(&model, note, app.base_url())))
 }
@@ -138,10 +131,12 @@ async fn create(
 ) -> ApiResult<Response> {
     let (value, outgoing) = {
         let mut model = app.lock();
-        let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-        let author_id = access.caller.require_user()?;
-        let body = ctx.params.required_str("body")?;
-        let resolved = resolve(&model, &access, kind, iid)?;
+        let Comment {
+            access,
+            author_id,
+            body,
+            resolved,
+        } = Comment::read(&model, &ctx, &id, kind, iid)?;
         require_can_comment(&access, kind)?;
         validate_body(&body)?;
         let internal = ctx.params.bool("internal")?.unwrap_or(false)
@@ -260,8 +255,7 @@ async fn update(
 ) -> ApiResult<Response> {
     let (value, outgoing) = {
         let mut model = app.lock();
-        let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-        let resolved = resolve(&model, &access, kind, iid)?;
+        let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
         let body = match ctx.params.str("body") {
             Some(body) if body.is_empty() => {
                 return Err(ApiError::InvalidParam("body".into(), "is empty"));
@@ -304,8 +298,7 @@ async fn delete(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let mut model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    let resolved = resolve(&model, &access, kind, iid)?;
+    let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
     delete_note(&mut model, &access, resolved, note_id)?;
     Ok(no_content())
 }

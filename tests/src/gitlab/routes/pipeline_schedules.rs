@@ -16,7 +16,6 @@ use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
 use crate::gitlab::model::{Model, PipelineSchedule, PipelineVariable};
-use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::time;
 
 pub fn routes() -> Router<AppState> {
@@ -68,19 +67,12 @@ async fn list(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    access.require(AccessLevel::Reporter)?;
-    let items = model
-        .pipeline_schedules
-        .iter()
-        .filter(|s| s.project_id == access.project.id)
+    let access = ctx.project_at_least(&model, &id, AccessLevel::Reporter)?;
+    let items = access
+        .own(&model.pipeline_schedules)
         .map(|s| schedule_json(&model, s, app.base_url(), false))
         .collect();
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }
 
 async fn one(
@@ -89,13 +81,12 @@ async fn one(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    access.require(AccessLevel::Reporter)?;
-    let schedule = model
-        .pipeline_schedules
-        .iter()
-        .find(|s| s.project_id == access.project.id && s.id == schedule_id)
-        .ok_or(ApiError::NotFound(Some("Pipeline Schedule")))?;
+    let access = ctx.project_at_least(&model, &id, AccessLevel::Reporter)?;
+    let schedule = access.find_own(
+        &model.pipeline_schedules,
+        ApiError::NotFound(Some("Pipeline Schedule")),
+        |s| s.id == schedule_id,
+    )?;
     Ok(ok(schedule_json(&model, schedule, app.base_url(), true)))
 }
 

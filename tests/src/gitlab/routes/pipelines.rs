@@ -37,7 +37,6 @@ use crate::gitlab::json;
 use crate::gitlab::model::{
     Model, Pipeline, PipelineSource, PipelineVariable, Project, TokenKind, Trigger,
 };
-use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::time;
 
 pub fn routes() -> Router<AppState> {
@@ -137,10 +136,8 @@ async fn list_triggers(
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let caller = access.caller.require_user()?;
     access.require(AccessLevel::Maintainer)?;
-    let items = model
-        .triggers
-        .iter()
-        .filter(|t| t.project_id == access.project.id)
+    let items = access
+        .own(&model.triggers)
         .map(|t| {
             let mut value = json::trigger(&model, t, app.base_url());
             if t.owner_id != caller {
@@ -149,11 +146,7 @@ async fn list_triggers(
             value
         })
         .collect();
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }
 
 async fn trigger_pipeline(
@@ -448,10 +441,8 @@ async fn list_pipelines(
     let source = params.str("source");
     let status = params.str("status");
     let git_ref = params.str("ref");
-    let mut pipelines: Vec<&Pipeline> = model
-        .pipelines
-        .iter()
-        .filter(|p| p.project_id == access.project.id)
+    let mut pipelines: Vec<&Pipeline> = access
+        .own(&model.pipelines)
         .filter(|p| source.as_deref().is_none_or(|s| p.source.as_str() == s))
         .filter(|p| status.as_deref().is_none_or(|s| p.status == s))
         .filter(|p| git_ref.as_deref().is_none_or(|r| p.git_ref == r))
@@ -475,11 +466,7 @@ async fn list_pipelines(
         .into_iter()
         .map(|p| basic(json::pipeline(&model, &access.project, p, app.base_url())))
         .collect();
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }
 
 /// The list entity, `Entities::Ci::PipelineBasic` (`lib/api/entities/ci/pipeline_basic.rb`):
@@ -517,11 +504,9 @@ async fn one_pipeline(
     if !access.can_read_code() {
         return Err(ApiError::Forbidden(None));
     }
-    let pipeline = model
-        .pipelines
-        .iter()
-        .find(|p| p.project_id == access.project.id && p.id == pipeline_id)
-        .ok_or(ApiError::NotFound(None))?;
+    let pipeline = access.find_own(&model.pipelines, ApiError::NotFound(None), |p| {
+        p.id == pipeline_id
+    })?;
     Ok(ok(json::pipeline(
         &model,
         &access.project,

@@ -12,7 +12,6 @@ use axum::routing::put;
 use super::ok;
 use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
-use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
 use crate::gitlab::model::Project;
@@ -61,8 +60,7 @@ async fn update(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let mut model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    access.require(AccessLevel::Maintainer)?;
+    let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let version = model.gitlab_version;
     if let Some(restrict) = ctx.params.bool(RESTRICT)?
         && let Some(project) = model

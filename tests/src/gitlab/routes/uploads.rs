@@ -28,11 +28,9 @@ async fn download(
     let model = app.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     access.require(AccessLevel::Maintainer)?;
-    let upload = model
-        .uploads
-        .iter()
-        .find(|u| u.project_id == access.project.id && u.secret == secret && u.filename == filename)
-        .ok_or(ApiError::RecordNotFound)?;
+    let upload = access.find_own(&model.uploads, ApiError::RecordNotFound, |u| {
+        u.secret == secret && u.filename == filename
+    })?;
     let content_type = match filename
         .rsplit('.')
         .next()

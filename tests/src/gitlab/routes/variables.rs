@@ -16,10 +16,8 @@ use serde_json::{Value, json};
 use super::{created, no_content, ok};
 use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
-use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::model::Variable;
-use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::version::{GitLabVersion, MASKED_AND_HIDDEN};
 
 pub fn routes() -> Router<AppState> {
@@ -88,19 +86,12 @@ async fn list(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    access.require(AccessLevel::Maintainer)?;
-    let items = model
-        .variables
-        .iter()
-        .filter(|v| v.project_id == access.project.id)
+    let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
+    let items = access
+        .own(&model.variables)
         .map(|v| variable_json(v, model.gitlab_version))
         .collect();
-    Ok(paginate(
-        items,
-        PageRequest::from_params(&ctx.params),
-        &ctx.url,
-    ))
+    Ok(ctx.page(items))
 }
 
 async fn one(
@@ -109,13 +100,12 @@ async fn one(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    access.require(AccessLevel::Maintainer)?;
-    let variable = model
-        .variables
-        .iter()
-        .find(|v| v.project_id == access.project.id && v.key == key)
-        .ok_or(ApiError::NotFound(Some("Variable")))?;
+    let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
+    let variable = access.find_own(
+        &model.variables,
+        ApiError::NotFound(Some("Variable")),
+        |v| v.key == key,
+    )?;
     Ok(ok(variable_json(variable, model.gitlab_version)))
 }
 
@@ -125,8 +115,7 @@ async fn create(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let mut model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    access.require(AccessLevel::Maintainer)?;
+    let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let p = &ctx.params;
     let key = p.required_str("key")?;
     let value = p.required_str("value")?;
@@ -177,8 +166,7 @@ async fn update(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let mut model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    access.require(AccessLevel::Maintainer)?;
+    let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let p = &ctx.params;
     let project_id = access.project.id;
     let position = model
@@ -230,8 +218,7 @@ async fn delete(
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let mut model = app.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    access.require(AccessLevel::Maintainer)?;
+    let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let before = model.variables.len();
     let project_id = access.project.id;
     model
