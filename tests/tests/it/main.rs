@@ -8,6 +8,7 @@
 mod relay_support;
 mod repo_files;
 mod rust_source;
+mod support;
 
 mod ack_job;
 mod assistant_run;
