@@ -116,8 +116,9 @@ pub fn router(state: AppState) -> Router {
     .with_state(state)
 }
 
-/// Everything a REST handler needs from the request besides path parameters.
+/// Everything a REST handler needs besides path parameters: the double's state and the request.
 pub struct Ctx {
+    pub app: AppState,
     pub method: Method,
     pub headers: HeaderMap,
     pub params: Params,
@@ -126,6 +127,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The model, as [`Shared::lock`].
+    pub fn lock(&self) -> MutexGuard<'_, Model> {
+        self.app.lock()
+    }
+
     pub fn caller(&self, model: &Model, job_tokens: JobTokens) -> ApiResult<Caller> {
         auth::authenticate(model, &self.headers, &self.params, job_tokens)
     }
@@ -206,6 +212,7 @@ impl FromRequest<AppState> for Ctx {
         let params = Params::parse(parts.uri.query(), &parts.headers, &body)?;
         let url = RequestUrl::new(&parts.headers, uri, state.base_url());
         Ok(Ctx {
+            app: state.clone(),
             method: parts.method,
             headers: parts.headers,
             params,

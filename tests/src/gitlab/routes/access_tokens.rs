@@ -8,7 +8,7 @@
 //! `400 Bad request - User does not have permission to create project access token`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::{Days, NaiveDate, Utc};
@@ -76,12 +76,8 @@ fn no_permission() -> ApiError {
     ApiError::BadRequest("User does not have permission to create project access token".into())
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     if !access.project.access_tokens_available || !access.at_least(AccessLevel::Maintainer) {
         return Err(ApiError::Unauthorized);
@@ -93,12 +89,8 @@ async fn list(
     Ok(ctx.page(items))
 }
 
-async fn create(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn create(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let p = &ctx.params;
     let name = p.required_str("name")?;

@@ -26,7 +26,7 @@
 //!   `app/models/concerns/awardable.rb`); ids grow with each insert.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 
@@ -97,49 +97,43 @@ pub fn routes() -> Router<AppState> {
         router = router
             .route(
                 &on_note,
-                get(
-                    move |s, Path((id, iid, note)): Path<(String, u64, u64)>, c| {
-                        list(kind, s, (id, iid, Some(note)), c)
-                    },
-                )
+                get(move |Path((id, iid, note)): Path<(String, u64, u64)>, c| {
+                    list(kind, (id, iid, Some(note)), c)
+                })
                 .post(
-                    move |s, Path((id, iid, note)): Path<(String, u64, u64)>, c| {
-                        create(kind, s, (id, iid, Some(note)), c)
+                    move |Path((id, iid, note)): Path<(String, u64, u64)>, c| {
+                        create(kind, (id, iid, Some(note)), c)
                     },
                 ),
             )
             .route(
                 &format!("{on_note}/{{award_id}}"),
                 get(
-                    move |s, Path((id, iid, note, award)): Path<(String, u64, u64, u64)>, c| {
-                        one(kind, s, (id, iid, Some(note)), award, c)
+                    move |Path((id, iid, note, award)): Path<(String, u64, u64, u64)>, c| {
+                        one(kind, (id, iid, Some(note)), award, c)
                     },
                 )
                 .delete(
-                    move |s, Path((id, iid, note, award)): Path<(String, u64, u64, u64)>, c| {
-                        delete(kind, s, (id, iid, Some(note)), award, c)
+                    move |Path((id, iid, note, award)): Path<(String, u64, u64, u64)>, c| {
+                        delete(kind, (id, iid, Some(note)), award, c)
                     },
                 ),
             )
             .route(
                 &on_issuable,
-                get(move |s, Path((id, iid)): Path<(String, u64)>, c| {
-                    list(kind, s, (id, iid, None), c)
-                })
-                .post(move |s, Path((id, iid)): Path<(String, u64)>, c| {
-                    create(kind, s, (id, iid, None), c)
-                }),
+                get(move |Path((id, iid)): Path<(String, u64)>, c| list(kind, (id, iid, None), c))
+                    .post(move |Path((id, iid)): Path<(String, u64)>, c| {
+                        create(kind, (id, iid, None), c)
+                    }),
             )
             .route(
                 &format!("{on_issuable}/{{award_id}}"),
-                get(
-                    move |s, Path((id, iid, award)): Path<(String, u64, u64)>, c| {
-                        one(kind, s, (id, iid, None), award, c)
-                    },
-                )
+                get(move |Path((id, iid, award)): Path<(String, u64, u64)>, c| {
+                    one(kind, (id, iid, None), award, c)
+                })
                 .delete(
-                    move |s, Path((id, iid, award)): Path<(String, u64, u64)>, c| {
-                        delete(kind, s, (id, iid, None), award, c)
+                    move |Path((id, iid, award)): Path<(String, u64, u64)>, c| {
+                        delete(kind, (id, iid, None), award, c)
                     },
                 ),
             );
@@ -175,48 +169,32 @@ fn scope(
     Ok((access, on))
 }
 
-async fn list(
-    kind: NoteableKind,
-    State(app): State<AppState>,
-    at: Where,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn list(kind: NoteableKind, at: Where, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let (_, on) = scope(&model, &ctx, kind, &at)?;
     let items = model
         .awards
         .iter()
         .filter(|a| a.on == on)
-        .map(|a| json::award(&model, a, app.base_url()))
+        .map(|a| json::award(&model, a, ctx.app.base_url()))
         .collect();
     Ok(ctx.page(items))
 }
 
-async fn one(
-    kind: NoteableKind,
-    State(app): State<AppState>,
-    at: Where,
-    award_id: u64,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn one(kind: NoteableKind, at: Where, award_id: u64, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let (_, on) = scope(&model, &ctx, kind, &at)?;
     let award = model
         .awards
         .iter()
         .find(|a| a.on == on && a.id == award_id)
         .ok_or(ApiError::RecordNotFound)?;
-    Ok(ok(json::award(&model, award, app.base_url())))
+    Ok(ok(json::award(&model, award, ctx.app.base_url())))
 }
 
-async fn create(
-    kind: NoteableKind,
-    State(app): State<AppState>,
-    at: Where,
-    ctx: Ctx,
-) -> ApiResult<Response> {
+async fn create(kind: NoteableKind, at: Where, ctx: Ctx) -> ApiResult<Response> {
     let (user_id, on, name) = {
-        let model = app.lock();
+        let model = ctx.lock();
         let name = ctx.params.required_str("name")?;
         let (access, on) = scope(&model, &ctx, kind, &at)?;
         let user_id = access.caller.require_user()?;
@@ -238,13 +216,14 @@ async fn create(
         (user_id, on, name)
     };
     // The validation above and the insert below are not atomic on GitLab either.
-    let window = app
+    let window = ctx
+        .app
         .award_race_window_us
         .load(std::sync::atomic::Ordering::Relaxed);
     if window > 0 {
         tokio::time::sleep(std::time::Duration::from_micros(window)).await;
     }
-    let mut model = app.lock();
+    let mut model = ctx.lock();
     let now = time::now();
     let award = Award {
         id: model.next_award_id(),
@@ -254,20 +233,14 @@ async fn create(
         created_at: now,
         updated_at: now,
     };
-    let value = json::award(&model, &award, app.base_url());
+    let value = json::award(&model, &award, ctx.app.base_url());
     model.awards.push(award);
     Ok(created(value))
 }
 
 /// Only the user who reacted may remove the reaction; others get 401 (`unauthorized!`).
-async fn delete(
-    kind: NoteableKind,
-    State(app): State<AppState>,
-    at: Where,
-    award_id: u64,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn delete(kind: NoteableKind, at: Where, award_id: u64, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let (access, on) = scope(&model, &ctx, kind, &at)?;
     let user_id = access.caller.require_user()?;
     let award = model

@@ -5,7 +5,7 @@
 //! branch Developer (<https://docs.gitlab.com/user/permissions/#repository>).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::post;
 use base64::Engine;
@@ -88,13 +88,9 @@ fn bad(message: impl Into<String>) -> ApiError {
     )
 }
 
-async fn create_commit(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
+async fn create_commit(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
     let (access, author) = {
-        let model = app.lock();
+        let model = ctx.lock();
         let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
         let user_id = access.caller.require_user()?;
         let author = model
@@ -186,16 +182,16 @@ async fn create_commit(
             return Err(ApiError::BadRequest(e.to_string()));
         }
     };
-    Ok(created(commit_json(&access.project, app.base_url(), &sha)?))
+    Ok(created(commit_json(
+        &access.project,
+        ctx.app.base_url(),
+        &sha,
+    )?))
 }
 
-async fn create_branch(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
+async fn create_branch(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
     let access = {
-        let model = app.lock();
+        let model = ctx.lock();
         ctx.project_signed_in(&model, &id, JobTokens::Ignored)?
     };
     let p = &ctx.params;
@@ -213,7 +209,7 @@ async fn create_branch(
     let sha = repo
         .create_branch(&branch, &from)
         .map_err(|_| bad(format!("Invalid reference name: {from}")))?;
-    let commit = commit_json(&access.project, app.base_url(), &sha)?;
+    let commit = commit_json(&access.project, ctx.app.base_url(), &sha)?;
     let project = &access.project;
     Ok(created(json!({
         "name": branch,
@@ -223,7 +219,7 @@ async fn create_branch(
         "developers_can_push": false,
         "developers_can_merge": false,
         "can_push": true,
-        "web_url": format!("{}/{}/-/tree/{branch}", app.base_url(), project.path_with_namespace()),
+        "web_url": format!("{}/{}/-/tree/{branch}", ctx.app.base_url(), project.path_with_namespace()),
         "commit": commit,
     })))
 }

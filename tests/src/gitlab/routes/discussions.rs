@@ -3,7 +3,7 @@
 //! merge requests), reply, resolve (merge requests), edit and delete thread notes.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::{get, put};
 
@@ -27,7 +27,7 @@ pub fn routes() -> Router<AppState> {
             "/projects/{{id}}/{}/{{noteable_iid}}/discussions",
             kind.segment()
         );
-        let single = get(move |s, p, c| one(kind, s, p, c));
+        let single = get(move |p, c| one(kind, p, c));
         let single = match kind {
             NoteableKind::MergeRequest => single.put(resolve_thread),
             NoteableKind::Issue => single,
@@ -35,17 +35,16 @@ pub fn routes() -> Router<AppState> {
         router = router
             .route(
                 &base,
-                get(move |s, p, c| list(kind, s, p, c)).post(move |s, p, c| create(kind, s, p, c)),
+                get(move |p, c| list(kind, p, c)).post(move |p, c| create(kind, p, c)),
             )
             .route(&format!("{base}/{{discussion_id}}"), single)
             .route(
                 &format!("{base}/{{discussion_id}}/notes"),
-                axum::routing::post(move |s, p, c| reply(kind, s, p, c)),
+                axum::routing::post(move |p, c| reply(kind, p, c)),
             )
             .route(
                 &format!("{base}/{{discussion_id}}/notes/{{note_id}}"),
-                put(move |s, p, c| update_note(kind, s, p, c))
-                    .delete(move |s, p, c| delete(kind, s, p, c)),
+                put(move |p, c| update_note(kind, p, c)).delete(move |p, c| delete(kind, p, c)),
             );
     }
     router
@@ -72,11 +71,10 @@ fn discussion_not_found() -> ApiError {
 
 async fn list(
     kind: NoteableKind,
-    State(app): State<AppState>,
     Path((id, iid)): Path<(String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let model = app.lock();
+    let model = ctx.lock();
     let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
     let mut notes: Vec<&Note> = model
         .notes_of(resolved.noteable)
@@ -97,7 +95,7 @@ async fn list(
                 .copied()
                 .filter(|n| n.discussion_id == did)
                 .collect();
-            json::discussion(&model, &thread, app.base_url())
+            json::discussion(&model, &thread, ctx.app.base_url())
         })
         .collect();
     Ok(ctx.page(items))
@@ -105,27 +103,25 @@ async fn list(
 
 async fn one(
     kind: NoteableKind,
-    State(app): State<AppState>,
     Path((id, iid, discussion_id)): Path<(String, u64, String)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let model = app.lock();
+    let model = ctx.lock();
     let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
     let notes = thread(&model, &access, resolved, &discussion_id);
     if notes.is_empty() {
         return Err(discussion_not_found());
     }
-    Ok(ok(json::discussion(&model, &notes, app.base_url())))
+    Ok(ok(json::discussion(&model, &notes, ctx.app.base_url())))
 }
 
 async fn create(
     kind: NoteableKind,
-    State(app): State<AppState>,
     Path((id, iid)): Path<(String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let (value, outgoing) = {
-        let mut model = app.lock();
+        let mut model = ctx.lock();
         let Comment {
             access,
             author_id,
@@ -181,27 +177,33 @@ async fn create(
                 created_at: None,
             },
         );
-        let outgoing =
-            webhooks::record_note_event(&mut model, note_id, NoteAction::Create, app.base_url());
+        let outgoing = webhooks::record_note_event(
+            &mut model,
+            note_id,
+            NoteAction::Create,
+            ctx.app.base_url(),
+        );
         let discussion_id = model
             .note(resolved.noteable, note_id)
             .map(|n| n.discussion_id.clone())
             .ok_or(ApiError::RecordNotFound)?;
         let notes = thread(&model, &access, resolved, &discussion_id);
-        (json::discussion(&model, &notes, app.base_url()), outgoing)
+        (
+            json::discussion(&model, &notes, ctx.app.base_url()),
+            outgoing,
+        )
     };
-    webhooks::dispatch(&app, outgoing);
+    webhooks::dispatch(&ctx.app, outgoing);
     Ok(created(value))
 }
 
 async fn reply(
     kind: NoteableKind,
-    State(app): State<AppState>,
     Path((id, iid, discussion_id)): Path<(String, u64, String)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let (value, outgoing) = {
-        let mut model = app.lock();
+        let mut model = ctx.lock();
         let Comment {
             access,
             author_id,
@@ -239,14 +241,18 @@ async fn reply(
                 created_at: None,
             },
         );
-        let outgoing =
-            webhooks::record_note_event(&mut model, note_id, NoteAction::Create, app.base_url());
+        let outgoing = webhooks::record_note_event(
+            &mut model,
+            note_id,
+            NoteAction::Create,
+            ctx.app.base_url(),
+        );
         let note = model
             .note(resolved.noteable, note_id)
             .ok_or(ApiError::RecordNotFound)?;
-        (json::note(&model, note, app.base_url()), outgoing)
+        (json::note(&model, note, ctx.app.base_url()), outgoing)
     };
-    webhooks::dispatch(&app, outgoing);
+    webhooks::dispatch(&ctx.app, outgoing);
     Ok(created(value))
 }
 
@@ -279,11 +285,10 @@ pub fn set_resolved(
 }
 
 async fn resolve_thread(
-    State(app): State<AppState>,
     Path((id, iid, discussion_id)): Path<(String, u64, String)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let mut model = app.lock();
+    let mut model = ctx.lock();
     let (access, resolved) = ctx.noteable(
         &model,
         &id,
@@ -307,17 +312,16 @@ async fn resolve_thread(
         wanted.then_some(caller),
     );
     let notes = thread(&model, &access, resolved, &discussion_id);
-    Ok(ok(json::discussion(&model, &notes, app.base_url())))
+    Ok(ok(json::discussion(&model, &notes, ctx.app.base_url())))
 }
 
 async fn update_note(
     kind: NoteableKind,
-    State(app): State<AppState>,
     Path((id, iid, discussion_id, note_id)): Path<(String, u64, String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let (value, outgoing) = {
-        let mut model = app.lock();
+        let mut model = ctx.lock();
         let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
         if !thread(&model, &access, resolved, &discussion_id)
             .iter()
@@ -328,9 +332,14 @@ async fn update_note(
         let body = ctx.params.str("body");
         let wanted = ctx.params.bool("resolved")?;
         match (body, wanted) {
-            (Some(body), None) => {
-                update_body(&mut model, &access, resolved, note_id, body, app.base_url())?
-            }
+            (Some(body), None) => update_body(
+                &mut model,
+                &access,
+                resolved,
+                note_id,
+                body,
+                ctx.app.base_url(),
+            )?,
             (None, Some(wanted)) => {
                 require_can_resolve(&access, resolved)?;
                 let caller = access.caller.require_user()?;
@@ -343,7 +352,7 @@ async fn update_note(
                 let note = model
                     .note(resolved.noteable, note_id)
                     .ok_or(ApiError::RecordNotFound)?;
-                (ok(json::note(&model, note, app.base_url())), None)
+                (ok(json::note(&model, note, ctx.app.base_url())), None)
             }
             (Some(_), Some(_)) => {
                 return Err(ApiError::InvalidParam(
@@ -359,17 +368,16 @@ async fn update_note(
             }
         }
     };
-    webhooks::dispatch(&app, outgoing);
+    webhooks::dispatch(&ctx.app, outgoing);
     Ok(value)
 }
 
 async fn delete(
     kind: NoteableKind,
-    State(app): State<AppState>,
     Path((id, iid, discussion_id, note_id)): Path<(String, u64, String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let mut model = app.lock();
+    let mut model = ctx.lock();
     let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
     if !thread(&model, &access, resolved, &discussion_id)
         .iter()

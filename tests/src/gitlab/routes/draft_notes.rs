@@ -24,7 +24,7 @@
 //! request's current `diff_refs` (GitLab would keep an outdated comment).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
@@ -132,23 +132,15 @@ fn base_error(text: &str) -> ApiError {
     ApiError::Message(axum::http::StatusCode::BAD_REQUEST, json!({"base": [text]}))
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Path((id, iid)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn list(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let (_, resolved, caller) = merge_request(&model, &ctx, &id, iid)?;
     let items: Vec<Value> = own_drafts(&model, resolved, caller).map(entity).collect();
     Ok(ok(Value::Array(items)))
 }
 
-async fn one(
-    State(app): State<AppState>,
-    Path((id, iid, draft_id)): Path<(String, u64, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn one(Path((id, iid, draft_id)): Path<(String, u64, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let (_, resolved, caller) = merge_request(&model, &ctx, &id, iid)?;
     let draft = own_drafts(&model, resolved, caller)
         .find(|d| d.id == draft_id)
@@ -156,12 +148,8 @@ async fn one(
     Ok(ok(entity(draft)))
 }
 
-async fn create(
-    State(app): State<AppState>,
-    Path((id, iid)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn create(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let (access, resolved, caller) = merge_request(&model, &ctx, &id, iid)?;
     let note = ctx.params.required_str("note")?;
     let position = ctx.params.nested("position");
@@ -216,11 +204,10 @@ async fn create(
 }
 
 async fn update(
-    State(app): State<AppState>,
     Path((id, iid, draft_id)): Path<(String, u64, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let mut model = app.lock();
+    let mut model = ctx.lock();
     let (_, resolved, caller) = merge_request(&model, &ctx, &id, iid)?;
     let note = ctx
         .params
@@ -242,11 +229,10 @@ async fn update(
 }
 
 async fn delete(
-    State(app): State<AppState>,
     Path((id, iid, draft_id)): Path<(String, u64, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let mut model = app.lock();
+    let mut model = ctx.lock();
     let (_, resolved, caller) = merge_request(&model, &ctx, &id, iid)?;
     let before = model.draft_notes.len();
     model.draft_notes.retain(|d| {
@@ -259,12 +245,11 @@ async fn delete(
 }
 
 async fn publish_one(
-    State(app): State<AppState>,
     Path((id, iid, draft_id)): Path<(String, u64, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let outgoing = {
-        let mut model = app.lock();
+        let mut model = ctx.lock();
         let (access, resolved, caller) = merge_request(&model, &ctx, &id, iid)?;
         let index = model
             .draft_notes
@@ -275,20 +260,16 @@ async fn publish_one(
             .ok_or_else(draft_not_found)?;
         require_can_comment(&access, NoteableKind::MergeRequest)?;
         let draft = model.draft_notes.remove(index);
-        publish_draft(&mut model, &access, resolved, &draft, app.base_url())
+        publish_draft(&mut model, &access, resolved, &draft, ctx.app.base_url())
             .and_then(|(_, outgoing)| outgoing)
     };
-    webhooks::dispatch(&app, outgoing);
+    webhooks::dispatch(&ctx.app, outgoing);
     Ok(no_content())
 }
 
-async fn bulk_publish(
-    State(app): State<AppState>,
-    Path((id, iid)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
+async fn bulk_publish(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
     let outgoing: Vec<Option<webhooks::Outgoing>> = {
-        let mut model = app.lock();
+        let mut model = ctx.lock();
         let (access, resolved, caller) = merge_request(&model, &ctx, &id, iid)?;
         require_can_comment(&access, NoteableKind::MergeRequest)?;
         let mut drafts: Vec<DraftNote> = Vec::new();
@@ -306,7 +287,7 @@ async fn bulk_publish(
             let mut note_ids = Vec::new();
             for draft in &drafts {
                 if let Some((note_id, event)) =
-                    publish_draft(&mut model, &access, resolved, draft, app.base_url())
+                    publish_draft(&mut model, &access, resolved, draft, ctx.app.base_url())
                 {
                     note_ids.push(note_id);
                     outgoing.push(event);
@@ -323,7 +304,7 @@ async fn bulk_publish(
         outgoing
     };
     for event in outgoing {
-        webhooks::dispatch(&app, event);
+        webhooks::dispatch(&ctx.app, event);
     }
     Ok(no_content())
 }

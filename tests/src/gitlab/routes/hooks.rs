@@ -5,7 +5,7 @@
 //! (`params :project_hook_properties` in `lib/api/project_hooks.rb`).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 
@@ -29,12 +29,8 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-async fn create(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn create(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let p = &ctx.params;
     let url = p.required_str("url")?;
@@ -76,12 +72,8 @@ async fn create(
 
 /// `PUT /projects/:id/hooks/:hook_id`: the parameters given replace the stored ones; an empty
 /// `custom_webhook_template` removes the template.
-async fn edit(
-    State(app): State<AppState>,
-    Path((id, hook_id)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn edit(Path((id, hook_id)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let p = &ctx.params;
     let url = p.required_str("url")?;
@@ -132,12 +124,8 @@ async fn edit(
     Ok(ok(json::hook(hook, auto_disabling)))
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let items = access
         .own(&model.hooks)
@@ -146,12 +134,8 @@ async fn list(
     Ok(ctx.page(items))
 }
 
-async fn one(
-    State(app): State<AppState>,
-    Path((id, hook_id)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn one(Path((id, hook_id)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let hook = access.find_own(&model.hooks, ApiError::NotFound(Some("Hook")), |h| {
         h.id == hook_id
@@ -159,12 +143,8 @@ async fn one(
     Ok(ok(json::hook(hook, model.auto_disabling_web_hooks)))
 }
 
-async fn delete(
-    State(app): State<AppState>,
-    Path((id, hook_id)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn delete(Path((id, hook_id)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let before = model.hooks.len();
     model

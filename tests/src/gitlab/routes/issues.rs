@@ -2,7 +2,7 @@
 //! `updated_before`, `created_after`, `labels`, `iids[]`, `order_by`, `sort`, and get one.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 
@@ -63,12 +63,8 @@ pub fn order_by_updated(params: &Params, allowed: &[&str]) -> ApiResult<bool> {
     }
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     if !access.can_read() {
         return Err(ApiError::Forbidden(None));
@@ -150,17 +146,13 @@ async fn list(
     }
     let items = issues
         .into_iter()
-        .map(|i| json::issue(&model, &access.project, i, app.base_url()))
+        .map(|i| json::issue(&model, &access.project, i, ctx.app.base_url()))
         .collect();
     Ok(paginate(items, PageRequest::from_params(p), &ctx.url))
 }
 
-async fn one(
-    State(app): State<AppState>,
-    Path((id, iid)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn one(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     resolve(&model, &access, NoteableKind::Issue, iid)?;
     let issue = model
@@ -170,6 +162,6 @@ async fn one(
         &model,
         &access.project,
         issue,
-        app.base_url(),
+        ctx.app.base_url(),
     )))
 }

@@ -14,7 +14,7 @@
 //! (<https://docs.gitlab.com/ci/pipelines/settings/#change-which-users-can-view-your-pipelines>).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
@@ -90,11 +90,10 @@ fn scopes(ctx: &Ctx) -> ApiResult<Option<Vec<String>>> {
 }
 
 async fn pipeline_jobs(
-    State(app): State<AppState>,
     Path((id, pipeline_id)): Path<(String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let model = app.lock();
+    let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     require_read_builds(&access)?;
     let scopes = scopes(&ctx)?;
@@ -108,29 +107,26 @@ async fn pipeline_jobs(
         .iter()
         .filter(|j| j.pipeline_id == pipeline.id)
         .filter(|j| scopes.as_ref().is_none_or(|s| s.contains(&j.status)))
-        .map(|j| json::job(&model, &access.project, j, app.base_url()))
+        .map(|j| json::job(&model, &access.project, j, ctx.app.base_url()))
         .collect();
     Ok(ctx.page(items))
 }
 
-async fn one_job(
-    State(app): State<AppState>,
-    Path((id, job_id)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn one_job(Path((id, job_id)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     require_read_builds(&access)?;
     let job = access.find_own(&model.jobs, ApiError::RecordNotFound, |j| j.id == job_id)?;
-    Ok(ok(json::job(&model, &access.project, job, app.base_url())))
+    Ok(ok(json::job(
+        &model,
+        &access.project,
+        job,
+        ctx.app.base_url(),
+    )))
 }
 
-async fn trace(
-    State(app): State<AppState>,
-    Path((id, job_id)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn trace(Path((id, job_id)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     require_read_builds(&access)?;
     let job = access.find_own(&model.jobs, ApiError::RecordNotFound, |j| j.id == job_id)?;

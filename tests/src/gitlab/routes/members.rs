@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::Value;
@@ -63,56 +63,40 @@ fn effective_members(model: &Model, project: &Project) -> BTreeMap<u64, AccessLe
     members
 }
 
-async fn all_members(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn all_members(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let items = effective_members(&model, &access.project)
         .into_iter()
-        .map(|(user_id, level)| member_json(&model, user_id, level, app.base_url()))
+        .map(|(user_id, level)| member_json(&model, user_id, level, ctx.app.base_url()))
         .collect();
     Ok(ctx.page(items))
 }
 
-async fn direct_members(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn direct_members(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let items = access
         .project
         .members
         .iter()
-        .map(|(user_id, level)| member_json(&model, *user_id, *level, app.base_url()))
+        .map(|(user_id, level)| member_json(&model, *user_id, *level, ctx.app.base_url()))
         .collect();
     Ok(ctx.page(items))
 }
 
 /// 404 `{"message":"404 Not found"}` for a user without any membership.
-async fn member(
-    State(app): State<AppState>,
-    Path((id, user_id)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn member(Path((id, user_id)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let level = model
         .access_level(&access.project, user_id)
         .ok_or(ApiError::RecordNotFound)?;
-    Ok(ok(member_json(&model, user_id, level, app.base_url())))
+    Ok(ok(member_json(&model, user_id, level, ctx.app.base_url())))
 }
 
-async fn direct_member(
-    State(app): State<AppState>,
-    Path((id, user_id)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn direct_member(Path((id, user_id)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let level = access
         .project
@@ -120,5 +104,5 @@ async fn direct_member(
         .get(&user_id)
         .copied()
         .ok_or(ApiError::RecordNotFound)?;
-    Ok(ok(member_json(&model, user_id, level, app.base_url())))
+    Ok(ok(member_json(&model, user_id, level, ctx.app.base_url())))
 }

@@ -4,7 +4,7 @@
 //! branch head and `base_sha` their merge base.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -71,12 +71,8 @@ fn render(
     json::merge_request(model, project, mr, &repo_facts(project, mr), base_url)
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Allowed)?;
     if !access.can_read_code() {
         return Err(ApiError::Forbidden(None));
@@ -140,7 +136,7 @@ async fn list(
     }
     let items = mrs
         .into_iter()
-        .map(|m| basic(render(&model, &access.project, m, app.base_url())))
+        .map(|m| basic(render(&model, &access.project, m, ctx.app.base_url())))
         .collect();
     Ok(paginate(items, PageRequest::from_params(p), &ctx.url))
 }
@@ -174,18 +170,14 @@ fn basic(mut full: Value) -> Value {
     full
 }
 
-async fn one(
-    State(app): State<AppState>,
-    Path((id, iid)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn one(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Allowed)?;
     resolve(&model, &access, NoteableKind::MergeRequest, iid)?;
     let mr = model
         .merge_request(access.project.id, iid)
         .ok_or(ApiError::RecordNotFound)?;
-    Ok(ok(render(&model, &access.project, mr, app.base_url())))
+    Ok(ok(render(&model, &access.project, mr, ctx.app.base_url())))
 }
 
 /// `PUT …/merge_requests/:iid` needs at least one of these (`at_least_one_of` in
@@ -267,12 +259,8 @@ fn id_list(value: Option<&Value>) -> Option<Vec<u64>> {
     })
 }
 
-async fn create(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn create(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let author_id = access.caller.require_user()?;
     let p = &ctx.params;
@@ -345,16 +333,12 @@ async fn create(
         &model,
         &access.project,
         &mr,
-        app.base_url(),
+        ctx.app.base_url(),
     )))
 }
 
-async fn update(
-    State(app): State<AppState>,
-    Path((id, iid)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn update(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let caller = access.caller.require_user()?;
     let resolved = resolve(&model, &access, NoteableKind::MergeRequest, iid)?;
@@ -457,18 +441,14 @@ async fn update(
         .merge_request(access.project.id, iid)
         .cloned()
         .ok_or(ApiError::RecordNotFound)?;
-    Ok(ok(render(&model, &access.project, &mr, app.base_url())))
+    Ok(ok(render(&model, &access.project, &mr, ctx.app.base_url())))
 }
 
 /// `GET /projects/:id/merge_requests/:iid/diffs`, paginated
 /// (<https://docs.gitlab.com/api/merge_requests/#list-merge-request-diffs>).
-async fn diffs(
-    State(app): State<AppState>,
-    Path((id, iid)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
+async fn diffs(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
     let (project, mr) = {
-        let model = app.lock();
+        let model = ctx.lock();
         let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
         resolve(&model, &access, NoteableKind::MergeRequest, iid)?;
         let mr = model
@@ -481,7 +461,7 @@ async fn diffs(
     // (<https://docs.gitlab.com/api/merge_requests/#list-merge-request-diffs>,
     // `Gitlab::Git::Diff#unidiff`); older releases ignore the parameter.
     let unidiff =
-        ctx.params.bool("unidiff")?.unwrap_or(false) && app.lock().gitlab_version.has(UNIDIFF);
+        ctx.params.bool("unidiff")?.unwrap_or(false) && ctx.lock().gitlab_version.has(UNIDIFF);
     let items = match diff_refs(&project, &mr.source_branch, &mr.target_branch) {
         Some(refs) => project
             .repo

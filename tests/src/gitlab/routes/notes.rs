@@ -4,7 +4,7 @@
 
 use crate::gitlab::version::COMMENT_EDIT_EVENTS;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::Value;
@@ -28,13 +28,13 @@ pub fn routes() -> Router<AppState> {
         router = router
             .route(
                 &base,
-                get(move |s, p, c| list(kind, s, p, c)).post(move |s, p, c| create(kind, s, p, c)),
+                get(move |p, c| list(kind, p, c)).post(move |p, c| create(kind, p, c)),
             )
             .route(
                 &format!("{base}/{{note_id}}"),
-                get(move |s, p, c| one(kind, s, p, c))
-                    .put(move |s, p, c| update(kind, s, p, c))
-                    .delete(move |s, p, c| delete(kind, s, p, c)),
+                get(move |p, c| one(kind, p, c))
+                    .put(move |p, c| update(kind, p, c))
+                    .delete(move |p, c| delete(kind, p, c)),
             );
     }
     router
@@ -79,11 +79,10 @@ fn visible_note<'m>(
 
 async fn list(
     kind: NoteableKind,
-    State(app): State<AppState>,
     Path((id, iid)): Path<(String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let model = app.lock();
+    let model = ctx.lock();
     let (access, resolved) = ctx.noteable(&model, &id, job_tokens_for_read(kind), kind, iid)?;
     let by_updated = order_by_updated(&ctx.params, &["created_at", "updated_at"])?;
     let descending = sort_param(&ctx.params)?;
@@ -106,31 +105,29 @@ async fn list(
     }
     let items = notes
         .into_iter()
-        .map(|n| json::note(&model, n, app.base_url()))
+        .map(|n| json::note(&model, n, ctx.app.base_url()))
         .collect();
     Ok(ctx.page(items))
 }
 
 async fn one(
     kind: NoteableKind,
-    State(app): State<AppState>,
     Path((id, iid, note_id)): Path<(String, u64, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let model = app.lock();
+    let model = ctx.lock();
     let (access, resolved) = ctx.noteable(&model, &id, job_tokens_for_read(kind), kind, iid)?;
     let note = visible_note(&model, &access, resolved, note_id)?;
-    Ok(ok(json::note(&model, note, app.base_url())))
+    Ok(ok(json::note(&model, note, ctx.app.base_url())))
 }
 
 async fn create(
     kind: NoteableKind,
-    State(app): State<AppState>,
     Path((id, iid)): Path<(String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let (value, outgoing) = {
-        let mut model = app.lock();
+        let mut model = ctx.lock();
         let Comment {
             access,
             author_id,
@@ -160,14 +157,18 @@ async fn create(
                 created_at: None,
             },
         );
-        let outgoing =
-            webhooks::record_note_event(&mut model, note_id, NoteAction::Create, app.base_url());
+        let outgoing = webhooks::record_note_event(
+            &mut model,
+            note_id,
+            NoteAction::Create,
+            ctx.app.base_url(),
+        );
         let note = model
             .note(resolved.noteable, note_id)
             .ok_or(ApiError::RecordNotFound)?;
-        (json::note(&model, note, app.base_url()), outgoing)
+        (json::note(&model, note, ctx.app.base_url()), outgoing)
     };
-    webhooks::dispatch(&app, outgoing);
+    webhooks::dispatch(&ctx.app, outgoing);
     Ok(created(value))
 }
 
@@ -249,12 +250,11 @@ pub fn update_body(
 
 async fn update(
     kind: NoteableKind,
-    State(app): State<AppState>,
     Path((id, iid, note_id)): Path<(String, u64, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
     let (value, outgoing) = {
-        let mut model = app.lock();
+        let mut model = ctx.lock();
         let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
         let body = match ctx.params.str("body") {
             Some(body) if body.is_empty() => {
@@ -263,12 +263,19 @@ async fn update(
             Some(body) => body,
             None => {
                 let note = visible_note(&model, &access, resolved, note_id)?;
-                return Ok(ok(json::note(&model, note, app.base_url())));
+                return Ok(ok(json::note(&model, note, ctx.app.base_url())));
             }
         };
-        update_body(&mut model, &access, resolved, note_id, body, app.base_url())?
+        update_body(
+            &mut model,
+            &access,
+            resolved,
+            note_id,
+            body,
+            ctx.app.base_url(),
+        )?
     };
-    webhooks::dispatch(&app, outgoing);
+    webhooks::dispatch(&ctx.app, outgoing);
     Ok(value)
 }
 
@@ -293,11 +300,10 @@ pub fn delete_note(
 
 async fn delete(
     kind: NoteableKind,
-    State(app): State<AppState>,
     Path((id, iid, note_id)): Path<(String, u64, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let mut model = app.lock();
+    let mut model = ctx.lock();
     let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
     delete_note(&mut model, &access, resolved, note_id)?;
     Ok(no_content())

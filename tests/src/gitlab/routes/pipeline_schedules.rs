@@ -3,7 +3,7 @@
 //! `POST /projects/:id/pipeline_schedules/:pipeline_schedule_id/variables`. Nothing runs here.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -61,41 +61,34 @@ fn plausible_cron(cron: &str) -> bool {
             .all(|f| f.chars().all(|c| c.is_ascii_digit() || "*/,-".contains(c)))
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_at_least(&model, &id, AccessLevel::Reporter)?;
     let items = access
         .own(&model.pipeline_schedules)
-        .map(|s| schedule_json(&model, s, app.base_url(), false))
+        .map(|s| schedule_json(&model, s, ctx.app.base_url(), false))
         .collect();
     Ok(ctx.page(items))
 }
 
-async fn one(
-    State(app): State<AppState>,
-    Path((id, schedule_id)): Path<(String, u64)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn one(Path((id, schedule_id)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_at_least(&model, &id, AccessLevel::Reporter)?;
     let schedule = access.find_own(
         &model.pipeline_schedules,
         ApiError::NotFound(Some("Pipeline Schedule")),
         |s| s.id == schedule_id,
     )?;
-    Ok(ok(schedule_json(&model, schedule, app.base_url(), true)))
+    Ok(ok(schedule_json(
+        &model,
+        schedule,
+        ctx.app.base_url(),
+        true,
+    )))
 }
 
-async fn create(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn create(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let owner_id = access.caller.require_user()?;
     let p = &ctx.params;
@@ -135,17 +128,16 @@ async fn create(
         variables: Vec::new(),
         created_at: time::now(),
     };
-    let value = schedule_json(&model, &schedule, app.base_url(), true);
+    let value = schedule_json(&model, &schedule, ctx.app.base_url(), true);
     model.pipeline_schedules.push(schedule);
     Ok(created(value))
 }
 
 async fn add_variable(
-    State(app): State<AppState>,
     Path((id, schedule_id)): Path<(String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let mut model = app.lock();
+    let mut model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let caller = access.caller.require_user()?;
     let p = &ctx.params;

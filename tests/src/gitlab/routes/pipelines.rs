@@ -21,7 +21,7 @@
 //! webhook's body reaches the job.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -102,12 +102,8 @@ fn reference_not_found() -> ApiError {
     )
 }
 
-async fn create_trigger(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn create_trigger(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let owner_id = access.caller.require_user()?;
     let description = ctx.params.required_str("description")?;
@@ -120,26 +116,22 @@ async fn create_trigger(
         owner_id,
         created_at: time::now(),
     };
-    let value = json::trigger(&model, &trigger, app.base_url());
+    let value = json::trigger(&model, &trigger, ctx.app.base_url());
     model.triggers.push(trigger);
     Ok(created(value))
 }
 
 /// Tokens created by someone else are shortened to four characters
 /// (<https://docs.gitlab.com/api/pipeline_triggers/#list-project-trigger-tokens>).
-async fn list_triggers(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn list_triggers(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let caller = access.caller.require_user()?;
     access.require(AccessLevel::Maintainer)?;
     let items = access
         .own(&model.triggers)
         .map(|t| {
-            let mut value = json::trigger(&model, t, app.base_url());
+            let mut value = json::trigger(&model, t, ctx.app.base_url());
             if t.owner_id != caller {
                 value["token"] = Value::from(t.token.chars().take(4).collect::<String>());
             }
@@ -149,16 +141,11 @@ async fn list_triggers(
     Ok(ctx.page(items))
 }
 
-async fn trigger_pipeline(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    trigger(&app, &id, None, &ctx)
+async fn trigger_pipeline(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    trigger(&ctx.app, &id, None, &ctx)
 }
 
 async fn trigger_pipeline_for_ref(
-    State(app): State<AppState>,
     Path((id, rest)): Path<(String, String)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
@@ -166,7 +153,7 @@ async fn trigger_pipeline_for_ref(
         .strip_suffix("/trigger/pipeline")
         .filter(|r| !r.is_empty())
         .ok_or(ApiError::NotFound(None))?;
-    trigger(&app, &id, Some(git_ref.to_string()), &ctx)
+    trigger(&ctx.app, &id, Some(git_ref.to_string()), &ctx)
 }
 
 /// GitLab refuses triggers that come from its own Pipeline Hooks (`forbidden! if
@@ -354,12 +341,8 @@ fn record(
 
 /// `POST /projects/:id/pipeline` with `ref` and `variables` as
 /// `[{"key":…,"value":…,"variable_type":"env_var"|"file"}]`; needs Developer.
-async fn create_pipeline(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn create_pipeline(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
     let user_id = access.caller.require_user()?;
     let git_ref = ctx.params.required_str("ref")?;
@@ -410,11 +393,11 @@ async fn create_pipeline(
             json!({"base": ["Insufficient permissions to set pipeline variables"]}),
         ));
     }
-    let (sha, mut model) = resolve_ref_unlocked(&app, model, &project, &git_ref)?;
+    let (sha, mut model) = resolve_ref_unlocked(&ctx.app, model, &project, &git_ref)?;
     let jobs = plan_jobs(&model, &project, PipelineSource::Api, &git_ref, &variables)?;
     let value = record(
         &mut model,
-        &app,
+        &ctx.app,
         &project,
         sha,
         git_ref,
@@ -427,12 +410,8 @@ async fn create_pipeline(
     Ok(created(value))
 }
 
-async fn list_pipelines(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn list_pipelines(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     if !access.can_read_code() {
         return Err(ApiError::Forbidden(None));
@@ -464,7 +443,14 @@ async fn list_pipelines(
     }
     let items = pipelines
         .into_iter()
-        .map(|p| basic(json::pipeline(&model, &access.project, p, app.base_url())))
+        .map(|p| {
+            basic(json::pipeline(
+                &model,
+                &access.project,
+                p,
+                ctx.app.base_url(),
+            ))
+        })
         .collect();
     Ok(ctx.page(items))
 }
@@ -495,11 +481,10 @@ fn basic(mut full: Value) -> Value {
 }
 
 async fn one_pipeline(
-    State(app): State<AppState>,
     Path((id, pipeline_id)): Path<(String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let model = app.lock();
+    let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     if !access.can_read_code() {
         return Err(ApiError::Forbidden(None));
@@ -511,6 +496,6 @@ async fn one_pipeline(
         &model,
         &access.project,
         pipeline,
-        app.base_url(),
+        ctx.app.base_url(),
     )))
 }

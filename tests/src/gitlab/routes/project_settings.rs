@@ -5,7 +5,7 @@
 //! needs Owner (<https://docs.gitlab.com/ci/variables/#restrict-pipeline-variables>).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::put;
 
@@ -54,12 +54,8 @@ fn role_allows(role: &str, level: Option<AccessLevel>) -> bool {
     level.is_some_and(|l| l >= needed)
 }
 
-async fn update(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn update(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let version = model.gitlab_version;
     if let Some(restrict) = ctx.params.bool(RESTRICT)?
@@ -98,5 +94,10 @@ async fn update(
     let project = model
         .project(access.project.id)
         .ok_or(ApiError::NotFound(Some("Project")))?;
-    Ok(ok(json::project_for(&model, project, app.base_url(), true)))
+    Ok(ok(json::project_for(
+        &model,
+        project,
+        ctx.app.base_url(),
+        true,
+    )))
 }

@@ -2,7 +2,7 @@
 //! projects answer without a token.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 
@@ -17,18 +17,14 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/projects/{id}", get(project))
 }
 
-async fn project(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn project(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     let admin = access.at_least(AccessLevel::Maintainer);
     Ok(ok(json::project_for(
         &model,
         &access.project,
-        app.base_url(),
+        ctx.app.base_url(),
         admin,
     )))
 }

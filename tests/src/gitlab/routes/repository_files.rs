@@ -3,7 +3,7 @@
 //! content base64-encoded; `404 File Not Found` when the ref or the file does not exist.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
 use base64::Engine;
@@ -21,13 +21,9 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/projects/{id}/repository/files/{file_path}", get(file))
 }
 
-async fn file(
-    State(app): State<AppState>,
-    Path((id, file_path)): Path<(String, String)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
+async fn file(Path((id, file_path)): Path<(String, String)>, ctx: Ctx) -> ApiResult<Response> {
     let (project, git_ref) = {
-        let model = app.lock();
+        let model = ctx.lock();
         let access = ctx.project(&model, &id, JobTokens::Allowed)?;
         let git_ref = ctx.params.required_str("ref")?;
         if !access.can_read_code() {

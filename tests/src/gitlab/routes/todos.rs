@@ -293,12 +293,8 @@ fn close(todo: &mut Todo, at: Timestamp) {
     todo.updated_at = at;
 }
 
-async fn mark_done(
-    State(app): State<AppState>,
-    Path(todo_id): Path<u64>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn mark_done(Path(todo_id): Path<u64>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let user = ctx.caller(&model, JobTokens::Ignored)?.require_user()?;
     let now = time::now();
     let todo = model
@@ -308,7 +304,7 @@ async fn mark_done(
         .ok_or(ApiError::RecordNotFound)?;
     close(todo, now);
     let todo = todo.clone();
-    Ok(created(todo_json(&model, &todo, app.base_url())))
+    Ok(created(todo_json(&model, &todo, ctx.app.base_url())))
 }
 
 async fn mark_all_done(State(app): State<AppState>, ctx: Ctx) -> ApiResult<Response> {

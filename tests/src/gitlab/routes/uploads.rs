@@ -5,7 +5,7 @@
 //! file as stored. Files are seeded by tests ([`crate::gitlab::GitLabDouble::add_upload`]).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
@@ -21,11 +21,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn download(
-    State(app): State<AppState>,
     Path((id, secret, filename)): Path<(String, String, String)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let model = app.lock();
+    let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
     access.require(AccessLevel::Maintainer)?;
     let upload = access.find_own(&model.uploads, ApiError::RecordNotFound, |u| {

@@ -26,17 +26,13 @@ async fn current_user(State(app): State<AppState>, ctx: Ctx) -> ApiResult<Respon
     Ok(ok(json::current_user(user, app.base_url())))
 }
 
-async fn user(
-    State(app): State<AppState>,
-    Path(user_id): Path<u64>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn user(Path(user_id): Path<u64>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     ctx.caller(&model, JobTokens::Ignored)?;
     let user = model
         .user(user_id)
         .ok_or(ApiError::NotFound(Some("User")))?;
-    let mut value = json::user_basic(user, app.base_url());
+    let mut value = json::user_basic(user, ctx.app.base_url());
     if let serde_json::Value::Object(map) = &mut value {
         map.insert("bot".into(), user.bot.into());
         map.insert(

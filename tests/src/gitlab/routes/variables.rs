@@ -7,7 +7,7 @@
 //! and cannot change its masked/hidden flags later (`Ci::HidableVariable`).
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -80,12 +80,8 @@ fn variable_type(ctx: &Ctx, default: &str) -> ApiResult<String> {
     }
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let items = access
         .own(&model.variables)
@@ -94,12 +90,8 @@ async fn list(
     Ok(ctx.page(items))
 }
 
-async fn one(
-    State(app): State<AppState>,
-    Path((id, key)): Path<(String, String)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let model = app.lock();
+async fn one(Path((id, key)): Path<(String, String)>, ctx: Ctx) -> ApiResult<Response> {
+    let model = ctx.lock();
     let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let variable = access.find_own(
         &model.variables,
@@ -109,12 +101,8 @@ async fn one(
     Ok(ok(variable_json(variable, model.gitlab_version)))
 }
 
-async fn create(
-    State(app): State<AppState>,
-    Path(id): Path<String>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn create(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let p = &ctx.params;
     let key = p.required_str("key")?;
@@ -160,12 +148,8 @@ async fn create(
     Ok(created(value))
 }
 
-async fn update(
-    State(app): State<AppState>,
-    Path((id, key)): Path<(String, String)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn update(Path((id, key)): Path<(String, String)>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let p = &ctx.params;
     let project_id = access.project.id;
@@ -212,12 +196,8 @@ async fn update(
     Ok(ok(value))
 }
 
-async fn delete(
-    State(app): State<AppState>,
-    Path((id, key)): Path<(String, String)>,
-    ctx: Ctx,
-) -> ApiResult<Response> {
-    let mut model = app.lock();
+async fn delete(Path((id, key)): Path<(String, String)>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
     let access = ctx.project_at_least(&model, &id, AccessLevel::Maintainer)?;
     let before = model.variables.len();
     let project_id = access.project.id;
