@@ -1,6 +1,7 @@
 //! The product's GitLab client against the GitLab double: both were written from GitLab's REST v4
 //! documentation independently, so agreement here is evidence, not an echo.
 
+use crate::support::gitlab_client::fast_retrying_client;
 use doubles::gitlab::double::{Team, TeamSpec};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -18,23 +19,13 @@ use entrypoint::gitlab::ids::{
 use entrypoint::gitlab::merge_requests::{NewMergeRequest, Upsert};
 use entrypoint::gitlab::notes::{NewNote, NoteListOptions};
 use entrypoint::gitlab::pipelines::{NewPipeline, PipelineTrigger, PipelineVariable, VariableType};
-use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabError, GitLabToken, RetryPolicy};
+use entrypoint::gitlab::{GitLab, GitLabError};
 use entrypoint::quick_action::Inert;
 use entrypoint::secret::Secret;
 
 /// A client with millisecond backoff, so retry tests take no time.
 fn client(api_url: &str, token: &str) -> GitLab {
-    let mut config = ClientConfig::new(
-        ApiBaseUrl::parse(api_url).expect("the double's API URL parses"),
-        GitLabToken::new(Secret::new(token)),
-    );
-    config.retry = RetryPolicy {
-        max_attempts: 12,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        total_budget: Duration::from_secs(20),
-    };
-    GitLab::new(config).expect("client builds")
+    fast_retrying_client(api_url, token, 12, Duration::from_secs(20))
 }
 
 struct World {

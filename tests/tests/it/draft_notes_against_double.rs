@@ -3,31 +3,21 @@
 //! drafts are private to their author; a draft on a line outside the diff vanishes on publish
 //! without an error; quick actions in a draft run only when it is published.
 
+use crate::support::gitlab_client::fast_retrying_client;
 use doubles::gitlab::double::{Team, TeamSpec};
 use std::time::Duration;
 
 use doubles::gitlab::double::{GitLabDouble, MrSpec, SeededUser};
 use doubles::gitlab::repo::{FileChange, Signature};
+use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::diff_position::{DiffPosition, PositionType};
 use entrypoint::gitlab::draft_notes::NewDraftNote;
 use entrypoint::gitlab::ids::{MergeRequestIid, Noteable, ProjectId, ProjectRef};
-use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPolicy};
 use entrypoint::quick_action::Inert;
-use entrypoint::secret::Secret;
 use serde_json::json;
 
 fn client(api_url: &str, token: &str) -> GitLab {
-    let mut config = ClientConfig::new(
-        ApiBaseUrl::parse(api_url).expect("the double's API URL parses"),
-        GitLabToken::new(Secret::new(token)),
-    );
-    config.retry = RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        total_budget: Duration::from_secs(20),
-    };
-    GitLab::new(config).expect("client builds")
+    fast_retrying_client(api_url, token, 3, Duration::from_secs(20))
 }
 
 struct World {

@@ -2,6 +2,7 @@
 //! never leak, results that replace the placeholder, review threads on the right lines, the
 //! issue's merge request, and `finalize` for jobs that never got to post a result.
 
+use crate::support::gitlab_client::fast_retrying_client;
 use doubles::gitlab::double::{Team, TeamSpec};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,11 +14,11 @@ use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use doubles::gitlab::repo::{FileChange, Signature};
 use entrypoint::assistant::events::AssistantEvent;
 use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::ids::{
     DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
 };
 use entrypoint::gitlab::merge_requests::Upsert;
-use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPolicy};
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::mention::find_mentions;
 use entrypoint::publish::finalize::{self, JobEnd, Lookup};
@@ -31,24 +32,13 @@ use entrypoint::publish::review::{Review, ReviewComment, Severity, Side, publish
 use entrypoint::publish::state::StateFile;
 use entrypoint::publish::{JobLink, Placeholder};
 use entrypoint::redact::Redactor;
-use entrypoint::secret::Secret;
 use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
 use entrypoint::workspace::BranchPrefix;
 
 const SECRET: &str = "sk-ant-api03-very-secret-key-0123456789";
 
 fn client(api_url: &str, token: &str) -> GitLab {
-    let mut config = ClientConfig::new(
-        ApiBaseUrl::parse(api_url).expect("the double's API URL parses"),
-        GitLabToken::new(Secret::new(token)),
-    );
-    config.retry = RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        total_budget: Duration::from_secs(5),
-    };
-    GitLab::new(config).expect("client builds")
+    fast_retrying_client(api_url, token, 3, Duration::from_secs(5))
 }
 
 struct World {
@@ -108,6 +98,29 @@ fn trigger(w: &World, noteable: Noteable, note: u64, discussion: &str, kind: Not
         confidential: false,
         event: None,
     }
+}
+
+/// An issue titled `title` by dana, her comment `body` on it, and the trigger that comment
+/// makes.
+fn issue_comment(w: &World, title: &str, body: &str) -> (DoubleNoteable, Trigger) {
+    let issue =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, title))
+            .unwrap();
+    let asked =
+        w.gl.add_note(
+            w.project,
+            DoubleNoteable::Issue(issue.iid),
+            NoteSpec::new(w.dev.id, body),
+        )
+        .unwrap();
+    let t = trigger(
+        w,
+        Noteable::Issue(IssueIid(issue.iid)),
+        asked.id,
+        &asked.discussion_id,
+        NoteKind::Comment,
+    );
+    (DoubleNoteable::Issue(issue.iid), t)
 }
 
 fn note_body(w: &World, noteable: DoubleNoteable, id: NoteId) -> String {
@@ -272,20 +285,7 @@ async fn a_deleted_placeholder_still_gets_its_answer() {
 #[tokio::test]
 async fn progress_shows_the_latest_steps_redacted_and_survives_gitlab_failures() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
-            .unwrap();
-    let di = DoubleNoteable::Issue(issue.iid);
-    let asked =
-        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude go"))
-            .unwrap();
-    let t = trigger(
-        &w,
-        Noteable::Issue(IssueIid(issue.iid)),
-        asked.id,
-        &asked.discussion_id,
-        NoteKind::Comment,
-    );
+    let (di, t) = issue_comment(&w, "Q", "@claude go");
     let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
         .await
         .unwrap();
@@ -818,20 +818,7 @@ async fn issue_run_opens_a_merge_request_that_closes_the_issue_and_reruns_update
 #[tokio::test]
 async fn cancelled_job_never_leaves_placeholder() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
-            .unwrap();
-    let di = DoubleNoteable::Issue(issue.iid);
-    let asked =
-        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude go"))
-            .unwrap();
-    let t = trigger(
-        &w,
-        Noteable::Issue(IssueIid(issue.iid)),
-        asked.id,
-        &asked.discussion_id,
-        NoteKind::Comment,
-    );
+    let (di, t) = issue_comment(&w, "Q", "@claude go");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
     let mut state = StateFile::create(path.clone());
@@ -889,20 +876,7 @@ async fn cancelled_job_never_leaves_placeholder() {
 #[tokio::test]
 async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
-            .unwrap();
-    let di = DoubleNoteable::Issue(issue.iid);
-    let asked =
-        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude go"))
-            .unwrap();
-    let t = trigger(
-        &w,
-        Noteable::Issue(IssueIid(issue.iid)),
-        asked.id,
-        &asked.discussion_id,
-        NoteKind::Comment,
-    );
+    let (di, t) = issue_comment(&w, "Q", "@claude go");
     let other_job = JobLink {
         url: "https://gitlab.example.com/acme/widgets/-/jobs/5".into(),
         id: Some(5),
@@ -924,8 +898,8 @@ async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread
             "CI_PROJECT_ID" => Some(w.project.to_string()),
             "AI_ASSISTANT" => Some("claude".into()),
             "AI_NOTEABLE_TYPE" => Some("issue".into()),
-            "AI_NOTEABLE_IID" => Some(issue.iid.to_string()),
-            "AI_NOTE_ID" => Some(asked.id.to_string()),
+            "AI_NOTEABLE_IID" => Some(t.noteable.iid().to_string()),
+            "AI_NOTE_ID" => t.note.as_ref().map(|n| n.id.0.to_string()),
             "AI_STATE_FILE" => Some("/nonexistent/dir/state.json".into()),
             _ => None,
         }
@@ -940,7 +914,7 @@ async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread
 
     let lookup = Lookup {
         project: ProjectRef::Id(ProjectId(w.project)),
-        noteable: Noteable::Issue(IssueIid(issue.iid)),
+        noteable: t.noteable,
         assistant: Assistant::Claude,
         placeholder: None,
     };
@@ -960,20 +934,7 @@ async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread
 #[tokio::test]
 async fn a_failed_run_explains_what_to_do() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
-            .unwrap();
-    let di = DoubleNoteable::Issue(issue.iid);
-    let asked =
-        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude go"))
-            .unwrap();
-    let t = trigger(
-        &w,
-        Noteable::Issue(IssueIid(issue.iid)),
-        asked.id,
-        &asked.discussion_id,
-        NoteKind::Comment,
-    );
+    let (di, t) = issue_comment(&w, "Q", "@claude go");
     let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
         .await
         .unwrap();
@@ -1038,20 +999,7 @@ async fn a_guest_is_told_politely_which_role_is_needed_in_the_same_thread() {
 #[tokio::test]
 async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
-            .unwrap();
-    let di = DoubleNoteable::Issue(issue.iid);
-    let asked =
-        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude go"))
-            .unwrap();
-    let t = trigger(
-        &w,
-        Noteable::Issue(IssueIid(issue.iid)),
-        asked.id,
-        &asked.discussion_id,
-        NoteKind::Comment,
-    );
+    let (di, t) = issue_comment(&w, "Q", "@claude go");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
     let mut state = StateFile::create(path.clone());

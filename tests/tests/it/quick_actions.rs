@@ -3,6 +3,7 @@
 //! request description, as the author: the bot. The double does the same (so a test can see a
 //! command run), and everything the product posts must come out inert, reading the same.
 
+use crate::support::gitlab_client::fast_retrying_client;
 use doubles::gitlab::double::{Team, TeamSpec};
 use std::time::Duration;
 
@@ -14,10 +15,10 @@ use doubles::gitlab::quick_actions::{QuickActionSource, extract};
 use doubles::gitlab::repo::{FileChange, Signature};
 use entrypoint::assistant::events::AssistantEvent;
 use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::ids::{
     DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
 };
-use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPolicy};
 use entrypoint::publish::JobLink;
 use entrypoint::publish::merge_request::{MergeRequestDraft, open_merge_request};
 use entrypoint::publish::placeholder::post_placeholder;
@@ -28,7 +29,6 @@ use entrypoint::publish::result::{
 use entrypoint::publish::review::{Review, ReviewComment, Severity, Side, publish_review};
 use entrypoint::quick_action::neutralize;
 use entrypoint::redact::Redactor;
-use entrypoint::secret::Secret;
 use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
 use proptest::prelude::*;
 use reqwest::StatusCode;
@@ -55,17 +55,7 @@ const HOSTILE_COMMANDS: &[&str] = &[
 ];
 
 fn client(api_url: &str, token: &str) -> GitLab {
-    let mut config = ClientConfig::new(
-        ApiBaseUrl::parse(api_url).expect("the double's API URL parses"),
-        GitLabToken::new(Secret::new(token)),
-    );
-    config.retry = RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        total_budget: Duration::from_secs(5),
-    };
-    GitLab::new(config).expect("client builds")
+    fast_retrying_client(api_url, token, 3, Duration::from_secs(5))
 }
 
 struct World {

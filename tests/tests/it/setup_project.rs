@@ -1,30 +1,21 @@
 //! `entrypoint setup` against the GitLab double: what a Maintainer sees and what the project
 //! ends up with, run after run.
 
+use crate::support::gitlab_client::fast_retrying_client;
 use std::time::Duration;
 
 use doubles::gitlab::double::{GitLabDouble, ProjectSpec, SeededUser, UserSpec};
 use doubles::gitlab::model::RecordedRequest;
 use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
-use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPolicy};
 use entrypoint::secret::Secret;
 use entrypoint::setup::{self, Mode, Options, Outcome, TemplateSource, Ui};
 
 const MODEL_KEY: &str = "sk-ant-api03-Test_Key-0123456789abcdef";
 
 pub fn client(api_url: &str, token: &str) -> GitLab {
-    let mut config = ClientConfig::new(
-        ApiBaseUrl::parse(api_url).expect("the double's API URL parses"),
-        GitLabToken::new(Secret::new(token)),
-    );
-    config.retry = RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        total_budget: Duration::from_secs(10),
-    };
-    GitLab::new(config).expect("client builds")
+    fast_retrying_client(api_url, token, 3, Duration::from_secs(10))
 }
 
 /// A scripted person at the terminal.

@@ -77,6 +77,17 @@ fn human() -> Signature {
     }
 }
 
+/// A merge request from `source_branch` (at `sha`) of the same project into `main`.
+fn same_project_mr(source_branch: &str, sha: &str) -> CheckoutTarget {
+    CheckoutTarget::MergeRequest {
+        source_branch: source_branch.to_owned(),
+        sha: sha.to_owned(),
+        target_branch: "main".to_owned(),
+        default_branch: "main".to_owned(),
+        source: MergeRequestSource::SameProject,
+    }
+}
+
 fn write(path: &str, content: &str) -> FileChange {
     FileChange::Write {
         path: path.to_owned(),
@@ -336,13 +347,7 @@ async fn merge_request_work_lands_on_the_source_branch() {
     let work = server.ci_checkout(None);
     let mut workspace = server.open(&work, 50).await;
     let checkout = workspace
-        .checkout(CheckoutTarget::MergeRequest {
-            source_branch: "feature".to_owned(),
-            sha: sha.clone(),
-            target_branch: "main".to_owned(),
-            default_branch: "main".to_owned(),
-            source: MergeRequestSource::SameProject,
-        })
+        .checkout(same_project_mr("feature", &sha))
         .await
         .unwrap()
         .clone();
@@ -395,13 +400,7 @@ async fn a_source_branch_that_moved_is_not_overwritten_unless_it_is_ours() {
     let work = server.ci_checkout(None);
     let mut workspace = server.open(&work, 50).await;
     workspace
-        .checkout(CheckoutTarget::MergeRequest {
-            source_branch: "claude/issue-1-x".to_owned(),
-            sha: sha.clone(),
-            target_branch: "main".to_owned(),
-            default_branch: "main".to_owned(),
-            source: MergeRequestSource::SameProject,
-        })
+        .checkout(same_project_mr("claude/issue-1-x", &sha))
         .await
         .unwrap();
     // Rewrite history: the assistant's commit replaces the branch's commit instead of
@@ -505,13 +504,7 @@ async fn protected_or_default_branch_gives_a_patch() {
     let work = server.ci_checkout(None);
     let mut workspace = server.open(&work, 50).await;
     workspace
-        .checkout(CheckoutTarget::MergeRequest {
-            source_branch: "release".to_owned(),
-            sha: sha.clone(),
-            target_branch: "main".to_owned(),
-            default_branch: "main".to_owned(),
-            source: MergeRequestSource::SameProject,
-        })
+        .checkout(same_project_mr("release", &sha))
         .await
         .unwrap();
     std::fs::write(work.join("r.txt"), "2\n").unwrap();
