@@ -19,7 +19,9 @@ use entrypoint::automation::artifacts::{DOTENV_FILE, RESULT_FILE};
 use entrypoint::marker::{NoteRole, marker};
 use serde_json::{Value, json};
 
-use crate::support::ci_job::{CiJob, ModelKeys, dana, finish, free_name, runner_checkout, write};
+use crate::support::ci_job::{
+    CiJob, ModelKeys, dana, finish, free_name, runner_checkout, seed_greeting, write,
+};
 
 const CLAUDE_KEY: &str = "sk-ant-task-key-5e4d3c2b1a09";
 const OPENAI_KEY: &str = "sk-task-key-9a8b7c6d5e4f";
@@ -58,16 +60,7 @@ async fn world() -> World {
     let reporter = gl.add_user(UserSpec::human("rita")).expect("reporter");
     gl.add_member(project, reporter.id, 20)
         .expect("reporter member");
-    gl.repo(project)
-        .unwrap()
-        .commit(
-            "main",
-            &[write("greet.txt", "Hello wrold\n")],
-            "Add greeting\n",
-            &dana(),
-        )
-        .unwrap();
-    let job_token = gl.add_job_token(project, dev.id).expect("job token");
+    let job_token = seed_greeting(&gl, project, dev.id);
     World {
         gl,
         project,

@@ -27,7 +27,9 @@ use entrypoint::mention::find_mentions;
 use entrypoint::publish::review::review_file_in;
 use entrypoint::publish::state::StateFile;
 
-use crate::support::ci_job::{CiJob, ModelKeys, dana, finish, free_name, runner_checkout, write};
+use crate::support::ci_job::{
+    CiJob, ModelKeys, dana, finish, free_name, runner_checkout, seed_greeting, write,
+};
 
 const CLAUDE_KEY: &str = "sk-ant-run-key-0f9e8d7c6b5a";
 const OPENAI_KEY: &str = "sk-run-key-1a2b3c4d5e6f";
@@ -62,16 +64,7 @@ async fn world() -> World {
         })
         .expect("team");
     let guest = guest.expect("guest");
-    gl.repo(project)
-        .unwrap()
-        .commit(
-            "main",
-            &[write("greet.txt", "Hello wrold\n")],
-            "Add greeting\n",
-            &dana(),
-        )
-        .unwrap();
-    let job_token = gl.add_job_token(project, dev.id).expect("job token");
+    let job_token = seed_greeting(&gl, project, dev.id);
     World {
         gl,
         project,
