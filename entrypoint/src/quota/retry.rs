@@ -2,7 +2,7 @@
 //! again, exactly once.
 //!
 //! Finding them: the issues and merge requests updated since the scan window's start minus the
-//! longest wait a queued note can have ([`QuotaSettings::longest_wait`]) and [`TOUCH_LAG`], then
+//! longest wait (listed once by the scan, [`edge`]) a queued note can have ([`QuotaSettings::longest_wait`]) and [`TOUCH_LAG`], then
 //! per item its notes by `updated_at`, newest first, stopping at the first page older than that
 //! edge. A queued note was last written when its request was queued, and saving a note touches
 //! its issue or merge request (`after_save :touch_noteable`, `app/models/note.rb`), so a note
@@ -30,7 +30,7 @@ use crate::gitlab::list_options::{OrderBy, Sort};
 use crate::gitlab::notes::{Note, noteable_path};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::redact::Redactor;
-use crate::scan::discover::updated_noteables;
+use crate::scan::discover::Updated;
 use crate::scan::handoff::Outcome;
 use crate::trigger::ci_vars::CiRequest;
 
@@ -58,17 +58,22 @@ pub struct QueuedNote {
 }
 
 /// Every queued note of `assistant` by the bot user `bot` on the issues and merge requests
-/// updated since `edge`, oldest retry first.
+/// `updated` since `edge` ([`crate::scan::discover::updated_since`] listed at `edge` or
+/// earlier), oldest retry first.
 pub async fn find_queued(
     gitlab: &GitLab,
     project: &ProjectRef,
     assistant: Assistant,
     bot: UserId,
+    updated: &[Updated],
     edge: DateTime<Utc>,
 ) -> Result<Vec<QueuedNote>, GitLabError> {
-    let noteables = updated_noteables(gitlab, project, edge).await?;
     let mut found = Vec::new();
-    for noteable in noteables {
+    for noteable in updated
+        .iter()
+        .filter(|u| u.updated_at >= edge)
+        .map(|u| u.noteable)
+    {
         for note in updated_notes(gitlab, project, noteable, edge).await? {
             if note.author.id != bot || note.system {
                 continue;
@@ -247,17 +252,35 @@ impl Retrier<'_> {
     }
 }
 
+/// How far before the scan window's start `since` the queued notes are looked for: a note that
+/// became due since then was written at most the longest wait (and the touch lag) earlier.
+pub fn edge(settings: &QuotaSettings, since: DateTime<Utc>) -> DateTime<Utc> {
+    since
+        .checked_sub_signed(settings.longest_wait() + TOUCH_LAG)
+        .unwrap_or(since)
+}
+
 impl Retrier<'_> {
     /// Finds the queued notes that may have become due since the scan window opened at `since`
-    /// and retries each due one; what became of each, by queued note.
-    pub async fn retry_due(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<(NoteId, Outcome)>> {
+    /// and retries each due one; what became of each, by queued note. `updated` lists the
+    /// issues and merge requests updated since [`edge`] or earlier.
+    pub async fn retry_due(
+        &self,
+        since: DateTime<Utc>,
+        updated: &[Updated],
+    ) -> anyhow::Result<Vec<(NoteId, Outcome)>> {
         use anyhow::Context as _;
         let settings = QuotaSettings::from_env(self.vars)?;
-        let edge = since
-            .checked_sub_signed(settings.longest_wait() + TOUCH_LAG)
-            .unwrap_or(since);
-        let queued = find_queued(self.gitlab, self.project, self.assistant, self.bot, edge)
-            .await
+        let edge = edge(&settings, since);
+        let queued = find_queued(
+            self.gitlab,
+            self.project,
+            self.assistant,
+            self.bot,
+            updated,
+            edge,
+        )
+        .await
             .context("looking for requests queued by a model-API quota error")?;
         let mut retried = Vec::new();
         for queued in &queued {

@@ -255,6 +255,16 @@ pub async fn scan(
         )
         .await?;
     }
+    // The issues and merge requests updated since the queued notes' edge: one listing for the
+    // quota retry below.
+    let quota = crate::quota::QuotaSettings::from_env(vars)?;
+    let updated = discover::updated_since(
+        &gitlab,
+        &project,
+        crate::quota::retry::edge(&quota, window.since),
+    )
+    .await
+    .context("listing the issues and merge requests updated since the last scan")?;
     // Requests a model-API quota error queued, once their retry time has come (crate::quota).
     report.retried = crate::quota::retry::Retrier {
         gitlab: &gitlab,
@@ -266,7 +276,7 @@ pub async fn scan(
         vars,
         redactor: &redactor,
     }
-    .retry_due(window.since)
+    .retry_due(window.since, &updated)
     .await?;
     report.api_calls = gitlab.requests_sent();
     Ok(report)
