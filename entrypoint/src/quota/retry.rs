@@ -281,7 +281,7 @@ impl Retrier<'_> {
             edge,
         )
         .await
-            .context("looking for requests queued by a model-API quota error")?;
+        .context("looking for requests queued by a model-API quota error")?;
         let mut retried = Vec::new();
         for queued in &queued {
             if let Some(outcome) = self.retry(queued, Utc::now()).await {
