@@ -70,10 +70,7 @@ impl GitLab {
         noteable: Noteable,
     ) -> Result<Vec<ResourceLabelEvent>, GitLabError> {
         self.get_all(
-            &format!(
-                "{}/resource_label_events",
-                noteable_path(project, noteable)
-            ),
+            &format!("{}/resource_label_events", noteable_path(project, noteable)),
             &[],
         )
         .await

@@ -1741,6 +1741,22 @@ impl GitLabDouble {
         awards
     }
 
+    /// The label events recorded on an issue or merge request, oldest first.
+    pub fn label_events(
+        &self,
+        project_id: u64,
+        noteable: Noteable,
+    ) -> Vec<super::model::LabelEvent> {
+        let target = noteable.to_ref(project_id);
+        self.app
+            .lock()
+            .label_events
+            .iter()
+            .filter(|e| e.noteable == target)
+            .cloned()
+            .collect()
+    }
+
     pub fn award_names(&self, note_id: u64) -> Vec<String> {
         let model = self.app.lock();
         model

@@ -690,8 +690,14 @@ impl Model {
         let Some(noteable_id) = noteable_id else {
             return;
         };
-        let added = after.iter().filter(|l| !before.contains(l)).map(|l| (l, true));
-        let removed = before.iter().filter(|l| !after.contains(l)).map(|l| (l, false));
+        let added = after
+            .iter()
+            .filter(|l| !before.contains(l))
+            .map(|l| (l, true));
+        let removed = before
+            .iter()
+            .filter(|l| !after.contains(l))
+            .map(|l| (l, false));
         let changes: Vec<(String, bool)> =
             added.chain(removed).map(|(l, a)| (l.clone(), a)).collect();
         for (label, added) in changes {
