@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{ATTEMPT_VAR, Queued, QuotaSettings};
+use super::{ATTEMPT_VAR, Queued, QueuedRequest, QuotaSettings};
 use crate::answer::in_job::{JobEnd, run_with};
 use crate::assistant::{Assistant, Handles};
 use crate::claim::{self, Claim, ClaimSettings, HandOver, State, Target};
@@ -33,6 +33,7 @@ use crate::redact::Redactor;
 use crate::scan::discover::Updated;
 use crate::scan::handoff::Outcome;
 use crate::trigger::ci_vars::CiRequest;
+use crate::trigger::event_vars::EventRequest;
 
 /// How far an issue's or merge request's `updated_at` may trail a note saved on it: GitLab
 /// skips a touch within a minute of the last update (`ThrottledTouch::TOUCH_INTERVAL`,
@@ -191,7 +192,7 @@ impl Retrier<'_> {
                 return failed("handing the claim on a queued note over", &error);
             }
         };
-        tracing::info!(note = %queued.note, mention = %queued.queued.mention, attempt = queued.queued.attempts + 1, "retrying a request queued by the model API's limit");
+        tracing::info!(note = %queued.note, request = ?queued.queued.request, attempt = queued.queued.attempts + 1, "retrying a request queued by the model API's limit");
         let outcome = self.run(queued).await;
         match &outcome {
             // Queued again (the note already says when) or not run at all: the next retry
@@ -224,16 +225,39 @@ impl Retrier<'_> {
     /// the in-job run of [`crate::answer::in_job`], with the attempt number on top.
     async fn run(&self, queued: &QueuedNote) -> Outcome {
         let q = &queued.queued;
-        let request = CiRequest {
-            project: self.project.clone(),
-            assistant: self.assistant,
-            noteable: queued.noteable,
-            note: q.mention,
-            discussion: q.discussion.clone(),
-            placeholder: Some(queued.note),
-            checked_body: None,
+        let mut overlay = match &q.request {
+            QueuedRequest::Mention { note, discussion } => CiRequest {
+                project: self.project.clone(),
+                assistant: self.assistant,
+                noteable: queued.noteable,
+                note: *note,
+                discussion: discussion.clone(),
+                placeholder: Some(queued.note),
+                checked_body: None,
+            }
+            .variables(),
+            QueuedRequest::Event {
+                requested,
+                actor,
+                at,
+            } => {
+                let request = EventRequest {
+                    project: self.project.clone(),
+                    noteable: queued.noteable,
+                    requested: *requested,
+                    actor: *actor,
+                    at: *at,
+                    placeholder: Some(queued.note),
+                };
+                let mut overlay: std::collections::BTreeMap<&'static str, String> =
+                    request.variables().into_iter().collect();
+                overlay.insert(
+                    crate::trigger::ci_vars::names::ASSISTANT,
+                    self.assistant.name().to_owned(),
+                );
+                overlay
+            }
         };
-        let mut overlay = request.variables();
         overlay.insert(ATTEMPT_VAR, (q.attempts + 1).to_string());
         match run_with(
             overlay,

@@ -57,6 +57,7 @@ pub fn from_todo(todo: &Todo, project: &ProjectRef) -> Option<EventRequest> {
         requested,
         actor: todo.author.id,
         at: todo.created_at,
+        placeholder: None,
     })
 }
 
@@ -112,6 +113,7 @@ fn latest_addition(
             requested: Requested::Labelled,
             actor: user.id,
             at: latest.created_at,
+            placeholder: None,
         }
     })
 }

@@ -14,7 +14,7 @@ use super::ci_vars::{self, NOTEABLE_TYPE_FIX, VarError};
 use super::decision::BotIdentity;
 use super::event::{self, HookChange, HookUser, Rules, Verdict};
 use crate::assistant::{Assistant, Handles};
-use crate::gitlab::ids::{Noteable, ProjectRef, UserId};
+use crate::gitlab::ids::{NoteId, Noteable, ProjectRef, UserId};
 use crate::gitlab::{GitLab, GitLabError};
 
 /// The names, in one place: the scan writes them, this module reads them.
@@ -50,6 +50,28 @@ impl Requested {
             Requested::DescriptionMention => "description_mention",
         }
     }
+
+    /// The request [`Requested::name`] names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Requested::Assigned,
+            Requested::ReviewRequested,
+            Requested::Labelled,
+            Requested::DescriptionMention,
+        ]
+        .into_iter()
+        .find(|r| r.name() == name)
+    }
+
+    /// The request an event stands for (the label's title is the job's `AI_LABEL_TRIGGER`).
+    pub fn of(kind: &event::EventKind) -> Self {
+        match kind {
+            event::EventKind::Assigned => Requested::Assigned,
+            event::EventKind::ReviewRequested => Requested::ReviewRequested,
+            event::EventKind::Labelled { .. } => Requested::Labelled,
+            event::EventKind::DescriptionMention => Requested::DescriptionMention,
+        }
+    }
 }
 
 /// A request without a note, named by variables, not yet read back.
@@ -65,6 +87,10 @@ pub struct EventRequest {
     pub actor: UserId,
     /// When.
     pub at: DateTime<Utc>,
+    /// The note to answer in (`AI_PLACEHOLDER_NOTE_ID`): a queued request's note, which the
+    /// retry claimed; the run then claims nothing itself (the event's own claim is the first
+    /// attempt's).
+    pub placeholder: Option<NoteId>,
 }
 
 impl EventRequest {
@@ -86,6 +112,12 @@ impl EventRequest {
                 self.noteable.iid().to_string(),
             ),
         ]
+        .into_iter()
+        .chain(
+            self.placeholder
+                .map(|note| (ci_vars::names::PLACEHOLDER_NOTE_ID, note.to_string())),
+        )
+        .collect()
     }
 }
 
@@ -98,13 +130,8 @@ pub fn present(vars: &dyn Fn(&str) -> Option<String>) -> bool {
 pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<EventRequest, VarError> {
     const EVENT_FIX: &str = "set it to \"assigned\", \"review_requested\", \"labelled\" or \"description_mention\", or leave it unset";
     let text = non_empty(vars, names::EVENT).unwrap_or_default();
-    let requested = match text.as_str() {
-        "assigned" => Requested::Assigned,
-        "review_requested" => Requested::ReviewRequested,
-        "labelled" => Requested::Labelled,
-        "description_mention" => Requested::DescriptionMention,
-        _ => return Err(VarError::invalid(names::EVENT, &text, EVENT_FIX)),
-    };
+    let requested = Requested::from_name(&text)
+        .ok_or_else(|| VarError::invalid(names::EVENT, &text, EVENT_FIX))?;
     const ACTOR_FIX: &str = "set it to the id of the user who assigned the bot, requested its review, added the label or wrote the description";
     let actor_text = non_empty(vars, names::ACTOR_ID).unwrap_or_default();
     let actor = actor_text
@@ -129,12 +156,18 @@ pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<EventRequest, VarE
     let noteable = Noteable::from_type(&kind, iid).ok_or_else(|| {
         VarError::invalid(ci_vars::names::NOTEABLE_TYPE, &kind, NOTEABLE_TYPE_FIX)
     })?;
+    let placeholder = ci_vars::note_id(
+        vars,
+        ci_vars::names::PLACEHOLDER_NOTE_ID,
+        "expected a note id, or leave it unset",
+    )?;
     Ok(EventRequest {
         project: ci_vars::project(vars)?,
         noteable,
         requested,
         actor,
         at,
+        placeholder,
     })
 }
 
@@ -211,6 +244,7 @@ pub async fn confirm(
         Verdict::Answer(found) => {
             let mut trigger = event::into_trigger(&change, found, assistant, handles);
             trigger.source = super::Source::CiVariables;
+            trigger.placeholder = request.placeholder;
             Ok(trigger)
         }
         Verdict::Ignore(_) => Err(format!(
@@ -277,6 +311,7 @@ mod tests {
             at: DateTime::parse_from_rfc3339("2026-12-07T08:00:00.250Z")
                 .unwrap()
                 .with_timezone(&Utc),
+            placeholder: Some(NoteId(902)),
         };
         let mut written: Vec<(&str, String)> = request.variables();
         written.push(("CI_PROJECT_ID", "7".into()));
