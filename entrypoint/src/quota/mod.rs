@@ -461,6 +461,80 @@ mod tests {
         assert_eq!(Queued::find(&rendered), None, "{rendered}");
     }
 
+    #[tokio::test]
+    async fn a_run_that_already_pushed_a_branch_is_not_queued_and_its_failure_names_the_branch() {
+        use crate::gitlab::ids::{IssueIid, Noteable, ProjectId, ProjectRef};
+        use crate::publish::result::{Conclusion, Link, ResultReport};
+        use crate::trigger::event::{EventKind, TriggerEvent};
+        // Nothing listens here: a queueing attempt would fail, so `Ok(None)` means none was made.
+        let gitlab = crate::gitlab::GitLab::new(crate::gitlab::ClientConfig::new(
+            crate::gitlab::ApiBaseUrl::parse("http://127.0.0.1:9/api/v4").unwrap(),
+            crate::gitlab::GitLabToken::new(crate::secret::Secret::new("glpat-x")),
+        ))
+        .unwrap();
+        let project = ProjectRef::Id(ProjectId(7));
+        let noteable = Noteable::Issue(IssueIid(3));
+        let trigger = crate::trigger::Trigger {
+            source: crate::trigger::Source::CiVariables,
+            project: project.clone(),
+            noteable,
+            note: None,
+            assistants: vec![Assistant::Claude],
+            instruction: "please handle this issue".into(),
+            placeholder: None,
+            confidential: false,
+            event: Some(TriggerEvent {
+                kind: EventKind::Assigned,
+                actor: crate::trigger::Author {
+                    id: UserId(5),
+                    username: Some("dana".into()),
+                },
+                at: Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0).unwrap(),
+            }),
+        };
+        let placeholder = crate::publish::Placeholder {
+            assistant: Assistant::Claude,
+            project,
+            noteable,
+            note: NoteId(900),
+            discussion: None,
+        };
+        let mut report = ResultReport::new(
+            Assistant::Claude,
+            Conclusion::Failed(Failure::ModelRateLimited),
+        );
+        report.branch = Some(Link {
+            label: "claude/issue-3".into(),
+            url: "https://gitlab.example.com/g/p/-/tree/claude/issue-3".into(),
+        });
+        let settings = QuotaSettings {
+            retries: 3,
+            backoff: DEFAULT_BACKOFF,
+            attempt: 1,
+        };
+        let end = after_run(
+            &gitlab,
+            &trigger,
+            &placeholder,
+            &mut report,
+            &settings,
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(end, None, "not queued: a retry would redo published work");
+        assert_eq!(
+            report.conclusion,
+            Conclusion::Failed(Failure::ModelRateLimited)
+        );
+        let note = report.render(&crate::redact::Redactor::new(
+            crate::assistant::Handles::default(),
+        ));
+        assert!(note.contains("could not finish"), "{note}");
+        assert!(note.contains("branch [claude/issue-3]"), "{note}");
+        assert_eq!(Queued::find(&note), None);
+    }
+
     #[test]
     fn the_queued_state_is_read_back_from_the_note() {
         let queued = Queued {
