@@ -61,7 +61,8 @@ pub fn from_todo(todo: &Todo, project: &ProjectRef) -> Option<EventRequest> {
     })
 }
 
-/// The trigger label's requests among the issues and merge requests `updated` since `since`:
+/// The trigger label's requests among the issues and merge requests `updated` since `since`
+/// (less [`crate::quota::retry::TOUCH_LAG`]):
 /// per item one read of its resource label events (GitLab files no to-do for a label), and of
 /// those the latest addition of `label` since `since` by a user who is not the bot, if the
 /// label is still on after it. An earlier addition in the same window was superseded by the
@@ -78,8 +79,14 @@ pub async fn labelled(
     bot: &BotIdentity,
     since: DateTime<Utc>,
 ) -> Result<Vec<EventRequest>, crate::gitlab::GitLabError> {
+    // A label change saves its issue or merge request, but allow for GitLab's throttled touch
+    // as the queued-note search does: an item touched a little before the window may carry an
+    // event inside it.
+    let edge = since
+        .checked_sub_signed(crate::quota::retry::TOUCH_LAG)
+        .unwrap_or(since);
     let mut found = Vec::new();
-    for item in updated.iter().filter(|u| u.updated_at >= since) {
+    for item in updated.iter().filter(|u| u.updated_at >= edge) {
         let events = gitlab.resource_label_events(project, item.noteable).await?;
         if let Some(request) = latest_addition(&events, item.noteable, project, label, bot, since) {
             found.push(request);
