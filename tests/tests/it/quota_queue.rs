@@ -630,3 +630,62 @@ async fn a_queued_assignment_withdrawn_before_its_retry_leaves_no_queued_note_be
         w.bot_notes(issue)
     );
 }
+
+#[tokio::test]
+async fn a_quota_error_on_the_trigger_label_is_queued_and_retried_by_a_scan_that_reads_the_lists() {
+    // A project bot (no to-dos): the scan finds the label in the label events, and the retry
+    // rebuilds the label request from the queued line.
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.dev.id,
+        IssuableChange::add_label("codex"),
+    )
+    .unwrap();
+    let model = openai::start(
+        Script::new()
+            .then(rate_limited())
+            .then(Turn::text("Labelled, handled.")),
+    )
+    .await
+    .unwrap();
+    let extra = [
+        ("AI_QUOTA_BACKOFF_SECONDS", "2"),
+        ("AI_LABEL_TRIGGER", "codex"),
+    ];
+    let first = w.scan(&model, &extra).await;
+    assert!(first.status.success(), "{}", stdout(&first));
+    let (queued_note, queued) = only_note(&w, issue);
+    let queued = queued.expect("queued");
+    assert!(
+        matches!(
+            queued.request,
+            QueuedRequest::Event {
+                requested: Requested::Labelled,
+                ..
+            }
+        ),
+        "{queued:?}"
+    );
+    wait_until(queued.retry_at).await;
+    let retry = w.scan(&model, &extra).await;
+    assert!(retry.status.success(), "{}", stdout(&retry));
+    assert_eq!(model.model_calls().len(), 2);
+    let (answer, still_queued) = only_note(&w, issue);
+    assert_eq!(answer.id, queued_note.id);
+    assert!(still_queued.is_none(), "{}", answer.body);
+    assert!(
+        answer.body.contains("Labelled, handled."),
+        "{}",
+        answer.body
+    );
+    let again = w.scan(&model, &extra).await;
+    assert!(again.status.success(), "{}", stdout(&again));
+    assert_eq!(model.model_calls().len(), 2, "answered once");
+}
