@@ -33,6 +33,7 @@ pub mod pipelines;
 pub mod projects;
 pub mod quick_action;
 pub mod repository;
+pub mod resource_label_events;
 pub mod retry;
 pub mod todos;
 pub mod triggers;

@@ -24,10 +24,11 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 use crate::assistant::Assistant;
-use crate::gitlab::ids::{DiscussionId, NoteId};
+use crate::gitlab::ids::{DiscussionId, NoteId, UserId};
 use crate::marker::{NoteRole, marker};
 use crate::publish::JobLink;
 use crate::publish::result::Failure;
+use crate::trigger::event_vars::Requested;
 
 /// How many times a queued request is retried: `AI_QUOTA_RETRIES`.
 pub const RETRIES_VAR: &str = "AI_QUOTA_RETRIES";
@@ -161,16 +162,40 @@ pub fn is_quota(failure: &Failure) -> bool {
 /// The opening of the hidden line a queued note carries; its own prefix, like
 /// [`crate::marker::claim_line`]'s.
 const QUEUED_PREFIX: &str = "<!-- gitlab-ai-assistant-queued:";
+/// The fourth field of a queued line that holds a request without a note (a note id is digits).
+const EVENT_FIELD: &str = "event";
+
+/// What a queued note waits to answer: what the retry needs to rebuild the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueuedRequest {
+    /// A mention in a comment.
+    Mention {
+        /// The note with the mention.
+        note: NoteId,
+        /// The mention's thread, where the answer goes.
+        discussion: Option<DiscussionId>,
+    },
+    /// A request without a note (the bot assigned, its review requested, the trigger label
+    /// added, a description mention), named as the scan names it to the run
+    /// ([`crate::trigger::event_vars::EventRequest`]); the issue or merge request is the queued
+    /// note's own.
+    Event {
+        /// What was asked.
+        requested: Requested,
+        /// Who asked.
+        actor: UserId,
+        /// When: the event's claim is for this time.
+        at: DateTime<Utc>,
+    },
+}
 
 /// A request waiting for its retry, as its queued note records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Queued {
     /// Whose request it is.
     pub assistant: Assistant,
-    /// The note with the mention.
-    pub mention: NoteId,
-    /// The mention's thread, where the answer goes.
-    pub discussion: Option<DiscussionId>,
+    /// The request.
+    pub request: QueuedRequest,
     /// Attempts made so far.
     pub attempts: u32,
     /// Not before this time.
@@ -178,15 +203,30 @@ pub struct Queued {
 }
 
 impl Queued {
-    /// The hidden line: `assistant;attempts;retry time;mention;thread or -`.
+    /// The hidden line: `assistant;attempts;retry time;mention;thread or -` for a mention,
+    /// `assistant;attempts;retry time;event;what;actor id;event time` for a request without a
+    /// note.
     pub fn line(&self) -> String {
+        let request = match &self.request {
+            QueuedRequest::Mention { note, discussion } => format!(
+                "{note};{}",
+                discussion.as_ref().map_or("-", DiscussionId::as_str)
+            ),
+            QueuedRequest::Event {
+                requested,
+                actor,
+                at,
+            } => format!(
+                "{EVENT_FIELD};{};{actor};{}",
+                requested.name(),
+                at.to_rfc3339_opts(SecondsFormat::Millis, true)
+            ),
+        };
         format!(
-            "{QUEUED_PREFIX}{};{};{};{};{} -->",
+            "{QUEUED_PREFIX}{};{};{};{request} -->",
             self.assistant.name(),
             self.attempts,
             self.retry_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-            self.mention,
-            self.discussion.as_ref().map_or("-", DiscussionId::as_str),
         )
     }
 
@@ -205,18 +245,34 @@ impl Queued {
         let retry_at = DateTime::parse_from_rfc3339(fields.next()?)
             .ok()?
             .with_timezone(&Utc);
-        let mention = NoteId(fields.next()?.parse().ok()?);
-        let discussion = match fields.next()? {
-            "-" => None,
-            id => Some(DiscussionId::new(id).ok()?),
+        let request = match fields.next()? {
+            EVENT_FIELD => {
+                let requested = Requested::from_name(fields.next()?)?;
+                let actor = UserId(fields.next()?.parse().ok().filter(|id| *id > 0)?);
+                let at = DateTime::parse_from_rfc3339(fields.next()?)
+                    .ok()?
+                    .with_timezone(&Utc);
+                QueuedRequest::Event {
+                    requested,
+                    actor,
+                    at,
+                }
+            }
+            note => {
+                let note = NoteId(note.parse().ok()?);
+                let discussion = match fields.next()? {
+                    "-" => None,
+                    id => Some(DiscussionId::new(id).ok()?),
+                };
+                QueuedRequest::Mention { note, discussion }
+            }
         };
         if fields.next().is_some() {
             return None;
         }
         Some(Self {
             assistant,
-            mention,
-            discussion,
+            request,
             attempts,
             retry_at,
         })
@@ -251,8 +307,11 @@ impl Queued {
 /// the queued note ([`crate::answer::in_job::JobEnd::Queued`]) while retries remain, otherwise the report's
 /// failure turned into [`Failure::QuotaExhausted`] (after retries) for the caller to publish.
 /// `None` for every other report, and for one that already pushed a branch or opened a merge
-/// request (a retry would redo published work), or that answers no note (an assignment, a
-/// label, a description mention: the scan finds those by their own to-dos).
+/// request: a retry would start from the default branch again and redo, or contradict, work
+/// that is already published, so the run fails as any other and its failure note names the
+/// branch or merge request for a person to pick up. A request without a note (an assignment,
+/// a review request, the trigger label, a description mention) is queued like a mention, its
+/// queued line naming the event ([`QueuedRequest::Event`]).
 pub async fn after_run(
     gitlab: &crate::gitlab::GitLab,
     trigger: &crate::trigger::Trigger,
@@ -265,8 +324,17 @@ pub async fn after_run(
     let Conclusion::Failed(failure) = &report.conclusion else {
         return Ok(None);
     };
-    let Some(note) = &trigger.note else {
-        return Ok(None);
+    let request = match (&trigger.note, &trigger.event) {
+        (Some(note), _) => QueuedRequest::Mention {
+            note: note.id,
+            discussion: note.discussion.clone(),
+        },
+        (None, Some(event)) => QueuedRequest::Event {
+            requested: Requested::of(&event.kind),
+            actor: event.actor.id,
+            at: event.at,
+        },
+        (None, None) => return Ok(None),
     };
     if !is_quota(failure) || report.branch.is_some() || report.merge_request.is_some() {
         return Ok(None);
@@ -275,8 +343,7 @@ pub async fn after_run(
         Next::Queue { retry_at } => {
             let queued = Queued {
                 assistant: report.assistant,
-                mention: note.id,
-                discussion: note.discussion.clone(),
+                request,
                 attempts: settings.attempt,
                 retry_at,
             };
@@ -374,8 +441,10 @@ mod tests {
         // note; the answer note must not make the scan run that note.
         let planted = Queued {
             assistant: Assistant::Claude,
-            mention: NoteId(7),
-            discussion: None,
+            request: QueuedRequest::Mention {
+                note: NoteId(7),
+                discussion: None,
+            },
             attempts: 1,
             retry_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
         }
@@ -392,14 +461,90 @@ mod tests {
         assert_eq!(Queued::find(&rendered), None, "{rendered}");
     }
 
+    #[tokio::test]
+    async fn a_run_that_already_pushed_a_branch_is_not_queued_and_its_failure_names_the_branch() {
+        use crate::gitlab::ids::{IssueIid, Noteable, ProjectId, ProjectRef};
+        use crate::publish::result::{Conclusion, Link, ResultReport};
+        use crate::trigger::event::{EventKind, TriggerEvent};
+        // Nothing listens here: a queueing attempt would fail, so `Ok(None)` means none was made.
+        let gitlab = crate::gitlab::GitLab::new(crate::gitlab::ClientConfig::new(
+            crate::gitlab::ApiBaseUrl::parse("http://127.0.0.1:9/api/v4").unwrap(),
+            crate::gitlab::GitLabToken::new(crate::secret::Secret::new("glpat-x")),
+        ))
+        .unwrap();
+        let project = ProjectRef::Id(ProjectId(7));
+        let noteable = Noteable::Issue(IssueIid(3));
+        let trigger = crate::trigger::Trigger {
+            source: crate::trigger::Source::CiVariables,
+            project: project.clone(),
+            noteable,
+            note: None,
+            assistants: vec![Assistant::Claude],
+            instruction: "please handle this issue".into(),
+            placeholder: None,
+            confidential: false,
+            event: Some(TriggerEvent {
+                kind: EventKind::Assigned,
+                actor: crate::trigger::Author {
+                    id: UserId(5),
+                    username: Some("dana".into()),
+                },
+                at: Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0).unwrap(),
+            }),
+        };
+        let placeholder = crate::publish::Placeholder {
+            assistant: Assistant::Claude,
+            project,
+            noteable,
+            note: NoteId(900),
+            discussion: None,
+        };
+        let mut report = ResultReport::new(
+            Assistant::Claude,
+            Conclusion::Failed(Failure::ModelRateLimited),
+        );
+        report.branch = Some(Link {
+            label: "claude/issue-3".into(),
+            url: "https://gitlab.example.com/g/p/-/tree/claude/issue-3".into(),
+        });
+        let settings = QuotaSettings {
+            retries: 3,
+            backoff: DEFAULT_BACKOFF,
+            attempt: 1,
+        };
+        let end = after_run(
+            &gitlab,
+            &trigger,
+            &placeholder,
+            &mut report,
+            &settings,
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(end, None, "not queued: a retry would redo published work");
+        assert_eq!(
+            report.conclusion,
+            Conclusion::Failed(Failure::ModelRateLimited)
+        );
+        let note = report.render(&crate::redact::Redactor::new(
+            crate::assistant::Handles::default(),
+        ));
+        assert!(note.contains("could not finish"), "{note}");
+        assert!(note.contains("branch [claude/issue-3]"), "{note}");
+        assert_eq!(Queued::find(&note), None);
+    }
+
     #[test]
     fn the_queued_state_is_read_back_from_the_note() {
         let queued = Queued {
             assistant: Assistant::Codex,
-            mention: NoteId(41),
-            discussion: Some(
-                DiscussionId::new("6a9c1750b37d513a43987b574953fceb50b03ce7").unwrap(),
-            ),
+            request: QueuedRequest::Mention {
+                note: NoteId(41),
+                discussion: Some(
+                    DiscussionId::new("6a9c1750b37d513a43987b574953fceb50b03ce7").unwrap(),
+                ),
+            },
             attempts: 2,
             retry_at: Utc.with_ymd_and_hms(2026, 12, 7, 9, 5, 0).unwrap(),
         };
@@ -409,10 +554,42 @@ mod tests {
         assert!(crate::marker::is_marked(&body), "never read as a request");
         assert_eq!(Queued::find(&body), Some(queued.clone()));
         let threadless = Queued {
-            discussion: None,
-            ..queued
+            request: QueuedRequest::Mention {
+                note: NoteId(41),
+                discussion: None,
+            },
+            ..queued.clone()
         };
         assert_eq!(Queued::find(&threadless.line()), Some(threadless));
+        // A request without a note: what the retry needs to name the event again.
+        for requested in [
+            Requested::Assigned,
+            Requested::ReviewRequested,
+            Requested::Labelled,
+            Requested::DescriptionMention,
+        ] {
+            let event = Queued {
+                request: QueuedRequest::Event {
+                    requested,
+                    actor: UserId(5),
+                    at: Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0).unwrap()
+                        + TimeDelta::milliseconds(250),
+                },
+                ..queued.clone()
+            };
+            assert_eq!(
+                Queued::find(&event.body(&Failure::ModelRateLimited, 3, None)),
+                Some(event)
+            );
+        }
+        for broken in [
+            "<!-- gitlab-ai-assistant-queued:claude;1;2026-12-07T09:05:00Z;event;closed;5;2026-12-07T08:00:00Z -->",
+            "<!-- gitlab-ai-assistant-queued:claude;1;2026-12-07T09:05:00Z;event;assigned;0;2026-12-07T08:00:00Z -->",
+            "<!-- gitlab-ai-assistant-queued:claude;1;2026-12-07T09:05:00Z;event;assigned;5 -->",
+            "<!-- gitlab-ai-assistant-queued:claude;1;2026-12-07T09:05:00Z;event;assigned;5;2026-12-07T08:00:00Z;x -->",
+        ] {
+            assert_eq!(Queued::find(broken), None, "{broken}");
+        }
         assert_eq!(Queued::find("plain"), None);
         assert_eq!(
             Queued::find("<!-- gitlab-ai-assistant-queued:claude;x;y;1;- -->"),

@@ -2,7 +2,7 @@
 //! again, exactly once.
 //!
 //! Finding them: the issues and merge requests updated since the scan window's start minus the
-//! longest wait a queued note can have ([`QuotaSettings::longest_wait`]) and [`TOUCH_LAG`], then
+//! longest wait (listed once by the scan, [`edge`]) a queued note can have ([`QuotaSettings::longest_wait`]) and [`TOUCH_LAG`], then
 //! per item its notes by `updated_at`, newest first, stopping at the first page older than that
 //! edge. A queued note was last written when its request was queued, and saving a note touches
 //! its issue or merge request (`after_save :touch_noteable`, `app/models/note.rb`), so a note
@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{ATTEMPT_VAR, Queued, QuotaSettings};
+use super::{ATTEMPT_VAR, Queued, QueuedRequest, QuotaSettings};
 use crate::answer::in_job::{JobEnd, run_with};
 use crate::assistant::{Assistant, Handles};
 use crate::claim::{self, Claim, ClaimSettings, HandOver, State, Target};
@@ -30,9 +30,10 @@ use crate::gitlab::list_options::{OrderBy, Sort};
 use crate::gitlab::notes::{Note, noteable_path};
 use crate::gitlab::{GitLab, GitLabError};
 use crate::redact::Redactor;
-use crate::scan::discover::updated_noteables;
+use crate::scan::discover::Updated;
 use crate::scan::handoff::Outcome;
 use crate::trigger::ci_vars::CiRequest;
+use crate::trigger::event_vars::EventRequest;
 
 /// How far an issue's or merge request's `updated_at` may trail a note saved on it: GitLab
 /// skips a touch within a minute of the last update (`ThrottledTouch::TOUCH_INTERVAL`,
@@ -58,17 +59,22 @@ pub struct QueuedNote {
 }
 
 /// Every queued note of `assistant` by the bot user `bot` on the issues and merge requests
-/// updated since `edge`, oldest retry first.
+/// `updated` since `edge` ([`crate::scan::discover::updated_since`] listed at `edge` or
+/// earlier), oldest retry first.
 pub async fn find_queued(
     gitlab: &GitLab,
     project: &ProjectRef,
     assistant: Assistant,
     bot: UserId,
+    updated: &[Updated],
     edge: DateTime<Utc>,
 ) -> Result<Vec<QueuedNote>, GitLabError> {
-    let noteables = updated_noteables(gitlab, project, edge).await?;
     let mut found = Vec::new();
-    for noteable in noteables {
+    for noteable in updated
+        .iter()
+        .filter(|u| u.updated_at >= edge)
+        .map(|u| u.noteable)
+    {
         for note in updated_notes(gitlab, project, noteable, edge).await? {
             if note.author.id != bot || note.system {
                 continue;
@@ -186,7 +192,7 @@ impl Retrier<'_> {
                 return failed("handing the claim on a queued note over", &error);
             }
         };
-        tracing::info!(note = %queued.note, mention = %queued.queued.mention, attempt = queued.queued.attempts + 1, "retrying a request queued by the model API's limit");
+        tracing::info!(note = %queued.note, request = ?queued.queued.request, attempt = queued.queued.attempts + 1, "retrying a request queued by the model API's limit");
         let outcome = self.run(queued).await;
         match &outcome {
             // Queued again (the note already says when) or not run at all: the next retry
@@ -219,16 +225,39 @@ impl Retrier<'_> {
     /// the in-job run of [`crate::answer::in_job`], with the attempt number on top.
     async fn run(&self, queued: &QueuedNote) -> Outcome {
         let q = &queued.queued;
-        let request = CiRequest {
-            project: self.project.clone(),
-            assistant: self.assistant,
-            noteable: queued.noteable,
-            note: q.mention,
-            discussion: q.discussion.clone(),
-            placeholder: Some(queued.note),
-            checked_body: None,
+        let mut overlay = match &q.request {
+            QueuedRequest::Mention { note, discussion } => CiRequest {
+                project: self.project.clone(),
+                assistant: self.assistant,
+                noteable: queued.noteable,
+                note: *note,
+                discussion: discussion.clone(),
+                placeholder: Some(queued.note),
+                checked_body: None,
+            }
+            .variables(),
+            QueuedRequest::Event {
+                requested,
+                actor,
+                at,
+            } => {
+                let request = EventRequest {
+                    project: self.project.clone(),
+                    noteable: queued.noteable,
+                    requested: *requested,
+                    actor: *actor,
+                    at: *at,
+                    placeholder: Some(queued.note),
+                };
+                let mut overlay: std::collections::BTreeMap<&'static str, String> =
+                    request.variables().into_iter().collect();
+                overlay.insert(
+                    crate::trigger::ci_vars::names::ASSISTANT,
+                    self.assistant.name().to_owned(),
+                );
+                overlay
+            }
         };
-        let mut overlay = request.variables();
         overlay.insert(ATTEMPT_VAR, (q.attempts + 1).to_string());
         match run_with(
             overlay,
@@ -247,18 +276,36 @@ impl Retrier<'_> {
     }
 }
 
+/// How far before the scan window's start `since` the queued notes are looked for: a note that
+/// became due since then was written at most the longest wait (and the touch lag) earlier.
+pub fn edge(settings: &QuotaSettings, since: DateTime<Utc>) -> DateTime<Utc> {
+    since
+        .checked_sub_signed(settings.longest_wait() + TOUCH_LAG)
+        .unwrap_or(since)
+}
+
 impl Retrier<'_> {
     /// Finds the queued notes that may have become due since the scan window opened at `since`
-    /// and retries each due one; what became of each, by queued note.
-    pub async fn retry_due(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<(NoteId, Outcome)>> {
+    /// and retries each due one; what became of each, by queued note. `updated` lists the
+    /// issues and merge requests updated since [`edge`] or earlier.
+    pub async fn retry_due(
+        &self,
+        since: DateTime<Utc>,
+        updated: &[Updated],
+    ) -> anyhow::Result<Vec<(NoteId, Outcome)>> {
         use anyhow::Context as _;
         let settings = QuotaSettings::from_env(self.vars)?;
-        let edge = since
-            .checked_sub_signed(settings.longest_wait() + TOUCH_LAG)
-            .unwrap_or(since);
-        let queued = find_queued(self.gitlab, self.project, self.assistant, self.bot, edge)
-            .await
-            .context("looking for requests queued by a model-API quota error")?;
+        let edge = edge(&settings, since);
+        let queued = find_queued(
+            self.gitlab,
+            self.project,
+            self.assistant,
+            self.bot,
+            updated,
+            edge,
+        )
+        .await
+        .context("looking for requests queued by a model-API quota error")?;
         let mut retried = Vec::new();
         for queued in &queued {
             if let Some(outcome) = self.retry(queued, Utc::now()).await {

@@ -446,12 +446,14 @@ async fn load(
             let bot = crate::trigger::decision::BotIdentity::current(&gitlab)
                 .await
                 .context("reading the bot user behind GITLAB_TOKEN")?;
+            let label = crate::trigger::event::label_from_env(vars);
             let confirmed = crate::trigger::event_vars::confirm(
                 &gitlab,
                 &request,
                 options.assistant,
                 &options.handles,
                 &bot,
+                label.as_deref(),
             )
             .await
             .context("reading the issue or merge request back (GitLab API)")?;

@@ -138,6 +138,16 @@ pub async fn from_lists(
     Ok(found)
 }
 
+/// An issue or merge request as the lists show it: which, and when it last changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Updated {
+    /// The issue or merge request.
+    pub noteable: Noteable,
+    /// Its `updated_at`: a note saved on it, a label or assignee changed, touch it (a note
+    /// within a minute of the last touch may not, [`crate::quota::retry::TOUCH_LAG`]).
+    pub updated_at: DateTime<Utc>,
+}
+
 /// The issues and merge requests updated since `since` (a note posted or edited touches its
 /// issue or merge request), issues first: where the bot's notes of that span can be.
 pub(crate) async fn updated_noteables(
@@ -145,7 +155,22 @@ pub(crate) async fn updated_noteables(
     project: &ProjectRef,
     since: DateTime<Utc>,
 ) -> Result<Vec<Noteable>, GitLabError> {
-    let mut noteables: Vec<Noteable> = gitlab
+    Ok(updated_since(gitlab, project, since)
+        .await?
+        .into_iter()
+        .map(|u| u.noteable)
+        .collect())
+}
+
+/// [`updated_noteables`] with each one's `updated_at`, so one listing serves several searches
+/// with different edges (the scan's quota retry and its label events). Two list requests (more
+/// when a list has more than one page).
+pub(crate) async fn updated_since(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    since: DateTime<Utc>,
+) -> Result<Vec<Updated>, GitLabError> {
+    let mut updated: Vec<Updated> = gitlab
         .list_issues(
             project,
             &IssueListOptions {
@@ -156,9 +181,12 @@ pub(crate) async fn updated_noteables(
         )
         .await?
         .into_iter()
-        .map(|issue| Noteable::Issue(issue.iid))
+        .map(|issue| Updated {
+            noteable: Noteable::Issue(issue.iid),
+            updated_at: issue.updated_at,
+        })
         .collect();
-    noteables.extend(
+    updated.extend(
         gitlab
             .list_merge_requests(
                 project,
@@ -170,9 +198,12 @@ pub(crate) async fn updated_noteables(
             )
             .await?
             .into_iter()
-            .map(|mr| Noteable::MergeRequest(mr.iid)),
+            .map(|mr| Updated {
+                noteable: Noteable::MergeRequest(mr.iid),
+                updated_at: mr.updated_at,
+            }),
     );
-    Ok(noteables)
+    Ok(updated)
 }
 
 /// The notes created since `since`, newest first, reading only the pages that reach into the

@@ -1,6 +1,7 @@
-//! Requests without a note in the scan: the bot's `assigned` and `review_requested` to-dos, and
+//! Requests without a note in the scan: the bot's `assigned` and `review_requested` to-dos,
 //! `mentioned`/`directly_addressed` to-dos whose target has no `#note_` fragment (a mention in
-//! an issue's or merge request's description). GitLab files them for the bot user like mention
+//! an issue's or merge request's description), and the trigger label's additions ([`labelled`],
+//! read from the resource label events: a label files no to-do). GitLab files them for the bot user like mention
 //! to-dos (<https://docs.gitlab.com/user/todos/#actions-that-create-to-do-items>), with the
 //! user who assigned, requested or wrote the description as the to-do's `author`.
 //!
@@ -13,13 +14,18 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::assistant::{Assistant, Handles};
 use crate::gitlab::ids::ProjectRef;
+use crate::gitlab::resource_label_events::{LabelAction, ResourceLabelEvent};
 use crate::gitlab::todos::{Todo, TodoAction};
 use crate::redact::Redactor;
 use crate::trigger::ci_vars::names;
+use crate::trigger::decision::BotIdentity;
 use crate::trigger::event_vars::{EventRequest, Requested};
 
+use super::discover::Updated;
 use super::handoff::Outcome;
 
 /// A pending to-do that asks for something without a note.
@@ -51,6 +57,71 @@ pub fn from_todo(todo: &Todo, project: &ProjectRef) -> Option<EventRequest> {
         requested,
         actor: todo.author.id,
         at: todo.created_at,
+        placeholder: None,
+    })
+}
+
+/// The trigger label's requests among the issues and merge requests `updated` since `since`
+/// (less [`crate::quota::retry::TOUCH_LAG`]):
+/// per item one read of its resource label events (GitLab files no to-do for a label), and of
+/// those the latest addition of `label` since `since` by a user who is not the bot, if the
+/// label is still on after it. An earlier addition in the same window was superseded by the
+/// later one (one request per item and label; the claim is for the latest time). A label
+/// removed and added again is a new event with a new time, so a new request
+/// ([`crate::claim::Subject::Event`]). The bot's own label changes never count (loop guard),
+/// nor events of a deleted user (`user` is `null`: nobody to check the access of).
+/// <https://docs.gitlab.com/api/resource_label_events/>
+pub async fn labelled(
+    gitlab: &crate::gitlab::GitLab,
+    project: &ProjectRef,
+    updated: &[Updated],
+    label: &str,
+    bot: &BotIdentity,
+    since: DateTime<Utc>,
+) -> Result<Vec<EventRequest>, crate::gitlab::GitLabError> {
+    // A label change saves its issue or merge request, but allow for GitLab's throttled touch
+    // as the queued-note search does: an item touched a little before the window may carry an
+    // event inside it.
+    let edge = since
+        .checked_sub_signed(crate::quota::retry::TOUCH_LAG)
+        .unwrap_or(since);
+    let mut found = Vec::new();
+    for item in updated.iter().filter(|u| u.updated_at >= edge) {
+        let events = gitlab.resource_label_events(project, item.noteable).await?;
+        if let Some(request) = latest_addition(&events, item.noteable, project, label, bot, since) {
+            found.push(request);
+        }
+    }
+    found.sort_by_key(|r| r.at);
+    Ok(found)
+}
+
+/// The request the events of one item hold for `label`: its latest change, when that is an
+/// addition since `since` by someone other than the bot.
+fn latest_addition(
+    events: &[ResourceLabelEvent],
+    noteable: crate::gitlab::ids::Noteable,
+    project: &ProjectRef,
+    label: &str,
+    bot: &BotIdentity,
+    since: DateTime<Utc>,
+) -> Option<EventRequest> {
+    // GitLab's order is the database's: sort by time, then id.
+    let latest = events
+        .iter()
+        .filter(|e| e.label.as_ref().is_some_and(|l| l.name == label))
+        .max_by_key(|e| (e.created_at, e.id))?;
+    let user = latest.user.as_ref()?;
+    let by_bot = user.id == bot.id || user.username.eq_ignore_ascii_case(&bot.username);
+    (latest.action == LabelAction::Add && latest.created_at >= since && !by_bot).then(|| {
+        EventRequest {
+            project: project.clone(),
+            noteable,
+            requested: Requested::Labelled,
+            actor: user.id,
+            at: latest.created_at,
+            placeholder: None,
+        }
     })
 }
 
@@ -88,6 +159,99 @@ mod tests {
             "created_at": "2026-12-07T08:00:00.250Z"
         }))
         .unwrap()
+    }
+
+    fn label_event(
+        id: u64,
+        user: (u64, &str),
+        label: &str,
+        action: &str,
+        at: &str,
+    ) -> ResourceLabelEvent {
+        serde_json::from_value(serde_json::json!({
+            "id": id,
+            "user": {"id": user.0, "username": user.1, "name": user.1, "state": "active"},
+            "created_at": at, "resource_type": "Issue", "resource_id": 5001,
+            "label": {"id": 3, "name": label}, "action": action
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_latest_addition_of_the_trigger_label_by_a_person_in_the_window_is_the_request() {
+        let project = ProjectRef::Id(ProjectId(7));
+        let issue = Noteable::Issue(IssueIid(3));
+        let bot = BotIdentity {
+            id: UserId(9),
+            username: "claude".into(),
+        };
+        let since = DateTime::parse_from_rfc3339("2026-12-07T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let find = |events: &[ResourceLabelEvent]| {
+            latest_addition(events, issue, &project, "claude", &bot, since)
+        };
+        let dana = (5, "dana");
+        // Listed out of order (GitLab sets no order): added, removed, added again later.
+        let events = [
+            label_event(3, dana, "claude", "add", "2026-12-07T08:05:00Z"),
+            label_event(1, dana, "claude", "add", "2026-12-07T08:01:00Z"),
+            label_event(2, dana, "claude", "remove", "2026-12-07T08:02:00Z"),
+            label_event(4, dana, "bug", "add", "2026-12-07T08:06:00Z"),
+        ];
+        let request = find(&events).unwrap();
+        assert_eq!(request.requested, Requested::Labelled);
+        assert_eq!(request.actor, UserId(5));
+        assert_eq!(request.at.to_rfc3339(), "2026-12-07T08:05:00+00:00");
+        // Removed last: nothing to answer.
+        assert!(find(&events[1..3]).is_none());
+        // The bot's own change, by id or by name, never counts.
+        assert!(
+            find(&[label_event(
+                1,
+                (9, "x"),
+                "claude",
+                "add",
+                "2026-12-07T08:01:00Z"
+            )])
+            .is_none()
+        );
+        assert!(
+            find(&[label_event(
+                1,
+                (8, "Claude"),
+                "claude",
+                "add",
+                "2026-12-07T08:01:00Z"
+            )])
+            .is_none()
+        );
+        // Before the window: an earlier scan's business.
+        assert!(
+            find(&[label_event(
+                1,
+                dana,
+                "claude",
+                "add",
+                "2026-12-07T07:59:59Z"
+            )])
+            .is_none()
+        );
+        // Another label, a label of the same name in other case: not ours.
+        assert!(
+            find(&[label_event(
+                1,
+                dana,
+                "Claude",
+                "add",
+                "2026-12-07T08:01:00Z"
+            )])
+            .is_none()
+        );
+        // A deleted user (`user: null`): nobody whose access can be checked.
+        let mut orphan = label_event(1, dana, "claude", "add", "2026-12-07T08:01:00Z");
+        orphan.user = None;
+        assert!(find(&[orphan]).is_none());
     }
 
     #[test]

@@ -73,8 +73,8 @@ pub struct ScanReport {
     pub source: Source,
     /// Each new mention and what became of it, oldest first.
     pub handled: Vec<(NoteId, Outcome)>,
-    /// Requests without a note (the bot assigned, its review requested, a description
-    /// mention) and what became of each, oldest first.
+    /// Requests without a note (the bot assigned, its review requested, the trigger label
+    /// added, a description mention) and what became of each, oldest first.
     pub events: Vec<(crate::gitlab::ids::Noteable, Outcome)>,
     /// Requests queued by a model-API quota error and retried now ([`crate::quota`]), by
     /// queued note.
@@ -110,7 +110,7 @@ impl ScanReport {
             ),
         };
         format!(
-            "scan: {} new mention(s) and {} assignment(s), review request(s) or description mention(s) in {source}, {} already claimed, {} failed; {} API call(s); {} queued request(s) retried",
+            "scan: {} new mention(s) and {} assignment(s), review request(s), trigger label(s) or description mention(s) in {source}, {} already claimed, {} failed; {} API call(s); {} queued request(s) retried",
             self.handled.len(),
             self.events.len(),
             self.already_claimed,
@@ -242,10 +242,35 @@ pub async fn scan(
         let held = state == State::Held;
         finish(&gitlab, &mention, outcome, held, &mut report).await;
     }
-    for event in events {
+    // The issues and merge requests updated since the queued notes' edge (at or before the
+    // window's start): one listing for the label events and the quota retry below.
+    let quota = crate::quota::QuotaSettings::from_env(vars)?;
+    let updated = discover::updated_since(
+        &gitlab,
+        &project,
+        crate::quota::retry::edge(&quota, window.since),
+    )
+    .await
+    .context("listing the issues and merge requests updated since the last scan")?;
+    // The trigger label files no to-do: its additions are read from the resource label events
+    // of the items updated in the window, and only when a trigger label is set.
+    let labelled = match crate::trigger::event::label_from_env(vars) {
+        Some(label) => {
+            events::labelled(&gitlab, &project, &updated, &label, &bot, window.since)
+                .await
+                .context("reading the label events of the issues and merge requests updated since the last scan")?
+        }
+        None => Vec::new(),
+    };
+    let events = events
+        .into_iter()
+        .map(|e| (e.request, Some(e.todo)))
+        .chain(labelled.into_iter().map(|request| (request, None)));
+    for (request, todo) in events {
         answer_event(
             &gitlab,
-            &event,
+            &request,
+            todo,
             options,
             bot.id,
             &claim_settings,
@@ -266,7 +291,7 @@ pub async fn scan(
         vars,
         redactor: &redactor,
     }
-    .retry_due(window.since)
+    .retry_due(window.since, &updated)
     .await?;
     report.api_calls = gitlab.requests_sent();
     Ok(report)
@@ -274,11 +299,12 @@ pub async fn scan(
 
 /// One request without a note, always answered in this job (the scan job runs in the
 /// assistant's image in both modes): skipped while the issue's or merge request's own claim for
-/// this event is live or handed over, its to-do marked done once dealt with.
+/// this event is live or handed over, its to-do (a label has none) marked done once dealt with.
 #[allow(clippy::too_many_arguments)]
 async fn answer_event(
     gitlab: &GitLab,
-    event: &events::EventTodo,
+    request: &crate::trigger::event_vars::EventRequest,
+    todo: Option<u64>,
     options: &ScanOptions,
     bot: crate::gitlab::ids::UserId,
     claim_settings: &ClaimSettings,
@@ -286,7 +312,6 @@ async fn answer_event(
     redactor: &Arc<Redactor>,
     report: &mut ScanReport,
 ) -> anyhow::Result<()> {
-    let request = &event.request;
     let target = Target::event(&request.project, request.noteable, request.at);
     let state = claim::state(gitlab, target, options.assistant, bot, claim_settings)
         .await
@@ -317,8 +342,8 @@ async fn answer_event(
             report.events.push((request.noteable, outcome));
         }
     }
-    if !retry {
-        mark_done(gitlab, event.todo).await;
+    if let (Some(todo), false) = (todo, retry) {
+        mark_done(gitlab, todo).await;
     }
     Ok(())
 }

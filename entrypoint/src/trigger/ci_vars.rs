@@ -256,7 +256,7 @@ fn positive(text: &str) -> Option<u64> {
     text.parse::<u64>().ok().filter(|n| *n > 0)
 }
 
-fn note_id(
+pub(crate) fn note_id(
     vars: &dyn Fn(&str) -> Option<String>,
     name: &'static str,
     fix: &'static str,

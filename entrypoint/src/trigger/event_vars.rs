@@ -1,8 +1,10 @@
 //! The `AI_EVENT*` variables that name a trigger without a note (the scan's `assigned`,
-//! `review_requested` and description-mention to-dos), next to `AI_NOTEABLE_TYPE` and
+//! `review_requested` and description-mention to-dos, and the trigger label's resource label
+//! events), next to `AI_NOTEABLE_TYPE` and
 //! `AI_NOTEABLE_IID`. Like `AI_NOTE_ID` they name the request without carrying it: the job reads
 //! the issue or merge request back and answers only if the bot is still assigned, still asked
-//! for its review, or the description still mentions the assistant, so a variable can never
+//! for its review, the trigger label (`AI_LABEL_TRIGGER`) is still on, or the description still
+//! mentions the assistant, so a variable can never
 //! smuggle in a request nobody made.
 
 use chrono::{DateTime, Utc};
@@ -12,14 +14,14 @@ use super::ci_vars::{self, NOTEABLE_TYPE_FIX, VarError};
 use super::decision::BotIdentity;
 use super::event::{self, HookChange, HookUser, Rules, Verdict};
 use crate::assistant::{Assistant, Handles};
-use crate::gitlab::ids::{Noteable, ProjectRef, UserId};
+use crate::gitlab::ids::{NoteId, Noteable, ProjectRef, UserId};
 use crate::gitlab::{GitLab, GitLabError};
 
 /// The names, in one place: the scan writes them, this module reads them.
 pub mod names {
-    /// `assigned`, `review_requested` or `description_mention`.
+    /// `assigned`, `review_requested`, `labelled` or `description_mention`.
     pub const EVENT: &str = "AI_EVENT";
-    /// The user who assigned, requested the review or wrote the description.
+    /// The user who assigned, requested the review, added the label or wrote the description.
     pub const ACTOR_ID: &str = "AI_EVENT_ACTOR_ID";
     /// When it happened (RFC 3339): the claim on the issue or merge request is for this event.
     pub const AT: &str = "AI_EVENT_AT";
@@ -32,6 +34,8 @@ pub enum Requested {
     Assigned,
     /// The bot user's review was requested on the merge request.
     ReviewRequested,
+    /// The trigger label (`AI_LABEL_TRIGGER` of the job that answers) was added.
+    Labelled,
     /// The issue's or merge request's description mentions the assistant.
     DescriptionMention,
 }
@@ -42,7 +46,30 @@ impl Requested {
         match self {
             Requested::Assigned => "assigned",
             Requested::ReviewRequested => "review_requested",
+            Requested::Labelled => "labelled",
             Requested::DescriptionMention => "description_mention",
+        }
+    }
+
+    /// The request [`Requested::name`] names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Requested::Assigned,
+            Requested::ReviewRequested,
+            Requested::Labelled,
+            Requested::DescriptionMention,
+        ]
+        .into_iter()
+        .find(|r| r.name() == name)
+    }
+
+    /// The request an event stands for (the label's title is the job's `AI_LABEL_TRIGGER`).
+    pub fn of(kind: &event::EventKind) -> Self {
+        match kind {
+            event::EventKind::Assigned => Requested::Assigned,
+            event::EventKind::ReviewRequested => Requested::ReviewRequested,
+            event::EventKind::Labelled { .. } => Requested::Labelled,
+            event::EventKind::DescriptionMention => Requested::DescriptionMention,
         }
     }
 }
@@ -60,6 +87,10 @@ pub struct EventRequest {
     pub actor: UserId,
     /// When.
     pub at: DateTime<Utc>,
+    /// The note to answer in (`AI_PLACEHOLDER_NOTE_ID`): a queued request's note, which the
+    /// retry claimed; the run then claims nothing itself (the event's own claim is the first
+    /// attempt's).
+    pub placeholder: Option<NoteId>,
 }
 
 impl EventRequest {
@@ -81,6 +112,12 @@ impl EventRequest {
                 self.noteable.iid().to_string(),
             ),
         ]
+        .into_iter()
+        .chain(
+            self.placeholder
+                .map(|note| (ci_vars::names::PLACEHOLDER_NOTE_ID, note.to_string())),
+        )
+        .collect()
     }
 }
 
@@ -91,15 +128,11 @@ pub fn present(vars: &dyn Fn(&str) -> Option<String>) -> bool {
 
 /// Reads and validates the variables.
 pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<EventRequest, VarError> {
-    const EVENT_FIX: &str = "set it to \"assigned\", \"review_requested\" or \"description_mention\", or leave it unset";
+    const EVENT_FIX: &str = "set it to \"assigned\", \"review_requested\", \"labelled\" or \"description_mention\", or leave it unset";
     let text = non_empty(vars, names::EVENT).unwrap_or_default();
-    let requested = match text.as_str() {
-        "assigned" => Requested::Assigned,
-        "review_requested" => Requested::ReviewRequested,
-        "description_mention" => Requested::DescriptionMention,
-        _ => return Err(VarError::invalid(names::EVENT, &text, EVENT_FIX)),
-    };
-    const ACTOR_FIX: &str = "set it to the id of the user who assigned the bot, requested its review or wrote the description";
+    let requested = Requested::from_name(&text)
+        .ok_or_else(|| VarError::invalid(names::EVENT, &text, EVENT_FIX))?;
+    const ACTOR_FIX: &str = "set it to the id of the user who assigned the bot, requested its review, added the label or wrote the description";
     let actor_text = non_empty(vars, names::ACTOR_ID).unwrap_or_default();
     let actor = actor_text
         .parse::<u64>()
@@ -123,25 +156,34 @@ pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<EventRequest, VarE
     let noteable = Noteable::from_type(&kind, iid).ok_or_else(|| {
         VarError::invalid(ci_vars::names::NOTEABLE_TYPE, &kind, NOTEABLE_TYPE_FIX)
     })?;
+    let placeholder = ci_vars::note_id(
+        vars,
+        ci_vars::names::PLACEHOLDER_NOTE_ID,
+        "expected a note id, or leave it unset",
+    )?;
     Ok(EventRequest {
         project: ci_vars::project(vars)?,
         noteable,
         requested,
         actor,
         at,
+        placeholder,
     })
 }
 
 /// Reads the issue or merge request back and decides as for a hook: `Ok(Err(reason))` when the
-/// request no longer holds (the bot was unassigned meanwhile, the description was edited).
+/// request no longer holds (the bot was unassigned meanwhile, the label taken off, the
+/// description edited). `label` is the job's `AI_LABEL_TRIGGER`: a `labelled` request holds only
+/// while that label is on.
 pub async fn confirm(
     gitlab: &GitLab,
     request: &EventRequest,
     assistant: Assistant,
     handles: &Handles,
     bot: &BotIdentity,
+    label: Option<&str>,
 ) -> Result<Result<super::Trigger, String>, GitLabError> {
-    let (confidential, description, assignees, reviewers) = match request.noteable {
+    let (confidential, description, assignees, reviewers, labels) = match request.noteable {
         Noteable::Issue(iid) => {
             let issue = gitlab.issue(&request.project, iid).await?;
             (
@@ -149,11 +191,12 @@ pub async fn confirm(
                 issue.description,
                 issue.assignees,
                 Vec::new(),
+                issue.labels,
             )
         }
         Noteable::MergeRequest(iid) => {
             let mr = gitlab.merge_request(&request.project, iid).await?;
-            (false, mr.description, mr.assignees, mr.reviewers)
+            (false, mr.description, mr.assignees, mr.reviewers, mr.labels)
         }
     };
     let users = |list: Vec<crate::gitlab::users::UserBasic>| -> Vec<HookUser> {
@@ -182,7 +225,10 @@ pub async fn confirm(
             Requested::ReviewRequested => users(reviewers),
             _ => Vec::new(),
         },
-        added_labels: Vec::new(),
+        added_labels: match request.requested {
+            Requested::Labelled => labels,
+            _ => Vec::new(),
+        },
         opened_description: match request.requested {
             Requested::DescriptionMention => description,
             _ => None,
@@ -191,17 +237,18 @@ pub async fn confirm(
     let rules = Rules {
         assistant,
         bot,
-        label: None,
+        label: label.filter(|_| request.requested == Requested::Labelled),
         handles,
     };
     Ok(match change.verdict(rules) {
         Verdict::Answer(found) => {
             let mut trigger = event::into_trigger(&change, found, assistant, handles);
             trigger.source = super::Source::CiVariables;
+            trigger.placeholder = request.placeholder;
             Ok(trigger)
         }
         Verdict::Ignore(_) => Err(format!(
-            "the {} request on {} no longer holds (the bot was unassigned, the review request withdrawn or the description changed)",
+            "the {} request on {} no longer holds (the bot was unassigned, the review request withdrawn, the trigger label removed or AI_LABEL_TRIGGER changed, or the description changed)",
             request.requested.name(),
             request.noteable.reference()
         )),
@@ -264,6 +311,7 @@ mod tests {
             at: DateTime::parse_from_rfc3339("2026-12-07T08:00:00.250Z")
                 .unwrap()
                 .with_timezone(&Utc),
+            placeholder: Some(NoteId(902)),
         };
         let mut written: Vec<(&str, String)> = request.variables();
         written.push(("CI_PROJECT_ID", "7".into()));
@@ -277,7 +325,7 @@ mod tests {
     fn a_wrong_variable_is_named_with_what_to_do() {
         let vars = env(&[
             ("CI_PROJECT_ID", "7"),
-            (names::EVENT, "labelled"),
+            (names::EVENT, "closed"),
             (names::ACTOR_ID, "5"),
             (names::AT, "2026-12-07T08:00:00Z"),
         ]);

@@ -149,8 +149,16 @@ pub async fn explain(
             )?;
             let bot = bot_identity(gitlab).await?;
             let assistant = options.assistant.unwrap_or(Assistant::Claude);
-            let confirmed =
-                super::event_vars::confirm(gitlab, &request, assistant, handles, &bot).await?;
+            let label = super::event::label_from_env(vars);
+            let confirmed = super::event_vars::confirm(
+                gitlab,
+                &request,
+                assistant,
+                handles,
+                &bot,
+                label.as_deref(),
+            )
+            .await?;
             return Ok(match confirmed {
                 Ok(trigger) => Explanation {
                     source: Source::CiVariables,

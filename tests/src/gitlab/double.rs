@@ -1018,7 +1018,7 @@ impl GitLabDouble {
             title: spec.title,
             description: spec.description,
             state: IssueState::Opened,
-            labels: spec.labels,
+            labels: spec.labels.clone(),
             author_id: spec.author,
             assignee_ids: spec.assignees,
             confidential: spec.confidential,
@@ -1027,6 +1027,8 @@ impl GitLabDouble {
             updated_at: now,
             closed_at: None,
         });
+        let target = Noteable::Issue(iid).to_ref(project_id);
+        model.record_label_changes(target, spec.author, &[], &spec.labels, now);
         Ok(SeededNoteable { id, iid })
     }
 
@@ -1114,7 +1116,7 @@ impl GitLabDouble {
                 }
                 labels.retain(|l| !change.remove_labels.contains(l));
             };
-            match target.kind {
+            let changed = match target.kind {
                 NoteableKind::Issue => {
                     let issue = model
                         .issues
@@ -1159,7 +1161,20 @@ impl GitLabDouble {
                     }
                     changed.then_some(before)
                 }
+            };
+            if let Some(before) = &changed {
+                let now_labels = match target.kind {
+                    NoteableKind::Issue => model
+                        .issue(project_id, target.iid)
+                        .map(|i| i.labels.clone()),
+                    NoteableKind::MergeRequest => model
+                        .merge_request(project_id, target.iid)
+                        .map(|m| m.labels.clone()),
+                }
+                .unwrap_or_default();
+                model.record_label_changes(target, actor, &before.labels, &now_labels, now);
             }
+            changed
         };
         if let Some(before) = changed {
             let outgoing = {
@@ -1246,7 +1261,7 @@ impl GitLabDouble {
             state: MergeRequestState::Opened,
             source_branch: spec.source_branch,
             target_branch: spec.target_branch,
-            labels: spec.labels,
+            labels: spec.labels.clone(),
             author_id: spec.author,
             assignee_ids: Vec::new(),
             reviewer_ids: Vec::new(),
@@ -1258,6 +1273,8 @@ impl GitLabDouble {
             updated_at: now,
             closed_at: None,
         });
+        let target = Noteable::MergeRequest(iid).to_ref(project_id);
+        model.record_label_changes(target, spec.author, &[], &spec.labels, now);
         Ok(SeededNoteable { id, iid })
     }
 
@@ -1722,6 +1739,22 @@ impl GitLabDouble {
             .collect();
         awards.sort_by_key(|a| a.id);
         awards
+    }
+
+    /// The label events recorded on an issue or merge request, oldest first.
+    pub fn label_events(
+        &self,
+        project_id: u64,
+        noteable: Noteable,
+    ) -> Vec<super::model::LabelEvent> {
+        let target = noteable.to_ref(project_id);
+        self.app
+            .lock()
+            .label_events
+            .iter()
+            .filter(|e| e.noteable == target)
+            .cloned()
+            .collect()
     }
 
     pub fn award_names(&self, note_id: u64) -> Vec<String> {

@@ -270,6 +270,32 @@ pub struct Note {
     pub updated_at: Timestamp,
 }
 
+/// One label added to or removed from an issue or merge request, as GitLab records it
+/// (`ResourceEvents::ChangeLabelsService`, called by
+/// `Issuable::CommonSystemNotesService#create_labels_note` for every create and update that
+/// changes labels: UI, REST, quick actions). <https://docs.gitlab.com/api/resource_label_events/>
+#[derive(Clone, Debug, Serialize)]
+pub struct LabelEvent {
+    pub id: u64,
+    pub noteable: NoteableRef,
+    /// The issue's or merge request's global id (`resource_id`).
+    pub noteable_id: u64,
+    /// Who changed the label.
+    pub user_id: u64,
+    pub label: String,
+    /// True for `add`, false for `remove`.
+    pub added: bool,
+    pub created_at: Timestamp,
+}
+
+/// The id the double gives a label title: labels are plain titles in the double, and one title
+/// always has the same id (in hooks and label events alike).
+pub fn label_id(title: &str) -> u64 {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(title.as_bytes());
+    u64::from(digest[0]) << 8 | u64::from(digest[1])
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Award {
     pub id: u64,
@@ -587,6 +613,8 @@ pub struct Model {
     pub merge_requests: Vec<MergeRequest>,
     pub notes: Vec<Note>,
     pub awards: Vec<Award>,
+    /// Every label added or removed, oldest first ([`Model::record_label_changes`]).
+    pub label_events: Vec<LabelEvent>,
     pub hooks: Vec<Hook>,
     pub triggers: Vec<Trigger>,
     pub pipelines: Vec<Pipeline>,
@@ -640,6 +668,50 @@ impl Model {
     }
     pub fn next_note_id(&mut self) -> u64 {
         self.counters.next("note", 9000)
+    }
+    /// Records the labels `user_id` added and removed on `noteable`, going from `before` to
+    /// `after`: one event per label, additions first, as
+    /// `Issuable::CommonSystemNotesService#create_labels_note` does (`issuable.labels -
+    /// old_labels`, then `old_labels - issuable.labels`). Nothing when nothing changed.
+    pub fn record_label_changes(
+        &mut self,
+        noteable: NoteableRef,
+        user_id: u64,
+        before: &[String],
+        after: &[String],
+        at: Timestamp,
+    ) {
+        let noteable_id = match noteable.kind {
+            NoteableKind::Issue => self.issue(noteable.project_id, noteable.iid).map(|i| i.id),
+            NoteableKind::MergeRequest => self
+                .merge_request(noteable.project_id, noteable.iid)
+                .map(|m| m.id),
+        };
+        let Some(noteable_id) = noteable_id else {
+            return;
+        };
+        let added = after
+            .iter()
+            .filter(|l| !before.contains(l))
+            .map(|l| (l, true));
+        let removed = before
+            .iter()
+            .filter(|l| !after.contains(l))
+            .map(|l| (l, false));
+        let changes: Vec<(String, bool)> =
+            added.chain(removed).map(|(l, a)| (l.clone(), a)).collect();
+        for (label, added) in changes {
+            let id = self.counters.next("label_event", 600);
+            self.label_events.push(LabelEvent {
+                id,
+                noteable,
+                noteable_id,
+                user_id,
+                label,
+                added,
+                created_at: at,
+            });
+        }
     }
     pub fn next_award_id(&mut self) -> u64 {
         self.counters.next("award", 300)

@@ -199,10 +199,28 @@ pub fn execute(
             recognised: found.recognised,
         });
         if found.recognised {
+            let before = labels_of(model, noteable);
             messages.push(apply(model, noteable, author_id, found));
+            // GitLab records the label change of a `/label`, `/unlabel` or `/relabel` like any
+            // other (`QuickActions` update the issuable through its update service, whose
+            // `Issuable::CommonSystemNotesService` writes the resource label events).
+            let after = labels_of(model, noteable);
+            model.record_label_changes(noteable, author_id, &before, &after, time::now());
         }
     }
     messages
+}
+
+fn labels_of(model: &Model, noteable: NoteableRef) -> Vec<String> {
+    match noteable.kind {
+        NoteableKind::Issue => model
+            .issue(noteable.project_id, noteable.iid)
+            .map(|i| i.labels.clone()),
+        NoteableKind::MergeRequest => model
+            .merge_request(noteable.project_id, noteable.iid)
+            .map(|m| m.labels.clone()),
+    }
+    .unwrap_or_default()
 }
 
 /// The body of GitLab's 202 answer to a note that held only commands

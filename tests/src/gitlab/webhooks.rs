@@ -73,10 +73,8 @@ fn label_objects(project_id: u64, labels: &[String], at: &str) -> Value {
     labels
         .iter()
         .map(|title| {
-            let digest = Sha1::digest(title.as_bytes());
-            let id = u64::from(digest[0]) << 8 | u64::from(digest[1]);
             json!({
-                "id": id,
+                "id": super::model::label_id(title),
                 "title": title,
                 "color": "#6699cc",
                 "project_id": project_id,

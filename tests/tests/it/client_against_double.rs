@@ -644,3 +644,149 @@ async fn a_forks_merge_request_from_a_branch_of_the_same_name_is_not_ours() {
         .unwrap();
     assert_eq!(found.map(|m| m.iid), Some(ours.iid));
 }
+
+/// Posts a note as `token`'s user straight to the REST API, quick actions and all (the
+/// product's own client neutralises them).
+async fn post_note_as(api_url: &str, token: &str, path: &str, body: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{api_url}/{path}/notes"))
+        .header("PRIVATE-TOKEN", token)
+        .json(&serde_json::json!({ "body": body }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+#[tokio::test]
+async fn label_events_say_who_added_and_removed_which_label_by_any_road_and_follow_the_issues_visibility()
+ {
+    use entrypoint::gitlab::resource_label_events::LabelAction;
+    let gl = GitLabDouble::start().await.expect("double starts");
+    let Team {
+        project,
+        dev,
+        guest,
+        ..
+    } = gl
+        .seed_team(TeamSpec {
+            guest: true,
+            ..TeamSpec::default()
+        })
+        .expect("team");
+    let guest = guest.expect("guest");
+    let pid = ProjectRef::Id(ProjectId(project));
+    let issue = gl
+        .create_issue(project, IssueSpec::new(dev.id, "Labels").labels(&["bug"]))
+        .unwrap();
+    let noteable = DoubleNoteable::Issue(issue.iid);
+    // The UI or PUT (add and remove at once), then a `/label` quick action in a note.
+    gl.change_issuable(
+        project,
+        noteable,
+        dev.id,
+        doubles::gitlab::double::IssuableChange {
+            add_labels: vec!["claude".into()],
+            remove_labels: vec!["bug".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    post_note_as(
+        &gl.api_url(),
+        &dev.token,
+        &format!("projects/{project}/issues/{}", issue.iid),
+        "/label ~urgent",
+    )
+    .await;
+    let api = client(&gl.api_url(), &dev.token);
+    let events = api
+        .resource_label_events(&pid, Noteable::Issue(IssueIid(issue.iid)))
+        .await
+        .unwrap();
+    let seen: Vec<(String, LabelAction, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.label.as_ref().unwrap().name.clone(),
+                e.action,
+                e.user.as_ref().unwrap().username.clone(),
+            )
+        })
+        .collect();
+    let dana = || "dana".to_owned();
+    assert_eq!(
+        seen,
+        [
+            ("bug".to_owned(), LabelAction::Add, dana()),
+            ("claude".to_owned(), LabelAction::Add, dana()),
+            ("bug".to_owned(), LabelAction::Remove, dana()),
+            ("urgent".to_owned(), LabelAction::Add, dana()),
+        ]
+    );
+    assert!(events.iter().all(|e| e.resource_type == "Issue"
+        && e.resource_id == issue.id
+        && e.user.as_ref().unwrap().id == UserId(dev.id)));
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[0].created_at <= w[1].created_at)
+    );
+
+    // Every page: 120 more changes on a merge request, read in pages of 100.
+    gl.repo(project)
+        .unwrap()
+        .create_branch("feature", "main")
+        .unwrap();
+    let mr = gl
+        .create_merge_request(
+            project,
+            MrSpec {
+                labels: vec!["x".into()],
+                ..MrSpec::new(dev.id, "feature", "main", "Busy labels")
+            },
+        )
+        .unwrap();
+    {
+        for n in 0..60 {
+            let change = doubles::gitlab::double::IssuableChange {
+                add_labels: if n % 2 == 0 { vec![] } else { vec!["x".into()] },
+                remove_labels: if n % 2 == 0 { vec!["x".into()] } else { vec![] },
+                ..Default::default()
+            };
+            gl.change_issuable(
+                project,
+                DoubleNoteable::MergeRequest(mr.iid),
+                dev.id,
+                change,
+            )
+            .unwrap();
+        }
+        let events = api
+            .resource_label_events(&pid, Noteable::MergeRequest(MergeRequestIid(mr.iid)))
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 61);
+        assert!(events.iter().all(|e| e.resource_type == "MergeRequest"));
+    }
+
+    // A confidential issue's events are the guest's as little as the issue is.
+    let secret = gl
+        .create_issue(
+            project,
+            IssueSpec::new(dev.id, "Secret")
+                .labels(&["claude"])
+                .confidential(),
+        )
+        .unwrap();
+    let secret = Noteable::Issue(IssueIid(secret.iid));
+    assert_eq!(
+        api.resource_label_events(&pid, secret).await.unwrap().len(),
+        1
+    );
+    let as_guest = client(&gl.api_url(), &guest.token)
+        .resource_label_events(&pid, secret)
+        .await
+        .unwrap_err();
+    assert_eq!(as_guest.status(), Some(reqwest::StatusCode::NOT_FOUND));
+}

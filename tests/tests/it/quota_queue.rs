@@ -10,15 +10,18 @@ use std::time::Duration;
 
 use chrono::Utc;
 use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser, Team, TeamSpec,
+    GitLabDouble, IssuableChange, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec,
+    SeededUser, Team, TeamSpec, UserSpec,
 };
 use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::{FileChange, Signature, git_command};
 use doubles::model::cli::{Cli, install};
 use doubles::model::{ApiError, Fault, ModelDouble, Script, Turn, openai};
 use entrypoint::assistant::Assistant;
+use entrypoint::gitlab::ids::UserId;
 use entrypoint::marker::{NoteRole, marker};
-use entrypoint::quota::Queued;
+use entrypoint::quota::{Queued, QueuedRequest};
+use entrypoint::trigger::event_vars::Requested;
 
 const OPENAI_KEY: &str = "sk-quota-key-9a8b7c6d5e4f";
 /// A model name Codex knows.
@@ -48,6 +51,25 @@ async fn world() -> World {
             ..TeamSpec::default()
         })
         .expect("team");
+    world_of(gl, project, bot, dev)
+}
+
+/// A bot user named like the handle (`codex`): GitLab files its to-dos (an assignment among
+/// them), and the scan reads them.
+async fn world_with_codex_user() -> World {
+    let gl = GitLabDouble::start().await.expect("double starts");
+    let project = gl
+        .add_project(ProjectSpec::new("acme/widgets"))
+        .expect("project")
+        .id;
+    let bot = gl.add_user(UserSpec::human("codex")).expect("bot");
+    gl.add_member(project, bot.id, 40).expect("bot member");
+    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
+    gl.add_member(project, dev.id, 30).expect("dev member");
+    world_of(gl, project, bot, dev)
+}
+
+fn world_of(gl: GitLabDouble, project: u64, bot: SeededUser, dev: SeededUser) -> World {
     gl.repo(project)
         .unwrap()
         .commit(
@@ -218,7 +240,10 @@ async fn a_quota_error_queues_the_mention_and_a_later_scan_answers_it_once() {
     assert_eq!(model.model_calls().len(), 1, "Codex gives up after one 429");
     let (queued_note, queued) = only_note(&w, issue);
     let queued = queued.expect("the note records the queued state");
-    assert_eq!(queued.mention.0, mention);
+    assert!(
+        matches!(queued.request, QueuedRequest::Mention { note, .. } if note.0 == mention),
+        "{queued:?}"
+    );
     assert_eq!(queued.attempts, 1);
     assert!(
         queued.retry_at >= before + chrono::TimeDelta::seconds(BACKOFF_SECONDS as i64)
@@ -471,4 +496,196 @@ async fn with_queueing_off_a_quota_error_fails_at_once_as_before() {
         "{}",
         note.body
     );
+}
+
+#[tokio::test]
+async fn a_quota_error_on_an_assignment_is_queued_and_a_later_scan_answers_it_once() {
+    let w = world_with_codex_user().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.dev.id,
+        IssuableChange::assign(&[w.bot.id]),
+    )
+    .unwrap();
+    let model = openai::start(
+        Script::new()
+            .then(rate_limited())
+            .then(Turn::text("Handled: greet.txt says Hello wrold.")),
+    )
+    .await
+    .unwrap();
+    let extra = [("AI_QUOTA_BACKOFF_SECONDS", "3")];
+
+    // The scan answers the assignment's to-do, and the model API says no: one queued note that
+    // names the assignment (who asked, when), no failure.
+    let first = w.scan(&model, &extra).await;
+    assert!(first.status.success(), "{}", stdout(&first));
+    assert!(
+        stdout(&first).contains("0 new mention(s) and 1 assignment(s)"),
+        "{}",
+        stdout(&first)
+    );
+    assert_eq!(model.model_calls().len(), 1);
+    let (queued_note, queued) = only_note(&w, issue);
+    let queued = queued.expect("the note records the queued assignment");
+    match &queued.request {
+        QueuedRequest::Event {
+            requested, actor, ..
+        } => {
+            assert_eq!(*requested, Requested::Assigned);
+            assert_eq!(*actor, UserId(w.dev.id));
+        }
+        other => panic!("queued as {other:?}"),
+    }
+    assert!(
+        queued_note.body.contains("queued, retrying at"),
+        "{}",
+        queued_note.body
+    );
+
+    // Once due, the scan's retry answers it in the same note, once.
+    wait_until(queued.retry_at).await;
+    let retry = w.scan(&model, &extra).await;
+    assert!(retry.status.success(), "{}", stdout(&retry));
+    assert!(
+        stdout(&retry).contains("1 queued request(s) retried"),
+        "{}",
+        stdout(&retry)
+    );
+    assert_eq!(model.model_calls().len(), 2);
+    let (answer, still_queued) = only_note(&w, issue);
+    assert_eq!(
+        answer.id, queued_note.id,
+        "the queued note became the answer"
+    );
+    assert!(still_queued.is_none(), "{}", answer.body);
+    assert!(
+        answer.body.contains("Handled: greet.txt says Hello wrold.")
+            && answer
+                .body
+                .contains(&marker(Assistant::Codex, NoteRole::Result)),
+        "{}",
+        answer.body
+    );
+    let prompt = model.model_calls()[1].body.clone();
+    assert!(
+        prompt.contains("please handle this issue"),
+        "the retry asks what the assignment asked"
+    );
+
+    let again = w.scan(&model, &extra).await;
+    assert!(again.status.success(), "{}", stdout(&again));
+    assert!(stdout(&again).contains("0 queued request(s) retried"));
+    assert!(
+        stdout(&again).contains("0 new mention(s) and 0 assignment(s)"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(model.model_calls().len(), 2, "answered once");
+    assert_eq!(only_note(&w, issue).0.body, answer.body);
+}
+
+#[tokio::test]
+async fn a_queued_assignment_withdrawn_before_its_retry_leaves_no_queued_note_behind() {
+    let w = world_with_codex_user().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.dev.id,
+        IssuableChange::assign(&[w.bot.id]),
+    )
+    .unwrap();
+    let model = openai::start(Script::new().then(rate_limited()))
+        .await
+        .unwrap();
+    let extra = [("AI_QUOTA_BACKOFF_SECONDS", "2")];
+    let first = w.scan(&model, &extra).await;
+    assert!(first.status.success(), "{}", stdout(&first));
+    let queued = only_note(&w, issue).1.expect("queued");
+    // Unassigned meanwhile: the request no longer stands.
+    w.gl.change_issuable(w.project, issue, w.dev.id, IssuableChange::assign(&[]))
+        .unwrap();
+    wait_until(queued.retry_at).await;
+    let retry = w.scan(&model, &extra).await;
+    assert!(retry.status.success(), "{}", stdout(&retry));
+    assert_eq!(
+        model.model_calls().len(),
+        1,
+        "the model was not asked again"
+    );
+    assert!(
+        w.bot_notes(issue).is_empty(),
+        "the queued note went with the assignment: {:#?}",
+        w.bot_notes(issue)
+    );
+}
+
+#[tokio::test]
+async fn a_quota_error_on_the_trigger_label_is_queued_and_retried_by_a_scan_that_reads_the_lists() {
+    // A project bot (no to-dos): the scan finds the label in the label events, and the retry
+    // rebuilds the label request from the queued line.
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.dev.id,
+        IssuableChange::add_label("codex"),
+    )
+    .unwrap();
+    let model = openai::start(
+        Script::new()
+            .then(rate_limited())
+            .then(Turn::text("Labelled, handled.")),
+    )
+    .await
+    .unwrap();
+    let extra = [
+        ("AI_QUOTA_BACKOFF_SECONDS", "2"),
+        ("AI_LABEL_TRIGGER", "codex"),
+    ];
+    let first = w.scan(&model, &extra).await;
+    assert!(first.status.success(), "{}", stdout(&first));
+    let (queued_note, queued) = only_note(&w, issue);
+    let queued = queued.expect("queued");
+    assert!(
+        matches!(
+            queued.request,
+            QueuedRequest::Event {
+                requested: Requested::Labelled,
+                ..
+            }
+        ),
+        "{queued:?}"
+    );
+    wait_until(queued.retry_at).await;
+    let retry = w.scan(&model, &extra).await;
+    assert!(retry.status.success(), "{}", stdout(&retry));
+    assert_eq!(model.model_calls().len(), 2);
+    let (answer, still_queued) = only_note(&w, issue);
+    assert_eq!(answer.id, queued_note.id);
+    assert!(still_queued.is_none(), "{}", answer.body);
+    assert!(
+        answer.body.contains("Labelled, handled."),
+        "{}",
+        answer.body
+    );
+    let again = w.scan(&model, &extra).await;
+    assert!(again.status.success(), "{}", stdout(&again));
+    assert_eq!(model.model_calls().len(), 2, "answered once");
 }

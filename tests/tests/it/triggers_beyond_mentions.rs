@@ -159,6 +159,44 @@ impl World {
         self.job("scan", None, model, &[("AI_SCAN", "true")]).await
     }
 
+    /// [`World::scan`] with the trigger label `claude` set (`AI_LABEL_TRIGGER`).
+    async fn labelled_scan(&self, model: &ModelDouble) -> Output {
+        self.job(
+            "scan",
+            None,
+            model,
+            &[("AI_SCAN", "true"), ("AI_LABEL_TRIGGER", "claude")],
+        )
+        .await
+    }
+
+    /// `user` labels the issue or merge request with `label` (the UI, or `PUT` with
+    /// `add_labels`).
+    fn label(&self, noteable: DoubleNoteable, user: u64, label: &str) {
+        self.gl
+            .change_issuable(
+                self.project,
+                noteable,
+                user,
+                IssuableChange::add_label(label),
+            )
+            .unwrap();
+    }
+
+    fn unlabel(&self, noteable: DoubleNoteable, user: u64, label: &str) {
+        self.gl
+            .change_issuable(
+                self.project,
+                noteable,
+                user,
+                IssuableChange {
+                    remove_labels: vec![label.to_owned()],
+                    ..IssuableChange::default()
+                },
+            )
+            .unwrap();
+    }
+
     async fn job(
         &self,
         subcommand: &str,
@@ -252,6 +290,22 @@ impl World {
 
 fn log(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The scan's summary line (stdout).
+fn summary(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The "N API call(s)" of a scan's summary.
+fn api_calls(output: &Output) -> u64 {
+    let text = summary(output);
+    let before = text
+        .split(" API call(s)")
+        .next()
+        .and_then(|t| t.rsplit(' ').next())
+        .and_then(|n| n.parse().ok());
+    before.unwrap_or_else(|| panic!("no API call count in {text:?}"))
 }
 
 fn result_of(notes: &[Note]) -> Note {
@@ -643,4 +697,212 @@ async fn an_assignment_withdrawn_before_the_job_starts_is_not_answered() {
     assert!(model.model_calls().is_empty());
     assert!(w.bot_notes(issue).is_empty());
     assert!(w.bot_reactions(issue).is_empty(), "nothing claimed");
+}
+
+#[tokio::test]
+async fn a_scheduled_scan_answers_the_trigger_label_once() {
+    // A project bot (not named like the handle): the scan reads the lists. One issue labelled
+    // in the UI, one by a `/label` quick action in a comment that mentions nobody.
+    let w = world().await;
+    let by_ui = DoubleNoteable::Issue(w.issue("Flaky test"));
+    w.label(by_ui, w.dev.id, "claude");
+    let by_command = w.issue("Slow build");
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/projects/{}/issues/{by_command}/notes",
+            w.gl.api_url(),
+            w.project
+        ))
+        .header("PRIVATE-TOKEN", &w.dev.token)
+        .json(&serde_json::json!({"body": "Handing this over.\n/label ~claude"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let by_command_iid = by_command;
+    let by_command = DoubleNoteable::Issue(by_command);
+    assert!(
+        w.gl.issues(w.project)
+            .iter()
+            .any(|i| i.iid == by_command_iid && i.labels.contains(&"claude".to_owned())),
+        "the quick action ran"
+    );
+
+    let model = anthropic::start(
+        Script::new()
+            .then(Turn::text("Looked at the flaky test."))
+            .then(Turn::text("Looked at the build.")),
+    )
+    .await
+    .unwrap();
+    // Without AI_LABEL_TRIGGER a label is nothing.
+    let unset = w.scan(&model).await;
+    assert!(unset.status.success(), "{}", log(&unset));
+    assert!(model.model_calls().is_empty());
+
+    let scan = w.labelled_scan(&model).await;
+    assert!(scan.status.success(), "{}", log(&scan));
+    assert!(
+        summary(&scan)
+            .contains("0 new mention(s) and 2 assignment(s), review request(s), trigger label(s)"),
+        "{}",
+        summary(&scan)
+    );
+    assert_eq!(model.model_calls().len(), 2);
+    assert!(
+        first_prompt(&model).contains("please handle this issue"),
+        "a label asks as \"@bot please handle this issue\" would"
+    );
+    for issue in [by_ui, by_command] {
+        result_of(&w.bot_notes(issue));
+        let mut reactions = w.bot_reactions(issue);
+        reactions.sort();
+        assert_eq!(
+            reactions,
+            [
+                claim::emoji(Assistant::Claude),
+                claim::handover_emoji(Assistant::Claude)
+            ],
+            "claimed on the issue itself, as the webhook label path claims"
+        );
+    }
+
+    // The next scans find the claims; the model is not asked again. What the label costs: one
+    // label-event read per item updated in the window, plus one reaction read per addition
+    // found (both issues were updated, both carry an addition): 4 calls more than without.
+    let again = w.labelled_scan(&model).await;
+    assert!(again.status.success(), "{}", log(&again));
+    assert_eq!(model.model_calls().len(), 2, "answered once");
+    for issue in [by_ui, by_command] {
+        assert_eq!(w.bot_notes(issue).len(), 1);
+    }
+    let without = w.scan(&model).await;
+    assert!(without.status.success(), "{}", log(&without));
+    eprintln!(
+        "scan API calls: {} with AI_LABEL_TRIGGER, {} without (2 issues updated in the window)",
+        api_calls(&again),
+        api_calls(&without)
+    );
+    assert_eq!(api_calls(&again), api_calls(&without) + 4);
+}
+
+#[tokio::test]
+async fn the_bots_own_label_change_is_not_answered_by_the_scan() {
+    let w = world().await;
+    let issue = DoubleNoteable::Issue(w.issue("Labelled by the bot"));
+    // The bot labels what it works on (a run, or a rule of the team's): never a request.
+    w.label(issue, w.bot.id, "claude");
+    let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
+        .await
+        .unwrap();
+    let scan = w.labelled_scan(&model).await;
+    assert!(scan.status.success(), "{}", log(&scan));
+    assert!(model.model_calls().is_empty());
+    assert!(w.bot_notes(issue).is_empty());
+    assert!(w.bot_reactions(issue).is_empty(), "nothing claimed");
+    assert!(
+        summary(&scan).contains("0 new mention(s) and 0 assignment(s)"),
+        "{}",
+        summary(&scan)
+    );
+}
+
+#[tokio::test]
+async fn a_guests_trigger_label_is_refused_by_the_scan_and_the_model_never_runs() {
+    let w = world().await;
+    let issue = DoubleNoteable::Issue(w.issue("Guest labels"));
+    w.label(issue, w.guest.id, "claude");
+    let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
+        .await
+        .unwrap();
+    let scan = w.labelled_scan(&model).await;
+    assert!(scan.status.success(), "{}", log(&scan));
+    assert!(model.model_calls().is_empty());
+    let notes = w.bot_notes(issue);
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert!(notes[0].body.contains("Sorry @gus"), "{}", notes[0].body);
+}
+
+#[tokio::test]
+async fn a_label_answered_by_the_webhook_job_is_not_answered_again_by_the_scan() {
+    let w = world().await;
+    let label = [("AI_LABEL_TRIGGER", "claude")];
+    let model = anthropic::start(
+        Script::new()
+            .then(Turn::text("Answered by the webhook job."))
+            .then(Turn::text("Answered by the scan.")),
+    )
+    .await
+    .unwrap();
+    let first = DoubleNoteable::Issue(w.issue("Webhook first"));
+    w.label(first, w.dev.id, "claude");
+    let (payload, _) = w.pipeline(1).await;
+    let job = w.run(&payload, &model, &label).await;
+    assert!(job.status.success(), "{}", log(&job));
+    assert_eq!(model.model_calls().len(), 1);
+    let scan = w.labelled_scan(&model).await;
+    assert!(scan.status.success(), "{}", log(&scan));
+    assert_eq!(
+        model.model_calls().len(),
+        1,
+        "answered once across both modes"
+    );
+    assert_eq!(w.bot_notes(first).len(), 1);
+
+    // And the other way round: the scan answers first, the webhook job arrives late.
+    let second = DoubleNoteable::Issue(w.issue("Scan first"));
+    w.label(second, w.dev.id, "claude");
+    let (late, _) = w.pipeline(2).await;
+    let scan = w.labelled_scan(&model).await;
+    assert!(scan.status.success(), "{}", log(&scan));
+    assert_eq!(model.model_calls().len(), 2);
+    let job = w.run(&late, &model, &label).await;
+    assert!(job.status.success(), "{}", log(&job));
+    assert!(log(&job).contains("already answered"), "{}", log(&job));
+    assert_eq!(
+        model.model_calls().len(),
+        2,
+        "answered once across both modes"
+    );
+    assert_eq!(w.bot_notes(second).len(), 1);
+}
+
+#[tokio::test]
+async fn a_label_removed_and_added_again_is_answered_again() {
+    let w = world().await;
+    let issue = DoubleNoteable::Issue(w.issue("Twice"));
+    let model = anthropic::start(
+        Script::new()
+            .then(Turn::text("First answer."))
+            .then(Turn::text("Second answer.")),
+    )
+    .await
+    .unwrap();
+    w.label(issue, w.dev.id, "claude");
+    let scan = w.labelled_scan(&model).await;
+    assert!(scan.status.success(), "{}", log(&scan));
+    assert_eq!(model.model_calls().len(), 1);
+
+    // Taken off and put back on later: a new request.
+    w.unlabel(issue, w.dev.id, "claude");
+    w.label(issue, w.dev.id, "claude");
+    let scan = w.labelled_scan(&model).await;
+    assert!(scan.status.success(), "{}", log(&scan));
+    assert_eq!(model.model_calls().len(), 2, "{}", log(&scan));
+    let results: Vec<Note> = w
+        .bot_notes(issue)
+        .into_iter()
+        .filter(|n| {
+            n.body
+                .contains(&marker(Assistant::Claude, NoteRole::Result))
+        })
+        .collect();
+    assert_eq!(results.len(), 2, "{results:#?}");
+    assert!(results.iter().any(|n| n.body.contains("Second answer.")));
+
+    // Taken off and not put back: nothing (the latest change is a removal).
+    w.unlabel(issue, w.dev.id, "claude");
+    let scan = w.labelled_scan(&model).await;
+    assert!(scan.status.success(), "{}", log(&scan));
+    assert_eq!(model.model_calls().len(), 2);
 }

@@ -317,7 +317,9 @@ async fn create(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
         kind: NoteableKind::MergeRequest,
         iid: mr.iid,
     };
+    let labels = mr.labels.clone();
     model.merge_requests.push(mr);
+    model.record_label_changes(noteable, author_id, &[], &labels, now);
     quick_actions::execute(
         &mut model,
         noteable,
@@ -425,9 +427,11 @@ async fn update(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Res
         }
     }
     next.updated_at = now;
+    let labels = next.labels.clone();
     if let Some(slot) = model.merge_requests.iter_mut().find(|m| m.id == current.id) {
         *slot = next;
     }
+    model.record_label_changes(resolved.noteable, caller, &current.labels, &labels, now);
     if let Some(extracted) = &extracted {
         quick_actions::execute(
             &mut model,

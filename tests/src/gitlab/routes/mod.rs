@@ -27,6 +27,7 @@ pub mod pipelines;
 pub mod project_settings;
 pub mod projects;
 pub mod repository_files;
+pub mod resource_label_events;
 pub mod todos;
 pub mod uploads;
 pub mod users;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(pipeline_schedules::routes())
         .merge(project_settings::routes())
         .merge(repository_files::routes())
+        .merge(resource_label_events::routes())
         .merge(commits::routes())
         .merge(todos::routes())
         .merge(personal_access_tokens::routes())
