@@ -51,6 +51,7 @@ pub fn from_todo(todo: &Todo, project: &ProjectRef) -> Option<EventRequest> {
         requested,
         actor: todo.author.id,
         at: todo.created_at,
+        placeholder: None,
     })
 }
 

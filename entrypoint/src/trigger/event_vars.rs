@@ -1,6 +1,7 @@
 //! The `AI_EVENT*` variables that name a trigger without a note (the scan's `assigned`,
-//! `review_requested` and description-mention to-dos), next to `AI_NOTEABLE_TYPE` and
-//! `AI_NOTEABLE_IID`. Like `AI_NOTE_ID` they name the request without carrying it: the job reads
+//! `review_requested` and description-mention to-dos, and every such request the relay turns
+//! into a pipeline, the trigger label included), next to `AI_NOTEABLE_TYPE` and
+//! `AI_NOTEABLE_IID`, and, from the relay, `AI_PLACEHOLDER_NOTE_ID`. Like `AI_NOTE_ID` they name the request without carrying it: the job reads
 //! the issue or merge request back and answers only if the bot is still assigned, still asked
 //! for its review, or the description still mentions the assistant, so a variable can never
 //! smuggle in a request nobody made.
@@ -12,13 +13,15 @@ use super::ci_vars::{self, NOTEABLE_TYPE_FIX, VarError};
 use super::decision::BotIdentity;
 use super::event::{self, HookChange, HookUser, Rules, Verdict};
 use crate::assistant::{Assistant, Handles};
-use crate::gitlab::ids::{Noteable, ProjectRef, UserId};
+use crate::gitlab::ids::{NoteId, Noteable, ProjectRef, UserId};
 use crate::gitlab::{GitLab, GitLabError};
 
 /// The names, in one place: the scan writes them, this module reads them.
 pub mod names {
-    /// `assigned`, `review_requested` or `description_mention`.
+    /// `assigned`, `review_requested`, `labelled` or `description_mention`.
     pub const EVENT: &str = "AI_EVENT";
+    /// The label added, for `labelled`.
+    pub const LABEL: &str = "AI_EVENT_LABEL";
     /// The user who assigned, requested the review or wrote the description.
     pub const ACTOR_ID: &str = "AI_EVENT_ACTOR_ID";
     /// When it happened (RFC 3339): the claim on the issue or merge request is for this event.
@@ -26,23 +29,42 @@ pub mod names {
 }
 
 /// Which request the variables name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Requested {
     /// The bot user was assigned to the issue.
     Assigned,
     /// The bot user's review was requested on the merge request.
     ReviewRequested,
+    /// The trigger label (`AI_LABEL_TRIGGER`) was added; only the relay names this one (the
+    /// scan sees no label events: GitLab files no to-do for a label).
+    Labelled {
+        /// The label's title.
+        label: String,
+    },
     /// The issue's or merge request's description mentions the assistant.
     DescriptionMention,
 }
 
 impl Requested {
     /// The value of `AI_EVENT`.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Requested::Assigned => "assigned",
             Requested::ReviewRequested => "review_requested",
+            Requested::Labelled { .. } => "labelled",
             Requested::DescriptionMention => "description_mention",
+        }
+    }
+
+    /// The request an event stands for.
+    pub fn of(kind: &event::EventKind) -> Self {
+        match kind {
+            event::EventKind::Assigned => Requested::Assigned,
+            event::EventKind::ReviewRequested => Requested::ReviewRequested,
+            event::EventKind::Labelled { label } => Requested::Labelled {
+                label: label.clone(),
+            },
+            event::EventKind::DescriptionMention => Requested::DescriptionMention,
         }
     }
 }
@@ -60,12 +82,30 @@ pub struct EventRequest {
     pub actor: UserId,
     /// When.
     pub at: DateTime<Utc>,
+    /// The placeholder the relay posted after claiming the request: the job takes it over and
+    /// does not claim again (as for a note, [`ci_vars::names::PLACEHOLDER_NOTE_ID`]).
+    pub placeholder: Option<NoteId>,
 }
 
 impl EventRequest {
-    /// The variables that name this request, for the scan's in-job run.
+    /// The request a relay or webhook trigger without a note stands for; `None` for a trigger
+    /// with a note (or without an event).
+    pub fn of(trigger: &super::Trigger, placeholder: Option<NoteId>) -> Option<Self> {
+        let event = trigger.event.as_ref().filter(|_| trigger.note.is_none())?;
+        Some(Self {
+            project: trigger.project.clone(),
+            noteable: trigger.noteable,
+            requested: Requested::of(&event.kind),
+            actor: event.actor.id,
+            at: event.at,
+            placeholder,
+        })
+    }
+
+    /// The variables that name this request, for the scan's in-job run and the relay's
+    /// pipeline.
     pub fn variables(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut vars = vec![
             (names::EVENT, self.requested.name().to_owned()),
             (names::ACTOR_ID, self.actor.0.to_string()),
             (
@@ -80,7 +120,14 @@ impl EventRequest {
                 ci_vars::names::NOTEABLE_IID,
                 self.noteable.iid().to_string(),
             ),
-        ]
+        ];
+        if let Requested::Labelled { label } = &self.requested {
+            vars.push((names::LABEL, label.clone()));
+        }
+        if let Some(placeholder) = self.placeholder {
+            vars.push((ci_vars::names::PLACEHOLDER_NOTE_ID, placeholder.to_string()));
+        }
+        vars
     }
 }
 
@@ -91,11 +138,16 @@ pub fn present(vars: &dyn Fn(&str) -> Option<String>) -> bool {
 
 /// Reads and validates the variables.
 pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<EventRequest, VarError> {
-    const EVENT_FIX: &str = "set it to \"assigned\", \"review_requested\" or \"description_mention\", or leave it unset";
+    const EVENT_FIX: &str = "set it to \"assigned\", \"review_requested\", \"labelled\" or \"description_mention\", or leave it unset";
+    const LABEL_FIX: &str = "set it to the title of the label that was added (the relay sets it with AI_EVENT=labelled)";
     let text = non_empty(vars, names::EVENT).unwrap_or_default();
     let requested = match text.as_str() {
         "assigned" => Requested::Assigned,
         "review_requested" => Requested::ReviewRequested,
+        "labelled" => Requested::Labelled {
+            label: non_empty(vars, names::LABEL)
+                .ok_or_else(|| VarError::invalid(names::LABEL, "", LABEL_FIX))?,
+        },
         "description_mention" => Requested::DescriptionMention,
         _ => return Err(VarError::invalid(names::EVENT, &text, EVENT_FIX)),
     };
@@ -123,12 +175,26 @@ pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<EventRequest, VarE
     let noteable = Noteable::from_type(&kind, iid).ok_or_else(|| {
         VarError::invalid(ci_vars::names::NOTEABLE_TYPE, &kind, NOTEABLE_TYPE_FIX)
     })?;
+    const PLACEHOLDER_FIX: &str = "the relay sets it to the id of the placeholder it posted; remove it from the CI/CD variables";
+    let placeholder = match non_empty(vars, ci_vars::names::PLACEHOLDER_NOTE_ID) {
+        None => None,
+        Some(text) => Some(
+            text.parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(NoteId)
+                .ok_or_else(|| {
+                    VarError::invalid(ci_vars::names::PLACEHOLDER_NOTE_ID, &text, PLACEHOLDER_FIX)
+                })?,
+        ),
+    };
     Ok(EventRequest {
         project: ci_vars::project(vars)?,
         noteable,
         requested,
         actor,
         at,
+        placeholder,
     })
 }
 
@@ -141,19 +207,20 @@ pub async fn confirm(
     handles: &Handles,
     bot: &BotIdentity,
 ) -> Result<Result<super::Trigger, String>, GitLabError> {
-    let (confidential, description, assignees, reviewers) = match request.noteable {
+    let (confidential, description, labels, assignees, reviewers) = match request.noteable {
         Noteable::Issue(iid) => {
             let issue = gitlab.issue(&request.project, iid).await?;
             (
                 issue.confidential,
                 issue.description,
+                issue.labels,
                 issue.assignees,
                 Vec::new(),
             )
         }
         Noteable::MergeRequest(iid) => {
             let mr = gitlab.merge_request(&request.project, iid).await?;
-            (false, mr.description, mr.assignees, mr.reviewers)
+            (false, mr.description, mr.labels, mr.assignees, mr.reviewers)
         }
     };
     let users = |list: Vec<crate::gitlab::users::UserBasic>| -> Vec<HookUser> {
@@ -182,26 +249,34 @@ pub async fn confirm(
             Requested::ReviewRequested => users(reviewers),
             _ => Vec::new(),
         },
-        added_labels: Vec::new(),
+        added_labels: match &request.requested {
+            Requested::Labelled { label } => labels.into_iter().filter(|l| l == label).collect(),
+            _ => Vec::new(),
+        },
         opened_description: match request.requested {
             Requested::DescriptionMention => description,
             _ => None,
         },
     };
+    let label = match &request.requested {
+        Requested::Labelled { label } => Some(label.as_str()),
+        _ => None,
+    };
     let rules = Rules {
         assistant,
         bot,
-        label: None,
+        label,
         handles,
     };
     Ok(match change.verdict(rules) {
         Verdict::Answer(found) => {
             let mut trigger = event::into_trigger(&change, found, assistant, handles);
             trigger.source = super::Source::CiVariables;
+            trigger.placeholder = request.placeholder;
             Ok(trigger)
         }
         Verdict::Ignore(_) => Err(format!(
-            "the {} request on {} no longer holds (the bot was unassigned, the review request withdrawn or the description changed)",
+            "the {} request on {} no longer holds (the bot was unassigned, the review request withdrawn, the label removed or the description changed)",
             request.requested.name(),
             request.noteable.reference()
         )),
@@ -264,6 +339,7 @@ mod tests {
             at: DateTime::parse_from_rfc3339("2026-12-07T08:00:00.250Z")
                 .unwrap()
                 .with_timezone(&Utc),
+            placeholder: None,
         };
         let mut written: Vec<(&str, String)> = request.variables();
         written.push(("CI_PROJECT_ID", "7".into()));
@@ -271,13 +347,32 @@ mod tests {
         let vars = env(&pairs);
         assert!(present(&vars));
         assert_eq!(parse(&vars).unwrap(), request);
+
+        // The relay's: a label, and the placeholder it posted.
+        let relayed = EventRequest {
+            requested: Requested::Labelled {
+                label: "ai::claude".into(),
+            },
+            placeholder: Some(NoteId(902)),
+            ..request
+        };
+        let mut written: Vec<(&str, String)> = relayed.variables();
+        written.push(("CI_PROJECT_ID", "7".into()));
+        let pairs: Vec<(&str, &str)> = written.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(parse(&env(&pairs)).unwrap(), relayed);
+        let unlabelled: Vec<(&str, &str)> = pairs
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != names::LABEL)
+            .collect();
+        assert_eq!(parse(&env(&unlabelled)).unwrap_err().name, names::LABEL);
     }
 
     #[test]
     fn a_wrong_variable_is_named_with_what_to_do() {
         let vars = env(&[
             ("CI_PROJECT_ID", "7"),
-            (names::EVENT, "labelled"),
+            (names::EVENT, "closed"),
             (names::ACTOR_ID, "5"),
             (names::AT, "2026-12-07T08:00:00Z"),
         ]);
