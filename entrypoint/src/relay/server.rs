@@ -28,7 +28,7 @@ use tower::ServiceExt as _;
 use super::answer::Context;
 use super::config::{ConnectionLimits, PipelineStart, RelayConfig};
 use super::dedup::Seen;
-use super::intake::{Delivery, Intake, intake};
+use super::intake::{Delivery, EventRules, Intake, intake};
 use super::projects::Projects;
 use super::queue;
 use super::routes::{AppState, router};
@@ -80,12 +80,18 @@ impl Relay {
         let projects = Arc::new(Projects::new(&config).context("setting up the GitLab client")?);
         let stats = Arc::new(Stats::default());
         let seen = Arc::new(Seen::new(config.dedup_ttl, SEEN_CAPACITY));
+        let events = EventRules {
+            label: config.label_trigger.clone(),
+            assistant: config.event_assistant,
+        };
         let ctx = Arc::new(Context {
             stats: Arc::clone(&stats),
             seen: Arc::clone(&seen),
             guard: config.guard.clone(),
             redactor: redactor(&config),
             claim: config.claim,
+            handles: config.handles.clone(),
+            events: events.clone(),
         });
         let (queue, drained) = queue::start(
             config.queue_capacity,
@@ -96,6 +102,7 @@ impl Relay {
         let state = AppState {
             verifier: TokenVerifier::new(&config.webhook_secrets),
             handles: config.handles.clone(),
+            events,
             projects,
             seen,
             queue: queue.clone(),
@@ -198,6 +205,7 @@ fn recover(state: &AppState) -> anyhow::Result<usize> {
             &delivery,
             &record.body,
             &state.handles,
+            &state.events,
             &state.projects,
             &state.seen,
         ) {

@@ -41,6 +41,7 @@ mod model_double_wire;
 mod publish_against_double;
 mod quick_actions;
 mod quota_queue;
+mod relay_events;
 mod relay_metrics;
 mod relay_replicas;
 mod relay_resilience;
