@@ -118,11 +118,34 @@ impl Relay {
                 "answering mentions left in the spool directory by an earlier run"
             );
         }
+        let (stop_sweep, sweep_stopped) = watch::channel(false);
+        let sweep = config.quota_sweep.map(|interval| {
+            let sweepers = state
+                .projects
+                .listed()
+                .map(|(key, project)| super::sweep::Sweeper {
+                    project: key.clone(),
+                    served: Arc::clone(project),
+                    last: None,
+                })
+                .collect();
+            tokio::spawn(super::sweep::run(
+                sweepers,
+                interval,
+                config.claim,
+                Arc::clone(&stats),
+                sweep_stopped,
+            ))
+        });
         let app = router(state);
         let (stop, stopped) = oneshot::channel::<()>();
         let limits = config.limits;
         let task = tokio::spawn(async move {
             serve(listener, app, limits, max_connections, stopped).await;
+            let _ = stop_sweep.send(true);
+            if let Some(sweep) = sweep {
+                sweep.await.context("the quota sweep panicked")?;
+            }
             // Every connection is closed: the workers finish what is queued and the
             // dispatcher ends.
             tracing::info!("no longer accepting deliveries; draining the queue");
@@ -131,7 +154,7 @@ impl Relay {
             tracing::info!("queue drained");
             Ok(())
         });
-        tracing::info!(%addr, workers = config.workers, queue_capacity = config.queue_capacity, overflow_bytes = config.overflow_bytes, max_connections, gitlab = %config.gitlab, "relay listening");
+        tracing::info!(%addr, quota_sweep_seconds = config.quota_sweep.map_or(0, |d| d.as_secs()), workers = config.workers, queue_capacity = config.queue_capacity, overflow_bytes = config.overflow_bytes, max_connections, gitlab = %config.gitlab, "relay listening");
         Ok(Self {
             addr,
             stats,

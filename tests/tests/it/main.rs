@@ -43,6 +43,7 @@ mod quick_actions;
 mod quota_queue;
 mod relay_events;
 mod relay_metrics;
+mod relay_quota_sweep;
 mod relay_replicas;
 mod relay_resilience;
 mod relay_serve_binary;
