@@ -289,7 +289,8 @@ pub async fn after_run(
             // relay sweep's whose pipeline this is): give it back now that the note says when,
             // so the next retrier can claim it. The scan gives its own back too; gone is fine.
             if settings.attempt > 1 {
-                let target = crate::claim::Target::note(&trigger.project, trigger.noteable, posted.id);
+                let target =
+                    crate::claim::Target::note(&trigger.project, trigger.noteable, posted.id);
                 let released = match gitlab.current_user().await {
                     Ok(me) => {
                         crate::claim::release_own(gitlab, target, report.assistant, me.id).await

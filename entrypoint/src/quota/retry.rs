@@ -139,20 +139,12 @@ impl Retrier<'_> {
     /// Runs `queued` again if it is due and nobody else is retrying it: `None` when it is not
     /// due or another scan holds it.
     pub async fn retry(&self, queued: &QueuedNote, now: DateTime<Utc>) -> Option<Outcome> {
-        let (award, handover) = match claim_due(
-            self.gitlab,
-            self.project,
-            self.bot,
-            self.claim,
-            queued,
-            now,
-        )
-        .await
-        {
-            Due::NotDue | Due::Elsewhere => return None,
-            Due::Failed(error) => return Some(Outcome::Failed { error }),
-            Due::Claimed { award, handover } => (award, handover),
-        };
+        let (award, handover) =
+            match claim_due(self.gitlab, self.project, self.bot, self.claim, queued, now).await {
+                Due::NotDue | Due::Elsewhere => return None,
+                Due::Failed(error) => return Some(Outcome::Failed { error }),
+                Due::Claimed { award, handover } => (award, handover),
+            };
         let target = Target::note(self.project, queued.noteable, queued.note);
         let give_back = |handover| give_back(self.gitlab, target, queued.note, award, handover);
         tracing::info!(note = %queued.note, mention = %queued.queued.mention, attempt = queued.queued.attempts + 1, "retrying a request queued by the model API's limit");
@@ -242,7 +234,8 @@ pub async fn claim_due(
     }
     let assistant = queued.queued.assistant;
     let target = Target::note(project, queued.noteable, queued.note);
-    let failed = |what: &str, error: &dyn std::fmt::Display| Due::Failed(format!("{what}: {error}"));
+    let failed =
+        |what: &str, error: &dyn std::fmt::Display| Due::Failed(format!("{what}: {error}"));
     match claim::state(gitlab, target, assistant, bot, settings).await {
         Ok(State::HandedOver | State::Held) => return Due::Elsewhere,
         Ok(State::Free | State::Expired) => {}

@@ -458,24 +458,32 @@ impl RelayConfig {
             }),
             event_assistant: match get(vars::EVENT_ASSISTANT).or(file.event_assistant) {
                 None => Assistant::Claude,
-                Some(text) => text.parse().map_err(|e: crate::assistant::UnknownAssistant| {
-                    RelayConfigError::Invalid {
-                        setting: format!("event_assistant ({})", vars::EVENT_ASSISTANT),
-                        value: text.clone(),
-                        reason: e.to_string(),
-                    }
-                })?,
+                Some(text) => text
+                    .parse()
+                    .map_err(
+                        |e: crate::assistant::UnknownAssistant| RelayConfigError::Invalid {
+                            setting: format!("event_assistant ({})", vars::EVENT_ASSISTANT),
+                            value: text.clone(),
+                            reason: e.to_string(),
+                        },
+                    )?,
             },
             quota_sweep: {
                 let seconds = match get(vars::QUOTA_SWEEP_SECONDS) {
-                    Some(text) => text.trim().parse::<u64>().map_err(|_| {
-                        RelayConfigError::Invalid {
-                            setting: format!("quota_sweep_seconds ({})", vars::QUOTA_SWEEP_SECONDS),
-                            value: text.clone(),
-                            reason: "expected a whole number of seconds (0 turns the sweep off)"
-                                .to_owned(),
-                        }
-                    })?,
+                    Some(text) => {
+                        text.trim()
+                            .parse::<u64>()
+                            .map_err(|_| RelayConfigError::Invalid {
+                                setting: format!(
+                                    "quota_sweep_seconds ({})",
+                                    vars::QUOTA_SWEEP_SECONDS
+                                ),
+                                value: text.clone(),
+                                reason:
+                                    "expected a whole number of seconds (0 turns the sweep off)"
+                                        .to_owned(),
+                            })?
+                    }
                     None => file
                         .quota_sweep_seconds
                         .unwrap_or(DEFAULT_QUOTA_SWEEP.as_secs()),
@@ -677,6 +685,48 @@ mod tests {
         let path = dir.path().join("relay.toml");
         std::fs::write(&path, text).unwrap();
         RelayConfig::load(Some(&path), &env(pairs))
+    }
+
+    #[test]
+    fn events_and_the_quota_sweep_default_sensibly_and_the_environment_wins() {
+        let secrets = [
+            ("OTHER_SECRET", "s"),
+            ("BOT", "glpat-bot"),
+            ("APP_TRIGGER", "glptt-app"),
+        ];
+        let config = load(FILE, &secrets).unwrap();
+        assert_eq!(config.label_trigger, None);
+        assert_eq!(config.event_assistant, Assistant::Claude);
+        assert_eq!(config.quota_sweep, Some(DEFAULT_QUOTA_SWEEP));
+
+        let file = format!(
+            "label_trigger = \"ai\"\nevent_assistant = \"codex\"\nquota_sweep_seconds = 60\n{FILE}"
+        );
+        let config = load(&file, &secrets).unwrap();
+        assert_eq!(config.label_trigger.as_deref(), Some("ai"));
+        assert_eq!(config.event_assistant, Assistant::Codex);
+        assert_eq!(config.quota_sweep, Some(Duration::from_secs(60)));
+
+        let mut pairs = secrets.to_vec();
+        pairs.extend([
+            ("AI_LABEL_TRIGGER", "claude"),
+            (vars::EVENT_ASSISTANT, "claude"),
+            (vars::QUOTA_SWEEP_SECONDS, "0"),
+        ]);
+        let config = load(&file, &pairs).unwrap();
+        assert_eq!(config.label_trigger.as_deref(), Some("claude"));
+        assert_eq!(config.event_assistant, Assistant::Claude);
+        assert_eq!(config.quota_sweep, None, "0 turns the sweep off");
+
+        for (name, value) in [
+            (vars::EVENT_ASSISTANT, "gpt"),
+            (vars::QUOTA_SWEEP_SECONDS, "5m"),
+        ] {
+            let mut pairs = secrets.to_vec();
+            pairs.push((name, value));
+            let error = load(FILE, &pairs).unwrap_err().to_string();
+            assert!(error.contains(name), "{error}");
+        }
     }
 
     #[test]

@@ -21,8 +21,8 @@ use super::spool::Entry;
 use crate::assistant::{Assistant, Handles};
 use crate::gitlab::ids::{NoteId, Noteable, ProjectId, ProjectRef};
 use crate::trigger::Trigger;
-use crate::trigger::event::{self, HookChange, Rules, Verdict};
 use crate::trigger::decision::{Decision, decide};
+use crate::trigger::event::{self, HookChange, Rules, Verdict};
 use crate::trigger::webhook::{self, WebhookError};
 
 /// The `X-Gitlab-Event` values of comment events: GitLab sends internal notes and notes on

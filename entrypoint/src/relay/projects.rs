@@ -8,8 +8,8 @@ use tokio::sync::OnceCell;
 use super::config::{PipelineStart, ProjectRoute, RelayConfig};
 use crate::gitlab::ids::{ProjectId, ProjectRef};
 use crate::gitlab::{ClientBuildError, ClientConfig, GitLab, GitLabError, GitLabToken};
-use crate::trigger::decision::BotIdentity;
 use crate::secret::Secret;
+use crate::trigger::decision::BotIdentity;
 
 /// A configured project, ready to use.
 #[derive(Debug)]

@@ -220,13 +220,41 @@ impl Stats {
             ),
             ("pipelines", snapshot.pipelines, "Pipelines started."),
             ("failed", snapshot.failed, "Mentions that failed."),
-            ("events", snapshot.events, "Issue and merge request changes queued as requests, one per assistant asked."),
-            ("events_ignored", snapshot.events_ignored, "Queued issue and merge request changes that were no request for the bot."),
-            ("sweeps", snapshot.sweeps, "Looks for queued requests, one per project per sweep."),
-            ("sweep_api_calls", snapshot.sweep_api_calls, "GitLab API calls made by the quota sweeps."),
-            ("sweep_failures", snapshot.sweep_failures, "Quota sweeps that could not list the queued requests."),
-            ("retries", snapshot.retries, "Retry pipelines started for queued requests."),
-            ("retry_failures", snapshot.retry_failures, "Queued requests whose retry could not be started."),
+            (
+                "events",
+                snapshot.events,
+                "Issue and merge request changes queued as requests, one per assistant asked.",
+            ),
+            (
+                "events_ignored",
+                snapshot.events_ignored,
+                "Queued issue and merge request changes that were no request for the bot.",
+            ),
+            (
+                "sweeps",
+                snapshot.sweeps,
+                "Looks for queued requests, one per project per sweep.",
+            ),
+            (
+                "sweep_api_calls",
+                snapshot.sweep_api_calls,
+                "GitLab API calls made by the quota sweeps.",
+            ),
+            (
+                "sweep_failures",
+                snapshot.sweep_failures,
+                "Quota sweeps that could not list the queued requests.",
+            ),
+            (
+                "retries",
+                snapshot.retries,
+                "Retry pipelines started for queued requests.",
+            ),
+            (
+                "retry_failures",
+                snapshot.retry_failures,
+                "Queued requests whose retry could not be started.",
+            ),
         ];
         let mut text = String::new();
         for (name, value, help) in counters {

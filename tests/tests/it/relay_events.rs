@@ -168,7 +168,11 @@ async fn the_relay_ignores_the_bots_own_label_change() {
     .unwrap();
     let deliveries = w.deliveries(2).await;
     assert_eq!(deliveries[1].status, Some(200), "{:?}", deliveries[1]);
-    assert_eq!(w.gl.requests().len(), calls, "no API call for the bot's own change");
+    assert_eq!(
+        w.gl.requests().len(),
+        calls,
+        "no API call for the bot's own change"
+    );
     nothing_happened(&w, &relay, w.issue).await;
     assert_eq!(relay.stats().events_ignored, 1);
     relay.shutdown().await.unwrap();
@@ -219,7 +223,10 @@ async fn a_mention_in_a_new_issues_description_through_the_relay_asks_the_assist
     let pipelines = w.gl.pipelines(w.project);
     assert_eq!(pipelines.len(), 1);
     assert_eq!(pipelines[0].variable("AI_ASSISTANT"), Some("codex"));
-    assert_eq!(pipelines[0].variable("AI_EVENT"), Some("description_mention"));
+    assert_eq!(
+        pipelines[0].variable("AI_EVENT"),
+        Some("description_mention")
+    );
     assert_eq!(
         pipelines[0].variable("AI_NOTEABLE_IID"),
         Some(issue.to_string().as_str())

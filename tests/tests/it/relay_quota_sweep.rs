@@ -109,7 +109,10 @@ async fn two_relay_replicas_and_a_scan_retry_a_queued_mention_once() {
     assert_eq!(pipelines.len() as u64, a.retries + b.retries);
     if let Some(pipeline) = pipelines.first() {
         // The retry answers the queued mention in place of the queued note.
-        assert_eq!(pipeline.variable("AI_NOTE_ID"), Some(mention.to_string().as_str()));
+        assert_eq!(
+            pipeline.variable("AI_NOTE_ID"),
+            Some(mention.to_string().as_str())
+        );
         assert_eq!(
             pipeline.variable("AI_PLACEHOLDER_NOTE_ID"),
             Some(queued_note.to_string().as_str())
