@@ -292,3 +292,62 @@ async fn an_assignment_for_codex_is_answered_by_the_configured_event_assistant()
     assert_eq!(pipelines[0].variable("AI_ASSISTANT"), Some("codex"));
     relay.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_confidential_issue_assigned_to_the_bot_through_the_relay_gets_an_internal_placeholder()
+{
+    let w = world().await;
+    let relay = Relay::start(w.config()).await.expect("relay starts");
+    // Issues events alone do not carry confidential issues: the hook must opt in.
+    let url = webhook_url(relay.addr());
+    w.gl.add_hook(
+        w.project,
+        HookSpec::issues_and_merge_requests(&url).token(WEBHOOK_SECRET),
+    )
+    .unwrap();
+    let issue =
+        w.gl.create_issue(
+            w.project,
+            IssueSpec::new(w.dev.id, "Leaked key").confidential(),
+        )
+        .unwrap()
+        .iid;
+    w.gl.change_issuable(
+        w.project,
+        DoubleNoteable::Issue(issue),
+        w.dev.id,
+        IssuableChange::assign(&[w.dev.id]),
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(w.gl.hook_deliveries().is_empty(), "not sent to an ordinary hook");
+    assert_eq!(relay.stats().deliveries, 0);
+
+    w.gl.add_hook(
+        w.project,
+        HookSpec {
+            confidential_issues_events: true,
+            ..HookSpec::issues_and_merge_requests(&url).token(WEBHOOK_SECRET)
+        },
+    )
+    .unwrap();
+    w.gl.change_issuable(
+        w.project,
+        DoubleNoteable::Issue(issue),
+        w.dev.id,
+        IssuableChange::assign(&[w.dev.id, w.bot.id]),
+    )
+    .unwrap();
+    let delivery = w.deliveries(1).await.remove(0);
+    let event = delivery
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("X-Gitlab-Event"))
+        .map(|(_, value)| value.clone());
+    assert_eq!(event.as_deref(), Some("Confidential Issue Hook"));
+    wait_for(&relay, "one pipeline", |s| s.pipelines == 1).await;
+    let notes = bot_notes(&w, issue);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].internal, "answers on a confidential issue stay internal");
+    relay.shutdown().await.unwrap();
+}
