@@ -294,8 +294,7 @@ async fn an_assignment_for_codex_is_answered_by_the_configured_event_assistant()
 }
 
 #[tokio::test]
-async fn a_confidential_issue_assigned_to_the_bot_through_the_relay_gets_an_internal_placeholder()
-{
+async fn a_confidential_issue_assigned_to_the_bot_through_the_relay_gets_an_internal_placeholder() {
     let w = world().await;
     let relay = Relay::start(w.config()).await.expect("relay starts");
     // Issues events alone do not carry confidential issues: the hook must opt in.
@@ -320,7 +319,10 @@ async fn a_confidential_issue_assigned_to_the_bot_through_the_relay_gets_an_inte
     )
     .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(w.gl.hook_deliveries().is_empty(), "not sent to an ordinary hook");
+    assert!(
+        w.gl.hook_deliveries().is_empty(),
+        "not sent to an ordinary hook"
+    );
     assert_eq!(relay.stats().deliveries, 0);
 
     w.gl.add_hook(
@@ -348,6 +350,9 @@ async fn a_confidential_issue_assigned_to_the_bot_through_the_relay_gets_an_inte
     wait_for(&relay, "one pipeline", |s| s.pipelines == 1).await;
     let notes = bot_notes(&w, issue);
     assert_eq!(notes.len(), 1, "{notes:?}");
-    assert!(notes[0].internal, "answers on a confidential issue stay internal");
+    assert!(
+        notes[0].internal,
+        "answers on a confidential issue stay internal"
+    );
     relay.shutdown().await.unwrap();
 }
