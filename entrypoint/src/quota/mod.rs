@@ -284,7 +284,7 @@ pub async fn after_run(
             let posted =
                 crate::publish::result::replace_placeholder(gitlab, placeholder, &body, internal)
                     .await?;
-            tracing::warn!(note = %posted.id, attempt = settings.attempt, retry_at = %retry_at, "the model API's limit was reached; queued for a retry by the scheduled scan");
+            tracing::warn!(note = %posted.id, attempt = settings.attempt, retry_at = %retry_at, "the model API's limit was reached; queued for a retry by the scheduled scan or the relay's sweep");
             // A retry runs under the retrier's claim on the queued note (the scan's, or the
             // relay sweep's whose pipeline this is): give it back now that the note says when,
             // so the next retrier can claim it. The scan gives its own back too; gone is fine.
