@@ -201,6 +201,18 @@ async fn the_trigger_label_added_by_a_developer_through_the_relay_starts_one_pip
     wait_for(&relay, "one pipeline", |s| s.pipelines == 1).await;
     let stats = relay.stats();
     assert_eq!(stats.events, 1, "{stats:?}");
+    let metrics = reqwest::get(format!("http://{}/metrics", relay.addr()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "# TYPE gitlab_ai_relay_events_total counter\ngitlab_ai_relay_events_total 1\n"
+        ),
+        "{metrics}"
+    );
     let pipelines = w.gl.pipelines(w.project);
     assert_eq!(pipelines[0].variable("AI_EVENT"), Some("labelled"));
     assert_eq!(pipelines[0].variable("AI_EVENT_LABEL"), Some("claude"));
