@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::dedup::Seen;
-use super::intake::{EventRules, Mention, Request, candidates};
+use super::intake::{EventRules, Mention, Request};
 use super::stats::{Stats, bump};
 use crate::answer::pipeline::Launch;
 use crate::answer::{Answered, Ask, Retry, in_pipeline};
@@ -105,48 +105,36 @@ async fn decide_change(
     change: &HookChange,
 ) -> Result<Option<Trigger>, crate::gitlab::GitLabError> {
     let bot = mention.project.bot().await?;
-    match candidates(change, &ctx.handles, &ctx.events, Some(bot)) {
-        Ok(assistants) if assistants.contains(&mention.assistant) => {}
-        Ok(_) | Err(_) => {
-            let reason = match change.verdict(Rules {
-                assistant: mention.assistant,
-                bot,
-                label: ctx.events.label.as_deref(),
-                handles: &ctx.handles,
-            }) {
-                Verdict::Ignore(reason) => reason,
-                Verdict::Answer(found) => format!(
-                    "{} is answered by {} (event_assistant / AI_RELAY_EVENT_ASSISTANT)",
-                    found.kind.describe(),
-                    ctx.events.assistant
-                ),
-            };
-            tracing::info!(%reason, "the event is no request");
-            bump(&ctx.stats.events_ignored);
-            return Ok(None);
-        }
-    }
-    match change.verdict(Rules {
+    let rules = Rules {
         assistant: mention.assistant,
         bot,
         label: ctx.events.label.as_deref(),
         handles: &ctx.handles,
-    }) {
-        Verdict::Answer(found) => {
+    };
+    // The same choice as intake's once the bot is known ([`super::intake::candidates`]).
+    let reason = match change.verdict(rules) {
+        Verdict::Answer(found)
+            if found.kind == event::EventKind::DescriptionMention
+                || mention.assistant == ctx.events.assistant =>
+        {
             tracing::info!(actor = ?found.actor.username, event = %found.kind.describe(), "a request without a comment");
-            Ok(Some(event::into_trigger(
+            return Ok(Some(event::into_trigger(
                 change,
                 found,
                 mention.assistant,
                 &ctx.handles,
-            )))
+            )));
         }
-        Verdict::Ignore(reason) => {
-            tracing::info!(%reason, "the event is no request");
-            bump(&ctx.stats.events_ignored);
-            Ok(None)
-        }
-    }
+        Verdict::Answer(found) => format!(
+            "{} is answered by {} (event_assistant / AI_RELAY_EVENT_ASSISTANT)",
+            found.kind.describe(),
+            ctx.events.assistant
+        ),
+        Verdict::Ignore(reason) => reason,
+    };
+    tracing::info!(%reason, "the event is no request");
+    bump(&ctx.stats.events_ignored);
+    Ok(None)
 }
 
 /// The pauses before the relay tries a mention again that failed without leaving anything

@@ -371,3 +371,78 @@ pub fn candidates(
         Ok(assistants)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gitlab::ids::UserId;
+    use crate::trigger::decision::BotIdentity;
+    use serde_json::json;
+
+    fn change(actor: (u64, &str), changes: serde_json::Value, description: &str) -> HookChange {
+        let user = |(id, name): (u64, &str)| json!({"id": id, "name": name, "username": name});
+        let body = json!({
+            "object_kind": "issue", "user": user(actor), "project": {"id": 7},
+            "object_attributes": {"iid": 3, "action": if changes.is_null() { "open" } else { "update" },
+                "updated_at": "2026-12-07T08:00:00Z", "description": description},
+            "changes": if changes.is_null() { json!({}) } else { changes },
+        });
+        event::parse(&body.to_string()).unwrap().unwrap()
+    }
+
+    #[test]
+    fn intake_keeps_what_may_be_a_request_and_drops_the_bots_own_change_once_it_knows_the_bot() {
+        let handles = Handles::default();
+        let rules = EventRules {
+            label: Some("ai".into()),
+            assistant: Assistant::Claude,
+        };
+        let bot = BotIdentity {
+            id: UserId(9),
+            username: "helper-bot".into(),
+        };
+        let labelled = |actor| {
+            change(
+                actor,
+                json!({"labels": {"previous": [], "current": [{"title": "ai"}]}}),
+                "",
+            )
+        };
+        // Unknown bot: any label change is kept for the worker; known: the bot's own is dropped.
+        let own = labelled((9, "helper-bot"));
+        assert_eq!(
+            candidates(&own, &handles, &rules, None),
+            Ok(vec![Assistant::Claude])
+        );
+        let dropped = candidates(&own, &handles, &rules, Some(&bot)).unwrap_err();
+        assert!(dropped.contains("itself"), "{dropped}");
+        assert_eq!(
+            candidates(&labelled((3, "dana")), &handles, &rules, Some(&bot)),
+            Ok(vec![Assistant::Claude])
+        );
+        // Someone else assigned: kept while the bot is unknown, dropped once it is.
+        let assigned = change(
+            (3, "dana"),
+            json!({"assignees": {"previous": [], "current": [{"id": 4, "username": "erin"}]}}),
+            "",
+        );
+        assert!(candidates(&assigned, &handles, &rules, None).is_ok());
+        assert!(candidates(&assigned, &handles, &rules, Some(&bot)).is_err());
+        // A new description names its own assistant; a retitle is nothing.
+        let opened = change((3, "dana"), serde_json::Value::Null, "@codex please look");
+        assert_eq!(
+            candidates(&opened, &handles, &rules, None),
+            Ok(vec![Assistant::Codex])
+        );
+        assert_eq!(
+            candidates(&opened, &handles, &rules, Some(&bot)),
+            Ok(vec![Assistant::Codex])
+        );
+        let retitled = change(
+            (3, "dana"),
+            json!({"title": {"previous": "a", "current": "b"}}),
+            "",
+        );
+        assert!(candidates(&retitled, &handles, &rules, None).is_err());
+    }
+}
