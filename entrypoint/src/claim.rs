@@ -638,6 +638,25 @@ pub async fn withdraw_all(
     Ok(())
 }
 
+/// Removes the bot's claim and hand-over reactions of `assistant` from `target`, whoever added
+/// them: for a job that queued its request again ([`crate::quota`]) in a retry pipeline the
+/// relay's sweep started and claimed, which holds no award ids, so that the next sweep or scan
+/// can claim the queued note again. Already gone is fine.
+pub async fn release_own(
+    gitlab: &GitLab,
+    target: Target<'_>,
+    assistant: Assistant,
+    bot: UserId,
+) -> Result<(), GitLabError> {
+    let awards = target.awards(gitlab).await?;
+    for name in [handover_emoji(assistant), emoji(assistant)] {
+        for award in named(&awards, bot, name) {
+            withdraw(gitlab, target, award.id).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Gives a claim (and its hand-over, when there was one) back, for a caller that won but could
 /// not answer, so that a retry or the next scan can take the mention again.
 pub async fn release(

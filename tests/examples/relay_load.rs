@@ -78,6 +78,9 @@ async fn main() -> anyhow::Result<()> {
         limits: ConnectionLimits::default(),
         overflow_bytes: 64 * 1024 * 1024,
         spool_dir: None,
+        label_trigger: None,
+        event_assistant: entrypoint::assistant::Assistant::Claude,
+        quota_sweep: None,
     })
     .await?;
     gl.add_hook(

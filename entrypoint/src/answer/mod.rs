@@ -40,6 +40,7 @@ use crate::quick_action::Inert;
 use crate::redact::Redactor;
 use crate::trigger::Trigger;
 use crate::trigger::ci_vars::CiRequest;
+use crate::trigger::event_vars::EventRequest;
 use pipeline::Launch;
 
 /// One mention to answer, and what every step needs.
@@ -425,14 +426,23 @@ pub async fn in_pipeline(
         }
     };
     let trigger = ask.trigger;
-    let Some(request) = CiRequest::checked(trigger, ask.assistant, Some(placeholder.note)) else {
-        // `acknowledge` posts nothing for a trigger without a note, which no relay or scan makes.
+    let Some(variables) = pipeline_variables(trigger, ask.assistant, placeholder.note) else {
+        // A trigger with neither a note nor an event (a Duo flow) is never claimed, so nothing
+        // held it; only the placeholder goes.
+        if let Err(error) = ask
+            .gitlab
+            .delete_note(&trigger.project, trigger.noteable, placeholder.note)
+            .await
+        {
+            tracing::warn!(%error, "the placeholder of a request with neither a note nor an event could not be deleted");
+        }
         return Answered::Failed {
-            error: "the mention names no note".to_owned(),
+            error: "the request names neither a note nor an issue or merge request event"
+                .to_owned(),
             noted: false,
         };
     };
-    match pipeline::start(launch, &trigger.project, &request).await {
+    match pipeline::start_with(launch, &trigger.project, variables).await {
         Ok(started) if ask.job.is_some() => {
             // The placeholder links the job that posted it (a scan's) until the pipeline's job
             // takes it over: no request spent on linking the pipeline too.
@@ -522,6 +532,28 @@ pub async fn in_pipeline(
             }
         }
     }
+}
+
+/// The variables of the pipeline that answers `trigger` with `placeholder`: the note's, whose
+/// body the guard checked ([`CiRequest::checked`]), or, for an assignment, review request, label
+/// or description mention, the event's ([`EventRequest::of`]) with the assistant; `None` for a
+/// trigger with neither.
+fn pipeline_variables(
+    trigger: &Trigger,
+    assistant: Assistant,
+    placeholder: NoteId,
+) -> Option<std::collections::BTreeMap<&'static str, String>> {
+    if let Some(request) = CiRequest::checked(trigger, assistant, Some(placeholder)) {
+        return Some(request.variables());
+    }
+    let request = EventRequest::of(trigger, Some(placeholder))?;
+    let mut variables: std::collections::BTreeMap<&'static str, String> =
+        request.variables().into_iter().collect();
+    variables.insert(
+        crate::trigger::ci_vars::names::ASSISTANT,
+        assistant.name().to_owned(),
+    );
+    Some(variables)
 }
 
 /// The hidden line of a failure note ([`Retry::ByPerson`]) that names the mention it is about,

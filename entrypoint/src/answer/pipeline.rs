@@ -1,6 +1,7 @@
 //! Starting the pipeline that answers one mention, with the `AI_*` variables `entrypoint run`
-//! reads ([`crate::trigger::ci_vars::CiRequest::variables`]): they name the note, never carry
-//! its text, so the job reads the request back from GitLab and a forged variable cannot put
+//! reads ([`crate::trigger::ci_vars::CiRequest::variables`], or for a request without a note
+//! [`crate::trigger::event_vars::EventRequest::variables`]): they name the note or the event,
+//! never carry its text, so the job reads the request back from GitLab and a forged variable cannot put
 //! words in anyone's mouth. The digest of the body the guard checked goes along, so the job
 //! refuses a note edited since.
 
@@ -42,7 +43,17 @@ pub async fn start(
     project: &ProjectRef,
     request: &CiRequest,
 ) -> Result<Pipeline, GitLabError> {
-    let variables = request.variables().into_iter();
+    start_with(launch, project, request.variables()).await
+}
+
+/// [`start`] with the variables given: those of a note ([`CiRequest::variables`]) or of a
+/// request without one, plus any the caller adds (the attempt of a quota retry).
+pub async fn start_with(
+    launch: Launch<'_>,
+    project: &ProjectRef,
+    variables: std::collections::BTreeMap<&'static str, String>,
+) -> Result<Pipeline, GitLabError> {
+    let variables = variables.into_iter();
     match launch.start {
         PipelineStart::TriggerToken(token) => {
             let request = PipelineTrigger {

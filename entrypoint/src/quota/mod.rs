@@ -218,7 +218,7 @@ impl Queued {
                 at,
             } => format!(
                 "{EVENT_FIELD};{};{actor};{}",
-                requested.name(),
+                requested.field(),
                 at.to_rfc3339_opts(SecondsFormat::Millis, true)
             ),
         };
@@ -247,7 +247,7 @@ impl Queued {
             .with_timezone(&Utc);
         let request = match fields.next()? {
             EVENT_FIELD => {
-                let requested = Requested::from_name(fields.next()?)?;
+                let requested = Requested::from_field(fields.next()?)?;
                 let actor = UserId(fields.next()?.parse().ok().filter(|id| *id > 0)?);
                 let at = DateTime::parse_from_rfc3339(fields.next()?)
                     .ok()?
@@ -351,7 +351,23 @@ pub async fn after_run(
             let posted =
                 crate::publish::result::replace_placeholder(gitlab, placeholder, &body, internal)
                     .await?;
-            tracing::warn!(note = %posted.id, attempt = settings.attempt, retry_at = %retry_at, "the model API's limit was reached; queued for a retry by the scheduled scan");
+            tracing::warn!(note = %posted.id, attempt = settings.attempt, retry_at = %retry_at, "the model API's limit was reached; queued for a retry by the scheduled scan or the relay's sweep");
+            // A retry runs under the retrier's claim on the queued note (the scan's, or the
+            // relay sweep's whose pipeline this is): give it back now that the note says when,
+            // so the next retrier can claim it. The scan gives its own back too; gone is fine.
+            if settings.attempt > 1 {
+                let target =
+                    crate::claim::Target::note(&trigger.project, trigger.noteable, posted.id);
+                let released = match gitlab.current_user().await {
+                    Ok(me) => {
+                        crate::claim::release_own(gitlab, target, report.assistant, me.id).await
+                    }
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = released {
+                    tracing::warn!(note = %posted.id, %error, "the claim on the queued note could not be given back; remove the bot's reactions on it to have it retried");
+                }
+            }
             Ok(Some(crate::answer::in_job::JobEnd::Queued {
                 note: posted.id,
                 retry_at,
@@ -565,7 +581,9 @@ mod tests {
         for requested in [
             Requested::Assigned,
             Requested::ReviewRequested,
-            Requested::Labelled,
+            Requested::Labelled {
+                label: "ai; ready -->".into(),
+            },
             Requested::DescriptionMention,
         ] {
             let event = Queued {

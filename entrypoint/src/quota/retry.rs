@@ -25,7 +25,7 @@ use super::{ATTEMPT_VAR, Queued, QueuedRequest, QuotaSettings};
 use crate::answer::in_job::{JobEnd, run_with};
 use crate::assistant::{Assistant, Handles};
 use crate::claim::{self, Claim, ClaimSettings, HandOver, State, Target};
-use crate::gitlab::ids::{NoteId, Noteable, ProjectRef, UserId};
+use crate::gitlab::ids::{AwardId, NoteId, Noteable, ProjectRef, UserId};
 use crate::gitlab::list_options::{OrderBy, Sort};
 use crate::gitlab::notes::{Note, noteable_path};
 use crate::gitlab::{GitLab, GitLabError};
@@ -58,13 +58,13 @@ pub struct QueuedNote {
     pub queued: Queued,
 }
 
-/// Every queued note of `assistant` by the bot user `bot` on the issues and merge requests
-/// `updated` since `edge` ([`crate::scan::discover::updated_since`] listed at `edge` or
-/// earlier), oldest retry first.
+/// Every queued note of one of `assistants` by the bot user `bot` on the issues and merge
+/// requests `updated` since `edge` ([`crate::scan::discover::updated_since`] listed at `edge`
+/// or earlier), oldest retry first.
 pub async fn find_queued(
     gitlab: &GitLab,
     project: &ProjectRef,
-    assistant: Assistant,
+    assistants: &[Assistant],
     bot: UserId,
     updated: &[Updated],
     edge: DateTime<Utc>,
@@ -79,7 +79,9 @@ pub async fn find_queued(
             if note.author.id != bot || note.system {
                 continue;
             }
-            if let Some(queued) = Queued::find(&note.body).filter(|q| q.assistant == assistant) {
+            if let Some(queued) =
+                Queued::find(&note.body).filter(|q| assistants.contains(&q.assistant))
+            {
                 found.push(QueuedNote {
                     noteable,
                     note: note.id,
@@ -143,55 +145,14 @@ impl Retrier<'_> {
     /// Runs `queued` again if it is due and nobody else is retrying it: `None` when it is not
     /// due or another scan holds it.
     pub async fn retry(&self, queued: &QueuedNote, now: DateTime<Utc>) -> Option<Outcome> {
-        if !queued.queued.is_due(now) {
-            return None;
-        }
+        let (award, handover) =
+            match claim_due(self.gitlab, self.project, self.bot, self.claim, queued, now).await {
+                Due::NotDue | Due::Elsewhere => return None,
+                Due::Failed(error) => return Some(Outcome::Failed { error }),
+                Due::Claimed { award, handover } => (award, handover),
+            };
         let target = Target::note(self.project, queued.noteable, queued.note);
-        let failed = |what: &str, error: &dyn std::fmt::Display| {
-            Some(Outcome::Failed {
-                error: format!("{what}: {error}"),
-            })
-        };
-        match claim::state(self.gitlab, target, self.assistant, self.bot, self.claim).await {
-            Ok(State::HandedOver | State::Held) => return None,
-            Ok(State::Free | State::Expired) => {}
-            Err(error) => return failed("reading the reactions on a queued note", &error),
-        }
-        let award = match claim::claim(self.gitlab, target, self.assistant, self.claim).await {
-            Ok(Claim::Won(award)) => award,
-            Ok(Claim::Taken) => return None,
-            Err(error) => return failed("claiming a queued note", &error),
-        };
-        let give_back = |handover| async move {
-            if let Err(error) = claim::release(self.gitlab, target, award, handover).await {
-                tracing::warn!(note = %queued.note, %error, "the claim on the queued note could not be given back; remove the bot's reactions on it to have it retried");
-            }
-        };
-        // Another scan may have retried it between our list and our claim: it rewrote the note
-        // before giving its reactions back.
-        match self
-            .gitlab
-            .note(self.project, queued.noteable, queued.note)
-            .await
-        {
-            Ok(note) if Queued::find(&note.body).as_ref() == Some(&queued.queued) => {}
-            Ok(_) => {
-                give_back(None).await;
-                return None;
-            }
-            Err(error) => {
-                give_back(None).await;
-                return failed("reading a queued note again", &error);
-            }
-        }
-        let handover = match claim::hand_over(self.gitlab, target, self.assistant, award).await {
-            Ok(HandOver::Done(handover)) => handover,
-            Ok(HandOver::Lost) => return None,
-            Err(error) => {
-                give_back(None).await;
-                return failed("handing the claim on a queued note over", &error);
-            }
-        };
+        let give_back = |handover| give_back(self.gitlab, target, queued.note, award, handover);
         tracing::info!(note = %queued.note, request = ?queued.queued.request, attempt = queued.queued.attempts + 1, "retrying a request queued by the model API's limit");
         let outcome = self.run(queued).await;
         match &outcome {
@@ -224,43 +185,8 @@ impl Retrier<'_> {
     /// The run flow for the queued mention in this job, the queued note as its placeholder:
     /// the in-job run of [`crate::answer::in_job`], with the attempt number on top.
     async fn run(&self, queued: &QueuedNote) -> Outcome {
-        let q = &queued.queued;
-        let mut overlay = match &q.request {
-            QueuedRequest::Mention { note, discussion } => CiRequest {
-                project: self.project.clone(),
-                assistant: self.assistant,
-                noteable: queued.noteable,
-                note: *note,
-                discussion: discussion.clone(),
-                placeholder: Some(queued.note),
-                checked_body: None,
-            }
-            .variables(),
-            QueuedRequest::Event {
-                requested,
-                actor,
-                at,
-            } => {
-                let request = EventRequest {
-                    project: self.project.clone(),
-                    noteable: queued.noteable,
-                    requested: *requested,
-                    actor: *actor,
-                    at: *at,
-                    placeholder: Some(queued.note),
-                };
-                let mut overlay: std::collections::BTreeMap<&'static str, String> =
-                    request.variables().into_iter().collect();
-                overlay.insert(
-                    crate::trigger::ci_vars::names::ASSISTANT,
-                    self.assistant.name().to_owned(),
-                );
-                overlay
-            }
-        };
-        overlay.insert(ATTEMPT_VAR, (q.attempts + 1).to_string());
         match run_with(
-            overlay,
+            retry_variables(self.project, queued),
             self.assistant,
             self.handles,
             self.vars,
@@ -274,6 +200,137 @@ impl Retrier<'_> {
             },
         }
     }
+}
+
+/// Whether a queued note is now this caller's to retry ([`claim_due`]).
+#[derive(Debug)]
+pub enum Due {
+    /// Its retry time has not come.
+    NotDue,
+    /// Another scan, relay replica or retry holds it, or retried it between the list and the
+    /// claim.
+    Elsewhere,
+    /// Claimed and handed over: the caller runs it (or starts its pipeline) and gives the
+    /// reactions back ([`give_back`]) if it cannot.
+    Claimed {
+        /// The claim reaction.
+        award: AwardId,
+        /// The hand-over reaction.
+        handover: AwardId,
+    },
+    /// GitLab failed; nothing is held.
+    Failed(String),
+}
+
+/// Claims a due queued note for its retry with the bot's reaction on the note itself, the lock
+/// every scan and relay replica takes ([`crate::claim`]): reads the note again after winning (a
+/// retry that ran meanwhile rewrote it) and hands the claim over. Shared by the scan's in-job
+/// retry and the relay's sweep ([`crate::relay::sweep`]), so they answer a queued request once
+/// between them.
+pub async fn claim_due(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    bot: UserId,
+    settings: &ClaimSettings,
+    queued: &QueuedNote,
+    now: DateTime<Utc>,
+) -> Due {
+    if !queued.queued.is_due(now) {
+        return Due::NotDue;
+    }
+    let assistant = queued.queued.assistant;
+    let target = Target::note(project, queued.noteable, queued.note);
+    let failed =
+        |what: &str, error: &dyn std::fmt::Display| Due::Failed(format!("{what}: {error}"));
+    match claim::state(gitlab, target, assistant, bot, settings).await {
+        Ok(State::HandedOver | State::Held) => return Due::Elsewhere,
+        Ok(State::Free | State::Expired) => {}
+        Err(error) => return failed("reading the reactions on a queued note", &error),
+    }
+    let award = match claim::claim(gitlab, target, assistant, settings).await {
+        Ok(Claim::Won(award)) => award,
+        Ok(Claim::Taken) => return Due::Elsewhere,
+        Err(error) => return failed("claiming a queued note", &error),
+    };
+    // Another scan or replica may have retried it between our list and our claim: it rewrote
+    // the note before giving its reactions back.
+    match gitlab.note(project, queued.noteable, queued.note).await {
+        Ok(note) if Queued::find(&note.body).as_ref() == Some(&queued.queued) => {}
+        Ok(_) => {
+            give_back(gitlab, target, queued.note, award, None).await;
+            return Due::Elsewhere;
+        }
+        Err(error) => {
+            give_back(gitlab, target, queued.note, award, None).await;
+            return failed("reading a queued note again", &error);
+        }
+    }
+    match claim::hand_over(gitlab, target, assistant, award).await {
+        Ok(HandOver::Done(handover)) => Due::Claimed { award, handover },
+        Ok(HandOver::Lost) => Due::Elsewhere,
+        Err(error) => {
+            give_back(gitlab, target, queued.note, award, None).await;
+            failed("handing the claim on a queued note over", &error)
+        }
+    }
+}
+
+/// Gives the claim on a queued note back, so the next scan or sweep retries it.
+pub async fn give_back(
+    gitlab: &GitLab,
+    target: Target<'_>,
+    note: NoteId,
+    award: AwardId,
+    handover: Option<AwardId>,
+) {
+    if let Err(error) = claim::release(gitlab, target, award, handover).await {
+        tracing::warn!(note = %note, %error, "the claim on the queued note could not be given back; remove the bot's reactions on it to have it retried");
+    }
+}
+
+/// The variables of a retry: the queued mention's ([`CiRequest::variables`]) or event request's
+/// ([`EventRequest::variables`]), the queued note as
+/// its placeholder, and the attempt number ([`ATTEMPT_VAR`]).
+pub fn retry_variables(
+    project: &ProjectRef,
+    queued: &QueuedNote,
+) -> std::collections::BTreeMap<&'static str, String> {
+    let q = &queued.queued;
+    let mut variables = match &q.request {
+        QueuedRequest::Mention { note, discussion } => CiRequest {
+            project: project.clone(),
+            assistant: q.assistant,
+            noteable: queued.noteable,
+            note: *note,
+            discussion: discussion.clone(),
+            placeholder: Some(queued.note),
+            checked_body: None,
+        }
+        .variables(),
+        QueuedRequest::Event {
+            requested,
+            actor,
+            at,
+        } => {
+            let request = EventRequest {
+                project: project.clone(),
+                noteable: queued.noteable,
+                requested: requested.clone(),
+                actor: *actor,
+                at: *at,
+                placeholder: Some(queued.note),
+            };
+            let mut variables: std::collections::BTreeMap<&'static str, String> =
+                request.variables().into_iter().collect();
+            variables.insert(
+                crate::trigger::ci_vars::names::ASSISTANT,
+                q.assistant.name().to_owned(),
+            );
+            variables
+        }
+    };
+    variables.insert(ATTEMPT_VAR, (q.attempts + 1).to_string());
+    variables
 }
 
 /// How far before the scan window's start `since` the queued notes are looked for: a note that
@@ -299,7 +356,7 @@ impl Retrier<'_> {
         let queued = find_queued(
             self.gitlab,
             self.project,
-            self.assistant,
+            &[self.assistant],
             self.bot,
             updated,
             edge,

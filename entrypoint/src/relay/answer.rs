@@ -11,14 +11,17 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::dedup::Seen;
-use super::intake::Mention;
+use super::intake::{EventRules, Mention, Request};
 use super::stats::{Stats, bump};
 use crate::answer::pipeline::Launch;
 use crate::answer::{Answered, Ask, Retry, in_pipeline};
+use crate::assistant::Handles;
 use crate::claim::ClaimSettings;
 use crate::gitlab::ids::{NoteId, PipelineId};
 use crate::guard::GuardSettings;
 use crate::redact::Redactor;
+use crate::trigger::Trigger;
+use crate::trigger::event::{self, HookChange, Rules, Verdict};
 
 /// What the workers share.
 #[derive(Debug)]
@@ -33,6 +36,10 @@ pub struct Context {
     pub redactor: Redactor,
     /// The claim's lease.
     pub claim: ClaimSettings,
+    /// Which usernames summon which assistant (description mentions).
+    pub handles: Handles,
+    /// The label and the assistant for issue and merge request events.
+    pub events: EventRules,
 }
 
 /// How a mention ended.
@@ -50,10 +57,11 @@ pub enum Outcome {
 
 /// Handles one mention; never panics and never leaves a "working" placeholder behind.
 pub async fn answer(ctx: &Context, mention: &Mention) -> Outcome {
-    let note = mention.trigger.note.as_ref().map(|n| n.id);
+    let note = mention.request.note();
     let span = tracing::info_span!(
         "mention",
-        project = %mention.trigger.project,
+        project = %mention.request.project(),
+        noteable = %mention.request.noteable().reference(),
         note = note.map(|n| n.0),
         assistant = mention.assistant.name(),
         event = mention.event_uuid.as_deref().unwrap_or(""),
@@ -88,6 +96,47 @@ pub async fn answer(ctx: &Context, mention: &Mention) -> Outcome {
     outcome
 }
 
+/// An issue or merge request change, decided as in webhook mode now that the bot user is known
+/// ([`HookChange::verdict`]: the bot's own changes and changes to someone else are no request):
+/// the trigger to answer, or `None` (counted, logged) when there is nothing to do.
+async fn decide_change(
+    ctx: &Context,
+    mention: &Mention,
+    change: &HookChange,
+) -> Result<Option<Trigger>, crate::gitlab::GitLabError> {
+    let bot = mention.project.bot().await?;
+    let rules = Rules {
+        assistant: mention.assistant,
+        bot,
+        label: ctx.events.label.as_deref(),
+        handles: &ctx.handles,
+    };
+    // The same choice as intake's once the bot is known ([`super::intake::candidates`]).
+    let reason = match change.verdict(rules) {
+        Verdict::Answer(found)
+            if found.kind == event::EventKind::DescriptionMention
+                || mention.assistant == ctx.events.assistant =>
+        {
+            tracing::info!(actor = ?found.actor.username, event = %found.kind.describe(), "a request without a comment");
+            return Ok(Some(event::into_trigger(
+                change,
+                found,
+                mention.assistant,
+                &ctx.handles,
+            )));
+        }
+        Verdict::Answer(found) => format!(
+            "{} is answered by {} (event_assistant / AI_RELAY_EVENT_ASSISTANT)",
+            found.kind.describe(),
+            ctx.events.assistant
+        ),
+        Verdict::Ignore(reason) => reason,
+    };
+    tracing::info!(%reason, "the event is no request");
+    bump(&ctx.stats.events_ignored);
+    Ok(None)
+}
+
 /// The pauses before the relay tries a mention again that failed without leaving anything
 /// visible (GitLab failed the access checks, the claim, the placeholder or the hand-over, and the
 /// claim was given back): GitLab does not re-send a delivery it got a 202 for, so without these
@@ -102,9 +151,20 @@ const RETRY_PAUSES: [std::time::Duration; 3] = [
 /// One attempt, and whether it failed silently (nothing posted, nothing held).
 async fn work(ctx: &Context, mention: &Mention) -> (Outcome, bool) {
     let project = &*mention.project;
+    let trigger = match &mention.request {
+        Request::Note(trigger) => Arc::clone(trigger),
+        Request::Change(change) => match decide_change(ctx, mention, change).await {
+            Ok(Some(trigger)) => Arc::new(trigger),
+            Ok(None) => return (Outcome::NotAllowed, false),
+            Err(error) => {
+                tracing::warn!(%error, "the bot user could not be read to decide the event");
+                return (Outcome::Failed, true);
+            }
+        },
+    };
     let ask = Ask {
         gitlab: &project.gitlab,
-        trigger: &mention.trigger,
+        trigger: &trigger,
         assistant: mention.assistant,
         claim: &ctx.claim,
         job: None,

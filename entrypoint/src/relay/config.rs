@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::assistant::Handles;
+use crate::assistant::{Assistant, Handles};
 use crate::config::HandleArgs;
 use crate::gitlab::config::ApiBaseUrl;
 use crate::gitlab::ids::{ProjectId, ProjectRef};
@@ -52,7 +52,15 @@ pub mod vars {
     pub const OVERFLOW_BYTES: &str = "AI_RELAY_OVERFLOW_BYTES";
     /// A directory where deliveries beyond the queue are kept, so a restart does not lose them.
     pub const SPOOL_DIR: &str = "AI_RELAY_SPOOL_DIR";
+    /// The assistant that answers an assignment, a review request or the trigger label.
+    pub const EVENT_ASSISTANT: &str = "AI_RELAY_EVENT_ASSISTANT";
+    /// Seconds between two looks for requests a model-API quota error queued (0: never).
+    pub const QUOTA_SWEEP_SECONDS: &str = "AI_RELAY_QUOTA_SWEEP_SECONDS";
 }
+
+/// How often the relay looks for queued requests by default: the default first wait of a
+/// queued request ([`crate::quota::DEFAULT_BACKOFF`]), as a scan every five minutes would.
+pub const DEFAULT_QUOTA_SWEEP: Duration = Duration::from_secs(300);
 
 /// Where a secret comes from.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -172,6 +180,16 @@ pub struct RelayConfig {
     /// Where deliveries beyond the queue are written, so a crash or restart does not lose them;
     /// `None` keeps them in memory.
     pub spool_dir: Option<PathBuf>,
+    /// `AI_LABEL_TRIGGER`: the label whose adding (Issue and Merge Request Hooks) is a request;
+    /// `None`: no label trigger.
+    pub label_trigger: Option<String>,
+    /// Who answers an assignment, a review request or the trigger label: one bot user stands
+    /// for both assistants, so the relay cannot tell from the event which one was meant (a
+    /// description mention names its own).
+    pub event_assistant: Assistant,
+    /// How often the relay looks for requests a model-API quota error queued and retries the
+    /// due ones ([`super::sweep`]); `None` never (a scan does it).
+    pub quota_sweep: Option<Duration>,
 }
 
 /// What keeps a client from holding the relay open.
@@ -435,6 +453,43 @@ impl RelayConfig {
                 DEFAULT_OVERFLOW_BYTES,
             )?,
             spool_dir: get(vars::SPOOL_DIR).map(PathBuf::from).or(file.spool_dir),
+            label_trigger: crate::trigger::event::label_from_env(&|name| {
+                get(name).or_else(|| file.label_trigger.clone())
+            }),
+            event_assistant: match get(vars::EVENT_ASSISTANT).or(file.event_assistant) {
+                None => Assistant::Claude,
+                Some(text) => text
+                    .parse()
+                    .map_err(
+                        |e: crate::assistant::UnknownAssistant| RelayConfigError::Invalid {
+                            setting: format!("event_assistant ({})", vars::EVENT_ASSISTANT),
+                            value: text.clone(),
+                            reason: e.to_string(),
+                        },
+                    )?,
+            },
+            quota_sweep: {
+                let seconds = match get(vars::QUOTA_SWEEP_SECONDS) {
+                    Some(text) => {
+                        text.trim()
+                            .parse::<u64>()
+                            .map_err(|_| RelayConfigError::Invalid {
+                                setting: format!(
+                                    "quota_sweep_seconds ({})",
+                                    vars::QUOTA_SWEEP_SECONDS
+                                ),
+                                value: text.clone(),
+                                reason:
+                                    "expected a whole number of seconds (0 turns the sweep off)"
+                                        .to_owned(),
+                            })?
+                    }
+                    None => file
+                        .quota_sweep_seconds
+                        .unwrap_or(DEFAULT_QUOTA_SWEEP.as_secs()),
+                };
+                (seconds > 0).then(|| Duration::from_secs(seconds))
+            },
         })
     }
 }
@@ -564,6 +619,9 @@ struct FileConfig {
     max_connections: Option<usize>,
     overflow_bytes: Option<usize>,
     spool_dir: Option<PathBuf>,
+    label_trigger: Option<String>,
+    event_assistant: Option<String>,
+    quota_sweep_seconds: Option<u64>,
     defaults: Option<RouteFile>,
     #[serde(default)]
     projects: Vec<ProjectFile>,
@@ -627,6 +685,48 @@ mod tests {
         let path = dir.path().join("relay.toml");
         std::fs::write(&path, text).unwrap();
         RelayConfig::load(Some(&path), &env(pairs))
+    }
+
+    #[test]
+    fn events_and_the_quota_sweep_default_sensibly_and_the_environment_wins() {
+        let secrets = [
+            ("OTHER_SECRET", "s"),
+            ("BOT", "glpat-bot"),
+            ("APP_TRIGGER", "glptt-app"),
+        ];
+        let config = load(FILE, &secrets).unwrap();
+        assert_eq!(config.label_trigger, None);
+        assert_eq!(config.event_assistant, Assistant::Claude);
+        assert_eq!(config.quota_sweep, Some(DEFAULT_QUOTA_SWEEP));
+
+        let file = format!(
+            "label_trigger = \"ai\"\nevent_assistant = \"codex\"\nquota_sweep_seconds = 60\n{FILE}"
+        );
+        let config = load(&file, &secrets).unwrap();
+        assert_eq!(config.label_trigger.as_deref(), Some("ai"));
+        assert_eq!(config.event_assistant, Assistant::Codex);
+        assert_eq!(config.quota_sweep, Some(Duration::from_secs(60)));
+
+        let mut pairs = secrets.to_vec();
+        pairs.extend([
+            ("AI_LABEL_TRIGGER", "claude"),
+            (vars::EVENT_ASSISTANT, "claude"),
+            (vars::QUOTA_SWEEP_SECONDS, "0"),
+        ]);
+        let config = load(&file, &pairs).unwrap();
+        assert_eq!(config.label_trigger.as_deref(), Some("claude"));
+        assert_eq!(config.event_assistant, Assistant::Claude);
+        assert_eq!(config.quota_sweep, None, "0 turns the sweep off");
+
+        for (name, value) in [
+            (vars::EVENT_ASSISTANT, "gpt"),
+            (vars::QUOTA_SWEEP_SECONDS, "5m"),
+        ] {
+            let mut pairs = secrets.to_vec();
+            pairs.push((name, value));
+            let error = load(FILE, &pairs).unwrap_err().to_string();
+            assert!(error.contains(name), "{error}");
+        }
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum Key {
     Event(String, &'static str),
     /// A note id.
     Mention(u64, &'static str),
+    /// An issue or merge request event: project, issue or merge request and the event's time,
+    /// as the claim names it ([`crate::claim::Subject::Event`]).
+    Request(String, &'static str),
 }
 
 /// Keys seen recently, forgotten after a time-to-live so memory stays bounded.

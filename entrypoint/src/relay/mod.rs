@@ -8,6 +8,11 @@
 //! restarts, [`crate::claim`]), posts the placeholder, starts the pipeline with the `AI_*`
 //! variables and links it from the placeholder ([`answer`], [`pipeline`]).
 //!
+//! Issue and merge request events (the bot assigned, its review requested, the trigger label
+//! added, a mention in a new description) take the same road, decided by webhook mode's code
+//! ([`crate::trigger::event`]) and claimed on the issue or merge request for the event's time.
+//! A periodic [`sweep`] retries the requests a model-API quota error queued, as the scan does.
+//!
 //! The relay keeps no state of its own beyond a short in-memory duplicate check ([`dedup`]), so
 //! any number of replicas can run behind a load balancer.
 
@@ -22,6 +27,7 @@ pub mod server;
 pub mod shutdown;
 pub mod spool;
 pub mod stats;
+pub mod sweep;
 pub mod verify;
 
 pub use config::{RelayConfig, RelayConfigError};

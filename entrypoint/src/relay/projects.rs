@@ -3,10 +3,13 @@
 
 use std::sync::Arc;
 
+use tokio::sync::OnceCell;
+
 use super::config::{PipelineStart, ProjectRoute, RelayConfig};
 use crate::gitlab::ids::{ProjectId, ProjectRef};
-use crate::gitlab::{ClientBuildError, ClientConfig, GitLab, GitLabToken};
+use crate::gitlab::{ClientBuildError, ClientConfig, GitLab, GitLabError, GitLabToken};
 use crate::secret::Secret;
+use crate::trigger::decision::BotIdentity;
 
 /// A configured project, ready to use.
 #[derive(Debug)]
@@ -17,6 +20,24 @@ pub struct Project {
     pub start: PipelineStart,
     /// The branch its pipelines run on.
     pub git_ref: String,
+    /// The user behind the token, read once (`GET /user`) when first needed: issue and merge
+    /// request events are decided by it ([`crate::trigger::event::HookChange::verdict`]), and
+    /// the quota sweep finds its notes.
+    bot: OnceCell<BotIdentity>,
+}
+
+impl Project {
+    /// The bot user, once a worker has read it: intake decides without an API call.
+    pub fn known_bot(&self) -> Option<&BotIdentity> {
+        self.bot.get()
+    }
+
+    /// The bot user, read on first use and kept (a token's user never changes).
+    pub async fn bot(&self) -> Result<&BotIdentity, GitLabError> {
+        self.bot
+            .get_or_try_init(|| BotIdentity::current(&self.gitlab))
+            .await
+    }
 }
 
 /// Every configured project, built once at start.
@@ -47,6 +68,7 @@ impl Projects {
                 gitlab: client_for(token)?,
                 start: route.start.clone(),
                 git_ref: route.git_ref.clone(),
+                bot: OnceCell::new(),
             }))
         };
         let listed = config
@@ -56,6 +78,12 @@ impl Projects {
             .collect::<Result<_, ClientBuildError>>()?;
         let default = config.default_route.as_ref().map(&mut build).transpose()?;
         Ok(Self { listed, default })
+    }
+
+    /// Every configured project with its key (the sweep's list; `[defaults]` serves projects
+    /// the relay learns of only from deliveries, so it is not among them).
+    pub fn listed(&self) -> impl Iterator<Item = (&ProjectRef, &Arc<Project>)> {
+        self.listed.iter().map(|(key, project)| (key, project))
     }
 
     /// The project with this id, or this path (`path_with_namespace`, any case), else the

@@ -41,6 +41,8 @@ pub struct AppState {
     pub verifier: TokenVerifier,
     /// Which usernames summon which assistant.
     pub handles: Handles,
+    /// The label and the assistant for issue and merge request events.
+    pub events: super::intake::EventRules,
     /// The configured projects.
     pub projects: Arc<Projects>,
     /// The in-memory duplicate check.
@@ -140,6 +142,7 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) 
         &delivery,
         text,
         &state.handles,
+        &state.events,
         &state.projects,
         &state.seen,
     ) {
@@ -207,9 +210,16 @@ async fn queue(
         }
     }
     let keys: Vec<_> = mentions.iter().flat_map(|m| m.keys.clone()).collect();
+    let changes = mentions
+        .iter()
+        .filter(|m| matches!(m.request, super::intake::Request::Change(_)))
+        .count();
     let named: Vec<String> = mentions.iter().map(name_mention).collect();
     match state.queue.push_all(mentions, size, &state.ctx) {
         Ok(admitted) => {
+            for _ in 0..changes {
+                bump(&stats.events);
+            }
             let status = match admitted {
                 Admitted::Queued => "queued",
                 Admitted::Overflow => {
@@ -250,14 +260,13 @@ async fn queue(
 /// `project 7, #12, note 345, claude`: enough for a person to find the note.
 fn name_mention(mention: &super::intake::Mention) -> String {
     let note = mention
-        .trigger
-        .note
-        .as_ref()
-        .map_or_else(String::new, |n| format!(", note {}", n.id.0));
+        .request
+        .note()
+        .map_or_else(String::new, |n| format!(", note {}", n.0));
     format!(
         "project {}, {}{note}, {}",
-        mention.trigger.project,
-        mention.trigger.noteable.reference(),
+        mention.request.project(),
+        mention.request.noteable().reference(),
         mention.assistant.name()
     )
 }

@@ -28,7 +28,7 @@ use tower::ServiceExt as _;
 use super::answer::Context;
 use super::config::{ConnectionLimits, PipelineStart, RelayConfig};
 use super::dedup::Seen;
-use super::intake::{Delivery, Intake, intake};
+use super::intake::{Delivery, EventRules, Intake, intake};
 use super::projects::Projects;
 use super::queue;
 use super::routes::{AppState, router};
@@ -80,12 +80,18 @@ impl Relay {
         let projects = Arc::new(Projects::new(&config).context("setting up the GitLab client")?);
         let stats = Arc::new(Stats::default());
         let seen = Arc::new(Seen::new(config.dedup_ttl, SEEN_CAPACITY));
+        let events = EventRules {
+            label: config.label_trigger.clone(),
+            assistant: config.event_assistant,
+        };
         let ctx = Arc::new(Context {
             stats: Arc::clone(&stats),
             seen: Arc::clone(&seen),
             guard: config.guard.clone(),
             redactor: redactor(&config),
             claim: config.claim,
+            handles: config.handles.clone(),
+            events: events.clone(),
         });
         let (queue, drained) = queue::start(
             config.queue_capacity,
@@ -96,6 +102,7 @@ impl Relay {
         let state = AppState {
             verifier: TokenVerifier::new(&config.webhook_secrets),
             handles: config.handles.clone(),
+            events,
             projects,
             seen,
             queue: queue.clone(),
@@ -111,11 +118,34 @@ impl Relay {
                 "answering mentions left in the spool directory by an earlier run"
             );
         }
+        let (stop_sweep, sweep_stopped) = watch::channel(false);
+        let sweep = config.quota_sweep.map(|interval| {
+            let sweepers = state
+                .projects
+                .listed()
+                .map(|(key, project)| super::sweep::Sweeper {
+                    project: key.clone(),
+                    served: Arc::clone(project),
+                    last: None,
+                })
+                .collect();
+            tokio::spawn(super::sweep::run(
+                sweepers,
+                interval,
+                config.claim,
+                Arc::clone(&stats),
+                sweep_stopped,
+            ))
+        });
         let app = router(state);
         let (stop, stopped) = oneshot::channel::<()>();
         let limits = config.limits;
         let task = tokio::spawn(async move {
             serve(listener, app, limits, max_connections, stopped).await;
+            let _ = stop_sweep.send(true);
+            if let Some(sweep) = sweep {
+                sweep.await.context("the quota sweep panicked")?;
+            }
             // Every connection is closed: the workers finish what is queued and the
             // dispatcher ends.
             tracing::info!("no longer accepting deliveries; draining the queue");
@@ -124,7 +154,7 @@ impl Relay {
             tracing::info!("queue drained");
             Ok(())
         });
-        tracing::info!(%addr, workers = config.workers, queue_capacity = config.queue_capacity, overflow_bytes = config.overflow_bytes, max_connections, gitlab = %config.gitlab, "relay listening");
+        tracing::info!(%addr, quota_sweep_seconds = config.quota_sweep.map_or(0, |d| d.as_secs()), workers = config.workers, queue_capacity = config.queue_capacity, overflow_bytes = config.overflow_bytes, max_connections, gitlab = %config.gitlab, "relay listening");
         Ok(Self {
             addr,
             stats,
@@ -198,6 +228,7 @@ fn recover(state: &AppState) -> anyhow::Result<usize> {
             &delivery,
             &record.body,
             &state.handles,
+            &state.events,
             &state.projects,
             &state.seen,
         ) {

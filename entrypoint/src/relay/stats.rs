@@ -40,6 +40,20 @@ pub struct Stats {
     pub pipelines: AtomicU64,
     /// Mentions that failed (the placeholder says so and the claim was released).
     pub failed: AtomicU64,
+    /// Issue and merge request changes queued as requests (assignment, review request, label, description mention), one per assistant.
+    pub events: AtomicU64,
+    /// Queued issue and merge request changes the worker found to be no request once it knew the bot user (the bot's own change, someone else assigned).
+    pub events_ignored: AtomicU64,
+    /// Looks for requests a model-API quota error queued, one per project per sweep.
+    pub sweeps: AtomicU64,
+    /// GitLab API calls the sweeps made, for the cost per sweep (divide by sweeps).
+    pub sweep_api_calls: AtomicU64,
+    /// Sweeps that could not list the queued requests (GitLab unreachable): the next sweep looks again.
+    pub sweep_failures: AtomicU64,
+    /// Queued requests whose retry pipeline the relay started.
+    pub retries: AtomicU64,
+    /// Queued requests whose retry could not be started (the claim is given back; the next sweep tries again).
+    pub retry_failures: AtomicU64,
     latency: Vec<AtomicU64>,
     /// The sum of every recorded latency in milliseconds, for the histogram's `_sum`.
     latency_sum_ms: AtomicU64,
@@ -60,6 +74,13 @@ impl Default for Stats {
             placeholders: AtomicU64::new(0),
             pipelines: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            events: AtomicU64::new(0),
+            events_ignored: AtomicU64::new(0),
+            sweeps: AtomicU64::new(0),
+            sweep_api_calls: AtomicU64::new(0),
+            sweep_failures: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            retry_failures: AtomicU64::new(0),
             latency: (0..=BUCKETS_MS).map(|_| AtomicU64::new(0)).collect(),
             latency_sum_ms: AtomicU64::new(0),
         }
@@ -98,6 +119,20 @@ pub struct Snapshot {
     pub pipelines: u64,
     /// See [`Stats::failed`].
     pub failed: u64,
+    /// See [`Stats::events`].
+    pub events: u64,
+    /// See [`Stats::events_ignored`].
+    pub events_ignored: u64,
+    /// See [`Stats::sweeps`].
+    pub sweeps: u64,
+    /// See [`Stats::sweep_api_calls`].
+    pub sweep_api_calls: u64,
+    /// See [`Stats::sweep_failures`].
+    pub sweep_failures: u64,
+    /// See [`Stats::retries`].
+    pub retries: u64,
+    /// See [`Stats::retry_failures`].
+    pub retry_failures: u64,
     /// Webhook received → placeholder posted.
     pub placeholder_latency: Latency,
 }
@@ -132,7 +167,7 @@ impl Stats {
     /// in seconds with cumulative `le` buckets.
     pub fn prometheus(&self) -> String {
         let snapshot = self.snapshot();
-        let counters: [(&str, u64, &str); 12] = [
+        let counters: [(&str, u64, &str); 19] = [
             (
                 "deliveries",
                 snapshot.deliveries,
@@ -185,6 +220,41 @@ impl Stats {
             ),
             ("pipelines", snapshot.pipelines, "Pipelines started."),
             ("failed", snapshot.failed, "Mentions that failed."),
+            (
+                "events",
+                snapshot.events,
+                "Issue and merge request changes queued as requests, one per assistant asked.",
+            ),
+            (
+                "events_ignored",
+                snapshot.events_ignored,
+                "Queued issue and merge request changes that were no request for the bot.",
+            ),
+            (
+                "sweeps",
+                snapshot.sweeps,
+                "Looks for queued requests, one per project per sweep.",
+            ),
+            (
+                "sweep_api_calls",
+                snapshot.sweep_api_calls,
+                "GitLab API calls made by the quota sweeps.",
+            ),
+            (
+                "sweep_failures",
+                snapshot.sweep_failures,
+                "Quota sweeps that could not list the queued requests.",
+            ),
+            (
+                "retries",
+                snapshot.retries,
+                "Retry pipelines started for queued requests.",
+            ),
+            (
+                "retry_failures",
+                snapshot.retry_failures,
+                "Queued requests whose retry could not be started.",
+            ),
         ];
         let mut text = String::new();
         for (name, value, help) in counters {
@@ -235,6 +305,13 @@ impl Stats {
             placeholders: load(&self.placeholders),
             pipelines: load(&self.pipelines),
             failed: load(&self.failed),
+            events: load(&self.events),
+            events_ignored: load(&self.events_ignored),
+            sweeps: load(&self.sweeps),
+            sweep_api_calls: load(&self.sweep_api_calls),
+            sweep_failures: load(&self.sweep_failures),
+            retries: load(&self.retries),
+            retry_failures: load(&self.retry_failures),
             placeholder_latency: self.latency(),
         }
     }

@@ -117,7 +117,9 @@ fn latest_addition(
         EventRequest {
             project: project.clone(),
             noteable,
-            requested: Requested::Labelled,
+            requested: Requested::Labelled {
+                label: label.to_owned(),
+            },
             actor: user.id,
             at: latest.created_at,
             placeholder: None,
@@ -200,7 +202,12 @@ mod tests {
             label_event(4, dana, "bug", "add", "2026-12-07T08:06:00Z"),
         ];
         let request = find(&events).unwrap();
-        assert_eq!(request.requested, Requested::Labelled);
+        assert_eq!(
+            request.requested,
+            Requested::Labelled {
+                label: "claude".into()
+            }
+        );
         assert_eq!(request.actor, UserId(5));
         assert_eq!(request.at.to_rfc3339(), "2026-12-07T08:05:00+00:00");
         // Removed last: nothing to answer.

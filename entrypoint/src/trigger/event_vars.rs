@@ -1,10 +1,9 @@
 //! The `AI_EVENT*` variables that name a trigger without a note (the scan's `assigned`,
-//! `review_requested` and description-mention to-dos, and the trigger label's resource label
-//! events), next to `AI_NOTEABLE_TYPE` and
-//! `AI_NOTEABLE_IID`. Like `AI_NOTE_ID` they name the request without carrying it: the job reads
+//! `review_requested` and description-mention to-dos, the trigger label's resource label events,
+//! and every such request the relay turns into a pipeline), next to `AI_NOTEABLE_TYPE` and
+//! `AI_NOTEABLE_IID`, and, from the relay, `AI_PLACEHOLDER_NOTE_ID`. Like `AI_NOTE_ID` they name the request without carrying it: the job reads
 //! the issue or merge request back and answers only if the bot is still assigned, still asked
-//! for its review, the trigger label (`AI_LABEL_TRIGGER`) is still on, or the description still
-//! mentions the assistant, so a variable can never
+//! for its review, or the description still mentions the assistant, so a variable can never
 //! smuggle in a request nobody made.
 
 use chrono::{DateTime, Utc};
@@ -21,54 +20,82 @@ use crate::gitlab::{GitLab, GitLabError};
 pub mod names {
     /// `assigned`, `review_requested`, `labelled` or `description_mention`.
     pub const EVENT: &str = "AI_EVENT";
-    /// The user who assigned, requested the review, added the label or wrote the description.
+    /// The label added, for `labelled`.
+    pub const LABEL: &str = "AI_EVENT_LABEL";
+    /// The user who assigned, requested the review or wrote the description.
     pub const ACTOR_ID: &str = "AI_EVENT_ACTOR_ID";
     /// When it happened (RFC 3339): the claim on the issue or merge request is for this event.
     pub const AT: &str = "AI_EVENT_AT";
 }
 
 /// Which request the variables name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Requested {
     /// The bot user was assigned to the issue.
     Assigned,
     /// The bot user's review was requested on the merge request.
     ReviewRequested,
-    /// The trigger label (`AI_LABEL_TRIGGER` of the job that answers) was added.
-    Labelled,
+    /// The trigger label (`AI_LABEL_TRIGGER`) was added: seen by the relay in a hook, by the
+    /// scan in the resource label events (GitLab files no to-do for a label).
+    Labelled {
+        /// The label's title.
+        label: String,
+    },
     /// The issue's or merge request's description mentions the assistant.
     DescriptionMention,
 }
 
 impl Requested {
     /// The value of `AI_EVENT`.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Requested::Assigned => "assigned",
             Requested::ReviewRequested => "review_requested",
-            Requested::Labelled => "labelled",
+            Requested::Labelled { .. } => "labelled",
             Requested::DescriptionMention => "description_mention",
         }
     }
 
-    /// The request [`Requested::name`] names.
-    pub fn from_name(name: &str) -> Option<Self> {
+    /// The request as one field of a queued note's hidden line ([`crate::quota::Queued::line`]):
+    /// its [`Requested::name`], and for a label `labelled=` and the label's title
+    /// percent-encoded (a title may hold `;`, spaces or `-->`, which would end the line or the
+    /// HTML comment that hides it).
+    pub fn field(&self) -> String {
+        match self {
+            Requested::Labelled { label } => format!(
+                "labelled={}",
+                percent_encoding::utf8_percent_encode(label, percent_encoding::NON_ALPHANUMERIC)
+            ),
+            other => other.name().to_owned(),
+        }
+    }
+
+    /// The request a [`Requested::field`] names.
+    pub fn from_field(field: &str) -> Option<Self> {
+        if let Some(encoded) = field.strip_prefix("labelled=") {
+            let label = percent_encoding::percent_decode_str(encoded)
+                .decode_utf8()
+                .ok()?
+                .into_owned();
+            return (!label.is_empty()).then_some(Requested::Labelled { label });
+        }
         [
             Requested::Assigned,
             Requested::ReviewRequested,
-            Requested::Labelled,
             Requested::DescriptionMention,
         ]
         .into_iter()
-        .find(|r| r.name() == name)
+        .find(|r| r.name() == field)
     }
 
-    /// The request an event stands for (the label's title is the job's `AI_LABEL_TRIGGER`).
+    /// The request an event stands for.
     pub fn of(kind: &event::EventKind) -> Self {
         match kind {
             event::EventKind::Assigned => Requested::Assigned,
             event::EventKind::ReviewRequested => Requested::ReviewRequested,
-            event::EventKind::Labelled { .. } => Requested::Labelled,
+            event::EventKind::Labelled { label } => Requested::Labelled {
+                label: label.clone(),
+            },
             event::EventKind::DescriptionMention => Requested::DescriptionMention,
         }
     }
@@ -87,16 +114,31 @@ pub struct EventRequest {
     pub actor: UserId,
     /// When.
     pub at: DateTime<Utc>,
-    /// The note to answer in (`AI_PLACEHOLDER_NOTE_ID`): a queued request's note, which the
-    /// retry claimed; the run then claims nothing itself (the event's own claim is the first
-    /// attempt's).
+    /// The note to answer in (`AI_PLACEHOLDER_NOTE_ID`): the placeholder the relay posted after
+    /// claiming the request, or a queued request's note, which the retry claimed. The job takes
+    /// it over and does not claim again (as for a note, [`ci_vars::names::PLACEHOLDER_NOTE_ID`]).
     pub placeholder: Option<NoteId>,
 }
 
 impl EventRequest {
-    /// The variables that name this request, for the scan's in-job run.
+    /// The request a relay or webhook trigger without a note stands for; `None` for a trigger
+    /// with a note (or without an event).
+    pub fn of(trigger: &super::Trigger, placeholder: Option<NoteId>) -> Option<Self> {
+        let event = trigger.event.as_ref().filter(|_| trigger.note.is_none())?;
+        Some(Self {
+            project: trigger.project.clone(),
+            noteable: trigger.noteable,
+            requested: Requested::of(&event.kind),
+            actor: event.actor.id,
+            at: event.at,
+            placeholder,
+        })
+    }
+
+    /// The variables that name this request, for the scan's in-job run and the relay's
+    /// pipeline.
     pub fn variables(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut vars = vec![
             (names::EVENT, self.requested.name().to_owned()),
             (names::ACTOR_ID, self.actor.0.to_string()),
             (
@@ -111,13 +153,14 @@ impl EventRequest {
                 ci_vars::names::NOTEABLE_IID,
                 self.noteable.iid().to_string(),
             ),
-        ]
-        .into_iter()
-        .chain(
-            self.placeholder
-                .map(|note| (ci_vars::names::PLACEHOLDER_NOTE_ID, note.to_string())),
-        )
-        .collect()
+        ];
+        if let Requested::Labelled { label } = &self.requested {
+            vars.push((names::LABEL, label.clone()));
+        }
+        if let Some(placeholder) = self.placeholder {
+            vars.push((ci_vars::names::PLACEHOLDER_NOTE_ID, placeholder.to_string()));
+        }
+        vars
     }
 }
 
@@ -129,10 +172,19 @@ pub fn present(vars: &dyn Fn(&str) -> Option<String>) -> bool {
 /// Reads and validates the variables.
 pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<EventRequest, VarError> {
     const EVENT_FIX: &str = "set it to \"assigned\", \"review_requested\", \"labelled\" or \"description_mention\", or leave it unset";
+    const LABEL_FIX: &str = "set it to the title of the label that was added (the relay sets it with AI_EVENT=labelled)";
     let text = non_empty(vars, names::EVENT).unwrap_or_default();
-    let requested = Requested::from_name(&text)
-        .ok_or_else(|| VarError::invalid(names::EVENT, &text, EVENT_FIX))?;
-    const ACTOR_FIX: &str = "set it to the id of the user who assigned the bot, requested its review, added the label or wrote the description";
+    let requested = match text.as_str() {
+        "assigned" => Requested::Assigned,
+        "review_requested" => Requested::ReviewRequested,
+        "labelled" => Requested::Labelled {
+            label: non_empty(vars, names::LABEL)
+                .ok_or_else(|| VarError::invalid(names::LABEL, "", LABEL_FIX))?,
+        },
+        "description_mention" => Requested::DescriptionMention,
+        _ => return Err(VarError::invalid(names::EVENT, &text, EVENT_FIX)),
+    };
+    const ACTOR_FIX: &str = "set it to the id of the user who assigned the bot, requested its review or wrote the description";
     let actor_text = non_empty(vars, names::ACTOR_ID).unwrap_or_default();
     let actor = actor_text
         .parse::<u64>()
@@ -156,11 +208,19 @@ pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<EventRequest, VarE
     let noteable = Noteable::from_type(&kind, iid).ok_or_else(|| {
         VarError::invalid(ci_vars::names::NOTEABLE_TYPE, &kind, NOTEABLE_TYPE_FIX)
     })?;
-    let placeholder = ci_vars::note_id(
-        vars,
-        ci_vars::names::PLACEHOLDER_NOTE_ID,
-        "expected a note id, or leave it unset",
-    )?;
+    const PLACEHOLDER_FIX: &str = "the relay sets it to the id of the placeholder it posted; remove it from the CI/CD variables";
+    let placeholder = match non_empty(vars, ci_vars::names::PLACEHOLDER_NOTE_ID) {
+        None => None,
+        Some(text) => Some(
+            text.parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(NoteId)
+                .ok_or_else(|| {
+                    VarError::invalid(ci_vars::names::PLACEHOLDER_NOTE_ID, &text, PLACEHOLDER_FIX)
+                })?,
+        ),
+    };
     Ok(EventRequest {
         project: ci_vars::project(vars)?,
         noteable,
@@ -172,31 +232,42 @@ pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<EventRequest, VarE
 }
 
 /// Reads the issue or merge request back and decides as for a hook: `Ok(Err(reason))` when the
-/// request no longer holds (the bot was unassigned meanwhile, the label taken off, the
-/// description edited). `label` is the job's `AI_LABEL_TRIGGER`: a `labelled` request holds only
-/// while that label is on.
+/// request no longer holds (the bot was unassigned meanwhile, the description was edited), or
+/// when it is a label request for another label than the job's own `job_label`
+/// (`AI_LABEL_TRIGGER`, when set).
 pub async fn confirm(
     gitlab: &GitLab,
     request: &EventRequest,
     assistant: Assistant,
     handles: &Handles,
     bot: &BotIdentity,
-    label: Option<&str>,
+    job_label: Option<&str>,
 ) -> Result<Result<super::Trigger, String>, GitLabError> {
-    let (confidential, description, assignees, reviewers, labels) = match request.noteable {
+    // A label request names its label (the relay's or the scan's trigger label); a job whose
+    // own AI_LABEL_TRIGGER is another label does not take it: a variable alone never makes a
+    // label a trigger the project did not choose.
+    if let (Requested::Labelled { label }, Some(trigger)) = (&request.requested, job_label) {
+        if label != trigger {
+            return Ok(Err(format!(
+                "the label request on {} names the label {label:?}, but this job's AI_LABEL_TRIGGER is {trigger:?}",
+                request.noteable.reference()
+            )));
+        }
+    }
+    let (confidential, description, labels, assignees, reviewers) = match request.noteable {
         Noteable::Issue(iid) => {
             let issue = gitlab.issue(&request.project, iid).await?;
             (
                 issue.confidential,
                 issue.description,
+                issue.labels,
                 issue.assignees,
                 Vec::new(),
-                issue.labels,
             )
         }
         Noteable::MergeRequest(iid) => {
             let mr = gitlab.merge_request(&request.project, iid).await?;
-            (false, mr.description, mr.assignees, mr.reviewers, mr.labels)
+            (false, mr.description, mr.labels, mr.assignees, mr.reviewers)
         }
     };
     let users = |list: Vec<crate::gitlab::users::UserBasic>| -> Vec<HookUser> {
@@ -225,8 +296,8 @@ pub async fn confirm(
             Requested::ReviewRequested => users(reviewers),
             _ => Vec::new(),
         },
-        added_labels: match request.requested {
-            Requested::Labelled => labels,
+        added_labels: match &request.requested {
+            Requested::Labelled { label } => labels.into_iter().filter(|l| l == label).collect(),
             _ => Vec::new(),
         },
         opened_description: match request.requested {
@@ -234,10 +305,14 @@ pub async fn confirm(
             _ => None,
         },
     };
+    let label = match &request.requested {
+        Requested::Labelled { label } => Some(label.as_str()),
+        _ => None,
+    };
     let rules = Rules {
         assistant,
         bot,
-        label: label.filter(|_| request.requested == Requested::Labelled),
+        label,
         handles,
     };
     Ok(match change.verdict(rules) {
@@ -248,7 +323,7 @@ pub async fn confirm(
             Ok(trigger)
         }
         Verdict::Ignore(_) => Err(format!(
-            "the {} request on {} no longer holds (the bot was unassigned, the review request withdrawn, the trigger label removed or AI_LABEL_TRIGGER changed, or the description changed)",
+            "the {} request on {} no longer holds (the bot was unassigned, the review request withdrawn, the label removed or the description changed)",
             request.requested.name(),
             request.noteable.reference()
         )),
@@ -311,7 +386,7 @@ mod tests {
             at: DateTime::parse_from_rfc3339("2026-12-07T08:00:00.250Z")
                 .unwrap()
                 .with_timezone(&Utc),
-            placeholder: Some(NoteId(902)),
+            placeholder: None,
         };
         let mut written: Vec<(&str, String)> = request.variables();
         written.push(("CI_PROJECT_ID", "7".into()));
@@ -319,6 +394,25 @@ mod tests {
         let vars = env(&pairs);
         assert!(present(&vars));
         assert_eq!(parse(&vars).unwrap(), request);
+
+        // The relay's: a label, and the placeholder it posted.
+        let relayed = EventRequest {
+            requested: Requested::Labelled {
+                label: "ai::claude".into(),
+            },
+            placeholder: Some(NoteId(902)),
+            ..request
+        };
+        let mut written: Vec<(&str, String)> = relayed.variables();
+        written.push(("CI_PROJECT_ID", "7".into()));
+        let pairs: Vec<(&str, &str)> = written.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(parse(&env(&pairs)).unwrap(), relayed);
+        let unlabelled: Vec<(&str, &str)> = pairs
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != names::LABEL)
+            .collect();
+        assert_eq!(parse(&env(&unlabelled)).unwrap_err().name, names::LABEL);
     }
 
     #[test]

@@ -447,6 +447,7 @@ pub struct HookSpec {
     pub note_events: bool,
     pub confidential_note_events: bool,
     pub issues_events: bool,
+    pub confidential_issues_events: bool,
     pub merge_requests_events: bool,
     pub custom_webhook_template: Option<String>,
 }
@@ -459,6 +460,7 @@ impl HookSpec {
             note_events: true,
             confidential_note_events: true,
             issues_events: false,
+            confidential_issues_events: false,
             merge_requests_events: false,
             custom_webhook_template: None,
         }
@@ -1391,6 +1393,7 @@ impl GitLabDouble {
             description: None,
             push_events: false,
             issues_events: spec.issues_events,
+            confidential_issues_events: spec.confidential_issues_events,
             merge_requests_events: spec.merge_requests_events,
             note_events: spec.note_events,
             confidential_note_events: spec.confidential_note_events,

@@ -546,7 +546,7 @@ pub fn hook(hook: &Hook, auto_disabling: bool) -> Value {
         "push_events": hook.push_events,
         "push_events_branch_filter": Value::Null,
         "issues_events": hook.issues_events,
-        "confidential_issues_events": false,
+        "confidential_issues_events": hook.confidential_issues_events,
         "merge_requests_events": hook.merge_requests_events,
         "tag_push_events": false,
         "note_events": hook.note_events,

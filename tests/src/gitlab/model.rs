@@ -390,6 +390,10 @@ pub struct Hook {
     pub description: Option<String>,
     pub push_events: bool,
     pub issues_events: bool,
+    /// Events of confidential issues go only to hooks with this flag, as `Confidential Issue
+    /// Hook` (`Issues::BaseService#execute_hooks`: `issue.confidential? ?
+    /// :confidential_issue_hooks : :issue_hooks`).
+    pub confidential_issues_events: bool,
     pub merge_requests_events: bool,
     pub note_events: bool,
     pub confidential_note_events: bool,

@@ -286,8 +286,9 @@ pub enum IssuableAction {
 /// Builds and records the Issue Hook or Merge Request Hook for an issue or merge request that
 /// `actor` just opened or changed, and returns its deliveries: hooks with `issues_events` for
 /// issues, `merge_requests_events` for merge requests. A confidential issue's hook goes only to
-/// hooks with `confidential_issues_events`, which the double's hooks do not have: it is sent
-/// nowhere, never to an ordinary hook.
+/// hooks with `confidential_issues_events`, as `Confidential Issue Hook`, never to an ordinary
+/// hook (`Issues::BaseService#execute_hooks`: `issue.confidential? ? :confidential_issue_hooks :
+/// :issue_hooks`; the `X-Gitlab-Event` header is the scope singularized and titleized, `WebHookService.hook_to_event`).
 /// <https://docs.gitlab.com/user/project/integrations/webhook_events/#work-item-events>,
 /// <https://docs.gitlab.com/user/project/integrations/webhook_events/#merge-request-events>
 pub fn record_issuable_event(
@@ -449,7 +450,8 @@ pub fn record_issuable_event(
         .iter()
         .filter(|h| h.project_id == target.project_id)
         .filter(|h| match target.kind {
-            NoteableKind::Issue => h.issues_events && !confidential,
+            NoteableKind::Issue if confidential => h.confidential_issues_events,
+            NoteableKind::Issue => h.issues_events,
             NoteableKind::MergeRequest => h.merge_requests_events,
         })
         .filter(|h| !auto_disabling || executable(h, now))
@@ -465,6 +467,7 @@ pub fn record_issuable_event(
         payload,
         serialize: model.custom_webhook_template_serialization,
         event_header: match target.kind {
+            NoteableKind::Issue if confidential => "Confidential Issue Hook",
             NoteableKind::Issue => "Issue Hook",
             NoteableKind::MergeRequest => "Merge Request Hook",
         },

@@ -115,6 +115,12 @@ impl World {
 
     /// `entrypoint scan --assistant codex` as the scheduled scan job runs it (in-job mode).
     async fn scan(&self, model: &ModelDouble, extra: &[(&str, &str)]) -> Output {
+        self.job("scan", model, extra).await
+    }
+
+    /// `entrypoint <subcommand> --assistant codex` in a job of the project; `extra` on top of
+    /// the scan job's variables (an empty value hides one).
+    async fn job(&self, subcommand: &str, model: &ModelDouble, extra: &[(&str, &str)]) -> Output {
         let name = (0..)
             .map(|n| format!("scan-{n}"))
             .find(|name| !self.dir.path().join(name).exists())
@@ -145,7 +151,7 @@ impl World {
             doubles::binaries::entrypoint().expect("the entrypoint binary"),
         );
         command
-            .args(["scan", "--assistant", "codex"])
+            .args([subcommand, "--assistant", "codex"])
             .env_clear()
             .env("PATH", path)
             .env("HOME", std::env::var_os("HOME").unwrap())
@@ -667,7 +673,7 @@ async fn a_quota_error_on_the_trigger_label_is_queued_and_retried_by_a_scan_that
         matches!(
             queued.request,
             QueuedRequest::Event {
-                requested: Requested::Labelled,
+                requested: Requested::Labelled { .. },
                 ..
             }
         ),
@@ -688,4 +694,141 @@ async fn a_quota_error_on_the_trigger_label_is_queued_and_retried_by_a_scan_that
     let again = w.scan(&model, &extra).await;
     assert!(again.status.success(), "{}", stdout(&again));
     assert_eq!(model.model_calls().len(), 2, "answered once");
+}
+
+/// The relay's quota sweep (docs/relay.md) retries a queued mention in a pipeline of its own;
+/// when that retry meets the limit again, its job rewrites the queued note and gives the sweep's
+/// claim back, so the next sweep retries it: the real binary and the real Codex CLI in the
+/// retry pipeline's job.
+#[tokio::test]
+async fn a_relay_retry_that_meets_the_limit_again_is_retried_by_the_next_sweep() {
+    use entrypoint::gitlab::ids::{NoteId, ProjectId, ProjectRef};
+    use entrypoint::relay::RelayConfig;
+    use entrypoint::relay::config::{ConnectionLimits, PipelineStart, ProjectRoute};
+    use entrypoint::secret::Secret;
+    let w = world().await;
+    let iid =
+        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
+            .unwrap()
+            .iid;
+    let issue = DoubleNoteable::Issue(iid);
+    let mention =
+        w.gl.add_note(
+            w.project,
+            issue,
+            NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
+        )
+        .unwrap()
+        .id;
+    // What a relay pipeline's first run left (quota_queue's first test shows how it is made).
+    let queued = Queued {
+        assistant: Assistant::Codex,
+        request: QueuedRequest::Mention {
+            note: NoteId(mention),
+            discussion: None,
+        },
+        attempts: 1,
+        retry_at: Utc::now() - chrono::TimeDelta::seconds(1),
+    };
+    let queued_note =
+        w.gl.add_note(
+            w.project,
+            issue,
+            NoteSpec::new(
+                w.bot.id,
+                &format!(
+                    "queued\n\n{}\n{}",
+                    marker(Assistant::Codex, NoteRole::Queued),
+                    queued.line()
+                ),
+            ),
+        )
+        .unwrap()
+        .id;
+    let relay = entrypoint::relay::Relay::start(RelayConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        gitlab: entrypoint::gitlab::ApiBaseUrl::parse(&w.gl.api_url()).unwrap(),
+        webhook_secrets: vec![Secret::new("quota-sweep-secret")],
+        bot_token: Secret::new(w.bot.token.clone()),
+        handles: entrypoint::assistant::Handles::default(),
+        guard: entrypoint::guard::GuardSettings::default(),
+        projects: vec![(
+            ProjectRef::Id(ProjectId(w.project)),
+            ProjectRoute {
+                start: PipelineStart::BotToken,
+                git_ref: "main".to_owned(),
+                bot_token: None,
+            },
+        )],
+        default_route: None,
+        queue_capacity: 16,
+        workers: 2,
+        max_body_bytes: 1024 * 1024,
+        retry: entrypoint::gitlab::RetryPolicy::default(),
+        dedup_ttl: Duration::from_secs(600),
+        claim: entrypoint::claim::ClaimSettings::default(),
+        limits: ConnectionLimits::default(),
+        overflow_bytes: 1024 * 1024,
+        spool_dir: None,
+        label_trigger: None,
+        event_assistant: Assistant::Claude,
+        quota_sweep: Some(Duration::from_millis(500)),
+    })
+    .await
+    .expect("relay starts");
+    let retry_pipelines = async |n: usize| {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let pipelines = w.gl.pipelines(w.project);
+            if pipelines.len() >= n {
+                return pipelines;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{pipelines:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let first = retry_pipelines(1).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].variable("AI_QUOTA_ATTEMPT"), Some("2"));
+    assert_eq!(
+        first[0].variable("AI_PLACEHOLDER_NOTE_ID"),
+        Some(queued_note.to_string().as_str())
+    );
+
+    // Its job meets the limit again: queueing is on in relay pipelines with AI_QUOTA_RETRIES.
+    let model = openai::start(Script::new().then(rate_limited()))
+        .await
+        .unwrap();
+    let mut extra: Vec<(String, String)> = first[0]
+        .variables
+        .iter()
+        .map(|v| (v.key.clone(), v.value.clone()))
+        .collect();
+    extra.extend([
+        ("AI_SCAN".to_owned(), String::new()),
+        ("AI_QUOTA_RETRIES".to_owned(), "3".to_owned()),
+        ("AI_QUOTA_BACKOFF_SECONDS".to_owned(), "1".to_owned()),
+        ("CI_PIPELINE_SOURCE".to_owned(), "api".to_owned()),
+    ]);
+    let extra: Vec<(&str, &str)> = extra
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let job = w.job("run", &model, &extra).await;
+    assert!(job.status.success(), "{}", stdout(&job));
+    let (note, requeued) = only_note(&w, issue);
+    assert_eq!(note.id, queued_note, "the same note, rewritten");
+    assert_eq!(requeued.expect("still queued").attempts, 2);
+    // The job gave the sweep's claim back, so the next sweep takes the note again.
+    let second = retry_pipelines(2).await;
+    assert_eq!(second.len(), 2);
+    assert!(
+        second
+            .iter()
+            .any(|p| p.variable("AI_QUOTA_ATTEMPT") == Some("3")),
+        "{second:?}"
+    );
+    let stats = relay.stats();
+    assert_eq!((stats.retries, stats.retry_failures), (2, 0), "{stats:?}");
+    relay.shutdown().await.unwrap();
 }

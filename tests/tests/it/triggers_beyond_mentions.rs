@@ -906,3 +906,133 @@ async fn a_label_removed_and_added_again_is_answered_again() {
     assert!(scan.status.success(), "{}", log(&scan));
     assert_eq!(model.model_calls().len(), 2);
 }
+
+/// A relay (`entrypoint serve`, in process) behind an Issues and Merge request events hook of
+/// its own, starting pipelines with the bot token.
+async fn relay_for(w: &World) -> entrypoint::relay::Relay {
+    use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
+    use entrypoint::relay::RelayConfig;
+    use entrypoint::relay::config::{ConnectionLimits, PipelineStart, ProjectRoute};
+    use entrypoint::secret::Secret;
+    const SECRET: &str = "relay-events-secret-9c1d";
+    let relay = entrypoint::relay::Relay::start(RelayConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        gitlab: entrypoint::gitlab::ApiBaseUrl::parse(&w.gl.api_url()).unwrap(),
+        webhook_secrets: vec![Secret::new(SECRET)],
+        bot_token: Secret::new(w.bot.token.clone()),
+        handles: entrypoint::assistant::Handles::default(),
+        guard: entrypoint::guard::GuardSettings::default(),
+        projects: vec![(
+            ProjectRef::Id(ProjectId(w.project)),
+            ProjectRoute {
+                start: PipelineStart::BotToken,
+                git_ref: "main".to_owned(),
+                bot_token: None,
+            },
+        )],
+        default_route: None,
+        queue_capacity: 16,
+        workers: 2,
+        max_body_bytes: 1024 * 1024,
+        retry: entrypoint::gitlab::RetryPolicy::default(),
+        dedup_ttl: Duration::from_secs(600),
+        claim: claim::ClaimSettings::default(),
+        limits: ConnectionLimits::default(),
+        overflow_bytes: 1024 * 1024,
+        spool_dir: None,
+        label_trigger: None,
+        event_assistant: Assistant::Claude,
+        quota_sweep: None,
+    })
+    .await
+    .expect("relay starts");
+    w.gl.add_hook(
+        w.project,
+        HookSpec::issues_and_merge_requests(&format!("http://{}/webhook", relay.addr()))
+            .token(SECRET),
+    )
+    .expect("relay hook");
+    relay
+}
+
+#[tokio::test]
+async fn assigning_the_bot_through_the_relay_is_answered_in_the_relays_placeholder() {
+    let w = world().await;
+    let relay = relay_for(&w).await;
+    let iid = w.issue("Typo in greet.txt");
+    let issue = DoubleNoteable::Issue(iid);
+    w.gl.change_issuable(
+        w.project,
+        issue,
+        w.dev.id,
+        IssuableChange::assign(&[w.bot.id]),
+    )
+    .unwrap();
+    // The webhook-mode hook of this world starts its own pipeline too; the relay's is the one
+    // naming the event.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let pipeline = loop {
+        if let Some(p) =
+            w.gl.pipelines(w.project)
+                .into_iter()
+                .find(|p| p.variable("AI_EVENT").is_some())
+        {
+            break p;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no relay pipeline");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        pipeline.source.as_str(),
+        "api",
+        "started with the bot token"
+    );
+    let placeholder = w.bot_notes(issue);
+    assert_eq!(
+        placeholder.len(),
+        1,
+        "the relay's placeholder: {placeholder:#?}"
+    );
+
+    // The pipeline's job: its variables, as GitLab gives them to the job.
+    let vars: Vec<(String, String)> = pipeline
+        .variables
+        .iter()
+        .map(|v| (v.key.clone(), v.value.clone()))
+        .chain([("CI_PIPELINE_SOURCE".to_owned(), "api".to_owned())])
+        .collect();
+    let extra: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let model = anthropic::start(Script::new().then(Turn::text("I looked at greet.txt.")))
+        .await
+        .unwrap();
+    let job = w.job("run", None, &model, &extra).await;
+    assert!(job.status.success(), "{}", log(&job));
+    assert!(
+        first_prompt(&model).contains("please handle this issue"),
+        "the assignment asks as \"@bot please handle this issue\" would"
+    );
+    let notes = w.bot_notes(issue);
+    let result = result_of(&notes);
+    assert_eq!(
+        notes.len(),
+        1,
+        "the placeholder became the answer: {notes:#?}"
+    );
+    assert_eq!(result.id, placeholder[0].id);
+    assert!(
+        result.body.contains("I looked at greet.txt."),
+        "{}",
+        result.body
+    );
+    let mut reactions = w.bot_reactions(issue);
+    reactions.sort();
+    assert_eq!(
+        reactions,
+        [
+            claim::emoji(Assistant::Claude),
+            claim::handover_emoji(Assistant::Claude)
+        ],
+        "claimed once, by the relay"
+    );
+    relay.shutdown().await.unwrap();
+}

@@ -50,6 +50,7 @@ async fn create(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
         description: p.str("description"),
         push_events: p.bool("push_events")?.unwrap_or(true),
         issues_events: p.bool("issues_events")?.unwrap_or(false),
+        confidential_issues_events: p.bool("confidential_issues_events")?.unwrap_or(false),
         merge_requests_events: p.bool("merge_requests_events")?.unwrap_or(false),
         note_events: p.bool("note_events")?.unwrap_or(false),
         confidential_note_events: p.bool("confidential_note_events")?.unwrap_or(false),
@@ -99,9 +100,13 @@ async fn edit(Path((id, hook_id)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<R
     if let Some(description) = p.str("description") {
         hook.description = Some(description);
     }
-    let flags: [(&str, &mut bool); 6] = [
+    let flags: [(&str, &mut bool); 7] = [
         ("push_events", &mut hook.push_events),
         ("issues_events", &mut hook.issues_events),
+        (
+            "confidential_issues_events",
+            &mut hook.confidential_issues_events,
+        ),
         ("merge_requests_events", &mut hook.merge_requests_events),
         ("note_events", &mut hook.note_events),
         (

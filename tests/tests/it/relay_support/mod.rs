@@ -122,6 +122,9 @@ impl World {
             limits: ConnectionLimits::default(),
             overflow_bytes: 64 * 1024 * 1024,
             spool_dir: None,
+            label_trigger: None,
+            event_assistant: entrypoint::assistant::Assistant::Claude,
+            quota_sweep: None,
         }
     }
 
