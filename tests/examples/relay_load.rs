@@ -19,7 +19,7 @@ use doubles::gitlab::GitLabDouble;
 use doubles::gitlab::double::{
     HookSpec, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
 };
-use entrypoint::assistant::Handles;
+use entrypoint::agent::Handles;
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, RetryPolicy};
 use entrypoint::guard::GuardSettings;

@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::assistant::Assistant;
-use crate::assistant::events::AssistantEvent;
-use crate::assistant::run::Outcome;
+use crate::agent::Assistant;
+use crate::agent::events::AssistantEvent;
+use crate::agent::run::Outcome;
 use crate::redact::Redactor;
 
 /// At most this many bytes are kept; later steps are counted, not kept.
@@ -135,7 +135,7 @@ impl Transcript {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assistant::Handles;
+    use crate::agent::Handles;
 
     #[test]
     fn steps_are_redacted_json_lines() {

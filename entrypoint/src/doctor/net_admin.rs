@@ -4,7 +4,7 @@
 
 use super::report::{Check, Finding, Report};
 use super::{Inputs, Place};
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::sandbox::capability::RUNNER_SNIPPET;
 
 /// One finding when Codex is checked in a job.

@@ -1,7 +1,7 @@
 //! Examples of what summons an assistant and what does not, one test per behaviour.
 
 use super::*;
-use crate::assistant::Handle;
+use crate::agent::Handle;
 
 fn summoned(text: &str) -> Vec<Assistant> {
     find_mentions(text, &Handles::default())

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use super::text::{NOTE_LIMIT_CHARS, defuse_markers, truncate};
 use super::{JobLink, Placeholder};
-use crate::assistant::Assistant;
-use crate::assistant::events::{Limit, Usage};
-use crate::assistant::run::{Outcome, RunReport};
+use crate::agent::Assistant;
+use crate::agent::events::{Limit, Usage};
+use crate::agent::run::{Outcome, RunReport};
 use crate::budget::UsageLine;
 use crate::gitlab::notes::{NewNote, Note};
 use crate::gitlab::{GitLab, GitLabError};
@@ -598,7 +598,7 @@ pub fn human_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assistant::Handles;
+    use crate::agent::Handles;
     use crate::marker::is_marked;
     use crate::mention::find_mentions;
 

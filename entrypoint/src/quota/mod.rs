@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::ids::{DiscussionId, NoteId};
 use crate::marker::{NoteRole, marker};
 use crate::publish::JobLink;
@@ -387,7 +387,7 @@ mod tests {
             },
         );
         let rendered = report.render(&crate::redact::Redactor::new(
-            crate::assistant::Handles::default(),
+            crate::agent::Handles::default(),
         ));
         assert_eq!(Queued::find(&rendered), None, "{rendered}");
     }

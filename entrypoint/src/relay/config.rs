@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::assistant::Handles;
+use crate::agent::Handles;
 use crate::config::HandleArgs;
 use crate::gitlab::config::ApiBaseUrl;
 use crate::gitlab::ids::{ProjectId, ProjectRef};

@@ -5,7 +5,7 @@ use anyhow::Context;
 
 use super::rules::{Family, Fence};
 use super::{Enclosure, Plan, ProbeProgram, SandboxUid, Settings, Site, probe, tables};
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::proxy::{KeyProxy, Upstream};
 use crate::secret::Secret;
 

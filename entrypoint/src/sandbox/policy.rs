@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::proxy::Upstream;
 
 /// The uid the assistant runs as unless `AI_SANDBOX_UID` says otherwise; high enough to be no

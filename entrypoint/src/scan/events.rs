@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::todos::{Todo, TodoAction};
 use crate::redact::Redactor;

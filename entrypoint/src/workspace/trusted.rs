@@ -32,7 +32,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
 
 use super::{GitDirError, Workspace, WorkspaceError};
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 
 /// How a [`TrustedPath`] matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

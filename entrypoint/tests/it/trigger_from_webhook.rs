@@ -1,6 +1,6 @@
 //! Note Hook payloads become triggers, and the decision says who runs or why nobody does.
 
-use entrypoint::assistant::{Assistant, Handle, Handles};
+use entrypoint::agent::{Assistant, Handle, Handles};
 use entrypoint::gitlab::ids::{
     DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
 };

@@ -16,7 +16,7 @@ use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::{FileChange, Signature, git_command};
 use doubles::model::cli::{Cli, install};
 use doubles::model::{ApiError, Fault, ModelDouble, Script, Turn, openai};
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::quota::Queued;
 

@@ -14,7 +14,7 @@ use doubles::gitlab::double::{
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use doubles::gitlab::model::Pipeline;
 use doubles::gitlab::repo::{FileChange, Signature};
-use entrypoint::assistant::{Assistant, Handle, Handles};
+use entrypoint::agent::{Assistant, Handle, Handles};
 use entrypoint::claim;
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use doubles::gitlab::double::{GitLabDouble, ProjectSpec, SeededUser, UserSpec};
 use doubles::gitlab::model::RecordedRequest;
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPolicy};
 use entrypoint::secret::Secret;

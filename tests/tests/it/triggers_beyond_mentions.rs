@@ -18,7 +18,7 @@ use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::{FileChange, Signature, git_command};
 use doubles::model::cli::{Cli, install};
 use doubles::model::{ModelDouble, Script, Turn, anthropic};
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::claim;
 use entrypoint::marker::{NoteRole, marker};
 

@@ -1,14 +1,15 @@
 //! One neutral event stream for both CLIs, so the orchestrator logs tool calls and reads the
 //! final answer the same way whichever assistant ran.
 //!
-//! Each CLI's own format is read by its parser ([`super::claude_stream`],
-//! [`super::codex_stream`]); both ignore event kinds they do not know and lines that are not
+//! Each CLI's own format is read by its parser ([`super::claude::stream`],
+//! [`super::codex::stream`]); both ignore event kinds they do not know and lines that are not
 //! JSON, because both CLIs add event kinds between releases and may print stray text.
 
 use std::path::{Path, PathBuf};
 
-use crate::assistant::Assistant;
-use crate::assistant::{claude_stream, codex_stream};
+use crate::agent::Assistant;
+use crate::agent::claude::stream as claude_stream;
+use crate::agent::codex::stream as codex_stream;
 
 /// Longest tool-call summary, in characters: one line of a job log.
 const SUMMARY_CHARS: usize = 120;

@@ -3,9 +3,7 @@
 //! key proxy ([`crate::proxy`]) and reads its output as [`events::AssistantEvent`]s.
 
 mod claude;
-mod claude_stream;
 mod codex;
-mod codex_stream;
 pub mod env;
 pub mod events;
 mod invocation;

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::assistant::events::{AssistantEvent, Limit, Summarizer, Usage};
+use crate::agent::events::{AssistantEvent, Limit, Summarizer, Usage};
 
 /// The input fields that best say what a tool call touches, in order of preference.
 const SUMMARY_FIELDS: &[&str] = &[
@@ -169,8 +169,8 @@ fn usage(value: &Value) -> Option<Usage> {
 mod tests {
     use std::path::Path;
 
-    use crate::assistant::Assistant;
-    use crate::assistant::events::{AssistantEvent, EventParser, Limit, Usage};
+    use crate::agent::Assistant;
+    use crate::agent::events::{AssistantEvent, EventParser, Limit, Usage};
 
     fn parse(lines: &[&str]) -> Vec<AssistantEvent> {
         let mut parser = EventParser::new(Assistant::Claude, Some(Path::new("/work")));

@@ -16,7 +16,7 @@
 //! `sandbox_*`, `shell_environment_policy`, `notify`, `mcp_servers`, `profiles`, …), and new
 //! ones arrive with every release, so only keys known to be harmless pass.
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 
 /// Claude flags refused in `AI_CLAUDE_ARGS`, each with the reason given to the user.
 const CLAUDE_REFUSED: &[(&str, &str)] = &[
@@ -223,7 +223,7 @@ pub enum OptionsError {
     CodexRules(String),
     /// The MCP configuration cannot be used.
     #[error(transparent)]
-    Mcp(#[from] crate::assistant::mcp::McpError),
+    Mcp(#[from] crate::agent::mcp::McpError),
 }
 
 /// How hard the model thinks: Claude's `--effort`, Codex's `model_reasoning_effort`. The
@@ -318,7 +318,7 @@ pub struct CliOptions {
     pub output_schema: Option<String>,
     /// MCP servers: `AI_MCP_CONFIG` here; the job replaces it with the default branch's
     /// `AI_MCP_CONFIG_FILE` ([`crate::run::house::mcp_config`]).
-    pub mcp: crate::assistant::mcp::McpConfig,
+    pub mcp: crate::agent::mcp::McpConfig,
 }
 
 impl CliOptions {
@@ -381,8 +381,8 @@ impl CliOptions {
 /// reads from the default branch later.
 fn mcp_from_env(
     set: &dyn Fn(&str) -> Option<String>,
-) -> Result<crate::assistant::mcp::McpConfig, OptionsError> {
-    use crate::assistant::mcp::{FILE_VARIABLE, McpConfig, McpError, VARIABLE};
+) -> Result<crate::agent::mcp::McpConfig, OptionsError> {
+    use crate::agent::mcp::{FILE_VARIABLE, McpConfig, McpError, VARIABLE};
     match (set(VARIABLE), set(FILE_VARIABLE)) {
         (Some(_), Some(_)) => Err(McpError::BothSources.into()),
         (Some(text), None) => {

@@ -19,10 +19,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::assistant::Assistant;
-use crate::assistant::env::parse_passthrough;
-use crate::assistant::options::{CliOptions, OptionsError};
-use crate::assistant::run::{ApiConfig, Provider, RunSpec};
+use crate::agent::Assistant;
+use crate::agent::env::parse_passthrough;
+use crate::agent::options::{CliOptions, OptionsError};
+use crate::agent::run::{ApiConfig, Provider, RunSpec};
 use crate::budget::{Price, PriceError};
 use crate::proxy::{ModelApi, Upstream, UpstreamError};
 use crate::secret::Secret;

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::assistant::events::{AssistantEvent, Summarizer, Usage};
+use crate::agent::events::{AssistantEvent, Summarizer, Usage};
 
 /// What the parser remembers across lines.
 #[derive(Debug, Default)]
@@ -145,8 +145,8 @@ fn usage(value: &Value) -> Option<Usage> {
 mod tests {
     use std::path::Path;
 
-    use crate::assistant::Assistant;
-    use crate::assistant::events::{AssistantEvent, EventParser, Usage};
+    use crate::agent::Assistant;
+    use crate::agent::events::{AssistantEvent, EventParser, Usage};
 
     fn parse(lines: &[&str]) -> Vec<AssistantEvent> {
         let mut parser = EventParser::new(Assistant::Codex, Some(Path::new("/work")));

@@ -4,9 +4,9 @@
 //!
 //! ```no_run
 //! # async fn story(prompt: String) -> anyhow::Result<()> {
-//! use entrypoint::assistant::Assistant;
-//! use entrypoint::assistant::events::AssistantEvent;
-//! use entrypoint::assistant::run::{Outcome, RunSpec, run};
+//! use entrypoint::agent::Assistant;
+//! use entrypoint::agent::events::AssistantEvent;
+//! use entrypoint::agent::run::{Outcome, RunSpec, run};
 //! use entrypoint::sandbox::{Plan, Settings};
 //!
 //! let vars = |name: &str| std::env::var(name).ok();
@@ -42,11 +42,11 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::assistant::env::{ChildEnv, Cloud};
-use crate::assistant::events::{AssistantEvent, EventParser, Limit, Usage};
-use crate::assistant::invocation::Invocation;
-use crate::assistant::mcp::{McpError, Resolved};
-use crate::assistant::{Assistant, claude, codex, mcp};
+use crate::agent::env::{ChildEnv, Cloud};
+use crate::agent::events::{AssistantEvent, EventParser, Limit, Usage};
+use crate::agent::invocation::Invocation;
+use crate::agent::mcp::{McpError, Resolved};
+use crate::agent::{Assistant, claude, codex, mcp};
 use crate::budget::{Meter, Price, RunLimits};
 use crate::proxy::{KeyProxy, ProxyError, Upstream};
 use crate::sandbox::{Enclosure, Plan, ProxySite, SandboxError, Site};
