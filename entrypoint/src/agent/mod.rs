@@ -6,6 +6,7 @@ mod claude;
 mod codex;
 pub mod env;
 pub mod events;
+pub mod failure;
 mod invocation;
 pub mod mcp;
 pub mod options;
