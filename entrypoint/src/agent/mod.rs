@@ -1,6 +1,11 @@
 //! The assistants the product can run, the GitLab usernames ("handles") that summon them, and
 //! how one is run: [`run::run`] starts the CLI in an allowlisted environment ([`env`]) behind the
 //! key proxy ([`crate::proxy`]) and reads its output as [`events::AssistantEvent`]s.
+//!
+//! What differs between assistants as data is their row of [`ai_core::assistant::PROFILES`];
+//! what differs as code is an [`Agent`], implemented in `agent/<name>/` and listed in
+//! [`AGENTS`]. Nothing outside `agent/<name>/` matches on [`Assistant`]
+//! (docs/adding-an-assistant.md walks through adding a third one).
 
 mod claude;
 mod codex;
@@ -14,8 +19,58 @@ pub mod run;
 pub mod settings;
 
 use std::fmt;
+use std::path::Path;
 
 pub use ai_core::assistant::{Assistant, UnknownAssistant};
+
+use crate::agent::events::{EventParser, StreamParser};
+
+/// What the runner asks of one assistant's CLI that is code rather than data. Each assistant
+/// implements it in its own folder (`agent/claude/`, `agent/codex/`), so the runner, the
+/// settings and the event stream never match on [`Assistant`].
+pub(crate) trait Agent: Sync {
+    /// A fresh reader of the CLI's output format, one per run.
+    fn stream_parser(&self) -> Box<dyn StreamParser>;
+}
+
+/// One row of [`AGENTS`]: the assistant, and the code that runs its CLI.
+struct AgentRow {
+    assistant: Assistant,
+    agent: &'static dyn Agent,
+}
+
+/// One row per assistant, in [`Assistant::ALL`] order (as [`ai_core::assistant::PROFILES`]).
+/// Its length is the number of assistants, so an assistant without a row does not compile.
+const AGENTS: [AgentRow; Assistant::ALL.len()] = [
+    AgentRow {
+        assistant: Assistant::Claude,
+        agent: &claude::Claude,
+    },
+    AgentRow {
+        assistant: Assistant::Codex,
+        agent: &codex::Codex,
+    },
+];
+
+// Each row sits at its assistant's index; a table that breaks this does not compile.
+const _: () = {
+    let mut i = 0;
+    while i < AGENTS.len() {
+        assert!(AGENTS[i].assistant as usize == i);
+        i += 1;
+    }
+};
+
+/// The code that runs `assistant`'s CLI.
+pub(crate) fn agent(assistant: Assistant) -> &'static dyn Agent {
+    // In bounds and the right row: checked when this crate compiles (below `AGENTS`).
+    AGENTS[assistant as usize].agent
+}
+
+/// A reader of `assistant`'s output. Paths inside `workspace` are shown relative to it.
+pub fn event_parser(assistant: Assistant, workspace: Option<&Path>) -> EventParser {
+    EventParser::new(agent(assistant).stream_parser(), workspace)
+}
 
 /// A GitLab username that summons one assistant when mentioned (`@claude`).
 ///

@@ -43,7 +43,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::agent::env::{ChildEnv, Cloud};
-use crate::agent::events::{AssistantEvent, EventParser, Limit, Usage};
+use crate::agent::events::{AssistantEvent, Limit, Usage};
 use crate::agent::invocation::Invocation;
 use crate::agent::mcp::{McpError, Resolved};
 use crate::agent::{Assistant, claude, codex, mcp};
@@ -509,7 +509,7 @@ async fn supervise(
         tokio::spawn(read_lines(stdout, lines_tx));
     }
 
-    let mut parser = EventParser::new(spec.assistant, Some(&spec.workspace));
+    let mut parser = super::event_parser(spec.assistant, Some(&spec.workspace));
     let mut last = Last::default();
     let mut handle = |line: &str, last: &mut Last| {
         for event in parser.parse_line(line) {
