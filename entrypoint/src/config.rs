@@ -55,6 +55,6 @@ impl HandleArgs {
         };
         let claude = handle(Assistant::Claude, &self.claude_handle)?;
         let codex = handle(Assistant::Codex, &self.codex_handle)?;
-        Handles::new(claude, codex).map_err(HandleError::Shared)
+        Handles::new([claude, codex]).map_err(HandleError::Shared)
     }
 }

@@ -3,8 +3,8 @@
 //! key proxy ([`crate::proxy`]) and reads its output as [`events::AssistantEvent`]s.
 //!
 //! What differs between assistants as data is their row of [`ai_core::assistant::PROFILES`];
-//! what differs as code is an [`Agent`], implemented in `agent/<name>/` and listed in
-//! [`AGENTS`]. Nothing outside `agent/<name>/` matches on [`Assistant`]
+//! what differs as code is an `Agent`, implemented in `agent/<name>/` and listed in
+//! `AGENTS`. Nothing outside `agent/<name>/` matches on [`Assistant`]
 //! (docs/adding-an-assistant.md walks through adding a third one).
 
 mod claude;
@@ -24,13 +24,62 @@ use std::path::Path;
 pub use ai_core::assistant::{Assistant, UnknownAssistant};
 
 use crate::agent::events::{EventParser, StreamParser};
+use crate::agent::invocation::Invocation;
+use crate::agent::options::OptionsError;
+use crate::agent::run::{Launch, Provider, RunError};
 
 /// What the runner asks of one assistant's CLI that is code rather than data. Each assistant
 /// implements it in its own folder (`agent/claude/`, `agent/codex/`), so the runner, the
-/// settings and the event stream never match on [`Assistant`].
+/// settings, the options and the event stream never match on [`Assistant`].
 pub(crate) trait Agent: Sync {
     /// A fresh reader of the CLI's output format, one per run.
     fn stream_parser(&self) -> Box<dyn StreamParser>;
+
+    /// The program, arguments, environment and stdin of one attempt.
+    fn invocation(&self, launch: Launch<'_>) -> Result<Invocation, RunError>;
+
+    /// The flags of the CLI that `AI_<NAME>_ARGS` may not set, each with the reason given to
+    /// the person who tried ([`options::CliOptions::from_env`]).
+    fn refused_flags(&self) -> &'static [(&'static str, &'static str)];
+
+    /// Checks one flag of `AI_<NAME>_ARGS` (`arg` as written, `name` before any `=`) against
+    /// how the CLI's own parser reads it, once it passed [`Self::refused_flags`]; `rest` is the
+    /// arguments after it, for a flag whose value is the next argument.
+    fn check_flag(
+        &self,
+        variable: &'static str,
+        arg: &str,
+        name: &str,
+        rest: &mut dyn Iterator<Item = &String>,
+    ) -> Result<(), OptionsError>;
+
+    /// The variable naming the model the CLI itself falls back to (passed to it as an
+    /// option); `None` when the CLI has no such flag.
+    fn cli_fallback_model_variable(&self) -> Option<&'static str>;
+
+    /// The model to ask for and the one to retry with when it does not exist, read from the
+    /// job's variables (`set`: trimmed and non-empty; `var`: as set, so an empty value can
+    /// turn a default off).
+    fn models(
+        &self,
+        set: &dyn Fn(&str) -> Option<String>,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> (Option<String>, Option<String>);
+
+    /// A cloud provider the CLI reaches by itself (Bedrock, Vertex) when the variables choose
+    /// one; `None` sends the model calls to the vendor's API through the key proxy.
+    fn cloud_provider(&self, set: &dyn Fn(&str) -> Option<String>) -> Option<Provider>;
+
+    /// True when `message`, the reason a run failed, says the model asked for does not exist,
+    /// so the run is retried once with the fallback model.
+    fn model_missing(&self, message: &str) -> bool;
+
+    /// True when the CLI reports no cost and enforces no limit itself, so the key proxy meters
+    /// its model calls against `AI_MAX_BUDGET_USD` and `AI_MAX_TURNS`.
+    fn metered_by_proxy(&self) -> bool;
+
+    /// How the prompt tells the model to return a structured result (`AI_OUTPUT_SCHEMA`).
+    fn structured_output_instruction(&self) -> &'static str;
 }
 
 /// One row of [`AGENTS`]: the assistant, and the code that runs its CLI.
@@ -122,10 +171,7 @@ impl fmt::Display for Handle {
 /// Which handle summons which assistant. Defaults to `@claude` and `@codex`; teams whose bot
 /// users are named differently configure their own (`AI_CLAUDE_HANDLE`, `AI_CODEX_HANDLE`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Handles {
-    claude: Handle,
-    codex: Handle,
-}
+pub struct Handles([Handle; Assistant::ALL.len()]);
 
 /// Two assistants were given the same handle, so a mention could not say which one is meant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -133,20 +179,19 @@ pub struct Handles {
 pub struct SharedHandle(pub String);
 
 impl Handles {
-    /// Handles for both assistants; they must differ.
-    pub fn new(claude: Handle, codex: Handle) -> Result<Self, SharedHandle> {
-        if claude == codex {
-            return Err(SharedHandle(claude.0));
+    /// One handle per assistant, in [`Assistant::ALL`] order; they must differ.
+    pub fn new(handles: [Handle; Assistant::ALL.len()]) -> Result<Self, SharedHandle> {
+        for (i, handle) in handles.iter().enumerate() {
+            if handles[..i].contains(handle) {
+                return Err(SharedHandle(handle.0.clone()));
+            }
         }
-        Ok(Self { claude, codex })
+        Ok(Self(handles))
     }
 
     /// The handle that summons `assistant`.
     pub fn handle(&self, assistant: Assistant) -> &Handle {
-        match assistant {
-            Assistant::Claude => &self.claude,
-            Assistant::Codex => &self.codex,
-        }
+        &self.0[assistant as usize]
     }
 
     /// The assistant summoned by `username` (as written after `@`, any case), if any.
@@ -159,10 +204,7 @@ impl Handles {
 
 impl Default for Handles {
     fn default() -> Self {
-        Self {
-            claude: Handle(Assistant::Claude.name().to_owned()),
-            codex: Handle(Assistant::Codex.name().to_owned()),
-        }
+        Self(Assistant::ALL.map(|a| Handle(a.name().to_owned())))
     }
 }
 
@@ -187,7 +229,7 @@ mod tests {
         assert_eq!(h.assistant_for("CLAUDE"), Some(Assistant::Claude));
         assert_eq!(h.assistant_for("codex"), Some(Assistant::Codex));
         assert_eq!(h.assistant_for("claudette"), None);
-        let same = Handles::new(Handle::new("bot").unwrap(), Handle::new("BOT").unwrap());
+        let same = Handles::new([Handle::new("bot").unwrap(), Handle::new("BOT").unwrap()]);
         assert!(same.is_err());
     }
 }

@@ -19,7 +19,7 @@
 use crate::agent::Assistant;
 
 /// Claude flags refused in `AI_CLAUDE_ARGS`, each with the reason given to the user.
-const CLAUDE_REFUSED: &[(&str, &str)] = &[
+pub(crate) const CLAUDE_REFUSED: &[(&str, &str)] = &[
     (
         "--dangerously-skip-permissions",
         "the permission mode is the job's",
@@ -109,7 +109,7 @@ const CLAUDE_REFUSED: &[(&str, &str)] = &[
 ];
 
 /// Codex flags refused in `AI_CODEX_ARGS`.
-const CODEX_REFUSED: &[(&str, &str)] = &[
+pub(crate) const CODEX_REFUSED: &[(&str, &str)] = &[
     (
         "--dangerously-bypass-approvals-and-sandbox",
         "the sandbox and approvals are the job's",
@@ -333,10 +333,8 @@ impl CliOptions {
                 .filter(|v| !v.is_empty())
         };
         let variable = assistant.profile().args_variable;
-        let refused = match assistant {
-            Assistant::Claude => CLAUDE_REFUSED,
-            Assistant::Codex => CODEX_REFUSED,
-        };
+        let agent = super::agent(assistant);
+        let refused = agent.refused_flags();
         let extra_args = match set(variable) {
             Some(text) => {
                 let args = split(variable, &text)?;
@@ -362,10 +360,7 @@ impl CliOptions {
             effort: set("AI_REASONING_EFFORT")
                 .map(|e| Effort::parse(&e))
                 .transpose()?,
-            fallback_model: match assistant {
-                Assistant::Claude => set("CLAUDE_FALLBACK_MODEL"),
-                Assistant::Codex => None,
-            },
+            fallback_model: agent.cli_fallback_model_variable().and_then(set),
             codex_rules: set("AI_CODEX_RULES")
                 .map(|r| CodexRules::parse(&r))
                 .transpose()?
@@ -515,39 +510,63 @@ fn check(
                 reason,
             });
         }
-        let is_short = !name.starts_with("--");
-        if is_short && name.chars().count() > 2 && assistant == Assistant::Claude {
-            return Err(OptionsError::Combined {
-                variable,
-                flag: arg.clone(),
+        super::agent(assistant).check_flag(variable, arg, name, &mut iter)?;
+    }
+    Ok(())
+}
+
+/// A short flag written together with others or with its value (`-abc`, `-mo4`): the CLIs'
+/// parsers would read it differently from the refused-flag check.
+pub(crate) fn is_combined_short(name: &str) -> bool {
+    !name.starts_with("--") && name.chars().count() > 2
+}
+
+/// Codex's `-c`/`--config` overrides: only keys of [`CODEX_CONFIG_KEYS`] may be set, and other
+/// combined short flags are refused.
+pub(crate) fn check_codex_flag(
+    variable: &'static str,
+    arg: &str,
+    name: &str,
+    rest: &mut dyn Iterator<Item = &String>,
+) -> Result<(), OptionsError> {
+    // clap reads `-cKEY=V`, `-c KEY=V`, `--config=KEY=V` and `--config KEY=V`.
+    let setting = if name == "-c" || name == "--config" {
+        match arg.split_once('=') {
+            Some((_, rest)) if arg.starts_with("--config=") => Some(rest.to_owned()),
+            _ => rest.next().cloned(),
+        }
+    } else if let Some(rest) = arg.strip_prefix("-c") {
+        Some(rest.to_owned())
+    } else if is_combined_short(name) {
+        return Err(OptionsError::Combined {
+            variable,
+            flag: arg.to_owned(),
+        });
+    } else {
+        None
+    };
+    if let Some(setting) = setting {
+        let key = setting.split('=').next().unwrap_or_default().trim();
+        if !CODEX_CONFIG_KEYS.contains(&key) {
+            return Err(OptionsError::ConfigKey {
+                key: key.to_owned(),
             });
         }
-        if assistant == Assistant::Codex {
-            // clap reads `-cKEY=V`, `-c KEY=V`, `--config=KEY=V` and `--config KEY=V`.
-            let setting = if name == "-c" || name == "--config" {
-                match arg.split_once('=') {
-                    Some((_, rest)) if arg.starts_with("--config=") => Some(rest.to_owned()),
-                    _ => iter.next().cloned(),
-                }
-            } else if let Some(rest) = arg.strip_prefix("-c") {
-                Some(rest.to_owned())
-            } else if is_short && name.chars().count() > 2 {
-                return Err(OptionsError::Combined {
-                    variable,
-                    flag: arg.clone(),
-                });
-            } else {
-                None
-            };
-            if let Some(setting) = setting {
-                let key = setting.split('=').next().unwrap_or_default().trim();
-                if !CODEX_CONFIG_KEYS.contains(&key) {
-                    return Err(OptionsError::ConfigKey {
-                        key: key.to_owned(),
-                    });
-                }
-            }
-        }
+    }
+    Ok(())
+}
+
+/// Claude Code refuses nothing beyond its refused flags but combined short flags.
+pub(crate) fn check_claude_flag(
+    variable: &'static str,
+    arg: &str,
+    name: &str,
+) -> Result<(), OptionsError> {
+    if is_combined_short(name) {
+        return Err(OptionsError::Combined {
+            variable,
+            flag: arg.to_owned(),
+        });
     }
     Ok(())
 }

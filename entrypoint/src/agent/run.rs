@@ -46,15 +46,11 @@ use crate::agent::env::{ChildEnv, Cloud};
 use crate::agent::events::{AssistantEvent, Limit, Usage};
 use crate::agent::invocation::Invocation;
 use crate::agent::mcp::{McpError, Resolved};
-use crate::agent::{Assistant, claude, codex, mcp};
+use crate::agent::{Assistant, agent};
 use crate::budget::{Meter, Price, RunLimits};
 use crate::proxy::{KeyProxy, ProxyError, Upstream};
 use crate::sandbox::{Enclosure, Plan, ProxySite, SandboxError, Site};
 use crate::secret::Secret;
-
-/// Codex prints this when the API answers `404 model_not_found`; it reports no error code,
-/// so the text is what identifies a missing model.
-const MODEL_MISSING: &str = "does not exist or you do not have access";
 
 /// After the CLI exits, output still in the pipe is read for at most this long (a background
 /// process it started may hold the pipe open).
@@ -231,9 +227,8 @@ pub async fn run(
     let mut model = spec.model.clone();
     let mut last = attempt(spec, sandbox, model.as_deref(), deadline, &mut on_event).await?;
     let mut fallback_used = None;
-    if spec.assistant == Assistant::Codex
-        && let Outcome::Failed { message } = &last.outcome
-        && message.contains(MODEL_MISSING)
+    if let Outcome::Failed { message } = &last.outcome
+        && agent(spec.assistant).model_missing(message)
         && let Some(fallback) = &spec.fallback_model
         && model.as_deref() != Some(fallback.as_str())
     {
@@ -258,6 +253,35 @@ pub async fn run(
     })
 }
 
+/// What an [`super::Agent`] needs to build one attempt's [`Invocation`].
+pub(crate) struct Launch<'a> {
+    pub spec: &'a RunSpec,
+    /// The model this attempt asks for (`None`: the CLI's default).
+    pub model: Option<&'a str>,
+    /// The allowlisted environment, to which the agent adds its own variables.
+    pub env: ChildEnv,
+    /// The key proxy, absent when the CLI reaches a cloud provider by itself.
+    pub proxy: Option<&'a KeyProxy>,
+    /// The fresh home directory, given to the sandbox uid once the invocation is built.
+    pub home: &'a std::path::Path,
+    /// The run's MCP servers, HTTP ones reached through the key proxy.
+    pub servers: &'a Resolved,
+}
+
+impl Launch<'_> {
+    /// The key proxy's URL for the MCP server `name`.
+    pub fn service_url(&self, name: &str) -> Option<String> {
+        self.proxy
+            .and_then(|p| p.service_url(name))
+            .map(str::to_owned)
+    }
+
+    /// True when the run has MCP servers to give the CLI.
+    pub fn has_mcp(&self) -> bool {
+        !self.servers.routes.is_empty() || !self.servers.stdio.is_empty()
+    }
+}
+
 struct Attempt {
     outcome: Outcome,
     refused: Vec<String>,
@@ -271,8 +295,8 @@ async fn attempt(
     deadline: Instant,
     on_event: &mut (dyn FnMut(&AssistantEvent) + Send),
 ) -> Result<Attempt, RunError> {
-    // Codex reports no cost and enforces no limit: its model calls are metered by the proxy.
-    let meter = (spec.assistant == Assistant::Codex).then(|| {
+    // A CLI that reports no cost and enforces no limit is metered by the proxy.
+    let meter = agent(spec.assistant).metered_by_proxy().then(|| {
         Arc::new(Meter::new(
             RunLimits {
                 max_usd: spec.max_budget_usd,
@@ -302,12 +326,6 @@ async fn attempt(
             None
         }
     };
-    let url_of = |name: &str| {
-        proxy
-            .as_ref()
-            .and_then(|p| p.service_url(name))
-            .map(str::to_owned)
-    };
     let enclosure = enclose(sandbox, proxy.as_ref(), spec).await?;
     let home = enclosure.fresh_home()?;
     let env = ChildEnv::base(
@@ -318,71 +336,14 @@ async fn attempt(
         &spec.passthrough,
     );
     let refused = env.refused().to_vec();
-    let has_mcp = !servers.routes.is_empty() || !servers.stdio.is_empty();
-    let claude_mcp = has_mcp.then(|| mcp::claude_config(&servers, &url_of).to_string());
-    let codex_mcp = mcp::codex_config(&servers, &url_of);
-    let invocation = match spec.assistant {
-        Assistant::Claude => claude::invocation(
-            &spec.program,
-            &spec.prompt,
-            env,
-            match &proxy {
-                Some(proxy) => claude::Endpoint::Proxy(proxy.base_url()),
-                None => claude::Endpoint::Cloud,
-            },
-            claude::ClaudeOptions {
-                model,
-                max_turns: spec.max_turns,
-                max_budget_usd: spec.max_budget_usd,
-                max_retries: spec.max_retries,
-                options: &spec.options,
-                mcp_config: claude_mcp.as_deref(),
-            },
-        ),
-        Assistant::Codex => {
-            let proxy = proxy.as_ref().ok_or(RunError::CodexNeedsApi)?;
-            let rules = if spec.options.codex_rules.reads_codex_md() {
-                codex::read_rules(&spec.workspace).map_err(|source| RunError::Rules {
-                    file: codex::RULES_FILE,
-                    source,
-                })?
-            } else {
-                None
-            };
-            for variable in spec.options.ignored_by_codex() {
-                tracing::warn!(
-                    %variable,
-                    "Codex has no tool allow or deny list; {variable} applies to Claude only"
-                );
-            }
-            let codex_home = home.path().join(".codex");
-            std::fs::create_dir_all(&codex_home).map_err(RunError::Home)?;
-            // In the fresh home the sandbox uid is given below: Codex reads it as that uid.
-            let output_schema = match &spec.options.output_schema {
-                Some(schema) => {
-                    let path = codex_home.join(codex::OUTPUT_SCHEMA_FILE);
-                    std::fs::write(&path, schema).map_err(RunError::Home)?;
-                    Some(path)
-                }
-                None => None,
-            };
-            codex::invocation(
-                &spec.program,
-                &spec.prompt,
-                &codex_home,
-                env,
-                codex::CodexOptions {
-                    model,
-                    proxy_url: proxy.base_url(),
-                    max_retries: spec.max_retries,
-                    rules: rules.as_deref(),
-                    options: &spec.options,
-                    output_schema: output_schema.as_deref(),
-                    mcp_servers: &codex_mcp,
-                },
-            )
-        }
-    };
+    let invocation = agent(spec.assistant).invocation(Launch {
+        spec,
+        model,
+        env,
+        proxy: proxy.as_ref(),
+        home: home.path(),
+        servers: &servers,
+    })?;
     enclosure.give_home(home.path())?;
     let outcome = supervise(
         spec,

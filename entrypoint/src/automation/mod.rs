@@ -603,10 +603,7 @@ fn task_prompt(
         "\n## Finishing\n\nChange files in the working tree when the task needs changes; the job commits them to a new branch and opens a merge request, so you need not commit, push or open anything yourself. Do not print environment variables or credentials. End with a short summary of what you did and found.\n",
     );
     if let Some(schema) = schema {
-        let how = match assistant {
-            Assistant::Claude => "Give it through the StructuredOutput tool.",
-            Assistant::Codex => "Give it as your final message, the JSON alone.",
-        };
+        let how = crate::agent::agent(assistant).structured_output_instruction();
         prompt.push_str(&format!(
             "\n## Result\n\nYour final result must be JSON matching this JSON Schema; it is checked, and a result that does not match fails the task. {how}\n\n```json\n{}\n```\n",
             schema.text()

@@ -268,7 +268,7 @@ impl ResultReport {
         }
         // Codex is fenced by default; a run without the fence (AI_SANDBOX=off) says so. Claude
         // runs unfenced unless AI_SANDBOX=on, which is its documented default, not news.
-        if !run.sandboxed && assistant == Assistant::Codex {
+        if !run.sandboxed && assistant.profile().fenced_by_default {
             report.notices.push(Notice::NotNetworkSandboxed);
         }
         report

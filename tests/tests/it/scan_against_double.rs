@@ -608,10 +608,10 @@ async fn a_bot_named_like_its_handle_finds_mentions_through_its_to_dos() {
 #[tokio::test]
 async fn a_bot_whose_username_is_not_the_handle_reads_the_lists() {
     let w = world(UserSpec::human("ai-helper")).await;
-    let handles = Handles::new(
+    let handles = Handles::new([
         Handle::new("claude").unwrap(),
         Handle::new("codex").unwrap(),
-    )
+    ])
     .unwrap();
     let report = w.scan_with(handles, &[]).await.unwrap();
     assert!(matches!(report.source, Source::Lists { .. }));
