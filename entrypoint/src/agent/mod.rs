@@ -17,6 +17,7 @@ pub mod mcp;
 pub mod options;
 pub mod run;
 pub mod settings;
+mod supervise;
 
 use std::fmt;
 use std::path::Path;
