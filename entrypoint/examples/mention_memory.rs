@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use entrypoint::assistant::Handles;
+use entrypoint::agent::Handles;
 use entrypoint::mention::find_mentions;
 
 fn vm_hwm_kib() -> u64 {

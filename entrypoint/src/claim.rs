@@ -71,7 +71,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use reqwest::StatusCode;
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::award_emoji::{AwardEmoji, AwardOutcome};
 use crate::gitlab::client::GitLab;
 use crate::gitlab::error::GitLabError;

@@ -1,6 +1,6 @@
 //! Settings shared by several commands, read from flags or the job's CI/CD variables.
 
-use crate::assistant::{Assistant, Handle, Handles, InvalidHandle, SharedHandle};
+use crate::agent::{Assistant, Handle, Handles, InvalidHandle, SharedHandle};
 
 /// Which GitLab usernames summon the assistants (`--claude-handle` / `AI_CLAUDE_HANDLE`,
 /// `--codex-handle` / `AI_CODEX_HANDLE`), for teams whose bot users are not called `claude` and
@@ -55,6 +55,6 @@ impl HandleArgs {
         };
         let claude = handle(Assistant::Claude, &self.claude_handle)?;
         let codex = handle(Assistant::Codex, &self.codex_handle)?;
-        Handles::new(claude, codex).map_err(HandleError::Shared)
+        Handles::new([claude, codex]).map_err(HandleError::Shared)
     }
 }

@@ -5,7 +5,7 @@
 
 use anyhow::bail;
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::ApiBaseUrl;
 use crate::gitlab::version::{self, GitLabVersion};
 

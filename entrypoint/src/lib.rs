@@ -3,7 +3,7 @@
 //! One module per concept of the product, so that "where are mentions parsed?" is answered by the
 //! file tree alone: [`mention`] finds `@claude`/`@codex` in a note, [`trigger`] turns whatever
 //! started the job into one normalised [`trigger::Trigger`], [`gitlab`] is the REST v4 client,
-//! [`assistant`] names the assistants, [`answer`] checks who asked, claims the note and posts the placeholder before the answer starts (for the relay, the scan, the run and the acknowledgement job [`ack`] alike), [`quick_action`] keeps GitLab from running commands found in what we post, [`sandbox`] fences the assistant's network, and [`secret`] keeps tokens out of logs.
+//! [`agent`] names the assistants and runs their CLIs, [`answer`] checks who asked, claims the note and posts the placeholder before the answer starts (for the relay, the scan, the run and the acknowledgement job [`ack`] alike), [`quick_action`] keeps GitLab from running commands found in what we post, [`sandbox`] fences the assistant's network, and [`secret`] keeps tokens out of logs.
 
 pub mod ack;
 pub mod answer;
@@ -13,7 +13,7 @@ pub mod answer;
 pub use ::gitlab;
 pub use ::gitlab::quick_action;
 pub use ai_core::secret;
-pub mod assistant;
+pub mod agent;
 pub mod audit;
 pub mod automation;
 pub mod budget;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::config::{HandleArgs, HandleError};
 use entrypoint::doctor;
 use entrypoint::mention;
@@ -241,7 +241,7 @@ fn run_finalize(args: &FinalizeArgs) -> anyhow::Result<()> {
 fn job_setup(
     handles: &HandleArgs,
 ) -> anyhow::Result<(
-    entrypoint::assistant::Handles,
+    entrypoint::agent::Handles,
     std::sync::Arc<Redactor>,
     tokio::runtime::Runtime,
 )> {

@@ -5,7 +5,7 @@
 //! API call, so a placeholder or an answer can never start another run (the loop the GitHub
 //! integrations suffered from). It lives in an HTML comment, which GitLab does not render.
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::ids::AwardId;
 
 /// The opening of the marker comment; its presence alone identifies our notes.

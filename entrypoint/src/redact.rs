@@ -16,7 +16,7 @@ use base64::engine::general_purpose::{
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use regex::Regex;
 
-use crate::assistant::Handles;
+use crate::agent::Handles;
 use crate::mention;
 
 /// What replaces a secret.

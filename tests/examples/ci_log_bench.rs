@@ -15,7 +15,7 @@ use doubles::gitlab::double::{
     JobSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
 };
 use doubles::gitlab::repo::{FileChange, Signature};
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::context::ci::render_ci;
 use entrypoint::context::{ContextBudget, gather, gather_ci};
 use entrypoint::gitlab::GitLab;

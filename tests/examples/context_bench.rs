@@ -14,7 +14,7 @@ use doubles::gitlab::double::{
     MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
 };
 use doubles::gitlab::repo::{FileChange, Signature};
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::context::{ContextBudget, gather, render};
 use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::config::{ApiBaseUrl, ClientConfig, GitLabToken};

@@ -19,7 +19,7 @@ use doubles::gitlab::GitLabDouble;
 use doubles::gitlab::double::{
     HookSpec, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
 };
-use entrypoint::assistant::Handles;
+use entrypoint::agent::Handles;
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, RetryPolicy};
 use entrypoint::guard::GuardSettings;
@@ -79,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
         overflow_bytes: 64 * 1024 * 1024,
         spool_dir: None,
         label_trigger: None,
-        event_assistant: entrypoint::assistant::Assistant::Claude,
+        event_assistant: entrypoint::agent::Assistant::Claude,
         quota_sweep: None,
     })
     .await?;

@@ -34,7 +34,7 @@ use doubles::ci_config::{Config, PlannedJob};
 use doubles::gitlab::GitLabDouble;
 use doubles::gitlab::double::{HookSpec, IssueSpec, MrSpec, ProjectSpec, UserSpec};
 use doubles::gitlab::model::Pipeline;
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
 use entrypoint::publish::progress::ProgressSettings;
 use entrypoint::run::settings::started_by_comment_webhook;

@@ -37,7 +37,7 @@ use clap::Parser;
 use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, SeededUser, UserSpec,
 };
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use futures::StreamExt;
 
 use crate::cmd;

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use clap::Parser;
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use semver::Version;
 
 use crate::cmd;

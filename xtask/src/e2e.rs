@@ -159,7 +159,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
 
         let claude = images
             .iter()
-            .find(|i| i.variant.assistant == entrypoint::assistant::Assistant::Claude)
+            .find(|i| i.variant.assistant == entrypoint::agent::Assistant::Claude)
             .context("the claude-ubuntu image was not built")?;
         let story =
             crate::webhook_scenario::webhook_mentions(docker, &slim.reference, &claude.reference)

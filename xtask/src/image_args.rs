@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 
 use crate::manifest::Base;
 use crate::revision;

@@ -30,7 +30,7 @@ use doubles::model::stories::{
     GREETING_FIXED, claude_runs_then_fixes_greeting, codex_runs_then_fixes_greeting,
 };
 use doubles::model::{ModelDouble, anthropic, openai};
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::marker::{NoteRole, marker};
 
 use crate::container::{self, Entrypoint, Network, RunSpec};

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{Context, bail};
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use serde::Deserialize;
 
 use crate::oci::Arch;

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use serde::Deserialize;
 
 use crate::artifacts::Artifact;

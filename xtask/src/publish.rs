@@ -630,7 +630,7 @@ async fn attachments(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use entrypoint::assistant::Assistant;
+    use entrypoint::agent::Assistant;
 
     fn args(assistant: Option<Assistant>, base: Option<Base>) -> ImageArgs {
         ImageArgs {

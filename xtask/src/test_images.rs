@@ -82,7 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let namespace = &args.images.local_namespace;
             let slim = crate::slim_image::local_image(namespace);
             let claude = Variant {
-                assistant: entrypoint::assistant::Assistant::Claude,
+                assistant: entrypoint::agent::Assistant::Claude,
                 base: crate::manifest::Base::Ubuntu,
             }
             .local_image(namespace);
@@ -627,7 +627,7 @@ mod tests {
     fn report(compressed: u64, budget: u64) -> TestReport {
         TestReport {
             variant: Variant {
-                assistant: entrypoint::assistant::Assistant::Codex,
+                assistant: entrypoint::agent::Assistant::Codex,
                 base: crate::manifest::Base::Ubuntu,
             },
             size: ImageSize {

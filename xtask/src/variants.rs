@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use anyhow::Context;
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 
 use crate::manifest::{Base, Manifest};
 

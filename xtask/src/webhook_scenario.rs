@@ -32,7 +32,7 @@ use doubles::gitlab::model::Pipeline;
 use doubles::gitlab::repo::{FileChange, Signature};
 use doubles::model::stories::{GREETING_FIXED, claude_runs_then_fixes_greeting};
 use doubles::model::{ModelDouble, anthropic};
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::trigger::hook_vars::TEMPLATE;
 

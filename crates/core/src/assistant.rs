@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::ModelApi;
 
 /// An AI coding assistant. A closed set: adding one means adding its [`Profile`] row to
-/// [`PROFILES`], its runner (`entrypoint/src/assistant/<name>.rs`), an image and a template.
+/// [`PROFILES`], its runner (`entrypoint/src/agent/<name>/`), an image and a template.
 ///
 /// The derived `Ord` follows the names alphabetically, which is the order the mention parser
 /// reports assistants in.

@@ -26,7 +26,7 @@ impl ModelApi {
     }
 
     /// The CI/CD variable that replaces [`Self::default_base_url`] (a gateway, a regional
-    /// endpoint, a test double), read by the entrypoint's `assistant::run::ApiConfig::from_env`.
+    /// endpoint, a test double), read by the entrypoint's `agent::settings` (`RunSpec::from_env`).
     pub fn base_url_variable(self) -> &'static str {
         match self {
             Self::Anthropic => "ANTHROPIC_BASE_URL",

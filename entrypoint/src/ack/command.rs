@@ -29,8 +29,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+use crate::agent::{Assistant, Handles};
 use crate::answer::{Acknowledged, Ask, acknowledge};
-use crate::assistant::{Assistant, Handles};
 use crate::claim::ClaimSettings;
 use crate::gitlab::ClientConfig;
 use crate::gitlab::GitLab;

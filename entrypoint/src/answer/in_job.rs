@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use crate::gitlab::ids::NoteId;
 use crate::redact::Redactor;
 use crate::run::RunOptions;
@@ -113,7 +113,7 @@ pub async fn run_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assistant::Assistant;
+    use crate::agent::Assistant;
     use crate::gitlab::ids::{IssueIid, Noteable, ProjectId, ProjectRef};
     use crate::test_support::vars as env;
 

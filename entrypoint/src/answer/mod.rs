@@ -26,7 +26,7 @@ pub mod refusal;
 
 use std::error::Error as _;
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::claim::{self, Claim, ClaimError, ClaimSettings, HandOver, Target};
 use crate::gitlab::ids::{AwardId, NoteId, PipelineId};
 use crate::gitlab::{GitLab, GitLabError};

@@ -3,7 +3,7 @@
 
 use anyhow::Context as _;
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::GitLab;
 use crate::guard;
 use crate::marker::{NoteRole, marker};
@@ -18,7 +18,7 @@ use crate::trigger::Trigger;
 pub async fn refuse(
     gitlab: &GitLab,
     trigger: &Trigger,
-    assistant: crate::assistant::Assistant,
+    assistant: crate::agent::Assistant,
     refusal: &guard::Refusal,
     redactor: &Redactor,
 ) -> anyhow::Result<crate::gitlab::ids::NoteId> {

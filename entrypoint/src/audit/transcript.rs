@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::assistant::Assistant;
-use crate::assistant::events::AssistantEvent;
-use crate::assistant::run::Outcome;
+use crate::agent::Assistant;
+use crate::agent::events::AssistantEvent;
+use crate::agent::run::Outcome;
 use crate::redact::Redactor;
 
 /// At most this many bytes are kept; later steps are counted, not kept.
@@ -48,16 +48,16 @@ impl Transcript {
     /// Records the stop of a Codex run the key proxy ended at its limit. Codex never reports a
     /// stop: the proxy refused its next model call, which Codex reports as a failure; the
     /// transcript ends with the stop all the same. (Claude reports its own stop as an event.)
+    /// Any assistant the key proxy meters (`Agent::metered_by_proxy`) is
+    /// recorded so.
     pub fn record_codex_stop(&self, assistant: Assistant, outcome: &Outcome, redactor: &Redactor) {
-        if let (
-            Assistant::Codex,
-            Outcome::LimitReached {
+        if crate::agent::agent(assistant).metered_by_proxy()
+            && let Outcome::LimitReached {
                 limit,
                 usage,
                 cost_usd,
                 ..
-            },
-        ) = (assistant, outcome)
+            } = outcome
         {
             self.record(
                 &AssistantEvent::Stopped {
@@ -135,7 +135,7 @@ impl Transcript {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assistant::Handles;
+    use crate::agent::Handles;
 
     #[test]
     fn steps_are_redacted_json_lines() {

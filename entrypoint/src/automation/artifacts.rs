@@ -19,8 +19,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::assistant::Assistant;
-use crate::assistant::events::Usage;
+use crate::agent::Assistant;
+use crate::agent::events::Usage;
 use crate::audit::{self, ArtifactError};
 use crate::redact::Redactor;
 
@@ -191,7 +191,7 @@ fn redact_strings(value: &mut Value, redactor: &Redactor) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assistant::Handles;
+    use crate::agent::Handles;
     use serde_json::json;
 
     fn result() -> TaskResult {

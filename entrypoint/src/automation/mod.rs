@@ -23,9 +23,9 @@ use anyhow::Context as _;
 use serde_json::Value;
 use tracing::Instrument as _;
 
-use crate::assistant::Assistant;
-use crate::assistant::events::AssistantEvent;
-use crate::assistant::run::RunSpec;
+use crate::agent::Assistant;
+use crate::agent::events::AssistantEvent;
+use crate::agent::run::RunSpec;
 use crate::audit::{self, Transcript};
 use crate::budget::{MonthlyBudget, RunOutcome, UsageLine, UsageRecord, ledger};
 use crate::gitlab::ids::{Noteable, ProjectId, ProjectRef, UserId};
@@ -150,8 +150,8 @@ pub async fn run(
         Err(error) => {
             let cancelled = error.chain().any(|cause| {
                 matches!(
-                    cause.downcast_ref::<crate::assistant::run::RunError>(),
-                    Some(crate::assistant::run::RunError::Cancelled)
+                    cause.downcast_ref::<crate::agent::run::RunError>(),
+                    Some(crate::agent::run::RunError::Cancelled)
                 )
             });
             tracing::error!(error = %redactor.redact(&format!("{error:#}")), "the task failed");
@@ -303,7 +303,7 @@ impl TaskRun<'_> {
         let structured: Mutex<Option<Value>> = Mutex::new(None);
         let redactor = Arc::clone(&self.redactor);
         let transcript = Arc::clone(&self.transcript);
-        let run = crate::assistant::run::run(&spec, &self.settings.sandbox, |event| {
+        let run = crate::agent::run::run(&spec, &self.settings.sandbox, |event| {
             log_event(event, &redactor);
             transcript.record(event, &redactor);
             if let AssistantEvent::Structured { value } = event {
@@ -603,10 +603,7 @@ fn task_prompt(
         "\n## Finishing\n\nChange files in the working tree when the task needs changes; the job commits them to a new branch and opens a merge request, so you need not commit, push or open anything yourself. Do not print environment variables or credentials. End with a short summary of what you did and found.\n",
     );
     if let Some(schema) = schema {
-        let how = match assistant {
-            Assistant::Claude => "Give it through the StructuredOutput tool.",
-            Assistant::Codex => "Give it as your final message, the JSON alone.",
-        };
+        let how = crate::agent::agent(assistant).structured_output_instruction();
         prompt.push_str(&format!(
             "\n## Result\n\nYour final result must be JSON matching this JSON Schema; it is checked, and a result that does not match fails the task. {how}\n\n```json\n{}\n```\n",
             schema.text()

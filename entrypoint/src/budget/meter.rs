@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde_json::Value;
 
 use super::price::Price;
-use crate::assistant::events::{Limit, Usage};
+use crate::agent::events::{Limit, Usage};
 
 /// The limits one run is held to.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

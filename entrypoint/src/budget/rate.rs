@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 use super::ledger::Answer;
-use crate::assistant::settings::parse_timeout;
+use crate::agent::settings::parse_timeout;
 use crate::gitlab::ids::Noteable;
 
 /// `AI_RATE_LIMIT` cannot be read.

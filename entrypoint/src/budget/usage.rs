@@ -7,8 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::assistant::Assistant;
-use crate::assistant::events::Usage;
+use crate::agent::Assistant;
+use crate::agent::events::Usage;
 
 /// The opening of the usage line. It starts like every marker of ours, so the neutraliser of
 /// model text (`publish::text::defuse_markers`) defuses a forged one the model writes into its

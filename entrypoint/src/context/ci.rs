@@ -553,7 +553,7 @@ fn status_word(status: &PipelineStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assistant::Handles;
+    use crate::agent::Handles;
 
     #[test]
     fn links_of_this_project_only() {

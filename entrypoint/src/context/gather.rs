@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::ci::CiContext;
 use super::sanitize::sanitize;
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::diff_position::DiffPosition;
 use crate::gitlab::discussions::Discussion;
 use crate::gitlab::ids::{NoteId, Noteable};

@@ -16,7 +16,7 @@ use chrono::Utc;
 use super::report::{Check, Finding, Report};
 use super::token::{self, NEW_BOT_TOKEN};
 use super::{Place, readable};
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::GitLab;
 use crate::gitlab::access_tokens::ProjectAccessToken;
 use crate::gitlab::ids::{ProjectRef, UserId};

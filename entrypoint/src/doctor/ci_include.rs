@@ -7,7 +7,7 @@
 
 use super::report::{Check, Finding, Report};
 use super::{Inputs, ProjectView};
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::contract::include_branch;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::ProjectRef;

@@ -5,7 +5,7 @@ use anyhow::{Context, bail};
 use url::Url;
 
 use super::{Inputs, Place, Report, Status};
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::contract::api_url;
 use crate::contract::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
 use crate::gitlab::ids::ProjectRef;

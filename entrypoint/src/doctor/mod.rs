@@ -29,7 +29,7 @@ use url::Url;
 
 pub use report::{Check, Finding, Report, Status};
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::contract::TemplateSource;
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::projects::Project;
@@ -182,7 +182,7 @@ fn assistants(
     let found: Vec<Assistant> = Assistant::ALL
         .into_iter()
         .filter(|&assistant| {
-            let keys = crate::assistant::settings::model_key_variables(assistant);
+            let keys = crate::agent::settings::model_key_variables(assistant);
             let in_env = inputs.place == Place::Job && keys.iter().any(|k| inputs.var(k).is_some());
             let listed = seen.is_some_and(|s| {
                 s.variables

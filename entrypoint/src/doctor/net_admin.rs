@@ -4,12 +4,13 @@
 
 use super::report::{Check, Finding, Report};
 use super::{Inputs, Place};
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::sandbox::capability::RUNNER_SNIPPET;
 
 /// One finding when Codex is checked in a job.
 pub fn check(inputs: &Inputs<'_>, assistants: &[Assistant], report: &mut Report) {
-    if inputs.place != Place::Job || !assistants.contains(&Assistant::Codex) {
+    // The fence is what needs the capability: checked for an assistant fenced by default.
+    if inputs.place != Place::Job || !assistants.iter().any(|a| a.profile().fenced_by_default) {
         return;
     }
     report.push(match inputs.capabilities {

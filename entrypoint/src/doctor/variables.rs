@@ -14,8 +14,8 @@
 
 use super::report::{Check, Finding, Report};
 use super::{Inputs, Place, ProjectView, unreadable};
-use crate::assistant::Assistant;
-use crate::assistant::settings::model_key_variables;
+use crate::agent::Assistant;
+use crate::agent::settings::model_key_variables;
 use crate::contract::BOT_TOKEN_VARIABLE;
 use crate::gitlab::variables::ProjectVariable;
 

@@ -11,7 +11,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::{Mention, find_mentions};
-use crate::assistant::Handles;
+use crate::agent::Handles;
 use crate::config::HandleArgs;
 
 /// Arguments of `entrypoint mentions`.

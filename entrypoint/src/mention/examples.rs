@@ -1,7 +1,7 @@
 //! Examples of what summons an assistant and what does not, one test per behaviour.
 
 use super::*;
-use crate::assistant::Handle;
+use crate::agent::Handle;
 
 fn summoned(text: &str) -> Vec<Assistant> {
     find_mentions(text, &Handles::default())
@@ -188,10 +188,10 @@ fn underscores_inside_a_username_never_split_it() {
     // pulldown-cmark splits text at `_`; the username is read over the source, so these are
     // one username each.
     assert_silent(&["@claude_code_", "*@claude_code*", "@claude_x_y"]);
-    let ai_bot = Handles::new(
+    let ai_bot = Handles::new([
         Handle::new("ai_bot").unwrap(),
         Handle::new("codex").unwrap(),
-    )
+    ])
     .unwrap();
     assert_eq!(
         find_mentions("ping @ai_bot", &ai_bot)[0].assistant,
@@ -201,10 +201,10 @@ fn underscores_inside_a_username_never_split_it() {
 
 #[test]
 fn configured_handles_replace_the_defaults() {
-    let handles = Handles::new(
+    let handles = Handles::new([
         Handle::new("ai-bot").unwrap(),
         Handle::new("@Code.Helper").unwrap(),
-    )
+    ])
     .unwrap();
     let found: Vec<Assistant> = find_mentions("@AI-bot and @code.helper, go", &handles)
         .into_iter()

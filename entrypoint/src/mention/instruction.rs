@@ -3,7 +3,7 @@
 use std::ops::Range;
 
 use super::removable;
-use crate::assistant::Handles;
+use crate::agent::Handles;
 
 /// `text` with every triggering mention removed and whitespace normalised ([`normalise`]).
 ///

@@ -35,7 +35,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use markdown::TextMap;
 
 /// One assistant summoned by a note.

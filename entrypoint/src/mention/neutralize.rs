@@ -3,7 +3,7 @@
 use std::ops::Range;
 
 use super::triggering;
-use crate::assistant::Handles;
+use crate::agent::Handles;
 
 /// Wraps every triggering mention in inline code, inserting bytes and changing nothing else.
 ///

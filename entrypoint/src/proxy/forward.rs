@@ -56,7 +56,7 @@ pub(crate) enum RouteKind {
 
 /// An HTTP service (an MCP server) the proxy forwards to: its name for logs, its URL, and the
 /// headers that carry its credential. The header values are secrets (resolved from CI/CD
-/// variables by [`crate::assistant::mcp`]); the CLI is only ever told the route's URL.
+/// variables by [`crate::agent::mcp`]); the CLI is only ever told the route's URL.
 #[derive(Clone)]
 pub struct ServiceRoute {
     pub name: String,

@@ -14,7 +14,7 @@
 //! runs for the same reason: a model that can run shell commands can read its own environment.
 //!
 //! The same listener also serves the run's HTTP MCP servers ([`ServiceRoute`], from
-//! [`crate::assistant::mcp`]): each under a random prefix of its own, forwarded to its one URL
+//! [`crate::agent::mcp`]): each under a random prefix of its own, forwarded to its one URL
 //! with the headers its configuration names (a bearer token from a CI/CD variable), so those
 //! secrets stay out of the sandbox uid's reach exactly as the model key does. One port for all
 //! of them keeps the network fence at one allowed port.

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use super::result::replace_placeholder;
 use super::state::{StateError, StateFile};
 use super::{JobLink, Placeholder};
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::ids::{NoteId, Noteable, ProjectRef};
 use crate::gitlab::notes::NoteListOptions;
 use crate::gitlab::{GitLab, GitLabError};

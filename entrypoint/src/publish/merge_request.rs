@@ -4,7 +4,7 @@
 //! the result note instead, folded away.
 
 use super::text::{NOTE_LIMIT_CHARS, fence_for, truncate};
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::ids::{IssueIid, ProjectRef};
 use crate::gitlab::merge_requests::{MergeRequest, NewMergeRequest, Upsert};
 use crate::gitlab::{GitLab, GitLabError};
@@ -114,7 +114,7 @@ pub fn patch_block(patch: &str, why: &str, redactor: &Redactor) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assistant::Handles;
+    use crate::agent::Handles;
     use crate::mention::find_mentions;
 
     fn draft() -> MergeRequestDraft {

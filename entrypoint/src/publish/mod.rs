@@ -12,12 +12,12 @@
 //! # async fn story(
 //! #     gitlab: entrypoint::gitlab::GitLab,
 //! #     trigger: entrypoint::trigger::Trigger,
-//! #     spec: entrypoint::assistant::run::RunSpec,
+//! #     spec: entrypoint::agent::run::RunSpec,
 //! #     plan: entrypoint::sandbox::Plan,
 //! # ) -> anyhow::Result<()> {
 //! use std::sync::Arc;
-//! use entrypoint::assistant::{Assistant, Handles};
-//! use entrypoint::assistant::run::run;
+//! use entrypoint::agent::{Assistant, Handles};
+//! use entrypoint::agent::run::run;
 //! use entrypoint::publish::placeholder::{must_be_internal, post_placeholder};
 //! use entrypoint::publish::progress::{Progress, ProgressSettings};
 //! use entrypoint::publish::result::{ResultReport, publish_result};

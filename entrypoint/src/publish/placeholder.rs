@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::JobLink;
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef};
 use crate::gitlab::notes::{NewNote, Note};
 use crate::gitlab::{GitLab, GitLabError};
@@ -209,7 +209,7 @@ pub fn must_be_internal(trigger: &Trigger) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assistant::Handles;
+    use crate::agent::Handles;
     use crate::gitlab::ids::{IssueIid, UserId};
     use crate::marker::is_marked;
     use crate::mention::find_mentions;

@@ -18,7 +18,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::placeholder::working_body;
 use super::text::{defuse_markers, inline_code};
 use super::{JobLink, Placeholder};
-use crate::assistant::events::AssistantEvent;
+use crate::agent::events::AssistantEvent;
 use crate::gitlab::GitLab;
 use crate::quick_action::Inert;
 use crate::redact::Redactor;

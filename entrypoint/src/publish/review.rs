@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::text::{NOTE_LIMIT_CHARS, defuse_markers, fence_for, inline_code, truncate};
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::diff_position::{DiffPosition, PositionType};
 use crate::gitlab::discussions::Discussion;
 use crate::gitlab::draft_notes::NewDraftNote;

@@ -164,7 +164,7 @@ impl StateFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assistant::Assistant;
+    use crate::agent::Assistant;
     use crate::gitlab::ids::{IssueIid, Noteable, ProjectRef};
     use crate::test_support::vars;
 

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::ids::{DiscussionId, NoteId, UserId};
 use crate::marker::{NoteRole, marker};
 use crate::publish::JobLink;
@@ -472,7 +472,7 @@ mod tests {
             },
         );
         let rendered = report.render(&crate::redact::Redactor::new(
-            crate::assistant::Handles::default(),
+            crate::agent::Handles::default(),
         ));
         assert_eq!(Queued::find(&rendered), None, "{rendered}");
     }
@@ -544,7 +544,7 @@ mod tests {
             Conclusion::Failed(Failure::ModelRateLimited)
         );
         let note = report.render(&crate::redact::Redactor::new(
-            crate::assistant::Handles::default(),
+            crate::agent::Handles::default(),
         ));
         assert!(note.contains("could not finish"), "{note}");
         assert!(note.contains("branch [claude/issue-3]"), "{note}");

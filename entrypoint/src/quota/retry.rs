@@ -22,8 +22,8 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{ATTEMPT_VAR, Queued, QueuedRequest, QuotaSettings};
+use crate::agent::{Assistant, Handles};
 use crate::answer::in_job::{JobEnd, run_with};
-use crate::assistant::{Assistant, Handles};
 use crate::claim::{self, Claim, ClaimSettings, HandOver, State, Target};
 use crate::gitlab::ids::{AwardId, NoteId, Noteable, ProjectRef, UserId};
 use crate::gitlab::list_options::{OrderBy, Sort};

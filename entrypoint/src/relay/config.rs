@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use crate::config::HandleArgs;
 use crate::gitlab::config::ApiBaseUrl;
 use crate::gitlab::ids::{ProjectId, ProjectRef};
@@ -458,15 +458,13 @@ impl RelayConfig {
             }),
             event_assistant: match get(vars::EVENT_ASSISTANT).or(file.event_assistant) {
                 None => Assistant::Claude,
-                Some(text) => text
-                    .parse()
-                    .map_err(
-                        |e: crate::assistant::UnknownAssistant| RelayConfigError::Invalid {
-                            setting: format!("event_assistant ({})", vars::EVENT_ASSISTANT),
-                            value: text.clone(),
-                            reason: e.to_string(),
-                        },
-                    )?,
+                Some(text) => text.parse().map_err(|e: crate::agent::UnknownAssistant| {
+                    RelayConfigError::Invalid {
+                        setting: format!("event_assistant ({})", vars::EVENT_ASSISTANT),
+                        value: text.clone(),
+                        reason: e.to_string(),
+                    }
+                })?,
             },
             quota_sweep: {
                 let seconds = match get(vars::QUOTA_SWEEP_SECONDS) {

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::dedup::{Key, Seen};
 use super::projects::{Project, Projects};
 use super::spool::Entry;
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use crate::gitlab::ids::{NoteId, Noteable, ProjectId, ProjectRef};
 use crate::trigger::Trigger;
 use crate::trigger::decision::{Decision, decide};

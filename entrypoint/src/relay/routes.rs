@@ -29,7 +29,7 @@ use super::queue::{Admitted, Queue};
 use super::spool::{Record, Spool};
 use super::stats::bump;
 use super::verify::{TOKEN_HEADER, TokenVerifier};
-use crate::assistant::Handles;
+use crate::agent::Handles;
 
 /// How long GitLab should wait before resending a delivery refused with 503.
 const RETRY_AFTER_SECS: &str = "60";

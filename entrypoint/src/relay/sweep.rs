@@ -24,8 +24,8 @@ use tokio::sync::watch;
 
 use super::projects::Project;
 use super::stats::{Stats, bump};
+use crate::agent::Assistant;
 use crate::answer::pipeline::{Launch, start_with};
-use crate::assistant::Assistant;
 use crate::claim::{ClaimSettings, Target};
 use crate::gitlab::ids::ProjectRef;
 use crate::quota::retry::{Due, QueuedNote, TOUCH_LAG, claim_due, find_queued, give_back};

@@ -23,8 +23,8 @@ use tracing::Instrument as _;
 
 pub mod paths;
 
-use crate::assistant::Assistant;
-use crate::assistant::run::RunSpec;
+use crate::agent::Assistant;
+use crate::agent::run::RunSpec;
 use crate::gitlab::ids::{MergeRequestIid, Noteable, ProjectId, ProjectRef};
 use crate::gitlab::merge_request_diffs::FileDiff;
 use crate::gitlab::{ClientConfig, GitLab};
@@ -582,30 +582,30 @@ pub async fn review(
     {
         spec.options.mcp = mcp;
     }
-    let run = crate::assistant::run::run(&spec, &settings.sandbox, |event| {
+    let run = crate::agent::run::run(&spec, &settings.sandbox, |event| {
         log_event(event, &redactor);
     })
     .instrument(tracing::info_span!("assistant", %assistant))
     .await
     .with_context(|| format!("running {}", spec.program.display()))?;
     match &run.outcome {
-        crate::assistant::run::Outcome::Succeeded { .. } => {}
-        crate::assistant::run::Outcome::Failed { message } => anyhow::bail!(
+        crate::agent::run::Outcome::Succeeded { .. } => {}
+        crate::agent::run::Outcome::Failed { message } => anyhow::bail!(
             "{assistant} failed, so nothing was posted: {}",
             redactor.redact(message)
         ),
-        crate::assistant::run::Outcome::TimedOut { after } => anyhow::bail!(
+        crate::agent::run::Outcome::TimedOut { after } => anyhow::bail!(
             "{assistant} ran out of time after {}s, so nothing was posted: raise AI_TIMEOUT (template input ai_timeout) or lower AI_REVIEW_MAX_DIFF_LINES",
             after.as_secs()
         ),
         // Findings written before the limit stopped the run are still a review: post them.
-        crate::assistant::run::Outcome::LimitReached { limit, .. } if review_file.exists() => {
+        crate::agent::run::Outcome::LimitReached { limit, .. } if review_file.exists() => {
             tracing::warn!(
                 limit = limit.variable(),
                 "the review stopped at its limit; posting the findings it wrote"
             );
         }
-        crate::assistant::run::Outcome::LimitReached { limit, .. } => anyhow::bail!(
+        crate::agent::run::Outcome::LimitReached { limit, .. } => anyhow::bail!(
             "{assistant} stopped at its limit ({}) before writing the review, so nothing was posted: raise {} or lower AI_REVIEW_MAX_DIFF_LINES",
             limit.variable(),
             limit.variable()

@@ -8,7 +8,7 @@
 use anyhow::Context as _;
 
 use super::workspace::Target;
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::ProjectRef;
 use crate::publish::merge_request::{MergeRequestDraft, open_merge_request, patch_block};
@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn configuration_changes_left_out_are_named_before_any_patch() {
-        let redactor = Redactor::new(crate::assistant::Handles::default());
+        let redactor = Redactor::new(crate::agent::Handles::default());
         let published = with_kept_out(
             Published {
                 appendix: Some("<details>patch</details>".into()),

@@ -12,7 +12,7 @@
 //! The MCP configuration file (`AI_MCP_CONFIG_FILE`, [`mcp_config`]) is read the same way,
 //! from the default branch only.
 
-use crate::assistant::mcp::{self, McpConfig};
+use crate::agent::mcp::{self, McpConfig};
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::ProjectRef;
 
@@ -52,7 +52,7 @@ pub enum HouseError {
     McpUnreadable { path: String, reason: String },
     /// The MCP configuration cannot be used.
     #[error(transparent)]
-    Mcp(#[from] crate::assistant::mcp::McpError),
+    Mcp(#[from] crate::agent::mcp::McpError),
     /// GitLab failed.
     #[error(transparent)]
     GitLab(#[from] crate::gitlab::GitLabError),

@@ -31,11 +31,11 @@ use tracing::Instrument as _;
 pub use settings::{JobSettings, RunOptions};
 
 use crate::ack::command::Handed;
+use crate::agent::Assistant;
+use crate::agent::events::AssistantEvent;
+use crate::agent::run::RunSpec;
 use crate::answer::in_job::JobEnd;
 use crate::answer::{Acknowledged, Ask, Verdict, acknowledge_verdict};
-use crate::assistant::Assistant;
-use crate::assistant::events::AssistantEvent;
-use crate::assistant::run::RunSpec;
 use crate::audit::{self, Transcript};
 use crate::budget::{MonthlyBudget, RunOutcome, UsageLine, UsageRecord, ledger};
 use crate::claim::{self, ClaimSettings};
@@ -381,12 +381,12 @@ fn leave_audit_trail(dir: &std::path::Path, transcript: &Transcript, record: &Us
 }
 
 /// Whether the run ended because the job was cancelled
-/// ([`crate::assistant::run::RunError::Cancelled`]).
+/// ([`crate::agent::run::RunError::Cancelled`]).
 fn was_cancelled(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         matches!(
-            cause.downcast_ref::<crate::assistant::run::RunError>(),
-            Some(crate::assistant::run::RunError::Cancelled)
+            cause.downcast_ref::<crate::agent::run::RunError>(),
+            Some(crate::agent::run::RunError::Cancelled)
         )
     })
 }
@@ -699,7 +699,7 @@ impl JobRun<'_> {
         });
         let redactor = Arc::clone(&self.redactor);
         let transcript = Arc::clone(&self.transcript);
-        let run = crate::assistant::run::run(&spec, &self.settings.sandbox, |event| {
+        let run = crate::agent::run::run(&spec, &self.settings.sandbox, |event| {
             log_event(event, &redactor);
             transcript.record(event, &redactor);
             if let Some(progress) = &progress {
@@ -803,7 +803,7 @@ impl ReviewDir {
     /// not lent.
     pub(crate) fn create(
         checkout: &std::path::Path,
-        assistant: crate::assistant::Assistant,
+        assistant: crate::agent::Assistant,
         uid: crate::sandbox::SandboxUid,
     ) -> anyhow::Result<Self> {
         let mut base = checkout.as_os_str().to_owned();
@@ -840,7 +840,7 @@ impl Drop for ReviewDir {
 fn scratch_dir(
     checkout: &std::path::Path,
     name: &str,
-    assistant: crate::assistant::Assistant,
+    assistant: crate::agent::Assistant,
 ) -> std::path::PathBuf {
     let mut base = checkout.as_os_str().to_owned();
     base.push(".tmp");

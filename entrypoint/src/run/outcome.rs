@@ -1,6 +1,6 @@
 //! What an error that stopped the job tells the person who asked.
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::GitLabError;
 use crate::publish::result::Failure;
 use crate::workspace::WorkspaceError;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::assistant::run::RunSpec;
-use crate::assistant::{Assistant, Handles};
+use crate::agent::run::RunSpec;
+use crate::agent::{Assistant, Handles};
 use crate::budget::{LimitError, MonthlyBudget, RateLimit};
 use crate::context::ContextBudget;
 use crate::guard::GuardSettings;

@@ -5,9 +5,9 @@ use anyhow::Context;
 
 use super::rules::{Family, Fence};
 use super::{Enclosure, Plan, ProbeProgram, SandboxUid, Settings, Site, probe, tables};
-use crate::assistant::Assistant;
 use crate::proxy::{KeyProxy, Upstream};
 use crate::secret::Secret;
+use ai_core::assistant::Assistant;
 
 #[derive(Debug, clap::Args)]
 pub struct SandboxArgs {

@@ -17,7 +17,7 @@
 //! capabilities and `no_new_privs`, so it cannot touch the rules.
 //!
 //! The orchestrator calls [`Settings::from_env`] and [`Plan::for_this_process`], then
-//! [`crate::assistant::run::run`], which for each attempt starts the key proxy, then
+//! [`crate::agent::run::run`], which for each attempt starts the key proxy, then
 //! [`Enclosure::establish`] (capability check; when fenced, rules applied for the proxy's port
 //! and verified by probes running as the sandbox uid; checkout lent to it), starts the CLI under
 //! [`Enclosure::confine`], and ends with [`Enclosure::finish`] (every process of the uid killed,
@@ -262,7 +262,7 @@ impl Enclosure {
 
     /// Runs `PROBE sandbox reap` as the sandbox uid, which kills every process of that uid:
     /// the CLI, and whatever it started, even in another session or process group. Also the
-    /// path a cancelled job takes ([`crate::assistant::run`] on `SIGTERM`).
+    /// path a cancelled job takes ([`crate::agent::run`] on `SIGTERM`).
     pub fn reap(&self) -> Result<(), SandboxError> {
         let mut command = std::process::Command::new(&self.probe.0);
         command

@@ -9,8 +9,8 @@
 
 use std::fmt;
 
-use crate::assistant::Assistant;
 use crate::proxy::Upstream;
+use ai_core::assistant::Assistant;
 
 /// The uid the assistant runs as unless `AI_SANDBOX_UID` says otherwise; high enough to be no
 /// one's in a Debian or Alpine image, and it needs no passwd entry.

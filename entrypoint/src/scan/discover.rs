@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use crate::gitlab::discussions::Discussion;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectId, ProjectRef};
 use crate::gitlab::issues::IssueListOptions;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::resource_label_events::{LabelAction, ResourceLabelEvent};
 use crate::gitlab::todos::{Todo, TodoAction};

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::agent::{Assistant, Handles};
 use crate::answer::in_job::JobEnd;
 use crate::answer::pipeline::{Launch, PipelineStart};
 use crate::answer::{Answered, Ask, Retry, in_pipeline};
-use crate::assistant::{Assistant, Handles};
 use crate::claim::ClaimSettings;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::{NoteId, PipelineId, ProjectRef};

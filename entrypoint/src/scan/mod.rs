@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 
 pub use settings::{Mode, ScanSettings};
 
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use crate::claim::{self, ClaimSettings, State, Target};
 use crate::gitlab::ids::{NoteId, ProjectRef};
 use crate::gitlab::{ClientConfig, GitLab};

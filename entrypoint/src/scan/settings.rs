@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::assistant::settings::parse_timeout;
+use crate::agent::settings::parse_timeout;
 use crate::guard::{GuardSettings, GuardSettingsError};
 
 /// How long back the first scan looks (and every scan at least): `AI_SCAN_LOOKBACK`.

@@ -2,7 +2,7 @@
 //! `.gitlab-ci.yml` (<https://docs.gitlab.com/ci/yaml/#includeproject>), and how it is added
 //! to an existing file.
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 pub use crate::contract::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
 
 /// What to do with the current `.gitlab-ci.yml`.

@@ -4,7 +4,7 @@ use anyhow::{Context, bail};
 
 use super::ci_include::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
 use super::{Mode, Options, Outcome, Terminal};
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::config::HandleArgs;
 pub use crate::contract::api_url;
 use crate::gitlab::ids::ProjectRef;

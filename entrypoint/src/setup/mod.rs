@@ -16,7 +16,7 @@ pub mod command;
 pub mod masking;
 pub mod plan;
 
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::ProjectRef;
 use crate::secret::Secret;

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef};
 
 /// The names, in one place, because the relay and the scan write them and this module reads them.

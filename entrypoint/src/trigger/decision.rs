@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::Trigger;
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::ids::UserId;
 use crate::marker;
 

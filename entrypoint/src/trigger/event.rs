@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Author;
 use super::decision::BotIdentity;
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectId, ProjectRef, UserId};
 use crate::mention::find_mentions;
 

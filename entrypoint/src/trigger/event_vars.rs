@@ -12,7 +12,7 @@ use super::Author;
 use super::ci_vars::{self, NOTEABLE_TYPE_FIX, VarError};
 use super::decision::BotIdentity;
 use super::event::{self, HookChange, HookUser, Rules, Verdict};
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use crate::gitlab::ids::{NoteId, Noteable, ProjectRef, UserId};
 use crate::gitlab::{GitLab, GitLabError};
 

@@ -16,7 +16,7 @@ use super::load::{self, Entry};
 use super::resolve::resolve;
 use super::webhook::{self, WebhookError};
 use super::{Source, Trigger};
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use crate::gitlab::{ClientConfig, GitLab};
 
 /// What `explain` prints.

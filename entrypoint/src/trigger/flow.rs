@@ -13,7 +13,7 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use super::{Source, Trigger, ci_vars};
-use crate::assistant::{Assistant, Handles};
+use crate::agent::{Assistant, Handles};
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectId, ProjectRef};
 use crate::mention::find_mentions;
 
@@ -47,7 +47,7 @@ pub mod injected {
 /// `https://<AI_FLOW_GITLAB_HOSTNAME>` for `CI_SERVER_URL` and the host for `CI_SERVER_HOST`,
 /// `AI_FLOW_PROJECT_PATH` for `CI_PROJECT_PATH`. The token is kept from the model like
 /// `GITLAB_TOKEN`: the assistant's environment is an allowlist
-/// ([`crate::assistant::env`]) and the redactor treats every `…TOKEN` variable as a secret.
+/// ([`crate::agent::env`]) and the redactor treats every `…TOKEN` variable as a secret.
 pub fn with_injected<'a>(
     vars: &'a dyn Fn(&str) -> Option<String>,
 ) -> impl Fn(&str) -> Option<String> + 'a {

@@ -16,7 +16,7 @@ use super::event_vars;
 use super::flow::{self, FlowError};
 use super::hook_vars::{self, HookEvent};
 use super::webhook::{self, WebhookError};
-use crate::assistant::Handles;
+use crate::agent::Handles;
 use crate::gitlab::ids::ProjectRef;
 
 /// The webhook payload variable our relay sets.

@@ -26,7 +26,7 @@ pub mod webhook;
 
 use serde::Serialize;
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 use crate::gitlab::diff_position::DiffPosition;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef, UserId};
 

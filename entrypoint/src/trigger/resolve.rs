@@ -4,7 +4,7 @@
 
 use super::ci_vars::CiRequest;
 use super::{Author, NoteKind, Source, Trigger, TriggerNote};
-use crate::assistant::Handles;
+use crate::agent::Handles;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef};
 use crate::gitlab::notes::{Note, NoteType};
 use crate::gitlab::{GitLab, GitLabError};

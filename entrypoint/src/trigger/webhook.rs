@@ -8,7 +8,7 @@
 use serde::Deserialize;
 
 use super::{Author, NoteKind, Source, Trigger, TriggerNote};
-use crate::assistant::Handles;
+use crate::agent::Handles;
 use crate::gitlab::diff_position::DiffPosition;
 use crate::gitlab::ids::{
     DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,

@@ -113,7 +113,7 @@ impl WorkspaceSettings {
     /// (default the assistant's display name and `noreply@<CI_SERVER_HOST>`), and `GIT_DEPTH`.
     pub fn from_env(
         env: &dyn Fn(&str) -> Option<String>,
-        assistant: crate::assistant::Assistant,
+        assistant: crate::agent::Assistant,
     ) -> Result<Self, WorkspaceSettingsError> {
         let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         let prefix = get("AI_BRANCH_PREFIX").unwrap_or_else(|| format!("{}/", assistant.name()));
@@ -270,7 +270,7 @@ async fn strip_remote_credentials(git: &Git) -> Result<(), WorkspaceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assistant::Assistant;
+    use crate::agent::Assistant;
     use crate::test_support::vars;
 
     #[test]

@@ -32,7 +32,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
 
 use super::{GitDirError, Workspace, WorkspaceError};
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 
 /// How a [`TrustedPath`] matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +62,11 @@ pub struct TrustedPath {
 
 const CLAUDE: &[Assistant] = &[Assistant::Claude];
 const CODEX: &[Assistant] = &[Assistant::Codex];
+
+/// The assistants whose Markdown memory files import other files with `@path`, so the files
+/// they import are taken from the target branch too
+/// (<https://code.claude.com/docs/en/memory#claude-md-imports>).
+const IMPORTS_WITH_AT: &[Assistant] = CLAUDE;
 
 /// Every path taken from the target branch on a merge request, per assistant (docs/security.md
 /// quotes this table).
@@ -249,7 +254,7 @@ impl Workspace {
             .filter(|(path, _)| is_trusted(assistant, path))
             .map(|(p, e)| (p.clone(), e.clone()))
             .collect();
-        if assistant == Assistant::Claude {
+        if IMPORTS_WITH_AT.contains(&assistant) {
             let mut frontier: Vec<String> = chosen
                 .keys()
                 .filter(|p| p.ends_with(".md"))

@@ -10,8 +10,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use entrypoint::assistant::Assistant;
-use entrypoint::assistant::run::{ApiConfig, Provider, RunError, RunSpec, run};
+use entrypoint::agent::Assistant;
+use entrypoint::agent::run::{ApiConfig, Provider, RunError, RunSpec, run};
 use entrypoint::proxy::{ModelApi, Upstream};
 use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
 use entrypoint::secret::Secret;

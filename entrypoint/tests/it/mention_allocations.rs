@@ -11,7 +11,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use entrypoint::assistant::Handles;
+use entrypoint::agent::Handles;
 use entrypoint::mention::find_mentions;
 
 struct Counting;

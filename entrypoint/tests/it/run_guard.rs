@@ -116,7 +116,7 @@ fn trigger(author: u64, body: &str) -> Trigger {
             system: false,
             edited: false,
         }),
-        assistants: vec![entrypoint::assistant::Assistant::Claude],
+        assistants: vec![entrypoint::agent::Assistant::Claude],
         instruction: "fix it".to_owned(),
         placeholder: None,
         confidential: false,

@@ -13,8 +13,8 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use entrypoint::assistant::Assistant;
-use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunError, RunSpec, run};
+use entrypoint::agent::Assistant;
+use entrypoint::agent::run::{ApiConfig, Outcome, Provider, RunError, RunSpec, run};
 use entrypoint::proxy::{KeyProxy, ModelApi, Upstream};
 use entrypoint::sandbox::{
     Capabilities, Enclosure, Plan, ProbeProgram, ProxySite, SandboxError, SandboxUid, Settings,

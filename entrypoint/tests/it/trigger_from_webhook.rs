@@ -1,6 +1,6 @@
 //! Note Hook payloads become triggers, and the decision says who runs or why nobody does.
 
-use entrypoint::assistant::{Assistant, Handle, Handles};
+use entrypoint::agent::{Assistant, Handle, Handles};
 use entrypoint::gitlab::ids::{
     DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
 };
@@ -229,10 +229,10 @@ fn gitlab_trigger_payload_with_extra_keys_is_accepted() {
 
 #[test]
 fn configured_handles_replace_the_defaults() {
-    let custom = Handles::new(
+    let custom = Handles::new([
         Handle::new("acme-claude").unwrap(),
         Handle::new("acme-codex").unwrap(),
-    )
+    ])
     .unwrap();
     let t = parse(&fixture("issue_note.json"), &custom).unwrap();
     assert!(t.assistants.is_empty(), "@claude is not a handle any more");

@@ -184,7 +184,7 @@ impl World {
         assert_eq!(bot_notes[0].id, placeholder);
         assert!(
             !bot_notes[0].body.contains(&marker(
-                entrypoint::assistant::Assistant::Claude,
+                entrypoint::agent::Assistant::Claude,
                 NoteRole::Placeholder
             )),
             "the placeholder no longer says working: {}",
@@ -249,7 +249,7 @@ async fn a_mention_is_acknowledged_by_the_slim_job_with_one_placeholder_and_a_ha
     let placeholder = &bot_notes[0];
     assert!(
         placeholder.body.contains(&marker(
-            entrypoint::assistant::Assistant::Claude,
+            entrypoint::agent::Assistant::Claude,
             NoteRole::Placeholder
         )),
         "{}",
@@ -262,7 +262,7 @@ async fn a_mention_is_acknowledged_by_the_slim_job_with_one_placeholder_and_a_ha
             ("AI_PLACEHOLDER_NOTE_ID", &placeholder.id.to_string()),
         ])
     );
-    let claude = entrypoint::assistant::Assistant::Claude;
+    let claude = entrypoint::agent::Assistant::Claude;
     let mut reactions = w.gl.award_names(note);
     reactions.sort();
     let mut expected = vec![emoji(claude).to_owned(), handover_emoji(claude).to_owned()];
@@ -306,7 +306,7 @@ async fn a_guest_is_refused_by_the_slim_job_and_the_assistant_job_does_nothing()
     assert_eq!(bot_notes.len(), 1, "one refusal: {bot_notes:#?}");
     assert!(
         bot_notes[0].body.contains(&marker(
-            entrypoint::assistant::Assistant::Claude,
+            entrypoint::agent::Assistant::Claude,
             NoteRole::Refusal
         )),
         "{}",

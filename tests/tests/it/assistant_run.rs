@@ -1,4 +1,4 @@
-//! `entrypoint::assistant::run` with the real pinned CLIs, through the key proxy, against the
+//! `entrypoint::agent::run` with the real pinned CLIs, through the key proxy, against the
 //! model doubles: what a user sees in the job (files changed, the answer, usage, failures and
 //! timeouts reported) and what the model API sees (only the real key, only in its header).
 //!
@@ -13,9 +13,9 @@ use doubles::model::{
     ApiError, Expectation, Fault, ModelDouble, Script, ToolCall, Turn, Usage as DoubleUsage,
     anthropic, openai,
 };
-use entrypoint::assistant::Assistant;
-use entrypoint::assistant::events::{AssistantEvent, Limit, Usage};
-use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunError, RunReport, RunSpec};
+use entrypoint::agent::Assistant;
+use entrypoint::agent::events::{AssistantEvent, Limit, Usage};
+use entrypoint::agent::run::{ApiConfig, Outcome, Provider, RunError, RunReport, RunSpec};
 use entrypoint::budget::Price;
 use entrypoint::proxy::{ModelApi, Upstream};
 use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
@@ -42,7 +42,7 @@ async fn run(
     on_event: impl FnMut(&AssistantEvent) + Send,
 ) -> Result<RunReport, RunError> {
     let lease = doubles::sandbox::UidLease::take();
-    entrypoint::assistant::run::run(spec, &open_plan(lease.uid), on_event).await
+    entrypoint::agent::run::run(spec, &open_plan(lease.uid), on_event).await
 }
 
 /// The network open (fencing is tested in network namespaces of its own), the product's own
@@ -725,11 +725,10 @@ async fn a_disallowed_tool_is_refused_by_claude() {
         );
     let double = anthropic::start(script).await.unwrap();
     let mut spec = spec(Assistant::Claude, &double, work.path()).await;
-    spec.options =
-        entrypoint::assistant::options::CliOptions::from_env(Assistant::Claude, &|name| {
-            (name == "AI_DISALLOWED_TOOLS").then(|| "Write,WebFetch".to_owned())
-        })
-        .unwrap();
+    spec.options = entrypoint::agent::options::CliOptions::from_env(Assistant::Claude, &|name| {
+        (name == "AI_DISALLOWED_TOOLS").then(|| "Write,WebFetch".to_owned())
+    })
+    .unwrap();
 
     let (report, _) = run_collecting(&spec).await;
 
@@ -765,7 +764,7 @@ async fn codex_follows_agents_md_only_when_opted_in() {
             .unwrap();
         let mut spec = spec(Assistant::Codex, &double, work.path()).await;
         spec.options =
-            entrypoint::assistant::options::CliOptions::from_env(Assistant::Codex, &|name| {
+            entrypoint::agent::options::CliOptions::from_env(Assistant::Codex, &|name| {
                 (name == "AI_CODEX_RULES").then(|| choice.to_owned())
             })
             .unwrap();
@@ -802,7 +801,7 @@ async fn reasoning_effort_reaches_both_apis() {
         }
         .unwrap();
         let mut spec = spec(assistant, &double, work.path()).await;
-        spec.options = entrypoint::assistant::options::CliOptions::from_env(assistant, &|name| {
+        spec.options = entrypoint::agent::options::CliOptions::from_env(assistant, &|name| {
             (name == "AI_REASONING_EFFORT").then(|| "low".to_owned())
         })
         .unwrap();

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use doubles::model::cli::{Cli, install};
 use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
-use entrypoint::assistant::Assistant;
-use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunSpec, run};
+use entrypoint::agent::Assistant;
+use entrypoint::agent::run::{ApiConfig, Outcome, Provider, RunSpec, run};
 use entrypoint::proxy::{ModelApi, Upstream};
 use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
 use entrypoint::secret::Secret;

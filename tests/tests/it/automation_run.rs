@@ -14,7 +14,7 @@ use doubles::model::stories::{GREETING_FIXED, claude_fixes_greeting, codex_fixes
 use doubles::model::{
     Expectation, ModelDouble, Script, ToolAction, ToolCall, Turn, anthropic, openai,
 };
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::automation::artifacts::{DOTENV_FILE, RESULT_FILE};
 use entrypoint::marker::{NoteRole, marker};
 use serde_json::{Value, json};
@@ -505,8 +505,7 @@ async fn posting_to_an_issue_goes_through_the_neutraliser() {
         );
     }
     assert!(
-        entrypoint::mention::find_mentions(body, &entrypoint::assistant::Handles::default())
-            .is_empty(),
+        entrypoint::mention::find_mentions(body, &entrypoint::agent::Handles::default()).is_empty(),
         "the answer summons no assistant: {body}"
     );
     let stored =

@@ -8,7 +8,7 @@ use doubles::gitlab::double::{
     IssueSpec, JobSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
 };
 use doubles::gitlab::repo::{FileChange, Signature};
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::context::ci::{CiItem, LogExcerpt};
 use entrypoint::context::{ContextBudget, gather, gather_ci, render};
 use entrypoint::gitlab::GitLab;

@@ -9,7 +9,7 @@ use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser,
 };
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::claim::{self, Claim, ClaimSettings, HandOver, State, Target};
 use entrypoint::gitlab::award_emoji::AwardOutcome;
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef, UserId};

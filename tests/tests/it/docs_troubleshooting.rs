@@ -13,10 +13,10 @@ use entrypoint::publish::result::Failure;
 /// setup's last line: settings read from variables and flags, the trigger, the sandbox, setup's
 /// refusals.
 const MODULES: &[&str] = &[
-    "entrypoint/src/assistant/mcp.rs",
-    "entrypoint/src/assistant/mod.rs",
-    "entrypoint/src/assistant/options.rs",
-    "entrypoint/src/assistant/settings.rs",
+    "entrypoint/src/agent/mcp.rs",
+    "entrypoint/src/agent/mod.rs",
+    "entrypoint/src/agent/options.rs",
+    "entrypoint/src/agent/settings.rs",
     "entrypoint/src/automation/mod.rs",
     "entrypoint/src/automation/schema.rs",
     "entrypoint/src/automation/task.rs",

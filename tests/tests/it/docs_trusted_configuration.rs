@@ -39,8 +39,8 @@ fn every_trusted_path_is_in_the_security_page() {
             .unwrap_or_else(|| panic!("{} has no row in docs/security.md", trusted.name));
         for assistant in trusted.assistants {
             let name = match assistant {
-                entrypoint::assistant::Assistant::Claude => "Claude",
-                entrypoint::assistant::Assistant::Codex => "Codex",
+                entrypoint::agent::Assistant::Claude => "Claude",
+                entrypoint::agent::Assistant::Codex => "Codex",
             };
             assert!(
                 row.contains(name),

@@ -11,7 +11,7 @@ use axum::routing::get;
 use doubles::gitlab::double::{GitLabDouble, ProjectSpec, SeededUser, UserSpec};
 use doubles::gitlab::repo::{FileChange, Signature};
 use doubles::gitlab::version::GitLabVersion;
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::doctor::{self, Check, Finding, Inputs, Place, Report, Status};
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::gitlab::projects::PipelineVariablesRole;

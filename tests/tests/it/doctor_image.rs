@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use doubles::registry::LocalRegistry;
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::doctor::{self, Check, Finding, Inputs, Place, Report, Status};
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::setup::TemplateSource;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use doubles::gitlab::double::{GitLabDouble, IssueSpec, ProjectSpec, UserSpec};
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{IssueIid, Noteable};
 use entrypoint::trigger::Source;
 use entrypoint::trigger::decision::Decision;

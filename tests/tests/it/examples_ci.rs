@@ -217,7 +217,7 @@ fn the_nightly_task_example_names_its_task_and_schema_files() {
         assert!(script.contains(variable), "{variable}: {script}");
         assert!(
             entrypoint::automation::artifacts::TaskResult::new(
-                entrypoint::assistant::Assistant::Claude,
+                entrypoint::agent::Assistant::Claude,
                 entrypoint::automation::artifacts::TaskConclusion::Success,
                 std::time::Duration::ZERO,
             )

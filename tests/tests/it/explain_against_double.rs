@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use doubles::gitlab::double::{GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, UserSpec};
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::trigger::decision::{Decision, SkipReason};
 use entrypoint::trigger::explain::{Options, explain};

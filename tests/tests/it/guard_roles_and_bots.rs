@@ -5,7 +5,7 @@ use doubles::gitlab::GitLabDouble;
 use doubles::gitlab::double::{
     IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
 };
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::config::{ApiBaseUrl, ClientConfig, GitLabToken};
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef, UserId};

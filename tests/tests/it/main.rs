@@ -17,6 +17,7 @@ mod automation_run;
 mod ci_context;
 mod claim_against_double;
 mod client_against_double;
+mod docs_adding_an_assistant;
 mod docs_configuration;
 mod docs_links;
 mod docs_troubleshooting;

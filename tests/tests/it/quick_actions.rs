@@ -13,8 +13,8 @@ use doubles::gitlab::double::{
 use doubles::gitlab::model::{IssueState, MergeRequestState};
 use doubles::gitlab::quick_actions::{QuickActionSource, extract};
 use doubles::gitlab::repo::{FileChange, Signature};
-use entrypoint::assistant::events::AssistantEvent;
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::events::AssistantEvent;
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::ids::{
     DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,

@@ -17,7 +17,7 @@ use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::{FileChange, Signature, git_command};
 use doubles::model::cli::{Cli, install};
 use doubles::model::{ApiError, Fault, ModelDouble, Script, Turn, openai};
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::gitlab::ids::UserId;
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::quota::{Queued, QueuedRequest};
@@ -750,7 +750,7 @@ async fn a_relay_retry_that_meets_the_limit_again_is_retried_by_the_next_sweep()
         gitlab: entrypoint::gitlab::ApiBaseUrl::parse(&w.gl.api_url()).unwrap(),
         webhook_secrets: vec![Secret::new("quota-sweep-secret")],
         bot_token: Secret::new(w.bot.token.clone()),
-        handles: entrypoint::assistant::Handles::default(),
+        handles: entrypoint::agent::Handles::default(),
         guard: entrypoint::guard::GuardSettings::default(),
         projects: vec![(
             ProjectRef::Id(ProjectId(w.project)),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use doubles::gitlab::double::{
     HookSpec, IssuableChange, IssueSpec, Noteable as DoubleNoteable, UserSpec,
 };
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef};
 use entrypoint::relay::{Relay, RelayConfig};
 use entrypoint::trigger::event_vars::Requested;

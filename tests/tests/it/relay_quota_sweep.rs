@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable};
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::claim::ClaimSettings;
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef, UserId};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};

@@ -496,7 +496,7 @@ async fn a_mention_whose_claimer_died_is_answered_once_by_a_resend_after_the_lea
         .json(&serde_json::json!({"body": format!(
             "{}\n{}",
             entrypoint::publish::placeholder::placeholder_body(
-                entrypoint::assistant::Assistant::Claude,
+                entrypoint::agent::Assistant::Claude,
                 None
             ),
             entrypoint::marker::claim_line(entrypoint::gitlab::ids::AwardId(

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable};
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef};
 use entrypoint::trigger::ci_vars;
 use entrypoint::trigger::load::{Entry, detect};

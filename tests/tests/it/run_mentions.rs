@@ -21,7 +21,7 @@ use doubles::model::stories::{claude_fixes_greeting, codex_fixes_greeting};
 use doubles::model::{
     ApiError, Expectation, Fault, ModelDouble, Script, ToolCall, Turn, anthropic, openai,
 };
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::mention::find_mentions;
 use entrypoint::publish::review::review_file_in;

@@ -15,11 +15,11 @@ use std::time::Duration;
 
 use doubles::model::cli::{Cli, install};
 use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
-use entrypoint::assistant::Assistant;
-use entrypoint::assistant::events::AssistantEvent;
-use entrypoint::assistant::mcp::McpConfig;
-use entrypoint::assistant::run::RunReport;
-use entrypoint::assistant::run::{ApiConfig, Outcome, Provider, RunSpec, run};
+use entrypoint::agent::Assistant;
+use entrypoint::agent::events::AssistantEvent;
+use entrypoint::agent::mcp::McpConfig;
+use entrypoint::agent::run::RunReport;
+use entrypoint::agent::run::{ApiConfig, Outcome, Provider, RunSpec, run};
 use entrypoint::proxy::{ModelApi, Upstream};
 use entrypoint::sandbox::{Capabilities, Network, Plan, ProbeProgram, SandboxUid, Settings};
 use entrypoint::secret::Secret;

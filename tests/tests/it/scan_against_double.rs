@@ -14,7 +14,7 @@ use doubles::gitlab::double::{
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use doubles::gitlab::model::Pipeline;
 use doubles::gitlab::repo::{FileChange, Signature};
-use entrypoint::assistant::{Assistant, Handle, Handles};
+use entrypoint::agent::{Assistant, Handle, Handles};
 use entrypoint::claim;
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
@@ -608,10 +608,10 @@ async fn a_bot_named_like_its_handle_finds_mentions_through_its_to_dos() {
 #[tokio::test]
 async fn a_bot_whose_username_is_not_the_handle_reads_the_lists() {
     let w = world(UserSpec::human("ai-helper")).await;
-    let handles = Handles::new(
+    let handles = Handles::new([
         Handle::new("claude").unwrap(),
         Handle::new("codex").unwrap(),
-    )
+    ])
     .unwrap();
     let report = w.scan_with(handles, &[]).await.unwrap();
     assert!(matches!(report.source, Source::Lists { .. }));

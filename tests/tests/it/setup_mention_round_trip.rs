@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use doubles::gitlab::double::{GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, UserSpec};
 use doubles::gitlab::version::GitLabVersion;
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
 use entrypoint::secret::Secret;

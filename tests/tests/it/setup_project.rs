@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use doubles::gitlab::double::{GitLabDouble, ProjectSpec, SeededUser, UserSpec};
 use doubles::gitlab::model::RecordedRequest;
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::secret::Secret;

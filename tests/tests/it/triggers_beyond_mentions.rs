@@ -18,7 +18,7 @@ use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::{FileChange, Signature, git_command};
 use doubles::model::cli::{Cli, install};
 use doubles::model::{ModelDouble, Script, Turn, anthropic};
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 use entrypoint::claim;
 use entrypoint::marker::{NoteRole, marker};
 
@@ -920,7 +920,7 @@ async fn relay_for(w: &World) -> entrypoint::relay::Relay {
         gitlab: entrypoint::gitlab::ApiBaseUrl::parse(&w.gl.api_url()).unwrap(),
         webhook_secrets: vec![Secret::new(SECRET)],
         bot_token: Secret::new(w.bot.token.clone()),
-        handles: entrypoint::assistant::Handles::default(),
+        handles: entrypoint::agent::Handles::default(),
         guard: entrypoint::guard::GuardSettings::default(),
         projects: vec![(
             ProjectRef::Id(ProjectId(w.project)),

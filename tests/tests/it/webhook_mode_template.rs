@@ -9,7 +9,7 @@ use doubles::ci_config::Config;
 use doubles::gitlab::double::{
     GitLabDouble, HookSpec, IssueSpec, NoteSpec, Noteable, ProjectSpec, SeededUser, UserSpec,
 };
-use entrypoint::assistant::{Assistant, Handles};
+use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable as Target, ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
 use entrypoint::secret::Secret;

@@ -691,7 +691,7 @@ async fn a_config_turned_into_a_link_is_replaced_without_writing_through_it() {
 /// edits to them are named and not committed, its other work is.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_merge_requests_configuration_is_swapped_and_never_committed() {
-    use entrypoint::assistant::Assistant;
+    use entrypoint::agent::Assistant;
     use entrypoint::workspace::MergeRequestSource;
 
     let world = World::start().await;

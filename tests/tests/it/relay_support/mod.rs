@@ -11,7 +11,7 @@ use doubles::gitlab::double::{
 };
 use doubles::gitlab::model::{HookDelivery, Note};
 use doubles::gitlab::seed::Seed;
-use entrypoint::assistant::Handles;
+use entrypoint::agent::Handles;
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken, RetryPolicy};
 use entrypoint::guard::GuardSettings;
@@ -123,7 +123,7 @@ impl World {
             overflow_bytes: 64 * 1024 * 1024,
             spool_dir: None,
             label_trigger: None,
-            event_assistant: entrypoint::assistant::Assistant::Claude,
+            event_assistant: entrypoint::agent::Assistant::Claude,
             quota_sweep: None,
         }
     }
@@ -258,8 +258,8 @@ pub async fn run_job(
     }
     let lookup = |name: &str| vars.get(name).cloned();
     let assistant = match vars.get("AI_ASSISTANT").map(String::as_str) {
-        Some("codex") => entrypoint::assistant::Assistant::Codex,
-        _ => entrypoint::assistant::Assistant::Claude,
+        Some("codex") => entrypoint::agent::Assistant::Codex,
+        _ => entrypoint::agent::Assistant::Claude,
     };
     let options = entrypoint::run::RunOptions {
         assistant,

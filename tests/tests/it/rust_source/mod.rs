@@ -185,3 +185,68 @@ fn walk(stream: TokenStream, scan: &mut Scan) {
         at += 1;
     }
 }
+
+/// Every place a file's product code branches on one named assistant: a match arm
+/// (`Assistant::Claude =>`) or a comparison (`== Assistant::Codex`, `!= …`). `#[cfg(test)]`
+/// items, doc comments and other attributes are left out.
+pub fn assistant_branches(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("source readable");
+    let tokens: TokenStream = text
+        .parse()
+        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()));
+    let mut found = Vec::new();
+    branches(tokens, &mut found);
+    found
+}
+
+/// True when the punctuation at `at` spells `chars` (`=>`, `==`, `!=`).
+fn punct_run(tokens: &[TokenTree], at: usize, chars: &str) -> bool {
+    chars
+        .chars()
+        .enumerate()
+        .all(|(i, c)| matches!(tokens.get(at + i), Some(TokenTree::Punct(p)) if p.as_char() == c))
+}
+
+fn branches(stream: TokenStream, found: &mut Vec<String>) {
+    let tokens: Vec<TokenTree> = stream.into_iter().collect();
+    let mut at = 0;
+    while at < tokens.len() {
+        if let (TokenTree::Punct(hash), Some(TokenTree::Group(attribute))) =
+            (&tokens[at], tokens.get(at + 1))
+            && hash.as_char() == '#'
+            && attribute.delimiter() == Delimiter::Bracket
+        {
+            at += 2;
+            if is_cfg_test(&attribute.stream()) {
+                while let Some(next) = tokens.get(at) {
+                    at += 1;
+                    match next {
+                        TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
+                        TokenTree::Punct(p) if p.as_char() == ';' => break,
+                        _ => {}
+                    }
+                }
+            }
+            continue;
+        }
+        if let TokenTree::Group(group) = &tokens[at] {
+            branches(group.stream(), found);
+        }
+        if let (TokenTree::Ident(ty), Some(TokenTree::Ident(variant))) =
+            (&tokens[at], tokens.get(at + 3))
+            && ty == "Assistant"
+            && punct_run(&tokens, at + 1, "::")
+            && *variant != "ALL"
+        {
+            let arm = punct_run(&tokens, at + 4, "=>");
+            let compared =
+                at >= 2 && (punct_run(&tokens, at - 2, "==") || punct_run(&tokens, at - 2, "!="));
+            if arm {
+                found.push(format!("Assistant::{variant} =>"));
+            } else if compared {
+                found.push(format!("== Assistant::{variant}"));
+            }
+        }
+        at += 1;
+    }
+}

@@ -13,7 +13,7 @@ use doubles::gitlab::repo::{FileChange, Signature, git_command};
 use doubles::model::ModelDouble;
 use doubles::model::cli::{Cli, InstalledCli, install};
 use doubles::sandbox::UidLease;
-use entrypoint::assistant::Assistant;
+use entrypoint::agent::Assistant;
 
 /// A model name Codex knows, so it advertises `apply_patch`.
 pub const CODEX_KNOWN_MODEL: &str = "gpt-5.5";

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use crate::assistant::events::{AssistantEvent, Summarizer, Usage};
+use crate::agent::events::{AssistantEvent, StreamParser, Summarizer, Usage};
 
 /// What the parser remembers across lines.
 #[derive(Debug, Default)]
@@ -20,6 +20,12 @@ pub(crate) struct CodexState {
     last_message: Option<String>,
     /// `error` then `turn.failed` usually carry the same message; it is reported once.
     last_failure: Option<String>,
+}
+
+impl StreamParser for CodexState {
+    fn events(&mut self, value: &Value, summarize: &Summarizer<'_>) -> Vec<AssistantEvent> {
+        CodexState::events(self, value, summarize)
+    }
 }
 
 impl CodexState {
@@ -145,11 +151,13 @@ fn usage(value: &Value) -> Option<Usage> {
 mod tests {
     use std::path::Path;
 
-    use crate::assistant::Assistant;
-    use crate::assistant::events::{AssistantEvent, EventParser, Usage};
+    use crate::agent::events::{AssistantEvent, EventParser, Usage};
 
     fn parse(lines: &[&str]) -> Vec<AssistantEvent> {
-        let mut parser = EventParser::new(Assistant::Codex, Some(Path::new("/work")));
+        let mut parser = EventParser::new(
+            Box::new(super::CodexState::default()),
+            Some(Path::new("/work")),
+        );
         lines.iter().flat_map(|l| parser.parse_line(l)).collect()
     }
 

@@ -19,9 +19,9 @@
 
 use std::path::Path;
 
-use crate::assistant::env::ChildEnv;
-use crate::assistant::invocation::{DUMMY_KEY, Invocation};
-use crate::assistant::options::CliOptions;
+use crate::agent::env::ChildEnv;
+use crate::agent::invocation::{DUMMY_KEY, Invocation};
+use crate::agent::options::CliOptions;
 
 /// `-c` overrides that stop Codex's start-up traffic to public hosts.
 const QUIET: &[&str] = &[
@@ -64,7 +64,7 @@ pub(crate) struct CodexOptions<'a> {
     /// --help`: "Path to a JSON Schema file describing the model's final response shape"); the
     /// final `agent_message` is then that JSON as text.
     pub output_schema: Option<&'a Path>,
-    /// `mcp_servers.<name>={…}` overrides ([`crate::assistant::mcp::codex_config`]).
+    /// `mcp_servers.<name>={…}` overrides ([`crate::agent::mcp::codex_config`]).
     pub mcp_servers: &'a [String],
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::assistant::env::ChildEnv;
+use crate::agent::env::ChildEnv;
 
 /// Stands in for the API key in the CLI's environment. The key proxy drops it and sends the
 /// real key, so it is harmless for the model to read.

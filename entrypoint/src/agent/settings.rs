@@ -19,10 +19,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::assistant::Assistant;
-use crate::assistant::env::parse_passthrough;
-use crate::assistant::options::{CliOptions, OptionsError};
-use crate::assistant::run::{ApiConfig, Provider, RunSpec};
+use crate::agent::Assistant;
+use crate::agent::env::parse_passthrough;
+use crate::agent::options::{CliOptions, OptionsError};
+use crate::agent::run::{ApiConfig, Provider, RunSpec};
 use crate::budget::{Price, PriceError};
 use crate::proxy::{ModelApi, Upstream, UpstreamError};
 use crate::secret::Secret;
@@ -106,43 +106,17 @@ impl RunSpec {
         let price = set("AI_PRICE_PER_MTOK")
             .map(|text| Price::parse(&text))
             .transpose()?;
-        let (model, fallback_model, provider) = match assistant {
-            Assistant::Claude => {
-                let truthy =
-                    |name: &str| set(name).is_some_and(|v| !matches!(v.as_str(), "0" | "false"));
-                let provider = if truthy("CLAUDE_CODE_USE_BEDROCK") {
-                    Provider::Bedrock
-                } else if truthy("CLAUDE_CODE_USE_VERTEX") {
-                    Provider::Vertex
-                } else {
-                    Provider::Api(api(
-                        ModelApi::Anthropic,
-                        &set,
-                        model_key_variables(Assistant::Claude),
-                        assistant,
-                    )?)
-                };
-                (set("CLAUDE_MODEL"), None, provider)
-            }
-            Assistant::Codex => {
-                let fallback = match var("CODEX_FALLBACK_MODEL") {
-                    Some(value) if value.trim().is_empty() => None,
-                    Some(value) => Some(value.trim().to_owned()),
-                    None => Some(CODEX_DEFAULT_MODEL.to_owned()),
-                };
-                let provider = Provider::Api(api(
-                    ModelApi::OpenAi,
-                    &set,
-                    model_key_variables(Assistant::Codex),
-                    assistant,
-                )?);
-                (
-                    Some(set("CODEX_MODEL").unwrap_or_else(|| CODEX_MODEL.to_owned())),
-                    fallback,
-                    provider,
-                )
-            }
+        let agent = super::agent(assistant);
+        let provider = match agent.cloud_provider(&set) {
+            Some(cloud) => cloud,
+            None => Provider::Api(api(
+                assistant.profile().model_api,
+                &set,
+                model_key_variables(assistant),
+                assistant,
+            )?),
         };
+        let (model, fallback_model) = agent.models(&set, &var);
         Ok(Self {
             assistant,
             program,

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::assistant::events::{AssistantEvent, Limit, Summarizer, Usage};
+use crate::agent::events::{AssistantEvent, Limit, StreamParser, Summarizer, Usage};
 
 /// The input fields that best say what a tool call touches, in order of preference.
 const SUMMARY_FIELDS: &[&str] = &[
@@ -23,7 +23,17 @@ const SUMMARY_FIELDS: &[&str] = &[
     "skill",
 ];
 
-pub(crate) fn events(value: &Value, summarize: &Summarizer<'_>) -> Vec<AssistantEvent> {
+/// Claude Code's format: each line stands alone, so the parser keeps no state.
+#[derive(Debug, Default)]
+pub(crate) struct ClaudeStream;
+
+impl StreamParser for ClaudeStream {
+    fn events(&mut self, value: &Value, summarize: &Summarizer<'_>) -> Vec<AssistantEvent> {
+        events(value, summarize)
+    }
+}
+
+fn events(value: &Value, summarize: &Summarizer<'_>) -> Vec<AssistantEvent> {
     match value.get("type").and_then(Value::as_str) {
         Some("assistant") => assistant_message(value, summarize),
         // With `--json-schema`, the `result` carries the model's `StructuredOutput` tool input
@@ -169,11 +179,10 @@ fn usage(value: &Value) -> Option<Usage> {
 mod tests {
     use std::path::Path;
 
-    use crate::assistant::Assistant;
-    use crate::assistant::events::{AssistantEvent, EventParser, Limit, Usage};
+    use crate::agent::events::{AssistantEvent, EventParser, Limit, Usage};
 
     fn parse(lines: &[&str]) -> Vec<AssistantEvent> {
-        let mut parser = EventParser::new(Assistant::Claude, Some(Path::new("/work")));
+        let mut parser = EventParser::new(Box::new(super::ClaudeStream), Some(Path::new("/work")));
         lines.iter().flat_map(|l| parser.parse_line(l)).collect()
     }
 

@@ -16,10 +16,10 @@
 //! `sandbox_*`, `shell_environment_policy`, `notify`, `mcp_servers`, `profiles`, …), and new
 //! ones arrive with every release, so only keys known to be harmless pass.
 
-use crate::assistant::Assistant;
+use crate::agent::Assistant;
 
 /// Claude flags refused in `AI_CLAUDE_ARGS`, each with the reason given to the user.
-const CLAUDE_REFUSED: &[(&str, &str)] = &[
+pub(crate) const CLAUDE_REFUSED: &[(&str, &str)] = &[
     (
         "--dangerously-skip-permissions",
         "the permission mode is the job's",
@@ -109,7 +109,7 @@ const CLAUDE_REFUSED: &[(&str, &str)] = &[
 ];
 
 /// Codex flags refused in `AI_CODEX_ARGS`.
-const CODEX_REFUSED: &[(&str, &str)] = &[
+pub(crate) const CODEX_REFUSED: &[(&str, &str)] = &[
     (
         "--dangerously-bypass-approvals-and-sandbox",
         "the sandbox and approvals are the job's",
@@ -223,7 +223,7 @@ pub enum OptionsError {
     CodexRules(String),
     /// The MCP configuration cannot be used.
     #[error(transparent)]
-    Mcp(#[from] crate::assistant::mcp::McpError),
+    Mcp(#[from] crate::agent::mcp::McpError),
 }
 
 /// How hard the model thinks: Claude's `--effort`, Codex's `model_reasoning_effort`. The
@@ -318,7 +318,7 @@ pub struct CliOptions {
     pub output_schema: Option<String>,
     /// MCP servers: `AI_MCP_CONFIG` here; the job replaces it with the default branch's
     /// `AI_MCP_CONFIG_FILE` ([`crate::run::house::mcp_config`]).
-    pub mcp: crate::assistant::mcp::McpConfig,
+    pub mcp: crate::agent::mcp::McpConfig,
 }
 
 impl CliOptions {
@@ -333,10 +333,8 @@ impl CliOptions {
                 .filter(|v| !v.is_empty())
         };
         let variable = assistant.profile().args_variable;
-        let refused = match assistant {
-            Assistant::Claude => CLAUDE_REFUSED,
-            Assistant::Codex => CODEX_REFUSED,
-        };
+        let agent = super::agent(assistant);
+        let refused = agent.refused_flags();
         let extra_args = match set(variable) {
             Some(text) => {
                 let args = split(variable, &text)?;
@@ -362,10 +360,7 @@ impl CliOptions {
             effort: set("AI_REASONING_EFFORT")
                 .map(|e| Effort::parse(&e))
                 .transpose()?,
-            fallback_model: match assistant {
-                Assistant::Claude => set("CLAUDE_FALLBACK_MODEL"),
-                Assistant::Codex => None,
-            },
+            fallback_model: agent.cli_fallback_model_variable().and_then(set),
             codex_rules: set("AI_CODEX_RULES")
                 .map(|r| CodexRules::parse(&r))
                 .transpose()?
@@ -381,8 +376,8 @@ impl CliOptions {
 /// reads from the default branch later.
 fn mcp_from_env(
     set: &dyn Fn(&str) -> Option<String>,
-) -> Result<crate::assistant::mcp::McpConfig, OptionsError> {
-    use crate::assistant::mcp::{FILE_VARIABLE, McpConfig, McpError, VARIABLE};
+) -> Result<crate::agent::mcp::McpConfig, OptionsError> {
+    use crate::agent::mcp::{FILE_VARIABLE, McpConfig, McpError, VARIABLE};
     match (set(VARIABLE), set(FILE_VARIABLE)) {
         (Some(_), Some(_)) => Err(McpError::BothSources.into()),
         (Some(text), None) => {
@@ -515,39 +510,63 @@ fn check(
                 reason,
             });
         }
-        let is_short = !name.starts_with("--");
-        if is_short && name.chars().count() > 2 && assistant == Assistant::Claude {
-            return Err(OptionsError::Combined {
-                variable,
-                flag: arg.clone(),
+        super::agent(assistant).check_flag(variable, arg, name, &mut iter)?;
+    }
+    Ok(())
+}
+
+/// A short flag written together with others or with its value (`-abc`, `-mo4`): the CLIs'
+/// parsers would read it differently from the refused-flag check.
+pub(crate) fn is_combined_short(name: &str) -> bool {
+    !name.starts_with("--") && name.chars().count() > 2
+}
+
+/// Codex's `-c`/`--config` overrides: only keys of [`CODEX_CONFIG_KEYS`] may be set, and other
+/// combined short flags are refused.
+pub(crate) fn check_codex_flag(
+    variable: &'static str,
+    arg: &str,
+    name: &str,
+    rest: &mut dyn Iterator<Item = &String>,
+) -> Result<(), OptionsError> {
+    // clap reads `-cKEY=V`, `-c KEY=V`, `--config=KEY=V` and `--config KEY=V`.
+    let setting = if name == "-c" || name == "--config" {
+        match arg.split_once('=') {
+            Some((_, rest)) if arg.starts_with("--config=") => Some(rest.to_owned()),
+            _ => rest.next().cloned(),
+        }
+    } else if let Some(rest) = arg.strip_prefix("-c") {
+        Some(rest.to_owned())
+    } else if is_combined_short(name) {
+        return Err(OptionsError::Combined {
+            variable,
+            flag: arg.to_owned(),
+        });
+    } else {
+        None
+    };
+    if let Some(setting) = setting {
+        let key = setting.split('=').next().unwrap_or_default().trim();
+        if !CODEX_CONFIG_KEYS.contains(&key) {
+            return Err(OptionsError::ConfigKey {
+                key: key.to_owned(),
             });
         }
-        if assistant == Assistant::Codex {
-            // clap reads `-cKEY=V`, `-c KEY=V`, `--config=KEY=V` and `--config KEY=V`.
-            let setting = if name == "-c" || name == "--config" {
-                match arg.split_once('=') {
-                    Some((_, rest)) if arg.starts_with("--config=") => Some(rest.to_owned()),
-                    _ => iter.next().cloned(),
-                }
-            } else if let Some(rest) = arg.strip_prefix("-c") {
-                Some(rest.to_owned())
-            } else if is_short && name.chars().count() > 2 {
-                return Err(OptionsError::Combined {
-                    variable,
-                    flag: arg.clone(),
-                });
-            } else {
-                None
-            };
-            if let Some(setting) = setting {
-                let key = setting.split('=').next().unwrap_or_default().trim();
-                if !CODEX_CONFIG_KEYS.contains(&key) {
-                    return Err(OptionsError::ConfigKey {
-                        key: key.to_owned(),
-                    });
-                }
-            }
-        }
+    }
+    Ok(())
+}
+
+/// Claude Code refuses nothing beyond its refused flags but combined short flags.
+pub(crate) fn check_claude_flag(
+    variable: &'static str,
+    arg: &str,
+    name: &str,
+) -> Result<(), OptionsError> {
+    if is_combined_short(name) {
+        return Err(OptionsError::Combined {
+            variable,
+            flag: arg.to_owned(),
+        });
     }
     Ok(())
 }

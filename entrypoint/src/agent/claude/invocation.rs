@@ -19,9 +19,9 @@
 
 use std::path::Path;
 
-use crate::assistant::env::ChildEnv;
-use crate::assistant::invocation::{DUMMY_KEY, Invocation};
-use crate::assistant::options::CliOptions;
+use crate::agent::env::ChildEnv;
+use crate::agent::invocation::{DUMMY_KEY, Invocation};
+use crate::agent::options::CliOptions;
 
 /// Switches off Claude Code's traffic to Anthropic's public hosts (update checks, telemetry,
 /// error reports), which would bypass the proxy and fail behind an egress fence.
@@ -54,7 +54,7 @@ pub(crate) struct ClaudeOptions<'a> {
     pub max_retries: Option<u32>,
     /// Tools, effort, fallback model and the extra arguments, appended last.
     pub options: &'a CliOptions,
-    /// The `--mcp-config` JSON ([`crate::assistant::mcp::claude_config`]): the run's MCP
+    /// The `--mcp-config` JSON ([`crate::agent::mcp::claude_config`]): the run's MCP
     /// servers, HTTP ones at their key proxy URLs. `--strict-mcp-config` is always set, so
     /// without it Claude starts no MCP server at all.
     pub mcp_config: Option<&'a str>,
@@ -67,10 +67,10 @@ static NO_OPTIONS: CliOptions = CliOptions {
     disallowed_tools: Vec::new(),
     effort: None,
     fallback_model: None,
-    codex_rules: crate::assistant::options::CodexRules::Codex,
+    codex_rules: crate::agent::options::CodexRules::Codex,
     images: Vec::new(),
     output_schema: None,
-    mcp: crate::assistant::mcp::McpConfig::empty(),
+    mcp: crate::agent::mcp::McpConfig::empty(),
 };
 
 impl Default for ClaudeOptions<'_> {
@@ -204,7 +204,7 @@ mod tests {
             extra_args: vec!["--append-system-prompt".into(), "Be brief".into()],
             allowed_tools: vec!["Edit".into()],
             disallowed_tools: vec!["WebFetch".into(), "Bash(curl:*)".into()],
-            effort: Some(crate::assistant::options::Effort::Low),
+            effort: Some(crate::agent::options::Effort::Low),
             fallback_model: Some("claude-haiku-4-5".into()),
             ..CliOptions::default()
         };

@@ -1,14 +1,13 @@
 //! One neutral event stream for both CLIs, so the orchestrator logs tool calls and reads the
 //! final answer the same way whichever assistant ran.
 //!
-//! Each CLI's own format is read by its parser ([`super::claude_stream`],
-//! [`super::codex_stream`]); both ignore event kinds they do not know and lines that are not
-//! JSON, because both CLIs add event kinds between releases and may print stray text.
+//! Each CLI's own format is read by its [`StreamParser`], which lives with the rest of what only
+//! that CLI has (`agent/<name>/stream.rs`): this module knows the events, not the parsers.
+//! Parsers ignore event kinds they do not know and lines that are not JSON, because the CLIs
+//! add event kinds between releases and may print stray text.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
-
-use crate::assistant::Assistant;
-use crate::assistant::{claude_stream, codex_stream};
 
 /// Longest tool-call summary, in characters: one line of a job log.
 const SUMMARY_CHARS: usize = 120;
@@ -68,28 +67,32 @@ pub struct Usage {
     pub output: u64,
 }
 
+/// One CLI's output format: turns one JSON line into the events it carries. Implemented in
+/// `agent/<name>/stream.rs`; it may keep state between lines (Codex reports a file change's
+/// paths only when the item completes).
+pub trait StreamParser: fmt::Debug + Send {
+    /// The events in one line of the CLI's output, already parsed as JSON.
+    fn events(
+        &mut self,
+        value: &serde_json::Value,
+        summarize: &Summarizer<'_>,
+    ) -> Vec<AssistantEvent>;
+}
+
 /// Reads one CLI's stdout, line by line, into [`AssistantEvent`]s.
 #[derive(Debug)]
 pub struct EventParser {
     workspace: Option<PathBuf>,
-    state: State,
-}
-
-#[derive(Debug)]
-enum State {
-    Claude,
-    Codex(codex_stream::CodexState),
+    format: Box<dyn StreamParser>,
 }
 
 impl EventParser {
-    /// A parser for `assistant`'s output. Paths inside `workspace` are shown relative to it.
-    pub fn new(assistant: Assistant, workspace: Option<&Path>) -> Self {
+    /// A reader of the output `format` describes (see [`crate::agent::event_parser`] for one
+    /// assistant's). Paths inside `workspace` are shown relative to it.
+    pub fn new(format: Box<dyn StreamParser>, workspace: Option<&Path>) -> Self {
         Self {
             workspace: workspace.map(Path::to_path_buf),
-            state: match assistant {
-                Assistant::Claude => State::Claude,
-                Assistant::Codex => State::Codex(codex_stream::CodexState::default()),
-            },
+            format,
         }
     }
 
@@ -105,21 +108,18 @@ impl EventParser {
         let summarize = Summarizer {
             workspace: self.workspace.as_deref(),
         };
-        match &mut self.state {
-            State::Claude => claude_stream::events(&value, &summarize),
-            State::Codex(state) => state.events(&value, &summarize),
-        }
+        self.format.events(&value, &summarize)
     }
 }
 
 /// Turns a tool's input into one log line.
-pub(crate) struct Summarizer<'a> {
+pub struct Summarizer<'a> {
     workspace: Option<&'a Path>,
 }
 
 impl Summarizer<'_> {
     /// `text`'s first line, paths in the workspace made relative, cut to one log line.
-    pub(crate) fn line(&self, text: &str) -> String {
+    pub fn line(&self, text: &str) -> String {
         let mut first = text.trim().lines().next().unwrap_or("").trim().to_owned();
         let more_lines = text.trim().lines().nth(1).is_some();
         if let Some(root) = self
@@ -165,8 +165,8 @@ mod tests {
 
     #[test]
     fn garbage_and_blank_lines_yield_nothing() {
-        for assistant in Assistant::ALL {
-            let mut parser = EventParser::new(assistant, None);
+        for assistant in crate::agent::Assistant::ALL {
+            let mut parser = crate::agent::event_parser(assistant, None);
             for line in [
                 "",
                 "   ",

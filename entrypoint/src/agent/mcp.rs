@@ -377,7 +377,7 @@ fn check_server(source_name: &str, name: &str, raw: RawServer) -> Result<Server,
                 if value.contains("${") {
                     return Err(stdio_secret(format!("env {variable} refers to a variable")));
                 }
-                if !crate::assistant::env::may_pass_through(variable) {
+                if !crate::agent::env::may_pass_through(variable) {
                     return Err(stdio_secret(format!(
                         "env {variable} is named like a credential, a CI variable or one the run sets"
                     )));

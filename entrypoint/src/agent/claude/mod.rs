@@ -1,0 +1,104 @@
+//! What only Claude Code has: how its CLI is invoked ([`invocation`]) and how its
+//! `stream-json` output is read ([`stream`]), behind the [`Agent`] the runner calls.
+
+mod invocation;
+pub(crate) mod stream;
+
+pub(crate) use invocation::*;
+
+use crate::agent::events::StreamParser;
+use crate::agent::invocation::Invocation;
+use crate::agent::mcp;
+use crate::agent::options::{CLAUDE_REFUSED, OptionsError, check_claude_flag};
+use crate::agent::run::{Launch, Provider, RunError};
+use crate::agent::{Agent, Assistant};
+
+/// Claude's [`Agent`]: the row of the agent table for [`Assistant::Claude`].
+#[derive(Debug)]
+pub(crate) struct Claude;
+
+impl Agent for Claude {
+    fn stream_parser(&self) -> Box<dyn StreamParser> {
+        Box::new(stream::ClaudeStream)
+    }
+
+    fn invocation(&self, launch: Launch<'_>) -> Result<Invocation, RunError> {
+        let spec = launch.spec;
+        let mcp_config = launch.has_mcp().then(|| {
+            mcp::claude_config(launch.servers, &|name| launch.service_url(name)).to_string()
+        });
+        let endpoint = match launch.proxy {
+            Some(proxy) => Endpoint::Proxy(proxy.base_url()),
+            None => Endpoint::Cloud,
+        };
+        Ok(invocation(
+            &spec.program,
+            &spec.prompt,
+            launch.env,
+            endpoint,
+            ClaudeOptions {
+                model: launch.model,
+                max_turns: spec.max_turns,
+                max_budget_usd: spec.max_budget_usd,
+                max_retries: spec.max_retries,
+                options: &spec.options,
+                mcp_config: mcp_config.as_deref(),
+            },
+        ))
+    }
+
+    fn refused_flags(&self) -> &'static [(&'static str, &'static str)] {
+        CLAUDE_REFUSED
+    }
+
+    fn check_flag(
+        &self,
+        variable: &'static str,
+        arg: &str,
+        name: &str,
+        _rest: &mut dyn Iterator<Item = &String>,
+    ) -> Result<(), OptionsError> {
+        check_claude_flag(variable, arg, name)
+    }
+
+    /// `--fallback-model`, which Claude Code switches to when the model is overloaded.
+    fn cli_fallback_model_variable(&self) -> Option<&'static str> {
+        Some("CLAUDE_FALLBACK_MODEL")
+    }
+
+    /// `CLAUDE_MODEL`, else Claude Code's own default; Claude Code falls back by itself
+    /// ([`Self::cli_fallback_model_variable`]), so the runner never retries.
+    fn models(
+        &self,
+        set: &dyn Fn(&str) -> Option<String>,
+        _var: &dyn Fn(&str) -> Option<String>,
+    ) -> (Option<String>, Option<String>) {
+        (set(Assistant::Claude.profile().model_variable), None)
+    }
+
+    /// Claude Code signs Bedrock and Vertex requests itself when `CLAUDE_CODE_USE_BEDROCK` or
+    /// `CLAUDE_CODE_USE_VERTEX` is set (to anything but `0` or `false`).
+    fn cloud_provider(&self, set: &dyn Fn(&str) -> Option<String>) -> Option<Provider> {
+        let truthy = |name: &str| set(name).is_some_and(|v| !matches!(v.as_str(), "0" | "false"));
+        if truthy("CLAUDE_CODE_USE_BEDROCK") {
+            Some(Provider::Bedrock)
+        } else if truthy("CLAUDE_CODE_USE_VERTEX") {
+            Some(Provider::Vertex)
+        } else {
+            None
+        }
+    }
+
+    fn model_missing(&self, _message: &str) -> bool {
+        false
+    }
+
+    /// Claude Code reports its cost and stops at `--max-turns` and `--max-budget-usd` itself.
+    fn metered_by_proxy(&self) -> bool {
+        false
+    }
+
+    fn structured_output_instruction(&self) -> &'static str {
+        "Give it through the StructuredOutput tool."
+    }
+}

@@ -1,0 +1,130 @@
+//! What only Codex has: how its CLI is invoked ([`invocation`]) and how its `exec --json`
+//! output is read ([`stream`]), behind the [`Agent`] the runner calls.
+
+mod invocation;
+pub(crate) mod stream;
+
+pub(crate) use invocation::*;
+
+use crate::agent::events::StreamParser;
+use crate::agent::invocation::Invocation;
+use crate::agent::mcp;
+use crate::agent::options::{CODEX_REFUSED, OptionsError, check_codex_flag};
+use crate::agent::run::{Launch, Provider, RunError};
+use crate::agent::settings::{CODEX_DEFAULT_MODEL, CODEX_MODEL};
+use crate::agent::{Agent, Assistant};
+
+/// Codex prints this when the API answers `404 model_not_found`; it reports no error code,
+/// so the text is what identifies a missing model.
+const MODEL_MISSING: &str = "does not exist or you do not have access";
+
+/// Codex's [`Agent`]: the row of the agent table for [`Assistant::Codex`].
+#[derive(Debug)]
+pub(crate) struct Codex;
+
+impl Agent for Codex {
+    fn stream_parser(&self) -> Box<dyn StreamParser> {
+        Box::new(stream::CodexState::default())
+    }
+
+    /// Codex only speaks to an OpenAI-compatible API, here the key proxy; its rules file,
+    /// output schema and `.codex` directory go in the fresh home.
+    fn invocation(&self, launch: Launch<'_>) -> Result<Invocation, RunError> {
+        let spec = launch.spec;
+        let mcp_servers = mcp::codex_config(launch.servers, &|name| launch.service_url(name));
+        let proxy = launch.proxy.ok_or(RunError::CodexNeedsApi)?;
+        let rules = if spec.options.codex_rules.reads_codex_md() {
+            read_rules(&spec.workspace).map_err(|source| RunError::Rules {
+                file: RULES_FILE,
+                source,
+            })?
+        } else {
+            None
+        };
+        for variable in spec.options.ignored_by_codex() {
+            tracing::warn!(
+                %variable,
+                "Codex has no tool allow or deny list; {variable} applies to Claude only"
+            );
+        }
+        let codex_home = launch.home.join(".codex");
+        std::fs::create_dir_all(&codex_home).map_err(RunError::Home)?;
+        // In the fresh home the sandbox uid is given afterwards: Codex reads it as that uid.
+        let output_schema = match &spec.options.output_schema {
+            Some(schema) => {
+                let path = codex_home.join(OUTPUT_SCHEMA_FILE);
+                std::fs::write(&path, schema).map_err(RunError::Home)?;
+                Some(path)
+            }
+            None => None,
+        };
+        Ok(invocation(
+            &spec.program,
+            &spec.prompt,
+            &codex_home,
+            launch.env,
+            CodexOptions {
+                model: launch.model,
+                proxy_url: proxy.base_url(),
+                max_retries: spec.max_retries,
+                rules: rules.as_deref(),
+                options: &spec.options,
+                output_schema: output_schema.as_deref(),
+                mcp_servers: &mcp_servers,
+            },
+        ))
+    }
+
+    fn refused_flags(&self) -> &'static [(&'static str, &'static str)] {
+        CODEX_REFUSED
+    }
+
+    fn check_flag(
+        &self,
+        variable: &'static str,
+        arg: &str,
+        name: &str,
+        rest: &mut dyn Iterator<Item = &String>,
+    ) -> Result<(), OptionsError> {
+        check_codex_flag(variable, arg, name, rest)
+    }
+
+    /// `codex exec` has no fallback flag: the runner retries instead ([`Self::models`]).
+    fn cli_fallback_model_variable(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// `CODEX_MODEL`, else [`CODEX_MODEL`]; the retry model is `CODEX_FALLBACK_MODEL`, else
+    /// [`CODEX_DEFAULT_MODEL`], and none when the variable is set empty.
+    fn models(
+        &self,
+        set: &dyn Fn(&str) -> Option<String>,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> (Option<String>, Option<String>) {
+        let fallback = match var("CODEX_FALLBACK_MODEL") {
+            Some(value) if value.trim().is_empty() => None,
+            Some(value) => Some(value.trim().to_owned()),
+            None => Some(CODEX_DEFAULT_MODEL.to_owned()),
+        };
+        let model = set(Assistant::Codex.profile().model_variable)
+            .unwrap_or_else(|| CODEX_MODEL.to_owned());
+        (Some(model), fallback)
+    }
+
+    fn cloud_provider(&self, _set: &dyn Fn(&str) -> Option<String>) -> Option<Provider> {
+        None
+    }
+
+    fn model_missing(&self, message: &str) -> bool {
+        message.contains(MODEL_MISSING)
+    }
+
+    /// Codex reports no cost and enforces no limit.
+    fn metered_by_proxy(&self) -> bool {
+        true
+    }
+
+    fn structured_output_instruction(&self) -> &'static str {
+        "Give it as your final message, the JSON alone."
+    }
+}

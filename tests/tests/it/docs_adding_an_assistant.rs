@@ -1,0 +1,139 @@
+//! docs/adding-an-assistant.md says that adding an assistant touches its row of `PROFILES`
+//! (crates/core), its folder `entrypoint/src/agent/<name>/`, an image and a template. These
+//! tests keep that true: no product code elsewhere branches on a named assistant, every file
+//! the page names exists (and the example assistant's do not: it is not part of the product),
+//! and the page covers every field of a profile and every method of the `Agent` trait.
+
+use crate::repo_files::repo;
+use crate::rust_source;
+
+use std::path::Path;
+
+use regex::Regex;
+
+const PAGE: &str = "docs/adding-an-assistant.md";
+
+/// The assistant the page adds as its example.
+const EXAMPLE: &str = "gemini";
+
+fn page() -> String {
+    std::fs::read_to_string(repo().join(PAGE)).expect("docs/adding-an-assistant.md")
+}
+
+/// Where code may name one assistant and act on it: the profile table and each assistant's
+/// own folder of the agent module.
+fn may_branch(relative: &Path) -> bool {
+    let path = relative.to_string_lossy();
+    path.starts_with("crates/core/")
+        || (path.starts_with("entrypoint/src/agent/")
+            && Path::new(path.trim_start_matches("entrypoint/src/agent/"))
+                .components()
+                .count()
+                > 1)
+}
+
+#[test]
+fn adding_an_assistant_touches_only_its_row_and_its_folder() {
+    let root = repo();
+    let mut branches = Vec::new();
+    for file in rust_source::product_files() {
+        let relative = file.strip_prefix(&root).unwrap_or(&file).to_path_buf();
+        let relative = Path::new(relative.to_string_lossy().trim_start_matches("../")).to_owned();
+        if may_branch(&relative) {
+            continue;
+        }
+        for branch in rust_source::assistant_branches(&file) {
+            branches.push(format!("{}: {branch}", relative.display()));
+        }
+    }
+    assert!(
+        branches.is_empty(),
+        "product code outside crates/core and entrypoint/src/agent/<name>/ branches on a named \
+         assistant; move the difference into the PROFILES row or the Agent trait \
+         ({PAGE}):\n{}",
+        branches.join("\n")
+    );
+}
+
+#[test]
+fn the_branch_scan_finds_arms_and_comparisons() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sample.rs");
+    std::fs::write(
+        &file,
+        "fn f(a: Assistant) -> u8 {\n\
+         if a == Assistant::Codex { return 0; }\n\
+         for b in Assistant::ALL { let _ = b; }\n\
+         match a { Assistant::Claude => 1, _ => 2 }\n\
+         }\n\
+         #[cfg(test)]\n\
+         mod tests { fn g(a: Assistant) -> bool { a != Assistant::Claude } }\n",
+    )
+    .unwrap();
+    assert_eq!(
+        rust_source::assistant_branches(&file),
+        ["== Assistant::Codex", "Assistant::Claude =>"]
+    );
+}
+
+#[test]
+fn every_file_the_walk_through_names_exists() {
+    let page = page();
+    let path = Regex::new(r"`([A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.<>-]*)+)`").unwrap();
+    let mut named = 0;
+    for found in path.captures_iter(&page) {
+        let name = &found[1];
+        if name.contains('<') || name.starts_with("http") {
+            continue;
+        }
+        named += 1;
+        let exists = repo().join(name).exists();
+        if name.contains(EXAMPLE) {
+            assert!(
+                !exists,
+                "{PAGE} names {name} as the example's: it must not be in the product"
+            );
+        } else {
+            assert!(exists, "{PAGE} names {name}, which does not exist");
+        }
+    }
+    assert!(named >= 20, "{PAGE} names only {named} files");
+}
+
+/// The `pub` fields of `struct Profile` and the `fn`s of `trait Agent`, read from their source.
+fn items(file: &str, opening: &str, item: &Regex) -> Vec<String> {
+    let text = std::fs::read_to_string(repo().join(file)).expect("source readable");
+    let start = text
+        .find(opening)
+        .unwrap_or_else(|| panic!("{file} has no `{opening}`"));
+    let body = &text[start..];
+    let end = body.find("\n}").expect("the block closes");
+    item.captures_iter(&body[..end])
+        .map(|c| c[1].to_owned())
+        .collect()
+}
+
+#[test]
+fn the_walk_through_covers_every_profile_field_and_agent_method() {
+    let page = page();
+    let fields = items(
+        "crates/core/src/assistant.rs",
+        "pub struct Profile {",
+        &Regex::new(r"\n    pub ([a-z_]+):").unwrap(),
+    );
+    let methods = items(
+        "entrypoint/src/agent/mod.rs",
+        "pub(crate) trait Agent",
+        &Regex::new(r"\n    fn ([a-z_]+)").unwrap(),
+    );
+    assert!(
+        fields.len() >= 10 && methods.len() >= 8,
+        "{fields:?} {methods:?}"
+    );
+    for name in fields.iter().chain(&methods) {
+        assert!(
+            page.contains(&format!("`{name}`")),
+            "{PAGE} does not say what goes in `{name}`"
+        );
+    }
+}
