@@ -18,6 +18,7 @@ pub mod audit;
 pub mod automation;
 pub mod budget;
 pub mod claim;
+pub mod cli;
 pub mod config;
 pub mod context;
 pub mod contract;

@@ -3,10 +3,10 @@
 
 use anyhow::Context;
 
-use super::rules::{Family, Fence};
-use super::{Enclosure, Plan, ProbeProgram, SandboxUid, Settings, Site, probe, tables};
 use crate::assistant::Assistant;
 use crate::proxy::{KeyProxy, Upstream};
+use crate::sandbox::rules::{Family, Fence};
+use crate::sandbox::{Enclosure, Plan, ProbeProgram, SandboxUid, Settings, Site, probe, tables};
 use crate::secret::Secret;
 
 #[derive(Debug, clap::Args)]
@@ -47,7 +47,7 @@ struct FenceArgs {
     #[arg(long)]
     proxy_port: u16,
     /// The uid the assistant runs as.
-    #[arg(long, env = "AI_SANDBOX_UID", default_value_t = super::DEFAULT_UID)]
+    #[arg(long, env = "AI_SANDBOX_UID", default_value_t = crate::sandbox::DEFAULT_UID)]
     uid: u32,
 }
 
@@ -89,7 +89,7 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<()> {
                     "refusing to kill every process: `sandbox reap` is for the sandbox uid"
                 );
             }
-            Ok(super::privileges::kill_all_of_this_uid()?)
+            Ok(crate::sandbox::privileges::kill_all_of_this_uid()?)
         }
         Action::Probe { targets } => {
             for target in targets {
@@ -101,10 +101,10 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<()> {
 }
 
 fn require_net_admin() -> anyhow::Result<()> {
-    if super::Capabilities::current()?.net_admin() {
+    if crate::sandbox::Capabilities::current()?.net_admin() {
         Ok(())
     } else {
-        Err(super::SandboxError::NoNetAdmin.into())
+        Err(crate::sandbox::SandboxError::NoNetAdmin.into())
     }
 }
 
@@ -170,16 +170,16 @@ fn verify_with(settings: Settings, upstream: Upstream) -> anyhow::Result<()> {
         Secret::new("unused-by-verify"),
     ))?;
     let proxy_port =
-        super::proxy_port(proxy.base_url()).context("the key proxy's URL has no port")?;
+        crate::sandbox::proxy_port(proxy.base_url()).context("the key proxy's URL has no port")?;
     let scratch = tempfile::tempdir()?;
     let plan = Plan {
         settings,
         probe: ProbeProgram::current()?,
-        capabilities: super::Capabilities::current()?,
+        capabilities: crate::sandbox::Capabilities::current()?,
     };
     let site = Site {
         workspace: scratch.path().to_owned(),
-        proxy: Some(super::ProxySite {
+        proxy: Some(crate::sandbox::ProxySite {
             port: proxy_port,
             upstream,
         }),
