@@ -23,6 +23,7 @@ pub mod config;
 pub mod context;
 pub mod contract;
 pub mod doctor;
+pub mod env;
 pub mod guard;
 pub mod marker;
 pub mod mention;
