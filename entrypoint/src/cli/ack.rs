@@ -10,7 +10,7 @@ use crate::config::HandleArgs;
 #[derive(Debug, clap::Args)]
 pub struct AckArgs {
     /// The assistant whose mention this job acknowledges (`claude` or `codex`).
-    #[arg(long, env = "AI_ASSISTANT", value_name = "ASSISTANT")]
+    #[arg(long, env = crate::env::AI_ASSISTANT.name(), value_name = "ASSISTANT")]
     assistant: Assistant,
     /// Where the dotenv report goes (the template's `artifacts:reports:dotenv`).
     #[arg(long, value_name = "FILE", default_value = command::DOTENV_FILE)]

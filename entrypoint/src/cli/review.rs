@@ -7,7 +7,7 @@ use crate::config::HandleArgs;
 #[derive(Debug, clap::Args)]
 pub struct ReviewArgs {
     /// The assistant that reviews (`claude` or `codex`).
-    #[arg(long, env = "AI_ASSISTANT", value_name = "ASSISTANT")]
+    #[arg(long, env = crate::env::AI_ASSISTANT.name(), value_name = "ASSISTANT")]
     assistant: Assistant,
     #[command(flatten)]
     handles: HandleArgs,

@@ -2,17 +2,18 @@
 
 use crate::assistant::Assistant;
 use crate::config::HandleArgs;
+use crate::env::{self, ProcessEnv};
 use crate::run::RunOptions;
 
 /// Flags of `entrypoint run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// The assistant this job runs (`claude` or `codex`).
-    #[arg(long, env = "AI_ASSISTANT", value_name = "ASSISTANT")]
+    #[arg(long, env = env::AI_ASSISTANT.name(), value_name = "ASSISTANT")]
     assistant: Assistant,
     /// Automation mode: run the task in this file of the default branch (a repository path)
     /// instead of answering a mention; `AI_PROMPT` gives the task as text instead.
-    #[arg(long, env = "AI_PROMPT_FILE", value_name = "FILE")]
+    #[arg(long, env = env::AI_PROMPT_FILE.name(), value_name = "FILE")]
     prompt_file: Option<String>,
     #[command(flatten)]
     handles: HandleArgs,
@@ -24,8 +25,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         .prompt_file
         .as_deref()
         .is_some_and(|f| !f.trim().is_empty())
-        || std::env::var(crate::automation::task::PROMPT_VARIABLE)
-            .is_ok_and(|prompt| !prompt.trim().is_empty());
+        || env::AI_PROMPT.non_blank(&ProcessEnv).is_some();
     if automation {
         return run_task(args);
     }

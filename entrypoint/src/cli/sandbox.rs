@@ -47,7 +47,7 @@ struct FenceArgs {
     #[arg(long)]
     proxy_port: u16,
     /// The uid the assistant runs as.
-    #[arg(long, env = "AI_SANDBOX_UID", default_value_t = crate::sandbox::DEFAULT_UID)]
+    #[arg(long, env = crate::env::AI_SANDBOX_UID.name(), default_value_t = crate::sandbox::DEFAULT_UID)]
     uid: u32,
 }
 
@@ -149,7 +149,7 @@ fn status(fence: &Fence) -> anyhow::Result<()> {
 fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
     // This command checks the fence, so it is fenced whatever AI_SANDBOX says.
     let settings = Settings::from_env(args.assistant, |name| match name {
-        "AI_SANDBOX" => Some("on".to_owned()),
+        name if name == crate::env::AI_SANDBOX.name() => Some("on".to_owned()),
         _ => std::env::var(name).ok(),
     })?;
     let api = args.assistant.profile().model_api;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// The relay's TOML config; every global setting can also come from AI_RELAY_* variables.
-    #[arg(long, env = "AI_RELAY_CONFIG", value_name = "FILE")]
+    #[arg(long, env = crate::env::AI_RELAY_CONFIG.name(), value_name = "FILE")]
     config: Option<PathBuf>,
 }
 

@@ -215,8 +215,6 @@ const NOT_YET_ON_THE_CATALOGUE: &[&str] = &[
     "assistant/",
     "automation/",
     "claim.rs",
-    "cli/",
-    "config.rs",
     "context/budget.rs",
     "contract.rs",
     "doctor/spending.rs",
