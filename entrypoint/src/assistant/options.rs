@@ -357,16 +357,16 @@ impl CliOptions {
         };
         Ok(Self {
             extra_args,
-            allowed_tools: tools("AI_ALLOWED_TOOLS"),
-            disallowed_tools: tools("AI_DISALLOWED_TOOLS"),
-            effort: set("AI_REASONING_EFFORT")
+            allowed_tools: tools(crate::env::AI_ALLOWED_TOOLS.name()),
+            disallowed_tools: tools(crate::env::AI_DISALLOWED_TOOLS.name()),
+            effort: set(crate::env::AI_REASONING_EFFORT.name())
                 .map(|e| Effort::parse(&e))
                 .transpose()?,
             fallback_model: match assistant {
-                Assistant::Claude => set("CLAUDE_FALLBACK_MODEL"),
+                Assistant::Claude => set(crate::env::CLAUDE_FALLBACK_MODEL.name()),
                 Assistant::Codex => None,
             },
-            codex_rules: set("AI_CODEX_RULES")
+            codex_rules: set(crate::env::AI_CODEX_RULES.name())
                 .map(|r| CodexRules::parse(&r))
                 .transpose()?
                 .unwrap_or_default(),
@@ -402,10 +402,10 @@ impl CliOptions {
     pub fn ignored_by_codex(&self) -> Vec<&'static str> {
         let mut ignored = Vec::new();
         if !self.allowed_tools.is_empty() {
-            ignored.push("AI_ALLOWED_TOOLS");
+            ignored.push(crate::env::AI_ALLOWED_TOOLS.name());
         }
         if !self.disallowed_tools.is_empty() {
-            ignored.push("AI_DISALLOWED_TOOLS");
+            ignored.push(crate::env::AI_DISALLOWED_TOOLS.name());
         }
         ignored
     }

@@ -80,11 +80,11 @@ impl RunSpec {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let timeout = match set("AI_TIMEOUT") {
+        let timeout = match set(crate::env::AI_TIMEOUT.name()) {
             Some(text) => parse_timeout(&text).ok_or(SettingsError::Timeout(text))?,
             None => DEFAULT_TIMEOUT,
         };
-        let max_turns = match set("AI_MAX_TURNS") {
+        let max_turns = match set(crate::env::AI_MAX_TURNS.name()) {
             Some(text) => Some(
                 text.parse::<u32>()
                     .ok()
@@ -93,7 +93,7 @@ impl RunSpec {
             ),
             None => None,
         };
-        let max_budget_usd = match set("AI_MAX_BUDGET_USD") {
+        let max_budget_usd = match set(crate::env::AI_MAX_BUDGET_USD.name()) {
             Some(text) => Some(
                 text.trim_start_matches('$')
                     .parse::<f64>()
@@ -103,16 +103,16 @@ impl RunSpec {
             ),
             None => None,
         };
-        let price = set("AI_PRICE_PER_MTOK")
+        let price = set(crate::env::AI_PRICE_PER_MTOK.name())
             .map(|text| Price::parse(&text))
             .transpose()?;
         let (model, fallback_model, provider) = match assistant {
             Assistant::Claude => {
                 let truthy =
                     |name: &str| set(name).is_some_and(|v| !matches!(v.as_str(), "0" | "false"));
-                let provider = if truthy("CLAUDE_CODE_USE_BEDROCK") {
+                let provider = if truthy(crate::env::CLAUDE_CODE_USE_BEDROCK.name()) {
                     Provider::Bedrock
-                } else if truthy("CLAUDE_CODE_USE_VERTEX") {
+                } else if truthy(crate::env::CLAUDE_CODE_USE_VERTEX.name()) {
                     Provider::Vertex
                 } else {
                     Provider::Api(api(
@@ -122,10 +122,10 @@ impl RunSpec {
                         assistant,
                     )?)
                 };
-                (set("CLAUDE_MODEL"), None, provider)
+                (set(crate::env::CLAUDE_MODEL.name()), None, provider)
             }
             Assistant::Codex => {
-                let fallback = match var("CODEX_FALLBACK_MODEL") {
+                let fallback = match var(crate::env::CODEX_FALLBACK_MODEL.name()) {
                     Some(value) if value.trim().is_empty() => None,
                     Some(value) => Some(value.trim().to_owned()),
                     None => Some(CODEX_DEFAULT_MODEL.to_owned()),
@@ -137,7 +137,10 @@ impl RunSpec {
                     assistant,
                 )?);
                 (
-                    Some(set("CODEX_MODEL").unwrap_or_else(|| CODEX_MODEL.to_owned())),
+                    Some(
+                        set(crate::env::CODEX_MODEL.name())
+                            .unwrap_or_else(|| CODEX_MODEL.to_owned()),
+                    ),
                     fallback,
                     provider,
                 )
@@ -157,7 +160,7 @@ impl RunSpec {
             max_retries: None,
             timeout,
             provider,
-            passthrough: set("AI_ENV_PASSTHROUGH")
+            passthrough: set(crate::env::AI_ENV_PASSTHROUGH.name())
                 .map(|list| parse_passthrough(&list))
                 .unwrap_or_default(),
             options: CliOptions::from_env(assistant, &|name| var(name))?,
