@@ -60,21 +60,42 @@ impl ContextBudget {
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, BudgetError> {
         let mut budget = Self::default();
         let fields: [(&'static str, &mut usize); 9] = [
-            ("AI_CONTEXT_MAX_BYTES", &mut budget.max_bytes),
             (
-                "AI_CONTEXT_MAX_DESCRIPTION_BYTES",
+                crate::env::AI_CONTEXT_MAX_BYTES.name(),
+                &mut budget.max_bytes,
+            ),
+            (
+                crate::env::AI_CONTEXT_MAX_DESCRIPTION_BYTES.name(),
                 &mut budget.max_description_bytes,
             ),
-            ("AI_CONTEXT_MAX_THREAD_BYTES", &mut budget.max_thread_bytes),
             (
-                "AI_CONTEXT_MAX_FILE_DIFF_BYTES",
+                crate::env::AI_CONTEXT_MAX_THREAD_BYTES.name(),
+                &mut budget.max_thread_bytes,
+            ),
+            (
+                crate::env::AI_CONTEXT_MAX_FILE_DIFF_BYTES.name(),
                 &mut budget.max_file_diff_bytes,
             ),
-            ("AI_CONTEXT_MAX_DIFF_BYTES", &mut budget.max_diff_bytes),
-            ("AI_CONTEXT_MAX_NOTES", &mut budget.max_notes),
-            ("AI_CONTEXT_MAX_FAILED_JOBS", &mut budget.max_failed_jobs),
-            ("AI_CONTEXT_MAX_LOG_BYTES", &mut budget.max_log_bytes),
-            ("AI_CONTEXT_MAX_LOG_LINES", &mut budget.max_log_lines),
+            (
+                crate::env::AI_CONTEXT_MAX_DIFF_BYTES.name(),
+                &mut budget.max_diff_bytes,
+            ),
+            (
+                crate::env::AI_CONTEXT_MAX_NOTES.name(),
+                &mut budget.max_notes,
+            ),
+            (
+                crate::env::AI_CONTEXT_MAX_FAILED_JOBS.name(),
+                &mut budget.max_failed_jobs,
+            ),
+            (
+                crate::env::AI_CONTEXT_MAX_LOG_BYTES.name(),
+                &mut budget.max_log_bytes,
+            ),
+            (
+                crate::env::AI_CONTEXT_MAX_LOG_LINES.name(),
+                &mut budget.max_log_lines,
+            ),
         ];
         for (variable, field) in fields {
             if let Some(value) = env(variable).filter(|v| !v.trim().is_empty()) {
