@@ -66,7 +66,7 @@ impl StateFile {
     /// neither is set.
     pub fn path_from_env(vars: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
         let set = |name: &str| vars(name).filter(|v| !v.trim().is_empty());
-        if let Some(path) = set("AI_STATE_FILE") {
+        if let Some(path) = set(crate::env::AI_STATE_FILE.name()) {
             return Some(PathBuf::from(path.trim()));
         }
         set("CI_PROJECT_DIR").map(|dir| Path::new(dir.trim()).join(".git").join(STATE_FILE_NAME))
