@@ -213,7 +213,6 @@ fn every_variable_the_code_spells_is_in_the_catalogue() {
 const NOT_YET_ON_THE_CATALOGUE: &[&str] = &[
     "quota/",
     "relay/",
-    "sandbox/",
     "scan/",
     "trigger/",
     "workspace/",
