@@ -39,8 +39,10 @@ impl Person {
                 .filter(|v| !v.is_empty())
         };
         Self {
-            name: get("AI_COMMIT_AUTHOR_NAME").unwrap_or_else(|| default_name.to_owned()),
-            email: get("AI_COMMIT_AUTHOR_EMAIL").unwrap_or_else(|| format!("noreply@{host}")),
+            name: get(crate::env::AI_COMMIT_AUTHOR_NAME.name())
+                .unwrap_or_else(|| default_name.to_owned()),
+            email: get(crate::env::AI_COMMIT_AUTHOR_EMAIL.name())
+                .unwrap_or_else(|| format!("noreply@{host}")),
         }
     }
 }

@@ -215,7 +215,6 @@ const NOT_YET_ON_THE_CATALOGUE: &[&str] = &[
     "relay/",
     "scan/",
     "trigger/",
-    "workspace/",
 ];
 
 #[test]
