@@ -14,7 +14,6 @@
 mod catalogue;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::marker::PhantomData;
 
 pub use catalogue::*;
@@ -217,6 +216,9 @@ impl FromVar for u32 {
 
 /// A variable is set to something its reader cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{name}={value:?} is not {expected} (see docs/{page}): fix the CI/CD variable or unset it for the default"
+)]
 pub struct VarError {
     /// The variable.
     pub name: &'static str,
@@ -226,16 +228,6 @@ pub struct VarError {
     pub expected: &'static str,
     /// Where it is documented.
     pub page: &'static str,
-}
-
-impl fmt::Display for VarError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}={:?} is not {}; fix or unset the CI/CD variable (docs/{})",
-            self.name, self.value, self.expected, self.page
-        )
-    }
 }
 
 #[cfg(test)]
@@ -285,7 +277,7 @@ mod tests {
         let error = LEASE.get(&env).unwrap_err().to_string();
         assert_eq!(
             error,
-            "AI_CLAIM_LEASE_SECONDS=\"ten minutes\" is not a whole number, such as 600; fix or unset the CI/CD variable (docs/configuration.md#claims)"
+            "AI_CLAIM_LEASE_SECONDS=\"ten minutes\" is not a whole number, such as 600 (see docs/configuration.md#claims): fix the CI/CD variable or unset it for the default"
         );
         assert_eq!(
             LEASE.get(&MapEnv::new([("AI_CLAIM_LEASE_SECONDS", " 30 ")])),

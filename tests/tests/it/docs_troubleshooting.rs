@@ -25,6 +25,7 @@ const MODULES: &[&str] = &[
     "entrypoint/src/config.rs",
     "entrypoint/src/context/budget.rs",
     "entrypoint/src/contract.rs",
+    "entrypoint/src/env/mod.rs",
     "entrypoint/src/guard/settings.rs",
     "entrypoint/src/proxy/upstream.rs",
     "entrypoint/src/publish/finalize.rs",
