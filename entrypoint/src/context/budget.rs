@@ -1,6 +1,8 @@
 //! How much context goes into the prompt: a total byte budget with caps per part, read from
 //! `AI_CONTEXT_*` variables.
 
+use crate::env::Env;
+
 /// Size limits of the context section.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContextBudget {
@@ -57,7 +59,7 @@ pub struct BudgetError {
 
 impl ContextBudget {
     /// The defaults, overridden by any `AI_CONTEXT_*` variable set.
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, BudgetError> {
+    pub fn from_env(env: &dyn Env) -> Result<Self, BudgetError> {
         let mut budget = Self::default();
         let fields: [(&'static str, &mut usize); 9] = [
             (
@@ -98,7 +100,7 @@ impl ContextBudget {
             ),
         ];
         for (variable, field) in fields {
-            if let Some(value) = env(variable).filter(|v| !v.trim().is_empty()) {
+            if let Some(value) = env.var(variable).filter(|v| !v.trim().is_empty()) {
                 *field = value.trim().parse().map_err(|_| BudgetError {
                     variable,
                     value: value.clone(),

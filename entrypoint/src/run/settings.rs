@@ -116,7 +116,7 @@ impl JobSettings {
         )?;
         Ok(Self {
             guard: GuardSettings::from_env(vars)?,
-            budget: ContextBudget::from_env(vars)?,
+            budget: ContextBudget::from_env(&vars)?,
             workspace: WorkspaceSettings::from_env(vars, assistant)?,
             origin: RemoteUrl::from_env(vars)?,
             token: Secret::new(token),
