@@ -122,7 +122,7 @@ impl WorkspaceSettings {
         let display = assistant.display_name();
         Ok(Self::new(
             BranchPrefix::new(prefix.trim())?,
-            Person::assistant_from_env(env, display, host.trim()),
+            Person::assistant_from_env(&env, display, host.trim()),
             get("GIT_DEPTH").as_deref(),
         ))
     }
