@@ -79,7 +79,7 @@ use crate::gitlab::ids::{AwardId, NoteId, Noteable, ProjectRef, UserId};
 use crate::gitlab::notes::NoteListOptions;
 
 /// How long a claim without hand-over holds a mention: `AI_CLAIM_LEASE_SECONDS`.
-pub const LEASE_VAR: &str = "AI_CLAIM_LEASE_SECONDS";
+pub const LEASE_VAR: &str = crate::env::AI_CLAIM_LEASE_SECONDS.name();
 
 /// Ten minutes. A live claimer needs a handful of requests between its claim and the hand-over
 /// (list, placeholder, hand-over reaction): well under a second when GitLab is healthy (the

@@ -10,7 +10,7 @@ pub struct HandleArgs {
     /// GitLab username that summons Claude.
     #[arg(
         long,
-        env = "AI_CLAUDE_HANDLE",
+        env = crate::env::AI_CLAUDE_HANDLE.name(),
         default_value = "claude",
         value_name = "USERNAME"
     )]
@@ -18,7 +18,7 @@ pub struct HandleArgs {
     /// GitLab username that summons Codex.
     #[arg(
         long,
-        env = "AI_CODEX_HANDLE",
+        env = crate::env::AI_CODEX_HANDLE.name(),
         default_value = "codex",
         value_name = "USERNAME"
     )]

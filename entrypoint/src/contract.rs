@@ -26,7 +26,7 @@ pub const SCHEDULE_DESCRIPTION: &str = "@-mention scan (entrypoint setup)";
 /// Every ten minutes.
 pub const SCAN_CRON: &str = "*/10 * * * *";
 /// The variable that tells a scheduled pipeline to scan.
-pub const SCAN_VARIABLE: (&str, &str) = ("AI_SCAN", "1");
+pub const SCAN_VARIABLE: (&str, &str) = (crate::env::AI_SCAN.name(), "1");
 /// Days a new bot token lives: within GitLab's 365-day maximum.
 pub const TOKEN_LIFETIME_DAYS: u64 = 364;
 

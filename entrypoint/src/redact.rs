@@ -31,9 +31,9 @@ const NAMED_SECRETS: [&str; 7] = [
     "CI_JOB_TOKEN",
     "CI_REGISTRY_PASSWORD",
     "GITLAB_TOKEN",
-    "CLAUDE_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "OPENAI_API_KEY",
+    crate::env::CLAUDE_API_KEY.name(),
+    crate::env::ANTHROPIC_API_KEY.name(),
+    crate::env::OPENAI_API_KEY.name(),
     "CI_DEPLOY_PASSWORD",
 ];
 

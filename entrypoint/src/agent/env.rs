@@ -38,11 +38,11 @@ const SYSTEM: &[&str] = &[
 /// Copied when set: settings that tune the CLIs and hold no credential. Some contain `TOKENS`
 /// (token counts), which is why this list is checked by name and not by the secret rule.
 const SETTINGS: &[&str] = &[
-    "CLAUDE_MODEL",
-    "CODEX_MODEL",
-    "ANTHROPIC_MODEL",
-    "ANTHROPIC_SMALL_FAST_MODEL",
-    "CLAUDE_CODE_MAX_OUTPUT_TOKENS",
+    crate::env::CLAUDE_MODEL.name(),
+    crate::env::CODEX_MODEL.name(),
+    crate::env::ANTHROPIC_MODEL.name(),
+    crate::env::ANTHROPIC_SMALL_FAST_MODEL.name(),
+    crate::env::CLAUDE_CODE_MAX_OUTPUT_TOKENS.name(),
     "MAX_THINKING_TOKENS",
     "BASH_DEFAULT_TIMEOUT_MS",
     "BASH_MAX_TIMEOUT_MS",
@@ -52,20 +52,20 @@ const SETTINGS: &[&str] = &[
 /// (<https://docs.anthropic.com/en/docs/claude-code/amazon-bedrock>): these names and every
 /// `AWS_*` variable.
 const BEDROCK: &[&str] = &[
-    "CLAUDE_CODE_USE_BEDROCK",
-    "CLAUDE_CODE_SKIP_BEDROCK_AUTH",
-    "ANTHROPIC_BEDROCK_BASE_URL",
+    crate::env::CLAUDE_CODE_USE_BEDROCK.name(),
+    crate::env::CLAUDE_CODE_SKIP_BEDROCK_AUTH.name(),
+    crate::env::ANTHROPIC_BEDROCK_BASE_URL.name(),
 ];
 
 /// Claude Code on Google Vertex AI
 /// (<https://docs.anthropic.com/en/docs/claude-code/google-vertex-ai>): these names and every
 /// `VERTEX_REGION_*` variable.
 const VERTEX: &[&str] = &[
-    "CLAUDE_CODE_USE_VERTEX",
-    "CLAUDE_CODE_SKIP_VERTEX_AUTH",
+    crate::env::CLAUDE_CODE_USE_VERTEX.name(),
+    crate::env::CLAUDE_CODE_SKIP_VERTEX_AUTH.name(),
     "CLOUD_ML_REGION",
-    "ANTHROPIC_VERTEX_PROJECT_ID",
-    "ANTHROPIC_VERTEX_BASE_URL",
+    crate::env::ANTHROPIC_VERTEX_PROJECT_ID.name(),
+    crate::env::ANTHROPIC_VERTEX_BASE_URL.name(),
     "GOOGLE_APPLICATION_CREDENTIALS",
     "GOOGLE_CLOUD_PROJECT",
 ];
@@ -90,9 +90,9 @@ const RESERVED: &[&str] = &[
     "XDG_CONFIG_HOME",
     "XDG_CACHE_HOME",
     "XDG_DATA_HOME",
-    "CODEX_HOME",
-    "ANTHROPIC_BASE_URL",
-    "OPENAI_BASE_URL",
+    crate::env::CODEX_HOME.name(),
+    crate::env::ANTHROPIC_BASE_URL.name(),
+    crate::env::OPENAI_BASE_URL.name(),
     "NO_PROXY",
     "LD_PRELOAD",
     "LD_LIBRARY_PATH",

@@ -54,8 +54,8 @@ impl Limit {
     /// The variable that sets the limit, for the answer's advice.
     pub fn variable(self) -> &'static str {
         match self {
-            Self::Budget => "AI_MAX_BUDGET_USD",
-            Self::Turns => "AI_MAX_TURNS",
+            Self::Budget => crate::env::AI_MAX_BUDGET_USD.name(),
+            Self::Turns => crate::env::AI_MAX_TURNS.name(),
         }
     }
 }

@@ -52,10 +52,10 @@ use crate::sandbox::Network;
 use crate::secret::Secret;
 
 /// The CI/CD variable holding the configuration itself.
-pub const VARIABLE: &str = "AI_MCP_CONFIG";
+pub const VARIABLE: &str = crate::env::AI_MCP_CONFIG.name();
 
 /// The CI/CD variable naming a file on the default branch that holds it.
-pub const FILE_VARIABLE: &str = "AI_MCP_CONFIG_FILE";
+pub const FILE_VARIABLE: &str = crate::env::AI_MCP_CONFIG_FILE.name();
 
 /// At most this many servers: each one is started (or connected to) before the model's first
 /// call.

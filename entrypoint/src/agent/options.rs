@@ -355,13 +355,13 @@ impl CliOptions {
         };
         Ok(Self {
             extra_args,
-            allowed_tools: tools("AI_ALLOWED_TOOLS"),
-            disallowed_tools: tools("AI_DISALLOWED_TOOLS"),
-            effort: set("AI_REASONING_EFFORT")
+            allowed_tools: tools(crate::env::AI_ALLOWED_TOOLS.name()),
+            disallowed_tools: tools(crate::env::AI_DISALLOWED_TOOLS.name()),
+            effort: set(crate::env::AI_REASONING_EFFORT.name())
                 .map(|e| Effort::parse(&e))
                 .transpose()?,
             fallback_model: agent.cli_fallback_model_variable().and_then(set),
-            codex_rules: set("AI_CODEX_RULES")
+            codex_rules: set(crate::env::AI_CODEX_RULES.name())
                 .map(|r| CodexRules::parse(&r))
                 .transpose()?
                 .unwrap_or_default(),
@@ -397,10 +397,10 @@ impl CliOptions {
     pub fn ignored_by_codex(&self) -> Vec<&'static str> {
         let mut ignored = Vec::new();
         if !self.allowed_tools.is_empty() {
-            ignored.push("AI_ALLOWED_TOOLS");
+            ignored.push(crate::env::AI_ALLOWED_TOOLS.name());
         }
         if !self.disallowed_tools.is_empty() {
-            ignored.push("AI_DISALLOWED_TOOLS");
+            ignored.push(crate::env::AI_DISALLOWED_TOOLS.name());
         }
         ignored
     }

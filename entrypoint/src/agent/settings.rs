@@ -80,11 +80,11 @@ impl RunSpec {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let timeout = match set("AI_TIMEOUT") {
+        let timeout = match set(crate::env::AI_TIMEOUT.name()) {
             Some(text) => parse_timeout(&text).ok_or(SettingsError::Timeout(text))?,
             None => DEFAULT_TIMEOUT,
         };
-        let max_turns = match set("AI_MAX_TURNS") {
+        let max_turns = match set(crate::env::AI_MAX_TURNS.name()) {
             Some(text) => Some(
                 text.parse::<u32>()
                     .ok()
@@ -93,7 +93,7 @@ impl RunSpec {
             ),
             None => None,
         };
-        let max_budget_usd = match set("AI_MAX_BUDGET_USD") {
+        let max_budget_usd = match set(crate::env::AI_MAX_BUDGET_USD.name()) {
             Some(text) => Some(
                 text.trim_start_matches('$')
                     .parse::<f64>()
@@ -103,7 +103,7 @@ impl RunSpec {
             ),
             None => None,
         };
-        let price = set("AI_PRICE_PER_MTOK")
+        let price = set(crate::env::AI_PRICE_PER_MTOK.name())
             .map(|text| Price::parse(&text))
             .transpose()?;
         let agent = super::agent(assistant);
@@ -131,7 +131,7 @@ impl RunSpec {
             max_retries: None,
             timeout,
             provider,
-            passthrough: set("AI_ENV_PASSTHROUGH")
+            passthrough: set(crate::env::AI_ENV_PASSTHROUGH.name())
                 .map(|list| parse_passthrough(&list))
                 .unwrap_or_default(),
             options: CliOptions::from_env(assistant, &|name| var(name))?,

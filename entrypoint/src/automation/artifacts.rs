@@ -120,16 +120,28 @@ impl TaskResult {
     pub fn dotenv(&self) -> String {
         let number = |value: Option<u64>| value.map(|v| v.to_string()).unwrap_or_default();
         let lines = [
-            ("AI_CONCLUSION", self.conclusion.as_str().to_owned()),
-            ("AI_BRANCH", self.branch.clone().unwrap_or_default()),
             (
-                "AI_MR_IID",
+                crate::env::AI_CONCLUSION.name(),
+                self.conclusion.as_str().to_owned(),
+            ),
+            (
+                crate::env::AI_BRANCH.name(),
+                self.branch.clone().unwrap_or_default(),
+            ),
+            (
+                crate::env::AI_MR_IID.name(),
                 number(self.merge_request.as_ref().map(|mr| mr.iid)),
             ),
-            ("AI_INPUT_TOKENS", number(self.input_tokens)),
-            ("AI_OUTPUT_TOKENS", number(self.output_tokens)),
             (
-                "AI_COST_USD",
+                crate::env::AI_INPUT_TOKENS.name(),
+                number(self.input_tokens),
+            ),
+            (
+                crate::env::AI_OUTPUT_TOKENS.name(),
+                number(self.output_tokens),
+            ),
+            (
+                crate::env::AI_COST_USD.name(),
                 self.cost_usd.map(|c| format!("{c:.6}")).unwrap_or_default(),
             ),
         ];

@@ -19,24 +19,24 @@
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable};
 
 /// The variable holding the prompt text.
-pub const PROMPT_VARIABLE: &str = "AI_PROMPT";
+pub const PROMPT_VARIABLE: &str = crate::env::AI_PROMPT.name();
 /// The variable holding the output schema or its path.
-pub const SCHEMA_VARIABLE: &str = "AI_OUTPUT_SCHEMA";
+pub const SCHEMA_VARIABLE: &str = crate::env::AI_OUTPUT_SCHEMA.name();
 /// The variable saying where to post the answer.
-pub const POST_TO_VARIABLE: &str = "AI_POST_TO";
+pub const POST_TO_VARIABLE: &str = crate::env::AI_POST_TO.name();
 /// The variable holding the merge request's title.
-pub const TITLE_VARIABLE: &str = "AI_TASK_TITLE";
+pub const TITLE_VARIABLE: &str = crate::env::AI_TASK_TITLE.name();
 
 /// The pipeline sources a task runs in.
 pub const SOURCES: &[&str] = &["schedule", "api", "web", "pipeline"];
 
 /// Variables that say the job was started for a comment.
 const MENTION_VARIABLES: &[&str] = &[
-    "AI_NOTE_ID",
-    "AI_HOOK_NOTE_ID",
-    "AI_WEBHOOK_PAYLOAD",
+    crate::env::AI_NOTE_ID.name(),
+    crate::env::AI_HOOK_NOTE_ID.name(),
+    crate::env::AI_WEBHOOK_PAYLOAD.name(),
     "TRIGGER_PAYLOAD",
-    "AI_FLOW_INPUT",
+    crate::env::AI_FLOW_INPUT.name(),
 ];
 
 /// A setting of the task cannot be used.

@@ -1,6 +1,8 @@
 //! How much context goes into the prompt: a total byte budget with caps per part, read from
 //! `AI_CONTEXT_*` variables.
 
+use crate::env::Env;
+
 /// Size limits of the context section.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContextBudget {
@@ -57,27 +59,48 @@ pub struct BudgetError {
 
 impl ContextBudget {
     /// The defaults, overridden by any `AI_CONTEXT_*` variable set.
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, BudgetError> {
+    pub fn from_env(env: &dyn Env) -> Result<Self, BudgetError> {
         let mut budget = Self::default();
         let fields: [(&'static str, &mut usize); 9] = [
-            ("AI_CONTEXT_MAX_BYTES", &mut budget.max_bytes),
             (
-                "AI_CONTEXT_MAX_DESCRIPTION_BYTES",
+                crate::env::AI_CONTEXT_MAX_BYTES.name(),
+                &mut budget.max_bytes,
+            ),
+            (
+                crate::env::AI_CONTEXT_MAX_DESCRIPTION_BYTES.name(),
                 &mut budget.max_description_bytes,
             ),
-            ("AI_CONTEXT_MAX_THREAD_BYTES", &mut budget.max_thread_bytes),
             (
-                "AI_CONTEXT_MAX_FILE_DIFF_BYTES",
+                crate::env::AI_CONTEXT_MAX_THREAD_BYTES.name(),
+                &mut budget.max_thread_bytes,
+            ),
+            (
+                crate::env::AI_CONTEXT_MAX_FILE_DIFF_BYTES.name(),
                 &mut budget.max_file_diff_bytes,
             ),
-            ("AI_CONTEXT_MAX_DIFF_BYTES", &mut budget.max_diff_bytes),
-            ("AI_CONTEXT_MAX_NOTES", &mut budget.max_notes),
-            ("AI_CONTEXT_MAX_FAILED_JOBS", &mut budget.max_failed_jobs),
-            ("AI_CONTEXT_MAX_LOG_BYTES", &mut budget.max_log_bytes),
-            ("AI_CONTEXT_MAX_LOG_LINES", &mut budget.max_log_lines),
+            (
+                crate::env::AI_CONTEXT_MAX_DIFF_BYTES.name(),
+                &mut budget.max_diff_bytes,
+            ),
+            (
+                crate::env::AI_CONTEXT_MAX_NOTES.name(),
+                &mut budget.max_notes,
+            ),
+            (
+                crate::env::AI_CONTEXT_MAX_FAILED_JOBS.name(),
+                &mut budget.max_failed_jobs,
+            ),
+            (
+                crate::env::AI_CONTEXT_MAX_LOG_BYTES.name(),
+                &mut budget.max_log_bytes,
+            ),
+            (
+                crate::env::AI_CONTEXT_MAX_LOG_LINES.name(),
+                &mut budget.max_log_lines,
+            ),
         ];
         for (variable, field) in fields {
-            if let Some(value) = env(variable).filter(|v| !v.trim().is_empty()) {
+            if let Some(value) = env.var(variable).filter(|v| !v.trim().is_empty()) {
                 *field = value.trim().parse().map_err(|_| BudgetError {
                     variable,
                     value: value.clone(),

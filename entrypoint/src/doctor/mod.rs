@@ -13,7 +13,6 @@
 
 pub mod bot;
 pub mod ci_include;
-pub mod command;
 pub mod gitlab_version;
 pub mod image;
 pub mod net_admin;
@@ -28,6 +27,16 @@ use reqwest::StatusCode;
 use url::Url;
 
 pub use report::{Check, Finding, Report, Status};
+
+/// `doctor: 9 ok, 1 warning(s), 0 failed`.
+pub fn summary(report: &Report) -> String {
+    format!(
+        "doctor: {} ok, {} warning(s), {} failed",
+        report.count(Status::Ok),
+        report.count(Status::Warn),
+        report.count(Status::Fail)
+    )
+}
 
 use crate::agent::Assistant;
 use crate::contract::TemplateSource;

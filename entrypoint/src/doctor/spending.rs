@@ -17,7 +17,7 @@ pub async fn check(
     inputs: &Inputs<'_>,
     report: &mut Report,
 ) {
-    let Some(text) = inputs.var("AI_MONTHLY_BUDGET_USD") else {
+    let Some(text) = inputs.var(crate::env::AI_MONTHLY_BUDGET_USD.name()) else {
         return;
     };
     let budget = match MonthlyBudget::parse(&text) {

@@ -4,9 +4,9 @@
 use crate::gitlab::members::AccessLevel;
 
 /// The variable naming the minimum role.
-pub const MIN_ACCESS_LEVEL_VAR: &str = "AI_MIN_ACCESS_LEVEL";
+pub const MIN_ACCESS_LEVEL_VAR: &str = crate::env::AI_MIN_ACCESS_LEVEL.name();
 /// The variable listing allowed bot usernames.
-pub const ALLOWED_BOTS_VAR: &str = "AI_ALLOWED_BOTS";
+pub const ALLOWED_BOTS_VAR: &str = crate::env::AI_ALLOWED_BOTS.name();
 
 /// The guard's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]

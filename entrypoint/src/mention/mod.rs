@@ -24,8 +24,6 @@ mod markdown;
 mod neutralize;
 mod username;
 
-pub mod command;
-
 #[cfg(test)]
 mod examples;
 #[cfg(test)]

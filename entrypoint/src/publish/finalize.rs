@@ -263,7 +263,7 @@ pub async fn run_command(
         "CI_JOB_STATUS is not set or unknown: run `entrypoint finalize` from the job's after_script",
     )?;
     let job = JobLink::from_env(vars);
-    let mut state = match StateFile::path_from_env(vars) {
+    let mut state = match StateFile::path_from_env(&vars) {
         Some(path) => StateFile::load(&path)?,
         None => None,
     };

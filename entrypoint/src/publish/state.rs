@@ -6,6 +6,7 @@
 //! It lives inside `.git` by default, where nothing the assistant does can commit it.
 //! <https://docs.gitlab.com/ci/yaml/#after_script>
 
+use crate::env::Env;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -64,9 +65,9 @@ pub struct StateFile {
 impl StateFile {
     /// `AI_STATE_FILE`, else `$CI_PROJECT_DIR/.git/ai-assistant-state.json`; `None` when
     /// neither is set.
-    pub fn path_from_env(vars: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-        let set = |name: &str| vars(name).filter(|v| !v.trim().is_empty());
-        if let Some(path) = set("AI_STATE_FILE") {
+    pub fn path_from_env(vars: &dyn Env) -> Option<PathBuf> {
+        let set = |name: &str| vars.var(name).filter(|v| !v.trim().is_empty());
+        if let Some(path) = set(crate::env::AI_STATE_FILE.name()) {
             return Some(PathBuf::from(path.trim()));
         }
         set("CI_PROJECT_DIR").map(|dir| Path::new(dir.trim()).join(".git").join(STATE_FILE_NAME))

@@ -31,13 +31,13 @@ use crate::publish::result::Failure;
 use crate::trigger::event_vars::Requested;
 
 /// How many times a queued request is retried: `AI_QUOTA_RETRIES`.
-pub const RETRIES_VAR: &str = "AI_QUOTA_RETRIES";
+pub const RETRIES_VAR: &str = crate::env::AI_QUOTA_RETRIES.name();
 /// The first wait, in seconds: `AI_QUOTA_BACKOFF_SECONDS`.
-pub const BACKOFF_VAR: &str = "AI_QUOTA_BACKOFF_SECONDS";
+pub const BACKOFF_VAR: &str = crate::env::AI_QUOTA_BACKOFF_SECONDS.name();
 /// Set by the scan for a retry: the number of this attempt (the first run is attempt 1).
-pub const ATTEMPT_VAR: &str = "AI_QUOTA_ATTEMPT";
+pub const ATTEMPT_VAR: &str = crate::env::AI_QUOTA_ATTEMPT.name();
 /// The variable only the scan's job has (`templates/`): queueing is on by default there.
-const SCAN_VAR: &str = "AI_SCAN";
+const SCAN_VAR: &str = crate::env::AI_SCAN.name();
 
 /// Retries in a scan job when `AI_QUOTA_RETRIES` is unset.
 pub const DEFAULT_RETRIES: u32 = 3;

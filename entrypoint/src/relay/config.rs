@@ -23,39 +23,40 @@ use crate::secret::Secret;
 /// The environment variables that override the file, in one place for the docs and the errors.
 pub mod vars {
     /// `host:port` to listen on.
-    pub const LISTEN: &str = "AI_RELAY_LISTEN";
+    pub const LISTEN: &str = crate::env::AI_RELAY_LISTEN.name();
     /// The GitLab instance (`https://gitlab.example.com`) or its API root (`…/api/v4`).
-    pub const GITLAB_URL: &str = "AI_RELAY_GITLAB_URL";
+    pub const GITLAB_URL: &str = crate::env::AI_RELAY_GITLAB_URL.name();
     /// The webhooks' secret token (`X-Gitlab-Token`).
-    pub const WEBHOOK_SECRET: &str = "AI_RELAY_WEBHOOK_SECRET";
+    pub const WEBHOOK_SECRET: &str = crate::env::AI_RELAY_WEBHOOK_SECRET.name();
     /// A file holding the webhooks' secret token.
-    pub const WEBHOOK_SECRET_FILE: &str = "AI_RELAY_WEBHOOK_SECRET_FILE";
+    pub const WEBHOOK_SECRET_FILE: &str = crate::env::AI_RELAY_WEBHOOK_SECRET_FILE.name();
     /// The bot user's access token.
-    pub const BOT_TOKEN: &str = "AI_RELAY_BOT_TOKEN";
+    pub const BOT_TOKEN: &str = crate::env::AI_RELAY_BOT_TOKEN.name();
     /// A file holding the bot user's access token.
-    pub const BOT_TOKEN_FILE: &str = "AI_RELAY_BOT_TOKEN_FILE";
+    pub const BOT_TOKEN_FILE: &str = crate::env::AI_RELAY_BOT_TOKEN_FILE.name();
     /// Deliveries waiting for a worker before the relay answers 503.
-    pub const QUEUE_CAPACITY: &str = "AI_RELAY_QUEUE_CAPACITY";
+    pub const QUEUE_CAPACITY: &str = crate::env::AI_RELAY_QUEUE_CAPACITY.name();
     /// Mentions handled at the same time.
-    pub const WORKERS: &str = "AI_RELAY_WORKERS";
+    pub const WORKERS: &str = crate::env::AI_RELAY_WORKERS.name();
     /// The largest webhook body accepted, in bytes.
-    pub const MAX_BODY_BYTES: &str = "AI_RELAY_MAX_BODY_BYTES";
+    pub const MAX_BODY_BYTES: &str = crate::env::AI_RELAY_MAX_BODY_BYTES.name();
     /// The branch pipelines run on for projects without their own entry.
-    pub const DEFAULT_REF: &str = "AI_RELAY_DEFAULT_REF";
+    pub const DEFAULT_REF: &str = crate::env::AI_RELAY_DEFAULT_REF.name();
     /// The trigger token for projects without their own entry.
-    pub const DEFAULT_TRIGGER_TOKEN: &str = "AI_RELAY_DEFAULT_TRIGGER_TOKEN";
+    pub const DEFAULT_TRIGGER_TOKEN: &str = crate::env::AI_RELAY_DEFAULT_TRIGGER_TOKEN.name();
     /// A file holding the trigger token for projects without their own entry.
-    pub const DEFAULT_TRIGGER_TOKEN_FILE: &str = "AI_RELAY_DEFAULT_TRIGGER_TOKEN_FILE";
+    pub const DEFAULT_TRIGGER_TOKEN_FILE: &str =
+        crate::env::AI_RELAY_DEFAULT_TRIGGER_TOKEN_FILE.name();
     /// Connections open at the same time.
-    pub const MAX_CONNECTIONS: &str = "AI_RELAY_MAX_CONNECTIONS";
+    pub const MAX_CONNECTIONS: &str = crate::env::AI_RELAY_MAX_CONNECTIONS.name();
     /// Bytes of deliveries kept beyond the queue (in memory, or in the spool directory).
-    pub const OVERFLOW_BYTES: &str = "AI_RELAY_OVERFLOW_BYTES";
+    pub const OVERFLOW_BYTES: &str = crate::env::AI_RELAY_OVERFLOW_BYTES.name();
     /// A directory where deliveries beyond the queue are kept, so a restart does not lose them.
-    pub const SPOOL_DIR: &str = "AI_RELAY_SPOOL_DIR";
+    pub const SPOOL_DIR: &str = crate::env::AI_RELAY_SPOOL_DIR.name();
     /// The assistant that answers an assignment, a review request or the trigger label.
-    pub const EVENT_ASSISTANT: &str = "AI_RELAY_EVENT_ASSISTANT";
+    pub const EVENT_ASSISTANT: &str = crate::env::AI_RELAY_EVENT_ASSISTANT.name();
     /// Seconds between two looks for requests a model-API quota error queued (0: never).
-    pub const QUOTA_SWEEP_SECONDS: &str = "AI_RELAY_QUOTA_SWEEP_SECONDS";
+    pub const QUOTA_SWEEP_SECONDS: &str = crate::env::AI_RELAY_QUOTA_SWEEP_SECONDS.name();
 }
 
 /// How often the relay looks for queued requests by default: the default first wait of a
@@ -312,10 +313,10 @@ impl RelayConfig {
         };
 
         let handles = HandleArgs {
-            claude_handle: get("AI_CLAUDE_HANDLE")
+            claude_handle: get(crate::env::AI_CLAUDE_HANDLE.name())
                 .or(file.claude_handle)
                 .unwrap_or_else(|| "claude".to_owned()),
-            codex_handle: get("AI_CODEX_HANDLE")
+            codex_handle: get(crate::env::AI_CODEX_HANDLE.name())
                 .or(file.codex_handle)
                 .unwrap_or_else(|| "codex".to_owned()),
         }

@@ -148,24 +148,24 @@ impl ReviewSettings {
                 });
             }
         };
-        let mode = match set("AI_AUTO_REVIEW") {
+        let mode = match set(crate::env::AI_AUTO_REVIEW.name()) {
             None => None,
             Some(value) => Some(
                 AutoReview::parse(&value).ok_or(ReviewSettingsError::Invalid {
-                    name: "AI_AUTO_REVIEW",
+                    name: crate::env::AI_AUTO_REVIEW.name(),
                     value,
                     expected: "off, opened, ready or every_push (template input auto_review)",
                 })?,
             ),
         };
-        let max_diff_lines = match set("AI_REVIEW_MAX_DIFF_LINES") {
+        let max_diff_lines = match set(crate::env::AI_REVIEW_MAX_DIFF_LINES.name()) {
             None => DEFAULT_MAX_DIFF_LINES,
             Some(value) => value
                 .parse()
                 .ok()
                 .filter(|n| *n > 0)
                 .ok_or(ReviewSettingsError::Invalid {
-                    name: "AI_REVIEW_MAX_DIFF_LINES",
+                    name: crate::env::AI_REVIEW_MAX_DIFF_LINES.name(),
                     value,
                     expected: "a positive number of changed lines (template input review_max_diff_lines)",
                 })?,
@@ -175,11 +175,11 @@ impl ReviewSettings {
             merge_request,
             mode,
             max_diff_lines,
-            skip_labels: list(set("AI_REVIEW_SKIP_LABELS"), '~'),
-            skip_authors: list(set("AI_REVIEW_SKIP_AUTHORS"), '@'),
+            skip_labels: list(set(crate::env::AI_REVIEW_SKIP_LABELS.name()), '~'),
+            skip_authors: list(set(crate::env::AI_REVIEW_SKIP_AUTHORS.name()), '@'),
             paths: paths::PathFilter::from_values(
-                set("AI_REVIEW_PATHS").as_deref(),
-                set("AI_REVIEW_SKIP_PATHS").as_deref(),
+                set(crate::env::AI_REVIEW_PATHS.name()).as_deref(),
+                set(crate::env::AI_REVIEW_SKIP_PATHS.name()).as_deref(),
             )?,
         })
     }

@@ -35,8 +35,8 @@ pub struct PathFilter {
 impl PathFilter {
     /// Reads the two variables (`None` or blank: no filter).
     pub fn from_values(only: Option<&str>, skip: Option<&str>) -> Result<Self, PathGlobError> {
-        let only_set = compile("AI_REVIEW_PATHS", only)?;
-        let skip_set = compile("AI_REVIEW_SKIP_PATHS", skip)?;
+        let only_set = compile(crate::env::AI_REVIEW_PATHS.name(), only)?;
+        let skip_set = compile(crate::env::AI_REVIEW_SKIP_PATHS.name(), skip)?;
         let mut described = Vec::new();
         if only_set.is_some() {
             described.push(format!(

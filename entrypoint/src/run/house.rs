@@ -17,7 +17,7 @@ use crate::gitlab::GitLab;
 use crate::gitlab::ids::ProjectRef;
 
 /// The variable.
-pub const VARIABLE: &str = "AI_EXTRA_INSTRUCTIONS";
+pub const VARIABLE: &str = crate::env::AI_EXTRA_INSTRUCTIONS.name();
 
 /// At most this much is used, as for `CODEX.md`: instructions, not a manual.
 pub const LIMIT: usize = 32 * 1024;

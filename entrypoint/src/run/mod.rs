@@ -153,7 +153,7 @@ pub async fn run(
         );
     };
     tracing::info!(note = %placeholder.note, elapsed_ms = started.elapsed().as_millis() as u64, "placeholder posted");
-    let mut state = StateFile::path_from_env(vars).map(StateFile::create);
+    let mut state = StateFile::path_from_env(&vars).map(StateFile::create);
     if let Some(state) = state.as_mut()
         && let Err(error) = state.record_placeholder(&placeholder, internal)
     {

@@ -81,10 +81,10 @@ impl RequestLimits {
                 .filter(|v| !v.is_empty())
         };
         Ok(Self {
-            rate: set("AI_RATE_LIMIT")
+            rate: set(crate::env::AI_RATE_LIMIT.name())
                 .map(|text| RateLimit::parse(&text))
                 .transpose()?,
-            monthly: set("AI_MONTHLY_BUDGET_USD")
+            monthly: set(crate::env::AI_MONTHLY_BUDGET_USD.name())
                 .map(|text| MonthlyBudget::parse(&text))
                 .transpose()?,
         })
@@ -116,7 +116,7 @@ impl JobSettings {
         )?;
         Ok(Self {
             guard: GuardSettings::from_env(vars)?,
-            budget: ContextBudget::from_env(vars)?,
+            budget: ContextBudget::from_env(&vars)?,
             workspace: WorkspaceSettings::from_env(vars, assistant)?,
             origin: RemoteUrl::from_env(vars)?,
             token: Secret::new(token),

@@ -25,7 +25,6 @@
 //! and the final note should carry [`unsandboxed_note`].
 
 pub mod capability;
-pub mod command;
 mod handover;
 mod policy;
 pub mod privileges;

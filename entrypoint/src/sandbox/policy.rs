@@ -78,7 +78,7 @@ impl Settings {
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, PolicyError> {
         let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let fenced = match set("AI_SANDBOX") {
+        let fenced = match set(crate::env::AI_SANDBOX.name()) {
             None => assistant.profile().fenced_by_default,
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
                 "on" | "true" | "1" | "yes" => true,
@@ -86,7 +86,7 @@ impl Settings {
                 _ => return Err(PolicyError::Switch(value)),
             },
         };
-        let uid = match set("AI_SANDBOX_UID") {
+        let uid = match set(crate::env::AI_SANDBOX_UID.name()) {
             None => SandboxUid(DEFAULT_UID),
             Some(value) => value
                 .trim()
@@ -95,7 +95,7 @@ impl Settings {
                 .and_then(SandboxUid::new)?,
         };
         let network = if fenced {
-            let extra_hosts = set("AI_SANDBOX_ALLOW")
+            let extra_hosts = set(crate::env::AI_SANDBOX_ALLOW.name())
                 .map(|list| parse_hosts(&list))
                 .transpose()?
                 .unwrap_or_default();

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use super::SandboxUid;
 
 /// Our own chain in the `filter` table, jumped to from `OUTPUT` for the sandbox uid only.
-pub const CHAIN: &str = "AI_SANDBOX";
+pub const CHAIN: &str = crate::env::AI_SANDBOX.name();
 
 /// The address family a ruleset is for; each has its own tool and its own tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

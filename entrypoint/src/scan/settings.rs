@@ -6,11 +6,11 @@ use crate::agent::settings::parse_timeout;
 use crate::guard::{GuardSettings, GuardSettingsError};
 
 /// How long back the first scan looks (and every scan at least): `AI_SCAN_LOOKBACK`.
-pub const LOOKBACK_VAR: &str = "AI_SCAN_LOOKBACK";
+pub const LOOKBACK_VAR: &str = crate::env::AI_SCAN_LOOKBACK.name();
 /// `job` or `pipeline`: `AI_SCAN_MODE`.
-pub const MODE_VAR: &str = "AI_SCAN_MODE";
+pub const MODE_VAR: &str = crate::env::AI_SCAN_MODE.name();
 /// The ref pipelines are started on in `pipeline` mode: `AI_SCAN_REF`.
-pub const REF_VAR: &str = "AI_SCAN_REF";
+pub const REF_VAR: &str = crate::env::AI_SCAN_REF.name();
 
 /// A scan that finds no earlier successful scheduled pipeline looks back this far; so does
 /// every scan at least, so that a schedule that runs every few minutes never leaves a gap even

@@ -12,7 +12,6 @@
 
 pub mod apply;
 pub mod ci_include;
-pub mod command;
 pub mod masking;
 pub mod plan;
 
@@ -139,5 +138,5 @@ async fn doctor(gitlab: &GitLab, options: &Options, plan: &Plan, ui: &mut dyn Ui
     for line in report.lines() {
         ui.say(&format!("  {line}"));
     }
-    ui.say(&crate::doctor::command::summary(&report));
+    ui.say(&crate::doctor::summary(&report));
 }

@@ -17,20 +17,20 @@ pub(crate) const NOTEABLE_TYPE_FIX: &str =
 
 pub mod names {
     /// `claude` or `codex`.
-    pub const ASSISTANT: &str = "AI_ASSISTANT";
+    pub const ASSISTANT: &str = crate::env::AI_ASSISTANT.name();
     /// `issue` or `merge_request`.
-    pub const NOTEABLE_TYPE: &str = "AI_NOTEABLE_TYPE";
+    pub const NOTEABLE_TYPE: &str = crate::env::AI_NOTEABLE_TYPE.name();
     /// The issue or merge request IID.
-    pub const NOTEABLE_IID: &str = "AI_NOTEABLE_IID";
+    pub const NOTEABLE_IID: &str = crate::env::AI_NOTEABLE_IID.name();
     /// The triggering note's id.
-    pub const NOTE_ID: &str = "AI_NOTE_ID";
+    pub const NOTE_ID: &str = crate::env::AI_NOTE_ID.name();
     /// The triggering note's thread (optional).
-    pub const DISCUSSION_ID: &str = "AI_DISCUSSION_ID";
+    pub const DISCUSSION_ID: &str = crate::env::AI_DISCUSSION_ID.name();
     /// A placeholder the relay already posted (optional).
-    pub const PLACEHOLDER_NOTE_ID: &str = "AI_PLACEHOLDER_NOTE_ID";
+    pub const PLACEHOLDER_NOTE_ID: &str = crate::env::AI_PLACEHOLDER_NOTE_ID.name();
     /// SHA-256 (hex) of the note's body as the relay or scan checked it (optional); the job
     /// refuses a note whose body no longer matches ([`crate::guard::edit::body_digest`]).
-    pub const NOTE_SHA256: &str = "AI_NOTE_SHA256";
+    pub const NOTE_SHA256: &str = crate::env::AI_NOTE_SHA256.name();
 }
 
 /// A mention named by CI variables, not yet read back from GitLab.

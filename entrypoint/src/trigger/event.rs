@@ -26,7 +26,7 @@ use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectId, Project
 use crate::mention::find_mentions;
 
 /// The variable naming the trigger label.
-pub const LABEL_VAR: &str = "AI_LABEL_TRIGGER";
+pub const LABEL_VAR: &str = crate::env::AI_LABEL_TRIGGER.name();
 
 /// What happened to the issue or merge request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -19,13 +19,13 @@ use crate::gitlab::{GitLab, GitLabError};
 /// The names, in one place: the scan writes them, this module reads them.
 pub mod names {
     /// `assigned`, `review_requested`, `labelled` or `description_mention`.
-    pub const EVENT: &str = "AI_EVENT";
+    pub const EVENT: &str = crate::env::AI_EVENT.name();
     /// The label added, for `labelled`.
-    pub const LABEL: &str = "AI_EVENT_LABEL";
+    pub const LABEL: &str = crate::env::AI_EVENT_LABEL.name();
     /// The user who assigned, requested the review or wrote the description.
-    pub const ACTOR_ID: &str = "AI_EVENT_ACTOR_ID";
+    pub const ACTOR_ID: &str = crate::env::AI_EVENT_ACTOR_ID.name();
     /// When it happened (RFC 3339): the claim on the issue or merge request is for this event.
-    pub const AT: &str = "AI_EVENT_AT";
+    pub const AT: &str = crate::env::AI_EVENT_AT.name();
 }
 
 /// Which request the variables name.

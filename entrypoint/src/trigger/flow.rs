@@ -20,11 +20,11 @@ use crate::mention::find_mentions;
 /// The variable names GitLab uses for flows.
 pub mod names {
     /// The user's comment.
-    pub const INPUT: &str = "AI_FLOW_INPUT";
+    pub const INPUT: &str = crate::env::AI_FLOW_INPUT.name();
     /// The issue or merge request, as JSON.
-    pub const CONTEXT: &str = "AI_FLOW_CONTEXT";
+    pub const CONTEXT: &str = crate::env::AI_FLOW_CONTEXT.name();
     /// The event type.
-    pub const EVENT: &str = "AI_FLOW_EVENT";
+    pub const EVENT: &str = crate::env::AI_FLOW_EVENT.name();
 }
 
 /// The credentials and location GitLab injects into flows: the flow's own GitLab token (a
@@ -34,11 +34,11 @@ pub mod names {
 /// variables such as a stored `GITLAB_TOKEN` are not available in flow jobs).
 pub mod injected {
     /// The flow's GitLab token.
-    pub const TOKEN: &str = "AI_FLOW_GITLAB_TOKEN";
+    pub const TOKEN: &str = crate::env::AI_FLOW_GITLAB_TOKEN.name();
     /// The GitLab host name (no scheme).
-    pub const HOSTNAME: &str = "AI_FLOW_GITLAB_HOSTNAME";
+    pub const HOSTNAME: &str = crate::env::AI_FLOW_GITLAB_HOSTNAME.name();
     /// The project's full path.
-    pub const PROJECT_PATH: &str = "AI_FLOW_PROJECT_PATH";
+    pub const PROJECT_PATH: &str = crate::env::AI_FLOW_PROJECT_PATH.name();
 }
 
 /// `vars` with the flow's injected values standing in for the job variables they replace,

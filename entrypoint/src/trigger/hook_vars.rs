@@ -24,17 +24,17 @@ use super::ci_vars::{self, VarError};
 /// read them.
 pub mod names {
     /// `create` or `update` (`object_attributes.action`, GitLab 16.11+; empty before).
-    pub const ACTION: &str = "AI_HOOK_ACTION";
+    pub const ACTION: &str = crate::env::AI_HOOK_ACTION.name();
     /// The username of the user the event is about (`user.username`).
-    pub const AUTHOR: &str = "AI_HOOK_AUTHOR";
+    pub const AUTHOR: &str = crate::env::AI_HOOK_AUTHOR.name();
     /// `Issue`, `MergeRequest`, `Commit` or `Snippet` (`object_attributes.noteable_type`).
-    pub const NOTEABLE_TYPE: &str = "AI_HOOK_NOTEABLE_TYPE";
+    pub const NOTEABLE_TYPE: &str = crate::env::AI_HOOK_NOTEABLE_TYPE.name();
     /// The note's id (`object_attributes.id`).
-    pub const NOTE_ID: &str = "AI_HOOK_NOTE_ID";
+    pub const NOTE_ID: &str = crate::env::AI_HOOK_NOTE_ID.name();
     /// The issue's IID (`issue.iid`); empty, or `null` with serialization, on other notes.
-    pub const ISSUE_IID: &str = "AI_HOOK_ISSUE_IID";
+    pub const ISSUE_IID: &str = crate::env::AI_HOOK_ISSUE_IID.name();
     /// The merge request's IID (`merge_request.iid`); likewise.
-    pub const MR_IID: &str = "AI_HOOK_MR_IID";
+    pub const MR_IID: &str = crate::env::AI_HOOK_MR_IID.name();
 }
 
 /// The body `entrypoint setup --mode webhook` gives the Comments webhook as its

@@ -2,6 +2,7 @@
 //! person who asked credited as co-author.
 
 use super::{Workspace, WorkspaceError};
+use crate::env::Env;
 
 /// A name and email for commits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,19 +29,14 @@ impl Person {
 
     /// The commit author for the assistant: `AI_COMMIT_AUTHOR_NAME` and
     /// `AI_COMMIT_AUTHOR_EMAIL`, else `default_name` with `noreply@<host>`.
-    pub fn assistant_from_env(
-        env: &dyn Fn(&str) -> Option<String>,
-        default_name: &str,
-        host: &str,
-    ) -> Self {
-        let get = |name: &str| {
-            env(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+    pub fn assistant_from_env(env: &dyn Env, default_name: &str, host: &str) -> Self {
         Self {
-            name: get("AI_COMMIT_AUTHOR_NAME").unwrap_or_else(|| default_name.to_owned()),
-            email: get("AI_COMMIT_AUTHOR_EMAIL").unwrap_or_else(|| format!("noreply@{host}")),
+            name: crate::env::AI_COMMIT_AUTHOR_NAME
+                .non_blank(env)
+                .unwrap_or_else(|| default_name.to_owned()),
+            email: crate::env::AI_COMMIT_AUTHOR_EMAIL
+                .non_blank(env)
+                .unwrap_or_else(|| format!("noreply@{host}")),
         }
     }
 }

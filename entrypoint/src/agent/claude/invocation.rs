@@ -26,7 +26,10 @@ use crate::agent::options::CliOptions;
 /// Switches off Claude Code's traffic to Anthropic's public hosts (update checks, telemetry,
 /// error reports), which would bypass the proxy and fail behind an egress fence.
 const QUIET: &[(&str, &str)] = &[
-    ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+    (
+        crate::env::CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC.name(),
+        "1",
+    ),
     ("DISABLE_AUTOUPDATER", "1"),
     ("DISABLE_TELEMETRY", "1"),
     ("DISABLE_ERROR_REPORTING", "1"),
@@ -147,11 +150,14 @@ pub(crate) fn invocation(
         env.set(name, *value);
     }
     if let Endpoint::Proxy(base_url) = endpoint {
-        env.set("ANTHROPIC_BASE_URL", base_url);
-        env.set("ANTHROPIC_API_KEY", DUMMY_KEY);
+        env.set(crate::env::ANTHROPIC_BASE_URL.name(), base_url);
+        env.set(crate::env::ANTHROPIC_API_KEY.name(), DUMMY_KEY);
     }
     if let Some(retries) = options.max_retries {
-        env.set("CLAUDE_CODE_MAX_RETRIES", retries.to_string());
+        env.set(
+            crate::env::CLAUDE_CODE_MAX_RETRIES.name(),
+            retries.to_string(),
+        );
     }
     Invocation {
         program: program.to_owned(),

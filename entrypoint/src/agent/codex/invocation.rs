@@ -35,7 +35,7 @@ const QUIET: &[&str] = &[
 const PROVIDER_ID: &str = "gitlab_ai_proxy";
 
 /// The variable the provider reads its key from (`env_key`); it holds [`DUMMY_KEY`].
-const KEY_VARIABLE: &str = "OPENAI_API_KEY";
+const KEY_VARIABLE: &str = crate::env::OPENAI_API_KEY.name();
 
 /// The rules file of the repository, at the workspace root.
 pub const RULES_FILE: &str = "CODEX.md";
@@ -130,7 +130,7 @@ pub(crate) fn invocation(
     args.extend(options.options.extra_args.iter().cloned());
     // `-` reads the prompt from stdin, which is then closed (otherwise Codex waits for more).
     args.push("-".to_owned());
-    env.set("CODEX_HOME", codex_home.to_string_lossy());
+    env.set(crate::env::CODEX_HOME.name(), codex_home.to_string_lossy());
     env.set(KEY_VARIABLE, DUMMY_KEY);
     Invocation {
         program: program.to_owned(),

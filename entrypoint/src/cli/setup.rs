@@ -2,14 +2,14 @@
 
 use anyhow::{Context, bail};
 
-use super::ci_include::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
-use super::{Mode, Options, Outcome, Terminal};
 use crate::agent::Assistant;
 use crate::config::HandleArgs;
 pub use crate::contract::api_url;
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::{ClientConfig, GitLab, GitLabToken};
 use crate::secret::Secret;
+use crate::setup::ci_include::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
+use crate::setup::{Mode, Options, Outcome, Terminal};
 
 /// How comments reach pipelines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -140,7 +140,7 @@ pub fn run(args: &SetupArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(super::run(&gitlab, &options, &mut Terminal))?;
+    let outcome = runtime.block_on(crate::setup::run(&gitlab, &options, &mut Terminal))?;
     if outcome == Outcome::Declined {
         bail!("setup was not applied");
     }

@@ -4,10 +4,10 @@
 use anyhow::{Context, bail};
 use url::Url;
 
-use super::{Inputs, Place, Report, Status};
 use crate::agent::Assistant;
 use crate::contract::api_url;
 use crate::contract::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
+use crate::doctor::{Inputs, Place, Status, summary};
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::{ClientConfig, GitLab, GitLabToken};
 use crate::sandbox::capability::Capabilities;
@@ -79,7 +79,7 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(super::run(gitlab.as_ref(), &inputs));
+    let report = runtime.block_on(crate::doctor::run(gitlab.as_ref(), &inputs));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report.to_json())?);
     } else {
@@ -95,16 +95,6 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// `doctor: 9 ok, 1 warning(s), 0 failed`.
-pub fn summary(report: &Report) -> String {
-    format!(
-        "doctor: {} ok, {} warning(s), {} failed",
-        report.count(Status::Ok),
-        report.count(Status::Warn),
-        report.count(Status::Fail)
-    )
 }
 
 /// The client: in a job from the job's variables (`None` without `GITLAB_TOKEN`, which the

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Serialize;
 
-use super::{Mention, find_mentions};
 use crate::agent::Handles;
 use crate::config::HandleArgs;
+use crate::mention::{Mention, find_mentions};
 
 /// Arguments of `entrypoint mentions`.
 #[derive(Debug, Clone, clap::Args)]

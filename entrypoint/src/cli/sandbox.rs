@@ -3,9 +3,9 @@
 
 use anyhow::Context;
 
-use super::rules::{Family, Fence};
-use super::{Enclosure, Plan, ProbeProgram, SandboxUid, Settings, Site, probe, tables};
 use crate::proxy::{KeyProxy, Upstream};
+use crate::sandbox::rules::{Family, Fence};
+use crate::sandbox::{Enclosure, Plan, ProbeProgram, SandboxUid, Settings, Site, probe, tables};
 use crate::secret::Secret;
 use ai_core::assistant::Assistant;
 
@@ -47,7 +47,7 @@ struct FenceArgs {
     #[arg(long)]
     proxy_port: u16,
     /// The uid the assistant runs as.
-    #[arg(long, env = "AI_SANDBOX_UID", default_value_t = super::DEFAULT_UID)]
+    #[arg(long, env = crate::env::AI_SANDBOX_UID.name(), default_value_t = crate::sandbox::DEFAULT_UID)]
     uid: u32,
 }
 
@@ -89,7 +89,7 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<()> {
                     "refusing to kill every process: `sandbox reap` is for the sandbox uid"
                 );
             }
-            Ok(super::privileges::kill_all_of_this_uid()?)
+            Ok(crate::sandbox::privileges::kill_all_of_this_uid()?)
         }
         Action::Probe { targets } => {
             for target in targets {
@@ -101,10 +101,10 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<()> {
 }
 
 fn require_net_admin() -> anyhow::Result<()> {
-    if super::Capabilities::current()?.net_admin() {
+    if crate::sandbox::Capabilities::current()?.net_admin() {
         Ok(())
     } else {
-        Err(super::SandboxError::NoNetAdmin.into())
+        Err(crate::sandbox::SandboxError::NoNetAdmin.into())
     }
 }
 
@@ -149,7 +149,7 @@ fn status(fence: &Fence) -> anyhow::Result<()> {
 fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
     // This command checks the fence, so it is fenced whatever AI_SANDBOX says.
     let settings = Settings::from_env(args.assistant, |name| match name {
-        "AI_SANDBOX" => Some("on".to_owned()),
+        name if name == crate::env::AI_SANDBOX.name() => Some("on".to_owned()),
         _ => std::env::var(name).ok(),
     })?;
     let api = args.assistant.profile().model_api;
@@ -170,16 +170,16 @@ fn verify_with(settings: Settings, upstream: Upstream) -> anyhow::Result<()> {
         Secret::new("unused-by-verify"),
     ))?;
     let proxy_port =
-        super::proxy_port(proxy.base_url()).context("the key proxy's URL has no port")?;
+        crate::sandbox::proxy_port(proxy.base_url()).context("the key proxy's URL has no port")?;
     let scratch = tempfile::tempdir()?;
     let plan = Plan {
         settings,
         probe: ProbeProgram::current()?,
-        capabilities: super::Capabilities::current()?,
+        capabilities: crate::sandbox::Capabilities::current()?,
     };
     let site = Site {
         workspace: scratch.path().to_owned(),
-        proxy: Some(super::ProxySite {
+        proxy: Some(crate::sandbox::ProxySite {
             port: proxy_port,
             upstream,
         }),
