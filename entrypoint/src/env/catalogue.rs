@@ -918,7 +918,7 @@ pub const AI_RELAY_DEFAULT_TRIGGER_TOKEN_FILE: Var<String> = Var::new(Entry {
 pub const AI_RELAY_EVENT_ASSISTANT: Var<String> = Var::new(Entry {
     name: "AI_RELAY_EVENT_ASSISTANT",
     doc: "the assistant that answers an assignment of the bot user, a request for its review and the trigger label from Issue and Merge request events",
-    default: Some("claude"),
+    default: Some("`claude`"),
     page: "configuration.md#the-relay-entrypoint-serve",
     secret: false,
     kind: Kind::Setting,
@@ -995,7 +995,7 @@ pub const AI_RELAY_QUEUE_CAPACITY: Var<String> = Var::new(Entry {
 pub const AI_RELAY_QUOTA_SWEEP_SECONDS: Var<String> = Var::new(Entry {
     name: "AI_RELAY_QUOTA_SWEEP_SECONDS",
     doc: "how often the relay looks for requests a model-API quota error queued and starts the retry pipeline of each due one; `0` leaves them to a scheduled scan",
-    default: Some("300"),
+    default: Some("`300`"),
     page: "configuration.md#the-relay-entrypoint-serve",
     secret: false,
     kind: Kind::Setting,

@@ -63,7 +63,7 @@ impl Agent for Claude {
 
     /// `--fallback-model`, which Claude Code switches to when the model is overloaded.
     fn cli_fallback_model_variable(&self) -> Option<&'static str> {
-        Some("CLAUDE_FALLBACK_MODEL")
+        Some(crate::env::CLAUDE_FALLBACK_MODEL.name())
     }
 
     /// `CLAUDE_MODEL`, else Claude Code's own default; Claude Code falls back by itself
@@ -80,9 +80,9 @@ impl Agent for Claude {
     /// `CLAUDE_CODE_USE_VERTEX` is set (to anything but `0` or `false`).
     fn cloud_provider(&self, set: &dyn Fn(&str) -> Option<String>) -> Option<Provider> {
         let truthy = |name: &str| set(name).is_some_and(|v| !matches!(v.as_str(), "0" | "false"));
-        if truthy("CLAUDE_CODE_USE_BEDROCK") {
+        if truthy(crate::env::CLAUDE_CODE_USE_BEDROCK.name()) {
             Some(Provider::Bedrock)
-        } else if truthy("CLAUDE_CODE_USE_VERTEX") {
+        } else if truthy(crate::env::CLAUDE_CODE_USE_VERTEX.name()) {
             Some(Provider::Vertex)
         } else {
             None

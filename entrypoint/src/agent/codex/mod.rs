@@ -101,7 +101,7 @@ impl Agent for Codex {
         set: &dyn Fn(&str) -> Option<String>,
         var: &dyn Fn(&str) -> Option<String>,
     ) -> (Option<String>, Option<String>) {
-        let fallback = match var("CODEX_FALLBACK_MODEL") {
+        let fallback = match var(crate::env::CODEX_FALLBACK_MODEL.name()) {
             Some(value) if value.trim().is_empty() => None,
             Some(value) => Some(value.trim().to_owned()),
             None => Some(CODEX_DEFAULT_MODEL.to_owned()),
