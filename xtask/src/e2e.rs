@@ -36,6 +36,7 @@ use crate::registry::{Credentials, RegistryClient, Repository};
 use crate::signing::SigningKey;
 use crate::supply_chain;
 use crate::test_images;
+use crate::timings::{Mark, Row};
 use crate::variants::TEST_NAMESPACE;
 use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
 use entrypoint::secret::Secret;
@@ -49,18 +50,49 @@ const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// Runs the suite; prints one line per stage and a closing `N passed, 0 failed` line.
 pub fn run() -> anyhow::Result<()> {
+    run_timed().map(|_| ())
+}
+
+/// [`run`], returning the wall and CPU time of each stage (for `cargo xtask test --timings`).
+pub fn run_timed() -> anyhow::Result<Vec<Row>> {
     tokio::runtime::Runtime::new()?.block_on(async {
         let started = Instant::now();
-        let mut passed = 0;
+        let mut passed = Passed::new()?;
         let docker = engine::connect_or_start().await?;
+        passed.lap("engine")?;
         let result = suite(&docker, &mut passed).await;
         let cleaned = remove_test_images(&docker).await;
         result?;
         cleaned?;
+        passed.lap("remove the test images")?;
         eprintln!("e2e finished in {:.0?}", started.elapsed());
-        println!("e2e: {passed} passed, 0 failed");
-        Ok(())
+        println!("e2e: {} passed, 0 failed", passed.count);
+        Ok(passed.rows)
     })
+}
+
+/// The stages passed so far, and how long each took.
+struct Passed {
+    count: u32,
+    last: Mark,
+    rows: Vec<Row>,
+}
+
+impl Passed {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            count: 0,
+            last: Mark::now()?,
+            rows: Vec::new(),
+        })
+    }
+
+    /// Records the time since the previous lap as `what`.
+    fn lap(&mut self, what: &str) -> anyhow::Result<()> {
+        self.rows.push(Row::since(what, self.last)?);
+        self.last = Mark::now()?;
+        Ok(())
+    }
 }
 
 /// Removes every image tagged in [`TEST_NAMESPACE`] (layers shared with other images stay).
@@ -92,10 +124,10 @@ async fn remove_test_images(docker: &bollard::Docker) -> anyhow::Result<()> {
 }
 
 /// The stages, in order; stops at the first failure.
-async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()> {
+async fn suite(docker: &bollard::Docker, passed: &mut Passed) -> anyhow::Result<()> {
     {
         bootstrap_base::ensure(docker, false, bootstrap_base::DEFAULT_MIRROR).await?;
-        stage(passed, "the Debian base image is available");
+        stage(passed, "the Debian base image is available")?;
 
         let extra_ca = PathBuf::from(HOST_CA_BUNDLE);
         let args = build_images::Args {
@@ -126,10 +158,10 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
                 .map(|i| i.variant.to_string())
                 .collect::<Vec<_>>()
         );
-        stage(passed, "claude-ubuntu and codex-ubuntu are built");
+        stage(passed, "claude-ubuntu and codex-ubuntu are built")?;
 
         test_images::test_all(docker, &images).await?;
-        stage(passed, "both images pass test-images");
+        stage(passed, "both images pass test-images")?;
 
         let slim = first
             .slim
@@ -142,7 +174,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
                 "the slim entrypoint image passes its checks: {}",
                 slim_report.line()
             ),
-        );
+        )?;
 
         for image in &images {
             // Both assistants run as the sandbox uid either way; the story runs once fenced and
@@ -153,7 +185,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
                 stage(
                     passed,
                     &format!("[{}] inside the image: {story}", image.variant),
-                );
+                )?;
             }
         }
 
@@ -164,7 +196,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         let story =
             crate::webhook_scenario::webhook_mentions(docker, &slim.reference, &claude.reference)
                 .await?;
-        stage(passed, &format!("webhook mode in the images: {story}"));
+        stage(passed, &format!("webhook mode in the images: {story}"))?;
 
         let noop = Instant::now();
         let second = build_images::build(docker, &args).await?;
@@ -190,7 +222,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
                 "a rebuild with no change rebuilds nothing ({:.1?})",
                 noop.elapsed()
             ),
-        );
+        )?;
 
         let registry = LocalRegistry::start()?;
         let keys = tempfile::tempdir()?;
@@ -222,7 +254,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
             Ok(_) => bail!("a push with a wrong password succeeded"),
             Err(err) => eprintln!("refused as expected: {err:#}"),
         }
-        stage(passed, "a push the registry refuses fails the command");
+        stage(passed, "a push the registry refuses fails the command")?;
 
         let published = publish::publish(docker, &args.images, &target(&registry.password)).await?;
         let names: Vec<String> = published.iter().map(|p| p.image.to_string()).collect();
@@ -275,7 +307,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         stage(
             passed,
             "the published images (claude, codex and the slim entrypoint) are signed with the key and keylessly, with SBOM and provenance, and verify both ways",
-        );
+        )?;
         for image in &published {
             let wanted: &[&str] = match image.image {
                 PublishedImage::Assistant(_) => &["latest", "ubuntu", "0.0.0-e2e-ubuntu"],
@@ -318,13 +350,16 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         stage(
             passed,
             "published to a local registry with htpasswd auth; the manifests read back carry the pushed digests",
-        );
+        )?;
 
         Ok(())
     }
 }
 
-fn stage(passed: &mut u32, what: &str) {
-    *passed += 1;
-    eprintln!("e2e ok {passed}: {what}");
+/// Prints the stage as passed and records its time, named by its first words.
+fn stage(passed: &mut Passed, what: &str) -> anyhow::Result<()> {
+    passed.count += 1;
+    eprintln!("e2e ok {}: {what}", passed.count);
+    let short: String = what.chars().take(48).collect();
+    passed.lap(&format!("e2e {}: {short}", passed.count))
 }
