@@ -89,7 +89,9 @@ impl Passed {
 
     /// Records the time since the previous lap as `what`.
     fn lap(&mut self, what: &str) -> anyhow::Result<()> {
-        self.rows.push(Row::since(what, self.last)?);
+        let row = Row::since(what, self.last)?;
+        eprintln!("{}", row.line());
+        self.rows.push(row);
         self.last = Mark::now()?;
         Ok(())
     }

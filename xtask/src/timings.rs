@@ -52,6 +52,18 @@ pub struct Row {
 }
 
 impl Row {
+    /// The row as one log line.
+    pub fn line(&self) -> String {
+        let machine = self.machine.map_or("n/a".to_owned(), |m| format!("{m:.1}"));
+        format!(
+            "timings: {}: {:.1} s wall, {:.1} s CPU, {machine} s machine CPU, load {:.2}",
+            self.name.trim(),
+            self.wall.as_secs_f64(),
+            self.cpu,
+            self.load
+        )
+    }
+
     /// The row from `start` to now.
     pub fn since(name: impl Into<String>, start: Mark) -> anyhow::Result<Self> {
         let end = Mark::now()?;
@@ -80,7 +92,10 @@ impl Phases {
     ) -> anyhow::Result<T> {
         let start = Mark::now()?;
         let out = phase();
-        self.rows.push(Row::since(name, start)?);
+        let row = Row::since(name, start)?;
+        // At once too, so a run stopped early still tells where its time went.
+        eprintln!("{}", row.line());
+        self.rows.push(row);
         out
     }
 
