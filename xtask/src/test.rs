@@ -35,8 +35,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let result = phases_run(args, &mut phases);
     if timings {
         eprintln!("\n{}", phases.table());
+        let junit = target_dir()?.join("nextest/default/junit.xml");
+        match std::fs::read_to_string(&junit) {
+            Ok(xml) => {
+                eprintln!("slowest tests (wall s, {}):", junit.display());
+                for (seconds, test) in timings::slowest_tests(&xml, 15) {
+                    eprintln!("{seconds:>8.1}  {test}");
+                }
+            }
+            Err(err) => eprintln!("no test durations: cannot read {}: {err}", junit.display()),
+        }
     }
     result
+}
+
+/// Where cargo builds: `CARGO_TARGET_DIR`, else the workspace's `target/`.
+fn target_dir() -> anyhow::Result<std::path::PathBuf> {
+    Ok(match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => dir.into(),
+        None => cmd::workspace_root()?.join("target"),
+    })
 }
 
 /// The phases of [`run`], each timed into `phases`.

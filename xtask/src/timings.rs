@@ -155,6 +155,31 @@ impl Phases {
     }
 }
 
+/// The `limit` longest test cases of nextest's JUnit report (.config/nextest.toml), longest
+/// first, as (seconds, `binary test-name`). nextest writes each case on one `<testcase …>` tag
+/// with `name`, `classname` (the binary) and `time` attributes.
+pub fn slowest_tests(junit: &str, limit: usize) -> Vec<(f64, String)> {
+    let attribute = |tag: &str, name: &str| -> Option<String> {
+        let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        let len = tag[start..].find('"')?;
+        Some(tag[start..start + len].to_owned())
+    };
+    let mut cases: Vec<(f64, String)> = junit
+        .split("<testcase ")
+        .skip(1)
+        .filter_map(|rest| {
+            // The space the split took, so that every attribute is found by ` name="`.
+            let tag = format!(" {}", &rest[..rest.find('>')?]);
+            let seconds = attribute(&tag, "time")?.parse().ok()?;
+            let binary = attribute(&tag, "classname").unwrap_or_default();
+            Some((seconds, format!("{binary} {}", attribute(&tag, "name")?)))
+        })
+        .collect();
+    cases.sort_by(|a, b| b.0.total_cmp(&a.0));
+    cases.truncate(limit);
+    cases
+}
+
 /// The build of xtask that `cargo xtask` (an alias of `cargo run`) did before this process
 /// started: the parent cargo's lifetime so far and the CPU of the compilers it waited for.
 /// `None` when the parent is not cargo (xtask started by hand).
@@ -265,6 +290,33 @@ mod tests {
         assert!(
             table.lines().last().unwrap().starts_with("total"),
             "{table}"
+        );
+    }
+
+    #[test]
+    fn the_slowest_tests_come_from_the_junit_report_longest_first() {
+        let junit = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="nextest-run" tests="3" failures="0" errors="0" time="9.5">
+    <testsuite name="doubles::it" tests="3" disabled="0" errors="0" failures="0">
+        <testcase name="quota_queue::a_queued_job_runs_later" classname="doubles::it" timestamp="2026-12-07T12:00:00Z" time="7.25">
+        </testcase>
+        <testcase name="double_rest::fast" classname="doubles::it" timestamp="2026-12-07T12:00:00Z" time="0.01">
+        </testcase>
+        <testcase name="run_mentions::issue_mention_opens_linked_mr" classname="doubles::it" time="2.5"/>
+    </testsuite>
+</testsuites>"#;
+        assert_eq!(
+            slowest_tests(junit, 2),
+            [
+                (
+                    7.25,
+                    "doubles::it quota_queue::a_queued_job_runs_later".to_owned()
+                ),
+                (
+                    2.5,
+                    "doubles::it run_mentions::issue_mention_opens_linked_mr".to_owned()
+                ),
+            ]
         );
     }
 
