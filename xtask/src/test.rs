@@ -28,9 +28,9 @@ pub struct Args {
 /// Docker engine and registry) and the whole workspace test suite.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut phases = Phases::default();
-    if let Some(build) = timings::xtask_build()? {
-        phases.push_first(build);
-    }
+    let build = timings::xtask_build()?;
+    eprintln!("{}", build.line());
+    phases.push_first(build);
     let timings = args.timings;
     let result = phases_run(args, &mut phases);
     if timings {

@@ -180,28 +180,28 @@ pub fn slowest_tests(junit: &str, limit: usize) -> Vec<(f64, String)> {
     cases
 }
 
-/// The build of xtask that `cargo xtask` (an alias of `cargo run`) did before this process
-/// started: the parent cargo's lifetime so far and the CPU of the compilers it waited for.
-/// `None` when the parent is not cargo (xtask started by hand).
-pub fn xtask_build() -> anyhow::Result<Option<Row>> {
-    let parent = std::os::unix::process::parent_id();
-    let comm = std::fs::read_to_string(format!("/proc/{parent}/comm")).unwrap_or_default();
-    if comm.trim() != "cargo" {
-        return Ok(None);
-    }
+/// The build of xtask that `cargo xtask` (an alias of `cargo run`) did before `main` started.
+/// `cargo run` execs the program in its own process, so the time since this process started and
+/// the CPU it has used so far (its own and that of the compilers it waited for) are the build's.
+/// Started some other way, the row shows next to nothing.
+pub fn xtask_build() -> anyhow::Result<Row> {
     let ticks = rustix::param::clock_ticks_per_second() as f64;
-    let parent_stat = stat_fields(&format!("/proc/{parent}/stat"))?;
-    let own_stat = stat_fields("/proc/self/stat")?;
-    // Field 22 (index 19 after the command) is the start time in ticks since boot.
-    let started = |fields: &[u64]| fields.get(19).copied().unwrap_or(0) as f64 / ticks;
-    let cpu = parent_stat.iter().skip(11).take(4).sum::<u64>() as f64 / ticks;
-    Ok(Some(Row {
+    let own = stat_fields("/proc/self/stat")?;
+    // Field 22 (index 19 here) is the start time in ticks since boot.
+    let started = own.get(19).copied().unwrap_or(0) as f64 / ticks;
+    let uptime = std::fs::read_to_string("/proc/uptime").context("cannot read /proc/uptime")?;
+    let now: f64 = uptime
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .context("/proc/uptime does not start with a number")?;
+    Ok(Row {
         name: "build xtask (cargo xtask)".into(),
-        wall: Duration::from_secs_f64((started(&own_stat) - started(&parent_stat)).max(0.0)),
-        cpu,
+        wall: Duration::from_secs_f64((now - started).max(0.0)),
+        cpu: own_cpu_seconds()?,
         machine: None,
         load: load_average()?,
-    }))
+    })
 }
 
 /// The numeric fields of a `/proc/PID/stat` line after the command name (field 3 onwards, so
