@@ -225,18 +225,24 @@ async fn suite(docker: &bollard::Docker, passed: &mut Passed) -> anyhow::Result<
             ),
         )?;
 
-        for image in &images {
-            // Both assistants run as the sandbox uid either way; the story runs once fenced and
-            // once open, and dumps /proc as the CLI's shell each time.
-            let fences: &[bool] = &[true, false];
-            for &fenced in fences {
-                let story = image_scenario::issue_to_merge_request(docker, image, fenced).await?;
-                stage(
-                    passed,
-                    &format!("[{}] inside the image: {story}", image.variant),
-                )?;
-            }
+        // Both assistants run as the sandbox uid either way; the story runs once fenced and
+        // once open, and dumps /proc as the CLI's shell each time. The four runs share nothing
+        // (each has its own holder container, network namespace, doubles and builds
+        // directory) and mostly wait on containers and CLIs, so they run side by side.
+        let runs: Vec<_> = images
+            .iter()
+            .flat_map(|image| [true, false].map(|fenced| (image, fenced)))
+            .collect();
+        let stories =
+            futures::future::join_all(runs.iter().map(|&(image, fenced)| {
+                image_scenario::issue_to_merge_request(docker, image, fenced)
+            }))
+            .await;
+        let mut told = Vec::new();
+        for (&(image, _), story) in runs.iter().zip(stories) {
+            told.push(format!("[{}] inside the image: {}", image.variant, story?));
         }
+        stages_together(passed, &told)?;
 
         let claude = images
             .iter()
@@ -403,6 +409,20 @@ async fn suite(docker: &bollard::Docker, passed: &mut Passed) -> anyhow::Result<
 
         Ok(())
     }
+}
+
+/// Prints stages that ran side by side as passed, and records their time as one row.
+fn stages_together(passed: &mut Passed, whats: &[String]) -> anyhow::Result<()> {
+    let first = passed.count + 1;
+    for what in whats {
+        passed.count += 1;
+        eprintln!("e2e ok {}: {what}", passed.count);
+    }
+    passed.lap(&format!(
+        "e2e {first}-{}: {} stories side by side",
+        passed.count,
+        whats.len()
+    ))
 }
 
 /// Prints the stage as passed and records its time, named by its first words.
