@@ -2,7 +2,8 @@
 //! image tooling promises, against a real engine, on the local Debian stand-in for Ubuntu.
 //!
 //! 1. an engine (started on a root Debian machine when none answers);
-//! 2. the Debian base (bootstrapped once, cached);
+//! 2. the Debian base (bootstrapped once, cached), while the release entrypoint compiles and
+//!    the CLI packages download;
 //! 3. build the ubuntu-family claude and codex images;
 //! 4. test them in containers;
 //! 5. inside each image, an issue mention becomes a merge request (`image_scenario.rs`); in
@@ -23,6 +24,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
 
+use crate::artifacts::ArtifactStore;
 use crate::bootstrap_base::{self, DEBIAN_BASE_IMAGE};
 use crate::build_images;
 use crate::engine;
@@ -30,13 +32,17 @@ use crate::image_args::ImageArgs;
 use crate::image_scenario;
 use crate::keyless::KeylessPolicy;
 use crate::local_registry::LocalRegistry;
-use crate::manifest::Base;
+use crate::lockfile::Lock;
+use crate::manifest::{Base, Family, Manifest};
+use crate::oci::host_arch;
 use crate::publish::{self, PublishedImage, Target};
 use crate::registry::{Credentials, RegistryClient, Repository};
 use crate::signing::SigningKey;
 use crate::supply_chain;
 use crate::test_images;
-use crate::variants::TEST_NAMESPACE;
+use crate::timings::{Mark, Row};
+use crate::variants::{TEST_NAMESPACE, Variant};
+use crate::{cmd, entrypoint_binary};
 use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
 use entrypoint::secret::Secret;
 
@@ -49,18 +55,96 @@ const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// Runs the suite; prints one line per stage and a closing `N passed, 0 failed` line.
 pub fn run() -> anyhow::Result<()> {
+    run_timed().map(|_| ())
+}
+
+/// [`run`], returning the wall and CPU time of each stage (for `cargo xtask test --timings`).
+pub fn run_timed() -> anyhow::Result<Vec<Row>> {
     tokio::runtime::Runtime::new()?.block_on(async {
         let started = Instant::now();
-        let mut passed = 0;
-        let docker = engine::connect_or_start().await?;
+        let mut passed = Passed::new()?;
+        let docker = prepare().await?;
+        stage(
+            &mut passed,
+            "the engine answers, the Debian base image is available, the release entrypoint is compiled and the CLI packages are fetched",
+        )?;
         let result = suite(&docker, &mut passed).await;
         let cleaned = remove_test_images(&docker).await;
         result?;
         cleaned?;
+        passed.lap("remove the test images")?;
         eprintln!("e2e finished in {:.0?}", started.elapsed());
-        println!("e2e: {passed} passed, 0 failed");
-        Ok(())
+        println!("e2e: {} passed, 0 failed", passed.count);
+        Ok(passed.rows)
     })
+}
+
+/// Starts the engine, imports the Debian base (debootstrap on a fresh machine) and fetches the
+/// CLI packages while the release entrypoint compiles: on a fresh machine the first three wait
+/// on the network and the compile on the CPU, so side by side they take the time of the longest
+/// instead of the sum. The image build that follows finds the binary and the packages ready.
+async fn prepare() -> anyhow::Result<bollard::Docker> {
+    let root = cmd::workspace_root()?;
+    let compile_root = root.clone();
+    let compiling =
+        std::thread::spawn(move || entrypoint_binary::build(&compile_root, &[Family::Debian]));
+    // A task of its own: debootstrap blocks the thread it runs on.
+    let fetching = tokio::spawn(fetch_artifacts(root));
+    let docker = engine::connect_or_start().await;
+    let base = match &docker {
+        Ok(docker) => bootstrap_base::ensure(docker, false, bootstrap_base::DEFAULT_MIRROR).await,
+        Err(_) => Ok(()),
+    };
+    let fetched = fetching.await;
+    // Joined on every path, so no cargo is left compiling behind a failed engine start.
+    let compiled = compiling
+        .join()
+        .map_err(|_| anyhow::anyhow!("the thread compiling the release entrypoint panicked"))?;
+    let docker = docker?;
+    base?;
+    fetched.context("the task fetching the CLI packages panicked")??;
+    compiled?;
+    Ok(docker)
+}
+
+/// Downloads (or finds in the cache) the CLI packages of the ubuntu-family images, checked
+/// against images/images.lock, so the image build only reads them from the cache.
+async fn fetch_artifacts(root: PathBuf) -> anyhow::Result<()> {
+    let manifest = Manifest::load(&root)?;
+    let store = ArtifactStore::open(Lock::load(&root)?)?;
+    let arch = host_arch()?;
+    for variant in Variant::select(None, Some(Base::Ubuntu)) {
+        for (_, package) in manifest.artifacts(variant.assistant, variant.base, arch)? {
+            store.fetch(&package).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The stages passed so far, and how long each took.
+struct Passed {
+    count: u32,
+    last: Mark,
+    rows: Vec<Row>,
+}
+
+impl Passed {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            count: 0,
+            last: Mark::now()?,
+            rows: Vec::new(),
+        })
+    }
+
+    /// Records the time since the previous lap as `what`.
+    fn lap(&mut self, what: &str) -> anyhow::Result<()> {
+        let row = Row::since(what, self.last)?;
+        eprintln!("{}", row.line());
+        self.rows.push(row);
+        self.last = Mark::now()?;
+        Ok(())
+    }
 }
 
 /// Removes every image tagged in [`TEST_NAMESPACE`] (layers shared with other images stay).
@@ -92,11 +176,8 @@ async fn remove_test_images(docker: &bollard::Docker) -> anyhow::Result<()> {
 }
 
 /// The stages, in order; stops at the first failure.
-async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()> {
+async fn suite(docker: &bollard::Docker, passed: &mut Passed) -> anyhow::Result<()> {
     {
-        bootstrap_base::ensure(docker, false, bootstrap_base::DEFAULT_MIRROR).await?;
-        stage(passed, "the Debian base image is available");
-
         let extra_ca = PathBuf::from(HOST_CA_BUNDLE);
         let args = build_images::Args {
             images: ImageArgs {
@@ -126,10 +207,10 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
                 .map(|i| i.variant.to_string())
                 .collect::<Vec<_>>()
         );
-        stage(passed, "claude-ubuntu and codex-ubuntu are built");
+        stage(passed, "claude-ubuntu and codex-ubuntu are built")?;
 
         test_images::test_all(docker, &images).await?;
-        stage(passed, "both images pass test-images");
+        stage(passed, "both images pass test-images")?;
 
         let slim = first
             .slim
@@ -142,20 +223,26 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
                 "the slim entrypoint image passes its checks: {}",
                 slim_report.line()
             ),
-        );
+        )?;
 
-        for image in &images {
-            // Both assistants run as the sandbox uid either way; the story runs once fenced and
-            // once open, and dumps /proc as the CLI's shell each time.
-            let fences: &[bool] = &[true, false];
-            for &fenced in fences {
-                let story = image_scenario::issue_to_merge_request(docker, image, fenced).await?;
-                stage(
-                    passed,
-                    &format!("[{}] inside the image: {story}", image.variant),
-                );
-            }
+        // Both assistants run as the sandbox uid either way; the story runs once fenced and
+        // once open, and dumps /proc as the CLI's shell each time. The four runs share nothing
+        // (each has its own holder container, network namespace, doubles and builds
+        // directory) and mostly wait on containers and CLIs, so they run side by side.
+        let runs: Vec<_> = images
+            .iter()
+            .flat_map(|image| [true, false].map(|fenced| (image, fenced)))
+            .collect();
+        let stories =
+            futures::future::join_all(runs.iter().map(|&(image, fenced)| {
+                image_scenario::issue_to_merge_request(docker, image, fenced)
+            }))
+            .await;
+        let mut told = Vec::new();
+        for (&(image, _), story) in runs.iter().zip(stories) {
+            told.push(format!("[{}] inside the image: {}", image.variant, story?));
         }
+        stages_together(passed, &told)?;
 
         let claude = images
             .iter()
@@ -164,7 +251,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         let story =
             crate::webhook_scenario::webhook_mentions(docker, &slim.reference, &claude.reference)
                 .await?;
-        stage(passed, &format!("webhook mode in the images: {story}"));
+        stage(passed, &format!("webhook mode in the images: {story}"))?;
 
         let noop = Instant::now();
         let second = build_images::build(docker, &args).await?;
@@ -190,7 +277,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
                 "a rebuild with no change rebuilds nothing ({:.1?})",
                 noop.elapsed()
             ),
-        );
+        )?;
 
         let registry = LocalRegistry::start()?;
         let keys = tempfile::tempdir()?;
@@ -222,7 +309,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
             Ok(_) => bail!("a push with a wrong password succeeded"),
             Err(err) => eprintln!("refused as expected: {err:#}"),
         }
-        stage(passed, "a push the registry refuses fails the command");
+        stage(passed, "a push the registry refuses fails the command")?;
 
         let published = publish::publish(docker, &args.images, &target(&registry.password)).await?;
         let names: Vec<String> = published.iter().map(|p| p.image.to_string()).collect();
@@ -275,7 +362,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         stage(
             passed,
             "the published images (claude, codex and the slim entrypoint) are signed with the key and keylessly, with SBOM and provenance, and verify both ways",
-        );
+        )?;
         for image in &published {
             let wanted: &[&str] = match image.image {
                 PublishedImage::Assistant(_) => &["latest", "ubuntu", "0.0.0-e2e-ubuntu"],
@@ -318,13 +405,30 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         stage(
             passed,
             "published to a local registry with htpasswd auth; the manifests read back carry the pushed digests",
-        );
+        )?;
 
         Ok(())
     }
 }
 
-fn stage(passed: &mut u32, what: &str) {
-    *passed += 1;
-    eprintln!("e2e ok {passed}: {what}");
+/// Prints stages that ran side by side as passed, and records their time as one row.
+fn stages_together(passed: &mut Passed, whats: &[String]) -> anyhow::Result<()> {
+    let first = passed.count + 1;
+    for what in whats {
+        passed.count += 1;
+        eprintln!("e2e ok {}: {what}", passed.count);
+    }
+    passed.lap(&format!(
+        "e2e {first}-{}: {} stories side by side",
+        passed.count,
+        whats.len()
+    ))
+}
+
+/// Prints the stage as passed and records its time, named by its first words.
+fn stage(passed: &mut Passed, what: &str) -> anyhow::Result<()> {
+    passed.count += 1;
+    eprintln!("e2e ok {}: {what}", passed.count);
+    let short: String = what.chars().take(48).collect();
+    passed.lap(&format!("e2e {}: {short}", passed.count))
 }

@@ -49,6 +49,7 @@ mod slim_image;
 mod supply_chain;
 mod test;
 mod test_images;
+mod timings;
 mod variants;
 mod verify_image;
 mod webhook_scenario;
