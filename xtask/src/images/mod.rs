@@ -1,0 +1,15 @@
+pub(crate) mod artifacts;
+pub(crate) mod cache;
+pub(crate) mod context;
+pub(crate) mod entrypoint_binary;
+pub(crate) mod image_args;
+pub(crate) mod image_build;
+pub(crate) mod image_size;
+pub(crate) mod integrity;
+pub(crate) mod lockfile;
+pub(crate) mod manifest;
+pub(crate) mod npm_registry;
+pub(crate) mod payload;
+pub(crate) mod revision;
+pub(crate) mod slim_image;
+pub(crate) mod variants;

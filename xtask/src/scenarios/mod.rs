@@ -1,0 +1,2 @@
+pub(crate) mod image_scenario;
+pub(crate) mod webhook_scenario;
