@@ -13,13 +13,13 @@ use anyhow::{Context, bail};
 use bollard::Docker;
 use clap::Parser;
 
-use crate::commands::build_images::{self, BuildReport};
-use crate::commands::publish::Target;
-use crate::commands::test_images;
 use crate::engine::{self, mb};
+use crate::images::build::{self, BuildReport};
+use crate::images::container_checks;
 use crate::images::image_args::ImageArgs;
 use crate::images::image_size;
 use crate::images::variants::Variant;
+use crate::registry::publish::Target;
 
 /// The no-op rebuild of everything must stay under this.
 const NOOP_TARGET: Duration = Duration::from_secs(5);
@@ -54,7 +54,7 @@ struct Row {
 pub fn run(args: Args) -> anyhow::Result<()> {
     tokio::runtime::Runtime::new()?.block_on(async {
         let docker = engine::connect().await?;
-        let base = build_images::Args {
+        let base = build::BuildArgs {
             images: args.images.clone(),
             no_pull: true,
             pull: false,
@@ -65,13 +65,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             push: false,
             target: Target::default(),
         };
-        let present = build_images::build(&docker, &base).await?;
+        let present = build::build(&docker, &base).await?;
         let mut rows = Vec::new();
         for image in present.all() {
             rows.push(bench_one(&docker, &base, image.variant).await?);
         }
         // Point the moving tags back at the regular images, then time the no-op of everything.
-        build_images::build(&docker, &base).await?;
+        build::build(&docker, &base).await?;
         for id in rows.iter().flat_map(|r| &r.bench_ids) {
             let _ = docker
                 .remove_image(
@@ -82,7 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .await;
         }
         let started = Instant::now();
-        let noop_all = build_images::build(&docker, &base).await?;
+        let noop_all = build::build(&docker, &base).await?;
         let noop_all_time = started.elapsed();
         if !noop_all.built.is_empty() {
             bail!("the no-op rebuild rebuilt images; the context is not deterministic");
@@ -94,7 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 async fn bench_one(
     docker: &Docker,
-    base: &build_images::Args,
+    base: &build::BuildArgs,
     variant: Variant,
 ) -> anyhow::Result<Row> {
     let with = |tag: &str, no_cache: bool| {
@@ -117,20 +117,20 @@ async fn bench_one(
             Ok(started.elapsed())
         };
     let started = Instant::now();
-    let cold_report = build_images::build(docker, &with("bench-cold", true)).await?;
+    let cold_report = build::build(docker, &with("bench-cold", true)).await?;
     let cold = timed(&cold_report, started, true)?;
     let started = Instant::now();
-    let warm_report = build_images::build(docker, &with("bench-warm", false)).await?;
+    let warm_report = build::build(docker, &with("bench-warm", false)).await?;
     let warm = timed(&warm_report, started, true)?;
     let started = Instant::now();
-    let noop_report = build_images::build(docker, &with("bench-warm", false)).await?;
+    let noop_report = build::build(docker, &with("bench-warm", false)).await?;
     let noop = timed(&noop_report, started, false)?;
 
     let image = warm_report
         .built
         .first()
         .context("the warm build left no image")?;
-    let tested = test_images::test_image(docker, &image.reference, &image.plan).await?;
+    let tested = container_checks::test_image(docker, &image.reference, &image.plan).await?;
     let scratch = crate::util::cmd::workspace_root()?
         .join("target")
         .join("images");

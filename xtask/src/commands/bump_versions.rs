@@ -18,7 +18,7 @@ use clap::Parser;
 use entrypoint::assistant::Assistant;
 use semver::Version;
 
-use crate::commands::lock_artifacts::lock_for;
+use crate::images::lockfile::lock_for;
 use crate::images::lockfile::lock_path;
 use crate::images::manifest::{Manifest, NpmPackage, manifest_path};
 use crate::images::npm_registry::{NpmRegistry, Packument};

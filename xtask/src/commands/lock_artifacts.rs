@@ -3,7 +3,7 @@
 
 use clap::Parser;
 
-use crate::images::lockfile::{Lock, LockedArtifact, lock_path};
+use crate::images::lockfile::{lock_for, lock_path};
 use crate::images::manifest::Manifest;
 use crate::images::npm_registry::NpmRegistry;
 use crate::util::cmd;
@@ -14,25 +14,6 @@ pub struct Args {
     /// Only report whether the lock file is up to date (exit 1 if not).
     #[arg(long)]
     check: bool,
-}
-
-/// The lock of every artifact `manifest` pins, from the registry's metadata.
-pub async fn lock_for(manifest: &Manifest, registry: &NpmRegistry) -> anyhow::Result<Lock> {
-    let mut lock = Lock::default();
-    for package in manifest.all_artifacts()? {
-        let meta = registry.version_metadata(&package).await?;
-        let integrity = meta.dist.integrity.ok_or_else(|| {
-            anyhow::anyhow!("the registry gives no integrity for {package}: cannot lock it")
-        })?;
-        crate::images::integrity::Integrity::parse(&integrity)?;
-        eprintln!("{package}: {integrity}");
-        lock.artifacts.push(LockedArtifact {
-            package: package.name,
-            version: package.version,
-            integrity,
-        });
-    }
-    Ok(lock)
 }
 
 /// Queries the registry for each pinned artifact and writes (or checks) the lock file.

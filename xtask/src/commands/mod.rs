@@ -3,7 +3,6 @@ pub(crate) mod bench_placeholder;
 pub(crate) mod bootstrap_base;
 pub(crate) mod build_images;
 pub(crate) mod bump_versions;
-pub(crate) mod e2e;
 pub(crate) mod lock_artifacts;
 pub(crate) mod plan;
 pub(crate) mod publish;

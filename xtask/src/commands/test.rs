@@ -47,7 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // The image suite prints its own `N passed, N failed` line; it runs before the workspace
     // suite so that the runner's summary of every test is the last thing printed.
     if !args.no_images && args.filter.is_empty() {
-        crate::commands::e2e::run()?;
+        crate::scenarios::e2e::run()?;
     }
     // nextest runs each test in its own process, which keeps the doubles' servers and child
     // processes of one test from leaking into another; plain `cargo test` is the fallback.

@@ -15,11 +15,11 @@ use bollard::query_parameters::{
 use futures::StreamExt;
 use tokio_util::io::ReaderStream;
 
-use crate::commands::bootstrap_base::DEBIAN_BASE_IMAGE;
 use crate::engine::progress::Step;
 use crate::engine::{self, mb};
 use crate::images::artifacts::ArtifactStore;
 use crate::images::context::{BuildContext, ContextHash};
+use crate::images::debian_base::DEBIAN_BASE_IMAGE;
 use crate::images::entrypoint_binary::EntrypointBinaries;
 use crate::images::manifest::{Family, Manifest};
 use crate::images::payload::{self, PayloadInputs};

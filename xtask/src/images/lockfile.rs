@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::images::integrity::Integrity;
 use crate::images::manifest::{Manifest, NpmPackage};
+use crate::images::npm_registry::NpmRegistry;
 
 /// One locked artifact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +101,25 @@ impl Lock {
         }
         Ok(())
     }
+}
+
+/// The lock of every artifact `manifest` pins, from the registry's metadata.
+pub async fn lock_for(manifest: &Manifest, registry: &NpmRegistry) -> anyhow::Result<Lock> {
+    let mut lock = Lock::default();
+    for package in manifest.all_artifacts()? {
+        let meta = registry.version_metadata(&package).await?;
+        let integrity = meta.dist.integrity.ok_or_else(|| {
+            anyhow::anyhow!("the registry gives no integrity for {package}: cannot lock it")
+        })?;
+        Integrity::parse(&integrity)?;
+        eprintln!("{package}: {integrity}");
+        lock.artifacts.push(LockedArtifact {
+            package: package.name,
+            version: package.version,
+            integrity,
+        });
+    }
+    Ok(lock)
 }
 
 #[cfg(test)]

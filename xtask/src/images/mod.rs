@@ -1,6 +1,9 @@
 pub(crate) mod artifacts;
+pub(crate) mod build;
 pub(crate) mod cache;
+pub(crate) mod container_checks;
 pub(crate) mod context;
+pub(crate) mod debian_base;
 pub(crate) mod entrypoint_binary;
 pub(crate) mod image_args;
 pub(crate) mod image_build;

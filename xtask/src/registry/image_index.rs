@@ -167,20 +167,18 @@ mod tests {
     #[tokio::test]
     async fn an_engine_pulls_the_index_of_a_real_amd64_image_and_an_arm64_image() {
         let docker = crate::engine::connect_or_start().await.unwrap();
-        crate::commands::bootstrap_base::ensure(
+        crate::images::debian_base::ensure(
             &docker,
             false,
-            crate::commands::bootstrap_base::DEFAULT_MIRROR,
+            crate::images::debian_base::DEFAULT_MIRROR,
         )
         .await
         .unwrap();
-        let base = crate::engine::inspect_image(
-            &docker,
-            crate::commands::bootstrap_base::DEBIAN_BASE_IMAGE,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let base =
+            crate::engine::inspect_image(&docker, crate::images::debian_base::DEBIAN_BASE_IMAGE)
+                .await
+                .unwrap()
+                .unwrap();
         let registry = LocalRegistry::start().unwrap();
         let client = client(&registry, "gitlab-ai/base");
         let repository = format!("{}/gitlab-ai/base", registry.host);
@@ -188,9 +186,9 @@ mod tests {
             username: registry.user.clone(),
             password: Secret::new(registry.password.clone()),
         };
-        let amd64 = crate::commands::publish::push_tags(
+        let amd64 = crate::registry::publish::push_tags(
             &docker,
-            crate::commands::bootstrap_base::DEBIAN_BASE_IMAGE,
+            crate::images::debian_base::DEBIAN_BASE_IMAGE,
             &repository,
             &["t-amd64".to_owned()],
             Some(&creds),

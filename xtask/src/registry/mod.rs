@@ -12,6 +12,7 @@
 pub(crate) mod image_index;
 pub(crate) mod local_registry;
 pub(crate) mod oci;
+pub(crate) mod publish;
 pub(crate) mod registry_auth;
 #[cfg(test)]
 pub(crate) mod registry_fixture;

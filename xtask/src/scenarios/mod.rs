@@ -1,2 +1,3 @@
+pub(crate) mod e2e;
 pub(crate) mod image_scenario;
 pub(crate) mod webhook_scenario;

@@ -23,15 +23,15 @@ use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
 
-use crate::commands::bootstrap_base::{self, DEBIAN_BASE_IMAGE};
-use crate::commands::build_images;
-use crate::commands::publish::{self, PublishedImage, Target};
-use crate::commands::test_images;
 use crate::engine;
+use crate::images::build;
+use crate::images::container_checks;
+use crate::images::debian_base::{self, DEBIAN_BASE_IMAGE};
 use crate::images::image_args::ImageArgs;
 use crate::images::manifest::Base;
 use crate::images::variants::TEST_NAMESPACE;
 use crate::registry::local_registry::LocalRegistry;
+use crate::registry::publish::{self, PublishedImage, Target};
 use crate::registry::{Credentials, RegistryClient, Repository};
 use crate::scenarios::image_scenario;
 use crate::supply_chain;
@@ -94,11 +94,11 @@ async fn remove_test_images(docker: &bollard::Docker) -> anyhow::Result<()> {
 /// The stages, in order; stops at the first failure.
 async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()> {
     {
-        bootstrap_base::ensure(docker, false, bootstrap_base::DEFAULT_MIRROR).await?;
+        debian_base::ensure(docker, false, debian_base::DEFAULT_MIRROR).await?;
         stage(passed, "the Debian base image is available");
 
         let extra_ca = PathBuf::from(HOST_CA_BUNDLE);
-        let args = build_images::Args {
+        let args = build::BuildArgs {
             images: ImageArgs {
                 assistant: None,
                 base: Some(Base::Ubuntu),
@@ -116,7 +116,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
             push: false,
             target: Target::default(),
         };
-        let first = build_images::build(docker, &args).await?;
+        let first = build::build(docker, &args).await?;
         let images = first.all();
         ensure!(
             images.len() == 2,
@@ -128,7 +128,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         );
         stage(passed, "claude-ubuntu and codex-ubuntu are built");
 
-        test_images::test_all(docker, &images).await?;
+        container_checks::test_all(docker, &images).await?;
         stage(passed, "both images pass test-images");
 
         let slim = first
@@ -171,7 +171,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
         stage(passed, &format!("webhook mode in the images: {story}"));
 
         let noop = Instant::now();
-        let second = build_images::build(docker, &args).await?;
+        let second = build::build(docker, &args).await?;
         ensure!(
             second.built.is_empty() && second.unchanged.len() == 2,
             "a rebuild with no change rebuilt {:?}",
