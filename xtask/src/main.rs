@@ -8,6 +8,8 @@ mod images;
 mod registry;
 mod scenarios;
 mod supply_chain;
+#[cfg(test)]
+mod tidy;
 mod util;
 
 use clap::{Parser, Subcommand};
