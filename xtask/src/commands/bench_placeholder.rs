@@ -225,31 +225,23 @@ async fn compressed_size(
     name: &str,
     credentials: &DockerCredentials,
 ) -> anyhow::Result<u64> {
-    let url = format!(
-        "http://{}/v2/{REGISTRY_PATH}/{name}/manifests/{BENCH_TAG}",
-        registry.host
-    );
-    let manifest: serde_json::Value = reqwest::Client::new()
-        .get(&url)
-        .basic_auth(
-            credentials.username.as_deref().unwrap_or_default(),
-            credentials.password.as_deref(),
-        )
-        .header(
-            "Accept",
-            "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
-        )
-        .send()
+    let repository = crate::registry::Repository {
+        host: registry.host.clone(),
+        path: format!("{REGISTRY_PATH}/{name}"),
+    };
+    let credentials = crate::registry::Credentials {
+        username: credentials.username.clone().unwrap_or_default(),
+        password: entrypoint::secret::Secret::new(credentials.password.clone().unwrap_or_default()),
+    };
+    let remote = crate::registry::fetch_manifest(&repository, BENCH_TAG, Some(&credentials))
         .await
-        .and_then(|r| r.error_for_status())
-        .with_context(|| format!("cannot read the manifest {url}"))?
-        .json()
-        .await
-        .with_context(|| format!("the manifest {url} is not JSON"))?;
-    let layers = manifest["layers"]
-        .as_array()
-        .with_context(|| format!("the manifest {url} lists no layers"))?;
-    Ok(layers.iter().filter_map(|l| l["size"].as_u64()).sum())
+        .with_context(|| {
+            format!(
+                "cannot read the manifest of {}/{}:{BENCH_TAG}",
+                repository.host, repository.path
+            )
+        })?;
+    Ok(remote.compressed_size)
 }
 
 /// A `dockerd` of this command's own, stopped (and its state removed) by [`Self::stop`].

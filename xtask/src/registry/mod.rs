@@ -1,12 +1,13 @@
-//! Reading an image manifest back from a registry over the Distribution HTTP API v2, to check
-//! that what `docker push` reported is what the registry serves (and to learn the compressed
-//! size from the layer descriptors).
+//! The registry: reading an image manifest back to check that what `docker push` reported is
+//! what the registry serves (and to learn the compressed size from the layer descriptors), and
+//! pushing the small documents the engine does not push (signatures, attestations, indexes).
 //!
-//! Authentication follows the distribution spec's challenge flow: an unauthenticated request is
-//! answered `401` with `WWW-Authenticate`; `Basic` means retry with the credentials, `Bearer
-//! realm=…,service=…,scope=…` means fetch a token from the realm with the credentials, then
-//! retry with it (https://distribution.github.io/distribution/spec/auth/token/). GitLab's
-//! container registry uses the Bearer flow with the job's `CI_REGISTRY_USER`/`CI_REGISTRY_PASSWORD`
+//! The Distribution API (https://github.com/opencontainers/distribution-spec/blob/main/spec.md)
+//! and its authentication are the `oci-client` crate's: it reads the challenge of `GET /v2/`,
+//! answers `Basic` with the credentials and `Bearer realm=…,service=…` by fetching a token from
+//! the realm with them (https://distribution.github.io/distribution/spec/auth/token/), which is
+//! how GitLab's container registry authenticates the job's `CI_REGISTRY_USER`/
+//! `CI_REGISTRY_PASSWORD`
 //! (https://docs.gitlab.com/user/packages/container_registry/authenticate_with_container_registry/).
 
 pub(crate) mod image_index;
@@ -18,8 +19,6 @@ pub(crate) mod registry_auth;
 pub(crate) mod registry_fixture;
 pub(crate) mod registry_skip;
 pub(crate) mod remote_image;
-
-use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
 use entrypoint::secret::Secret;
@@ -84,54 +83,6 @@ impl Repository {
     }
 }
 
-/// A parsed `WWW-Authenticate` challenge.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Challenge {
-    /// Retry with HTTP basic authentication.
-    Basic,
-    /// Get a token from `realm` with these parameters (`service`, `scope`).
-    Bearer {
-        /// The token endpoint.
-        realm: String,
-        /// Query parameters for it.
-        params: BTreeMap<String, String>,
-    },
-}
-
-impl Challenge {
-    /// Parses `Basic realm="x"` or `Bearer realm="…",service="…",scope="…"`.
-    pub fn parse(header: &str) -> anyhow::Result<Self> {
-        let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
-        let mut params = BTreeMap::new();
-        let mut rest = rest.trim();
-        while !rest.is_empty() {
-            let (key, after) = rest
-                .split_once('=')
-                .with_context(|| format!("malformed WWW-Authenticate {header:?}"))?;
-            let (value, after) = if let Some(quoted) = after.strip_prefix('"') {
-                let end = quoted
-                    .find('"')
-                    .with_context(|| format!("unterminated quote in {header:?}"))?;
-                (&quoted[..end], &quoted[end + 1..])
-            } else {
-                after.split_once(',').map_or((after, ""), |(v, a)| (v, a))
-            };
-            params.insert(key.trim().to_ascii_lowercase(), value.to_owned());
-            rest = after.trim_start_matches(',').trim();
-        }
-        match scheme.to_ascii_lowercase().as_str() {
-            "basic" => Ok(Challenge::Basic),
-            "bearer" => {
-                let realm = params
-                    .remove("realm")
-                    .with_context(|| format!("Bearer challenge without realm: {header:?}"))?;
-                Ok(Challenge::Bearer { realm, params })
-            }
-            other => bail!("unsupported registry authentication scheme {other:?}"),
-        }
-    }
-}
-
 /// What the registry serves for a tag.
 #[derive(Debug)]
 pub struct RemoteManifest {
@@ -139,12 +90,6 @@ pub struct RemoteManifest {
     pub digest: String,
     /// Sum of the layer descriptors' sizes: the compressed image size.
     pub compressed_size: u64,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    token: Option<String>,
-    access_token: Option<String>,
 }
 
 /// A manifest as the registry served it.
@@ -163,31 +108,87 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
-/// A client for one repository's part of the Distribution API
-/// (https://github.com/opencontainers/distribution-spec/blob/main/spec.md): manifests by tag or
-/// digest, blobs, monolithic uploads. Authenticates on the first `401` and keeps the resulting
-/// `Authorization` for later requests (re-authenticating when a token's scope is not enough,
-/// e.g. a pull token for a push).
+/// A client for one repository's part of the Distribution API: manifests by tag or digest,
+/// blobs, monolithic uploads, on `oci-client`. Authenticates on first use and keeps the token
+/// per operation (a pull token is not reused for a push).
 pub struct RegistryClient {
-    http: reqwest::Client,
+    client: oci_client::Client,
     repo: Repository,
-    credentials: Option<Credentials>,
-    authorization: std::sync::Mutex<Option<String>>,
+    auth: oci_client::secrets::RegistryAuth,
+    anonymous: bool,
+}
+
+/// What the registry said no to, in the words a person reading `cargo xtask publish` needs.
+#[derive(Debug, thiserror::Error)]
+enum RegistryError {
+    /// No credentials, and the registry wants some.
+    #[error(
+        "the registry requires authentication: set CI_REGISTRY_USER and CI_REGISTRY_PASSWORD (or --registry-user/--registry-password, DOCKER_AUTH_CONFIG, ~/.docker/config.json)"
+    )]
+    AuthenticationRequired,
+    /// Credentials the registry (or its token service) refused.
+    #[error(
+        "the registry refused the credentials of {username:?} for {what} (check CI_REGISTRY_USER and CI_REGISTRY_PASSWORD, or the token's scopes)"
+    )]
+    Refused {
+        /// The user, never the password.
+        username: String,
+        /// `GET manifests/latest` and the like.
+        what: String,
+    },
+    /// A body whose digest is not the one the registry announced or was asked for.
+    #[error("the registry's Docker-Content-Digest does not match the {what} it sent: {detail}")]
+    DigestMismatch {
+        /// `manifest` or `blob`.
+        what: &'static str,
+        /// The crate's comparison.
+        detail: String,
+    },
+    /// Anything else, with the registry's own explanation.
+    #[error("{what} on {repository}: {source}")]
+    Other {
+        /// The operation.
+        what: String,
+        /// `host/path`.
+        repository: String,
+        /// The client's error (status, URL and the registry's error body).
+        source: oci_client::errors::OciDistributionError,
+    },
 }
 
 impl RegistryClient {
-    /// A client for `repo`, authenticating as `credentials` when the registry asks.
+    /// A client for `repo`, authenticating as `credentials` when the registry asks. Loopback
+    /// registries are spoken to over plain HTTP, as the Docker daemon does (see
+    /// [`Repository::base_url`]).
     pub fn new(repo: Repository, credentials: Option<Credentials>) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("gitlab-ai-xtask/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(std::time::Duration::from_secs(30))
-            .build()
-            .context("cannot create the HTTP client for the registry")?;
+        use oci_client::client::{ClientConfig, ClientProtocol};
+        let protocol = if repo.base_url().starts_with("http://") {
+            ClientProtocol::HttpsExcept(vec![repo.host.clone()])
+        } else {
+            ClientProtocol::Https
+        };
+        let config = ClientConfig {
+            protocol,
+            // One POST and one PUT per blob, as `docker push` does for small blobs; the
+            // documents we push are a few kilobytes.
+            use_monolithic_push: true,
+            connect_timeout: Some(std::time::Duration::from_secs(30)),
+            user_agent: concat!("gitlab-ai-xtask/", env!("CARGO_PKG_VERSION")),
+            ..ClientConfig::default()
+        };
+        let anonymous = credentials.is_none();
+        let auth = match credentials {
+            Some(creds) => oci_client::secrets::RegistryAuth::Basic(
+                creds.username,
+                creds.password.expose().to_owned(),
+            ),
+            None => oci_client::secrets::RegistryAuth::Anonymous,
+        };
         Ok(RegistryClient {
-            http,
+            client: oci_client::Client::new(config),
             repo,
-            credentials,
-            authorization: std::sync::Mutex::new(None),
+            auth,
+            anonymous,
         })
     }
 
@@ -196,134 +197,118 @@ impl RegistryClient {
         &self.repo
     }
 
-    fn url(&self, tail: &str) -> String {
-        format!("{}/v2/{}/{tail}", self.repo.base_url(), self.repo.path)
+    /// `repo:tag` or `repo@sha256:…`, after handing the client our credentials for the host
+    /// (it authenticates lazily, per operation).
+    async fn reference(&self, reference: &str) -> oci_client::Reference {
+        self.client
+            .store_auth_if_needed(&self.repo.host, &self.auth)
+            .await;
+        if reference.starts_with("sha256:") {
+            oci_client::Reference::with_digest(
+                self.repo.host.clone(),
+                self.repo.path.clone(),
+                reference.to_owned(),
+            )
+        } else {
+            oci_client::Reference::with_tag(
+                self.repo.host.clone(),
+                self.repo.path.clone(),
+                reference.to_owned(),
+            )
+        }
     }
 
-    fn cached_authorization(&self) -> Option<String> {
-        self.authorization
-            .lock()
-            .map(|guard| guard.clone())
-            .unwrap_or_default()
-    }
-
-    /// Sends a request, answering one authentication challenge.
-    async fn send(
+    /// Our error for the client's: a `401` means missing or refused credentials (the client
+    /// retries a refused token request anonymously, so a wrong password shows up as the
+    /// request's `401`).
+    fn explain(
         &self,
-        method: reqwest::Method,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<&[u8]>,
-    ) -> anyhow::Result<reqwest::Response> {
-        let attempt = |authorization: Option<String>| {
-            let mut request = self.http.request(method.clone(), url);
-            for (name, value) in headers {
-                request = request.header(*name, *value);
+        what: String,
+        error: oci_client::errors::OciDistributionError,
+    ) -> RegistryError {
+        use oci_client::errors::OciDistributionError as E;
+        match error {
+            E::UnauthorizedError { .. } | E::AuthenticationFailure(_) if self.anonymous => {
+                RegistryError::AuthenticationRequired
             }
-            if let Some(authorization) = authorization {
-                request = request.header("authorization", authorization);
+            E::UnauthorizedError { .. } | E::AuthenticationFailure(_) => RegistryError::Refused {
+                username: match &self.auth {
+                    oci_client::secrets::RegistryAuth::Basic(user, _) => user.clone(),
+                    _ => String::new(),
+                },
+                what,
+            },
+            E::ServerError { code: 401, .. } if self.anonymous => {
+                RegistryError::AuthenticationRequired
             }
-            if let Some(body) = body {
-                request = request.body(body.to_vec());
-            }
-            request.send()
-        };
-        let response = attempt(self.cached_authorization())
-            .await
-            .with_context(|| format!("cannot reach {url}"))?;
-        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return Ok(response);
+            E::DigestError(detail) => RegistryError::DigestMismatch {
+                what: if what.contains("blob") {
+                    "blob"
+                } else {
+                    "manifest"
+                },
+                detail: detail.to_string(),
+            },
+            source => RegistryError::Other {
+                what,
+                repository: format!("{}/{}", self.repo.host, self.repo.path),
+                source,
+            },
         }
-        let challenge = response
-            .headers()
-            .get("www-authenticate")
-            .and_then(|h| h.to_str().ok())
-            .context("the registry answered 401 without a WWW-Authenticate challenge")?
-            .to_owned();
-        let authorization = self.answer(&challenge).await?;
-        if let Ok(mut guard) = self.authorization.lock() {
-            *guard = Some(authorization.clone());
-        }
-        attempt(Some(authorization))
-            .await
-            .with_context(|| format!("cannot reach {url}"))
-    }
-
-    /// The `Authorization` value answering a challenge.
-    async fn answer(&self, challenge: &str) -> anyhow::Result<String> {
-        let creds = self.credentials.as_ref().context(
-            "the registry requires authentication: set CI_REGISTRY_USER and CI_REGISTRY_PASSWORD (or --registry-user/--registry-password, DOCKER_AUTH_CONFIG, ~/.docker/config.json)",
-        )?;
-        Ok(match Challenge::parse(challenge)? {
-            Challenge::Basic => basic(creds),
-            Challenge::Bearer { realm, params } => {
-                let token: TokenResponse = self
-                    .http
-                    .get(&realm)
-                    .query(&params)
-                    .header("authorization", basic(creds))
-                    .send()
-                    .await
-                    .with_context(|| format!("cannot reach the registry's token service {realm}"))?
-                    .error_for_status()
-                    .with_context(|| format!("the token service {realm} refused the credentials"))?
-                    .json()
-                    .await?;
-                let token = token
-                    .token
-                    .or(token.access_token)
-                    .context("the token service answered without a token")?;
-                format!("Bearer {token}")
-            }
-        })
     }
 
     /// The manifest of a tag or digest, with any of `accept`'s media types; `None` when the
-    /// registry has no such manifest.
+    /// registry has no such manifest (`404`, `MANIFEST_UNKNOWN` or `NAME_UNKNOWN`).
+    ///
+    /// `oci-client` returns the body and its verified digest but not the `Content-Type`, so the
+    /// media type is the document's own `mediaType` field (which Docker and OCI manifests and
+    /// indexes carry); without one, an index is told from a manifest by its `manifests` list.
     pub async fn manifest(
         &self,
         reference: &str,
         accept: &str,
     ) -> anyhow::Result<Option<FetchedManifest>> {
-        let url = self.url(&format!("manifests/{reference}"));
-        let response = self
-            .send(reqwest::Method::GET, &url, &[("accept", accept)], None)
-            .await?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        let response = fail_unless_success(response, "GET", &url).await?;
-        let header_digest = header(&response, "docker-content-digest");
-        let media_type = header(&response, "content-type").unwrap_or_default();
-        let bytes = response.bytes().await?.to_vec();
-        let digest = sha256_digest(&bytes);
-        if let Some(header) = header_digest
-            && header != digest
+        let image = self.reference(reference).await;
+        let accepted: Vec<&str> = accept.split(',').map(str::trim).collect();
+        let (bytes, digest) = match self
+            .client
+            .pull_manifest_raw(&image, &self.auth, &accepted)
+            .await
         {
+            Ok(found) => found,
+            Err(error) if is_not_found(&error) => return Ok(None),
+            Err(error) => {
+                return Err(self
+                    .explain(format!("GET manifests/{reference}"), error)
+                    .into());
+            }
+        };
+        let bytes = bytes.to_vec();
+        let computed = sha256_digest(&bytes);
+        if digest != computed {
             bail!(
-                "the registry's Docker-Content-Digest {header} does not match the manifest it sent ({digest})"
+                "the registry's Docker-Content-Digest {digest} does not match the manifest it sent ({computed})"
             );
         }
         Ok(Some(FetchedManifest {
             digest,
-            media_type,
+            media_type: media_type_of(&bytes),
             bytes,
         }))
     }
 
-    /// A blob's bytes, verified against its digest.
+    /// A blob's bytes, verified against its digest (by the client).
     pub async fn blob(&self, digest: &str) -> anyhow::Result<Vec<u8>> {
-        let url = self.url(&format!("blobs/{digest}"));
-        let response = self.send(reqwest::Method::GET, &url, &[], None).await?;
-        let bytes = fail_unless_success(response, "GET", &url)
-            .await?
-            .bytes()
-            .await?
-            .to_vec();
-        let actual = sha256_digest(&bytes);
-        if actual != digest {
-            bail!("the registry served {actual} for the blob {digest}");
-        }
+        let image = self.reference(digest).await;
+        self.client
+            .auth(&image, &self.auth, oci_client::RegistryOperation::Pull)
+            .await
+            .map_err(|error| self.explain(format!("GET blobs/{digest}"), error))?;
+        let mut bytes = Vec::new();
+        self.client
+            .pull_blob(&image, digest, &mut bytes)
+            .await
+            .map_err(|error| self.explain(format!("GET blobs/{digest}"), error))?;
         Ok(bytes)
     }
 
@@ -333,93 +318,95 @@ impl RegistryClient {
     /// pushed this way.
     pub async fn push_blob(&self, bytes: &[u8]) -> anyhow::Result<String> {
         let digest = sha256_digest(bytes);
-        let head_url = self.url(&format!("blobs/{digest}"));
-        let head = self
-            .send(reqwest::Method::HEAD, &head_url, &[], None)
-            .await?;
-        if head.status().is_success() {
-            return Ok(digest);
+        let image = self.reference(&digest).await;
+        let what = || format!("PUT blobs/{digest}");
+        self.client
+            .auth(&image, &self.auth, oci_client::RegistryOperation::Push)
+            .await
+            .map_err(|error| self.explain(what(), error))?;
+        let present = self
+            .client
+            .blob_exists(&image, &digest)
+            .await
+            .map_err(|error| self.explain(format!("HEAD blobs/{digest}"), error))?;
+        if !present {
+            self.client
+                .push_blob(&image, bytes.to_vec(), &digest)
+                .await
+                .map_err(|error| self.explain(what(), error))?;
         }
-        let start_url = self.url("blobs/uploads/");
-        let started = self
-            .send(
-                reqwest::Method::POST,
-                &start_url,
-                &[("content-length", "0")],
-                None,
-            )
-            .await?;
-        let started = fail_unless_success(started, "POST", &start_url).await?;
-        let location = header(&started, "location")
-            .context("the registry opened an upload without a Location")?;
-        let base = reqwest::Url::parse(&self.repo.base_url())?;
-        let mut upload = base
-            .join(&location)
-            .with_context(|| format!("the registry's upload Location {location:?} is not a URL"))?;
-        upload.query_pairs_mut().append_pair("digest", &digest);
-        let upload = upload.to_string();
-        let put = self
-            .send(
-                reqwest::Method::PUT,
-                &upload,
-                &[("content-type", "application/octet-stream")],
-                Some(bytes),
-            )
-            .await?;
-        fail_unless_success(put, "PUT", &upload).await?;
         Ok(digest)
     }
 
-    /// Stores a manifest under a tag or digest; returns its digest, checked against the one the
-    /// registry reports.
+    /// Stores a manifest under a tag or digest; returns its digest, checked against the one in
+    /// the `Location` the registry answers with when that names a digest.
     pub async fn put_manifest(
         &self,
         reference: &str,
         media_type: &str,
         bytes: &[u8],
     ) -> anyhow::Result<String> {
-        let url = self.url(&format!("manifests/{reference}"));
-        let response = self
-            .send(
-                reqwest::Method::PUT,
-                &url,
-                &[("content-type", media_type)],
-                Some(bytes),
-            )
-            .await?;
-        let response = fail_unless_success(response, "PUT", &url).await?;
+        let image = self.reference(reference).await;
+        let what = || format!("PUT manifests/{reference}");
+        let content_type = reqwest::header::HeaderValue::from_str(media_type)
+            .with_context(|| format!("{media_type:?} is not a media type"))?;
+        self.client
+            .auth(&image, &self.auth, oci_client::RegistryOperation::Push)
+            .await
+            .map_err(|error| self.explain(what(), error))?;
+        let location = self
+            .client
+            .push_manifest_raw(&image, bytes.to_vec(), content_type)
+            .await
+            .map_err(|error| self.explain(what(), error))?;
         let digest = sha256_digest(bytes);
-        if let Some(reported) = header(&response, "docker-content-digest")
+        if let Some((_, reported)) = location.rsplit_once("/manifests/")
+            && reported.starts_with("sha256:")
             && reported != digest
         {
-            bail!("the registry stored {url} as {reported}, but its bytes are {digest}");
+            bail!(
+                "the registry stored {}/{}:{reference} as {reported}, but its bytes are {digest}",
+                self.repo.host,
+                self.repo.path
+            );
         }
         Ok(digest)
     }
 }
 
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get(name)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
+/// Whether the registry said the manifest or repository does not exist.
+fn is_not_found(error: &oci_client::errors::OciDistributionError) -> bool {
+    use oci_client::errors::{OciDistributionError as E, OciErrorCode};
+    match error {
+        E::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
+            matches!(
+                e.code,
+                OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::NotFound
+            )
+        }),
+        E::ServerError { code: 404, .. } | E::ImageManifestNotFoundError(_) => true,
+        _ => false,
+    }
 }
 
-/// The response, or an error carrying the status and the registry's error body (the
-/// distribution API explains refusals as `{"errors":[{"code":…,"message":…}]}`).
-async fn fail_unless_success(
-    response: reqwest::Response,
-    method: &str,
-    url: &str,
-) -> anyhow::Result<reqwest::Response> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
+/// The media type a manifest or index declares; see [`RegistryClient::manifest`].
+fn media_type_of(bytes: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct Declared {
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+        manifests: Option<serde_json::Value>,
     }
-    let body = response.text().await.unwrap_or_default();
-    let body: String = body.chars().take(500).collect();
-    bail!("{method} {url} answered {status}: {}", body.trim())
+    match serde_json::from_slice::<Declared>(bytes) {
+        Ok(Declared {
+            media_type: Some(media_type),
+            ..
+        }) => media_type,
+        Ok(Declared {
+            manifests: Some(_), ..
+        }) => crate::registry::oci::OCI_INDEX.to_owned(),
+        _ => crate::registry::oci::OCI_MANIFEST.to_owned(),
+    }
 }
 
 /// Fetches `repo:tag`'s single-platform manifest, authenticating as the registry asks.
@@ -441,37 +428,9 @@ pub async fn fetch_manifest(
     })
 }
 
-fn basic(creds: &Credentials) -> String {
-    use base64::Engine as _;
-    let raw = format!("{}:{}", creds.username, creds.password.expose());
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_gitlab_and_distribution_challenges() {
-        let c = Challenge::parse(
-            r#"Bearer realm="https://gitlab.example.com/jwt/auth",service="container_registry",scope="repository:g/p/claude:pull""#,
-        )
-        .unwrap();
-        let Challenge::Bearer { realm, params } = c else {
-            panic!("bearer expected")
-        };
-        assert_eq!(realm, "https://gitlab.example.com/jwt/auth");
-        assert_eq!(params["service"], "container_registry");
-        assert_eq!(params["scope"], "repository:g/p/claude:pull");
-        assert_eq!(
-            Challenge::parse(r#"Basic realm="gitlab-ai-test""#).unwrap(),
-            Challenge::Basic
-        );
-        assert!(Challenge::parse("Negotiate abc").is_err());
-    }
 
     #[test]
     fn repositories_split_into_host_and_path() {
@@ -488,7 +447,10 @@ mod tests {
     }
 
     /// A registry double using the token flow GitLab's registry uses: 401 with a Bearer
-    /// challenge, a token service that checks the basic credentials, then the manifest.
+    /// challenge (on the API root `GET /v2/` too, where distribution's token authentication
+    /// answers every unauthenticated request so: https://distribution.github.io/distribution/spec/auth/token/,
+    /// and clients such as `oci-client` look for it), a token service that checks the basic
+    /// credentials, then the manifest.
     async fn token_registry(manifest: &'static [u8], header_digest: String) -> String {
         use axum::http::{HeaderMap, StatusCode, header};
         use axum::response::IntoResponse;
@@ -496,7 +458,17 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let realm = format!("{base}/jwt/auth");
+        let root_challenge = format!(r#"Bearer realm="{realm}",service="container_registry""#);
         let app = axum::Router::new()
+            .route(
+                "/v2/",
+                get(move || async move {
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        [(header::WWW_AUTHENTICATE, root_challenge)],
+                    )
+                }),
+            )
             .route(
                 "/jwt/auth",
                 get(|headers: HeaderMap| async move {
