@@ -5,18 +5,15 @@
 //! registries, https://docs.gitlab.com/ci/docker/using_docker_images/), then the file
 //! `$DOCKER_CONFIG/config.json` or `~/.docker/config.json` written by `docker login`.
 //!
-//! Only the `auths` entries are read (`auth` = base64 of `user:password`, or separate `username`
-//! and `password`); credential helpers (`credsStore`, `credHelpers`) run programs and are not
-//! supported, which the error message says. The secret never reaches a message: only where it
-//! came from.
+//! The configurations are read by the `docker_credential` crate: `auths` entries (`auth` =
+//! base64 of `user:password`, or separate `username` and `password`) and the credential helpers
+//! of `credHelpers`/`credsStore`, which it runs as `docker login` does. The secret never reaches
+//! a message: only where it came from.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use base64::Engine as _;
-use entrypoint::secret::Secret;
-use serde::Deserialize;
+use ai_core::Secret;
 
 use crate::registry::Credentials;
 
@@ -48,15 +45,14 @@ impl fmt::Display for CredentialSource {
 pub enum AuthConfigError {
     /// Not the `{"auths": {...}}` JSON.
     #[error(
-        "{source_name} is not a Docker client configuration (`{{\"auths\": {{\"HOST\": {{\"auth\": \"base64(user:password)\"}}}}}}`): {error}"
+        "{source_name} is not a Docker client configuration (`{{\"auths\": {{\"HOST\": {{\"auth\": \"base64(user:password)\"}}}}}}`)"
     )]
     Json {
         /// Which variable or file.
         source_name: String,
-        /// The parser's complaint.
-        error: serde_json::Error,
     },
-    /// An `auth` value that is not base64 of `user:password`.
+    /// An `auth` value that is not base64 of `user:password`, or that contradicts the
+    /// `username`/`password` fields beside it.
     #[error("{source_name}: the `auth` entry for {host} is not base64 of `user:password`")]
     Auth {
         /// Which variable or file.
@@ -64,107 +60,71 @@ pub enum AuthConfigError {
         /// The registry key.
         host: String,
     },
-    /// The host is served by a credential helper program.
+    /// The host is served by a credential helper program (`credHelpers`, `credsStore`) that
+    /// could not be run or refused.
     #[error(
-        "{source_name} delegates {host} to the credential helper {helper:?}, which xtask does not run: set CI_REGISTRY_USER and CI_REGISTRY_PASSWORD (or --registry-user/--registry-password) instead"
+        "{source_name} delegates {host} to a credential helper (`docker-credential-…` from credHelpers/credsStore) that did not answer: {reason}; set CI_REGISTRY_USER and CI_REGISTRY_PASSWORD (or --registry-user/--registry-password) instead"
     )]
     Helper {
         /// Which variable or file.
         source_name: String,
         /// The registry host.
         host: String,
-        /// The helper's name.
-        helper: String,
+        /// What went wrong, as the credential crate tells it (the helper's name and output
+        /// when it ran, never a secret: a helper that answered has no error).
+        reason: String,
+    },
+    /// An `identitytoken` entry: an OAuth refresh token for Docker's own token flow, which the
+    /// registry client does not speak.
+    #[error(
+        "{source_name} holds an identity token for {host}, which xtask cannot use: set CI_REGISTRY_USER and CI_REGISTRY_PASSWORD (or --registry-user/--registry-password) instead"
+    )]
+    IdentityToken {
+        /// Which variable or file.
+        source_name: String,
+        /// The registry host.
+        host: String,
     },
 }
 
-#[derive(Deserialize, Default)]
-struct DockerConfig {
-    #[serde(default)]
-    auths: BTreeMap<String, AuthEntry>,
-    #[serde(default, rename = "credHelpers")]
-    cred_helpers: BTreeMap<String, String>,
-    #[serde(default, rename = "credsStore")]
-    creds_store: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct AuthEntry {
-    auth: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-}
-
-/// `registry.example.com:5000` from the spellings `docker login` writes as keys: a bare host,
-/// `https://host/`, or Docker Hub's `https://index.docker.io/v1/`.
-fn key_host(key: &str) -> &str {
-    let without_scheme = key
-        .strip_prefix("https://")
-        .or_else(|| key.strip_prefix("http://"))
-        .unwrap_or(key);
-    without_scheme
-        .split_once('/')
-        .map_or(without_scheme, |(host, _)| host)
-}
-
-/// The credentials a Docker configuration holds for `host`, if any.
+/// The credentials a Docker configuration holds for `host`, if any, read by the
+/// `docker_credential` crate: `auths` entries keyed by a bare host or a `https://host/…` URL
+/// (`auth` = base64 of `user:password`, or separate `username` and `password`), and the
+/// credential helpers of `credHelpers`/`credsStore`, run as `docker login` would run them.
 fn from_docker_config(
     json: &str,
     source_name: &str,
     host: &str,
 ) -> Result<Option<Credentials>, AuthConfigError> {
-    let config: DockerConfig =
-        serde_json::from_str(json).map_err(|error| AuthConfigError::Json {
-            source_name: source_name.to_owned(),
-            error,
-        })?;
-    let entry = config
-        .auths
-        .iter()
-        .find(|(key, _)| key_host(key).eq_ignore_ascii_case(host))
-        .map(|(_, entry)| entry);
-    match entry {
-        Some(AuthEntry {
-            username: Some(username),
-            password: Some(password),
-            ..
-        }) if !username.is_empty() => Ok(Some(Credentials {
-            username: username.clone(),
-            password: Secret::new(password.clone()),
+    use docker_credential::{CredentialRetrievalError as Error, DockerCredential};
+    match docker_credential::get_credential_from_reader(json.as_bytes(), host) {
+        Ok(DockerCredential::UsernamePassword(username, password)) => Ok(Some(Credentials {
+            username,
+            password: Secret::new(password),
         })),
-        Some(AuthEntry {
-            auth: Some(auth), ..
-        }) => {
-            let bad = || AuthConfigError::Auth {
+        Ok(DockerCredential::IdentityToken(_)) => Err(AuthConfigError::IdentityToken {
+            source_name: source_name.to_owned(),
+            host: host.to_owned(),
+        }),
+        Err(Error::NoCredentialConfigured) => Ok(None),
+        Err(Error::ConfigReadError | Error::ConfigNotFound) => Err(AuthConfigError::Json {
+            source_name: source_name.to_owned(),
+        }),
+        Err(Error::CredentialDecodingError | Error::CredentialMismatchError) => {
+            Err(AuthConfigError::Auth {
                 source_name: source_name.to_owned(),
                 host: host.to_owned(),
-            };
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(auth.trim())
-                .map_err(|_| bad())?;
-            let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
-            let (username, password) = decoded.split_once(':').ok_or_else(bad)?;
-            Ok(Some(Credentials {
-                username: username.to_owned(),
-                password: Secret::new(password.to_owned()),
-            }))
+            })
         }
-        _ => {
-            let helper = config
-                .cred_helpers
-                .iter()
-                .find(|(key, _)| key_host(key).eq_ignore_ascii_case(host))
-                .map(|(_, helper)| helper.clone())
-                .or(config.creds_store);
-            match helper {
-                Some(helper) => Err(AuthConfigError::Helper {
-                    source_name: source_name.to_owned(),
-                    host: host.to_owned(),
-                    helper,
-                }),
-                None => Ok(None),
-            }
-        }
+        Err(
+            error @ (Error::HelperCommunicationError
+            | Error::MalformedHelperResponse
+            | Error::HelperFailure { .. }),
+        ) => Err(AuthConfigError::Helper {
+            source_name: source_name.to_owned(),
+            host: host.to_owned(),
+            reason: error.to_string(),
+        }),
     }
 }
 
@@ -233,6 +193,8 @@ pub fn resolve(
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+
     use super::*;
 
     fn encoded(raw: &str) -> String {
@@ -317,12 +279,14 @@ mod tests {
         assert!(!err.contains("token-without-user"), "{err}");
 
         let helper = CredentialInputs {
-            docker_auth_config: Some(r#"{"credHelpers":{"h.example.com":"ecr-login"}}"#.into()),
+            docker_auth_config: Some(
+                r#"{"credHelpers":{"h.example.com":"xtask-test-absent-helper"}}"#.into(),
+            ),
             ..Default::default()
         };
         let err = resolve(&helper, "h.example.com").unwrap_err().to_string();
         assert!(
-            err.contains("ecr-login") && err.contains("CI_REGISTRY_USER"),
+            err.contains("credential helper") && err.contains("CI_REGISTRY_USER"),
             "{err}"
         );
     }
