@@ -26,6 +26,7 @@ use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+use ai_core::Assistant;
 use anyhow::{Context, bail, ensure};
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
@@ -37,7 +38,6 @@ use clap::Parser;
 use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, SeededUser, UserSpec,
 };
-use entrypoint::assistant::Assistant;
 use futures::StreamExt;
 
 use crate::engine;
@@ -231,7 +231,7 @@ async fn compressed_size(
     };
     let credentials = crate::registry::Credentials {
         username: credentials.username.clone().unwrap_or_default(),
-        password: entrypoint::secret::Secret::new(credentials.password.clone().unwrap_or_default()),
+        password: ai_core::Secret::new(credentials.password.clone().unwrap_or_default()),
     };
     let remote = crate::registry::fetch_manifest(&repository, BENCH_TAG, Some(&credentials))
         .await

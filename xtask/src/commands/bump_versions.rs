@@ -13,9 +13,9 @@
 use std::fmt;
 use std::path::Path;
 
+use ai_core::Assistant;
 use anyhow::Context;
 use clap::Parser;
-use entrypoint::assistant::Assistant;
 use semver::Version;
 
 use crate::images::lockfile::lock_for;

@@ -51,7 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let namespace = &args.images.local_namespace;
             let slim = crate::images::slim_image::local_image(namespace);
             let claude = Variant {
-                assistant: entrypoint::assistant::Assistant::Claude,
+                assistant: ai_core::Assistant::Claude,
                 base: crate::images::manifest::Base::Ubuntu,
             }
             .local_image(namespace);

@@ -13,9 +13,9 @@
 
 use std::path::PathBuf;
 
+use ai_core::Secret;
 use anyhow::{Context, bail};
 use clap::Parser;
-use entrypoint::secret::Secret;
 
 use crate::registry::{Credentials, RegistryClient, Repository};
 use crate::supply_chain::keyless::{KeylessPolicy, PUBLIC_FULCIO_ROOT};

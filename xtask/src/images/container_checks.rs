@@ -545,7 +545,7 @@ mod tests {
     fn report(compressed: u64, budget: u64) -> TestReport {
         TestReport {
             variant: Variant {
-                assistant: entrypoint::assistant::Assistant::Codex,
+                assistant: ai_core::Assistant::Codex,
                 base: crate::images::manifest::Base::Ubuntu,
             },
             size: ImageSize {

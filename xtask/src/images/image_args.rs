@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use entrypoint::assistant::Assistant;
+use ai_core::Assistant;
 
 use crate::images::manifest::Base;
 use crate::images::revision;

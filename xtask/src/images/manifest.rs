@@ -7,8 +7,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use ai_core::Assistant;
 use anyhow::{Context, bail};
-use entrypoint::assistant::Assistant;
 use serde::Deserialize;
 
 use crate::registry::oci::Arch;

@@ -5,8 +5,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use ai_core::Assistant;
 use anyhow::{Context, bail};
-use entrypoint::assistant::Assistant;
 use serde::Deserialize;
 
 use crate::images::artifacts::Artifact;

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use ai_core::Assistant;
 use anyhow::Context;
-use entrypoint::assistant::Assistant;
 
 use crate::images::manifest::{Base, Manifest};
 

@@ -119,7 +119,7 @@ mod tests {
     use crate::registry::local_registry::LocalRegistry;
     use crate::registry::registry_fixture::push_small_image;
     use crate::registry::{Credentials, Repository};
-    use entrypoint::secret::Secret;
+    use ai_core::Secret;
 
     fn client(registry: &LocalRegistry, path: &str) -> RegistryClient {
         let repo = Repository::parse(&format!("{}/{path}", registry.host)).unwrap();

@@ -20,8 +20,8 @@ pub(crate) mod registry_fixture;
 pub(crate) mod registry_skip;
 pub(crate) mod remote_image;
 
+use ai_core::Secret;
 use anyhow::{Context, bail};
-use entrypoint::secret::Secret;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 

@@ -12,11 +12,11 @@
 //! runners (tags `<tag>-<arch>`), then `publish --index` once to write each `<tag>` as an OCI
 //! index of both.
 
+use ai_core::Secret;
 use anyhow::{Context, bail};
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{PushImageOptionsBuilder, TagImageOptionsBuilder};
-use entrypoint::secret::Secret;
 use futures::StreamExt;
 use std::sync::Arc;
 
@@ -594,7 +594,7 @@ async fn attachments(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use entrypoint::assistant::Assistant;
+    use ai_core::Assistant;
 
     fn args(assistant: Option<Assistant>, base: Option<Base>) -> ImageArgs {
         ImageArgs {

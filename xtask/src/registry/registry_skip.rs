@@ -116,7 +116,7 @@ mod tests {
     use crate::registry::local_registry::LocalRegistry;
     use crate::registry::registry_fixture::push_small_image;
     use crate::registry::{Credentials, Repository};
-    use entrypoint::secret::Secret;
+    use ai_core::Secret;
 
     #[tokio::test]
     async fn an_unchanged_context_is_not_pushed_again_and_new_tags_are_written_in_the_registry() {

@@ -37,8 +37,8 @@ use crate::scenarios::image_scenario;
 use crate::supply_chain;
 use crate::supply_chain::keyless::KeylessPolicy;
 use crate::supply_chain::signing::SigningKey;
+use ai_core::Secret;
 use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
-use entrypoint::secret::Secret;
 
 /// The host's CA bundle: passed as the extra CA input so the path that lets builds work behind
 /// an intercepting proxy is exercised.
@@ -160,7 +160,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
 
         let claude = images
             .iter()
-            .find(|i| i.variant.assistant == entrypoint::assistant::Assistant::Claude)
+            .find(|i| i.variant.assistant == ai_core::Assistant::Claude)
             .context("the claude-ubuntu image was not built")?;
         let story = crate::scenarios::webhook_scenario::webhook_mentions(
             docker,

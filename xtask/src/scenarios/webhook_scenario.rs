@@ -22,6 +22,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use ai_core::Assistant;
 use anyhow::{Context, bail, ensure};
 use bollard::Docker;
 use doubles::ci_config::Config;
@@ -32,7 +33,6 @@ use doubles::gitlab::model::Pipeline;
 use doubles::gitlab::repo::{FileChange, Signature};
 use doubles::model::stories::{GREETING_FIXED, claude_runs_then_fixes_greeting};
 use doubles::model::{ModelDouble, anthropic};
-use entrypoint::assistant::Assistant;
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::trigger::hook_vars::TEMPLATE;
 

@@ -29,10 +29,10 @@
 //! its certificate is valid; the release pipeline signs with the project key as well, which
 //! verifies for good.
 
+use ai_core::Secret;
 use anyhow::Context;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use entrypoint::secret::Secret;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::oid_registry::Oid;

@@ -468,7 +468,7 @@ mod tests {
     use crate::registry::oci::Arch;
     use crate::registry::registry_fixture::push_small_image;
     use crate::registry::{Credentials, Repository};
-    use entrypoint::secret::Secret;
+    use ai_core::Secret;
 
     fn attachments(revision: &str) -> Attachments {
         let subject = Subject {
