@@ -148,8 +148,16 @@ mod tests {
                 files.push(path);
             }
         }
-        for entry in std::fs::read_dir(root.join("xtask/src")).unwrap() {
-            files.push(entry.unwrap().path());
+        let mut dirs = vec![root.join("xtask/src")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
         }
         assert!(files.len() > 2, "Dockerfiles and sources were found");
         for file in files {
