@@ -4,7 +4,7 @@
 //! Target and credentials default to GitLab CI's predefined variables `CI_REGISTRY_IMAGE`,
 //! `CI_REGISTRY_USER`, `CI_REGISTRY_PASSWORD` and `CI_REGISTRY`
 //! (https://docs.gitlab.com/ci/variables/predefined_variables/), then `DOCKER_AUTH_CONFIG` and
-//! `~/.docker/config.json` (see `registry_auth`); images go to
+//! `~/.docker/config.json` (see `credentials`); images go to
 //! `$CI_REGISTRY_IMAGE/<assistant>:<tag>`.
 //!
 //! Multi-platform releases run `publish --arch amd64` and `publish --arch arm64` on native

@@ -1,13 +1,13 @@
 //! The Docker Engine connection shared by the image commands, and the streams it returns.
 //!
 //! The endpoint comes from `DOCKER_HOST`, `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` (see
-//! `engine_endpoint`), so GitLab's Docker-in-Docker service (`tcp://docker:2376` with TLS,
+//! `endpoint`), so GitLab's Docker-in-Docker service (`tcp://docker:2376` with TLS,
 //! https://docs.gitlab.com/ci/docker/using_docker_build/) works as well as a local socket.
 //! Build, push and import failures arrive as items inside a 200 OK stream, so every stream is
 //! drained and its error items fail the command.
 
 pub(crate) mod container;
-pub(crate) mod engine_endpoint;
+pub(crate) mod endpoint;
 pub(crate) mod netns;
 pub(crate) mod progress;
 
@@ -18,7 +18,7 @@ use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::models::ImageInspect;
 
-use crate::engine::engine_endpoint::{DEFAULT_HOST, Endpoint};
+use crate::engine::endpoint::{DEFAULT_HOST, Endpoint};
 use crate::engine::progress::Step;
 use crate::images::cache;
 use crate::registry::oci::host_arch;

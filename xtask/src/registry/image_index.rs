@@ -116,8 +116,8 @@ pub async fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::fixture::push_small_image;
     use crate::registry::local_registry::LocalRegistry;
-    use crate::registry::registry_fixture::push_small_image;
     use crate::registry::{Credentials, Repository};
     use ai_core::Secret;
 

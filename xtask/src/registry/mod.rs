@@ -10,15 +10,15 @@
 //! `CI_REGISTRY_PASSWORD`
 //! (https://docs.gitlab.com/user/packages/container_registry/authenticate_with_container_registry/).
 
+pub(crate) mod credentials;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub(crate) mod image_index;
 pub(crate) mod local_registry;
 pub(crate) mod oci;
 pub(crate) mod publish;
-pub(crate) mod registry_auth;
-#[cfg(test)]
-pub(crate) mod registry_fixture;
-pub(crate) mod registry_skip;
 pub(crate) mod remote_image;
+pub(crate) mod skip;
 
 use ai_core::Secret;
 use anyhow::{Context, bail};

@@ -5,7 +5,7 @@
 //! Target and credentials default to GitLab CI's predefined variables `CI_REGISTRY_IMAGE`,
 //! `CI_REGISTRY_USER`, `CI_REGISTRY_PASSWORD` and `CI_REGISTRY`
 //! (https://docs.gitlab.com/ci/variables/predefined_variables/), then `DOCKER_AUTH_CONFIG` and
-//! `~/.docker/config.json` (see `registry_auth`); images go to
+//! `~/.docker/config.json` (see `credentials`); images go to
 //! `$CI_REGISTRY_IMAGE/<assistant>:<tag>`.
 //!
 //! Multi-platform releases run `publish --arch amd64` and `publish --arch arm64` on native
@@ -29,11 +29,11 @@ use crate::images::manifest::{Base, Manifest};
 use crate::images::revision;
 use crate::images::slim_image;
 use crate::images::variants::{TagPolicy, Variant, published_tags};
+use crate::registry::credentials::{self, CredentialInputs};
 use crate::registry::image_index::{self, AssembledIndex};
 use crate::registry::oci::Arch;
 use crate::registry::oci::host_arch;
-use crate::registry::registry_auth::{self, CredentialInputs};
-use crate::registry::registry_skip::{self, PushPlan};
+use crate::registry::skip::{self, PushPlan};
 use crate::registry::{self, Credentials, RegistryClient, Repository};
 use crate::supply_chain::keyless::{self, KeylessSigner};
 use crate::supply_chain::sbom::{self, Component, Subject};
@@ -168,7 +168,7 @@ impl Destination {
             target.registry_user.clone(),
             target.registry_password.clone(),
         );
-        let credentials = match registry_auth::resolve(&inputs, &host)? {
+        let credentials = match credentials::resolve(&inputs, &host)? {
             Some((credentials, source)) => {
                 eprintln!(
                     "registry {host}: authenticating as {} (from {source})",
@@ -302,7 +302,7 @@ pub async fn publish(
 
 /// Publishes every selected variant that exists locally; with `arch`, under `<tag>-<arch>`.
 /// Images whose context the registry already holds are not pushed again (see
-/// [`registry_skip`]).
+/// [`skip`]).
 pub async fn publish_for(
     docker: &Docker,
     images: &ImageArgs,
@@ -346,7 +346,7 @@ pub async fn publish_for(
                 .collect();
         }
         let client = destination.client(&repository)?;
-        let plan = registry_skip::plan(&client, &tags, &context, image_arch)
+        let plan = skip::plan(&client, &tags, &context, image_arch)
             .await
             .with_context(|| format!("reading {repository} from the registry"))?;
         eprintln!("[{image}] {plan}");
@@ -355,7 +355,7 @@ pub async fn publish_for(
             PushPlan::Retag {
                 existing, missing, ..
             } => {
-                registry_skip::retag(&client, existing, missing)
+                skip::retag(&client, existing, missing)
                     .await
                     .with_context(|| format!("tagging {repository} in the registry"))?;
                 existing.manifest.digest.clone()
@@ -641,8 +641,8 @@ mod tests {
     /// signed the same way, as `publish --arch --keyless` does) verifies with that identity.
     #[tokio::test]
     async fn a_keyless_release_signs_the_index_of_every_image_including_the_slim_one() {
+        use crate::registry::fixture::push_small_image;
         use crate::registry::local_registry::LocalRegistry;
-        use crate::registry::registry_fixture::push_small_image;
         use crate::supply_chain::Verifier;
         use crate::supply_chain::keyless::KeylessPolicy;
         use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};

@@ -464,9 +464,9 @@ async fn verify_attestations(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::fixture::push_small_image;
     use crate::registry::local_registry::LocalRegistry;
     use crate::registry::oci::Arch;
-    use crate::registry::registry_fixture::push_small_image;
     use crate::registry::{Credentials, Repository};
     use ai_core::Secret;
 

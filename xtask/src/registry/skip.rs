@@ -113,8 +113,8 @@ pub async fn retag(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::fixture::push_small_image;
     use crate::registry::local_registry::LocalRegistry;
-    use crate::registry::registry_fixture::push_small_image;
     use crate::registry::{Credentials, Repository};
     use ai_core::Secret;
 
