@@ -14,10 +14,10 @@ use bollard::Docker;
 use clap::Parser;
 
 use crate::engine::{self, mb};
+use crate::images::args::ImageArgs;
 use crate::images::build::{self, BuildReport};
 use crate::images::container_checks;
-use crate::images::image_args::ImageArgs;
-use crate::images::image_size;
+use crate::images::size;
 use crate::images::variants::Variant;
 use crate::registry::publish::Target;
 
@@ -134,7 +134,7 @@ async fn bench_one(
     let scratch = crate::util::cmd::workspace_root()?
         .join("target")
         .join("images");
-    let base_size = image_size::measure(docker, &image.plan.base_image, &scratch).await?;
+    let base_size = size::measure(docker, &image.plan.base_image, &scratch).await?;
     let bench_ids = [&cold_report, &warm_report]
         .iter()
         .flat_map(|r| r.built.iter().map(|b| b.id.clone()))

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 
-use crate::images::image_args::ImageArgs;
+use crate::images::args::ImageArgs;
 use crate::images::manifest::Manifest;
 use crate::images::revision;
 use crate::images::variants::{TagPolicy, VariantPlan, published_tags};

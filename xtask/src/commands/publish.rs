@@ -14,7 +14,7 @@
 use clap::Parser;
 
 use crate::engine;
-use crate::images::image_args::ImageArgs;
+use crate::images::args::ImageArgs;
 use crate::registry::oci::Arch;
 use crate::registry::publish::{Target, publish_for, publish_indexes};
 

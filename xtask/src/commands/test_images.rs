@@ -15,8 +15,8 @@ use anyhow::bail;
 use clap::Parser;
 
 use crate::engine;
+use crate::images::args::ImageArgs;
 use crate::images::container_checks::{judge_sizes, test_image};
-use crate::images::image_args::ImageArgs;
 use crate::images::manifest::Manifest;
 use crate::images::variants::{Variant, VariantPlan};
 use crate::scenarios::e2e;
@@ -60,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     bail!("{image} does not exist: run `cargo xtask build-images --assistant claude --base ubuntu` first");
                 }
             }
-            let told = crate::scenarios::webhook_scenario::webhook_mentions(&docker, &slim, &claude).await?;
+            let told = crate::scenarios::webhook::webhook_mentions(&docker, &slim, &claude).await?;
             println!("webhook story: {told}");
             Ok(())
         });

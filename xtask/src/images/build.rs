@@ -14,11 +14,11 @@ use bollard::Docker;
 use clap::Parser;
 
 use crate::engine;
+use crate::images::args::ImageArgs;
 use crate::images::artifacts::ArtifactStore;
+use crate::images::builder::{BuildOptions, BuildOutcome, ImageBuilder, LocalImage};
 use crate::images::debian_base::{self, DEBIAN_BASE_IMAGE};
 use crate::images::entrypoint_binary;
-use crate::images::image_args::ImageArgs;
-use crate::images::image_build::{BuildOptions, BuildOutcome, ImageBuilder, LocalImage};
 use crate::images::lockfile::Lock;
 use crate::images::manifest::{Base, Family, Manifest};
 use crate::images::slim_image::{self, SlimImage, SlimPlan};

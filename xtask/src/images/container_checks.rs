@@ -13,8 +13,8 @@ use bollard::Docker;
 use crate::engine::container::{self, Entrypoint, RunOutput, RunSpec};
 use crate::engine::mb;
 use crate::engine::progress::Step;
-use crate::images::image_build::LocalImage;
-use crate::images::image_size::{self, ImageSize};
+use crate::images::builder::LocalImage;
+use crate::images::size::{self, ImageSize};
 use crate::images::variants::{Variant, VariantPlan};
 use crate::util::cmd;
 
@@ -415,7 +415,7 @@ pub async fn test_image(
         "[{variant}] measuring the compressed size of {reference}"
     ));
     let scratch = cmd::workspace_root()?.join("target").join("images");
-    let size = image_size::measure(docker, reference, &scratch)
+    let size = size::measure(docker, reference, &scratch)
         .await
         .with_context(|| format!("measuring {reference}"))?;
     drop(step);

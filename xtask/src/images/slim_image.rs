@@ -20,13 +20,13 @@ use bollard::query_parameters::{
 use crate::engine::container::{self, Entrypoint, RunOutput, RunSpec};
 use crate::engine::progress::Step;
 use crate::engine::{self, mb};
-use crate::images::context::BuildContext;
-use crate::images::image_build::{
+use crate::images::builder::{
     BuildOptions, CONTEXT_HASH_LABEL, ContextBuild, build_context, remove_older_builds,
 };
-use crate::images::image_size::{self, ImageSize};
+use crate::images::context::BuildContext;
 use crate::images::manifest::{Family, Manifest};
 use crate::images::payload::EXTRA_CA_FILE;
+use crate::images::size::{self, ImageSize};
 use crate::images::variants::{BuildSettings, TagPolicy, VARIANT_LABEL};
 
 /// The image's repository name, locally (`gitlab-ai/entrypoint`) and in the registry
@@ -482,7 +482,7 @@ pub async fn test(docker: &Docker, reference: &str, plan: &SlimPlan) -> anyhow::
     let scratch = crate::util::cmd::workspace_root()?
         .join("target")
         .join("images");
-    let size = image_size::measure(docker, reference, &scratch)
+    let size = size::measure(docker, reference, &scratch)
         .await
         .with_context(|| format!("measuring {reference}"))?;
     drop(step);

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use crate::images::image_build::CONTEXT_HASH_LABEL;
+use crate::images::builder::CONTEXT_HASH_LABEL;
 use crate::registry::oci::{Arch, Descriptor, ImageManifest, OCI_MANIFEST};
 use crate::registry::{RegistryClient, sha256_digest};
 

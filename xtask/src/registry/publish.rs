@@ -22,8 +22,8 @@ use std::sync::Arc;
 
 use crate::engine::container::{self, Entrypoint, RunSpec};
 use crate::engine::{self, mb};
-use crate::images::image_args::ImageArgs;
-use crate::images::image_build::CONTEXT_HASH_LABEL;
+use crate::images::args::ImageArgs;
+use crate::images::builder::CONTEXT_HASH_LABEL;
 use crate::images::lockfile::Lock;
 use crate::images::manifest::{Base, Manifest};
 use crate::images::revision;

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::images::image_build::CONTEXT_HASH_LABEL;
+use crate::images::builder::CONTEXT_HASH_LABEL;
 use crate::registry::RegistryClient;
 use crate::registry::oci::Arch;
 use crate::registry::remote_image::{self, RemoteImage};

@@ -5,10 +5,10 @@
 //! 2. the Debian base (bootstrapped once, cached);
 //! 3. build the ubuntu-family claude and codex images;
 //! 4. test them in containers;
-//! 5. inside each image, an issue mention becomes a merge request (`image_scenario.rs`); in
+//! 5. inside each image, an issue mention becomes a merge request (`in_image.rs`); in
 //!    webhook mode, two mentions on two issues go through the Comments hook, the trigger, the
 //!    ack job in the slim image and the answer in the Claude image, in parallel
-//!    (`webhook_scenario.rs`);
+//!    (`webhook.rs`);
 //! 6. rebuild with no change: nothing may be rebuilt;
 //! 7. push to a local registry with a wrong password: the command fails;
 //! 8. publish to it (claude, codex and the slim `entrypoint` image), signed with a key and
@@ -24,16 +24,16 @@ use std::time::Instant;
 use anyhow::{Context, bail, ensure};
 
 use crate::engine;
+use crate::images::args::ImageArgs;
 use crate::images::build;
 use crate::images::container_checks;
 use crate::images::debian_base::{self, DEBIAN_BASE_IMAGE};
-use crate::images::image_args::ImageArgs;
 use crate::images::manifest::Base;
 use crate::images::variants::TEST_NAMESPACE;
 use crate::registry::local_registry::LocalRegistry;
 use crate::registry::publish::{self, PublishedImage, Target};
 use crate::registry::{Credentials, RegistryClient, Repository};
-use crate::scenarios::image_scenario;
+use crate::scenarios::in_image;
 use crate::supply_chain;
 use crate::supply_chain::keyless::KeylessPolicy;
 use crate::supply_chain::signing::SigningKey;
@@ -150,7 +150,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
             // once open, and dumps /proc as the CLI's shell each time.
             let fences: &[bool] = &[true, false];
             for &fenced in fences {
-                let story = image_scenario::issue_to_merge_request(docker, image, fenced).await?;
+                let story = in_image::issue_to_merge_request(docker, image, fenced).await?;
                 stage(
                     passed,
                     &format!("[{}] inside the image: {story}", image.variant),
@@ -162,12 +162,9 @@ async fn suite(docker: &bollard::Docker, passed: &mut u32) -> anyhow::Result<()>
             .iter()
             .find(|i| i.variant.assistant == ai_core::Assistant::Claude)
             .context("the claude-ubuntu image was not built")?;
-        let story = crate::scenarios::webhook_scenario::webhook_mentions(
-            docker,
-            &slim.reference,
-            &claude.reference,
-        )
-        .await?;
+        let story =
+            crate::scenarios::webhook::webhook_mentions(docker, &slim.reference, &claude.reference)
+                .await?;
         stage(passed, &format!("webhook mode in the images: {story}"));
 
         let noop = Instant::now();

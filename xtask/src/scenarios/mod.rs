@@ -1,3 +1,3 @@
 pub(crate) mod e2e;
-pub(crate) mod image_scenario;
-pub(crate) mod webhook_scenario;
+pub(crate) mod in_image;
+pub(crate) mod webhook;

@@ -13,7 +13,7 @@
 //! overlap in time, as GitLab runs jobs of different resource groups.
 //!
 //! Every container joins the network namespace of a holder container that has nothing but
-//! loopback, where both doubles listen (`netns.rs`), as in `image_scenario.rs`. The jobs get
+//! loopback, where both doubles listen (`netns.rs`), as in `in_image.rs`. The jobs get
 //! the pipeline's own variables as recorded by the double (the `AI_HOOK_*` the template sent),
 //! `TRIGGER_PAYLOAD` as the file GitLab's runner writes for a file-type variable, and the ack
 //! job's dotenv report as variables of the answering job, as GitLab passes `needs:` reports.

@@ -35,7 +35,7 @@ use entrypoint::marker::{NoteRole, marker};
 
 use crate::engine::container::{self, Entrypoint, Network, RunSpec};
 use crate::engine::netns::NetnsRuntime;
-use crate::images::image_build::LocalImage;
+use crate::images::builder::LocalImage;
 
 /// Where the project is checked out in the containers (a host directory is mounted on the
 /// parent), as the runner's `builds_dir` does.
