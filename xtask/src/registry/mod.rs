@@ -539,4 +539,165 @@ mod tests {
             .unwrap_err();
         assert!(format!("{err:#}").contains("does not match"), "{err:#}");
     }
+
+    /// A registry double that, like GitLab's registry, only accepts writes with a token whose
+    /// scope includes `push` (a pull token is refused with `401`), and answers uploads and
+    /// manifests as the distribution spec says: `202` with a `Location` for a new upload, `201`
+    /// for the stored blob and manifest. Returns the host and the scopes the token service was
+    /// asked for.
+    async fn push_token_registry() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use axum::extract::{Query, State};
+        use axum::http::{HeaderMap, StatusCode, header};
+        use axum::response::IntoResponse;
+        use axum::routing::{get, post, put};
+        use std::collections::HashMap;
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone)]
+        struct Double {
+            realm: String,
+            scopes: Arc<Mutex<Vec<String>>>,
+        }
+        fn challenge(double: &Double) -> axum::response::Response {
+            let challenge = format!(
+                r#"Bearer realm="{}",service="container_registry""#,
+                double.realm
+            );
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, challenge)],
+            )
+                .into_response()
+        }
+        fn bearer(headers: &HeaderMap) -> Option<String> {
+            headers
+                .get(header::AUTHORIZATION)?
+                .to_str()
+                .ok()?
+                .strip_prefix("Bearer ")
+                .map(str::to_owned)
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let scopes = Arc::new(Mutex::new(Vec::new()));
+        let double = Double {
+            realm: format!("{base}/jwt/auth"),
+            scopes: scopes.clone(),
+        };
+        let app =
+            axum::Router::new()
+                .route(
+                    "/v2/",
+                    get(|State(double): State<Double>| async move { challenge(&double) }),
+                )
+                .route(
+                    "/jwt/auth",
+                    get(
+                        |State(double): State<Double>,
+                         headers: HeaderMap,
+                         Query(query): Query<HashMap<String, String>>| async move {
+                            if headers
+                                .get(header::AUTHORIZATION)
+                                .is_none_or(|v| v != "Basic dXNlcjpzZWNyZXQ=")
+                            {
+                                return StatusCode::UNAUTHORIZED.into_response();
+                            }
+                            let scope = query.get("scope").cloned().unwrap_or_default();
+                            double.scopes.lock().unwrap().push(scope.clone());
+                            let token = if scope.ends_with(":pull,push") {
+                                "push"
+                            } else {
+                                "pull"
+                            };
+                            axum::Json(serde_json::json!({"token": token})).into_response()
+                        },
+                    ),
+                )
+                .route(
+                    "/v2/g/p/claude/blobs/{digest}",
+                    axum::routing::head(
+                        |State(double): State<Double>, headers: HeaderMap| async move {
+                            match bearer(&headers) {
+                                Some(_) => StatusCode::NOT_FOUND.into_response(),
+                                None => challenge(&double),
+                            }
+                        },
+                    ),
+                )
+                .route(
+                    "/v2/g/p/claude/blobs/uploads/",
+                    post(
+                        |State(double): State<Double>, headers: HeaderMap| async move {
+                            if bearer(&headers).as_deref() != Some("push") {
+                                return challenge(&double);
+                            }
+                            (
+                                StatusCode::ACCEPTED,
+                                [(header::LOCATION, "/v2/g/p/claude/blobs/uploads/u1")],
+                            )
+                                .into_response()
+                        },
+                    ),
+                )
+                .route(
+                    "/v2/g/p/claude/blobs/uploads/u1",
+                    put(
+                        |State(double): State<Double>,
+                         headers: HeaderMap,
+                         Query(query): Query<HashMap<String, String>>,
+                         body: axum::body::Bytes| async move {
+                            if bearer(&headers).as_deref() != Some("push") {
+                                return challenge(&double);
+                            }
+                            let digest = query.get("digest").cloned().unwrap_or_default();
+                            if digest != sha256_digest(&body) {
+                                return StatusCode::BAD_REQUEST.into_response();
+                            }
+                            let location = format!("/v2/g/p/claude/blobs/{digest}");
+                            (StatusCode::CREATED, [(header::LOCATION, location)]).into_response()
+                        },
+                    ),
+                )
+                .route(
+                    "/v2/g/p/claude/manifests/{reference}",
+                    put(
+                        |State(double): State<Double>,
+                         headers: HeaderMap,
+                         body: axum::body::Bytes| async move {
+                            if bearer(&headers).as_deref() != Some("push") {
+                                return challenge(&double);
+                            }
+                            let location =
+                                format!("/v2/g/p/claude/manifests/{}", sha256_digest(&body));
+                            (StatusCode::CREATED, [(header::LOCATION, location)]).into_response()
+                        },
+                    ),
+                )
+                .with_state(double);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (base.trim_start_matches("http://").to_owned(), scopes)
+    }
+
+    #[tokio::test]
+    async fn blobs_and_manifests_are_pushed_with_a_push_token_from_the_realm() {
+        let (host, scopes) = push_token_registry().await;
+        let repo = Repository::parse(&format!("{host}/g/p/claude")).unwrap();
+        let client = RegistryClient::new(repo.clone(), Some(creds("secret"))).unwrap();
+        let digest = client.push_blob(b"a signature layer").await.unwrap();
+        assert_eq!(digest, sha256_digest(b"a signature layer"));
+        let stored = client
+            .put_manifest("latest", crate::registry::oci::OCI_MANIFEST, MANIFEST)
+            .await
+            .unwrap();
+        assert_eq!(stored, sha256_digest(MANIFEST));
+        let asked = scopes.lock().unwrap().clone();
+        assert!(
+            asked.iter().any(|s| s == "repository:g/p/claude:pull,push"),
+            "{asked:?}"
+        );
+
+        let anonymous = RegistryClient::new(repo, None).unwrap();
+        let err = anonymous.push_blob(b"x").await.unwrap_err();
+        assert!(format!("{err:#}").contains("CI_REGISTRY_USER"), "{err:#}");
+    }
 }
