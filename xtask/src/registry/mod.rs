@@ -541,7 +541,9 @@ mod tests {
     }
 
     /// A registry double that, like GitLab's registry, only accepts writes with a token whose
-    /// scope includes `push` (a pull token is refused with `401`), and answers uploads and
+    /// scope includes `push` (a pull token is refused with `401`): the token service grants the
+    /// actions of the `scope` asked for, `repository:<path>:pull,push` for a push
+    /// (https://distribution.github.io/distribution/spec/auth/jwt/). It answers uploads and
     /// manifests as the distribution spec says: `202` with a `Location` for a new upload, `201`
     /// for the stored blob and manifest. Returns the host and the scopes the token service was
     /// asked for.
