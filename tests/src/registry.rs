@@ -2,7 +2,7 @@
 //! authentication, its configuration and storage in a temporary directory, stopped when
 //! dropped; and pushes of tiny images through the registry API over plain HTTP (no Docker).
 //!
-//! The same approach as `xtask/src/local_registry.rs`, which the publish tests use; this copy
+//! The same approach as `xtask/src/registry/local_registry.rs`, which the publish tests use; this copy
 //! serves the entrypoint's integration tests (`doctor` reading tags, digests and signatures).
 //! The push follows the distribution spec: a monolithic blob upload (`POST
 //! /v2/<name>/blobs/uploads/`, then `PUT <Location>&digest=…`) and `PUT

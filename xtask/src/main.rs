@@ -2,59 +2,23 @@
 //!
 //! `main` only parses flags and dispatches; each command is its own module.
 
-mod artifacts;
-mod bench_images;
-mod bench_placeholder;
-mod bootstrap_base;
-mod build_images;
-mod bump_versions;
-mod cache;
-mod cmd;
-mod container;
-mod context;
-mod e2e;
+mod commands;
 mod engine;
-mod engine_endpoint;
-mod entrypoint_binary;
-mod image_args;
-mod image_build;
-mod image_index;
-mod image_scenario;
-mod image_size;
-mod integrity;
-mod keyless;
-mod local_registry;
-mod lock_artifacts;
-mod lockfile;
-mod manifest;
-mod netns;
-mod npm_registry;
-mod oci;
-mod payload;
-mod plan;
-mod prerequisites;
-mod progress;
-mod public_url;
-mod publish;
+mod images;
 mod registry;
-mod registry_auth;
-#[cfg(test)]
-mod registry_fixture;
-mod registry_skip;
-mod remote_image;
-mod revision;
-mod sbom;
-mod signing;
-mod slim_image;
+mod scenarios;
 mod supply_chain;
-mod test;
-mod test_images;
+#[cfg(test)]
+mod tidy;
 mod timings;
-mod variants;
-mod verify_image;
-mod webhook_scenario;
+mod util;
 
 use clap::{Parser, Subcommand};
+
+use commands::{
+    bench_images, bench_placeholder, bootstrap_base, build_images, bump_versions, lock_artifacts,
+    plan, publish, test, test_images, verify_image,
+};
 
 #[derive(Debug, Parser)]
 #[command(

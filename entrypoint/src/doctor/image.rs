@@ -551,7 +551,7 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
         })
 }
 
-/// A release tag of the scheme in `xtask/src/variants.rs`: `<version>` or `<version>-<base>`.
+/// A release tag of the scheme in `xtask/src/images/variants.rs`: `<version>` or `<version>-<base>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReleaseTag {
     /// The release.

@@ -246,13 +246,13 @@ pub async fn confirm(
     // A label request names its label (the relay's or the scan's trigger label); a job whose
     // own AI_LABEL_TRIGGER is another label does not take it: a variable alone never makes a
     // label a trigger the project did not choose.
-    if let (Requested::Labelled { label }, Some(trigger)) = (&request.requested, job_label) {
-        if label != trigger {
-            return Ok(Err(format!(
-                "the label request on {} names the label {label:?}, but this job's AI_LABEL_TRIGGER is {trigger:?}",
-                request.noteable.reference()
-            )));
-        }
+    if let (Requested::Labelled { label }, Some(trigger)) = (&request.requested, job_label)
+        && label != trigger
+    {
+        return Ok(Err(format!(
+            "the label request on {} names the label {label:?}, but this job's AI_LABEL_TRIGGER is {trigger:?}",
+            request.noteable.reference()
+        )));
     }
     let (confidential, description, labels, assignees, reviewers) = match request.noteable {
         Noteable::Issue(iid) => {

@@ -1,6 +1,6 @@
 //! Scripts that more than one end-to-end suite tells: the same model turns drive `entrypoint
 //! run` on the host (`tests/tests/it/run_mentions.rs`) and inside the built images
-//! (`xtask/src/image_scenario.rs`).
+//! (`xtask/src/scenarios/in_image.rs`).
 
 use std::path::Path;
 

@@ -1,0 +1,11 @@
+pub(crate) mod bench_images;
+pub(crate) mod bench_placeholder;
+pub(crate) mod bootstrap_base;
+pub(crate) mod build_images;
+pub(crate) mod bump_versions;
+pub(crate) mod lock_artifacts;
+pub(crate) mod plan;
+pub(crate) mod publish;
+pub(crate) mod test;
+pub(crate) mod test_images;
+pub(crate) mod verify_image;
