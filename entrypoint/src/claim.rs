@@ -79,18 +79,18 @@ use crate::gitlab::ids::{AwardId, NoteId, Noteable, ProjectRef, UserId};
 use crate::gitlab::notes::NoteListOptions;
 
 /// How long a claim without hand-over holds a mention: `AI_CLAIM_LEASE_SECONDS`.
-pub const LEASE_VAR: &str = crate::env::AI_CLAIM_LEASE_SECONDS.name();
+pub(crate) const LEASE_VAR: &str = crate::env::AI_CLAIM_LEASE_SECONDS.name();
 
 /// Ten minutes. A live claimer needs a handful of requests between its claim and the hand-over
 /// (list, placeholder, hand-over reaction): well under a second when GitLab is healthy (the
 /// tests measure it), and up to a minute per request while the client rides out a deploy or a
 /// rate limit ([`crate::gitlab::RetryPolicy`]'s budget). Ten minutes covers that with room to
 /// spare, and clocks that disagree by a few minutes.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_LEASE: Duration = Duration::from_secs(600);
 
 /// Attempts of one [`claim`] call when callers collide; each collision costs every colliding
 /// caller one withdrawal and a random pause.
-pub const ROUNDS: u32 = 10;
+pub(crate) const ROUNDS: u32 = 10;
 
 /// The reaction that claims a note for `assistant`. Each assistant has its own, so one bot user
 /// serving both can claim the same note once for each (`@claude @codex compare`).
@@ -604,7 +604,7 @@ async fn remove_own(gitlab: &GitLab, target: Target<'_>, name: &str) {
 /// confirmation looks (the relay rewrites its placeholder once the pipeline runs,
 /// [`crate::answer::in_pipeline`]), so this only names the reactions; `None` when the mention
 /// is free, held or handed over within the lease.
-pub fn stale_handover(
+pub(crate) fn stale_handover(
     awards: &[AwardEmoji],
     assistant: Assistant,
     bot: UserId,
@@ -627,7 +627,7 @@ pub fn stale_handover(
 
 /// Deletes the bot's reactions `awards` from the note (already gone is fine), for a caller
 /// taking over a mention whose claimer died ([`stale_handover`]).
-pub async fn withdraw_all(
+pub(crate) async fn withdraw_all(
     gitlab: &GitLab,
     target: Target<'_>,
     awards: &[AwardId],
@@ -642,7 +642,7 @@ pub async fn withdraw_all(
 /// them: for a job that queued its request again ([`crate::quota`]) in a retry pipeline the
 /// relay's sweep started and claimed, which holds no award ids, so that the next sweep or scan
 /// can claim the queued note again. Already gone is fine.
-pub async fn release_own(
+pub(crate) async fn release_own(
     gitlab: &GitLab,
     target: Target<'_>,
     assistant: Assistant,

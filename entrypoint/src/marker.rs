@@ -63,7 +63,7 @@ pub fn claim_line(award: AwardId) -> String {
 }
 
 /// The claim a placeholder was posted under, if it carries [`claim_line`].
-pub fn claim_of(body: &str) -> Option<AwardId> {
+pub(crate) fn claim_of(body: &str) -> Option<AwardId> {
     let rest = &body[body.find(CLAIM_PREFIX)? + CLAIM_PREFIX.len()..];
     let id = rest.split(" -->").next()?;
     id.parse().ok().map(AwardId)
@@ -80,12 +80,12 @@ const FINDING_PREFIX: &str = "<!-- gitlab-ai-assistant-finding:";
 const LINE_PREFIX: &str = "<!-- gitlab-ai-assistant-line:";
 
 /// The hidden line naming the key of a finding's line.
-pub fn line_key_line(key: &str) -> String {
+pub(crate) fn line_key_line(key: &str) -> String {
     format!("{LINE_PREFIX}{key} -->")
 }
 
 /// The line key a finding's thread carries, if any.
-pub fn line_key_of(body: &str) -> Option<&str> {
+pub(crate) fn line_key_of(body: &str) -> Option<&str> {
     hidden_value(body, LINE_PREFIX)
 }
 
@@ -94,22 +94,22 @@ pub fn line_key_of(body: &str) -> Option<&str> {
 const REVIEWED_PREFIX: &str = "<!-- gitlab-ai-assistant-reviewed:";
 
 /// The hidden line naming a finding's fingerprint.
-pub fn finding_line(fingerprint: &str) -> String {
+pub(crate) fn finding_line(fingerprint: &str) -> String {
     format!("{FINDING_PREFIX}{fingerprint} -->")
 }
 
 /// The fingerprint in a finding's thread, if it carries [`finding_line`].
-pub fn finding_of(body: &str) -> Option<&str> {
+pub(crate) fn finding_of(body: &str) -> Option<&str> {
     hidden_value(body, FINDING_PREFIX)
 }
 
 /// The hidden line naming the head commit a review covered.
-pub fn reviewed_line(sha: &str) -> String {
+pub(crate) fn reviewed_line(sha: &str) -> String {
     format!("{REVIEWED_PREFIX}{sha} -->")
 }
 
 /// The head commit a review summary says it covered: 40 hex digits, or nothing.
-pub fn reviewed_of(body: &str) -> Option<&str> {
+pub(crate) fn reviewed_of(body: &str) -> Option<&str> {
     hidden_value(body, REVIEWED_PREFIX)
         .filter(|sha| sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()))
 }

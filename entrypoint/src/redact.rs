@@ -24,7 +24,7 @@ pub const REDACTED: &str = "[REDACTED]";
 
 /// Shorter values are not treated as secrets: they would match ordinary words and numbers
 /// (`true`, a port), and no real credential is that short.
-pub const MIN_SECRET_CHARS: usize = 8;
+pub(crate) const MIN_SECRET_CHARS: usize = 8;
 
 /// Variables that hold credentials whatever their name looks like to [`is_secret_name`].
 const NAMED_SECRETS: [&str; 7] = [
@@ -119,7 +119,7 @@ impl std::fmt::Debug for Redactor {
 /// True for variable names that hold credentials: the well-known ones, and any name with a
 /// `_`-separated part containing TOKEN, SECRET, PASSWORD, PASSWD, KEY, AUTH, JWT or CREDENTIAL,
 /// except the AUTHOR words.
-pub fn is_secret_name(name: &str) -> bool {
+pub(crate) fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     if NAMED_SECRETS.contains(&upper.as_str()) {
         return true;
@@ -175,7 +175,7 @@ impl Redactor {
     /// Each line of a value of several lines (a PEM key, a JSON key file) is a secret of its
     /// own too: text cut to its end, such as the tail of a job's log, can hold the last lines
     /// of such a value without its first.
-    pub fn add_secret(&mut self, value: &str) {
+    pub(crate) fn add_secret(&mut self, value: &str) {
         let value = value.trim();
         if value.chars().count() < MIN_SECRET_CHARS {
             return;
@@ -216,7 +216,7 @@ impl Redactor {
 
     /// `text` with secrets replaced by [`REDACTED`], mentions left alone: for the job log,
     /// where a mention summons nobody.
-    pub fn remove_secrets(&self, text: &str) -> String {
+    pub(crate) fn remove_secrets(&self, text: &str) -> String {
         let mut current = Cow::Borrowed(text);
         match &self.matcher {
             Some(matcher) => {

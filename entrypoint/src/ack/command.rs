@@ -50,10 +50,10 @@ use crate::trigger::{Source, Trigger};
 pub const DOTENV_FILE: &str = "ai-ack.env";
 
 /// The variable that carries the acknowledgement's outcome to the assistant job.
-pub const ACK_VAR: &str = crate::env::AI_ACK.name();
+pub(crate) const ACK_VAR: &str = crate::env::AI_ACK.name();
 
 /// The assistant job's image; the ack job points it at the slim image when nothing is left.
-pub const JOB_IMAGE_VAR: &str = crate::env::AI_JOB_IMAGE.name();
+pub(crate) const JOB_IMAGE_VAR: &str = crate::env::AI_JOB_IMAGE.name();
 
 /// What the acknowledgement left for the assistant job.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -205,7 +205,7 @@ fn is_cloud_variable(cloud: Cloud, name: &str) -> bool {
 
 /// Whether a name asked for by the project may be copied: not a credential by its name, not a
 /// GitLab CI variable (they describe the project, the pipeline and its tokens), not reserved.
-pub fn may_pass_through(name: &str) -> bool {
+pub(crate) fn may_pass_through(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     let valid = !upper.is_empty() && upper.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     valid
@@ -216,7 +216,7 @@ pub fn may_pass_through(name: &str) -> bool {
 }
 
 /// Splits `AI_ENV_PASSTHROUGH` (names separated by commas or whitespace).
-pub fn parse_passthrough(list: &str) -> Vec<String> {
+pub(crate) fn parse_passthrough(list: &str) -> Vec<String> {
     list.split(|c: char| c == ',' || c.is_whitespace())
         .filter(|n| !n.is_empty())
         .map(str::to_owned)

@@ -70,7 +70,7 @@ pub struct Usage {
 /// One CLI's output format: turns one JSON line into the events it carries. Implemented in
 /// `agent/<name>/stream.rs`; it may keep state between lines (Codex reports a file change's
 /// paths only when the item completes).
-pub trait StreamParser: fmt::Debug + Send {
+pub(crate) trait StreamParser: fmt::Debug + Send {
     /// The events in one line of the CLI's output, already parsed as JSON.
     fn events(
         &mut self,
@@ -81,7 +81,7 @@ pub trait StreamParser: fmt::Debug + Send {
 
 /// Reads one CLI's stdout, line by line, into [`AssistantEvent`]s.
 #[derive(Debug)]
-pub struct EventParser {
+pub(crate) struct EventParser {
     workspace: Option<PathBuf>,
     format: Box<dyn StreamParser>,
 }
@@ -98,7 +98,7 @@ impl EventParser {
 
     /// The events in one line of output; none for blank lines, text that is not JSON and
     /// event kinds that carry nothing to report.
-    pub fn parse_line(&mut self, line: &str) -> Vec<AssistantEvent> {
+    pub(crate) fn parse_line(&mut self, line: &str) -> Vec<AssistantEvent> {
         let Ok(value) = serde_json::from_str::<serde_json::Value>(line.trim()) else {
             if !line.trim().is_empty() {
                 tracing::debug!(line, "assistant output line is not JSON");
@@ -113,7 +113,7 @@ impl EventParser {
 }
 
 /// Turns a tool's input into one log line.
-pub struct Summarizer<'a> {
+pub(crate) struct Summarizer<'a> {
     workspace: Option<&'a Path>,
 }
 

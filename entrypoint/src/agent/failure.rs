@@ -57,7 +57,7 @@ impl Failure {
     }
 
     /// Reads the failure message a CLI reported.
-    pub fn from_message(message: &str, assistant: Assistant, model: Option<&str>) -> Self {
+    pub(crate) fn from_message(message: &str, assistant: Assistant, model: Option<&str>) -> Self {
         let lower = message.to_ascii_lowercase();
         let has = |needles: &[&str]| {
             needles.iter().any(|n| {

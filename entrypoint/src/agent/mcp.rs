@@ -55,7 +55,7 @@ use crate::secret::Secret;
 pub const VARIABLE: &str = crate::env::AI_MCP_CONFIG.name();
 
 /// The CI/CD variable naming a file on the default branch that holds it.
-pub const FILE_VARIABLE: &str = crate::env::AI_MCP_CONFIG_FILE.name();
+pub(crate) const FILE_VARIABLE: &str = crate::env::AI_MCP_CONFIG_FILE.name();
 
 /// At most this many servers: each one is started (or connected to) before the model's first
 /// call.
@@ -249,7 +249,7 @@ impl McpConfig {
     }
 
     /// With the network fenced, every HTTP server's host must be in `AI_SANDBOX_ALLOW`.
-    pub fn check_network(&self, network: &Network) -> Result<(), McpError> {
+    pub(crate) fn check_network(&self, network: &Network) -> Result<(), McpError> {
         let Network::Fenced { extra_hosts } = network else {
             return Ok(());
         };

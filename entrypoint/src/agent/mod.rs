@@ -118,7 +118,7 @@ pub(crate) fn agent(assistant: Assistant) -> &'static dyn Agent {
 }
 
 /// A reader of `assistant`'s output. Paths inside `workspace` are shown relative to it.
-pub fn event_parser(assistant: Assistant, workspace: Option<&Path>) -> EventParser {
+pub(crate) fn event_parser(assistant: Assistant, workspace: Option<&Path>) -> EventParser {
     EventParser::new(agent(assistant).stream_parser(), workspace)
 }
 
@@ -196,7 +196,7 @@ impl Handles {
     }
 
     /// The assistant summoned by `username` (as written after `@`, any case), if any.
-    pub fn assistant_for(&self, username: &str) -> Option<Assistant> {
+    pub(crate) fn assistant_for(&self, username: &str) -> Option<Assistant> {
         Assistant::ALL
             .into_iter()
             .find(|a| self.handle(*a).matches(username))

@@ -282,12 +282,12 @@ impl CodexRules {
     }
 
     /// Whether `CODEX.md` is passed.
-    pub fn reads_codex_md(self) -> bool {
+    pub(crate) fn reads_codex_md(self) -> bool {
         matches!(self, Self::Codex | Self::Both)
     }
 
     /// Whether Codex reads `AGENTS.md` itself.
-    pub fn reads_agents_md(self) -> bool {
+    pub(crate) fn reads_agents_md(self) -> bool {
         matches!(self, Self::Agents | Self::Both)
     }
 }
@@ -394,7 +394,7 @@ fn mcp_from_env(
 impl CliOptions {
     /// The variables set that Codex has no flag for (it has no per-tool allow or deny list in
     /// `codex exec`), so the job can say in its log that they do not apply.
-    pub fn ignored_by_codex(&self) -> Vec<&'static str> {
+    pub(crate) fn ignored_by_codex(&self) -> Vec<&'static str> {
         let mut ignored = Vec::new();
         if !self.allowed_tools.is_empty() {
             ignored.push(crate::env::AI_ALLOWED_TOOLS.name());

@@ -242,7 +242,7 @@ pub async fn run(
 }
 
 /// What an [`super::Agent`] needs to build one attempt's [`super::invocation::Invocation`].
-pub(crate) struct Launch<'a> {
+pub struct Launch<'a> {
     pub spec: &'a RunSpec,
     /// The model this attempt asks for (`None`: the CLI's default).
     pub model: Option<&'a str>,
@@ -258,14 +258,14 @@ pub(crate) struct Launch<'a> {
 
 impl Launch<'_> {
     /// The key proxy's URL for the MCP server `name`.
-    pub fn service_url(&self, name: &str) -> Option<String> {
+    pub(crate) fn service_url(&self, name: &str) -> Option<String> {
         self.proxy
             .and_then(|p| p.service_url(name))
             .map(str::to_owned)
     }
 
     /// True when the run has MCP servers to give the CLI.
-    pub fn has_mcp(&self) -> bool {
+    pub(crate) fn has_mcp(&self) -> bool {
         !self.servers.routes.is_empty() || !self.servers.stdio.is_empty()
     }
 }

@@ -29,13 +29,13 @@ use crate::secret::Secret;
 
 /// The model Codex 0.169.0 picks when given none: the first entry (priority 1) of its built-in
 /// model catalog, confirmed by running it without `-m` against a local double.
-pub const CODEX_DEFAULT_MODEL: &str = "gpt-6.1-sol";
+pub(crate) const CODEX_DEFAULT_MODEL: &str = "gpt-6.1-sol";
 
 /// The product's historical default for Codex. OpenAI announced its shutdown, hence the
 /// automatic fallback to [`CODEX_DEFAULT_MODEL`].
 pub const CODEX_MODEL: &str = "o4-mini";
 
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
 /// A variable has a value the run cannot use.
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +166,7 @@ fn api(
 /// The variables an assistant's model key may come from, the preferred first: `CLAUDE_API_KEY`
 /// is the name the templates and `entrypoint setup` use, `ANTHROPIC_API_KEY` what Anthropic's
 /// own tools read; `OPENAI_API_KEY` is Codex's own name, `CODEX_API_KEY` its alias.
-pub fn model_key_variables(assistant: Assistant) -> &'static [&'static str] {
+pub(crate) fn model_key_variables(assistant: Assistant) -> &'static [&'static str] {
     assistant.profile().key_variables
 }
 
@@ -179,7 +179,7 @@ fn key_names(variables: &[&str]) -> String {
 }
 
 /// `1200`, `90s`, `20m`, `2h`; zero is refused.
-pub fn parse_timeout(text: &str) -> Option<Duration> {
+pub(crate) fn parse_timeout(text: &str) -> Option<Duration> {
     let text = text.trim();
     let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((at, _)) => text.split_at(at),

@@ -95,7 +95,7 @@ pub async fn in_job(
 /// Runs the run flow for `assistant` in this job with the trigger variables `overlay` (a
 /// request's: a note's [`CiRequest::variables`], an issue or merge request event's, a queued
 /// mention's) on top of the job's own `vars`, and every other trigger variable hidden.
-pub async fn run_with(
+pub(crate) async fn run_with(
     overlay: BTreeMap<&'static str, String>,
     assistant: Assistant,
     handles: &Handles,

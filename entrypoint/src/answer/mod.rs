@@ -182,7 +182,7 @@ fn claim_target(trigger: &Trigger) -> Option<Target<'_>> {
 
 /// Claims the mention (unless it was passed on), then posts the refusal or the placeholder and
 /// hands the claim over; never leaves a placeholder behind without a handed-over claim.
-pub async fn acknowledge_verdict(ask: Ask<'_>, verdict: Verdict) -> Acknowledged {
+pub(crate) async fn acknowledge_verdict(ask: Ask<'_>, verdict: Verdict) -> Acknowledged {
     acknowledge_with(ask, verdict, None).await
 }
 
@@ -320,7 +320,7 @@ async fn handed_over(
 }
 
 /// Gives a claim back (and its hand-over reaction), so that a retry can answer.
-pub async fn give_back(
+pub(crate) async fn give_back(
     gitlab: &GitLab,
     target: Target<'_>,
     award: AwardId,

@@ -48,7 +48,7 @@ pub async fn refuse(
 
 /// Posts the refusal; when a relay or scan handed its placeholder over, the refusal replaces it
 /// (the person must not be left looking at "working…"), else it goes where the request was made.
-pub async fn refuse_in_place(
+pub(crate) async fn refuse_in_place(
     gitlab: &GitLab,
     trigger: &Trigger,
     assistant: Assistant,

@@ -50,7 +50,7 @@ impl Transcript {
     /// transcript ends with the stop all the same. (Claude reports its own stop as an event.)
     /// Any assistant the key proxy meters (`Agent::metered_by_proxy`) is
     /// recorded so.
-    pub fn record_codex_stop(&self, assistant: Assistant, outcome: &Outcome, redactor: &Redactor) {
+    pub(crate) fn record_codex_stop(&self, assistant: Assistant, outcome: &Outcome, redactor: &Redactor) {
         if crate::agent::agent(assistant).metered_by_proxy()
             && let Outcome::LimitReached {
                 limit,
@@ -117,7 +117,7 @@ impl Transcript {
     }
 
     /// The JSON Lines file; a last line counts the steps left out past the size limit.
-    pub fn to_jsonl(&self) -> String {
+    pub(crate) fn to_jsonl(&self) -> String {
         let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
         let mut text = String::with_capacity(kept.bytes + 64);
         for line in &kept.lines {

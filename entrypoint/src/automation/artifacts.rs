@@ -111,7 +111,7 @@ impl TaskResult {
         }
     }
 
-    pub fn set_usage(&mut self, usage: Option<Usage>) {
+    pub(crate) fn set_usage(&mut self, usage: Option<Usage>) {
         self.input_tokens = usage.map(|u| u.input);
         self.output_tokens = usage.map(|u| u.output);
     }

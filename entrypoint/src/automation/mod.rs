@@ -47,11 +47,11 @@ use schema::OutputSchema;
 use task::{PostTo, TaskSettings, TextSource};
 
 /// The largest prompt file read, in bytes: a task, not a manual.
-pub const PROMPT_LIMIT: usize = 256 * 1024;
+pub(crate) const PROMPT_LIMIT: usize = 256 * 1024;
 
 /// A file the task names cannot be read from the default branch.
 #[derive(Debug, thiserror::Error)]
-pub enum TaskFileError {
+pub(crate) enum TaskFileError {
     #[error(
         "{setting} names the file {path}, which the default branch {branch} does not have: add it there (the file is read from the default branch only)"
     )]
@@ -78,7 +78,7 @@ pub enum TaskFileError {
 
 /// The task may not run: who started it, or the month's spending.
 #[derive(Debug, thiserror::Error)]
-pub enum RefusedTask {
+pub(crate) enum RefusedTask {
     /// `GITLAB_USER_ID` is missing.
     #[error(
         "GITLAB_USER_ID is not set, so who started the task cannot be checked against AI_MIN_ACCESS_LEVEL: run the task in a GitLab CI job"

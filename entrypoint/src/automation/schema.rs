@@ -16,7 +16,7 @@ use serde_json::Value;
 
 /// Largest schema accepted, in bytes: Claude gets it as one command-line argument, and Linux
 /// refuses a single argument over 128 KiB (`MAX_ARG_STRLEN`).
-pub const MAX_SCHEMA_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_SCHEMA_BYTES: usize = 64 * 1024;
 
 /// At most this many violations are named in the failure message.
 const MAX_REPORTED: usize = 5;
@@ -147,7 +147,7 @@ impl OutputSchema {
 /// The structured result of a run: Claude's `structured_output` when it gave one, else the
 /// final answer read as JSON (Codex's answer is the JSON text; a fenced ```json block is
 /// accepted too, since models like to wrap JSON that way).
-pub fn result_value(structured: Option<Value>, final_text: &str) -> Option<Value> {
+pub(crate) fn result_value(structured: Option<Value>, final_text: &str) -> Option<Value> {
     if structured.is_some() {
         return structured;
     }

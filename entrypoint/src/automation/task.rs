@@ -19,16 +19,16 @@
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable};
 
 /// The variable holding the prompt text.
-pub const PROMPT_VARIABLE: &str = crate::env::AI_PROMPT.name();
+pub(crate) const PROMPT_VARIABLE: &str = crate::env::AI_PROMPT.name();
 /// The variable holding the output schema or its path.
-pub const SCHEMA_VARIABLE: &str = crate::env::AI_OUTPUT_SCHEMA.name();
+pub(crate) const SCHEMA_VARIABLE: &str = crate::env::AI_OUTPUT_SCHEMA.name();
 /// The variable saying where to post the answer.
-pub const POST_TO_VARIABLE: &str = crate::env::AI_POST_TO.name();
+pub(crate) const POST_TO_VARIABLE: &str = crate::env::AI_POST_TO.name();
 /// The variable holding the merge request's title.
-pub const TITLE_VARIABLE: &str = crate::env::AI_TASK_TITLE.name();
+pub(crate) const TITLE_VARIABLE: &str = crate::env::AI_TASK_TITLE.name();
 
 /// The pipeline sources a task runs in.
-pub const SOURCES: &[&str] = &["schedule", "api", "web", "pipeline"];
+pub(crate) const SOURCES: &[&str] = &["schedule", "api", "web", "pipeline"];
 
 /// Variables that say the job was started for a comment.
 const MENTION_VARIABLES: &[&str] = &[
@@ -41,7 +41,7 @@ const MENTION_VARIABLES: &[&str] = &[
 
 /// A setting of the task cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TaskError {
+pub(crate) enum TaskError {
     /// Both a prompt text and a prompt file.
     #[error(
         "both AI_PROMPT and --prompt-file are set: an automation run takes one prompt; remove one of them"
@@ -81,7 +81,7 @@ pub enum TaskError {
 
 /// Where a text comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TextSource {
+pub(crate) enum TextSource {
     /// The variable holds it.
     Text(String),
     /// A file on the default branch, by its repository path.
@@ -90,7 +90,7 @@ pub enum TextSource {
 
 /// Where the answer is posted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PostTo {
+pub(crate) enum PostTo {
     /// Nowhere: the artifacts and the job log hold it.
     Nowhere,
     /// A comment on this issue or merge request.
@@ -99,7 +99,7 @@ pub enum PostTo {
 
 /// Every setting of the task.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TaskSettings {
+pub(crate) struct TaskSettings {
     pub prompt: TextSource,
     pub schema: Option<TextSource>,
     pub post_to: PostTo,

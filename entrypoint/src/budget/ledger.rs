@@ -31,7 +31,7 @@ pub struct Answer {
 }
 
 /// Every answer of the bot (`bot`) in `project` since `since`, oldest first.
-pub async fn answers_since(
+pub(crate) async fn answers_since(
     gitlab: &GitLab,
     project: &ProjectRef,
     bot: UserId,

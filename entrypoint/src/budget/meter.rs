@@ -64,7 +64,7 @@ impl Meter {
     }
 
     /// Lets one model call through and counts it, or names the limit that refuses it.
-    pub fn admit(&self) -> Result<(), Limit> {
+    pub(crate) fn admit(&self) -> Result<(), Limit> {
         let mut totals = self.totals_mut();
         if let Some(limit) = totals.stopped {
             return Err(limit);
@@ -104,7 +104,7 @@ impl Meter {
         totals.cost_usd += price.cost(input, cached, output);
     }
 
-    pub fn totals(&self) -> MeterTotals {
+    pub(crate) fn totals(&self) -> MeterTotals {
         *self.totals_mut()
     }
 

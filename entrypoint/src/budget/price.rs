@@ -26,7 +26,7 @@ pub struct PriceError(pub String);
 
 /// OpenAI's list prices (USD per 1M tokens: input, cached input, output), as published on
 /// <https://platform.openai.com/docs/pricing>.
-pub const OPENAI_PRICES: &[(&str, Price)] = &[
+pub(crate) const OPENAI_PRICES: &[(&str, Price)] = &[
     ("gpt-5", p(1.25, 0.125, 10.0)),
     ("gpt-5-codex", p(1.25, 0.125, 10.0)),
     ("gpt-5-mini", p(0.25, 0.025, 2.0)),

@@ -98,7 +98,7 @@ impl UsageLine {
 
 impl UsageRecord {
     /// Tokens as the record holds them.
-    pub fn set_usage(&mut self, usage: Option<Usage>) {
+    pub(crate) fn set_usage(&mut self, usage: Option<Usage>) {
         self.input_tokens = usage.map(|u| u.input);
         self.output_tokens = usage.map(|u| u.output);
     }

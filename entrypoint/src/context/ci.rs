@@ -26,11 +26,11 @@ use crate::redact::Redactor;
 
 /// Pipelines and jobs linked from an issue that are read at most: links beyond are listed as
 /// not read, so a description full of links cannot turn one mention into hundreds of calls.
-pub const MAX_LINKED: usize = 3;
+pub(crate) const MAX_LINKED: usize = 3;
 
 /// Bytes of one log read at most. GitLab's own log limit is configurable and can be far
 /// larger; past this, the end of the log is out of reach and the prompt says so.
-pub const MAX_LOG_DOWNLOAD: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_LOG_DOWNLOAD: u64 = 64 * 1024 * 1024;
 
 /// What is known about one job's log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -330,7 +330,7 @@ fn short(error: &GitLabError) -> String {
 /// The end of a log as the prompt shows it: a partial first line dropped (it may hold the
 /// second half of a secret the redactor cannot recognise), cleaned, redacted, then cut to the
 /// line and byte budgets from the end.
-pub fn excerpt(tail: &TextTail, budget: &ContextBudget, redactor: &Redactor) -> LogExcerpt {
+pub(crate) fn excerpt(tail: &TextTail, budget: &ContextBudget, redactor: &Redactor) -> LogExcerpt {
     let mut bytes = tail.bytes.as_slice();
     if !tail.is_whole() {
         match bytes.iter().position(|b| *b == b'\n') {
@@ -374,7 +374,7 @@ static SECTIONS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A log as a person reads it in GitLab: no escape sequences or section markers, each line as
 /// its last carriage return left it (progress bars), no other control or invisible characters.
-pub fn clean_log(text: &str) -> String {
+pub(crate) fn clean_log(text: &str) -> String {
     let without_escapes = ESCAPES.replace_all(text, "");
     let without_sections = SECTIONS.replace_all(&without_escapes, "");
     let mut out = String::with_capacity(without_sections.len());

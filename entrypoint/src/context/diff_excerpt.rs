@@ -2,13 +2,13 @@
 //! reviewer saw.
 
 /// Lines of context on each side of the commented line.
-pub const CONTEXT_LINES: usize = 3;
+pub(crate) const CONTEXT_LINES: usize = 3;
 
 /// Which line a note is on: `new_line` for added and unchanged lines, `old_line` for removed
 /// ones (GitLab's position fields).
 /// <https://docs.gitlab.com/api/discussions/#create-a-new-thread-in-the-merge-request-diff>
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LineRef {
+pub(crate) struct LineRef {
     /// Line in the old file.
     pub old_line: Option<u32>,
     /// Line in the new file.
@@ -17,7 +17,7 @@ pub struct LineRef {
 
 /// The hunk lines around `line` in `diff` (GitLab's hunk text, starting at `@@`), the
 /// commented line marked with `>`; `None` when the line is not in the diff.
-pub fn excerpt(diff: &str, line: LineRef) -> Option<String> {
+pub(crate) fn excerpt(diff: &str, line: LineRef) -> Option<String> {
     let mut old = 0u32;
     let mut new = 0u32;
     let mut lines: Vec<&str> = Vec::new();

@@ -24,14 +24,14 @@ use crate::gitlab::GitLab;
 use crate::gitlab::ids::ProjectRef;
 
 /// Images downloaded at most per run.
-pub const MAX_IMAGES: usize = 5;
+pub(crate) const MAX_IMAGES: usize = 5;
 
 /// Largest image downloaded (Anthropic's API takes images up to 5 MB).
-pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
+pub(crate) const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 
 /// An image type known by its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ImageKind {
+pub(crate) enum ImageKind {
     Png,
     Jpeg,
     Gif,
@@ -40,7 +40,7 @@ pub enum ImageKind {
 
 impl ImageKind {
     /// The type `bytes` start with, if an image.
-    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn sniff(bytes: &[u8]) -> Option<Self> {
         if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
             Some(Self::Png)
         } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -113,7 +113,7 @@ impl Images {
 
     /// The prompt section: the saved images' paths and the attachments not fetched. Filenames
     /// come from users, so they are shown in code spans with backticks removed.
-    pub fn prompt_section(&self) -> String {
+    pub(crate) fn prompt_section(&self) -> String {
         if self.attachments.is_empty() {
             return String::new();
         }

@@ -15,7 +15,7 @@ fn is_bidi_control(c: char) -> bool {
 
 /// The text without zero-width characters and bidi controls (for text that is not Markdown,
 /// such as a job's log, where `<!--` means nothing).
-pub fn strip_invisible(text: &str) -> String {
+pub(crate) fn strip_invisible(text: &str) -> String {
     text.chars()
         .filter(|c| !ZERO_WIDTH.contains(c) && !is_bidi_control(*c))
         .collect()

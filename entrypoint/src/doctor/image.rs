@@ -51,7 +51,7 @@ const MAX_TAG_PAGES: usize = 50;
 
 /// Why the image could not be checked.
 #[derive(Debug, thiserror::Error)]
-pub enum ImageError {
+pub(crate) enum ImageError {
     /// The text is not `[registry/]repository[:tag][@digest]`.
     #[error(
         "{0:?} is not an image reference (registry/repository:tag or registry/repository@sha256:…)"
@@ -105,7 +105,7 @@ pub enum ImageError {
 /// component is a registry host when it has a `.` or a `:` or is `localhost`; otherwise the
 /// image is on Docker Hub, under `library/` when it has a single component.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageRef {
+pub(crate) struct ImageRef {
     /// `host[:port]` of the registry.
     pub host: String,
     /// The repository inside it.
@@ -201,7 +201,7 @@ impl std::fmt::Display for ImageRef {
 /// A `WWW-Authenticate` challenge
 /// (<https://datatracker.ietf.org/doc/html/rfc9110#name-www-authenticate>).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Challenge {
+pub(crate) enum Challenge {
     /// Get a token from `realm` (distribution's token authentication).
     Bearer {
         /// The token endpoint.
@@ -553,7 +553,7 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
 
 /// A release tag of the scheme in `xtask/src/images/variants.rs`: `<version>` or `<version>-<base>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReleaseTag {
+pub(crate) struct ReleaseTag {
     /// The release.
     pub version: semver::Version,
     /// `-<base>`, or empty for the default family's bare version.
@@ -574,7 +574,7 @@ impl ReleaseTag {
 
 /// The newest tag of `tags` in the same family (suffix) and `MAJOR.MINOR` as `current`, when it
 /// is newer than `current`.
-pub fn newer_patch<'t>(current: &ReleaseTag, tags: &'t [String]) -> Option<(&'t str, ReleaseTag)> {
+pub(crate) fn newer_patch<'t>(current: &ReleaseTag, tags: &'t [String]) -> Option<(&'t str, ReleaseTag)> {
     tags.iter()
         .filter_map(|t| ReleaseTag::parse(t).map(|r| (t.as_str(), r)))
         .filter(|(_, r)| {

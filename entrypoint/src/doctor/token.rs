@@ -19,10 +19,10 @@ use crate::gitlab::personal_access_tokens::TokenSelf;
 use crate::gitlab::users::CurrentUser;
 
 /// A token expiring within this many days is a warning: the bot stops answering that day.
-pub const EXPIRY_WARNING_DAYS: i64 = 30;
+pub(crate) const EXPIRY_WARNING_DAYS: i64 = 30;
 
 /// The fix for a token GitLab no longer accepts or that lacks `api`.
-pub const NEW_BOT_TOKEN: &str = "create a new project access token (role Developer, scope api) and store it in the masked, hidden CI/CD variable GITLAB_TOKEN (entrypoint setup does both after you delete the old variable)";
+pub(crate) const NEW_BOT_TOKEN: &str = "create a new project access token (role Developer, scope api) and store it in the masked, hidden CI/CD variable GITLAB_TOKEN (entrypoint setup does both after you delete the old variable)";
 
 /// Checks the token; `None` when GitLab does not accept it, and then no other API check runs.
 pub async fn check(gitlab: &GitLab, place: Place, report: &mut Report) -> Option<CurrentUser> {

@@ -26,7 +26,7 @@ pub const AI_ALLOWED_BOTS: Var<String> = Var::new(Entry {
 });
 
 /// Claude's `--allowedTools`, comma separated.
-pub const AI_ALLOWED_TOOLS: Var<String> = Var::new(Entry {
+pub(crate) const AI_ALLOWED_TOOLS: Var<String> = Var::new(Entry {
     name: "AI_ALLOWED_TOOLS",
     doc: "Claude's `--allowedTools`, comma separated",
     default: Some("none"),
@@ -81,7 +81,7 @@ pub const AI_BRANCH: Var<String> = Var::new(Entry {
 });
 
 /// Prefix of the branches opened for issues (`claude/issue-12-…`).
-pub const AI_BRANCH_PREFIX: Var<String> = Var::new(Entry {
+pub(crate) const AI_BRANCH_PREFIX: Var<String> = Var::new(Entry {
     name: "AI_BRANCH_PREFIX",
     doc: "prefix of the branches opened for issues (`claude/issue-12-…`)",
     default: Some("`claude/` or `codex/`"),
@@ -200,7 +200,7 @@ pub const AI_CODEX_RULES: Var<String> = Var::new(Entry {
 });
 
 /// Commit author email.
-pub const AI_COMMIT_AUTHOR_EMAIL: Var<String> = Var::new(Entry {
+pub(crate) const AI_COMMIT_AUTHOR_EMAIL: Var<String> = Var::new(Entry {
     name: "AI_COMMIT_AUTHOR_EMAIL",
     doc: "commit author email",
     default: Some("`noreply@<CI_SERVER_HOST>`"),
@@ -211,7 +211,7 @@ pub const AI_COMMIT_AUTHOR_EMAIL: Var<String> = Var::new(Entry {
 });
 
 /// Commit author.
-pub const AI_COMMIT_AUTHOR_NAME: Var<String> = Var::new(Entry {
+pub(crate) const AI_COMMIT_AUTHOR_NAME: Var<String> = Var::new(Entry {
     name: "AI_COMMIT_AUTHOR_NAME",
     doc: "commit author",
     default: Some("the assistant's name (`Claude`, `Codex`)"),
@@ -233,7 +233,7 @@ pub const AI_CONCLUSION: Var<String> = Var::new(Entry {
 });
 
 /// The whole context section of the prompt (about 40k tokens).
-pub const AI_CONTEXT_MAX_BYTES: Var<String> = Var::new(Entry {
+pub(crate) const AI_CONTEXT_MAX_BYTES: Var<String> = Var::new(Entry {
     name: "AI_CONTEXT_MAX_BYTES",
     doc: "the whole context section of the prompt (about 40k tokens)",
     default: Some("`160000`"),
@@ -244,7 +244,7 @@ pub const AI_CONTEXT_MAX_BYTES: Var<String> = Var::new(Entry {
 });
 
 /// The issue or MR description.
-pub const AI_CONTEXT_MAX_DESCRIPTION_BYTES: Var<String> = Var::new(Entry {
+pub(crate) const AI_CONTEXT_MAX_DESCRIPTION_BYTES: Var<String> = Var::new(Entry {
     name: "AI_CONTEXT_MAX_DESCRIPTION_BYTES",
     doc: "the issue or MR description",
     default: Some("`24000`"),
@@ -255,7 +255,7 @@ pub const AI_CONTEXT_MAX_DESCRIPTION_BYTES: Var<String> = Var::new(Entry {
 });
 
 /// All diffs together.
-pub const AI_CONTEXT_MAX_DIFF_BYTES: Var<String> = Var::new(Entry {
+pub(crate) const AI_CONTEXT_MAX_DIFF_BYTES: Var<String> = Var::new(Entry {
     name: "AI_CONTEXT_MAX_DIFF_BYTES",
     doc: "all diffs together",
     default: Some("`64000`"),
@@ -277,7 +277,7 @@ pub const AI_CONTEXT_MAX_FAILED_JOBS: Var<String> = Var::new(Entry {
 });
 
 /// One file's diff.
-pub const AI_CONTEXT_MAX_FILE_DIFF_BYTES: Var<String> = Var::new(Entry {
+pub(crate) const AI_CONTEXT_MAX_FILE_DIFF_BYTES: Var<String> = Var::new(Entry {
     name: "AI_CONTEXT_MAX_FILE_DIFF_BYTES",
     doc: "one file's diff",
     default: Some("`12000`"),
@@ -310,7 +310,7 @@ pub const AI_CONTEXT_MAX_LOG_LINES: Var<String> = Var::new(Entry {
 });
 
 /// Other comments shown, newest first.
-pub const AI_CONTEXT_MAX_NOTES: Var<String> = Var::new(Entry {
+pub(crate) const AI_CONTEXT_MAX_NOTES: Var<String> = Var::new(Entry {
     name: "AI_CONTEXT_MAX_NOTES",
     doc: "other comments shown, newest first",
     default: Some("`50`"),
@@ -321,7 +321,7 @@ pub const AI_CONTEXT_MAX_NOTES: Var<String> = Var::new(Entry {
 });
 
 /// The thread the mention is in.
-pub const AI_CONTEXT_MAX_THREAD_BYTES: Var<String> = Var::new(Entry {
+pub(crate) const AI_CONTEXT_MAX_THREAD_BYTES: Var<String> = Var::new(Entry {
     name: "AI_CONTEXT_MAX_THREAD_BYTES",
     doc: "the thread the mention is in",
     default: Some("`24000`"),
@@ -365,7 +365,7 @@ pub const AI_DISCUSSION_ID: Var<String> = Var::new(Entry {
 });
 
 /// More variables copied into the assistant's environment, comma or space separated.
-pub const AI_ENV_PASSTHROUGH: Var<String> = Var::new(Entry {
+pub(crate) const AI_ENV_PASSTHROUGH: Var<String> = Var::new(Entry {
     name: "AI_ENV_PASSTHROUGH",
     doc: "more variables copied into the assistant's environment, comma or space separated",
     default: Some("none"),
@@ -387,7 +387,7 @@ pub const AI_EVENT: Var<String> = Var::new(Entry {
 });
 
 /// A request without a note, with `AI_NOTEABLE_TYPE`/`AI_NOTEABLE_IID`: `assigned`, `review_requested` or …
-pub const AI_EVENT_ACTOR_ID: Var<String> = Var::new(Entry {
+pub(crate) const AI_EVENT_ACTOR_ID: Var<String> = Var::new(Entry {
     name: "AI_EVENT_ACTOR_ID",
     doc: "a request without a note, with `AI_NOTEABLE_TYPE`/`AI_NOTEABLE_IID`: `assigned`, `review_requested` or …",
     default: None,
@@ -398,7 +398,7 @@ pub const AI_EVENT_ACTOR_ID: Var<String> = Var::new(Entry {
 });
 
 /// A request without a note, with `AI_NOTEABLE_TYPE`/`AI_NOTEABLE_IID`: `assigned`, `review_requested` or …
-pub const AI_EVENT_AT: Var<String> = Var::new(Entry {
+pub(crate) const AI_EVENT_AT: Var<String> = Var::new(Entry {
     name: "AI_EVENT_AT",
     doc: "a request without a note, with `AI_NOTEABLE_TYPE`/`AI_NOTEABLE_IID`: `assigned`, `review_requested` or …",
     default: None,
@@ -453,7 +453,7 @@ pub const AI_FLOW_EVENT: Var<String> = Var::new(Entry {
 });
 
 /// The flow's GitLab token, host name (for example `gitlab.example.com`) and project path, used when `GITLAB_TOKEN`, …
-pub const AI_FLOW_GITLAB_HOSTNAME: Var<String> = Var::new(Entry {
+pub(crate) const AI_FLOW_GITLAB_HOSTNAME: Var<String> = Var::new(Entry {
     name: "AI_FLOW_GITLAB_HOSTNAME",
     doc: "the flow's GitLab token, host name (for example `gitlab.example.com`) and project path, used when `GITLAB_TOKEN`, …",
     default: None,
@@ -607,7 +607,7 @@ pub const AI_MAX_BUDGET_USD: Var<String> = Var::new(Entry {
 });
 
 /// The run's turn limit: Claude's `--max-turns`.
-pub const AI_MAX_TURNS: Var<String> = Var::new(Entry {
+pub(crate) const AI_MAX_TURNS: Var<String> = Var::new(Entry {
     name: "AI_MAX_TURNS",
     doc: "the run's turn limit: Claude's `--max-turns`",
     default: Some("none"),
@@ -761,7 +761,7 @@ pub const AI_POST_TO: Var<String> = Var::new(Entry {
 });
 
 /// Codex only: the USD per million input / cached input / output tokens the proxy prices usage at, for a model the …
-pub const AI_PRICE_PER_MTOK: Var<String> = Var::new(Entry {
+pub(crate) const AI_PRICE_PER_MTOK: Var<String> = Var::new(Entry {
     name: "AI_PRICE_PER_MTOK",
     doc: "Codex only: the USD per million input / cached input / output tokens the proxy prices usage at, for a model the …",
     default: Some("OpenAI's list price of the model ([table](budgets.md#codex-prices))"),
@@ -860,7 +860,7 @@ pub const AI_RELAY_BOT_TOKEN: Var<String> = Var::new(Entry {
 });
 
 /// The bot's token (Developer, `api`): claims, placeholders, and pipelines of projects without a trigger token.
-pub const AI_RELAY_BOT_TOKEN_FILE: Var<String> = Var::new(Entry {
+pub(crate) const AI_RELAY_BOT_TOKEN_FILE: Var<String> = Var::new(Entry {
     name: "AI_RELAY_BOT_TOKEN_FILE",
     doc: "the bot's token (Developer, `api`): claims, placeholders, and pipelines of projects without a trigger token",
     default: Some("required"),
@@ -882,7 +882,7 @@ pub const AI_RELAY_CONFIG: Var<String> = Var::new(Entry {
 });
 
 /// The branch pipelines start on for projects the file does not list (a group webhook).
-pub const AI_RELAY_DEFAULT_REF: Var<String> = Var::new(Entry {
+pub(crate) const AI_RELAY_DEFAULT_REF: Var<String> = Var::new(Entry {
     name: "AI_RELAY_DEFAULT_REF",
     doc: "the branch pipelines start on for projects the file does not list (a group webhook)",
     default: Some("none"),
@@ -904,7 +904,7 @@ pub const AI_RELAY_DEFAULT_TRIGGER_TOKEN: Var<String> = Var::new(Entry {
 });
 
 /// The trigger token for projects the file does not list.
-pub const AI_RELAY_DEFAULT_TRIGGER_TOKEN_FILE: Var<String> = Var::new(Entry {
+pub(crate) const AI_RELAY_DEFAULT_TRIGGER_TOKEN_FILE: Var<String> = Var::new(Entry {
     name: "AI_RELAY_DEFAULT_TRIGGER_TOKEN_FILE",
     doc: "the trigger token for projects the file does not list",
     default: Some("none (the bot token starts pipelines)"),
@@ -915,7 +915,7 @@ pub const AI_RELAY_DEFAULT_TRIGGER_TOKEN_FILE: Var<String> = Var::new(Entry {
 });
 
 /// The assistant that answers an assignment of the bot user, a request for its review and the trigger label from Issue and Merge request events.
-pub const AI_RELAY_EVENT_ASSISTANT: Var<String> = Var::new(Entry {
+pub(crate) const AI_RELAY_EVENT_ASSISTANT: Var<String> = Var::new(Entry {
     name: "AI_RELAY_EVENT_ASSISTANT",
     doc: "the assistant that answers an assignment of the bot user, a request for its review and the trigger label from Issue and Merge request events",
     default: Some("`claude`"),
@@ -948,7 +948,7 @@ pub const AI_RELAY_LISTEN: Var<String> = Var::new(Entry {
 });
 
 /// Larger deliveries get `413`.
-pub const AI_RELAY_MAX_BODY_BYTES: Var<String> = Var::new(Entry {
+pub(crate) const AI_RELAY_MAX_BODY_BYTES: Var<String> = Var::new(Entry {
     name: "AI_RELAY_MAX_BODY_BYTES",
     doc: "larger deliveries get `413`",
     default: Some("32 MiB"),
@@ -959,7 +959,7 @@ pub const AI_RELAY_MAX_BODY_BYTES: Var<String> = Var::new(Entry {
 });
 
 /// Connections open at once.
-pub const AI_RELAY_MAX_CONNECTIONS: Var<String> = Var::new(Entry {
+pub(crate) const AI_RELAY_MAX_CONNECTIONS: Var<String> = Var::new(Entry {
     name: "AI_RELAY_MAX_CONNECTIONS",
     doc: "connections open at once",
     default: Some("1024, less if the open-file limit is lower"),
@@ -970,7 +970,7 @@ pub const AI_RELAY_MAX_CONNECTIONS: Var<String> = Var::new(Entry {
 });
 
 /// Delivery bytes kept beyond the queue.
-pub const AI_RELAY_OVERFLOW_BYTES: Var<String> = Var::new(Entry {
+pub(crate) const AI_RELAY_OVERFLOW_BYTES: Var<String> = Var::new(Entry {
     name: "AI_RELAY_OVERFLOW_BYTES",
     doc: "delivery bytes kept beyond the queue",
     default: Some("256 MiB"),
@@ -992,7 +992,7 @@ pub const AI_RELAY_QUEUE_CAPACITY: Var<String> = Var::new(Entry {
 });
 
 /// How often the relay looks for requests a model-API quota error queued and starts the retry pipeline of each due one; `0` leaves them to a scheduled scan.
-pub const AI_RELAY_QUOTA_SWEEP_SECONDS: Var<String> = Var::new(Entry {
+pub(crate) const AI_RELAY_QUOTA_SWEEP_SECONDS: Var<String> = Var::new(Entry {
     name: "AI_RELAY_QUOTA_SWEEP_SECONDS",
     doc: "how often the relay looks for requests a model-API quota error queued and starts the retry pipeline of each due one; `0` leaves them to a scheduled scan",
     default: Some("`300`"),
@@ -1025,7 +1025,7 @@ pub const AI_RELAY_WEBHOOK_SECRET: Var<String> = Var::new(Entry {
 });
 
 /// The webhook's secret token (`X-Gitlab-Token`).
-pub const AI_RELAY_WEBHOOK_SECRET_FILE: Var<String> = Var::new(Entry {
+pub(crate) const AI_RELAY_WEBHOOK_SECRET_FILE: Var<String> = Var::new(Entry {
     name: "AI_RELAY_WEBHOOK_SECRET_FILE",
     doc: "the webhook's secret token (`X-Gitlab-Token`)",
     default: Some("required"),
@@ -1146,7 +1146,7 @@ pub const AI_SCAN: Var<String> = Var::new(Entry {
 });
 
 /// How far back a scan looks at least, and the first scan at all: seconds or a number with `s`, `m`, `h`.
-pub const AI_SCAN_LOOKBACK: Var<String> = Var::new(Entry {
+pub(crate) const AI_SCAN_LOOKBACK: Var<String> = Var::new(Entry {
     name: "AI_SCAN_LOOKBACK",
     doc: "how far back a scan looks at least, and the first scan at all: seconds or a number with `s`, `m`, `h`",
     default: None,
@@ -1168,7 +1168,7 @@ pub const AI_SCAN_MODE: Var<String> = Var::new(Entry {
 });
 
 /// The branch `pipeline` mode starts pipelines on.
-pub const AI_SCAN_REF: Var<String> = Var::new(Entry {
+pub(crate) const AI_SCAN_REF: Var<String> = Var::new(Entry {
     name: "AI_SCAN_REF",
     doc: "the branch `pipeline` mode starts pipelines on",
     default: None,
@@ -1253,7 +1253,7 @@ pub const ANTHROPIC_BASE_URL: Var<String> = Var::new(Entry {
 });
 
 /// Claude on Bedrock: the Bedrock endpoint, copied into the CLI's environment.
-pub const ANTHROPIC_BEDROCK_BASE_URL: Var<String> = Var::new(Entry {
+pub(crate) const ANTHROPIC_BEDROCK_BASE_URL: Var<String> = Var::new(Entry {
     name: "ANTHROPIC_BEDROCK_BASE_URL",
     doc: "Claude on Bedrock: the Bedrock endpoint, copied into the CLI's environment",
     default: None,
@@ -1264,7 +1264,7 @@ pub const ANTHROPIC_BEDROCK_BASE_URL: Var<String> = Var::new(Entry {
 });
 
 /// Claude Code's model setting, copied into the CLI's environment when set.
-pub const ANTHROPIC_MODEL: Var<String> = Var::new(Entry {
+pub(crate) const ANTHROPIC_MODEL: Var<String> = Var::new(Entry {
     name: "ANTHROPIC_MODEL",
     doc: "Claude Code's model setting, copied into the CLI's environment when set",
     default: None,
@@ -1275,7 +1275,7 @@ pub const ANTHROPIC_MODEL: Var<String> = Var::new(Entry {
 });
 
 /// Claude Code's small model setting, copied into the CLI's environment when set.
-pub const ANTHROPIC_SMALL_FAST_MODEL: Var<String> = Var::new(Entry {
+pub(crate) const ANTHROPIC_SMALL_FAST_MODEL: Var<String> = Var::new(Entry {
     name: "ANTHROPIC_SMALL_FAST_MODEL",
     doc: "Claude Code's small model setting, copied into the CLI's environment when set",
     default: None,
@@ -1286,7 +1286,7 @@ pub const ANTHROPIC_SMALL_FAST_MODEL: Var<String> = Var::new(Entry {
 });
 
 /// Claude on Vertex AI: the Vertex endpoint, copied into the CLI's environment.
-pub const ANTHROPIC_VERTEX_BASE_URL: Var<String> = Var::new(Entry {
+pub(crate) const ANTHROPIC_VERTEX_BASE_URL: Var<String> = Var::new(Entry {
     name: "ANTHROPIC_VERTEX_BASE_URL",
     doc: "Claude on Vertex AI: the Vertex endpoint, copied into the CLI's environment",
     default: None,
@@ -1297,7 +1297,7 @@ pub const ANTHROPIC_VERTEX_BASE_URL: Var<String> = Var::new(Entry {
 });
 
 /// Claude on Vertex AI: the Google Cloud project, copied into the CLI's environment.
-pub const ANTHROPIC_VERTEX_PROJECT_ID: Var<String> = Var::new(Entry {
+pub(crate) const ANTHROPIC_VERTEX_PROJECT_ID: Var<String> = Var::new(Entry {
     name: "ANTHROPIC_VERTEX_PROJECT_ID",
     doc: "Claude on Vertex AI: the Google Cloud project, copied into the CLI's environment",
     default: None,
@@ -1337,7 +1337,7 @@ pub const CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: Var<String> = Var::new(Entry
 });
 
 /// Claude Code's output token limit, copied into the CLI's environment when set.
-pub const CLAUDE_CODE_MAX_OUTPUT_TOKENS: Var<String> = Var::new(Entry {
+pub(crate) const CLAUDE_CODE_MAX_OUTPUT_TOKENS: Var<String> = Var::new(Entry {
     name: "CLAUDE_CODE_MAX_OUTPUT_TOKENS",
     doc: "Claude Code's output token limit, copied into the CLI's environment when set",
     default: None,
@@ -1348,7 +1348,7 @@ pub const CLAUDE_CODE_MAX_OUTPUT_TOKENS: Var<String> = Var::new(Entry {
 });
 
 /// Set for Claude Code when the run bounds its retries.
-pub const CLAUDE_CODE_MAX_RETRIES: Var<String> = Var::new(Entry {
+pub(crate) const CLAUDE_CODE_MAX_RETRIES: Var<String> = Var::new(Entry {
     name: "CLAUDE_CODE_MAX_RETRIES",
     doc: "set for Claude Code when the run bounds its retries",
     default: None,
@@ -1359,7 +1359,7 @@ pub const CLAUDE_CODE_MAX_RETRIES: Var<String> = Var::new(Entry {
 });
 
 /// Claude on Bedrock: copied into the CLI's environment when set.
-pub const CLAUDE_CODE_SKIP_BEDROCK_AUTH: Var<String> = Var::new(Entry {
+pub(crate) const CLAUDE_CODE_SKIP_BEDROCK_AUTH: Var<String> = Var::new(Entry {
     name: "CLAUDE_CODE_SKIP_BEDROCK_AUTH",
     doc: "Claude on Bedrock: copied into the CLI's environment when set",
     default: None,
@@ -1370,7 +1370,7 @@ pub const CLAUDE_CODE_SKIP_BEDROCK_AUTH: Var<String> = Var::new(Entry {
 });
 
 /// Claude on Vertex AI: copied into the CLI's environment when set.
-pub const CLAUDE_CODE_SKIP_VERTEX_AUTH: Var<String> = Var::new(Entry {
+pub(crate) const CLAUDE_CODE_SKIP_VERTEX_AUTH: Var<String> = Var::new(Entry {
     name: "CLAUDE_CODE_SKIP_VERTEX_AUTH",
     doc: "Claude on Vertex AI: copied into the CLI's environment when set",
     default: None,
@@ -1381,7 +1381,7 @@ pub const CLAUDE_CODE_SKIP_VERTEX_AUTH: Var<String> = Var::new(Entry {
 });
 
 /// `1`: Claude Code talks to Bedrock.
-pub const CLAUDE_CODE_USE_BEDROCK: Var<String> = Var::new(Entry {
+pub(crate) const CLAUDE_CODE_USE_BEDROCK: Var<String> = Var::new(Entry {
     name: "CLAUDE_CODE_USE_BEDROCK",
     doc: "`1`: Claude Code talks to Bedrock",
     default: None,
@@ -1392,7 +1392,7 @@ pub const CLAUDE_CODE_USE_BEDROCK: Var<String> = Var::new(Entry {
 });
 
 /// `1`: Claude Code talks to Vertex AI.
-pub const CLAUDE_CODE_USE_VERTEX: Var<String> = Var::new(Entry {
+pub(crate) const CLAUDE_CODE_USE_VERTEX: Var<String> = Var::new(Entry {
     name: "CLAUDE_CODE_USE_VERTEX",
     doc: "`1`: Claude Code talks to Vertex AI",
     default: None,
@@ -1403,7 +1403,7 @@ pub const CLAUDE_CODE_USE_VERTEX: Var<String> = Var::new(Entry {
 });
 
 /// Claude's `--fallback-model`, used when the main model is busy or unavailable.
-pub const CLAUDE_FALLBACK_MODEL: Var<String> = Var::new(Entry {
+pub(crate) const CLAUDE_FALLBACK_MODEL: Var<String> = Var::new(Entry {
     name: "CLAUDE_FALLBACK_MODEL",
     doc: "Claude's `--fallback-model`, used when the main model is busy or unavailable",
     default: Some("none"),
@@ -1436,7 +1436,7 @@ pub const CODEX_API_KEY: Var<String> = Var::new(Entry {
 });
 
 /// Tried once when `CODEX_MODEL` does not exist for your key.
-pub const CODEX_FALLBACK_MODEL: Var<String> = Var::new(Entry {
+pub(crate) const CODEX_FALLBACK_MODEL: Var<String> = Var::new(Entry {
     name: "CODEX_FALLBACK_MODEL",
     doc: "tried once when `CODEX_MODEL` does not exist for your key",
     default: Some("`gpt-6.1-sol` (Codex 0.169.0's own default)"),

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 /// The note as GitLab has it now.
 #[derive(Clone, Copy, Debug)]
-pub struct CurrentNote<'a> {
+pub(crate) struct CurrentNote<'a> {
     /// Its body now.
     pub body: &'a str,
     /// When it was written.
@@ -24,7 +24,7 @@ const UNEDITED_SLACK: TimeDelta = TimeDelta::seconds(1);
 /// trigger carried. Both are needed: GitLab also bumps `updated_at` when a thread is resolved
 /// or an emoji is awarded, and the body alone could differ only by a trailing newline a relay
 /// trimmed.
-pub fn edited_since_trigger(trigger_body: &str, current: CurrentNote<'_>) -> bool {
+pub(crate) fn edited_since_trigger(trigger_body: &str, current: CurrentNote<'_>) -> bool {
     let touched = current.updated_at - current.created_at > UNEDITED_SLACK;
     touched && current.body.trim_end() != trigger_body.trim_end()
 }
@@ -41,7 +41,7 @@ pub fn body_digest(body: &str) -> String {
 }
 
 /// True when `body` is not the body whose digest the relay or scan passed.
-pub fn differs_from_checked(body: &str, checked_digest: &str) -> bool {
+pub(crate) fn differs_from_checked(body: &str, checked_digest: &str) -> bool {
     !body_digest(body).eq_ignore_ascii_case(checked_digest.trim())
 }
 

@@ -4,9 +4,9 @@
 use crate::gitlab::members::AccessLevel;
 
 /// The variable naming the minimum role.
-pub const MIN_ACCESS_LEVEL_VAR: &str = crate::env::AI_MIN_ACCESS_LEVEL.name();
+pub(crate) const MIN_ACCESS_LEVEL_VAR: &str = crate::env::AI_MIN_ACCESS_LEVEL.name();
 /// The variable listing allowed bot usernames.
-pub const ALLOWED_BOTS_VAR: &str = crate::env::AI_ALLOWED_BOTS.name();
+pub(crate) const ALLOWED_BOTS_VAR: &str = crate::env::AI_ALLOWED_BOTS.name();
 
 /// The guard's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +59,7 @@ impl GuardSettings {
     }
 
     /// True when `username` is listed in `AI_ALLOWED_BOTS`.
-    pub fn bot_allowed(&self, username: &str) -> bool {
+    pub(crate) fn bot_allowed(&self, username: &str) -> bool {
         self.allowed_bots
             .iter()
             .any(|allowed| allowed.eq_ignore_ascii_case(username))
@@ -68,7 +68,7 @@ impl GuardSettings {
 
 /// A role name (case-insensitive) or a number.
 /// <https://docs.gitlab.com/api/members/#roles>
-pub fn parse_access_level(value: &str) -> Option<AccessLevel> {
+pub(crate) fn parse_access_level(value: &str) -> Option<AccessLevel> {
     let value = value.trim();
     if let Ok(number) = value.parse::<u8>() {
         return Some(AccessLevel(number));

@@ -83,7 +83,7 @@ impl KeyProxy {
 
     /// [`KeyProxy::start`], with every model call of an OpenAI upstream counted and priced by
     /// `meter`, and refused once the run reached one of its limits ([`crate::budget::meter`]).
-    pub async fn start_metered(
+    pub(crate) async fn start_metered(
         upstream: Upstream,
         key: Secret,
         meter: Option<Arc<Meter>>,
@@ -93,7 +93,7 @@ impl KeyProxy {
 
     /// [`KeyProxy::start_metered`], also serving `services` (the run's HTTP MCP servers) on the
     /// same port, each under a prefix of its own ([`KeyProxy::service_url`]).
-    pub async fn start_with_services(
+    pub(crate) async fn start_with_services(
         upstream: Upstream,
         key: Secret,
         meter: Option<Arc<Meter>>,
@@ -160,7 +160,7 @@ impl KeyProxy {
 
     /// The URL to give the CLI for the service route named `name` (an MCP server's name):
     /// requests below it go to that server's URL with its headers added.
-    pub fn service_url(&self, name: &str) -> Option<&str> {
+    pub(crate) fn service_url(&self, name: &str) -> Option<&str> {
         self.services
             .iter()
             .find(|(n, _)| n == name)

@@ -17,12 +17,12 @@ use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode};
 
 /// The longest `Retry-After` a CLI is left to sleep through in the job.
-pub const LONGEST_IN_RUN: Duration = Duration::from_secs(60);
+pub(crate) const LONGEST_IN_RUN: Duration = Duration::from_secs(60);
 
 /// Makes a limited answer final for the CLI: without its `Retry-After` (and the `-ms` variant
 /// some APIs add) and with Anthropic's `x-should-retry: false`, which Claude Code obeys; Codex
 /// gives up after one 429 without a `Retry-After` (docs/limitations.md).
-pub fn fail_fast(headers: &mut HeaderMap) {
+pub(crate) fn fail_fast(headers: &mut HeaderMap) {
     headers.remove(http::header::RETRY_AFTER);
     headers.remove("retry-after-ms");
     headers.insert(
@@ -36,7 +36,7 @@ const LIMITED: [u16; 3] = [429, 503, 529];
 
 /// The last `Retry-After` seen, in whole seconds plus one (0: none).
 #[derive(Debug, Default)]
-pub struct RetryAfter(AtomicU64);
+pub(crate) struct RetryAfter(AtomicU64);
 
 impl RetryAfter {
     /// Keeps the wait of a limited answer; other answers leave the last one in place (a

@@ -71,7 +71,7 @@ fn time_is_up(vars: &dyn Fn(&str) -> Option<String>, now: DateTime<Utc>) -> bool
 
 /// The text that replaces a placeholder the run could not replace itself. It carries the
 /// result marker, so it is final: finalize never rewrites it.
-pub fn ending_body(assistant: Assistant, end: JobEnd, job: Option<&JobLink>) -> String {
+pub(crate) fn ending_body(assistant: Assistant, end: JobEnd, job: Option<&JobLink>) -> String {
     let name = assistant.display_name();
     let (headline, advice) = match end {
         JobEnd::Cancelled => (

@@ -12,10 +12,10 @@ use crate::quick_action::Inert;
 use crate::redact::Redactor;
 
 /// GitLab refuses longer merge request titles (`validates :title, length: { maximum: 255 }`).
-pub const TITLE_CHARS: usize = 255;
+pub(crate) const TITLE_CHARS: usize = 255;
 
 /// Largest patch shown inline; a bigger one would crowd out the answer and slow the page down.
-pub const PATCH_CHARS: usize = 200_000;
+pub(crate) const PATCH_CHARS: usize = 200_000;
 
 /// What the merge request for an issue says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,7 +68,7 @@ impl MergeRequestDraft {
     }
 
     /// The create request.
-    pub fn new_merge_request(&self, redactor: &Redactor) -> NewMergeRequest {
+    pub(crate) fn new_merge_request(&self, redactor: &Redactor) -> NewMergeRequest {
         NewMergeRequest {
             source_branch: self.source_branch.clone(),
             target_branch: self.target_branch.clone(),
@@ -95,7 +95,7 @@ pub async fn open_merge_request(
 /// The patch as a folded `<details>` block for the result note, when it could not be pushed
 /// (`why` says why, in a few words). Redacted; a patch over [`PATCH_CHARS`] is not shown, and
 /// the block says where to find it instead.
-pub fn patch_block(patch: &str, why: &str, redactor: &Redactor) -> String {
+pub(crate) fn patch_block(patch: &str, why: &str, redactor: &Redactor) -> String {
     let patch = redactor.remove_secrets(patch);
     let size = patch.chars().count();
     let summary = format!("The changes as a patch ({why}); apply with <code>git apply</code>");

@@ -42,7 +42,7 @@ pub fn placeholder_body(assistant: Assistant, job: Option<&JobLink>) -> String {
 
 /// [`placeholder_body`] with `details` (already redacted Markdown) between the headline and the
 /// marker; the progress refreshes use it.
-pub fn working_body(assistant: Assistant, job: Option<&JobLink>, details: &str) -> String {
+pub(crate) fn working_body(assistant: Assistant, job: Option<&JobLink>, details: &str) -> String {
     let job = job
         .map(|job| format!(" · {}", job.markdown()))
         .unwrap_or_default();
@@ -96,7 +96,7 @@ impl PipelineLink {
 
 /// The acknowledgement job's placeholder: [`placeholder_body`] linking the pipeline instead of
 /// a job.
-pub fn acknowledged_body(assistant: Assistant, pipeline: &PipelineLink) -> String {
+pub(crate) fn acknowledged_body(assistant: Assistant, pipeline: &PipelineLink) -> String {
     format!(
         "⏳ **{}** is working on this… · {}\n\n{}",
         assistant.display_name(),
@@ -162,7 +162,7 @@ pub async fn post_placeholder(
 /// Posts `body` where the request was made: a reply in its thread when it was a thread or
 /// diff-line note (falling back to a comment when the thread cannot be replied to), else a
 /// comment, internal per [`must_be_internal`]. Returns the note and the thread it joined.
-pub async fn post_where_asked(
+pub(crate) async fn post_where_asked(
     gitlab: &GitLab,
     trigger: &Trigger,
     body: &Inert,

@@ -128,7 +128,7 @@ pub struct Stop {
 impl Stop {
     /// The stop of `run`, when it reached a limit; `files` are filled in by the caller, which
     /// holds the workspace.
-    pub fn of_run(run: &RunReport) -> Option<Self> {
+    pub(crate) fn of_run(run: &RunReport) -> Option<Self> {
         let Outcome::LimitReached { limit, .. } = &run.outcome else {
             return None;
         };
@@ -384,7 +384,7 @@ pub async fn publish_result(
 
 /// `PUT`s `body` over the placeholder, or posts it anew (a reply in the same thread, else a
 /// comment, `internal` as given) when the placeholder was deleted.
-pub async fn replace_placeholder(
+pub(crate) async fn replace_placeholder(
     gitlab: &GitLab,
     placeholder: &Placeholder,
     body: &str,
@@ -468,7 +468,7 @@ pub async fn post_refusal(
 }
 
 /// `2m 5s`, `1h 3m`, `45s`.
-pub fn human_duration(duration: Duration) -> String {
+pub(crate) fn human_duration(duration: Duration) -> String {
     let secs = duration.as_secs();
     let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
     match (h, m) {

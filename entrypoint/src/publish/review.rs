@@ -34,11 +34,11 @@ use crate::quick_action::Inert;
 use crate::redact::Redactor;
 
 /// The file name the assistant is told to write.
-pub const REVIEW_FILE_NAME: &str = "ai-review.json";
+pub(crate) const REVIEW_FILE_NAME: &str = "ai-review.json";
 
 /// GitLab applies at most this many lines below the commented one
 /// (<https://docs.gitlab.com/user/project/merge_requests/reviews/suggestions/#multi-line-suggestions>).
-pub const MAX_SUGGESTION_LINES_BELOW: u32 = 100;
+pub(crate) const MAX_SUGGESTION_LINES_BELOW: u32 = 100;
 
 /// Longest replacement text repeated in the summary for a comment that could not be placed.
 const LISTED_SUGGESTION_CHARS: usize = 5_000;
@@ -120,7 +120,7 @@ pub struct ReviewComment {
 }
 
 /// The JSON Schema (draft 2020-12) of [`Review`], given to the assistant with the task.
-pub fn json_schema() -> serde_json::Value {
+pub(crate) fn json_schema() -> serde_json::Value {
     serde_json::json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Merge request review",
@@ -157,7 +157,7 @@ pub fn review_file_in(dir: &Path) -> PathBuf {
 }
 
 /// The paragraph for the prompt that tells the assistant how to hand its review over.
-pub fn handover_instructions(file: &Path) -> String {
+pub(crate) fn handover_instructions(file: &Path) -> String {
     let schema = serde_json::to_string_pretty(&json_schema()).unwrap_or_default();
     format!(
         "When the review is done, write it as JSON to {} following this JSON Schema. Comment only on lines that appear in the merge request diff (added, removed or unchanged context lines); use \"suggestion\" only for new-side lines, with the full replacement text for lines line..end_line.\n\n```json\n{schema}\n```",
@@ -167,7 +167,7 @@ pub fn handover_instructions(file: &Path) -> String {
 
 /// The review file could not be used.
 #[derive(Debug, thiserror::Error)]
-pub enum ReviewFileError {
+pub(crate) enum ReviewFileError {
     #[error("the assistant did not write its review to {}", .0.display())]
     Missing(PathBuf),
     #[error("could not read the review in {}: {source}", .path.display())]
@@ -183,7 +183,7 @@ pub enum ReviewFileError {
 }
 
 /// Reads and parses the review the assistant wrote.
-pub fn read_review(path: &Path) -> Result<Review, ReviewFileError> {
+pub(crate) fn read_review(path: &Path) -> Result<Review, ReviewFileError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -204,7 +204,7 @@ pub fn read_review(path: &Path) -> Result<Review, ReviewFileError> {
 
 /// The lines one file's diff shows, with their numbers on both sides.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DiffLines {
+pub(crate) struct DiffLines {
     /// New-side line → its old-side number when the line is unchanged context.
     by_new: BTreeMap<u32, Option<u32>>,
     /// Old-side line → its new-side number when the line is unchanged context.
@@ -296,7 +296,7 @@ fn hunk_start(header: &str) -> Option<(u32, u32)> {
 
 /// A comment that will be posted on a diff line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Placed {
+pub(crate) struct Placed {
     pub comment: ReviewComment,
     pub position: DiffPosition,
     /// The thread body (before redaction).
@@ -336,7 +336,7 @@ pub fn fingerprint(path: &str, line_text: &str, body: &str) -> String {
 /// Identifies the text of one line of a file, wherever it moves: 16 hex digits of SHA-256 of
 /// the path and the trimmed text. A finding's thread carries it so that a later review can tell
 /// whether a push changed the line.
-pub fn line_key(path: &str, line_text: &str) -> String {
+pub(crate) fn line_key(path: &str, line_text: &str) -> String {
     use sha2::{Digest as _, Sha256};
     let mut hasher = Sha256::new();
     hasher.update(path.as_bytes());
@@ -349,7 +349,7 @@ pub fn line_key(path: &str, line_text: &str) -> String {
 }
 
 /// Decides where each comment goes, without calling GitLab.
-pub fn place_comments(
+pub(crate) fn place_comments(
     assistant: Assistant,
     review: &Review,
     diffs: &[FileDiff],
@@ -547,7 +547,7 @@ impl ReviewPublished {
 }
 
 /// The bot's review threads on a merge request and its summary note, read once per review.
-pub struct PastReviews {
+pub(crate) struct PastReviews {
     /// The bot's threads that carry a finding fingerprint.
     pub threads: Vec<Discussion>,
     /// The bot's review summary note for this assistant, if one exists.
@@ -587,12 +587,12 @@ impl PastReviews {
     }
 
     /// The head commit the last review covered, from the summary note.
-    pub fn reviewed_sha(&self) -> Option<&str> {
+    pub(crate) fn reviewed_sha(&self) -> Option<&str> {
         self.summary.as_ref().and_then(|n| reviewed_of(&n.body))
     }
 
     /// Fingerprints of every finding already posted.
-    pub fn fingerprints(&self) -> HashSet<&str> {
+    pub(crate) fn fingerprints(&self) -> HashSet<&str> {
         self.threads
             .iter()
             .filter_map(|d| d.notes.first())
@@ -733,7 +733,7 @@ pub async fn publish_review(
 /// The bot's open finding threads that a push addressed: nobody but the bot wrote in them (a
 /// thread a person replied to stays for that person), this review does not report the finding
 /// again, and the commented line's text no longer appears on the new side of the file's diff.
-pub fn addressed_threads(
+pub(crate) fn addressed_threads(
     past: &PastReviews,
     bot: UserId,
     reported: &HashSet<String>,
@@ -808,7 +808,7 @@ async fn discard_leftover_drafts(
 }
 
 /// Writes the summary into the merge request's one review summary note, or posts it.
-pub async fn upsert_summary(
+pub(crate) async fn upsert_summary(
     gitlab: &GitLab,
     project: &ProjectRef,
     merge_request: MergeRequestIid,
@@ -851,7 +851,7 @@ pub async fn upsert_summary(
 /// The summary note: the verdict, the new findings by severity, how many are on the diff, and
 /// the findings that could not be placed as `path:line — body`. With no new finding at all it
 /// says so in one line after the verdict.
-pub fn summary_markdown(
+pub(crate) fn summary_markdown(
     review: &Review,
     inline: usize,
     unplaced: &[Unplaced],

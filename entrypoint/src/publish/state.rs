@@ -15,7 +15,7 @@ use super::Placeholder;
 use crate::gitlab::ids::NoteId;
 
 /// The file name inside `$CI_PROJECT_DIR/.git`.
-pub const STATE_FILE_NAME: &str = "ai-assistant-state.json";
+pub(crate) const STATE_FILE_NAME: &str = "ai-assistant-state.json";
 
 /// What the file holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -31,25 +31,25 @@ use crate::publish::result::Failure;
 use crate::trigger::event_vars::Requested;
 
 /// How many times a queued request is retried: `AI_QUOTA_RETRIES`.
-pub const RETRIES_VAR: &str = crate::env::AI_QUOTA_RETRIES.name();
+pub(crate) const RETRIES_VAR: &str = crate::env::AI_QUOTA_RETRIES.name();
 /// The first wait, in seconds: `AI_QUOTA_BACKOFF_SECONDS`.
-pub const BACKOFF_VAR: &str = crate::env::AI_QUOTA_BACKOFF_SECONDS.name();
+pub(crate) const BACKOFF_VAR: &str = crate::env::AI_QUOTA_BACKOFF_SECONDS.name();
 /// Set by the scan for a retry: the number of this attempt (the first run is attempt 1).
-pub const ATTEMPT_VAR: &str = crate::env::AI_QUOTA_ATTEMPT.name();
+pub(crate) const ATTEMPT_VAR: &str = crate::env::AI_QUOTA_ATTEMPT.name();
 /// The variable only the scan's job has (`templates/`): queueing is on by default there.
 const SCAN_VAR: &str = crate::env::AI_SCAN.name();
 
 /// Retries in a scan job when `AI_QUOTA_RETRIES` is unset.
-pub const DEFAULT_RETRIES: u32 = 3;
+pub(crate) const DEFAULT_RETRIES: u32 = 3;
 /// Five minutes: the window most per-minute rate limits reset in, and one scan period.
-pub const DEFAULT_BACKOFF: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_BACKOFF: Duration = Duration::from_secs(300);
 /// The longest wait between two attempts (unless the first wait is set longer, or the API asks
 /// for more with `Retry-After`).
-pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 /// A quota variable cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum QuotaSettingsError {
+pub(crate) enum QuotaSettingsError {
     #[error(
         "AI_QUOTA_RETRIES={0:?} is not a number of retries: set it to a whole number (0 turns queueing off; default 3 in the scan's jobs, 0 elsewhere)"
     )]
@@ -66,7 +66,7 @@ pub enum QuotaSettingsError {
 
 /// How quota errors are handled in this job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct QuotaSettings {
+pub(crate) struct QuotaSettings {
     /// Retries after the first attempt; 0 fails at once, as before queueing existed.
     pub retries: u32,
     /// The wait after the first quota error; doubled after each further one.
@@ -155,7 +155,7 @@ pub enum Next {
 
 /// True for the failures a later attempt may not meet: a rate limit, a used-up quota, an
 /// overloaded or failing model API.
-pub fn is_quota(failure: &Failure) -> bool {
+pub(crate) fn is_quota(failure: &Failure) -> bool {
     matches!(failure, Failure::ModelRateLimited | Failure::ModelApiDown)
 }
 
@@ -279,7 +279,7 @@ impl Queued {
     }
 
     /// True once the retry time has come.
-    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+    pub(crate) fn is_due(&self, now: DateTime<Utc>) -> bool {
         self.retry_at <= now
     }
 
@@ -312,7 +312,7 @@ impl Queued {
 /// branch or merge request for a person to pick up. A request without a note (an assignment,
 /// a review request, the trigger label, a description mention) is queued like a mention, its
 /// queued line naming the event ([`QueuedRequest::Event`]).
-pub async fn after_run(
+pub(crate) async fn after_run(
     gitlab: &crate::gitlab::GitLab,
     trigger: &crate::trigger::Trigger,
     placeholder: &crate::publish::Placeholder,

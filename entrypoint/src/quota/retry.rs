@@ -38,7 +38,7 @@ use crate::trigger::event_vars::EventRequest;
 /// How far an issue's or merge request's `updated_at` may trail a note saved on it: GitLab
 /// skips a touch within a minute of the last update (`ThrottledTouch::TOUCH_INTERVAL`,
 /// `app/models/concerns/throttled_touch.rb`); one more minute for clocks.
-pub const TOUCH_LAG: TimeDelta = TimeDelta::minutes(2);
+pub(crate) const TOUCH_LAG: TimeDelta = TimeDelta::minutes(2);
 
 impl QuotaSettings {
     /// The longest time a queued note waits for its retry ([`QuotaSettings::next`]'s cap).
@@ -61,7 +61,7 @@ pub struct QueuedNote {
 /// Every queued note of one of `assistants` by the bot user `bot` on the issues and merge
 /// requests `updated` since `edge` ([`crate::scan::discover::updated_since`] listed at `edge`
 /// or earlier), oldest retry first.
-pub async fn find_queued(
+pub(crate) async fn find_queued(
     gitlab: &GitLab,
     project: &ProjectRef,
     assistants: &[Assistant],
@@ -122,7 +122,7 @@ async fn updated_notes(
 }
 
 /// What the scan needs to retry queued notes.
-pub struct Retrier<'a> {
+pub(crate) struct Retrier<'a> {
     /// The scan's client.
     pub gitlab: &'a GitLab,
     /// The project.
@@ -276,7 +276,7 @@ pub async fn claim_due(
 }
 
 /// Gives the claim on a queued note back, so the next scan or sweep retries it.
-pub async fn give_back(
+pub(crate) async fn give_back(
     gitlab: &GitLab,
     target: Target<'_>,
     note: NoteId,
@@ -291,7 +291,7 @@ pub async fn give_back(
 /// The variables of a retry: the queued mention's ([`CiRequest::variables`]) or event request's
 /// ([`EventRequest::variables`]), the queued note as
 /// its placeholder, and the attempt number ([`ATTEMPT_VAR`]).
-pub fn retry_variables(
+pub(crate) fn retry_variables(
     project: &ProjectRef,
     queued: &QueuedNote,
 ) -> std::collections::BTreeMap<&'static str, String> {
@@ -335,7 +335,7 @@ pub fn retry_variables(
 
 /// How far before the scan window's start `since` the queued notes are looked for: a note that
 /// became due since then was written at most the longest wait (and the touch lag) earlier.
-pub fn edge(settings: &QuotaSettings, since: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn edge(settings: &QuotaSettings, since: DateTime<Utc>) -> DateTime<Utc> {
     since
         .checked_sub_signed(settings.longest_wait() + TOUCH_LAG)
         .unwrap_or(since)
@@ -345,7 +345,7 @@ impl Retrier<'_> {
     /// Finds the queued notes that may have become due since the scan window opened at `since`
     /// and retries each due one; what became of each, by queued note. `updated` lists the
     /// issues and merge requests updated since [`edge`] or earlier.
-    pub async fn retry_due(
+    pub(crate) async fn retry_due(
         &self,
         since: DateTime<Utc>,
         updated: &[Updated],

@@ -23,50 +23,50 @@ use crate::secret::Secret;
 /// The environment variables that override the file, in one place for the docs and the errors.
 pub mod vars {
     /// `host:port` to listen on.
-    pub const LISTEN: &str = crate::env::AI_RELAY_LISTEN.name();
+    pub(crate) const LISTEN: &str = crate::env::AI_RELAY_LISTEN.name();
     /// The GitLab instance (`https://gitlab.example.com`) or its API root (`…/api/v4`).
-    pub const GITLAB_URL: &str = crate::env::AI_RELAY_GITLAB_URL.name();
+    pub(crate) const GITLAB_URL: &str = crate::env::AI_RELAY_GITLAB_URL.name();
     /// The webhooks' secret token (`X-Gitlab-Token`).
     pub const WEBHOOK_SECRET: &str = crate::env::AI_RELAY_WEBHOOK_SECRET.name();
     /// A file holding the webhooks' secret token.
-    pub const WEBHOOK_SECRET_FILE: &str = crate::env::AI_RELAY_WEBHOOK_SECRET_FILE.name();
+    pub(crate) const WEBHOOK_SECRET_FILE: &str = crate::env::AI_RELAY_WEBHOOK_SECRET_FILE.name();
     /// The bot user's access token.
     pub const BOT_TOKEN: &str = crate::env::AI_RELAY_BOT_TOKEN.name();
     /// A file holding the bot user's access token.
-    pub const BOT_TOKEN_FILE: &str = crate::env::AI_RELAY_BOT_TOKEN_FILE.name();
+    pub(crate) const BOT_TOKEN_FILE: &str = crate::env::AI_RELAY_BOT_TOKEN_FILE.name();
     /// Deliveries waiting for a worker before the relay answers 503.
-    pub const QUEUE_CAPACITY: &str = crate::env::AI_RELAY_QUEUE_CAPACITY.name();
+    pub(crate) const QUEUE_CAPACITY: &str = crate::env::AI_RELAY_QUEUE_CAPACITY.name();
     /// Mentions handled at the same time.
     pub const WORKERS: &str = crate::env::AI_RELAY_WORKERS.name();
     /// The largest webhook body accepted, in bytes.
-    pub const MAX_BODY_BYTES: &str = crate::env::AI_RELAY_MAX_BODY_BYTES.name();
+    pub(crate) const MAX_BODY_BYTES: &str = crate::env::AI_RELAY_MAX_BODY_BYTES.name();
     /// The branch pipelines run on for projects without their own entry.
-    pub const DEFAULT_REF: &str = crate::env::AI_RELAY_DEFAULT_REF.name();
+    pub(crate) const DEFAULT_REF: &str = crate::env::AI_RELAY_DEFAULT_REF.name();
     /// The trigger token for projects without their own entry.
-    pub const DEFAULT_TRIGGER_TOKEN: &str = crate::env::AI_RELAY_DEFAULT_TRIGGER_TOKEN.name();
+    pub(crate) const DEFAULT_TRIGGER_TOKEN: &str = crate::env::AI_RELAY_DEFAULT_TRIGGER_TOKEN.name();
     /// A file holding the trigger token for projects without their own entry.
-    pub const DEFAULT_TRIGGER_TOKEN_FILE: &str =
+    pub(crate) const DEFAULT_TRIGGER_TOKEN_FILE: &str =
         crate::env::AI_RELAY_DEFAULT_TRIGGER_TOKEN_FILE.name();
     /// Connections open at the same time.
-    pub const MAX_CONNECTIONS: &str = crate::env::AI_RELAY_MAX_CONNECTIONS.name();
+    pub(crate) const MAX_CONNECTIONS: &str = crate::env::AI_RELAY_MAX_CONNECTIONS.name();
     /// Bytes of deliveries kept beyond the queue (in memory, or in the spool directory).
-    pub const OVERFLOW_BYTES: &str = crate::env::AI_RELAY_OVERFLOW_BYTES.name();
+    pub(crate) const OVERFLOW_BYTES: &str = crate::env::AI_RELAY_OVERFLOW_BYTES.name();
     /// A directory where deliveries beyond the queue are kept, so a restart does not lose them.
-    pub const SPOOL_DIR: &str = crate::env::AI_RELAY_SPOOL_DIR.name();
+    pub(crate) const SPOOL_DIR: &str = crate::env::AI_RELAY_SPOOL_DIR.name();
     /// The assistant that answers an assignment, a review request or the trigger label.
-    pub const EVENT_ASSISTANT: &str = crate::env::AI_RELAY_EVENT_ASSISTANT.name();
+    pub(crate) const EVENT_ASSISTANT: &str = crate::env::AI_RELAY_EVENT_ASSISTANT.name();
     /// Seconds between two looks for requests a model-API quota error queued (0: never).
-    pub const QUOTA_SWEEP_SECONDS: &str = crate::env::AI_RELAY_QUOTA_SWEEP_SECONDS.name();
+    pub(crate) const QUOTA_SWEEP_SECONDS: &str = crate::env::AI_RELAY_QUOTA_SWEEP_SECONDS.name();
 }
 
 /// How often the relay looks for queued requests by default: the default first wait of a
 /// queued request ([`crate::quota::DEFAULT_BACKOFF`]), as a scan every five minutes would.
-pub const DEFAULT_QUOTA_SWEEP: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_QUOTA_SWEEP: Duration = Duration::from_secs(300);
 
 /// Where a secret comes from.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
-pub enum SecretSource {
+pub(crate) enum SecretSource {
     /// The value itself (fine for tests; prefer `env` or `file` in real files).
     Value(String),
     /// An environment variable holding it.

@@ -65,7 +65,7 @@ impl Seen {
     }
 
     /// Records `keys`; false (and nothing recorded) when any of them was seen within the TTL.
-    pub fn first_time(&self, keys: &[Key]) -> bool {
+    pub(crate) fn first_time(&self, keys: &[Key]) -> bool {
         let now = Instant::now();
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         let fresh = |at: &Instant| now.duration_since(*at) < self.ttl;

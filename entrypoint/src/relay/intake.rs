@@ -28,7 +28,7 @@ use crate::trigger::webhook::{self, WebhookError};
 /// The `X-Gitlab-Event` values of comment events: GitLab sends internal notes and notes on
 /// confidential issues as their own event kind, to hooks that opted in to "Confidential comments".
 /// <https://docs.gitlab.com/user/project/integrations/webhook_events/#comment-events>
-pub const NOTE_EVENTS: [&str; 2] = ["Note Hook", "Confidential Note Hook"];
+pub(crate) const NOTE_EVENTS: [&str; 2] = ["Note Hook", "Confidential Note Hook"];
 
 /// The `X-Gitlab-Event` values of issue and merge request events: an issue's events are sent as
 /// `Confidential Issue Hook` while it is confidential, to hooks that opted in to "Confidential
@@ -36,7 +36,7 @@ pub const NOTE_EVENTS: [&str; 2] = ["Note Hook", "Confidential Note Hook"];
 /// :confidential_issue_hooks : :issue_hooks`); merge requests have no confidential variant.
 /// <https://docs.gitlab.com/user/project/integrations/webhook_events/#work-item-events>,
 /// <https://docs.gitlab.com/user/project/integrations/webhook_events/#merge-request-events>
-pub const ISSUABLE_EVENTS: [&str; 3] = [
+pub(crate) const ISSUABLE_EVENTS: [&str; 3] = [
     "Issue Hook",
     "Confidential Issue Hook",
     "Merge Request Hook",

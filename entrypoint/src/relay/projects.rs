@@ -28,7 +28,7 @@ pub struct Project {
 
 impl Project {
     /// The bot user, once a worker has read it: intake decides without an API call.
-    pub fn known_bot(&self) -> Option<&BotIdentity> {
+    pub(crate) fn known_bot(&self) -> Option<&BotIdentity> {
         self.bot.get()
     }
 

@@ -59,7 +59,7 @@ pub struct Full;
 
 /// Where a delivery's mentions went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Admitted {
+pub(crate) enum Admitted {
     /// Into the queue.
     Queued,
     /// Into the overflow, behind the queue.
@@ -69,7 +69,7 @@ pub enum Admitted {
 impl Queue {
     /// Takes all of `mentions` (from one delivery of `bytes` bytes) into the queue if there is
     /// room, else into the overflow if its budget allows, else none of them.
-    pub fn push_all(
+    pub(crate) fn push_all(
         &self,
         mentions: Vec<Mention>,
         bytes: usize,
@@ -107,7 +107,7 @@ impl Queue {
 
     /// Takes mentions read back from the spool at start, whatever the budget: they were
     /// accepted before, and refusing them now would lose them.
-    pub fn push_recovered(&self, mentions: Vec<Mention>, bytes: usize, ctx: &Context) {
+    pub(crate) fn push_recovered(&self, mentions: Vec<Mention>, bytes: usize, ctx: &Context) {
         {
             let mut state = self.lock();
             state.overflow_bytes += bytes;

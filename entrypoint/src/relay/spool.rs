@@ -95,7 +95,7 @@ impl Spool {
 
     /// The deliveries left by an earlier run, oldest first, with their sizes. Files that cannot
     /// be read as a delivery are logged and left in place for a person to look at.
-    pub fn recover(&self) -> Result<Vec<(Record, usize, Entry)>, SpoolError> {
+    pub(crate) fn recover(&self) -> Result<Vec<(Record, usize, Entry)>, SpoolError> {
         let listing = fs::read_dir(&self.dir).map_err(|source| SpoolError::Dir {
             dir: self.dir.clone(),
             source,

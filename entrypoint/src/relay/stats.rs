@@ -152,7 +152,7 @@ pub struct Latency {
 
 impl Stats {
     /// Records one webhook-received → placeholder-posted latency.
-    pub fn record_latency(&self, latency: Duration) {
+    pub(crate) fn record_latency(&self, latency: Duration) {
         let ms = usize::try_from(latency.as_millis()).unwrap_or(BUCKETS_MS);
         self.latency[ms.min(BUCKETS_MS)].fetch_add(1, Ordering::Relaxed);
         self.latency_sum_ms.fetch_add(

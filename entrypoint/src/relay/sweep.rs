@@ -32,7 +32,7 @@ use crate::quota::retry::{Due, QueuedNote, TOUCH_LAG, claim_due, find_queued, gi
 use crate::scan::discover::updated_since;
 
 /// How far before its start the relay's first sweep looks: a day of downtime.
-pub const FIRST_LOOKBACK: TimeDelta = TimeDelta::hours(24);
+pub(crate) const FIRST_LOOKBACK: TimeDelta = TimeDelta::hours(24);
 
 /// What one sweep of one project did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

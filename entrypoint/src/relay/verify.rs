@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 use crate::secret::Secret;
 
 /// The header GitLab puts the secret token in.
-pub const TOKEN_HEADER: &str = "x-gitlab-token";
+pub(crate) const TOKEN_HEADER: &str = "x-gitlab-token";
 
 /// The configured secrets, kept as digests.
 #[derive(Clone)]

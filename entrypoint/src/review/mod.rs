@@ -63,7 +63,7 @@ impl AutoReview {
 
 /// A review setting that cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ReviewSettingsError {
+pub(crate) enum ReviewSettingsError {
     #[error(
         "CI_MERGE_REQUEST_IID is not set: `entrypoint review` reviews the merge request of a merge request pipeline (`merge_request_event`); run it from the template's review job (input auto_review) or set CI_MERGE_REQUEST_IID"
     )]
@@ -80,7 +80,7 @@ pub enum ReviewSettingsError {
 
 /// What the review job reads besides the run settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReviewSettings {
+pub(crate) struct ReviewSettings {
     /// `CI_PROJECT_ID`.
     pub project: ProjectRef,
     /// `CI_MERGE_REQUEST_IID`.
@@ -114,7 +114,7 @@ fn list(value: Option<String>, strip: char) -> Vec<String> {
 
 /// Changed lines above which a review is declined by default: past this size a review costs
 /// much and finds little that a person would read.
-pub const DEFAULT_MAX_DIFF_LINES: usize = 5_000;
+pub(crate) const DEFAULT_MAX_DIFF_LINES: usize = 5_000;
 
 impl ReviewSettings {
     pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Result<Self, ReviewSettingsError> {
@@ -186,7 +186,7 @@ impl ReviewSettings {
 
     /// Why an automatic review leaves this merge request alone (a label or its author), if it
     /// does. Someone running the command by hand (`AI_AUTO_REVIEW` unset) is not filtered.
-    pub fn filtered_out(&self, labels: &[String], author: &str) -> Option<String> {
+    pub(crate) fn filtered_out(&self, labels: &[String], author: &str) -> Option<String> {
         self.mode?;
         if let Some(label) = labels
             .iter()
@@ -277,7 +277,7 @@ pub enum ReviewEnd {
 }
 
 /// Changed lines (`+`/`-`, headers excluded) in a unified diff.
-pub fn changed_lines(diff: &str) -> usize {
+pub(crate) fn changed_lines(diff: &str) -> usize {
     diff.lines()
         .filter(|l| {
             (l.starts_with('+') && !l.starts_with("+++"))
@@ -373,7 +373,7 @@ pub fn prompt(parts: &ReviewPrompt<'_>) -> String {
 /// the merge request goes into (never from the branch under review, whose author controls it).
 /// A file that cannot be read is left out with a warning: a review without it is still worth
 /// having.
-pub async fn review_rules(
+pub(crate) async fn review_rules(
     gitlab: &GitLab,
     project: &ProjectRef,
     target_branch: &str,
@@ -393,7 +393,7 @@ pub async fn review_rules(
 }
 
 /// The prompt section holding `REVIEW.md`, cut to a size that leaves room for the diff.
-pub fn rules_section(rules: &str) -> String {
+pub(crate) fn rules_section(rules: &str) -> String {
     format!(
         "\n## Review rules (REVIEW.md of the target branch)\n\n{}\n",
         truncate(rules.trim(), REVIEW_RULES_CHARS, "(REVIEW.md cut)")

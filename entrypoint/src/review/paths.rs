@@ -17,7 +17,7 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 #[error(
     "{variable} has a glob that does not parse, {glob:?}: {reason}; write globs as in rules:changes, e.g. src/**/*.rs, comma-separated"
 )]
-pub struct PathGlobError {
+pub(crate) struct PathGlobError {
     variable: &'static str,
     glob: String,
     reason: String,
@@ -25,7 +25,7 @@ pub struct PathGlobError {
 
 /// The two lists, compiled.
 #[derive(Clone, Debug, Default)]
-pub struct PathFilter {
+pub(crate) struct PathFilter {
     only: Option<GlobSet>,
     skip: Option<GlobSet>,
     /// The globs as written, for the job log.
@@ -34,7 +34,7 @@ pub struct PathFilter {
 
 impl PathFilter {
     /// Reads the two variables (`None` or blank: no filter).
-    pub fn from_values(only: Option<&str>, skip: Option<&str>) -> Result<Self, PathGlobError> {
+    pub(crate) fn from_values(only: Option<&str>, skip: Option<&str>) -> Result<Self, PathGlobError> {
         let only_set = compile(crate::env::AI_REVIEW_PATHS.name(), only)?;
         let skip_set = compile(crate::env::AI_REVIEW_SKIP_PATHS.name(), skip)?;
         let mut described = Vec::new();
@@ -70,7 +70,7 @@ impl PathFilter {
 
     /// A changed file is reviewed when its path before or after the change is kept: a rename
     /// out of a reviewed directory is still a change there.
-    pub fn keeps_change(&self, old_path: &str, new_path: &str) -> bool {
+    pub(crate) fn keeps_change(&self, old_path: &str, new_path: &str) -> bool {
         self.keeps(new_path) || self.keeps(old_path)
     }
 

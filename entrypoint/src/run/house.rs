@@ -20,7 +20,7 @@ use crate::gitlab::ids::ProjectRef;
 pub const VARIABLE: &str = crate::env::AI_EXTRA_INSTRUCTIONS.name();
 
 /// At most this much is used, as for `CODEX.md`: instructions, not a manual.
-pub const LIMIT: usize = 32 * 1024;
+pub(crate) const LIMIT: usize = 32 * 1024;
 
 /// Where the instructions come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +59,7 @@ pub enum HouseError {
 }
 
 /// What `value` names (see the module comment); `None` when it is empty.
-pub fn classify(value: &str) -> Option<Source> {
+pub(crate) fn classify(value: &str) -> Option<Source> {
     let value = value.trim();
     if value.is_empty() {
         return None;
@@ -105,7 +105,7 @@ pub async fn read(
 /// The MCP configuration in the file `path` (`AI_MCP_CONFIG_FILE`) of the **default branch**,
 /// read through the API like the house instructions: on a merge request the checkout is the
 /// source branch, whose author must not choose the servers the job's credentials are sent to.
-pub async fn mcp_config(
+pub(crate) async fn mcp_config(
     gitlab: &GitLab,
     project: &ProjectRef,
     default_branch: &str,
@@ -135,7 +135,7 @@ pub async fn mcp_config(
 
 /// The MCP configuration of `AI_MCP_CONFIG_FILE` when it is set (the mention run and the
 /// review job both call this; `AI_MCP_CONFIG` itself is read with the other settings).
-pub async fn mcp_config_from_file_variable(
+pub(crate) async fn mcp_config_from_file_variable(
     vars: &dyn Fn(&str) -> Option<String>,
     gitlab: &GitLab,
     project: &ProjectRef,

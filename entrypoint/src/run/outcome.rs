@@ -6,7 +6,7 @@ use crate::publish::result::Failure;
 use crate::workspace::WorkspaceError;
 
 /// The [`Failure`] shown for an error that stopped the job after the placeholder was posted.
-pub fn failure_of(error: &anyhow::Error, assistant: Assistant) -> Failure {
+pub(crate) fn failure_of(error: &anyhow::Error, assistant: Assistant) -> Failure {
     let message = format!("{error:#}");
     for cause in error.chain() {
         if cause.downcast_ref::<GitLabError>().is_some() {

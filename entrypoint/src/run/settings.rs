@@ -131,7 +131,7 @@ impl JobSettings {
 
 /// The CLI executable: `AI_CLAUDE_BIN` / `AI_CODEX_BIN`, else `claude` / `codex` looked up on
 /// `PATH` when spawned.
-pub fn cli_program(assistant: Assistant, vars: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+pub(crate) fn cli_program(assistant: Assistant, vars: &dyn Fn(&str) -> Option<String>) -> PathBuf {
     let variable = assistant.profile().bin_variable;
     vars(variable)
         .map(|value| value.trim().to_owned())

@@ -38,7 +38,7 @@ impl Target {
     /// For a merge request whose configuration files were swapped: a prompt paragraph saying
     /// so, because the working tree then shows the target's versions of files the merge
     /// request may change, and a review must read the merge request's own. Empty otherwise.
-    pub fn configuration_note(&self) -> String {
+    pub(crate) fn configuration_note(&self) -> String {
         let Target::MergeRequest { configuration, .. } = self else {
             return String::new();
         };

@@ -21,7 +21,7 @@ const CAP_NET_ADMIN: u32 = 12;
 const DROP_TO_UID: [u32; 3] = [0, 6, 7];
 
 /// The runner snippet that grants the capability, for the refusal message.
-pub const RUNNER_SNIPPET: &str = "[runners.docker] cap_add = [\"NET_ADMIN\"] in the runner's config.toml (Kubernetes executor: [runners.kubernetes] cap_add = [\"NET_ADMIN\"]); it cannot be set from .gitlab-ci.yml";
+pub(crate) const RUNNER_SNIPPET: &str = "[runners.docker] cap_add = [\"NET_ADMIN\"] in the runner's config.toml (Kubernetes executor: [runners.kubernetes] cap_add = [\"NET_ADMIN\"]); it cannot be set from .gitlab-ci.yml";
 
 /// An effective capability set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ impl Capabilities {
     }
 
     /// Reads `CapEff:` from the text of a `/proc/<pid>/status` file.
-    pub fn parse_status(status: &str) -> Option<Self> {
+    pub(crate) fn parse_status(status: &str) -> Option<Self> {
         status
             .lines()
             .find_map(|line| line.strip_prefix("CapEff:"))
@@ -63,7 +63,7 @@ impl Capabilities {
     }
 
     /// Whether this process can lend the checkout to the sandbox uid and start the CLI as it.
-    pub fn can_drop_to_sandbox_uid(self) -> bool {
+    pub(crate) fn can_drop_to_sandbox_uid(self) -> bool {
         DROP_TO_UID.iter().all(|bit| self.0 & (1 << bit) != 0)
     }
 }

@@ -43,7 +43,7 @@ pub struct HandoverError {
 
 /// A directory lent to the sandbox uid; [`Lent::give_back`] returns it.
 #[derive(Debug)]
-pub struct Lent {
+pub(crate) struct Lent {
     root: PathBuf,
     owner: (u32, u32),
     mode: u32,
@@ -62,7 +62,7 @@ impl Lent {
     /// Makes everything below `root` except the git directories owned by `uid`, the root
     /// writable by `uid` but sticky, and every `.git` the entrypoint's and not writable by
     /// anyone else.
-    pub fn lend(root: &Path, uid: SandboxUid) -> Result<Self, HandoverError> {
+    pub(crate) fn lend(root: &Path, uid: SandboxUid) -> Result<Self, HandoverError> {
         let meta = std::fs::symlink_metadata(root).map_err(|source| HandoverError {
             path: root.to_owned(),
             source,
@@ -85,7 +85,7 @@ impl Lent {
 
     /// Gives every file below the root, except the git directories, back to the root's
     /// original owner, and the root its original mode.
-    pub fn give_back(mut self) -> Result<(), HandoverError> {
+    pub(crate) fn give_back(mut self) -> Result<(), HandoverError> {
         self.returned = true;
         self.restore()
     }

@@ -222,7 +222,7 @@ impl Enclosure {
     /// enter. It is not under the temporary directory either, because Codex 0.169 will not link
     /// its helper commands (`apply_patch`, `codex-linux-sandbox`) into a `CODEX_HOME` there. Hand it over with
     /// [`Enclosure::give_home`] once it is prepared.
-    pub fn fresh_home(&self) -> Result<tempfile::TempDir, SandboxError> {
+    pub(crate) fn fresh_home(&self) -> Result<tempfile::TempDir, SandboxError> {
         let parent = Path::new("/var/tmp/gitlab-ai-homes");
         std::fs::create_dir_all(parent).map_err(SandboxError::Home)?;
         // Enterable, not listable or writable, by others, whatever the runner's umask (0000):
@@ -237,7 +237,7 @@ impl Enclosure {
 
     /// Makes the prepared home (and what the runner put in it, such as `.codex`) the sandbox
     /// uid's.
-    pub fn give_home(&self, home: &Path) -> Result<(), SandboxError> {
+    pub(crate) fn give_home(&self, home: &Path) -> Result<(), SandboxError> {
         Ok(handover::give(home, self.uid)?)
     }
 

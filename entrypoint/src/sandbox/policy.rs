@@ -124,7 +124,7 @@ impl Settings {
         }
     }
 
-    pub fn is_fenced(&self) -> bool {
+    pub(crate) fn is_fenced(&self) -> bool {
         matches!(self.network, Network::Fenced { .. })
     }
 }
@@ -145,7 +145,7 @@ impl Network {
     /// `api.openai.com` / `api.anthropic.com`, or `OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL`) and
     /// `AI_SANDBOX_ALLOW` when fenced. The sandbox uid reaches none of them itself: the proxy
     /// does.
-    pub fn allowed_hosts(&self, upstream: &Upstream) -> Vec<String> {
+    pub(crate) fn allowed_hosts(&self, upstream: &Upstream) -> Vec<String> {
         let mut hosts: Vec<String> = upstream
             .base()
             .host_str()

@@ -24,7 +24,7 @@ pub fn confine(command: &mut std::process::Command, uid: SandboxUid) {
 }
 
 /// The same for a tokio command.
-pub fn confine_tokio(command: &mut tokio::process::Command, uid: SandboxUid) {
+pub(crate) fn confine_tokio(command: &mut tokio::process::Command, uid: SandboxUid) {
     // SAFETY: as in `confine`.
     unsafe {
         command.pre_exec(move || drop_privileges(uid).map_err(std::io::Error::from));

@@ -155,7 +155,7 @@ impl Check {
 
 /// Addresses on the internet that any host can reach when nothing stops it (Cloudflare's and
 /// Google's public resolvers, on the HTTPS port).
-pub const ARBITRARY: [SocketAddr; 2] = [
+pub(crate) const ARBITRARY: [SocketAddr; 2] = [
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(1, 1, 1, 1)), 443),
     SocketAddr::new(
         IpAddr::V6(Ipv6Addr::new(0x2001, 0x4860, 0x4860, 0, 0, 0, 0, 0x8888)),
@@ -222,7 +222,7 @@ pub fn checks(subjects: &Subjects) -> Vec<Check> {
 }
 
 /// Name servers listed in a `resolv.conf` text (`resolv.conf(5)`).
-pub fn resolvers(resolv_conf: &str) -> Vec<IpAddr> {
+pub(crate) fn resolvers(resolv_conf: &str) -> Vec<IpAddr> {
     resolv_conf
         .lines()
         .filter_map(|line| {

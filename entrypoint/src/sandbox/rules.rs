@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use super::SandboxUid;
 
 /// Our own chain in the `filter` table, jumped to from `OUTPUT` for the sandbox uid only.
-pub const CHAIN: &str = crate::env::AI_SANDBOX.name();
+pub(crate) const CHAIN: &str = crate::env::AI_SANDBOX.name();
 
 /// The address family a ruleset is for; each has its own tool and its own tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,10 +20,10 @@ pub enum Family {
 }
 
 impl Family {
-    pub const BOTH: [Family; 2] = [Family::V4, Family::V6];
+    pub(crate) const BOTH: [Family; 2] = [Family::V4, Family::V6];
 
     /// The tool that loads a ruleset atomically.
-    pub fn restore_tool(self) -> &'static str {
+    pub(crate) fn restore_tool(self) -> &'static str {
         match self {
             Self::V4 => "iptables-restore",
             Self::V6 => "ip6tables-restore",
@@ -31,7 +31,7 @@ impl Family {
     }
 
     /// The tool that prints the current ruleset.
-    pub fn save_tool(self) -> &'static str {
+    pub(crate) fn save_tool(self) -> &'static str {
         match self {
             Self::V4 => "iptables-save",
             Self::V6 => "ip6tables-save",
@@ -95,7 +95,7 @@ impl Fence {
 
     /// Input for `iptables-restore --noflush`: declaring the chain empties it, so loading this
     /// twice leaves the same ruleset; the jump is added only when it is not already first.
-    pub fn apply_script(&self, family: Family, hook: Hook) -> String {
+    pub(crate) fn apply_script(&self, family: Family, hook: Hook) -> String {
         let mut script = format!("*filter\n:{CHAIN} - [0:0]\n");
         for rule in self.chain_rules(family) {
             script.push_str(&rule);
@@ -191,7 +191,7 @@ impl Installed {
 
     /// Input for `iptables-restore --noflush` that removes every jump to [`CHAIN`] and the chain
     /// itself; `None` when there is nothing to remove.
-    pub fn remove_script(&self) -> Option<String> {
+    pub(crate) fn remove_script(&self) -> Option<String> {
         if !self.chain && self.hooks.is_empty() {
             return None;
         }

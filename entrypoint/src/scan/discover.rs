@@ -33,7 +33,7 @@ pub struct Mention {
 
 /// Which notes count as requests for the scan's assistant.
 #[derive(Clone, Copy, Debug)]
-pub struct Filter<'a> {
+pub(crate) struct Filter<'a> {
     /// The scan's assistant.
     pub assistant: Assistant,
     /// The handles that summon each assistant.
@@ -49,7 +49,7 @@ impl Filter<'_> {
     /// True when the note is a human's new request for the assistant. GitLab's own notes, the
     /// bot's notes and anything carrying our marker are never requests, so the answers a scan
     /// posts cannot make the next scan run again.
-    pub fn is_request(&self, note: &Note) -> bool {
+    pub(crate) fn is_request(&self, note: &Note) -> bool {
         !note.system
             && note.author.id != self.bot.id
             && !note
@@ -71,7 +71,7 @@ impl Filter<'_> {
 /// <https://docs.gitlab.com/api/issues/#list-project-issues>,
 /// <https://docs.gitlab.com/api/notes/#list-project-issue-notes>,
 /// <https://docs.gitlab.com/api/discussions/#list-project-merge-request-discussion-items>
-pub async fn from_lists(
+pub(crate) async fn from_lists(
     gitlab: &GitLab,
     project: &ProjectRef,
     filter: Filter<'_>,
@@ -249,7 +249,7 @@ fn thread_of(threads: &[Discussion], note: NoteId) -> Option<DiscussionId> {
 /// mentions in a description come back in the third ([`super::events`]). Other projects'
 /// to-dos are left to their own scans.
 /// <https://docs.gitlab.com/api/todos/>
-pub async fn from_todos(
+pub(crate) async fn from_todos(
     gitlab: &GitLab,
     project: ProjectId,
     filter: Filter<'_>,

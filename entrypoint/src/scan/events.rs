@@ -30,7 +30,7 @@ use super::handoff::Outcome;
 
 /// A pending to-do that asks for something without a note.
 #[derive(Clone, Debug)]
-pub struct EventTodo {
+pub(crate) struct EventTodo {
     /// What it asks, and who asked when.
     pub request: EventRequest,
     /// The to-do, marked done once the request is dealt with.
@@ -39,7 +39,7 @@ pub struct EventTodo {
 
 /// The request a to-do stands for, if it is one without a note: an assignment to an issue, a
 /// review request on a merge request, or a mention in a description.
-pub fn from_todo(todo: &Todo, project: &ProjectRef) -> Option<EventRequest> {
+pub(crate) fn from_todo(todo: &Todo, project: &ProjectRef) -> Option<EventRequest> {
     let noteable = todo.noteable()?;
     let requested = match (todo.action_name, noteable) {
         (TodoAction::Assigned, crate::gitlab::ids::Noteable::Issue(_)) => Requested::Assigned,

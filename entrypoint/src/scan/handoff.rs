@@ -53,7 +53,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// True when the next scan must try this mention again (so its to-do stays pending).
-    pub fn retry_later(&self) -> bool {
+    pub(crate) fn retry_later(&self) -> bool {
         matches!(self, Outcome::Failed { .. })
     }
 }
@@ -89,7 +89,7 @@ pub async fn in_job(
 }
 
 /// What [`PipelineHandoff::hand_over`] needs besides the mention.
-pub struct PipelineHandoff<'a> {
+pub(crate) struct PipelineHandoff<'a> {
     /// The scan's client.
     pub gitlab: &'a GitLab,
     /// The project.

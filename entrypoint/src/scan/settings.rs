@@ -6,16 +6,16 @@ use crate::agent::settings::parse_timeout;
 use crate::guard::{GuardSettings, GuardSettingsError};
 
 /// How long back the first scan looks (and every scan at least): `AI_SCAN_LOOKBACK`.
-pub const LOOKBACK_VAR: &str = crate::env::AI_SCAN_LOOKBACK.name();
+pub(crate) const LOOKBACK_VAR: &str = crate::env::AI_SCAN_LOOKBACK.name();
 /// `job` or `pipeline`: `AI_SCAN_MODE`.
-pub const MODE_VAR: &str = crate::env::AI_SCAN_MODE.name();
+pub(crate) const MODE_VAR: &str = crate::env::AI_SCAN_MODE.name();
 /// The ref pipelines are started on in `pipeline` mode: `AI_SCAN_REF`.
-pub const REF_VAR: &str = crate::env::AI_SCAN_REF.name();
+pub(crate) const REF_VAR: &str = crate::env::AI_SCAN_REF.name();
 
 /// A scan that finds no earlier successful scheduled pipeline looks back this far; so does
 /// every scan at least, so that a schedule that runs every few minutes never leaves a gap even
 /// when the previous pipeline's time is unknown.
-pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(60 * 60);
+pub(crate) const DEFAULT_LOOKBACK: Duration = Duration::from_secs(60 * 60);
 
 /// What the scan does with each new mention.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -46,7 +46,7 @@ pub enum MaskError {
 /// Characters allowed besides ASCII letters and digits.
 const EXTRA: &str = "+/=-_@:.~";
 /// Minimum length of a masked value.
-pub const MIN_LENGTH: usize = 8;
+pub(crate) const MIN_LENGTH: usize = 8;
 
 impl MaskableSecret {
     /// Checks `value` against the masking rules; `name` says which variable in errors.

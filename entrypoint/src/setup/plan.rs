@@ -106,7 +106,7 @@ impl Plan {
     /// Whether variables setup stores will really be hidden: GitLab before 17.4 ignores
     /// `masked_and_hidden` and stores them masked only. Unknown versions are assumed able to;
     /// [`super::apply`] checks what GitLab answered in any case.
-    pub fn hides_variables(&self) -> bool {
+    pub(crate) fn hides_variables(&self) -> bool {
         self.gitlab_version
             .is_none_or(|v| version::feature("masked-and-hidden").is_none_or(|f| f.available_in(v)))
     }
@@ -166,7 +166,7 @@ pub fn trigger_url(gitlab: &GitLab, project: &Project, branch: &str, token: &Sec
 }
 
 /// The trigger URL without the token, safe to print.
-pub fn trigger_url_base(gitlab: &GitLab, project: &Project, branch: &str) -> String {
+pub(crate) fn trigger_url_base(gitlab: &GitLab, project: &Project, branch: &str) -> String {
     format!(
         "{}/projects/{}/ref/{}/trigger/pipeline",
         gitlab.base_url().as_str(),

@@ -97,7 +97,7 @@ impl CiRequest {
 
     /// A note named by id alone (our webhook template's variables): no thread, placeholder or
     /// checked body known yet; reading it back fills in the rest.
-    pub fn for_note(
+    pub(crate) fn for_note(
         project: ProjectRef,
         assistant: Assistant,
         noteable: Noteable,

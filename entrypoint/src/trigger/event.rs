@@ -26,7 +26,7 @@ use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectId, Project
 use crate::mention::find_mentions;
 
 /// The variable naming the trigger label.
-pub const LABEL_VAR: &str = crate::env::AI_LABEL_TRIGGER.name();
+pub(crate) const LABEL_VAR: &str = crate::env::AI_LABEL_TRIGGER.name();
 
 /// What happened to the issue or merge request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -199,7 +199,7 @@ struct Change<T> {
 }
 
 /// The `object_kind` of an Issue Hook or a Merge Request Hook.
-pub fn is_issuable_event(object_kind: &str) -> bool {
+pub(crate) fn is_issuable_event(object_kind: &str) -> bool {
     matches!(object_kind, "issue" | "merge_request")
 }
 
@@ -385,7 +385,7 @@ impl HookChange {
 
 /// The trigger the run flow answers for an event: no note, the event's request as the
 /// instruction (a description mention's own words when it has some), and one assistant.
-pub fn into_trigger(
+pub(crate) fn into_trigger(
     change: &HookChange,
     event: TriggerEvent,
     assistant: Assistant,
@@ -413,7 +413,7 @@ pub fn into_trigger(
 }
 
 /// `AI_LABEL_TRIGGER`: the label title, or `None` when unset or empty (no label trigger).
-pub fn label_from_env(vars: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+pub(crate) fn label_from_env(vars: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     vars(LABEL_VAR)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())

@@ -19,13 +19,13 @@ use crate::gitlab::{GitLab, GitLabError};
 /// The names, in one place: the scan writes them, this module reads them.
 pub mod names {
     /// `assigned`, `review_requested`, `labelled` or `description_mention`.
-    pub const EVENT: &str = crate::env::AI_EVENT.name();
+    pub(crate) const EVENT: &str = crate::env::AI_EVENT.name();
     /// The label added, for `labelled`.
     pub const LABEL: &str = crate::env::AI_EVENT_LABEL.name();
     /// The user who assigned, requested the review or wrote the description.
-    pub const ACTOR_ID: &str = crate::env::AI_EVENT_ACTOR_ID.name();
+    pub(crate) const ACTOR_ID: &str = crate::env::AI_EVENT_ACTOR_ID.name();
     /// When it happened (RFC 3339): the claim on the issue or merge request is for this event.
-    pub const AT: &str = crate::env::AI_EVENT_AT.name();
+    pub(crate) const AT: &str = crate::env::AI_EVENT_AT.name();
 }
 
 /// Which request the variables name.
@@ -71,7 +71,7 @@ impl Requested {
     }
 
     /// The request a [`Requested::field`] names.
-    pub fn from_field(field: &str) -> Option<Self> {
+    pub(crate) fn from_field(field: &str) -> Option<Self> {
         if let Some(encoded) = field.strip_prefix("labelled=") {
             let label = percent_encoding::percent_decode_str(encoded)
                 .decode_utf8()
@@ -334,7 +334,7 @@ pub async fn confirm(
 /// or reviewer, the label still on, the description still mentioning the assistant. A webhook
 /// body is read back like a note is, so a stale delivery (the bot unassigned before the job
 /// started) or a body nobody's action produced starts nothing.
-pub async fn still_holds(
+pub(crate) async fn still_holds(
     gitlab: &GitLab,
     trigger: &super::Trigger,
     kind: &event::EventKind,

@@ -20,11 +20,11 @@ use crate::mention::find_mentions;
 /// The variable names GitLab uses for flows.
 pub mod names {
     /// The user's comment.
-    pub const INPUT: &str = crate::env::AI_FLOW_INPUT.name();
+    pub(crate) const INPUT: &str = crate::env::AI_FLOW_INPUT.name();
     /// The issue or merge request, as JSON.
-    pub const CONTEXT: &str = crate::env::AI_FLOW_CONTEXT.name();
+    pub(crate) const CONTEXT: &str = crate::env::AI_FLOW_CONTEXT.name();
     /// The event type.
-    pub const EVENT: &str = crate::env::AI_FLOW_EVENT.name();
+    pub(crate) const EVENT: &str = crate::env::AI_FLOW_EVENT.name();
 }
 
 /// The credentials and location GitLab injects into flows: the flow's own GitLab token (a
@@ -36,7 +36,7 @@ pub mod injected {
     /// The flow's GitLab token.
     pub const TOKEN: &str = crate::env::AI_FLOW_GITLAB_TOKEN.name();
     /// The GitLab host name (no scheme).
-    pub const HOSTNAME: &str = crate::env::AI_FLOW_GITLAB_HOSTNAME.name();
+    pub(crate) const HOSTNAME: &str = crate::env::AI_FLOW_GITLAB_HOSTNAME.name();
     /// The project's full path.
     pub const PROJECT_PATH: &str = crate::env::AI_FLOW_PROJECT_PATH.name();
 }
@@ -48,7 +48,7 @@ pub mod injected {
 /// `AI_FLOW_PROJECT_PATH` for `CI_PROJECT_PATH`. The token is kept from the model like
 /// `GITLAB_TOKEN`: the assistant's environment is an allowlist
 /// ([`crate::agent::env`]) and the redactor treats every `…TOKEN` variable as a secret.
-pub fn with_injected<'a>(
+pub(crate) fn with_injected<'a>(
     vars: &'a dyn Fn(&str) -> Option<String>,
 ) -> impl Fn(&str) -> Option<String> + 'a {
     move |name: &str| {

@@ -24,7 +24,7 @@ use super::ci_vars::{self, VarError};
 /// read them.
 pub mod names {
     /// `create` or `update` (`object_attributes.action`, GitLab 16.11+; empty before).
-    pub const ACTION: &str = crate::env::AI_HOOK_ACTION.name();
+    pub(crate) const ACTION: &str = crate::env::AI_HOOK_ACTION.name();
     /// The username of the user the event is about (`user.username`).
     pub const AUTHOR: &str = crate::env::AI_HOOK_AUTHOR.name();
     /// `Issue`, `MergeRequest`, `Commit` or `Snippet` (`object_attributes.noteable_type`).
@@ -32,9 +32,9 @@ pub mod names {
     /// The note's id (`object_attributes.id`).
     pub const NOTE_ID: &str = crate::env::AI_HOOK_NOTE_ID.name();
     /// The issue's IID (`issue.iid`); empty, or `null` with serialization, on other notes.
-    pub const ISSUE_IID: &str = crate::env::AI_HOOK_ISSUE_IID.name();
+    pub(crate) const ISSUE_IID: &str = crate::env::AI_HOOK_ISSUE_IID.name();
     /// The merge request's IID (`merge_request.iid`); likewise.
-    pub const MR_IID: &str = crate::env::AI_HOOK_MR_IID.name();
+    pub(crate) const MR_IID: &str = crate::env::AI_HOOK_MR_IID.name();
 }
 
 /// The body `entrypoint setup --mode webhook` gives the Comments webhook as its

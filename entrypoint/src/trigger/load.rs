@@ -20,7 +20,7 @@ use crate::agent::Handles;
 use crate::gitlab::ids::ProjectRef;
 
 /// The webhook payload variable our relay sets.
-pub const WEBHOOK_PAYLOAD: &str = crate::env::AI_WEBHOOK_PAYLOAD.name();
+pub(crate) const WEBHOOK_PAYLOAD: &str = crate::env::AI_WEBHOOK_PAYLOAD.name();
 /// The variable GitLab fills with the webhook body when a webhook calls the trigger URL.
 pub const TRIGGER_PAYLOAD: &str = "TRIGGER_PAYLOAD";
 

@@ -106,7 +106,7 @@ pub struct Location {
 
 /// The [`Trigger`] for a note as GitLab returns it: read back by [`resolve`], or listed by the
 /// scheduled scan. The note is new (not an edit event): both read the note as it is now.
-pub fn from_note(at: Location, note: Note, handles: &Handles) -> Trigger {
+pub(crate) fn from_note(at: Location, note: Note, handles: &Handles) -> Trigger {
     let mentions = find_mentions(&note.body, handles);
     let kind = match (note.note_type, note.position) {
         (Some(NoteType::DiffNote), Some(position)) => NoteKind::DiffNote {

@@ -55,7 +55,7 @@ impl BranchPrefix {
     /// `<prefix>task-<slug of the title>-<run>` for an automation run
     /// ([`crate::automation`]): readable, and new for every run (`run` is the job's id), because
     /// a branch is only ever created, never overwritten.
-    pub fn task_branch(&self, title: &str, run: u64) -> AssistantBranch {
+    pub(crate) fn task_branch(&self, title: &str, run: u64) -> AssistantBranch {
         let slug = slug(title);
         let name = if slug.is_empty() {
             format!("{}task-{run}", self.0)

@@ -29,7 +29,7 @@ impl Person {
 
     /// The commit author for the assistant: `AI_COMMIT_AUTHOR_NAME` and
     /// `AI_COMMIT_AUTHOR_EMAIL`, else `default_name` with `noreply@<host>`.
-    pub fn assistant_from_env(env: &dyn Env, default_name: &str, host: &str) -> Self {
+    pub(crate) fn assistant_from_env(env: &dyn Env, default_name: &str, host: &str) -> Self {
         Self {
             name: crate::env::AI_COMMIT_AUTHOR_NAME
                 .non_blank(env)

@@ -168,7 +168,7 @@ impl Git {
     }
 
     /// Runs a local command with extra environment variables (commit identities).
-    pub async fn run_with_env(
+    pub(crate) async fn run_with_env(
         &self,
         args: &[&str],
         env: &[(&str, &str)],

@@ -41,7 +41,7 @@ use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 /// Files under `.git` that git reads as configuration or as a redirection (module docs).
-pub const TRUSTED_GIT_FILES: &[&str] = &[
+pub(crate) const TRUSTED_GIT_FILES: &[&str] = &[
     "config",
     "config.worktree",
     "commondir",
@@ -149,7 +149,7 @@ impl GitDirSnapshot {
     }
 
     /// The `.git` directory.
-    pub fn git_dir(&self) -> &Path {
+    pub(crate) fn git_dir(&self) -> &Path {
         &self.git_dir
     }
 
@@ -163,7 +163,7 @@ impl GitDirSnapshot {
     }
 
     /// Replaces the remembered `config` (after the entrypoint itself cleaned it).
-    pub fn remember_config(&mut self) -> Result<(), GitDirError> {
+    pub(crate) fn remember_config(&mut self) -> Result<(), GitDirError> {
         let path = self.git_dir.join("config");
         let meta = std::fs::symlink_metadata(&path).map_err(io(&path))?;
         let bytes = std::fs::read(&path).map_err(io(&path))?;
@@ -177,7 +177,7 @@ impl GitDirSnapshot {
 
     /// Checks that `.git` is the directory remembered and writes every trusted file back to
     /// its remembered state. Returns the files it had to restore (for the log and tests).
-    pub fn enforce(&self) -> Result<Vec<&'static str>, GitDirError> {
+    pub(crate) fn enforce(&self) -> Result<Vec<&'static str>, GitDirError> {
         let replaced = || GitDirError::Replaced {
             path: self.git_dir.display().to_string(),
         };

@@ -97,7 +97,7 @@ pub struct WorkspaceSettings {
 
 /// Commits fetched in a shallow clone when `GIT_DEPTH` asks for fewer: enough for recent
 /// history (`git log`, blame of recent lines) without fetching the whole project.
-pub const MIN_SHALLOW_DEPTH: u32 = 50;
+pub(crate) const MIN_SHALLOW_DEPTH: u32 = 50;
 
 /// A setting of the workspace cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -48,7 +48,7 @@ impl RemoteUrl {
     }
 
     /// `<server>/<project path>.git`, as GitLab serves git over HTTP.
-    pub fn for_project(server_url: &str, project_path: &str) -> Result<Self, RemoteUrlError> {
+    pub(crate) fn for_project(server_url: &str, project_path: &str) -> Result<Self, RemoteUrlError> {
         let server = server_url.trim().trim_end_matches('/');
         let path = project_path.trim().trim_matches('/');
         Self::parse("CI_SERVER_URL", &format!("{server}/{path}.git"))
@@ -72,7 +72,7 @@ impl RemoteUrl {
 
     /// True when both URLs are on the same scheme, host and port: our credentials may only
     /// go to the GitLab instance they belong to.
-    pub fn same_origin(&self, other: &RemoteUrl) -> bool {
+    pub(crate) fn same_origin(&self, other: &RemoteUrl) -> bool {
         self.0.origin() == other.0.origin()
     }
 

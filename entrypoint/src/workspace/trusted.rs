@@ -141,7 +141,7 @@ pub const TRUSTED_PATHS: &[TrustedPath] = &[
 const IMPORT_DEPTH: usize = 5;
 
 /// True when `path` (relative, `/`-separated) is configuration `assistant` loads.
-pub fn is_trusted(assistant: Assistant, path: &str) -> bool {
+pub(crate) fn is_trusted(assistant: Assistant, path: &str) -> bool {
     let parts: Vec<&str> = path.split('/').collect();
     let Some((file, dirs)) = parts.split_last() else {
         return false;

@@ -38,7 +38,7 @@ const PROVIDER_ID: &str = "gitlab_ai_proxy";
 const KEY_VARIABLE: &str = crate::env::OPENAI_API_KEY.name();
 
 /// The rules file of the repository, at the workspace root.
-pub const RULES_FILE: &str = "CODEX.md";
+pub(crate) const RULES_FILE: &str = "CODEX.md";
 
 /// At most this much of `CODEX.md` is passed, Codex's own default cap for project docs
 /// (`project_doc_max_bytes`, 32 KiB); it also keeps the argument far below the kernel's
