@@ -56,6 +56,7 @@ const NOT_CREDENTIALS: [&str; 3] = ["AUTHOR", "AUTHORS", "AUTHORED"];
 /// Well-known credential formats, redacted even when no variable holds them (a key pasted into
 /// a file the assistant read, a token in a log it printed).
 /// GitLab prefixes: <https://docs.gitlab.com/security/tokens/#token-prefixes>.
+#[allow(clippy::expect_used)] // a constant pattern, compiled by the unit tests
 static KEY_PATTERNS: LazyLock<Regex> = LazyLock::new(|| {
     let patterns = [
         // PEM private keys, whole block; an unterminated block is cut to the end of the text.
@@ -81,6 +82,7 @@ static KEY_PATTERNS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Runs of base64 long enough to hide a credential (`Authorization: Basic dXNlcjpzZWNyZXQ=`).
+#[allow(clippy::expect_used)] // a constant pattern, compiled by the unit tests
 static BASE64_RUN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z0-9+/_\-]{12,}={0,2}").expect("the base64 pattern is a valid expression")
 });

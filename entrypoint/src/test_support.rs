@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 /// An environment lookup over fixed pairs, so tests never touch the process environment
 /// (which other tests share).
-pub fn vars<V: AsRef<str>>(pairs: &[(&str, V)]) -> impl Fn(&str) -> Option<String> + use<V> {
+pub(crate) fn vars<V: AsRef<str>>(pairs: &[(&str, V)]) -> impl Fn(&str) -> Option<String> + use<V> {
     let map: HashMap<String, String> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.as_ref().to_string()))

@@ -89,7 +89,7 @@ pub(crate) struct EventParser {
 impl EventParser {
     /// A reader of the output `format` describes (see [`crate::agent::event_parser`] for one
     /// assistant's). Paths inside `workspace` are shown relative to it.
-    pub fn new(format: Box<dyn StreamParser>, workspace: Option<&Path>) -> Self {
+    pub(crate) fn new(format: Box<dyn StreamParser>, workspace: Option<&Path>) -> Self {
         Self {
             workspace: workspace.map(Path::to_path_buf),
             format,
@@ -119,7 +119,7 @@ pub(crate) struct Summarizer<'a> {
 
 impl Summarizer<'_> {
     /// `text`'s first line, paths in the workspace made relative, cut to one log line.
-    pub fn line(&self, text: &str) -> String {
+    pub(crate) fn line(&self, text: &str) -> String {
         let mut first = text.trim().lines().next().unwrap_or("").trim().to_owned();
         let more_lines = text.trim().lines().nth(1).is_some();
         if let Some(root) = self

@@ -32,7 +32,11 @@ pub struct ArtifactError {
 /// removed without being followed, and the file is created exclusively (`O_EXCL`, which never
 /// follows a link), after every process of the sandbox uid is gone, so nothing can swap it in
 /// between.
-pub(crate) fn write_artifact(dir: &Path, name: &str, contents: &[u8]) -> Result<PathBuf, ArtifactError> {
+pub(crate) fn write_artifact(
+    dir: &Path,
+    name: &str,
+    contents: &[u8],
+) -> Result<PathBuf, ArtifactError> {
     let path = dir.join(name);
     let error = |source| ArtifactError {
         path: path.clone(),

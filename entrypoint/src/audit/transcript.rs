@@ -50,7 +50,12 @@ impl Transcript {
     /// transcript ends with the stop all the same. (Claude reports its own stop as an event.)
     /// Any assistant the key proxy meters (`Agent::metered_by_proxy`) is
     /// recorded so.
-    pub(crate) fn record_codex_stop(&self, assistant: Assistant, outcome: &Outcome, redactor: &Redactor) {
+    pub(crate) fn record_codex_stop(
+        &self,
+        assistant: Assistant,
+        outcome: &Outcome,
+        redactor: &Redactor,
+    ) {
         if crate::agent::agent(assistant).metered_by_proxy()
             && let Outcome::LimitReached {
                 limit,

@@ -108,7 +108,7 @@ pub(crate) struct TaskSettings {
 
 impl TaskSettings {
     /// Reads and checks the settings; `prompt_file` is `--prompt-file`.
-    pub fn from_env(
+    pub(crate) fn from_env(
         vars: &dyn Fn(&str) -> Option<String>,
         prompt_file: Option<&str>,
     ) -> Result<Self, TaskError> {

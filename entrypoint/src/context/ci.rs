@@ -360,6 +360,7 @@ pub(crate) fn excerpt(tail: &TextTail, budget: &ContextBudget, redactor: &Redact
 }
 
 /// Terminal colour and cursor sequences (CSI, OSC, and two-byte escapes).
+#[allow(clippy::expect_used)] // a constant pattern, compiled by the unit tests
 static ESCAPES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]")
         .expect("the escape pattern is a valid expression")
@@ -367,6 +368,7 @@ static ESCAPES: LazyLock<Regex> = LazyLock::new(|| {
 
 /// GitLab Runner's collapsible section markers (`section_start:1700000000:step_script[collapsed=true]`).
 /// <https://docs.gitlab.com/ci/jobs/job_logs/#custom-collapsible-sections>
+#[allow(clippy::expect_used)] // a constant pattern, compiled by the unit tests
 static SECTIONS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"section_(?:start|end):[0-9]+:[A-Za-z0-9_.\-]+(?:\[[^\]\n]*\])?")
         .expect("the section pattern is a valid expression")

@@ -137,6 +137,7 @@ impl Images {
 
 /// `/uploads/<secret>/<filename>` as GitLab writes it in Markdown, relative or after the
 /// project's URL, and the `/-/project/<id>/uploads/…` form of newer releases.
+#[allow(clippy::expect_used)] // a constant pattern, compiled by the unit tests
 static UPLOAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"/uploads/([0-9a-f]{32})/([^\s)"'<>?#]+)"#)
         .expect("the upload pattern is a valid expression")

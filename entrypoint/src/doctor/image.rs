@@ -118,7 +118,7 @@ pub(crate) struct ImageRef {
 
 impl ImageRef {
     /// Parses `[host/]repository[:tag][@digest]`.
-    pub fn parse(text: &str) -> Result<Self, ImageError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, ImageError> {
         let bad = || ImageError::Reference(text.to_owned());
         let text = text.trim();
         let (name, digest) = match text.split_once('@') {
@@ -168,7 +168,7 @@ impl ImageRef {
     /// The registry's base URL: HTTPS, except on loopback, which Docker treats as an insecure
     /// (plain HTTP) registry by default
     /// (<https://docs.docker.com/reference/cli/dockerd/#insecure-registries>).
-    pub fn base(&self) -> Result<Url, ImageError> {
+    pub(crate) fn base(&self) -> Result<Url, ImageError> {
         let hostname = self
             .host
             .rsplit_once(':')
@@ -217,7 +217,7 @@ pub(crate) enum Challenge {
 
 impl Challenge {
     /// Parses `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`.
-    pub fn parse(header: &str) -> Option<Self> {
+    pub(crate) fn parse(header: &str) -> Option<Self> {
         let header = header.trim();
         let (scheme, params) = header.split_once(' ').unwrap_or((header, ""));
         if scheme.eq_ignore_ascii_case("basic") {
@@ -562,7 +562,7 @@ pub(crate) struct ReleaseTag {
 
 impl ReleaseTag {
     /// `None` for any other tag (`sha-…`, `latest`, `ubuntu`).
-    pub fn parse(tag: &str) -> Option<Self> {
+    pub(crate) fn parse(tag: &str) -> Option<Self> {
         let (version, suffix) = match tag.split_once('-') {
             Some((version, base)) => (version, format!("-{base}")),
             None => (tag, String::new()),
@@ -574,7 +574,10 @@ impl ReleaseTag {
 
 /// The newest tag of `tags` in the same family (suffix) and `MAJOR.MINOR` as `current`, when it
 /// is newer than `current`.
-pub(crate) fn newer_patch<'t>(current: &ReleaseTag, tags: &'t [String]) -> Option<(&'t str, ReleaseTag)> {
+pub(crate) fn newer_patch<'t>(
+    current: &ReleaseTag,
+    tags: &'t [String],
+) -> Option<(&'t str, ReleaseTag)> {
     tags.iter()
         .filter_map(|t| ReleaseTag::parse(t).map(|r| (t.as_str(), r)))
         .filter(|(_, r)| {

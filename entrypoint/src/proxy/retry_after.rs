@@ -42,7 +42,7 @@ impl RetryAfter {
     /// Keeps the wait of a limited answer; other answers leave the last one in place (a
     /// successful call after it does not make the limit the run ended on go away).
     /// Returns the wait this answer asked for.
-    pub fn record(
+    pub(super) fn record(
         &self,
         status: StatusCode,
         headers: &HeaderMap,
@@ -61,7 +61,7 @@ impl RetryAfter {
     }
 
     /// The last wait asked for, if any.
-    pub fn get(&self) -> Option<Duration> {
+    pub(super) fn get(&self) -> Option<Duration> {
         match self.0.load(Ordering::Relaxed) {
             0 => None,
             n => Some(Duration::from_secs(n - 1)),
@@ -71,7 +71,7 @@ impl RetryAfter {
 
 /// A `Retry-After` value: delay-seconds, or an HTTP date (whose wait is counted from `now`;
 /// one in the past is no wait).
-pub fn parse(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+pub(super) fn parse(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));

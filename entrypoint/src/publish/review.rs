@@ -218,7 +218,7 @@ pub(crate) struct DiffLines {
 impl DiffLines {
     /// Reads a unified diff's hunks (`@@ -a,b +c,d @@` and the lines after them); file headers
     /// and `\ No newline at end of file` markers are skipped.
-    pub fn parse(diff: &str) -> Self {
+    pub(crate) fn parse(diff: &str) -> Self {
         let mut lines = Self::default();
         let mut cursor: Option<(u32, u32)> = None;
         for line in diff.lines() {
@@ -258,7 +258,7 @@ impl DiffLines {
     }
 
     /// `(old_line, new_line)` for a comment on `line` of `side`, when the diff shows it.
-    pub fn locate(&self, side: Side, line: u32) -> Option<(Option<u32>, Option<u32>)> {
+    pub(crate) fn locate(&self, side: Side, line: u32) -> Option<(Option<u32>, Option<u32>)> {
         match side {
             Side::New => self.by_new.get(&line).map(|old| (*old, Some(line))),
             Side::Old => self.by_old.get(&line).map(|new| (Some(line), *new)),
@@ -266,7 +266,7 @@ impl DiffLines {
     }
 
     /// The text of `line` on `side`, when the diff shows it.
-    pub fn text(&self, side: Side, line: u32) -> Option<&str> {
+    pub(crate) fn text(&self, side: Side, line: u32) -> Option<&str> {
         match side {
             Side::New => self.new_text.get(&line),
             Side::Old => self.old_text.get(&line),
@@ -557,7 +557,7 @@ pub(crate) struct PastReviews {
 impl PastReviews {
     /// Reads what the bot (`bot`, the token's user) posted: only its own notes count, so a
     /// person cannot plant a marker that hides a finding or moves the reviewed commit.
-    pub async fn read(
+    pub(crate) async fn read(
         gitlab: &GitLab,
         project: &ProjectRef,
         merge_request: MergeRequestIid,

@@ -77,7 +77,9 @@ pub(crate) struct QuotaSettings {
 
 impl QuotaSettings {
     /// Reads [`RETRIES_VAR`], [`BACKOFF_VAR`] and [`ATTEMPT_VAR`].
-    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Result<Self, QuotaSettingsError> {
+    pub(crate) fn from_env(
+        vars: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, QuotaSettingsError> {
         let set = |name: &str| {
             vars(name)
                 .map(|v| v.trim().to_owned())
@@ -119,7 +121,7 @@ impl QuotaSettings {
 
     /// What to do after this run's attempt ended with a quota error at `now`; `retry_after` is
     /// the wait the API asked for, if it said.
-    pub fn next(&self, now: DateTime<Utc>, retry_after: Option<Duration>) -> Next {
+    pub(crate) fn next(&self, now: DateTime<Utc>, retry_after: Option<Duration>) -> Next {
         if self.attempt > self.retries {
             return Next::GiveUp {
                 attempts: self.attempt,

@@ -42,7 +42,7 @@ pub(crate) const TOUCH_LAG: TimeDelta = TimeDelta::minutes(2);
 
 impl QuotaSettings {
     /// The longest time a queued note waits for its retry ([`QuotaSettings::next`]'s cap).
-    pub fn longest_wait(&self) -> TimeDelta {
+    pub(crate) fn longest_wait(&self) -> TimeDelta {
         TimeDelta::from_std(super::MAX_BACKOFF.max(self.backoff)).unwrap_or(TimeDelta::MAX)
     }
 }
@@ -144,7 +144,7 @@ pub(crate) struct Retrier<'a> {
 impl Retrier<'_> {
     /// Runs `queued` again if it is due and nobody else is retrying it: `None` when it is not
     /// due or another scan holds it.
-    pub async fn retry(&self, queued: &QueuedNote, now: DateTime<Utc>) -> Option<Outcome> {
+    pub(crate) async fn retry(&self, queued: &QueuedNote, now: DateTime<Utc>) -> Option<Outcome> {
         let (award, handover) =
             match claim_due(self.gitlab, self.project, self.bot, self.claim, queued, now).await {
                 Due::NotDue | Due::Elsewhere => return None,

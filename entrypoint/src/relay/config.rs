@@ -43,7 +43,8 @@ pub mod vars {
     /// The branch pipelines run on for projects without their own entry.
     pub(crate) const DEFAULT_REF: &str = crate::env::AI_RELAY_DEFAULT_REF.name();
     /// The trigger token for projects without their own entry.
-    pub(crate) const DEFAULT_TRIGGER_TOKEN: &str = crate::env::AI_RELAY_DEFAULT_TRIGGER_TOKEN.name();
+    pub(crate) const DEFAULT_TRIGGER_TOKEN: &str =
+        crate::env::AI_RELAY_DEFAULT_TRIGGER_TOKEN.name();
     /// A file holding the trigger token for projects without their own entry.
     pub(crate) const DEFAULT_TRIGGER_TOKEN_FILE: &str =
         crate::env::AI_RELAY_DEFAULT_TRIGGER_TOKEN_FILE.name();

@@ -117,7 +117,9 @@ fn list(value: Option<String>, strip: char) -> Vec<String> {
 pub(crate) const DEFAULT_MAX_DIFF_LINES: usize = 5_000;
 
 impl ReviewSettings {
-    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Result<Self, ReviewSettingsError> {
+    pub(crate) fn from_env(
+        vars: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ReviewSettingsError> {
         let set = |name: &str| {
             vars(name)
                 .map(|v| v.trim().to_owned())

@@ -34,7 +34,10 @@ pub(crate) struct PathFilter {
 
 impl PathFilter {
     /// Reads the two variables (`None` or blank: no filter).
-    pub(crate) fn from_values(only: Option<&str>, skip: Option<&str>) -> Result<Self, PathGlobError> {
+    pub(crate) fn from_values(
+        only: Option<&str>,
+        skip: Option<&str>,
+    ) -> Result<Self, PathGlobError> {
         let only_set = compile(crate::env::AI_REVIEW_PATHS.name(), only)?;
         let skip_set = compile(crate::env::AI_REVIEW_SKIP_PATHS.name(), skip)?;
         let mut described = Vec::new();
@@ -58,12 +61,12 @@ impl PathFilter {
     }
 
     /// No glob in either list.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.only.is_none() && self.skip.is_none()
     }
 
     /// Whether a changed file at `path` (as in the repository, no leading `/`) is reviewed.
-    pub fn keeps(&self, path: &str) -> bool {
+    pub(crate) fn keeps(&self, path: &str) -> bool {
         self.only.as_ref().is_none_or(|set| set.is_match(path))
             && self.skip.as_ref().is_none_or(|set| !set.is_match(path))
     }
@@ -75,7 +78,7 @@ impl PathFilter {
     }
 
     /// The settings, for the job log and the "nothing to review" reason.
-    pub fn describe(&self) -> &str {
+    pub(crate) fn describe(&self) -> &str {
         &self.described
     }
 }

@@ -108,7 +108,7 @@ impl Drop for Lent {
 
 /// Gives `root` and everything below it to `uid` for good (the assistant's own home, deleted
 /// after the run).
-pub fn give(root: &Path, uid: SandboxUid) -> Result<(), HandoverError> {
+pub(super) fn give(root: &Path, uid: SandboxUid) -> Result<(), HandoverError> {
     let mut pending = vec![root.to_owned()];
     while let Some(path) = pending.pop() {
         lchown(&path, Some(uid.get()), Some(uid.get())).map_err(failed(&path))?;

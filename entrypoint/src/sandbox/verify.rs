@@ -71,7 +71,7 @@ impl fmt::Display for Verification {
 
 /// Runs `PROGRAM sandbox probe TARGET…` as `uid` and compares its observations with `subjects`'
 /// checks. A check the probe did not report counts as a disagreement.
-pub fn run(
+pub(super) fn run(
     probe: &ProbeProgram,
     uid: SandboxUid,
     subjects: &Subjects,

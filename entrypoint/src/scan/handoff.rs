@@ -114,7 +114,7 @@ impl PipelineHandoff<'_> {
     /// Answers the mention in a pipeline of its own ([`crate::answer::in_pipeline`]), started
     /// with the bot token. A claim whose placeholder or pipeline could not be made is given
     /// back and the placeholder deleted, so the next scan tries again.
-    pub async fn hand_over(&self, mention: &Mention) -> Outcome {
+    pub(crate) async fn hand_over(&self, mention: &Mention) -> Outcome {
         let trigger = from_note(
             Location {
                 project: self.project.clone(),

@@ -48,7 +48,10 @@ impl RemoteUrl {
     }
 
     /// `<server>/<project path>.git`, as GitLab serves git over HTTP.
-    pub(crate) fn for_project(server_url: &str, project_path: &str) -> Result<Self, RemoteUrlError> {
+    pub(crate) fn for_project(
+        server_url: &str,
+        project_path: &str,
+    ) -> Result<Self, RemoteUrlError> {
         let server = server_url.trim().trim_end_matches('/');
         let path = project_path.trim().trim_matches('/');
         Self::parse("CI_SERVER_URL", &format!("{server}/{path}.git"))

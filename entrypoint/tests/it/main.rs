@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 //! The integration tests of the `entrypoint` crate, linked as ONE test binary (one module per
 //! story): one link instead of one per file, while nextest still runs every test in its own
 //! process (several of these tests kill process groups, switch uids or make network namespaces).
