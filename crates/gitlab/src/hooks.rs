@@ -1,5 +1,5 @@
 //! Project webhooks: the Comments hook that turns a note into a pipeline (directly through
-//! the trigger URL, or through a relay).
+//! the trigger URL, or through a relay, which also takes the issue and merge request events).
 //! <https://docs.gitlab.com/api/project_webhooks/>
 
 use serde::{Deserialize, Serialize};
@@ -21,11 +21,28 @@ pub struct ProjectHook {
     pub note_events: bool,
     /// Internal notes and comments on confidential issues.
     pub confidential_note_events: bool,
+    /// Issues events (opened, updated: assignees, labels, description).
+    pub issues_events: bool,
+    /// The same for confidential issues, sent only to hooks with this flag
+    /// (`Confidential Issue Hook`).
+    pub confidential_issues_events: bool,
+    /// Merge request events (opened, updated: assignees, reviewers, labels, description).
+    pub merge_requests_events: bool,
     /// The body sent instead of the event (GitLab 16.10+; absent before).
     pub custom_webhook_template: Option<String>,
 }
 
 impl ProjectHook {
+    /// Whether the hook sends every event `events` asks for.
+    pub fn sends(&self, events: HookEvents) -> bool {
+        self.note_events
+            && self.confidential_note_events
+            && (!events.issues_and_merge_requests()
+                || (self.issues_events
+                    && self.confidential_issues_events
+                    && self.merge_requests_events))
+    }
+
     /// The URL without its query string, safe to print and to compare.
     pub fn url_without_query(&self) -> &str {
         let url = self.url.expose();
@@ -42,7 +59,30 @@ struct Raw {
     #[serde(default)]
     confidential_note_events: bool,
     #[serde(default)]
+    issues_events: bool,
+    #[serde(default)]
+    confidential_issues_events: bool,
+    #[serde(default)]
+    merge_requests_events: bool,
+    #[serde(default)]
     custom_webhook_template: Option<String>,
+}
+
+/// Which events a hook setup creates or updates sends, besides comments and internal comments
+/// (always on). <https://docs.gitlab.com/api/project_webhooks/#add-a-webhook-to-a-project>
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookEvents {
+    /// Comments only: the trigger URL's hook, whose template is for notes.
+    Comments,
+    /// Comments, issues (confidential ones too) and merge requests: the relay's hook, which
+    /// answers assignments, review requests, the trigger label and description mentions.
+    CommentsIssuesAndMergeRequests,
+}
+
+impl HookEvents {
+    fn issues_and_merge_requests(self) -> bool {
+        self == HookEvents::CommentsIssuesAndMergeRequests
+    }
 }
 
 /// Body of `POST /projects/:id/hooks` for a Comments hook.
@@ -57,6 +97,8 @@ pub struct NewNoteHook {
     /// `custom_webhook_template` (GitLab 16.10+; older releases ignore the parameter and send
     /// the event).
     pub custom_webhook_template: Option<String>,
+    /// The events besides comments.
+    pub events: HookEvents,
 }
 
 #[derive(Serialize)]
@@ -67,6 +109,9 @@ struct Body<'a> {
     push_events: bool,
     note_events: bool,
     confidential_note_events: bool,
+    issues_events: bool,
+    confidential_issues_events: bool,
+    merge_requests_events: bool,
     enable_ssl_verification: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     custom_webhook_template: Option<&'a str>,
@@ -80,6 +125,9 @@ struct Update<'a> {
     push_events: bool,
     note_events: bool,
     confidential_note_events: bool,
+    issues_events: bool,
+    confidential_issues_events: bool,
+    merge_requests_events: bool,
     custom_webhook_template: &'a str,
 }
 
@@ -99,13 +147,16 @@ impl GitLab {
                 url: Secret::new(r.url),
                 note_events: r.note_events,
                 confidential_note_events: r.confidential_note_events,
+                issues_events: r.issues_events,
+                confidential_issues_events: r.confidential_issues_events,
+                merge_requests_events: r.merge_requests_events,
                 custom_webhook_template: r.custom_webhook_template.filter(|t| !t.is_empty()),
             })
             .collect())
     }
 
-    /// `POST /projects/:id/hooks` with only comment events (push events are on by default in
-    /// GitLab, so they are switched off explicitly).
+    /// `POST /projects/:id/hooks` with comment events and `hook.events` (push events are on by
+    /// default in GitLab, so they are switched off explicitly).
     pub async fn create_note_hook(
         &self,
         project: &ProjectRef,
@@ -118,6 +169,9 @@ impl GitLab {
             push_events: false,
             note_events: true,
             confidential_note_events: true,
+            issues_events: hook.events.issues_and_merge_requests(),
+            confidential_issues_events: hook.events.issues_and_merge_requests(),
+            merge_requests_events: hook.events.issues_and_merge_requests(),
             enable_ssl_verification: true,
             custom_webhook_template: hook.custom_webhook_template.as_deref(),
         };
@@ -127,13 +181,14 @@ impl GitLab {
         Ok(raw.id)
     }
 
-    /// `PUT /projects/:id/hooks/:hook_id`: comment events only, with `template` as the body
-    /// (an empty template sends the event again). Maintainer and above.
+    /// `PUT /projects/:id/hooks/:hook_id`: comment events and `events`, with `template` as the
+    /// body (an empty template sends the event again). Maintainer and above.
     pub async fn update_note_hook(
         &self,
         project: &ProjectRef,
         hook_id: u64,
         url: &Secret,
+        events: HookEvents,
         template: &str,
     ) -> Result<(), GitLabError> {
         let body = Update {
@@ -141,6 +196,9 @@ impl GitLab {
             push_events: false,
             note_events: true,
             confidential_note_events: true,
+            issues_events: events.issues_and_merge_requests(),
+            confidential_issues_events: events.issues_and_merge_requests(),
+            merge_requests_events: events.issues_and_merge_requests(),
             custom_webhook_template: template,
         };
         let _: Raw = self

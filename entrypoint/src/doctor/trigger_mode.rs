@@ -291,6 +291,9 @@ mod tests {
             url: Secret::new(url),
             note_events: true,
             confidential_note_events: true,
+            issues_events: false,
+            confidential_issues_events: false,
+            merge_requests_events: false,
             custom_webhook_template: None,
         }
     }

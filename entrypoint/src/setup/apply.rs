@@ -22,6 +22,7 @@ use crate::gitlab::variables::NewVariable;
 use crate::gitlab::{GitLab, GitLabError};
 use crate::quick_action::Inert;
 use crate::secret::Secret;
+use crate::setup::plan::hook_events;
 use crate::trigger::hook_vars;
 use crate::ui::Ui;
 
@@ -266,25 +267,52 @@ pub async fn apply(
                             secret_token,
                             name: HOOK_NAME.into(),
                             custom_webhook_template,
+                            events: hook_events(&options.mode),
                         },
                     )
                     .await
                     .context("creating the comments webhook")?;
                 ui.say(&format!("Created webhook {id} to {target}."));
             }
-            Step::UpgradeWebhook { hook_id, target } => {
-                let Some(token) = &trigger_token else {
-                    anyhow::bail!("no trigger token to point the webhook at");
-                };
-                let url = plan::trigger_url(gitlab, &plan.project, &plan.default_branch, token);
-                gitlab
-                    .update_note_hook(&project, *hook_id, &url, hook_vars::TEMPLATE)
-                    .await
-                    .context("giving the comments webhook its custom template")?;
-                ui.say(&format!(
-                    "Updated webhook {hook_id} to {target} with the custom template."
-                ));
-            }
+            Step::UpgradeWebhook { hook_id, target } => match &options.mode {
+                // The relay reads the events themselves: no template.
+                Mode::Relay { url, .. } => {
+                    gitlab
+                        .update_note_hook(
+                            &project,
+                            *hook_id,
+                            &Secret::new(url.as_str()),
+                            hook_events(&options.mode),
+                            "",
+                        )
+                        .await
+                        .context(
+                            "adding the issue and merge request events to the relay's webhook",
+                        )?;
+                    ui.say(&format!(
+                        "Updated webhook {hook_id} to {target} with the issue and merge request events."
+                    ));
+                }
+                _ => {
+                    let Some(token) = &trigger_token else {
+                        anyhow::bail!("no trigger token to point the webhook at");
+                    };
+                    let url = plan::trigger_url(gitlab, &plan.project, &plan.default_branch, token);
+                    gitlab
+                        .update_note_hook(
+                            &project,
+                            *hook_id,
+                            &url,
+                            hook_events(&options.mode),
+                            hook_vars::TEMPLATE,
+                        )
+                        .await
+                        .context("giving the comments webhook its custom template")?;
+                    ui.say(&format!(
+                        "Updated webhook {hook_id} to {target} with the custom template."
+                    ));
+                }
+            },
             Step::CreateSchedule => {
                 let schedule = gitlab
                     .create_pipeline_schedule(

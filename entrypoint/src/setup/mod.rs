@@ -30,7 +30,8 @@ pub use plan::{Plan, Step};
 pub enum Mode {
     /// A Comments webhook posts to the project's trigger URL; no service to run.
     Webhook,
-    /// A Comments webhook posts to a relay, which filters and triggers.
+    /// A webhook (comments, issues and merge requests) posts to a relay, which filters and
+    /// triggers.
     Relay {
         /// Where the relay listens.
         url: url::Url,

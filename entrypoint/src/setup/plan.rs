@@ -341,16 +341,25 @@ pub async fn plan(gitlab: &GitLab, options: &Options) -> anyhow::Result<Plan> {
             }
         }
         Mode::Relay { url, .. } => {
-            let hooked = gitlab
+            let hook = gitlab
                 .project_hooks(&pref)
                 .await
                 .context("listing webhooks")?
-                .iter()
-                .any(|h| h.url.expose() == url.as_str() && h.note_events);
-            if !hooked {
-                steps.push(Step::CreateWebhook {
+                .into_iter()
+                .find(|h| h.url.expose() == url.as_str());
+            match hook {
+                None => steps.push(Step::CreateWebhook {
                     target: url.to_string(),
-                });
+                }),
+                // A relay hook made before the relay took issue and merge request events (or
+                // by hand with Comments only) answers comments but never an assignment.
+                Some(h) if !h.sends(hook_events(&options.mode)) => {
+                    steps.push(Step::UpgradeWebhook {
+                        hook_id: h.id,
+                        target: url.to_string(),
+                    });
+                }
+                Some(_) => {}
             }
         }
         Mode::Scan => {
@@ -526,8 +535,14 @@ impl Step {
             Step::CreateWebhook { target } if matches!(options.mode, Mode::Webhook) => format!(
                 "create webhook \"{HOOK_NAME}\" for comments and internal comments to {target} (with a random secret token, and a custom template that sends the note's author, action and issue or merge request as AI_HOOK_* pipeline variables on GitLab 16.10+)"
             ),
+            Step::CreateWebhook { target } if matches!(options.mode, Mode::Relay { .. }) => format!(
+                "create webhook \"{HOOK_NAME}\" for comments, internal comments, issues (confidential ones too) and merge requests to {target} (with the relay's secret token)"
+            ),
             Step::CreateWebhook { target } => format!(
                 "create webhook \"{HOOK_NAME}\" for comments and internal comments to {target} (with a random secret token)"
+            ),
+            Step::UpgradeWebhook { hook_id, target } if matches!(options.mode, Mode::Relay { .. }) => format!(
+                "update webhook {hook_id} to {target}: add issues (confidential ones too) and merge request events, which the relay answers assignments, review requests, the trigger label and description mentions from"
             ),
             Step::UpgradeWebhook { hook_id, target } => format!(
                 "update webhook {hook_id} to {target}: comments and internal comments, with the custom template that sends AI_HOOK_* pipeline variables (the bot's notes and edits then start no runner, and mentions on different issues run in parallel)"
@@ -553,5 +568,15 @@ impl Step {
                 options.template.git_ref
             ),
         }
+    }
+}
+
+/// The events of the hook setup creates for `mode`: the relay decides on issue and merge request
+/// events too ([`crate::relay::intake`]); the trigger URL's hook carries the note template.
+pub(crate) fn hook_events(mode: &Mode) -> crate::gitlab::hooks::HookEvents {
+    use crate::gitlab::hooks::HookEvents;
+    match mode {
+        Mode::Relay { .. } => HookEvents::CommentsIssuesAndMergeRequests,
+        Mode::Webhook | Mode::Scan => HookEvents::Comments,
     }
 }

@@ -4,7 +4,7 @@
 use crate::support::gitlab_client::fast_retrying_client;
 use std::time::Duration;
 
-use doubles::gitlab::double::{GitLabDouble, ProjectSpec, SeededUser, UserSpec};
+use doubles::gitlab::double::{GitLabDouble, HookSpec, ProjectSpec, SeededUser, UserSpec};
 use doubles::gitlab::model::RecordedRequest;
 use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::GitLab;
@@ -368,8 +368,64 @@ async fn relay_mode_points_the_hook_at_the_relay_with_its_secret() {
         w.gl.hook_token(hooks[0].id).as_deref(),
         Some("relay-secret-0123456789")
     );
+    // Comments, and the issue and merge request events the relay answers assignments, review
+    // requests, the trigger label and description mentions from.
+    let h = &hooks[0];
+    assert!(h.note_events && h.confidential_note_events, "{h:?}");
+    assert!(
+        h.issues_events && h.confidential_issues_events && h.merge_requests_events,
+        "{h:?}"
+    );
+    assert!(!h.push_events, "{h:?}");
     assert!(w.gl.triggers(w.project).is_empty());
     assert!(!script.text().contains("relay-secret-0123456789"));
+    let (outcome, _) = setup_once(&w, &options(w.project, relay)).await;
+    assert_eq!(outcome.unwrap(), Outcome::NothingToDo);
+}
+
+#[tokio::test]
+async fn a_relay_hook_with_comments_only_gets_the_issue_and_merge_request_events() {
+    let w = world(ProjectSpec::new("acme/widgets"), 40).await;
+    let mut spec = HookSpec::notes("https://relay.example.com/hook");
+    spec.token = Some("relay-secret-0123456789".into());
+    let id = w.gl.add_hook(w.project, spec).unwrap();
+    let relay = Mode::Relay {
+        url: url::Url::parse("https://relay.example.com/hook").unwrap(),
+        secret: Secret::new("relay-secret-0123456789"),
+    };
+    let (outcome, script) = setup_once(&w, &options(w.project, relay.clone())).await;
+    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    assert!(
+        script
+            .text()
+            .contains(&format!("Updated webhook {id} to https://relay.example.com/hook with the issue and merge request events.")),
+        "{}",
+        script.text()
+    );
+    let hooks = w.gl.hooks(w.project);
+    assert_eq!(hooks.len(), 1, "the hook is updated, not doubled");
+    let h = &hooks[0];
+    assert_eq!(h.id, id);
+    assert!(
+        h.note_events
+            && h.confidential_note_events
+            && h.issues_events
+            && h.confidential_issues_events
+            && h.merge_requests_events,
+        "{h:?}"
+    );
+    assert!(
+        h.custom_webhook_template
+            .as_deref()
+            .unwrap_or("")
+            .is_empty(),
+        "the relay reads the events themselves: {h:?}"
+    );
+    assert_eq!(
+        w.gl.hook_token(id).as_deref(),
+        Some("relay-secret-0123456789"),
+        "the secret token is left as it was"
+    );
     let (outcome, _) = setup_once(&w, &options(w.project, relay)).await;
     assert_eq!(outcome.unwrap(), Outcome::NothingToDo);
 }
