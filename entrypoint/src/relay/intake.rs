@@ -182,6 +182,27 @@ pub fn intake(
     let Some(note) = trigger.note.as_ref().map(|n| n.id.0) else {
         return Intake::Malformed("the Note Hook has no note".to_owned());
     };
+    fan_out(
+        delivery,
+        &project,
+        &Request::Note(Arc::new(trigger)),
+        assistants,
+        |name| Key::Mention(note, name),
+        seen,
+    )
+}
+
+/// One [`Mention`] per assistant asked, keyed by the delivery's idempotency key and event id
+/// and by `own` (the note, or the issue or merge request event), less those this process has
+/// seen already: [`Intake::Duplicate`] when none is left.
+fn fan_out(
+    delivery: &Delivery,
+    project: &Arc<Project>,
+    request: &Request,
+    assistants: Vec<Assistant>,
+    own: impl Fn(&'static str) -> Key,
+    seen: &Seen,
+) -> Intake {
     let keys = |assistant: Assistant| {
         let name = assistant.name();
         let mut keys = Vec::with_capacity(3);
@@ -191,16 +212,15 @@ pub fn intake(
         if let Some(uuid) = &delivery.event_uuid {
             keys.push(Key::Event(uuid.clone(), name));
         }
-        keys.push(Key::Mention(note, name));
+        keys.push(own(name));
         keys
     };
-    let trigger = Arc::new(trigger);
     let mentions: Vec<Mention> = assistants
         .into_iter()
         .map(|assistant| Mention {
-            request: Request::Note(Arc::clone(&trigger)),
+            request: request.clone(),
             assistant,
-            project: Arc::clone(&project),
+            project: Arc::clone(project),
             event_uuid: delivery.event_uuid.clone(),
             received: delivery.received,
             keys: keys(assistant),
@@ -266,37 +286,14 @@ fn change(
         change.noteable.reference(),
         change.at.timestamp()
     );
-    let keys = |assistant: Assistant| {
-        let name = assistant.name();
-        let mut keys = Vec::with_capacity(3);
-        if let Some(key) = &delivery.idempotency_key {
-            keys.push(Key::Delivery(key.clone(), name));
-        }
-        if let Some(uuid) = &delivery.event_uuid {
-            keys.push(Key::Event(uuid.clone(), name));
-        }
-        keys.push(Key::Request(request.clone(), name));
-        keys
-    };
-    let change = Arc::new(change);
-    let mentions: Vec<Mention> = assistants
-        .into_iter()
-        .map(|assistant| Mention {
-            request: Request::Change(Arc::clone(&change)),
-            assistant,
-            project: Arc::clone(&project),
-            event_uuid: delivery.event_uuid.clone(),
-            received: delivery.received,
-            keys: keys(assistant),
-            spooled: None,
-        })
-        .filter(|mention| seen.first_time(&mention.keys))
-        .collect();
-    if mentions.is_empty() {
-        Intake::Duplicate
-    } else {
-        Intake::Mentions(mentions)
-    }
+    fan_out(
+        delivery,
+        &project,
+        &Request::Change(Arc::new(change)),
+        assistants,
+        |name| Key::Request(request.clone(), name),
+        seen,
+    )
 }
 
 /// The assistants a change may ask: the description's mentions on `open`, and `rules.assistant`
