@@ -5,6 +5,26 @@
 use std::path::Path;
 
 use super::{Expectation, Script, ToolCall, Turn};
+use crate::gitlab::double::GitLabDouble;
+use crate::gitlab::repo::{FileChange, Signature};
+
+/// The project's first commit on `main`, the greeting these stories fix: `greet.txt` with
+/// "Hello wrold", by Dana; and a CI job token of `job_user` for the runner's checkout.
+pub fn seed_greeting(gl: &GitLabDouble, project: u64, job_user: u64) -> anyhow::Result<String> {
+    gl.repo(project)?.commit(
+        "main",
+        &[FileChange::Write {
+            path: "greet.txt".into(),
+            content: b"Hello wrold\n".to_vec(),
+        }],
+        "Add greeting\n",
+        &Signature {
+            name: "Dana Dev".into(),
+            email: "dana@example.com".into(),
+        },
+    )?;
+    gl.add_job_token(project, job_user)
+}
 
 /// What the model says once the typo is fixed.
 pub const GREETING_FIXED: &str = "Fixed the typo in greet.txt.";

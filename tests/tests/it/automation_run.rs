@@ -3,6 +3,7 @@
 //! GitLab sets, a fresh clone of the GitLab double's repository as `CI_PROJECT_DIR`, the real
 //! pinned CLIs and the model doubles. Each test is named after what the project sees.
 
+use doubles::model::stories::seed_greeting;
 use std::path::PathBuf;
 use std::process::Output;
 
@@ -19,9 +20,7 @@ use entrypoint::automation::artifacts::{DOTENV_FILE, RESULT_FILE};
 use entrypoint::marker::{NoteRole, marker};
 use serde_json::{Value, json};
 
-use crate::support::ci_job::{
-    CiJob, ModelKeys, dana, finish, free_name, runner_checkout, seed_greeting, write,
-};
+use crate::support::ci_job::{CiJob, ModelKeys, dana, finish, free_name, runner_checkout, write};
 
 const CLAUDE_KEY: &str = "sk-ant-task-key-5e4d3c2b1a09";
 const OPENAI_KEY: &str = "sk-task-key-9a8b7c6d5e4f";
@@ -60,7 +59,7 @@ async fn world() -> World {
     let reporter = gl.add_user(UserSpec::human("rita")).expect("reporter");
     gl.add_member(project, reporter.id, 20)
         .expect("reporter member");
-    let job_token = seed_greeting(&gl, project, dev.id);
+    let job_token = seed_greeting(&gl, project, dev.id).expect("the greeting and a job token");
     World {
         gl,
         project,

@@ -5,6 +5,7 @@
 //! nothing. Every further quota error doubles the wait, and after `AI_QUOTA_RETRIES` retries the
 //! note says what to do.
 
+use doubles::model::stories::seed_greeting;
 use std::process::Output;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use doubles::gitlab::double::{
     SeededUser, Team, TeamSpec, UserSpec,
 };
 use doubles::gitlab::model::Note;
-use doubles::gitlab::repo::{FileChange, Signature, git_command};
+use doubles::gitlab::repo::git_command;
 use doubles::model::cli::{Cli, install};
 use doubles::model::{ApiError, Fault, ModelDouble, Script, Turn, openai};
 use entrypoint::agent::Assistant;
@@ -70,22 +71,7 @@ async fn world_with_codex_user() -> World {
 }
 
 fn world_of(gl: GitLabDouble, project: u64, bot: SeededUser, dev: SeededUser) -> World {
-    gl.repo(project)
-        .unwrap()
-        .commit(
-            "main",
-            &[FileChange::Write {
-                path: "greet.txt".into(),
-                content: b"Hello wrold\n".to_vec(),
-            }],
-            "Add greeting\n",
-            &Signature {
-                name: "Dana Dev".into(),
-                email: "dana@example.com".into(),
-            },
-        )
-        .unwrap();
-    let job_token = gl.add_job_token(project, dev.id).expect("job token");
+    let job_token = seed_greeting(&gl, project, dev.id).expect("the greeting and a job token");
     World {
         gl,
         project,

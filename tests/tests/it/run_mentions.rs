@@ -6,6 +6,7 @@
 //! cache.
 
 use doubles::gitlab::double::{Team, TeamSpec};
+use doubles::model::stories::seed_greeting;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -27,9 +28,7 @@ use entrypoint::mention::find_mentions;
 use entrypoint::publish::review::review_file_in;
 use entrypoint::publish::state::StateFile;
 
-use crate::support::ci_job::{
-    CiJob, ModelKeys, dana, finish, free_name, runner_checkout, seed_greeting, write,
-};
+use crate::support::ci_job::{CiJob, ModelKeys, dana, finish, free_name, runner_checkout, write};
 
 const CLAUDE_KEY: &str = "sk-ant-run-key-0f9e8d7c6b5a";
 const OPENAI_KEY: &str = "sk-run-key-1a2b3c4d5e6f";
@@ -64,7 +63,7 @@ async fn world() -> World {
         })
         .expect("team");
     let guest = guest.expect("guest");
-    let job_token = seed_greeting(&gl, project, dev.id);
+    let job_token = seed_greeting(&gl, project, dev.id).expect("the greeting and a job token");
     World {
         gl,
         project,

@@ -5,6 +5,7 @@
 //! real rules decide the jobs; `entrypoint run` (the product binary, the real Claude CLI, the
 //! model double) reads the hook from `TRIGGER_PAYLOAD` as GitLab passes it and answers.
 
+use doubles::model::stories::seed_greeting;
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
@@ -54,21 +55,7 @@ async fn world_with(bot: impl FnOnce(u64) -> UserSpec) -> World {
     gl.add_member(project, dev.id, 30).expect("dev member");
     let guest = gl.add_user(UserSpec::human("gus")).expect("guest");
     gl.add_member(project, guest.id, 10).expect("guest member");
-    gl.repo(project)
-        .unwrap()
-        .commit(
-            "main",
-            &[FileChange::Write {
-                path: "greet.txt".into(),
-                content: b"Hello wrold\n".to_vec(),
-            }],
-            "Add greeting\n",
-            &Signature {
-                name: "Dana Dev".into(),
-                email: "dana@example.com".into(),
-            },
-        )
-        .unwrap();
+    let job_token = seed_greeting(&gl, project, dev.id).expect("the greeting and a job token");
     gl.set_ci_config(project, Config::from_templates(&["claude.yml"]));
     // An Issues and Merge request events webhook calling the trigger URL, as a team wires it
     // (docs/modes.md): GitLab passes the whole event as TRIGGER_PAYLOAD.
@@ -81,7 +68,6 @@ async fn world_with(bot: impl FnOnce(u64) -> UserSpec) -> World {
     );
     gl.add_hook(project, HookSpec::issues_and_merge_requests(&url))
         .expect("hook");
-    let job_token = gl.add_job_token(project, dev.id).expect("job token");
     World {
         gl,
         project,

@@ -26,7 +26,6 @@ use bollard::Docker;
 use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, SeededUser, UserSpec,
 };
-use doubles::gitlab::repo::{FileChange, Signature};
 use doubles::model::stories::{
     GREETING_FIXED, claude_runs_then_fixes_greeting, codex_runs_then_fixes_greeting,
 };
@@ -82,19 +81,7 @@ async fn world(assistant: Assistant) -> anyhow::Result<World> {
     gitlab.add_member(project, bot.id, 40)?;
     let dev = gitlab.add_user(UserSpec::human("dana"))?;
     gitlab.add_member(project, dev.id, 30)?;
-    gitlab.repo(project)?.commit(
-        "main",
-        &[FileChange::Write {
-            path: "greet.txt".into(),
-            content: b"Hello wrold\n".to_vec(),
-        }],
-        "Add greeting\n",
-        &Signature {
-            name: "Dana Dev".into(),
-            email: "dana@example.com".into(),
-        },
-    )?;
-    let job_token = gitlab.add_job_token(project, dev.id)?;
+    let job_token = doubles::model::stories::seed_greeting(&gitlab, project, dev.id)?;
     let issue_iid = gitlab
         .create_issue(project, IssueSpec::new(dev.id, "Greeting has a typo"))?
         .iid;

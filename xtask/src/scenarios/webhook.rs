@@ -30,7 +30,6 @@ use doubles::gitlab::double::{
     GitLabDouble, HookSpec, IssueSpec, NoteSpec, Noteable, ProjectSpec, SeededUser, UserSpec,
 };
 use doubles::gitlab::model::Pipeline;
-use doubles::gitlab::repo::{FileChange, Signature};
 use doubles::model::stories::{GREETING_FIXED, claude_runs_then_fixes_greeting};
 use doubles::model::{ModelDouble, anthropic};
 use entrypoint::marker::{NoteRole, marker};
@@ -75,19 +74,7 @@ async fn world() -> anyhow::Result<World> {
     gitlab.add_member(project, bot.id, 40)?;
     let dev = gitlab.add_user(UserSpec::human("dana"))?;
     gitlab.add_member(project, dev.id, 30)?;
-    gitlab.repo(project)?.commit(
-        "main",
-        &[FileChange::Write {
-            path: "greet.txt".into(),
-            content: b"Hello wrold\n".to_vec(),
-        }],
-        "Add greeting\n",
-        &Signature {
-            name: "Dana Dev".into(),
-            email: "dana@example.com".into(),
-        },
-    )?;
-    let job_token = gitlab.add_job_token(project, dev.id)?;
+    let job_token = doubles::model::stories::seed_greeting(&gitlab, project, dev.id)?;
     gitlab.set_ci_config(project, Config::from_templates(&["claude.yml"]));
     let token = gitlab.add_trigger(project, owner.id, "comments")?;
     let url = format!(

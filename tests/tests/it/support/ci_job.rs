@@ -40,22 +40,6 @@ pub fn write(path: &str, content: &str) -> FileChange {
     }
 }
 
-/// The project's first commit on `main`: `greet.txt` with the typo the stories ask the
-/// assistants to fix (`doubles::model::stories::claude_fixes_greeting` and its Codex twin), and
-/// a job token of `job_user` for the runner's checkout.
-pub fn seed_greeting(gl: &GitLabDouble, project: u64, job_user: u64) -> String {
-    gl.repo(project)
-        .unwrap()
-        .commit(
-            "main",
-            &[write("greet.txt", "Hello wrold\n")],
-            "Add greeting\n",
-            &dana(),
-        )
-        .unwrap();
-    gl.add_job_token(project, job_user).expect("job token")
-}
-
 /// `base`, or `base-1`, `base-2`… when a job of the same test already has it: each job gets a
 /// fresh checkout of its own, as a CI job does.
 pub fn free_name(dir: &Path, base: &str) -> String {
