@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::{GitLabError, Result};
 use super::ids::{AwardId, NoteId, Noteable, ProjectRef};
 use super::notes::noteable_path;
 use super::users::UserBasic;
@@ -73,7 +73,7 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         note: NoteId,
-    ) -> Result<Vec<AwardEmoji>, GitLabError> {
+    ) -> Result<Vec<AwardEmoji>> {
         self.get_all(&awards_path(project, noteable, note), &[])
             .await
     }
@@ -85,7 +85,7 @@ impl GitLab {
         noteable: Noteable,
         note: NoteId,
         name: &str,
-    ) -> Result<AwardOutcome, GitLabError> {
+    ) -> Result<AwardOutcome> {
         match self
             .post(&awards_path(project, noteable, note), &NewAward { name })
             .await
@@ -103,7 +103,7 @@ impl GitLab {
         noteable: Noteable,
         note: NoteId,
         award: AwardId,
-    ) -> Result<(), GitLabError> {
+    ) -> Result<()> {
         self.delete(&format!("{}/{award}", awards_path(project, noteable, note)))
             .await
     }
@@ -114,7 +114,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         noteable: Noteable,
-    ) -> Result<Vec<AwardEmoji>, GitLabError> {
+    ) -> Result<Vec<AwardEmoji>> {
         self.get_all(&noteable_awards_path(project, noteable), &[])
             .await
     }
@@ -126,7 +126,7 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         name: &str,
-    ) -> Result<AwardOutcome, GitLabError> {
+    ) -> Result<AwardOutcome> {
         match self
             .post(&noteable_awards_path(project, noteable), &NewAward { name })
             .await
@@ -143,7 +143,7 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         award: AwardId,
-    ) -> Result<(), GitLabError> {
+    ) -> Result<()> {
         self.delete(&format!(
             "{}/{award}",
             noteable_awards_path(project, noteable)

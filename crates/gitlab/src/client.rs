@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::config::{ApiBaseUrl, ClientConfig};
-use super::error::{ApiMessage, GitLabError};
+use super::error::{ApiMessage, GitLabError, Result};
 use super::lenient;
 use super::pagination::{PER_PAGE, next_page_url};
 use super::retry::{self, RetryPolicy};
@@ -134,7 +134,7 @@ impl GitLab {
         &self,
         path: &str,
         query: &[(&str, String)],
-    ) -> Result<T, GitLabError> {
+    ) -> Result<T> {
         let call = self.call(Method::GET, path, query, None)?;
         let answer = self.execute(&call).await?;
         decode(&call, &answer)
@@ -146,7 +146,7 @@ impl GitLab {
         &self,
         path: &str,
         query: &[(&str, String)],
-    ) -> Result<Option<T>, GitLabError> {
+    ) -> Result<Option<T>> {
         match self.get(path, query).await {
             Ok(value) => Ok(Some(value)),
             Err(e) if e.is_not_found() => Ok(None),
@@ -159,7 +159,7 @@ impl GitLab {
         &self,
         path: &str,
         query: &[(&str, String)],
-    ) -> Result<Vec<T>, GitLabError> {
+    ) -> Result<Vec<T>> {
         let mut pages = self.pages::<T>(path, query)?;
         let mut all = Vec::new();
         while let Some(page) = pages.next_page().await? {
@@ -173,7 +173,7 @@ impl GitLab {
         &self,
         path: &str,
         query: &[(&str, String)],
-    ) -> Result<Pages<'_, T>, GitLabError> {
+    ) -> Result<Pages<'_, T>> {
         let mut query: Vec<(&str, String)> = query
             .iter()
             .filter(|(k, _)| *k != "per_page")
@@ -195,7 +195,7 @@ impl GitLab {
         &self,
         path: &str,
         body: &B,
-    ) -> Result<T, GitLabError> {
+    ) -> Result<T> {
         let call = self.call(
             Method::POST,
             path,
@@ -212,7 +212,7 @@ impl GitLab {
         &self,
         path: &str,
         body: &B,
-    ) -> Result<T, GitLabError> {
+    ) -> Result<T> {
         let mut call = self.call(
             Method::POST,
             path,
@@ -230,7 +230,7 @@ impl GitLab {
         path: &str,
         query: &[(&str, String)],
         body: Option<&B>,
-    ) -> Result<T, GitLabError> {
+    ) -> Result<T> {
         let body = body.map(|b| json_body(&Method::PUT, path, b)).transpose()?;
         let call = self.call(Method::PUT, path, query, body)?;
         let answer = self.execute(&call).await?;
@@ -242,22 +242,13 @@ impl GitLab {
     /// memory. Reading stops after `max_read` bytes ([`TextTail::complete`] is then false and
     /// the bytes kept are not the end of the text). Sent once, without retries: callers use it
     /// for optional context, where a failure is reported, not waited out.
-    pub async fn get_text_tail(
-        &self,
-        path: &str,
-        keep: usize,
-        max_read: u64,
-    ) -> Result<TextTail, GitLabError> {
+    pub async fn get_text_tail(&self, path: &str, keep: usize, max_read: u64) -> Result<TextTail> {
         self.stream_tail(path, "text/plain", keep, max_read).await
     }
 
     /// `GET path` for an endpoint that answers a file (an upload): the whole body when it has
     /// at most `max` bytes, `None` when it is larger (reading stops there). Sent once.
-    pub async fn get_bytes_capped(
-        &self,
-        path: &str,
-        max: usize,
-    ) -> Result<Option<Vec<u8>>, GitLabError> {
+    pub async fn get_bytes_capped(&self, path: &str, max: usize) -> Result<Option<Vec<u8>>> {
         let tail = self
             .stream_tail(path, "*/*", max.saturating_add(1), max as u64 + 1)
             .await?;
@@ -270,7 +261,7 @@ impl GitLab {
         accept: &'static str,
         keep: usize,
         max_read: u64,
-    ) -> Result<TextTail, GitLabError> {
+    ) -> Result<TextTail> {
         let call = self.call(Method::GET, path, &[], None)?;
         self.sent.fetch_add(1, Ordering::Relaxed);
         let transport = |cause: reqwest::Error| GitLabError::Transport {
@@ -321,7 +312,7 @@ impl GitLab {
         &self,
         path: &str,
         body: &B,
-    ) -> Result<(), GitLabError> {
+    ) -> Result<()> {
         let call = self.call(
             Method::POST,
             path,
@@ -332,7 +323,7 @@ impl GitLab {
     }
 
     /// `DELETE path`; the body (GitLab sends 204 or the deleted object) is ignored.
-    pub async fn delete(&self, path: &str) -> Result<(), GitLabError> {
+    pub async fn delete(&self, path: &str) -> Result<()> {
         let call = self.call(Method::DELETE, path, &[], None)?;
         self.execute(&call).await.map(|_| ())
     }
@@ -343,7 +334,7 @@ impl GitLab {
         path: &str,
         query: &[(&str, String)],
         body: Option<Bytes>,
-    ) -> Result<Call, GitLabError> {
+    ) -> Result<Call> {
         let mut url = self.base_url.endpoint(path).map_err(|e| GitLabError::Url {
             method: method.clone(),
             path: path.to_owned(),
@@ -368,7 +359,7 @@ impl GitLab {
     /// GitLab, ends the last attempt, the error reported is GitLab's previous answer (say the
     /// 503 it kept sending): "the budget ran out while GitLab was unavailable" is the truth, a
     /// bare timeout would hide it.
-    async fn execute(&self, call: &Call) -> Result<Answer, GitLabError> {
+    async fn execute(&self, call: &Call) -> Result<Answer> {
         let started = Instant::now();
         let deadline = started + self.retry.total_budget;
         let mut attempt: u32 = 0;
@@ -476,11 +467,7 @@ fn retry_log(call: &Call, wait: std::time::Duration) {
     tracing::debug!(method = %call.method, path = %call.path, wait_ms, "GitLab request will be retried");
 }
 
-fn json_body<B: Serialize + ?Sized>(
-    method: &Method,
-    path: &str,
-    body: &B,
-) -> Result<Bytes, GitLabError> {
+fn json_body<B: Serialize + ?Sized>(method: &Method, path: &str, body: &B) -> Result<Bytes> {
     serde_json::to_vec(body)
         .map(Bytes::from)
         .map_err(|e| GitLabError::Url {
@@ -490,7 +477,7 @@ fn json_body<B: Serialize + ?Sized>(
         })
 }
 
-fn decode<T: DeserializeOwned>(call: &Call, answer: &Answer) -> Result<T, GitLabError> {
+fn decode<T: DeserializeOwned>(call: &Call, answer: &Answer) -> Result<T> {
     serde_json::from_slice(&answer.body).map_err(|source| GitLabError::Decode {
         method: call.method.clone(),
         path: call.path.clone(),
@@ -580,7 +567,7 @@ pub struct Pages<'a, T> {
 
 impl<T: DeserializeOwned> Pages<'_, T> {
     /// The next page's items, or `None` after the last page.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>, GitLabError> {
+    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>> {
         let Some(url) = self.next.take() else {
             return Ok(None);
         };

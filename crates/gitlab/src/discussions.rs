@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
 use super::diff_position::DiffPosition;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{DiscussionId, MergeRequestIid, Noteable, ProjectRef};
 use super::merge_requests::mr_path;
 use super::notes::{Note, noteable_path};
@@ -50,7 +50,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         noteable: Noteable,
-    ) -> Result<Vec<Discussion>, GitLabError> {
+    ) -> Result<Vec<Discussion>> {
         self.get_all(&discussions_path(project, noteable), &[])
             .await
     }
@@ -61,7 +61,7 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         id: &DiscussionId,
-    ) -> Result<Discussion, GitLabError> {
+    ) -> Result<Discussion> {
         self.get(
             &format!("{}/{id}", discussions_path(project, noteable)),
             &[],
@@ -75,7 +75,7 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         body: &Inert,
-    ) -> Result<Discussion, GitLabError> {
+    ) -> Result<Discussion> {
         let thread = NewThread {
             body,
             position: None,
@@ -92,7 +92,7 @@ impl GitLab {
         merge_request: MergeRequestIid,
         body: &Inert,
         position: &DiffPosition,
-    ) -> Result<Discussion, GitLabError> {
+    ) -> Result<Discussion> {
         let thread = NewThread {
             body,
             position: Some(position),
@@ -111,7 +111,7 @@ impl GitLab {
         noteable: Noteable,
         id: &DiscussionId,
         body: &Inert,
-    ) -> Result<Note, GitLabError> {
+    ) -> Result<Note> {
         let reply = NewThread {
             body,
             position: None,
@@ -131,7 +131,7 @@ impl GitLab {
         merge_request: MergeRequestIid,
         id: &DiscussionId,
         resolved: bool,
-    ) -> Result<Discussion, GitLabError> {
+    ) -> Result<Discussion> {
         self.put(
             &format!("{}/discussions/{id}", mr_path(project, merge_request)),
             &[("resolved", resolved.to_string())],

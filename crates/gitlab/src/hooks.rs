@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::ProjectRef;
 use ai_core::secret::Secret;
 
@@ -133,13 +133,8 @@ struct Update<'a> {
 
 impl GitLab {
     /// `GET /projects/:id/hooks` (every page). Maintainer and above.
-    pub async fn project_hooks(
-        &self,
-        project: &ProjectRef,
-    ) -> Result<Vec<ProjectHook>, GitLabError> {
-        let raw: Vec<Raw> = self
-            .get_all(&format!("/projects/{}/hooks", project.segment()), &[])
-            .await?;
+    pub async fn project_hooks(&self, project: &ProjectRef) -> Result<Vec<ProjectHook>> {
+        let raw: Vec<Raw> = self.get_all(&project.api("hooks"), &[]).await?;
         Ok(raw
             .into_iter()
             .map(|r| ProjectHook {
@@ -157,11 +152,7 @@ impl GitLab {
 
     /// `POST /projects/:id/hooks` with comment events and `hook.events` (push events are on by
     /// default in GitLab, so they are switched off explicitly).
-    pub async fn create_note_hook(
-        &self,
-        project: &ProjectRef,
-        hook: &NewNoteHook,
-    ) -> Result<u64, GitLabError> {
+    pub async fn create_note_hook(&self, project: &ProjectRef, hook: &NewNoteHook) -> Result<u64> {
         let body = Body {
             url: hook.url.expose(),
             token: hook.secret_token.expose(),
@@ -175,9 +166,7 @@ impl GitLab {
             enable_ssl_verification: true,
             custom_webhook_template: hook.custom_webhook_template.as_deref(),
         };
-        let raw: Raw = self
-            .post(&format!("/projects/{}/hooks", project.segment()), &body)
-            .await?;
+        let raw: Raw = self.post(&project.api("hooks"), &body).await?;
         Ok(raw.id)
     }
 
@@ -190,7 +179,7 @@ impl GitLab {
         url: &Secret,
         events: HookEvents,
         template: &str,
-    ) -> Result<(), GitLabError> {
+    ) -> Result<()> {
         let body = Update {
             url: url.expose(),
             push_events: false,
@@ -202,11 +191,7 @@ impl GitLab {
             custom_webhook_template: template,
         };
         let _: Raw = self
-            .put(
-                &format!("/projects/{}/hooks/{hook_id}", project.segment()),
-                &[],
-                Some(&body),
-            )
+            .put(&project.api(format!("hooks/{hook_id}")), &[], Some(&body))
             .await?;
         Ok(())
     }

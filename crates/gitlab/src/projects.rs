@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{ProjectId, ProjectRef};
 use super::members::AccessLevel;
 
@@ -151,9 +151,8 @@ struct RestrictUpdate {
 
 impl GitLab {
     /// `GET /projects/:id`.
-    pub async fn project(&self, project: &ProjectRef) -> Result<Project, GitLabError> {
-        self.get(&format!("/projects/{}", project.segment()), &[])
-            .await
+    pub async fn project(&self, project: &ProjectRef) -> Result<Project> {
+        self.get(&project.api_root(), &[]).await
     }
 
     /// `PUT /projects/:id` with `restrict_user_defined_variables`.
@@ -161,9 +160,9 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         restrict: bool,
-    ) -> Result<Project, GitLabError> {
+    ) -> Result<Project> {
         self.put(
-            &format!("/projects/{}", project.segment()),
+            &project.api_root(),
             &[],
             Some(&RestrictUpdate {
                 restrict_user_defined_variables: restrict,
@@ -177,9 +176,9 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         role: PipelineVariablesRole,
-    ) -> Result<Project, GitLabError> {
+    ) -> Result<Project> {
         self.put(
-            &format!("/projects/{}", project.segment()),
+            &project.api_root(),
             &[],
             Some(&RoleUpdate {
                 ci_pipeline_variables_minimum_override_role: role,
