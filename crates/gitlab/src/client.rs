@@ -135,9 +135,8 @@ impl GitLab {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T> {
-        let call = self.call(Method::GET, path, query, None)?;
-        let answer = self.execute(&call).await?;
-        decode(&call, &answer)
+        self.fetch(&self.call(Method::GET, path, query, None)?)
+            .await
     }
 
     /// Like [`GitLab::get`], but a 404 is `None`: GitLab's answer for "no such thing" and for
@@ -196,14 +195,7 @@ impl GitLab {
         path: &str,
         body: &B,
     ) -> Result<T> {
-        let call = self.call(
-            Method::POST,
-            path,
-            &[],
-            Some(json_body(&Method::POST, path, body)?),
-        )?;
-        let answer = self.execute(&call).await?;
-        decode(&call, &answer)
+        self.fetch(&self.post_call(path, body)?).await
     }
 
     /// `POST path` without the `PRIVATE-TOKEN` header, for endpoints that authenticate with a
@@ -213,15 +205,9 @@ impl GitLab {
         path: &str,
         body: &B,
     ) -> Result<T> {
-        let mut call = self.call(
-            Method::POST,
-            path,
-            &[],
-            Some(json_body(&Method::POST, path, body)?),
-        )?;
+        let mut call = self.post_call(path, body)?;
         call.authenticated = false;
-        let answer = self.execute(&call).await?;
-        decode(&call, &answer)
+        self.fetch(&call).await
     }
 
     /// `PUT path?query` with an optional JSON body, decoded as `T`.
@@ -232,9 +218,8 @@ impl GitLab {
         body: Option<&B>,
     ) -> Result<T> {
         let body = body.map(|b| json_body(&Method::PUT, path, b)).transpose()?;
-        let call = self.call(Method::PUT, path, query, body)?;
-        let answer = self.execute(&call).await?;
-        decode(&call, &answer)
+        self.fetch(&self.call(Method::PUT, path, query, body)?)
+            .await
     }
 
     /// `GET path` for an endpoint that answers plain text (a job's log), keeping only the last
@@ -313,19 +298,25 @@ impl GitLab {
         path: &str,
         body: &B,
     ) -> Result<()> {
-        let call = self.call(
-            Method::POST,
-            path,
-            &[],
-            Some(json_body(&Method::POST, path, body)?),
-        )?;
-        self.execute(&call).await.map(|_| ())
+        self.execute(&self.post_call(path, body)?).await.map(|_| ())
     }
 
     /// `DELETE path`; the body (GitLab sends 204 or the deleted object) is ignored.
     pub async fn delete(&self, path: &str) -> Result<()> {
         let call = self.call(Method::DELETE, path, &[], None)?;
         self.execute(&call).await.map(|_| ())
+    }
+
+    /// `POST path` with `body` encoded as JSON, ready to send.
+    fn post_call<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Result<Call> {
+        let body = json_body(&Method::POST, path, body)?;
+        self.call(Method::POST, path, &[], Some(body))
+    }
+
+    /// Sends `call` (see [`GitLab::execute`]) and decodes GitLab's JSON answer as `T`.
+    async fn fetch<T: DeserializeOwned>(&self, call: &Call) -> Result<T> {
+        let answer = self.execute(call).await?;
+        decode(call, &answer)
     }
 
     fn call(
@@ -584,22 +575,18 @@ impl<T: DeserializeOwned> Pages<'_, T> {
         let raw: Vec<serde_json::Value> = decode(&call, &answer)?;
         let items: Vec<T> = lenient::decode_items(raw, &self.path);
         self.pages_read += 1;
-        let next =
-            next_page_url(&call.url, &answer.headers).map_err(|reason| GitLabError::Url {
-                method: Method::GET,
-                path: self.path.clone(),
-                reason,
-            })?;
+        let broken_pointer = |reason| GitLabError::Url {
+            method: Method::GET,
+            path: self.path.clone(),
+            reason,
+        };
+        let next = next_page_url(&call.url, &answer.headers).map_err(broken_pointer)?;
         self.next = match next {
             Some(next) if next == call.url => {
-                return Err(GitLabError::Url {
-                    method: Method::GET,
-                    path: self.path.clone(),
-                    reason: format!(
-                        "the next-page pointer after page {} points at the same page",
-                        self.pages_read
-                    ),
-                });
+                return Err(broken_pointer(format!(
+                    "the next-page pointer after page {} points at the same page",
+                    self.pages_read
+                )));
             }
             // An empty page that still points onwards would loop forever on a broken server.
             Some(_) if items.is_empty() => None,
