@@ -59,11 +59,15 @@ fn is_already_awarded(error: &GitLabError) -> bool {
         .is_some_and(|m| m.as_str().contains("has already been taken"))
 }
 
-fn awards_path(project: &ProjectRef, noteable: Noteable, note: NoteId) -> String {
+fn note_awards_path(project: &ProjectRef, noteable: Noteable, note: NoteId) -> String {
     format!(
         "{}/notes/{note}/award_emoji",
         noteable_path(project, noteable)
     )
+}
+
+fn noteable_awards_path(project: &ProjectRef, noteable: Noteable) -> String {
+    format!("{}/award_emoji", noteable_path(project, noteable))
 }
 
 impl GitLab {
@@ -74,7 +78,7 @@ impl GitLab {
         noteable: Noteable,
         note: NoteId,
     ) -> Result<Vec<AwardEmoji>> {
-        self.get_all(&awards_path(project, noteable, note), &[])
+        self.awards(&note_awards_path(project, noteable, note))
             .await
     }
 
@@ -86,14 +90,8 @@ impl GitLab {
         note: NoteId,
         name: &str,
     ) -> Result<AwardOutcome> {
-        match self
-            .post(&awards_path(project, noteable, note), &NewAward { name })
+        self.award(&note_awards_path(project, noteable, note), name)
             .await
-        {
-            Ok(award) => Ok(AwardOutcome::Awarded(award)),
-            Err(e) if is_already_awarded(&e) => Ok(AwardOutcome::AlreadyAwarded),
-            Err(e) => Err(e),
-        }
     }
 
     /// `DELETE …/notes/:note_id/award_emoji/:award_id` (only the reaction's author may).
@@ -104,7 +102,7 @@ impl GitLab {
         note: NoteId,
         award: AwardId,
     ) -> Result<()> {
-        self.delete(&format!("{}/{award}", awards_path(project, noteable, note)))
+        self.unaward(&note_awards_path(project, noteable, note), award)
             .await
     }
 
@@ -115,8 +113,7 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
     ) -> Result<Vec<AwardEmoji>> {
-        self.get_all(&noteable_awards_path(project, noteable), &[])
-            .await
+        self.awards(&noteable_awards_path(project, noteable)).await
     }
 
     /// `POST /projects/:id/{issues,merge_requests}/:iid/award_emoji` with `name`; the same
@@ -127,14 +124,8 @@ impl GitLab {
         noteable: Noteable,
         name: &str,
     ) -> Result<AwardOutcome> {
-        match self
-            .post(&noteable_awards_path(project, noteable), &NewAward { name })
+        self.award(&noteable_awards_path(project, noteable), name)
             .await
-        {
-            Ok(award) => Ok(AwardOutcome::Awarded(award)),
-            Err(e) if is_already_awarded(&e) => Ok(AwardOutcome::AlreadyAwarded),
-            Err(e) => Err(e),
-        }
     }
 
     /// `DELETE /projects/:id/{issues,merge_requests}/:iid/award_emoji/:award_id`.
@@ -144,14 +135,26 @@ impl GitLab {
         noteable: Noteable,
         award: AwardId,
     ) -> Result<()> {
-        self.delete(&format!(
-            "{}/{award}",
-            noteable_awards_path(project, noteable)
-        ))
-        .await
+        self.unaward(&noteable_awards_path(project, noteable), award)
+            .await
     }
-}
 
-fn noteable_awards_path(project: &ProjectRef, noteable: Noteable) -> String {
-    format!("{}/award_emoji", noteable_path(project, noteable))
+    // GitLab's award emoji endpoints are the same under a note and under an issue or merge
+    // request; `awards` is the `…/award_emoji` collection of either.
+
+    async fn awards(&self, awards: &str) -> Result<Vec<AwardEmoji>> {
+        self.get_all(awards, &[]).await
+    }
+
+    async fn award(&self, awards: &str, name: &str) -> Result<AwardOutcome> {
+        match self.post(awards, &NewAward { name }).await {
+            Ok(award) => Ok(AwardOutcome::Awarded(award)),
+            Err(e) if is_already_awarded(&e) => Ok(AwardOutcome::AlreadyAwarded),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn unaward(&self, awards: &str, award: AwardId) -> Result<()> {
+        self.delete(&format!("{awards}/{award}")).await
+    }
 }
