@@ -7,7 +7,6 @@ use super::client::GitLab;
 use super::diff_position::DiffPosition;
 use super::error::Result;
 use super::ids::{DiscussionId, MergeRequestIid, Noteable, ProjectRef};
-use super::merge_requests::mr_path;
 use super::notes::{Note, noteable_path};
 use crate::quick_action::Inert;
 
@@ -38,6 +37,16 @@ struct NewThread<'a> {
     body: &'a Inert,
     #[serde(skip_serializing_if = "Option::is_none")]
     position: Option<&'a DiffPosition>,
+}
+
+impl<'a> NewThread<'a> {
+    /// A thread start or a reply that is on no diff line.
+    fn text(body: &'a Inert) -> Self {
+        Self {
+            body,
+            position: None,
+        }
+    }
 }
 
 fn discussions_path(project: &ProjectRef, noteable: Noteable) -> String {
@@ -76,11 +85,7 @@ impl GitLab {
         noteable: Noteable,
         body: &Inert,
     ) -> Result<Discussion> {
-        let thread = NewThread {
-            body,
-            position: None,
-        };
-        self.post(&discussions_path(project, noteable), &thread)
+        self.post(&discussions_path(project, noteable), &NewThread::text(body))
             .await
     }
 
@@ -97,11 +102,9 @@ impl GitLab {
             body,
             position: Some(position),
         };
-        self.post(
-            &format!("{}/discussions", mr_path(project, merge_request)),
-            &thread,
-        )
-        .await
+        let merge_request = Noteable::MergeRequest(merge_request);
+        self.post(&discussions_path(project, merge_request), &thread)
+            .await
     }
 
     /// `POST …/discussions/:discussion_id/notes`: a reply in the thread.
@@ -112,13 +115,9 @@ impl GitLab {
         id: &DiscussionId,
         body: &Inert,
     ) -> Result<Note> {
-        let reply = NewThread {
-            body,
-            position: None,
-        };
         self.post(
             &format!("{}/{id}/notes", discussions_path(project, noteable)),
-            &reply,
+            &NewThread::text(body),
         )
         .await
     }
@@ -132,8 +131,9 @@ impl GitLab {
         id: &DiscussionId,
         resolved: bool,
     ) -> Result<Discussion> {
+        let merge_request = Noteable::MergeRequest(merge_request);
         self.put(
-            &format!("{}/discussions/{id}", mr_path(project, merge_request)),
+            &format!("{}/{id}", discussions_path(project, merge_request)),
             &[("resolved", resolved.to_string())],
             None::<&()>,
         )

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
 use super::error::{GitLabError, Result};
-use super::ids::{MergeRequestIid, ProjectId, ProjectRef};
+use super::ids::{MergeRequestIid, Noteable, ProjectId, ProjectRef};
 use super::list_options::{OrderBy, Sort, iso8601, push_order};
+use super::notes::noteable_path;
 use super::users::UserBasic;
 use crate::quick_action::Inert;
 
@@ -343,8 +344,9 @@ impl GitLab {
     }
 }
 
+/// `/projects/:id/merge_requests/:iid`, spelt as for any noteable.
 pub(crate) fn mr_path(project: &ProjectRef, iid: MergeRequestIid) -> String {
-    project.api(format_args!("merge_requests/{iid}"))
+    noteable_path(project, Noteable::MergeRequest(iid))
 }
 
 /// The IID in GitLab's conflict message (`…for this source branch: !7`).
