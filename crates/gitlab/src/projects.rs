@@ -139,14 +139,13 @@ impl Project {
     }
 }
 
-#[derive(Serialize)]
-struct RoleUpdate {
-    ci_pipeline_variables_minimum_override_role: PipelineVariablesRole,
-}
-
-#[derive(Serialize)]
-struct RestrictUpdate {
-    restrict_user_defined_variables: bool,
+/// Body of `PUT /projects/:id`: GitLab changes only the settings sent.
+#[derive(Default, Serialize)]
+struct ProjectUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restrict_user_defined_variables: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ci_pipeline_variables_minimum_override_role: Option<PipelineVariablesRole>,
 }
 
 impl GitLab {
@@ -161,14 +160,11 @@ impl GitLab {
         project: &ProjectRef,
         restrict: bool,
     ) -> Result<Project> {
-        self.put(
-            &project.api_root(),
-            &[],
-            Some(&RestrictUpdate {
-                restrict_user_defined_variables: restrict,
-            }),
-        )
-        .await
+        let update = ProjectUpdate {
+            restrict_user_defined_variables: Some(restrict),
+            ..ProjectUpdate::default()
+        };
+        self.update_project(project, &update).await
     }
 
     /// `PUT /projects/:id` with `ci_pipeline_variables_minimum_override_role`.
@@ -177,14 +173,19 @@ impl GitLab {
         project: &ProjectRef,
         role: PipelineVariablesRole,
     ) -> Result<Project> {
-        self.put(
-            &project.api_root(),
-            &[],
-            Some(&RoleUpdate {
-                ci_pipeline_variables_minimum_override_role: role,
-            }),
-        )
-        .await
+        let update = ProjectUpdate {
+            ci_pipeline_variables_minimum_override_role: Some(role),
+            ..ProjectUpdate::default()
+        };
+        self.update_project(project, &update).await
+    }
+
+    async fn update_project(
+        &self,
+        project: &ProjectRef,
+        update: &ProjectUpdate,
+    ) -> Result<Project> {
+        self.put(&project.api_root(), &[], Some(update)).await
     }
 }
 
@@ -205,5 +206,25 @@ mod tests {
         assert_eq!(later, PipelineVariablesRole::Unknown);
         assert!(PipelineVariablesRole::Maintainer.allows(AccessLevel::MAINTAINER));
         assert!(!PipelineVariablesRole::Maintainer.allows(AccessLevel::DEVELOPER));
+    }
+
+    #[test]
+    fn a_project_update_sends_only_the_setting_it_changes() {
+        let role = ProjectUpdate {
+            ci_pipeline_variables_minimum_override_role: Some(PipelineVariablesRole::Maintainer),
+            ..ProjectUpdate::default()
+        };
+        assert_eq!(
+            serde_json::to_value(role).unwrap(),
+            serde_json::json!({"ci_pipeline_variables_minimum_override_role": "maintainer"})
+        );
+        let restrict = ProjectUpdate {
+            restrict_user_defined_variables: Some(false),
+            ..ProjectUpdate::default()
+        };
+        assert_eq!(
+            serde_json::to_value(restrict).unwrap(),
+            serde_json::json!({"restrict_user_defined_variables": false})
+        );
     }
 }
