@@ -39,6 +39,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let result = phases_run(args, &mut phases);
     if timings {
         eprintln!("\n{}", phases.table()?);
+        // Test durations come from nextest's report; plain `cargo test` writes none, and an
+        // earlier run's report would list other tests' times.
+        if !cmd::available("cargo-nextest") {
+            eprintln!("no test durations: cargo test (nextest is not installed) reports none");
+            return result;
+        }
         let junit = target_dir()?.join("nextest/default/junit.xml");
         match std::fs::read_to_string(&junit) {
             Ok(xml) => {
