@@ -7,11 +7,18 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::images::builder::CONTEXT_HASH_LABEL;
+use crate::registry::local_registry::{self, LocalRegistry};
 use crate::registry::oci::{Arch, Descriptor, ImageManifest, OCI_MANIFEST};
-use crate::registry::{RegistryClient, sha256_digest};
+use crate::registry::{RegistryClient, Repository, sha256_digest};
 
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// A client of `path` in the test registry, as its one user.
+pub fn client(registry: &LocalRegistry, path: &str) -> RegistryClient {
+    let repo = Repository::parse(&format!("{}/{path}", registry.host)).unwrap();
+    RegistryClient::new(repo, Some(local_registry::credentials(registry))).unwrap()
+}
 
 /// Pushes a one-file image for `arch` labelled with `context` under `tag`; returns the
 /// manifest digest.

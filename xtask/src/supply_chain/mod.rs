@@ -13,6 +13,7 @@
 //! fails.
 
 pub(crate) mod keyless;
+pub(crate) mod release_job;
 pub(crate) mod sbom;
 pub(crate) mod signing;
 
@@ -464,11 +465,9 @@ async fn verify_attestations(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::fixture::push_small_image;
-    use crate::registry::local_registry::LocalRegistry;
+    use crate::registry::fixture::{client, push_small_image};
+    use crate::registry::local_registry;
     use crate::registry::oci::Arch;
-    use crate::registry::{Credentials, Repository};
-    use ai_core::Secret;
 
     fn attachments(revision: &str) -> Attachments {
         let subject = Subject {
@@ -497,16 +496,8 @@ mod tests {
     /// tag, another key, and a signature moved to another image all fail.
     #[tokio::test]
     async fn signed_images_verify_and_tampered_ones_fail_on_a_real_registry() {
-        let registry = LocalRegistry::start().unwrap();
-        let repo = Repository::parse(&format!("{}/gitlab-ai/claude", registry.host)).unwrap();
-        let client = RegistryClient::new(
-            repo,
-            Some(Credentials {
-                username: registry.user.clone(),
-                password: Secret::new(registry.password.clone()),
-            }),
-        )
-        .unwrap();
+        let registry = local_registry::start().unwrap();
+        let client = client(&registry, "gitlab-ai/claude");
         let key = SigningKey::generate().unwrap();
         let public = Verifier::Key(key.public_key());
         let digest = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-a").await;
@@ -556,18 +547,6 @@ mod tests {
         verify(&client, &digest, &public).await.unwrap();
     }
 
-    fn registry_client(registry: &LocalRegistry, path: &str) -> RegistryClient {
-        let repo = Repository::parse(&format!("{}/{path}", registry.host)).unwrap();
-        RegistryClient::new(
-            repo,
-            Some(Credentials {
-                username: registry.user.clone(),
-                password: Secret::new(registry.password.clone()),
-            }),
-        )
-        .unwrap()
-    }
-
     /// Keyless, against Debian's real registry and the Fulcio double: an image signed with a
     /// certificate for the release job's identity verifies with that identity and issuer; a
     /// manifest swapped under the tag, another identity, another issuer and another root fail;
@@ -575,18 +554,18 @@ mod tests {
     #[tokio::test]
     async fn keyless_signatures_verify_only_for_the_certified_identity_issuer_and_root() {
         use crate::supply_chain::keyless::{KeylessPolicy, KeylessSigner, PUBLIC_FULCIO_ROOT};
-        use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
+        use crate::supply_chain::release_job::ReleaseJob;
+        use doubles::sigstore::{FulcioDouble, GitLabJob};
 
-        let registry = LocalRegistry::start().unwrap();
-        let client = registry_client(&registry, "gitlab-ai/entrypoint");
-        let gitlab = OidcIssuer::new("https://gitlab.com").unwrap();
-        let fulcio = FulcioDouble::start(&[&gitlab]).unwrap();
-        let job = GitLabJob {
-            project_path: "gitlab-ai/gitlab-ai".into(),
-            git_ref: "v1.0.0".into(),
-            ref_type: "tag".into(),
-        };
-        let token = Secret::new(gitlab.gitlab_token(&job).unwrap());
+        let registry = local_registry::start().unwrap();
+        let client = client(&registry, "gitlab-ai/entrypoint");
+        let release = ReleaseJob::start("1.0.0").unwrap();
+        let token = release.id_token().unwrap();
+        let ReleaseJob {
+            gitlab,
+            fulcio,
+            job,
+        } = release;
         let signer = KeylessSigner::obtain(&fulcio.url, &token).await.unwrap();
         let digest = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-a").await;
         sign_and_attest(
@@ -678,18 +657,13 @@ mod tests {
     #[tokio::test]
     async fn an_image_signed_with_the_key_and_keylessly_verifies_both_ways() {
         use crate::supply_chain::keyless::{KeylessPolicy, KeylessSigner};
-        use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
+        use crate::supply_chain::release_job::ReleaseJob;
 
-        let registry = LocalRegistry::start().unwrap();
-        let client = registry_client(&registry, "gitlab-ai/claude");
-        let gitlab = OidcIssuer::new("https://gitlab.com").unwrap();
-        let fulcio = FulcioDouble::start(&[&gitlab]).unwrap();
-        let job = GitLabJob {
-            project_path: "gitlab-ai/gitlab-ai".into(),
-            git_ref: "v1.0.0".into(),
-            ref_type: "tag".into(),
-        };
-        let token = Secret::new(gitlab.gitlab_token(&job).unwrap());
+        let registry = local_registry::start().unwrap();
+        let client = client(&registry, "gitlab-ai/claude");
+        let release = ReleaseJob::start("1.0.0").unwrap();
+        let token = release.id_token().unwrap();
+        let ReleaseJob { fulcio, job, .. } = release;
         let keyless = KeylessSigner::obtain(&fulcio.url, &token).await.unwrap();
         let key = SigningKey::generate().unwrap();
         let public = key.public_key();
