@@ -644,7 +644,6 @@ mod tests {
         use crate::registry::fixture::push_small_image;
         use crate::registry::local_registry;
         use crate::supply_chain::Verifier;
-        use crate::supply_chain::keyless::KeylessPolicy;
         use crate::supply_chain::release_job::ReleaseJob;
 
         let registry = local_registry::start().unwrap();
@@ -717,16 +716,7 @@ mod tests {
             "claude, codex: 6 tags each; entrypoint: 3"
         );
 
-        let policy = || {
-            Verifier::Keyless(
-                KeylessPolicy::new(
-                    &release.fulcio.root_pem,
-                    &release.job.identity("gitlab.com"),
-                    "https://gitlab.com",
-                )
-                .unwrap(),
-            )
-        };
+        let policy = || Verifier::Keyless(release.policy().unwrap());
         for image in &selected {
             let repository = run.destination.repository(*image);
             let client = run.destination.client(&repository).unwrap();

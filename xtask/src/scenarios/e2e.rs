@@ -42,7 +42,6 @@ use crate::registry::publish::{self, PublishedImage, Target};
 use crate::registry::{RegistryClient, Repository};
 use crate::scenarios::in_image;
 use crate::supply_chain;
-use crate::supply_chain::keyless::KeylessPolicy;
 use crate::supply_chain::release_job::ReleaseJob;
 use crate::supply_chain::signing::SigningKey;
 use crate::timings::{Mark, Row};
@@ -335,11 +334,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut Passed) -> anyhow::Result<
             let keyless = supply_chain::verify(
                 &client,
                 E2E_RELEASE,
-                &supply_chain::Verifier::Keyless(KeylessPolicy::new(
-                    &release.fulcio.root_pem,
-                    &release.job.identity("gitlab.com"),
-                    "https://gitlab.com",
-                )?),
+                &supply_chain::Verifier::Keyless(release.policy()?),
             )
             .await?;
             ensure!(

@@ -468,6 +468,7 @@ mod tests {
     use crate::registry::fixture::{client, push_small_image};
     use crate::registry::local_registry;
     use crate::registry::oci::Arch;
+    use crate::supply_chain::release_job::ReleaseJob;
 
     fn attachments(revision: &str) -> Attachments {
         let subject = Subject {
@@ -492,6 +493,16 @@ mod tests {
         }
     }
 
+    /// Pushes the test image as `1.0.0` and signs and attests it (revision `abc123`) with
+    /// `signers`; returns its digest.
+    async fn push_signed(client: &RegistryClient, signers: &[Signer]) -> String {
+        let digest = push_small_image(client, "1.0.0", Arch::Amd64, "ctx-a").await;
+        sign_and_attest(client, &digest, signers, &attachments("abc123"))
+            .await
+            .unwrap();
+        digest
+    }
+
     /// Against Debian's real registry: a signed image verifies; a manifest swapped under the
     /// tag, another key, and a signature moved to another image all fail.
     #[tokio::test]
@@ -500,15 +511,7 @@ mod tests {
         let client = client(&registry, "gitlab-ai/claude");
         let key = SigningKey::generate().unwrap();
         let public = Verifier::Key(key.public_key());
-        let digest = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-a").await;
-        sign_and_attest(
-            &client,
-            &digest,
-            &[Signer::Key(key.into())],
-            &attachments("abc123"),
-        )
-        .await
-        .unwrap();
+        let digest = push_signed(&client, &[Signer::Key(key.into())]).await;
 
         let verified = verify(&client, "1.0.0", &public).await.unwrap();
         assert_eq!(verified.len(), 1);
@@ -554,28 +557,16 @@ mod tests {
     #[tokio::test]
     async fn keyless_signatures_verify_only_for_the_certified_identity_issuer_and_root() {
         use crate::supply_chain::keyless::{KeylessPolicy, KeylessSigner, PUBLIC_FULCIO_ROOT};
-        use crate::supply_chain::release_job::ReleaseJob;
         use doubles::sigstore::{FulcioDouble, GitLabJob};
 
         let registry = local_registry::start().unwrap();
         let client = client(&registry, "gitlab-ai/entrypoint");
         let release = ReleaseJob::start("1.0.0").unwrap();
         let token = release.id_token().unwrap();
-        let ReleaseJob {
-            gitlab,
-            fulcio,
-            job,
-        } = release;
-        let signer = KeylessSigner::obtain(&fulcio.url, &token).await.unwrap();
-        let digest = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-a").await;
-        sign_and_attest(
-            &client,
-            &digest,
-            &[Signer::Keyless(signer)],
-            &attachments("abc123"),
-        )
-        .await
-        .unwrap();
+        let signer = KeylessSigner::obtain(&release.fulcio.url, &token)
+            .await
+            .unwrap();
+        let digest = push_signed(&client, &[Signer::Keyless(signer)]).await;
 
         // Nothing stored names the token.
         for suffix in ["sig", "att"] {
@@ -589,21 +580,21 @@ mod tests {
             assert!(!text.contains(token.expose()));
         }
 
-        let identity = job.identity("gitlab.com");
+        let identity = release.job.identity("gitlab.com");
         let policy = |root: &str, identity: &str, issuer: &str| {
             Verifier::Keyless(KeylessPolicy::new(root, identity, issuer).unwrap())
         };
-        let good = policy(&fulcio.root_pem, &identity, "https://gitlab.com");
+        let good = Verifier::Keyless(release.policy().unwrap());
         let verified = verify(&client, "1.0.0", &good).await.unwrap();
         assert_eq!(verified[0].digest, digest);
         assert_eq!(verified[0].revision, "abc123");
 
         let wrong_identity = policy(
-            &fulcio.root_pem,
+            &release.fulcio.root_pem,
             &GitLabJob {
                 git_ref: "main".into(),
                 ref_type: "branch".into(),
-                ..job.clone()
+                ..release.job.clone()
             }
             .identity("gitlab.com"),
             "https://gitlab.com",
@@ -614,7 +605,11 @@ mod tests {
             "{err:#}"
         );
 
-        let wrong_issuer = policy(&fulcio.root_pem, &identity, "https://gitlab.example.com");
+        let wrong_issuer = policy(
+            &release.fulcio.root_pem,
+            &identity,
+            "https://gitlab.example.com",
+        );
         let err = verify(&client, "1.0.0", &wrong_issuer).await.unwrap_err();
         assert!(
             err.to_string().contains("--certificate-oidc-issuer"),
@@ -631,7 +626,7 @@ mod tests {
         .await
         .unwrap_err();
         assert!(err.to_string().contains("trusted Fulcio root"), "{err:#}");
-        let other_ca = FulcioDouble::start(&[&gitlab]).unwrap();
+        let other_ca = FulcioDouble::start(&[&release.gitlab]).unwrap();
         let err = verify(
             &client,
             "1.0.0",
@@ -656,37 +651,30 @@ mod tests {
     /// verifies either way.
     #[tokio::test]
     async fn an_image_signed_with_the_key_and_keylessly_verifies_both_ways() {
-        use crate::supply_chain::keyless::{KeylessPolicy, KeylessSigner};
-        use crate::supply_chain::release_job::ReleaseJob;
+        use crate::supply_chain::keyless::KeylessSigner;
 
         let registry = local_registry::start().unwrap();
         let client = client(&registry, "gitlab-ai/claude");
         let release = ReleaseJob::start("1.0.0").unwrap();
-        let token = release.id_token().unwrap();
-        let ReleaseJob { fulcio, job, .. } = release;
-        let keyless = KeylessSigner::obtain(&fulcio.url, &token).await.unwrap();
+        let keyless = KeylessSigner::obtain(&release.fulcio.url, &release.id_token().unwrap())
+            .await
+            .unwrap();
         let key = SigningKey::generate().unwrap();
         let public = key.public_key();
-        let digest = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-a").await;
-        sign_and_attest(
+        push_signed(
             &client,
-            &digest,
             &[Signer::Key(key.into()), Signer::Keyless(keyless)],
-            &attachments("abc123"),
         )
-        .await
-        .unwrap();
+        .await;
         verify(&client, "1.0.0", &Verifier::Key(public))
             .await
             .unwrap();
-        let policy = KeylessPolicy::new(
-            &fulcio.root_pem,
-            &job.identity("gitlab.com"),
-            "https://gitlab.com",
+        verify(
+            &client,
+            "1.0.0",
+            &Verifier::Keyless(release.policy().unwrap()),
         )
+        .await
         .unwrap();
-        verify(&client, "1.0.0", &Verifier::Keyless(policy))
-            .await
-            .unwrap();
     }
 }

@@ -2,6 +2,7 @@
 //! (a double), a Fulcio double that trusts it, and the tag pipeline of the release, whose ID
 //! token Fulcio certifies, as the release pipeline's `id_tokens` are in CI.
 
+use crate::supply_chain::keyless::{KeylessError, KeylessPolicy};
 use ai_core::Secret;
 use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
 
@@ -35,5 +36,15 @@ impl ReleaseJob {
     /// The job's ID token (`SIGSTORE_ID_TOKEN` in the release pipeline).
     pub(crate) fn id_token(&self) -> anyhow::Result<Secret> {
         Ok(Secret::new(self.gitlab.gitlab_token(&self.job)?))
+    }
+
+    /// What a user verifies the release with: Fulcio's root, the job's identity on gitlab.com
+    /// and GitLab's issuer (`cosign verify --certificate-identity … --certificate-oidc-issuer …`).
+    pub(crate) fn policy(&self) -> Result<KeylessPolicy, KeylessError> {
+        KeylessPolicy::new(
+            &self.fulcio.root_pem,
+            &self.job.identity("gitlab.com"),
+            "https://gitlab.com",
+        )
     }
 }
