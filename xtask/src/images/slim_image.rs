@@ -8,14 +8,12 @@
 //! and context-hash skip), checked by `test-images` and published by `publish` as
 //! `<registry image>/entrypoint:<tag>`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use bollard::Docker;
-use bollard::query_parameters::{
-    ListImagesOptionsBuilder, RemoveImageOptions, TagImageOptionsBuilder,
-};
+use bollard::query_parameters::{RemoveImageOptions, TagImageOptionsBuilder};
 
 use crate::engine::container::{self, Entrypoint, RunOutput, RunSpec};
 use crate::engine::progress::Step;
@@ -244,16 +242,11 @@ const GATHER_LABEL: &str = "gitlab-ai.build-stage=entrypoint-gather";
 /// Removes the untagged images of the gathering stage the classic builder leaves behind; one
 /// still in use (a build running now) is left, with a line saying so.
 async fn remove_gather_stages(docker: &Docker) -> anyhow::Result<()> {
-    let filters = HashMap::from([
+    let filters = [
         ("label", vec![GATHER_LABEL.to_owned()]),
         ("dangling", vec!["true".to_owned()]),
-    ]);
-    let images = docker
-        .list_images(Some(
-            ListImagesOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
+    ];
+    let images = engine::list_images(docker, &filters)
         .await
         .context("cannot list the gathering stage's images")?;
     for image in images {

@@ -150,17 +150,13 @@ impl Passed {
 
 /// Removes every image tagged in [`TEST_NAMESPACE`] (layers shared with other images stay).
 async fn remove_test_images(docker: &bollard::Docker) -> anyhow::Result<()> {
-    use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptions};
-    let filters =
-        std::collections::HashMap::from([("reference", vec![format!("{TEST_NAMESPACE}/*")])]);
-    let images = docker
-        .list_images(Some(
-            ListImagesOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .context("cannot list the test images")?;
+    use bollard::query_parameters::RemoveImageOptions;
+    let images = engine::list_images(
+        docker,
+        &[("reference", vec![format!("{TEST_NAMESPACE}/*")])],
+    )
+    .await
+    .context("cannot list the test images")?;
     let mut removed = 0;
     for tag in images.iter().flat_map(|i| &i.repo_tags) {
         if !tag.starts_with(&format!("{TEST_NAMESPACE}/")) {
