@@ -200,28 +200,8 @@ impl World {
             mr.source_branch,
             mr.target_branch
         );
-        let closes = format!("Closes #{}", self.issue_iid);
-        ensure!(
-            mr.description.contains(&closes),
-            "the merge request's description lacks `{closes}`: {}",
-            mr.description
-        );
-        let pushed = self
-            .gitlab
-            .repo(self.project)?
-            .file_at(&mr.source_branch, "greet.txt")?;
-        ensure!(
-            pushed.as_deref() == Some(b"Hello world\n".as_slice()),
-            "the pushed branch {} does not carry the fix: {:?}",
-            mr.source_branch,
-            pushed.map(|b| String::from_utf8_lossy(&b).into_owned())
-        );
-        let bot_notes: Vec<_> = self
-            .gitlab
-            .notes(self.project, Noteable::Issue(self.issue_iid))
-            .into_iter()
-            .filter(|n| n.author_id == self.bot.id)
-            .collect();
+        super::ensure_mr_fixes_issue(&self.gitlab, self.project, mr, self.issue_iid)?;
+        let bot_notes = super::bot_notes(&self.gitlab, self.project, self.bot.id, self.issue_iid);
         let [answer] = bot_notes.as_slice() else {
             bail!(
                 "expected the placeholder to become the one answer, found {} notes by the bot",

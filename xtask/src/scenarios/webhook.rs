@@ -177,11 +177,7 @@ impl World {
     }
 
     fn bot_notes(&self, issue_iid: u64) -> Vec<doubles::gitlab::model::Note> {
-        self.gitlab
-            .notes(self.project, Noteable::Issue(issue_iid))
-            .into_iter()
-            .filter(|n| n.author_id == self.bot.id)
-            .collect()
+        super::bot_notes(&self.gitlab, self.project, self.bot.id, issue_iid)
     }
 
     /// What the person who asked on `mention`'s issue sees at the end: the placeholder turned
@@ -199,21 +195,7 @@ impl World {
             .iter()
             .find(|mr| mr.source_branch.starts_with(&prefix))
             .with_context(|| format!("no merge request from {prefix}…: {mrs:#?}"))?;
-        let closes = format!("Closes #{}", mention.issue_iid);
-        ensure!(
-            mr.description.contains(&closes),
-            "the merge request's description lacks `{closes}`: {}",
-            mr.description
-        );
-        let pushed = self
-            .gitlab
-            .repo(self.project)?
-            .file_at(&mr.source_branch, "greet.txt")?;
-        ensure!(
-            pushed.as_deref() == Some(b"Hello world\n".as_slice()),
-            "the pushed branch {} does not carry the fix",
-            mr.source_branch
-        );
+        super::ensure_mr_fixes_issue(&self.gitlab, self.project, mr, mention.issue_iid)?;
         let notes = self.bot_notes(mention.issue_iid);
         let [answer] = notes.as_slice() else {
             bail!(
