@@ -30,6 +30,18 @@ pub struct RunOutput {
     pub stderr: String,
 }
 
+#[cfg(test)]
+impl RunOutput {
+    /// What a check's judge is given in its tests, as if the container had run.
+    pub(crate) fn of(exit_code: i64, stdout: &str, stderr: &str) -> Self {
+        RunOutput {
+            exit_code,
+            stdout: stdout.to_owned(),
+            stderr: stderr.to_owned(),
+        }
+    }
+}
+
 /// How the container's command is started.
 #[derive(Clone, Copy, Debug)]
 pub enum Entrypoint {

@@ -446,28 +446,39 @@ mod tests {
         entrypoint_version: "0.1.0",
     };
 
+    /// The checks that read one line of output: what each accepts and what it refuses.
     #[test]
-    fn a_wrong_cli_version_fails() {
-        let check = ImageCheck::AssistantVersion;
-        assert!(check.verify("9.8.7 (Claude Code)", &EXPECTED).is_ok());
-        assert!(check.verify("9.8.6 (Claude Code)", &EXPECTED).is_err());
-    }
-
-    #[test]
-    fn root_or_another_user_fails() {
-        let check = ImageCheck::NonRootUser;
-        assert!(check.verify("10001\nassistant", &EXPECTED).is_ok());
-        assert!(check.verify("0\nroot", &EXPECTED).is_err());
-        assert!(check.verify("1000\nubuntu", &EXPECTED).is_err());
-    }
-
-    #[test]
-    fn node_older_than_22_fails() {
-        let check = ImageCheck::Node;
-        assert!(check.verify("v22.1.0", &EXPECTED).is_ok());
-        assert!(check.verify("v24.1.0", &EXPECTED).is_ok());
-        assert!(check.verify("v20.19.0", &EXPECTED).is_err());
-        assert!(check.verify("node: not found", &EXPECTED).is_err());
+    fn output_checks_accept_the_expected_output_and_refuse_the_rest() {
+        let cases: [(&str, ImageCheck, &[&str], &[&str]); 3] = [
+            (
+                "a wrong CLI version fails",
+                ImageCheck::AssistantVersion,
+                &["9.8.7 (Claude Code)"],
+                &["9.8.6 (Claude Code)"],
+            ),
+            (
+                "root or another user fails",
+                ImageCheck::NonRootUser,
+                &["10001\nassistant"],
+                &["0\nroot", "1000\nubuntu"],
+            ),
+            (
+                "node older than 22 fails",
+                ImageCheck::Node,
+                &["v22.1.0", "v24.1.0"],
+                &["v20.19.0", "node: not found"],
+            ),
+        ];
+        for (case, check, accepted, refused) in cases {
+            for output in accepted {
+                let verdict = check.verify(output, &EXPECTED);
+                assert!(verdict.is_ok(), "{case}: {output:?} refused: {verdict:?}");
+            }
+            for output in refused {
+                let verdict = check.verify(output, &EXPECTED);
+                assert!(verdict.is_err(), "{case}: {output:?} accepted");
+            }
+        }
     }
 
     #[test]
@@ -479,14 +490,6 @@ mod tests {
         assert!(matches!(spec.entrypoint, Entrypoint::Image));
     }
 
-    fn output(exit_code: i64, stdout: &str, stderr: &str) -> RunOutput {
-        RunOutput {
-            exit_code,
-            stdout: stdout.to_owned(),
-            stderr: stderr.to_owned(),
-        }
-    }
-
     #[test]
     fn the_sandbox_must_refuse_without_net_admin_and_say_what_to_do() {
         let check = ImageCheck::SandboxRefusedWithoutNetAdmin;
@@ -494,11 +497,15 @@ mod tests {
         assert!(spec.cap_add.is_empty());
         assert_eq!(spec.user.as_deref(), Some("root"));
         let refusal = "Error: the network sandbox needs CAP_NET_ADMIN, which this job does not have: add cap_add, or set AI_SANDBOX=off to run without the sandbox";
-        assert!(check.judge(&output(1, "", refusal), &EXPECTED).is_ok());
-        assert!(check.judge(&output(0, "{}", ""), &EXPECTED).is_err());
         assert!(
             check
-                .judge(&output(1, "", "Error: permission denied"), &EXPECTED)
+                .judge(&RunOutput::of(1, "", refusal), &EXPECTED)
+                .is_ok()
+        );
+        assert!(check.judge(&RunOutput::of(0, "{}", ""), &EXPECTED).is_err());
+        assert!(
+            check
+                .judge(&RunOutput::of(1, "", "Error: permission denied"), &EXPECTED)
                 .is_err()
         );
     }
@@ -509,11 +516,18 @@ mod tests {
         let spec = check.spec("/usr/local/bin/claude");
         assert!(spec.cap_add.is_empty() && spec.user.is_none());
         let refusal = "error: the assistant must run as its own unprivileged uid … Run the job as root: set `image: docker: user: root` in the job";
-        assert!(check.judge(&output(1, "", refusal), &EXPECTED).is_ok());
-        assert!(check.judge(&output(0, "{}", ""), &EXPECTED).is_err());
         assert!(
             check
-                .judge(&output(1, "", "error: CAP_NET_ADMIN missing"), &EXPECTED)
+                .judge(&RunOutput::of(1, "", refusal), &EXPECTED)
+                .is_ok()
+        );
+        assert!(check.judge(&RunOutput::of(0, "{}", ""), &EXPECTED).is_err());
+        assert!(
+            check
+                .judge(
+                    &RunOutput::of(1, "", "error: CAP_NET_ADMIN missing"),
+                    &EXPECTED
+                )
                 .is_err()
         );
     }
@@ -525,13 +539,17 @@ mod tests {
         assert_eq!(spec.user.as_deref(), Some("root"));
         assert_eq!(spec.cap_add, ["NET_ADMIN"]);
         let held = r#"{"checked":[{"target":"127.0.0.1:1","reached":true}]}"#;
-        assert!(check.judge(&output(0, held, ""), &EXPECTED).is_ok());
+        assert!(check.judge(&RunOutput::of(0, held, ""), &EXPECTED).is_ok());
         assert!(
             check
-                .judge(&output(0, r#"{"checked":[]}"#, ""), &EXPECTED)
+                .judge(&RunOutput::of(0, r#"{"checked":[]}"#, ""), &EXPECTED)
                 .is_err()
         );
-        assert!(check.judge(&output(1, held, "breach"), &EXPECTED).is_err());
+        assert!(
+            check
+                .judge(&RunOutput::of(1, held, "breach"), &EXPECTED)
+                .is_err()
+        );
     }
 
     #[test]

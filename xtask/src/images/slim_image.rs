@@ -493,14 +493,6 @@ pub async fn test(docker: &Docker, reference: &str, plan: &SlimPlan) -> anyhow::
 mod tests {
     use super::*;
 
-    fn output(exit_code: i64, stdout: &str, stderr: &str) -> RunOutput {
-        RunOutput {
-            exit_code,
-            stdout: stdout.to_owned(),
-            stderr: stderr.to_owned(),
-        }
-    }
-
     #[test]
     fn the_slim_image_is_tagged_like_the_default_family_without_a_base_suffix() {
         let release = TagPolicy {
@@ -525,9 +517,13 @@ mod tests {
     #[test]
     fn an_image_carrying_git_or_an_assistant_fails() {
         let check = SlimCheck::NothingElse;
-        assert!(check.judge(&output(0, "checked\n", ""), "1.0.0").is_ok());
+        assert!(
+            check
+                .judge(&RunOutput::of(0, "checked\n", ""), "1.0.0")
+                .is_ok()
+        );
         let error = check
-            .judge(&output(0, "git\nclaude\nchecked\n", ""), "1.0.0")
+            .judge(&RunOutput::of(0, "git\nclaude\nchecked\n", ""), "1.0.0")
             .unwrap_err();
         assert!(error.contains("git") && error.contains("claude"), "{error}");
     }
@@ -536,12 +532,12 @@ mod tests {
     fn names_must_resolve_and_the_connection_be_what_fails() {
         let check = SlimCheck::ResolvesNames;
         let refused = "fail token: … tcp connect error: Connection refused (os error 111)";
-        assert!(check.judge(&output(1, refused, ""), "1.0.0").is_ok());
+        assert!(check.judge(&RunOutput::of(1, refused, ""), "1.0.0").is_ok());
         let dns = "fail token: … dns error: failed to lookup address information";
-        assert!(check.judge(&output(1, dns, ""), "1.0.0").is_err());
+        assert!(check.judge(&RunOutput::of(1, dns, ""), "1.0.0").is_err());
         assert!(
             check
-                .judge(&output(127, "", "exec format error"), "1.0.0")
+                .judge(&RunOutput::of(127, "", "exec format error"), "1.0.0")
                 .is_err()
         );
     }
@@ -551,17 +547,17 @@ mod tests {
         let check = SlimCheck::VersionFromShell;
         assert!(
             check
-                .judge(&output(0, "entrypoint 1.0.0\n", ""), "1.0.0")
+                .judge(&RunOutput::of(0, "entrypoint 1.0.0\n", ""), "1.0.0")
                 .is_ok()
         );
         assert!(
             check
-                .judge(&output(0, "entrypoint 0.9.0", ""), "1.0.0")
+                .judge(&RunOutput::of(0, "entrypoint 0.9.0", ""), "1.0.0")
                 .is_err()
         );
         assert!(
             check
-                .judge(&output(127, "", "sh: not found"), "1.0.0")
+                .judge(&RunOutput::of(127, "", "sh: not found"), "1.0.0")
                 .is_err()
         );
     }
@@ -571,10 +567,10 @@ mod tests {
         let check = SlimCheck::NonRootUser;
         assert!(
             check
-                .judge(&output(0, "10001\nentrypoint", ""), "1")
+                .judge(&RunOutput::of(0, "10001\nentrypoint", ""), "1")
                 .is_ok()
         );
-        assert!(check.judge(&output(0, "0\nroot", ""), "1").is_err());
+        assert!(check.judge(&RunOutput::of(0, "0\nroot", ""), "1").is_err());
         let report = |compressed| SlimReport {
             size: ImageSize {
                 uncompressed: compressed * 2,
