@@ -25,7 +25,7 @@ use crate::images::context::BuildContext;
 use crate::images::manifest::{Family, Manifest};
 use crate::images::payload::EXTRA_CA_FILE;
 use crate::images::size::{self, ImageSize};
-use crate::images::variants::{BuildSettings, TagPolicy, VARIANT_LABEL};
+use crate::images::variants::{BuildSettings, TagPolicy};
 
 /// The image's repository name, locally (`gitlab-ai/entrypoint`) and in the registry
 /// (`<registry image>/entrypoint`).
@@ -109,29 +109,11 @@ impl SlimPlan {
                 manifest.entrypoint_image.packages.join(" "),
             ),
         ]);
-        let labels = BTreeMap::from([
-            (
-                "org.opencontainers.image.title".to_owned(),
-                "gitlab-ai entrypoint".to_owned(),
-            ),
-            (
-                "org.opencontainers.image.version".to_owned(),
-                settings.version.clone(),
-            ),
-            (
-                "org.opencontainers.image.revision".to_owned(),
-                settings.revision.clone(),
-            ),
-            (
-                "org.opencontainers.image.source".to_owned(),
-                settings.source.clone(),
-            ),
-            (
-                "org.opencontainers.image.base.name".to_owned(),
-                "scratch".to_owned(),
-            ),
-            (VARIANT_LABEL.to_owned(), REPOSITORY.to_owned()),
-        ]);
+        let labels = settings.labels(
+            "gitlab-ai entrypoint".to_owned(),
+            "scratch",
+            REPOSITORY.to_owned(),
+        );
         Ok(SlimPlan {
             base_image,
             build_args,
@@ -605,7 +587,10 @@ mod tests {
             plan.base_image
         );
         assert!(plan.build_args["PACKAGES"].contains("busybox-static"));
-        assert_eq!(plan.labels[VARIANT_LABEL], "entrypoint");
+        assert_eq!(
+            plan.labels[crate::images::variants::VARIANT_LABEL],
+            "entrypoint"
+        );
         settings
             .base_images
             .insert(manifest.default_base, "local/debian-bookworm".to_owned());

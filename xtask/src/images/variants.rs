@@ -80,6 +80,39 @@ pub struct BuildSettings {
     pub local_namespace: String,
 }
 
+impl BuildSettings {
+    /// The OCI annotations every image we build carries as labels, for an image called `title`
+    /// built on `base_name`, and the variant label that finds its earlier builds
+    /// (<https://github.com/opencontainers/image-spec/blob/main/annotations.md>).
+    pub fn labels(
+        &self,
+        title: String,
+        base_name: &str,
+        variant: String,
+    ) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("org.opencontainers.image.title".to_owned(), title),
+            (
+                "org.opencontainers.image.version".to_owned(),
+                self.version.clone(),
+            ),
+            (
+                "org.opencontainers.image.revision".to_owned(),
+                self.revision.clone(),
+            ),
+            (
+                "org.opencontainers.image.source".to_owned(),
+                self.source.clone(),
+            ),
+            (
+                "org.opencontainers.image.base.name".to_owned(),
+                base_name.to_owned(),
+            ),
+            (VARIANT_LABEL.to_owned(), variant),
+        ])
+    }
+}
+
 /// A parsed `--base-image BASE=IMAGE` flag.
 pub fn parse_base_image(text: &str) -> anyhow::Result<(Base, String)> {
     let (base, image) = text.split_once('=').with_context(|| {
@@ -142,32 +175,16 @@ impl VariantPlan {
             ("BASE_IMAGE".to_owned(), base_image.clone()),
             ("PACKAGES".to_owned(), packages.join(" ")),
         ]);
-        let labels = BTreeMap::from([
-            (
-                "org.opencontainers.image.title".to_owned(),
-                format!("gitlab-ai {variant}"),
-            ),
-            (
-                "org.opencontainers.image.version".to_owned(),
-                settings.version.clone(),
-            ),
-            (
-                "org.opencontainers.image.revision".to_owned(),
-                settings.revision.clone(),
-            ),
-            (
-                "org.opencontainers.image.source".to_owned(),
-                settings.source.clone(),
-            ),
-            (
-                "org.opencontainers.image.base.name".to_owned(),
-                base_image.clone(),
-            ),
+        let mut labels = settings.labels(
+            format!("gitlab-ai {variant}"),
+            &base_image,
+            variant.to_string(),
+        );
+        labels.extend([
             (
                 "gitlab-ai.assistant".to_owned(),
                 variant.assistant.to_string(),
             ),
-            (VARIANT_LABEL.to_owned(), variant.to_string()),
             (
                 "gitlab-ai.assistant.package".to_owned(),
                 assistant.package.clone(),
