@@ -113,6 +113,7 @@ impl SlimPlan {
             "gitlab-ai entrypoint".to_owned(),
             "scratch",
             REPOSITORY.to_owned(),
+            [],
         );
         Ok(SlimPlan {
             base_image,

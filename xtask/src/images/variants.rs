@@ -81,35 +81,28 @@ pub struct BuildSettings {
 }
 
 impl BuildSettings {
-    /// The OCI annotations every image we build carries as labels, for an image called `title`
-    /// built on `base_name`, and the variant label that finds its earlier builds
-    /// (<https://github.com/opencontainers/image-spec/blob/main/annotations.md>).
+    /// The labels every image we build carries: the OCI annotations for an image called `title`
+    /// built on `base_name` (<https://github.com/opencontainers/image-spec/blob/main/annotations.md>),
+    /// the variant label that finds its earlier builds, and the image's own `extra` ones.
     pub fn labels(
         &self,
         title: String,
         base_name: &str,
         variant: String,
+        extra: impl IntoIterator<Item = (&'static str, String)>,
     ) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("org.opencontainers.image.title".to_owned(), title),
-            (
-                "org.opencontainers.image.version".to_owned(),
-                self.version.clone(),
-            ),
-            (
-                "org.opencontainers.image.revision".to_owned(),
-                self.revision.clone(),
-            ),
-            (
-                "org.opencontainers.image.source".to_owned(),
-                self.source.clone(),
-            ),
-            (
-                "org.opencontainers.image.base.name".to_owned(),
-                base_name.to_owned(),
-            ),
-            (VARIANT_LABEL.to_owned(), variant),
-        ])
+        [
+            ("org.opencontainers.image.title", title),
+            ("org.opencontainers.image.version", self.version.clone()),
+            ("org.opencontainers.image.revision", self.revision.clone()),
+            ("org.opencontainers.image.source", self.source.clone()),
+            ("org.opencontainers.image.base.name", base_name.to_owned()),
+            (VARIANT_LABEL, variant),
+        ]
+        .into_iter()
+        .chain(extra)
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect()
     }
 }
 
@@ -175,25 +168,16 @@ impl VariantPlan {
             ("BASE_IMAGE".to_owned(), base_image.clone()),
             ("PACKAGES".to_owned(), packages.join(" ")),
         ]);
-        let mut labels = settings.labels(
+        let labels = settings.labels(
             format!("gitlab-ai {variant}"),
             &base_image,
             variant.to_string(),
+            [
+                ("gitlab-ai.assistant", variant.assistant.to_string()),
+                ("gitlab-ai.assistant.package", assistant.package.clone()),
+                ("gitlab-ai.assistant.version", assistant.version.clone()),
+            ],
         );
-        labels.extend([
-            (
-                "gitlab-ai.assistant".to_owned(),
-                variant.assistant.to_string(),
-            ),
-            (
-                "gitlab-ai.assistant.package".to_owned(),
-                assistant.package.clone(),
-            ),
-            (
-                "gitlab-ai.assistant.version".to_owned(),
-                assistant.version.clone(),
-            ),
-        ]);
         Ok(VariantPlan {
             variant,
             dockerfile: base.family.dockerfile(),
