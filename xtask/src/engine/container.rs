@@ -42,6 +42,30 @@ impl RunOutput {
     }
 }
 
+/// Asserts that a check's `judge` passes each of `passing` and fails each of `failing`, outputs
+/// given as (exit code, stdout, stderr): the shape of every check's test.
+#[cfg(test)]
+pub(crate) fn assert_judged(
+    judge: impl Fn(&RunOutput) -> Result<String, String>,
+    passing: &[(i64, &str, &str)],
+    failing: &[(i64, &str, &str)],
+) {
+    for &(code, stdout, stderr) in passing {
+        let verdict = judge(&RunOutput::of(code, stdout, stderr));
+        assert!(
+            verdict.is_ok(),
+            "failed ({code}, {stdout:?}, {stderr:?}): {verdict:?}"
+        );
+    }
+    for &(code, stdout, stderr) in failing {
+        let verdict = judge(&RunOutput::of(code, stdout, stderr));
+        assert!(
+            verdict.is_err(),
+            "passed ({code}, {stdout:?}, {stderr:?}): {verdict:?}"
+        );
+    }
+}
+
 /// How the container's command is started.
 #[derive(Clone, Copy, Debug)]
 pub enum Entrypoint {

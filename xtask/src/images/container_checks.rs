@@ -439,6 +439,7 @@ pub async fn test_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::container::assert_judged;
 
     const EXPECTED: Expected<'static> = Expected {
         binary: "/usr/local/bin/claude",
@@ -497,16 +498,10 @@ mod tests {
         assert!(spec.cap_add.is_empty());
         assert_eq!(spec.user.as_deref(), Some("root"));
         let refusal = "Error: the network sandbox needs CAP_NET_ADMIN, which this job does not have: add cap_add, or set AI_SANDBOX=off to run without the sandbox";
-        assert!(
-            check
-                .judge(&RunOutput::of(1, "", refusal), &EXPECTED)
-                .is_ok()
-        );
-        assert!(check.judge(&RunOutput::of(0, "{}", ""), &EXPECTED).is_err());
-        assert!(
-            check
-                .judge(&RunOutput::of(1, "", "Error: permission denied"), &EXPECTED)
-                .is_err()
+        assert_judged(
+            |out| check.judge(out, &EXPECTED),
+            &[(1, "", refusal)],
+            &[(0, "{}", ""), (1, "", "Error: permission denied")],
         );
     }
 
@@ -516,19 +511,10 @@ mod tests {
         let spec = check.spec("/usr/local/bin/claude");
         assert!(spec.cap_add.is_empty() && spec.user.is_none());
         let refusal = "error: the assistant must run as its own unprivileged uid … Run the job as root: set `image: docker: user: root` in the job";
-        assert!(
-            check
-                .judge(&RunOutput::of(1, "", refusal), &EXPECTED)
-                .is_ok()
-        );
-        assert!(check.judge(&RunOutput::of(0, "{}", ""), &EXPECTED).is_err());
-        assert!(
-            check
-                .judge(
-                    &RunOutput::of(1, "", "error: CAP_NET_ADMIN missing"),
-                    &EXPECTED
-                )
-                .is_err()
+        assert_judged(
+            |out| check.judge(out, &EXPECTED),
+            &[(1, "", refusal)],
+            &[(0, "{}", ""), (1, "", "error: CAP_NET_ADMIN missing")],
         );
     }
 
@@ -539,16 +525,10 @@ mod tests {
         assert_eq!(spec.user.as_deref(), Some("root"));
         assert_eq!(spec.cap_add, ["NET_ADMIN"]);
         let held = r#"{"checked":[{"target":"127.0.0.1:1","reached":true}]}"#;
-        assert!(check.judge(&RunOutput::of(0, held, ""), &EXPECTED).is_ok());
-        assert!(
-            check
-                .judge(&RunOutput::of(0, r#"{"checked":[]}"#, ""), &EXPECTED)
-                .is_err()
-        );
-        assert!(
-            check
-                .judge(&RunOutput::of(1, held, "breach"), &EXPECTED)
-                .is_err()
+        assert_judged(
+            |out| check.judge(out, &EXPECTED),
+            &[(0, held, "")],
+            &[(0, r#"{"checked":[]}"#, ""), (1, held, "breach")],
         );
     }
 

@@ -475,6 +475,7 @@ pub async fn test(docker: &Docker, reference: &str, plan: &SlimPlan) -> anyhow::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::container::assert_judged;
 
     #[test]
     fn the_slim_image_is_tagged_like_the_default_family_without_a_base_suffix() {
@@ -515,45 +516,32 @@ mod tests {
     fn names_must_resolve_and_the_connection_be_what_fails() {
         let check = SlimCheck::ResolvesNames;
         let refused = "fail token: … tcp connect error: Connection refused (os error 111)";
-        assert!(check.judge(&RunOutput::of(1, refused, ""), "1.0.0").is_ok());
         let dns = "fail token: … dns error: failed to lookup address information";
-        assert!(check.judge(&RunOutput::of(1, dns, ""), "1.0.0").is_err());
-        assert!(
-            check
-                .judge(&RunOutput::of(127, "", "exec format error"), "1.0.0")
-                .is_err()
+        assert_judged(
+            |out| check.judge(out, "1.0.0"),
+            &[(1, refused, "")],
+            &[(1, dns, ""), (127, "", "exec format error")],
         );
     }
 
     #[test]
     fn the_version_must_be_this_builds() {
         let check = SlimCheck::VersionFromShell;
-        assert!(
-            check
-                .judge(&RunOutput::of(0, "entrypoint 1.0.0\n", ""), "1.0.0")
-                .is_ok()
-        );
-        assert!(
-            check
-                .judge(&RunOutput::of(0, "entrypoint 0.9.0", ""), "1.0.0")
-                .is_err()
-        );
-        assert!(
-            check
-                .judge(&RunOutput::of(127, "", "sh: not found"), "1.0.0")
-                .is_err()
+        assert_judged(
+            |out| check.judge(out, "1.0.0"),
+            &[(0, "entrypoint 1.0.0\n", "")],
+            &[(0, "entrypoint 0.9.0", ""), (127, "", "sh: not found")],
         );
     }
 
     #[test]
     fn root_fails_and_an_image_over_budget_fails() {
         let check = SlimCheck::NonRootUser;
-        assert!(
-            check
-                .judge(&RunOutput::of(0, "10001\nentrypoint", ""), "1")
-                .is_ok()
+        assert_judged(
+            |out| check.judge(out, "1"),
+            &[(0, "10001\nentrypoint", "")],
+            &[(0, "0\nroot", "")],
         );
-        assert!(check.judge(&RunOutput::of(0, "0\nroot", ""), "1").is_err());
         let report = |compressed| SlimReport {
             size: ImageSize {
                 uncompressed: compressed * 2,
