@@ -14,10 +14,13 @@ use crate::registry::{RegistryClient, Repository, sha256_digest};
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-/// A client of `path` in the test registry, as its one user.
-pub fn client(registry: &LocalRegistry, path: &str) -> RegistryClient {
+/// A test registry and a client of its repository `path`, as its one user. The registry stops
+/// when the first half is dropped: keep it bound (`_registry`) for as long as the client is used.
+pub fn registry_with(path: &str) -> (LocalRegistry, RegistryClient) {
+    let registry = local_registry::start().unwrap();
     let repo = Repository::parse(&format!("{}/{path}", registry.host)).unwrap();
-    RegistryClient::new(repo, Some(local_registry::credentials(registry))).unwrap()
+    let client = RegistryClient::new(repo, Some(local_registry::credentials(&registry))).unwrap();
+    (registry, client)
 }
 
 /// Pushes a one-file image for `arch` labelled with `context` under `tag`; returns the

@@ -113,13 +113,11 @@ pub async fn retag(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::fixture::{client, push_small_image};
-    use crate::registry::local_registry;
+    use crate::registry::fixture::{push_small_image, registry_with};
 
     #[tokio::test]
     async fn an_unchanged_context_is_not_pushed_again_and_new_tags_are_written_in_the_registry() {
-        let registry = local_registry::start().unwrap();
-        let client = client(&registry, "gitlab-ai/claude");
+        let (_registry, client) = registry_with("gitlab-ai/claude");
         let digest = push_small_image(&client, "sha-aaaa-ubuntu", Arch::Amd64, "sha256:c1").await;
         let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
 

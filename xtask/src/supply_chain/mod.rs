@@ -465,8 +465,7 @@ async fn verify_attestations(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::fixture::{client, push_small_image};
-    use crate::registry::local_registry;
+    use crate::registry::fixture::{push_small_image, registry_with};
     use crate::registry::oci::Arch;
     use crate::supply_chain::release_job::ReleaseJob;
 
@@ -507,8 +506,7 @@ mod tests {
     /// tag, another key, and a signature moved to another image all fail.
     #[tokio::test]
     async fn signed_images_verify_and_tampered_ones_fail_on_a_real_registry() {
-        let registry = local_registry::start().unwrap();
-        let client = client(&registry, "gitlab-ai/claude");
+        let (_registry, client) = registry_with("gitlab-ai/claude");
         let key = SigningKey::generate().unwrap();
         let public = Verifier::Key(key.public_key());
         let digest = push_signed(&client, &[Signer::Key(key.into())]).await;
@@ -559,8 +557,7 @@ mod tests {
         use crate::supply_chain::keyless::{KeylessPolicy, KeylessSigner, PUBLIC_FULCIO_ROOT};
         use doubles::sigstore::{FulcioDouble, GitLabJob};
 
-        let registry = local_registry::start().unwrap();
-        let client = client(&registry, "gitlab-ai/entrypoint");
+        let (_registry, client) = registry_with("gitlab-ai/entrypoint");
         let release = ReleaseJob::start("1.0.0").unwrap();
         let token = release.id_token().unwrap();
         let signer = KeylessSigner::obtain(&release.fulcio.url, &token)
@@ -653,8 +650,7 @@ mod tests {
     async fn an_image_signed_with_the_key_and_keylessly_verifies_both_ways() {
         use crate::supply_chain::keyless::KeylessSigner;
 
-        let registry = local_registry::start().unwrap();
-        let client = client(&registry, "gitlab-ai/claude");
+        let (_registry, client) = registry_with("gitlab-ai/claude");
         let release = ReleaseJob::start("1.0.0").unwrap();
         let keyless = KeylessSigner::obtain(&release.fulcio.url, &release.id_token().unwrap())
             .await
