@@ -121,24 +121,15 @@ mod tests {
         let digest = push_small_image(&client, "sha-aaaa-ubuntu", Arch::Amd64, "sha256:c1").await;
         let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
 
-        let same = plan(
-            &client,
-            &tags(&["sha-aaaa-ubuntu"]),
-            "sha256:c1",
-            Arch::Amd64,
-        )
-        .await
-        .unwrap();
+        let published = tags(&["sha-aaaa-ubuntu"]);
+        let same = plan(&client, &published, "sha256:c1", Arch::Amd64)
+            .await
+            .unwrap();
         assert!(matches!(same, PushPlan::AlreadyPublished { .. }), "{same}");
 
-        let changed = plan(
-            &client,
-            &tags(&["sha-aaaa-ubuntu"]),
-            "sha256:c2",
-            Arch::Amd64,
-        )
-        .await
-        .unwrap();
+        let changed = plan(&client, &published, "sha256:c2", Arch::Amd64)
+            .await
+            .unwrap();
         assert!(matches!(changed, PushPlan::Push), "{changed}");
 
         let wanted = tags(&["sha-bbbb-ubuntu", "sha-aaaa-ubuntu", "ubuntu"]);
