@@ -173,25 +173,21 @@ mod tests {
         assert!(matches!(err, EndpointError::Scheme(_)));
 
         let dir = tempfile::tempdir().unwrap();
-        let err = Endpoint::from_vars(
-            Some("tcp://docker:2376"),
-            Some("1"),
-            dir.path().to_str(),
-            None,
-        )
-        .unwrap_err();
+        let verified_tls = || {
+            Endpoint::from_vars(
+                Some("tcp://docker:2376"),
+                Some("1"),
+                dir.path().to_str(),
+                None,
+            )
+        };
+        let err = verified_tls().unwrap_err();
         assert!(err.to_string().contains("ca.pem"), "{err}");
         assert!(err.to_string().contains("DOCKER_CERT_PATH"), "{err}");
         for name in ["ca.pem", "cert.pem", "key.pem"] {
             std::fs::write(dir.path().join(name), "x").unwrap();
         }
-        let tls = Endpoint::from_vars(
-            Some("tcp://docker:2376"),
-            Some("1"),
-            dir.path().to_str(),
-            None,
-        )
-        .unwrap();
+        let tls = verified_tls().unwrap();
         assert_eq!(
             tls,
             Endpoint::Tls {
