@@ -236,16 +236,14 @@ pub fn published_tags(variant: Variant, policy: TagPolicy<'_>, default_base: Bas
 mod tests {
     use super::*;
 
+    fn variant(assistant: Assistant, base: Base) -> Variant {
+        Variant { assistant, base }
+    }
+
     #[test]
     fn tags_follow_the_documented_scheme() {
-        let claude_alpine = Variant {
-            assistant: Assistant::Claude,
-            base: Base::Alpine,
-        };
-        let claude_ubuntu = Variant {
-            assistant: Assistant::Claude,
-            base: Base::Ubuntu,
-        };
+        let claude_alpine = variant(Assistant::Claude, Base::Alpine);
+        let claude_ubuntu = variant(Assistant::Claude, Base::Ubuntu);
         let release = TagPolicy {
             release: Some("1.4.0"),
             moving: false,
@@ -270,10 +268,7 @@ mod tests {
 
     #[test]
     fn branch_pipelines_push_only_immutable_tags_unless_asked() {
-        let ubuntu = Variant {
-            assistant: Assistant::Codex,
-            base: Base::Ubuntu,
-        };
+        let ubuntu = variant(Assistant::Codex, Base::Ubuntu);
         let branch = TagPolicy {
             release: None,
             moving: false,
@@ -331,10 +326,7 @@ mod tests {
             base_images: BTreeMap::from([(base, image)]),
             local_namespace: LOCAL_NAMESPACE.into(),
         };
-        let v = |b| Variant {
-            assistant: Assistant::Claude,
-            base: b,
-        };
+        let v = |base| variant(Assistant::Claude, base);
         let ubuntu = VariantPlan::new(&manifest, &settings, v(Base::Ubuntu)).unwrap();
         assert_eq!(ubuntu.build_args["BASE_IMAGE"], "local/debian-bookworm");
         let alpine = VariantPlan::new(&manifest, &settings, v(Base::Alpine)).unwrap();
