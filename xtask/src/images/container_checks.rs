@@ -306,20 +306,8 @@ impl ImageCheck {
             }
             ImageCheck::Git if stdout == "1" => Ok("git init + commit work".to_owned()),
             ImageCheck::Git => Err("expected one commit".to_owned()),
-            ImageCheck::AssistantBinarySize => match binary_sizes(stdout) {
-                Some((raw, gzipped)) => Ok(format!(
-                    "{binary_name} binary {} ({} gzipped)",
-                    mb(raw),
-                    mb(gzipped)
-                )),
-                None => Err("expected two sizes in bytes (raw, gzipped)".to_owned()),
-            },
-            ImageCheck::NodeSize => match binary_sizes(stdout) {
-                Some((raw, gzipped)) => {
-                    Ok(format!("node binary {} ({} gzipped)", mb(raw), mb(gzipped)))
-                }
-                None => Err("expected two sizes in bytes (raw, gzipped)".to_owned()),
-            },
+            ImageCheck::AssistantBinarySize => size_verdict(binary_name, stdout),
+            ImageCheck::NodeSize => size_verdict("node", stdout),
             ImageCheck::Node => {
                 let major = stdout
                     .trim_start_matches('v')
@@ -365,11 +353,24 @@ fn size_probe(path: &str) -> String {
 }
 
 /// The raw and gzipped sizes printed by [`size_probe`], one per line.
-fn binary_sizes(stdout: &str) -> Option<(u64, u64)> {
+pub(crate) fn binary_sizes(stdout: &str) -> Option<(u64, u64)> {
     let mut lines = stdout.lines().map(|l| l.trim().parse::<u64>());
     match (lines.next(), lines.next(), lines.next()) {
         (Some(Ok(raw)), Some(Ok(gzipped)), None) => Some((raw, gzipped)),
         _ => None,
+    }
+}
+
+/// The verdict on the size probe of the binary `name`: its raw and gzipped sizes, or why the
+/// probe's output is not two sizes.
+pub(crate) fn size_verdict(name: &str, stdout: &str) -> Result<String, String> {
+    match binary_sizes(stdout) {
+        Some((raw, gzipped)) => Ok(format!(
+            "{name} binary {} ({} gzipped)",
+            mb(raw),
+            mb(gzipped)
+        )),
+        None => Err("expected two sizes in bytes (raw, gzipped)".to_owned()),
     }
 }
 

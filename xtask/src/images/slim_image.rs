@@ -21,6 +21,7 @@ use crate::engine::{self, mb};
 use crate::images::builder::{
     BuildOptions, CONTEXT_HASH_LABEL, ContextBuild, build_context, remove_older_builds,
 };
+use crate::images::container_checks::{binary_sizes, size_verdict};
 use crate::images::context::BuildContext;
 use crate::images::manifest::{Family, Manifest};
 use crate::images::payload::EXTRA_CA_FILE;
@@ -368,25 +369,9 @@ impl SlimCheck {
                     _ => Err(format!("expected the non-root user {USER}")),
                 }
             }
-            SlimCheck::BinarySize => match sizes(stdout) {
-                Some((raw, gzipped)) => Ok(format!(
-                    "entrypoint binary {} ({} gzipped)",
-                    mb(raw),
-                    mb(gzipped)
-                )),
-                None => Err("expected two sizes in bytes (raw, gzipped)".to_owned()),
-            },
+            SlimCheck::BinarySize => size_verdict("entrypoint", stdout),
             SlimCheck::ResolvesNames => Err("judged above".to_owned()),
         }
-    }
-}
-
-/// The raw and gzipped sizes [`SlimCheck::BinarySize`] prints, one per line.
-fn sizes(stdout: &str) -> Option<(u64, u64)> {
-    let mut lines = stdout.lines().map(|l| l.trim().parse::<u64>());
-    match (lines.next(), lines.next(), lines.next()) {
-        (Some(Ok(raw)), Some(Ok(gzipped)), None) => Some((raw, gzipped)),
-        _ => None,
     }
 }
 
@@ -450,7 +435,9 @@ pub async fn test(docker: &Docker, reference: &str, plan: &SlimPlan) -> anyhow::
                 out.stderr.trim()
             ),
         }
-        if let (SlimCheck::BinarySize, Some((_, gzipped))) = (check, sizes(out.stdout.trim())) {
+        if let (SlimCheck::BinarySize, Some((_, gzipped))) =
+            (check, binary_sizes(out.stdout.trim()))
+        {
             binary_gzipped = gzipped;
         }
     }
