@@ -279,14 +279,9 @@ mod tests {
                     let Ok(mut tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 2048];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match tls.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
-                    }
+                    let Some(head) = request_head(&mut tls).await else {
+                        return;
+                    };
                     let line = String::from_utf8_lossy(&head);
                     let path = line.split_whitespace().nth(1).unwrap_or("");
                     let body = if path.ends_with("/_ping") {
@@ -304,6 +299,20 @@ mod tests {
             }
         });
         host
+    }
+
+    /// The request's line and headers, up to the blank line; `None` when the client hangs up
+    /// first.
+    async fn request_head(stream: &mut (impl AsyncReadExt + Unpin)) -> Option<Vec<u8>> {
+        let mut head = Vec::new();
+        let mut buf = [0u8; 2048];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        Some(head)
     }
 
     fn write_certs(dir: &Path, ca_pem: &str, client: &(String, String)) {
