@@ -374,6 +374,33 @@ pub(crate) fn size_verdict(name: &str, stdout: &str) -> Result<String, String> {
     }
 }
 
+/// Runs one check's container from `reference` and judges what it printed: the verdict goes
+/// under `step`, prefixed with `[image]`; a failure names the command, its exit code and its
+/// output. The container and slim image tests both run their checks this way.
+pub(crate) async fn run_check<C: std::fmt::Debug>(
+    docker: &Docker,
+    reference: &str,
+    step: &Step,
+    image: &str,
+    check: C,
+    spec: &RunSpec,
+    judge: impl FnOnce(&RunOutput) -> Result<String, String>,
+) -> anyhow::Result<RunOutput> {
+    step.set_what(&format!("[{image}] test {check:?}"));
+    let out = container::run(docker, reference, spec).await?;
+    match judge(&out) {
+        Ok(shown) => step.println(&format!("[{image}] ok  {shown}")),
+        Err(why) => bail!(
+            "[{image}] check {check:?} failed: {why}\n  command: {:?}\n  exit: {}\n  stdout: {}\n  stderr: {}",
+            spec.cmd,
+            out.exit_code,
+            out.stdout.trim(),
+            out.stderr.trim()
+        ),
+    }
+    Ok(out)
+}
+
 /// Runs every check on one image and measures it; fails on the first failed check.
 pub async fn test_image(
     docker: &Docker,
@@ -391,18 +418,16 @@ pub async fn test_image(
     let step = Step::spinner(&format!("[{variant}] testing {reference}"));
     for check in ImageCheck::for_plan(plan) {
         let spec = check.spec(&plan.binary);
-        step.set_what(&format!("[{variant}] test {check:?}"));
-        let out = container::run(docker, reference, &spec).await?;
-        match check.judge(&out, &expected) {
-            Ok(shown) => step.println(&format!("[{variant}] ok  {shown}")),
-            Err(why) => bail!(
-                "[{variant}] check {check:?} failed: {why}\n  command: {:?}\n  exit: {}\n  stdout: {}\n  stderr: {}",
-                spec.cmd,
-                out.exit_code,
-                out.stdout.trim(),
-                out.stderr.trim()
-            ),
-        }
+        let out = run_check(
+            docker,
+            reference,
+            &step,
+            &variant.to_string(),
+            check,
+            &spec,
+            |out| check.judge(out, &expected),
+        )
+        .await?;
         match (check, binary_sizes(out.stdout.trim())) {
             (ImageCheck::AssistantBinarySize, Some((raw, gzipped))) => {
                 (binary_size, binary_gzipped) = (raw, gzipped);

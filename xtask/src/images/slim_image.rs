@@ -21,7 +21,7 @@ use crate::engine::{self, mb};
 use crate::images::builder::{
     BuildOptions, CONTEXT_HASH_LABEL, ContextBuild, build_context, remove_older_builds,
 };
-use crate::images::container_checks::{binary_sizes, size_verdict};
+use crate::images::container_checks::{binary_sizes, run_check, size_verdict};
 use crate::images::context::BuildContext;
 use crate::images::manifest::{Family, Manifest};
 use crate::images::payload::EXTRA_CA_FILE;
@@ -422,19 +422,16 @@ pub async fn test(docker: &Docker, reference: &str, plan: &SlimPlan) -> anyhow::
     let step = Step::spinner(&format!("[{REPOSITORY}] testing {reference}"));
     let mut binary_gzipped = 0;
     for check in SlimCheck::ALL {
-        step.set_what(&format!("[{REPOSITORY}] test {check:?}"));
-        let spec = check.spec();
-        let out = container::run(docker, reference, &spec).await?;
-        match check.judge(&out, version) {
-            Ok(shown) => step.println(&format!("[{REPOSITORY}] ok  {shown}")),
-            Err(why) => bail!(
-                "[{REPOSITORY}] check {check:?} failed: {why}\n  command: {:?}\n  exit: {}\n  stdout: {}\n  stderr: {}",
-                spec.cmd,
-                out.exit_code,
-                out.stdout.trim(),
-                out.stderr.trim()
-            ),
-        }
+        let out = run_check(
+            docker,
+            reference,
+            &step,
+            REPOSITORY,
+            check,
+            &check.spec(),
+            |out| check.judge(out, version),
+        )
+        .await?;
         if let (SlimCheck::BinarySize, Some((_, gzipped))) =
             (check, binary_sizes(out.stdout.trim()))
         {
