@@ -16,7 +16,6 @@ use crate::engine::progress::Step;
 use crate::images::builder::LocalImage;
 use crate::images::size::{self, ImageSize};
 use crate::images::variants::{Variant, VariantPlan};
-use crate::util::cmd;
 
 /// The non-root user the images run as (see the Dockerfiles).
 pub const IMAGE_USER: &str = "assistant";
@@ -440,8 +439,7 @@ pub async fn test_image(
     step.set_what(&format!(
         "[{variant}] measuring the compressed size of {reference}"
     ));
-    let scratch = cmd::workspace_root()?.join("target").join("images");
-    let size = size::measure(docker, reference, &scratch)
+    let size = size::measure(docker, reference)
         .await
         .with_context(|| format!("measuring {reference}"))?;
     drop(step);

@@ -439,10 +439,7 @@ pub async fn test(docker: &Docker, reference: &str, plan: &SlimPlan) -> anyhow::
         }
     }
     step.set_what(&format!("[{REPOSITORY}] measuring {reference}"));
-    let scratch = crate::util::cmd::workspace_root()?
-        .join("target")
-        .join("images");
-    let size = size::measure(docker, reference, &scratch)
+    let size = size::measure(docker, reference)
         .await
         .with_context(|| format!("measuring {reference}"))?;
     drop(step);
