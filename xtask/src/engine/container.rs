@@ -43,9 +43,11 @@ impl RunOutput {
 }
 
 /// Asserts that a check's `judge` passes each of `passing` and fails each of `failing`, outputs
-/// given as (exit code, stdout, stderr): the shape of every check's test.
+/// given as (exit code, stdout, stderr): the shape of every check's test. `what` names the case
+/// in the failure.
 #[cfg(test)]
 pub(crate) fn assert_judged(
+    what: &str,
     judge: impl Fn(&RunOutput) -> Result<String, String>,
     passing: &[(i64, &str, &str)],
     failing: &[(i64, &str, &str)],
@@ -54,14 +56,14 @@ pub(crate) fn assert_judged(
         let verdict = judge(&RunOutput::of(code, stdout, stderr));
         assert!(
             verdict.is_ok(),
-            "failed ({code}, {stdout:?}, {stderr:?}): {verdict:?}"
+            "{what}: failed ({code}, {stdout:?}, {stderr:?}): {verdict:?}"
         );
     }
     for &(code, stdout, stderr) in failing {
         let verdict = judge(&RunOutput::of(code, stdout, stderr));
         assert!(
             verdict.is_err(),
-            "passed ({code}, {stdout:?}, {stderr:?}): {verdict:?}"
+            "{what}: passed ({code}, {stdout:?}, {stderr:?}): {verdict:?}"
         );
     }
 }

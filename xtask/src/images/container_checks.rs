@@ -515,31 +515,40 @@ mod tests {
         assert!(matches!(spec.entrypoint, Entrypoint::Image));
     }
 
+    /// Started without what it needs, the entrypoint must refuse and say what to do: each case
+    /// with the binary it runs, the user the check runs it as and another error that is no
+    /// such refusal.
     #[test]
-    fn the_sandbox_must_refuse_without_net_admin_and_say_what_to_do() {
-        let check = ImageCheck::SandboxRefusedWithoutNetAdmin;
-        let spec = check.spec("/usr/local/bin/codex");
-        assert!(spec.cap_add.is_empty());
-        assert_eq!(spec.user.as_deref(), Some("root"));
-        let refusal = "Error: the network sandbox needs CAP_NET_ADMIN, which this job does not have: add cap_add, or set AI_SANDBOX=off to run without the sandbox";
-        assert_judged(
-            |out| check.judge(out, &EXPECTED),
-            &[(1, "", refusal)],
-            &[(0, "{}", ""), (1, "", "Error: permission denied")],
-        );
-    }
-
-    #[test]
-    fn as_the_images_user_the_entrypoint_must_refuse_and_say_to_run_as_root() {
-        let check = ImageCheck::RefusedWithoutRoot;
-        let spec = check.spec("/usr/local/bin/claude");
-        assert!(spec.cap_add.is_empty() && spec.user.is_none());
-        let refusal = "error: the assistant must run as its own unprivileged uid … Run the job as root: set `image: docker: user: root` in the job";
-        assert_judged(
-            |out| check.judge(out, &EXPECTED),
-            &[(1, "", refusal)],
-            &[(0, "{}", ""), (1, "", "error: CAP_NET_ADMIN missing")],
-        );
+    fn without_what_it_needs_the_entrypoint_must_refuse_and_say_what_to_do() {
+        let cases = [
+            (
+                "the sandbox must refuse without NET_ADMIN and say what to do",
+                ImageCheck::SandboxRefusedWithoutNetAdmin,
+                "/usr/local/bin/codex",
+                Some("root"),
+                "Error: the network sandbox needs CAP_NET_ADMIN, which this job does not have: add cap_add, or set AI_SANDBOX=off to run without the sandbox",
+                "Error: permission denied",
+            ),
+            (
+                "as the image's user the entrypoint must refuse and say to run as root",
+                ImageCheck::RefusedWithoutRoot,
+                "/usr/local/bin/claude",
+                None,
+                "error: the assistant must run as its own unprivileged uid … Run the job as root: set `image: docker: user: root` in the job",
+                "error: CAP_NET_ADMIN missing",
+            ),
+        ];
+        for (case, check, binary, user, refusal, other_error) in cases {
+            let spec = check.spec(binary);
+            assert!(spec.cap_add.is_empty(), "{case}: {:?}", spec.cap_add);
+            assert_eq!(spec.user.as_deref(), user, "{case}");
+            assert_judged(
+                case,
+                |out| check.judge(out, &EXPECTED),
+                &[(1, "", refusal)],
+                &[(0, "{}", ""), (1, "", other_error)],
+            );
+        }
     }
 
     #[test]
@@ -550,6 +559,7 @@ mod tests {
         assert_eq!(spec.cap_add, ["NET_ADMIN"]);
         let held = r#"{"checked":[{"target":"127.0.0.1:1","reached":true}]}"#;
         assert_judged(
+            "the sandbox self-test",
             |out| check.judge(out, &EXPECTED),
             &[(0, held, "")],
             &[(0, r#"{"checked":[]}"#, ""), (1, held, "breach")],
