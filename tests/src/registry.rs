@@ -2,8 +2,9 @@
 //! authentication, its configuration and storage in a temporary directory, stopped when
 //! dropped; and pushes of tiny images through the registry API over plain HTTP (no Docker).
 //!
-//! The same approach as `xtask/src/registry/local_registry.rs`, which the publish tests use; this copy
-//! serves the entrypoint's integration tests (`doctor` reading tags, digests and signatures).
+//! The one test registry of the workspace: the entrypoint's integration tests (`doctor` reading
+//! tags, digests and signatures) push to it, and xtask's publish tests and end-to-end scenario
+//! publish to it (`xtask/src/registry/local_registry.rs` installs the packages and starts it).
 //! The push follows the distribution spec: a monolithic blob upload (`POST
 //! /v2/<name>/blobs/uploads/`, then `PUT <Location>&digest=…`) and `PUT
 //! /v2/<name>/manifests/<tag>`
@@ -39,6 +40,13 @@ impl LocalRegistry {
     /// Starts a registry on a free loopback port and waits until it answers. Needs the
     /// `docker-registry` and `apache2-utils` (htpasswd) packages.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_| {})
+    }
+
+    /// [`LocalRegistry::start`], with `configure` applied to the registry's command before it is
+    /// spawned: xtask detaches it from the descriptors it inherited (a registry that held the
+    /// descriptor of `flock LOCK cargo xtask …` would hold the lock).
+    pub fn start_with(configure: impl FnOnce(&mut Command)) -> anyhow::Result<Self> {
         if !Path::new(REGISTRY_BIN).exists() {
             bail!("{REGISTRY_BIN} is missing: apt-get install docker-registry apache2-utils");
         }
@@ -69,12 +77,15 @@ impl LocalRegistry {
         std::fs::write(&config_path, config)?;
         let log_path = dir.path().join("registry.log");
         let log = std::fs::File::create(&log_path)?;
-        let child = Command::new(REGISTRY_BIN)
+        let mut command = Command::new(REGISTRY_BIN);
+        command
             .arg("serve")
             .arg(&config_path)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
-            .stderr(log)
+            .stderr(log);
+        configure(&mut command);
+        let child = command
             .spawn()
             .with_context(|| format!("starting {REGISTRY_BIN}"))?;
         let mut registry = LocalRegistry {
@@ -98,8 +109,9 @@ impl LocalRegistry {
             std::thread::sleep(Duration::from_millis(50));
         }
         bail!(
-            "docker-registry did not listen on {} within 30 s",
-            registry.host
+            "docker-registry did not listen on {} within 30 s: {}",
+            registry.host,
+            std::fs::read_to_string(&log_path).unwrap_or_default()
         )
     }
 

@@ -131,10 +131,7 @@ async fn bench_one(
         .first()
         .context("the warm build left no image")?;
     let tested = container_checks::test_image(docker, &image.reference, &image.plan).await?;
-    let scratch = crate::util::cmd::workspace_root()?
-        .join("target")
-        .join("images");
-    let base_size = size::measure(docker, &image.plan.base_image, &scratch).await?;
+    let base_size = size::measure(docker, &image.plan.base_image).await?;
     let bench_ids = [&cold_report, &warm_report]
         .iter()
         .flat_map(|r| r.built.iter().map(|b| b.id.clone()))

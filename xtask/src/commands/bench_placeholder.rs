@@ -45,7 +45,7 @@ use crate::engine::container::{self, Entrypoint, Network, RunSpec};
 use crate::images::manifest::Base;
 use crate::images::slim_image;
 use crate::images::variants::{LOCAL_NAMESPACE, Variant};
-use crate::registry::local_registry::LocalRegistry;
+use crate::registry::local_registry::{self, LocalRegistry};
 use crate::util::cmd;
 
 /// A job that has not posted by then is broken, not slow.
@@ -107,7 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "the image {image} is not in the local engine: build it first with `cargo xtask build-images --assistant claude --base ubuntu --no-pull` (on a machine without Docker Hub access the Debian stand-in is used)"
             );
         }
-        let registry = LocalRegistry::start()?;
+        let registry = local_registry::start()?;
         let credentials = DockerCredentials {
             username: Some(registry.user.clone()),
             password: Some(registry.password.clone()),

@@ -30,6 +30,44 @@ pub struct RunOutput {
     pub stderr: String,
 }
 
+#[cfg(test)]
+impl RunOutput {
+    /// What a check's judge is given in its tests, as if the container had run.
+    pub(crate) fn of(exit_code: i64, stdout: &str, stderr: &str) -> Self {
+        RunOutput {
+            exit_code,
+            stdout: stdout.to_owned(),
+            stderr: stderr.to_owned(),
+        }
+    }
+}
+
+/// Asserts that a check's `judge` passes each of `passing` and fails each of `failing`, outputs
+/// given as (exit code, stdout, stderr): the shape of every check's test. `what` names the case
+/// in the failure.
+#[cfg(test)]
+pub(crate) fn assert_judged(
+    what: &str,
+    judge: impl Fn(&RunOutput) -> Result<String, String>,
+    passing: &[(i64, &str, &str)],
+    failing: &[(i64, &str, &str)],
+) {
+    for &(code, stdout, stderr) in passing {
+        let verdict = judge(&RunOutput::of(code, stdout, stderr));
+        assert!(
+            verdict.is_ok(),
+            "{what}: failed ({code}, {stdout:?}, {stderr:?}): {verdict:?}"
+        );
+    }
+    for &(code, stdout, stderr) in failing {
+        let verdict = judge(&RunOutput::of(code, stdout, stderr));
+        assert!(
+            verdict.is_err(),
+            "{what}: passed ({code}, {stdout:?}, {stderr:?}): {verdict:?}"
+        );
+    }
+}
+
 /// How the container's command is started.
 #[derive(Clone, Copy, Debug)]
 pub enum Entrypoint {

@@ -173,25 +173,21 @@ mod tests {
         assert!(matches!(err, EndpointError::Scheme(_)));
 
         let dir = tempfile::tempdir().unwrap();
-        let err = Endpoint::from_vars(
-            Some("tcp://docker:2376"),
-            Some("1"),
-            dir.path().to_str(),
-            None,
-        )
-        .unwrap_err();
+        let verified_tls = || {
+            Endpoint::from_vars(
+                Some("tcp://docker:2376"),
+                Some("1"),
+                dir.path().to_str(),
+                None,
+            )
+        };
+        let err = verified_tls().unwrap_err();
         assert!(err.to_string().contains("ca.pem"), "{err}");
         assert!(err.to_string().contains("DOCKER_CERT_PATH"), "{err}");
         for name in ["ca.pem", "cert.pem", "key.pem"] {
             std::fs::write(dir.path().join(name), "x").unwrap();
         }
-        let tls = Endpoint::from_vars(
-            Some("tcp://docker:2376"),
-            Some("1"),
-            dir.path().to_str(),
-            None,
-        )
-        .unwrap();
+        let tls = verified_tls().unwrap();
         assert_eq!(
             tls,
             Endpoint::Tls {
@@ -283,14 +279,9 @@ mod tests {
                     let Ok(mut tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 2048];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match tls.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
-                    }
+                    let Some(head) = request_head(&mut tls).await else {
+                        return;
+                    };
                     let line = String::from_utf8_lossy(&head);
                     let path = line.split_whitespace().nth(1).unwrap_or("");
                     let body = if path.ends_with("/_ping") {
@@ -308,6 +299,20 @@ mod tests {
             }
         });
         host
+    }
+
+    /// The request's line and headers, up to the blank line; `None` when the client hangs up
+    /// first.
+    async fn request_head(stream: &mut (impl AsyncReadExt + Unpin)) -> Option<Vec<u8>> {
+        let mut head = Vec::new();
+        let mut buf = [0u8; 2048];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        Some(head)
     }
 
     fn write_certs(dir: &Path, ca_pem: &str, client: &(String, String)) {

@@ -11,12 +11,14 @@ pub(crate) mod endpoint;
 pub(crate) mod netns;
 pub(crate) mod progress;
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
-use bollard::models::ImageInspect;
+use bollard::models::{ImageInspect, ImageSummary};
+use bollard::query_parameters::ListImagesOptionsBuilder;
 
 use crate::engine::endpoint::{DEFAULT_HOST, Endpoint};
 use crate::engine::progress::Step;
@@ -227,6 +229,22 @@ pub async fn inspect_image(docker: &Docker, name: &str) -> anyhow::Result<Option
         }) => Ok(None),
         Err(err) => Err(err).with_context(|| format!("cannot inspect the image {name}")),
     }
+}
+
+/// The images matching `filters` (`docker images --filter KEY=VALUE`, each key with its values:
+/// `label`, `reference`, `dangling`; https://docs.docker.com/reference/cli/docker/image/ls/#filter).
+pub async fn list_images(
+    docker: &Docker,
+    filters: &[(&str, Vec<String>)],
+) -> Result<Vec<ImageSummary>, DockerError> {
+    let filters: HashMap<&str, Vec<String>> = filters.iter().cloned().collect();
+    docker
+        .list_images(Some(
+            ListImagesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
 }
 
 /// Megabytes (10^6 bytes) with one decimal, as registries and `docker images` show them.

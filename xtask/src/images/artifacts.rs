@@ -201,6 +201,16 @@ mod tests {
         }
     }
 
+    /// A store caching in `cache` that trusts `integrity` for `tool` and downloads from the
+    /// npm registry at `base`.
+    fn store_of(cache: &Path, integrity: &Integrity, base: &str) -> ArtifactStore {
+        ArtifactStore::with(
+            cache.to_owned(),
+            lock_with(integrity),
+            NpmRegistry::new(base).unwrap(),
+        )
+    }
+
     fn tool() -> NpmPackage {
         NpmPackage::parse("tool@1.0.0").unwrap()
     }
@@ -211,11 +221,7 @@ mod tests {
         let integrity = Integrity::of(&tgz);
         let base = registry(integrity.clone(), tgz).await;
         let cache = tempfile::tempdir().unwrap();
-        let store = ArtifactStore::with(
-            cache.path().to_owned(),
-            lock_with(&integrity),
-            NpmRegistry::new(&base).unwrap(),
-        );
+        let store = store_of(cache.path(), &integrity, &base);
         let artifact = store.fetch(&tool()).await.unwrap();
         let tool_path = artifact.root.join("bin/tool");
         assert_eq!(
@@ -224,11 +230,7 @@ mod tests {
         );
 
         // A second store pointing at a dead registry still finds it in the cache.
-        let offline = ArtifactStore::with(
-            cache.path().to_owned(),
-            lock_with(&integrity),
-            NpmRegistry::new("http://127.0.0.1:9").unwrap(),
-        );
+        let offline = store_of(cache.path(), &integrity, "http://127.0.0.1:9");
         assert_eq!(offline.fetch(&tool()).await.unwrap().root, artifact.root);
     }
 
@@ -239,11 +241,7 @@ mod tests {
         // The registry's metadata still claims the genuine integrity, the bytes differ.
         let base = registry(integrity.clone(), tarball(b"evil")).await;
         let cache = tempfile::tempdir().unwrap();
-        let store = ArtifactStore::with(
-            cache.path().to_owned(),
-            lock_with(&integrity),
-            NpmRegistry::new(&base).unwrap(),
-        );
+        let store = store_of(cache.path(), &integrity, &base);
         let err = store.fetch(&tool()).await.unwrap_err();
         assert!(format!("{err:#}").contains("integrity mismatch"), "{err:#}");
         let left: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
@@ -259,11 +257,7 @@ mod tests {
         let locked = Integrity::of(b"what we locked long ago");
         let base = registry(Integrity::of(&tgz), tgz).await;
         let cache = tempfile::tempdir().unwrap();
-        let store = ArtifactStore::with(
-            cache.path().to_owned(),
-            lock_with(&locked),
-            NpmRegistry::new(&base).unwrap(),
-        );
+        let store = store_of(cache.path(), &locked, &base);
         let err = store.fetch(&tool()).await.unwrap_err();
         assert!(
             format!("{err:#}").contains("images/images.lock records"),

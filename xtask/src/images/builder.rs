@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptions, TagImageOptionsBuilder,
+    BuildImageOptionsBuilder, RemoveImageOptions, TagImageOptionsBuilder,
 };
 use futures::StreamExt;
 use tokio_util::io::ReaderStream;
@@ -303,15 +303,12 @@ pub async fn remove_older_builds(
     prefix: &str,
     keep_id: &str,
 ) -> anyhow::Result<()> {
-    let filters = HashMap::from([("label", vec![format!("{VARIANT_LABEL}={label}")])]);
-    let images = docker
-        .list_images(Some(
-            ListImagesOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .context("cannot list earlier builds")?;
+    let images = engine::list_images(
+        docker,
+        &[("label", vec![format!("{VARIANT_LABEL}={label}")])],
+    )
+    .await
+    .context("cannot list earlier builds")?;
     for image in images.into_iter().filter(|i| i.id != keep_id) {
         // An earlier build whose last tag moved away: remove it by id.
         let untagged = image.repo_tags.iter().all(|t| t == "<none>:<none>");

@@ -16,7 +16,6 @@ use crate::engine::progress::Step;
 use crate::images::builder::LocalImage;
 use crate::images::size::{self, ImageSize};
 use crate::images::variants::{Variant, VariantPlan};
-use crate::util::cmd;
 
 /// The non-root user the images run as (see the Dockerfiles).
 pub const IMAGE_USER: &str = "assistant";
@@ -306,20 +305,8 @@ impl ImageCheck {
             }
             ImageCheck::Git if stdout == "1" => Ok("git init + commit work".to_owned()),
             ImageCheck::Git => Err("expected one commit".to_owned()),
-            ImageCheck::AssistantBinarySize => match binary_sizes(stdout) {
-                Some((raw, gzipped)) => Ok(format!(
-                    "{binary_name} binary {} ({} gzipped)",
-                    mb(raw),
-                    mb(gzipped)
-                )),
-                None => Err("expected two sizes in bytes (raw, gzipped)".to_owned()),
-            },
-            ImageCheck::NodeSize => match binary_sizes(stdout) {
-                Some((raw, gzipped)) => {
-                    Ok(format!("node binary {} ({} gzipped)", mb(raw), mb(gzipped)))
-                }
-                None => Err("expected two sizes in bytes (raw, gzipped)".to_owned()),
-            },
+            ImageCheck::AssistantBinarySize => size_verdict(binary_name, stdout),
+            ImageCheck::NodeSize => size_verdict("node", stdout),
             ImageCheck::Node => {
                 let major = stdout
                     .trim_start_matches('v')
@@ -365,12 +352,52 @@ fn size_probe(path: &str) -> String {
 }
 
 /// The raw and gzipped sizes printed by [`size_probe`], one per line.
-fn binary_sizes(stdout: &str) -> Option<(u64, u64)> {
+pub(crate) fn binary_sizes(stdout: &str) -> Option<(u64, u64)> {
     let mut lines = stdout.lines().map(|l| l.trim().parse::<u64>());
     match (lines.next(), lines.next(), lines.next()) {
         (Some(Ok(raw)), Some(Ok(gzipped)), None) => Some((raw, gzipped)),
         _ => None,
     }
+}
+
+/// The verdict on the size probe of the binary `name`: its raw and gzipped sizes, or why the
+/// probe's output is not two sizes.
+pub(crate) fn size_verdict(name: &str, stdout: &str) -> Result<String, String> {
+    match binary_sizes(stdout) {
+        Some((raw, gzipped)) => Ok(format!(
+            "{name} binary {} ({} gzipped)",
+            mb(raw),
+            mb(gzipped)
+        )),
+        None => Err("expected two sizes in bytes (raw, gzipped)".to_owned()),
+    }
+}
+
+/// Runs one check's container from `reference` and judges what it printed: the verdict goes
+/// under `step`, prefixed with `[image]`; a failure names the command, its exit code and its
+/// output. The container and slim image tests both run their checks this way.
+pub(crate) async fn run_check<C: std::fmt::Debug>(
+    docker: &Docker,
+    reference: &str,
+    step: &Step,
+    image: &str,
+    check: C,
+    spec: &RunSpec,
+    judge: impl FnOnce(&RunOutput) -> Result<String, String>,
+) -> anyhow::Result<RunOutput> {
+    step.set_what(&format!("[{image}] test {check:?}"));
+    let out = container::run(docker, reference, spec).await?;
+    match judge(&out) {
+        Ok(shown) => step.println(&format!("[{image}] ok  {shown}")),
+        Err(why) => bail!(
+            "[{image}] check {check:?} failed: {why}\n  command: {:?}\n  exit: {}\n  stdout: {}\n  stderr: {}",
+            spec.cmd,
+            out.exit_code,
+            out.stdout.trim(),
+            out.stderr.trim()
+        ),
+    }
+    Ok(out)
 }
 
 /// Runs every check on one image and measures it; fails on the first failed check.
@@ -390,18 +417,16 @@ pub async fn test_image(
     let step = Step::spinner(&format!("[{variant}] testing {reference}"));
     for check in ImageCheck::for_plan(plan) {
         let spec = check.spec(&plan.binary);
-        step.set_what(&format!("[{variant}] test {check:?}"));
-        let out = container::run(docker, reference, &spec).await?;
-        match check.judge(&out, &expected) {
-            Ok(shown) => step.println(&format!("[{variant}] ok  {shown}")),
-            Err(why) => bail!(
-                "[{variant}] check {check:?} failed: {why}\n  command: {:?}\n  exit: {}\n  stdout: {}\n  stderr: {}",
-                spec.cmd,
-                out.exit_code,
-                out.stdout.trim(),
-                out.stderr.trim()
-            ),
-        }
+        let out = run_check(
+            docker,
+            reference,
+            &step,
+            &variant.to_string(),
+            check,
+            &spec,
+            |out| check.judge(out, &expected),
+        )
+        .await?;
         match (check, binary_sizes(out.stdout.trim())) {
             (ImageCheck::AssistantBinarySize, Some((raw, gzipped))) => {
                 (binary_size, binary_gzipped) = (raw, gzipped);
@@ -414,8 +439,7 @@ pub async fn test_image(
     step.set_what(&format!(
         "[{variant}] measuring the compressed size of {reference}"
     ));
-    let scratch = cmd::workspace_root()?.join("target").join("images");
-    let size = size::measure(docker, reference, &scratch)
+    let size = size::measure(docker, reference)
         .await
         .with_context(|| format!("measuring {reference}"))?;
     drop(step);
@@ -439,6 +463,7 @@ pub async fn test_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::container::assert_judged;
 
     const EXPECTED: Expected<'static> = Expected {
         binary: "/usr/local/bin/claude",
@@ -446,28 +471,39 @@ mod tests {
         entrypoint_version: "0.1.0",
     };
 
+    /// The checks that read one line of output: what each accepts and what it refuses.
     #[test]
-    fn a_wrong_cli_version_fails() {
-        let check = ImageCheck::AssistantVersion;
-        assert!(check.verify("9.8.7 (Claude Code)", &EXPECTED).is_ok());
-        assert!(check.verify("9.8.6 (Claude Code)", &EXPECTED).is_err());
-    }
-
-    #[test]
-    fn root_or_another_user_fails() {
-        let check = ImageCheck::NonRootUser;
-        assert!(check.verify("10001\nassistant", &EXPECTED).is_ok());
-        assert!(check.verify("0\nroot", &EXPECTED).is_err());
-        assert!(check.verify("1000\nubuntu", &EXPECTED).is_err());
-    }
-
-    #[test]
-    fn node_older_than_22_fails() {
-        let check = ImageCheck::Node;
-        assert!(check.verify("v22.1.0", &EXPECTED).is_ok());
-        assert!(check.verify("v24.1.0", &EXPECTED).is_ok());
-        assert!(check.verify("v20.19.0", &EXPECTED).is_err());
-        assert!(check.verify("node: not found", &EXPECTED).is_err());
+    fn output_checks_accept_the_expected_output_and_refuse_the_rest() {
+        let cases: [(&str, ImageCheck, &[&str], &[&str]); 3] = [
+            (
+                "a wrong CLI version fails",
+                ImageCheck::AssistantVersion,
+                &["9.8.7 (Claude Code)"],
+                &["9.8.6 (Claude Code)"],
+            ),
+            (
+                "root or another user fails",
+                ImageCheck::NonRootUser,
+                &["10001\nassistant"],
+                &["0\nroot", "1000\nubuntu"],
+            ),
+            (
+                "node older than 22 fails",
+                ImageCheck::Node,
+                &["v22.1.0", "v24.1.0"],
+                &["v20.19.0", "node: not found"],
+            ),
+        ];
+        for (case, check, accepted, refused) in cases {
+            for output in accepted {
+                let verdict = check.verify(output, &EXPECTED);
+                assert!(verdict.is_ok(), "{case}: {output:?} refused: {verdict:?}");
+            }
+            for output in refused {
+                let verdict = check.verify(output, &EXPECTED);
+                assert!(verdict.is_err(), "{case}: {output:?} accepted");
+            }
+        }
     }
 
     #[test]
@@ -479,43 +515,40 @@ mod tests {
         assert!(matches!(spec.entrypoint, Entrypoint::Image));
     }
 
-    fn output(exit_code: i64, stdout: &str, stderr: &str) -> RunOutput {
-        RunOutput {
-            exit_code,
-            stdout: stdout.to_owned(),
-            stderr: stderr.to_owned(),
+    /// Started without what it needs, the entrypoint must refuse and say what to do: each case
+    /// with the binary it runs, the user the check runs it as and another error that is no
+    /// such refusal.
+    #[test]
+    fn without_what_it_needs_the_entrypoint_must_refuse_and_say_what_to_do() {
+        let cases = [
+            (
+                "the sandbox must refuse without NET_ADMIN and say what to do",
+                ImageCheck::SandboxRefusedWithoutNetAdmin,
+                "/usr/local/bin/codex",
+                Some("root"),
+                "Error: the network sandbox needs CAP_NET_ADMIN, which this job does not have: add cap_add, or set AI_SANDBOX=off to run without the sandbox",
+                "Error: permission denied",
+            ),
+            (
+                "as the image's user the entrypoint must refuse and say to run as root",
+                ImageCheck::RefusedWithoutRoot,
+                "/usr/local/bin/claude",
+                None,
+                "error: the assistant must run as its own unprivileged uid … Run the job as root: set `image: docker: user: root` in the job",
+                "error: CAP_NET_ADMIN missing",
+            ),
+        ];
+        for (case, check, binary, user, refusal, other_error) in cases {
+            let spec = check.spec(binary);
+            assert!(spec.cap_add.is_empty(), "{case}: {:?}", spec.cap_add);
+            assert_eq!(spec.user.as_deref(), user, "{case}");
+            assert_judged(
+                case,
+                |out| check.judge(out, &EXPECTED),
+                &[(1, "", refusal)],
+                &[(0, "{}", ""), (1, "", other_error)],
+            );
         }
-    }
-
-    #[test]
-    fn the_sandbox_must_refuse_without_net_admin_and_say_what_to_do() {
-        let check = ImageCheck::SandboxRefusedWithoutNetAdmin;
-        let spec = check.spec("/usr/local/bin/codex");
-        assert!(spec.cap_add.is_empty());
-        assert_eq!(spec.user.as_deref(), Some("root"));
-        let refusal = "Error: the network sandbox needs CAP_NET_ADMIN, which this job does not have: add cap_add, or set AI_SANDBOX=off to run without the sandbox";
-        assert!(check.judge(&output(1, "", refusal), &EXPECTED).is_ok());
-        assert!(check.judge(&output(0, "{}", ""), &EXPECTED).is_err());
-        assert!(
-            check
-                .judge(&output(1, "", "Error: permission denied"), &EXPECTED)
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn as_the_images_user_the_entrypoint_must_refuse_and_say_to_run_as_root() {
-        let check = ImageCheck::RefusedWithoutRoot;
-        let spec = check.spec("/usr/local/bin/claude");
-        assert!(spec.cap_add.is_empty() && spec.user.is_none());
-        let refusal = "error: the assistant must run as its own unprivileged uid … Run the job as root: set `image: docker: user: root` in the job";
-        assert!(check.judge(&output(1, "", refusal), &EXPECTED).is_ok());
-        assert!(check.judge(&output(0, "{}", ""), &EXPECTED).is_err());
-        assert!(
-            check
-                .judge(&output(1, "", "error: CAP_NET_ADMIN missing"), &EXPECTED)
-                .is_err()
-        );
     }
 
     #[test]
@@ -525,13 +558,12 @@ mod tests {
         assert_eq!(spec.user.as_deref(), Some("root"));
         assert_eq!(spec.cap_add, ["NET_ADMIN"]);
         let held = r#"{"checked":[{"target":"127.0.0.1:1","reached":true}]}"#;
-        assert!(check.judge(&output(0, held, ""), &EXPECTED).is_ok());
-        assert!(
-            check
-                .judge(&output(0, r#"{"checked":[]}"#, ""), &EXPECTED)
-                .is_err()
+        assert_judged(
+            "the sandbox self-test",
+            |out| check.judge(out, &EXPECTED),
+            &[(0, held, "")],
+            &[(0, r#"{"checked":[]}"#, ""), (1, held, "breach")],
         );
-        assert!(check.judge(&output(1, held, "breach"), &EXPECTED).is_err());
     }
 
     #[test]

@@ -122,17 +122,8 @@ impl BuildContext {
         file: &Path,
         executable: bool,
     ) -> anyhow::Result<()> {
-        let digest = sha256_file(file)?;
-        self.insert(
-            path,
-            Entry {
-                executable,
-                source: Source::File {
-                    path: file.to_owned(),
-                    digest: format!("sha256:{digest}"),
-                },
-            },
-        )
+        let digest = format!("sha256:{}", sha256_file(file)?);
+        self.insert_file(path, file, digest, executable)
     }
 
     /// Adds a file of a verified artifact: its content is identified by the artifact's integrity
@@ -148,16 +139,23 @@ impl BuildContext {
         if !file.is_file() {
             bail!("{} is missing from the unpacked artifact", file.display());
         }
-        self.insert(
-            path,
-            Entry {
-                executable,
-                source: Source::File {
-                    path: file.to_owned(),
-                    digest: format!("{integrity}:{path_in_artifact}"),
-                },
-            },
-        )
+        let digest = format!("{integrity}:{path_in_artifact}");
+        self.insert_file(path, file, digest, executable)
+    }
+
+    /// Adds the file `file` at `path`, its content identified by `digest` in the context hash.
+    fn insert_file(
+        &mut self,
+        path: &str,
+        file: &Path,
+        digest: String,
+        executable: bool,
+    ) -> anyhow::Result<()> {
+        let source = Source::File {
+            path: file.to_owned(),
+            digest,
+        };
+        self.insert(path, Entry { executable, source })
     }
 
     /// Adds a symbolic link.

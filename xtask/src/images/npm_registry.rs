@@ -110,15 +110,11 @@ impl NpmRegistry {
         let path: Vec<String> = segments.iter().map(|s| s.replace('/', "%2f")).collect();
         let url = format!("{}/{}", self.base, path.join("/"));
         let shown = without_userinfo(&url);
-        let response = self
-            .client
-            .get(&url)
-            .header("accept", accept)
-            .send()
-            .await
-            // reqwest's errors repeat the URL, userinfo included.
-            .map_err(reqwest::Error::without_url)
-            .with_context(|| format!("cannot reach the npm registry at {shown}"))?;
+        let request = self.client.get(&url).header("accept", accept);
+        let response = send(request, || {
+            format!("cannot reach the npm registry at {shown}")
+        })
+        .await?;
         let status = response.status();
         if !status.is_success() {
             bail!("the npm registry answered {status} for {shown}: is {what} published there?");
@@ -140,14 +136,10 @@ impl NpmRegistry {
         dest: &Path,
     ) -> anyhow::Result<()> {
         let shown = without_userinfo(url);
-        let response = self
-            .client
-            .get(url)
-            .send()
-            .await
-            // reqwest's errors repeat the URL, userinfo included.
-            .map_err(reqwest::Error::without_url)
-            .with_context(|| format!("cannot download {what} from {shown}"))?;
+        let response = send(self.client.get(url), || {
+            format!("cannot download {what} from {shown}")
+        })
+        .await?;
         let status = response.status();
         if !status.is_success() {
             bail!("downloading {what} from {shown} failed: {status}");
@@ -174,4 +166,17 @@ impl NpmRegistry {
         }
         Ok(())
     }
+}
+
+/// Sends `request`; when no answer comes, the error is `unreachable`'s, without the URL
+/// reqwest's errors repeat (userinfo included).
+async fn send(
+    request: reqwest::RequestBuilder,
+    unreachable: impl FnOnce() -> String,
+) -> anyhow::Result<reqwest::Response> {
+    request
+        .send()
+        .await
+        .map_err(reqwest::Error::without_url)
+        .with_context(unreachable)
 }

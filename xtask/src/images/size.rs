@@ -37,15 +37,15 @@ pub async fn uncompressed(docker: &Docker, reference: &str) -> anyhow::Result<u6
     Ok(image.size.unwrap_or(0).max(0) as u64)
 }
 
-/// Both sizes of an image; the export goes through a temporary file in `scratch`.
-pub async fn measure(
-    docker: &Docker,
-    reference: &str,
-    scratch: &Path,
-) -> anyhow::Result<ImageSize> {
+/// Both sizes of an image; the export goes through a temporary file in the workspace's
+/// `target/images`, beside the builds' context tarballs.
+pub async fn measure(docker: &Docker, reference: &str) -> anyhow::Result<ImageSize> {
     let uncompressed = uncompressed(docker, reference).await?;
-    std::fs::create_dir_all(scratch)?;
-    let export = tempfile::NamedTempFile::new_in(scratch)?;
+    let scratch = crate::util::cmd::workspace_root()?
+        .join("target")
+        .join("images");
+    std::fs::create_dir_all(&scratch)?;
+    let export = tempfile::NamedTempFile::new_in(&scratch)?;
     {
         let mut out = io::BufWriter::new(export.as_file());
         let mut stream = docker.export_image(reference);

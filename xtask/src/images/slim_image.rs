@@ -8,14 +8,12 @@
 //! and context-hash skip), checked by `test-images` and published by `publish` as
 //! `<registry image>/entrypoint:<tag>`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use bollard::Docker;
-use bollard::query_parameters::{
-    ListImagesOptionsBuilder, RemoveImageOptions, TagImageOptionsBuilder,
-};
+use bollard::query_parameters::{RemoveImageOptions, TagImageOptionsBuilder};
 
 use crate::engine::container::{self, Entrypoint, RunOutput, RunSpec};
 use crate::engine::progress::Step;
@@ -23,11 +21,12 @@ use crate::engine::{self, mb};
 use crate::images::builder::{
     BuildOptions, CONTEXT_HASH_LABEL, ContextBuild, build_context, remove_older_builds,
 };
+use crate::images::container_checks::{binary_sizes, run_check, size_verdict};
 use crate::images::context::BuildContext;
 use crate::images::manifest::{Family, Manifest};
 use crate::images::payload::EXTRA_CA_FILE;
 use crate::images::size::{self, ImageSize};
-use crate::images::variants::{BuildSettings, TagPolicy, VARIANT_LABEL};
+use crate::images::variants::{BuildSettings, TagPolicy};
 
 /// The image's repository name, locally (`gitlab-ai/entrypoint`) and in the registry
 /// (`<registry image>/entrypoint`).
@@ -111,29 +110,12 @@ impl SlimPlan {
                 manifest.entrypoint_image.packages.join(" "),
             ),
         ]);
-        let labels = BTreeMap::from([
-            (
-                "org.opencontainers.image.title".to_owned(),
-                "gitlab-ai entrypoint".to_owned(),
-            ),
-            (
-                "org.opencontainers.image.version".to_owned(),
-                settings.version.clone(),
-            ),
-            (
-                "org.opencontainers.image.revision".to_owned(),
-                settings.revision.clone(),
-            ),
-            (
-                "org.opencontainers.image.source".to_owned(),
-                settings.source.clone(),
-            ),
-            (
-                "org.opencontainers.image.base.name".to_owned(),
-                "scratch".to_owned(),
-            ),
-            (VARIANT_LABEL.to_owned(), REPOSITORY.to_owned()),
-        ]);
+        let labels = settings.labels(
+            "gitlab-ai entrypoint".to_owned(),
+            "scratch",
+            REPOSITORY.to_owned(),
+            [],
+        );
         Ok(SlimPlan {
             base_image,
             build_args,
@@ -244,16 +226,11 @@ const GATHER_LABEL: &str = "gitlab-ai.build-stage=entrypoint-gather";
 /// Removes the untagged images of the gathering stage the classic builder leaves behind; one
 /// still in use (a build running now) is left, with a line saying so.
 async fn remove_gather_stages(docker: &Docker) -> anyhow::Result<()> {
-    let filters = HashMap::from([
+    let filters = [
         ("label", vec![GATHER_LABEL.to_owned()]),
         ("dangling", vec!["true".to_owned()]),
-    ]);
-    let images = docker
-        .list_images(Some(
-            ListImagesOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
+    ];
+    let images = engine::list_images(docker, &filters)
         .await
         .context("cannot list the gathering stage's images")?;
     for image in images {
@@ -392,25 +369,9 @@ impl SlimCheck {
                     _ => Err(format!("expected the non-root user {USER}")),
                 }
             }
-            SlimCheck::BinarySize => match sizes(stdout) {
-                Some((raw, gzipped)) => Ok(format!(
-                    "entrypoint binary {} ({} gzipped)",
-                    mb(raw),
-                    mb(gzipped)
-                )),
-                None => Err("expected two sizes in bytes (raw, gzipped)".to_owned()),
-            },
+            SlimCheck::BinarySize => size_verdict("entrypoint", stdout),
             SlimCheck::ResolvesNames => Err("judged above".to_owned()),
         }
-    }
-}
-
-/// The raw and gzipped sizes [`SlimCheck::BinarySize`] prints, one per line.
-fn sizes(stdout: &str) -> Option<(u64, u64)> {
-    let mut lines = stdout.lines().map(|l| l.trim().parse::<u64>());
-    match (lines.next(), lines.next(), lines.next()) {
-        (Some(Ok(raw)), Some(Ok(gzipped)), None) => Some((raw, gzipped)),
-        _ => None,
     }
 }
 
@@ -461,28 +422,24 @@ pub async fn test(docker: &Docker, reference: &str, plan: &SlimPlan) -> anyhow::
     let step = Step::spinner(&format!("[{REPOSITORY}] testing {reference}"));
     let mut binary_gzipped = 0;
     for check in SlimCheck::ALL {
-        step.set_what(&format!("[{REPOSITORY}] test {check:?}"));
-        let spec = check.spec();
-        let out = container::run(docker, reference, &spec).await?;
-        match check.judge(&out, version) {
-            Ok(shown) => step.println(&format!("[{REPOSITORY}] ok  {shown}")),
-            Err(why) => bail!(
-                "[{REPOSITORY}] check {check:?} failed: {why}\n  command: {:?}\n  exit: {}\n  stdout: {}\n  stderr: {}",
-                spec.cmd,
-                out.exit_code,
-                out.stdout.trim(),
-                out.stderr.trim()
-            ),
-        }
-        if let (SlimCheck::BinarySize, Some((_, gzipped))) = (check, sizes(out.stdout.trim())) {
+        let out = run_check(
+            docker,
+            reference,
+            &step,
+            REPOSITORY,
+            check,
+            &check.spec(),
+            |out| check.judge(out, version),
+        )
+        .await?;
+        if let (SlimCheck::BinarySize, Some((_, gzipped))) =
+            (check, binary_sizes(out.stdout.trim()))
+        {
             binary_gzipped = gzipped;
         }
     }
     step.set_what(&format!("[{REPOSITORY}] measuring {reference}"));
-    let scratch = crate::util::cmd::workspace_root()?
-        .join("target")
-        .join("images");
-    let size = size::measure(docker, reference, &scratch)
+    let size = size::measure(docker, reference)
         .await
         .with_context(|| format!("measuring {reference}"))?;
     drop(step);
@@ -499,14 +456,7 @@ pub async fn test(docker: &Docker, reference: &str, plan: &SlimPlan) -> anyhow::
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn output(exit_code: i64, stdout: &str, stderr: &str) -> RunOutput {
-        RunOutput {
-            exit_code,
-            stdout: stdout.to_owned(),
-            stderr: stderr.to_owned(),
-        }
-    }
+    use crate::engine::container::assert_judged;
 
     #[test]
     fn the_slim_image_is_tagged_like_the_default_family_without_a_base_suffix() {
@@ -532,56 +482,50 @@ mod tests {
     #[test]
     fn an_image_carrying_git_or_an_assistant_fails() {
         let check = SlimCheck::NothingElse;
-        assert!(check.judge(&output(0, "checked\n", ""), "1.0.0").is_ok());
+        assert!(
+            check
+                .judge(&RunOutput::of(0, "checked\n", ""), "1.0.0")
+                .is_ok()
+        );
         let error = check
-            .judge(&output(0, "git\nclaude\nchecked\n", ""), "1.0.0")
+            .judge(&RunOutput::of(0, "git\nclaude\nchecked\n", ""), "1.0.0")
             .unwrap_err();
         assert!(error.contains("git") && error.contains("claude"), "{error}");
     }
 
+    /// What each command check of the slim image passes and fails; the image is version
+    /// `1.0.0`.
     #[test]
-    fn names_must_resolve_and_the_connection_be_what_fails() {
-        let check = SlimCheck::ResolvesNames;
+    fn each_check_passes_only_what_the_image_must_print() {
         let refused = "fail token: … tcp connect error: Connection refused (os error 111)";
-        assert!(check.judge(&output(1, refused, ""), "1.0.0").is_ok());
         let dns = "fail token: … dns error: failed to lookup address information";
-        assert!(check.judge(&output(1, dns, ""), "1.0.0").is_err());
-        assert!(
-            check
-                .judge(&output(127, "", "exec format error"), "1.0.0")
-                .is_err()
-        );
+        let cases: [(&str, SlimCheck, &[_], &[_]); 3] = [
+            (
+                "names must resolve and the connection be what fails",
+                SlimCheck::ResolvesNames,
+                &[(1, refused, "")],
+                &[(1, dns, ""), (127, "", "exec format error")],
+            ),
+            (
+                "the version must be this build's",
+                SlimCheck::VersionFromShell,
+                &[(0, "entrypoint 1.0.0\n", "")],
+                &[(0, "entrypoint 0.9.0", ""), (127, "", "sh: not found")],
+            ),
+            (
+                "root fails",
+                SlimCheck::NonRootUser,
+                &[(0, "10001\nentrypoint", "")],
+                &[(0, "0\nroot", "")],
+            ),
+        ];
+        for (case, check, passing, failing) in cases {
+            assert_judged(case, |out| check.judge(out, "1.0.0"), passing, failing);
+        }
     }
 
     #[test]
-    fn the_version_must_be_this_builds() {
-        let check = SlimCheck::VersionFromShell;
-        assert!(
-            check
-                .judge(&output(0, "entrypoint 1.0.0\n", ""), "1.0.0")
-                .is_ok()
-        );
-        assert!(
-            check
-                .judge(&output(0, "entrypoint 0.9.0", ""), "1.0.0")
-                .is_err()
-        );
-        assert!(
-            check
-                .judge(&output(127, "", "sh: not found"), "1.0.0")
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn root_fails_and_an_image_over_budget_fails() {
-        let check = SlimCheck::NonRootUser;
-        assert!(
-            check
-                .judge(&output(0, "10001\nentrypoint", ""), "1")
-                .is_ok()
-        );
-        assert!(check.judge(&output(0, "0\nroot", ""), "1").is_err());
+    fn an_image_over_budget_fails() {
         let report = |compressed| SlimReport {
             size: ImageSize {
                 uncompressed: compressed * 2,
@@ -616,7 +560,10 @@ mod tests {
             plan.base_image
         );
         assert!(plan.build_args["PACKAGES"].contains("busybox-static"));
-        assert_eq!(plan.labels[VARIANT_LABEL], "entrypoint");
+        assert_eq!(
+            plan.labels[crate::images::variants::VARIANT_LABEL],
+            "entrypoint"
+        );
         settings
             .base_images
             .insert(manifest.default_base, "local/debian-bookworm".to_owned());

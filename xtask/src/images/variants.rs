@@ -80,6 +80,32 @@ pub struct BuildSettings {
     pub local_namespace: String,
 }
 
+impl BuildSettings {
+    /// The labels every image we build carries: the OCI annotations for an image called `title`
+    /// built on `base_name` (<https://github.com/opencontainers/image-spec/blob/main/annotations.md>),
+    /// the variant label that finds its earlier builds, and the image's own `extra` ones.
+    pub fn labels(
+        &self,
+        title: String,
+        base_name: &str,
+        variant: String,
+        extra: impl IntoIterator<Item = (&'static str, String)>,
+    ) -> BTreeMap<String, String> {
+        [
+            ("org.opencontainers.image.title", title),
+            ("org.opencontainers.image.version", self.version.clone()),
+            ("org.opencontainers.image.revision", self.revision.clone()),
+            ("org.opencontainers.image.source", self.source.clone()),
+            ("org.opencontainers.image.base.name", base_name.to_owned()),
+            (VARIANT_LABEL, variant),
+        ]
+        .into_iter()
+        .chain(extra)
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect()
+    }
+}
+
 /// A parsed `--base-image BASE=IMAGE` flag.
 pub fn parse_base_image(text: &str) -> anyhow::Result<(Base, String)> {
     let (base, image) = text.split_once('=').with_context(|| {
@@ -142,41 +168,16 @@ impl VariantPlan {
             ("BASE_IMAGE".to_owned(), base_image.clone()),
             ("PACKAGES".to_owned(), packages.join(" ")),
         ]);
-        let labels = BTreeMap::from([
-            (
-                "org.opencontainers.image.title".to_owned(),
-                format!("gitlab-ai {variant}"),
-            ),
-            (
-                "org.opencontainers.image.version".to_owned(),
-                settings.version.clone(),
-            ),
-            (
-                "org.opencontainers.image.revision".to_owned(),
-                settings.revision.clone(),
-            ),
-            (
-                "org.opencontainers.image.source".to_owned(),
-                settings.source.clone(),
-            ),
-            (
-                "org.opencontainers.image.base.name".to_owned(),
-                base_image.clone(),
-            ),
-            (
-                "gitlab-ai.assistant".to_owned(),
-                variant.assistant.to_string(),
-            ),
-            (VARIANT_LABEL.to_owned(), variant.to_string()),
-            (
-                "gitlab-ai.assistant.package".to_owned(),
-                assistant.package.clone(),
-            ),
-            (
-                "gitlab-ai.assistant.version".to_owned(),
-                assistant.version.clone(),
-            ),
-        ]);
+        let labels = settings.labels(
+            format!("gitlab-ai {variant}"),
+            &base_image,
+            variant.to_string(),
+            [
+                ("gitlab-ai.assistant", variant.assistant.to_string()),
+                ("gitlab-ai.assistant.package", assistant.package.clone()),
+                ("gitlab-ai.assistant.version", assistant.version.clone()),
+            ],
+        );
         Ok(VariantPlan {
             variant,
             dockerfile: base.family.dockerfile(),
@@ -235,16 +236,14 @@ pub fn published_tags(variant: Variant, policy: TagPolicy<'_>, default_base: Bas
 mod tests {
     use super::*;
 
+    fn variant(assistant: Assistant, base: Base) -> Variant {
+        Variant { assistant, base }
+    }
+
     #[test]
     fn tags_follow_the_documented_scheme() {
-        let claude_alpine = Variant {
-            assistant: Assistant::Claude,
-            base: Base::Alpine,
-        };
-        let claude_ubuntu = Variant {
-            assistant: Assistant::Claude,
-            base: Base::Ubuntu,
-        };
+        let claude_alpine = variant(Assistant::Claude, Base::Alpine);
+        let claude_ubuntu = variant(Assistant::Claude, Base::Ubuntu);
         let release = TagPolicy {
             release: Some("1.4.0"),
             moving: false,
@@ -269,10 +268,7 @@ mod tests {
 
     #[test]
     fn branch_pipelines_push_only_immutable_tags_unless_asked() {
-        let ubuntu = Variant {
-            assistant: Assistant::Codex,
-            base: Base::Ubuntu,
-        };
+        let ubuntu = variant(Assistant::Codex, Base::Ubuntu);
         let branch = TagPolicy {
             release: None,
             moving: false,
@@ -330,10 +326,7 @@ mod tests {
             base_images: BTreeMap::from([(base, image)]),
             local_namespace: LOCAL_NAMESPACE.into(),
         };
-        let v = |b| Variant {
-            assistant: Assistant::Claude,
-            base: b,
-        };
+        let v = |base| variant(Assistant::Claude, base);
         let ubuntu = VariantPlan::new(&manifest, &settings, v(Base::Ubuntu)).unwrap();
         assert_eq!(ubuntu.build_args["BASE_IMAGE"], "local/debian-bookworm");
         let alpine = VariantPlan::new(&manifest, &settings, v(Base::Alpine)).unwrap();

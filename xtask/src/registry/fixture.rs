@@ -7,11 +7,21 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::images::builder::CONTEXT_HASH_LABEL;
+use crate::registry::local_registry::{self, LocalRegistry};
 use crate::registry::oci::{Arch, Descriptor, ImageManifest, OCI_MANIFEST};
-use crate::registry::{RegistryClient, sha256_digest};
+use crate::registry::{RegistryClient, Repository, sha256_digest};
 
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// A test registry and a client of its repository `path`, as its one user. The registry stops
+/// when the first half is dropped: keep it bound (`_registry`) for as long as the client is used.
+pub fn registry_with(path: &str) -> (LocalRegistry, RegistryClient) {
+    let registry = local_registry::start().unwrap();
+    let repo = Repository::parse(&format!("{}/{path}", registry.host)).unwrap();
+    let client = RegistryClient::new(repo, Some(local_registry::credentials(&registry))).unwrap();
+    (registry, client)
+}
 
 /// Pushes a one-file image for `arch` labelled with `context` under `tag`; returns the
 /// manifest digest.

@@ -116,24 +116,12 @@ pub async fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::fixture::push_small_image;
-    use crate::registry::local_registry::LocalRegistry;
-    use crate::registry::{Credentials, Repository};
-    use ai_core::Secret;
-
-    fn client(registry: &LocalRegistry, path: &str) -> RegistryClient {
-        let repo = Repository::parse(&format!("{}/{path}", registry.host)).unwrap();
-        let creds = Credentials {
-            username: registry.user.clone(),
-            password: Secret::new(registry.password.clone()),
-        };
-        RegistryClient::new(repo, Some(creds)).unwrap()
-    }
+    use crate::registry::fixture::{push_small_image, registry_with};
+    use crate::registry::local_registry;
 
     #[tokio::test]
     async fn an_index_of_an_amd64_and_an_arm64_image_is_written_and_read_back() {
-        let registry = LocalRegistry::start().unwrap();
-        let client = client(&registry, "gitlab-ai/claude");
+        let (_registry, client) = registry_with("gitlab-ai/claude");
         let amd64 = push_small_image(&client, "1.0.0-ubuntu-amd64", Arch::Amd64, "ctx-a").await;
         let arm64 = push_small_image(&client, "1.0.0-ubuntu-arm64", Arch::Arm64, "ctx-a").await;
 
@@ -179,13 +167,9 @@ mod tests {
                 .await
                 .unwrap()
                 .unwrap();
-        let registry = LocalRegistry::start().unwrap();
-        let client = client(&registry, "gitlab-ai/base");
+        let (registry, client) = registry_with("gitlab-ai/base");
         let repository = format!("{}/gitlab-ai/base", registry.host);
-        let creds = Credentials {
-            username: registry.user.clone(),
-            password: Secret::new(registry.password.clone()),
-        };
+        let creds = local_registry::credentials(&registry);
         let amd64 = crate::registry::publish::push_tags(
             &docker,
             crate::images::debian_base::DEBIAN_BASE_IMAGE,
@@ -239,8 +223,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_platform_tag_holding_another_architecture_is_refused() {
-        let registry = LocalRegistry::start().unwrap();
-        let client = client(&registry, "gitlab-ai/codex");
+        let (_registry, client) = registry_with("gitlab-ai/codex");
         push_small_image(&client, "t-amd64", Arch::Amd64, "ctx").await;
         // An arm64 tag that actually holds an amd64 image.
         push_small_image(&client, "t-arm64", Arch::Amd64, "ctx").await;

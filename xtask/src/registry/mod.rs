@@ -218,6 +218,22 @@ impl RegistryClient {
         }
     }
 
+    /// [`Self::reference`], authenticated for `operation` (with a token for it, where the
+    /// registry uses tokens); `what` names the request in the error.
+    async fn authorized(
+        &self,
+        reference: &str,
+        operation: oci_client::RegistryOperation,
+        what: String,
+    ) -> Result<oci_client::Reference, RegistryError> {
+        let image = self.reference(reference).await;
+        self.client
+            .auth(&image, &self.auth, operation)
+            .await
+            .map_err(|error| self.explain(what, error))?;
+        Ok(image)
+    }
+
     /// Our error for the client's: a `401` means missing or refused credentials (the client
     /// retries a refused token request anonymously, so a wrong password shows up as the
     /// request's `401`).
@@ -299,16 +315,15 @@ impl RegistryClient {
 
     /// A blob's bytes, verified against its digest (by the client).
     pub async fn blob(&self, digest: &str) -> anyhow::Result<Vec<u8>> {
-        let image = self.reference(digest).await;
-        self.client
-            .auth(&image, &self.auth, oci_client::RegistryOperation::Pull)
-            .await
-            .map_err(|error| self.explain(format!("GET blobs/{digest}"), error))?;
+        let what = || format!("GET blobs/{digest}");
+        let image = self
+            .authorized(digest, oci_client::RegistryOperation::Pull, what())
+            .await?;
         let mut bytes = Vec::new();
         self.client
             .pull_blob(&image, digest, &mut bytes)
             .await
-            .map_err(|error| self.explain(format!("GET blobs/{digest}"), error))?;
+            .map_err(|error| self.explain(what(), error))?;
         Ok(bytes)
     }
 
@@ -318,12 +333,10 @@ impl RegistryClient {
     /// pushed this way.
     pub async fn push_blob(&self, bytes: &[u8]) -> anyhow::Result<String> {
         let digest = sha256_digest(bytes);
-        let image = self.reference(&digest).await;
         let what = || format!("PUT blobs/{digest}");
-        self.client
-            .auth(&image, &self.auth, oci_client::RegistryOperation::Push)
-            .await
-            .map_err(|error| self.explain(what(), error))?;
+        let image = self
+            .authorized(&digest, oci_client::RegistryOperation::Push, what())
+            .await?;
         let present = self
             .client
             .blob_exists(&image, &digest)
@@ -346,14 +359,12 @@ impl RegistryClient {
         media_type: &str,
         bytes: &[u8],
     ) -> anyhow::Result<String> {
-        let image = self.reference(reference).await;
         let what = || format!("PUT manifests/{reference}");
         let content_type = reqwest::header::HeaderValue::from_str(media_type)
             .with_context(|| format!("{media_type:?} is not a media type"))?;
-        self.client
-            .auth(&image, &self.auth, oci_client::RegistryOperation::Push)
-            .await
-            .map_err(|error| self.explain(what(), error))?;
+        let image = self
+            .authorized(reference, oci_client::RegistryOperation::Push, what())
+            .await?;
         let location = self
             .client
             .push_manifest_raw(&image, bytes.to_vec(), content_type)

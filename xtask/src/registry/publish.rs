@@ -642,19 +642,12 @@ mod tests {
     #[tokio::test]
     async fn a_keyless_release_signs_the_index_of_every_image_including_the_slim_one() {
         use crate::registry::fixture::push_small_image;
-        use crate::registry::local_registry::LocalRegistry;
+        use crate::registry::local_registry;
         use crate::supply_chain::Verifier;
-        use crate::supply_chain::keyless::KeylessPolicy;
-        use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
+        use crate::supply_chain::release_job::ReleaseJob;
 
-        let registry = LocalRegistry::start().unwrap();
-        let gitlab = OidcIssuer::new("https://gitlab.com").unwrap();
-        let fulcio = FulcioDouble::start(&[&gitlab]).unwrap();
-        let job = GitLabJob {
-            project_path: "gitlab-ai/gitlab-ai".into(),
-            git_ref: "v1.0.0".into(),
-            ref_type: "tag".into(),
-        };
+        let registry = local_registry::start().unwrap();
+        let release = ReleaseJob::start("1.0.0").unwrap();
         let images = ImageArgs {
             tag: Some("1.0.0".into()),
             ..args(None, Some(Base::Ubuntu))
@@ -664,8 +657,8 @@ mod tests {
             registry_user: Some(registry.user.clone()),
             registry_password: Some(registry.password.clone()),
             keyless: true,
-            fulcio_url: fulcio.url.clone(),
-            id_token: Some(Secret::new(gitlab.gitlab_token(&job).unwrap())),
+            fulcio_url: release.fulcio.url.clone(),
+            id_token: Some(release.id_token().unwrap()),
             ..Target::default()
         };
         let run = Run::prepare(&images, &target).unwrap();
@@ -723,16 +716,7 @@ mod tests {
             "claude, codex: 6 tags each; entrypoint: 3"
         );
 
-        let policy = || {
-            Verifier::Keyless(
-                KeylessPolicy::new(
-                    &fulcio.root_pem,
-                    &job.identity("gitlab.com"),
-                    "https://gitlab.com",
-                )
-                .unwrap(),
-            )
-        };
+        let policy = || Verifier::Keyless(release.policy().unwrap());
         for image in &selected {
             let repository = run.destination.repository(*image);
             let client = run.destination.client(&repository).unwrap();

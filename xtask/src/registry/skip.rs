@@ -113,44 +113,23 @@ pub async fn retag(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::fixture::push_small_image;
-    use crate::registry::local_registry::LocalRegistry;
-    use crate::registry::{Credentials, Repository};
-    use ai_core::Secret;
+    use crate::registry::fixture::{push_small_image, registry_with};
 
     #[tokio::test]
     async fn an_unchanged_context_is_not_pushed_again_and_new_tags_are_written_in_the_registry() {
-        let registry = LocalRegistry::start().unwrap();
-        let repo = Repository::parse(&format!("{}/gitlab-ai/claude", registry.host)).unwrap();
-        let client = RegistryClient::new(
-            repo,
-            Some(Credentials {
-                username: registry.user.clone(),
-                password: Secret::new(registry.password.clone()),
-            }),
-        )
-        .unwrap();
+        let (_registry, client) = registry_with("gitlab-ai/claude");
         let digest = push_small_image(&client, "sha-aaaa-ubuntu", Arch::Amd64, "sha256:c1").await;
         let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
 
-        let same = plan(
-            &client,
-            &tags(&["sha-aaaa-ubuntu"]),
-            "sha256:c1",
-            Arch::Amd64,
-        )
-        .await
-        .unwrap();
+        let published = tags(&["sha-aaaa-ubuntu"]);
+        let same = plan(&client, &published, "sha256:c1", Arch::Amd64)
+            .await
+            .unwrap();
         assert!(matches!(same, PushPlan::AlreadyPublished { .. }), "{same}");
 
-        let changed = plan(
-            &client,
-            &tags(&["sha-aaaa-ubuntu"]),
-            "sha256:c2",
-            Arch::Amd64,
-        )
-        .await
-        .unwrap();
+        let changed = plan(&client, &published, "sha256:c2", Arch::Amd64)
+            .await
+            .unwrap();
         assert!(matches!(changed, PushPlan::Push), "{changed}");
 
         let wanted = tags(&["sha-bbbb-ubuntu", "sha-aaaa-ubuntu", "ubuntu"]);

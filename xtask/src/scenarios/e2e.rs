@@ -36,18 +36,16 @@ use crate::images::manifest::Base;
 use crate::images::manifest::{Family, Manifest};
 use crate::images::variants::TEST_NAMESPACE;
 use crate::images::variants::Variant;
-use crate::registry::local_registry::LocalRegistry;
+use crate::registry::local_registry;
 use crate::registry::oci::host_arch;
 use crate::registry::publish::{self, PublishedImage, Target};
-use crate::registry::{Credentials, RegistryClient, Repository};
+use crate::registry::{RegistryClient, Repository};
 use crate::scenarios::in_image;
 use crate::supply_chain;
-use crate::supply_chain::keyless::KeylessPolicy;
+use crate::supply_chain::release_job::ReleaseJob;
 use crate::supply_chain::signing::SigningKey;
 use crate::timings::{Mark, Row};
 use crate::util::cmd;
-use ai_core::Secret;
-use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
 
 /// The release version the suite builds and publishes as.
 const E2E_RELEASE: &str = "0.0.0-e2e";
@@ -148,17 +146,13 @@ impl Passed {
 
 /// Removes every image tagged in [`TEST_NAMESPACE`] (layers shared with other images stay).
 async fn remove_test_images(docker: &bollard::Docker) -> anyhow::Result<()> {
-    use bollard::query_parameters::{ListImagesOptionsBuilder, RemoveImageOptions};
-    let filters =
-        std::collections::HashMap::from([("reference", vec![format!("{TEST_NAMESPACE}/*")])]);
-    let images = docker
-        .list_images(Some(
-            ListImagesOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .context("cannot list the test images")?;
+    use bollard::query_parameters::RemoveImageOptions;
+    let images = engine::list_images(
+        docker,
+        &[("reference", vec![format!("{TEST_NAMESPACE}/*")])],
+    )
+    .await
+    .context("cannot list the test images")?;
     let mut removed = 0;
     for tag in images.iter().flat_map(|i| &i.repo_tags) {
         if !tag.starts_with(&format!("{TEST_NAMESPACE}/")) {
@@ -279,21 +273,15 @@ async fn suite(docker: &bollard::Docker, passed: &mut Passed) -> anyhow::Result<
             ),
         )?;
 
-        let registry = LocalRegistry::start()?;
+        let registry = local_registry::start()?;
         let keys = tempfile::tempdir()?;
         let signing_key = SigningKey::generate()?;
         let key_file = keys.path().join("cosign.key");
         std::fs::write(&key_file, signing_key.to_pem()?)?;
         // The release job's identity, certified by the Fulcio double: the images are signed with
         // the key and keylessly, as the release pipeline signs them.
-        let gitlab = OidcIssuer::new("https://gitlab.com")?;
-        let fulcio = FulcioDouble::start(&[&gitlab])?;
-        let job = GitLabJob {
-            project_path: "gitlab-ai/gitlab-ai".into(),
-            git_ref: format!("v{E2E_RELEASE}"),
-            ref_type: "tag".into(),
-        };
-        let id_token = Secret::new(gitlab.gitlab_token(&job)?);
+        let release = ReleaseJob::start(E2E_RELEASE)?;
+        let id_token = release.id_token()?;
         let target = |password: &str| Target {
             registry_image: Some(format!("{}/gitlab-ai", registry.host)),
             registry_user: Some(registry.user.clone()),
@@ -301,7 +289,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut Passed) -> anyhow::Result<
             latest: false,
             signing_key: Some(key_file.clone()),
             keyless: true,
-            fulcio_url: fulcio.url.clone(),
+            fulcio_url: release.fulcio.url.clone(),
             id_token: Some(id_token.clone()),
         };
         let refused = publish::publish(docker, &args.images, &target("not-the-password")).await;
@@ -317,10 +305,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut Passed) -> anyhow::Result<
             names == ["claude-ubuntu", "codex-ubuntu", "entrypoint"],
             "expected claude-ubuntu, codex-ubuntu and the slim entrypoint image published, got {names:?}"
         );
-        let credentials = Credentials {
-            username: registry.user.clone(),
-            password: Secret::new(registry.password.clone()),
-        };
+        let credentials = local_registry::credentials(&registry);
         for image in &published {
             let client = RegistryClient::new(
                 Repository::parse(&image.repository)?,
@@ -341,11 +326,7 @@ async fn suite(docker: &bollard::Docker, passed: &mut Passed) -> anyhow::Result<
             let keyless = supply_chain::verify(
                 &client,
                 E2E_RELEASE,
-                &supply_chain::Verifier::Keyless(KeylessPolicy::new(
-                    &fulcio.root_pem,
-                    &job.identity("gitlab.com"),
-                    "https://gitlab.com",
-                )?),
+                &supply_chain::Verifier::Keyless(release.policy()?),
             )
             .await?;
             ensure!(

@@ -35,12 +35,8 @@ use entrypoint::marker::{NoteRole, marker};
 use crate::engine::container::{self, Entrypoint, Network, RunSpec};
 use crate::engine::netns::NetnsRuntime;
 use crate::images::builder::LocalImage;
+use crate::scenarios::{BUILDS, CHECKOUT, PROJECT_PATH, trigger_job_env};
 
-/// Where the project is checked out in the containers (a host directory is mounted on the
-/// parent), as the runner's `builds_dir` does.
-const BUILDS: &str = "/builds";
-const PROJECT_PATH: &str = "acme/widgets";
-const CHECKOUT: &str = "/builds/acme/widgets";
 /// A model name Codex knows, so it advertises `apply_patch`.
 const CODEX_MODEL: &str = "gpt-5.5";
 /// Far above a healthy job (seconds) and below the CLIs' minutes of retries.
@@ -113,33 +109,20 @@ async fn world(assistant: Assistant) -> anyhow::Result<World> {
 impl World {
     /// The clone URL with the job token, as the runner's `CI_REPOSITORY_URL`.
     fn repository_url(&self) -> anyhow::Result<String> {
-        Ok(self.gitlab.git_url(self.project)?.replacen(
-            "http://",
-            &format!("http://gitlab-ci-token:{}@", self.job_token),
-            1,
-        ))
+        super::repository_url(&self.gitlab, self.project, &self.job_token)
     }
 
     /// The variables of a trigger pipeline's job (the relay's `AI_*` ones and GitLab's `CI_*`),
     /// its network fenced or not.
     fn job_env(&self, assistant: Assistant, fenced: bool) -> anyhow::Result<Vec<String>> {
-        let base = self.gitlab.base_url();
-        let mut env = vec![
-            "CI=true".to_owned(),
-            "GITLAB_CI=true".to_owned(),
-            "CI_PIPELINE_SOURCE=trigger".to_owned(),
-            format!("CI_PROJECT_ID={}", self.project),
-            format!("CI_PROJECT_PATH={PROJECT_PATH}"),
-            format!("CI_PROJECT_DIR={CHECKOUT}"),
-            format!("CI_API_V4_URL={}", self.gitlab.api_url()),
-            format!("CI_SERVER_URL={base}"),
-            "CI_SERVER_HOST=127.0.0.1".to_owned(),
-            "CI_DEFAULT_BRANCH=main".to_owned(),
-            format!("CI_REPOSITORY_URL={}", self.repository_url()?),
-            format!("CI_JOB_TOKEN={}", self.job_token),
-            "CI_JOB_ID=4242".to_owned(),
-            format!("CI_JOB_URL={base}/{PROJECT_PATH}/-/jobs/4242"),
-            format!("GITLAB_TOKEN={}", self.bot.token),
+        let mut env = trigger_job_env(
+            &self.gitlab,
+            self.project,
+            &self.job_token,
+            4242,
+            &self.bot.token,
+        )?;
+        env.extend([
             format!("AI_ASSISTANT={}", assistant.name()),
             "AI_NOTEABLE_TYPE=issue".to_owned(),
             format!("AI_NOTEABLE_IID={}", self.issue_iid),
@@ -147,7 +130,7 @@ impl World {
             "AI_TIMEOUT=180s".to_owned(),
             format!("AI_SANDBOX={}", if fenced { "on" } else { "off" }),
             format!("CI_REGISTRY_PASSWORD={REGISTRY_PASSWORD}"),
-        ];
+        ]);
         let model = self.model.base_url();
         env.extend(match assistant {
             Assistant::Claude => [
@@ -200,28 +183,8 @@ impl World {
             mr.source_branch,
             mr.target_branch
         );
-        let closes = format!("Closes #{}", self.issue_iid);
-        ensure!(
-            mr.description.contains(&closes),
-            "the merge request's description lacks `{closes}`: {}",
-            mr.description
-        );
-        let pushed = self
-            .gitlab
-            .repo(self.project)?
-            .file_at(&mr.source_branch, "greet.txt")?;
-        ensure!(
-            pushed.as_deref() == Some(b"Hello world\n".as_slice()),
-            "the pushed branch {} does not carry the fix: {:?}",
-            mr.source_branch,
-            pushed.map(|b| String::from_utf8_lossy(&b).into_owned())
-        );
-        let bot_notes: Vec<_> = self
-            .gitlab
-            .notes(self.project, Noteable::Issue(self.issue_iid))
-            .into_iter()
-            .filter(|n| n.author_id == self.bot.id)
-            .collect();
+        super::ensure_mr_fixes_issue(&self.gitlab, self.project, mr, self.issue_iid)?;
+        let bot_notes = super::bot_notes(&self.gitlab, self.project, self.bot.id, self.issue_iid);
         let [answer] = bot_notes.as_slice() else {
             bail!(
                 "expected the placeholder to become the one answer, found {} notes by the bot",

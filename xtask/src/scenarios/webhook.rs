@@ -37,10 +37,8 @@ use entrypoint::trigger::hook_vars::TEMPLATE;
 
 use crate::engine::container::{self, Entrypoint, Network, RunSpec};
 use crate::engine::netns::NetnsRuntime;
+use crate::scenarios::{BUILDS, CHECKOUT, PROJECT_PATH, trigger_job_env};
 
-const BUILDS: &str = "/builds";
-const PROJECT_PATH: &str = "acme/widgets";
-const CHECKOUT: &str = "/builds/acme/widgets";
 /// Far above a healthy job and below the CLI's minutes of retries.
 const JOB_LIMIT: Duration = Duration::from_secs(300);
 const CLAUDE_KEY: &str = "sk-ant-webhook-story-5b6c7d8e";
@@ -133,33 +131,19 @@ impl World {
     /// GitLab's `CI_*` variables of a job of `mention`'s pipeline, and the pipeline's own
     /// variables (the template's `AI_HOOK_*`; `TRIGGER_PAYLOAD` as the path of its file).
     fn job_env(&self, mention: &Mention, job_id: u64, image: &str) -> anyhow::Result<Vec<String>> {
-        let base = self.gitlab.base_url();
-        let repository = self.gitlab.git_url(self.project)?.replacen(
-            "http://",
-            &format!("http://gitlab-ci-token:{}@", self.job_token),
-            1,
-        );
-        let mut env = vec![
-            "CI=true".to_owned(),
-            "GITLAB_CI=true".to_owned(),
-            "CI_PIPELINE_SOURCE=trigger".to_owned(),
+        let mut env = trigger_job_env(
+            &self.gitlab,
+            self.project,
+            &self.job_token,
+            job_id,
+            &self.bot.token,
+        )?;
+        env.extend([
             format!("CI_PIPELINE_ID={}", mention.pipeline.id),
             format!("CI_PIPELINE_URL={}", self.pipeline_url(mention)),
-            format!("CI_PROJECT_ID={}", self.project),
-            format!("CI_PROJECT_PATH={PROJECT_PATH}"),
-            format!("CI_PROJECT_DIR={CHECKOUT}"),
-            format!("CI_API_V4_URL={}", self.gitlab.api_url()),
-            format!("CI_SERVER_URL={base}"),
-            "CI_SERVER_HOST=127.0.0.1".to_owned(),
-            "CI_DEFAULT_BRANCH=main".to_owned(),
-            format!("CI_REPOSITORY_URL={repository}"),
-            format!("CI_JOB_TOKEN={}", self.job_token),
-            format!("CI_JOB_ID={job_id}"),
-            format!("CI_JOB_URL={base}/{PROJECT_PATH}/-/jobs/{job_id}"),
             format!("CI_JOB_IMAGE={image}"),
-            format!("GITLAB_TOKEN={}", self.bot.token),
             format!("TRIGGER_PAYLOAD={BUILDS}/TRIGGER_PAYLOAD"),
-        ];
+        ]);
         for variable in &mention.pipeline.variables {
             if variable.key != "TRIGGER_PAYLOAD" {
                 env.push(format!("{}={}", variable.key, variable.value));
@@ -177,11 +161,7 @@ impl World {
     }
 
     fn bot_notes(&self, issue_iid: u64) -> Vec<doubles::gitlab::model::Note> {
-        self.gitlab
-            .notes(self.project, Noteable::Issue(issue_iid))
-            .into_iter()
-            .filter(|n| n.author_id == self.bot.id)
-            .collect()
+        super::bot_notes(&self.gitlab, self.project, self.bot.id, issue_iid)
     }
 
     /// What the person who asked on `mention`'s issue sees at the end: the placeholder turned
@@ -199,21 +179,7 @@ impl World {
             .iter()
             .find(|mr| mr.source_branch.starts_with(&prefix))
             .with_context(|| format!("no merge request from {prefix}…: {mrs:#?}"))?;
-        let closes = format!("Closes #{}", mention.issue_iid);
-        ensure!(
-            mr.description.contains(&closes),
-            "the merge request's description lacks `{closes}`: {}",
-            mr.description
-        );
-        let pushed = self
-            .gitlab
-            .repo(self.project)?
-            .file_at(&mr.source_branch, "greet.txt")?;
-        ensure!(
-            pushed.as_deref() == Some(b"Hello world\n".as_slice()),
-            "the pushed branch {} does not carry the fix",
-            mr.source_branch
-        );
+        super::ensure_mr_fixes_issue(&self.gitlab, self.project, mr, mention.issue_iid)?;
         let notes = self.bot_notes(mention.issue_iid);
         let [answer] = notes.as_slice() else {
             bail!(

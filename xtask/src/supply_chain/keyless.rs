@@ -442,42 +442,43 @@ mod tests {
     async fn fulcio_refuses_tokens_it_cannot_trust() {
         let gitlab = OidcIssuer::new("https://gitlab.com").unwrap();
         let fulcio = FulcioDouble::start(&[&gitlab]).unwrap();
+        let refusal = |token: Secret| {
+            let url = fulcio.url.clone();
+            async move {
+                let err = KeylessSigner::obtain(&url, &token).await.unwrap_err();
+                assert!(!format!("{err:#}").contains(token.expose()));
+                err
+            }
+        };
         // Signed by an issuer Fulcio does not know.
         let impostor = OidcIssuer::new("https://gitlab.com").unwrap();
-        let token = Secret::new(impostor.gitlab_token(&job()).unwrap());
-        let err = KeylessSigner::obtain(&fulcio.url, &token)
-            .await
-            .unwrap_err();
+        let err = refusal(Secret::new(impostor.gitlab_token(&job()).unwrap())).await;
         assert!(err.to_string().contains("refused"), "{err:#}");
-        assert!(!format!("{err:#}").contains(token.expose()));
-        // Another audience.
-        let mut claims = gitlab.gitlab_claims(&job());
-        claims["aud"] = "vault".into();
-        let token = Secret::new(gitlab.sign(&claims).unwrap());
-        let err = KeylessSigner::obtain(&fulcio.url, &token)
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("audience"), "{err:#}");
-        // A token without ci_config_ref_uri (a child pipeline's).
-        let mut claims = gitlab.gitlab_claims(&job());
-        claims["ci_config_ref_uri"] = serde_json::Value::Null;
-        let token = Secret::new(gitlab.sign(&claims).unwrap());
-        let err = KeylessSigner::obtain(&fulcio.url, &token)
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("ci_config_ref_uri"), "{err:#}");
-        // Expired.
-        let mut claims = gitlab.gitlab_claims(&job());
-        claims["exp"] = (chrono::Utc::now().timestamp() - 1).into();
-        let token = Secret::new(gitlab.sign(&claims).unwrap());
-        let err = KeylessSigner::obtain(&fulcio.url, &token)
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("expired"), "{err:#}");
+        // Tokens of the right issuer with one claim changed, and what the refusal names.
+        let changed_claims: [(&str, serde_json::Value, &str); 3] = [
+            // Another audience.
+            ("aud", "vault".into(), "audience"),
+            // A token without ci_config_ref_uri (a child pipeline's).
+            (
+                "ci_config_ref_uri",
+                serde_json::Value::Null,
+                "ci_config_ref_uri",
+            ),
+            // Expired.
+            (
+                "exp",
+                (chrono::Utc::now().timestamp() - 1).into(),
+                "expired",
+            ),
+        ];
+        for (claim, value, named) in changed_claims {
+            let mut claims = gitlab.gitlab_claims(&job());
+            claims[claim] = value;
+            let err = refusal(Secret::new(gitlab.sign(&claims).unwrap())).await;
+            assert!(err.to_string().contains(named), "{claim}: {err:#}");
+        }
         // Not a JWT at all.
-        let err = KeylessSigner::obtain(&fulcio.url, &Secret::new("glpat-not-a-jwt"))
-            .await
-            .unwrap_err();
+        let err = refusal(Secret::new("glpat-not-a-jwt")).await;
         assert!(err.to_string().contains("SIGSTORE_ID_TOKEN"), "{err:#}");
     }
 

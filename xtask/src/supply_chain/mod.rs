@@ -13,6 +13,7 @@
 //! fails.
 
 pub(crate) mod keyless;
+pub(crate) mod release_job;
 pub(crate) mod sbom;
 pub(crate) mod signing;
 
@@ -464,11 +465,9 @@ async fn verify_attestations(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::fixture::push_small_image;
-    use crate::registry::local_registry::LocalRegistry;
+    use crate::registry::fixture::{push_small_image, registry_with};
     use crate::registry::oci::Arch;
-    use crate::registry::{Credentials, Repository};
-    use ai_core::Secret;
+    use crate::supply_chain::release_job::ReleaseJob;
 
     fn attachments(revision: &str) -> Attachments {
         let subject = Subject {
@@ -493,31 +492,24 @@ mod tests {
         }
     }
 
+    /// Pushes the test image as `1.0.0` and signs and attests it (revision `abc123`) with
+    /// `signers`; returns its digest.
+    async fn push_signed(client: &RegistryClient, signers: &[Signer]) -> String {
+        let digest = push_small_image(client, "1.0.0", Arch::Amd64, "ctx-a").await;
+        sign_and_attest(client, &digest, signers, &attachments("abc123"))
+            .await
+            .unwrap();
+        digest
+    }
+
     /// Against Debian's real registry: a signed image verifies; a manifest swapped under the
     /// tag, another key, and a signature moved to another image all fail.
     #[tokio::test]
     async fn signed_images_verify_and_tampered_ones_fail_on_a_real_registry() {
-        let registry = LocalRegistry::start().unwrap();
-        let repo = Repository::parse(&format!("{}/gitlab-ai/claude", registry.host)).unwrap();
-        let client = RegistryClient::new(
-            repo,
-            Some(Credentials {
-                username: registry.user.clone(),
-                password: Secret::new(registry.password.clone()),
-            }),
-        )
-        .unwrap();
+        let (_registry, client) = registry_with("gitlab-ai/claude");
         let key = SigningKey::generate().unwrap();
         let public = Verifier::Key(key.public_key());
-        let digest = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-a").await;
-        sign_and_attest(
-            &client,
-            &digest,
-            &[Signer::Key(key.into())],
-            &attachments("abc123"),
-        )
-        .await
-        .unwrap();
+        let digest = push_signed(&client, &[Signer::Key(key.into())]).await;
 
         let verified = verify(&client, "1.0.0", &public).await.unwrap();
         assert_eq!(verified.len(), 1);
@@ -556,18 +548,6 @@ mod tests {
         verify(&client, &digest, &public).await.unwrap();
     }
 
-    fn registry_client(registry: &LocalRegistry, path: &str) -> RegistryClient {
-        let repo = Repository::parse(&format!("{}/{path}", registry.host)).unwrap();
-        RegistryClient::new(
-            repo,
-            Some(Credentials {
-                username: registry.user.clone(),
-                password: Secret::new(registry.password.clone()),
-            }),
-        )
-        .unwrap()
-    }
-
     /// Keyless, against Debian's real registry and the Fulcio double: an image signed with a
     /// certificate for the release job's identity verifies with that identity and issuer; a
     /// manifest swapped under the tag, another identity, another issuer and another root fail;
@@ -575,28 +555,15 @@ mod tests {
     #[tokio::test]
     async fn keyless_signatures_verify_only_for_the_certified_identity_issuer_and_root() {
         use crate::supply_chain::keyless::{KeylessPolicy, KeylessSigner, PUBLIC_FULCIO_ROOT};
-        use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
+        use doubles::sigstore::{FulcioDouble, GitLabJob};
 
-        let registry = LocalRegistry::start().unwrap();
-        let client = registry_client(&registry, "gitlab-ai/entrypoint");
-        let gitlab = OidcIssuer::new("https://gitlab.com").unwrap();
-        let fulcio = FulcioDouble::start(&[&gitlab]).unwrap();
-        let job = GitLabJob {
-            project_path: "gitlab-ai/gitlab-ai".into(),
-            git_ref: "v1.0.0".into(),
-            ref_type: "tag".into(),
-        };
-        let token = Secret::new(gitlab.gitlab_token(&job).unwrap());
-        let signer = KeylessSigner::obtain(&fulcio.url, &token).await.unwrap();
-        let digest = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-a").await;
-        sign_and_attest(
-            &client,
-            &digest,
-            &[Signer::Keyless(signer)],
-            &attachments("abc123"),
-        )
-        .await
-        .unwrap();
+        let (_registry, client) = registry_with("gitlab-ai/entrypoint");
+        let release = ReleaseJob::start("1.0.0").unwrap();
+        let token = release.id_token().unwrap();
+        let signer = KeylessSigner::obtain(&release.fulcio.url, &token)
+            .await
+            .unwrap();
+        let digest = push_signed(&client, &[Signer::Keyless(signer)]).await;
 
         // Nothing stored names the token.
         for suffix in ["sig", "att"] {
@@ -610,21 +577,21 @@ mod tests {
             assert!(!text.contains(token.expose()));
         }
 
-        let identity = job.identity("gitlab.com");
+        let identity = release.job.identity("gitlab.com");
         let policy = |root: &str, identity: &str, issuer: &str| {
             Verifier::Keyless(KeylessPolicy::new(root, identity, issuer).unwrap())
         };
-        let good = policy(&fulcio.root_pem, &identity, "https://gitlab.com");
+        let good = Verifier::Keyless(release.policy().unwrap());
         let verified = verify(&client, "1.0.0", &good).await.unwrap();
         assert_eq!(verified[0].digest, digest);
         assert_eq!(verified[0].revision, "abc123");
 
         let wrong_identity = policy(
-            &fulcio.root_pem,
+            &release.fulcio.root_pem,
             &GitLabJob {
                 git_ref: "main".into(),
                 ref_type: "branch".into(),
-                ..job.clone()
+                ..release.job.clone()
             }
             .identity("gitlab.com"),
             "https://gitlab.com",
@@ -635,7 +602,11 @@ mod tests {
             "{err:#}"
         );
 
-        let wrong_issuer = policy(&fulcio.root_pem, &identity, "https://gitlab.example.com");
+        let wrong_issuer = policy(
+            &release.fulcio.root_pem,
+            &identity,
+            "https://gitlab.example.com",
+        );
         let err = verify(&client, "1.0.0", &wrong_issuer).await.unwrap_err();
         assert!(
             err.to_string().contains("--certificate-oidc-issuer"),
@@ -652,7 +623,7 @@ mod tests {
         .await
         .unwrap_err();
         assert!(err.to_string().contains("trusted Fulcio root"), "{err:#}");
-        let other_ca = FulcioDouble::start(&[&gitlab]).unwrap();
+        let other_ca = FulcioDouble::start(&[&release.gitlab]).unwrap();
         let err = verify(
             &client,
             "1.0.0",
@@ -677,42 +648,29 @@ mod tests {
     /// verifies either way.
     #[tokio::test]
     async fn an_image_signed_with_the_key_and_keylessly_verifies_both_ways() {
-        use crate::supply_chain::keyless::{KeylessPolicy, KeylessSigner};
-        use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
+        use crate::supply_chain::keyless::KeylessSigner;
 
-        let registry = LocalRegistry::start().unwrap();
-        let client = registry_client(&registry, "gitlab-ai/claude");
-        let gitlab = OidcIssuer::new("https://gitlab.com").unwrap();
-        let fulcio = FulcioDouble::start(&[&gitlab]).unwrap();
-        let job = GitLabJob {
-            project_path: "gitlab-ai/gitlab-ai".into(),
-            git_ref: "v1.0.0".into(),
-            ref_type: "tag".into(),
-        };
-        let token = Secret::new(gitlab.gitlab_token(&job).unwrap());
-        let keyless = KeylessSigner::obtain(&fulcio.url, &token).await.unwrap();
+        let (_registry, client) = registry_with("gitlab-ai/claude");
+        let release = ReleaseJob::start("1.0.0").unwrap();
+        let keyless = KeylessSigner::obtain(&release.fulcio.url, &release.id_token().unwrap())
+            .await
+            .unwrap();
         let key = SigningKey::generate().unwrap();
         let public = key.public_key();
-        let digest = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-a").await;
-        sign_and_attest(
+        push_signed(
             &client,
-            &digest,
             &[Signer::Key(key.into()), Signer::Keyless(keyless)],
-            &attachments("abc123"),
         )
-        .await
-        .unwrap();
+        .await;
         verify(&client, "1.0.0", &Verifier::Key(public))
             .await
             .unwrap();
-        let policy = KeylessPolicy::new(
-            &fulcio.root_pem,
-            &job.identity("gitlab.com"),
-            "https://gitlab.com",
+        verify(
+            &client,
+            "1.0.0",
+            &Verifier::Keyless(release.policy().unwrap()),
         )
+        .await
         .unwrap();
-        verify(&client, "1.0.0", &Verifier::Keyless(policy))
-            .await
-            .unwrap();
     }
 }

@@ -1,7 +1,7 @@
 //! The one way xtask runs another program: echo it, run it with inherited output, fail with the
 //! command line in the error when it fails.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::process::Command;
 
@@ -15,14 +15,8 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let args: Vec<_> = args
-        .into_iter()
-        .map(|a| a.as_ref().to_os_string())
-        .collect();
-    let line = std::iter::once(program.to_owned())
-        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let args = owned(args);
+    let line = command_line(program, &args);
     eprintln!("$ {}", line_without_userinfo(&line));
     let status = Command::new(program)
         .args(&args)
@@ -33,6 +27,25 @@ where
         bail!("`{}` failed ({status})", line_without_userinfo(&line));
     }
     Ok(())
+}
+
+/// The arguments as owned strings, so they can be both passed and shown.
+fn owned<I, S>(args: I) -> Vec<OsString>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    args.into_iter()
+        .map(|a| a.as_ref().to_os_string())
+        .collect()
+}
+
+/// `program args…` as one line, for echoing and for errors.
+fn command_line(program: &str, args: &[OsString]) -> String {
+    std::iter::once(program.to_owned())
+        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// True when `program` can be started (it answers `--version`).
@@ -61,10 +74,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let args: Vec<_> = args
-        .into_iter()
-        .map(|a| a.as_ref().to_os_string())
-        .collect();
+    let args = owned(args);
     let output = Command::new(program)
         .args(&args)
         .current_dir(dir)
@@ -72,11 +82,8 @@ where
         .with_context(|| format!("cannot start `{program}`: is it installed and on PATH?"))?;
     if !output.status.success() {
         bail!(
-            "`{program} {}` failed ({}): {}",
-            args.iter()
-                .map(|a| a.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(" "),
+            "`{}` failed ({}): {}",
+            command_line(program, &args),
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         );
@@ -84,12 +91,12 @@ where
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-/// Descriptors below this are closed on exec in background services (see [`spawn_background`]).
+/// Descriptors below this are closed on exec in background services (see [`detach`]).
 const INHERITED_FD_LIMIT: i32 = 1024;
 
 /// Starts `program args…` in the background, detached from this process group, with its output
-/// appended to `log`; it keeps running after xtask exits (used for `dockerd` and the test
-/// registry, which are services, not steps).
+/// appended to `log`; it keeps running after xtask exits (used for `dockerd`, a service, not a
+/// step).
 pub fn spawn_background<I, S>(
     program: &str,
     args: I,
@@ -99,7 +106,6 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    use std::os::unix::process::CommandExt;
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -111,12 +117,27 @@ where
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(out)
-        .stderr(err)
-        .process_group(0);
-    // A service outlives this process, so it must not keep the descriptors this process
-    // inherited: run under `flock LOCK cargo xtask …`, a dockerd started here held the lock
-    // (flock's descriptor) for as long as it ran. Marking them close-on-exec keeps std's own
-    // exec-error pipe working.
+        .stderr(err);
+    detach(&mut command);
+    let child = command
+        .spawn()
+        .with_context(|| format!("cannot start `{program}`: is it installed and on PATH?"))?;
+    eprintln!(
+        "started {program} (pid {}), log: {}",
+        child.id(),
+        log.display()
+    );
+    Ok(child)
+}
+
+/// Makes `command` a service's: its own process group (a Ctrl-C of xtask's terminal is not
+/// its), and none of the descriptors this process inherited. A service can outlive this process,
+/// so it must not keep them: run under `flock LOCK cargo xtask …`, a dockerd started here held
+/// the lock (flock's descriptor) for as long as it ran. Marking them close-on-exec keeps std's
+/// own exec-error pipe working. Also given to the test registry (`registry::local_registry`).
+pub fn detach(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    command.process_group(0);
     // SAFETY: only fcntl(2), which is async-signal-safe, runs between fork and exec; borrowing a
     // descriptor number that is not open makes fcntl fail with EBADF, which is ignored.
     unsafe {
@@ -130,15 +151,6 @@ where
             Ok(())
         });
     }
-    let child = command
-        .spawn()
-        .with_context(|| format!("cannot start `{program}`: is it installed and on PATH?"))?;
-    eprintln!(
-        "started {program} (pid {}), log: {}",
-        child.id(),
-        log.display()
-    );
-    Ok(child)
 }
 
 /// True when `program args…` can be started and exits successfully (for tools without
