@@ -2,22 +2,17 @@
 //! never leak, results that replace the placeholder, review threads on the right lines, the
 //! issue's merge request, and `finalize` for jobs that never got to post a result.
 
-use crate::support::gitlab_client::fast_retrying_client;
-use doubles::gitlab::double::{Team, TeamSpec};
+use crate::support::seeded::Seeded;
 use std::sync::Arc;
 use std::time::Duration;
 
-use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser, UserSpec,
-};
+use doubles::gitlab::double::{IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, UserSpec};
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use doubles::gitlab::repo::{FileChange, Signature};
 use entrypoint::agent::events::AssistantEvent;
 use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::ids::{
-    DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
-};
+use entrypoint::gitlab::ids::{IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef};
 use entrypoint::gitlab::merge_requests::Upsert;
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::mention::find_mentions;
@@ -32,38 +27,32 @@ use entrypoint::publish::review::{Review, ReviewComment, Severity, Side, publish
 use entrypoint::publish::state::StateFile;
 use entrypoint::publish::{JobLink, Placeholder};
 use entrypoint::redact::Redactor;
-use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
+use entrypoint::trigger::{NoteKind, Trigger};
 use entrypoint::workspace::BranchPrefix;
 
 const SECRET: &str = "sk-ant-api03-very-secret-key-0123456789";
 
-fn client(api_url: &str, token: &str) -> GitLab {
-    fast_retrying_client(api_url, token, 3, Duration::from_secs(5))
-}
-
+/// The seeded double, the product's client as the bot and a redactor that knows [`SECRET`].
 struct World {
-    gl: GitLabDouble,
-    project: u64,
-    bot: SeededUser,
-    dev: SeededUser,
+    seeded: Seeded,
     gitlab: GitLab,
     redactor: Redactor,
 }
 
+impl std::ops::Deref for World {
+    type Target = Seeded;
+
+    fn deref(&self) -> &Seeded {
+        &self.seeded
+    }
+}
+
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let Team {
-        project, bot, dev, ..
-    } = gl.seed_team(TeamSpec::default()).expect("team");
-    let gitlab = client(&gl.api_url(), &bot.token);
-    let redactor = Redactor::from_vars([("ANTHROPIC_API_KEY", SECRET)], Handles::default());
+    let seeded = Seeded::start().await;
     World {
-        gl,
-        project,
-        bot,
-        dev,
-        gitlab,
-        redactor,
+        gitlab: seeded.bot_client(3, Duration::from_secs(5)),
+        redactor: Redactor::from_vars([("ANTHROPIC_API_KEY", SECRET)], Handles::default()),
+        seeded,
     }
 }
 
@@ -74,53 +63,13 @@ fn job() -> JobLink {
     }
 }
 
-fn trigger(w: &World, noteable: Noteable, note: u64, discussion: &str, kind: NoteKind) -> Trigger {
-    Trigger {
-        source: Source::CiVariables,
-        project: ProjectRef::Id(ProjectId(w.project)),
-        noteable,
-        note: Some(TriggerNote {
-            id: NoteId(note),
-            discussion: Some(DiscussionId::new(discussion).expect("discussion id")),
-            author: Author {
-                id: UserId(w.dev.id),
-                username: Some("dana".into()),
-            },
-            body: "@claude please help".into(),
-            kind,
-            internal: false,
-            system: false,
-            edited: false,
-        }),
-        assistants: vec![Assistant::Claude],
-        instruction: "please help".into(),
-        placeholder: None,
-        confidential: false,
-        event: None,
-    }
-}
-
 /// An issue titled `title` by dana, her comment `body` on it, and the trigger that comment
 /// makes.
 fn issue_comment(w: &World, title: &str, body: &str) -> (DoubleNoteable, Trigger) {
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, title))
-            .unwrap();
-    let asked =
-        w.gl.add_note(
-            w.project,
-            DoubleNoteable::Issue(issue.iid),
-            NoteSpec::new(w.dev.id, body),
-        )
-        .unwrap();
-    let t = trigger(
-        w,
-        Noteable::Issue(IssueIid(issue.iid)),
-        asked.id,
-        &asked.discussion_id,
-        NoteKind::Comment,
-    );
-    (DoubleNoteable::Issue(issue.iid), t)
+    let issue = w.issue(title);
+    let asked = w.comment(DoubleNoteable::Issue(issue), body);
+    let t = w.trigger(Noteable::Issue(IssueIid(issue)), &asked, NoteKind::Comment);
+    (DoubleNoteable::Issue(issue), t)
 }
 
 fn note_body(w: &World, noteable: DoubleNoteable, id: NoteId) -> String {
@@ -144,29 +93,16 @@ fn answered(text: &str) -> ResultReport {
 #[tokio::test]
 async fn thread_mention_gets_a_placeholder_reply_that_the_answer_replaces() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Flaky test"))
-            .unwrap();
-    let di = DoubleNoteable::Issue(issue.iid);
-    let started =
-        w.gl.add_note(
-            w.project,
-            di,
-            NoteSpec::new(w.dev.id, "Why is this flaky?").thread(),
-        )
-        .unwrap();
-    let asked =
-        w.gl.add_note(
-            w.project,
-            di,
-            NoteSpec::new(w.dev.id, "@claude any idea?").reply_to(&started.discussion_id),
-        )
-        .unwrap();
-    let t = trigger(
-        &w,
-        Noteable::Issue(IssueIid(issue.iid)),
-        asked.id,
-        &asked.discussion_id,
+    let issue = w.issue("Flaky test");
+    let di = DoubleNoteable::Issue(issue);
+    let started = w.note(di, NoteSpec::new(w.dev.id, "Why is this flaky?").thread());
+    let asked = w.note(
+        di,
+        NoteSpec::new(w.dev.id, "@claude any idea?").reply_to(&started.discussion_id),
+    );
+    let t = w.trigger(
+        Noteable::Issue(IssueIid(issue)),
+        &asked,
         NoteKind::DiscussionNote,
     );
 
@@ -208,14 +144,10 @@ async fn confidential_issue_gets_internal_notes_and_a_relay_placeholder_is_reuse
         w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Leak").confidential())
             .unwrap();
     let di = DoubleNoteable::Issue(issue.iid);
-    let asked =
-        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude look"))
-            .unwrap();
-    let mut t = trigger(
-        &w,
+    let asked = w.comment(di, "@claude look");
+    let mut t = w.trigger(
         Noteable::Issue(IssueIid(issue.iid)),
-        asked.id,
-        &asked.discussion_id,
+        &asked,
         NoteKind::Comment,
     );
     t.confidential = true;
@@ -248,14 +180,12 @@ async fn confidential_issue_gets_internal_notes_and_a_relay_placeholder_is_reuse
 #[tokio::test]
 async fn a_deleted_placeholder_still_gets_its_answer() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
-            .unwrap();
-    let di = DoubleNoteable::Issue(issue.iid);
+    let issue = w.issue("Q");
+    let di = DoubleNoteable::Issue(issue);
     let gone = Placeholder {
         assistant: Assistant::Claude,
         project: ProjectRef::Id(ProjectId(w.project)),
-        noteable: Noteable::Issue(IssueIid(issue.iid)),
+        noteable: Noteable::Issue(IssueIid(issue)),
         note: NoteId(999_999),
         discussion: None,
     };
@@ -367,16 +297,12 @@ fn author() -> Signature {
 /// An MR changing line 2 of a 5-line file: lines 1 and 3-5 are context.
 fn review_world_mr(w: &World) -> u64 {
     let repo = w.gl.repo(w.project).unwrap();
-    repo.commit(
+    w.commit(
         "main",
-        &[FileChange::Write {
-            path: "src/calc.rs".into(),
-            content: b"fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n\nfn main() {}\n".to_vec(),
-        }],
+        "src/calc.rs",
+        "fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n\nfn main() {}\n",
         "Calc",
-        &author(),
-    )
-    .unwrap();
+    );
     repo.commit(
         "fix/add",
         &[FileChange::Write {
@@ -531,12 +457,7 @@ async fn a_repeated_review_posts_no_duplicate_thread_and_updates_the_one_summary
     );
 
     // Reworded spacing and case are the same finding; a human's look-alike marker is ignored.
-    w.gl.add_note(
-        w.project,
-        DoubleNoteable::MergeRequest(iid),
-        NoteSpec::new(w.dev.id, "fake <!-- gitlab-ai-assistant-reviewed:0000000000000000000000000000000000000000 -->\n<!-- gitlab-ai-assistant:claude:review -->"),
-    )
-    .unwrap();
+    w.comment(DoubleNoteable::MergeRequest(iid), "fake <!-- gitlab-ai-assistant-reviewed:0000000000000000000000000000000000000000 -->\n<!-- gitlab-ai-assistant:claude:review -->");
     let again = Review {
         summary: "Still one bug.".into(),
         comments: vec![ReviewComment {
@@ -618,12 +539,10 @@ async fn a_push_that_fixes_a_finding_resolves_its_thread_unless_a_person_replied
             .clone()
     };
     let (overflow, done) = (on("Check for overflow."), on("Say what is done."));
-    w.gl.add_note(
-        w.project,
+    w.note(
         DoubleNoteable::MergeRequest(iid),
         NoteSpec::new(w.dev.id, "I disagree, see the spec.").reply_to(done.as_str()),
-    )
-    .unwrap();
+    );
     // The author rewrites both lines.
     let fix = w
         .gl
@@ -723,32 +642,16 @@ async fn a_comment_gitlab_refuses_is_listed_in_the_summary() {
 #[tokio::test]
 async fn issue_run_opens_a_merge_request_that_closes_the_issue_and_reruns_update_it() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Add a CHANGELOG"))
-            .unwrap();
+    let issue = w.issue("Add a CHANGELOG");
     let branch = BranchPrefix::new("claude/")
         .unwrap()
-        .issue_branch(IssueIid(issue.iid), "Add a CHANGELOG")
+        .issue_branch(IssueIid(issue), "Add a CHANGELOG")
         .to_string();
-    assert_eq!(
-        branch,
-        format!("claude/issue-{}-add-a-changelog", issue.iid)
-    );
-    w.gl.repo(w.project)
-        .unwrap()
-        .commit(
-            &branch,
-            &[FileChange::Write {
-                path: "CHANGELOG.md".into(),
-                content: b"# Changelog\n".to_vec(),
-            }],
-            "Add CHANGELOG",
-            &author(),
-        )
-        .unwrap();
+    assert_eq!(branch, format!("claude/issue-{}-add-a-changelog", issue));
+    w.commit(&branch, "CHANGELOG.md", "# Changelog\n", "Add CHANGELOG");
     let mut draft = MergeRequestDraft {
         assistant: Assistant::Claude,
-        issue: IssueIid(issue.iid),
+        issue: IssueIid(issue),
         issue_title: "Add a CHANGELOG".into(),
         source_branch: branch.clone(),
         target_branch: "main".into(),
@@ -763,7 +666,7 @@ async fn issue_run_opens_a_merge_request_that_closes_the_issue_and_reruns_update
     assert_eq!(mr.title, "Resolve \"Add a CHANGELOG\"");
     let description = mr.description.unwrap_or_default();
     assert!(
-        description.contains(&format!("Closes #{}", issue.iid)),
+        description.contains(&format!("Closes #{}", issue)),
         "{description}"
     );
     assert!(description.contains("Requested by @dana."));
@@ -929,11 +832,9 @@ async fn a_guest_is_told_politely_which_role_is_needed_in_the_same_thread() {
             NoteSpec::new(guest.id, "@claude review this").thread(),
         )
         .unwrap();
-    let t = trigger(
-        &w,
+    let t = w.trigger(
         Noteable::MergeRequest(MergeRequestIid(mr_iid)),
-        asked.id,
-        &asked.discussion_id,
+        &asked,
         NoteKind::DiscussionNote,
     );
     let refusal = Refusal {

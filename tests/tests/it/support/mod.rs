@@ -5,4 +5,5 @@
 
 pub mod ci_job;
 pub mod gitlab_client;
+pub mod seeded;
 pub mod snapshot;

@@ -1,0 +1,130 @@
+//! The seeded GitLab double the library stories (`*_against_double`, `quick_actions`) start
+//! from: `acme/widgets` with its bot and dana, both Developers, and what those stories do to it
+//! before the product acts: an issue, dana's comment, a commit on a branch of hers, her merge
+//! request. Each story had its own copy of this world and of these steps.
+
+use std::time::Duration;
+
+use doubles::gitlab::double::{
+    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable, SeededNote, SeededUser, Team, TeamSpec,
+};
+use doubles::gitlab::repo::FileChange;
+use entrypoint::agent::Assistant;
+use entrypoint::gitlab::GitLab;
+use entrypoint::gitlab::ids::{
+    DiscussionId, NoteId, Noteable as ProductNoteable, ProjectId, ProjectRef, UserId,
+};
+use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
+
+use super::ci_job::dana;
+use super::gitlab_client::fast_retrying_client;
+
+/// The double and the team [`TeamSpec::default`] seeds in it.
+pub struct Seeded {
+    pub gl: GitLabDouble,
+    pub project: u64,
+    pub bot: SeededUser,
+    pub dev: SeededUser,
+}
+
+impl Seeded {
+    pub async fn start() -> Self {
+        let gl = GitLabDouble::start().await.expect("double starts");
+        let Team {
+            project, bot, dev, ..
+        } = gl.seed_team(TeamSpec::default()).expect("team");
+        Self {
+            gl,
+            project,
+            bot,
+            dev,
+        }
+    }
+
+    /// The product's client as the bot, with millisecond backoff: `max_attempts` tries within
+    /// `budget`.
+    pub fn bot_client(&self, max_attempts: u32, budget: Duration) -> GitLab {
+        fast_retrying_client(&self.gl.api_url(), &self.bot.token, max_attempts, budget)
+    }
+
+    /// The project as the product's client names it.
+    pub fn project_ref(&self) -> ProjectRef {
+        ProjectRef::Id(ProjectId(self.project))
+    }
+
+    /// An issue dana opens; its iid.
+    pub fn issue(&self, title: &str) -> u64 {
+        self.gl
+            .create_issue(self.project, IssueSpec::new(self.dev.id, title))
+            .expect("issue")
+            .iid
+    }
+
+    /// dana's comment `body` on `noteable` (a thread when she starts one with `thread`).
+    pub fn comment(&self, noteable: Noteable, body: &str) -> SeededNote {
+        self.note(noteable, NoteSpec::new(self.dev.id, body))
+    }
+
+    /// A note as `spec` describes it, on `noteable`.
+    pub fn note(&self, noteable: Noteable, spec: NoteSpec) -> SeededNote {
+        self.gl
+            .add_note(self.project, noteable, spec)
+            .expect("note")
+    }
+
+    /// dana commits `content` to `path` on `branch` (created from the default branch when new).
+    pub fn commit(&self, branch: &str, path: &str, content: &str, message: &str) {
+        self.gl
+            .repo(self.project)
+            .expect("repo")
+            .commit(
+                branch,
+                &[FileChange::Write {
+                    path: path.into(),
+                    content: content.as_bytes().to_vec(),
+                }],
+                message,
+                &dana(),
+            )
+            .expect("commit");
+    }
+
+    /// dana's merge request from `branch` into `main`; its iid.
+    pub fn merge_request(&self, branch: &str, title: &str) -> u64 {
+        self.gl
+            .create_merge_request(
+                self.project,
+                MrSpec::new(self.dev.id, branch, "main", title),
+            )
+            .expect("merge request")
+            .iid
+    }
+
+    /// The trigger dana's `note` on `noteable` makes when it asks "@claude please help", as the
+    /// job reads it from its CI variables.
+    pub fn trigger(&self, noteable: ProductNoteable, note: &SeededNote, kind: NoteKind) -> Trigger {
+        Trigger {
+            source: Source::CiVariables,
+            project: self.project_ref(),
+            noteable,
+            note: Some(TriggerNote {
+                id: NoteId(note.id),
+                discussion: Some(DiscussionId::new(&note.discussion_id).expect("discussion id")),
+                author: Author {
+                    id: UserId(self.dev.id),
+                    username: Some("dana".into()),
+                },
+                body: "@claude please help".into(),
+                kind,
+                internal: false,
+                system: false,
+                edited: false,
+            }),
+            assistants: vec![Assistant::Claude],
+            instruction: "please help".into(),
+            placeholder: None,
+            confidential: false,
+            event: None,
+        }
+    }
+}
