@@ -198,13 +198,7 @@ impl World {
         token: &str,
         body: serde_json::Value,
     ) -> reqwest::Response {
-        reqwest::Client::new()
-            .request(method, format!("{}{path}", self.gl.api_url()))
-            .header("PRIVATE-TOKEN", token)
-            .json(&body)
-            .send()
-            .await
-            .expect("the double answers")
+        crate::support::seeded::rest(&self.gl, method, path, token, Some(body)).await
     }
 
     /// Notes carrying the relay's "working" placeholder marker (or the job's, once rewritten).

@@ -19,6 +19,27 @@ use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
 use super::ci_job::dana;
 use super::gitlab_client::fast_retrying_client;
 
+/// `method` on the API path `path` (below `/api/v4`) of `gl` as the holder of `token`, with
+/// `body` as JSON: what a person, another tool or another replica sends beside the product.
+pub async fn rest(
+    gl: &GitLabDouble,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> reqwest::Response {
+    let request = reqwest::Client::new()
+        .request(method, format!("{}{path}", gl.api_url()))
+        .header("PRIVATE-TOKEN", token);
+    match body {
+        Some(body) => request.json(&body),
+        None => request,
+    }
+    .send()
+    .await
+    .expect("the double answers")
+}
+
 /// The double and the team [`TeamSpec::default`] seeds in it.
 pub struct Seeded {
     pub gl: GitLabDouble,
