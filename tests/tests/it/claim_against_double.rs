@@ -2,17 +2,15 @@
 //! scans from answering one mention twice, against a double whose award endpoint races the way
 //! GitLab's does (uniqueness checked, then inserted, not atomically).
 
-use doubles::gitlab::double::{Team, TeamSpec};
+use crate::support::seeded::{Seeded, deref_to_seeded};
 use std::time::{Duration, Instant};
 
-use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser,
-};
+use doubles::gitlab::double::Noteable as DoubleNoteable;
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use entrypoint::agent::Assistant;
 use entrypoint::claim::{self, Claim, ClaimSettings, HandOver, State, Target};
 use entrypoint::gitlab::award_emoji::AwardOutcome;
-use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef, UserId};
+use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectRef, UserId};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
 use entrypoint::secret::Secret;
 
@@ -24,49 +22,27 @@ fn client(api_url: &str, token: &str) -> GitLab {
     GitLab::new(config).expect("client builds")
 }
 
+/// The seeded double and dana's issue "Broken", which her mentions go on.
 struct World {
-    gl: GitLabDouble,
+    seeded: Seeded,
     project: ProjectRef,
-    project_id: u64,
     issue: u64,
-    bot: SeededUser,
-    dev: SeededUser,
 }
 
+deref_to_seeded!(World);
+
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.unwrap();
-    let Team {
-        project: project_id,
-        bot,
-        dev,
-        ..
-    } = gl.seed_team(TeamSpec::default()).unwrap();
-    let issue = gl
-        .create_issue(project_id, IssueSpec::new(dev.id, "Broken"))
-        .unwrap()
-        .iid;
+    let seeded = Seeded::start().await;
     World {
-        gl,
-        project: ProjectRef::Id(ProjectId(project_id)),
-        project_id,
-        issue,
-        bot,
-        dev,
+        project: seeded.project_ref(),
+        issue: seeded.issue("Broken"),
+        seeded,
     }
 }
 
 impl World {
     fn mention(&self, body: &str) -> NoteId {
-        NoteId(
-            self.gl
-                .add_note(
-                    self.project_id,
-                    DoubleNoteable::Issue(self.issue),
-                    NoteSpec::new(self.dev.id, body),
-                )
-                .unwrap()
-                .id,
-        )
+        NoteId(self.comment(DoubleNoteable::Issue(self.issue), body).id)
     }
 
     fn target(&self, note: NoteId) -> Target<'_> {
@@ -136,7 +112,7 @@ async fn the_double_lets_racing_identical_awards_through_as_gitlab_does_and_refu
     let url = format!(
         "{}/projects/{}/issues/{}/notes/{}/award_emoji",
         w.gl.api_url(),
-        w.project_id,
+        w.seeded.project,
         w.issue,
         note.0
     );
@@ -162,7 +138,7 @@ async fn the_double_lets_racing_identical_awards_through_as_gitlab_does_and_refu
     // `+1` is GitLab's alias of `thumbsup`.
     assert_eq!(post("+1").await.unwrap().status(), 201);
     assert_eq!(w.bot_awards(note, "thumbsup"), 1);
-    w.gl.shutdown().await.unwrap();
+    w.seeded.gl.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -196,7 +172,7 @@ async fn eight_concurrent_claims_on_racing_awards_give_exactly_one_winner_fifty_
         ));
     }
     eprintln!("50 rounds of 8 concurrent claims: {:?}", started.elapsed());
-    w.gl.shutdown().await.unwrap();
+    w.seeded.gl.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -274,7 +250,7 @@ async fn a_claimer_that_died_before_handing_over_is_taken_over_exactly_once_afte
     );
     assert_eq!(w.bot_awards(note, "eyes"), 1);
     assert_eq!(w.bot_awards(note, "hourglass_flowing_sand"), 1);
-    w.gl.shutdown().await.unwrap();
+    w.seeded.gl.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -315,7 +291,7 @@ async fn a_claim_whose_answer_was_lost_is_never_adopted_and_is_taken_over_after_
         "{outcomes:?}"
     );
     assert_eq!(w.bot_awards(note, "eyes"), 1);
-    w.gl.shutdown().await.unwrap();
+    w.seeded.gl.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -367,7 +343,7 @@ async fn a_released_claim_can_be_taken_again_and_a_persons_reaction_is_no_claim(
         claim::claim(&w.bot(), w.target(note), Assistant::Claude, &settings).await,
         Ok(Claim::Won(_))
     ));
-    w.gl.shutdown().await.unwrap();
+    w.seeded.gl.shutdown().await.unwrap();
 }
 
 /// The event claim: the bot's reactions on the issue itself, for a trigger without a note.
@@ -378,7 +354,7 @@ impl World {
 
     fn bot_issue_awards(&self, name: &str) -> usize {
         self.gl
-            .noteable_awards(self.project_id, DoubleNoteable::Issue(self.issue))
+            .noteable_awards(self.seeded.project, DoubleNoteable::Issue(self.issue))
             .iter()
             .filter(|a| a.user_id == self.bot.id && a.name == name)
             .count()

@@ -4,7 +4,7 @@
 //! without an error; quick actions in a draft run only when it is published.
 
 use crate::support::gitlab_client::fast_retrying_client;
-use crate::support::seeded::{Seeded, rest};
+use crate::support::seeded::{Seeded, deref_to_seeded, rest};
 use std::time::Duration;
 
 use entrypoint::gitlab::GitLab;
@@ -25,13 +25,7 @@ struct World {
     iid: u64,
 }
 
-impl std::ops::Deref for World {
-    type Target = Seeded;
-
-    fn deref(&self) -> &Seeded {
-        &self.seeded
-    }
-}
+deref_to_seeded!(World);
 
 async fn world() -> World {
     let seeded = Seeded::start().await;

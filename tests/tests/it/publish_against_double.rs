@@ -2,7 +2,7 @@
 //! never leak, results that replace the placeholder, review threads on the right lines, the
 //! issue's merge request, and `finalize` for jobs that never got to post a result.
 
-use crate::support::seeded::Seeded;
+use crate::support::seeded::{Seeded, deref_to_seeded};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,13 +39,7 @@ struct World {
     redactor: Redactor,
 }
 
-impl std::ops::Deref for World {
-    type Target = Seeded;
-
-    fn deref(&self) -> &Seeded {
-        &self.seeded
-    }
-}
+deref_to_seeded!(World);
 
 async fn world() -> World {
     let seeded = Seeded::start().await;

@@ -3,7 +3,7 @@
 //! request description, as the author: the bot. The double does the same (so a test can see a
 //! command run), and everything the product posts must come out inert, reading the same.
 
-use crate::support::seeded::Seeded;
+use crate::support::seeded::{Seeded, deref_to_seeded};
 use std::time::Duration;
 
 use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable, UserSpec};
@@ -57,13 +57,7 @@ struct World {
     http: reqwest::Client,
 }
 
-impl std::ops::Deref for World {
-    type Target = Seeded;
-
-    fn deref(&self) -> &Seeded {
-        &self.seeded
-    }
-}
+deref_to_seeded!(World);
 
 async fn world() -> World {
     let seeded = Seeded::start().await;

@@ -40,6 +40,22 @@ pub async fn rest(
     .expect("the double answers")
 }
 
+/// Lets a story's `World`, which keeps a [`Seeded`] in its field `seeded` beside what the story
+/// adds (its client, its merge request), be used as the seeded double itself: `w.gl`,
+/// `w.issue("…")`.
+macro_rules! deref_to_seeded {
+    ($world:ty) => {
+        impl std::ops::Deref for $world {
+            type Target = $crate::support::seeded::Seeded;
+
+            fn deref(&self) -> &Self::Target {
+                &self.seeded
+            }
+        }
+    };
+}
+pub(crate) use deref_to_seeded;
+
 /// The double and the team [`TeamSpec::default`] seeds in it.
 pub struct Seeded {
     pub gl: GitLabDouble,
