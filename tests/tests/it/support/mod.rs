@@ -6,4 +6,5 @@
 pub mod ci_job;
 pub mod gitlab_client;
 pub mod seeded;
+pub mod setup;
 pub mod snapshot;

@@ -6,9 +6,11 @@
 use std::time::Duration;
 
 use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable, SeededNote, SeededUser, Team, TeamSpec,
+    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable, ProjectSpec, SeededNote, SeededUser, Team,
+    TeamSpec,
 };
 use doubles::gitlab::repo::FileChange;
+use doubles::gitlab::version::GitLabVersion;
 use entrypoint::agent::Assistant;
 use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::ids::{
@@ -18,6 +20,18 @@ use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
 
 use super::ci_job::dana;
 use super::gitlab_client::fast_retrying_client;
+
+/// A double answering as GitLab `version`, with the project `spec` and nobody in it yet; the
+/// project's id.
+pub async fn project_on(version: GitLabVersion, spec: ProjectSpec) -> (GitLabDouble, u64) {
+    let gl = GitLabDouble::builder()
+        .gitlab_version(version)
+        .start()
+        .await
+        .expect("double starts");
+    let project = gl.add_project(spec).expect("project").id;
+    (gl, project)
+}
 
 /// `method` on the API path `path` (below `/api/v4`) of `gl` as the holder of `token`, with
 /// `body` as JSON: what a person, another tool or another replica sends beside the product.
