@@ -4,6 +4,7 @@
 
 use crate::support::seeded::project_on;
 use crate::support::setup::{template, unattended};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::{Command, Output, Stdio};
 
@@ -114,11 +115,11 @@ impl World {
 
     async fn doctor(&self, place: Place, token: &str, env: &[(&str, &str)]) -> Report {
         let gitlab = client(&self.gl.api_url(), token);
-        let vars: Vec<(String, String)> = env
+        let vars: HashMap<String, String> = env
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let lookup = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let lookup = move |name: &str| vars.get(name).cloned();
         let inputs = Inputs {
             project: self.project_ref(),
             place,

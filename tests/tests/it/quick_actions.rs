@@ -3,7 +3,7 @@
 //! request description, as the author: the bot. The double does the same (so a test can see a
 //! command run), and everything the product posts must come out inert, reading the same.
 
-use crate::support::seeded::{Seeded, deref_to_seeded};
+use crate::support::seeded::{Seeded, deref_to_seeded, rest};
 use std::time::Duration;
 
 use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable, UserSpec};
@@ -48,13 +48,11 @@ const HOSTILE_COMMANDS: &[&str] = &[
     "/submit_review",
 ];
 
-/// The seeded double (with an "attacker" user too), the product's client as the bot, and a
-/// raw HTTP client for what the product never sends.
+/// The seeded double (with an "attacker" user too) and the product's client as the bot.
 struct World {
     seeded: Seeded,
     gitlab: GitLab,
     redactor: Redactor,
-    http: reqwest::Client,
 }
 
 deref_to_seeded!(World);
@@ -68,7 +66,6 @@ async fn world() -> World {
     World {
         gitlab: seeded.bot_client(3, Duration::from_secs(5)),
         redactor: Redactor::new(Handles::default()),
-        http: reqwest::Client::new(),
         seeded,
     }
 }
@@ -86,19 +83,11 @@ impl World {
         self.merge_request("fix/add", "Fix add")
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}/projects/{}{path}", self.gl.api_url(), self.project)
-    }
-
+    /// What the bot's token may do over REST, beside the product: `method` on the project's
+    /// `path`.
     async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .request(method, self.url(path))
-            .header("PRIVATE-TOKEN", &self.bot.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let path = format!("/projects/{}{path}", self.project);
+        let response = rest(&self.gl, method, &path, &self.bot.token, Some(body)).await;
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }

@@ -33,6 +33,15 @@ pub async fn project_on(version: GitLabVersion, spec: ProjectSpec) -> (GitLabDou
     (gl, project)
 }
 
+/// The URL a webhook calls to run `project`'s pipeline on `main` with the trigger `token`
+/// (<https://docs.gitlab.com/ci/triggers/#use-a-webhook>).
+pub fn trigger_url(gl: &GitLabDouble, project: u64, token: &str) -> String {
+    format!(
+        "{}/projects/{project}/ref/main/trigger/pipeline?token={token}",
+        gl.api_url()
+    )
+}
+
 /// `method` on the API path `path` (below `/api/v4`) of `gl` as the holder of `token`, with
 /// `body` as JSON: what a person, another tool or another replica sends beside the product.
 pub async fn rest(
