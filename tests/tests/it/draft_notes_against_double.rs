@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::diff_position::{DiffPosition, PositionType};
-use entrypoint::gitlab::draft_notes::NewDraftNote;
+use entrypoint::gitlab::draft_notes::{DraftNote, NewDraftNote};
 use entrypoint::gitlab::ids::{MergeRequestIid, Noteable};
 use entrypoint::quick_action::Inert;
 use reqwest::Method;
@@ -74,6 +74,14 @@ async fn position(bot: &GitLab, w: &World, new_line: u32) -> DiffPosition {
     }
 }
 
+/// The bot (or whoever `gitlab` acts as) drafts `note` on the world's merge request.
+async fn draft(gitlab: &GitLab, w: &World, note: NewDraftNote) -> DraftNote {
+    gitlab
+        .create_draft_note(&w.project_ref(), MergeRequestIid(w.iid), &note)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_drafted_review_is_published_as_one_review_with_one_notification() {
     let w = world().await;
@@ -81,39 +89,27 @@ async fn a_drafted_review_is_published_as_one_review_with_one_notification() {
     let dana = client(&w.gl.api_url(), &w.dev.token);
     let iid = MergeRequestIid(w.iid);
 
-    let on_2 = bot
-        .create_draft_note(
-            &w.project_ref(),
-            iid,
-            &NewDraftNote::on_line(Inert::new("This can panic."), position(&bot, &w, 2).await),
-        )
-        .await
-        .unwrap();
-    assert_eq!(on_2.position.as_ref().and_then(|p| p.new_line), Some(2));
-    bot.create_draft_note(
-        &w.project_ref(),
-        iid,
-        &NewDraftNote::on_line(Inert::new("Brace style."), position(&bot, &w, 3).await),
+    let on_2 = draft(
+        &bot,
+        &w,
+        NewDraftNote::on_line(Inert::new("This can panic."), position(&bot, &w, 2).await),
     )
-    .await
-    .unwrap();
+    .await;
+    assert_eq!(on_2.position.as_ref().and_then(|p| p.new_line), Some(2));
+    draft(
+        &bot,
+        &w,
+        NewDraftNote::on_line(Inert::new("Brace style."), position(&bot, &w, 3).await),
+    )
+    .await;
     // GitLab does not look the line up when the draft is made.
-    let nowhere = bot
-        .create_draft_note(
-            &w.project_ref(),
-            iid,
-            &NewDraftNote::on_line(Inert::new("Line 40?"), position(&bot, &w, 40).await),
-        )
-        .await
-        .unwrap();
-    let general = bot
-        .create_draft_note(
-            &w.project_ref(),
-            iid,
-            &NewDraftNote::general(Inert::new("Overall fine.")),
-        )
-        .await
-        .unwrap();
+    let nowhere = draft(
+        &bot,
+        &w,
+        NewDraftNote::on_line(Inert::new("Line 40?"), position(&bot, &w, 40).await),
+    )
+    .await;
+    let general = draft(&bot, &w, NewDraftNote::general(Inert::new("Overall fine."))).await;
     assert_eq!(general.position, None);
     assert_ne!(nowhere.id, general.id);
 
@@ -171,13 +167,12 @@ async fn a_drafted_review_is_published_as_one_review_with_one_notification() {
     assert_eq!(w.gl.notification_events(w.project, w.iid, w.bot.id), 1);
 
     // A reply draft that resolves its thread, published as a second review.
-    bot.create_draft_note(
-        &w.project_ref(),
-        iid,
-        &NewDraftNote::reply(Inert::new("Addressed."), threads[0].id.clone(), true),
+    draft(
+        &bot,
+        &w,
+        NewDraftNote::reply(Inert::new("Addressed."), threads[0].id.clone(), true),
     )
-    .await
-    .unwrap();
+    .await;
     bot.bulk_publish_draft_notes(&w.project_ref(), iid)
         .await
         .unwrap();
@@ -234,13 +229,12 @@ async fn quick_actions_in_a_draft_run_when_it_is_published() {
 
     // The product's client cannot send such a line: its draft bodies are inert.
     let bot = client(&w.gl.api_url(), &w.bot.token);
-    bot.create_draft_note(
-        &w.project_ref(),
-        MergeRequestIid(w.iid),
-        &NewDraftNote::general(Inert::new("Done.\n/label ~approved-by-bot")),
+    draft(
+        &bot,
+        &w,
+        NewDraftNote::general(Inert::new("Done.\n/label ~approved-by-bot")),
     )
-    .await
-    .unwrap();
+    .await;
     bot.bulk_publish_draft_notes(&w.project_ref(), MergeRequestIid(w.iid))
         .await
         .unwrap();
@@ -251,14 +245,12 @@ async fn quick_actions_in_a_draft_run_when_it_is_published() {
 async fn an_edit_without_a_position_moves_the_draft_off_its_line() {
     let w = world().await;
     let bot = client(&w.gl.api_url(), &w.bot.token);
-    let draft = bot
-        .create_draft_note(
-            &w.project_ref(),
-            MergeRequestIid(w.iid),
-            &NewDraftNote::on_line(Inert::new("x"), position(&bot, &w, 2).await),
-        )
-        .await
-        .unwrap();
+    let draft = draft(
+        &bot,
+        &w,
+        NewDraftNote::on_line(Inert::new("x"), position(&bot, &w, 2).await),
+    )
+    .await;
     let on_draft = format!("/{}", draft.id);
     let blank = drafts_api(&w, Method::PUT, &on_draft, Some(json!({"note": " "}))).await;
     assert_eq!(blank.status().as_u16(), 400);
