@@ -2,7 +2,7 @@
 //! never leak, results that replace the placeholder, review threads on the right lines, the
 //! issue's merge request, and `finalize` for jobs that never got to post a result.
 
-use crate::support::seeded::{Seeded, deref_to_seeded};
+use crate::support::seeded::Publishing as World;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +11,7 @@ use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use doubles::gitlab::repo::{FileChange, Signature};
 use entrypoint::agent::events::AssistantEvent;
 use entrypoint::agent::{Assistant, Handles};
-use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::ids::{IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef};
+use entrypoint::gitlab::ids::{IssueIid, MergeRequestIid, NoteId, Noteable};
 use entrypoint::gitlab::merge_requests::Upsert;
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::mention::find_mentions;
@@ -23,7 +22,7 @@ use entrypoint::publish::progress::{Progress, ProgressSettings};
 use entrypoint::publish::result::{
     Conclusion, Failure, Refusal, ResultReport, post_refusal, publish_result,
 };
-use entrypoint::publish::review::{Review, ReviewComment, Severity, Side, publish_review};
+use entrypoint::publish::review::{Review, ReviewComment, Severity, Side};
 use entrypoint::publish::state::StateFile;
 use entrypoint::publish::{JobLink, Placeholder};
 use entrypoint::redact::Redactor;
@@ -32,22 +31,13 @@ use entrypoint::workspace::BranchPrefix;
 
 const SECRET: &str = "sk-ant-api03-very-secret-key-0123456789";
 
-/// The seeded double, the product's client as the bot and a redactor that knows [`SECRET`].
-struct World {
-    seeded: Seeded,
-    gitlab: GitLab,
-    redactor: Redactor,
-}
-
-deref_to_seeded!(World);
-
+/// The seeded double, with a redactor that knows [`SECRET`].
 async fn world() -> World {
-    let seeded = Seeded::start().await;
-    World {
-        gitlab: seeded.bot_client(3, Duration::from_secs(5)),
-        redactor: Redactor::from_vars([("ANTHROPIC_API_KEY", SECRET)], Handles::default()),
-        seeded,
-    }
+    World::start(Redactor::from_vars(
+        [("ANTHROPIC_API_KEY", SECRET)],
+        Handles::default(),
+    ))
+    .await
 }
 
 fn job() -> JobLink {
@@ -178,7 +168,7 @@ async fn a_deleted_placeholder_still_gets_its_answer() {
     let di = DoubleNoteable::Issue(issue);
     let gone = Placeholder {
         assistant: Assistant::Claude,
-        project: ProjectRef::Id(ProjectId(w.project)),
+        project: w.project_ref(),
         noteable: Noteable::Issue(IssueIid(issue)),
         note: NoteId(999_999),
         discussion: None,
@@ -346,16 +336,7 @@ async fn review_comments_land_on_their_lines_and_the_rest_falls_back_to_the_summ
             review_comment(40, Side::New, "Outside the diff"),
         ],
     };
-    let published = publish_review(
-        &w.gitlab,
-        &ProjectRef::Id(ProjectId(w.project)),
-        MergeRequestIid(iid),
-        Assistant::Claude,
-        &review,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let published = w.review(iid, Assistant::Claude, &review).await;
     assert_eq!(published.inline, 3, "{:?}", published.unplaced);
     assert_eq!(published.unplaced.len(), 1);
     crate::assert_note_snapshot!("review_summary_with_unplaced_comment", published.summary);
@@ -395,7 +376,6 @@ async fn review_comments_land_on_their_lines_and_the_rest_falls_back_to_the_summ
 async fn a_repeated_review_posts_no_duplicate_thread_and_updates_the_one_summary() {
     let w = world().await;
     let iid = review_world_mr(&w);
-    let project = ProjectRef::Id(ProjectId(w.project));
     let review = Review {
         summary: "One bug.".into(),
         comments: vec![
@@ -409,16 +389,7 @@ async fn a_repeated_review_posts_no_duplicate_thread_and_updates_the_one_summary
             },
         ],
     };
-    let first = publish_review(
-        &w.gitlab,
-        &project,
-        MergeRequestIid(iid),
-        Assistant::Claude,
-        &review,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let first = w.review(iid, Assistant::Claude, &review).await;
     assert_eq!(
         (first.inline, first.repeated),
         (2, 0),
@@ -459,16 +430,7 @@ async fn a_repeated_review_posts_no_duplicate_thread_and_updates_the_one_summary
             ..review_comment(2, Side::New, "overflow on  large inputs")
         }],
     };
-    let second = publish_review(
-        &w.gitlab,
-        &project,
-        MergeRequestIid(iid),
-        Assistant::Claude,
-        &again,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let second = w.review(iid, Assistant::Claude, &again).await;
     assert_eq!((second.inline, second.repeated), (0, 1));
     assert_eq!(second.summary_note, first.summary_note);
     assert_eq!(second.summary, "Still one bug.\n\nNo new findings.");
@@ -501,7 +463,7 @@ async fn a_repeated_review_posts_no_duplicate_thread_and_updates_the_one_summary
 async fn a_push_that_fixes_a_finding_resolves_its_thread_unless_a_person_replied() {
     let w = world().await;
     let iid = review_world_mr(&w);
-    let project = ProjectRef::Id(ProjectId(w.project));
+    let project = w.project_ref();
     let first = Review {
         summary: "Two things.".into(),
         comments: vec![
@@ -509,16 +471,7 @@ async fn a_push_that_fixes_a_finding_resolves_its_thread_unless_a_person_replied
             review_comment(3, Side::New, "Say what is done."),
         ],
     };
-    publish_review(
-        &w.gitlab,
-        &project,
-        MergeRequestIid(iid),
-        Assistant::Claude,
-        &first,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    w.review(iid, Assistant::Claude, &first).await;
     let threads = w
         .gitlab
         .discussions(&project, Noteable::MergeRequest(MergeRequestIid(iid)))
@@ -556,16 +509,7 @@ async fn a_push_that_fixes_a_finding_resolves_its_thread_unless_a_person_replied
         summary: "Better.".into(),
         comments: Vec::new(),
     };
-    let published = publish_review(
-        &w.gitlab,
-        &project,
-        MergeRequestIid(iid),
-        Assistant::Claude,
-        &second,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let published = w.review(iid, Assistant::Claude, &second).await;
     assert_eq!(published.resolved, 1);
     assert!(
         published.summary.contains("No new findings."),
@@ -610,16 +554,7 @@ async fn a_comment_gitlab_refuses_is_listed_in_the_summary() {
         summary: "See below.".into(),
         comments: vec![review_comment(2, Side::New, "Refused one")],
     };
-    let published = publish_review(
-        &w.gitlab,
-        &ProjectRef::Id(ProjectId(w.project)),
-        MergeRequestIid(iid),
-        Assistant::Codex,
-        &review,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let published = w.review(iid, Assistant::Codex, &review).await;
     assert_eq!(published.inline, 0);
     assert!(
         published
@@ -652,7 +587,7 @@ async fn issue_run_opens_a_merge_request_that_closes_the_issue_and_reruns_update
         summary: "Added CHANGELOG.md.".into(),
         requester: Some("dana".into()),
     };
-    let project = ProjectRef::Id(ProjectId(w.project));
+    let project = w.project_ref();
     let (mr, upsert) = open_merge_request(&w.gitlab, &project, &draft, &w.redactor)
         .await
         .unwrap();
@@ -774,7 +709,7 @@ async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread
     );
 
     let lookup = Lookup {
-        project: ProjectRef::Id(ProjectId(w.project)),
+        project: w.project_ref(),
         noteable: t.noteable,
         assistant: Assistant::Claude,
         placeholder: None,

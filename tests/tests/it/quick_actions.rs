@@ -3,7 +3,7 @@
 //! request description, as the author: the bot. The double does the same (so a test can see a
 //! command run), and everything the product posts must come out inert, reading the same.
 
-use crate::support::seeded::{Seeded, deref_to_seeded, rest};
+use crate::support::seeded::{Publishing as World, rest};
 use std::time::Duration;
 
 use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable, UserSpec};
@@ -11,8 +11,7 @@ use doubles::gitlab::model::{IssueState, MergeRequestState};
 use doubles::gitlab::quick_actions::{QuickActionSource, extract};
 use entrypoint::agent::events::AssistantEvent;
 use entrypoint::agent::{Assistant, Handles};
-use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectId, ProjectRef};
+use entrypoint::gitlab::ids::{IssueIid, MergeRequestIid, Noteable};
 use entrypoint::publish::JobLink;
 use entrypoint::publish::merge_request::{MergeRequestDraft, open_merge_request};
 use entrypoint::publish::placeholder::post_placeholder;
@@ -20,7 +19,7 @@ use entrypoint::publish::progress::{Progress, ProgressSettings};
 use entrypoint::publish::result::{
     Conclusion, Refusal, ResultReport, post_refusal, publish_result,
 };
-use entrypoint::publish::review::{Review, ReviewComment, Severity, Side, publish_review};
+use entrypoint::publish::review::{Review, ReviewComment, Severity, Side};
 use entrypoint::quick_action::neutralize;
 use entrypoint::redact::Redactor;
 use entrypoint::trigger::NoteKind;
@@ -48,26 +47,12 @@ const HOSTILE_COMMANDS: &[&str] = &[
     "/submit_review",
 ];
 
-/// The seeded double (with an "attacker" user too) and the product's client as the bot.
-struct World {
-    seeded: Seeded,
-    gitlab: GitLab,
-    redactor: Redactor,
-}
-
-deref_to_seeded!(World);
-
+/// The seeded double, with an "attacker" user too.
 async fn world() -> World {
-    let seeded = Seeded::start().await;
-    seeded
-        .gl
-        .add_user(UserSpec::human("attacker"))
+    let w = World::start(Redactor::new(Handles::default())).await;
+    w.gl.add_user(UserSpec::human("attacker"))
         .expect("attacker");
-    World {
-        gitlab: seeded.bot_client(3, Duration::from_secs(5)),
-        redactor: Redactor::new(Handles::default()),
-        seeded,
-    }
+    w
 }
 
 impl World {
@@ -354,16 +339,7 @@ async fn hostile_review_threads_and_summary_on_a_merge_request_run_nothing() {
             },
         ],
     };
-    let published = publish_review(
-        &w.gitlab,
-        &ProjectRef::Id(ProjectId(w.project)),
-        MergeRequestIid(iid),
-        Assistant::Claude,
-        &review,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let published = w.review(iid, Assistant::Claude, &review).await;
     assert_eq!(published.inline, 1, "{:?}", published.unplaced);
     let asked = w.comment(DoubleNoteable::MergeRequest(iid), "@claude review");
     let t = w.trigger(
@@ -414,7 +390,7 @@ async fn a_merge_request_from_a_hostile_summary_and_title_runs_nothing() {
         summary: HOSTILE.into(),
         requester: Some("dana".into()),
     };
-    let project = ProjectRef::Id(ProjectId(w.project));
+    let project = w.project_ref();
     let (mr, _) = open_merge_request(&w.gitlab, &project, &draft, &w.redactor)
         .await
         .unwrap();

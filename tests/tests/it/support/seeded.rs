@@ -14,8 +14,11 @@ use doubles::gitlab::version::GitLabVersion;
 use entrypoint::agent::Assistant;
 use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::ids::{
-    DiscussionId, NoteId, Noteable as ProductNoteable, ProjectId, ProjectRef, UserId,
+    DiscussionId, MergeRequestIid, NoteId, Noteable as ProductNoteable, ProjectId, ProjectRef,
+    UserId,
 };
+use entrypoint::publish::review::{Review, ReviewPublished, publish_review};
+use entrypoint::redact::Redactor;
 use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
 
 use super::ci_job::dana;
@@ -186,5 +189,43 @@ impl Seeded {
             confidential: false,
             event: None,
         }
+    }
+}
+
+/// The seeded double with the product's publishing side: its client as the bot (three tries
+/// within five seconds) and the redactor a job would build. The stories of what a run posts
+/// (`publish_against_double`, `quick_actions`) start from it.
+pub struct Publishing {
+    pub seeded: Seeded,
+    pub gitlab: GitLab,
+    pub redactor: Redactor,
+}
+
+deref_to_seeded!(Publishing);
+
+impl Publishing {
+    pub async fn start(redactor: Redactor) -> Self {
+        let seeded = Seeded::start().await;
+        Self {
+            gitlab: seeded.bot_client(3, Duration::from_secs(5)),
+            redactor,
+            seeded,
+        }
+    }
+
+    /// `assistant`'s `review` published on merge request `iid`.
+    pub async fn review(&self, iid: u64, assistant: Assistant, review: &Review) -> ReviewPublished {
+        let project = self.project_ref();
+        let iid = MergeRequestIid(iid);
+        publish_review(
+            &self.gitlab,
+            &project,
+            iid,
+            assistant,
+            review,
+            &self.redactor,
+        )
+        .await
+        .expect("the review is published")
     }
 }
