@@ -2,7 +2,7 @@
 //! never leak, results that replace the placeholder, review threads on the right lines, the
 //! issue's merge request, and `finalize` for jobs that never got to post a result.
 
-use crate::support::seeded::Publishing as World;
+use crate::support::seeded::{Publishing as World, job_link};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +17,6 @@ use entrypoint::marker::{NoteRole, marker};
 use entrypoint::mention::find_mentions;
 use entrypoint::publish::finalize::{self, JobEnd, Lookup};
 use entrypoint::publish::merge_request::{MergeRequestDraft, open_merge_request};
-use entrypoint::publish::placeholder::post_placeholder;
 use entrypoint::publish::progress::{Progress, ProgressSettings};
 use entrypoint::publish::result::{
     Conclusion, Failure, Refusal, ResultReport, post_refusal, publish_result,
@@ -41,10 +40,7 @@ async fn world() -> World {
 }
 
 fn job() -> JobLink {
-    JobLink {
-        url: "https://gitlab.example.com/acme/widgets/-/jobs/77".into(),
-        id: Some(77),
-    }
+    job_link(77)
 }
 
 /// An issue titled `title` by dana, her comment `body` on it, and the trigger that comment
@@ -90,9 +86,7 @@ async fn thread_mention_gets_a_placeholder_reply_that_the_answer_replaces() {
         NoteKind::DiscussionNote,
     );
 
-    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let placeholder = w.placeholder(&t, Some(&job())).await;
     let notes = w.gl.notes(w.project, di);
     let posted = notes.iter().find(|n| n.id == placeholder.note.0).unwrap();
     assert_eq!(
@@ -135,9 +129,7 @@ async fn confidential_issue_gets_internal_notes_and_a_relay_placeholder_is_reuse
         NoteKind::Comment,
     );
     t.confidential = true;
-    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let placeholder = w.placeholder(&t, Some(&job())).await;
     let posted =
         w.gl.notes(w.project, di)
             .into_iter()
@@ -154,9 +146,7 @@ async fn confidential_issue_gets_internal_notes_and_a_relay_placeholder_is_reuse
         )
         .unwrap();
     t.placeholder = Some(NoteId(relay.id));
-    let reused = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let reused = w.placeholder(&t, Some(&job())).await;
     assert_eq!(reused.note, NoteId(relay.id));
     assert!(note_body(&w, di, reused.note).contains("[job #77]"));
 }
@@ -183,9 +173,7 @@ async fn a_deleted_placeholder_still_gets_its_answer() {
 async fn progress_shows_the_latest_steps_redacted_and_survives_gitlab_failures() {
     let w = world().await;
     let (di, t) = issue_comment(&w, "Q", "@claude go");
-    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let placeholder = w.placeholder(&t, Some(&job())).await;
     let settings = ProgressSettings {
         interval: Duration::from_millis(100),
         steps: 3,
@@ -621,13 +609,9 @@ async fn cancelled_job_never_leaves_placeholder() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
     let mut state = StateFile::create(path.clone());
-    let working = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let working = w.placeholder(&t, Some(&job())).await;
     state.record_placeholder(&working, false).unwrap();
-    let done = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let done = w.placeholder(&t, Some(&job())).await;
     state.record_placeholder(&done, false).unwrap();
     publish_result(&w.gitlab, &done, &answered("All good"), &w.redactor, false)
         .await
@@ -673,16 +657,9 @@ async fn cancelled_job_never_leaves_placeholder() {
 async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread() {
     let w = world().await;
     let (di, t) = issue_comment(&w, "Q", "@claude go");
-    let other_job = JobLink {
-        url: "https://gitlab.example.com/acme/widgets/-/jobs/5".into(),
-        id: Some(5),
-    };
-    let older = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&other_job))
-        .await
-        .unwrap();
-    let ours = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let other_job = job_link(5);
+    let older = w.placeholder(&t, Some(&other_job)).await;
+    let ours = w.placeholder(&t, Some(&job())).await;
 
     let vars = |name: &str| -> Option<String> {
         match name {
@@ -731,9 +708,7 @@ async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread
 async fn a_failed_run_explains_what_to_do() {
     let w = world().await;
     let (di, t) = issue_comment(&w, "Q", "@claude go");
-    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let placeholder = w.placeholder(&t, Some(&job())).await;
     let mut report = ResultReport::new(
         Assistant::Claude,
         Conclusion::Failed(Failure::ModelUnauthorized {
@@ -790,13 +765,9 @@ async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
     let mut state = StateFile::create(path.clone());
-    let broken = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let broken = w.placeholder(&t, Some(&job())).await;
     state.record_placeholder(&broken, false).unwrap();
-    let fine = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let fine = w.placeholder(&t, Some(&job())).await;
     state.record_placeholder(&fine, false).unwrap();
 
     let fault = w.gl.faults().add(FaultRule {

@@ -3,7 +3,7 @@
 //! request description, as the author: the bot. The double does the same (so a test can see a
 //! command run), and everything the product posts must come out inert, reading the same.
 
-use crate::support::seeded::{Publishing as World, rest};
+use crate::support::seeded::{Publishing as World, job_link, rest};
 use std::time::Duration;
 
 use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable, UserSpec};
@@ -12,9 +12,7 @@ use doubles::gitlab::quick_actions::{QuickActionSource, extract};
 use entrypoint::agent::events::AssistantEvent;
 use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{IssueIid, MergeRequestIid, Noteable};
-use entrypoint::publish::JobLink;
 use entrypoint::publish::merge_request::{MergeRequestDraft, open_merge_request};
-use entrypoint::publish::placeholder::post_placeholder;
 use entrypoint::publish::progress::{Progress, ProgressSettings};
 use entrypoint::publish::result::{
     Conclusion, Refusal, ResultReport, post_refusal, publish_result,
@@ -258,13 +256,8 @@ async fn hostile_answer_on_an_issue_runs_nothing_through_placeholder_progress_an
     let di = DoubleNoteable::Issue(iid);
     let asked = w.comment(di, "@claude fix");
     let t = w.trigger(Noteable::Issue(IssueIid(iid)), &asked, NoteKind::Comment);
-    let job = JobLink {
-        url: "https://gitlab.example.com/acme/widgets/-/jobs/7".into(),
-        id: Some(7),
-    };
-    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job))
-        .await
-        .unwrap();
+    let job = job_link(7);
+    let placeholder = w.placeholder(&t, Some(&job)).await;
 
     let progress = Progress::start(
         w.gitlab.clone(),
@@ -347,9 +340,7 @@ async fn hostile_review_threads_and_summary_on_a_merge_request_run_nothing() {
         &asked,
         NoteKind::Comment,
     );
-    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, None)
-        .await
-        .unwrap();
+    let placeholder = w.placeholder(&t, None).await;
     let mut report = ResultReport::new(
         Assistant::Claude,
         Conclusion::Answered {

@@ -17,7 +17,9 @@ use entrypoint::gitlab::ids::{
     DiscussionId, MergeRequestIid, NoteId, Noteable as ProductNoteable, ProjectId, ProjectRef,
     UserId,
 };
+use entrypoint::publish::placeholder::post_placeholder;
 use entrypoint::publish::review::{Review, ReviewPublished, publish_review};
+use entrypoint::publish::{JobLink, Placeholder};
 use entrypoint::redact::Redactor;
 use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
 
@@ -192,6 +194,14 @@ impl Seeded {
     }
 }
 
+/// The CI job `id` of `acme/widgets`, as a placeholder or a result links it.
+pub fn job_link(id: u64) -> JobLink {
+    JobLink {
+        url: format!("https://gitlab.example.com/acme/widgets/-/jobs/{id}"),
+        id: Some(id),
+    }
+}
+
 /// The seeded double with the product's publishing side: its client as the bot (three tries
 /// within five seconds) and the redactor a job would build. The stories of what a run posts
 /// (`publish_against_double`, `quick_actions`) start from it.
@@ -211,6 +221,13 @@ impl Publishing {
             redactor,
             seeded,
         }
+    }
+
+    /// Claude's "working" placeholder for `trigger`, linking the CI job `job` when there is one.
+    pub async fn placeholder(&self, trigger: &Trigger, job: Option<&JobLink>) -> Placeholder {
+        post_placeholder(&self.gitlab, trigger, Assistant::Claude, job)
+            .await
+            .expect("the placeholder is posted")
     }
 
     /// `assistant`'s `review` published on merge request `iid`.
