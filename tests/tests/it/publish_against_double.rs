@@ -3,6 +3,7 @@
 //! issue's merge request, and `finalize` for jobs that never got to post a result.
 
 use crate::support::seeded::{Publishing as World, job_link};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -602,17 +603,40 @@ async fn issue_run_opens_a_merge_request_that_closes_the_issue_and_reruns_update
     );
 }
 
+/// `finalize` for this job (77) as its `after_script` runs it, with the job's state file or a
+/// thread lookup.
+async fn end_job(
+    w: &World,
+    end: JobEnd,
+    state: Option<&mut StateFile>,
+    lookup: Option<&Lookup>,
+) -> finalize::FinalizeReport {
+    finalize::finalize(&w.gitlab, end, Some(&job()), state, lookup, &w.redactor)
+        .await
+        .unwrap()
+}
+
+/// Two placeholders of this job for `t`, recorded in a new state file at `path`.
+async fn recorded_placeholders(
+    w: &World,
+    t: &Trigger,
+    path: &Path,
+) -> (StateFile, [Placeholder; 2]) {
+    let mut state = StateFile::create(path.to_path_buf());
+    let first = w.placeholder(t, Some(&job())).await;
+    state.record_placeholder(&first, false).unwrap();
+    let second = w.placeholder(t, Some(&job())).await;
+    state.record_placeholder(&second, false).unwrap();
+    (state, [first, second])
+}
+
 #[tokio::test]
 async fn cancelled_job_never_leaves_placeholder() {
     let w = world().await;
     let (di, t) = issue_comment(&w, "Q", "@claude go");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
-    let mut state = StateFile::create(path.clone());
-    let working = w.placeholder(&t, Some(&job())).await;
-    state.record_placeholder(&working, false).unwrap();
-    let done = w.placeholder(&t, Some(&job())).await;
-    state.record_placeholder(&done, false).unwrap();
+    let (mut state, [working, done]) = recorded_placeholders(&w, &t, &path).await;
     publish_result(&w.gitlab, &done, &answered("All good"), &w.redactor, false)
         .await
         .unwrap();
@@ -620,16 +644,7 @@ async fn cancelled_job_never_leaves_placeholder() {
 
     // after_script, in a new process: the state comes from disk.
     let mut loaded = StateFile::load(&path).unwrap().unwrap();
-    let report = finalize::finalize(
-        &w.gitlab,
-        JobEnd::Cancelled,
-        Some(&job()),
-        Some(&mut loaded),
-        None,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let report = end_job(&w, JobEnd::Cancelled, Some(&mut loaded), None).await;
     assert_eq!(report.replaced, [working.note]);
     crate::assert_note_snapshot!("cancelled", note_body(&w, di, working.note));
     assert!(
@@ -639,16 +654,7 @@ async fn cancelled_job_never_leaves_placeholder() {
 
     let puts = put_count(&w);
     let mut reloaded = StateFile::load(&path).unwrap().unwrap();
-    let again = finalize::finalize(
-        &w.gitlab,
-        JobEnd::Cancelled,
-        Some(&job()),
-        Some(&mut reloaded),
-        None,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let again = end_job(&w, JobEnd::Cancelled, Some(&mut reloaded), None).await;
     assert!(again.replaced.is_empty() && again.untouched.is_empty());
     assert_eq!(put_count(&w), puts, "finalize is idempotent");
 }
@@ -691,16 +697,7 @@ async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread
         assistant: Assistant::Claude,
         placeholder: None,
     };
-    let again = finalize::finalize(
-        &w.gitlab,
-        JobEnd::TimedOut,
-        Some(&job()),
-        None,
-        Some(&lookup),
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let again = end_job(&w, JobEnd::TimedOut, None, Some(&lookup)).await;
     assert!(again.replaced.is_empty(), "the ended note is final");
 }
 
@@ -764,11 +761,7 @@ async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
     let (di, t) = issue_comment(&w, "Q", "@claude go");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
-    let mut state = StateFile::create(path.clone());
-    let broken = w.placeholder(&t, Some(&job())).await;
-    state.record_placeholder(&broken, false).unwrap();
-    let fine = w.placeholder(&t, Some(&job())).await;
-    state.record_placeholder(&fine, false).unwrap();
+    let (mut state, [broken, fine]) = recorded_placeholders(&w, &t, &path).await;
 
     let fault = w.gl.faults().add(FaultRule {
         method: Some("GET".into()),
@@ -776,16 +769,7 @@ async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
         action: FaultAction::Status { code: 500 },
         schedule: Schedule::Always,
     });
-    let report = finalize::finalize(
-        &w.gitlab,
-        JobEnd::Failed,
-        Some(&job()),
-        Some(&mut state),
-        None,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let report = end_job(&w, JobEnd::Failed, Some(&mut state), None).await;
     assert_eq!(report.replaced, [fine.note]);
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].0, broken.note);
@@ -794,16 +778,7 @@ async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
     // A second after_script attempt (or a retry) picks up the one that failed.
     w.gl.faults().remove(fault);
     let mut reloaded = StateFile::load(&path).unwrap().unwrap();
-    let retry = finalize::finalize(
-        &w.gitlab,
-        JobEnd::Failed,
-        Some(&job()),
-        Some(&mut reloaded),
-        None,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let retry = end_job(&w, JobEnd::Failed, Some(&mut reloaded), None).await;
     assert_eq!(retry.replaced, [broken.note]);
     assert!(note_body(&w, di, broken.note).contains("the job failed"));
 }
