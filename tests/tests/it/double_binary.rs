@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::support::seeded::json_of;
 use serde_json::{Value, json};
 
 struct Child(std::process::Child);
@@ -87,28 +88,18 @@ async fn start(dir: &Path, args: &[&OsStr]) -> (Child, Value) {
 
 /// `GET url` as the holder of the access token `token`, its body as JSON.
 async fn get_as(url: &str, token: &str) -> Value {
-    reqwest::Client::new()
-        .get(url)
-        .header("PRIVATE-TOKEN", token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    json_of(
+        reqwest::Client::new()
+            .get(url)
+            .header("PRIVATE-TOKEN", token),
+    )
+    .await
 }
 
 /// `GET path` of the double's admin endpoints below `base`, with the admin token.
 async fn admin_get(base: &str, path: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .bearer_auth("double-admin")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    let url = format!("{base}{path}");
+    json_of(reqwest::Client::new().get(url).bearer_auth("double-admin")).await
 }
 
 #[tokio::test]

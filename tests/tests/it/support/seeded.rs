@@ -47,6 +47,12 @@ pub fn trigger_url(gl: &GitLabDouble, project: u64, token: &str) -> String {
     )
 }
 
+/// The JSON body of the answer to `request`, which must come.
+pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    let response = request.send().await.expect("an answer");
+    response.json().await.expect("a JSON body")
+}
+
 /// `method` on the API path `path` (below `/api/v4`) of `gl` as the holder of `token`, with
 /// `body` as JSON: what a person, another tool or another replica sends beside the product.
 pub async fn rest(
