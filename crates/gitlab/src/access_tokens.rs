@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{ProjectRef, UserId};
 use super::members::AccessLevel;
 use ai_core::secret::Secret;
@@ -74,12 +74,8 @@ impl GitLab {
     pub async fn project_access_tokens(
         &self,
         project: &ProjectRef,
-    ) -> Result<Vec<ProjectAccessToken>, GitLabError> {
-        self.get_all(
-            &format!("/projects/{}/access_tokens", project.segment()),
-            &[],
-        )
-        .await
+    ) -> Result<Vec<ProjectAccessToken>> {
+        self.get_all(&project.api("access_tokens"), &[]).await
     }
 
     /// `POST /projects/:id/access_tokens`.
@@ -87,13 +83,8 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         new: &NewAccessToken,
-    ) -> Result<CreatedAccessToken, GitLabError> {
-        let created: Created = self
-            .post(
-                &format!("/projects/{}/access_tokens", project.segment()),
-                new,
-            )
-            .await?;
+    ) -> Result<CreatedAccessToken> {
+        let created: Created = self.post(&project.api("access_tokens"), new).await?;
         Ok(CreatedAccessToken {
             info: created.info,
             token: Secret::new(created.token),

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::{GitLabError, Result};
 use super::ids::{AwardId, NoteId, Noteable, ProjectRef};
 use super::notes::noteable_path;
 use super::users::UserBasic;
@@ -59,11 +59,15 @@ fn is_already_awarded(error: &GitLabError) -> bool {
         .is_some_and(|m| m.as_str().contains("has already been taken"))
 }
 
-fn awards_path(project: &ProjectRef, noteable: Noteable, note: NoteId) -> String {
+fn note_awards_path(project: &ProjectRef, noteable: Noteable, note: NoteId) -> String {
     format!(
         "{}/notes/{note}/award_emoji",
         noteable_path(project, noteable)
     )
+}
+
+fn noteable_awards_path(project: &ProjectRef, noteable: Noteable) -> String {
+    format!("{}/award_emoji", noteable_path(project, noteable))
 }
 
 impl GitLab {
@@ -73,8 +77,8 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         note: NoteId,
-    ) -> Result<Vec<AwardEmoji>, GitLabError> {
-        self.get_all(&awards_path(project, noteable, note), &[])
+    ) -> Result<Vec<AwardEmoji>> {
+        self.awards(&note_awards_path(project, noteable, note))
             .await
     }
 
@@ -85,15 +89,9 @@ impl GitLab {
         noteable: Noteable,
         note: NoteId,
         name: &str,
-    ) -> Result<AwardOutcome, GitLabError> {
-        match self
-            .post(&awards_path(project, noteable, note), &NewAward { name })
+    ) -> Result<AwardOutcome> {
+        self.award(&note_awards_path(project, noteable, note), name)
             .await
-        {
-            Ok(award) => Ok(AwardOutcome::Awarded(award)),
-            Err(e) if is_already_awarded(&e) => Ok(AwardOutcome::AlreadyAwarded),
-            Err(e) => Err(e),
-        }
     }
 
     /// `DELETE …/notes/:note_id/award_emoji/:award_id` (only the reaction's author may).
@@ -103,8 +101,8 @@ impl GitLab {
         noteable: Noteable,
         note: NoteId,
         award: AwardId,
-    ) -> Result<(), GitLabError> {
-        self.delete(&format!("{}/{award}", awards_path(project, noteable, note)))
+    ) -> Result<()> {
+        self.unaward(&note_awards_path(project, noteable, note), award)
             .await
     }
 
@@ -114,9 +112,8 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         noteable: Noteable,
-    ) -> Result<Vec<AwardEmoji>, GitLabError> {
-        self.get_all(&noteable_awards_path(project, noteable), &[])
-            .await
+    ) -> Result<Vec<AwardEmoji>> {
+        self.awards(&noteable_awards_path(project, noteable)).await
     }
 
     /// `POST /projects/:id/{issues,merge_requests}/:iid/award_emoji` with `name`; the same
@@ -126,15 +123,9 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         name: &str,
-    ) -> Result<AwardOutcome, GitLabError> {
-        match self
-            .post(&noteable_awards_path(project, noteable), &NewAward { name })
+    ) -> Result<AwardOutcome> {
+        self.award(&noteable_awards_path(project, noteable), name)
             .await
-        {
-            Ok(award) => Ok(AwardOutcome::Awarded(award)),
-            Err(e) if is_already_awarded(&e) => Ok(AwardOutcome::AlreadyAwarded),
-            Err(e) => Err(e),
-        }
     }
 
     /// `DELETE /projects/:id/{issues,merge_requests}/:iid/award_emoji/:award_id`.
@@ -143,15 +134,27 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         award: AwardId,
-    ) -> Result<(), GitLabError> {
-        self.delete(&format!(
-            "{}/{award}",
-            noteable_awards_path(project, noteable)
-        ))
-        .await
+    ) -> Result<()> {
+        self.unaward(&noteable_awards_path(project, noteable), award)
+            .await
     }
-}
 
-fn noteable_awards_path(project: &ProjectRef, noteable: Noteable) -> String {
-    format!("{}/award_emoji", noteable_path(project, noteable))
+    // GitLab's award emoji endpoints are the same under a note and under an issue or merge
+    // request; `awards` is the `…/award_emoji` collection of either.
+
+    async fn awards(&self, awards: &str) -> Result<Vec<AwardEmoji>> {
+        self.get_all(awards, &[]).await
+    }
+
+    async fn award(&self, awards: &str, name: &str) -> Result<AwardOutcome> {
+        match self.post(awards, &NewAward { name }).await {
+            Ok(award) => Ok(AwardOutcome::Awarded(award)),
+            Err(e) if is_already_awarded(&e) => Ok(AwardOutcome::AlreadyAwarded),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn unaward(&self, awards: &str, award: AwardId) -> Result<()> {
+        self.delete(&format!("{awards}/{award}")).await
+    }
 }

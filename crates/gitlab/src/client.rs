@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::config::{ApiBaseUrl, ClientConfig};
-use super::error::{ApiMessage, GitLabError};
+use super::error::{ApiMessage, GitLabError, Result};
 use super::lenient;
 use super::pagination::{PER_PAGE, next_page_url};
 use super::retry::{self, RetryPolicy};
@@ -134,10 +134,9 @@ impl GitLab {
         &self,
         path: &str,
         query: &[(&str, String)],
-    ) -> Result<T, GitLabError> {
-        let call = self.call(Method::GET, path, query, None)?;
-        let answer = self.execute(&call).await?;
-        decode(&call, &answer)
+    ) -> Result<T> {
+        self.fetch(&self.call(Method::GET, path, query, None)?)
+            .await
     }
 
     /// Like [`GitLab::get`], but a 404 is `None`: GitLab's answer for "no such thing" and for
@@ -146,7 +145,7 @@ impl GitLab {
         &self,
         path: &str,
         query: &[(&str, String)],
-    ) -> Result<Option<T>, GitLabError> {
+    ) -> Result<Option<T>> {
         match self.get(path, query).await {
             Ok(value) => Ok(Some(value)),
             Err(e) if e.is_not_found() => Ok(None),
@@ -159,7 +158,7 @@ impl GitLab {
         &self,
         path: &str,
         query: &[(&str, String)],
-    ) -> Result<Vec<T>, GitLabError> {
+    ) -> Result<Vec<T>> {
         let mut pages = self.pages::<T>(path, query)?;
         let mut all = Vec::new();
         while let Some(page) = pages.next_page().await? {
@@ -173,7 +172,7 @@ impl GitLab {
         &self,
         path: &str,
         query: &[(&str, String)],
-    ) -> Result<Pages<'_, T>, GitLabError> {
+    ) -> Result<Pages<'_, T>> {
         let mut query: Vec<(&str, String)> = query
             .iter()
             .filter(|(k, _)| *k != "per_page")
@@ -195,15 +194,8 @@ impl GitLab {
         &self,
         path: &str,
         body: &B,
-    ) -> Result<T, GitLabError> {
-        let call = self.call(
-            Method::POST,
-            path,
-            &[],
-            Some(json_body(&Method::POST, path, body)?),
-        )?;
-        let answer = self.execute(&call).await?;
-        decode(&call, &answer)
+    ) -> Result<T> {
+        self.fetch(&self.post_call(path, body)?).await
     }
 
     /// `POST path` without the `PRIVATE-TOKEN` header, for endpoints that authenticate with a
@@ -212,16 +204,10 @@ impl GitLab {
         &self,
         path: &str,
         body: &B,
-    ) -> Result<T, GitLabError> {
-        let mut call = self.call(
-            Method::POST,
-            path,
-            &[],
-            Some(json_body(&Method::POST, path, body)?),
-        )?;
+    ) -> Result<T> {
+        let mut call = self.post_call(path, body)?;
         call.authenticated = false;
-        let answer = self.execute(&call).await?;
-        decode(&call, &answer)
+        self.fetch(&call).await
     }
 
     /// `PUT path?query` with an optional JSON body, decoded as `T`.
@@ -230,11 +216,10 @@ impl GitLab {
         path: &str,
         query: &[(&str, String)],
         body: Option<&B>,
-    ) -> Result<T, GitLabError> {
+    ) -> Result<T> {
         let body = body.map(|b| json_body(&Method::PUT, path, b)).transpose()?;
-        let call = self.call(Method::PUT, path, query, body)?;
-        let answer = self.execute(&call).await?;
-        decode(&call, &answer)
+        self.fetch(&self.call(Method::PUT, path, query, body)?)
+            .await
     }
 
     /// `GET path` for an endpoint that answers plain text (a job's log), keeping only the last
@@ -242,22 +227,13 @@ impl GitLab {
     /// memory. Reading stops after `max_read` bytes ([`TextTail::complete`] is then false and
     /// the bytes kept are not the end of the text). Sent once, without retries: callers use it
     /// for optional context, where a failure is reported, not waited out.
-    pub async fn get_text_tail(
-        &self,
-        path: &str,
-        keep: usize,
-        max_read: u64,
-    ) -> Result<TextTail, GitLabError> {
+    pub async fn get_text_tail(&self, path: &str, keep: usize, max_read: u64) -> Result<TextTail> {
         self.stream_tail(path, "text/plain", keep, max_read).await
     }
 
     /// `GET path` for an endpoint that answers a file (an upload): the whole body when it has
     /// at most `max` bytes, `None` when it is larger (reading stops there). Sent once.
-    pub async fn get_bytes_capped(
-        &self,
-        path: &str,
-        max: usize,
-    ) -> Result<Option<Vec<u8>>, GitLabError> {
+    pub async fn get_bytes_capped(&self, path: &str, max: usize) -> Result<Option<Vec<u8>>> {
         let tail = self
             .stream_tail(path, "*/*", max.saturating_add(1), max as u64 + 1)
             .await?;
@@ -270,7 +246,7 @@ impl GitLab {
         accept: &'static str,
         keep: usize,
         max_read: u64,
-    ) -> Result<TextTail, GitLabError> {
+    ) -> Result<TextTail> {
         let call = self.call(Method::GET, path, &[], None)?;
         self.sent.fetch_add(1, Ordering::Relaxed);
         let transport = |cause: reqwest::Error| GitLabError::Transport {
@@ -321,20 +297,26 @@ impl GitLab {
         &self,
         path: &str,
         body: &B,
-    ) -> Result<(), GitLabError> {
-        let call = self.call(
-            Method::POST,
-            path,
-            &[],
-            Some(json_body(&Method::POST, path, body)?),
-        )?;
-        self.execute(&call).await.map(|_| ())
+    ) -> Result<()> {
+        self.execute(&self.post_call(path, body)?).await.map(|_| ())
     }
 
     /// `DELETE path`; the body (GitLab sends 204 or the deleted object) is ignored.
-    pub async fn delete(&self, path: &str) -> Result<(), GitLabError> {
+    pub async fn delete(&self, path: &str) -> Result<()> {
         let call = self.call(Method::DELETE, path, &[], None)?;
         self.execute(&call).await.map(|_| ())
+    }
+
+    /// `POST path` with `body` encoded as JSON, ready to send.
+    fn post_call<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Result<Call> {
+        let body = json_body(&Method::POST, path, body)?;
+        self.call(Method::POST, path, &[], Some(body))
+    }
+
+    /// Sends `call` (see [`GitLab::execute`]) and decodes GitLab's JSON answer as `T`.
+    async fn fetch<T: DeserializeOwned>(&self, call: &Call) -> Result<T> {
+        let answer = self.execute(call).await?;
+        decode(call, &answer)
     }
 
     fn call(
@@ -343,7 +325,7 @@ impl GitLab {
         path: &str,
         query: &[(&str, String)],
         body: Option<Bytes>,
-    ) -> Result<Call, GitLabError> {
+    ) -> Result<Call> {
         let mut url = self.base_url.endpoint(path).map_err(|e| GitLabError::Url {
             method: method.clone(),
             path: path.to_owned(),
@@ -368,7 +350,7 @@ impl GitLab {
     /// GitLab, ends the last attempt, the error reported is GitLab's previous answer (say the
     /// 503 it kept sending): "the budget ran out while GitLab was unavailable" is the truth, a
     /// bare timeout would hide it.
-    async fn execute(&self, call: &Call) -> Result<Answer, GitLabError> {
+    async fn execute(&self, call: &Call) -> Result<Answer> {
         let started = Instant::now();
         let deadline = started + self.retry.total_budget;
         let mut attempt: u32 = 0;
@@ -476,11 +458,7 @@ fn retry_log(call: &Call, wait: std::time::Duration) {
     tracing::debug!(method = %call.method, path = %call.path, wait_ms, "GitLab request will be retried");
 }
 
-fn json_body<B: Serialize + ?Sized>(
-    method: &Method,
-    path: &str,
-    body: &B,
-) -> Result<Bytes, GitLabError> {
+fn json_body<B: Serialize + ?Sized>(method: &Method, path: &str, body: &B) -> Result<Bytes> {
     serde_json::to_vec(body)
         .map(Bytes::from)
         .map_err(|e| GitLabError::Url {
@@ -490,7 +468,7 @@ fn json_body<B: Serialize + ?Sized>(
         })
 }
 
-fn decode<T: DeserializeOwned>(call: &Call, answer: &Answer) -> Result<T, GitLabError> {
+fn decode<T: DeserializeOwned>(call: &Call, answer: &Answer) -> Result<T> {
     serde_json::from_slice(&answer.body).map_err(|source| GitLabError::Decode {
         method: call.method.clone(),
         path: call.path.clone(),
@@ -580,7 +558,7 @@ pub struct Pages<'a, T> {
 
 impl<T: DeserializeOwned> Pages<'_, T> {
     /// The next page's items, or `None` after the last page.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>, GitLabError> {
+    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>> {
         let Some(url) = self.next.take() else {
             return Ok(None);
         };
@@ -597,22 +575,18 @@ impl<T: DeserializeOwned> Pages<'_, T> {
         let raw: Vec<serde_json::Value> = decode(&call, &answer)?;
         let items: Vec<T> = lenient::decode_items(raw, &self.path);
         self.pages_read += 1;
-        let next =
-            next_page_url(&call.url, &answer.headers).map_err(|reason| GitLabError::Url {
-                method: Method::GET,
-                path: self.path.clone(),
-                reason,
-            })?;
+        let broken_pointer = |reason| GitLabError::Url {
+            method: Method::GET,
+            path: self.path.clone(),
+            reason,
+        };
+        let next = next_page_url(&call.url, &answer.headers).map_err(broken_pointer)?;
         self.next = match next {
             Some(next) if next == call.url => {
-                return Err(GitLabError::Url {
-                    method: Method::GET,
-                    path: self.path.clone(),
-                    reason: format!(
-                        "the next-page pointer after page {} points at the same page",
-                        self.pages_read
-                    ),
-                });
+                return Err(broken_pointer(format!(
+                    "the next-page pointer after page {} points at the same page",
+                    self.pages_read
+                )));
             }
             // An empty page that still points onwards would loop forever on a broken server.
             Some(_) if items.is_empty() => None,

@@ -5,9 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
 use super::diff_position::DiffPosition;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{DiscussionId, MergeRequestIid, Noteable, ProjectRef};
-use super::merge_requests::mr_path;
 use super::notes::{Note, noteable_path};
 use crate::quick_action::Inert;
 
@@ -40,6 +39,16 @@ struct NewThread<'a> {
     position: Option<&'a DiffPosition>,
 }
 
+impl<'a> NewThread<'a> {
+    /// A thread start or a reply that is on no diff line.
+    fn text(body: &'a Inert) -> Self {
+        Self {
+            body,
+            position: None,
+        }
+    }
+}
+
 fn discussions_path(project: &ProjectRef, noteable: Noteable) -> String {
     format!("{}/discussions", noteable_path(project, noteable))
 }
@@ -50,7 +59,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         noteable: Noteable,
-    ) -> Result<Vec<Discussion>, GitLabError> {
+    ) -> Result<Vec<Discussion>> {
         self.get_all(&discussions_path(project, noteable), &[])
             .await
     }
@@ -61,7 +70,7 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         id: &DiscussionId,
-    ) -> Result<Discussion, GitLabError> {
+    ) -> Result<Discussion> {
         self.get(
             &format!("{}/{id}", discussions_path(project, noteable)),
             &[],
@@ -75,12 +84,8 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         body: &Inert,
-    ) -> Result<Discussion, GitLabError> {
-        let thread = NewThread {
-            body,
-            position: None,
-        };
-        self.post(&discussions_path(project, noteable), &thread)
+    ) -> Result<Discussion> {
+        self.post(&discussions_path(project, noteable), &NewThread::text(body))
             .await
     }
 
@@ -92,16 +97,14 @@ impl GitLab {
         merge_request: MergeRequestIid,
         body: &Inert,
         position: &DiffPosition,
-    ) -> Result<Discussion, GitLabError> {
+    ) -> Result<Discussion> {
         let thread = NewThread {
             body,
             position: Some(position),
         };
-        self.post(
-            &format!("{}/discussions", mr_path(project, merge_request)),
-            &thread,
-        )
-        .await
+        let merge_request = Noteable::MergeRequest(merge_request);
+        self.post(&discussions_path(project, merge_request), &thread)
+            .await
     }
 
     /// `POST …/discussions/:discussion_id/notes`: a reply in the thread.
@@ -111,14 +114,10 @@ impl GitLab {
         noteable: Noteable,
         id: &DiscussionId,
         body: &Inert,
-    ) -> Result<Note, GitLabError> {
-        let reply = NewThread {
-            body,
-            position: None,
-        };
+    ) -> Result<Note> {
         self.post(
             &format!("{}/{id}/notes", discussions_path(project, noteable)),
-            &reply,
+            &NewThread::text(body),
         )
         .await
     }
@@ -131,9 +130,10 @@ impl GitLab {
         merge_request: MergeRequestIid,
         id: &DiscussionId,
         resolved: bool,
-    ) -> Result<Discussion, GitLabError> {
+    ) -> Result<Discussion> {
+        let merge_request = Noteable::MergeRequest(merge_request);
         self.put(
-            &format!("{}/discussions/{id}", mr_path(project, merge_request)),
+            &format!("{}/{id}", discussions_path(project, merge_request)),
             &[("resolved", resolved.to_string())],
             None::<&()>,
         )

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
 use super::diff_position::DiffPosition;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{DiscussionId, MergeRequestIid, ProjectRef};
 use super::lenient;
 use super::merge_requests::mr_path;
@@ -117,7 +117,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         merge_request: MergeRequestIid,
-    ) -> Result<Vec<DraftNote>, GitLabError> {
+    ) -> Result<Vec<DraftNote>> {
         self.get(&drafts_path(project, merge_request), &[]).await
     }
 
@@ -127,7 +127,7 @@ impl GitLab {
         project: &ProjectRef,
         merge_request: MergeRequestIid,
         draft: &NewDraftNote,
-    ) -> Result<DraftNote, GitLabError> {
+    ) -> Result<DraftNote> {
         self.post(&drafts_path(project, merge_request), draft).await
     }
 
@@ -137,7 +137,7 @@ impl GitLab {
         project: &ProjectRef,
         merge_request: MergeRequestIid,
         id: u64,
-    ) -> Result<(), GitLabError> {
+    ) -> Result<()> {
         self.delete(&format!("{}/{id}", drafts_path(project, merge_request)))
             .await
     }
@@ -149,7 +149,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         merge_request: MergeRequestIid,
-    ) -> Result<(), GitLabError> {
+    ) -> Result<()> {
         self.post_expecting_no_content(
             &format!("{}/bulk_publish", drafts_path(project, merge_request)),
             &serde_json::json!({}),

@@ -98,6 +98,9 @@ fn flatten_joined(value: &serde_json::Value, separator: &str) -> Option<String> 
     }
 }
 
+/// What every endpoint method returns: the error is a [`GitLabError`] unless said otherwise.
+pub type Result<T, E = GitLabError> = std::result::Result<T, E>;
+
 /// A failed GitLab call.
 #[derive(Debug, thiserror::Error)]
 pub enum GitLabError {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::ProjectRef;
 use ai_core::secret::Secret;
 
@@ -85,6 +85,33 @@ impl HookEvents {
     }
 }
 
+/// The event switches setup writes, the same on create and on update: comments and internal
+/// comments always, push events never (GitLab turns them on by default), issues and merge
+/// requests as [`HookEvents`] says.
+#[derive(Serialize)]
+struct EventSwitches {
+    push_events: bool,
+    note_events: bool,
+    confidential_note_events: bool,
+    issues_events: bool,
+    confidential_issues_events: bool,
+    merge_requests_events: bool,
+}
+
+impl From<HookEvents> for EventSwitches {
+    fn from(events: HookEvents) -> Self {
+        let issues_and_merge_requests = events.issues_and_merge_requests();
+        Self {
+            push_events: false,
+            note_events: true,
+            confidential_note_events: true,
+            issues_events: issues_and_merge_requests,
+            confidential_issues_events: issues_and_merge_requests,
+            merge_requests_events: issues_and_merge_requests,
+        }
+    }
+}
+
 /// Body of `POST /projects/:id/hooks` for a Comments hook.
 #[derive(Clone, Debug)]
 pub struct NewNoteHook {
@@ -106,12 +133,8 @@ struct Body<'a> {
     url: &'a str,
     token: &'a str,
     name: &'a str,
-    push_events: bool,
-    note_events: bool,
-    confidential_note_events: bool,
-    issues_events: bool,
-    confidential_issues_events: bool,
-    merge_requests_events: bool,
+    #[serde(flatten)]
+    events: EventSwitches,
     enable_ssl_verification: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     custom_webhook_template: Option<&'a str>,
@@ -122,24 +145,15 @@ struct Body<'a> {
 #[derive(Serialize)]
 struct Update<'a> {
     url: &'a str,
-    push_events: bool,
-    note_events: bool,
-    confidential_note_events: bool,
-    issues_events: bool,
-    confidential_issues_events: bool,
-    merge_requests_events: bool,
+    #[serde(flatten)]
+    events: EventSwitches,
     custom_webhook_template: &'a str,
 }
 
 impl GitLab {
     /// `GET /projects/:id/hooks` (every page). Maintainer and above.
-    pub async fn project_hooks(
-        &self,
-        project: &ProjectRef,
-    ) -> Result<Vec<ProjectHook>, GitLabError> {
-        let raw: Vec<Raw> = self
-            .get_all(&format!("/projects/{}/hooks", project.segment()), &[])
-            .await?;
+    pub async fn project_hooks(&self, project: &ProjectRef) -> Result<Vec<ProjectHook>> {
+        let raw: Vec<Raw> = self.get_all(&project.api("hooks"), &[]).await?;
         Ok(raw
             .into_iter()
             .map(|r| ProjectHook {
@@ -157,27 +171,16 @@ impl GitLab {
 
     /// `POST /projects/:id/hooks` with comment events and `hook.events` (push events are on by
     /// default in GitLab, so they are switched off explicitly).
-    pub async fn create_note_hook(
-        &self,
-        project: &ProjectRef,
-        hook: &NewNoteHook,
-    ) -> Result<u64, GitLabError> {
+    pub async fn create_note_hook(&self, project: &ProjectRef, hook: &NewNoteHook) -> Result<u64> {
         let body = Body {
             url: hook.url.expose(),
             token: hook.secret_token.expose(),
             name: &hook.name,
-            push_events: false,
-            note_events: true,
-            confidential_note_events: true,
-            issues_events: hook.events.issues_and_merge_requests(),
-            confidential_issues_events: hook.events.issues_and_merge_requests(),
-            merge_requests_events: hook.events.issues_and_merge_requests(),
+            events: hook.events.into(),
             enable_ssl_verification: true,
             custom_webhook_template: hook.custom_webhook_template.as_deref(),
         };
-        let raw: Raw = self
-            .post(&format!("/projects/{}/hooks", project.segment()), &body)
-            .await?;
+        let raw: Raw = self.post(&project.api("hooks"), &body).await?;
         Ok(raw.id)
     }
 
@@ -190,24 +193,51 @@ impl GitLab {
         url: &Secret,
         events: HookEvents,
         template: &str,
-    ) -> Result<(), GitLabError> {
+    ) -> Result<()> {
         let body = Update {
             url: url.expose(),
-            push_events: false,
-            note_events: true,
-            confidential_note_events: true,
-            issues_events: events.issues_and_merge_requests(),
-            confidential_issues_events: events.issues_and_merge_requests(),
-            merge_requests_events: events.issues_and_merge_requests(),
+            events: events.into(),
             custom_webhook_template: template,
         };
         let _: Raw = self
-            .put(
-                &format!("/projects/{}/hooks/{hook_id}", project.segment()),
-                &[],
-                Some(&body),
-            )
+            .put(&project.api(format!("hooks/{hook_id}")), &[], Some(&body))
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_and_update_bodies_switch_the_same_events() {
+        let body = Body {
+            url: "https://relay.example/hook",
+            token: "t",
+            name: "ai",
+            events: HookEvents::CommentsIssuesAndMergeRequests.into(),
+            enable_ssl_verification: true,
+            custom_webhook_template: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"url": "https://relay.example/hook", "token": "t", "name": "ai",
+                "push_events": false, "note_events": true, "confidential_note_events": true,
+                "issues_events": true, "confidential_issues_events": true,
+                "merge_requests_events": true, "enable_ssl_verification": true})
+        );
+        let update = Update {
+            url: "https://gitlab.example/trigger",
+            events: HookEvents::Comments.into(),
+            custom_webhook_template: "{}",
+        };
+        assert_eq!(
+            serde_json::to_value(&update).unwrap(),
+            serde_json::json!({"url": "https://gitlab.example/trigger", "push_events": false,
+                "note_events": true, "confidential_note_events": true, "issues_events": false,
+                "confidential_issues_events": false, "merge_requests_events": false,
+                "custom_webhook_template": "{}"})
+        );
     }
 }

@@ -196,8 +196,9 @@ pub enum ProjectRef {
     Path(String),
 }
 
-/// Everything but unreserved characters is encoded, so `/` becomes `%2F` and `.` stays.
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+/// Everything but unreserved characters is encoded, so `/` becomes `%2F` and `.` stays: how a
+/// project path or a repository `file_path` becomes one URL segment.
+pub(crate) const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
@@ -212,6 +213,19 @@ impl ProjectRef {
                 Cow::Owned(utf8_percent_encode(path, PATH_SEGMENT).to_string())
             }
         }
+    }
+
+    /// `/projects/:id`: the project's own endpoint, the root of every project-scoped path.
+    pub fn api_root(&self) -> String {
+        format!("/projects/{}", self.segment())
+    }
+
+    /// `/projects/:id/{tail}`, the path of a project-scoped endpoint (`tail` as in GitLab's
+    /// docs, such as `hooks` or `jobs/7/trace`), so the `:id` segment is encoded in one place.
+    /// Callers pass a `&str` or a `String`, not `format_args!`: an endpoint's future holds the
+    /// argument across its `.await` and must stay `Send`.
+    pub fn api(&self, tail: impl fmt::Display) -> String {
+        format!("/projects/{}/{tail}", self.segment())
     }
 }
 
@@ -254,6 +268,11 @@ mod tests {
         let id: ProjectRef = "42".parse().unwrap();
         assert_eq!(id, ProjectRef::Id(ProjectId(42)));
         assert_eq!(id.segment(), "42");
+        assert_eq!(p.api_root(), "/projects/group%2Fsub.group%2Fmy-project");
+        assert_eq!(
+            id.api(format!("jobs/{}/trace", JobId(7))),
+            "/projects/42/jobs/7/trace"
+        );
     }
 
     #[test]

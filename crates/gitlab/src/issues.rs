@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{IssueIid, ProjectId, ProjectRef};
 use super::list_options::{OrderBy, Sort, iso8601, push_order};
 use super::users::UserBasic;
@@ -79,12 +79,8 @@ pub struct IssueListOptions {
 
 impl GitLab {
     /// `GET /projects/:id/issues/:issue_iid`.
-    pub async fn issue(&self, project: &ProjectRef, iid: IssueIid) -> Result<Issue, GitLabError> {
-        self.get(
-            &format!("/projects/{}/issues/{iid}", project.segment()),
-            &[],
-        )
-        .await
+    pub async fn issue(&self, project: &ProjectRef, iid: IssueIid) -> Result<Issue> {
+        self.get(&project.api(format!("issues/{iid}")), &[]).await
     }
 
     /// `GET /projects/:id/issues` with filters, every page.
@@ -92,7 +88,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         options: &IssueListOptions,
-    ) -> Result<Vec<Issue>, GitLabError> {
+    ) -> Result<Vec<Issue>> {
         let mut query = Vec::new();
         if let Some(after) = options.updated_after {
             query.push(("updated_after", iso8601(after)));
@@ -106,7 +102,6 @@ impl GitLab {
             query.push(("state", state.to_owned()));
         }
         push_order(&mut query, options.order_by, options.sort);
-        self.get_all(&format!("/projects/{}/issues", project.segment()), &query)
-            .await
+        self.get_all(&project.api("issues"), &query).await
     }
 }

@@ -9,7 +9,7 @@
 use serde::Deserialize;
 
 use super::client::{GitLab, TextTail};
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{JobId, PipelineId, ProjectId, ProjectRef};
 use super::pipelines::PipelineStatus;
 
@@ -62,12 +62,9 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         pipeline: PipelineId,
-    ) -> Result<Option<PipelineRef>, GitLabError> {
-        self.get_optional(
-            &format!("/projects/{}/pipelines/{pipeline}", project.segment()),
-            &[],
-        )
-        .await
+    ) -> Result<Option<PipelineRef>> {
+        self.get_optional(&project.api(format!("pipelines/{pipeline}")), &[])
+            .await
     }
 
     /// The failed jobs of a pipeline (`scope[]=failed`), every page, oldest retry left out
@@ -77,17 +74,17 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         pipeline: PipelineId,
-    ) -> Result<Vec<Job>, GitLabError> {
+    ) -> Result<Vec<Job>> {
         self.get_all(
-            &format!("/projects/{}/pipelines/{pipeline}/jobs", project.segment()),
+            &project.api(format!("pipelines/{pipeline}/jobs")),
             &[("scope[]", "failed".to_owned())],
         )
         .await
     }
 
     /// `GET /projects/:id/jobs/:job_id`; `None` when missing or hidden.
-    pub async fn job(&self, project: &ProjectRef, job: JobId) -> Result<Option<Job>, GitLabError> {
-        self.get_optional(&format!("/projects/{}/jobs/{job}", project.segment()), &[])
+    pub async fn job(&self, project: &ProjectRef, job: JobId) -> Result<Option<Job>> {
+        self.get_optional(&project.api(format!("jobs/{job}")), &[])
             .await
     }
 
@@ -101,13 +98,9 @@ impl GitLab {
         job: JobId,
         keep: usize,
         max_read: u64,
-    ) -> Result<TextTail, GitLabError> {
-        self.get_text_tail(
-            &format!("/projects/{}/jobs/{job}/trace", project.segment()),
-            keep,
-            max_read,
-        )
-        .await
+    ) -> Result<TextTail> {
+        self.get_text_tail(&project.api(format!("jobs/{job}/trace")), keep, max_read)
+            .await
     }
 }
 

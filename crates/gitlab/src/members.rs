@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{ProjectRef, UserId};
 
 /// A role's access level. A number rather than an enum because GitLab adds levels (Planner,
@@ -81,12 +81,9 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         user: UserId,
-    ) -> Result<Option<Member>, GitLabError> {
-        self.get_optional(
-            &format!("/projects/{}/members/all/{user}", project.segment()),
-            &[],
-        )
-        .await
+    ) -> Result<Option<Member>> {
+        self.get_optional(&project.api(format!("members/all/{user}")), &[])
+            .await
     }
 }
 

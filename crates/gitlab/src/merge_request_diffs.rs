@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{MergeRequestIid, ProjectRef};
 use super::merge_requests::mr_path;
 
@@ -45,7 +45,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         merge_request: MergeRequestIid,
-    ) -> Result<Vec<FileDiff>, GitLabError> {
+    ) -> Result<Vec<FileDiff>> {
         self.get_all(&format!("{}/diffs", mr_path(project, merge_request)), &[])
             .await
     }

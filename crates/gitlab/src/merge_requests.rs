@@ -6,9 +6,10 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
-use super::ids::{MergeRequestIid, ProjectId, ProjectRef};
+use super::error::{GitLabError, Result};
+use super::ids::{MergeRequestIid, Noteable, ProjectId, ProjectRef};
 use super::list_options::{OrderBy, Sort, iso8601, push_order};
+use super::notes::noteable_path;
 use super::users::UserBasic;
 use crate::quick_action::Inert;
 
@@ -227,7 +228,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         iid: MergeRequestIid,
-    ) -> Result<MergeRequest, GitLabError> {
+    ) -> Result<MergeRequest> {
         self.get(&mr_path(project, iid), &[]).await
     }
 
@@ -237,7 +238,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         options: &MergeRequestListOptions,
-    ) -> Result<Vec<MergeRequest>, GitLabError> {
+    ) -> Result<Vec<MergeRequest>> {
         let mut query = Vec::new();
         if let Some(after) = options.updated_after {
             query.push(("updated_after", iso8601(after)));
@@ -249,11 +250,7 @@ impl GitLab {
             query.push(("source_branch", branch.clone()));
         }
         push_order(&mut query, options.order_by, options.sort);
-        self.get_all(
-            &format!("/projects/{}/merge_requests", project.segment()),
-            &query,
-        )
-        .await
+        self.get_all(&project.api("merge_requests"), &query).await
     }
 
     /// The open merge request from `source_branch` of the project itself, if there is one
@@ -264,7 +261,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         source_branch: &str,
-    ) -> Result<Option<MergeRequest>, GitLabError> {
+    ) -> Result<Option<MergeRequest>> {
         let options = MergeRequestListOptions {
             state: Some(MergeRequestStateFilter::Opened),
             source_branch: Some(source_branch.to_owned()),
@@ -282,8 +279,8 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         new: &NewMergeRequest,
-    ) -> Result<MergeRequest, GitLabError> {
-        let path = format!("/projects/{}/merge_requests", project.segment());
+    ) -> Result<MergeRequest> {
+        let path = project.api("merge_requests");
         match self.post(&path, new).await {
             Err(GitLabError::Api {
                 status: StatusCode::CONFLICT,
@@ -304,7 +301,7 @@ impl GitLab {
         project: &ProjectRef,
         iid: MergeRequestIid,
         update: &MergeRequestUpdate,
-    ) -> Result<MergeRequest, GitLabError> {
+    ) -> Result<MergeRequest> {
         self.put(&mr_path(project, iid), &[], Some(update)).await
     }
 
@@ -315,7 +312,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         new: &NewMergeRequest,
-    ) -> Result<(MergeRequest, Upsert), GitLabError> {
+    ) -> Result<(MergeRequest, Upsert)> {
         let conflict = match self.create_merge_request(project, new).await {
             Ok(mr) => return Ok((mr, Upsert::Created)),
             Err(e @ GitLabError::MergeRequestAlreadyExists { .. }) => e,
@@ -347,8 +344,9 @@ impl GitLab {
     }
 }
 
+/// `/projects/:id/merge_requests/:iid`, spelt as for any noteable.
 pub(crate) fn mr_path(project: &ProjectRef, iid: MergeRequestIid) -> String {
-    format!("/projects/{}/merge_requests/{iid}", project.segment())
+    noteable_path(project, Noteable::MergeRequest(iid))
 }
 
 /// The IID in GitLab's conflict message (`…for this source branch: !7`).

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
 use super::diff_position::DiffPosition;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{NoteId, Noteable, ProjectRef};
 use super::lenient;
 use super::list_options::{OrderBy, Sort, push_order};
@@ -98,13 +98,10 @@ struct BodyOnly<'a> {
     body: &'a Inert,
 }
 
+/// `/projects/:id/{issues|merge_requests}/:iid`: the root of every endpoint that works the same
+/// on issues and merge requests (notes, discussions, award emoji, label events).
 pub fn noteable_path(project: &ProjectRef, noteable: Noteable) -> String {
-    format!(
-        "/projects/{}/{}/{}",
-        project.segment(),
-        noteable.collection(),
-        noteable.iid()
-    )
+    project.api(format!("{}/{}", noteable.collection(), noteable.iid()))
 }
 
 impl GitLab {
@@ -114,7 +111,7 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         options: NoteListOptions,
-    ) -> Result<Vec<Note>, GitLabError> {
+    ) -> Result<Vec<Note>> {
         let mut query = Vec::new();
         push_order(&mut query, options.order_by, options.sort);
         self.get_all(
@@ -130,7 +127,7 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         note: NoteId,
-    ) -> Result<Note, GitLabError> {
+    ) -> Result<Note> {
         self.get(
             &format!("{}/notes/{note}", noteable_path(project, noteable)),
             &[],
@@ -144,7 +141,7 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         note: &NewNote,
-    ) -> Result<Note, GitLabError> {
+    ) -> Result<Note> {
         self.post(&format!("{}/notes", noteable_path(project, noteable)), note)
             .await
     }
@@ -158,7 +155,7 @@ impl GitLab {
         noteable: Noteable,
         note: NoteId,
         body: &Inert,
-    ) -> Result<Note, GitLabError> {
+    ) -> Result<Note> {
         self.put(
             &format!("{}/notes/{note}", noteable_path(project, noteable)),
             &[],
@@ -173,7 +170,7 @@ impl GitLab {
         project: &ProjectRef,
         noteable: Noteable,
         note: NoteId,
-    ) -> Result<(), GitLabError> {
+    ) -> Result<()> {
         self.delete(&format!(
             "{}/notes/{note}",
             noteable_path(project, noteable)

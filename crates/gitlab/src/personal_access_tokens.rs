@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::UserId;
 
 /// `GET /personal_access_tokens/self`, the fields doctor reads.
@@ -44,7 +44,7 @@ impl TokenSelf {
 
 impl GitLab {
     /// `GET /personal_access_tokens/self`.
-    pub async fn token_self(&self) -> Result<TokenSelf, GitLabError> {
+    pub async fn token_self(&self) -> Result<TokenSelf> {
         self.get("/personal_access_tokens/self", &[]).await
     }
 }

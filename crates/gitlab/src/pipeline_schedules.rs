@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::ProjectRef;
 
 /// A schedule as listed.
@@ -48,15 +48,8 @@ struct NewScheduleVariable<'a> {
 
 impl GitLab {
     /// `GET /projects/:id/pipeline_schedules` (every page).
-    pub async fn pipeline_schedules(
-        &self,
-        project: &ProjectRef,
-    ) -> Result<Vec<PipelineSchedule>, GitLabError> {
-        self.get_all(
-            &format!("/projects/{}/pipeline_schedules", project.segment()),
-            &[],
-        )
-        .await
+    pub async fn pipeline_schedules(&self, project: &ProjectRef) -> Result<Vec<PipelineSchedule>> {
+        self.get_all(&project.api("pipeline_schedules"), &[]).await
     }
 
     /// `POST /projects/:id/pipeline_schedules`; it runs as the caller.
@@ -64,12 +57,8 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         new: &NewPipelineSchedule,
-    ) -> Result<PipelineSchedule, GitLabError> {
-        self.post(
-            &format!("/projects/{}/pipeline_schedules", project.segment()),
-            new,
-        )
-        .await
+    ) -> Result<PipelineSchedule> {
+        self.post(&project.api("pipeline_schedules"), new).await
     }
 
     /// `POST /projects/:id/pipeline_schedules/:pipeline_schedule_id/variables` (an
@@ -80,13 +69,10 @@ impl GitLab {
         schedule_id: u64,
         key: &str,
         value: &str,
-    ) -> Result<(), GitLabError> {
+    ) -> Result<()> {
         let _: serde_json::Value = self
             .post(
-                &format!(
-                    "/projects/{}/pipeline_schedules/{schedule_id}/variables",
-                    project.segment()
-                ),
+                &project.api(format!("pipeline_schedules/{schedule_id}/variables")),
                 &NewScheduleVariable {
                     key,
                     value,

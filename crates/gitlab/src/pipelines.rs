@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{PipelineId, ProjectId, ProjectRef};
 use ai_core::secret::Secret;
 
@@ -150,7 +150,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         filter: &PipelineFilter,
-    ) -> Result<Option<PipelineSummary>, GitLabError> {
+    ) -> Result<Option<PipelineSummary>> {
         let mut query = vec![
             ("order_by", "id".to_owned()),
             ("sort", "desc".to_owned()),
@@ -165,12 +165,7 @@ impl GitLab {
                 query.push((name, value.clone()));
             }
         }
-        let page: Vec<PipelineSummary> = self
-            .get(
-                &format!("/projects/{}/pipelines", project.segment()),
-                &query,
-            )
-            .await?;
+        let page: Vec<PipelineSummary> = self.get(&project.api("pipelines"), &query).await?;
         Ok(page.into_iter().next())
     }
 
@@ -180,17 +175,14 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         trigger: &PipelineTrigger,
-    ) -> Result<Pipeline, GitLabError> {
+    ) -> Result<Pipeline> {
         let body = TriggerBody {
             token: trigger.token.expose(),
             git_ref: &trigger.git_ref,
             variables: &trigger.variables,
         };
-        self.post_unauthenticated(
-            &format!("/projects/{}/trigger/pipeline", project.segment()),
-            &body,
-        )
-        .await
+        self.post_unauthenticated(&project.api("trigger/pipeline"), &body)
+            .await
     }
 
     /// `POST /projects/:id/pipeline` as the token's user.
@@ -198,12 +190,8 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         pipeline: &NewPipeline,
-    ) -> Result<Pipeline, GitLabError> {
-        self.post(
-            &format!("/projects/{}/pipeline", project.segment()),
-            pipeline,
-        )
-        .await
+    ) -> Result<Pipeline> {
+        self.post(&project.api("pipeline"), pipeline).await
     }
 }
 

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{ProjectId, ProjectRef};
 use super::members::AccessLevel;
 
@@ -139,21 +139,19 @@ impl Project {
     }
 }
 
-#[derive(Serialize)]
-struct RoleUpdate {
-    ci_pipeline_variables_minimum_override_role: PipelineVariablesRole,
-}
-
-#[derive(Serialize)]
-struct RestrictUpdate {
-    restrict_user_defined_variables: bool,
+/// Body of `PUT /projects/:id`: GitLab changes only the settings sent.
+#[derive(Default, Serialize)]
+struct ProjectUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restrict_user_defined_variables: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ci_pipeline_variables_minimum_override_role: Option<PipelineVariablesRole>,
 }
 
 impl GitLab {
     /// `GET /projects/:id`.
-    pub async fn project(&self, project: &ProjectRef) -> Result<Project, GitLabError> {
-        self.get(&format!("/projects/{}", project.segment()), &[])
-            .await
+    pub async fn project(&self, project: &ProjectRef) -> Result<Project> {
+        self.get(&project.api_root(), &[]).await
     }
 
     /// `PUT /projects/:id` with `restrict_user_defined_variables`.
@@ -161,15 +159,12 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         restrict: bool,
-    ) -> Result<Project, GitLabError> {
-        self.put(
-            &format!("/projects/{}", project.segment()),
-            &[],
-            Some(&RestrictUpdate {
-                restrict_user_defined_variables: restrict,
-            }),
-        )
-        .await
+    ) -> Result<Project> {
+        let update = ProjectUpdate {
+            restrict_user_defined_variables: Some(restrict),
+            ..ProjectUpdate::default()
+        };
+        self.update_project(project, &update).await
     }
 
     /// `PUT /projects/:id` with `ci_pipeline_variables_minimum_override_role`.
@@ -177,15 +172,20 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         role: PipelineVariablesRole,
-    ) -> Result<Project, GitLabError> {
-        self.put(
-            &format!("/projects/{}", project.segment()),
-            &[],
-            Some(&RoleUpdate {
-                ci_pipeline_variables_minimum_override_role: role,
-            }),
-        )
-        .await
+    ) -> Result<Project> {
+        let update = ProjectUpdate {
+            ci_pipeline_variables_minimum_override_role: Some(role),
+            ..ProjectUpdate::default()
+        };
+        self.update_project(project, &update).await
+    }
+
+    async fn update_project(
+        &self,
+        project: &ProjectRef,
+        update: &ProjectUpdate,
+    ) -> Result<Project> {
+        self.put(&project.api_root(), &[], Some(update)).await
     }
 }
 
@@ -206,5 +206,25 @@ mod tests {
         assert_eq!(later, PipelineVariablesRole::Unknown);
         assert!(PipelineVariablesRole::Maintainer.allows(AccessLevel::MAINTAINER));
         assert!(!PipelineVariablesRole::Maintainer.allows(AccessLevel::DEVELOPER));
+    }
+
+    #[test]
+    fn a_project_update_sends_only_the_setting_it_changes() {
+        let role = ProjectUpdate {
+            ci_pipeline_variables_minimum_override_role: Some(PipelineVariablesRole::Maintainer),
+            ..ProjectUpdate::default()
+        };
+        assert_eq!(
+            serde_json::to_value(role).unwrap(),
+            serde_json::json!({"ci_pipeline_variables_minimum_override_role": "maintainer"})
+        );
+        let restrict = ProjectUpdate {
+            restrict_user_defined_variables: Some(false),
+            ..ProjectUpdate::default()
+        };
+        assert_eq!(
+            serde_json::to_value(restrict).unwrap(),
+            serde_json::json!({"restrict_user_defined_variables": false})
+        );
     }
 }

@@ -5,19 +5,12 @@
 //! <https://docs.gitlab.com/api/commits/#create-a-commit-with-multiple-files-and-actions>
 
 use base64::Engine;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::utf8_percent_encode;
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
-use super::ids::ProjectRef;
-
-/// `file_path` is one URL-encoded segment (`/` as `%2F`).
-const FILE_PATH: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+use super::error::Result;
+use super::ids::{PATH_SEGMENT, ProjectRef};
 
 #[derive(Deserialize)]
 struct RawFile {
@@ -98,14 +91,13 @@ impl GitLab {
         project: &ProjectRef,
         path: &str,
         git_ref: &str,
-    ) -> Result<Option<Result<String, FileDecodeError>>, GitLabError> {
+    ) -> Result<Option<Result<String, FileDecodeError>>> {
         let raw: Option<RawFile> = self
             .get_optional(
-                &format!(
-                    "/projects/{}/repository/files/{}",
-                    project.segment(),
-                    utf8_percent_encode(path, FILE_PATH)
-                ),
+                &project.api(format!(
+                    "repository/files/{}",
+                    utf8_percent_encode(path, PATH_SEGMENT)
+                )),
                 &[("ref", git_ref.to_owned())],
             )
             .await?;
@@ -118,9 +110,9 @@ impl GitLab {
         project: &ProjectRef,
         branch: &str,
         from: &str,
-    ) -> Result<Branch, GitLabError> {
+    ) -> Result<Branch> {
         self.post(
-            &format!("/projects/{}/repository/branches", project.segment()),
+            &project.api("repository/branches"),
             &NewBranch {
                 branch,
                 git_ref: from,
@@ -130,16 +122,8 @@ impl GitLab {
     }
 
     /// `POST /projects/:id/repository/commits`.
-    pub async fn create_commit(
-        &self,
-        project: &ProjectRef,
-        commit: &NewCommit,
-    ) -> Result<Commit, GitLabError> {
-        self.post(
-            &format!("/projects/{}/repository/commits", project.segment()),
-            commit,
-        )
-        .await
+    pub async fn create_commit(&self, project: &ProjectRef, commit: &NewCommit) -> Result<Commit> {
+        self.post(&project.api("repository/commits"), commit).await
     }
 }
 

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{Noteable, ProjectRef};
 use super::notes::noteable_path;
 use super::users::UserBasic;
@@ -68,7 +68,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         noteable: Noteable,
-    ) -> Result<Vec<ResourceLabelEvent>, GitLabError> {
+    ) -> Result<Vec<ResourceLabelEvent>> {
         self.get_all(
             &format!("{}/resource_label_events", noteable_path(project, noteable)),
             &[],

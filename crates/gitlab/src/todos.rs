@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::{IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId};
 use super::users::UserBasic;
 
@@ -122,10 +122,7 @@ impl GitLab {
     /// `GET /todos?state=pending` (and `project_id` when given), every page: the token user's
     /// pending to-dos. Filtering by action here would take one request per action
     /// (`mentioned`, `directly_addressed`), so callers filter with [`Todo::is_mention`].
-    pub async fn pending_todos(
-        &self,
-        project: Option<ProjectId>,
-    ) -> Result<Vec<Todo>, GitLabError> {
+    pub async fn pending_todos(&self, project: Option<ProjectId>) -> Result<Vec<Todo>> {
         self.get_all("/todos", &todo_query("pending", project))
             .await
     }
@@ -139,7 +136,7 @@ impl GitLab {
         &self,
         project: Option<ProjectId>,
         since: DateTime<Utc>,
-    ) -> Result<Vec<Todo>, GitLabError> {
+    ) -> Result<Vec<Todo>> {
         let mut pages = self.pages::<Todo>("/todos", &todo_query("done", project))?;
         let mut todos = Vec::new();
         while let Some(page) = pages.next_page().await? {
@@ -153,7 +150,7 @@ impl GitLab {
     }
 
     /// `POST /todos/:id/mark_as_done`.
-    pub async fn mark_todo_done(&self, id: u64) -> Result<(), GitLabError> {
+    pub async fn mark_todo_done(&self, id: u64) -> Result<()> {
         let _: serde_json::Value = self
             .post(&format!("/todos/{id}/mark_as_done"), &serde_json::json!({}))
             .await?;

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::ProjectRef;
 use super::users::UserBasic;
 use ai_core::secret::Secret;
@@ -49,13 +49,8 @@ struct NewTrigger<'a> {
 
 impl GitLab {
     /// `GET /projects/:id/triggers` (every page). Maintainer and above.
-    pub async fn trigger_tokens(
-        &self,
-        project: &ProjectRef,
-    ) -> Result<Vec<TriggerToken>, GitLabError> {
-        let raw: Vec<Raw> = self
-            .get_all(&format!("/projects/{}/triggers", project.segment()), &[])
-            .await?;
+    pub async fn trigger_tokens(&self, project: &ProjectRef) -> Result<Vec<TriggerToken>> {
+        let raw: Vec<Raw> = self.get_all(&project.api("triggers"), &[]).await?;
         Ok(raw.into_iter().map(TriggerToken::from).collect())
     }
 
@@ -64,12 +59,9 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         description: &str,
-    ) -> Result<TriggerToken, GitLabError> {
+    ) -> Result<TriggerToken> {
         let raw: Raw = self
-            .post(
-                &format!("/projects/{}/triggers", project.segment()),
-                &NewTrigger { description },
-            )
+            .post(&project.api("triggers"), &NewTrigger { description })
             .await?;
         Ok(raw.into())
     }

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::UserId;
 
 /// The short user object GitLab embeds as `author`, `user`, `resolved_by`.
@@ -61,12 +61,12 @@ pub struct User {
 
 impl GitLab {
     /// `GET /user`: the user the token authenticates as.
-    pub async fn current_user(&self) -> Result<CurrentUser, GitLabError> {
+    pub async fn current_user(&self) -> Result<CurrentUser> {
         self.get("/user", &[]).await
     }
 
     /// `GET /users/:id`; `None` when GitLab answers 404 (no such user, or hidden from us).
-    pub async fn user(&self, id: UserId) -> Result<Option<User>, GitLabError> {
+    pub async fn user(&self, id: UserId) -> Result<Option<User>> {
         self.get_optional(&format!("/users/{id}"), &[]).await
     }
 }

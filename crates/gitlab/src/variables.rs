@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::client::GitLab;
-use super::error::GitLabError;
+use super::error::Result;
 use super::ids::ProjectRef;
 use super::pipelines::VariableType;
 use ai_core::secret::Secret;
@@ -67,12 +67,8 @@ struct Body<'a> {
 
 impl GitLab {
     /// `GET /projects/:id/variables` (every page). Maintainer and above.
-    pub async fn project_variables(
-        &self,
-        project: &ProjectRef,
-    ) -> Result<Vec<ProjectVariable>, GitLabError> {
-        self.get_all(&format!("/projects/{}/variables", project.segment()), &[])
-            .await
+    pub async fn project_variables(&self, project: &ProjectRef) -> Result<Vec<ProjectVariable>> {
+        self.get_all(&project.api("variables"), &[]).await
     }
 
     /// `POST /projects/:id/variables`.
@@ -80,7 +76,7 @@ impl GitLab {
         &self,
         project: &ProjectRef,
         variable: &NewVariable,
-    ) -> Result<ProjectVariable, GitLabError> {
+    ) -> Result<ProjectVariable> {
         let body = Body {
             key: &variable.key,
             value: variable.value.expose(),
@@ -91,8 +87,7 @@ impl GitLab {
             variable_type: VariableType::EnvVar,
             description: variable.description.as_deref(),
         };
-        self.post(&format!("/projects/{}/variables", project.segment()), &body)
-            .await
+        self.post(&project.api("variables"), &body).await
     }
 }
 

@@ -4,11 +4,14 @@
 //! process-group kill misses: the Claude CLI's tools kept running minutes after one). The
 //! placeholder is then left for `entrypoint finalize`, which says "cancelled".
 //!
-//! One test in its own binary: it sends `SIGTERM` to its own process.
+//! The test sends `SIGTERM` to its own process, so it runs in a process of its own
+//! ([`in_own_process`]).
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use crate::own_process::in_own_process;
 
 use entrypoint::agent::Assistant;
 use entrypoint::agent::run::{ApiConfig, Provider, RunError, RunSpec, run};
@@ -62,6 +65,11 @@ fn live_processes_of(uid: u32) -> Vec<u32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_kills_the_assistant_and_every_process_it_started() {
+    if !in_own_process(
+        "cancel_kills_everything::sigterm_kills_the_assistant_and_every_process_it_started",
+    ) {
+        return;
+    }
     let tools = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let owner = std::fs::metadata(work.path()).unwrap().uid();

@@ -3,13 +3,15 @@
 //! in what comes back nor in the dump, and the real API key must reach the API only in its auth
 //! header.
 //!
-//! One test in its own binary: it puts secrets into this process's environment (as GitLab CI
-//! does for the job) before any other thread exists, and starts a stand-in for the runner's job
+//! The test runs in a process of its own ([`in_own_process`]): it puts secrets into that
+//! process's environment (as GitLab CI does for the job) before any other thread exists, and starts a stand-in for the runner's job
 //! shell whose initial environment holds them, as the real one's does. The CLI runs as the
 //! entrypoint always runs it, as the sandbox uid, here with the network open (`AI_SANDBOX=off`);
 //! `sandbox_real_clis.rs` does the same dump fenced.
 
 use std::time::Duration;
+
+use crate::support::own_process::in_own_process;
 
 use doubles::model::cli::{Cli, install};
 use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
@@ -39,7 +41,11 @@ const JOB_SHELL_MARKER: &str = "job-shell-stand-in-5be0";
 
 #[test]
 fn printing_the_environment_reveals_no_secret_to_the_model() {
-    // SAFETY: this is the binary's only test and no other thread has started yet.
+    if !in_own_process("assistant_secrets::printing_the_environment_reveals_no_secret_to_the_model")
+    {
+        return;
+    }
+    // SAFETY: the test runs alone in its process, on the one thread there is.
     unsafe {
         std::env::set_var("ANTHROPIC_API_KEY", CLAUDE_KEY);
         std::env::set_var("OPENAI_API_KEY", OPENAI_KEY);

@@ -40,11 +40,29 @@ async fn load(
     posted
 }
 
-/// Waits until every mention has an end; if some have none, waits for the dead claimer's lease
-/// to run out, resends their deliveries to the replicas still running, as a person would from
-/// the hook's "Recent events", and waits again.
+/// Waits until every mention has an end, or until the replicas still running stop making
+/// progress (what a killed replica held never ends by itself); then, if some have none, waits
+/// for the dead claimer's lease to run out, resends their deliveries to the replicas still
+/// running, as a person would from the hook's "Recent events", and waits again.
 async fn settle_and_resend(fleet: &Fleet, posted: &[Posted]) {
-    if !fleet.wait_for_ends(posted, Duration::from_secs(40)).await {
+    let ended = |fleet: &Fleet| posted.iter().all(|m| fleet.fate(m) != Fate::Lost);
+    // Several of GitLab's slow answers (400 ms each) and the relay's retries fit in it.
+    let stalled_after = Duration::from_secs(5);
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(40);
+    let mut last = fleet.tally(posted);
+    let mut changed = tokio::time::Instant::now();
+    while !ended(fleet)
+        && changed.elapsed() < stalled_after
+        && tokio::time::Instant::now() < give_up
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = fleet.tally(posted);
+        if now != last {
+            last = now;
+            changed = tokio::time::Instant::now();
+        }
+    }
+    if !ended(fleet) {
         tokio::time::sleep(LEASE + Duration::from_secs(1)).await;
         fleet.resend_lost(posted).await;
         fleet.wait_for_ends(posted, Duration::from_secs(30)).await;

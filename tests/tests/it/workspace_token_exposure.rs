@@ -1,10 +1,12 @@
 //! The bot token never appears in any git process's arguments (world-readable in
 //! `/proc/<pid>/cmdline`) and only reaches the environment of the git commands that talk to
-//! GitLab. A logging `git` wrapper first on `PATH` records every invocation. This file holds a
-//! single test because it changes the process's `PATH`.
+//! GitLab. A logging `git` wrapper first on `PATH` records every invocation. The test changes
+//! the process's `PATH`, so it runs in a process of its own ([`in_own_process`]).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+
+use crate::support::own_process::in_own_process;
 
 use axum::Router;
 use axum::extract::{Path as UrlPath, Request};
@@ -26,6 +28,10 @@ const TOKEN: &str = "glpat-never-in-argv-42";
 
 #[test]
 fn token_is_never_a_process_argument() {
+    // It changes the process's `PATH`.
+    if !in_own_process("workspace_token_exposure::token_is_never_a_process_argument") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let real_git = which_git();
     let shim_dir = dir.path().join("bin");
@@ -47,7 +53,7 @@ fn token_is_never_a_process_argument() {
         shim_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    // SAFETY: this is the only test in this binary and no other thread exists yet.
+    // SAFETY: this test runs alone in its process (see above), and no other thread exists yet.
     unsafe { std::env::set_var("PATH", path) };
 
     tokio::runtime::Builder::new_multi_thread()

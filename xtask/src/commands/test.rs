@@ -1,5 +1,6 @@
 //! `cargo xtask test`: the one command that runs every check and test, locally and in CI.
 
+use anyhow::Context;
 use clap::Parser;
 
 use crate::timings::{self, Phases};
@@ -25,17 +26,19 @@ pub struct Args {
     filter: Vec<String>,
 }
 
-/// Installs missing prerequisites, then runs formatting and lint checks, the image suite (real
-/// Docker engine and registry) and the whole workspace test suite.
+/// Installs missing prerequisites, then runs the formatting check, clippy and the workspace
+/// tests in the foreground while the image suite (real Docker engine and registry) runs beside
+/// them in a process of its own. Every check runs even when one before it failed; the command
+/// fails, naming them, if any did.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut phases = Phases::default();
+    let mut phases = Phases::new()?;
     let build = timings::xtask_build()?;
     eprintln!("{}", build.line());
     phases.push_first(build);
     let timings = args.timings;
     let result = phases_run(args, &mut phases);
     if timings {
-        eprintln!("\n{}", phases.table());
+        eprintln!("\n{}", phases.table()?);
         let junit = target_dir()?.join("nextest/default/junit.xml");
         match std::fs::read_to_string(&junit) {
             Ok(xml) => {
@@ -58,6 +61,36 @@ fn target_dir() -> anyhow::Result<std::path::PathBuf> {
     })
 }
 
+/// Threads (under nextest: processes) the workspace tests run on. Most tests wait on a CLI, a
+/// double's server or a timeout rather than compute: on the 2-core machine the stories' binary
+/// took 224 s on 2 threads and 108 s on 8 (`cargo test -p doubles --test it -- --test-threads N`).
+fn test_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (4 * cores).clamp(8, 32)
+}
+
+/// The checks that failed, by phase name, for the closing error.
+#[derive(Default)]
+struct Failures(Vec<String>);
+
+impl Failures {
+    /// Keeps going after a failed check, so that one run reports every failure.
+    fn record(&mut self, phase: &str, result: anyhow::Result<()>) {
+        if let Err(error) = result {
+            eprintln!("{phase} failed: {error:#}");
+            self.0.push(phase.to_owned());
+        }
+    }
+
+    fn into_result(self) -> anyhow::Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!("failed: {}", self.0.join(", "))
+        }
+    }
+}
+
 /// The phases of [`run`], each timed into `phases`.
 fn phases_run(args: Args, phases: &mut Phases) -> anyhow::Result<()> {
     let root = cmd::workspace_root()?;
@@ -71,11 +104,23 @@ fn phases_run(args: Args, phases: &mut Phases) -> anyhow::Result<()> {
         prerequisites::sandbox_tools()?;
         prerequisites::python_gitlab()
     })?;
+    let mut failures = Failures::default();
     if !args.no_lint {
-        phases.time("fmt", || {
+        let fmt = phases.time("fmt", || {
             cmd::run(&root, "cargo", ["fmt", "--all", "--", "--check"])
-        })?;
-        phases.time("clippy", || {
+        });
+        failures.record("fmt", fmt);
+    }
+    // The image suite waits on the network, the engine and its containers as much as on the
+    // CPU, and the workspace tests mostly wait too: side by side they take little more than
+    // the longer of the two.
+    let suite = if !args.no_images && args.filter.is_empty() {
+        Some(ImageSuite::start(&target_dir()?)?)
+    } else {
+        None
+    };
+    if !args.no_lint {
+        let clippy = phases.time("clippy", || {
             cmd::run(
                 &root,
                 "cargo",
@@ -84,39 +129,120 @@ fn phases_run(args: Args, phases: &mut Phases) -> anyhow::Result<()> {
                     .chain(cargo_timings)
                     .chain(&["--", "-D", "warnings"]),
             )
-        })?;
+        });
+        failures.record("clippy", clippy);
     }
-    // The image suite prints its own `N passed, N failed` line; it runs before the workspace
-    // suite so that the runner's summary of every test is the last thing printed.
-    if !args.no_images && args.filter.is_empty() {
-        let stages = phases.time("image suite", crate::scenarios::e2e::run_timed)?;
-        phases.push_detail(stages);
-    }
+    let threads = test_threads().to_string();
     // nextest runs each test in its own process, which keeps the doubles' servers and child
-    // processes of one test from leaking into another; plain `cargo test` is the fallback.
-    let mut test_args: Vec<String> = if cmd::available("cargo-nextest") {
-        ["nextest", "run", "--workspace", "--no-fail-fast"]
-            .map(String::from)
-            .to_vec()
+    // processes of one test from leaking into another; plain `cargo test` is the fallback,
+    // where the few tests that change their process isolate themselves.
+    let nextest = cmd::available("cargo-nextest");
+    let mut test_args: Vec<&str> = if nextest {
+        vec!["nextest", "run", "--workspace", "--no-fail-fast"]
     } else {
-        ["test", "--workspace", "--no-fail-fast"]
-            .map(String::from)
-            .to_vec()
+        vec!["test", "--workspace", "--no-fail-fast"]
     };
-    test_args.extend(cargo_timings.iter().map(|a| a.to_string()));
+    test_args.extend(cargo_timings);
+    if nextest {
+        test_args.extend(["--test-threads", &threads]);
+    } else {
+        test_args.extend(["--", "--test-threads", &threads]);
+    }
     let whole_suite = args.filter.is_empty();
-    if !whole_suite {
-        if test_args[0] == "test" {
-            test_args.push("--".into());
-        }
-        test_args.extend(args.filter);
-    }
-    // nextest does not run doctests (the documented call sequences must keep compiling); run
-    // them first so the runner's summary of the whole suite is the last thing printed.
-    if whole_suite && test_args[0] == "nextest" {
-        phases.time("doctests", || {
+    test_args.extend(args.filter.iter().map(String::as_str));
+    // nextest does not run doctests (the documented call sequences must keep compiling).
+    if whole_suite && nextest {
+        let doctests = phases.time("doctests", || {
             cmd::run(&root, "cargo", ["test", "--workspace", "--doc"])
-        })?;
+        });
+        failures.record("doctests", doctests);
     }
-    phases.time("tests", || cmd::run(&root, "cargo", &test_args))
+    let tests = phases.time("tests", || cmd::run(&root, "cargo", &test_args));
+    failures.record("tests", tests);
+    if let Some(suite) = suite {
+        failures.record("image suite", suite.finish(phases));
+    }
+    failures.into_result()
+}
+
+/// `cargo xtask test-images --e2e` running beside the other checks, its output in a log file
+/// (printed when it ends) so that it does not interleave with the tests' output.
+struct ImageSuite {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    stages: std::path::PathBuf,
+    started: timings::Mark,
+}
+
+impl ImageSuite {
+    fn start(target: &std::path::Path) -> anyhow::Result<Self> {
+        let dir = target.join("xtask");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let log = dir.join("image-suite.log");
+        let stages = dir.join("image-suite-stages.json");
+        // A stale stage file must not pass for this run's.
+        let _ = std::fs::remove_file(&stages);
+        let output = std::fs::File::create(&log)
+            .with_context(|| format!("cannot create {}", log.display()))?;
+        let xtask = std::env::current_exe().context("cannot find the running xtask")?;
+        let started = timings::Mark::now()?;
+        let child = std::process::Command::new(xtask)
+            .args(["test-images", "--e2e", "--timings-json"])
+            .arg(&stages)
+            .stdout(output.try_clone()?)
+            .stderr(output)
+            .spawn()
+            .context("cannot start the image suite")?;
+        eprintln!(
+            "image suite: running beside clippy and the tests (pid {}); its log: {}",
+            child.id(),
+            log.display()
+        );
+        Ok(Self {
+            child,
+            log,
+            stages,
+            started,
+        })
+    }
+
+    /// Waits for the suite, prints its log (its last lines when it passed), and adds its row,
+    /// and its stages' rows, to `phases`.
+    fn finish(mut self, phases: &mut Phases) -> anyhow::Result<()> {
+        eprintln!("image suite: waiting for it to finish");
+        let status = self.child.wait().context("waiting for the image suite")?;
+        let mut row = timings::Row::since("image suite", self.started)?;
+        row.beside = true;
+        let stages: Vec<timings::Row> = std::fs::read(&self.stages)
+            .ok()
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .unwrap_or_default();
+        if !stages.is_empty() {
+            row.wall = stages.iter().map(|s| s.wall).sum();
+            row.cpu = stages.iter().map(|s| s.cpu).sum();
+        }
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let shown = if status.success() { 20 } else { 200 };
+        eprintln!(
+            "--- image suite: the last {} of {} lines of {}",
+            shown.min(lines.len()),
+            lines.len(),
+            self.log.display()
+        );
+        for line in &lines[lines.len().saturating_sub(shown)..] {
+            eprintln!("{line}");
+        }
+        eprintln!("--- image suite: {status}");
+        phases.push(row);
+        phases.push_detail(stages);
+        if !status.success() {
+            anyhow::bail!(
+                "the image suite failed ({status}); its log: {}",
+                self.log.display()
+            );
+        }
+        Ok(())
+    }
 }

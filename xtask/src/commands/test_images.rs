@@ -11,7 +11,7 @@
 //!
 //! `--e2e` runs the whole daemon-backed suite instead (see `e2e.rs`).
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Parser;
 
 use crate::engine;
@@ -38,12 +38,21 @@ pub struct Args {
     /// `gitlab-ai/claude:ubuntu`).
     #[arg(long, conflicts_with = "e2e")]
     webhook_story: bool,
+    /// With `--e2e`: write the wall and CPU seconds of each stage to this file as JSON (how
+    /// `cargo xtask test --timings` reads the stages of the suite it runs in the background).
+    #[arg(long, requires = "e2e", hide = true)]
+    timings_json: Option<std::path::PathBuf>,
 }
 
 /// Tests the selected local images (`gitlab-ai/<assistant>:<base>`), or runs the e2e suite.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.e2e {
-        return e2e::run();
+        let rows = e2e::run()?;
+        if let Some(path) = &args.timings_json {
+            std::fs::write(path, serde_json::to_vec(&rows)?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        return Ok(());
     }
     if args.webhook_story {
         return tokio::runtime::Runtime::new()?.block_on(async {

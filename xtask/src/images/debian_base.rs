@@ -42,6 +42,16 @@ pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 
 /// Imports the base unless present; makes the rootfs tarball unless cached.
 pub async fn ensure(docker: &Docker, force: bool, mirror: &str) -> anyhow::Result<()> {
+    // Two processes may want the base at once (`cargo xtask test` runs the image suite beside
+    // the workspace tests, one of which pushes the base through a registry): the second waits
+    // for the first's bootstrap and import, then finds the image, instead of running its own.
+    let lock_path = cache::cache_dir("base")?.join(".lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
+    let _lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+        .await
+        .context("the task waiting for the base image's lock panicked")?
+        .with_context(|| format!("cannot lock {}", lock_path.display()))?;
     let existing = engine::inspect_image(docker, DEBIAN_BASE_IMAGE).await?;
     let current = existing.as_ref().is_some_and(|image| {
         image

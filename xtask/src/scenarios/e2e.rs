@@ -49,20 +49,16 @@ use crate::util::cmd;
 use ai_core::Secret;
 use doubles::sigstore::{FulcioDouble, GitLabJob, OidcIssuer};
 
-/// The host's CA bundle: passed as the extra CA input so the path that lets builds work behind
-/// an intercepting proxy is exercised.
 /// The release version the suite builds and publishes as.
 const E2E_RELEASE: &str = "0.0.0-e2e";
 
+/// The host's CA bundle: passed as the extra CA input so the path that lets builds work behind
+/// an intercepting proxy is exercised.
 const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
-/// Runs the suite; prints one line per stage and a closing `N passed, 0 failed` line.
-pub fn run() -> anyhow::Result<()> {
-    run_timed().map(|_| ())
-}
-
-/// [`run`], returning the wall and CPU time of each stage (for `cargo xtask test --timings`).
-pub fn run_timed() -> anyhow::Result<Vec<Row>> {
+/// Runs the suite; prints one line per stage and a closing `N passed, 0 failed` line, and
+/// returns the wall and CPU time of each stage (for `cargo xtask test --timings`).
+pub fn run() -> anyhow::Result<Vec<Row>> {
     tokio::runtime::Runtime::new()?.block_on(async {
         let started = Instant::now();
         let mut passed = Passed::new()?;
