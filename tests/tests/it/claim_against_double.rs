@@ -2,17 +2,15 @@
 //! scans from answering one mention twice, against a double whose award endpoint races the way
 //! GitLab's does (uniqueness checked, then inserted, not atomically).
 
-use doubles::gitlab::double::{Team, TeamSpec};
+use crate::support::seeded::{Seeded, deref_to_seeded};
 use std::time::{Duration, Instant};
 
-use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser,
-};
+use doubles::gitlab::double::Noteable as DoubleNoteable;
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use entrypoint::agent::Assistant;
 use entrypoint::claim::{self, Claim, ClaimSettings, HandOver, State, Target};
 use entrypoint::gitlab::award_emoji::AwardOutcome;
-use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef, UserId};
+use entrypoint::gitlab::ids::{AwardId, IssueIid, NoteId, Noteable, ProjectRef, UserId};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
 use entrypoint::secret::Secret;
 
@@ -24,49 +22,27 @@ fn client(api_url: &str, token: &str) -> GitLab {
     GitLab::new(config).expect("client builds")
 }
 
+/// The seeded double and dana's issue "Broken", which her mentions go on.
 struct World {
-    gl: GitLabDouble,
+    seeded: Seeded,
     project: ProjectRef,
-    project_id: u64,
     issue: u64,
-    bot: SeededUser,
-    dev: SeededUser,
 }
 
+deref_to_seeded!(World);
+
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.unwrap();
-    let Team {
-        project: project_id,
-        bot,
-        dev,
-        ..
-    } = gl.seed_team(TeamSpec::default()).unwrap();
-    let issue = gl
-        .create_issue(project_id, IssueSpec::new(dev.id, "Broken"))
-        .unwrap()
-        .iid;
+    let seeded = Seeded::start().await;
     World {
-        gl,
-        project: ProjectRef::Id(ProjectId(project_id)),
-        project_id,
-        issue,
-        bot,
-        dev,
+        project: seeded.project_ref(),
+        issue: seeded.issue("Broken"),
+        seeded,
     }
 }
 
 impl World {
     fn mention(&self, body: &str) -> NoteId {
-        NoteId(
-            self.gl
-                .add_note(
-                    self.project_id,
-                    DoubleNoteable::Issue(self.issue),
-                    NoteSpec::new(self.dev.id, body),
-                )
-                .unwrap()
-                .id,
-        )
+        NoteId(self.comment(DoubleNoteable::Issue(self.issue), body).id)
     }
 
     fn target(&self, note: NoteId) -> Target<'_> {
@@ -136,7 +112,7 @@ async fn the_double_lets_racing_identical_awards_through_as_gitlab_does_and_refu
     let url = format!(
         "{}/projects/{}/issues/{}/notes/{}/award_emoji",
         w.gl.api_url(),
-        w.project_id,
+        w.seeded.project,
         w.issue,
         note.0
     );
@@ -162,7 +138,7 @@ async fn the_double_lets_racing_identical_awards_through_as_gitlab_does_and_refu
     // `+1` is GitLab's alias of `thumbsup`.
     assert_eq!(post("+1").await.unwrap().status(), 201);
     assert_eq!(w.bot_awards(note, "thumbsup"), 1);
-    w.gl.shutdown().await.unwrap();
+    w.seeded.gl.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -196,7 +172,7 @@ async fn eight_concurrent_claims_on_racing_awards_give_exactly_one_winner_fifty_
         ));
     }
     eprintln!("50 rounds of 8 concurrent claims: {:?}", started.elapsed());
-    w.gl.shutdown().await.unwrap();
+    w.seeded.gl.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -205,26 +181,13 @@ async fn a_claimer_that_died_before_handing_over_is_taken_over_exactly_once_afte
     let lease = Duration::from_secs(3);
     let settings = settings(lease);
     let note = w.mention("@claude please fix this");
-    let bot_id = UserId(w.bot.id);
     // A replica claims, then dies (its claim is never handed over).
-    let dead = match claim::claim(&w.bot(), w.target(note), Assistant::Claude, &settings)
-        .await
-        .unwrap()
-    {
+    let dead = match w.claude_claims(w.target(note), &settings).await {
         Claim::Won(award) => award,
         Claim::Taken => unreachable!("the note was free"),
     };
-    let observer = w.bot();
-    let state = || {
-        claim::state(
-            &observer,
-            w.target(note),
-            Assistant::Claude,
-            bot_id,
-            &settings,
-        )
-    };
-    assert_eq!(state().await.unwrap(), State::Held);
+    let state = async || w.claude_state(w.target(note), &settings).await;
+    assert_eq!(state().await, State::Held);
     // Within the lease, nobody else answers.
     assert!(
         eight_claims(&w, note, &settings)
@@ -234,7 +197,7 @@ async fn a_claimer_that_died_before_handing_over_is_taken_over_exactly_once_afte
     );
 
     tokio::time::sleep(lease + Duration::from_millis(200)).await;
-    assert_eq!(state().await.unwrap(), State::Expired);
+    assert_eq!(state().await, State::Expired);
     let outcomes = eight_claims(&w, note, &settings).await;
     let winners: Vec<_> = outcomes
         .iter()
@@ -249,23 +212,17 @@ async fn a_claimer_that_died_before_handing_over_is_taken_over_exactly_once_afte
 
     // The dead claimer wakes up: its hand-over fails, so it never answers.
     assert_eq!(
-        claim::hand_over(&w.bot(), w.target(note), Assistant::Claude, dead)
-            .await
-            .unwrap(),
+        w.claude_hands_over(w.target(note), dead).await,
         HandOver::Lost
     );
-    let HandOver::Done(_) =
-        claim::hand_over(&w.bot(), w.target(note), Assistant::Claude, winners[0])
-            .await
-            .unwrap()
-    else {
+    let HandOver::Done(_) = w.claude_hands_over(w.target(note), winners[0]).await else {
         panic!("the new claimer hands over")
     };
-    assert_eq!(state().await.unwrap(), State::HandedOver);
+    assert_eq!(state().await, State::HandedOver);
 
     // Handed over, the mention is never taken again, however old the claim gets.
     tokio::time::sleep(lease + Duration::from_millis(200)).await;
-    assert_eq!(state().await.unwrap(), State::HandedOver);
+    assert_eq!(state().await, State::HandedOver);
     assert!(
         eight_claims(&w, note, &settings)
             .await
@@ -274,7 +231,7 @@ async fn a_claimer_that_died_before_handing_over_is_taken_over_exactly_once_afte
     );
     assert_eq!(w.bot_awards(note, "eyes"), 1);
     assert_eq!(w.bot_awards(note, "hourglass_flowing_sand"), 1);
-    w.gl.shutdown().await.unwrap();
+    w.seeded.gl.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -298,9 +255,7 @@ async fn a_claim_whose_answer_was_lost_is_never_adopted_and_is_taken_over_after_
         action: FaultAction::Status { code: 500 },
         schedule: Schedule::Times { n: 1 },
     });
-    let lost = claim::claim(&w.bot(), w.target(note), Assistant::Claude, &settings)
-        .await
-        .unwrap();
+    let lost = w.claude_claims(w.target(note), &settings).await;
     assert_eq!(lost, Claim::Taken, "a claim it cannot prove is its own");
     assert_eq!(faults.injected(), 1);
 
@@ -315,7 +270,7 @@ async fn a_claim_whose_answer_was_lost_is_never_adopted_and_is_taken_over_after_
         "{outcomes:?}"
     );
     assert_eq!(w.bot_awards(note, "eyes"), 1);
-    w.gl.shutdown().await.unwrap();
+    w.seeded.gl.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -323,62 +278,58 @@ async fn a_released_claim_can_be_taken_again_and_a_persons_reaction_is_no_claim(
     let w = world().await;
     let settings = settings(Duration::from_secs(600));
     let note = w.mention("@claude @codex please fix this");
-    let bot_id = UserId(w.bot.id);
     let human = client(&w.gl.api_url(), &w.dev.token);
     human
         .award_note(&w.project, Noteable::Issue(IssueIid(w.issue)), note, "eyes")
         .await
         .unwrap();
-    assert_eq!(
-        claim::state(
-            &w.bot(),
-            w.target(note),
-            Assistant::Claude,
-            bot_id,
-            &settings
-        )
-        .await
-        .unwrap(),
-        State::Free
-    );
-    let Claim::Won(award) = claim::claim(&w.bot(), w.target(note), Assistant::Claude, &settings)
-        .await
-        .unwrap()
-    else {
+    assert_eq!(w.claude_state(w.target(note), &settings).await, State::Free);
+    let Claim::Won(award) = w.claude_claims(w.target(note), &settings).await else {
         panic!("a person's reaction does not hold the note")
     };
     // The relay could not start the pipeline: it gives the claim back.
     claim::release(&w.bot(), w.target(note), award, None)
         .await
         .unwrap();
-    assert_eq!(
-        claim::state(
-            &w.bot(),
-            w.target(note),
-            Assistant::Claude,
-            bot_id,
-            &settings
-        )
-        .await
-        .unwrap(),
-        State::Free
-    );
+    assert_eq!(w.claude_state(w.target(note), &settings).await, State::Free);
     assert!(matches!(
-        claim::claim(&w.bot(), w.target(note), Assistant::Claude, &settings).await,
-        Ok(Claim::Won(_))
+        w.claude_claims(w.target(note), &settings).await,
+        Claim::Won(_)
     ));
-    w.gl.shutdown().await.unwrap();
+    w.seeded.gl.shutdown().await.unwrap();
 }
 
 /// The event claim: the bot's reactions on the issue itself, for a trigger without a note.
 impl World {
+    /// Claude's claim on `target`, as the bot reads it.
+    async fn claude_state(&self, target: Target<'_>, settings: &ClaimSettings) -> State {
+        let me = UserId(self.bot.id);
+        claim::state(&self.bot(), target, Assistant::Claude, me, settings)
+            .await
+            .unwrap()
+    }
+
+    /// The bot claims `target` for Claude.
+    async fn claude_claims(&self, target: Target<'_>, settings: &ClaimSettings) -> Claim {
+        claim::claim(&self.bot(), target, Assistant::Claude, settings)
+            .await
+            .unwrap()
+    }
+
+    /// The bot hands Claude's claim `award` on `target` over to the pipeline.
+    async fn claude_hands_over(&self, target: Target<'_>, award: AwardId) -> HandOver {
+        claim::hand_over(&self.bot(), target, Assistant::Claude, award)
+            .await
+            .unwrap()
+    }
+
     fn event(&self, at: chrono::DateTime<chrono::Utc>) -> Target<'_> {
         Target::event(&self.project, Noteable::Issue(IssueIid(self.issue)), at)
     }
 
     fn bot_issue_awards(&self, name: &str) -> usize {
         self.gl
-            .noteable_awards(self.project_id, DoubleNoteable::Issue(self.issue))
+            .noteable_awards(self.seeded.project, DoubleNoteable::Issue(self.issue))
             .iter()
             .filter(|a| a.user_id == self.bot.id && a.name == name)
             .count()
@@ -409,25 +360,14 @@ async fn an_event_is_claimed_once_on_the_issue_itself_and_a_duplicate_delivery_f
         .collect();
     assert_eq!(won.len(), 1, "{outcomes:?}");
     assert_eq!(w.bot_issue_awards(claim::emoji(Assistant::Claude)), 1);
-    let bot = w.bot();
     assert!(matches!(
-        claim::hand_over(&bot, w.event(at), Assistant::Claude, won[0])
-            .await
-            .unwrap(),
+        w.claude_hands_over(w.event(at), won[0]).await,
         HandOver::Done(_)
     ));
     // The same event delivered again (a project and a group hook, a retried delivery).
+    assert_eq!(w.claude_claims(w.event(at), &settings).await, Claim::Taken);
     assert_eq!(
-        claim::claim(&bot, w.event(at), Assistant::Claude, &settings)
-            .await
-            .unwrap(),
-        Claim::Taken
-    );
-    let me = UserId(w.bot.id);
-    assert_eq!(
-        claim::state(&bot, w.event(at), Assistant::Claude, me, &settings)
-            .await
-            .unwrap(),
+        w.claude_state(w.event(at), &settings).await,
         State::HandedOver
     );
     // Nothing landed on a note.
@@ -438,38 +378,24 @@ async fn an_event_is_claimed_once_on_the_issue_itself_and_a_duplicate_delivery_f
 async fn a_later_event_on_the_same_issue_is_answerable_again_and_clears_the_earlier_reactions() {
     let w = world().await;
     let settings = settings(Duration::from_secs(60));
-    let bot = w.bot();
     let first = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
-    let Claim::Won(award) = claim::claim(&bot, w.event(first), Assistant::Claude, &settings)
-        .await
-        .unwrap()
-    else {
+    let Claim::Won(award) = w.claude_claims(w.event(first), &settings).await else {
         panic!("the first event is free");
     };
-    claim::hand_over(&bot, w.event(first), Assistant::Claude, award)
-        .await
-        .unwrap();
+    w.claude_hands_over(w.event(first), award).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     // Unassigned and assigned again: a new event, after the first one's reactions.
     let second = chrono::Utc::now();
-    let me = UserId(w.bot.id);
     assert_eq!(
-        claim::state(&bot, w.event(second), Assistant::Claude, me, &settings)
-            .await
-            .unwrap(),
+        w.claude_state(w.event(second), &settings).await,
         State::Expired,
         "the earlier event's reactions do not hold the new one"
     );
-    let Claim::Won(again) = claim::claim(&bot, w.event(second), Assistant::Claude, &settings)
-        .await
-        .unwrap()
-    else {
+    let Claim::Won(again) = w.claude_claims(w.event(second), &settings).await else {
         panic!("a new event is answered again");
     };
     assert!(matches!(
-        claim::hand_over(&bot, w.event(second), Assistant::Claude, again)
-            .await
-            .unwrap(),
+        w.claude_hands_over(w.event(second), again).await,
         HandOver::Done(_)
     ));
     assert_eq!(w.bot_issue_awards(claim::emoji(Assistant::Claude)), 1);
@@ -479,9 +405,7 @@ async fn a_later_event_on_the_same_issue_is_answerable_again_and_clears_the_earl
     );
     // The first event, delivered late, is not answered again: it finds the newer claim.
     assert_eq!(
-        claim::claim(&bot, w.event(first), Assistant::Claude, &settings)
-            .await
-            .unwrap(),
+        w.claude_claims(w.event(first), &settings).await,
         Claim::Taken
     );
 }

@@ -2,6 +2,7 @@
 //! documentation independently, so agreement here is evidence, not an echo.
 
 use crate::support::gitlab_client::fast_retrying_client;
+use crate::support::seeded::Seeded as World;
 use doubles::gitlab::double::{Team, TeamSpec};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
 };
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
-use doubles::gitlab::repo::{FileChange, Signature};
+
 use entrypoint::gitlab::award_emoji::AwardOutcome;
 use entrypoint::gitlab::diff_position::{DiffPosition, PositionType};
 use entrypoint::gitlab::ids::{
@@ -28,43 +29,16 @@ fn client(api_url: &str, token: &str) -> GitLab {
     fast_retrying_client(api_url, token, 12, Duration::from_secs(20))
 }
 
-struct World {
-    gl: GitLabDouble,
-    project: u64,
-    bot: doubles::gitlab::double::SeededUser,
-    dev: doubles::gitlab::double::SeededUser,
-}
-
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let Team {
-        project, bot, dev, ..
-    } = gl.seed_team(TeamSpec::default()).expect("team");
-    World {
-        gl,
-        project,
-        bot,
-        dev,
-    }
-}
-
-fn pid(w: &World) -> ProjectRef {
-    ProjectRef::Id(ProjectId(w.project))
+    World::start().await
 }
 
 #[tokio::test]
 async fn client_lists_thirty_pages_while_a_fifth_of_requests_fail() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Busy issue"))
-            .unwrap();
+    let issue = w.issue("Busy issue");
     for n in 0..2950 {
-        w.gl.add_note(
-            w.project,
-            DoubleNoteable::Issue(issue.iid),
-            NoteSpec::new(w.dev.id, &format!("note {n}")),
-        )
-        .unwrap();
+        w.comment(DoubleNoteable::Issue(issue), &format!("note {n}"));
     }
     let faults = w.gl.faults();
     let notes_path = "/api/v4/projects/*/issues/*/notes";
@@ -84,8 +58,8 @@ async fn client_lists_thirty_pages_while_a_fifth_of_requests_fail() {
     let gitlab = client(&w.gl.api_url(), &w.bot.token);
     let notes = gitlab
         .notes(
-            &pid(&w),
-            Noteable::Issue(IssueIid(issue.iid)),
+            &w.project_ref(),
+            Noteable::Issue(IssueIid(issue)),
             NoteListOptions::default(),
         )
         .await
@@ -163,7 +137,7 @@ async fn errors_carry_gitlabs_status_and_message() {
     w.gl.add_member(w.project, guest.id, 10).unwrap();
     let forbidden = client(&w.gl.api_url(), &guest.token)
         .create_merge_request(
-            &pid(&w),
+            &w.project_ref(),
             &NewMergeRequest::new("feature", "main", "Guest tries"),
         )
         .await;
@@ -176,17 +150,19 @@ async fn errors_carry_gitlabs_status_and_message() {
 #[tokio::test]
 async fn notes_round_trip_and_emit_note_hooks_our_parser_understands() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Crash"))
-            .unwrap();
+    let issue = w.issue("Crash");
     let dev = client(&w.gl.api_url(), &w.dev.token);
-    let noteable = Noteable::Issue(IssueIid(issue.iid));
+    let noteable = Noteable::Issue(IssueIid(issue));
     let note = dev
-        .create_note(&pid(&w), noteable, &NewNote::new("@claude please fix this"))
+        .create_note(
+            &w.project_ref(),
+            noteable,
+            &NewNote::new("@claude please fix this"),
+        )
         .await
         .unwrap();
     assert_eq!(note.author.username, "dana");
-    let stored = w.gl.notes(w.project, DoubleNoteable::Issue(issue.iid));
+    let stored = w.gl.notes(w.project, DoubleNoteable::Issue(issue));
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].body, "@claude please fix this");
 
@@ -201,7 +177,7 @@ async fn notes_round_trip_and_emit_note_hooks_our_parser_understands() {
 
     let updated = dev
         .update_note(
-            &pid(&w),
+            &w.project_ref(),
             noteable,
             note.id,
             &Inert::new("@claude please fix this, thanks"),
@@ -219,7 +195,7 @@ async fn notes_round_trip_and_emit_note_hooks_our_parser_understands() {
 
     let internal = dev
         .create_note(
-            &pid(&w),
+            &w.project_ref(),
             noteable,
             &NewNote {
                 body: Inert::new("internal only"),
@@ -234,24 +210,17 @@ async fn notes_round_trip_and_emit_note_hooks_our_parser_understands() {
 #[tokio::test]
 async fn a_duplicate_merge_request_is_a_typed_conflict_and_create_or_update_updates_it() {
     let w = world().await;
-    let repo = w.gl.repo(w.project).unwrap();
-    repo.commit(
-        "claude/issue-1-fix",
-        &[FileChange::Write {
-            path: "fix.txt".into(),
-            content: b"fixed\n".to_vec(),
-        }],
-        "Fix it",
-        &Signature {
-            name: "Claude".into(),
-            email: "claude@example.com".into(),
-        },
-    )
-    .unwrap();
+    w.commit("claude/issue-1-fix", "fix.txt", "fixed\n", "Fix it");
     let bot = client(&w.gl.api_url(), &w.bot.token);
     let new = NewMergeRequest::new("claude/issue-1-fix", "main", "Fix the crash");
-    let first = bot.create_merge_request(&pid(&w), &new).await.unwrap();
-    let again = bot.create_merge_request(&pid(&w), &new).await.unwrap_err();
+    let first = bot
+        .create_merge_request(&w.project_ref(), &new)
+        .await
+        .unwrap();
+    let again = bot
+        .create_merge_request(&w.project_ref(), &new)
+        .await
+        .unwrap_err();
     match again {
         GitLabError::MergeRequestAlreadyExists { existing, .. } => {
             assert_eq!(existing, Some(first.iid))
@@ -261,7 +230,7 @@ async fn a_duplicate_merge_request_is_a_typed_conflict_and_create_or_update_upda
     let mut retitled = new.clone();
     retitled.title = Inert::new("Fix the crash (v2)");
     let (mr, upsert) = bot
-        .create_or_update_merge_request(&pid(&w), &retitled)
+        .create_or_update_merge_request(&w.project_ref(), &retitled)
         .await
         .unwrap();
     assert_eq!((mr.iid, upsert), (first.iid, Upsert::Updated));
@@ -270,7 +239,7 @@ async fn a_duplicate_merge_request_is_a_typed_conflict_and_create_or_update_upda
         "Fix the crash (v2)"
     );
     let found = bot
-        .find_open_merge_request(&pid(&w), "claude/issue-1-fix")
+        .find_open_merge_request(&w.project_ref(), "claude/issue-1-fix")
         .await
         .unwrap();
     assert_eq!(found.map(|m| m.iid), Some(first.iid));
@@ -279,32 +248,21 @@ async fn a_duplicate_merge_request_is_a_typed_conflict_and_create_or_update_upda
 #[tokio::test]
 async fn review_comments_land_on_the_right_diff_line_and_threads_resolve() {
     let w = world().await;
-    let repo = w.gl.repo(w.project).unwrap();
-    let author = Signature {
-        name: "Dana".into(),
-        email: "dana@example.com".into(),
-    };
-    repo.commit(
+    w.commit(
         "feature/parser",
-        &[FileChange::Write {
-            path: "src/parser.rs".into(),
-            content: b"fn parse() {\n    let x = input.unwrap();\n}\n".to_vec(),
-        }],
+        "src/parser.rs",
+        "fn parse() {\n    let x = input.unwrap();\n}\n",
         "Add parser",
-        &author,
-    )
-    .unwrap();
-    let mr =
-        w.gl.create_merge_request(
-            w.project,
-            MrSpec::new(w.dev.id, "feature/parser", "main", "Parser"),
-        )
-        .unwrap();
+    );
+    let mr = w.merge_request("feature/parser", "Parser");
     let bot = client(&w.gl.api_url(), &w.bot.token);
-    let iid = MergeRequestIid(mr.iid);
-    let fetched = bot.merge_request(&pid(&w), iid).await.unwrap();
+    let iid = MergeRequestIid(mr);
+    let fetched = bot.merge_request(&w.project_ref(), iid).await.unwrap();
     let refs = fetched.diff_refs.expect("diff_refs");
-    let diffs = bot.merge_request_diffs(&pid(&w), iid).await.unwrap();
+    let diffs = bot
+        .merge_request_diffs(&w.project_ref(), iid)
+        .await
+        .unwrap();
     assert_eq!(diffs.len(), 1);
     assert_eq!(diffs[0].new_path, "src/parser.rs");
     assert!(diffs[0].new_file);
@@ -321,13 +279,13 @@ async fn review_comments_land_on_the_right_diff_line_and_threads_resolve() {
     };
     let body = "This can panic.\n\n```suggestion:-0+0\n    let x = input?;\n```";
     let thread = bot
-        .create_diff_discussion(&pid(&w), iid, &Inert::new(body), &position)
+        .create_diff_discussion(&w.project_ref(), iid, &Inert::new(body), &position)
         .await
         .unwrap();
     assert!(!thread.individual_note);
     let reply = bot
         .reply_to_discussion(
-            &pid(&w),
+            &w.project_ref(),
             Noteable::MergeRequest(iid),
             &thread.id,
             &Inert::new("Summary follows."),
@@ -336,7 +294,7 @@ async fn review_comments_land_on_the_right_diff_line_and_threads_resolve() {
         .unwrap();
     assert_eq!(reply.body, "Summary follows.");
     let resolved = bot
-        .resolve_discussion(&pid(&w), iid, &thread.id, true)
+        .resolve_discussion(&w.project_ref(), iid, &thread.id, true)
         .await
         .unwrap();
     assert!(resolved.is_resolved(), "{resolved:?}");
@@ -344,7 +302,7 @@ async fn review_comments_land_on_the_right_diff_line_and_threads_resolve() {
     let mut outside = position.clone();
     outside.new_line = Some(40);
     let refused = bot
-        .create_diff_discussion(&pid(&w), iid, &Inert::new("nowhere"), &outside)
+        .create_diff_discussion(&w.project_ref(), iid, &Inert::new("nowhere"), &outside)
         .await
         .unwrap_err();
     assert_eq!(refused.status().map(|s| s.as_u16()), Some(400), "{refused}");
@@ -355,21 +313,21 @@ async fn access_levels_come_from_the_project_or_its_group() {
     let w = world().await;
     let gitlab = client(&w.gl.api_url(), &w.bot.token);
     let dev = gitlab
-        .project_member(&pid(&w), UserId(w.dev.id))
+        .project_member(&w.project_ref(), UserId(w.dev.id))
         .await
         .unwrap();
     assert_eq!(dev.map(|m| m.access_level.0), Some(30));
     let lead = w.gl.add_user(UserSpec::human("lee")).unwrap();
     w.gl.add_group_member("acme", lead.id, 40).unwrap();
     let inherited = gitlab
-        .project_member(&pid(&w), UserId(lead.id))
+        .project_member(&w.project_ref(), UserId(lead.id))
         .await
         .unwrap();
     assert_eq!(inherited.map(|m| m.access_level.0), Some(40));
     let stranger = w.gl.add_user(UserSpec::human("stranger")).unwrap();
     assert!(
         gitlab
-            .project_member(&pid(&w), UserId(stranger.id))
+            .project_member(&w.project_ref(), UserId(stranger.id))
             .await
             .unwrap()
             .is_none()
@@ -379,25 +337,17 @@ async fn access_levels_come_from_the_project_or_its_group() {
 #[tokio::test]
 async fn awarding_the_same_emoji_twice_is_not_an_error() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Crash"))
-            .unwrap();
-    let note =
-        w.gl.add_note(
-            w.project,
-            DoubleNoteable::Issue(issue.iid),
-            NoteSpec::new(w.dev.id, "@claude fix"),
-        )
-        .unwrap();
+    let issue = w.issue("Crash");
+    let note = w.comment(DoubleNoteable::Issue(issue), "@claude fix");
     let bot = client(&w.gl.api_url(), &w.bot.token);
-    let noteable = Noteable::Issue(IssueIid(issue.iid));
+    let noteable = Noteable::Issue(IssueIid(issue));
     let first = bot
-        .award_note(&pid(&w), noteable, NoteId(note.id), "eyes")
+        .award_note(&w.project_ref(), noteable, NoteId(note.id), "eyes")
         .await
         .unwrap();
     assert!(matches!(first, AwardOutcome::Awarded(_)));
     let second = bot
-        .award_note(&pid(&w), noteable, NoteId(note.id), "eyes")
+        .award_note(&w.project_ref(), noteable, NoteId(note.id), "eyes")
         .await
         .unwrap();
     assert!(matches!(second, AwardOutcome::AlreadyAwarded));
@@ -415,7 +365,7 @@ async fn pipelines_are_started_with_our_variables() {
     ]);
     let triggered = bot
         .trigger_pipeline(
-            &pid(&w),
+            &w.project_ref(),
             &PipelineTrigger {
                 token: Secret::new(trigger_token.clone()),
                 git_ref: "main".into(),
@@ -426,7 +376,7 @@ async fn pipelines_are_started_with_our_variables() {
         .unwrap();
     let created = bot
         .create_pipeline(
-            &pid(&w),
+            &w.project_ref(),
             &NewPipeline {
                 git_ref: "main".into(),
                 variables: vec![PipelineVariable {
@@ -518,41 +468,24 @@ async fn a_foreign_diff_note_with_an_old_style_line_range_does_not_break_the_thr
     let w = world().await;
     let repo = w.gl.repo(w.project).unwrap();
     repo.create_branch("feature", "main").unwrap();
-    let mr =
-        w.gl.create_merge_request(
-            w.project,
-            MrSpec::new(w.dev.id, "feature", "main", "Feature"),
-        )
-        .unwrap();
-    let noteable = DoubleNoteable::MergeRequest(mr.iid);
-    let odd =
-        w.gl.add_note(
-            w.project,
-            noteable,
-            NoteSpec::new(w.dev.id, "left by another tool").position(foreign_position()),
-        )
-        .unwrap();
+    let mr = w.merge_request("feature", "Feature");
+    let noteable = DoubleNoteable::MergeRequest(mr);
+    let odd = w.note(
+        noteable,
+        NoteSpec::new(w.dev.id, "left by another tool").position(foreign_position()),
+    );
     let mut unknown = foreign_position();
     unknown["position_type"] = "pdf".into();
     unknown["new_line"] = serde_json::json!({"page": 3});
-    let stranger =
-        w.gl.add_note(
-            w.project,
-            noteable,
-            NoteSpec::new(w.dev.id, "a shape nobody knows").position(unknown),
-        )
-        .unwrap();
-    let mention =
-        w.gl.add_note(
-            w.project,
-            noteable,
-            NoteSpec::new(w.dev.id, "@claude review"),
-        )
-        .unwrap();
+    let stranger = w.note(
+        noteable,
+        NoteSpec::new(w.dev.id, "a shape nobody knows").position(unknown),
+    );
+    let mention = w.comment(noteable, "@claude review");
     let bot = client(&w.gl.api_url(), &w.bot.token);
-    let target = Noteable::MergeRequest(MergeRequestIid(mr.iid));
+    let target = Noteable::MergeRequest(MergeRequestIid(mr));
 
-    let threads = bot.discussions(&pid(&w), target).await.unwrap();
+    let threads = bot.discussions(&w.project_ref(), target).await.unwrap();
     let notes: Vec<_> = threads.iter().flat_map(|d| &d.notes).collect();
     assert_eq!(
         notes.iter().map(|n| n.id).collect::<Vec<_>>(),
@@ -576,7 +509,7 @@ async fn a_foreign_diff_note_with_an_old_style_line_range_does_not_break_the_thr
     );
 
     let listed = bot
-        .notes(&pid(&w), target, NoteListOptions::default())
+        .notes(&w.project_ref(), target, NoteListOptions::default())
         .await
         .unwrap();
     assert_eq!(listed.len(), 3);
@@ -602,7 +535,7 @@ async fn a_forks_merge_request_from_a_branch_of_the_same_name_is_not_ours() {
         .unwrap();
     let bot = client(&w.gl.api_url(), &w.bot.token);
     let found = bot
-        .find_open_merge_request(&pid(&w), "claude/issue-1-fix")
+        .find_open_merge_request(&w.project_ref(), "claude/issue-1-fix")
         .await
         .unwrap();
     assert_eq!(
@@ -616,30 +549,16 @@ async fn a_forks_merge_request_from_a_branch_of_the_same_name_is_not_ours() {
         .unwrap()
         .create_branch("claude/issue-1-fix", "main")
         .unwrap();
-    w.gl.repo(w.project)
-        .unwrap()
-        .commit(
-            "claude/issue-1-fix",
-            &[FileChange::Write {
-                path: "fix.txt".into(),
-                content: b"fixed\n".to_vec(),
-            }],
-            "Fix",
-            &Signature {
-                name: "Claude".into(),
-                email: "claude@example.com".into(),
-            },
-        )
-        .unwrap();
+    w.commit("claude/issue-1-fix", "fix.txt", "fixed\n", "Fix");
     let new = NewMergeRequest::new("claude/issue-1-fix", "main", "Fix the crash");
     let (ours, upsert) = bot
-        .create_or_update_merge_request(&pid(&w), &new)
+        .create_or_update_merge_request(&w.project_ref(), &new)
         .await
         .unwrap();
     assert_eq!(upsert, Upsert::Created, "the fork's MR does not block ours");
     assert_ne!(ours.iid.0, theirs.iid);
     let found = bot
-        .find_open_merge_request(&pid(&w), "claude/issue-1-fix")
+        .find_open_merge_request(&w.project_ref(), "claude/issue-1-fix")
         .await
         .unwrap();
     assert_eq!(found.map(|m| m.iid), Some(ours.iid));

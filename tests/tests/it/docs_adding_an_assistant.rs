@@ -4,7 +4,7 @@
 //! the page names exists (and the example assistant's do not: it is not part of the product),
 //! and the page covers every field of a profile and every method of the `Agent` trait.
 
-use crate::repo_files::repo;
+use crate::repo_files::{assert_none_found, repo};
 use crate::rust_source;
 
 use std::path::Path;
@@ -46,12 +46,13 @@ fn adding_an_assistant_touches_only_its_row_and_its_folder() {
             branches.push(format!("{}: {branch}", relative.display()));
         }
     }
-    assert!(
-        branches.is_empty(),
-        "product code outside crates/core and entrypoint/src/agent/<name>/ branches on a named \
-         assistant; move the difference into the PROFILES row or the Agent trait \
-         ({PAGE}):\n{}",
-        branches.join("\n")
+    assert_none_found(
+        &branches,
+        &format!(
+            "product code outside crates/core and entrypoint/src/agent/<name>/ branches on a \
+             named assistant; move the difference into the PROFILES row or the Agent trait \
+             ({PAGE})"
+        ),
     );
 }
 

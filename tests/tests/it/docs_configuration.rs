@@ -13,7 +13,10 @@ use std::path::PathBuf;
 use entrypoint::env::CATALOGUE;
 use entrypoint::setup::ci_include::DEFAULT_TEMPLATE_PROJECT;
 use regex::Regex;
-use repo_files::{TEMPLATES, markdown_pages, repo, template_inputs};
+use repo_files::{
+    TEMPLATES, assert_none_found, assert_templates_default, heading_id, markdown_pages, repo,
+    template_inputs,
+};
 
 fn configuration_md() -> String {
     std::fs::read_to_string(repo().join("docs/configuration.md")).expect("docs/configuration.md")
@@ -30,17 +33,6 @@ fn words(text: &str) -> BTreeSet<String> {
         .expect("valid regex")
         .find_iter(text)
         .map(|m| m.as_str().to_owned())
-        .collect()
-}
-
-/// GitLab's heading id for a heading's text (as `docs_links` computes it).
-fn slug(heading: &str) -> String {
-    heading
-        .trim()
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
-        .map(|c| if c == ' ' { '-' } else { c })
         .collect()
 }
 
@@ -63,7 +55,7 @@ fn configuration_page() -> (BTreeMap<String, String>, Vec<Row>) {
     let mut header: Option<Vec<String>> = None;
     for line in configuration_md().lines() {
         if line.starts_with('#') {
-            section = slug(line.trim_start_matches('#'));
+            section = heading_id(line.trim_start_matches('#'));
             header = None;
             continue;
         }
@@ -228,10 +220,9 @@ fn the_entrypoint_spells_variable_names_only_in_the_catalogue() {
         in_catalogue > 100,
         "the scan found only {in_catalogue} names in entrypoint/src/env"
     );
-    assert!(
-        offenders.is_empty(),
-        "variable names spelled outside entrypoint/src/env (use the catalogue's constants):\n{}",
-        offenders.join("\n")
+    assert_none_found(
+        &offenders,
+        "variable names spelled outside entrypoint/src/env (use the catalogue's constants)",
     );
 }
 
@@ -263,13 +254,11 @@ fn every_template_input_is_documented() {
 #[test]
 fn the_canonical_project_path_is_the_one_the_templates_and_docs_use() {
     let registry = format!("$CI_REGISTRY/{DEFAULT_TEMPLATE_PROJECT}");
-    for (file, _) in TEMPLATES {
-        assert_eq!(
-            template_inputs(file)["image_registry"]["default"].as_str(),
-            Some(registry.as_str()),
-            "{file}: image_registry defaults to the canonical project's registry"
-        );
-    }
+    assert_templates_default(
+        "image_registry",
+        &registry,
+        "the canonical project's registry",
+    );
     assert!(configuration_md().contains(&format!("`{DEFAULT_TEMPLATE_PROJECT}`")));
     // No page may point at another project path in an include block.
     let include = Regex::new(r"project: '([^']+)'").expect("valid regex");
@@ -294,13 +283,7 @@ fn the_canonical_project_path_is_the_one_the_templates_and_docs_use() {
 #[test]
 fn every_release_reference_names_the_workspace_version() {
     let version = env!("CARGO_PKG_VERSION");
-    for (file, _) in TEMPLATES {
-        assert_eq!(
-            template_inputs(file)["image_tag"]["default"].as_str(),
-            Some(version),
-            "{file}: image_tag defaults to the workspace version"
-        );
-    }
+    assert_templates_default("image_tag", version, "the workspace version");
     let references = [
         (r"ref: '([^']+)'", format!("v{version}")),
         (

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
-use repo_files::{markdown_pages, repo};
+use repo_files::{assert_none_found, heading_id, markdown_pages, repo};
 
 /// Pages other branches add (the relay, the scan, Duo flows, doctor); linked from here before
 /// they exist.
@@ -19,17 +19,6 @@ const WRITTEN_ELSEWHERE: &[&str] = &[
     "docs/duo-flow.md",
     "docs/doctor.md",
 ];
-
-/// GitLab's heading id for a heading's text.
-fn slug(heading: &str) -> String {
-    heading
-        .trim()
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
-        .map(|c| if c == ' ' { '-' } else { c })
-        .collect()
-}
 
 /// The link destinations and heading ids of one page.
 fn read(page: &Path) -> (Vec<String>, BTreeSet<String>) {
@@ -50,7 +39,7 @@ fn read(page: &Path) -> (Vec<String>, BTreeSet<String>) {
             }
             Event::End(TagEnd::Heading(_)) => {
                 if let Some(h) = heading.take() {
-                    anchors.insert(slug(&h));
+                    anchors.insert(heading_id(&h));
                 }
             }
             _ => {}
@@ -118,18 +107,18 @@ fn relative_links_lead_to_files_and_headings_that_exist() {
         checked > 50,
         "only {checked} links found: the reader is broken"
     );
-    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    assert_none_found(&broken, "broken links");
 }
 
 #[test]
 fn heading_ids_follow_gitlab() {
     assert_eq!(
-        slug("Runner: `NET_ADMIN` for Codex"),
+        heading_id("Runner: `NET_ADMIN` for Codex"),
         "runner-net_admin-for-codex"
     );
-    assert_eq!(slug("GitLab.com Free"), "gitlabcom-free");
+    assert_eq!(heading_id("GitLab.com Free"), "gitlabcom-free");
     assert_eq!(
-        slug("Can `rules:if` read the webhook payload?"),
+        heading_id("Can `rules:if` read the webhook payload?"),
         "can-rulesif-read-the-webhook-payload"
     );
 }

@@ -3,6 +3,7 @@
 //! `bail!` texts) and every failure headline and advice of the result note. A new message in
 //! those modules without an entry in the page fails here.
 
+use crate::repo_files::assert_none_found;
 use crate::rust_source;
 
 use std::time::Duration;
@@ -110,11 +111,7 @@ fn every_configuration_error_is_explained() {
         checked > 40,
         "only {checked} messages found: the scan is broken"
     );
-    assert!(
-        missing.is_empty(),
-        "docs/troubleshooting.md does not explain:\n{}",
-        missing.join("\n")
-    );
+    assert_none_found(&missing, "docs/troubleshooting.md does not explain");
 }
 
 /// Every variant, so a new one must be added here (and to the page) to compile.
@@ -185,9 +182,5 @@ fn every_failure_in_the_result_note_is_explained() {
             }
         }
     }
-    assert!(
-        missing.is_empty(),
-        "docs/troubleshooting.md does not explain:\n{}",
-        missing.join("\n")
-    );
+    assert_none_found(&missing, "docs/troubleshooting.md does not explain");
 }

@@ -2,6 +2,9 @@
 //! every check, and each pitfall alone gives exactly its own finding, with its fix, and a
 //! failing exit. No secret ever reaches the output.
 
+use crate::support::seeded::project_on;
+use crate::support::setup::{template, unattended};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::{Command, Output, Stdio};
 
@@ -11,7 +14,7 @@ use axum::routing::get;
 use doubles::gitlab::double::{GitLabDouble, ProjectSpec, SeededUser, UserSpec};
 use doubles::gitlab::repo::{FileChange, Signature};
 use doubles::gitlab::version::GitLabVersion;
-use entrypoint::agent::{Assistant, Handles};
+use entrypoint::agent::Assistant;
 use entrypoint::doctor::{self, Check, Finding, Inputs, Place, Report, Status};
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::gitlab::projects::PipelineVariablesRole;
@@ -19,7 +22,7 @@ use entrypoint::gitlab::variables::NewVariable;
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
 use entrypoint::sandbox::capability::Capabilities;
 use entrypoint::secret::Secret;
-use entrypoint::setup::{self, Mode, Options, TemplateSource, Ui};
+use entrypoint::setup::{self, Mode, Ui};
 use tokio::net::TcpListener;
 
 const MODEL_KEY: &str = "sk-ant-api03-Doctor_Key-0123456789abcdef";
@@ -72,13 +75,6 @@ async fn registry() -> SocketAddr {
     addr
 }
 
-fn template() -> TemplateSource {
-    TemplateSource {
-        project: "tools/assistants".into(),
-        git_ref: "v1.0.0".into(),
-    }
-}
-
 struct World {
     gl: GitLabDouble,
     /// What setup printed.
@@ -119,11 +115,11 @@ impl World {
 
     async fn doctor(&self, place: Place, token: &str, env: &[(&str, &str)]) -> Report {
         let gitlab = client(&self.gl.api_url(), token);
-        let vars: Vec<(String, String)> = env
+        let vars: HashMap<String, String> = env
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let lookup = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let lookup = move |name: &str| vars.get(name).cloned();
         let inputs = Inputs {
             project: self.project_ref(),
             place,
@@ -209,26 +205,11 @@ async fn set_up(mode: Mode, merged: bool) -> World {
 
 /// [`set_up`] on a double answering as GitLab `version`, for a project seeded as `spec`.
 async fn set_up_on(version: GitLabVersion, spec: ProjectSpec, mode: Mode, merged: bool) -> World {
-    let gl = GitLabDouble::builder()
-        .gitlab_version(version)
-        .start()
-        .await
-        .expect("double starts");
-    let project = gl.add_project(spec).expect("project").id;
+    let (gl, project) = project_on(version, spec).await;
     let maintainer = gl.add_user(UserSpec::human("alice")).expect("alice");
     gl.add_member(project, maintainer.id, 40)
         .expect("alice maintains");
-    let options = Options {
-        project: ProjectRef::Id(ProjectId(project)),
-        assistant: Assistant::Claude,
-        mode,
-        bot_token: None,
-        model_key: Some(Secret::new(MODEL_KEY)),
-        yes: true,
-        merge_request: true,
-        template: template(),
-        handles: Handles::default(),
-    };
+    let options = unattended(project, mode, MODEL_KEY);
     let mut ui = Unattended::default();
     setup::run(&client(&gl.api_url(), &maintainer.token), &options, &mut ui)
         .await

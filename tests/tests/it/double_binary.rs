@@ -1,9 +1,12 @@
 //! The `gitlab-double` binary starts from a seed file, prints its URL on one JSON line, serves
 //! the seeded users and projects, and exposes its admin endpoints behind the admin token.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::support::seeded::json_of;
 use serde_json::{Value, json};
 
 struct Child(std::process::Child);
@@ -56,18 +59,17 @@ target_branch = "main"
 title = "Feature"
 "#;
 
-#[tokio::test]
-async fn binary_starts_from_a_seed_and_serves_the_current_user() {
-    let dir = tempfile::tempdir().unwrap();
-    let seed = dir.path().join("seed.toml");
+/// The binary started on [`SEED`] (written into `dir`) with `args` beside the listen address
+/// and the seed, and the JSON line it printed once ready.
+async fn start(dir: &Path, args: &[&OsStr]) -> (Child, Value) {
+    let seed = dir.join("seed.toml");
     std::fs::write(&seed, SEED).unwrap();
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_gitlab-double"))
-            .args(["--listen", "127.0.0.1:0", "--relative-url-root", "/gitlab"])
+            .args(["--listen", "127.0.0.1:0"])
             .arg("--seed")
             .arg(&seed)
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -81,32 +83,52 @@ async fn binary_starts_from_a_seed_and_serves_the_current_user() {
     .await
     .unwrap()
     .unwrap();
-    let ready: Value = serde_json::from_str(&line).unwrap();
+    (child, serde_json::from_str(&line).unwrap())
+}
+
+/// `GET url` as the holder of the access token `token`, its body as JSON.
+async fn get_as(url: &str, token: &str) -> Value {
+    json_of(
+        reqwest::Client::new()
+            .get(url)
+            .header("PRIVATE-TOKEN", token),
+    )
+    .await
+}
+
+/// `GET path` of the double's admin endpoints below `base`, with the admin token.
+async fn admin_get(base: &str, path: &str) -> Value {
+    let url = format!("{base}{path}");
+    json_of(reqwest::Client::new().get(url).bearer_auth("double-admin")).await
+}
+
+#[tokio::test]
+async fn binary_starts_from_a_seed_and_serves_the_current_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (_child, ready) = start(
+        dir.path(),
+        &[
+            OsStr::new("--relative-url-root"),
+            OsStr::new("/gitlab"),
+            OsStr::new("--data-dir"),
+            data.as_os_str(),
+        ],
+    )
+    .await;
     let api = ready["api_url"].as_str().unwrap().to_string();
     assert!(api.ends_with("/gitlab/api/v4"), "{api}");
 
     let http = reqwest::Client::new();
-    let me: Value = http
-        .get(format!("{api}/user"))
-        .header("PRIVATE-TOKEN", "glpat-bot-seeded")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = get_as(&format!("{api}/user"), "glpat-bot-seeded").await;
     assert_eq!(me["username"], "project_1001_bot_abc");
     assert_eq!(me["bot"], true);
 
-    let mr: Value = http
-        .get(format!("{api}/projects/group%2Fproj/merge_requests/1"))
-        .header("PRIVATE-TOKEN", "glpat-bot-seeded")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mr = get_as(
+        &format!("{api}/projects/group%2Fproj/merge_requests/1"),
+        "glpat-bot-seeded",
+    )
+    .await;
     assert_eq!(mr["source_branch"], "feature");
     assert_eq!(mr["changes_count"], "1");
 
@@ -129,15 +151,7 @@ async fn binary_starts_from_a_seed_and_serves_the_current_user() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let state: Value = http
-        .get(format!("{base}/-/double/state"))
-        .bearer_auth("double-admin")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = admin_get(base, "/-/double/state").await;
     assert_eq!(
         state["pipelines"][0]["variables"][0],
         json!({"key": "AI_NOTE_ID", "value": "7", "variable_type": "env_var"})
@@ -157,15 +171,7 @@ async fn binary_starts_from_a_seed_and_serves_the_current_user() {
         .await
         .unwrap();
     assert_eq!(r.status(), 503);
-    let requests: Value = http
-        .get(format!("{base}/-/double/requests"))
-        .bearer_auth("double-admin")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let requests = admin_get(base, "/-/double/requests").await;
     assert!(
         requests
             .as_array()
@@ -178,37 +184,10 @@ async fn binary_starts_from_a_seed_and_serves_the_current_user() {
 #[tokio::test]
 async fn the_binary_answers_as_the_gitlab_version_it_is_given() {
     let dir = tempfile::tempdir().unwrap();
-    let seed = dir.path().join("seed.toml");
-    std::fs::write(&seed, SEED).unwrap();
-    let mut child = Child(
-        Command::new(env!("CARGO_BIN_EXE_gitlab-double"))
-            .args(["--listen", "127.0.0.1:0", "--gitlab-version", "16.10.3"])
-            .arg("--seed")
-            .arg(&seed)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let ready: Value = serde_json::from_str(&line).unwrap();
+    let version_args = ["--gitlab-version", "16.10.3"].map(OsStr::new);
+    let (_child, ready) = start(dir.path(), &version_args).await;
     let api = ready["api_url"].as_str().unwrap().to_string();
-    let version: Value = reqwest::Client::new()
-        .get(format!("{api}/version"))
-        .header("PRIVATE-TOKEN", "glpat-alice-seeded")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let version = get_as(&format!("{api}/version"), "glpat-alice-seeded").await;
     assert_eq!(version["version"], "16.10.3-ee");
 
     let refused = Command::new(env!("CARGO_BIN_EXE_gitlab-double"))

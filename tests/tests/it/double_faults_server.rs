@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 struct Running {
     addr: SocketAddr,
     faults: Faults,
+    client: reqwest::Client,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -24,6 +25,30 @@ struct Running {
 impl Running {
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// A GET of `path` with the test's client, answered.
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("a response")
+    }
+
+    /// The statuses of `count` GETs of `path`, one after the other.
+    async fn statuses(&self, path: &str, count: usize) -> Vec<u16> {
+        let mut statuses = Vec::new();
+        for _ in 0..count {
+            statuses.push(self.get(path).await.status().as_u16());
+        }
+        statuses
+    }
+
+    /// From now on only `rule` is scripted.
+    fn script(&self, rule: FaultRule) {
+        self.faults.clear();
+        self.faults.add(rule);
     }
 
     async fn stop(self) {
@@ -76,6 +101,7 @@ async fn start() -> Running {
     Running {
         addr,
         faults,
+        client: client(),
         stop,
         task,
     }
@@ -97,16 +123,6 @@ fn rule(method: Option<&str>, path: &str, action: FaultAction, schedule: Schedul
     }
 }
 
-async fn status_of(client: &reqwest::Client, url: &str) -> u16 {
-    client
-        .get(url)
-        .send()
-        .await
-        .expect("a response")
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn status_fault_answers_with_gitlab_error_json() {
     let server = start().await;
@@ -116,12 +132,9 @@ async fn status_fault_answers_with_gitlab_error_json() {
         FaultAction::Status { code: 503 },
         Schedule::Always,
     ));
-    let client = client();
-    let response = client
-        .get(server.url("/api/v4/projects/group%2Fproj/issues/3/notes"))
-        .send()
-        .await
-        .expect("a response");
+    let response = server
+        .get("/api/v4/projects/group%2Fproj/issues/3/notes")
+        .await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["content-type"], "application/json");
     let body: serde_json::Value = response.json().await.expect("JSON body");
@@ -130,10 +143,7 @@ async fn status_fault_answers_with_gitlab_error_json() {
         serde_json::json!({"message": "503 Service Unavailable"})
     );
 
-    assert_eq!(
-        status_of(&client, &server.url("/api/v4/version")).await,
-        200
-    );
+    assert_eq!(server.get("/api/v4/version").await.status().as_u16(), 200);
     assert_eq!(server.faults.injected(), 1);
     server.stop().await;
 }
@@ -141,20 +151,14 @@ async fn status_fault_answers_with_gitlab_error_json() {
 #[tokio::test]
 async fn status_fault_500_and_502_messages() {
     let server = start().await;
-    let client = client();
     for (code, message) in [(500, "500 Internal Server Error"), (502, "502 Bad Gateway")] {
-        server.faults.clear();
-        server.faults.add(rule(
+        server.script(rule(
             None,
             "/api/v4/version",
             FaultAction::Status { code },
             Schedule::Always,
         ));
-        let response = client
-            .get(server.url("/api/v4/version"))
-            .send()
-            .await
-            .expect("a response");
+        let response = server.get("/api/v4/version").await;
         assert_eq!(response.status().as_u16(), code);
         let body: serde_json::Value = response.json().await.expect("JSON body");
         assert_eq!(body["message"], message);
@@ -173,13 +177,8 @@ async fn rate_limited_fault_answers_429_with_gitlab_headers() {
         },
         Schedule::Times { n: 1 },
     ));
-    let client = client();
     let before = SystemTime::now();
-    let response = client
-        .get(server.url("/api/v4/version"))
-        .send()
-        .await
-        .expect("a response");
+    let response = server.get("/api/v4/version").await;
     assert_eq!(response.status(), 429);
     let header = |name: &str| {
         response.headers()[name]
@@ -217,10 +216,7 @@ async fn rate_limited_fault_answers_429_with_gitlab_headers() {
     );
     assert_eq!(response.text().await.expect("text body"), "Retry later");
 
-    assert_eq!(
-        status_of(&client, &server.url("/api/v4/version")).await,
-        200
-    );
+    assert_eq!(server.get("/api/v4/version").await.status().as_u16(), 200);
     server.stop().await;
 }
 
@@ -233,13 +229,8 @@ async fn latency_fault_delays_then_lets_the_request_through() {
         FaultAction::Latency { ms: 300 },
         Schedule::Always,
     ));
-    let client = client();
     let started = Instant::now();
-    let response = client
-        .get(server.url("/api/v4/version"))
-        .send()
-        .await
-        .expect("a response");
+    let response = server.get("/api/v4/version").await;
     let elapsed = started.elapsed();
     assert_eq!(response.status(), 200);
     assert_eq!(
@@ -294,10 +285,7 @@ async fn drop_fault_closes_the_connection_without_a_response() {
         "unexpected error kind: {error:?}"
     );
 
-    assert_eq!(
-        status_of(&client, &server.url("/api/v4/version")).await,
-        200
-    );
+    assert_eq!(server.get("/api/v4/version").await.status().as_u16(), 200);
     assert_eq!(server.faults.injected(), 2);
     server.stop().await;
 }
@@ -305,47 +293,32 @@ async fn drop_fault_closes_the_connection_without_a_response() {
 #[tokio::test]
 async fn schedules_fire_the_right_number_of_times_over_http() {
     let server = start().await;
-    let client = client();
     server.faults.add(rule(
         None,
         "/api/v4/projects/*/issues",
         FaultAction::Status { code: 500 },
         Schedule::EveryNth { n: 3 },
     ));
-    let mut statuses = Vec::new();
-    for _ in 0..6 {
-        statuses.push(status_of(&client, &server.url("/api/v4/projects/1/issues")).await);
-    }
-    assert_eq!(statuses, [200, 200, 500, 200, 200, 500]);
+    assert_eq!(
+        server.statuses("/api/v4/projects/1/issues", 6).await,
+        [200, 200, 500, 200, 200, 500]
+    );
 
-    server.faults.clear();
-    server.faults.add(rule(
-        None,
-        "/api/v4/version",
-        FaultAction::Status { code: 502 },
-        Schedule::Fraction {
-            ratio: 0.5,
-            seed: 42,
-        },
-    ));
-    let mut first = Vec::new();
-    for _ in 0..40 {
-        first.push(status_of(&client, &server.url("/api/v4/version")).await);
-    }
-    server.faults.clear();
-    server.faults.add(rule(
-        None,
-        "/api/v4/version",
-        FaultAction::Status { code: 502 },
-        Schedule::Fraction {
-            ratio: 0.5,
-            seed: 42,
-        },
-    ));
-    let mut second = Vec::new();
-    for _ in 0..40 {
-        second.push(status_of(&client, &server.url("/api/v4/version")).await);
-    }
+    let half_failing = || {
+        rule(
+            None,
+            "/api/v4/version",
+            FaultAction::Status { code: 502 },
+            Schedule::Fraction {
+                ratio: 0.5,
+                seed: 42,
+            },
+        )
+    };
+    server.script(half_failing());
+    let first = server.statuses("/api/v4/version", 40).await;
+    server.script(half_failing());
+    let second = server.statuses("/api/v4/version", 40).await;
     assert_eq!(first, second, "the same seed gives the same sequence");
     assert!(
         first.contains(&200) && first.contains(&502),

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::seeded::json_of;
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -287,16 +288,7 @@ async fn current_user_of_a_project_access_token_is_a_bot() {
         username.starts_with(&format!("project_{}_bot_", w.project.id)),
         "{username}"
     );
-    let body: Value = w
-        .http
-        .get(w.url("/user"))
-        .bearer_auth(&w.alice.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = json_of(w.http.get(w.url("/user")).bearer_auth(&w.alice.token)).await;
     assert_eq!(body["bot"], false);
     let r = w
         .http

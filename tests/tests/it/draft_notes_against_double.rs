@@ -4,72 +4,60 @@
 //! without an error; quick actions in a draft run only when it is published.
 
 use crate::support::gitlab_client::fast_retrying_client;
-use doubles::gitlab::double::{Team, TeamSpec};
+use crate::support::seeded::{Seeded, deref_to_seeded, rest};
 use std::time::Duration;
 
-use doubles::gitlab::double::{GitLabDouble, MrSpec, SeededUser};
-use doubles::gitlab::repo::{FileChange, Signature};
 use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::diff_position::{DiffPosition, PositionType};
-use entrypoint::gitlab::draft_notes::NewDraftNote;
-use entrypoint::gitlab::ids::{MergeRequestIid, Noteable, ProjectId, ProjectRef};
+use entrypoint::gitlab::draft_notes::{DraftNote, NewDraftNote};
+use entrypoint::gitlab::ids::{MergeRequestIid, Noteable};
 use entrypoint::quick_action::Inert;
+use reqwest::Method;
 use serde_json::json;
 
 fn client(api_url: &str, token: &str) -> GitLab {
     fast_retrying_client(api_url, token, 3, Duration::from_secs(20))
 }
 
+/// The seeded double and dana's merge request `iid`, adding `src/parser.rs` (3 lines).
 struct World {
-    gl: GitLabDouble,
-    project: u64,
-    bot: SeededUser,
-    dev: SeededUser,
+    seeded: Seeded,
     iid: u64,
 }
 
-/// A merge request adding `src/parser.rs` (3 lines); the bot and dana are Developers.
+deref_to_seeded!(World);
+
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let Team {
-        project, bot, dev, ..
-    } = gl.seed_team(TeamSpec::default()).expect("team");
-    let repo = gl.repo(project).expect("repo");
-    repo.commit(
+    let seeded = Seeded::start().await;
+    seeded.commit(
         "feature/parser",
-        &[FileChange::Write {
-            path: "src/parser.rs".into(),
-            content: b"fn parse() {\n    let x = input.unwrap();\n}\n".to_vec(),
-        }],
+        "src/parser.rs",
+        "fn parse() {\n    let x = input.unwrap();\n}\n",
         "Add parser",
-        &Signature {
-            name: "Dana".into(),
-            email: "dana@example.com".into(),
-        },
-    )
-    .expect("commit");
-    let mr = gl
-        .create_merge_request(
-            project,
-            MrSpec::new(dev.id, "feature/parser", "main", "Parser"),
-        )
-        .expect("merge request");
+    );
     World {
-        gl,
-        project,
-        bot,
-        dev,
-        iid: mr.iid,
+        iid: seeded.merge_request("feature/parser", "Parser"),
+        seeded,
     }
 }
 
-fn pid(w: &World) -> ProjectRef {
-    ProjectRef::Id(ProjectId(w.project))
+/// `method` on this merge request's draft notes API (`suffix` after `/draft_notes`) as the bot.
+async fn drafts_api(
+    w: &World,
+    method: reqwest::Method,
+    suffix: &str,
+    body: Option<serde_json::Value>,
+) -> reqwest::Response {
+    let path = format!(
+        "/projects/{}/merge_requests/{}/draft_notes{suffix}",
+        w.project, w.iid
+    );
+    rest(&w.gl, method, &path, &w.bot.token, body).await
 }
 
 async fn position(bot: &GitLab, w: &World, new_line: u32) -> DiffPosition {
     let mr = bot
-        .merge_request(&pid(w), MergeRequestIid(w.iid))
+        .merge_request(&w.project_ref(), MergeRequestIid(w.iid))
         .await
         .unwrap();
     let refs = mr.diff_refs.expect("diff_refs");
@@ -86,6 +74,14 @@ async fn position(bot: &GitLab, w: &World, new_line: u32) -> DiffPosition {
     }
 }
 
+/// The bot (or whoever `gitlab` acts as) drafts `note` on the world's merge request.
+async fn draft(gitlab: &GitLab, w: &World, note: NewDraftNote) -> DraftNote {
+    gitlab
+        .create_draft_note(&w.project_ref(), MergeRequestIid(w.iid), &note)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_drafted_review_is_published_as_one_review_with_one_notification() {
     let w = world().await;
@@ -93,61 +89,59 @@ async fn a_drafted_review_is_published_as_one_review_with_one_notification() {
     let dana = client(&w.gl.api_url(), &w.dev.token);
     let iid = MergeRequestIid(w.iid);
 
-    let on_2 = bot
-        .create_draft_note(
-            &pid(&w),
-            iid,
-            &NewDraftNote::on_line(Inert::new("This can panic."), position(&bot, &w, 2).await),
-        )
-        .await
-        .unwrap();
-    assert_eq!(on_2.position.as_ref().and_then(|p| p.new_line), Some(2));
-    bot.create_draft_note(
-        &pid(&w),
-        iid,
-        &NewDraftNote::on_line(Inert::new("Brace style."), position(&bot, &w, 3).await),
+    let on_2 = draft(
+        &bot,
+        &w,
+        NewDraftNote::on_line(Inert::new("This can panic."), position(&bot, &w, 2).await),
     )
-    .await
-    .unwrap();
+    .await;
+    assert_eq!(on_2.position.as_ref().and_then(|p| p.new_line), Some(2));
+    draft(
+        &bot,
+        &w,
+        NewDraftNote::on_line(Inert::new("Brace style."), position(&bot, &w, 3).await),
+    )
+    .await;
     // GitLab does not look the line up when the draft is made.
-    let nowhere = bot
-        .create_draft_note(
-            &pid(&w),
-            iid,
-            &NewDraftNote::on_line(Inert::new("Line 40?"), position(&bot, &w, 40).await),
-        )
-        .await
-        .unwrap();
-    let general = bot
-        .create_draft_note(
-            &pid(&w),
-            iid,
-            &NewDraftNote::general(Inert::new("Overall fine.")),
-        )
-        .await
-        .unwrap();
+    let nowhere = draft(
+        &bot,
+        &w,
+        NewDraftNote::on_line(Inert::new("Line 40?"), position(&bot, &w, 40).await),
+    )
+    .await;
+    let general = draft(&bot, &w, NewDraftNote::general(Inert::new("Overall fine."))).await;
     assert_eq!(general.position, None);
     assert_ne!(nowhere.id, general.id);
 
     // Drafts are the author's alone, and nobody is notified yet.
-    assert_eq!(bot.draft_notes(&pid(&w), iid).await.unwrap().len(), 4);
-    assert!(dana.draft_notes(&pid(&w), iid).await.unwrap().is_empty());
+    assert_eq!(
+        bot.draft_notes(&w.project_ref(), iid).await.unwrap().len(),
+        4
+    );
+    assert!(
+        dana.draft_notes(&w.project_ref(), iid)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let hidden = dana
-        .delete_draft_note(&pid(&w), iid, on_2.id)
+        .delete_draft_note(&w.project_ref(), iid, on_2.id)
         .await
         .unwrap_err();
     assert_eq!(hidden.status().map(|s| s.as_u16()), Some(404), "{hidden}");
     let threads = bot
-        .discussions(&pid(&w), Noteable::MergeRequest(iid))
+        .discussions(&w.project_ref(), Noteable::MergeRequest(iid))
         .await
         .unwrap();
     assert!(threads.is_empty(), "{threads:?}");
     assert_eq!(w.gl.notification_events(w.project, w.iid, w.bot.id), 0);
 
-    bot.bulk_publish_draft_notes(&pid(&w), iid).await.unwrap();
+    bot.bulk_publish_draft_notes(&w.project_ref(), iid)
+        .await
+        .unwrap();
 
     let threads = bot
-        .discussions(&pid(&w), Noteable::MergeRequest(iid))
+        .discussions(&w.project_ref(), Noteable::MergeRequest(iid))
         .await
         .unwrap();
     let bodies: Vec<&str> = threads.iter().map(|t| t.notes[0].body.as_str()).collect();
@@ -160,7 +154,12 @@ async fn a_drafted_review_is_published_as_one_review_with_one_notification() {
             .and_then(|p| p.new_line),
         Some(2)
     );
-    assert!(bot.draft_notes(&pid(&w), iid).await.unwrap().is_empty());
+    assert!(
+        bot.draft_notes(&w.project_ref(), iid)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(w.gl.draft_notes(w.project, w.iid).is_empty());
     let reviews = w.gl.reviews(w.project, w.iid);
     assert_eq!(reviews.len(), 1);
@@ -168,16 +167,21 @@ async fn a_drafted_review_is_published_as_one_review_with_one_notification() {
     assert_eq!(w.gl.notification_events(w.project, w.iid, w.bot.id), 1);
 
     // A reply draft that resolves its thread, published as a second review.
-    bot.create_draft_note(
-        &pid(&w),
-        iid,
-        &NewDraftNote::reply(Inert::new("Addressed."), threads[0].id.clone(), true),
+    draft(
+        &bot,
+        &w,
+        NewDraftNote::reply(Inert::new("Addressed."), threads[0].id.clone(), true),
     )
-    .await
-    .unwrap();
-    bot.bulk_publish_draft_notes(&pid(&w), iid).await.unwrap();
+    .await;
+    bot.bulk_publish_draft_notes(&w.project_ref(), iid)
+        .await
+        .unwrap();
     let thread = bot
-        .discussion(&pid(&w), Noteable::MergeRequest(iid), &threads[0].id)
+        .discussion(
+            &w.project_ref(),
+            Noteable::MergeRequest(iid),
+            &threads[0].id,
+        )
         .await
         .unwrap();
     assert_eq!(thread.notes.len(), 2);
@@ -185,27 +189,22 @@ async fn a_drafted_review_is_published_as_one_review_with_one_notification() {
     assert_eq!(w.gl.notification_events(w.project, w.iid, w.bot.id), 2);
 
     // Nothing pending: 204 and no review.
-    bot.bulk_publish_draft_notes(&pid(&w), iid).await.unwrap();
+    bot.bulk_publish_draft_notes(&w.project_ref(), iid)
+        .await
+        .unwrap();
     assert_eq!(w.gl.reviews(w.project, w.iid).len(), 2);
 }
 
 #[tokio::test]
 async fn quick_actions_in_a_draft_run_when_it_is_published() {
     let w = world().await;
-    let http = reqwest::Client::new();
-    let url = format!(
-        "{}/projects/{}/merge_requests/{}/draft_notes",
-        w.gl.api_url(),
-        w.project,
-        w.iid
-    );
-    let made = http
-        .post(&url)
-        .header("PRIVATE-TOKEN", &w.bot.token)
-        .json(&json!({"note": "Looks done.\n/label ~reviewed"}))
-        .send()
-        .await
-        .unwrap();
+    let made = drafts_api(
+        &w,
+        Method::POST,
+        "",
+        Some(json!({"note": "Looks done.\n/label ~reviewed"})),
+    )
+    .await;
     assert_eq!(made.status().as_u16(), 201);
     let mr = |w: &World| {
         w.gl.merge_requests(w.project)
@@ -214,12 +213,7 @@ async fn quick_actions_in_a_draft_run_when_it_is_published() {
             .expect("merge request")
     };
     assert!(mr(&w).labels.is_empty());
-    let published = http
-        .post(format!("{url}/bulk_publish"))
-        .header("PRIVATE-TOKEN", &w.bot.token)
-        .send()
-        .await
-        .unwrap();
+    let published = drafts_api(&w, Method::POST, "/bulk_publish", None).await;
     assert_eq!(published.status().as_u16(), 204);
     assert_eq!(mr(&w).labels, ["reviewed"]);
     let notes = w.gl.notes(
@@ -235,14 +229,13 @@ async fn quick_actions_in_a_draft_run_when_it_is_published() {
 
     // The product's client cannot send such a line: its draft bodies are inert.
     let bot = client(&w.gl.api_url(), &w.bot.token);
-    bot.create_draft_note(
-        &pid(&w),
-        MergeRequestIid(w.iid),
-        &NewDraftNote::general(Inert::new("Done.\n/label ~approved-by-bot")),
+    draft(
+        &bot,
+        &w,
+        NewDraftNote::general(Inert::new("Done.\n/label ~approved-by-bot")),
     )
-    .await
-    .unwrap();
-    bot.bulk_publish_draft_notes(&pid(&w), MergeRequestIid(w.iid))
+    .await;
+    bot.bulk_publish_draft_notes(&w.project_ref(), MergeRequestIid(w.iid))
         .await
         .unwrap();
     assert_eq!(mr(&w).labels, ["reviewed"]);
@@ -252,40 +245,21 @@ async fn quick_actions_in_a_draft_run_when_it_is_published() {
 async fn an_edit_without_a_position_moves_the_draft_off_its_line() {
     let w = world().await;
     let bot = client(&w.gl.api_url(), &w.bot.token);
-    let draft = bot
-        .create_draft_note(
-            &pid(&w),
-            MergeRequestIid(w.iid),
-            &NewDraftNote::on_line(Inert::new("x"), position(&bot, &w, 2).await),
-        )
-        .await
-        .unwrap();
-    let http = reqwest::Client::new();
-    let url = format!(
-        "{}/projects/{}/merge_requests/{}/draft_notes/{}",
-        w.gl.api_url(),
-        w.project,
-        w.iid,
-        draft.id
-    );
-    let blank = http
-        .put(&url)
-        .header("PRIVATE-TOKEN", &w.bot.token)
-        .json(&json!({"note": " "}))
-        .send()
-        .await
-        .unwrap();
+    let draft = draft(
+        &bot,
+        &w,
+        NewDraftNote::on_line(Inert::new("x"), position(&bot, &w, 2).await),
+    )
+    .await;
+    let on_draft = format!("/{}", draft.id);
+    let blank = drafts_api(&w, Method::PUT, &on_draft, Some(json!({"note": " "}))).await;
     assert_eq!(blank.status().as_u16(), 400);
-    let edited: serde_json::Value = http
-        .put(&url)
-        .header("PRIVATE-TOKEN", &w.bot.token)
-        .json(&json!({"note": "y"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let edited: serde_json::Value =
+        drafts_api(&w, Method::PUT, &on_draft, Some(json!({"note": "y"})))
+            .await
+            .json()
+            .await
+            .unwrap();
     assert_eq!(edited["note"], "y");
     assert!(edited["position"]["base_sha"].is_null(), "{edited}");
 }

@@ -26,12 +26,7 @@ struct World {
 }
 
 async fn world(version: GitLabVersion, spec: ProjectSpec) -> World {
-    let gl = GitLabDouble::builder()
-        .gitlab_version(version)
-        .start()
-        .await
-        .expect("double starts");
-    let project = gl.add_project(spec).expect("project").id;
+    let (gl, project) = crate::support::seeded::project_on(version, spec).await;
     let maintainer = gl
         .add_member_user(project, UserSpec::human("maya"), 40)
         .expect("maya is a Maintainer");

@@ -2,125 +2,55 @@
 //! never leak, results that replace the placeholder, review threads on the right lines, the
 //! issue's merge request, and `finalize` for jobs that never got to post a result.
 
-use crate::support::gitlab_client::fast_retrying_client;
-use doubles::gitlab::double::{Team, TeamSpec};
+use crate::support::seeded::{Publishing as World, job_link};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser, UserSpec,
-};
+use doubles::gitlab::double::{IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, UserSpec};
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use doubles::gitlab::repo::{FileChange, Signature};
 use entrypoint::agent::events::AssistantEvent;
 use entrypoint::agent::{Assistant, Handles};
-use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::ids::{
-    DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
-};
+use entrypoint::gitlab::ids::{IssueIid, MergeRequestIid, NoteId, Noteable};
 use entrypoint::gitlab::merge_requests::Upsert;
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::mention::find_mentions;
 use entrypoint::publish::finalize::{self, JobEnd, Lookup};
 use entrypoint::publish::merge_request::{MergeRequestDraft, open_merge_request};
-use entrypoint::publish::placeholder::post_placeholder;
 use entrypoint::publish::progress::{Progress, ProgressSettings};
 use entrypoint::publish::result::{
     Conclusion, Failure, Refusal, ResultReport, post_refusal, publish_result,
 };
-use entrypoint::publish::review::{Review, ReviewComment, Severity, Side, publish_review};
+use entrypoint::publish::review::{Review, ReviewComment, Severity, Side};
 use entrypoint::publish::state::StateFile;
 use entrypoint::publish::{JobLink, Placeholder};
 use entrypoint::redact::Redactor;
-use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
+use entrypoint::trigger::{NoteKind, Trigger};
 use entrypoint::workspace::BranchPrefix;
 
 const SECRET: &str = "sk-ant-api03-very-secret-key-0123456789";
 
-fn client(api_url: &str, token: &str) -> GitLab {
-    fast_retrying_client(api_url, token, 3, Duration::from_secs(5))
-}
-
-struct World {
-    gl: GitLabDouble,
-    project: u64,
-    bot: SeededUser,
-    dev: SeededUser,
-    gitlab: GitLab,
-    redactor: Redactor,
-}
-
+/// The seeded double, with a redactor that knows [`SECRET`].
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let Team {
-        project, bot, dev, ..
-    } = gl.seed_team(TeamSpec::default()).expect("team");
-    let gitlab = client(&gl.api_url(), &bot.token);
-    let redactor = Redactor::from_vars([("ANTHROPIC_API_KEY", SECRET)], Handles::default());
-    World {
-        gl,
-        project,
-        bot,
-        dev,
-        gitlab,
-        redactor,
-    }
+    World::start(Redactor::from_vars(
+        [("ANTHROPIC_API_KEY", SECRET)],
+        Handles::default(),
+    ))
+    .await
 }
 
 fn job() -> JobLink {
-    JobLink {
-        url: "https://gitlab.example.com/acme/widgets/-/jobs/77".into(),
-        id: Some(77),
-    }
-}
-
-fn trigger(w: &World, noteable: Noteable, note: u64, discussion: &str, kind: NoteKind) -> Trigger {
-    Trigger {
-        source: Source::CiVariables,
-        project: ProjectRef::Id(ProjectId(w.project)),
-        noteable,
-        note: Some(TriggerNote {
-            id: NoteId(note),
-            discussion: Some(DiscussionId::new(discussion).expect("discussion id")),
-            author: Author {
-                id: UserId(w.dev.id),
-                username: Some("dana".into()),
-            },
-            body: "@claude please help".into(),
-            kind,
-            internal: false,
-            system: false,
-            edited: false,
-        }),
-        assistants: vec![Assistant::Claude],
-        instruction: "please help".into(),
-        placeholder: None,
-        confidential: false,
-        event: None,
-    }
+    job_link(77)
 }
 
 /// An issue titled `title` by dana, her comment `body` on it, and the trigger that comment
 /// makes.
 fn issue_comment(w: &World, title: &str, body: &str) -> (DoubleNoteable, Trigger) {
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, title))
-            .unwrap();
-    let asked =
-        w.gl.add_note(
-            w.project,
-            DoubleNoteable::Issue(issue.iid),
-            NoteSpec::new(w.dev.id, body),
-        )
-        .unwrap();
-    let t = trigger(
-        w,
-        Noteable::Issue(IssueIid(issue.iid)),
-        asked.id,
-        &asked.discussion_id,
-        NoteKind::Comment,
-    );
-    (DoubleNoteable::Issue(issue.iid), t)
+    let issue = w.issue(title);
+    let asked = w.comment(DoubleNoteable::Issue(issue), body);
+    let t = w.trigger(Noteable::Issue(IssueIid(issue)), &asked, NoteKind::Comment);
+    (DoubleNoteable::Issue(issue), t)
 }
 
 fn note_body(w: &World, noteable: DoubleNoteable, id: NoteId) -> String {
@@ -144,35 +74,20 @@ fn answered(text: &str) -> ResultReport {
 #[tokio::test]
 async fn thread_mention_gets_a_placeholder_reply_that_the_answer_replaces() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Flaky test"))
-            .unwrap();
-    let di = DoubleNoteable::Issue(issue.iid);
-    let started =
-        w.gl.add_note(
-            w.project,
-            di,
-            NoteSpec::new(w.dev.id, "Why is this flaky?").thread(),
-        )
-        .unwrap();
-    let asked =
-        w.gl.add_note(
-            w.project,
-            di,
-            NoteSpec::new(w.dev.id, "@claude any idea?").reply_to(&started.discussion_id),
-        )
-        .unwrap();
-    let t = trigger(
-        &w,
-        Noteable::Issue(IssueIid(issue.iid)),
-        asked.id,
-        &asked.discussion_id,
+    let issue = w.issue("Flaky test");
+    let di = DoubleNoteable::Issue(issue);
+    let started = w.note(di, NoteSpec::new(w.dev.id, "Why is this flaky?").thread());
+    let asked = w.note(
+        di,
+        NoteSpec::new(w.dev.id, "@claude any idea?").reply_to(&started.discussion_id),
+    );
+    let t = w.trigger(
+        Noteable::Issue(IssueIid(issue)),
+        &asked,
         NoteKind::DiscussionNote,
     );
 
-    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let placeholder = w.placeholder(&t, Some(&job())).await;
     let notes = w.gl.notes(w.project, di);
     let posted = notes.iter().find(|n| n.id == placeholder.note.0).unwrap();
     assert_eq!(
@@ -208,20 +123,14 @@ async fn confidential_issue_gets_internal_notes_and_a_relay_placeholder_is_reuse
         w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Leak").confidential())
             .unwrap();
     let di = DoubleNoteable::Issue(issue.iid);
-    let asked =
-        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude look"))
-            .unwrap();
-    let mut t = trigger(
-        &w,
+    let asked = w.comment(di, "@claude look");
+    let mut t = w.trigger(
         Noteable::Issue(IssueIid(issue.iid)),
-        asked.id,
-        &asked.discussion_id,
+        &asked,
         NoteKind::Comment,
     );
     t.confidential = true;
-    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let placeholder = w.placeholder(&t, Some(&job())).await;
     let posted =
         w.gl.notes(w.project, di)
             .into_iter()
@@ -238,9 +147,7 @@ async fn confidential_issue_gets_internal_notes_and_a_relay_placeholder_is_reuse
         )
         .unwrap();
     t.placeholder = Some(NoteId(relay.id));
-    let reused = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let reused = w.placeholder(&t, Some(&job())).await;
     assert_eq!(reused.note, NoteId(relay.id));
     assert!(note_body(&w, di, reused.note).contains("[job #77]"));
 }
@@ -248,14 +155,12 @@ async fn confidential_issue_gets_internal_notes_and_a_relay_placeholder_is_reuse
 #[tokio::test]
 async fn a_deleted_placeholder_still_gets_its_answer() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Q"))
-            .unwrap();
-    let di = DoubleNoteable::Issue(issue.iid);
+    let issue = w.issue("Q");
+    let di = DoubleNoteable::Issue(issue);
     let gone = Placeholder {
         assistant: Assistant::Claude,
-        project: ProjectRef::Id(ProjectId(w.project)),
-        noteable: Noteable::Issue(IssueIid(issue.iid)),
+        project: w.project_ref(),
+        noteable: Noteable::Issue(IssueIid(issue)),
         note: NoteId(999_999),
         discussion: None,
     };
@@ -269,9 +174,7 @@ async fn a_deleted_placeholder_still_gets_its_answer() {
 async fn progress_shows_the_latest_steps_redacted_and_survives_gitlab_failures() {
     let w = world().await;
     let (di, t) = issue_comment(&w, "Q", "@claude go");
-    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let placeholder = w.placeholder(&t, Some(&job())).await;
     let settings = ProgressSettings {
         interval: Duration::from_millis(100),
         steps: 3,
@@ -367,16 +270,12 @@ fn author() -> Signature {
 /// An MR changing line 2 of a 5-line file: lines 1 and 3-5 are context.
 fn review_world_mr(w: &World) -> u64 {
     let repo = w.gl.repo(w.project).unwrap();
-    repo.commit(
+    w.commit(
         "main",
-        &[FileChange::Write {
-            path: "src/calc.rs".into(),
-            content: b"fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n\nfn main() {}\n".to_vec(),
-        }],
+        "src/calc.rs",
+        "fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n\nfn main() {}\n",
         "Calc",
-        &author(),
-    )
-    .unwrap();
+    );
     repo.commit(
         "fix/add",
         &[FileChange::Write {
@@ -426,16 +325,7 @@ async fn review_comments_land_on_their_lines_and_the_rest_falls_back_to_the_summ
             review_comment(40, Side::New, "Outside the diff"),
         ],
     };
-    let published = publish_review(
-        &w.gitlab,
-        &ProjectRef::Id(ProjectId(w.project)),
-        MergeRequestIid(iid),
-        Assistant::Claude,
-        &review,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let published = w.review(iid, Assistant::Claude, &review).await;
     assert_eq!(published.inline, 3, "{:?}", published.unplaced);
     assert_eq!(published.unplaced.len(), 1);
     crate::assert_note_snapshot!("review_summary_with_unplaced_comment", published.summary);
@@ -475,7 +365,6 @@ async fn review_comments_land_on_their_lines_and_the_rest_falls_back_to_the_summ
 async fn a_repeated_review_posts_no_duplicate_thread_and_updates_the_one_summary() {
     let w = world().await;
     let iid = review_world_mr(&w);
-    let project = ProjectRef::Id(ProjectId(w.project));
     let review = Review {
         summary: "One bug.".into(),
         comments: vec![
@@ -489,16 +378,7 @@ async fn a_repeated_review_posts_no_duplicate_thread_and_updates_the_one_summary
             },
         ],
     };
-    let first = publish_review(
-        &w.gitlab,
-        &project,
-        MergeRequestIid(iid),
-        Assistant::Claude,
-        &review,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let first = w.review(iid, Assistant::Claude, &review).await;
     assert_eq!(
         (first.inline, first.repeated),
         (2, 0),
@@ -531,12 +411,7 @@ async fn a_repeated_review_posts_no_duplicate_thread_and_updates_the_one_summary
     );
 
     // Reworded spacing and case are the same finding; a human's look-alike marker is ignored.
-    w.gl.add_note(
-        w.project,
-        DoubleNoteable::MergeRequest(iid),
-        NoteSpec::new(w.dev.id, "fake <!-- gitlab-ai-assistant-reviewed:0000000000000000000000000000000000000000 -->\n<!-- gitlab-ai-assistant:claude:review -->"),
-    )
-    .unwrap();
+    w.comment(DoubleNoteable::MergeRequest(iid), "fake <!-- gitlab-ai-assistant-reviewed:0000000000000000000000000000000000000000 -->\n<!-- gitlab-ai-assistant:claude:review -->");
     let again = Review {
         summary: "Still one bug.".into(),
         comments: vec![ReviewComment {
@@ -544,16 +419,7 @@ async fn a_repeated_review_posts_no_duplicate_thread_and_updates_the_one_summary
             ..review_comment(2, Side::New, "overflow on  large inputs")
         }],
     };
-    let second = publish_review(
-        &w.gitlab,
-        &project,
-        MergeRequestIid(iid),
-        Assistant::Claude,
-        &again,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let second = w.review(iid, Assistant::Claude, &again).await;
     assert_eq!((second.inline, second.repeated), (0, 1));
     assert_eq!(second.summary_note, first.summary_note);
     assert_eq!(second.summary, "Still one bug.\n\nNo new findings.");
@@ -586,7 +452,7 @@ async fn a_repeated_review_posts_no_duplicate_thread_and_updates_the_one_summary
 async fn a_push_that_fixes_a_finding_resolves_its_thread_unless_a_person_replied() {
     let w = world().await;
     let iid = review_world_mr(&w);
-    let project = ProjectRef::Id(ProjectId(w.project));
+    let project = w.project_ref();
     let first = Review {
         summary: "Two things.".into(),
         comments: vec![
@@ -594,16 +460,7 @@ async fn a_push_that_fixes_a_finding_resolves_its_thread_unless_a_person_replied
             review_comment(3, Side::New, "Say what is done."),
         ],
     };
-    publish_review(
-        &w.gitlab,
-        &project,
-        MergeRequestIid(iid),
-        Assistant::Claude,
-        &first,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    w.review(iid, Assistant::Claude, &first).await;
     let threads = w
         .gitlab
         .discussions(&project, Noteable::MergeRequest(MergeRequestIid(iid)))
@@ -618,12 +475,10 @@ async fn a_push_that_fixes_a_finding_resolves_its_thread_unless_a_person_replied
             .clone()
     };
     let (overflow, done) = (on("Check for overflow."), on("Say what is done."));
-    w.gl.add_note(
-        w.project,
+    w.note(
         DoubleNoteable::MergeRequest(iid),
         NoteSpec::new(w.dev.id, "I disagree, see the spec.").reply_to(done.as_str()),
-    )
-    .unwrap();
+    );
     // The author rewrites both lines.
     let fix = w
         .gl
@@ -643,16 +498,7 @@ async fn a_push_that_fixes_a_finding_resolves_its_thread_unless_a_person_replied
         summary: "Better.".into(),
         comments: Vec::new(),
     };
-    let published = publish_review(
-        &w.gitlab,
-        &project,
-        MergeRequestIid(iid),
-        Assistant::Claude,
-        &second,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let published = w.review(iid, Assistant::Claude, &second).await;
     assert_eq!(published.resolved, 1);
     assert!(
         published.summary.contains("No new findings."),
@@ -697,16 +543,7 @@ async fn a_comment_gitlab_refuses_is_listed_in_the_summary() {
         summary: "See below.".into(),
         comments: vec![review_comment(2, Side::New, "Refused one")],
     };
-    let published = publish_review(
-        &w.gitlab,
-        &ProjectRef::Id(ProjectId(w.project)),
-        MergeRequestIid(iid),
-        Assistant::Codex,
-        &review,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let published = w.review(iid, Assistant::Codex, &review).await;
     assert_eq!(published.inline, 0);
     assert!(
         published
@@ -723,39 +560,23 @@ async fn a_comment_gitlab_refuses_is_listed_in_the_summary() {
 #[tokio::test]
 async fn issue_run_opens_a_merge_request_that_closes_the_issue_and_reruns_update_it() {
     let w = world().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Add a CHANGELOG"))
-            .unwrap();
+    let issue = w.issue("Add a CHANGELOG");
     let branch = BranchPrefix::new("claude/")
         .unwrap()
-        .issue_branch(IssueIid(issue.iid), "Add a CHANGELOG")
+        .issue_branch(IssueIid(issue), "Add a CHANGELOG")
         .to_string();
-    assert_eq!(
-        branch,
-        format!("claude/issue-{}-add-a-changelog", issue.iid)
-    );
-    w.gl.repo(w.project)
-        .unwrap()
-        .commit(
-            &branch,
-            &[FileChange::Write {
-                path: "CHANGELOG.md".into(),
-                content: b"# Changelog\n".to_vec(),
-            }],
-            "Add CHANGELOG",
-            &author(),
-        )
-        .unwrap();
+    assert_eq!(branch, format!("claude/issue-{}-add-a-changelog", issue));
+    w.commit(&branch, "CHANGELOG.md", "# Changelog\n", "Add CHANGELOG");
     let mut draft = MergeRequestDraft {
         assistant: Assistant::Claude,
-        issue: IssueIid(issue.iid),
+        issue: IssueIid(issue),
         issue_title: "Add a CHANGELOG".into(),
         source_branch: branch.clone(),
         target_branch: "main".into(),
         summary: "Added CHANGELOG.md.".into(),
         requester: Some("dana".into()),
     };
-    let project = ProjectRef::Id(ProjectId(w.project));
+    let project = w.project_ref();
     let (mr, upsert) = open_merge_request(&w.gitlab, &project, &draft, &w.redactor)
         .await
         .unwrap();
@@ -763,7 +584,7 @@ async fn issue_run_opens_a_merge_request_that_closes_the_issue_and_reruns_update
     assert_eq!(mr.title, "Resolve \"Add a CHANGELOG\"");
     let description = mr.description.unwrap_or_default();
     assert!(
-        description.contains(&format!("Closes #{}", issue.iid)),
+        description.contains(&format!("Closes #{}", issue)),
         "{description}"
     );
     assert!(description.contains("Requested by @dana."));
@@ -782,21 +603,40 @@ async fn issue_run_opens_a_merge_request_that_closes_the_issue_and_reruns_update
     );
 }
 
+/// `finalize` for this job (77) as its `after_script` runs it, with the job's state file or a
+/// thread lookup.
+async fn end_job(
+    w: &World,
+    end: JobEnd,
+    state: Option<&mut StateFile>,
+    lookup: Option<&Lookup>,
+) -> finalize::FinalizeReport {
+    finalize::finalize(&w.gitlab, end, Some(&job()), state, lookup, &w.redactor)
+        .await
+        .unwrap()
+}
+
+/// Two placeholders of this job for `t`, recorded in a new state file at `path`.
+async fn recorded_placeholders(
+    w: &World,
+    t: &Trigger,
+    path: &Path,
+) -> (StateFile, [Placeholder; 2]) {
+    let mut state = StateFile::create(path.to_path_buf());
+    let first = w.placeholder(t, Some(&job())).await;
+    state.record_placeholder(&first, false).unwrap();
+    let second = w.placeholder(t, Some(&job())).await;
+    state.record_placeholder(&second, false).unwrap();
+    (state, [first, second])
+}
+
 #[tokio::test]
 async fn cancelled_job_never_leaves_placeholder() {
     let w = world().await;
     let (di, t) = issue_comment(&w, "Q", "@claude go");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
-    let mut state = StateFile::create(path.clone());
-    let working = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
-    state.record_placeholder(&working, false).unwrap();
-    let done = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
-    state.record_placeholder(&done, false).unwrap();
+    let (mut state, [working, done]) = recorded_placeholders(&w, &t, &path).await;
     publish_result(&w.gitlab, &done, &answered("All good"), &w.redactor, false)
         .await
         .unwrap();
@@ -804,16 +644,7 @@ async fn cancelled_job_never_leaves_placeholder() {
 
     // after_script, in a new process: the state comes from disk.
     let mut loaded = StateFile::load(&path).unwrap().unwrap();
-    let report = finalize::finalize(
-        &w.gitlab,
-        JobEnd::Cancelled,
-        Some(&job()),
-        Some(&mut loaded),
-        None,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let report = end_job(&w, JobEnd::Cancelled, Some(&mut loaded), None).await;
     assert_eq!(report.replaced, [working.note]);
     crate::assert_note_snapshot!("cancelled", note_body(&w, di, working.note));
     assert!(
@@ -823,16 +654,7 @@ async fn cancelled_job_never_leaves_placeholder() {
 
     let puts = put_count(&w);
     let mut reloaded = StateFile::load(&path).unwrap().unwrap();
-    let again = finalize::finalize(
-        &w.gitlab,
-        JobEnd::Cancelled,
-        Some(&job()),
-        Some(&mut reloaded),
-        None,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let again = end_job(&w, JobEnd::Cancelled, Some(&mut reloaded), None).await;
     assert!(again.replaced.is_empty() && again.untouched.is_empty());
     assert_eq!(put_count(&w), puts, "finalize is idempotent");
 }
@@ -841,16 +663,9 @@ async fn cancelled_job_never_leaves_placeholder() {
 async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread() {
     let w = world().await;
     let (di, t) = issue_comment(&w, "Q", "@claude go");
-    let other_job = JobLink {
-        url: "https://gitlab.example.com/acme/widgets/-/jobs/5".into(),
-        id: Some(5),
-    };
-    let older = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&other_job))
-        .await
-        .unwrap();
-    let ours = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let other_job = job_link(5);
+    let older = w.placeholder(&t, Some(&other_job)).await;
+    let ours = w.placeholder(&t, Some(&job())).await;
 
     let vars = |name: &str| -> Option<String> {
         match name {
@@ -877,21 +692,12 @@ async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread
     );
 
     let lookup = Lookup {
-        project: ProjectRef::Id(ProjectId(w.project)),
+        project: w.project_ref(),
         noteable: t.noteable,
         assistant: Assistant::Claude,
         placeholder: None,
     };
-    let again = finalize::finalize(
-        &w.gitlab,
-        JobEnd::TimedOut,
-        Some(&job()),
-        None,
-        Some(&lookup),
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let again = end_job(&w, JobEnd::TimedOut, None, Some(&lookup)).await;
     assert!(again.replaced.is_empty(), "the ended note is final");
 }
 
@@ -899,9 +705,7 @@ async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread
 async fn a_failed_run_explains_what_to_do() {
     let w = world().await;
     let (di, t) = issue_comment(&w, "Q", "@claude go");
-    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
+    let placeholder = w.placeholder(&t, Some(&job())).await;
     let mut report = ResultReport::new(
         Assistant::Claude,
         Conclusion::Failed(Failure::ModelUnauthorized {
@@ -929,11 +733,9 @@ async fn a_guest_is_told_politely_which_role_is_needed_in_the_same_thread() {
             NoteSpec::new(guest.id, "@claude review this").thread(),
         )
         .unwrap();
-    let t = trigger(
-        &w,
+    let t = w.trigger(
         Noteable::MergeRequest(MergeRequestIid(mr_iid)),
-        asked.id,
-        &asked.discussion_id,
+        &asked,
         NoteKind::DiscussionNote,
     );
     let refusal = Refusal {
@@ -959,15 +761,7 @@ async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
     let (di, t) = issue_comment(&w, "Q", "@claude go");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
-    let mut state = StateFile::create(path.clone());
-    let broken = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
-    state.record_placeholder(&broken, false).unwrap();
-    let fine = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job()))
-        .await
-        .unwrap();
-    state.record_placeholder(&fine, false).unwrap();
+    let (mut state, [broken, fine]) = recorded_placeholders(&w, &t, &path).await;
 
     let fault = w.gl.faults().add(FaultRule {
         method: Some("GET".into()),
@@ -975,16 +769,7 @@ async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
         action: FaultAction::Status { code: 500 },
         schedule: Schedule::Always,
     });
-    let report = finalize::finalize(
-        &w.gitlab,
-        JobEnd::Failed,
-        Some(&job()),
-        Some(&mut state),
-        None,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let report = end_job(&w, JobEnd::Failed, Some(&mut state), None).await;
     assert_eq!(report.replaced, [fine.note]);
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].0, broken.note);
@@ -993,16 +778,7 @@ async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
     // A second after_script attempt (or a retry) picks up the one that failed.
     w.gl.faults().remove(fault);
     let mut reloaded = StateFile::load(&path).unwrap().unwrap();
-    let retry = finalize::finalize(
-        &w.gitlab,
-        JobEnd::Failed,
-        Some(&job()),
-        Some(&mut reloaded),
-        None,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let retry = end_job(&w, JobEnd::Failed, Some(&mut reloaded), None).await;
     assert_eq!(retry.replaced, [broken.note]);
     assert!(note_body(&w, di, broken.note).contains("the job failed"));
 }

@@ -3,33 +3,24 @@
 //! request description, as the author: the bot. The double does the same (so a test can see a
 //! command run), and everything the product posts must come out inert, reading the same.
 
-use crate::support::gitlab_client::fast_retrying_client;
-use doubles::gitlab::double::{Team, TeamSpec};
+use crate::support::seeded::{Publishing as World, job_link, rest};
 use std::time::Duration;
 
-use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser, UserSpec,
-};
+use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable, UserSpec};
 use doubles::gitlab::model::{IssueState, MergeRequestState};
 use doubles::gitlab::quick_actions::{QuickActionSource, extract};
-use doubles::gitlab::repo::{FileChange, Signature};
 use entrypoint::agent::events::AssistantEvent;
 use entrypoint::agent::{Assistant, Handles};
-use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::ids::{
-    DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
-};
-use entrypoint::publish::JobLink;
+use entrypoint::gitlab::ids::{IssueIid, MergeRequestIid, Noteable};
 use entrypoint::publish::merge_request::{MergeRequestDraft, open_merge_request};
-use entrypoint::publish::placeholder::post_placeholder;
 use entrypoint::publish::progress::{Progress, ProgressSettings};
 use entrypoint::publish::result::{
     Conclusion, Refusal, ResultReport, post_refusal, publish_result,
 };
-use entrypoint::publish::review::{Review, ReviewComment, Severity, Side, publish_review};
+use entrypoint::publish::review::{Review, ReviewComment, Severity, Side};
 use entrypoint::quick_action::neutralize;
 use entrypoint::redact::Redactor;
-use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
+use entrypoint::trigger::NoteKind;
 use proptest::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -54,98 +45,32 @@ const HOSTILE_COMMANDS: &[&str] = &[
     "/submit_review",
 ];
 
-fn client(api_url: &str, token: &str) -> GitLab {
-    fast_retrying_client(api_url, token, 3, Duration::from_secs(5))
-}
-
-struct World {
-    gl: GitLabDouble,
-    project: u64,
-    bot: SeededUser,
-    dev: SeededUser,
-    gitlab: GitLab,
-    redactor: Redactor,
-    http: reqwest::Client,
-}
-
+/// The seeded double, with an "attacker" user too.
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let Team {
-        project, bot, dev, ..
-    } = gl.seed_team(TeamSpec::default()).expect("team");
-    gl.add_user(UserSpec::human("attacker")).expect("attacker");
-    let gitlab = client(&gl.api_url(), &bot.token);
-    World {
-        gl,
-        project,
-        bot,
-        dev,
-        gitlab,
-        redactor: Redactor::new(Handles::default()),
-        http: reqwest::Client::new(),
-    }
-}
-
-fn author() -> Signature {
-    Signature {
-        name: "Dana".into(),
-        email: "dana@example.com".into(),
-    }
+    let w = World::start(Redactor::new(Handles::default())).await;
+    w.gl.add_user(UserSpec::human("attacker"))
+        .expect("attacker");
+    w
 }
 
 impl World {
-    fn issue(&self) -> u64 {
-        self.gl
-            .create_issue(self.project, IssueSpec::new(self.dev.id, "Typo"))
-            .unwrap()
-            .iid
+    fn typo_issue(&self) -> u64 {
+        self.issue("Typo")
     }
 
     /// A merge request changing line 2 of `src/calc.rs`.
-    fn merge_request(&self) -> u64 {
-        let repo = self.gl.repo(self.project).unwrap();
-        repo.commit(
-            "main",
-            &[FileChange::Write {
-                path: "src/calc.rs".into(),
-                content: b"fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n".to_vec(),
-            }],
-            "Calc",
-            &author(),
-        )
-        .unwrap();
-        repo.commit(
-            "fix/add",
-            &[FileChange::Write {
-                path: "src/calc.rs".into(),
-                content: b"fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n".to_vec(),
-            }],
-            "Fix add",
-            &author(),
-        )
-        .unwrap();
-        self.gl
-            .create_merge_request(
-                self.project,
-                MrSpec::new(self.dev.id, "fix/add", "main", "Fix add"),
-            )
-            .unwrap()
-            .iid
+    fn calc_merge_request(&self) -> u64 {
+        let calc = |sign: &str| format!("fn add(a: i32, b: i32) -> i32 {{\n    a {sign} b\n}}\n");
+        self.commit("main", "src/calc.rs", &calc("-"), "Calc");
+        self.commit("fix/add", "src/calc.rs", &calc("+"), "Fix add");
+        self.merge_request("fix/add", "Fix add")
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}/projects/{}{path}", self.gl.api_url(), self.project)
-    }
-
+    /// What the bot's token may do over REST, beside the product: `method` on the project's
+    /// `path`.
     async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .request(method, self.url(path))
-            .header("PRIVATE-TOKEN", &self.bot.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let path = format!("/projects/{}{path}", self.project);
+        let response = rest(&self.gl, method, &path, &self.bot.token, Some(body)).await;
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -173,32 +98,6 @@ impl World {
             .into_iter()
             .map(|a| format!("/{}", a.name))
             .collect()
-    }
-
-    fn trigger(&self, noteable: Noteable, note: &doubles::gitlab::double::SeededNote) -> Trigger {
-        Trigger {
-            source: Source::CiVariables,
-            project: ProjectRef::Id(ProjectId(self.project)),
-            noteable,
-            note: Some(TriggerNote {
-                id: NoteId(note.id),
-                discussion: Some(DiscussionId::new(&note.discussion_id).expect("discussion id")),
-                author: Author {
-                    id: UserId(self.dev.id),
-                    username: Some("dana".into()),
-                },
-                body: "@claude please help".into(),
-                kind: NoteKind::Comment,
-                internal: false,
-                system: false,
-                edited: false,
-            }),
-            assistants: vec![Assistant::Claude],
-            instruction: "please help".into(),
-            placeholder: None,
-            confidential: false,
-            event: None,
-        }
     }
 }
 
@@ -233,7 +132,7 @@ fn assert_reads_the_same(body: &str) {
 #[tokio::test]
 async fn posting_close_as_the_bot_closes_the_issue_and_keeps_no_note() {
     let w = world().await;
-    let iid = w.issue();
+    let iid = w.typo_issue();
     let (status, body) = w
         .send(
             reqwest::Method::POST,
@@ -258,7 +157,7 @@ async fn posting_close_as_the_bot_closes_the_issue_and_keeps_no_note() {
 #[tokio::test]
 async fn editing_a_note_to_add_a_label_command_labels_and_strips_the_line() {
     let w = world().await;
-    let iid = w.issue();
+    let iid = w.typo_issue();
     let note =
         w.gl.add_note(
             w.project,
@@ -297,7 +196,7 @@ async fn editing_a_note_to_add_a_label_command_labels_and_strips_the_line() {
 #[tokio::test]
 async fn commands_in_a_code_block_do_nothing_and_stay_in_the_note() {
     let w = world().await;
-    let iid = w.issue();
+    let iid = w.typo_issue();
     let text = "Run:\n```\n/close\n/label ~x\n```\nthen wait.";
     let (status, body) = w
         .send(
@@ -315,7 +214,7 @@ async fn commands_in_a_code_block_do_nothing_and_stay_in_the_note() {
 #[tokio::test]
 async fn a_thread_reply_can_merge_and_approve_and_a_description_can_retarget() {
     let w = world().await;
-    let iid = w.merge_request();
+    let iid = w.calc_merge_request();
     let (status, thread) = w
         .send(
             reqwest::Method::POST,
@@ -353,19 +252,12 @@ async fn a_thread_reply_can_merge_and_approve_and_a_description_can_retarget() {
 #[tokio::test]
 async fn hostile_answer_on_an_issue_runs_nothing_through_placeholder_progress_and_result() {
     let w = world().await;
-    let iid = w.issue();
+    let iid = w.typo_issue();
     let di = DoubleNoteable::Issue(iid);
-    let asked =
-        w.gl.add_note(w.project, di, NoteSpec::new(w.dev.id, "@claude fix"))
-            .unwrap();
-    let t = w.trigger(Noteable::Issue(IssueIid(iid)), &asked);
-    let job = JobLink {
-        url: "https://gitlab.example.com/acme/widgets/-/jobs/7".into(),
-        id: Some(7),
-    };
-    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, Some(&job))
-        .await
-        .unwrap();
+    let asked = w.comment(di, "@claude fix");
+    let t = w.trigger(Noteable::Issue(IssueIid(iid)), &asked, NoteKind::Comment);
+    let job = job_link(7);
+    let placeholder = w.placeholder(&t, Some(&job)).await;
 
     let progress = Progress::start(
         w.gitlab.clone(),
@@ -416,7 +308,7 @@ async fn hostile_answer_on_an_issue_runs_nothing_through_placeholder_progress_an
 #[tokio::test]
 async fn hostile_review_threads_and_summary_on_a_merge_request_run_nothing() {
     let w = world().await;
-    let iid = w.merge_request();
+    let iid = w.calc_merge_request();
     let review = Review {
         summary: HOSTILE.into(),
         comments: vec![
@@ -440,28 +332,15 @@ async fn hostile_review_threads_and_summary_on_a_merge_request_run_nothing() {
             },
         ],
     };
-    let published = publish_review(
-        &w.gitlab,
-        &ProjectRef::Id(ProjectId(w.project)),
-        MergeRequestIid(iid),
-        Assistant::Claude,
-        &review,
-        &w.redactor,
-    )
-    .await
-    .unwrap();
+    let published = w.review(iid, Assistant::Claude, &review).await;
     assert_eq!(published.inline, 1, "{:?}", published.unplaced);
-    let asked =
-        w.gl.add_note(
-            w.project,
-            DoubleNoteable::MergeRequest(iid),
-            NoteSpec::new(w.dev.id, "@claude review"),
-        )
-        .unwrap();
-    let t = w.trigger(Noteable::MergeRequest(MergeRequestIid(iid)), &asked);
-    let placeholder = post_placeholder(&w.gitlab, &t, Assistant::Claude, None)
-        .await
-        .unwrap();
+    let asked = w.comment(DoubleNoteable::MergeRequest(iid), "@claude review");
+    let t = w.trigger(
+        Noteable::MergeRequest(MergeRequestIid(iid)),
+        &asked,
+        NoteKind::Comment,
+    );
+    let placeholder = w.placeholder(&t, None).await;
     let mut report = ResultReport::new(
         Assistant::Claude,
         Conclusion::Answered {
@@ -490,20 +369,9 @@ async fn hostile_review_threads_and_summary_on_a_merge_request_run_nothing() {
 #[tokio::test]
 async fn a_merge_request_from_a_hostile_summary_and_title_runs_nothing() {
     let w = world().await;
-    let issue = w.issue();
+    let issue = w.typo_issue();
     let branch = "claude/issue-1-typo";
-    w.gl.repo(w.project)
-        .unwrap()
-        .commit(
-            branch,
-            &[FileChange::Write {
-                path: "fix.txt".into(),
-                content: b"fixed\n".to_vec(),
-            }],
-            "Fix",
-            &author(),
-        )
-        .unwrap();
+    w.commit(branch, "fix.txt", "fixed\n", "Fix");
     let draft = MergeRequestDraft {
         assistant: Assistant::Claude,
         issue: IssueIid(issue),
@@ -513,7 +381,7 @@ async fn a_merge_request_from_a_hostile_summary_and_title_runs_nothing() {
         summary: HOSTILE.into(),
         requester: Some("dana".into()),
     };
-    let project = ProjectRef::Id(ProjectId(w.project));
+    let project = w.project_ref();
     let (mr, _) = open_merge_request(&w.gitlab, &project, &draft, &w.redactor)
         .await
         .unwrap();
@@ -534,15 +402,9 @@ async fn a_merge_request_from_a_hostile_summary_and_title_runs_nothing() {
 #[tokio::test]
 async fn a_refusal_naming_a_hostile_author_runs_nothing() {
     let w = world().await;
-    let iid = w.issue();
-    let asked =
-        w.gl.add_note(
-            w.project,
-            DoubleNoteable::Issue(iid),
-            NoteSpec::new(w.dev.id, "@claude go"),
-        )
-        .unwrap();
-    let t = w.trigger(Noteable::Issue(IssueIid(iid)), &asked);
+    let iid = w.typo_issue();
+    let asked = w.comment(DoubleNoteable::Issue(iid), "@claude go");
+    let t = w.trigger(Noteable::Issue(IssueIid(iid)), &asked, NoteKind::Comment);
     let refusal = Refusal {
         assistant: Assistant::Claude,
         author: Some("gus\n/close\n/label ~pwned".into()),

@@ -16,7 +16,7 @@ use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef}
 use entrypoint::relay::{Relay, RelayConfig};
 use entrypoint::trigger::event_vars::Requested;
 use entrypoint::trigger::load::{Entry, detect};
-use relay_support::{WEBHOOK_SECRET, World, resend, wait_for, webhook_url, world};
+use relay_support::{WEBHOOK_SECRET, World, get, redeliver, wait_for, webhook_url, world};
 
 /// Starts `config` and points a hook for comments, issues and merge requests at it.
 async fn relay(w: &World, config: RelayConfig) -> Relay {
@@ -31,6 +31,12 @@ async fn relay(w: &World, config: RelayConfig) -> Relay {
     )
     .expect("hook");
     relay
+}
+
+/// `by` changes issue `issue` as GitLab's UI would, which delivers the Issue Hook.
+fn change(w: &World, issue: u64, by: u64, change: IssuableChange) {
+    w.gl.change_issuable(w.project, DoubleNoteable::Issue(issue), by, change)
+        .expect("the change applies");
 }
 
 fn labelled(w: &World) -> RelayConfig {
@@ -66,13 +72,7 @@ async fn the_relay_turns_an_assignment_into_one_pipeline_even_when_the_hook_come
     let first = relay(&w, w.config()).await;
     // A second replica behind its own hook: every event reaches both.
     let second = relay(&w, w.config()).await;
-    w.gl.change_issuable(
-        w.project,
-        DoubleNoteable::Issue(w.issue),
-        w.dev.id,
-        IssuableChange::assign(&[w.bot.id]),
-    )
-    .unwrap();
+    change(&w, w.issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
     let deliveries = w.deliveries(2).await;
     assert!(
         deliveries.iter().all(|d| d.status == Some(202)),
@@ -84,14 +84,13 @@ async fn the_relay_turns_an_assignment_into_one_pipeline_even_when_the_hook_come
     })
     .await;
     // GitLab's "Resend request", and the same event under a new id, to the first replica.
-    let url = webhook_url(first.addr());
     // 200 from the in-memory check, or 202 where that replica lost the claim and forgot the
     // event (its claimer might have died): the claim then answers it.
-    let same = resend(&deliveries[0], &url, &[]).await;
+    let same = redeliver(&first, &deliveries[0], &[]).await;
     assert!(same.status().is_success());
-    let renamed = resend(
+    let renamed = redeliver(
+        &first,
         &deliveries[0],
-        &url,
         &[
             ("X-Gitlab-Event-UUID", "another-uuid"),
             ("Idempotency-Key", "another-key"),
@@ -146,26 +145,14 @@ async fn the_relay_ignores_the_bots_own_label_change() {
     let w = world().await;
     let relay = relay(&w, labelled(&w)).await;
     // The bot user read once, as the first event of a project makes the relay do.
-    w.gl.change_issuable(
-        w.project,
-        DoubleNoteable::Issue(w.issue),
-        w.dev.id,
-        IssuableChange::assign(&[w.dev.id]),
-    )
-    .unwrap();
+    change(&w, w.issue, w.dev.id, IssuableChange::assign(&[w.dev.id]));
     wait_for(&relay, "the assignment to someone else decided", |s| {
         s.events_ignored == 1
     })
     .await;
     // The bot labels what it works on: no request, decided at intake without an API call.
     let calls = w.gl.requests().len();
-    w.gl.change_issuable(
-        w.project,
-        DoubleNoteable::Issue(w.issue),
-        w.bot.id,
-        IssuableChange::add_label("claude"),
-    )
-    .unwrap();
+    change(&w, w.issue, w.bot.id, IssuableChange::add_label("claude"));
     let deliveries = w.deliveries(2).await;
     assert_eq!(deliveries[1].status, Some(200), "{:?}", deliveries[1]);
     assert_eq!(
@@ -182,31 +169,14 @@ async fn the_relay_ignores_the_bots_own_label_change() {
 async fn the_trigger_label_added_by_a_developer_through_the_relay_starts_one_pipeline() {
     let w = world().await;
     let relay = relay(&w, labelled(&w)).await;
-    w.gl.change_issuable(
-        w.project,
-        DoubleNoteable::Issue(w.issue),
-        w.dev.id,
-        IssuableChange::add_label("bug"),
-    )
-    .unwrap();
+    change(&w, w.issue, w.dev.id, IssuableChange::add_label("bug"));
     let other = w.deliveries(1).await.remove(0);
     assert_eq!(other.status, Some(200), "another label: ignored at intake");
-    w.gl.change_issuable(
-        w.project,
-        DoubleNoteable::Issue(w.issue),
-        w.dev.id,
-        IssuableChange::add_label("claude"),
-    )
-    .unwrap();
+    change(&w, w.issue, w.dev.id, IssuableChange::add_label("claude"));
     wait_for(&relay, "one pipeline", |s| s.pipelines == 1).await;
     let stats = relay.stats();
     assert_eq!(stats.events, 1, "{stats:?}");
-    let metrics = reqwest::get(format!("http://{}/metrics", relay.addr()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get(&relay, "/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains(
             "# TYPE gitlab_ai_relay_events_total counter\ngitlab_ai_relay_events_total 1\n"
@@ -253,19 +223,18 @@ async fn a_reporter_assigning_the_bot_through_the_relay_is_refused_once() {
     let reporter = w.gl.add_user(UserSpec::human("rita")).unwrap();
     w.gl.add_member(w.project, reporter.id, 20).unwrap();
     let relay = relay(&w, w.config()).await;
-    w.gl.change_issuable(
-        w.project,
-        DoubleNoteable::Issue(w.issue),
+    change(
+        &w,
+        w.issue,
         reporter.id,
         IssuableChange::assign(&[w.bot.id]),
-    )
-    .unwrap();
+    );
     let delivery = w.deliveries(1).await.remove(0);
     wait_for(&relay, "the refusal", |s| s.not_allowed == 1).await;
     // Resent after the in-memory check forgot it (a new id): the claim still holds.
-    resend(
+    redeliver(
+        &relay,
         &delivery,
-        &webhook_url(relay.addr()),
         &[
             ("X-Gitlab-Event-UUID", "resent-uuid"),
             ("Idempotency-Key", "resent-key"),
@@ -291,13 +260,7 @@ async fn an_assignment_for_codex_is_answered_by_the_configured_event_assistant()
         },
     )
     .await;
-    w.gl.change_issuable(
-        w.project,
-        DoubleNoteable::Issue(w.issue),
-        w.dev.id,
-        IssuableChange::assign(&[w.bot.id]),
-    )
-    .unwrap();
+    change(&w, w.issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
     wait_for(&relay, "one pipeline", |s| s.pipelines == 1).await;
     let pipelines = w.gl.pipelines(w.project);
     assert_eq!(pipelines.len(), 1);
@@ -323,13 +286,7 @@ async fn a_confidential_issue_assigned_to_the_bot_through_the_relay_gets_an_inte
         )
         .unwrap()
         .iid;
-    w.gl.change_issuable(
-        w.project,
-        DoubleNoteable::Issue(issue),
-        w.dev.id,
-        IssuableChange::assign(&[w.dev.id]),
-    )
-    .unwrap();
+    change(&w, issue, w.dev.id, IssuableChange::assign(&[w.dev.id]));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         w.gl.hook_deliveries().is_empty(),
@@ -345,13 +302,12 @@ async fn a_confidential_issue_assigned_to_the_bot_through_the_relay_gets_an_inte
         },
     )
     .unwrap();
-    w.gl.change_issuable(
-        w.project,
-        DoubleNoteable::Issue(issue),
+    change(
+        &w,
+        issue,
         w.dev.id,
         IssuableChange::assign(&[w.dev.id, w.bot.id]),
-    )
-    .unwrap();
+    );
     let delivery = w.deliveries(1).await.remove(0);
     let event = delivery
         .headers

@@ -6,7 +6,7 @@ use crate::relay_support;
 
 use std::collections::BTreeMap;
 
-use relay_support::{WEBHOOK_SECRET, resend, wait_for, webhook_url, world};
+use relay_support::{WEBHOOK_SECRET, redeliver, wait_for, world};
 
 /// Every sample line (`name{labels} value`) by its name with labels; checks the format on the
 /// way: each metric family announced by `# HELP` and `# TYPE` before its samples.
@@ -51,17 +51,10 @@ async fn a_prometheus_scrape_counts_what_the_relay_did() {
     w.mention("@claude second");
     let stats = wait_for(&relay, "two pipelines", |s| s.pipelines == 2).await;
     let deliveries = w.deliveries(2).await;
-    let refused = resend(
-        &deliveries[0],
-        &webhook_url(relay.addr()),
-        &[("X-Gitlab-Token", "guess")],
-    )
-    .await;
+    let refused = redeliver(&relay, &deliveries[0], &[("X-Gitlab-Token", "guess")]).await;
     assert_eq!(refused.status(), 401);
 
-    let response = reqwest::get(format!("http://{}/metrics", relay.addr()))
-        .await
-        .unwrap();
+    let response = relay_support::get(&relay, "/metrics").await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],

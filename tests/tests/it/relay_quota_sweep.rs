@@ -140,9 +140,8 @@ async fn a_queued_mention_not_yet_due_is_left_alone_by_the_relay() {
     assert_eq!((stats.retries, stats.sweep_failures), (0, 0), "{stats:?}");
     assert!(w.gl.pipelines(w.project).is_empty());
     assert!(w.gl.award_names(queued_note).is_empty(), "not even claimed");
-    let metrics = reqwest::get(format!("http://{}/metrics", relay.addr()))
+    let metrics = relay_support::get(&relay, "/metrics")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

@@ -11,21 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use doubles::gitlab::double::{IssueSpec, NoteSpec, Noteable as DoubleNoteable};
-use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
+use doubles::gitlab::faults::{FaultAction, Schedule};
 use entrypoint::relay::Relay;
 use entrypoint::relay::config::{ConnectionLimits, DEFAULT_MAX_BODY_BYTES};
-use relay_support::{WEBHOOK_SECRET, resend, wait_for, webhook_url, world};
+use relay_support::{WEBHOOK_SECRET, redeliver, resend, rule, wait_for, webhook_url, world};
+use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-fn rule(method: &str, path: &str, action: FaultAction, schedule: Schedule) -> FaultRule {
-    FaultRule {
-        method: Some(method.to_owned()),
-        path: path.to_owned(),
-        action,
-        schedule,
-    }
-}
 
 #[tokio::test]
 async fn gitlab_503s_and_rate_limits_are_retried_and_each_mention_is_still_answered_once() {
@@ -106,9 +98,8 @@ async fn past_the_overflow_budget_a_delivery_gets_503_and_a_resent_one_is_answer
     })
     .await;
     // GitLab (or a person with "Resend request") sends the refused ones again.
-    let url = webhook_url(relay.addr());
     for (n, delivery) in refused.iter().enumerate() {
-        let response = resend(delivery, &url, &[]).await;
+        let response = redeliver(&relay, delivery, &[]).await;
         assert_eq!(response.status(), 202);
         let answered = (accepted + n + 1) as u64;
         wait_for(&relay, "the resent mention", |s| s.pipelines == answered).await;
@@ -338,22 +329,16 @@ async fn shutdown_stops_accepting_and_drains_the_queue() {
 #[tokio::test]
 async fn a_pipeline_that_cannot_start_leaves_a_failure_note_and_frees_the_claim_for_a_retry() {
     let w = world().await;
-    let faults = w.gl.faults();
-    faults.add(rule(
-        "POST",
-        "/api/v4/projects/*/trigger/pipeline",
-        FaultAction::Status { code: 500 },
-        Schedule::Times { n: 1 },
-    ));
+    w.fail_next_pipeline_start();
     let relay = w.relay(w.config()).await;
     let mention = w.mention("@claude add a changelog entry");
     let stats = wait_for(&relay, "the failure", |s| s.failed == 1).await;
     assert_eq!((stats.placeholders, stats.pipelines), (1, 0));
 
-    let notes = w.notes();
-    let failure = notes
-        .iter()
-        .find(|n| n.author_id == w.bot.id)
+    let failure = w
+        .bot_notes()
+        .into_iter()
+        .next()
         .expect("the placeholder is still there, replaced");
     assert!(failure.body.contains("could not start"), "{}", failure.body);
     assert!(!failure.body.contains("is working"), "{}", failure.body);
@@ -367,7 +352,7 @@ async fn a_pipeline_that_cannot_start_leaves_a_failure_note_and_frees_the_claim_
 
     // The same delivery sent again now succeeds.
     let deliveries = w.deliveries(1).await;
-    let again = resend(&deliveries[0], &webhook_url(relay.addr()), &[]).await;
+    let again = redeliver(&relay, &deliveries[0], &[]).await;
     assert_eq!(again.status(), 202);
     wait_for(&relay, "the retried pipeline", |s| s.pipelines == 1).await;
     w.assert_answered(1);
@@ -477,43 +462,36 @@ async fn a_mention_whose_claimer_died_is_answered_once_by_a_resend_after_the_lea
     let relay = w.relay(w.config()).await;
     let mention = w.mention("@claude add a changelog entry");
     // Another replica claimed the note and was killed before handing it over.
-    let dead = reqwest::Client::new()
-        .post(format!(
-            "{}/projects/{}/issues/{}/notes/{}/award_emoji",
-            w.gl.api_url(),
-            w.project,
-            w.issue,
-            mention.id
-        ))
-        .header("PRIVATE-TOKEN", &w.bot.token)
-        .json(&serde_json::json!({"name": "eyes"}))
-        .send()
-        .await
-        .unwrap();
+    let notes = format!("/projects/{}/issues/{}/notes", w.project, w.issue);
+    let dead = w
+        .api(
+            Method::POST,
+            &format!("{notes}/{}/award_emoji", mention.id),
+            &w.bot.token,
+            serde_json::json!({"name": "eyes"}),
+        )
+        .await;
     assert_eq!(dead.status(), 201);
     let dead: serde_json::Value = dead.json().await.unwrap();
     // ... and had posted its placeholder, tied to its claim, which now says "working" forever.
-    let orphan = reqwest::Client::new()
-        .post(format!(
-            "{}/projects/{}/issues/{}/notes",
-            w.gl.api_url(),
-            w.project,
-            w.issue
+    let orphan_body = format!(
+        "{}\n{}",
+        entrypoint::publish::placeholder::placeholder_body(
+            entrypoint::agent::Assistant::Claude,
+            None
+        ),
+        entrypoint::marker::claim_line(entrypoint::gitlab::ids::AwardId(
+            dead["id"].as_u64().unwrap()
         ))
-        .header("PRIVATE-TOKEN", &w.bot.token)
-        .json(&serde_json::json!({"body": format!(
-            "{}\n{}",
-            entrypoint::publish::placeholder::placeholder_body(
-                entrypoint::agent::Assistant::Claude,
-                None
-            ),
-            entrypoint::marker::claim_line(entrypoint::gitlab::ids::AwardId(
-                dead["id"].as_u64().unwrap()
-            ))
-        )}))
-        .send()
-        .await
-        .unwrap();
+    );
+    let orphan = w
+        .api(
+            Method::POST,
+            &notes,
+            &w.bot.token,
+            serde_json::json!({ "body": orphan_body }),
+        )
+        .await;
     assert_eq!(orphan.status(), 201);
     assert_eq!(w.placeholders().len(), 1);
     let stats = wait_for(&relay, "the claim held elsewhere", |s| {
@@ -524,14 +502,14 @@ async fn a_mention_whose_claimer_died_is_answered_once_by_a_resend_after_the_lea
     let deliveries = w.deliveries(1).await;
 
     // GitLab's "Resend request" within the lease: the dead claim still holds.
-    let early = resend(&deliveries[0], &webhook_url(relay.addr()), &[]).await;
+    let early = redeliver(&relay, &deliveries[0], &[]).await;
     assert_eq!(early.status(), 202);
     wait_for(&relay, "the second look", |s| s.claimed_elsewhere == 2).await;
     assert_eq!(w.gl.pipelines(w.project).len(), 0);
 
     // After the lease the same resend is answered (not swallowed by the in-memory check).
     tokio::time::sleep(relay_support::TEST_LEASE + Duration::from_millis(300)).await;
-    let late = resend(&deliveries[0], &webhook_url(relay.addr()), &[]).await;
+    let late = redeliver(&relay, &deliveries[0], &[]).await;
     assert_eq!(late.status(), 202);
     wait_for(&relay, "the pipeline", |s| s.pipelines == 1).await;
     // One pipeline and one placeholder: the dead claimer's was removed.
@@ -555,14 +533,14 @@ async fn a_mention_whose_claimer_died_is_answered_once_by_a_resend_after_the_lea
     // remembers answering it, and a replica that does not (a restart, another pod) finds the
     // claim handed over.
     tokio::time::sleep(relay_support::TEST_LEASE + Duration::from_millis(300)).await;
-    let again = resend(&deliveries[0], &webhook_url(relay.addr()), &[]).await;
+    let again = redeliver(&relay, &deliveries[0], &[]).await;
     assert_eq!(
         again.status(),
         200,
         "a duplicate for the relay that answered it"
     );
     let replica = Relay::start(w.config()).await.unwrap();
-    let elsewhere = resend(&deliveries[0], &webhook_url(replica.addr()), &[]).await;
+    let elsewhere = redeliver(&replica, &deliveries[0], &[]).await;
     assert_eq!(elsewhere.status(), 202);
     let stats = wait_for(&replica, "the replica's look", |s| s.claimed_elsewhere == 1).await;
     assert_eq!((stats.placeholders, stats.pipelines), (0, 0));
@@ -583,19 +561,17 @@ async fn a_note_edited_after_the_relay_checked_it_is_refused_by_the_job() {
         Some(entrypoint::guard::edit::body_digest("@claude fix the typo in the README").as_str())
     );
     // The author edits the request before the job starts.
-    let edited = reqwest::Client::new()
-        .put(format!(
-            "{}/projects/{}/issues/{}/notes/{}",
-            w.gl.api_url(),
-            w.project,
-            w.issue,
-            mention.id
-        ))
-        .header("PRIVATE-TOKEN", &w.dev.token)
-        .json(&serde_json::json!({"body": "@claude delete the deploy keys"}))
-        .send()
-        .await
-        .unwrap();
+    let edited = w
+        .api(
+            Method::PUT,
+            &format!(
+                "/projects/{}/issues/{}/notes/{}",
+                w.project, w.issue, mention.id
+            ),
+            &w.dev.token,
+            serde_json::json!({"body": "@claude delete the deploy keys"}),
+        )
+        .await;
     assert!(edited.status().is_success());
 
     let end = relay_support::run_job(&w, &pipeline).await;
@@ -604,11 +580,7 @@ async fn a_note_edited_after_the_relay_checked_it_is_refused_by_the_job() {
         "{end:?}"
     );
     assert!(w.placeholders().is_empty(), "the placeholder was replaced");
-    let refusal = w
-        .notes()
-        .into_iter()
-        .find(|n| n.author_id == w.bot.id)
-        .expect("the refusal");
+    let refusal = w.bot_notes().into_iter().next().expect("the refusal");
     assert!(
         refusal.body.contains("edited after it was sent"),
         "{}",
@@ -663,22 +635,11 @@ async fn eight_replicas_receiving_every_delivery_answer_each_mention_once() {
 #[tokio::test]
 async fn a_resend_that_answers_removes_the_earlier_failure_note() {
     let w = world().await;
-    w.gl.faults().add(rule(
-        "POST",
-        "/api/v4/projects/*/trigger/pipeline",
-        FaultAction::Status { code: 500 },
-        Schedule::Times { n: 1 },
-    ));
+    w.fail_next_pipeline_start();
     let relay = w.relay(w.config()).await;
     w.mention("@claude add a changelog entry");
     wait_for(&relay, "the failure", |s| s.failed == 1).await;
-    let bot_notes = || -> Vec<String> {
-        w.notes()
-            .into_iter()
-            .filter(|n| n.author_id == w.bot.id)
-            .map(|n| n.body)
-            .collect()
-    };
+    let bot_notes = || -> Vec<String> { w.bot_notes().into_iter().map(|n| n.body).collect() };
     assert!(
         bot_notes().iter().any(|b| b.contains("could not start")),
         "{:?}",
@@ -686,7 +647,7 @@ async fn a_resend_that_answers_removes_the_earlier_failure_note() {
     );
 
     let deliveries = w.deliveries(1).await;
-    resend(&deliveries[0], &webhook_url(relay.addr()), &[]).await;
+    redeliver(&relay, &deliveries[0], &[]).await;
     wait_for(&relay, "the retried pipeline", |s| s.pipelines == 1).await;
     // The failure note goes once the pipeline runs; the placeholder is the bot's only note.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -17,6 +17,23 @@ async fn healthz(addr: std::net::SocketAddr) -> Option<serde_json::Value> {
     response.json().await.ok()
 }
 
+/// Polls `/healthz` at `addr` until the relay says it started `count` pipelines, for at most
+/// `within`.
+async fn wait_for_pipelines(addr: std::net::SocketAddr, count: u64, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let pipelines = healthz(addr).await.map(|h| h["stats"]["pipelines"].clone());
+        if pipelines == Some(serde_json::json!(count)) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not {count} pipelines after {within:?}: /healthz says {pipelines:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn serve_answers_from_env_settings_and_stops_cleanly_on_sigterm() {
     let w = world().await;
@@ -56,17 +73,7 @@ async fn serve_answers_from_env_settings_and_stops_cleanly_on_sigterm() {
     )
     .unwrap();
     w.mention("@codex the-body-nobody-may-log");
-    loop {
-        let stats = healthz(addr).await.expect("healthz");
-        if stats["stats"]["pipelines"] == 1 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no pipeline: {stats}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_pipelines(addr, 1, Duration::from_secs(20)).await;
     w.assert_answered(1);
 
     let pid = child.id().expect("the relay runs").to_string();
@@ -195,18 +202,7 @@ async fn deliveries_taken_before_a_crash_are_answered_after_the_restart_exactly_
     );
 
     let mut second = spooling_relay(&w, addr, &spool);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let pipelines = healthz(addr).await.map(|h| h["stats"]["pipelines"].clone());
-        if pipelines == Some(serde_json::json!(4)) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not answered after the restart: {pipelines:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_pipelines(addr, 4, Duration::from_secs(30)).await;
     w.assert_answered(4);
     second.kill().await.unwrap();
     let left = std::fs::read_dir(&spool).unwrap().count();

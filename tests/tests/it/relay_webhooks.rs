@@ -12,7 +12,7 @@ use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef};
 use entrypoint::trigger::ci_vars;
 use entrypoint::trigger::load::{Entry, detect};
-use relay_support::{WEBHOOK_SECRET, resend, wait_for, webhook_url, world};
+use relay_support::{WEBHOOK_SECRET, redeliver, wait_for, webhook_url, world};
 
 #[tokio::test]
 async fn a_wrong_or_missing_token_is_refused_with_401_and_nothing_happens() {
@@ -28,12 +28,7 @@ async fn a_wrong_or_missing_token_is_refused_with_401_and_nothing_happens() {
     let deliveries = w.deliveries(1).await;
     assert_eq!(deliveries[0].status, Some(401));
 
-    let without = resend(
-        &deliveries[0],
-        &webhook_url(relay.addr()),
-        &[("X-Gitlab-Token", "")],
-    )
-    .await;
+    let without = redeliver(&relay, &deliveries[0], &[("X-Gitlab-Token", "")]).await;
     assert_eq!(without.status(), 401);
     let body = without.text().await.unwrap();
     assert!(!body.contains(WEBHOOK_SECRET), "{body}");
@@ -56,9 +51,9 @@ async fn events_other_than_comments_and_notes_without_a_mention_are_acknowledged
     let deliveries = w.deliveries(1).await;
     assert_eq!(deliveries[0].status, Some(200));
 
-    let push = resend(
+    let push = redeliver(
+        &relay,
         &deliveries[0],
-        &webhook_url(relay.addr()),
         &[
             ("X-Gitlab-Event", "Push Hook"),
             ("Idempotency-Key", "push-1"),
@@ -193,12 +188,11 @@ async fn a_delivery_resent_with_the_same_or_a_new_uuid_starts_nothing_more() {
     assert_eq!(deliveries[0].status, Some(202));
     wait_for(&relay, "the first pipeline", |s| s.pipelines == 1).await;
 
-    let url = webhook_url(relay.addr());
-    let same = resend(&deliveries[0], &url, &[]).await;
+    let same = redeliver(&relay, &deliveries[0], &[]).await;
     assert_eq!(same.status(), 200);
-    let renamed = resend(
+    let renamed = redeliver(
+        &relay,
         &deliveries[0],
-        &url,
         &[
             (
                 "X-Gitlab-Event-UUID",
@@ -213,7 +207,7 @@ async fn a_delivery_resent_with_the_same_or_a_new_uuid_starts_nothing_more() {
     // A restarted relay has forgotten everything: the claim in GitLab still holds.
     relay.shutdown().await.unwrap();
     let restarted = entrypoint::relay::Relay::start(w.config()).await.unwrap();
-    let after_restart = resend(&deliveries[0], &webhook_url(restarted.addr()), &[]).await;
+    let after_restart = redeliver(&restarted, &deliveries[0], &[]).await;
     assert_eq!(after_restart.status(), 202);
     wait_for(&restarted, "the claim check", |s| s.claimed_elsewhere == 1).await;
     restarted.shutdown().await.unwrap();
@@ -333,7 +327,7 @@ async fn deliveries_larger_than_the_limit_are_refused_with_413_and_unserved_proj
     other.projects.clear();
     other.default_route = None;
     let unserved = entrypoint::relay::Relay::start(other).await.unwrap();
-    let response = resend(&deliveries[0], &webhook_url(unserved.addr()), &[]).await;
+    let response = redeliver(&unserved, &deliveries[0], &[]).await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ignored");

@@ -56,31 +56,38 @@ impl World {
         let text = response.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, token, None).await
+    }
+
+    async fn post_json(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    async fn put_json(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::PUT, path, token, Some(body))
+            .await
+    }
 }
 
 #[tokio::test]
 async fn variables_are_maintainer_only_validate_masking_and_never_show_hidden_values() {
     let w = world(ProjectSpec::new("acme/widgets")).await;
     let path = format!("/projects/{}/variables", w.project);
-    let post = reqwest::Method::POST;
     let (status, body) = w
-        .call(
-            post.clone(),
-            &path,
-            &w.developer.token,
-            Some(json!({"key": "K", "value": "v"})),
-        )
+        .post_json(&path, &w.developer.token, json!({"key": "K", "value": "v"}))
         .await;
     assert_eq!(
         (status, body),
         (StatusCode::FORBIDDEN, json!({"message": "403 Forbidden"}))
     );
     let (status, body) = w
-        .call(
-            post.clone(),
+        .post_json(
             &path,
             &w.maintainer.token,
-            Some(json!({"key": "SHORT", "value": "abc", "masked": true})),
+            json!({"key": "SHORT", "value": "abc", "masked": true}),
         )
         .await;
     assert_eq!(
@@ -91,11 +98,10 @@ async fn variables_are_maintainer_only_validate_masking_and_never_show_hidden_va
         )
     );
     let (status, body) = w
-        .call(
-            post.clone(),
+        .post_json(
             &path,
             &w.maintainer.token,
-            Some(json!({"key": "TOKEN", "value": "glpat-0123456789", "masked_and_hidden": true})),
+            json!({"key": "TOKEN", "value": "glpat-0123456789", "masked_and_hidden": true}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
@@ -106,11 +112,10 @@ async fn variables_are_maintainer_only_validate_masking_and_never_show_hidden_va
                "description": null})
     );
     let (status, body) = w
-        .call(
-            post,
+        .post_json(
             &path,
             &w.maintainer.token,
-            Some(json!({"key": "TOKEN", "value": "other-value"})),
+            json!({"key": "TOKEN", "value": "other-value"}),
         )
         .await;
     assert_eq!(
@@ -120,16 +125,13 @@ async fn variables_are_maintainer_only_validate_masking_and_never_show_hidden_va
             json!({"message": {"key": ["(TOKEN) has already been taken"]}})
         )
     );
-    let (_, listed) = w
-        .call(reqwest::Method::GET, &path, &w.maintainer.token, None)
-        .await;
+    let (_, listed) = w.get(&path, &w.maintainer.token).await;
     assert_eq!(listed[0]["value"], Value::Null);
     let (status, body) = w
-        .call(
-            reqwest::Method::PUT,
+        .put_json(
             &format!("{path}/TOKEN"),
             &w.maintainer.token,
-            Some(json!({"masked": false})),
+            json!({"masked": false}),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -141,14 +143,7 @@ async fn project_access_tokens_make_a_bot_member_and_show_the_token_once() {
     let w = world(ProjectSpec::new("acme/widgets")).await;
     let path = format!("/projects/{}/access_tokens", w.project);
     let body = json!({"name": "Claude", "scopes": ["api"], "access_level": 30, "expires_at": "2099-01-01"});
-    let (status, answer) = w
-        .call(
-            reqwest::Method::POST,
-            &path,
-            &w.maintainer.token,
-            Some(body),
-        )
-        .await;
+    let (status, answer) = w.post_json(&path, &w.maintainer.token, body).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
         answer["message"]
@@ -157,14 +152,7 @@ async fn project_access_tokens_make_a_bot_member_and_show_the_token_once() {
             .starts_with("400 Bad request - Expires at must be before")
     );
     let too_high = json!({"name": "Claude", "scopes": ["api"], "access_level": 50});
-    let (status, answer) = w
-        .call(
-            reqwest::Method::POST,
-            &path,
-            &w.maintainer.token,
-            Some(too_high),
-        )
-        .await;
+    let (status, answer) = w.post_json(&path, &w.maintainer.token, too_high).await;
     assert_eq!(
         (status, answer),
         (
@@ -173,14 +161,7 @@ async fn project_access_tokens_make_a_bot_member_and_show_the_token_once() {
         )
     );
     let good = json!({"name": "Claude", "scopes": ["api"], "access_level": 30});
-    let (status, answer) = w
-        .call(
-            reqwest::Method::POST,
-            &path,
-            &w.developer.token,
-            Some(good.clone()),
-        )
-        .await;
+    let (status, answer) = w.post_json(&path, &w.developer.token, good.clone()).await;
     assert_eq!(
         (status, answer),
         (
@@ -188,21 +169,14 @@ async fn project_access_tokens_make_a_bot_member_and_show_the_token_once() {
             json!({"message": "400 Bad request - User does not have permission to create project access token"})
         )
     );
-    let (status, created) = w
-        .call(
-            reqwest::Method::POST,
-            &path,
-            &w.maintainer.token,
-            Some(good),
-        )
-        .await;
+    let (status, created) = w.post_json(&path, &w.maintainer.token, good).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         (created["name"].clone(), created["access_level"].clone()),
         (json!("Claude"), json!(30))
     );
     let token = created["token"].as_str().unwrap().to_string();
-    let (_, me) = w.call(reqwest::Method::GET, "/user", &token, None).await;
+    let (_, me) = w.get("/user", &token).await;
     assert_eq!(me["bot"], true);
     assert_eq!(me["name"], "Claude");
     assert!(
@@ -212,22 +186,16 @@ async fn project_access_tokens_make_a_bot_member_and_show_the_token_once() {
             .starts_with(&format!("project_{}_bot_", w.project))
     );
     let (_, member) = w
-        .call(
-            reqwest::Method::GET,
+        .get(
             &format!("/projects/{}/members/all/{}", w.project, me["id"]),
             &w.maintainer.token,
-            None,
         )
         .await;
     assert_eq!(member["access_level"], 30);
-    let (_, listed) = w
-        .call(reqwest::Method::GET, &path, &w.maintainer.token, None)
-        .await;
+    let (_, listed) = w.get(&path, &w.maintainer.token).await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert!(listed[0].get("token").is_none());
-    let (status, _) = w
-        .call(reqwest::Method::GET, &path, &w.developer.token, None)
-        .await;
+    let (status, _) = w.get(&path, &w.developer.token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -235,16 +203,13 @@ async fn project_access_tokens_make_a_bot_member_and_show_the_token_once() {
 async fn gitlab_com_free_has_no_project_access_tokens_and_only_owners_lift_no_one_allowed() {
     let w = world(ProjectSpec::new("acme/free").gitlab_com_free()).await;
     let path = format!("/projects/{}/access_tokens", w.project);
-    let (status, _) = w
-        .call(reqwest::Method::GET, &path, &w.owner.token, None)
-        .await;
+    let (status, _) = w.get(&path, &w.owner.token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, answer) = w
-        .call(
-            reqwest::Method::POST,
+        .post_json(
             &path,
             &w.owner.token,
-            Some(json!({"name": "Claude", "scopes": ["api"]})),
+            json!({"name": "Claude", "scopes": ["api"]}),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -256,9 +221,7 @@ async fn gitlab_com_free_has_no_project_access_tokens_and_only_owners_lift_no_on
     );
 
     let project = format!("/projects/{}", w.project);
-    let (_, read) = w
-        .call(reqwest::Method::GET, &project, &w.maintainer.token, None)
-        .await;
+    let (_, read) = w.get(&project, &w.maintainer.token).await;
     assert_eq!(
         read["ci_pipeline_variables_minimum_override_role"],
         "no_one_allowed"
@@ -269,17 +232,14 @@ async fn gitlab_com_free_has_no_project_access_tokens_and_only_owners_lift_no_on
         (&w.maintainer.token, StatusCode::FORBIDDEN),
         (&w.owner.token, StatusCode::OK),
     ] {
-        let (status, _) = w
-            .call(reqwest::Method::PUT, &project, token, Some(lift.clone()))
-            .await;
+        let (status, _) = w.put_json(&project, token, lift.clone()).await;
         assert_eq!(status, expected);
     }
     let (status, answer) = w
-        .call(
-            reqwest::Method::PUT,
+        .put_json(
             &project,
             &w.owner.token,
-            Some(json!({"ci_pipeline_variables_minimum_override_role": "everyone"})),
+            json!({"ci_pipeline_variables_minimum_override_role": "everyone"}),
         )
         .await;
     assert_eq!(
@@ -296,11 +256,10 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
     let w = world(ProjectSpec::new("acme/widgets")).await;
     let p = w.project;
     let (status, schedule) = w
-        .call(
-            reqwest::Method::POST,
+        .post_json(
             &format!("/projects/{p}/pipeline_schedules"),
             &w.developer.token,
-            Some(json!({"description": "scan", "ref": "main", "cron": "*/10 * * * *"})),
+            json!({"description": "scan", "ref": "main", "cron": "*/10 * * * *"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
@@ -313,43 +272,37 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
         (json!("UTC"), json!(true), json!("dana"))
     );
     let (status, variable) = w
-        .call(
-            reqwest::Method::POST,
+        .post_json(
             &format!(
                 "/projects/{p}/pipeline_schedules/{}/variables",
                 schedule["id"]
             ),
             &w.developer.token,
-            Some(json!({"key": "AI_SCAN", "value": "1"})),
+            json!({"key": "AI_SCAN", "value": "1"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(variable["variable_type"], "env_var");
     let (status, _) = w
-        .call(
-            reqwest::Method::POST,
+        .post_json(
             &format!("/projects/{p}/pipeline_schedules"),
             &w.developer.token,
-            Some(json!({"description": "bad", "ref": "main", "cron": "every minute"})),
+            json!({"description": "bad", "ref": "main", "cron": "every minute"}),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     let file = format!("/projects/{p}/repository/files/README.md?ref=main");
-    let (status, readme) = w
-        .call(reqwest::Method::GET, &file, &w.developer.token, None)
-        .await;
+    let (status, readme) = w.get(&file, &w.developer.token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         (readme["encoding"].clone(), readme["content"].clone()),
         (json!("base64"), json!("IyB3aWRnZXRzCg=="))
     );
     let (status, missing) = w
-        .call(
-            reqwest::Method::GET,
+        .get(
             &format!("/projects/{p}/repository/files/.gitlab-ci.yml?ref=main"),
             &w.developer.token,
-            None,
         )
         .await;
     assert_eq!(
@@ -362,11 +315,10 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
 
     let branches = format!("/projects/{p}/repository/branches");
     let (status, branch) = w
-        .call(
-            reqwest::Method::POST,
+        .post_json(
             &branches,
             &w.developer.token,
-            Some(json!({"branch": "feature", "ref": "main"})),
+            json!({"branch": "feature", "ref": "main"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
@@ -375,11 +327,10 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
         (json!("feature"), json!(false))
     );
     let (status, again) = w
-        .call(
-            reqwest::Method::POST,
+        .post_json(
             &branches,
             &w.developer.token,
-            Some(json!({"branch": "feature", "ref": "main"})),
+            json!({"branch": "feature", "ref": "main"}),
         )
         .await;
     assert_eq!(
@@ -396,12 +347,7 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
                "actions": [{"action": action, "file_path": ".gitlab-ci.yml", "content": "x: 1\n"}]})
     };
     let (status, refused) = w
-        .call(
-            reqwest::Method::POST,
-            &commits,
-            &w.developer.token,
-            Some(action("update")),
-        )
+        .post_json(&commits, &w.developer.token, action("update"))
         .await;
     assert_eq!(
         (status, refused),
@@ -411,12 +357,7 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
         )
     );
     let (status, commit) = w
-        .call(
-            reqwest::Method::POST,
-            &commits,
-            &w.developer.token,
-            Some(action("create")),
-        )
+        .post_json(&commits, &w.developer.token, action("create"))
         .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
@@ -430,14 +371,7 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
     );
     let to_main = json!({"branch": "main", "commit_message": "direct",
                          "actions": [{"action": "create", "file_path": "y", "content": "y"}]});
-    let (status, body) = w
-        .call(
-            reqwest::Method::POST,
-            &commits,
-            &w.developer.token,
-            Some(to_main),
-        )
-        .await;
+    let (status, body) = w.post_json(&commits, &w.developer.token, to_main).await;
     assert_eq!(
         (status, body),
         (

@@ -2,15 +2,16 @@
 //! ends up with, run after run.
 
 use crate::support::gitlab_client::fast_retrying_client;
+use crate::support::seeded::rest;
+use reqwest::Method;
 use std::time::Duration;
 
 use doubles::gitlab::double::{GitLabDouble, HookSpec, ProjectSpec, SeededUser, UserSpec};
 use doubles::gitlab::model::RecordedRequest;
-use entrypoint::agent::{Assistant, Handles};
+use entrypoint::agent::Assistant;
 use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::secret::Secret;
-use entrypoint::setup::{self, Mode, Options, Outcome, TemplateSource, Ui};
+use entrypoint::setup::{self, Mode, Options, Outcome, Ui};
 
 const MODEL_KEY: &str = "sk-ant-api03-Test_Key-0123456789abcdef";
 
@@ -56,6 +57,21 @@ struct World {
     developer: SeededUser,
 }
 
+impl World {
+    /// Alice deletes the project's `path` (a variable, a hook) behind setup's back.
+    async fn delete(&self, path: &str) -> reqwest::Response {
+        let path = format!("/projects/{}{path}", self.project);
+        rest(
+            &self.gl,
+            Method::DELETE,
+            &path,
+            &self.maintainer.token,
+            None,
+        )
+        .await
+    }
+}
+
 async fn world(spec: ProjectSpec, maintainer_level: u8) -> World {
     let gl = GitLabDouble::start().await.expect("double starts");
     let project = gl.add_project(spec).expect("project").id;
@@ -74,20 +90,7 @@ async fn world(spec: ProjectSpec, maintainer_level: u8) -> World {
 }
 
 fn options(project: u64, mode: Mode) -> Options {
-    Options {
-        project: ProjectRef::Id(ProjectId(project)),
-        assistant: Assistant::Claude,
-        mode,
-        bot_token: None,
-        model_key: Some(Secret::new(MODEL_KEY)),
-        yes: true,
-        merge_request: true,
-        template: TemplateSource {
-            project: "tools/assistants".into(),
-            git_ref: "v1.0.0".into(),
-        },
-        handles: Handles::default(),
-    }
+    crate::support::setup::unattended(project, mode, MODEL_KEY)
 }
 
 fn writes(requests: &[RecordedRequest]) -> Vec<String> {
@@ -553,16 +556,7 @@ async fn a_lost_token_variable_makes_a_new_token_and_says_the_old_one_cannot_be_
     let w = world(ProjectSpec::new("acme/widgets"), 40).await;
     let opts = options(w.project, Mode::Webhook);
     setup_once(&w, &opts).await.0.expect("first run");
-    let deleted = reqwest::Client::new()
-        .delete(format!(
-            "{}/projects/{}/variables/GITLAB_TOKEN",
-            w.gl.api_url(),
-            w.project
-        ))
-        .header("PRIVATE-TOKEN", &w.maintainer.token)
-        .send()
-        .await
-        .unwrap();
+    let deleted = w.delete("/variables/GITLAB_TOKEN").await;
     assert_eq!(deleted.status(), reqwest::StatusCode::NO_CONTENT);
     w.gl.clear_requests();
     let (outcome, script) = setup_once(&w, &opts).await;
@@ -590,17 +584,7 @@ async fn a_deleted_webhook_is_recreated_with_the_existing_trigger_token() {
     let opts = options(w.project, Mode::Webhook);
     setup_once(&w, &opts).await.0.expect("first run");
     let hook = w.gl.hooks(w.project).remove(0);
-    let deleted = reqwest::Client::new()
-        .delete(format!(
-            "{}/projects/{}/hooks/{}",
-            w.gl.api_url(),
-            w.project,
-            hook.id
-        ))
-        .header("PRIVATE-TOKEN", &w.maintainer.token)
-        .send()
-        .await
-        .unwrap();
+    let deleted = w.delete(&format!("/hooks/{}", hook.id)).await;
     assert_eq!(deleted.status(), reqwest::StatusCode::NO_CONTENT);
     w.gl.clear_requests();
     let (outcome, _) = setup_once(&w, &opts).await;

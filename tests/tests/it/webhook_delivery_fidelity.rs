@@ -35,10 +35,7 @@ async fn world(gl: GitLabDouble) -> World {
     let token = gl
         .add_trigger(project, alice.id, "comments")
         .expect("trigger");
-    let trigger_url = format!(
-        "{}/projects/{project}/ref/main/trigger/pipeline?token={token}",
-        gl.api_url()
-    );
+    let trigger_url = crate::support::seeded::trigger_url(&gl, project, &token);
     let issue = gl
         .create_issue(project, IssueSpec::new(alice.id, "Broken build"))
         .expect("issue")
@@ -65,6 +62,14 @@ async fn call(w: &World, method: reqwest::Method, path: &str, body: Value) -> (u
 }
 
 /// Posts a comment through the API (so hooks fire) and returns its id.
+/// `count` comments, each delivered (whatever the hook answered) before the next.
+async fn comments_delivered(w: &World, count: usize) {
+    for n in 1..=count {
+        comment(w, &format!("comment {n}")).await;
+        w.gl.wait_for_deliveries(n, WAIT).await.expect("delivered");
+    }
+}
+
 async fn comment(w: &World, body: &str) -> u64 {
     let (status, note) = call(
         w,
@@ -216,10 +221,7 @@ async fn a_jobless_trigger_fails_and_the_fourth_failure_in_a_row_disables_the_ho
     let hook =
         w.gl.add_hook(w.project, HookSpec::notes(&w.trigger_url))
             .expect("hook");
-    for n in 1..=4 {
-        comment(&w, &format!("comment {n}")).await;
-        w.gl.wait_for_deliveries(n, WAIT).await.expect("delivered");
-    }
+    comments_delivered(&w, 4).await;
     assert!(
         w.gl.hook_deliveries().iter().all(|d| d.status == Some(400)),
         "{:?}",
@@ -257,10 +259,7 @@ async fn a_self_managed_instance_keeps_calling_a_failing_hook() {
     w.gl.set_ci_config(w.project, no_job_for_triggers());
     w.gl.add_hook(w.project, HookSpec::notes(&w.trigger_url))
         .expect("hook");
-    for n in 1..=5 {
-        comment(&w, &format!("comment {n}")).await;
-        w.gl.wait_for_deliveries(n, WAIT).await.expect("delivered");
-    }
+    comments_delivered(&w, 5).await;
     assert!(
         w.gl.hook_deliveries().iter().all(|d| d.status == Some(400)),
         "every call still fails"

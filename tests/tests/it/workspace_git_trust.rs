@@ -831,15 +831,12 @@ async fn a_merge_requests_configuration_is_swapped_and_never_committed() {
     let PushOutcome::Pushed { sha: pushed, .. } = outcome else {
         panic!("{outcome:?}");
     };
-    let changed: Vec<String> = world
-        .upstream
-        .diffs(&sha, &pushed)
-        .unwrap()
-        .into_iter()
-        .map(|d| d.new_path)
-        .collect();
+    let diffs = world.upstream.diffs(&sha, &pushed).unwrap();
     assert_eq!(
-        changed,
+        diffs
+            .iter()
+            .map(|d| d.new_path.as_str())
+            .collect::<Vec<_>>(),
         ["src/lib.txt"],
         "only the model's real work is committed"
     );

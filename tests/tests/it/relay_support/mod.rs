@@ -9,6 +9,7 @@ use std::time::Duration;
 use doubles::gitlab::double::{
     GitLabDouble, HookSpec, NoteSpec, Noteable as DoubleNoteable, SeededNote, SeededUser,
 };
+use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use doubles::gitlab::model::{HookDelivery, Note};
 use doubles::gitlab::seed::Seed;
 use entrypoint::agent::Handles;
@@ -170,6 +171,36 @@ impl World {
             .notes(self.project, DoubleNoteable::Issue(self.issue))
     }
 
+    /// The bot's notes on the world's issue: placeholders, results, failure notes.
+    pub fn bot_notes(&self) -> Vec<Note> {
+        self.notes()
+            .into_iter()
+            .filter(|n| n.author_id == self.bot.id)
+            .collect()
+    }
+
+    /// GitLab refuses the next pipeline start with a 500, as when its CI is briefly down.
+    pub fn fail_next_pipeline_start(&self) {
+        self.gl.faults().add(rule(
+            "POST",
+            "/api/v4/projects/*/trigger/pipeline",
+            FaultAction::Status { code: 500 },
+            Schedule::Times { n: 1 },
+        ));
+    }
+
+    /// `method` on the API path `path` (below `/api/v4`) as the holder of `token`, with `body`
+    /// as JSON: what another replica or a person does over REST, beside the relay.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> reqwest::Response {
+        crate::support::seeded::rest(&self.gl, method, path, token, Some(body)).await
+    }
+
     /// Notes carrying the relay's "working" placeholder marker (or the job's, once rewritten).
     pub fn placeholders(&self) -> Vec<Note> {
         self.notes()
@@ -192,6 +223,32 @@ pub fn claim_settings() -> entrypoint::claim::ClaimSettings {
 
 pub fn webhook_url(addr: SocketAddr) -> String {
     format!("http://{addr}/webhook")
+}
+
+/// A fault GitLab injects on `method` requests to `path`.
+pub fn rule(method: &str, path: &str, action: FaultAction, schedule: Schedule) -> FaultRule {
+    FaultRule {
+        method: Some(method.to_owned()),
+        path: path.to_owned(),
+        action,
+        schedule,
+    }
+}
+
+/// [`resend`] to `relay`'s own webhook: GitLab's "Resend request" for a delivery it recorded.
+pub async fn redeliver(
+    relay: &Relay,
+    delivery: &HookDelivery,
+    replace: &[(&str, &str)],
+) -> reqwest::Response {
+    resend(delivery, &webhook_url(relay.addr()), replace).await
+}
+
+/// A GET of the relay's own `path` (`/metrics`, `/healthz`), as a scraper or a probe makes it.
+pub async fn get(relay: &Relay, path: &str) -> reqwest::Response {
+    reqwest::get(format!("http://{}{path}", relay.addr()))
+        .await
+        .expect("the relay answers")
 }
 
 /// Polls `relay`'s counters until `done` holds.

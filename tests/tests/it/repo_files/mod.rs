@@ -18,6 +18,35 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// GitLab's heading id for a heading's text: lower case, punctuation other than `-` and `_`
+/// dropped, spaces to `-` (<https://docs.gitlab.com/user/markdown/#heading-ids-and-links>).
+pub fn heading_id(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Fails with `what`, then each of `found` on a line of its own, unless `found` is empty: the
+/// docs checks list every offender at once, so one run shows all there is to fix.
+pub fn assert_none_found(found: &[String], what: &str) {
+    assert!(found.is_empty(), "{what}:\n{}", found.join("\n"));
+}
+
+/// Both templates default their `spec:inputs` input `input` to `expected`.
+pub fn assert_templates_default(input: &str, expected: &str, why: &str) {
+    for (file, _) in TEMPLATES {
+        assert_eq!(
+            template_inputs(file)[input]["default"].as_str(),
+            Some(expected),
+            "{file}: {input} defaults to {why}"
+        );
+    }
+}
+
 /// A template's `spec:inputs` map (the header document before `---`).
 pub fn template_inputs(file: &str) -> Yaml {
     let text = std::fs::read_to_string(repo().join("templates").join(file)).expect("template");

@@ -123,6 +123,20 @@ fn first_string(token: Option<&TokenTree>) -> Option<String> {
     }
 }
 
+/// Where the item starting at `at` ends: just past its body (`{ … }`) or its `;`. Used to skip
+/// an item `#[cfg(test)]` guards.
+fn past_item(tokens: &[TokenTree], mut at: usize) -> usize {
+    while let Some(next) = tokens.get(at) {
+        at += 1;
+        match next {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
+            TokenTree::Punct(p) if p.as_char() == ';' => break,
+            _ => {}
+        }
+    }
+    at
+}
+
 fn walk(stream: TokenStream, scan: &mut Scan) {
     let tokens: Vec<TokenTree> = stream.into_iter().collect();
     let mut at = 0;
@@ -135,16 +149,8 @@ fn walk(stream: TokenStream, scan: &mut Scan) {
         {
             let inner = attribute.stream();
             if is_cfg_test(&inner) {
-                // Skip the attribute and the item it guards: up to its body or its `;`.
-                at += 2;
-                while let Some(next) = tokens.get(at) {
-                    at += 1;
-                    match next {
-                        TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
-                        TokenTree::Punct(p) if p.as_char() == ';' => break,
-                        _ => {}
-                    }
-                }
+                // Skip the attribute and the item it guards.
+                at = past_item(&tokens, at + 2);
                 continue;
             }
             match first_ident(&inner).as_deref() {
@@ -218,14 +224,7 @@ fn branches(stream: TokenStream, found: &mut Vec<String>) {
         {
             at += 2;
             if is_cfg_test(&attribute.stream()) {
-                while let Some(next) = tokens.get(at) {
-                    at += 1;
-                    match next {
-                        TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
-                        TokenTree::Punct(p) if p.as_char() == ';' => break,
-                        _ => {}
-                    }
-                }
+                at = past_item(&tokens, at);
             }
             continue;
         }

@@ -6,4 +6,6 @@
 pub mod ci_job;
 pub mod gitlab_client;
 pub mod own_process;
+pub mod seeded;
+pub mod setup;
 pub mod snapshot;
