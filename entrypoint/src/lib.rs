@@ -31,6 +31,7 @@ pub mod passthrough;
 pub mod proxy;
 pub mod publish;
 pub mod quota;
+pub mod recent;
 pub mod redact;
 pub mod relay;
 pub mod review;

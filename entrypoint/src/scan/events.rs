@@ -25,8 +25,8 @@ use crate::trigger::ci_vars::names;
 use crate::trigger::decision::BotIdentity;
 use crate::trigger::event_vars::{EventRequest, Requested};
 
-use super::discover::Updated;
 use super::handoff::Outcome;
+use crate::recent::Updated;
 
 /// A pending to-do that asks for something without a note.
 #[derive(Clone, Debug)]
