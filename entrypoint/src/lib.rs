@@ -25,6 +25,7 @@ pub mod contract;
 pub mod doctor;
 pub mod env;
 pub mod guard;
+pub mod in_job;
 pub mod marker;
 pub mod mention;
 pub mod passthrough;

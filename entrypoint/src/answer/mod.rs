@@ -16,7 +16,7 @@
 //!    the refusal is posted: a claimer that dies before that leaves only a lease that the next
 //!    delivery, replica or scan takes over;
 //! 5. the **answer** starts: a pipeline of its own ([`in_pipeline`], the relay and the scan's
-//!    pipeline mode) or this job ([`in_job`], `entrypoint run` and the scan's job mode);
+//!    pipeline mode) or this job ([`crate::in_job`], `entrypoint run` and the scan's job mode);
 //! 6. a failure **releases** the claim ([`give_back`]) and removes or replaces what it posted, so
 //!    that a resend, a new comment or the next scan answers.
 

@@ -127,7 +127,7 @@ fn latest_addition(
     })
 }
 
-/// Runs the run flow for the request in this job ([`crate::answer::in_job::run_with`]): the
+/// Runs the run flow for the request in this job ([`crate::in_job::run_with`]): the
 /// job's own variables, with the request's `AI_EVENT*` and `AI_NOTEABLE_*` variables on top and
 /// every other trigger hidden.
 pub async fn in_job(
@@ -139,7 +139,7 @@ pub async fn in_job(
 ) -> Outcome {
     let mut overlay: BTreeMap<&'static str, String> = request.variables().into_iter().collect();
     overlay.insert(names::ASSISTANT, assistant.name().to_owned());
-    match crate::answer::in_job::run_with(overlay, assistant, handles, vars, redactor).await {
+    match crate::in_job::run_with(overlay, assistant, handles, vars, redactor).await {
         Ok(end) => Outcome::Ran(end),
         Err(error) => Outcome::Failed {
             error: format!("{error:#}"),

@@ -10,10 +10,11 @@ use chrono::{DateTime, Utc};
 
 use super::handoff::Outcome;
 use crate::agent::{Assistant, Handles};
-use crate::answer::in_job::{JobEnd, run_with};
+use crate::answer::in_job::JobEnd;
 use crate::claim::{ClaimSettings, Target};
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::{NoteId, ProjectRef, UserId};
+use crate::in_job::run_with;
 use crate::quota::QuotaSettings;
 use crate::quota::retry::{
     Due, QueuedNote, claim_due, edge, find_queued, give_back, retry_variables,
@@ -83,7 +84,7 @@ impl Retrier<'_> {
     }
 
     /// The run flow for the queued mention in this job, the queued note as its placeholder:
-    /// the in-job run of [`crate::answer::in_job`], with the attempt number on top.
+    /// the in-job run of [`crate::in_job`], with the attempt number on top.
     async fn run(&self, queued: &QueuedNote) -> Outcome {
         match run_with(
             retry_variables(self.project, queued),
