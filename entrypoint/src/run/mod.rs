@@ -667,7 +667,12 @@ impl JobRun<'_> {
         let is_merge_request = matches!(trigger.noteable, Noteable::MergeRequest(_));
         let review_rules = match &context.merge_request {
             Some(mr) => {
-                crate::review::review_rules(self.gitlab, &trigger.project, &mr.target_branch).await
+                crate::publish::review::review_rules(
+                    self.gitlab,
+                    &trigger.project,
+                    &mr.target_branch,
+                )
+                .await
             }
             None => None,
         };
