@@ -534,8 +534,29 @@ pub async fn in_pipeline(
     }
 }
 
+/// The request for the note in `trigger`, whose body the caller's guard checked (the job
+/// refuses the note if its body differs by then, [`crate::guard::edit`]); `None` for a
+/// trigger without a note. Here rather than on [`CiRequest`], so that `trigger` does not
+/// import the guard that reads triggers.
+fn checked_request(
+    trigger: &Trigger,
+    assistant: Assistant,
+    placeholder: Option<NoteId>,
+) -> Option<CiRequest> {
+    let note = trigger.note.as_ref()?;
+    Some(CiRequest {
+        project: trigger.project.clone(),
+        assistant,
+        noteable: trigger.noteable,
+        note: note.id,
+        discussion: note.discussion.clone(),
+        placeholder,
+        checked_body: Some(crate::guard::edit::body_digest(&note.body)),
+    })
+}
+
 /// The variables of the pipeline that answers `trigger` with `placeholder`: the note's, whose
-/// body the guard checked ([`CiRequest::checked`]), or, for an assignment, review request, label
+/// body the guard checked ([`checked_request`]), or, for an assignment, review request, label
 /// or description mention, the event's ([`EventRequest::of`]) with the assistant; `None` for a
 /// trigger with neither.
 fn pipeline_variables(
@@ -543,7 +564,7 @@ fn pipeline_variables(
     assistant: Assistant,
     placeholder: NoteId,
 ) -> Option<std::collections::BTreeMap<&'static str, String>> {
-    if let Some(request) = CiRequest::checked(trigger, assistant, Some(placeholder)) {
+    if let Some(request) = checked_request(trigger, assistant, Some(placeholder)) {
         return Some(request.variables());
     }
     let request = EventRequest::of(trigger, Some(placeholder))?;
