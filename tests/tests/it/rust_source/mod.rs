@@ -250,3 +250,98 @@ fn branches(stream: TokenStream, found: &mut Vec<String>) {
         at += 1;
     }
 }
+
+/// The top-level modules of its crate that a product file names: every `crate::<module>` path
+/// (in a `use`, an expression, a type, a non-doc attribute), every `crate::{<module>, …}` group
+/// and every `super::…::<module>` that climbs to the crate root. `depth` is how deep the file's
+/// module sits (1 for `src/scan.rs` and `src/scan/mod.rs`, 2 for `src/scan/retry.rs`). Doc
+/// comments (intra-doc links are not imports) and `#[cfg(test)]` items are left out.
+pub fn crate_modules(path: &Path, depth: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("source readable");
+    let tokens: TokenStream = text
+        .parse()
+        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()));
+    let mut found = Vec::new();
+    module_paths(tokens, depth, &mut found);
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// The identifiers that begin each comma-separated part of a `{…}` use group.
+fn group_heads(group: &proc_macro2::Group) -> Vec<String> {
+    let mut heads = Vec::new();
+    let mut expect_head = true;
+    for token in group.stream() {
+        match token {
+            TokenTree::Ident(ident) if expect_head => {
+                heads.push(ident.to_string());
+                expect_head = false;
+            }
+            TokenTree::Punct(p) if p.as_char() == ',' => expect_head = true,
+            _ => expect_head = false,
+        }
+    }
+    heads
+}
+
+fn module_paths(stream: TokenStream, depth: usize, found: &mut Vec<String>) {
+    let tokens: Vec<TokenTree> = stream.into_iter().collect();
+    let mut at = 0;
+    while at < tokens.len() {
+        if let (TokenTree::Punct(hash), Some(TokenTree::Group(attribute))) =
+            (&tokens[at], tokens.get(at + 1))
+            && hash.as_char() == '#'
+            && attribute.delimiter() == Delimiter::Bracket
+        {
+            at += 2;
+            let inner = attribute.stream();
+            if is_cfg_test(&inner) {
+                while let Some(next) = tokens.get(at) {
+                    at += 1;
+                    match next {
+                        TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
+                        TokenTree::Punct(p) if p.as_char() == ';' => break,
+                        _ => {}
+                    }
+                }
+            } else if first_ident(&inner).as_deref() != Some("doc") {
+                module_paths(inner, depth, found);
+            }
+            continue;
+        }
+        // `crate::` climbs to the root at once, each `super::` one level.
+        let mut level = None;
+        let mut next = at;
+        if matches!(&tokens[at], TokenTree::Ident(i) if i == "crate")
+            && punct_run(&tokens, at + 1, "::")
+        {
+            level = Some(0);
+            next = at + 3;
+        } else {
+            let mut climbed = 0;
+            while matches!(tokens.get(next), Some(TokenTree::Ident(i)) if i == "super")
+                && punct_run(&tokens, next + 1, "::")
+            {
+                climbed += 1;
+                next += 3;
+            }
+            if climbed > 0 {
+                level = Some(depth.saturating_sub(climbed));
+            }
+        }
+        if level == Some(0) {
+            match tokens.get(next) {
+                Some(TokenTree::Ident(module)) => found.push(module.to_string()),
+                Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => {
+                    found.extend(group_heads(group));
+                }
+                _ => {}
+            }
+        }
+        if let TokenTree::Group(group) = &tokens[at] {
+            module_paths(group.stream(), depth, found);
+        }
+        at += 1;
+    }
+}
