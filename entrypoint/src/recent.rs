@@ -48,40 +48,43 @@ pub(crate) async fn updated_since(
     project: &ProjectRef,
     since: DateTime<Utc>,
 ) -> Result<Vec<Updated>, GitLabError> {
-    let mut updated: Vec<Updated> = gitlab
-        .list_issues(
-            project,
-            &IssueListOptions {
-                updated_after: Some(since),
-                order_by: Some(OrderBy::UpdatedAt),
-                ..IssueListOptions::default()
-            },
-        )
-        .await?
+    let issues = gitlab
+        .list_issues(project, &issues_updated(Some(since)))
+        .await?;
+    let merge_requests = gitlab
+        .list_merge_requests(project, &merge_requests_updated(Some(since)))
+        .await?;
+    let updated = |noteable, updated_at| Updated {
+        noteable,
+        updated_at,
+    };
+    Ok(issues
         .into_iter()
-        .map(|issue| Updated {
-            noteable: Noteable::Issue(issue.iid),
-            updated_at: issue.updated_at,
-        })
-        .collect();
-    updated.extend(
-        gitlab
-            .list_merge_requests(
-                project,
-                &MergeRequestListOptions {
-                    updated_after: Some(since),
-                    order_by: Some(OrderBy::UpdatedAt),
-                    ..MergeRequestListOptions::default()
-                },
-            )
-            .await?
-            .into_iter()
-            .map(|mr| Updated {
-                noteable: Noteable::MergeRequest(mr.iid),
-                updated_at: mr.updated_at,
-            }),
-    );
-    Ok(updated)
+        .map(|i| updated(Noteable::Issue(i.iid), i.updated_at))
+        .chain(
+            merge_requests
+                .into_iter()
+                .map(|mr| updated(Noteable::MergeRequest(mr.iid), mr.updated_at)),
+        )
+        .collect())
+}
+
+/// The project's issues by last update, only those updated since `since` when given.
+pub(crate) fn issues_updated(since: Option<DateTime<Utc>>) -> IssueListOptions {
+    IssueListOptions {
+        updated_after: since,
+        order_by: Some(OrderBy::UpdatedAt),
+        ..IssueListOptions::default()
+    }
+}
+
+/// The project's merge requests by last update, only those updated since `since` when given.
+pub(crate) fn merge_requests_updated(since: Option<DateTime<Utc>>) -> MergeRequestListOptions {
+    MergeRequestListOptions {
+        updated_after: since,
+        order_by: Some(OrderBy::UpdatedAt),
+        ..MergeRequestListOptions::default()
+    }
 }
 
 /// The notes created since `since`, newest first, reading only the pages that reach into the
@@ -92,23 +95,10 @@ pub(crate) async fn recent_notes(
     noteable: Noteable,
     since: Option<DateTime<Utc>>,
 ) -> Result<Vec<Note>, GitLabError> {
-    let query = [
-        ("order_by", OrderBy::CreatedAt.as_str().to_owned()),
-        ("sort", Sort::Desc.as_str().to_owned()),
-    ];
-    let mut pages = gitlab.pages::<Note>(
-        &format!("{}/notes", noteable_path(project, noteable)),
-        &query,
-    )?;
-    let mut notes = Vec::new();
-    while let Some(page) = pages.next_page().await? {
-        let reached_before = since.is_some_and(|since| page.iter().any(|n| n.created_at < since));
-        notes.extend(page);
-        if reached_before {
-            break;
-        }
-    }
-    Ok(notes)
+    newest_notes(gitlab, project, noteable, OrderBy::CreatedAt, |n| {
+        since.is_some_and(|since| n.created_at < since)
+    })
+    .await
 }
 
 /// The notes written (posted or edited) since `edge`, newest first, reading only the pages that
@@ -119,8 +109,25 @@ pub(crate) async fn updated_notes(
     noteable: Noteable,
     edge: DateTime<Utc>,
 ) -> Result<Vec<Note>, GitLabError> {
+    let mut notes = newest_notes(gitlab, project, noteable, OrderBy::UpdatedAt, |n| {
+        n.updated_at < edge
+    })
+    .await?;
+    notes.retain(|n| n.updated_at >= edge);
+    Ok(notes)
+}
+
+/// The notes of `noteable` newest first by `order`, page by page up to and including the first
+/// page that holds a note `before` the span asked for.
+async fn newest_notes(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    noteable: Noteable,
+    order: OrderBy,
+    before: impl Fn(&Note) -> bool,
+) -> Result<Vec<Note>, GitLabError> {
     let query = [
-        ("order_by", OrderBy::UpdatedAt.as_str().to_owned()),
+        ("order_by", order.as_str().to_owned()),
         ("sort", Sort::Desc.as_str().to_owned()),
     ];
     let mut pages = gitlab.pages::<Note>(
@@ -129,8 +136,8 @@ pub(crate) async fn updated_notes(
     )?;
     let mut notes = Vec::new();
     while let Some(page) = pages.next_page().await? {
-        let reached_before = page.iter().any(|n| n.updated_at < edge);
-        notes.extend(page.into_iter().filter(|n| n.updated_at >= edge));
+        let reached_before = page.iter().any(&before);
+        notes.extend(page);
         if reached_before {
             break;
         }

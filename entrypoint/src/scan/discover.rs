@@ -7,14 +7,11 @@ use chrono::{DateTime, Utc};
 use crate::agent::{Assistant, Handles};
 use crate::gitlab::discussions::Discussion;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectId, ProjectRef};
-use crate::gitlab::issues::IssueListOptions;
-use crate::gitlab::list_options::OrderBy;
-use crate::gitlab::merge_requests::MergeRequestListOptions;
 use crate::gitlab::notes::Note;
 use crate::gitlab::{GitLab, GitLabError};
 use crate::marker;
 use crate::mention::find_mentions;
-use crate::recent::recent_notes;
+use crate::recent::{issues_updated, merge_requests_updated, recent_notes};
 use crate::trigger::decision::BotIdentity;
 
 /// A note that mentions the assistant, with what is needed to answer it in place.
@@ -79,14 +76,7 @@ pub(crate) async fn from_lists(
 ) -> Result<Vec<Mention>, GitLabError> {
     let mut found = Vec::new();
     let issues = gitlab
-        .list_issues(
-            project,
-            &IssueListOptions {
-                updated_after: filter.since,
-                order_by: Some(OrderBy::UpdatedAt),
-                ..IssueListOptions::default()
-            },
-        )
+        .list_issues(project, &issues_updated(filter.since))
         .await?;
     for issue in issues {
         let noteable = Noteable::Issue(issue.iid);
@@ -110,14 +100,7 @@ pub(crate) async fn from_lists(
         }
     }
     let merge_requests = gitlab
-        .list_merge_requests(
-            project,
-            &MergeRequestListOptions {
-                updated_after: filter.since,
-                order_by: Some(OrderBy::UpdatedAt),
-                ..MergeRequestListOptions::default()
-            },
-        )
+        .list_merge_requests(project, &merge_requests_updated(filter.since))
         .await?;
     for merge_request in merge_requests {
         let noteable = Noteable::MergeRequest(merge_request.iid);
