@@ -456,16 +456,7 @@ pub async fn in_pipeline(
             tracing::info!(pipeline = started.id.0, "pipeline started");
             let details = format!("Pipeline: [#{}]({})", started.id, started.web_url);
             let body = crate::publish::placeholder::working_body(ask.assistant, ask.job, &details);
-            if let Err(error) = ask
-                .gitlab
-                .update_note(
-                    &trigger.project,
-                    trigger.noteable,
-                    placeholder.note,
-                    &Inert::new(&body),
-                )
-                .await
-            {
+            if let Err(error) = rewrite_placeholder(&ask, trigger, placeholder.note, &body).await {
                 // The job rewrites the placeholder with its own link anyway.
                 tracing::warn!(%error, "the placeholder could not be linked to the pipeline");
             }
@@ -493,15 +484,8 @@ pub async fn in_pipeline(
                             .map(|note| failed_for_line(ask.assistant, note.id))
                             .unwrap_or_default()
                     );
-                    if let Err(error) = ask
-                        .gitlab
-                        .update_note(
-                            &trigger.project,
-                            trigger.noteable,
-                            placeholder.note,
-                            &Inert::new(&body),
-                        )
-                        .await
+                    if let Err(error) =
+                        rewrite_placeholder(&ask, trigger, placeholder.note, &body).await
                     {
                         tracing::error!(%error, placeholder = placeholder.note.0, "the placeholder could not be replaced by the failure note");
                     }
@@ -532,6 +516,19 @@ pub async fn in_pipeline(
             }
         }
     }
+}
+
+/// Rewrites the placeholder `note` of `trigger`'s mention with `body`, kept inert.
+async fn rewrite_placeholder(
+    ask: &Ask<'_>,
+    trigger: &Trigger,
+    note: NoteId,
+    body: &str,
+) -> Result<(), GitLabError> {
+    ask.gitlab
+        .update_note(&trigger.project, trigger.noteable, note, &Inert::new(body))
+        .await
+        .map(drop)
 }
 
 /// The request for the note in `trigger`, whose body the caller's guard checked (the job

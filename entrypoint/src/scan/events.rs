@@ -212,49 +212,35 @@ mod tests {
         assert_eq!(request.at.to_rfc3339(), "2026-12-07T08:05:00+00:00");
         // Removed last: nothing to answer.
         assert!(find(&events[1..3]).is_none());
-        // The bot's own change, by id or by name, never counts.
-        assert!(
-            find(&[label_event(
-                1,
+        for (why, user, label, at) in [
+            (
+                "the bot's own change, by id",
                 (9, "x"),
                 "claude",
-                "add",
-                "2026-12-07T08:01:00Z"
-            )])
-            .is_none()
-        );
-        assert!(
-            find(&[label_event(
-                1,
+                "2026-12-07T08:01:00Z",
+            ),
+            (
+                "the bot's own change, by name",
                 (8, "Claude"),
                 "claude",
-                "add",
-                "2026-12-07T08:01:00Z"
-            )])
-            .is_none()
-        );
-        // Before the window: an earlier scan's business.
-        assert!(
-            find(&[label_event(
-                1,
+                "2026-12-07T08:01:00Z",
+            ),
+            (
+                "before the window: an earlier scan's business",
                 dana,
                 "claude",
-                "add",
-                "2026-12-07T07:59:59Z"
-            )])
-            .is_none()
-        );
-        // Another label, a label of the same name in other case: not ours.
-        assert!(
-            find(&[label_event(
-                1,
+                "2026-12-07T07:59:59Z",
+            ),
+            (
+                "a label of the same name in other case: not ours",
                 dana,
                 "Claude",
-                "add",
-                "2026-12-07T08:01:00Z"
-            )])
-            .is_none()
-        );
+                "2026-12-07T08:01:00Z",
+            ),
+        ] {
+            let events = [label_event(1, user, label, "add", at)];
+            assert!(find(&events).is_none(), "{why} never counts");
+        }
         // A deleted user (`user: null`): nobody whose access can be checked.
         let mut orphan = label_event(1, dana, "claude", "add", "2026-12-07T08:01:00Z");
         orphan.user = None;
