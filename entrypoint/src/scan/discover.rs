@@ -238,22 +238,17 @@ mod tests {
             since: Some(Utc.with_ymd_and_hms(2026, 11, 25, 10, 10, 0).unwrap()),
         };
         assert!(filter.is_request(&note(1, "@claude fix it", false, 20)));
-        assert!(
-            !filter.is_request(&note(1, "@claude fix it", false, 5)),
-            "before the window"
-        );
-        assert!(
-            !filter.is_request(&note(1, "@claude fix it", true, 20)),
-            "a system note"
-        );
-        assert!(
-            !filter.is_request(&note(9, "@claude fix it", false, 20)),
-            "the bot's"
-        );
-        assert!(
-            !filter.is_request(&note(1, "@codex fix it", false, 20)),
-            "another assistant"
-        );
+        for (author, body, system, minute, why) in [
+            (1, "@claude fix it", false, 5, "before the window"),
+            (1, "@claude fix it", true, 20, "a system note"),
+            (9, "@claude fix it", false, 20, "the bot's"),
+            (1, "@codex fix it", false, 20, "another assistant"),
+        ] {
+            assert!(
+                !filter.is_request(&note(author, body, system, minute)),
+                "{why}"
+            );
+        }
         let ours = format!("@claude\n\n{}", marker(Assistant::Claude, NoteRole::Result));
         assert!(
             !filter.is_request(&note(1, &ours, false, 20)),

@@ -353,40 +353,25 @@ mod tests {
 
     #[test]
     fn problems_are_one_clear_line() {
-        let none = detect(&env::<&str>(&[]), &Handles::default())
-            .unwrap_err()
-            .to_string();
+        let problem = |vars: &[(&str, &str)]| {
+            detect(&env(vars), &Handles::default())
+                .unwrap_err()
+                .to_string()
+        };
+        let none = problem(&[]);
         assert!(none.starts_with("no trigger found"), "{none}");
-        let missing = detect(
-            &env(&[(TRIGGER_PAYLOAD, "/no/such/file".to_string())]),
-            &Handles::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let missing = problem(&[(TRIGGER_PAYLOAD, "/no/such/file")]);
         assert!(
             missing.starts_with("TRIGGER_PAYLOAD names the file \"/no/such/file\""),
             "{missing}"
         );
-        let garbage = detect(
-            &env(&[(WEBHOOK_PAYLOAD, "{\"object_kind\":".to_string())]),
-            &Handles::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let garbage = problem(&[(WEBHOOK_PAYLOAD, "{\"object_kind\":")]);
         assert!(
             garbage
                 .starts_with("AI_WEBHOOK_PAYLOAD: the webhook payload is not a GitLab Note Hook"),
             "{garbage}"
         );
-        let other = detect(
-            &env(&[
-                (WEBHOOK_PAYLOAD, issue_hook()),
-                ("CI_PROJECT_ID", "43".to_string()),
-            ]),
-            &Handles::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let other = problem(&[(WEBHOOK_PAYLOAD, &issue_hook()), ("CI_PROJECT_ID", "43")]);
         assert!(
             other.contains("comment in project 42 but this job runs in project 43"),
             "{other}"
