@@ -110,6 +110,20 @@ fn is_cfg_test(attribute: &TokenStream) -> bool {
     }
 }
 
+/// The index just past the item that starts at `at` (a `#[cfg(test)]` one being skipped): past
+/// its body or its `;`.
+fn past_item(tokens: &[TokenTree], mut at: usize) -> usize {
+    while let Some(next) = tokens.get(at) {
+        at += 1;
+        match next {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
+            TokenTree::Punct(p) if p.as_char() == ';' => break,
+            _ => {}
+        }
+    }
+    at
+}
+
 /// The first string literal of a parenthesised group, as in `context("…")`.
 fn first_string(token: Option<&TokenTree>) -> Option<String> {
     match token {
@@ -137,14 +151,7 @@ fn walk(stream: TokenStream, scan: &mut Scan) {
             if is_cfg_test(&inner) {
                 // Skip the attribute and the item it guards: up to its body or its `;`.
                 at += 2;
-                while let Some(next) = tokens.get(at) {
-                    at += 1;
-                    match next {
-                        TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
-                        TokenTree::Punct(p) if p.as_char() == ';' => break,
-                        _ => {}
-                    }
-                }
+                at = past_item(&tokens, at);
                 continue;
             }
             match first_ident(&inner).as_deref() {
@@ -218,14 +225,7 @@ fn branches(stream: TokenStream, found: &mut Vec<String>) {
         {
             at += 2;
             if is_cfg_test(&attribute.stream()) {
-                while let Some(next) = tokens.get(at) {
-                    at += 1;
-                    match next {
-                        TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
-                        TokenTree::Punct(p) if p.as_char() == ';' => break,
-                        _ => {}
-                    }
-                }
+                at = past_item(&tokens, at);
             }
             continue;
         }
@@ -297,14 +297,7 @@ fn module_paths(stream: TokenStream, depth: usize, found: &mut Vec<String>) {
             at += 2;
             let inner = attribute.stream();
             if is_cfg_test(&inner) {
-                while let Some(next) = tokens.get(at) {
-                    at += 1;
-                    match next {
-                        TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
-                        TokenTree::Punct(p) if p.as_char() == ';' => break,
-                        _ => {}
-                    }
-                }
+                at = past_item(&tokens, at);
             } else if first_ident(&inner).as_deref() != Some("doc") {
                 module_paths(inner, depth, found);
             }
