@@ -110,6 +110,18 @@ fn is_cfg_test(attribute: &TokenStream) -> bool {
     }
 }
 
+/// The inside of the attribute `#[…]` that starts at `at`, if one does.
+fn attribute_at(tokens: &[TokenTree], at: usize) -> Option<TokenStream> {
+    match (tokens.get(at), tokens.get(at + 1)) {
+        (Some(TokenTree::Punct(hash)), Some(TokenTree::Group(attribute)))
+            if hash.as_char() == '#' && attribute.delimiter() == Delimiter::Bracket =>
+        {
+            Some(attribute.stream())
+        }
+        _ => None,
+    }
+}
+
 /// The index just past the item that starts at `at` (a `#[cfg(test)]` one being skipped): past
 /// its body or its `;`.
 fn past_item(tokens: &[TokenTree], mut at: usize) -> usize {
@@ -218,13 +230,9 @@ fn branches(stream: TokenStream, found: &mut Vec<String>) {
     let tokens: Vec<TokenTree> = stream.into_iter().collect();
     let mut at = 0;
     while at < tokens.len() {
-        if let (TokenTree::Punct(hash), Some(TokenTree::Group(attribute))) =
-            (&tokens[at], tokens.get(at + 1))
-            && hash.as_char() == '#'
-            && attribute.delimiter() == Delimiter::Bracket
-        {
+        if let Some(attribute) = attribute_at(&tokens, at) {
             at += 2;
-            if is_cfg_test(&attribute.stream()) {
+            if is_cfg_test(&attribute) {
                 at = past_item(&tokens, at);
             }
             continue;
@@ -289,13 +297,8 @@ fn module_paths(stream: TokenStream, depth: usize, found: &mut Vec<String>) {
     let tokens: Vec<TokenTree> = stream.into_iter().collect();
     let mut at = 0;
     while at < tokens.len() {
-        if let (TokenTree::Punct(hash), Some(TokenTree::Group(attribute))) =
-            (&tokens[at], tokens.get(at + 1))
-            && hash.as_char() == '#'
-            && attribute.delimiter() == Delimiter::Bracket
-        {
+        if let Some(inner) = attribute_at(&tokens, at) {
             at += 2;
-            let inner = attribute.stream();
             if is_cfg_test(&inner) {
                 at = past_item(&tokens, at);
             } else if first_ident(&inner).as_deref() != Some("doc") {
