@@ -16,7 +16,7 @@
 //!    the refusal is posted: a claimer that dies before that leaves only a lease that the next
 //!    delivery, replica or scan takes over;
 //! 5. the **answer** starts: a pipeline of its own ([`in_pipeline`], the relay and the scan's
-//!    pipeline mode) or this job ([`in_job`], `entrypoint run` and the scan's job mode);
+//!    pipeline mode) or this job ([`crate::in_job`], `entrypoint run` and the scan's job mode);
 //! 6. a failure **releases** the claim ([`give_back`]) and removes or replaces what it posted, so
 //!    that a resend, a new comment or the next scan answers.
 
@@ -456,16 +456,7 @@ pub async fn in_pipeline(
             tracing::info!(pipeline = started.id.0, "pipeline started");
             let details = format!("Pipeline: [#{}]({})", started.id, started.web_url);
             let body = crate::publish::placeholder::working_body(ask.assistant, ask.job, &details);
-            if let Err(error) = ask
-                .gitlab
-                .update_note(
-                    &trigger.project,
-                    trigger.noteable,
-                    placeholder.note,
-                    &Inert::new(&body),
-                )
-                .await
-            {
+            if let Err(error) = rewrite_placeholder(&ask, trigger, placeholder.note, &body).await {
                 // The job rewrites the placeholder with its own link anyway.
                 tracing::warn!(%error, "the placeholder could not be linked to the pipeline");
             }
@@ -493,15 +484,8 @@ pub async fn in_pipeline(
                             .map(|note| failed_for_line(ask.assistant, note.id))
                             .unwrap_or_default()
                     );
-                    if let Err(error) = ask
-                        .gitlab
-                        .update_note(
-                            &trigger.project,
-                            trigger.noteable,
-                            placeholder.note,
-                            &Inert::new(&body),
-                        )
-                        .await
+                    if let Err(error) =
+                        rewrite_placeholder(&ask, trigger, placeholder.note, &body).await
                     {
                         tracing::error!(%error, placeholder = placeholder.note.0, "the placeholder could not be replaced by the failure note");
                     }
@@ -534,8 +518,42 @@ pub async fn in_pipeline(
     }
 }
 
+/// Rewrites the placeholder `note` of `trigger`'s mention with `body`, kept inert.
+async fn rewrite_placeholder(
+    ask: &Ask<'_>,
+    trigger: &Trigger,
+    note: NoteId,
+    body: &str,
+) -> Result<(), GitLabError> {
+    ask.gitlab
+        .update_note(&trigger.project, trigger.noteable, note, &Inert::new(body))
+        .await
+        .map(drop)
+}
+
+/// The request for the note in `trigger`, whose body the caller's guard checked (the job
+/// refuses the note if its body differs by then, [`crate::guard::edit`]); `None` for a
+/// trigger without a note. Here rather than on [`CiRequest`], so that `trigger` does not
+/// import the guard that reads triggers.
+fn checked_request(
+    trigger: &Trigger,
+    assistant: Assistant,
+    placeholder: Option<NoteId>,
+) -> Option<CiRequest> {
+    let note = trigger.note.as_ref()?;
+    Some(CiRequest {
+        project: trigger.project.clone(),
+        assistant,
+        noteable: trigger.noteable,
+        note: note.id,
+        discussion: note.discussion.clone(),
+        placeholder,
+        checked_body: Some(crate::guard::edit::body_digest(&note.body)),
+    })
+}
+
 /// The variables of the pipeline that answers `trigger` with `placeholder`: the note's, whose
-/// body the guard checked ([`CiRequest::checked`]), or, for an assignment, review request, label
+/// body the guard checked ([`checked_request`]), or, for an assignment, review request, label
 /// or description mention, the event's ([`EventRequest::of`]) with the assistant; `None` for a
 /// trigger with neither.
 fn pipeline_variables(
@@ -543,7 +561,7 @@ fn pipeline_variables(
     assistant: Assistant,
     placeholder: NoteId,
 ) -> Option<std::collections::BTreeMap<&'static str, String>> {
-    if let Some(request) = CiRequest::checked(trigger, assistant, Some(placeholder)) {
+    if let Some(request) = checked_request(trigger, assistant, Some(placeholder)) {
         return Some(request.variables());
     }
     let request = EventRequest::of(trigger, Some(placeholder))?;

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use super::UsageLine;
 use crate::gitlab::ids::{Noteable, ProjectRef, UserId};
 use crate::gitlab::{GitLab, GitLabError};
-use crate::scan::discover::{recent_notes, updated_noteables};
+use crate::recent::{recent_notes, updated_noteables};
 
 /// One answer of the bot.
 #[derive(Debug, Clone, PartialEq)]

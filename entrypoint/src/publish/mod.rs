@@ -76,14 +76,24 @@ pub struct JobLink {
     pub id: Option<u64>,
 }
 
+/// The URL in `url_var` and the number in `id_var` of a CI object (a job, a pipeline); `None`
+/// outside CI, where the URL is unset or blank. An id that is not a number is left out.
+pub(crate) fn ci_link(
+    vars: &dyn Fn(&str) -> Option<String>,
+    url_var: &str,
+    id_var: &str,
+) -> Option<(String, Option<u64>)> {
+    let url = vars(url_var)?.trim().to_owned();
+    if url.is_empty() {
+        return None;
+    }
+    Some((url, vars(id_var).and_then(|id| id.trim().parse().ok())))
+}
+
 impl JobLink {
     /// Reads `CI_JOB_URL` and `CI_JOB_ID`; `None` outside CI (no URL).
     pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Option<Self> {
-        let url = vars("CI_JOB_URL")?.trim().to_owned();
-        if url.is_empty() {
-            return None;
-        }
-        let id = vars("CI_JOB_ID").and_then(|id| id.trim().parse().ok());
+        let (url, id) = ci_link(vars, "CI_JOB_URL", "CI_JOB_ID")?;
         Some(Self { url, id })
     }
 

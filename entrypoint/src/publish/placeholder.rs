@@ -77,11 +77,7 @@ const PIPELINE_LINK_TEXT: &str = "[pipeline";
 impl PipelineLink {
     /// Reads `CI_PIPELINE_URL` and `CI_PIPELINE_ID`; `None` outside CI (no URL).
     pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Option<Self> {
-        let url = vars("CI_PIPELINE_URL")?.trim().to_owned();
-        if url.is_empty() {
-            return None;
-        }
-        let id = vars("CI_PIPELINE_ID").and_then(|id| id.trim().parse().ok());
+        let (url, id) = super::ci_link(vars, "CI_PIPELINE_URL", "CI_PIPELINE_ID")?;
         Some(Self { url, id })
     }
 

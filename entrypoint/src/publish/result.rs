@@ -214,6 +214,17 @@ pub struct ResultReport {
 }
 
 impl ResultReport {
+    /// How the run ended, for its usage record: answered, stopped at a limit with an answer, or
+    /// failed.
+    pub(crate) fn run_outcome(&self) -> crate::budget::RunOutcome {
+        use crate::budget::RunOutcome;
+        match (&self.conclusion, &self.stopped) {
+            (Conclusion::Answered { .. }, None) => RunOutcome::Answered,
+            (Conclusion::Answered { .. }, Some(_)) => RunOutcome::Stopped,
+            (Conclusion::Failed(_), _) => RunOutcome::Failed,
+        }
+    }
+
     /// A report with only the essentials; fill in the rest field by field.
     pub fn new(assistant: Assistant, conclusion: Conclusion) -> Self {
         Self {

@@ -9,6 +9,10 @@
 //! (<https://docs.gitlab.com/api/discussions/#create-a-new-thread-in-the-merge-request-diff>).
 //! Findings that cannot be placed, or that GitLab refuses, are not lost: they are listed in the
 //! summary as `file:line — text`.
+//!
+//! What a review reads besides the diff lives here too, below both flows that review (the review
+//! job, [`crate::review`], and a mention's run, [`crate::run`]): the instructions for the hand-over
+//! file ([`handover_instructions`]) and the target branch's `REVIEW.md` ([`review_rules`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
@@ -911,6 +915,40 @@ pub(crate) fn summary_markdown(
         }
     }
     out
+}
+
+/// Longest `REVIEW.md` put into the prompt.
+const REVIEW_RULES_CHARS: usize = 20_000;
+
+/// `REVIEW.md` at the root of `target_branch`: guidance for reviews only, read from the branch
+/// the merge request goes into (never from the branch under review, whose author controls it).
+/// A file that cannot be read is left out with a warning: a review without it is still worth
+/// having.
+pub(crate) async fn review_rules(
+    gitlab: &GitLab,
+    project: &ProjectRef,
+    target_branch: &str,
+) -> Option<String> {
+    match gitlab.file_text(project, "REVIEW.md", target_branch).await {
+        Ok(Some(Ok(text))) => Some(text),
+        Ok(None) => None,
+        Ok(Some(Err(error))) => {
+            tracing::warn!(%error, "REVIEW.md of the target branch could not be read; reviewing without it");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "REVIEW.md of the target branch could not be read; reviewing without it");
+            None
+        }
+    }
+}
+
+/// The prompt section holding `REVIEW.md`, cut to a size that leaves room for the diff.
+pub(crate) fn rules_section(rules: &str) -> String {
+    format!(
+        "\n## Review rules (REVIEW.md of the target branch)\n\n{}\n",
+        truncate(rules.trim(), REVIEW_RULES_CHARS, "(REVIEW.md cut)")
+    )
 }
 
 #[cfg(test)]

@@ -30,14 +30,8 @@ use crate::publish::JobLink;
 use crate::publish::result::Failure;
 use crate::trigger::event_vars::Requested;
 
-/// How many times a queued request is retried: `AI_QUOTA_RETRIES`.
-pub(crate) const RETRIES_VAR: &str = crate::env::AI_QUOTA_RETRIES.name();
-/// The first wait, in seconds: `AI_QUOTA_BACKOFF_SECONDS`.
-pub(crate) const BACKOFF_VAR: &str = crate::env::AI_QUOTA_BACKOFF_SECONDS.name();
 /// Set by the scan for a retry: the number of this attempt (the first run is attempt 1).
 pub(crate) const ATTEMPT_VAR: &str = crate::env::AI_QUOTA_ATTEMPT.name();
-/// The variable only the scan's job has (`templates/`): queueing is on by default there.
-const SCAN_VAR: &str = crate::env::AI_SCAN.name();
 
 /// Retries in a scan job when `AI_QUOTA_RETRIES` is unset.
 pub(crate) const DEFAULT_RETRIES: u32 = 3;
@@ -76,17 +70,13 @@ pub(crate) struct QuotaSettings {
 }
 
 impl QuotaSettings {
-    /// Reads [`RETRIES_VAR`], [`BACKOFF_VAR`] and [`ATTEMPT_VAR`].
+    /// Reads `AI_QUOTA_RETRIES` (by default none outside a scan, `AI_SCAN`), `AI_QUOTA_BACKOFF_SECONDS`
+    /// and [`ATTEMPT_VAR`].
     pub(crate) fn from_env(
         vars: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, QuotaSettingsError> {
-        let set = |name: &str| {
-            vars(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let in_scan = set(SCAN_VAR).is_some();
-        let retries = match set(RETRIES_VAR) {
+        let in_scan = crate::env::AI_SCAN.non_blank(&vars).is_some();
+        let retries = match crate::env::AI_QUOTA_RETRIES.non_blank(&vars) {
             None => {
                 if in_scan {
                     DEFAULT_RETRIES
@@ -98,14 +88,14 @@ impl QuotaSettings {
                 .parse()
                 .map_err(|_| QuotaSettingsError::Retries(text))?,
         };
-        let backoff = match set(BACKOFF_VAR) {
+        let backoff = match crate::env::AI_QUOTA_BACKOFF_SECONDS.non_blank(&vars) {
             None => DEFAULT_BACKOFF,
             Some(text) => match text.parse::<u64>() {
                 Ok(seconds) if seconds >= 1 => Duration::from_secs(seconds),
                 _ => return Err(QuotaSettingsError::Backoff(text)),
             },
         };
-        let attempt = match set(ATTEMPT_VAR) {
+        let attempt = match crate::env::AI_QUOTA_ATTEMPT.non_blank(&vars) {
             None => 1,
             Some(text) => match text.parse::<u32>() {
                 Ok(n) if n >= 1 => n,
@@ -402,19 +392,19 @@ mod tests {
     fn queueing_is_on_in_scan_jobs_and_opt_in_elsewhere() {
         assert_eq!(settings(&[]).unwrap().retries, 0);
         assert_eq!(settings(&[("AI_SCAN", "true")]).unwrap().retries, 3);
-        assert_eq!(settings(&[(RETRIES_VAR, "5")]).unwrap().retries, 5);
+        assert_eq!(settings(&[("AI_QUOTA_RETRIES", "5")]).unwrap().retries, 5);
         assert_eq!(
-            settings(&[("AI_SCAN", "true"), (RETRIES_VAR, "0")])
+            settings(&[("AI_SCAN", "true"), ("AI_QUOTA_RETRIES", "0")])
                 .unwrap()
                 .retries,
             0
         );
         assert!(matches!(
-            settings(&[(RETRIES_VAR, "many")]),
+            settings(&[("AI_QUOTA_RETRIES", "many")]),
             Err(QuotaSettingsError::Retries(_))
         ));
         assert!(matches!(
-            settings(&[(BACKOFF_VAR, "0")]),
+            settings(&[("AI_QUOTA_BACKOFF_SECONDS", "0")]),
             Err(QuotaSettingsError::Backoff(_))
         ));
         assert!(matches!(

@@ -1,5 +1,5 @@
-//! The scan's half of quota queueing: finding the bot's queued notes and running each due one
-//! again, exactly once.
+//! Quota queueing's reading side, shared by the scan and the relay's sweep: finding the bot's
+//! queued notes and claiming each due one, exactly once.
 //!
 //! Finding them: the issues and merge requests updated since the scan window's start minus the
 //! longest wait (listed once by the scan, [`edge`]) a queued note can have ([`QuotaSettings::longest_wait`]) and [`TOUCH_LAG`], then
@@ -11,27 +11,19 @@
 //! (docs/scan.md). <https://docs.gitlab.com/api/notes/#list-project-issue-notes> (`order_by`
 //! `updated_at`), <https://docs.gitlab.com/api/issues/#list-project-issues> (`updated_after`).
 //!
-//! Retrying: the bot's claim reaction on the queued note itself ([`crate::claim`]); the winner
-//! reads the note again (a retry that ran meanwhile rewrote it), hands the claim over, and runs
-//! the mention in this job with the queued note as its placeholder. A run that meets the limit
-//! again rewrites the note with the next retry time first and only then gives the reactions
-//! back, so a scan that sees the reactions gone also sees the new time.
-
-use std::sync::Arc;
+//! Claiming: the bot's claim reaction on the queued note itself ([`crate::claim`]); the winner
+//! reads the note again (a retry that ran meanwhile rewrote it) and hands the claim over. The
+//! scan then runs the mention in its job ([`crate::scan::retry`]), the relay starts a pipeline
+//! ([`crate::relay::sweep`]), the queued note as its placeholder either way.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{ATTEMPT_VAR, Queued, QueuedRequest, QuotaSettings};
-use crate::agent::{Assistant, Handles};
-use crate::answer::in_job::{JobEnd, run_with};
+use crate::agent::Assistant;
 use crate::claim::{self, Claim, ClaimSettings, HandOver, State, Target};
 use crate::gitlab::ids::{AwardId, NoteId, Noteable, ProjectRef, UserId};
-use crate::gitlab::list_options::{OrderBy, Sort};
-use crate::gitlab::notes::{Note, noteable_path};
 use crate::gitlab::{GitLab, GitLabError};
-use crate::redact::Redactor;
-use crate::scan::discover::Updated;
-use crate::scan::handoff::Outcome;
+use crate::recent::{Updated, updated_notes};
 use crate::trigger::ci_vars::CiRequest;
 use crate::trigger::event_vars::EventRequest;
 
@@ -59,7 +51,7 @@ pub struct QueuedNote {
 }
 
 /// Every queued note of one of `assistants` by the bot user `bot` on the issues and merge
-/// requests `updated` since `edge` ([`crate::scan::discover::updated_since`] listed at `edge`
+/// requests `updated` since `edge` ([`crate::recent::updated_since`] listed at `edge`
 /// or earlier), oldest retry first.
 pub(crate) async fn find_queued(
     gitlab: &GitLab,
@@ -92,114 +84,6 @@ pub(crate) async fn find_queued(
     }
     found.sort_by_key(|q| (q.queued.retry_at, q.note));
     Ok(found)
-}
-
-/// The notes written (posted or edited) since `edge`, newest first, reading only the pages that
-/// reach into that span.
-async fn updated_notes(
-    gitlab: &GitLab,
-    project: &ProjectRef,
-    noteable: Noteable,
-    edge: DateTime<Utc>,
-) -> Result<Vec<Note>, GitLabError> {
-    let query = [
-        ("order_by", OrderBy::UpdatedAt.as_str().to_owned()),
-        ("sort", Sort::Desc.as_str().to_owned()),
-    ];
-    let mut pages = gitlab.pages::<Note>(
-        &format!("{}/notes", noteable_path(project, noteable)),
-        &query,
-    )?;
-    let mut notes = Vec::new();
-    while let Some(page) = pages.next_page().await? {
-        let reached_before = page.iter().any(|n| n.updated_at < edge);
-        notes.extend(page.into_iter().filter(|n| n.updated_at >= edge));
-        if reached_before {
-            break;
-        }
-    }
-    Ok(notes)
-}
-
-/// What the scan needs to retry queued notes.
-pub(crate) struct Retrier<'a> {
-    /// The scan's client.
-    pub gitlab: &'a GitLab,
-    /// The project.
-    pub project: &'a ProjectRef,
-    /// The scan's assistant.
-    pub assistant: Assistant,
-    /// The handles.
-    pub handles: &'a Handles,
-    /// The bot user.
-    pub bot: UserId,
-    /// The claim's lease.
-    pub claim: &'a ClaimSettings,
-    /// The scan job's variables.
-    pub vars: &'a dyn Fn(&str) -> Option<String>,
-    /// For the runs.
-    pub redactor: &'a Arc<Redactor>,
-}
-
-impl Retrier<'_> {
-    /// Runs `queued` again if it is due and nobody else is retrying it: `None` when it is not
-    /// due or another scan holds it.
-    pub(crate) async fn retry(&self, queued: &QueuedNote, now: DateTime<Utc>) -> Option<Outcome> {
-        let (award, handover) =
-            match claim_due(self.gitlab, self.project, self.bot, self.claim, queued, now).await {
-                Due::NotDue | Due::Elsewhere => return None,
-                Due::Failed(error) => return Some(Outcome::Failed { error }),
-                Due::Claimed { award, handover } => (award, handover),
-            };
-        let target = Target::note(self.project, queued.noteable, queued.note);
-        let give_back = |handover| give_back(self.gitlab, target, queued.note, award, handover);
-        tracing::info!(note = %queued.note, request = ?queued.queued.request, attempt = queued.queued.attempts + 1, "retrying a request queued by the model API's limit");
-        let outcome = self.run(queued).await;
-        match &outcome {
-            // Queued again (the note already says when) or not run at all: the next retry
-            // claims the note anew.
-            Outcome::Ran(JobEnd::Queued { .. }) | Outcome::Failed { .. } => {
-                give_back(Some(handover)).await;
-            }
-            // The mention is gone or no longer asks (deleted, its author now a bot): the run
-            // stopped before taking the note over, which would otherwise say "queued" forever.
-            Outcome::Ran(JobEnd::Skipped { reason } | JobEnd::Ignored { reason }) => {
-                tracing::info!(note = %queued.note, %reason, "the queued request no longer stands; removing its note");
-                if let Err(error) = self
-                    .gitlab
-                    .delete_note(self.project, queued.noteable, queued.note)
-                    .await
-                {
-                    tracing::warn!(note = %queued.note, %error, "the note of a request that no longer stands could not be deleted");
-                }
-            }
-            Outcome::Ran(_)
-            | Outcome::Started { .. }
-            | Outcome::Refused { .. }
-            | Outcome::Ignored { .. }
-            | Outcome::Taken => {}
-        }
-        Some(outcome)
-    }
-
-    /// The run flow for the queued mention in this job, the queued note as its placeholder:
-    /// the in-job run of [`crate::answer::in_job`], with the attempt number on top.
-    async fn run(&self, queued: &QueuedNote) -> Outcome {
-        match run_with(
-            retry_variables(self.project, queued),
-            self.assistant,
-            self.handles,
-            self.vars,
-            Arc::clone(self.redactor),
-        )
-        .await
-        {
-            Ok(end) => Outcome::Ran(end),
-            Err(error) => Outcome::Failed {
-                error: format!("{error:#}"),
-            },
-        }
-    }
 }
 
 /// Whether a queued note is now this caller's to retry ([`claim_due`]).
@@ -339,44 +223,4 @@ pub(crate) fn edge(settings: &QuotaSettings, since: DateTime<Utc>) -> DateTime<U
     since
         .checked_sub_signed(settings.longest_wait() + TOUCH_LAG)
         .unwrap_or(since)
-}
-
-impl Retrier<'_> {
-    /// Finds the queued notes that may have become due since the scan window opened at `since`
-    /// and retries each due one; what became of each, by queued note. `updated` lists the
-    /// issues and merge requests updated since [`edge`] or earlier.
-    pub(crate) async fn retry_due(
-        &self,
-        since: DateTime<Utc>,
-        updated: &[Updated],
-    ) -> anyhow::Result<Vec<(NoteId, Outcome)>> {
-        use anyhow::Context as _;
-        let settings = QuotaSettings::from_env(self.vars)?;
-        let edge = edge(&settings, since);
-        let queued = find_queued(
-            self.gitlab,
-            self.project,
-            &[self.assistant],
-            self.bot,
-            updated,
-            edge,
-        )
-        .await
-        .context("looking for requests queued by a model-API quota error")?;
-        let mut retried = Vec::new();
-        for queued in &queued {
-            if let Some(outcome) = self.retry(queued, Utc::now()).await {
-                if let Outcome::Failed { error } = &outcome {
-                    tracing::error!(note = %queued.note, %error, "a queued request could not be retried; the next scan tries again");
-                }
-                retried.push((queued.note, outcome));
-            }
-        }
-        tracing::info!(
-            queued = queued.len(),
-            retried = retried.len(),
-            "looked for queued requests"
-        );
-        Ok(retried)
-    }
 }

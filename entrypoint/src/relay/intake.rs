@@ -352,16 +352,8 @@ pub fn candidates(
     if assistants.is_empty() {
         Err(last_reason.unwrap_or_else(|| {
             format!(
-                "the {} event ({}) neither adds an assignee or reviewer, adds the trigger label nor opens with a mention",
-                match change.noteable {
-                    Noteable::Issue(_) => "issue",
-                    Noteable::MergeRequest(_) => "merge request",
-                },
-                if change.action.is_empty() {
-                    "no action"
-                } else {
-                    &change.action
-                }
+                "the {} neither adds an assignee or reviewer, adds the trigger label nor opens with a mention",
+                change.event_name()
             )
         }))
     } else {

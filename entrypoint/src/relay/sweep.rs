@@ -29,7 +29,7 @@ use crate::answer::pipeline::{Launch, start_with};
 use crate::claim::{ClaimSettings, Target};
 use crate::gitlab::ids::ProjectRef;
 use crate::quota::retry::{Due, QueuedNote, TOUCH_LAG, claim_due, find_queued, give_back};
-use crate::scan::discover::updated_since;
+use crate::recent::updated_since;
 
 /// How far before its start the relay's first sweep looks: a day of downtime.
 pub(crate) const FIRST_LOOKBACK: TimeDelta = TimeDelta::hours(24);

@@ -29,7 +29,8 @@ use crate::gitlab::ids::{MergeRequestIid, Noteable, ProjectId, ProjectRef};
 use crate::gitlab::merge_request_diffs::FileDiff;
 use crate::gitlab::{ClientConfig, GitLab};
 use crate::publish::review::{
-    PastReviews, handover_instructions, publish_review, read_review, review_file_in, upsert_summary,
+    PastReviews, handover_instructions, publish_review, read_review, review_file_in, review_rules,
+    rules_section, upsert_summary,
 };
 use crate::publish::text::truncate;
 use crate::redact::Redactor;
@@ -307,8 +308,6 @@ fn whole_diff(files: &[FileDiff]) -> String {
 
 /// Longest diff put into the prompt; the assistant reads the rest from the checkout.
 const PROMPT_DIFF_CHARS: usize = 400_000;
-/// Longest `REVIEW.md` put into the prompt.
-const REVIEW_RULES_CHARS: usize = 20_000;
 
 /// What the review prompt is made of.
 pub struct ReviewPrompt<'a> {
@@ -369,37 +368,6 @@ pub fn prompt(parts: &ReviewPrompt<'_>) -> String {
         handover_instructions(parts.review_file)
     );
     prompt
-}
-
-/// `REVIEW.md` at the root of `target_branch`: guidance for reviews only, read from the branch
-/// the merge request goes into (never from the branch under review, whose author controls it).
-/// A file that cannot be read is left out with a warning: a review without it is still worth
-/// having.
-pub(crate) async fn review_rules(
-    gitlab: &GitLab,
-    project: &ProjectRef,
-    target_branch: &str,
-) -> Option<String> {
-    match gitlab.file_text(project, "REVIEW.md", target_branch).await {
-        Ok(Some(Ok(text))) => Some(text),
-        Ok(None) => None,
-        Ok(Some(Err(error))) => {
-            tracing::warn!(%error, "REVIEW.md of the target branch could not be read; reviewing without it");
-            None
-        }
-        Err(error) => {
-            tracing::warn!(%error, "REVIEW.md of the target branch could not be read; reviewing without it");
-            None
-        }
-    }
-}
-
-/// The prompt section holding `REVIEW.md`, cut to a size that leaves room for the diff.
-pub(crate) fn rules_section(rules: &str) -> String {
-    format!(
-        "\n## Review rules (REVIEW.md of the target branch)\n\n{}\n",
-        truncate(rules.trim(), REVIEW_RULES_CHARS, "(REVIEW.md cut)")
-    )
 }
 
 /// Runs the review job for the merge request of this pipeline.

@@ -37,7 +37,7 @@ use crate::agent::run::RunSpec;
 use crate::answer::in_job::JobEnd;
 use crate::answer::{Acknowledged, Ask, Verdict, acknowledge_verdict};
 use crate::audit::{self, Transcript};
-use crate::budget::{MonthlyBudget, RunOutcome, UsageLine, UsageRecord, ledger};
+use crate::budget::{MonthlyBudget, UsageLine, UsageRecord, ledger};
 use crate::claim::{self, ClaimSettings};
 use crate::context::{gather, gather_ci, render};
 use crate::gitlab::ids::Noteable;
@@ -321,11 +321,7 @@ fn usage_record(
         input_tokens: None,
         output_tokens: None,
         cost_usd: report.cost_usd,
-        outcome: match (&report.conclusion, &report.stopped) {
-            (Conclusion::Answered { .. }, None) => RunOutcome::Answered,
-            (Conclusion::Answered { .. }, Some(_)) => RunOutcome::Stopped,
-            (Conclusion::Failed(_), _) => RunOutcome::Failed,
-        },
+        outcome: report.run_outcome(),
         duration_seconds: report.duration.map_or(0.0, |d| d.as_secs_f64()),
         job_id: vars("CI_JOB_ID").and_then(|id| id.trim().parse().ok()),
         finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -667,7 +663,12 @@ impl JobRun<'_> {
         let is_merge_request = matches!(trigger.noteable, Noteable::MergeRequest(_));
         let review_rules = match &context.merge_request {
             Some(mr) => {
-                crate::review::review_rules(self.gitlab, &trigger.project, &mr.target_branch).await
+                crate::publish::review::review_rules(
+                    self.gitlab,
+                    &trigger.project,
+                    &mr.target_branch,
+                )
+                .await
             }
             None => None,
         };

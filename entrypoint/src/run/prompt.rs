@@ -50,7 +50,7 @@ pub fn build(parts: PromptParts<'_>) -> String {
             handover_instructions(file)
         );
         if let Some(rules) = parts.review_rules {
-            prompt.push_str(&crate::review::rules_section(rules));
+            prompt.push_str(&crate::publish::review::rules_section(rules));
         }
     }
     prompt.push_str(

@@ -75,16 +75,13 @@ pub struct RequestLimits {
 
 impl RequestLimits {
     pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Result<Self, LimitError> {
-        let set = |name: &str| {
-            vars(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
         Ok(Self {
-            rate: set(crate::env::AI_RATE_LIMIT.name())
+            rate: crate::env::AI_RATE_LIMIT
+                .non_blank(&vars)
                 .map(|text| RateLimit::parse(&text))
                 .transpose()?,
-            monthly: set(crate::env::AI_MONTHLY_BUDGET_USD.name())
+            monthly: crate::env::AI_MONTHLY_BUDGET_USD
+                .non_blank(&vars)
                 .map(|text| MonthlyBudget::parse(&text))
                 .transpose()?,
         })

@@ -7,13 +7,11 @@ use chrono::{DateTime, Utc};
 use crate::agent::{Assistant, Handles};
 use crate::gitlab::discussions::Discussion;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectId, ProjectRef};
-use crate::gitlab::issues::IssueListOptions;
-use crate::gitlab::list_options::{OrderBy, Sort};
-use crate::gitlab::merge_requests::MergeRequestListOptions;
-use crate::gitlab::notes::{Note, noteable_path};
+use crate::gitlab::notes::Note;
 use crate::gitlab::{GitLab, GitLabError};
 use crate::marker;
 use crate::mention::find_mentions;
+use crate::recent::{issues_updated, merge_requests_updated, recent_notes};
 use crate::trigger::decision::BotIdentity;
 
 /// A note that mentions the assistant, with what is needed to answer it in place.
@@ -78,14 +76,7 @@ pub(crate) async fn from_lists(
 ) -> Result<Vec<Mention>, GitLabError> {
     let mut found = Vec::new();
     let issues = gitlab
-        .list_issues(
-            project,
-            &IssueListOptions {
-                updated_after: filter.since,
-                order_by: Some(OrderBy::UpdatedAt),
-                ..IssueListOptions::default()
-            },
-        )
+        .list_issues(project, &issues_updated(filter.since))
         .await?;
     for issue in issues {
         let noteable = Noteable::Issue(issue.iid);
@@ -109,14 +100,7 @@ pub(crate) async fn from_lists(
         }
     }
     let merge_requests = gitlab
-        .list_merge_requests(
-            project,
-            &MergeRequestListOptions {
-                updated_after: filter.since,
-                order_by: Some(OrderBy::UpdatedAt),
-                ..MergeRequestListOptions::default()
-            },
-        )
+        .list_merge_requests(project, &merge_requests_updated(filter.since))
         .await?;
     for merge_request in merge_requests {
         let noteable = Noteable::MergeRequest(merge_request.iid);
@@ -136,101 +120,6 @@ pub(crate) async fn from_lists(
     }
     found.sort_by_key(|m| (m.note.created_at, m.note.id));
     Ok(found)
-}
-
-/// An issue or merge request as the lists show it: which, and when it last changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Updated {
-    /// The issue or merge request.
-    pub noteable: Noteable,
-    /// Its `updated_at`: a note saved on it, a label or assignee changed, touch it (a note
-    /// within a minute of the last touch may not, [`crate::quota::retry::TOUCH_LAG`]).
-    pub updated_at: DateTime<Utc>,
-}
-
-/// The issues and merge requests updated since `since` (a note posted or edited touches its
-/// issue or merge request), issues first: where the bot's notes of that span can be.
-pub(crate) async fn updated_noteables(
-    gitlab: &GitLab,
-    project: &ProjectRef,
-    since: DateTime<Utc>,
-) -> Result<Vec<Noteable>, GitLabError> {
-    Ok(updated_since(gitlab, project, since)
-        .await?
-        .into_iter()
-        .map(|u| u.noteable)
-        .collect())
-}
-
-/// [`updated_noteables`] with each one's `updated_at`, so one listing serves several searches
-/// with different edges (the scan's quota retry and its label events). Two list requests (more
-/// when a list has more than one page).
-pub(crate) async fn updated_since(
-    gitlab: &GitLab,
-    project: &ProjectRef,
-    since: DateTime<Utc>,
-) -> Result<Vec<Updated>, GitLabError> {
-    let mut updated: Vec<Updated> = gitlab
-        .list_issues(
-            project,
-            &IssueListOptions {
-                updated_after: Some(since),
-                order_by: Some(OrderBy::UpdatedAt),
-                ..IssueListOptions::default()
-            },
-        )
-        .await?
-        .into_iter()
-        .map(|issue| Updated {
-            noteable: Noteable::Issue(issue.iid),
-            updated_at: issue.updated_at,
-        })
-        .collect();
-    updated.extend(
-        gitlab
-            .list_merge_requests(
-                project,
-                &MergeRequestListOptions {
-                    updated_after: Some(since),
-                    order_by: Some(OrderBy::UpdatedAt),
-                    ..MergeRequestListOptions::default()
-                },
-            )
-            .await?
-            .into_iter()
-            .map(|mr| Updated {
-                noteable: Noteable::MergeRequest(mr.iid),
-                updated_at: mr.updated_at,
-            }),
-    );
-    Ok(updated)
-}
-
-/// The notes created since `since`, newest first, reading only the pages that reach into the
-/// window.
-pub(crate) async fn recent_notes(
-    gitlab: &GitLab,
-    project: &ProjectRef,
-    noteable: Noteable,
-    since: Option<DateTime<Utc>>,
-) -> Result<Vec<Note>, GitLabError> {
-    let query = [
-        ("order_by", OrderBy::CreatedAt.as_str().to_owned()),
-        ("sort", Sort::Desc.as_str().to_owned()),
-    ];
-    let mut pages = gitlab.pages::<Note>(
-        &format!("{}/notes", noteable_path(project, noteable)),
-        &query,
-    )?;
-    let mut notes = Vec::new();
-    while let Some(page) = pages.next_page().await? {
-        let reached_before = since.is_some_and(|since| page.iter().any(|n| n.created_at < since));
-        notes.extend(page);
-        if reached_before {
-            break;
-        }
-    }
-    Ok(notes)
 }
 
 fn thread_of(threads: &[Discussion], note: NoteId) -> Option<DiscussionId> {
@@ -349,22 +238,17 @@ mod tests {
             since: Some(Utc.with_ymd_and_hms(2026, 11, 25, 10, 10, 0).unwrap()),
         };
         assert!(filter.is_request(&note(1, "@claude fix it", false, 20)));
-        assert!(
-            !filter.is_request(&note(1, "@claude fix it", false, 5)),
-            "before the window"
-        );
-        assert!(
-            !filter.is_request(&note(1, "@claude fix it", true, 20)),
-            "a system note"
-        );
-        assert!(
-            !filter.is_request(&note(9, "@claude fix it", false, 20)),
-            "the bot's"
-        );
-        assert!(
-            !filter.is_request(&note(1, "@codex fix it", false, 20)),
-            "another assistant"
-        );
+        for (author, body, system, minute, why) in [
+            (1, "@claude fix it", false, 5, "before the window"),
+            (1, "@claude fix it", true, 20, "a system note"),
+            (9, "@claude fix it", false, 20, "the bot's"),
+            (1, "@codex fix it", false, 20, "another assistant"),
+        ] {
+            assert!(
+                !filter.is_request(&note(author, body, system, minute)),
+                "{why}"
+            );
+        }
         let ours = format!("@claude\n\n{}", marker(Assistant::Claude, NoteRole::Result));
         assert!(
             !filter.is_request(&note(1, &ours, false, 20)),

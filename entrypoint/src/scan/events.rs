@@ -25,8 +25,8 @@ use crate::trigger::ci_vars::names;
 use crate::trigger::decision::BotIdentity;
 use crate::trigger::event_vars::{EventRequest, Requested};
 
-use super::discover::Updated;
 use super::handoff::Outcome;
+use crate::recent::Updated;
 
 /// A pending to-do that asks for something without a note.
 #[derive(Clone, Debug)]
@@ -127,7 +127,7 @@ fn latest_addition(
     })
 }
 
-/// Runs the run flow for the request in this job ([`crate::answer::in_job::run_with`]): the
+/// Runs the run flow for the request in this job ([`crate::in_job::run_with`]): the
 /// job's own variables, with the request's `AI_EVENT*` and `AI_NOTEABLE_*` variables on top and
 /// every other trigger hidden.
 pub async fn in_job(
@@ -139,7 +139,7 @@ pub async fn in_job(
 ) -> Outcome {
     let mut overlay: BTreeMap<&'static str, String> = request.variables().into_iter().collect();
     overlay.insert(names::ASSISTANT, assistant.name().to_owned());
-    match crate::answer::in_job::run_with(overlay, assistant, handles, vars, redactor).await {
+    match crate::in_job::run_with(overlay, assistant, handles, vars, redactor).await {
         Ok(end) => Outcome::Ran(end),
         Err(error) => Outcome::Failed {
             error: format!("{error:#}"),
@@ -212,49 +212,35 @@ mod tests {
         assert_eq!(request.at.to_rfc3339(), "2026-12-07T08:05:00+00:00");
         // Removed last: nothing to answer.
         assert!(find(&events[1..3]).is_none());
-        // The bot's own change, by id or by name, never counts.
-        assert!(
-            find(&[label_event(
-                1,
+        for (why, user, label, at) in [
+            (
+                "the bot's own change, by id",
                 (9, "x"),
                 "claude",
-                "add",
-                "2026-12-07T08:01:00Z"
-            )])
-            .is_none()
-        );
-        assert!(
-            find(&[label_event(
-                1,
+                "2026-12-07T08:01:00Z",
+            ),
+            (
+                "the bot's own change, by name",
                 (8, "Claude"),
                 "claude",
-                "add",
-                "2026-12-07T08:01:00Z"
-            )])
-            .is_none()
-        );
-        // Before the window: an earlier scan's business.
-        assert!(
-            find(&[label_event(
-                1,
+                "2026-12-07T08:01:00Z",
+            ),
+            (
+                "before the window: an earlier scan's business",
                 dana,
                 "claude",
-                "add",
-                "2026-12-07T07:59:59Z"
-            )])
-            .is_none()
-        );
-        // Another label, a label of the same name in other case: not ours.
-        assert!(
-            find(&[label_event(
-                1,
+                "2026-12-07T07:59:59Z",
+            ),
+            (
+                "a label of the same name in other case: not ours",
                 dana,
                 "Claude",
-                "add",
-                "2026-12-07T08:01:00Z"
-            )])
-            .is_none()
-        );
+                "2026-12-07T08:01:00Z",
+            ),
+        ] {
+            let events = [label_event(1, user, label, "add", at)];
+            assert!(find(&events).is_none(), "{why} never counts");
+        }
         // A deleted user (`user: null`): nobody whose access can be checked.
         let mut orphan = label_event(1, dana, "claude", "add", "2026-12-07T08:01:00Z");
         orphan.user = None;

@@ -73,14 +73,14 @@ pub fn request(project: &ProjectRef, assistant: Assistant, mention: &Mention) ->
     }
 }
 
-/// Answers the mention in this job ([`crate::answer::in_job`]).
+/// Answers the mention in this job ([`crate::in_job`]).
 pub async fn in_job(
     request: &CiRequest,
     handles: &Handles,
     vars: &dyn Fn(&str) -> Option<String>,
     redactor: Arc<Redactor>,
 ) -> Outcome {
-    match crate::answer::in_job::in_job(request, handles, vars, redactor).await {
+    match crate::in_job::in_job(request, handles, vars, redactor).await {
         Ok(end) => Outcome::Ran(end),
         Err(error) => Outcome::Failed {
             error: format!("{error:#}"),

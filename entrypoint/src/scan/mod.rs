@@ -21,6 +21,7 @@
 pub mod discover;
 pub mod events;
 pub mod handoff;
+pub(crate) mod retry;
 pub mod settings;
 pub mod window;
 
@@ -245,7 +246,7 @@ pub async fn scan(
     // The issues and merge requests updated since the queued notes' edge (at or before the
     // window's start): one listing for the label events and the quota retry below.
     let quota = crate::quota::QuotaSettings::from_env(vars)?;
-    let updated = discover::updated_since(
+    let updated = crate::recent::updated_since(
         &gitlab,
         &project,
         crate::quota::retry::edge(&quota, window.since),
@@ -281,7 +282,7 @@ pub async fn scan(
         .await?;
     }
     // Requests a model-API quota error queued, once their retry time has come (crate::quota).
-    report.retried = crate::quota::retry::Retrier {
+    report.retried = retry::Retrier {
         gitlab: &gitlab,
         project: &project,
         assistant,

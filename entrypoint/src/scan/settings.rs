@@ -5,13 +5,6 @@ use std::time::Duration;
 use crate::agent::settings::parse_timeout;
 use crate::guard::{GuardSettings, GuardSettingsError};
 
-/// How long back the first scan looks (and every scan at least): `AI_SCAN_LOOKBACK`.
-pub(crate) const LOOKBACK_VAR: &str = crate::env::AI_SCAN_LOOKBACK.name();
-/// `job` or `pipeline`: `AI_SCAN_MODE`.
-pub(crate) const MODE_VAR: &str = crate::env::AI_SCAN_MODE.name();
-/// The ref pipelines are started on in `pipeline` mode: `AI_SCAN_REF`.
-pub(crate) const REF_VAR: &str = crate::env::AI_SCAN_REF.name();
-
 /// A scan that finds no earlier successful scheduled pipeline looks back this far; so does
 /// every scan at least, so that a schedule that runs every few minutes never leaves a gap even
 /// when the previous pipeline's time is unknown.
@@ -70,21 +63,24 @@ pub enum ScanSettingsError {
 impl ScanSettings {
     /// Reads the settings; empty values count as unset.
     pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Result<Self, ScanSettingsError> {
-        let set = |name: &str| {
-            vars(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let mode = match set(MODE_VAR).map(|m| m.to_ascii_lowercase()).as_deref() {
+        let mode = match crate::env::AI_SCAN_MODE
+            .non_blank(&vars)
+            .map(|m| m.to_ascii_lowercase())
+            .as_deref()
+        {
             None | Some("job") => Mode::InJob,
             Some("pipeline") => Mode::Pipeline,
             Some(other) => return Err(ScanSettingsError::Mode(other.to_owned())),
         };
-        let lookback = match set(LOOKBACK_VAR) {
+        let lookback = match crate::env::AI_SCAN_LOOKBACK.non_blank(&vars) {
             None => DEFAULT_LOOKBACK,
             Some(text) => parse_timeout(&text).ok_or(ScanSettingsError::Lookback(text))?,
         };
-        let git_ref = set(REF_VAR).or_else(|| set("CI_DEFAULT_BRANCH"));
+        let git_ref = crate::env::AI_SCAN_REF.non_blank(&vars).or_else(|| {
+            vars("CI_DEFAULT_BRANCH")
+                .map(|b| b.trim().to_owned())
+                .filter(|b| !b.is_empty())
+        });
         if mode == Mode::Pipeline && git_ref.is_none() {
             return Err(ScanSettingsError::NoRef);
         }
@@ -113,23 +109,24 @@ mod tests {
     #[test]
     fn pipeline_mode_starts_pipelines_on_the_default_branch_unless_told() {
         let settings = ScanSettings::from_env(&vars(&[
-            (MODE_VAR, "Pipeline"),
+            ("AI_SCAN_MODE", "Pipeline"),
             ("CI_DEFAULT_BRANCH", "main"),
-            (LOOKBACK_VAR, "3h"),
+            ("AI_SCAN_LOOKBACK", "3h"),
         ]))
         .unwrap();
         assert_eq!(settings.mode, Mode::Pipeline);
         assert_eq!(settings.git_ref.as_deref(), Some("main"));
         assert_eq!(settings.lookback, Duration::from_secs(3 * 3600));
-        let error = ScanSettings::from_env(&vars(&[(MODE_VAR, "pipeline")])).unwrap_err();
+        let error = ScanSettings::from_env(&vars(&[("AI_SCAN_MODE", "pipeline")])).unwrap_err();
         assert_eq!(error, ScanSettingsError::NoRef);
     }
 
     #[test]
     fn wrong_values_name_their_variable() {
-        let mode = ScanSettings::from_env(&vars(&[(MODE_VAR, "cron")])).unwrap_err();
+        let mode = ScanSettings::from_env(&vars(&[("AI_SCAN_MODE", "cron")])).unwrap_err();
         assert!(mode.to_string().starts_with("AI_SCAN_MODE=\"cron\""));
-        let lookback = ScanSettings::from_env(&vars(&[(LOOKBACK_VAR, "a while")])).unwrap_err();
+        let lookback =
+            ScanSettings::from_env(&vars(&[("AI_SCAN_LOOKBACK", "a while")])).unwrap_err();
         assert!(lookback.to_string().starts_with("AI_SCAN_LOOKBACK"));
     }
 }

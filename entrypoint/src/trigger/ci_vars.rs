@@ -75,26 +75,6 @@ impl CiRequest {
         vars
     }
 
-    /// The request for the note in `trigger`, whose body the caller's guard checked (the job
-    /// refuses the note if its body differs by then, [`crate::guard::edit`]); `None` for a
-    /// trigger without a note.
-    pub fn checked(
-        trigger: &crate::trigger::Trigger,
-        assistant: Assistant,
-        placeholder: Option<NoteId>,
-    ) -> Option<Self> {
-        let note = trigger.note.as_ref()?;
-        Some(Self {
-            project: trigger.project.clone(),
-            assistant,
-            noteable: trigger.noteable,
-            note: note.id,
-            discussion: note.discussion.clone(),
-            placeholder,
-            checked_body: Some(crate::guard::edit::body_digest(&note.body)),
-        })
-    }
-
     /// A note named by id alone (our webhook template's variables): no thread, placeholder or
     /// checked body known yet; reading it back fills in the rest.
     pub(crate) fn for_note(

@@ -309,6 +309,21 @@ pub struct Rules<'a> {
 }
 
 impl HookChange {
+    /// "issue event (open)": which event this is, for the messages that say why it asks for
+    /// nothing.
+    pub(crate) fn event_name(&self) -> String {
+        let kind = match self.noteable {
+            Noteable::Issue(_) => "issue",
+            Noteable::MergeRequest(_) => "merge request",
+        };
+        let action = if self.action.is_empty() {
+            "no action"
+        } else {
+            &self.action
+        };
+        format!("{kind} event ({action})")
+    }
+
     /// The one event this change stands for, if any. Several at once (a new issue assigned to
     /// the bot with the trigger label) are one request: the first of assignment, review
     /// request, label, description mention. The bot's own changes are never a request (loop
@@ -362,16 +377,8 @@ impl HookChange {
                 at: self.at,
             }),
             None => Verdict::Ignore(format!(
-                "the {} event ({}) neither assigns the bot, requests its review, adds the trigger label nor opens with a mention of {}",
-                match self.noteable {
-                    Noteable::Issue(_) => "issue",
-                    Noteable::MergeRequest(_) => "merge request",
-                },
-                if self.action.is_empty() {
-                    "no action"
-                } else {
-                    &self.action
-                },
+                "the {} neither assigns the bot, requests its review, adds the trigger label nor opens with a mention of {}",
+                self.event_name(),
                 rules.assistant
             )),
         }

@@ -159,25 +159,12 @@ pub async fn explain(
                 label.as_deref(),
             )
             .await?;
-            return Ok(match confirmed {
-                Ok(trigger) => Explanation {
-                    source: Source::CiVariables,
-                    trigger: Some(trigger),
-                    decision: Decision::Run {
-                        assistants: vec![assistant],
-                    },
-                    unchecked,
-                },
-                Err(message) => Explanation {
-                    source: Source::CiVariables,
-                    trigger: None,
-                    decision: Decision::Skip {
-                        reason: SkipReason::NotAComment,
-                        message,
-                    },
-                    unchecked,
-                },
-            });
+            return Ok(event_explanation(
+                Source::CiVariables,
+                confirmed,
+                assistant,
+                unchecked,
+            ));
         }
         Entry::Event { change, .. } => {
             let gitlab = client.as_ref().context(
@@ -192,27 +179,18 @@ pub async fn explain(
                 label: label.as_deref(),
                 handles,
             };
-            return Ok(match change.verdict(rules) {
-                super::event::Verdict::Answer(event) => Explanation {
-                    source: Source::Webhook,
-                    trigger: Some(super::event::into_trigger(
-                        &change, event, assistant, handles,
-                    )),
-                    decision: Decision::Run {
-                        assistants: vec![assistant],
-                    },
-                    unchecked,
-                },
-                super::event::Verdict::Ignore(message) => Explanation {
-                    source: Source::Webhook,
-                    trigger: None,
-                    decision: Decision::Skip {
-                        reason: SkipReason::NotAComment,
-                        message,
-                    },
-                    unchecked,
-                },
-            });
+            let answer = match change.verdict(rules) {
+                super::event::Verdict::Answer(event) => Ok(super::event::into_trigger(
+                    &change, event, assistant, handles,
+                )),
+                super::event::Verdict::Ignore(message) => Err(message),
+            };
+            return Ok(event_explanation(
+                Source::Webhook,
+                answer,
+                assistant,
+                unchecked,
+            ));
         }
         Entry::Ci(request) => {
             let gitlab = client.as_ref().context(
@@ -245,4 +223,33 @@ async fn bot_identity(gitlab: &GitLab) -> anyhow::Result<BotIdentity> {
     BotIdentity::current(gitlab)
         .await
         .context("identifying the bot user behind GITLAB_TOKEN (GET /user)")
+}
+
+/// What an issue or merge request event comes to for `assistant`: the trigger it answers, or
+/// the message saying why it asks for nothing.
+fn event_explanation(
+    source: Source,
+    answer: Result<super::Trigger, String>,
+    assistant: Assistant,
+    unchecked: Vec<String>,
+) -> Explanation {
+    match answer {
+        Ok(trigger) => Explanation {
+            source,
+            trigger: Some(trigger),
+            decision: Decision::Run {
+                assistants: vec![assistant],
+            },
+            unchecked,
+        },
+        Err(message) => Explanation {
+            source,
+            trigger: None,
+            decision: Decision::Skip {
+                reason: SkipReason::NotAComment,
+                message,
+            },
+            unchecked,
+        },
+    }
 }

@@ -248,6 +248,21 @@ mod tests {
         std::fs::read_to_string(path).unwrap()
     }
 
+    /// The CI variables that name a note (issue 12's note 5001 for Claude), plus `other`.
+    fn ci_note_with(other: (&'static str, &str)) -> Vec<(&'static str, String)> {
+        let mut vars: Vec<(&'static str, String)> = [
+            ("CI_PROJECT_ID", "42"),
+            ("AI_ASSISTANT", "claude"),
+            ("AI_NOTEABLE_TYPE", "issue"),
+            ("AI_NOTEABLE_IID", "12"),
+            ("AI_NOTE_ID", "5001"),
+        ]
+        .map(|(name, value)| (name, value.to_owned()))
+        .to_vec();
+        vars.push((other.0, other.1.to_owned()));
+        vars
+    }
+
     #[test]
     fn a_file_type_trigger_payload_is_read_from_its_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -284,14 +299,7 @@ mod tests {
 
     #[test]
     fn ci_variables_come_before_a_duo_flow() {
-        let vars = env(&[
-            ("CI_PROJECT_ID", "42".to_string()),
-            ("AI_ASSISTANT", "claude".to_string()),
-            ("AI_NOTEABLE_TYPE", "issue".to_string()),
-            ("AI_NOTEABLE_IID", "12".to_string()),
-            ("AI_NOTE_ID", "5001".to_string()),
-            ("AI_FLOW_INPUT", "@claude hi".to_string()),
-        ]);
+        let vars = env(&ci_note_with(("AI_FLOW_INPUT", "@claude hi")));
         assert!(matches!(
             detect(&vars, &Handles::default()).unwrap(),
             Entry::Ci(_)
@@ -314,14 +322,7 @@ mod tests {
     #[test]
     fn a_trigger_calls_own_payload_defers_to_the_ci_variables() {
         let relay_call = r#"{"ref":"main","id":"7","variables":{"AI_ASSISTANT":"claude"}}"#;
-        let vars = env(&[
-            (TRIGGER_PAYLOAD, relay_call.to_string()),
-            ("CI_PROJECT_ID", "42".to_string()),
-            ("AI_ASSISTANT", "claude".to_string()),
-            ("AI_NOTEABLE_TYPE", "issue".to_string()),
-            ("AI_NOTEABLE_IID", "12".to_string()),
-            ("AI_NOTE_ID", "5001".to_string()),
-        ]);
+        let vars = env(&ci_note_with((TRIGGER_PAYLOAD, relay_call)));
         assert!(matches!(
             detect(&vars, &Handles::default()).unwrap(),
             Entry::Ci(_)
@@ -352,40 +353,25 @@ mod tests {
 
     #[test]
     fn problems_are_one_clear_line() {
-        let none = detect(&env::<&str>(&[]), &Handles::default())
-            .unwrap_err()
-            .to_string();
+        let problem = |vars: &[(&str, &str)]| {
+            detect(&env(vars), &Handles::default())
+                .unwrap_err()
+                .to_string()
+        };
+        let none = problem(&[]);
         assert!(none.starts_with("no trigger found"), "{none}");
-        let missing = detect(
-            &env(&[(TRIGGER_PAYLOAD, "/no/such/file".to_string())]),
-            &Handles::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let missing = problem(&[(TRIGGER_PAYLOAD, "/no/such/file")]);
         assert!(
             missing.starts_with("TRIGGER_PAYLOAD names the file \"/no/such/file\""),
             "{missing}"
         );
-        let garbage = detect(
-            &env(&[(WEBHOOK_PAYLOAD, "{\"object_kind\":".to_string())]),
-            &Handles::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let garbage = problem(&[(WEBHOOK_PAYLOAD, "{\"object_kind\":")]);
         assert!(
             garbage
                 .starts_with("AI_WEBHOOK_PAYLOAD: the webhook payload is not a GitLab Note Hook"),
             "{garbage}"
         );
-        let other = detect(
-            &env(&[
-                (WEBHOOK_PAYLOAD, issue_hook()),
-                ("CI_PROJECT_ID", "43".to_string()),
-            ]),
-            &Handles::default(),
-        )
-        .unwrap_err()
-        .to_string();
+        let other = problem(&[(WEBHOOK_PAYLOAD, &issue_hook()), ("CI_PROJECT_ID", "43")]);
         assert!(
             other.contains("comment in project 42 but this job runs in project 43"),
             "{other}"

@@ -40,6 +40,7 @@ mod mcp_servers;
 mod model_claude;
 mod model_codex;
 mod model_double_wire;
+mod module_layers;
 mod publish_against_double;
 mod quick_actions;
 mod quota_queue;

@@ -110,6 +110,32 @@ fn is_cfg_test(attribute: &TokenStream) -> bool {
     }
 }
 
+/// The inside of the attribute `#[…]` that starts at `at`, if one does.
+fn attribute_at(tokens: &[TokenTree], at: usize) -> Option<TokenStream> {
+    match (tokens.get(at), tokens.get(at + 1)) {
+        (Some(TokenTree::Punct(hash)), Some(TokenTree::Group(attribute)))
+            if hash.as_char() == '#' && attribute.delimiter() == Delimiter::Bracket =>
+        {
+            Some(attribute.stream())
+        }
+        _ => None,
+    }
+}
+
+/// The index just past the item that starts at `at` (a `#[cfg(test)]` one being skipped): past
+/// its body or its `;`.
+fn past_item(tokens: &[TokenTree], mut at: usize) -> usize {
+    while let Some(next) = tokens.get(at) {
+        at += 1;
+        match next {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
+            TokenTree::Punct(p) if p.as_char() == ';' => break,
+            _ => {}
+        }
+    }
+    at
+}
+
 /// The first string literal of a parenthesised group, as in `context("…")`.
 fn first_string(token: Option<&TokenTree>) -> Option<String> {
     match token {
@@ -121,20 +147,6 @@ fn first_string(token: Option<&TokenTree>) -> Option<String> {
             .and_then(string_value),
         _ => None,
     }
-}
-
-/// Where the item starting at `at` ends: just past its body (`{ … }`) or its `;`. Used to skip
-/// an item `#[cfg(test)]` guards.
-fn past_item(tokens: &[TokenTree], mut at: usize) -> usize {
-    while let Some(next) = tokens.get(at) {
-        at += 1;
-        match next {
-            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
-            TokenTree::Punct(p) if p.as_char() == ';' => break,
-            _ => {}
-        }
-    }
-    at
 }
 
 fn walk(stream: TokenStream, scan: &mut Scan) {
@@ -149,8 +161,9 @@ fn walk(stream: TokenStream, scan: &mut Scan) {
         {
             let inner = attribute.stream();
             if is_cfg_test(&inner) {
-                // Skip the attribute and the item it guards.
-                at = past_item(&tokens, at + 2);
+                // Skip the attribute and the item it guards: up to its body or its `;`.
+                at += 2;
+                at = past_item(&tokens, at);
                 continue;
             }
             match first_ident(&inner).as_deref() {
@@ -217,13 +230,9 @@ fn branches(stream: TokenStream, found: &mut Vec<String>) {
     let tokens: Vec<TokenTree> = stream.into_iter().collect();
     let mut at = 0;
     while at < tokens.len() {
-        if let (TokenTree::Punct(hash), Some(TokenTree::Group(attribute))) =
-            (&tokens[at], tokens.get(at + 1))
-            && hash.as_char() == '#'
-            && attribute.delimiter() == Delimiter::Bracket
-        {
+        if let Some(attribute) = attribute_at(&tokens, at) {
             at += 2;
-            if is_cfg_test(&attribute.stream()) {
+            if is_cfg_test(&attribute) {
                 at = past_item(&tokens, at);
             }
             continue;
@@ -245,6 +254,89 @@ fn branches(stream: TokenStream, found: &mut Vec<String>) {
             } else if compared {
                 found.push(format!("== Assistant::{variant}"));
             }
+        }
+        at += 1;
+    }
+}
+
+/// The top-level modules of its crate that a product file names: every `crate::<module>` path
+/// (in a `use`, an expression, a type, a non-doc attribute), every `crate::{<module>, …}` group
+/// and every `super::…::<module>` that climbs to the crate root. `depth` is how deep the file's
+/// module sits (1 for `src/scan.rs` and `src/scan/mod.rs`, 2 for `src/scan/retry.rs`). Doc
+/// comments (intra-doc links are not imports) and `#[cfg(test)]` items are left out.
+pub fn crate_modules(path: &Path, depth: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("source readable");
+    let tokens: TokenStream = text
+        .parse()
+        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()));
+    let mut found = Vec::new();
+    module_paths(tokens, depth, &mut found);
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// The identifiers that begin each comma-separated part of a `{…}` use group.
+fn group_heads(group: &proc_macro2::Group) -> Vec<String> {
+    let mut heads = Vec::new();
+    let mut expect_head = true;
+    for token in group.stream() {
+        match token {
+            TokenTree::Ident(ident) if expect_head => {
+                heads.push(ident.to_string());
+                expect_head = false;
+            }
+            TokenTree::Punct(p) if p.as_char() == ',' => expect_head = true,
+            _ => expect_head = false,
+        }
+    }
+    heads
+}
+
+fn module_paths(stream: TokenStream, depth: usize, found: &mut Vec<String>) {
+    let tokens: Vec<TokenTree> = stream.into_iter().collect();
+    let mut at = 0;
+    while at < tokens.len() {
+        if let Some(inner) = attribute_at(&tokens, at) {
+            at += 2;
+            if is_cfg_test(&inner) {
+                at = past_item(&tokens, at);
+            } else if first_ident(&inner).as_deref() != Some("doc") {
+                module_paths(inner, depth, found);
+            }
+            continue;
+        }
+        // `crate::` climbs to the root at once, each `super::` one level.
+        let mut level = None;
+        let mut next = at;
+        if matches!(&tokens[at], TokenTree::Ident(i) if i == "crate")
+            && punct_run(&tokens, at + 1, "::")
+        {
+            level = Some(0);
+            next = at + 3;
+        } else {
+            let mut climbed = 0;
+            while matches!(tokens.get(next), Some(TokenTree::Ident(i)) if i == "super")
+                && punct_run(&tokens, next + 1, "::")
+            {
+                climbed += 1;
+                next += 3;
+            }
+            if climbed > 0 {
+                level = Some(depth.saturating_sub(climbed));
+            }
+        }
+        if level == Some(0) {
+            match tokens.get(next) {
+                Some(TokenTree::Ident(module)) => found.push(module.to_string()),
+                Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => {
+                    found.extend(group_heads(group));
+                }
+                _ => {}
+            }
+        }
+        if let TokenTree::Group(group) = &tokens[at] {
+            module_paths(group.stream(), depth, found);
         }
         at += 1;
     }
