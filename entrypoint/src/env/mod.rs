@@ -57,6 +57,11 @@ impl MapEnv {
                 .collect(),
         )
     }
+
+    /// The map as a closure, for the readers that still take `Fn(&str) -> Option<String>`.
+    pub fn into_fn(self) -> impl Fn(&str) -> Option<String> {
+        move |name| self.var(name)
+    }
 }
 
 impl Env for MapEnv {
