@@ -567,16 +567,7 @@ env = { DOCS_LANG = "en", "WEIRD.NAME" = "x" }
 "#;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
+        crate::env::MapEnv::new(pairs.iter().copied()).into_fn()
     }
 
     #[test]
