@@ -197,15 +197,11 @@ pub async fn gather_ci(
             None => ci.merge_request_without_pipeline = true,
         }
     } else {
-        let project_web_url = context
-            .web_url
-            .split("/-/")
-            .next()
-            .unwrap_or(&context.web_url);
-        let mut texts: Vec<&str> = vec![&context.description];
-        texts.extend(context.request.iter().map(|n| n.body.as_str()));
-        texts.extend(context.thread.iter().map(|n| n.body.as_str()));
-        for (index, link) in links(project_web_url, &texts).into_iter().enumerate() {
+        let texts = context.request_texts();
+        for (index, link) in links(context.project_web_url(), &texts)
+            .into_iter()
+            .enumerate()
+        {
             let what = match link {
                 CiLink::Pipeline(id) => format!("pipeline {id}"),
                 CiLink::Job(id) => format!("job {id}"),
@@ -222,35 +218,19 @@ pub async fn gather_ci(
             let item = match link {
                 CiLink::Pipeline(id) => {
                     reader.api_calls += 1;
-                    match gitlab.pipeline(project, id).await {
-                        Ok(Some(pipeline)) => {
-                            CiItem::Pipeline(reader.pipeline_report(pipeline).await)
-                        }
-                        Ok(None) => CiItem::Skipped {
-                            what,
-                            reason: "not found in this project".to_owned(),
-                        },
-                        Err(error) => CiItem::Skipped {
-                            what,
-                            reason: short(&error),
-                        },
+                    match found(what, gitlab.pipeline(project, id).await) {
+                        Ok(pipeline) => CiItem::Pipeline(reader.pipeline_report(pipeline).await),
+                        Err(skipped) => skipped,
                     }
                 }
                 CiLink::Job(id) => {
                     reader.api_calls += 1;
-                    match gitlab.job(project, id).await {
-                        Ok(Some(job)) => {
+                    match found(what, gitlab.job(project, id).await) {
+                        Ok(job) => {
                             let log = reader.log(project, &job).await;
                             CiItem::Job(JobReport { job, log })
                         }
-                        Ok(None) => CiItem::Skipped {
-                            what,
-                            reason: "not found in this project".to_owned(),
-                        },
-                        Err(error) => CiItem::Skipped {
-                            what,
-                            reason: short(&error),
-                        },
+                        Err(skipped) => skipped,
                     }
                 }
             };
@@ -315,6 +295,22 @@ impl Reader<'_> {
 }
 
 /// GitLab's status, or the error's first line: enough for "why is this log missing".
+/// A linked pipeline or job GitLab returned, or the item saying why it is left out (`what`
+/// names it): gone, or not readable with this token.
+fn found<T>(what: String, read: Result<Option<T>, GitLabError>) -> Result<T, CiItem> {
+    match read {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(CiItem::Skipped {
+            what,
+            reason: "not found in this project".to_owned(),
+        }),
+        Err(error) => Err(CiItem::Skipped {
+            what,
+            reason: short(&error),
+        }),
+    }
+}
+
 fn short(error: &GitLabError) -> String {
     match error.status() {
         Some(status) => format!("GitLab answered {status}"),
