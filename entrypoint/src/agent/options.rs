@@ -236,13 +236,12 @@ pub enum Effort {
 }
 
 impl Effort {
+    /// The level whose [`Effort::as_str`] is `text`, in any case.
     fn parse(text: &str) -> Result<Self, OptionsError> {
-        match text.to_ascii_lowercase().as_str() {
-            "low" => Ok(Self::Low),
-            "medium" => Ok(Self::Medium),
-            "high" => Ok(Self::High),
-            _ => Err(OptionsError::Effort(text.to_owned())),
-        }
+        [Self::Low, Self::Medium, Self::High]
+            .into_iter()
+            .find(|effort| text.eq_ignore_ascii_case(effort.as_str()))
+            .ok_or_else(|| OptionsError::Effort(text.to_owned()))
     }
 
     /// The word both CLIs take.
@@ -327,11 +326,7 @@ impl CliOptions {
         assistant: Assistant,
         var: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, OptionsError> {
-        let set = |name: &str| {
-            var(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let set = |name: &str| crate::env::non_blank(&var, name);
         let variable = assistant.profile().args_variable;
         let agent = super::agent(assistant);
         let refused = agent.refused_flags();

@@ -167,20 +167,17 @@ impl Network {
 mod tests {
     use super::*;
     use crate::proxy::ModelApi;
-
-    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        crate::env::MapEnv::new(pairs.iter().copied()).into_fn()
-    }
+    use crate::test_support::vars;
 
     #[test]
     fn codex_is_fenced_by_default_and_claude_is_not_but_both_run_as_the_sandbox_uid() {
         let default_uid = SandboxUid(DEFAULT_UID);
         assert_eq!(
-            Settings::from_env(Assistant::Codex, vars(&[])).unwrap(),
+            Settings::from_env(Assistant::Codex, vars::<&str>(&[])).unwrap(),
             Settings::fenced(default_uid)
         );
         assert_eq!(
-            Settings::from_env(Assistant::Claude, vars(&[])).unwrap(),
+            Settings::from_env(Assistant::Claude, vars::<&str>(&[])).unwrap(),
             Settings::open(default_uid)
         );
         assert_eq!(
