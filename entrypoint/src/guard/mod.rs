@@ -217,7 +217,9 @@ async fn requester(
     settings: &GuardSettings,
 ) -> Result<Result<crate::gitlab::users::User, GuardOutcome>, GitLabError> {
     let Some(user) = gitlab.user(id).await? else {
-        return Ok(Err(GuardOutcome::Ignore(IgnoreReason::UnknownAuthor { id })));
+        return Ok(Err(GuardOutcome::Ignore(IgnoreReason::UnknownAuthor {
+            id,
+        })));
     };
     if user.id == bot.id || (user.bot && !settings.bot_allowed(&user.username)) {
         return Ok(Err(GuardOutcome::Ignore(IgnoreReason::BotAuthor {
