@@ -320,6 +320,20 @@ pub struct CliOptions {
     pub mcp: crate::agent::mcp::McpConfig,
 }
 
+/// No extra options: [`CliOptions::default`] as a `'static` for option sets that borrow
+/// them by default.
+pub(crate) static NO_OPTIONS: CliOptions = CliOptions {
+    extra_args: Vec::new(),
+    allowed_tools: Vec::new(),
+    disallowed_tools: Vec::new(),
+    effort: None,
+    fallback_model: None,
+    codex_rules: CodexRules::Codex,
+    images: Vec::new(),
+    output_schema: None,
+    mcp: crate::agent::mcp::McpConfig::empty(),
+};
+
 impl CliOptions {
     /// Reads and checks the settings for `assistant` from `var`.
     pub fn from_env(

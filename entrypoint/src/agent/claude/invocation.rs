@@ -21,7 +21,7 @@ use std::path::Path;
 
 use crate::agent::env::ChildEnv;
 use crate::agent::invocation::{DUMMY_KEY, Invocation};
-use crate::agent::options::CliOptions;
+use crate::agent::options::{CliOptions, NO_OPTIONS};
 
 /// Switches off Claude Code's traffic to Anthropic's public hosts (update checks, telemetry,
 /// error reports), which would bypass the proxy and fail behind an egress fence.
@@ -62,19 +62,6 @@ pub(crate) struct ClaudeOptions<'a> {
     /// without it Claude starts no MCP server at all.
     pub mcp_config: Option<&'a str>,
 }
-
-/// No extra options, for [`ClaudeOptions::default`].
-static NO_OPTIONS: CliOptions = CliOptions {
-    extra_args: Vec::new(),
-    allowed_tools: Vec::new(),
-    disallowed_tools: Vec::new(),
-    effort: None,
-    fallback_model: None,
-    codex_rules: crate::agent::options::CodexRules::Codex,
-    images: Vec::new(),
-    output_schema: None,
-    mcp: crate::agent::mcp::McpConfig::empty(),
-};
 
 impl Default for ClaudeOptions<'_> {
     fn default() -> Self {
