@@ -419,6 +419,7 @@ impl CliOptions {
 /// double quotes keep all but `\"` and `\\`, a backslash outside quotes keeps the next
 /// character. No expansion of any kind happens.
 pub fn split(variable: &'static str, text: &str) -> Result<Vec<String>, OptionsError> {
+    let unparsable = |reason| OptionsError::Unparsable { variable, reason };
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
@@ -437,12 +438,7 @@ pub fn split(variable: &'static str, text: &str) -> Result<Vec<String>, OptionsE
                     match chars.next() {
                         Some('\'') => break,
                         Some(c) => word.push(c),
-                        None => {
-                            return Err(OptionsError::Unparsable {
-                                variable,
-                                reason: "a single quote is not closed",
-                            });
-                        }
+                        None => return Err(unparsable("a single quote is not closed")),
                     }
                 }
             }
@@ -457,20 +453,10 @@ pub fn split(variable: &'static str, text: &str) -> Result<Vec<String>, OptionsE
                                 word.push('\\');
                                 word.push(c);
                             }
-                            None => {
-                                return Err(OptionsError::Unparsable {
-                                    variable,
-                                    reason: "a double quote is not closed",
-                                });
-                            }
+                            None => return Err(unparsable("a double quote is not closed")),
                         },
                         Some(c) => word.push(c),
-                        None => {
-                            return Err(OptionsError::Unparsable {
-                                variable,
-                                reason: "a double quote is not closed",
-                            });
-                        }
+                        None => return Err(unparsable("a double quote is not closed")),
                     }
                 }
             }
@@ -478,12 +464,7 @@ pub fn split(variable: &'static str, text: &str) -> Result<Vec<String>, OptionsE
                 in_word = true;
                 match chars.next() {
                     Some(c) => word.push(c),
-                    None => {
-                        return Err(OptionsError::Unparsable {
-                            variable,
-                            reason: "it ends with a backslash",
-                        });
-                    }
+                    None => return Err(unparsable("it ends with a backslash")),
                 }
             }
             c => {

@@ -42,20 +42,17 @@ macro_rules! catalogue {
     (@secret) => { false };
 }
 
-/// Whether two strings are equal, where `==` on `str` is not yet allowed (a `const` check).
+/// Whether two names are equal, where `==` on `str` is not yet allowed (a `const` check).
 const fn same_text(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
+    same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    match (a, b) {
+        ([], []) => true,
+        ([x, a @ ..], [y, b @ ..]) => *x == *y && same_bytes(a, b),
+        _ => false,
     }
-    let mut at = 0;
-    while at < a.len() {
-        if a[at] != b[at] {
-            return false;
-        }
-        at += 1;
-    }
-    true
 }
 
 /// The sections of docs/configuration.md that document variables, as `page` names them.
