@@ -577,6 +577,15 @@ mod tests {
     use super::*;
     use crate::test_support::vars;
 
+    /// The options read with `AI_CLAUDE_ARGS` or `AI_CODEX_ARGS` (as `assistant` reads) set to
+    /// `args`, and nothing else.
+    fn with_args(assistant: Assistant, args: &str) -> Result<CliOptions, OptionsError> {
+        CliOptions::from_env(
+            assistant,
+            &vars(&[(assistant.profile().args_variable, args)]),
+        )
+    }
+
     #[test]
     fn arguments_split_like_a_shell() {
         assert_eq!(
@@ -612,8 +621,7 @@ mod tests {
             ("--add-dir /", "--add-dir"),
             ("--json-schema '{}'", "--json-schema"),
         ] {
-            let error = CliOptions::from_env(Assistant::Claude, &vars(&[("AI_CLAUDE_ARGS", args)]))
-                .unwrap_err();
+            let error = with_args(Assistant::Claude, args).unwrap_err();
             assert!(
                 matches!(&error, OptionsError::Refused { flag: f, .. } if f == flag),
                 "{args}: {error}"
@@ -623,19 +631,15 @@ mod tests {
                 "{error}"
             );
         }
-        let error = CliOptions::from_env(Assistant::Claude, &vars(&[("AI_CLAUDE_ARGS", "-cp")]))
-            .unwrap_err();
+        let error = with_args(Assistant::Claude, "-cp").unwrap_err();
         assert!(matches!(error, OptionsError::Combined { .. }), "{error}");
     }
 
     #[test]
     fn codex_config_keys_pass_only_when_harmless() {
-        let ok = CliOptions::from_env(
+        let ok = with_args(
             Assistant::Codex,
-            &vars(&[(
-                "AI_CODEX_ARGS",
-                "-c model_verbosity=low --config=hide_agent_reasoning=true --skip-git-repo-check",
-            )]),
+            "-c model_verbosity=low --config=hide_agent_reasoning=true --skip-git-repo-check",
         )
         .unwrap();
         assert_eq!(ok.extra_args.len(), 4);
@@ -647,19 +651,15 @@ mod tests {
             "-c shell_environment_policy.inherit=all",
             "-c notify=[\"sh\"]",
         ] {
-            let error = CliOptions::from_env(Assistant::Codex, &vars(&[("AI_CODEX_ARGS", args)]))
-                .unwrap_err();
+            let error = with_args(Assistant::Codex, args).unwrap_err();
             assert!(
                 matches!(error, OptionsError::ConfigKey { .. }),
                 "{args}: {error}"
             );
         }
-        let error = CliOptions::from_env(
+        let error = with_args(
             Assistant::Codex,
-            &vars(&[(
-                "AI_CODEX_ARGS",
-                "--dangerously-bypass-approvals-and-sandbox",
-            )]),
+            "--dangerously-bypass-approvals-and-sandbox",
         )
         .unwrap_err();
         assert!(matches!(error, OptionsError::Refused { .. }), "{error}");
