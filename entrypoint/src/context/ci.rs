@@ -218,19 +218,19 @@ pub async fn gather_ci(
             let item = match link {
                 CiLink::Pipeline(id) => {
                     reader.api_calls += 1;
-                    match found(what, gitlab.pipeline(project, id).await) {
+                    match found(gitlab.pipeline(project, id).await) {
                         Ok(pipeline) => CiItem::Pipeline(reader.pipeline_report(pipeline).await),
-                        Err(skipped) => skipped,
+                        Err(reason) => CiItem::Skipped { what, reason },
                     }
                 }
                 CiLink::Job(id) => {
                     reader.api_calls += 1;
-                    match found(what, gitlab.job(project, id).await) {
+                    match found(gitlab.job(project, id).await) {
                         Ok(job) => {
                             let log = reader.log(project, &job).await;
                             CiItem::Job(JobReport { job, log })
                         }
-                        Err(skipped) => skipped,
+                        Err(reason) => CiItem::Skipped { what, reason },
                     }
                 }
             };
@@ -295,19 +295,13 @@ impl Reader<'_> {
 }
 
 /// GitLab's status, or the error's first line: enough for "why is this log missing".
-/// A linked pipeline or job GitLab returned, or the item saying why it is left out (`what`
-/// names it): gone, or not readable with this token.
-fn found<T>(what: String, read: Result<Option<T>, GitLabError>) -> Result<T, CiItem> {
+/// A linked pipeline or job GitLab returned, or why it is left out: gone, or not readable with
+/// this token.
+fn found<T>(read: Result<Option<T>, GitLabError>) -> Result<T, String> {
     match read {
         Ok(Some(found)) => Ok(found),
-        Ok(None) => Err(CiItem::Skipped {
-            what,
-            reason: "not found in this project".to_owned(),
-        }),
-        Err(error) => Err(CiItem::Skipped {
-            what,
-            reason: short(&error),
-        }),
+        Ok(None) => Err("not found in this project".to_owned()),
+        Err(error) => Err(short(&error)),
     }
 }
 

@@ -103,13 +103,14 @@ mod tests {
     #[test]
     fn remove_collapses_the_blank_left_behind() {
         for (text, mentions, left) in [
-            ("please @claude fix", &[7..14][..], "please fix"),
-            ("@claude: fix", &[0..7], "fix"),
-            ("  @claude fix", &[2..9], "  fix"),
-            ("(@claude)", &[1..8], "()"),
-            ("@claude @codex go", &[0..7, 8..14], "go"),
+            ("please @claude fix", &[(7, 14)][..], "please fix"),
+            ("@claude: fix", &[(0, 7)], "fix"),
+            ("  @claude fix", &[(2, 9)], "  fix"),
+            ("(@claude)", &[(1, 8)], "()"),
+            ("@claude @codex go", &[(0, 7), (8, 14)], "go"),
         ] {
-            assert_eq!(remove(text, mentions), left, "{text:?}");
+            let mentions: Vec<_> = mentions.iter().map(|&(start, end)| start..end).collect();
+            assert_eq!(remove(text, &mentions), left, "{text:?}");
         }
     }
 }
