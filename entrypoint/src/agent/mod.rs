@@ -26,7 +26,7 @@ pub use ai_core::assistant::{Assistant, UnknownAssistant};
 
 use crate::agent::events::{EventParser, StreamParser};
 use crate::agent::invocation::Invocation;
-use crate::agent::options::FlagCheck;
+use crate::agent::options::OptionsError;
 use crate::agent::run::{Launch, Provider, RunError};
 
 /// What the runner asks of one assistant's CLI that is code rather than data. Each assistant
@@ -43,9 +43,16 @@ pub(crate) trait Agent: Sync {
     /// the person who tried ([`options::CliOptions::from_env`]).
     fn refused_flags(&self) -> &'static [(&'static str, &'static str)];
 
-    /// How a flag of `AI_<NAME>_ARGS` that passed [`Self::refused_flags`] is checked against
-    /// the CLI's own parser.
-    fn flag_check(&self) -> FlagCheck;
+    /// Checks one flag of `AI_<NAME>_ARGS` (`arg` as written, `name` before any `=`) against
+    /// how the CLI's own parser reads it, once it passed [`Self::refused_flags`]; `rest` is the
+    /// arguments after it, for a flag whose value is the next argument.
+    fn check_flag(
+        &self,
+        variable: &'static str,
+        arg: &str,
+        name: &str,
+        rest: &mut dyn Iterator<Item = &String>,
+    ) -> Result<(), OptionsError>;
 
     /// The variable naming the model the CLI itself falls back to (passed to it as an
     /// option); `None` when the CLI has no such flag.

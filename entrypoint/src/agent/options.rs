@@ -500,7 +500,7 @@ fn check(
                 reason,
             });
         }
-        (super::agent(assistant).flag_check())(variable, arg, name, &mut iter)?;
+        super::agent(assistant).check_flag(variable, arg, name, &mut iter)?;
     }
     Ok(())
 }
@@ -510,16 +510,6 @@ fn check(
 pub(crate) fn is_combined_short(name: &str) -> bool {
     !name.starts_with("--") && name.chars().count() > 2
 }
-
-/// Checks one flag of `AI_<NAME>_ARGS` (`arg` as written, `name` before any `=`) against how
-/// a CLI's own parser reads it; `rest` is the arguments after it, for a flag whose value is the
-/// next argument. Each assistant names its own ([`super::Agent::flag_check`]).
-pub(crate) type FlagCheck = fn(
-    variable: &'static str,
-    arg: &str,
-    name: &str,
-    rest: &mut dyn Iterator<Item = &String>,
-) -> Result<(), OptionsError>;
 
 /// Codex's `-c`/`--config` overrides: only keys of [`CODEX_CONFIG_KEYS`] may be set, and other
 /// combined short flags are refused.
@@ -561,7 +551,6 @@ pub(crate) fn check_claude_flag(
     variable: &'static str,
     arg: &str,
     name: &str,
-    _rest: &mut dyn Iterator<Item = &String>,
 ) -> Result<(), OptionsError> {
     if is_combined_short(name) {
         return Err(OptionsError::Combined {

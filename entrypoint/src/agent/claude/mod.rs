@@ -9,7 +9,7 @@ pub(crate) use invocation::*;
 use crate::agent::events::StreamParser;
 use crate::agent::invocation::Invocation;
 use crate::agent::mcp;
-use crate::agent::options::{CLAUDE_REFUSED, FlagCheck, check_claude_flag};
+use crate::agent::options::{CLAUDE_REFUSED, OptionsError, check_claude_flag};
 use crate::agent::run::{Launch, Provider, RunError};
 use crate::agent::{Agent, Assistant};
 
@@ -51,8 +51,14 @@ impl Agent for Claude {
         CLAUDE_REFUSED
     }
 
-    fn flag_check(&self) -> FlagCheck {
-        check_claude_flag
+    fn check_flag(
+        &self,
+        variable: &'static str,
+        arg: &str,
+        name: &str,
+        _rest: &mut dyn Iterator<Item = &String>,
+    ) -> Result<(), OptionsError> {
+        check_claude_flag(variable, arg, name)
     }
 
     /// `--fallback-model`, which Claude Code switches to when the model is overloaded.

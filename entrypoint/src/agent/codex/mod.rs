@@ -9,7 +9,7 @@ pub(crate) use invocation::*;
 use crate::agent::events::StreamParser;
 use crate::agent::invocation::Invocation;
 use crate::agent::mcp;
-use crate::agent::options::{CODEX_REFUSED, FlagCheck, check_codex_flag};
+use crate::agent::options::{CODEX_REFUSED, OptionsError, check_codex_flag};
 use crate::agent::run::{Launch, Provider, RunError};
 use crate::agent::settings::{CODEX_DEFAULT_MODEL, CODEX_MODEL};
 use crate::agent::{Agent, Assistant};
@@ -79,8 +79,14 @@ impl Agent for Codex {
         CODEX_REFUSED
     }
 
-    fn flag_check(&self) -> FlagCheck {
-        check_codex_flag
+    fn check_flag(
+        &self,
+        variable: &'static str,
+        arg: &str,
+        name: &str,
+        rest: &mut dyn Iterator<Item = &String>,
+    ) -> Result<(), OptionsError> {
+        check_codex_flag(variable, arg, name, rest)
     }
 
     /// `codex exec` has no fallback flag: the runner retries instead ([`Self::models`]).
