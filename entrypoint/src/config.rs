@@ -58,3 +58,25 @@ impl HandleArgs {
         Handles::new([claude, codex]).map_err(HandleError::Shared)
     }
 }
+
+/// `--template-project` and `--template-ref`: the CI templates `setup` includes and `doctor`
+/// names in the fix for a missing include.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TemplateArgs {
+    /// The project that hosts the CI templates.
+    #[arg(long, default_value = crate::contract::DEFAULT_TEMPLATE_PROJECT)]
+    pub template_project: String,
+    /// The ref of the template project to include.
+    #[arg(long, default_value = concat!("v", env!("CARGO_PKG_VERSION")))]
+    pub template_ref: String,
+}
+
+impl TemplateArgs {
+    /// Where the templates come from.
+    pub fn source(&self) -> crate::contract::TemplateSource {
+        crate::contract::TemplateSource {
+            project: self.template_project.clone(),
+            git_ref: self.template_ref.clone(),
+        }
+    }
+}

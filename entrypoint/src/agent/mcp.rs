@@ -554,6 +554,7 @@ fn toml_key(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::vars;
 
     const TRACKER: &str = r#"
 [mcp_servers.tracker]
@@ -565,19 +566,6 @@ command = "/usr/local/bin/docs-mcp"
 args = ["--read-only", "a b"]
 env = { DOCS_LANG = "en", "WEIRD.NAME" = "x" }
 "#;
-
-    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
-    }
 
     #[test]
     fn http_headers_are_resolved_by_the_entrypoint_and_stdio_servers_kept_as_written() {
@@ -637,7 +625,7 @@ env = { DOCS_LANG = "en", "WEIRD.NAME" = "x" }
             "[mcp_servers.tracker]\nurl = \"https://t.example/mcp\"\nheaders = { Authorization = \"Bearer ${TRACKER_TOKEN}\" }\n",
         )
         .unwrap();
-        let message = config.resolve(&vars(&[])).unwrap_err().to_string();
+        let message = config.resolve(&vars::<&str>(&[])).unwrap_err().to_string();
         assert!(message.contains("variable TRACKER_TOKEN"), "{message}");
         assert!(
             message.contains("AI_MCP_CONFIG_FILE=.gitlab/mcp.toml"),

@@ -236,13 +236,12 @@ pub enum Effort {
 }
 
 impl Effort {
+    /// The level whose [`Effort::as_str`] is `text`, in any case.
     fn parse(text: &str) -> Result<Self, OptionsError> {
-        match text.to_ascii_lowercase().as_str() {
-            "low" => Ok(Self::Low),
-            "medium" => Ok(Self::Medium),
-            "high" => Ok(Self::High),
-            _ => Err(OptionsError::Effort(text.to_owned())),
-        }
+        [Self::Low, Self::Medium, Self::High]
+            .into_iter()
+            .find(|effort| text.eq_ignore_ascii_case(effort.as_str()))
+            .ok_or_else(|| OptionsError::Effort(text.to_owned()))
     }
 
     /// The word both CLIs take.
@@ -321,17 +320,27 @@ pub struct CliOptions {
     pub mcp: crate::agent::mcp::McpConfig,
 }
 
+/// No extra options: [`CliOptions::default`] as a `'static` for option sets that borrow
+/// them by default.
+pub(crate) static NO_OPTIONS: CliOptions = CliOptions {
+    extra_args: Vec::new(),
+    allowed_tools: Vec::new(),
+    disallowed_tools: Vec::new(),
+    effort: None,
+    fallback_model: None,
+    codex_rules: CodexRules::Codex,
+    images: Vec::new(),
+    output_schema: None,
+    mcp: crate::agent::mcp::McpConfig::empty(),
+};
+
 impl CliOptions {
     /// Reads and checks the settings for `assistant` from `var`.
     pub fn from_env(
         assistant: Assistant,
         var: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, OptionsError> {
-        let set = |name: &str| {
-            var(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let set = |name: &str| crate::env::non_blank(&var, name);
         let variable = assistant.profile().args_variable;
         let agent = super::agent(assistant);
         let refused = agent.refused_flags();
@@ -410,6 +419,7 @@ impl CliOptions {
 /// double quotes keep all but `\"` and `\\`, a backslash outside quotes keeps the next
 /// character. No expansion of any kind happens.
 pub fn split(variable: &'static str, text: &str) -> Result<Vec<String>, OptionsError> {
+    let unparsable = |reason| OptionsError::Unparsable { variable, reason };
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
@@ -428,12 +438,7 @@ pub fn split(variable: &'static str, text: &str) -> Result<Vec<String>, OptionsE
                     match chars.next() {
                         Some('\'') => break,
                         Some(c) => word.push(c),
-                        None => {
-                            return Err(OptionsError::Unparsable {
-                                variable,
-                                reason: "a single quote is not closed",
-                            });
-                        }
+                        None => return Err(unparsable("a single quote is not closed")),
                     }
                 }
             }
@@ -448,20 +453,10 @@ pub fn split(variable: &'static str, text: &str) -> Result<Vec<String>, OptionsE
                                 word.push('\\');
                                 word.push(c);
                             }
-                            None => {
-                                return Err(OptionsError::Unparsable {
-                                    variable,
-                                    reason: "a double quote is not closed",
-                                });
-                            }
+                            None => return Err(unparsable("a double quote is not closed")),
                         },
                         Some(c) => word.push(c),
-                        None => {
-                            return Err(OptionsError::Unparsable {
-                                variable,
-                                reason: "a double quote is not closed",
-                            });
-                        }
+                        None => return Err(unparsable("a double quote is not closed")),
                     }
                 }
             }
@@ -469,12 +464,7 @@ pub fn split(variable: &'static str, text: &str) -> Result<Vec<String>, OptionsE
                 in_word = true;
                 match chars.next() {
                     Some(c) => word.push(c),
-                    None => {
-                        return Err(OptionsError::Unparsable {
-                            variable,
-                            reason: "it ends with a backslash",
-                        });
-                    }
+                    None => return Err(unparsable("it ends with a backslash")),
                 }
             }
             c => {
@@ -576,6 +566,15 @@ mod tests {
     use super::*;
     use crate::test_support::vars;
 
+    /// The options read with `AI_CLAUDE_ARGS` or `AI_CODEX_ARGS` (as `assistant` reads) set to
+    /// `args`, and nothing else.
+    fn with_args(assistant: Assistant, args: &str) -> Result<CliOptions, OptionsError> {
+        CliOptions::from_env(
+            assistant,
+            &vars(&[(assistant.profile().args_variable, args)]),
+        )
+    }
+
     #[test]
     fn arguments_split_like_a_shell() {
         assert_eq!(
@@ -611,8 +610,7 @@ mod tests {
             ("--add-dir /", "--add-dir"),
             ("--json-schema '{}'", "--json-schema"),
         ] {
-            let error = CliOptions::from_env(Assistant::Claude, &vars(&[("AI_CLAUDE_ARGS", args)]))
-                .unwrap_err();
+            let error = with_args(Assistant::Claude, args).unwrap_err();
             assert!(
                 matches!(&error, OptionsError::Refused { flag: f, .. } if f == flag),
                 "{args}: {error}"
@@ -622,19 +620,15 @@ mod tests {
                 "{error}"
             );
         }
-        let error = CliOptions::from_env(Assistant::Claude, &vars(&[("AI_CLAUDE_ARGS", "-cp")]))
-            .unwrap_err();
+        let error = with_args(Assistant::Claude, "-cp").unwrap_err();
         assert!(matches!(error, OptionsError::Combined { .. }), "{error}");
     }
 
     #[test]
     fn codex_config_keys_pass_only_when_harmless() {
-        let ok = CliOptions::from_env(
+        let ok = with_args(
             Assistant::Codex,
-            &vars(&[(
-                "AI_CODEX_ARGS",
-                "-c model_verbosity=low --config=hide_agent_reasoning=true --skip-git-repo-check",
-            )]),
+            "-c model_verbosity=low --config=hide_agent_reasoning=true --skip-git-repo-check",
         )
         .unwrap();
         assert_eq!(ok.extra_args.len(), 4);
@@ -646,19 +640,15 @@ mod tests {
             "-c shell_environment_policy.inherit=all",
             "-c notify=[\"sh\"]",
         ] {
-            let error = CliOptions::from_env(Assistant::Codex, &vars(&[("AI_CODEX_ARGS", args)]))
-                .unwrap_err();
+            let error = with_args(Assistant::Codex, args).unwrap_err();
             assert!(
                 matches!(error, OptionsError::ConfigKey { .. }),
                 "{args}: {error}"
             );
         }
-        let error = CliOptions::from_env(
+        let error = with_args(
             Assistant::Codex,
-            &vars(&[(
-                "AI_CODEX_ARGS",
-                "--dangerously-bypass-approvals-and-sandbox",
-            )]),
+            "--dangerously-bypass-approvals-and-sandbox",
         )
         .unwrap_err();
         assert!(matches!(error, OptionsError::Refused { .. }), "{error}");

@@ -75,11 +75,7 @@ impl RunSpec {
         prompt: String,
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, SettingsError> {
-        let set = |name: &str| {
-            var(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let set = |name: &str| crate::env::non_blank(&var, name);
         let timeout = match set(crate::env::AI_TIMEOUT.name()) {
             Some(text) => parse_timeout(&text).ok_or(SettingsError::Timeout(text))?,
             None => DEFAULT_TIMEOUT,

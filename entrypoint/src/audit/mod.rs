@@ -59,24 +59,52 @@ pub(crate) fn write_artifact(
     Ok(path)
 }
 
+/// A project directory whose artifact `file` is a link to a file outside it: what an earlier
+/// step of the job could plant to make an artifact writer overwrite something else.
+#[cfg(test)]
+pub(crate) struct PlantedLink {
+    _dir: tempfile::TempDir,
+    /// The project directory, holding the link.
+    pub project: std::path::PathBuf,
+    outside: std::path::PathBuf,
+}
+
+#[cfg(test)]
+impl PlantedLink {
+    pub(crate) fn new(file: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.txt");
+        std::fs::write(&outside, "keep me").unwrap();
+        let project = dir.path().join("project");
+        std::fs::create_dir(&project).unwrap();
+        std::os::unix::fs::symlink(&outside, project.join(file)).unwrap();
+        Self {
+            _dir: dir,
+            project,
+            outside,
+        }
+    }
+
+    /// The file the link pointed at still holds what it held.
+    pub(crate) fn assert_not_followed(&self) {
+        assert_eq!(std::fs::read_to_string(&self.outside).unwrap(), "keep me");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_planted_link_is_replaced_not_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = dir.path().join("outside.txt");
-        std::fs::write(&outside, "keep me").unwrap();
-        let project = dir.path().join("project");
-        std::fs::create_dir(&project).unwrap();
-        std::os::unix::fs::symlink(&outside, project.join(USAGE_FILE)).unwrap();
+        let planted = PlantedLink::new(USAGE_FILE);
+        let project = &planted.project;
         std::fs::create_dir(project.join(TRANSCRIPT_FILE)).unwrap();
 
-        write_artifact(&project, USAGE_FILE, b"{}").unwrap();
-        write_artifact(&project, TRANSCRIPT_FILE, b"").unwrap();
+        write_artifact(project, USAGE_FILE, b"{}").unwrap();
+        write_artifact(project, TRANSCRIPT_FILE, b"").unwrap();
 
-        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep me");
+        planted.assert_not_followed();
         let meta = std::fs::symlink_metadata(project.join(USAGE_FILE)).unwrap();
         assert!(meta.is_file());
         assert_eq!(std::fs::read(project.join(USAGE_FILE)).unwrap(), b"{}");

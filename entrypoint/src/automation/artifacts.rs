@@ -272,12 +272,8 @@ mod tests {
 
     #[test]
     fn the_result_file_is_redacted_and_planted_links_are_not_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = dir.path().join("outside");
-        std::fs::write(&outside, "keep").unwrap();
-        let project = dir.path().join("p");
-        std::fs::create_dir(&project).unwrap();
-        std::os::unix::fs::symlink(&outside, project.join(RESULT_FILE)).unwrap();
+        let planted = crate::audit::PlantedLink::new(RESULT_FILE);
+        let project = &planted.project;
         let secret = "glpat-AbCdEfGhIjKlMnOpQrSt";
         let redactor = Redactor::new(Handles::default());
         let mut result = result();
@@ -285,9 +281,9 @@ mod tests {
             Some(json!({"note": format!("token {secret}"), "n": [1, secret]}));
         result.answer = Some(format!("used {secret}"));
 
-        result.write(&project, &redactor).unwrap();
+        result.write(project, &redactor).unwrap();
 
-        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep");
+        planted.assert_not_followed();
         let written = std::fs::read_to_string(project.join(RESULT_FILE)).unwrap();
         assert!(!written.contains(secret), "{written}");
         let value: Value = serde_json::from_str(&written).unwrap();

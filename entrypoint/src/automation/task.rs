@@ -112,11 +112,7 @@ impl TaskSettings {
         vars: &dyn Fn(&str) -> Option<String>,
         prompt_file: Option<&str>,
     ) -> Result<Self, TaskError> {
-        let set = |name: &str| {
-            vars(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let set = |name: &str| crate::env::non_blank(&vars, name);
         // What the relay, the scan, the webhook template and a Duo flow set for a comment
         // ([`crate::trigger::load`]).
         if let Some(variable) = MENTION_VARIABLES.iter().find(|name| set(name).is_some()) {

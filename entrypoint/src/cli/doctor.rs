@@ -5,8 +5,8 @@ use anyhow::{Context, bail};
 use url::Url;
 
 use crate::agent::Assistant;
+use crate::config::TemplateArgs;
 use crate::contract::api_url;
-use crate::contract::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
 use crate::doctor::{Inputs, Place, Status, summary};
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::{ClientConfig, GitLab, GitLabToken};
@@ -33,12 +33,8 @@ pub struct DoctorArgs {
     /// CI_JOB_IMAGE).
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
-    /// The project that hosts the CI templates (named in the fix for a missing include).
-    #[arg(long, default_value = DEFAULT_TEMPLATE_PROJECT)]
-    pub template_project: String,
-    /// The ref of the template project.
-    #[arg(long, default_value = concat!("v", env!("CARGO_PKG_VERSION")))]
-    pub template_ref: String,
+    #[command(flatten)]
+    pub template: TemplateArgs,
     /// Print the findings as JSON.
     #[arg(long)]
     pub json: bool,
@@ -64,10 +60,7 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<()> {
         project,
         place,
         assistants: args.assistant.clone(),
-        template: TemplateSource {
-            project: args.template_project.clone(),
-            git_ref: args.template_ref.clone(),
-        },
+        template: args.template.source(),
         registry: args.registry.clone(),
         image: args.image.clone(),
         capabilities: match place {

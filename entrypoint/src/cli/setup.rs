@@ -3,12 +3,11 @@
 use anyhow::{Context, bail};
 
 use crate::agent::Assistant;
-use crate::config::HandleArgs;
+use crate::config::{HandleArgs, TemplateArgs};
 pub use crate::contract::api_url;
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::{ClientConfig, GitLab, GitLabToken};
 use crate::secret::Secret;
-use crate::setup::ci_include::{DEFAULT_TEMPLATE_PROJECT, TemplateSource};
 use crate::setup::{Mode, Options, Outcome, Terminal};
 
 /// How comments reach pipelines.
@@ -56,12 +55,8 @@ pub struct SetupArgs {
     /// GitLab's URL (default: CI_API_V4_URL, else CI_SERVER_URL).
     #[arg(long, value_name = "URL")]
     pub gitlab_url: Option<String>,
-    /// The project that hosts the CI templates.
-    #[arg(long, default_value = DEFAULT_TEMPLATE_PROJECT)]
-    pub template_project: String,
-    /// The ref of the template project to include.
-    #[arg(long, default_value = concat!("v", env!("CARGO_PKG_VERSION")))]
-    pub template_ref: String,
+    #[command(flatten)]
+    pub template: TemplateArgs,
     #[command(flatten)]
     pub handles: HandleArgs,
 }
@@ -116,10 +111,7 @@ pub fn options(args: &SetupArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow
         model_key,
         yes: args.yes,
         merge_request: !args.no_mr,
-        template: TemplateSource {
-            project: args.template_project.clone(),
-            git_ref: args.template_ref.clone(),
-        },
+        template: args.template.source(),
         handles: args.handles.handles()?,
     })
 }

@@ -1,7 +1,11 @@
 //! How much context goes into the prompt: a total byte budget with caps per part, read from
 //! `AI_CONTEXT_*` variables.
 
-use crate::env::Env;
+use crate::env::{
+    AI_CONTEXT_MAX_BYTES, AI_CONTEXT_MAX_DESCRIPTION_BYTES, AI_CONTEXT_MAX_DIFF_BYTES,
+    AI_CONTEXT_MAX_FAILED_JOBS, AI_CONTEXT_MAX_FILE_DIFF_BYTES, AI_CONTEXT_MAX_LOG_BYTES,
+    AI_CONTEXT_MAX_LOG_LINES, AI_CONTEXT_MAX_NOTES, AI_CONTEXT_MAX_THREAD_BYTES, Env,
+};
 
 /// Size limits of the context section.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,42 +66,27 @@ impl ContextBudget {
     pub fn from_env(env: &dyn Env) -> Result<Self, BudgetError> {
         let mut budget = Self::default();
         let fields: [(&'static str, &mut usize); 9] = [
+            (AI_CONTEXT_MAX_BYTES.name(), &mut budget.max_bytes),
             (
-                crate::env::AI_CONTEXT_MAX_BYTES.name(),
-                &mut budget.max_bytes,
-            ),
-            (
-                crate::env::AI_CONTEXT_MAX_DESCRIPTION_BYTES.name(),
+                AI_CONTEXT_MAX_DESCRIPTION_BYTES.name(),
                 &mut budget.max_description_bytes,
             ),
             (
-                crate::env::AI_CONTEXT_MAX_THREAD_BYTES.name(),
+                AI_CONTEXT_MAX_THREAD_BYTES.name(),
                 &mut budget.max_thread_bytes,
             ),
             (
-                crate::env::AI_CONTEXT_MAX_FILE_DIFF_BYTES.name(),
+                AI_CONTEXT_MAX_FILE_DIFF_BYTES.name(),
                 &mut budget.max_file_diff_bytes,
             ),
+            (AI_CONTEXT_MAX_DIFF_BYTES.name(), &mut budget.max_diff_bytes),
+            (AI_CONTEXT_MAX_NOTES.name(), &mut budget.max_notes),
             (
-                crate::env::AI_CONTEXT_MAX_DIFF_BYTES.name(),
-                &mut budget.max_diff_bytes,
-            ),
-            (
-                crate::env::AI_CONTEXT_MAX_NOTES.name(),
-                &mut budget.max_notes,
-            ),
-            (
-                crate::env::AI_CONTEXT_MAX_FAILED_JOBS.name(),
+                AI_CONTEXT_MAX_FAILED_JOBS.name(),
                 &mut budget.max_failed_jobs,
             ),
-            (
-                crate::env::AI_CONTEXT_MAX_LOG_BYTES.name(),
-                &mut budget.max_log_bytes,
-            ),
-            (
-                crate::env::AI_CONTEXT_MAX_LOG_LINES.name(),
-                &mut budget.max_log_lines,
-            ),
+            (AI_CONTEXT_MAX_LOG_BYTES.name(), &mut budget.max_log_bytes),
+            (AI_CONTEXT_MAX_LOG_LINES.name(), &mut budget.max_log_lines),
         ];
         for (variable, field) in fields {
             if let Some(value) = env.var(variable).filter(|v| !v.trim().is_empty()) {

@@ -197,15 +197,11 @@ pub async fn gather_ci(
             None => ci.merge_request_without_pipeline = true,
         }
     } else {
-        let project_web_url = context
-            .web_url
-            .split("/-/")
-            .next()
-            .unwrap_or(&context.web_url);
-        let mut texts: Vec<&str> = vec![&context.description];
-        texts.extend(context.request.iter().map(|n| n.body.as_str()));
-        texts.extend(context.thread.iter().map(|n| n.body.as_str()));
-        for (index, link) in links(project_web_url, &texts).into_iter().enumerate() {
+        let texts = context.request_texts();
+        for (index, link) in links(context.project_web_url(), &texts)
+            .into_iter()
+            .enumerate()
+        {
             let what = match link {
                 CiLink::Pipeline(id) => format!("pipeline {id}"),
                 CiLink::Job(id) => format!("job {id}"),
@@ -222,35 +218,19 @@ pub async fn gather_ci(
             let item = match link {
                 CiLink::Pipeline(id) => {
                     reader.api_calls += 1;
-                    match gitlab.pipeline(project, id).await {
-                        Ok(Some(pipeline)) => {
-                            CiItem::Pipeline(reader.pipeline_report(pipeline).await)
-                        }
-                        Ok(None) => CiItem::Skipped {
-                            what,
-                            reason: "not found in this project".to_owned(),
-                        },
-                        Err(error) => CiItem::Skipped {
-                            what,
-                            reason: short(&error),
-                        },
+                    match found(gitlab.pipeline(project, id).await) {
+                        Ok(pipeline) => CiItem::Pipeline(reader.pipeline_report(pipeline).await),
+                        Err(reason) => CiItem::Skipped { what, reason },
                     }
                 }
                 CiLink::Job(id) => {
                     reader.api_calls += 1;
-                    match gitlab.job(project, id).await {
-                        Ok(Some(job)) => {
+                    match found(gitlab.job(project, id).await) {
+                        Ok(job) => {
                             let log = reader.log(project, &job).await;
                             CiItem::Job(JobReport { job, log })
                         }
-                        Ok(None) => CiItem::Skipped {
-                            what,
-                            reason: "not found in this project".to_owned(),
-                        },
-                        Err(error) => CiItem::Skipped {
-                            what,
-                            reason: short(&error),
-                        },
+                        Err(reason) => CiItem::Skipped { what, reason },
                     }
                 }
             };
@@ -315,6 +295,16 @@ impl Reader<'_> {
 }
 
 /// GitLab's status, or the error's first line: enough for "why is this log missing".
+/// A linked pipeline or job GitLab returned, or why it is left out: gone, or not readable with
+/// this token.
+fn found<T>(read: Result<Option<T>, GitLabError>) -> Result<T, String> {
+    match read {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err("not found in this project".to_owned()),
+        Err(error) => Err(short(&error)),
+    }
+}
+
 fn short(error: &GitLabError) -> String {
     match error.status() {
         Some(status) => format!("GitLab answered {status}"),

@@ -88,6 +88,22 @@ pub struct Context {
     pub ci: Option<CiContext>,
 }
 
+impl Context {
+    /// The project's browser URL: [`Context::web_url`] up to its `/-/` part.
+    pub(crate) fn project_web_url(&self) -> &str {
+        self.web_url.split("/-/").next().unwrap_or(&self.web_url)
+    }
+
+    /// The texts a person points the assistant at linked CI runs and images in: the
+    /// description, the triggering note and its thread.
+    pub(crate) fn request_texts(&self) -> Vec<&str> {
+        let mut texts: Vec<&str> = vec![&self.description];
+        texts.extend(self.request.iter().map(|n| n.body.as_str()));
+        texts.extend(self.thread.iter().map(|n| n.body.as_str()));
+        texts
+    }
+}
+
 /// True for notes that never belong in the context: GitLab's system notes and our own marked
 /// notes (placeholders and results; their content is ours, and a previous answer in the same
 /// thread is kept because the thread is read separately).

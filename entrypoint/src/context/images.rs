@@ -211,17 +211,10 @@ pub async fn fetch(
     context: &Context,
     dir: &Path,
 ) -> std::io::Result<Images> {
-    let project_web_url = context
-        .web_url
-        .split("/-/")
-        .next()
-        .unwrap_or(&context.web_url);
-    let mut texts: Vec<&str> = vec![&context.description];
-    texts.extend(context.request.iter().map(|n| n.body.as_str()));
-    texts.extend(context.thread.iter().map(|n| n.body.as_str()));
+    let texts = context.request_texts();
     let mut images = Images::default();
     let mut saved = 0usize;
-    for attachment in attachments(project_web_url, project_id, &texts) {
+    for attachment in attachments(context.project_web_url(), project_id, &texts) {
         let fetched = if !attachment.named_like_an_image() {
             Fetched::Skipped("not an image".to_owned())
         } else if saved >= MAX_IMAGES {

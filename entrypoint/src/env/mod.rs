@@ -32,6 +32,15 @@ impl<F: Fn(&str) -> Option<String> + ?Sized> Env for F {
     }
 }
 
+/// The value of `name` when set to something other than blanks, trimmed: an empty CI/CD
+/// variable (a template's unset input) means "use the default". For names the catalogue does
+/// not hold as constants (GitLab's `CI_*`, a profile's variable); otherwise [`Var::non_blank`].
+pub fn non_blank(env: &dyn Env, name: &str) -> Option<String> {
+    env.var(name)
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
 /// The process environment: the job's CI/CD variables, the relay's container environment.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ProcessEnv;
@@ -167,9 +176,7 @@ impl<T> Var<T> {
     /// The value when set to something other than blanks, trimmed: an empty CI/CD variable (a
     /// template's unset input) means "use the default".
     pub fn non_blank(&self, env: &dyn Env) -> Option<String> {
-        self.value(env)
-            .map(|value| value.trim().to_owned())
-            .filter(|value| !value.is_empty())
+        non_blank(env, self.entry.name)
     }
 }
 

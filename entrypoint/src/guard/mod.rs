@@ -160,17 +160,10 @@ pub async fn check(
             }),
         };
     };
-    let Some(author) = gitlab.user(note.author.id).await? else {
-        return Ok(GuardOutcome::Ignore(IgnoreReason::UnknownAuthor {
-            id: note.author.id,
-        }));
+    let author = match requester(gitlab, note.author.id, &bot, settings).await? {
+        Ok(author) => author,
+        Err(ignored) => return Ok(ignored),
     };
-    let own_note = author.id == bot.id;
-    if own_note || (author.bot && !settings.bot_allowed(&author.username)) {
-        return Ok(GuardOutcome::Ignore(IgnoreReason::BotAuthor {
-            username: author.username,
-        }));
-    }
     let current = match gitlab
         .note(&trigger.project, trigger.noteable, note.id)
         .await
@@ -208,17 +201,32 @@ async fn check_actor(
     bot: BotIdentity,
     settings: &GuardSettings,
 ) -> Result<GuardOutcome, GitLabError> {
-    let Some(actor) = gitlab.user(event.actor.id).await? else {
-        return Ok(GuardOutcome::Ignore(IgnoreReason::UnknownAuthor {
-            id: event.actor.id,
-        }));
-    };
-    if actor.id == bot.id || (actor.bot && !settings.bot_allowed(&actor.username)) {
-        return Ok(GuardOutcome::Ignore(IgnoreReason::BotAuthor {
-            username: actor.username,
-        }));
+    match requester(gitlab, event.actor.id, &bot, settings).await? {
+        Ok(actor) => membership(gitlab, trigger, actor, bot, settings).await,
+        Err(ignored) => Ok(ignored),
     }
-    membership(gitlab, trigger, actor, bot, settings).await
+}
+
+/// The user who asked (a note's author, an event's actor), as GitLab knows them, or the
+/// outcome that ignores them: unknown to GitLab, the bot itself (its own notes and actions
+/// never start a run), or a bot `AI_ALLOWED_BOTS` does not list.
+async fn requester(
+    gitlab: &GitLab,
+    id: UserId,
+    bot: &BotIdentity,
+    settings: &GuardSettings,
+) -> Result<Result<crate::gitlab::users::User, GuardOutcome>, GitLabError> {
+    let Some(user) = gitlab.user(id).await? else {
+        return Ok(Err(GuardOutcome::Ignore(IgnoreReason::UnknownAuthor {
+            id,
+        })));
+    };
+    if user.id == bot.id || (user.bot && !settings.bot_allowed(&user.username)) {
+        return Ok(Err(GuardOutcome::Ignore(IgnoreReason::BotAuthor {
+            username: user.username,
+        })));
+    }
+    Ok(Ok(user))
 }
 
 /// The requester's role in the project against `AI_MIN_ACCESS_LEVEL`.

@@ -253,15 +253,19 @@ fn no_mention_gives_an_empty_list() {
 
 #[test]
 fn instruction_is_the_note_without_mentions() {
-    assert_eq!(instruction("@claude please fix this"), "please fix this");
-    assert_eq!(instruction("please @claude fix this"), "please fix this");
-    assert_eq!(instruction("fix this @claude"), "fix this");
-    assert_eq!(instruction("@claude, @codex: review"), "review");
-    assert_eq!(instruction("@claude"), "");
-    assert_eq!(
-        instruction("\n\n@claude   \n\n\n\nline one   \nline two\n\n\n"),
-        "line one\nline two"
-    );
+    for (note, asked) in [
+        ("@claude please fix this", "please fix this"),
+        ("please @claude fix this", "please fix this"),
+        ("fix this @claude", "fix this"),
+        ("@claude, @codex: review", "review"),
+        ("@claude", ""),
+        (
+            "\n\n@claude   \n\n\n\nline one   \nline two\n\n\n",
+            "line one\nline two",
+        ),
+    ] {
+        assert_eq!(instruction(note), asked, "{note:?}");
+    }
 }
 
 #[test]

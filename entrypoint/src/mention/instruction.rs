@@ -102,16 +102,15 @@ mod tests {
 
     #[test]
     fn remove_collapses_the_blank_left_behind() {
-        assert_eq!(
-            remove("please @claude fix", std::slice::from_ref(&(7..14))),
-            "please fix"
-        );
-        assert_eq!(remove("@claude: fix", std::slice::from_ref(&(0..7))), "fix");
-        assert_eq!(
-            remove("  @claude fix", std::slice::from_ref(&(2..9))),
-            "  fix"
-        );
-        assert_eq!(remove("(@claude)", std::slice::from_ref(&(1..8))), "()");
-        assert_eq!(remove("@claude @codex go", &[0..7, 8..14]), "go");
+        for (text, mentions, left) in [
+            ("please @claude fix", &[(7, 14)][..], "please fix"),
+            ("@claude: fix", &[(0, 7)], "fix"),
+            ("  @claude fix", &[(2, 9)], "  fix"),
+            ("(@claude)", &[(1, 8)], "()"),
+            ("@claude @codex go", &[(0, 7), (8, 14)], "go"),
+        ] {
+            let mentions: Vec<_> = mentions.iter().map(|&(start, end)| start..end).collect();
+            assert_eq!(remove(text, &mentions), left, "{text:?}");
+        }
     }
 }

@@ -170,14 +170,9 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     };
 
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
+    let body = match read_body(body, api).await {
         Ok(body) => body,
-        Err(error) => {
-            return Refusal::TooLarge.respond(
-                api,
-                &format!("could not read the request body (limit {BODY_LIMIT} bytes): {error}"),
-            );
-        }
+        Err(refusal) => return refusal,
     };
     let headers = match upstream_request_headers(parts.headers, api, key) {
         Ok(headers) => headers,
@@ -257,14 +252,9 @@ async fn forward_to_service(
     }
     let target = join_url(&service.base, rest, request.uri().query());
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
+    let body = match read_body(body, api).await {
         Ok(body) => body,
-        Err(error) => {
-            return Refusal::TooLarge.respond(
-                api,
-                &format!("could not read the request body (limit {BODY_LIMIT} bytes): {error}"),
-            );
-        }
+        Err(refusal) => return refusal,
     };
     let headers = service_request_headers(parts.headers, &service.headers);
     tracing::debug!(method = %parts.method, server = %service.name, "key proxy forwarding to an MCP server");
@@ -337,6 +327,19 @@ fn stream_back(answer: reqwest::Response, meter: Option<StreamUsage>) -> Respons
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
+}
+
+/// The whole request body, or the refusal to answer when it is over [`BODY_LIMIT`] or
+/// breaks off: both the model and the MCP routes send the body on in one piece.
+async fn read_body(body: Body, api: ModelApi) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|error| {
+            Refusal::TooLarge.respond(
+                api,
+                &format!("could not read the request body (limit {BODY_LIMIT} bytes): {error}"),
+            )
+        })
 }
 
 /// reqwest's error with its causes, which name the actual problem (refused, DNS, TLS).

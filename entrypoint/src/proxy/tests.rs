@@ -52,12 +52,23 @@ fn ok_with_headers() -> Response {
         .unwrap()
 }
 
-async fn raw(addr: &str, request: &str) -> String {
+/// Sends `request_line` to `addr` as written, with a `Host` header of `host`, and returns
+/// the whole answer: how a client that ignores the proxy's URL would talk to it.
+async fn raw(addr: &str, request_line: &str, host: &str) -> String {
+    let request = format!("{request_line} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
     String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A proxy to the OpenAI-shaped upstream at `base`, holding the key `sk-real`.
+async fn openai_proxy(base: &str) -> KeyProxy {
+    let upstream = Upstream::parse(ModelApi::OpenAi, base).unwrap();
+    KeyProxy::start(upstream, Secret::new("sk-real"))
+        .await
+        .unwrap()
 }
 
 fn host_port(base_url: &str) -> (&str, &str) {
@@ -101,32 +112,22 @@ async fn the_real_key_replaces_the_dummy_and_answers_come_back_unchanged() {
 #[tokio::test]
 async fn other_hosts_connect_and_foreign_paths_are_refused() {
     let (base, seen) = upstream(ok_with_headers).await;
-    let upstream = Upstream::parse(ModelApi::OpenAi, &base).unwrap();
-    let proxy = KeyProxy::start(upstream, Secret::new("sk-real"))
-        .await
-        .unwrap();
+    let proxy = openai_proxy(&base).await;
     let (addr, prefix) = host_port(proxy.base_url());
 
     let absolute = raw(
         addr,
-        &format!("GET http://example.com{prefix}/models HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"),
+        &format!("GET http://example.com{prefix}/models"),
+        "example.com",
     )
     .await;
     assert!(absolute.starts_with("HTTP/1.1 403"), "{absolute}");
     assert!(absolute.contains("proxy_forbidden"), "{absolute}");
 
-    let connect = raw(
-        addr,
-        "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n",
-    )
-    .await;
+    let connect = raw(addr, "CONNECT example.com:443", "example.com:443").await;
     assert!(connect.starts_with("HTTP/1.1 403"), "{connect}");
 
-    let no_prefix = raw(
-        addr,
-        &format!("GET /v1/models HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
-    )
-    .await;
+    let no_prefix = raw(addr, "GET /v1/models", addr).await;
     assert!(no_prefix.starts_with("HTTP/1.1 403"), "{no_prefix}");
 
     assert!(seen.lock().unwrap().is_empty(), "nothing was forwarded");
@@ -135,17 +136,10 @@ async fn other_hosts_connect_and_foreign_paths_are_refused() {
 #[tokio::test]
 async fn a_spoofed_host_header_still_goes_to_the_configured_upstream() {
     let (base, seen) = upstream(ok_with_headers).await;
-    let upstream = Upstream::parse(ModelApi::OpenAi, &base).unwrap();
-    let proxy = KeyProxy::start(upstream, Secret::new("sk-real"))
-        .await
-        .unwrap();
+    let proxy = openai_proxy(&base).await;
     let (addr, prefix) = host_port(proxy.base_url());
 
-    let answer = raw(
-        addr,
-        &format!("GET {prefix}/models HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"),
-    )
-    .await;
+    let answer = raw(addr, &format!("GET {prefix}/models"), "example.com").await;
 
     assert!(answer.starts_with("HTTP/1.1 418"), "{answer}");
     let seen = seen.lock().unwrap();

@@ -405,19 +405,18 @@ mod tests {
             };
             let error = Enclosure::establish(&plan, &site()).unwrap_err();
             assert!(matches!(error, SandboxError::CannotDropUid), "{error}");
-            let message = error.to_string();
-            assert!(!message.contains('\n'));
-            for needle in [
-                "CAP_SETUID",
-                "AI_SANDBOX_UID",
-                "image: docker: user: root",
-                "https://docs.gitlab.com/ci/yaml/#imagedocker",
-                "[runners.kubernetes.build_container_security_context]",
-                "image: kubernetes: user: \"0\"",
-                "AI_SANDBOX=off does not lift this",
-            ] {
-                assert!(message.contains(needle), "{needle}: {message}");
-            }
+            one_line_naming(
+                &error,
+                &[
+                    "CAP_SETUID",
+                    "AI_SANDBOX_UID",
+                    "image: docker: user: root",
+                    "https://docs.gitlab.com/ci/yaml/#imagedocker",
+                    "[runners.kubernetes.build_container_security_context]",
+                    "image: kubernetes: user: \"0\"",
+                    "AI_SANDBOX=off does not lift this",
+                ],
+            );
         }
     }
 
@@ -447,17 +446,26 @@ mod tests {
             capabilities: Capabilities::from_mask(DOCKER_ROOT),
         };
         let error = Enclosure::establish(&plan, &site).unwrap_err();
-        let message = error.to_string();
         assert!(matches!(error, SandboxError::NoNetAdmin));
-        assert!(!message.contains('\n'));
-        for needle in [
-            "CAP_NET_ADMIN",
-            "cap_add = [\"NET_ADMIN\"]",
-            "[runners.docker]",
-            "kubernetes",
-            "AI_SANDBOX=off",
-            "user: root",
-        ] {
+        one_line_naming(
+            &error,
+            &[
+                "CAP_NET_ADMIN",
+                "cap_add = [\"NET_ADMIN\"]",
+                "[runners.docker]",
+                "kubernetes",
+                "AI_SANDBOX=off",
+                "user: root",
+            ],
+        );
+    }
+
+    /// The message of `error` is one line (a CI log shows it whole) that names each of
+    /// `needles`: the setting, the capability and the runner configuration that fix it.
+    fn one_line_naming(error: &SandboxError, needles: &[&str]) {
+        let message = error.to_string();
+        assert!(!message.contains('\n'), "{message}");
+        for needle in needles {
             assert!(message.contains(needle), "{needle}: {message}");
         }
     }

@@ -167,29 +167,17 @@ impl Network {
 mod tests {
     use super::*;
     use crate::proxy::ModelApi;
-
-    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
-    }
+    use crate::test_support::vars;
 
     #[test]
     fn codex_is_fenced_by_default_and_claude_is_not_but_both_run_as_the_sandbox_uid() {
         let default_uid = SandboxUid(DEFAULT_UID);
         assert_eq!(
-            Settings::from_env(Assistant::Codex, vars(&[])).unwrap(),
+            Settings::from_env(Assistant::Codex, vars::<&str>(&[])).unwrap(),
             Settings::fenced(default_uid)
         );
         assert_eq!(
-            Settings::from_env(Assistant::Claude, vars(&[])).unwrap(),
+            Settings::from_env(Assistant::Claude, vars::<&str>(&[])).unwrap(),
             Settings::open(default_uid)
         );
         assert_eq!(

@@ -220,17 +220,25 @@ mod tests {
         }
     }
 
+    /// The whole script that creates the chain with `rules` and hooks it into `OUTPUT` for
+    /// the sandbox uid.
+    fn new_chain(rules: &[&str]) -> String {
+        let rules: String = rules.iter().map(|rule| format!("{rule}\n")).collect();
+        format!(
+            "*filter\n:AI_SANDBOX - [0:0]\n{rules}\
+             -I OUTPUT 1 -m owner --uid-owner 64123 -j AI_SANDBOX\nCOMMIT\n"
+        )
+    }
+
     #[test]
     fn ipv4_allows_only_the_proxy_port_on_loopback() {
         assert_eq!(
             fence().apply_script(Family::V4, Hook::Absent),
-            "*filter\n\
-             :AI_SANDBOX - [0:0]\n\
-             -A AI_SANDBOX -d 127.0.0.1/32 -o lo -p tcp -m tcp --dport 41234 -j ACCEPT\n\
-             -A AI_SANDBOX -p tcp -j REJECT --reject-with tcp-reset\n\
-             -A AI_SANDBOX -j REJECT --reject-with icmp-port-unreachable\n\
-             -I OUTPUT 1 -m owner --uid-owner 64123 -j AI_SANDBOX\n\
-             COMMIT\n"
+            new_chain(&[
+                "-A AI_SANDBOX -d 127.0.0.1/32 -o lo -p tcp -m tcp --dport 41234 -j ACCEPT",
+                "-A AI_SANDBOX -p tcp -j REJECT --reject-with tcp-reset",
+                "-A AI_SANDBOX -j REJECT --reject-with icmp-port-unreachable",
+            ])
         );
     }
 
@@ -238,12 +246,10 @@ mod tests {
     fn ipv6_allows_nothing() {
         assert_eq!(
             fence().apply_script(Family::V6, Hook::Absent),
-            "*filter\n\
-             :AI_SANDBOX - [0:0]\n\
-             -A AI_SANDBOX -p tcp -j REJECT --reject-with tcp-reset\n\
-             -A AI_SANDBOX -j REJECT --reject-with icmp6-port-unreachable\n\
-             -I OUTPUT 1 -m owner --uid-owner 64123 -j AI_SANDBOX\n\
-             COMMIT\n"
+            new_chain(&[
+                "-A AI_SANDBOX -p tcp -j REJECT --reject-with tcp-reset",
+                "-A AI_SANDBOX -j REJECT --reject-with icmp6-port-unreachable",
+            ])
         );
     }
 

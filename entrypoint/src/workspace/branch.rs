@@ -43,26 +43,21 @@ impl BranchPrefix {
     /// `<prefix>issue-<iid>-<slug of the title>`: readable in GitLab's branch list, and unique
     /// per issue so a second request can find the first one's branch.
     pub fn issue_branch(&self, iid: IssueIid, title: &str) -> AssistantBranch {
-        let slug = slug(title);
-        let name = if slug.is_empty() {
-            format!("{}issue-{iid}", self.0)
-        } else {
-            format!("{}issue-{iid}-{slug}", self.0)
-        };
-        AssistantBranch(name)
+        self.joined(&[&format!("issue-{iid}"), &slug(title)])
     }
 
     /// `<prefix>task-<slug of the title>-<run>` for an automation run
     /// ([`crate::automation`]): readable, and new for every run (`run` is the job's id), because
     /// a branch is only ever created, never overwritten.
     pub(crate) fn task_branch(&self, title: &str, run: u64) -> AssistantBranch {
-        let slug = slug(title);
-        let name = if slug.is_empty() {
-            format!("{}task-{run}", self.0)
-        } else {
-            format!("{}task-{slug}-{run}", self.0)
-        };
-        AssistantBranch(name)
+        self.joined(&["task", &slug(title), &run.to_string()])
+    }
+
+    /// The prefix, then `parts` joined by `-`, leaving out an empty one (a title with nothing
+    /// to slug) rather than writing `--`.
+    fn joined(&self, parts: &[&str]) -> AssistantBranch {
+        let rest: Vec<&str> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
+        AssistantBranch(format!("{}{}", self.0, rest.join("-")))
     }
 
     /// A branch under the prefix with a caller-chosen rest (`fix-7-retry`).

@@ -207,23 +207,27 @@ impl Workspace {
     }
 }
 
+/// The `.git/config` entries whose key matches `pattern` (`git config --local --get-regexp`
+/// with `options`), one a line; empty when none does, which git says with exit status 1.
+async fn local_config(
+    git: &Git,
+    options: &[&str],
+    pattern: &str,
+) -> Result<String, WorkspaceError> {
+    let mut args = vec!["config", "--local"];
+    args.extend(options);
+    args.extend(["--get-regexp", pattern]);
+    match git.text(&args).await {
+        Ok(listed) => Ok(listed),
+        Err(GitError::Failed { status, .. }) if status.code() == Some(1) => Ok(String::new()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Removes `http.extraHeader` and `http.<url>.extraHeader` entries from `.git/config`: a runner
 /// or an earlier step may have put a token there.
 async fn drop_extra_headers(git: &Git) -> Result<(), WorkspaceError> {
-    let listed = match git
-        .text(&[
-            "config",
-            "--local",
-            "--name-only",
-            "--get-regexp",
-            r"^http\..*extraheader$",
-        ])
-        .await
-    {
-        Ok(listed) => listed,
-        Err(GitError::Failed { status, .. }) if status.code() == Some(1) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
+    let listed = local_config(git, &["--name-only"], r"^http\..*extraheader$").await?;
     for key in listed.lines().collect::<std::collections::BTreeSet<_>>() {
         git.run(&["config", "--local", "--unset-all", key]).await?;
         tracing::info!(key, "removed an HTTP header setting from .git/config");
@@ -233,20 +237,7 @@ async fn drop_extra_headers(git: &Git) -> Result<(), WorkspaceError> {
 
 /// Rewrites `remote.<name>.url` values that carry a username or password.
 async fn strip_remote_credentials(git: &Git) -> Result<(), WorkspaceError> {
-    let listed = match git
-        .text(&[
-            "config",
-            "--local",
-            "--get-regexp",
-            r"^remote\..*\.(push)?url$",
-        ])
-        .await
-    {
-        Ok(listed) => listed,
-        // Exit status 1: no remote configured.
-        Err(GitError::Failed { status, .. }) if status.code() == Some(1) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
+    let listed = local_config(git, &[], r"^remote\..*\.(push)?url$").await?;
     for line in listed.lines() {
         let Some((key, value)) = line.split_once(' ') else {
             continue;

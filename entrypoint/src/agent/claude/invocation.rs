@@ -21,7 +21,7 @@ use std::path::Path;
 
 use crate::agent::env::ChildEnv;
 use crate::agent::invocation::{DUMMY_KEY, Invocation};
-use crate::agent::options::CliOptions;
+use crate::agent::options::{CliOptions, NO_OPTIONS};
 
 /// Switches off Claude Code's traffic to Anthropic's public hosts (update checks, telemetry,
 /// error reports), which would bypass the proxy and fail behind an egress fence.
@@ -62,19 +62,6 @@ pub(crate) struct ClaudeOptions<'a> {
     /// without it Claude starts no MCP server at all.
     pub mcp_config: Option<&'a str>,
 }
-
-/// No extra options, for [`ClaudeOptions::default`].
-static NO_OPTIONS: CliOptions = CliOptions {
-    extra_args: Vec::new(),
-    allowed_tools: Vec::new(),
-    disallowed_tools: Vec::new(),
-    effort: None,
-    fallback_model: None,
-    codex_rules: crate::agent::options::CodexRules::Codex,
-    images: Vec::new(),
-    output_schema: None,
-    mcp: crate::agent::mcp::McpConfig::empty(),
-};
 
 impl Default for ClaudeOptions<'_> {
     fn default() -> Self {
@@ -171,6 +158,25 @@ pub(crate) fn invocation(
 mod tests {
     use super::*;
 
+    /// Claude on Bedrock or Vertex with the prompt `x`: the arguments without the proxy's.
+    fn on_cloud(options: ClaudeOptions<'_>) -> Invocation {
+        invocation(
+            Path::new("claude"),
+            "x",
+            ChildEnv::default(),
+            Endpoint::Cloud,
+            options,
+        )
+    }
+
+    /// [`on_cloud`] with the extra options `options` and nothing else.
+    fn with_options(options: &CliOptions) -> Invocation {
+        on_cloud(ClaudeOptions {
+            options,
+            ..ClaudeOptions::default()
+        })
+    }
+
     #[test]
     fn headless_stream_json_with_model_turns_and_the_proxy() {
         let call = invocation(
@@ -214,16 +220,7 @@ mod tests {
             fallback_model: Some("claude-haiku-4-5".into()),
             ..CliOptions::default()
         };
-        let call = invocation(
-            Path::new("claude"),
-            "x",
-            ChildEnv::default(),
-            Endpoint::Cloud,
-            ClaudeOptions {
-                options: &options,
-                ..ClaudeOptions::default()
-            },
-        );
+        let call = with_options(&options);
         assert_eq!(
             call.args[7..],
             [
@@ -245,41 +242,20 @@ mod tests {
             output_schema: Some(r#"{"type":"object"}"#.into()),
             ..CliOptions::default()
         };
-        let call = invocation(
-            Path::new("claude"),
-            "x",
-            ChildEnv::default(),
-            Endpoint::Cloud,
-            ClaudeOptions {
-                options: &options,
-                ..ClaudeOptions::default()
-            },
-        );
+        let call = with_options(&options);
         let at = call.args.iter().position(|a| a == "--json-schema").unwrap();
         assert_eq!(call.args[at + 1], r#"{"type":"object"}"#);
-        let plain = invocation(
-            Path::new("claude"),
-            "x",
-            ChildEnv::default(),
-            Endpoint::Cloud,
-            ClaudeOptions::default(),
-        );
+        let plain = on_cloud(ClaudeOptions::default());
         assert!(!plain.args.contains(&"--json-schema".to_owned()));
     }
 
     #[test]
     fn mcp_servers_are_one_argument_after_strict_mcp_config() {
-        let call = invocation(
-            Path::new("claude"),
-            "x",
-            ChildEnv::default(),
-            Endpoint::Cloud,
-            ClaudeOptions {
-                mcp_config: Some(r#"{"mcpServers":{}}"#),
-                model: Some("m"),
-                ..ClaudeOptions::default()
-            },
-        );
+        let call = on_cloud(ClaudeOptions {
+            mcp_config: Some(r#"{"mcpServers":{}}"#),
+            model: Some("m"),
+            ..ClaudeOptions::default()
+        });
         assert_eq!(
             call.args[6..9],
             [
@@ -292,13 +268,7 @@ mod tests {
 
     #[test]
     fn cloud_providers_get_no_proxy_and_no_key() {
-        let call = invocation(
-            Path::new("claude"),
-            "x",
-            ChildEnv::default(),
-            Endpoint::Cloud,
-            ClaudeOptions::default(),
-        );
+        let call = on_cloud(ClaudeOptions::default());
         assert_eq!(call.env.get("ANTHROPIC_BASE_URL"), None);
         assert_eq!(call.env.get("ANTHROPIC_API_KEY"), None);
         assert!(!call.args.contains(&"--model".to_owned()));

@@ -173,6 +173,31 @@ fn toml_string(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agent::options::NO_OPTIONS;
+
+    /// Codex at `/opt/codex`, its fresh home under `/tmp/run`, asked `prompt`.
+    fn exec(prompt: &str, options: CodexOptions<'_>) -> Invocation {
+        invocation(
+            Path::new("/opt/codex"),
+            prompt,
+            Path::new("/tmp/run/home/.codex"),
+            ChildEnv::default(),
+            options,
+        )
+    }
+
+    /// A run through the key proxy with nothing else chosen.
+    fn through_the_proxy() -> CodexOptions<'static> {
+        CodexOptions {
+            model: None,
+            proxy_url: "http://127.0.0.1:4000/tok",
+            max_retries: None,
+            rules: None,
+            options: &NO_OPTIONS,
+            output_schema: None,
+            mcp_servers: &[],
+        }
+    }
 
     fn config_values(call: &Invocation) -> Vec<&str> {
         call.args
@@ -184,19 +209,14 @@ mod tests {
 
     #[test]
     fn exec_json_with_the_proxy_provider_quiet_config_and_stdin_prompt() {
-        let call = invocation(
-            Path::new("/opt/codex"),
+        let call = exec(
             "Fix it.",
-            Path::new("/tmp/run/home/.codex"),
-            ChildEnv::default(),
             CodexOptions {
                 model: Some("o4-mini"),
-                proxy_url: "http://127.0.0.1:4000/tok",
                 max_retries: Some(1),
                 rules: Some("Use \"tabs\".\nNever push."),
-                options: &CliOptions::default(),
-                output_schema: None,
                 mcp_servers: &["mcp_servers.t={url=\"http://127.0.0.1:4000/m\"}".to_owned()],
+                ..through_the_proxy()
             },
         );
         assert_eq!(
@@ -231,19 +251,11 @@ mod tests {
 
     #[test]
     fn an_output_schema_file_is_passed_before_the_stdin_marker() {
-        let call = invocation(
-            Path::new("/opt/codex"),
+        let call = exec(
             "x",
-            Path::new("/tmp/run/home/.codex"),
-            ChildEnv::default(),
             CodexOptions {
-                model: None,
-                proxy_url: "http://127.0.0.1:4000/tok",
-                max_retries: None,
-                rules: None,
-                options: &CliOptions::default(),
                 output_schema: Some(Path::new("/tmp/run/home/.codex/output-schema.json")),
-                mcp_servers: &[],
+                ..through_the_proxy()
             },
         );
         assert_eq!(
