@@ -1,0 +1,172 @@
+//! The project a CI-job story plays in: the GitLab double with `acme/widgets`, its bot, the
+//! developer "dana" (and, when the story needs one, the guest "gus"), the greeting file the
+//! fixing stories start from, a job token, and a directory the sandbox uid can enter for the
+//! jobs' checkouts. The mention, trigger, quota, ack, template and automation stories each had
+//! their own copy of this world and of its look-ups; a story file now wraps [`Story`] with
+//! only what its story adds.
+
+use std::path::{Path, PathBuf};
+
+use doubles::gitlab::double::{
+    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser, Team,
+    TeamSpec,
+};
+use doubles::gitlab::repo::FileChange;
+use doubles::gitlab::model::Note;
+use doubles::model::ModelDouble;
+use doubles::model::stories::seed_greeting;
+use entrypoint::agent::Assistant;
+
+use super::ci_job::{CiJob, ModelKeys, dana, free_name, runner_checkout};
+
+/// One story's GitLab and the people in it.
+pub struct Story {
+    pub gl: GitLabDouble,
+    pub project: u64,
+    pub bot: SeededUser,
+    pub dev: SeededUser,
+    guest: Option<SeededUser>,
+    /// A job token of a job dana started, for the runner's clone.
+    pub job_token: String,
+    /// The jobs' checkouts go below it; the sandbox uid can enter it, as it can `/builds`.
+    pub dir: tempfile::TempDir,
+}
+
+impl Story {
+    /// The common team: a Maintainer bot "AI" (it pushes branches), dana, and gus when
+    /// `guest`.
+    pub async fn team(guest: bool) -> Story {
+        let gl = GitLabDouble::start().await.expect("double starts");
+        let Team {
+            project,
+            bot,
+            dev,
+            guest,
+        } = gl
+            .seed_team(TeamSpec {
+                bot_name: "AI",
+                bot_role: 40,
+                guest,
+                ..TeamSpec::default()
+            })
+            .expect("team");
+        Story::of(gl, project, bot, dev, guest)
+    }
+
+    /// A story of people the caller seeded; the greeting and the job token are added here.
+    pub fn of(
+        gl: GitLabDouble,
+        project: u64,
+        bot: SeededUser,
+        dev: SeededUser,
+        guest: Option<SeededUser>,
+    ) -> Story {
+        let job_token = seed_greeting(&gl, project, dev.id).expect("the greeting and a job token");
+        Story {
+            gl,
+            project,
+            bot,
+            dev,
+            guest,
+            job_token,
+            dir: doubles::sandbox::reachable_tempdir(),
+        }
+    }
+
+    /// gus, the Guest; only stories seeded with one ask for him.
+    pub fn guest(&self) -> &SeededUser {
+        self.guest.as_ref().expect("this story seeded a guest")
+    }
+
+    /// A new issue of dana's; its IID.
+    pub fn issue(&self, title: &str) -> u64 {
+        self.gl
+            .create_issue(self.project, IssueSpec::new(self.dev.id, title))
+            .expect("issue")
+            .iid
+    }
+
+    /// A comment by `author`; its id.
+    pub fn note(&self, noteable: DoubleNoteable, author: u64, body: &str) -> u64 {
+        self.gl
+            .add_note(self.project, noteable, NoteSpec::new(author, body))
+            .expect("note")
+            .id
+    }
+
+    pub fn notes(&self, noteable: DoubleNoteable) -> Vec<Note> {
+        self.gl.notes(self.project, noteable)
+    }
+
+    /// What the bot wrote on `noteable`.
+    pub fn bot_notes(&self, noteable: DoubleNoteable) -> Vec<Note> {
+        self.notes(noteable)
+            .into_iter()
+            .filter(|n| n.author_id == self.bot.id)
+            .collect()
+    }
+
+    /// dana's merge request `title` of a new branch `feature` off `main` that commits
+    /// `changes` as `message`; its IID.
+    pub fn feature_merge_request(&self, changes: &[FileChange], message: &str, title: &str) -> u64 {
+        let repo = self.gl.repo(self.project).expect("the project's repository");
+        repo.create_branch("feature", "main").expect("branch feature");
+        repo.commit("feature", changes, message, &dana())
+            .expect("the commit on feature");
+        self.gl
+            .create_merge_request(
+                self.project,
+                MrSpec::new(self.dev.id, "feature", "main", title),
+            )
+            .expect("merge request")
+            .iid
+    }
+
+    /// A fresh runner's checkout named `base` (or `base-1`, `base-2`… when a job of the same
+    /// test has it).
+    pub fn checkout(&self, base: &str) -> PathBuf {
+        let dir = self.dir.path().join(free_name(self.dir.path(), base));
+        runner_checkout(&self.gl, self.project, &self.job_token, &dir)
+    }
+
+    /// The job `job_id` of this project in `checkout`, with the bot's token.
+    pub fn ci_job<'a>(
+        &'a self,
+        checkout: &'a Path,
+        job_id: &'a str,
+        assistant: Assistant,
+        model: &'a ModelDouble,
+        keys: ModelKeys,
+    ) -> CiJob<'a> {
+        CiJob {
+            gl: &self.gl,
+            project: self.project,
+            job_token: &self.job_token,
+            bot_token: &self.bot.token,
+            checkout,
+            job_id,
+            assistant,
+            model,
+            keys,
+        }
+    }
+}
+
+/// Declares a story file's `World`: the shared [`Story`], with the file's own jobs in an
+/// `impl World` of that file. A newtype, because inherent methods the files added to `Story`
+/// itself would clash between files (each has its own `run` or `job`).
+macro_rules! story_world {
+    () => {
+        /// The shared story, with the jobs of this file on top.
+        struct World($crate::support::story::Story);
+
+        impl std::ops::Deref for World {
+            type Target = $crate::support::story::Story;
+
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+    };
+}
+pub(crate) use story_world;
