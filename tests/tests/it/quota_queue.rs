@@ -33,7 +33,9 @@ const BACKOFF_SECONDS: u64 = 20;
 story_world!();
 
 async fn world() -> World {
-    World(Story::team(false).await)
+    World {
+        story: Story::team(false).await,
+    }
 }
 
 /// A bot user named like the handle (`codex`): GitLab files its to-dos (an assignment among
@@ -48,7 +50,9 @@ async fn world_with_codex_user() -> World {
     gl.add_member(project, bot.id, 40).expect("bot member");
     let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
     gl.add_member(project, dev.id, 30).expect("dev member");
-    World(Story::of(gl, project, bot, dev, None))
+    World {
+        story: Story::of(gl, project, bot, dev, None),
+    }
 }
 
 /// A 429 as OpenAI answers a used-up rate limit.

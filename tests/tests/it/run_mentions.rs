@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use doubles::gitlab::double::{
-    IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable,
-};
+use doubles::gitlab::double::{IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable};
 use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::FileChange;
 
@@ -39,7 +37,9 @@ const KEYS: ModelKeys = ModelKeys {
 story_world!();
 
 async fn world() -> World {
-    World(Story::team(true).await)
+    World {
+        story: Story::team(true).await,
+    }
 }
 
 /// What one job is told.

@@ -62,7 +62,7 @@ async fn world_with(bot: impl FnOnce(u64) -> UserSpec) -> World {
     );
     gl.add_hook(project, HookSpec::issues_and_merge_requests(&url))
         .expect("hook");
-    World(story)
+    World { story }
 }
 
 impl World {

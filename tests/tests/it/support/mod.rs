@@ -1,9 +1,11 @@
 //! What several user stories share, so that a story file holds its story: the CI job that
 //! runs `entrypoint` as a GitLab runner would ([`ci_job`]), the product's GitLab client as the
 //! library stories build it ([`gitlab_client`]), snapshots of rendered notes ([`snapshot`]),
-//! and the project a CI-job story plays in ([`story`]).
+//! the project a CI-job story plays in ([`story`]), and the spec of a direct `agent::run`
+//! ([`runs`]).
 
 pub mod ci_job;
 pub mod gitlab_client;
+pub mod runs;
 pub mod snapshot;
 pub mod story;

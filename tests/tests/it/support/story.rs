@@ -11,8 +11,8 @@ use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser, Team,
     TeamSpec,
 };
-use doubles::gitlab::repo::FileChange;
 use doubles::gitlab::model::Note;
+use doubles::gitlab::repo::FileChange;
 use doubles::model::ModelDouble;
 use doubles::model::stories::seed_greeting;
 use entrypoint::agent::Assistant;
@@ -109,8 +109,12 @@ impl Story {
     /// dana's merge request `title` of a new branch `feature` off `main` that commits
     /// `changes` as `message`; its IID.
     pub fn feature_merge_request(&self, changes: &[FileChange], message: &str, title: &str) -> u64 {
-        let repo = self.gl.repo(self.project).expect("the project's repository");
-        repo.create_branch("feature", "main").expect("branch feature");
+        let repo = self
+            .gl
+            .repo(self.project)
+            .expect("the project's repository");
+        repo.create_branch("feature", "main")
+            .expect("branch feature");
         repo.commit("feature", changes, message, &dana())
             .expect("the commit on feature");
         self.gl
@@ -152,19 +156,22 @@ impl Story {
     }
 }
 
-/// Declares a story file's `World`: the shared [`Story`], with the file's own jobs in an
-/// `impl World` of that file. A newtype, because inherent methods the files added to `Story`
-/// itself would clash between files (each has its own `run` or `job`).
+/// Declares a story file's `World`: the shared [`Story`] and the file's own `fields`, with the
+/// file's jobs in an `impl World` of that file. Not methods on `Story` itself: those of one
+/// file would clash with another's (each has its own `run` or `job`).
 macro_rules! story_world {
-    () => {
+    ($($field:ident: $ty:ty),* $(,)?) => {
         /// The shared story, with the jobs of this file on top.
-        struct World($crate::support::story::Story);
+        struct World {
+            story: $crate::support::story::Story,
+            $($field: $ty,)*
+        }
 
         impl std::ops::Deref for World {
             type Target = $crate::support::story::Story;
 
             fn deref(&self) -> &Self::Target {
-                &self.0
+                &self.story
             }
         }
     };
