@@ -5,26 +5,24 @@ use doubles::gitlab::GitLabDouble;
 use doubles::gitlab::double::{
     IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
 };
-use doubles::gitlab::repo::{FileChange, Signature};
+use doubles::gitlab::repo::FileChange;
 use entrypoint::agent::Assistant;
 use entrypoint::context::{ContextBudget, gather, render};
 use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::config::{ApiBaseUrl, ClientConfig, GitLabToken};
 use entrypoint::gitlab::diff_position::DiffPosition;
 use entrypoint::gitlab::ids::{
-    DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
+    DiscussionId, IssueIid, MergeRequestIid, Noteable, ProjectId, ProjectRef,
 };
 use entrypoint::marker::{NoteRole, marker};
-use entrypoint::secret::Secret;
-use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
+use entrypoint::trigger::{NoteKind, Trigger};
 use serde_json::json;
 
+use crate::support::ci_job::dana;
+use crate::support::gitlab_client;
+use crate::support::trigger::note_trigger;
+
 fn client(gl: &GitLabDouble, token: &str) -> GitLab {
-    GitLab::new(ClientConfig::new(
-        ApiBaseUrl::parse(&gl.api_url()).unwrap(),
-        GitLabToken::new(Secret::new(token)),
-    ))
-    .unwrap()
+    gitlab_client::client(&gl.api_url(), token)
 }
 
 fn trigger(
@@ -36,36 +34,8 @@ fn trigger(
     kind: NoteKind,
     discussion: &str,
 ) -> Trigger {
-    Trigger {
-        source: Source::Webhook,
-        project: ProjectRef::Id(ProjectId(project)),
-        noteable,
-        note: Some(TriggerNote {
-            id: NoteId(note),
-            discussion: DiscussionId::new(discussion).ok(),
-            author: Author {
-                id: UserId(author),
-                username: Some("alice".to_owned()),
-            },
-            body: body.to_owned(),
-            kind,
-            internal: false,
-            system: false,
-            edited: false,
-        }),
-        assistants: vec![Assistant::Claude],
-        instruction: String::new(),
-        placeholder: None,
-        confidential: false,
-        event: None,
-    }
-}
-
-fn human() -> Signature {
-    Signature {
-        name: "Dev".to_owned(),
-        email: "dev@example.com".to_owned(),
-    }
+    let discussion = DiscussionId::new(discussion).ok();
+    note_trigger(project, noteable, note, author, body, kind, discussion)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -249,7 +219,7 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
             content: lines.clone().into_bytes(),
         }],
         "Base\n",
-        &human(),
+        &dana(),
     )
     .unwrap();
     let changed = lines.replace("line 10\n", "line ten\n");
@@ -267,7 +237,7 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
             },
         ],
         "Change\n",
-        &human(),
+        &dana(),
     )
     .unwrap();
     let mr = gl

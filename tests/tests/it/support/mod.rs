@@ -2,10 +2,13 @@
 //! runs `entrypoint` as a GitLab runner would ([`ci_job`]), the product's GitLab client as the
 //! library stories build it ([`gitlab_client`]), snapshots of rendered notes ([`snapshot`]),
 //! the project a CI-job story plays in ([`story`]), and the spec of a direct `agent::run`
-//! ([`runs`]).
+//! ([`runs`]), a Note Hook's trigger ([`trigger`]), and what the setup stories share
+//! ([`setup`]).
 
 pub mod ci_job;
 pub mod gitlab_client;
 pub mod runs;
+pub mod setup;
 pub mod snapshot;
 pub mod story;
+pub mod trigger;
