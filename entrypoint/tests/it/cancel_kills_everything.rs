@@ -15,7 +15,7 @@ use entrypoint::agent::run::{RunError, RunSpec, run};
 use entrypoint::proxy::ModelApi;
 use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
 
-use crate::run_spec;
+use crate::shared;
 
 const ENTRYPOINT: &str = env!("CARGO_BIN_EXE_entrypoint");
 /// This test's sandbox uid, used by no other test: finishing kills every process of it.
@@ -68,7 +68,7 @@ async fn sigterm_kills_the_assistant_and_every_process_it_started() {
     let owner = std::fs::metadata(work.path()).unwrap().uid();
     let spec = RunSpec {
         prompt: "Work forever.".to_owned(),
-        ..run_spec::spec(
+        ..shared::spec(
             Assistant::Claude,
             stand_in(tools.path()),
             work.path(),

@@ -13,7 +13,7 @@ mod gitlab_tls;
 mod mention_allocations;
 mod mentions_cli;
 mod run_guard;
-mod run_spec;
 mod sandbox_netns;
+mod shared;
 mod trigger_from_webhook;
 mod uid_isolation;

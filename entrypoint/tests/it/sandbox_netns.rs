@@ -22,7 +22,7 @@ use entrypoint::sandbox::{
 };
 use entrypoint::secret::Secret;
 
-use crate::run_spec;
+use crate::shared;
 
 const INSIDE: &str = "ENTRYPOINT_SANDBOX_TEST_NETNS";
 const ENTRYPOINT: &str = env!("CARGO_BIN_EXE_entrypoint");
@@ -74,13 +74,7 @@ fn inside_fresh_netns(test: &str) -> bool {
         .env(INSIDE, &ours)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "the test failed in its namespace");
-    assert!(
-        stdout.contains(&format!("test {test} ... ok")) && stdout.contains("1 passed"),
-        "the test did not run in its namespace"
-    );
+    shared::assert_child_test_passed(&out, test, "namespace");
     false
 }
 
@@ -260,7 +254,7 @@ fn fake_cli(dir: &Path, suid_id: &Path, probes: &[String]) -> PathBuf {
 fn spec(program: PathBuf, workspace: &Path) -> RunSpec {
     RunSpec {
         timeout: Duration::from_secs(60),
-        ..run_spec::spec(
+        ..shared::spec(
             Assistant::Claude,
             program,
             workspace,

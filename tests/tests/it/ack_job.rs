@@ -63,7 +63,6 @@ impl World {
 
     /// Runs `entrypoint <args>` as a webhook pipeline's job, with `extra` variables.
     fn job(&self, args: &[&str], payload: &Path, extra: &[(String, String)]) -> Output {
-        let base = self.gl.base_url();
         let mut command = std::process::Command::new(
             doubles::binaries::entrypoint().expect("the entrypoint binary"),
         );
@@ -73,17 +72,10 @@ impl World {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
-            .env("CI", "true")
+            .envs(self.job_vars("4241"))
             .env("CI_PIPELINE_SOURCE", "trigger")
-            .env("CI_PROJECT_ID", self.project.to_string())
-            .env("CI_PROJECT_PATH", "acme/widgets")
             .env("CI_PROJECT_DIR", self.dir.path())
-            .env("CI_API_V4_URL", self.gl.api_url())
-            .env("CI_SERVER_URL", &base)
-            .env("CI_JOB_ID", "4241")
-            .env("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/4241"))
             .env("CI_JOB_IMAGE", SLIM_IMAGE)
-            .env("GITLAB_TOKEN", &self.bot.token)
             .env("TRIGGER_PAYLOAD", payload);
         for (name, value) in extra {
             command.env(name, value);

@@ -6,9 +6,7 @@
 use std::path::PathBuf;
 use std::process::Output;
 
-use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser, UserSpec,
-};
+use doubles::gitlab::double::{IssueSpec, Noteable as DoubleNoteable, SeededUser, UserSpec};
 use doubles::model::stories::{GREETING_FIXED, claude_fixes_greeting, codex_fixes_greeting};
 use doubles::model::{
     Expectation, ModelDouble, Script, ToolAction, ToolCall, Turn, anthropic, openai,
@@ -18,7 +16,7 @@ use entrypoint::automation::artifacts::{DOTENV_FILE, RESULT_FILE};
 use entrypoint::marker::{NoteRole, marker};
 use serde_json::{Value, json};
 
-use crate::support::ci_job::{ModelKeys, dana, finish, write};
+use crate::support::ci_job::{ModelKeys, dana, run_with, write};
 use crate::support::story::{Story, story_world};
 
 const CLAUDE_KEY: &str = "sk-ant-task-key-5e4d3c2b1a09";
@@ -36,24 +34,12 @@ const SCHEMA: &str = r#"{"type":"object","properties":{"outdated_crates":{"type"
 story_world!(reporter: SeededUser);
 
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets"))
-        .expect("project")
-        .id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project, "AI"))
-        .expect("bot");
-    gl.add_member(project, bot.id, 40).expect("bot member");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
-    gl.add_member(project, dev.id, 40).expect("dev member");
-    let reporter = gl.add_user(UserSpec::human("rita")).expect("reporter");
-    gl.add_member(project, reporter.id, 20)
-        .expect("reporter member");
-    World {
-        story: Story::of(gl, project, bot, dev, None),
-        reporter,
-    }
+    let story = Story::with_bot(|project| UserSpec::project_bot(project, "AI"), 40, false).await;
+    let reporter = story
+        .gl
+        .add_member_user(story.project, UserSpec::human("rita"), 20)
+        .expect("reporter");
+    World { story, reporter }
 }
 
 struct Finished {
@@ -120,17 +106,8 @@ impl World {
             .env("CI_PIPELINE_SOURCE", "schedule")
             .env("GITLAB_USER_ID", self.dev.id.to_string())
             .env("GITLAB_USER_LOGIN", "dana");
-        for (name, value) in extra {
-            command.env(name, value);
-        }
-        let output = finish(command).await;
-        let finished = Finished { output, checkout };
-        eprintln!(
-            "--- {assistant} task ({:?}) ---\n{}",
-            finished.output.status,
-            finished.log()
-        );
-        finished
+        let output = run_with(command, extra, &format!("{assistant} task")).await;
+        Finished { output, checkout }
     }
 }
 

@@ -50,13 +50,7 @@ fn in_job_environment(test: &str) -> bool {
         .env(TRACKER_VARIABLE, TRACKER_TOKEN)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "the test failed in its child");
-    assert!(
-        stdout.contains(&format!("test {test} ... ok")) && stdout.contains("1 passed"),
-        "the test did not run in its child"
-    );
+    runs::assert_child_test_passed(&out, test, "child");
     false
 }
 

@@ -9,9 +9,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use chrono::Utc;
-use doubles::gitlab::double::{
-    GitLabDouble, IssuableChange, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
-};
+use doubles::gitlab::double::{IssuableChange, NoteSpec, Noteable as DoubleNoteable, UserSpec};
 use doubles::gitlab::model::Note;
 use doubles::model::{ApiError, Fault, ModelDouble, Script, Turn, openai};
 use entrypoint::agent::Assistant;
@@ -20,7 +18,7 @@ use entrypoint::marker::{NoteRole, marker};
 use entrypoint::quota::{Queued, QueuedRequest};
 use entrypoint::trigger::event_vars::Requested;
 
-use crate::support::ci_job::{ModelKeys, finish};
+use crate::support::ci_job::{ModelKeys, run_with};
 use crate::support::story::{Story, story_world};
 
 const KEYS: ModelKeys = ModelKeys {
@@ -41,17 +39,8 @@ async fn world() -> World {
 /// A bot user named like the handle (`codex`): GitLab files its to-dos (an assignment among
 /// them), and the scan reads them.
 async fn world_with_codex_user() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets"))
-        .expect("project")
-        .id;
-    let bot = gl.add_user(UserSpec::human("codex")).expect("bot");
-    gl.add_member(project, bot.id, 40).expect("bot member");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
-    gl.add_member(project, dev.id, 30).expect("dev member");
     World {
-        story: Story::of(gl, project, bot, dev, None),
+        story: Story::with_bot(|_| UserSpec::human("codex"), 30, false).await,
     }
 }
 
@@ -95,17 +84,7 @@ impl World {
             .env("CI_COMMIT_REF_NAME", "main")
             .env("AI_SCAN", "true")
             .env("AI_QUOTA_BACKOFF_SECONDS", BACKOFF_SECONDS.to_string());
-        for (name, value) in extra {
-            command.env(name, value);
-        }
-        let output = finish(command).await;
-        eprintln!(
-            "--- scan ({:?}) ---\n{}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
+        run_with(command, extra, subcommand).await
     }
 }
 
@@ -552,10 +531,8 @@ async fn a_quota_error_on_the_trigger_label_is_queued_and_retried_by_a_scan_that
 /// retry pipeline's job.
 #[tokio::test]
 async fn a_relay_retry_that_meets_the_limit_again_is_retried_by_the_next_sweep() {
-    use entrypoint::gitlab::ids::{NoteId, ProjectId, ProjectRef};
+    use entrypoint::gitlab::ids::NoteId;
     use entrypoint::relay::RelayConfig;
-    use entrypoint::relay::config::{ConnectionLimits, PipelineStart, ProjectRoute};
-    use entrypoint::secret::Secret;
     let w = world().await;
     let (issue, mention) = w.typo_mention();
     // What a relay pipeline's first run left (quota_queue's first test shows how it is made).
@@ -584,33 +561,8 @@ async fn a_relay_retry_that_meets_the_limit_again_is_retried_by_the_next_sweep()
         .unwrap()
         .id;
     let relay = entrypoint::relay::Relay::start(RelayConfig {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        gitlab: entrypoint::gitlab::ApiBaseUrl::parse(&w.gl.api_url()).unwrap(),
-        webhook_secrets: vec![Secret::new("quota-sweep-secret")],
-        bot_token: Secret::new(w.bot.token.clone()),
-        handles: entrypoint::agent::Handles::default(),
-        guard: entrypoint::guard::GuardSettings::default(),
-        projects: vec![(
-            ProjectRef::Id(ProjectId(w.project)),
-            ProjectRoute {
-                start: PipelineStart::BotToken,
-                git_ref: "main".to_owned(),
-                bot_token: None,
-            },
-        )],
-        default_route: None,
-        queue_capacity: 16,
-        workers: 2,
-        max_body_bytes: 1024 * 1024,
-        retry: entrypoint::gitlab::RetryPolicy::default(),
-        dedup_ttl: Duration::from_secs(600),
-        claim: entrypoint::claim::ClaimSettings::default(),
-        limits: ConnectionLimits::default(),
-        overflow_bytes: 1024 * 1024,
-        spool_dir: None,
-        label_trigger: None,
-        event_assistant: Assistant::Claude,
         quota_sweep: Some(Duration::from_millis(500)),
+        ..w.relay_config("quota-sweep-secret")
     })
     .await
     .expect("relay starts");

@@ -14,7 +14,7 @@ use entrypoint::gitlab::ids::{
     DiscussionId, IssueIid, MergeRequestIid, Noteable, ProjectId, ProjectRef,
 };
 use entrypoint::marker::{NoteRole, marker};
-use entrypoint::trigger::{NoteKind, Trigger};
+use entrypoint::trigger::NoteKind;
 use serde_json::json;
 
 use crate::support::ci_job::dana;
@@ -23,19 +23,6 @@ use crate::support::trigger::note_trigger;
 
 fn client(gl: &GitLabDouble, token: &str) -> GitLab {
     gitlab_client::client(&gl.api_url(), token)
-}
-
-fn trigger(
-    project: u64,
-    noteable: Noteable,
-    note: u64,
-    author: u64,
-    body: &str,
-    kind: NoteKind,
-    discussion: &str,
-) -> Trigger {
-    let discussion = DiscussionId::new(discussion).ok();
-    note_trigger(project, noteable, note, author, body, kind, discussion)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -113,14 +100,14 @@ async fn issue_context_is_clean_complete_and_delimited() {
     .unwrap();
 
     gl.clear_requests();
-    let trigger = trigger(
+    let trigger = note_trigger(
         project.id,
         Noteable::Issue(IssueIid(issue.iid)),
         request.id,
         alice.id,
         "@claude please fix it",
         NoteKind::DiscussionNote,
-        &started.discussion_id,
+        DiscussionId::new(&started.discussion_id).ok(),
     );
     let context = gather(&client(&gl, &bot.token), &trigger).await.unwrap();
     assert_eq!(context.api_calls as usize, gl.requests().len());
@@ -270,7 +257,7 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
         .unwrap();
     gl.clear_requests();
     let position: DiffPosition = serde_json::from_value(position).unwrap();
-    let trigger = trigger(
+    let trigger = note_trigger(
         project.id,
         Noteable::MergeRequest(MergeRequestIid(mr.iid)),
         note.id,
@@ -279,7 +266,7 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
         NoteKind::DiffNote {
             position: Box::new(position),
         },
-        &note.discussion_id,
+        DiscussionId::new(&note.discussion_id).ok(),
     );
     let context = gather(&gitlab, &trigger).await.unwrap();
     assert_eq!(context.api_calls as usize, gl.requests().len());

@@ -76,13 +76,7 @@ async fn inside_fresh_netns(cli: Cli, test: &str) -> bool {
         )
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "the test failed in its namespace");
-    assert!(
-        stdout.contains(&format!("test {test} ... ok")) && stdout.contains("1 passed"),
-        "the test did not run in its namespace"
-    );
+    runs::assert_child_test_passed(&out, test, "namespace");
     false
 }
 

@@ -626,7 +626,6 @@ impl World {
             std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
         ))
         .expect("PATH");
-        let base = self.gl.base_url();
         let mut command = std::process::Command::new("bash");
         command
             .arg("-euc")
@@ -634,19 +633,12 @@ impl World {
             .env_clear()
             .env("PATH", path)
             .env("HOME", self.dir.path())
-            .env("CI", "true")
+            .envs(self.job_vars("4242"))
             .env("CI_PIPELINE_SOURCE", "trigger")
-            .env("CI_PROJECT_ID", self.project.to_string())
-            .env("CI_PROJECT_PATH", "acme/widgets")
             .env("CI_PROJECT_DIR", self.dir.path())
-            .env("CI_API_V4_URL", self.gl.api_url())
-            .env("CI_SERVER_URL", &base)
             .env("CI_SERVER_HOST", "127.0.0.1")
             .env("CI_DEFAULT_BRANCH", "main")
             .env("CI_JOB_TOKEN", &self.job_token)
-            .env("CI_JOB_ID", "4242")
-            .env("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/4242"))
-            .env("GITLAB_TOKEN", &self.bot.token)
             .env("CLAUDE_API_KEY", "sk-ant-template-key-0a1b2c");
         for (name, value) in job["variables"].as_hash().expect("variables") {
             let value = match value {

@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use doubles::ci_config::Config;
 use doubles::gitlab::double::{
-    GitLabDouble, HookSpec, IssuableChange, IssueSpec, MrSpec, Noteable as DoubleNoteable,
-    ProjectSpec, UserSpec,
+    HookSpec, IssuableChange, IssueSpec, MrSpec, Noteable as DoubleNoteable, UserSpec,
 };
 use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::FileChange;
@@ -20,7 +19,7 @@ use entrypoint::agent::Assistant;
 use entrypoint::claim;
 use entrypoint::marker::{NoteRole, marker};
 
-use crate::support::ci_job::{ModelKeys, dana, finish, write};
+use crate::support::ci_job::{ModelKeys, dana, run_with, write};
 use crate::support::story::{Story, story_world};
 
 const KEYS: ModelKeys = ModelKeys {
@@ -37,19 +36,8 @@ async fn world() -> World {
 
 /// [`world`] with another bot user (the scan reads the to-dos of a bot named like its handle).
 async fn world_with(bot: impl FnOnce(u64) -> UserSpec) -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets"))
-        .expect("project")
-        .id;
-    let bot = gl.add_user(bot(project)).expect("bot");
-    gl.add_member(project, bot.id, 40).expect("bot member");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
-    gl.add_member(project, dev.id, 30).expect("dev member");
-    let guest = gl.add_user(UserSpec::human("gus")).expect("guest");
-    gl.add_member(project, guest.id, 10).expect("guest member");
-    let story = Story::of(gl, project, bot, dev, Some(guest));
-    let gl = &story.gl;
+    let story = Story::with_bot(bot, 30, true).await;
+    let (gl, project) = (&story.gl, story.project);
     gl.set_ci_config(project, Config::from_templates(&["claude.yml"]));
     // An Issues and Merge request events webhook calling the trigger URL, as a team wires it
     // (docs/modes.md): GitLab passes the whole event as TRIGGER_PAYLOAD.
@@ -161,16 +149,7 @@ impl World {
         } else {
             command.env("CI_PIPELINE_SOURCE", "schedule");
         }
-        for (name, value) in extra {
-            command.env(name, value);
-        }
-        let output = finish(command).await;
-        eprintln!(
-            "--- job ({:?}) ---\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
+        run_with(command, extra, subcommand).await
     }
 
     /// The bot's reactions on the issue or merge request itself.
@@ -782,42 +761,10 @@ async fn a_label_removed_and_added_again_is_answered_again() {
 /// A relay (`entrypoint serve`, in process) behind an Issues and Merge request events hook of
 /// its own, starting pipelines with the bot token.
 async fn relay_for(w: &World) -> entrypoint::relay::Relay {
-    use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
-    use entrypoint::relay::RelayConfig;
-    use entrypoint::relay::config::{ConnectionLimits, PipelineStart, ProjectRoute};
-    use entrypoint::secret::Secret;
     const SECRET: &str = "relay-events-secret-9c1d";
-    let relay = entrypoint::relay::Relay::start(RelayConfig {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        gitlab: entrypoint::gitlab::ApiBaseUrl::parse(&w.gl.api_url()).unwrap(),
-        webhook_secrets: vec![Secret::new(SECRET)],
-        bot_token: Secret::new(w.bot.token.clone()),
-        handles: entrypoint::agent::Handles::default(),
-        guard: entrypoint::guard::GuardSettings::default(),
-        projects: vec![(
-            ProjectRef::Id(ProjectId(w.project)),
-            ProjectRoute {
-                start: PipelineStart::BotToken,
-                git_ref: "main".to_owned(),
-                bot_token: None,
-            },
-        )],
-        default_route: None,
-        queue_capacity: 16,
-        workers: 2,
-        max_body_bytes: 1024 * 1024,
-        retry: entrypoint::gitlab::RetryPolicy::default(),
-        dedup_ttl: Duration::from_secs(600),
-        claim: claim::ClaimSettings::default(),
-        limits: ConnectionLimits::default(),
-        overflow_bytes: 1024 * 1024,
-        spool_dir: None,
-        label_trigger: None,
-        event_assistant: Assistant::Claude,
-        quota_sweep: None,
-    })
-    .await
-    .expect("relay starts");
+    let relay = entrypoint::relay::Relay::start(w.relay_config(SECRET))
+        .await
+        .expect("relay starts");
     w.gl.add_hook(
         w.project,
         HookSpec::issues_and_merge_requests(&format!("http://{}/webhook", relay.addr()))

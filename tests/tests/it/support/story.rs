@@ -6,16 +6,24 @@
 //! only what its story adds.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser, Team,
-    TeamSpec,
+    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
+    Team, TeamSpec, UserSpec,
 };
 use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::FileChange;
 use doubles::model::ModelDouble;
 use doubles::model::stories::seed_greeting;
-use entrypoint::agent::Assistant;
+use entrypoint::agent::{Assistant, Handles};
+use entrypoint::claim::ClaimSettings;
+use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
+use entrypoint::gitlab::{ApiBaseUrl, RetryPolicy};
+use entrypoint::guard::GuardSettings;
+use entrypoint::relay::RelayConfig;
+use entrypoint::relay::config::{ConnectionLimits, PipelineStart, ProjectRoute};
+use entrypoint::secret::Secret;
 
 use super::ci_job::{CiJob, ModelKeys, dana, free_name, runner_checkout};
 
@@ -50,6 +58,25 @@ impl Story {
                 ..TeamSpec::default()
             })
             .expect("team");
+        Story::of(gl, project, bot, dev, guest)
+    }
+
+    /// A team around a bot of the story's own making (`bot` is given the project's id: a
+    /// project bot is named after it), a Maintainer: dana with `dev_role`, and gus when
+    /// `guest`.
+    pub async fn with_bot(bot: impl FnOnce(u64) -> UserSpec, dev_role: u8, guest: bool) -> Story {
+        let gl = GitLabDouble::start().await.expect("double starts");
+        let project = gl
+            .add_project(ProjectSpec::new("acme/widgets"))
+            .expect("project")
+            .id;
+        let member = |user: UserSpec, role: u8| {
+            gl.add_member_user(project, user, role)
+                .expect("a member of the project")
+        };
+        let bot = member(bot(project), 40);
+        let dev = member(UserSpec::human("dana"), dev_role);
+        let guest = guest.then(|| member(UserSpec::human("gus"), 10));
         Story::of(gl, project, bot, dev, guest)
     }
 
@@ -124,6 +151,58 @@ impl Story {
             )
             .expect("merge request")
             .iid
+    }
+
+    /// What GitLab tells job `job_id` of this project about where it runs, and the bot's
+    /// token as the project's `GITLAB_TOKEN` variable: for the stories that start a job's
+    /// command without [`CiJob`] (no assistant CLI).
+    pub fn job_vars(&self, job_id: &str) -> Vec<(&'static str, String)> {
+        let base = self.gl.base_url();
+        vec![
+            ("CI", "true".to_owned()),
+            ("CI_PROJECT_ID", self.project.to_string()),
+            ("CI_PROJECT_PATH", "acme/widgets".to_owned()),
+            ("CI_API_V4_URL", self.gl.api_url()),
+            ("CI_JOB_ID", job_id.to_owned()),
+            ("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/{job_id}")),
+            ("CI_SERVER_URL", base),
+            ("GITLAB_TOKEN", self.bot.token.clone()),
+        ]
+    }
+
+    /// A relay on a free local port for this project alone: webhooks signed with `secret`,
+    /// pipelines started on `main` with the bot's token, answered by Claude, no label trigger
+    /// and no quota sweep.
+    pub fn relay_config(&self, secret: &str) -> RelayConfig {
+        RelayConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            gitlab: ApiBaseUrl::parse(&self.gl.api_url()).expect("the double's API URL"),
+            webhook_secrets: vec![Secret::new(secret)],
+            bot_token: Secret::new(self.bot.token.clone()),
+            handles: Handles::default(),
+            guard: GuardSettings::default(),
+            projects: vec![(
+                ProjectRef::Id(ProjectId(self.project)),
+                ProjectRoute {
+                    start: PipelineStart::BotToken,
+                    git_ref: "main".to_owned(),
+                    bot_token: None,
+                },
+            )],
+            default_route: None,
+            queue_capacity: 16,
+            workers: 2,
+            max_body_bytes: 1024 * 1024,
+            retry: RetryPolicy::default(),
+            dedup_ttl: Duration::from_secs(600),
+            claim: ClaimSettings::default(),
+            limits: ConnectionLimits::default(),
+            overflow_bytes: 1024 * 1024,
+            spool_dir: None,
+            label_trigger: None,
+            event_assistant: Assistant::Claude,
+            quota_sweep: None,
+        }
     }
 
     /// A fresh runner's checkout named `base` (or `base-1`, `base-2`… when a job of the same

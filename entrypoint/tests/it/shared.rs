@@ -1,14 +1,28 @@
-//! A [`RunSpec`] as the tests build one: what a test does not set is the same in all of them.
-//! The doubles' stories (`tests/tests/it`) include this file by path: they cannot reach this
-//! crate's test modules otherwise, and their specs are the same struct literal.
+//! What these tests and the doubles' stories (`tests/tests/it`, which include this file by path:
+//! they cannot reach this crate's test modules otherwise) both need: a [`RunSpec`] where what a
+//! test does not set is the same in all of them, and the check of a test re-run in a child
+//! process (its own network namespace, or other variables).
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::time::Duration;
 
 use entrypoint::agent::Assistant;
 use entrypoint::agent::run::{ApiConfig, Provider, RunSpec};
 use entrypoint::proxy::{ModelApi, Upstream};
 use entrypoint::secret::Secret;
+
+/// `test`, run again as `out` in its `place` (a namespace, a child), passed there: it ran,
+/// not just a filter that matched nothing. The child's output goes to this test's log.
+pub(crate) fn assert_child_test_passed(out: &Output, test: &str, place: &str) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the test failed in its {place}");
+    assert!(
+        stdout.contains(&format!("test {test} ... ok")) && stdout.contains("1 passed"),
+        "the test did not run in its {place}"
+    );
+}
 
 /// `program` told "Do the task." in `workspace`, its model API `api` at `base` with `key`: the
 /// CLI's own model, no retries (a test's model answers each call once), two minutes, nothing
