@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 use crate::own_process::in_own_process;
 
 use entrypoint::agent::Assistant;
-use entrypoint::agent::run::{ApiConfig, Provider, RunError, RunSpec, run};
-use entrypoint::proxy::{ModelApi, Upstream};
+use entrypoint::agent::run::{RunError, RunSpec, run};
+use entrypoint::proxy::ModelApi;
 use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
-use entrypoint::secret::Secret;
+
+use crate::shared;
 
 const ENTRYPOINT: &str = env!("CARGO_BIN_EXE_entrypoint");
 /// This test's sandbox uid, used by no other test: finishing kills every process of it.
@@ -74,24 +75,14 @@ async fn sigterm_kills_the_assistant_and_every_process_it_started() {
     let work = tempfile::tempdir().unwrap();
     let owner = std::fs::metadata(work.path()).unwrap().uid();
     let spec = RunSpec {
-        options: Default::default(),
-        assistant: Assistant::Claude,
-        program: stand_in(tools.path()),
-        extra_path: Vec::new(),
-        workspace: work.path().to_owned(),
         prompt: "Work forever.".to_owned(),
-        model: None,
-        fallback_model: None,
-        max_turns: None,
-        max_budget_usd: None,
-        price: None,
-        max_retries: Some(0),
-        timeout: Duration::from_secs(120),
-        provider: Provider::Api(ApiConfig {
-            upstream: Upstream::parse(ModelApi::Anthropic, "http://127.0.0.1:9").unwrap(),
-            key: Secret::new("sk-ant-cancel-test"),
-        }),
-        passthrough: Vec::new(),
+        ..shared::spec(
+            Assistant::Claude,
+            stand_in(tools.path()),
+            work.path(),
+            (ModelApi::Anthropic, "http://127.0.0.1:9"),
+            "sk-ant-cancel-test",
+        )
     };
     let plan = Plan {
         settings: Settings::open(SandboxUid::new(UID).unwrap()),

@@ -19,5 +19,6 @@ mod mention_allocations;
 mod mentions_cli;
 mod run_guard;
 mod sandbox_netns;
+mod shared;
 mod trigger_from_webhook;
 mod uid_isolation;

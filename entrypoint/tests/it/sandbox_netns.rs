@@ -14,13 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use entrypoint::agent::Assistant;
-use entrypoint::agent::run::{ApiConfig, Outcome, Provider, RunError, RunSpec, run};
+use entrypoint::agent::run::{Outcome, Provider, RunError, RunSpec, run};
 use entrypoint::proxy::{KeyProxy, ModelApi, Upstream};
 use entrypoint::sandbox::{
     Capabilities, Enclosure, Plan, ProbeProgram, ProxySite, SandboxError, SandboxUid, Settings,
     Site, unsandboxed_note,
 };
 use entrypoint::secret::Secret;
+
+use crate::shared;
 
 const INSIDE: &str = "ENTRYPOINT_SANDBOX_TEST_NETNS";
 const ENTRYPOINT: &str = env!("CARGO_BIN_EXE_entrypoint");
@@ -72,13 +74,7 @@ fn inside_fresh_netns(test: &str) -> bool {
         .env(INSIDE, &ours)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "the test failed in its namespace");
-    assert!(
-        stdout.contains(&format!("test {test} ... ok")) && stdout.contains("1 passed"),
-        "the test did not run in its namespace"
-    );
+    shared::assert_child_test_passed(&out, test, "namespace");
     false
 }
 
@@ -257,24 +253,14 @@ fn fake_cli(dir: &Path, suid_id: &Path, probes: &[String]) -> PathBuf {
 
 fn spec(program: PathBuf, workspace: &Path) -> RunSpec {
     RunSpec {
-        options: Default::default(),
-        assistant: Assistant::Claude,
-        program,
-        extra_path: Vec::new(),
-        workspace: workspace.to_owned(),
-        prompt: "Do the task.".to_owned(),
-        model: None,
-        fallback_model: None,
-        max_turns: None,
-        max_budget_usd: None,
-        price: None,
-        max_retries: Some(0),
         timeout: Duration::from_secs(60),
-        provider: Provider::Api(ApiConfig {
-            upstream: Upstream::parse(ModelApi::Anthropic, &format!("http://{UPSTREAM}")).unwrap(),
-            key: Secret::new(REAL_KEY),
-        }),
-        passthrough: Vec::new(),
+        ..shared::spec(
+            Assistant::Claude,
+            program,
+            workspace,
+            (ModelApi::Anthropic, &format!("http://{UPSTREAM}")),
+            REAL_KEY,
+        )
     }
 }
 

@@ -3,51 +3,22 @@
 //! given the ack job's dotenv report as GitLab passes it: as variables of the job.
 //! Each test is named after what the person who commented sees.
 
-use doubles::gitlab::double::{Team, TeamSpec};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser,
-};
-use doubles::gitlab::model::Note;
+use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable};
 use entrypoint::claim::{emoji, handover_emoji};
 use entrypoint::marker::{NoteRole, marker};
 
+use crate::support::story::{Story, story_world};
+
 const SLIM_IMAGE: &str = "registry.example.com/gitlab-ai/gitlab-ai/entrypoint:0.1.0";
 
-struct World {
-    gl: GitLabDouble,
-    project: u64,
-    bot: SeededUser,
-    dev: SeededUser,
-    guest: SeededUser,
-    dir: tempfile::TempDir,
-}
+story_world!();
 
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let Team {
-        project,
-        bot,
-        dev,
-        guest,
-    } = gl
-        .seed_team(TeamSpec {
-            bot_name: "AI",
-            bot_role: 40,
-            guest: true,
-            ..TeamSpec::default()
-        })
-        .expect("team");
-    let guest = guest.expect("guest");
     World {
-        gl,
-        project,
-        bot,
-        dev,
-        guest,
-        dir: tempfile::tempdir().expect("tempdir"),
+        story: Story::team(true).await,
     }
 }
 
@@ -64,13 +35,8 @@ fn report(path: &Path) -> Vec<(String, String)> {
 }
 
 impl World {
-    fn issue(&self) -> DoubleNoteable {
-        let iid = self
-            .gl
-            .create_issue(self.project, IssueSpec::new(self.dev.id, "Widgets"))
-            .expect("issue")
-            .iid;
-        DoubleNoteable::Issue(iid)
+    fn widgets_issue(&self) -> DoubleNoteable {
+        DoubleNoteable::Issue(self.issue("Widgets"))
     }
 
     /// A comment, and the TRIGGER_PAYLOAD file GitLab's webhook call would give the pipeline.
@@ -97,7 +63,6 @@ impl World {
 
     /// Runs `entrypoint <args>` as a webhook pipeline's job, with `extra` variables.
     fn job(&self, args: &[&str], payload: &Path, extra: &[(String, String)]) -> Output {
-        let base = self.gl.base_url();
         let mut command = std::process::Command::new(
             doubles::binaries::entrypoint().expect("the entrypoint binary"),
         );
@@ -107,17 +72,10 @@ impl World {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
-            .env("CI", "true")
+            .envs(self.job_vars("4241"))
             .env("CI_PIPELINE_SOURCE", "trigger")
-            .env("CI_PROJECT_ID", self.project.to_string())
-            .env("CI_PROJECT_PATH", "acme/widgets")
             .env("CI_PROJECT_DIR", self.dir.path())
-            .env("CI_API_V4_URL", self.gl.api_url())
-            .env("CI_SERVER_URL", &base)
-            .env("CI_JOB_ID", "4241")
-            .env("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/4241"))
             .env("CI_JOB_IMAGE", SLIM_IMAGE)
-            .env("GITLAB_TOKEN", &self.bot.token)
             .env("TRIGGER_PAYLOAD", payload);
         for (name, value) in extra {
             command.env(name, value);
@@ -193,14 +151,6 @@ impl World {
         assert_eq!(self.gl.awards(note).len(), awards_before, "no second claim");
     }
 
-    fn bot_notes(&self, issue: DoubleNoteable) -> Vec<Note> {
-        self.gl
-            .notes(self.project, issue)
-            .into_iter()
-            .filter(|n| n.author_id == self.bot.id)
-            .collect()
-    }
-
     fn api_requests(&self) -> usize {
         self.gl
             .requests()
@@ -219,7 +169,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_comment_without_a_mention_runs_only_the_slim_image_and_costs_no_api_call() {
     let w = world().await;
-    let issue = w.issue();
+    let issue = w.widgets_issue();
     let (_, payload) = w.comment(issue, w.dev.id, "thanks, looks good");
     w.gl.clear_requests();
 
@@ -239,7 +189,7 @@ async fn a_comment_without_a_mention_runs_only_the_slim_image_and_costs_no_api_c
 #[tokio::test]
 async fn a_mention_is_acknowledged_by_the_slim_job_with_one_placeholder_and_a_handed_over_claim() {
     let w = world().await;
-    let issue = w.issue();
+    let issue = w.widgets_issue();
     let (note, payload) = w.comment(issue, w.dev.id, "@claude please fix the greeting");
 
     let handed = w.ack(&payload);
@@ -279,7 +229,7 @@ async fn a_mention_is_acknowledged_by_the_slim_job_with_one_placeholder_and_a_ha
 #[tokio::test]
 async fn the_assistant_job_takes_the_acks_placeholder_over_instead_of_claiming_again() {
     let w = world().await;
-    let issue = w.issue();
+    let issue = w.widgets_issue();
     let (note, payload) = w.comment(issue, w.dev.id, "@claude please fix the greeting");
     let handed = w.ack(&payload);
     let placeholder = w.bot_notes(issue)[0].id;
@@ -293,8 +243,8 @@ async fn the_assistant_job_takes_the_acks_placeholder_over_instead_of_claiming_a
 #[tokio::test]
 async fn a_guest_is_refused_by_the_slim_job_and_the_assistant_job_does_nothing() {
     let w = world().await;
-    let issue = w.issue();
-    let (_, payload) = w.comment(issue, w.guest.id, "@claude delete everything");
+    let issue = w.widgets_issue();
+    let (_, payload) = w.comment(issue, w.guest().id, "@claude delete everything");
 
     let handed = w.ack(&payload);
 
@@ -325,7 +275,7 @@ async fn a_guest_is_refused_by_the_slim_job_and_the_assistant_job_does_nothing()
 #[tokio::test]
 async fn a_template_webhook_mention_is_acknowledged_in_the_slim_job_and_taken_over() {
     let w = world().await;
-    let issue = w.issue();
+    let issue = w.widgets_issue();
     let DoubleNoteable::Issue(iid) = issue else {
         unreachable!("an issue")
     };
@@ -391,7 +341,7 @@ async fn a_template_webhook_mention_is_acknowledged_in_the_slim_job_and_taken_ov
 #[tokio::test]
 async fn the_placeholder_links_the_pipeline_and_is_edited_only_by_the_result() {
     let w = world().await;
-    let issue = w.issue();
+    let issue = w.widgets_issue();
     let (note, payload) = w.comment(issue, w.dev.id, "@claude please fix the greeting");
     let pipeline_url = format!("{}/acme/widgets/-/pipelines/77", w.gl.base_url());
     let in_pipeline = pairs(&[("CI_PIPELINE_ID", "77"), ("CI_PIPELINE_URL", &pipeline_url)]);

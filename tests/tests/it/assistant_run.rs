@@ -15,11 +15,11 @@ use doubles::model::{
 };
 use entrypoint::agent::Assistant;
 use entrypoint::agent::events::{AssistantEvent, Limit, Usage};
-use entrypoint::agent::run::{ApiConfig, Outcome, Provider, RunError, RunReport, RunSpec};
+use entrypoint::agent::run::{Outcome, Provider, RunError, RunReport, RunSpec};
 use entrypoint::budget::Price;
-use entrypoint::proxy::{ModelApi, Upstream};
 use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
-use entrypoint::secret::Secret;
+
+use crate::support::runs;
 
 const CLAUDE_KEY: &str = "sk-ant-real-key-5f1e2d3c";
 const OPENAI_KEY: &str = "sk-real-key-9a8b7c6d";
@@ -61,20 +61,11 @@ fn open_plan(uid: u32) -> Plan {
 
 /// A spec for `assistant` on `workspace`, its API at `double`.
 async fn spec(assistant: Assistant, double: &ModelDouble, workspace: &Path) -> RunSpec {
-    let (cli, api, base, key) = match assistant {
-        Assistant::Claude => (
-            Cli::Claude,
-            ModelApi::Anthropic,
-            double.base_url(),
-            CLAUDE_KEY,
-        ),
-        Assistant::Codex => (
-            Cli::Codex,
-            ModelApi::OpenAi,
-            format!("{}/v1", double.base_url()),
-            OPENAI_KEY,
-        ),
+    let (cli, key) = match assistant {
+        Assistant::Claude => (Cli::Claude, CLAUDE_KEY),
+        Assistant::Codex => (Cli::Codex, OPENAI_KEY),
     };
+    let (api, base) = runs::api_of(assistant, &double.base_url());
     let cli = installed(cli).await;
     // The sandbox's reaper is the product's binary, built on first use: built here, before any
     // test starts its clock.
@@ -83,27 +74,13 @@ async fn spec(assistant: Assistant, double: &ModelDouble, workspace: &Path) -> R
         .expect("build task panicked")
         .expect("the entrypoint binary");
     RunSpec {
-        options: Default::default(),
-        assistant,
-        program: cli.binary,
         extra_path: cli.path_dirs,
-        workspace: workspace.to_owned(),
-        prompt: "Do the task.".to_owned(),
         model: match assistant {
             Assistant::Claude => Some("claude-sonnet-4-6".to_owned()),
             Assistant::Codex => Some(CODEX_KNOWN_MODEL.to_owned()),
         },
-        fallback_model: None,
-        max_turns: None,
-        max_budget_usd: None,
-        price: None,
-        max_retries: Some(0),
         timeout: RUN_LIMIT,
-        provider: Provider::Api(ApiConfig {
-            upstream: Upstream::parse(api, &base).unwrap(),
-            key: Secret::new(key),
-        }),
-        passthrough: Vec::new(),
+        ..runs::spec(assistant, cli.binary, workspace, (api, &base), key)
     }
 }
 

@@ -3,14 +3,10 @@
 //! GitLab sets, a fresh clone of the GitLab double's repository as `CI_PROJECT_DIR`, the real
 //! pinned CLIs and the model doubles. Each test is named after what the project sees.
 
-use doubles::model::stories::seed_greeting;
 use std::path::PathBuf;
 use std::process::Output;
 
-use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, MrSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser, UserSpec,
-};
-use doubles::gitlab::model::Note;
+use doubles::gitlab::double::{IssueSpec, Noteable as DoubleNoteable, SeededUser, UserSpec};
 use doubles::model::stories::{GREETING_FIXED, claude_fixes_greeting, codex_fixes_greeting};
 use doubles::model::{
     Expectation, ModelDouble, Script, ToolAction, ToolCall, Turn, anthropic, openai,
@@ -20,7 +16,8 @@ use entrypoint::automation::artifacts::{DOTENV_FILE, RESULT_FILE};
 use entrypoint::marker::{NoteRole, marker};
 use serde_json::{Value, json};
 
-use crate::support::ci_job::{CiJob, ModelKeys, dana, finish, free_name, runner_checkout, write};
+use crate::support::ci_job::{ModelKeys, dana, run_with, write};
+use crate::support::story::{Story, story_world};
 
 const CLAUDE_KEY: &str = "sk-ant-task-key-5e4d3c2b1a09";
 const OPENAI_KEY: &str = "sk-task-key-9a8b7c6d5e4f";
@@ -34,41 +31,15 @@ const JOB_ID: &str = "5151";
 /// What the nightly dependency check reports.
 const SCHEMA: &str = r#"{"type":"object","properties":{"outdated_crates":{"type":"integer","minimum":0},"summary":{"type":"string"}},"required":["outdated_crates","summary"],"additionalProperties":false}"#;
 
-struct World {
-    gl: GitLabDouble,
-    project: u64,
-    bot: SeededUser,
-    dev: SeededUser,
-    reporter: SeededUser,
-    job_token: String,
-    dir: tempfile::TempDir,
-}
+story_world!(reporter: SeededUser);
 
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets"))
-        .expect("project")
-        .id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project, "AI"))
-        .expect("bot");
-    gl.add_member(project, bot.id, 40).expect("bot member");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
-    gl.add_member(project, dev.id, 40).expect("dev member");
-    let reporter = gl.add_user(UserSpec::human("rita")).expect("reporter");
-    gl.add_member(project, reporter.id, 20)
-        .expect("reporter member");
-    let job_token = seed_greeting(&gl, project, dev.id).expect("the greeting and a job token");
-    World {
-        gl,
-        project,
-        bot,
-        dev,
-        reporter,
-        job_token,
-        dir: doubles::sandbox::reachable_tempdir(),
-    }
+    let story = Story::with_bot(|project| UserSpec::project_bot(project, "AI"), 40, false).await;
+    let reporter = story
+        .gl
+        .add_member_user(story.project, UserSpec::human("rita"), 20)
+        .expect("reporter");
+    World { story, reporter }
 }
 
 struct Finished {
@@ -116,16 +87,6 @@ impl Finished {
 }
 
 impl World {
-    /// A checkout as the runner makes it, in the world's directory.
-    fn checkout(&self, name: &str) -> PathBuf {
-        runner_checkout(
-            &self.gl,
-            self.project,
-            &self.job_token,
-            &self.dir.path().join(name),
-        )
-    }
-
     /// `entrypoint run [args]` as a scheduled pipeline's job, in the checkout `<assistant>-task`
     /// (`-1`, `-2`… for a later job of the same test: each job gets a fresh checkout).
     async fn task(
@@ -135,47 +96,18 @@ impl World {
         args: &[&str],
         extra: &[(&str, &str)],
     ) -> Finished {
-        let checkout = self.checkout(&free_name(
-            self.dir.path(),
-            &format!("{}-task", assistant.name()),
-        ));
+        let checkout = self.checkout(&format!("{}-task", assistant.name()));
         let lease = doubles::sandbox::UidLease::take();
-        let mut command = CiJob {
-            gl: &self.gl,
-            project: self.project,
-            job_token: &self.job_token,
-            bot_token: &self.bot.token,
-            checkout: &checkout,
-            job_id: JOB_ID,
-            assistant,
-            model,
-            keys: KEYS,
-        }
-        .command("run", &lease);
+        let mut command = self
+            .ci_job(&checkout, JOB_ID, assistant, model, KEYS)
+            .command("run", &lease);
         command
             .args(args)
             .env("CI_PIPELINE_SOURCE", "schedule")
             .env("GITLAB_USER_ID", self.dev.id.to_string())
             .env("GITLAB_USER_LOGIN", "dana");
-        for (name, value) in extra {
-            command.env(name, value);
-        }
-        let output = finish(command).await;
-        let finished = Finished { output, checkout };
-        eprintln!(
-            "--- {assistant} task ({:?}) ---\n{}",
-            finished.output.status,
-            finished.log()
-        );
-        finished
-    }
-
-    fn bot_notes(&self, noteable: DoubleNoteable) -> Vec<Note> {
-        self.gl
-            .notes(self.project, noteable)
-            .into_iter()
-            .filter(|n| n.author_id == self.bot.id)
-            .collect()
+        let output = run_with(command, extra, &format!("{assistant} task")).await;
+        Finished { output, checkout }
     }
 }
 
@@ -786,22 +718,7 @@ async fn a_task_stopped_by_its_budget_publishes_what_it_did_and_says_stopped() {
 #[tokio::test]
 async fn posting_to_a_merge_request_leaves_one_answer_and_nothing_else_changed() {
     let w = world().await;
-    let repo = w.gl.repo(w.project).unwrap();
-    repo.create_branch("feature", "main").unwrap();
-    repo.commit(
-        "feature",
-        &[write("src/lib.txt", "one\n")],
-        "Add lib\n",
-        &dana(),
-    )
-    .unwrap();
-    let iid =
-        w.gl.create_merge_request(
-            w.project,
-            MrSpec::new(w.dev.id, "feature", "main", "Add lib"),
-        )
-        .unwrap()
-        .iid;
+    let iid = w.feature_merge_request(&[write("src/lib.txt", "one\n")], "Add lib\n", "Add lib");
     let mr = DoubleNoteable::MergeRequest(iid);
     let model = openai::start(Script::new().then(Turn::text(
         "Nightly summary: nothing to do.\n/merge\n/approve",

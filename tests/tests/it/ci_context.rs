@@ -7,65 +7,33 @@ use doubles::gitlab::GitLabDouble;
 use doubles::gitlab::double::{
     IssueSpec, JobSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
 };
-use doubles::gitlab::repo::{FileChange, Signature};
-use entrypoint::agent::{Assistant, Handles};
+use entrypoint::agent::Handles;
 use entrypoint::context::ci::{CiItem, LogExcerpt};
 use entrypoint::context::{ContextBudget, gather, gather_ci, render};
 use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::config::{ApiBaseUrl, ClientConfig, GitLabToken};
-use entrypoint::gitlab::ids::{
-    DiscussionId, IssueIid, JobId, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
-};
+use entrypoint::gitlab::ids::{IssueIid, JobId, MergeRequestIid, Noteable, ProjectId, ProjectRef};
 use entrypoint::redact::Redactor;
-use entrypoint::secret::Secret;
-use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
+use entrypoint::trigger::{NoteKind, Trigger};
+
+use crate::support::ci_job::{dana, write};
+use crate::support::gitlab_client;
+use crate::support::trigger::note_trigger;
 
 fn client(gl: &GitLabDouble, token: &str) -> GitLab {
-    GitLab::new(ClientConfig::new(
-        ApiBaseUrl::parse(&gl.api_url()).unwrap(),
-        GitLabToken::new(Secret::new(token)),
-    ))
-    .unwrap()
+    gitlab_client::client(&gl.api_url(), token)
 }
 
+/// A comment of alice's, outside a thread.
 fn trigger(project: u64, noteable: Noteable, note: u64, author: u64, body: &str) -> Trigger {
-    Trigger {
-        source: Source::Webhook,
-        project: ProjectRef::Id(ProjectId(project)),
+    note_trigger(
+        project,
         noteable,
-        note: Some(TriggerNote {
-            id: NoteId(note),
-            discussion: None::<DiscussionId>,
-            author: Author {
-                id: UserId(author),
-                username: Some("alice".to_owned()),
-            },
-            body: body.to_owned(),
-            kind: NoteKind::Comment,
-            internal: false,
-            system: false,
-            edited: false,
-        }),
-        assistants: vec![Assistant::Claude],
-        instruction: String::new(),
-        placeholder: None,
-        confidential: false,
-        event: None,
-    }
-}
-
-fn human() -> Signature {
-    Signature {
-        name: "Dev".to_owned(),
-        email: "dev@example.com".to_owned(),
-    }
-}
-
-fn write(path: &str, content: &str) -> FileChange {
-    FileChange::Write {
-        path: path.into(),
-        content: content.as_bytes().to_vec(),
-    }
+        note,
+        author,
+        body,
+        NoteKind::Comment,
+        None,
+    )
 }
 
 struct World {
@@ -90,7 +58,7 @@ async fn world() -> World {
     gl.add_member(project.id, guest.id, 10).unwrap();
     gl.repo(project.id)
         .unwrap()
-        .commit("main", &[write("a.txt", "a\n")], "Base\n", &human())
+        .commit("main", &[write("a.txt", "a\n")], "Base\n", &dana())
         .unwrap();
     World {
         project: project.id,
@@ -203,7 +171,7 @@ async fn a_merge_request_mention_sees_its_head_pipelines_failed_jobs() {
     let w = world().await;
     let repo = w.gl.repo(w.project).unwrap();
     repo.create_branch("feature", "main").unwrap();
-    repo.commit("feature", &[write("b.txt", "b\n")], "B\n", &human())
+    repo.commit("feature", &[write("b.txt", "b\n")], "B\n", &dana())
         .unwrap();
     let mr =
         w.gl.create_merge_request(w.project, MrSpec::new(w.alice, "feature", "main", "Add b"))
@@ -339,7 +307,7 @@ async fn an_issue_sees_the_jobs_it_links_in_this_project_only() {
     let other = w.gl.add_project(ProjectSpec::new("group/other")).unwrap();
     w.gl.repo(other.id)
         .unwrap()
-        .commit("main", &[write("x", "x\n")], "X\n", &human())
+        .commit("main", &[write("x", "x\n")], "X\n", &dana())
         .unwrap();
     let foreign_pipeline =
         w.gl.add_branch_pipeline(other.id, "main", "failed")

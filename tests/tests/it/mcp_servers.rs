@@ -13,7 +13,6 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use doubles::mcp::{McpDouble, TOOL};
 use doubles::model::cli::{Cli, InstalledCli, install};
@@ -21,10 +20,10 @@ use doubles::model::{Expectation, ModelDouble, Script, ToolAction, ToolCall, Tur
 use doubles::model::{anthropic, openai};
 use entrypoint::agent::Assistant;
 use entrypoint::agent::mcp::{McpConfig, McpError};
-use entrypoint::agent::run::{ApiConfig, Outcome, Provider, RunError, RunSpec, run};
-use entrypoint::proxy::{ModelApi, Upstream};
+use entrypoint::agent::run::{Outcome, RunError, RunSpec, run};
 use entrypoint::sandbox::{Capabilities, Network, Plan, ProbeProgram, SandboxUid, Settings};
-use entrypoint::secret::Secret;
+
+use crate::support::runs;
 
 /// Set in the child: the test runs its body there.
 const CHILD: &str = "DOUBLES_MCP_TEST_CHILD";
@@ -51,13 +50,7 @@ fn in_job_environment(test: &str) -> bool {
         .env(TRACKER_VARIABLE, TRACKER_TOKEN)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "the test failed in its child");
-    assert!(
-        stdout.contains(&format!("test {test} ... ok")) && stdout.contains("1 passed"),
-        "the test did not run in its child"
-    );
+    runs::assert_child_test_passed(&out, test, "child");
     false
 }
 
@@ -92,18 +85,10 @@ async fn spec(
     workspace: &Path,
     mcp: McpConfig,
 ) -> RunSpec {
-    let (cli, api, base, key, model) = match assistant {
-        Assistant::Claude => (
-            Cli::Claude,
-            ModelApi::Anthropic,
-            double.base_url(),
-            CLAUDE_KEY,
-            "claude-sonnet-4-6",
-        ),
+    let (cli, key, model) = match assistant {
+        Assistant::Claude => (Cli::Claude, CLAUDE_KEY, "claude-sonnet-4-6"),
         Assistant::Codex => (
             Cli::Codex,
-            ModelApi::OpenAi,
-            format!("{}/v1", double.base_url()),
             OPENAI_KEY,
             // The product's default model. For models it knows to support tool search
             // (`gpt-5.5`), Codex 0.169.0 defers MCP tools behind its `tool_search` tool and the
@@ -112,25 +97,12 @@ async fn spec(
         ),
     };
     let cli = installed(cli).await;
+    let (api, base) = runs::api_of(assistant, &double.base_url());
     let mut spec = RunSpec {
-        options: Default::default(),
-        assistant,
-        program: cli.binary,
         extra_path: cli.path_dirs,
-        workspace: workspace.to_owned(),
         prompt: "What does issue WEB-7 say?".to_owned(),
         model: Some(model.to_owned()),
-        fallback_model: None,
-        max_turns: None,
-        max_budget_usd: None,
-        price: None,
-        max_retries: Some(0),
-        timeout: Duration::from_secs(120),
-        provider: Provider::Api(ApiConfig {
-            upstream: Upstream::parse(api, &base).unwrap(),
-            key: Secret::new(key),
-        }),
-        passthrough: Vec::new(),
+        ..runs::spec(assistant, cli.binary, workspace, (api, &base), key)
     };
     spec.options.mcp = mcp;
     spec

@@ -5,18 +5,12 @@
 //! nothing. Every further quota error doubles the wait, and after `AI_QUOTA_RETRIES` retries the
 //! note says what to do.
 
-use doubles::model::stories::seed_greeting;
 use std::process::Output;
 use std::time::Duration;
 
 use chrono::Utc;
-use doubles::gitlab::double::{
-    GitLabDouble, IssuableChange, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec,
-    SeededUser, Team, TeamSpec, UserSpec,
-};
+use doubles::gitlab::double::{IssuableChange, NoteSpec, Noteable as DoubleNoteable, UserSpec};
 use doubles::gitlab::model::Note;
-use doubles::gitlab::repo::git_command;
-use doubles::model::cli::{Cli, install};
 use doubles::model::{ApiError, Fault, ModelDouble, Script, Turn, openai};
 use entrypoint::agent::Assistant;
 use entrypoint::gitlab::ids::UserId;
@@ -24,61 +18,29 @@ use entrypoint::marker::{NoteRole, marker};
 use entrypoint::quota::{Queued, QueuedRequest};
 use entrypoint::trigger::event_vars::Requested;
 
-const OPENAI_KEY: &str = "sk-quota-key-9a8b7c6d5e4f";
-/// A model name Codex knows.
-const CODEX_MODEL: &str = "gpt-5.5";
-/// Far above a healthy job (seconds): catches a hang only.
-const JOB_LIMIT: Duration = Duration::from_secs(180);
+use crate::support::ci_job::{ModelKeys, run_with};
+use crate::support::story::{Story, story_world};
+
+const KEYS: ModelKeys = ModelKeys {
+    anthropic: "sk-ant-quota-key-4e5d6c7b8a9f",
+    openai: "sk-quota-key-9a8b7c6d5e4f",
+};
 /// The first wait after a quota error: long enough for the "too early" scan to run before it.
 const BACKOFF_SECONDS: u64 = 20;
 
-struct World {
-    gl: GitLabDouble,
-    project: u64,
-    bot: SeededUser,
-    dev: SeededUser,
-    job_token: String,
-    dir: tempfile::TempDir,
-}
+story_world!();
 
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let Team {
-        project, bot, dev, ..
-    } = gl
-        .seed_team(TeamSpec {
-            bot_name: "AI",
-            bot_role: 40,
-            ..TeamSpec::default()
-        })
-        .expect("team");
-    world_of(gl, project, bot, dev)
+    World {
+        story: Story::team(false).await,
+    }
 }
 
 /// A bot user named like the handle (`codex`): GitLab files its to-dos (an assignment among
 /// them), and the scan reads them.
 async fn world_with_codex_user() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets"))
-        .expect("project")
-        .id;
-    let bot = gl.add_user(UserSpec::human("codex")).expect("bot");
-    gl.add_member(project, bot.id, 40).expect("bot member");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
-    gl.add_member(project, dev.id, 30).expect("dev member");
-    world_of(gl, project, bot, dev)
-}
-
-fn world_of(gl: GitLabDouble, project: u64, bot: SeededUser, dev: SeededUser) -> World {
-    let job_token = seed_greeting(&gl, project, dev.id).expect("the greeting and a job token");
     World {
-        gl,
-        project,
-        bot,
-        dev,
-        job_token,
-        dir: doubles::sandbox::reachable_tempdir(),
+        story: Story::with_bot(|_| UserSpec::human("codex"), 30, false).await,
     }
 }
 
@@ -91,12 +53,16 @@ fn rate_limited() -> Turn {
 }
 
 impl World {
-    fn bot_notes(&self, noteable: DoubleNoteable) -> Vec<Note> {
-        self.gl
-            .notes(self.project, noteable)
-            .into_iter()
-            .filter(|n| n.author_id == self.bot.id)
-            .collect()
+    /// dana's issue "Typo".
+    fn typo_issue(&self) -> DoubleNoteable {
+        DoubleNoteable::Issue(self.issue("Typo"))
+    }
+
+    /// dana's issue "Typo" and her question to Codex on it (its note id).
+    fn typo_mention(&self) -> (DoubleNoteable, u64) {
+        let issue = self.typo_issue();
+        let note = self.note(issue, self.dev.id, "@codex what does greet.txt say?");
+        (issue, note)
     }
 
     /// `entrypoint scan --assistant codex` as the scheduled scan job runs it (in-job mode).
@@ -107,77 +73,18 @@ impl World {
     /// `entrypoint <subcommand> --assistant codex` in a job of the project; `extra` on top of
     /// the scan job's variables (an empty value hides one).
     async fn job(&self, subcommand: &str, model: &ModelDouble, extra: &[(&str, &str)]) -> Output {
-        let name = (0..)
-            .map(|n| format!("scan-{n}"))
-            .find(|name| !self.dir.path().join(name).exists())
-            .expect("a free directory name");
-        let checkout = self.dir.path().join(name);
-        let url = self.gl.git_url(self.project).unwrap().replacen(
-            "http://",
-            &format!("http://gitlab-ci-token:{}@", self.job_token),
-            1,
-        );
-        let out = git_command()
-            .args(["clone", "--quiet", "--depth", "20", &url])
-            .arg(&checkout)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let cli = doubles::sandbox::reachable_cli(&install(Cli::Codex).expect("codex"));
-        let path = std::env::join_paths(
-            cli.path_dirs
-                .iter()
-                .cloned()
-                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
-        )
-        .unwrap();
+        let checkout = self.checkout("scan");
         let lease = doubles::sandbox::UidLease::take();
-        let base = self.gl.base_url();
-        let mut command = tokio::process::Command::new(
-            doubles::binaries::entrypoint().expect("the entrypoint binary"),
-        );
+        let mut command = self
+            .ci_job(&checkout, "4545", Assistant::Codex, model, KEYS)
+            .command(subcommand, &lease);
         command
-            .args([subcommand, "--assistant", "codex"])
-            .env_clear()
-            .env("PATH", path)
-            .env("HOME", std::env::var_os("HOME").unwrap())
-            .env("CI", "true")
+            .args(["--assistant", "codex"])
             .env("CI_PIPELINE_SOURCE", "schedule")
-            .env("CI_PROJECT_ID", self.project.to_string())
-            .env("CI_PROJECT_PATH", "acme/widgets")
-            .env("CI_PROJECT_DIR", &checkout)
-            .env("CI_API_V4_URL", self.gl.api_url())
-            .env("CI_SERVER_URL", &base)
-            .env("CI_DEFAULT_BRANCH", "main")
             .env("CI_COMMIT_REF_NAME", "main")
-            .env("CI_REPOSITORY_URL", &url)
-            .env("CI_JOB_TOKEN", &self.job_token)
-            .env("CI_JOB_ID", "4545")
-            .env("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/4545"))
-            .env("GITLAB_TOKEN", &self.bot.token)
             .env("AI_SCAN", "true")
-            .env("AI_QUOTA_BACKOFF_SECONDS", BACKOFF_SECONDS.to_string())
-            .env("AI_TIMEOUT", "150s")
-            .env("AI_SANDBOX", "off")
-            .env("AI_SANDBOX_UID", lease.uid.to_string())
-            .env("AI_CODEX_BIN", &cli.binary)
-            .env("OPENAI_API_KEY", OPENAI_KEY)
-            .env("OPENAI_BASE_URL", format!("{}/v1", model.base_url()))
-            .env("CODEX_MODEL", CODEX_MODEL);
-        for (name, value) in extra {
-            command.env(name, value);
-        }
-        let output = tokio::time::timeout(JOB_LIMIT, command.output())
-            .await
-            .expect("the scan finished in time")
-            .expect("the scan ran");
-        eprintln!(
-            "--- scan ({:?}) ---\n{}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
+            .env("AI_QUOTA_BACKOFF_SECONDS", BACKOFF_SECONDS.to_string());
+        run_with(command, extra, subcommand).await
     }
 }
 
@@ -203,19 +110,7 @@ async fn wait_until(at: chrono::DateTime<Utc>) {
 #[tokio::test]
 async fn a_quota_error_queues_the_mention_and_a_later_scan_answers_it_once() {
     let w = world().await;
-    let iid =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
-            .unwrap()
-            .iid;
-    let issue = DoubleNoteable::Issue(iid);
-    let mention =
-        w.gl.add_note(
-            w.project,
-            issue,
-            NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
-        )
-        .unwrap()
-        .id;
+    let (issue, mention) = w.typo_mention();
     let model = openai::start(
         Script::new()
             .then(rate_limited())
@@ -322,17 +217,7 @@ async fn a_quota_error_queues_the_mention_and_a_later_scan_answers_it_once() {
 #[tokio::test]
 async fn every_further_quota_error_doubles_the_wait_and_the_last_one_says_what_to_do() {
     let w = world().await;
-    let iid =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
-            .unwrap()
-            .iid;
-    let issue = DoubleNoteable::Issue(iid);
-    w.gl.add_note(
-        w.project,
-        issue,
-        NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
-    )
-    .unwrap();
+    let (issue, _) = w.typo_mention();
     let model = openai::start(Script::new().then(rate_limited().times(3)))
         .await
         .unwrap();
@@ -378,17 +263,7 @@ async fn every_further_quota_error_doubles_the_wait_and_the_last_one_says_what_t
 #[tokio::test]
 async fn a_retry_after_longer_than_the_back_off_is_respected() {
     let w = world().await;
-    let iid =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
-            .unwrap()
-            .iid;
-    let issue = DoubleNoteable::Issue(iid);
-    w.gl.add_note(
-        w.project,
-        issue,
-        NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
-    )
-    .unwrap();
+    let (issue, _) = w.typo_mention();
     let model = openai::start(Script::new().then(Turn::fault(Fault::Status(
         ApiError::new(429, "Rate limit reached for requests.").retry_after(900),
     ))))
@@ -409,19 +284,9 @@ async fn a_retry_after_longer_than_the_back_off_is_respected() {
 #[tokio::test]
 async fn a_queued_mention_deleted_before_its_retry_leaves_no_queued_note_behind() {
     let w = world().await;
-    let iid =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
-            .unwrap()
-            .iid;
+    let iid = w.issue("Typo");
     let issue = DoubleNoteable::Issue(iid);
-    let mention =
-        w.gl.add_note(
-            w.project,
-            issue,
-            NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
-        )
-        .unwrap()
-        .id;
+    let mention = w.note(issue, w.dev.id, "@codex what does greet.txt say?");
     let model = openai::start(Script::new().then(rate_limited()))
         .await
         .unwrap();
@@ -461,17 +326,7 @@ async fn a_queued_mention_deleted_before_its_retry_leaves_no_queued_note_behind(
 #[tokio::test]
 async fn with_queueing_off_a_quota_error_fails_at_once_as_before() {
     let w = world().await;
-    let iid =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
-            .unwrap()
-            .iid;
-    let issue = DoubleNoteable::Issue(iid);
-    w.gl.add_note(
-        w.project,
-        issue,
-        NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
-    )
-    .unwrap();
+    let (issue, _) = w.typo_mention();
     let model = openai::start(Script::new().then(rate_limited()))
         .await
         .unwrap();
@@ -493,11 +348,7 @@ async fn with_queueing_off_a_quota_error_fails_at_once_as_before() {
 #[tokio::test]
 async fn a_quota_error_on_an_assignment_is_queued_and_a_later_scan_answers_it_once() {
     let w = world_with_codex_user().await;
-    let iid =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
-            .unwrap()
-            .iid;
-    let issue = DoubleNoteable::Issue(iid);
+    let issue = w.typo_issue();
     w.gl.change_issuable(
         w.project,
         issue,
@@ -586,11 +437,7 @@ async fn a_quota_error_on_an_assignment_is_queued_and_a_later_scan_answers_it_on
 #[tokio::test]
 async fn a_queued_assignment_withdrawn_before_its_retry_leaves_no_queued_note_behind() {
     let w = world_with_codex_user().await;
-    let iid =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
-            .unwrap()
-            .iid;
-    let issue = DoubleNoteable::Issue(iid);
+    let issue = w.typo_issue();
     w.gl.change_issuable(
         w.project,
         issue,
@@ -628,11 +475,7 @@ async fn a_quota_error_on_the_trigger_label_is_queued_and_retried_by_a_scan_that
     // A project bot (no to-dos): the scan finds the label in the label events, and the retry
     // rebuilds the label request from the queued line.
     let w = world().await;
-    let iid =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
-            .unwrap()
-            .iid;
-    let issue = DoubleNoteable::Issue(iid);
+    let issue = w.typo_issue();
     w.gl.change_issuable(
         w.project,
         issue,
@@ -688,24 +531,10 @@ async fn a_quota_error_on_the_trigger_label_is_queued_and_retried_by_a_scan_that
 /// retry pipeline's job.
 #[tokio::test]
 async fn a_relay_retry_that_meets_the_limit_again_is_retried_by_the_next_sweep() {
-    use entrypoint::gitlab::ids::{NoteId, ProjectId, ProjectRef};
+    use entrypoint::gitlab::ids::NoteId;
     use entrypoint::relay::RelayConfig;
-    use entrypoint::relay::config::{ConnectionLimits, PipelineStart, ProjectRoute};
-    use entrypoint::secret::Secret;
     let w = world().await;
-    let iid =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Typo"))
-            .unwrap()
-            .iid;
-    let issue = DoubleNoteable::Issue(iid);
-    let mention =
-        w.gl.add_note(
-            w.project,
-            issue,
-            NoteSpec::new(w.dev.id, "@codex what does greet.txt say?"),
-        )
-        .unwrap()
-        .id;
+    let (issue, mention) = w.typo_mention();
     // What a relay pipeline's first run left (quota_queue's first test shows how it is made).
     let queued = Queued {
         assistant: Assistant::Codex,
@@ -732,33 +561,8 @@ async fn a_relay_retry_that_meets_the_limit_again_is_retried_by_the_next_sweep()
         .unwrap()
         .id;
     let relay = entrypoint::relay::Relay::start(RelayConfig {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        gitlab: entrypoint::gitlab::ApiBaseUrl::parse(&w.gl.api_url()).unwrap(),
-        webhook_secrets: vec![Secret::new("quota-sweep-secret")],
-        bot_token: Secret::new(w.bot.token.clone()),
-        handles: entrypoint::agent::Handles::default(),
-        guard: entrypoint::guard::GuardSettings::default(),
-        projects: vec![(
-            ProjectRef::Id(ProjectId(w.project)),
-            ProjectRoute {
-                start: PipelineStart::BotToken,
-                git_ref: "main".to_owned(),
-                bot_token: None,
-            },
-        )],
-        default_route: None,
-        queue_capacity: 16,
-        workers: 2,
-        max_body_bytes: 1024 * 1024,
-        retry: entrypoint::gitlab::RetryPolicy::default(),
-        dedup_ttl: Duration::from_secs(600),
-        claim: entrypoint::claim::ClaimSettings::default(),
-        limits: ConnectionLimits::default(),
-        overflow_bytes: 1024 * 1024,
-        spool_dir: None,
-        label_trigger: None,
-        event_assistant: Assistant::Claude,
         quota_sweep: Some(Duration::from_millis(500)),
+        ..w.relay_config("quota-sweep-secret")
     })
     .await
     .expect("relay starts");

@@ -5,67 +5,24 @@ use doubles::gitlab::GitLabDouble;
 use doubles::gitlab::double::{
     IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
 };
-use doubles::gitlab::repo::{FileChange, Signature};
+use doubles::gitlab::repo::FileChange;
 use entrypoint::agent::Assistant;
 use entrypoint::context::{ContextBudget, gather, render};
 use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::config::{ApiBaseUrl, ClientConfig, GitLabToken};
 use entrypoint::gitlab::diff_position::DiffPosition;
 use entrypoint::gitlab::ids::{
-    DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId,
+    DiscussionId, IssueIid, MergeRequestIid, Noteable, ProjectId, ProjectRef,
 };
 use entrypoint::marker::{NoteRole, marker};
-use entrypoint::secret::Secret;
-use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
+use entrypoint::trigger::NoteKind;
 use serde_json::json;
 
+use crate::support::ci_job::dana;
+use crate::support::gitlab_client;
+use crate::support::trigger::note_trigger;
+
 fn client(gl: &GitLabDouble, token: &str) -> GitLab {
-    GitLab::new(ClientConfig::new(
-        ApiBaseUrl::parse(&gl.api_url()).unwrap(),
-        GitLabToken::new(Secret::new(token)),
-    ))
-    .unwrap()
-}
-
-fn trigger(
-    project: u64,
-    noteable: Noteable,
-    note: u64,
-    author: u64,
-    body: &str,
-    kind: NoteKind,
-    discussion: &str,
-) -> Trigger {
-    Trigger {
-        source: Source::Webhook,
-        project: ProjectRef::Id(ProjectId(project)),
-        noteable,
-        note: Some(TriggerNote {
-            id: NoteId(note),
-            discussion: DiscussionId::new(discussion).ok(),
-            author: Author {
-                id: UserId(author),
-                username: Some("alice".to_owned()),
-            },
-            body: body.to_owned(),
-            kind,
-            internal: false,
-            system: false,
-            edited: false,
-        }),
-        assistants: vec![Assistant::Claude],
-        instruction: String::new(),
-        placeholder: None,
-        confidential: false,
-        event: None,
-    }
-}
-
-fn human() -> Signature {
-    Signature {
-        name: "Dev".to_owned(),
-        email: "dev@example.com".to_owned(),
-    }
+    gitlab_client::client(&gl.api_url(), token)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -143,14 +100,14 @@ async fn issue_context_is_clean_complete_and_delimited() {
     .unwrap();
 
     gl.clear_requests();
-    let trigger = trigger(
+    let trigger = note_trigger(
         project.id,
         Noteable::Issue(IssueIid(issue.iid)),
         request.id,
         alice.id,
         "@claude please fix it",
         NoteKind::DiscussionNote,
-        &started.discussion_id,
+        DiscussionId::new(&started.discussion_id).ok(),
     );
     let context = gather(&client(&gl, &bot.token), &trigger).await.unwrap();
     assert_eq!(context.api_calls as usize, gl.requests().len());
@@ -249,7 +206,7 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
             content: lines.clone().into_bytes(),
         }],
         "Base\n",
-        &human(),
+        &dana(),
     )
     .unwrap();
     let changed = lines.replace("line 10\n", "line ten\n");
@@ -267,7 +224,7 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
             },
         ],
         "Change\n",
-        &human(),
+        &dana(),
     )
     .unwrap();
     let mr = gl
@@ -300,7 +257,7 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
         .unwrap();
     gl.clear_requests();
     let position: DiffPosition = serde_json::from_value(position).unwrap();
-    let trigger = trigger(
+    let trigger = note_trigger(
         project.id,
         Noteable::MergeRequest(MergeRequestIid(mr.iid)),
         note.id,
@@ -309,7 +266,7 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
         NoteKind::DiffNote {
             position: Box::new(position),
         },
-        &note.discussion_id,
+        DiscussionId::new(&note.discussion_id).ok(),
     );
     let context = gather(&gitlab, &trigger).await.unwrap();
     assert_eq!(context.api_calls as usize, gl.requests().len());

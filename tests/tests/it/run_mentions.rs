@@ -5,16 +5,12 @@
 //! The first run builds the `entrypoint` binary and installs the CLIs from npm into the user
 //! cache.
 
-use doubles::gitlab::double::{Team, TeamSpec};
-use doubles::model::stories::seed_greeting;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser,
-};
+use doubles::gitlab::double::{IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable};
 use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::FileChange;
 
@@ -28,7 +24,8 @@ use entrypoint::mention::find_mentions;
 use entrypoint::publish::review::review_file_in;
 use entrypoint::publish::state::StateFile;
 
-use crate::support::ci_job::{CiJob, ModelKeys, dana, finish, free_name, runner_checkout, write};
+use crate::support::ci_job::{ModelKeys, dana, finish, write};
+use crate::support::story::{Story, story_world};
 
 const CLAUDE_KEY: &str = "sk-ant-run-key-0f9e8d7c6b5a";
 const OPENAI_KEY: &str = "sk-run-key-1a2b3c4d5e6f";
@@ -37,42 +34,11 @@ const KEYS: ModelKeys = ModelKeys {
     openai: OPENAI_KEY,
 };
 
-struct World {
-    gl: GitLabDouble,
-    project: u64,
-    bot: SeededUser,
-    dev: SeededUser,
-    guest: SeededUser,
-    job_token: String,
-    dir: tempfile::TempDir,
-}
+story_world!();
 
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let Team {
-        project,
-        bot,
-        dev,
-        guest,
-    } = gl
-        .seed_team(TeamSpec {
-            bot_name: "AI",
-            bot_role: 40,
-            guest: true,
-            ..TeamSpec::default()
-        })
-        .expect("team");
-    let guest = guest.expect("guest");
-    let job_token = seed_greeting(&gl, project, dev.id).expect("the greeting and a job token");
     World {
-        gl,
-        project,
-        bot,
-        dev,
-        guest,
-        job_token,
-        // The checkouts below it must be enterable by the sandbox uid, as /builds is.
-        dir: doubles::sandbox::reachable_tempdir(),
+        story: Story::team(true).await,
     }
 }
 
@@ -125,41 +91,6 @@ impl Finished {
 }
 
 impl World {
-    fn issue(&self, title: &str) -> u64 {
-        self.gl
-            .create_issue(self.project, IssueSpec::new(self.dev.id, title))
-            .unwrap()
-            .iid
-    }
-
-    fn note(&self, noteable: DoubleNoteable, author: u64, body: &str) -> u64 {
-        self.gl
-            .add_note(self.project, noteable, NoteSpec::new(author, body))
-            .unwrap()
-            .id
-    }
-
-    fn notes(&self, noteable: DoubleNoteable) -> Vec<Note> {
-        self.gl.notes(self.project, noteable)
-    }
-
-    fn bot_notes(&self, noteable: DoubleNoteable) -> Vec<Note> {
-        self.notes(noteable)
-            .into_iter()
-            .filter(|n| n.author_id == self.bot.id)
-            .collect()
-    }
-
-    /// A checkout as the runner makes it, in the world's directory.
-    fn checkout(&self, name: &str) -> PathBuf {
-        runner_checkout(
-            &self.gl,
-            self.project,
-            &self.job_token,
-            &self.dir.path().join(name),
-        )
-    }
-
     async fn run(&self, job: Job<'_>) -> Finished {
         self.run_command("run", job).await
     }
@@ -173,24 +104,15 @@ impl World {
             "run" => format!("{}-{}", job.assistant.name(), job.note),
             other => format!("{other}-{}", job.assistant.name()),
         };
-        let checkout = self.checkout(&free_name(self.dir.path(), &base));
+        let checkout = self.checkout(&base);
         let (noteable_type, iid) = match job.noteable {
             DoubleNoteable::Issue(iid) => ("issue", iid),
             DoubleNoteable::MergeRequest(iid) => ("merge_request", iid),
         };
         let lease = doubles::sandbox::UidLease::take();
-        let mut command = CiJob {
-            gl: &self.gl,
-            project: self.project,
-            job_token: &self.job_token,
-            bot_token: &self.bot.token,
-            checkout: &checkout,
-            job_id: "4242",
-            assistant: job.assistant,
-            model: job.model,
-            keys: KEYS,
-        }
-        .command(subcommand, &lease);
+        let mut command = self
+            .ci_job(&checkout, "4242", job.assistant, job.model, KEYS)
+            .command(subcommand, &lease);
         command
             .env("AI_NOTEABLE_TYPE", noteable_type)
             .env("AI_NOTEABLE_IID", iid.to_string())
@@ -360,21 +282,11 @@ fn codex_renames_two_to_second(call_id: &str) -> Script {
 
 /// A merge request from `feature` (which adds `src/lib.txt`) by dana.
 fn feature_merge_request(w: &World) -> u64 {
-    let repo = w.gl.repo(w.project).unwrap();
-    repo.create_branch("feature", "main").unwrap();
-    repo.commit(
-        "feature",
+    w.feature_merge_request(
         &[write("src/lib.txt", "one\ntwo\nthree\nfour\n")],
         "Add lib\n",
-        &dana(),
+        "Add lib",
     )
-    .unwrap();
-    w.gl.create_merge_request(
-        w.project,
-        MrSpec::new(w.dev.id, "feature", "main", "Add lib"),
-    )
-    .unwrap()
-    .iid
 }
 
 #[tokio::test]
@@ -675,7 +587,7 @@ async fn guest_gets_a_polite_refusal_and_the_model_is_never_called() {
     let w = world().await;
     let iid = w.issue("Please");
     let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.guest.id, "@claude please fix this");
+    let note = w.note(issue, w.guest().id, "@claude please fix this");
     let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
         .await
         .unwrap();
@@ -1487,19 +1399,8 @@ async fn a_hook_on_the_default_branch_runs() {
 /// A merge request adding a file of `lines` lines, for the automatic review stories; returns
 /// its IID.
 fn long_merge_request(w: &World, title: &str, lines: usize) -> u64 {
-    let repo = w.gl.repo(w.project).unwrap();
-    repo.create_branch("feature", "main").unwrap();
     let body: String = (1..=lines).map(|n| format!("line {n}\n")).collect();
-    repo.commit(
-        "feature",
-        &[write("src/big.txt", &body)],
-        "Add big\n",
-        &dana(),
-    )
-    .unwrap();
-    w.gl.create_merge_request(w.project, MrSpec::new(w.dev.id, "feature", "main", title))
-        .unwrap()
-        .iid
+    w.feature_merge_request(&[write("src/big.txt", &body)], "Add big\n", title)
 }
 
 /// `entrypoint review` for merge request `iid` in a merge request pipeline, with Claude.

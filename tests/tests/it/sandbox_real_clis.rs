@@ -11,7 +11,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use doubles::model::cli::{Cli, install};
 use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
@@ -19,10 +18,10 @@ use entrypoint::agent::Assistant;
 use entrypoint::agent::events::AssistantEvent;
 use entrypoint::agent::mcp::McpConfig;
 use entrypoint::agent::run::RunReport;
-use entrypoint::agent::run::{ApiConfig, Outcome, Provider, RunSpec, run};
-use entrypoint::proxy::{ModelApi, Upstream};
+use entrypoint::agent::run::{Outcome, RunSpec, run};
 use entrypoint::sandbox::{Capabilities, Network, Plan, ProbeProgram, SandboxUid, Settings};
-use entrypoint::secret::Secret;
+
+use crate::support::runs;
 
 const INSIDE: &str = "DOUBLES_SANDBOX_TEST_NETNS";
 const CLI_BINARY: &str = "DOUBLES_SANDBOX_CLI_BINARY";
@@ -77,13 +76,7 @@ async fn inside_fresh_netns(cli: Cli, test: &str) -> bool {
         )
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "the test failed in its namespace");
-    assert!(
-        stdout.contains(&format!("test {test} ... ok")) && stdout.contains("1 passed"),
-        "the test did not run in its namespace"
-    );
+    runs::assert_child_test_passed(&out, test, "namespace");
     false
 }
 
@@ -117,44 +110,21 @@ async fn fenced_run_with(
     extra_hosts: Vec<String>,
     model_override: Option<&str>,
 ) -> (RunReport, Vec<AssistantEvent>, &'static str) {
-    let (api, base, key, model) = match assistant {
-        Assistant::Codex => (
-            ModelApi::OpenAi,
-            format!("{}/v1", double.base_url()),
-            OPENAI_KEY,
-            "gpt-5.5",
-        ),
-        Assistant::Claude => (
-            ModelApi::Anthropic,
-            double.base_url(),
-            ANTHROPIC_KEY,
-            "claude-sonnet-4-6",
-        ),
+    let (key, model) = match assistant {
+        Assistant::Codex => (OPENAI_KEY, "gpt-5.5"),
+        Assistant::Claude => (ANTHROPIC_KEY, "claude-sonnet-4-6"),
     };
+    let (api, base) = runs::api_of(assistant, &double.base_url());
+    let program = std::env::var_os(CLI_BINARY).unwrap().into();
     let mut spec = RunSpec {
-        options: Default::default(),
-        assistant,
-        program: std::env::var_os(CLI_BINARY).unwrap().into(),
         extra_path: std::env::var(CLI_PATH)
             .unwrap()
             .split(':')
             .filter(|d| !d.is_empty())
             .map(PathBuf::from)
             .collect(),
-        workspace: work.to_owned(),
-        prompt: "Do the task.".to_owned(),
         model: Some(model.to_owned()),
-        fallback_model: None,
-        max_turns: None,
-        max_budget_usd: None,
-        price: None,
-        max_retries: Some(0),
-        timeout: Duration::from_secs(120),
-        provider: Provider::Api(ApiConfig {
-            upstream: Upstream::parse(api, &base).unwrap(),
-            key: Secret::new(key),
-        }),
-        passthrough: Vec::new(),
+        ..runs::spec(assistant, program, work, (api, &base), key)
     };
     spec.options.mcp = mcp;
     if let Some(model) = model_override {

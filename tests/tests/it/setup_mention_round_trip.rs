@@ -8,32 +8,12 @@ use std::time::Duration;
 use doubles::gitlab::double::{GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, UserSpec};
 use doubles::gitlab::version::GitLabVersion;
 use entrypoint::agent::{Assistant, Handles};
-use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
-use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
-use entrypoint::secret::Secret;
-use entrypoint::setup::{self, Mode, Options, Outcome, TemplateSource, Ui};
+use entrypoint::setup::{self, Outcome};
 use entrypoint::trigger::decision::{BotIdentity, Decision, SkipReason, decide};
 use entrypoint::trigger::load::{Entry, detect};
 
-struct Quiet;
-
-impl Ui for Quiet {
-    fn say(&mut self, _line: &str) {}
-    fn confirm(&mut self, _question: &str) -> anyhow::Result<bool> {
-        Ok(true)
-    }
-    fn read_secret(&mut self, _prompt: &str) -> anyhow::Result<Secret> {
-        anyhow::bail!("the key comes from the options")
-    }
-}
-
-fn client(api_url: &str, token: &str) -> GitLab {
-    GitLab::new(ClientConfig::new(
-        ApiBaseUrl::parse(api_url).expect("API URL"),
-        GitLabToken::new(Secret::new(token)),
-    ))
-    .expect("client")
-}
+use crate::support::gitlab_client::client;
+use crate::support::setup::{Quiet, webhook_options};
 
 /// What the triggered job would decide for the pipeline's `TRIGGER_PAYLOAD`.
 fn job_decision(payload: &str, project: u64, bot: &BotIdentity) -> Decision {
@@ -71,20 +51,7 @@ async fn a_comment_after_webhook_setup_starts_a_pipeline_the_job_acts_on() {
     let dana = gl.add_user(UserSpec::human("dana")).unwrap();
     gl.add_member(project, dana.id, 30).unwrap();
 
-    let options = Options {
-        project: ProjectRef::Id(ProjectId(project)),
-        assistant: Assistant::Claude,
-        mode: Mode::Webhook,
-        bot_token: None,
-        model_key: Some(Secret::new("sk-ant-api03-round-trip-key")),
-        yes: true,
-        merge_request: true,
-        template: TemplateSource {
-            project: "tools/assistants".into(),
-            git_ref: "v1.0.0".into(),
-        },
-        handles: Handles::default(),
-    };
+    let options = webhook_options(project, "sk-ant-api03-round-trip-key");
     let admin = client(&gl.api_url(), &alice.token);
     assert_eq!(
         setup::run(&admin, &options, &mut Quiet).await.unwrap(),

@@ -6,16 +6,15 @@
 //! Syntax references: <https://docs.gitlab.com/ci/yaml/> and
 //! <https://docs.gitlab.com/ci/jobs/job_rules/#cicd-variable-expressions>.
 
-use doubles::gitlab::double::{Team, TeamSpec};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use doubles::ci_config::{Template, load, load_with};
 use doubles::ci_rules::{Rule, Vars, decide, vars};
-use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, NoteSpec, Noteable as DoubleNoteable, SeededUser,
-};
+use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable};
 use yaml_rust2::Yaml;
+
+use crate::support::story::{Story, story_world};
 
 const TEMPLATES: [(&str, &str); 2] = [("claude.yml", "claude"), ("codex.yml", "codex")];
 
@@ -602,34 +601,11 @@ fn the_ack_job_runs_in_the_slim_image_before_the_answer_in_webhook_pipelines_onl
 
 // ---- the job's shell lines against the GitLab double ---------------------------------------
 
-struct World {
-    gl: GitLabDouble,
-    project: u64,
-    bot: SeededUser,
-    dev: SeededUser,
-    job_token: String,
-    dir: tempfile::TempDir,
-}
+story_world!();
 
 async fn world() -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let Team {
-        project, bot, dev, ..
-    } = gl
-        .seed_team(TeamSpec {
-            bot_name: "AI",
-            bot_role: 40,
-            ..TeamSpec::default()
-        })
-        .expect("team");
-    let job_token = gl.add_job_token(project, dev.id).expect("job token");
     World {
-        gl,
-        project,
-        bot,
-        dev,
-        job_token,
-        dir: tempfile::tempdir().expect("tempdir"),
+        story: Story::team(false).await,
     }
 }
 
@@ -650,7 +626,6 @@ impl World {
             std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
         ))
         .expect("PATH");
-        let base = self.gl.base_url();
         let mut command = std::process::Command::new("bash");
         command
             .arg("-euc")
@@ -658,19 +633,12 @@ impl World {
             .env_clear()
             .env("PATH", path)
             .env("HOME", self.dir.path())
-            .env("CI", "true")
+            .envs(self.job_vars("4242"))
             .env("CI_PIPELINE_SOURCE", "trigger")
-            .env("CI_PROJECT_ID", self.project.to_string())
-            .env("CI_PROJECT_PATH", "acme/widgets")
             .env("CI_PROJECT_DIR", self.dir.path())
-            .env("CI_API_V4_URL", self.gl.api_url())
-            .env("CI_SERVER_URL", &base)
             .env("CI_SERVER_HOST", "127.0.0.1")
             .env("CI_DEFAULT_BRANCH", "main")
             .env("CI_JOB_TOKEN", &self.job_token)
-            .env("CI_JOB_ID", "4242")
-            .env("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/4242"))
-            .env("GITLAB_TOKEN", &self.bot.token)
             .env("CLAUDE_API_KEY", "sk-ant-template-key-0a1b2c");
         for (name, value) in job["variables"].as_hash().expect("variables") {
             let value = match value {
@@ -693,6 +661,15 @@ impl World {
         (output, elapsed)
     }
 
+    /// The job's `after_script` once its script ended with `status`: it succeeds and writes
+    /// nothing.
+    fn after_script_writes_nothing(&self, job: &Yaml, vars: &[(&str, String)], status: &str) {
+        let vars = [vars, &[("CI_JOB_STATUS", status.to_owned())]].concat();
+        let (out, _) = self.run_lines(job, &strings(&job["after_script"]), &vars);
+        assert!(out.status.success(), "the after_script succeeds");
+        assert_eq!(self.api_writes(), Vec::<String>::new());
+    }
+
     fn api_writes(&self) -> Vec<String> {
         self.gl
             .requests()
@@ -711,15 +688,9 @@ fn claude_job() -> Yaml {
 async fn a_relayed_note_without_a_mention_ends_the_script_at_once() {
     let job = claude_job();
     let w = world().await;
-    let iid =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Chatter"))
-            .expect("issue")
-            .iid;
+    let iid = w.issue("Chatter");
     let issue = DoubleNoteable::Issue(iid);
-    let note =
-        w.gl.add_note(w.project, issue, NoteSpec::new(w.dev.id, "just a comment"))
-            .expect("note")
-            .id;
+    let note = w.note(issue, w.dev.id, "just a comment");
     w.gl.clear_requests();
 
     let trigger = [
@@ -733,34 +704,16 @@ async fn a_relayed_note_without_a_mention_ends_the_script_at_once() {
     assert!(out.status.success());
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     assert_eq!(w.api_writes(), Vec::<String>::new());
-    assert!(
-        w.gl.notes(w.project, issue)
-            .iter()
-            .all(|n| n.author_id != w.bot.id)
-    );
+    assert!(w.bot_notes(issue).is_empty());
 
-    let (out, _) = w.run_lines(
-        &job,
-        &strings(&job["after_script"]),
-        &[
-            trigger.as_slice(),
-            &[("CI_JOB_STATUS", "success".to_owned())],
-        ]
-        .concat(),
-    );
-    assert!(out.status.success());
-    assert_eq!(w.api_writes(), Vec::<String>::new());
+    w.after_script_writes_nothing(&job, &trigger, "success");
 }
 
 #[tokio::test]
 async fn a_webhook_comment_without_a_mention_costs_no_api_call() {
     let job = claude_job();
     let w = world().await;
-    let iid =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Chatter"))
-            .expect("issue")
-            .iid;
-    let issue = DoubleNoteable::Issue(iid);
+    let issue = DoubleNoteable::Issue(w.issue("Chatter"));
     let note =
         w.gl.add_note(
             w.project,
@@ -791,17 +744,7 @@ async fn a_webhook_comment_without_a_mention_costs_no_api_call() {
         0
     );
 
-    let (out, _) = w.run_lines(
-        &job,
-        &strings(&job["after_script"]),
-        &[
-            trigger.as_slice(),
-            &[("CI_JOB_STATUS", "canceled".to_owned())],
-        ]
-        .concat(),
-    );
-    assert!(out.status.success());
-    assert_eq!(w.api_writes(), Vec::<String>::new());
+    w.after_script_writes_nothing(&job, &trigger, "canceled");
 }
 
 #[tokio::test]
@@ -809,8 +752,7 @@ async fn a_scheduled_scan_of_a_quiet_project_reads_a_little_and_writes_nothing()
     let template = load("claude.yml");
     let job = template.scan_job().1.clone();
     let w = world().await;
-    w.gl.create_issue(w.project, IssueSpec::new(w.dev.id, "Chatter"))
-        .expect("issue");
+    w.issue("Chatter");
     w.gl.clear_requests();
     let schedule = [
         ("CI_PIPELINE_SOURCE", "schedule".to_owned()),
@@ -823,17 +765,7 @@ async fn a_scheduled_scan_of_a_quiet_project_reads_a_little_and_writes_nothing()
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("scan: 0 new mention(s)"), "{stdout}");
     assert_eq!(w.api_writes(), Vec::<String>::new());
-    let (out, _) = w.run_lines(
-        &job,
-        &strings(&job["after_script"]),
-        &[
-            schedule.as_slice(),
-            &[("CI_JOB_STATUS", "success".to_owned())],
-        ]
-        .concat(),
-    );
-    assert!(out.status.success());
-    assert_eq!(w.api_writes(), Vec::<String>::new());
+    w.after_script_writes_nothing(&job, &schedule, "success");
 }
 
 /// A merge request pipeline in project 7 for merge request !4 of project 7.

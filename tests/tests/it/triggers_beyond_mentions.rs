@@ -5,38 +5,30 @@
 //! real rules decide the jobs; `entrypoint run` (the product binary, the real Claude CLI, the
 //! model double) reads the hook from `TRIGGER_PAYLOAD` as GitLab passes it and answers.
 
-use doubles::model::stories::seed_greeting;
-use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
 use doubles::ci_config::Config;
 use doubles::gitlab::double::{
-    GitLabDouble, HookSpec, IssuableChange, IssueSpec, MrSpec, Noteable as DoubleNoteable,
-    ProjectSpec, SeededUser, UserSpec,
+    HookSpec, IssuableChange, IssueSpec, MrSpec, Noteable as DoubleNoteable, UserSpec,
 };
 use doubles::gitlab::model::Note;
-use doubles::gitlab::repo::{FileChange, Signature, git_command};
-use doubles::model::cli::{Cli, install};
+use doubles::gitlab::repo::FileChange;
 use doubles::model::{ModelDouble, Script, Turn, anthropic};
 use entrypoint::agent::Assistant;
 use entrypoint::claim;
 use entrypoint::marker::{NoteRole, marker};
 
-const CLAUDE_KEY: &str = "sk-ant-trigger-key-5a6b7c8d9e0f";
-const WAIT: Duration = Duration::from_secs(10);
-/// Far above a healthy job (seconds): catches a hang only.
-const JOB_LIMIT: Duration = Duration::from_secs(180);
+use crate::support::ci_job::{ModelKeys, dana, run_with, write};
+use crate::support::story::{Story, story_world};
 
-struct World {
-    gl: GitLabDouble,
-    project: u64,
-    bot: SeededUser,
-    dev: SeededUser,
-    guest: SeededUser,
-    job_token: String,
-    dir: tempfile::TempDir,
-}
+const KEYS: ModelKeys = ModelKeys {
+    anthropic: "sk-ant-trigger-key-5a6b7c8d9e0f",
+    openai: "sk-trigger-key-0f9e8d7c6b5a",
+};
+const WAIT: Duration = Duration::from_secs(10);
+
+story_world!();
 
 async fn world() -> World {
     world_with(|project| UserSpec::project_bot(project, "Claude")).await
@@ -44,23 +36,13 @@ async fn world() -> World {
 
 /// [`world`] with another bot user (the scan reads the to-dos of a bot named like its handle).
 async fn world_with(bot: impl FnOnce(u64) -> UserSpec) -> World {
-    let gl = GitLabDouble::start().await.expect("double starts");
-    let project = gl
-        .add_project(ProjectSpec::new("acme/widgets"))
-        .expect("project")
-        .id;
-    let bot = gl.add_user(bot(project)).expect("bot");
-    gl.add_member(project, bot.id, 40).expect("bot member");
-    let dev = gl.add_user(UserSpec::human("dana")).expect("dev");
-    gl.add_member(project, dev.id, 30).expect("dev member");
-    let guest = gl.add_user(UserSpec::human("gus")).expect("guest");
-    gl.add_member(project, guest.id, 10).expect("guest member");
-    let job_token = seed_greeting(&gl, project, dev.id).expect("the greeting and a job token");
+    let story = Story::with_bot(bot, 30, true).await;
+    let (gl, project) = (&story.gl, story.project);
     gl.set_ci_config(project, Config::from_templates(&["claude.yml"]));
     // An Issues and Merge request events webhook calling the trigger URL, as a team wires it
     // (docs/modes.md): GitLab passes the whole event as TRIGGER_PAYLOAD.
     let token = gl
-        .add_trigger(project, dev.id, "AI assistants")
+        .add_trigger(project, story.dev.id, "AI assistants")
         .expect("trigger");
     let url = format!(
         "{}/projects/{project}/ref/main/trigger/pipeline?token={token}",
@@ -68,33 +50,10 @@ async fn world_with(bot: impl FnOnce(u64) -> UserSpec) -> World {
     );
     gl.add_hook(project, HookSpec::issues_and_merge_requests(&url))
         .expect("hook");
-    World {
-        gl,
-        project,
-        bot,
-        dev,
-        guest,
-        job_token,
-        dir: doubles::sandbox::reachable_tempdir(),
-    }
+    World { story }
 }
 
 impl World {
-    fn issue(&self, title: &str) -> u64 {
-        self.gl
-            .create_issue(self.project, IssueSpec::new(self.dev.id, title))
-            .unwrap()
-            .iid
-    }
-
-    fn bot_notes(&self, noteable: DoubleNoteable) -> Vec<Note> {
-        self.gl
-            .notes(self.project, noteable)
-            .into_iter()
-            .filter(|n| n.author_id == self.bot.id)
-            .collect()
-    }
-
     /// The `TRIGGER_PAYLOAD` of the `n`th pipeline (1-based) and the jobs the template's rules
     /// gave it (`when` of each).
     async fn pipeline(&self, n: usize) -> (String, Vec<String>) {
@@ -113,26 +72,6 @@ impl World {
             .clone();
         let jobs = pipeline.jobs.iter().map(|j| j.when.clone()).collect();
         (payload, jobs)
-    }
-
-    fn checkout(&self) -> PathBuf {
-        let url = self.gl.git_url(self.project).unwrap().replacen(
-            "http://",
-            &format!("http://gitlab-ci-token:{}@", self.job_token),
-            1,
-        );
-        let name = (0..)
-            .map(|n| format!("job-{n}"))
-            .find(|name| !self.dir.path().join(name).exists())
-            .expect("a free directory name");
-        let dir = self.dir.path().join(name);
-        let out = git_command()
-            .args(["clone", "--quiet", "--depth", "20", &url])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        dir
     }
 
     /// `entrypoint run --assistant claude` as the webhook pipeline's job runs it.
@@ -190,56 +129,18 @@ impl World {
         model: &ModelDouble,
         extra: &[(&str, &str)],
     ) -> Output {
-        let checkout = self.checkout();
-        let cli = doubles::sandbox::reachable_cli(&install(Cli::Claude).expect("claude"));
-        let path = std::env::join_paths(
-            cli.path_dirs
-                .iter()
-                .cloned()
-                .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
-        )
-        .unwrap();
+        let checkout = self.checkout("job");
         let lease = doubles::sandbox::UidLease::take();
-        let base = self.gl.base_url();
         let payload_file = checkout.with_extension("payload.json");
         if let Some(payload) = payload {
             std::fs::write(&payload_file, payload).unwrap();
         }
-        let mut command = tokio::process::Command::new(
-            doubles::binaries::entrypoint().expect("the entrypoint binary"),
-        );
+        let mut command = self
+            .ci_job(&checkout, "4343", Assistant::Claude, model, KEYS)
+            .command(subcommand, &lease);
         command
-            .args([subcommand, "--assistant", "claude"])
-            .env_clear()
-            .env("PATH", path)
-            .env("HOME", std::env::var_os("HOME").unwrap())
-            .env("CI", "true")
-            .env("CI_PROJECT_ID", self.project.to_string())
-            .env("CI_PROJECT_PATH", "acme/widgets")
-            .env("CI_PROJECT_DIR", &checkout)
-            .env("CI_API_V4_URL", self.gl.api_url())
-            .env("CI_SERVER_URL", &base)
-            .env("CI_DEFAULT_BRANCH", "main")
-            .env(
-                "CI_REPOSITORY_URL",
-                self.gl.git_url(self.project).unwrap().replacen(
-                    "http://",
-                    &format!("http://gitlab-ci-token:{}@", self.job_token),
-                    1,
-                ),
-            )
-            .env("CI_JOB_TOKEN", &self.job_token)
-            .env("CI_JOB_ID", "4343")
-            .env("CI_JOB_URL", format!("{base}/acme/widgets/-/jobs/4343"))
-            .env("CI_COMMIT_REF_NAME", "main")
-            .env("GITLAB_TOKEN", &self.bot.token)
-            .env("AI_TIMEOUT", "150s")
-            .env("AI_SANDBOX", "off")
-            .env("AI_SANDBOX_UID", lease.uid.to_string())
-            .env("AI_CLAUDE_BIN", &cli.binary)
-            .env("ANTHROPIC_API_KEY", CLAUDE_KEY)
-            .env("ANTHROPIC_BASE_URL", model.base_url())
-            .env("CLAUDE_MODEL", "claude-sonnet-4-6");
+            .args(["--assistant", "claude"])
+            .env("CI_COMMIT_REF_NAME", "main");
         if payload.is_some() {
             // GitLab passes TRIGGER_PAYLOAD as a file variable: the path of a file.
             command
@@ -248,19 +149,7 @@ impl World {
         } else {
             command.env("CI_PIPELINE_SOURCE", "schedule");
         }
-        for (name, value) in extra {
-            command.env(name, value);
-        }
-        let output = tokio::time::timeout(JOB_LIMIT, command.output())
-            .await
-            .expect("the job finished in time")
-            .expect("the job ran");
-        eprintln!(
-            "--- job ({:?}) ---\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
+        run_with(command, extra, subcommand).await
     }
 
     /// The bot's reactions on the issue or merge request itself.
@@ -272,6 +161,11 @@ impl World {
             .map(|a| a.name)
             .collect()
     }
+}
+
+/// The greeting without its typo.
+fn greeting_fixed() -> FileChange {
+    write("greet.txt", "Hello world\n")
 }
 
 fn log(output: &Output) -> String {
@@ -375,7 +269,7 @@ async fn a_guest_assigning_the_bot_is_refused_and_the_model_never_runs() {
     w.gl.change_issuable(
         w.project,
         issue,
-        w.guest.id,
+        w.guest().id,
         IssuableChange::assign(&[w.bot.id]),
     )
     .unwrap();
@@ -493,25 +387,7 @@ async fn a_mention_in_a_new_issues_description_is_answered_with_its_own_words() 
 #[tokio::test]
 async fn requesting_the_bots_review_on_a_merge_request_asks_for_a_review() {
     let w = world().await;
-    let repo = w.gl.repo(w.project).unwrap();
-    repo.create_branch("feature", "main").unwrap();
-    repo.commit(
-        "feature",
-        &[FileChange::Write {
-            path: "greet.txt".into(),
-            content: b"Hello world\n".to_vec(),
-        }],
-        "Fix greeting\n",
-        &Signature {
-            name: "Dana Dev".into(),
-            email: "dana@example.com".into(),
-        },
-    )
-    .unwrap();
-    let iid =
-        w.gl.create_merge_request(w.project, MrSpec::new(w.dev.id, "feature", "main", "Fix"))
-            .unwrap()
-            .iid;
+    let iid = w.feature_merge_request(&[greeting_fixed()], "Fix greeting\n", "Fix");
     let mr = DoubleNoteable::MergeRequest(iid);
     w.gl.change_issuable(
         w.project,
@@ -560,19 +436,8 @@ async fn a_scheduled_scan_answers_an_assignment_a_review_request_and_a_descripti
     );
     let repo = w.gl.repo(w.project).unwrap();
     repo.create_branch("feature", "main").unwrap();
-    repo.commit(
-        "feature",
-        &[FileChange::Write {
-            path: "greet.txt".into(),
-            content: b"Hello world\n".to_vec(),
-        }],
-        "Fix greeting\n",
-        &Signature {
-            name: "Dana Dev".into(),
-            email: "dana@example.com".into(),
-        },
-    )
-    .unwrap();
+    repo.commit("feature", &[greeting_fixed()], "Fix greeting\n", &dana())
+        .unwrap();
     let reviewed = DoubleNoteable::MergeRequest(
         w.gl.open_merge_request(
             w.project,
@@ -797,7 +662,7 @@ async fn the_bots_own_label_change_is_not_answered_by_the_scan() {
 async fn a_guests_trigger_label_is_refused_by_the_scan_and_the_model_never_runs() {
     let w = world().await;
     let issue = DoubleNoteable::Issue(w.issue("Guest labels"));
-    w.label(issue, w.guest.id, "claude");
+    w.label(issue, w.guest().id, "claude");
     let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
         .await
         .unwrap();
@@ -896,42 +761,10 @@ async fn a_label_removed_and_added_again_is_answered_again() {
 /// A relay (`entrypoint serve`, in process) behind an Issues and Merge request events hook of
 /// its own, starting pipelines with the bot token.
 async fn relay_for(w: &World) -> entrypoint::relay::Relay {
-    use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
-    use entrypoint::relay::RelayConfig;
-    use entrypoint::relay::config::{ConnectionLimits, PipelineStart, ProjectRoute};
-    use entrypoint::secret::Secret;
     const SECRET: &str = "relay-events-secret-9c1d";
-    let relay = entrypoint::relay::Relay::start(RelayConfig {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        gitlab: entrypoint::gitlab::ApiBaseUrl::parse(&w.gl.api_url()).unwrap(),
-        webhook_secrets: vec![Secret::new(SECRET)],
-        bot_token: Secret::new(w.bot.token.clone()),
-        handles: entrypoint::agent::Handles::default(),
-        guard: entrypoint::guard::GuardSettings::default(),
-        projects: vec![(
-            ProjectRef::Id(ProjectId(w.project)),
-            ProjectRoute {
-                start: PipelineStart::BotToken,
-                git_ref: "main".to_owned(),
-                bot_token: None,
-            },
-        )],
-        default_route: None,
-        queue_capacity: 16,
-        workers: 2,
-        max_body_bytes: 1024 * 1024,
-        retry: entrypoint::gitlab::RetryPolicy::default(),
-        dedup_ttl: Duration::from_secs(600),
-        claim: claim::ClaimSettings::default(),
-        limits: ConnectionLimits::default(),
-        overflow_bytes: 1024 * 1024,
-        spool_dir: None,
-        label_trigger: None,
-        event_assistant: Assistant::Claude,
-        quota_sweep: None,
-    })
-    .await
-    .expect("relay starts");
+    let relay = entrypoint::relay::Relay::start(w.relay_config(SECRET))
+        .await
+        .expect("relay starts");
     w.gl.add_hook(
         w.project,
         HookSpec::issues_and_merge_requests(&format!("http://{}/webhook", relay.addr()))

@@ -10,11 +10,9 @@ use doubles::gitlab::double::{
     GitLabDouble, HookSpec, IssueSpec, NoteSpec, Noteable, ProjectSpec, SeededUser, UserSpec,
 };
 use entrypoint::agent::{Assistant, Handles};
-use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable as Target, ProjectId, ProjectRef};
-use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
-use entrypoint::secret::Secret;
+use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable as Target};
 use entrypoint::setup::plan::TRIGGER_DESCRIPTION;
-use entrypoint::setup::{self, Mode, Options, Outcome, TemplateSource, Ui};
+use entrypoint::setup::{self, Options, Outcome};
 use entrypoint::trigger::ci_vars::CiRequest;
 use entrypoint::trigger::decision::{Decision, decide};
 use entrypoint::trigger::hook_vars::{HookEvent, TEMPLATE};
@@ -22,43 +20,13 @@ use entrypoint::trigger::load::{Entry, detect};
 use entrypoint::trigger::resolve::resolve;
 use serde_json::json;
 
+use crate::support::gitlab_client::client;
+use crate::support::setup::{Quiet, webhook_options};
+
 const WAIT: Duration = Duration::from_secs(10);
 
-struct Quiet;
-
-impl Ui for Quiet {
-    fn say(&mut self, _line: &str) {}
-    fn confirm(&mut self, _question: &str) -> anyhow::Result<bool> {
-        Ok(true)
-    }
-    fn read_secret(&mut self, _prompt: &str) -> anyhow::Result<Secret> {
-        anyhow::bail!("the key comes from the options")
-    }
-}
-
-fn client(api_url: &str, token: &str) -> GitLab {
-    GitLab::new(ClientConfig::new(
-        ApiBaseUrl::parse(api_url).expect("API URL"),
-        GitLabToken::new(Secret::new(token)),
-    ))
-    .expect("client")
-}
-
 fn options(project: u64) -> Options {
-    Options {
-        project: ProjectRef::Id(ProjectId(project)),
-        assistant: Assistant::Claude,
-        mode: Mode::Webhook,
-        bot_token: None,
-        model_key: Some(Secret::new("sk-ant-api03-template-mode-key")),
-        yes: true,
-        merge_request: true,
-        template: TemplateSource {
-            project: "tools/assistants".into(),
-            git_ref: "v1.0.0".into(),
-        },
-        handles: Handles::default(),
-    }
+    webhook_options(project, "sk-ant-api03-template-mode-key")
 }
 
 struct World {

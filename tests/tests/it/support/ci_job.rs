@@ -189,3 +189,21 @@ pub async fn finish(mut command: tokio::process::Command) -> Output {
         .expect("the job finished in time")
         .expect("the job ran")
 }
+
+/// `command` with `extra` variables on top (the story's own), run to its end within
+/// [`JOB_LIMIT`]; its output goes to the test's log, labelled `what`, for a failure's report.
+pub async fn run_with(
+    mut command: tokio::process::Command,
+    extra: &[(&str, &str)],
+    what: &str,
+) -> Output {
+    command.envs(extra.iter().copied());
+    let output = finish(command).await;
+    eprintln!(
+        "--- {what} ({:?}) ---\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}

@@ -25,3 +25,12 @@ pub fn fast_retrying_client(
     };
     GitLab::new(config).expect("client builds")
 }
+
+/// The client as a job builds it: GitLab's own retry policy.
+pub fn client(api_url: &str, token: &str) -> GitLab {
+    GitLab::new(ClientConfig::new(
+        ApiBaseUrl::parse(api_url).expect("the double's API URL parses"),
+        GitLabToken::new(Secret::new(token)),
+    ))
+    .expect("client builds")
+}

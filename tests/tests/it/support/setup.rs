@@ -1,11 +1,25 @@
-//! What `entrypoint setup` is given in the stories that run it as a library (`setup_project`,
-//! `doctor_findings`): a maintainer answering yes to everything, with the model key on the
+//! What the `entrypoint setup` stories share (`setup_project`, `doctor_findings`,
+//! `setup_mention_round_trip`, `webhook_mode_template`): a terminal that says nothing and agrees
+//! to everything, and a maintainer answering yes to everything, with the model key on the
 //! command line and the templates from a fixed project and tag.
 
 use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::secret::Secret;
-use entrypoint::setup::{Mode, Options, TemplateSource};
+use entrypoint::setup::{Mode, Options, TemplateSource, Ui};
+
+/// The terminal of `setup --yes`: the model key comes from the options, never from a prompt.
+pub struct Quiet;
+
+impl Ui for Quiet {
+    fn say(&mut self, _line: &str) {}
+    fn confirm(&mut self, _question: &str) -> anyhow::Result<bool> {
+        Ok(true)
+    }
+    fn read_secret(&mut self, _prompt: &str) -> anyhow::Result<Secret> {
+        anyhow::bail!("the key comes from the options")
+    }
+}
 
 /// Where the stories' CI include points: `tools/assistants` at `v1.0.0`.
 pub fn template() -> TemplateSource {
@@ -28,4 +42,9 @@ pub fn unattended(project: u64, mode: Mode, model_key: &str) -> Options {
         template: template(),
         handles: Handles::default(),
     }
+}
+
+/// `entrypoint setup --mode webhook --yes --merge-request` for Claude in `project`.
+pub fn webhook_options(project: u64, model_key: &str) -> Options {
+    unattended(project, Mode::Webhook, model_key)
 }
