@@ -37,7 +37,7 @@ use super::model::{
     Trigger, User, Variable,
 };
 use super::repo::{FileChange, Repo, Signature};
-use super::routes::noteable::{NewNote, convert_to_discussion, insert_note, validate_body};
+use super::routes::noteable::{NewNote, insert_note, validate_body};
 use super::routes::pipelines::new_trigger_token;
 use super::version::GitLabVersion;
 use super::{server, time, webhooks};
@@ -1313,7 +1313,6 @@ impl GitLabDouble {
                 {
                     bail!("no discussion {discussion} on {noteable:?}");
                 }
-                convert_to_discussion(&mut model, noteable, discussion);
             }
             let id = insert_note(
                 &mut model,

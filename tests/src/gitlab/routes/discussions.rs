@@ -8,16 +8,14 @@ use axum::response::Response;
 use axum::routing::{get, put};
 
 use super::merge_requests::diff_refs;
-use super::noteable::{
-    Comment, NewNote, Resolved, convert_to_discussion, insert_note, validate_body,
-};
-use super::notes::{delete_note, require_can_comment, run_quick_actions, update_body, visible};
+use super::noteable::{Comment, NewNote, Resolved, validate_body};
+use super::notes::{delete_note, note_json, post_note, require_can_comment, update_body, visible};
 use super::{accepted, created, no_content, ok};
 use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::{JobTokens, ProjectAccess};
 use crate::gitlab::errors::{ApiError, ApiResult};
-use crate::gitlab::model::{Model, Note, NoteAction, NoteType, NoteableKind};
+use crate::gitlab::model::{Model, Note, NoteType, NoteableKind};
 use crate::gitlab::{json, position, time, webhooks};
 
 pub fn routes() -> Router<AppState> {
@@ -153,36 +151,21 @@ async fn create(
         validate_body(&body)?;
         let internal = ctx.params.bool("internal")?.unwrap_or(false)
             || ctx.params.bool("confidential")?.unwrap_or(false);
-        let body = match run_quick_actions(&mut model, resolved, author_id, &body) {
-            Ok(kept) => kept,
-            Err(commands_only) => return Ok(accepted(commands_only)),
-        };
         let note_type = if position.is_some() {
             NoteType::DiffNote
         } else {
             NoteType::DiscussionNote
         };
-        let note_id = insert_note(
-            &mut model,
-            NewNote {
-                noteable: resolved.noteable,
-                noteable_id: resolved.noteable_id,
-                author_id,
-                body,
-                system: false,
-                internal,
-                note_type,
-                discussion_id: None,
-                position,
-                created_at: None,
-            },
-        );
-        let outgoing = webhooks::record_note_event(
-            &mut model,
-            note_id,
-            NoteAction::Create,
-            ctx.app.base_url(),
-        );
+        let new = NewNote {
+            internal,
+            note_type,
+            position,
+            ..NewNote::comment(resolved, author_id, body)
+        };
+        let (note_id, outgoing) = match post_note(&mut model, new, ctx.app.base_url()) {
+            Ok(posted) => posted,
+            Err(commands_only) => return Ok(accepted(commands_only)),
+        };
         let discussion_id = model
             .note(resolved.noteable, note_id)
             .map(|n| n.discussion_id.clone())
@@ -216,41 +199,24 @@ async fn reply(
             .ok_or_else(discussion_not_found)?;
         require_can_comment(&access, kind)?;
         validate_body(&body)?;
-        let body = match run_quick_actions(&mut model, resolved, author_id, &body) {
-            Ok(kept) => kept,
-            Err(commands_only) => return Ok(accepted(commands_only)),
-        };
-        convert_to_discussion(&mut model, resolved.noteable, &discussion_id);
         let note_type = if first.note_type == NoteType::DiffNote {
             NoteType::DiffNote
         } else {
             NoteType::DiscussionNote
         };
-        let note_id = insert_note(
-            &mut model,
-            NewNote {
-                noteable: resolved.noteable,
-                noteable_id: resolved.noteable_id,
-                author_id,
-                body,
-                system: false,
-                internal: first.internal,
-                note_type,
-                discussion_id: Some(discussion_id.clone()),
-                position: first.position.clone(),
-                created_at: None,
-            },
-        );
-        let outgoing = webhooks::record_note_event(
-            &mut model,
-            note_id,
-            NoteAction::Create,
-            ctx.app.base_url(),
-        );
-        let note = model
-            .note(resolved.noteable, note_id)
-            .ok_or(ApiError::RecordNotFound)?;
-        (json::note(&model, note, ctx.app.base_url()), outgoing)
+        let new = NewNote {
+            internal: first.internal,
+            note_type,
+            discussion_id: Some(discussion_id),
+            position: first.position,
+            ..NewNote::comment(resolved, author_id, body)
+        };
+        let (note_id, outgoing) = match post_note(&mut model, new, ctx.app.base_url()) {
+            Ok(posted) => posted,
+            Err(commands_only) => return Ok(accepted(commands_only)),
+        };
+        let value = note_json(&model, resolved, note_id, ctx.app.base_url())?;
+        (value, outgoing)
     };
     webhooks::dispatch(&ctx.app, outgoing);
     Ok(created(value))

@@ -31,9 +31,7 @@ use serde_json::{Value, json};
 
 use super::discussions::{require_can_resolve, set_resolved};
 use super::merge_requests::diff_refs;
-use super::noteable::{
-    NewNote, Resolved, convert_to_discussion, insert_note, resolve, validate_body,
-};
+use super::noteable::{NewNote, Resolved, insert_note, resolve, validate_body};
 use super::notes::{require_can_comment, visible};
 use super::{created, no_content, ok};
 use crate::gitlab::app::{AppState, Ctx};
@@ -356,9 +354,6 @@ fn publish_draft(
     if extracted.only_commands() {
         return None;
     }
-    if let Some(thread) = &draft.discussion_id {
-        convert_to_discussion(model, resolved.noteable, thread);
-    }
     let note_type = match (&thread_start, &position) {
         (Some(first), _) if first.note_type == NoteType::DiffNote => NoteType::DiffNote,
         (Some(_), _) => NoteType::DiscussionNote,
@@ -368,16 +363,10 @@ fn publish_draft(
     let note_id = insert_note(
         model,
         NewNote {
-            noteable: resolved.noteable,
-            noteable_id: resolved.noteable_id,
-            author_id: draft.author_id,
-            body: extracted.content,
-            system: false,
-            internal: false,
             note_type,
             discussion_id: draft.discussion_id.clone(),
             position,
-            created_at: None,
+            ..NewNote::comment(resolved, draft.author_id, extracted.content)
         },
     );
     if let Some(thread) = &draft.discussion_id {

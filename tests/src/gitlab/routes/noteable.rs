@@ -146,8 +146,33 @@ pub struct NewNote {
     pub created_at: Option<Timestamp>,
 }
 
-/// Stores the note and bumps the noteable's `updated_at`; returns the note id.
+impl NewNote {
+    /// A signed-in user's plain, public comment on `resolved` that opens its own discussion:
+    /// what the notes API stores; thread starts, replies, published drafts and seeded notes
+    /// change the fields that differ with struct update syntax.
+    pub fn comment(resolved: Resolved, author_id: u64, body: String) -> NewNote {
+        NewNote {
+            noteable: resolved.noteable,
+            noteable_id: resolved.noteable_id,
+            author_id,
+            body,
+            system: false,
+            internal: false,
+            note_type: NoteType::Plain,
+            discussion_id: None,
+            position: None,
+            created_at: None,
+        }
+    }
+}
+
+/// Stores the note and bumps the noteable's `updated_at`; returns the note id. A note added to
+/// an existing discussion first turns that discussion into a thread
+/// ([`convert_to_discussion`]), as every way of replying in GitLab does.
 pub fn insert_note(model: &mut Model, new: NewNote) -> u64 {
+    if let Some(thread) = &new.discussion_id {
+        convert_to_discussion(model, new.noteable, thread);
+    }
     let id = model.next_note_id();
     let at = new.created_at.unwrap_or_else(time::now);
     let individual = new.discussion_id.is_none() && new.note_type == NoteType::Plain;
@@ -180,7 +205,7 @@ pub fn insert_note(model: &mut Model, new: NewNote) -> u64 {
 
 /// Replying to a standalone comment turns it into a thread, as GitLab does when someone
 /// answers an individual note.
-pub fn convert_to_discussion(model: &mut Model, noteable: NoteableRef, discussion_id: &str) {
+fn convert_to_discussion(model: &mut Model, noteable: NoteableRef, discussion_id: &str) {
     for note in model
         .notes
         .iter_mut()

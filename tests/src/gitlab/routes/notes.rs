@@ -16,7 +16,7 @@ use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::{JobTokens, ProjectAccess};
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
-use crate::gitlab::model::{Model, Note, NoteAction, NoteType, NoteableKind};
+use crate::gitlab::model::{Model, Note, NoteAction, NoteableKind, NoteableRef};
 use crate::gitlab::quick_actions::{self, QuickActionSource};
 use crate::gitlab::routes::issues::{order_by_updated, sort_param};
 use crate::gitlab::{time, webhooks};
@@ -138,38 +138,48 @@ async fn create(
         validate_body(&body)?;
         let internal = ctx.params.bool("internal")?.unwrap_or(false)
             || ctx.params.bool("confidential")?.unwrap_or(false);
-        let body = match run_quick_actions(&mut model, resolved, author_id, &body) {
-            Ok(kept) => kept,
+        let new = NewNote {
+            internal,
+            ..NewNote::comment(resolved, author_id, body)
+        };
+        let (note_id, outgoing) = match post_note(&mut model, new, ctx.app.base_url()) {
+            Ok(posted) => posted,
             Err(commands_only) => return Ok(accepted(commands_only)),
         };
-        let note_id = insert_note(
-            &mut model,
-            NewNote {
-                noteable: resolved.noteable,
-                noteable_id: resolved.noteable_id,
-                author_id,
-                body,
-                system: false,
-                internal,
-                note_type: NoteType::Plain,
-                discussion_id: None,
-                position: None,
-                created_at: None,
-            },
-        );
-        let outgoing = webhooks::record_note_event(
-            &mut model,
-            note_id,
-            NoteAction::Create,
-            ctx.app.base_url(),
-        );
-        let note = model
-            .note(resolved.noteable, note_id)
-            .ok_or(ApiError::RecordNotFound)?;
-        (json::note(&model, note, ctx.app.base_url()), outgoing)
+        let value = note_json(&model, resolved, note_id, ctx.app.base_url())?;
+        (value, outgoing)
     };
     webhooks::dispatch(&ctx.app, outgoing);
     Ok(created(value))
+}
+
+/// Stores a user's new note as `Notes::CreateService` does for the notes and discussions APIs:
+/// its quick actions run first ([`run_quick_actions`]); a body of nothing but commands keeps
+/// no note (`Err` with GitLab's 202 body), otherwise what is left is stored and a `create`
+/// Note Hook recorded. Returns the note's id and that hook.
+pub fn post_note(
+    model: &mut Model,
+    new: NewNote,
+    base_url: &str,
+) -> Result<(u64, Option<webhooks::Outgoing>), Value> {
+    let body = run_quick_actions(model, new.noteable, new.author_id, &new.body)?;
+    let note_id = insert_note(model, NewNote { body, ..new });
+    let outgoing = webhooks::record_note_event(model, note_id, NoteAction::Create, base_url);
+    Ok((note_id, outgoing))
+}
+
+/// The JSON of note `note_id` of `resolved`, as the routes answer it after writing; 404 if the
+/// note is gone.
+pub fn note_json(
+    model: &Model,
+    resolved: Resolved,
+    note_id: u64,
+    base_url: &str,
+) -> ApiResult<Value> {
+    let note = model
+        .note(resolved.noteable, note_id)
+        .ok_or(ApiError::RecordNotFound)?;
+    Ok(json::note(model, note, base_url))
 }
 
 /// Runs the quick actions of a new note's `body` as `author_id` (`Notes::CreateService`; the
@@ -177,16 +187,16 @@ async fn create(
 /// `lib/api/helpers/notes_helpers.rb`, so a thread start or reply gets the same 202): the
 /// text to store, or the body of GitLab's 202 answer when nothing but commands was written and
 /// no note is kept.
-pub fn run_quick_actions(
+fn run_quick_actions(
     model: &mut Model,
-    resolved: Resolved,
+    noteable: NoteableRef,
     author_id: u64,
     body: &str,
 ) -> Result<String, Value> {
     let extracted = quick_actions::extract(body);
     let messages = quick_actions::execute(
         model,
-        resolved.noteable,
+        noteable,
         author_id,
         &extracted,
         QuickActionSource::NoteCreate,
@@ -242,10 +252,7 @@ pub fn update_body(
     } else {
         None
     };
-    let note = model
-        .note(resolved.noteable, note_id)
-        .ok_or(ApiError::RecordNotFound)?;
-    Ok((ok(json::note(model, note, base_url)), outgoing))
+    Ok((ok(note_json(model, resolved, note_id, base_url)?), outgoing))
 }
 
 async fn update(
