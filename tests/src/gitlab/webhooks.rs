@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
 use super::app::Shared;
-use super::json::is_draft;
+use super::json::{ProjectUrls, is_draft};
 use super::model::{
     HookDelivery, Model, Note, NoteAction, NoteEvent, NoteType, NoteableKind, Project,
 };
@@ -38,13 +38,7 @@ fn hook_user(model: &Model, user_id: u64) -> Value {
 }
 
 fn hook_project(model: &Model, project: &Project, base_url: &str) -> Value {
-    let web_url = format!("{base_url}/{}", project.path_with_namespace());
-    let host = base_url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("localhost");
-    let ssh = format!("git@{host}:{}.git", project.path_with_namespace());
+    let ProjectUrls { web_url, ssh_url } = ProjectUrls::of(project, base_url);
     let namespace_name = model
         .group(&project.namespace)
         .map(|g| g.name.clone())
@@ -55,7 +49,7 @@ fn hook_project(model: &Model, project: &Project, base_url: &str) -> Value {
         "description": project.description,
         "web_url": web_url,
         "avatar_url": Value::Null,
-        "git_ssh_url": ssh,
+        "git_ssh_url": ssh_url,
         "git_http_url": format!("{web_url}.git"),
         "namespace": namespace_name,
         "visibility_level": project.visibility.level(),
@@ -64,7 +58,7 @@ fn hook_project(model: &Model, project: &Project, base_url: &str) -> Value {
         "ci_config_path": "",
         "homepage": web_url,
         "url": format!("{web_url}.git"),
-        "ssh_url": ssh,
+        "ssh_url": ssh_url,
         "http_url": format!("{web_url}.git"),
     })
 }

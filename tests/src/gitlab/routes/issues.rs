@@ -13,7 +13,7 @@ use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
-use crate::gitlab::model::{IssueState, NoteableKind};
+use crate::gitlab::model::{Issue, IssueState, MergeRequest, Note, NoteableKind};
 use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::params::Params;
 use crate::gitlab::time::Timestamp;
@@ -52,7 +52,7 @@ pub fn sort_param(params: &Params) -> ApiResult<bool> {
 
 /// `order_by` restricted to `created_at` / `updated_at` (default `created_at`); returns whether
 /// to order by `updated_at`.
-pub fn order_by_updated(params: &Params, allowed: &[&str]) -> ApiResult<bool> {
+fn order_by_updated(params: &Params, allowed: &[&str]) -> ApiResult<bool> {
     match params.str("order_by") {
         None => Ok(false),
         Some(value) if allowed.contains(&value.as_str()) => Ok(value == "updated_at"),
@@ -62,6 +62,66 @@ pub fn order_by_updated(params: &Params, allowed: &[&str]) -> ApiResult<bool> {
         )),
     }
 }
+
+/// The order of a list of issues, merge requests or notes: `order_by` (restricted to
+/// `allowed`; every value but `updated_at` sorts by creation time here) and `sort` (default
+/// `desc`), ties broken by id as GitLab's keyset ordering does.
+#[derive(Clone, Copy, Debug)]
+pub struct ListOrder {
+    by_updated: bool,
+    descending: bool,
+}
+
+/// What a [`ListOrder`] sorts by.
+pub trait Dated {
+    fn created_at(&self) -> Timestamp;
+    fn updated_at(&self) -> Timestamp;
+    fn id(&self) -> u64;
+}
+
+impl ListOrder {
+    /// Reads `order_by` then `sort`, answering 400 for a value GitLab refuses.
+    pub fn read(params: &Params, allowed: &[&str]) -> ApiResult<ListOrder> {
+        let by_updated = order_by_updated(params, allowed)?;
+        let descending = sort_param(params)?;
+        Ok(ListOrder {
+            by_updated,
+            descending,
+        })
+    }
+
+    pub fn sort<T: Dated>(self, items: &mut [&T]) {
+        items.sort_by_key(|item| {
+            let at = if self.by_updated {
+                item.updated_at()
+            } else {
+                item.created_at()
+            };
+            (at, item.id())
+        });
+        if self.descending {
+            items.reverse();
+        }
+    }
+}
+
+macro_rules! dated {
+    ($($record:ty),*) => {$(
+        impl Dated for $record {
+            fn created_at(&self) -> Timestamp {
+                self.created_at
+            }
+            fn updated_at(&self) -> Timestamp {
+                self.updated_at
+            }
+            fn id(&self) -> u64 {
+                self.id
+            }
+        }
+    )*};
+}
+
+dated!(Issue, MergeRequest, Note);
 
 async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
     let model = ctx.lock();
@@ -97,7 +157,7 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
             .into_iter()
             .collect(),
     });
-    let by_updated = order_by_updated(
+    let order = ListOrder::read(
         p,
         &[
             "created_at",
@@ -112,7 +172,6 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
             "title",
         ],
     )?;
-    let descending = sort_param(p)?;
     let caller = access.caller.user_id();
     let reporter = access.at_least(AccessLevel::Reporter);
     let mut issues: Vec<_> = access
@@ -131,19 +190,7 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
         .filter(|i| labels.iter().all(|l| i.labels.contains(l)))
         .filter(|i| iids.as_ref().is_none_or(|set| set.contains(&i.iid)))
         .collect();
-    issues.sort_by_key(|i| {
-        (
-            if by_updated {
-                i.updated_at
-            } else {
-                i.created_at
-            },
-            i.id,
-        )
-    });
-    if descending {
-        issues.reverse();
-    }
+    order.sort(&mut issues);
     let items = issues
         .into_iter()
         .map(|i| json::issue(&model, &access.project, i, ctx.app.base_url()))

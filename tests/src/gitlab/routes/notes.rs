@@ -18,7 +18,7 @@ use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
 use crate::gitlab::model::{Model, Note, NoteAction, NoteableKind, NoteableRef};
 use crate::gitlab::quick_actions::{self, QuickActionSource};
-use crate::gitlab::routes::issues::{order_by_updated, sort_param};
+use crate::gitlab::routes::issues::ListOrder;
 use crate::gitlab::{time, webhooks};
 
 pub fn routes() -> Router<AppState> {
@@ -84,25 +84,12 @@ async fn list(
 ) -> ApiResult<Response> {
     let model = ctx.lock();
     let (access, resolved) = ctx.noteable(&model, &id, job_tokens_for_read(kind), kind, iid)?;
-    let by_updated = order_by_updated(&ctx.params, &["created_at", "updated_at"])?;
-    let descending = sort_param(&ctx.params)?;
+    let order = ListOrder::read(&ctx.params, &["created_at", "updated_at"])?;
     let mut notes: Vec<&Note> = model
         .notes_of(resolved.noteable)
         .filter(|n| visible(&access, n))
         .collect();
-    notes.sort_by_key(|n| {
-        (
-            if by_updated {
-                n.updated_at
-            } else {
-                n.created_at
-            },
-            n.id,
-        )
-    });
-    if descending {
-        notes.reverse();
-    }
+    order.sort(&mut notes);
     let items = notes
         .into_iter()
         .map(|n| json::note(&model, n, ctx.app.base_url()))
