@@ -16,7 +16,7 @@ use sha1::{Digest, Sha1};
 use super::app::Shared;
 use super::json::{ProjectUrls, is_draft};
 use super::model::{
-    HookDelivery, Model, Note, NoteAction, NoteEvent, NoteType, NoteableKind, Project,
+    HookDelivery, MergeRequest, Model, Note, NoteAction, NoteEvent, NoteType, NoteableKind, Project,
 };
 use super::time;
 use super::version::IDEMPOTENCY_KEY;
@@ -190,7 +190,6 @@ pub fn note_payload(model: &Model, note: &Note, action: NoteAction, base_url: &s
         NoteableKind::MergeRequest => model
             .merge_request(project.id, note.noteable.iid)
             .map(|mr| {
-                let at = time::hook(mr.created_at);
                 let head = project.repo.branch_sha(&mr.source_branch).ok().flatten();
                 let last_commit = head.as_ref().map(|sha| {
                     let message = project.repo.commit_message(sha).unwrap_or_default();
@@ -208,39 +207,18 @@ pub fn note_payload(model: &Model, note: &Note, action: NoteAction, base_url: &s
                 let unresolved = model
                     .notes_of(note.noteable)
                     .any(|n| n.resolvable && n.resolved_by.is_none());
-                let hook_proj = hook_project(model, project, base_url);
+                let extra = json!({
+                    "milestone_id": Value::Null,
+                    "merge_status": if draft || unresolved { "cannot_be_merged" } else { "can_be_merged" },
+                    "detailed_merge_status": if draft { "draft_status" } else if unresolved { "discussions_not_resolved" } else { "mergeable" },
+                    "last_commit": last_commit,
+                    "head_pipeline_id": Value::Null,
+                    "blocking_discussions_resolved": !unresolved,
+                    "position": 0,
+                });
                 (
                     "merge_request",
-                    json!({
-                        "id": mr.id,
-                        "iid": mr.iid,
-                        "title": mr.title,
-                        "description": mr.description,
-                        "state": mr.state.as_str(),
-                        "source_branch": mr.source_branch,
-                        "target_branch": mr.target_branch,
-                        "source_project_id": project.id,
-                        "target_project_id": project.id,
-                        "author_id": mr.author_id,
-                        "assignee_ids": mr.assignee_ids,
-                        "assignee_id": mr.assignee_ids.first(),
-                        "reviewer_ids": mr.reviewer_ids,
-                        "created_at": at,
-                        "updated_at": time::hook(mr.updated_at),
-                        "milestone_id": Value::Null,
-                        "merge_status": if draft || unresolved { "cannot_be_merged" } else { "can_be_merged" },
-                        "detailed_merge_status": if draft { "draft_status" } else if unresolved { "discussions_not_resolved" } else { "mergeable" },
-                        "draft": draft,
-                        "work_in_progress": draft,
-                        "last_commit": last_commit,
-                        "source": hook_proj,
-                        "target": hook_proj,
-                        "labels": label_objects(project.id, &mr.labels, &at),
-                        "url": format!("{project_url}/-/merge_requests/{}", mr.iid),
-                        "head_pipeline_id": Value::Null,
-                        "blocking_discussions_resolved": !unresolved,
-                        "position": 0,
-                    }),
+                    merge_request_hook_attrs(model, project, mr, base_url, extra),
                 )
             }),
     };
@@ -266,6 +244,48 @@ pub struct IssuableBefore {
     pub reviewer_ids: Vec<u64>,
     pub labels: Vec<String>,
     pub updated_at: Option<time::Timestamp>,
+}
+
+/// The `object_attributes` a Merge Request Hook and the `merge_request` of a Note Hook on a
+/// merge request share (`MergeRequest#hook_attrs`); each event adds its own fields.
+fn merge_request_hook_attrs(
+    model: &Model,
+    project: &Project,
+    mr: &MergeRequest,
+    base_url: &str,
+    extra: Value,
+) -> Value {
+    let at = time::hook(mr.created_at);
+    let draft = is_draft(&mr.title);
+    let hook_proj = hook_project(model, project, base_url);
+    let project_url = format!("{base_url}/{}", project.path_with_namespace());
+    let mut attrs = json!({
+        "id": mr.id,
+        "iid": mr.iid,
+        "title": mr.title,
+        "description": mr.description,
+        "state": mr.state.as_str(),
+        "source_branch": mr.source_branch,
+        "target_branch": mr.target_branch,
+        "source_project_id": project.id,
+        "target_project_id": project.id,
+        "author_id": mr.author_id,
+        "assignee_ids": mr.assignee_ids,
+        "assignee_id": mr.assignee_ids.first(),
+        "reviewer_ids": mr.reviewer_ids,
+        "created_at": at,
+        "updated_at": time::hook(mr.updated_at),
+        "draft": draft,
+        "work_in_progress": draft,
+        "source": hook_proj,
+        "target": hook_proj,
+        "labels": label_objects(project.id, &mr.labels, &at),
+        "url": format!("{project_url}/-/merge_requests/{}", mr.iid),
+    });
+    if let (Value::Object(map), Value::Object(extra)) = (&mut attrs, extra) {
+        map.extend(extra);
+    }
+    attrs
 }
 
 /// The action of an Issue Hook or Merge Request Hook (`object_attributes.action`).
@@ -338,35 +358,12 @@ pub fn record_issuable_event(
             }
             NoteableKind::MergeRequest => {
                 let mr = model.merge_request(project.id, target.iid)?;
-                let at = time::hook(mr.created_at);
-                let labels = label_objects(project.id, &mr.labels, &at);
-                let draft = is_draft(&mr.title);
+                let extra = json!({ "action": action_name });
+                let attrs = merge_request_hook_attrs(model, project, mr, base_url, extra);
+                let labels = attrs["labels"].clone();
                 (
                     "merge_request",
-                    json!({
-                        "id": mr.id,
-                        "iid": mr.iid,
-                        "title": mr.title,
-                        "description": mr.description,
-                        "source_branch": mr.source_branch,
-                        "target_branch": mr.target_branch,
-                        "source_project_id": project.id,
-                        "target_project_id": project.id,
-                        "author_id": mr.author_id,
-                        "assignee_ids": mr.assignee_ids,
-                        "assignee_id": mr.assignee_ids.first(),
-                        "reviewer_ids": mr.reviewer_ids,
-                        "created_at": at,
-                        "updated_at": time::hook(mr.updated_at),
-                        "state": mr.state.as_str(),
-                        "draft": draft,
-                        "work_in_progress": draft,
-                        "source": hook_proj,
-                        "target": hook_proj,
-                        "url": format!("{project_url}/-/merge_requests/{}", mr.iid),
-                        "labels": labels,
-                        "action": action_name,
-                    }),
+                    attrs,
                     labels,
                     mr.assignee_ids.clone(),
                     mr.reviewer_ids.clone(),
