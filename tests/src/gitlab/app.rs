@@ -22,7 +22,7 @@ use super::model::{Model, NoteableKind};
 use super::pagination::{PageRequest, RequestUrl, paginate};
 use super::params::Params;
 use super::routes::noteable;
-use super::{admin, recorder, routes};
+use super::{admin, recorder, routes, webhooks};
 
 /// Largest request body the double reads; GitLab's own limit for API bodies is far above the
 /// 1,000,000-character note limit, so note-size checks happen in the note validation instead.
@@ -130,6 +130,18 @@ impl Ctx {
     /// The model, as [`Shared::lock`].
     pub fn lock(&self) -> MutexGuard<'_, Model> {
         self.app.lock()
+    }
+
+    /// Runs a write under the model's lock, then delivers the webhook it recorded once the
+    /// lock is released: a receiver may call back into the double, and GitLab sends hooks after
+    /// the write is committed.
+    pub fn write_then_deliver(
+        &self,
+        write: impl FnOnce(&mut Model) -> ApiResult<(Response, Option<webhooks::Outgoing>)>,
+    ) -> ApiResult<Response> {
+        let (response, outgoing) = write(&mut self.lock())?;
+        webhooks::dispatch(&self.app, outgoing);
+        Ok(response)
     }
 
     pub fn caller(&self, model: &Model, job_tokens: JobTokens) -> ApiResult<Caller> {

@@ -246,9 +246,8 @@ async fn publish_one(
     Path((id, iid, draft_id)): Path<(String, u64, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let outgoing = {
-        let mut model = ctx.lock();
-        let (access, resolved, caller) = merge_request(&model, &ctx, &id, iid)?;
+    ctx.write_then_deliver(|model| {
+        let (access, resolved, caller) = merge_request(model, &ctx, &id, iid)?;
         let index = model
             .draft_notes
             .iter()
@@ -258,11 +257,10 @@ async fn publish_one(
             .ok_or_else(draft_not_found)?;
         require_can_comment(&access, NoteableKind::MergeRequest)?;
         let draft = model.draft_notes.remove(index);
-        publish_draft(&mut model, &access, resolved, &draft, ctx.app.base_url())
-            .and_then(|(_, outgoing)| outgoing)
-    };
-    webhooks::dispatch(&ctx.app, outgoing);
-    Ok(no_content())
+        let outgoing = publish_draft(model, &access, resolved, &draft, ctx.app.base_url())
+            .and_then(|(_, outgoing)| outgoing);
+        Ok((no_content(), outgoing))
+    })
 }
 
 async fn bulk_publish(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {

@@ -9,6 +9,7 @@ use crate::gitlab::app::Ctx;
 use crate::gitlab::auth::{JobTokens, ProjectAccess};
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::model::{Model, Note, NoteType, NoteableKind, NoteableRef};
+use crate::gitlab::params::Params;
 use crate::gitlab::time::{self, Timestamp};
 
 /// Notes longer than this are refused (`Gitlab::Database::MAX_TEXT_SIZE_LIMIT`,
@@ -101,6 +102,18 @@ impl Comment {
             resolved,
         })
     }
+
+    /// The note this comment stores unless the route says otherwise:
+    /// [`NewNote::comment`] by its author on its noteable.
+    pub fn note(self) -> NewNote {
+        NewNote::comment(self.resolved, self.author_id, self.body)
+    }
+}
+
+/// `internal`, or its deprecated name `confidential`: whether a new note is internal
+/// (<https://docs.gitlab.com/api/notes/#create-new-issue-note>).
+pub fn internal_param(params: &Params) -> ApiResult<bool> {
+    Ok(params.bool("internal")?.unwrap_or(false) || params.bool("confidential")?.unwrap_or(false))
 }
 
 /// Internal notes are visible to Reporter and above

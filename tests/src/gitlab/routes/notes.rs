@@ -9,7 +9,9 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::Value;
 
-use super::noteable::{Comment, NewNote, Resolved, can_see_internal, insert_note, validate_body};
+use super::noteable::{
+    Comment, NewNote, Resolved, can_see_internal, insert_note, internal_param, validate_body,
+};
 use super::{accepted, created, no_content, ok};
 use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
@@ -113,46 +115,40 @@ async fn create(
     Path((id, iid)): Path<(String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let (value, outgoing) = {
-        let mut model = ctx.lock();
-        let Comment {
-            access,
-            author_id,
-            body,
-            resolved,
-        } = Comment::read(&model, &ctx, &id, kind, iid)?;
-        require_can_comment(&access, kind)?;
-        validate_body(&body)?;
-        let internal = ctx.params.bool("internal")?.unwrap_or(false)
-            || ctx.params.bool("confidential")?.unwrap_or(false);
+    let base_url = ctx.app.base_url();
+    ctx.write_then_deliver(|model| {
+        let comment = Comment::read(model, &ctx, &id, kind, iid)?;
+        require_can_comment(&comment.access, kind)?;
+        validate_body(&comment.body)?;
+        let resolved = comment.resolved;
         let new = NewNote {
-            internal,
-            ..NewNote::comment(resolved, author_id, body)
+            internal: internal_param(&ctx.params)?,
+            ..comment.note()
         };
-        let (note_id, outgoing) = match post_note(&mut model, new, ctx.app.base_url()) {
-            Ok(posted) => posted,
-            Err(commands_only) => return Ok(accepted(commands_only)),
-        };
-        let value = note_json(&model, resolved, note_id, ctx.app.base_url())?;
-        (value, outgoing)
-    };
-    webhooks::dispatch(&ctx.app, outgoing);
-    Ok(created(value))
+        post_note(model, new, base_url, |model, note_id| {
+            note_json(model, resolved, note_id, base_url)
+        })
+    })
 }
 
-/// Stores a user's new note as `Notes::CreateService` does for the notes and discussions APIs:
-/// its quick actions run first ([`run_quick_actions`]); a body of nothing but commands keeps
-/// no note (`Err` with GitLab's 202 body), otherwise what is left is stored and a `create`
-/// Note Hook recorded. Returns the note's id and that hook.
+/// Stores a user's new note as `Notes::CreateService` does for the notes and discussions APIs
+/// and answers as `process_note_creation_result` does: the note's quick actions run first
+/// ([`run_quick_actions`]); a body of nothing but commands keeps no note and answers 202 with
+/// GitLab's message, otherwise what is left is stored, a `create` Note Hook recorded, and the
+/// answer is 201 with `render` of the new note's id.
 pub fn post_note(
     model: &mut Model,
     new: NewNote,
     base_url: &str,
-) -> Result<(u64, Option<webhooks::Outgoing>), Value> {
-    let body = run_quick_actions(model, new.noteable, new.author_id, &new.body)?;
+    render: impl FnOnce(&Model, u64) -> ApiResult<Value>,
+) -> ApiResult<(Response, Option<webhooks::Outgoing>)> {
+    let body = match run_quick_actions(model, new.noteable, new.author_id, &new.body) {
+        Ok(kept) => kept,
+        Err(commands_only) => return Ok((accepted(commands_only), None)),
+    };
     let note_id = insert_note(model, NewNote { body, ..new });
     let outgoing = webhooks::record_note_event(model, note_id, NoteAction::Create, base_url);
-    Ok((note_id, outgoing))
+    Ok((created(render(model, note_id)?), outgoing))
 }
 
 /// The JSON of note `note_id` of `resolved`, as the routes answer it after writing; 404 if the
@@ -247,30 +243,20 @@ async fn update(
     Path((id, iid, note_id)): Path<(String, u64, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let (value, outgoing) = {
-        let mut model = ctx.lock();
-        let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
+    ctx.write_then_deliver(|model| {
+        let (access, resolved) = ctx.noteable(model, &id, JobTokens::Ignored, kind, iid)?;
         let body = match ctx.params.str("body") {
             Some(body) if body.is_empty() => {
                 return Err(ApiError::InvalidParam("body".into(), "is empty"));
             }
             Some(body) => body,
             None => {
-                let note = visible_note(&model, &access, resolved, note_id)?;
-                return Ok(ok(json::note(&model, note, ctx.app.base_url())));
+                let note = visible_note(model, &access, resolved, note_id)?;
+                return Ok((ok(json::note(model, note, ctx.app.base_url())), None));
             }
         };
-        update_body(
-            &mut model,
-            &access,
-            resolved,
-            note_id,
-            body,
-            ctx.app.base_url(),
-        )?
-    };
-    webhooks::dispatch(&ctx.app, outgoing);
-    Ok(value)
+        update_body(model, &access, resolved, note_id, body, ctx.app.base_url())
+    })
 }
 
 /// Deletes a note as its author or a Maintainer; its emoji reactions go with it.
