@@ -16,7 +16,8 @@ use sha1::{Digest, Sha1};
 use super::app::Shared;
 use super::json::{ProjectUrls, is_draft};
 use super::model::{
-    HookDelivery, MergeRequest, Model, Note, NoteAction, NoteEvent, NoteType, NoteableKind, Project,
+    Hook, HookDelivery, MergeRequest, Model, Note, NoteAction, NoteEvent, NoteType, NoteableKind,
+    Project,
 };
 use super::time;
 use super::version::IDEMPOTENCY_KEY;
@@ -434,25 +435,11 @@ pub fn record_issuable_event(
             map.insert("reviewers".into(), people(&reviewers));
         }
     }
-    let now = time::now();
-    let auto_disabling = model.auto_disabling_web_hooks;
-    let targets = model
-        .hooks
-        .iter()
-        .filter(|h| h.project_id == target.project_id)
-        .filter(|h| match target.kind {
-            NoteableKind::Issue if confidential => h.confidential_issues_events,
-            NoteableKind::Issue => h.issues_events,
-            NoteableKind::MergeRequest => h.merge_requests_events,
-        })
-        .filter(|h| !auto_disabling || executable(h, now))
-        .map(|h| Target {
-            hook_id: h.id,
-            url: h.url.clone(),
-            token: h.token.clone(),
-            template: h.custom_webhook_template.clone(),
-        })
-        .collect();
+    let targets = targets(model, target.project_id, |h| match target.kind {
+        NoteableKind::Issue if confidential => h.confidential_issues_events,
+        NoteableKind::Issue => h.issues_events,
+        NoteableKind::MergeRequest => h.merge_requests_events,
+    });
     Some(Outgoing {
         event_uuid: new_uuid(),
         payload,
@@ -545,6 +532,26 @@ pub fn render_custom_template(
     serde_json::from_str(&rendered).map_err(|e| format!("{PREFIX}: {e}"))
 }
 
+/// Where an event of project `project_id` goes: its hooks that `wants` it, less those
+/// auto-disabled when the instance disables failing hooks (`hooks.executable` in
+/// `Project#execute_hooks`: a disabled hook gets nothing).
+fn targets(model: &Model, project_id: u64, wants: impl Fn(&Hook) -> bool) -> Vec<Target> {
+    let now = time::now();
+    let auto_disabling = model.auto_disabling_web_hooks;
+    model
+        .hooks
+        .iter()
+        .filter(|h| h.project_id == project_id && wants(h))
+        .filter(|h| !auto_disabling || executable(h, now))
+        .map(|h| Target {
+            hook_id: h.id,
+            url: h.url.clone(),
+            token: h.token.clone(),
+            template: h.custom_webhook_template.clone(),
+        })
+        .collect()
+}
+
 fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -570,28 +577,13 @@ pub fn record_note_event(
         action,
         payload: payload.clone(),
     });
-    let now = time::now();
-    let auto_disabling = model.auto_disabling_web_hooks;
-    let targets = model
-        .hooks
-        .iter()
-        .filter(|h| h.project_id == note.noteable.project_id)
-        .filter(|h| {
-            if confidential {
-                h.confidential_note_events
-            } else {
-                h.note_events
-            }
-        })
-        // `hooks.executable` in `Project#execute_hooks`: a disabled hook gets nothing.
-        .filter(|h| !auto_disabling || executable(h, now))
-        .map(|h| Target {
-            hook_id: h.id,
-            url: h.url.clone(),
-            token: h.token.clone(),
-            template: h.custom_webhook_template.clone(),
-        })
-        .collect();
+    let targets = targets(model, note.noteable.project_id, |h| {
+        if confidential {
+            h.confidential_note_events
+        } else {
+            h.note_events
+        }
+    });
     Some(Outgoing {
         event_uuid,
         payload,
