@@ -884,15 +884,9 @@ impl GitLabDouble {
         let repo = Repo::init_bare(&repo_dir, &spec.default_branch)?;
         repo.commit(
             &spec.default_branch,
-            &[FileChange::Write {
-                path: "README.md".into(),
-                content: format!("# {path}\n").into_bytes(),
-            }],
+            &[FileChange::write("README.md", format!("# {path}\n"))],
             "Initial commit",
-            &Signature {
-                name: INITIAL_AUTHOR.0.into(),
-                email: INITIAL_AUTHOR.1.into(),
-            },
+            &Signature::new(INITIAL_AUTHOR.0, INITIAL_AUTHOR.1),
         )?;
         let mut model = self.app.lock();
         if model.project_by_ref(&spec.path_with_namespace).is_some() {

@@ -206,15 +206,9 @@ impl Seed {
             for f in &p.files {
                 repo.commit(
                     f.branch.as_deref().unwrap_or(&default_branch),
-                    &[FileChange::Write {
-                        path: f.path.clone(),
-                        content: f.content.clone().into_bytes(),
-                    }],
+                    &[FileChange::write(f.path.clone(), f.content.clone())],
                     &format!("Add {}", f.path),
-                    &Signature {
-                        name: "Administrator".into(),
-                        email: "admin@example.com".into(),
-                    },
+                    &Signature::new("Administrator", "admin@example.com"),
                 )?;
             }
             projects.insert(p.path.clone(), project.id);

@@ -13,15 +13,9 @@ use crate::gitlab::repo::{FileChange, Signature};
 pub fn seed_greeting(gl: &GitLabDouble, project: u64, job_user: u64) -> anyhow::Result<String> {
     gl.repo(project)?.commit(
         "main",
-        &[FileChange::Write {
-            path: "greet.txt".into(),
-            content: b"Hello wrold\n".to_vec(),
-        }],
+        &[FileChange::write("greet.txt", "Hello wrold\n")],
         "Add greeting\n",
-        &Signature {
-            name: "Dana Dev".into(),
-            email: "dana@example.com".into(),
-        },
+        &Signature::new("Dana Dev", "dana@example.com"),
     )?;
     gl.add_job_token(project, job_user)
 }
