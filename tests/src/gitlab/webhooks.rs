@@ -16,8 +16,8 @@ use sha1::{Digest, Sha1};
 use super::app::Shared;
 use super::json::{ProjectUrls, is_draft};
 use super::model::{
-    Hook, HookDelivery, MergeRequest, Model, Note, NoteAction, NoteEvent, NoteType, NoteableKind,
-    Project,
+    Hook, HookDelivery, Issue, MergeRequest, Model, Note, NoteAction, NoteEvent, NoteType,
+    NoteableKind, Project,
 };
 use super::time;
 use super::version::IDEMPOTENCY_KEY;
@@ -161,32 +161,13 @@ pub fn note_payload(model: &Model, note: &Note, action: NoteAction, base_url: &s
     });
     let target = match note.noteable.kind {
         NoteableKind::Issue => model.issue(project.id, note.noteable.iid).map(|issue| {
-            let at = time::hook(issue.created_at);
-            (
-                "issue",
-                json!({
-                    "id": issue.id,
-                    "iid": issue.iid,
-                    "title": issue.title,
-                    "description": issue.description,
-                    "state": issue.state.as_str(),
-                    "confidential": issue.confidential,
-                    "author_id": issue.author_id,
-                    "assignee_ids": issue.assignee_ids,
-                    "assignee_id": issue.assignee_ids.first(),
-                    "project_id": project.id,
-                    "created_at": at,
-                    "updated_at": time::hook(issue.updated_at),
-                    "closed_at": issue.closed_at.map(time::hook),
-                    "milestone_id": Value::Null,
-                    "discussion_locked": issue.discussion_locked,
-                    "labels": label_objects(project.id, &issue.labels, &at),
-                    "url": format!("{project_url}/-/issues/{}", issue.iid),
-                    "type": "Issue",
-                    "position": 0,
-                    "branch_name": Value::Null,
-                }),
-            )
+            let extra = json!({
+                "closed_at": issue.closed_at.map(time::hook),
+                "milestone_id": Value::Null,
+                "position": 0,
+                "branch_name": Value::Null,
+            });
+            ("issue", issue_hook_attrs(project, issue, base_url, extra))
         }),
         NoteableKind::MergeRequest => model
             .merge_request(project.id, note.noteable.iid)
@@ -260,7 +241,7 @@ fn merge_request_hook_attrs(
     let draft = is_draft(&mr.title);
     let hook_proj = hook_project(model, project, base_url);
     let project_url = format!("{base_url}/{}", project.path_with_namespace());
-    let mut attrs = json!({
+    let attrs = json!({
         "id": mr.id,
         "iid": mr.iid,
         "title": mr.title,
@@ -283,6 +264,37 @@ fn merge_request_hook_attrs(
         "labels": label_objects(project.id, &mr.labels, &at),
         "url": format!("{project_url}/-/merge_requests/{}", mr.iid),
     });
+    with_extra(attrs, extra)
+}
+
+/// The `object_attributes` an Issue Hook and the `issue` of a Note Hook on an issue share
+/// (`Issue#hook_attrs`); each event adds its own fields (`extra`).
+fn issue_hook_attrs(project: &Project, issue: &Issue, base_url: &str, extra: Value) -> Value {
+    let at = time::hook(issue.created_at);
+    let project_url = format!("{base_url}/{}", project.path_with_namespace());
+    let attrs = json!({
+        "id": issue.id,
+        "iid": issue.iid,
+        "title": issue.title,
+        "description": issue.description,
+        "state": issue.state.as_str(),
+        "confidential": issue.confidential,
+        "author_id": issue.author_id,
+        "assignee_ids": issue.assignee_ids,
+        "assignee_id": issue.assignee_ids.first(),
+        "project_id": project.id,
+        "created_at": at,
+        "updated_at": time::hook(issue.updated_at),
+        "discussion_locked": issue.discussion_locked,
+        "labels": label_objects(project.id, &issue.labels, &at),
+        "url": format!("{project_url}/-/issues/{}", issue.iid),
+        "type": "Issue",
+    });
+    with_extra(attrs, extra)
+}
+
+/// `attrs` with the fields of the object `extra` added.
+fn with_extra(mut attrs: Value, extra: Value) -> Value {
     if let (Value::Object(map), Value::Object(extra)) = (&mut attrs, extra) {
         map.extend(extra);
     }
@@ -326,30 +338,12 @@ pub fn record_issuable_event(
         match target.kind {
             NoteableKind::Issue => {
                 let issue = model.issue(project.id, target.iid)?;
-                let at = time::hook(issue.created_at);
-                let labels = label_objects(project.id, &issue.labels, &at);
+                let extra = json!({ "updated_by_id": actor, "action": action_name });
+                let attrs = issue_hook_attrs(project, issue, base_url, extra);
+                let labels = attrs["labels"].clone();
                 (
                     "issue",
-                    json!({
-                        "id": issue.id,
-                        "iid": issue.iid,
-                        "title": issue.title,
-                        "description": issue.description,
-                        "assignee_ids": issue.assignee_ids,
-                        "assignee_id": issue.assignee_ids.first(),
-                        "author_id": issue.author_id,
-                        "project_id": project.id,
-                        "created_at": at,
-                        "updated_at": time::hook(issue.updated_at),
-                        "updated_by_id": actor,
-                        "confidential": issue.confidential,
-                        "discussion_locked": issue.discussion_locked,
-                        "state": issue.state.as_str(),
-                        "type": "Issue",
-                        "url": format!("{project_url}/-/issues/{}", issue.iid),
-                        "labels": labels,
-                        "action": action_name,
-                    }),
+                    attrs,
                     labels,
                     issue.assignee_ids.clone(),
                     Vec::new(),

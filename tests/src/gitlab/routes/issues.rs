@@ -50,6 +50,19 @@ pub fn sort_param(params: &Params) -> ApiResult<bool> {
     }
 }
 
+/// The `state` filter of a list: absent or `all` for every state, else one of `states` by
+/// name; 400 for another value, as Grape's `values:` check answers.
+pub fn state_param<T: Copy>(params: &Params, states: &[(&str, T)]) -> ApiResult<Option<T>> {
+    match params.str("state").as_deref() {
+        None | Some("all") => Ok(None),
+        Some(name) => states
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, state)| Some(*state))
+            .ok_or_else(|| ApiError::InvalidParam("state".into(), "does not have a valid value")),
+    }
+}
+
 /// `order_by` restricted to `created_at` / `updated_at` (default `created_at`); returns whether
 /// to order by `updated_at`.
 fn order_by_updated(params: &Params, allowed: &[&str]) -> ApiResult<bool> {
@@ -130,17 +143,13 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
         return Err(ApiError::Forbidden(None));
     }
     let p = &ctx.params;
-    let state = match p.str("state").as_deref() {
-        None | Some("all") => None,
-        Some("opened") => Some(IssueState::Opened),
-        Some("closed") => Some(IssueState::Closed),
-        Some(_) => {
-            return Err(ApiError::InvalidParam(
-                "state".into(),
-                "does not have a valid value",
-            ));
-        }
-    };
+    let state = state_param(
+        p,
+        &[
+            ("opened", IssueState::Opened),
+            ("closed", IssueState::Closed),
+        ],
+    )?;
     let updated_after = time_param(p, "updated_after")?;
     let updated_before = time_param(p, "updated_before")?;
     let created_after = time_param(p, "created_after")?;

@@ -19,7 +19,7 @@ use crate::gitlab::json::{self, DiffRefs, MergeRequestRepoFacts};
 use crate::gitlab::model::{MergeRequest, MergeRequestState, NoteableKind, NoteableRef, Project};
 use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::quick_actions::{self, QuickActionSource};
-use crate::gitlab::routes::issues::{ListOrder, time_param};
+use crate::gitlab::routes::issues::{ListOrder, state_param, time_param};
 use crate::gitlab::routes::noteable::resolve;
 use crate::gitlab::time;
 use crate::gitlab::version::UNIDIFF;
@@ -78,19 +78,15 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
         return Err(ApiError::Forbidden(None));
     }
     let p = &ctx.params;
-    let state = match p.str("state").as_deref() {
-        None | Some("all") => None,
-        Some("opened") => Some(MergeRequestState::Opened),
-        Some("closed") => Some(MergeRequestState::Closed),
-        Some("locked") => Some(MergeRequestState::Locked),
-        Some("merged") => Some(MergeRequestState::Merged),
-        Some(_) => {
-            return Err(ApiError::InvalidParam(
-                "state".into(),
-                "does not have a valid value",
-            ));
-        }
-    };
+    let state = state_param(
+        p,
+        &[
+            ("opened", MergeRequestState::Opened),
+            ("closed", MergeRequestState::Closed),
+            ("locked", MergeRequestState::Locked),
+            ("merged", MergeRequestState::Merged),
+        ],
+    )?;
     let updated_after = time_param(p, "updated_after")?;
     let updated_before = time_param(p, "updated_before")?;
     let created_after = time_param(p, "created_after")?;
