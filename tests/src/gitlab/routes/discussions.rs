@@ -9,7 +9,9 @@ use axum::routing::{get, put};
 
 use super::merge_requests::diff_refs;
 use super::noteable::{Comment, NewNote, Resolved, internal_param, validate_body};
-use super::notes::{delete_note, note_json, post_note, require_can_comment, update_body, visible};
+use super::notes::{
+    delete_note, note_json, post_note, require_can_comment, update_body, visible_notes,
+};
 use super::{no_content, ok};
 use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
@@ -55,10 +57,8 @@ fn thread<'m>(
     resolved: Resolved,
     discussion_id: &str,
 ) -> Vec<&'m Note> {
-    let mut notes: Vec<&Note> = model
-        .notes_of(resolved.noteable)
-        .filter(|n| n.discussion_id == discussion_id && visible(access, n))
-        .collect();
+    let mut notes = visible_notes(model, access, resolved);
+    notes.retain(|n| n.discussion_id == discussion_id);
     notes.sort_by_key(|n| (n.created_at, n.id));
     notes
 }
@@ -74,10 +74,7 @@ async fn list(
 ) -> ApiResult<Response> {
     let model = ctx.lock();
     let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
-    let mut notes: Vec<&Note> = model
-        .notes_of(resolved.noteable)
-        .filter(|n| visible(&access, n))
-        .collect();
+    let mut notes = visible_notes(&model, &access, resolved);
     notes.sort_by_key(|n| (n.created_at, n.id));
     let mut order: Vec<&str> = Vec::new();
     for note in &notes {

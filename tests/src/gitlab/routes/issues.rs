@@ -139,9 +139,7 @@ dated!(Issue, MergeRequest, Note);
 async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
     let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
-    if !access.can_read() {
-        return Err(ApiError::Forbidden(None));
-    }
+    access.require_read()?;
     let p = &ctx.params;
     let state = state_param(
         p,

@@ -74,9 +74,7 @@ fn render(
 async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
     let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Allowed)?;
-    if !access.can_read_code() {
-        return Err(ApiError::Forbidden(None));
-    }
+    access.require_read_code()?;
     let p = &ctx.params;
     let state = state_param(
         p,

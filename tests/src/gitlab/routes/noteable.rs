@@ -59,9 +59,7 @@ pub fn resolve(
             let mr = model
                 .merge_request(project_id, iid)
                 .ok_or(ApiError::RecordNotFound)?;
-            if !access.can_read_code() {
-                return Err(ApiError::Forbidden(None));
-            }
+            access.require_read_code()?;
             Ok(Resolved {
                 noteable,
                 noteable_id: mr.id,

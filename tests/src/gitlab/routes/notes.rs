@@ -52,19 +52,26 @@ pub fn job_tokens_for_read(kind: NoteableKind) -> JobTokens {
 /// May the caller comment here? Issues: whoever can read them; merge requests: whoever can read
 /// code (<https://docs.gitlab.com/user/permissions/>).
 pub fn require_can_comment(access: &ProjectAccess, kind: NoteableKind) -> ApiResult<()> {
-    let allowed = match kind {
-        NoteableKind::Issue => access.can_read(),
-        NoteableKind::MergeRequest => access.can_read_code(),
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(None))
+    match kind {
+        NoteableKind::Issue => access.require_read(),
+        NoteableKind::MergeRequest => access.require_read_code(),
     }
 }
 
 pub fn visible(access: &ProjectAccess, note: &Note) -> bool {
     !note.internal || can_see_internal(access)
+}
+
+/// The notes of `resolved` the caller may see, in no particular order.
+pub fn visible_notes<'m>(
+    model: &'m Model,
+    access: &ProjectAccess,
+    resolved: Resolved,
+) -> Vec<&'m Note> {
+    model
+        .notes_of(resolved.noteable)
+        .filter(|n| visible(access, n))
+        .collect()
 }
 
 fn visible_note<'m>(
@@ -87,10 +94,7 @@ async fn list(
     let model = ctx.lock();
     let (access, resolved) = ctx.noteable(&model, &id, job_tokens_for_read(kind), kind, iid)?;
     let order = ListOrder::read(&ctx.params, &["created_at", "updated_at"])?;
-    let mut notes: Vec<&Note> = model
-        .notes_of(resolved.noteable)
-        .filter(|n| visible(&access, n))
-        .collect();
+    let mut notes = visible_notes(&model, &access, resolved);
     order.sort(&mut notes);
     let items = notes
         .into_iter()

@@ -413,9 +413,7 @@ async fn create_pipeline(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response
 async fn list_pipelines(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
     let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
-    if !access.can_read_code() {
-        return Err(ApiError::Forbidden(None));
-    }
+    access.require_read_code()?;
     let params = &ctx.params;
     let source = params.str("source");
     let status = params.str("status");
@@ -486,9 +484,7 @@ async fn one_pipeline(
 ) -> ApiResult<Response> {
     let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
-    if !access.can_read_code() {
-        return Err(ApiError::Forbidden(None));
-    }
+    access.require_read_code()?;
     let pipeline = access.find_own(&model.pipelines, ApiError::NotFound(None), |p| {
         p.id == pipeline_id
     })?;
