@@ -162,6 +162,16 @@ impl ProjectUrls {
     }
 }
 
+/// The page of an issue or merge request (`…/-/issues/:iid`, `…/-/merge_requests/:iid`): its
+/// `web_url`, and the `url` of its hooks.
+pub fn noteable_web_url(base_url: &str, project: &Project, kind: NoteableKind, iid: u64) -> String {
+    format!(
+        "{base_url}/{}/-/{}/{iid}",
+        project.path_with_namespace(),
+        kind.segment()
+    )
+}
+
 /// The users behind `ids`, each as [`user_or_ghost`] renders it (assignees, reviewers).
 fn users(model: &Model, ids: &[u64], base_url: &str) -> Vec<Value> {
     ids.iter()
@@ -234,11 +244,7 @@ fn references(project: &Project, sigil: char, iid: u64) -> Value {
 
 /// `GET /projects/:id/issues/:issue_iid` (<https://docs.gitlab.com/api/issues/>).
 pub fn issue(model: &Model, project: &Project, issue: &Issue, base_url: &str) -> Value {
-    let web_url = format!(
-        "{base_url}/{}/-/issues/{}",
-        project.path_with_namespace(),
-        issue.iid
-    );
+    let web_url = noteable_web_url(base_url, project, NoteableKind::Issue, issue.iid);
     let assignees = users(model, &issue.assignee_ids, base_url);
     json!({
         "id": issue.id,
@@ -310,11 +316,7 @@ pub fn merge_request(
     facts: &MergeRequestRepoFacts,
     base_url: &str,
 ) -> Value {
-    let web_url = format!(
-        "{base_url}/{}/-/merge_requests/{}",
-        project.path_with_namespace(),
-        mr.iid
-    );
+    let web_url = noteable_web_url(base_url, project, NoteableKind::MergeRequest, mr.iid);
     let assignees = users(model, &mr.assignee_ids, base_url);
     let reviewers = users(model, &mr.reviewer_ids, base_url);
     let draft = is_draft(&mr.title);

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
 use super::app::Shared;
-use super::json::{ProjectUrls, is_draft};
+use super::json::{ProjectUrls, is_draft, noteable_web_url};
 use super::model::{
     Hook, HookDelivery, Issue, MergeRequest, Model, Note, NoteAction, NoteEvent, NoteType,
     NoteableKind, Project,
@@ -90,7 +90,6 @@ pub fn note_payload(model: &Model, note: &Note, action: NoteAction, base_url: &s
         return Value::Null;
     };
     let project_url = format!("{base_url}/{}", project.path_with_namespace());
-    let segment = note.noteable.kind.segment();
     let confidential_issue = note.noteable.kind == NoteableKind::Issue
         && model
             .issue(project.id, note.noteable.iid)
@@ -100,10 +99,8 @@ pub fn note_payload(model: &Model, note: &Note, action: NoteAction, base_url: &s
     } else {
         "note"
     };
-    let url = format!(
-        "{project_url}/-/{segment}/{}#note_{}",
-        note.noteable.iid, note.id
-    );
+    let noteable_url = noteable_web_url(base_url, project, note.noteable.kind, note.noteable.iid);
+    let url = format!("{noteable_url}#note_{}", note.id);
     let line_code = note.position.as_ref().and_then(|p| {
         let path = p.get("new_path").or_else(|| p.get("old_path"))?.as_str()?;
         let old = p.get("old_line").and_then(Value::as_u64).unwrap_or(0);
@@ -240,7 +237,6 @@ fn merge_request_hook_attrs(
     let at = time::hook(mr.created_at);
     let draft = is_draft(&mr.title);
     let hook_proj = hook_project(model, project, base_url);
-    let project_url = format!("{base_url}/{}", project.path_with_namespace());
     let attrs = json!({
         "id": mr.id,
         "iid": mr.iid,
@@ -262,7 +258,7 @@ fn merge_request_hook_attrs(
         "source": hook_proj,
         "target": hook_proj,
         "labels": label_objects(project.id, &mr.labels, &at),
-        "url": format!("{project_url}/-/merge_requests/{}", mr.iid),
+        "url": noteable_web_url(base_url, project, NoteableKind::MergeRequest, mr.iid),
     });
     with_extra(attrs, extra)
 }
@@ -271,7 +267,6 @@ fn merge_request_hook_attrs(
 /// (`Issue#hook_attrs`); each event adds its own fields (`extra`).
 fn issue_hook_attrs(project: &Project, issue: &Issue, base_url: &str, extra: Value) -> Value {
     let at = time::hook(issue.created_at);
-    let project_url = format!("{base_url}/{}", project.path_with_namespace());
     let attrs = json!({
         "id": issue.id,
         "iid": issue.iid,
@@ -287,7 +282,7 @@ fn issue_hook_attrs(project: &Project, issue: &Issue, base_url: &str, extra: Val
         "updated_at": time::hook(issue.updated_at),
         "discussion_locked": issue.discussion_locked,
         "labels": label_objects(project.id, &issue.labels, &at),
-        "url": format!("{project_url}/-/issues/{}", issue.iid),
+        "url": noteable_web_url(base_url, project, NoteableKind::Issue, issue.iid),
         "type": "Issue",
     });
     with_extra(attrs, extra)
