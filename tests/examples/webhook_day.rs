@@ -490,12 +490,14 @@ async fn replay(design: Design) -> anyhow::Result<Figures> {
     Ok(figures)
 }
 
+/// A row of the figures table: its label, and how to read its figure from one replay.
+type Row = (&'static str, fn(&Figures) -> String);
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let today = replay(Design::Today).await?;
     let template = replay(Design::Template).await?;
-    // Each row: its label and how to read its figure from one replay.
-    let rows: [(&str, fn(&Figures) -> String); 12] = [
+    let rows: [Row; 12] = [
         ("human comments", |_| COMMENTS.to_string()),
         ("comment events (bot notes and edits included)", |f| {
             f.note_events.to_string()

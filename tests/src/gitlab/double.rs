@@ -1300,13 +1300,12 @@ impl GitLabDouble {
             } else {
                 NoteType::Plain
             };
-            if let Some(discussion) = &spec.discussion {
-                if !model
+            if let Some(discussion) = &spec.discussion
+                && !model
                     .notes_of(noteable)
                     .any(|n| &n.discussion_id == discussion)
-                {
-                    bail!("no discussion {discussion} on {noteable:?}");
-                }
+            {
+                bail!("no discussion {discussion} on {noteable:?}");
             }
             let id = insert_note(
                 &mut model,

@@ -289,18 +289,14 @@ async fn update_note(
                 let note = note_json(model, resolved, note_id, ctx.app.base_url())?;
                 Ok((ok(note), None))
             }
-            (Some(_), Some(_)) => {
-                return Err(ApiError::InvalidParam(
-                    "body, resolved".into(),
-                    "are mutually exclusive",
-                ));
-            }
-            (None, None) => {
-                return Err(ApiError::InvalidParam(
-                    "body, resolved".into(),
-                    "are missing, exactly one parameter must be provided",
-                ));
-            }
+            (Some(_), Some(_)) => Err(ApiError::InvalidParam(
+                "body, resolved".into(),
+                "are mutually exclusive",
+            )),
+            (None, None) => Err(ApiError::InvalidParam(
+                "body, resolved".into(),
+                "are missing, exactly one parameter must be provided",
+            )),
         }
     })
 }
