@@ -98,12 +98,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // 2. The skip path: a comment without a mention, as a webhook body.
-    let chatter = bench.gl.add_note(
-        project,
-        on,
-        NoteSpec::new(alice.id, "thanks, merging soon").emit_hooks(),
-    )?;
-    let payload = bench.payload(chatter.id)?;
+    let payload = bench.comment_payload(on, alice.id, "thanks, merging soon")?;
     bench.gl.clear_requests();
     let begin = Instant::now();
     let status = bench
@@ -118,12 +113,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // 3. Mention → placeholder posted, from a webhook body.
-    let mention = bench.gl.add_note(
-        project,
-        on,
-        NoteSpec::new(alice.id, "@claude one more thing").emit_hooks(),
-    )?;
-    let payload = bench.payload(mention.id)?;
+    let payload = bench.comment_payload(on, alice.id, "@claude one more thing")?;
     let checkout = bench.checkout("placeholder")?;
     let _ = std::fs::remove_file(&marker);
     bench.gl.clear_requests();
@@ -214,6 +204,20 @@ impl Bench {
             .find(|e| e.note_id == note)
             .context("the double recorded no Note Hook event")?;
         Ok(event.payload.to_string())
+    }
+
+    /// Posts `body` as `author`'s comment on `on`, its Note Hook recorded, and returns the
+    /// hook's body ([`Bench::payload`]).
+    fn comment_payload(
+        &self,
+        on: DoubleNoteable,
+        author: u64,
+        body: &str,
+    ) -> anyhow::Result<String> {
+        let note = self
+            .gl
+            .add_note(self.project, on, NoteSpec::new(author, body).emit_hooks())?;
+        self.payload(note.id)
     }
 
     /// A runner-like checkout: a shallow clone with the job token, detached.

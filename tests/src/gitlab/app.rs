@@ -158,16 +158,16 @@ impl Ctx {
         auth::project_access(model, raw_id, caller)
     }
 
-    /// Same as [`Ctx::project`] on endpoints that call `authenticate!` first.
+    /// Same as [`Ctx::project`] on endpoints that call `authenticate!` first: 401 for an
+    /// anonymous caller before the project's 404.
     pub fn project_signed_in(
         &self,
         model: &Model,
         raw_id: &str,
         job_tokens: JobTokens,
     ) -> ApiResult<ProjectAccess> {
-        let caller = self.caller(model, job_tokens)?;
-        caller.require_user()?;
-        auth::project_access(model, raw_id, caller)
+        self.caller(model, job_tokens)?.require_user()?;
+        self.project(model, raw_id, job_tokens)
     }
 
     /// [`Ctx::project_signed_in`] (job tokens ignored) for endpoints whose Grape `before`
