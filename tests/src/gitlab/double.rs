@@ -1062,11 +1062,7 @@ impl GitLabDouble {
         let seeded = self.create_merge_request(project_id, spec)?;
         {
             let mut model = self.app.lock();
-            if let Some(mr) = model
-                .merge_requests
-                .iter_mut()
-                .find(|m| m.project_id == project_id && m.iid == seeded.iid)
-            {
+            if let Some(mr) = model.merge_request_mut(project_id, seeded.iid) {
                 mr.reviewer_ids = reviewers.to_vec();
             }
         }
@@ -1115,9 +1111,7 @@ impl GitLabDouble {
             let changed = match target.kind {
                 NoteableKind::Issue => {
                     let issue = model
-                        .issues
-                        .iter_mut()
-                        .find(|i| i.project_id == project_id && i.iid == target.iid)
+                        .issue_mut(project_id, target.iid)
                         .ok_or_else(|| anyhow!("no issue {}", target.iid))?;
                     let before = webhooks::IssuableBefore {
                         assignee_ids: issue.assignee_ids.clone(),
@@ -1135,9 +1129,7 @@ impl GitLabDouble {
                 }
                 NoteableKind::MergeRequest => {
                     let mr = model
-                        .merge_requests
-                        .iter_mut()
-                        .find(|m| m.project_id == project_id && m.iid == target.iid)
+                        .merge_request_mut(project_id, target.iid)
                         .ok_or_else(|| anyhow!("no merge request {}", target.iid))?;
                     let before = webhooks::IssuableBefore {
                         assignee_ids: mr.assignee_ids.clone(),
@@ -1522,9 +1514,7 @@ impl GitLabDouble {
     ) -> anyhow::Result<()> {
         let mut model = self.app.lock();
         let mr = model
-            .merge_requests
-            .iter_mut()
-            .find(|m| m.project_id == project_id && m.iid == merge_request_iid)
+            .merge_request_mut(project_id, merge_request_iid)
             .ok_or_else(|| anyhow!("no merge request !{merge_request_iid}"))?;
         mr.title = title.to_owned();
         mr.updated_at = time::now();

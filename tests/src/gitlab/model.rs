@@ -149,6 +149,20 @@ pub struct Issue {
     pub closed_at: Option<Timestamp>,
 }
 
+impl Issue {
+    /// `/close` and `state_event=close`: closed now.
+    pub fn close(&mut self, now: Timestamp) {
+        self.state = IssueState::Closed;
+        self.closed_at = Some(now);
+    }
+
+    /// `/reopen` and `state_event=reopen`: open again, no longer closed.
+    pub fn reopen(&mut self) {
+        self.state = IssueState::Opened;
+        self.closed_at = None;
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MergeRequestState {
@@ -193,6 +207,20 @@ pub struct MergeRequest {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub closed_at: Option<Timestamp>,
+}
+
+impl MergeRequest {
+    /// `/close` and `state_event=close`: closed now.
+    pub fn close(&mut self, now: Timestamp) {
+        self.state = MergeRequestState::Closed;
+        self.closed_at = Some(now);
+    }
+
+    /// `/reopen` and `state_event=reopen`: open again, no longer closed.
+    pub fn reopen(&mut self) {
+        self.state = MergeRequestState::Opened;
+        self.closed_at = None;
+    }
 }
 
 /// Which kind of object a note hangs on.
@@ -842,6 +870,18 @@ impl Model {
             .find(|m| m.project_id == project_id && m.iid == iid)
     }
 
+    pub fn issue_mut(&mut self, project_id: u64, iid: u64) -> Option<&mut Issue> {
+        self.issues
+            .iter_mut()
+            .find(|i| i.project_id == project_id && i.iid == iid)
+    }
+
+    pub fn merge_request_mut(&mut self, project_id: u64, iid: u64) -> Option<&mut MergeRequest> {
+        self.merge_requests
+            .iter_mut()
+            .find(|m| m.project_id == project_id && m.iid == iid)
+    }
+
     /// Global id of an issue or merge request.
     pub fn noteable_id(&self, noteable: NoteableRef) -> Option<u64> {
         match noteable.kind {
@@ -876,20 +916,12 @@ impl Model {
     pub fn touch_noteable(&mut self, noteable: NoteableRef, at: Timestamp) {
         match noteable.kind {
             NoteableKind::Issue => {
-                if let Some(i) = self
-                    .issues
-                    .iter_mut()
-                    .find(|i| i.project_id == noteable.project_id && i.iid == noteable.iid)
-                {
+                if let Some(i) = self.issue_mut(noteable.project_id, noteable.iid) {
                     i.updated_at = at;
                 }
             }
             NoteableKind::MergeRequest => {
-                if let Some(m) = self
-                    .merge_requests
-                    .iter_mut()
-                    .find(|m| m.project_id == noteable.project_id && m.iid == noteable.iid)
-                {
+                if let Some(m) = self.merge_request_mut(noteable.project_id, noteable.iid) {
                     m.updated_at = at;
                 }
             }

@@ -20,7 +20,7 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::gitlab::model::{IssueState, MergeRequestState, Model, NoteableKind, NoteableRef};
+use crate::gitlab::model::{MergeRequestState, Model, NoteableKind, NoteableRef};
 use crate::gitlab::time;
 
 /// GitLab's regex with `(?<cmd>…)` widened to any name. Ruby's `/mix`: `m` makes `.` match
@@ -283,22 +283,12 @@ fn apply(model: &mut Model, noteable: NoteableRef, author_id: u64, found: &Found
     let name = found.name.as_str();
     match noteable.kind {
         NoteableKind::Issue => {
-            let Some(issue) = model
-                .issues
-                .iter_mut()
-                .find(|i| i.project_id == noteable.project_id && i.iid == noteable.iid)
-            else {
+            let Some(issue) = model.issue_mut(noteable.project_id, noteable.iid) else {
                 return format!("Ran /{name}.");
             };
             match name {
-                "close" => {
-                    issue.state = IssueState::Closed;
-                    issue.closed_at = Some(now);
-                }
-                "reopen" => {
-                    issue.state = IssueState::Opened;
-                    issue.closed_at = None;
-                }
+                "close" => issue.close(now),
+                "reopen" => issue.reopen(),
                 "confidential" => issue.confidential = true,
                 "title" => {
                     if let Some(title) = argument {
@@ -317,22 +307,12 @@ fn apply(model: &mut Model, noteable: NoteableRef, author_id: u64, found: &Found
             issue.updated_at = now;
         }
         NoteableKind::MergeRequest => {
-            let Some(mr) = model
-                .merge_requests
-                .iter_mut()
-                .find(|m| m.project_id == noteable.project_id && m.iid == noteable.iid)
-            else {
+            let Some(mr) = model.merge_request_mut(noteable.project_id, noteable.iid) else {
                 return format!("Ran /{name}.");
             };
             match name {
-                "close" => {
-                    mr.state = MergeRequestState::Closed;
-                    mr.closed_at = Some(now);
-                }
-                "reopen" => {
-                    mr.state = MergeRequestState::Opened;
-                    mr.closed_at = None;
-                }
+                "close" => mr.close(now),
+                "reopen" => mr.reopen(),
                 "merge" => mr.state = MergeRequestState::Merged,
                 "title" => {
                     if let Some(title) = argument {
