@@ -10,10 +10,7 @@
 
 use std::time::Instant;
 
-use doubles::gitlab::GitLabDouble;
-use doubles::gitlab::double::{
-    JobSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
-};
+use doubles::gitlab::double::{JobSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable};
 use doubles::gitlab::repo::{FileChange, Signature};
 use entrypoint::agent::Handles;
 use entrypoint::context::ci::render_ci;
@@ -29,11 +26,7 @@ const LOG_MIB: usize = 20;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let gl = GitLabDouble::start().await?;
-    let alice = gl.add_user(UserSpec::human("alice"))?;
-    let project = gl.add_project(ProjectSpec::new("group/ci"))?;
-    let bot = gl.add_user(UserSpec::project_bot(project.id, "Claude"))?;
-    gl.add_member(project.id, bot.id, 30)?;
+    let (gl, alice, project, bot) = mr_mention::world("group/ci").await?;
     let repo = gl.repo(project.id)?;
     let author = Signature::new("Dev", "dev@example.com");
     repo.commit("main", &[FileChange::write("a", "a\n")], "A\n", &author)?;

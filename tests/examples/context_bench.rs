@@ -9,8 +9,7 @@
 use std::time::Instant;
 
 use anyhow::Context as _;
-use doubles::gitlab::GitLabDouble;
-use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec};
+use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable};
 use entrypoint::context::{ContextBudget, gather, render};
 use mr_mention::Mention;
 
@@ -24,11 +23,7 @@ const FILES: usize = 300;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let gl = GitLabDouble::start().await?;
-    let alice = gl.add_user(UserSpec::human("alice"))?;
-    let bot = gl.add_user(UserSpec::project_bot(1, "Claude"))?;
-    let project = gl.add_project(ProjectSpec::new("group/big"))?;
-    gl.add_member(project.id, bot.id, 30)?;
+    let (gl, alice, project, bot) = mr_mention::world("group/big").await?;
     let mr = big_merge_request::seed(&gl, project.id, alice.id, FILES, NOTES)?;
     let on = DoubleNoteable::MergeRequest(mr.iid);
     let request = gl.add_note(
