@@ -10,13 +10,12 @@
 
 use std::time::Instant;
 
-use doubles::gitlab::double::{JobSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable};
+use doubles::gitlab::double::{JobSpec, MrSpec};
 use doubles::gitlab::repo::{FileChange, Signature};
 use entrypoint::agent::Handles;
 use entrypoint::context::ci::render_ci;
 use entrypoint::context::{ContextBudget, gather, gather_ci};
 use entrypoint::redact::Redactor;
-use mr_mention::Mention;
 
 #[path = "shared/mr_mention.rs"]
 mod mr_mention;
@@ -45,21 +44,15 @@ async fn main() -> anyhow::Result<()> {
                 .trace(log.clone()),
         )?;
     }
-    let note = gl.add_note(
-        project.id,
-        DoubleNoteable::MergeRequest(mr.iid),
-        NoteSpec::new(alice.id, "@claude fix the pipeline"),
-    )?;
     let gitlab = mr_mention::client(&gl.api_url(), &bot.token)?;
-    let trigger = mr_mention::trigger(Mention {
-        project: project.id,
-        mr_iid: mr.iid,
-        note_id: note.id,
-        author_id: alice.id,
-        username: "alice",
-        body: "@claude fix the pipeline",
-        instruction: "",
-    });
+    let trigger = mr_mention::mention(
+        &gl,
+        project.id,
+        mr.iid,
+        &alice,
+        "@claude fix the pipeline",
+        "",
+    )?;
     let context = gather(&gitlab, &trigger).await?;
     let budget = ContextBudget::default();
     let redactor = Redactor::new(Handles::default());

@@ -9,9 +9,7 @@
 use std::time::Instant;
 
 use anyhow::Context as _;
-use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable};
 use entrypoint::context::{ContextBudget, gather, render};
-use mr_mention::Mention;
 
 #[path = "shared/big_merge_request.rs"]
 mod big_merge_request;
@@ -25,23 +23,15 @@ const FILES: usize = 300;
 async fn main() -> anyhow::Result<()> {
     let (gl, alice, project, bot) = mr_mention::world("group/big").await?;
     let mr = big_merge_request::seed(&gl, project.id, alice.id, FILES, NOTES)?;
-    let on = DoubleNoteable::MergeRequest(mr.iid);
-    let request = gl.add_note(
-        project.id,
-        on,
-        NoteSpec::new(alice.id, "@claude address the review"),
-    )?;
-
     let gitlab = mr_mention::client(&gl.api_url(), &bot.token)?;
-    let trigger = mr_mention::trigger(Mention {
-        project: project.id,
-        mr_iid: mr.iid,
-        note_id: request.id,
-        author_id: alice.id,
-        username: "alice",
-        body: "@claude address the review",
-        instruction: "address the review",
-    });
+    let trigger = mr_mention::mention(
+        &gl,
+        project.id,
+        mr.iid,
+        &alice,
+        "@claude address the review",
+        "address the review",
+    )?;
 
     // One warm-up run (connection set-up, the double's first git diff), then measured runs.
     gather(&gitlab, &trigger).await?;

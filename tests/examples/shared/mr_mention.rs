@@ -4,7 +4,9 @@
 //! build it from the note.
 
 use doubles::gitlab::GitLabDouble;
-use doubles::gitlab::double::{ProjectSpec, SeededProject, SeededUser, UserSpec};
+use doubles::gitlab::double::{
+    NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededProject, SeededUser, UserSpec,
+};
 
 use entrypoint::agent::Assistant;
 use entrypoint::gitlab::GitLab;
@@ -34,41 +36,42 @@ pub fn client(api_url: &str, token: &str) -> anyhow::Result<GitLab> {
     ))?)
 }
 
-/// What a mention is about: where it was written, by whom, and what it says.
-pub struct Mention<'a> {
-    pub project: u64,
-    pub mr_iid: u64,
-    pub note_id: u64,
-    pub author_id: u64,
-    pub username: &'a str,
-    pub body: &'a str,
-    /// The request with the mention taken out.
-    pub instruction: &'a str,
-}
-
-/// The webhook trigger of `mention`, a plain comment for Claude.
-pub fn trigger(mention: Mention<'_>) -> Trigger {
-    Trigger {
+/// Posts `body`, a plain comment by `author` on merge request `mr_iid`, and returns the webhook
+/// trigger of it for Claude, with `instruction` (the request with the mention taken out).
+pub fn mention(
+    gl: &GitLabDouble,
+    project: u64,
+    mr_iid: u64,
+    author: &SeededUser,
+    body: &str,
+    instruction: &str,
+) -> anyhow::Result<Trigger> {
+    let note = gl.add_note(
+        project,
+        DoubleNoteable::MergeRequest(mr_iid),
+        NoteSpec::new(author.id, body),
+    )?;
+    Ok(Trigger {
         source: Source::Webhook,
-        project: ProjectRef::Id(ProjectId(mention.project)),
-        noteable: Noteable::MergeRequest(MergeRequestIid(mention.mr_iid)),
+        project: ProjectRef::Id(ProjectId(project)),
+        noteable: Noteable::MergeRequest(MergeRequestIid(mr_iid)),
         note: Some(TriggerNote {
-            id: NoteId(mention.note_id),
+            id: NoteId(note.id),
             discussion: None,
             author: Author {
-                id: UserId(mention.author_id),
-                username: Some(mention.username.into()),
+                id: UserId(author.id),
+                username: Some(author.username.clone()),
             },
-            body: mention.body.into(),
+            body: body.into(),
             kind: NoteKind::Comment,
             internal: false,
             system: false,
             edited: false,
         }),
         assistants: vec![Assistant::Claude],
-        instruction: mention.instruction.into(),
+        instruction: instruction.into(),
         placeholder: None,
         confidential: false,
         event: None,
-    }
+    })
 }

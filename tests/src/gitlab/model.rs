@@ -149,20 +149,6 @@ pub struct Issue {
     pub closed_at: Option<Timestamp>,
 }
 
-impl Issue {
-    /// `/close` and `state_event=close`: closed now.
-    pub fn close(&mut self, now: Timestamp) {
-        self.state = IssueState::Closed;
-        self.closed_at = Some(now);
-    }
-
-    /// `/reopen` and `state_event=reopen`: open again, no longer closed.
-    pub fn reopen(&mut self) {
-        self.state = IssueState::Opened;
-        self.closed_at = None;
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MergeRequestState {
@@ -207,20 +193,6 @@ pub struct MergeRequest {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub closed_at: Option<Timestamp>,
-}
-
-impl MergeRequest {
-    /// `/close` and `state_event=close`: closed now.
-    pub fn close(&mut self, now: Timestamp) {
-        self.state = MergeRequestState::Closed;
-        self.closed_at = Some(now);
-    }
-
-    /// `/reopen` and `state_event=reopen`: open again, no longer closed.
-    pub fn reopen(&mut self) {
-        self.state = MergeRequestState::Opened;
-        self.closed_at = None;
-    }
 }
 
 /// Which kind of object a note hangs on.

@@ -20,7 +20,7 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::gitlab::model::{MergeRequestState, Model, NoteableKind, NoteableRef};
+use crate::gitlab::model::{IssueState, MergeRequestState, Model, NoteableKind, NoteableRef};
 use crate::gitlab::time;
 
 /// GitLab's regex with `(?<cmd>…)` widened to any name. Ruby's `/mix`: `m` makes `.` match
@@ -287,8 +287,14 @@ fn apply(model: &mut Model, noteable: NoteableRef, author_id: u64, found: &Found
                 return format!("Ran /{name}.");
             };
             match name {
-                "close" => issue.close(now),
-                "reopen" => issue.reopen(),
+                "close" => {
+                    issue.state = IssueState::Closed;
+                    issue.closed_at = Some(now);
+                }
+                "reopen" => {
+                    issue.state = IssueState::Opened;
+                    issue.closed_at = None;
+                }
                 "confidential" => issue.confidential = true,
                 "title" => {
                     if let Some(title) = argument {
@@ -311,8 +317,14 @@ fn apply(model: &mut Model, noteable: NoteableRef, author_id: u64, found: &Found
                 return format!("Ran /{name}.");
             };
             match name {
-                "close" => mr.close(now),
-                "reopen" => mr.reopen(),
+                "close" => {
+                    mr.state = MergeRequestState::Closed;
+                    mr.closed_at = Some(now);
+                }
+                "reopen" => {
+                    mr.state = MergeRequestState::Opened;
+                    mr.closed_at = None;
+                }
                 "merge" => mr.state = MergeRequestState::Merged,
                 "title" => {
                     if let Some(title) = argument {

@@ -383,7 +383,8 @@ async fn update(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Res
     match p.str("state_event").as_deref() {
         None => {}
         Some("close") if next.state == MergeRequestState::Opened => {
-            next.close(now);
+            next.state = MergeRequestState::Closed;
+            next.closed_at = Some(now);
         }
         Some("reopen") if next.state == MergeRequestState::Closed => {
             if let Some(existing) = model.merge_requests.iter().find(|m| {
@@ -395,7 +396,8 @@ async fn update(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Res
             }) {
                 return Err(conflict_message(existing.iid));
             }
-            next.reopen();
+            next.state = MergeRequestState::Opened;
+            next.closed_at = None;
         }
         Some("close" | "reopen") => {}
         Some(_) => {
