@@ -10,55 +10,27 @@
 
 use std::time::Instant;
 
-use doubles::gitlab::GitLabDouble;
-use doubles::gitlab::double::{
-    JobSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
-};
+use doubles::gitlab::double::{JobSpec, MrSpec};
 use doubles::gitlab::repo::{FileChange, Signature};
-use entrypoint::agent::{Assistant, Handles};
+use entrypoint::agent::Handles;
 use entrypoint::context::ci::render_ci;
 use entrypoint::context::{ContextBudget, gather, gather_ci};
-use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::config::{ApiBaseUrl, ClientConfig, GitLabToken};
-use entrypoint::gitlab::ids::{MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId};
 use entrypoint::redact::Redactor;
-use entrypoint::secret::Secret;
-use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
+
+#[path = "shared/mr_mention.rs"]
+mod mr_mention;
 
 const JOBS: usize = 5;
 const LOG_MIB: usize = 20;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let gl = GitLabDouble::start().await?;
-    let alice = gl.add_user(UserSpec::human("alice"))?;
-    let project = gl.add_project(ProjectSpec::new("group/ci"))?;
-    let bot = gl.add_user(UserSpec::project_bot(project.id, "Claude"))?;
-    gl.add_member(project.id, bot.id, 30)?;
+    let (gl, alice, project, bot) = mr_mention::world("group/ci").await?;
     let repo = gl.repo(project.id)?;
-    let author = Signature {
-        name: "Dev".into(),
-        email: "dev@example.com".into(),
-    };
-    repo.commit(
-        "main",
-        &[FileChange::Write {
-            path: "a".into(),
-            content: b"a\n".to_vec(),
-        }],
-        "A\n",
-        &author,
-    )?;
+    let author = Signature::new("Dev", "dev@example.com");
+    repo.commit("main", &[FileChange::write("a", "a\n")], "A\n", &author)?;
     repo.create_branch("feature", "main")?;
-    repo.commit(
-        "feature",
-        &[FileChange::Write {
-            path: "b".into(),
-            content: b"b\n".to_vec(),
-        }],
-        "B\n",
-        &author,
-    )?;
+    repo.commit("feature", &[FileChange::write("b", "b\n")], "B\n", &author)?;
     let mr = gl.create_merge_request(project.id, MrSpec::new(alice.id, "feature", "main", "B"))?;
     let pipeline = gl.add_branch_pipeline(project.id, "feature", "failed")?;
     let line = "\x1b[32;1mcompiling\x1b[0;m crate_with_a_long_name v1.2.3 (/builds/group/ci)\n";
@@ -72,38 +44,15 @@ async fn main() -> anyhow::Result<()> {
                 .trace(log.clone()),
         )?;
     }
-    let note = gl.add_note(
+    let gitlab = mr_mention::client(&gl.api_url(), &bot.token)?;
+    let trigger = mr_mention::mention(
+        &gl,
         project.id,
-        DoubleNoteable::MergeRequest(mr.iid),
-        NoteSpec::new(alice.id, "@claude fix the pipeline"),
+        mr.iid,
+        &alice,
+        "@claude fix the pipeline",
+        "",
     )?;
-    let gitlab = GitLab::new(ClientConfig::new(
-        ApiBaseUrl::parse(&gl.api_url()).map_err(anyhow::Error::msg)?,
-        GitLabToken::new(Secret::new(&bot.token)),
-    ))?;
-    let trigger = Trigger {
-        source: Source::Webhook,
-        project: ProjectRef::Id(ProjectId(project.id)),
-        noteable: Noteable::MergeRequest(MergeRequestIid(mr.iid)),
-        note: Some(TriggerNote {
-            id: NoteId(note.id),
-            discussion: None,
-            author: Author {
-                id: UserId(alice.id),
-                username: Some("alice".into()),
-            },
-            body: "@claude fix the pipeline".into(),
-            kind: NoteKind::Comment,
-            internal: false,
-            system: false,
-            edited: false,
-        }),
-        assistants: vec![Assistant::Claude],
-        instruction: String::new(),
-        placeholder: None,
-        confidential: false,
-        event: None,
-    };
     let context = gather(&gitlab, &trigger).await?;
     let budget = ContextBudget::default();
     let redactor = Redactor::new(Handles::default());

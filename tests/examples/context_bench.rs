@@ -9,86 +9,29 @@
 use std::time::Instant;
 
 use anyhow::Context as _;
-use doubles::gitlab::GitLabDouble;
-use doubles::gitlab::double::{
-    MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
-};
-use doubles::gitlab::repo::{FileChange, Signature};
-use entrypoint::agent::Assistant;
 use entrypoint::context::{ContextBudget, gather, render};
-use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::config::{ApiBaseUrl, ClientConfig, GitLabToken};
-use entrypoint::gitlab::ids::{MergeRequestIid, NoteId, Noteable, ProjectId, ProjectRef, UserId};
-use entrypoint::secret::Secret;
-use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
+
+#[path = "shared/big_merge_request.rs"]
+mod big_merge_request;
+#[path = "shared/mr_mention.rs"]
+mod mr_mention;
 
 const NOTES: usize = 500;
 const FILES: usize = 300;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let gl = GitLabDouble::start().await?;
-    let alice = gl.add_user(UserSpec::human("alice"))?;
-    let bot = gl.add_user(UserSpec::project_bot(1, "Claude"))?;
-    let project = gl.add_project(ProjectSpec::new("group/big"))?;
-    gl.add_member(project.id, bot.id, 30)?;
-    let repo = gl.repo(project.id)?;
-    let author = Signature {
-        name: "Dev".into(),
-        email: "dev@example.com".into(),
-    };
-    let changes: Vec<FileChange> = (0..FILES)
-        .map(|i| FileChange::Write {
-            path: format!("src/module_{i:03}.rs"),
-            content: (0..40)
-                .map(|l| format!("pub fn f{l}() -> u32 {{ {i} + {l} }}\n"))
-                .collect::<String>()
-                .into_bytes(),
-        })
-        .collect();
-    repo.commit("feature", &changes, "Add modules\n", &author)?;
-    let mr = gl.create_merge_request(
+    let (gl, alice, project, bot) = mr_mention::world("group/big").await?;
+    let mr = big_merge_request::seed(&gl, project.id, alice.id, FILES, NOTES)?;
+    let gitlab = mr_mention::client(&gl.api_url(), &bot.token)?;
+    let trigger = mr_mention::mention(
+        &gl,
         project.id,
-        MrSpec::new(alice.id, "feature", "main", "Big change"),
+        mr.iid,
+        &alice,
+        "@claude address the review",
+        "address the review",
     )?;
-    let on = DoubleNoteable::MergeRequest(mr.iid);
-    for i in 0..NOTES {
-        let body = format!("Review comment {i}: please look at module {}.", i % FILES);
-        gl.add_note(project.id, on, NoteSpec::new(alice.id, &body))?;
-    }
-    let request = gl.add_note(
-        project.id,
-        on,
-        NoteSpec::new(alice.id, "@claude address the review"),
-    )?;
-
-    let gitlab = GitLab::new(ClientConfig::new(
-        ApiBaseUrl::parse(&gl.api_url()).map_err(anyhow::Error::msg)?,
-        GitLabToken::new(Secret::new(bot.token.clone())),
-    ))?;
-    let trigger = Trigger {
-        source: Source::Webhook,
-        project: ProjectRef::Id(ProjectId(project.id)),
-        noteable: Noteable::MergeRequest(MergeRequestIid(mr.iid)),
-        note: Some(TriggerNote {
-            id: NoteId(request.id),
-            discussion: None,
-            author: Author {
-                id: UserId(alice.id),
-                username: Some("alice".into()),
-            },
-            body: "@claude address the review".into(),
-            kind: NoteKind::Comment,
-            internal: false,
-            system: false,
-            edited: false,
-        }),
-        assistants: vec![Assistant::Claude],
-        instruction: "address the review".into(),
-        placeholder: None,
-        confidential: false,
-        event: None,
-    };
 
     // One warm-up run (connection set-up, the double's first git diff), then measured runs.
     gather(&gitlab, &trigger).await?;

@@ -17,21 +17,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
-use doubles::replicas::Fleet;
+use doubles::replicas::{Fleet, fail_a_fifth, load_average};
 
 /// The claim lease the replicas run with: short, so that the dead replica's claims expire
 /// within the run.
 const LEASE: Duration = Duration::from_secs(3);
 const WORKERS: usize = 8;
-
-fn rule(method: &str, path: &str, action: FaultAction, schedule: Schedule) -> FaultRule {
-    FaultRule {
-        method: Some(method.to_owned()),
-        path: path.to_owned(),
-        action,
-        schedule,
-    }
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -42,37 +33,13 @@ async fn main() -> anyhow::Result<()> {
 
     let mut fleet = Fleet::start(2, LEASE, WORKERS).await?;
     let faults = fleet.gl.faults();
-    faults.add(rule(
+    faults.add(FaultRule::on(
         "POST",
         "/api/v4/projects/*/trigger/pipeline",
         FaultAction::Latency { ms: 400 },
         Schedule::Always,
     ));
-    for (n, (method, code)) in [("GET", 500), ("POST", 503), ("PUT", 500), ("DELETE", 503)]
-        .into_iter()
-        .enumerate()
-    {
-        faults.add(rule(
-            method,
-            "/api/v4/**",
-            FaultAction::Status { code },
-            Schedule::Fraction {
-                ratio: 0.14,
-                seed: 15 + n as u64,
-            },
-        ));
-    }
-    faults.add(rule(
-        "POST",
-        "/api/v4/**",
-        FaultAction::RateLimited {
-            retry_after_secs: 0,
-        },
-        Schedule::Fraction {
-            ratio: 0.07,
-            seed: 99,
-        },
-    ));
+    fail_a_fifth(&faults);
 
     let started = Instant::now();
     let pause = Duration::from_secs_f64(1.0 / rate.max(0.1));
@@ -150,16 +117,4 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// The 1, 5 and 15 minute load averages, as the kernel reports them.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|e| format!("unknown ({e})"))
 }

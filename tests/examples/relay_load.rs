@@ -19,6 +19,7 @@ use doubles::gitlab::GitLabDouble;
 use doubles::gitlab::double::{
     HookSpec, IssueSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
 };
+use doubles::replicas::load_average;
 use entrypoint::agent::Handles;
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, RetryPolicy};
@@ -183,16 +184,4 @@ async fn main() -> anyhow::Result<()> {
         bail!("{lost} lost and {duplicated} duplicated mentions");
     }
     Ok(())
-}
-
-/// The 1, 5 and 15 minute load averages, as the kernel reports them.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|e| format!("unknown ({e})"))
 }

@@ -15,10 +15,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, bail};
 use doubles::gitlab::GitLabDouble;
 use doubles::gitlab::double::{
-    MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser, UserSpec,
+    NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser, UserSpec,
 };
-use doubles::gitlab::repo::{FileChange, Signature, git_command};
+use doubles::gitlab::repo::git_command;
 use doubles::model::{Script, anthropic};
+
+#[path = "shared/big_merge_request.rs"]
+mod big_merge_request;
 
 const NOTES: usize = 500;
 const FILES: usize = 300;
@@ -41,31 +44,9 @@ async fn main() -> anyhow::Result<()> {
     gl.add_member(project, alice.id, 30)?;
     let bot = gl.add_user(UserSpec::project_bot(project, "AI"))?;
     gl.add_member(project, bot.id, 40)?;
-    let repo = gl.repo(project)?;
-    let author = Signature {
-        name: "Dev".into(),
-        email: "dev@example.com".into(),
-    };
-    repo.create_branch("feature", "main")?;
-    let changes: Vec<FileChange> = (0..FILES)
-        .map(|i| FileChange::Write {
-            path: format!("src/module_{i:03}.rs"),
-            content: (0..40)
-                .map(|l| format!("pub fn f{l}() -> u32 {{ {i} + {l} }}\n"))
-                .collect::<String>()
-                .into_bytes(),
-        })
-        .collect();
-    repo.commit("feature", &changes, "Add modules\n", &author)?;
-    let mr = gl.create_merge_request(
-        project,
-        MrSpec::new(alice.id, "feature", "main", "Big change"),
-    )?;
+    gl.repo(project)?.create_branch("feature", "main")?;
+    let mr = big_merge_request::seed(&gl, project, alice.id, FILES, NOTES)?;
     let on = DoubleNoteable::MergeRequest(mr.iid);
-    for i in 0..NOTES {
-        let body = format!("Review comment {i}: please look at module {}.", i % FILES);
-        gl.add_note(project, on, NoteSpec::new(alice.id, &body))?;
-    }
     let job_token = gl.add_job_token(project, alice.id)?;
     let bench = Bench {
         gl,
@@ -117,12 +98,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // 2. The skip path: a comment without a mention, as a webhook body.
-    let chatter = bench.gl.add_note(
-        project,
-        on,
-        NoteSpec::new(alice.id, "thanks, merging soon").emit_hooks(),
-    )?;
-    let payload = bench.payload(chatter.id)?;
+    let payload = bench.comment_payload(on, alice.id, "thanks, merging soon")?;
     bench.gl.clear_requests();
     let begin = Instant::now();
     let status = bench
@@ -137,12 +113,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // 3. Mention → placeholder posted, from a webhook body.
-    let mention = bench.gl.add_note(
-        project,
-        on,
-        NoteSpec::new(alice.id, "@claude one more thing").emit_hooks(),
-    )?;
-    let payload = bench.payload(mention.id)?;
+    let payload = bench.comment_payload(on, alice.id, "@claude one more thing")?;
     let checkout = bench.checkout("placeholder")?;
     let _ = std::fs::remove_file(&marker);
     bench.gl.clear_requests();
@@ -233,6 +204,20 @@ impl Bench {
             .find(|e| e.note_id == note)
             .context("the double recorded no Note Hook event")?;
         Ok(event.payload.to_string())
+    }
+
+    /// Posts `body` as `author`'s comment on `on`, its Note Hook recorded, and returns the
+    /// hook's body ([`Bench::payload`]).
+    fn comment_payload(
+        &self,
+        on: DoubleNoteable,
+        author: u64,
+        body: &str,
+    ) -> anyhow::Result<String> {
+        let note = self
+            .gl
+            .add_note(self.project, on, NoteSpec::new(author, body).emit_hooks())?;
+        self.payload(note.id)
     }
 
     /// A runner-like checkout: a shallow clone with the job token, detached.

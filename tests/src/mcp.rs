@@ -36,6 +36,21 @@ pub const TOOL: &str = "get_issue";
 /// Protocol revisions the double speaks, oldest first.
 const VERSIONS: &[&str] = &["2024-11-05", "2025-03-26", "2025-06-18"];
 
+/// The protocol version a server answers an `initialize` request with: the client's when it is
+/// one of [`VERSIONS`], else the newest this double speaks
+/// (<https://modelcontextprotocol.io/specification/2025-06-18/basic/lifecycle#version-negotiation>).
+/// The HTTP double and the stdio double (`mcp-stdio-double`) negotiate alike.
+pub fn negotiated_version(initialize: &Value) -> &str {
+    let asked = initialize["params"]["protocolVersion"]
+        .as_str()
+        .unwrap_or_default();
+    if VERSIONS.contains(&asked) {
+        asked
+    } else {
+        VERSIONS[VERSIONS.len() - 1]
+    }
+}
+
 /// One HTTP request as the double received it.
 #[derive(Debug, Clone)]
 pub struct McpRequest {
@@ -160,14 +175,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let method = message["method"].as_str().unwrap_or_default().to_owned();
     let session = header_value(&parts.headers, "mcp-session-id");
     if method == "initialize" {
-        let asked = message["params"]["protocolVersion"]
-            .as_str()
-            .unwrap_or_default();
-        let version = if VERSIONS.contains(&asked) {
-            asked
-        } else {
-            VERSIONS[VERSIONS.len() - 1]
-        };
+        let version = negotiated_version(&message);
         return rpc(
             json!({"jsonrpc": "2.0", "id": message["id"], "result": {
                 "protocolVersion": version,

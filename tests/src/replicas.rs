@@ -15,6 +15,7 @@ use anyhow::{Context as _, bail};
 use crate::gitlab::double::{
     GitLabDouble, HookSpec, IssueSpec, NoteSpec, Noteable, SeededNote, SeededUser,
 };
+use crate::gitlab::faults::{FaultAction, FaultRule, Faults, Schedule};
 use crate::gitlab::model::HookDelivery;
 use crate::gitlab::seed::Seed;
 
@@ -415,4 +416,46 @@ impl Fleet {
         }
         resent
     }
+}
+
+/// Makes GitLab fail about a fifth of its answers, the same way on every run (seeded): 14 % of
+/// the requests of each method answer 500 or 503, and 7 % of POSTs 429 without `Retry-After`
+/// delay. What the relay's fault tests and the `relay_faults` benchmark put the fleet through.
+pub fn fail_a_fifth(faults: &Faults) {
+    for (n, (method, code)) in [("GET", 500), ("POST", 503), ("PUT", 500), ("DELETE", 503)]
+        .into_iter()
+        .enumerate()
+    {
+        let schedule = Schedule::Fraction {
+            ratio: 0.14,
+            seed: 15 + n as u64,
+        };
+        faults.add(FaultRule::on(
+            method,
+            "/api/v4/**",
+            FaultAction::Status { code },
+            schedule,
+        ));
+    }
+    let rate_limited = FaultAction::RateLimited {
+        retry_after_secs: 0,
+    };
+    let schedule = Schedule::Fraction {
+        ratio: 0.07,
+        seed: 99,
+    };
+    faults.add(FaultRule::on("POST", "/api/v4/**", rate_limited, schedule));
+}
+
+/// The 1, 5 and 15 minute load averages as the kernel reports them, for the relay benchmarks
+/// to print beside their figures (a loaded machine explains slow ones).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|e| format!("unknown ({e})"))
 }

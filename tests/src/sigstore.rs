@@ -270,6 +270,12 @@ fn refuse(status: StatusCode, message: &str) -> (StatusCode, Json<Value>) {
     )
 }
 
+/// One JSON part of a JWT (header or claims): unpadded base64url of a JSON object.
+fn jwt_part(b64: &str) -> Option<Value> {
+    let bytes = URL_SAFE_NO_PAD.decode(b64).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
 /// Verifies an ES256 JWT against the trusted issuers; returns its claims.
 fn authenticate(ca: &Ca, token: &str) -> Result<Value, String> {
     let mut parts = token.split('.');
@@ -278,19 +284,11 @@ fn authenticate(ca: &Ca, token: &str) -> Result<Value, String> {
     else {
         return Err("the identity token is not a JWT".into());
     };
-    let header: Value = URL_SAFE_NO_PAD
-        .decode(header_b64)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or("the token's header is unreadable")?;
+    let header = jwt_part(header_b64).ok_or("the token's header is unreadable")?;
     if header["alg"] != "ES256" {
         return Err("unsupported token algorithm".into());
     }
-    let claims: Value = URL_SAFE_NO_PAD
-        .decode(body)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or("the token's claims are unreadable")?;
+    let claims = jwt_part(body).ok_or("the token's claims are unreadable")?;
     let issuer = claims["iss"].as_str().ok_or("the token has no issuer")?;
     let key = ca
         .trusted

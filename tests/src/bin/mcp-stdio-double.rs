@@ -8,8 +8,6 @@ use std::io::{BufRead, Write};
 
 use serde_json::{Value, json};
 
-const VERSIONS: &[&str] = &["2024-11-05", "2025-03-26", "2025-06-18"];
-
 fn main() {
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
@@ -25,14 +23,7 @@ fn main() {
         let method = message["method"].as_str().unwrap_or_default();
         let answer = match method {
             "initialize" => {
-                let asked = message["params"]["protocolVersion"]
-                    .as_str()
-                    .unwrap_or_default();
-                let version = if VERSIONS.contains(&asked) {
-                    asked
-                } else {
-                    VERSIONS[VERSIONS.len() - 1]
-                };
+                let version = doubles::mcp::negotiated_version(&message);
                 json!({"jsonrpc": "2.0", "id": id, "result": {
                     "protocolVersion": version,
                     "capabilities": {"tools": {}},

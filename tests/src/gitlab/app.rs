@@ -22,7 +22,7 @@ use super::model::{Model, NoteableKind};
 use super::pagination::{PageRequest, RequestUrl, paginate};
 use super::params::Params;
 use super::routes::noteable;
-use super::{admin, recorder, routes};
+use super::{admin, recorder, routes, webhooks};
 
 /// Largest request body the double reads; GitLab's own limit for API bodies is far above the
 /// 1,000,000-character note limit, so note-size checks happen in the note validation instead.
@@ -132,6 +132,18 @@ impl Ctx {
         self.app.lock()
     }
 
+    /// Runs a write under the model's lock, then delivers the webhook it recorded once the
+    /// lock is released: a receiver may call back into the double, and GitLab sends hooks after
+    /// the write is committed.
+    pub fn write_then_deliver(
+        &self,
+        write: impl FnOnce(&mut Model) -> ApiResult<(Response, Option<webhooks::Outgoing>)>,
+    ) -> ApiResult<Response> {
+        let (response, outgoing) = write(&mut self.lock())?;
+        webhooks::dispatch(&self.app, outgoing);
+        Ok(response)
+    }
+
     pub fn caller(&self, model: &Model, job_tokens: JobTokens) -> ApiResult<Caller> {
         auth::authenticate(model, &self.headers, &self.params, job_tokens)
     }
@@ -146,16 +158,16 @@ impl Ctx {
         auth::project_access(model, raw_id, caller)
     }
 
-    /// Same as [`Ctx::project`] on endpoints that call `authenticate!` first.
+    /// Same as [`Ctx::project`] on endpoints that call `authenticate!` first: 401 for an
+    /// anonymous caller before the project's 404.
     pub fn project_signed_in(
         &self,
         model: &Model,
         raw_id: &str,
         job_tokens: JobTokens,
     ) -> ApiResult<ProjectAccess> {
-        let caller = self.caller(model, job_tokens)?;
-        caller.require_user()?;
-        auth::project_access(model, raw_id, caller)
+        self.caller(model, job_tokens)?.require_user()?;
+        self.project(model, raw_id, job_tokens)
     }
 
     /// [`Ctx::project_signed_in`] (job tokens ignored) for endpoints whose Grape `before`

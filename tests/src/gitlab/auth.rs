@@ -132,11 +132,7 @@ impl ProjectAccess {
 
     /// 403 `{"message":"403 Forbidden"}` unless the caller has `level`.
     pub fn require(&self, level: AccessLevel) -> ApiResult<()> {
-        if self.at_least(level) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(None))
-        }
+        forbidden_unless(self.at_least(level))
     }
 
     /// Reading issues, merge requests and code: anyone on public projects, any signed-in user
@@ -157,6 +153,17 @@ impl ProjectAccess {
             Visibility::Private => self.at_least(AccessLevel::Reporter),
             _ => self.can_read(),
         }
+    }
+
+    /// 403 unless [`ProjectAccess::can_read`]: the issue list's check.
+    pub fn require_read(&self) -> ApiResult<()> {
+        forbidden_unless(self.can_read())
+    }
+
+    /// 403 unless [`ProjectAccess::can_read_code`]: the check of every merge request, pipeline
+    /// and repository endpoint.
+    pub fn require_read_code(&self) -> ApiResult<()> {
+        forbidden_unless(self.can_read_code())
     }
 
     /// The records of `items` that belong to this project: every project-level collection
@@ -259,5 +266,14 @@ pub fn project_access(model: &Model, raw_id: &str, caller: Caller) -> ApiResult<
         Ok(access)
     } else {
         Err(ApiError::NotFound(Some("Project")))
+    }
+}
+
+/// 403 `{"message":"403 Forbidden"}` unless `allowed`.
+fn forbidden_unless(allowed: bool) -> ApiResult<()> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(None))
     }
 }

@@ -37,7 +37,7 @@ use super::model::{
     Trigger, User, Variable,
 };
 use super::repo::{FileChange, Repo, Signature};
-use super::routes::noteable::{NewNote, convert_to_discussion, insert_note, validate_body};
+use super::routes::noteable::{NewNote, insert_note, validate_body};
 use super::routes::pipelines::new_trigger_token;
 use super::version::GitLabVersion;
 use super::{server, time, webhooks};
@@ -884,15 +884,9 @@ impl GitLabDouble {
         let repo = Repo::init_bare(&repo_dir, &spec.default_branch)?;
         repo.commit(
             &spec.default_branch,
-            &[FileChange::Write {
-                path: "README.md".into(),
-                content: format!("# {path}\n").into_bytes(),
-            }],
+            &[FileChange::write("README.md", format!("# {path}\n"))],
             "Initial commit",
-            &Signature {
-                name: INITIAL_AUTHOR.0.into(),
-                email: INITIAL_AUTHOR.1.into(),
-            },
+            &Signature::new(INITIAL_AUTHOR.0, INITIAL_AUTHOR.1),
         )?;
         let mut model = self.app.lock();
         if model.project_by_ref(&spec.path_with_namespace).is_some() {
@@ -1068,11 +1062,7 @@ impl GitLabDouble {
         let seeded = self.create_merge_request(project_id, spec)?;
         {
             let mut model = self.app.lock();
-            if let Some(mr) = model
-                .merge_requests
-                .iter_mut()
-                .find(|m| m.project_id == project_id && m.iid == seeded.iid)
-            {
+            if let Some(mr) = model.merge_request_mut(project_id, seeded.iid) {
                 mr.reviewer_ids = reviewers.to_vec();
             }
         }
@@ -1121,9 +1111,7 @@ impl GitLabDouble {
             let changed = match target.kind {
                 NoteableKind::Issue => {
                     let issue = model
-                        .issues
-                        .iter_mut()
-                        .find(|i| i.project_id == project_id && i.iid == target.iid)
+                        .issue_mut(project_id, target.iid)
                         .ok_or_else(|| anyhow!("no issue {}", target.iid))?;
                     let before = webhooks::IssuableBefore {
                         assignee_ids: issue.assignee_ids.clone(),
@@ -1141,9 +1129,7 @@ impl GitLabDouble {
                 }
                 NoteableKind::MergeRequest => {
                     let mr = model
-                        .merge_requests
-                        .iter_mut()
-                        .find(|m| m.project_id == project_id && m.iid == target.iid)
+                        .merge_request_mut(project_id, target.iid)
                         .ok_or_else(|| anyhow!("no merge request {}", target.iid))?;
                     let before = webhooks::IssuableBefore {
                         assignee_ids: mr.assignee_ids.clone(),
@@ -1306,14 +1292,12 @@ impl GitLabDouble {
             } else {
                 NoteType::Plain
             };
-            if let Some(discussion) = &spec.discussion {
-                if !model
+            if let Some(discussion) = &spec.discussion
+                && !model
                     .notes_of(noteable)
                     .any(|n| &n.discussion_id == discussion)
-                {
-                    bail!("no discussion {discussion} on {noteable:?}");
-                }
-                convert_to_discussion(&mut model, noteable, discussion);
+            {
+                bail!("no discussion {discussion} on {noteable:?}");
             }
             let id = insert_note(
                 &mut model,
@@ -1530,9 +1514,7 @@ impl GitLabDouble {
     ) -> anyhow::Result<()> {
         let mut model = self.app.lock();
         let mr = model
-            .merge_requests
-            .iter_mut()
-            .find(|m| m.project_id == project_id && m.iid == merge_request_iid)
+            .merge_request_mut(project_id, merge_request_iid)
             .ok_or_else(|| anyhow!("no merge request !{merge_request_iid}"))?;
         mr.title = title.to_owned();
         mr.updated_at = time::now();

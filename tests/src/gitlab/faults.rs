@@ -64,6 +64,20 @@ pub struct FaultRule {
     pub schedule: Schedule,
 }
 
+impl FaultRule {
+    /// `action` on `method` requests to paths matching `path`, as often as `schedule` says: the
+    /// rule tests and benchmarks add most (a rule for every method is spelled out with
+    /// `method: None`).
+    pub fn on(method: &str, path: &str, action: FaultAction, schedule: Schedule) -> FaultRule {
+        FaultRule {
+            method: Some(method.to_owned()),
+            path: path.to_owned(),
+            action,
+            schedule,
+        }
+    }
+}
+
 /// What a fault does to the request.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -140,14 +140,48 @@ pub fn project_for(model: &Model, project: &Project, base_url: &str, admin: bool
     value
 }
 
+/// Where a project is browsed and cloned over SSH, derived from the instance URL as GitLab does
+/// (`web_url` under the relative URL root; `git@host:path.git` with the host alone); the
+/// HTTP clone URL is `{web_url}.git`.
+pub struct ProjectUrls {
+    pub web_url: String,
+    pub ssh_url: String,
+}
+
+impl ProjectUrls {
+    pub fn of(project: &Project, base_url: &str) -> ProjectUrls {
+        let host = base_url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or("localhost");
+        ProjectUrls {
+            web_url: format!("{base_url}/{}", project.path_with_namespace()),
+            ssh_url: format!("git@{host}:{}.git", project.path_with_namespace()),
+        }
+    }
+}
+
+/// The page of an issue or merge request (`…/-/issues/:iid`, `…/-/merge_requests/:iid`): its
+/// `web_url`, and the `url` of its hooks.
+pub fn noteable_web_url(base_url: &str, project: &Project, kind: NoteableKind, iid: u64) -> String {
+    format!(
+        "{base_url}/{}/-/{}/{iid}",
+        project.path_with_namespace(),
+        kind.segment()
+    )
+}
+
+/// The users behind `ids`, each as [`user_or_ghost`] renders it (assignees, reviewers).
+fn users(model: &Model, ids: &[u64], base_url: &str) -> Vec<Value> {
+    ids.iter()
+        .map(|id| user_or_ghost(model, *id, base_url))
+        .collect()
+}
+
 /// `GET /projects/:id` with every field (<https://docs.gitlab.com/api/projects/#retrieve-a-project>).
 pub fn project(model: &Model, project: &Project, base_url: &str) -> Value {
-    let web_url = format!("{base_url}/{}", project.path_with_namespace());
-    let host = base_url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("localhost");
+    let ProjectUrls { web_url, ssh_url } = ProjectUrls::of(project, base_url);
     json!({
         "id": project.id,
         "description": project.description,
@@ -159,7 +193,7 @@ pub fn project(model: &Model, project: &Project, base_url: &str) -> Value {
         "default_branch": project.default_branch,
         "tag_list": [],
         "topics": [],
-        "ssh_url_to_repo": format!("git@{host}:{}.git", project.path_with_namespace()),
+        "ssh_url_to_repo": ssh_url,
         "http_url_to_repo": format!("{web_url}.git"),
         "web_url": web_url,
         "readme_url": Value::Null,
@@ -210,16 +244,8 @@ fn references(project: &Project, sigil: char, iid: u64) -> Value {
 
 /// `GET /projects/:id/issues/:issue_iid` (<https://docs.gitlab.com/api/issues/>).
 pub fn issue(model: &Model, project: &Project, issue: &Issue, base_url: &str) -> Value {
-    let web_url = format!(
-        "{base_url}/{}/-/issues/{}",
-        project.path_with_namespace(),
-        issue.iid
-    );
-    let assignees: Vec<Value> = issue
-        .assignee_ids
-        .iter()
-        .map(|id| user_or_ghost(model, *id, base_url))
-        .collect();
+    let web_url = noteable_web_url(base_url, project, NoteableKind::Issue, issue.iid);
+    let assignees = users(model, &issue.assignee_ids, base_url);
     json!({
         "id": issue.id,
         "iid": issue.iid,
@@ -290,21 +316,9 @@ pub fn merge_request(
     facts: &MergeRequestRepoFacts,
     base_url: &str,
 ) -> Value {
-    let web_url = format!(
-        "{base_url}/{}/-/merge_requests/{}",
-        project.path_with_namespace(),
-        mr.iid
-    );
-    let assignees: Vec<Value> = mr
-        .assignee_ids
-        .iter()
-        .map(|id| user_or_ghost(model, *id, base_url))
-        .collect();
-    let reviewers: Vec<Value> = mr
-        .reviewer_ids
-        .iter()
-        .map(|id| user_or_ghost(model, *id, base_url))
-        .collect();
+    let web_url = noteable_web_url(base_url, project, NoteableKind::MergeRequest, mr.iid);
+    let assignees = users(model, &mr.assignee_ids, base_url);
+    let reviewers = users(model, &mr.reviewer_ids, base_url);
     let draft = is_draft(&mr.title);
     let unresolved = model
         .notes_of(super::model::NoteableRef {

@@ -842,6 +842,18 @@ impl Model {
             .find(|m| m.project_id == project_id && m.iid == iid)
     }
 
+    pub fn issue_mut(&mut self, project_id: u64, iid: u64) -> Option<&mut Issue> {
+        self.issues
+            .iter_mut()
+            .find(|i| i.project_id == project_id && i.iid == iid)
+    }
+
+    pub fn merge_request_mut(&mut self, project_id: u64, iid: u64) -> Option<&mut MergeRequest> {
+        self.merge_requests
+            .iter_mut()
+            .find(|m| m.project_id == project_id && m.iid == iid)
+    }
+
     /// Global id of an issue or merge request.
     pub fn noteable_id(&self, noteable: NoteableRef) -> Option<u64> {
         match noteable.kind {
@@ -876,20 +888,12 @@ impl Model {
     pub fn touch_noteable(&mut self, noteable: NoteableRef, at: Timestamp) {
         match noteable.kind {
             NoteableKind::Issue => {
-                if let Some(i) = self
-                    .issues
-                    .iter_mut()
-                    .find(|i| i.project_id == noteable.project_id && i.iid == noteable.iid)
-                {
+                if let Some(i) = self.issue_mut(noteable.project_id, noteable.iid) {
                     i.updated_at = at;
                 }
             }
             NoteableKind::MergeRequest => {
-                if let Some(m) = self
-                    .merge_requests
-                    .iter_mut()
-                    .find(|m| m.project_id == noteable.project_id && m.iid == noteable.iid)
-                {
+                if let Some(m) = self.merge_request_mut(noteable.project_id, noteable.iid) {
                     m.updated_at = at;
                 }
             }

@@ -283,11 +283,7 @@ fn apply(model: &mut Model, noteable: NoteableRef, author_id: u64, found: &Found
     let name = found.name.as_str();
     match noteable.kind {
         NoteableKind::Issue => {
-            let Some(issue) = model
-                .issues
-                .iter_mut()
-                .find(|i| i.project_id == noteable.project_id && i.iid == noteable.iid)
-            else {
+            let Some(issue) = model.issue_mut(noteable.project_id, noteable.iid) else {
                 return format!("Ran /{name}.");
             };
             match name {
@@ -317,11 +313,7 @@ fn apply(model: &mut Model, noteable: NoteableRef, author_id: u64, found: &Found
             issue.updated_at = now;
         }
         NoteableKind::MergeRequest => {
-            let Some(mr) = model
-                .merge_requests
-                .iter_mut()
-                .find(|m| m.project_id == noteable.project_id && m.iid == noteable.iid)
-            else {
+            let Some(mr) = model.merge_request_mut(noteable.project_id, noteable.iid) else {
                 return format!("Ran /{name}.");
             };
             match name {

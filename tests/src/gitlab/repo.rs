@@ -27,6 +27,16 @@ pub struct Signature {
     pub email: String,
 }
 
+impl Signature {
+    /// The same person as author and committer of a seeded commit.
+    pub fn new(name: &str, email: &str) -> Signature {
+        Signature {
+            name: name.to_owned(),
+            email: email.to_owned(),
+        }
+    }
+}
+
 /// One change to the tree in a [`Repo::commit`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileChange {
@@ -36,6 +46,16 @@ pub enum FileChange {
     Delete { path: String },
     /// Set or clear the executable bit of a file that exists (`100755` / `100644`).
     SetExecutable { path: String, executable: bool },
+}
+
+impl FileChange {
+    /// [`FileChange::Write`] of `content` to `path`.
+    pub fn write(path: impl Into<String>, content: impl Into<Vec<u8>>) -> FileChange {
+        FileChange::Write {
+            path: path.into(),
+            content: content.into(),
+        }
+    }
 }
 
 /// One changed file, exactly as an item of GitLab's `GET
@@ -520,10 +540,7 @@ impl Repo {
             .trim_end_matches('\n')
             .split_once('\0')
             .with_context(|| format!("unexpected author line for {sha}: {shown:?}"))?;
-        Ok(Signature {
-            name: name.to_owned(),
-            email: email.to_owned(),
-        })
+        Ok(Signature::new(name, email))
     }
 
     /// Everything GitLab's commit entity needs about commit `sha`
@@ -708,10 +725,7 @@ mod tests {
     use super::*;
 
     fn author() -> Signature {
-        Signature {
-            name: "Ada Lovelace".to_owned(),
-            email: "ada@example.com".to_owned(),
-        }
+        Signature::new("Ada Lovelace", "ada@example.com")
     }
 
     fn write(path: &str, content: &str) -> FileChange {

@@ -42,23 +42,17 @@ use super::access::Visibility;
 use super::double::{GitLabDouble, HookSpec, IssueSpec, MrSpec, ProjectSpec, SeededUser, UserSpec};
 use super::repo::{FileChange, Signature};
 
+/// Every section is optional (`#[serde(default)]` on the struct).
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Seed {
     pub admin_token: Option<String>,
-    #[serde(default)]
     pub users: Vec<SeedUser>,
-    #[serde(default)]
     pub groups: Vec<SeedGroup>,
-    #[serde(default)]
     pub projects: Vec<SeedProject>,
-    #[serde(default)]
     pub triggers: Vec<SeedTrigger>,
-    #[serde(default)]
     pub hooks: Vec<SeedHook>,
-    #[serde(default)]
     pub issues: Vec<SeedIssue>,
-    #[serde(default)]
     pub merge_requests: Vec<SeedMergeRequest>,
 }
 
@@ -206,15 +200,9 @@ impl Seed {
             for f in &p.files {
                 repo.commit(
                     f.branch.as_deref().unwrap_or(&default_branch),
-                    &[FileChange::Write {
-                        path: f.path.clone(),
-                        content: f.content.clone().into_bytes(),
-                    }],
+                    &[FileChange::write(f.path.clone(), f.content.clone())],
                     &format!("Add {}", f.path),
-                    &Signature {
-                        name: "Administrator".into(),
-                        email: "admin@example.com".into(),
-                    },
+                    &Signature::new("Administrator", "admin@example.com"),
                 )?;
             }
             projects.insert(p.path.clone(), project.id);

@@ -14,9 +14,10 @@ use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
 use super::app::Shared;
-use super::json::is_draft;
+use super::json::{ProjectUrls, is_draft, noteable_web_url};
 use super::model::{
-    HookDelivery, Model, Note, NoteAction, NoteEvent, NoteType, NoteableKind, Project,
+    Hook, HookDelivery, Issue, MergeRequest, Model, Note, NoteAction, NoteEvent, NoteType,
+    NoteableKind, Project,
 };
 use super::time;
 use super::version::IDEMPOTENCY_KEY;
@@ -38,13 +39,7 @@ fn hook_user(model: &Model, user_id: u64) -> Value {
 }
 
 fn hook_project(model: &Model, project: &Project, base_url: &str) -> Value {
-    let web_url = format!("{base_url}/{}", project.path_with_namespace());
-    let host = base_url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("localhost");
-    let ssh = format!("git@{host}:{}.git", project.path_with_namespace());
+    let ProjectUrls { web_url, ssh_url } = ProjectUrls::of(project, base_url);
     let namespace_name = model
         .group(&project.namespace)
         .map(|g| g.name.clone())
@@ -55,7 +50,7 @@ fn hook_project(model: &Model, project: &Project, base_url: &str) -> Value {
         "description": project.description,
         "web_url": web_url,
         "avatar_url": Value::Null,
-        "git_ssh_url": ssh,
+        "git_ssh_url": ssh_url,
         "git_http_url": format!("{web_url}.git"),
         "namespace": namespace_name,
         "visibility_level": project.visibility.level(),
@@ -64,7 +59,7 @@ fn hook_project(model: &Model, project: &Project, base_url: &str) -> Value {
         "ci_config_path": "",
         "homepage": web_url,
         "url": format!("{web_url}.git"),
-        "ssh_url": ssh,
+        "ssh_url": ssh_url,
         "http_url": format!("{web_url}.git"),
     })
 }
@@ -95,7 +90,6 @@ pub fn note_payload(model: &Model, note: &Note, action: NoteAction, base_url: &s
         return Value::Null;
     };
     let project_url = format!("{base_url}/{}", project.path_with_namespace());
-    let segment = note.noteable.kind.segment();
     let confidential_issue = note.noteable.kind == NoteableKind::Issue
         && model
             .issue(project.id, note.noteable.iid)
@@ -105,10 +99,8 @@ pub fn note_payload(model: &Model, note: &Note, action: NoteAction, base_url: &s
     } else {
         "note"
     };
-    let url = format!(
-        "{project_url}/-/{segment}/{}#note_{}",
-        note.noteable.iid, note.id
-    );
+    let noteable_url = noteable_web_url(base_url, project, note.noteable.kind, note.noteable.iid);
+    let url = format!("{noteable_url}#note_{}", note.id);
     let line_code = note.position.as_ref().and_then(|p| {
         let path = p.get("new_path").or_else(|| p.get("old_path"))?.as_str()?;
         let old = p.get("old_line").and_then(Value::as_u64).unwrap_or(0);
@@ -166,37 +158,17 @@ pub fn note_payload(model: &Model, note: &Note, action: NoteAction, base_url: &s
     });
     let target = match note.noteable.kind {
         NoteableKind::Issue => model.issue(project.id, note.noteable.iid).map(|issue| {
-            let at = time::hook(issue.created_at);
-            (
-                "issue",
-                json!({
-                    "id": issue.id,
-                    "iid": issue.iid,
-                    "title": issue.title,
-                    "description": issue.description,
-                    "state": issue.state.as_str(),
-                    "confidential": issue.confidential,
-                    "author_id": issue.author_id,
-                    "assignee_ids": issue.assignee_ids,
-                    "assignee_id": issue.assignee_ids.first(),
-                    "project_id": project.id,
-                    "created_at": at,
-                    "updated_at": time::hook(issue.updated_at),
-                    "closed_at": issue.closed_at.map(time::hook),
-                    "milestone_id": Value::Null,
-                    "discussion_locked": issue.discussion_locked,
-                    "labels": label_objects(project.id, &issue.labels, &at),
-                    "url": format!("{project_url}/-/issues/{}", issue.iid),
-                    "type": "Issue",
-                    "position": 0,
-                    "branch_name": Value::Null,
-                }),
-            )
+            let extra = json!({
+                "closed_at": issue.closed_at.map(time::hook),
+                "milestone_id": Value::Null,
+                "position": 0,
+                "branch_name": Value::Null,
+            });
+            ("issue", issue_hook_attrs(project, issue, base_url, extra))
         }),
         NoteableKind::MergeRequest => model
             .merge_request(project.id, note.noteable.iid)
             .map(|mr| {
-                let at = time::hook(mr.created_at);
                 let head = project.repo.branch_sha(&mr.source_branch).ok().flatten();
                 let last_commit = head.as_ref().map(|sha| {
                     let message = project.repo.commit_message(sha).unwrap_or_default();
@@ -214,39 +186,18 @@ pub fn note_payload(model: &Model, note: &Note, action: NoteAction, base_url: &s
                 let unresolved = model
                     .notes_of(note.noteable)
                     .any(|n| n.resolvable && n.resolved_by.is_none());
-                let hook_proj = hook_project(model, project, base_url);
+                let extra = json!({
+                    "milestone_id": Value::Null,
+                    "merge_status": if draft || unresolved { "cannot_be_merged" } else { "can_be_merged" },
+                    "detailed_merge_status": if draft { "draft_status" } else if unresolved { "discussions_not_resolved" } else { "mergeable" },
+                    "last_commit": last_commit,
+                    "head_pipeline_id": Value::Null,
+                    "blocking_discussions_resolved": !unresolved,
+                    "position": 0,
+                });
                 (
                     "merge_request",
-                    json!({
-                        "id": mr.id,
-                        "iid": mr.iid,
-                        "title": mr.title,
-                        "description": mr.description,
-                        "state": mr.state.as_str(),
-                        "source_branch": mr.source_branch,
-                        "target_branch": mr.target_branch,
-                        "source_project_id": project.id,
-                        "target_project_id": project.id,
-                        "author_id": mr.author_id,
-                        "assignee_ids": mr.assignee_ids,
-                        "assignee_id": mr.assignee_ids.first(),
-                        "reviewer_ids": mr.reviewer_ids,
-                        "created_at": at,
-                        "updated_at": time::hook(mr.updated_at),
-                        "milestone_id": Value::Null,
-                        "merge_status": if draft || unresolved { "cannot_be_merged" } else { "can_be_merged" },
-                        "detailed_merge_status": if draft { "draft_status" } else if unresolved { "discussions_not_resolved" } else { "mergeable" },
-                        "draft": draft,
-                        "work_in_progress": draft,
-                        "last_commit": last_commit,
-                        "source": hook_proj,
-                        "target": hook_proj,
-                        "labels": label_objects(project.id, &mr.labels, &at),
-                        "url": format!("{project_url}/-/merge_requests/{}", mr.iid),
-                        "head_pipeline_id": Value::Null,
-                        "blocking_discussions_resolved": !unresolved,
-                        "position": 0,
-                    }),
+                    merge_request_hook_attrs(model, project, mr, base_url, extra),
                 )
             }),
     };
@@ -272,6 +223,77 @@ pub struct IssuableBefore {
     pub reviewer_ids: Vec<u64>,
     pub labels: Vec<String>,
     pub updated_at: Option<time::Timestamp>,
+}
+
+/// The `object_attributes` a Merge Request Hook and the `merge_request` of a Note Hook on a
+/// merge request share (`MergeRequest#hook_attrs`); each event adds its own fields.
+fn merge_request_hook_attrs(
+    model: &Model,
+    project: &Project,
+    mr: &MergeRequest,
+    base_url: &str,
+    extra: Value,
+) -> Value {
+    let at = time::hook(mr.created_at);
+    let draft = is_draft(&mr.title);
+    let hook_proj = hook_project(model, project, base_url);
+    let attrs = json!({
+        "id": mr.id,
+        "iid": mr.iid,
+        "title": mr.title,
+        "description": mr.description,
+        "state": mr.state.as_str(),
+        "source_branch": mr.source_branch,
+        "target_branch": mr.target_branch,
+        "source_project_id": project.id,
+        "target_project_id": project.id,
+        "author_id": mr.author_id,
+        "assignee_ids": mr.assignee_ids,
+        "assignee_id": mr.assignee_ids.first(),
+        "reviewer_ids": mr.reviewer_ids,
+        "created_at": at,
+        "updated_at": time::hook(mr.updated_at),
+        "draft": draft,
+        "work_in_progress": draft,
+        "source": hook_proj,
+        "target": hook_proj,
+        "labels": label_objects(project.id, &mr.labels, &at),
+        "url": noteable_web_url(base_url, project, NoteableKind::MergeRequest, mr.iid),
+    });
+    with_extra(attrs, extra)
+}
+
+/// The `object_attributes` an Issue Hook and the `issue` of a Note Hook on an issue share
+/// (`Issue#hook_attrs`); each event adds its own fields (`extra`).
+fn issue_hook_attrs(project: &Project, issue: &Issue, base_url: &str, extra: Value) -> Value {
+    let at = time::hook(issue.created_at);
+    let attrs = json!({
+        "id": issue.id,
+        "iid": issue.iid,
+        "title": issue.title,
+        "description": issue.description,
+        "state": issue.state.as_str(),
+        "confidential": issue.confidential,
+        "author_id": issue.author_id,
+        "assignee_ids": issue.assignee_ids,
+        "assignee_id": issue.assignee_ids.first(),
+        "project_id": project.id,
+        "created_at": at,
+        "updated_at": time::hook(issue.updated_at),
+        "discussion_locked": issue.discussion_locked,
+        "labels": label_objects(project.id, &issue.labels, &at),
+        "url": noteable_web_url(base_url, project, NoteableKind::Issue, issue.iid),
+        "type": "Issue",
+    });
+    with_extra(attrs, extra)
+}
+
+/// `attrs` with the fields of the object `extra` added.
+fn with_extra(mut attrs: Value, extra: Value) -> Value {
+    if let (Value::Object(map), Value::Object(extra)) = (&mut attrs, extra) {
+        map.extend(extra);
+    }
+    attrs
 }
 
 /// The action of an Issue Hook or Merge Request Hook (`object_attributes.action`).
@@ -311,30 +333,12 @@ pub fn record_issuable_event(
         match target.kind {
             NoteableKind::Issue => {
                 let issue = model.issue(project.id, target.iid)?;
-                let at = time::hook(issue.created_at);
-                let labels = label_objects(project.id, &issue.labels, &at);
+                let extra = json!({ "updated_by_id": actor, "action": action_name });
+                let attrs = issue_hook_attrs(project, issue, base_url, extra);
+                let labels = attrs["labels"].clone();
                 (
                     "issue",
-                    json!({
-                        "id": issue.id,
-                        "iid": issue.iid,
-                        "title": issue.title,
-                        "description": issue.description,
-                        "assignee_ids": issue.assignee_ids,
-                        "assignee_id": issue.assignee_ids.first(),
-                        "author_id": issue.author_id,
-                        "project_id": project.id,
-                        "created_at": at,
-                        "updated_at": time::hook(issue.updated_at),
-                        "updated_by_id": actor,
-                        "confidential": issue.confidential,
-                        "discussion_locked": issue.discussion_locked,
-                        "state": issue.state.as_str(),
-                        "type": "Issue",
-                        "url": format!("{project_url}/-/issues/{}", issue.iid),
-                        "labels": labels,
-                        "action": action_name,
-                    }),
+                    attrs,
                     labels,
                     issue.assignee_ids.clone(),
                     Vec::new(),
@@ -344,35 +348,12 @@ pub fn record_issuable_event(
             }
             NoteableKind::MergeRequest => {
                 let mr = model.merge_request(project.id, target.iid)?;
-                let at = time::hook(mr.created_at);
-                let labels = label_objects(project.id, &mr.labels, &at);
-                let draft = is_draft(&mr.title);
+                let extra = json!({ "action": action_name });
+                let attrs = merge_request_hook_attrs(model, project, mr, base_url, extra);
+                let labels = attrs["labels"].clone();
                 (
                     "merge_request",
-                    json!({
-                        "id": mr.id,
-                        "iid": mr.iid,
-                        "title": mr.title,
-                        "description": mr.description,
-                        "source_branch": mr.source_branch,
-                        "target_branch": mr.target_branch,
-                        "source_project_id": project.id,
-                        "target_project_id": project.id,
-                        "author_id": mr.author_id,
-                        "assignee_ids": mr.assignee_ids,
-                        "assignee_id": mr.assignee_ids.first(),
-                        "reviewer_ids": mr.reviewer_ids,
-                        "created_at": at,
-                        "updated_at": time::hook(mr.updated_at),
-                        "state": mr.state.as_str(),
-                        "draft": draft,
-                        "work_in_progress": draft,
-                        "source": hook_proj,
-                        "target": hook_proj,
-                        "url": format!("{project_url}/-/merge_requests/{}", mr.iid),
-                        "labels": labels,
-                        "action": action_name,
-                    }),
+                    attrs,
                     labels,
                     mr.assignee_ids.clone(),
                     mr.reviewer_ids.clone(),
@@ -443,25 +424,11 @@ pub fn record_issuable_event(
             map.insert("reviewers".into(), people(&reviewers));
         }
     }
-    let now = time::now();
-    let auto_disabling = model.auto_disabling_web_hooks;
-    let targets = model
-        .hooks
-        .iter()
-        .filter(|h| h.project_id == target.project_id)
-        .filter(|h| match target.kind {
-            NoteableKind::Issue if confidential => h.confidential_issues_events,
-            NoteableKind::Issue => h.issues_events,
-            NoteableKind::MergeRequest => h.merge_requests_events,
-        })
-        .filter(|h| !auto_disabling || executable(h, now))
-        .map(|h| Target {
-            hook_id: h.id,
-            url: h.url.clone(),
-            token: h.token.clone(),
-            template: h.custom_webhook_template.clone(),
-        })
-        .collect();
+    let targets = targets(model, target.project_id, |h| match target.kind {
+        NoteableKind::Issue if confidential => h.confidential_issues_events,
+        NoteableKind::Issue => h.issues_events,
+        NoteableKind::MergeRequest => h.merge_requests_events,
+    });
     Some(Outgoing {
         event_uuid: new_uuid(),
         payload,
@@ -554,6 +521,26 @@ pub fn render_custom_template(
     serde_json::from_str(&rendered).map_err(|e| format!("{PREFIX}: {e}"))
 }
 
+/// Where an event of project `project_id` goes: its hooks that `wants` it, less those
+/// auto-disabled when the instance disables failing hooks (`hooks.executable` in
+/// `Project#execute_hooks`: a disabled hook gets nothing).
+fn targets(model: &Model, project_id: u64, wants: impl Fn(&Hook) -> bool) -> Vec<Target> {
+    let now = time::now();
+    let auto_disabling = model.auto_disabling_web_hooks;
+    model
+        .hooks
+        .iter()
+        .filter(|h| h.project_id == project_id && wants(h))
+        .filter(|h| !auto_disabling || executable(h, now))
+        .map(|h| Target {
+            hook_id: h.id,
+            url: h.url.clone(),
+            token: h.token.clone(),
+            template: h.custom_webhook_template.clone(),
+        })
+        .collect()
+}
+
 fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -579,28 +566,13 @@ pub fn record_note_event(
         action,
         payload: payload.clone(),
     });
-    let now = time::now();
-    let auto_disabling = model.auto_disabling_web_hooks;
-    let targets = model
-        .hooks
-        .iter()
-        .filter(|h| h.project_id == note.noteable.project_id)
-        .filter(|h| {
-            if confidential {
-                h.confidential_note_events
-            } else {
-                h.note_events
-            }
-        })
-        // `hooks.executable` in `Project#execute_hooks`: a disabled hook gets nothing.
-        .filter(|h| !auto_disabling || executable(h, now))
-        .map(|h| Target {
-            hook_id: h.id,
-            url: h.url.clone(),
-            token: h.token.clone(),
-            template: h.custom_webhook_template.clone(),
-        })
-        .collect();
+    let targets = targets(model, note.noteable.project_id, |h| {
+        if confidential {
+            h.confidential_note_events
+        } else {
+            h.note_events
+        }
+    });
     Some(Outgoing {
         event_uuid,
         payload,

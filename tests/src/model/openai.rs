@@ -268,40 +268,28 @@ fn stream_events(id: &str, model: &str, items: &[Value], usage: Usage) -> Vec<Ss
                     json!({"item_id": item_id, "output_index": output_index, "content_index": 0, "part": part(text)}),
                 ));
             }
-            Some("function_call") => {
-                let arguments = item["arguments"].as_str().unwrap_or_default();
-                started["arguments"] = json!("");
+            kind => {
+                // A function call streams its `arguments`, a custom tool call its `input`.
+                let (field, stream) = if kind == Some("function_call") {
+                    ("arguments", "response.function_call_arguments")
+                } else {
+                    ("input", "response.custom_tool_call_input")
+                };
+                let value = item[field].as_str().unwrap_or_default();
+                started[field] = json!("");
                 events.push(seq.event(
                     "response.output_item.added",
                     json!({"output_index": output_index, "item": started}),
                 ));
-                for delta in halves(arguments) {
+                for delta in halves(value) {
                     events.push(seq.event(
-                        "response.function_call_arguments.delta",
+                        &format!("{stream}.delta"),
                         json!({"item_id": item_id, "output_index": output_index, "delta": delta}),
                     ));
                 }
                 events.push(seq.event(
-                    "response.function_call_arguments.done",
-                    json!({"item_id": item_id, "output_index": output_index, "arguments": arguments}),
-                ));
-            }
-            _ => {
-                let input = item["input"].as_str().unwrap_or_default();
-                started["input"] = json!("");
-                events.push(seq.event(
-                    "response.output_item.added",
-                    json!({"output_index": output_index, "item": started}),
-                ));
-                for delta in halves(input) {
-                    events.push(seq.event(
-                        "response.custom_tool_call_input.delta",
-                        json!({"item_id": item_id, "output_index": output_index, "delta": delta}),
-                    ));
-                }
-                events.push(seq.event(
-                    "response.custom_tool_call_input.done",
-                    json!({"item_id": item_id, "output_index": output_index, "input": input}),
+                    &format!("{stream}.done"),
+                    json!({"item_id": item_id, "output_index": output_index, field: value}),
                 ));
             }
         }

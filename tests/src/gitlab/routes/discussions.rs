@@ -8,17 +8,17 @@ use axum::response::Response;
 use axum::routing::{get, put};
 
 use super::merge_requests::diff_refs;
-use super::noteable::{
-    Comment, NewNote, Resolved, convert_to_discussion, insert_note, validate_body,
+use super::noteable::{Comment, NewNote, Resolved, internal_param, validate_body};
+use super::notes::{
+    delete_note, note_json, post_note, require_can_comment, update_body, visible_notes,
 };
-use super::notes::{delete_note, require_can_comment, run_quick_actions, update_body, visible};
-use super::{accepted, created, no_content, ok};
+use super::{no_content, ok};
 use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::{JobTokens, ProjectAccess};
 use crate::gitlab::errors::{ApiError, ApiResult};
-use crate::gitlab::model::{Model, Note, NoteAction, NoteType, NoteableKind};
-use crate::gitlab::{json, position, time, webhooks};
+use crate::gitlab::model::{Model, Note, NoteType, NoteableKind};
+use crate::gitlab::{json, position, time};
 
 pub fn routes() -> Router<AppState> {
     let mut router = Router::new();
@@ -57,10 +57,8 @@ fn thread<'m>(
     resolved: Resolved,
     discussion_id: &str,
 ) -> Vec<&'m Note> {
-    let mut notes: Vec<&Note> = model
-        .notes_of(resolved.noteable)
-        .filter(|n| n.discussion_id == discussion_id && visible(access, n))
-        .collect();
+    let mut notes = visible_notes(model, access, resolved);
+    notes.retain(|n| n.discussion_id == discussion_id);
     notes.sort_by_key(|n| (n.created_at, n.id));
     notes
 }
@@ -76,10 +74,7 @@ async fn list(
 ) -> ApiResult<Response> {
     let model = ctx.lock();
     let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
-    let mut notes: Vec<&Note> = model
-        .notes_of(resolved.noteable)
-        .filter(|n| visible(&access, n))
-        .collect();
+    let mut notes = visible_notes(&model, &access, resolved);
     notes.sort_by_key(|n| (n.created_at, n.id));
     let mut order: Vec<&str> = Vec::new();
     for note in &notes {
@@ -120,15 +115,11 @@ async fn create(
     Path((id, iid)): Path<(String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let (value, outgoing) = {
-        let mut model = ctx.lock();
-        let Comment {
-            access,
-            author_id,
-            body,
-            resolved,
-        } = Comment::read(&model, &ctx, &id, kind, iid)?;
-        require_can_comment(&access, kind)?;
+    let base_url = ctx.app.base_url();
+    ctx.write_then_deliver(|model| {
+        let comment = Comment::read(model, &ctx, &id, kind, iid)?;
+        let access = &comment.access;
+        require_can_comment(access, kind)?;
         let position = match (kind, ctx.params.nested("position")) {
             (NoteableKind::MergeRequest, Some(position)) => {
                 let mr = model
@@ -150,51 +141,29 @@ async fn create(
             }
             _ => None,
         };
-        validate_body(&body)?;
-        let internal = ctx.params.bool("internal")?.unwrap_or(false)
-            || ctx.params.bool("confidential")?.unwrap_or(false);
-        let body = match run_quick_actions(&mut model, resolved, author_id, &body) {
-            Ok(kept) => kept,
-            Err(commands_only) => return Ok(accepted(commands_only)),
-        };
+        validate_body(&comment.body)?;
+        let internal = internal_param(&ctx.params)?;
         let note_type = if position.is_some() {
             NoteType::DiffNote
         } else {
             NoteType::DiscussionNote
         };
-        let note_id = insert_note(
-            &mut model,
-            NewNote {
-                noteable: resolved.noteable,
-                noteable_id: resolved.noteable_id,
-                author_id,
-                body,
-                system: false,
-                internal,
-                note_type,
-                discussion_id: None,
-                position,
-                created_at: None,
-            },
-        );
-        let outgoing = webhooks::record_note_event(
-            &mut model,
-            note_id,
-            NoteAction::Create,
-            ctx.app.base_url(),
-        );
-        let discussion_id = model
-            .note(resolved.noteable, note_id)
-            .map(|n| n.discussion_id.clone())
-            .ok_or(ApiError::RecordNotFound)?;
-        let notes = thread(&model, &access, resolved, &discussion_id);
-        (
-            json::discussion(&model, &notes, ctx.app.base_url()),
-            outgoing,
-        )
-    };
-    webhooks::dispatch(&ctx.app, outgoing);
-    Ok(created(value))
+        let resolved = comment.resolved;
+        let new = NewNote {
+            internal,
+            note_type,
+            position,
+            ..NewNote::comment(resolved, comment.author_id, comment.body)
+        };
+        post_note(model, new, base_url, |model, note_id| {
+            let discussion_id = model
+                .note(resolved.noteable, note_id)
+                .map(|n| n.discussion_id.clone())
+                .ok_or(ApiError::RecordNotFound)?;
+            let notes = thread(model, access, resolved, &discussion_id);
+            Ok(json::discussion(model, &notes, base_url))
+        })
+    })
 }
 
 async fn reply(
@@ -202,58 +171,32 @@ async fn reply(
     Path((id, iid, discussion_id)): Path<(String, u64, String)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let (value, outgoing) = {
-        let mut model = ctx.lock();
-        let Comment {
-            access,
-            author_id,
-            body,
-            resolved,
-        } = Comment::read(&model, &ctx, &id, kind, iid)?;
-        let first = thread(&model, &access, resolved, &discussion_id)
+    let base_url = ctx.app.base_url();
+    ctx.write_then_deliver(|model| {
+        let comment = Comment::read(model, &ctx, &id, kind, iid)?;
+        let first = thread(model, &comment.access, comment.resolved, &discussion_id)
             .first()
             .map(|n| (*n).clone())
             .ok_or_else(discussion_not_found)?;
-        require_can_comment(&access, kind)?;
-        validate_body(&body)?;
-        let body = match run_quick_actions(&mut model, resolved, author_id, &body) {
-            Ok(kept) => kept,
-            Err(commands_only) => return Ok(accepted(commands_only)),
-        };
-        convert_to_discussion(&mut model, resolved.noteable, &discussion_id);
+        require_can_comment(&comment.access, kind)?;
+        validate_body(&comment.body)?;
         let note_type = if first.note_type == NoteType::DiffNote {
             NoteType::DiffNote
         } else {
             NoteType::DiscussionNote
         };
-        let note_id = insert_note(
-            &mut model,
-            NewNote {
-                noteable: resolved.noteable,
-                noteable_id: resolved.noteable_id,
-                author_id,
-                body,
-                system: false,
-                internal: first.internal,
-                note_type,
-                discussion_id: Some(discussion_id.clone()),
-                position: first.position.clone(),
-                created_at: None,
-            },
-        );
-        let outgoing = webhooks::record_note_event(
-            &mut model,
-            note_id,
-            NoteAction::Create,
-            ctx.app.base_url(),
-        );
-        let note = model
-            .note(resolved.noteable, note_id)
-            .ok_or(ApiError::RecordNotFound)?;
-        (json::note(&model, note, ctx.app.base_url()), outgoing)
-    };
-    webhooks::dispatch(&ctx.app, outgoing);
-    Ok(created(value))
+        let resolved = comment.resolved;
+        let new = NewNote {
+            internal: first.internal,
+            note_type,
+            discussion_id: Some(discussion_id),
+            position: first.position,
+            ..comment.note()
+        };
+        post_note(model, new, base_url, |model, note_id| {
+            note_json(model, resolved, note_id, base_url)
+        })
+    })
 }
 
 /// Resolving needs Developer or authorship of the merge request
@@ -320,10 +263,9 @@ async fn update_note(
     Path((id, iid, discussion_id, note_id)): Path<(String, u64, String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let (value, outgoing) = {
-        let mut model = ctx.lock();
-        let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
-        if !thread(&model, &access, resolved, &discussion_id)
+    ctx.write_then_deliver(|model| {
+        let (access, resolved) = ctx.noteable(model, &id, JobTokens::Ignored, kind, iid)?;
+        if !thread(model, &access, resolved, &discussion_id)
             .iter()
             .any(|n| n.id == note_id)
         {
@@ -332,44 +274,31 @@ async fn update_note(
         let body = ctx.params.str("body");
         let wanted = ctx.params.bool("resolved")?;
         match (body, wanted) {
-            (Some(body), None) => update_body(
-                &mut model,
-                &access,
-                resolved,
-                note_id,
-                body,
-                ctx.app.base_url(),
-            )?,
+            (Some(body), None) => {
+                update_body(model, &access, resolved, note_id, body, ctx.app.base_url())
+            }
             (None, Some(wanted)) => {
                 require_can_resolve(&access, resolved)?;
                 let caller = access.caller.require_user()?;
                 set_resolved(
-                    &mut model,
+                    model,
                     resolved,
                     |n| n.id == note_id,
                     wanted.then_some(caller),
                 );
-                let note = model
-                    .note(resolved.noteable, note_id)
-                    .ok_or(ApiError::RecordNotFound)?;
-                (ok(json::note(&model, note, ctx.app.base_url())), None)
+                let note = note_json(model, resolved, note_id, ctx.app.base_url())?;
+                Ok((ok(note), None))
             }
-            (Some(_), Some(_)) => {
-                return Err(ApiError::InvalidParam(
-                    "body, resolved".into(),
-                    "are mutually exclusive",
-                ));
-            }
-            (None, None) => {
-                return Err(ApiError::InvalidParam(
-                    "body, resolved".into(),
-                    "are missing, exactly one parameter must be provided",
-                ));
-            }
+            (Some(_), Some(_)) => Err(ApiError::InvalidParam(
+                "body, resolved".into(),
+                "are mutually exclusive",
+            )),
+            (None, None) => Err(ApiError::InvalidParam(
+                "body, resolved".into(),
+                "are missing, exactly one parameter must be provided",
+            )),
         }
-    };
-    webhooks::dispatch(&ctx.app, outgoing);
-    Ok(value)
+    })
 }
 
 async fn delete(

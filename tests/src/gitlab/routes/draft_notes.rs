@@ -31,9 +31,7 @@ use serde_json::{Value, json};
 
 use super::discussions::{require_can_resolve, set_resolved};
 use super::merge_requests::diff_refs;
-use super::noteable::{
-    NewNote, Resolved, convert_to_discussion, insert_note, resolve, validate_body,
-};
+use super::noteable::{NewNote, Resolved, insert_note, resolve, validate_body};
 use super::notes::{require_can_comment, visible};
 use super::{created, no_content, ok};
 use crate::gitlab::app::{AppState, Ctx};
@@ -248,9 +246,8 @@ async fn publish_one(
     Path((id, iid, draft_id)): Path<(String, u64, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let outgoing = {
-        let mut model = ctx.lock();
-        let (access, resolved, caller) = merge_request(&model, &ctx, &id, iid)?;
+    ctx.write_then_deliver(|model| {
+        let (access, resolved, caller) = merge_request(model, &ctx, &id, iid)?;
         let index = model
             .draft_notes
             .iter()
@@ -260,11 +257,10 @@ async fn publish_one(
             .ok_or_else(draft_not_found)?;
         require_can_comment(&access, NoteableKind::MergeRequest)?;
         let draft = model.draft_notes.remove(index);
-        publish_draft(&mut model, &access, resolved, &draft, ctx.app.base_url())
-            .and_then(|(_, outgoing)| outgoing)
-    };
-    webhooks::dispatch(&ctx.app, outgoing);
-    Ok(no_content())
+        let outgoing = publish_draft(model, &access, resolved, &draft, ctx.app.base_url())
+            .and_then(|(_, outgoing)| outgoing);
+        Ok((no_content(), outgoing))
+    })
 }
 
 async fn bulk_publish(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
@@ -356,9 +352,6 @@ fn publish_draft(
     if extracted.only_commands() {
         return None;
     }
-    if let Some(thread) = &draft.discussion_id {
-        convert_to_discussion(model, resolved.noteable, thread);
-    }
     let note_type = match (&thread_start, &position) {
         (Some(first), _) if first.note_type == NoteType::DiffNote => NoteType::DiffNote,
         (Some(_), _) => NoteType::DiscussionNote,
@@ -368,16 +361,10 @@ fn publish_draft(
     let note_id = insert_note(
         model,
         NewNote {
-            noteable: resolved.noteable,
-            noteable_id: resolved.noteable_id,
-            author_id: draft.author_id,
-            body: extracted.content,
-            system: false,
-            internal: false,
             note_type,
             discussion_id: draft.discussion_id.clone(),
             position,
-            created_at: None,
+            ..NewNote::comment(resolved, draft.author_id, extracted.content)
         },
     );
     if let Some(thread) = &draft.discussion_id {

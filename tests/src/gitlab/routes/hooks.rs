@@ -14,10 +14,10 @@ use crate::gitlab::version::CUSTOM_WEBHOOK_TEMPLATE;
 use super::{created, no_content, ok};
 use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
-use crate::gitlab::auth::JobTokens;
+use crate::gitlab::auth::{JobTokens, ProjectAccess};
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
-use crate::gitlab::model::Hook;
+use crate::gitlab::model::{Hook, Model};
 use crate::gitlab::time;
 
 pub fn routes() -> Router<AppState> {
@@ -29,18 +29,33 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-async fn create(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
-    let mut model = ctx.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
-    let p = &ctx.params;
-    let url = p.required_str("url")?;
+/// What adding and editing a hook check first, in GitLab's order: 401 anonymous, 404 unknown
+/// project, 400 without `url`, 403 below Maintainer, then 422 with `invalid` (the two
+/// endpoints word it differently) for a `url` that does not parse. Returns the caller's access
+/// and the URL.
+fn maintainer_and_url(
+    model: &Model,
+    ctx: &Ctx,
+    raw_id: &str,
+    invalid: serde_json::Value,
+) -> ApiResult<(ProjectAccess, String)> {
+    let access = ctx.project_signed_in(model, raw_id, JobTokens::Ignored)?;
+    let url = ctx.params.required_str("url")?;
     access.require(AccessLevel::Maintainer)?;
     if url::Url::parse(&url).is_err() {
         return Err(ApiError::Message(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            serde_json::json!({"url": ["is blocked: Only allowed schemes are http, https"]}),
+            invalid,
         ));
     }
+    Ok((access, url))
+}
+
+async fn create(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
+    let mut model = ctx.lock();
+    let invalid = serde_json::json!({"url": ["is blocked: Only allowed schemes are http, https"]});
+    let (access, url) = maintainer_and_url(&model, &ctx, &id, invalid)?;
+    let p = &ctx.params;
     let hook = Hook {
         id: model.next_hook_id(),
         project_id: access.project.id,
@@ -75,16 +90,9 @@ async fn create(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
 /// `custom_webhook_template` removes the template.
 async fn edit(Path((id, hook_id)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Response> {
     let mut model = ctx.lock();
-    let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
+    let invalid = serde_json::Value::from("Invalid url given");
+    let (access, url) = maintainer_and_url(&model, &ctx, &id, invalid)?;
     let p = &ctx.params;
-    let url = p.required_str("url")?;
-    access.require(AccessLevel::Maintainer)?;
-    if url::Url::parse(&url).is_err() {
-        return Err(ApiError::Message(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            serde_json::Value::from("Invalid url given"),
-        ));
-    }
     let templates = model.gitlab_version.has(CUSTOM_WEBHOOK_TEMPLATE);
     let auto_disabling = model.auto_disabling_web_hooks;
     let hook = access.find_own_mut(&mut model.hooks, ApiError::NotFound(Some("Hook")), |h| {

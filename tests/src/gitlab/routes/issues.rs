@@ -13,7 +13,7 @@ use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::JobTokens;
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
-use crate::gitlab::model::{IssueState, NoteableKind};
+use crate::gitlab::model::{Issue, IssueState, MergeRequest, Note, NoteableKind};
 use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::params::Params;
 use crate::gitlab::time::Timestamp;
@@ -50,9 +50,22 @@ pub fn sort_param(params: &Params) -> ApiResult<bool> {
     }
 }
 
+/// The `state` filter of a list: absent or `all` for every state, else one of `states` by
+/// name; 400 for another value, as Grape's `values:` check answers.
+pub fn state_param<T: Copy>(params: &Params, states: &[(&str, T)]) -> ApiResult<Option<T>> {
+    match params.str("state").as_deref() {
+        None | Some("all") => Ok(None),
+        Some(name) => states
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, state)| Some(*state))
+            .ok_or_else(|| ApiError::InvalidParam("state".into(), "does not have a valid value")),
+    }
+}
+
 /// `order_by` restricted to `created_at` / `updated_at` (default `created_at`); returns whether
 /// to order by `updated_at`.
-pub fn order_by_updated(params: &Params, allowed: &[&str]) -> ApiResult<bool> {
+fn order_by_updated(params: &Params, allowed: &[&str]) -> ApiResult<bool> {
     match params.str("order_by") {
         None => Ok(false),
         Some(value) if allowed.contains(&value.as_str()) => Ok(value == "updated_at"),
@@ -63,24 +76,78 @@ pub fn order_by_updated(params: &Params, allowed: &[&str]) -> ApiResult<bool> {
     }
 }
 
+/// The order of a list of issues, merge requests or notes: `order_by` (restricted to
+/// `allowed`; every value but `updated_at` sorts by creation time here) and `sort` (default
+/// `desc`), ties broken by id as GitLab's keyset ordering does.
+#[derive(Clone, Copy, Debug)]
+pub struct ListOrder {
+    by_updated: bool,
+    descending: bool,
+}
+
+/// What a [`ListOrder`] sorts by.
+pub trait Dated {
+    fn created_at(&self) -> Timestamp;
+    fn updated_at(&self) -> Timestamp;
+    fn id(&self) -> u64;
+}
+
+impl ListOrder {
+    /// Reads `order_by` then `sort`, answering 400 for a value GitLab refuses.
+    pub fn read(params: &Params, allowed: &[&str]) -> ApiResult<ListOrder> {
+        let by_updated = order_by_updated(params, allowed)?;
+        let descending = sort_param(params)?;
+        Ok(ListOrder {
+            by_updated,
+            descending,
+        })
+    }
+
+    pub fn sort<T: Dated>(self, items: &mut [&T]) {
+        items.sort_by_key(|item| {
+            let at = if self.by_updated {
+                item.updated_at()
+            } else {
+                item.created_at()
+            };
+            (at, item.id())
+        });
+        if self.descending {
+            items.reverse();
+        }
+    }
+}
+
+macro_rules! dated {
+    ($($record:ty),*) => {$(
+        impl Dated for $record {
+            fn created_at(&self) -> Timestamp {
+                self.created_at
+            }
+            fn updated_at(&self) -> Timestamp {
+                self.updated_at
+            }
+            fn id(&self) -> u64 {
+                self.id
+            }
+        }
+    )*};
+}
+
+dated!(Issue, MergeRequest, Note);
+
 async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
     let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
-    if !access.can_read() {
-        return Err(ApiError::Forbidden(None));
-    }
+    access.require_read()?;
     let p = &ctx.params;
-    let state = match p.str("state").as_deref() {
-        None | Some("all") => None,
-        Some("opened") => Some(IssueState::Opened),
-        Some("closed") => Some(IssueState::Closed),
-        Some(_) => {
-            return Err(ApiError::InvalidParam(
-                "state".into(),
-                "does not have a valid value",
-            ));
-        }
-    };
+    let state = state_param(
+        p,
+        &[
+            ("opened", IssueState::Opened),
+            ("closed", IssueState::Closed),
+        ],
+    )?;
     let updated_after = time_param(p, "updated_after")?;
     let updated_before = time_param(p, "updated_before")?;
     let created_after = time_param(p, "created_after")?;
@@ -97,7 +164,7 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
             .into_iter()
             .collect(),
     });
-    let by_updated = order_by_updated(
+    let order = ListOrder::read(
         p,
         &[
             "created_at",
@@ -112,7 +179,6 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
             "title",
         ],
     )?;
-    let descending = sort_param(p)?;
     let caller = access.caller.user_id();
     let reporter = access.at_least(AccessLevel::Reporter);
     let mut issues: Vec<_> = access
@@ -131,19 +197,7 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
         .filter(|i| labels.iter().all(|l| i.labels.contains(l)))
         .filter(|i| iids.as_ref().is_none_or(|set| set.contains(&i.iid)))
         .collect();
-    issues.sort_by_key(|i| {
-        (
-            if by_updated {
-                i.updated_at
-            } else {
-                i.created_at
-            },
-            i.id,
-        )
-    });
-    if descending {
-        issues.reverse();
-    }
+    order.sort(&mut issues);
     let items = issues
         .into_iter()
         .map(|i| json::issue(&model, &access.project, i, ctx.app.base_url()))

@@ -19,7 +19,7 @@ use crate::gitlab::json::{self, DiffRefs, MergeRequestRepoFacts};
 use crate::gitlab::model::{MergeRequest, MergeRequestState, NoteableKind, NoteableRef, Project};
 use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::quick_actions::{self, QuickActionSource};
-use crate::gitlab::routes::issues::{order_by_updated, sort_param, time_param};
+use crate::gitlab::routes::issues::{ListOrder, state_param, time_param};
 use crate::gitlab::routes::noteable::resolve;
 use crate::gitlab::time;
 use crate::gitlab::version::UNIDIFF;
@@ -74,30 +74,24 @@ fn render(
 async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
     let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Allowed)?;
-    if !access.can_read_code() {
-        return Err(ApiError::Forbidden(None));
-    }
+    access.require_read_code()?;
     let p = &ctx.params;
-    let state = match p.str("state").as_deref() {
-        None | Some("all") => None,
-        Some("opened") => Some(MergeRequestState::Opened),
-        Some("closed") => Some(MergeRequestState::Closed),
-        Some("locked") => Some(MergeRequestState::Locked),
-        Some("merged") => Some(MergeRequestState::Merged),
-        Some(_) => {
-            return Err(ApiError::InvalidParam(
-                "state".into(),
-                "does not have a valid value",
-            ));
-        }
-    };
+    let state = state_param(
+        p,
+        &[
+            ("opened", MergeRequestState::Opened),
+            ("closed", MergeRequestState::Closed),
+            ("locked", MergeRequestState::Locked),
+            ("merged", MergeRequestState::Merged),
+        ],
+    )?;
     let updated_after = time_param(p, "updated_after")?;
     let updated_before = time_param(p, "updated_before")?;
     let created_after = time_param(p, "created_after")?;
     let source_branch = p.str("source_branch");
     let target_branch = p.str("target_branch");
     let labels = p.labels("labels").unwrap_or_default();
-    let by_updated = order_by_updated(
+    let order = ListOrder::read(
         p,
         &[
             "created_at",
@@ -110,7 +104,6 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
             "priority",
         ],
     )?;
-    let descending = sort_param(p)?;
     let mut mrs: Vec<_> = access
         .own(&model.merge_requests)
         .filter(|m| state.is_none_or(|s| m.state == s))
@@ -121,19 +114,7 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
         .filter(|m| target_branch.as_ref().is_none_or(|b| &m.target_branch == b))
         .filter(|m| labels.iter().all(|l| m.labels.contains(l)))
         .collect();
-    mrs.sort_by_key(|m| {
-        (
-            if by_updated {
-                m.updated_at
-            } else {
-                m.created_at
-            },
-            m.id,
-        )
-    });
-    if descending {
-        mrs.reverse();
-    }
+    order.sort(&mut mrs);
     let items = mrs
         .into_iter()
         .map(|m| basic(render(&model, &access.project, m, ctx.app.base_url())))

@@ -9,6 +9,7 @@ use crate::gitlab::app::Ctx;
 use crate::gitlab::auth::{JobTokens, ProjectAccess};
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::model::{Model, Note, NoteType, NoteableKind, NoteableRef};
+use crate::gitlab::params::Params;
 use crate::gitlab::time::{self, Timestamp};
 
 /// Notes longer than this are refused (`Gitlab::Database::MAX_TEXT_SIZE_LIMIT`,
@@ -58,9 +59,7 @@ pub fn resolve(
             let mr = model
                 .merge_request(project_id, iid)
                 .ok_or(ApiError::RecordNotFound)?;
-            if !access.can_read_code() {
-                return Err(ApiError::Forbidden(None));
-            }
+            access.require_read_code()?;
             Ok(Resolved {
                 noteable,
                 noteable_id: mr.id,
@@ -101,6 +100,18 @@ impl Comment {
             resolved,
         })
     }
+
+    /// The note this comment stores unless the route says otherwise:
+    /// [`NewNote::comment`] by its author on its noteable.
+    pub fn note(self) -> NewNote {
+        NewNote::comment(self.resolved, self.author_id, self.body)
+    }
+}
+
+/// `internal`, or its deprecated name `confidential`: whether a new note is internal
+/// (<https://docs.gitlab.com/api/notes/#create-new-issue-note>).
+pub fn internal_param(params: &Params) -> ApiResult<bool> {
+    Ok(params.bool("internal")?.unwrap_or(false) || params.bool("confidential")?.unwrap_or(false))
 }
 
 /// Internal notes are visible to Reporter and above
@@ -146,8 +157,33 @@ pub struct NewNote {
     pub created_at: Option<Timestamp>,
 }
 
-/// Stores the note and bumps the noteable's `updated_at`; returns the note id.
+impl NewNote {
+    /// A signed-in user's plain, public comment on `resolved` that opens its own discussion:
+    /// what the notes API stores; thread starts, replies, published drafts and seeded notes
+    /// change the fields that differ with struct update syntax.
+    pub fn comment(resolved: Resolved, author_id: u64, body: String) -> NewNote {
+        NewNote {
+            noteable: resolved.noteable,
+            noteable_id: resolved.noteable_id,
+            author_id,
+            body,
+            system: false,
+            internal: false,
+            note_type: NoteType::Plain,
+            discussion_id: None,
+            position: None,
+            created_at: None,
+        }
+    }
+}
+
+/// Stores the note and bumps the noteable's `updated_at`; returns the note id. A note added to
+/// an existing discussion first turns that discussion into a thread
+/// ([`convert_to_discussion`]), as every way of replying in GitLab does.
 pub fn insert_note(model: &mut Model, new: NewNote) -> u64 {
+    if let Some(thread) = &new.discussion_id {
+        convert_to_discussion(model, new.noteable, thread);
+    }
     let id = model.next_note_id();
     let at = new.created_at.unwrap_or_else(time::now);
     let individual = new.discussion_id.is_none() && new.note_type == NoteType::Plain;
@@ -180,7 +216,7 @@ pub fn insert_note(model: &mut Model, new: NewNote) -> u64 {
 
 /// Replying to a standalone comment turns it into a thread, as GitLab does when someone
 /// answers an individual note.
-pub fn convert_to_discussion(model: &mut Model, noteable: NoteableRef, discussion_id: &str) {
+fn convert_to_discussion(model: &mut Model, noteable: NoteableRef, discussion_id: &str) {
     for note in model
         .notes
         .iter_mut()

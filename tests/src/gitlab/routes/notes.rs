@@ -9,16 +9,18 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::Value;
 
-use super::noteable::{Comment, NewNote, Resolved, can_see_internal, insert_note, validate_body};
+use super::noteable::{
+    Comment, NewNote, Resolved, can_see_internal, insert_note, internal_param, validate_body,
+};
 use super::{accepted, created, no_content, ok};
 use crate::gitlab::access::AccessLevel;
 use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::{JobTokens, ProjectAccess};
 use crate::gitlab::errors::{ApiError, ApiResult};
 use crate::gitlab::json;
-use crate::gitlab::model::{Model, Note, NoteAction, NoteType, NoteableKind};
+use crate::gitlab::model::{Model, Note, NoteAction, NoteableKind, NoteableRef};
 use crate::gitlab::quick_actions::{self, QuickActionSource};
-use crate::gitlab::routes::issues::{order_by_updated, sort_param};
+use crate::gitlab::routes::issues::ListOrder;
 use crate::gitlab::{time, webhooks};
 
 pub fn routes() -> Router<AppState> {
@@ -50,19 +52,26 @@ pub fn job_tokens_for_read(kind: NoteableKind) -> JobTokens {
 /// May the caller comment here? Issues: whoever can read them; merge requests: whoever can read
 /// code (<https://docs.gitlab.com/user/permissions/>).
 pub fn require_can_comment(access: &ProjectAccess, kind: NoteableKind) -> ApiResult<()> {
-    let allowed = match kind {
-        NoteableKind::Issue => access.can_read(),
-        NoteableKind::MergeRequest => access.can_read_code(),
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(None))
+    match kind {
+        NoteableKind::Issue => access.require_read(),
+        NoteableKind::MergeRequest => access.require_read_code(),
     }
 }
 
 pub fn visible(access: &ProjectAccess, note: &Note) -> bool {
     !note.internal || can_see_internal(access)
+}
+
+/// The notes of `resolved` the caller may see, in no particular order.
+pub fn visible_notes<'m>(
+    model: &'m Model,
+    access: &ProjectAccess,
+    resolved: Resolved,
+) -> Vec<&'m Note> {
+    model
+        .notes_of(resolved.noteable)
+        .filter(|n| visible(access, n))
+        .collect()
 }
 
 fn visible_note<'m>(
@@ -84,25 +93,9 @@ async fn list(
 ) -> ApiResult<Response> {
     let model = ctx.lock();
     let (access, resolved) = ctx.noteable(&model, &id, job_tokens_for_read(kind), kind, iid)?;
-    let by_updated = order_by_updated(&ctx.params, &["created_at", "updated_at"])?;
-    let descending = sort_param(&ctx.params)?;
-    let mut notes: Vec<&Note> = model
-        .notes_of(resolved.noteable)
-        .filter(|n| visible(&access, n))
-        .collect();
-    notes.sort_by_key(|n| {
-        (
-            if by_updated {
-                n.updated_at
-            } else {
-                n.created_at
-            },
-            n.id,
-        )
-    });
-    if descending {
-        notes.reverse();
-    }
+    let order = ListOrder::read(&ctx.params, &["created_at", "updated_at"])?;
+    let mut notes = visible_notes(&model, &access, resolved);
+    order.sort(&mut notes);
     let items = notes
         .into_iter()
         .map(|n| json::note(&model, n, ctx.app.base_url()))
@@ -126,50 +119,54 @@ async fn create(
     Path((id, iid)): Path<(String, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let (value, outgoing) = {
-        let mut model = ctx.lock();
-        let Comment {
-            access,
-            author_id,
-            body,
-            resolved,
-        } = Comment::read(&model, &ctx, &id, kind, iid)?;
-        require_can_comment(&access, kind)?;
-        validate_body(&body)?;
-        let internal = ctx.params.bool("internal")?.unwrap_or(false)
-            || ctx.params.bool("confidential")?.unwrap_or(false);
-        let body = match run_quick_actions(&mut model, resolved, author_id, &body) {
-            Ok(kept) => kept,
-            Err(commands_only) => return Ok(accepted(commands_only)),
+    let base_url = ctx.app.base_url();
+    ctx.write_then_deliver(|model| {
+        let comment = Comment::read(model, &ctx, &id, kind, iid)?;
+        require_can_comment(&comment.access, kind)?;
+        validate_body(&comment.body)?;
+        let resolved = comment.resolved;
+        let new = NewNote {
+            internal: internal_param(&ctx.params)?,
+            ..comment.note()
         };
-        let note_id = insert_note(
-            &mut model,
-            NewNote {
-                noteable: resolved.noteable,
-                noteable_id: resolved.noteable_id,
-                author_id,
-                body,
-                system: false,
-                internal,
-                note_type: NoteType::Plain,
-                discussion_id: None,
-                position: None,
-                created_at: None,
-            },
-        );
-        let outgoing = webhooks::record_note_event(
-            &mut model,
-            note_id,
-            NoteAction::Create,
-            ctx.app.base_url(),
-        );
-        let note = model
-            .note(resolved.noteable, note_id)
-            .ok_or(ApiError::RecordNotFound)?;
-        (json::note(&model, note, ctx.app.base_url()), outgoing)
+        post_note(model, new, base_url, |model, note_id| {
+            note_json(model, resolved, note_id, base_url)
+        })
+    })
+}
+
+/// Stores a user's new note as `Notes::CreateService` does for the notes and discussions APIs
+/// and answers as `process_note_creation_result` does: the note's quick actions run first
+/// ([`run_quick_actions`]); a body of nothing but commands keeps no note and answers 202 with
+/// GitLab's message, otherwise what is left is stored, a `create` Note Hook recorded, and the
+/// answer is 201 with `render` of the new note's id.
+pub fn post_note(
+    model: &mut Model,
+    new: NewNote,
+    base_url: &str,
+    render: impl FnOnce(&Model, u64) -> ApiResult<Value>,
+) -> ApiResult<(Response, Option<webhooks::Outgoing>)> {
+    let body = match run_quick_actions(model, new.noteable, new.author_id, &new.body) {
+        Ok(kept) => kept,
+        Err(commands_only) => return Ok((accepted(commands_only), None)),
     };
-    webhooks::dispatch(&ctx.app, outgoing);
-    Ok(created(value))
+    let note_id = insert_note(model, NewNote { body, ..new });
+    let outgoing = webhooks::record_note_event(model, note_id, NoteAction::Create, base_url);
+    Ok((created(render(model, note_id)?), outgoing))
+}
+
+/// The JSON of note `note_id` of `resolved`, as the routes answer it after writing; 404 if the
+/// note is gone.
+pub fn note_json(
+    model: &Model,
+    resolved: Resolved,
+    note_id: u64,
+    base_url: &str,
+) -> ApiResult<Value> {
+    let note = model
+        .note(resolved.noteable, note_id)
+        .ok_or(ApiError::RecordNotFound)?;
+    Ok(json::note(model, note, base_url))
 }
 
 /// Runs the quick actions of a new note's `body` as `author_id` (`Notes::CreateService`; the
@@ -177,16 +174,16 @@ async fn create(
 /// `lib/api/helpers/notes_helpers.rb`, so a thread start or reply gets the same 202): the
 /// text to store, or the body of GitLab's 202 answer when nothing but commands was written and
 /// no note is kept.
-pub fn run_quick_actions(
+fn run_quick_actions(
     model: &mut Model,
-    resolved: Resolved,
+    noteable: NoteableRef,
     author_id: u64,
     body: &str,
 ) -> Result<String, Value> {
     let extracted = quick_actions::extract(body);
     let messages = quick_actions::execute(
         model,
-        resolved.noteable,
+        noteable,
         author_id,
         &extracted,
         QuickActionSource::NoteCreate,
@@ -242,10 +239,7 @@ pub fn update_body(
     } else {
         None
     };
-    let note = model
-        .note(resolved.noteable, note_id)
-        .ok_or(ApiError::RecordNotFound)?;
-    Ok((ok(json::note(model, note, base_url)), outgoing))
+    Ok((ok(note_json(model, resolved, note_id, base_url)?), outgoing))
 }
 
 async fn update(
@@ -253,30 +247,20 @@ async fn update(
     Path((id, iid, note_id)): Path<(String, u64, u64)>,
     ctx: Ctx,
 ) -> ApiResult<Response> {
-    let (value, outgoing) = {
-        let mut model = ctx.lock();
-        let (access, resolved) = ctx.noteable(&model, &id, JobTokens::Ignored, kind, iid)?;
+    ctx.write_then_deliver(|model| {
+        let (access, resolved) = ctx.noteable(model, &id, JobTokens::Ignored, kind, iid)?;
         let body = match ctx.params.str("body") {
             Some(body) if body.is_empty() => {
                 return Err(ApiError::InvalidParam("body".into(), "is empty"));
             }
             Some(body) => body,
             None => {
-                let note = visible_note(&model, &access, resolved, note_id)?;
-                return Ok(ok(json::note(&model, note, ctx.app.base_url())));
+                let note = visible_note(model, &access, resolved, note_id)?;
+                return Ok((ok(json::note(model, note, ctx.app.base_url())), None));
             }
         };
-        update_body(
-            &mut model,
-            &access,
-            resolved,
-            note_id,
-            body,
-            ctx.app.base_url(),
-        )?
-    };
-    webhooks::dispatch(&ctx.app, outgoing);
-    Ok(value)
+        update_body(model, &access, resolved, note_id, body, ctx.app.base_url())
+    })
 }
 
 /// Deletes a note as its author or a Maintainer; its emoji reactions go with it.

@@ -102,6 +102,24 @@ fn reference_not_found() -> ApiError {
     )
 }
 
+/// A pipeline with variables (a trigger's `TRIGGER_PAYLOAD` counts as one) needs the minimum
+/// role of [`super::project_settings::may_set_pipeline_variables`]; GitLab refuses it as a
+/// validation error on `base`.
+fn require_may_set_variables(model: &Model, project: &Project, user_id: u64) -> ApiResult<()> {
+    if super::project_settings::may_set_pipeline_variables(
+        project,
+        model.access_level(project, user_id),
+        model.gitlab_version,
+    ) {
+        Ok(())
+    } else {
+        Err(ApiError::Message(
+            StatusCode::BAD_REQUEST,
+            json!({"base": ["Insufficient permissions to set pipeline variables"]}),
+        ))
+    }
+}
+
 async fn create_trigger(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
     let mut model = ctx.lock();
     let access = ctx.project_signed_in(&model, &id, JobTokens::Ignored)?;
@@ -231,16 +249,7 @@ fn trigger(app: &AppState, id: &str, path_ref: Option<String>, ctx: &Ctx) -> Api
     }
     // `TRIGGER_PAYLOAD` counts as a pipeline variable, so "minimum role to use pipeline
     // variables" applies to every trigger (`Ci::PipelineTriggerService`, `Chain::Build`).
-    if !super::project_settings::may_set_pipeline_variables(
-        &project,
-        model.access_level(&project, user_id),
-        model.gitlab_version,
-    ) {
-        return Err(ApiError::Message(
-            StatusCode::BAD_REQUEST,
-            json!({"base": ["Insufficient permissions to set pipeline variables"]}),
-        ));
-    }
+    require_may_set_variables(&model, &project, user_id)?;
     let (sha, mut model) = resolve_ref_unlocked(app, model, &project, &git_ref)?;
     let mut payload = p.clone().into_value();
     if let Value::Object(map) = &mut payload {
@@ -381,17 +390,8 @@ async fn create_pipeline(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response
     let project = access.project;
     // The same rule as for triggers: any user-defined variable needs the minimum role
     // (`Gitlab::Ci::Pipeline::Chain::Validate::Abilities`), rendered as a validation error.
-    if !variables.is_empty()
-        && !super::project_settings::may_set_pipeline_variables(
-            &project,
-            model.access_level(&project, user_id),
-            model.gitlab_version,
-        )
-    {
-        return Err(ApiError::Message(
-            StatusCode::BAD_REQUEST,
-            json!({"base": ["Insufficient permissions to set pipeline variables"]}),
-        ));
+    if !variables.is_empty() {
+        require_may_set_variables(&model, &project, user_id)?;
     }
     let (sha, mut model) = resolve_ref_unlocked(&ctx.app, model, &project, &git_ref)?;
     let jobs = plan_jobs(&model, &project, PipelineSource::Api, &git_ref, &variables)?;
@@ -413,9 +413,7 @@ async fn create_pipeline(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response
 async fn list_pipelines(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
     let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
-    if !access.can_read_code() {
-        return Err(ApiError::Forbidden(None));
-    }
+    access.require_read_code()?;
     let params = &ctx.params;
     let source = params.str("source");
     let status = params.str("status");
@@ -486,9 +484,7 @@ async fn one_pipeline(
 ) -> ApiResult<Response> {
     let model = ctx.lock();
     let access = ctx.project(&model, &id, JobTokens::Ignored)?;
-    if !access.can_read_code() {
-        return Err(ApiError::Forbidden(None));
-    }
+    access.require_read_code()?;
     let pipeline = access.find_own(&model.pipelines, ApiError::NotFound(None), |p| {
         p.id == pipeline_id
     })?;

@@ -26,9 +26,7 @@ async fn file(Path((id, file_path)): Path<(String, String)>, ctx: Ctx) -> ApiRes
         let model = ctx.lock();
         let access = ctx.project(&model, &id, JobTokens::Allowed)?;
         let git_ref = ctx.params.required_str("ref")?;
-        if !access.can_read_code() {
-            return Err(ApiError::Forbidden(None));
-        }
+        access.require_read_code()?;
         let sha = resolve_ref(&model, &access.project, &git_ref)
             .or_else(|| access.project.repo.commit_info(&git_ref).ok().map(|c| c.id))
             .ok_or(ApiError::NotFound(Some("File")))?;

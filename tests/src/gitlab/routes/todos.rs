@@ -16,6 +16,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+use super::issues::Dated;
 use super::{created, no_content};
 use crate::gitlab::app::{AppState, Ctx};
 use crate::gitlab::auth::JobTokens;
@@ -182,48 +183,49 @@ pub fn on_issuable(
     }
 }
 
-fn issuable(
-    id: u64,
-    iid: u64,
-    project_id: u64,
-    title: &str,
-    created_at: Timestamp,
-    updated_at: Timestamp,
-) -> Value {
-    json!({"id": id, "iid": iid, "project_id": project_id, "title": title,
-           "created_at": time::api(created_at), "updated_at": time::api(updated_at)})
+/// The fields of a to-do's `target` that issues and merge requests share
+/// (`lib/api/entities/issuable_entity.rb`), plus the `kind`-specific ones in `extra`.
+fn issuable<T: Dated>(item: &T, iid: u64, project_id: u64, title: &str, extra: Value) -> Value {
+    let mut target = json!({
+        "id": item.id(),
+        "iid": iid,
+        "project_id": project_id,
+        "title": title,
+        "created_at": time::api(item.created_at()),
+        "updated_at": time::api(item.updated_at()),
+    });
+    if let (Value::Object(map), Value::Object(extra)) = (&mut target, extra) {
+        map.extend(extra);
+    }
+    target
 }
 
 fn todo_json(model: &Model, todo: &Todo, base_url: &str) -> Value {
     let project = model.project(todo.noteable.project_id);
     // The target entity is the full issue or merge request; the fields below are the ones
-    // both share (`lib/api/entities/issuable_entity.rb`), enough for a to-do list.
+    // both share, enough for a to-do list.
     let (project_id, iid) = (todo.noteable.project_id, todo.noteable.iid);
-    let (target_type, segment, target) = match todo.noteable.kind {
+    let (target_type, target) = match todo.noteable.kind {
         NoteableKind::Issue => (
             "Issue",
-            "issues",
             model.issue(project_id, iid).map(|i| {
-                let mut target =
-                    issuable(i.id, iid, project_id, &i.title, i.created_at, i.updated_at);
-                target["state"] = json!(i.state);
-                target["confidential"] = json!(i.confidential);
-                target
+                let extra = json!({"state": i.state, "confidential": i.confidential});
+                issuable(i, iid, project_id, &i.title, extra)
             }),
         ),
         NoteableKind::MergeRequest => (
             "MergeRequest",
-            "merge_requests",
             model.merge_request(project_id, iid).map(|m| {
-                let mut target =
-                    issuable(m.id, iid, project_id, &m.title, m.created_at, m.updated_at);
-                target["state"] = json!(m.state);
-                target["source_branch"] = json!(m.source_branch);
-                target["target_branch"] = json!(m.target_branch);
-                target
+                let extra = json!({
+                    "state": m.state,
+                    "source_branch": m.source_branch,
+                    "target_branch": m.target_branch,
+                });
+                issuable(m, iid, project_id, &m.title, extra)
             }),
         ),
     };
+    let segment = todo.noteable.kind.segment();
     let path = project.map(|p| p.path_with_namespace()).unwrap_or_default();
     let anchor = todo
         .note_id
