@@ -9,6 +9,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+// The limits and the token counts belong to the budget, which meters them; the events carry them.
+pub use crate::budget::usage::{Limit, Usage};
+
 /// Longest tool-call summary, in characters: one line of a job log.
 const SUMMARY_CHARS: usize = 120;
 
@@ -39,32 +42,6 @@ pub enum AssistantEvent {
         usage: Option<Usage>,
         cost_usd: Option<f64>,
     },
-}
-
-/// A per-run limit the run can reach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// `AI_MAX_BUDGET_USD`: the dollars the run may spend on the model API.
-    Budget,
-    /// `AI_MAX_TURNS`: the model calls (Claude: agentic turns) the run may make.
-    Turns,
-}
-
-impl Limit {
-    /// The variable that sets the limit, for the answer's advice.
-    pub fn variable(self) -> &'static str {
-        match self {
-            Self::Budget => crate::env::AI_MAX_BUDGET_USD.name(),
-            Self::Turns => crate::env::AI_MAX_TURNS.name(),
-        }
-    }
-}
-
-/// Tokens used by the whole run. `input` counts every prompt token, cached or not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Usage {
-    pub input: u64,
-    pub output: u64,
 }
 
 /// One CLI's output format: turns one JSON line into the events it carries. Implemented in

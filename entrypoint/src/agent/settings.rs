@@ -24,6 +24,7 @@ use crate::agent::env::parse_passthrough;
 use crate::agent::options::{CliOptions, OptionsError};
 use crate::agent::run::{ApiConfig, Provider, RunSpec};
 use crate::budget::{Price, PriceError};
+use crate::env::parse_duration;
 use crate::proxy::{ModelApi, Upstream, UpstreamError};
 use crate::secret::Secret;
 
@@ -77,7 +78,7 @@ impl RunSpec {
     ) -> Result<Self, SettingsError> {
         let set = |name: &str| crate::env::non_blank(&var, name);
         let timeout = match set(crate::env::AI_TIMEOUT.name()) {
-            Some(text) => parse_timeout(&text).ok_or(SettingsError::Timeout(text))?,
+            Some(text) => parse_duration(&text).ok_or(SettingsError::Timeout(text))?,
             None => DEFAULT_TIMEOUT,
         };
         let max_turns = match set(crate::env::AI_MAX_TURNS.name()) {
@@ -174,23 +175,6 @@ fn key_names(variables: &[&str]) -> String {
     }
 }
 
-/// `1200`, `90s`, `20m`, `2h`; zero is refused.
-pub(crate) fn parse_timeout(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((at, _)) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let number: u64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "s" => number,
-        "m" => number.checked_mul(60)?,
-        "h" => number.checked_mul(3600)?,
-        _ => return None,
-    };
-    (seconds > 0).then(|| Duration::from_secs(seconds))
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -205,17 +189,6 @@ mod tests {
         RunSpec::from_env(assistant, "cli".into(), "/work".into(), "p".into(), |n| {
             vars.get(n).cloned()
         })
-    }
-
-    #[test]
-    fn timeouts_read_as_seconds_or_with_a_unit() {
-        assert_eq!(parse_timeout("1200"), Some(Duration::from_secs(1200)));
-        assert_eq!(parse_timeout("90s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_timeout("20m"), Some(Duration::from_secs(1200)));
-        assert_eq!(parse_timeout("2h"), Some(Duration::from_secs(7200)));
-        for bad in ["", "0", "m", "20 minutes", "-5", "1.5h"] {
-            assert_eq!(parse_timeout(bad), None, "{bad}");
-        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde_json::Value;
 
 use super::price::Price;
-use crate::agent::events::{Limit, Usage};
+use super::usage::{Limit, Usage};
 
 /// The limits one run is held to.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 use super::ledger::Answer;
-use crate::agent::settings::parse_timeout;
+use crate::env::parse_duration;
 use crate::gitlab::ids::Noteable;
 
 /// `AI_RATE_LIMIT` cannot be read.
@@ -49,7 +49,7 @@ impl RateLimit {
         let window = match period.trim() {
             "hour" | "h" => Duration::from_secs(3600),
             "day" | "d" => Duration::from_secs(24 * 3600),
-            other => parse_timeout(other).ok_or_else(error)?,
+            other => parse_duration(other).ok_or_else(error)?,
         };
         Ok(Self {
             requests,

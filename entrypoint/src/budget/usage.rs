@@ -7,14 +7,39 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::Assistant;
-use crate::agent::events::Usage;
+use ai_core::assistant::Assistant;
 
 /// The opening of the usage line. It starts like every marker of ours, so the neutraliser of
 /// model text (`publish::text::defuse_markers`) defuses a forged one the model writes into its
 /// answer, and only the line the entrypoint appends survives.
 const LINE_PREFIX: &str = "<!-- gitlab-ai-assistant:usage ";
 const LINE_SUFFIX: &str = " -->";
+
+/// A per-run limit the run can reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `AI_MAX_BUDGET_USD`: the dollars the run may spend on the model API.
+    Budget,
+    /// `AI_MAX_TURNS`: the model calls (Claude: agentic turns) the run may make.
+    Turns,
+}
+
+impl Limit {
+    /// The variable that sets the limit, for the answer's advice.
+    pub fn variable(self) -> &'static str {
+        match self {
+            Self::Budget => crate::env::AI_MAX_BUDGET_USD.name(),
+            Self::Turns => crate::env::AI_MAX_TURNS.name(),
+        }
+    }
+}
+
+/// Tokens used by the whole run. `input` counts every prompt token, cached or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    pub input: u64,
+    pub output: u64,
+}
 
 /// How a run ended, for the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ mod catalogue;
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
+use std::time::Duration;
 
 pub use catalogue::*;
 
@@ -237,9 +238,38 @@ pub struct VarError {
     pub page: &'static str,
 }
 
+/// A duration setting (`AI_TIMEOUT`, `AI_RATE_LIMIT`'s window, `AI_SCAN_LOOKBACK`): `1200`,
+/// `90s`, `20m`, `2h`; zero is refused.
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let number: u64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "s" => number,
+        "m" => number.checked_mul(60)?,
+        "h" => number.checked_mul(3600)?,
+        _ => return None,
+    };
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_seconds_or_with_a_unit() {
+        assert_eq!(parse_duration("1200"), Some(Duration::from_secs(1200)));
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("20m"), Some(Duration::from_secs(1200)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        for bad in ["", "0", "m", "20 minutes", "-5", "1.5h"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn the_catalogue_lists_each_name_once_in_order() {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::agent::settings::parse_timeout;
+use crate::env::parse_duration;
 use crate::guard::{GuardSettings, GuardSettingsError};
 
 /// A scan that finds no earlier successful scheduled pipeline looks back this far; so does
@@ -74,7 +74,7 @@ impl ScanSettings {
         };
         let lookback = match crate::env::AI_SCAN_LOOKBACK.non_blank(&vars) {
             None => DEFAULT_LOOKBACK,
-            Some(text) => parse_timeout(&text).ok_or(ScanSettingsError::Lookback(text))?,
+            Some(text) => parse_duration(&text).ok_or(ScanSettingsError::Lookback(text))?,
         };
         let git_ref = crate::env::AI_SCAN_REF.non_blank(&vars).or_else(|| {
             vars("CI_DEFAULT_BRANCH")
