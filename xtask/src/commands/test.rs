@@ -117,19 +117,23 @@ fn phases_run(args: Args, phases: &mut Phases) -> anyhow::Result<()> {
         });
         failures.record("fmt", fmt);
     }
-    // The image suite waits on the network, the engine and its containers as much as on the
-    // CPU, and the workspace tests mostly wait too: side by side they take little more than
-    // the longer of the two.
+    // The image suite runs beside the other checks. Its first stage (the release build, with
+    // debootstrap and the downloads) is the run's critical path and the rest of it mostly
+    // waits on the engine, so the foreground's cargo runs at a lower priority: the release
+    // build gets the cores first, and its waiting stages then overlap the tests instead of
+    // running alone at the end.
     let suite = if !args.no_images && args.filter.is_empty() {
         Some(ImageSuite::start(&target_dir()?)?)
     } else {
         None
     };
+    let cargo = Foreground {
+        root: &root,
+        yield_to_suite: suite.is_some(),
+    };
     if !args.no_lint {
         let clippy = phases.time("clippy", || {
-            cmd::run(
-                &root,
-                "cargo",
+            cargo.run(
                 ["clippy", "--workspace", "--all-targets"]
                     .iter()
                     .chain(cargo_timings)
@@ -141,12 +145,13 @@ fn phases_run(args: Args, phases: &mut Phases) -> anyhow::Result<()> {
     let threads = test_threads().to_string();
     // nextest runs each test in its own process, which keeps the doubles' servers and child
     // processes of one test from leaking into another; plain `cargo test` is the fallback,
-    // where the few tests that change their process isolate themselves.
+    // where the few tests that change their process isolate themselves. `--tests` leaves the
+    // benchmarks (examples) unlinked: clippy has checked them, and no test runs them.
     let nextest = cmd::available("cargo-nextest");
     let mut test_args: Vec<&str> = if nextest {
         vec!["nextest", "run", "--workspace", "--no-fail-fast"]
     } else {
-        vec!["test", "--workspace", "--no-fail-fast"]
+        vec!["test", "--workspace", "--tests", "--no-fail-fast"]
     };
     test_args.extend(cargo_timings);
     if nextest {
@@ -156,19 +161,43 @@ fn phases_run(args: Args, phases: &mut Phases) -> anyhow::Result<()> {
     }
     let whole_suite = args.filter.is_empty();
     test_args.extend(args.filter.iter().map(String::as_str));
-    // nextest does not run doctests (the documented call sequences must keep compiling).
-    if whole_suite && nextest {
-        let doctests = phases.time("doctests", || {
-            cmd::run(&root, "cargo", ["test", "--workspace", "--doc"])
-        });
+    // Neither nextest nor `cargo test --tests` runs doctests (the documented call sequences
+    // must keep compiling).
+    if whole_suite {
+        let doctests = phases.time("doctests", || cargo.run(["test", "--workspace", "--doc"]));
         failures.record("doctests", doctests);
     }
-    let tests = phases.time("tests", || cmd::run(&root, "cargo", &test_args));
+    let tests = phases.time("tests", || cargo.run(&test_args));
     failures.record("tests", tests);
     if let Some(suite) = suite {
         failures.record("image suite", suite.finish(phases));
     }
     failures.into_result()
+}
+
+/// Runs cargo in the foreground, at a lower priority while the image suite runs beside it.
+struct Foreground<'a> {
+    root: &'a std::path::Path,
+    yield_to_suite: bool,
+}
+
+impl Foreground<'_> {
+    /// `cargo ARGS`, under `nice -n 10` when the image suite runs beside it.
+    fn run<I, S>(&self, args: I) -> anyhow::Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        if self.yield_to_suite {
+            let args = ["-n", "10", "cargo"]
+                .map(std::ffi::OsString::from)
+                .into_iter()
+                .chain(args.into_iter().map(|a| a.as_ref().to_os_string()));
+            cmd::run(self.root, "nice", args)
+        } else {
+            cmd::run(self.root, "cargo", args)
+        }
+    }
 }
 
 /// `cargo xtask test-images --e2e` running beside the other checks, its output in a log file
