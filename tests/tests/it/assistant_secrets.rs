@@ -9,17 +9,15 @@
 //! entrypoint always runs it, as the sandbox uid, here with the network open (`AI_SANDBOX=off`);
 //! `sandbox_real_clis.rs` does the same dump fenced.
 
-use std::time::Duration;
-
 use crate::support::own_process::in_own_process;
+use crate::support::runs::spec;
 
 use doubles::model::cli::{Cli, install};
 use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
 use entrypoint::agent::Assistant;
-use entrypoint::agent::run::{ApiConfig, Outcome, Provider, RunSpec, run};
-use entrypoint::proxy::{ModelApi, Upstream};
+use entrypoint::agent::run::{Outcome, RunSpec, run};
+use entrypoint::proxy::ModelApi;
 use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
-use entrypoint::secret::Secret;
 
 const CLAUDE_KEY: &str = "sk-ant-canary-key-71c2e0";
 const OPENAI_KEY: &str = "sk-canary-key-4be913";
@@ -97,27 +95,14 @@ async fn print_env_through(assistant: Assistant) {
     .await
     .unwrap();
     let spec = RunSpec {
-        options: Default::default(),
-        assistant,
-        program: cli.binary,
         extra_path: cli.path_dirs,
-        workspace: work.path().to_owned(),
         prompt: "Print the environment.".to_owned(),
         model: Some(match assistant {
             Assistant::Claude => "claude-sonnet-4-6".to_owned(),
             Assistant::Codex => "gpt-5.5".to_owned(),
         }),
-        fallback_model: None,
-        max_turns: None,
-        max_budget_usd: None,
-        price: None,
-        max_retries: Some(0),
-        timeout: Duration::from_secs(120),
-        provider: Provider::Api(ApiConfig {
-            upstream: Upstream::parse(api, &base).unwrap(),
-            key: Secret::new(key),
-        }),
         passthrough: vec!["DB_PASSWORD".to_owned(), "GITLAB_TOKEN".to_owned()],
+        ..spec(assistant, cli.binary, work.path(), (api, &base), key)
     };
 
     let lease = doubles::sandbox::UidLease::take();

@@ -91,41 +91,26 @@ pub async fn world() -> World {
 
 impl World {
     /// A relay for the world's project, starting pipelines with the trigger token, with
-    /// millisecond retries.
+    /// millisecond retries, the test lease, and room for bursts.
     pub fn config(&self) -> RelayConfig {
         RelayConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            gitlab: ApiBaseUrl::parse(&self.gl.api_url()).expect("API URL"),
-            webhook_secrets: vec![Secret::new(WEBHOOK_SECRET)],
-            bot_token: Secret::new(self.bot.token.clone()),
-            handles: Handles::default(),
-            guard: GuardSettings::default(),
-            projects: vec![(
-                ProjectRef::Id(ProjectId(self.project)),
-                ProjectRoute {
-                    start: PipelineStart::TriggerToken(Secret::new(self.trigger_token.clone())),
-                    git_ref: "main".to_owned(),
-                    bot_token: None,
-                },
-            )],
-            default_route: None,
             queue_capacity: 256,
             workers: 16,
-            max_body_bytes: 1024 * 1024,
             retry: RetryPolicy {
                 max_attempts: 10,
                 base_delay: Duration::from_millis(1),
                 max_delay: Duration::from_millis(5),
                 total_budget: Duration::from_secs(20),
             },
-            dedup_ttl: Duration::from_secs(600),
             claim: claim_settings(),
-            limits: ConnectionLimits::default(),
             overflow_bytes: 64 * 1024 * 1024,
-            spool_dir: None,
-            label_trigger: None,
-            event_assistant: entrypoint::agent::Assistant::Claude,
-            quota_sweep: None,
+            ..relay_for(
+                &self.gl.api_url(),
+                &self.bot.token,
+                self.project,
+                PipelineStart::TriggerToken(Secret::new(self.trigger_token.clone())),
+                WEBHOOK_SECRET,
+            )
         }
     }
 
@@ -207,6 +192,47 @@ impl World {
             .into_iter()
             .filter(|n| n.body.contains(":placeholder -->"))
             .collect()
+    }
+}
+
+/// A relay on a free local port for `project` of the double whose API is at `api`, and for it
+/// alone: webhooks signed with `secret`, pipelines started on `main` as `start` says, answered
+/// by Claude, no label trigger and no quota sweep, GitLab's default retries and claim lease.
+pub fn relay_for(
+    api: &str,
+    bot_token: &str,
+    project: u64,
+    start: PipelineStart,
+    secret: &str,
+) -> RelayConfig {
+    RelayConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        gitlab: ApiBaseUrl::parse(api).expect("the double's API URL"),
+        webhook_secrets: vec![Secret::new(secret)],
+        bot_token: Secret::new(bot_token),
+        handles: Handles::default(),
+        guard: GuardSettings::default(),
+        projects: vec![(
+            ProjectRef::Id(ProjectId(project)),
+            ProjectRoute {
+                start,
+                git_ref: "main".to_owned(),
+                bot_token: None,
+            },
+        )],
+        default_route: None,
+        queue_capacity: 16,
+        workers: 2,
+        max_body_bytes: 1024 * 1024,
+        retry: RetryPolicy::default(),
+        dedup_ttl: Duration::from_secs(600),
+        claim: entrypoint::claim::ClaimSettings::default(),
+        limits: ConnectionLimits::default(),
+        overflow_bytes: 1024 * 1024,
+        spool_dir: None,
+        label_trigger: None,
+        event_assistant: entrypoint::agent::Assistant::Claude,
+        quota_sweep: None,
     }
 }
 

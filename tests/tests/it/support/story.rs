@@ -6,7 +6,6 @@
 //! only what its story adds.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use doubles::gitlab::double::{
     GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
@@ -16,14 +15,9 @@ use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::FileChange;
 use doubles::model::ModelDouble;
 use doubles::model::stories::seed_greeting;
-use entrypoint::agent::{Assistant, Handles};
-use entrypoint::claim::ClaimSettings;
-use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
-use entrypoint::gitlab::{ApiBaseUrl, RetryPolicy};
-use entrypoint::guard::GuardSettings;
+use entrypoint::agent::Assistant;
 use entrypoint::relay::RelayConfig;
-use entrypoint::relay::config::{ConnectionLimits, PipelineStart, ProjectRoute};
-use entrypoint::secret::Secret;
+use entrypoint::relay::config::PipelineStart;
 
 use super::ci_job::{CiJob, ModelKeys, dana, free_name, runner_checkout};
 
@@ -174,35 +168,13 @@ impl Story {
     /// pipelines started on `main` with the bot's token, answered by Claude, no label trigger
     /// and no quota sweep.
     pub fn relay_config(&self, secret: &str) -> RelayConfig {
-        RelayConfig {
-            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-            gitlab: ApiBaseUrl::parse(&self.gl.api_url()).expect("the double's API URL"),
-            webhook_secrets: vec![Secret::new(secret)],
-            bot_token: Secret::new(self.bot.token.clone()),
-            handles: Handles::default(),
-            guard: GuardSettings::default(),
-            projects: vec![(
-                ProjectRef::Id(ProjectId(self.project)),
-                ProjectRoute {
-                    start: PipelineStart::BotToken,
-                    git_ref: "main".to_owned(),
-                    bot_token: None,
-                },
-            )],
-            default_route: None,
-            queue_capacity: 16,
-            workers: 2,
-            max_body_bytes: 1024 * 1024,
-            retry: RetryPolicy::default(),
-            dedup_ttl: Duration::from_secs(600),
-            claim: ClaimSettings::default(),
-            limits: ConnectionLimits::default(),
-            overflow_bytes: 1024 * 1024,
-            spool_dir: None,
-            label_trigger: None,
-            event_assistant: Assistant::Claude,
-            quota_sweep: None,
-        }
+        crate::relay_support::relay_for(
+            &self.gl.api_url(),
+            &self.bot.token,
+            self.project,
+            PipelineStart::BotToken,
+            secret,
+        )
     }
 
     /// A fresh runner's checkout named `base` (or `base-1`, `base-2`… when a job of the same
