@@ -8,6 +8,7 @@
 //! one second, at most ceil(items / 100) + 10 calls); the skip path (a comment without a
 //! mention → exit); and mention → placeholder posted.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -53,7 +54,9 @@ async fn main() -> anyhow::Result<()> {
         project,
         bot,
         job_token,
-        dir: tempfile::tempdir()?,
+        // The entrypoint runs the CLI as the sandbox uid (as in the images, when it runs as
+        // root): the stand-in must be reachable by it, and its marker writable.
+        dir: doubles::sandbox::reachable_tempdir(),
         bin,
     };
     let model = anthropic::start(Script::new()).await?;
@@ -64,7 +67,10 @@ async fn main() -> anyhow::Result<()> {
         on,
         NoteSpec::new(alice.id, "@claude address the review"),
     )?;
-    let marker = bench.dir.path().join("spawned-at");
+    let markers = bench.dir.path().join("markers");
+    std::fs::create_dir(&markers)?;
+    std::fs::set_permissions(&markers, std::fs::Permissions::from_mode(0o1777))?;
+    let marker = markers.join("spawned-at");
     let fake_cli = fake_claude(bench.dir.path(), &marker)?;
     let checkout = bench.checkout("full")?;
     bench.gl.clear_requests();
@@ -242,7 +248,6 @@ impl Bench {
 /// A stand-in for the Claude CLI: writes the time it was started (ns since the epoch) and
 /// answers at once in Claude's stream-json.
 fn fake_claude(dir: &Path, marker: &Path) -> anyhow::Result<PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
     let path = dir.join("fake-claude");
     let script = format!(
         "#!/bin/sh\ndate +%s%N > '{}.tmp' && mv '{0}.tmp' '{0}'\ncat > /dev/null\necho '{{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"result\":\"Done.\"}}'\n",
