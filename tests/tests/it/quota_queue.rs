@@ -86,6 +86,60 @@ impl World {
             .env("AI_QUOTA_BACKOFF_SECONDS", BACKOFF_SECONDS.to_string());
         run_with(command, extra, subcommand).await
     }
+
+    /// Once `queued` is due, the next scan retries it and answers in the queued note itself,
+    /// which is then the bot's only note on `issue` and queued no more; that answer.
+    async fn retry_answers(
+        &self,
+        queued: &Queued,
+        queued_note: &Note,
+        issue: DoubleNoteable,
+        model: &ModelDouble,
+        extra: &[(&str, &str)],
+    ) -> Note {
+        wait_until(queued.retry_at).await;
+        let retry = self.scan(model, extra).await;
+        assert!(retry.status.success(), "{}", stdout(&retry));
+        assert!(
+            stdout(&retry).contains("1 queued request(s) retried"),
+            "{}",
+            stdout(&retry)
+        );
+        assert_eq!(model.model_calls().len(), 2);
+        let (answer, still_queued) = only_note(self, issue);
+        assert_eq!(
+            answer.id, queued_note.id,
+            "the queued note became the answer"
+        );
+        assert!(still_queued.is_none(), "{}", answer.body);
+        answer
+    }
+
+    /// The request behind `queued` was withdrawn before it was due (`with` names what it went
+    /// with): the scan once it is due asks the model nothing more and leaves no note of the
+    /// bot's on `issue`.
+    async fn retry_finds_withdrawn(
+        &self,
+        queued: &Queued,
+        issue: DoubleNoteable,
+        model: &ModelDouble,
+        extra: &[(&str, &str)],
+        with: &str,
+    ) {
+        wait_until(queued.retry_at).await;
+        let retry = self.scan(model, extra).await;
+        assert!(retry.status.success(), "{}", stdout(&retry));
+        assert_eq!(
+            model.model_calls().len(),
+            1,
+            "the model was not asked again"
+        );
+        assert!(
+            self.bot_notes(issue).is_empty(),
+            "the queued note went with {with}: {:#?}",
+            self.bot_notes(issue)
+        );
+    }
 }
 
 fn stdout(output: &Output) -> String {
@@ -179,21 +233,9 @@ async fn a_quota_error_queues_the_mention_and_a_later_scan_answers_it_once() {
     assert_eq!(only_note(&w, issue).0.body, queued_note.body);
 
     // After it, the next scan answers in the same note.
-    wait_until(queued.retry_at).await;
-    let retry = w.scan(&model, &[]).await;
-    assert!(retry.status.success(), "{}", stdout(&retry));
-    assert!(
-        stdout(&retry).contains("1 queued request(s) retried"),
-        "{}",
-        stdout(&retry)
-    );
-    assert_eq!(model.model_calls().len(), 2);
-    let (answer, still_queued) = only_note(&w, issue);
-    assert_eq!(
-        answer.id, queued_note.id,
-        "the queued note became the answer"
-    );
-    assert!(still_queued.is_none(), "{}", answer.body);
+    let answer = w
+        .retry_answers(&queued, &queued_note, issue, &model, &[])
+        .await;
     assert!(
         answer.body.contains("It says Hello wrold."),
         "{}",
@@ -308,19 +350,8 @@ async fn a_queued_mention_deleted_before_its_retry_leaves_no_queued_note_behind(
         .unwrap();
     assert!(deleted.status().is_success(), "{}", deleted.status());
 
-    wait_until(queued.retry_at).await;
-    let retry = w.scan(&model, &extra).await;
-    assert!(retry.status.success(), "{}", stdout(&retry));
-    assert_eq!(
-        model.model_calls().len(),
-        1,
-        "the model was not asked again"
-    );
-    assert!(
-        w.bot_notes(issue).is_empty(),
-        "the queued note went with its mention: {:#?}",
-        w.bot_notes(issue)
-    );
+    w.retry_finds_withdrawn(&queued, issue, &model, &extra, "its mention")
+        .await;
 }
 
 #[tokio::test]
@@ -349,13 +380,7 @@ async fn with_queueing_off_a_quota_error_fails_at_once_as_before() {
 async fn a_quota_error_on_an_assignment_is_queued_and_a_later_scan_answers_it_once() {
     let w = world_with_codex_user().await;
     let issue = w.typo_issue();
-    w.gl.change_issuable(
-        w.project,
-        issue,
-        w.dev.id,
-        IssuableChange::assign(&[w.bot.id]),
-    )
-    .unwrap();
+    w.change(issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
     let model = openai::start(
         Script::new()
             .then(rate_limited())
@@ -393,21 +418,9 @@ async fn a_quota_error_on_an_assignment_is_queued_and_a_later_scan_answers_it_on
     );
 
     // Once due, the scan's retry answers it in the same note, once.
-    wait_until(queued.retry_at).await;
-    let retry = w.scan(&model, &extra).await;
-    assert!(retry.status.success(), "{}", stdout(&retry));
-    assert!(
-        stdout(&retry).contains("1 queued request(s) retried"),
-        "{}",
-        stdout(&retry)
-    );
-    assert_eq!(model.model_calls().len(), 2);
-    let (answer, still_queued) = only_note(&w, issue);
-    assert_eq!(
-        answer.id, queued_note.id,
-        "the queued note became the answer"
-    );
-    assert!(still_queued.is_none(), "{}", answer.body);
+    let answer = w
+        .retry_answers(&queued, &queued_note, issue, &model, &extra)
+        .await;
     assert!(
         answer.body.contains("Handled: greet.txt says Hello wrold.")
             && answer
@@ -438,13 +451,7 @@ async fn a_quota_error_on_an_assignment_is_queued_and_a_later_scan_answers_it_on
 async fn a_queued_assignment_withdrawn_before_its_retry_leaves_no_queued_note_behind() {
     let w = world_with_codex_user().await;
     let issue = w.typo_issue();
-    w.gl.change_issuable(
-        w.project,
-        issue,
-        w.dev.id,
-        IssuableChange::assign(&[w.bot.id]),
-    )
-    .unwrap();
+    w.change(issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
     let model = openai::start(Script::new().then(rate_limited()))
         .await
         .unwrap();
@@ -453,21 +460,9 @@ async fn a_queued_assignment_withdrawn_before_its_retry_leaves_no_queued_note_be
     assert!(first.status.success(), "{}", stdout(&first));
     let queued = only_note(&w, issue).1.expect("queued");
     // Unassigned meanwhile: the request no longer stands.
-    w.gl.change_issuable(w.project, issue, w.dev.id, IssuableChange::assign(&[]))
-        .unwrap();
-    wait_until(queued.retry_at).await;
-    let retry = w.scan(&model, &extra).await;
-    assert!(retry.status.success(), "{}", stdout(&retry));
-    assert_eq!(
-        model.model_calls().len(),
-        1,
-        "the model was not asked again"
-    );
-    assert!(
-        w.bot_notes(issue).is_empty(),
-        "the queued note went with the assignment: {:#?}",
-        w.bot_notes(issue)
-    );
+    w.change(issue, w.dev.id, IssuableChange::assign(&[]));
+    w.retry_finds_withdrawn(&queued, issue, &model, &extra, "the assignment")
+        .await;
 }
 
 #[tokio::test]
@@ -476,13 +471,7 @@ async fn a_quota_error_on_the_trigger_label_is_queued_and_retried_by_a_scan_that
     // rebuilds the label request from the queued line.
     let w = world().await;
     let issue = w.typo_issue();
-    w.gl.change_issuable(
-        w.project,
-        issue,
-        w.dev.id,
-        IssuableChange::add_label("codex"),
-    )
-    .unwrap();
+    w.change(issue, w.dev.id, IssuableChange::add_label("codex"));
     let model = openai::start(
         Script::new()
             .then(rate_limited())

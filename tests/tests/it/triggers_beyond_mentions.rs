@@ -98,28 +98,18 @@ impl World {
     /// `user` labels the issue or merge request with `label` (the UI, or `PUT` with
     /// `add_labels`).
     fn label(&self, noteable: DoubleNoteable, user: u64, label: &str) {
-        self.gl
-            .change_issuable(
-                self.project,
-                noteable,
-                user,
-                IssuableChange::add_label(label),
-            )
-            .unwrap();
+        self.change(noteable, user, IssuableChange::add_label(label));
     }
 
     fn unlabel(&self, noteable: DoubleNoteable, user: u64, label: &str) {
-        self.gl
-            .change_issuable(
-                self.project,
-                noteable,
-                user,
-                IssuableChange {
-                    remove_labels: vec![label.to_owned()],
-                    ..IssuableChange::default()
-                },
-            )
-            .unwrap();
+        self.change(
+            noteable,
+            user,
+            IssuableChange {
+                remove_labels: vec![label.to_owned()],
+                ..IssuableChange::default()
+            },
+        );
     }
 
     async fn job(
@@ -152,15 +142,27 @@ impl World {
         run_with(command, extra, subcommand).await
     }
 
-    /// The bot's reactions on the issue or merge request itself.
+    /// The bot's reactions on the issue or merge request itself, sorted.
     fn bot_reactions(&self, noteable: DoubleNoteable) -> Vec<String> {
-        self.gl
+        let mut reactions: Vec<String> = self
+            .gl
             .noteable_awards(self.project, noteable)
             .into_iter()
             .filter(|a| a.user_id == self.bot.id)
             .map(|a| a.name)
-            .collect()
+            .collect();
+        reactions.sort();
+        reactions
     }
+}
+
+/// What a request answered once by Claude leaves on the issue itself, in the order
+/// [`World::bot_reactions`] sorts them: the claim, then its handover.
+fn claimed_by_claude() -> [&'static str; 2] {
+    [
+        claim::emoji(Assistant::Claude),
+        claim::handover_emoji(Assistant::Claude),
+    ]
 }
 
 /// The greeting without its typo.
@@ -209,13 +211,7 @@ async fn assigning_the_bot_to_an_issue_gets_one_answer_even_when_the_hook_comes_
     let w = world().await;
     let iid = w.issue("Typo in greet.txt");
     let issue = DoubleNoteable::Issue(iid);
-    w.gl.change_issuable(
-        w.project,
-        issue,
-        w.dev.id,
-        IssuableChange::assign(&[w.bot.id]),
-    )
-    .unwrap();
+    w.change(issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
     let (payload, jobs) = w.pipeline(1).await;
     let hook: serde_json::Value = serde_json::from_str(&payload).unwrap();
     assert_eq!(hook["object_kind"], "issue");
@@ -242,14 +238,9 @@ async fn assigning_the_bot_to_an_issue_gets_one_answer_even_when_the_hook_comes_
         "{}",
         result.body
     );
-    let mut reactions = w.bot_reactions(issue);
-    reactions.sort();
     assert_eq!(
-        reactions,
-        [
-            claim::emoji(Assistant::Claude),
-            claim::handover_emoji(Assistant::Claude)
-        ],
+        w.bot_reactions(issue),
+        claimed_by_claude(),
         "claimed on the issue itself"
     );
 
@@ -266,13 +257,7 @@ async fn a_guest_assigning_the_bot_is_refused_and_the_model_never_runs() {
     let w = world().await;
     let iid = w.issue("Please");
     let issue = DoubleNoteable::Issue(iid);
-    w.gl.change_issuable(
-        w.project,
-        issue,
-        w.guest().id,
-        IssuableChange::assign(&[w.bot.id]),
-    )
-    .unwrap();
+    w.change(issue, w.guest().id, IssuableChange::assign(&[w.bot.id]));
     let (payload, _) = w.pipeline(1).await;
     let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
         .await
@@ -301,13 +286,7 @@ async fn the_trigger_label_added_by_a_person_is_answered_and_the_bots_own_label_
         .unwrap();
 
     // The bot labels the issue itself (as a run might): nothing to answer.
-    w.gl.change_issuable(
-        w.project,
-        issue,
-        w.bot.id,
-        IssuableChange::add_label("claude"),
-    )
-    .unwrap();
+    w.label(issue, w.bot.id, "claude");
     let (own, _) = w.pipeline(1).await;
     let job = w.run(&own, &model, &label).await;
     assert!(job.status.success(), "{}", log(&job));
@@ -320,33 +299,17 @@ async fn the_trigger_label_added_by_a_person_is_answered_and_the_bots_own_label_
     assert!(w.bot_notes(issue).is_empty());
 
     // Present is not added: another label changes, the trigger label stays.
-    w.gl.change_issuable(w.project, issue, w.dev.id, IssuableChange::add_label("bug"))
-        .unwrap();
+    w.label(issue, w.dev.id, "bug");
     let (unrelated, _) = w.pipeline(2).await;
     let job = w.run(&unrelated, &model, &label).await;
     assert!(job.status.success(), "{}", log(&job));
     assert!(model.model_calls().is_empty());
 
     // A person removes and adds it again: answered.
-    w.gl.change_issuable(
-        w.project,
-        issue,
-        w.dev.id,
-        IssuableChange {
-            remove_labels: vec!["claude".into()],
-            ..IssuableChange::default()
-        },
-    )
-    .unwrap();
+    w.unlabel(issue, w.dev.id, "claude");
     // Deliveries run in the background: one at a time keeps the pipelines in event order.
     w.gl.wait_for_deliveries(3, WAIT).await.unwrap();
-    w.gl.change_issuable(
-        w.project,
-        issue,
-        w.dev.id,
-        IssuableChange::add_label("claude"),
-    )
-    .unwrap();
+    w.label(issue, w.dev.id, "claude");
     let (added, _) = w.pipeline(4).await;
     let job = w.run(&added, &model, &label).await;
     assert!(job.status.success(), "{}", log(&job));
@@ -389,13 +352,7 @@ async fn requesting_the_bots_review_on_a_merge_request_asks_for_a_review() {
     let w = world().await;
     let iid = w.feature_merge_request(&[greeting_fixed()], "Fix greeting\n", "Fix");
     let mr = DoubleNoteable::MergeRequest(iid);
-    w.gl.change_issuable(
-        w.project,
-        mr,
-        w.dev.id,
-        IssuableChange::request_review(&[w.bot.id]),
-    )
-    .unwrap();
+    w.change(mr, w.dev.id, IssuableChange::request_review(&[w.bot.id]));
     let (payload, _) = w.pipeline(1).await;
     let hook: serde_json::Value = serde_json::from_str(&payload).unwrap();
     assert_eq!(hook["object_kind"], "merge_request");
@@ -419,13 +376,7 @@ async fn a_scheduled_scan_answers_an_assignment_a_review_request_and_a_descripti
     // named like its handle.
     let w = world_with(|_| UserSpec::human("claude")).await;
     let assigned = DoubleNoteable::Issue(w.issue("Assigned"));
-    w.gl.change_issuable(
-        w.project,
-        assigned,
-        w.dev.id,
-        IssuableChange::assign(&[w.bot.id]),
-    )
-    .unwrap();
+    w.change(assigned, w.dev.id, IssuableChange::assign(&[w.bot.id]));
     let described = DoubleNoteable::Issue(
         w.gl.open_issue(
             w.project,
@@ -500,13 +451,7 @@ async fn a_scheduled_scan_answers_an_assignment_a_review_request_and_a_descripti
 async fn an_assignment_answered_by_the_webhook_job_is_not_answered_again_by_the_scan() {
     let w = world_with(|_| UserSpec::human("claude")).await;
     let issue = DoubleNoteable::Issue(w.issue("Both roads"));
-    w.gl.change_issuable(
-        w.project,
-        issue,
-        w.dev.id,
-        IssuableChange::assign(&[w.bot.id]),
-    )
-    .unwrap();
+    w.change(issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
     let (payload, _) = w.pipeline(1).await;
     let model = anthropic::start(Script::new().then(Turn::text("Answered by the webhook job.")))
         .await
@@ -529,16 +474,9 @@ async fn an_assignment_answered_by_the_webhook_job_is_not_answered_again_by_the_
 async fn an_assignment_withdrawn_before_the_job_starts_is_not_answered() {
     let w = world().await;
     let issue = DoubleNoteable::Issue(w.issue("Changed my mind"));
-    w.gl.change_issuable(
-        w.project,
-        issue,
-        w.dev.id,
-        IssuableChange::assign(&[w.bot.id]),
-    )
-    .unwrap();
+    w.change(issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
     let (payload, _) = w.pipeline(1).await;
-    w.gl.change_issuable(w.project, issue, w.dev.id, IssuableChange::assign(&[]))
-        .unwrap();
+    w.change(issue, w.dev.id, IssuableChange::assign(&[]));
     let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
         .await
         .unwrap();
@@ -606,14 +544,9 @@ async fn a_scheduled_scan_answers_the_trigger_label_once() {
     );
     for issue in [by_ui, by_command] {
         result_of(&w.bot_notes(issue));
-        let mut reactions = w.bot_reactions(issue);
-        reactions.sort();
         assert_eq!(
-            reactions,
-            [
-                claim::emoji(Assistant::Claude),
-                claim::handover_emoji(Assistant::Claude)
-            ],
+            w.bot_reactions(issue),
+            claimed_by_claude(),
             "claimed on the issue itself, as the webhook label path claims"
         );
     }
@@ -780,13 +713,7 @@ async fn assigning_the_bot_through_the_relay_is_answered_in_the_relays_placehold
     let relay = relay_for(&w).await;
     let iid = w.issue("Typo in greet.txt");
     let issue = DoubleNoteable::Issue(iid);
-    w.gl.change_issuable(
-        w.project,
-        issue,
-        w.dev.id,
-        IssuableChange::assign(&[w.bot.id]),
-    )
-    .unwrap();
+    w.change(issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
     // The webhook-mode hook of this world starts its own pipeline too; the relay's is the one
     // naming the event.
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -843,14 +770,9 @@ async fn assigning_the_bot_through_the_relay_is_answered_in_the_relays_placehold
         "{}",
         result.body
     );
-    let mut reactions = w.bot_reactions(issue);
-    reactions.sort();
     assert_eq!(
-        reactions,
-        [
-            claim::emoji(Assistant::Claude),
-            claim::handover_emoji(Assistant::Claude)
-        ],
+        w.bot_reactions(issue),
+        claimed_by_claude(),
         "claimed once, by the relay"
     );
     relay.shutdown().await.unwrap();

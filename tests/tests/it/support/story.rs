@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use doubles::gitlab::double::{
-    GitLabDouble, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededUser,
-    Team, TeamSpec, UserSpec,
+    GitLabDouble, IssuableChange, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable,
+    ProjectSpec, SeededUser, Team, TeamSpec, UserSpec,
 };
 use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::FileChange;
@@ -113,6 +113,14 @@ impl Story {
             .add_note(self.project, noteable, NoteSpec::new(author, body))
             .expect("note")
             .id
+    }
+
+    /// `by` changes `noteable` as the web UI or the REST API would (assignees, reviewers,
+    /// labels), with the events GitLab records for it.
+    pub fn change(&self, noteable: DoubleNoteable, by: u64, change: IssuableChange) {
+        self.gl
+            .change_issuable(self.project, noteable, by, change)
+            .expect("issuable change");
     }
 
     pub fn notes(&self, noteable: DoubleNoteable) -> Vec<Note> {
