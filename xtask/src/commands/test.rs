@@ -36,12 +36,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("{}", build.line());
     phases.push_first(build);
     let timings = args.timings;
-    let result = phases_run(args, &mut phases);
+    // nextest runs each test in its own process, which keeps the doubles' servers and child
+    // processes of one test from leaking into another; plain `cargo test` is the fallback,
+    // where the few tests that change their process isolate themselves.
+    let nextest = cmd::available("cargo-nextest");
+    let result = phases_run(args, nextest, &mut phases);
     if timings {
         eprintln!("\n{}", phases.table()?);
         // Test durations come from nextest's report; plain `cargo test` writes none, and an
         // earlier run's report would list other tests' times.
-        if !cmd::available("cargo-nextest") {
+        if !nextest {
             eprintln!("no test durations: cargo test (nextest is not installed) reports none");
             return result;
         }
@@ -98,7 +102,7 @@ impl Failures {
 }
 
 /// The phases of [`run`], each timed into `phases`.
-fn phases_run(args: Args, phases: &mut Phases) -> anyhow::Result<()> {
+fn phases_run(args: Args, nextest: bool, phases: &mut Phases) -> anyhow::Result<()> {
     let root = cmd::workspace_root()?;
     // `--timings` for the cargo commands that compile: their HTML reports show which crates
     // the time went to.
@@ -143,11 +147,8 @@ fn phases_run(args: Args, phases: &mut Phases) -> anyhow::Result<()> {
         failures.record("clippy", clippy);
     }
     let threads = test_threads().to_string();
-    // nextest runs each test in its own process, which keeps the doubles' servers and child
-    // processes of one test from leaking into another; plain `cargo test` is the fallback,
-    // where the few tests that change their process isolate themselves. `--tests` leaves the
-    // benchmarks (examples) unlinked: clippy has checked them, and no test runs them.
-    let nextest = cmd::available("cargo-nextest");
+    // `--tests` leaves the benchmarks (examples) unlinked: clippy has checked them, and no test
+    // runs them.
     let mut test_args: Vec<&str> = if nextest {
         vec!["nextest", "run", "--workspace", "--no-fail-fast"]
     } else {
