@@ -10,182 +10,14 @@
 //! trusted configuration (`--settings`, `--mcp-config`, `--plugin-dir`, `--trust`, Codex
 //! profiles and features), and the job's own wiring (`-p`, `--output-format`, `--json`,
 //! sessions and remote modes). A refused flag stops the job with a message naming it; nothing
-//! is dropped silently. The lists come from `claude --help` (2.1.331) and `codex exec --help`
-//! (0.169.0). Codex's `-c key=value` is checked by key against an allow-list: its config has
+//! is dropped silently. Each list sits in its assistant's folder (`agent/claude/flags.rs`,
+//! `agent/codex/flags.rs`), behind [`super::Agent::refused_flags`]. Codex's `-c key=value` is checked by key against an allow-list: its config has
 //! many keys that reach the provider, the sandbox or the shell (`model_providers`,
 //! `sandbox_*`, `shell_environment_policy`, `notify`, `mcp_servers`, `profiles`, …), and new
 //! ones arrive with every release, so only keys known to be harmless pass.
 
 use crate::agent::Assistant;
-
-/// Claude flags refused in `AI_CLAUDE_ARGS`, each with the reason given to the user.
-pub(crate) const CLAUDE_REFUSED: &[(&str, &str)] = &[
-    (
-        "--dangerously-skip-permissions",
-        "the permission mode is the job's",
-    ),
-    (
-        "--allow-dangerously-skip-permissions",
-        "the permission mode is the job's",
-    ),
-    ("--permission-mode", "the permission mode is the job's"),
-    ("--permission-prompts", "the permission mode is the job's"),
-    (
-        "--settings",
-        "settings can set an API key helper, a base URL or environment variables that bypass the key proxy",
-    ),
-    (
-        "--setting-sources",
-        "only the trusted settings (target branch, fresh HOME) are read",
-    ),
-    (
-        "--mcp-config",
-        "MCP servers come from AI_MCP_CONFIG or AI_MCP_CONFIG_FILE (on the default branch), whose credentials the key proxy adds",
-    ),
-    ("--strict-mcp-config", "the job sets it"),
-    ("--add-dir", "the assistant may work in the checkout only"),
-    ("--plugin-dir", "plugins are code the job did not vet"),
-    (
-        "--plugin-url",
-        "plugins are code the job did not vet, fetched past the egress fence",
-    ),
-    ("--agents", "agent definitions can start MCP servers"),
-    ("--agent", "agent definitions can start MCP servers"),
-    (
-        "--worktree",
-        "the assistant works in the checkout the job publishes",
-    ),
-    (
-        "-w",
-        "the assistant works in the checkout the job publishes",
-    ),
-    ("--tmux", "the run is headless"),
-    ("--print", "the job sets it"),
-    ("-p", "the job sets it"),
-    (
-        "--output-format",
-        "the job reads the CLI's stream-json events",
-    ),
-    (
-        "--input-format",
-        "the job passes the prompt as text on stdin",
-    ),
-    (
-        "--replay-user-messages",
-        "the job reads the CLI's stream-json events",
-    ),
-    ("--verbose", "the job sets it"),
-    ("--continue", "every job starts a new session"),
-    ("-c", "every job starts a new session"),
-    ("--resume", "every job starts a new session"),
-    ("-r", "every job starts a new session"),
-    ("--from-pr", "every job starts a new session"),
-    ("--session-id", "every job starts a new session"),
-    ("--fork-session", "every job starts a new session"),
-    ("--cloud", "the run stays in the job"),
-    ("--environment", "the run stays in the job"),
-    ("--remote-control", "the run stays in the job"),
-    (
-        "--remote-control-session-name-prefix",
-        "the run stays in the job",
-    ),
-    ("--teleport", "the run stays in the job"),
-    ("--desktop", "the run stays in the job"),
-    ("--ide", "the run stays in the job"),
-    ("--chrome", "the run stays in the job"),
-    ("--bg", "the run stays in the job"),
-    ("--background", "the run stays in the job"),
-    ("--debug-file", "the assistant writes in the checkout only"),
-    ("--model", "set CLAUDE_MODEL instead"),
-    ("--fallback-model", "set CLAUDE_FALLBACK_MODEL instead"),
-    ("--max-turns", "set AI_MAX_TURNS instead"),
-    ("--max-budget-usd", "set AI_MAX_BUDGET_USD instead"),
-    ("--allowedTools", "set AI_ALLOWED_TOOLS instead"),
-    ("--allowed-tools", "set AI_ALLOWED_TOOLS instead"),
-    ("--disallowedTools", "set AI_DISALLOWED_TOOLS instead"),
-    ("--disallowed-tools", "set AI_DISALLOWED_TOOLS instead"),
-    ("--effort", "set AI_REASONING_EFFORT instead"),
-    ("--json-schema", "set AI_OUTPUT_SCHEMA instead"),
-];
-
-/// Codex flags refused in `AI_CODEX_ARGS`.
-pub(crate) const CODEX_REFUSED: &[(&str, &str)] = &[
-    (
-        "--dangerously-bypass-approvals-and-sandbox",
-        "the sandbox and approvals are the job's",
-    ),
-    ("--yolo", "the sandbox and approvals are the job's"),
-    (
-        "--approve-for-me",
-        "the sandbox and approvals are the job's",
-    ),
-    (
-        "--dangerously-bypass-hook-trust",
-        "hooks are code the job did not vet",
-    ),
-    ("--sandbox", "the sandbox is the job's (AI_SANDBOX)"),
-    ("-s", "the sandbox is the job's (AI_SANDBOX)"),
-    ("--full-auto", "the sandbox and approvals are the job's"),
-    ("--oss", "the model provider is the job's key proxy"),
-    (
-        "--local-provider",
-        "the model provider is the job's key proxy",
-    ),
-    (
-        "--profile",
-        "profiles can change the provider, the sandbox and approvals",
-    ),
-    (
-        "-p",
-        "profiles can change the provider, the sandbox and approvals",
-    ),
-    (
-        "--enable",
-        "features can open network access the job did not vet",
-    ),
-    ("--disable", "features are the job's"),
-    (
-        "--cd",
-        "the assistant works in the checkout the job publishes",
-    ),
-    (
-        "-C",
-        "the assistant works in the checkout the job publishes",
-    ),
-    (
-        "--worktree",
-        "the assistant works in the checkout the job publishes",
-    ),
-    ("--add-dir", "the assistant may work in the checkout only"),
-    (
-        "--trust",
-        "trusting the project would load its own .codex configuration from the branch",
-    ),
-    ("--thread-source", "every job starts a new session"),
-    ("--cyber-access-program", "not for CI jobs"),
-    ("--json", "the job sets it"),
-    (
-        "--output-last-message",
-        "the assistant writes in the checkout only",
-    ),
-    ("-o", "the assistant writes in the checkout only"),
-    ("--model", "set CODEX_MODEL instead"),
-    ("-m", "set CODEX_MODEL instead"),
-    ("--output-schema", "set AI_OUTPUT_SCHEMA instead"),
-];
-
-/// Codex `-c` keys accepted in `AI_CODEX_ARGS`: how the model reasons and shows it, and how
-/// much it reads; none reaches the provider, the sandbox, the shell or the network.
-const CODEX_CONFIG_KEYS: &[&str] = &[
-    "model_reasoning_summary",
-    "model_verbosity",
-    "model_supports_reasoning_summaries",
-    "model_context_window",
-    "model_auto_compact_token_limit",
-    "hide_agent_reasoning",
-    "show_raw_agent_reasoning",
-    "tool_output_token_limit",
-];
+pub use crate::agent::codex::CodexRules;
 
 /// A setting of this module cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -206,7 +38,7 @@ pub enum OptionsError {
     /// A Codex `-c` key outside the allow-list.
     #[error(
         "AI_CODEX_ARGS sets the Codex config key {key} with -c, which is refused: only {} may be set there (the provider, sandbox, approvals, shell, MCP and features are the job's). Remove it from AI_CODEX_ARGS",
-        CODEX_CONFIG_KEYS.join(", ")
+        super::codex::CODEX_CONFIG_KEYS.join(", ")
     )]
     ConfigKey { key: String },
     /// Combined short flags (`-cp`) hide which flags they are.
@@ -251,43 +83,6 @@ impl Effort {
             Self::Medium => "medium",
             Self::High => "high",
         }
-    }
-}
-
-/// Which rule files Codex follows (`AI_CODEX_RULES`). `CODEX.md` is the product's rules file;
-/// teams that keep Codex rules in `AGENTS.md` (as Codex itself and codex-action read them) opt
-/// in. Either way the files are the target branch's on a merge request
-/// ([`crate::workspace::trusted`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum CodexRules {
-    /// `CODEX.md` only, passed as developer instructions; Codex's own project docs are off.
-    #[default]
-    Codex,
-    /// Codex's own project docs: `AGENTS.override.md` or `AGENTS.md` in each directory from
-    /// the repository root down to the working directory (codex-rs `core/src/project_doc.rs`).
-    Agents,
-    /// Both.
-    Both,
-}
-
-impl CodexRules {
-    fn parse(text: &str) -> Result<Self, OptionsError> {
-        match text.to_ascii_lowercase().as_str() {
-            "codex" => Ok(Self::Codex),
-            "agents" => Ok(Self::Agents),
-            "both" => Ok(Self::Both),
-            _ => Err(OptionsError::CodexRules(text.to_owned())),
-        }
-    }
-
-    /// Whether `CODEX.md` is passed.
-    pub(crate) fn reads_codex_md(self) -> bool {
-        matches!(self, Self::Codex | Self::Both)
-    }
-
-    /// Whether Codex reads `AGENTS.md` itself.
-    pub(crate) fn reads_agents_md(self) -> bool {
-        matches!(self, Self::Agents | Self::Both)
     }
 }
 
@@ -480,7 +275,7 @@ pub fn split(variable: &'static str, text: &str) -> Result<Vec<String>, OptionsE
 }
 
 /// Refuses the flags of `refused` (also as `--flag=value`), combined short flags, and for
-/// Codex every `-c`/`--config` key outside [`CODEX_CONFIG_KEYS`].
+/// Codex every `-c`/`--config` key outside [`super::codex::CODEX_CONFIG_KEYS`].
 fn check(
     variable: &'static str,
     args: &[String],
@@ -509,56 +304,6 @@ fn check(
 /// parsers would read it differently from the refused-flag check.
 pub(crate) fn is_combined_short(name: &str) -> bool {
     !name.starts_with("--") && name.chars().count() > 2
-}
-
-/// Codex's `-c`/`--config` overrides: only keys of [`CODEX_CONFIG_KEYS`] may be set, and other
-/// combined short flags are refused.
-pub(crate) fn check_codex_flag(
-    variable: &'static str,
-    arg: &str,
-    name: &str,
-    rest: &mut dyn Iterator<Item = &String>,
-) -> Result<(), OptionsError> {
-    // clap reads `-cKEY=V`, `-c KEY=V`, `--config=KEY=V` and `--config KEY=V`.
-    let setting = if name == "-c" || name == "--config" {
-        match arg.split_once('=') {
-            Some((_, rest)) if arg.starts_with("--config=") => Some(rest.to_owned()),
-            _ => rest.next().cloned(),
-        }
-    } else if let Some(rest) = arg.strip_prefix("-c") {
-        Some(rest.to_owned())
-    } else if is_combined_short(name) {
-        return Err(OptionsError::Combined {
-            variable,
-            flag: arg.to_owned(),
-        });
-    } else {
-        None
-    };
-    if let Some(setting) = setting {
-        let key = setting.split('=').next().unwrap_or_default().trim();
-        if !CODEX_CONFIG_KEYS.contains(&key) {
-            return Err(OptionsError::ConfigKey {
-                key: key.to_owned(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Claude Code refuses nothing beyond its refused flags but combined short flags.
-pub(crate) fn check_claude_flag(
-    variable: &'static str,
-    arg: &str,
-    name: &str,
-) -> Result<(), OptionsError> {
-    if is_combined_short(name) {
-        return Err(OptionsError::Combined {
-            variable,
-            flag: arg.to_owned(),
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

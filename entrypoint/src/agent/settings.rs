@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `CLAUDE_MODEL` | Claude's `--model` | Claude Code's default |
 //! | `CODEX_MODEL` | Codex's `-m` | `o4-mini` |
-//! | `CODEX_FALLBACK_MODEL` | retried once when `CODEX_MODEL` does not exist; empty turns it off | [`CODEX_DEFAULT_MODEL`] |
+//! | `CODEX_FALLBACK_MODEL` | retried once when `CODEX_MODEL` does not exist; empty turns it off | `gpt-6.1-sol`, Codex's own default |
 //! | `AI_MAX_TURNS` | Claude's `--max-turns`; for Codex, model calls (the key proxy counts them) | none |
 //! | `AI_MAX_BUDGET_USD` | Claude's `--max-budget-usd`; for Codex, metered by the key proxy | none |
 //! | `AI_PRICE_PER_MTOK` | Codex's price, `input/cached/output` USD per 1M tokens | [`crate::budget::price`]'s table |
@@ -27,14 +27,6 @@ use crate::budget::{Price, PriceError};
 use crate::env::parse_duration;
 use crate::proxy::{ModelApi, Upstream, UpstreamError};
 use crate::secret::Secret;
-
-/// The model Codex 0.169.0 picks when given none: the first entry (priority 1) of its built-in
-/// model catalog, confirmed by running it without `-m` against a local double.
-pub(crate) const CODEX_DEFAULT_MODEL: &str = "gpt-6.1-sol";
-
-/// The product's historical default for Codex. OpenAI announced its shutdown, hence the
-/// automatic fallback to [`CODEX_DEFAULT_MODEL`].
-pub const CODEX_MODEL: &str = "o4-mini";
 
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
@@ -195,7 +187,10 @@ mod tests {
     fn codex_defaults_to_o4_mini_with_the_fallback_and_the_public_api() {
         let spec = spec(Assistant::Codex, &[("OPENAI_API_KEY", "sk-1")]).unwrap();
         assert_eq!(spec.model.as_deref(), Some("o4-mini"));
-        assert_eq!(spec.fallback_model.as_deref(), Some(CODEX_DEFAULT_MODEL));
+        assert_eq!(
+            spec.fallback_model.as_deref(),
+            Some(crate::agent::codex::CODEX_DEFAULT_MODEL)
+        );
         assert_eq!(spec.timeout, DEFAULT_TIMEOUT);
         let Provider::Api(api) = &spec.provider else {
             panic!("{:?}", spec.provider)

@@ -1,6 +1,8 @@
-//! What only Claude Code has: how its CLI is invoked ([`invocation`]) and how its
-//! `stream-json` output is read ([`stream`]), behind the [`Agent`] the runner calls.
+//! What only Claude Code has: how its CLI is invoked ([`invocation`]), how its `stream-json`
+//! output is read ([`stream`]) and which of its flags `AI_CLAUDE_ARGS` may not pass
+//! ([`flags`]), behind the [`Agent`] the runner calls.
 
+mod flags;
 mod invocation;
 pub(crate) mod stream;
 
@@ -9,9 +11,10 @@ pub(crate) use invocation::*;
 use crate::agent::events::StreamParser;
 use crate::agent::invocation::Invocation;
 use crate::agent::mcp;
-use crate::agent::options::{CLAUDE_REFUSED, OptionsError, check_claude_flag};
+use crate::agent::options::OptionsError;
 use crate::agent::run::{Launch, Provider, RunError};
 use crate::agent::{Agent, Assistant};
+use flags::{CLAUDE_REFUSED, check_claude_flag};
 
 /// Claude's [`Agent`]: the row of the agent table for [`Assistant::Claude`].
 #[derive(Debug)]

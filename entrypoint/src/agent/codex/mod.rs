@@ -1,7 +1,11 @@
-//! What only Codex has: how its CLI is invoked ([`invocation`]) and how its `exec --json`
-//! output is read ([`stream`]), behind the [`Agent`] the runner calls.
+//! What only Codex has: how its CLI is invoked ([`invocation`]), how its `exec --json` output
+//! is read ([`stream`]), which of its flags `AI_CODEX_ARGS` may not pass ([`flags`]), which
+//! rule files it follows ([`rules`]) and its default models, behind the [`Agent`] the runner
+//! calls.
 
+mod flags;
 mod invocation;
+mod rules;
 pub(crate) mod stream;
 
 pub(crate) use invocation::*;
@@ -9,10 +13,20 @@ pub(crate) use invocation::*;
 use crate::agent::events::StreamParser;
 use crate::agent::invocation::Invocation;
 use crate::agent::mcp;
-use crate::agent::options::{CODEX_REFUSED, OptionsError, check_codex_flag};
+use crate::agent::options::OptionsError;
 use crate::agent::run::{Launch, Provider, RunError};
-use crate::agent::settings::{CODEX_DEFAULT_MODEL, CODEX_MODEL};
 use crate::agent::{Agent, Assistant};
+pub(crate) use flags::CODEX_CONFIG_KEYS;
+use flags::{CODEX_REFUSED, check_codex_flag};
+pub use rules::CodexRules;
+
+/// The model Codex 0.169.0 picks when given none: the first entry (priority 1) of its built-in
+/// model catalog, confirmed by running it without `-m` against a local double.
+pub(crate) const CODEX_DEFAULT_MODEL: &str = "gpt-6.1-sol";
+
+/// The product's historical default for Codex. OpenAI announced its shutdown, hence the
+/// automatic fallback to [`CODEX_DEFAULT_MODEL`].
+pub(crate) const CODEX_MODEL: &str = "o4-mini";
 
 /// Codex prints this when the API answers `404 model_not_found`; it reports no error code,
 /// so the text is what identifies a missing model.
