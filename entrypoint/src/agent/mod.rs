@@ -18,6 +18,7 @@ pub mod options;
 pub mod run;
 pub mod settings;
 mod supervise;
+pub mod trusted;
 
 use std::fmt;
 use std::path::Path;
@@ -28,6 +29,7 @@ use crate::agent::events::{EventParser, StreamParser};
 use crate::agent::invocation::Invocation;
 use crate::agent::options::OptionsError;
 use crate::agent::run::{Launch, Provider, RunError};
+use crate::agent::trusted::TrustedPath;
 
 /// What the runner asks of one assistant's CLI that is code rather than data. Each assistant
 /// implements it in its own folder (`agent/claude/`, `agent/codex/`), so the runner, the
@@ -81,6 +83,15 @@ pub(crate) trait Agent: Sync {
 
     /// How the prompt tells the model to return a structured result (`AI_OUTPUT_SCHEMA`).
     fn structured_output_instruction(&self) -> &'static str;
+
+    /// The files and directories the CLI loads as configuration from the project directory,
+    /// which the job takes from the target branch on a merge request
+    /// ([`crate::workspace::trusted`]).
+    fn trusted_paths(&self) -> &'static [TrustedPath];
+
+    /// True when the CLI's Markdown memory files import other files with `@path`, so the
+    /// files they import are taken from the target branch too.
+    fn imports_with_at(&self) -> bool;
 }
 
 /// One row of [`AGENTS`]: the assistant, and the code that runs its CLI.

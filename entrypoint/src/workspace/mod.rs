@@ -34,7 +34,7 @@ pub use git::{Git, GitAuth, GitError};
 pub use gitdir::{GitDirError, GitDirSnapshot};
 pub use push::{PushDestination, PushOutcome, PushRefusal};
 pub use remote::{RemoteUrl, RemoteUrlError};
-pub use trusted::{ConfigurationSwap, TRUSTED_PATHS, TrustedPath};
+pub use trusted::{ConfigurationSwap, TrustedPath, trusted_paths};
 
 /// Something went wrong preparing or publishing the checkout.
 #[derive(Debug, thiserror::Error)]

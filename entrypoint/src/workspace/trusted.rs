@@ -11,7 +11,7 @@
 //! codex-action reads its instructions from the default branch).
 //!
 //! So, before the CLI starts, [`Workspace::use_target_configuration`] replaces every path of
-//! [`TRUSTED_PATHS`] (and the files the target's `CLAUDE.md` files import with `@path`) in the
+//! [`trusted_paths`] (and the files the target's `CLAUDE.md` files import with `@path`) in the
 //! working tree by the target branch's version, removing those the target does not have. The
 //! index keeps the merge request's versions, marked `skip-worktree` so that neither
 //! `git status` nor a `git add --all` (the model's or ours) sees the swap; paths only the
@@ -32,109 +32,20 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
 
 use super::{GitDirError, Workspace, WorkspaceError};
-use crate::agent::Assistant;
+pub use crate::agent::trusted::{Match, TrustedPath};
+use crate::agent::{Assistant, agent};
 
-/// How a [`TrustedPath`] matches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Match {
-    /// A file of this name at the repository root.
-    RootFile,
-    /// A file of this name in any directory.
-    FileAnywhere,
-    /// A directory of this name in any directory, with everything in it.
-    DirectoryAnywhere,
+/// Every path taken from the target branch on a merge request, with the assistant that reads
+/// it: each assistant's own list ([`crate::agent::Agent::trusted_paths`], in its folder), in
+/// [`Assistant::ALL`] order (docs/security.md quotes this table).
+pub fn trusted_paths() -> impl Iterator<Item = (Assistant, &'static TrustedPath)> {
+    Assistant::ALL.into_iter().flat_map(|assistant| {
+        agent(assistant)
+            .trusted_paths()
+            .iter()
+            .map(move |t| (assistant, t))
+    })
 }
-
-/// One path a CLI loads as configuration from the project directory.
-#[derive(Clone, Copy, Debug)]
-pub struct TrustedPath {
-    /// The file or directory name.
-    pub name: &'static str,
-    /// Where it matches.
-    pub matches: Match,
-    /// The assistants that read it.
-    pub assistants: &'static [Assistant],
-    /// What the CLI does with it.
-    pub reason: &'static str,
-    /// The CLI documentation that says so.
-    pub doc: &'static str,
-}
-
-const CLAUDE: &[Assistant] = &[Assistant::Claude];
-const CODEX: &[Assistant] = &[Assistant::Codex];
-
-/// The assistants whose Markdown memory files import other files with `@path`, so the files
-/// they import are taken from the target branch too
-/// (<https://code.claude.com/docs/en/memory#claude-md-imports>).
-const IMPORTS_WITH_AT: &[Assistant] = CLAUDE;
-
-/// Every path taken from the target branch on a merge request, per assistant (docs/security.md
-/// quotes this table).
-pub const TRUSTED_PATHS: &[TrustedPath] = &[
-    TrustedPath {
-        name: "CLAUDE.md",
-        matches: Match::FileAnywhere,
-        assistants: CLAUDE,
-        reason: "project memory: the root file at start, nested ones when Claude reads files in their directory; may import other files with @path",
-        doc: "https://code.claude.com/docs/en/memory",
-    },
-    TrustedPath {
-        name: "CLAUDE.local.md",
-        matches: Match::FileAnywhere,
-        assistants: CLAUDE,
-        reason: "local project memory, loaded like CLAUDE.md",
-        doc: "https://code.claude.com/docs/en/memory",
-    },
-    TrustedPath {
-        name: ".claude",
-        matches: Match::DirectoryAnywhere,
-        assistants: CLAUDE,
-        reason: "settings.json and settings.local.json (hooks that run shell commands, permissions, environment, MCP approval), commands, agents, skills, output styles, rules",
-        doc: "https://code.claude.com/docs/en/settings",
-    },
-    TrustedPath {
-        name: ".mcp.json",
-        matches: Match::RootFile,
-        assistants: CLAUDE,
-        reason: "project MCP servers: programs Claude Code starts",
-        doc: "https://code.claude.com/docs/en/mcp",
-    },
-    TrustedPath {
-        name: "CODEX.md",
-        matches: Match::RootFile,
-        assistants: CODEX,
-        reason: "the rules the entrypoint passes to Codex as developer_instructions",
-        doc: "https://developers.openai.com/codex/guides/agents-md",
-    },
-    TrustedPath {
-        name: "AGENTS.md",
-        matches: Match::FileAnywhere,
-        assistants: CODEX,
-        reason: "Codex project instructions, read when AI_CODEX_RULES is agents or both (off by default with project_doc_max_bytes=0)",
-        doc: "https://developers.openai.com/codex/guides/agents-md",
-    },
-    TrustedPath {
-        name: "AGENTS.override.md",
-        matches: Match::FileAnywhere,
-        assistants: CODEX,
-        reason: "Codex project instructions that win over AGENTS.md",
-        doc: "https://developers.openai.com/codex/guides/agents-md",
-    },
-    TrustedPath {
-        name: ".codex",
-        matches: Match::DirectoryAnywhere,
-        assistants: CODEX,
-        reason: "project config.toml (MCP servers, providers, sandbox), hooks and rules",
-        doc: "https://developers.openai.com/codex/config-basic",
-    },
-    TrustedPath {
-        name: ".agents",
-        matches: Match::DirectoryAnywhere,
-        assistants: CODEX,
-        reason: "repository skills (.agents/skills): instructions and scripts Codex may run",
-        doc: "https://developers.openai.com/codex/skills",
-    },
-];
 
 /// How many `@path` hops Claude Code follows from a memory file.
 /// <https://code.claude.com/docs/en/memory>
@@ -146,9 +57,9 @@ pub(crate) fn is_trusted(assistant: Assistant, path: &str) -> bool {
     let Some((file, dirs)) = parts.split_last() else {
         return false;
     };
-    TRUSTED_PATHS
+    agent(assistant)
+        .trusted_paths()
         .iter()
-        .filter(|t| t.assistants.contains(&assistant))
         .any(|t| match t.matches {
             Match::RootFile => dirs.is_empty() && *file == t.name,
             Match::FileAnywhere => *file == t.name,
@@ -254,7 +165,7 @@ impl Workspace {
             .filter(|(path, _)| is_trusted(assistant, path))
             .map(|(p, e)| (p.clone(), e.clone()))
             .collect();
-        if IMPORTS_WITH_AT.contains(&assistant) {
+        if agent(assistant).imports_with_at() {
             let mut frontier: Vec<String> = chosen
                 .keys()
                 .filter(|p| p.ends_with(".md"))

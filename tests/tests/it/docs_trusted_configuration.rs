@@ -3,7 +3,7 @@
 //! that reads it and its CLI documentation link appear there, and the page lists no path the
 //! code does not restore.
 
-use entrypoint::workspace::TRUSTED_PATHS;
+use entrypoint::workspace::trusted_paths;
 
 fn section() -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/security.md");
@@ -32,22 +32,17 @@ fn paths_of(row: &str) -> Vec<&str> {
 fn every_trusted_path_is_in_the_security_page() {
     let section = section();
     let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
-    for trusted in TRUSTED_PATHS {
+    for (assistant, trusted) in trusted_paths() {
         let row = rows
             .iter()
             .find(|row| paths_of(row).contains(&trusted.name))
             .unwrap_or_else(|| panic!("{} has no row in docs/security.md", trusted.name));
-        for assistant in trusted.assistants {
-            let name = match assistant {
-                entrypoint::agent::Assistant::Claude => "Claude",
-                entrypoint::agent::Assistant::Codex => "Codex",
-            };
-            assert!(
-                row.contains(name),
-                "{} row names {name}: {row}",
-                trusted.name
-            );
-        }
+        let name = assistant.display_name();
+        assert!(
+            row.contains(name),
+            "{} row names {name}: {row}",
+            trusted.name
+        );
         assert!(
             row.contains(trusted.doc),
             "{} row links {}: {row}",
@@ -58,7 +53,7 @@ fn every_trusted_path_is_in_the_security_page() {
     for row in rows {
         for name in paths_of(row) {
             assert!(
-                TRUSTED_PATHS.iter().any(|t| t.name == name),
+                trusted_paths().any(|(_, t)| t.name == name),
                 "docs/security.md lists {name}, which the entrypoint does not restore"
             );
         }

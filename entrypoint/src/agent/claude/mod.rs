@@ -5,6 +5,7 @@
 mod flags;
 mod invocation;
 pub(crate) mod stream;
+mod trusted;
 
 pub(crate) use invocation::*;
 
@@ -13,6 +14,7 @@ use crate::agent::invocation::Invocation;
 use crate::agent::mcp;
 use crate::agent::options::OptionsError;
 use crate::agent::run::{Launch, Provider, RunError};
+use crate::agent::trusted::TrustedPath;
 use crate::agent::{Agent, Assistant};
 use flags::{CLAUDE_REFUSED, check_claude_flag};
 
@@ -103,5 +105,15 @@ impl Agent for Claude {
 
     fn structured_output_instruction(&self) -> &'static str {
         "Give it through the StructuredOutput tool."
+    }
+
+    fn trusted_paths(&self) -> &'static [TrustedPath] {
+        trusted::TRUSTED_PATHS
+    }
+
+    /// `CLAUDE.md` files import others with `@path`
+    /// (<https://code.claude.com/docs/en/memory#claude-md-imports>).
+    fn imports_with_at(&self) -> bool {
+        true
     }
 }

@@ -7,6 +7,7 @@ mod flags;
 mod invocation;
 mod rules;
 pub(crate) mod stream;
+mod trusted;
 
 pub(crate) use invocation::*;
 
@@ -15,6 +16,7 @@ use crate::agent::invocation::Invocation;
 use crate::agent::mcp;
 use crate::agent::options::OptionsError;
 use crate::agent::run::{Launch, Provider, RunError};
+use crate::agent::trusted::TrustedPath;
 use crate::agent::{Agent, Assistant};
 pub(crate) use flags::CODEX_CONFIG_KEYS;
 use flags::{CODEX_REFUSED, check_codex_flag};
@@ -140,5 +142,14 @@ impl Agent for Codex {
 
     fn structured_output_instruction(&self) -> &'static str {
         "Give it as your final message, the JSON alone."
+    }
+
+    fn trusted_paths(&self) -> &'static [TrustedPath] {
+        trusted::TRUSTED_PATHS
+    }
+
+    /// Codex follows no `@path` imports in its rules files.
+    fn imports_with_at(&self) -> bool {
+        false
     }
 }
