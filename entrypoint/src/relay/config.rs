@@ -313,14 +313,10 @@ impl RelayConfig {
             }
         };
 
-        let handles = HandleArgs {
-            claude_handle: get(crate::env::AI_CLAUDE_HANDLE.name())
-                .or(file.claude_handle)
-                .unwrap_or_else(|| "claude".to_owned()),
-            codex_handle: get(crate::env::AI_CODEX_HANDLE.name())
-                .or(file.codex_handle)
-                .unwrap_or_else(|| "codex".to_owned()),
-        }
+        let handles = HandleArgs::new([
+            get(crate::env::AI_CLAUDE_HANDLE.name()).or(file.claude_handle),
+            get(crate::env::AI_CODEX_HANDLE.name()).or(file.codex_handle),
+        ])
         .handles()
         .map_err(|e| RelayConfigError::Invalid {
             setting: "claude_handle / codex_handle".to_owned(),
