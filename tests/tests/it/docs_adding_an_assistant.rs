@@ -2,13 +2,15 @@
 //! (crates/core), its folder `entrypoint/src/agent/<name>/`, an image and a template. These
 //! tests keep that true: no product code elsewhere branches on a named assistant, every file
 //! the page names exists (and the example assistant's do not: it is not part of the product),
+//! no product code elsewhere spells an assistant's name or keeps a constant named after it,
 //! and the page covers every field of a profile and every method of the `Agent` trait.
 
 use crate::repo_files::{assert_none_found, repo};
 use crate::rust_source;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use entrypoint::agent::Assistant;
 use regex::Regex;
 
 const PAGE: &str = "docs/adding-an-assistant.md";
@@ -74,6 +76,136 @@ fn the_branch_scan_finds_arms_and_comparisons() {
     assert_eq!(
         rust_source::assistant_branches(&file),
         ["== Assistant::Codex", "Assistant::Claude =>"]
+    );
+}
+
+/// The variable catalogue: its constants are named after the variables they hold
+/// (`CLAUDE_API_KEY`), one per variable, so a constant there may start with an assistant's name.
+const CATALOGUE: &str = "entrypoint/src/env/catalogue.rs";
+
+/// Product files that still spell an assistant's name outside its row and its folder, each with
+/// what it spells; their modules belong to other changes of issue 21. The list only excuses:
+/// a file that stops spelling the name needs no change here, and no file may join it.
+const NOT_YET_MOVED: &[(&str, &str)] = &[
+    (
+        "entrypoint/src/quota/mod.rs",
+        "reads a queued note's assistant by matching \"claude\" and \"codex\"",
+    ),
+    (
+        "entrypoint/src/cli/sandbox.rs",
+        "`sandbox verify --assistant` defaults to \"codex\"",
+    ),
+];
+
+/// The files of modules declared under `#[cfg(test)]` (`#[cfg(test)] mod examples;`): test
+/// code, though they are not named `tests.rs`.
+fn test_only_modules() -> Vec<PathBuf> {
+    let declared =
+        Regex::new(r"#\[cfg\(test\)\]\s*(?:pub(?:\([a-z]+\))?\s+)?mod\s+(\w+)\s*;").unwrap();
+    let mut files = Vec::new();
+    for file in rust_source::product_files() {
+        let text = std::fs::read_to_string(&file).expect("source readable");
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let dir = file.parent().expect("a file has a directory");
+        let dir = if matches!(stem, "mod" | "lib" | "main") {
+            dir.to_path_buf()
+        } else {
+            dir.join(stem)
+        };
+        for found in declared.captures_iter(&text) {
+            files.push(dir.join(format!("{}.rs", &found[1])));
+            files.push(dir.join(&found[1]).join("mod.rs"));
+        }
+    }
+    files
+}
+
+/// Every `"claude"`-like string literal and `CLAUDE_…`-like constant of `file`'s product code,
+/// for each assistant's name in `names`.
+fn per_assistant_spellings(file: &Path, names: &[&str], constants_too: bool) -> Vec<String> {
+    let mut found: Vec<String> = rust_source::scan(file)
+        .literals
+        .into_iter()
+        .filter(|literal| names.contains(&literal.as_str()))
+        .map(|literal| format!("the literal {literal:?}"))
+        .collect();
+    if constants_too {
+        found.extend(
+            rust_source::constants(file)
+                .into_iter()
+                .filter(|constant| {
+                    names.iter().any(|name| {
+                        constant.starts_with(&format!("{}_", name.to_ascii_uppercase()))
+                    })
+                })
+                .map(|constant| format!("the constant {constant}")),
+        );
+    }
+    found
+}
+
+#[test]
+fn per_assistant_names_and_constants_live_in_the_row_or_the_folder() {
+    let root = repo();
+    let names = Assistant::ALL.map(Assistant::name);
+    let test_only = test_only_modules();
+    let mut found = Vec::new();
+    for file in rust_source::product_files() {
+        let relative = file.strip_prefix(&root).unwrap_or(&file).to_path_buf();
+        let relative = relative
+            .to_string_lossy()
+            .trim_start_matches("../")
+            .to_owned();
+        if may_branch(Path::new(&relative))
+            || test_only.contains(&file)
+            || NOT_YET_MOVED
+                .iter()
+                .any(|(excused, _)| *excused == relative)
+        {
+            continue;
+        }
+        for spelling in per_assistant_spellings(&file, &names, relative != CATALOGUE) {
+            found.push(format!("{relative}: {spelling}"));
+        }
+    }
+    assert_none_found(
+        &found,
+        &format!(
+            "product code outside crates/core and entrypoint/src/agent/<name>/ spells a named \
+             assistant's own fact; take it from the PROFILES row (Assistant::name, the profile's \
+             variables) or move it into the assistant's folder ({PAGE})"
+        ),
+    );
+}
+
+#[test]
+fn the_spelling_scan_finds_names_and_constants_outside_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sample.rs");
+    std::fs::write(
+        &file,
+        "const CODEX_KEYS: &[&str] = &[];\n\
+         static CLAUDE_ONLY: u8 = 0;\n\
+         const CLAUDETTE: u8 = 0;\n\
+         fn f() -> &'static str { let _ = \"claude-handle\"; \"codex\" }\n\
+         #[cfg(test)]\n\
+         mod tests { const CLAUDE_SAMPLE: &str = \"claude\"; }\n",
+    )
+    .unwrap();
+    assert_eq!(
+        per_assistant_spellings(&file, &["claude", "codex"], true),
+        [
+            "the literal \"codex\"",
+            "the constant CODEX_KEYS",
+            "the constant CLAUDE_ONLY"
+        ]
+    );
+    assert_eq!(
+        per_assistant_spellings(&file, &["claude", "codex"], false),
+        ["the literal \"codex\""]
     );
 }
 

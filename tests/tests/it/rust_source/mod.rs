@@ -341,3 +341,47 @@ fn module_paths(stream: TokenStream, depth: usize, found: &mut Vec<String>) {
         at += 1;
     }
 }
+
+/// The names of the `const` and `static` items a file's product code declares, at any depth
+/// (`#[cfg(test)]` items left out): the per-assistant constants the adding-an-assistant guard
+/// looks for.
+pub fn constants(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("source readable");
+    let tokens: TokenStream = text
+        .parse()
+        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()));
+    let mut found = Vec::new();
+    constant_names(tokens, &mut found);
+    found
+}
+
+fn constant_names(stream: TokenStream, found: &mut Vec<String>) {
+    let tokens: Vec<TokenTree> = stream.into_iter().collect();
+    let mut at = 0;
+    while at < tokens.len() {
+        if let Some(attribute) = attribute_at(&tokens, at) {
+            at += 2;
+            if is_cfg_test(&attribute) {
+                at = past_item(&tokens, at);
+            }
+            continue;
+        }
+        match (&tokens[at], tokens.get(at + 1)) {
+            (TokenTree::Ident(keyword), Some(TokenTree::Ident(name)))
+                if keyword == "const" || keyword == "static" =>
+            {
+                // `static mut NAME`; `const fn` and `const _` name no constant.
+                let name = match tokens.get(at + 2) {
+                    Some(TokenTree::Ident(after)) if name == "mut" => after.to_string(),
+                    _ => name.to_string(),
+                };
+                if name != "fn" && name != "_" {
+                    found.push(name);
+                }
+            }
+            (TokenTree::Group(group), _) => constant_names(group.stream(), found),
+            _ => {}
+        }
+        at += 1;
+    }
+}
