@@ -27,7 +27,7 @@ pub use ai_core::assistant::{Assistant, UnknownAssistant};
 
 use crate::agent::events::{EventParser, StreamParser};
 use crate::agent::invocation::Invocation;
-use crate::agent::options::OptionsError;
+use crate::agent::options::{Flag, OptionsError};
 use crate::agent::run::{Launch, Provider, RunError};
 use crate::agent::trusted::TrustedPath;
 
@@ -45,16 +45,9 @@ pub(crate) trait Agent: Sync {
     /// the person who tried ([`options::CliOptions::from_env`]).
     fn refused_flags(&self) -> &'static [(&'static str, &'static str)];
 
-    /// Checks one flag of `AI_<NAME>_ARGS` (`arg` as written, `name` before any `=`) against
-    /// how the CLI's own parser reads it, once it passed [`Self::refused_flags`]; `rest` is the
-    /// arguments after it, for a flag whose value is the next argument.
-    fn check_flag(
-        &self,
-        variable: &'static str,
-        arg: &str,
-        name: &str,
-        rest: &mut dyn Iterator<Item = &String>,
-    ) -> Result<(), OptionsError>;
+    /// Checks one flag of `AI_<NAME>_ARGS` against how the CLI's own parser reads it, once it
+    /// passed [`Self::refused_flags`].
+    fn check_flag(&self, flag: Flag<'_, '_>) -> Result<(), OptionsError>;
 
     /// The variable naming the model the CLI itself falls back to (passed to it as an
     /// option); `None` when the CLI has no such flag.

@@ -11,10 +11,11 @@
 //! profiles and features), and the job's own wiring (`-p`, `--output-format`, `--json`,
 //! sessions and remote modes). A refused flag stops the job with a message naming it; nothing
 //! is dropped silently. Each list sits in its assistant's folder (`agent/claude/flags.rs`,
-//! `agent/codex/flags.rs`), behind [`super::Agent::refused_flags`]. Codex's `-c key=value` is checked by key against an allow-list: its config has
-//! many keys that reach the provider, the sandbox or the shell (`model_providers`,
-//! `sandbox_*`, `shell_environment_policy`, `notify`, `mcp_servers`, `profiles`, …), and new
-//! ones arrive with every release, so only keys known to be harmless pass.
+//! `agent/codex/flags.rs`), behind [`super::Agent::refused_flags`]. Codex's `-c key=value` is
+//! checked by key against an allow-list: its config has many keys that reach the provider, the
+//! sandbox or the shell (`model_providers`, `sandbox_*`, `shell_environment_policy`, `notify`,
+//! `mcp_servers`, `profiles`, …), and new ones arrive with every release, so only keys known to
+//! be harmless pass.
 
 use crate::agent::Assistant;
 pub use crate::agent::codex::CodexRules;
@@ -295,15 +296,43 @@ fn check(
                 reason,
             });
         }
-        super::agent(assistant).check_flag(variable, arg, name, &mut iter)?;
+        super::agent(assistant).check_flag(Flag {
+            variable,
+            arg,
+            name,
+            rest: &mut iter,
+        })?;
     }
     Ok(())
 }
 
-/// A short flag written together with others or with its value (`-abc`, `-mo4`): the CLIs'
-/// parsers would read it differently from the refused-flag check.
-pub(crate) fn is_combined_short(name: &str) -> bool {
-    !name.starts_with("--") && name.chars().count() > 2
+/// One flag of `AI_<NAME>_ARGS` that passed the refused flags, for the assistant's own check
+/// ([`super::Agent::check_flag`]).
+pub(crate) struct Flag<'a, 'r> {
+    /// The variable it was written in.
+    pub(crate) variable: &'static str,
+    /// As written (`--config=model_verbosity=low`).
+    pub(crate) arg: &'a str,
+    /// Before any `=` (`--config`).
+    pub(crate) name: &'a str,
+    /// The arguments after it, for a flag whose value is the next argument.
+    pub(crate) rest: &'r mut dyn Iterator<Item = &'a String>,
+}
+
+impl Flag<'_, '_> {
+    /// A short flag written together with others or with its value (`-abc`, `-mo4`): the
+    /// CLIs' parsers would read it differently from the refused-flag check.
+    pub(crate) fn is_combined_short(&self) -> bool {
+        !self.name.starts_with("--") && self.name.chars().count() > 2
+    }
+
+    /// Refuses the flag as [`OptionsError::Combined`].
+    pub(crate) fn combined(&self) -> OptionsError {
+        OptionsError::Combined {
+            variable: self.variable,
+            flag: self.arg.to_owned(),
+        }
+    }
 }
 
 #[cfg(test)]

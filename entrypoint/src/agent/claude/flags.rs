@@ -1,7 +1,5 @@
 //! Which flags of Claude Code `AI_CLAUDE_ARGS` may not pass: the list comes from `claude
-//! --help` (2.1.331); [`super::options`](crate::agent::options) explains the reasons.
-
-use crate::agent::options::{OptionsError, is_combined_short};
+//! --help` (2.1.331); [`crate::agent::options`] explains the reasons.
 
 /// Claude flags refused in `AI_CLAUDE_ARGS`, each with the reason given to the user.
 pub(crate) const CLAUDE_REFUSED: &[(&str, &str)] = &[
@@ -92,18 +90,3 @@ pub(crate) const CLAUDE_REFUSED: &[(&str, &str)] = &[
     ("--effort", "set AI_REASONING_EFFORT instead"),
     ("--json-schema", "set AI_OUTPUT_SCHEMA instead"),
 ];
-
-/// Claude Code refuses nothing beyond its refused flags but combined short flags.
-pub(crate) fn check_claude_flag(
-    variable: &'static str,
-    arg: &str,
-    name: &str,
-) -> Result<(), OptionsError> {
-    if is_combined_short(name) {
-        return Err(OptionsError::Combined {
-            variable,
-            flag: arg.to_owned(),
-        });
-    }
-    Ok(())
-}

@@ -12,11 +12,11 @@ pub(crate) use invocation::*;
 use crate::agent::events::StreamParser;
 use crate::agent::invocation::Invocation;
 use crate::agent::mcp;
-use crate::agent::options::OptionsError;
+use crate::agent::options::{Flag, OptionsError};
 use crate::agent::run::{Launch, Provider, RunError};
 use crate::agent::trusted::TrustedPath;
 use crate::agent::{Agent, Assistant};
-use flags::{CLAUDE_REFUSED, check_claude_flag};
+use flags::CLAUDE_REFUSED;
 
 /// Claude's [`Agent`]: the row of the agent table for [`Assistant::Claude`].
 #[derive(Debug)]
@@ -56,14 +56,13 @@ impl Agent for Claude {
         CLAUDE_REFUSED
     }
 
-    fn check_flag(
-        &self,
-        variable: &'static str,
-        arg: &str,
-        name: &str,
-        _rest: &mut dyn Iterator<Item = &String>,
-    ) -> Result<(), OptionsError> {
-        check_claude_flag(variable, arg, name)
+    /// Claude Code refuses nothing beyond its refused flags but combined short flags.
+    fn check_flag(&self, flag: Flag<'_, '_>) -> Result<(), OptionsError> {
+        if flag.is_combined_short() {
+            Err(flag.combined())
+        } else {
+            Ok(())
+        }
     }
 
     /// `--fallback-model`, which Claude Code switches to when the model is overloaded.

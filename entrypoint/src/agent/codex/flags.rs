@@ -2,7 +2,7 @@
 //! (0.169.0), and `-c key=value` is checked by key against an allow-list
 //! ([`crate::agent::options`] explains why).
 
-use crate::agent::options::{OptionsError, is_combined_short};
+use crate::agent::options::{Flag, OptionsError};
 
 /// Codex flags refused in `AI_CODEX_ARGS`.
 pub(crate) const CODEX_REFUSED: &[(&str, &str)] = &[
@@ -85,25 +85,18 @@ pub(crate) const CODEX_CONFIG_KEYS: &[&str] = &[
 
 /// Codex's `-c`/`--config` overrides: only keys of [`CODEX_CONFIG_KEYS`] may be set, and other
 /// combined short flags are refused.
-pub(crate) fn check_codex_flag(
-    variable: &'static str,
-    arg: &str,
-    name: &str,
-    rest: &mut dyn Iterator<Item = &String>,
-) -> Result<(), OptionsError> {
+pub(crate) fn check_codex_flag(flag: Flag<'_, '_>) -> Result<(), OptionsError> {
+    let Flag { arg, name, .. } = flag;
     // clap reads `-cKEY=V`, `-c KEY=V`, `--config=KEY=V` and `--config KEY=V`.
     let setting = if name == "-c" || name == "--config" {
         match arg.split_once('=') {
             Some((_, rest)) if arg.starts_with("--config=") => Some(rest.to_owned()),
-            _ => rest.next().cloned(),
+            _ => flag.rest.next().cloned(),
         }
     } else if let Some(rest) = arg.strip_prefix("-c") {
         Some(rest.to_owned())
-    } else if is_combined_short(name) {
-        return Err(OptionsError::Combined {
-            variable,
-            flag: arg.to_owned(),
-        });
+    } else if flag.is_combined_short() {
+        return Err(flag.combined());
     } else {
         None
     };

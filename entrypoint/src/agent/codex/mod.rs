@@ -14,7 +14,7 @@ pub(crate) use invocation::*;
 use crate::agent::events::StreamParser;
 use crate::agent::invocation::Invocation;
 use crate::agent::mcp;
-use crate::agent::options::OptionsError;
+use crate::agent::options::{Flag, OptionsError};
 use crate::agent::run::{Launch, Provider, RunError};
 use crate::agent::trusted::TrustedPath;
 use crate::agent::{Agent, Assistant};
@@ -95,14 +95,8 @@ impl Agent for Codex {
         CODEX_REFUSED
     }
 
-    fn check_flag(
-        &self,
-        variable: &'static str,
-        arg: &str,
-        name: &str,
-        rest: &mut dyn Iterator<Item = &String>,
-    ) -> Result<(), OptionsError> {
-        check_codex_flag(variable, arg, name, rest)
+    fn check_flag(&self, flag: Flag<'_, '_>) -> Result<(), OptionsError> {
+        check_codex_flag(flag)
     }
 
     /// `codex exec` has no fallback flag: the runner retries instead ([`Self::models`]).
