@@ -34,18 +34,34 @@ fn may_branch(relative: &Path) -> bool {
                 > 1)
 }
 
+/// Every product file outside the profile table and the assistants' folders, with its path
+/// relative to the repository.
+fn outside_row_and_folder() -> Vec<(String, PathBuf)> {
+    let root = repo();
+    rust_source::product_files()
+        .into_iter()
+        .map(|file| {
+            let relative = file.strip_prefix(&root).unwrap_or(&file).to_string_lossy();
+            (relative.trim_start_matches("../").to_owned(), file)
+        })
+        .filter(|(relative, _)| !may_branch(Path::new(relative)))
+        .collect()
+}
+
+/// A Rust file holding `source`, in a directory that lives as long as the first element.
+fn sample(source: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sample.rs");
+    std::fs::write(&file, source).unwrap();
+    (dir, file)
+}
+
 #[test]
 fn adding_an_assistant_touches_only_its_row_and_its_folder() {
-    let root = repo();
     let mut branches = Vec::new();
-    for file in rust_source::product_files() {
-        let relative = file.strip_prefix(&root).unwrap_or(&file).to_path_buf();
-        let relative = Path::new(relative.to_string_lossy().trim_start_matches("../")).to_owned();
-        if may_branch(&relative) {
-            continue;
-        }
+    for (relative, file) in outside_row_and_folder() {
         for branch in rust_source::assistant_branches(&file) {
-            branches.push(format!("{}: {branch}", relative.display()));
+            branches.push(format!("{relative}: {branch}"));
         }
     }
     assert_none_found(
@@ -60,10 +76,7 @@ fn adding_an_assistant_touches_only_its_row_and_its_folder() {
 
 #[test]
 fn the_branch_scan_finds_arms_and_comparisons() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("sample.rs");
-    std::fs::write(
-        &file,
+    let (_dir, file) = sample(
         "fn f(a: Assistant) -> u8 {\n\
          if a == Assistant::Codex { return 0; }\n\
          for b in Assistant::ALL { let _ = b; }\n\
@@ -71,8 +84,7 @@ fn the_branch_scan_finds_arms_and_comparisons() {
          }\n\
          #[cfg(test)]\n\
          mod tests { fn g(a: Assistant) -> bool { a != Assistant::Claude } }\n",
-    )
-    .unwrap();
+    );
     assert_eq!(
         rust_source::assistant_branches(&file),
         ["== Assistant::Codex", "Assistant::Claude =>"]
@@ -149,22 +161,12 @@ fn per_assistant_spellings(file: &Path, names: &[&str], constants_too: bool) -> 
 
 #[test]
 fn per_assistant_names_and_constants_live_in_the_row_or_the_folder() {
-    let root = repo();
     let names = Assistant::ALL.map(Assistant::name);
     let test_only = test_only_modules();
     let mut found = Vec::new();
-    for file in rust_source::product_files() {
-        let relative = file.strip_prefix(&root).unwrap_or(&file).to_path_buf();
-        let relative = relative
-            .to_string_lossy()
-            .trim_start_matches("../")
-            .to_owned();
-        if may_branch(Path::new(&relative))
-            || test_only.contains(&file)
-            || NOT_YET_MOVED
-                .iter()
-                .any(|(excused, _)| *excused == relative)
-        {
+    for (relative, file) in outside_row_and_folder() {
+        let excused = NOT_YET_MOVED.iter().any(|(path, _)| *path == relative);
+        if excused || test_only.contains(&file) {
             continue;
         }
         for spelling in per_assistant_spellings(&file, &names, relative != CATALOGUE) {
@@ -183,18 +185,14 @@ fn per_assistant_names_and_constants_live_in_the_row_or_the_folder() {
 
 #[test]
 fn the_spelling_scan_finds_names_and_constants_outside_tests() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("sample.rs");
-    std::fs::write(
-        &file,
+    let (_dir, file) = sample(
         "const CODEX_KEYS: &[&str] = &[];\n\
          static CLAUDE_ONLY: u8 = 0;\n\
          const CLAUDETTE: u8 = 0;\n\
          fn f() -> &'static str { let _ = \"claude-handle\"; \"codex\" }\n\
          #[cfg(test)]\n\
          mod tests { const CLAUDE_SAMPLE: &str = \"claude\"; }\n",
-    )
-    .unwrap();
+    );
     assert_eq!(
         per_assistant_spellings(&file, &["claude", "codex"], true),
         [

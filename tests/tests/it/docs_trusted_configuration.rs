@@ -1,7 +1,8 @@
-//! docs/security.md's "Trusted configuration" table quotes the entrypoint's table of paths taken
-//! from the target branch (`entrypoint/src/workspace/trusted.rs`): every path, each assistant
-//! that reads it and its CLI documentation link appear there, and the page lists no path the
-//! code does not restore.
+//! docs/security.md's "Trusted configuration" table quotes the paths the entrypoint takes from
+//! the target branch (each assistant's list in `entrypoint/src/agent/<name>/trusted.rs`,
+//! gathered by `entrypoint::workspace::trusted_paths`): every path, each assistant that reads it
+//! and its CLI documentation link appear there, and the page lists no path the code does not
+//! restore.
 
 use entrypoint::workspace::trusted_paths;
 
