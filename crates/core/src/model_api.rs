@@ -14,40 +14,70 @@ pub enum ModelApi {
     OpenAi,
 }
 
+/// What distinguishes one model API from another, as data: one row of [`APIS`].
+#[derive(Debug)]
+struct Facts {
+    api: ModelApi,
+    default_base_url: &'static str,
+    base_url_variable: &'static str,
+    key_variable: &'static str,
+    name: &'static str,
+}
+
+/// One row per [`ModelApi`], in declaration order. Anthropic's base URL has no version segment
+/// (clients append `/v1/messages`); OpenAI's includes `/v1` (clients append `/responses`), as
+/// each vendor's SDK spells its default base URL.
+const APIS: [Facts; 2] = [
+    Facts {
+        api: ModelApi::Anthropic,
+        default_base_url: "https://api.anthropic.com",
+        base_url_variable: "ANTHROPIC_BASE_URL",
+        key_variable: "ANTHROPIC_API_KEY",
+        name: "Anthropic",
+    },
+    Facts {
+        api: ModelApi::OpenAi,
+        default_base_url: "https://api.openai.com/v1",
+        base_url_variable: "OPENAI_BASE_URL",
+        key_variable: "OPENAI_API_KEY",
+        name: "OpenAI",
+    },
+];
+
+// Each row sits at its API's index; a table that breaks this does not compile.
+const _: () = {
+    let mut i = 0;
+    while i < APIS.len() {
+        assert!(APIS[i].api as usize == i);
+        i += 1;
+    }
+};
+
 impl ModelApi {
-    /// The public endpoint. Anthropic's base URL has no version segment (clients append
-    /// `/v1/messages`); OpenAI's includes `/v1` (clients append `/responses`), as each vendor's
-    /// SDK spells its default base URL.
+    fn facts(self) -> &'static Facts {
+        // In bounds and the right row: checked when this crate compiles (above).
+        &APIS[self as usize]
+    }
+
+    /// The public endpoint, as the vendor's SDK spells its default base URL ([`APIS`]).
     pub fn default_base_url(self) -> &'static str {
-        match self {
-            Self::Anthropic => "https://api.anthropic.com",
-            Self::OpenAi => "https://api.openai.com/v1",
-        }
+        self.facts().default_base_url
     }
 
     /// The CI/CD variable that replaces [`Self::default_base_url`] (a gateway, a regional
     /// endpoint, a test double), read by the entrypoint's `agent::settings` (`RunSpec::from_env`).
     pub fn base_url_variable(self) -> &'static str {
-        match self {
-            Self::Anthropic => "ANTHROPIC_BASE_URL",
-            Self::OpenAi => "OPENAI_BASE_URL",
-        }
+        self.facts().base_url_variable
     }
 
     /// The CI/CD variable holding the real key.
     pub fn key_variable(self) -> &'static str {
-        match self {
-            Self::Anthropic => "ANTHROPIC_API_KEY",
-            Self::OpenAi => "OPENAI_API_KEY",
-        }
+        self.facts().key_variable
     }
 
     /// A short name for logs and error bodies.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Anthropic => "Anthropic",
-            Self::OpenAi => "OpenAI",
-        }
+        self.facts().name
     }
 }
 
