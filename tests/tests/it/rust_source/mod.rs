@@ -209,13 +209,27 @@ fn walk(stream: TokenStream, scan: &mut Scan) {
 /// (`Assistant::Claude =>`) or a comparison (`== Assistant::Codex`, `!= …`). `#[cfg(test)]`
 /// items, doc comments and other attributes are left out.
 pub fn assistant_branches(path: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(path).expect("source readable");
-    let tokens: TokenStream = text
-        .parse()
-        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()));
     let mut found = Vec::new();
-    branches(tokens, &mut found);
+    branches(tokens_of(path), &mut found);
     found
+}
+
+/// The tokens of the Rust file at `path`.
+fn tokens_of(path: &Path) -> TokenStream {
+    let text = std::fs::read_to_string(path).expect("source readable");
+    text.parse()
+        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()))
+}
+
+/// Where to go on when an attribute starts at `at`: past it, and past the item it guards when
+/// it is `#[cfg(test)]`; `None` when no attribute starts there.
+fn past_attribute(tokens: &[TokenTree], at: usize) -> Option<usize> {
+    let attribute = attribute_at(tokens, at)?;
+    Some(if is_cfg_test(&attribute) {
+        past_item(tokens, at + 2)
+    } else {
+        at + 2
+    })
 }
 
 /// True when the punctuation at `at` spells `chars` (`=>`, `==`, `!=`).
@@ -226,37 +240,43 @@ fn punct_run(tokens: &[TokenTree], at: usize, chars: &str) -> bool {
         .all(|(i, c)| matches!(tokens.get(at + i), Some(TokenTree::Punct(p)) if p.as_char() == c))
 }
 
-fn branches(stream: TokenStream, found: &mut Vec<String>) {
+/// Calls `visit` with every position of `stream`'s product code, at every depth (a group's
+/// inside before the group itself); attributes and the items `#[cfg(test)]` guards are passed
+/// over.
+fn visit_product_code(stream: TokenStream, visit: &mut dyn FnMut(&[TokenTree], usize)) {
     let tokens: Vec<TokenTree> = stream.into_iter().collect();
     let mut at = 0;
     while at < tokens.len() {
-        if let Some(attribute) = attribute_at(&tokens, at) {
-            at += 2;
-            if is_cfg_test(&attribute) {
-                at = past_item(&tokens, at);
-            }
+        if let Some(next) = past_attribute(&tokens, at) {
+            at = next;
             continue;
         }
         if let TokenTree::Group(group) = &tokens[at] {
-            branches(group.stream(), found);
+            visit_product_code(group.stream(), visit);
         }
+        visit(&tokens, at);
+        at += 1;
+    }
+}
+
+fn branches(stream: TokenStream, found: &mut Vec<String>) {
+    visit_product_code(stream, &mut |tokens, at| {
         if let (TokenTree::Ident(ty), Some(TokenTree::Ident(variant))) =
             (&tokens[at], tokens.get(at + 3))
             && ty == "Assistant"
-            && punct_run(&tokens, at + 1, "::")
+            && punct_run(tokens, at + 1, "::")
             && *variant != "ALL"
         {
-            let arm = punct_run(&tokens, at + 4, "=>");
+            let arm = punct_run(tokens, at + 4, "=>");
             let compared =
-                at >= 2 && (punct_run(&tokens, at - 2, "==") || punct_run(&tokens, at - 2, "!="));
+                at >= 2 && (punct_run(tokens, at - 2, "==") || punct_run(tokens, at - 2, "!="));
             if arm {
                 found.push(format!("Assistant::{variant} =>"));
             } else if compared {
                 found.push(format!("== Assistant::{variant}"));
             }
         }
-        at += 1;
-    }
+    });
 }
 
 /// The top-level modules of its crate that a product file names: every `crate::<module>` path
@@ -346,42 +366,25 @@ fn module_paths(stream: TokenStream, depth: usize, found: &mut Vec<String>) {
 /// (`#[cfg(test)]` items left out): the per-assistant constants the adding-an-assistant guard
 /// looks for.
 pub fn constants(path: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(path).expect("source readable");
-    let tokens: TokenStream = text
-        .parse()
-        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()));
     let mut found = Vec::new();
-    constant_names(tokens, &mut found);
+    constant_names(tokens_of(path), &mut found);
     found
 }
 
 fn constant_names(stream: TokenStream, found: &mut Vec<String>) {
-    let tokens: Vec<TokenTree> = stream.into_iter().collect();
-    let mut at = 0;
-    while at < tokens.len() {
-        if let Some(attribute) = attribute_at(&tokens, at) {
-            at += 2;
-            if is_cfg_test(&attribute) {
-                at = past_item(&tokens, at);
+    visit_product_code(stream, &mut |tokens, at| {
+        if let (TokenTree::Ident(keyword), Some(TokenTree::Ident(name))) =
+            (&tokens[at], tokens.get(at + 1))
+            && (keyword == "const" || keyword == "static")
+        {
+            // `static mut NAME`; `const fn` and `const _` name no constant.
+            let name = match tokens.get(at + 2) {
+                Some(TokenTree::Ident(after)) if name == "mut" => after.to_string(),
+                _ => name.to_string(),
+            };
+            if name != "fn" && name != "_" {
+                found.push(name);
             }
-            continue;
         }
-        match (&tokens[at], tokens.get(at + 1)) {
-            (TokenTree::Ident(keyword), Some(TokenTree::Ident(name)))
-                if keyword == "const" || keyword == "static" =>
-            {
-                // `static mut NAME`; `const fn` and `const _` name no constant.
-                let name = match tokens.get(at + 2) {
-                    Some(TokenTree::Ident(after)) if name == "mut" => after.to_string(),
-                    _ => name.to_string(),
-                };
-                if name != "fn" && name != "_" {
-                    found.push(name);
-                }
-            }
-            (TokenTree::Group(group), _) => constant_names(group.stream(), found),
-            _ => {}
-        }
-        at += 1;
-    }
+    });
 }
