@@ -17,6 +17,8 @@
 //! `mcp_servers`, `profiles`, …), and new ones arrive with every release, so only keys known to
 //! be harmless pass.
 
+use std::sync::LazyLock;
+
 use crate::agent::Assistant;
 pub use crate::agent::codex::CodexRules;
 
@@ -118,17 +120,7 @@ pub struct CliOptions {
 
 /// No extra options: [`CliOptions::default`] as a `'static` for option sets that borrow
 /// them by default.
-pub(crate) static NO_OPTIONS: CliOptions = CliOptions {
-    extra_args: Vec::new(),
-    allowed_tools: Vec::new(),
-    disallowed_tools: Vec::new(),
-    effort: None,
-    fallback_model: None,
-    codex_rules: CodexRules::Codex,
-    images: Vec::new(),
-    output_schema: None,
-    mcp: crate::agent::mcp::McpConfig::empty(),
-};
+pub(crate) static NO_OPTIONS: LazyLock<CliOptions> = LazyLock::new(CliOptions::default);
 
 impl CliOptions {
     /// Reads and checks the settings for `assistant` from `var`.
