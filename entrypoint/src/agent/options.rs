@@ -11,7 +11,7 @@
 //! profiles and features), and the job's own wiring (`-p`, `--output-format`, `--json`,
 //! sessions and remote modes). A refused flag stops the job with a message naming it; nothing
 //! is dropped silently. Each list sits in its assistant's folder (`agent/claude/flags.rs`,
-//! `agent/codex/flags.rs`), behind [`super::Agent::refused_flags`]. Codex's `-c key=value` is
+//! `agent/codex/flags.rs`), behind `Agent::refused_flags`. Codex's `-c key=value` is
 //! checked by key against an allow-list: its config has many keys that reach the provider, the
 //! sandbox or the shell (`model_providers`, `sandbox_*`, `shell_environment_policy`, `notify`,
 //! `mcp_servers`, `profiles`, …), and new ones arrive with every release, so only keys known to
@@ -185,21 +185,6 @@ fn mcp_from_env(
             Ok(config)
         }
         (None, _) => Ok(McpConfig::empty()),
-    }
-}
-
-impl CliOptions {
-    /// The variables set that Codex has no flag for (it has no per-tool allow or deny list in
-    /// `codex exec`), so the job can say in its log that they do not apply.
-    pub(crate) fn ignored_by_codex(&self) -> Vec<&'static str> {
-        let mut ignored = Vec::new();
-        if !self.allowed_tools.is_empty() {
-            ignored.push(crate::env::AI_ALLOWED_TOOLS.name());
-        }
-        if !self.disallowed_tools.is_empty() {
-            ignored.push(crate::env::AI_DISALLOWED_TOOLS.name());
-        }
-        ignored
     }
 }
 

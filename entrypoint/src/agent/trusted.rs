@@ -1,5 +1,5 @@
 //! The project files a CLI loads as configuration from its working directory. Each assistant
-//! lists its own in its folder ([`super::Agent::trusted_paths`]); on a merge request the job
+//! lists its own in its folder (`Agent::trusted_paths`); on a merge request the job
 //! takes them from the target branch ([`crate::workspace::trusted`] says why and how).
 
 /// How a [`TrustedPath`] matches.

@@ -36,7 +36,7 @@ pub use crate::agent::trusted::{Match, TrustedPath};
 use crate::agent::{Assistant, agent};
 
 /// Every path taken from the target branch on a merge request, with the assistant that reads
-/// it: each assistant's own list ([`crate::agent::Agent::trusted_paths`], in its folder), in
+/// it: each assistant's own list (`Agent::trusted_paths`, in its folder), in
 /// [`Assistant::ALL`] order (docs/security.md quotes this table).
 pub fn trusted_paths() -> impl Iterator<Item = (Assistant, &'static TrustedPath)> {
     Assistant::ALL.into_iter().flat_map(|assistant| {

@@ -58,7 +58,7 @@ pub(crate) struct CodexOptions<'a> {
     /// The text of `CODEX.md`, if the workspace has one.
     pub rules: Option<&'a str>,
     /// Reasoning effort and the extra arguments (tool lists and the fallback model are
-    /// Claude's; [`CliOptions::ignored_by_codex`] names them for the log).
+    /// Claude's; [`super::ignored_by_codex`] names them for the log).
     pub options: &'a CliOptions,
     /// `--output-schema`: the file holding `AI_OUTPUT_SCHEMA` (codex 0.169.0 `codex exec
     /// --help`: "Path to a JSON Schema file describing the model's final response shape"); the

@@ -14,7 +14,7 @@ pub(crate) use invocation::*;
 use crate::agent::events::StreamParser;
 use crate::agent::invocation::Invocation;
 use crate::agent::mcp;
-use crate::agent::options::{Flag, OptionsError};
+use crate::agent::options::{CliOptions, Flag, OptionsError};
 use crate::agent::run::{Launch, Provider, RunError};
 use crate::agent::trusted::TrustedPath;
 use crate::agent::{Agent, Assistant};
@@ -57,7 +57,7 @@ impl Agent for Codex {
         } else {
             None
         };
-        for variable in spec.options.ignored_by_codex() {
+        for variable in ignored_by_codex(&spec.options) {
             tracing::warn!(
                 %variable,
                 "Codex has no tool allow or deny list; {variable} applies to Claude only"
@@ -146,4 +146,17 @@ impl Agent for Codex {
     fn imports_with_at(&self) -> bool {
         false
     }
+}
+
+/// The variables set that Codex has no flag for (it has no per-tool allow or deny list in
+/// `codex exec`), so the job can say in its log that they do not apply.
+fn ignored_by_codex(options: &CliOptions) -> Vec<&'static str> {
+    let mut ignored = Vec::new();
+    if !options.allowed_tools.is_empty() {
+        ignored.push(crate::env::AI_ALLOWED_TOOLS.name());
+    }
+    if !options.disallowed_tools.is_empty() {
+        ignored.push(crate::env::AI_DISALLOWED_TOOLS.name());
+    }
+    ignored
 }
