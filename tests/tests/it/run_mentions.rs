@@ -7,14 +7,12 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use doubles::gitlab::double::{IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable};
 use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::FileChange;
 
-use doubles::model::stories::{claude_fixes_greeting, codex_fixes_greeting};
 use doubles::model::{
     ApiError, Expectation, Fault, ModelDouble, Script, ToolCall, Turn, anthropic, openai,
 };
@@ -25,6 +23,10 @@ use entrypoint::publish::review::review_file_in;
 use entrypoint::publish::state::StateFile;
 
 use crate::support::ci_job::{ModelKeys, dana, finish, write};
+use crate::support::finished::Finished;
+use crate::support::per_assistant::{
+    assert_contains, call_then_answer, each_assistant, fixes_greeting, model_for,
+};
 use crate::support::story::{Story, story_world};
 
 const CLAUDE_KEY: &str = "sk-ant-run-key-0f9e8d7c6b5a";
@@ -74,25 +76,49 @@ impl<'a> Job<'a> {
     }
 }
 
-struct Finished {
-    output: Output,
-    elapsed: Duration,
-    checkout: PathBuf,
-}
-
-impl Finished {
-    fn log(&self) -> String {
-        String::from_utf8_lossy(&self.output.stderr).into_owned()
-    }
-
-    fn succeeded(&self) -> bool {
-        self.output.status.success()
-    }
+/// A mention on a new issue of dana's, and the model double that answers it: what most
+/// stories start from.
+struct Mention {
+    iid: u64,
+    issue: DoubleNoteable,
+    note: u64,
+    model: ModelDouble,
 }
 
 impl World {
     async fn run(&self, job: Job<'_>) -> Finished {
         self.run_command("run", job).await
+    }
+
+    /// [`World::run`] for the stories whose job must succeed.
+    async fn run_ok(&self, job: Job<'_>) -> Finished {
+        let finished = self.run(job).await;
+        finished.assert_succeeded();
+        finished
+    }
+
+    /// dana opens issue `title` and comments `comment`; `assistant`'s model double plays
+    /// `script`.
+    async fn mention(
+        &self,
+        assistant: Assistant,
+        title: &str,
+        comment: &str,
+        script: Script,
+    ) -> Mention {
+        let iid = self.issue(title);
+        let issue = DoubleNoteable::Issue(iid);
+        Mention {
+            iid,
+            issue,
+            note: self.note(issue, self.dev.id, comment),
+            model: model_for(assistant, script).await,
+        }
+    }
+
+    /// The result note `assistant` left among the bot's notes on `noteable`.
+    fn answer(&self, noteable: DoubleNoteable, assistant: Assistant) -> Note {
+        result_note(&self.bot_notes(noteable), assistant)
     }
 
     /// `entrypoint <subcommand>` with the job's variables (`run`, or `scan` for a scheduled
@@ -180,19 +206,11 @@ async fn issue_mention_opens_linked_mr(assistant: Assistant) {
     let issue = DoubleNoteable::Issue(iid);
     let handle = assistant.name();
     let note = w.note(issue, w.dev.id, &format!("@{handle} please fix this"));
-    let checkout_name = format!("{handle}-{note}");
-    let model = match assistant {
-        Assistant::Claude => {
-            anthropic::start(claude_fixes_greeting(&w.dir.path().join(&checkout_name)))
-                .await
-                .unwrap()
-        }
-        Assistant::Codex => openai::start(codex_fixes_greeting()).await.unwrap(),
-    };
+    let checkout = w.dir.path().join(format!("{handle}-{note}"));
+    let model = model_for(assistant, fixes_greeting(assistant, &checkout)).await;
 
-    let job = w.run(Job::new(assistant, issue, note, &model)).await;
+    let job = w.run_ok(Job::new(assistant, issue, note, &model)).await;
 
-    assert!(job.succeeded(), "{}", job.log());
     assert_eq!(model.problems(), Vec::<String>::new());
     let mrs = w.gl.merge_requests(w.project);
     assert_eq!(mrs.len(), 1, "{mrs:#?}");
@@ -204,23 +222,17 @@ async fn issue_mention_opens_linked_mr(assistant: Assistant) {
         mr.source_branch
     );
     assert_eq!(mr.target_branch, "main");
-    assert!(
-        mr.description.contains(&format!("Closes #{iid}")),
-        "{}",
-        mr.description
+    assert_contains(&mr.description, &format!("Closes #{iid}"));
+    assert_eq!(
+        w.file_on(&mr.source_branch, "greet.txt").as_deref(),
+        Some("Hello world\n")
     );
     let repo = w.gl.repo(w.project).unwrap();
-    assert_eq!(
-        repo.file_at(&mr.source_branch, "greet.txt")
-            .unwrap()
-            .as_deref(),
-        Some("Hello world\n".as_bytes())
-    );
     let head = repo.branch_sha(&mr.source_branch).unwrap().unwrap();
     let message = repo.commit_message(&head).unwrap();
-    assert!(
-        message.contains(&format!("Co-authored-by: dana <{}-dana@", w.dev.id)),
-        "{message}"
+    assert_contains(
+        &message,
+        &format!("Co-authored-by: dana <{}-dana@", w.dev.id),
     );
     assert_eq!(
         repo.commit_author(&head).unwrap().name,
@@ -233,18 +245,10 @@ async fn issue_mention_opens_linked_mr(assistant: Assistant) {
         "the placeholder became the result: {bot_notes:#?}"
     );
     let result = result_note(&bot_notes, assistant);
-    assert!(
-        result.body.contains(&format!("!{}", mr.iid)),
-        "{}",
-        result.body
-    );
-    assert!(
-        result.body.contains("/-/merge_requests/"),
-        "{}",
-        result.body
-    );
-    assert!(result.body.contains("Fixed the typo"), "{}", result.body);
-    assert!(result.body.contains("/-/jobs/4242"), "{}", result.body);
+    assert_contains(&result.body, &format!("!{}", mr.iid));
+    assert_contains(&result.body, "/-/merge_requests/");
+    assert_contains(&result.body, "Fixed the typo");
+    assert_contains(&result.body, "/-/jobs/4242");
     assert!(
         !job.checkout
             .with_extension("tmp")
@@ -254,15 +258,8 @@ async fn issue_mention_opens_linked_mr(assistant: Assistant) {
     );
 }
 
-#[tokio::test]
-async fn issue_mention_opens_linked_mr_with_claude() {
-    issue_mention_opens_linked_mr(Assistant::Claude).await;
-}
-
-#[tokio::test]
-async fn issue_mention_opens_linked_mr_with_codex() {
-    issue_mention_opens_linked_mr(Assistant::Codex).await;
-}
+each_assistant!(issue_mention_opens_linked_mr:
+    issue_mention_opens_linked_mr_with_claude, issue_mention_opens_linked_mr_with_codex);
 
 /// Codex edits `src/lib.txt` of [`feature_merge_request`] (`two` becomes `second`) with the
 /// call `call_id`, then says so once it has the edit's output.
@@ -309,18 +306,15 @@ async fn mr_thread_reply_pushes_a_commit_to_the_mr_branch() {
         )
         .unwrap()
         .id;
-    let model = openai::start(codex_renames_two_to_second("call_r1"))
-        .await
-        .unwrap();
+    let model = model_for(Assistant::Codex, codex_renames_two_to_second("call_r1")).await;
 
-    let job = w.run(Job::new(Assistant::Codex, mr, note, &model)).await;
+    w.run_ok(Job::new(Assistant::Codex, mr, note, &model)).await;
 
-    assert!(job.succeeded(), "{}", job.log());
-    let repo = w.gl.repo(w.project).unwrap();
     assert_eq!(
-        repo.file_at("feature", "src/lib.txt").unwrap().as_deref(),
-        Some("one\nsecond\nthree\nfour\n".as_bytes())
+        w.file_on("feature", "src/lib.txt").as_deref(),
+        Some("one\nsecond\nthree\nfour\n")
     );
+    let repo = w.gl.repo(w.project).unwrap();
     let branches: Vec<String> = repo
         .branches()
         .unwrap()
@@ -334,16 +328,8 @@ async fn mr_thread_reply_pushes_a_commit_to_the_mr_branch() {
         result.discussion_id, thread.discussion_id,
         "answered in the thread"
     );
-    assert!(
-        result.body.contains("Renamed two to second."),
-        "{}",
-        result.body
-    );
-    assert!(
-        result.body.contains("not network-sandboxed"),
-        "{}",
-        result.body
-    );
+    assert_contains(&result.body, "Renamed two to second.");
+    assert_contains(&result.body, "not network-sandboxed");
 }
 
 #[tokio::test]
@@ -367,24 +353,16 @@ async fn review_request_puts_a_suggestion_on_the_changed_line() {
             "suggestion": "second"
         }]
     });
-    let model = anthropic::start(
-        Script::new()
-            .then(Turn::tool_call(ToolCall::write_file(
-                "toolu_w1",
-                &review_file,
-                review.to_string(),
-            )))
-            .then(
-                Turn::text("Review written.")
-                    .expecting(Expectation::ToolOutputFor("toolu_w1".into())),
-            ),
-    )
+    let model = anthropic::start(call_then_answer(
+        ToolCall::write_file("toolu_w1", &review_file, review.to_string()),
+        "Review written.",
+    ))
     .await
     .unwrap();
 
-    let job = w.run(Job::new(Assistant::Claude, mr, note, &model)).await;
+    w.run_ok(Job::new(Assistant::Claude, mr, note, &model))
+        .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     assert_eq!(model.problems(), Vec::<String>::new());
     let prompt_named_the_file = model
         .requests()
@@ -395,33 +373,19 @@ async fn review_request_puts_a_suggestion_on_the_changed_line() {
     let inline: Vec<&Note> = notes.iter().filter(|n| n.position.is_some()).collect();
     assert_eq!(inline.len(), 1, "{notes:#?}");
     assert_eq!(inline[0].position.as_ref().unwrap()["new_line"], 2);
-    assert!(
-        inline[0].body.contains("```suggestion"),
-        "{}",
-        inline[0].body
-    );
+    assert_contains(&inline[0].body, "```suggestion");
     assert!(inline[0].body.contains("second"));
     // The answer points to the merge request's one review summary note, which holds the
     // verdict and the counts.
     let result = result_note(&notes, Assistant::Claude);
-    assert!(
-        result
-            .body
-            .contains("0 🔴 must fix · 1 🟡 should fix · 0 ⚪ nit"),
-        "{}",
-        result.body
-    );
+    assert_contains(&result.body, "0 🔴 must fix · 1 🟡 should fix · 0 ⚪ nit");
     let summary_mark = marker(Assistant::Claude, NoteRole::ReviewSummary);
     let summaries: Vec<&Note> = notes
         .iter()
         .filter(|n| n.body.contains(&summary_mark))
         .collect();
     assert_eq!(summaries.len(), 1, "{notes:#?}");
-    assert!(
-        result.body.contains(&format!("#note_{})", summaries[0].id)),
-        "{}",
-        result.body
-    );
+    assert_contains(&result.body, &format!("#note_{})", summaries[0].id));
     assert!(
         summaries[0]
             .body
@@ -429,11 +393,7 @@ async fn review_request_puts_a_suggestion_on_the_changed_line() {
         "{}",
         summaries[0].body
     );
-    assert!(
-        summaries[0].body.contains("1 comment on the diff"),
-        "{}",
-        summaries[0].body
-    );
+    assert_contains(&summaries[0].body, "1 comment on the diff");
     assert!(!review_file.exists(), "the review directory is cleaned up");
 }
 
@@ -468,8 +428,8 @@ async fn a_scheduled_scan_answers_each_new_mention_once_in_its_own_job() {
 
     let job = w.run_command("scan", scan()).await;
     assert!(job.succeeded(), "{}", job.log());
-    let stdout = String::from_utf8_lossy(&job.output.stdout).into_owned();
-    assert!(stdout.contains("scan: 2 new mention(s)"), "{stdout}");
+    let stdout = job.stdout();
+    assert_contains(&stdout, "scan: 2 new mention(s)");
     let answers: Vec<String> = [first, second]
         .iter()
         .map(|n| result_note(&w.notes(*n), Assistant::Claude).body)
@@ -480,7 +440,7 @@ async fn a_scheduled_scan_answers_each_new_mention_once_in_its_own_job() {
     let asked = model.requests().len();
     let again = w.run_command("scan", scan()).await;
     assert!(again.succeeded(), "{}", again.log());
-    let stdout = String::from_utf8_lossy(&again.output.stdout).into_owned();
+    let stdout = again.stdout();
     assert!(
         stdout.contains("scan: 0 new mention(s)") && stdout.contains("2 already claimed"),
         "{stdout}"
@@ -497,24 +457,23 @@ async fn a_scheduled_scan_answers_each_new_mention_once_in_its_own_job() {
 #[tokio::test]
 async fn a_question_gets_an_answer_and_no_branch() {
     let w = world().await;
-    let iid = w.issue("What is greet.txt?");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.dev.id, "@claude what does greet.txt do?");
-    let model = anthropic::start(Script::new().then(Turn::text("It greets the world.")))
-        .await
-        .unwrap();
-
-    let job = w
-        .run(Job::new(Assistant::Claude, issue, note, &model))
+    let Mention {
+        issue, note, model, ..
+    } = w
+        .mention(
+            Assistant::Claude,
+            "What is greet.txt?",
+            "@claude what does greet.txt do?",
+            Script::new().then(Turn::text("It greets the world.")),
+        )
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
+    let job = w
+        .run_ok(Job::new(Assistant::Claude, issue, note, &model))
+        .await;
+
     let result = result_note(&w.notes(issue), Assistant::Claude);
-    assert!(
-        result.body.contains("It greets the world."),
-        "{}",
-        result.body
-    );
+    assert_contains(&result.body, "It greets the world.");
     assert_finalized(&job.checkout, result.id);
     let branches = w.gl.repo(w.project).unwrap().branches().unwrap();
     assert_eq!(branches.len(), 1, "{branches:?}");
@@ -524,19 +483,21 @@ async fn a_question_gets_an_answer_and_no_branch() {
 #[tokio::test]
 async fn model_api_failure_shows_the_error_in_place_of_the_placeholder() {
     let w = world().await;
-    let iid = w.issue("Broken");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.dev.id, "@claude fix it");
-    let model = anthropic::start(
-        Script::new().then(
-            Turn::fault(Fault::Status(
-                ApiError::new(500, "Internal server error").should_retry(false),
-            ))
-            .times(20),
-        ),
-    )
-    .await
-    .unwrap();
+    let Mention {
+        issue, note, model, ..
+    } = w
+        .mention(
+            Assistant::Claude,
+            "Broken",
+            "@claude fix it",
+            Script::new().then(
+                Turn::fault(Fault::Status(
+                    ApiError::new(500, "Internal server error").should_retry(false),
+                ))
+                .times(20),
+            ),
+        )
+        .await;
 
     let job = w
         .run(Job::new(Assistant::Claude, issue, note, &model))
@@ -546,26 +507,24 @@ async fn model_api_failure_shows_the_error_in_place_of_the_placeholder() {
     let bot_notes = w.bot_notes(issue);
     assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
     let result = result_note(&bot_notes, Assistant::Claude);
-    assert!(result.body.contains("could not finish"), "{}", result.body);
+    assert_contains(&result.body, "could not finish");
     assert_finalized(&job.checkout, result.id);
-    assert!(
-        result.body.contains("model API failed on its side"),
-        "{}",
-        result.body
-    );
+    assert_contains(&result.body, "model API failed on its side");
 }
 
 #[tokio::test]
 async fn hung_model_api_times_out_with_the_error_in_the_note() {
     let w = world().await;
-    let iid = w.issue("Slow");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.dev.id, "@claude fix it");
-    let model = anthropic::start(
-        Script::new().then(Turn::text("too late").after(Duration::from_secs(120))),
-    )
-    .await
-    .unwrap();
+    let Mention {
+        issue, note, model, ..
+    } = w
+        .mention(
+            Assistant::Claude,
+            "Slow",
+            "@claude fix it",
+            Script::new().then(Turn::text("too late").after(Duration::from_secs(120))),
+        )
+        .await;
 
     let job = w
         .run(Job::new(Assistant::Claude, issue, note, &model).with("AI_TIMEOUT", "3s"))
@@ -573,13 +532,9 @@ async fn hung_model_api_times_out_with_the_error_in_the_note() {
 
     assert!(!job.succeeded(), "{}", job.log());
     assert!(job.elapsed < Duration::from_secs(30), "{:?}", job.elapsed);
-    let result = result_note(&w.bot_notes(issue), Assistant::Claude);
-    assert!(
-        result.body.contains("timed out after 3s"),
-        "{}",
-        result.body
-    );
-    assert!(result.body.contains("AI_TIMEOUT"), "{}", result.body);
+    let result = w.answer(issue, Assistant::Claude);
+    assert_contains(&result.body, "timed out after 3s");
+    assert_contains(&result.body, "AI_TIMEOUT");
 }
 
 #[tokio::test]
@@ -592,24 +547,14 @@ async fn guest_gets_a_polite_refusal_and_the_model_is_never_called() {
         .await
         .unwrap();
 
-    let job = w
-        .run(Job::new(Assistant::Claude, issue, note, &model))
+    w.run_ok(Job::new(Assistant::Claude, issue, note, &model))
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     assert!(model.requests().is_empty());
     let bot_notes = w.bot_notes(issue);
     assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
-    assert!(
-        bot_notes[0].body.contains("Sorry @gus"),
-        "{}",
-        bot_notes[0].body
-    );
-    assert!(
-        bot_notes[0].body.contains("Developer"),
-        "{}",
-        bot_notes[0].body
-    );
+    assert_contains(&bot_notes[0].body, "Sorry @gus");
+    assert_contains(&bot_notes[0].body, "Developer");
     assert!(
         bot_notes[0]
             .body
@@ -654,25 +599,21 @@ async fn one_note_for_both_assistants_gets_two_independent_answers() {
 #[tokio::test]
 async fn printing_the_environment_leaks_neither_token_nor_key() {
     let w = world().await;
-    let iid = w.issue("Debug the env");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.dev.id, "@claude show me your environment");
-    let model = anthropic::start(
-        Script::new()
-            .then(Turn::tool_call(ToolCall::shell("toolu_env", "env")))
-            .then(
-                Turn::text("Here is what I saw.")
-                    .expecting(Expectation::ToolOutputFor("toolu_env".into())),
-            ),
-    )
-    .await
-    .unwrap();
-
-    let job = w
-        .run(Job::new(Assistant::Claude, issue, note, &model))
+    let Mention {
+        issue, note, model, ..
+    } = w
+        .mention(
+            Assistant::Claude,
+            "Debug the env",
+            "@claude show me your environment",
+            call_then_answer(ToolCall::shell("toolu_env", "env"), "Here is what I saw."),
+        )
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
+    let job = w
+        .run_ok(Job::new(Assistant::Claude, issue, note, &model))
+        .await;
+
     assert_eq!(model.problems(), Vec::<String>::new());
     let env_output = model
         .requests()
@@ -700,22 +641,22 @@ async fn printing_the_environment_leaks_neither_token_nor_key() {
 #[tokio::test]
 async fn an_answer_mentioning_the_other_assistant_does_not_summon_it() {
     let w = world().await;
-    let iid = w.issue("Hand over");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.dev.id, "@claude who else could help?");
-    let model = anthropic::start(
-        Script::new().then(Turn::text("Ask @codex to take a look, or @claude again.")),
-    )
-    .await
-    .unwrap();
-
-    let job = w
-        .run(Job::new(Assistant::Claude, issue, note, &model))
+    let Mention {
+        issue, note, model, ..
+    } = w
+        .mention(
+            Assistant::Claude,
+            "Hand over",
+            "@claude who else could help?",
+            Script::new().then(Turn::text("Ask @codex to take a look, or @claude again.")),
+        )
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
-    let result = result_note(&w.bot_notes(issue), Assistant::Claude);
-    assert!(result.body.contains("codex"), "{}", result.body);
+    w.run_ok(Job::new(Assistant::Claude, issue, note, &model))
+        .await;
+
+    let result = w.answer(issue, Assistant::Claude);
+    assert_contains(&result.body, "codex");
     assert!(
         find_mentions(&result.body, &Handles::default()).is_empty(),
         "{}",
@@ -745,31 +686,33 @@ fn assert_no_quick_action_ran(w: &World, body: &str) {
             "{line} is missing from {body}"
         );
     }
-    assert!(body.contains("```\n/approve\n```"), "{body}");
+    assert_contains(&body, "```\n/approve\n```");
 }
 
 #[tokio::test]
 async fn a_hostile_answer_runs_no_quick_action_on_the_issue() {
     let w = world().await;
-    let iid = w.issue("Close me?");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.dev.id, "@claude what now?");
-    let model = anthropic::start(Script::new().then(Turn::text(HOSTILE_ANSWER)))
-        .await
-        .unwrap();
-
-    let job = w
-        .run(Job::new(Assistant::Claude, issue, note, &model))
+    let Mention {
+        iid,
+        issue,
+        note,
+        model,
+        ..
+    } = w
+        .mention(
+            Assistant::Claude,
+            "Close me?",
+            "@claude what now?",
+            Script::new().then(Turn::text(HOSTILE_ANSWER)),
+        )
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
-    let result = result_note(&w.bot_notes(issue), Assistant::Claude);
+    w.run_ok(Job::new(Assistant::Claude, issue, note, &model))
+        .await;
+
+    let result = w.answer(issue, Assistant::Claude);
     assert_no_quick_action_ran(&w, &result.body);
-    let stored =
-        w.gl.issues(w.project)
-            .into_iter()
-            .find(|i| i.iid == iid)
-            .unwrap();
+    let stored = w.stored_issue(iid);
     assert_eq!(stored.state, doubles::gitlab::model::IssueState::Opened);
     assert!(stored.labels.is_empty() && stored.assignee_ids.is_empty() && !stored.confidential);
 }
@@ -784,16 +727,12 @@ async fn a_hostile_answer_runs_no_quick_action_on_the_merge_request() {
         .await
         .unwrap();
 
-    let job = w.run(Job::new(Assistant::Claude, mr, note, &model)).await;
+    w.run_ok(Job::new(Assistant::Claude, mr, note, &model))
+        .await;
 
-    assert!(job.succeeded(), "{}", job.log());
-    let result = result_note(&w.bot_notes(mr), Assistant::Claude);
+    let result = w.answer(mr, Assistant::Claude);
     assert_no_quick_action_ran(&w, &result.body);
-    let stored =
-        w.gl.merge_requests(w.project)
-            .into_iter()
-            .find(|m| m.iid == iid)
-            .unwrap();
+    let stored = w.stored_merge_request(iid);
     assert_eq!(
         stored.state,
         doubles::gitlab::model::MergeRequestState::Opened
@@ -804,49 +743,46 @@ async fn a_hostile_answer_runs_no_quick_action_on_the_merge_request() {
 #[tokio::test]
 async fn missing_codex_model_falls_back_and_says_so() {
     let w = world().await;
-    let iid = w.issue("Fallback");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.dev.id, "@codex say hello");
-    let model = openai::start(
-        Script::new()
-            .unknown_model("o4-mini")
-            .then(Turn::text("Hello from the fallback model.")),
-    )
-    .await
-    .unwrap();
-
-    let job = w
-        .run(Job::new(Assistant::Codex, issue, note, &model).with("CODEX_MODEL", String::new()))
+    let Mention {
+        issue, note, model, ..
+    } = w
+        .mention(
+            Assistant::Codex,
+            "Fallback",
+            "@codex say hello",
+            Script::new()
+                .unknown_model("o4-mini")
+                .then(Turn::text("Hello from the fallback model.")),
+        )
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
-    let result = result_note(&w.bot_notes(issue), Assistant::Codex);
-    assert!(
-        result.body.contains("Hello from the fallback model."),
-        "{}",
-        result.body
-    );
-    assert!(
-        result.body.contains("o4-mini is not available; used"),
-        "{}",
-        result.body
-    );
+    w.run_ok(Job::new(Assistant::Codex, issue, note, &model).with("CODEX_MODEL", String::new()))
+        .await;
+
+    let result = w.answer(issue, Assistant::Codex);
+    assert_contains(&result.body, "Hello from the fallback model.");
+    assert_contains(&result.body, "o4-mini is not available; used");
 }
 
 #[tokio::test]
 async fn a_note_without_a_mention_exits_at_once_and_posts_nothing() {
     let w = world().await;
-    let iid = w.issue("Chatter");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.dev.id, "just a comment");
-    let model = anthropic::start(Script::new()).await.unwrap();
+    let Mention {
+        issue, note, model, ..
+    } = w
+        .mention(
+            Assistant::Claude,
+            "Chatter",
+            "just a comment",
+            Script::new(),
+        )
+        .await;
     w.gl.clear_requests();
 
     let job = w
-        .run(Job::new(Assistant::Claude, issue, note, &model))
+        .run_ok(Job::new(Assistant::Claude, issue, note, &model))
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     assert!(w.bot_notes(issue).is_empty());
     assert!(model.requests().is_empty());
     let api_writes: Vec<String> =
@@ -887,11 +823,12 @@ async fn a_webhook_without_a_mention_costs_no_api_call() {
     w.gl.clear_requests();
 
     let job = w
-        .run(Job::new(Assistant::Claude, issue, note, &model).with("AI_WEBHOOK_PAYLOAD", payload))
+        .run_ok(
+            Job::new(Assistant::Claude, issue, note, &model).with("AI_WEBHOOK_PAYLOAD", payload),
+        )
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
-    assert!(job.log().contains("nothing to do"), "{}", job.log());
+    assert_contains(&job.log(), "nothing to do");
     let api_calls =
         w.gl.requests()
             .into_iter()
@@ -917,17 +854,13 @@ async fn a_webhook_mention_is_answered_like_a_relayed_one_and_once_if_delivered_
 
     let job = w.run(delivery()).await;
     assert!(job.succeeded(), "{}", job.log());
-    let result = result_note(&w.bot_notes(issue), Assistant::Claude);
-    assert!(result.body.contains("A greeting file."), "{}", result.body);
+    let result = w.answer(issue, Assistant::Claude);
+    assert_contains(&result.body, "A greeting file.");
 
     let asked = model.requests().len();
     let again = w.run(delivery()).await;
     assert!(again.succeeded(), "{}", again.log());
-    assert!(
-        again.log().contains("already answered or being answered"),
-        "{}",
-        again.log()
-    );
+    assert_contains(&again.log(), "already answered or being answered");
     let bot_notes = w.bot_notes(issue);
     assert_eq!(
         bot_notes.len(),
@@ -948,12 +881,20 @@ async fn a_webhook_mention_is_answered_like_a_relayed_one_and_once_if_delivered_
 #[tokio::test]
 async fn a_template_webhook_mention_is_read_back_and_answered_with_one_placeholder_edit() {
     let w = world().await;
-    let iid = w.issue("Question");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.dev.id, "@claude what is this?");
-    let model = anthropic::start(Script::new().then(Turn::text("A greeting file.")))
-        .await
-        .unwrap();
+    let Mention {
+        iid,
+        issue,
+        note,
+        model,
+        ..
+    } = w
+        .mention(
+            Assistant::Claude,
+            "Question",
+            "@claude what is this?",
+            Script::new().then(Turn::text("A greeting file.")),
+        )
+        .await;
     let variables = [
         ("AI_HOOK_ACTION", "create".to_owned()),
         ("AI_HOOK_AUTHOR", "dana".to_owned()),
@@ -979,21 +920,19 @@ async fn a_template_webhook_mention_is_read_back_and_answered_with_one_placehold
     extra.extend(variables.iter().filter(|(_, v)| !v.is_empty()).cloned());
     let events_before = w.gl.note_events().len();
 
-    let job = w
-        .run(Job {
-            assistant: Assistant::Claude,
-            noteable: issue,
-            note,
-            model: &model,
-            extra,
-        })
-        .await;
+    w.run_ok(Job {
+        assistant: Assistant::Claude,
+        noteable: issue,
+        note,
+        model: &model,
+        extra,
+    })
+    .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     let bot_notes = w.bot_notes(issue);
     assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
     let result = result_note(&bot_notes, Assistant::Claude);
-    assert!(result.body.contains("A greeting file."), "{}", result.body);
+    assert_contains(&result.body, "A greeting file.");
     let actions: Vec<String> = w.gl.note_events()[events_before..]
         .iter()
         .filter(|e| e.note_id == result.id)
@@ -1009,10 +948,11 @@ async fn a_template_webhook_mention_is_read_back_and_answered_with_one_placehold
 #[tokio::test]
 async fn a_missing_gitlab_token_names_the_variable() {
     let w = world().await;
-    let iid = w.issue("No token");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.dev.id, "@claude hi");
-    let model = anthropic::start(Script::new()).await.unwrap();
+    let Mention {
+        issue, note, model, ..
+    } = w
+        .mention(Assistant::Claude, "No token", "@claude hi", Script::new())
+        .await;
 
     let job = w
         .run(Job::new(Assistant::Claude, issue, note, &model).with("GITLAB_TOKEN", String::new()))
@@ -1042,11 +982,9 @@ async fn a_confidential_issue_gets_an_internal_answer() {
         .await
         .unwrap();
 
-    let job = w
-        .run(Job::new(Assistant::Claude, issue, note, &model))
+    w.run_ok(Job::new(Assistant::Claude, issue, note, &model))
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     let bot_notes = w.bot_notes(issue);
     assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
     assert!(bot_notes[0].internal, "{bot_notes:#?}");
@@ -1064,14 +1002,12 @@ async fn the_relays_placeholder_is_reused_for_the_answer() {
         .await
         .unwrap();
 
-    let job = w
-        .run(
-            Job::new(Assistant::Claude, issue, note, &model)
-                .with("AI_PLACEHOLDER_NOTE_ID", relay_placeholder.to_string()),
-        )
-        .await;
+    w.run_ok(
+        Job::new(Assistant::Claude, issue, note, &model)
+            .with("AI_PLACEHOLDER_NOTE_ID", relay_placeholder.to_string()),
+    )
+    .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     let bot_notes = w.bot_notes(issue);
     assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
     assert_eq!(bot_notes[0].id, relay_placeholder);
@@ -1081,10 +1017,11 @@ async fn the_relays_placeholder_is_reused_for_the_answer() {
 #[tokio::test]
 async fn a_missing_api_key_is_named_before_anything_is_posted() {
     let w = world().await;
-    let iid = w.issue("No key");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.dev.id, "@claude hi");
-    let model = anthropic::start(Script::new()).await.unwrap();
+    let Mention {
+        issue, note, model, ..
+    } = w
+        .mention(Assistant::Claude, "No key", "@claude hi", Script::new())
+        .await;
 
     let job = w
         .run(
@@ -1117,9 +1054,8 @@ async fn a_protected_mr_branch_gets_the_patch_in_the_answer() {
         .await
         .unwrap();
 
-    let job = w.run(Job::new(Assistant::Codex, mr, note, &model)).await;
+    w.run_ok(Job::new(Assistant::Codex, mr, note, &model)).await;
 
-    assert!(job.succeeded(), "{}", job.log());
     let repo = w.gl.repo(w.project).unwrap();
     assert_eq!(
         repo.file_at("feature", "src/lib.txt").unwrap().as_deref(),
@@ -1127,9 +1063,9 @@ async fn a_protected_mr_branch_gets_the_patch_in_the_answer() {
         "the protected branch is untouched"
     );
     let result = result_note(&w.notes(mr), Assistant::Codex);
-    assert!(result.body.contains("<details>"), "{}", result.body);
-    assert!(result.body.contains("protected"), "{}", result.body);
-    assert!(result.body.contains("+second"), "{}", result.body);
+    assert_contains(&result.body, "<details>");
+    assert_contains(&result.body, "protected");
+    assert_contains(&result.body, "+second");
 }
 
 /// The target branch's rules, which the model must see on a merge request.
@@ -1310,24 +1246,16 @@ async fn a_hostile_mr_cannot_configure_claude() {
     let mr = DoubleNoteable::MergeRequest(iid);
     let note = w.note(mr, w.dev.id, "@claude add a notes file");
     let checkout = w.dir.path().join(format!("claude-{note}"));
-    let model = anthropic::start(
-        Script::new()
-            .then(Turn::tool_call(ToolCall::write_file(
-                "toolu_n1",
-                checkout.join("notes.txt"),
-                "notes\n",
-            )))
-            .then(
-                Turn::text("Added notes.txt.")
-                    .expecting(Expectation::ToolOutputFor("toolu_n1".into())),
-            ),
-    )
+    let model = anthropic::start(call_then_answer(
+        ToolCall::write_file("toolu_n1", checkout.join("notes.txt"), "notes\n"),
+        "Added notes.txt.",
+    ))
     .await
     .unwrap();
 
-    let job = w.run(Job::new(Assistant::Claude, mr, note, &model)).await;
+    w.run_ok(Job::new(Assistant::Claude, mr, note, &model))
+        .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     assert_target_configuration_only(&w, &model, &markers, &mr_head, true);
 }
 
@@ -1338,24 +1266,15 @@ async fn a_hostile_mr_cannot_configure_codex() {
     let (iid, mr_head) = hostile_merge_request(&w, &markers);
     let mr = DoubleNoteable::MergeRequest(iid);
     let note = w.note(mr, w.dev.id, "@codex add a notes file");
-    let model = openai::start(
-        Script::new()
-            .then(Turn::tool_call(ToolCall::write_file(
-                "call_n1",
-                "notes.txt",
-                "notes\n",
-            )))
-            .then(
-                Turn::text("Added notes.txt.")
-                    .expecting(Expectation::ToolOutputFor("call_n1".into())),
-            ),
-    )
+    let model = openai::start(call_then_answer(
+        ToolCall::write_file("call_n1", "notes.txt", "notes\n"),
+        "Added notes.txt.",
+    ))
     .await
     .unwrap();
 
-    let job = w.run(Job::new(Assistant::Codex, mr, note, &model)).await;
+    w.run_ok(Job::new(Assistant::Codex, mr, note, &model)).await;
 
-    assert!(job.succeeded(), "{}", job.log());
     assert_target_configuration_only(&w, &model, &markers, &mr_head, true);
 }
 
@@ -1385,11 +1304,9 @@ async fn a_hook_on_the_default_branch_runs() {
         .await
         .unwrap();
 
-    let job = w
-        .run(Job::new(Assistant::Claude, issue, note, &model))
+    w.run_ok(Job::new(Assistant::Claude, issue, note, &model))
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     assert!(
         markers.join("session-start").exists(),
         "the default branch's SessionStart hook ran"
@@ -1448,15 +1365,10 @@ async fn reviewing_model(w: &World, n: usize, review: serde_json::Value) -> Mode
         n => format!("review-claude-{n}"),
     };
     let file = review_file_in(&w.dir.path().join(format!("{dir}.tmp/ai-review-claude")));
-    anthropic::start(
-        Script::new()
-            .then(Turn::tool_call(ToolCall::write_file(
-                "toolu_r1",
-                &file,
-                review.to_string(),
-            )))
-            .then(Turn::text("Reviewed.").expecting(Expectation::ToolOutputFor("toolu_r1".into()))),
-    )
+    anthropic::start(call_then_answer(
+        ToolCall::write_file("toolu_r1", &file, review.to_string()),
+        "Reviewed.",
+    ))
     .await
     .unwrap()
 }
@@ -1547,12 +1459,9 @@ async fn an_opened_merge_request_gets_one_batched_review_and_a_push_only_its_new
     };
     let summaries = summary(&w);
     assert_eq!(summaries.len(), 1);
-    assert!(
-        summaries[0]
-            .body
-            .contains("1 🔴 must fix · 0 🟡 should fix · 1 ⚪ nit"),
-        "{}",
-        summaries[0].body
+    assert_contains(
+        &summaries[0].body,
+        "1 🔴 must fix · 0 🟡 should fix · 1 ⚪ nit",
     );
     let repo = w.gl.repo(w.project).unwrap();
     let reviewed = repo.branch_sha("feature").unwrap().unwrap();
@@ -1620,7 +1529,7 @@ async fn an_opened_merge_request_gets_one_batched_review_and_a_push_only_its_new
     assert_eq!(w.gl.reviews(w.project, iid).len(), 2);
     let summaries = summary(&w);
     assert_eq!(summaries.len(), 1, "one summary, updated in place");
-    assert!(summaries[0].body.contains(&pushed), "{}", summaries[0].body);
+    assert_contains(&summaries[0].body, &pushed);
     assert!(
         summaries[0].body.starts_with("One more."),
         "{}",
@@ -1632,11 +1541,7 @@ async fn an_opened_merge_request_gets_one_batched_review_and_a_push_only_its_new
     let third = auto_review(&w, iid, &idle_model, Vec::new()).await;
     assert!(third.succeeded(), "{}", third.log());
     assert!(idle_model.model_calls().is_empty());
-    assert!(
-        third.log().contains("was reviewed already"),
-        "{}",
-        third.log()
-    );
+    assert_contains(&third.log(), "was reviewed already");
 }
 
 #[tokio::test]
@@ -1647,7 +1552,7 @@ async fn a_draft_is_reviewed_only_once_ready_and_an_oversized_diff_gets_one_note
     let idle = anthropic::start(Script::new()).await.unwrap();
     let draft = auto_review(&w, iid, &idle, vec![("AI_AUTO_REVIEW", "ready".into())]).await;
     assert!(draft.succeeded(), "{}", draft.log());
-    assert!(draft.log().contains("is a draft"), "{}", draft.log());
+    assert_contains(&draft.log(), "is a draft");
     assert!(w.bot_notes(mr).is_empty(), "nothing posted on a draft");
     assert!(idle.model_calls().is_empty());
 
@@ -1703,12 +1608,9 @@ async fn path_filters_leave_files_out_of_the_automatic_review_and_its_size_limit
     ] {
         let skipped = auto_review(&w, iid, &idle, filters).await;
         assert!(skipped.succeeded(), "{}", skipped.log());
-        assert!(
-            skipped
-                .log()
-                .contains("no changed file of the merge request is one to review"),
-            "{}",
-            skipped.log()
+        assert_contains(
+            &skipped.log(),
+            "no changed file of the merge request is one to review",
         );
     }
     assert!(idle.model_calls().is_empty(), "filtered out: no model call");
@@ -1839,15 +1741,10 @@ async fn codex_reviews_a_merge_request_in_the_review_job_too() {
         "summary": "One nit.",
         "comments": [{"path": "src/big.txt", "line": 3, "body": "Say three.", "severity": "nit"}]
     });
-    let model = openai::start(
-        Script::new()
-            .then(Turn::tool_call(ToolCall::write_file(
-                "c1",
-                &file,
-                review.to_string(),
-            )))
-            .then(Turn::text("Reviewed.").expecting(Expectation::ToolOutputFor("c1".into()))),
-    )
+    let model = openai::start(call_then_answer(
+        ToolCall::write_file("c1", &file, review.to_string()),
+        "Reviewed.",
+    ))
     .await
     .unwrap();
     let job = auto_review_as(&w, Assistant::Codex, iid, &model, Vec::new()).await;
@@ -1936,29 +1833,27 @@ async fn a_run_stopped_by_its_budget_publishes_what_it_did(assistant: Assistant)
     };
 
     let job = w
-        .run(Job::new(assistant, issue, note, &model).with("AI_MAX_BUDGET_USD", "0.50".to_owned()))
+        .run_ok(
+            Job::new(assistant, issue, note, &model).with("AI_MAX_BUDGET_USD", "0.50".to_owned()),
+        )
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     let bot_notes = w.bot_notes(issue);
     assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
     let body = result_note(&bot_notes, assistant).body;
-    assert!(body.contains("stopped at its limit"), "{body}");
-    assert!(
-        body.contains("reached its budget of $0.50 (`AI_MAX_BUDGET_USD`) after spending about $"),
-        "{body}"
+    assert_contains(&body, "stopped at its limit");
+    assert_contains(
+        &body,
+        "reached its budget of $0.50 (`AI_MAX_BUDGET_USD`) after spending about $",
     );
-    assert!(body.contains("It had changed `greet.txt`"), "{body}");
+    assert_contains(&body, "It had changed `greet.txt`");
     assert!(!body.contains(entrypoint::audit::USAGE_FILE), "{body}");
-    assert!(
-        body.contains("Fixed the greeting; checking the rest next."),
-        "{body}"
-    );
+    assert_contains(&body, "Fixed the greeting; checking the rest next.");
     assert!(!body.contains("never reached"), "{body}");
     // What it did is published as for a finished run.
     let mrs = w.gl.merge_requests(w.project);
     assert_eq!(mrs.len(), 1, "{mrs:#?}");
-    assert!(body.contains(&format!("!{}", mrs[0].iid)), "{body}");
+    assert_contains(&body, &format!("!{}", mrs[0].iid));
     let repo = w.gl.repo(w.project).unwrap();
     assert_eq!(
         repo.file_at(&mrs[0].source_branch, "greet.txt")
@@ -2023,15 +1918,9 @@ async fn a_run_stopped_by_its_budget_publishes_what_it_did(assistant: Assistant)
     }
 }
 
-#[tokio::test]
-async fn a_run_stopped_by_its_budget_publishes_what_it_did_with_claude() {
-    a_run_stopped_by_its_budget_publishes_what_it_did(Assistant::Claude).await;
-}
-
-#[tokio::test]
-async fn a_run_stopped_by_its_budget_publishes_what_it_did_with_codex() {
-    a_run_stopped_by_its_budget_publishes_what_it_did(Assistant::Codex).await;
-}
+each_assistant!(a_run_stopped_by_its_budget_publishes_what_it_did:
+    a_run_stopped_by_its_budget_publishes_what_it_did_with_claude,
+    a_run_stopped_by_its_budget_publishes_what_it_did_with_codex);
 
 /// `AI_RATE_LIMIT=3/hour`: Dana's first three requests are answered; her fourth within the hour
 /// gets one polite note naming the limit and the time she may ask again (an hour after her
@@ -2090,11 +1979,8 @@ async fn the_fourth_request_within_an_hour_is_refused_with_the_retry_time() {
         body.starts_with("Sorry @dana, you have asked 3 times in the last hour"),
         "{body}"
     );
-    assert!(body.contains("`AI_RATE_LIMIT=3/hour`"), "{body}");
-    assert!(
-        body.contains(&format!("Please ask again after {retry} UTC.")),
-        "{body}"
-    );
+    assert_contains(&body, "`AI_RATE_LIMIT=3/hour`");
+    assert_contains(&body, &format!("Please ask again after {retry} UTC."));
     assert!(
         !jobs[3]
             .checkout
@@ -2145,23 +2031,14 @@ async fn a_spent_monthly_budget_refuses_the_next_request_before_the_model_runs()
         .expect("a refusal");
     let now = chrono::Utc::now();
     let next_month = entrypoint::budget::MonthlyBudget::month_of(now).1;
-    assert!(
-        refusal.body.contains("spent about $4.01 this month"),
-        "{}",
-        refusal.body
-    );
-    assert!(
-        refusal.body.contains("`AI_MONTHLY_BUDGET_USD=1.00`"),
-        "{}",
-        refusal.body
-    );
-    assert!(
-        refusal.body.contains(&format!(
+    assert_contains(&refusal.body, "spent about $4.01 this month");
+    assert_contains(&refusal.body, "`AI_MONTHLY_BUDGET_USD=1.00`");
+    assert_contains(
+        &refusal.body,
+        &format!(
             "Please ask again after {} UTC.",
             next_month.format("%Y-%m-%d %H:%M")
-        )),
-        "{}",
-        refusal.body
+        ),
     );
 }
 
@@ -2208,14 +2085,12 @@ async fn fix_the_failing_pipeline_shows_the_failed_jobs_log_without_its_secrets(
     .await
     .unwrap();
 
-    let job = w
-        .run(
-            Job::new(Assistant::Claude, mr, note, &model)
-                .with("DEPLOY_PASSWORD", DEPLOY_PASSWORD.to_owned()),
-        )
-        .await;
+    w.run_ok(
+        Job::new(Assistant::Claude, mr, note, &model)
+            .with("DEPLOY_PASSWORD", DEPLOY_PASSWORD.to_owned()),
+    )
+    .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     assert_eq!(model.problems(), Vec::<String>::new());
     let requests = model.requests();
     let prompt = requests
@@ -2249,11 +2124,7 @@ async fn fix_the_failing_pipeline_shows_the_failed_jobs_log_without_its_secrets(
         }
     }
     let result = result_note(&w.notes(mr), Assistant::Claude);
-    assert!(
-        result.body.contains("The test expects four."),
-        "{}",
-        result.body
-    );
+    assert_contains(&result.body, "The test expects four.");
 }
 
 #[tokio::test]
@@ -2472,14 +2343,10 @@ async fn a_duo_flow_uses_its_injected_token_and_the_model_never_sees_it() {
     let w = world().await;
     let iid = w.issue("Flow env");
     let issue = DoubleNoteable::Issue(iid);
-    let model = anthropic::start(
-        Script::new()
-            .then(Turn::tool_call(ToolCall::shell("toolu_env", "env")))
-            .then(
-                Turn::text("Here is what I saw.")
-                    .expecting(Expectation::ToolOutputFor("toolu_env".into())),
-            ),
-    )
+    let model = anthropic::start(call_then_answer(
+        ToolCall::shell("toolu_env", "env"),
+        "Here is what I saw.",
+    ))
     .await
     .unwrap();
     let context = serde_json::json!({"issue": {
@@ -2489,7 +2356,7 @@ async fn a_duo_flow_uses_its_injected_token_and_the_model_never_sees_it() {
     .to_string();
 
     let job = w
-        .run(Job {
+        .run_ok(Job {
             assistant: Assistant::Claude,
             noteable: issue,
             note: 0,
@@ -2513,7 +2380,6 @@ async fn a_duo_flow_uses_its_injected_token_and_the_model_never_sees_it() {
         })
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     assert_eq!(model.problems(), Vec::<String>::new());
     let answer = w
         .bot_notes(issue)
@@ -2601,7 +2467,7 @@ async fn mcp_servers_come_from_the_default_branch_and_a_merge_request_cannot_red
     .unwrap();
 
     let job = w
-        .run(Job {
+        .run_ok(Job {
             assistant: Assistant::Claude,
             noteable: mr,
             note,
@@ -2613,7 +2479,6 @@ async fn mcp_servers_come_from_the_default_branch_and_a_merge_request_cannot_red
         })
         .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     assert_eq!(model.problems(), Vec::<String>::new());
     assert_eq!(trusted.tool_calls(), [serde_json::json!({"key": "WEB-7"})]);
     assert!(trusted.requests().iter().all(|r| r.authorized));
@@ -2699,22 +2564,16 @@ async fn a_nested_claude_md_planted_by_a_merge_request_is_not_what_claude_loads(
     let checkout = w.dir.path().join(format!("claude-{note}"));
     // Claude Code loads a nested CLAUDE.md when it reads a file in that directory
     // (https://code.claude.com/docs/en/memory): the model reads src/lib.txt.
-    let model = anthropic::start(
-        Script::new()
-            .then(Turn::tool_call(ToolCall::read_file(
-                "toolu_read",
-                checkout.join("src/lib.txt"),
-            )))
-            .then(
-                Turn::text("Read it.").expecting(Expectation::ToolOutputFor("toolu_read".into())),
-            ),
-    )
+    let model = anthropic::start(call_then_answer(
+        ToolCall::read_file("toolu_read", checkout.join("src/lib.txt")),
+        "Read it.",
+    ))
     .await
     .unwrap();
 
-    let job = w.run(Job::new(Assistant::Claude, mr, note, &model)).await;
+    w.run_ok(Job::new(Assistant::Claude, mr, note, &model))
+        .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     assert_eq!(model.problems(), Vec::<String>::new());
     // The merge request's diff is in the prompt as code under review; anywhere else the text
     // would have been loaded as memory.
@@ -2776,25 +2635,18 @@ async fn codex_reads_the_target_branchs_agents_md_files_when_opted_in() {
     .unwrap();
     let mr = DoubleNoteable::MergeRequest(iid);
     let note = w.note(mr, w.dev.id, "@codex look at src/lib.txt");
-    let model = openai::start(
-        Script::new()
-            .then(Turn::tool_call(ToolCall::read_file(
-                "call_r1",
-                "src/lib.txt",
-            )))
-            .then(Turn::text("Read it.").expecting(Expectation::ToolOutputFor("call_r1".into()))),
-    )
+    let model = openai::start(call_then_answer(
+        ToolCall::read_file("call_r1", "src/lib.txt"),
+        "Read it.",
+    ))
     .await
     .unwrap();
 
-    let job = w
-        .run(
-            Job::new(Assistant::Codex, mr, note, &model)
-                .with("AI_CODEX_RULES", "agents".to_owned()),
-        )
-        .await;
+    w.run_ok(
+        Job::new(Assistant::Codex, mr, note, &model).with("AI_CODEX_RULES", "agents".to_owned()),
+    )
+    .await;
 
-    assert!(job.succeeded(), "{}", job.log());
     assert_eq!(model.problems(), Vec::<String>::new());
     let texts: Vec<String> = model
         .model_calls()

@@ -11,7 +11,7 @@ use doubles::gitlab::double::{
     GitLabDouble, IssuableChange, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable,
     ProjectSpec, SeededUser, Team, TeamSpec, UserSpec,
 };
-use doubles::gitlab::model::Note;
+use doubles::gitlab::model::{Issue, MergeRequest, Note};
 use doubles::gitlab::repo::FileChange;
 use doubles::model::ModelDouble;
 use doubles::model::stories::seed_greeting;
@@ -107,6 +107,31 @@ impl Story {
             .iid
     }
 
+    /// A new issue `title` of dana's with `author`'s comment `body` on it: the issue and the
+    /// comment's id.
+    pub fn issue_with_note(&self, title: &str, author: u64, body: &str) -> (DoubleNoteable, u64) {
+        let issue = DoubleNoteable::Issue(self.issue(title));
+        (issue, self.note(issue, author, body))
+    }
+
+    /// Issue `iid` as GitLab stores it now.
+    pub fn stored_issue(&self, iid: u64) -> Issue {
+        self.gl
+            .issues(self.project)
+            .into_iter()
+            .find(|i| i.iid == iid)
+            .expect("the issue exists")
+    }
+
+    /// Merge request `iid` as GitLab stores it now.
+    pub fn stored_merge_request(&self, iid: u64) -> MergeRequest {
+        self.gl
+            .merge_requests(self.project)
+            .into_iter()
+            .find(|m| m.iid == iid)
+            .expect("the merge request exists")
+    }
+
     /// A comment by `author`; its id.
     pub fn note(&self, noteable: DoubleNoteable, author: u64, body: &str) -> u64 {
         self.gl
@@ -153,6 +178,13 @@ impl Story {
             )
             .expect("merge request")
             .iid
+    }
+
+    /// The text of `path` on `branch` of the project's repository, if the file is there.
+    pub fn file_on(&self, branch: &str, path: &str) -> Option<String> {
+        let repo = self.gl.repo(self.project).expect("the project's repository");
+        let bytes = repo.file_at(branch, path).expect("the branch is readable");
+        bytes.map(|b| String::from_utf8(b).expect("a text file"))
     }
 
     /// What GitLab tells job `job_id` of this project about where it runs, and the bot's

@@ -1,0 +1,61 @@
+//! What the stories told once per assistant share: the model double each CLI speaks to, the
+//! pair of tests (`…_with_claude`, `…_with_codex`) that run one story body for each, and the
+//! check that a note or log holds a text, which every story makes many times.
+
+use std::path::Path;
+
+use doubles::model::stories::{claude_fixes_greeting, codex_fixes_greeting};
+use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
+use entrypoint::agent::Assistant;
+
+/// A model double playing `script` in the API `assistant`'s CLI calls (Anthropic's Messages
+/// API for Claude, OpenAI's Responses API for Codex).
+pub async fn model_for(assistant: Assistant, script: Script) -> ModelDouble {
+    match assistant {
+        Assistant::Claude => anthropic::start(script).await,
+        Assistant::Codex => openai::start(script).await,
+    }
+    .unwrap_or_else(|e| panic!("the {assistant} model double starts: {e}"))
+}
+
+/// `assistant` fixes the greeting's typo in the job's `checkout` (Claude's tools take absolute
+/// paths, Codex's are relative to its workspace).
+pub fn fixes_greeting(assistant: Assistant, checkout: &Path) -> Script {
+    match assistant {
+        Assistant::Claude => claude_fixes_greeting(checkout),
+        Assistant::Codex => codex_fixes_greeting(),
+    }
+}
+
+/// The model makes the tool call `call`, then answers `answer` once the call's output is back:
+/// the shape of most scripted runs that act before they answer.
+pub fn call_then_answer(call: ToolCall, answer: &str) -> Script {
+    let id = call.id.clone();
+    Script::new()
+        .then(Turn::tool_call(call))
+        .then(Turn::text(answer).expecting(Expectation::ToolOutputFor(id)))
+}
+
+/// `text` holds `needle`; the failure shows the whole text, as the stories' notes and logs are
+/// what a reader needs to see.
+#[track_caller]
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} is not in:\n{text}");
+}
+
+/// One `#[tokio::test]` per assistant, each running the story body `story(assistant)`: the
+/// tests keep their names (`<story>_with_claude`, `<story>_with_codex`), which the docs cite.
+macro_rules! each_assistant {
+    ($story:ident: $claude:ident, $codex:ident) => {
+        #[tokio::test]
+        async fn $claude() {
+            $story(entrypoint::agent::Assistant::Claude).await;
+        }
+
+        #[tokio::test]
+        async fn $codex() {
+            $story(entrypoint::agent::Assistant::Codex).await;
+        }
+    };
+}
+pub(crate) use each_assistant;
