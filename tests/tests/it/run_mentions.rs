@@ -25,7 +25,8 @@ use entrypoint::publish::state::StateFile;
 use crate::support::ci_job::{ModelKeys, dana, finish, write};
 use crate::support::finished::Finished;
 use crate::support::per_assistant::{
-    assert_contains, call_then_answer, each_assistant, fixes_greeting, model_for,
+    answers, assert_contains, call_then_answer, each_assistant, expensive, fixes_greeting,
+    model_for, tool_output,
 };
 use crate::support::story::{Story, story_world};
 
@@ -116,6 +117,24 @@ impl World {
         }
     }
 
+    /// dana asks Codex on `issue` once per comment of `comments`, each job with the variable
+    /// `setting`; every job succeeds, a refusal being an answer too.
+    async fn ask_codex_in_turn(
+        &self,
+        issue: DoubleNoteable,
+        comments: impl IntoIterator<Item = String>,
+        model: &ModelDouble,
+        (variable, value): (&str, &str),
+    ) -> Vec<Finished> {
+        let mut jobs = Vec::new();
+        for comment in comments {
+            let note = self.note(issue, self.dev.id, &comment);
+            let job = Job::new(Assistant::Codex, issue, note, model).with(variable, value);
+            jobs.push(self.run_ok(job).await);
+        }
+        jobs
+    }
+
     /// The result note `assistant` left among the bot's notes on `noteable`.
     fn answer(&self, noteable: DoubleNoteable, assistant: Assistant) -> Note {
         result_note(&self.bot_notes(noteable), assistant)
@@ -186,6 +205,12 @@ fn result_note(notes: &[Note], assistant: Assistant) -> Note {
         .collect();
     assert_eq!(found.len(), 1, "one result of {assistant}: {notes:#?}");
     found[0].clone()
+}
+
+/// Codex's refusals among `notes`.
+fn codex_refusals(notes: &[Note]) -> Vec<&Note> {
+    let mark = marker(Assistant::Codex, NoteRole::Refusal);
+    notes.iter().filter(|n| n.body.contains(&mark)).collect()
 }
 
 /// The state file the after_script reads says the placeholder got its final text.
@@ -464,7 +489,7 @@ async fn a_question_gets_an_answer_and_no_branch() {
             Assistant::Claude,
             "What is greet.txt?",
             "@claude what does greet.txt do?",
-            Script::new().then(Turn::text("It greets the world.")),
+            answers(&["It greets the world."]),
         )
         .await;
 
@@ -540,12 +565,8 @@ async fn hung_model_api_times_out_with_the_error_in_the_note() {
 #[tokio::test]
 async fn guest_gets_a_polite_refusal_and_the_model_is_never_called() {
     let w = world().await;
-    let iid = w.issue("Please");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.guest().id, "@claude please fix this");
-    let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
-        .await
-        .unwrap();
+    let (issue, note) = w.issue_with_note("Please", w.guest().id, "@claude please fix this");
+    let model = model_for(Assistant::Claude, answers(&["should not happen"])).await;
 
     w.run_ok(Job::new(Assistant::Claude, issue, note, &model))
         .await;
@@ -555,45 +576,43 @@ async fn guest_gets_a_polite_refusal_and_the_model_is_never_called() {
     assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
     assert_contains(&bot_notes[0].body, "Sorry @gus");
     assert_contains(&bot_notes[0].body, "Developer");
-    assert!(
-        bot_notes[0]
-            .body
-            .contains(&marker(Assistant::Claude, NoteRole::Refusal))
+    assert_contains(
+        &bot_notes[0].body,
+        &marker(Assistant::Claude, NoteRole::Refusal),
     );
 }
 
 #[tokio::test]
 async fn one_note_for_both_assistants_gets_two_independent_answers() {
     let w = world().await;
-    let iid = w.issue("Which approach?");
-    let issue = DoubleNoteable::Issue(iid);
-    let note = w.note(issue, w.dev.id, "@claude @codex compare the two approaches");
-    let claude_model = anthropic::start(Script::new().then(Turn::text("Claude prefers A.")))
-        .await
-        .unwrap();
-    let codex_model = openai::start(Script::new().then(Turn::text("Codex prefers B.")))
-        .await
-        .unwrap();
+    let (issue, note) = w.issue_with_note(
+        "Which approach?",
+        w.dev.id,
+        "@claude @codex compare the two approaches",
+    );
+    let claude_model = model_for(Assistant::Claude, answers(&["Claude prefers A."])).await;
+    let codex_model = model_for(Assistant::Codex, answers(&["Codex prefers B."])).await;
 
     let (claude, codex) = tokio::join!(
         w.run(Job::new(Assistant::Claude, issue, note, &claude_model)),
         w.run(Job::new(Assistant::Codex, issue, note, &codex_model)),
     );
 
-    assert!(claude.succeeded(), "{}", claude.log());
-    assert!(codex.succeeded(), "{}", codex.log());
+    claude.assert_succeeded();
+    codex.assert_succeeded();
     let bot_notes = w.bot_notes(issue);
     assert_eq!(bot_notes.len(), 2, "{bot_notes:#?}");
-    assert!(
-        result_note(&bot_notes, Assistant::Claude)
-            .body
-            .contains("Claude prefers A.")
-    );
-    assert!(
-        result_note(&bot_notes, Assistant::Codex)
-            .body
-            .contains("Codex prefers B.")
-    );
+    for (assistant, says) in [
+        (Assistant::Claude, "Claude prefers A."),
+        (Assistant::Codex, "Codex prefers B."),
+    ] {
+        assert_contains(&result_note(&bot_notes, assistant).body, says);
+    }
+}
+
+/// The model runs `env` (the call `toolu_env`), then says it saw the output.
+fn prints_the_environment() -> Script {
+    call_then_answer(ToolCall::shell("toolu_env", "env"), "Here is what I saw.")
 }
 
 #[tokio::test]
@@ -606,7 +625,7 @@ async fn printing_the_environment_leaks_neither_token_nor_key() {
             Assistant::Claude,
             "Debug the env",
             "@claude show me your environment",
-            call_then_answer(ToolCall::shell("toolu_env", "env"), "Here is what I saw."),
+            prints_the_environment(),
         )
         .await;
 
@@ -615,13 +634,7 @@ async fn printing_the_environment_leaks_neither_token_nor_key() {
         .await;
 
     assert_eq!(model.problems(), Vec::<String>::new());
-    let env_output = model
-        .requests()
-        .iter()
-        .flat_map(|r| r.tool_outputs())
-        .find(|o| o.call_id == "toolu_env")
-        .map(|o| o.text.clone())
-        .expect("the env output reached the model");
+    let env_output = tool_output(&model, "toolu_env");
     assert!(
         env_output.contains("PATH="),
         "the command ran: {env_output}"
@@ -648,7 +661,7 @@ async fn an_answer_mentioning_the_other_assistant_does_not_summon_it() {
             Assistant::Claude,
             "Hand over",
             "@claude who else could help?",
-            Script::new().then(Turn::text("Ask @codex to take a look, or @claude again.")),
+            answers(&["Ask @codex to take a look, or @claude again."]),
         )
         .await;
 
@@ -703,7 +716,7 @@ async fn a_hostile_answer_runs_no_quick_action_on_the_issue() {
             Assistant::Claude,
             "Close me?",
             "@claude what now?",
-            Script::new().then(Turn::text(HOSTILE_ANSWER)),
+            answers(&[HOSTILE_ANSWER]),
         )
         .await;
 
@@ -723,9 +736,7 @@ async fn a_hostile_answer_runs_no_quick_action_on_the_merge_request() {
     let iid = feature_merge_request(&w);
     let mr = DoubleNoteable::MergeRequest(iid);
     let note = w.note(mr, w.dev.id, "@claude is this ready?");
-    let model = anthropic::start(Script::new().then(Turn::text(HOSTILE_ANSWER)))
-        .await
-        .unwrap();
+    let model = anthropic::start(answers(&[HOSTILE_ANSWER])).await.unwrap();
 
     w.run_ok(Job::new(Assistant::Claude, mr, note, &model))
         .await;
@@ -797,20 +808,10 @@ async fn a_note_without_a_mention_exits_at_once_and_posts_nothing() {
 
 /// The Note Hook body GitLab sent for `note` (the double records it like GitLab would post it).
 fn hook_payload(w: &World, noteable: DoubleNoteable, author: u64, body: &str) -> (u64, String) {
-    let note =
-        w.gl.add_note(
-            w.project,
-            noteable,
-            NoteSpec::new(author, body).emit_hooks(),
-        )
-        .unwrap()
+    let note = w
+        .note_of(noteable, NoteSpec::new(author, body).emit_hooks())
         .id;
-    let event =
-        w.gl.note_events()
-            .into_iter()
-            .find(|e| e.note_id == note)
-            .expect("the double recorded the Note Hook event");
-    (note, event.payload.to_string())
+    (note, w.note_event(note).payload.to_string())
 }
 
 #[tokio::test]
@@ -844,7 +845,7 @@ async fn a_webhook_mention_is_answered_like_a_relayed_one_and_once_if_delivered_
     let iid = w.issue("Question");
     let issue = DoubleNoteable::Issue(iid);
     let (note, payload) = hook_payload(&w, issue, w.dev.id, "@claude what is this?");
-    let model = anthropic::start(Script::new().then(Turn::text("A greeting file.")))
+    let model = anthropic::start(answers(&["A greeting file."]))
         .await
         .unwrap();
     // GitLab re-sends a delivery it thinks timed out: the same payload starts a second job.
@@ -892,7 +893,7 @@ async fn a_template_webhook_mention_is_read_back_and_answered_with_one_placehold
             Assistant::Claude,
             "Question",
             "@claude what is this?",
-            Script::new().then(Turn::text("A greeting file.")),
+            answers(&["A greeting file."]),
         )
         .await;
     let variables = [
@@ -969,18 +970,10 @@ async fn a_missing_gitlab_token_names_the_variable() {
 #[tokio::test]
 async fn a_confidential_issue_gets_an_internal_answer() {
     let w = world().await;
-    let iid =
-        w.gl.create_issue(
-            w.project,
-            IssueSpec::new(w.dev.id, "Security hole").confidential(),
-        )
-        .unwrap()
-        .iid;
-    let issue = DoubleNoteable::Issue(iid);
+    let issue =
+        DoubleNoteable::Issue(w.issue_of(IssueSpec::new(w.dev.id, "Security hole").confidential()));
     let note = w.note(issue, w.dev.id, "@claude how bad is it?");
-    let model = anthropic::start(Script::new().then(Turn::text("Quite bad.")))
-        .await
-        .unwrap();
+    let model = model_for(Assistant::Claude, answers(&["Quite bad."])).await;
 
     w.run_ok(Job::new(Assistant::Claude, issue, note, &model))
         .await;
@@ -998,9 +991,7 @@ async fn the_relays_placeholder_is_reused_for_the_answer() {
     let issue = DoubleNoteable::Issue(iid);
     let note = w.note(issue, w.dev.id, "@claude summarise");
     let relay_placeholder = w.note(issue, w.bot.id, "Claude is starting…");
-    let model = anthropic::start(Script::new().then(Turn::text("A summary.")))
-        .await
-        .unwrap();
+    let model = anthropic::start(answers(&["A summary."])).await.unwrap();
 
     w.run_ok(
         Job::new(Assistant::Claude, issue, note, &model)
@@ -1300,9 +1291,7 @@ async fn a_hook_on_the_default_branch_runs() {
         .unwrap();
     let issue = DoubleNoteable::Issue(w.issue("Hooks"));
     let note = w.note(issue, w.dev.id, "@claude what is in greet.txt?");
-    let model = anthropic::start(Script::new().then(Turn::text("A greeting.")))
-        .await
-        .unwrap();
+    let model = anthropic::start(answers(&["A greeting."])).await.unwrap();
 
     w.run_ok(Job::new(Assistant::Claude, issue, note, &model))
         .await;
@@ -1784,10 +1773,6 @@ async fn a_run_stopped_by_its_budget_publishes_what_it_did(assistant: Assistant)
     let issue = DoubleNoteable::Issue(iid);
     let handle = assistant.name();
     let note = w.note(issue, w.dev.id, &format!("@{handle} please fix this"));
-    let expensive = doubles::model::Usage {
-        input_tokens: 2_000_000,
-        output_tokens: 1_000,
-    };
     let script = match assistant {
         Assistant::Claude => {
             let file = w
@@ -1812,7 +1797,7 @@ async fn a_run_stopped_by_its_budget_publishes_what_it_did(assistant: Assistant)
                 .then(
                     Turn::tool_call(ToolCall::read_file("toolu_r2", &file))
                         .with_text("Fixed the greeting; checking the rest next.")
-                        .with_usage(expensive),
+                        .with_usage(expensive()),
                 )
                 .then(Turn::text("All done (never reached)."))
         }
@@ -1823,14 +1808,11 @@ async fn a_run_stopped_by_its_budget_publishes_what_it_did(assistant: Assistant)
                     ToolCall::write_file("call_w1", entrypoint::audit::USAGE_FILE, "forged\n"),
                 ])
                 .with_text("Fixed the greeting; checking the rest next.")
-                .with_usage(expensive),
+                .with_usage(expensive()),
             )
             .then(Turn::text("All done (never reached).")),
     };
-    let model = match assistant {
-        Assistant::Claude => anthropic::start(script).await.unwrap(),
-        Assistant::Codex => openai::start(script).await.unwrap(),
-    };
+    let model = model_for(assistant, script).await;
 
     let job = w
         .run_ok(
@@ -1929,29 +1911,21 @@ each_assistant!(a_run_stopped_by_its_budget_publishes_what_it_did:
 #[tokio::test]
 async fn the_fourth_request_within_an_hour_is_refused_with_the_retry_time() {
     let w = world().await;
-    let iid = w.issue("Questions about the greeting");
-    let issue = DoubleNoteable::Issue(iid);
-    let model = openai::start(
-        Script::new()
-            .then(Turn::text("Answer one."))
-            .then(Turn::text("Answer two."))
-            .then(Turn::text("Answer three."))
-            .then(Turn::text("Answer four (must not be asked for).")),
+    let issue = DoubleNoteable::Issue(w.issue("Questions about the greeting"));
+    let model = model_for(
+        Assistant::Codex,
+        answers(&[
+            "Answer one.",
+            "Answer two.",
+            "Answer three.",
+            "Answer four (must not be asked for).",
+        ]),
     )
-    .await
-    .unwrap();
-    let mut jobs = Vec::new();
-    for n in 1..=4 {
-        let note = w.note(issue, w.dev.id, &format!("@codex question {n}?"));
-        let job = w
-            .run(
-                Job::new(Assistant::Codex, issue, note, &model)
-                    .with("AI_RATE_LIMIT", "3/hour".to_owned()),
-            )
-            .await;
-        assert!(job.succeeded(), "{}", job.log());
-        jobs.push(job);
-    }
+    .await;
+    let questions = (1..=4).map(|n| format!("@codex question {n}?"));
+    let jobs = w
+        .ask_codex_in_turn(issue, questions, &model, ("AI_RATE_LIMIT", "3/hour"))
+        .await;
 
     assert_eq!(
         model.model_calls().len(),
@@ -1964,13 +1938,7 @@ async fn the_fourth_request_within_an_hour_is_refused_with_the_retry_time() {
         .filter(|n| entrypoint::budget::UsageLine::find(&n.body).is_some())
         .collect();
     assert_eq!(answers.len(), 3, "{bot_notes:#?}");
-    let refusals: Vec<&Note> = bot_notes
-        .iter()
-        .filter(|n| {
-            n.body
-                .contains(&marker(Assistant::Codex, NoteRole::Refusal))
-        })
-        .collect();
+    let refusals = codex_refusals(&bot_notes);
     assert_eq!(refusals.len(), 1, "one polite note: {bot_notes:#?}");
     let first = answers.iter().map(|n| n.created_at).min().unwrap();
     let retry = (first + chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M");
@@ -1995,40 +1963,21 @@ async fn the_fourth_request_within_an_hour_is_refused_with_the_retry_time() {
 #[tokio::test]
 async fn a_spent_monthly_budget_refuses_the_next_request_before_the_model_runs() {
     let w = world().await;
-    let iid = w.issue("Budget");
-    let issue = DoubleNoteable::Issue(iid);
-    let model = openai::start(
+    let issue = DoubleNoteable::Issue(w.issue("Budget"));
+    let model = model_for(
+        Assistant::Codex,
         Script::new()
-            .then(
-                Turn::text("An expensive answer.").with_usage(doubles::model::Usage {
-                    input_tokens: 2_000_000,
-                    output_tokens: 1_000,
-                }),
-            )
+            .then(Turn::text("An expensive answer.").with_usage(expensive()))
             .then(Turn::text("Never asked for.")),
     )
-    .await
-    .unwrap();
-    for n in 1..=2 {
-        let note = w.note(issue, w.dev.id, &format!("@codex request {n}"));
-        let job = w
-            .run(
-                Job::new(Assistant::Codex, issue, note, &model)
-                    .with("AI_MONTHLY_BUDGET_USD", "1".to_owned()),
-            )
-            .await;
-        assert!(job.succeeded(), "{}", job.log());
-    }
+    .await;
+    let requests = (1..=2).map(|n| format!("@codex request {n}"));
+    w.ask_codex_in_turn(issue, requests, &model, ("AI_MONTHLY_BUDGET_USD", "1"))
+        .await;
 
     assert_eq!(model.model_calls().len(), 1);
     let bot_notes = w.bot_notes(issue);
-    let refusal = bot_notes
-        .iter()
-        .find(|n| {
-            n.body
-                .contains(&marker(Assistant::Codex, NoteRole::Refusal))
-        })
-        .expect("a refusal");
+    let refusal = *codex_refusals(&bot_notes).first().expect("a refusal");
     let now = chrono::Utc::now();
     let next_month = entrypoint::budget::MonthlyBudget::month_of(now).1;
     assert_contains(&refusal.body, "spent about $4.01 this month");
@@ -2341,14 +2290,9 @@ async fn a_screenshot_in_the_issue_is_handed_to_each_cli() {
 #[tokio::test]
 async fn a_duo_flow_uses_its_injected_token_and_the_model_never_sees_it() {
     let w = world().await;
+    let model = model_for(Assistant::Claude, prints_the_environment()).await;
     let iid = w.issue("Flow env");
     let issue = DoubleNoteable::Issue(iid);
-    let model = anthropic::start(call_then_answer(
-        ToolCall::shell("toolu_env", "env"),
-        "Here is what I saw.",
-    ))
-    .await
-    .unwrap();
     let context = serde_json::json!({"issue": {
         "iid": iid, "project_id": w.project, "title": "Flow env", "state": "opened",
         "confidential": false, "notes": []

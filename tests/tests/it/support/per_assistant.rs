@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use doubles::model::stories::{claude_fixes_greeting, codex_fixes_greeting};
-use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
+use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, Usage, anthropic, openai};
 use entrypoint::agent::Assistant;
 
 /// A model double playing `script` in the API `assistant`'s CLI calls (Anthropic's Messages
@@ -34,6 +34,34 @@ pub fn call_then_answer(call: ToolCall, answer: &str) -> Script {
     Script::new()
         .then(Turn::tool_call(call))
         .then(Turn::text(answer).expecting(Expectation::ToolOutputFor(id)))
+}
+
+/// The model answers each of `texts` in turn, one per request.
+pub fn answers(texts: &[&str]) -> Script {
+    texts
+        .iter()
+        .fold(Script::new(), |script, text| script.then(Turn::text(*text)))
+}
+
+/// The usage of a huge answer: 2M prompt tokens cost dollars at any listed price, so one such
+/// answer goes over every budget the stories set.
+pub fn expensive() -> Usage {
+    Usage {
+        input_tokens: 2_000_000,
+        output_tokens: 1_000,
+    }
+}
+
+/// The output of the tool call `call_id`, as the CLI sent it back to the model.
+#[track_caller]
+pub fn tool_output(model: &ModelDouble, call_id: &str) -> String {
+    model
+        .requests()
+        .iter()
+        .flat_map(|r| r.tool_outputs())
+        .find(|o| o.call_id == call_id)
+        .map(|o| o.text.clone())
+        .unwrap_or_else(|| panic!("the CLI answered the call {call_id}"))
 }
 
 /// `text` holds `needle`; the failure shows the whole text, as the stories' notes and logs are
