@@ -195,6 +195,16 @@ impl Story {
             .iid
     }
 
+    /// dana commits `changes` to `branch` of the project's repository as `message`; the new
+    /// commit's SHA.
+    pub fn commit(&self, branch: &str, changes: &[FileChange], message: &str) -> String {
+        self.gl
+            .repo(self.project)
+            .expect("the project's repository")
+            .commit(branch, changes, message, &dana())
+            .expect("the commit")
+    }
+
     /// The text of `path` on `branch` of the project's repository, if the file is there.
     pub fn file_on(&self, branch: &str, path: &str) -> Option<String> {
         let repo = self
