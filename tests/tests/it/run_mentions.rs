@@ -314,21 +314,12 @@ async fn mr_thread_reply_pushes_a_commit_to_the_mr_branch() {
     let w = world().await;
     let iid = feature_merge_request(&w);
     let mr = DoubleNoteable::MergeRequest(iid);
-    let thread =
-        w.gl.add_note(
-            w.project,
-            mr,
-            NoteSpec::new(w.dev.id, "The word two is vague.").thread(),
-        )
-        .unwrap();
-    let note =
-        w.gl.add_note(
-            w.project,
-            mr,
-            NoteSpec::new(w.dev.id, "@codex rename two to second").reply_to(&thread.discussion_id),
-        )
-        .unwrap()
-        .id;
+    let thread = w.note_of(
+        mr,
+        NoteSpec::new(w.dev.id, "The word two is vague.").thread(),
+    );
+    let reply = NoteSpec::new(w.dev.id, "@codex rename two to second");
+    let note = w.note_of(mr, reply.reply_to(&thread.discussion_id)).id;
     let model = model_for(Assistant::Codex, codex_renames_two_to_second("call_r1")).await;
 
     w.run_ok(Job::new(Assistant::Codex, mr, note, &model)).await;
@@ -450,7 +441,7 @@ async fn a_scheduled_scan_answers_each_new_mention_once_in_its_own_job() {
     };
 
     let job = w.run_command("scan", scan()).await;
-    assert!(job.succeeded(), "{}", job.log());
+    job.assert_succeeded();
     let stdout = job.stdout();
     assert_contains(&stdout, "scan: 2 new mention(s)");
     let answers: Vec<String> = [first, second]
@@ -462,7 +453,7 @@ async fn a_scheduled_scan_answers_each_new_mention_once_in_its_own_job() {
 
     let asked = model.requests().len();
     let again = w.run_command("scan", scan()).await;
-    assert!(again.succeeded(), "{}", again.log());
+    again.assert_succeeded();
     let stdout = again.stdout();
     assert!(
         stdout.contains("scan: 0 new mention(s)") && stdout.contains("2 already claimed"),
@@ -850,13 +841,13 @@ async fn a_webhook_mention_is_answered_like_a_relayed_one_and_once_if_delivered_
     };
 
     let job = w.run(delivery()).await;
-    assert!(job.succeeded(), "{}", job.log());
+    job.assert_succeeded();
     let result = w.answer(issue, Assistant::Claude);
     assert_contains(&result.body, "A greeting file.");
 
     let asked = model.requests().len();
     let again = w.run(delivery()).await;
-    assert!(again.succeeded(), "{}", again.log());
+    again.assert_succeeded();
     assert_contains(&again.log(), "already answered or being answered");
     let bot_notes = w.bot_notes(issue);
     assert_eq!(
@@ -1401,7 +1392,7 @@ async fn an_opened_merge_request_gets_one_batched_review_and_a_push_only_its_new
     )
     .await;
     let first = auto_review(&w, iid, &first_model, Vec::new()).await;
-    assert!(first.succeeded(), "{}", first.log());
+    first.assert_succeeded();
     assert_eq!(first_model.problems(), Vec::<String>::new());
     assert!(
         first_model.model_calls()[0].contains("Flag every TODO as should_fix."),
@@ -1460,7 +1451,7 @@ async fn an_opened_merge_request_gets_one_batched_review_and_a_push_only_its_new
     )
     .await;
     let second = auto_review(&w, iid, &second_model, Vec::new()).await;
-    assert!(second.succeeded(), "{}", second.log());
+    second.assert_succeeded();
     let (first_prompt, first_total) = prompt_and_request_bytes(&first_model);
     let (second_prompt, second_total) = prompt_and_request_bytes(&second_model);
     eprintln!(
@@ -1507,7 +1498,7 @@ async fn an_opened_merge_request_gets_one_batched_review_and_a_push_only_its_new
     // Nothing new since: the job stops before the model.
     let idle_model = model_for(Assistant::Claude, Script::new()).await;
     let third = auto_review(&w, iid, &idle_model, Vec::new()).await;
-    assert!(third.succeeded(), "{}", third.log());
+    third.assert_succeeded();
     assert!(idle_model.model_calls().is_empty());
     assert_contains(&third.log(), "was reviewed already");
 }
@@ -1519,7 +1510,7 @@ async fn a_draft_is_reviewed_only_once_ready_and_an_oversized_diff_gets_one_note
     let mr = DoubleNoteable::MergeRequest(iid);
     let idle = model_for(Assistant::Claude, Script::new()).await;
     let draft = auto_review(&w, iid, &idle, vec![("AI_AUTO_REVIEW", "ready".into())]).await;
-    assert!(draft.succeeded(), "{}", draft.log());
+    draft.assert_succeeded();
     assert_contains(&draft.log(), "is a draft");
     assert!(w.bot_notes(mr).is_empty(), "nothing posted on a draft");
     assert!(idle.model_calls().is_empty());
@@ -1536,7 +1527,7 @@ async fn a_draft_is_reviewed_only_once_ready_and_an_oversized_diff_gets_one_note
         ],
     )
     .await;
-    assert!(limited.succeeded(), "{}", limited.log());
+    limited.assert_succeeded();
     assert!(
         idle.model_calls().is_empty(),
         "an oversized diff costs no model call"
@@ -1571,7 +1562,7 @@ async fn path_filters_leave_files_out_of_the_automatic_review_and_its_size_limit
         vec![("AI_REVIEW_PATHS", "lib/**, {test,spec}/**".to_owned())],
     ] {
         let skipped = auto_review(&w, iid, &idle, filters).await;
-        assert!(skipped.succeeded(), "{}", skipped.log());
+        skipped.assert_succeeded();
         assert_contains(
             &skipped.log(),
             "no changed file of the merge request is one to review",
@@ -1599,7 +1590,7 @@ async fn path_filters_leave_files_out_of_the_automatic_review_and_its_size_limit
         ],
     )
     .await;
-    assert!(reviewed.succeeded(), "{}", reviewed.log());
+    reviewed.assert_succeeded();
     assert_eq!(model.problems(), Vec::<String>::new());
     let prompt = &model.model_calls()[0];
     assert!(
@@ -1639,7 +1630,7 @@ async fn a_push_that_fixes_a_finding_gets_its_thread_resolved_by_the_next_automa
     )
     .await;
     let first = auto_review(&w, iid, &first_model, Vec::new()).await;
-    assert!(first.succeeded(), "{}", first.log());
+    first.assert_succeeded();
     let body: String = (1..=30)
         .map(|n| match n {
             10 => "line ten\n".to_owned(),
@@ -1654,7 +1645,7 @@ async fn a_push_that_fixes_a_finding_gets_its_thread_resolved_by_the_next_automa
     )
     .await;
     let second = auto_review(&w, iid, &second_model, Vec::new()).await;
-    assert!(second.succeeded(), "{}", second.log());
+    second.assert_succeeded();
 
     let notes = w.notes(mr);
     let thread: Vec<&Note> = notes.iter().filter(|n| n.position.is_some()).collect();
@@ -1706,7 +1697,7 @@ async fn codex_reviews_a_merge_request_in_the_review_job_too() {
     )
     .await;
     let job = auto_review_as(&w, Assistant::Codex, iid, &model, Vec::new()).await;
-    assert!(job.succeeded(), "{}", job.log());
+    job.assert_succeeded();
     assert_eq!(model.problems(), Vec::<String>::new());
     let notes = w.notes(DoubleNoteable::MergeRequest(iid));
     let threads: Vec<&Note> = notes.iter().filter(|n| n.position.is_some()).collect();
@@ -2135,7 +2126,7 @@ async fn house_instructions_come_from_the_variable_or_the_default_branch_only() 
                     .with("AI_EXTRA_INSTRUCTIONS", value.to_owned()),
             )
             .await;
-        assert!(job.succeeded(), "{}", job.log());
+        job.assert_succeeded();
         assert_eq!(model.problems(), Vec::<String>::new(), "{value}");
         assert!(
             model
@@ -2235,7 +2226,7 @@ async fn a_screenshot_in_the_issue_is_handed_to_each_cli() {
 
         let job = w.run(Job::new(assistant, issue, note, &model)).await;
 
-        assert!(job.succeeded(), "{}", job.log());
+        job.assert_succeeded();
         assert_eq!(model.problems(), Vec::<String>::new(), "{assistant}");
         let first = &model.model_calls()[0];
         assert!(
