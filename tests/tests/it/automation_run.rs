@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use crate::support::ci_job::{ModelKeys, run_with, write};
 use crate::support::finished::Finished;
 use crate::support::per_assistant::{
-    answers, assert_contains, each_assistant, expensive, fixes_greeting, model_for,
+    answer_if_asked_with, answers, assert_contains, each_assistant, expensive, fixes_greeting,
+    model_for,
 };
 use crate::support::story::{Story, story_world};
 
@@ -113,6 +114,13 @@ impl World {
         }
     }
 
+    /// The nightly dependency count, its result checked against [`SCHEMA`].
+    async fn count_outdated(&self, assistant: Assistant, model: &ModelDouble) -> Finished {
+        let prompt = "Count the outdated dependencies.";
+        self.prompted(assistant, model, prompt, &[("AI_OUTPUT_SCHEMA", SCHEMA)])
+            .await
+    }
+
     /// [`World::task`] with the prompt `prompt` and the further variables `extra`, no
     /// arguments: how most tasks are started.
     async fn prompted(
@@ -126,6 +134,23 @@ impl World {
         vars.extend_from_slice(extra);
         self.task(assistant, model, &[], &vars).await
     }
+}
+
+/// The task failed, and says so in its result and its dotenv report, with an error naming
+/// `names`; the result.
+#[track_caller]
+fn assert_task_failed(job: &Finished, names: &str) -> Value {
+    assert!(
+        !job.succeeded(),
+        "a failed task is a failed job: {}",
+        job.log()
+    );
+    let result = job.result();
+    assert_eq!(result["conclusion"], "failure", "{result}");
+    let error = result["error"].as_str().expect("the result has an error");
+    assert_contains(error, names);
+    assert_eq!(job.var("AI_CONCLUSION"), "failure");
+    result
 }
 
 /// The structured result the model gives: Claude through its `StructuredOutput` tool (which
@@ -246,27 +271,15 @@ async fn a_result_violating_the_schema_fails_the_task_with_its_message() {
     )
     .await;
 
-    let job = w
-        .prompted(
-            Assistant::Codex,
-            &model,
-            "Count the outdated dependencies.",
-            &[("AI_OUTPUT_SCHEMA", SCHEMA)],
-        )
-        .await;
+    let job = w.count_outdated(Assistant::Codex, &model).await;
 
-    assert!(!job.succeeded(), "an invalid result is a failed job");
     let log = job.log();
     assert!(
         log.contains("the task failed") && log.contains("does not match AI_OUTPUT_SCHEMA"),
         "{log}"
     );
-    let result = job.result();
-    assert_eq!(result["conclusion"], "failure");
+    let result = assert_task_failed(&job, "at /outdated_crates");
     assert_eq!(result["structured_output"], Value::Null);
-    let error = result["error"].as_str().unwrap();
-    assert_contains(&error, "at /outdated_crates");
-    assert_eq!(job.var("AI_CONCLUSION"), "failure");
 }
 
 #[tokio::test]
@@ -280,24 +293,10 @@ async fn a_claude_answer_without_the_structured_result_fails_the_task() {
     )
     .await;
 
-    let job = w
-        .prompted(
-            Assistant::Claude,
-            &model,
-            "Count the outdated dependencies.",
-            &[("AI_OUTPUT_SCHEMA", SCHEMA)],
-        )
-        .await;
+    let job = w.count_outdated(Assistant::Claude, &model).await;
 
-    assert!(!job.succeeded(), "{}", job.log());
-    let result = job.result();
-    assert_eq!(result["conclusion"], "failure", "{result}");
-    let error = result["error"].as_str().unwrap();
-    assert!(
-        error.contains("AI_OUTPUT_SCHEMA"),
-        "the failure names the variable: {error}"
-    );
-    assert_eq!(job.var("AI_CONCLUSION"), "failure");
+    // The failure names the variable.
+    assert_task_failed(&job, "AI_OUTPUT_SCHEMA");
 }
 
 async fn a_task_that_changes_files_opens_a_branch_and_merge_request(assistant: Assistant) {
@@ -437,10 +436,7 @@ async fn a_prompt_file_is_read_from_the_default_branch_only() {
     );
     let model = model_for(
         Assistant::Claude,
-        Script::new().then(
-            Turn::text("The greeting says hello.")
-                .expecting(Expectation::Contains("TASK-MAIN-4410".into())),
-        ),
+        answer_if_asked_with("The greeting says hello.", "TASK-MAIN-4410"),
     )
     .await;
 

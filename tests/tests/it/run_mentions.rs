@@ -23,8 +23,8 @@ use entrypoint::publish::state::StateFile;
 use crate::support::ci_job::{ModelKeys, finish, write};
 use crate::support::finished::Finished;
 use crate::support::per_assistant::{
-    answers, assert_contains, call_then_answer, each_assistant, expensive, fixes_greeting,
-    model_for, tool_output,
+    answer_if_asked_with, answers, assert_contains, call_then_answer, each_assistant, expensive,
+    fixes_greeting, model_for, tool_output,
 };
 use crate::support::story::{Story, story_world};
 
@@ -1987,10 +1987,7 @@ async fn fix_the_failing_pipeline_shows_the_failed_jobs_log_without_its_secrets(
     let note = w.note(mr, w.dev.id, "@claude fix the failing pipeline");
     let model = model_for(
         Assistant::Claude,
-        Script::new().then(
-            Turn::text("The test expects four.")
-                .expecting(Expectation::Contains("counts_to_four ... FAILED".into())),
-        ),
+        answer_if_asked_with("The test expects four.", "counts_to_four ... FAILED"),
     )
     .await;
 
@@ -2113,13 +2110,8 @@ async fn house_instructions_come_from_the_variable_or_the_default_branch_only() 
         ("Always cite TEXT-RULE-7310.", "Always cite TEXT-RULE-7310."),
     ] {
         let note = w.note(mr, w.dev.id, "@claude what changed?");
-        let model = model_for(
-            Assistant::Claude,
-            Script::new().then(Turn::text("Done.").expecting(Expectation::Contains(format!(
-                "follow these:\n\n{expected}"
-            )))),
-        )
-        .await;
+        let house = format!("follow these:\n\n{expected}");
+        let model = model_for(Assistant::Claude, answer_if_asked_with("Done.", &house)).await;
         let job = w
             .run(
                 Job::new(Assistant::Claude, mr, note, &model)
@@ -2196,33 +2188,20 @@ async fn a_screenshot_in_the_issue_is_handed_to_each_cli() {
             .join(format!("{}-{note}.tmp", assistant.name()))
             .join(format!("ai-images-{}", assistant.name()))
             .join("image-1.png");
-        let model = match assistant {
-            Assistant::Claude => {
-                model_for(
-                    Assistant::Claude,
-                    Script::new()
-                        .then(
-                            Turn::tool_call(ToolCall::read_file("toolu_img", &image))
-                                .expecting(Expectation::Contains(image.display().to_string())),
-                        )
-                        .then(
-                            Turn::text("The button is off.")
-                                .expecting(Expectation::Contains(PNG_BASE64_START.into())),
-                        ),
+        // Codex is handed the image; Claude is told where it is and reads it.
+        let script = match assistant {
+            Assistant::Claude => Script::new()
+                .then(
+                    Turn::tool_call(ToolCall::read_file("toolu_img", &image))
+                        .expecting(Expectation::Contains(image.display().to_string())),
                 )
-                .await
-            }
-            Assistant::Codex => {
-                model_for(
-                    Assistant::Codex,
-                    Script::new().then(
-                        Turn::text("The button is off.")
-                            .expecting(Expectation::Contains(PNG_BASE64_START.into())),
-                    ),
-                )
-                .await
-            }
+                .then(
+                    Turn::text("The button is off.")
+                        .expecting(Expectation::Contains(PNG_BASE64_START.into())),
+                ),
+            Assistant::Codex => answer_if_asked_with("The button is off.", PNG_BASE64_START),
         };
+        let model = model_for(assistant, script).await;
 
         let job = w.run(Job::new(assistant, issue, note, &model)).await;
 

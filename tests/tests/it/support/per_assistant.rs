@@ -64,6 +64,12 @@ pub fn tool_output(model: &ModelDouble, call_id: &str) -> String {
         .unwrap_or_else(|| panic!("the CLI answered the call {call_id}"))
 }
 
+/// The model answers `answer`, and only to a request that holds `needle` (the double reports
+/// one that does not as a problem).
+pub fn answer_if_asked_with(answer: &str, needle: &str) -> Script {
+    Script::new().then(Turn::text(answer).expecting(Expectation::Contains(needle.into())))
+}
+
 /// `text` holds `needle`; the failure shows the whole text, as the stories' notes and logs are
 /// what a reader needs to see.
 #[track_caller]
