@@ -5,7 +5,7 @@
 //! The first run installs the CLIs from npm into the user cache (about 15 s each). Each run is
 //! as the entrypoint makes it: the CLI as a sandbox uid of its own, network open.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use doubles::model::cli::{Cli, InstalledCli, install};
@@ -97,6 +97,15 @@ async fn run_collecting(spec: &RunSpec) -> (RunReport, Vec<AssistantEvent>) {
         spec.assistant, report.outcome, report.elapsed
     );
     (report, events)
+}
+
+/// How `assistant`'s tools name `file` in the workspace `work`: Claude's take absolute paths,
+/// Codex's are relative to its workspace.
+fn tool_path(assistant: Assistant, work: &Path, file: &str) -> PathBuf {
+    match assistant {
+        Assistant::Claude => work.join(file),
+        Assistant::Codex => file.into(),
+    }
 }
 
 /// The run succeeded; `case` says which one failed.
@@ -474,10 +483,7 @@ async fn claude_stops_at_the_turn_limit_and_says_so() {
 async fn each_assistant_stops_at_its_budget_with_what_it_did() {
     for assistant in Assistant::ALL {
         let work = doubles::sandbox::reachable_tempdir();
-        let path = match assistant {
-            Assistant::Claude => work.path().join("half.txt"),
-            Assistant::Codex => "half.txt".into(),
-        };
+        let path = tool_path(assistant, work.path(), "half.txt");
         // Claude Code checks its budget when an answer arrives and may or may not run that
         // answer's tool calls first, so the expensive answer's tool is one whose effect no
         // assertion depends on.
@@ -567,10 +573,7 @@ async fn codex_is_held_to_its_turn_limit_and_priced_by_the_proxy() {
 async fn tool_calls_reach_the_caller_while_the_assistant_is_still_working() {
     for assistant in Assistant::ALL {
         let work = doubles::sandbox::reachable_tempdir();
-        let path = match assistant {
-            Assistant::Claude => work.path().join("a.txt"),
-            Assistant::Codex => "a.txt".into(),
-        };
+        let path = tool_path(assistant, work.path(), "a.txt");
         let script = Script::new()
             .then(Turn::tool_call(ToolCall::write_file("call_w", path, "a\n")))
             .then(Turn::text("Done.").after(Duration::from_secs(2)));

@@ -17,7 +17,7 @@ use crate::support::ci_job::{ModelKeys, run_with, write};
 use crate::support::finished::Finished;
 use crate::support::per_assistant::{
     answer_if_asked_with, answers, assert_contains, each_assistant, expensive, fixes_greeting,
-    model_for,
+    model_for, over_budget,
 };
 use crate::support::story::{Story, story_world};
 
@@ -196,14 +196,7 @@ async fn a_scheduled_task_leaves_a_schema_checked_result_for_later_jobs(assistan
     let answer = json!({"outdated_crates": 3, "summary": "serde, tokio and url are behind"});
     let model = model_for(assistant, structured_answer(assistant, &answer)).await;
 
-    let job = w
-        .prompted(
-            assistant,
-            &model,
-            "Count the outdated dependencies; change nothing.",
-            &[("AI_OUTPUT_SCHEMA", SCHEMA)],
-        )
-        .await;
+    let job = w.count_outdated(assistant, &model).await;
 
     job.assert_succeeded();
     assert_eq!(model.problems(), Vec::<String>::new());
@@ -531,13 +524,7 @@ async fn a_spent_monthly_budget_stops_the_next_task_before_the_model_runs() {
     let w = world().await;
     let iid = w.issue("Nightly reports");
     let issue = DoubleNoteable::Issue(iid);
-    let model = model_for(
-        Assistant::Codex,
-        Script::new()
-            .then(Turn::text("An expensive report.").with_usage(expensive()))
-            .then(Turn::text("Never asked for.")),
-    )
-    .await;
+    let model = model_for(Assistant::Codex, over_budget("An expensive report.")).await;
     let post_to = format!("issue:{iid}");
     let extra = [
         ("AI_PROMPT", "Write the nightly report."),

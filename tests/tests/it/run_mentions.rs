@@ -24,7 +24,7 @@ use crate::support::ci_job::{ModelKeys, finish, write};
 use crate::support::finished::Finished;
 use crate::support::per_assistant::{
     answer_if_asked_with, answers, assert_contains, call_then_answer, each_assistant, expensive,
-    fixes_greeting, model_for, tool_output,
+    fixes_greeting, model_for, over_budget, tool_output,
 };
 use crate::support::story::{Story, story_world};
 
@@ -1924,13 +1924,7 @@ async fn the_fourth_request_within_an_hour_is_refused_with_the_retry_time() {
 async fn a_spent_monthly_budget_refuses_the_next_request_before_the_model_runs() {
     let w = world().await;
     let issue = DoubleNoteable::Issue(w.issue("Budget"));
-    let model = model_for(
-        Assistant::Codex,
-        Script::new()
-            .then(Turn::text("An expensive answer.").with_usage(expensive()))
-            .then(Turn::text("Never asked for.")),
-    )
-    .await;
+    let model = model_for(Assistant::Codex, over_budget("An expensive answer.")).await;
     let requests = (1..=2).map(|n| format!("@codex request {n}"));
     w.ask_codex_in_turn(issue, requests, &model, ("AI_MONTHLY_BUDGET_USD", "1"))
         .await;

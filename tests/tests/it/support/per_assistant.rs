@@ -52,6 +52,14 @@ pub fn expensive() -> Usage {
     }
 }
 
+/// The model answers `answer` with [`expensive`] usage, and has one more answer that no
+/// request may get once the budget is spent.
+pub fn over_budget(answer: &str) -> Script {
+    Script::new()
+        .then(Turn::text(answer).with_usage(expensive()))
+        .then(Turn::text("Never asked for."))
+}
+
 /// The output of the tool call `call_id`, as the CLI sent it back to the model.
 #[track_caller]
 pub fn tool_output(model: &ModelDouble, call_id: &str) -> String {
