@@ -1,14 +1,15 @@
 //! What several user stories share, so that a story file holds its story: the CI job that
 //! runs `entrypoint` as a GitLab runner would ([`ci_job`]) and what a story keeps of it once
 //! finished ([`finished`]), the product's GitLab client as the library stories build it
-//! ([`gitlab_client`]), snapshots of rendered notes ([`snapshot`]), the project a CI-job story
-//! plays in ([`story`]), and the spec of a direct `agent::run` ([`runs`]), a Note Hook's
-//! trigger ([`trigger`]), what the setup stories share ([`setup`]), the seeded double the
-//! library stories play against ([`seeded`]), running a test that changes its process in a
-//! process of its own ([`own_process`]), and what the stories told once per assistant share
-//! ([`per_assistant`]).
+//! ([`gitlab_client`]), the project the context stories read ([`context_world`]), snapshots
+//! of rendered notes ([`snapshot`]), the project a CI-job story plays in ([`story`]), and the
+//! spec of a direct `agent::run` ([`runs`]), a Note Hook's trigger ([`trigger`]), what the
+//! setup stories share ([`setup`]), the seeded double the library stories play against
+//! ([`seeded`]), running a test that changes its process in a process of its own
+//! ([`own_process`]), and what the stories told once per assistant share ([`per_assistant`]).
 
 pub mod ci_job;
+pub mod context_world;
 pub mod finished;
 pub mod gitlab_client;
 pub mod own_process;
