@@ -4,7 +4,7 @@
 //! their logs, and what was cut.
 
 use doubles::gitlab::double::{
-    IssueSpec, JobSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
+    IssueSpec, JobSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, UserSpec,
 };
 use entrypoint::agent::Handles;
 use entrypoint::context::ci::{CiContext, CiItem, LogExcerpt};
@@ -162,12 +162,7 @@ async fn a_merge_request_mention_sees_its_head_pipelines_failed_jobs() {
     repo.create_branch("feature", "main").unwrap();
     repo.commit("feature", &[write("b.txt", "b\n")], "B\n", &dana())
         .unwrap();
-    let mr =
-        w.gl.create_merge_request(
-            w.project,
-            MrSpec::new(w.alice.id, "feature", "main", "Add b"),
-        )
-        .unwrap();
+    let mr = w.merge_request("feature", "Add b");
     let gitlab = w.client(&w.bot.token);
     let fetched = gitlab
         .merge_request(&w.project_ref(), MergeRequestIid(mr.iid))

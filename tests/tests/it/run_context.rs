@@ -1,11 +1,11 @@
 //! Gathering a request's context from the GitLab double: what goes into the prompt, what is
 //! left out, how it is cleaned and delimited, and how many API calls it costs.
 
-use doubles::gitlab::double::{IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable, UserSpec};
+use doubles::gitlab::double::{IssueSpec, NoteSpec, Noteable as DoubleNoteable, UserSpec};
 use entrypoint::agent::Assistant;
 use entrypoint::context::{ContextBudget, gather, render};
 use entrypoint::gitlab::diff_position::DiffPosition;
-use entrypoint::gitlab::ids::{DiscussionId, IssueIid, MergeRequestIid, Noteable};
+use entrypoint::gitlab::ids::{IssueIid, MergeRequestIid, Noteable};
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::trigger::NoteKind;
 use serde_json::json;
@@ -13,7 +13,6 @@ use serde_json::json;
 use crate::support::ci_job::{dana, write};
 use crate::support::context_world::ContextWorld;
 use crate::support::per_assistant::assert_contains;
-use crate::support::trigger::note_trigger;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn issue_context_is_clean_complete_and_delimited() {
@@ -58,14 +57,13 @@ async fn issue_context_is_clean_complete_and_delimited() {
     );
 
     gl.clear_requests();
-    let trigger = note_trigger(
-        w.project,
+    // The request is a reply in the thread `started` began.
+    assert_eq!(request.discussion_id, started.discussion_id);
+    let trigger = w.trigger_of(
         Noteable::Issue(IssueIid(issue.iid)),
-        request.id,
-        alice.id,
+        &request,
         "@claude please fix it",
         NoteKind::DiscussionNote,
-        DiscussionId::new(&started.discussion_id).ok(),
     );
     let context = gather(&w.client(&w.bot.token), &trigger).await.unwrap();
     assert_eq!(context.api_calls as usize, gl.requests().len());
@@ -161,12 +159,7 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
         &dana(),
     )
     .unwrap();
-    let mr = gl
-        .create_merge_request(
-            w.project,
-            MrSpec::new(alice.id, "feature", "main", "Rename line 10"),
-        )
-        .unwrap();
+    let mr = w.merge_request("feature", "Rename line 10");
     let gitlab = w.client(&w.bot.token);
     let refs = gitlab
         .merge_request(&w.project_ref(), MergeRequestIid(mr.iid))
@@ -185,16 +178,14 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
     );
     gl.clear_requests();
     let position: DiffPosition = serde_json::from_value(position).unwrap();
-    let trigger = note_trigger(
-        w.project,
+    let diff_note = NoteKind::DiffNote {
+        position: Box::new(position),
+    };
+    let trigger = w.trigger_of(
         Noteable::MergeRequest(MergeRequestIid(mr.iid)),
-        note.id,
-        alice.id,
+        &note,
         "@claude use a numeral here",
-        NoteKind::DiffNote {
-            position: Box::new(position),
-        },
-        DiscussionId::new(&note.discussion_id).ok(),
+        diff_note,
     );
     let context = gather(&gitlab, &trigger).await.unwrap();
     assert_eq!(context.api_calls as usize, gl.requests().len());

@@ -5,12 +5,15 @@
 
 use doubles::gitlab::GitLabDouble;
 use doubles::gitlab::double::{
-    NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededNote, SeededUser, UserSpec,
+    MrSpec, NoteSpec, Noteable as DoubleNoteable, ProjectSpec, SeededNote, SeededNoteable,
+    SeededUser, UserSpec,
 };
 use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
+use entrypoint::gitlab::ids::{DiscussionId, Noteable, ProjectId, ProjectRef};
+use entrypoint::trigger::{NoteKind, Trigger};
 
 use super::gitlab_client;
+use super::trigger::note_trigger;
 
 pub struct ContextWorld {
     pub gl: GitLabDouble,
@@ -61,6 +64,37 @@ impl ContextWorld {
         self.gl
             .add_note(self.project, noteable, spec)
             .expect("note")
+    }
+
+    /// alice's merge request `title` from `source` into `main`.
+    pub fn merge_request(&self, source: &str, title: &str) -> SeededNoteable {
+        self.gl
+            .create_merge_request(
+                self.project,
+                MrSpec::new(self.alice.id, source, "main", title),
+            )
+            .expect("merge request")
+    }
+
+    /// The trigger the job makes of alice's `note` saying `body` on `noteable`: a `kind` note
+    /// in the note's discussion.
+    pub fn trigger_of(
+        &self,
+        noteable: Noteable,
+        note: &SeededNote,
+        body: &str,
+        kind: NoteKind,
+    ) -> Trigger {
+        let discussion = DiscussionId::new(&note.discussion_id).ok();
+        note_trigger(
+            self.project,
+            noteable,
+            note.id,
+            self.alice.id,
+            body,
+            kind,
+            discussion,
+        )
     }
 
     /// `GET <api>/<path>` with `token`, as a raw HTTP client sees GitLab's answer.
