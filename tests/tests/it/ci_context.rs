@@ -17,7 +17,6 @@ use entrypoint::trigger::{NoteKind, Trigger};
 use crate::support::ci_job::{dana, write};
 use crate::support::context_world::ContextWorld;
 use crate::support::per_assistant::assert_contains;
-use crate::support::trigger::note_trigger;
 
 /// The context world with a base commit on `main`, alice a Developer, and the guest gus.
 struct World {
@@ -58,15 +57,14 @@ impl World {
             Noteable::MergeRequest(iid) => DoubleNoteable::MergeRequest(iid.0),
         };
         let note = self.note(on, NoteSpec::new(self.alice.id, body));
-        note_trigger(
-            self.project,
-            noteable,
-            note.id,
-            self.alice.id,
-            body,
-            NoteKind::Comment,
-            None,
-        )
+        self.trigger_of(noteable, &note, body, NoteKind::Comment)
+    }
+
+    /// A failed pipeline on `branch` of the project; its id.
+    fn failed_pipeline(&self, branch: &str) -> u64 {
+        self.gl
+            .add_branch_pipeline(self.project, branch, "failed")
+            .unwrap()
     }
 
     /// A failed job `name` in `pipeline` that logged `trace`; its id.
@@ -85,9 +83,7 @@ impl World {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_double_serves_jobs_and_logs_as_gitlab_does() {
     let w = world().await;
-    let pipeline =
-        w.gl.add_branch_pipeline(w.project, "main", "failed")
-            .unwrap();
+    let pipeline = w.failed_pipeline("main");
     let ok =
         w.gl.add_job(pipeline, JobSpec::new("lint", "test"))
             .unwrap();
@@ -171,12 +167,8 @@ async fn a_merge_request_mention_sees_its_head_pipelines_failed_jobs() {
     assert_eq!(fetched.head_pipeline, None, "no pipeline has run yet");
 
     // An older pipeline of another commit is not the head pipeline.
-    let old =
-        w.gl.add_branch_pipeline(w.project, "main", "failed")
-            .unwrap();
-    let pipeline =
-        w.gl.add_branch_pipeline(w.project, "feature", "failed")
-            .unwrap();
+    let old = w.failed_pipeline("main");
+    let pipeline = w.failed_pipeline("feature");
     assert_ne!(old, pipeline);
     for n in 0..3 {
         let log: String = (0..500).map(|i| format!("job {n} step {i}\n")).collect();
@@ -250,9 +242,7 @@ async fn a_merge_request_mention_sees_its_head_pipelines_failed_jobs() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_issue_sees_the_jobs_it_links_in_this_project_only() {
     let w = world().await;
-    let pipeline =
-        w.gl.add_branch_pipeline(w.project, "main", "failed")
-            .unwrap();
+    let pipeline = w.failed_pipeline("main");
     let job =
         w.gl.add_job(
             pipeline,
