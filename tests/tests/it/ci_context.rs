@@ -158,12 +158,8 @@ async fn a_merge_request_mention_sees_its_head_pipelines_failed_jobs() {
     repo.create_branch("feature", "main").unwrap();
     repo.commit("feature", &[write("b.txt", "b\n")], "B\n", &dana())
         .unwrap();
-    let mr = w.merge_request("feature", "Add b");
+    let (mr, fetched) = w.merge_request("feature", "Add b").await;
     let gitlab = w.client(&w.bot.token);
-    let fetched = gitlab
-        .merge_request(&w.project_ref(), MergeRequestIid(mr.iid))
-        .await
-        .unwrap();
     assert_eq!(fetched.head_pipeline, None, "no pipeline has run yet");
 
     // An older pipeline of another commit is not the head pipeline.

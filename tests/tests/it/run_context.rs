@@ -159,14 +159,9 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
         &dana(),
     )
     .unwrap();
-    let mr = w.merge_request("feature", "Rename line 10");
+    let (mr, read) = w.merge_request("feature", "Rename line 10").await;
+    let refs = read.diff_refs.expect("the merge request's diff refs");
     let gitlab = w.client(&w.bot.token);
-    let refs = gitlab
-        .merge_request(&w.project_ref(), MergeRequestIid(mr.iid))
-        .await
-        .unwrap()
-        .diff_refs
-        .unwrap();
     let position = json!({
         "position_type": "text", "base_sha": refs.base_sha, "start_sha": refs.start_sha,
         "head_sha": refs.head_sha, "old_path": "src/lib.rs", "new_path": "src/lib.rs",

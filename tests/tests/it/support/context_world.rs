@@ -9,7 +9,8 @@ use doubles::gitlab::double::{
     SeededUser, UserSpec,
 };
 use entrypoint::gitlab::GitLab;
-use entrypoint::gitlab::ids::{DiscussionId, Noteable, ProjectId, ProjectRef};
+use entrypoint::gitlab::ids::{DiscussionId, MergeRequestIid, Noteable, ProjectId, ProjectRef};
+use entrypoint::gitlab::merge_requests::MergeRequest;
 use entrypoint::trigger::{NoteKind, Trigger};
 
 use super::gitlab_client;
@@ -66,14 +67,22 @@ impl ContextWorld {
             .expect("note")
     }
 
-    /// alice's merge request `title` from `source` into `main`.
-    pub fn merge_request(&self, source: &str, title: &str) -> SeededNoteable {
-        self.gl
+    /// alice's merge request `title` from `source` into `main`, as GitLab seeded it and as the
+    /// bot's client reads it back.
+    pub async fn merge_request(&self, source: &str, title: &str) -> (SeededNoteable, MergeRequest) {
+        let seeded = self
+            .gl
             .create_merge_request(
                 self.project,
                 MrSpec::new(self.alice.id, source, "main", title),
             )
-            .expect("merge request")
+            .expect("merge request");
+        let read = self
+            .client(&self.bot.token)
+            .merge_request(&self.project_ref(), MergeRequestIid(seeded.iid))
+            .await
+            .expect("the bot reads the merge request");
+        (seeded, read)
     }
 
     /// The trigger the job makes of alice's `note` saying `body` on `noteable`: a `kind` note
