@@ -99,13 +99,14 @@ async fn run_collecting(spec: &RunSpec) -> (RunReport, Vec<AssistantEvent>) {
     (report, events)
 }
 
-/// How `assistant`'s tools name `file` in the workspace `work`: Claude's take absolute paths,
-/// Codex's are relative to its workspace.
-fn tool_path(assistant: Assistant, work: &Path, file: &str) -> PathBuf {
-    match assistant {
+/// The call `id` of `assistant` that writes `content` to `file` in the workspace `work`:
+/// Claude's tools take absolute paths, Codex's are relative to its workspace.
+fn write_in(assistant: Assistant, work: &Path, id: &str, file: &str, content: &str) -> ToolCall {
+    let path: PathBuf = match assistant {
         Assistant::Claude => work.join(file),
         Assistant::Codex => file.into(),
-    }
+    };
+    ToolCall::write_file(id, path, content)
 }
 
 /// The run succeeded; `case` says which one failed.
@@ -453,13 +454,19 @@ async fn a_missing_claude_model_is_not_retried_with_another() {
     );
 }
 
+/// The model runs `ls` with the call `ids[0]` (saying `text`), then again with `ids[1]`: two
+/// turns, one more than the turn-limit stories allow; its answer is never reached.
+fn lists_twice(ids: [&str; 2], text: &str) -> Script {
+    Script::new()
+        .then(Turn::tool_call(ToolCall::shell(ids[0], "ls")).with_text(text))
+        .then(Turn::tool_call(ToolCall::shell(ids[1], "ls")))
+        .then(Turn::text("never reached"))
+}
+
 #[tokio::test]
 async fn claude_stops_at_the_turn_limit_and_says_so() {
     let work = doubles::sandbox::reachable_tempdir();
-    let script = Script::new()
-        .then(Turn::tool_call(ToolCall::shell("toolu_ls", "ls")).with_text("Looking around."))
-        .then(Turn::tool_call(ToolCall::shell("toolu_ls2", "ls")))
-        .then(Turn::text("never reached"));
+    let script = lists_twice(["toolu_ls", "toolu_ls2"], "Looking around.");
     let double = model_for(Assistant::Claude, script).await;
     let mut spec = spec(Assistant::Claude, &double, work.path()).await;
     spec.max_turns = Some(1);
@@ -483,16 +490,12 @@ async fn claude_stops_at_the_turn_limit_and_says_so() {
 async fn each_assistant_stops_at_its_budget_with_what_it_did() {
     for assistant in Assistant::ALL {
         let work = doubles::sandbox::reachable_tempdir();
-        let path = tool_path(assistant, work.path(), "half.txt");
+        let half = write_in(assistant, work.path(), "call_h", "half.txt", "half done\n");
         // Claude Code checks its budget when an answer arrives and may or may not run that
         // answer's tool calls first, so the expensive answer's tool is one whose effect no
         // assertion depends on.
         let script = Script::new()
-            .then(Turn::tool_call(ToolCall::write_file(
-                "call_h",
-                path,
-                "half done\n",
-            )))
+            .then(Turn::tool_call(half))
             .then(
                 Turn::tool_call(ToolCall::shell("call_ls", "ls"))
                     .with_text("Wrote the first half.")
@@ -538,11 +541,11 @@ async fn each_assistant_stops_at_its_budget_with_what_it_did() {
 #[tokio::test]
 async fn codex_is_held_to_its_turn_limit_and_priced_by_the_proxy() {
     let work = doubles::sandbox::reachable_tempdir();
-    let script = Script::new()
-        .then(Turn::tool_call(ToolCall::shell("call_1", "ls")).with_text("Listing."))
-        .then(Turn::tool_call(ToolCall::shell("call_2", "ls")))
-        .then(Turn::text("never reached"));
-    let double = model_for(Assistant::Codex, script).await;
+    let double = model_for(
+        Assistant::Codex,
+        lists_twice(["call_1", "call_2"], "Listing."),
+    )
+    .await;
     let mut spec = spec(Assistant::Codex, &double, work.path()).await;
     spec.max_turns = Some(1);
     spec.price = Some(Price {
@@ -573,9 +576,14 @@ async fn codex_is_held_to_its_turn_limit_and_priced_by_the_proxy() {
 async fn tool_calls_reach_the_caller_while_the_assistant_is_still_working() {
     for assistant in Assistant::ALL {
         let work = doubles::sandbox::reachable_tempdir();
-        let path = tool_path(assistant, work.path(), "a.txt");
         let script = Script::new()
-            .then(Turn::tool_call(ToolCall::write_file("call_w", path, "a\n")))
+            .then(Turn::tool_call(write_in(
+                assistant,
+                work.path(),
+                "call_w",
+                "a.txt",
+                "a\n",
+            )))
             .then(Turn::text("Done.").after(Duration::from_secs(2)));
         let double = model_for(assistant, script).await;
         let spec = spec(assistant, &double, work.path()).await;
