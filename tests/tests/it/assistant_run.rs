@@ -5,7 +5,7 @@
 //! The first run installs the CLIs from npm into the user cache (about 15 s each). Each run is
 //! as the entrypoint makes it: the CLI as a sandbox uid of its own, network open.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use doubles::model::cli::{Cli, InstalledCli, install};
@@ -20,7 +20,7 @@ use entrypoint::budget::Price;
 use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
 
 use crate::support::per_assistant::{
-    answers, assert_contains, call_then_answer, expensive, model_for, tool_output,
+    answers, assert_contains, call_then_answer, expensive, model_for, tool_output, write_in,
 };
 use crate::support::runs;
 
@@ -97,16 +97,6 @@ async fn run_collecting(spec: &RunSpec) -> (RunReport, Vec<AssistantEvent>) {
         spec.assistant, report.outcome, report.elapsed
     );
     (report, events)
-}
-
-/// The call `id` of `assistant` that writes `content` to `file` in the workspace `work`:
-/// Claude's tools take absolute paths, Codex's are relative to its workspace.
-fn write_in(assistant: Assistant, work: &Path, id: &str, file: &str, content: &str) -> ToolCall {
-    let path: PathBuf = match assistant {
-        Assistant::Claude => work.join(file),
-        Assistant::Codex => file.into(),
-    };
-    ToolCall::write_file(id, path, content)
 }
 
 /// The run succeeded; `case` says which one failed.

@@ -24,7 +24,7 @@ use crate::support::ci_job::{ModelKeys, finish, write};
 use crate::support::finished::Finished;
 use crate::support::per_assistant::{
     answer_if_asked_with, answers, assert_contains, call_then_answer, each_assistant, expensive,
-    fixes_greeting, model_for, over_budget, tool_output,
+    fixes_greeting, model_for, over_budget, tool_output, write_in,
 };
 use crate::support::story::{Story, story_world};
 
@@ -203,6 +203,17 @@ fn result_note(notes: &[Note], assistant: Assistant) -> Note {
         .collect();
     assert_eq!(found.len(), 1, "one result of {assistant}: {notes:#?}");
     found[0].clone()
+}
+
+/// The job's log has one `error:` line, and it names each of `names`.
+#[track_caller]
+fn the_one_error(job: &Finished, names: &[&str]) {
+    let log = job.log();
+    let error_lines: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error_lines.len(), 1, "{log}");
+    for name in names {
+        assert!(error_lines[0].contains(name), "{name} is not named: {log}");
+    }
 }
 
 /// Codex's refusals among `notes`.
@@ -947,10 +958,7 @@ async fn a_missing_gitlab_token_names_the_variable() {
         .await;
 
     assert!(!job.succeeded());
-    let log = job.log();
-    let error_lines: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(error_lines.len(), 1, "{log}");
-    assert!(error_lines[0].contains("GITLAB_TOKEN"), "{log}");
+    the_one_error(&job, &["GITLAB_TOKEN"]);
     assert!(w.bot_notes(issue).is_empty());
 }
 
@@ -1007,10 +1015,7 @@ async fn a_missing_api_key_is_named_before_anything_is_posted() {
         .await;
 
     assert!(!job.succeeded());
-    let log = job.log();
-    let error_lines: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(error_lines.len(), 1, "{log}");
-    assert!(error_lines[0].contains("ANTHROPIC_API_KEY"), "{log}");
+    the_one_error(&job, &["ANTHROPIC_API_KEY"]);
     assert!(w.bot_notes(issue).is_empty());
     assert!(model.requests().is_empty());
 }
@@ -1208,49 +1213,30 @@ fn assert_target_configuration_only(
     }
 }
 
-#[tokio::test]
-async fn a_hostile_mr_cannot_configure_claude() {
+/// The model adds `notes.txt` to the job's checkout of a [`hostile_merge_request`]; nothing
+/// the merge request configures runs or reaches it.
+async fn a_hostile_mr_cannot_configure(assistant: Assistant) {
     let w = world().await;
     let markers = markers_dir(&w);
     let (iid, mr_head) = hostile_merge_request(&w, &markers);
     let mr = DoubleNoteable::MergeRequest(iid);
-    let note = w.note(mr, w.dev.id, "@claude add a notes file");
-    let checkout = w.dir.path().join(format!("claude-{note}"));
-    let model = model_for(
-        Assistant::Claude,
-        call_then_answer(
-            ToolCall::write_file("toolu_n1", checkout.join("notes.txt"), "notes\n"),
-            "Added notes.txt.",
-        ),
-    )
-    .await;
+    let handle = assistant.name();
+    let note = w.note(mr, w.dev.id, &format!("@{handle} add a notes file"));
+    let checkout = w.dir.path().join(format!("{handle}-{note}"));
+    let id = match assistant {
+        Assistant::Claude => "toolu_n1",
+        Assistant::Codex => "call_n1",
+    };
+    let add_notes = write_in(assistant, &checkout, id, "notes.txt", "notes\n");
+    let model = model_for(assistant, call_then_answer(add_notes, "Added notes.txt.")).await;
 
-    w.run_ok(Job::new(Assistant::Claude, mr, note, &model))
-        .await;
+    w.run_ok(Job::new(assistant, mr, note, &model)).await;
 
     assert_target_configuration_only(&w, &model, &markers, &mr_head, true);
 }
 
-#[tokio::test]
-async fn a_hostile_mr_cannot_configure_codex() {
-    let w = world().await;
-    let markers = markers_dir(&w);
-    let (iid, mr_head) = hostile_merge_request(&w, &markers);
-    let mr = DoubleNoteable::MergeRequest(iid);
-    let note = w.note(mr, w.dev.id, "@codex add a notes file");
-    let model = model_for(
-        Assistant::Codex,
-        call_then_answer(
-            ToolCall::write_file("call_n1", "notes.txt", "notes\n"),
-            "Added notes.txt.",
-        ),
-    )
-    .await;
-
-    w.run_ok(Job::new(Assistant::Codex, mr, note, &model)).await;
-
-    assert_target_configuration_only(&w, &model, &markers, &mr_head, true);
-}
+each_assistant!(a_hostile_mr_cannot_configure:
+    a_hostile_mr_cannot_configure_claude, a_hostile_mr_cannot_configure_codex);
 
 /// The control for the two tests above: the same hook, on the default branch (trusted), does
 /// run, so their silence is the protection's doing and not a hook that never fires.
@@ -2046,35 +2032,15 @@ async fn an_unsafe_extra_argument_is_refused_by_name_before_anything_is_posted()
             "model_providers.x",
         ),
     ] {
-        let handle = match assistant {
-            Assistant::Claude => "@claude",
-            Assistant::Codex => "@codex",
-        };
-        let note = w.note(issue, w.dev.id, &format!("{handle} hi"));
-        let model = match assistant {
-            Assistant::Claude => model_for(Assistant::Claude, Script::new()).await,
-            Assistant::Codex => model_for(Assistant::Codex, Script::new()).await,
-        };
+        let note = w.note(issue, w.dev.id, &format!("@{} hi", assistant.name()));
+        let model = model_for(assistant, Script::new()).await;
 
         let job = w
-            .run(Job {
-                assistant,
-                noteable: issue,
-                note,
-                model: &model,
-                extra: vec![(variable, args.to_owned())],
-            })
+            .run(Job::new(assistant, issue, note, &model).with(variable, args))
             .await;
 
         assert!(!job.succeeded());
-        let log = job.log();
-        let error_lines: Vec<&str> = log.lines().filter(|l| l.starts_with("error:")).collect();
-        assert_eq!(error_lines.len(), 1, "{log}");
-        assert!(
-            error_lines[0].contains(variable) && error_lines[0].contains(flag),
-            "{log}"
-        );
-        assert!(error_lines[0].contains("refused"), "{log}");
+        the_one_error(&job, &[variable, flag, "refused"]);
         assert!(w.bot_notes(issue).is_empty());
         assert!(model.requests().is_empty());
     }
@@ -2167,15 +2133,8 @@ async fn a_screenshot_in_the_issue_is_handed_to_each_cli() {
         .iid;
     let issue = DoubleNoteable::Issue(iid);
     for assistant in [Assistant::Claude, Assistant::Codex] {
-        let handle = match assistant {
-            Assistant::Claude => "@claude",
-            Assistant::Codex => "@codex",
-        };
-        let note = w.note(
-            issue,
-            w.dev.id,
-            &format!("{handle} what is wrong in the screenshot?"),
-        );
+        let question = format!("@{} what is wrong in the screenshot?", assistant.name());
+        let note = w.note(issue, w.dev.id, &question);
         let image = w
             .dir
             .path()

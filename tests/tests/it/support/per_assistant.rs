@@ -1,8 +1,9 @@
 //! What the stories told once per assistant share: the model double each CLI speaks to, the
-//! pair of tests (`…_with_claude`, `…_with_codex`) that run one story body for each, and the
-//! check that a note or log holds a text, which every story makes many times.
+//! scripts most stories play, the pair of tests (`…_with_claude`, `…_with_codex`) that run one
+//! story body for each, and the check that a note or log holds a text, which every story makes
+//! many times.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use doubles::model::stories::{claude_fixes_greeting, codex_fixes_greeting};
 use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, Usage, anthropic, openai};
@@ -25,6 +26,22 @@ pub fn fixes_greeting(assistant: Assistant, checkout: &Path) -> Script {
         Assistant::Claude => claude_fixes_greeting(checkout),
         Assistant::Codex => codex_fixes_greeting(),
     }
+}
+
+/// The call `id` of `assistant` that writes `content` to `file` in the workspace (the job's
+/// checkout) `work`: Claude's tools take absolute paths, Codex's are relative to its workspace.
+pub fn write_in(
+    assistant: Assistant,
+    work: &Path,
+    id: &str,
+    file: &str,
+    content: &str,
+) -> ToolCall {
+    let path: PathBuf = match assistant {
+        Assistant::Claude => work.join(file),
+        Assistant::Codex => file.into(),
+    };
+    ToolCall::write_file(id, path, content)
 }
 
 /// The model makes the tool call `call`, then answers `answer` once the call's output is back:
@@ -85,8 +102,9 @@ pub fn assert_contains(text: &str, needle: &str) {
     assert!(text.contains(needle), "{needle:?} is not in:\n{text}");
 }
 
-/// One `#[tokio::test]` per assistant, each running the story body `story(assistant)`: the
-/// tests keep their names (`<story>_with_claude`, `<story>_with_codex`), which the docs cite.
+/// One `#[tokio::test]` per assistant, each running the story body `story(assistant)`, named
+/// as given (the stories' names, such as `<story>_with_claude` and `<story>_with_codex`, are
+/// cited by the docs and kept).
 macro_rules! each_assistant {
     ($story:ident: $claude:ident, $codex:ident) => {
         #[tokio::test]
