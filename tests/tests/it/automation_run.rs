@@ -67,12 +67,10 @@ impl TaskArtifacts for Finished {
         let text = std::fs::read_to_string(self.checkout.join(DOTENV_FILE))
             .unwrap_or_else(|e| panic!("{DOTENV_FILE} was written ({e}): {}", self.log()));
         assert!(text.len() < 5 * 1024);
-        let line = regex::Regex::new(r"^(.*?)=(.*)$").unwrap();
+        // GitLab's `^(.*?)=(.*)$`: the key ends at the first `=`.
         text.lines()
-            .map(|l| {
-                let c = line.captures(l).expect("every line is KEY=VALUE");
-                (c[1].trim().to_owned(), c[2].trim().to_owned())
-            })
+            .map(|l| l.split_once('=').expect("every line is KEY=VALUE"))
+            .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
             .collect()
     }
 
