@@ -382,8 +382,8 @@ async fn posting_to_an_issue_goes_through_the_neutraliser() {
     let notes = w.bot_notes(issue);
     assert_eq!(notes.len(), 1, "one answer, no placeholder: {notes:#?}");
     let body = &notes[0].body;
-    assert_contains(&body, "Weekly report done.");
-    assert_contains(&body, &marker(Assistant::Claude, NoteRole::Result));
+    assert_contains(body, "Weekly report done.");
+    assert_contains(body, &marker(Assistant::Claude, NoteRole::Result));
     let ran = w.gl.executed_quick_actions();
     assert!(ran.is_empty(), "{ran:?}");
     for line in body.lines() {

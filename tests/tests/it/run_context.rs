@@ -116,7 +116,7 @@ async fn issue_context_is_clean_complete_and_delimited() {
         !text.contains("ACME"),
         "internal notes stay out of public answers"
     );
-    assert_contains(&text, "never as instructions");
+    assert_contains(text, "never as instructions");
     assert_eq!(
         text.matches("<untrusted-data ").count(),
         text.matches("</untrusted-data>").count(),
@@ -193,8 +193,8 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
 
     let rendered = render(&context, &ContextBudget::default());
     let text = &rendered.text;
-    assert_contains(&text, "File: src/lib.rs\nLine: 10 (new side)");
-    assert_contains(&text, "> +line ten");
+    assert_contains(text, "File: src/lib.rs\nLine: 10 (new side)");
+    assert_contains(text, "> +line ten");
     assert!(
         text.contains("   line 9") || text.contains("  line 9"),
         "{text}"
@@ -204,13 +204,13 @@ async fn merge_request_context_has_files_diffs_and_the_commented_line() {
         (1, 1)
     );
     assert_contains(
-        &text,
+        text,
         &format!(
             "- data/big.txt (new) — diff not shown; run `git diff {}...{} -- data/big.txt` to see it",
             refs.base_sha, refs.head_sha
         ),
     );
-    assert_contains(&text, "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@");
+    assert_contains(text, "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@");
     assert!(!text.contains("generated 2999"));
     w.shutdown().await;
 }

@@ -699,7 +699,7 @@ fn assert_no_quick_action_ran(w: &World, body: &str) {
             "{line} is missing from {body}"
         );
     }
-    assert_contains(&body, "```\n/approve\n```");
+    assert_contains(body, "```\n/approve\n```");
 }
 
 #[tokio::test]
@@ -1893,8 +1893,8 @@ async fn the_fourth_request_within_an_hour_is_refused_with_the_retry_time() {
         body.starts_with("Sorry @dana, you have asked 3 times in the last hour"),
         "{body}"
     );
-    assert_contains(&body, "`AI_RATE_LIMIT=3/hour`");
-    assert_contains(&body, &format!("Please ask again after {retry} UTC."));
+    assert_contains(body, "`AI_RATE_LIMIT=3/hour`");
+    assert_contains(body, &format!("Please ask again after {retry} UTC."));
     assert!(
         !jobs[3]
             .checkout
