@@ -316,12 +316,12 @@ async fn a_task_that_changes_files_opens_a_branch_and_merge_request(assistant: A
     assert_contains(&mr.description, GREETING_FIXED);
     let repo = w.gl.repo(w.project).unwrap();
     assert_eq!(
-        repo.file_at(&branch, "greet.txt").unwrap().as_deref(),
-        Some("Hello world\n".as_bytes())
+        w.file_on(&branch, "greet.txt").as_deref(),
+        Some("Hello world\n")
     );
     assert_eq!(
-        repo.file_at("main", "greet.txt").unwrap().as_deref(),
-        Some("Hello wrold\n".as_bytes()),
+        w.file_on("main", "greet.txt").as_deref(),
+        Some("Hello wrold\n"),
         "the default branch is never pushed to"
     );
     let head = repo.branch_sha(&branch).unwrap().unwrap();
@@ -608,8 +608,8 @@ async fn a_task_stopped_by_its_budget_publishes_what_it_did_and_says_stopped() {
     assert_eq!(job.var("AI_MR_IID"), mrs[0].iid.to_string());
     let repo = w.gl.repo(w.project).unwrap();
     assert_eq!(
-        repo.file_at(&branch, "greet.txt").unwrap().as_deref(),
-        Some("Hello world\n".as_bytes())
+        w.file_on(&branch, "greet.txt").as_deref(),
+        Some("Hello world\n")
     );
     assert_eq!(repo.file_at(&branch, RESULT_FILE).unwrap(), None);
     let result = job.result();
