@@ -1141,6 +1141,18 @@ fn json_strings(value: &serde_json::Value) -> Vec<String> {
     }
 }
 
+/// Every text the model was sent apart from the entrypoint's prompt: where a rule file's text
+/// would have been loaded as configuration (memory, developer instructions, a skill list).
+fn configuration_texts(model: &ModelDouble) -> Vec<String> {
+    model
+        .model_calls()
+        .iter()
+        .filter_map(|c| c.json.as_ref())
+        .flat_map(json_strings)
+        .filter(|t| !t.contains(PROMPT_OPENING))
+        .collect()
+}
+
 /// Nothing of the hostile configuration ran or reached the model, the target's rules did, and
 /// the commit pushed to the merge request changes only the model's own file.
 fn assert_target_configuration_only(
@@ -2400,13 +2412,7 @@ async fn a_nested_claude_md_planted_by_a_merge_request_is_not_what_claude_loads(
     assert_eq!(model.problems(), Vec::<String>::new());
     // The merge request's diff is in the prompt as code under review; anywhere else the text
     // would have been loaded as memory.
-    let texts: Vec<String> = model
-        .model_calls()
-        .iter()
-        .filter_map(|c| c.json.as_ref())
-        .flat_map(json_strings)
-        .filter(|t| !t.contains(PROMPT_OPENING))
-        .collect();
+    let texts = configuration_texts(&model);
     assert!(
         texts
             .iter()
@@ -2465,23 +2471,20 @@ async fn codex_reads_the_target_branchs_agents_md_files_when_opted_in() {
     .await;
 
     assert_eq!(model.problems(), Vec::<String>::new());
-    let texts: Vec<String> = model
-        .model_calls()
-        .iter()
-        .filter_map(|c| c.json.as_ref())
-        .flat_map(json_strings)
-        .filter(|t| !t.contains(PROMPT_OPENING))
-        .collect();
-    for hostile in [
+    let texts = configuration_texts(&model);
+    let hostile = [
         "HOSTILE-AGENTS-RULE-2236",
         "HOSTILE-NESTED-AGENTS-1732",
         "HOSTILE-OVERRIDE-AGENTS-9051",
-    ] {
-        assert!(
-            texts.iter().all(|t| !t.contains(hostile)),
-            "{hostile}: the merge request's rule file reached the model as instructions"
-        );
-    }
+    ];
+    let reached: Vec<&str> = hostile
+        .into_iter()
+        .filter(|rule| texts.iter().any(|t| t.contains(rule)))
+        .collect();
+    assert!(
+        reached.is_empty(),
+        "{reached:?}: the merge request's rule files reached the model as instructions"
+    );
     assert!(
         texts.iter().any(|t| t.contains("TARGET-AGENTS-RULE-1618")),
         "Codex did not read the target branch's AGENTS.md"
