@@ -78,10 +78,18 @@ impl<'a> Job<'a> {
 /// A mention on a new issue of dana's, and the model double that answers it: what most
 /// stories start from.
 struct Mention {
+    assistant: Assistant,
     iid: u64,
     issue: DoubleNoteable,
     note: u64,
     model: ModelDouble,
+}
+
+impl Mention {
+    /// The job the mention starts.
+    fn job(&self) -> Job<'_> {
+        Job::new(self.assistant, self.issue, self.note, &self.model)
+    }
 }
 
 impl World {
@@ -108,6 +116,7 @@ impl World {
         let iid = self.issue(title);
         let issue = DoubleNoteable::Issue(iid);
         Mention {
+            assistant,
             iid,
             issue,
             note: self.note(issue, self.dev.id, comment),
@@ -482,9 +491,7 @@ async fn a_scheduled_scan_answers_each_new_mention_once_in_its_own_job() {
 #[tokio::test]
 async fn a_question_gets_an_answer_and_no_branch() {
     let w = world().await;
-    let Mention {
-        issue, note, model, ..
-    } = w
+    let asked = w
         .mention(
             Assistant::Claude,
             "What is greet.txt?",
@@ -493,11 +500,9 @@ async fn a_question_gets_an_answer_and_no_branch() {
         )
         .await;
 
-    let job = w
-        .run_ok(Job::new(Assistant::Claude, issue, note, &model))
-        .await;
+    let job = w.run_ok(asked.job()).await;
 
-    let result = result_note(&w.notes(issue), Assistant::Claude);
+    let result = result_note(&w.notes(asked.issue), Assistant::Claude);
     assert_contains(&result.body, "It greets the world.");
     assert_finalized(&job.checkout, result.id);
     let branches = w.gl.repo(w.project).unwrap().branches().unwrap();
@@ -508,9 +513,7 @@ async fn a_question_gets_an_answer_and_no_branch() {
 #[tokio::test]
 async fn model_api_failure_shows_the_error_in_place_of_the_placeholder() {
     let w = world().await;
-    let Mention {
-        issue, note, model, ..
-    } = w
+    let asked = w
         .mention(
             Assistant::Claude,
             "Broken",
@@ -524,12 +527,10 @@ async fn model_api_failure_shows_the_error_in_place_of_the_placeholder() {
         )
         .await;
 
-    let job = w
-        .run(Job::new(Assistant::Claude, issue, note, &model))
-        .await;
+    let job = w.run(asked.job()).await;
 
     assert!(!job.succeeded(), "{}", job.log());
-    let bot_notes = w.bot_notes(issue);
+    let bot_notes = w.bot_notes(asked.issue);
     assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
     let result = result_note(&bot_notes, Assistant::Claude);
     assert_contains(&result.body, "could not finish");
@@ -540,9 +541,7 @@ async fn model_api_failure_shows_the_error_in_place_of_the_placeholder() {
 #[tokio::test]
 async fn hung_model_api_times_out_with_the_error_in_the_note() {
     let w = world().await;
-    let Mention {
-        issue, note, model, ..
-    } = w
+    let asked = w
         .mention(
             Assistant::Claude,
             "Slow",
@@ -551,13 +550,11 @@ async fn hung_model_api_times_out_with_the_error_in_the_note() {
         )
         .await;
 
-    let job = w
-        .run(Job::new(Assistant::Claude, issue, note, &model).with("AI_TIMEOUT", "3s"))
-        .await;
+    let job = w.run(asked.job().with("AI_TIMEOUT", "3s")).await;
 
     assert!(!job.succeeded(), "{}", job.log());
     assert!(job.elapsed < Duration::from_secs(30), "{:?}", job.elapsed);
-    let result = w.answer(issue, Assistant::Claude);
+    let result = w.answer(asked.issue, Assistant::Claude);
     assert_contains(&result.body, "timed out after 3s");
     assert_contains(&result.body, "AI_TIMEOUT");
 }
@@ -618,9 +615,7 @@ fn prints_the_environment() -> Script {
 #[tokio::test]
 async fn printing_the_environment_leaks_neither_token_nor_key() {
     let w = world().await;
-    let Mention {
-        issue, note, model, ..
-    } = w
+    let asked = w
         .mention(
             Assistant::Claude,
             "Debug the env",
@@ -629,12 +624,10 @@ async fn printing_the_environment_leaks_neither_token_nor_key() {
         )
         .await;
 
-    let job = w
-        .run_ok(Job::new(Assistant::Claude, issue, note, &model))
-        .await;
+    let job = w.run_ok(asked.job()).await;
 
-    assert_eq!(model.problems(), Vec::<String>::new());
-    let env_output = tool_output(&model, "toolu_env");
+    assert_eq!(asked.model.problems(), Vec::<String>::new());
+    let env_output = tool_output(&asked.model, "toolu_env");
     assert!(
         env_output.contains("PATH="),
         "the command ran: {env_output}"
@@ -644,7 +637,7 @@ async fn printing_the_environment_leaks_neither_token_nor_key() {
             !env_output.contains(secret),
             "a secret is in the child's env"
         );
-        for body in w.all_note_bodies(&[issue]) {
+        for body in w.all_note_bodies(&[asked.issue]) {
             assert!(!body.contains(secret), "a secret is in a note: {body}");
         }
         assert!(!job.log().contains(secret), "a secret is in the job log");
@@ -654,9 +647,7 @@ async fn printing_the_environment_leaks_neither_token_nor_key() {
 #[tokio::test]
 async fn an_answer_mentioning_the_other_assistant_does_not_summon_it() {
     let w = world().await;
-    let Mention {
-        issue, note, model, ..
-    } = w
+    let asked = w
         .mention(
             Assistant::Claude,
             "Hand over",
@@ -665,10 +656,9 @@ async fn an_answer_mentioning_the_other_assistant_does_not_summon_it() {
         )
         .await;
 
-    w.run_ok(Job::new(Assistant::Claude, issue, note, &model))
-        .await;
+    w.run_ok(asked.job()).await;
 
-    let result = w.answer(issue, Assistant::Claude);
+    let result = w.answer(asked.issue, Assistant::Claude);
     assert_contains(&result.body, "codex");
     assert!(
         find_mentions(&result.body, &Handles::default()).is_empty(),
@@ -705,13 +695,7 @@ fn assert_no_quick_action_ran(w: &World, body: &str) {
 #[tokio::test]
 async fn a_hostile_answer_runs_no_quick_action_on_the_issue() {
     let w = world().await;
-    let Mention {
-        iid,
-        issue,
-        note,
-        model,
-        ..
-    } = w
+    let asked = w
         .mention(
             Assistant::Claude,
             "Close me?",
@@ -720,12 +704,11 @@ async fn a_hostile_answer_runs_no_quick_action_on_the_issue() {
         )
         .await;
 
-    w.run_ok(Job::new(Assistant::Claude, issue, note, &model))
-        .await;
+    w.run_ok(asked.job()).await;
 
-    let result = w.answer(issue, Assistant::Claude);
+    let result = w.answer(asked.issue, Assistant::Claude);
     assert_no_quick_action_ran(&w, &result.body);
-    let stored = w.stored_issue(iid);
+    let stored = w.stored_issue(asked.iid);
     assert_eq!(stored.state, doubles::gitlab::model::IssueState::Opened);
     assert!(stored.labels.is_empty() && stored.assignee_ids.is_empty() && !stored.confidential);
 }
@@ -754,9 +737,7 @@ async fn a_hostile_answer_runs_no_quick_action_on_the_merge_request() {
 #[tokio::test]
 async fn missing_codex_model_falls_back_and_says_so() {
     let w = world().await;
-    let Mention {
-        issue, note, model, ..
-    } = w
+    let asked = w
         .mention(
             Assistant::Codex,
             "Fallback",
@@ -767,10 +748,10 @@ async fn missing_codex_model_falls_back_and_says_so() {
         )
         .await;
 
-    w.run_ok(Job::new(Assistant::Codex, issue, note, &model).with("CODEX_MODEL", String::new()))
+    w.run_ok(asked.job().with("CODEX_MODEL", String::new()))
         .await;
 
-    let result = w.answer(issue, Assistant::Codex);
+    let result = w.answer(asked.issue, Assistant::Codex);
     assert_contains(&result.body, "Hello from the fallback model.");
     assert_contains(&result.body, "o4-mini is not available; used");
 }
@@ -778,9 +759,7 @@ async fn missing_codex_model_falls_back_and_says_so() {
 #[tokio::test]
 async fn a_note_without_a_mention_exits_at_once_and_posts_nothing() {
     let w = world().await;
-    let Mention {
-        issue, note, model, ..
-    } = w
+    let asked = w
         .mention(
             Assistant::Claude,
             "Chatter",
@@ -790,12 +769,10 @@ async fn a_note_without_a_mention_exits_at_once_and_posts_nothing() {
         .await;
     w.gl.clear_requests();
 
-    let job = w
-        .run_ok(Job::new(Assistant::Claude, issue, note, &model))
-        .await;
+    let job = w.run_ok(asked.job()).await;
 
-    assert!(w.bot_notes(issue).is_empty());
-    assert!(model.requests().is_empty());
+    assert!(w.bot_notes(asked.issue).is_empty());
+    assert!(asked.model.requests().is_empty());
     let api_writes: Vec<String> =
         w.gl.requests()
             .into_iter()
@@ -947,19 +924,15 @@ async fn a_template_webhook_mention_is_read_back_and_answered_with_one_placehold
 #[tokio::test]
 async fn a_missing_gitlab_token_names_the_variable() {
     let w = world().await;
-    let Mention {
-        issue, note, model, ..
-    } = w
+    let asked = w
         .mention(Assistant::Claude, "No token", "@claude hi", Script::new())
         .await;
 
-    let job = w
-        .run(Job::new(Assistant::Claude, issue, note, &model).with("GITLAB_TOKEN", String::new()))
-        .await;
+    let job = w.run(asked.job().with("GITLAB_TOKEN", String::new())).await;
 
     assert!(!job.succeeded());
     the_one_error(&job, &["GITLAB_TOKEN"]);
-    assert!(w.bot_notes(issue).is_empty());
+    assert!(w.bot_notes(asked.issue).is_empty());
 }
 
 #[tokio::test]
@@ -1001,23 +974,18 @@ async fn the_relays_placeholder_is_reused_for_the_answer() {
 #[tokio::test]
 async fn a_missing_api_key_is_named_before_anything_is_posted() {
     let w = world().await;
-    let Mention {
-        issue, note, model, ..
-    } = w
+    let asked = w
         .mention(Assistant::Claude, "No key", "@claude hi", Script::new())
         .await;
 
     let job = w
-        .run(
-            Job::new(Assistant::Claude, issue, note, &model)
-                .with("ANTHROPIC_API_KEY", String::new()),
-        )
+        .run(asked.job().with("ANTHROPIC_API_KEY", String::new()))
         .await;
 
     assert!(!job.succeeded());
     the_one_error(&job, &["ANTHROPIC_API_KEY"]);
-    assert!(w.bot_notes(issue).is_empty());
-    assert!(model.requests().is_empty());
+    assert!(w.bot_notes(asked.issue).is_empty());
+    assert!(asked.model.requests().is_empty());
 }
 
 #[tokio::test]
