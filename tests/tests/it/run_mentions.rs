@@ -387,12 +387,12 @@ async fn review_request_puts_a_suggestion_on_the_changed_line() {
             "suggestion": "second"
         }]
     });
-    let model = model_for(
+    let model = writes_review(
         Assistant::Claude,
-        call_then_answer(
-            ToolCall::write_file("toolu_w1", &review_file, review.to_string()),
-            "Review written.",
-        ),
+        "toolu_w1",
+        &review_file,
+        &review,
+        "Review written.",
     )
     .await;
 
@@ -1298,14 +1298,20 @@ async fn reviewing_model(w: &World, n: usize, review: serde_json::Value) -> Mode
         n => format!("review-claude-{n}"),
     };
     let file = review_file_in(&w.dir.path().join(format!("{dir}.tmp/ai-review-claude")));
-    model_for(
-        Assistant::Claude,
-        call_then_answer(
-            ToolCall::write_file("toolu_r1", &file, review.to_string()),
-            "Reviewed.",
-        ),
-    )
-    .await
+    writes_review(Assistant::Claude, "toolu_r1", &file, &review, "Reviewed.").await
+}
+
+/// A model of `assistant` that writes `review` to the review file `file` with the call `id`,
+/// then says `answer`.
+async fn writes_review(
+    assistant: Assistant,
+    id: &str,
+    file: &Path,
+    review: &serde_json::Value,
+    answer: &str,
+) -> ModelDouble {
+    let write = ToolCall::write_file(id, file, review.to_string());
+    model_for(assistant, call_then_answer(write, answer)).await
 }
 
 /// The size in bytes of the text the job gave the model (the user message holding our prompt),
@@ -1653,14 +1659,7 @@ async fn codex_reviews_a_merge_request_in_the_review_job_too() {
         "summary": "One nit.",
         "comments": [{"path": "src/big.txt", "line": 3, "body": "Say three.", "severity": "nit"}]
     });
-    let model = model_for(
-        Assistant::Codex,
-        call_then_answer(
-            ToolCall::write_file("c1", &file, review.to_string()),
-            "Reviewed.",
-        ),
-    )
-    .await;
+    let model = writes_review(Assistant::Codex, "c1", &file, &review, "Reviewed.").await;
     let job = auto_review_as(&w, Assistant::Codex, iid, &model, Vec::new()).await;
     job.assert_succeeded();
     assert_eq!(model.problems(), Vec::<String>::new());
