@@ -490,20 +490,22 @@ async fn a_scheduled_scan_answers_each_new_mention_once_in_its_own_job() {
 
 #[tokio::test]
 async fn a_question_gets_an_answer_and_no_branch() {
+    const ANSWER: &str = "It greets the world.";
     let w = world().await;
+    let question = "@claude what does greet.txt do?";
     let asked = w
         .mention(
             Assistant::Claude,
             "What is greet.txt?",
-            "@claude what does greet.txt do?",
-            answers(&["It greets the world."]),
+            question,
+            answers(&[ANSWER]),
         )
         .await;
 
     let job = w.run_ok(asked.job()).await;
 
     let result = result_note(&w.notes(asked.issue), Assistant::Claude);
-    assert_contains(&result.body, "It greets the world.");
+    assert_contains(&result.body, ANSWER);
     assert_finalized(&job.checkout, result.id);
     let branches = w.gl.repo(w.project).unwrap().branches().unwrap();
     assert_eq!(branches.len(), 1, "{branches:?}");
