@@ -7,6 +7,7 @@
 //! changes its process in a process of its own ([`own_process`]).
 
 pub mod ci_job;
+pub mod doctor;
 pub mod gitlab_client;
 pub mod own_process;
 pub mod runs;
