@@ -17,21 +17,16 @@ struct World {
 async fn world(spec: ProjectSpec) -> World {
     let gl = GitLabDouble::start().await.unwrap();
     let project = gl.add_project(spec).unwrap().id;
-    let owner = gl
-        .add_member_user(project, UserSpec::human("olga"), 50)
-        .unwrap();
-    let maintainer = gl
-        .add_member_user(project, UserSpec::human("alice"), 40)
-        .unwrap();
-    let developer = gl
-        .add_member_user(project, UserSpec::human("dana"), 30)
-        .unwrap();
+    let member = |name, role| {
+        gl.add_member_user(project, UserSpec::human(name), role)
+            .unwrap()
+    };
     World {
+        owner: member("olga", 50),
+        maintainer: member("alice", 40),
+        developer: member("dana", 30),
         gl,
         project,
-        owner,
-        maintainer,
-        developer,
         http: reqwest::Client::new(),
     }
 }
@@ -72,6 +67,11 @@ impl World {
     }
 }
 
+/// What GitLab answers with `status` and the body `{"message": message}`: its errors' shape.
+fn message(status: StatusCode, message: Value) -> (StatusCode, Value) {
+    (status, json!({ "message": message }))
+}
+
 #[tokio::test]
 async fn variables_are_maintainer_only_validate_masking_and_never_show_hidden_values() {
     let w = world(ProjectSpec::new("acme/widgets")).await;
@@ -83,19 +83,14 @@ async fn variables_are_maintainer_only_validate_masking_and_never_show_hidden_va
         (status, body),
         (StatusCode::FORBIDDEN, json!({"message": "403 Forbidden"}))
     );
-    let (status, body) = w
-        .post_json(
+    assert_eq!(
+        w.post_json(
             &path,
             &w.maintainer.token,
             json!({"key": "SHORT", "value": "abc", "masked": true}),
         )
-        .await;
-    assert_eq!(
-        (status, body),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"message": {"value": ["is invalid"]}})
-        )
+        .await,
+        message(StatusCode::BAD_REQUEST, json!({"value": ["is invalid"]}))
     );
     let (status, body) = w
         .post_json(
@@ -111,18 +106,16 @@ async fn variables_are_maintainer_only_validate_masking_and_never_show_hidden_va
                "protected": false, "masked": true, "raw": false, "environment_scope": "*",
                "description": null})
     );
-    let (status, body) = w
-        .post_json(
+    assert_eq!(
+        w.post_json(
             &path,
             &w.maintainer.token,
             json!({"key": "TOKEN", "value": "other-value"}),
         )
-        .await;
-    assert_eq!(
-        (status, body),
-        (
+        .await,
+        message(
             StatusCode::BAD_REQUEST,
-            json!({"message": {"key": ["(TOKEN) has already been taken"]}})
+            json!({"key": ["(TOKEN) has already been taken"]})
         )
     );
     let (_, listed) = w.get(&path, &w.maintainer.token).await;
@@ -152,21 +145,21 @@ async fn project_access_tokens_make_a_bot_member_and_show_the_token_once() {
             .starts_with("400 Bad request - Expires at must be before")
     );
     let too_high = json!({"name": "Claude", "scopes": ["api"], "access_level": 50});
-    let (status, answer) = w.post_json(&path, &w.maintainer.token, too_high).await;
     assert_eq!(
-        (status, answer),
-        (
+        w.post_json(&path, &w.maintainer.token, too_high).await,
+        message(
             StatusCode::BAD_REQUEST,
-            json!({"message": "400 Bad request - Access level of the token contains permissions not held by the creating user"})
+            json!(
+                "400 Bad request - Access level of the token contains permissions not held by the creating user"
+            )
         )
     );
     let good = json!({"name": "Claude", "scopes": ["api"], "access_level": 30});
-    let (status, answer) = w.post_json(&path, &w.developer.token, good.clone()).await;
     assert_eq!(
-        (status, answer),
-        (
+        w.post_json(&path, &w.developer.token, good.clone()).await,
+        message(
             StatusCode::BAD_REQUEST,
-            json!({"message": "400 Bad request - User does not have permission to create project access token"})
+            json!("400 Bad request - User does not have permission to create project access token")
         )
     );
     let (status, created) = w.post_json(&path, &w.maintainer.token, good).await;
@@ -299,18 +292,13 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
         (readme["encoding"].clone(), readme["content"].clone()),
         (json!("base64"), json!("IyB3aWRnZXRzCg=="))
     );
-    let (status, missing) = w
-        .get(
+    assert_eq!(
+        w.get(
             &format!("/projects/{p}/repository/files/.gitlab-ci.yml?ref=main"),
             &w.developer.token,
         )
-        .await;
-    assert_eq!(
-        (status, missing),
-        (
-            StatusCode::NOT_FOUND,
-            json!({"message": "404 File Not Found"})
-        )
+        .await,
+        message(StatusCode::NOT_FOUND, json!("404 File Not Found"))
     );
 
     let branches = format!("/projects/{p}/repository/branches");
@@ -326,19 +314,14 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
         (branch["name"].clone(), branch["protected"].clone()),
         (json!("feature"), json!(false))
     );
-    let (status, again) = w
-        .post_json(
+    assert_eq!(
+        w.post_json(
             &branches,
             &w.developer.token,
             json!({"branch": "feature", "ref": "main"}),
         )
-        .await;
-    assert_eq!(
-        (status, again),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"message": "Branch already exists"})
-        )
+        .await,
+        message(StatusCode::BAD_REQUEST, json!("Branch already exists"))
     );
 
     let commits = format!("/projects/{p}/repository/commits");
@@ -346,14 +329,12 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
         json!({"branch": "feature", "commit_message": "Add CI",
                "actions": [{"action": action, "file_path": ".gitlab-ci.yml", "content": "x: 1\n"}]})
     };
-    let (status, refused) = w
-        .post_json(&commits, &w.developer.token, action("update"))
-        .await;
     assert_eq!(
-        (status, refused),
-        (
+        w.post_json(&commits, &w.developer.token, action("update"))
+            .await,
+        message(
             StatusCode::BAD_REQUEST,
-            json!({"message": "A file with this name doesn't exist"})
+            json!("A file with this name doesn't exist")
         )
     );
     let (status, commit) = w
@@ -371,12 +352,11 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
     );
     let to_main = json!({"branch": "main", "commit_message": "direct",
                          "actions": [{"action": "create", "file_path": "y", "content": "y"}]});
-    let (status, body) = w.post_json(&commits, &w.developer.token, to_main).await;
     assert_eq!(
-        (status, body),
-        (
+        w.post_json(&commits, &w.developer.token, to_main).await,
+        message(
             StatusCode::FORBIDDEN,
-            json!({"message": "403 Forbidden - You are not allowed to push into this branch"})
+            json!("403 Forbidden - You are not allowed to push into this branch")
         )
     );
 }
