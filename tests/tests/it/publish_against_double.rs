@@ -2,7 +2,7 @@
 //! never leak, results that replace the placeholder, review threads on the right lines, the
 //! issue's merge request, and `finalize` for jobs that never got to post a result.
 
-use crate::support::seeded::{Publishing as World, job_link};
+use crate::support::seeded::{Publishing as World, job_link, review_comment};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,15 +42,6 @@ async fn world() -> World {
 
 fn job() -> JobLink {
     job_link(77)
-}
-
-/// An issue titled `title` by dana, her comment `body` on it, and the trigger that comment
-/// makes.
-fn issue_comment(w: &World, title: &str, body: &str) -> (DoubleNoteable, Trigger) {
-    let issue = w.issue(title);
-    let asked = w.comment(DoubleNoteable::Issue(issue), body);
-    let t = w.trigger(Noteable::Issue(IssueIid(issue)), &asked, NoteKind::Comment);
-    (DoubleNoteable::Issue(issue), t)
 }
 
 fn note_body(w: &World, noteable: DoubleNoteable, id: NoteId) -> String {
@@ -173,7 +164,7 @@ async fn a_deleted_placeholder_still_gets_its_answer() {
 #[tokio::test]
 async fn progress_shows_the_latest_steps_redacted_and_survives_gitlab_failures() {
     let w = world().await;
-    let (di, t) = issue_comment(&w, "Q", "@claude go");
+    let (di, t) = w.issue_comment("Q", "@claude go");
     let placeholder = w.placeholder(&t, Some(&job())).await;
     let settings = ProgressSettings {
         interval: Duration::from_millis(100),
@@ -294,18 +285,6 @@ fn review_world_mr(w: &World) -> u64 {
     )
     .unwrap()
     .iid
-}
-
-fn review_comment(line: u32, side: Side, body: &str) -> ReviewComment {
-    ReviewComment {
-        path: "src/calc.rs".into(),
-        line,
-        side,
-        body: body.into(),
-        severity: Severity::ShouldFix,
-        suggestion: None,
-        end_line: None,
-    }
 }
 
 #[tokio::test]
@@ -633,7 +612,7 @@ async fn recorded_placeholders(
 #[tokio::test]
 async fn cancelled_job_never_leaves_placeholder() {
     let w = world().await;
-    let (di, t) = issue_comment(&w, "Q", "@claude go");
+    let (di, t) = w.issue_comment("Q", "@claude go");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
     let (mut state, [working, done]) = recorded_placeholders(&w, &t, &path).await;
@@ -662,7 +641,7 @@ async fn cancelled_job_never_leaves_placeholder() {
 #[tokio::test]
 async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread() {
     let w = world().await;
-    let (di, t) = issue_comment(&w, "Q", "@claude go");
+    let (di, t) = w.issue_comment("Q", "@claude go");
     let other_job = job_link(5);
     let older = w.placeholder(&t, Some(&other_job)).await;
     let ours = w.placeholder(&t, Some(&job())).await;
@@ -704,7 +683,7 @@ async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread
 #[tokio::test]
 async fn a_failed_run_explains_what_to_do() {
     let w = world().await;
-    let (di, t) = issue_comment(&w, "Q", "@claude go");
+    let (di, t) = w.issue_comment("Q", "@claude go");
     let placeholder = w.placeholder(&t, Some(&job())).await;
     let mut report = ResultReport::new(
         Assistant::Claude,
@@ -758,7 +737,7 @@ async fn a_guest_is_told_politely_which_role_is_needed_in_the_same_thread() {
 #[tokio::test]
 async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
     let w = world().await;
-    let (di, t) = issue_comment(&w, "Q", "@claude go");
+    let (di, t) = w.issue_comment("Q", "@claude go");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
     let (mut state, [broken, fine]) = recorded_placeholders(&w, &t, &path).await;
