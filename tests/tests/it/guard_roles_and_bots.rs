@@ -24,12 +24,9 @@ struct Setup {
 async fn setup() -> Setup {
     let gl = GitLabDouble::start().await.unwrap();
     let project = gl.add_project(ProjectSpec::new("group/proj")).unwrap();
-    let bot = gl
-        .add_user(UserSpec::project_bot(project.id, "Claude"))
-        .unwrap();
-    gl.add_member(project.id, bot.id, 30).unwrap();
-    let owner = gl.add_user(UserSpec::human("owner")).unwrap();
-    gl.add_member(project.id, owner.id, 50).unwrap();
+    let member = |user, role| gl.add_member_user(project.id, user, role).unwrap();
+    let bot = member(UserSpec::project_bot(project.id, "Claude"), 30);
+    let owner = member(UserSpec::human("owner"), 50);
     let issue = gl
         .create_issue(project.id, IssueSpec::new(owner.id, "Bug"))
         .unwrap();
