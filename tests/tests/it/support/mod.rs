@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod gitlab_client;
 pub mod own_process;
 pub mod runs;
+pub mod scripted;
 pub mod seeded;
 pub mod setup;
 pub mod snapshot;
