@@ -12,6 +12,7 @@ use entrypoint::agent::Assistant;
 use entrypoint::claim::{emoji, handover_emoji};
 use entrypoint::marker::{NoteRole, marker};
 
+use crate::support::note_hook::hooked_comment;
 use crate::support::story::{Story, story_world};
 
 const SLIM_IMAGE: &str = "registry.example.com/gitlab-ai/gitlab-ai/entrypoint:0.1.0";
@@ -39,28 +40,6 @@ fn report(path: &Path) -> Vec<(String, String)> {
 impl World {
     fn widgets_issue(&self) -> DoubleNoteable {
         DoubleNoteable::Issue(self.issue("Widgets"))
-    }
-
-    /// A comment, and the TRIGGER_PAYLOAD file GitLab's webhook call would give the pipeline.
-    fn comment(&self, issue: DoubleNoteable, author: u64, body: &str) -> (u64, PathBuf) {
-        let note = self
-            .gl
-            .add_note(
-                self.project,
-                issue,
-                NoteSpec::new(author, body).emit_hooks(),
-            )
-            .expect("note")
-            .id;
-        let event = self
-            .gl
-            .note_events()
-            .into_iter()
-            .find(|e| e.note_id == note)
-            .expect("the double recorded the Note Hook");
-        let payload = self.dir.path().join(format!("TRIGGER_PAYLOAD-{note}"));
-        std::fs::write(&payload, event.payload.to_string()).expect("payload written");
-        (note, payload)
     }
 
     /// Runs `entrypoint <args>` as a webhook pipeline's job, with `extra` variables.
@@ -140,7 +119,8 @@ impl World {
     /// TRIGGER_PAYLOAD file.
     fn mention(&self) -> (DoubleNoteable, u64, PathBuf) {
         let issue = self.widgets_issue();
-        let (note, payload) = self.comment(issue, self.dev.id, "@claude please fix the greeting");
+        let (note, payload) =
+            hooked_comment(self, issue, self.dev.id, "@claude please fix the greeting");
         (issue, note, payload)
     }
 
@@ -232,7 +212,7 @@ fn posted(placeholder: u64) -> Vec<(String, String)> {
 async fn a_comment_without_a_mention_runs_only_the_slim_image_and_costs_no_api_call() {
     let w = world().await;
     let issue = w.widgets_issue();
-    let (_, payload) = w.comment(issue, w.dev.id, "thanks, looks good");
+    let (_, payload) = hooked_comment(&w, issue, w.dev.id, "thanks, looks good");
     w.gl.clear_requests();
 
     let handed = w.ack(&payload);
@@ -280,7 +260,7 @@ async fn the_assistant_job_takes_the_acks_placeholder_over_instead_of_claiming_a
 async fn a_guest_is_refused_by_the_slim_job_and_the_assistant_job_does_nothing() {
     let w = world().await;
     let issue = w.widgets_issue();
-    let (_, payload) = w.comment(issue, w.guest().id, "@claude delete everything");
+    let (_, payload) = hooked_comment(&w, issue, w.guest().id, "@claude delete everything");
 
     let handed = w.ack(&payload);
 

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use doubles::ci_config::{Template, load, load_with};
 use doubles::ci_rules::{Rule, Vars, decide, vars};
-use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable};
+use doubles::gitlab::double::Noteable as DoubleNoteable;
 use yaml_rust2::Yaml;
 
+use crate::support::note_hook::hooked_comment;
 use crate::support::story::{Story, story_world};
 
 const TEMPLATES: [(&str, &str); 2] = [("claude.yml", "claude"), ("codex.yml", "codex")];
@@ -732,22 +733,8 @@ async fn a_webhook_comment_without_a_mention_costs_no_api_call() {
     let job = claude_job();
     let w = world().await;
     let issue = DoubleNoteable::Issue(w.issue("Chatter"));
-    let note =
-        w.gl.add_note(
-            w.project,
-            issue,
-            NoteSpec::new(w.dev.id, "thanks, looks good").emit_hooks(),
-        )
-        .expect("note")
-        .id;
-    let event =
-        w.gl.note_events()
-            .into_iter()
-            .find(|e| e.note_id == note)
-            .expect("the double recorded the Note Hook");
     // A file-type variable: the runner writes the value to a file and sets the path.
-    let payload = w.dir.path().join("TRIGGER_PAYLOAD");
-    std::fs::write(&payload, event.payload.to_string()).expect("payload written");
+    let (_, payload) = hooked_comment(&w, issue, w.dev.id, "thanks, looks good");
     w.gl.clear_requests();
 
     let trigger = [("TRIGGER_PAYLOAD", payload.display().to_string())];

@@ -9,6 +9,7 @@
 pub mod ci_job;
 pub mod doctor;
 pub mod gitlab_client;
+pub mod note_hook;
 pub mod own_process;
 pub mod runs;
 pub mod scripted;
