@@ -13,7 +13,6 @@ use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable as Target};
 use entrypoint::setup::plan::TRIGGER_DESCRIPTION;
 use entrypoint::setup::{self, Options, Outcome};
-use entrypoint::trigger::ci_vars::CiRequest;
 use entrypoint::trigger::decision::{Decision, decide};
 use entrypoint::trigger::hook_vars::{HookEvent, TEMPLATE};
 use entrypoint::trigger::load::{Entry, detect};
@@ -22,6 +21,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::support::gitlab_client::client;
+use crate::support::pipeline_job::{job_env, template_comment};
 use crate::support::seeded::{rest, trigger_url};
 use crate::support::setup::{Quiet, webhook_options};
 
@@ -194,14 +194,7 @@ async fn only_new_human_comments_start_a_job_and_each_issue_has_its_own_lock() {
     );
 
     // The job finds the note from the variables and reads it back.
-    let vars = pipelines[0].variables.clone();
-    let project_id = w.project.to_string();
-    let lookup = |name: &str| {
-        if name == "CI_PROJECT_ID" {
-            return Some(project_id.clone());
-        }
-        vars.iter().find(|v| v.key == name).map(|v| v.value.clone())
-    };
+    let lookup = job_env(&pipelines[0], w.project);
     let entry = detect(&lookup, &Handles::default()).unwrap();
     let Entry::Hook(HookEvent::Comment {
         project,
@@ -213,15 +206,7 @@ async fn only_new_human_comments_start_a_job_and_each_issue_has_its_own_lock() {
     };
     assert_eq!(noteable, Target::Issue(IssueIid(first)));
     assert_eq!(note, NoteId(mention));
-    let request = CiRequest {
-        project,
-        assistant: Assistant::Claude,
-        noteable,
-        note,
-        discussion: None,
-        placeholder: None,
-        checked_body: None,
-    };
+    let request = template_comment(project, noteable, note);
     let bot = client(&w.gl.api_url(), &bot_token);
     let trigger = resolve(&request, &bot, &Handles::default()).await.unwrap();
     assert_eq!(

@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod gitlab_client;
 pub mod note_hook;
 pub mod own_process;
+pub mod pipeline_job;
 pub mod runs;
 pub mod scripted;
 pub mod seeded;
