@@ -248,13 +248,12 @@ async fn gitlab_com_free_has_no_project_access_tokens_and_only_owners_lift_no_on
 async fn schedules_files_branches_and_commits_follow_the_docs() {
     let w = world(ProjectSpec::new("acme/widgets")).await;
     let p = w.project;
-    let (status, schedule) = w
-        .post_json(
-            &format!("/projects/{p}/pipeline_schedules"),
-            &w.developer.token,
-            json!({"description": "scan", "ref": "main", "cron": "*/10 * * * *"}),
-        )
-        .await;
+    // Everything here is done by dana, a Developer.
+    let post = async |path: &str, body: Value| w.post_json(path, &w.developer.token, body).await;
+    let get = async |path: &str| w.get(path, &w.developer.token).await;
+    let schedules = format!("/projects/{p}/pipeline_schedules");
+    let scan = json!({"description": "scan", "ref": "main", "cron": "*/10 * * * *"});
+    let (status, schedule) = post(&schedules, scan).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         (
@@ -264,63 +263,36 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
         ),
         (json!("UTC"), json!(true), json!("dana"))
     );
-    let (status, variable) = w
-        .post_json(
-            &format!(
-                "/projects/{p}/pipeline_schedules/{}/variables",
-                schedule["id"]
-            ),
-            &w.developer.token,
-            json!({"key": "AI_SCAN", "value": "1"}),
-        )
-        .await;
+    let variables = format!("{schedules}/{}/variables", schedule["id"]);
+    let (status, variable) = post(&variables, json!({"key": "AI_SCAN", "value": "1"})).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(variable["variable_type"], "env_var");
-    let (status, _) = w
-        .post_json(
-            &format!("/projects/{p}/pipeline_schedules"),
-            &w.developer.token,
-            json!({"description": "bad", "ref": "main", "cron": "every minute"}),
-        )
-        .await;
+    let bad = json!({"description": "bad", "ref": "main", "cron": "every minute"});
+    let (status, _) = post(&schedules, bad).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    let file = format!("/projects/{p}/repository/files/README.md?ref=main");
-    let (status, readme) = w.get(&file, &w.developer.token).await;
+    let files = format!("/projects/{p}/repository/files");
+    let (status, readme) = get(&format!("{files}/README.md?ref=main")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         (readme["encoding"].clone(), readme["content"].clone()),
         (json!("base64"), json!("IyB3aWRnZXRzCg=="))
     );
     assert_eq!(
-        w.get(
-            &format!("/projects/{p}/repository/files/.gitlab-ci.yml?ref=main"),
-            &w.developer.token,
-        )
-        .await,
+        get(&format!("{files}/.gitlab-ci.yml?ref=main")).await,
         message(StatusCode::NOT_FOUND, json!("404 File Not Found"))
     );
 
     let branches = format!("/projects/{p}/repository/branches");
-    let (status, branch) = w
-        .post_json(
-            &branches,
-            &w.developer.token,
-            json!({"branch": "feature", "ref": "main"}),
-        )
-        .await;
+    let feature = json!({"branch": "feature", "ref": "main"});
+    let (status, branch) = post(&branches, feature.clone()).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         (branch["name"].clone(), branch["protected"].clone()),
         (json!("feature"), json!(false))
     );
     assert_eq!(
-        w.post_json(
-            &branches,
-            &w.developer.token,
-            json!({"branch": "feature", "ref": "main"}),
-        )
-        .await,
+        post(&branches, feature).await,
         message(StatusCode::BAD_REQUEST, json!("Branch already exists"))
     );
 
@@ -330,16 +302,13 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
                "actions": [{"action": action, "file_path": ".gitlab-ci.yml", "content": "x: 1\n"}]})
     };
     assert_eq!(
-        w.post_json(&commits, &w.developer.token, action("update"))
-            .await,
+        post(&commits, action("update")).await,
         message(
             StatusCode::BAD_REQUEST,
             json!("A file with this name doesn't exist")
         )
     );
-    let (status, commit) = w
-        .post_json(&commits, &w.developer.token, action("create"))
-        .await;
+    let (status, commit) = post(&commits, action("create")).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         (commit["title"].clone(), commit["author_name"].clone()),
@@ -353,7 +322,7 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
     let to_main = json!({"branch": "main", "commit_message": "direct",
                          "actions": [{"action": "create", "file_path": "y", "content": "y"}]});
     assert_eq!(
-        w.post_json(&commits, &w.developer.token, to_main).await,
+        post(&commits, to_main).await,
         message(
             StatusCode::FORBIDDEN,
             json!("403 Forbidden - You are not allowed to push into this branch")
