@@ -12,13 +12,13 @@ use entrypoint::trigger::decision::{Decision, SkipReason};
 use entrypoint::trigger::explain::{Explanation, Options, explain};
 use entrypoint::trigger::{NoteKind, Source};
 
+/// The double with a Codex team (`seed_team`), dana's confidential issue, and the variables a
+/// job answering on that issue has.
 struct Setup {
     gl: GitLabDouble,
-    vars: HashMap<String, String>,
-    project: u64,
+    team: Team,
     issue: u64,
-    dev: u64,
-    bot: u64,
+    vars: HashMap<String, String>,
 }
 
 async fn setup() -> Setup {
@@ -27,28 +27,22 @@ async fn setup() -> Setup {
         bot_name: "Codex",
         ..TeamSpec::default()
     };
-    let Team {
-        project, bot, dev, ..
-    } = gl.seed_team(codex).unwrap();
-    let issue = gl
-        .create_issue(project, IssueSpec::new(dev.id, "Flaky test").confidential())
-        .unwrap()
-        .iid;
+    let team = gl.seed_team(codex).unwrap();
+    let flaky = IssueSpec::new(team.dev.id, "Flaky test").confidential();
+    let issue = gl.create_issue(team.project, flaky).unwrap().iid;
     let vars = HashMap::from([
-        ("GITLAB_TOKEN".to_string(), bot.token.clone()),
+        ("GITLAB_TOKEN".to_string(), team.bot.token.clone()),
         ("CI_API_V4_URL".to_string(), gl.api_url()),
-        ("CI_PROJECT_ID".to_string(), project.to_string()),
+        ("CI_PROJECT_ID".to_string(), team.project.to_string()),
         ("AI_ASSISTANT".to_string(), "codex".to_string()),
         ("AI_NOTEABLE_TYPE".to_string(), "issue".to_string()),
         ("AI_NOTEABLE_IID".to_string(), issue.to_string()),
     ]);
     Setup {
         gl,
-        vars,
-        project,
+        team,
         issue,
-        dev: dev.id,
-        bot: bot.id,
+        vars,
     }
 }
 
@@ -56,7 +50,12 @@ impl Setup {
     /// `spec` posted on the issue.
     fn note(&self, spec: NoteSpec) -> SeededNote {
         let issue = Noteable::Issue(self.issue);
-        self.gl.add_note(self.project, issue, spec).unwrap()
+        self.gl.add_note(self.team.project, issue, spec).unwrap()
+    }
+
+    /// A note by dana saying `body`.
+    fn by_dana(&self, body: &str) -> NoteSpec {
+        NoteSpec::new(self.team.dev.id, body)
     }
 
     /// The job's variables with `AI_NOTE_ID` naming `note` (which may not exist).
@@ -91,8 +90,8 @@ fn skipped(e: &Explanation, reason: SkipReason) {
 #[tokio::test]
 async fn a_thread_reply_named_by_ci_variables_is_read_back_and_runs() {
     let s = setup().await;
-    let first = s.note(NoteSpec::new(s.dev, "Any idea?").thread());
-    let question = NoteSpec::new(s.dev, "@codex why does this fail?");
+    let first = s.note(s.by_dana("Any idea?").thread());
+    let question = s.by_dana("@codex why does this fail?");
     let reply = s.note(question.reply_to(&first.discussion_id));
     let e = explain_note(&s, reply.id).await;
     assert_eq!(e.source, Source::CiVariables);
@@ -121,10 +120,13 @@ async fn a_thread_reply_named_by_ci_variables_is_read_back_and_runs() {
 #[tokio::test]
 async fn the_bots_own_notes_and_other_assistants_notes_are_skipped() {
     let s = setup().await;
-    let own = s.note(NoteSpec::new(s.bot, "I was asked by @codex to look"));
+    let own = s.note(NoteSpec::new(
+        s.team.bot.id,
+        "I was asked by @codex to look",
+    ));
     skipped(&explain_note(&s, own.id).await, SkipReason::OwnNote);
 
-    let claude_only = s.note(NoteSpec::new(s.dev, "@claude have a look"));
+    let claude_only = s.note(s.by_dana("@claude have a look"));
     skipped(
         &explain_note(&s, claude_only.id).await,
         SkipReason::OtherAssistant,
@@ -132,7 +134,7 @@ async fn the_bots_own_notes_and_other_assistants_notes_are_skipped() {
 
     let placeholder = marker(Assistant::Codex, NoteRole::Placeholder);
     let body = format!("@codex working…\n{placeholder}");
-    let copied_placeholder = s.note(NoteSpec::new(s.dev, &body));
+    let copied_placeholder = s.note(s.by_dana(&body));
     skipped(
         &explain_note(&s, copied_placeholder.id).await,
         SkipReason::OurNote,
@@ -176,7 +178,8 @@ async fn a_note_deleted_before_the_job_ends_the_run_quietly_and_posts_nothing() 
     };
     assert!(reason.contains("no longer exists"), "{reason}");
     assert!(
-        s.gl.notes(s.project, Noteable::Issue(s.issue)).is_empty(),
+        s.gl.notes(s.team.project, Noteable::Issue(s.issue))
+            .is_empty(),
         "nothing posted"
     );
 }
@@ -184,7 +187,7 @@ async fn a_note_deleted_before_the_job_ends_the_run_quietly_and_posts_nothing() 
 #[tokio::test]
 async fn a_missing_project_fails_the_run_and_is_not_called_a_deleted_note() {
     let s = setup().await;
-    let note = s.note(NoteSpec::new(s.dev, "@codex fix it")).id;
+    let note = s.note(s.by_dana("@codex fix it")).id;
     let mut vars = s.vars_for(note);
     vars.insert("CI_PROJECT_ID".into(), "999999".into());
     let err = run_job(vars)
