@@ -317,11 +317,8 @@ async fn a_guest_assigning_the_bot_is_refused_and_the_model_never_runs() {
     let (payload, _) = w.pipeline(1).await;
     let (model, _) = w.run_answering(&payload, "should not happen").await;
     let refusal = w.refused_the_guest(issue, &model);
-    assert!(
-        refusal
-            .body
-            .contains(&marker(Assistant::Claude, NoteRole::Refusal))
-    );
+    let refused = marker(Assistant::Claude, NoteRole::Refusal);
+    assert!(refusal.body.contains(&refused), "{}", refusal.body);
 }
 
 #[tokio::test]
@@ -364,13 +361,14 @@ async fn the_trigger_label_added_by_a_person_is_answered_and_the_bots_own_label_
 #[tokio::test]
 async fn a_mention_in_a_new_issues_description_is_answered_with_its_own_words() {
     let w = world().await;
-    let iid = w.described_issue("Spelling", "@claude please fix the spelling in greet.txt");
+    let request = "please fix the spelling in greet.txt";
+    let iid = w.described_issue("Spelling", &format!("@claude {request}"));
     let (payload, jobs) = w.pipeline(1).await;
     assert_eq!(jobs, ["on_success", "on_success"]);
     let (model, _) = w.run_answering(&payload, "Fixed the spelling plan.").await;
     asked_first(
         &model,
-        "please fix the spelling in greet.txt",
+        request,
         "the description's request is the instruction",
     );
     result_of(&w.bot_notes(DoubleNoteable::Issue(iid)));
@@ -387,11 +385,8 @@ async fn requesting_the_bots_review_on_a_merge_request_asks_for_a_review() {
     assert_eq!(hook["object_kind"], "merge_request");
     assert_eq!(hook["changes"]["reviewers"]["current"][0]["id"], w.bot.id);
     let (model, _) = w.run_answering(&payload, "The change looks right.").await;
-    asked_first(
-        &model,
-        "please review this merge request",
-        "a review request asks for a review",
-    );
+    let review = "please review this merge request";
+    asked_first(&model, review, "a review request asks for a review");
     w.answered(mr, "looks right");
 }
 
@@ -609,14 +604,9 @@ async fn a_label_removed_and_added_again_is_answered_again() {
     w.label(issue, w.dev.id, "claude");
     let scan = w.labelled_scan(&model).await;
     assert_eq!(model.model_calls().len(), 2, "{}", log(&scan));
-    let results: Vec<Note> = w
-        .bot_notes(issue)
-        .into_iter()
-        .filter(|n| {
-            n.body
-                .contains(&marker(Assistant::Claude, NoteRole::Result))
-        })
-        .collect();
+    let result = marker(Assistant::Claude, NoteRole::Result);
+    let notes = w.bot_notes(issue);
+    let results: Vec<&Note> = notes.iter().filter(|n| n.body.contains(&result)).collect();
     assert_eq!(results.len(), 2, "{results:#?}");
     assert!(results.iter().any(|n| n.body.contains("Second answer.")));
 
