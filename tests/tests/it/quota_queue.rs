@@ -318,8 +318,7 @@ async fn a_retry_after_longer_than_the_back_off_is_respected() {
 
     let before = Utc::now();
     w.scan(&model, &[]).await;
-    let (_, queued) = only_note(&w, issue);
-    let queued = queued.expect("queued");
+    let queued = only_note(&w, issue).1.expect("queued");
     assert!(
         queued.retry_at >= before + chrono::TimeDelta::seconds(900),
         "not before the API's Retry-After, though AI_QUOTA_BACKOFF_SECONDS is {BACKOFF_SECONDS}: {queued:?}"
@@ -329,13 +328,14 @@ async fn a_retry_after_longer_than_the_back_off_is_respected() {
 #[tokio::test]
 async fn a_queued_mention_deleted_before_its_retry_leaves_no_queued_note_behind() {
     let w = world().await;
-    let iid = w.issue("Typo");
-    let issue = DoubleNoteable::Issue(iid);
-    let mention = w.note(issue, w.dev.id, "@codex what does greet.txt say?");
+    let (issue, mention) = w.typo_mention();
     let extra = [("AI_QUOTA_BACKOFF_SECONDS", "2")];
     let (model, queued) = w.queued_once(issue, &extra).await;
 
     // Its author deletes the mention, as people do once they found the answer elsewhere.
+    let DoubleNoteable::Issue(iid) = issue else {
+        unreachable!("the typo mention is on an issue")
+    };
     let note = format!("/projects/{}/issues/{iid}/notes/{mention}", w.project);
     let deleted = rest(&w.gl, Method::DELETE, &note, &w.dev.token, None).await;
     assert!(deleted.status().is_success(), "{}", deleted.status());

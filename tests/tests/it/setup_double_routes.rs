@@ -72,6 +72,12 @@ fn message(status: StatusCode, message: Value) -> (StatusCode, Value) {
     (status, json!({ "message": message }))
 }
 
+/// The message of GitLab's `400 Bad request` answer, which `answer` must be.
+fn bad_request_message((status, body): (StatusCode, Value)) -> String {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    body["message"].as_str().expect("a message").to_owned()
+}
+
 #[tokio::test]
 async fn variables_are_maintainer_only_validate_masking_and_never_show_hidden_values() {
     let w = world(ProjectSpec::new("acme/widgets")).await;
@@ -136,13 +142,10 @@ async fn project_access_tokens_make_a_bot_member_and_show_the_token_once() {
     let w = world(ProjectSpec::new("acme/widgets")).await;
     let path = format!("/projects/{}/access_tokens", w.project);
     let body = json!({"name": "Claude", "scopes": ["api"], "access_level": 30, "expires_at": "2099-01-01"});
-    let (status, answer) = w.post_json(&path, &w.maintainer.token, body).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let refused = bad_request_message(w.post_json(&path, &w.maintainer.token, body).await);
     assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("400 Bad request - Expires at must be before")
+        refused.starts_with("400 Bad request - Expires at must be before"),
+        "{refused}"
     );
     let too_high = json!({"name": "Claude", "scopes": ["api"], "access_level": 50});
     assert_eq!(
@@ -198,20 +201,9 @@ async fn gitlab_com_free_has_no_project_access_tokens_and_only_owners_lift_no_on
     let path = format!("/projects/{}/access_tokens", w.project);
     let (status, _) = w.get(&path, &w.owner.token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, answer) = w
-        .post_json(
-            &path,
-            &w.owner.token,
-            json!({"name": "Claude", "scopes": ["api"]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .contains("does not have permission")
-    );
+    let claude = json!({"name": "Claude", "scopes": ["api"]});
+    let refused = bad_request_message(w.post_json(&path, &w.owner.token, claude).await);
+    assert!(refused.contains("does not have permission"), "{refused}");
 
     let project = format!("/projects/{}", w.project);
     let (_, read) = w.get(&project, &w.maintainer.token).await;
