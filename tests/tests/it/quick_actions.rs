@@ -12,12 +12,9 @@ use doubles::gitlab::quick_actions::{QuickActionSource, extract};
 use entrypoint::agent::events::AssistantEvent;
 use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{IssueIid, MergeRequestIid, Noteable};
-use entrypoint::publish::Placeholder;
 use entrypoint::publish::merge_request::{MergeRequestDraft, open_merge_request};
 use entrypoint::publish::progress::{Progress, ProgressSettings};
-use entrypoint::publish::result::{
-    Conclusion, Refusal, ResultReport, post_refusal, publish_result,
-};
+use entrypoint::publish::result::{Conclusion, Refusal, ResultReport, post_refusal};
 use entrypoint::publish::review::{Review, ReviewComment, Severity, Side};
 use entrypoint::quick_action::neutralize;
 use entrypoint::redact::Redactor;
@@ -87,13 +84,6 @@ impl World {
     async fn edit_note(&self, iid: u64, note: u64, body: &str) -> (StatusCode, Value) {
         let path = format!("/issues/{iid}/notes/{note}");
         self.send(Method::PUT, &path, json!({ "body": body })).await
-    }
-
-    /// Claude's result `report` in `placeholder`.
-    async fn publish(&self, placeholder: &Placeholder, report: &ResultReport) {
-        publish_result(&self.gitlab, placeholder, report, &self.redactor, false)
-            .await
-            .expect("the result is published");
     }
 
     /// Issue `iid` as the double holds it now.

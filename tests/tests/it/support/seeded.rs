@@ -17,7 +17,9 @@ use entrypoint::gitlab::ids::{
     DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable as ProductNoteable, ProjectId,
     ProjectRef, UserId,
 };
+use entrypoint::gitlab::notes::Note as GitLabNote;
 use entrypoint::publish::placeholder::post_placeholder;
+use entrypoint::publish::result::{ResultReport, publish_result};
 use entrypoint::publish::review::{
     Review, ReviewComment, ReviewPublished, Severity, Side, publish_review,
 };
@@ -260,6 +262,13 @@ impl Publishing {
         post_placeholder(&self.gitlab, trigger, Assistant::Claude, job)
             .await
             .expect("the placeholder is posted")
+    }
+
+    /// `report` published in `placeholder`, as a public note; the note it became.
+    pub async fn publish(&self, placeholder: &Placeholder, report: &ResultReport) -> GitLabNote {
+        publish_result(&self.gitlab, placeholder, report, &self.redactor, false)
+            .await
+            .expect("the result is published")
     }
 
     /// `assistant`'s `review` published on merge request `iid`.
