@@ -495,14 +495,21 @@ async fn a_scan_keeps_going_when_one_pipeline_cannot_start_and_fails_so_someone_
     assert_eq!(w.pipelines_by_note()[&note].len(), 1);
 }
 
-#[tokio::test]
-async fn a_mention_edited_after_it_was_answered_is_not_answered_again() {
+/// A world whose bot is the project bot "AI", with dana's issue "One" and her note `body` on
+/// it: the world, the issue's IID and the note's id.
+async fn one_mention(body: &str) -> (World, u64, u64) {
     let w = world(UserSpec::project_bot(1000, "AI")).await;
     let issue = w.issue("One");
     let DoubleNoteable::Issue(iid) = issue else {
         unreachable!("an issue")
     };
-    let note = w.note(issue, NoteSpec::new(w.dev.id, "@claude help"));
+    let note = w.note(issue, NoteSpec::new(w.dev.id, body));
+    (w, iid, note)
+}
+
+#[tokio::test]
+async fn a_mention_edited_after_it_was_answered_is_not_answered_again() {
+    let (w, iid, note) = one_mention("@claude help").await;
     w.scan().await;
     let edited = w
         .edit_note(iid, note, "@claude help, and also fix the typo")
@@ -612,12 +619,8 @@ async fn a_bot_whose_username_is_not_the_handle_reads_the_lists() {
 
 #[tokio::test]
 async fn a_note_edited_after_the_scan_checked_it_is_refused_by_the_job() {
-    let w = world(UserSpec::project_bot(1000, "AI")).await;
-    let issue = w.issue("One");
-    let DoubleNoteable::Issue(iid) = issue else {
-        unreachable!("an issue")
-    };
-    let note = w.note(issue, NoteSpec::new(w.dev.id, "@claude fix the typo"));
+    let (w, iid, note) = one_mention("@claude fix the typo").await;
+    let issue = DoubleNoteable::Issue(iid);
     let report = w.scan().await;
     assert!(
         matches!(report.handled[..], [(_, Outcome::Started { .. })]),
@@ -675,12 +678,7 @@ async fn a_note_edited_after_the_scan_checked_it_is_refused_by_the_job() {
 
 #[tokio::test]
 async fn a_mention_whose_claimer_died_is_answered_once_by_the_next_scan_after_the_lease() {
-    let w = world(UserSpec::project_bot(1000, "AI")).await;
-    let issue = w.issue("One");
-    let DoubleNoteable::Issue(iid) = issue else {
-        unreachable!("an issue")
-    };
-    let note = w.note(issue, NoteSpec::new(w.dev.id, "@claude help"));
+    let (w, iid, note) = one_mention("@claude help").await;
     // A webhook job claimed the note and was cancelled before it handed the claim over.
     w.claim_before(Noteable::Issue(IssueIid(iid)), note).await;
     let lease = [("AI_CLAIM_LEASE_SECONDS", "2")];

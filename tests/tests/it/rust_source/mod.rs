@@ -72,14 +72,17 @@ pub fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The tokens of the Rust file at `path`.
+fn tokens(path: &Path) -> TokenStream {
+    let text = std::fs::read_to_string(path).expect("source readable");
+    text.parse()
+        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()))
+}
+
 /// Scans one file's product code.
 pub fn scan(path: &Path) -> Scan {
-    let text = std::fs::read_to_string(path).expect("source readable");
-    let tokens: TokenStream = text
-        .parse()
-        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()));
     let mut scan = Scan::default();
-    walk(tokens, &mut scan);
+    walk(tokens(path), &mut scan);
     scan
 }
 
@@ -209,12 +212,8 @@ fn walk(stream: TokenStream, scan: &mut Scan) {
 /// (`Assistant::Claude =>`) or a comparison (`== Assistant::Codex`, `!= …`). `#[cfg(test)]`
 /// items, doc comments and other attributes are left out.
 pub fn assistant_branches(path: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(path).expect("source readable");
-    let tokens: TokenStream = text
-        .parse()
-        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()));
     let mut found = Vec::new();
-    branches(tokens, &mut found);
+    branches(tokens(path), &mut found);
     found
 }
 
