@@ -1,12 +1,14 @@
 //! What several user stories share, so that a story file holds its story: the CI job that
 //! runs `entrypoint` as a GitLab runner would ([`ci_job`]), the product's GitLab client as the
-//! library stories build it ([`gitlab_client`]), snapshots of rendered notes ([`snapshot`]),
+//! library stories build it ([`gitlab_client`]), the project's git over smart HTTP that the
+//! workspace stories push to ([`git_remote`]), snapshots of rendered notes ([`snapshot`]),
 //! the project a CI-job story plays in ([`story`]), and the spec of a direct `agent::run`
 //! ([`runs`]), a Note Hook's trigger ([`trigger`]), what the setup stories share ([`setup`]),
 //! the seeded double the library stories play against ([`seeded`]), and running a test that
 //! changes its process in a process of its own ([`own_process`]).
 
 pub mod ci_job;
+pub mod git_remote;
 pub mod gitlab_client;
 pub mod own_process;
 pub mod runs;
