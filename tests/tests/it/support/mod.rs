@@ -3,14 +3,18 @@
 //! library stories build it ([`gitlab_client`]), the project's git over smart HTTP that the
 //! workspace stories push to ([`git_remote`]), snapshots of rendered notes ([`snapshot`]),
 //! the project a CI-job story plays in ([`story`]), and the spec of a direct `agent::run`
-//! ([`runs`]), a Note Hook's trigger ([`trigger`]), what the setup stories share ([`setup`]),
+//! ([`runs`]) and what the stories running a real CLI as the sandbox uid share ([`real_cli`]),
+//! a Note Hook's trigger ([`trigger`]), what the setup stories share ([`setup`]),
 //! the seeded double the library stories play against ([`seeded`]), and running a test that
-//! changes its process in a process of its own ([`own_process`]).
+//! changes its process in a process of its own ([`own_process`]) or a network namespace of its
+//! own ([`fresh_netns`]).
 
 pub mod ci_job;
+pub mod fresh_netns;
 pub mod git_remote;
 pub mod gitlab_client;
 pub mod own_process;
+pub mod real_cli;
 pub mod runs;
 pub mod seeded;
 pub mod setup;
