@@ -27,7 +27,6 @@ use crate::support::{real_cli, runs};
 
 /// Set in the child: the test runs its body there.
 const CHILD: &str = "DOUBLES_MCP_TEST_CHILD";
-const TRACKER_VARIABLE: &str = "TRACKER_TOKEN";
 /// Where the configuration came from, as messages name it.
 const VARIABLE_NAME: &str = "AI_MCP_CONFIG";
 const TRACKER_TOKEN: &str = "tracker-token-canary-6f2a91";
@@ -48,7 +47,7 @@ fn in_job_environment(test: &str, body: impl Future<Output = ()>) {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
-        .env(TRACKER_VARIABLE, TRACKER_TOKEN)
+        .env(real_cli::TRACKER_VARIABLE, TRACKER_TOKEN)
         .output()
         .unwrap();
     runs::assert_child_test_passed(&out, test, "child");
@@ -72,18 +71,6 @@ async fn installed(cli: Cli) -> InstalledCli {
         .unwrap()
         .expect("the entrypoint binary");
     cli
-}
-
-/// The configuration a team would put on its default branch, for the tracker at `url`.
-fn tracker_config(url: &str) -> String {
-    format!(
-        "[mcp_servers.tracker]\nurl = \"{url}\"\nheaders = {{ Authorization = \"Bearer ${{{TRACKER_VARIABLE}}}\" }}\n"
-    )
-}
-
-/// The tool's name as Claude shows it to the model (`mcp__<server>__<tool>`).
-fn claude_tool_name() -> String {
-    format!("mcp__tracker__{TOOL}")
 }
 
 async fn spec(
@@ -117,19 +104,9 @@ async fn spec(
 
 /// The model dumps /proc, calls the tracker's tool, and answers with what it returned.
 fn script(assistant: Assistant) -> Script {
-    let call = match assistant {
-        Assistant::Claude => ToolAction::ClaudeTool {
-            name: claude_tool_name(),
-            input: serde_json::json!({"key": "WEB-7"}),
-        },
-        Assistant::Codex => ToolAction::CodexNamespacedFunction {
-            namespace: "mcp__tracker".into(),
-            name: TOOL.into(),
-            arguments: serde_json::json!({"key": "WEB-7"}),
-        },
-    };
+    let call = real_cli::tracker_call(assistant);
     let advertised = match assistant {
-        Assistant::Claude => claude_tool_name(),
+        Assistant::Claude => real_cli::claude_tracker_tool(),
         // Codex groups a server's tools in a namespace tool of its own.
         Assistant::Codex => r#"{"type":"namespace","name":"mcp__tracker""#.to_owned(),
     };
@@ -160,14 +137,16 @@ fn script(assistant: Assistant) -> Script {
 }
 
 async fn the_tracker_token_reaches_the_tracker_only(assistant: Assistant) {
-    let mut job_shell =
-        doubles::sandbox::job_shell(&[(TRACKER_VARIABLE, TRACKER_TOKEN)], JOB_SHELL_MARKER);
+    let mut job_shell = doubles::sandbox::job_shell(
+        &[(real_cli::TRACKER_VARIABLE, TRACKER_TOKEN)],
+        JOB_SHELL_MARKER,
+    );
     let tracker = McpDouble::start(TRACKER_TOKEN, ISSUE_TEXT).await.unwrap();
     let work = doubles::sandbox::reachable_tempdir();
     let double = real_cli::model_double(assistant, script(assistant)).await;
     let config = McpConfig::parse(
         "AI_MCP_CONFIG_FILE=.gitlab/ai-mcp.toml",
-        &tracker_config(&tracker.url()),
+        &real_cli::tracker_config(&tracker.url()),
     )
     .unwrap();
     let spec = spec(assistant, &double, work.path(), config).await;
@@ -263,7 +242,8 @@ async fn a_fenced_codex_run_refuses_an_mcp_host_not_in_ai_sandbox_allow() {
     let tracker = McpDouble::start(TRACKER_TOKEN, ISSUE_TEXT).await.unwrap();
     let double = openai::start(Script::new()).await.unwrap();
     let work = doubles::sandbox::reachable_tempdir();
-    let config = McpConfig::parse(VARIABLE_NAME, &tracker_config(&tracker.url())).unwrap();
+    let config =
+        McpConfig::parse(VARIABLE_NAME, &real_cli::tracker_config(&tracker.url())).unwrap();
     let spec = spec(Assistant::Codex, &double, work.path(), config).await;
     let lease = doubles::sandbox::UidLease::take();
     // Codex's default: fenced; another host is listed, the tracker's is not.
@@ -350,7 +330,7 @@ async fn a_stdio_server_runs_as_the_sandbox_uid(assistant: Assistant) {
     assert!(names.contains(&"DOCS_LANG"), "{text}");
     // The job's variables (both are in this process's environment) stay out. Claude passes its
     // own environment on, whose `ANTHROPIC_API_KEY` is the dummy key the proxy replaces.
-    for secret in [TRACKER_VARIABLE, CHILD] {
+    for secret in [real_cli::TRACKER_VARIABLE, CHILD] {
         assert!(
             !names.contains(&secret),
             "{secret} reached the stdio server: {text}"

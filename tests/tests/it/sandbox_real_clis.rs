@@ -222,7 +222,7 @@ const JOB_SECRETS: &[(&str, &str)] = &[
     ("CI_REGISTRY_PASSWORD", "registry-fenced-canary-93aa"),
     ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
     ("OPENAI_API_KEY", OPENAI_KEY),
-    ("TRACKER_TOKEN", TRACKER_TOKEN),
+    (real_cli::TRACKER_VARIABLE, TRACKER_TOKEN),
 ];
 /// An MCP server's token, a CI/CD variable of the job like the others.
 const TRACKER_TOKEN: &str = "tracker-fenced-canary-0b5d";
@@ -296,11 +296,7 @@ async fn fenced_codex_reaches_a_listed_mcp_server_only_through_the_proxy() {
         .then(
             Turn::tool_call(ToolCall::new(
                 "call_mcp",
-                doubles::model::ToolAction::CodexNamespacedFunction {
-                    namespace: "mcp__tracker".into(),
-                    name: doubles::mcp::TOOL.into(),
-                    arguments: serde_json::json!({"key": "WEB-7"}),
-                },
+                real_cli::tracker_call(Assistant::Codex),
             ))
             .expecting(Expectation::ToolOutputFor("call_direct".into())),
         )
@@ -314,14 +310,8 @@ async fn fenced_codex_reaches_a_listed_mcp_server_only_through_the_proxy() {
             },
         )));
     let double = openai::start(script).await.unwrap();
-    let config = McpConfig::parse(
-        "AI_MCP_CONFIG",
-        &format!(
-            "[mcp_servers.tracker]\nurl = \"{}\"\nheaders = {{ Authorization = \"Bearer ${{TRACKER_TOKEN}}\" }}\n",
-            tracker.url()
-        ),
-    )
-    .unwrap();
+    let config =
+        McpConfig::parse("AI_MCP_CONFIG", &real_cli::tracker_config(&tracker.url())).unwrap();
     // `o4-mini`: Codex lists MCP tools at once for models it does not know to search tools.
     let (report, _, _) = fenced_run_with(
         Assistant::Codex,

@@ -22,38 +22,48 @@ use entrypoint::workspace::{
     Workspace, WorkspaceSettings,
 };
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// The bot's token: it may push to every branch that is not protected.
 pub const BOT_TOKEN: &str = "glpat-bot-token-0123";
 /// The CI job's token, as the runner puts it in the checkout's remote URL: read-only.
 pub const JOB_TOKEN: &str = "glcbt-job-token-4567";
 
+/// The served repositories (`repos/<group>/<project>.git`) and what the bot may do in them.
 #[derive(Clone)]
 struct Served {
     repos: PathBuf,
     access: Arc<Mutex<GitAccess>>,
 }
 
-async fn git_route(
-    State(served): State<Served>,
-    UrlPath((group, rest)): UrlPath<(String, String)>,
-    request: Request,
-) -> Response {
-    let Some(credentials) = basic_credentials(request.headers()) else {
-        return unauthorized();
-    };
-    let mut access = served.access.lock().unwrap().clone();
-    match credentials.password.as_str() {
-        BOT_TOKEN => {}
-        JOB_TOKEN => access.can_push = false,
-        _ => return unauthorized(),
+impl Served {
+    /// GitLab's answer to a git request for `<group>/<rest>` (`rest` is `<project>.git/...`).
+    async fn answer(self, group: String, rest: String, request: Request) -> Response {
+        let access = self.access.lock().unwrap().clone();
+        let Some(access) = basic_credentials(request.headers())
+            .and_then(|credentials| access_with(&credentials.password, access))
+        else {
+            return unauthorized();
+        };
+        let Some((project, path_info)) = rest.split_once(".git/") else {
+            return unauthorized();
+        };
+        let repo = self.repos.join(&group).join(format!("{project}.git"));
+        serve_git(&repo, &format!("/{path_info}"), request, access).await
     }
-    let Some((project, path_info)) = rest.split_once(".git/") else {
-        return unauthorized();
-    };
-    let repo = served.repos.join(&group).join(format!("{project}.git"));
-    serve_git(&repo, &format!("/{path_info}"), request, access).await
+}
+
+/// What the holder of `password` may do: the bot all that `access` allows, the job token only
+/// read, anyone else nothing.
+fn access_with(password: &str, access: GitAccess) -> Option<GitAccess> {
+    match password {
+        BOT_TOKEN => Some(access),
+        JOB_TOKEN => Some(GitAccess {
+            can_push: false,
+            ..access
+        }),
+        _ => None,
+    }
 }
 
 /// A temporary directory with `repos/group/proj.git` (one commit on `main`: a README and a
@@ -67,15 +77,8 @@ pub struct GitServer {
     pub access: Arc<Mutex<GitAccess>>,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for GitServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+    /// Stops the server when the fixture is dropped.
+    _stop: DropGuard,
 }
 
 impl GitServer {
@@ -105,21 +108,27 @@ impl GitServer {
             access: access.clone(),
         };
         let app = Router::new()
-            .route("/{group}/{*rest}", any(git_route))
+            .route(
+                "/{group}/{*rest}",
+                any(
+                    |State(served): State<Served>,
+                     UrlPath((group, rest)): UrlPath<(String, String)>,
+                     request: Request| served.answer(group, rest, request),
+                ),
+            )
             .with_state(served);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve(listener, app, Faults::default(), async {
-            let _ = stopped.await;
-        }));
+        let stop = CancellationToken::new();
+        let stopped = stop.clone().cancelled_owned();
+        tokio::spawn(serve(listener, app, Faults::default(), stopped));
         GitServer {
             dir,
             upstream,
             fork,
             access,
             base,
-            stop: Some(stop),
+            _stop: stop.drop_guard(),
         }
     }
 

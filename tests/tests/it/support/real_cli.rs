@@ -1,12 +1,14 @@
 //! What the stories that run a real CLI as the sandbox uid against a model double share
 //! (`assistant_secrets`, `mcp_servers`, `sandbox_real_clis`): the CLI installed where that uid
-//! can run it, the double of the API each CLI speaks, the sandbox plan, and what the CLI sent
-//! back to the model for one tool call.
+//! can run it, the double of the API each CLI speaks, the sandbox plan, what the CLI sent back
+//! to the model for one tool call, and the issue tracker's MCP server (`doubles::mcp`) as a
+//! team configures it and as each CLI calls its tool.
 
 use std::path::PathBuf;
 
+use doubles::mcp::TOOL;
 use doubles::model::cli::{Cli, InstalledCli, install};
-use doubles::model::{ModelDouble, Script, anthropic, openai};
+use doubles::model::{ModelDouble, Script, ToolAction, anthropic, openai};
 use entrypoint::agent::Assistant;
 use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
 
@@ -56,4 +58,37 @@ pub fn tool_outputs(double: &ModelDouble, call_id: &str) -> Vec<String> {
         .filter(|o| o.call_id == call_id)
         .map(|o| o.text)
         .collect()
+}
+
+/// The job's CI/CD variable that holds the tracker's token.
+pub const TRACKER_VARIABLE: &str = "TRACKER_TOKEN";
+
+/// The configuration a team would put on its default branch for the tracker at `url`: the
+/// token comes from the job's [`TRACKER_VARIABLE`].
+pub fn tracker_config(url: &str) -> String {
+    format!(
+        "[mcp_servers.tracker]\nurl = \"{url}\"\nheaders = {{ Authorization = \"Bearer ${{{TRACKER_VARIABLE}}}\" }}\n"
+    )
+}
+
+/// The tracker's tool as Claude shows it to the model (`mcp__<server>__<tool>`).
+pub fn claude_tracker_tool() -> String {
+    format!("mcp__tracker__{TOOL}")
+}
+
+/// `assistant`'s call of the tracker's tool for issue WEB-7 (Codex groups a server's tools in
+/// a namespace tool of its own).
+pub fn tracker_call(assistant: Assistant) -> ToolAction {
+    let arguments = serde_json::json!({"key": "WEB-7"});
+    match assistant {
+        Assistant::Claude => ToolAction::ClaudeTool {
+            name: claude_tracker_tool(),
+            input: arguments,
+        },
+        Assistant::Codex => ToolAction::CodexNamespacedFunction {
+            namespace: "mcp__tracker".into(),
+            name: TOOL.into(),
+            arguments,
+        },
+    }
 }
