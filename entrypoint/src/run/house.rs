@@ -186,26 +186,20 @@ mod tests {
 
     #[test]
     fn a_value_is_a_path_only_when_it_looks_like_one() {
-        assert_eq!(
-            classify(" docs/AI.md "),
-            Some(Source::File("docs/AI.md".into()))
-        );
-        assert_eq!(
-            classify("./HOUSE.txt"),
-            Some(Source::File("HOUSE.txt".into()))
-        );
-        assert_eq!(
-            classify("Answer in French."),
-            Some(Source::Text("Answer in French.".into()))
-        );
-        assert_eq!(
-            classify("Follow docs/STYLE.md"),
-            Some(Source::Text("Follow docs/STYLE.md".into()))
-        );
-        assert_eq!(
-            classify("https://example.com/rules.md"),
-            Some(Source::Text("https://example.com/rules.md".into()))
-        );
+        let file = |path: &str| Some(Source::File(path.into()));
+        let text = |text: &str| Some(Source::Text(text.into()));
+        for (value, expected) in [
+            (" docs/AI.md ", file("docs/AI.md")),
+            ("./HOUSE.txt", file("HOUSE.txt")),
+            ("Answer in French.", text("Answer in French.")),
+            ("Follow docs/STYLE.md", text("Follow docs/STYLE.md")),
+            (
+                "https://example.com/rules.md",
+                text("https://example.com/rules.md"),
+            ),
+        ] {
+            assert_eq!(classify(value), expected, "{value:?}");
+        }
         assert_eq!(classify("  "), None);
     }
 }
