@@ -187,6 +187,7 @@ async fn a_merge_request_mention_sees_its_head_pipelines_failed_jobs() {
         .merge_request
         .as_ref()
         .unwrap()
+        .read
         .head_pipeline
         .clone()
         .expect("the head pipeline");

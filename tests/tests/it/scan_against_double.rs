@@ -16,6 +16,7 @@ use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use doubles::gitlab::model::Pipeline;
 use doubles::gitlab::repo::{FileChange, Signature};
 use entrypoint::agent::{Assistant, Handle, Handles};
+use entrypoint::answer::Answered;
 use entrypoint::claim;
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
@@ -352,7 +353,7 @@ async fn a_scan_answers_exactly_the_new_requests_and_a_second_scan_nothing() {
     let refusals: Vec<_> = report
         .handled
         .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Refused { .. }))
+        .filter(|(_, o)| matches!(o, Outcome::Handed(Answered::Refused { .. })))
         .map(|(n, _)| n.0)
         .collect();
     assert_eq!(refusals.len(), 2, "{report:#?}");
@@ -623,7 +624,10 @@ async fn a_note_edited_after_the_scan_checked_it_is_refused_by_the_job() {
     let issue = DoubleNoteable::Issue(iid);
     let report = w.scan().await;
     assert!(
-        matches!(report.handled[..], [(_, Outcome::Started { .. })]),
+        matches!(
+            report.handled[..],
+            [(_, Outcome::Handed(Answered::Started { .. }))]
+        ),
         "{report:#?}"
     );
     let pipeline = w.gl.pipelines(w.project).remove(0);
@@ -691,7 +695,10 @@ async fn a_mention_whose_claimer_died_is_answered_once_by_the_next_scan_after_th
     tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
     let taken_over = w.scan_with(Handles::default(), &lease).await.unwrap();
     assert!(
-        matches!(taken_over.handled[..], [(_, Outcome::Started { .. })]),
+        matches!(
+            taken_over.handled[..],
+            [(_, Outcome::Handed(Answered::Started { .. }))]
+        ),
         "{taken_over:#?}"
     );
     assert_eq!(w.pipelines_by_note()[&note].len(), 1);
