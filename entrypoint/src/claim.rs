@@ -213,39 +213,30 @@ impl<'a> Target<'a> {
     }
 
     async fn awards(&self, gitlab: &GitLab) -> Result<Vec<AwardEmoji>, GitLabError> {
+        let (project, noteable) = (self.project, self.noteable);
         match self.subject {
-            Subject::Note(note) => gitlab.note_awards(self.project, self.noteable, note).await,
-            Subject::Event { .. } => gitlab.noteable_awards(self.project, self.noteable).await,
+            Subject::Note(note) => gitlab.note_awards(project, noteable, note).await,
+            Subject::Event { .. } => gitlab.noteable_awards(project, noteable).await,
         }
     }
 
     async fn award(&self, gitlab: &GitLab, name: &str) -> Result<AwardOutcome, GitLabError> {
+        let (project, noteable) = (self.project, self.noteable);
         match self.subject {
-            Subject::Note(note) => {
-                gitlab
-                    .award_note(self.project, self.noteable, note, name)
-                    .await
-            }
-            Subject::Event { .. } => {
-                gitlab
-                    .award_noteable(self.project, self.noteable, name)
-                    .await
-            }
+            Subject::Note(note) => gitlab.award_note(project, noteable, note, name).await,
+            Subject::Event { .. } => gitlab.award_noteable(project, noteable, name).await,
         }
     }
 
     async fn unaward(&self, gitlab: &GitLab, award: AwardId) -> Result<(), GitLabError> {
+        let (project, noteable) = (self.project, self.noteable);
         match self.subject {
             Subject::Note(note) => {
                 gitlab
-                    .delete_note_award(self.project, self.noteable, note, award)
+                    .delete_note_award(project, noteable, note, award)
                     .await
             }
-            Subject::Event { .. } => {
-                gitlab
-                    .delete_noteable_award(self.project, self.noteable, award)
-                    .await
-            }
+            Subject::Event { .. } => gitlab.delete_noteable_award(project, noteable, award).await,
         }
     }
 }
@@ -708,16 +699,23 @@ mod tests {
         }
     }
 
+    /// The bot user of the tests' reactions (user 8 is a person).
+    const BOT: UserId = UserId(7);
+
+    /// Claim settings with a lease of one minute.
+    fn minute_lease() -> ClaimSettings {
+        ClaimSettings {
+            lease: Duration::from_secs(60),
+            ..ClaimSettings::default()
+        }
+    }
+
     #[test]
     fn the_state_follows_the_bots_reactions_and_the_lease() {
         let now = Utc::now();
-        let settings = ClaimSettings {
-            lease: Duration::from_secs(60),
-            ..ClaimSettings::default()
-        };
-        let bot = UserId(7);
+        let settings = minute_lease();
         let state =
-            |awards: &[AwardEmoji]| state_of(awards, Assistant::Claude, bot, &settings, now);
+            |awards: &[AwardEmoji]| state_of(awards, Assistant::Claude, BOT, &settings, now);
         assert_eq!(state(&[]), State::Free);
         // A person's 👀 is no claim.
         assert_eq!(state(&[award(1, 8, "eyes", 5, now)]), State::Free);
@@ -775,13 +773,9 @@ mod tests {
     #[test]
     fn only_a_hand_over_older_than_the_lease_with_its_claim_still_there_is_stale() {
         let now = Utc::now();
-        let settings = ClaimSettings {
-            lease: Duration::from_secs(60),
-            ..ClaimSettings::default()
-        };
-        let bot = UserId(7);
+        let settings = minute_lease();
         let stale =
-            |awards: &[AwardEmoji]| stale_handover(awards, Assistant::Claude, bot, &settings, now);
+            |awards: &[AwardEmoji]| stale_handover(awards, Assistant::Claude, BOT, &settings, now);
         let claim = award(1, 7, "eyes", 120, now);
         let old = award(2, 7, "hourglass_flowing_sand", 61, now);
         assert_eq!(

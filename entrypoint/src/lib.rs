@@ -24,6 +24,7 @@ pub mod context;
 pub mod contract;
 pub mod doctor;
 pub mod env;
+pub mod error_chain;
 pub mod guard;
 pub mod in_job;
 pub mod marker;

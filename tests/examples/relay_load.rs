@@ -41,10 +41,8 @@ async fn main() -> anyhow::Result<()> {
 
     let gl = GitLabDouble::start().await?;
     let project = gl.add_project(ProjectSpec::new("load/app"))?.id;
-    let bot = gl.add_user(UserSpec::project_bot(project, "Claude"))?;
-    gl.add_member(project, bot.id, 30)?;
-    let dev = gl.add_user(UserSpec::human("dana"))?;
-    gl.add_member(project, dev.id, 30)?;
+    let bot = gl.add_member_user(project, UserSpec::project_bot(project, "Claude"), 30)?;
+    let dev = gl.add_member_user(project, UserSpec::human("dana"), 30)?;
     let issues: Vec<u64> = (0..ISSUES)
         .map(|n| {
             Ok(gl

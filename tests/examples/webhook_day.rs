@@ -39,12 +39,14 @@ use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
 use entrypoint::publish::progress::ProgressSettings;
 use entrypoint::run::settings::started_by_comment_webhook;
 use entrypoint::secret::Secret;
-use entrypoint::trigger::ci_vars::CiRequest;
 use entrypoint::trigger::decision::{BotIdentity, Decision, decide};
 use entrypoint::trigger::hook_vars::{HookEvent, TEMPLATE};
 use entrypoint::trigger::load::{Entry, detect};
 use entrypoint::trigger::resolve::resolve;
 use serde_json::{Value, json};
+
+#[path = "../tests/it/support/pipeline_job.rs"]
+mod pipeline_job;
 
 const COMMENTS: usize = 100;
 const ISSUES: u64 = 10;
@@ -252,13 +254,7 @@ impl World {
     /// What `entrypoint run --assistant claude` decides in this pipeline: the noteable it
     /// answers, or `None` when it exits at once.
     async fn job_answers(&self, pipeline: &Pipeline) -> anyhow::Result<Option<Target>> {
-        let project_id = self.project.to_string();
-        let lookup = |name: &str| {
-            if name == "CI_PROJECT_ID" {
-                return Some(project_id.clone());
-            }
-            pipeline.variable(name).map(str::to_owned)
-        };
+        let lookup = pipeline_job::job_env(pipeline, self.project);
         let handles = Handles::default();
         let trigger = match detect(&lookup, &handles)? {
             Entry::Webhook {
@@ -270,15 +266,7 @@ impl World {
                 noteable,
                 note,
             }) => {
-                let request = CiRequest {
-                    project,
-                    assistant: Assistant::Claude,
-                    noteable,
-                    note,
-                    discussion: None,
-                    placeholder: None,
-                    checked_body: None,
-                };
+                let request = pipeline_job::template_comment(project, noteable, note);
                 let gitlab = GitLab::new(ClientConfig::new(
                     ApiBaseUrl::parse(&self.gl.api_url()).map_err(anyhow::Error::msg)?,
                     GitLabToken::new(Secret::new(self.bot.1.clone())),

@@ -24,8 +24,6 @@ pub mod in_job;
 pub mod pipeline;
 pub mod refusal;
 
-use std::error::Error as _;
-
 use crate::agent::Assistant;
 use crate::claim::{self, Claim, ClaimError, ClaimSettings, HandOver, Target};
 use crate::gitlab::ids::{AwardId, NoteId, PipelineId};
@@ -112,14 +110,7 @@ pub enum AnswerError {
 impl AnswerError {
     /// The error with its causes, one line, redacted: for a log line or a note.
     pub fn describe(&self, redactor: &Redactor) -> String {
-        let mut text = self.to_string();
-        let mut cause = self.source();
-        while let Some(error) = cause {
-            text.push_str(": ");
-            text.push_str(&error.to_string());
-            cause = error.source();
-        }
-        redactor.redact(&text)
+        redactor.redact(&crate::error_chain::one_line(self))
     }
 }
 

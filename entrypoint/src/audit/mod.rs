@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 pub use transcript::Transcript;
 
+use crate::budget::UsageRecord;
+
 /// The transcript artifact's file name, in `CI_PROJECT_DIR`.
 pub const TRANSCRIPT_FILE: &str = "ai-transcript.jsonl";
 /// The usage record artifact's file name, in `CI_PROJECT_DIR`.
@@ -57,6 +59,23 @@ pub(crate) fn write_artifact(
         .map_err(error)?;
     file.write_all(contents).map_err(error)?;
     Ok(path)
+}
+
+/// Writes the transcript and the usage record as job artifacts; a failure is logged, never the
+/// job's end (by then the answer is posted, or the task's result decides it). A usage record
+/// that cannot be serialized is left out, the transcript is written all the same.
+pub(crate) fn leave_trail(dir: &Path, transcript: &Transcript, record: &UsageRecord) {
+    let mut artifacts = vec![(TRANSCRIPT_FILE, transcript.to_jsonl().into_bytes())];
+    match serde_json::to_vec_pretty(record) {
+        Ok(usage) => artifacts.push((USAGE_FILE, usage)),
+        Err(error) => tracing::warn!(%error, "the usage record could not be serialized"),
+    }
+    for (name, contents) in artifacts {
+        match write_artifact(dir, name, &contents) {
+            Ok(path) => tracing::info!(path = %path.display(), "audit artifact written"),
+            Err(error) => tracing::warn!(%error, "the audit trail is incomplete"),
+        }
+    }
 }
 
 /// A project directory whose artifact `file` is a link to a file outside it: what an earlier

@@ -781,22 +781,7 @@ fn leave_artifacts(
         }
         Err(error) => tracing::warn!(%error, "the result artifacts could not be written"),
     }
-    let usage = match serde_json::to_vec_pretty(record) {
-        Ok(json) => json,
-        Err(error) => {
-            tracing::warn!(%error, "the usage record could not be serialized");
-            Vec::new()
-        }
-    };
-    for (name, contents) in [
-        (audit::TRANSCRIPT_FILE, transcript.to_jsonl().into_bytes()),
-        (audit::USAGE_FILE, usage),
-    ] {
-        match audit::write_artifact(dir, name, &contents) {
-            Ok(path) => tracing::info!(path = %path.display(), "audit artifact written"),
-            Err(error) => tracing::warn!(%error, "the audit trail is incomplete"),
-        }
-    }
+    audit::leave_trail(dir, transcript, record);
 }
 
 /// Removes untracked files named like the job's artifacts before anything is committed: the

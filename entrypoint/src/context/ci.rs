@@ -189,7 +189,7 @@ pub async fn gather_ci(
         logs_read: 0,
     };
     if let Some(mr) = &context.merge_request {
-        match &mr.head_pipeline {
+        match &mr.read.head_pipeline {
             Some(pipeline) => {
                 let report = reader.pipeline_report(pipeline.clone()).await;
                 ci.items.push(CiItem::Pipeline(report));

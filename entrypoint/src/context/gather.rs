@@ -10,9 +10,8 @@ use crate::agent::Assistant;
 use crate::gitlab::diff_position::DiffPosition;
 use crate::gitlab::discussions::Discussion;
 use crate::gitlab::ids::{NoteId, Noteable};
-use crate::gitlab::jobs::PipelineRef;
 use crate::gitlab::merge_request_diffs::FileDiff;
-use crate::gitlab::merge_requests::DiffRefs;
+use crate::gitlab::merge_requests::MergeRequest;
 use crate::gitlab::notes::Note;
 use crate::gitlab::{GitLab, GitLabError};
 use crate::marker::{self, NoteRole};
@@ -46,16 +45,14 @@ impl ContextNote {
 /// The merge request parts of the context.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MergeRequestContext {
-    /// Source branch.
-    pub source_branch: String,
-    /// Target branch.
-    pub target_branch: String,
-    /// The commits the diff is between; `None` while GitLab is still computing it.
-    pub diff_refs: Option<DiffRefs>,
+    /// The merge request as GitLab returned it: its branches, the commits the diff is between
+    /// (`diff_refs`, `None` while GitLab is still computing it), the head pipeline, and what
+    /// the checkout needs (head commit, source project), so the job reads it once and checks
+    /// out the commit whose diff it shows. Its texts are as written: the prompt takes the
+    /// sanitised ones of [`Context`].
+    pub read: MergeRequest,
     /// Every changed file, as GitLab lists them.
     pub files: Vec<FileDiff>,
-    /// The pipeline of the source branch's head commit, if one ran and the token may read it.
-    pub head_pipeline: Option<PipelineRef>,
 }
 
 /// Everything gathered for one request, before it is cut to the budget.
@@ -145,19 +142,18 @@ pub async fn gather(gitlab: &GitLab, trigger: &Trigger) -> Result<Context, GitLa
         Noteable::MergeRequest(iid) => {
             let mr = gitlab.merge_request(project, iid).await?;
             api_calls += 1;
-            let head = MergeRequestContext {
-                source_branch: mr.source_branch,
-                target_branch: mr.target_branch,
-                diff_refs: mr.diff_refs,
-                files: Vec::new(),
-                head_pipeline: mr.head_pipeline,
-            };
             (
-                mr.title,
-                mr.description,
-                mr.labels,
-                mr.web_url,
-                Some((iid, head)),
+                mr.title.clone(),
+                mr.description.clone(),
+                mr.labels.clone(),
+                mr.web_url.clone(),
+                Some((
+                    iid,
+                    MergeRequestContext {
+                        read: mr,
+                        files: Vec::new(),
+                    },
+                )),
             )
         }
     };

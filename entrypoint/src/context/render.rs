@@ -111,7 +111,7 @@ pub fn render(context: &Context, budget: &ContextBudget) -> Rendered {
         let _ = writeln!(
             header,
             "Source branch: {}\nTarget branch: {}",
-            mr.source_branch, mr.target_branch
+            mr.read.source_branch, mr.read.target_branch
         );
     }
     out.push_str(&untrusted("title and labels", &truncate(&header, 4_000)));
@@ -154,9 +154,9 @@ pub fn render(context: &Context, budget: &ContextBudget) -> Rendered {
     let diff_base = context
         .merge_request
         .as_ref()
-        .map(|mr| match &mr.diff_refs {
+        .map(|mr| match &mr.read.diff_refs {
             Some(refs) => format!("{}...{}", refs.base_sha, refs.head_sha),
-            None => format!("origin/{}...HEAD", mr.target_branch),
+            None => format!("origin/{}...HEAD", mr.read.target_branch),
         });
 
     if let (Some(position), Some(mr)) = (&context.position, &context.merge_request) {

@@ -150,6 +150,29 @@ pub async fn check(
     trigger: &Trigger,
     settings: &GuardSettings,
 ) -> Result<GuardOutcome, GitLabError> {
+    check_note(gitlab, trigger, settings, NoteRead::Again).await
+}
+
+/// Whether the guard reads the triggering note again to find an edit since the trigger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteRead {
+    /// The trigger's note came with the event (a webhook body, a scan's listing): read it now.
+    Again,
+    /// The trigger's note is GitLab's answer of a moment ago, read back by this process
+    /// ([`crate::trigger::resolve::resolve`]): it is the note as it is now, so it is not read
+    /// a second time (three requests at most). An edit between the relay's or scan's checks
+    /// and the job is caught by the digest they pass (`AI_NOTE_SHA256`), compared with that
+    /// read.
+    Done,
+}
+
+/// [`check`], told whether the trigger's note must be read again ([`NoteRead`]).
+pub async fn check_note(
+    gitlab: &GitLab,
+    trigger: &Trigger,
+    settings: &GuardSettings,
+    read: NoteRead,
+) -> Result<GuardOutcome, GitLabError> {
     let bot = BotIdentity::current(gitlab).await?;
     let Some(note) = &trigger.note else {
         return match &trigger.event {
@@ -164,6 +187,9 @@ pub async fn check(
         Ok(author) => author,
         Err(ignored) => return Ok(ignored),
     };
+    if read == NoteRead::Done {
+        return membership(gitlab, trigger, author, bot, settings).await;
+    }
     let current = match gitlab
         .note(&trigger.project, trigger.noteable, note.id)
         .await

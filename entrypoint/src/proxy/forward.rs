@@ -13,6 +13,7 @@ use http::header::HeaderName;
 
 use crate::budget::Meter;
 use crate::budget::meter::StreamUsage;
+use crate::error_chain::one_line;
 use crate::proxy::ProxyError;
 use crate::proxy::headers::{remove_hop_by_hop, service_request_headers, upstream_request_headers};
 use crate::proxy::refusal::Refusal;
@@ -213,7 +214,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
             response
         }
         Err(error) => {
-            let reason = error_chain(&error);
+            let reason = one_line(&error);
             tracing::warn!(%target, %reason, "key proxy could not reach the upstream");
             Refusal::BadGateway.respond(
                 api,
@@ -268,7 +269,7 @@ async fn forward_to_service(
     match sent {
         Ok(answer) => stream_back(answer, None),
         Err(error) => {
-            let reason = error_chain(&error);
+            let reason = one_line(&error);
             tracing::warn!(server = %service.name, %reason, "key proxy could not reach an MCP server");
             Refusal::BadGateway.respond(
                 api,
@@ -318,7 +319,7 @@ fn stream_back(answer: reqwest::Response, meter: Option<StreamUsage>) -> Respons
                 None
             }
             Err(error) => {
-                tracing::warn!(reason = %error_chain(&error), "key proxy: the upstream broke off a response");
+                tracing::warn!(reason = %one_line(&error), "key proxy: the upstream broke off a response");
                 Some((Err(error), None))
             }
         }
@@ -340,18 +341,6 @@ async fn read_body(body: Body, api: ModelApi) -> Result<Bytes, Response> {
                 &format!("could not read the request body (limit {BODY_LIMIT} bytes): {error}"),
             )
         })
-}
-
-/// reqwest's error with its causes, which name the actual problem (refused, DNS, TLS).
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

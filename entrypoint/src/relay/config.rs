@@ -683,6 +683,19 @@ mod tests {
         RelayConfig::load(Some(&path), &env(pairs))
     }
 
+    /// [`FILE`] with its secrets set, the bot token `bot`, and one more variable.
+    fn load_file(bot: &str, extra: (&str, &str)) -> Result<RelayConfig, RelayConfigError> {
+        load(
+            FILE,
+            &[
+                ("BOT", bot),
+                ("APP_TRIGGER", "t"),
+                ("OTHER_SECRET", "o"),
+                extra,
+            ],
+        )
+    }
+
     #[test]
     fn events_and_the_quota_sweep_default_sensibly_and_the_environment_wins() {
         let secrets = [
@@ -772,16 +785,7 @@ mod tests {
         assert_eq!(config.workers, 2);
         assert!(config.default_route.is_some());
         assert_eq!(config.guard.min_access.to_string(), "Maintainer (40)");
-        let over = load(
-            FILE,
-            &[
-                ("BOT", "b"),
-                ("APP_TRIGGER", "t"),
-                ("OTHER_SECRET", "o"),
-                (vars::LISTEN, "127.0.0.1:0"),
-            ],
-        )
-        .unwrap();
+        let over = load_file("b", (vars::LISTEN, "127.0.0.1:0")).unwrap();
         assert_eq!(over.listen.port(), 0);
     }
 
@@ -829,16 +833,7 @@ mod tests {
         assert!(err.to_string().contains("unknown_key"), "{err}");
         let err = load("[[projects]]\nproject = 1\ntriger_token = \"x\"", &[]).unwrap_err();
         assert!(err.to_string().contains("triger_token"), "{err}");
-        let err = load(
-            FILE,
-            &[
-                ("BOT", "glpat-top"),
-                ("APP_TRIGGER", "t"),
-                ("OTHER_SECRET", "o"),
-                (vars::WORKERS, "0"),
-            ],
-        )
-        .unwrap_err();
+        let err = load_file("glpat-top", (vars::WORKERS, "0")).unwrap_err();
         assert!(
             err.to_string().contains("AI_RELAY_WORKERS") && !err.to_string().contains("glpat-top"),
             "{err}"

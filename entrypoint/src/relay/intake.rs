@@ -143,53 +143,102 @@ struct PathOnly {
     path_with_namespace: Option<String>,
 }
 
-/// Reads a delivery whose token was already verified.
-pub fn intake(
-    delivery: &Delivery,
-    body: &str,
-    handles: &Handles,
-    rules: &EventRules,
-    projects: &Projects,
-    seen: &Seen,
-) -> Intake {
-    let event = delivery.event.as_deref().unwrap_or_default();
-    if ISSUABLE_EVENTS.contains(&event) {
-        return change(delivery, body, handles, rules, projects, seen);
-    }
-    if !NOTE_EVENTS.contains(&event) {
-        return Intake::Ignored(format!(
-            "{event:?} events are neither comments nor issue or merge request events; enable only \"Comments\", \"Confidential comments\", \"Issues events\", \"Confidential issues events\" and \"Merge request events\" on the webhook"
-        ));
-    }
-    let trigger = match webhook::parse(body, handles) {
-        Ok(trigger) => trigger,
-        Err(e @ (WebhookError::UnsupportedNoteable(_) | WebhookError::NotANote(_))) => {
-            return Intake::Ignored(e.to_string());
+/// What a delivery is read against: the relay's handles, event rules, projects and duplicate
+/// check, shared by the webhook handler and the spool's recovery.
+#[derive(Clone, Copy, Debug)]
+pub struct Reader<'a> {
+    /// Which usernames summon which assistant.
+    pub handles: &'a Handles,
+    /// The label and the assistant for issue and merge request events.
+    pub rules: &'a EventRules,
+    /// The projects the relay serves.
+    pub projects: &'a Projects,
+    /// The in-memory duplicate check.
+    pub seen: &'a Seen,
+}
+
+impl Reader<'_> {
+    /// Reads a delivery whose token was already verified.
+    pub fn intake(&self, delivery: &Delivery, body: &str) -> Intake {
+        let event = delivery.event.as_deref().unwrap_or_default();
+        if ISSUABLE_EVENTS.contains(&event) {
+            return self.change(delivery, body);
         }
-        Err(e) => return Intake::Malformed(e.to_string()),
-    };
-    let assistants = match decide(&trigger, None, None) {
-        Decision::Run { assistants } => assistants,
-        Decision::Skip { message, .. } => return Intake::Ignored(message),
-    };
-    let ProjectRef::Id(project_id) = trigger.project else {
-        return Intake::Malformed("the Note Hook names its project without an id".to_owned());
-    };
-    let project = match served(projects, project_id, body) {
-        Ok(project) => project,
-        Err(ignored) => return ignored,
-    };
-    let Some(note) = trigger.note.as_ref().map(|n| n.id.0) else {
-        return Intake::Malformed("the Note Hook has no note".to_owned());
-    };
-    fan_out(
-        delivery,
-        &project,
-        &Request::Note(Arc::new(trigger)),
-        assistants,
-        |name| Key::Mention(note, name),
-        seen,
-    )
+        if !NOTE_EVENTS.contains(&event) {
+            return Intake::Ignored(format!(
+                "{event:?} events are neither comments nor issue or merge request events; enable only \"Comments\", \"Confidential comments\", \"Issues events\", \"Confidential issues events\" and \"Merge request events\" on the webhook"
+            ));
+        }
+        let trigger = match webhook::parse(body, self.handles) {
+            Ok(trigger) => trigger,
+            Err(e @ (WebhookError::UnsupportedNoteable(_) | WebhookError::NotANote(_))) => {
+                return Intake::Ignored(e.to_string());
+            }
+            Err(e) => return Intake::Malformed(e.to_string()),
+        };
+        let assistants = match decide(&trigger, None, None) {
+            Decision::Run { assistants } => assistants,
+            Decision::Skip { message, .. } => return Intake::Ignored(message),
+        };
+        let ProjectRef::Id(project_id) = trigger.project else {
+            return Intake::Malformed("the Note Hook names its project without an id".to_owned());
+        };
+        let project = match served(self.projects, project_id, body) {
+            Ok(project) => project,
+            Err(ignored) => return ignored,
+        };
+        let Some(note) = trigger.note.as_ref().map(|n| n.id.0) else {
+            return Intake::Malformed("the Note Hook has no note".to_owned());
+        };
+        fan_out(
+            delivery,
+            &project,
+            &Request::Note(Arc::new(trigger)),
+            assistants,
+            |name| Key::Mention(note, name),
+            self.seen,
+        )
+    }
+
+    /// An Issue Hook or Merge Request Hook: the assistants it may ask, decided as far as can be
+    /// without an API call.
+    fn change(&self, delivery: &Delivery, body: &str) -> Intake {
+        let change = match event::parse(body) {
+            Ok(Some(change)) => change,
+            Ok(None) => {
+                return Intake::Ignored(
+                    "the body's object_kind is not an issue or merge request event".to_owned(),
+                );
+            }
+            Err(e) => return Intake::Malformed(e.to_string()),
+        };
+        let ProjectRef::Id(project_id) = change.project else {
+            return Intake::Malformed("the event names its project without an id".to_owned());
+        };
+        let project = match served(self.projects, project_id, body) {
+            Ok(project) => project,
+            Err(ignored) => return ignored,
+        };
+        let assistants = match candidates(&change, self.handles, self.rules, project.known_bot()) {
+            Ok(assistants) => assistants,
+            Err(reason) => return Intake::Ignored(reason),
+        };
+        // One request per issue or merge request and event time: the same as the claim's subject
+        // ([`crate::claim::Subject::Event`]).
+        let request = format!(
+            "{project_id}:{}@{}",
+            change.noteable.reference(),
+            change.at.timestamp()
+        );
+        fan_out(
+            delivery,
+            &project,
+            &Request::Change(Arc::new(change)),
+            assistants,
+            |name| Key::Request(request.clone(), name),
+            self.seen,
+        )
+    }
 }
 
 /// One [`Mention`] per assistant asked, keyed by the delivery's idempotency key and event id
@@ -247,53 +296,6 @@ fn served(projects: &Projects, id: ProjectId, body: &str) -> Result<Arc<Project>
             path.unwrap_or_else(|| id.to_string())
         ))
     })
-}
-
-/// An Issue Hook or Merge Request Hook: the assistants it may ask, decided as far as can be
-/// without an API call.
-fn change(
-    delivery: &Delivery,
-    body: &str,
-    handles: &Handles,
-    rules: &EventRules,
-    projects: &Projects,
-    seen: &Seen,
-) -> Intake {
-    let change = match event::parse(body) {
-        Ok(Some(change)) => change,
-        Ok(None) => {
-            return Intake::Ignored(
-                "the body's object_kind is not an issue or merge request event".to_owned(),
-            );
-        }
-        Err(e) => return Intake::Malformed(e.to_string()),
-    };
-    let ProjectRef::Id(project_id) = change.project else {
-        return Intake::Malformed("the event names its project without an id".to_owned());
-    };
-    let project = match served(projects, project_id, body) {
-        Ok(project) => project,
-        Err(ignored) => return ignored,
-    };
-    let assistants = match candidates(&change, handles, rules, project.known_bot()) {
-        Ok(assistants) => assistants,
-        Err(reason) => return Intake::Ignored(reason),
-    };
-    // One request per issue or merge request and event time: the same as the claim's subject
-    // ([`crate::claim::Subject::Event`]).
-    let request = format!(
-        "{project_id}:{}@{}",
-        change.noteable.reference(),
-        change.at.timestamp()
-    );
-    fan_out(
-        delivery,
-        &project,
-        &Request::Change(Arc::new(change)),
-        assistants,
-        |name| Key::Request(request.clone(), name),
-        seen,
-    )
 }
 
 /// The assistants a change may ask: the description's mentions on `open`, and `rules.assistant`

@@ -23,7 +23,7 @@ use serde_json::json;
 
 use super::answer::Context;
 use super::dedup::Seen;
-use super::intake::{Delivery, Intake, intake};
+use super::intake::{Delivery, Intake, Reader};
 use super::projects::Projects;
 use super::queue::{Admitted, Queue};
 use super::spool::{Record, Spool};
@@ -57,6 +57,18 @@ pub struct AppState {
     pub body_timeout: Duration,
     /// Where overflowing deliveries are written, when configured.
     pub spool: Option<Arc<Spool>>,
+}
+
+impl AppState {
+    /// What a delivery is read against.
+    pub(crate) fn reader(&self) -> Reader<'_> {
+        Reader {
+            handles: &self.handles,
+            rules: &self.events,
+            projects: &self.projects,
+            seen: &self.seen,
+        }
+    }
 }
 
 /// The relay's routes.
@@ -138,14 +150,7 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) 
             json!({"message": "400 the body is not UTF-8 JSON"}),
         );
     };
-    match intake(
-        &delivery,
-        text,
-        &state.handles,
-        &state.events,
-        &state.projects,
-        &state.seen,
-    ) {
+    match state.reader().intake(&delivery, text) {
         Intake::Ignored(reason) => {
             bump(&stats.ignored);
             tracing::debug!(%reason, "delivery ignored");

@@ -28,7 +28,7 @@ use tower::ServiceExt as _;
 use super::answer::Context;
 use super::config::{ConnectionLimits, PipelineStart, RelayConfig};
 use super::dedup::Seen;
-use super::intake::{Delivery, EventRules, Intake, intake};
+use super::intake::{Delivery, EventRules, Intake};
 use super::projects::Projects;
 use super::queue;
 use super::routes::{AppState, router};
@@ -224,14 +224,7 @@ fn recover(state: &AppState) -> anyhow::Result<usize> {
             idempotency_key: record.idempotency_key,
             received: std::time::Instant::now(),
         };
-        match intake(
-            &delivery,
-            &record.body,
-            &state.handles,
-            &state.events,
-            &state.projects,
-            &state.seen,
-        ) {
+        match state.reader().intake(&delivery, &record.body) {
             Intake::Mentions(mut mentions) => {
                 let entry = Arc::new(entry);
                 for mention in &mut mentions {

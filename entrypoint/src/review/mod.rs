@@ -25,7 +25,7 @@ pub mod paths;
 
 use crate::agent::Assistant;
 use crate::agent::run::RunSpec;
-use crate::gitlab::ids::{MergeRequestIid, Noteable, ProjectId, ProjectRef};
+use crate::gitlab::ids::{MergeRequestIid, ProjectId, ProjectRef};
 use crate::gitlab::merge_request_diffs::FileDiff;
 use crate::gitlab::{ClientConfig, GitLab};
 use crate::publish::review::{
@@ -429,8 +429,7 @@ pub async fn review(
         vars,
         &gitlab,
         project,
-        Noteable::MergeRequest(iid),
-        &mr.title,
+        workspace::Subject::MergeRequest(&mr),
         &bot,
     )
     .instrument(tracing::info_span!("workspace"))

@@ -36,26 +36,81 @@ pub enum Source {
 pub enum HouseError {
     /// The named file is not on the default branch.
     #[error(
-        "AI_EXTRA_INSTRUCTIONS names the file {path}, which the default branch {branch} does not have: add it there, or put the instructions themselves in AI_EXTRA_INSTRUCTIONS"
+        "{} names the file {path}, which the default branch {branch} does not have: {}",
+        variable.name(),
+        variable.when_missing()
     )]
-    Missing { path: String, branch: String },
+    Missing {
+        variable: FileVariable,
+        path: String,
+        branch: String,
+    },
     /// The file is not text.
-    #[error("AI_EXTRA_INSTRUCTIONS names the file {path}, which cannot be read as text: {reason}")]
-    Unreadable { path: String, reason: String },
-    /// The MCP configuration file is not on the default branch.
-    #[error(
-        "AI_MCP_CONFIG_FILE names the file {path}, which the default branch {branch} does not have: add it there (the MCP configuration is read from the default branch only, never from the branch under review), or put the configuration itself in AI_MCP_CONFIG"
-    )]
-    McpMissing { path: String, branch: String },
-    /// The MCP configuration file is not text.
-    #[error("AI_MCP_CONFIG_FILE names the file {path}, which cannot be read as text: {reason}")]
-    McpUnreadable { path: String, reason: String },
+    #[error("{} names the file {path}, which cannot be read as text: {reason}", variable.name())]
+    Unreadable {
+        variable: FileVariable,
+        path: String,
+        reason: String,
+    },
     /// The MCP configuration cannot be used.
     #[error(transparent)]
     Mcp(#[from] crate::agent::mcp::McpError),
     /// GitLab failed.
     #[error(transparent)]
     GitLab(#[from] crate::gitlab::GitLabError),
+}
+
+/// A variable that names a file of the default branch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileVariable {
+    /// `AI_EXTRA_INSTRUCTIONS`, when it holds a path.
+    ExtraInstructions,
+    /// `AI_MCP_CONFIG_FILE`.
+    McpConfigFile,
+}
+
+impl FileVariable {
+    fn name(self) -> &'static str {
+        match self {
+            FileVariable::ExtraInstructions => VARIABLE,
+            FileVariable::McpConfigFile => mcp::FILE_VARIABLE,
+        }
+    }
+
+    /// What to do when the default branch lacks the file.
+    fn when_missing(self) -> &'static str {
+        match self {
+            FileVariable::ExtraInstructions => {
+                "add it there, or put the instructions themselves in AI_EXTRA_INSTRUCTIONS"
+            }
+            FileVariable::McpConfigFile => {
+                "add it there (the MCP configuration is read from the default branch only, never from the branch under review), or put the configuration itself in AI_MCP_CONFIG"
+            }
+        }
+    }
+
+    /// The text of the file `path` on `default_branch`, read through the API.
+    async fn read(
+        self,
+        gitlab: &GitLab,
+        project: &ProjectRef,
+        default_branch: &str,
+        path: String,
+    ) -> Result<String, HouseError> {
+        match gitlab.file_text(project, &path, default_branch).await? {
+            None => Err(HouseError::Missing {
+                variable: self,
+                path,
+                branch: default_branch.to_owned(),
+            }),
+            Some(Err(error)) => Err(HouseError::Unreadable {
+                variable: self,
+                path,
+                reason: error.reason,
+            }),
+            Some(Ok(text)) => Ok(text),
+        }
+    }
 }
 
 /// What `value` names (see the module comment); `None` when it is empty.
@@ -83,21 +138,11 @@ pub async fn read(
     let text = match value.and_then(classify) {
         None => return Ok(None),
         Some(Source::Text(text)) => text,
-        Some(Source::File(path)) => match gitlab.file_text(project, &path, default_branch).await? {
-            None => {
-                return Err(HouseError::Missing {
-                    path,
-                    branch: default_branch.to_owned(),
-                });
-            }
-            Some(Err(error)) => {
-                return Err(HouseError::Unreadable {
-                    path,
-                    reason: error.reason,
-                });
-            }
-            Some(Ok(text)) => text,
-        },
+        Some(Source::File(path)) => {
+            FileVariable::ExtraInstructions
+                .read(gitlab, project, default_branch, path)
+                .await?
+        }
     };
     Ok(Some(crate::context::budget::truncate(&text, LIMIT)))
 }
@@ -112,21 +157,9 @@ pub(crate) async fn mcp_config(
     path: &str,
 ) -> Result<McpConfig, HouseError> {
     let path = path.trim().trim_start_matches("./").to_owned();
-    let text = match gitlab.file_text(project, &path, default_branch).await? {
-        None => {
-            return Err(HouseError::McpMissing {
-                path,
-                branch: default_branch.to_owned(),
-            });
-        }
-        Some(Err(error)) => {
-            return Err(HouseError::McpUnreadable {
-                path,
-                reason: error.reason,
-            });
-        }
-        Some(Ok(text)) => text,
-    };
+    let text = FileVariable::McpConfigFile
+        .read(gitlab, project, default_branch, path.clone())
+        .await?;
     Ok(McpConfig::parse(
         &format!("{}={path} on {default_branch}", mcp::FILE_VARIABLE),
         &text,
@@ -153,26 +186,20 @@ mod tests {
 
     #[test]
     fn a_value_is_a_path_only_when_it_looks_like_one() {
-        assert_eq!(
-            classify(" docs/AI.md "),
-            Some(Source::File("docs/AI.md".into()))
-        );
-        assert_eq!(
-            classify("./HOUSE.txt"),
-            Some(Source::File("HOUSE.txt".into()))
-        );
-        assert_eq!(
-            classify("Answer in French."),
-            Some(Source::Text("Answer in French.".into()))
-        );
-        assert_eq!(
-            classify("Follow docs/STYLE.md"),
-            Some(Source::Text("Follow docs/STYLE.md".into()))
-        );
-        assert_eq!(
-            classify("https://example.com/rules.md"),
-            Some(Source::Text("https://example.com/rules.md".into()))
-        );
+        let file = |path: &str| Some(Source::File(path.into()));
+        let text = |text: &str| Some(Source::Text(text.into()));
+        for (value, expected) in [
+            (" docs/AI.md ", file("docs/AI.md")),
+            ("./HOUSE.txt", file("HOUSE.txt")),
+            ("Answer in French.", text("Answer in French.")),
+            ("Follow docs/STYLE.md", text("Follow docs/STYLE.md")),
+            (
+                "https://example.com/rules.md",
+                text("https://example.com/rules.md"),
+            ),
+        ] {
+            assert_eq!(classify(value), expected, "{value:?}");
+        }
         assert_eq!(classify("  "), None);
     }
 }

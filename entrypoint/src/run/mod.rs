@@ -77,7 +77,7 @@ pub async fn run(
         tracing::info!(%reason, "nothing to do for {assistant}");
         return Ok(JobEnd::Skipped { reason });
     }
-    let (mut trigger, gitlab, edited) = match load(options, vars)
+    let (mut trigger, gitlab, note) = match load(options, vars)
         .instrument(tracing::info_span!("load"))
         .await?
     {
@@ -93,10 +93,15 @@ pub async fn run(
     let settings = JobSettings::from_env(vars, assistant)?;
     let claim_settings = ClaimSettings::from_env(vars)?;
     let quota = crate::quota::QuotaSettings::from_env(vars)?;
-    let guarded = guard::check(&gitlab, &trigger, &settings.guard)
+    let read = match note {
+        NoteSource::Event => guard::NoteRead::Again,
+        NoteSource::ReadBack { .. } => guard::NoteRead::Done,
+    };
+    let guarded = guard::check_note(&gitlab, &trigger, &settings.guard, read)
         .instrument(tracing::info_span!("guard"))
         .await
         .context("checking who asked (GitLab API)")?;
+    let edited = matches!(note, NoteSource::ReadBack { edited: true });
     let guarded = match (guarded, edited) {
         // The relay or scan checked another body than the one the job just read back.
         (GuardOutcome::Proceed { .. }, true) => {
@@ -188,7 +193,7 @@ pub async fn run(
             );
             report.duration = Some(started.elapsed());
             let record = usage_record(&trigger, &report, vars);
-            leave_audit_trail(&settings.project_dir, &transcript, &record);
+            audit::leave_trail(&settings.project_dir, &transcript, &record);
             return Err(error);
         }
         Err(error) => {
@@ -219,7 +224,7 @@ pub async fn run(
         {
             tracing::warn!(%error, "the state file could not be marked finalized");
         }
-        leave_audit_trail(
+        audit::leave_trail(
             &settings.project_dir,
             &transcript,
             &usage_record(&trigger, &report, vars),
@@ -237,7 +242,7 @@ pub async fn run(
     {
         tracing::warn!(%error, "the state file could not be marked finalized");
     }
-    leave_audit_trail(&settings.project_dir, &transcript, &record);
+    audit::leave_trail(&settings.project_dir, &transcript, &record);
     Ok(match &report.conclusion {
         Conclusion::Answered { .. } => {
             tracing::info!(note = %published.id, elapsed_ms = started.elapsed().as_millis() as u64, "answered");
@@ -355,27 +360,6 @@ async fn forget_audit_files(workspace: &crate::workspace::Workspace) {
     }
 }
 
-/// Writes the transcript and the usage record as job artifacts; a failure is logged, never the
-/// job's end (the answer is posted by then).
-fn leave_audit_trail(dir: &std::path::Path, transcript: &Transcript, record: &UsageRecord) {
-    let usage = match serde_json::to_vec_pretty(record) {
-        Ok(json) => json,
-        Err(error) => {
-            tracing::warn!(%error, "the usage record could not be serialized");
-            return;
-        }
-    };
-    for (name, contents) in [
-        (audit::TRANSCRIPT_FILE, transcript.to_jsonl().into_bytes()),
-        (audit::USAGE_FILE, usage),
-    ] {
-        match audit::write_artifact(dir, name, &contents) {
-            Ok(path) => tracing::info!(path = %path.display(), "audit artifact written"),
-            Err(error) => tracing::warn!(%error, "the audit trail is incomplete"),
-        }
-    }
-}
-
 /// Whether the run ended because the job was cancelled
 /// ([`crate::agent::run::RunError::Cancelled`]).
 fn was_cancelled(error: &anyhow::Error) -> bool {
@@ -407,9 +391,19 @@ fn already_taken(assistant: Assistant) -> JobEnd {
 
 enum Loaded {
     Skip(String),
-    /// The trigger, the client, and whether the note's body differs from the one the relay or
-    /// scan checked (`AI_NOTE_SHA256`).
-    Run(Box<(Trigger, GitLab, bool)>),
+    /// The trigger, the client, and where the trigger's note came from.
+    Run(Box<(Trigger, GitLab, NoteSource)>),
+}
+
+/// Where the trigger's note came from, which decides whether the guard reads it again.
+#[derive(Clone, Copy, Debug)]
+enum NoteSource {
+    /// The event (a webhook body, a flow), or there is no note: the guard reads it back to
+    /// find an edit since the event.
+    Event,
+    /// Read back through the API by [`load_ci`] a moment ago; `edited` when its body differs
+    /// from the one the relay or scan checked (`AI_NOTE_SHA256`).
+    ReadBack { edited: bool },
 }
 
 /// The trigger and the client, or why this job has nothing to do. A webhook body is decided on
@@ -454,7 +448,7 @@ async fn load(
             .await
             .context("reading the issue or merge request back (GitLab API)")?;
             return Ok(match confirmed {
-                Ok(trigger) => Loaded::Run(Box::new((trigger, gitlab, false))),
+                Ok(trigger) => Loaded::Run(Box::new((trigger, gitlab, NoteSource::Event))),
                 Err(reason) => Loaded::Skip(reason),
             });
         }
@@ -469,7 +463,11 @@ async fn load(
             return load_ci(&request, options, vars).await;
         }
     };
-    Ok(Loaded::Run(Box::new((trigger, client(vars)?, false))))
+    Ok(Loaded::Run(Box::new((
+        trigger,
+        client(vars)?,
+        NoteSource::Event,
+    ))))
 }
 
 /// An Issue Hook or Merge Request Hook: whether it asks this job's assistant for something
@@ -515,7 +513,7 @@ async fn load_event(
                     change.noteable.reference()
                 )));
             }
-            Ok(Loaded::Run(Box::new((trigger, gitlab, false))))
+            Ok(Loaded::Run(Box::new((trigger, gitlab, NoteSource::Event))))
         }
     }
 }
@@ -546,7 +544,11 @@ async fn load_ci(
     if !edited && let Decision::Skip { message, .. } = decide(&trigger, None, only) {
         return Ok(Loaded::Skip(message));
     }
-    Ok(Loaded::Run(Box::new((trigger, gitlab, edited))))
+    Ok(Loaded::Run(Box::new((
+        trigger,
+        gitlab,
+        NoteSource::ReadBack { edited },
+    ))))
 }
 
 fn client(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<GitLab> {
@@ -613,8 +615,7 @@ impl JobRun<'_> {
             vars,
             self.gitlab,
             &trigger.project,
-            trigger.noteable,
-            &context.title,
+            workspace::Subject::of(&context)?,
             self.bot,
         )
         .instrument(tracing::info_span!("workspace"))
@@ -666,7 +667,7 @@ impl JobRun<'_> {
                 crate::publish::review::review_rules(
                     self.gitlab,
                     &trigger.project,
-                    &mr.target_branch,
+                    &mr.read.target_branch,
                 )
                 .await
             }

@@ -6,8 +6,10 @@
 use anyhow::Context as _;
 
 use super::settings::JobSettings;
+use crate::context::Context;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectRef};
+use crate::gitlab::merge_requests::MergeRequest;
 use crate::trigger::decision::BotIdentity;
 use crate::workspace::{
     AssistantBranch, CheckoutTarget, ConfigurationSwap, GitAuth, MergeRequestSource, RemoteUrl,
@@ -53,15 +55,48 @@ impl Target {
     }
 }
 
-/// Opens the checkout and checks out what `noteable` needs. `title` is the issue's title, for
-/// the branch name.
+/// What the checkout is prepared for.
+#[derive(Clone, Copy, Debug)]
+pub enum Subject<'a> {
+    /// An issue: a new branch, named after its title.
+    Issue {
+        /// The issue.
+        iid: IssueIid,
+        /// Its title.
+        title: &'a str,
+    },
+    /// A merge request as the caller already read it from GitLab: its source branch at the
+    /// head commit of that read, so the checkout is the commit whose diff the caller shows
+    /// and the merge request is not read twice.
+    MergeRequest(&'a MergeRequest),
+}
+
+impl<'a> Subject<'a> {
+    /// The issue or merge request of a gathered context.
+    pub(crate) fn of(context: &'a Context) -> anyhow::Result<Self> {
+        Ok(match context.noteable {
+            Noteable::Issue(iid) => Subject::Issue {
+                iid,
+                title: &context.title,
+            },
+            Noteable::MergeRequest(_) => Subject::MergeRequest(
+                &context
+                    .merge_request
+                    .as_ref()
+                    .context("the context of a merge request lacks the merge request; this is a bug, please report it")?
+                    .read,
+            ),
+        })
+    }
+}
+
+/// Opens the checkout and checks out what `subject` needs.
 pub async fn prepare(
     settings: &JobSettings,
     vars: &dyn Fn(&str) -> Option<String>,
     gitlab: &GitLab,
     project: &ProjectRef,
-    noteable: Noteable,
-    title: &str,
+    subject: Subject<'_>,
     bot: &BotIdentity,
 ) -> anyhow::Result<(Workspace, Target)> {
     let mut workspace = Workspace::open(
@@ -72,8 +107,8 @@ pub async fn prepare(
     )
     .await
     .context("opening the job's checkout (CI_PROJECT_DIR)")?;
-    let target = match noteable {
-        Noteable::Issue(iid) => {
+    let target = match subject {
+        Subject::Issue { iid, title } => {
             let default_branch = default_branch(vars, gitlab, project).await?;
             workspace
                 .checkout(CheckoutTarget::Issue {
@@ -88,11 +123,7 @@ pub async fn prepare(
                 default_branch,
             }
         }
-        Noteable::MergeRequest(iid) => {
-            let mr = gitlab
-                .merge_request(project, iid)
-                .await
-                .context("reading the merge request")?;
+        Subject::MergeRequest(mr) => {
             let sha = mr
                 .sha
                 .clone()
@@ -125,7 +156,7 @@ pub async fn prepare(
                 .await
                 .context("taking the assistant's configuration files from the merge request's target branch")?;
             Target::MergeRequest {
-                iid,
+                iid: mr.iid,
                 created_by_assistant: mr.author.id == bot.id,
                 configuration,
             }

@@ -139,12 +139,7 @@ pub async fn in_job(
 ) -> Outcome {
     let mut overlay: BTreeMap<&'static str, String> = request.variables().into_iter().collect();
     overlay.insert(names::ASSISTANT, assistant.name().to_owned());
-    match crate::in_job::run_with(overlay, assistant, handles, vars, redactor).await {
-        Ok(end) => Outcome::Ran(end),
-        Err(error) => Outcome::Failed {
-            error: format!("{error:#}"),
-        },
-    }
+    Outcome::of_run(crate::in_job::run_with(overlay, assistant, handles, vars, redactor).await)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::answer::pipeline::{Launch, PipelineStart};
 use crate::answer::{Answered, Ask, Retry, in_pipeline};
 use crate::claim::ClaimSettings;
 use crate::gitlab::GitLab;
-use crate::gitlab::ids::{NoteId, PipelineId, ProjectRef};
+use crate::gitlab::ids::ProjectRef;
 use crate::guard::GuardSettings;
 use crate::publish::JobLink;
 use crate::redact::Redactor;
@@ -24,27 +24,13 @@ pub enum Outcome {
     /// The run flow handled it in this job (answered, refused, skipped because someone else
     /// claimed it meanwhile, or failed with the error in its placeholder).
     Ran(JobEnd),
-    /// A pipeline was started for it, with the placeholder the scan posted.
-    Started {
-        /// The pipeline.
-        pipeline: PipelineId,
-        /// The placeholder it takes over.
-        placeholder: NoteId,
-    },
-    /// The author may not ask; they were told so (pipeline mode).
-    Refused {
-        /// The refusal note.
-        note: NoteId,
-    },
-    /// The guard ignored it silently (a bot wrote it; the note is gone).
-    Ignored {
-        /// Why.
-        reason: String,
-    },
-    /// Someone else (a webhook job, a relay, a concurrent scan) claimed it first, or took it
-    /// over from us after our lease ran out.
-    Taken,
-    /// It could not be handed over; any claim was given back, so the next scan tries again.
+    /// It was handed to a pipeline of its own ([`in_pipeline`] with [`Retry::NextScan`]):
+    /// started with the placeholder the scan posted, refused, ignored, claimed first (or taken
+    /// over after our lease ran out) by a webhook job, a relay or a concurrent scan, or failed
+    /// with the claim given back.
+    Handed(Answered),
+    /// The run flow could not run in this job, or a queued request could not be claimed; any
+    /// claim was given back, so the next scan tries again.
     Failed {
         /// What went wrong.
         error: String,
@@ -52,9 +38,29 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcome of a run flow in this job.
+    pub(crate) fn of_run(run: anyhow::Result<JobEnd>) -> Self {
+        match run {
+            Ok(end) => Outcome::Ran(end),
+            Err(error) => Outcome::Failed {
+                error: format!("{error:#}"),
+            },
+        }
+    }
+
+    /// What went wrong, when the mention could not be answered nor handed over.
+    pub(crate) fn error(&self) -> Option<&str> {
+        match self {
+            Outcome::Failed { error } | Outcome::Handed(Answered::Failed { error, .. }) => {
+                Some(error)
+            }
+            Outcome::Ran(_) | Outcome::Handed(_) => None,
+        }
+    }
+
     /// True when the next scan must try this mention again (so its to-do stays pending).
     pub(crate) fn retry_later(&self) -> bool {
-        matches!(self, Outcome::Failed { .. })
+        self.error().is_some()
     }
 }
 
@@ -80,12 +86,7 @@ pub async fn in_job(
     vars: &dyn Fn(&str) -> Option<String>,
     redactor: Arc<Redactor>,
 ) -> Outcome {
-    match crate::in_job::in_job(request, handles, vars, redactor).await {
-        Ok(end) => Outcome::Ran(end),
-        Err(error) => Outcome::Failed {
-            error: format!("{error:#}"),
-        },
-    }
+    Outcome::of_run(crate::in_job::in_job(request, handles, vars, redactor).await)
 }
 
 /// What [`PipelineHandoff::hand_over`] needs besides the mention.
@@ -141,19 +142,7 @@ impl PipelineHandoff<'_> {
             start: &start,
             git_ref: self.git_ref,
         };
-        match in_pipeline(ask, self.guard, launch, Retry::NextScan, |_| {}).await {
-            Answered::Started {
-                pipeline,
-                placeholder,
-            } => Outcome::Started {
-                pipeline,
-                placeholder,
-            },
-            Answered::Refused { note } => Outcome::Refused { note },
-            Answered::Ignored { reason } => Outcome::Ignored { reason },
-            Answered::ClaimedElsewhere => Outcome::Taken,
-            Answered::Failed { error, .. } => Outcome::Failed { error },
-        }
+        Outcome::Handed(in_pipeline(ask, self.guard, launch, Retry::NextScan, |_| {}).await)
     }
 }
 
@@ -162,7 +151,7 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::gitlab::ids::{DiscussionId, MergeRequestIid, Noteable};
+    use crate::gitlab::ids::{DiscussionId, MergeRequestIid, NoteId, Noteable};
 
     #[test]
     fn a_mention_is_named_by_the_variables_the_run_reads() {

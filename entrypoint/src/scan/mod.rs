@@ -337,7 +337,7 @@ async fn answer_event(
     match outcome {
         None => report.already_claimed += 1,
         Some(outcome) => {
-            if let Outcome::Failed { error } = &outcome {
+            if let Some(error) = outcome.error() {
                 tracing::error!(noteable = %request.noteable.reference(), %error, "the request could not be answered; the next scan tries again");
             }
             report.events.push((request.noteable, outcome));
@@ -361,12 +361,12 @@ async fn finish(
     match outcome {
         None => report.already_claimed += 1,
         Some(outcome) => {
-            match &outcome {
-                Outcome::Failed { error } => {
+            match outcome.error() {
+                Some(error) => {
                     tracing::error!(note = %mention.note.id, %error, "the mention could not be handed over; the next scan tries again")
                 }
-                other => {
-                    tracing::info!(note = %mention.note.id, outcome = ?other, "mention handled")
+                None => {
+                    tracing::info!(note = %mention.note.id, outcome = ?outcome, "mention handled")
                 }
             }
             report.handled.push((mention.note.id, outcome));

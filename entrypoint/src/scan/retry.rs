@@ -74,11 +74,7 @@ impl Retrier<'_> {
                     tracing::warn!(note = %queued.note, %error, "the note of a request that no longer stands could not be deleted");
                 }
             }
-            Outcome::Ran(_)
-            | Outcome::Started { .. }
-            | Outcome::Refused { .. }
-            | Outcome::Ignored { .. }
-            | Outcome::Taken => {}
+            Outcome::Ran(_) | Outcome::Handed(_) => {}
         }
         Some(outcome)
     }
@@ -86,20 +82,16 @@ impl Retrier<'_> {
     /// The run flow for the queued mention in this job, the queued note as its placeholder:
     /// the in-job run of [`crate::in_job`], with the attempt number on top.
     async fn run(&self, queued: &QueuedNote) -> Outcome {
-        match run_with(
-            retry_variables(self.project, queued),
-            self.assistant,
-            self.handles,
-            self.vars,
-            Arc::clone(self.redactor),
+        Outcome::of_run(
+            run_with(
+                retry_variables(self.project, queued),
+                self.assistant,
+                self.handles,
+                self.vars,
+                Arc::clone(self.redactor),
+            )
+            .await,
         )
-        .await
-        {
-            Ok(end) => Outcome::Ran(end),
-            Err(error) => Outcome::Failed {
-                error: format!("{error:#}"),
-            },
-        }
     }
 }
 
@@ -128,7 +120,7 @@ impl Retrier<'_> {
         let mut retried = Vec::new();
         for queued in &queued {
             if let Some(outcome) = self.retry(queued, Utc::now()).await {
-                if let Outcome::Failed { error } = &outcome {
+                if let Some(error) = outcome.error() {
                     tracing::error!(note = %queued.note, %error, "a queued request could not be retried; the next scan tries again");
                 }
                 retried.push((queued.note, outcome));

@@ -144,12 +144,18 @@ pub async fn explain(
             });
         }
         Entry::EventVars(request) => {
-            let gitlab = client.as_ref().context(
-                "explaining AI_EVENT needs the issue or merge request itself: set GITLAB_TOKEN (and CI_API_V4_URL outside CI)",
-            )?;
-            let bot = bot_identity(gitlab).await?;
-            let assistant = options.assistant.unwrap_or(Assistant::Claude);
-            let label = super::event::label_from_env(vars);
+            let EventInputs {
+                gitlab,
+                bot,
+                assistant,
+                label,
+            } = event_inputs(
+                client.as_ref(),
+                "explaining AI_EVENT needs the issue or merge request itself",
+                options,
+                vars,
+            )
+            .await?;
             let confirmed = super::event_vars::confirm(
                 gitlab,
                 &request,
@@ -167,12 +173,18 @@ pub async fn explain(
             ));
         }
         Entry::Event { change, .. } => {
-            let gitlab = client.as_ref().context(
-                "explaining an issue or merge request event needs the bot user (an assignment counts only for it): set GITLAB_TOKEN (and CI_API_V4_URL outside CI)",
-            )?;
-            let bot = bot_identity(gitlab).await?;
-            let assistant = options.assistant.unwrap_or(Assistant::Claude);
-            let label = super::event::label_from_env(vars);
+            let EventInputs {
+                bot,
+                assistant,
+                label,
+                ..
+            } = event_inputs(
+                client.as_ref(),
+                "explaining an issue or merge request event needs the bot user (an assignment counts only for it)",
+                options,
+                vars,
+            )
+            .await?;
             let rules = super::event::Rules {
                 assistant,
                 bot: &bot,
@@ -216,6 +228,33 @@ pub async fn explain(
         decision: decide(&trigger, bot.as_ref(), options.assistant),
         trigger: Some(trigger),
         unchecked,
+    })
+}
+
+/// What deciding an issue or merge request event takes: the client, the bot user, the
+/// assistant asked (`--assistant`, else Claude) and the trigger label.
+struct EventInputs<'a> {
+    gitlab: &'a GitLab,
+    bot: BotIdentity,
+    assistant: Assistant,
+    label: Option<String>,
+}
+
+/// The [`EventInputs`]; without a client, an error that starts with `needs` (why this event
+/// needs GitLab) and says how to give one.
+async fn event_inputs<'a>(
+    client: Option<&'a GitLab>,
+    needs: &str,
+    options: &Options<'_>,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<EventInputs<'a>> {
+    let gitlab = client
+        .with_context(|| format!("{needs}: set GITLAB_TOKEN (and CI_API_V4_URL outside CI)"))?;
+    Ok(EventInputs {
+        gitlab,
+        bot: bot_identity(gitlab).await?,
+        assistant: options.assistant.unwrap_or(Assistant::Claude),
+        label: super::event::label_from_env(vars),
     })
 }
 

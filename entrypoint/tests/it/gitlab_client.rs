@@ -18,7 +18,7 @@ use entrypoint::gitlab::ids::{
 };
 use entrypoint::gitlab::members::AccessLevel;
 use entrypoint::gitlab::merge_requests::{NewMergeRequest, Upsert};
-use entrypoint::gitlab::notes::{NewNote, NoteListOptions};
+use entrypoint::gitlab::notes::{NewNote, Note, NoteListOptions};
 use entrypoint::gitlab::pipelines::PipelineTrigger;
 use entrypoint::gitlab::{GitLab, GitLabError, RetryPolicy};
 use entrypoint::quick_action::Inert;
@@ -53,6 +53,30 @@ struct Server {
 impl Server {
     fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
+    }
+
+    /// The product's client for this server, retrying fast.
+    fn client(&self) -> GitLab {
+        client(&self.api)
+    }
+
+    /// Every note of `noteable` in project 7, as the client pages through them.
+    async fn list_notes(&self, noteable: Noteable) -> Vec<Note> {
+        self.client()
+            .notes(&project(), noteable, NoteListOptions::default())
+            .await
+            .unwrap()
+    }
+
+    /// Posts `body` as a note on issue 3 of project 7.
+    async fn post_note(&self, body: &str) -> Result<Note, GitLabError> {
+        self.client()
+            .create_note(
+                &project(),
+                Noteable::Issue(IssueIid(3)),
+                &NewNote::new(body),
+            )
+            .await
     }
 }
 
@@ -133,6 +157,16 @@ fn fast_retries() -> RetryPolicy {
     }
 }
 
+/// Up to `max_attempts` attempts, 20 to 40 ms apart, within `total_budget`.
+fn budgeted(max_attempts: u32, total_budget: Duration) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(40),
+        total_budget,
+    }
+}
+
 fn client_with(api: &str, retry: RetryPolicy) -> GitLab {
     let mut config = ClientConfig::new(
         ApiBaseUrl::parse(api).unwrap(),
@@ -188,6 +222,15 @@ fn page_of_notes(page: u64) -> Value {
     Value::Array((1..=3).map(|i| note(page * 10 + i)).collect())
 }
 
+/// The `x-next-page` of `page` in a listing of three pages: empty on the last one.
+fn next_page(page: u64) -> String {
+    if page < 3 {
+        (page + 1).to_string()
+    } else {
+        String::new()
+    }
+}
+
 fn page_param(seen: &Seen) -> u64 {
     seen.query
         .as_deref()
@@ -201,7 +244,7 @@ fn page_param(seen: &Seen) -> u64 {
 async fn listing_follows_link_headers_to_the_last_page() {
     let server = serve(|seen| {
         let page = page_param(seen);
-        let next = if page < 3 { (page + 1).to_string() } else { String::new() };
+        let next = next_page(page);
         let mut headers = vec![("x-next-page", next.clone()), ("x-page", page.to_string())];
         if page < 3 {
             headers.push((
@@ -217,14 +260,7 @@ async fn listing_follows_link_headers_to_the_last_page() {
         reply(200, page_of_notes(page), &headers)
     })
     .await;
-    let notes = client(&server.api)
-        .notes(
-            &project(),
-            Noteable::Issue(IssueIid(3)),
-            NoteListOptions::default(),
-        )
-        .await
-        .unwrap();
+    let notes = server.list_notes(Noteable::Issue(IssueIid(3))).await;
     let ids: Vec<u64> = notes.iter().map(|n| n.id.0).collect();
     assert_eq!(ids, [11, 12, 13, 21, 22, 23, 31, 32, 33]);
     let seen = server.seen();
@@ -260,14 +296,7 @@ async fn keyset_listing_follows_link_alone() {
         reply(200, page_of_notes(page), &headers)
     })
     .await;
-    let notes = client(&server.api)
-        .notes(
-            &project(),
-            Noteable::Issue(IssueIid(3)),
-            NoteListOptions::default(),
-        )
-        .await
-        .unwrap();
+    let notes = server.list_notes(Noteable::Issue(IssueIid(3))).await;
     assert_eq!(notes.len(), 9);
     let seen = server.seen();
     assert_eq!(seen.len(), 3);
@@ -281,22 +310,16 @@ async fn keyset_listing_follows_link_alone() {
 async fn listing_follows_x_next_page_alone() {
     let server = serve(|seen| {
         let page = page_param(seen);
-        let next = if page < 3 {
-            (page + 1).to_string()
-        } else {
-            String::new()
-        };
-        reply(200, page_of_notes(page), &[("x-next-page", &next)])
+        reply(
+            200,
+            page_of_notes(page),
+            &[("x-next-page", &next_page(page))],
+        )
     })
     .await;
-    let notes = client(&server.api)
-        .notes(
-            &project(),
-            Noteable::MergeRequest(MergeRequestIid(4)),
-            NoteListOptions::default(),
-        )
-        .await
-        .unwrap();
+    let notes = server
+        .list_notes(Noteable::MergeRequest(MergeRequestIid(4)))
+        .await;
     assert_eq!(notes.len(), 9);
     assert_eq!(server.seen().len(), 3);
     assert_eq!(server.seen()[0].path, "/projects/7/merge_requests/4/notes");
@@ -310,14 +333,7 @@ async fn rate_limited_note_waits_for_retry_after_then_posts_once() {
     })
     .await;
     let started = Instant::now();
-    let created = client(&server.api)
-        .create_note(
-            &project(),
-            Noteable::Issue(IssueIid(3)),
-            &NewNote::new("hello"),
-        )
-        .await
-        .unwrap();
+    let created = server.post_note("hello").await.unwrap();
     assert_eq!(created.id, NoteId(55));
     assert!(
         started.elapsed() >= Duration::from_millis(950),
@@ -336,7 +352,8 @@ async fn unavailable_server_is_retried_until_it_answers() {
         _ => reply(200, issue(3), &[]),
     })
     .await;
-    let issue = client(&server.api)
+    let issue = server
+        .client()
         .issue(&project(), IssueIid(3))
         .await
         .unwrap();
@@ -347,14 +364,7 @@ async fn unavailable_server_is_retried_until_it_answers() {
 #[tokio::test]
 async fn a_note_is_not_posted_twice_after_a_bad_gateway() {
     let server = serve(|_| reply(502, json!({"message": "502 Bad Gateway"}), &[])).await;
-    let error = client(&server.api)
-        .create_note(
-            &project(),
-            Noteable::Issue(IssueIid(3)),
-            &NewNote::new("once"),
-        )
-        .await
-        .unwrap_err();
+    let error = server.post_note("once").await.unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::BAD_GATEWAY));
     assert_eq!(server.seen().len(), 1);
 }
@@ -362,7 +372,8 @@ async fn a_note_is_not_posted_twice_after_a_bad_gateway() {
 #[tokio::test]
 async fn validation_error_surfaces_gitlab_field_messages_without_the_token() {
     let server = serve(|_| reply(400, json!({"message": {"body": ["is too long"]}}), &[])).await;
-    let error = client(&server.api)
+    let error = server
+        .client()
         .update_note(
             &project(),
             Noteable::MergeRequest(MergeRequestIid(4)),
@@ -391,7 +402,7 @@ async fn non_member_is_none_and_member_has_typed_access_level() {
         _ => reply(404, json!({"message": "404 Not found"}), &[]),
     })
     .await;
-    let gitlab = client(&server.api);
+    let gitlab = server.client();
     let member = gitlab
         .project_member(&project(), UserId(5))
         .await
@@ -407,12 +418,7 @@ async fn non_member_is_none_and_member_has_typed_access_level() {
 #[tokio::test]
 async fn total_time_budget_is_respected() {
     let server = serve(|_| reply(503, json!({"message": "down"}), &[])).await;
-    let policy = RetryPolicy {
-        max_attempts: 1000,
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(40),
-        total_budget: Duration::from_millis(400),
-    };
+    let policy = budgeted(1000, Duration::from_millis(400));
     let started = Instant::now();
     let error = client_with(&server.api, policy)
         .issue(&project(), IssueIid(1))
@@ -444,12 +450,7 @@ async fn an_attempt_cut_by_the_budget_reports_the_previous_answer() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let policy = RetryPolicy {
-        max_attempts: 5,
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(40),
-        total_budget: Duration::from_millis(300),
-    };
+    let policy = budgeted(5, Duration::from_millis(300));
     let started = Instant::now();
     let error = client_with(&format!("http://{address}/api/v4"), policy)
         .issue(&project(), IssueIid(1))
@@ -473,7 +474,7 @@ async fn an_attempt_cut_by_the_budget_reports_the_previous_answer() {
 async fn retry_after_beyond_the_budget_fails_at_once() {
     let server = serve(|_| reply(429, json!("Retry later"), &[("retry-after", "120")])).await;
     let started = Instant::now();
-    let error = client(&server.api).current_user().await.unwrap_err();
+    let error = server.client().current_user().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(
         matches!(error, GitLabError::RetryBudgetExhausted { retry_after, .. } if retry_after == Duration::from_secs(120)),
@@ -516,7 +517,7 @@ async fn sub_path_installations_keep_their_prefix() {
     })
     .await;
     assert!(server.api.ends_with("/gitlab/api/v4"));
-    let me = client(&server.api).current_user().await.unwrap();
+    let me = server.client().current_user().await.unwrap();
     assert!(me.bot);
     assert_eq!(me.id, UserId(77));
 }
@@ -525,7 +526,7 @@ async fn sub_path_installations_keep_their_prefix() {
 async fn project_paths_are_sent_url_encoded() {
     let server = serve(|_| reply(200, issue(2), &[])).await;
     let path = ProjectRef::Path("group/sub/project".into());
-    client(&server.api).issue(&path, IssueIid(2)).await.unwrap();
+    server.client().issue(&path, IssueIid(2)).await.unwrap();
     // axum decodes nothing in the raw path: the encoded form is what went over the wire.
     assert_eq!(
         server.seen()[0].path,
@@ -552,7 +553,7 @@ async fn existing_merge_request_is_typed_and_updated_by_create_or_update() {
         _ => reply(404, json!({"message": "404 Not Found"}), &[]),
     })
     .await;
-    let gitlab = client(&server.api);
+    let gitlab = server.client();
     let new = NewMergeRequest {
         source_branch: "claude/issue-3".into(),
         target_branch: "main".into(),
@@ -610,7 +611,7 @@ async fn awarding_twice_is_an_outcome_not_a_failure() {
         ),
     })
     .await;
-    let gitlab = client(&server.api);
+    let gitlab = server.client();
     let noteable = Noteable::Issue(IssueIid(3));
     let first = gitlab
         .award_note(&project(), noteable, NoteId(9), "eyes")
@@ -645,7 +646,8 @@ async fn trigger_token_travels_in_the_body_and_our_token_stays_home() {
         git_ref: "main".into(),
         variables: BTreeMap::from([("AI_FLOW_INPUT".to_owned(), "hi".to_owned())]),
     };
-    let pipeline = client(&server.api)
+    let pipeline = server
+        .client()
         .trigger_pipeline(&project(), &trigger)
         .await
         .unwrap();
@@ -679,7 +681,7 @@ async fn diff_threads_carry_their_position_and_resolve_with_a_query() {
         )
     })
     .await;
-    let gitlab = client(&server.api);
+    let gitlab = server.client();
     let position = DiffPosition {
         position_type: PositionType::Text,
         base_sha: "b".into(),
@@ -740,7 +742,7 @@ async fn redirects_are_not_followed_with_the_token() {
         )
     })
     .await;
-    let error = client(&server.api).current_user().await.unwrap_err();
+    let error = server.client().current_user().await.unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::MOVED_PERMANENTLY));
     assert!(
         error
@@ -754,6 +756,25 @@ async fn redirects_are_not_followed_with_the_token() {
 /// Collects everything the `tracing` fmt layer writes.
 #[derive(Clone, Default)]
 struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    /// Captures what `tracing` logs at debug level and above on this thread, without colours,
+    /// until the guard is dropped.
+    fn capture() -> (LogBuffer, tracing::subscriber::DefaultGuard) {
+        let logs = LogBuffer::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
 
 impl std::io::Write for LogBuffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -775,28 +796,14 @@ async fn request_logs_name_method_path_status_and_attempt_but_never_token_or_bod
     ) {
         return;
     }
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _capturing) = LogBuffer::capture();
     let server = serve(|seen| match seen.nth {
         0 => reply(429, json!("Retry later"), &[("retry-after", "0")]),
         _ => reply(201, note(1), &[]),
     })
     .await;
-    client(&server.api)
-        .create_note(
-            &project(),
-            Noteable::Issue(IssueIid(3)),
-            &NewNote::new("confidential reply text"),
-        )
-        .await
-        .unwrap();
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    server.post_note("confidential reply text").await.unwrap();
+    let text = logs.text();
     assert!(text.contains("path=/projects/7/issues/3/notes"), "{text}");
     assert!(
         text.contains("status=429") && text.contains("status=201"),

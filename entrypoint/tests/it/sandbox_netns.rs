@@ -22,7 +22,7 @@ use entrypoint::sandbox::{
 };
 use entrypoint::secret::Secret;
 
-use crate::shared;
+use crate::{fresh_netns, shared};
 
 const INSIDE: &str = "ENTRYPOINT_SANDBOX_TEST_NETNS";
 const ENTRYPOINT: &str = env!("CARGO_BIN_EXE_entrypoint");
@@ -44,18 +44,11 @@ const FORBIDDEN_V6: &str = "[fd00::77]:9000";
 const FORBIDDEN_DNS_V6: &str = "[fd00::77]:53";
 
 /// Outside: runs `test` again in a fresh network namespace, asserts that it passed there and
-/// returns `false`. Inside: brings up loopback with the test addresses and returns `true`.
+/// returns `false`. Inside: adds the test addresses to loopback and returns `true`.
 fn inside_fresh_netns(test: &str) -> bool {
-    let ours = std::fs::read_link("/proc/self/ns/net").unwrap();
-    if let Some(parent) = std::env::var_os(INSIDE) {
-        assert_ne!(
-            ours.as_os_str(),
-            parent,
-            "refusing to change the host's firewall"
-        );
+    if fresh_netns::inside(INSIDE) {
         for args in [
-            &["link", "set", "lo", "up"][..],
-            &["addr", "add", "10.77.0.1/32", "dev", "lo"],
+            &["addr", "add", "10.77.0.1/32", "dev", "lo"][..],
             &["addr", "add", "10.77.0.2/32", "dev", "lo"],
             &["addr", "add", "fd00::77/128", "dev", "lo", "nodad"],
         ] {
@@ -67,11 +60,7 @@ fn inside_fresh_netns(test: &str) -> bool {
     }
     // Inside the one test binary, libtest knows the test as `<story module>::<test>`.
     let test = &format!("{}::{test}", module_path!().trim_start_matches("it::"));
-    let out = Command::new("unshare")
-        .args(["--net", "--"])
-        .arg(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(INSIDE, &ours)
+    let out = fresh_netns::run_again_inside(INSIDE, test)
         .output()
         .unwrap();
     shared::assert_child_test_passed(&out, test, "namespace");
@@ -145,6 +134,12 @@ fn forbidden_servers() -> Forbidden {
     Forbidden { _tcp: tcp }
 }
 
+/// Everything a CLI in the sandbox may reach only through the key proxy (the fake model API)
+/// or not at all (the forbidden servers), listening until the returned values are dropped.
+async fn model_api_and_forbidden_servers() -> (Seen, Forbidden) {
+    (fake_model_api().await, forbidden_servers())
+}
+
 /// The probe targets the fenced process must not reach, plus `extra`.
 fn forbidden_targets(extra: &[String]) -> Vec<String> {
     let mut targets: Vec<String> = [
@@ -197,6 +192,18 @@ fn entrypoint(args: &[&str]) -> Output {
     Command::new(ENTRYPOINT).args(args).output().unwrap()
 }
 
+/// `entrypoint sandbox status` against the rules for uid 64123 and a proxy on `proxy_port`.
+fn status_against(proxy_port: u16) -> Output {
+    entrypoint(&[
+        "sandbox",
+        "status",
+        "--proxy-port",
+        &proxy_port.to_string(),
+        "--uid",
+        "64123",
+    ])
+}
+
 /// The status of the live processes (not zombies, which are dead) running as `uid`.
 fn processes_of(uid: u32) -> Vec<String> {
     let wanted = format!("Uid:\t{uid}\t");
@@ -224,10 +231,13 @@ fn setuid_id(dir: &Path) -> PathBuf {
     path
 }
 
-/// A stand-in for the Claude CLI: records who it runs as, its environment, a request through
-/// the proxy and probes of everything else into `report.txt` in its working directory.
-fn fake_cli(dir: &Path, suid_id: &Path, probes: &[String]) -> PathBuf {
-    let path = dir.join("fake-claude");
+/// A stand-in for the Claude CLI, in a directory of its own beside a [`setuid_id`]: records who
+/// it runs as, what that `id` says, its environment, a request through the proxy and probes of
+/// everything else into `report.txt` in its working directory.
+fn fake_cli(probes: &[String]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let suid_id = setuid_id(dir.path());
+    let path = dir.path().join("fake-claude");
     let script = format!(
         "#!/bin/sh\n\
          {{\n\
@@ -248,7 +258,7 @@ fn fake_cli(dir: &Path, suid_id: &Path, probes: &[String]) -> PathBuf {
     );
     std::fs::write(&path, script).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
+    (dir, path)
 }
 
 fn spec(program: PathBuf, workspace: &Path) -> RunSpec {
@@ -264,9 +274,15 @@ fn spec(program: PathBuf, workspace: &Path) -> RunSpec {
     }
 }
 
+/// The fenced sandbox as `uid`.
 fn plan(uid: u32) -> Plan {
+    plan_with(Settings::fenced(SandboxUid::new(uid).unwrap()))
+}
+
+/// The sandbox of `settings`, probed with this build's `entrypoint`.
+fn plan_with(settings: Settings) -> Plan {
     Plan {
-        settings: Settings::fenced(SandboxUid::new(uid).unwrap()),
+        settings,
         probe: ProbeProgram(ENTRYPOINT.into()),
         capabilities: Capabilities::current().unwrap(),
     }
@@ -283,8 +299,7 @@ async fn fenced_cli_reaches_the_model_only_through_the_proxy() {
     if !inside_fresh_netns("fenced_cli_reaches_the_model_only_through_the_proxy") {
         return;
     }
-    let seen = fake_model_api().await;
-    let _forbidden = forbidden_servers();
+    let (seen, _forbidden) = model_api_and_forbidden_servers().await;
     let other_loopback = TcpListener::bind("127.0.0.1:0").unwrap();
     let other_v6_loopback = TcpListener::bind("[::1]:0").unwrap();
     let probes = forbidden_targets(&[
@@ -292,9 +307,7 @@ async fn fenced_cli_reaches_the_model_only_through_the_proxy() {
         format!("tcp:{}", other_v6_loopback.local_addr().unwrap()),
         "root".to_owned(),
     ]);
-    let tools = tempfile::tempdir().unwrap();
-    let suid = setuid_id(tools.path());
-    let cli = fake_cli(tools.path(), &suid, &probes);
+    let (_tools, cli) = fake_cli(&probes);
     let work = tempfile::tempdir().unwrap();
     std::fs::create_dir(work.path().join(".git")).unwrap();
 
@@ -400,28 +413,14 @@ fn apply_is_idempotent_status_compares_and_remove_leaves_nothing() {
     );
     assert!(once.contains("--dport 4321 -j ACCEPT"));
 
-    let status = entrypoint(&[
-        "sandbox",
-        "status",
-        "--proxy-port",
-        "4321",
-        "--uid",
-        "64123",
-    ]);
+    let status = status_against(4321);
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(status.status.success(), "{text}");
     assert!(
         text.contains("IPv4: matches") && text.contains("IPv6: matches"),
         "{text}"
     );
-    let other = entrypoint(&[
-        "sandbox",
-        "status",
-        "--proxy-port",
-        "4322",
-        "--uid",
-        "64123",
-    ]);
+    let other = status_against(4322);
     assert!(!other.status.success());
     assert!(String::from_utf8_lossy(&other.stdout).contains("DOES NOT MATCH"));
 
@@ -431,14 +430,7 @@ fn apply_is_idempotent_status_compares_and_remove_leaves_nothing() {
         .status()
         .unwrap();
     assert!(pushed.success());
-    let displaced = entrypoint(&[
-        "sandbox",
-        "status",
-        "--proxy-port",
-        "4321",
-        "--uid",
-        "64123",
-    ]);
+    let displaced = status_against(4321);
     assert!(!displaced.status.success());
     assert!(entrypoint(&apply).status.success());
     let restored = saved_rules();
@@ -631,8 +623,7 @@ async fn opting_out_runs_unfenced_but_still_as_the_sandbox_uid_and_says_so() {
     if !inside_fresh_netns("opting_out_runs_unfenced_but_still_as_the_sandbox_uid_and_says_so") {
         return;
     }
-    let _seen = fake_model_api().await;
-    let _forbidden = forbidden_servers();
+    let (_seen, _forbidden) = model_api_and_forbidden_servers().await;
     let settings = Settings::from_env(Assistant::Codex, |name| match name {
         "AI_SANDBOX" => Some("off".to_owned()),
         "AI_SANDBOX_UID" => Some(OPEN_UID.to_string()),
@@ -640,15 +631,8 @@ async fn opting_out_runs_unfenced_but_still_as_the_sandbox_uid_and_says_so() {
     })
     .unwrap();
     assert_eq!(settings, Settings::open(SandboxUid::new(OPEN_UID).unwrap()));
-    let plan = Plan {
-        settings,
-        probe: ProbeProgram(ENTRYPOINT.into()),
-        capabilities: Capabilities::current().unwrap(),
-    };
-    let tools = tempfile::tempdir().unwrap();
-    let suid = setuid_id(tools.path());
-    let probes = forbidden_targets(&[]);
-    let cli = fake_cli(tools.path(), &suid, &probes);
+    let plan = plan_with(settings);
+    let (_tools, cli) = fake_cli(&forbidden_targets(&[]));
     let work = tempfile::tempdir().unwrap();
 
     let report = run(&spec(cli, work.path()), &plan, |_| {}).await.unwrap();

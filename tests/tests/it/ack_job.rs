@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable};
+use doubles::gitlab::model::Note;
+use entrypoint::agent::Assistant;
 use entrypoint::claim::{emoji, handover_emoji};
 use entrypoint::marker::{NoteRole, marker};
 
+use crate::support::note_hook::hooked_comment;
 use crate::support::story::{Story, story_world};
 
 const SLIM_IMAGE: &str = "registry.example.com/gitlab-ai/gitlab-ai/entrypoint:0.1.0";
@@ -37,28 +40,6 @@ fn report(path: &Path) -> Vec<(String, String)> {
 impl World {
     fn widgets_issue(&self) -> DoubleNoteable {
         DoubleNoteable::Issue(self.issue("Widgets"))
-    }
-
-    /// A comment, and the TRIGGER_PAYLOAD file GitLab's webhook call would give the pipeline.
-    fn comment(&self, issue: DoubleNoteable, author: u64, body: &str) -> (u64, PathBuf) {
-        let note = self
-            .gl
-            .add_note(
-                self.project,
-                issue,
-                NoteSpec::new(author, body).emit_hooks(),
-            )
-            .expect("note")
-            .id;
-        let event = self
-            .gl
-            .note_events()
-            .into_iter()
-            .find(|e| e.note_id == note)
-            .expect("the double recorded the Note Hook");
-        let payload = self.dir.path().join(format!("TRIGGER_PAYLOAD-{note}"));
-        std::fs::write(&payload, event.payload.to_string()).expect("payload written");
-        (note, payload)
     }
 
     /// Runs `entrypoint <args>` as a webhook pipeline's job, with `extra` variables.
@@ -91,6 +72,11 @@ impl World {
 
     /// The ack job: runs it and returns its dotenv report.
     fn ack(&self, payload: &Path) -> Vec<(String, String)> {
+        self.ack_with(payload, &[])
+    }
+
+    /// [`World::ack`] in a pipeline with `extra` variables.
+    fn ack_with(&self, payload: &Path, extra: &[(String, String)]) -> Vec<(String, String)> {
         let dotenv = self.dir.path().join("ai-ack.env");
         let _ = std::fs::remove_file(&dotenv);
         let out = self.job(
@@ -102,15 +88,60 @@ impl World {
                 dotenv.to_str().expect("utf-8 path"),
             ],
             payload,
-            &[],
+            extra,
         );
         assert!(out.status.success(), "the ack job succeeds");
         report(&dotenv)
     }
 
-    /// The assistant job after a posted acknowledgement, with the ack's report (`handed`) and
-    /// `vars` as its variables and a CLI that fails at once: whatever it ends with must land in
-    /// the ack's placeholder.
+    /// The assistant job given the report `handed` of an ack that finished the comment: it
+    /// succeeds and calls no API (none since the double's requests were last cleared).
+    fn run_does_nothing(&self, payload: &Path, handed: &[(String, String)]) {
+        let out = self.job(&["run", "--assistant", "claude"], payload, handed);
+        assert!(out.status.success());
+        assert_eq!(self.api_requests(), Vec::<String>::new());
+    }
+
+    /// The bot's one note on `issue`, which carries the marker of `role`.
+    fn only_bot_note(&self, issue: DoubleNoteable, role: NoteRole) -> Note {
+        let bot_notes = self.bot_notes(issue);
+        assert_eq!(bot_notes.len(), 1, "one note of the bot: {bot_notes:#?}");
+        let note = bot_notes[0].clone();
+        assert!(
+            note.body.contains(&marker(Assistant::Claude, role)),
+            "{}",
+            note.body
+        );
+        note
+    }
+
+    /// dana's request to Claude on a new issue "Widgets": the issue, the note, and the note's
+    /// TRIGGER_PAYLOAD file.
+    fn mention(&self) -> (DoubleNoteable, u64, PathBuf) {
+        let issue = self.widgets_issue();
+        let (note, payload) =
+            hooked_comment(self, issue, self.dev.id, "@claude please fix the greeting");
+        (issue, note, payload)
+    }
+
+    /// The assistant job after the ack posted `placeholder` for `note`, with `vars` (the ack's
+    /// report among them) as its variables and a CLI that fails at once: it takes the
+    /// placeholder over instead of claiming again ([`World::assert_taken_over`]).
+    fn takes_over(
+        &self,
+        issue: DoubleNoteable,
+        note: u64,
+        placeholder: u64,
+        payload: &Path,
+        vars: &[(String, String)],
+    ) {
+        let awards_before = self.gl.awards(note).len();
+        self.run_failing_cli(payload, vars);
+        self.assert_taken_over(issue, placeholder, note, awards_before);
+    }
+
+    /// The assistant job after a posted acknowledgement, with `vars` as its variables and a
+    /// CLI that fails at once: whatever it ends with must land in the ack's placeholder.
     fn run_failing_cli(&self, payload: &Path, vars: &[(String, String)]) {
         let lease = doubles::sandbox::UidLease::take();
         let mut extra = vars.to_vec();
@@ -141,22 +172,20 @@ impl World {
         assert_eq!(bot_notes.len(), 1, "one note, the ack's: {bot_notes:#?}");
         assert_eq!(bot_notes[0].id, placeholder);
         assert!(
-            !bot_notes[0].body.contains(&marker(
-                entrypoint::agent::Assistant::Claude,
-                NoteRole::Placeholder
-            )),
+            !bot_notes[0]
+                .body
+                .contains(&marker(Assistant::Claude, NoteRole::Placeholder)),
             "the placeholder no longer says working: {}",
             bot_notes[0].body
         );
         assert_eq!(self.gl.awards(note).len(), awards_before, "no second claim");
     }
 
-    fn api_requests(&self) -> usize {
-        self.gl
-            .requests()
-            .into_iter()
-            .filter(|r| r.path.starts_with("/api/"))
-            .count()
+    /// `METHOD path` of each API request the double recorded, in order.
+    fn api_requests(&self) -> Vec<String> {
+        let requests = self.gl.requests().into_iter();
+        let api = requests.filter(|r| r.path.starts_with("/api/"));
+        api.map(|r| format!("{} {}", r.method, r.path)).collect()
     }
 }
 
@@ -166,53 +195,44 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The report of an ack that had nothing to hand over: the assistant job runs on the slim image.
+fn done() -> Vec<(String, String)> {
+    pairs(&[("AI_ACK", "done"), ("AI_JOB_IMAGE", SLIM_IMAGE)])
+}
+
+/// The report of an ack that posted `placeholder` and handed the claim over.
+fn posted(placeholder: u64) -> Vec<(String, String)> {
+    pairs(&[
+        ("AI_ACK", "posted"),
+        ("AI_PLACEHOLDER_NOTE_ID", &placeholder.to_string()),
+    ])
+}
+
 #[tokio::test]
 async fn a_comment_without_a_mention_runs_only_the_slim_image_and_costs_no_api_call() {
     let w = world().await;
     let issue = w.widgets_issue();
-    let (_, payload) = w.comment(issue, w.dev.id, "thanks, looks good");
+    let (_, payload) = hooked_comment(&w, issue, w.dev.id, "thanks, looks good");
     w.gl.clear_requests();
 
     let handed = w.ack(&payload);
 
-    assert_eq!(
-        handed,
-        pairs(&[("AI_ACK", "done"), ("AI_JOB_IMAGE", SLIM_IMAGE)])
-    );
+    assert_eq!(handed, done());
     // The assistant job, now on the slim image, with the report's variables: done at once.
-    let out = w.job(&["run", "--assistant", "claude"], &payload, &handed);
-    assert!(out.status.success());
-    assert_eq!(w.api_requests(), 0);
+    w.run_does_nothing(&payload, &handed);
     assert!(w.bot_notes(issue).is_empty());
 }
 
 #[tokio::test]
 async fn a_mention_is_acknowledged_by_the_slim_job_with_one_placeholder_and_a_handed_over_claim() {
     let w = world().await;
-    let issue = w.widgets_issue();
-    let (note, payload) = w.comment(issue, w.dev.id, "@claude please fix the greeting");
+    let (issue, note, payload) = w.mention();
 
     let handed = w.ack(&payload);
 
-    let bot_notes = w.bot_notes(issue);
-    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
-    let placeholder = &bot_notes[0];
-    assert!(
-        placeholder.body.contains(&marker(
-            entrypoint::agent::Assistant::Claude,
-            NoteRole::Placeholder
-        )),
-        "{}",
-        placeholder.body
-    );
-    assert_eq!(
-        handed,
-        pairs(&[
-            ("AI_ACK", "posted"),
-            ("AI_PLACEHOLDER_NOTE_ID", &placeholder.id.to_string()),
-        ])
-    );
-    let claude = entrypoint::agent::Assistant::Claude;
+    let placeholder = w.only_bot_note(issue, NoteRole::Placeholder);
+    assert_eq!(handed, posted(placeholder.id));
+    let claude = Assistant::Claude;
     let mut reactions = w.gl.award_names(note);
     reactions.sort();
     let mut expected = vec![emoji(claude).to_owned(), handover_emoji(claude).to_owned()];
@@ -229,43 +249,25 @@ async fn a_mention_is_acknowledged_by_the_slim_job_with_one_placeholder_and_a_ha
 #[tokio::test]
 async fn the_assistant_job_takes_the_acks_placeholder_over_instead_of_claiming_again() {
     let w = world().await;
-    let issue = w.widgets_issue();
-    let (note, payload) = w.comment(issue, w.dev.id, "@claude please fix the greeting");
+    let (issue, note, payload) = w.mention();
     let handed = w.ack(&payload);
     let placeholder = w.bot_notes(issue)[0].id;
-    let awards_before = w.gl.awards(note).len();
 
-    w.run_failing_cli(&payload, &handed);
-
-    w.assert_taken_over(issue, placeholder, note, awards_before);
+    w.takes_over(issue, note, placeholder, &payload, &handed);
 }
 
 #[tokio::test]
 async fn a_guest_is_refused_by_the_slim_job_and_the_assistant_job_does_nothing() {
     let w = world().await;
     let issue = w.widgets_issue();
-    let (_, payload) = w.comment(issue, w.guest().id, "@claude delete everything");
+    let (_, payload) = hooked_comment(&w, issue, w.guest().id, "@claude delete everything");
 
     let handed = w.ack(&payload);
 
-    assert_eq!(
-        handed,
-        pairs(&[("AI_ACK", "done"), ("AI_JOB_IMAGE", SLIM_IMAGE)])
-    );
-    let bot_notes = w.bot_notes(issue);
-    assert_eq!(bot_notes.len(), 1, "one refusal: {bot_notes:#?}");
-    assert!(
-        bot_notes[0].body.contains(&marker(
-            entrypoint::agent::Assistant::Claude,
-            NoteRole::Refusal
-        )),
-        "{}",
-        bot_notes[0].body
-    );
+    assert_eq!(handed, done());
+    w.only_bot_note(issue, NoteRole::Refusal);
     w.gl.clear_requests();
-    let out = w.job(&["run", "--assistant", "claude"], &payload, &handed);
-    assert!(out.status.success());
-    assert_eq!(w.api_requests(), 0);
+    w.run_does_nothing(&payload, &handed);
 }
 
 /// Webhook mode with setup's custom template: the pipeline carries the `AI_HOOK_*` variables,
@@ -301,37 +303,13 @@ async fn a_template_webhook_mention_is_acknowledged_in_the_slim_job_and_taken_ov
     });
     std::fs::write(&payload, params.to_string()).expect("payload written");
 
-    let dotenv = w.dir.path().join("ai-ack.env");
-    let out = w.job(
-        &[
-            "ack",
-            "--assistant",
-            "claude",
-            "--dotenv",
-            dotenv.to_str().expect("utf-8 path"),
-        ],
-        &payload,
-        &hook,
-    );
-    assert!(out.status.success(), "the ack job succeeds");
-    let handed = report(&dotenv);
-    let bot_notes = w.bot_notes(issue);
-    assert_eq!(bot_notes.len(), 1, "{bot_notes:#?}");
-    let placeholder = bot_notes[0].id;
-    assert_eq!(
-        handed,
-        pairs(&[
-            ("AI_ACK", "posted"),
-            ("AI_PLACEHOLDER_NOTE_ID", &placeholder.to_string()),
-        ])
-    );
-    let awards_before = w.gl.awards(note).len();
+    let handed = w.ack_with(&payload, &hook);
+    let placeholder = w.only_bot_note(issue, NoteRole::Placeholder).id;
+    assert_eq!(handed, posted(placeholder));
 
     let mut vars = hook.clone();
     vars.extend(handed);
-    w.run_failing_cli(&payload, &vars);
-
-    w.assert_taken_over(issue, placeholder, note, awards_before);
+    w.takes_over(issue, note, placeholder, &payload, &vars);
 }
 
 /// In a pipeline (`CI_PIPELINE_URL`), the slim job's placeholder links that pipeline, where the
@@ -341,24 +319,10 @@ async fn a_template_webhook_mention_is_acknowledged_in_the_slim_job_and_taken_ov
 #[tokio::test]
 async fn the_placeholder_links_the_pipeline_and_is_edited_only_by_the_result() {
     let w = world().await;
-    let issue = w.widgets_issue();
-    let (note, payload) = w.comment(issue, w.dev.id, "@claude please fix the greeting");
+    let (issue, note, payload) = w.mention();
     let pipeline_url = format!("{}/acme/widgets/-/pipelines/77", w.gl.base_url());
     let in_pipeline = pairs(&[("CI_PIPELINE_ID", "77"), ("CI_PIPELINE_URL", &pipeline_url)]);
-    let dotenv = w.dir.path().join("ai-ack.env");
-    let out = w.job(
-        &[
-            "ack",
-            "--assistant",
-            "claude",
-            "--dotenv",
-            dotenv.to_str().expect("utf-8 path"),
-        ],
-        &payload,
-        &in_pipeline,
-    );
-    assert!(out.status.success(), "the ack job succeeds");
-    let handed = report(&dotenv);
+    let handed = w.ack_with(&payload, &in_pipeline);
     let placeholder = &w.bot_notes(issue)[0];
     assert!(
         placeholder
@@ -367,12 +331,10 @@ async fn the_placeholder_links_the_pipeline_and_is_edited_only_by_the_result() {
         "the placeholder links the pipeline: {}",
         placeholder.body
     );
-    let awards_before = w.gl.awards(note).len();
-
     w.gl.clear_requests();
     let mut vars = in_pipeline.clone();
     vars.extend(handed);
-    w.run_failing_cli(&payload, &vars);
+    w.takes_over(issue, note, placeholder.id, &payload, &vars);
 
     let edits: Vec<_> = w
         .gl
@@ -385,5 +347,4 @@ async fn the_placeholder_links_the_pipeline_and_is_edited_only_by_the_result() {
         1,
         "only the result edits the placeholder: {edits:#?}"
     );
-    w.assert_taken_over(issue, placeholder.id, note, awards_before);
 }

@@ -11,14 +11,17 @@ use std::time::{Duration, Instant};
 use doubles::model::cli::{Cli, InstalledCli, install};
 use doubles::model::{
     ApiError, Expectation, Fault, ModelDouble, Script, ToolCall, Turn, Usage as DoubleUsage,
-    anthropic, openai,
 };
 use entrypoint::agent::Assistant;
 use entrypoint::agent::events::{AssistantEvent, Limit, Usage};
+use entrypoint::agent::options::CliOptions;
 use entrypoint::agent::run::{Outcome, Provider, RunError, RunReport, RunSpec};
 use entrypoint::budget::Price;
 use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
 
+use crate::support::per_assistant::{
+    answers, assert_contains, call_then_answer, expensive, model_for, tool_output, write_in,
+};
 use crate::support::runs;
 
 const CLAUDE_KEY: &str = "sk-ant-real-key-5f1e2d3c";
@@ -96,6 +99,41 @@ async fn run_collecting(spec: &RunSpec) -> (RunReport, Vec<AssistantEvent>) {
     (report, events)
 }
 
+/// The run succeeded; `case` says which one failed.
+#[track_caller]
+fn assert_succeeded(report: &RunReport, case: &str) {
+    assert!(
+        matches!(report.outcome, Outcome::Succeeded { .. }),
+        "{case}: {:?}",
+        report.outcome
+    );
+}
+
+/// The CLI options the entrypoint reads for `assistant` when only the variable `name` is set,
+/// to `value`.
+fn options_with(assistant: Assistant, name: &str, value: &str) -> CliOptions {
+    CliOptions::from_env(assistant, &|n| (n == name).then(|| value.to_owned()))
+        .expect("the options are valid")
+}
+
+/// A git checkout whose CODEX.md and AGENTS.md each hold a rule of their own.
+fn codex_rules_workspace() -> tempfile::TempDir {
+    let work = doubles::sandbox::reachable_tempdir();
+    std::fs::create_dir(work.path().join(".git")).unwrap();
+    std::fs::write(work.path().join("AGENTS.md"), "Rule: AGENTS-RULE-8812.\n").unwrap();
+    std::fs::write(work.path().join("CODEX.md"), "Rule: CODEX-RULE-3390.\n").unwrap();
+    work
+}
+
+/// Which rule files reached the model in the run's first request: (CODEX.md, AGENTS.md).
+fn rules_read(double: &ModelDouble) -> (bool, bool) {
+    let call = &double.model_calls()[0];
+    (
+        call.contains("CODEX-RULE-3390"),
+        call.contains("AGENTS-RULE-8812"),
+    )
+}
+
 fn tool_calls(events: &[AssistantEvent]) -> Vec<(String, String)> {
     events
         .iter()
@@ -132,34 +170,28 @@ fn only_the_real_key_in_its_header(double: &ModelDouble, key: &str) {
     }
 }
 
-#[tokio::test]
-async fn claude_writes_a_file_and_reports_its_answer_and_usage() {
-    let work = doubles::sandbox::reachable_tempdir();
-    let target = work.path().join("hello.txt");
-    let script = Script::new()
-        .then(
-            Turn::tool_call(ToolCall::write_file("toolu_w1", &target, "hello\n"))
-                .with_text("Writing the file.")
-                .with_usage(DoubleUsage {
-                    input_tokens: 1000,
-                    output_tokens: 30,
-                }),
-        )
-        .then(
-            Turn::text("Wrote hello.txt.")
-                .expecting(Expectation::ToolOutputFor("toolu_w1".into()))
-                .with_usage(DoubleUsage {
-                    input_tokens: 1500,
-                    output_tokens: 40,
-                }),
-        );
-    let double = anthropic::start(script).await.unwrap();
-    let spec = spec(Assistant::Claude, &double, work.path()).await;
+/// `call` (which writes `hello.txt`), then `answer` once the output of `call_id` is back; the
+/// two requests use 1000 + 30 and 1500 + 40 tokens, 2500 in and 70 out together.
+fn metered(call: Turn, call_id: &str, answer: &str) -> Script {
+    let usage = |input_tokens, output_tokens| DoubleUsage {
+        input_tokens,
+        output_tokens,
+    };
+    Script::new().then(call.with_usage(usage(1000, 30))).then(
+        Turn::text(answer)
+            .expecting(Expectation::ToolOutputFor(call_id.into()))
+            .with_usage(usage(1500, 40)),
+    )
+}
 
-    let (report, events) = run_collecting(&spec).await;
-
-    assert_eq!(double.problems(), Vec::<String>::new());
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), "hello\n");
+/// The [`metered`] run wrote `hello.txt` in `work` and succeeded with `answer` and all of its
+/// usage; the cost it reported.
+#[track_caller]
+fn assert_wrote_hello(report: &RunReport, work: &Path, answer: &str) -> Option<f64> {
+    assert_eq!(
+        std::fs::read_to_string(work.join("hello.txt")).unwrap(),
+        "hello\n"
+    );
     let Outcome::Succeeded {
         final_text,
         usage,
@@ -168,7 +200,7 @@ async fn claude_writes_a_file_and_reports_its_answer_and_usage() {
     else {
         panic!("{:?}", report.outcome)
     };
-    assert_eq!(final_text, "Wrote hello.txt.");
+    assert_eq!(final_text, answer);
     assert_eq!(
         *usage,
         Some(Usage {
@@ -176,6 +208,26 @@ async fn claude_writes_a_file_and_reports_its_answer_and_usage() {
             output: 70
         })
     );
+    *cost_usd
+}
+
+#[tokio::test]
+async fn claude_writes_a_file_and_reports_its_answer_and_usage() {
+    let work = doubles::sandbox::reachable_tempdir();
+    let target = work.path().join("hello.txt");
+    let write = ToolCall::write_file("toolu_w1", &target, "hello\n");
+    let script = metered(
+        Turn::tool_call(write).with_text("Writing the file."),
+        "toolu_w1",
+        "Wrote hello.txt.",
+    );
+    let double = model_for(Assistant::Claude, script).await;
+    let spec = spec(Assistant::Claude, &double, work.path()).await;
+
+    let (report, events) = run_collecting(&spec).await;
+
+    assert_eq!(double.problems(), Vec::<String>::new());
+    let cost_usd = assert_wrote_hello(&report, work.path(), "Wrote hello.txt.");
     assert!(cost_usd.is_some());
     assert_eq!(
         tool_calls(&events),
@@ -195,68 +247,28 @@ async fn claude_writes_a_file_and_reports_its_answer_and_usage() {
 async fn claude_follows_claude_md_from_the_workspace() {
     let work = doubles::sandbox::reachable_tempdir();
     std::fs::write(work.path().join("CLAUDE.md"), "Rule: CLAUDE-RULE-4471.\n").unwrap();
-    let double = anthropic::start(Script::new().then(Turn::text("ok")))
-        .await
-        .unwrap();
+    let double = model_for(Assistant::Claude, answers(&["ok"])).await;
     let mut spec = spec(Assistant::Claude, &double, work.path()).await;
     spec.max_turns = Some(3);
 
     let (report, _) = run_collecting(&spec).await;
 
-    assert!(
-        matches!(report.outcome, Outcome::Succeeded { .. }),
-        "{:?}",
-        report.outcome
-    );
+    assert_succeeded(&report, "");
     assert!(double.model_calls()[0].contains("CLAUDE-RULE-4471"));
 }
 
 #[tokio::test]
 async fn codex_applies_a_patch_and_reports_its_answer_and_usage() {
     let work = doubles::sandbox::reachable_tempdir();
-    let script = Script::new()
-        .then(
-            Turn::tool_call(ToolCall::write_file("call_p1", "hello.txt", "hello\n")).with_usage(
-                DoubleUsage {
-                    input_tokens: 1000,
-                    output_tokens: 30,
-                },
-            ),
-        )
-        .then(
-            Turn::text("Added hello.txt.")
-                .expecting(Expectation::ToolOutputFor("call_p1".into()))
-                .with_usage(DoubleUsage {
-                    input_tokens: 1500,
-                    output_tokens: 40,
-                }),
-        );
-    let double = openai::start(script).await.unwrap();
+    let write = ToolCall::write_file("call_p1", "hello.txt", "hello\n");
+    let script = metered(Turn::tool_call(write), "call_p1", "Added hello.txt.");
+    let double = model_for(Assistant::Codex, script).await;
     let spec = spec(Assistant::Codex, &double, work.path()).await;
 
     let (report, events) = run_collecting(&spec).await;
 
     assert_eq!(double.problems(), Vec::<String>::new());
-    assert_eq!(
-        std::fs::read_to_string(work.path().join("hello.txt")).unwrap(),
-        "hello\n"
-    );
-    let Outcome::Succeeded {
-        final_text,
-        usage,
-        cost_usd,
-    } = &report.outcome
-    else {
-        panic!("{:?}", report.outcome)
-    };
-    assert_eq!(final_text, "Added hello.txt.");
-    assert_eq!(
-        *usage,
-        Some(Usage {
-            input: 2500,
-            output: 70
-        })
-    );
+    let cost_usd = assert_wrote_hello(&report, work.path(), "Added hello.txt.");
     // Codex reports no cost: the key proxy's estimate, at the ceiling price of the table since
     // the price list does not name gpt-5.5.
     let ceiling = Price::ceiling();
@@ -274,31 +286,16 @@ async fn codex_applies_a_patch_and_reports_its_answer_and_usage() {
 
 #[tokio::test]
 async fn codex_follows_codex_md_and_ignores_agents_md() {
-    let work = doubles::sandbox::reachable_tempdir();
-    std::fs::create_dir(work.path().join(".git")).unwrap();
-    std::fs::write(work.path().join("AGENTS.md"), "Rule: AGENTS-RULE-8812.\n").unwrap();
-    std::fs::write(work.path().join("CODEX.md"), "Rule: CODEX-RULE-3390.\n").unwrap();
-    let double = openai::start(Script::new().then(Turn::text("ok")))
-        .await
-        .unwrap();
+    let work = codex_rules_workspace();
+    let double = model_for(Assistant::Codex, answers(&["ok"])).await;
     let spec = spec(Assistant::Codex, &double, work.path()).await;
 
     let (report, _) = run_collecting(&spec).await;
 
-    assert!(
-        matches!(report.outcome, Outcome::Succeeded { .. }),
-        "{:?}",
-        report.outcome
-    );
-    let call = &double.model_calls()[0];
-    assert!(
-        call.contains("CODEX-RULE-3390"),
-        "CODEX.md reaches the model"
-    );
-    assert!(
-        !call.contains("AGENTS-RULE-8812"),
-        "AGENTS.md must not reach the model"
-    );
+    assert_succeeded(&report, "");
+    let (codex_md, agents_md) = rules_read(&double);
+    assert!(codex_md, "CODEX.md reaches the model");
+    assert!(!agents_md, "AGENTS.md must not reach the model");
 }
 
 #[tokio::test]
@@ -308,10 +305,7 @@ async fn a_500_fails_the_run_quickly_with_the_apis_message() {
         let script = Script::new().then(
             Turn::fault(Fault::Status(ApiError::new(500, "Internal server error"))).times(40),
         );
-        let double = match assistant {
-            Assistant::Claude => anthropic::start(script).await.unwrap(),
-            Assistant::Codex => openai::start(script).await.unwrap(),
-        };
+        let double = model_for(assistant, script).await;
         let spec = spec(assistant, &double, work.path()).await;
 
         let started = Instant::now();
@@ -348,10 +342,7 @@ async fn a_hung_model_times_out_and_leaves_no_process_behind() {
 async fn a_hung_model_times_out(assistant: Assistant) {
     let work = doubles::sandbox::reachable_tempdir();
     let script = Script::new().then(Turn::text("too late").after(Duration::from_secs(120)));
-    let double = match assistant {
-        Assistant::Claude => anthropic::start(script).await.unwrap(),
-        Assistant::Codex => openai::start(script).await.unwrap(),
-    };
+    let double = model_for(assistant, script).await;
     let mut spec = spec(assistant, &double, work.path()).await;
     // Long enough for the CLI to start and make its call on a loaded 2-core machine (3 s, and
     // then 8 s, were not, with the whole suite running beside it).
@@ -395,7 +386,7 @@ async fn codex_retries_once_with_the_fallback_model_when_o4_mini_is_gone() {
     let script = Script::new()
         .unknown_model("o4-mini")
         .then(Turn::text("Done with the fallback model."));
-    let double = openai::start(script).await.unwrap();
+    let double = model_for(Assistant::Codex, script).await;
     let mut spec = spec(Assistant::Codex, &double, work.path()).await;
     spec.model = Some("o4-mini".to_owned());
     spec.fallback_model = Some(CODEX_KNOWN_MODEL.to_owned());
@@ -429,9 +420,11 @@ async fn codex_retries_once_with_the_fallback_model_when_o4_mini_is_gone() {
 #[tokio::test]
 async fn a_missing_claude_model_is_not_retried_with_another() {
     let work = doubles::sandbox::reachable_tempdir();
-    let double = anthropic::start(Script::new().unknown_model("claude-retired-1"))
-        .await
-        .unwrap();
+    let double = model_for(
+        Assistant::Claude,
+        Script::new().unknown_model("claude-retired-1"),
+    )
+    .await;
     let mut spec = spec(Assistant::Claude, &double, work.path()).await;
     spec.model = Some("claude-retired-1".to_owned());
     spec.fallback_model = Some("claude-sonnet-4-6".to_owned());
@@ -451,14 +444,20 @@ async fn a_missing_claude_model_is_not_retried_with_another() {
     );
 }
 
+/// The model runs `ls` with the call `ids[0]` (saying `text`), then again with `ids[1]`: two
+/// turns, one more than the turn-limit stories allow; its answer is never reached.
+fn lists_twice(ids: [&str; 2], text: &str) -> Script {
+    Script::new()
+        .then(Turn::tool_call(ToolCall::shell(ids[0], "ls")).with_text(text))
+        .then(Turn::tool_call(ToolCall::shell(ids[1], "ls")))
+        .then(Turn::text("never reached"))
+}
+
 #[tokio::test]
 async fn claude_stops_at_the_turn_limit_and_says_so() {
     let work = doubles::sandbox::reachable_tempdir();
-    let script = Script::new()
-        .then(Turn::tool_call(ToolCall::shell("toolu_ls", "ls")).with_text("Looking around."))
-        .then(Turn::tool_call(ToolCall::shell("toolu_ls2", "ls")))
-        .then(Turn::text("never reached"));
-    let double = anthropic::start(script).await.unwrap();
+    let script = lists_twice(["toolu_ls", "toolu_ls2"], "Looking around.");
+    let double = model_for(Assistant::Claude, script).await;
     let mut spec = spec(Assistant::Claude, &double, work.path()).await;
     spec.max_turns = Some(1);
 
@@ -477,41 +476,23 @@ async fn claude_stops_at_the_turn_limit_and_says_so() {
     assert!(double.model_calls().len() < 3);
 }
 
-/// A huge first answer: 2M prompt tokens cost dollars at any listed price.
-fn expensive() -> DoubleUsage {
-    DoubleUsage {
-        input_tokens: 2_000_000,
-        output_tokens: 1_000,
-    }
-}
-
 #[tokio::test]
 async fn each_assistant_stops_at_its_budget_with_what_it_did() {
     for assistant in Assistant::ALL {
         let work = doubles::sandbox::reachable_tempdir();
-        let path = match assistant {
-            Assistant::Claude => work.path().join("half.txt"),
-            Assistant::Codex => "half.txt".into(),
-        };
+        let half = write_in(assistant, work.path(), "call_h", "half.txt", "half done\n");
         // Claude Code checks its budget when an answer arrives and may or may not run that
         // answer's tool calls first, so the expensive answer's tool is one whose effect no
         // assertion depends on.
         let script = Script::new()
-            .then(Turn::tool_call(ToolCall::write_file(
-                "call_h",
-                path,
-                "half done\n",
-            )))
+            .then(Turn::tool_call(half))
             .then(
                 Turn::tool_call(ToolCall::shell("call_ls", "ls"))
                     .with_text("Wrote the first half.")
                     .with_usage(expensive()),
             )
             .then(Turn::text("Finished everything (never reached)."));
-        let double = match assistant {
-            Assistant::Claude => anthropic::start(script).await.unwrap(),
-            Assistant::Codex => openai::start(script).await.unwrap(),
-        };
+        let double = model_for(assistant, script).await;
         let mut spec = spec(assistant, &double, work.path()).await;
         spec.max_budget_usd = Some(0.5);
 
@@ -550,11 +531,11 @@ async fn each_assistant_stops_at_its_budget_with_what_it_did() {
 #[tokio::test]
 async fn codex_is_held_to_its_turn_limit_and_priced_by_the_proxy() {
     let work = doubles::sandbox::reachable_tempdir();
-    let script = Script::new()
-        .then(Turn::tool_call(ToolCall::shell("call_1", "ls")).with_text("Listing."))
-        .then(Turn::tool_call(ToolCall::shell("call_2", "ls")))
-        .then(Turn::text("never reached"));
-    let double = openai::start(script).await.unwrap();
+    let double = model_for(
+        Assistant::Codex,
+        lists_twice(["call_1", "call_2"], "Listing."),
+    )
+    .await;
     let mut spec = spec(Assistant::Codex, &double, work.path()).await;
     spec.max_turns = Some(1);
     spec.price = Some(Price {
@@ -585,17 +566,16 @@ async fn codex_is_held_to_its_turn_limit_and_priced_by_the_proxy() {
 async fn tool_calls_reach_the_caller_while_the_assistant_is_still_working() {
     for assistant in Assistant::ALL {
         let work = doubles::sandbox::reachable_tempdir();
-        let path = match assistant {
-            Assistant::Claude => work.path().join("a.txt"),
-            Assistant::Codex => "a.txt".into(),
-        };
         let script = Script::new()
-            .then(Turn::tool_call(ToolCall::write_file("call_w", path, "a\n")))
+            .then(Turn::tool_call(write_in(
+                assistant,
+                work.path(),
+                "call_w",
+                "a.txt",
+                "a\n",
+            )))
             .then(Turn::text("Done.").after(Duration::from_secs(2)));
-        let double = match assistant {
-            Assistant::Claude => anthropic::start(script).await.unwrap(),
-            Assistant::Codex => openai::start(script).await.unwrap(),
-        };
+        let double = model_for(assistant, script).await;
         let spec = spec(assistant, &double, work.path()).await;
 
         let mut first_tool_call = None;
@@ -608,11 +588,7 @@ async fn tool_calls_reach_the_caller_while_the_assistant_is_still_working() {
         .unwrap();
         let ended = Instant::now();
 
-        assert!(
-            matches!(report.outcome, Outcome::Succeeded { .. }),
-            "{assistant}: {:?}",
-            report.outcome
-        );
+        assert_succeeded(&report, assistant.name());
         let seen = first_tool_call.unwrap_or_else(|| panic!("{assistant}: no tool call event"));
         assert!(
             ended - seen >= Duration::from_millis(1500),
@@ -629,21 +605,14 @@ async fn prompts_larger_than_one_command_line_argument_arrive_whole() {
     assert!(prompt.len() > 200 * 1024);
     for assistant in Assistant::ALL {
         let work = doubles::sandbox::reachable_tempdir();
-        let script = Script::new().then(Turn::text("ok"));
-        let double = match assistant {
-            Assistant::Claude => anthropic::start(script).await.unwrap(),
-            Assistant::Codex => openai::start(script).await.unwrap(),
-        };
+        let script = answers(&["ok"]);
+        let double = model_for(assistant, script).await;
         let mut spec = spec(assistant, &double, work.path()).await;
         spec.prompt = prompt.clone();
 
         let (report, _) = run_collecting(&spec).await;
 
-        assert!(
-            matches!(report.outcome, Outcome::Succeeded { .. }),
-            "{assistant}: {:?}",
-            report.outcome
-        );
+        assert_succeeded(&report, assistant.name());
         assert!(
             double.model_calls()[0].contains("END-OF-PROMPT-5521"),
             "{assistant}"
@@ -654,7 +623,7 @@ async fn prompts_larger_than_one_command_line_argument_arrive_whole() {
 #[tokio::test]
 async fn codex_cannot_run_on_a_cloud_provider() {
     let work = doubles::sandbox::reachable_tempdir();
-    let double = openai::start(Script::new()).await.unwrap();
+    let double = model_for(Assistant::Codex, Script::new()).await;
     let mut spec = spec(Assistant::Codex, &double, work.path()).await;
     spec.provider = Provider::Bedrock;
 
@@ -670,20 +639,14 @@ async fn codex_models_without_the_patch_tool_can_patch_through_the_shell() {
     // tool; the model then runs `apply_patch` through the shell tool.
     let work = doubles::sandbox::reachable_tempdir();
     let patch = "apply_patch <<'PATCH'\n*** Begin Patch\n*** Add File: shell.txt\n+from the shell\n*** End Patch\nPATCH\n";
-    let script = Script::new()
-        .then(Turn::tool_call(ToolCall::shell("call_sh", patch)))
-        .then(Turn::text("Patched.").expecting(Expectation::ToolOutputFor("call_sh".into())));
-    let double = openai::start(script).await.unwrap();
+    let script = call_then_answer(ToolCall::shell("call_sh", patch), "Patched.");
+    let double = model_for(Assistant::Codex, script).await;
     let mut spec = spec(Assistant::Codex, &double, work.path()).await;
     spec.model = Some("o4-mini".to_owned());
 
     let (report, _) = run_collecting(&spec).await;
 
-    assert!(
-        matches!(report.outcome, Outcome::Succeeded { .. }),
-        "{:?}",
-        report.outcome
-    );
+    assert_succeeded(&report, "");
     assert_eq!(
         std::fs::read_to_string(work.path().join("shell.txt")).unwrap(),
         "from the shell\n"
@@ -694,77 +657,39 @@ async fn codex_models_without_the_patch_tool_can_patch_through_the_shell() {
 async fn a_disallowed_tool_is_refused_by_claude() {
     let work = doubles::sandbox::reachable_tempdir();
     let target = work.path().join("hello.txt");
-    let script = Script::new()
-        .then(Turn::tool_call(ToolCall::write_file(
-            "toolu_w1", &target, "hello\n",
-        )))
-        .then(
-            Turn::text("Could not write.").expecting(Expectation::ToolOutputFor("toolu_w1".into())),
-        );
-    let double = anthropic::start(script).await.unwrap();
+    let script = call_then_answer(
+        ToolCall::write_file("toolu_w1", &target, "hello\n"),
+        "Could not write.",
+    );
+    let double = model_for(Assistant::Claude, script).await;
     let mut spec = spec(Assistant::Claude, &double, work.path()).await;
-    spec.options = entrypoint::agent::options::CliOptions::from_env(Assistant::Claude, &|name| {
-        (name == "AI_DISALLOWED_TOOLS").then(|| "Write,WebFetch".to_owned())
-    })
-    .unwrap();
+    spec.options = options_with(Assistant::Claude, "AI_DISALLOWED_TOOLS", "Write,WebFetch");
 
     let (report, _) = run_collecting(&spec).await;
 
     assert_eq!(double.problems(), Vec::<String>::new());
-    assert!(
-        matches!(report.outcome, Outcome::Succeeded { .. }),
-        "{:?}",
-        report.outcome
-    );
+    assert_succeeded(&report, "");
     assert!(!target.exists(), "the CLI refused the disallowed Write");
-    let refusal = double
-        .requests()
-        .iter()
-        .flat_map(|r| r.tool_outputs())
-        .find(|o| o.call_id == "toolu_w1")
-        .map(|o| o.text.clone())
-        .expect("the CLI answered the call");
-    assert!(
-        refusal.contains("No such tool available: Write"),
-        "{refusal}"
+    assert_contains(
+        &tool_output(&double, "toolu_w1"),
+        "No such tool available: Write",
     );
 }
 
 #[tokio::test]
 async fn codex_follows_agents_md_only_when_opted_in() {
     for (choice, codex_md, agents_md) in [("agents", false, true), ("both", true, true)] {
-        let work = doubles::sandbox::reachable_tempdir();
-        std::fs::create_dir(work.path().join(".git")).unwrap();
-        std::fs::write(work.path().join("AGENTS.md"), "Rule: AGENTS-RULE-8812.\n").unwrap();
-        std::fs::write(work.path().join("CODEX.md"), "Rule: CODEX-RULE-3390.\n").unwrap();
-        let double = openai::start(Script::new().then(Turn::text("ok")))
-            .await
-            .unwrap();
+        let work = codex_rules_workspace();
+        let double = model_for(Assistant::Codex, answers(&["ok"])).await;
         let mut spec = spec(Assistant::Codex, &double, work.path()).await;
-        spec.options =
-            entrypoint::agent::options::CliOptions::from_env(Assistant::Codex, &|name| {
-                (name == "AI_CODEX_RULES").then(|| choice.to_owned())
-            })
-            .unwrap();
+        spec.options = options_with(Assistant::Codex, "AI_CODEX_RULES", choice);
 
         let (report, _) = run_collecting(&spec).await;
 
-        assert!(
-            matches!(report.outcome, Outcome::Succeeded { .. }),
-            "{choice}: {:?}",
-            report.outcome
-        );
-        let call = &double.model_calls()[0];
-        assert_eq!(
-            call.contains("CODEX-RULE-3390"),
-            codex_md,
-            "{choice}: CODEX.md"
-        );
-        assert_eq!(
-            call.contains("AGENTS-RULE-8812"),
-            agents_md,
-            "{choice}: AGENTS.md"
-        );
+        assert_succeeded(&report, choice);
+        let (codex_read, agents_read) = rules_read(&double);
+        assert_eq!(codex_read, codex_md, "{choice}: CODEX.md");
+        assert_eq!(agents_read, agents_md, "{choice}: AGENTS.md");
     }
 }
 
@@ -773,24 +698,13 @@ async fn reasoning_effort_reaches_both_apis() {
     for assistant in [Assistant::Claude, Assistant::Codex] {
         let work = doubles::sandbox::reachable_tempdir();
         std::fs::create_dir(work.path().join(".git")).unwrap();
-        let double = match assistant {
-            Assistant::Claude => anthropic::start(Script::new().then(Turn::text("ok"))).await,
-            Assistant::Codex => openai::start(Script::new().then(Turn::text("ok"))).await,
-        }
-        .unwrap();
+        let double = model_for(assistant, answers(&["ok"])).await;
         let mut spec = spec(assistant, &double, work.path()).await;
-        spec.options = entrypoint::agent::options::CliOptions::from_env(assistant, &|name| {
-            (name == "AI_REASONING_EFFORT").then(|| "low".to_owned())
-        })
-        .unwrap();
+        spec.options = options_with(assistant, "AI_REASONING_EFFORT", "low");
 
         let (report, _) = run_collecting(&spec).await;
 
-        assert!(
-            matches!(report.outcome, Outcome::Succeeded { .. }),
-            "{assistant}: {:?}",
-            report.outcome
-        );
+        assert_succeeded(&report, assistant.name());
         let call = &double.model_calls()[0];
         assert!(
             call.contains("\"effort\":\"low\""),

@@ -10,32 +10,34 @@
 //! `sandbox_real_clis.rs` does the same dump fenced.
 
 use crate::support::own_process::in_own_process;
-use crate::support::runs::spec;
+use crate::support::real_cli;
+use crate::support::runs::{api_of, spec};
 
-use doubles::model::cli::{Cli, install};
-use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
+use doubles::model::cli::Cli;
+use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn};
 use entrypoint::agent::Assistant;
 use entrypoint::agent::run::{Outcome, RunSpec, run};
-use entrypoint::proxy::ModelApi;
-use entrypoint::sandbox::{Capabilities, Plan, ProbeProgram, SandboxUid, Settings};
 
 const CLAUDE_KEY: &str = "sk-ant-canary-key-71c2e0";
 const OPENAI_KEY: &str = "sk-canary-key-4be913";
-const GITLAB_TOKEN: &str = "glpat-canary-token-90f1aa";
-const CI_JOB_TOKEN: &str = "job-canary-token-3d5c77";
-const DB_PASSWORD: &str = "db-canary-password-e61b02";
-const REGISTRY_PASSWORD: &str = "registry-canary-password-0c4d19";
-const SECRETS: &[&str] = &[
-    CLAUDE_KEY,
-    OPENAI_KEY,
-    GITLAB_TOKEN,
-    CI_JOB_TOKEN,
-    DB_PASSWORD,
-    REGISTRY_PASSWORD,
+/// The job's CI/CD variables, secrets all: GitLab CI puts them in the job's environment.
+const JOB_VARIABLES: &[(&str, &str)] = &[
+    ("ANTHROPIC_API_KEY", CLAUDE_KEY),
+    ("OPENAI_API_KEY", OPENAI_KEY),
+    ("CODEX_API_KEY", OPENAI_KEY),
+    ("GITLAB_TOKEN", "glpat-canary-token-90f1aa"),
+    ("CI_JOB_TOKEN", "job-canary-token-3d5c77"),
+    ("DB_PASSWORD", "db-canary-password-e61b02"),
+    ("CI_REGISTRY_PASSWORD", "registry-canary-password-0c4d19"),
 ];
 /// In the job shell stand-in's command line, which every uid may read: proof that the dump
 /// looked at processes other than its own.
 const JOB_SHELL_MARKER: &str = "job-shell-stand-in-5be0";
+
+/// The values of [`JOB_VARIABLES`].
+fn secrets() -> Vec<&'static str> {
+    JOB_VARIABLES.iter().map(|(_, secret)| *secret).collect()
+}
 
 #[test]
 fn printing_the_environment_reveals_no_secret_to_the_model() {
@@ -43,15 +45,9 @@ fn printing_the_environment_reveals_no_secret_to_the_model() {
     {
         return;
     }
-    // SAFETY: the test runs alone in its process, on the one thread there is.
-    unsafe {
-        std::env::set_var("ANTHROPIC_API_KEY", CLAUDE_KEY);
-        std::env::set_var("OPENAI_API_KEY", OPENAI_KEY);
-        std::env::set_var("CODEX_API_KEY", OPENAI_KEY);
-        std::env::set_var("GITLAB_TOKEN", GITLAB_TOKEN);
-        std::env::set_var("CI_JOB_TOKEN", CI_JOB_TOKEN);
-        std::env::set_var("DB_PASSWORD", DB_PASSWORD);
-        std::env::set_var("CI_REGISTRY_PASSWORD", REGISTRY_PASSWORD);
+    for (name, secret) in JOB_VARIABLES {
+        // SAFETY: the test runs alone in its process, on the one thread there is.
+        unsafe { std::env::set_var(name, secret) };
     }
     // The job shell: the runner starts it with every CI/CD variable in its environment.
     let mut job_shell = doubles::sandbox::job_shell(&[], JOB_SHELL_MARKER);
@@ -77,23 +73,13 @@ async fn print_env_through(assistant: Assistant) {
             .expecting(Expectation::ToolOutputFor("call_env_1".into())),
         )
         .then(Turn::text("Printed.").expecting(Expectation::ToolOutputFor("call_proc_1".into())));
-    let (double, cli, api, base, key) = match assistant {
-        Assistant::Claude => {
-            let double = anthropic::start(script).await.unwrap();
-            let base = double.base_url();
-            (double, Cli::Claude, ModelApi::Anthropic, base, CLAUDE_KEY)
-        }
-        Assistant::Codex => {
-            let double = openai::start(script).await.unwrap();
-            let base = format!("{}/v1", double.base_url());
-            (double, Cli::Codex, ModelApi::OpenAi, base, OPENAI_KEY)
-        }
+    let double = real_cli::model_double(assistant, script).await;
+    let (api, base) = api_of(assistant, &double.base_url());
+    let (cli, key) = match assistant {
+        Assistant::Claude => (Cli::Claude, CLAUDE_KEY),
+        Assistant::Codex => (Cli::Codex, OPENAI_KEY),
     };
-    let cli = tokio::task::spawn_blocking(move || {
-        doubles::sandbox::reachable_cli(&install(cli).unwrap())
-    })
-    .await
-    .unwrap();
+    let cli = real_cli::reachable(cli).await;
     let spec = RunSpec {
         extra_path: cli.path_dirs,
         prompt: "Print the environment.".to_owned(),
@@ -106,15 +92,7 @@ async fn print_env_through(assistant: Assistant) {
     };
 
     let lease = doubles::sandbox::UidLease::take();
-    let plan = Plan {
-        settings: Settings::open(SandboxUid::new(lease.uid).unwrap()),
-        probe: ProbeProgram(
-            doubles::binaries::entrypoint()
-                .expect("the entrypoint binary")
-                .to_owned(),
-        ),
-        capabilities: Capabilities::current().unwrap(),
-    };
+    let plan = real_cli::open_plan(lease.uid);
     let report = run(&spec, &plan, |_| {}).await.unwrap();
 
     assert!(
@@ -128,7 +106,7 @@ async fn print_env_through(assistant: Assistant) {
         output.contains("HOME=") && output.contains("PATH="),
         "{assistant}: the command printed the environment: {output}"
     );
-    for secret in SECRETS {
+    for secret in secrets() {
         assert!(
             !output.contains(secret),
             "{assistant}: {secret} is in the env output"
@@ -139,8 +117,8 @@ async fn print_env_through(assistant: Assistant) {
 
     let summary = tool_output(&double, "call_proc_1");
     assert!(summary.contains("dumped"), "{assistant}: {summary}");
-    doubles::sandbox::check_proc_dump(work.path(), lease.uid, JOB_SHELL_MARKER, SECRETS);
-    for secret in SECRETS {
+    doubles::sandbox::check_proc_dump(work.path(), lease.uid, JOB_SHELL_MARKER, &secrets());
+    for secret in secrets() {
         assert!(
             !summary.contains(secret),
             "{assistant}: {secret} is readable from /proc by the assistant"
@@ -152,7 +130,7 @@ async fn print_env_through(assistant: Assistant) {
         without_auth
             .headers
             .retain(|(name, _)| name != "x-api-key" && name != "authorization");
-        for secret in SECRETS {
+        for secret in secrets() {
             assert!(
                 !without_auth.contains(secret),
                 "{assistant}: {secret} reached the API outside the auth header"
@@ -161,12 +139,10 @@ async fn print_env_through(assistant: Assistant) {
     }
 }
 
+/// The first output the CLI sent the model for tool call `call_id`.
 fn tool_output(double: &ModelDouble, call_id: &str) -> String {
-    double
-        .model_calls()
-        .iter()
-        .flat_map(|c| c.tool_outputs())
-        .find(|o| o.call_id == call_id)
-        .map(|o| o.text)
+    real_cli::tool_outputs(double, call_id)
+        .into_iter()
+        .next()
         .unwrap_or_else(|| panic!("no output for {call_id}"))
 }

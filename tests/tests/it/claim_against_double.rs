@@ -2,25 +2,18 @@
 //! scans from answering one mention twice, against a double whose award endpoint races the way
 //! GitLab's does (uniqueness checked, then inserted, not atomically).
 
+use crate::support::gitlab_client::client;
 use crate::support::seeded::{Seeded, deref_to_seeded};
 use std::time::{Duration, Instant};
 
 use doubles::gitlab::double::Noteable as DoubleNoteable;
 use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
+use doubles::gitlab::model::Award;
 use entrypoint::agent::Assistant;
 use entrypoint::claim::{self, Claim, ClaimSettings, HandOver, State, Target};
+use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::award_emoji::AwardOutcome;
 use entrypoint::gitlab::ids::{AwardId, IssueIid, NoteId, Noteable, ProjectRef, UserId};
-use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
-use entrypoint::secret::Secret;
-
-fn client(api_url: &str, token: &str) -> GitLab {
-    let config = ClientConfig::new(
-        ApiBaseUrl::parse(api_url).expect("the double's API URL parses"),
-        GitLabToken::new(Secret::new(token)),
-    );
-    GitLab::new(config).expect("client builds")
-}
 
 /// The seeded double and dana's issue "Broken", which her mentions go on.
 struct World {
@@ -45,12 +38,23 @@ impl World {
         NoteId(self.comment(DoubleNoteable::Issue(self.issue), body).id)
     }
 
+    /// The issue, as the product names it.
+    fn noteable(&self) -> Noteable {
+        Noteable::Issue(IssueIid(self.issue))
+    }
+
     fn target(&self, note: NoteId) -> Target<'_> {
         Target {
             project: &self.project,
-            noteable: Noteable::Issue(IssueIid(self.issue)),
+            noteable: self.noteable(),
             subject: entrypoint::claim::Subject::Note(note),
         }
+    }
+
+    /// `gitlab`'s user reacts with `eyes` to `note` (what a claim posts).
+    async fn eyes(&self, gitlab: &GitLab, note: NoteId) -> AwardOutcome {
+        let awarded = gitlab.award_note(&self.project, self.noteable(), note, "eyes");
+        awarded.await.expect("GitLab answers")
     }
 
     fn bot(&self) -> GitLab {
@@ -59,11 +63,13 @@ impl World {
 
     /// The bot's reactions named `name` on the note.
     fn bot_awards(&self, note: NoteId, name: &str) -> usize {
-        self.gl
-            .awards(note.0)
-            .iter()
-            .filter(|a| a.user_id == self.bot.id && a.name == name)
-            .count()
+        self.bots(self.gl.awards(note.0), name)
+    }
+
+    /// How many of `awards` are the bot's and named `name`.
+    fn bots(&self, awards: Vec<Award>, name: &str) -> usize {
+        let bots = |a: &&Award| a.user_id == self.bot.id && a.name == name;
+        awards.iter().filter(bots).count()
     }
 }
 
@@ -75,17 +81,45 @@ fn settings(lease: Duration) -> ClaimSettings {
     }
 }
 
-/// Eight callers at once, each with its own client (as eight replicas would be).
+/// The lease of the stories that wait for a claim to expire.
+const SHORT_LEASE: Duration = Duration::from_secs(3);
+
+/// Waits until a claim made now is past [`SHORT_LEASE`].
+async fn past_the_short_lease() {
+    tokio::time::sleep(SHORT_LEASE + Duration::from_millis(200)).await;
+}
+
+/// Eight callers claiming `note` at once, each with its own client (as eight replicas would be).
 async fn eight_claims(w: &World, note: NoteId, settings: &ClaimSettings) -> Vec<Claim> {
+    eight_claims_of(w, w.target(note), settings).await
+}
+
+/// [`eight_claims`] of any `target`.
+async fn eight_claims_of(w: &World, target: Target<'_>, settings: &ClaimSettings) -> Vec<Claim> {
     let clients: Vec<GitLab> = (0..8).map(|_| w.bot()).collect();
     let attempts = clients
         .iter()
-        .map(|gitlab| claim::claim(gitlab, w.target(note), Assistant::Claude, settings));
+        .map(|gitlab| claim::claim(gitlab, target, Assistant::Claude, settings));
     futures::future::join_all(attempts)
         .await
         .into_iter()
         .map(|outcome| outcome.expect("a claim reaches a decision"))
         .collect()
+}
+
+/// The awards of the claims among `outcomes` that won.
+fn winners(outcomes: &[Claim]) -> Vec<AwardId> {
+    let won = |c: &Claim| match c {
+        Claim::Won(award) => Some(*award),
+        Claim::Taken => None,
+    };
+    outcomes.iter().filter_map(won).collect()
+}
+
+/// Whether every one of eight claims on `note` found it taken.
+async fn all_taken(w: &World, note: NoteId, settings: &ClaimSettings) -> bool {
+    let outcomes = eight_claims(w, note, settings).await;
+    outcomes.iter().all(|c| *c == Claim::Taken)
 }
 
 #[tokio::test]
@@ -94,9 +128,9 @@ async fn the_double_lets_racing_identical_awards_through_as_gitlab_does_and_refu
     let w = world().await;
     let note = w.mention("@claude please fix this");
     let clients: Vec<GitLab> = (0..8).map(|_| w.bot()).collect();
-    let awards = clients.iter().map(|gitlab| {
-        gitlab.award_note(&w.project, Noteable::Issue(IssueIid(w.issue)), note, "eyes")
-    });
+    let awards = clients
+        .iter()
+        .map(|gitlab| gitlab.award_note(&w.project, w.noteable(), note, "eyes"));
     let outcomes = futures::future::join_all(awards).await;
     let awarded = outcomes
         .iter()
@@ -149,13 +183,7 @@ async fn eight_concurrent_claims_on_racing_awards_give_exactly_one_winner_fifty_
     for round in 0..50 {
         let note = w.mention(&format!("@claude @codex round {round}"));
         let outcomes = eight_claims(&w, note, &settings).await;
-        let won: Vec<_> = outcomes
-            .iter()
-            .filter_map(|o| match o {
-                Claim::Won(award) => Some(*award),
-                Claim::Taken => None,
-            })
-            .collect();
+        let won = winners(&outcomes);
         assert_eq!(won.len(), 1, "round {round}: {outcomes:?}");
         // The winner's claim is the only one left: every loser withdrew.
         let claims: Vec<_> =
@@ -178,8 +206,7 @@ async fn eight_concurrent_claims_on_racing_awards_give_exactly_one_winner_fifty_
 #[tokio::test]
 async fn a_claimer_that_died_before_handing_over_is_taken_over_exactly_once_after_its_lease() {
     let w = world().await;
-    let lease = Duration::from_secs(3);
-    let settings = settings(lease);
+    let settings = settings(SHORT_LEASE);
     let note = w.mention("@claude please fix this");
     // A replica claims, then dies (its claim is never handed over).
     let dead = match w.claude_claims(w.target(note), &settings).await {
@@ -189,23 +216,12 @@ async fn a_claimer_that_died_before_handing_over_is_taken_over_exactly_once_afte
     let state = async || w.claude_state(w.target(note), &settings).await;
     assert_eq!(state().await, State::Held);
     // Within the lease, nobody else answers.
-    assert!(
-        eight_claims(&w, note, &settings)
-            .await
-            .iter()
-            .all(|c| *c == Claim::Taken)
-    );
+    assert!(all_taken(&w, note, &settings).await);
 
-    tokio::time::sleep(lease + Duration::from_millis(200)).await;
+    past_the_short_lease().await;
     assert_eq!(state().await, State::Expired);
     let outcomes = eight_claims(&w, note, &settings).await;
-    let winners: Vec<_> = outcomes
-        .iter()
-        .filter_map(|c| match c {
-            Claim::Won(award) => Some(*award),
-            Claim::Taken => None,
-        })
-        .collect();
+    let winners = winners(&outcomes);
     assert_eq!(winners.len(), 1, "{outcomes:?}");
     assert_ne!(winners[0], dead);
     assert_eq!(w.bot_awards(note, "eyes"), 1, "the dead claim is gone");
@@ -221,14 +237,9 @@ async fn a_claimer_that_died_before_handing_over_is_taken_over_exactly_once_afte
     assert_eq!(state().await, State::HandedOver);
 
     // Handed over, the mention is never taken again, however old the claim gets.
-    tokio::time::sleep(lease + Duration::from_millis(200)).await;
+    past_the_short_lease().await;
     assert_eq!(state().await, State::HandedOver);
-    assert!(
-        eight_claims(&w, note, &settings)
-            .await
-            .iter()
-            .all(|c| *c == Claim::Taken)
-    );
+    assert!(all_taken(&w, note, &settings).await);
     assert_eq!(w.bot_awards(note, "eyes"), 1);
     assert_eq!(w.bot_awards(note, "hourglass_flowing_sand"), 1);
     w.seeded.gl.shutdown().await.unwrap();
@@ -237,16 +248,11 @@ async fn a_claimer_that_died_before_handing_over_is_taken_over_exactly_once_afte
 #[tokio::test]
 async fn a_claim_whose_answer_was_lost_is_never_adopted_and_is_taken_over_after_its_lease() {
     let w = world().await;
-    let lease = Duration::from_secs(3);
-    let settings = settings(lease);
+    let settings = settings(SHORT_LEASE);
     let note = w.mention("@claude please fix this");
     // Our POST landed but its answer was lost: GitLab holds a claim by the bot, and the caller
     // saw a 500. Nothing tells that claim from a racing replica's (same user, same emoji).
-    let landed = w
-        .bot()
-        .award_note(&w.project, Noteable::Issue(IssueIid(w.issue)), note, "eyes")
-        .await
-        .unwrap();
+    let landed = w.eyes(&w.bot(), note).await;
     assert!(matches!(landed, AwardOutcome::Awarded(_)));
     let faults = w.gl.faults();
     faults.add(FaultRule {
@@ -259,16 +265,9 @@ async fn a_claim_whose_answer_was_lost_is_never_adopted_and_is_taken_over_after_
     assert_eq!(lost, Claim::Taken, "a claim it cannot prove is its own");
     assert_eq!(faults.injected(), 1);
 
-    tokio::time::sleep(lease + Duration::from_millis(200)).await;
+    past_the_short_lease().await;
     let outcomes = eight_claims(&w, note, &settings).await;
-    assert_eq!(
-        outcomes
-            .iter()
-            .filter(|c| matches!(c, Claim::Won(_)))
-            .count(),
-        1,
-        "{outcomes:?}"
-    );
+    assert_eq!(winners(&outcomes).len(), 1, "{outcomes:?}");
     assert_eq!(w.bot_awards(note, "eyes"), 1);
     w.seeded.gl.shutdown().await.unwrap();
 }
@@ -279,10 +278,7 @@ async fn a_released_claim_can_be_taken_again_and_a_persons_reaction_is_no_claim(
     let settings = settings(Duration::from_secs(600));
     let note = w.mention("@claude @codex please fix this");
     let human = client(&w.gl.api_url(), &w.dev.token);
-    human
-        .award_note(&w.project, Noteable::Issue(IssueIid(w.issue)), note, "eyes")
-        .await
-        .unwrap();
+    w.eyes(&human, note).await;
     assert_eq!(w.claude_state(w.target(note), &settings).await, State::Free);
     let Claim::Won(award) = w.claude_claims(w.target(note), &settings).await else {
         panic!("a person's reaction does not hold the note")
@@ -324,15 +320,12 @@ impl World {
     }
 
     fn event(&self, at: chrono::DateTime<chrono::Utc>) -> Target<'_> {
-        Target::event(&self.project, Noteable::Issue(IssueIid(self.issue)), at)
+        Target::event(&self.project, self.noteable(), at)
     }
 
     fn bot_issue_awards(&self, name: &str) -> usize {
-        self.gl
-            .noteable_awards(self.seeded.project, DoubleNoteable::Issue(self.issue))
-            .iter()
-            .filter(|a| a.user_id == self.bot.id && a.name == name)
-            .count()
+        let issue = DoubleNoteable::Issue(self.issue);
+        self.bots(self.gl.noteable_awards(self.seeded.project, issue), name)
     }
 }
 
@@ -342,22 +335,8 @@ async fn an_event_is_claimed_once_on_the_issue_itself_and_a_duplicate_delivery_f
     let settings = settings(Duration::from_secs(60));
     // The hook's time has whole seconds, and the claims come after the event.
     let at = chrono::Utc::now() - chrono::TimeDelta::seconds(1);
-    let clients: Vec<GitLab> = (0..8).map(|_| w.bot()).collect();
-    let attempts = clients
-        .iter()
-        .map(|gitlab| claim::claim(gitlab, w.event(at), Assistant::Claude, &settings));
-    let outcomes: Vec<Claim> = futures::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(|o| o.expect("a claim reaches a decision"))
-        .collect();
-    let won: Vec<_> = outcomes
-        .iter()
-        .filter_map(|c| match c {
-            Claim::Won(award) => Some(*award),
-            Claim::Taken => None,
-        })
-        .collect();
+    let outcomes = eight_claims_of(&w, w.event(at), &settings).await;
+    let won = winners(&outcomes);
     assert_eq!(won.len(), 1, "{outcomes:?}");
     assert_eq!(w.bot_issue_awards(claim::emoji(Assistant::Claude)), 1);
     assert!(matches!(

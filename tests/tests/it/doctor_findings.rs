@@ -2,6 +2,7 @@
 //! every check, and each pitfall alone gives exactly its own finding, with its fix, and a
 //! failing exit. No secret ever reaches the output.
 
+use crate::support::doctor::finding;
 use crate::support::seeded::project_on;
 use crate::support::setup::{template, unattended};
 use std::collections::HashMap;
@@ -148,32 +149,49 @@ impl World {
 
     /// Doctor in a job of the project, with the bot's token and the job's variables.
     async fn job(&self) -> Report {
-        let api = self.gl.api_url();
-        let project = self.project.to_string();
-        self.doctor(
-            Place::Job,
-            &self.bot_token,
-            &[
-                ("GITLAB_CI", "true"),
-                ("CI_API_V4_URL", &api),
-                ("CI_PROJECT_ID", &project),
-                ("GITLAB_TOKEN", &self.bot_token),
-                ("CLAUDE_API_KEY", MODEL_KEY),
-            ],
-        )
-        .await
+        self.job_with(&self.job_vars()).await
     }
 
-    async fn replace_model_key(&self, masked: bool, protected: bool) {
-        let gitlab = self.maintainer_client();
-        gitlab
+    /// Doctor in a job of the project, with the bot's token and `vars` as the job's variables.
+    async fn job_with(&self, vars: &[(&'static str, String)]) -> Report {
+        self.doctor(Place::Job, &self.bot_token, &borrowed(vars))
+            .await
+    }
+
+    /// The variables a job of the project has: the predefined ones, the bot token setup stored
+    /// as GITLAB_TOKEN, and the model key.
+    fn job_vars(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("GITLAB_CI", "true".to_owned()),
+            ("CI_API_V4_URL", self.gl.api_url()),
+            ("CI_PROJECT_ID", self.project.to_string()),
+            ("GITLAB_TOKEN", self.bot_token.clone()),
+            ("CLAUDE_API_KEY", MODEL_KEY.to_owned()),
+        ]
+    }
+
+    /// A Maintainer deletes the project's CLAUDE_API_KEY variable.
+    async fn delete_model_key(&self) {
+        self.maintainer_client()
             .delete(&format!(
                 "/projects/{}/variables/CLAUDE_API_KEY",
                 self.project
             ))
             .await
             .expect("the key is deleted");
-        gitlab
+    }
+
+    /// A Maintainer sets the minimum role that may pass pipeline variables.
+    async fn set_pipeline_variables_role(&self, role: PipelineVariablesRole) {
+        self.maintainer_client()
+            .set_pipeline_variables_role(&self.project_ref(), role)
+            .await
+            .expect("the role is set");
+    }
+
+    async fn replace_model_key(&self, masked: bool, protected: bool) {
+        self.delete_model_key().await;
+        self.maintainer_client()
             .create_project_variable(
                 &self.project_ref(),
                 &NewVariable {
@@ -256,6 +274,24 @@ async fn webhook_project() -> World {
     set_up(Mode::Webhook, true).await
 }
 
+/// [`webhook_project`] on a double answering as GitLab `version`.
+async fn webhook_project_on(version: GitLabVersion) -> World {
+    let spec = ProjectSpec::new("acme/widgets");
+    set_up_on(version, spec, Mode::Webhook, true).await
+}
+
+/// A project set up in relay mode, its relay at `https://relay.example.com/hook`.
+async fn relay_project() -> World {
+    let url = url::Url::parse("https://relay.example.com/hook").expect("URL");
+    let secret = Secret::new(RELAY_SECRET);
+    set_up(Mode::Relay { url, secret }, true).await
+}
+
+/// `vars` as the `(name, value)` pairs an environment takes.
+fn borrowed<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
+    vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 /// Every finding that is not ok, except the job's unknown image: these jobs run without
 /// `CI_JOB_IMAGE`, and the image checks have their own tests (`doctor_image.rs`).
 fn problems(report: &Report) -> Vec<&Finding> {
@@ -264,6 +300,13 @@ fn problems(report: &Report) -> Vec<&Finding> {
         .iter()
         .filter(|f| f.status != Status::Ok && f.check != Check::Image)
         .collect()
+}
+
+/// Asserts `report` has no [`problems`]; its lines, for the assertions that follow.
+fn without_problems(report: &Report) -> String {
+    let text = report.lines().join("\n");
+    assert!(problems(report).is_empty(), "{text}");
+    text
 }
 
 /// The report's only finding that is not ok, which must be a failure of `check` with a fix.
@@ -289,12 +332,17 @@ fn fix(finding: &Finding) -> &str {
     finding.fix.as_deref().unwrap_or_default()
 }
 
+/// Asserts `finding` says what it found with `found` and how to fix it with `fix_part`.
+fn assert_says(finding: &Finding, found: &str, fix_part: &str) {
+    assert!(finding.found.contains(found), "{finding:?}");
+    assert!(fix(finding).contains(fix_part), "{finding:?}");
+}
+
 #[tokio::test]
 async fn a_project_setup_prepared_passes_every_check_locally_and_in_a_job() {
     let w = webhook_project().await;
     let local = w.local().await;
-    let text = local.lines().join("\n");
-    assert!(problems(&local).is_empty(), "{text}");
+    let text = without_problems(&local);
     let checks: Vec<String> = local.findings.iter().map(|f| f.check.to_string()).collect();
     for expected in [
         "token",
@@ -316,9 +364,7 @@ async fn a_project_setup_prepared_passes_every_check_locally_and_in_a_job() {
     }
     crate::assert_note_snapshot!("prepared_project_local_report", text);
 
-    let job = w.job().await;
-    let text = job.lines().join("\n");
-    assert!(problems(&job).is_empty(), "{text}");
+    let text = without_problems(&w.job().await);
     // The bot's own token: its expiry is known, and it may not list variables or hooks.
     crate::assert_note_snapshot!("prepared_project_job_report", text);
 }
@@ -365,8 +411,7 @@ async fn a_revoked_or_expired_bot_token_is_the_only_finding_and_says_how_to_repl
         .unwrap();
     let job = w.job().await;
     let finding = only_failure(&job, Check::Token);
-    assert!(finding.found.contains("Token was revoked"), "{finding:?}");
-    assert!(fix(&finding).contains("GITLAB_TOKEN"), "{finding:?}");
+    assert_says(&finding, "Token was revoked", "GITLAB_TOKEN");
     // A Maintainer sees the same through the project's access tokens.
     let local = w.local().await;
     let finding = only_failure(&local, Check::BotToken);
@@ -387,8 +432,7 @@ async fn a_bot_token_without_the_api_scope_is_named() {
     w.gl.update_token(&w.bot_token, |t| t.scopes = vec!["read_api".into()])
         .unwrap();
     let finding = only_failure(&w.job().await, Check::TokenScope);
-    assert!(finding.found.contains("scopes read_api"), "{finding:?}");
-    assert!(fix(&finding).contains("scope api"), "{finding:?}");
+    assert_says(&finding, "scopes read_api", "scope api");
 }
 
 #[tokio::test]
@@ -416,8 +460,7 @@ async fn a_reporter_bot_cannot_push_and_doctor_says_so() {
     let w = webhook_project().await;
     w.gl.add_member(w.project, w.bot_id, 20).unwrap();
     let finding = only_failure(&w.local().await, Check::BotRole);
-    assert!(finding.found.contains("Reporter (20)"), "{finding:?}");
-    assert!(fix(&finding).contains("Developer role"), "{finding:?}");
+    assert_says(&finding, "Reporter (20)", "Developer role");
     let finding = only_failure(&w.job().await, Check::BotRole);
     assert!(finding.found.contains("below Developer"), "{finding:?}");
 }
@@ -425,29 +468,14 @@ async fn a_reporter_bot_cannot_push_and_doctor_says_so() {
 #[tokio::test]
 async fn a_missing_model_key_is_named_with_how_to_add_it() {
     let w = webhook_project().await;
-    w.maintainer_client()
-        .delete(&format!("/projects/{}/variables/CLAUDE_API_KEY", w.project))
-        .await
-        .unwrap();
+    w.delete_model_key().await;
     let finding = only_failure(&w.local().await, Check::Variable("CLAUDE_API_KEY"));
-    assert!(finding.found.contains("not among"), "{finding:?}");
-    assert!(fix(&finding).contains("masked and hidden"), "{finding:?}");
+    assert_says(&finding, "not among", "masked and hidden");
 
     // In a job, the variable is simply absent from the environment.
-    let api = w.gl.api_url();
-    let project = w.project.to_string();
-    let job = w
-        .doctor(
-            Place::Job,
-            &w.bot_token,
-            &[
-                ("GITLAB_CI", "true"),
-                ("CI_API_V4_URL", &api),
-                ("CI_PROJECT_ID", &project),
-                ("GITLAB_TOKEN", &w.bot_token),
-            ],
-        )
-        .await;
+    let mut vars = w.job_vars();
+    vars.retain(|(name, _)| *name != "CLAUDE_API_KEY");
+    let job = w.job_with(&vars).await;
     let finding = only_failure(&job, Check::Variable("CLAUDE_API_KEY"));
     assert!(
         finding
@@ -457,38 +485,29 @@ async fn a_missing_model_key_is_named_with_how_to_add_it() {
     );
 }
 
+/// The only failure doctor finds locally once the model key of a set-up project is stored
+/// again with these flags.
+async fn model_key_stored_as(masked: bool, protected: bool) -> Finding {
+    let w = webhook_project().await;
+    w.replace_model_key(masked, protected).await;
+    only_failure(&w.local().await, Check::Variable("CLAUDE_API_KEY"))
+}
+
 #[tokio::test]
 async fn an_unmasked_key_fails_because_job_logs_would_show_it() {
-    let w = webhook_project().await;
-    w.replace_model_key(false, false).await;
-    let finding = only_failure(&w.local().await, Check::Variable("CLAUDE_API_KEY"));
-    assert!(finding.found.contains("is not masked"), "{finding:?}");
-    assert!(fix(&finding).contains("masked and hidden"), "{finding:?}");
+    let finding = model_key_stored_as(false, false).await;
+    assert_says(&finding, "is not masked", "masked and hidden");
 }
 
 #[tokio::test]
 async fn a_protected_key_fails_because_unprotected_refs_get_no_value() {
-    let w = webhook_project().await;
-    w.replace_model_key(true, true).await;
-    let finding = only_failure(&w.local().await, Check::Variable("CLAUDE_API_KEY"));
-    assert!(finding.found.contains("is protected"), "{finding:?}");
-    assert!(
-        fix(&finding).contains("clear Protect variable"),
-        "{finding:?}"
-    );
+    let finding = model_key_stored_as(true, true).await;
+    assert_says(&finding, "is protected", "clear Protect variable");
 }
 
 #[tokio::test]
 async fn without_webhook_trigger_or_schedule_nothing_starts_a_pipeline() {
-    let relay = url::Url::parse("https://relay.example.com/hook").unwrap();
-    let w = set_up(
-        Mode::Relay {
-            url: relay,
-            secret: Secret::new(RELAY_SECRET),
-        },
-        true,
-    )
-    .await;
+    let w = relay_project().await;
     let before = w.local().await;
     assert!(problems(&before).is_empty(), "{:?}", before.lines());
     assert!(
@@ -505,25 +524,18 @@ async fn without_webhook_trigger_or_schedule_nothing_starts_a_pipeline() {
         .await
         .unwrap();
     let finding = only_failure(&w.local().await, Check::Trigger);
-    assert!(
-        finding
-            .found
-            .contains("nothing turns comments into pipelines"),
-        "{finding:?}"
-    );
-    assert!(
-        fix(&finding).contains("entrypoint setup --mode webhook"),
-        "{finding:?}"
+    assert_says(
+        &finding,
+        "nothing turns comments into pipelines",
+        "entrypoint setup --mode webhook",
     );
 }
 
 #[tokio::test]
 async fn pipeline_variables_closed_to_the_trigger_owner_break_webhook_mode() {
     let w = webhook_project().await;
-    w.maintainer_client()
-        .set_pipeline_variables_role(&w.project_ref(), PipelineVariablesRole::NoOneAllowed)
-        .await
-        .unwrap();
+    w.set_pipeline_variables_role(PipelineVariablesRole::NoOneAllowed)
+        .await;
     let finding = only_failure(&w.local().await, Check::PipelineVariables);
     assert!(finding.found.contains("no_one_allowed"), "{finding:?}");
     assert!(finding.found.contains("TRIGGER_PAYLOAD"), "{finding:?}");
@@ -531,13 +543,7 @@ async fn pipeline_variables_closed_to_the_trigger_owner_break_webhook_mode() {
 
 #[tokio::test]
 async fn a_16_x_instance_gets_one_line_per_missing_feature_and_nothing_else() {
-    let w = set_up_on(
-        GitLabVersion::new(16, 5, 0),
-        ProjectSpec::new("acme/widgets"),
-        Mode::Webhook,
-        true,
-    )
-    .await;
+    let w = webhook_project_on(GitLabVersion::new(16, 5, 0)).await;
     let report = w.local().await;
     let text = report.lines().join("\n");
     assert!(!report.failed(), "{text}");
@@ -571,11 +577,12 @@ async fn a_16_x_instance_gets_one_line_per_missing_feature_and_nothing_else() {
     }
     // Setup said what GitLab really stored: masked, not hidden.
     let said = w.setup_output.join("\n");
-    assert!(
-        said.contains("masked (not hidden: this GitLab is older than 17.4)"),
-        "{said}"
-    );
-    assert!(said.contains("(masked but NOT hidden"), "{said}");
+    for says in [
+        "masked (not hidden: this GitLab is older than 17.4)",
+        "(masked but NOT hidden",
+    ] {
+        assert!(said.contains(says), "{said}");
+    }
     assert!(!said.contains("masked and hidden)"), "{said}");
     assert!(
         w.gl.variables(w.project)
@@ -586,65 +593,33 @@ async fn a_16_x_instance_gets_one_line_per_missing_feature_and_nothing_else() {
 
 #[tokio::test]
 async fn below_the_oldest_supported_release_doctor_fails() {
-    let w = set_up_on(
-        GitLabVersion::new(15, 6, 0),
-        ProjectSpec::new("acme/widgets"),
-        Mode::Webhook,
-        true,
-    )
-    .await;
+    let w = webhook_project_on(GitLabVersion::new(15, 6, 0)).await;
     let report = w.local().await;
-    let finding = report
-        .findings
-        .iter()
-        .find(|f| f.check == Check::GitLabVersion)
-        .expect("a gitlab-version finding");
+    let finding = finding(&report, Check::GitLabVersion);
     assert_eq!(finding.status, Status::Fail, "{finding:?}");
-    assert!(fix(finding).contains("15.7.0"), "{finding:?}");
+    assert!(fix(&finding).contains("15.7.0"), "{finding:?}");
 }
 
 #[tokio::test]
 async fn with_restrict_off_the_minimum_role_is_ignored_on_17_1_to_17_9() {
-    let w = set_up_on(
-        GitLabVersion::new(17, 5, 0),
-        ProjectSpec::new("acme/widgets").restrict_user_defined_variables(false),
-        Mode::Webhook,
-        true,
-    )
-    .await;
-    w.maintainer_client()
-        .set_pipeline_variables_role(&w.project_ref(), PipelineVariablesRole::NoOneAllowed)
-        .await
-        .unwrap();
+    let spec = ProjectSpec::new("acme/widgets").restrict_user_defined_variables(false);
+    let w = set_up_on(GitLabVersion::new(17, 5, 0), spec, Mode::Webhook, true).await;
+    w.set_pipeline_variables_role(PipelineVariablesRole::NoOneAllowed)
+        .await;
     let report = w.local().await;
     let text = report.lines().join("\n");
-    let finding = report
-        .findings
-        .iter()
-        .find(|f| f.check == Check::PipelineVariables)
-        .expect("a pipeline-variables finding");
+    let finding = finding(&report, Check::PipelineVariables);
     assert_eq!(finding.status, Status::Ok, "{text}");
     assert!(finding.found.contains("unrestricted"), "{text}");
 }
 
 #[tokio::test]
 async fn in_relay_mode_pipeline_variables_are_judged_for_the_bot() {
-    let w = set_up(
-        Mode::Relay {
-            url: url::Url::parse("https://relay.example.com/hook").unwrap(),
-            secret: Secret::new(RELAY_SECRET),
-        },
-        true,
-    )
-    .await;
-    let fine = w.local().await;
-    let text = fine.lines().join("\n");
-    assert!(problems(&fine).is_empty(), "{text}");
+    let w = relay_project().await;
+    let text = without_problems(&w.local().await);
     assert!(text.contains("the bot (Developer) may pass them"), "{text}");
-    w.maintainer_client()
-        .set_pipeline_variables_role(&w.project_ref(), PipelineVariablesRole::Maintainer)
-        .await
-        .unwrap();
+    w.set_pipeline_variables_role(PipelineVariablesRole::Maintainer)
+        .await;
     let report = w.local().await;
     let text = report.lines().join("\n");
     let found = problems(&report);
@@ -727,12 +702,8 @@ async fn codex_in_a_job_without_net_admin_fails_with_the_runner_setting() {
         "{:?}",
         report.lines()
     );
-    let net = report
-        .findings
-        .iter()
-        .find(|f| f.check == Check::NetAdmin)
-        .unwrap();
-    assert!(fix(net).contains("cap_add = [\"NET_ADMIN\"]"), "{net:?}");
+    let net = finding(&report, Check::NetAdmin);
+    assert!(fix(&net).contains("cap_add = [\"NET_ADMIN\"]"), "{net:?}");
 }
 
 // ---- the binary ------------------------------------------------------------------------------
@@ -773,7 +744,6 @@ async fn the_binary_exits_zero_when_all_is_well_and_non_zero_with_json_when_not(
     let w = webhook_project().await;
     let base = w.gl.base_url();
     let registry = w.registry.to_string();
-    let project = w.project.to_string();
     let path = "acme/widgets";
     let args = [
         "--project",
@@ -799,19 +769,9 @@ async fn the_binary_exits_zero_when_all_is_well_and_non_zero_with_json_when_not(
     // In a job with a revoked token: one failing finding, exit status 1.
     w.gl.update_token(&w.bot_token, |t| t.revoked = true)
         .unwrap();
-    let api = w.gl.api_url();
+    let vars = w.job_vars();
     let failed = tokio::task::block_in_place(|| {
-        doctor_binary(
-            &["--json", "--registry", &registry],
-            &[
-                ("GITLAB_CI", "true"),
-                ("CI_API_V4_URL", &api),
-                ("CI_PROJECT_ID", &project),
-                ("GITLAB_TOKEN", &w.bot_token),
-                ("CLAUDE_API_KEY", MODEL_KEY),
-            ],
-            None,
-        )
+        doctor_binary(&["--json", "--registry", &registry], &borrowed(&vars), None)
     });
     assert_eq!(failed.status.code(), Some(1), "{failed:?}");
     let json: serde_json::Value =
@@ -840,10 +800,8 @@ async fn doctor_shows_this_months_spending_against_the_monthly_budget() {
     use doubles::gitlab::double::{IssueSpec, NoteSpec, Noteable};
     use entrypoint::budget::{RunOutcome, UsageLine};
     let w = webhook_project().await;
-    let issue =
-        w.gl.create_issue(w.project, IssueSpec::new(w.maintainer.id, "Work"))
-            .unwrap()
-            .iid;
+    let work = IssueSpec::new(w.maintainer.id, "Work");
+    let issue = w.gl.create_issue(w.project, work).unwrap().iid;
     for (author, usd) in [(w.bot_id, 0.75), (w.bot_id, 0.5), (w.maintainer.id, 100.0)] {
         let line = UsageLine {
             v: 1,
@@ -861,35 +819,13 @@ async fn doctor_shows_this_months_spending_against_the_monthly_budget() {
         )
         .unwrap();
     }
-    let api = w.gl.api_url();
-    let project = w.project.to_string();
     let job = |budget: &'static str| {
-        let (api, project) = (api.clone(), project.clone());
+        let mut vars = w.job_vars();
+        vars.push(("AI_MONTHLY_BUDGET_USD", budget.to_owned()));
         let w = &w;
-        async move {
-            w.doctor(
-                Place::Job,
-                &w.bot_token,
-                &[
-                    ("GITLAB_CI", "true"),
-                    ("CI_API_V4_URL", &api),
-                    ("CI_PROJECT_ID", &project),
-                    ("GITLAB_TOKEN", &w.bot_token),
-                    ("CLAUDE_API_KEY", MODEL_KEY),
-                    ("AI_MONTHLY_BUDGET_USD", budget),
-                ],
-            )
-            .await
-        }
+        async move { w.job_with(&vars).await }
     };
-    let spending = |report: &Report| {
-        report
-            .findings
-            .iter()
-            .find(|f| f.check == Check::Spending)
-            .cloned()
-            .unwrap_or_else(|| panic!("no spending finding:\n{}", report.lines().join("\n")))
-    };
+    let spending = |report: &Report| finding(report, Check::Spending);
 
     let within = spending(&job("10").await);
     assert_eq!(within.status, Status::Ok, "{within:?}");

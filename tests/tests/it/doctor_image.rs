@@ -15,10 +15,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use doubles::registry::LocalRegistry;
 use entrypoint::agent::Assistant;
-use entrypoint::doctor::{self, Check, Finding, Inputs, Place, Report, Status};
+use entrypoint::doctor::{self, Check, Inputs, Place, Report, Status};
 use entrypoint::gitlab::ids::{ProjectId, ProjectRef};
 use entrypoint::setup::TemplateSource;
 use tokio::net::TcpListener;
+
+use crate::support::doctor::finding;
 
 const REPO: &str = "gitlab-ai/gitlab-ai/claude";
 
@@ -73,15 +75,6 @@ async fn doctor(place: Place, image: Option<&str>, env: &[(&str, &str)]) -> Repo
         env: &lookup,
     };
     doctor::run(None, &inputs).await
-}
-
-fn finding(report: &Report, check: Check) -> Finding {
-    report
-        .findings
-        .iter()
-        .find(|f| f.check == check)
-        .cloned()
-        .unwrap_or_else(|| panic!("no {check} finding:\n{}", report.lines().join("\n")))
 }
 
 fn job_env<'a>(image: &'a str, images: &'a Images) -> Vec<(&'a str, &'a str)> {

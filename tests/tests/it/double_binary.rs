@@ -96,6 +96,11 @@ async fn get_as(url: &str, token: &str) -> Value {
     .await
 }
 
+/// The HTTP status the double answers `request` with.
+async fn status_of(request: reqwest::RequestBuilder) -> u16 {
+    request.send().await.unwrap().status().as_u16()
+}
+
 /// `GET path` of the double's admin endpoints below `base`, with the admin token.
 async fn admin_get(base: &str, path: &str) -> Value {
     let url = format!("{base}{path}");
@@ -132,45 +137,41 @@ async fn binary_starts_from_a_seed_and_serves_the_current_user() {
     assert_eq!(mr["source_branch"], "feature");
     assert_eq!(mr["changes_count"], "1");
 
-    let r = http
-        .post(format!("{api}/projects/group%2Fproj/trigger/pipeline"))
-        .form(&[
-            ("token", "glptt-seeded"),
-            ("ref", "main"),
-            ("variables[AI_NOTE_ID]", "7"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    assert_eq!(
+        status_of(
+            http.post(format!("{api}/projects/group%2Fproj/trigger/pipeline"))
+                .form(&[
+                    ("token", "glptt-seeded"),
+                    ("ref", "main"),
+                    ("variables[AI_NOTE_ID]", "7"),
+                ])
+        )
+        .await,
+        201
+    );
 
     let base = ready["url"].as_str().unwrap();
-    let r = http
-        .get(format!("{base}/-/double/state"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(
+        status_of(http.get(format!("{base}/-/double/state"))).await,
+        401
+    );
     let state = admin_get(base, "/-/double/state").await;
     assert_eq!(
         state["pipelines"][0]["variables"][0],
         json!({"key": "AI_NOTE_ID", "value": "7", "variable_type": "env_var"})
     );
-    let r = http
+    assert_eq!(status_of(http
         .post(format!("{base}/-/double/faults"))
         .bearer_auth("double-admin")
-        .json(&json!({"path": "/gitlab/api/v4/user", "action": {"kind": "status", "code": 503}, "schedule": {"kind": "always"}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let r = http
-        .get(format!("{api}/user"))
-        .header("PRIVATE-TOKEN", "glpat-bot-seeded")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 503);
+        .json(&json!({"path": "/gitlab/api/v4/user", "action": {"kind": "status", "code": 503}, "schedule": {"kind": "always"}}))).await, 201);
+    assert_eq!(
+        status_of(
+            http.get(format!("{api}/user"))
+                .header("PRIVATE-TOKEN", "glpat-bot-seeded")
+        )
+        .await,
+        503
+    );
     let requests = admin_get(base, "/-/double/requests").await;
     assert!(
         requests

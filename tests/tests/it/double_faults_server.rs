@@ -36,11 +36,16 @@ impl Running {
             .expect("a response")
     }
 
+    /// The status of a GET of `path`.
+    async fn status(&self, path: &str) -> u16 {
+        self.get(path).await.status().as_u16()
+    }
+
     /// The statuses of `count` GETs of `path`, one after the other.
     async fn statuses(&self, path: &str, count: usize) -> Vec<u16> {
         let mut statuses = Vec::new();
         for _ in 0..count {
-            statuses.push(self.get(path).await.status().as_u16());
+            statuses.push(self.status(path).await);
         }
         statuses
     }
@@ -123,14 +128,17 @@ fn rule(method: Option<&str>, path: &str, action: FaultAction, schedule: Schedul
     }
 }
 
+/// `action` on every request to `path`, whatever its method.
+fn always(path: &str, action: FaultAction) -> FaultRule {
+    rule(None, path, action, Schedule::Always)
+}
+
 #[tokio::test]
 async fn status_fault_answers_with_gitlab_error_json() {
     let server = start().await;
-    server.faults.add(rule(
-        None,
+    server.faults.add(always(
         "/api/v4/projects/*/issues/**",
         FaultAction::Status { code: 503 },
-        Schedule::Always,
     ));
     let response = server
         .get("/api/v4/projects/group%2Fproj/issues/3/notes")
@@ -143,7 +151,7 @@ async fn status_fault_answers_with_gitlab_error_json() {
         serde_json::json!({"message": "503 Service Unavailable"})
     );
 
-    assert_eq!(server.get("/api/v4/version").await.status().as_u16(), 200);
+    assert_eq!(server.status("/api/v4/version").await, 200);
     assert_eq!(server.faults.injected(), 1);
     server.stop().await;
 }
@@ -152,12 +160,7 @@ async fn status_fault_answers_with_gitlab_error_json() {
 async fn status_fault_500_and_502_messages() {
     let server = start().await;
     for (code, message) in [(500, "500 Internal Server Error"), (502, "502 Bad Gateway")] {
-        server.script(rule(
-            None,
-            "/api/v4/version",
-            FaultAction::Status { code },
-            Schedule::Always,
-        ));
+        server.script(always("/api/v4/version", FaultAction::Status { code }));
         let response = server.get("/api/v4/version").await;
         assert_eq!(response.status().as_u16(), code);
         let body: serde_json::Value = response.json().await.expect("JSON body");
@@ -216,19 +219,16 @@ async fn rate_limited_fault_answers_429_with_gitlab_headers() {
     );
     assert_eq!(response.text().await.expect("text body"), "Retry later");
 
-    assert_eq!(server.get("/api/v4/version").await.status().as_u16(), 200);
+    assert_eq!(server.status("/api/v4/version").await, 200);
     server.stop().await;
 }
 
 #[tokio::test]
 async fn latency_fault_delays_then_lets_the_request_through() {
     let server = start().await;
-    server.faults.add(rule(
-        None,
-        "/api/v4/version",
-        FaultAction::Latency { ms: 300 },
-        Schedule::Always,
-    ));
+    server
+        .faults
+        .add(always("/api/v4/version", FaultAction::Latency { ms: 300 }));
     let started = Instant::now();
     let response = server.get("/api/v4/version").await;
     let elapsed = started.elapsed();
@@ -285,7 +285,7 @@ async fn drop_fault_closes_the_connection_without_a_response() {
         "unexpected error kind: {error:?}"
     );
 
-    assert_eq!(server.get("/api/v4/version").await.status().as_u16(), 200);
+    assert_eq!(server.status("/api/v4/version").await, 200);
     assert_eq!(server.faults.injected(), 2);
     server.stop().await;
 }

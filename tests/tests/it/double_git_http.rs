@@ -312,14 +312,8 @@ async fn wrong_token_fails_authentication() {
         .await;
     assert!(stderr.contains("Authentication failed"), "{stderr}");
 
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
-        .get(format!(
-            "{}/group/proj.git/info/refs?service=git-upload-pack",
-            fixture.base_url
-        ))
+    let response = http_client()
+        .get(fixture.upload_pack_refs_url())
         .send()
         .await
         .expect("response");
@@ -337,20 +331,25 @@ fn http_client() -> reqwest::Client {
         .expect("client")
 }
 
+impl Fixture {
+    /// The smart-HTTP ref advertisement a clone or fetch starts with.
+    fn upload_pack_refs_url(&self) -> String {
+        let base = &self.base_url;
+        format!("{base}/group/proj.git/info/refs?service=git-upload-pack")
+    }
+}
+
+/// `request` as alice with her token, answered.
+async fn as_alice(request: reqwest::RequestBuilder) -> reqwest::Response {
+    let request = request.basic_auth("alice", Some(TOKEN));
+    request.send().await.expect("response")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn git_protocol_header_reaches_the_backend() {
     let fixture = Fixture::start().await;
-    let url = format!(
-        "{}/group/proj.git/info/refs?service=git-upload-pack",
-        fixture.base_url
-    );
-    let v2 = http_client()
-        .get(&url)
-        .basic_auth("alice", Some(TOKEN))
-        .header("Git-Protocol", "version=2")
-        .send()
-        .await
-        .expect("response");
+    let url = fixture.upload_pack_refs_url();
+    let v2 = as_alice(http_client().get(&url).header("Git-Protocol", "version=2")).await;
     assert_eq!(v2.status(), 200);
     assert_eq!(
         v2.headers()["content-type"],
@@ -358,24 +357,14 @@ async fn git_protocol_header_reaches_the_backend() {
     );
     assert!(v2.text().await.expect("body").contains("version 2"));
 
-    let v0 = http_client()
-        .get(&url)
-        .basic_auth("alice", Some(TOKEN))
-        .send()
-        .await
-        .expect("response");
+    let v0 = as_alice(http_client().get(&url)).await;
     let body = v0.text().await.expect("body");
     assert!(
         !body.contains("version 2") && body.contains("refs/heads/main"),
         "{body}"
     );
 
-    let head = http_client()
-        .head(&url)
-        .basic_auth("alice", Some(TOKEN))
-        .send()
-        .await
-        .expect("response");
+    let head = as_alice(http_client().head(&url)).await;
     assert_eq!(head.status(), 403);
 }
 
@@ -409,18 +398,13 @@ async fn gzip_request_bodies_are_inflated() {
     }
     let compressed = gzip.wait_with_output().await.expect("gzip output").stdout;
 
+    let upload_pack = format!("{}/group/proj.git/git-upload-pack", fixture.base_url);
     let response = http_client()
-        .post(format!(
-            "{}/group/proj.git/git-upload-pack",
-            fixture.base_url
-        ))
-        .basic_auth("alice", Some(TOKEN))
+        .post(upload_pack)
         .header("Content-Type", "application/x-git-upload-pack-request")
         .header("Content-Encoding", "gzip")
-        .body(compressed)
-        .send()
-        .await
-        .expect("response");
+        .body(compressed);
+    let response = as_alice(response).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],

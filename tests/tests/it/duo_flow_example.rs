@@ -12,7 +12,7 @@ use entrypoint::gitlab::ids::{IssueIid, Noteable};
 use entrypoint::trigger::Source;
 use entrypoint::trigger::decision::Decision;
 use entrypoint::trigger::explain::{Options, explain};
-use yaml_rust2::YamlLoader;
+use yaml_rust2::{Yaml, YamlLoader};
 
 /// The first ```yaml block of docs/duo-flow.md.
 fn flow_file() -> yaml_rust2::Yaml {
@@ -29,24 +29,21 @@ fn flow_file() -> yaml_rust2::Yaml {
         .remove(0)
 }
 
+/// The list of strings `list` (the flow file's `what`).
+fn strings<'a>(list: &'a Yaml, what: &str) -> Vec<&'a str> {
+    let items = list.as_vec().unwrap_or_else(|| panic!("{what} is a list"));
+    let text = |item: &'a Yaml| item.as_str().unwrap_or_else(|| panic!("{what}: {item:?}"));
+    items.iter().map(text).collect()
+}
+
 #[tokio::test]
 async fn the_documented_flow_answers_a_mention_of_the_service_account_with_claude() {
     let flow = flow_file();
     let image = flow["image"].as_str().expect("image");
     assert!(image.contains("/claude:"), "{image}");
-    let commands: Vec<&str> = flow["commands"]
-        .as_vec()
-        .expect("commands")
-        .iter()
-        .map(|c| c.as_str().expect("a command line"))
-        .collect();
+    let commands = strings(&flow["commands"], "commands");
     assert_eq!(commands.last(), Some(&"entrypoint run --assistant claude"));
-    let listed: Vec<&str> = flow["variables"]
-        .as_vec()
-        .expect("variables")
-        .iter()
-        .map(|v| v.as_str().expect("a variable name"))
-        .collect();
+    let listed = strings(&flow["variables"], "variables");
     assert!(listed.contains(&"GITLAB_TOKEN") && listed.contains(&"CLAUDE_API_KEY"));
 
     let gl = GitLabDouble::start().await.unwrap();

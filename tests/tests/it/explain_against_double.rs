@@ -3,79 +3,96 @@
 
 use std::collections::HashMap;
 
-use doubles::gitlab::double::{GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, UserSpec};
+use doubles::gitlab::double::{
+    GitLabDouble, IssueSpec, NoteSpec, Noteable, SeededNote, Team, TeamSpec,
+};
 use entrypoint::agent::{Assistant, Handles};
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::trigger::decision::{Decision, SkipReason};
-use entrypoint::trigger::explain::{Options, explain};
+use entrypoint::trigger::explain::{Explanation, Options, explain};
 use entrypoint::trigger::{NoteKind, Source};
 
+/// The double with a Codex team (`seed_team`), dana's confidential issue, and the variables a
+/// job answering on that issue has.
 struct Setup {
     gl: GitLabDouble,
-    vars: HashMap<String, String>,
-    project: u64,
+    team: Team,
     issue: u64,
-    dev: u64,
-    bot: u64,
+    vars: HashMap<String, String>,
 }
 
 async fn setup() -> Setup {
     let gl = GitLabDouble::start().await.unwrap();
-    let project = gl.add_project(ProjectSpec::new("acme/widgets")).unwrap().id;
-    let bot = gl
-        .add_user(UserSpec::project_bot(project, "Codex"))
-        .unwrap();
-    gl.add_member(project, bot.id, 30).unwrap();
-    let dev = gl.add_user(UserSpec::human("dana")).unwrap();
-    gl.add_member(project, dev.id, 30).unwrap();
-    let issue = gl
-        .create_issue(project, IssueSpec::new(dev.id, "Flaky test").confidential())
-        .unwrap()
-        .iid;
+    let codex = TeamSpec {
+        bot_name: "Codex",
+        ..TeamSpec::default()
+    };
+    let team = gl.seed_team(codex).unwrap();
+    let flaky = IssueSpec::new(team.dev.id, "Flaky test").confidential();
+    let issue = gl.create_issue(team.project, flaky).unwrap().iid;
     let vars = HashMap::from([
-        ("GITLAB_TOKEN".to_string(), bot.token.clone()),
+        ("GITLAB_TOKEN".to_string(), team.bot.token.clone()),
         ("CI_API_V4_URL".to_string(), gl.api_url()),
-        ("CI_PROJECT_ID".to_string(), project.to_string()),
+        ("CI_PROJECT_ID".to_string(), team.project.to_string()),
         ("AI_ASSISTANT".to_string(), "codex".to_string()),
         ("AI_NOTEABLE_TYPE".to_string(), "issue".to_string()),
         ("AI_NOTEABLE_IID".to_string(), issue.to_string()),
     ]);
     Setup {
         gl,
-        vars,
-        project,
+        team,
         issue,
-        dev: dev.id,
-        bot: bot.id,
+        vars,
     }
 }
 
-async fn explain_note(s: &Setup, note_id: u64) -> entrypoint::trigger::explain::Explanation {
-    let mut vars = s.vars.clone();
-    vars.insert("AI_NOTE_ID".into(), note_id.to_string());
+impl Setup {
+    /// `spec` posted on the issue.
+    fn note(&self, spec: NoteSpec) -> SeededNote {
+        let issue = Noteable::Issue(self.issue);
+        self.gl.add_note(self.team.project, issue, spec).unwrap()
+    }
+
+    /// A note by dana saying `body`.
+    fn by_dana(&self, body: &str) -> NoteSpec {
+        NoteSpec::new(self.team.dev.id, body)
+    }
+
+    /// The job's variables with `AI_NOTE_ID` naming `note` (which may not exist).
+    fn vars_for(&self, note: impl ToString) -> HashMap<String, String> {
+        let mut vars = self.vars.clone();
+        vars.insert("AI_NOTE_ID".into(), note.to_string());
+        vars
+    }
+}
+
+/// `explain` with the job's variables `vars`.
+async fn explain_with(vars: HashMap<String, String>) -> anyhow::Result<Explanation> {
     let lookup = move |k: &str| vars.get(k).cloned();
-    explain(&Options::default(), &lookup, &Handles::default())
+    explain(&Options::default(), &lookup, &Handles::default()).await
+}
+
+async fn explain_note(s: &Setup, note_id: u64) -> Explanation {
+    explain_with(s.vars_for(note_id))
         .await
         .expect("explain succeeds")
+}
+
+/// Asserts `e` decided to skip the note for `reason`.
+fn skipped(e: &Explanation, reason: SkipReason) {
+    assert!(
+        matches!(&e.decision, Decision::Skip { reason: r, .. } if *r == reason),
+        "{:?}",
+        e.decision
+    );
 }
 
 #[tokio::test]
 async fn a_thread_reply_named_by_ci_variables_is_read_back_and_runs() {
     let s = setup().await;
-    let first =
-        s.gl.add_note(
-            s.project,
-            Noteable::Issue(s.issue),
-            NoteSpec::new(s.dev, "Any idea?").thread(),
-        )
-        .unwrap();
-    let reply =
-        s.gl.add_note(
-            s.project,
-            Noteable::Issue(s.issue),
-            NoteSpec::new(s.dev, "@codex why does this fail?").reply_to(&first.discussion_id),
-        )
-        .unwrap();
+    let first = s.note(s.by_dana("Any idea?").thread());
+    let question = s.by_dana("@codex why does this fail?");
+    let reply = s.note(question.reply_to(&first.discussion_id));
     let e = explain_note(&s, reply.id).await;
     assert_eq!(e.source, Source::CiVariables);
     assert_eq!(
@@ -103,74 +120,31 @@ async fn a_thread_reply_named_by_ci_variables_is_read_back_and_runs() {
 #[tokio::test]
 async fn the_bots_own_notes_and_other_assistants_notes_are_skipped() {
     let s = setup().await;
-    let own =
-        s.gl.add_note(
-            s.project,
-            Noteable::Issue(s.issue),
-            NoteSpec::new(s.bot, "I was asked by @codex to look"),
-        )
-        .unwrap();
-    let e = explain_note(&s, own.id).await;
-    assert!(
-        matches!(
-            &e.decision,
-            Decision::Skip {
-                reason: SkipReason::OwnNote,
-                ..
-            }
-        ),
-        "{:?}",
-        e.decision
+    let own = s.note(NoteSpec::new(
+        s.team.bot.id,
+        "I was asked by @codex to look",
+    ));
+    skipped(&explain_note(&s, own.id).await, SkipReason::OwnNote);
+
+    let claude_only = s.note(s.by_dana("@claude have a look"));
+    skipped(
+        &explain_note(&s, claude_only.id).await,
+        SkipReason::OtherAssistant,
     );
 
-    let claude_only =
-        s.gl.add_note(
-            s.project,
-            Noteable::Issue(s.issue),
-            NoteSpec::new(s.dev, "@claude have a look"),
-        )
-        .unwrap();
-    let e = explain_note(&s, claude_only.id).await;
-    assert!(matches!(
-        &e.decision,
-        Decision::Skip {
-            reason: SkipReason::OtherAssistant,
-            ..
-        }
-    ));
-
-    let copied_placeholder =
-        s.gl.add_note(
-            s.project,
-            Noteable::Issue(s.issue),
-            NoteSpec::new(
-                s.dev,
-                &format!(
-                    "@codex working…\n{}",
-                    marker(Assistant::Codex, NoteRole::Placeholder)
-                ),
-            ),
-        )
-        .unwrap();
-    let e = explain_note(&s, copied_placeholder.id).await;
-    assert!(matches!(
-        &e.decision,
-        Decision::Skip {
-            reason: SkipReason::OurNote,
-            ..
-        }
-    ));
+    let placeholder = marker(Assistant::Codex, NoteRole::Placeholder);
+    let body = format!("@codex working…\n{placeholder}");
+    let copied_placeholder = s.note(s.by_dana(&body));
+    skipped(
+        &explain_note(&s, copied_placeholder.id).await,
+        SkipReason::OurNote,
+    );
 }
 
 #[tokio::test]
 async fn a_deleted_or_foreign_note_is_one_clear_line() {
     let s = setup().await;
-    let mut vars = s.vars.clone();
-    vars.insert("AI_NOTE_ID".into(), "987654".into());
-    let lookup = move |k: &str| vars.get(k).cloned();
-    let err = explain(&Options::default(), &lookup, &Handles::default())
-        .await
-        .unwrap_err();
+    let err = explain_with(s.vars_for(987654)).await.unwrap_err();
     let line = format!("{err:#}");
     assert!(
         line.contains("AI_NOTE_ID 987654 is not a note on #"),
@@ -196,15 +170,16 @@ async fn run_job(
 #[tokio::test]
 async fn a_note_deleted_before_the_job_ends_the_run_quietly_and_posts_nothing() {
     let s = setup().await;
-    let mut vars = s.vars.clone();
-    vars.insert("AI_NOTE_ID".into(), "987654".into());
-    let end = run_job(vars).await.expect("a deleted note is not an error");
+    let end = run_job(s.vars_for(987654))
+        .await
+        .expect("a deleted note is not an error");
     let entrypoint::answer::in_job::JobEnd::Skipped { reason } = end else {
         panic!("expected a skip, got {end:?}");
     };
     assert!(reason.contains("no longer exists"), "{reason}");
     assert!(
-        s.gl.notes(s.project, Noteable::Issue(s.issue)).is_empty(),
+        s.gl.notes(s.team.project, Noteable::Issue(s.issue))
+            .is_empty(),
         "nothing posted"
     );
 }
@@ -212,16 +187,8 @@ async fn a_note_deleted_before_the_job_ends_the_run_quietly_and_posts_nothing() 
 #[tokio::test]
 async fn a_missing_project_fails_the_run_and_is_not_called_a_deleted_note() {
     let s = setup().await;
-    let note =
-        s.gl.add_note(
-            s.project,
-            Noteable::Issue(s.issue),
-            NoteSpec::new(s.dev, "@codex fix it"),
-        )
-        .unwrap()
-        .id;
-    let mut vars = s.vars.clone();
-    vars.insert("AI_NOTE_ID".into(), note.to_string());
+    let note = s.note(s.by_dana("@codex fix it")).id;
+    let mut vars = s.vars_for(note);
     vars.insert("CI_PROJECT_ID".into(), "999999".into());
     let err = run_job(vars)
         .await

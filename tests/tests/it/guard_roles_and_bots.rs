@@ -24,12 +24,9 @@ struct Setup {
 async fn setup() -> Setup {
     let gl = GitLabDouble::start().await.unwrap();
     let project = gl.add_project(ProjectSpec::new("group/proj")).unwrap();
-    let bot = gl
-        .add_user(UserSpec::project_bot(project.id, "Claude"))
-        .unwrap();
-    gl.add_member(project.id, bot.id, 30).unwrap();
-    let owner = gl.add_user(UserSpec::human("owner")).unwrap();
-    gl.add_member(project.id, owner.id, 50).unwrap();
+    let member = |user, role| gl.add_member_user(project.id, user, role).unwrap();
+    let bot = member(UserSpec::project_bot(project.id, "Claude"), 30);
+    let owner = member(UserSpec::human("owner"), 50);
     let issue = gl
         .create_issue(project.id, IssueSpec::new(owner.id, "Bug"))
         .unwrap();
@@ -47,6 +44,13 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
+    /// What the guard decides for `trigger` with `settings`, asking the double as the bot.
+    async fn guard(&self, trigger: &Trigger, settings: &GuardSettings) -> GuardOutcome {
+        check(&self.gitlab, trigger, settings)
+            .await
+            .expect("the guard decides")
+    }
+
     /// A user (with `level`, or no membership) who writes `@claude fix it`; the trigger for it.
     fn note_by(&self, spec: UserSpec, level: Option<u8>) -> Trigger {
         let user = self.gl.add_user(spec).unwrap();
@@ -93,7 +97,7 @@ async fn roles_decide_who_may_ask() {
     let s = setup().await;
     let settings = GuardSettings::default();
     let dev = s.note_by(UserSpec::human("dev"), Some(30));
-    let outcome = check(&s.gitlab, &dev, &settings).await.unwrap();
+    let outcome = s.guard(&dev, &settings).await;
     let GuardOutcome::Proceed { bot, author_level } = outcome else {
         panic!("a developer may ask: {outcome:?}");
     };
@@ -101,14 +105,14 @@ async fn roles_decide_who_may_ask() {
     assert_eq!(author_level, Some(AccessLevel::DEVELOPER));
 
     let reporter = s.note_by(UserSpec::human("rep"), Some(20));
-    let outcome = check(&s.gitlab, &reporter, &settings).await.unwrap();
+    let outcome = s.guard(&reporter, &settings).await;
     assert!(
         matches!(&outcome, GuardOutcome::Refuse(Refusal::InsufficientAccess { level, .. }) if *level == AccessLevel::REPORTER),
         "{outcome:?}"
     );
 
     let stranger = s.note_by(UserSpec::human("stranger"), None);
-    let outcome = check(&s.gitlab, &stranger, &settings).await.unwrap();
+    let outcome = s.guard(&stranger, &settings).await;
     assert!(
         matches!(outcome, GuardOutcome::Refuse(Refusal::NotAMember { .. })),
         "{outcome:?}"
@@ -122,20 +126,15 @@ async fn other_bots_are_ignored_unless_allowed() {
     let mut spec = UserSpec::human("renovate-bot");
     spec.bot = true;
     let trigger = s.note_by(spec, Some(40));
-    let outcome = check(&s.gitlab, &trigger, &GuardSettings::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        outcome,
-        GuardOutcome::Ignore(IgnoreReason::BotAuthor {
-            username: "renovate-bot".to_owned()
-        })
-    );
+    let outcome = s.guard(&trigger, &GuardSettings::default()).await;
+    let bot = "renovate-bot".to_owned();
+    let ignored = IgnoreReason::BotAuthor { username: bot };
+    assert_eq!(outcome, GuardOutcome::Ignore(ignored));
     let allowed = GuardSettings {
         allowed_bots: vec!["renovate-bot".to_owned()],
         ..GuardSettings::default()
     };
-    let outcome = check(&s.gitlab, &trigger, &allowed).await.unwrap();
+    let outcome = s.guard(&trigger, &allowed).await;
     assert!(
         matches!(
             outcome,
@@ -156,9 +155,7 @@ async fn a_note_that_is_gone_is_ignored() {
     if let Some(note) = trigger.note.as_mut() {
         note.id = NoteId(999_999);
     }
-    let outcome = check(&s.gitlab, &trigger, &GuardSettings::default())
-        .await
-        .unwrap();
+    let outcome = s.guard(&trigger, &GuardSettings::default()).await;
     assert_eq!(outcome, GuardOutcome::Ignore(IgnoreReason::NoteGone));
     s.gl.shutdown().await.unwrap();
 }

@@ -1,20 +1,29 @@
 //! The key proxy in front of the model doubles, without a CLI: what the API receives and what
 //! comes back to the client.
 
-use doubles::model::{ApiError, Fault, Script, Turn, anthropic, openai};
-use entrypoint::proxy::{KeyProxy, ModelApi, Upstream};
+use doubles::model::{ApiError, Fault, ModelDouble, Script, Turn};
+use entrypoint::agent::Assistant;
+use entrypoint::proxy::{KeyProxy, Upstream};
 use entrypoint::secret::Secret;
+
+use crate::support::real_cli::model_double;
+use crate::support::runs::api_of;
+
+/// The key proxy with the real `key`, in front of `double` (the API `assistant`'s CLI speaks).
+async fn proxy_in_front_of(double: &ModelDouble, assistant: Assistant, key: &str) -> KeyProxy {
+    let (api, base) = api_of(assistant, &double.base_url());
+    KeyProxy::start(Upstream::parse(api, &base).unwrap(), Secret::new(key))
+        .await
+        .unwrap()
+}
 
 #[tokio::test]
 async fn anthropic_sees_only_the_real_key_and_its_retry_header_comes_back() {
     let script = Script::new().then(Turn::fault(Fault::Status(
         ApiError::new(500, "Internal server error").should_retry(false),
     )));
-    let double = anthropic::start(script).await.unwrap();
-    let upstream = Upstream::parse(ModelApi::Anthropic, &double.base_url()).unwrap();
-    let proxy = KeyProxy::start(upstream, Secret::new("sk-ant-real-1"))
-        .await
-        .unwrap();
+    let double = model_double(Assistant::Claude, script).await;
+    let proxy = proxy_in_front_of(&double, Assistant::Claude, "sk-ant-real-1").await;
 
     let answer = reqwest::Client::new()
         .post(format!("{}/v1/messages?beta=true", proxy.base_url()))
@@ -41,13 +50,8 @@ async fn anthropic_sees_only_the_real_key_and_its_retry_header_comes_back() {
 
 #[tokio::test]
 async fn openai_gets_a_bearer_token_and_streams_back_its_events() {
-    let double = openai::start(Script::new().then(Turn::text("streamed")))
-        .await
-        .unwrap();
-    let upstream = Upstream::parse(ModelApi::OpenAi, &format!("{}/v1", double.base_url())).unwrap();
-    let proxy = KeyProxy::start(upstream, Secret::new("sk-real-2"))
-        .await
-        .unwrap();
+    let double = model_double(Assistant::Codex, Script::new().then(Turn::text("streamed"))).await;
+    let proxy = proxy_in_front_of(&double, Assistant::Codex, "sk-real-2").await;
 
     let answer = reqwest::Client::new()
         .post(format!("{}/responses", proxy.base_url()))

@@ -15,19 +15,18 @@ use std::path::Path;
 use std::process::Command;
 
 use doubles::mcp::{McpDouble, TOOL};
-use doubles::model::cli::{Cli, InstalledCli, install};
+use doubles::model::cli::{Cli, InstalledCli};
+use doubles::model::openai;
 use doubles::model::{Expectation, ModelDouble, Script, ToolAction, ToolCall, Turn};
-use doubles::model::{anthropic, openai};
 use entrypoint::agent::Assistant;
 use entrypoint::agent::mcp::{McpConfig, McpError};
 use entrypoint::agent::run::{Outcome, RunError, RunSpec, run};
-use entrypoint::sandbox::{Capabilities, Network, Plan, ProbeProgram, SandboxUid, Settings};
+use entrypoint::sandbox::{Network, SandboxUid, Settings};
 
-use crate::support::runs;
+use crate::support::{real_cli, runs};
 
 /// Set in the child: the test runs its body there.
 const CHILD: &str = "DOUBLES_MCP_TEST_CHILD";
-const TRACKER_VARIABLE: &str = "TRACKER_TOKEN";
 /// Where the configuration came from, as messages name it.
 const VARIABLE_NAME: &str = "AI_MCP_CONFIG";
 const TRACKER_TOKEN: &str = "tracker-token-canary-6f2a91";
@@ -37,46 +36,41 @@ const ISSUE_TEXT: &str = "Login fails with a 500 after the password reset (TRACK
 const JOB_SHELL_MARKER: &str = "mcp-job-shell-stand-in-77d0";
 
 /// Outside: runs `test` again in a child whose initial environment holds the tracker token
-/// (as the job's does) and asserts that it passed there; returns `false`. Inside: `true`.
-fn in_job_environment(test: &str) -> bool {
+/// (as the job's does) and asserts that it passed there. Inside: runs `body` to its end.
+fn in_job_environment(test: &str, body: impl Future<Output = ()>) {
     if std::env::var_os(CHILD).is_some() {
-        return true;
+        tokio::runtime::Runtime::new().unwrap().block_on(body);
+        return;
     }
     // Inside the one test binary, libtest knows the test as `<story module>::<test>`.
     let test = &format!("{}::{test}", module_path!().trim_start_matches("it::"));
     let out = Command::new(std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
-        .env(TRACKER_VARIABLE, TRACKER_TOKEN)
+        .env(real_cli::TRACKER_VARIABLE, TRACKER_TOKEN)
         .output()
         .unwrap();
     runs::assert_child_test_passed(&out, test, "child");
-    false
+}
+
+/// One test per story and assistant, named `$test`, whose body runs in the job's environment
+/// ([`in_job_environment`]).
+macro_rules! in_job_environment_tests {
+    ($($test:ident: $story:ident($assistant:expr),)*) => {$(
+        #[test]
+        fn $test() {
+            in_job_environment(stringify!($test), $story($assistant));
+        }
+    )*};
 }
 
 async fn installed(cli: Cli) -> InstalledCli {
-    let cli = tokio::task::spawn_blocking(move || {
-        doubles::sandbox::reachable_cli(&install(cli).expect("installing the CLI"))
-    })
-    .await
-    .unwrap();
+    let cli = real_cli::reachable(cli).await;
     tokio::task::spawn_blocking(|| doubles::binaries::entrypoint().map(|_| ()))
         .await
         .unwrap()
         .expect("the entrypoint binary");
     cli
-}
-
-/// The configuration a team would put on its default branch, for the tracker at `url`.
-fn tracker_config(url: &str) -> String {
-    format!(
-        "[mcp_servers.tracker]\nurl = \"{url}\"\nheaders = {{ Authorization = \"Bearer ${{{TRACKER_VARIABLE}}}\" }}\n"
-    )
-}
-
-/// The tool's name as Claude shows it to the model (`mcp__<server>__<tool>`).
-fn claude_tool_name() -> String {
-    format!("mcp__tracker__{TOOL}")
 }
 
 async fn spec(
@@ -110,19 +104,9 @@ async fn spec(
 
 /// The model dumps /proc, calls the tracker's tool, and answers with what it returned.
 fn script(assistant: Assistant) -> Script {
-    let call = match assistant {
-        Assistant::Claude => ToolAction::ClaudeTool {
-            name: claude_tool_name(),
-            input: serde_json::json!({"key": "WEB-7"}),
-        },
-        Assistant::Codex => ToolAction::CodexNamespacedFunction {
-            namespace: "mcp__tracker".into(),
-            name: TOOL.into(),
-            arguments: serde_json::json!({"key": "WEB-7"}),
-        },
-    };
+    let call = real_cli::tracker_call(assistant);
     let advertised = match assistant {
-        Assistant::Claude => claude_tool_name(),
+        Assistant::Claude => real_cli::claude_tracker_tool(),
         // Codex groups a server's tools in a namespace tool of its own.
         Assistant::Codex => r#"{"type":"namespace","name":"mcp__tracker""#.to_owned(),
     };
@@ -153,26 +137,21 @@ fn script(assistant: Assistant) -> Script {
 }
 
 async fn the_tracker_token_reaches_the_tracker_only(assistant: Assistant) {
-    let mut job_shell =
-        doubles::sandbox::job_shell(&[(TRACKER_VARIABLE, TRACKER_TOKEN)], JOB_SHELL_MARKER);
+    let mut job_shell = doubles::sandbox::job_shell(
+        &[(real_cli::TRACKER_VARIABLE, TRACKER_TOKEN)],
+        JOB_SHELL_MARKER,
+    );
     let tracker = McpDouble::start(TRACKER_TOKEN, ISSUE_TEXT).await.unwrap();
     let work = doubles::sandbox::reachable_tempdir();
-    let double = match assistant {
-        Assistant::Claude => anthropic::start(script(assistant)).await.unwrap(),
-        Assistant::Codex => openai::start(script(assistant)).await.unwrap(),
-    };
+    let double = real_cli::model_double(assistant, script(assistant)).await;
     let config = McpConfig::parse(
         "AI_MCP_CONFIG_FILE=.gitlab/ai-mcp.toml",
-        &tracker_config(&tracker.url()),
+        &real_cli::tracker_config(&tracker.url()),
     )
     .unwrap();
     let spec = spec(assistant, &double, work.path(), config).await;
     let lease = doubles::sandbox::UidLease::take();
-    let plan = Plan {
-        settings: Settings::open(SandboxUid::new(lease.uid).unwrap()),
-        probe: ProbeProgram(doubles::binaries::entrypoint().unwrap().to_owned()),
-        capabilities: Capabilities::current().unwrap(),
-    };
+    let plan = real_cli::open_plan(lease.uid);
 
     let report = run(&spec, &plan, |_| {})
         .await
@@ -202,26 +181,19 @@ async fn the_tracker_token_reaches_the_tracker_only(assistant: Assistant) {
     doubles::sandbox::check_proc_dump(work.path(), lease.uid, JOB_SHELL_MARKER, &[TRACKER_TOKEN]);
 }
 
-#[test]
-fn claude_calls_the_trackers_tool_and_only_the_tracker_sees_its_token() {
-    if !in_job_environment("claude_calls_the_trackers_tool_and_only_the_tracker_sees_its_token") {
-        return;
-    }
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(the_tracker_token_reaches_the_tracker_only(
-            Assistant::Claude,
-        ));
+in_job_environment_tests! {
+    claude_calls_the_trackers_tool_and_only_the_tracker_sees_its_token:
+        the_tracker_token_reaches_the_tracker_only(Assistant::Claude),
+    codex_calls_the_trackers_tool_and_only_the_tracker_sees_its_token:
+        the_tracker_token_reaches_the_tracker_only(Assistant::Codex),
 }
 
-#[test]
-fn codex_calls_the_trackers_tool_and_only_the_tracker_sees_its_token() {
-    if !in_job_environment("codex_calls_the_trackers_tool_and_only_the_tracker_sees_its_token") {
-        return;
-    }
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(the_tracker_token_reaches_the_tracker_only(Assistant::Codex));
+async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.unwrap()
+}
+
+async fn status_of(request: reqwest::RequestBuilder) -> reqwest::StatusCode {
+    send(request).await.status()
 }
 
 #[tokio::test]
@@ -235,51 +207,33 @@ async fn the_tracker_double_is_no_kinder_than_the_specification() {
             .json(&body)
     };
     let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    assert_eq!(
-        post("wrong", init.clone()).send().await.unwrap().status(),
-        401
-    );
-    let answer = post("right", init).send().await.unwrap();
+    assert_eq!(status_of(post("wrong", init.clone())).await, 401);
+    let answer = send(post("right", init)).await;
     assert_eq!(answer.status(), 200);
     let session = answer.headers()["mcp-session-id"]
         .to_str()
         .unwrap()
         .to_owned();
     let list = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
-    assert_eq!(
-        post("right", list.clone()).send().await.unwrap().status(),
-        400
-    );
-    let listed = post("right", list.clone())
-        .header("mcp-session-id", &session)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(status_of(post("right", list.clone())).await, 400);
+    let in_session = |request: reqwest::RequestBuilder| request.header("mcp-session-id", &session);
+    let listed = send(in_session(post("right", list.clone()))).await;
     let body: serde_json::Value = listed.json().await.unwrap();
     assert_eq!(body["result"]["tools"][0]["name"], TOOL);
     let notification = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let accepted = post("right", notification)
-        .header("mcp-session-id", &session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(accepted.status(), 202);
+    assert_eq!(
+        status_of(in_session(post("right", notification))).await,
+        202
+    );
     let no_accept = http
         .post(tracker.url())
         .header("authorization", "Bearer right")
-        .header("mcp-session-id", &session)
-        .json(&list)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(no_accept.status(), 406);
+        .json(&list);
+    assert_eq!(status_of(in_session(no_accept)).await, 406);
     let get = http
         .get(tracker.url())
-        .header("authorization", "Bearer right")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(get.status(), 405);
+        .header("authorization", "Bearer right");
+    assert_eq!(status_of(get).await, 405);
     assert!(tracker.tool_calls().is_empty());
 }
 
@@ -288,20 +242,21 @@ async fn a_fenced_codex_run_refuses_an_mcp_host_not_in_ai_sandbox_allow() {
     let tracker = McpDouble::start(TRACKER_TOKEN, ISSUE_TEXT).await.unwrap();
     let double = openai::start(Script::new()).await.unwrap();
     let work = doubles::sandbox::reachable_tempdir();
-    let config = McpConfig::parse(VARIABLE_NAME, &tracker_config(&tracker.url())).unwrap();
+    let config =
+        McpConfig::parse(VARIABLE_NAME, &real_cli::tracker_config(&tracker.url())).unwrap();
     let spec = spec(Assistant::Codex, &double, work.path(), config).await;
     let lease = doubles::sandbox::UidLease::take();
-    let plan = Plan {
-        // Codex's default: fenced; another host is listed, the tracker's is not.
-        settings: Settings {
-            uid: SandboxUid::new(lease.uid).unwrap(),
-            network: Network::Fenced {
-                extra_hosts: vec!["gateway.example.com".to_owned()],
-            },
+    // Codex's default: fenced; another host is listed, the tracker's is not.
+    let settings = Settings {
+        uid: SandboxUid::new(lease.uid).unwrap(),
+        network: Network::Fenced {
+            extra_hosts: vec!["gateway.example.com".to_owned()],
         },
-        probe: ProbeProgram(doubles::binaries::entrypoint().unwrap().to_owned()),
-        capabilities: Capabilities::current().unwrap(),
     };
+    let plan = real_cli::plan(
+        settings,
+        doubles::binaries::entrypoint().unwrap().to_owned(),
+    );
 
     let error = run(&spec, &plan, |_| {})
         .await
@@ -343,10 +298,7 @@ async fn a_stdio_server_runs_as_the_sandbox_uid(assistant: Assistant) {
     let script = Script::new()
         .then(Turn::tool_call(ToolCall::new("call_who", call)))
         .then(Turn::text("Done.").expecting(Expectation::ToolOutputFor("call_who".into())));
-    let double = match assistant {
-        Assistant::Claude => anthropic::start(script).await.unwrap(),
-        Assistant::Codex => openai::start(script).await.unwrap(),
-    };
+    let double = real_cli::model_double(assistant, script).await;
     let config = McpConfig::parse(
         VARIABLE_NAME,
         &format!(
@@ -355,11 +307,7 @@ async fn a_stdio_server_runs_as_the_sandbox_uid(assistant: Assistant) {
     )
     .unwrap();
     let spec = spec(assistant, &double, work.path(), config).await;
-    let plan = Plan {
-        settings: Settings::open(SandboxUid::new(uid).unwrap()),
-        probe: ProbeProgram(doubles::binaries::entrypoint().unwrap().to_owned()),
-        capabilities: Capabilities::current().unwrap(),
-    };
+    let plan = real_cli::open_plan(uid);
 
     let report = run(&spec, &plan, |_| {})
         .await
@@ -371,14 +319,7 @@ async fn a_stdio_server_runs_as_the_sandbox_uid(assistant: Assistant) {
         "{:?}",
         report.outcome
     );
-    let output: Vec<String> = double
-        .model_calls()
-        .iter()
-        .flat_map(|c| c.tool_outputs())
-        .filter(|o| o.call_id == "call_who")
-        .map(|o| o.text)
-        .collect();
-    let text = output.join("\n");
+    let text = real_cli::tool_outputs(&double, "call_who").join("\n");
     assert!(text.contains(&format!("STDIO-DOUBLE uid={uid} ")), "{text}");
     let names: Vec<&str> = text
         .split("env=")
@@ -389,7 +330,7 @@ async fn a_stdio_server_runs_as_the_sandbox_uid(assistant: Assistant) {
     assert!(names.contains(&"DOCS_LANG"), "{text}");
     // The job's variables (both are in this process's environment) stay out. Claude passes its
     // own environment on, whose `ANTHROPIC_API_KEY` is the dummy key the proxy replaces.
-    for secret in [TRACKER_VARIABLE, CHILD] {
+    for secret in [real_cli::TRACKER_VARIABLE, CHILD] {
         assert!(
             !names.contains(&secret),
             "{secret} reached the stdio server: {text}"
@@ -397,26 +338,9 @@ async fn a_stdio_server_runs_as_the_sandbox_uid(assistant: Assistant) {
     }
 }
 
-#[test]
-fn claude_starts_a_stdio_server_as_the_sandbox_uid_without_the_jobs_secrets() {
-    if !in_job_environment(
-        "claude_starts_a_stdio_server_as_the_sandbox_uid_without_the_jobs_secrets",
-    ) {
-        return;
-    }
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(a_stdio_server_runs_as_the_sandbox_uid(Assistant::Claude));
-}
-
-#[test]
-fn codex_starts_a_stdio_server_as_the_sandbox_uid_without_the_jobs_secrets() {
-    if !in_job_environment(
-        "codex_starts_a_stdio_server_as_the_sandbox_uid_without_the_jobs_secrets",
-    ) {
-        return;
-    }
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(a_stdio_server_runs_as_the_sandbox_uid(Assistant::Codex));
+in_job_environment_tests! {
+    claude_starts_a_stdio_server_as_the_sandbox_uid_without_the_jobs_secrets:
+        a_stdio_server_runs_as_the_sandbox_uid(Assistant::Claude),
+    codex_starts_a_stdio_server_as_the_sandbox_uid_without_the_jobs_secrets:
+        a_stdio_server_runs_as_the_sandbox_uid(Assistant::Codex),
 }

@@ -2,8 +2,8 @@
 //! never leak, results that replace the placeholder, review threads on the right lines, the
 //! issue's merge request, and `finalize` for jobs that never got to post a result.
 
-use crate::support::seeded::{Publishing as World, job_link};
-use std::path::Path;
+use crate::support::seeded::{Publishing as World, job_link, review_comment};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +19,7 @@ use entrypoint::mention::find_mentions;
 use entrypoint::publish::finalize::{self, JobEnd, Lookup};
 use entrypoint::publish::merge_request::{MergeRequestDraft, open_merge_request};
 use entrypoint::publish::progress::{Progress, ProgressSettings};
-use entrypoint::publish::result::{
-    Conclusion, Failure, Refusal, ResultReport, post_refusal, publish_result,
-};
+use entrypoint::publish::result::{Conclusion, Failure, Refusal, ResultReport, post_refusal};
 use entrypoint::publish::review::{Review, ReviewComment, Severity, Side};
 use entrypoint::publish::state::StateFile;
 use entrypoint::publish::{JobLink, Placeholder};
@@ -42,15 +40,6 @@ async fn world() -> World {
 
 fn job() -> JobLink {
     job_link(77)
-}
-
-/// An issue titled `title` by dana, her comment `body` on it, and the trigger that comment
-/// makes.
-fn issue_comment(w: &World, title: &str, body: &str) -> (DoubleNoteable, Trigger) {
-    let issue = w.issue(title);
-    let asked = w.comment(DoubleNoteable::Issue(issue), body);
-    let t = w.trigger(Noteable::Issue(IssueIid(issue)), &asked, NoteKind::Comment);
-    (DoubleNoteable::Issue(issue), t)
 }
 
 fn note_body(w: &World, noteable: DoubleNoteable, id: NoteId) -> String {
@@ -100,9 +89,7 @@ async fn thread_mention_gets_a_placeholder_reply_that_the_answer_replaces() {
     let report = answered(&format!(
         "The clock is mocked wrongly. Ask @codex to double-check. Key: {SECRET}"
     ));
-    publish_result(&w.gitlab, &placeholder, &report, &w.redactor, false)
-        .await
-        .unwrap();
+    w.publish(&placeholder, &report).await;
     let notes_after = w.gl.notes(w.project, di);
     assert_eq!(notes_after.len(), notes.len(), "replaced, not posted anew");
     let body = note_body(&w, di, placeholder.note);
@@ -164,16 +151,14 @@ async fn a_deleted_placeholder_still_gets_its_answer() {
         note: NoteId(999_999),
         discussion: None,
     };
-    let note = publish_result(&w.gitlab, &gone, &answered("42"), &w.redactor, false)
-        .await
-        .unwrap();
+    let note = w.publish(&gone, &answered("42")).await;
     assert!(note_body(&w, di, note.id).contains("42"));
 }
 
 #[tokio::test]
 async fn progress_shows_the_latest_steps_redacted_and_survives_gitlab_failures() {
     let w = world().await;
-    let (di, t) = issue_comment(&w, "Q", "@claude go");
+    let (di, t) = w.issue_comment("Q", "@claude go");
     let placeholder = w.placeholder(&t, Some(&job())).await;
     let settings = ProgressSettings {
         interval: Duration::from_millis(100),
@@ -294,18 +279,6 @@ fn review_world_mr(w: &World) -> u64 {
     )
     .unwrap()
     .iid
-}
-
-fn review_comment(line: u32, side: Side, body: &str) -> ReviewComment {
-    ReviewComment {
-        path: "src/calc.rs".into(),
-        line,
-        side,
-        body: body.into(),
-        severity: Severity::ShouldFix,
-        suggestion: None,
-        end_line: None,
-    }
 }
 
 #[tokio::test]
@@ -616,34 +589,51 @@ async fn end_job(
         .unwrap()
 }
 
-/// Two placeholders of this job for `t`, recorded in a new state file at `path`.
-async fn recorded_placeholders(
-    w: &World,
-    t: &Trigger,
-    path: &Path,
-) -> (StateFile, [Placeholder; 2]) {
-    let mut state = StateFile::create(path.to_path_buf());
+/// Two placeholders of this job, recorded in a new state file in a directory of its own.
+struct Recorded {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    state: StateFile,
+    placeholders: [Placeholder; 2],
+}
+
+impl Recorded {
+    /// The state file as a new process (the `after_script`) reads it from disk.
+    fn reload(&self) -> StateFile {
+        StateFile::load(&self.path)
+            .expect("the state file reads")
+            .expect("the state file exists")
+    }
+}
+
+/// Two placeholders of this job for `t`, recorded in a new state file.
+async fn recorded_placeholders(w: &World, t: &Trigger) -> Recorded {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let mut state = StateFile::create(path.clone());
     let first = w.placeholder(t, Some(&job())).await;
     state.record_placeholder(&first, false).unwrap();
     let second = w.placeholder(t, Some(&job())).await;
     state.record_placeholder(&second, false).unwrap();
-    (state, [first, second])
+    Recorded {
+        _dir: dir,
+        path,
+        state,
+        placeholders: [first, second],
+    }
 }
 
 #[tokio::test]
 async fn cancelled_job_never_leaves_placeholder() {
     let w = world().await;
-    let (di, t) = issue_comment(&w, "Q", "@claude go");
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.json");
-    let (mut state, [working, done]) = recorded_placeholders(&w, &t, &path).await;
-    publish_result(&w.gitlab, &done, &answered("All good"), &w.redactor, false)
-        .await
-        .unwrap();
-    state.mark_finalized(done.note).unwrap();
+    let (di, t) = w.issue_comment("Q", "@claude go");
+    let mut recorded = recorded_placeholders(&w, &t).await;
+    let [working, done] = recorded.placeholders.clone();
+    w.publish(&done, &answered("All good")).await;
+    recorded.state.mark_finalized(done.note).unwrap();
 
     // after_script, in a new process: the state comes from disk.
-    let mut loaded = StateFile::load(&path).unwrap().unwrap();
+    let mut loaded = recorded.reload();
     let report = end_job(&w, JobEnd::Cancelled, Some(&mut loaded), None).await;
     assert_eq!(report.replaced, [working.note]);
     crate::assert_note_snapshot!("cancelled", note_body(&w, di, working.note));
@@ -653,7 +643,7 @@ async fn cancelled_job_never_leaves_placeholder() {
     );
 
     let puts = put_count(&w);
-    let mut reloaded = StateFile::load(&path).unwrap().unwrap();
+    let mut reloaded = recorded.reload();
     let again = end_job(&w, JobEnd::Cancelled, Some(&mut reloaded), None).await;
     assert!(again.replaced.is_empty() && again.untouched.is_empty());
     assert_eq!(put_count(&w), puts, "finalize is idempotent");
@@ -662,7 +652,7 @@ async fn cancelled_job_never_leaves_placeholder() {
 #[tokio::test]
 async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread() {
     let w = world().await;
-    let (di, t) = issue_comment(&w, "Q", "@claude go");
+    let (di, t) = w.issue_comment("Q", "@claude go");
     let other_job = job_link(5);
     let older = w.placeholder(&t, Some(&other_job)).await;
     let ours = w.placeholder(&t, Some(&job())).await;
@@ -704,7 +694,7 @@ async fn without_a_state_file_finalize_finds_this_jobs_placeholder_in_the_thread
 #[tokio::test]
 async fn a_failed_run_explains_what_to_do() {
     let w = world().await;
-    let (di, t) = issue_comment(&w, "Q", "@claude go");
+    let (di, t) = w.issue_comment("Q", "@claude go");
     let placeholder = w.placeholder(&t, Some(&job())).await;
     let mut report = ResultReport::new(
         Assistant::Claude,
@@ -713,9 +703,7 @@ async fn a_failed_run_explains_what_to_do() {
         }),
     );
     report.job = Some(job());
-    publish_result(&w.gitlab, &placeholder, &report, &w.redactor, false)
-        .await
-        .unwrap();
+    w.publish(&placeholder, &report).await;
     crate::assert_note_snapshot!("model_unauthorized", note_body(&w, di, placeholder.note));
 }
 
@@ -758,10 +746,9 @@ async fn a_guest_is_told_politely_which_role_is_needed_in_the_same_thread() {
 #[tokio::test]
 async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
     let w = world().await;
-    let (di, t) = issue_comment(&w, "Q", "@claude go");
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.json");
-    let (mut state, [broken, fine]) = recorded_placeholders(&w, &t, &path).await;
+    let (di, t) = w.issue_comment("Q", "@claude go");
+    let mut recorded = recorded_placeholders(&w, &t).await;
+    let [broken, fine] = recorded.placeholders.clone();
 
     let fault = w.gl.faults().add(FaultRule {
         method: Some("GET".into()),
@@ -769,7 +756,7 @@ async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
         action: FaultAction::Status { code: 500 },
         schedule: Schedule::Always,
     });
-    let report = end_job(&w, JobEnd::Failed, Some(&mut state), None).await;
+    let report = end_job(&w, JobEnd::Failed, Some(&mut recorded.state), None).await;
     assert_eq!(report.replaced, [fine.note]);
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].0, broken.note);
@@ -777,7 +764,7 @@ async fn finalize_ends_every_other_placeholder_when_gitlab_fails_on_one() {
 
     // A second after_script attempt (or a retry) picks up the one that failed.
     w.gl.faults().remove(fault);
-    let mut reloaded = StateFile::load(&path).unwrap().unwrap();
+    let mut reloaded = recorded.reload();
     let retry = end_job(&w, JobEnd::Failed, Some(&mut reloaded), None).await;
     assert_eq!(retry.replaced, [broken.note]);
     assert!(note_body(&w, di, broken.note).contains("the job failed"));

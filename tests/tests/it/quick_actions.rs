@@ -3,26 +3,24 @@
 //! request description, as the author: the bot. The double does the same (so a test can see a
 //! command run), and everything the product posts must come out inert, reading the same.
 
-use crate::support::seeded::{Publishing as World, job_link, rest};
+use crate::support::seeded::{Publishing as World, job_link, rest, review_comment};
 use std::time::Duration;
 
 use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable, UserSpec};
-use doubles::gitlab::model::{IssueState, MergeRequestState};
+use doubles::gitlab::model::{Issue, IssueState, MergeRequest, MergeRequestState};
 use doubles::gitlab::quick_actions::{QuickActionSource, extract};
 use entrypoint::agent::events::AssistantEvent;
 use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{IssueIid, MergeRequestIid, Noteable};
 use entrypoint::publish::merge_request::{MergeRequestDraft, open_merge_request};
 use entrypoint::publish::progress::{Progress, ProgressSettings};
-use entrypoint::publish::result::{
-    Conclusion, Refusal, ResultReport, post_refusal, publish_result,
-};
+use entrypoint::publish::result::{Conclusion, Refusal, ResultReport, post_refusal};
 use entrypoint::publish::review::{Review, ReviewComment, Severity, Side};
 use entrypoint::quick_action::neutralize;
 use entrypoint::redact::Redactor;
 use entrypoint::trigger::NoteKind;
 use proptest::prelude::*;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// A model answer written by an attacker: commands at line starts, in odd case, after blank
@@ -68,27 +66,38 @@ impl World {
 
     /// What the bot's token may do over REST, beside the product: `method` on the project's
     /// `path`.
-    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
+    async fn send(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
         let path = format!("/projects/{}{path}", self.project);
         let response = rest(&self.gl, method, &path, &self.bot.token, Some(body)).await;
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    fn issue_state(&self, iid: u64) -> doubles::gitlab::model::Issue {
-        self.gl
-            .issues(self.project)
-            .into_iter()
-            .find(|i| i.iid == iid)
-            .unwrap()
+    /// The bot posts a note `body` on issue `iid` over REST.
+    async fn post_note(&self, iid: u64, body: &str) -> (StatusCode, Value) {
+        let path = format!("/issues/{iid}/notes");
+        self.send(Method::POST, &path, json!({ "body": body }))
+            .await
     }
 
-    fn mr_state(&self, iid: u64) -> doubles::gitlab::model::MergeRequest {
-        self.gl
-            .merge_requests(self.project)
-            .into_iter()
+    /// The bot edits its note `note` on issue `iid` over REST to say `body`.
+    async fn edit_note(&self, iid: u64, note: u64, body: &str) -> (StatusCode, Value) {
+        let path = format!("/issues/{iid}/notes/{note}");
+        self.send(Method::PUT, &path, json!({ "body": body })).await
+    }
+
+    /// Issue `iid` as the double holds it now.
+    fn issue_state(&self, iid: u64) -> Issue {
+        let mut issues = self.gl.issues(self.project).into_iter();
+        issues.find(|i| i.iid == iid).expect("the issue")
+    }
+
+    /// Merge request `iid` as the double holds it now.
+    fn mr_state(&self, iid: u64) -> MergeRequest {
+        let mut merge_requests = self.gl.merge_requests(self.project).into_iter();
+        merge_requests
             .find(|m| m.iid == iid)
-            .unwrap()
+            .expect("the merge request")
     }
 
     /// Every quick action the double saw, as `/name`.
@@ -133,13 +142,7 @@ fn assert_reads_the_same(body: &str) {
 async fn posting_close_as_the_bot_closes_the_issue_and_keeps_no_note() {
     let w = world().await;
     let iid = w.typo_issue();
-    let (status, body) = w
-        .send(
-            reqwest::Method::POST,
-            &format!("/issues/{iid}/notes"),
-            json!({"body": "/close"}),
-        )
-        .await;
+    let (status, body) = w.post_note(iid, "/close").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(body["commands_changes"], json!({}));
     assert!(body["summary"].is_array(), "{body}");
@@ -165,13 +168,8 @@ async fn editing_a_note_to_add_a_label_command_labels_and_strips_the_line() {
             NoteSpec::new(w.bot.id, "Working…"),
         )
         .unwrap();
-    let (status, body) = w
-        .send(
-            reqwest::Method::PUT,
-            &format!("/issues/{iid}/notes/{}", note.id),
-            json!({"body": "Done.\n/label ~x ~\"needs review\"\nBye"}),
-        )
-        .await;
+    let edit = "Done.\n/label ~x ~\"needs review\"\nBye";
+    let (status, body) = w.edit_note(iid, note.id, edit).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["body"], "Done.\nBye");
     assert_eq!(w.issue_state(iid).labels, ["x", "needs review"]);
@@ -181,13 +179,7 @@ async fn editing_a_note_to_add_a_label_command_labels_and_strips_the_line() {
     );
 
     // An edit down to nothing but commands deletes the note, as `Notes::UpdateService` does.
-    let (status, _) = w
-        .send(
-            reqwest::Method::PUT,
-            &format!("/issues/{iid}/notes/{}", note.id),
-            json!({"body": "/confidential"}),
-        )
-        .await;
+    let (status, _) = w.edit_note(iid, note.id, "/confidential").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert!(w.issue_state(iid).confidential);
     assert!(w.gl.notes(w.project, DoubleNoteable::Issue(iid)).is_empty());
@@ -198,13 +190,7 @@ async fn commands_in_a_code_block_do_nothing_and_stay_in_the_note() {
     let w = world().await;
     let iid = w.typo_issue();
     let text = "Run:\n```\n/close\n/label ~x\n```\nthen wait.";
-    let (status, body) = w
-        .send(
-            reqwest::Method::POST,
-            &format!("/issues/{iid}/notes"),
-            json!({ "body": text }),
-        )
-        .await;
+    let (status, body) = w.post_note(iid, text).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["body"], text);
     assert!(w.ran().is_empty(), "{:?}", w.ran());
@@ -215,33 +201,20 @@ async fn commands_in_a_code_block_do_nothing_and_stay_in_the_note() {
 async fn a_thread_reply_can_merge_and_approve_and_a_description_can_retarget() {
     let w = world().await;
     let iid = w.calc_merge_request();
-    let (status, thread) = w
-        .send(
-            reqwest::Method::POST,
-            &format!("/merge_requests/{iid}/discussions"),
-            json!({"body": "Looks good"}),
-        )
-        .await;
+    let mr = format!("/merge_requests/{iid}");
+    let discussions = format!("{mr}/discussions");
+    let looks_good = json!({"body": "Looks good"});
+    let (status, thread) = w.send(Method::POST, &discussions, looks_good).await;
     assert_eq!(status, StatusCode::CREATED, "{thread}");
-    let discussion = thread["id"].as_str().unwrap().to_owned();
-    let (status, _) = w
-        .send(
-            reqwest::Method::POST,
-            &format!("/merge_requests/{iid}/discussions/{discussion}/notes"),
-            json!({"body": "/approve\n/merge"}),
-        )
-        .await;
+    let reply = format!("{discussions}/{}/notes", thread["id"].as_str().unwrap());
+    let commands = json!({"body": "/approve\n/merge"});
+    let (status, _) = w.send(Method::POST, &reply, commands).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(w.gl.approvals(w.project, iid), [w.bot.id]);
     assert_eq!(w.mr_state(iid).state, MergeRequestState::Merged);
 
-    let (status, mr) = w
-        .send(
-            reqwest::Method::PUT,
-            &format!("/merge_requests/{iid}"),
-            json!({"description": "Text\n/target_branch evil"}),
-        )
-        .await;
+    let retarget = json!({"description": "Text\n/target_branch evil"});
+    let (status, mr) = w.send(Method::PUT, &mr, retarget).await;
     assert_eq!(status, StatusCode::OK, "{mr}");
     assert_eq!(mr["description"], "Text");
     assert_eq!(mr["target_branch"], "evil");
@@ -252,10 +225,8 @@ async fn a_thread_reply_can_merge_and_approve_and_a_description_can_retarget() {
 #[tokio::test]
 async fn hostile_answer_on_an_issue_runs_nothing_through_placeholder_progress_and_result() {
     let w = world().await;
-    let iid = w.typo_issue();
-    let di = DoubleNoteable::Issue(iid);
-    let asked = w.comment(di, "@claude fix");
-    let t = w.trigger(Noteable::Issue(IssueIid(iid)), &asked, NoteKind::Comment);
+    let (di, t) = w.issue_comment("Typo", "@claude fix");
+    let iid = t.noteable.iid();
     let job = job_link(7);
     let placeholder = w.placeholder(&t, Some(&job)).await;
 
@@ -283,9 +254,7 @@ async fn hostile_answer_on_an_issue_runs_nothing_through_placeholder_progress_an
         },
     );
     report.job = Some(job);
-    publish_result(&w.gitlab, &placeholder, &report, &w.redactor, false)
-        .await
-        .unwrap();
+    w.publish(&placeholder, &report).await;
 
     assert!(w.ran().is_empty(), "{:?}", w.ran());
     let issue = w.issue_state(iid);
@@ -298,11 +267,8 @@ async fn hostile_answer_on_an_issue_runs_nothing_through_placeholder_progress_an
             .find(|n| n.id == placeholder.note.0)
             .expect("the result replaced the placeholder");
     assert_reads_the_same(&result.body);
-    assert!(
-        result.body.contains("```rust\nfn main() {}\n```"),
-        "{}",
-        result.body
-    );
+    let code = "```rust\nfn main() {}\n```";
+    assert!(result.body.contains(code), "{}", result.body);
 }
 
 #[tokio::test]
@@ -313,22 +279,13 @@ async fn hostile_review_threads_and_summary_on_a_merge_request_run_nothing() {
         summary: HOSTILE.into(),
         comments: vec![
             ReviewComment {
-                path: "src/calc.rs".into(),
-                line: 2,
-                side: Side::New,
-                body: HOSTILE.into(),
                 severity: Severity::MustFix,
                 suggestion: Some("/merge\n    a + b".into()),
-                end_line: None,
+                ..review_comment(2, Side::New, HOSTILE)
             },
             ReviewComment {
-                path: "src/calc.rs".into(),
-                line: 90,
-                side: Side::New,
-                body: "/approve".into(),
                 severity: Severity::Nit,
-                suggestion: None,
-                end_line: None,
+                ..review_comment(90, Side::New, "/approve")
             },
         ],
     };
@@ -348,9 +305,7 @@ async fn hostile_review_threads_and_summary_on_a_merge_request_run_nothing() {
         },
     );
     report.appendix = Some(HOSTILE.into());
-    publish_result(&w.gitlab, &placeholder, &report, &w.redactor, false)
-        .await
-        .unwrap();
+    w.publish(&placeholder, &report).await;
 
     assert!(w.ran().is_empty(), "{:?}", w.ran());
     let mr = w.mr_state(iid);
@@ -402,9 +357,8 @@ async fn a_merge_request_from_a_hostile_summary_and_title_runs_nothing() {
 #[tokio::test]
 async fn a_refusal_naming_a_hostile_author_runs_nothing() {
     let w = world().await;
-    let iid = w.typo_issue();
-    let asked = w.comment(DoubleNoteable::Issue(iid), "@claude go");
-    let t = w.trigger(Noteable::Issue(IssueIid(iid)), &asked, NoteKind::Comment);
+    let (_, t) = w.issue_comment("Typo", "@claude go");
+    let iid = t.noteable.iid();
     let refusal = Refusal {
         assistant: Assistant::Claude,
         author: Some("gus\n/close\n/label ~pwned".into()),
@@ -456,8 +410,13 @@ const PIECES: &[&str] = &[
     "@",
 ];
 
+/// Texts of up to 40 of `pieces`, in any order and number.
+fn made_of(pieces: &'static [&'static str]) -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(pieces), 0..40).prop_map(|p| p.concat())
+}
+
 fn any_text() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(PIECES), 0..40).prop_map(|p| p.concat())
+    made_of(PIECES)
 }
 
 /// Prose pieces: lists, quotes, headings, emphasis and command lines, no code or HTML.
@@ -483,7 +442,7 @@ const PROSE: &[&str] = &[
 ];
 
 fn any_prose() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(PROSE), 0..40).prop_map(|p| p.concat())
+    made_of(PROSE)
 }
 
 /// The CommonMark events of `markdown` with adjacent text merged (an entity splits a text run).

@@ -11,14 +11,17 @@ use std::time::Duration;
 use chrono::Utc;
 use doubles::gitlab::double::{IssuableChange, NoteSpec, Noteable as DoubleNoteable, UserSpec};
 use doubles::gitlab::model::Note;
-use doubles::model::{ApiError, Fault, ModelDouble, Script, Turn, openai};
+use doubles::model::{ApiError, Fault, ModelDouble, Turn};
 use entrypoint::agent::Assistant;
 use entrypoint::gitlab::ids::UserId;
 use entrypoint::marker::{NoteRole, marker};
 use entrypoint::quota::{Queued, QueuedRequest};
 use entrypoint::trigger::event_vars::Requested;
+use reqwest::Method;
 
 use crate::support::ci_job::{ModelKeys, run_with};
+use crate::support::scripted::codex;
+use crate::support::seeded::rest;
 use crate::support::story::{Story, story_world};
 
 const KEYS: ModelKeys = ModelKeys {
@@ -65,9 +68,25 @@ impl World {
         (issue, note)
     }
 
-    /// `entrypoint scan --assistant codex` as the scheduled scan job runs it (in-job mode).
+    /// `entrypoint scan --assistant codex` as the scheduled scan job runs it (in-job mode); it
+    /// succeeds (a request that fails or is queued is the scan's business, not its exit code).
     async fn scan(&self, model: &ModelDouble, extra: &[(&str, &str)]) -> Output {
-        self.job("scan", model, extra).await
+        let scan = self.job("scan", model, extra).await;
+        assert!(scan.status.success(), "{}", stdout(&scan));
+        scan
+    }
+
+    /// The request on `issue` meets the rate limit once (a Codex double with nothing but that
+    /// 429) in a scan with `extra`, and is queued: the double, and the queued state.
+    async fn queued_once(
+        &self,
+        issue: DoubleNoteable,
+        extra: &[(&str, &str)],
+    ) -> (ModelDouble, Queued) {
+        let model = codex([rate_limited()]).await;
+        self.scan(&model, extra).await;
+        let queued = only_note(self, issue).1.expect("queued");
+        (model, queued)
     }
 
     /// `entrypoint <subcommand> --assistant codex` in a job of the project; `extra` on top of
@@ -99,7 +118,6 @@ impl World {
     ) -> Note {
         wait_until(queued.retry_at).await;
         let retry = self.scan(model, extra).await;
-        assert!(retry.status.success(), "{}", stdout(&retry));
         assert!(
             stdout(&retry).contains("1 queued request(s) retried"),
             "{}",
@@ -127,8 +145,7 @@ impl World {
         with: &str,
     ) {
         wait_until(queued.retry_at).await;
-        let retry = self.scan(model, extra).await;
-        assert!(retry.status.success(), "{}", stdout(&retry));
+        self.scan(model, extra).await;
         assert_eq!(
             model.model_calls().len(),
             1,
@@ -165,18 +182,11 @@ async fn wait_until(at: chrono::DateTime<Utc>) {
 async fn a_quota_error_queues_the_mention_and_a_later_scan_answers_it_once() {
     let w = world().await;
     let (issue, mention) = w.typo_mention();
-    let model = openai::start(
-        Script::new()
-            .then(rate_limited())
-            .then(Turn::text("It says Hello wrold.")),
-    )
-    .await
-    .unwrap();
+    let model = codex([rate_limited(), Turn::text("It says Hello wrold.")]).await;
 
     // The first scan meets the limit: one queued note, no failure.
     let before = Utc::now();
     let first = w.scan(&model, &[]).await;
-    assert!(first.status.success(), "{}", stdout(&first));
     assert!(stdout(&first).contains("scan: 1 new mention(s)"));
     assert_eq!(model.model_calls().len(), 1, "Codex gives up after one 429");
     let (queued_note, queued) = only_note(&w, issue);
@@ -219,7 +229,6 @@ async fn a_quota_error_queues_the_mention_and_a_later_scan_answers_it_once() {
         "the test ran too slowly to check"
     );
     let early = w.scan(&model, &[]).await;
-    assert!(early.status.success());
     assert!(
         stdout(&early).contains("0 queued request(s) retried"),
         "{}",
@@ -249,7 +258,6 @@ async fn a_quota_error_queues_the_mention_and_a_later_scan_answers_it_once() {
 
     // And a later scan does nothing.
     let again = w.scan(&model, &[]).await;
-    assert!(again.status.success());
     assert!(stdout(&again).contains("0 queued request(s) retried"));
     assert!(stdout(&again).contains("scan: 0 new mention(s)"));
     assert_eq!(model.model_calls().len(), 2, "answered once");
@@ -260,21 +268,17 @@ async fn a_quota_error_queues_the_mention_and_a_later_scan_answers_it_once() {
 async fn every_further_quota_error_doubles_the_wait_and_the_last_one_says_what_to_do() {
     let w = world().await;
     let (issue, _) = w.typo_mention();
-    let model = openai::start(Script::new().then(rate_limited().times(3)))
-        .await
-        .unwrap();
+    let model = codex([rate_limited().times(3)]).await;
     let extra = [("AI_QUOTA_RETRIES", "2"), ("AI_QUOTA_BACKOFF_SECONDS", "2")];
 
-    let first = w.scan(&model, &extra).await;
-    assert!(first.status.success(), "{}", stdout(&first));
+    w.scan(&model, &extra).await;
     let (_, queued) = only_note(&w, issue);
     let first_queue = queued.expect("queued");
     assert_eq!(first_queue.attempts, 1);
 
     wait_until(first_queue.retry_at).await;
     let retried_at = Utc::now();
-    let second = w.scan(&model, &extra).await;
-    assert!(second.status.success(), "{}", stdout(&second));
+    w.scan(&model, &extra).await;
     let (note, queued) = only_note(&w, issue);
     let second_queue = queued.expect("queued again");
     assert_eq!(second_queue.attempts, 2);
@@ -285,7 +289,8 @@ async fn every_further_quota_error_doubles_the_wait_and_the_last_one_says_what_t
     );
 
     wait_until(second_queue.retry_at).await;
-    let last = w.scan(&model, &extra).await;
+    // The last attempt fails the request: the scan's exit code is not what this story checks.
+    let last = w.job("scan", &model, &extra).await;
     assert_eq!(model.model_calls().len(), 3);
     assert!(
         stdout(&last).contains("1 queued request(s) retried"),
@@ -306,17 +311,14 @@ async fn every_further_quota_error_doubles_the_wait_and_the_last_one_says_what_t
 async fn a_retry_after_longer_than_the_back_off_is_respected() {
     let w = world().await;
     let (issue, _) = w.typo_mention();
-    let model = openai::start(Script::new().then(Turn::fault(Fault::Status(
+    let model = codex([Turn::fault(Fault::Status(
         ApiError::new(429, "Rate limit reached for requests.").retry_after(900),
-    ))))
-    .await
-    .unwrap();
+    ))])
+    .await;
 
     let before = Utc::now();
-    let scan = w.scan(&model, &[]).await;
-    assert!(scan.status.success(), "{}", stdout(&scan));
-    let (_, queued) = only_note(&w, issue);
-    let queued = queued.expect("queued");
+    w.scan(&model, &[]).await;
+    let queued = only_note(&w, issue).1.expect("queued");
     assert!(
         queued.retry_at >= before + chrono::TimeDelta::seconds(900),
         "not before the API's Retry-After, though AI_QUOTA_BACKOFF_SECONDS is {BACKOFF_SECONDS}: {queued:?}"
@@ -326,28 +328,16 @@ async fn a_retry_after_longer_than_the_back_off_is_respected() {
 #[tokio::test]
 async fn a_queued_mention_deleted_before_its_retry_leaves_no_queued_note_behind() {
     let w = world().await;
-    let iid = w.issue("Typo");
-    let issue = DoubleNoteable::Issue(iid);
-    let mention = w.note(issue, w.dev.id, "@codex what does greet.txt say?");
-    let model = openai::start(Script::new().then(rate_limited()))
-        .await
-        .unwrap();
+    let (issue, mention) = w.typo_mention();
     let extra = [("AI_QUOTA_BACKOFF_SECONDS", "2")];
-    let first = w.scan(&model, &extra).await;
-    assert!(first.status.success(), "{}", stdout(&first));
-    let queued = only_note(&w, issue).1.expect("queued");
+    let (model, queued) = w.queued_once(issue, &extra).await;
 
     // Its author deletes the mention, as people do once they found the answer elsewhere.
-    let deleted = reqwest::Client::new()
-        .delete(format!(
-            "{}/projects/{}/issues/{iid}/notes/{mention}",
-            w.gl.api_url(),
-            w.project
-        ))
-        .header("PRIVATE-TOKEN", &w.dev.token)
-        .send()
-        .await
-        .unwrap();
+    let DoubleNoteable::Issue(iid) = issue else {
+        unreachable!("the typo mention is on an issue")
+    };
+    let note = format!("/projects/{}/issues/{iid}/notes/{mention}", w.project);
+    let deleted = rest(&w.gl, Method::DELETE, &note, &w.dev.token, None).await;
     assert!(deleted.status().is_success(), "{}", deleted.status());
 
     w.retry_finds_withdrawn(&queued, issue, &model, &extra, "its mention")
@@ -358,22 +348,16 @@ async fn a_queued_mention_deleted_before_its_retry_leaves_no_queued_note_behind(
 async fn with_queueing_off_a_quota_error_fails_at_once_as_before() {
     let w = world().await;
     let (issue, _) = w.typo_mention();
-    let model = openai::start(Script::new().then(rate_limited()))
-        .await
-        .unwrap();
-    let scan = w.scan(&model, &[("AI_QUOTA_RETRIES", "0")]).await;
-    assert!(scan.status.success(), "{}", stdout(&scan));
+    let model = codex([rate_limited()]).await;
+    w.scan(&model, &[("AI_QUOTA_RETRIES", "0")]).await;
     let (note, queued) = only_note(&w, issue);
     assert!(queued.is_none(), "{}", note.body);
-    assert!(
-        note.body
-            .contains("the model API rate limit or quota was reached (429)")
-            && note
-                .body
-                .contains(&marker(Assistant::Codex, NoteRole::Result)),
-        "{}",
-        note.body
-    );
+    for part in [
+        "the model API rate limit or quota was reached (429)",
+        &marker(Assistant::Codex, NoteRole::Result),
+    ] {
+        assert!(note.body.contains(part), "{}", note.body);
+    }
 }
 
 #[tokio::test]
@@ -381,19 +365,16 @@ async fn a_quota_error_on_an_assignment_is_queued_and_a_later_scan_answers_it_on
     let w = world_with_codex_user().await;
     let issue = w.typo_issue();
     w.change(issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
-    let model = openai::start(
-        Script::new()
-            .then(rate_limited())
-            .then(Turn::text("Handled: greet.txt says Hello wrold.")),
-    )
-    .await
-    .unwrap();
+    let model = codex([
+        rate_limited(),
+        Turn::text("Handled: greet.txt says Hello wrold."),
+    ])
+    .await;
     let extra = [("AI_QUOTA_BACKOFF_SECONDS", "3")];
 
     // The scan answers the assignment's to-do, and the model API says no: one queued note that
     // names the assignment (who asked, when), no failure.
     let first = w.scan(&model, &extra).await;
-    assert!(first.status.success(), "{}", stdout(&first));
     assert!(
         stdout(&first).contains("0 new mention(s) and 1 assignment(s)"),
         "{}",
@@ -436,7 +417,6 @@ async fn a_quota_error_on_an_assignment_is_queued_and_a_later_scan_answers_it_on
     );
 
     let again = w.scan(&model, &extra).await;
-    assert!(again.status.success(), "{}", stdout(&again));
     assert!(stdout(&again).contains("0 queued request(s) retried"));
     assert!(
         stdout(&again).contains("0 new mention(s) and 0 assignment(s)"),
@@ -452,13 +432,8 @@ async fn a_queued_assignment_withdrawn_before_its_retry_leaves_no_queued_note_be
     let w = world_with_codex_user().await;
     let issue = w.typo_issue();
     w.change(issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
-    let model = openai::start(Script::new().then(rate_limited()))
-        .await
-        .unwrap();
     let extra = [("AI_QUOTA_BACKOFF_SECONDS", "2")];
-    let first = w.scan(&model, &extra).await;
-    assert!(first.status.success(), "{}", stdout(&first));
-    let queued = only_note(&w, issue).1.expect("queued");
+    let (model, queued) = w.queued_once(issue, &extra).await;
     // Unassigned meanwhile: the request no longer stands.
     w.change(issue, w.dev.id, IssuableChange::assign(&[]));
     w.retry_finds_withdrawn(&queued, issue, &model, &extra, "the assignment")
@@ -472,19 +447,12 @@ async fn a_quota_error_on_the_trigger_label_is_queued_and_retried_by_a_scan_that
     let w = world().await;
     let issue = w.typo_issue();
     w.change(issue, w.dev.id, IssuableChange::add_label("codex"));
-    let model = openai::start(
-        Script::new()
-            .then(rate_limited())
-            .then(Turn::text("Labelled, handled.")),
-    )
-    .await
-    .unwrap();
+    let model = codex([rate_limited(), Turn::text("Labelled, handled.")]).await;
     let extra = [
         ("AI_QUOTA_BACKOFF_SECONDS", "2"),
         ("AI_LABEL_TRIGGER", "codex"),
     ];
-    let first = w.scan(&model, &extra).await;
-    assert!(first.status.success(), "{}", stdout(&first));
+    w.scan(&model, &extra).await;
     let (queued_note, queued) = only_note(&w, issue);
     let queued = queued.expect("queued");
     assert!(
@@ -497,20 +465,15 @@ async fn a_quota_error_on_the_trigger_label_is_queued_and_retried_by_a_scan_that
         ),
         "{queued:?}"
     );
-    wait_until(queued.retry_at).await;
-    let retry = w.scan(&model, &extra).await;
-    assert!(retry.status.success(), "{}", stdout(&retry));
-    assert_eq!(model.model_calls().len(), 2);
-    let (answer, still_queued) = only_note(&w, issue);
-    assert_eq!(answer.id, queued_note.id);
-    assert!(still_queued.is_none(), "{}", answer.body);
+    let answer = w
+        .retry_answers(&queued, &queued_note, issue, &model, &extra)
+        .await;
     assert!(
         answer.body.contains("Labelled, handled."),
         "{}",
         answer.body
     );
-    let again = w.scan(&model, &extra).await;
-    assert!(again.status.success(), "{}", stdout(&again));
+    w.scan(&model, &extra).await;
     assert_eq!(model.model_calls().len(), 2, "answered once");
 }
 
@@ -575,9 +538,7 @@ async fn a_relay_retry_that_meets_the_limit_again_is_retried_by_the_next_sweep()
     );
 
     // Its job meets the limit again: queueing is on in relay pipelines with AI_QUOTA_RETRIES.
-    let model = openai::start(Script::new().then(rate_limited()))
-        .await
-        .unwrap();
+    let model = codex([rate_limited()]).await;
     let mut extra: Vec<(String, String)> = first[0]
         .variables
         .iter()

@@ -5,6 +5,7 @@
 //! posts one placeholder and starts one pipeline whose `AI_EVENT*` variables the job reads back.
 
 use crate::relay_support;
+use crate::support::pipeline_job::job_env;
 
 use std::time::Duration;
 
@@ -120,13 +121,7 @@ async fn the_relay_turns_an_assignment_into_one_pipeline_even_when_the_hook_come
     // The job reads exactly these variables back, takes the placeholder over, and claims
     // nothing again.
     let pipeline = &pipelines[0];
-    let project_id = w.project.to_string();
-    let vars = |name: &str| -> Option<String> {
-        if name == "CI_PROJECT_ID" {
-            return Some(project_id.clone());
-        }
-        pipeline.variable(name).map(str::to_owned)
-    };
+    let vars = job_env(pipeline, w.project);
     assert_eq!(pipeline.variable("AI_ASSISTANT"), Some("claude"));
     let Entry::EventVars(request) = detect(&vars, &Handles::default()).unwrap() else {
         panic!("the job must take the AI_EVENT* variables")

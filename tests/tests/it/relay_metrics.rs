@@ -46,7 +46,7 @@ fn samples(text: &str) -> BTreeMap<String, f64> {
 #[tokio::test]
 async fn a_prometheus_scrape_counts_what_the_relay_did() {
     let w = world().await;
-    let relay = w.relay(w.config()).await;
+    let relay = w.standard_relay().await;
     w.mention("@claude first");
     w.mention("@claude second");
     let stats = wait_for(&relay, "two pipelines", |s| s.pipelines == 2).await;

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use doubles::gitlab::double::{IssueSpec, NoteSpec, Noteable as DoubleNoteable};
-use doubles::gitlab::faults::{FaultAction, Schedule};
-use entrypoint::relay::Relay;
+use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use entrypoint::relay::config::{ConnectionLimits, DEFAULT_MAX_BODY_BYTES};
+use entrypoint::relay::{Relay, RelayConfig};
 use relay_support::{WEBHOOK_SECRET, redeliver, resend, rule, wait_for, webhook_url, world};
 use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,10 +42,8 @@ async fn gitlab_503s_and_rate_limits_are_retried_and_each_mention_is_still_answe
         },
         Schedule::EveryNth { n: 3 },
     ));
-    let relay = w.relay(w.config()).await;
-    for n in 0..8 {
-        w.mention(&format!("@claude job {n}"));
-    }
+    let relay = w.standard_relay().await;
+    w.mentions("job", 8);
     let stats = wait_for(&relay, "eight pipelines", |s| s.pipelines == 8).await;
     assert_eq!((stats.placeholders, stats.failed), (8, 0), "{stats:?}");
     assert!(
@@ -59,25 +57,32 @@ async fn gitlab_503s_and_rate_limits_are_retried_and_each_mention_is_still_answe
     relay.shutdown().await.unwrap();
 }
 
+/// Every claim (the bot's reaction on a note) takes `ms` milliseconds more.
+fn slow_claims(ms: u64) -> FaultRule {
+    let awards = "/api/v4/projects/*/issues/*/notes/*/award_emoji";
+    rule(
+        "POST",
+        awards,
+        FaultAction::Latency { ms },
+        Schedule::Always,
+    )
+}
+
 #[tokio::test]
 async fn past_the_overflow_budget_a_delivery_gets_503_and_a_resent_one_is_answered_later() {
     let w = world().await;
     let faults = w.gl.faults();
     // Each claim takes a while, so one worker falls behind.
-    let slow = faults.add(rule(
-        "POST",
-        "/api/v4/projects/*/issues/*/notes/*/award_emoji",
-        FaultAction::Latency { ms: 700 },
-        Schedule::Always,
-    ));
-    let mut config = w.config();
-    config.workers = 1;
-    config.queue_capacity = 1;
-    config.overflow_bytes = 0;
-    let relay = w.relay(config).await;
-    for n in 0..6 {
-        w.mention(&format!("@claude burst {n}"));
-    }
+    let slow = faults.add(slow_claims(700));
+    let relay = w
+        .relay(RelayConfig {
+            workers: 1,
+            queue_capacity: 1,
+            overflow_bytes: 0,
+            ..w.config()
+        })
+        .await;
+    w.mentions("burst", 6);
     let deliveries = w.deliveries(6).await;
     let refused: Vec<_> = deliveries
         .iter()
@@ -114,19 +119,15 @@ async fn a_burst_of_228_mentions_against_a_small_queue_is_answered_exactly_once(
     let w = world().await;
     // Claims take a while, so the four places of the queue fill at once and the rest of the
     // burst goes to the overflow. GitLab never resends a refused delivery: nothing may be 503.
-    w.gl.faults().add(rule(
-        "POST",
-        "/api/v4/projects/*/issues/*/notes/*/award_emoji",
-        FaultAction::Latency { ms: 20 },
-        Schedule::Always,
-    ));
-    let mut config = w.config();
-    config.workers = 4;
-    config.queue_capacity = 4;
-    let relay = w.relay(config).await;
-    for n in 0..228 {
-        w.mention(&format!("@claude burst {n}"));
-    }
+    w.gl.faults().add(slow_claims(20));
+    let relay = w
+        .relay(RelayConfig {
+            workers: 4,
+            queue_capacity: 4,
+            ..w.config()
+        })
+        .await;
+    w.mentions("burst", 228);
     let deliveries = w.deliveries(228).await;
     let statuses: Vec<_> = deliveries.iter().map(|d| d.status).collect();
     assert!(statuses.iter().all(|s| *s == Some(202)), "{statuses:?}");
@@ -192,13 +193,16 @@ async fn held_open(mut stream: TcpStream, first: Vec<u8>, drip: Vec<u8>) -> Dura
 #[tokio::test]
 async fn slow_and_silent_connections_past_the_limit_never_keep_a_delivery_out() {
     let w = world().await;
-    let mut config = w.config();
-    config.limits = ConnectionLimits {
-        header_timeout: Duration::from_secs(2),
-        body_timeout: Duration::from_secs(2),
-        max_connections: Some(8),
-    };
-    let relay = w.relay(config).await;
+    let relay = w
+        .relay(RelayConfig {
+            limits: ConnectionLimits {
+                header_timeout: Duration::from_secs(2),
+                body_timeout: Duration::from_secs(2),
+                max_connections: Some(8),
+            },
+            ..w.config()
+        })
+        .await;
     let addr = relay.addr();
     let headers =
         b"POST /webhook HTTP/1.1\r\nHost: relay\r\nX-Gitlab-Event: Note Hook\r\n".to_vec();
@@ -252,9 +256,12 @@ async fn slow_and_silent_connections_past_the_limit_never_keep_a_delivery_out() 
 #[tokio::test]
 async fn the_largest_note_hook_gitlab_can_send_is_accepted() {
     let w = world().await;
-    let mut config = w.config();
-    config.max_body_bytes = DEFAULT_MAX_BODY_BYTES;
-    let relay = w.relay(config).await;
+    let relay = w
+        .relay(RelayConfig {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            ..w.config()
+        })
+        .await;
     // Control characters cost 6 bytes each in JSON (`\u0001`), the most a character can: a
     // 1,000,000-character note (sent twice, as `note` and `description`) on an issue whose
     // description has 1,048,576 of them.
@@ -294,13 +301,14 @@ async fn shutdown_stops_accepting_and_drains_the_queue() {
         FaultAction::Latency { ms: 300 },
         Schedule::Always,
     ));
-    let mut config = w.config();
-    config.workers = 2;
-    let relay = w.relay(config).await;
+    let relay = w
+        .relay(RelayConfig {
+            workers: 2,
+            ..w.config()
+        })
+        .await;
     let addr = relay.addr();
-    for n in 0..6 {
-        w.mention(&format!("@claude drain {n}"));
-    }
+    w.mentions("drain", 6);
     let deliveries = w.deliveries(6).await;
     assert!(deliveries.iter().all(|d| d.status == Some(202)));
     assert!(
@@ -330,7 +338,7 @@ async fn shutdown_stops_accepting_and_drains_the_queue() {
 async fn a_pipeline_that_cannot_start_leaves_a_failure_note_and_frees_the_claim_for_a_retry() {
     let w = world().await;
     w.fail_next_pipeline_start();
-    let relay = w.relay(w.config()).await;
+    let relay = w.standard_relay().await;
     let mention = w.mention("@claude add a changelog entry");
     let stats = wait_for(&relay, "the failure", |s| s.failed == 1).await;
     assert_eq!((stats.placeholders, stats.pipelines), (1, 0));
@@ -402,7 +410,7 @@ async fn secrets_and_note_bodies_never_reach_the_logs_responses_or_notes() {
         FaultAction::Status { code: 500 },
         Schedule::Times { n: 1 },
     ));
-    let relay = w.relay(w.config()).await;
+    let relay = w.standard_relay().await;
     let body = "@claude the-private-request-text please";
     w.mention(body);
     wait_for(&relay, "the failed attempt", |s| s.failed == 1).await;
@@ -459,7 +467,7 @@ async fn a_mention_whose_claimer_died_is_answered_once_by_a_resend_after_the_lea
         FaultAction::Latency { ms: 300 },
         Schedule::Times { n: 1 },
     ));
-    let relay = w.relay(w.config()).await;
+    let relay = w.standard_relay().await;
     let mention = w.mention("@claude add a changelog entry");
     // Another replica claimed the note and was killed before handing it over.
     let notes = format!("/projects/{}/issues/{}/notes", w.project, w.issue);
@@ -552,7 +560,7 @@ async fn a_mention_whose_claimer_died_is_answered_once_by_a_resend_after_the_lea
 #[tokio::test]
 async fn a_note_edited_after_the_relay_checked_it_is_refused_by_the_job() {
     let w = world().await;
-    let relay = w.relay(w.config()).await;
+    let relay = w.standard_relay().await;
     let mention = w.mention("@claude fix the typo in the README");
     wait_for(&relay, "the pipeline", |s| s.pipelines == 1).await;
     let pipeline = w.gl.pipelines(w.project).remove(0);
@@ -594,11 +602,9 @@ async fn eight_replicas_receiving_every_delivery_answer_each_mention_once() {
     let w = world().await;
     let mut relays = Vec::new();
     for _ in 0..8 {
-        relays.push(w.relay(w.config()).await);
+        relays.push(w.standard_relay().await);
     }
-    for n in 0..5 {
-        w.mention(&format!("@claude task {n}"));
-    }
+    w.mentions("task", 5);
     w.deliveries(40).await;
     let settled = |relays: &[Relay]| {
         relays
@@ -636,7 +642,7 @@ async fn eight_replicas_receiving_every_delivery_answer_each_mention_once() {
 async fn a_resend_that_answers_removes_the_earlier_failure_note() {
     let w = world().await;
     w.fail_next_pipeline_start();
-    let relay = w.relay(w.config()).await;
+    let relay = w.standard_relay().await;
     w.mention("@claude add a changelog entry");
     wait_for(&relay, "the failure", |s| s.failed == 1).await;
     let bot_notes = || -> Vec<String> { w.bot_notes().into_iter().map(|n| n.body).collect() };

@@ -3,6 +3,7 @@
 //! pipeline whose variables are exactly what `entrypoint run` reads.
 
 use crate::relay_support;
+use crate::support::pipeline_job::job_env;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable};
 use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef};
+use entrypoint::relay::RelayConfig;
 use entrypoint::trigger::ci_vars;
 use entrypoint::trigger::load::{Entry, detect};
 use relay_support::{WEBHOOK_SECRET, redeliver, wait_for, webhook_url, world};
@@ -38,15 +40,14 @@ async fn a_wrong_or_missing_token_is_refused_with_401_and_nothing_happens() {
         (stats.unauthorized, stats.deliveries, stats.queued),
         (2, 0, 0)
     );
-    assert!(w.placeholders().is_empty());
-    assert!(w.gl.pipelines(w.project).is_empty());
+    w.assert_answered(0);
     relay.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn events_other_than_comments_and_notes_without_a_mention_are_acknowledged_and_ignored() {
     let w = world().await;
-    let relay = w.relay(w.config()).await;
+    let relay = w.standard_relay().await;
     w.mention("no assistant mentioned here");
     let deliveries = w.deliveries(1).await;
     assert_eq!(deliveries[0].status, Some(200));
@@ -66,15 +67,14 @@ async fn events_other_than_comments_and_notes_without_a_mention_are_acknowledged
 
     let stats = relay.stats();
     assert_eq!((stats.deliveries, stats.ignored, stats.queued), (2, 2, 0));
-    assert!(w.placeholders().is_empty());
-    assert!(w.gl.pipelines(w.project).is_empty());
+    w.assert_answered(0);
     relay.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_thread_mention_gets_a_threaded_placeholder_and_a_pipeline_with_the_run_variables() {
     let w = world().await;
-    let relay = w.relay(w.config()).await;
+    let relay = w.standard_relay().await;
     let opener =
         w.gl.add_note(
             w.project,
@@ -136,13 +136,7 @@ async fn a_thread_mention_gets_a_threaded_placeholder_and_a_pipeline_with_the_ru
     assert_eq!(names, expected);
 
     // Exactly what `entrypoint run` reads: the job's environment is these plus GitLab's own.
-    let project_id = w.project.to_string();
-    let vars = |name: &str| -> Option<String> {
-        if name == "CI_PROJECT_ID" {
-            return Some(project_id.clone());
-        }
-        pipeline.variable(name).map(str::to_owned)
-    };
+    let vars = job_env(pipeline, w.project);
     let request = ci_vars::parse(&vars).unwrap();
     assert_eq!(request.project, ProjectRef::Id(ProjectId(w.project)));
     assert_eq!(request.assistant, Assistant::Claude);
@@ -163,7 +157,7 @@ async fn a_thread_mention_gets_a_threaded_placeholder_and_a_pipeline_with_the_ru
 #[tokio::test]
 async fn a_note_for_both_assistants_starts_one_pipeline_for_each() {
     let w = world().await;
-    let relay = w.relay(w.config()).await;
+    let relay = w.standard_relay().await;
     w.mention("@claude @codex compare your approaches");
     wait_for(&relay, "two pipelines", |s| s.pipelines == 2).await;
     let assistants: BTreeSet<String> =
@@ -182,7 +176,7 @@ async fn a_note_for_both_assistants_starts_one_pipeline_for_each() {
 #[tokio::test]
 async fn a_delivery_resent_with_the_same_or_a_new_uuid_starts_nothing_more() {
     let w = world().await;
-    let relay = w.relay(w.config()).await;
+    let relay = w.standard_relay().await;
     w.mention("@claude fix the flaky test");
     let deliveries = w.deliveries(1).await;
     assert_eq!(deliveries[0].status, Some(202));
@@ -212,18 +206,15 @@ async fn a_delivery_resent_with_the_same_or_a_new_uuid_starts_nothing_more() {
     wait_for(&restarted, "the claim check", |s| s.claimed_elsewhere == 1).await;
     restarted.shutdown().await.unwrap();
 
-    assert_eq!(w.placeholders().len(), 1);
-    assert_eq!(w.gl.pipelines(w.project).len(), 1);
+    w.assert_answered(1);
 }
 
 #[tokio::test]
 async fn two_relays_receiving_the_same_delivery_answer_it_once() {
     let w = world().await;
-    let first = w.relay(w.config()).await;
-    let second = w.relay(w.config()).await;
-    for n in 0..5 {
-        w.mention(&format!("@claude task {n}"));
-    }
+    let first = w.standard_relay().await;
+    let second = w.standard_relay().await;
+    w.mentions("task", 5);
     w.deliveries(10).await;
     let done = |r: &entrypoint::relay::Relay| {
         let s = r.stats();
@@ -242,8 +233,7 @@ async fn two_relays_receiving_the_same_delivery_answer_it_once() {
     let (a, b) = (first.stats(), second.stats());
     assert_eq!(a.pipelines + b.pipelines, 5, "{a:?} {b:?}");
     assert_eq!(a.claimed_elsewhere + b.claimed_elsewhere, 5);
-    assert_eq!(w.placeholders().len(), 5);
-    assert_eq!(w.gl.pipelines(w.project).len(), 5);
+    w.assert_answered(5);
     first.shutdown().await.unwrap();
     second.shutdown().await.unwrap();
 }
@@ -251,7 +241,7 @@ async fn two_relays_receiving_the_same_delivery_answer_it_once() {
 #[tokio::test]
 async fn a_burst_of_fifty_concurrent_mentions_gets_one_placeholder_and_one_pipeline_each() {
     let w = world().await;
-    let relay = w.relay(w.config()).await;
+    let relay = w.standard_relay().await;
     let mut notes = BTreeSet::new();
     for n in 0..50 {
         notes.insert(w.mention(&format!("@claude item {n}")).id);
@@ -283,16 +273,19 @@ async fn a_burst_of_fifty_concurrent_mentions_gets_one_placeholder_and_one_pipel
 #[tokio::test]
 async fn a_project_named_by_path_without_a_trigger_token_gets_its_pipeline_from_the_bot_token() {
     let w = world().await;
-    let mut config = w.config();
-    config.projects = vec![(
-        ProjectRef::Path("ACME/Widgets".to_owned()),
-        entrypoint::relay::config::ProjectRoute {
-            start: entrypoint::relay::config::PipelineStart::BotToken,
-            git_ref: "main".to_owned(),
-            bot_token: None,
-        },
-    )];
-    let relay = w.relay(config).await;
+    let relay = w
+        .relay(RelayConfig {
+            projects: vec![(
+                ProjectRef::Path("ACME/Widgets".to_owned()),
+                entrypoint::relay::config::ProjectRoute {
+                    start: entrypoint::relay::config::PipelineStart::BotToken,
+                    git_ref: "main".to_owned(),
+                    bot_token: None,
+                },
+            )],
+            ..w.config()
+        })
+        .await;
     let mention = w.mention("@codex write the release notes");
     wait_for(&relay, "the pipeline", |s| s.pipelines == 1).await;
     let pipelines = w.gl.pipelines(w.project);
@@ -316,9 +309,12 @@ async fn a_project_named_by_path_without_a_trigger_token_gets_its_pipeline_from_
 #[tokio::test]
 async fn deliveries_larger_than_the_limit_are_refused_with_413_and_unserved_projects_are_ignored() {
     let w = world().await;
-    let mut config = w.config();
-    config.max_body_bytes = 512;
-    let relay = w.relay(config).await;
+    let relay = w
+        .relay(RelayConfig {
+            max_body_bytes: 512,
+            ..w.config()
+        })
+        .await;
     w.mention("@claude this payload is far larger than 512 bytes");
     let deliveries = w.deliveries(1).await;
     assert_eq!(deliveries[0].status, Some(413));

@@ -13,15 +13,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use doubles::model::cli::{Cli, install};
-use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, anthropic, openai};
+use doubles::model::{Expectation, ModelDouble, Script, ToolCall, Turn, openai};
 use entrypoint::agent::Assistant;
 use entrypoint::agent::events::AssistantEvent;
 use entrypoint::agent::mcp::McpConfig;
 use entrypoint::agent::run::RunReport;
 use entrypoint::agent::run::{Outcome, RunSpec, run};
-use entrypoint::sandbox::{Capabilities, Network, Plan, ProbeProgram, SandboxUid, Settings};
+use entrypoint::sandbox::{Network, SandboxUid, Settings};
 
-use crate::support::runs;
+use crate::support::{fresh_netns, real_cli, runs};
 
 const INSIDE: &str = "DOUBLES_SANDBOX_TEST_NETNS";
 const CLI_BINARY: &str = "DOUBLES_SANDBOX_CLI_BINARY";
@@ -34,18 +34,7 @@ const ANTHROPIC_KEY: &str = "sk-ant-real-key-sandboxed-8a2b";
 /// fresh network namespace and asserts that it passed there; returns `false`. Inside: brings
 /// loopback up and returns `true`.
 async fn inside_fresh_netns(cli: Cli, test: &str) -> bool {
-    let ours = std::fs::read_link("/proc/self/ns/net").unwrap();
-    if let Some(parent) = std::env::var_os(INSIDE) {
-        assert_ne!(
-            ours.as_os_str(),
-            parent,
-            "refusing to change the host's firewall"
-        );
-        let lo = Command::new("ip")
-            .args(["link", "set", "lo", "up"])
-            .status()
-            .unwrap();
-        assert!(lo.success());
+    if fresh_netns::inside(INSIDE) {
         return true;
     }
     let installed = tokio::task::spawn_blocking(move || install(cli))
@@ -60,11 +49,7 @@ async fn inside_fresh_netns(cli: Cli, test: &str) -> bool {
         .collect();
     // Inside the one test binary, libtest knows the test as `<story module>::<test>`.
     let test = &format!("{}::{test}", module_path!().trim_start_matches("it::"));
-    let out = Command::new("unshare")
-        .args(["--net", "--"])
-        .arg(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(INSIDE, &ours)
+    let out = fresh_netns::run_again_inside(INSIDE, test)
         .env(CLI_BINARY, &reachable.binary)
         // As the job's processes do, the test process inside the namespace (the entrypoint's
         // stand-in) holds the secrets in its initial environment.
@@ -130,16 +115,13 @@ async fn fenced_run_with(
     if let Some(model) = model_override {
         spec.model = Some(model.to_owned());
     }
-    let plan = Plan {
-        // Each test its own uid: finishing kills every process of the uid, and other tests
-        // run meanwhile.
-        settings: Settings {
-            uid: SandboxUid::new(uid).unwrap(),
-            network: Network::Fenced { extra_hosts },
-        },
-        probe: ProbeProgram(std::env::var_os(PROBE).unwrap().into()),
-        capabilities: Capabilities::current().unwrap(),
+    // Each test its own uid: finishing kills every process of the uid, and other tests run
+    // meanwhile.
+    let settings = Settings {
+        uid: SandboxUid::new(uid).unwrap(),
+        network: Network::Fenced { extra_hosts },
     };
+    let plan = real_cli::plan(settings, std::env::var_os(PROBE).unwrap().into());
 
     let mut events = Vec::new();
     let report = run(&spec, &plan, |e| events.push(e.clone()))
@@ -187,66 +169,49 @@ async fn fenced_run_writes(
     assert!(!String::from_utf8_lossy(&saved.stdout).contains("AI_SANDBOX"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sandboxed_codex_completes_a_task_through_the_proxy() {
-    if !inside_fresh_netns(
-        Cli::Codex,
-        "sandboxed_codex_completes_a_task_through_the_proxy",
-    )
-    .await
-    {
-        return;
-    }
+/// Fenced as `uid`, `assistant` writes `fenced.txt` as the model asks (Codex with a path
+/// relative to the workspace, Claude Code with an absolute one, as each CLI's tool takes it)
+/// and answers.
+async fn fenced_cli_completes_a_task(assistant: Assistant, uid: u32) {
     let work = tempfile::tempdir().unwrap();
+    let (call, path, answer) = match assistant {
+        Assistant::Codex => ("call_s1", PathBuf::from("fenced.txt"), "Added fenced.txt."),
+        Assistant::Claude => (
+            "toolu_s1",
+            work.path().join("fenced.txt"),
+            "Wrote fenced.txt.",
+        ),
+    };
     let script = Script::new()
         .then(Turn::tool_call(ToolCall::write_file(
-            "call_s1",
-            "fenced.txt",
-            "inside\n",
+            call, path, "inside\n",
         )))
-        .then(
-            Turn::text("Added fenced.txt.").expecting(Expectation::ToolOutputFor("call_s1".into())),
-        );
-    let double = openai::start(script).await.unwrap();
+        .then(Turn::text(answer).expecting(Expectation::ToolOutputFor(call.into())));
+    let double = real_cli::model_double(assistant, script).await;
     fenced_run_writes(
-        Assistant::Codex,
-        64301,
+        assistant,
+        uid,
         &double,
         work.path(),
-        ("fenced.txt", "inside\n", "Added fenced.txt."),
+        ("fenced.txt", "inside\n", answer),
     )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sandboxed_claude_completes_a_task_through_the_proxy() {
-    if !inside_fresh_netns(
-        Cli::Claude,
-        "sandboxed_claude_completes_a_task_through_the_proxy",
-    )
-    .await
-    {
-        return;
+async fn sandboxed_codex_completes_a_task_through_the_proxy() {
+    let test = "sandboxed_codex_completes_a_task_through_the_proxy";
+    if inside_fresh_netns(Cli::Codex, test).await {
+        fenced_cli_completes_a_task(Assistant::Codex, 64301).await;
     }
-    let work = tempfile::tempdir().unwrap();
-    let target = work.path().join("fenced.txt");
-    let script = Script::new()
-        .then(Turn::tool_call(ToolCall::write_file(
-            "toolu_s1", &target, "inside\n",
-        )))
-        .then(
-            Turn::text("Wrote fenced.txt.")
-                .expecting(Expectation::ToolOutputFor("toolu_s1".into())),
-        );
-    let double = anthropic::start(script).await.unwrap();
-    fenced_run_writes(
-        Assistant::Claude,
-        64302,
-        &double,
-        work.path(),
-        ("fenced.txt", "inside\n", "Wrote fenced.txt."),
-    )
-    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandboxed_claude_completes_a_task_through_the_proxy() {
+    let test = "sandboxed_claude_completes_a_task_through_the_proxy";
+    if inside_fresh_netns(Cli::Claude, test).await {
+        fenced_cli_completes_a_task(Assistant::Claude, 64302).await;
+    }
 }
 
 /// The job's secrets: in the environment of the test process inside the namespace (standing in
@@ -257,7 +222,7 @@ const JOB_SECRETS: &[(&str, &str)] = &[
     ("CI_REGISTRY_PASSWORD", "registry-fenced-canary-93aa"),
     ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
     ("OPENAI_API_KEY", OPENAI_KEY),
-    ("TRACKER_TOKEN", TRACKER_TOKEN),
+    (real_cli::TRACKER_VARIABLE, TRACKER_TOKEN),
 ];
 /// An MCP server's token, a CI/CD variable of the job like the others.
 const TRACKER_TOKEN: &str = "tracker-fenced-canary-0b5d";
@@ -273,10 +238,7 @@ async fn fenced_proc_dump_finds_no_secret(assistant: Assistant, uid: u32) {
             doubles::sandbox::proc_dump(doubles::sandbox::PROC_DUMP_FILE),
         )))
         .then(Turn::text("Dumped.").expecting(Expectation::ToolOutputFor("call_proc_f".into())));
-    let double = match assistant {
-        Assistant::Claude => anthropic::start(script).await.unwrap(),
-        Assistant::Codex => openai::start(script).await.unwrap(),
-    };
+    let double = real_cli::model_double(assistant, script).await;
     let (report, _, _) = fenced_run(assistant, uid, &double, work.path()).await;
     job_shell.kill().unwrap();
     job_shell.wait().unwrap();
@@ -334,11 +296,7 @@ async fn fenced_codex_reaches_a_listed_mcp_server_only_through_the_proxy() {
         .then(
             Turn::tool_call(ToolCall::new(
                 "call_mcp",
-                doubles::model::ToolAction::CodexNamespacedFunction {
-                    namespace: "mcp__tracker".into(),
-                    name: doubles::mcp::TOOL.into(),
-                    arguments: serde_json::json!({"key": "WEB-7"}),
-                },
+                real_cli::tracker_call(Assistant::Codex),
             ))
             .expecting(Expectation::ToolOutputFor("call_direct".into())),
         )
@@ -352,14 +310,8 @@ async fn fenced_codex_reaches_a_listed_mcp_server_only_through_the_proxy() {
             },
         )));
     let double = openai::start(script).await.unwrap();
-    let config = McpConfig::parse(
-        "AI_MCP_CONFIG",
-        &format!(
-            "[mcp_servers.tracker]\nurl = \"{}\"\nheaders = {{ Authorization = \"Bearer ${{TRACKER_TOKEN}}\" }}\n",
-            tracker.url()
-        ),
-    )
-    .unwrap();
+    let config =
+        McpConfig::parse("AI_MCP_CONFIG", &real_cli::tracker_config(&tracker.url())).unwrap();
     // `o4-mini`: Codex lists MCP tools at once for models it does not know to search tools.
     let (report, _, _) = fenced_run_with(
         Assistant::Codex,
@@ -379,13 +331,7 @@ async fn fenced_codex_reaches_a_listed_mcp_server_only_through_the_proxy() {
         "{:?}",
         report.outcome
     );
-    let direct_output: Vec<String> = double
-        .model_calls()
-        .iter()
-        .flat_map(|c| c.tool_outputs())
-        .filter(|o| o.call_id == "call_direct")
-        .map(|o| o.text)
-        .collect();
+    let direct_output = real_cli::tool_outputs(&double, "call_direct");
     assert!(
         direct_output.iter().any(|t| t.contains("DIRECT-REFUSED"))
             && direct_output.iter().all(|t| !t.contains("DIRECT-REACHED")),

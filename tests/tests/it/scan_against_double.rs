@@ -16,6 +16,7 @@ use doubles::gitlab::faults::{FaultAction, FaultRule, Schedule};
 use doubles::gitlab::model::Pipeline;
 use doubles::gitlab::repo::{FileChange, Signature};
 use entrypoint::agent::{Assistant, Handle, Handles};
+use entrypoint::answer::Answered;
 use entrypoint::claim;
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable, ProjectId, ProjectRef};
 use entrypoint::gitlab::{ApiBaseUrl, ClientConfig, GitLab, GitLabToken};
@@ -352,7 +353,7 @@ async fn a_scan_answers_exactly_the_new_requests_and_a_second_scan_nothing() {
     let refusals: Vec<_> = report
         .handled
         .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Refused { .. }))
+        .filter(|(_, o)| matches!(o, Outcome::Handed(Answered::Refused { .. })))
         .map(|(n, _)| n.0)
         .collect();
     assert_eq!(refusals.len(), 2, "{report:#?}");
@@ -495,14 +496,21 @@ async fn a_scan_keeps_going_when_one_pipeline_cannot_start_and_fails_so_someone_
     assert_eq!(w.pipelines_by_note()[&note].len(), 1);
 }
 
-#[tokio::test]
-async fn a_mention_edited_after_it_was_answered_is_not_answered_again() {
+/// A world whose bot is the project bot "AI", with dana's issue "One" and her note `body` on
+/// it: the world, the issue's IID and the note's id.
+async fn one_mention(body: &str) -> (World, u64, u64) {
     let w = world(UserSpec::project_bot(1000, "AI")).await;
     let issue = w.issue("One");
     let DoubleNoteable::Issue(iid) = issue else {
         unreachable!("an issue")
     };
-    let note = w.note(issue, NoteSpec::new(w.dev.id, "@claude help"));
+    let note = w.note(issue, NoteSpec::new(w.dev.id, body));
+    (w, iid, note)
+}
+
+#[tokio::test]
+async fn a_mention_edited_after_it_was_answered_is_not_answered_again() {
+    let (w, iid, note) = one_mention("@claude help").await;
     w.scan().await;
     let edited = w
         .edit_note(iid, note, "@claude help, and also fix the typo")
@@ -612,15 +620,14 @@ async fn a_bot_whose_username_is_not_the_handle_reads_the_lists() {
 
 #[tokio::test]
 async fn a_note_edited_after_the_scan_checked_it_is_refused_by_the_job() {
-    let w = world(UserSpec::project_bot(1000, "AI")).await;
-    let issue = w.issue("One");
-    let DoubleNoteable::Issue(iid) = issue else {
-        unreachable!("an issue")
-    };
-    let note = w.note(issue, NoteSpec::new(w.dev.id, "@claude fix the typo"));
+    let (w, iid, note) = one_mention("@claude fix the typo").await;
+    let issue = DoubleNoteable::Issue(iid);
     let report = w.scan().await;
     assert!(
-        matches!(report.handled[..], [(_, Outcome::Started { .. })]),
+        matches!(
+            report.handled[..],
+            [(_, Outcome::Handed(Answered::Started { .. }))]
+        ),
         "{report:#?}"
     );
     let pipeline = w.gl.pipelines(w.project).remove(0);
@@ -675,12 +682,7 @@ async fn a_note_edited_after_the_scan_checked_it_is_refused_by_the_job() {
 
 #[tokio::test]
 async fn a_mention_whose_claimer_died_is_answered_once_by_the_next_scan_after_the_lease() {
-    let w = world(UserSpec::project_bot(1000, "AI")).await;
-    let issue = w.issue("One");
-    let DoubleNoteable::Issue(iid) = issue else {
-        unreachable!("an issue")
-    };
-    let note = w.note(issue, NoteSpec::new(w.dev.id, "@claude help"));
+    let (w, iid, note) = one_mention("@claude help").await;
     // A webhook job claimed the note and was cancelled before it handed the claim over.
     w.claim_before(Noteable::Issue(IssueIid(iid)), note).await;
     let lease = [("AI_CLAIM_LEASE_SECONDS", "2")];
@@ -693,7 +695,10 @@ async fn a_mention_whose_claimer_died_is_answered_once_by_the_next_scan_after_th
     tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
     let taken_over = w.scan_with(Handles::default(), &lease).await.unwrap();
     assert!(
-        matches!(taken_over.handled[..], [(_, Outcome::Started { .. })]),
+        matches!(
+            taken_over.handled[..],
+            [(_, Outcome::Handed(Answered::Started { .. }))]
+        ),
         "{taken_over:#?}"
     );
     assert_eq!(w.pipelines_by_note()[&note].len(), 1);

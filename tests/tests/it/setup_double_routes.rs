@@ -17,21 +17,16 @@ struct World {
 async fn world(spec: ProjectSpec) -> World {
     let gl = GitLabDouble::start().await.unwrap();
     let project = gl.add_project(spec).unwrap().id;
-    let owner = gl
-        .add_member_user(project, UserSpec::human("olga"), 50)
-        .unwrap();
-    let maintainer = gl
-        .add_member_user(project, UserSpec::human("alice"), 40)
-        .unwrap();
-    let developer = gl
-        .add_member_user(project, UserSpec::human("dana"), 30)
-        .unwrap();
+    let member = |name, role| {
+        gl.add_member_user(project, UserSpec::human(name), role)
+            .unwrap()
+    };
     World {
+        owner: member("olga", 50),
+        maintainer: member("alice", 40),
+        developer: member("dana", 30),
         gl,
         project,
-        owner,
-        maintainer,
-        developer,
         http: reqwest::Client::new(),
     }
 }
@@ -72,6 +67,17 @@ impl World {
     }
 }
 
+/// What GitLab answers with `status` and the body `{"message": message}`: its errors' shape.
+fn message(status: StatusCode, message: Value) -> (StatusCode, Value) {
+    (status, json!({ "message": message }))
+}
+
+/// The message of GitLab's `400 Bad request` answer, which `answer` must be.
+fn bad_request_message((status, body): (StatusCode, Value)) -> String {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    body["message"].as_str().expect("a message").to_owned()
+}
+
 #[tokio::test]
 async fn variables_are_maintainer_only_validate_masking_and_never_show_hidden_values() {
     let w = world(ProjectSpec::new("acme/widgets")).await;
@@ -83,19 +89,14 @@ async fn variables_are_maintainer_only_validate_masking_and_never_show_hidden_va
         (status, body),
         (StatusCode::FORBIDDEN, json!({"message": "403 Forbidden"}))
     );
-    let (status, body) = w
-        .post_json(
+    assert_eq!(
+        w.post_json(
             &path,
             &w.maintainer.token,
             json!({"key": "SHORT", "value": "abc", "masked": true}),
         )
-        .await;
-    assert_eq!(
-        (status, body),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"message": {"value": ["is invalid"]}})
-        )
+        .await,
+        message(StatusCode::BAD_REQUEST, json!({"value": ["is invalid"]}))
     );
     let (status, body) = w
         .post_json(
@@ -111,18 +112,16 @@ async fn variables_are_maintainer_only_validate_masking_and_never_show_hidden_va
                "protected": false, "masked": true, "raw": false, "environment_scope": "*",
                "description": null})
     );
-    let (status, body) = w
-        .post_json(
+    assert_eq!(
+        w.post_json(
             &path,
             &w.maintainer.token,
             json!({"key": "TOKEN", "value": "other-value"}),
         )
-        .await;
-    assert_eq!(
-        (status, body),
-        (
+        .await,
+        message(
             StatusCode::BAD_REQUEST,
-            json!({"message": {"key": ["(TOKEN) has already been taken"]}})
+            json!({"key": ["(TOKEN) has already been taken"]})
         )
     );
     let (_, listed) = w.get(&path, &w.maintainer.token).await;
@@ -143,30 +142,27 @@ async fn project_access_tokens_make_a_bot_member_and_show_the_token_once() {
     let w = world(ProjectSpec::new("acme/widgets")).await;
     let path = format!("/projects/{}/access_tokens", w.project);
     let body = json!({"name": "Claude", "scopes": ["api"], "access_level": 30, "expires_at": "2099-01-01"});
-    let (status, answer) = w.post_json(&path, &w.maintainer.token, body).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let refused = bad_request_message(w.post_json(&path, &w.maintainer.token, body).await);
     assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("400 Bad request - Expires at must be before")
+        refused.starts_with("400 Bad request - Expires at must be before"),
+        "{refused}"
     );
     let too_high = json!({"name": "Claude", "scopes": ["api"], "access_level": 50});
-    let (status, answer) = w.post_json(&path, &w.maintainer.token, too_high).await;
     assert_eq!(
-        (status, answer),
-        (
+        w.post_json(&path, &w.maintainer.token, too_high).await,
+        message(
             StatusCode::BAD_REQUEST,
-            json!({"message": "400 Bad request - Access level of the token contains permissions not held by the creating user"})
+            json!(
+                "400 Bad request - Access level of the token contains permissions not held by the creating user"
+            )
         )
     );
     let good = json!({"name": "Claude", "scopes": ["api"], "access_level": 30});
-    let (status, answer) = w.post_json(&path, &w.developer.token, good.clone()).await;
     assert_eq!(
-        (status, answer),
-        (
+        w.post_json(&path, &w.developer.token, good.clone()).await,
+        message(
             StatusCode::BAD_REQUEST,
-            json!({"message": "400 Bad request - User does not have permission to create project access token"})
+            json!("400 Bad request - User does not have permission to create project access token")
         )
     );
     let (status, created) = w.post_json(&path, &w.maintainer.token, good).await;
@@ -205,20 +201,9 @@ async fn gitlab_com_free_has_no_project_access_tokens_and_only_owners_lift_no_on
     let path = format!("/projects/{}/access_tokens", w.project);
     let (status, _) = w.get(&path, &w.owner.token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, answer) = w
-        .post_json(
-            &path,
-            &w.owner.token,
-            json!({"name": "Claude", "scopes": ["api"]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .contains("does not have permission")
-    );
+    let claude = json!({"name": "Claude", "scopes": ["api"]});
+    let refused = bad_request_message(w.post_json(&path, &w.owner.token, claude).await);
+    assert!(refused.contains("does not have permission"), "{refused}");
 
     let project = format!("/projects/{}", w.project);
     let (_, read) = w.get(&project, &w.maintainer.token).await;
@@ -255,13 +240,12 @@ async fn gitlab_com_free_has_no_project_access_tokens_and_only_owners_lift_no_on
 async fn schedules_files_branches_and_commits_follow_the_docs() {
     let w = world(ProjectSpec::new("acme/widgets")).await;
     let p = w.project;
-    let (status, schedule) = w
-        .post_json(
-            &format!("/projects/{p}/pipeline_schedules"),
-            &w.developer.token,
-            json!({"description": "scan", "ref": "main", "cron": "*/10 * * * *"}),
-        )
-        .await;
+    // Everything here is done by dana, a Developer.
+    let post = async |path: &str, body: Value| w.post_json(path, &w.developer.token, body).await;
+    let get = async |path: &str| w.get(path, &w.developer.token).await;
+    let schedules = format!("/projects/{p}/pipeline_schedules");
+    let scan = json!({"description": "scan", "ref": "main", "cron": "*/10 * * * *"});
+    let (status, schedule) = post(&schedules, scan).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         (
@@ -271,74 +255,37 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
         ),
         (json!("UTC"), json!(true), json!("dana"))
     );
-    let (status, variable) = w
-        .post_json(
-            &format!(
-                "/projects/{p}/pipeline_schedules/{}/variables",
-                schedule["id"]
-            ),
-            &w.developer.token,
-            json!({"key": "AI_SCAN", "value": "1"}),
-        )
-        .await;
+    let variables = format!("{schedules}/{}/variables", schedule["id"]);
+    let (status, variable) = post(&variables, json!({"key": "AI_SCAN", "value": "1"})).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(variable["variable_type"], "env_var");
-    let (status, _) = w
-        .post_json(
-            &format!("/projects/{p}/pipeline_schedules"),
-            &w.developer.token,
-            json!({"description": "bad", "ref": "main", "cron": "every minute"}),
-        )
-        .await;
+    let bad = json!({"description": "bad", "ref": "main", "cron": "every minute"});
+    let (status, _) = post(&schedules, bad).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    let file = format!("/projects/{p}/repository/files/README.md?ref=main");
-    let (status, readme) = w.get(&file, &w.developer.token).await;
+    let files = format!("/projects/{p}/repository/files");
+    let (status, readme) = get(&format!("{files}/README.md?ref=main")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         (readme["encoding"].clone(), readme["content"].clone()),
         (json!("base64"), json!("IyB3aWRnZXRzCg=="))
     );
-    let (status, missing) = w
-        .get(
-            &format!("/projects/{p}/repository/files/.gitlab-ci.yml?ref=main"),
-            &w.developer.token,
-        )
-        .await;
     assert_eq!(
-        (status, missing),
-        (
-            StatusCode::NOT_FOUND,
-            json!({"message": "404 File Not Found"})
-        )
+        get(&format!("{files}/.gitlab-ci.yml?ref=main")).await,
+        message(StatusCode::NOT_FOUND, json!("404 File Not Found"))
     );
 
     let branches = format!("/projects/{p}/repository/branches");
-    let (status, branch) = w
-        .post_json(
-            &branches,
-            &w.developer.token,
-            json!({"branch": "feature", "ref": "main"}),
-        )
-        .await;
+    let feature = json!({"branch": "feature", "ref": "main"});
+    let (status, branch) = post(&branches, feature.clone()).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         (branch["name"].clone(), branch["protected"].clone()),
         (json!("feature"), json!(false))
     );
-    let (status, again) = w
-        .post_json(
-            &branches,
-            &w.developer.token,
-            json!({"branch": "feature", "ref": "main"}),
-        )
-        .await;
     assert_eq!(
-        (status, again),
-        (
-            StatusCode::BAD_REQUEST,
-            json!({"message": "Branch already exists"})
-        )
+        post(&branches, feature).await,
+        message(StatusCode::BAD_REQUEST, json!("Branch already exists"))
     );
 
     let commits = format!("/projects/{p}/repository/commits");
@@ -346,19 +293,14 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
         json!({"branch": "feature", "commit_message": "Add CI",
                "actions": [{"action": action, "file_path": ".gitlab-ci.yml", "content": "x: 1\n"}]})
     };
-    let (status, refused) = w
-        .post_json(&commits, &w.developer.token, action("update"))
-        .await;
     assert_eq!(
-        (status, refused),
-        (
+        post(&commits, action("update")).await,
+        message(
             StatusCode::BAD_REQUEST,
-            json!({"message": "A file with this name doesn't exist"})
+            json!("A file with this name doesn't exist")
         )
     );
-    let (status, commit) = w
-        .post_json(&commits, &w.developer.token, action("create"))
-        .await;
+    let (status, commit) = post(&commits, action("create")).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         (commit["title"].clone(), commit["author_name"].clone()),
@@ -371,12 +313,11 @@ async fn schedules_files_branches_and_commits_follow_the_docs() {
     );
     let to_main = json!({"branch": "main", "commit_message": "direct",
                          "actions": [{"action": "create", "file_path": "y", "content": "y"}]});
-    let (status, body) = w.post_json(&commits, &w.developer.token, to_main).await;
     assert_eq!(
-        (status, body),
-        (
+        post(&commits, to_main).await,
+        message(
             StatusCode::FORBIDDEN,
-            json!({"message": "403 Forbidden - You are not allowed to push into this branch"})
+            json!("403 Forbidden - You are not allowed to push into this branch")
         )
     );
 }

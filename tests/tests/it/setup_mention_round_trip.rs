@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use doubles::gitlab::double::{GitLabDouble, IssueSpec, NoteSpec, Noteable, ProjectSpec, UserSpec};
+use doubles::gitlab::double::{
+    GitLabDouble, HookSpec, IssueSpec, NoteSpec, Noteable, ProjectSpec, UserSpec,
+};
+use doubles::gitlab::model::HookDelivery;
 use doubles::gitlab::version::GitLabVersion;
 use entrypoint::agent::{Assistant, Handles};
 use entrypoint::setup::{self, Outcome};
@@ -13,6 +16,7 @@ use entrypoint::trigger::decision::{BotIdentity, Decision, SkipReason, decide};
 use entrypoint::trigger::load::{Entry, detect};
 
 use crate::support::gitlab_client::client;
+use crate::support::seeded::trigger_url;
 use crate::support::setup::{Quiet, webhook_options};
 
 /// What the triggered job would decide for the pipeline's `TRIGGER_PAYLOAD`.
@@ -30,6 +34,18 @@ fn job_decision(payload: &str, project: u64, bot: &BotIdentity) -> Decision {
     assert_eq!(variable, "TRIGGER_PAYLOAD");
     let trigger = trigger.expect("an issue comment is supported");
     decide(&trigger, Some(bot), Some(Assistant::Claude))
+}
+
+/// `author` comments `body` on issue `on`, and GitLab fires the Comments hook.
+fn comment(gl: &GitLabDouble, project: u64, on: u64, author: u64, body: &str) {
+    let spec = NoteSpec::new(author, body).emit_hooks();
+    gl.add_note(project, Noteable::Issue(on), spec).unwrap();
+}
+
+/// The first `n` deliveries of the project's hooks, once GitLab made them.
+async fn delivered(gl: &GitLabDouble, n: usize) -> Vec<HookDelivery> {
+    let deliveries = gl.wait_for_deliveries(n, Duration::from_secs(10));
+    deliveries.await.unwrap()
 }
 
 /// The fallback design: GitLab before 16.10 has no custom webhook templates, so the hook sends
@@ -75,16 +91,8 @@ async fn a_comment_after_webhook_setup_starts_a_pipeline_the_job_acts_on() {
     let issue = gl
         .create_issue(project, IssueSpec::new(dana.id, "Broken build"))
         .unwrap();
-    gl.add_note(
-        project,
-        Noteable::Issue(issue.iid),
-        NoteSpec::new(dana.id, "@claude please fix this").emit_hooks(),
-    )
-    .unwrap();
-    let deliveries = gl
-        .wait_for_deliveries(1, Duration::from_secs(10))
-        .await
-        .unwrap();
+    comment(&gl, project, issue.iid, dana.id, "@claude please fix this");
+    let deliveries = delivered(&gl, 1).await;
     assert_eq!(deliveries[0].status, Some(201), "{:?}", deliveries[0]);
     let pipelines = gl.pipelines(project);
     assert_eq!(pipelines.len(), 1);
@@ -101,15 +109,14 @@ async fn a_comment_after_webhook_setup_starts_a_pipeline_the_job_acts_on() {
     );
 
     // The bot's own comment comes back the same way and is skipped.
-    gl.add_note(
+    comment(
+        &gl,
         project,
-        Noteable::Issue(issue.iid),
-        NoteSpec::new(me.id.0, "@claude please fix this too").emit_hooks(),
-    )
-    .unwrap();
-    gl.wait_for_deliveries(2, Duration::from_secs(10))
-        .await
-        .unwrap();
+        issue.iid,
+        me.id.0,
+        "@claude please fix this too",
+    );
+    delivered(&gl, 2).await;
     let pipelines = gl.pipelines(project);
     assert_eq!(pipelines.len(), 2);
     let second = pipelines
@@ -138,27 +145,13 @@ async fn without_setup_lowering_the_role_a_free_project_refuses_the_webhook_trig
     let owner = gl.add_user(UserSpec::human("olga")).unwrap();
     gl.add_member(project, owner.id, 50).unwrap();
     let token = gl.add_trigger(project, owner.id, "by hand").unwrap();
-    gl.add_hook(
-        project,
-        doubles::gitlab::double::HookSpec::notes(&format!(
-            "{}/projects/{project}/ref/main/trigger/pipeline?token={token}",
-            gl.api_url()
-        )),
-    )
-    .unwrap();
+    let url = trigger_url(&gl, project, &token);
+    gl.add_hook(project, HookSpec::notes(&url)).unwrap();
     let issue = gl
         .create_issue(project, IssueSpec::new(owner.id, "x"))
         .unwrap();
-    gl.add_note(
-        project,
-        Noteable::Issue(issue.iid),
-        NoteSpec::new(owner.id, "@claude hi").emit_hooks(),
-    )
-    .unwrap();
-    let deliveries = gl
-        .wait_for_deliveries(1, Duration::from_secs(10))
-        .await
-        .unwrap();
+    comment(&gl, project, issue.iid, owner.id, "@claude hi");
+    let deliveries = delivered(&gl, 1).await;
     assert_eq!(deliveries[0].status, Some(400));
     assert!(gl.pipelines(project).is_empty());
 }

@@ -122,6 +122,31 @@ async fn setup_once(w: &World, options: &Options) -> (anyhow::Result<Outcome>, S
     (outcome, script)
 }
 
+/// [`setup_once`], which must apply a plan; what it said.
+async fn setup_applies(w: &World, options: &Options) -> Script {
+    let (outcome, script) = setup_once(w, options).await;
+    assert_eq!(outcome.expect("setup succeeds"), Outcome::Applied);
+    script
+}
+
+/// The relay setup points the hook at in relay mode, and the hook's secret.
+const RELAY_URL: &str = "https://relay.example.com/hook";
+const RELAY_SECRET: &str = "relay-secret-0123456789";
+
+/// `--mode relay` with [`RELAY_URL`] and [`RELAY_SECRET`].
+fn relay_mode() -> Mode {
+    Mode::Relay {
+        url: url::Url::parse(RELAY_URL).expect("URL"),
+        secret: Secret::new(RELAY_SECRET),
+    }
+}
+
+/// A Maintainer's `acme/widgets` whose "minimum role to use pipeline variables" is `role`.
+async fn world_with_minimum_role(role: &str) -> World {
+    let spec = ProjectSpec::new("acme/widgets").pipeline_variables_minimum_role(role);
+    world(spec, 40).await
+}
+
 #[tokio::test]
 async fn webhook_setup_of_an_empty_project_creates_exactly_the_documented_objects() {
     let w = world(ProjectSpec::new("acme/widgets"), 40).await;
@@ -331,8 +356,7 @@ async fn an_unmaskable_model_key_fails_clearly_and_writes_nothing() {
 #[tokio::test]
 async fn scan_mode_creates_a_schedule_with_ai_scan_and_no_webhook() {
     let w = world(ProjectSpec::new("acme/widgets"), 40).await;
-    let (outcome, _) = setup_once(&w, &options(w.project, Mode::Scan)).await;
-    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    setup_applies(&w, &options(w.project, Mode::Scan)).await;
     let schedules = w.gl.pipeline_schedules(w.project);
     assert_eq!(schedules.len(), 1);
     let s = &schedules[0];
@@ -358,19 +382,12 @@ async fn scan_mode_creates_a_schedule_with_ai_scan_and_no_webhook() {
 #[tokio::test]
 async fn relay_mode_points_the_hook_at_the_relay_with_its_secret() {
     let w = world(ProjectSpec::new("acme/widgets"), 40).await;
-    let relay = Mode::Relay {
-        url: url::Url::parse("https://relay.example.com/hook").unwrap(),
-        secret: Secret::new("relay-secret-0123456789"),
-    };
-    let (outcome, script) = setup_once(&w, &options(w.project, relay.clone())).await;
-    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    let relay = relay_mode();
+    let script = setup_applies(&w, &options(w.project, relay.clone())).await;
     let hooks = w.gl.hooks(w.project);
     assert_eq!(hooks.len(), 1);
-    assert_eq!(hooks[0].url, "https://relay.example.com/hook");
-    assert_eq!(
-        w.gl.hook_token(hooks[0].id).as_deref(),
-        Some("relay-secret-0123456789")
-    );
+    assert_eq!(hooks[0].url, RELAY_URL);
+    assert_eq!(w.gl.hook_token(hooks[0].id).as_deref(), Some(RELAY_SECRET));
     // Comments, and the issue and merge request events the relay answers assignments, review
     // requests, the trigger label and description mentions from.
     let h = &hooks[0];
@@ -381,7 +398,7 @@ async fn relay_mode_points_the_hook_at_the_relay_with_its_secret() {
     );
     assert!(!h.push_events, "{h:?}");
     assert!(w.gl.triggers(w.project).is_empty());
-    assert!(!script.text().contains("relay-secret-0123456789"));
+    assert!(!script.text().contains(RELAY_SECRET));
     let (outcome, _) = setup_once(&w, &options(w.project, relay)).await;
     assert_eq!(outcome.unwrap(), Outcome::NothingToDo);
 }
@@ -389,19 +406,15 @@ async fn relay_mode_points_the_hook_at_the_relay_with_its_secret() {
 #[tokio::test]
 async fn a_relay_hook_with_comments_only_gets_the_issue_and_merge_request_events() {
     let w = world(ProjectSpec::new("acme/widgets"), 40).await;
-    let mut spec = HookSpec::notes("https://relay.example.com/hook");
-    spec.token = Some("relay-secret-0123456789".into());
+    let mut spec = HookSpec::notes(RELAY_URL);
+    spec.token = Some(RELAY_SECRET.into());
     let id = w.gl.add_hook(w.project, spec).unwrap();
-    let relay = Mode::Relay {
-        url: url::Url::parse("https://relay.example.com/hook").unwrap(),
-        secret: Secret::new("relay-secret-0123456789"),
-    };
-    let (outcome, script) = setup_once(&w, &options(w.project, relay.clone())).await;
-    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    let relay = relay_mode();
+    let script = setup_applies(&w, &options(w.project, relay.clone())).await;
     assert!(
-        script
-            .text()
-            .contains(&format!("Updated webhook {id} to https://relay.example.com/hook with the issue and merge request events.")),
+        script.text().contains(&format!(
+            "Updated webhook {id} to {RELAY_URL} with the issue and merge request events."
+        )),
         "{}",
         script.text()
     );
@@ -426,7 +439,7 @@ async fn a_relay_hook_with_comments_only_gets_the_issue_and_merge_request_events
     );
     assert_eq!(
         w.gl.hook_token(id).as_deref(),
-        Some("relay-secret-0123456789"),
+        Some(RELAY_SECRET),
         "the secret token is left as it was"
     );
     let (outcome, _) = setup_once(&w, &options(w.project, relay)).await;
@@ -438,8 +451,7 @@ async fn no_mr_prints_the_include_block_and_opens_nothing() {
     let w = world(ProjectSpec::new("acme/widgets"), 40).await;
     let mut opts = options(w.project, Mode::Webhook);
     opts.merge_request = false;
-    let (outcome, script) = setup_once(&w, &opts).await;
-    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    let script = setup_applies(&w, &opts).await;
     let out = script.text();
     assert!(
         out.contains("    include:\n      - project: 'tools/assistants'\n        ref: 'v1.0.0'\n        file: '/templates/claude.yml'"),
@@ -475,8 +487,7 @@ async fn an_existing_ci_file_is_updated_in_the_merge_request_not_on_main() {
         },
     )
     .unwrap();
-    let (outcome, script) = setup_once(&w, &options(w.project, Mode::Webhook)).await;
-    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    let script = setup_applies(&w, &options(w.project, Mode::Webhook)).await;
     assert!(script.text().contains("updates .gitlab-ci.yml"));
     let on_branch = String::from_utf8(
         repo.file_at("entrypoint-setup", ".gitlab-ci.yml")
@@ -508,8 +519,7 @@ async fn gitlab_com_free_says_so_and_takes_a_bot_users_personal_access_token() {
     let mut opts = options(w.project, Mode::Webhook);
     opts.bot_token = Some(Secret::new(bot.token.clone()));
     w.gl.clear_requests();
-    let (outcome, script) = setup_once(&w, &opts).await;
-    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    let script = setup_applies(&w, &opts).await;
     assert!(w.gl.access_tokens(w.project).is_empty());
     let stored =
         w.gl.variables(w.project)
@@ -532,11 +542,7 @@ async fn gitlab_com_free_says_so_and_takes_a_bot_users_personal_access_token() {
 
 #[tokio::test]
 async fn a_maintainer_cannot_lift_no_one_allowed_and_is_told_to_ask_an_owner() {
-    let w = world(
-        ProjectSpec::new("acme/widgets").pipeline_variables_minimum_role("no_one_allowed"),
-        40,
-    )
-    .await;
+    let w = world_with_minimum_role("no_one_allowed").await;
     let message = format!(
         "{:#}",
         setup_once(&w, &options(w.project, Mode::Webhook))
@@ -559,8 +565,7 @@ async fn a_lost_token_variable_makes_a_new_token_and_says_the_old_one_cannot_be_
     let deleted = w.delete("/variables/GITLAB_TOKEN").await;
     assert_eq!(deleted.status(), reqwest::StatusCode::NO_CONTENT);
     w.gl.clear_requests();
-    let (outcome, script) = setup_once(&w, &opts).await;
-    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    let script = setup_applies(&w, &opts).await;
     let out = script.text();
     assert!(
         out.contains("1 active token(s) named \"Claude\" exist but GitLab cannot show them again"),
@@ -587,8 +592,7 @@ async fn a_deleted_webhook_is_recreated_with_the_existing_trigger_token() {
     let deleted = w.delete(&format!("/hooks/{}", hook.id)).await;
     assert_eq!(deleted.status(), reqwest::StatusCode::NO_CONTENT);
     w.gl.clear_requests();
-    let (outcome, _) = setup_once(&w, &opts).await;
-    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    setup_applies(&w, &opts).await;
     assert_eq!(
         writes(&w.gl.requests()),
         vec![format!("POST /api/v4/projects/{}/hooks", w.project)]
@@ -607,8 +611,7 @@ async fn codex_after_claude_adds_its_key_and_its_include_to_the_same_merge_reque
     let mut codex = options(w.project, Mode::Webhook);
     codex.assistant = Assistant::Codex;
     codex.model_key = Some(Secret::new("sk-proj-codex-0123456789"));
-    let (outcome, script) = setup_once(&w, &codex).await;
-    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    let script = setup_applies(&w, &codex).await;
     assert!(
         script
             .text()
@@ -666,17 +669,9 @@ async fn codex_after_claude_adds_its_key_and_its_include_to_the_same_merge_reque
 async fn relay_mode_judges_pipeline_variables_by_the_bot_not_by_the_maintainer() {
     // The relay may start pipelines with the bot's token: a Developer. A project set to
     // `maintainer` lets the Maintainer running setup pass, and would refuse every hand-off.
-    let w = world(
-        ProjectSpec::new("acme/widgets").pipeline_variables_minimum_role("maintainer"),
-        40,
-    )
-    .await;
-    let relay = Mode::Relay {
-        url: url::Url::parse("https://relay.example.com/hook").unwrap(),
-        secret: Secret::new("relay-secret-0123456789"),
-    };
-    let (outcome, script) = setup_once(&w, &options(w.project, relay)).await;
-    assert_eq!(outcome.unwrap(), Outcome::Applied);
+    let w = world_with_minimum_role("maintainer").await;
+    let relay = relay_mode();
+    let script = setup_applies(&w, &options(w.project, relay)).await;
     assert!(
         script
             .text()

@@ -11,12 +11,20 @@ use std::time::{Duration, Instant};
 
 use doubles::ci_config::{Template, load, load_with};
 use doubles::ci_rules::{Rule, Vars, decide, vars};
-use doubles::gitlab::double::{NoteSpec, Noteable as DoubleNoteable};
+use doubles::gitlab::double::Noteable as DoubleNoteable;
 use yaml_rust2::Yaml;
 
+use crate::support::note_hook::hooked_comment;
 use crate::support::story::{Story, story_world};
 
 const TEMPLATES: [(&str, &str); 2] = [("claude.yml", "claude"), ("codex.yml", "codex")];
+
+/// Each template as [`TEMPLATES`] names it, loaded with its inputs' defaults.
+fn loaded() -> impl Iterator<Item = (&'static str, &'static str, Template)> {
+    TEMPLATES
+        .into_iter()
+        .map(|(file, assistant)| (file, assistant, load(file)))
+}
 
 /// The template's jobs in file order.
 trait Jobs {
@@ -140,6 +148,64 @@ fn job_added_with_its_variables(job: &Yaml, pipeline_vars: &Vars) -> bool {
 
 fn pipeline(pairs: &[(&'static str, &str)]) -> Vars {
     vars(pairs)
+}
+
+/// The sources of the pipelines a project has without a webhook, a relay or a scan. Not
+/// "trigger": GitLab sets TRIGGER_PAYLOAD on every trigger-token pipeline
+/// (templates/README.md); a downstream `pipeline` created by `trigger:` has none.
+const ORDINARY_SOURCES: [&str; 6] = [
+    "push",
+    "merge_request_event",
+    "web",
+    "api",
+    "schedule",
+    "pipeline",
+];
+
+/// A pipeline of `source` with no other variable: what pushes, merge requests, the UI and the
+/// API start in a consumer's project every day.
+fn plain(source: &str) -> Vars {
+    pipeline(&[("CI_PIPELINE_SOURCE", source)])
+}
+
+/// Asserts `job` is added to none of the plain pipelines of `sources`.
+fn added_to_none(file: &str, job: &Yaml, sources: &[&str]) {
+    for source in sources {
+        assert!(
+            !job_added(job, &plain(source)),
+            "{file} in a {source} pipeline"
+        );
+    }
+}
+
+/// A pipeline started by the webhook (a trigger with its payload file).
+fn webhook() -> Vars {
+    pipeline(&[
+        ("CI_PIPELINE_SOURCE", "trigger"),
+        ("TRIGGER_PAYLOAD", "/builds/tmp/TRIGGER_PAYLOAD"),
+    ])
+}
+
+/// `AI_SCAN` in a pipeline of `source`: the scheduled scan when `source` is `schedule`.
+fn scan_in(source: &str) -> Vars {
+    pipeline(&[("CI_PIPELINE_SOURCE", source), ("AI_SCAN", "true")])
+}
+
+/// A Duo flow's pipeline (the API with `AI_FLOW_INPUT`).
+fn flow() -> Vars {
+    pipeline(&[
+        ("CI_PIPELINE_SOURCE", "api"),
+        ("AI_FLOW_INPUT", "@claude @codex hi"),
+    ])
+}
+
+/// The assistant of the other template.
+fn other(assistant: &str) -> &'static str {
+    if assistant == "claude" {
+        "codex"
+    } else {
+        "claude"
+    }
 }
 
 fn relay(assistant: &str) -> Vars {
@@ -269,24 +335,25 @@ fn both_templates_parse_and_their_job_names_differ() {
 
 #[test]
 fn the_scan_job_runs_only_in_a_schedule_that_asks_for_it() {
-    for (file, assistant) in TEMPLATES {
-        let t = load(file);
+    for (file, assistant, t) in loaded() {
         let (_, scan) = t.scan_job();
-        let schedule = pipeline(&[("CI_PIPELINE_SOURCE", "schedule"), ("AI_SCAN", "true")]);
-        assert!(job_added(scan, &schedule), "{file}");
-        for source in [
-            "push",
-            "merge_request_event",
-            "web",
-            "api",
-            "trigger",
-            "schedule",
-        ] {
-            let vars = pipeline(&[("CI_PIPELINE_SOURCE", source)]);
-            assert!(!job_added(scan, &vars), "{file} in a {source} pipeline");
-        }
-        let on_push = pipeline(&[("CI_PIPELINE_SOURCE", "push"), ("AI_SCAN", "true")]);
-        assert!(!job_added(scan, &on_push), "{file}: AI_SCAN on a push");
+        assert!(job_added(scan, &scan_in("schedule")), "{file}");
+        added_to_none(
+            file,
+            scan,
+            &[
+                "push",
+                "merge_request_event",
+                "web",
+                "api",
+                "trigger",
+                "schedule",
+            ],
+        );
+        assert!(
+            !job_added(scan, &scan_in("push")),
+            "{file}: AI_SCAN on a push"
+        );
         assert!(
             !job_added(scan, &relay(assistant)),
             "{file}: a relayed mention"
@@ -325,22 +392,9 @@ fn the_scan_job_runs_only_in_a_schedule_that_asks_for_it() {
 
 #[test]
 fn ordinary_pipelines_start_no_job() {
-    for (file, _) in TEMPLATES {
-        let t = load(file);
+    for (file, _, t) in loaded() {
         let (_, job) = t.job();
-        // Not "trigger": GitLab sets TRIGGER_PAYLOAD on every trigger-token pipeline
-        // (templates/README.md); a downstream `pipeline` created by `trigger:` has none.
-        for source in [
-            "push",
-            "merge_request_event",
-            "web",
-            "api",
-            "schedule",
-            "pipeline",
-        ] {
-            let vars = pipeline(&[("CI_PIPELINE_SOURCE", source)]);
-            assert!(!job_added(job, &vars), "{file} in a {source} pipeline");
-        }
+        added_to_none(file, job, &ORDINARY_SOURCES);
         let push_with_assistant =
             pipeline(&[("CI_PIPELINE_SOURCE", "push"), ("AI_ASSISTANT", "claude")]);
         assert!(!job_added(job, &push_with_assistant), "{file}");
@@ -349,15 +403,10 @@ fn ordinary_pipelines_start_no_job() {
 
 #[test]
 fn a_relayed_trigger_starts_only_its_assistants_job() {
-    for (file, assistant) in TEMPLATES {
-        let t = load(file);
+    for (file, assistant, t) in loaded() {
         let (_, job) = t.job();
         assert!(job_added(job, &relay(assistant)), "{file}");
-        let other = if assistant == "claude" {
-            "codex"
-        } else {
-            "claude"
-        };
+        let other = other(assistant);
         assert!(!job_added(job, &relay(other)), "{file} for {other}");
         let mut api = relay(assistant);
         api.insert("CI_PIPELINE_SOURCE".into(), "api".into());
@@ -367,27 +416,20 @@ fn a_relayed_trigger_starts_only_its_assistants_job() {
 
 #[test]
 fn webhook_scheduled_scan_and_flow_pipelines_start_a_job() {
-    for (file, _) in TEMPLATES {
-        let t = load(file);
+    for (file, _, t) in loaded() {
         let (_, job) = t.job();
-        let webhook = pipeline(&[
-            ("CI_PIPELINE_SOURCE", "trigger"),
-            ("TRIGGER_PAYLOAD", "/builds/tmp/TRIGGER_PAYLOAD"),
-        ]);
-        assert!(job_added(job, &webhook), "{file}: webhook");
-        let scan = pipeline(&[("CI_PIPELINE_SOURCE", "schedule"), ("AI_SCAN", "true")]);
+        assert!(job_added(job, &webhook()), "{file}: webhook");
+        let scan = scan_in("schedule");
         assert!(
             !job_added(job, &scan),
             "{file}: the scan job answers a schedule"
         );
         assert!(job_added(t.scan_job().1, &scan), "{file}: scan");
-        let flow = pipeline(&[
-            ("CI_PIPELINE_SOURCE", "api"),
-            ("AI_FLOW_INPUT", "@claude @codex hi"),
-        ]);
-        assert!(job_added(job, &flow), "{file}: flow");
-        let scan_on_push = pipeline(&[("CI_PIPELINE_SOURCE", "push"), ("AI_SCAN", "true")]);
-        assert!(!job_added(job, &scan_on_push), "{file}: AI_SCAN on a push");
+        assert!(job_added(job, &flow()), "{file}: flow");
+        assert!(
+            !job_added(job, &scan_in("push")),
+            "{file}: AI_SCAN on a push"
+        );
     }
 }
 
@@ -396,8 +438,7 @@ fn webhook_scheduled_scan_and_flow_pipelines_start_a_job() {
 /// writes.
 #[test]
 fn every_assistant_job_keeps_its_audit_trail_even_when_it_fails() {
-    for (file, _) in TEMPLATES {
-        let t = load(file);
+    for (file, _, t) in loaded() {
         for (name, job) in t.jobs() {
             assert_eq!(
                 job["artifacts"]["when"].as_str(),
@@ -418,8 +459,7 @@ fn every_assistant_job_keeps_its_audit_trail_even_when_it_fails() {
 
 #[test]
 fn the_job_is_pinned_serialised_uninterruptible_and_finalized() {
-    for (file, assistant) in TEMPLATES {
-        let t = load(file);
+    for (file, assistant, t) in loaded() {
         let (_, job) = t.job();
         // The assistant image, unless the ack job's dotenv report replaces AI_JOB_IMAGE.
         assert_eq!(job["image"]["name"].as_str(), Some("$AI_JOB_IMAGE"));
@@ -496,8 +536,7 @@ fn the_job_is_pinned_serialised_uninterruptible_and_finalized() {
 
 #[test]
 fn variables_are_namespaced_and_fit_for_pushing() {
-    for (file, assistant) in TEMPLATES {
-        let t = load(file);
+    for (file, assistant, t) in loaded() {
         let (_, job) = t.job();
         let vars = job["variables"].as_hash().expect("variables");
         let model_var = format!("{}_MODEL", assistant.to_uppercase());
@@ -525,8 +564,7 @@ fn variables_are_namespaced_and_fit_for_pushing() {
 
 #[test]
 fn the_ack_job_runs_in_the_slim_image_before_the_answer_in_webhook_pipelines_only() {
-    for (file, assistant) in TEMPLATES {
-        let t = load(file);
+    for (file, assistant, t) in loaded() {
         let (name, ack) = t.ack_job();
         let (_, answer) = t.job();
         assert_eq!(name, format!("ai-{assistant}-ack"));
@@ -569,33 +607,14 @@ fn the_ack_job_runs_in_the_slim_image_before_the_answer_in_webhook_pipelines_onl
         assert_eq!(needs[0]["job"].as_str(), Some(name));
         assert_eq!(needs[0]["optional"].as_bool(), Some(true));
 
-        let webhook = pipeline(&[
-            ("CI_PIPELINE_SOURCE", "trigger"),
-            ("TRIGGER_PAYLOAD", "/builds/tmp/TRIGGER_PAYLOAD"),
-        ]);
-        assert!(job_added(ack, &webhook), "{file}: webhook");
+        assert!(job_added(ack, &webhook()), "{file}: webhook");
         assert!(
             !job_added(ack, &relay(assistant)),
             "{file}: the relay acknowledged"
         );
-        for source in [
-            "push",
-            "merge_request_event",
-            "web",
-            "api",
-            "schedule",
-            "pipeline",
-        ] {
-            let vars = pipeline(&[("CI_PIPELINE_SOURCE", source)]);
-            assert!(!job_added(ack, &vars), "{file} in a {source} pipeline");
-        }
-        let scan = pipeline(&[("CI_PIPELINE_SOURCE", "schedule"), ("AI_SCAN", "true")]);
-        assert!(!job_added(ack, &scan), "{file}: scan");
-        let flow = pipeline(&[
-            ("CI_PIPELINE_SOURCE", "api"),
-            ("AI_FLOW_INPUT", "@claude @codex hi"),
-        ]);
-        assert!(!job_added(ack, &flow), "{file}: flow");
+        added_to_none(file, ack, &ORDINARY_SOURCES);
+        assert!(!job_added(ack, &scan_in("schedule")), "{file}: scan");
+        assert!(!job_added(ack, &flow()), "{file}: flow");
     }
 }
 
@@ -714,22 +733,8 @@ async fn a_webhook_comment_without_a_mention_costs_no_api_call() {
     let job = claude_job();
     let w = world().await;
     let issue = DoubleNoteable::Issue(w.issue("Chatter"));
-    let note =
-        w.gl.add_note(
-            w.project,
-            issue,
-            NoteSpec::new(w.dev.id, "thanks, looks good").emit_hooks(),
-        )
-        .expect("note")
-        .id;
-    let event =
-        w.gl.note_events()
-            .into_iter()
-            .find(|e| e.note_id == note)
-            .expect("the double recorded the Note Hook");
     // A file-type variable: the runner writes the value to a file and sets the path.
-    let payload = w.dir.path().join("TRIGGER_PAYLOAD");
-    std::fs::write(&payload, event.payload.to_string()).expect("payload written");
+    let (_, payload) = hooked_comment(&w, issue, w.dev.id, "thanks, looks good");
     w.gl.clear_requests();
 
     let trigger = [("TRIGGER_PAYLOAD", payload.display().to_string())];
@@ -770,8 +775,14 @@ async fn a_scheduled_scan_of_a_quiet_project_reads_a_little_and_writes_nothing()
 
 /// A merge request pipeline in project 7 for merge request !4 of project 7.
 fn merge_request_pipeline() -> Vars {
+    merge_request_variables_in("merge_request_event")
+}
+
+/// The variables of [`merge_request_pipeline`] in a pipeline of `source`, which GitLab would
+/// not set there: the rules must look at the source, not only at the merge request.
+fn merge_request_variables_in(source: &str) -> Vars {
     pipeline(&[
-        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+        ("CI_PIPELINE_SOURCE", source),
         ("CI_PROJECT_ID", "7"),
         ("CI_MERGE_REQUEST_PROJECT_ID", "7"),
         ("CI_MERGE_REQUEST_IID", "4"),
@@ -780,8 +791,7 @@ fn merge_request_pipeline() -> Vars {
 
 #[test]
 fn auto_review_off_adds_no_job_to_any_pipeline() {
-    for (file, _) in TEMPLATES {
-        let t = load(file);
+    for (file, _, t) in loaded() {
         assert_eq!(
             t.inputs["auto_review"]["default"].as_str(),
             Some("off"),
@@ -796,10 +806,8 @@ fn auto_review_off_adds_no_job_to_any_pipeline() {
             "trigger",
             "schedule",
         ] {
-            let mut vars = merge_request_pipeline();
-            vars.insert("CI_PIPELINE_SOURCE".into(), source.into());
             assert!(
-                !job_added_with_its_variables(job, &vars),
+                !job_added_with_its_variables(job, &merge_request_variables_in(source)),
                 "{file}: {name} in a {source} pipeline with auto_review off"
             );
         }
@@ -865,10 +873,8 @@ fn auto_review_adds_the_review_job_to_merge_request_pipelines_only() {
                 [format!("entrypoint review --assistant {assistant}").as_str()]
             );
             for source in ["push", "web", "api", "trigger", "schedule"] {
-                let mut vars = merge_request_pipeline();
-                vars.insert("CI_PIPELINE_SOURCE".into(), source.into());
                 assert!(
-                    !job_added_with_its_variables(job, &vars),
+                    !job_added_with_its_variables(job, &merge_request_variables_in(source)),
                     "{file}: {source}"
                 );
             }
@@ -886,8 +892,7 @@ fn auto_review_adds_the_review_job_to_merge_request_pipelines_only() {
 
 #[test]
 fn the_task_job_runs_only_for_a_prompt_in_scheduled_api_web_and_pipeline_pipelines() {
-    for (file, assistant) in TEMPLATES {
-        let t = load(file);
+    for (file, assistant, t) in loaded() {
         let (name, task) = t.task_job();
         assert_eq!(name, format!("ai-{assistant}-task"));
         for source in ["schedule", "api", "web", "pipeline"] {
@@ -903,9 +908,8 @@ fn the_task_job_runs_only_for_a_prompt_in_scheduled_api_web_and_pipeline_pipelin
                 assert!(!job_added(t.job().1, &addressed), "{file}: {source}");
                 assert!(job_added_with_its_variables(task, &addressed), "{file}");
             }
-            let quiet = pipeline(&[("CI_PIPELINE_SOURCE", source)]);
             assert!(
-                !job_added_with_its_variables(task, &quiet),
+                !job_added_with_its_variables(task, &plain(source)),
                 "{file}: {source} without a prompt (the inputs default to none)"
             );
         }
@@ -916,15 +920,10 @@ fn the_task_job_runs_only_for_a_prompt_in_scheduled_api_web_and_pipeline_pipelin
                 "{file}: {source}"
             );
         }
-        let other = if assistant == "claude" {
-            "codex"
-        } else {
-            "claude"
-        };
         let for_other = pipeline(&[
             ("CI_PIPELINE_SOURCE", "schedule"),
             ("AI_PROMPT", "x"),
-            ("AI_ASSISTANT", other),
+            ("AI_ASSISTANT", other(assistant)),
         ]);
         assert!(!job_added_with_its_variables(task, &for_other), "{file}");
         let scan = pipeline(&[
@@ -938,8 +937,7 @@ fn the_task_job_runs_only_for_a_prompt_in_scheduled_api_web_and_pipeline_pipelin
 
 #[test]
 fn the_task_job_leaves_its_result_for_later_jobs_and_never_expands_the_prompt() {
-    for (file, assistant) in TEMPLATES {
-        let t = load(file);
+    for (file, assistant, t) in loaded() {
         let (name, task) = t.task_job();
         assert_eq!(
             strings(&task["script"]),

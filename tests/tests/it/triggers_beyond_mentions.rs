@@ -14,12 +14,15 @@ use doubles::gitlab::double::{
 };
 use doubles::gitlab::model::Note;
 use doubles::gitlab::repo::FileChange;
-use doubles::model::{ModelDouble, Script, Turn, anthropic};
+use doubles::model::ModelDouble;
 use entrypoint::agent::Assistant;
 use entrypoint::claim;
 use entrypoint::marker::{NoteRole, marker};
+use reqwest::Method;
 
 use crate::support::ci_job::{ModelKeys, dana, run_with, write};
+use crate::support::scripted::claude_saying;
+use crate::support::seeded::{rest, trigger_url};
 use crate::support::story::{Story, story_world};
 
 const KEYS: ModelKeys = ModelKeys {
@@ -44,10 +47,7 @@ async fn world_with(bot: impl FnOnce(u64) -> UserSpec) -> World {
     let token = gl
         .add_trigger(project, story.dev.id, "AI assistants")
         .expect("trigger");
-    let url = format!(
-        "{}/projects/{project}/ref/main/trigger/pipeline?token={token}",
-        gl.api_url()
-    );
+    let url = trigger_url(gl, project, &token);
     gl.add_hook(project, HookSpec::issues_and_merge_requests(&url))
         .expect("hook");
     World { story }
@@ -74,12 +74,28 @@ impl World {
         (payload, jobs)
     }
 
-    /// `entrypoint run --assistant claude` as the webhook pipeline's job runs it.
+    /// `entrypoint run --assistant claude` as the webhook pipeline's job runs it; it succeeds.
     async fn run(&self, payload: &str, model: &ModelDouble, extra: &[(&str, &str)]) -> Output {
         self.job("run", Some(payload), model, extra).await
     }
 
-    /// `entrypoint scan --assistant claude` as the scheduled scan job runs it (in-job mode).
+    /// [`World::run`] of `payload` with Claude answering `answer`: the model double and the
+    /// job's output.
+    async fn run_answering(&self, payload: &str, answer: &str) -> (ModelDouble, Output) {
+        let model = claude_saying(&[answer]).await;
+        let job = self.run(payload, &model, &[]).await;
+        (model, job)
+    }
+
+    /// dana's new issue titled `title` with `description` (which GitLab reads for mentions);
+    /// its IID.
+    fn described_issue(&self, title: &str, description: &str) -> u64 {
+        let spec = IssueSpec::new(self.dev.id, title).description(description);
+        self.gl.open_issue(self.project, spec).unwrap().iid
+    }
+
+    /// `entrypoint scan --assistant claude` as the scheduled scan job runs it (in-job mode); it
+    /// succeeds.
     async fn scan(&self, model: &ModelDouble) -> Output {
         self.job("scan", None, model, &[("AI_SCAN", "true")]).await
     }
@@ -112,6 +128,9 @@ impl World {
         );
     }
 
+    /// `entrypoint <subcommand> --assistant claude` in a job of the project: with `payload` as
+    /// the trigger's `TRIGGER_PAYLOAD`, else as a scheduled job. Every job of these stories exits
+    /// 0, whether it answers, refuses or finds nothing to do (its log says which).
     async fn job(
         &self,
         subcommand: &str,
@@ -139,7 +158,55 @@ impl World {
         } else {
             command.env("CI_PIPELINE_SOURCE", "schedule");
         }
-        run_with(command, extra, subcommand).await
+        let output = run_with(command, extra, subcommand).await;
+        assert!(output.status.success(), "{}", log(&output));
+        output
+    }
+
+    /// The bot user assigned to `noteable` by `by` (the UI, or `PUT` with `assignee_ids`).
+    fn assign_bot(&self, noteable: DoubleNoteable, by: u64) {
+        self.change(noteable, by, IssuableChange::assign(&[self.bot.id]));
+    }
+
+    /// The bot's one result note on `noteable`, which says `text`.
+    fn answered(&self, noteable: DoubleNoteable, text: &str) -> Note {
+        let result = result_of(&self.bot_notes(noteable));
+        assert!(result.body.contains(text), "{}", result.body);
+        result
+    }
+
+    /// `noteable` was answered once though both the webhook job and the scan saw it: the model
+    /// was asked `calls` times in all, and the bot has one note there.
+    fn answered_once_across_both_modes(
+        &self,
+        noteable: DoubleNoteable,
+        model: &ModelDouble,
+        calls: usize,
+    ) {
+        assert_eq!(
+            model.model_calls().len(),
+            calls,
+            "answered once across both modes"
+        );
+        assert_eq!(self.bot_notes(noteable).len(), 1);
+    }
+
+    /// Nothing happened on `noteable`: the model was never asked, and the bot neither wrote nor
+    /// reacted there.
+    fn left_alone(&self, noteable: DoubleNoteable, model: &ModelDouble) {
+        assert!(model.model_calls().is_empty());
+        assert!(self.bot_notes(noteable).is_empty());
+        assert!(self.bot_reactions(noteable).is_empty(), "nothing claimed");
+    }
+
+    /// The guest's request on `noteable` was refused without asking the model: the bot's one
+    /// note there says sorry to gus.
+    fn refused_the_guest(&self, noteable: DoubleNoteable, model: &ModelDouble) -> Note {
+        assert!(model.model_calls().is_empty());
+        let notes = self.bot_notes(noteable);
+        assert_eq!(notes.len(), 1, "{notes:#?}");
+        assert!(notes[0].body.contains("Sorry @gus"), "{}", notes[0].body);
+        notes[0].clone()
     }
 
     /// The bot's reactions on the issue or merge request itself, sorted.
@@ -197,13 +264,11 @@ fn result_of(notes: &[Note]) -> Note {
     found[0].clone()
 }
 
-/// The text the model was sent in its first call.
-fn first_prompt(model: &ModelDouble) -> String {
-    model
-        .model_calls()
-        .first()
-        .map(|r| r.body.clone())
-        .unwrap_or_default()
+/// Asserts the text the model was sent in its first call carries `request` (`why` says where
+/// the request came from).
+fn asked_first(model: &ModelDouble, request: &str, why: &str) {
+    let first = model.model_calls().first().map(|r| r.body.clone());
+    assert!(first.unwrap_or_default().contains(request), "{why}");
 }
 
 #[tokio::test]
@@ -211,7 +276,7 @@ async fn assigning_the_bot_to_an_issue_gets_one_answer_even_when_the_hook_comes_
     let w = world().await;
     let iid = w.issue("Typo in greet.txt");
     let issue = DoubleNoteable::Issue(iid);
-    w.change(issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
+    w.assign_bot(issue, w.dev.id);
     let (payload, jobs) = w.pipeline(1).await;
     let hook: serde_json::Value = serde_json::from_str(&payload).unwrap();
     assert_eq!(hook["object_kind"], "issue");
@@ -223,21 +288,13 @@ async fn assigning_the_bot_to_an_issue_gets_one_answer_even_when_the_hook_comes_
     // The answering job and the acknowledgement job (which defers to it).
     assert_eq!(jobs, ["on_success", "on_success"]);
 
-    let model = anthropic::start(Script::new().then(Turn::text("I looked at greet.txt.")))
-        .await
-        .unwrap();
-    let first = w.run(&payload, &model, &[]).await;
-    assert!(first.status.success(), "{}", log(&first));
-    assert!(
-        first_prompt(&model).contains("please handle this issue"),
-        "the assignment asks as \"@bot please handle this issue\" would"
+    let (model, _) = w.run_answering(&payload, "I looked at greet.txt.").await;
+    asked_first(
+        &model,
+        "please handle this issue",
+        "the assignment asks as \"@bot please handle this issue\" would",
     );
-    let result = result_of(&w.bot_notes(issue));
-    assert!(
-        result.body.contains("I looked at greet.txt."),
-        "{}",
-        result.body
-    );
+    w.answered(issue, "I looked at greet.txt.");
     assert_eq!(
         w.bot_reactions(issue),
         claimed_by_claude(),
@@ -246,7 +303,6 @@ async fn assigning_the_bot_to_an_issue_gets_one_answer_even_when_the_hook_comes_
 
     // The same delivery again (a retried delivery, a group hook beside the project hook).
     let again = w.run(&payload, &model, &[]).await;
-    assert!(again.status.success(), "{}", log(&again));
     assert!(log(&again).contains("already answered"), "{}", log(&again));
     assert_eq!(model.model_calls().len(), 1, "the model ran once");
     assert_eq!(w.bot_notes(issue).len(), 1, "{:#?}", w.bot_notes(issue));
@@ -257,22 +313,12 @@ async fn a_guest_assigning_the_bot_is_refused_and_the_model_never_runs() {
     let w = world().await;
     let iid = w.issue("Please");
     let issue = DoubleNoteable::Issue(iid);
-    w.change(issue, w.guest().id, IssuableChange::assign(&[w.bot.id]));
+    w.assign_bot(issue, w.guest().id);
     let (payload, _) = w.pipeline(1).await;
-    let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
-        .await
-        .unwrap();
-    let job = w.run(&payload, &model, &[]).await;
-    assert!(job.status.success(), "{}", log(&job));
-    assert!(model.model_calls().is_empty());
-    let notes = w.bot_notes(issue);
-    assert_eq!(notes.len(), 1, "{notes:#?}");
-    assert!(notes[0].body.contains("Sorry @gus"), "{}", notes[0].body);
-    assert!(
-        notes[0]
-            .body
-            .contains(&marker(Assistant::Claude, NoteRole::Refusal))
-    );
+    let (model, _) = w.run_answering(&payload, "should not happen").await;
+    let refusal = w.refused_the_guest(issue, &model);
+    let refused = marker(Assistant::Claude, NoteRole::Refusal);
+    assert!(refusal.body.contains(&refused), "{}", refusal.body);
 }
 
 #[tokio::test]
@@ -281,15 +327,12 @@ async fn the_trigger_label_added_by_a_person_is_answered_and_the_bots_own_label_
     let iid = w.issue("Flaky test");
     let issue = DoubleNoteable::Issue(iid);
     let label = [("AI_LABEL_TRIGGER", "claude")];
-    let model = anthropic::start(Script::new().then(Turn::text("Labelled and looked.")))
-        .await
-        .unwrap();
+    let model = claude_saying(&["Labelled and looked."]).await;
 
     // The bot labels the issue itself (as a run might): nothing to answer.
     w.label(issue, w.bot.id, "claude");
     let (own, _) = w.pipeline(1).await;
     let job = w.run(&own, &model, &label).await;
-    assert!(job.status.success(), "{}", log(&job));
     assert!(
         log(&job).contains("made this change itself"),
         "{}",
@@ -301,8 +344,7 @@ async fn the_trigger_label_added_by_a_person_is_answered_and_the_bots_own_label_
     // Present is not added: another label changes, the trigger label stays.
     w.label(issue, w.dev.id, "bug");
     let (unrelated, _) = w.pipeline(2).await;
-    let job = w.run(&unrelated, &model, &label).await;
-    assert!(job.status.success(), "{}", log(&job));
+    w.run(&unrelated, &model, &label).await;
     assert!(model.model_calls().is_empty());
 
     // A person removes and adds it again: answered.
@@ -311,38 +353,23 @@ async fn the_trigger_label_added_by_a_person_is_answered_and_the_bots_own_label_
     w.gl.wait_for_deliveries(3, WAIT).await.unwrap();
     w.label(issue, w.dev.id, "claude");
     let (added, _) = w.pipeline(4).await;
-    let job = w.run(&added, &model, &label).await;
-    assert!(job.status.success(), "{}", log(&job));
+    w.run(&added, &model, &label).await;
     assert_eq!(model.model_calls().len(), 1);
-    let result = result_of(&w.bot_notes(issue));
-    assert!(
-        result.body.contains("Labelled and looked."),
-        "{}",
-        result.body
-    );
+    w.answered(issue, "Labelled and looked.");
 }
 
 #[tokio::test]
 async fn a_mention_in_a_new_issues_description_is_answered_with_its_own_words() {
     let w = world().await;
-    let model = anthropic::start(Script::new().then(Turn::text("Fixed the spelling plan.")))
-        .await
-        .unwrap();
-    let iid =
-        w.gl.open_issue(
-            w.project,
-            IssueSpec::new(w.dev.id, "Spelling")
-                .description("@claude please fix the spelling in greet.txt"),
-        )
-        .unwrap()
-        .iid;
+    let request = "please fix the spelling in greet.txt";
+    let iid = w.described_issue("Spelling", &format!("@claude {request}"));
     let (payload, jobs) = w.pipeline(1).await;
     assert_eq!(jobs, ["on_success", "on_success"]);
-    let job = w.run(&payload, &model, &[]).await;
-    assert!(job.status.success(), "{}", log(&job));
-    assert!(
-        first_prompt(&model).contains("please fix the spelling in greet.txt"),
-        "the description's request is the instruction"
+    let (model, _) = w.run_answering(&payload, "Fixed the spelling plan.").await;
+    asked_first(
+        &model,
+        request,
+        "the description's request is the instruction",
     );
     result_of(&w.bot_notes(DoubleNoteable::Issue(iid)));
 }
@@ -357,17 +384,10 @@ async fn requesting_the_bots_review_on_a_merge_request_asks_for_a_review() {
     let hook: serde_json::Value = serde_json::from_str(&payload).unwrap();
     assert_eq!(hook["object_kind"], "merge_request");
     assert_eq!(hook["changes"]["reviewers"]["current"][0]["id"], w.bot.id);
-    let model = anthropic::start(Script::new().then(Turn::text("The change looks right.")))
-        .await
-        .unwrap();
-    let job = w.run(&payload, &model, &[]).await;
-    assert!(job.status.success(), "{}", log(&job));
-    assert!(
-        first_prompt(&model).contains("please review this merge request"),
-        "a review request asks for a review"
-    );
-    let result = result_of(&w.bot_notes(mr));
-    assert!(result.body.contains("looks right"), "{}", result.body);
+    let (model, _) = w.run_answering(&payload, "The change looks right.").await;
+    let review = "please review this merge request";
+    asked_first(&model, review, "a review request asks for a review");
+    w.answered(mr, "looks right");
 }
 
 #[tokio::test]
@@ -376,15 +396,9 @@ async fn a_scheduled_scan_answers_an_assignment_a_review_request_and_a_descripti
     // named like its handle.
     let w = world_with(|_| UserSpec::human("claude")).await;
     let assigned = DoubleNoteable::Issue(w.issue("Assigned"));
-    w.change(assigned, w.dev.id, IssuableChange::assign(&[w.bot.id]));
-    let described = DoubleNoteable::Issue(
-        w.gl.open_issue(
-            w.project,
-            IssueSpec::new(w.dev.id, "Described").description("@claude please check greet.txt"),
-        )
-        .unwrap()
-        .iid,
-    );
+    w.assign_bot(assigned, w.dev.id);
+    let described =
+        DoubleNoteable::Issue(w.described_issue("Described", "@claude please check greet.txt"));
     let repo = w.gl.repo(w.project).unwrap();
     repo.create_branch("feature", "main").unwrap();
     repo.commit("feature", &[greeting_fixed()], "Fix greeting\n", &dana())
@@ -405,42 +419,29 @@ async fn a_scheduled_scan_answers_an_assignment_a_review_request_and_a_descripti
         ["assigned", "directly_addressed", "review_requested"]
     );
 
-    let model = anthropic::start(
-        Script::new()
-            .then(Turn::text("Answer one."))
-            .then(Turn::text("Answer two."))
-            .then(Turn::text("Answer three.")),
-    )
-    .await
-    .unwrap();
+    let model = claude_saying(&["Answer one.", "Answer two.", "Answer three."]).await;
     let scan = w.scan(&model).await;
-    assert!(scan.status.success(), "{}", log(&scan));
-    let stdout = String::from_utf8_lossy(&scan.stdout).into_owned();
     assert!(
-        stdout.contains("0 new mention(s) and 3 assignment(s)"),
-        "{stdout}"
+        summary(&scan).contains("0 new mention(s) and 3 assignment(s)"),
+        "{}",
+        summary(&scan)
     );
     for noteable in [assigned, described, reviewed] {
         result_of(&w.bot_notes(noteable));
     }
     let prompts: Vec<String> = model.model_calls().iter().map(|r| r.body.clone()).collect();
-    assert!(
-        prompts
-            .iter()
-            .any(|p| p.contains("please handle this issue"))
-    );
-    assert!(prompts.iter().any(|p| p.contains("please check greet.txt")));
-    assert!(
-        prompts
-            .iter()
-            .any(|p| p.contains("please review this merge request"))
-    );
+    for asked in [
+        "please handle this issue",
+        "please check greet.txt",
+        "please review this merge request",
+    ] {
+        assert!(prompts.iter().any(|p| p.contains(asked)), "{asked}");
+    }
     assert!(w.gl.todos(w.bot.id).iter().all(|t| t.state == "done"));
 
     // The next scan finds nothing new, and asks the model nothing.
     let asked = model.model_calls().len();
-    let again = w.scan(&model).await;
-    assert!(again.status.success(), "{}", log(&again));
+    w.scan(&model).await;
     assert_eq!(model.model_calls().len(), asked);
     for noteable in [assigned, described, reviewed] {
         assert_eq!(w.bot_notes(noteable).len(), 1);
@@ -451,41 +452,27 @@ async fn a_scheduled_scan_answers_an_assignment_a_review_request_and_a_descripti
 async fn an_assignment_answered_by_the_webhook_job_is_not_answered_again_by_the_scan() {
     let w = world_with(|_| UserSpec::human("claude")).await;
     let issue = DoubleNoteable::Issue(w.issue("Both roads"));
-    w.change(issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
+    w.assign_bot(issue, w.dev.id);
     let (payload, _) = w.pipeline(1).await;
-    let model = anthropic::start(Script::new().then(Turn::text("Answered by the webhook job.")))
-        .await
-        .unwrap();
-    let job = w.run(&payload, &model, &[]).await;
-    assert!(job.status.success(), "{}", log(&job));
+    let (model, _) = w
+        .run_answering(&payload, "Answered by the webhook job.")
+        .await;
     // The webhook job's answer on the issue closed the to-do as GitLab does only for a note
     // by the user; the assignment to-do may still be pending: the scan must find the claim.
-    let scan = w.scan(&model).await;
-    assert!(scan.status.success(), "{}", log(&scan));
-    assert_eq!(
-        model.model_calls().len(),
-        1,
-        "answered once across both modes"
-    );
-    assert_eq!(w.bot_notes(issue).len(), 1);
+    w.scan(&model).await;
+    w.answered_once_across_both_modes(issue, &model, 1);
 }
 
 #[tokio::test]
 async fn an_assignment_withdrawn_before_the_job_starts_is_not_answered() {
     let w = world().await;
     let issue = DoubleNoteable::Issue(w.issue("Changed my mind"));
-    w.change(issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
+    w.assign_bot(issue, w.dev.id);
     let (payload, _) = w.pipeline(1).await;
     w.change(issue, w.dev.id, IssuableChange::assign(&[]));
-    let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
-        .await
-        .unwrap();
-    let job = w.run(&payload, &model, &[]).await;
-    assert!(job.status.success(), "{}", log(&job));
+    let (model, job) = w.run_answering(&payload, "should not happen").await;
     assert!(log(&job).contains("no longer holds"), "{}", log(&job));
-    assert!(model.model_calls().is_empty());
-    assert!(w.bot_notes(issue).is_empty());
-    assert!(w.bot_reactions(issue).is_empty(), "nothing claimed");
+    w.left_alone(issue, &model);
 }
 
 #[tokio::test]
@@ -496,17 +483,9 @@ async fn a_scheduled_scan_answers_the_trigger_label_once() {
     let by_ui = DoubleNoteable::Issue(w.issue("Flaky test"));
     w.label(by_ui, w.dev.id, "claude");
     let by_command = w.issue("Slow build");
-    let response = reqwest::Client::new()
-        .post(format!(
-            "{}/projects/{}/issues/{by_command}/notes",
-            w.gl.api_url(),
-            w.project
-        ))
-        .header("PRIVATE-TOKEN", &w.dev.token)
-        .json(&serde_json::json!({"body": "Handing this over.\n/label ~claude"}))
-        .send()
-        .await
-        .unwrap();
+    let notes = format!("/projects/{}/issues/{by_command}/notes", w.project);
+    let body = serde_json::json!({"body": "Handing this over.\n/label ~claude"});
+    let response = rest(&w.gl, Method::POST, &notes, &w.dev.token, Some(body)).await;
     assert!(response.status().is_success());
     let by_command_iid = by_command;
     let by_command = DoubleNoteable::Issue(by_command);
@@ -517,20 +496,12 @@ async fn a_scheduled_scan_answers_the_trigger_label_once() {
         "the quick action ran"
     );
 
-    let model = anthropic::start(
-        Script::new()
-            .then(Turn::text("Looked at the flaky test."))
-            .then(Turn::text("Looked at the build.")),
-    )
-    .await
-    .unwrap();
+    let model = claude_saying(&["Looked at the flaky test.", "Looked at the build."]).await;
     // Without AI_LABEL_TRIGGER a label is nothing.
-    let unset = w.scan(&model).await;
-    assert!(unset.status.success(), "{}", log(&unset));
+    w.scan(&model).await;
     assert!(model.model_calls().is_empty());
 
     let scan = w.labelled_scan(&model).await;
-    assert!(scan.status.success(), "{}", log(&scan));
     assert!(
         summary(&scan)
             .contains("0 new mention(s) and 2 assignment(s), review request(s), trigger label(s)"),
@@ -538,9 +509,10 @@ async fn a_scheduled_scan_answers_the_trigger_label_once() {
         summary(&scan)
     );
     assert_eq!(model.model_calls().len(), 2);
-    assert!(
-        first_prompt(&model).contains("please handle this issue"),
-        "a label asks as \"@bot please handle this issue\" would"
+    asked_first(
+        &model,
+        "please handle this issue",
+        "a label asks as \"@bot please handle this issue\" would",
     );
     for issue in [by_ui, by_command] {
         result_of(&w.bot_notes(issue));
@@ -555,13 +527,11 @@ async fn a_scheduled_scan_answers_the_trigger_label_once() {
     // label-event read per item updated in the window, plus one reaction read per addition
     // found (both issues were updated, both carry an addition): 4 calls more than without.
     let again = w.labelled_scan(&model).await;
-    assert!(again.status.success(), "{}", log(&again));
     assert_eq!(model.model_calls().len(), 2, "answered once");
     for issue in [by_ui, by_command] {
         assert_eq!(w.bot_notes(issue).len(), 1);
     }
     let without = w.scan(&model).await;
-    assert!(without.status.success(), "{}", log(&without));
     eprintln!(
         "scan API calls: {} with AI_LABEL_TRIGGER, {} without (2 issues updated in the window)",
         api_calls(&again),
@@ -576,14 +546,9 @@ async fn the_bots_own_label_change_is_not_answered_by_the_scan() {
     let issue = DoubleNoteable::Issue(w.issue("Labelled by the bot"));
     // The bot labels what it works on (a run, or a rule of the team's): never a request.
     w.label(issue, w.bot.id, "claude");
-    let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
-        .await
-        .unwrap();
+    let model = claude_saying(&["should not happen"]).await;
     let scan = w.labelled_scan(&model).await;
-    assert!(scan.status.success(), "{}", log(&scan));
-    assert!(model.model_calls().is_empty());
-    assert!(w.bot_notes(issue).is_empty());
-    assert!(w.bot_reactions(issue).is_empty(), "nothing claimed");
+    w.left_alone(issue, &model);
     assert!(
         summary(&scan).contains("0 new mention(s) and 0 assignment(s)"),
         "{}",
@@ -596,98 +561,58 @@ async fn a_guests_trigger_label_is_refused_by_the_scan_and_the_model_never_runs(
     let w = world().await;
     let issue = DoubleNoteable::Issue(w.issue("Guest labels"));
     w.label(issue, w.guest().id, "claude");
-    let model = anthropic::start(Script::new().then(Turn::text("should not happen")))
-        .await
-        .unwrap();
-    let scan = w.labelled_scan(&model).await;
-    assert!(scan.status.success(), "{}", log(&scan));
-    assert!(model.model_calls().is_empty());
-    let notes = w.bot_notes(issue);
-    assert_eq!(notes.len(), 1, "{notes:#?}");
-    assert!(notes[0].body.contains("Sorry @gus"), "{}", notes[0].body);
+    let model = claude_saying(&["should not happen"]).await;
+    w.labelled_scan(&model).await;
+    w.refused_the_guest(issue, &model);
 }
 
 #[tokio::test]
 async fn a_label_answered_by_the_webhook_job_is_not_answered_again_by_the_scan() {
     let w = world().await;
     let label = [("AI_LABEL_TRIGGER", "claude")];
-    let model = anthropic::start(
-        Script::new()
-            .then(Turn::text("Answered by the webhook job."))
-            .then(Turn::text("Answered by the scan.")),
-    )
-    .await
-    .unwrap();
+    let model = claude_saying(&["Answered by the webhook job.", "Answered by the scan."]).await;
     let first = DoubleNoteable::Issue(w.issue("Webhook first"));
     w.label(first, w.dev.id, "claude");
     let (payload, _) = w.pipeline(1).await;
-    let job = w.run(&payload, &model, &label).await;
-    assert!(job.status.success(), "{}", log(&job));
+    w.run(&payload, &model, &label).await;
     assert_eq!(model.model_calls().len(), 1);
-    let scan = w.labelled_scan(&model).await;
-    assert!(scan.status.success(), "{}", log(&scan));
-    assert_eq!(
-        model.model_calls().len(),
-        1,
-        "answered once across both modes"
-    );
-    assert_eq!(w.bot_notes(first).len(), 1);
+    w.labelled_scan(&model).await;
+    w.answered_once_across_both_modes(first, &model, 1);
 
     // And the other way round: the scan answers first, the webhook job arrives late.
     let second = DoubleNoteable::Issue(w.issue("Scan first"));
     w.label(second, w.dev.id, "claude");
     let (late, _) = w.pipeline(2).await;
-    let scan = w.labelled_scan(&model).await;
-    assert!(scan.status.success(), "{}", log(&scan));
+    w.labelled_scan(&model).await;
     assert_eq!(model.model_calls().len(), 2);
     let job = w.run(&late, &model, &label).await;
-    assert!(job.status.success(), "{}", log(&job));
     assert!(log(&job).contains("already answered"), "{}", log(&job));
-    assert_eq!(
-        model.model_calls().len(),
-        2,
-        "answered once across both modes"
-    );
-    assert_eq!(w.bot_notes(second).len(), 1);
+    w.answered_once_across_both_modes(second, &model, 2);
 }
 
 #[tokio::test]
 async fn a_label_removed_and_added_again_is_answered_again() {
     let w = world().await;
     let issue = DoubleNoteable::Issue(w.issue("Twice"));
-    let model = anthropic::start(
-        Script::new()
-            .then(Turn::text("First answer."))
-            .then(Turn::text("Second answer.")),
-    )
-    .await
-    .unwrap();
+    let model = claude_saying(&["First answer.", "Second answer."]).await;
     w.label(issue, w.dev.id, "claude");
-    let scan = w.labelled_scan(&model).await;
-    assert!(scan.status.success(), "{}", log(&scan));
+    w.labelled_scan(&model).await;
     assert_eq!(model.model_calls().len(), 1);
 
     // Taken off and put back on later: a new request.
     w.unlabel(issue, w.dev.id, "claude");
     w.label(issue, w.dev.id, "claude");
     let scan = w.labelled_scan(&model).await;
-    assert!(scan.status.success(), "{}", log(&scan));
     assert_eq!(model.model_calls().len(), 2, "{}", log(&scan));
-    let results: Vec<Note> = w
-        .bot_notes(issue)
-        .into_iter()
-        .filter(|n| {
-            n.body
-                .contains(&marker(Assistant::Claude, NoteRole::Result))
-        })
-        .collect();
+    let result = marker(Assistant::Claude, NoteRole::Result);
+    let notes = w.bot_notes(issue);
+    let results: Vec<&Note> = notes.iter().filter(|n| n.body.contains(&result)).collect();
     assert_eq!(results.len(), 2, "{results:#?}");
     assert!(results.iter().any(|n| n.body.contains("Second answer.")));
 
     // Taken off and not put back: nothing (the latest change is a removal).
     w.unlabel(issue, w.dev.id, "claude");
-    let scan = w.labelled_scan(&model).await;
-    assert!(scan.status.success(), "{}", log(&scan));
+    w.labelled_scan(&model).await;
     assert_eq!(model.model_calls().len(), 2);
 }
 
@@ -713,7 +638,7 @@ async fn assigning_the_bot_through_the_relay_is_answered_in_the_relays_placehold
     let relay = relay_for(&w).await;
     let iid = w.issue("Typo in greet.txt");
     let issue = DoubleNoteable::Issue(iid);
-    w.change(issue, w.dev.id, IssuableChange::assign(&[w.bot.id]));
+    w.assign_bot(issue, w.dev.id);
     // The webhook-mode hook of this world starts its own pipeline too; the relay's is the one
     // naming the event.
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -748,28 +673,21 @@ async fn assigning_the_bot_through_the_relay_is_answered_in_the_relays_placehold
         .chain([("CI_PIPELINE_SOURCE".to_owned(), "api".to_owned())])
         .collect();
     let extra: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let model = anthropic::start(Script::new().then(Turn::text("I looked at greet.txt.")))
-        .await
-        .unwrap();
-    let job = w.job("run", None, &model, &extra).await;
-    assert!(job.status.success(), "{}", log(&job));
-    assert!(
-        first_prompt(&model).contains("please handle this issue"),
-        "the assignment asks as \"@bot please handle this issue\" would"
+    let model = claude_saying(&["I looked at greet.txt."]).await;
+    w.job("run", None, &model, &extra).await;
+    asked_first(
+        &model,
+        "please handle this issue",
+        "the assignment asks as \"@bot please handle this issue\" would",
     );
+    let result = w.answered(issue, "I looked at greet.txt.");
     let notes = w.bot_notes(issue);
-    let result = result_of(&notes);
     assert_eq!(
         notes.len(),
         1,
         "the placeholder became the answer: {notes:#?}"
     );
     assert_eq!(result.id, placeholder[0].id);
-    assert!(
-        result.body.contains("I looked at greet.txt."),
-        "{}",
-        result.body
-    );
     assert_eq!(
         w.bot_reactions(issue),
         claimed_by_claude(),

@@ -13,14 +13,16 @@ use entrypoint::agent::{Assistant, Handles};
 use entrypoint::gitlab::ids::{IssueIid, NoteId, Noteable as Target};
 use entrypoint::setup::plan::TRIGGER_DESCRIPTION;
 use entrypoint::setup::{self, Options, Outcome};
-use entrypoint::trigger::ci_vars::CiRequest;
 use entrypoint::trigger::decision::{Decision, decide};
 use entrypoint::trigger::hook_vars::{HookEvent, TEMPLATE};
 use entrypoint::trigger::load::{Entry, detect};
 use entrypoint::trigger::resolve::resolve;
+use reqwest::Method;
 use serde_json::json;
 
 use crate::support::gitlab_client::client;
+use crate::support::pipeline_job::{job_env, template_comment};
+use crate::support::seeded::{rest, trigger_url};
 use crate::support::setup::{Quiet, webhook_options};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -42,18 +44,41 @@ async fn world() -> World {
         .add_project(ProjectSpec::new("acme/widgets"))
         .expect("project")
         .id;
-    let alice = gl
-        .add_member_user(project, UserSpec::human("alice"), 40)
-        .unwrap();
-    let dana = gl
-        .add_member_user(project, UserSpec::human("dana"), 30)
-        .unwrap();
+    let member = |name, role| {
+        gl.add_member_user(project, UserSpec::human(name), role)
+            .unwrap()
+    };
+    let (alice, dana) = (member("alice", 40), member("dana", 30));
     gl.set_ci_config(project, Config::from_templates(&["claude.yml"]));
     World {
         gl,
         project,
         alice,
         dana,
+    }
+}
+
+impl World {
+    /// `entrypoint setup --mode webhook` run by `admin`, unattended.
+    async fn setup(&self, admin: &entrypoint::gitlab::GitLab) -> Outcome {
+        setup::run(admin, &options(self.project), &mut Quiet)
+            .await
+            .expect("setup succeeds")
+    }
+
+    /// dana's new issue titled `title`; its IID.
+    fn issue(&self, title: &str) -> u64 {
+        let spec = IssueSpec::new(self.dana.id, title);
+        self.gl.create_issue(self.project, spec).unwrap().iid
+    }
+
+    /// dana comments `body` on issue `iid`, and GitLab fires its Comments hook; the note's id.
+    fn comment(&self, iid: u64, body: &str) -> u64 {
+        let spec = NoteSpec::new(self.dana.id, body).emit_hooks();
+        self.gl
+            .add_note(self.project, Noteable::Issue(iid), spec)
+            .unwrap()
+            .id
     }
 }
 
@@ -64,11 +89,7 @@ async fn setup_upgrades_a_webhook_of_the_old_design_and_a_second_run_changes_not
     let token =
         w.gl.add_trigger(w.project, w.alice.id, TRIGGER_DESCRIPTION)
             .unwrap();
-    let url = format!(
-        "{}/projects/{}/ref/main/trigger/pipeline?token={token}",
-        w.gl.api_url(),
-        w.project
-    );
+    let url = trigger_url(&w.gl, w.project, &token);
     let old = w.gl.add_hook(w.project, HookSpec::notes(&url)).unwrap();
     let admin = client(&w.gl.api_url(), &w.alice.token);
 
@@ -82,12 +103,7 @@ async fn setup_upgrades_a_webhook_of_the_old_design_and_a_second_run_changes_not
         "{:?}",
         plan.steps
     );
-    assert_eq!(
-        setup::run(&admin, &options(w.project), &mut Quiet)
-            .await
-            .unwrap(),
-        Outcome::Applied
-    );
+    assert_eq!(w.setup(&admin).await, Outcome::Applied);
     let hooks = w.gl.hooks(w.project);
     assert_eq!(hooks.len(), 1, "upgraded, not duplicated");
     assert_eq!(hooks[0].id, old);
@@ -97,24 +113,14 @@ async fn setup_upgrades_a_webhook_of_the_old_design_and_a_second_run_changes_not
         None,
         "the hook's secret token is left as it was"
     );
-    assert_eq!(
-        setup::run(&admin, &options(w.project), &mut Quiet)
-            .await
-            .unwrap(),
-        Outcome::NothingToDo
-    );
+    assert_eq!(w.setup(&admin).await, Outcome::NothingToDo);
 }
 
 #[tokio::test]
 async fn only_new_human_comments_start_a_job_and_each_issue_has_its_own_lock() {
     let w = world().await;
     let admin = client(&w.gl.api_url(), &w.alice.token);
-    assert_eq!(
-        setup::run(&admin, &options(w.project), &mut Quiet)
-            .await
-            .unwrap(),
-        Outcome::Applied
-    );
+    assert_eq!(w.setup(&admin).await, Outcome::Applied);
     let hooks = w.gl.hooks(w.project);
     assert_eq!(hooks[0].custom_webhook_template.as_deref(), Some(TEMPLATE));
     let bot_token =
@@ -124,56 +130,33 @@ async fn only_new_human_comments_start_a_job_and_each_issue_has_its_own_lock() {
             .expect("GITLAB_TOKEN stored")
             .value;
 
-    let first =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dana.id, "Broken build"))
-            .unwrap();
-    let second =
-        w.gl.create_issue(w.project, IssueSpec::new(w.dana.id, "Slow tests"))
-            .unwrap();
-    let mention =
-        w.gl.add_note(
-            w.project,
-            Noteable::Issue(first.iid),
-            NoteSpec::new(w.dana.id, "@claude please fix this").emit_hooks(),
-        )
-        .unwrap();
+    let first = w.issue("Broken build");
+    let second = w.issue("Slow tests");
+    let mention = w.comment(first, "@claude please fix this");
     // Deliveries run in the background: one at a time keeps the pipelines in comment order.
     w.gl.wait_for_deliveries(1, WAIT).await.unwrap();
-    w.gl.add_note(
-        w.project,
-        Noteable::Issue(second.iid),
-        NoteSpec::new(w.dana.id, "@claude and this one").emit_hooks(),
-    )
-    .unwrap();
+    w.comment(second, "@claude and this one");
     w.gl.wait_for_deliveries(2, WAIT).await.unwrap();
 
     // The bot's placeholder and its edit with the answer, written through the API as the job
     // writes them.
-    let http = reqwest::Client::new();
-    let notes = format!(
-        "{}/projects/{}/issues/{}/notes",
-        w.gl.api_url(),
-        w.project,
-        first.iid
-    );
-    let placeholder: serde_json::Value = http
-        .post(&notes)
-        .header("PRIVATE-TOKEN", &bot_token)
-        .json(&json!({"body": "Working on it"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let notes = format!("/projects/{}/issues/{}/notes", w.project, first);
+    let body = |text: &str| Some(json!({ "body": text }));
+    let placeholder: serde_json::Value = rest(
+        &w.gl,
+        Method::POST,
+        &notes,
+        &bot_token,
+        body("Working on it"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     w.gl.wait_for_deliveries(3, WAIT).await.unwrap();
-    let edited = http
-        .put(format!("{notes}/{}", placeholder["id"]))
-        .header("PRIVATE-TOKEN", &bot_token)
-        .json(&json!({"body": "Done: see the merge request"}))
-        .send()
-        .await
-        .unwrap();
+    let answer = body("Done: see the merge request");
+    let placeholder = format!("{notes}/{}", placeholder["id"]);
+    let edited = rest(&w.gl, Method::PUT, &placeholder, &bot_token, answer).await;
     assert_eq!(edited.status(), 200);
     let deliveries = w.gl.wait_for_deliveries(4, WAIT).await.unwrap();
     assert!(
@@ -198,27 +181,20 @@ async fn only_new_human_comments_start_a_job_and_each_issue_has_its_own_lock() {
         [
             // The answering job and the slim acknowledgement job, which takes no lock.
             vec![
-                ("on_success".to_owned(), group(first.iid)),
+                ("on_success".to_owned(), group(first)),
                 ("on_success".to_owned(), None)
             ],
             vec![
-                ("on_success".to_owned(), group(second.iid)),
+                ("on_success".to_owned(), group(second)),
                 ("on_success".to_owned(), None)
             ],
-            vec![("manual".to_owned(), group(first.iid))],
-            vec![("manual".to_owned(), group(first.iid))],
+            vec![("manual".to_owned(), group(first))],
+            vec![("manual".to_owned(), group(first))],
         ]
     );
 
     // The job finds the note from the variables and reads it back.
-    let vars = pipelines[0].variables.clone();
-    let project_id = w.project.to_string();
-    let lookup = |name: &str| {
-        if name == "CI_PROJECT_ID" {
-            return Some(project_id.clone());
-        }
-        vars.iter().find(|v| v.key == name).map(|v| v.value.clone())
-    };
+    let lookup = job_env(&pipelines[0], w.project);
     let entry = detect(&lookup, &Handles::default()).unwrap();
     let Entry::Hook(HookEvent::Comment {
         project,
@@ -228,17 +204,9 @@ async fn only_new_human_comments_start_a_job_and_each_issue_has_its_own_lock() {
     else {
         panic!("expected the template's variables, got {entry:?}");
     };
-    assert_eq!(noteable, Target::Issue(IssueIid(first.iid)));
-    assert_eq!(note, NoteId(mention.id));
-    let request = CiRequest {
-        project,
-        assistant: Assistant::Claude,
-        noteable,
-        note,
-        discussion: None,
-        placeholder: None,
-        checked_body: None,
-    };
+    assert_eq!(noteable, Target::Issue(IssueIid(first)));
+    assert_eq!(note, NoteId(mention));
+    let request = template_comment(project, noteable, note);
     let bot = client(&w.gl.api_url(), &bot_token);
     let trigger = resolve(&request, &bot, &Handles::default()).await.unwrap();
     assert_eq!(

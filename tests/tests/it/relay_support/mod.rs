@@ -114,6 +114,11 @@ impl World {
         }
     }
 
+    /// [`World::relay`] of [`World::config`].
+    pub async fn standard_relay(&self) -> Relay {
+        self.relay(self.config()).await
+    }
+
     /// Starts `config` and points a project hook with the right secret at it.
     pub async fn relay(&self, config: RelayConfig) -> Relay {
         let relay = Relay::start(config).await.expect("relay starts");
@@ -135,6 +140,13 @@ impl World {
                 NoteSpec::new(self.dev.id, body).emit_hooks(),
             )
             .expect("note")
+    }
+
+    /// `count` comments on the world's issue saying `@claude <word> <n>`, delivered to the hooks.
+    pub fn mentions(&self, word: &str, count: usize) {
+        for n in 0..count {
+            self.mention(&format!("@claude {word} {n}"));
+        }
     }
 
     /// The first `count` webhook deliveries, once they have finished.

@@ -72,14 +72,17 @@ pub fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The tokens of the Rust file at `path`.
+fn tokens(path: &Path) -> TokenStream {
+    let text = std::fs::read_to_string(path).expect("source readable");
+    text.parse()
+        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()))
+}
+
 /// Scans one file's product code.
 pub fn scan(path: &Path) -> Scan {
-    let text = std::fs::read_to_string(path).expect("source readable");
-    let tokens: TokenStream = text
-        .parse()
-        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()));
     let mut scan = Scan::default();
-    walk(tokens, &mut scan);
+    walk(tokens(path), &mut scan);
     scan
 }
 
@@ -210,15 +213,8 @@ fn walk(stream: TokenStream, scan: &mut Scan) {
 /// items, doc comments and other attributes are left out.
 pub fn assistant_branches(path: &Path) -> Vec<String> {
     let mut found = Vec::new();
-    branches(tokens_of(path), &mut found);
+    branches(tokens(path), &mut found);
     found
-}
-
-/// The tokens of the Rust file at `path`.
-fn tokens_of(path: &Path) -> TokenStream {
-    let text = std::fs::read_to_string(path).expect("source readable");
-    text.parse()
-        .unwrap_or_else(|e| panic!("{} does not tokenise: {e}", path.display()))
 }
 
 /// Where to go on when an attribute starts at `at`: past it, and past the item it guards when
@@ -367,7 +363,7 @@ fn module_paths(stream: TokenStream, depth: usize, found: &mut Vec<String>) {
 /// looks for.
 pub fn constants(path: &Path) -> Vec<String> {
     let mut found = Vec::new();
-    constant_names(tokens_of(path), &mut found);
+    constant_names(tokens(path), &mut found);
     found
 }
 

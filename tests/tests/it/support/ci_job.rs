@@ -5,7 +5,7 @@
 //! (`automation_run`) each had a copy of this; they differ only in what they add on top.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use doubles::gitlab::double::GitLabDouble;
@@ -65,24 +65,22 @@ pub fn repository_url(gl: &GitLabDouble, project: u64, job_token: &str) -> Strin
 /// A checkout as the runner makes it: cloned with the job token in the URL, shallow,
 /// detached at the default branch.
 pub fn runner_checkout(gl: &GitLabDouble, project: u64, job_token: &str, dir: &Path) -> PathBuf {
-    let out = git_command()
-        .args(["clone", "--quiet", "--depth", "20"])
-        .arg(repository_url(gl, project, job_token))
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let mut clone = git_command();
+    clone.args(["clone", "--quiet", "--depth", "20"]);
+    git_succeeds(clone.arg(repository_url(gl, project, job_token)).arg(dir));
+    git_succeeds(
+        git_command()
+            .current_dir(dir)
+            .args(["checkout", "--quiet", "--detach"]),
     );
-    let out = git_command()
-        .current_dir(dir)
-        .args(["checkout", "--quiet", "--detach"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
     dir.to_path_buf()
+}
+
+/// Runs `git`, which must succeed; its error output otherwise.
+fn git_succeeds(git: &mut Command) {
+    let out = git.output().expect("git runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
 }
 
 /// The API keys a story gives the job; each story has its own, so a leak names its story.

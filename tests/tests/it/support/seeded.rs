@@ -14,11 +14,15 @@ use doubles::gitlab::version::GitLabVersion;
 use entrypoint::agent::Assistant;
 use entrypoint::gitlab::GitLab;
 use entrypoint::gitlab::ids::{
-    DiscussionId, MergeRequestIid, NoteId, Noteable as ProductNoteable, ProjectId, ProjectRef,
-    UserId,
+    DiscussionId, IssueIid, MergeRequestIid, NoteId, Noteable as ProductNoteable, ProjectId,
+    ProjectRef, UserId,
 };
+use entrypoint::gitlab::notes::Note as GitLabNote;
 use entrypoint::publish::placeholder::post_placeholder;
-use entrypoint::publish::review::{Review, ReviewPublished, publish_review};
+use entrypoint::publish::result::{ResultReport, publish_result};
+use entrypoint::publish::review::{
+    Review, ReviewComment, ReviewPublished, Severity, Side, publish_review,
+};
 use entrypoint::publish::{JobLink, Placeholder};
 use entrypoint::redact::Redactor;
 use entrypoint::trigger::{Author, NoteKind, Source, Trigger, TriggerNote};
@@ -171,6 +175,16 @@ impl Seeded {
             .iid
     }
 
+    /// An issue titled `title` by dana, her comment `body` on it, and the trigger that comment
+    /// makes (see [`Seeded::trigger`]).
+    pub fn issue_comment(&self, title: &str, body: &str) -> (Noteable, Trigger) {
+        let issue = self.issue(title);
+        let asked = self.comment(Noteable::Issue(issue), body);
+        let noteable = ProductNoteable::Issue(IssueIid(issue));
+        let trigger = self.trigger(noteable, &asked, NoteKind::Comment);
+        (Noteable::Issue(issue), trigger)
+    }
+
     /// The trigger dana's `note` on `noteable` makes when it asks "@claude please help", as the
     /// job reads it from its CI variables.
     pub fn trigger(&self, noteable: ProductNoteable, note: &SeededNote, kind: NoteKind) -> Trigger {
@@ -197,6 +211,20 @@ impl Seeded {
             confidential: false,
             event: None,
         }
+    }
+}
+
+/// A should-fix review comment `body` on `line` (of `side`) of `src/calc.rs`, the file the
+/// review stories' merge requests change; struct update syntax sets the rest.
+pub fn review_comment(line: u32, side: Side, body: &str) -> ReviewComment {
+    ReviewComment {
+        path: "src/calc.rs".into(),
+        line,
+        side,
+        body: body.into(),
+        severity: Severity::ShouldFix,
+        suggestion: None,
+        end_line: None,
     }
 }
 
@@ -234,6 +262,13 @@ impl Publishing {
         post_placeholder(&self.gitlab, trigger, Assistant::Claude, job)
             .await
             .expect("the placeholder is posted")
+    }
+
+    /// `report` published in `placeholder`, as a public note; the note it became.
+    pub async fn publish(&self, placeholder: &Placeholder, report: &ResultReport) -> GitLabNote {
+        publish_result(&self.gitlab, placeholder, report, &self.redactor, false)
+            .await
+            .expect("the result is published")
     }
 
     /// `assistant`'s `review` published on merge request `iid`.

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use doubles::gitlab::double::{
     GitLabDouble, IssuableChange, IssueSpec, MrSpec, NoteSpec, Noteable as DoubleNoteable,
-    ProjectSpec, SeededUser, Team, TeamSpec, UserSpec,
+    ProjectSpec, SeededNote, SeededUser, Team, TeamSpec, UserSpec,
 };
-use doubles::gitlab::model::Note;
+use doubles::gitlab::model::{Issue, MergeRequest, Note, NoteEvent};
 use doubles::gitlab::repo::FileChange;
 use doubles::model::ModelDouble;
 use doubles::model::stories::seed_greeting;
@@ -101,18 +101,58 @@ impl Story {
 
     /// A new issue of dana's; its IID.
     pub fn issue(&self, title: &str) -> u64 {
+        self.issue_of(IssueSpec::new(self.dev.id, title))
+    }
+
+    /// A new issue as `spec` says (confidential, with a description); its IID.
+    pub fn issue_of(&self, spec: IssueSpec) -> u64 {
+        self.gl.create_issue(self.project, spec).expect("issue").iid
+    }
+
+    /// A comment as `spec` says (a thread, a reply, one that emits hooks).
+    pub fn note_of(&self, noteable: DoubleNoteable, spec: NoteSpec) -> SeededNote {
         self.gl
-            .create_issue(self.project, IssueSpec::new(self.dev.id, title))
-            .expect("issue")
-            .iid
+            .add_note(self.project, noteable, spec)
+            .expect("note")
+    }
+
+    /// The Note Hook event the double recorded for comment `note`.
+    pub fn note_event(&self, note: u64) -> NoteEvent {
+        self.gl
+            .note_events()
+            .into_iter()
+            .find(|e| e.note_id == note)
+            .expect("the double recorded the Note Hook event")
+    }
+
+    /// A new issue `title` of dana's with `author`'s comment `body` on it: the issue and the
+    /// comment's id.
+    pub fn issue_with_note(&self, title: &str, author: u64, body: &str) -> (DoubleNoteable, u64) {
+        let issue = DoubleNoteable::Issue(self.issue(title));
+        (issue, self.note(issue, author, body))
+    }
+
+    /// Issue `iid` as GitLab stores it now.
+    pub fn stored_issue(&self, iid: u64) -> Issue {
+        self.gl
+            .issues(self.project)
+            .into_iter()
+            .find(|i| i.iid == iid)
+            .expect("the issue exists")
+    }
+
+    /// Merge request `iid` as GitLab stores it now.
+    pub fn stored_merge_request(&self, iid: u64) -> MergeRequest {
+        self.gl
+            .merge_requests(self.project)
+            .into_iter()
+            .find(|m| m.iid == iid)
+            .expect("the merge request exists")
     }
 
     /// A comment by `author`; its id.
     pub fn note(&self, noteable: DoubleNoteable, author: u64, body: &str) -> u64 {
-        self.gl
-            .add_note(self.project, noteable, NoteSpec::new(author, body))
-            .expect("note")
-            .id
+        self.note_of(noteable, NoteSpec::new(author, body)).id
     }
 
     /// `by` changes `noteable` as the web UI or the REST API would (assignees, reviewers,
@@ -153,6 +193,26 @@ impl Story {
             )
             .expect("merge request")
             .iid
+    }
+
+    /// dana commits `changes` to `branch` of the project's repository as `message`; the new
+    /// commit's SHA.
+    pub fn commit(&self, branch: &str, changes: &[FileChange], message: &str) -> String {
+        self.gl
+            .repo(self.project)
+            .expect("the project's repository")
+            .commit(branch, changes, message, &dana())
+            .expect("the commit")
+    }
+
+    /// The text of `path` on `branch` of the project's repository, if the file is there.
+    pub fn file_on(&self, branch: &str, path: &str) -> Option<String> {
+        let repo = self
+            .gl
+            .repo(self.project)
+            .expect("the project's repository");
+        let bytes = repo.file_at(branch, path).expect("the branch is readable");
+        bytes.map(|b| String::from_utf8(b).expect("a text file"))
     }
 
     /// What GitLab tells job `job_id` of this project about where it runs, and the bot's
