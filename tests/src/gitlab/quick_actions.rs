@@ -303,11 +303,11 @@ fn apply(model: &mut Model, noteable: NoteableRef, author_id: u64, found: &Found
                 }
                 "lock" => issue.discussion_locked = true,
                 "unlock" => issue.discussion_locked = false,
-                "label" | "labels" => add_labels(&mut issue.labels, labels),
+                "label" | "labels" => add_missing(&mut issue.labels, labels),
                 "relabel" => issue.labels = labels,
-                "unlabel" | "remove_label" => remove_labels(&mut issue.labels, &labels),
-                "assign" => add_ids(&mut issue.assignee_ids, users),
-                "unassign" => remove_ids(&mut issue.assignee_ids, &users),
+                "unlabel" | "remove_label" => remove_named(&mut issue.labels, &labels),
+                "assign" => add_missing(&mut issue.assignee_ids, users),
+                "unassign" => remove_named(&mut issue.assignee_ids, &users),
                 _ => {}
             }
             issue.updated_at = now;
@@ -338,13 +338,13 @@ fn apply(model: &mut Model, noteable: NoteableRef, author_id: u64, found: &Found
                 }
                 "lock" => mr.discussion_locked = true,
                 "unlock" => mr.discussion_locked = false,
-                "label" | "labels" => add_labels(&mut mr.labels, labels),
+                "label" | "labels" => add_missing(&mut mr.labels, labels),
                 "relabel" => mr.labels = labels,
-                "unlabel" | "remove_label" => remove_labels(&mut mr.labels, &labels),
-                "assign" => add_ids(&mut mr.assignee_ids, users),
-                "unassign" => remove_ids(&mut mr.assignee_ids, &users),
+                "unlabel" | "remove_label" => remove_named(&mut mr.labels, &labels),
+                "assign" => add_missing(&mut mr.assignee_ids, users),
+                "unassign" => remove_named(&mut mr.assignee_ids, &users),
                 "reviewer" | "assign_reviewer" | "request_review" => {
-                    add_ids(&mut mr.reviewer_ids, users);
+                    add_missing(&mut mr.reviewer_ids, users);
                 }
                 _ => {}
             }
@@ -361,37 +361,21 @@ fn apply(model: &mut Model, noteable: NoteableRef, author_id: u64, found: &Found
     format!("Ran /{name}.")
 }
 
-fn add_labels(labels: &mut Vec<String>, new: Vec<String>) {
-    for label in new {
-        if !labels.contains(&label) {
-            labels.push(label);
+/// `/label`, `/assign`, `/assign_reviewer`: adds what the list does not hold yet.
+fn add_missing<T: PartialEq>(list: &mut Vec<T>, new: Vec<T>) {
+    for item in new {
+        if !list.contains(&item) {
+            list.push(item);
         }
     }
 }
 
-/// `/unlabel` without an argument removes every label.
-fn remove_labels(labels: &mut Vec<String>, gone: &[String]) {
+/// `/unlabel`, `/unassign`: removes the items named; without an argument, every item.
+fn remove_named<T: PartialEq>(list: &mut Vec<T>, gone: &[T]) {
     if gone.is_empty() {
-        labels.clear();
+        list.clear();
     } else {
-        labels.retain(|l| !gone.contains(l));
-    }
-}
-
-fn add_ids(ids: &mut Vec<u64>, new: Vec<u64>) {
-    for id in new {
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-}
-
-/// `/unassign` without an argument removes everyone.
-fn remove_ids(ids: &mut Vec<u64>, gone: &[u64]) {
-    if gone.is_empty() {
-        ids.clear();
-    } else {
-        ids.retain(|i| !gone.contains(i));
+        list.retain(|item| !gone.contains(item));
     }
 }
 
