@@ -40,7 +40,7 @@ async fn codex_exec(home: &Path, work: &Path) -> tokio::process::Command {
     command
 }
 
-/// The one `turn.failed` event of a run that failed quickly.
+/// The one `turn.failed` event of a run that failed.
 fn failed_turn(finished: &Finished) -> Value {
     assert!(!finished.status.success());
     let failed = events_of(finished, "turn.failed");
