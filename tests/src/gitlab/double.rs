@@ -128,6 +128,19 @@ impl NewIssuable {
     }
 }
 
+/// The records of one merge request in one of the model's lists, cloned for the test.
+fn of_merge_request<T: Clone>(
+    records: &[T],
+    merge_request: NoteableRef,
+    on: fn(&T) -> NoteableRef,
+) -> Vec<T> {
+    records
+        .iter()
+        .filter(|record| on(record) == merge_request)
+        .cloned()
+        .collect()
+}
+
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill(&mut buf[..]);
@@ -1126,12 +1139,11 @@ impl GitLabDouble {
                     let issue = model
                         .issue_mut(project_id, target.iid)
                         .ok_or_else(|| anyhow!("no issue {}", target.iid))?;
-                    let before = webhooks::IssuableBefore {
-                        assignee_ids: issue.assignee_ids.clone(),
-                        reviewer_ids: Vec::new(),
-                        labels: issue.labels.clone(),
-                        updated_at: Some(issue.updated_at),
-                    };
+                    let before = webhooks::IssuableBefore::of(
+                        &issue.assignee_ids,
+                        &issue.labels,
+                        issue.updated_at,
+                    );
                     apply(&mut issue.assignee_ids, &mut issue.labels);
                     let changed =
                         before.assignee_ids != issue.assignee_ids || before.labels != issue.labels;
@@ -1145,10 +1157,8 @@ impl GitLabDouble {
                         .merge_request_mut(project_id, target.iid)
                         .ok_or_else(|| anyhow!("no merge request {}", target.iid))?;
                     let before = webhooks::IssuableBefore {
-                        assignee_ids: mr.assignee_ids.clone(),
                         reviewer_ids: mr.reviewer_ids.clone(),
-                        labels: mr.labels.clone(),
-                        updated_at: Some(mr.updated_at),
+                        ..webhooks::IssuableBefore::of(&mr.assignee_ids, &mr.labels, mr.updated_at)
                     };
                     apply(&mut mr.assignee_ids, &mut mr.labels);
                     if let Some(reviewers) = &change.reviewers {
@@ -1527,25 +1537,13 @@ impl GitLabDouble {
     /// their own).
     pub fn draft_notes(&self, project_id: u64, merge_request_iid: u64) -> Vec<DraftNote> {
         let noteable = Noteable::MergeRequest(merge_request_iid).to_ref(project_id);
-        let model = self.app.lock();
-        model
-            .draft_notes
-            .iter()
-            .filter(|d| d.merge_request == noteable)
-            .cloned()
-            .collect()
+        of_merge_request(&self.app.lock().draft_notes, noteable, |d| d.merge_request)
     }
 
     /// The reviews `bulk_publish` made on a merge request, oldest first.
     pub fn reviews(&self, project_id: u64, merge_request_iid: u64) -> Vec<Review> {
         let noteable = Noteable::MergeRequest(merge_request_iid).to_ref(project_id);
-        let model = self.app.lock();
-        model
-            .reviews
-            .iter()
-            .filter(|r| r.merge_request == noteable)
-            .cloned()
-            .collect()
+        of_merge_request(&self.app.lock().reviews, noteable, |r| r.merge_request)
     }
 
     /// How many notification events GitLab would send for the notes `author_id` wrote on a
