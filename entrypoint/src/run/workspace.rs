@@ -6,6 +6,7 @@
 use anyhow::Context as _;
 
 use super::settings::JobSettings;
+use crate::env::Env;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectRef};
 use crate::trigger::decision::BotIdentity;
@@ -57,7 +58,7 @@ impl Target {
 /// the branch name.
 pub async fn prepare(
     settings: &JobSettings,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     gitlab: &GitLab,
     project: &ProjectRef,
     noteable: Noteable,
@@ -137,11 +138,14 @@ pub async fn prepare(
 /// `CI_DEFAULT_BRANCH` (set in every CI job), else the project's `default_branch`.
 /// <https://docs.gitlab.com/ci/variables/predefined_variables/>
 pub(crate) async fn default_branch(
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     gitlab: &GitLab,
     project: &ProjectRef,
 ) -> anyhow::Result<String> {
-    if let Some(branch) = vars("CI_DEFAULT_BRANCH").filter(|b| !b.trim().is_empty()) {
+    if let Some(branch) = vars
+        .var("CI_DEFAULT_BRANCH")
+        .filter(|b| !b.trim().is_empty())
+    {
         return Ok(branch.trim().to_owned());
     }
     gitlab

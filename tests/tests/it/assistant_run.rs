@@ -703,10 +703,11 @@ async fn a_disallowed_tool_is_refused_by_claude() {
         );
     let double = anthropic::start(script).await.unwrap();
     let mut spec = spec(Assistant::Claude, &double, work.path()).await;
-    spec.options = entrypoint::agent::options::CliOptions::from_env(Assistant::Claude, &|name| {
-        (name == "AI_DISALLOWED_TOOLS").then(|| "Write,WebFetch".to_owned())
-    })
-    .unwrap();
+    spec.options =
+        entrypoint::agent::options::CliOptions::from_env(Assistant::Claude, &|name: &str| {
+            (name == "AI_DISALLOWED_TOOLS").then(|| "Write,WebFetch".to_owned())
+        })
+        .unwrap();
 
     let (report, _) = run_collecting(&spec).await;
 
@@ -742,7 +743,7 @@ async fn codex_follows_agents_md_only_when_opted_in() {
             .unwrap();
         let mut spec = spec(Assistant::Codex, &double, work.path()).await;
         spec.options =
-            entrypoint::agent::options::CliOptions::from_env(Assistant::Codex, &|name| {
+            entrypoint::agent::options::CliOptions::from_env(Assistant::Codex, &|name: &str| {
                 (name == "AI_CODEX_RULES").then(|| choice.to_owned())
             })
             .unwrap();
@@ -779,10 +780,11 @@ async fn reasoning_effort_reaches_both_apis() {
         }
         .unwrap();
         let mut spec = spec(assistant, &double, work.path()).await;
-        spec.options = entrypoint::agent::options::CliOptions::from_env(assistant, &|name| {
-            (name == "AI_REASONING_EFFORT").then(|| "low".to_owned())
-        })
-        .unwrap();
+        spec.options =
+            entrypoint::agent::options::CliOptions::from_env(assistant, &|name: &str| {
+                (name == "AI_REASONING_EFFORT").then(|| "low".to_owned())
+            })
+            .unwrap();
 
         let (report, _) = run_collecting(&spec).await;
 
