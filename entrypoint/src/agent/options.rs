@@ -17,6 +17,7 @@
 //! ones arrive with every release, so only keys known to be harmless pass.
 
 use crate::agent::Assistant;
+use crate::env::Env;
 
 /// Claude flags refused in `AI_CLAUDE_ARGS`, each with the reason given to the user.
 pub(crate) const CLAUDE_REFUSED: &[(&str, &str)] = &[
@@ -336,11 +337,8 @@ pub(crate) static NO_OPTIONS: CliOptions = CliOptions {
 
 impl CliOptions {
     /// Reads and checks the settings for `assistant` from `var`.
-    pub fn from_env(
-        assistant: Assistant,
-        var: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, OptionsError> {
-        let set = |name: &str| crate::env::non_blank(&var, name);
+    pub fn from_env(assistant: Assistant, var: &dyn Env) -> Result<Self, OptionsError> {
+        let set = |name: &str| crate::env::non_blank(var, name);
         let variable = assistant.profile().args_variable;
         let agent = super::agent(assistant);
         let refused = agent.refused_flags();
@@ -383,11 +381,9 @@ impl CliOptions {
 
 /// `AI_MCP_CONFIG`, parsed; refused together with `AI_MCP_CONFIG_FILE`, whose file the job
 /// reads from the default branch later.
-fn mcp_from_env(
-    set: &dyn Fn(&str) -> Option<String>,
-) -> Result<crate::agent::mcp::McpConfig, OptionsError> {
+fn mcp_from_env(set: &dyn Env) -> Result<crate::agent::mcp::McpConfig, OptionsError> {
     use crate::agent::mcp::{FILE_VARIABLE, McpConfig, McpError, VARIABLE};
-    match (set(VARIABLE), set(FILE_VARIABLE)) {
+    match (set.var(VARIABLE), set.var(FILE_VARIABLE)) {
         (Some(_), Some(_)) => Err(McpError::BothSources.into()),
         (Some(text), None) => {
             let config = McpConfig::parse(VARIABLE, &text)?;

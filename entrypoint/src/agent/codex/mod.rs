@@ -13,6 +13,7 @@ use crate::agent::options::{CODEX_REFUSED, OptionsError, check_codex_flag};
 use crate::agent::run::{Launch, Provider, RunError};
 use crate::agent::settings::{CODEX_DEFAULT_MODEL, CODEX_MODEL};
 use crate::agent::{Agent, Assistant};
+use crate::env::Env;
 
 /// Codex prints this when the API answers `404 model_not_found`; it reports no error code,
 /// so the text is what identifies a missing model.
@@ -31,7 +32,7 @@ impl Agent for Codex {
     /// output schema and `.codex` directory go in the fresh home.
     fn invocation(&self, launch: Launch<'_>) -> Result<Invocation, RunError> {
         let spec = launch.spec;
-        let mcp_servers = mcp::codex_config(launch.servers, &|name| launch.service_url(name));
+        let mcp_servers = mcp::codex_config(launch.servers, &|name: &str| launch.service_url(name));
         let proxy = launch.proxy.ok_or(RunError::CodexNeedsApi)?;
         let rules = if spec.options.codex_rules.reads_codex_md() {
             read_rules(&spec.workspace).map_err(|source| RunError::Rules {
@@ -96,22 +97,19 @@ impl Agent for Codex {
 
     /// `CODEX_MODEL`, else [`CODEX_MODEL`]; the retry model is `CODEX_FALLBACK_MODEL`, else
     /// [`CODEX_DEFAULT_MODEL`], and none when the variable is set empty.
-    fn models(
-        &self,
-        set: &dyn Fn(&str) -> Option<String>,
-        var: &dyn Fn(&str) -> Option<String>,
-    ) -> (Option<String>, Option<String>) {
-        let fallback = match var(crate::env::CODEX_FALLBACK_MODEL.name()) {
+    fn models(&self, set: &dyn Env, var: &dyn Env) -> (Option<String>, Option<String>) {
+        let fallback = match var.var(crate::env::CODEX_FALLBACK_MODEL.name()) {
             Some(value) if value.trim().is_empty() => None,
             Some(value) => Some(value.trim().to_owned()),
             None => Some(CODEX_DEFAULT_MODEL.to_owned()),
         };
-        let model = set(Assistant::Codex.profile().model_variable)
+        let model = set
+            .var(Assistant::Codex.profile().model_variable)
             .unwrap_or_else(|| CODEX_MODEL.to_owned());
         (Some(model), fallback)
     }
 
-    fn cloud_provider(&self, _set: &dyn Fn(&str) -> Option<String>) -> Option<Provider> {
+    fn cloud_provider(&self, _set: &dyn Env) -> Option<Provider> {
         None
     }
 
