@@ -72,6 +72,7 @@ use rand::Rng;
 use reqwest::StatusCode;
 
 use crate::agent::Assistant;
+use crate::env::Env;
 use crate::gitlab::award_emoji::{AwardEmoji, AwardOutcome};
 use crate::gitlab::client::GitLab;
 use crate::gitlab::error::GitLabError;
@@ -131,8 +132,9 @@ pub struct LeaseError(pub String);
 
 impl ClaimSettings {
     /// Reads [`LEASE_VAR`]; unset or empty means [`DEFAULT_LEASE`].
-    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Result<Self, LeaseError> {
-        let Some(text) = vars(LEASE_VAR)
+    pub fn from_env(vars: &dyn Env) -> Result<Self, LeaseError> {
+        let Some(text) = vars
+            .var(LEASE_VAR)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
         else {

@@ -6,6 +6,7 @@
 use anyhow::bail;
 
 use crate::agent::Assistant;
+use crate::env::Env;
 use crate::gitlab::ApiBaseUrl;
 use crate::gitlab::version::{self, GitLabVersion};
 
@@ -78,10 +79,7 @@ pub fn include_branch() -> String {
 
 /// The API root: `--gitlab-url` (with or without `/api/v4`), else `CI_API_V4_URL`, else
 /// `CI_SERVER_URL` + `/api/v4`.
-pub fn api_url(
-    gitlab_url: Option<&str>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<ApiBaseUrl> {
+pub fn api_url(gitlab_url: Option<&str>, env: &dyn Env) -> anyhow::Result<ApiBaseUrl> {
     let raw = match gitlab_url {
         Some(url) => {
             let url = url.trim().trim_end_matches('/');
@@ -91,9 +89,9 @@ pub fn api_url(
                 format!("{url}/api/v4")
             }
         }
-        None => match env("CI_API_V4_URL").filter(|v| !v.trim().is_empty()) {
+        None => match env.var("CI_API_V4_URL").filter(|v| !v.trim().is_empty()) {
             Some(api) => api,
-            None => match env("CI_SERVER_URL").filter(|v| !v.trim().is_empty()) {
+            None => match env.var("CI_SERVER_URL").filter(|v| !v.trim().is_empty()) {
                 Some(server) => format!("{}/api/v4", server.trim().trim_end_matches('/')),
                 None => bail!(
                     "GitLab's URL is unknown: pass --gitlab-url https://gitlab.example.com, or set CI_SERVER_URL"

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::agent::{Assistant, Handles};
 use crate::answer::in_job::JobEnd;
+use crate::env::Env;
 use crate::redact::Redactor;
 use crate::run::RunOptions;
 use crate::trigger::ci_vars::{CiRequest, names};
@@ -37,12 +38,12 @@ const TRIGGER_VARIABLES: &[&str] = &[
 /// The job's own variables `vars` with `overlay` on top and every other trigger variable hidden.
 fn overlaid<'a>(
     overlay: BTreeMap<&'static str, String>,
-    vars: &'a dyn Fn(&str) -> Option<String>,
+    vars: &'a dyn Env,
 ) -> impl Fn(&str) -> Option<String> + 'a {
     move |name: &str| match overlay.get(name) {
         Some(value) => Some(value.clone()),
         None if TRIGGER_VARIABLES.contains(&name) => None,
-        None => vars(name),
+        None => vars.var(name),
     }
 }
 
@@ -52,7 +53,7 @@ fn overlaid<'a>(
 pub async fn in_job(
     request: &CiRequest,
     handles: &Handles,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     redactor: Arc<Redactor>,
 ) -> anyhow::Result<JobEnd> {
     run_with(
@@ -72,7 +73,7 @@ pub(crate) async fn run_with(
     overlay: BTreeMap<&'static str, String>,
     assistant: Assistant,
     handles: &Handles,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     redactor: Arc<Redactor>,
 ) -> anyhow::Result<JobEnd> {
     let job_vars = overlaid(overlay, vars);

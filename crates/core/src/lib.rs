@@ -3,6 +3,7 @@
 //! either importing the other.
 
 pub mod assistant;
+pub mod env;
 pub mod model_api;
 pub mod secret;
 

@@ -1,7 +1,7 @@
 //! Where the client connects, with which token, trusting which CAs, and how patiently.
 //!
-//! Everything is read through an injectable lookup (`&dyn Fn(&str) -> Option<String>`) so tests
-//! describe an environment without touching the process environment.
+//! Everything is read through an injectable source of variables ([`Env`], the entrypoint's too)
+//! so tests describe an environment without touching the process environment.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,8 @@ use std::time::Duration;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use url::Url;
+
+use ai_core::env::Env;
 
 use super::retry::RetryPolicy;
 use ai_core::secret::Secret;
@@ -239,8 +241,8 @@ impl ClientConfig {
     /// `GITLAB_TOKEN` (refused when it is the job token), and the CA bundles named by
     /// `CI_SERVER_TLS_CA_FILE` and `SSL_CERT_FILE`. Empty values count as unset.
     /// <https://docs.gitlab.com/ci/variables/predefined_variables/>
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let get = |name: &str| env.var(name).filter(|v| !v.trim().is_empty());
         let base_url = base_url_from_env(&get)?;
         let token = get("GITLAB_TOKEN").ok_or(ConfigError::MissingToken)?;
         if is_job_token(&token, get("CI_JOB_TOKEN").as_deref()) {
@@ -259,23 +261,23 @@ impl ClientConfig {
 
     /// [`ClientConfig::from_env`] over the process environment.
     pub fn from_process_env() -> Result<Self, ConfigError> {
-        Self::from_env(&|name| std::env::var(name).ok())
+        Self::from_env(&|name: &str| std::env::var(name).ok())
     }
 }
 
 /// `CI_API_V4_URL` wins; `CI_SERVER_URL` (scheme, host, port and any sub-path of the instance)
 /// gets `/api/v4` appended.
-fn base_url_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ApiBaseUrl, ConfigError> {
+fn base_url_from_env(get: &dyn Env) -> Result<ApiBaseUrl, ConfigError> {
     let invalid =
         |variable: &'static str, value: &str, reason: String| ConfigError::InvalidBaseUrl {
             variable,
             value: value.to_owned(),
             reason,
         };
-    if let Some(api) = get("CI_API_V4_URL") {
+    if let Some(api) = get.var("CI_API_V4_URL") {
         return ApiBaseUrl::parse(&api).map_err(|r| invalid("CI_API_V4_URL", &api, r));
     }
-    if let Some(server) = get("CI_SERVER_URL") {
+    if let Some(server) = get.var("CI_SERVER_URL") {
         let joined = format!("{}/api/v4", server.trim().trim_end_matches('/'));
         return ApiBaseUrl::parse(&joined).map_err(|r| invalid("CI_SERVER_URL", &server, r));
     }

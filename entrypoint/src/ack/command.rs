@@ -32,6 +32,7 @@ use anyhow::Context as _;
 use crate::agent::{Assistant, Handles};
 use crate::answer::{Acknowledged, Ask, acknowledge};
 use crate::claim::ClaimSettings;
+use crate::env::Env;
 use crate::gitlab::ClientConfig;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::NoteId;
@@ -95,11 +96,11 @@ impl Handed {
 
     /// What an assistant job's variables say the ack job left; `Defer` when no ack job ran.
     /// A placeholder id that is not a note id is an error naming the variable.
-    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+    pub fn from_env(vars: &dyn Env) -> anyhow::Result<Self> {
         let placeholder = crate::trigger::ci_vars::names::PLACEHOLDER_NOTE_ID;
-        match vars(ACK_VAR).as_deref().map(str::trim) {
+        match vars.var(ACK_VAR).as_deref().map(str::trim) {
             Some("posted") => {
-                let value = vars(placeholder).unwrap_or_default();
+                let value = vars.var(placeholder).unwrap_or_default();
                 let id = value.trim().parse::<u64>().with_context(|| {
                     format!(
                         "{ACK_VAR}=posted but {placeholder} is {value:?}, not a note id: the acknowledgement job's dotenv report is damaged; retry the pipeline"
@@ -137,7 +138,7 @@ impl Handed {
 pub async fn ack(
     assistant: Assistant,
     handles: &Handles,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     redactor: &Redactor,
 ) -> anyhow::Result<Handed> {
     let trigger = match detect(vars, handles)? {

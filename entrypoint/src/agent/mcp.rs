@@ -47,6 +47,7 @@ use http::header::HeaderName;
 use serde::Deserialize;
 use url::Url;
 
+use crate::env::Env;
 use crate::proxy::ServiceRoute;
 use crate::sandbox::Network;
 use crate::secret::Secret;
@@ -269,7 +270,7 @@ impl McpConfig {
 
     /// The servers with each `${NAME}` in a header replaced by the job's variable `NAME` (read
     /// through `var`); an unset or empty one is an error naming it.
-    pub fn resolve(&self, var: &dyn Fn(&str) -> Option<String>) -> Result<Resolved, McpError> {
+    pub fn resolve(&self, var: &dyn Env) -> Result<Resolved, McpError> {
         let mut resolved = Resolved::default();
         for (name, server) in &self.servers {
             match server {
@@ -277,7 +278,7 @@ impl McpConfig {
                     let mut values = Vec::new();
                     for (header, template) in headers {
                         let value = substitute(template, |variable| {
-                            var(variable)
+                            var.var(variable)
                                 .filter(|v| !v.trim().is_empty())
                                 .ok_or_else(|| McpError::UnsetVariable {
                                     source_name: self.source_name.clone(),

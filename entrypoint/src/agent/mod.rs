@@ -30,6 +30,7 @@ use crate::agent::invocation::Invocation;
 use crate::agent::options::{Flag, OptionsError};
 use crate::agent::run::{Launch, Provider, RunError};
 use crate::agent::trusted::TrustedPath;
+use crate::env::Env;
 
 /// What the runner asks of one assistant's CLI that is code rather than data. Each assistant
 /// implements it in its own folder (`agent/claude/`, `agent/codex/`), so the runner, the
@@ -56,15 +57,11 @@ pub(crate) trait Agent: Sync {
     /// The model to ask for and the one to retry with when it does not exist, read from the
     /// job's variables (`set`: trimmed and non-empty; `var`: as set, so an empty value can
     /// turn a default off).
-    fn models(
-        &self,
-        set: &dyn Fn(&str) -> Option<String>,
-        var: &dyn Fn(&str) -> Option<String>,
-    ) -> (Option<String>, Option<String>);
+    fn models(&self, set: &dyn Env, var: &dyn Env) -> (Option<String>, Option<String>);
 
     /// A cloud provider the CLI reaches by itself (Bedrock, Vertex) when the variables choose
     /// one; `None` sends the model calls to the vendor's API through the key proxy.
-    fn cloud_provider(&self, set: &dyn Fn(&str) -> Option<String>) -> Option<Provider>;
+    fn cloud_provider(&self, set: &dyn Env) -> Option<Provider>;
 
     /// True when `message`, the reason a run failed, says the model asked for does not exist,
     /// so the run is retried once with the fallback model.

@@ -21,6 +21,7 @@ use std::sync::LazyLock;
 
 use crate::agent::Assistant;
 pub use crate::agent::codex::CodexRules;
+use crate::env::Env;
 
 /// A setting of this module cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,11 +125,8 @@ pub(crate) static NO_OPTIONS: LazyLock<CliOptions> = LazyLock::new(CliOptions::d
 
 impl CliOptions {
     /// Reads and checks the settings for `assistant` from `var`.
-    pub fn from_env(
-        assistant: Assistant,
-        var: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, OptionsError> {
-        let set = |name: &str| crate::env::non_blank(&var, name);
+    pub fn from_env(assistant: Assistant, var: &dyn Env) -> Result<Self, OptionsError> {
+        let set = |name: &str| crate::env::non_blank(var, name);
         let variable = assistant.profile().args_variable;
         let agent = super::agent(assistant);
         let refused = agent.refused_flags();
@@ -171,11 +169,9 @@ impl CliOptions {
 
 /// `AI_MCP_CONFIG`, parsed; refused together with `AI_MCP_CONFIG_FILE`, whose file the job
 /// reads from the default branch later.
-fn mcp_from_env(
-    set: &dyn Fn(&str) -> Option<String>,
-) -> Result<crate::agent::mcp::McpConfig, OptionsError> {
+fn mcp_from_env(set: &dyn Env) -> Result<crate::agent::mcp::McpConfig, OptionsError> {
     use crate::agent::mcp::{FILE_VARIABLE, McpConfig, McpError, VARIABLE};
-    match (set(VARIABLE), set(FILE_VARIABLE)) {
+    match (set.var(VARIABLE), set.var(FILE_VARIABLE)) {
         (Some(_), Some(_)) => Err(McpError::BothSources.into()),
         (Some(text), None) => {
             let config = McpConfig::parse(VARIABLE, &text)?;

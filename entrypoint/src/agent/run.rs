@@ -366,7 +366,7 @@ fn mcp_servers(spec: &RunSpec, sandbox: &Plan) -> Result<Resolved, McpError> {
     }
     config.check_network(&sandbox.settings.network)?;
     let job = job_environment();
-    let resolved = config.resolve(&|name| job.get(name).cloned())?;
+    let resolved = config.resolve(&|name: &str| job.get(name).cloned())?;
     tracing::info!(
         http = ?resolved.routes.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
         stdio = ?resolved.stdio.keys().collect::<Vec<_>>(),

@@ -24,6 +24,7 @@ use crate::agent::env::parse_passthrough;
 use crate::agent::options::{CliOptions, OptionsError};
 use crate::agent::run::{ApiConfig, Provider, RunSpec};
 use crate::budget::{Price, PriceError};
+use crate::env::Env;
 use crate::env::parse_duration;
 use crate::proxy::{ModelApi, Upstream, UpstreamError};
 use crate::secret::Secret;
@@ -66,9 +67,9 @@ impl RunSpec {
         program: PathBuf,
         workspace: PathBuf,
         prompt: String,
-        var: impl Fn(&str) -> Option<String>,
+        var: &dyn Env,
     ) -> Result<Self, SettingsError> {
-        let set = |name: &str| crate::env::non_blank(&var, name);
+        let set = |name: &str| crate::env::non_blank(var, name);
         let timeout = match set(crate::env::AI_TIMEOUT.name()) {
             Some(text) => parse_duration(&text).ok_or(SettingsError::Timeout(text))?,
             None => DEFAULT_TIMEOUT,
@@ -105,7 +106,7 @@ impl RunSpec {
                 assistant,
             )?),
         };
-        let (model, fallback_model) = agent.models(&set, &var);
+        let (model, fallback_model) = agent.models(&set, var);
         Ok(Self {
             assistant,
             program,
@@ -123,28 +124,29 @@ impl RunSpec {
             passthrough: set(crate::env::AI_ENV_PASSTHROUGH.name())
                 .map(|list| parse_passthrough(&list))
                 .unwrap_or_default(),
-            options: CliOptions::from_env(assistant, &|name| var(name))?,
+            options: CliOptions::from_env(assistant, &|name: &str| var.var(name))?,
         })
     }
 }
 
 fn api(
     kind: ModelApi,
-    set: &impl Fn(&str) -> Option<String>,
+    set: &dyn Env,
     key_variables: &'static [&'static str],
     assistant: Assistant,
 ) -> Result<ApiConfig, SettingsError> {
-    let upstream = match set(kind.base_url_variable()) {
+    let upstream = match set.var(kind.base_url_variable()) {
         Some(base) => Upstream::parse(kind, &base)?,
         None => Upstream::public(kind),
     };
-    let key = key_variables
-        .iter()
-        .find_map(|name| set(name))
-        .ok_or(SettingsError::MissingKey {
-            variables: key_variables,
-            assistant: assistant.display_name(),
-        })?;
+    let key =
+        key_variables
+            .iter()
+            .find_map(|name| set.var(name))
+            .ok_or(SettingsError::MissingKey {
+                variables: key_variables,
+                assistant: assistant.display_name(),
+            })?;
     Ok(ApiConfig {
         upstream,
         key: Secret::new(key),
@@ -178,9 +180,13 @@ mod tests {
             .iter()
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
             .collect();
-        RunSpec::from_env(assistant, "cli".into(), "/work".into(), "p".into(), |n| {
-            vars.get(n).cloned()
-        })
+        RunSpec::from_env(
+            assistant,
+            "cli".into(),
+            "/work".into(),
+            "p".into(),
+            &|n: &str| vars.get(n).cloned(),
+        )
     }
 
     #[test]

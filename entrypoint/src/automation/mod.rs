@@ -28,6 +28,7 @@ use crate::agent::events::AssistantEvent;
 use crate::agent::run::RunSpec;
 use crate::audit::{self, Transcript};
 use crate::budget::{MonthlyBudget, RunOutcome, UsageLine, UsageRecord, ledger};
+use crate::env::Env;
 use crate::gitlab::ids::{Noteable, ProjectId, ProjectRef, UserId};
 use crate::gitlab::members::AccessLevel;
 use crate::gitlab::merge_requests::NewMergeRequest;
@@ -122,7 +123,7 @@ pub struct TaskEnd {
 pub async fn run(
     options: &RunOptions,
     prompt_file: Option<&str>,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     redactor: Arc<Redactor>,
 ) -> anyhow::Result<TaskEnd> {
     let started = Instant::now();
@@ -217,7 +218,7 @@ struct TaskRun<'a> {
     options: &'a RunOptions,
     task: &'a TaskSettings,
     settings: &'a JobSettings,
-    vars: &'a dyn Fn(&str) -> Option<String>,
+    vars: &'a dyn Env,
     gitlab: &'a GitLab,
     project: &'a ProjectRef,
     transcript: Arc<Transcript>,
@@ -253,7 +254,7 @@ impl TaskRun<'_> {
                 self.gitlab,
                 self.project,
                 &default_branch,
-                (self.vars)(house::VARIABLE).as_deref(),
+                self.vars.var(house::VARIABLE).as_deref(),
             )
             .await?;
             anyhow::Ok((prompt, schema, house))
@@ -276,7 +277,9 @@ impl TaskRun<'_> {
                     default_branch: default_branch.clone(),
                 })
                 .await?;
-            let run_id = (self.vars)("CI_JOB_ID")
+            let run_id = self
+                .vars
+                .var("CI_JOB_ID")
                 .and_then(|id| id.trim().parse().ok())
                 .unwrap_or_else(|| chrono::Utc::now().timestamp().unsigned_abs());
             let branch = workspace
@@ -374,10 +377,14 @@ impl TaskRun<'_> {
     /// and `AI_MONTHLY_BUDGET_USD`, summed from the bot's answers' usage lines, is not spent.
     /// `AI_RATE_LIMIT` counts requests per person and thread, which a task has not.
     async fn may_run(&self) -> anyhow::Result<()> {
-        let id: u64 = (self.vars)("GITLAB_USER_ID")
+        let id: u64 = self
+            .vars
+            .var("GITLAB_USER_ID")
             .and_then(|id| id.trim().parse().ok())
             .ok_or(RefusedTask::NoRequester)?;
-        let login = (self.vars)("GITLAB_USER_LOGIN")
+        let login = self
+            .vars
+            .var("GITLAB_USER_LOGIN")
             .map(|l| l.trim().to_owned())
             .filter(|l| !l.is_empty())
             .unwrap_or_else(|| format!("user {id}"));
@@ -508,7 +515,9 @@ impl TaskRun<'_> {
             PushOutcome::NothingToPush => Ok(()),
             PushOutcome::Pushed { branch, sha } => {
                 tracing::info!(%branch, %sha, "pushed");
-                let requester = (self.vars)("GITLAB_USER_LOGIN")
+                let requester = self
+                    .vars
+                    .var("GITLAB_USER_LOGIN")
                     .map(|login| format!(" Started by @{}.", login.trim()))
                     .unwrap_or_default();
                 let job = JobLink::from_env(self.vars)
@@ -634,20 +643,23 @@ fn task_title(title: Option<&str>, prompt: &str) -> String {
 /// The person who started the pipeline (`GITLAB_USER_ID`, `GITLAB_USER_LOGIN`; for a schedule
 /// its owner, <https://docs.gitlab.com/ci/variables/predefined_variables/>), credited as
 /// co-author with their private commit email.
-fn requester(vars: &dyn Fn(&str) -> Option<String>) -> Option<Person> {
-    let id: u64 = vars("GITLAB_USER_ID")?.trim().parse().ok()?;
-    let login = vars("GITLAB_USER_LOGIN")?.trim().to_owned();
-    let host = vars("CI_SERVER_HOST")?.trim().to_owned();
+fn requester(vars: &dyn Env) -> Option<Person> {
+    let id: u64 = vars.var("GITLAB_USER_ID")?.trim().parse().ok()?;
+    let login = vars.var("GITLAB_USER_LOGIN")?.trim().to_owned();
+    let host = vars.var("CI_SERVER_HOST")?.trim().to_owned();
     (!login.is_empty() && !host.is_empty())
         .then(|| Person::gitlab_noreply(&login, id, &login, &host))
 }
 
 /// `CI_PROJECT_ID`, else `CI_PROJECT_PATH`.
-fn project_ref(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<ProjectRef> {
-    if let Some(id) = vars("CI_PROJECT_ID").and_then(|id| id.trim().parse().ok()) {
+fn project_ref(vars: &dyn Env) -> anyhow::Result<ProjectRef> {
+    if let Some(id) = vars
+        .var("CI_PROJECT_ID")
+        .and_then(|id| id.trim().parse().ok())
+    {
         return Ok(ProjectRef::Id(ProjectId(id)));
     }
-    vars("CI_PROJECT_PATH")
+    vars.var("CI_PROJECT_PATH")
         .map(|p| p.trim().to_owned())
         .filter(|p| !p.is_empty())
         .map(ProjectRef::Path)
@@ -690,12 +702,7 @@ fn describe(noteable: Noteable) -> String {
 }
 
 /// The artifact for later jobs, from the report.
-fn task_result(
-    report: &ResultReport,
-    done: &Done,
-    started: Instant,
-    vars: &dyn Fn(&str) -> Option<String>,
-) -> TaskResult {
+fn task_result(report: &ResultReport, done: &Done, started: Instant, vars: &dyn Env) -> TaskResult {
     let conclusion = match (&report.conclusion, &report.stopped) {
         (Conclusion::Failed(_), _) => TaskConclusion::Failure,
         (Conclusion::Answered { .. }, Some(_)) => TaskConclusion::Stopped,
@@ -721,7 +728,7 @@ fn task_result(
     result.model = report.model.clone();
     result.set_usage(report.usage);
     result.cost_usd = report.cost_usd;
-    result.job_id = vars("CI_JOB_ID").and_then(|id| id.trim().parse().ok());
+    result.job_id = vars.var("CI_JOB_ID").and_then(|id| id.trim().parse().ok());
     result
 }
 
@@ -729,7 +736,7 @@ fn usage_record(
     report: &ResultReport,
     task: &TaskSettings,
     project: &ProjectRef,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     started: Instant,
 ) -> UsageRecord {
     let (noteable_type, noteable_iid) = match task.post_to {
@@ -741,7 +748,7 @@ fn usage_record(
     };
     let mut record = UsageRecord {
         assistant: report.assistant,
-        requester: vars("GITLAB_USER_LOGIN").map(|l| l.trim().to_owned()),
+        requester: vars.var("GITLAB_USER_LOGIN").map(|l| l.trim().to_owned()),
         project: project.to_string(),
         noteable_type,
         noteable_iid,
@@ -756,7 +763,7 @@ fn usage_record(
             (Conclusion::Failed(_), _) => RunOutcome::Failed,
         },
         duration_seconds: started.elapsed().as_secs_f64(),
-        job_id: vars("CI_JOB_ID").and_then(|id| id.trim().parse().ok()),
+        job_id: vars.var("CI_JOB_ID").and_then(|id| id.trim().parse().ok()),
         finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     record.set_usage(report.usage);

@@ -16,6 +16,7 @@
 //!   a push or merge request pipeline runs the branch's own `.gitlab-ci.yml`, and a child
 //!   pipeline's configuration can come from such a pipeline.
 
+use crate::env::Env;
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable};
 
 /// The variable holding the prompt text.
@@ -108,11 +109,8 @@ pub(crate) struct TaskSettings {
 
 impl TaskSettings {
     /// Reads and checks the settings; `prompt_file` is `--prompt-file`.
-    pub(crate) fn from_env(
-        vars: &dyn Fn(&str) -> Option<String>,
-        prompt_file: Option<&str>,
-    ) -> Result<Self, TaskError> {
-        let set = |name: &str| crate::env::non_blank(&vars, name);
+    pub(crate) fn from_env(vars: &dyn Env, prompt_file: Option<&str>) -> Result<Self, TaskError> {
+        let set = |name: &str| crate::env::non_blank(vars, name);
         // What the relay, the scan, the webhook template and a Duo flow set for a comment
         // ([`crate::trigger::load`]).
         if let Some(variable) = MENTION_VARIABLES.iter().find(|name| set(name).is_some()) {

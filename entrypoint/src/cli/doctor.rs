@@ -8,6 +8,7 @@ use crate::agent::Assistant;
 use crate::config::TemplateArgs;
 use crate::contract::api_url;
 use crate::doctor::{Inputs, Place, Status, summary};
+use crate::env::Env;
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::{ClientConfig, GitLab, GitLabToken};
 use crate::sandbox::capability::Capabilities;
@@ -92,12 +93,8 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<()> {
 
 /// The client: in a job from the job's variables (`None` without `GITLAB_TOKEN`, which the
 /// report then names), locally from the flags with the token from `GITLAB_TOKEN` or stdin.
-fn client(
-    args: &DoctorArgs,
-    place: Place,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<Option<GitLab>> {
-    let token = env("GITLAB_TOKEN").filter(|t| !t.trim().is_empty());
+fn client(args: &DoctorArgs, place: Place, env: &dyn Env) -> anyhow::Result<Option<GitLab>> {
+    let token = env.var("GITLAB_TOKEN").filter(|t| !t.trim().is_empty());
     let config = match (place, token) {
         (Place::Job, None) => return Ok(None),
         (Place::Job, Some(_)) if args.gitlab_url.is_none() => {

@@ -148,7 +148,7 @@ fn status(fence: &Fence) -> anyhow::Result<()> {
 
 fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
     // This command checks the fence, so it is fenced whatever AI_SANDBOX says.
-    let settings = Settings::from_env(args.assistant, |name| match name {
+    let settings = Settings::from_env(args.assistant, &|name: &str| match name {
         name if name == crate::env::AI_SANDBOX.name() => Some("on".to_owned()),
         _ => std::env::var(name).ok(),
     })?;

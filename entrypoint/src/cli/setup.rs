@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 use crate::agent::Assistant;
 use crate::config::{HandleArgs, TemplateArgs};
 pub use crate::contract::api_url;
+use crate::env::Env;
 use crate::gitlab::ids::ProjectRef;
 use crate::gitlab::{ClientConfig, GitLab, GitLabToken};
 use crate::secret::Secret;
@@ -61,12 +62,9 @@ pub struct SetupArgs {
     pub handles: HandleArgs,
 }
 
-fn secret_from_env(
-    env: &dyn Fn(&str) -> Option<String>,
-    flag: &str,
-    name: &str,
-) -> anyhow::Result<Secret> {
-    let value = env(name)
+fn secret_from_env(env: &dyn Env, flag: &str, name: &str) -> anyhow::Result<Secret> {
+    let value = env
+        .var(name)
         .map(Secret::new)
         .filter(|s| !s.is_empty())
         .with_context(|| format!("{flag} {name}: the environment variable {name} is not set"))?;
@@ -74,7 +72,7 @@ fn secret_from_env(
 }
 
 /// Builds the options from flags and environment.
-pub fn options(args: &SetupArgs, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Options> {
+pub fn options(args: &SetupArgs, env: &dyn Env) -> anyhow::Result<Options> {
     let mode = match args.mode {
         ModeArg::Webhook => Mode::Webhook,
         ModeArg::Scan => Mode::Scan,

@@ -28,6 +28,8 @@ use url::Url;
 
 pub use report::{Check, Finding, Report, Status};
 
+use crate::env::Env;
+
 /// `doctor: 9 ok, 1 warning(s), 0 failed`.
 pub fn summary(report: &Report) -> String {
     format!(
@@ -72,13 +74,13 @@ pub struct Inputs<'a> {
     /// The job's effective capabilities (`None` locally, or when they could not be read).
     pub capabilities: Option<Capabilities>,
     /// The environment (a job's variables).
-    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub env: &'a dyn Env,
 }
 
 impl Inputs<'_> {
     /// A non-empty variable of the environment.
     pub fn var(&self, name: &str) -> Option<String> {
-        (self.env)(name).filter(|v| !v.trim().is_empty())
+        self.env.var(name).filter(|v| !v.trim().is_empty())
     }
 }
 

@@ -114,8 +114,9 @@ pub async fn probe(base: &Url) -> Finding {
 mod tests {
     use super::*;
     use crate::contract::TemplateSource;
+    use crate::env::Env;
 
-    fn inputs<'a>(place: Place, env: &'a dyn Fn(&str) -> Option<String>) -> Inputs<'a> {
+    fn inputs<'a>(place: Place, env: &'a dyn Env) -> Inputs<'a> {
         Inputs {
             project: crate::gitlab::ids::ProjectRef::Id(crate::gitlab::ids::ProjectId(1)),
             place,

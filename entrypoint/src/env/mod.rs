@@ -8,8 +8,8 @@
 //! the page against [`CATALOGUE`] in both directions.
 //!
 //! Where the values come from is one type, [`Env`]: the process environment in the binary
-//! ([`ProcessEnv`]), a map in tests ([`MapEnv`]), or any `Fn(&str) -> Option<String>` while
-//! modules still take a closure.
+//! ([`ProcessEnv`]), a map in tests ([`MapEnv`]), or any `Fn(&str) -> Option<String>` (a
+//! test's or an override's closure).
 
 mod catalogue;
 
@@ -19,19 +19,7 @@ use std::time::Duration;
 
 pub use catalogue::*;
 
-/// Where variables are read from.
-pub trait Env {
-    /// The variable's value, `None` when it is not set (or not valid Unicode, which no setting
-    /// of ours can be).
-    fn var(&self, name: &str) -> Option<String>;
-}
-
-/// Closures keep working as sources, so a module can move to [`Env`] without its callers.
-impl<F: Fn(&str) -> Option<String> + ?Sized> Env for F {
-    fn var(&self, name: &str) -> Option<String> {
-        self(name)
-    }
-}
+pub use ai_core::env::Env;
 
 /// The value of `name` when set to something other than blanks, trimmed: an empty CI/CD
 /// variable (a template's unset input) means "use the default". For names the catalogue does

@@ -1,6 +1,7 @@
 //! Who may make the assistant act: the minimum role (`AI_MIN_ACCESS_LEVEL`) and the bot users
 //! whose notes are still requests (`AI_ALLOWED_BOTS`).
 
+use crate::env::Env;
 use crate::gitlab::members::AccessLevel;
 
 /// The variable naming the minimum role.
@@ -40,13 +41,17 @@ pub enum GuardSettingsError {
 impl GuardSettings {
     /// Reads `AI_MIN_ACCESS_LEVEL` (default developer) and `AI_ALLOWED_BOTS` (comma list,
     /// default none). Empty values count as unset.
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, GuardSettingsError> {
-        let min_access = match env(MIN_ACCESS_LEVEL_VAR).filter(|v| !v.trim().is_empty()) {
+    pub fn from_env(env: &dyn Env) -> Result<Self, GuardSettingsError> {
+        let min_access = match env
+            .var(MIN_ACCESS_LEVEL_VAR)
+            .filter(|v| !v.trim().is_empty())
+        {
             Some(value) => parse_access_level(&value)
                 .ok_or_else(|| GuardSettingsError::AccessLevel(value.clone()))?,
             None => AccessLevel::DEVELOPER,
         };
-        let allowed_bots = env(ALLOWED_BOTS_VAR)
+        let allowed_bots = env
+            .var(ALLOWED_BOTS_VAR)
             .unwrap_or_default()
             .split(',')
             .map(|name| name.trim().trim_start_matches('@').to_owned())

@@ -19,6 +19,7 @@ use super::result::replace_placeholder;
 use super::state::{StateError, StateFile};
 use super::{JobLink, Placeholder};
 use crate::agent::Assistant;
+use crate::env::Env;
 use crate::gitlab::ids::{NoteId, Noteable, ProjectRef};
 use crate::gitlab::notes::NoteListOptions;
 use crate::gitlab::{GitLab, GitLabError};
@@ -40,8 +41,8 @@ impl JobEnd {
     /// Reads `CI_JOB_STATUS`. A `failed` job whose time is up (`CI_JOB_STARTED_AT` +
     /// `CI_JOB_TIMEOUT` seconds, within a minute, at `now`) counts as timed out, because older
     /// runners report a timeout as `failed`. `None` when the status is missing or unknown.
-    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>, now: DateTime<Utc>) -> Option<Self> {
-        let status = vars("CI_JOB_STATUS")?.trim().to_ascii_lowercase();
+    pub fn from_env(vars: &dyn Env, now: DateTime<Utc>) -> Option<Self> {
+        let status = vars.var("CI_JOB_STATUS")?.trim().to_ascii_lowercase();
         let end = match status.as_str() {
             "success" => Self::Succeeded,
             "failed" => Self::Failed,
@@ -56,10 +57,13 @@ impl JobEnd {
     }
 }
 
-fn time_is_up(vars: &dyn Fn(&str) -> Option<String>, now: DateTime<Utc>) -> bool {
-    let started =
-        vars("CI_JOB_STARTED_AT").and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok());
-    let timeout = vars("CI_JOB_TIMEOUT").and_then(|s| s.trim().parse::<i64>().ok());
+fn time_is_up(vars: &dyn Env, now: DateTime<Utc>) -> bool {
+    let started = vars
+        .var("CI_JOB_STARTED_AT")
+        .and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok());
+    let timeout = vars
+        .var("CI_JOB_TIMEOUT")
+        .and_then(|s| s.trim().parse::<i64>().ok());
     match (started, timeout) {
         (Some(started), Some(timeout)) => {
             let deadline = started.with_timezone(&Utc) + chrono::Duration::seconds(timeout);
@@ -253,17 +257,14 @@ async fn find_placeholders(
 /// The `entrypoint finalize` command over a job's variables: reads `CI_JOB_STATUS`, the state
 /// file ([`StateFile::path_from_env`]) and, without one, the `AI_*` variables that name the
 /// request, then finalizes. A job without our variables and state has nothing to finalize.
-pub async fn run_command(
-    vars: &dyn Fn(&str) -> Option<String>,
-    redactor: &Redactor,
-) -> anyhow::Result<FinalizeReport> {
+pub async fn run_command(vars: &dyn Env, redactor: &Redactor) -> anyhow::Result<FinalizeReport> {
     use anyhow::Context as _;
 
     let end = JobEnd::from_env(vars, Utc::now()).context(
         "CI_JOB_STATUS is not set or unknown: run `entrypoint finalize` from the job's after_script",
     )?;
     let job = JobLink::from_env(vars);
-    let mut state = match StateFile::path_from_env(&vars) {
+    let mut state = match StateFile::path_from_env(vars) {
         Some(path) => StateFile::load(&path)?,
         None => None,
     };

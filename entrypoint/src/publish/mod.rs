@@ -66,6 +66,8 @@ use serde::{Deserialize, Serialize};
 
 pub use placeholder::Placeholder;
 
+use crate::env::Env;
+
 /// The CI job a note links to, so people can read the log of the run that answered them.
 /// <https://docs.gitlab.com/ci/variables/predefined_variables/>
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,20 +81,20 @@ pub struct JobLink {
 /// The URL in `url_var` and the number in `id_var` of a CI object (a job, a pipeline); `None`
 /// outside CI, where the URL is unset or blank. An id that is not a number is left out.
 pub(crate) fn ci_link(
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     url_var: &str,
     id_var: &str,
 ) -> Option<(String, Option<u64>)> {
-    let url = vars(url_var)?.trim().to_owned();
+    let url = vars.var(url_var)?.trim().to_owned();
     if url.is_empty() {
         return None;
     }
-    Some((url, vars(id_var).and_then(|id| id.trim().parse().ok())))
+    Some((url, vars.var(id_var).and_then(|id| id.trim().parse().ok())))
 }
 
 impl JobLink {
     /// Reads `CI_JOB_URL` and `CI_JOB_ID`; `None` outside CI (no URL).
-    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Option<Self> {
+    pub fn from_env(vars: &dyn Env) -> Option<Self> {
         let (url, id) = ci_link(vars, "CI_JOB_URL", "CI_JOB_ID")?;
         Some(Self { url, id })
     }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::JobLink;
 use crate::agent::Assistant;
+use crate::env::Env;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef};
 use crate::gitlab::notes::{NewNote, Note};
 use crate::gitlab::{GitLab, GitLabError};
@@ -76,7 +77,7 @@ const PIPELINE_LINK_TEXT: &str = "[pipeline";
 
 impl PipelineLink {
     /// Reads `CI_PIPELINE_URL` and `CI_PIPELINE_ID`; `None` outside CI (no URL).
-    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Option<Self> {
+    pub fn from_env(vars: &dyn Env) -> Option<Self> {
         let (url, id) = super::ci_link(vars, "CI_PIPELINE_URL", "CI_PIPELINE_ID")?;
         Some(Self { url, id })
     }

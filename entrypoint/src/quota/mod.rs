@@ -24,6 +24,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 
 use crate::agent::Assistant;
+use crate::env::Env;
 use crate::gitlab::ids::{DiscussionId, NoteId, UserId};
 use crate::marker::{NoteRole, marker};
 use crate::publish::JobLink;
@@ -72,11 +73,9 @@ pub(crate) struct QuotaSettings {
 impl QuotaSettings {
     /// Reads `AI_QUOTA_RETRIES` (by default none outside a scan, `AI_SCAN`), `AI_QUOTA_BACKOFF_SECONDS`
     /// and [`ATTEMPT_VAR`].
-    pub(crate) fn from_env(
-        vars: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, QuotaSettingsError> {
-        let in_scan = crate::env::AI_SCAN.non_blank(&vars).is_some();
-        let retries = match crate::env::AI_QUOTA_RETRIES.non_blank(&vars) {
+    pub(crate) fn from_env(vars: &dyn Env) -> Result<Self, QuotaSettingsError> {
+        let in_scan = crate::env::AI_SCAN.non_blank(vars).is_some();
+        let retries = match crate::env::AI_QUOTA_RETRIES.non_blank(vars) {
             None => {
                 if in_scan {
                     DEFAULT_RETRIES
@@ -88,14 +87,14 @@ impl QuotaSettings {
                 .parse()
                 .map_err(|_| QuotaSettingsError::Retries(text))?,
         };
-        let backoff = match crate::env::AI_QUOTA_BACKOFF_SECONDS.non_blank(&vars) {
+        let backoff = match crate::env::AI_QUOTA_BACKOFF_SECONDS.non_blank(vars) {
             None => DEFAULT_BACKOFF,
             Some(text) => match text.parse::<u64>() {
                 Ok(seconds) if seconds >= 1 => Duration::from_secs(seconds),
                 _ => return Err(QuotaSettingsError::Backoff(text)),
             },
         };
-        let attempt = match crate::env::AI_QUOTA_ATTEMPT.non_blank(&vars) {
+        let attempt = match crate::env::AI_QUOTA_ATTEMPT.non_blank(vars) {
             None => 1,
             Some(text) => match text.parse::<u32>() {
                 Ok(n) if n >= 1 => n,

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use crate::agent::{Assistant, Handles};
 use crate::config::HandleArgs;
+use crate::env::Env;
 use crate::gitlab::config::ApiBaseUrl;
 use crate::gitlab::ids::{ProjectId, ProjectRef};
 use crate::gitlab::retry::RetryPolicy;
@@ -227,10 +228,7 @@ impl Default for ConnectionLimits {
 
 impl RelayConfig {
     /// Reads `file` (when given) and applies the environment over it.
-    pub fn load(
-        file: Option<&Path>,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, RelayConfigError> {
+    pub fn load(file: Option<&Path>, env: &dyn Env) -> Result<Self, RelayConfigError> {
         let parsed = match file {
             Some(path) => {
                 let text =
@@ -248,11 +246,8 @@ impl RelayConfig {
         Self::from_parts(parsed, env)
     }
 
-    fn from_parts(
-        file: FileConfig,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, RelayConfigError> {
-        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    fn from_parts(file: FileConfig, env: &dyn Env) -> Result<Self, RelayConfigError> {
+        let get = |name: &str| env.var(name).filter(|v| !v.trim().is_empty());
         let listen_text = get(vars::LISTEN)
             .or(file.listen)
             .unwrap_or_else(|| "0.0.0.0:8080".to_owned());
@@ -326,7 +321,7 @@ impl RelayConfig {
 
         let min_access = file.min_access_level.clone();
         let allowed_bots = file.allowed_bots.join(",");
-        let guard = GuardSettings::from_env(&|name| {
+        let guard = GuardSettings::from_env(&|name: &str| {
             get(name).or_else(|| match name {
                 MIN_ACCESS_LEVEL_VAR => min_access.clone(),
                 ALLOWED_BOTS_VAR => Some(allowed_bots.clone()),
@@ -451,7 +446,7 @@ impl RelayConfig {
                 DEFAULT_OVERFLOW_BYTES,
             )?,
             spool_dir: get(vars::SPOOL_DIR).map(PathBuf::from).or(file.spool_dir),
-            label_trigger: crate::trigger::event::label_from_env(&|name| {
+            label_trigger: crate::trigger::event::label_from_env(&|name: &str| {
                 get(name).or_else(|| file.label_trigger.clone())
             }),
             event_assistant: match get(vars::EVENT_ASSISTANT).or(file.event_assistant) {
@@ -531,11 +526,7 @@ fn api_root(url: &str) -> Result<ApiBaseUrl, String> {
     }
 }
 
-fn route(
-    setting: &str,
-    file: RouteFile,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<ProjectRoute, RelayConfigError> {
+fn route(setting: &str, file: RouteFile, env: &dyn Env) -> Result<ProjectRoute, RelayConfigError> {
     let start = match &file.trigger_token {
         Some(source) => {
             PipelineStart::TriggerToken(resolve(&format!("{setting}.trigger_token"), source, env)?)
@@ -560,11 +551,11 @@ fn route(
 fn resolve(
     setting: &str,
     source: &SecretSource,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Env,
 ) -> Result<Secret, RelayConfigError> {
     let secret = match source {
         SecretSource::Value(value) => Secret::new(value.clone()),
-        SecretSource::Env { env: name } => Secret::new(env(name).unwrap_or_default()),
+        SecretSource::Env { env: name } => Secret::new(env.var(name).unwrap_or_default()),
         SecretSource::File { file } => read_secret_file(setting, file)?,
     };
     if secret.is_empty() {

@@ -25,6 +25,7 @@ pub mod paths;
 
 use crate::agent::Assistant;
 use crate::agent::run::RunSpec;
+use crate::env::Env;
 use crate::gitlab::ids::{MergeRequestIid, ProjectId, ProjectRef};
 use crate::gitlab::merge_request_diffs::FileDiff;
 use crate::gitlab::{ClientConfig, GitLab};
@@ -118,11 +119,9 @@ fn list(value: Option<String>, strip: char) -> Vec<String> {
 pub(crate) const DEFAULT_MAX_DIFF_LINES: usize = 5_000;
 
 impl ReviewSettings {
-    pub(crate) fn from_env(
-        vars: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, ReviewSettingsError> {
+    pub(crate) fn from_env(vars: &dyn Env) -> Result<Self, ReviewSettingsError> {
         let set = |name: &str| {
-            vars(name)
+            vars.var(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
@@ -132,7 +131,7 @@ impl ReviewSettings {
             .map(MergeRequestIid)
             .map_err(|_| ReviewSettingsError::Invalid {
                 name: "CI_MERGE_REQUEST_IID",
-                value: vars("CI_MERGE_REQUEST_IID").unwrap_or_default(),
+                value: vars.var("CI_MERGE_REQUEST_IID").unwrap_or_default(),
                 expected: "a merge request IID (a number)",
             })?;
         let project = match set("CI_PROJECT_ID") {
@@ -373,7 +372,7 @@ pub fn prompt(parts: &ReviewPrompt<'_>) -> String {
 /// Runs the review job for the merge request of this pipeline.
 pub async fn review(
     assistant: Assistant,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     redactor: Arc<Redactor>,
 ) -> anyhow::Result<ReviewEnd> {
     let review_settings = ReviewSettings::from_env(vars)?;

@@ -13,6 +13,7 @@
 //! from the default branch only.
 
 use crate::agent::mcp::{self, McpConfig};
+use crate::env::Env;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::ProjectRef;
 
@@ -169,11 +170,14 @@ pub(crate) async fn mcp_config(
 /// The MCP configuration of `AI_MCP_CONFIG_FILE` when it is set (the mention run and the
 /// review job both call this; `AI_MCP_CONFIG` itself is read with the other settings).
 pub(crate) async fn mcp_config_from_file_variable(
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     gitlab: &GitLab,
     project: &ProjectRef,
 ) -> anyhow::Result<Option<McpConfig>> {
-    let Some(path) = vars(mcp::FILE_VARIABLE).filter(|v| !v.trim().is_empty()) else {
+    let Some(path) = vars
+        .var(mcp::FILE_VARIABLE)
+        .filter(|v| !v.trim().is_empty())
+    else {
         return Ok(None);
     };
     let branch = super::workspace::default_branch(vars, gitlab, project).await?;

@@ -40,6 +40,7 @@ use crate::audit::{self, Transcript};
 use crate::budget::{MonthlyBudget, UsageLine, UsageRecord, ledger};
 use crate::claim::{self, ClaimSettings};
 use crate::context::{gather, gather_ci, render};
+use crate::env::Env;
 use crate::gitlab::ids::Noteable;
 use crate::gitlab::{ClientConfig, GitLab};
 use crate::guard::{self, GuardOutcome};
@@ -64,13 +65,13 @@ use crate::trigger::resolve::{ResolveError, resolve};
 /// variable, GitLab unreachable before the placeholder), with one line saying what to fix.
 pub async fn run(
     options: &RunOptions,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     redactor: Arc<Redactor>,
 ) -> anyhow::Result<JobEnd> {
     let started = Instant::now();
     let assistant = options.assistant;
     let injected = crate::trigger::flow::with_injected(vars);
-    let vars: &dyn Fn(&str) -> Option<String> = &injected;
+    let vars: &dyn Env = &injected;
     // What the acknowledgement job of a webhook pipeline left (`entrypoint ack`).
     let handed = Handed::from_env(vars)?;
     if let Handed::Done { reason } = handed {
@@ -158,7 +159,7 @@ pub async fn run(
         );
     };
     tracing::info!(note = %placeholder.note, elapsed_ms = started.elapsed().as_millis() as u64, "placeholder posted");
-    let mut state = StateFile::path_from_env(&vars).map(StateFile::create);
+    let mut state = StateFile::path_from_env(vars).map(StateFile::create);
     if let Some(state) = state.as_mut()
         && let Err(error) = state.record_placeholder(&placeholder, internal)
     {
@@ -304,11 +305,7 @@ async fn over_limit(
 }
 
 /// The usage record of a run that ended with `report`.
-fn usage_record(
-    trigger: &Trigger,
-    report: &ResultReport,
-    vars: &dyn Fn(&str) -> Option<String>,
-) -> UsageRecord {
+fn usage_record(trigger: &Trigger, report: &ResultReport, vars: &dyn Env) -> UsageRecord {
     let (noteable_type, iid) = match trigger.noteable {
         Noteable::Issue(iid) => ("issue", iid.0),
         Noteable::MergeRequest(iid) => ("merge_request", iid.0),
@@ -328,7 +325,7 @@ fn usage_record(
         cost_usd: report.cost_usd,
         outcome: report.run_outcome(),
         duration_seconds: report.duration.map_or(0.0, |d| d.as_secs_f64()),
-        job_id: vars("CI_JOB_ID").and_then(|id| id.trim().parse().ok()),
+        job_id: vars.var("CI_JOB_ID").and_then(|id| id.trim().parse().ok()),
         finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     record.set_usage(report.usage);
@@ -408,10 +405,7 @@ enum NoteSource {
 
 /// The trigger and the client, or why this job has nothing to do. A webhook body is decided on
 /// before the client exists, so a note that is not for us costs no API call.
-async fn load(
-    options: &RunOptions,
-    vars: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<Loaded> {
+async fn load(options: &RunOptions, vars: &dyn Env) -> anyhow::Result<Loaded> {
     let only = Some(options.assistant);
     let trigger = match detect(vars, &options.handles)? {
         Entry::NotAComment { reason } => return Ok(Loaded::Skip(reason)),
@@ -476,7 +470,7 @@ async fn load(
 async fn load_event(
     change: &crate::trigger::event::HookChange,
     options: &RunOptions,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
 ) -> anyhow::Result<Loaded> {
     use crate::trigger::event::{self, Rules, Verdict};
     let gitlab = client(vars)?;
@@ -523,7 +517,7 @@ async fn load_event(
 async fn load_ci(
     request: &CiRequest,
     options: &RunOptions,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
 ) -> anyhow::Result<Loaded> {
     let only = Some(options.assistant);
     let gitlab = client(vars)?;
@@ -551,7 +545,7 @@ async fn load_ci(
     ))))
 }
 
-fn client(vars: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<GitLab> {
+fn client(vars: &dyn Env) -> anyhow::Result<GitLab> {
     Ok(GitLab::new(ClientConfig::from_env(vars)?)?)
 }
 
@@ -560,7 +554,7 @@ struct JobRun<'a> {
     transcript: Arc<Transcript>,
     options: &'a RunOptions,
     settings: &'a JobSettings,
-    vars: &'a dyn Fn(&str) -> Option<String>,
+    vars: &'a dyn Env,
     gitlab: &'a GitLab,
     trigger: &'a Trigger,
     bot: &'a BotIdentity,
@@ -622,7 +616,7 @@ impl JobRun<'_> {
         .await?;
 
         let house = async {
-            let value = vars(house::VARIABLE);
+            let value = vars.var(house::VARIABLE);
             if value.as_deref().and_then(house::classify).is_none() {
                 return anyhow::Ok(None);
             }
@@ -642,7 +636,9 @@ impl JobRun<'_> {
         let _images_cleanup = RemoveOnDrop(images_dir.clone());
         let project_id = match &trigger.project {
             crate::gitlab::ids::ProjectRef::Id(id) => Some(id.0),
-            _ => vars("CI_PROJECT_ID").and_then(|v| v.trim().parse().ok()),
+            _ => vars
+                .var("CI_PROJECT_ID")
+                .and_then(|v| v.trim().parse().ok()),
         };
         let images = crate::context::images::fetch(
             self.gitlab,
@@ -880,12 +876,12 @@ pub(crate) fn written_by(
 }
 
 /// `CI_SERVER_HOST`, else the host of `CI_SERVER_URL`.
-fn server_host(vars: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    vars("CI_SERVER_HOST")
+fn server_host(vars: &dyn Env) -> Option<String> {
+    vars.var("CI_SERVER_HOST")
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .or_else(|| {
-            let url = url::Url::parse(vars("CI_SERVER_URL")?.trim()).ok()?;
+            let url = url::Url::parse(vars.var("CI_SERVER_URL")?.trim()).ok()?;
             url.host_str().map(str::to_owned)
         })
 }

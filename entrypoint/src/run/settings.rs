@@ -9,6 +9,7 @@ use crate::agent::run::RunSpec;
 use crate::agent::{Assistant, Handles};
 use crate::budget::{LimitError, MonthlyBudget, RateLimit};
 use crate::context::ContextBudget;
+use crate::env::Env;
 use crate::guard::GuardSettings;
 use crate::publish::progress::ProgressSettings;
 use crate::sandbox::{Plan, Settings};
@@ -58,8 +59,8 @@ pub struct JobSettings {
 /// True when this job was started by a Comments webhook calling the trigger URL: our template's
 /// `AI_HOOK_*` variables, or GitLab's `TRIGGER_PAYLOAD` without the relay's or scan's
 /// variables.
-pub fn started_by_comment_webhook(vars: &dyn Fn(&str) -> Option<String>) -> bool {
-    let set = |name: &str| vars(name).is_some_and(|v| !v.trim().is_empty());
+pub fn started_by_comment_webhook(vars: &dyn Env) -> bool {
+    let set = |name: &str| vars.var(name).is_some_and(|v| !v.trim().is_empty());
     if ci_vars::present(vars) || set(crate::trigger::load::WEBHOOK_PAYLOAD) {
         return false;
     }
@@ -74,14 +75,14 @@ pub struct RequestLimits {
 }
 
 impl RequestLimits {
-    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Result<Self, LimitError> {
+    pub fn from_env(vars: &dyn Env) -> Result<Self, LimitError> {
         Ok(Self {
             rate: crate::env::AI_RATE_LIMIT
-                .non_blank(&vars)
+                .non_blank(vars)
                 .map(|text| RateLimit::parse(&text))
                 .transpose()?,
             monthly: crate::env::AI_MONTHLY_BUDGET_USD
-                .non_blank(&vars)
+                .non_blank(vars)
                 .map(|text| MonthlyBudget::parse(&text))
                 .transpose()?,
         })
@@ -90,12 +91,9 @@ impl RequestLimits {
 
 impl JobSettings {
     /// Reads and checks the settings for a run of `assistant`.
-    pub fn from_env(
-        vars: &dyn Fn(&str) -> Option<String>,
-        assistant: Assistant,
-    ) -> anyhow::Result<Self> {
+    pub fn from_env(vars: &dyn Env, assistant: Assistant) -> anyhow::Result<Self> {
         let set = |name: &str| {
-            vars(name)
+            vars.var(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
@@ -113,7 +111,7 @@ impl JobSettings {
         )?;
         Ok(Self {
             guard: GuardSettings::from_env(vars)?,
-            budget: ContextBudget::from_env(&vars)?,
+            budget: ContextBudget::from_env(vars)?,
             workspace: WorkspaceSettings::from_env(vars, assistant)?,
             origin: RemoteUrl::from_env(vars)?,
             token: Secret::new(token),
@@ -128,9 +126,9 @@ impl JobSettings {
 
 /// The CLI executable: `AI_CLAUDE_BIN` / `AI_CODEX_BIN`, else `claude` / `codex` looked up on
 /// `PATH` when spawned.
-pub(crate) fn cli_program(assistant: Assistant, vars: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+pub(crate) fn cli_program(assistant: Assistant, vars: &dyn Env) -> PathBuf {
     let variable = assistant.profile().bin_variable;
-    vars(variable)
+    vars.var(variable)
         .map(|value| value.trim().to_owned())
         .filter(|value| !value.is_empty())
         .map_or_else(|| PathBuf::from(assistant.name()), PathBuf::from)

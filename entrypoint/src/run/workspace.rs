@@ -7,6 +7,7 @@ use anyhow::Context as _;
 
 use super::settings::JobSettings;
 use crate::context::Context;
+use crate::env::Env;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectRef};
 use crate::gitlab::merge_requests::MergeRequest;
@@ -93,7 +94,7 @@ impl<'a> Subject<'a> {
 /// Opens the checkout and checks out what `subject` needs.
 pub async fn prepare(
     settings: &JobSettings,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     gitlab: &GitLab,
     project: &ProjectRef,
     subject: Subject<'_>,
@@ -168,11 +169,14 @@ pub async fn prepare(
 /// `CI_DEFAULT_BRANCH` (set in every CI job), else the project's `default_branch`.
 /// <https://docs.gitlab.com/ci/variables/predefined_variables/>
 pub(crate) async fn default_branch(
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     gitlab: &GitLab,
     project: &ProjectRef,
 ) -> anyhow::Result<String> {
-    if let Some(branch) = vars("CI_DEFAULT_BRANCH").filter(|b| !b.trim().is_empty()) {
+    if let Some(branch) = vars
+        .var("CI_DEFAULT_BRANCH")
+        .filter(|b| !b.trim().is_empty())
+    {
         return Ok(branch.trim().to_owned());
     }
     gitlab

@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use crate::env::Env;
 use crate::proxy::Upstream;
 use ai_core::assistant::Assistant;
 
@@ -73,11 +74,8 @@ pub struct Settings {
 impl Settings {
     /// The network is fenced for Codex and open for Claude unless `AI_SANDBOX` says otherwise;
     /// the uid is `AI_SANDBOX_UID` (default [`DEFAULT_UID`]) either way.
-    pub fn from_env(
-        assistant: Assistant,
-        var: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, PolicyError> {
-        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+    pub fn from_env(assistant: Assistant, var: &dyn Env) -> Result<Self, PolicyError> {
+        let set = |name: &str| var.var(name).filter(|v| !v.trim().is_empty());
         let fenced = match set(crate::env::AI_SANDBOX.name()) {
             None => assistant.profile().fenced_by_default,
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
@@ -173,27 +171,27 @@ mod tests {
     fn codex_is_fenced_by_default_and_claude_is_not_but_both_run_as_the_sandbox_uid() {
         let default_uid = SandboxUid(DEFAULT_UID);
         assert_eq!(
-            Settings::from_env(Assistant::Codex, vars::<&str>(&[])).unwrap(),
+            Settings::from_env(Assistant::Codex, &vars::<&str>(&[])).unwrap(),
             Settings::fenced(default_uid)
         );
         assert_eq!(
-            Settings::from_env(Assistant::Claude, vars::<&str>(&[])).unwrap(),
+            Settings::from_env(Assistant::Claude, &vars::<&str>(&[])).unwrap(),
             Settings::open(default_uid)
         );
         assert_eq!(
-            Settings::from_env(Assistant::Codex, vars(&[("AI_SANDBOX", "off")])).unwrap(),
+            Settings::from_env(Assistant::Codex, &vars(&[("AI_SANDBOX", "off")])).unwrap(),
             Settings::open(default_uid)
         );
         let claude_off = Settings::from_env(
             Assistant::Claude,
-            vars(&[("AI_SANDBOX", "off"), ("AI_SANDBOX_UID", "70000")]),
+            &vars(&[("AI_SANDBOX", "off"), ("AI_SANDBOX_UID", "70000")]),
         )
         .unwrap();
         assert_eq!(claude_off.uid.get(), 70000);
         assert!(!claude_off.is_fenced());
         let claude_on = Settings::from_env(
             Assistant::Claude,
-            vars(&[("AI_SANDBOX", "ON"), ("AI_SANDBOX_UID", "70000")]),
+            &vars(&[("AI_SANDBOX", "ON"), ("AI_SANDBOX_UID", "70000")]),
         )
         .unwrap();
         assert_eq!(claude_on.uid.get(), 70000);
@@ -209,7 +207,7 @@ mod tests {
             (Assistant::Codex, "AI_SANDBOX_UID", "nobody"),
             (Assistant::Codex, "AI_SANDBOX_ALLOW", "gw.example,bad/host"),
         ] {
-            let error = Settings::from_env(assistant, vars(&[(name, value)])).unwrap_err();
+            let error = Settings::from_env(assistant, &vars(&[(name, value)])).unwrap_err();
             assert!(error.to_string().contains(name), "{error}");
         }
     }
@@ -218,7 +216,7 @@ mod tests {
     fn the_allowlist_is_the_apis_host_plus_the_extra_hosts() {
         let settings = Settings::from_env(
             Assistant::Codex,
-            vars(&[("AI_SANDBOX_ALLOW", "gw.example, api.openai.com 10.0.0.7")]),
+            &vars(&[("AI_SANDBOX_ALLOW", "gw.example, api.openai.com 10.0.0.7")]),
         )
         .unwrap();
         assert_eq!(

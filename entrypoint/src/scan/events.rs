@@ -26,6 +26,7 @@ use crate::trigger::decision::BotIdentity;
 use crate::trigger::event_vars::{EventRequest, Requested};
 
 use super::handoff::Outcome;
+use crate::env::Env;
 use crate::recent::Updated;
 
 /// A pending to-do that asks for something without a note.
@@ -134,7 +135,7 @@ pub async fn in_job(
     request: &EventRequest,
     assistant: Assistant,
     handles: &Handles,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     redactor: Arc<Redactor>,
 ) -> Outcome {
     let mut overlay: BTreeMap<&'static str, String> = request.variables().into_iter().collect();

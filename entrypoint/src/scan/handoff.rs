@@ -8,6 +8,7 @@ use crate::answer::in_job::JobEnd;
 use crate::answer::pipeline::{Launch, PipelineStart};
 use crate::answer::{Answered, Ask, Retry, in_pipeline};
 use crate::claim::ClaimSettings;
+use crate::env::Env;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::ProjectRef;
 use crate::guard::GuardSettings;
@@ -83,7 +84,7 @@ pub fn request(project: &ProjectRef, assistant: Assistant, mention: &Mention) ->
 pub async fn in_job(
     request: &CiRequest,
     handles: &Handles,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     redactor: Arc<Redactor>,
 ) -> Outcome {
     Outcome::of_run(crate::in_job::in_job(request, handles, vars, redactor).await)

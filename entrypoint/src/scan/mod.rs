@@ -34,6 +34,7 @@ pub use settings::{Mode, ScanSettings};
 
 use crate::agent::{Assistant, Handles};
 use crate::claim::{self, ClaimSettings, State, Target};
+use crate::env::Env;
 use crate::gitlab::ids::{NoteId, ProjectRef};
 use crate::gitlab::{ClientConfig, GitLab};
 use crate::publish::JobLink;
@@ -125,7 +126,7 @@ impl ScanReport {
 /// Runs one scan with the job's variables `vars`.
 pub async fn scan(
     options: &ScanOptions,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     redactor: Arc<Redactor>,
 ) -> anyhow::Result<ScanReport> {
     let settings = ScanSettings::from_env(vars)?;
@@ -153,7 +154,7 @@ pub async fn scan(
     let window = window::find(
         &gitlab,
         &project,
-        vars("CI_COMMIT_REF_NAME").as_deref().map(str::trim),
+        vars.var("CI_COMMIT_REF_NAME").as_deref().map(str::trim),
         Utc::now(),
         settings.lookback,
     )
@@ -309,7 +310,7 @@ async fn answer_event(
     options: &ScanOptions,
     bot: crate::gitlab::ids::UserId,
     claim_settings: &ClaimSettings,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     redactor: &Arc<Redactor>,
     report: &mut ScanReport,
 ) -> anyhow::Result<()> {

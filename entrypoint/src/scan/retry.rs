@@ -12,6 +12,7 @@ use super::handoff::Outcome;
 use crate::agent::{Assistant, Handles};
 use crate::answer::in_job::JobEnd;
 use crate::claim::{ClaimSettings, Target};
+use crate::env::Env;
 use crate::gitlab::GitLab;
 use crate::gitlab::ids::{NoteId, ProjectRef, UserId};
 use crate::in_job::run_with;
@@ -37,7 +38,7 @@ pub(crate) struct Retrier<'a> {
     /// The claim's lease.
     pub claim: &'a ClaimSettings,
     /// The scan job's variables.
-    pub vars: &'a dyn Fn(&str) -> Option<String>,
+    pub vars: &'a dyn Env,
     /// For the runs.
     pub redactor: &'a Arc<Redactor>,
 }

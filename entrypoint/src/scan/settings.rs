@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::env::Env;
 use crate::env::parse_duration;
 use crate::guard::{GuardSettings, GuardSettingsError};
 
@@ -62,9 +63,9 @@ pub enum ScanSettingsError {
 
 impl ScanSettings {
     /// Reads the settings; empty values count as unset.
-    pub fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Result<Self, ScanSettingsError> {
+    pub fn from_env(vars: &dyn Env) -> Result<Self, ScanSettingsError> {
         let mode = match crate::env::AI_SCAN_MODE
-            .non_blank(&vars)
+            .non_blank(vars)
             .map(|m| m.to_ascii_lowercase())
             .as_deref()
         {
@@ -72,12 +73,12 @@ impl ScanSettings {
             Some("pipeline") => Mode::Pipeline,
             Some(other) => return Err(ScanSettingsError::Mode(other.to_owned())),
         };
-        let lookback = match crate::env::AI_SCAN_LOOKBACK.non_blank(&vars) {
+        let lookback = match crate::env::AI_SCAN_LOOKBACK.non_blank(vars) {
             None => DEFAULT_LOOKBACK,
             Some(text) => parse_duration(&text).ok_or(ScanSettingsError::Lookback(text))?,
         };
-        let git_ref = crate::env::AI_SCAN_REF.non_blank(&vars).or_else(|| {
-            vars("CI_DEFAULT_BRANCH")
+        let git_ref = crate::env::AI_SCAN_REF.non_blank(vars).or_else(|| {
+            vars.var("CI_DEFAULT_BRANCH")
                 .map(|b| b.trim().to_owned())
                 .filter(|b| !b.is_empty())
         });

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::agent::Assistant;
+use crate::env::Env;
 use crate::gitlab::ids::{DiscussionId, NoteId, Noteable, ProjectRef};
 
 /// The names, in one place, because the relay and the scan write them and this module reads them.
@@ -126,14 +127,14 @@ impl VarError {
 }
 
 /// True when the environment carries our variables at all (the entry point is then this one).
-pub fn present(vars: &dyn Fn(&str) -> Option<String>) -> bool {
+pub fn present(vars: &dyn Env) -> bool {
     [names::NOTE_ID, names::NOTEABLE_TYPE, names::NOTEABLE_IID]
         .iter()
         .any(|n| non_empty(vars, n).is_some())
 }
 
 /// Reads and validates the variables.
-pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<CiRequest, VarError> {
+pub fn parse(vars: &dyn Env) -> Result<CiRequest, VarError> {
     let assistant_text = required(
         vars,
         names::ASSISTANT,
@@ -198,7 +199,7 @@ pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<CiRequest, VarErro
 
 /// The job's own project: GitLab always sets `CI_PROJECT_ID` in a job; `CI_PROJECT_PATH` is
 /// accepted for runs outside CI.
-pub fn project(vars: &dyn Fn(&str) -> Option<String>) -> Result<ProjectRef, VarError> {
+pub fn project(vars: &dyn Env) -> Result<ProjectRef, VarError> {
     if let Some(id) = non_empty(vars, "CI_PROJECT_ID") {
         return match positive(&id) {
             Some(n) => Ok(ProjectRef::Id(crate::gitlab::ids::ProjectId(n))),
@@ -218,17 +219,13 @@ pub fn project(vars: &dyn Fn(&str) -> Option<String>) -> Result<ProjectRef, VarE
     }
 }
 
-fn non_empty(vars: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    vars(name)
+fn non_empty(vars: &dyn Env, name: &str) -> Option<String> {
+    vars.var(name)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
 }
 
-fn required(
-    vars: &dyn Fn(&str) -> Option<String>,
-    name: &'static str,
-    fix: &'static str,
-) -> Result<String, VarError> {
+fn required(vars: &dyn Env, name: &'static str, fix: &'static str) -> Result<String, VarError> {
     non_empty(vars, name).ok_or_else(|| VarError::missing(name, fix))
 }
 
@@ -237,7 +234,7 @@ fn positive(text: &str) -> Option<u64> {
 }
 
 pub(crate) fn note_id(
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     name: &'static str,
     fix: &'static str,
 ) -> Result<Option<NoteId>, VarError> {

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::Author;
 use super::decision::BotIdentity;
 use crate::agent::{Assistant, Handles};
+use crate::env::Env;
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectId, ProjectRef, UserId};
 use crate::mention::find_mentions;
 
@@ -420,8 +421,8 @@ pub(crate) fn into_trigger(
 }
 
 /// `AI_LABEL_TRIGGER`: the label title, or `None` when unset or empty (no label trigger).
-pub(crate) fn label_from_env(vars: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    vars(LABEL_VAR)
+pub(crate) fn label_from_env(vars: &dyn Env) -> Option<String> {
+    vars.var(LABEL_VAR)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
 }

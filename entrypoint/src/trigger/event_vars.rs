@@ -13,6 +13,7 @@ use super::ci_vars::{self, NOTEABLE_TYPE_FIX, VarError};
 use super::decision::BotIdentity;
 use super::event::{self, HookChange, HookUser, Rules, Verdict};
 use crate::agent::{Assistant, Handles};
+use crate::env::Env;
 use crate::gitlab::ids::{NoteId, Noteable, ProjectRef, UserId};
 use crate::gitlab::{GitLab, GitLabError};
 
@@ -165,12 +166,12 @@ impl EventRequest {
 }
 
 /// True when the environment names an event.
-pub fn present(vars: &dyn Fn(&str) -> Option<String>) -> bool {
+pub fn present(vars: &dyn Env) -> bool {
     non_empty(vars, names::EVENT).is_some()
 }
 
 /// Reads and validates the variables.
-pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<EventRequest, VarError> {
+pub fn parse(vars: &dyn Env) -> Result<EventRequest, VarError> {
     const EVENT_FIX: &str = "set it to \"assigned\", \"review_requested\", \"labelled\" or \"description_mention\", or leave it unset";
     const LABEL_FIX: &str = "set it to the title of the label that was added (the relay sets it with AI_EVENT=labelled)";
     let text = non_empty(vars, names::EVENT).unwrap_or_default();
@@ -364,8 +365,8 @@ pub(crate) async fn still_holds(
     })
 }
 
-fn non_empty(vars: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    vars(name)
+fn non_empty(vars: &dyn Env, name: &str) -> Option<String> {
+    vars.var(name)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
 }

@@ -17,6 +17,7 @@ use super::resolve::resolve;
 use super::webhook::{self, WebhookError};
 use super::{Source, Trigger};
 use crate::agent::{Assistant, Handles};
+use crate::env::Env;
 use crate::gitlab::{ClientConfig, GitLab};
 
 /// What `explain` prints.
@@ -46,7 +47,7 @@ pub struct Options<'a> {
 /// Builds the explanation from a webhook file or from the job's variables.
 pub async fn explain(
     options: &Options<'_>,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
     handles: &Handles,
 ) -> anyhow::Result<Explanation> {
     let entry = match options.webhook {
@@ -71,7 +72,10 @@ pub async fn explain(
     let client = if options.offline {
         unchecked.push("the bot's own notes: --offline".to_owned());
         None
-    } else if vars("GITLAB_TOKEN").is_some_and(|t| !t.trim().is_empty()) {
+    } else if vars
+        .var("GITLAB_TOKEN")
+        .is_some_and(|t| !t.trim().is_empty())
+    {
         Some(GitLab::new(ClientConfig::from_env(vars)?)?)
     } else {
         unchecked.push("the bot's own notes: GITLAB_TOKEN is not set".to_owned());
@@ -246,7 +250,7 @@ async fn event_inputs<'a>(
     client: Option<&'a GitLab>,
     needs: &str,
     options: &Options<'_>,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
 ) -> anyhow::Result<EventInputs<'a>> {
     let gitlab = client
         .with_context(|| format!("{needs}: set GITLAB_TOKEN (and CI_API_V4_URL outside CI)"))?;

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::{Source, Trigger, ci_vars};
 use crate::agent::{Assistant, Handles};
+use crate::env::Env;
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, Noteable, ProjectId, ProjectRef};
 use crate::mention::find_mentions;
 
@@ -48,11 +49,9 @@ pub mod injected {
 /// `AI_FLOW_PROJECT_PATH` for `CI_PROJECT_PATH`. The token is kept from the model like
 /// `GITLAB_TOKEN`: the assistant's environment is an allowlist
 /// ([`crate::agent::env`]) and the redactor treats every `…TOKEN` variable as a secret.
-pub(crate) fn with_injected<'a>(
-    vars: &'a dyn Fn(&str) -> Option<String>,
-) -> impl Fn(&str) -> Option<String> + 'a {
+pub(crate) fn with_injected<'a>(vars: &'a dyn Env) -> impl Fn(&str) -> Option<String> + 'a {
     move |name: &str| {
-        let set = |n: &str| vars(n).filter(|v| !v.trim().is_empty());
+        let set = |n: &str| vars.var(n).filter(|v| !v.trim().is_empty());
         if let Some(value) = set(name) {
             return Some(value);
         }
@@ -61,7 +60,7 @@ pub(crate) fn with_injected<'a>(
             "CI_SERVER_URL" => set(injected::HOSTNAME).map(|h| format!("https://{}", h.trim())),
             "CI_SERVER_HOST" => set(injected::HOSTNAME).map(|h| h.trim().to_owned()),
             "CI_PROJECT_PATH" => set(injected::PROJECT_PATH),
-            _ => vars(name),
+            _ => vars.var(name),
         }
     }
 }
@@ -90,19 +89,16 @@ pub enum FlowError {
 }
 
 /// True when the environment carries a Duo flow.
-pub fn present(vars: &dyn Fn(&str) -> Option<String>) -> bool {
+pub fn present(vars: &dyn Env) -> bool {
     [names::INPUT, names::CONTEXT, names::EVENT]
         .iter()
-        .any(|n| vars(n).is_some_and(|v| !v.trim().is_empty()))
+        .any(|n| vars.var(n).is_some_and(|v| !v.trim().is_empty()))
 }
 
 /// Reads the flow variables into a [`Trigger`] without a note (flows carry no note id).
-pub fn parse(
-    vars: &dyn Fn(&str) -> Option<String>,
-    handles: &Handles,
-) -> Result<Trigger, FlowError> {
-    let input = vars(names::INPUT).unwrap_or_default();
-    let context: Value = match vars(names::CONTEXT).filter(|c| !c.trim().is_empty()) {
+pub fn parse(vars: &dyn Env, handles: &Handles) -> Result<Trigger, FlowError> {
+    let input = vars.var(names::INPUT).unwrap_or_default();
+    let context: Value = match vars.var(names::CONTEXT).filter(|c| !c.trim().is_empty()) {
         Some(text) => serde_json::from_str(&text).map_err(FlowError::Context)?,
         None => Value::Null,
     };
@@ -119,12 +115,14 @@ pub fn parse(
             .ok_or(e)?,
     };
     let mentions = find_mentions(&input, handles);
-    let assistants: Vec<Assistant> =
-        match vars(ci_vars::names::ASSISTANT).filter(|a| !a.trim().is_empty()) {
-            Some(text) => vec![Assistant::from_str(&text).map_err(|_| FlowError::NoAssistant)?],
-            None if !mentions.is_empty() => mentions.iter().map(|m| m.assistant).collect(),
-            None => return Err(FlowError::NoAssistant),
-        };
+    let assistants: Vec<Assistant> = match vars
+        .var(ci_vars::names::ASSISTANT)
+        .filter(|a| !a.trim().is_empty())
+    {
+        Some(text) => vec![Assistant::from_str(&text).map_err(|_| FlowError::NoAssistant)?],
+        None if !mentions.is_empty() => mentions.iter().map(|m| m.assistant).collect(),
+        None => return Err(FlowError::NoAssistant),
+    };
     let instruction = match mentions.first() {
         Some(m) => m.instruction.clone(),
         None => strip_leading_mention(&input),
@@ -158,9 +156,13 @@ fn strip_leading_mention(input: &str) -> String {
     }
 }
 
-fn explicit_noteable(vars: &dyn Fn(&str) -> Option<String>) -> Result<Option<Noteable>, FlowError> {
-    let kind = vars(ci_vars::names::NOTEABLE_TYPE).filter(|v| !v.trim().is_empty());
-    let iid = vars(ci_vars::names::NOTEABLE_IID).filter(|v| !v.trim().is_empty());
+fn explicit_noteable(vars: &dyn Env) -> Result<Option<Noteable>, FlowError> {
+    let kind = vars
+        .var(ci_vars::names::NOTEABLE_TYPE)
+        .filter(|v| !v.trim().is_empty());
+    let iid = vars
+        .var(ci_vars::names::NOTEABLE_IID)
+        .filter(|v| !v.trim().is_empty());
     let (Some(kind), Some(iid_text)) = (kind, iid) else {
         return Ok(None);
     };

@@ -16,6 +16,7 @@
 //! number, a username or a fixed word. The job reads the note back through the API, so a
 //! variable can never smuggle in a body the author did not write.
 
+use crate::env::Env;
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, NoteId, Noteable, ProjectRef};
 
 use super::ci_vars::{self, VarError};
@@ -68,12 +69,12 @@ pub enum HookEvent {
 }
 
 /// True when the pipeline was started by our webhook template.
-pub fn present(vars: &dyn Fn(&str) -> Option<String>) -> bool {
+pub fn present(vars: &dyn Env) -> bool {
     non_empty(vars, names::NOTE_ID).is_some()
 }
 
 /// Reads the variables.
-pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<HookEvent, VarError> {
+pub fn parse(vars: &dyn Env) -> Result<HookEvent, VarError> {
     const NOTE_FIX: &str = "the Comments webhook's custom template sets it to the note's id; run `entrypoint setup --mode webhook` again to restore the template";
     let note_text = non_empty(vars, names::NOTE_ID).unwrap_or_default();
     let note = positive(&note_text)
@@ -109,11 +110,7 @@ pub fn parse(vars: &dyn Fn(&str) -> Option<String>) -> Result<HookEvent, VarErro
     })
 }
 
-fn iid(
-    vars: &dyn Fn(&str) -> Option<String>,
-    name: &'static str,
-    fix: &'static str,
-) -> Result<u64, VarError> {
+fn iid(vars: &dyn Env, name: &'static str, fix: &'static str) -> Result<u64, VarError> {
     let text = non_empty(vars, name).unwrap_or_default();
     positive(&text).ok_or_else(|| invalid(name, &text, fix))
 }
@@ -126,8 +123,8 @@ fn invalid(name: &'static str, value: &str, fix: &'static str) -> VarError {
     }
 }
 
-fn non_empty(vars: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    vars(name)
+fn non_empty(vars: &dyn Env, name: &str) -> Option<String> {
+    vars.var(name)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty() && v != "null")
 }

@@ -17,6 +17,7 @@ use super::flow::{self, FlowError};
 use super::hook_vars::{self, HookEvent};
 use super::webhook::{self, WebhookError};
 use crate::agent::Handles;
+use crate::env::Env;
 use crate::gitlab::ids::ProjectRef;
 
 /// The webhook payload variable our relay sets.
@@ -119,13 +120,10 @@ pub enum LoadError {
 }
 
 /// Finds and parses the trigger in `vars`.
-pub fn detect(
-    vars: &dyn Fn(&str) -> Option<String>,
-    handles: &Handles,
-) -> Result<Entry, LoadError> {
+pub fn detect(vars: &dyn Env, handles: &Handles) -> Result<Entry, LoadError> {
     let mut unrelated = None;
     for variable in [WEBHOOK_PAYLOAD, TRIGGER_PAYLOAD] {
-        let Some(value) = vars(variable).filter(|v| !v.trim().is_empty()) else {
+        let Some(value) = vars.var(variable).filter(|v| !v.trim().is_empty()) else {
             continue;
         };
         let body = payload_text(variable, &value)?;
@@ -217,9 +215,12 @@ fn payload_text(variable: &'static str, value: &str) -> Result<String, LoadError
 fn check_project(
     variable: &'static str,
     payload: &ProjectRef,
-    vars: &dyn Fn(&str) -> Option<String>,
+    vars: &dyn Env,
 ) -> Result<(), LoadError> {
-    let Some(job) = vars("CI_PROJECT_ID").and_then(|v| v.trim().parse::<u64>().ok()) else {
+    let Some(job) = vars
+        .var("CI_PROJECT_ID")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    else {
         return Ok(());
     };
     let job = ProjectRef::Id(crate::gitlab::ids::ProjectId(job));

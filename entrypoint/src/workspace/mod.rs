@@ -36,6 +36,8 @@ pub use push::{PushDestination, PushOutcome, PushRefusal};
 pub use remote::{RemoteUrl, RemoteUrlError};
 pub use trusted::{ConfigurationSwap, TrustedPath, trusted_paths};
 
+use crate::env::Env;
+
 /// Something went wrong preparing or publishing the checkout.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
@@ -112,17 +114,17 @@ impl WorkspaceSettings {
     /// `<assistant>/`, such as `claude/`), `AI_COMMIT_AUTHOR_NAME` and `AI_COMMIT_AUTHOR_EMAIL`
     /// (default the assistant's display name and `noreply@<CI_SERVER_HOST>`), and `GIT_DEPTH`.
     pub fn from_env(
-        env: &dyn Fn(&str) -> Option<String>,
+        env: &dyn Env,
         assistant: crate::agent::Assistant,
     ) -> Result<Self, WorkspaceSettingsError> {
-        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let get = |name: &str| env.var(name).filter(|v| !v.trim().is_empty());
         let prefix = get(crate::env::AI_BRANCH_PREFIX.name())
             .unwrap_or_else(|| format!("{}/", assistant.name()));
         let host = get("CI_SERVER_HOST").unwrap_or_else(|| "localhost".to_owned());
         let display = assistant.display_name();
         Ok(Self::new(
             BranchPrefix::new(prefix.trim())?,
-            Person::assistant_from_env(&env, display, host.trim()),
+            Person::assistant_from_env(env, display, host.trim()),
             get("GIT_DEPTH").as_deref(),
         ))
     }

@@ -10,6 +10,8 @@ use std::fmt;
 
 use url::Url;
 
+use crate::env::Env;
+
 /// An `http(s)` repository URL that carries no username or password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RemoteUrl(Url);
@@ -59,8 +61,8 @@ impl RemoteUrl {
 
     /// The job's project: `CI_SERVER_URL` + `CI_PROJECT_PATH`, else `CI_REPOSITORY_URL` without
     /// its job token.
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, RemoteUrlError> {
-        let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    pub fn from_env(env: &dyn Env) -> Result<Self, RemoteUrlError> {
+        let get = |name: &str| env.var(name).filter(|v| !v.trim().is_empty());
         if let (Some(server), Some(path)) = (get("CI_SERVER_URL"), get("CI_PROJECT_PATH")) {
             return Self::for_project(&server, &path);
         }

@@ -102,7 +102,7 @@ fn config(vars: &[(&str, &str)]) -> ClientConfig {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    let mut config = ClientConfig::from_env(&|name| map.get(name).cloned()).unwrap();
+    let mut config = ClientConfig::from_env(&|name: &str| map.get(name).cloned()).unwrap();
     config.retry = RetryPolicy {
         max_attempts: 4,
         base_delay: Duration::from_millis(1),

@@ -624,7 +624,7 @@ async fn opting_out_runs_unfenced_but_still_as_the_sandbox_uid_and_says_so() {
         return;
     }
     let (_seen, _forbidden) = model_api_and_forbidden_servers().await;
-    let settings = Settings::from_env(Assistant::Codex, |name| match name {
+    let settings = Settings::from_env(Assistant::Codex, &|name: &str| match name {
         "AI_SANDBOX" => Some("off".to_owned()),
         "AI_SANDBOX_UID" => Some(OPEN_UID.to_string()),
         _ => None,

@@ -31,10 +31,10 @@ use super::access::{AccessLevel, Visibility};
 use super::app::{self, AppState, Config, Shared};
 use super::faults::Faults;
 use super::model::{
-    DraftNote, Group, Hook, HookDelivery, Issue, IssueState, MergeRequest, MergeRequestState, Note,
-    NoteAction, NoteEvent, NoteType, NoteableKind, NoteableRef, Pipeline, PipelineSchedule,
-    Project, ProjectAccessToken, RecordedRequest, Review, Todo, Token, TokenDetails, TokenKind,
-    Trigger, User, Variable,
+    DraftNote, Group, Hook, HookDelivery, Issue, IssueState, MergeRequest, MergeRequestState,
+    Model, Note, NoteAction, NoteEvent, NoteType, NoteableKind, NoteableRef, Pipeline,
+    PipelineSchedule, Project, ProjectAccessToken, RecordedRequest, Review, Todo, Token,
+    TokenDetails, TokenKind, Trigger, User, Variable,
 };
 use super::repo::{FileChange, Repo, Signature};
 use super::routes::noteable::{NewNote, insert_note, validate_body};
@@ -66,10 +66,133 @@ impl Noteable {
     }
 }
 
+/// The seeding API's lookups: a test that names a project or user the double does not hold is
+/// told which one, instead of the REST API's bare 404.
+fn seeded_project(model: &Model, id: u64) -> anyhow::Result<&Project> {
+    model.project(id).ok_or_else(|| anyhow!("no project {id}"))
+}
+
+fn seeded_project_mut(model: &mut Model, id: u64) -> anyhow::Result<&mut Project> {
+    model
+        .projects
+        .iter_mut()
+        .find(|p| p.id == id)
+        .ok_or_else(|| anyhow!("no project {id}"))
+}
+
+fn seeded_user(model: &Model, id: u64) -> anyhow::Result<&User> {
+    model.user(id).ok_or_else(|| anyhow!("no user {id}"))
+}
+
+/// A seeded issue or merge request on its way into the model: its global id, the noteable it
+/// will be, and its creation time.
+struct NewIssuable {
+    id: u64,
+    target: NoteableRef,
+    now: time::Timestamp,
+}
+
+impl NewIssuable {
+    /// Checks the author, then allocates the global id and the IID in the project.
+    fn start(
+        model: &mut Model,
+        kind: NoteableKind,
+        project_id: u64,
+        author: u64,
+    ) -> anyhow::Result<Self> {
+        seeded_user(model, author)?;
+        let id = match kind {
+            NoteableKind::Issue => model.next_issue_id(),
+            NoteableKind::MergeRequest => model.next_merge_request_id(),
+        };
+        let iid = model.next_iid(kind, project_id);
+        Ok(Self {
+            id,
+            target: NoteableRef {
+                project_id,
+                kind,
+                iid,
+            },
+            now: time::now(),
+        })
+    }
+
+    /// Once it is in the model: the label events of the labels it was opened with, and the ids
+    /// the test gets back.
+    fn opened(self, model: &mut Model, author: u64, labels: &[String]) -> SeededNoteable {
+        model.record_label_changes(self.target, author, &[], labels, self.now);
+        SeededNoteable {
+            id: self.id,
+            iid: self.target.iid,
+        }
+    }
+}
+
+/// The records of one merge request in one of the model's lists, cloned for the test.
+fn of_merge_request<T: Clone>(
+    records: &[T],
+    merge_request: NoteableRef,
+    on: fn(&T) -> NoteableRef,
+) -> Vec<T> {
+    records
+        .iter()
+        .filter(|record| on(record) == merge_request)
+        .cloned()
+        .collect()
+}
+
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill(&mut buf[..]);
     hex::encode(buf)
+}
+
+/// The specs' one-field builder methods, one line an option, so that each spec lists its
+/// options instead of spelling out the same three-line setter for each: `flag` switches the
+/// field on and takes no argument, `text` stores a `&str` as a `String`, `some_text` as
+/// `Some(String)`, `value<T>` stores a `T` and `some<T>` a `Some(T)`. Options that do more
+/// than set their field stay written out in the spec's `impl`.
+macro_rules! options {
+    ($spec:ty { $($(#[$doc:meta])* $field:ident: $kind:ident $(<$ty:ty>)?),* $(,)? }) => {
+        impl $spec {
+            $(options!(@method $(#[$doc])* $field $kind $($ty)?);)*
+        }
+    };
+    (@method $(#[$doc:meta])* $field:ident flag) => {
+        $(#[$doc])*
+        pub fn $field(mut self) -> Self {
+            self.$field = true;
+            self
+        }
+    };
+    (@method $(#[$doc:meta])* $field:ident text) => {
+        $(#[$doc])*
+        pub fn $field(mut self, $field: &str) -> Self {
+            self.$field = $field.to_string();
+            self
+        }
+    };
+    (@method $(#[$doc:meta])* $field:ident some_text) => {
+        $(#[$doc])*
+        pub fn $field(mut self, $field: &str) -> Self {
+            self.$field = Some($field.to_string());
+            self
+        }
+    };
+    (@method $(#[$doc:meta])* $field:ident value $ty:ty) => {
+        $(#[$doc])*
+        pub fn $field(mut self, $field: $ty) -> Self {
+            self.$field = $field;
+            self
+        }
+    };
+    (@method $(#[$doc:meta])* $field:ident some $ty:ty) => {
+        $(#[$doc])*
+        pub fn $field(mut self, $field: $ty) -> Self {
+            self.$field = Some($field);
+            self
+        }
+    };
 }
 
 /// A user to seed.
@@ -109,27 +232,14 @@ impl UserSpec {
             token: None,
         }
     }
-
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
-
-    pub fn email(mut self, email: &str) -> Self {
-        self.email = Some(email.to_string());
-        self
-    }
-
-    pub fn token(mut self, token: &str) -> Self {
-        self.token = Some(token.to_string());
-        self
-    }
-
-    pub fn admin(mut self) -> Self {
-        self.admin = true;
-        self
-    }
 }
+
+options!(UserSpec {
+    name: text,
+    email: some_text,
+    token: some_text,
+    admin: flag,
+});
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeededUser {
@@ -207,21 +317,6 @@ impl ProjectSpec {
         }
     }
 
-    /// `restrict_user_defined_variables`: false lets every Developer pass pipeline variables
-    /// whatever the minimum role says (GitLab 17.1 to 17.9 and later), or, before 17.1, is the
-    /// only setting there is.
-    pub fn restrict_user_defined_variables(mut self, restrict: bool) -> Self {
-        self.restrict_user_defined_variables = restrict;
-        self
-    }
-
-    /// `ci_pipeline_variables_minimum_override_role` (`developer`, `maintainer`, `owner`,
-    /// `no_one_allowed`).
-    pub fn pipeline_variables_minimum_role(mut self, role: &str) -> Self {
-        self.pipeline_variables_minimum_role = role.to_string();
-        self
-    }
-
     /// A project on GitLab.com Free: no project access tokens, and new projects refuse
     /// pipeline variables until a Maintainer allows them.
     pub fn gitlab_com_free(mut self) -> Self {
@@ -230,26 +325,24 @@ impl ProjectSpec {
         self
     }
 
-    pub fn default_branch(mut self, branch: &str) -> Self {
-        self.default_branch = branch.to_string();
-        self
-    }
-
-    pub fn visibility(mut self, visibility: Visibility) -> Self {
-        self.visibility = visibility;
-        self
-    }
-
-    pub fn description(mut self, description: &str) -> Self {
-        self.description = description.to_string();
-        self
-    }
-
     pub fn protected_branches(mut self, patterns: &[&str]) -> Self {
         self.protected_branches = Some(patterns.iter().map(|s| s.to_string()).collect());
         self
     }
 }
+
+options!(ProjectSpec {
+    /// `restrict_user_defined_variables`: false lets every Developer pass pipeline variables
+    /// whatever the minimum role says (GitLab 17.1 to 17.9 and later), or, before 17.1, is the
+    /// only setting there is.
+    restrict_user_defined_variables: value<bool>,
+    /// `ci_pipeline_variables_minimum_override_role` (`developer`, `maintainer`, `owner`,
+    /// `no_one_allowed`).
+    pipeline_variables_minimum_role: text,
+    default_branch: text,
+    visibility: value<Visibility>,
+    description: text,
+});
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeededProject {
@@ -279,21 +372,16 @@ impl IssueSpec {
         }
     }
 
-    pub fn description(mut self, description: &str) -> Self {
-        self.description = description.to_string();
-        self
-    }
-
     pub fn labels(mut self, labels: &[&str]) -> Self {
         self.labels = labels.iter().map(|s| s.to_string()).collect();
         self
     }
-
-    pub fn confidential(mut self) -> Self {
-        self.confidential = true;
-        self
-    }
 }
+
+options!(IssueSpec {
+    description: text,
+    confidential: flag,
+});
 
 /// What [`GitLabDouble::change_issuable`] changes: the whole assignee or reviewer list (as the
 /// API's `assignee_ids`/`reviewer_ids` set it), labels added and removed (`add_labels`,
@@ -354,17 +442,14 @@ impl MrSpec {
         }
     }
 
-    pub fn description(mut self, description: &str) -> Self {
-        self.description = description.to_string();
-        self
-    }
-
     /// A merge request from a fork: `source_branch` lives in project `fork`.
     pub fn from_fork(mut self, fork: u64) -> Self {
         self.source_project = Some(fork);
         self
     }
 }
+
+options!(MrSpec { description: text });
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SeededNoteable {
@@ -402,36 +487,19 @@ impl NoteSpec {
         }
     }
 
-    pub fn system(mut self) -> Self {
-        self.system = true;
-        self
-    }
-
-    pub fn internal(mut self) -> Self {
-        self.internal = true;
-        self
-    }
-
     pub fn reply_to(mut self, discussion_id: &str) -> Self {
         self.discussion = Some(discussion_id.to_string());
         self
     }
-
-    pub fn thread(mut self) -> Self {
-        self.thread = true;
-        self
-    }
-
-    pub fn position(mut self, position: Value) -> Self {
-        self.position = Some(position);
-        self
-    }
-
-    pub fn emit_hooks(mut self) -> Self {
-        self.emit_hooks = true;
-        self
-    }
 }
+
+options!(NoteSpec {
+    system: flag,
+    internal: flag,
+    thread: flag,
+    position: some<Value>,
+    emit_hooks: flag,
+});
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeededNote {
@@ -483,12 +551,9 @@ impl HookSpec {
         self.custom_webhook_template = Some(template.to_string());
         self
     }
-
-    pub fn token(mut self, token: &str) -> Self {
-        self.token = Some(token.to_string());
-        self
-    }
 }
+
+options!(HookSpec { token: some_text });
 
 /// A job to seed with [`GitLabDouble::add_job`].
 #[derive(Clone, Debug)]
@@ -521,22 +586,17 @@ impl JobSpec {
         self
     }
 
-    pub fn status(mut self, status: &str) -> Self {
-        self.status = status.to_owned();
-        self
-    }
-
-    pub fn allow_failure(mut self) -> Self {
-        self.allow_failure = true;
-        self
-    }
-
     /// The log as the runner sent it.
     pub fn trace(mut self, trace: impl Into<Vec<u8>>) -> Self {
         self.trace = trace.into();
         self
     }
 }
+
+options!(JobSpec {
+    status: text,
+    allow_failure: flag,
+});
 
 #[derive(Clone, Debug, Default)]
 pub struct GitLabDoubleBuilder {
@@ -561,35 +621,9 @@ impl GitLabDoubleBuilder {
         self
     }
 
-    pub fn admin_token(mut self, token: &str) -> Self {
-        self.admin_token = Some(token.to_string());
-        self
-    }
-
     /// Where repositories are stored; a temporary directory (removed on drop) when unset.
     pub fn data_dir(mut self, dir: &Path) -> Self {
         self.data_dir = Some(dir.to_path_buf());
-        self
-    }
-
-    /// Address to listen on; `127.0.0.1:0` (any free port) when unset.
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = Some(addr);
-        self
-    }
-
-    /// Answer as this GitLab release (default [`super::version::LATEST`]): `GET /version`, and
-    /// every behaviour that differs on either side of a floor in [`super::version`].
-    pub fn gitlab_version(mut self, version: GitLabVersion) -> Self {
-        self.gitlab_version = version;
-        self
-    }
-
-    /// The webhook feature flags of a self-managed instance left at their defaults:
-    /// `auto_disabling_web_hooks` off. Unset, the double is GitLab.com, which disables failing
-    /// hooks (<https://docs.gitlab.com/user/project/integrations/webhooks/#auto-disabled-webhooks>).
-    pub fn self_managed_hook_flags(mut self) -> Self {
-        self.self_managed_hook_flags = true;
         self
     }
 
@@ -658,6 +692,19 @@ impl GitLabDoubleBuilder {
     }
 }
 
+options!(GitLabDoubleBuilder {
+    admin_token: some_text,
+    /// Address to listen on; `127.0.0.1:0` (any free port) when unset.
+    listen: some<SocketAddr>,
+    /// Answer as this GitLab release (default [`super::version::LATEST`]): `GET /version`, and
+    /// every behaviour that differs on either side of a floor in [`super::version`].
+    gitlab_version: value<GitLabVersion>,
+    /// The webhook feature flags of a self-managed instance left at their defaults:
+    /// `auto_disabling_web_hooks` off. Unset, the double is GitLab.com, which disables failing
+    /// hooks (<https://docs.gitlab.com/user/project/integrations/webhooks/#auto-disabled-webhooks>).
+    self_managed_hook_flags: flag,
+});
+
 /// A running GitLab double, served from its own runtime threads. Dropping it stops the server; [`GitLabDouble::shutdown`] also waits
 /// for requests in flight.
 pub struct GitLabDouble {
@@ -710,9 +757,7 @@ impl GitLabDouble {
     /// `{base_url}/<path>.git`, the clone URL.
     pub fn git_url(&self, project_id: u64) -> anyhow::Result<String> {
         let model = self.app.lock();
-        let project = model
-            .project(project_id)
-            .ok_or_else(|| anyhow!("no project {project_id}"))?;
+        let project = seeded_project(&model, project_id)?;
         Ok(format!(
             "{}/{}.git",
             self.app.base_url(),
@@ -781,10 +826,7 @@ impl GitLabDouble {
     /// Another access token for an existing user.
     pub fn add_token(&self, user_id: u64, token: &str) -> anyhow::Result<()> {
         let mut model = self.app.lock();
-        let username = model
-            .user(user_id)
-            .map(|u| u.username.clone())
-            .ok_or_else(|| anyhow!("no user {user_id}"))?;
+        let username = seeded_user(&model, user_id)?.username.clone();
         let details = TokenDetails::api(model.next_access_token_id(), &token_name(&username));
         model.tokens.push(Token {
             value: token.to_string(),
@@ -816,12 +858,8 @@ impl GitLabDouble {
     /// A CI job token (`glcbt-…`) for a job of `project_id` started by `user_id`.
     pub fn add_job_token(&self, project_id: u64, user_id: u64) -> anyhow::Result<String> {
         let mut model = self.app.lock();
-        model
-            .project(project_id)
-            .ok_or_else(|| anyhow!("no project {project_id}"))?;
-        model
-            .user(user_id)
-            .ok_or_else(|| anyhow!("no user {user_id}"))?;
+        seeded_project(&model, project_id)?;
+        seeded_user(&model, user_id)?;
         let token = format!("glcbt-{}", random_hex(16));
         model.tokens.push(Token {
             value: token.clone(),
@@ -850,17 +888,26 @@ impl GitLabDouble {
         Ok(ensure_group(&mut model, full_path))
     }
 
+    /// The model, locked, for making `user_id` a member at `access_level`: the level is one
+    /// GitLab knows and the user exists.
+    fn lock_for_member(
+        &self,
+        user_id: u64,
+        access_level: u8,
+    ) -> anyhow::Result<(std::sync::MutexGuard<'_, Model>, AccessLevel)> {
+        let level = AccessLevel::try_from(access_level)?;
+        let model = self.app.lock();
+        seeded_user(&model, user_id)?;
+        Ok((model, level))
+    }
+
     pub fn add_group_member(
         &self,
         group_path: &str,
         user_id: u64,
         access_level: u8,
     ) -> anyhow::Result<()> {
-        let level = AccessLevel::try_from(access_level)?;
-        let mut model = self.app.lock();
-        model
-            .user(user_id)
-            .ok_or_else(|| anyhow!("no user {user_id}"))?;
+        let (mut model, level) = self.lock_for_member(user_id, access_level)?;
         ensure_group(&mut model, group_path);
         let group = model
             .groups
@@ -926,16 +973,8 @@ impl GitLabDouble {
         user_id: u64,
         access_level: u8,
     ) -> anyhow::Result<()> {
-        let level = AccessLevel::try_from(access_level)?;
-        let mut model = self.app.lock();
-        model
-            .user(user_id)
-            .ok_or_else(|| anyhow!("no user {user_id}"))?;
-        let project = model
-            .projects
-            .iter_mut()
-            .find(|p| p.id == project_id)
-            .ok_or_else(|| anyhow!("no project {project_id}"))?;
+        let (mut model, level) = self.lock_for_member(user_id, access_level)?;
+        let project = seeded_project_mut(&mut model, project_id)?;
         project.members.insert(user_id, level);
         Ok(())
     }
@@ -978,35 +1017,21 @@ impl GitLabDouble {
 
     pub fn set_protected_branches(&self, project_id: u64, patterns: &[&str]) -> anyhow::Result<()> {
         let mut model = self.app.lock();
-        let project = model
-            .projects
-            .iter_mut()
-            .find(|p| p.id == project_id)
-            .ok_or_else(|| anyhow!("no project {project_id}"))?;
+        let project = seeded_project_mut(&mut model, project_id)?;
         project.protected_branches = patterns.iter().map(|s| s.to_string()).collect();
         Ok(())
     }
 
     /// The project's bare repository, to commit to or inspect.
     pub fn repo(&self, project_id: u64) -> anyhow::Result<Arc<Repo>> {
-        self.app
-            .lock()
-            .project(project_id)
-            .map(|p| p.repo.clone())
-            .ok_or_else(|| anyhow!("no project {project_id}"))
+        Ok(seeded_project(&self.app.lock(), project_id)?.repo.clone())
     }
 
     pub fn create_issue(&self, project_id: u64, spec: IssueSpec) -> anyhow::Result<SeededNoteable> {
         let mut model = self.app.lock();
-        model
-            .project(project_id)
-            .ok_or_else(|| anyhow!("no project {project_id}"))?;
-        model
-            .user(spec.author)
-            .ok_or_else(|| anyhow!("no user {}", spec.author))?;
-        let now = time::now();
-        let id = model.next_issue_id();
-        let iid = model.next_iid(NoteableKind::Issue, project_id);
+        seeded_project(&model, project_id)?;
+        let new = NewIssuable::start(&mut model, NoteableKind::Issue, project_id, spec.author)?;
+        let (id, iid, now) = (new.id, new.target.iid, new.now);
         model.issues.push(Issue {
             id,
             iid,
@@ -1023,9 +1048,7 @@ impl GitLabDouble {
             updated_at: now,
             closed_at: None,
         });
-        let target = Noteable::Issue(iid).to_ref(project_id);
-        model.record_label_changes(target, spec.author, &[], &spec.labels, now);
-        Ok(SeededNoteable { id, iid })
+        Ok(new.opened(&mut model, spec.author, &spec.labels))
     }
 
     /// Opens an issue as `spec.author` does in the UI: created, then its Issue Hook (`open`)
@@ -1037,15 +1060,7 @@ impl GitLabDouble {
         let description = spec.description.clone();
         let seeded = self.create_issue(project_id, spec)?;
         let target = Noteable::Issue(seeded.iid).to_ref(project_id);
-        super::routes::todos::on_issuable(
-            &mut self.app.lock(),
-            target,
-            author,
-            &assignees,
-            &[],
-            Some(&description),
-        );
-        self.emit_issuable(target, author, webhooks::IssuableAction::Open);
+        self.announce_opened(target, author, &assignees, &[], &description);
         Ok(seeded)
     }
 
@@ -1067,16 +1082,29 @@ impl GitLabDouble {
             }
         }
         let target = Noteable::MergeRequest(seeded.iid).to_ref(project_id);
+        self.announce_opened(target, author, &[], reviewers, &description);
+        Ok(seeded)
+    }
+
+    /// What opening an issue or merge request sets off besides creating it: the to-do items of
+    /// the people assigned, asked to review or mentioned, and the `open` hook.
+    fn announce_opened(
+        &self,
+        target: NoteableRef,
+        author: u64,
+        assignees: &[u64],
+        reviewers: &[u64],
+        description: &str,
+    ) {
         super::routes::todos::on_issuable(
             &mut self.app.lock(),
             target,
             author,
-            &[],
+            assignees,
             reviewers,
-            Some(&description),
+            Some(description),
         );
         self.emit_issuable(target, author, webhooks::IssuableAction::Open);
-        Ok(seeded)
     }
 
     /// `actor` changes an issue's or merge request's assignees, reviewers (merge requests only)
@@ -1093,9 +1121,7 @@ impl GitLabDouble {
         let target = noteable.to_ref(project_id);
         let changed = {
             let mut model = self.app.lock();
-            model
-                .user(actor)
-                .ok_or_else(|| anyhow!("no user {actor}"))?;
+            seeded_user(&model, actor)?;
             let now = time::now();
             let apply = |assignees: &mut Vec<u64>, labels: &mut Vec<String>| {
                 if let Some(new) = &change.assignees {
@@ -1113,12 +1139,11 @@ impl GitLabDouble {
                     let issue = model
                         .issue_mut(project_id, target.iid)
                         .ok_or_else(|| anyhow!("no issue {}", target.iid))?;
-                    let before = webhooks::IssuableBefore {
-                        assignee_ids: issue.assignee_ids.clone(),
-                        reviewer_ids: Vec::new(),
-                        labels: issue.labels.clone(),
-                        updated_at: Some(issue.updated_at),
-                    };
+                    let before = webhooks::IssuableBefore::of(
+                        &issue.assignee_ids,
+                        &issue.labels,
+                        issue.updated_at,
+                    );
                     apply(&mut issue.assignee_ids, &mut issue.labels);
                     let changed =
                         before.assignee_ids != issue.assignee_ids || before.labels != issue.labels;
@@ -1132,10 +1157,8 @@ impl GitLabDouble {
                         .merge_request_mut(project_id, target.iid)
                         .ok_or_else(|| anyhow!("no merge request {}", target.iid))?;
                     let before = webhooks::IssuableBefore {
-                        assignee_ids: mr.assignee_ids.clone(),
                         reviewer_ids: mr.reviewer_ids.clone(),
-                        labels: mr.labels.clone(),
-                        updated_at: Some(mr.updated_at),
+                        ..webhooks::IssuableBefore::of(&mr.assignee_ids, &mr.labels, mr.updated_at)
                     };
                     apply(&mut mr.assignee_ids, &mut mr.labels);
                     if let Some(reviewers) = &change.reviewers {
@@ -1233,12 +1256,9 @@ impl GitLabDouble {
             }
         }
         let mut model = self.app.lock();
-        model
-            .user(spec.author)
-            .ok_or_else(|| anyhow!("no user {}", spec.author))?;
-        let now = time::now();
-        let id = model.next_merge_request_id();
-        let iid = model.next_iid(NoteableKind::MergeRequest, project_id);
+        let kind = NoteableKind::MergeRequest;
+        let new = NewIssuable::start(&mut model, kind, project_id, spec.author)?;
+        let (id, iid, now) = (new.id, new.target.iid, new.now);
         model.merge_requests.push(MergeRequest {
             id,
             iid,
@@ -1261,9 +1281,7 @@ impl GitLabDouble {
             updated_at: now,
             closed_at: None,
         });
-        let target = Noteable::MergeRequest(iid).to_ref(project_id);
-        model.record_label_changes(target, spec.author, &[], &spec.labels, now);
-        Ok(SeededNoteable { id, iid })
+        Ok(new.opened(&mut model, spec.author, &spec.labels))
     }
 
     /// Adds a note directly (system notes included, which the API cannot create).
@@ -1282,9 +1300,7 @@ impl GitLabDouble {
             let noteable_id = model
                 .noteable_id(noteable)
                 .ok_or_else(|| anyhow!("no {noteable:?}"))?;
-            model
-                .user(spec.author)
-                .ok_or_else(|| anyhow!("no user {}", spec.author))?;
+            seeded_user(&model, spec.author)?;
             let note_type = if spec.position.is_some() {
                 NoteType::DiffNote
             } else if spec.thread || spec.discussion.is_some() {
@@ -1347,9 +1363,7 @@ impl GitLabDouble {
         token: &str,
     ) -> anyhow::Result<String> {
         let mut model = self.app.lock();
-        model
-            .project(project_id)
-            .ok_or_else(|| anyhow!("no project {project_id}"))?;
+        seeded_project(&model, project_id)?;
         let id = model.next_trigger_id();
         model.triggers.push(Trigger {
             id,
@@ -1364,9 +1378,7 @@ impl GitLabDouble {
 
     pub fn add_hook(&self, project_id: u64, spec: HookSpec) -> anyhow::Result<u64> {
         let mut model = self.app.lock();
-        model
-            .project(project_id)
-            .ok_or_else(|| anyhow!("no project {project_id}"))?;
+        seeded_project(&model, project_id)?;
         let id = model.next_hook_id();
         model.hooks.push(super::model::Hook {
             id,
@@ -1525,25 +1537,13 @@ impl GitLabDouble {
     /// their own).
     pub fn draft_notes(&self, project_id: u64, merge_request_iid: u64) -> Vec<DraftNote> {
         let noteable = Noteable::MergeRequest(merge_request_iid).to_ref(project_id);
-        let model = self.app.lock();
-        model
-            .draft_notes
-            .iter()
-            .filter(|d| d.merge_request == noteable)
-            .cloned()
-            .collect()
+        of_merge_request(&self.app.lock().draft_notes, noteable, |d| d.merge_request)
     }
 
     /// The reviews `bulk_publish` made on a merge request, oldest first.
     pub fn reviews(&self, project_id: u64, merge_request_iid: u64) -> Vec<Review> {
         let noteable = Noteable::MergeRequest(merge_request_iid).to_ref(project_id);
-        let model = self.app.lock();
-        model
-            .reviews
-            .iter()
-            .filter(|r| r.merge_request == noteable)
-            .cloned()
-            .collect()
+        of_merge_request(&self.app.lock().reviews, noteable, |r| r.merge_request)
     }
 
     /// How many notification events GitLab would send for the notes `author_id` wrote on a

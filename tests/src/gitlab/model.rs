@@ -607,6 +607,43 @@ impl Counters {
     }
 }
 
+/// The global id allocator of each kind of record: the first id is one above the kind's base,
+/// then one more each time; the bases keep the first ids of different kinds apart in a test's
+/// output.
+macro_rules! id_allocators {
+    ($($(#[$doc:meta])* $method:ident: $kind:literal after $base:literal,)*) => {
+        impl Model {
+            $(
+                $(#[$doc])*
+                pub fn $method(&mut self) -> u64 {
+                    self.counters.next($kind, $base)
+                }
+            )*
+        }
+    };
+}
+
+id_allocators! {
+    next_user_id: "user" after 0,
+    next_group_id: "group" after 100,
+    next_project_id: "project" after 1000,
+    next_issue_id: "issue" after 5000,
+    next_merge_request_id: "merge_request" after 7000,
+    next_note_id: "note" after 9000,
+    next_award_id: "award" after 300,
+    next_hook_id: "hook" after 400,
+    next_trigger_id: "trigger" after 500,
+    next_pipeline_id: "pipeline" after 20000,
+    next_job_id: "job" after 90000,
+    /// Personal and project access tokens share ids, as in GitLab, where both are rows of
+    /// `personal_access_tokens`.
+    next_access_token_id: "access_token" after 600,
+    next_draft_note_id: "draft_note" after 800,
+    next_review_id: "review" after 900,
+    next_todo_id: "todo" after 3000,
+    next_pipeline_schedule_id: "pipeline_schedule" after 700,
+}
+
 #[derive(Default)]
 pub struct Model {
     pub users: Vec<User>,
@@ -655,24 +692,6 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn next_user_id(&mut self) -> u64 {
-        self.counters.next("user", 0)
-    }
-    pub fn next_group_id(&mut self) -> u64 {
-        self.counters.next("group", 100)
-    }
-    pub fn next_project_id(&mut self) -> u64 {
-        self.counters.next("project", 1000)
-    }
-    pub fn next_issue_id(&mut self) -> u64 {
-        self.counters.next("issue", 5000)
-    }
-    pub fn next_merge_request_id(&mut self) -> u64 {
-        self.counters.next("merge_request", 7000)
-    }
-    pub fn next_note_id(&mut self) -> u64 {
-        self.counters.next("note", 9000)
-    }
     /// Records the labels `user_id` added and removed on `noteable`, going from `before` to
     /// `after`: one event per label, additions first, as
     /// `Issuable::CommonSystemNotesService#create_labels_note` does (`issuable.labels -
@@ -716,38 +735,6 @@ impl Model {
                 created_at: at,
             });
         }
-    }
-    pub fn next_award_id(&mut self) -> u64 {
-        self.counters.next("award", 300)
-    }
-    pub fn next_hook_id(&mut self) -> u64 {
-        self.counters.next("hook", 400)
-    }
-    pub fn next_trigger_id(&mut self) -> u64 {
-        self.counters.next("trigger", 500)
-    }
-    pub fn next_pipeline_id(&mut self) -> u64 {
-        self.counters.next("pipeline", 20000)
-    }
-    pub fn next_job_id(&mut self) -> u64 {
-        self.counters.next("job", 90000)
-    }
-    /// Personal and project access tokens share ids, as in GitLab, where both are rows of
-    /// `personal_access_tokens`.
-    pub fn next_access_token_id(&mut self) -> u64 {
-        self.counters.next("access_token", 600)
-    }
-    pub fn next_draft_note_id(&mut self) -> u64 {
-        self.counters.next("draft_note", 800)
-    }
-    pub fn next_review_id(&mut self) -> u64 {
-        self.counters.next("review", 900)
-    }
-    pub fn next_todo_id(&mut self) -> u64 {
-        self.counters.next("todo", 3000)
-    }
-    pub fn next_pipeline_schedule_id(&mut self) -> u64 {
-        self.counters.next("pipeline_schedule", 700)
     }
     /// Per-project counters (`iid`s) keyed by kind and project.
     pub fn next_iid(&mut self, kind: NoteableKind, project_id: u64) -> u64 {

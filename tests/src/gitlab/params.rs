@@ -81,6 +81,22 @@ impl Params {
         }
     }
 
+    /// For an update: sets `field` to the Boolean `name` when the request sends it, and leaves
+    /// it as it is when it does not.
+    pub fn update_bool(&self, name: &str, field: &mut bool) -> ApiResult<()> {
+        if let Some(value) = self.bool(name)? {
+            *field = value;
+        }
+        Ok(())
+    }
+
+    /// For an update: sets `field` to the string `name` when the request sends it.
+    pub fn update_str(&self, name: &str, field: &mut String) {
+        if let Some(value) = self.str(name) {
+            *field = value;
+        }
+    }
+
     pub fn u64(&self, name: &str) -> ApiResult<Option<u64>> {
         match self.get(name) {
             None => Ok(None),

@@ -69,9 +69,10 @@ fn line(params: &Params, name: &str) -> ApiResult<Option<u64>> {
         .map_err(|_| ApiError::InvalidParam(format!("position[{name}]"), "is invalid"))
 }
 
-/// Checks `position` against the merge request's `diff_refs` and diff and returns it as the
-/// note will carry it.
-pub fn validate(position: &Params, refs: &DiffRefs, diffs: &[FileDiff]) -> ApiResult<Value> {
+/// The position's shape as Grape checks it (`params :positional`): the required fields, a
+/// known `position_type`, and line numbers that are numbers, returned as `(old_line,
+/// new_line)`. The lines are not looked up in the diff here.
+pub fn check_shape(position: &Params) -> ApiResult<(Option<u64>, Option<u64>)> {
     for name in ["base_sha", "start_sha", "head_sha", "position_type"] {
         if position.str(name).is_none() {
             return Err(ApiError::MissingParam(format!("position[{name}]")));
@@ -84,8 +85,14 @@ pub fn validate(position: &Params, refs: &DiffRefs, diffs: &[FileDiff]) -> ApiRe
             "does not have a valid value",
         ));
     }
-    let old_line = line(position, "old_line")?;
-    let new_line = line(position, "new_line")?;
+    Ok((line(position, "old_line")?, line(position, "new_line")?))
+}
+
+/// Checks `position` against the merge request's `diff_refs` and diff and returns it as the
+/// note will carry it.
+pub fn validate(position: &Params, refs: &DiffRefs, diffs: &[FileDiff]) -> ApiResult<Value> {
+    let (old_line, new_line) = check_shape(position)?;
+    let position_type = position.str("position_type").unwrap_or_default();
     let shas_match = position.str("base_sha").as_deref() == Some(refs.base_sha.as_str())
         && position.str("start_sha").as_deref() == Some(refs.start_sha.as_str())
         && position.str("head_sha").as_deref() == Some(refs.head_sha.as_str());

@@ -20,7 +20,9 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::gitlab::model::{IssueState, MergeRequestState, Model, NoteableKind, NoteableRef};
+use crate::gitlab::model::{
+    Issue, IssueState, MergeRequest, MergeRequestState, Model, NoteableKind, NoteableRef,
+};
 use crate::gitlab::time;
 
 /// GitLab's regex with `(?<cmd>…)` widened to any name. Ruby's `/mix`: `m` makes `.` match
@@ -286,29 +288,9 @@ fn apply(model: &mut Model, noteable: NoteableRef, author_id: u64, found: &Found
             let Some(issue) = model.issue_mut(noteable.project_id, noteable.iid) else {
                 return format!("Ran /{name}.");
             };
-            match name {
-                "close" => {
-                    issue.state = IssueState::Closed;
-                    issue.closed_at = Some(now);
-                }
-                "reopen" => {
-                    issue.state = IssueState::Opened;
-                    issue.closed_at = None;
-                }
-                "confidential" => issue.confidential = true,
-                "title" => {
-                    if let Some(title) = argument {
-                        issue.title = title.to_owned();
-                    }
-                }
-                "lock" => issue.discussion_locked = true,
-                "unlock" => issue.discussion_locked = false,
-                "label" | "labels" => add_labels(&mut issue.labels, labels),
-                "relabel" => issue.labels = labels,
-                "unlabel" | "remove_label" => remove_labels(&mut issue.labels, &labels),
-                "assign" => add_ids(&mut issue.assignee_ids, users),
-                "unassign" => remove_ids(&mut issue.assignee_ids, &users),
-                _ => {}
+            if !issue.shared().apply(name, argument, &labels, &users, now) && name == "confidential"
+            {
+                issue.confidential = true;
             }
             issue.updated_at = now;
         }
@@ -316,37 +298,19 @@ fn apply(model: &mut Model, noteable: NoteableRef, author_id: u64, found: &Found
             let Some(mr) = model.merge_request_mut(noteable.project_id, noteable.iid) else {
                 return format!("Ran /{name}.");
             };
-            match name {
-                "close" => {
-                    mr.state = MergeRequestState::Closed;
-                    mr.closed_at = Some(now);
-                }
-                "reopen" => {
-                    mr.state = MergeRequestState::Opened;
-                    mr.closed_at = None;
-                }
-                "merge" => mr.state = MergeRequestState::Merged,
-                "title" => {
-                    if let Some(title) = argument {
-                        mr.title = title.to_owned();
+            if !mr.shared().apply(name, argument, &labels, &users, now) {
+                match name {
+                    "merge" => mr.state = MergeRequestState::Merged,
+                    "target_branch" => {
+                        if let Some(branch) = argument {
+                            mr.target_branch = branch.to_owned();
+                        }
                     }
-                }
-                "target_branch" => {
-                    if let Some(branch) = argument {
-                        mr.target_branch = branch.to_owned();
+                    "reviewer" | "assign_reviewer" | "request_review" => {
+                        add_missing(&mut mr.reviewer_ids, users);
                     }
+                    _ => {}
                 }
-                "lock" => mr.discussion_locked = true,
-                "unlock" => mr.discussion_locked = false,
-                "label" | "labels" => add_labels(&mut mr.labels, labels),
-                "relabel" => mr.labels = labels,
-                "unlabel" | "remove_label" => remove_labels(&mut mr.labels, &labels),
-                "assign" => add_ids(&mut mr.assignee_ids, users),
-                "unassign" => remove_ids(&mut mr.assignee_ids, &users),
-                "reviewer" | "assign_reviewer" | "request_review" => {
-                    add_ids(&mut mr.reviewer_ids, users);
-                }
-                _ => {}
             }
             mr.updated_at = now;
             match name {
@@ -361,37 +325,95 @@ fn apply(model: &mut Model, noteable: NoteableRef, author_id: u64, found: &Found
     format!("Ran /{name}.")
 }
 
-fn add_labels(labels: &mut Vec<String>, new: Vec<String>) {
-    for label in new {
-        if !labels.contains(&label) {
-            labels.push(label);
+/// What quick actions change alike on issues and merge requests, and the states `/close` and
+/// `/reopen` set.
+struct Shared<'a, S> {
+    state: &'a mut S,
+    closed: S,
+    opened: S,
+    closed_at: &'a mut Option<time::Timestamp>,
+    title: &'a mut String,
+    discussion_locked: &'a mut bool,
+    labels: &'a mut Vec<String>,
+    assignee_ids: &'a mut Vec<u64>,
+}
+
+impl<S> Shared<'_, S> {
+    /// Runs `name` when it is a command issues and merge requests take alike (`/close` and
+    /// `/reopen` at `now`, `/title`, `/lock`, `/unlock`, the label and assignee commands);
+    /// false for any other.
+    fn apply(
+        self,
+        name: &str,
+        argument: Option<&str>,
+        labels: &[String],
+        users: &[u64],
+        now: time::Timestamp,
+    ) -> bool {
+        match name {
+            "close" => {
+                *self.state = self.closed;
+                *self.closed_at = Some(now);
+            }
+            "reopen" => {
+                *self.state = self.opened;
+                *self.closed_at = None;
+            }
+            "title" => {
+                if let Some(title) = argument {
+                    *self.title = title.to_owned();
+                }
+            }
+            "lock" => *self.discussion_locked = true,
+            "unlock" => *self.discussion_locked = false,
+            "label" | "labels" => add_missing(self.labels, labels.to_vec()),
+            "relabel" => *self.labels = labels.to_vec(),
+            "unlabel" | "remove_label" => remove_named(self.labels, labels),
+            "assign" => add_missing(self.assignee_ids, users.to_vec()),
+            "unassign" => remove_named(self.assignee_ids, users),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// `shared()` for issues and merge requests, whose shared fields have the same names.
+macro_rules! shared_fields {
+    ($($record:ty => $state:ident),*) => {$(
+        impl $record {
+            fn shared(&mut self) -> Shared<'_, $state> {
+                Shared {
+                    state: &mut self.state,
+                    closed: $state::Closed,
+                    opened: $state::Opened,
+                    closed_at: &mut self.closed_at,
+                    title: &mut self.title,
+                    discussion_locked: &mut self.discussion_locked,
+                    labels: &mut self.labels,
+                    assignee_ids: &mut self.assignee_ids,
+                }
+            }
+        }
+    )*};
+}
+
+shared_fields!(Issue => IssueState, MergeRequest => MergeRequestState);
+
+/// `/label`, `/assign`, `/assign_reviewer`: adds what the list does not hold yet.
+fn add_missing<T: PartialEq>(list: &mut Vec<T>, new: Vec<T>) {
+    for item in new {
+        if !list.contains(&item) {
+            list.push(item);
         }
     }
 }
 
-/// `/unlabel` without an argument removes every label.
-fn remove_labels(labels: &mut Vec<String>, gone: &[String]) {
+/// `/unlabel`, `/unassign`: removes the items named; without an argument, every item.
+fn remove_named<T: PartialEq>(list: &mut Vec<T>, gone: &[T]) {
     if gone.is_empty() {
-        labels.clear();
+        list.clear();
     } else {
-        labels.retain(|l| !gone.contains(l));
-    }
-}
-
-fn add_ids(ids: &mut Vec<u64>, new: Vec<u64>) {
-    for id in new {
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-}
-
-/// `/unassign` without an argument removes everyone.
-fn remove_ids(ids: &mut Vec<u64>, gone: &[u64]) {
-    if gone.is_empty() {
-        ids.clear();
-    } else {
-        ids.retain(|i| !gone.contains(i));
+        list.retain(|item| !gone.contains(item));
     }
 }
 

@@ -728,11 +728,16 @@ mod tests {
         Signature::new("Ada Lovelace", "ada@example.com")
     }
 
-    fn write(path: &str, content: &str) -> FileChange {
-        FileChange::Write {
-            path: path.to_owned(),
-            content: content.as_bytes().to_vec(),
-        }
+    /// Commits one written file to `branch` as [`author`], returning the new commit.
+    #[track_caller]
+    fn commit_file(repo: &Repo, branch: &str, path: &str, content: &str, message: &str) -> String {
+        repo.commit(
+            branch,
+            &[FileChange::write(path, content)],
+            message,
+            &author(),
+        )
+        .expect("commit")
     }
 
     fn repo() -> (tempfile::TempDir, Repo) {
@@ -753,14 +758,7 @@ mod tests {
     #[test]
     fn first_commit_creates_the_default_branch() {
         let (_dir, repo) = repo();
-        let sha = repo
-            .commit(
-                "main",
-                &[write("README.md", "hello\n")],
-                "Initial commit\n",
-                &author(),
-            )
-            .expect("commit");
+        let sha = commit_file(&repo, "main", "README.md", "hello\n", "Initial commit\n");
         assert_eq!(sha.len(), 40);
         assert_eq!(
             repo.branches().expect("branches"),
@@ -777,12 +775,8 @@ mod tests {
     #[test]
     fn commit_on_a_new_branch_starts_from_the_default_branch() {
         let (_dir, repo) = repo();
-        let base = repo
-            .commit("main", &[write("a.txt", "a\n")], "base", &author())
-            .expect("base");
-        let tip = repo
-            .commit("feature/x", &[write("b.txt", "b\n")], "feature", &author())
-            .expect("tip");
+        let base = commit_file(&repo, "main", "a.txt", "a\n", "base");
+        let tip = commit_file(&repo, "feature/x", "b.txt", "b\n", "feature");
         assert_eq!(
             repo.merge_base("main", "feature/x").expect("merge base"),
             base
@@ -809,9 +803,7 @@ mod tests {
     fn message_and_author_are_kept_verbatim() {
         let (_dir, repo) = repo();
         let message = "Fix the parser\n\nLonger body.\n\nCo-authored-by: Bob <bob@example.com>\n";
-        let sha = repo
-            .commit("main", &[write("x", "1")], message, &author())
-            .expect("commit");
+        let sha = commit_file(&repo, "main", "x", "1", message);
         assert_eq!(repo.commit_message(&sha).expect("message"), message);
         assert_eq!(repo.commit_author(&sha).expect("author"), author());
     }
@@ -819,12 +811,8 @@ mod tests {
     #[test]
     fn commit_info_has_parents_title_and_dates() {
         let (_dir, repo) = repo();
-        let first = repo
-            .commit("main", &[write("x", "1")], "one", &author())
-            .expect("first");
-        let second = repo
-            .commit("main", &[write("x", "2")], "Two\n\nbody\n", &author())
-            .expect("second");
+        let first = commit_file(&repo, "main", "x", "1", "one");
+        let second = commit_file(&repo, "main", "x", "2", "Two\n\nbody\n");
         let info = repo.commit_info(&second).expect("info");
         assert_eq!(info.id, second);
         assert_eq!(info.parent_ids, std::slice::from_ref(&first));
@@ -850,9 +838,7 @@ mod tests {
     #[test]
     fn create_and_delete_branches() {
         let (_dir, repo) = repo();
-        let sha = repo
-            .commit("main", &[write("x", "1")], "one", &author())
-            .expect("commit");
+        let sha = commit_file(&repo, "main", "x", "1", "one");
         assert_eq!(repo.create_branch("topic", "main").expect("create"), sha);
         assert_eq!(repo.branch_sha("topic").expect("lookup"), Some(sha.clone()));
         assert!(
@@ -880,9 +866,7 @@ mod tests {
     #[test]
     fn deleting_a_missing_file_fails_and_leaves_the_branch_alone() {
         let (_dir, repo) = repo();
-        let sha = repo
-            .commit("main", &[write("x", "1")], "one", &author())
-            .expect("commit");
+        let sha = commit_file(&repo, "main", "x", "1", "one");
         let delete = FileChange::Delete {
             path: "nope".to_owned(),
         };
@@ -898,10 +882,10 @@ mod tests {
             .commit(
                 "main",
                 &[
-                    write("keep.txt", "one\ntwo\n"),
-                    write("gone.txt", "bye\n"),
-                    write("old.txt", long),
-                    write("run.sh", "echo\n"),
+                    FileChange::write("keep.txt", "one\ntwo\n"),
+                    FileChange::write("gone.txt", "bye\n"),
+                    FileChange::write("old.txt", long),
+                    FileChange::write("run.sh", "echo\n"),
                 ],
                 "base",
                 &author(),
@@ -911,15 +895,15 @@ mod tests {
             .commit(
                 "main",
                 &[
-                    write("keep.txt", "one\nTWO\n"),
+                    FileChange::write("keep.txt", "one\nTWO\n"),
                     FileChange::Delete {
                         path: "gone.txt".to_owned(),
                     },
                     FileChange::Delete {
                         path: "old.txt".to_owned(),
                     },
-                    write("new.txt", long),
-                    write("added.txt", "fresh\n"),
+                    FileChange::write("new.txt", long),
+                    FileChange::write("added.txt", "fresh\n"),
                     FileChange::SetExecutable {
                         path: "run.sh".to_owned(),
                         executable: true,
@@ -988,18 +972,14 @@ mod tests {
     #[test]
     fn written_files_keep_an_executable_mode() {
         let (_dir, repo) = repo();
-        let base = repo
-            .commit("main", &[write("run.sh", "echo 1\n")], "base", &author())
-            .expect("base");
+        let base = commit_file(&repo, "main", "run.sh", "echo 1\n", "base");
         let exec = FileChange::SetExecutable {
             path: "run.sh".to_owned(),
             executable: true,
         };
         repo.commit("main", &[exec], "chmod", &author())
             .expect("chmod");
-        let head = repo
-            .commit("main", &[write("run.sh", "echo 2\n")], "edit", &author())
-            .expect("edit");
+        let head = commit_file(&repo, "main", "run.sh", "echo 2\n", "edit");
         let diffs = repo.diffs(&base, &head).expect("diffs");
         assert_eq!(diffs.len(), 1);
         assert_eq!(diffs[0].b_mode, "100755");
@@ -1009,12 +989,8 @@ mod tests {
     #[test]
     fn diff_serializes_with_gitlab_field_names() {
         let (_dir, repo) = repo();
-        let base = repo
-            .commit("main", &[write("a", "1\n")], "base", &author())
-            .expect("base");
-        let head = repo
-            .commit("main", &[write("a", "2\n")], "head", &author())
-            .expect("head");
+        let base = commit_file(&repo, "main", "a", "1\n", "base");
+        let head = commit_file(&repo, "main", "a", "2\n", "head");
         let value =
             serde_json::to_value(&repo.diffs(&base, &head).expect("diffs")[0]).expect("json");
         let mut keys: Vec<&str> = value

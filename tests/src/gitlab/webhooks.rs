@@ -225,6 +225,19 @@ pub struct IssuableBefore {
     pub updated_at: Option<time::Timestamp>,
 }
 
+impl IssuableBefore {
+    /// What an issue or merge request holds now, taken before a change; a merge request adds
+    /// its reviewers.
+    pub fn of(assignee_ids: &[u64], labels: &[String], updated_at: time::Timestamp) -> Self {
+        Self {
+            assignee_ids: assignee_ids.to_vec(),
+            reviewer_ids: Vec::new(),
+            labels: labels.to_vec(),
+            updated_at: Some(updated_at),
+        }
+    }
+}
+
 /// The `object_attributes` a Merge Request Hook and the `merge_request` of a Note Hook on a
 /// merge request share (`MergeRequest#hook_attrs`); each event adds its own fields.
 fn merge_request_hook_attrs(

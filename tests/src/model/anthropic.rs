@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::model::recorded::{RecordedRequest, ToolOutput, output_text};
+use crate::model::recorded::{RecordedRequest, ToolOutput};
 use crate::model::script::{ApiError, Fault, Reply, ToolAction, ToolCall, Turn, Usage};
 use crate::model::sse::{Ending, SseEvent, halves, stream};
 use crate::model::{ModelDouble, Script};
@@ -279,13 +279,6 @@ pub(crate) fn tool_outputs(body: &Value) -> Vec<ToolOutput> {
         .filter_map(|m| m.get("content").and_then(Value::as_array))
         .flatten()
         .filter(|block| block.get("type").and_then(Value::as_str) == Some("tool_result"))
-        .map(|block| ToolOutput {
-            call_id: block
-                .get("tool_use_id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            text: output_text(block.get("content").unwrap_or(&Value::Null)),
-        })
+        .map(|block| ToolOutput::read(block, "tool_use_id", "content"))
         .collect()
 }

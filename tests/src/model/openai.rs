@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::model::recorded::{RecordedRequest, ToolOutput, output_text};
+use crate::model::recorded::{RecordedRequest, ToolOutput};
 use crate::model::script::{ApiError, Fault, Reply, ToolAction, ToolCall, Turn, Usage};
 use crate::model::sse::{Ending, SseEvent, halves, stream};
 use crate::model::{Api, ModelDouble, Script};
@@ -392,13 +392,6 @@ pub(crate) fn tool_outputs(body: &Value) -> Vec<ToolOutput> {
                 Some("function_call_output" | "custom_tool_call_output")
             )
         })
-        .map(|item| ToolOutput {
-            call_id: item
-                .get("call_id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            text: output_text(item.get("output").unwrap_or(&Value::Null)),
-        })
+        .map(|item| ToolOutput::read(item, "call_id", "output"))
         .collect()
 }

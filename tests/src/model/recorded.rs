@@ -28,6 +28,21 @@ pub struct ToolOutput {
     pub text: String,
 }
 
+impl ToolOutput {
+    /// A tool result as either API sends it back: the id of the call it answers under
+    /// `call_id_key`, the output under `output_key` (a missing one reads as empty).
+    pub(crate) fn read(item: &Value, call_id_key: &str, output_key: &str) -> Self {
+        Self {
+            call_id: item
+                .get(call_id_key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            text: output_text(item.get(output_key).unwrap_or(&Value::Null)),
+        }
+    }
+}
+
 impl RecordedRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

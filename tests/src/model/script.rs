@@ -145,12 +145,19 @@ pub struct Usage {
     pub output_tokens: u64,
 }
 
+impl Usage {
+    /// `input_tokens` read and `output_tokens` written.
+    pub const fn new(input_tokens: u64, output_tokens: u64) -> Self {
+        Self {
+            input_tokens,
+            output_tokens,
+        }
+    }
+}
+
 impl Default for Usage {
     fn default() -> Self {
-        Self {
-            input_tokens: 100,
-            output_tokens: 20,
-        }
+        Self::new(100, 20)
     }
 }
 

@@ -112,7 +112,7 @@ fn assert_succeeded(report: &RunReport, case: &str) {
 /// The CLI options the entrypoint reads for `assistant` when only the variable `name` is set,
 /// to `value`.
 fn options_with(assistant: Assistant, name: &str, value: &str) -> CliOptions {
-    CliOptions::from_env(assistant, &|n| (n == name).then(|| value.to_owned()))
+    CliOptions::from_env(assistant, &|n: &str| (n == name).then(|| value.to_owned()))
         .expect("the options are valid")
 }
 

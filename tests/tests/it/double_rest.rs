@@ -57,26 +57,20 @@ async fn world_with(builder: doubles::gitlab::GitLabDoubleBuilder) -> World {
     gl.add_member(project.id, bot.id, 30).unwrap();
     gl.add_member(project.id, guest.id, 10).unwrap();
     let repo = gl.repo(project.id).unwrap();
-    repo.commit(
-        "main",
-        &[FileChange::Write {
+    let commit_lib = |branch: &str, content: &[u8], message: &str| {
+        let write = FileChange::Write {
             path: "src/lib.rs".into(),
-            content: b"fn a() {}\nfn b() {}\nfn c() {}\n".to_vec(),
-        }],
-        "Add lib",
-        &signature(),
-    )
-    .unwrap();
-    repo.commit(
+            content: content.to_vec(),
+        };
+        repo.commit(branch, &[write], message, &signature())
+            .unwrap();
+    };
+    commit_lib("main", b"fn a() {}\nfn b() {}\nfn c() {}\n", "Add lib");
+    commit_lib(
         "feature",
-        &[FileChange::Write {
-            path: "src/lib.rs".into(),
-            content: b"fn a() {}\nfn B() {}\nfn c() {}\nfn d() {}\n".to_vec(),
-        }],
+        b"fn a() {}\nfn B() {}\nfn c() {}\nfn d() {}\n",
         "Change lib",
-        &signature(),
-    )
-    .unwrap();
+    );
     let issue = gl
         .create_issue(
             project.id,
@@ -150,6 +144,108 @@ impl World {
     async fn post(&self, token: &str, url: &str, body: Value) -> (StatusCode, Value) {
         self.send(reqwest::Method::POST, token, url, body).await
     }
+
+    /// POSTs `body` and asserts GitLab's 201, returning the created object.
+    async fn created(&self, token: &str, url: &str, body: Value) -> Value {
+        let (status, created) = self.post(token, url, body).await;
+        assert_eq!(status, StatusCode::CREATED, "POST {url}: {created}");
+        created
+    }
+
+    /// Posts a note with `body` to the notes collection at `url`, expecting it created.
+    async fn note(&self, token: &str, url: &str, body: &str) -> Value {
+        self.created(token, url, json!({ "body": body })).await
+    }
+
+    /// Triggers a pipeline with a form body (`token`, `ref`, `variables[…]`).
+    async fn trigger_with(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.trigger_request().form(form).send().await.unwrap()
+    }
+
+    /// How many notes the seeded merge request has.
+    fn mr_note_count(&self) -> usize {
+        self.gl
+            .notes(self.project.id, Noteable::MergeRequest(self.mr.iid))
+            .len()
+    }
+
+    /// A request to the pipeline trigger endpoint, which authenticates with the trigger token
+    /// in its body and nothing else.
+    fn trigger_request(&self) -> reqwest::RequestBuilder {
+        self.http.post(self.p("/trigger/pipeline"))
+    }
+
+    async fn put(&self, token: &str, url: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PUT, token, url, body).await
+    }
+
+    async fn delete(&self, token: &str, url: &str) -> StatusCode {
+        self.send(reqwest::Method::DELETE, token, url, json!({}))
+            .await
+            .0
+    }
+
+    /// The URL of `rest` under the seeded issue (`"/notes"` → `…/issues/:iid/notes`).
+    fn issue_url(&self, rest: &str) -> String {
+        self.p(&format!("/issues/{}{rest}", self.issue.iid))
+    }
+
+    /// The URL of `rest` under the seeded merge request.
+    fn mr_url(&self, rest: &str) -> String {
+        self.p(&format!("/merge_requests/{}{rest}", self.mr.iid))
+    }
+
+    /// A GET that authenticates with a CI job token (`JOB-TOKEN`) only.
+    async fn get_with_job_token(&self, job: &str, url: &str) -> reqwest::Response {
+        self.http
+            .get(url)
+            .header("JOB-TOKEN", job)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A GET without a token header: anonymous, or authenticated by the URL alone.
+    async fn bare_get(&self, url: &str) -> reqwest::Response {
+        self.http.get(url).send().await.unwrap()
+    }
+
+    /// Waits for the one webhook delivery the test caused and returns the status its
+    /// receiver answered.
+    async fn only_delivery_status(&self) -> Option<u16> {
+        let deliveries = self
+            .gl
+            .wait_for_deliveries(1, Duration::from_secs(10))
+            .await
+            .unwrap();
+        deliveries[0].status
+    }
+
+    /// The project's git URL with `token` as the HTTP password, as CI jobs clone.
+    fn git_url_with(&self, token: &str) -> String {
+        self.gl
+            .git_url(self.project.id)
+            .unwrap()
+            .replace("http://", &format!("http://oauth2:{token}@"))
+    }
+
+    /// `git clone` of the project as `token` into `dest`.
+    fn clone_as(&self, token: &str, dest: &std::path::Path) -> std::process::Output {
+        std::process::Command::new("git")
+            .args(["clone", "--quiet", &self.git_url_with(token)])
+            .arg(dest)
+            .output()
+            .unwrap()
+    }
+}
+
+/// Asserts that a git command succeeded, showing its stderr when it did not.
+fn assert_git_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
@@ -170,10 +266,7 @@ async fn list_of_45_notes_is_paginated_with_gitlab_headers_and_links() {
         )
         .unwrap();
     }
-    let url = w.p(&format!(
-        "/issues/{}/notes?sort=asc&page=2&per_page=20",
-        w.issue.iid
-    ));
+    let url = w.issue_url("/notes?sort=asc&page=2&per_page=20");
     let (status, headers, body) = w.get(&w.alice.token, &url).await;
     assert_eq!(status, StatusCode::OK);
     let items = body.as_array().unwrap();
@@ -192,38 +285,18 @@ async fn list_of_45_notes_is_paginated_with_gitlab_headers_and_links() {
         w.project.id,
         w.issue.iid
     );
-    assert!(
-        link.contains(&format!("<{base}&page=1&per_page=20>; rel=\"prev\"")),
-        "{link}"
-    );
-    assert!(
-        link.contains(&format!("<{base}&page=3&per_page=20>; rel=\"next\"")),
-        "{link}"
-    );
-    assert!(
-        link.contains(&format!("<{base}&page=1&per_page=20>; rel=\"first\"")),
-        "{link}"
-    );
-    assert!(
-        link.contains(&format!("<{base}&page=3&per_page=20>; rel=\"last\"")),
-        "{link}"
-    );
+    for (page, rel) in [(1, "prev"), (3, "next"), (1, "first"), (3, "last")] {
+        let want = format!("<{base}&page={page}&per_page=20>; rel=\"{rel}\"");
+        assert!(link.contains(&want), "{link}");
+    }
 
-    let (_, headers, body) = w
-        .get(
-            &w.alice.token,
-            &w.p(&format!("/issues/{}/notes?page=3", w.issue.iid)),
-        )
-        .await;
+    let (_, headers, body) = w.get(&w.alice.token, &w.issue_url("/notes?page=3")).await;
     assert_eq!(body.as_array().unwrap().len(), 5);
     assert_eq!(header(&headers, "x-next-page"), "");
     assert!(!header(&headers, "link").contains("rel=\"next\""));
 
     let (_, headers, body) = w
-        .get(
-            &w.alice.token,
-            &w.p(&format!("/issues/{}/notes?per_page=500", w.issue.iid)),
-        )
+        .get(&w.alice.token, &w.issue_url("/notes?per_page=500"))
         .await;
     assert_eq!(body.as_array().unwrap().len(), 45);
     assert_eq!(header(&headers, "x-per-page"), "100");
@@ -232,24 +305,25 @@ async fn list_of_45_notes_is_paginated_with_gitlab_headers_and_links() {
 #[tokio::test]
 async fn errors_have_gitlab_bodies_for_401_403_404() {
     let w = world().await;
-    let (status, _, body) = w.get("glpat-wrong", &w.url("/user")).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body, json!({"message": "401 Unauthorized"}));
+    let (alice, outsider) = (w.alice.token.as_str(), w.outsider.token.as_str());
+    let outsider_role = w.p(&format!("/members/all/{}", w.outsider.id));
+    // One case a row: what is wrong, who asks, where, GitLab's status and message.
+    #[rustfmt::skip]
+    let cases = [
+        ("a wrong token", "glpat-wrong", w.url("/user"), 401, "401 Unauthorized"),
+        ("no such project", alice, w.url("/projects/999999"), 404, "404 Project Not Found"),
+        ("private project hidden from non-members", outsider, w.p(""), 404, "404 Project Not Found"),
+        ("no such issue", alice, w.p("/issues/77"), 404, "404 Not found"),
+        ("no such member", alice, outsider_role, 404, "404 Not found"),
+    ];
+    for (case, token, url, status, message) in cases {
+        let (got, _, body) = w.get(token, &url).await;
+        assert_eq!(got.as_u16(), status, "{case}");
+        assert_eq!(body, json!({ "message": message }), "{case}");
+    }
 
-    let r = w.http.get(w.url("/user")).send().await.unwrap();
+    let r = w.bare_get(&w.url("/user")).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-
-    let (status, _, body) = w.get(&w.alice.token, &w.url("/projects/999999")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body, json!({"message": "404 Project Not Found"}));
-
-    let (status, _, body) = w.get(&w.outsider.token, &w.p("")).await;
-    assert_eq!(
-        status,
-        StatusCode::NOT_FOUND,
-        "private project hidden from non-members"
-    );
-    assert_eq!(body, json!({"message": "404 Project Not Found"}));
 
     let (status, body) = w
         .post(
@@ -260,19 +334,6 @@ async fn errors_have_gitlab_bodies_for_401_403_404() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body, json!({"message": "403 Forbidden"}));
-
-    let (status, _, body) = w.get(&w.alice.token, &w.p("/issues/77")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body, json!({"message": "404 Not found"}));
-
-    let (status, _, body) = w
-        .get(
-            &w.alice.token,
-            &w.p(&format!("/members/all/{}", w.outsider.id)),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body, json!({"message": "404 Not found"}));
 }
 
 #[tokio::test]
@@ -291,15 +352,12 @@ async fn current_user_of_a_project_access_token_is_a_bot() {
     let body = json_of(w.http.get(w.url("/user")).bearer_auth(&w.alice.token)).await;
     assert_eq!(body["bot"], false);
     let r = w
-        .http
-        .get(format!(
+        .bare_get(&format!(
             "{}?private_token={}",
             w.url("/user"),
             w.alice.token
         ))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -320,14 +378,9 @@ async fn inherited_group_role_is_reported_by_members_all() {
 #[tokio::test]
 async fn created_note_is_listed_in_notes_and_discussions_and_emits_one_note_hook() {
     let w = world().await;
-    let (status, note) = w
-        .post(
-            &w.bot.token,
-            &w.p(&format!("/issues/{}/notes", w.issue.iid)),
-            json!({"body": "@claude please look"}),
-        )
+    let note = w
+        .note(&w.bot.token, &w.issue_url("/notes"), "@claude please look")
         .await;
-    assert_eq!(status, StatusCode::CREATED);
     assert_eq!(note["type"], Value::Null);
     assert_eq!(note["body"], "@claude please look");
     assert_eq!(note["noteable_type"], "Issue");
@@ -338,27 +391,14 @@ async fn created_note_is_listed_in_notes_and_discussions_and_emits_one_note_hook
     assert_eq!(note["internal"], false);
     let note_id = note["id"].as_u64().unwrap();
 
-    let (_, _, notes) = w
-        .get(
-            &w.alice.token,
-            &w.p(&format!("/issues/{}/notes", w.issue.iid)),
-        )
-        .await;
+    let (_, _, notes) = w.get(&w.alice.token, &w.issue_url("/notes")).await;
     assert!(notes.as_array().unwrap().iter().any(|n| n["id"] == note_id));
     let (_, _, single) = w
-        .get(
-            &w.alice.token,
-            &w.p(&format!("/issues/{}/notes/{note_id}", w.issue.iid)),
-        )
+        .get(&w.alice.token, &w.issue_url(&format!("/notes/{note_id}")))
         .await;
     assert_eq!(single["id"], note_id);
 
-    let (_, _, discussions) = w
-        .get(
-            &w.alice.token,
-            &w.p(&format!("/issues/{}/discussions", w.issue.iid)),
-        )
-        .await;
+    let (_, _, discussions) = w.get(&w.alice.token, &w.issue_url("/discussions")).await;
     let discussion = discussions
         .as_array()
         .unwrap()
@@ -393,13 +433,9 @@ async fn created_note_is_listed_in_notes_and_discussions_and_emits_one_note_hook
     );
     assert_eq!(payload["issue"]["iid"], w.issue.iid);
 
+    let note_url = w.issue_url(&format!("/notes/{note_id}"));
     let (status, _) = w
-        .send(
-            reqwest::Method::PUT,
-            &w.bot.token,
-            &w.p(&format!("/issues/{}/notes/{note_id}", w.issue.iid)),
-            json!({"body": "edited"}),
-        )
+        .put(&w.bot.token, &note_url, json!({"body": "edited"}))
         .await;
     assert_eq!(status, StatusCode::OK);
     let events = w.gl.note_events();
@@ -407,12 +443,7 @@ async fn created_note_is_listed_in_notes_and_discussions_and_emits_one_note_hook
     assert_eq!(events[1].payload["object_attributes"]["action"], "update");
 
     let (status, body) = w
-        .send(
-            reqwest::Method::PUT,
-            &w.alice.token,
-            &w.p(&format!("/issues/{}/notes/{note_id}", w.issue.iid)),
-            json!({"body": "not mine"}),
-        )
+        .put(&w.alice.token, &note_url, json!({"body": "not mine"}))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 }
@@ -420,7 +451,7 @@ async fn created_note_is_listed_in_notes_and_discussions_and_emits_one_note_hook
 #[tokio::test]
 async fn note_body_limits_and_missing_body_are_refused_like_gitlab() {
     let w = world().await;
-    let url = w.p(&format!("/merge_requests/{}/notes", w.mr.iid));
+    let url = w.mr_url("/notes");
     let (status, body) = w.post(&w.bot.token, &url, json!({"internal": true})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body, json!({"error": "body is missing"}));
@@ -437,68 +468,53 @@ async fn note_body_limits_and_missing_body_are_refused_like_gitlab() {
         .post(&w.bot.token, &url, json!({"body": "é".repeat(1_000_000)}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "the limit counts characters");
-    assert_eq!(
-        w.gl.notes(w.project.id, Noteable::MergeRequest(w.mr.iid))
-            .len(),
-        1
-    );
+    assert_eq!(w.mr_note_count(), 1);
 }
 
 #[tokio::test]
 async fn duplicate_open_merge_request_is_a_409_and_missing_branch_a_400() {
     let w = world().await;
     let url = w.p("/merge_requests");
-    let (status, body) = w
-        .post(
-            &w.bot.token,
-            &url,
+    let open = |body: Value| w.post(&w.bot.token, &url, body);
+    for (case, body, status, answer) in [
+        (
+            "the source branch already has an open merge request",
             json!({"source_branch": "feature", "target_branch": "main", "title": "Again"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert_eq!(
-        body,
-        json!({"message": [format!("Another open merge request already exists for this source branch: !{}", w.mr.iid)]})
-    );
-    let (status, body) = w
-        .post(
-            &w.bot.token,
-            &url,
+            StatusCode::CONFLICT,
+            json!({"message": [format!("Another open merge request already exists for this source branch: !{}", w.mr.iid)]}),
+        ),
+        (
+            "the source branch does not exist",
             json!({"source_branch": "nope", "target_branch": "main", "title": "x"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        body,
-        json!({"message": {"source_branch": ["does not exist"]}})
-    );
-
-    let (status, body) = w.post(&w.bot.token, &url, json!({"title": "x"})).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        body,
-        json!({"error": "source_branch, target_branch is missing"})
-    );
+            StatusCode::BAD_REQUEST,
+            json!({"message": {"source_branch": ["does not exist"]}}),
+        ),
+        (
+            "the branches are missing",
+            json!({"title": "x"}),
+            StatusCode::BAD_REQUEST,
+            json!({"error": "source_branch, target_branch is missing"}),
+        ),
+    ] {
+        assert_eq!(open(body).await, (status, answer), "{case}");
+    }
 
     w.gl.repo(w.project.id)
         .unwrap()
         .create_branch("claude/fix", "main")
         .unwrap();
-    let (status, mr) = w
-        .post(
-            &w.bot.token,
-            &url,
-            json!({"source_branch": "claude/fix", "target_branch": "main", "title": "Draft: fix", "labels": "ai,bot", "remove_source_branch": true}),
-        )
-        .await;
+    let (status, mr) = open(json!({
+        "source_branch": "claude/fix", "target_branch": "main", "title": "Draft: fix",
+        "labels": "ai,bot", "remove_source_branch": true,
+    }))
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{mr}");
     assert_eq!(mr["draft"], true);
     assert_eq!(mr["labels"], json!(["ai", "bot"]));
     assert_eq!(mr["author"]["id"], w.bot.id);
     let iid = mr["iid"].as_u64().unwrap();
     let (status, updated) = w
-        .send(
-            reqwest::Method::PUT,
+        .put(
             &w.bot.token,
             &w.p(&format!("/merge_requests/{iid}")),
             json!({"title": "fix", "description": "done", "add_labels": "x"}),
@@ -525,9 +541,7 @@ async fn merge_request_diff_refs_and_diffs_come_from_the_repository() {
     let head = repo.branch_sha("feature").unwrap().unwrap();
     let start = repo.branch_sha("main").unwrap().unwrap();
     let base = repo.merge_base("main", "feature").unwrap();
-    let (_, _, mr) = w
-        .get(&w.bot.token, &w.p(&format!("/merge_requests/{}", w.mr.iid)))
-        .await;
+    let (_, _, mr) = w.get(&w.bot.token, &w.mr_url("")).await;
     assert_eq!(mr["sha"], head);
     assert_eq!(
         mr["diff_refs"],
@@ -536,12 +550,7 @@ async fn merge_request_diff_refs_and_diffs_come_from_the_repository() {
     assert_eq!(mr["changes_count"], "1");
     assert_eq!(mr["source_project_id"], w.project.id);
     assert_eq!(mr["references"]["full"], format!("group/proj!{}", w.mr.iid));
-    let (_, headers, diffs) = w
-        .get(
-            &w.bot.token,
-            &w.p(&format!("/merge_requests/{}/diffs", w.mr.iid)),
-        )
-        .await;
+    let (_, headers, diffs) = w.get(&w.bot.token, &w.mr_url("/diffs")).await;
     assert_eq!(header(&headers, "x-total"), "1");
     assert_eq!(diffs[0]["new_path"], "src/lib.rs");
     assert!(diffs[0]["diff"].as_str().unwrap().contains("+fn B() {}"));
@@ -550,11 +559,9 @@ async fn merge_request_diff_refs_and_diffs_come_from_the_repository() {
 #[tokio::test]
 async fn diff_thread_with_valid_position_is_accepted_and_invalid_one_refused() {
     let w = world().await;
-    let (_, _, mr) = w
-        .get(&w.bot.token, &w.p(&format!("/merge_requests/{}", w.mr.iid)))
-        .await;
+    let (_, _, mr) = w.get(&w.bot.token, &w.mr_url("")).await;
     let refs = &mr["diff_refs"];
-    let url = w.p(&format!("/merge_requests/{}/discussions", w.mr.iid));
+    let url = w.mr_url("/discussions");
     let position = |new_line: Value, old_line: Value, head: &Value| {
         json!({
             "position_type": "text",
@@ -567,13 +574,11 @@ async fn diff_thread_with_valid_position_is_accepted_and_invalid_one_refused() {
             "old_line": old_line,
         })
     };
-    let (status, discussion) = w
-        .post(
-            &w.bot.token,
-            &url,
-            json!({"body": "rename?", "position": position(json!(2), Value::Null, &refs["head_sha"])}),
-        )
-        .await;
+    let discuss = |body: Value| w.post(&w.bot.token, &url, body);
+    let (status, discussion) = discuss(
+        json!({"body": "rename?", "position": position(json!(2), Value::Null, &refs["head_sha"])}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{discussion}");
     assert_eq!(discussion["individual_note"], false);
     let note = &discussion["notes"][0];
@@ -582,13 +587,10 @@ async fn diff_thread_with_valid_position_is_accepted_and_invalid_one_refused() {
     assert_eq!(note["resolvable"], true);
     assert_eq!(note["resolved"], false);
 
-    let (status, _) = w
-        .post(
-            &w.bot.token,
-            &url,
-            json!({"body": "context", "position": position(json!(1), json!(1), &refs["head_sha"])}),
-        )
-        .await;
+    let (status, _) = discuss(
+        json!({"body": "context", "position": position(json!(1), json!(1), &refs["head_sha"])}),
+    )
+    .await;
     assert_eq!(
         status,
         StatusCode::CREATED,
@@ -596,57 +598,42 @@ async fn diff_thread_with_valid_position_is_accepted_and_invalid_one_refused() {
     );
 
     let refused = json!({"message": "400 Bad request - Note {:line_code=>[\"can't be blank\", \"must be a valid line code\"]}"});
-    let (status, body) = w
-        .post(
-            &w.bot.token,
-            &url,
-            json!({"body": "x", "position": position(json!(1), Value::Null, &refs["head_sha"])}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, refused, "an unchanged line needs old_line too");
-    let (status, body) = w
-        .post(
-            &w.bot.token,
-            &url,
-            json!({"body": "x", "position": position(json!(2), Value::Null, &json!("0".repeat(40)))}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, refused);
-    let (status, body) = w
-        .post(
-            &w.bot.token,
-            &url,
-            json!({"body": "x", "position": {"position_type": "text", "base_sha": refs["base_sha"]}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, json!({"error": "position[start_sha] is missing"}));
+    for (case, position, answer) in [
+        (
+            "an unchanged line needs old_line too",
+            position(json!(1), Value::Null, &refs["head_sha"]),
+            refused.clone(),
+        ),
+        (
+            "a head_sha that is not the merge request's head",
+            position(json!(2), Value::Null, &json!("0".repeat(40))),
+            refused,
+        ),
+        (
+            "a position without start_sha",
+            json!({"position_type": "text", "base_sha": refs["base_sha"]}),
+            json!({"error": "position[start_sha] is missing"}),
+        ),
+    ] {
+        let got = discuss(json!({"body": "x", "position": position})).await;
+        assert_eq!(got, (StatusCode::BAD_REQUEST, answer), "{case}");
+    }
 
     let discussion_id = discussion["id"].as_str().unwrap();
-    let (status, reply) = w
-        .post(
+    let reply = w
+        .note(
             &w.alice.token,
-            &w.p(&format!(
-                "/merge_requests/{}/discussions/{discussion_id}/notes",
-                w.mr.iid
-            )),
-            json!({"body": "agreed"}),
+            &w.mr_url(&format!("/discussions/{discussion_id}/notes")),
+            "agreed",
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED);
     assert_eq!(reply["type"], "DiffNote");
     let (status, resolved) = w
-        .send(
-            reqwest::Method::PUT,
+        .put(
             &w.bot.token,
             &format!(
                 "{}?resolved=true",
-                w.p(&format!(
-                    "/merge_requests/{}/discussions/{discussion_id}",
-                    w.mr.iid
-                ))
+                w.mr_url(&format!("/discussions/{discussion_id}"))
             ),
             json!({}),
         )
@@ -672,24 +659,12 @@ async fn job_token_reads_merge_request_notes_but_cannot_post_them() {
     .unwrap();
     let job = w.gl.add_job_token(w.project.id, w.alice.id).unwrap();
     assert!(job.starts_with("glcbt-"));
-    let notes_url = w.p(&format!("/merge_requests/{}/notes", w.mr.iid));
-    let r = w
-        .http
-        .get(&notes_url)
-        .header("JOB-TOKEN", &job)
-        .send()
-        .await
-        .unwrap();
+    let notes_url = w.mr_url("/notes");
+    let r = w.get_with_job_token(&job, &notes_url).await;
     assert_eq!(r.status(), StatusCode::OK);
     let notes: Value = r.json().await.unwrap();
     assert_eq!(notes[0]["body"], "@claude review");
-    let r = w
-        .http
-        .get(w.p(&format!("/merge_requests/{}", w.mr.iid)))
-        .header("JOB-TOKEN", &job)
-        .send()
-        .await
-        .unwrap();
+    let r = w.get_with_job_token(&job, &w.mr_url("")).await;
     assert_eq!(r.status(), StatusCode::OK);
 
     let r = w
@@ -705,31 +680,15 @@ async fn job_token_reads_merge_request_notes_but_cannot_post_them() {
         r.json::<Value>().await.unwrap(),
         json!({"message": "401 Unauthorized"})
     );
-    let r = w
-        .http
-        .get(w.p(&format!("/issues/{}/notes", w.issue.iid)))
-        .header("JOB-TOKEN", &job)
-        .send()
-        .await
-        .unwrap();
+    let r = w.get_with_job_token(&job, &w.issue_url("/notes")).await;
     assert_eq!(
         r.status(),
         StatusCode::UNAUTHORIZED,
         "issue notes are not on the allow-list"
     );
-    let r = w
-        .http
-        .get(w.url("/user"))
-        .header("JOB-TOKEN", &job)
-        .send()
-        .await
-        .unwrap();
+    let r = w.get_with_job_token(&job, &w.url("/user")).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        w.gl.notes(w.project.id, Noteable::MergeRequest(w.mr.iid))
-            .len(),
-        1
-    );
+    assert_eq!(w.mr_note_count(), 1);
 }
 
 #[tokio::test]
@@ -746,8 +705,7 @@ async fn awarding_the_same_emoji_twice_is_refused() {
         "/issues/{}/notes/{}/award_emoji",
         w.issue.iid, note.id
     ));
-    let (status, award) = w.post(&w.bot.token, &url, json!({"name": "eyes"})).await;
-    assert_eq!(status, StatusCode::CREATED);
+    let award = w.created(&w.bot.token, &url, json!({"name": "eyes"})).await;
     assert_eq!(award["name"], "eyes");
     assert_eq!(award["awardable_id"], note.id);
     assert_eq!(award["awardable_type"], "Note");
@@ -760,27 +718,13 @@ async fn awarding_the_same_emoji_twice_is_refused() {
     );
     assert_eq!(w.gl.award_names(note.id), vec!["eyes"]);
     let award_id = award["id"].as_u64().unwrap();
-    let (status, _) = w
-        .send(
-            reqwest::Method::DELETE,
-            &w.alice.token,
-            &format!("{url}/{award_id}"),
-            json!({}),
-        )
-        .await;
+    let status = w.delete(&w.alice.token, &format!("{url}/{award_id}")).await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,
         "only the reacting user may remove it"
     );
-    let (status, _) = w
-        .send(
-            reqwest::Method::DELETE,
-            &w.bot.token,
-            &format!("{url}/{award_id}"),
-            json!({}),
-        )
-        .await;
+    let status = w.delete(&w.bot.token, &format!("{url}/{award_id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(w.gl.award_names(note.id).is_empty());
 }
@@ -788,29 +732,24 @@ async fn awarding_the_same_emoji_twice_is_refused() {
 #[tokio::test]
 async fn triggered_pipelines_are_recorded_with_their_variables() {
     let w = world().await;
-    let (status, trigger) = w
-        .post(
+    let trigger = w
+        .created(
             &w.alice.token,
             &w.p("/triggers"),
             json!({"description": "bot"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED);
     let token = trigger["token"].as_str().unwrap().to_string();
     assert!(token.starts_with("glptt-"));
 
     let r = w
-        .http
-        .post(w.p("/trigger/pipeline"))
-        .form(&[
+        .trigger_with(&[
             ("token", token.as_str()),
             ("ref", "main"),
             ("variables[AI_NOTE_ID]", "42"),
             ("variables[AI_FLOW]", "issue"),
         ])
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let pipeline: Value = r.json().await.unwrap();
     assert_eq!(pipeline["ref"], "main");
@@ -818,8 +757,7 @@ async fn triggered_pipelines_are_recorded_with_their_variables() {
     assert_eq!(pipeline["status"], "created");
 
     let r = w
-        .http
-        .post(w.p("/trigger/pipeline"))
+        .trigger_request()
         .json(&json!({"token": token, "ref": "main", "variables": {"AI_NOTE_ID": "43"}}))
         .send()
         .await
@@ -827,20 +765,12 @@ async fn triggered_pipelines_are_recorded_with_their_variables() {
     assert_eq!(r.status(), StatusCode::CREATED);
 
     let r = w
-        .http
-        .post(w.p("/trigger/pipeline"))
-        .form(&[("token", "glptt-wrong"), ("ref", "main")])
-        .send()
-        .await
-        .unwrap();
+        .trigger_with(&[("token", "glptt-wrong"), ("ref", "main")])
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = w
-        .http
-        .post(w.p("/trigger/pipeline"))
-        .form(&[("token", token.as_str()), ("ref", "nope")])
-        .send()
-        .await
-        .unwrap();
+        .trigger_with(&[("token", token.as_str()), ("ref", "nope")])
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         r.json::<Value>().await.unwrap(),
@@ -848,8 +778,7 @@ async fn triggered_pipelines_are_recorded_with_their_variables() {
     );
 
     let r = w
-        .http
-        .post(w.p("/trigger/pipeline"))
+        .trigger_request()
         .header("X-Gitlab-Event", "Pipeline Hook")
         .form(&[("token", token.as_str()), ("ref", "main")])
         .send()
@@ -861,14 +790,9 @@ async fn triggered_pipelines_are_recorded_with_their_variables() {
         "pipeline hooks may not trigger pipelines"
     );
 
-    let (status, api) = w
-        .post(
-            &w.bot.token,
-            &w.p("/pipeline"),
-            json!({"ref": "main", "variables": [{"key": "AI_FLOW_INPUT", "value": "x", "variable_type": "file"}]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{api}");
+    let variables = json!([{"key": "AI_FLOW_INPUT", "value": "x", "variable_type": "file"}]);
+    let pipeline = json!({"ref": "main", "variables": variables});
+    let api = w.created(&w.bot.token, &w.p("/pipeline"), pipeline).await;
     assert_eq!(api["source"], "api");
 
     let pipelines = w.gl.pipelines(w.project.id);
@@ -909,30 +833,20 @@ async fn note_hook_is_delivered_to_a_local_receiver_with_gitlab_headers() {
         .with_state(received.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let (status, hook) = w
-        .post(
+    let hook = w
+        .created(
             &w.alice.token,
             &w.p("/hooks"),
             json!({"url": receiver_url, "token": "s3cret", "note_events": true}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED);
     assert_eq!(hook["note_events"], true);
     assert!(hook.get("token").is_none(), "the secret is never returned");
 
-    let (status, note) = w
-        .post(
-            &w.bot.token,
-            &w.p(&format!("/merge_requests/{}/notes", w.mr.iid)),
-            json!({"body": "@claude go"}),
-        )
+    let note = w
+        .note(&w.bot.token, &w.mr_url("/notes"), "@claude go")
         .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let deliveries =
-        w.gl.wait_for_deliveries(1, Duration::from_secs(10))
-            .await
-            .unwrap();
-    assert_eq!(deliveries[0].status, Some(200));
+    assert_eq!(w.only_delivery_status().await, Some(200));
     let got = received.0.lock().unwrap().clone();
     assert_eq!(got.len(), 1);
     let (headers, body) = &got[0];
@@ -968,25 +882,19 @@ async fn internal_note_fires_a_confidential_note_hook_only_for_hooks_that_ask() 
     let mut spec = HookSpec::notes(&format!("{}/nowhere", w.gl.base_url()));
     spec.confidential_note_events = false;
     w.gl.add_hook(w.project.id, spec).unwrap();
-    let (status, note) = w
-        .post(
+    let note = w
+        .created(
             &w.bot.token,
-            &w.p(&format!("/issues/{}/notes", w.issue.iid)),
+            &w.issue_url("/notes"),
             json!({"body": "secret", "internal": true}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED);
     assert_eq!(note["internal"], true);
     assert_eq!(
         w.gl.note_events()[0].payload["event_type"],
         "confidential_note"
     );
-    let (_, _, notes) = w
-        .get(
-            &w.guest.token,
-            &w.p(&format!("/issues/{}/notes", w.issue.iid)),
-        )
-        .await;
+    let (_, _, notes) = w.get(&w.guest.token, &w.issue_url("/notes")).await;
     assert_eq!(
         notes.as_array().unwrap().len(),
         0,
@@ -1006,19 +914,10 @@ async fn note_hook_aimed_at_the_ref_trigger_endpoint_starts_one_pipeline_with_th
         w.project.id
     );
     w.gl.add_hook(w.project.id, HookSpec::notes(&url)).unwrap();
-    let (status, note) = w
-        .post(
-            &w.bot.token,
-            &w.p(&format!("/issues/{}/notes", w.issue.iid)),
-            json!({"body": "@claude fix"}),
-        )
+    let note = w
+        .note(&w.bot.token, &w.issue_url("/notes"), "@claude fix")
         .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let deliveries =
-        w.gl.wait_for_deliveries(1, Duration::from_secs(10))
-            .await
-            .unwrap();
-    assert_eq!(deliveries[0].status, Some(201));
+    assert_eq!(w.only_delivery_status().await, Some(201));
     let pipelines = w.gl.pipelines(w.project.id);
     assert_eq!(pipelines.len(), 1);
     assert_eq!(pipelines[0].source, PipelineSource::Trigger);
@@ -1073,12 +972,7 @@ async fn relative_url_root_prefixes_api_web_urls_and_git() {
     let (status, _, me) = w.get(&w.alice.token, &w.url("/user")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["username"], "alice");
-    let (_, headers, _) = w
-        .get(
-            &w.alice.token,
-            &w.p(&format!("/issues/{}/notes", w.issue.iid)),
-        )
-        .await;
+    let (_, headers, _) = w.get(&w.alice.token, &w.issue_url("/notes")).await;
     assert!(header(&headers, "link").contains("/gitlab/api/v4/projects/"));
     let (_, _, project) = w.get(&w.alice.token, &w.p("")).await;
     assert!(
@@ -1087,34 +981,20 @@ async fn relative_url_root_prefixes_api_web_urls_and_git() {
             .unwrap()
             .ends_with("/gitlab/group/proj")
     );
-    let r = w
-        .http
-        .get(format!("http://{}/api/v4/user", w.gl.addr()))
-        .header("PRIVATE-TOKEN", &w.alice.token)
-        .send()
-        .await
-        .unwrap();
+    let (status, _, _) = w
+        .get(
+            &w.alice.token,
+            &format!("http://{}/api/v4/user", w.gl.addr()),
+        )
+        .await;
     assert_eq!(
-        r.status(),
+        status,
         StatusCode::NOT_FOUND,
         "nothing is served outside the root"
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let url =
-        w.gl.git_url(w.project.id)
-            .unwrap()
-            .replace("http://", &format!("http://oauth2:{}@", w.bot.token));
-    let out = std::process::Command::new("git")
-        .args(["clone", "--quiet", &url])
-        .arg(dir.path().join("proj"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_git_ok(&w.clone_as(&w.bot.token, &dir.path().join("proj")));
     assert!(dir.path().join("proj/src/lib.rs").exists());
 }
 
@@ -1123,11 +1003,6 @@ async fn git_push_respects_roles_and_protected_branches() {
     let w = world().await;
     let dir = tempfile::tempdir().unwrap();
     let clone = dir.path().join("proj");
-    let authed = |token: &str| {
-        w.gl.git_url(w.project.id)
-            .unwrap()
-            .replace("http://", &format!("http://oauth2:{token}@"))
-    };
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .args(["-c", "user.name=Bot", "-c", "user.email=bot@example.com"])
@@ -1136,26 +1011,17 @@ async fn git_push_respects_roles_and_protected_branches() {
             .output()
             .unwrap()
     };
-    let out = std::process::Command::new("git")
-        .args(["clone", "--quiet", &authed(&w.bot.token)])
-        .arg(&clone)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_git_ok(&w.clone_as(&w.bot.token, &clone));
     std::fs::write(clone.join("new.txt"), "x\n").unwrap();
     assert!(git(&["add", "."]).status.success());
     assert!(git(&["commit", "-qm", "bot change"]).status.success());
 
-    let out = git(&["push", &authed(&w.bot.token), "HEAD:refs/heads/claude/work"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = git(&[
+        "push",
+        &w.git_url_with(&w.bot.token),
+        "HEAD:refs/heads/claude/work",
+    ]);
+    assert_git_ok(&out);
     assert!(
         w.gl.repo(w.project.id)
             .unwrap()
@@ -1163,7 +1029,11 @@ async fn git_push_respects_roles_and_protected_branches() {
             .unwrap()
             .is_some()
     );
-    let out = git(&["push", &authed(&w.bot.token), "HEAD:refs/heads/main"]);
+    let out = git(&[
+        "push",
+        &w.git_url_with(&w.bot.token),
+        "HEAD:refs/heads/main",
+    ]);
     assert!(
         !out.status.success(),
         "developers cannot push to the protected default branch"
@@ -1172,9 +1042,13 @@ async fn git_push_respects_roles_and_protected_branches() {
         String::from_utf8_lossy(&out.stderr)
             .contains("You are not allowed to push code to protected branches on this project.")
     );
-    let out = git(&["push", &authed(&w.guest.token), "HEAD:refs/heads/guest"]);
+    let out = git(&[
+        "push",
+        &w.git_url_with(&w.guest.token),
+        "HEAD:refs/heads/guest",
+    ]);
     assert!(!out.status.success(), "guests cannot push");
-    let out = git(&["push", &authed("glpat-wrong"), "HEAD:refs/heads/x"]);
+    let out = git(&["push", &w.git_url_with("glpat-wrong"), "HEAD:refs/heads/x"]);
     assert!(!out.status.success());
 }
 
@@ -1188,28 +1062,19 @@ async fn public_project_is_readable_without_a_token_but_notes_need_one() {
         w.gl.create_issue(public.id, IssueSpec::new(w.alice.id, "Open bug"))
             .unwrap();
     let r = w
-        .http
-        .get(w.url(&format!("/projects/{}", public.id)))
-        .send()
-        .await
-        .unwrap();
+        .bare_get(&w.url(&format!("/projects/{}", public.id)))
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = w
-        .http
-        .get(w.url(&format!("/projects/{}/issues/{}", public.id, issue.iid)))
-        .send()
-        .await
-        .unwrap();
+        .bare_get(&w.url(&format!("/projects/{}/issues/{}", public.id, issue.iid)))
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = w
-        .http
-        .get(w.url(&format!(
+        .bare_get(&w.url(&format!(
             "/projects/{}/issues/{}/notes",
             public.id, issue.iid
         )))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         r.status(),
         StatusCode::UNAUTHORIZED,
@@ -1230,7 +1095,7 @@ async fn public_project_is_readable_without_a_token_but_notes_need_one() {
         StatusCode::CREATED,
         "anyone signed in may comment on a public issue"
     );
-    let r = w.http.get(w.url("/no/such/route")).send().await.unwrap();
+    let r = w.bare_get(&w.url("/no/such/route")).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         r.json::<Value>().await.unwrap(),

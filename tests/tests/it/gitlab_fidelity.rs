@@ -64,6 +64,20 @@ async fn call(
     (status, body)
 }
 
+/// The last minor release before `major.minor` (with `false`) and `major.minor` itself (with
+/// `true`): both sides of a floor where GitLab's behaviour changed.
+fn around(major: u32, minor: u32) -> [(GitLabVersion, bool); 2] {
+    [
+        (GitLabVersion::new(major, minor - 1, 0), false),
+        (GitLabVersion::new(major, minor, 0), true),
+    ]
+}
+
+/// `POST path` with a JSON body, as `token`.
+async fn post(w: &World, token: &str, path: &str, body: Value) -> (u16, Value) {
+    call(w, token, reqwest::Method::POST, path, body).await
+}
+
 #[tokio::test]
 async fn python_gitlab_finds_the_double_as_gitlab_documents_it() {
     let version = GitLabVersion::new(18, 6, 0);
@@ -171,10 +185,8 @@ async fn version_and_metadata_answer_the_configured_release() {
 
 #[tokio::test]
 async fn before_17_8_a_pending_to_do_keeps_new_mentions_from_filing_one() {
-    for (version, expected) in [
-        (GitLabVersion::new(17, 7, 0), 1),
-        (GitLabVersion::new(17, 8, 0), 2),
-    ] {
+    for (version, from_17_8) in around(17, 8) {
+        let expected = if from_17_8 { 2 } else { 1 };
         let w = world(version, ProjectSpec::new("acme/todos")).await;
         let issue =
             w.gl.create_issue(w.project, IssueSpec::new(w.developer.id, "Two mentions"))
@@ -193,24 +205,14 @@ async fn before_17_8_a_pending_to_do_keeps_new_mentions_from_filing_one() {
 
 #[tokio::test]
 async fn before_16_11_editing_a_comment_fires_no_note_hook() {
-    for (version, fires) in [
-        (GitLabVersion::new(16, 10, 0), false),
-        (GitLabVersion::new(16, 11, 0), true),
-    ] {
+    for (version, fires) in around(16, 11) {
         let w = world(version, ProjectSpec::new("acme/edits")).await;
         let issue =
             w.gl.create_issue(w.project, IssueSpec::new(w.developer.id, "Edits"))
                 .unwrap();
         let token = w.developer.token.clone();
         let path = format!("/projects/{}/issues/{}/notes", w.project, issue.iid);
-        let (status, note) = call(
-            &w,
-            &token,
-            reqwest::Method::POST,
-            &path,
-            json!({"body": "hello"}),
-        )
-        .await;
+        let (status, note) = post(&w, &token, &path, json!({"body": "hello"})).await;
         assert_eq!(status, 201);
         let (status, _) = call(
             &w,
@@ -232,20 +234,11 @@ async fn before_16_11_editing_a_comment_fires_no_note_hook() {
 
 #[tokio::test]
 async fn before_17_4_masked_and_hidden_is_dropped_without_a_word() {
-    for (version, hidden) in [
-        (GitLabVersion::new(17, 3, 0), None),
-        (GitLabVersion::new(17, 4, 0), Some(true)),
-    ] {
+    for (version, from_17_4) in around(17, 4) {
+        let hidden = from_17_4.then_some(true);
         let w = world(version, ProjectSpec::new("acme/vars")).await;
         let token = w.maintainer.token.clone();
-        let (status, body) = call(
-            &w,
-            &token,
-            reqwest::Method::POST,
-            &format!("/projects/{}/variables", w.project),
-            json!({"key": "GITLAB_TOKEN", "value": "glpat-0123456789abcdefghij", "masked": true, "masked_and_hidden": true}),
-        )
-        .await;
+        let (status, body) = post(&w, &token, &format!("/projects/{}/variables", w.project), json!({"key": "GITLAB_TOKEN", "value": "glpat-0123456789abcdefghij", "masked": true, "masked_and_hidden": true})).await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["masked"], true);
         assert_eq!(
@@ -258,10 +251,7 @@ async fn before_17_4_masked_and_hidden_is_dropped_without_a_word() {
 
 #[tokio::test]
 async fn idempotency_key_is_sent_from_17_4() {
-    for (version, sent) in [
-        (GitLabVersion::new(17, 3, 0), false),
-        (GitLabVersion::new(17, 4, 0), true),
-    ] {
+    for (version, sent) in around(17, 4) {
         let w = world(version, ProjectSpec::new("acme/hooks")).await;
         w.gl.add_hook(w.project, HookSpec::notes("http://127.0.0.1:9/hook"))
             .unwrap();
@@ -311,10 +301,9 @@ async fn pipeline_variables_follow_restrict_and_the_role_as_each_release_does() 
         )
         .await;
         let token = w.developer.token.clone();
-        let (status, body) = call(
+        let (status, body) = post(
             &w,
             &token,
-            reqwest::Method::POST,
             &format!("/projects/{}/pipeline", w.project),
             json!({"ref": "main", "variables": [{"key": "X", "value": "1"}]}),
         )

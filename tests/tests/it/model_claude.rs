@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use doubles::model::cli::{Cli, Finished, InstalledCli, install, isolated_command, run_bounded};
+use crate::support::cli::{cli_command, run_reported};
+use doubles::model::cli::{Cli, Finished};
 use doubles::model::{
     ApiError, Expectation, Fault, ModelDouble, Script, ToolCall, Turn, Usage, anthropic,
 };
@@ -15,13 +16,6 @@ use serde_json::Value;
 const RUN_LIMIT: Duration = Duration::from_secs(90);
 const API_KEY: &str = "sk-ant-test-key-0001";
 
-async fn claude() -> InstalledCli {
-    tokio::task::spawn_blocking(|| install(Cli::Claude))
-        .await
-        .expect("install task panicked")
-        .expect("installing claude")
-}
-
 /// `claude -p PROMPT` in `work`, headless, with edits allowed, talking only to `double`.
 async fn run_claude(
     double: &ModelDouble,
@@ -30,8 +24,7 @@ async fn run_claude(
     extra_args: &[&str],
     envs: &[(&str, &str)],
 ) -> Finished {
-    let claude = claude().await;
-    let mut command = isolated_command(&claude, home).expect("building the claude command");
+    let mut command = cli_command(Cli::Claude, home).await;
     command
         .current_dir(work)
         .env("ANTHROPIC_BASE_URL", double.base_url())
@@ -47,14 +40,7 @@ async fn run_claude(
             "bypassPermissions",
         ])
         .args(extra_args);
-    let finished = run_bounded(&mut command, RUN_LIMIT)
-        .await
-        .unwrap_or_else(|e| panic!("claude did not finish: {e}"));
-    eprintln!(
-        "claude exited {:?} after {:?}\nstderr: {}",
-        finished.status, finished.elapsed, finished.stderr
-    );
-    finished
+    run_reported(Cli::Claude, &mut command, RUN_LIMIT).await
 }
 
 fn result_event(finished: &Finished) -> Value {
@@ -78,18 +64,12 @@ async fn claude_writes_a_file_then_reports_the_final_text_and_usage() {
                 "hello from the double\n",
             ))
             .with_text("I will write the file.")
-            .with_usage(Usage {
-                input_tokens: 1000,
-                output_tokens: 30,
-            }),
+            .with_usage(Usage::new(1000, 30)),
         )
         .then(
             Turn::text("Wrote hello.txt.")
                 .expecting(Expectation::ToolOutputFor("toolu_write_1".into()))
-                .with_usage(Usage {
-                    input_tokens: 1500,
-                    output_tokens: 40,
-                }),
+                .with_usage(Usage::new(1500, 40)),
         );
     let double = anthropic::start(script).await.unwrap();
 

@@ -5,9 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use doubles::model::cli::{
-    CODEX_QUIET_CONFIG, Cli, Finished, InstalledCli, install, isolated_command, run_bounded,
-};
+use crate::support::cli::{cli_command, run_reported};
+use doubles::model::cli::{CODEX_QUIET_CONFIG, Cli, Finished};
 use doubles::model::{
     ApiError, Expectation, Fault, ModelDouble, Script, ToolCall, Turn, Usage, openai,
 };
@@ -19,24 +18,14 @@ const API_KEY: &str = "sk-test-key-0002";
 /// A model name Codex knows, so it advertises `apply_patch`.
 const KNOWN_MODEL: &str = "gpt-5.5";
 
-async fn codex() -> InstalledCli {
-    tokio::task::spawn_blocking(|| install(Cli::Codex))
-        .await
-        .expect("install task panicked")
-        .expect("installing codex")
-}
+/// Settings that make Codex give up on the first failed request or stream, for the
+/// failure stories.
+const NO_RETRIES: &str = ",request_max_retries=0,stream_max_retries=0";
 
-/// `codex exec --json` in `work` with a provider pointing at `double`; `provider_extra` adds
-/// keys to the provider table.
-async fn run_codex(
-    double: &ModelDouble,
-    home: &Path,
-    work: &Path,
-    model: &str,
-    provider_extra: &str,
-) -> Finished {
-    let codex = codex().await;
-    let mut command = isolated_command(&codex, home).expect("building the codex command");
+/// `codex exec --json`, unsandboxed and quiet, in `work` with `home` as its home; the caller
+/// adds the provider, the model and the prompt.
+async fn codex_exec(home: &Path, work: &Path) -> tokio::process::Command {
+    let mut command = cli_command(Cli::Codex, home).await;
     command
         .current_dir(work)
         .env("OPENAI_API_KEY", API_KEY)
@@ -49,6 +38,27 @@ async fn run_codex(
         command.arg("-c").arg(setting);
     }
     command
+}
+
+/// The one `turn.failed` event of a run that failed.
+fn failed_turn(finished: &Finished) -> Value {
+    assert!(!finished.status.success());
+    let failed = events_of(finished, "turn.failed");
+    assert_eq!(failed.len(), 1, "{}", finished.stdout);
+    failed[0].clone()
+}
+
+/// `codex exec --json` in `work` with a provider pointing at `double`; `provider_extra` adds
+/// keys to the provider table.
+async fn run_codex(
+    double: &ModelDouble,
+    home: &Path,
+    work: &Path,
+    model: &str,
+    provider_extra: &str,
+) -> Finished {
+    let mut command = codex_exec(home, work).await;
+    command
         .arg("-c")
         .arg(r#"model_provider="local""#)
         .arg("-c")
@@ -57,13 +67,14 @@ async fn run_codex(
             double.base_url()
         ))
         .args(["-m", model, "Do the task."]);
-    let finished = run_bounded(&mut command, RUN_LIMIT)
-        .await
-        .unwrap_or_else(|e| panic!("codex did not finish: {e}"));
-    eprintln!(
-        "codex exited {:?} after {:?}\nstderr: {}",
-        finished.status, finished.elapsed, finished.stderr
-    );
+    run_reported(Cli::Codex, &mut command, RUN_LIMIT).await
+}
+
+/// A run with [`KNOWN_MODEL`] that must succeed, having played the script out exactly.
+async fn run_codex_ok(double: &ModelDouble, home: &Path, work: &Path) -> Finished {
+    let finished = run_codex(double, home, work, KNOWN_MODEL, "").await;
+    assert!(finished.status.success(), "stdout:\n{}", finished.stdout);
+    assert_eq!(double.problems(), Vec::<String>::new());
     finished
 }
 
@@ -94,25 +105,17 @@ async fn codex_applies_a_patch_then_reports_the_final_message_and_usage() {
                 "hello.txt",
                 "hello from the double\nsecond line\n",
             ))
-            .with_usage(Usage {
-                input_tokens: 1000,
-                output_tokens: 30,
-            }),
+            .with_usage(Usage::new(1000, 30)),
         )
         .then(
             Turn::text("Added hello.txt.")
                 .expecting(Expectation::ToolOutputFor("call_patch_1".into()))
-                .with_usage(Usage {
-                    input_tokens: 1500,
-                    output_tokens: 40,
-                }),
+                .with_usage(Usage::new(1500, 40)),
         );
     let double = openai::start(script).await.unwrap();
 
-    let finished = run_codex(&double, home.path(), work.path(), KNOWN_MODEL, "").await;
+    let finished = run_codex_ok(&double, home.path(), work.path()).await;
 
-    assert!(finished.status.success(), "stdout:\n{}", finished.stdout);
-    assert_eq!(double.problems(), Vec::<String>::new());
     assert_eq!(
         std::fs::read_to_string(work.path().join("hello.txt")).unwrap(),
         "hello from the double\nsecond line\n"
@@ -168,10 +171,8 @@ async fn codex_edits_a_file_and_runs_a_command_whose_output_reaches_the_model() 
         );
     let double = openai::start(script).await.unwrap();
 
-    let finished = run_codex(&double, home.path(), work.path(), KNOWN_MODEL, "").await;
+    let finished = run_codex_ok(&double, home.path(), work.path()).await;
 
-    assert!(finished.status.success(), "stdout:\n{}", finished.stdout);
-    assert_eq!(double.problems(), Vec::<String>::new());
     assert_eq!(
         std::fs::read_to_string(work.path().join("notes.txt")).unwrap(),
         "one\nthree\n"
@@ -196,28 +197,15 @@ async fn codex_fails_after_one_request_on_a_500_when_provider_retries_are_off() 
         .then(Turn::fault(Fault::Status(ApiError::new(500, "Internal server error"))).times(40));
     let double = openai::start(script).await.unwrap();
 
-    let finished = run_codex(
-        &double,
-        home.path(),
-        work.path(),
-        KNOWN_MODEL,
-        ",request_max_retries=0,stream_max_retries=0",
-    )
-    .await;
+    let finished = run_codex(&double, home.path(), work.path(), KNOWN_MODEL, NO_RETRIES).await;
 
-    assert!(!finished.status.success());
+    failed_turn(&finished);
     assert!(
         finished.elapsed < Duration::from_secs(20),
         "{:?}",
         finished.elapsed
     );
     assert_eq!(double.model_calls().len(), 1);
-    assert_eq!(
-        events_of(&finished, "turn.failed").len(),
-        1,
-        "{}",
-        finished.stdout
-    );
 }
 
 #[tokio::test]
@@ -228,20 +216,11 @@ async fn codex_reports_a_dropped_stream_as_a_failed_turn() {
         .await
         .unwrap();
 
-    let finished = run_codex(
-        &double,
-        home.path(),
-        work.path(),
-        KNOWN_MODEL,
-        ",request_max_retries=0,stream_max_retries=0",
-    )
-    .await;
+    let finished = run_codex(&double, home.path(), work.path(), KNOWN_MODEL, NO_RETRIES).await;
 
-    assert!(!finished.status.success());
-    let failed = events_of(&finished, "turn.failed");
-    assert_eq!(failed.len(), 1, "{}", finished.stdout);
+    let failed = failed_turn(&finished);
     assert!(
-        failed[0]["error"]["message"]
+        failed["error"]["message"]
             .as_str()
             .unwrap()
             .contains("stream disconnected"),
@@ -260,7 +239,7 @@ async fn codex_names_the_missing_model_when_o4_mini_is_gone() {
 
     let finished = run_codex(&double, home.path(), work.path(), "o4-mini", "").await;
 
-    assert!(!finished.status.success());
+    let failed = failed_turn(&finished);
     assert!(
         finished.elapsed < Duration::from_secs(20),
         "{:?}",
@@ -269,10 +248,8 @@ async fn codex_names_the_missing_model_when_o4_mini_is_gone() {
     let calls = double.model_calls();
     assert_eq!(calls.len(), 1, "Codex does not retry a 404");
     assert_eq!(calls[0].model(), Some("o4-mini"));
-    let failed = events_of(&finished, "turn.failed");
-    assert_eq!(failed.len(), 1, "{}", finished.stdout);
     assert_eq!(
-        failed[0]["error"]["message"],
+        failed["error"]["message"],
         "The model `o4-mini` does not exist or you do not have access to it."
     );
 }
@@ -284,29 +261,13 @@ async fn codex_with_the_built_in_provider_falls_back_to_http_when_the_websocket_
     let double = openai::start(Script::new().then(Turn::text("Over HTTP.")))
         .await
         .unwrap();
-    let codex = codex().await;
-    let mut command = isolated_command(&codex, home.path()).unwrap();
-    command
-        .current_dir(work.path())
-        .env("OPENAI_API_KEY", API_KEY)
-        .args([
-            "exec",
-            "--json",
-            "--dangerously-bypass-approvals-and-sandbox",
-        ]);
-    for setting in CODEX_QUIET_CONFIG {
-        command.arg("-c").arg(setting);
-    }
+    let mut command = codex_exec(home.path(), work.path()).await;
     command
         .arg("-c")
         .arg(format!(r#"openai_base_url="{}/v1""#, double.base_url()))
         .args(["-m", KNOWN_MODEL, "Do the task."]);
 
-    let finished = run_bounded(&mut command, RUN_LIMIT).await.unwrap();
-    eprintln!(
-        "codex exited {:?} after {:?}",
-        finished.status, finished.elapsed
-    );
+    let finished = run_reported(Cli::Codex, &mut command, RUN_LIMIT).await;
 
     assert!(
         finished.status.success(),

@@ -37,20 +37,17 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
+/// `POST url` with the JSON `body`, as the CLIs send their requests.
+async fn post(url: &str, body: &Value) -> reqwest::Response {
+    client().post(url).json(body).send().await.unwrap()
+}
+
 #[tokio::test]
 async fn anthropic_streams_text_and_tool_use_in_the_documented_order() {
-    let double = anthropic::start(
-        Script::new().then(
-            Turn::tool_call(ToolCall::write_file("toolu_1", "/w/a.txt", "alpha\n"))
-                .with_text("Writing.")
-                .with_usage(Usage {
-                    input_tokens: 11,
-                    output_tokens: 7,
-                }),
-        ),
-    )
-    .await
-    .unwrap();
+    let turn = Turn::tool_call(ToolCall::write_file("toolu_1", "/w/a.txt", "alpha\n"))
+        .with_text("Writing.")
+        .with_usage(Usage::new(11, 7));
+    let double = anthropic::start(Script::new().then(turn)).await.unwrap();
 
     let response = client()
         .post(format!("{}/v1/messages?beta=true", double.base_url()))
@@ -116,15 +113,14 @@ async fn anthropic_answers_a_non_streaming_request_with_one_message() {
         .await
         .unwrap();
 
-    let message: Value = client()
-        .post(format!("{}/v1/messages", double.base_url()))
-        .json(&json!({"model": "claude-x", "max_tokens": 10, "messages": []}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let message: Value = post(
+        &format!("{}/v1/messages", double.base_url()),
+        &json!({"model": "claude-x", "max_tokens": 10, "messages": []}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
 
     assert_eq!(message["type"], "message");
     assert_eq!(
@@ -149,10 +145,10 @@ async fn anthropic_errors_carry_the_documented_body_and_retry_hint() {
     let url = format!("{}/v1/messages", double.base_url());
     let body = json!({"model": "claude-x", "stream": true, "messages": []});
 
-    let overloaded = client().post(&url).json(&body).send().await.unwrap();
+    let overloaded = post(&url, &body).await;
     assert_eq!(overloaded.status(), 529);
     assert_eq!(overloaded.headers()["x-should-retry"], "true");
-    let unauthorized = client().post(&url).json(&body).send().await.unwrap();
+    let unauthorized = post(&url, &body).await;
     assert_eq!(unauthorized.status(), 401);
     assert_eq!(unauthorized.headers()["x-should-retry"], "false");
     let error: Value = unauthorized.json().await.unwrap();
@@ -167,41 +163,32 @@ async fn anthropic_answers_token_counts_and_hello_and_unknown_routes_with_not_fo
         .await
         .unwrap();
 
-    let count: Value = client()
-        .post(format!("{}/v1/messages/count_tokens", double.base_url()))
-        .json(
-            &json!({"model": "claude-x", "messages": [{"role": "user", "content": "hello there"}]}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let messages = json!([{"role": "user", "content": "hello there"}]);
+    let count_tokens = format!("{}/v1/messages/count_tokens", double.base_url());
+    let count: Value = post(
+        &count_tokens,
+        &json!({"model": "claude-x", "messages": messages}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert!(count["input_tokens"].as_u64().unwrap() > 0);
 
-    let hello = client()
-        .head(format!("{}/api/hello", double.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(hello.status(), 200);
+    let hello = format!("{}/api/hello", double.base_url());
+    assert_eq!(client().head(hello).send().await.unwrap().status(), 200);
 
-    let missing = client()
-        .get(format!("{}/v1/models/claude-x/unknown", double.base_url()))
-        .send()
-        .await
-        .unwrap();
+    let unknown = format!("{}/v1/models/claude-x/unknown", double.base_url());
+    let missing = client().get(unknown).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     let error: Value = missing.json().await.unwrap();
     assert_eq!(error["error"]["type"], "not_found_error");
 
-    let gone = client()
-        .post(format!("{}/v1/messages", double.base_url()))
-        .json(&json!({"model": "claude-gone", "messages": []}))
-        .send()
-        .await
-        .unwrap();
+    let gone = post(
+        &format!("{}/v1/messages", double.base_url()),
+        &json!({"model": "claude-gone", "messages": []}),
+    )
+    .await;
     assert_eq!(gone.status(), 404);
     let error: Value = gone.json().await.unwrap();
     assert_eq!(error["error"]["message"], "model: claude-gone");
@@ -210,21 +197,13 @@ async fn anthropic_answers_token_counts_and_hello_and_unknown_routes_with_not_fo
 
 #[tokio::test]
 async fn openai_streams_items_with_growing_sequence_numbers_and_usage() {
-    let double = openai::start(
-        Script::new().then(
-            Turn::tool_calls(vec![
-                ToolCall::write_file("c1", "a.txt", "alpha\nbeta\n"),
-                ToolCall::shell("c2", "ls"),
-            ])
-            .with_text("Working.")
-            .with_usage(Usage {
-                input_tokens: 12,
-                output_tokens: 8,
-            }),
-        ),
-    )
-    .await
-    .unwrap();
+    let turn = Turn::tool_calls(vec![
+        ToolCall::write_file("c1", "a.txt", "alpha\nbeta\n"),
+        ToolCall::shell("c2", "ls"),
+    ])
+    .with_text("Working.")
+    .with_usage(Usage::new(12, 8));
+    let double = openai::start(Script::new().then(turn)).await.unwrap();
 
     let body = client()
         .post(format!("{}/v1/responses", double.base_url()))
@@ -294,12 +273,11 @@ async fn openai_refuses_websockets_and_names_a_missing_model() {
         .unwrap();
     assert_eq!(upgrade.status(), 426);
 
-    let missing = client()
-        .post(format!("{}/v1/responses", double.base_url()))
-        .json(&json!({"model": "o4-mini", "stream": true, "input": []}))
-        .send()
-        .await
-        .unwrap();
+    let missing = post(
+        &format!("{}/v1/responses", double.base_url()),
+        &json!({"model": "o4-mini", "stream": true, "input": []}),
+    )
+    .await;
     assert_eq!(missing.status(), 404);
     let error: Value = missing.json().await.unwrap();
     assert_eq!(
@@ -319,12 +297,11 @@ async fn a_dropped_stream_fails_the_body_after_the_first_event() {
         .await
         .unwrap();
 
-    let response = client()
-        .post(format!("{}/v1/responses", double.base_url()))
-        .json(&json!({"model": "gpt-5.5", "stream": true, "input": []}))
-        .send()
-        .await
-        .unwrap();
+    let response = post(
+        &format!("{}/v1/responses", double.base_url()),
+        &json!({"model": "gpt-5.5", "stream": true, "input": []}),
+    )
+    .await;
 
     assert_eq!(response.status(), 200);
     assert!(
@@ -346,9 +323,9 @@ async fn requests_off_script_are_refused_and_reported() {
     let url = format!("{}/v1/responses", double.base_url());
     let body = json!({"model": "gpt-5.5", "input": []});
 
-    let first = client().post(&url).json(&body).send().await.unwrap();
+    let first = post(&url, &body).await;
     assert_eq!(first.status(), 200);
-    let off_script = client().post(&url).json(&body).send().await.unwrap();
+    let off_script = post(&url, &body).await;
     assert_eq!(off_script.status(), 400);
 
     let problems = double.problems();
@@ -373,16 +350,7 @@ async fn a_repeated_turn_answers_that_many_requests_then_the_next_turn_follows()
 
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        statuses.push(
-            client()
-                .post(&url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-        );
+        statuses.push(post(&url, &body).await.status().as_u16());
     }
 
     assert_eq!(statuses, [503, 503, 200]);
@@ -401,12 +369,11 @@ async fn a_tool_meant_for_the_other_cli_is_a_script_problem() {
     .await
     .unwrap();
 
-    let response = client()
-        .post(format!("{}/v1/messages", double.base_url()))
-        .json(&json!({"model": "claude-x", "messages": []}))
-        .send()
-        .await
-        .unwrap();
+    let response = post(
+        &format!("{}/v1/messages", double.base_url()),
+        &json!({"model": "claude-x", "messages": []}),
+    )
+    .await;
 
     assert_eq!(response.status(), 400);
     assert_eq!(response.headers()["x-should-retry"], "false");
@@ -424,18 +391,9 @@ async fn an_unknown_model_uses_no_turn_so_a_fallback_model_gets_the_script() {
     .unwrap();
     let url = format!("{}/v1/responses", double.base_url());
 
-    let retired = client()
-        .post(&url)
-        .json(&json!({"model": "o4-mini", "input": []}))
-        .send()
+    let retired = post(&url, &json!({"model": "o4-mini", "input": []})).await;
+    let fallback: Value = post(&url, &json!({"model": "gpt-5.5", "input": []}))
         .await
-        .unwrap();
-    let fallback: Value = client()
-        .post(&url)
-        .json(&json!({"model": "gpt-5.5", "input": []}))
-        .send()
-        .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -454,12 +412,11 @@ async fn a_delayed_turn_answers_no_sooner_than_its_delay() {
             .unwrap();
 
     let started = Instant::now();
-    let response = client()
-        .post(format!("{}/v1/messages", double.base_url()))
-        .json(&json!({"model": "claude-x", "messages": []}))
-        .send()
-        .await
-        .unwrap();
+    let response = post(
+        &format!("{}/v1/messages", double.base_url()),
+        &json!({"model": "claude-x", "messages": []}),
+    )
+    .await;
 
     assert_eq!(response.status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(400));

@@ -16,6 +16,7 @@ use crate::agent::options::{Flag, OptionsError};
 use crate::agent::run::{Launch, Provider, RunError};
 use crate::agent::trusted::TrustedPath;
 use crate::agent::{Agent, Assistant};
+use crate::env::Env;
 use flags::CLAUDE_REFUSED;
 
 /// Claude's [`Agent`]: the row of the agent table for [`Assistant::Claude`].
@@ -30,7 +31,7 @@ impl Agent for Claude {
     fn invocation(&self, launch: Launch<'_>) -> Result<Invocation, RunError> {
         let spec = launch.spec;
         let mcp_config = launch.has_mcp().then(|| {
-            mcp::claude_config(launch.servers, &|name| launch.service_url(name)).to_string()
+            mcp::claude_config(launch.servers, &|name: &str| launch.service_url(name)).to_string()
         });
         let endpoint = match launch.proxy {
             Some(proxy) => Endpoint::Proxy(proxy.base_url()),
@@ -72,18 +73,17 @@ impl Agent for Claude {
 
     /// `CLAUDE_MODEL`, else Claude Code's own default; Claude Code falls back by itself
     /// ([`Self::cli_fallback_model_variable`]), so the runner never retries.
-    fn models(
-        &self,
-        set: &dyn Fn(&str) -> Option<String>,
-        _var: &dyn Fn(&str) -> Option<String>,
-    ) -> (Option<String>, Option<String>) {
-        (set(Assistant::Claude.profile().model_variable), None)
+    fn models(&self, set: &dyn Env, _var: &dyn Env) -> (Option<String>, Option<String>) {
+        (set.var(Assistant::Claude.profile().model_variable), None)
     }
 
     /// Claude Code signs Bedrock and Vertex requests itself when `CLAUDE_CODE_USE_BEDROCK` or
     /// `CLAUDE_CODE_USE_VERTEX` is set (to anything but `0` or `false`).
-    fn cloud_provider(&self, set: &dyn Fn(&str) -> Option<String>) -> Option<Provider> {
-        let truthy = |name: &str| set(name).is_some_and(|v| !matches!(v.as_str(), "0" | "false"));
+    fn cloud_provider(&self, set: &dyn Env) -> Option<Provider> {
+        let truthy = |name: &str| {
+            set.var(name)
+                .is_some_and(|v| !matches!(v.as_str(), "0" | "false"))
+        };
         if truthy(crate::env::CLAUDE_CODE_USE_BEDROCK.name()) {
             Some(Provider::Bedrock)
         } else if truthy(crate::env::CLAUDE_CODE_USE_VERTEX.name()) {

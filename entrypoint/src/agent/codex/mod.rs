@@ -18,6 +18,7 @@ use crate::agent::options::{CliOptions, Flag, OptionsError};
 use crate::agent::run::{Launch, Provider, RunError};
 use crate::agent::trusted::TrustedPath;
 use crate::agent::{Agent, Assistant};
+use crate::env::Env;
 pub(crate) use flags::CODEX_CONFIG_KEYS;
 use flags::{CODEX_REFUSED, check_codex_flag};
 pub use rules::CodexRules;
@@ -47,7 +48,7 @@ impl Agent for Codex {
     /// output schema and `.codex` directory go in the fresh home.
     fn invocation(&self, launch: Launch<'_>) -> Result<Invocation, RunError> {
         let spec = launch.spec;
-        let mcp_servers = mcp::codex_config(launch.servers, &|name| launch.service_url(name));
+        let mcp_servers = mcp::codex_config(launch.servers, &|name: &str| launch.service_url(name));
         let proxy = launch.proxy.ok_or(RunError::CodexNeedsApi)?;
         let rules = if spec.options.codex_rules.reads_codex_md() {
             read_rules(&spec.workspace).map_err(|source| RunError::Rules {
@@ -106,22 +107,19 @@ impl Agent for Codex {
 
     /// `CODEX_MODEL`, else [`CODEX_MODEL`]; the retry model is `CODEX_FALLBACK_MODEL`, else
     /// [`CODEX_DEFAULT_MODEL`], and none when the variable is set empty.
-    fn models(
-        &self,
-        set: &dyn Fn(&str) -> Option<String>,
-        var: &dyn Fn(&str) -> Option<String>,
-    ) -> (Option<String>, Option<String>) {
-        let fallback = match var(crate::env::CODEX_FALLBACK_MODEL.name()) {
+    fn models(&self, set: &dyn Env, var: &dyn Env) -> (Option<String>, Option<String>) {
+        let fallback = match var.var(crate::env::CODEX_FALLBACK_MODEL.name()) {
             Some(value) if value.trim().is_empty() => None,
             Some(value) => Some(value.trim().to_owned()),
             None => Some(CODEX_DEFAULT_MODEL.to_owned()),
         };
-        let model = set(Assistant::Codex.profile().model_variable)
+        let model = set
+            .var(Assistant::Codex.profile().model_variable)
             .unwrap_or_else(|| CODEX_MODEL.to_owned());
         (Some(model), fallback)
     }
 
-    fn cloud_provider(&self, _set: &dyn Fn(&str) -> Option<String>) -> Option<Provider> {
+    fn cloud_provider(&self, _set: &dyn Env) -> Option<Provider> {
         None
     }
 

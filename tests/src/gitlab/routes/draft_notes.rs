@@ -103,28 +103,6 @@ fn own_drafts(model: &Model, resolved: Resolved, caller: u64) -> impl Iterator<I
         .filter(move |d| d.merge_request == resolved.noteable && d.author_id == caller)
 }
 
-/// The position's shape as Grape checks it (`params :positional`): the line is not looked up.
-fn check_shape(position: &Params) -> ApiResult<()> {
-    for name in ["base_sha", "start_sha", "head_sha", "position_type"] {
-        if position.str(name).is_none() {
-            return Err(ApiError::MissingParam(format!("position[{name}]")));
-        }
-    }
-    let kind = position.str("position_type").unwrap_or_default();
-    if !["text", "image", "file"].contains(&kind.as_str()) {
-        return Err(ApiError::InvalidParam(
-            "position[position_type]".into(),
-            "does not have a valid value",
-        ));
-    }
-    for name in ["old_line", "new_line"] {
-        position
-            .u64(name)
-            .map_err(|_| ApiError::InvalidParam(format!("position[{name}]"), "is invalid"))?;
-    }
-    Ok(())
-}
-
 /// A validation failure as `render_validation_error!` answers it: 400 with the errors hash.
 fn base_error(text: &str) -> ApiError {
     ApiError::Message(axum::http::StatusCode::BAD_REQUEST, json!({"base": [text]}))
@@ -152,7 +130,7 @@ async fn create(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Res
     let note = ctx.params.required_str("note")?;
     let position = ctx.params.nested("position");
     if let Some(position) = &position {
-        check_shape(position)?;
+        position::check_shape(position)?;
     }
     let resolve_discussion = ctx.params.bool("resolve_discussion")?.unwrap_or(false);
     require_can_comment(&access, NoteableKind::MergeRequest)?;
@@ -214,7 +192,7 @@ async fn update(
         .ok_or_else(|| ApiError::BadRequest("Missing params to modify".into()))?;
     let position = ctx.params.nested("position");
     if let Some(position) = &position {
-        check_shape(position)?;
+        position::check_shape(position)?;
     }
     let draft = model
         .draft_notes

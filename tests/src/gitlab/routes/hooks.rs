@@ -124,13 +124,9 @@ async fn edit(Path((id, hook_id)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<R
         ("pipeline_events", &mut hook.pipeline_events),
     ];
     for (name, field) in flags {
-        if let Some(value) = p.bool(name)? {
-            *field = value;
-        }
+        p.update_bool(name, field)?;
     }
-    if let Some(value) = p.bool("enable_ssl_verification")? {
-        hook.enable_ssl_verification = value;
-    }
+    p.update_bool("enable_ssl_verification", &mut hook.enable_ssl_verification)?;
     if templates && let Some(template) = p.str("custom_webhook_template") {
         hook.custom_webhook_template = Some(template).filter(|t| !t.is_empty());
     }

@@ -38,6 +38,44 @@ pub fn time_param(params: &Params, name: &str) -> ApiResult<Option<Timestamp>> {
     }
 }
 
+/// The `updated_after`, `updated_before`, `created_after` and `created_before` filters of a list
+/// endpoint, each `None` when the request leaves it out or the endpoint does not take it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DateWindow {
+    updated_after: Option<Timestamp>,
+    updated_before: Option<Timestamp>,
+    created_after: Option<Timestamp>,
+    created_before: Option<Timestamp>,
+}
+
+impl DateWindow {
+    /// Reads the filters an endpoint takes, `names` (of the four above), in that order, so the
+    /// first invalid one is the one refused.
+    pub fn read(params: &Params, names: &[&str]) -> ApiResult<DateWindow> {
+        let mut window = DateWindow::default();
+        for name in names {
+            let slot = match *name {
+                "updated_after" => &mut window.updated_after,
+                "updated_before" => &mut window.updated_before,
+                "created_after" => &mut window.created_after,
+                "created_before" => &mut window.created_before,
+                _ => continue,
+            };
+            *slot = time_param(params, name)?;
+        }
+        Ok(window)
+    }
+
+    /// Whether `item` was created and last updated inside the window.
+    pub fn admits<T: Dated>(&self, item: &T) -> bool {
+        let (created, updated) = (item.created_at(), item.updated_at());
+        self.updated_after.is_none_or(|t| updated >= t)
+            && self.updated_before.is_none_or(|t| updated <= t)
+            && self.created_after.is_none_or(|t| created >= t)
+            && self.created_before.is_none_or(|t| created <= t)
+    }
+}
+
 /// `sort` (`asc`|`desc`, default `desc`).
 pub fn sort_param(params: &Params) -> ApiResult<bool> {
     match params.str("sort").as_deref() {
@@ -148,10 +186,15 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
             ("closed", IssueState::Closed),
         ],
     )?;
-    let updated_after = time_param(p, "updated_after")?;
-    let updated_before = time_param(p, "updated_before")?;
-    let created_after = time_param(p, "created_after")?;
-    let created_before = time_param(p, "created_before")?;
+    let window = DateWindow::read(
+        p,
+        &[
+            "updated_after",
+            "updated_before",
+            "created_after",
+            "created_before",
+        ],
+    )?;
     let labels = p.labels("labels").unwrap_or_default();
     let iids: Option<Vec<u64>> = p.get("iids").map(|v| match v {
         serde_json::Value::Array(items) => items
@@ -190,10 +233,7 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
                 || caller.is_some_and(|c| i.assignee_ids.contains(&c))
         })
         .filter(|i| state.is_none_or(|s| i.state == s))
-        .filter(|i| updated_after.is_none_or(|t| i.updated_at >= t))
-        .filter(|i| updated_before.is_none_or(|t| i.updated_at <= t))
-        .filter(|i| created_after.is_none_or(|t| i.created_at >= t))
-        .filter(|i| created_before.is_none_or(|t| i.created_at <= t))
+        .filter(|i| window.admits(*i))
         .filter(|i| labels.iter().all(|l| i.labels.contains(l)))
         .filter(|i| iids.as_ref().is_none_or(|set| set.contains(&i.iid)))
         .collect();

@@ -19,7 +19,7 @@ use crate::gitlab::json::{self, DiffRefs, MergeRequestRepoFacts};
 use crate::gitlab::model::{MergeRequest, MergeRequestState, NoteableKind, NoteableRef, Project};
 use crate::gitlab::pagination::{PageRequest, paginate};
 use crate::gitlab::quick_actions::{self, QuickActionSource};
-use crate::gitlab::routes::issues::{ListOrder, state_param, time_param};
+use crate::gitlab::routes::issues::{DateWindow, ListOrder, state_param};
 use crate::gitlab::routes::noteable::resolve;
 use crate::gitlab::time;
 use crate::gitlab::version::UNIDIFF;
@@ -85,9 +85,7 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
             ("merged", MergeRequestState::Merged),
         ],
     )?;
-    let updated_after = time_param(p, "updated_after")?;
-    let updated_before = time_param(p, "updated_before")?;
-    let created_after = time_param(p, "created_after")?;
+    let window = DateWindow::read(p, &["updated_after", "updated_before", "created_after"])?;
     let source_branch = p.str("source_branch");
     let target_branch = p.str("target_branch");
     let labels = p.labels("labels").unwrap_or_default();
@@ -107,9 +105,7 @@ async fn list(Path(id): Path<String>, ctx: Ctx) -> ApiResult<Response> {
     let mut mrs: Vec<_> = access
         .own(&model.merge_requests)
         .filter(|m| state.is_none_or(|s| m.state == s))
-        .filter(|m| updated_after.is_none_or(|t| m.updated_at >= t))
-        .filter(|m| updated_before.is_none_or(|t| m.updated_at <= t))
-        .filter(|m| created_after.is_none_or(|t| m.created_at >= t))
+        .filter(|m| window.admits(*m))
         .filter(|m| source_branch.as_ref().is_none_or(|b| &m.source_branch == b))
         .filter(|m| target_branch.as_ref().is_none_or(|b| &m.target_branch == b))
         .filter(|m| labels.iter().all(|l| m.labels.contains(l)))
@@ -340,9 +336,7 @@ async fn update(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Res
         .cloned()
         .ok_or(ApiError::RecordNotFound)?;
     let mut next = current.clone();
-    if let Some(title) = p.str("title") {
-        next.title = title;
-    }
+    p.update_str("title", &mut next.title);
     let extracted = p.str("description").map(|d| quick_actions::extract(&d));
     if let Some(extracted) = &extracted {
         next.description = extracted.content.clone();
@@ -367,18 +361,10 @@ async fn update(Path((id, iid)): Path<(String, u64)>, ctx: Ctx) -> ApiResult<Res
     if let Some(ids) = id_list(p.get("reviewer_ids")) {
         next.reviewer_ids = ids;
     }
-    if let Some(v) = p.bool("remove_source_branch")? {
-        next.remove_source_branch = v;
-    }
-    if let Some(v) = p.bool("squash")? {
-        next.squash = v;
-    }
-    if let Some(v) = p.bool("allow_collaboration")? {
-        next.allow_collaboration = v;
-    }
-    if let Some(v) = p.bool("discussion_locked")? {
-        next.discussion_locked = v;
-    }
+    p.update_bool("remove_source_branch", &mut next.remove_source_branch)?;
+    p.update_bool("squash", &mut next.squash)?;
+    p.update_bool("allow_collaboration", &mut next.allow_collaboration)?;
+    p.update_bool("discussion_locked", &mut next.discussion_locked)?;
     let now = time::now();
     match p.str("state_event").as_deref() {
         None => {}

@@ -172,19 +172,11 @@ async fn update(Path((id, key)): Path<(String, String)>, ctx: Ctx) -> ApiResult<
             "Updating hidden attribute is not allowed on updates."
         ]})));
     }
-    if let Some(value) = p.str("value") {
-        variable.value = value;
-    }
+    p.update_str("value", &mut variable.value);
     variable.variable_type = variable_type(&ctx, &variable.variable_type)?;
-    if let Some(masked) = p.bool("masked")? {
-        variable.masked = masked;
-    }
-    if let Some(protected) = p.bool("protected")? {
-        variable.protected = protected;
-    }
-    if let Some(raw) = p.bool("raw")? {
-        variable.raw = raw;
-    }
+    p.update_bool("masked", &mut variable.masked)?;
+    p.update_bool("protected", &mut variable.protected)?;
+    p.update_bool("raw", &mut variable.raw)?;
     if let Some(description) = p.str("description") {
         variable.description = Some(description);
     }

@@ -7,8 +7,9 @@
 //!   stories read ([`context_world`]) and the project's git over smart HTTP that the workspace
 //!   stories push to ([`git_remote`]);
 //! - the spec of a direct `agent::run` ([`runs`]), what the stories running a real CLI as the
-//!   sandbox uid share ([`real_cli`]), what the stories told once per assistant share
-//!   ([`per_assistant`]) and model doubles scripted turn by turn ([`scripted`]);
+//!   sandbox uid share ([`real_cli`]), installing and running a CLI outside a job ([`cli`]),
+//!   what the stories told once per assistant share ([`per_assistant`]) and model doubles
+//!   scripted turn by turn ([`scripted`]);
 //! - a Note Hook's trigger ([`trigger`]) and comment ([`note_hook`]), what the setup stories
 //!   share ([`setup`]), a doctor finding ([`doctor`]) and snapshots of rendered notes
 //!   ([`snapshot`]);
@@ -16,6 +17,7 @@
 //!   network namespace of its own ([`fresh_netns`]).
 
 pub mod ci_job;
+pub mod cli;
 pub mod context_world;
 pub mod doctor;
 pub mod finished;

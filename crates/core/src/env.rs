@@ -1,0 +1,18 @@
+//! Where variables are read from, as one type every crate of ours shares: the GitLab client
+//! reads its settings through it as the entrypoint does, so a test hands both the same source.
+
+/// A source of variables: the process environment, a fixed map in tests, or any
+/// `Fn(&str) -> Option<String>`.
+pub trait Env {
+    /// The variable's value, `None` when it is not set (or not valid Unicode, which no setting
+    /// of ours can be).
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// A closure is a source, so a test or a caller that overrides one variable writes
+/// `&|name: &str| …` instead of a type.
+impl<F: Fn(&str) -> Option<String> + ?Sized> Env for F {
+    fn var(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
