@@ -488,7 +488,7 @@ async fn take_over(
     let stale_ids: Vec<AwardId> = stale.iter().map(|a| a.id).collect();
     for note in notes.iter().filter(|n| {
         n.author.id == bot
-            && crate::marker::claim_of(&n.body).is_some_and(|c| stale_ids.contains(&c))
+            && crate::marker::claim_of(&n.body).is_some_and(|c| stale_ids.contains(&AwardId(c)))
     }) {
         match gitlab
             .delete_note(target.project, target.noteable, note.id)

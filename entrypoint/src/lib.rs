@@ -7,11 +7,12 @@
 
 pub mod ack;
 pub mod answer;
-// The GitLab client and the quick-action neutraliser live in `crates/gitlab`, the secret type in
-// `crates/core`; they are re-exported under their old paths so `crate::gitlab::…` keeps reading
-// as before.
+// The GitLab client and the quick-action neutraliser live in `crates/gitlab`, the secret type and
+// the note marker in `crates/core`; they are re-exported under their old paths so
+// `crate::gitlab::…` and `crate::marker::…` keep reading as before.
 pub use ::gitlab;
 pub use ::gitlab::quick_action;
+pub use ai_core::marker;
 pub use ai_core::secret;
 pub mod agent;
 pub mod audit;
@@ -27,7 +28,6 @@ pub mod env;
 pub mod error_chain;
 pub mod guard;
 pub mod in_job;
-pub mod marker;
 pub mod mention;
 pub mod passthrough;
 pub mod proxy;

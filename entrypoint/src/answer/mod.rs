@@ -218,7 +218,7 @@ async fn acknowledge_with(ask: Ask<'_>, verdict: Verdict, extra: Option<&str>) -
         Some(pipeline) => acknowledged_body(ask.assistant, pipeline),
         None => placeholder_body(ask.assistant, ask.job),
     };
-    let mut body = format!("{headline}\n{}", claim_line(award));
+    let mut body = format!("{headline}\n{}", claim_line(award.0));
     if let Some(extra) = extra {
         body.push('\n');
         body.push_str(extra);
@@ -718,7 +718,7 @@ async fn died_after_hand_over(
         notes.iter().any(|n| {
             n.author.id == bot
                 && n.body.contains(PIPELINE_PENDING)
-                && crate::marker::claim_of(&n.body).is_some_and(|c| claims.contains(&c))
+                && crate::marker::claim_of(&n.body).is_some_and(|c| claims.contains(&AwardId(c)))
         })
     };
     if !stalled {

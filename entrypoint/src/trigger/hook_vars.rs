@@ -1,25 +1,20 @@
-//! The `AI_HOOK_*` variables a Comments webhook with our custom template sends to the trigger
-//! URL (webhook mode on GitLab 16.10+, docs/modes.md).
+//! The `AI_HOOK_*` variables a Comments webhook with our custom template
+//! ([`ai_core::hook_vars::TEMPLATE`]) sends to the trigger URL (webhook mode on GitLab 16.10+,
+//! docs/modes.md).
 //!
-//! GitLab renders a hook's `custom_webhook_template` by replacing each `{{field.path}}` with
-//! that field of the event (`WebHookService#render_custom_template`,
-//! <https://docs.gitlab.com/user/project/integrations/webhooks/#custom-webhook-template>), and
-//! the trigger endpoint turns a JSON body's `variables` map into pipeline variables
+//! The trigger endpoint turns a JSON body's `variables` map into pipeline variables
 //! (<https://docs.gitlab.com/ci/triggers/#pass-cicd-variables-in-the-api-call>). So the
 //! pipeline's `rules:` see who wrote the note, whether it is new or an edit, and where it is,
 //! before any job exists: the bot's own notes and every edit start no runner
 //! (templates/claude.yml), and the job's `resource_group` names the issue or merge request.
-//!
-//! The template carries no note text: until the `custom_webhook_template_serialization` flag
-//! (beta, off by default) a value is pasted in unescaped, so a `"` or a line break in a comment
-//! would make the body invalid JSON and the delivery a failure. Every field used here is a
-//! number, a username or a fixed word. The job reads the note back through the API, so a
-//! variable can never smuggle in a body the author did not write.
+//! The variables hold no note text: the job reads the note back through the API.
 
 use crate::env::Env;
 use crate::gitlab::ids::{IssueIid, MergeRequestIid, NoteId, Noteable, ProjectRef};
 
 use super::ci_vars::{self, VarError};
+
+pub use ai_core::hook_vars::TEMPLATE;
 
 /// The names, in one place: [`TEMPLATE`] writes them, the templates' rules and this module
 /// read them.
@@ -37,20 +32,6 @@ pub mod names {
     /// The merge request's IID (`merge_request.iid`); likewise.
     pub(crate) const MR_IID: &str = crate::env::AI_HOOK_MR_IID.name();
 }
-
-/// The body `entrypoint setup --mode webhook` gives the Comments webhook as its
-/// `custom_webhook_template`. The ref comes from the trigger URL's path
-/// (`…/ref/<branch>/trigger/pipeline`), so the body holds only `variables`.
-pub const TEMPLATE: &str = concat!(
-    r#"{"variables":{"#,
-    r#""AI_HOOK_ACTION":"{{object_attributes.action}}","#,
-    r#""AI_HOOK_AUTHOR":"{{user.username}}","#,
-    r#""AI_HOOK_NOTEABLE_TYPE":"{{object_attributes.noteable_type}}","#,
-    r#""AI_HOOK_NOTE_ID":"{{object_attributes.id}}","#,
-    r#""AI_HOOK_ISSUE_IID":"{{issue.iid}}","#,
-    r#""AI_HOOK_MR_IID":"{{merge_request.iid}}""#,
-    r#"}}"#
-);
 
 /// What the variables say about the event.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -488,9 +488,7 @@ async fn a_mention_whose_claimer_died_is_answered_once_by_a_resend_after_the_lea
             entrypoint::agent::Assistant::Claude,
             None
         ),
-        entrypoint::marker::claim_line(entrypoint::gitlab::ids::AwardId(
-            dead["id"].as_u64().unwrap()
-        ))
+        entrypoint::marker::claim_line(dead["id"].as_u64().unwrap())
     );
     let orphan = w
         .api(

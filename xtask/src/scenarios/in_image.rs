@@ -21,6 +21,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use ai_core::Assistant;
+use ai_core::marker::{NoteRole, marker};
 use anyhow::{Context, bail, ensure};
 use bollard::Docker;
 use doubles::gitlab::double::{
@@ -30,7 +31,6 @@ use doubles::model::stories::{
     GREETING_FIXED, claude_runs_then_fixes_greeting, codex_runs_then_fixes_greeting,
 };
 use doubles::model::{ModelDouble, anthropic, openai};
-use entrypoint::marker::{NoteRole, marker};
 
 use crate::engine::container::{self, Entrypoint, Network, RunSpec};
 use crate::engine::netns::NetnsRuntime;

@@ -23,6 +23,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ai_core::Assistant;
+use ai_core::hook_vars::TEMPLATE;
+use ai_core::marker::{NoteRole, marker};
 use anyhow::{Context, bail, ensure};
 use bollard::Docker;
 use doubles::ci_config::Config;
@@ -32,8 +34,6 @@ use doubles::gitlab::double::{
 use doubles::gitlab::model::Pipeline;
 use doubles::model::stories::{GREETING_FIXED, claude_runs_then_fixes_greeting};
 use doubles::model::{ModelDouble, anthropic};
-use entrypoint::marker::{NoteRole, marker};
-use entrypoint::trigger::hook_vars::TEMPLATE;
 
 use crate::engine::container::{self, Entrypoint, Network, RunSpec};
 use crate::engine::netns::NetnsRuntime;

@@ -467,7 +467,9 @@ mod tests {
     use super::*;
     use crate::registry::fixture::{push_small_image, registry_with};
     use crate::registry::oci::Arch;
+    use crate::supply_chain::keyless::KeylessSigner;
     use crate::supply_chain::release_job::ReleaseJob;
+    use ai_core::Secret;
 
     fn attachments(revision: &str) -> Attachments {
         let subject = Subject {
@@ -502,6 +504,41 @@ mod tests {
         digest
     }
 
+    /// Verifies `reference` with `verifier`, which must fail with an error that says `why`.
+    async fn assert_refused(
+        client: &RegistryClient,
+        reference: &str,
+        verifier: &Verifier,
+        why: &str,
+    ) {
+        let err = verify(client, reference, verifier).await.unwrap_err();
+        assert!(err.to_string().contains(why), "expected {why:?}: {err:#}");
+    }
+
+    /// The manifest stored under `digest`'s `suffix` tag (`sig` or `att`).
+    async fn attached(client: &RegistryClient, digest: &str, suffix: &str) -> Vec<u8> {
+        client
+            .manifest(&tag_for(digest, suffix).unwrap(), OCI_MANIFEST)
+            .await
+            .unwrap()
+            .unwrap()
+            .bytes
+    }
+
+    /// A keyless signer certified by `release`'s Fulcio, and the ID token it proved itself with.
+    async fn keyless_signer(release: &ReleaseJob) -> (KeylessSigner, Secret) {
+        let token = release.id_token().unwrap();
+        let signer = KeylessSigner::obtain(&release.fulcio.url, &token)
+            .await
+            .unwrap();
+        (signer, token)
+    }
+
+    /// A key-based verifier for a key that signed nothing.
+    fn stranger() -> Verifier {
+        Verifier::Key(SigningKey::generate().unwrap().public_key())
+    }
+
     /// Against Debian's real registry: a signed image verifies; a manifest swapped under the
     /// tag, another key, and a signature moved to another image all fail.
     #[tokio::test]
@@ -517,32 +554,20 @@ mod tests {
         assert_eq!(verified[0].revision, "abc123");
         assert_eq!(verified[0].sbom_packages, 2);
 
-        let stranger = Verifier::Key(SigningKey::generate().unwrap().public_key());
-        let err = verify(&client, "1.0.0", &stranger).await.unwrap_err();
-        assert!(err.to_string().contains("no signature"), "{err:#}");
+        assert_refused(&client, "1.0.0", &stranger(), "no signature").await;
 
         // Tampering: another manifest pushed under the signed tag.
         let swapped = push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-evil").await;
         assert_ne!(swapped, digest);
-        let err = verify(&client, "1.0.0", &public).await.unwrap_err();
-        assert!(err.to_string().contains("is not signed"), "{err:#}");
+        assert_refused(&client, "1.0.0", &public, "is not signed").await;
 
         // Tampering: the good signature copied to the swapped manifest's signature tag.
-        let good = client
-            .manifest(&tag_for(&digest, "sig").unwrap(), OCI_MANIFEST)
-            .await
-            .unwrap()
-            .unwrap();
+        let good = attached(&client, &digest, "sig").await;
         client
-            .put_manifest(
-                &tag_for(&swapped, "sig").unwrap(),
-                OCI_MANIFEST,
-                &good.bytes,
-            )
+            .put_manifest(&tag_for(&swapped, "sig").unwrap(), OCI_MANIFEST, &good)
             .await
             .unwrap();
-        let err = verify(&client, "1.0.0", &public).await.unwrap_err();
-        assert!(err.to_string().contains("not this manifest"), "{err:#}");
+        assert_refused(&client, "1.0.0", &public, "not this manifest").await;
 
         // The original, by digest, still verifies.
         verify(&client, &digest, &public).await.unwrap();
@@ -554,25 +579,18 @@ mod tests {
     /// a key-based verifier does not accept a keyless signature, nor the reverse.
     #[tokio::test]
     async fn keyless_signatures_verify_only_for_the_certified_identity_issuer_and_root() {
-        use crate::supply_chain::keyless::{KeylessPolicy, KeylessSigner, PUBLIC_FULCIO_ROOT};
+        use crate::supply_chain::keyless::{KeylessPolicy, PUBLIC_FULCIO_ROOT};
         use doubles::sigstore::{FulcioDouble, GitLabJob};
 
         let (_registry, client) = registry_with("gitlab-ai/entrypoint");
         let release = ReleaseJob::start("1.0.0").unwrap();
-        let token = release.id_token().unwrap();
-        let signer = KeylessSigner::obtain(&release.fulcio.url, &token)
-            .await
-            .unwrap();
+        let (signer, token) = keyless_signer(&release).await;
         let digest = push_signed(&client, &[Signer::Keyless(signer)]).await;
 
         // Nothing stored names the token.
         for suffix in ["sig", "att"] {
-            let stored = client
-                .manifest(&tag_for(&digest, suffix).unwrap(), OCI_MANIFEST)
-                .await
-                .unwrap()
-                .unwrap();
-            let text = String::from_utf8_lossy(&stored.bytes).into_owned();
+            let text =
+                String::from_utf8_lossy(&attached(&client, &digest, suffix).await).into_owned();
             assert!(text.contains("dev.sigstore.cosign/certificate"), "{text}");
             assert!(!text.contains(token.expose()));
         }
@@ -596,51 +614,29 @@ mod tests {
             .identity("gitlab.com"),
             "https://gitlab.com",
         );
-        let err = verify(&client, "1.0.0", &wrong_identity).await.unwrap_err();
-        assert!(
-            err.to_string().contains("--certificate-identity"),
-            "{err:#}"
-        );
+        assert_refused(&client, "1.0.0", &wrong_identity, "--certificate-identity").await;
 
         let wrong_issuer = policy(
             &release.fulcio.root_pem,
             &identity,
             "https://gitlab.example.com",
         );
-        let err = verify(&client, "1.0.0", &wrong_issuer).await.unwrap_err();
-        assert!(
-            err.to_string().contains("--certificate-oidc-issuer"),
-            "{err:#}"
-        );
+        assert_refused(&client, "1.0.0", &wrong_issuer, "--certificate-oidc-issuer").await;
 
         // A certificate from a CA the verifier does not trust: the public Sigstore root, and
         // another Fulcio double's.
-        let err = verify(
-            &client,
-            "1.0.0",
-            &policy(PUBLIC_FULCIO_ROOT, &identity, "https://gitlab.com"),
-        )
-        .await
-        .unwrap_err();
-        assert!(err.to_string().contains("trusted Fulcio root"), "{err:#}");
         let other_ca = FulcioDouble::start(&[&release.gitlab]).unwrap();
-        let err = verify(
-            &client,
-            "1.0.0",
-            &policy(&other_ca.root_pem, &identity, "https://gitlab.com"),
-        )
-        .await
-        .unwrap_err();
-        assert!(err.to_string().contains("trusted Fulcio root"), "{err:#}");
+        for root in [PUBLIC_FULCIO_ROOT, other_ca.root_pem.as_str()] {
+            let untrusted = policy(root, &identity, "https://gitlab.com");
+            assert_refused(&client, "1.0.0", &untrusted, "trusted Fulcio root").await;
+        }
 
         // A key-based verifier finds no signature of its key.
-        let key = Verifier::Key(SigningKey::generate().unwrap().public_key());
-        assert!(verify(&client, "1.0.0", &key).await.is_err());
+        assert!(verify(&client, "1.0.0", &stranger()).await.is_err());
 
         // Tampering: another manifest under the signed tag.
         push_small_image(&client, "1.0.0", Arch::Amd64, "ctx-evil").await;
-        let err = verify(&client, "1.0.0", &good).await.unwrap_err();
-        assert!(err.to_string().contains("is not signed"), "{err:#}");
+        assert_refused(&client, "1.0.0", &good, "is not signed").await;
         verify(&client, &digest, &good).await.unwrap();
     }
 
@@ -648,13 +644,9 @@ mod tests {
     /// verifies either way.
     #[tokio::test]
     async fn an_image_signed_with_the_key_and_keylessly_verifies_both_ways() {
-        use crate::supply_chain::keyless::KeylessSigner;
-
         let (_registry, client) = registry_with("gitlab-ai/claude");
         let release = ReleaseJob::start("1.0.0").unwrap();
-        let keyless = KeylessSigner::obtain(&release.fulcio.url, &release.id_token().unwrap())
-            .await
-            .unwrap();
+        let (keyless, _) = keyless_signer(&release).await;
         let key = SigningKey::generate().unwrap();
         let public = key.public_key();
         push_signed(
@@ -662,15 +654,11 @@ mod tests {
             &[Signer::Key(key.into()), Signer::Keyless(keyless)],
         )
         .await;
-        verify(&client, "1.0.0", &Verifier::Key(public))
-            .await
-            .unwrap();
-        verify(
-            &client,
-            "1.0.0",
-            &Verifier::Keyless(release.policy().unwrap()),
-        )
-        .await
-        .unwrap();
+        for verifier in [
+            Verifier::Key(public),
+            Verifier::Keyless(release.policy().unwrap()),
+        ] {
+            verify(&client, "1.0.0", &verifier).await.unwrap();
+        }
     }
 }

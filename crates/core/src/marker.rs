@@ -4,9 +4,13 @@
 //! lists them beside human notes. The marker lets every entry point recognise our notes without an
 //! API call, so a placeholder or an answer can never start another run (the loop the GitHub
 //! integrations suffered from). It lives in an HTML comment, which GitLab does not render.
+//!
+//! It lives here, below the GitLab client, because the image scenarios (`xtask`) judge the notes
+//! a real image posts by this same text: they read it from here without building the entrypoint.
+//! For that reason it knows no GitLab type: the claim line takes and gives the award's number,
+//! and the entrypoint's callers wrap it in their `AwardId`.
 
-use crate::agent::Assistant;
-use crate::gitlab::ids::AwardId;
+use crate::Assistant;
 
 /// The opening of the marker comment; its presence alone identifies our notes.
 const PREFIX: &str = "<!-- gitlab-ai-assistant:";
@@ -24,7 +28,7 @@ pub enum NoteRole {
     ReviewSummary,
     /// A review finding: a thread on a diff line.
     Finding,
-    /// A request waiting for its retry after a model-API quota error ([`crate::quota`]).
+    /// A request waiting for its retry after a model-API quota error (the entrypoint's `quota`).
     Queued,
 }
 
@@ -52,40 +56,42 @@ pub fn is_marked(body: &str) -> bool {
 }
 
 /// The opening of the line that ties a relay's or scan's placeholder to the claim it was posted
-/// under ([`crate::claim`]); a different prefix, so [`is_marked`] and role lookups ignore it.
+/// under (the entrypoint's `claim`); a different prefix, so [`is_marked`] and role lookups ignore
+/// it.
 const CLAIM_PREFIX: &str = "<!-- gitlab-ai-assistant-claim:";
 
 /// The hidden line a placeholder posted before the hand-over carries: the id of the claim (the
 /// bot's reaction) it was posted under. A caller that takes over an expired claim finds and
-/// removes the placeholder its dead claimer left "working".
-pub fn claim_line(award: AwardId) -> String {
+/// removes the placeholder its dead claimer left "working". `award` is the number of the claim's
+/// `AwardId` (GitLab's award emoji id).
+pub fn claim_line(award: u64) -> String {
     format!("{CLAIM_PREFIX}{award} -->")
 }
 
-/// The claim a placeholder was posted under, if it carries [`claim_line`].
-pub(crate) fn claim_of(body: &str) -> Option<AwardId> {
+/// The award id of the claim a placeholder was posted under, if it carries [`claim_line`].
+pub fn claim_of(body: &str) -> Option<u64> {
     let rest = &body[body.find(CLAIM_PREFIX)? + CLAIM_PREFIX.len()..];
     let id = rest.split(" -->").next()?;
-    id.parse().ok().map(AwardId)
+    id.parse().ok()
 }
 
 /// The opening of the line a finding's thread carries: the finding's fingerprint
-/// (`crate::publish::review::fingerprint`), so a later review recognises a finding it posted
+/// (`entrypoint::publish::review::fingerprint`), so a later review recognises a finding it posted
 /// already. Its own prefix, like [`claim_line`]'s.
 const FINDING_PREFIX: &str = "<!-- gitlab-ai-assistant-finding:";
 
 /// The opening of the line a finding's thread carries beside its fingerprint: the key of the
-/// commented line's text (`crate::publish::review::line_key`), so a later review sees whether
+/// commented line's text (`entrypoint::publish::review::line_key`), so a later review sees whether
 /// a push changed that line.
 const LINE_PREFIX: &str = "<!-- gitlab-ai-assistant-line:";
 
 /// The hidden line naming the key of a finding's line.
-pub(crate) fn line_key_line(key: &str) -> String {
+pub fn line_key_line(key: &str) -> String {
     format!("{LINE_PREFIX}{key} -->")
 }
 
 /// The line key a finding's thread carries, if any.
-pub(crate) fn line_key_of(body: &str) -> Option<&str> {
+pub fn line_key_of(body: &str) -> Option<&str> {
     hidden_value(body, LINE_PREFIX)
 }
 
@@ -94,22 +100,22 @@ pub(crate) fn line_key_of(body: &str) -> Option<&str> {
 const REVIEWED_PREFIX: &str = "<!-- gitlab-ai-assistant-reviewed:";
 
 /// The hidden line naming a finding's fingerprint.
-pub(crate) fn finding_line(fingerprint: &str) -> String {
+pub fn finding_line(fingerprint: &str) -> String {
     format!("{FINDING_PREFIX}{fingerprint} -->")
 }
 
 /// The fingerprint in a finding's thread, if it carries [`finding_line`].
-pub(crate) fn finding_of(body: &str) -> Option<&str> {
+pub fn finding_of(body: &str) -> Option<&str> {
     hidden_value(body, FINDING_PREFIX)
 }
 
 /// The hidden line naming the head commit a review covered.
-pub(crate) fn reviewed_line(sha: &str) -> String {
+pub fn reviewed_line(sha: &str) -> String {
     format!("{REVIEWED_PREFIX}{sha} -->")
 }
 
 /// The head commit a review summary says it covered: 40 hex digits, or nothing.
-pub(crate) fn reviewed_of(body: &str) -> Option<&str> {
+pub fn reviewed_of(body: &str) -> Option<&str> {
     hidden_value(body, REVIEWED_PREFIX)
         .filter(|sha| sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()))
 }
@@ -142,9 +148,9 @@ mod tests {
         let body = format!(
             "working\n\n{}\n{}",
             marker(Assistant::Codex, NoteRole::Placeholder),
-            claim_line(AwardId(4711))
+            claim_line(4711)
         );
-        assert_eq!(claim_of(&body), Some(AwardId(4711)));
+        assert_eq!(claim_of(&body), Some(4711));
         assert_eq!(claim_of("working"), None);
         assert_eq!(claim_of("<!-- gitlab-ai-assistant-claim:x -->"), None);
     }
