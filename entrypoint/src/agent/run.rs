@@ -7,9 +7,10 @@
 //! use entrypoint::agent::Assistant;
 //! use entrypoint::agent::events::AssistantEvent;
 //! use entrypoint::agent::run::{Outcome, RunSpec, run};
+//! use entrypoint::env::ProcessEnv;
 //! use entrypoint::sandbox::{Plan, Settings};
 //!
-//! let vars = |name: &str| std::env::var(name).ok();
+//! let vars = &ProcessEnv;
 //! let spec = RunSpec::from_env(
 //!     Assistant::Claude,
 //!     "claude".into(),

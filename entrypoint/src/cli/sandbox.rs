@@ -63,7 +63,7 @@ impl FenceArgs {
 #[derive(Debug, clap::Args)]
 struct VerifyArgs {
     /// Whose API to put behind the proxy (its base URL variable is honoured).
-    #[arg(long, default_value = "codex")]
+    #[arg(long, default_value_t = Assistant::Codex)]
     assistant: Assistant,
 }
 

@@ -227,11 +227,9 @@ impl Queued {
         let rest = &body[body.rfind(QUEUED_PREFIX)? + QUEUED_PREFIX.len()..];
         let value = rest.split(" -->").next()?;
         let mut fields = value.split(';');
-        let assistant = match fields.next()? {
-            "claude" => Assistant::Claude,
-            "codex" => Assistant::Codex,
-            _ => return None,
-        };
+        // Exactly the name [`Queued::line`] wrote (no trimming or case folding, unlike FromStr).
+        let name = fields.next()?;
+        let assistant = Assistant::ALL.into_iter().find(|a| a.name() == name)?;
         let attempts = fields.next()?.parse().ok()?;
         let retry_at = DateTime::parse_from_rfc3339(fields.next()?)
             .ok()?

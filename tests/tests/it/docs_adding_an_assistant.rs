@@ -95,20 +95,6 @@ fn the_branch_scan_finds_arms_and_comparisons() {
 /// (`CLAUDE_API_KEY`), one per variable, so a constant there may start with an assistant's name.
 const CATALOGUE: &str = "entrypoint/src/env/catalogue.rs";
 
-/// Product files that still spell an assistant's name outside its row and its folder, each with
-/// what it spells; their modules belong to other changes of issue 21. The list only excuses:
-/// a file that stops spelling the name needs no change here, and no file may join it.
-const NOT_YET_MOVED: &[(&str, &str)] = &[
-    (
-        "entrypoint/src/quota/mod.rs",
-        "reads a queued note's assistant by matching \"claude\" and \"codex\"",
-    ),
-    (
-        "entrypoint/src/cli/sandbox.rs",
-        "`sandbox verify --assistant` defaults to \"codex\"",
-    ),
-];
-
 /// The files of modules declared under `#[cfg(test)]` (`#[cfg(test)] mod examples;`): test
 /// code, though they are not named `tests.rs`.
 fn test_only_modules() -> Vec<PathBuf> {
@@ -165,8 +151,7 @@ fn per_assistant_names_and_constants_live_in_the_row_or_the_folder() {
     let test_only = test_only_modules();
     let mut found = Vec::new();
     for (relative, file) in outside_row_and_folder() {
-        let excused = NOT_YET_MOVED.iter().any(|(path, _)| *path == relative);
-        if excused || test_only.contains(&file) {
+        if test_only.contains(&file) {
             continue;
         }
         for spelling in per_assistant_spellings(&file, &names, relative != CATALOGUE) {
