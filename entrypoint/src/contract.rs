@@ -89,9 +89,9 @@ pub fn api_url(gitlab_url: Option<&str>, env: &dyn Env) -> anyhow::Result<ApiBas
                 format!("{url}/api/v4")
             }
         }
-        None => match env.var("CI_API_V4_URL").filter(|v| !v.trim().is_empty()) {
+        None => match env.set("CI_API_V4_URL") {
             Some(api) => api,
-            None => match env.var("CI_SERVER_URL").filter(|v| !v.trim().is_empty()) {
+            None => match env.set("CI_SERVER_URL") {
                 Some(server) => format!("{}/api/v4", server.trim().trim_end_matches('/')),
                 None => bail!(
                     "GitLab's URL is unknown: pass --gitlab-url https://gitlab.example.com, or set CI_SERVER_URL"

@@ -7,6 +7,13 @@ pub trait Env {
     /// The variable's value, `None` when it is not set (or not valid Unicode, which no setting
     /// of ours can be).
     fn var(&self, name: &str) -> Option<String>;
+
+    /// The value, unless the variable is unset or blank: an empty CI/CD variable (a
+    /// template's unset input) means "use the default". The value is returned as it is, not
+    /// trimmed; the entrypoint's `env::non_blank` also trims it.
+    fn set(&self, name: &str) -> Option<String> {
+        self.var(name).filter(|value| !value.trim().is_empty())
+    }
 }
 
 /// A closure is a source, so a test or a caller that overrides one variable writes

@@ -242,15 +242,14 @@ impl ClientConfig {
     /// `CI_SERVER_TLS_CA_FILE` and `SSL_CERT_FILE`. Empty values count as unset.
     /// <https://docs.gitlab.com/ci/variables/predefined_variables/>
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let get = |name: &str| env.var(name).filter(|v| !v.trim().is_empty());
-        let base_url = base_url_from_env(&get)?;
-        let token = get("GITLAB_TOKEN").ok_or(ConfigError::MissingToken)?;
-        if is_job_token(&token, get("CI_JOB_TOKEN").as_deref()) {
+        let base_url = base_url_from_env(env)?;
+        let token = env.set("GITLAB_TOKEN").ok_or(ConfigError::MissingToken)?;
+        if is_job_token(&token, env.set("CI_JOB_TOKEN").as_deref()) {
             return Err(ConfigError::JobToken);
         }
         let mut config = Self::new(base_url, GitLabToken::new(Secret::new(token)));
         for variable in ["CI_SERVER_TLS_CA_FILE", "SSL_CERT_FILE"] {
-            if let Some(path) = get(variable) {
+            if let Some(path) = env.set(variable) {
                 config
                     .extra_roots
                     .push(CaBundle::load(variable, Path::new(path.trim()))?);
@@ -267,17 +266,17 @@ impl ClientConfig {
 
 /// `CI_API_V4_URL` wins; `CI_SERVER_URL` (scheme, host, port and any sub-path of the instance)
 /// gets `/api/v4` appended.
-fn base_url_from_env(get: &dyn Env) -> Result<ApiBaseUrl, ConfigError> {
+fn base_url_from_env(env: &dyn Env) -> Result<ApiBaseUrl, ConfigError> {
     let invalid =
         |variable: &'static str, value: &str, reason: String| ConfigError::InvalidBaseUrl {
             variable,
             value: value.to_owned(),
             reason,
         };
-    if let Some(api) = get.var("CI_API_V4_URL") {
+    if let Some(api) = env.set("CI_API_V4_URL") {
         return ApiBaseUrl::parse(&api).map_err(|r| invalid("CI_API_V4_URL", &api, r));
     }
-    if let Some(server) = get.var("CI_SERVER_URL") {
+    if let Some(server) = env.set("CI_SERVER_URL") {
         let joined = format!("{}/api/v4", server.trim().trim_end_matches('/'));
         return ApiBaseUrl::parse(&joined).map_err(|r| invalid("CI_SERVER_URL", &server, r));
     }

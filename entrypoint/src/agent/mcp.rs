@@ -278,13 +278,11 @@ impl McpConfig {
                     let mut values = Vec::new();
                     for (header, template) in headers {
                         let value = substitute(template, |variable| {
-                            var.var(variable)
-                                .filter(|v| !v.trim().is_empty())
-                                .ok_or_else(|| McpError::UnsetVariable {
-                                    source_name: self.source_name.clone(),
-                                    server: name.clone(),
-                                    variable: variable.to_owned(),
-                                })
+                            var.set(variable).ok_or_else(|| McpError::UnsetVariable {
+                                source_name: self.source_name.clone(),
+                                server: name.clone(),
+                                variable: variable.to_owned(),
+                            })
                         })?;
                         values.push((header.clone(), Secret::new(value)));
                     }

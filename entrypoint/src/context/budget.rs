@@ -89,7 +89,7 @@ impl ContextBudget {
             (AI_CONTEXT_MAX_LOG_LINES.name(), &mut budget.max_log_lines),
         ];
         for (variable, field) in fields {
-            if let Some(value) = env.var(variable).filter(|v| !v.trim().is_empty()) {
+            if let Some(value) = env.set(variable) {
                 *field = value.trim().parse().map_err(|_| BudgetError {
                     variable,
                     value: value.clone(),

@@ -80,7 +80,7 @@ pub struct Inputs<'a> {
 impl Inputs<'_> {
     /// A non-empty variable of the environment.
     pub fn var(&self, name: &str) -> Option<String> {
-        self.env.var(name).filter(|v| !v.trim().is_empty())
+        self.env.set(name)
     }
 }
 

@@ -42,10 +42,7 @@ impl GuardSettings {
     /// Reads `AI_MIN_ACCESS_LEVEL` (default developer) and `AI_ALLOWED_BOTS` (comma list,
     /// default none). Empty values count as unset.
     pub fn from_env(env: &dyn Env) -> Result<Self, GuardSettingsError> {
-        let min_access = match env
-            .var(MIN_ACCESS_LEVEL_VAR)
-            .filter(|v| !v.trim().is_empty())
-        {
+        let min_access = match env.set(MIN_ACCESS_LEVEL_VAR) {
             Some(value) => parse_access_level(&value)
                 .ok_or_else(|| GuardSettingsError::AccessLevel(value.clone()))?,
             None => AccessLevel::DEVELOPER,

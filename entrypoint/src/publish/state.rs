@@ -66,11 +66,11 @@ impl StateFile {
     /// `AI_STATE_FILE`, else `$CI_PROJECT_DIR/.git/ai-assistant-state.json`; `None` when
     /// neither is set.
     pub fn path_from_env(vars: &dyn Env) -> Option<PathBuf> {
-        let set = |name: &str| vars.var(name).filter(|v| !v.trim().is_empty());
-        if let Some(path) = set(crate::env::AI_STATE_FILE.name()) {
+        if let Some(path) = vars.set(crate::env::AI_STATE_FILE.name()) {
             return Some(PathBuf::from(path.trim()));
         }
-        set("CI_PROJECT_DIR").map(|dir| Path::new(dir.trim()).join(".git").join(STATE_FILE_NAME))
+        vars.set("CI_PROJECT_DIR")
+            .map(|dir| Path::new(dir.trim()).join(".git").join(STATE_FILE_NAME))
     }
 
     /// A fresh, empty state at `path` (an older run's file there is replaced on the first

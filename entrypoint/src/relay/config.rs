@@ -247,8 +247,8 @@ impl RelayConfig {
     }
 
     fn from_parts(file: FileConfig, env: &dyn Env) -> Result<Self, RelayConfigError> {
-        let get = |name: &str| env.var(name).filter(|v| !v.trim().is_empty());
-        let listen_text = get(vars::LISTEN)
+        let listen_text = env
+            .set(vars::LISTEN)
             .or(file.listen)
             .unwrap_or_else(|| "0.0.0.0:8080".to_owned());
         let listen = listen_text
@@ -260,12 +260,13 @@ impl RelayConfig {
                 reason: format!("{e}; expected host:port such as 0.0.0.0:8080"),
             })?;
 
-        let url = get(vars::GITLAB_URL)
-            .or(file.gitlab_url)
-            .ok_or(RelayConfigError::Missing {
-                setting: "gitlab_url (AI_RELAY_GITLAB_URL)",
-                fix: "set it to your GitLab instance, e.g. https://gitlab.example.com",
-            })?;
+        let url =
+            env.set(vars::GITLAB_URL)
+                .or(file.gitlab_url)
+                .ok_or(RelayConfigError::Missing {
+                    setting: "gitlab_url (AI_RELAY_GITLAB_URL)",
+                    fix: "set it to your GitLab instance, e.g. https://gitlab.example.com",
+                })?;
         let gitlab = api_root(&url).map_err(|reason| RelayConfigError::Invalid {
             setting: format!("gitlab_url ({})", vars::GITLAB_URL),
             value: url.clone(),
@@ -273,10 +274,10 @@ impl RelayConfig {
         })?;
 
         let mut webhook_secrets = Vec::new();
-        if let Some(value) = get(vars::WEBHOOK_SECRET) {
+        if let Some(value) = env.set(vars::WEBHOOK_SECRET) {
             webhook_secrets.push(Secret::new(value));
         }
-        if let Some(path) = get(vars::WEBHOOK_SECRET_FILE) {
+        if let Some(path) = env.set(vars::WEBHOOK_SECRET_FILE) {
             webhook_secrets.push(read_secret_file(
                 vars::WEBHOOK_SECRET_FILE,
                 Path::new(&path),
@@ -293,8 +294,8 @@ impl RelayConfig {
         }
 
         let bot_token = match (
-            get(vars::BOT_TOKEN),
-            get(vars::BOT_TOKEN_FILE),
+            env.set(vars::BOT_TOKEN),
+            env.set(vars::BOT_TOKEN_FILE),
             &file.bot_token,
         ) {
             (Some(value), _, _) => Secret::new(value),
@@ -309,8 +310,10 @@ impl RelayConfig {
         };
 
         let handles = HandleArgs::new([
-            get(crate::env::AI_CLAUDE_HANDLE.name()).or(file.claude_handle),
-            get(crate::env::AI_CODEX_HANDLE.name()).or(file.codex_handle),
+            env.set(crate::env::AI_CLAUDE_HANDLE.name())
+                .or(file.claude_handle),
+            env.set(crate::env::AI_CODEX_HANDLE.name())
+                .or(file.codex_handle),
         ])
         .handles()
         .map_err(|e| RelayConfigError::Invalid {
@@ -322,7 +325,7 @@ impl RelayConfig {
         let min_access = file.min_access_level.clone();
         let allowed_bots = file.allowed_bots.join(",");
         let guard = GuardSettings::from_env(&|name: &str| {
-            get(name).or_else(|| match name {
+            env.set(name).or_else(|| match name {
                 MIN_ACCESS_LEVEL_VAR => min_access.clone(),
                 ALLOWED_BOTS_VAR => Some(allowed_bots.clone()),
                 _ => None,
@@ -353,15 +356,15 @@ impl RelayConfig {
         }
 
         let mut defaults = file.defaults;
-        if let Some(git_ref) = get(vars::DEFAULT_REF) {
+        if let Some(git_ref) = env.set(vars::DEFAULT_REF) {
             defaults.get_or_insert_with(RouteFile::default).git_ref = Some(git_ref);
         }
-        if let Some(token) = get(vars::DEFAULT_TRIGGER_TOKEN) {
+        if let Some(token) = env.set(vars::DEFAULT_TRIGGER_TOKEN) {
             defaults
                 .get_or_insert_with(RouteFile::default)
                 .trigger_token = Some(SecretSource::Value(token));
         }
-        if let Some(path) = get(vars::DEFAULT_TRIGGER_TOKEN_FILE) {
+        if let Some(path) = env.set(vars::DEFAULT_TRIGGER_TOKEN_FILE) {
             defaults
                 .get_or_insert_with(RouteFile::default)
                 .trigger_token = Some(SecretSource::File { file: path.into() });
@@ -375,9 +378,9 @@ impl RelayConfig {
         }
 
         let number =
-            |name: &'static str, key: &str, file_value: Option<usize>, default: usize| match get(
-                name,
-            ) {
+            |name: &'static str, key: &str, file_value: Option<usize>, default: usize| match env
+                .set(name)
+            {
                 Some(text) => text
                     .trim()
                     .parse::<usize>()
@@ -430,7 +433,7 @@ impl RelayConfig {
                 }
             })?,
             limits: ConnectionLimits {
-                max_connections: match get(vars::MAX_CONNECTIONS) {
+                max_connections: match env.set(vars::MAX_CONNECTIONS) {
                     Some(_) => Some(number(vars::MAX_CONNECTIONS, "max_connections", None, 0)?),
                     None => file
                         .max_connections
@@ -445,11 +448,14 @@ impl RelayConfig {
                 file.overflow_bytes,
                 DEFAULT_OVERFLOW_BYTES,
             )?,
-            spool_dir: get(vars::SPOOL_DIR).map(PathBuf::from).or(file.spool_dir),
+            spool_dir: env
+                .set(vars::SPOOL_DIR)
+                .map(PathBuf::from)
+                .or(file.spool_dir),
             label_trigger: crate::trigger::event::label_from_env(&|name: &str| {
-                get(name).or_else(|| file.label_trigger.clone())
+                env.set(name).or_else(|| file.label_trigger.clone())
             }),
-            event_assistant: match get(vars::EVENT_ASSISTANT).or(file.event_assistant) {
+            event_assistant: match env.set(vars::EVENT_ASSISTANT).or(file.event_assistant) {
                 None => Assistant::Claude,
                 Some(text) => text.parse().map_err(|e: crate::agent::UnknownAssistant| {
                     RelayConfigError::Invalid {
@@ -460,7 +466,7 @@ impl RelayConfig {
                 })?,
             },
             quota_sweep: {
-                let seconds = match get(vars::QUOTA_SWEEP_SECONDS) {
+                let seconds = match env.set(vars::QUOTA_SWEEP_SECONDS) {
                     Some(text) => {
                         text.trim()
                             .parse::<u64>()

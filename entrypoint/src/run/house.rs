@@ -174,10 +174,7 @@ pub(crate) async fn mcp_config_from_file_variable(
     gitlab: &GitLab,
     project: &ProjectRef,
 ) -> anyhow::Result<Option<McpConfig>> {
-    let Some(path) = vars
-        .var(mcp::FILE_VARIABLE)
-        .filter(|v| !v.trim().is_empty())
-    else {
+    let Some(path) = vars.set(mcp::FILE_VARIABLE) else {
         return Ok(None);
     };
     let branch = super::workspace::default_branch(vars, gitlab, project).await?;

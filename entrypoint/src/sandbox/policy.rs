@@ -75,8 +75,7 @@ impl Settings {
     /// The network is fenced for Codex and open for Claude unless `AI_SANDBOX` says otherwise;
     /// the uid is `AI_SANDBOX_UID` (default [`DEFAULT_UID`]) either way.
     pub fn from_env(assistant: Assistant, var: &dyn Env) -> Result<Self, PolicyError> {
-        let set = |name: &str| var.var(name).filter(|v| !v.trim().is_empty());
-        let fenced = match set(crate::env::AI_SANDBOX.name()) {
+        let fenced = match var.set(crate::env::AI_SANDBOX.name()) {
             None => assistant.profile().fenced_by_default,
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
                 "on" | "true" | "1" | "yes" => true,
@@ -84,7 +83,7 @@ impl Settings {
                 _ => return Err(PolicyError::Switch(value)),
             },
         };
-        let uid = match set(crate::env::AI_SANDBOX_UID.name()) {
+        let uid = match var.set(crate::env::AI_SANDBOX_UID.name()) {
             None => SandboxUid(DEFAULT_UID),
             Some(value) => value
                 .trim()
@@ -93,7 +92,8 @@ impl Settings {
                 .and_then(SandboxUid::new)?,
         };
         let network = if fenced {
-            let extra_hosts = set(crate::env::AI_SANDBOX_ALLOW.name())
+            let extra_hosts = var
+                .set(crate::env::AI_SANDBOX_ALLOW.name())
                 .map(|list| parse_hosts(&list))
                 .transpose()?
                 .unwrap_or_default();

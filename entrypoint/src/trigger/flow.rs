@@ -51,15 +51,16 @@ pub mod injected {
 /// ([`crate::agent::env`]) and the redactor treats every `…TOKEN` variable as a secret.
 pub(crate) fn with_injected<'a>(vars: &'a dyn Env) -> impl Fn(&str) -> Option<String> + 'a {
     move |name: &str| {
-        let set = |n: &str| vars.var(n).filter(|v| !v.trim().is_empty());
-        if let Some(value) = set(name) {
+        if let Some(value) = vars.set(name) {
             return Some(value);
         }
         match name {
-            "GITLAB_TOKEN" => set(injected::TOKEN),
-            "CI_SERVER_URL" => set(injected::HOSTNAME).map(|h| format!("https://{}", h.trim())),
-            "CI_SERVER_HOST" => set(injected::HOSTNAME).map(|h| h.trim().to_owned()),
-            "CI_PROJECT_PATH" => set(injected::PROJECT_PATH),
+            "GITLAB_TOKEN" => vars.set(injected::TOKEN),
+            "CI_SERVER_URL" => vars
+                .set(injected::HOSTNAME)
+                .map(|h| format!("https://{}", h.trim())),
+            "CI_SERVER_HOST" => vars.set(injected::HOSTNAME).map(|h| h.trim().to_owned()),
+            "CI_PROJECT_PATH" => vars.set(injected::PROJECT_PATH),
             _ => vars.var(name),
         }
     }
@@ -157,12 +158,8 @@ fn strip_leading_mention(input: &str) -> String {
 }
 
 fn explicit_noteable(vars: &dyn Env) -> Result<Option<Noteable>, FlowError> {
-    let kind = vars
-        .var(ci_vars::names::NOTEABLE_TYPE)
-        .filter(|v| !v.trim().is_empty());
-    let iid = vars
-        .var(ci_vars::names::NOTEABLE_IID)
-        .filter(|v| !v.trim().is_empty());
+    let kind = vars.set(ci_vars::names::NOTEABLE_TYPE);
+    let iid = vars.set(ci_vars::names::NOTEABLE_IID);
     let (Some(kind), Some(iid_text)) = (kind, iid) else {
         return Ok(None);
     };

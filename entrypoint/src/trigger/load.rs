@@ -123,7 +123,7 @@ pub enum LoadError {
 pub fn detect(vars: &dyn Env, handles: &Handles) -> Result<Entry, LoadError> {
     let mut unrelated = None;
     for variable in [WEBHOOK_PAYLOAD, TRIGGER_PAYLOAD] {
-        let Some(value) = vars.var(variable).filter(|v| !v.trim().is_empty()) else {
+        let Some(value) = vars.set(variable) else {
             continue;
         };
         let body = payload_text(variable, &value)?;

@@ -117,15 +117,17 @@ impl WorkspaceSettings {
         env: &dyn Env,
         assistant: crate::agent::Assistant,
     ) -> Result<Self, WorkspaceSettingsError> {
-        let get = |name: &str| env.var(name).filter(|v| !v.trim().is_empty());
-        let prefix = get(crate::env::AI_BRANCH_PREFIX.name())
+        let prefix = env
+            .set(crate::env::AI_BRANCH_PREFIX.name())
             .unwrap_or_else(|| format!("{}/", assistant.name()));
-        let host = get("CI_SERVER_HOST").unwrap_or_else(|| "localhost".to_owned());
+        let host = env
+            .set("CI_SERVER_HOST")
+            .unwrap_or_else(|| "localhost".to_owned());
         let display = assistant.display_name();
         Ok(Self::new(
             BranchPrefix::new(prefix.trim())?,
             Person::assistant_from_env(env, display, host.trim()),
-            get("GIT_DEPTH").as_deref(),
+            env.set("GIT_DEPTH").as_deref(),
         ))
     }
 

@@ -62,11 +62,10 @@ impl RemoteUrl {
     /// The job's project: `CI_SERVER_URL` + `CI_PROJECT_PATH`, else `CI_REPOSITORY_URL` without
     /// its job token.
     pub fn from_env(env: &dyn Env) -> Result<Self, RemoteUrlError> {
-        let get = |name: &str| env.var(name).filter(|v| !v.trim().is_empty());
-        if let (Some(server), Some(path)) = (get("CI_SERVER_URL"), get("CI_PROJECT_PATH")) {
+        if let (Some(server), Some(path)) = (env.set("CI_SERVER_URL"), env.set("CI_PROJECT_PATH")) {
             return Self::for_project(&server, &path);
         }
-        match get("CI_REPOSITORY_URL") {
+        match env.set("CI_REPOSITORY_URL") {
             Some(url) => Self::parse("CI_REPOSITORY_URL", &url),
             None => Err(RemoteUrlError {
                 variable: "CI_SERVER_URL and CI_PROJECT_PATH".to_owned(),
